@@ -1,0 +1,272 @@
+"""``smartcommunity validate``: check files, folders, stdin and NDJSON streams."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any
+
+import orjson
+
+from ..specification import available_versions
+from ..validation import Validator
+from ._common import EXIT_INVALID, EXIT_OK, Source, UsageError, discover
+
+#: Documents handed to a worker at a time; large enough to amortise the hand-over.
+CHUNK = 2000
+#: Inputs larger than this are validated by a pool of worker processes.
+PARALLEL_BYTES = 4 * 1024 * 1024
+#: Inputs larger than this show a progress bar on a terminal.
+PROGRESS_BYTES = 1024 * 1024
+
+# (line, resourceType, id, findings as dicts, references) — compact and picklable.
+Outcome = tuple[int | None, str | None, str | None, list[dict[str, Any]], list[tuple[str, str, str]]]
+
+
+def add_validate(sub: Any) -> None:
+    p = sub.add_parser(
+        "validate", help="validate documents / 验证文档",
+        description="Validate documents of the standard: files, folders, - for stdin, NDJSON.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="message language")
+    p.add_argument("--ndjson", action="store_true",
+                   help="read every input as NDJSON (automatic for .ndjson and .jsonl)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="worker processes for large inputs (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no valid-file lines")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    p.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    sources = discover(args.paths, args.ndjson)
+    if not sources:
+        raise UsageError("no JSON or NDJSON files found")
+    try:
+        out: IO[str] = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror}") from exc
+    writer: _Writer = (_JsonWriter if args.format == "json" else _TextWriter)(out, args)
+    try:
+        total = sum(s.size for s in sources)
+        with _progress(total, enabled=not args.quiet and total > PROGRESS_BYTES) as advance:
+            for source in sources:
+                outcomes = _outcomes(source, max(1, args.jobs), advance)
+                for outcome in outcomes:
+                    writer.add(source.name, outcome)
+            writer.cross_check(sources)
+        writer.finish()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return EXIT_OK if writer.summary["invalid"] == 0 else EXIT_INVALID
+
+
+# -- validating ----------------------------------------------------------------------------
+_worker_validator: Validator | None = None
+
+
+def _check(item: tuple[int | None, bytes]) -> Outcome:
+    global _worker_validator
+    if _worker_validator is None:
+        _worker_validator = Validator()
+    line, raw = item
+    report, refs = _worker_validator._validate(raw)
+    return line, report.resource_type, report.id, [f.to_dict() for f in report.findings], refs
+
+
+def _check_chunk(chunk: list[tuple[int | None, bytes]]) -> list[Outcome]:
+    return [_check(item) for item in chunk]
+
+
+def _chunks(items: Iterable[tuple[int | None, bytes]]) -> Iterator[list[tuple[int | None, bytes]]]:
+    it = iter(items)
+    while chunk := list(islice(it, CHUNK)):
+        yield chunk
+
+
+def _outcomes(source: Source, jobs: int, advance: Any) -> Iterator[Outcome]:
+    items = source.open()
+    if jobs == 1 or not source.ndjson or (source.name != "-" and source.size < PARALLEL_BYTES):
+        for item in items:
+            yield _check(item)
+            advance(len(item[1]))
+        return
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ctx.Pool(jobs) as pool:
+        # imap keeps input order and the pool reads ahead only a few chunks: memory stays flat.
+        for results in pool.imap(_check_chunk, _counted(_chunks(items), advance)):
+            yield from results
+
+
+def _counted(chunks: Iterator[list[tuple[int | None, bytes]]], advance: Any
+             ) -> Iterator[list[tuple[int | None, bytes]]]:
+    for chunk in chunks:
+        advance(sum(len(raw) for _, raw in chunk))
+        yield chunk
+
+
+class _NoProgress:
+    def __enter__(self) -> Any:
+        return lambda n: None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _Progress:
+    def __init__(self, total: int) -> None:
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                                   TimeRemainingColumn, TransferSpeedColumn)
+        from rich.console import Console
+
+        self._progress = Progress(
+            TextColumn("validating"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+        )
+        self._task = self._progress.add_task("validate", total=total)
+
+    def __enter__(self) -> Any:
+        self._progress.start()
+        return lambda n: self._progress.advance(self._task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    return _Progress(total) if enabled and sys.stderr.isatty() else _NoProgress()
+
+
+# -- reporting ------------------------------------------------------------------------------
+@dataclass
+class _Writer:
+    out: IO[str]
+    args: argparse.Namespace
+    summary: dict[str, int] = field(
+        default_factory=lambda: dict(documents=0, valid=0, invalid=0, errors=0, warnings=0))
+    #: (source, line, document was valid, pointer, target id, code) of cross-document references
+    pending: list[tuple[str, int | None, bool, str, str, str]] = field(default_factory=list)
+
+    @property
+    def lang(self) -> str:
+        return "zh-Hans" if self.args.lang == "zh" else "en"
+
+    def add(self, source: str, outcome: Outcome) -> None:
+        line, rt, doc_id, findings, refs = outcome
+        errors = sum(1 for f in findings if f["severity"] == "error")
+        self.summary["documents"] += 1
+        self.summary["errors"] += errors
+        self.summary["warnings"] += len(findings) - errors
+        self.summary["valid" if errors == 0 else "invalid"] += 1
+        self.pending.extend((source, line, errors == 0, *ref) for ref in refs)
+        self.emit(source, line, rt, doc_id, findings)
+
+    def cross_check(self, sources: list[Source]) -> None:
+        """Rules spanning documents: references must point at documents of the set."""
+        if not self.pending:
+            return
+        targets = {target for *_, target, _ in self.pending}
+        found = _ids_present(sources, targets)
+        from ..specification import load_spec
+        from ..validation._messages import message
+
+        spec = load_spec(available_versions()[-1])
+        turned_invalid: set[tuple[str, int | None]] = set()
+        for source, line, was_valid, where, target, code in self.pending:
+            if target in found:
+                continue
+            if was_valid and (source, line) not in turned_invalid:
+                turned_invalid.add((source, line))
+                self.summary["valid"] -= 1
+                self.summary["invalid"] += 1
+            req = spec.requirement_for_code(code)
+            finding = {"pointer": where, "code": code, "severity": "error",
+                       "message": message(spec, code, target=target)}
+            if req:
+                finding["requirement"] = req.id
+            self.summary["errors"] += 1
+            self.emit(source, line, None, None, [finding])
+
+    def emit(self, source: str, line: int | None, rt: str | None, doc_id: str | None,
+             findings: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        raise NotImplementedError
+
+
+def _ids_present(sources: list[Source], targets: set[str]) -> set[str]:
+    # A second, streaming pass: memory stays flat because only referenced ids are kept.
+    needles = {t.encode() for t in targets}
+    found: set[str] = set()
+    for source in sources:
+        if source.name == "-":
+            continue
+        for _, raw in source.open():
+            if any(n in raw for n in needles):
+                try:
+                    doc = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(doc, dict) and doc.get("id") in targets:
+                    found.add(doc["id"])
+    return found
+
+
+class _TextWriter(_Writer):
+    def emit(self, source: str, line: int | None, rt: str | None, doc_id: str | None,
+             findings: list[dict[str, Any]]) -> None:
+        where = f"{source}:{line}" if line is not None else source
+        if not findings:
+            if line is None and not self.args.quiet:
+                self.out.write(f"✓ {where}\n")
+            return
+        for f in findings:
+            req = f" ({f['requirement']})" if f.get("requirement") else ""
+            mark = "✗" if f["severity"] == "error" else "!"
+            pointer = f["pointer"] or "/"
+            self.out.write(f"{mark} {where}: {pointer}: {f['message'][self.lang]} "
+                           f"[{f['code']}]{req}\n")
+
+    def finish(self) -> None:
+        s = self.summary
+        if self.lang == "zh-Hans":
+            text = (f"{s['documents']} 个文档：{s['valid']} 个有效，{s['invalid']} 个无效；"
+                    f"{s['errors']} 个错误，{s['warnings']} 个警告")
+        else:
+            text = (f"{s['documents']} documents: {s['valid']} valid, {s['invalid']} invalid; "
+                    f"{s['errors']} errors, {s['warnings']} warnings")
+        self.out.write(text + "\n")
+
+
+class _JsonWriter(_Writer):
+    def __post_init__(self) -> None:
+        self.out.write('{"specVersion":' + orjson.dumps(available_versions()[-1]).decode()
+                       + ',"results":[')
+        self._first = True
+
+    def emit(self, source: str, line: int | None, rt: str | None, doc_id: str | None,
+             findings: list[dict[str, Any]]) -> None:
+        # A late cross-document finding adds a second entry for the same source and line.
+        entry: dict[str, Any] = {"source": source}
+        if line is not None:
+            entry["line"] = line
+        if rt:
+            entry["resourceType"] = rt
+        if doc_id:
+            entry["id"] = doc_id
+        entry["valid"] = not any(f["severity"] == "error" for f in findings)
+        entry["findings"] = findings
+        self.out.write(("" if self._first else ",") + orjson.dumps(entry).decode())
+        self._first = False
+
+    def finish(self) -> None:
+        self.out.write('],"summary":' + orjson.dumps(self.summary).decode() + "}\n")

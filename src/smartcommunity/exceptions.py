@@ -1,0 +1,74 @@
+"""Exceptions of the smartcommunity library.
+
+Hierarchy::
+
+    SmartCommunityError                  root: catch this to catch everything
+    ├── SpecError                        the installed spec is missing or inconsistent
+    │   └── UnknownSpecVersion (LookupError)
+    ├── DocumentError (ValueError)       input that is not a document of the standard
+    ├── IdentifierError (ValueError)     an identifier, key or mask argument is unusable
+    ├── LifecycleError (ValueError)      a lifecycle action cannot be applied
+    │   ├── ActionNotAllowed             not allowed from the current status
+    │   ├── RoleNotAllowed               not allowed for the actor's role
+    │   └── InvalidActionDetails         the action's details break its schema
+    └── RedactionError (ValueError)      redaction impossible for the audience
+
+Validation problems are never raised: they are returned as data in a Report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SmartCommunityError(Exception):
+    """Root of every exception raised by the library."""
+
+
+class SpecError(SmartCommunityError):
+    """The installed specification files are missing or inconsistent."""
+
+
+class UnknownSpecVersion(SpecError, LookupError):
+    """No specification of the requested version is installed."""
+
+
+class DocumentError(SmartCommunityError, ValueError):
+    """The input is not a document of the standard (not JSON, wrong type, unknown resource)."""
+
+
+class IdentifierError(SmartCommunityError, ValueError):
+    """An identifier, key or argument does not meet the identifiers module's contract."""
+
+
+class LifecycleError(SmartCommunityError, ValueError):
+    """A lifecycle action cannot be applied; ``code`` is the stable error code."""
+
+    code = "lifecycle.error"
+
+    def __init__(self, message_en: str, message_zh: str, **context: Any) -> None:
+        super().__init__(message_en)
+        self.message = {"zh-Hans": message_zh, "en": message_en}
+        self.context = context
+
+
+class ActionNotAllowed(LifecycleError):
+    """The action is not allowed from the resource's current status."""
+
+    code = "lifecycle.action-not-allowed"
+
+
+class RoleNotAllowed(LifecycleError):
+    """The actor's role may not perform the action."""
+
+    code = "lifecycle.role-not-allowed"
+
+
+class InvalidActionDetails(LifecycleError):
+    """The action's details do not match the action's details schema."""
+
+    code = "lifecycle.invalid-details"
+
+
+class RedactionError(SmartCommunityError, ValueError):
+    """A document cannot be redacted for the requested audience."""

@@ -1,0 +1,12 @@
+"""Lifecycles of issues and consultations, read from the spec's tables.
+
+>>> from smartcommunity.lifecycle import lifecycle_for
+>>> issues = lifecycle_for("Issue")
+>>> sorted(issues.allowed_actions("submitted", "community-staff"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ._machine import Applied, Lifecycle, Transition, apply_action, lifecycle_for
+
+__all__ = ["Applied", "Lifecycle", "Transition", "apply_action", "lifecycle_for"]

@@ -1,0 +1,293 @@
+"""Access to the installed specification: schemas, codelists, lifecycles, requirements, API.
+
+Every other part of the library reads the standard through :func:`load_spec`, so nothing is
+restated by hand. The wheel carries ``spec/`` as ``smartcommunity/_spec``; a source checkout
+falls back to the repository's ``spec/`` folder. Nothing is ever fetched over the network.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from .exceptions import SpecError, UnknownSpecVersion
+
+__all__ = [
+    "BASE_URI",
+    "CodeEntry",
+    "Codelist",
+    "ConformanceClass",
+    "Requirement",
+    "Spec",
+    "available_versions",
+    "load_spec",
+    "spec_root",
+]
+
+BASE_URI = "https://w3id.org/smartcommunity/spec/"
+#: resourceType → schema file name
+RESOURCE_SCHEMAS: Mapping[str, str] = {
+    "Resident": "resident.json",
+    "Issue": "issue.json",
+    "Consultation": "consultation.json",
+}
+
+
+def spec_root() -> Path:
+    """Folder holding ``<version>/`` spec trees: the wheel's package data or the checkout's."""
+    packaged = resources.files("smartcommunity") / "_spec"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parents[2] / "spec"
+    if checkout.is_dir():
+        return checkout
+    raise SpecError("the specification files are not installed with the smartcommunity package")
+
+
+def available_versions() -> list[str]:
+    """Versions of the standard installed, oldest first (e.g. ``["1.0"]``)."""
+    root = spec_root()
+    found = [p.name for p in root.iterdir() if p.is_dir() and (p / "schemas").is_dir()]
+    return sorted(found, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    """One row of a codelist."""
+
+    code: str
+    title_zh: str
+    title_en: str
+    description_zh: str
+    description_en: str
+    deprecated_since: str | None = None
+    replaced_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Codelist:
+    """A codelist: its rows in file order, looked up by code."""
+
+    name: str
+    entries: Mapping[str, CodeEntry]
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def title(self, code: str, lang: str = "zh-Hans") -> str:
+        entry = self.entries[code]
+        return entry.title_zh if lang.startswith("zh") else entry.title_en
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One normative rule of the registry."""
+
+    id: str
+    level: str
+    statement: Mapping[str, str]
+    enforcement: tuple[str, ...]
+    conformance_class: str
+    codes: tuple[str, ...] = ()
+    applies_to: tuple[str, ...] = ()
+
+    @property
+    def uri(self) -> str:
+        return f"{BASE_URI}{self.conformance_class_version}{self.id}"
+
+    # Filled by Spec; kept as a field so Requirement stays a plain value.
+    conformance_class_version: str = field(default="1.0")
+
+
+@dataclass(frozen=True, slots=True)
+class ConformanceClass:
+    """A conformance class and the ids of its requirements."""
+
+    id: str
+    title: Mapping[str, str]
+    description: Mapping[str, str]
+    mandatory: bool
+    depends_on: tuple[str, ...]
+    requirement_ids: tuple[str, ...]
+    version: str
+
+    @property
+    def uri(self) -> str:
+        return f"{BASE_URI}{self.version}{self.id}"
+
+
+class Spec:
+    """One installed version of the standard. Obtain it with :func:`load_spec`."""
+
+    def __init__(self, version: str, folder: Path) -> None:
+        self.version = version
+        self.folder = folder
+        self.base_uri = f"{BASE_URI}{version}/schemas/"
+        self.schemas: dict[str, dict[str, Any]] = {}
+        for path in sorted((folder / "schemas").rglob("*.json")):
+            rel = path.relative_to(folder / "schemas").as_posix()
+            self.schemas[rel] = _read_json(path)
+        self.registry: Registry[Any] = Registry().with_resources(
+            (schema["$id"], Resource.from_contents(schema, default_specification=DRAFT202012))
+            for schema in self.schemas.values()
+        ).crawl()
+
+    # -- schemas -------------------------------------------------------------------------
+    def schema(self, name: str) -> dict[str, Any]:
+        """A schema by file name (``"issue.json"``) or resource type (``"Issue"``)."""
+        key = RESOURCE_SCHEMAS.get(name, name)
+        if not key.endswith(".json"):
+            key += ".json"
+        try:
+            return self.schemas[key]
+        except KeyError:
+            raise SpecError(f"spec {self.version} has no schema {name!r}") from None
+
+    def schema_uri(self, name: str) -> str:
+        return str(self.schema(name)["$id"])
+
+    @property
+    def resource_types(self) -> tuple[str, ...]:
+        return tuple(rt for rt, f in RESOURCE_SCHEMAS.items() if f in self.schemas)
+
+    # -- codelists -----------------------------------------------------------------------
+    @functools.cached_property
+    def codelists(self) -> dict[str, Codelist]:
+        lists: dict[str, Codelist] = {}
+        for path in sorted((self.folder / "codelists").glob("*.csv")):
+            with path.open(encoding="utf-8", newline="") as fh:
+                rows = {
+                    row["code"]: CodeEntry(
+                        code=row["code"],
+                        title_zh=row["title_zh"],
+                        title_en=row["title_en"],
+                        description_zh=row["description_zh"],
+                        description_en=row["description_en"],
+                        deprecated_since=row.get("deprecated_since") or None,
+                        replaced_by=row.get("replaced_by") or None,
+                    )
+                    for row in csv.DictReader(fh)
+                }
+            lists[path.stem] = Codelist(path.stem, rows)
+        return lists
+
+    def codelist(self, name: str) -> Codelist:
+        try:
+            return self.codelists[name]
+        except KeyError:
+            raise SpecError(f"spec {self.version} has no codelist {name!r}") from None
+
+    # -- lifecycles, privacy, API -----------------------------------------------------------
+    @functools.cached_property
+    def lifecycles(self) -> dict[str, dict[str, Any]]:
+        """Lifecycle tables keyed by resource type."""
+        tables = (_read_json(p) for p in sorted((self.folder / "lifecycles").glob("*.json")))
+        return {t["resourceType"]: t for t in tables}
+
+    @functools.cached_property
+    def privacy(self) -> dict[str, Any]:
+        return _read_json(self.folder / "privacy.json")
+
+    @functools.cached_property
+    def openapi(self) -> dict[str, Any]:
+        with (self.folder / "openapi.yaml").open(encoding="utf-8") as fh:
+            loaded = yaml.safe_load(fh)
+        if not isinstance(loaded, dict):
+            raise SpecError("openapi.yaml is not a mapping")
+        return loaded
+
+    # -- requirements --------------------------------------------------------------------
+    @functools.cached_property
+    def conformance_classes(self) -> dict[str, ConformanceClass]:
+        classes: dict[str, ConformanceClass] = {}
+        for raw in self._requirement_files:
+            c = raw["class"]
+            classes[c["id"]] = ConformanceClass(
+                id=c["id"],
+                title=c["title"],
+                description=c["description"],
+                mandatory=bool(c["mandatory"]),
+                depends_on=tuple(c.get("dependsOn", ())),
+                requirement_ids=tuple(r["id"] for r in raw["requirements"]),
+                version=self.version,
+            )
+        return classes
+
+    @functools.cached_property
+    def requirements(self) -> dict[str, Requirement]:
+        found: dict[str, Requirement] = {}
+        for raw in self._requirement_files:
+            for r in raw["requirements"]:
+                if r["id"] in found:
+                    raise SpecError(f"requirement id {r['id']} is defined twice")
+                found[r["id"]] = Requirement(
+                    id=r["id"],
+                    level=r["level"],
+                    statement=r["statement"],
+                    enforcement=tuple(r["enforcement"]),
+                    conformance_class=raw["class"]["id"],
+                    codes=tuple(r.get("codes", ())),
+                    applies_to=tuple(r.get("appliesTo", ())),
+                    conformance_class_version=self.version,
+                )
+        return found
+
+    def requirement_for_code(self, code: str) -> Requirement | None:
+        """The requirement whose registry entry lists ``code`` (a library rule's code)."""
+        return self._requirements_by_code.get(code)
+
+    @functools.cached_property
+    def _requirements_by_code(self) -> dict[str, Requirement]:
+        return {c: r for r in self.requirements.values() for c in r.codes}
+
+    @functools.cached_property
+    def _requirement_files(self) -> list[dict[str, Any]]:
+        return [_read_json(p) for p in sorted((self.folder / "requirements").glob("*.json"))]
+
+    # -- examples ------------------------------------------------------------------------
+    def examples(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(relative path, document)`` for every example of this version."""
+        folder = self.folder / "examples"
+        for path in sorted(folder.rglob("*.json")):
+            yield path.relative_to(folder).as_posix(), _read_json(path)
+
+    def __repr__(self) -> str:
+        return f"Spec(version={self.version!r})"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"cannot read spec file {path.name}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SpecError(f"spec file {path.name} is not a JSON object")
+    return data
+
+
+@functools.cache
+def load_spec(version: str = "1.0") -> Spec:
+    """The installed spec of ``version`` (cached; raises :class:`UnknownSpecVersion`)."""
+    folder = spec_root() / version
+    if not (folder / "schemas").is_dir():
+        raise UnknownSpecVersion(
+            f"spec version {version!r} is not installed; installed: {available_versions()}"
+        )
+    return Spec(version, folder)

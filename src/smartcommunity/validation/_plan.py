@@ -1,0 +1,116 @@
+"""A check plan compiled from a resource schema: where the schema-tagged values are.
+
+Rules that depend only on what the schema says about a value (its shared datatype, its
+codelist, a ``deprecated`` flag) are found by walking the schema once, not by listing paths by
+hand, so a new field of a known kind is checked without touching the library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..specification import Spec
+
+#: A path step: a member name, or None for "every item of an array".
+Step = str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """A value the library checks beyond the schema."""
+
+    path: tuple[Step, ...]
+    kind: str  # "datatype:<name>", "codelist", "deprecated"
+    codelist: str | None = None
+    open_codelist: bool = False
+
+
+@dataclass(slots=True)
+class Plan:
+    leaves: list[Leaf] = field(default_factory=list)
+    #: path → x-pipl class, x-pipl-mask (for redaction)
+    pipl: list[tuple[tuple[Step, ...], str, str | None]] = field(default_factory=list)
+    #: path → visibility-bearing objects (arrays of items with a "visibility" member)
+    visibility: list[tuple[Step, ...]] = field(default_factory=list)
+    #: free-form members (extension values, action details) whose nesting the schema leaves open
+    freeform: list[tuple[Step, ...]] = field(default_factory=list)
+
+
+_DATATYPES = ("divisionCode", "uscc", "citizenId", "dateTime")
+#: shared types whose objects carry rules of their own
+_SHARED_OBJECTS = ("consent.json", "meta.json")
+
+
+def compile_plan(spec: Spec, resource_type: str) -> Plan:
+    plan = Plan()
+    root = spec.schema(resource_type)
+    resolver = spec.registry.resolver(base_uri=root["$id"])
+    _walk(root, (), resolver, plan, frozenset())
+    plan.leaves = list(dict.fromkeys(plan.leaves))
+    plan.pipl = list(dict.fromkeys(plan.pipl))
+    plan.visibility = list(dict.fromkeys(plan.visibility))
+    plan.freeform = list(dict.fromkeys(plan.freeform))
+    return plan
+
+
+def _walk(node: Any, path: tuple[Step, ...], resolver: Any, plan: Plan, seen: frozenset[str]) -> None:
+    if not isinstance(node, dict):
+        return
+    if (node.get("type") == "object" and "properties" not in node
+            and node.get("additionalProperties") is not False):
+        plan.freeform.append(path)
+    if "x-pipl" in node:
+        plan.pipl.append((path, node["x-pipl"], node.get("x-pipl-mask")))
+    if "x-codelist" in node:
+        plan.leaves.append(
+            Leaf(path, "codelist", node["x-codelist"], bool(node.get("x-openCodelist")))
+        )
+    if node.get("deprecated") is True and path:
+        plan.leaves.append(Leaf(path, "deprecated"))
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        fragment = ref.partition("#")[2]
+        if fragment.startswith("/$defs/") and fragment[7:] in _DATATYPES:
+            plan.leaves.append(Leaf(path, "datatype:" + fragment[7:]))
+        target = ref.partition("#")[0].rsplit("/", 1)[-1]
+        if target in _SHARED_OBJECTS and not fragment:
+            plan.leaves.append(Leaf(path, "object:" + target.removesuffix(".json")))
+        resolved = resolver.lookup(ref)
+        key = str(id(resolved.contents))
+        if key not in seen:
+            _walk(resolved.contents, path, resolved.resolver, plan, seen | {key})
+    props = node.get("properties")
+    if isinstance(props, dict):
+        if "visibility" in props and path:
+            plan.visibility.append(path)
+        for name, sub in props.items():
+            _walk(sub, (*path, name), resolver, plan, seen)
+    items = node.get("items")
+    if isinstance(items, dict):
+        _walk(items, (*path, None), resolver, plan, seen)
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for sub in node.get(keyword, ()):
+            _walk(sub, path, resolver, plan, seen)
+    for keyword in ("then", "else"):
+        if isinstance(node.get(keyword), dict):
+            _walk(node[keyword], path, resolver, plan, seen)
+
+
+def values_at(document: Any, path: tuple[Step, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every ``(concrete path, value)`` the step path reaches in ``document``."""
+    stack: list[tuple[tuple[str | int, ...], Any, int]] = [((), document, 0)]
+    n = len(path)
+    while stack:
+        where, node, i = stack.pop()
+        if i == n:
+            yield where, node
+            continue
+        step = path[i]
+        if step is None:
+            if isinstance(node, list):
+                for j in range(len(node) - 1, -1, -1):
+                    stack.append(((*where, j), node[j], i + 1))
+        elif isinstance(node, dict) and step in node:
+            stack.append(((*where, step), node[step], i + 1))

@@ -1,0 +1,174 @@
+"""Core rules every resource shares, driven by the check plan compiled from its schema."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+
+from .. import identifiers
+from ..specification import Spec
+from ._plan import Leaf, compile_plan
+from ._validator import Context, Document, rule
+
+
+@functools.cache
+def _citizen_id_code(spec: Spec) -> str:
+    for req in spec.requirements.values():
+        for code in req.codes:
+            if code.endswith("citizen-id-invalid"):
+                return code
+    return "core.citizen-id-invalid"
+
+
+class _Trie:
+    """The plan's leaves that can produce a finding, as a tree walked once per document."""
+
+    __slots__ = ("children", "items", "kinds")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Trie] = {}
+        self.items: _Trie | None = None
+        self.kinds: list[Leaf] = []
+
+    def add(self, leaf: Leaf) -> None:
+        node = self
+        for step in leaf.path:
+            if step is None:
+                node.items = node.items or _Trie()
+                node = node.items
+            else:
+                node = node.children.setdefault(step, _Trie())
+        node.kinds.append(leaf)
+
+
+def _can_fire(leaf: Leaf, spec: Spec) -> bool:
+    if leaf.kind == "codelist":
+        # A closed list without deprecated codes is fully checked by the schema's enum.
+        codes = spec.codelists.get(leaf.codelist or "")
+        return codes is not None and (
+            leaf.open_codelist or any(e.deprecated_since for e in codes.entries.values()))
+    return leaf.kind != "datatype:dateTime"
+
+
+@functools.cache
+def _trie(spec: Spec, resource_type: str) -> _Trie:
+    root = _Trie()
+    for leaf in compile_plan(spec, resource_type).leaves:
+        if _can_fire(leaf, spec):
+            root.add(leaf)
+    return root
+
+
+@rule()
+def plan_leaves(doc: Document, ctx: Context) -> None:
+    root = _trie(ctx.spec, str(doc.get("resourceType")))
+    stack: list[tuple[_Trie, Any, tuple[str | int, ...]]] = [(root, doc, ())]
+    while stack:
+        node, value, where = stack.pop()
+        for leaf in node.kinds:
+            _check_leaf(leaf, value, where, ctx)
+        if node.children and isinstance(value, dict):
+            for key, child in node.children.items():
+                if key in value:
+                    stack.append((child, value[key], (*where, key)))
+        if node.items is not None and isinstance(value, list):
+            items = node.items
+            for i, item in enumerate(value):
+                stack.append((items, item, (*where, i)))
+
+
+def _check_leaf(leaf: Leaf, value: Any, where: tuple[str | int, ...], ctx: Context) -> None:
+    kind = leaf.kind
+    if kind == "codelist":
+        codelist = ctx.spec.codelists.get(leaf.codelist or "")
+        if not isinstance(value, str) or codelist is None:
+            return
+        entry = codelist.entries.get(value)
+        if entry is None:
+            if leaf.open_codelist:
+                ctx.emit(where, "core.unknown-code", value=value, codelist=leaf.codelist)
+        elif entry.deprecated_since:
+            ctx.emit(where, "core.deprecated-code", value=value,
+                     since=entry.deprecated_since, replacement=entry.replaced_by or "-")
+    elif kind == "deprecated":
+        ctx.emit(where, "core.deprecated-field", field=where[-1] if where else "")
+    elif kind == "object:consent":
+        _consent_order(value, where, ctx)
+    elif kind == "object:meta":
+        if isinstance(value, dict):
+            created, updated = value.get("createdAt"), value.get("lastUpdated")
+            if _later(created, updated):
+                ctx.emit((*where, "createdAt"), "core.meta-time-order",
+                         created=created, updated=updated)
+    elif not isinstance(value, str):
+        return
+    elif kind == "datatype:divisionCode":
+        if not identifiers.is_valid_division_code(value):
+            ctx.emit(where, "core.division-code-invalid", value=value)
+    elif kind == "datatype:uscc":
+        if len(value) == 18 and not identifiers.is_valid_uscc(value):
+            ctx.emit(where, "core.uscc-check-invalid", value=value,
+                     expected=_safe_uscc_check(value))
+    elif kind == "datatype:citizenId":
+        if len(value) == 18 and not identifiers.is_valid_citizen_id(value):
+            ctx.emit(where, _citizen_id_code(ctx.spec), value=identifiers_mask(value))
+
+
+@rule()
+def external_refs_unique(doc: Document, ctx: Context) -> None:
+    refs = doc.get("externalRefs")
+    if not isinstance(refs, list) or len(refs) < 2:
+        return
+    seen: set[Any] = set()
+    for i, ref in enumerate(refs):
+        system = ref.get("system") if isinstance(ref, dict) else None
+        if system in seen:
+            ctx.emit(("externalRefs", i, "system"), "core.external-ref-duplicate", system=system)
+        seen.add(system)
+
+
+def _consent_order(consent: Any, where: tuple[str | int, ...], ctx: Context) -> None:
+    if not isinstance(consent, dict):
+        return
+    granted = consent.get("grantedAt")
+    for later in ("withdrawnAt", "expiresAt"):
+        if _later(granted, consent.get(later)):
+            ctx.emit((*where, later), "core.consent-time-order",
+                     field=later, granted=granted, value=consent.get(later))
+
+
+def _later(first: Any, second: Any) -> bool:
+    """True when both are valid timestamps and ``first`` is after ``second``."""
+    a, b = instant(first), instant(second)
+    return a is not None and b is not None and a > b
+
+
+@functools.lru_cache(maxsize=4096)
+def _instant(value: str) -> float | None:
+    try:
+        stamp = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        return None
+    return stamp.timestamp()
+
+
+def instant(value: Any) -> float | None:
+    """Seconds since the epoch of an RFC 3339 timestamp, or None when it is not one."""
+    return _instant(value) if isinstance(value, str) else None
+
+
+def identifiers_mask(value: str) -> str:
+    try:
+        return identifiers.mask_citizen_id(value)
+    except ValueError:
+        return "***"
+
+
+def _safe_uscc_check(value: str) -> str:
+    try:
+        return identifiers.uscc_check_char(value[:17])
+    except ValueError:
+        return "?"

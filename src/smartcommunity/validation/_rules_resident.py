@@ -1,0 +1,505 @@
+"""Library rules of the Resident resource (conformance class ``/conf/residents``).
+
+These are the requirements of ``requirements/residents.json`` enforced by ``library``: what
+JSON Schema cannot say about one resident record (agreement between its members, periods,
+ages, references inside the record, consent scopes). Each rule reads only the members it needs
+and returns at once when they are absent, so a small or redacted record costs almost nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeGuard
+
+from .. import identifiers
+from ..specification import Spec
+from ._rules_core import instant
+from ._validator import Context, Document, rule
+
+__all__ = ["CODES", "pseudonym_key"]
+
+CITIZEN_ID_INVALID = "resident.citizen-id-invalid"
+BIRTH_DATE_MISMATCH = "resident.birth-date-mismatch"
+MASKED_ID_MISMATCH = "resident.masked-id-mismatch"
+PSEUDONYM_MISMATCH = "resident.pseudonym-mismatch"
+CONTACT_PREFERRED_DUPLICATE = "resident.contact-preferred-duplicate"
+GRID_OUTSIDE_COMMUNITY = "resident.grid-outside-community"
+VULNERABILITY_AGE_MISMATCH = "resident.vulnerability-age-mismatch"
+VULNERABILITY_WITHOUT_BASIS = "resident.vulnerability-without-basis"
+PERIOD_ORDER = "resident.period-order"
+CONSENT_SCOPE_UNRESOLVED = "resident.consent-scope-unresolved"
+PROXY_SELF = "resident.proxy-self"
+PROXY_CONSENT_UNRESOLVED = "resident.proxy-consent-unresolved"
+DUPLICATE_ITEM_ID = "resident.duplicate-item-id"
+
+#: Every code these rules report (the core rules report citizen-id-invalid too).
+CODES = frozenset({
+    CITIZEN_ID_INVALID, BIRTH_DATE_MISMATCH, MASKED_ID_MISMATCH, PSEUDONYM_MISMATCH,
+    CONTACT_PREFERRED_DUPLICATE, GRID_OUTSIDE_COMMUNITY, VULNERABILITY_AGE_MISMATCH,
+    VULNERABILITY_WITHOUT_BASIS, PERIOD_ORDER, CONSENT_SCOPE_UNRESOLVED, PROXY_SELF,
+    PROXY_CONSENT_UNRESOLVED, DUPLICATE_ITEM_ID,
+})
+
+# /req/residents/citizen-id-valid: the region prefix a residence permit number must have, and
+# the prefixes a resident identity card number must not have.
+_PERMIT_PREFIXES: dict[str, tuple[str, ...]] = {
+    "hk-macao-residence-permit": ("810000", "820000"),
+    "taiwan-residence-permit": ("830000",),
+}
+_CITIZEN_ID_FORBIDDEN = ("81", "82", "83")
+
+# /req/residents/vulnerability-age: (minimum age, age the resident must be under) on `since`.
+_MARKER_AGES: dict[str, tuple[int | None, int | None]] = {
+    "elderly-living-alone": (60, None),
+    "empty-nest-elderly": (60, None),
+    "elderly-dependent": (60, None),
+    "elderly-80-plus": (80, None),
+    "left-behind-child": (None, 16),
+    "child-without-care": (None, 18),
+}
+
+# /req/residents/vulnerability-basis: legal bases that may cover sensitive markers (Art. 29).
+_MARKER_BASES = frozenset({"separate-consent", "written-consent", "legal-duty"})
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INDEX = re.compile(r"0|[1-9][0-9]*")
+
+# The city's shared key for citizen ID pseudonyms; without it pseudonym-consistent is skipped.
+_PSEUDONYM_KEY: ContextVar[bytes | None] = ContextVar("smartcommunity_pseudonym_key",
+                                                      default=None)
+
+
+@contextmanager
+def pseudonym_key(key: bytes) -> Iterator[None]:
+    """Check ``pseudonym`` against ``number`` with ``key`` while the block runs.
+
+    Only a validator holding the city's shared key can check /req/residents/pseudonym-consistent;
+    outside this block the rule is skipped. Raises ``ValueError`` for a key under 16 bytes.
+    """
+    if not isinstance(key, bytes | bytearray) or len(key) < 16:
+        raise ValueError("the pseudonym key must be at least 16 bytes")
+    token = _PSEUDONYM_KEY.set(bytes(key))
+    try:
+        yield
+    finally:
+        _PSEUDONYM_KEY.reset(token)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@functools.lru_cache(maxsize=4096)
+def _instant(value: str) -> float | None:
+    return instant(value)
+
+
+def _time_after(start: Any, end: Any) -> bool:
+    """True when both are timestamps and ``start`` is a later instant than ``end``."""
+    if not isinstance(start, str) or not isinstance(end, str):
+        return False
+    # Same length, same 'T' and same offset: the fractions have the same width, so the text
+    # orders like the instants and no parsing is needed.
+    if len(start) == len(end) >= 20 and start[10] == end[10]:
+        tail = 1 if start[-1] in "Zz" else 6
+        if start[-tail:] == end[-tail:]:
+            return start > end
+    a, b = _instant(start), _instant(end)
+    return a is not None and b is not None and a > b
+
+
+def _is_date(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and len(value) == 10 and _DATE.fullmatch(value) is not None
+
+
+def _date_after(start: Any, end: Any) -> bool:
+    """True when both are ``YYYY-MM-DD`` dates and ``start`` is after ``end``."""
+    return _is_date(start) and _is_date(end) and start > end
+
+
+def _age_on(born: str, day: str) -> int:
+    """Age in whole years on ``day`` of someone born on ``born`` (both ``YYYY-MM-DD``)."""
+    return int(day[:4]) - int(born[:4]) - (day[5:] < born[5:])
+
+
+def _full_number_valid(doc_type: Any, number: str) -> bool:
+    """GB 11643 validity plus the region prefix the document type requires."""
+    if not identifiers.is_valid_citizen_id(number):
+        return False
+    return _prefix_fits(doc_type, number)
+
+
+def _prefix_fits(doc_type: Any, number: str) -> bool:
+    if doc_type == "citizen-id":
+        return not number.startswith(_CITIZEN_ID_FORBIDDEN)
+    prefixes = _PERMIT_PREFIXES.get(doc_type) if isinstance(doc_type, str) else None
+    return prefixes is None or number.startswith(prefixes)
+
+
+def _birth_date_of(number: str) -> str:
+    return f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
+
+
+@functools.cache
+def _gb_types(spec: Spec) -> frozenset[str]:
+    """Document types numbered in the GB 11643 form, read from the identityDocument schema."""
+    try:
+        cond = spec.schema("Resident")["$defs"]["identityDocument"]["if"]["properties"]["type"]
+        return frozenset(cond["enum"])
+    except (KeyError, TypeError):
+        return frozenset({"citizen-id", *_PERMIT_PREFIXES})
+
+
+def _id_birth_date(doc: Document, gb_types: frozenset[str]) -> str | None:
+    """Birth date in the first valid full GB 11643 number of the record."""
+    docs = doc.get("identityDocuments")
+    if not isinstance(docs, list):
+        return None
+    for item in docs:
+        if isinstance(item, dict) and item.get("type") in gb_types:
+            number = item.get("number")
+            if isinstance(number, str) and _full_number_valid(item["type"], number):
+                return _birth_date_of(number)
+    return None
+
+
+# --------------------------------------------------------------------------- identity documents
+
+
+@rule("Resident")
+def identity_documents(doc: Document, ctx: Context) -> None:
+    """citizen-id-valid (type prefixes), birth-date, masked and pseudonym agreement, validity."""
+    docs = doc.get("identityDocuments")
+    if not isinstance(docs, list):
+        return
+    gb_types = _gb_types(ctx.spec)
+    birth = doc.get("birthDate")
+    if not _is_date(birth):
+        birth = None
+    for i, item in enumerate(docs):
+        if not isinstance(item, dict):
+            continue
+        if "validUntil" in item and _date_after(item.get("validFrom"), item["validUntil"]):
+            ctx.emit(("identityDocuments", i, "validUntil"), PERIOD_ORDER,
+                     start=item.get("validFrom"), end=item["validUntil"])
+        number = item.get("number")
+        if not isinstance(number, str):
+            continue
+        doc_type = item.get("type")
+        masked = item.get("masked")
+        if isinstance(masked, str):
+            try:
+                expected = identifiers.mask_citizen_id(number)
+            except ValueError:
+                expected = None  # a malformed number is the schema's and core's finding
+            if expected is not None and masked != expected:
+                ctx.emit(("identityDocuments", i, "masked"), MASKED_ID_MISMATCH,
+                         masked=masked, expected=expected)
+        pseudonym = item.get("pseudonym")
+        if isinstance(pseudonym, str):
+            _check_pseudonym(ctx, i, doc_type, number, pseudonym)
+        if doc_type not in gb_types or not identifiers.is_valid_citizen_id(number):
+            continue  # the core rule reports a number failing GB 11643 itself
+        if not _prefix_fits(doc_type, number):
+            ctx.emit(("identityDocuments", i, "number"), CITIZEN_ID_INVALID,
+                     value=identifiers.mask_citizen_id(number))
+            continue
+        if birth is not None:
+            id_date = _birth_date_of(number)
+            if id_date != birth:
+                ctx.emit(("birthDate",), BIRTH_DATE_MISMATCH, birthDate=birth, idDate=id_date,
+                         index=i, type=doc_type)
+
+
+def _check_pseudonym(ctx: Context, i: int, doc_type: Any, number: str, pseudonym: str) -> None:
+    key = _PSEUDONYM_KEY.get()
+    if key is None:
+        return
+    try:
+        expected = identifiers.citizen_id_pseudonym(number, key)
+    except ValueError:
+        return  # an invalid number has no pseudonym; citizen-id-valid reports it
+    if not hmac.compare_digest(expected, pseudonym):
+        ctx.emit(("identityDocuments", i, "pseudonym"), PSEUDONYM_MISMATCH, index=i,
+                 type=doc_type)
+
+
+# --------------------------------------------------------------------------- contact points
+
+
+@rule("Resident")
+def preferred_contact_unique(doc: Document, ctx: Context) -> None:
+    points = doc.get("contactPoints")
+    if not isinstance(points, list) or len(points) < 2:
+        return
+    first: dict[str, int] = {}
+    for i, point in enumerate(points):
+        if not isinstance(point, dict) or point.get("preferred") is not True:
+            continue
+        kind = point.get("type")
+        if not isinstance(kind, str):
+            continue
+        if kind in first:
+            ctx.emit(("contactPoints", i, "preferred"), CONTACT_PREFERRED_DUPLICATE,
+                     type=kind, first=first[kind], index=i)
+        else:
+            first[kind] = i
+
+
+# --------------------------------------------------------------------------- memberships, address
+
+
+@rule("Resident")
+def memberships_and_address(doc: Document, ctx: Context) -> None:
+    members = doc.get("memberships")
+    if isinstance(members, list):
+        for i, m in enumerate(members):
+            if not isinstance(m, dict):
+                continue
+            grid, community = m.get("grid"), m.get("community")
+            if (isinstance(grid, str) and isinstance(community, str)
+                    and not grid.startswith(community + "-")):
+                ctx.emit(("memberships", i, "grid"), GRID_OUTSIDE_COMMUNITY,
+                         grid=grid, community=community)
+            if "until" in m and _date_after(m.get("since"), m["until"]):
+                ctx.emit(("memberships", i, "until"), PERIOD_ORDER,
+                         start=m.get("since"), end=m["until"])
+    address = doc.get("address")
+    if isinstance(address, dict):
+        grid, division = address.get("gridCode"), address.get("divisionCode")
+        if (isinstance(grid, str) and isinstance(division, str)
+                and not grid.startswith(division + "-")):
+            ctx.emit(("address", "gridCode"), GRID_OUTSIDE_COMMUNITY,
+                     grid=grid, community=division)
+
+
+# --------------------------------------------------------------------------- vulnerabilities
+
+
+@rule("Resident")
+def vulnerabilities(doc: Document, ctx: Context) -> None:
+    """vulnerability-age, vulnerability-basis and the period of each marker."""
+    markers = doc.get("vulnerabilities")
+    if not isinstance(markers, list) or not markers:
+        return
+    born: str | None = doc.get("birthDate") if _is_date(doc.get("birthDate")) else None
+    if born is None:
+        born = _id_birth_date(doc, _gb_types(ctx.spec))
+    whole, covered = _marker_coverage(doc.get("consents"))
+    for i, marker in enumerate(markers):
+        if not isinstance(marker, dict):
+            continue
+        since = marker.get("since")
+        if "until" in marker and _date_after(since, marker["until"]):
+            ctx.emit(("vulnerabilities", i, "until"), PERIOD_ORDER,
+                     start=since, end=marker["until"])
+        kind = marker.get("type")
+        if born is not None and isinstance(kind, str) and kind in _MARKER_AGES and _is_date(since):
+            at_least, under = _MARKER_AGES[kind]
+            age = _age_on(born, since)
+            if (at_least is not None and age < at_least) or (under is not None and age >= under):
+                ctx.emit(("vulnerabilities", i, "since"), VULNERABILITY_AGE_MISMATCH,
+                         type=kind, since=since, age=age, birthDate=born,
+                         rule=f"≥ {at_least}" if at_least is not None else f"< {under}")
+        if not whole and i not in covered:
+            ctx.emit(("vulnerabilities", i), VULNERABILITY_WITHOUT_BASIS,
+                     index=i, type=kind if isinstance(kind, str) else "?")
+
+
+def _marker_coverage(consents: Any) -> tuple[bool, set[int]]:
+    """Whether granted separate consent or legal duty covers every marker, or which ones."""
+    covered: set[int] = set()
+    if not isinstance(consents, list):
+        return False, covered
+    for consent in consents:
+        if (not isinstance(consent, dict) or consent.get("status") != "granted"
+                or consent.get("legalBasis") not in _MARKER_BASES):
+            continue
+        scope = consent.get("scope")
+        if not isinstance(scope, list):
+            continue
+        for ptr in scope:
+            if ptr == "" or ptr == "/vulnerabilities":
+                return True, covered
+            if isinstance(ptr, str) and ptr.startswith("/vulnerabilities/"):
+                token = ptr[17:]
+                if _INDEX.fullmatch(token):
+                    covered.add(int(token))
+    return False, covered
+
+
+# --------------------------------------------------------------------------- consents, proxies
+
+
+@rule("Resident")
+def consents_and_proxies(doc: Document, ctx: Context) -> None:
+    """consent-scope, unique-item-ids, proxy-not-self, proxy-consent and proxy periods."""
+    consents = doc.get("consents")
+    consent_ids: dict[str, int] = {}
+    if isinstance(consents, list):
+        resolves = _scope_resolver(ctx.spec)
+        for i, consent in enumerate(consents):
+            if not isinstance(consent, dict):
+                continue
+            cid = consent.get("id")
+            if isinstance(cid, str):
+                if cid in consent_ids:
+                    ctx.emit(("consents", i, "id"), DUPLICATE_ITEM_ID, id=cid,
+                             list="consents", first=consent_ids[cid], index=i)
+                else:
+                    consent_ids[cid] = i
+            scope = consent.get("scope")
+            if isinstance(scope, list):
+                for j, ptr in enumerate(scope):
+                    if isinstance(ptr, str) and not resolves(ptr):
+                        ctx.emit(("consents", i, "scope", j), CONSENT_SCOPE_UNRESOLVED,
+                                 pointer=ptr)
+    proxies = doc.get("proxies")
+    if not isinstance(proxies, list):
+        return
+    self_id = doc.get("id")
+    proxy_ids: dict[str, int] = {}
+    for i, proxy in enumerate(proxies):
+        if not isinstance(proxy, dict):
+            continue
+        pid = proxy.get("id")
+        if isinstance(pid, str):
+            if pid in proxy_ids:
+                ctx.emit(("proxies", i, "id"), DUPLICATE_ITEM_ID, id=pid,
+                         list="proxies", first=proxy_ids[pid], index=i)
+            else:
+                proxy_ids[pid] = i
+        if isinstance(self_id, str):
+            resident = proxy.get("resident")
+            if isinstance(resident, dict) and resident.get("id") == self_id:
+                ctx.emit(("proxies", i, "resident", "id"), PROXY_SELF, id=self_id, index=i)
+            actor = proxy.get("actor")
+            if isinstance(actor, dict):
+                resident = actor.get("resident")
+                if isinstance(resident, dict) and resident.get("id") == self_id:
+                    ctx.emit(("proxies", i, "actor", "resident", "id"), PROXY_SELF,
+                             id=self_id, index=i)
+        consent_id = proxy.get("consentId")
+        if isinstance(consent_id, str) and consent_id not in consent_ids:
+            ctx.emit(("proxies", i, "consentId"), PROXY_CONSENT_UNRESOLVED, id=consent_id)
+        if "validUntil" in proxy and _time_after(proxy.get("validFrom"), proxy["validUntil"]):
+            ctx.emit(("proxies", i, "validUntil"), PERIOD_ORDER,
+                     start=proxy.get("validFrom"), end=proxy["validUntil"])
+
+
+# --------------------------------------------------------------------------- restriction
+
+
+@rule("Resident")
+def restriction_period(doc: Document, ctx: Context) -> None:
+    restriction = doc.get("restriction")
+    if not isinstance(restriction, dict) or "decidedAt" not in restriction:
+        return
+    requested, decided = restriction.get("requestedAt"), restriction["decidedAt"]
+    if _time_after(requested, decided):
+        ctx.emit(("restriction", "decidedAt"), PERIOD_ORDER, start=requested, end=decided)
+
+
+# --------------------------------------------------------------------------- consent scopes
+#
+# A scope pointer must address a location the Resident schema defines. The schema is walked
+# lazily, one node per location kind, following $ref and the applicators that add members
+# (allOf, anyOf, oneOf, then, else); answers are cached per pointer, so a record costs one
+# dictionary look-up per scope entry once the usual pointers have been seen.
+
+
+class _Location:
+    """What the schema defines at one location: members, array items, or anything below."""
+
+    __slots__ = ("_children", "_item", "_item_sources", "_member_sources", "free")
+
+    def __init__(self, sources: list[tuple[dict[str, Any], Any]]) -> None:
+        self._member_sources: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+        self._item_sources: list[tuple[dict[str, Any], Any]] = []
+        self._children: dict[str, _Location] = {}
+        self._item: _Location | None = None
+        free = False
+        for node, resolver in _expand(sources):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                for name, sub in props.items():
+                    if isinstance(sub, dict):
+                        self._member_sources.setdefault(name, []).append((sub, resolver))
+            items = node.get("items")
+            if isinstance(items, dict):
+                self._item_sources.append((items, resolver))
+            if (node.get("type") == "object" and "properties" not in node
+                    and node.get("additionalProperties") is not False):
+                free = True  # extensions and other free-form objects: any key below
+        self.free = free and not self._member_sources and not self._item_sources
+
+    def member(self, name: str) -> _Location | None:
+        child = self._children.get(name)
+        if child is None and name in self._member_sources:
+            child = self._children[name] = _Location(self._member_sources[name])
+        return child
+
+    def item(self) -> _Location | None:
+        if self._item is None and self._item_sources:
+            self._item = _Location(self._item_sources)
+        return self._item
+
+
+def _expand(sources: list[tuple[dict[str, Any], Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Every schema object that contributes to a location, with the resolver for its refs."""
+    stack = list(reversed(sources))
+    seen: set[int] = set()
+    while stack:
+        node, resolver = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node, resolver
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            resolved = resolver.lookup(ref)
+            if isinstance(resolved.contents, dict):
+                stack.append((resolved.contents, resolved.resolver))
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            subs = node.get(keyword)
+            if isinstance(subs, list):
+                stack.extend((s, resolver) for s in subs if isinstance(s, dict))
+        for keyword in ("then", "else"):
+            sub = node.get(keyword)
+            if isinstance(sub, dict):
+                stack.append((sub, resolver))
+
+
+@functools.cache
+def _scope_resolver(spec: Spec) -> Callable[[str], bool]:
+    """A cached test of whether a JSON Pointer addresses a location the Resident schema defines."""
+    root_schema = spec.schema("Resident")
+    root = _Location([(root_schema, spec.registry.resolver(base_uri=root_schema["$id"]))])
+
+    @functools.lru_cache(maxsize=8192)
+    def resolves(ptr: str) -> bool:
+        if ptr == "":
+            return True
+        if not ptr.startswith("/"):
+            return False
+        here = root
+        for raw in ptr[1:].split("/"):
+            if here.free:
+                return True
+            token = raw
+            if "~" in token:
+                if "~" in token.replace("~0", "").replace("~1", ""):
+                    return False  # "~" not followed by 0 or 1 is not a valid pointer
+                token = token.replace("~1", "/").replace("~0", "~")
+            item = here.item()
+            child = item if item is not None and _INDEX.fullmatch(token) else here.member(token)
+            if child is None:
+                return False
+            here = child
+        return True
+
+    return resolves

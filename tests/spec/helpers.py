@@ -1,0 +1,58 @@
+"""Shared fixtures for the tests of spec/: the oracle validator and the spec tree."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from smartcommunity.specification import Spec, load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC_DIR = ROOT / "spec"
+VECTORS_DIR = SPEC_DIR / "tests"
+
+
+def spec() -> Spec:
+    return load_spec("1.0")
+
+
+def oracle(schema_name: str) -> Draft202012Validator:
+    """python-jsonschema with every format enforced: the reference engine of the tests."""
+    s = spec()
+    return Draft202012Validator(
+        s.schema(schema_name), registry=s.registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def vector_groups() -> Iterator[tuple[str, dict[str, Any]]]:
+    for path in sorted(VECTORS_DIR.rglob("*.json")):
+        for group in json.loads(path.read_text(encoding="utf-8")):
+            yield path.relative_to(VECTORS_DIR).as_posix(), group
+
+
+def vector_cases() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """``(id, group, test)`` for every test vector."""
+    cases = []
+    for fname, group in vector_groups():
+        for i, test in enumerate(group["tests"]):
+            cases.append((f"{fname}:{group['description']}:{i}:{test['description']}", group, test))
+    return cases
+
+
+def walk_properties(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every property declared in ``node``; conditions (if/then/else/not) only refine them."""
+    if isinstance(node, dict):
+        for name, sub in (node.get("properties") or {}).items():
+            if isinstance(sub, dict):
+                yield f"{path}/{name}", sub
+        for key, value in node.items():
+            if key in {"if", "then", "else", "not", "const", "enum", "examples", "default"}:
+                continue
+            yield from walk_properties(value, f"{path}/{key}" if key != "properties" else path)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from walk_properties(item, f"{path}/{i}")

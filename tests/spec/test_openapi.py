@@ -1,0 +1,66 @@
+"""The HTTP API definition: valid OpenAPI 3.1 whose schemas reference the resource schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+
+from .helpers import spec
+
+
+def test_openapi_is_valid_3_1() -> None:
+    document, base_uri = read_from_filename(str(spec().folder / "openapi.yaml"))
+    assert document["openapi"].startswith("3.1")
+    validate(document, base_uri=base_uri)
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def test_resource_bodies_reference_the_schemas_and_copy_nothing() -> None:
+    api = spec().openapi
+    file_refs = {r.split("#")[0] for r in _refs(api) if r.startswith("./schemas/")}
+    for f in ("resident.json", "issue.json", "consultation.json", "problem.json", "event.json"):
+        assert f"./schemas/{f}" in file_refs
+    for target in file_refs:
+        assert target.removeprefix("./schemas/") in spec().schemas, target
+    # No resource property lists are restated inside the API document.
+    for name, schema in api["components"]["schemas"].items():
+        assert "resourceType" not in str(schema), name
+
+
+def test_every_error_response_is_problem_json() -> None:
+    api = spec().openapi
+    responses = api["components"]["responses"]
+    for path, item in api["paths"].items():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            for status, resp in op["responses"].items():
+                if int(status) >= 400:
+                    resolved = responses[resp["$ref"].rsplit("/", 1)[1]] if "$ref" in resp else resp
+                    assert list(resolved["content"]) == ["application/problem+json"], (path, method)
+
+
+def test_writes_declare_precondition_and_idempotency() -> None:
+    api = spec().openapi
+    for path, item in api["paths"].items():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            refs = [p.get("$ref", "") for p in op.get("parameters", [])]
+            if method == "put" or "/actions/" in path:
+                assert "#/components/parameters/IfMatch" in refs, path
+                assert {"412", "428"} <= set(op["responses"]), path
+            if method == "post" and path.count("/") == 1:
+                assert "#/components/parameters/IdempotencyKey" in refs, path
+            if op.get("security") != []:
+                assert "401" in op["responses"], (path, method)
