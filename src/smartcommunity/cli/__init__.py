@@ -7,8 +7,10 @@ for programs that embed the command.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .. import __version__
 from ._common import EXIT_USAGE, UsageError
@@ -32,15 +34,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _optional_commands() -> list[object]:
+def _optional_commands() -> list[Callable[[Any], None]]:
     """Subcommands whose dependencies come with an extra (server, conformance)."""
-    found: list[object] = []
-    try:
-        from ._serve import add_serve
-    except ImportError:
-        pass
-    else:
-        found.append(add_serve)
+    found: list[Callable[[Any], None]] = []
+    for name in ("serve", "conformance"):
+        try:
+            module = importlib.import_module(f"._{name}", __package__)
+        except ImportError:  # the extra is not installed: the subcommand is not offered
+            continue
+        found.append(getattr(module, f"add_{name}"))
     return found
 
 

@@ -155,6 +155,9 @@ class _Writer:
     #: (source, line, document was valid, pointer, target id, code) of cross-document references
     pending: list[tuple[str, int | None, bool, str, str, str]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        """Subclasses write their preamble here."""
+
     @property
     def lang(self) -> str:
         return "zh-Hans" if self.args.lang == "zh" else "en"

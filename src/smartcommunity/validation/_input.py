@@ -34,7 +34,7 @@ def parse(spec: Spec, raw: bytes | bytearray | memoryview | str) -> tuple[Any, F
         if "utf-8" in text.lower() or "surrogate" in text.lower():
             return None, Finding("", "document.invalid-utf8",
                                  message(spec, "document.invalid-utf8", position=exc.pos))
-        if "recursion" in text.lower():
+        if "recursion" in text.lower() or "depth" in text.lower():
             return None, Finding("", "document.too-deep",
                                  message(spec, "document.too-deep", limit=MAX_DEPTH))
         return None, Finding("", "document.not-json",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -10,24 +10,58 @@ Severity = Literal["error", "warning"]
 
 
 def escape_pointer_token(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
+    text = str(token)
+    if "~" in text or "/" in text:
+        return text.replace("~", "~0").replace("/", "~1")
+    return text
 
 
-def pointer(path: tuple[str | int, ...] | list[str | int]) -> str:
+def pointer(path: Sequence[str | int]) -> str:
     """RFC 6901 JSON Pointer for a sequence of keys and indexes."""
-    return "".join("/" + escape_pointer_token(t) for t in path)
+    if not path:
+        return ""
+    return "/" + "/".join([escape_pointer_token(t) for t in path])
 
 
-@dataclass(frozen=True, slots=True)
 class Finding:
-    """One problem in a document: where, which rule, how bad, and why in two languages."""
+    """One problem in a document: where, which rule, how bad, and why in two languages.
 
-    pointer: str
-    code: str
-    message: Mapping[str, str]
-    severity: Severity = "error"
-    requirement: str | None = None
-    schema_path: str | None = None
+    The bilingual ``message`` is formatted from the spec's template the first time it is
+    read, so bulk callers that only look at codes and pointers do not pay for the words.
+    """
+
+    __slots__ = ("_message", "_values", "code", "pointer", "requirement", "schema_path",
+                 "severity", "spec_version")
+
+    def __init__(
+        self,
+        pointer: str,
+        code: str,
+        message: Mapping[str, str] | None = None,
+        severity: Severity = "error",
+        requirement: str | None = None,
+        schema_path: str | None = None,
+        *,
+        values: Mapping[str, Any] | None = None,
+        spec_version: str = "1.0",
+    ) -> None:
+        self.pointer = pointer
+        self.code = code
+        self.severity: Severity = severity
+        self.requirement = requirement
+        self.schema_path = schema_path
+        self.spec_version = spec_version
+        self._message = dict(message) if message is not None else None
+        self._values = values if values is not None else {}
+
+    @property
+    def message(self) -> dict[str, str]:
+        if self._message is None:
+            from ..specification import load_spec
+            from ._messages import message
+
+            self._message = message(load_spec(self.spec_version), self.code, **self._values)
+        return self._message
 
     def text(self, lang: str = "en") -> str:
         return self.message["zh-Hans" if lang.startswith("zh") else "en"]
@@ -44,6 +78,18 @@ class Finding:
         if self.schema_path:
             out["schemaPath"] = self.schema_path
         return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Finding):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.pointer, self.code, self.severity, self.requirement))
+
+    def __repr__(self) -> str:
+        return (f"Finding(pointer={self.pointer!r}, code={self.code!r}, "
+                f"severity={self.severity!r}, requirement={self.requirement!r})")
 
 
 @dataclass(slots=True)

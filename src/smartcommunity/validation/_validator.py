@@ -34,8 +34,8 @@ class Context:
             severity = "warning" if req is not None and req.level == "SHOULD" else "error"
         self.report.findings.append(Finding(
             where if isinstance(where, str) else pointer(where), code,
-            message(self.spec, code, **values), severity,
-            req.id if req is not None else None,
+            severity=severity, requirement=req.id if req is not None else None,
+            values=values, spec_version=self.spec.version,
         ))
 
     def expect_in_set(self, where: tuple[str | int, ...], target_id: str, code: str) -> None:

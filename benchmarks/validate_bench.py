@@ -1,0 +1,160 @@
+"""Validation throughput: every engine side by side on the same issue documents.
+
+    python benchmarks/validate_bench.py            # library figures (about a minute)
+    python benchmarks/validate_bench.py --ndjson   # plus the CLI on 1,000,000 NDJSON lines
+
+Prints documents per second for python-jsonschema (the oracle), jsonschema-rs (the compiled
+engine), pydantic models (when installed), orjson parsing alone (the ceiling for JSON text),
+and smartcommunity.validate on valid and on invalid documents, with the ratios the standard's
+targets are stated in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator
+
+from smartcommunity import Validator, load_spec
+from smartcommunity.validation._schema import SchemaEngine
+
+SPEC = load_spec("1.0")
+BASE = json.loads((SPEC.folder / "examples/issue/fire-lane-submitted.json").read_text("utf-8"))
+
+
+def documents(n: int) -> list[dict[str, Any]]:
+    """Distinct valid issues of about 1.8 KB, differing in id and text."""
+    out = []
+    for i in range(n):
+        doc = copy.deepcopy(BASE)
+        doc["id"] = str(uuid.UUID(int=i, version=4))
+        doc["title"] = f"{BASE['title']} {i}"
+        out.append(doc)
+    return out
+
+
+def broken(docs: list[dict[str, Any]], problems: int) -> list[dict[str, Any]]:
+    """Each document with one problem (an unknown status) or three (also an unknown member
+    and a timestamp without offset)."""
+    out = []
+    for doc in docs:
+        bad = copy.deepcopy(doc)
+        bad["status"] = "nonsense"
+        if problems > 1:
+            bad["vendorField"] = 1
+            bad["submittedAt"] = "2025-06-16T07:52:00"
+        out.append(bad)
+    return out
+
+
+def rate(fn: Callable[[Any], Any], items: list[Any], seconds: float = 2.0) -> float:
+    """Items per second over repeated passes for at least ``seconds``."""
+    for item in items[:50]:
+        fn(item)
+    done, start = 0, time.perf_counter()
+    while True:
+        for item in items:
+            fn(item)
+        done += len(items)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def library(n: int) -> dict[str, float]:
+    docs = documents(n)
+    bad1, bad3 = broken(docs, 1), broken(docs, 3)
+    texts = [orjson.dumps(d) for d in docs]
+    oracle = Draft202012Validator(SPEC.schema("Issue"), registry=SPEC.registry,
+                                  format_checker=Draft202012Validator.FORMAT_CHECKER)
+    engine = SchemaEngine(SPEC)
+    validator = Validator()
+    assert all(validator.validate(d).valid for d in docs[:100])
+    assert not any(validator.validate(d).valid for d in bad1[:100] + bad3[:100])
+    figures = {
+        "python-jsonschema (oracle)": rate(oracle.is_valid, docs[:300]),
+        "jsonschema-rs is_valid": rate(lambda d: engine.is_valid("Issue", d), docs),
+        "orjson.loads (parse ceiling)": rate(orjson.loads, texts),
+        "validate(), valid documents": rate(validator.validate, docs),
+        "validate(), invalid, 1 problem": rate(validator.validate, bad1),
+        "validate(), invalid, 3 problems": rate(validator.validate, bad3),
+        "validate(), valid JSON text": rate(validator.validate, texts),
+    }
+    try:
+        from smartcommunity.models import Issue
+    except ImportError:
+        pass
+    else:
+        figures["pydantic Issue.model_validate"] = rate(Issue.model_validate, docs)
+    return figures
+
+
+def cli(lines: int, jobs: int) -> dict[str, float]:
+    docs = documents(1000)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "issues.ndjson"
+        with path.open("wb") as fh:
+            chunk = b"\n".join(orjson.dumps(d) for d in docs) + b"\n"
+            for _ in range(lines // len(docs)):
+                fh.write(chunk)
+        size = path.stat().st_size
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "smartcommunity.cli", "validate", "--quiet",
+             "--jobs", str(jobs), str(path)],
+            capture_output=True, check=False,
+        )
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            sys.exit(f"CLI failed: {proc.stdout[-500:]!r} {proc.stderr[-500:]!r}")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"documents/s": lines / elapsed, "seconds": elapsed, "MiB of input": size / 2**20,
+            "peak RSS of one process, MiB": peak_kib / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=2000)
+    parser.add_argument("--ndjson", action="store_true", help="also run the CLI on NDJSON")
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+
+    size = len(orjson.dumps(BASE))
+    print(f"issue documents of {size} bytes; Python {sys.version.split()[0]}; "
+          f"{os.cpu_count()} cores")
+    figures = library(args.documents)
+    width = max(map(len, figures))
+    for name, value in figures.items():
+        print(f"  {name:<{width}}  {value:>12,.0f} documents/s")
+    oracle = figures["python-jsonschema (oracle)"]
+    valid = figures["validate(), valid documents"]
+    invalid1 = figures["validate(), invalid, 1 problem"]
+    invalid3 = figures["validate(), invalid, 3 problems"]
+    print(f"  validate() vs python-jsonschema: {valid / oracle:.0f}x (target >= 30x)")
+    print(f"  validate() valid: {valid:,.0f}/s (target >= 50,000/s)")
+    print(f"  invalid vs valid: {invalid1 / valid:.2f} with 1 problem, "
+          f"{invalid3 / valid:.2f} with 3 (target >= 0.50)")
+    if args.ndjson:
+        result = cli(args.lines, args.jobs)
+        print(f"smartcommunity validate on {args.lines:,} NDJSON lines "
+              f"({result['MiB of input']:,.0f} MiB), {args.jobs} jobs:")
+        print(f"  {result['documents/s']:,.0f} documents/s in {result['seconds']:.1f} s "
+              f"(target >= 80,000/s); peak RSS {result['peak RSS of one process, MiB']:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

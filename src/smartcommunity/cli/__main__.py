@@ -1,0 +1,5 @@
+"""``python -m smartcommunity.cli``: the same as the ``smartcommunity`` command."""
+
+from . import main
+
+main()

@@ -1,0 +1,104 @@
+"""smartcommunity validate: files, folders, stdin, NDJSON; exit codes; readable and JSON output."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from smartcommunity import load_spec
+from smartcommunity.cli import run
+
+SPEC = load_spec("1.0")
+EXAMPLES_DIR = SPEC.folder / "examples"
+ISSUE = next(d for _, d in SPEC.examples() if d["resourceType"] == "Issue")
+
+
+def _broken() -> dict[str, Any]:
+    doc = copy.deepcopy(ISSUE)
+    doc["vendorField"] = 1
+    return doc
+
+
+def test_examples_folder_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["validate", str(EXAMPLES_DIR)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("✓") == len(list(SPEC.examples()))
+    assert "0 个无效" in out
+
+
+def test_invalid_file_exits_1_and_says_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(_broken()), encoding="utf-8")
+    assert run(["validate", "--lang", "en", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert f"{bad}: /vendorField:" in out
+    assert "schema.unknown-member" in out and "/req/core/no-unknown-members" in out
+    assert "1 invalid" in out
+
+
+def test_ndjson_reports_line_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [json.dumps(ISSUE), "", "{oops", json.dumps(_broken())]
+    f = tmp_path / "batch.ndjson"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run(["validate", "--lang", "en", str(f)]) == 1
+    out = capsys.readouterr().out
+    assert f"{f}:3: /:" in out and "document.not-json" in out
+    assert f"{f}:4: /vendorField" in out
+    assert "3 documents: 1 valid, 2 invalid" in out
+
+
+def test_json_report_matches_its_published_schema(tmp_path: Path) -> None:
+    f = tmp_path / "batch.ndjson"
+    f.write_text(json.dumps(ISSUE) + "\n" + json.dumps(_broken()) + "\n", encoding="utf-8")
+    out = tmp_path / "report.json"
+    assert run(["validate", "--format", "json", "-o", str(out), str(f)]) == 1
+    report = json.loads(out.read_text(encoding="utf-8"))
+    validator = Draft202012Validator(SPEC.schema("validation-report.json"), registry=SPEC.registry)
+    assert [e.message for e in validator.iter_errors(report)] == []
+    assert report["summary"] == {"documents": 2, "valid": 1, "invalid": 1, "errors": 1,
+                                 "warnings": 0}
+    assert [r["line"] for r in report["results"]] == [1, 2]
+
+
+def test_stdin_with_dash() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "smartcommunity.cli", "validate", "--lang", "en", "-"],
+        input=json.dumps(_broken()).encode(), capture_output=True, check=False,
+    )
+    assert proc.returncode == 1
+    assert b"-: /vendorField" in proc.stdout
+
+
+@pytest.mark.parametrize("argv", [["validate", "/no/such/path"], ["validate"],
+                                  ["validate", "--format", "xml", "x"], ["frobnicate"], []])
+def test_usage_and_io_errors_exit_2(argv: list[str]) -> None:
+    assert run(argv) == 2
+
+
+def test_large_ndjson_uses_workers_and_agrees_with_one_process(tmp_path: Path) -> None:
+    from smartcommunity.cli import _validate
+
+    docs = []
+    for i in range(2500):
+        doc = copy.deepcopy(ISSUE)
+        doc["id"] = f"00000000-0000-4000-8000-{i:012d}"
+        if i % 500 == 7:
+            doc["status"] = "nonsense"
+        docs.append(json.dumps(doc, ensure_ascii=False))
+    f = tmp_path / "many.ndjson"
+    f.write_text("\n".join(docs) + "\n", encoding="utf-8")
+    assert f.stat().st_size > _validate.PARALLEL_BYTES
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"r{jobs}.json"
+        assert run(["validate", "--jobs", jobs, "--format", "json", "-o", str(out), str(f)]) == 1
+        outputs.append(json.loads(out.read_text(encoding="utf-8")))
+    assert outputs[0] == outputs[1]
+    assert outputs[0]["summary"]["invalid"] == 5

@@ -1,0 +1,106 @@
+"""Redaction: computed from the schema tags, still valid, and never leaking to the public."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from smartcommunity import identifiers, load_spec, validate
+from smartcommunity.exceptions import RedactionError
+from smartcommunity.privacy import AUDIENCES, audience_for_role, redact
+from smartcommunity.validation._plan import compile_plan, values_at
+
+SPEC = load_spec("1.0")
+EXAMPLES = list(SPEC.examples())
+KEY = b"0123456789abcdef-shared-city-key"
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+@pytest.mark.parametrize(("name", "doc"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
+def test_redacted_example_is_still_valid(name: str, doc: dict[str, Any], audience: str) -> None:
+    for key in (None, KEY):
+        redacted = redact(doc, audience, pseudonym_key=key)
+        errors = [(f.pointer, f.code) for f in validate(redacted).errors]
+        assert errors == [], f"{name} for {audience}"
+
+
+def _tagged_values(doc: dict[str, Any], classes: set[str]) -> list[tuple[Any, str]]:
+    plan = compile_plan(SPEC, doc["resourceType"])
+    return [
+        (where, cls) for path, cls, _ in plan.pipl if cls in classes
+        for where, _ in values_at(doc, path)
+    ]
+
+
+@pytest.mark.parametrize(("name", "doc"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
+def test_public_and_residents_never_see_personal_data(name: str, doc: dict[str, Any]) -> None:
+    for audience in ("public", "community-resident"):
+        redacted = redact(doc, audience)
+        assert _tagged_values(redacted, {"personal", "sensitive"}) == []
+
+
+@pytest.mark.parametrize(("name", "doc"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
+def test_self_sees_everything_and_input_is_untouched(name: str, doc: dict[str, Any]) -> None:
+    import copy
+
+    before = copy.deepcopy(doc)
+    assert redact(doc, "self") == doc
+    for audience in AUDIENCES:
+        redact(doc, audience, pseudonym_key=KEY)
+    assert doc == before
+
+
+def _citizen_numbers(doc: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(doc, dict):
+        for v in doc.values():
+            found += _citizen_numbers(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            found += _citizen_numbers(v)
+    elif isinstance(doc, str) and len(doc) == 18 and identifiers.is_valid_citizen_id(doc):
+        found.append(doc)
+    return found
+
+
+def test_citizen_id_is_masked_and_pseudonymised_for_departments() -> None:
+    residents = [d for _, d in EXAMPLES if d["resourceType"] == "Resident"]
+    with_ids = [d for d in residents if _citizen_numbers(d)]
+    assert with_ids, "the examples include residents with citizen IDs"
+    for original in with_ids:
+        # Without a stored pseudonym, redaction computes one with the given key.
+        doc = {**original, "identityDocuments": [
+            {k: v for k, v in d.items() if k != "pseudonym"}
+            for d in original["identityDocuments"]]}
+        number = _citizen_numbers(doc)[0]
+        redacted = redact(doc, "department", pseudonym_key=KEY)
+        assert _citizen_numbers(redacted) == []
+        text = str(redacted)
+        assert identifiers.mask_citizen_id(number) in text
+        assert identifiers.citizen_id_pseudonym(number, KEY) in text
+        # The regulator oversees without identifying anyone: identity documents are removed.
+        assert _citizen_numbers(redact(doc, "regulator", pseudonym_key=KEY)) == []
+        assert number in str(redact(doc, "community-staff"))
+
+
+def test_attachments_follow_visibility() -> None:
+    issues = [d for _, d in EXAMPLES if d["resourceType"] == "Issue" and d.get("attachments")]
+    assert issues
+    visible = SPEC.privacy["visibility"]
+    for doc in issues:
+        for audience in AUDIENCES:
+            kept = redact(doc, audience).get("attachments", [])
+            expected = [a["id"] for a in doc["attachments"] if a["visibility"] in visible[audience]]
+            assert [a["id"] for a in kept] == expected, audience
+
+
+def test_roles_map_to_audiences_and_unknowns_are_errors() -> None:
+    assert audience_for_role("grid-worker") == "community-staff"
+    assert audience_for_role("public") == "public"
+    with pytest.raises(RedactionError):
+        audience_for_role("mayor")
+    with pytest.raises(RedactionError):
+        redact(EXAMPLES[0][1], "everyone")
+    with pytest.raises(RedactionError):
+        redact({"resourceType": "Parcel"}, "public")

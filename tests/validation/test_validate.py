@@ -1,0 +1,165 @@
+"""validate(): every problem, as data, never a crash — whatever the input."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smartcommunity import Validator, load_spec, validate
+from smartcommunity.validation._input import MAX_BYTES, MAX_DEPTH
+
+SPEC = load_spec("1.0")
+EXAMPLES = list(SPEC.examples())
+ISSUE = next(d for _, d in EXAMPLES if d["resourceType"] == "Issue")
+
+
+def _resolves(doc: Any, pointer: str) -> bool:
+    node = doc
+    for token in [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]:
+        if isinstance(node, list):
+            if not token.isdigit() or int(token) >= len(node):
+                return False
+            node = node[int(token)]
+        elif isinstance(node, dict) and token in node:
+            node = node[token]
+        else:
+            return False
+    return True
+
+
+@pytest.mark.parametrize(("name", "doc"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
+def test_examples_are_valid_without_errors(name: str, doc: dict[str, Any]) -> None:
+    report = validate(doc)
+    assert report.errors == [], [(f.pointer, f.code) for f in report.errors]
+    assert report.resource_type == doc["resourceType"] and report.id == doc["id"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"{not json", "document.not-json"),
+        (b"", "document.not-json"),
+        (b'{"a": "\xff\xfe"}', "document.invalid-utf8"),
+        ("{\"a\": \"\ud800\"}", "document.invalid-utf8"),
+        (b"[1, 2]", "document.not-object"),
+        (b"42", "document.not-object"),
+        (b"null", "document.not-object"),
+        (b"[" * 5000 + b"]" * 5000, "document.too-deep"),
+        (b'{"resourceType": "Parcel", "specVersion": "1.0"}', "document.unknown-resource-type"),
+        (b'{"resourceType": "Issue", "specVersion": "9.9"}', "document.unknown-spec-version"),
+        (b'{"resourceType": "Issue"}', "document.unknown-spec-version"),
+    ],
+)
+def test_bad_input_is_reported_not_raised(raw: bytes | str, code: str) -> None:
+    report = validate(raw)
+    assert not report.valid
+    assert code in report.codes()
+    for f in report.findings:
+        assert f.message["zh-Hans"] and f.message["en"]
+
+
+def test_huge_input_is_refused_before_parsing() -> None:
+    report = validate(b" " * (MAX_BYTES + 1))
+    assert report.codes() == {"document.too-large"}
+
+
+def test_deep_nesting_inside_extensions_is_reported() -> None:
+    deep: Any = "leaf"
+    for _ in range(MAX_DEPTH + 5):
+        deep = {"x": deep}
+    doc = {**ISSUE, "extensions": {"com.example.deep": deep}}
+    assert "document.too-deep" in validate(doc).codes()
+    assert "document.too-deep" in validate(json.dumps(doc)).codes()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("submittedAt", "2025-06-16T07:52:00"),  # no offset
+        ("submittedAt", "2025-02-30T07:52:00+08:00"),  # no such day
+        ("submittedAt", "2025-06-16T25:52:00+08:00"),  # no such hour
+    ],
+)
+def test_timestamps_are_enforced(field: str, value: str) -> None:
+    doc = {**ISSUE, field: value}
+    report = validate(doc)
+    assert not report.valid
+    finding = next(f for f in report.errors if f.pointer == f"/{field}")
+    assert finding.requirement == "/req/core/timestamp-offset"
+
+
+def test_uri_format_is_enforced() -> None:
+    doc = copy.deepcopy(ISSUE)
+    doc["meta"]["source"] = "not a uri"
+    report = validate(doc)
+    assert [f.pointer for f in report.errors] == ["/meta/source"]
+    assert report.errors[0].code == "schema.format"
+
+
+def test_every_problem_is_reported_not_just_the_first() -> None:
+    doc = copy.deepcopy(ISSUE)
+    doc["vendorField"] = 1
+    doc["status"] = "nonsense"
+    del doc["title"]
+    doc["meta"]["lastUpdated"] = "yesterday"
+    codes = {(f.pointer, f.code) for f in validate(doc).errors}
+    assert {("/vendorField", "schema.unknown-member"), ("/status", "schema.enum"),
+            ("/title", "schema.required"), ("/meta/lastUpdated", "schema.format")} <= codes
+
+
+def test_unknown_member_names_the_requirement_and_both_languages() -> None:
+    report = validate({**ISSUE, "vendorField": 1})
+    (finding,) = report.errors
+    assert finding.requirement == "/req/core/no-unknown-members"
+    assert "vendorField" in finding.message["zh-Hans"] and "vendorField" in finding.message["en"]
+
+
+def test_report_serialises_to_the_published_shape() -> None:
+    from jsonschema import Draft202012Validator
+
+    report = validate({**ISSUE, "vendorField": 1})
+    schema = SPEC.schema("validation-report.json")
+    finding_schema = {"$ref": schema["$id"] + "#/$defs/finding"}
+    checker = Draft202012Validator(finding_schema, registry=SPEC.registry)
+    for f in report.to_dict()["findings"]:
+        assert list(checker.iter_errors(f)) == []
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(st.data())
+def test_arbitrary_changes_never_crash_and_pointers_exist(data: st.DataObject) -> None:
+    _, base = data.draw(st.sampled_from(EXAMPLES))
+    doc = copy.deepcopy(base)
+    key = data.draw(st.sampled_from(sorted(doc)))
+    doc[key] = data.draw(json_values)
+    report = validate(doc)
+    for f in report.findings:
+        parent = f.pointer.rsplit("/", 1)[0]
+        assert _resolves(doc, f.pointer) or (
+            f.code == "schema.required" and _resolves(doc, parent)
+        ), (f.pointer, f.code)
+        assert f.message["zh-Hans"] and f.message["en"]
+
+
+@given(json_values)
+def test_any_json_value_is_reported(value: Any) -> None:
+    report = validate(json.dumps(value))
+    assert not report.valid or isinstance(value, dict)
+
+
+def test_validator_is_reusable_and_validate_many_checks_references() -> None:
+    v = Validator()
+    reports = list(v.validate_many([ISSUE, *(d for _, d in EXAMPLES)]))
+    assert len(reports) == len(EXAMPLES) + 1
