@@ -25,21 +25,31 @@ PARALLEL_BYTES = 4 * 1024 * 1024
 PROGRESS_BYTES = 1024 * 1024
 
 # (line, resourceType, id, findings as dicts, references) — compact and picklable.
-Outcome = tuple[int | None, str | None, str | None, list[dict[str, Any]], list[tuple[str, str, str]]]
+Outcome = tuple[
+    int | None, str | None, str | None, list[dict[str, Any]], list[tuple[str, str, str]]
+]
 
 
 def add_validate(sub: Any) -> None:
     p = sub.add_parser(
-        "validate", help="validate documents / 验证文档",
+        "validate",
+        help="validate documents / 验证文档",
         description="Validate documents of the standard: files, folders, - for stdin, NDJSON.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="message language")
-    p.add_argument("--ndjson", action="store_true",
-                   help="read every input as NDJSON (automatic for .ndjson and .jsonl)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="worker processes for large inputs (default: all cores)")
+    p.add_argument(
+        "--ndjson",
+        action="store_true",
+        help="read every input as NDJSON (automatic for .ndjson and .jsonl)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes for large inputs (default: all cores)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar, no valid-file lines")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     p.set_defaults(handler=command)
@@ -106,8 +116,9 @@ def _outcomes(source: Source, jobs: int, advance: Any) -> Iterator[Outcome]:
             yield from results
 
 
-def _counted(chunks: Iterator[list[tuple[int | None, bytes]]], advance: Any
-             ) -> Iterator[list[tuple[int | None, bytes]]]:
+def _counted(
+    chunks: Iterator[list[tuple[int | None, bytes]]], advance: Any
+) -> Iterator[list[tuple[int | None, bytes]]]:
     for chunk in chunks:
         advance(sum(len(raw) for _, raw in chunk))
         yield chunk
@@ -123,13 +134,24 @@ class _NoProgress:
 
 class _Progress:
     def __init__(self, total: int) -> None:
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                                   TimeRemainingColumn, TransferSpeedColumn)
         from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
 
         self._progress = Progress(
-            TextColumn("validating"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-            TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+            TextColumn("validating"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
         )
         self._task = self._progress.add_task("validate", total=total)
 
@@ -151,7 +173,8 @@ class _Writer:
     out: IO[str]
     args: argparse.Namespace
     summary: dict[str, int] = field(
-        default_factory=lambda: dict(documents=0, valid=0, invalid=0, errors=0, warnings=0))
+        default_factory=lambda: dict(documents=0, valid=0, invalid=0, errors=0, warnings=0)
+    )
     #: (source, line, document was valid, pointer, target id, code) of cross-document references
     pending: list[tuple[str, int | None, bool, str, str, str]] = field(default_factory=list)
 
@@ -191,15 +214,25 @@ class _Writer:
                 self.summary["valid"] -= 1
                 self.summary["invalid"] += 1
             req = spec.requirement_for_code(code)
-            finding = {"pointer": where, "code": code, "severity": "error",
-                       "message": message(spec, code, target=target)}
+            finding = {
+                "pointer": where,
+                "code": code,
+                "severity": "error",
+                "message": message(spec, code, target=target),
+            }
             if req:
                 finding["requirement"] = req.id
             self.summary["errors"] += 1
             self.emit(source, line, None, None, [finding])
 
-    def emit(self, source: str, line: int | None, rt: str | None, doc_id: str | None,
-             findings: list[dict[str, Any]]) -> None:
+    def emit(
+        self,
+        source: str,
+        line: int | None,
+        rt: str | None,
+        doc_id: str | None,
+        findings: list[dict[str, Any]],
+    ) -> None:
         raise NotImplementedError
 
     def finish(self) -> None:
@@ -225,8 +258,14 @@ def _ids_present(sources: list[Source], targets: set[str]) -> set[str]:
 
 
 class _TextWriter(_Writer):
-    def emit(self, source: str, line: int | None, rt: str | None, doc_id: str | None,
-             findings: list[dict[str, Any]]) -> None:
+    def emit(
+        self,
+        source: str,
+        line: int | None,
+        rt: str | None,
+        doc_id: str | None,
+        findings: list[dict[str, Any]],
+    ) -> None:
         where = f"{source}:{line}" if line is not None else source
         if not findings:
             if line is None and not self.args.quiet:
@@ -236,28 +275,40 @@ class _TextWriter(_Writer):
             req = f" ({f['requirement']})" if f.get("requirement") else ""
             mark = "✗" if f["severity"] == "error" else "!"
             pointer = f["pointer"] or "/"
-            self.out.write(f"{mark} {where}: {pointer}: {f['message'][self.lang]} "
-                           f"[{f['code']}]{req}\n")
+            self.out.write(
+                f"{mark} {where}: {pointer}: {f['message'][self.lang]} [{f['code']}]{req}\n"
+            )
 
     def finish(self) -> None:
         s = self.summary
         if self.lang == "zh-Hans":
-            text = (f"{s['documents']} 个文档：{s['valid']} 个有效，{s['invalid']} 个无效；"
-                    f"{s['errors']} 个错误，{s['warnings']} 个警告")
+            text = (
+                f"{s['documents']} 个文档：{s['valid']} 个有效，{s['invalid']} 个无效；"
+                f"{s['errors']} 个错误，{s['warnings']} 个警告"
+            )
         else:
-            text = (f"{s['documents']} documents: {s['valid']} valid, {s['invalid']} invalid; "
-                    f"{s['errors']} errors, {s['warnings']} warnings")
+            text = (
+                f"{s['documents']} documents: {s['valid']} valid, {s['invalid']} invalid; "
+                f"{s['errors']} errors, {s['warnings']} warnings"
+            )
         self.out.write(text + "\n")
 
 
 class _JsonWriter(_Writer):
     def __post_init__(self) -> None:
-        self.out.write('{"specVersion":' + orjson.dumps(available_versions()[-1]).decode()
-                       + ',"results":[')
+        self.out.write(
+            '{"specVersion":' + orjson.dumps(available_versions()[-1]).decode() + ',"results":['
+        )
         self._first = True
 
-    def emit(self, source: str, line: int | None, rt: str | None, doc_id: str | None,
-             findings: list[dict[str, Any]]) -> None:
+    def emit(
+        self,
+        source: str,
+        line: int | None,
+        rt: str | None,
+        doc_id: str | None,
+        findings: list[dict[str, Any]],
+    ) -> None:
         # A late cross-document finding adds a second entry for the same source and line.
         entry: dict[str, Any] = {"source": source}
         if line is not None:

@@ -8,7 +8,9 @@ False
 
 from __future__ import annotations
 
+from . import _rules_consultation  # noqa: F401  (registers the Consultation rules)
 from . import _rules_core  # noqa: F401  (registers the core rules)
+from . import _rules_issue  # noqa: F401  (registers the issue rules)
 from . import _rules_resident  # noqa: F401  (registers the Resident rules)
 from ._report import Finding, Report, Severity, pointer
 from ._validator import Validator, validate

@@ -68,6 +68,7 @@ _MARKER_BASES = frozenset({"separate-consent", "written-consent", "legal-duty"})
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INDEX = re.compile(r"0|[1-9][0-9]*")
+_BAD_ESCAPE = re.compile(r"~(?![01])")
 
 # The city's shared key for citizen ID pseudonyms; without it pseudonym-consistent is skipped.
 _PSEUDONYM_KEY: ContextVar[bytes | None] = ContextVar("smartcommunity_pseudonym_key",
@@ -126,11 +127,9 @@ def _age_on(born: str, day: str) -> int:
     return int(day[:4]) - int(born[:4]) - (day[5:] < born[5:])
 
 
-def _full_number_valid(doc_type: Any, number: str) -> bool:
+def _full_number_valid(doc_type: str, number: str) -> bool:
     """GB 11643 validity plus the region prefix the document type requires."""
-    if not identifiers.is_valid_citizen_id(number):
-        return False
-    return _prefix_fits(doc_type, number)
+    return _prefix_fits(doc_type, number) and identifiers.is_valid_citizen_id(number)
 
 
 def _prefix_fits(doc_type: Any, number: str) -> bool:
@@ -160,10 +159,12 @@ def _id_birth_date(doc: Document, gb_types: frozenset[str]) -> str | None:
     if not isinstance(docs, list):
         return None
     for item in docs:
-        if isinstance(item, dict) and item.get("type") in gb_types:
-            number = item.get("number")
-            if isinstance(number, str) and _full_number_valid(item["type"], number):
-                return _birth_date_of(number)
+        if not isinstance(item, dict):
+            continue
+        kind, number = item.get("type"), item.get("number")
+        if (isinstance(kind, str) and kind in gb_types and isinstance(number, str)
+                and _full_number_valid(kind, number)):
+            return _birth_date_of(number)
     return None
 
 
@@ -202,15 +203,17 @@ def identity_documents(doc: Document, ctx: Context) -> None:
         pseudonym = item.get("pseudonym")
         if isinstance(pseudonym, str):
             _check_pseudonym(ctx, i, doc_type, number, pseudonym)
-        if doc_type not in gb_types or not identifiers.is_valid_citizen_id(number):
-            continue  # the core rule reports a number failing GB 11643 itself
-        if not _prefix_fits(doc_type, number):
-            ctx.emit(("identityDocuments", i, "number"), CITIZEN_ID_INVALID,
-                     value=identifiers.mask_citizen_id(number))
+        if not isinstance(doc_type, str) or doc_type not in gb_types:
             continue
-        if birth is not None:
+        # The full GB 11643 check is the costly part, so it runs only when there is something
+        # to report; a number failing it is the core rule's finding, not a second one here.
+        if not _prefix_fits(doc_type, number):
+            if identifiers.is_valid_citizen_id(number):
+                ctx.emit(("identityDocuments", i, "number"), CITIZEN_ID_INVALID,
+                         value=identifiers.mask_citizen_id(number))
+        elif birth is not None:
             id_date = _birth_date_of(number)
-            if id_date != birth:
+            if id_date != birth and identifiers.is_valid_citizen_id(number):
                 ctx.emit(("birthDate",), BIRTH_DATE_MISMATCH, birthDate=birth, idDate=id_date,
                          index=i, type=doc_type)
 
@@ -223,7 +226,7 @@ def _check_pseudonym(ctx: Context, i: int, doc_type: Any, number: str, pseudonym
         expected = identifiers.citizen_id_pseudonym(number, key)
     except ValueError:
         return  # an invalid number has no pseudonym; citizen-id-valid reports it
-    if not hmac.compare_digest(expected, pseudonym):
+    if not hmac.compare_digest(expected.encode(), pseudonym.encode("utf-8", "replace")):
         ctx.emit(("identityDocuments", i, "pseudonym"), PSEUDONYM_MISMATCH, index=i,
                  type=doc_type)
 
@@ -316,8 +319,10 @@ def _marker_coverage(consents: Any) -> tuple[bool, set[int]]:
     if not isinstance(consents, list):
         return False, covered
     for consent in consents:
-        if (not isinstance(consent, dict) or consent.get("status") != "granted"
-                or consent.get("legalBasis") not in _MARKER_BASES):
+        if not isinstance(consent, dict) or consent.get("status") != "granted":
+            continue
+        basis = consent.get("legalBasis")
+        if not isinstance(basis, str) or basis not in _MARKER_BASES:
             continue
         scope = consent.get("scope")
         if not isinstance(scope, list):
@@ -353,7 +358,7 @@ def consents_and_proxies(doc: Document, ctx: Context) -> None:
                 else:
                     consent_ids[cid] = i
             scope = consent.get("scope")
-            if isinstance(scope, list):
+            if isinstance(scope, list) and not _all_resolve(resolves, scope):
                 for j, ptr in enumerate(scope):
                     if isinstance(ptr, str) and not resolves(ptr):
                         ctx.emit(("consents", i, "scope", j), CONSENT_SCOPE_UNRESOLVED,
@@ -389,6 +394,13 @@ def consents_and_proxies(doc: Document, ctx: Context) -> None:
         if "validUntil" in proxy and _time_after(proxy.get("validFrom"), proxy["validUntil"]):
             ctx.emit(("proxies", i, "validUntil"), PERIOD_ORDER,
                      start=proxy.get("validFrom"), end=proxy["validUntil"])
+
+
+def _all_resolve(resolves: Callable[[str], bool], scope: list[Any]) -> bool:
+    try:
+        return all(map(resolves, scope))
+    except TypeError:  # an item that is not a string (the schema reports it)
+        return False
 
 
 # --------------------------------------------------------------------------- restriction
@@ -484,17 +496,16 @@ def _scope_resolver(spec: Spec) -> Callable[[str], bool]:
     def resolves(ptr: str) -> bool:
         if ptr == "":
             return True
-        if not ptr.startswith("/"):
+        if not isinstance(ptr, str) or not ptr.startswith("/"):
             return False
+        escaped = "~" in ptr
+        if escaped and _BAD_ESCAPE.search(ptr):
+            return False  # "~" not followed by 0 or 1: not a JSON Pointer at all
         here = root
         for raw in ptr[1:].split("/"):
             if here.free:
                 return True
-            token = raw
-            if "~" in token:
-                if "~" in token.replace("~0", "").replace("~1", ""):
-                    return False  # "~" not followed by 0 or 1 is not a valid pointer
-                token = token.replace("~1", "/").replace("~0", "~")
+            token = raw.replace("~1", "/").replace("~0", "~") if escaped else raw
             item = here.item()
             child = item if item is not None and _INDEX.fullmatch(token) else here.member(token)
             if child is None:

@@ -119,7 +119,7 @@ class Validator:
                                    requirement="/req/core/document-type")],
                           rt if isinstance(rt, str) else None, doc_id), []
         spec, engine, plans = self._engine(version)
-        if rt not in plans:
+        if not isinstance(rt, str) or rt not in plans:
             return Report([Finding("/resourceType", "document.unknown-resource-type",
                                    message(spec, "document.unknown-resource-type", value=rt,
                                            types=list(plans)),

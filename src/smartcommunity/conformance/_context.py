@@ -1,0 +1,179 @@
+"""What a kit test works with: the client, the preset, the spec, and fresh test documents."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import uuid
+from typing import Any
+
+from ..specification import Spec
+from ._client import Client, Response
+from ._preset import Preset, Principal
+from ._registry import Failed, Skipped
+
+#: The community the spec's examples and vectors are written for.
+EXAMPLE_COMMUNITY = "110105001001"
+EXAMPLE_OTHER_COMMUNITY = "110105001002"
+COLLECTIONS = {"Resident": "residents", "Issue": "issues", "Consultation": "consultations"}
+
+
+class KitContext:
+    """Shared by every test of a run; tests create their own data and never rely on order."""
+
+    def __init__(self, client: Client, preset: Preset, spec: Spec, seed: int) -> None:
+        self.client = client
+        self.preset = preset
+        self.spec = spec
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self._templates = _templates(spec)
+
+    # -- principals --------------------------------------------------------------------
+    def principal(
+        self, role: str, *, community: str | None = None, organisation: str | None = None
+    ) -> Principal:
+        found = self.preset.by_role(role, community=community, organisation=organisation)
+        if found is None:
+            where = community or self.preset.community
+            raise Skipped(
+                f"预设中没有服务社区 {where} 的 {role} 主体",
+                f"the preset has no {role} principal serving community {where}",
+            )
+        return found
+
+    @property
+    def staff(self) -> Principal:
+        return self.principal("community-staff")
+
+    # -- data --------------------------------------------------------------------------
+    def new_id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def document(
+        self, resource_type: str, *, community: str | None = None, status: str | None = None
+    ) -> dict[str, Any]:
+        """A fresh valid document to create: a template from the spec, new ids, our community."""
+        choices = [
+            d
+            for d in self._templates.get(resource_type, [])
+            if status is None or d.get("status") == status
+        ]
+        if not choices:
+            raise Skipped(
+                f"规范中没有可用的 {resource_type} 模板",
+                f"the spec has no {resource_type} template to create",
+            )
+        return self.adapt(self.rng.choice(choices), community=community)
+
+    def adapt(self, doc: dict[str, Any], *, community: str | None = None) -> dict[str, Any]:
+        """``doc`` moved into the preset's community, with a new id and no server metadata."""
+        text = json.dumps(doc, ensure_ascii=False)
+        text = text.replace(EXAMPLE_COMMUNITY, community or self.preset.community)
+        if self.preset.other_community:
+            text = text.replace(EXAMPLE_OTHER_COMMUNITY, self.preset.other_community)
+        out: dict[str, Any] = json.loads(text)
+        out["id"] = self.new_id()
+        out.pop("meta", None)
+        out.pop("externalRefs", None)
+        return out
+
+    # -- requests ----------------------------------------------------------------------
+    def call(self, method: str, path: str, who: Principal | None = None, **kw: Any) -> Response:
+        return self.client.request(method, path, token=who.token if who else None, **kw)
+
+    def create(
+        self,
+        doc: dict[str, Any],
+        who: Principal | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        path = "/" + COLLECTIONS[doc["resourceType"]]
+        return self.call("POST", path, who or self.staff, json_body=doc, headers=headers)
+
+    def created(self, doc: dict[str, Any], who: Principal | None = None) -> dict[str, Any]:
+        """Create ``doc`` and return the stored document; a refusal is a precondition failure."""
+        resp = self.create(doc, who)
+        if resp.status != 201:
+            raise Skipped(
+                f"无法创建测试数据（{resp.status}）；先修正创建接口",
+                f"cannot create test data ({resp.status}); fix creation first",
+            )
+        body = resp.json()
+        return body if isinstance(body, dict) else doc
+
+    def read(self, resource_type: str, rid: str, who: Principal | None = None) -> Response:
+        return self.call("GET", f"/{COLLECTIONS[resource_type]}/{rid}", who or self.staff)
+
+    # -- expectations ------------------------------------------------------------------
+    def expect_status(self, resp: Response, *expected: int, zh: str = "", en: str = "") -> None:
+        if resp.status not in expected:
+            want = " 或 ".join(map(str, expected))
+            want_en = " or ".join(map(str, expected))
+            raise Failed(
+                f"{zh or '状态码不符'}：应为 {want}，实际为 {resp.status}",
+                f"{en or 'unexpected status'}: expected {want_en}, got {resp.status}",
+            )
+
+    def expect(self, condition: bool, zh: str, en: str) -> None:
+        if not condition:
+            raise Failed(zh, en)
+
+    def expect_problem(self, resp: Response, status: int) -> dict[str, Any]:
+        """A 4xx answered as RFC 9457 problem+json with code and both languages."""
+        self.expect_status(resp, status)
+        self.expect(
+            resp.media_type == "application/problem+json",
+            f"错误响应的媒体类型是 {resp.media_type or '（无）'}，应为 application/problem+json",
+            f"error response has media type {resp.media_type or '(none)'}, "
+            "not application/problem+json",
+        )
+        body = resp.json()
+        self.expect(
+            isinstance(body, dict), "错误响应体不是 JSON 对象", "error body is not a JSON object"
+        )
+        assert isinstance(body, dict)
+        missing = [k for k in ("type", "title", "status", "code", "message") if k not in body]
+        self.expect(not missing, f"错误响应缺少 {missing}", f"problem lacks {missing}")
+        message = body.get("message")
+        self.expect(
+            isinstance(message, dict) and bool(message.get("zh-Hans")) and bool(message.get("en")),
+            "错误消息没有同时给出中文和英文",
+            "problem message is not in both languages",
+        )
+        self.expect(
+            body.get("status") == status,
+            "problem 的 status 与响应状态码不一致",
+            "problem status differs from the response status",
+        )
+        return body
+
+
+def _templates(spec: Spec) -> dict[str, list[dict[str, Any]]]:
+    """Valid creatable documents: examples and valid vectors in a creating status."""
+    from ..validation import validate
+
+    creating: dict[str, set[str | None]] = {"Resident": {None}}
+    for rt, table in spec.lifecycles.items():
+        creating[rt] = {t.get("to") for t in table["transitions"] if not t["from"]}
+    found: dict[str, list[dict[str, Any]]] = {}
+    candidates = [doc for _, doc in spec.examples()]
+    vectors = spec.folder.parent / "tests" / spec.version
+    for path in sorted(vectors.glob("*.json")):
+        for group in json.loads(path.read_text(encoding="utf-8")):
+            candidates += [t["data"] for t in group["tests"] if t.get("valid")]
+    for doc in candidates:
+        rt = str(doc.get("resourceType"))
+        if rt not in creating:
+            continue
+        status_ok = doc.get("status") in creating[rt] or rt == "Resident"
+        erased = isinstance(doc.get("restriction"), dict) and doc["restriction"].get("state") in {
+            "erased",
+            "erasure-requested",
+            "restricted",
+            "restriction-requested",
+        }
+        if status_ok and not erased and validate(doc).valid:
+            found.setdefault(rt, []).append(copy.deepcopy(doc))
+    return found

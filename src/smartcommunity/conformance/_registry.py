@@ -1,0 +1,53 @@
+"""Kit tests: each one checks one requirement of the registry and is registered here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._context import KitContext
+
+
+class Failed(Exception):
+    """The server does not meet the requirement; the message says how, in both languages."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.message = {"zh-Hans": zh, "en": en}
+
+
+class Skipped(Exception):
+    """A precondition is not met (for example the preset has no department token)."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.message = {"zh-Hans": zh, "en": en}
+
+
+TestFn = Callable[["KitContext"], None]
+
+
+@dataclass(frozen=True)
+class KitTest:
+    id: str
+    requirement: str
+    title: dict[str, str]
+    fn: TestFn
+    needs: tuple[str, ...] = ()
+
+
+TESTS: list[KitTest] = []
+
+
+def check(requirement: str, zh: str, en: str, *, needs: tuple[str, ...] = ()
+          ) -> Callable[[TestFn], TestFn]:
+    """Register a kit test of ``requirement``; ``needs`` names preset roles it requires."""
+
+    def register(fn: TestFn) -> TestFn:
+        test_id = f"{requirement}#{fn.__name__.removeprefix('test_').replace('_', '-')}"
+        TESTS.append(KitTest(test_id, requirement, {"zh-Hans": zh, "en": en}, fn, needs))
+        return fn
+
+    return register

@@ -1,0 +1,152 @@
+"""Reports of a kit run: JSON (conformance-report.json), JUnit XML, and bilingual HTML."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+ORDER = {"fail": 0, "error": 1, "warn": 2, "skip": 3, "pass": 4}
+STATUS_TEXT = {
+    "pass": ("通过", "pass"), "fail": ("不通过", "fail"), "warn": ("警告", "warning"),
+    "skip": ("跳过", "skipped"), "error": ("故障", "error"),
+    "not-declared": ("未声明", "not declared"),
+}
+
+
+def write_reports(report: dict[str, Any], folder: str | Path,
+                  requirements_url: str | None = None) -> dict[str, Path]:
+    """Write report.json, junit.xml and report.html into ``folder``; return their paths."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "report.json", "junit": out / "junit.xml", "html": out / "report.html"}
+    paths["json"].write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    paths["junit"].write_bytes(junit(report))
+    paths["html"].write_text(html(report, requirements_url), "utf-8")
+    return paths
+
+
+def junit(report: dict[str, Any]) -> bytes:
+    suites = ET.Element("testsuites", name="smartcommunity conformance",
+                        time=f"{report.get('durationMs', 0) / 1000:.3f}")
+    for cls in report["classes"]:
+        mine = [r for r in report["results"] if r["class"] == cls["id"]]
+        counts = cls["counts"]
+        suite = ET.SubElement(
+            suites, "testsuite", name=cls["id"], tests=str(len(mine)),
+            failures=str(counts.get("fail", 0)), errors=str(counts.get("error", 0)),
+            skipped=str(counts.get("skip", 0)),
+        )
+        for r in mine:
+            case = ET.SubElement(suite, "testcase", classname=cls["id"], name=r["id"],
+                                 time=f"{r.get('durationMs', 0) / 1000:.3f}")
+            text = "\n".join(f"$ {e['curl']}\n{e.get('status')} {e.get('response', '')}"
+                             for e in r.get("exchanges", []))
+            message = r["message"]["en"]
+            if r["status"] == "fail":
+                ET.SubElement(case, "failure", message=message).text = text
+            elif r["status"] == "error":
+                ET.SubElement(case, "error", message=message).text = text
+            elif r["status"] == "skip":
+                ET.SubElement(case, "skipped", message=message)
+            elif r["status"] == "warn":
+                ET.SubElement(case, "system-out").text = f"warning: {message}\n{text}"
+    body: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
+
+
+def _both(zh: str, en: str) -> str:
+    return f'<span lang="zh-Hans">{escape(zh)}</span><span lang="en">{escape(en)}</span>'
+
+
+def _anchor(requirement: str) -> str:
+    return "req-" + requirement.strip("/").replace("/", "-")[4:]
+
+
+def html(report: dict[str, Any], requirements_url: str | None = None) -> str:
+    base = requirements_url or "https://w3id.org/smartcommunity/requirements/"
+    verdict = report["verdict"]
+    results = sorted(report["results"], key=lambda r: (ORDER[r["status"]], r["id"]))
+    rows = []
+    for cls in report["classes"]:
+        zh, en = STATUS_TEXT[cls["verdict"]]
+        c = cls["counts"]
+        rows.append(
+            f'<tr class="{cls["verdict"]}"><td>{_both(cls["title"]["zh-Hans"], cls["title"]["en"])}'
+            f'<br><code>{escape(cls["id"])}</code></td><td>{_both(zh, en)}</td>'
+            + "".join(f"<td>{c.get(k, 0)}</td>" for k in ("pass", "fail", "warn", "skip", "error"))
+            + "</tr>")
+    items = []
+    for r in results:
+        zh, en = STATUS_TEXT[r["status"]]
+        link = f'{base}#{_anchor(r["requirement"])}'
+        exchanges = "".join(
+            f'<details{" open" if r["status"] in ("fail", "error") else ""}>'
+            f'<summary>{escape(e["method"])} {escape(e["url"])} → {e.get("status")}</summary>'
+            f'<p>{_both("复现：", "Reproduce:")}</p><pre class="curl">{escape(e["curl"])}</pre>'
+            f'<p>{_both("响应摘录：", "Response excerpt:")}</p><pre>{escape(e.get("response", ""))}</pre>'
+            f"</details>"
+            for e in r.get("exchanges", []))
+        items.append(
+            f'<article class="result {r["status"]}" id="{escape(r["id"])}">'
+            f'<h3><span class="badge">{_both(zh, en)}</span> '
+            f'{_both(r.get("title", {}).get("zh-Hans", r["id"]), r.get("title", {}).get("en", r["id"]))}</h3>'
+            f'<p class="meta"><a href="{escape(link)}">{escape(r["requirement"])}</a> · '
+            f'{escape(r["level"])} · <code>{escape(r["id"])}</code> · {r.get("durationMs", 0)} ms</p>'
+            f'<p class="message">{_both(r["message"]["zh-Hans"], r["message"]["en"])}</p>'
+            f"{exchanges}</article>")
+    failures = sum(1 for r in results if r["status"] in ("fail", "error"))
+    unknown = "".join(f"<li><code>{escape(u)}</code></li>" for u in report.get("unknownClasses", []))
+    uncovered = [rid for rid, ids in report.get("coverage", {}).items() if not ids]
+    verdict_zh, verdict_en = ("通过认证", "CERTIFIED") if verdict == "pass" else ("未通过", "NOT CERTIFIED")
+    return f"""<!DOCTYPE html>
+<html lang="zh-Hans" data-lang="zh-Hans">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>一致性测试报告 / Conformance report — {escape(report["baseUrl"])}</title>
+<style>
+body {{ font-family: system-ui, "Noto Sans CJK SC", "PingFang SC", sans-serif; margin: 2rem auto;
+       max-width: 70rem; padding: 0 1rem; color: #1d2330; }}
+html[data-lang="zh-Hans"] [lang="en"], html[data-lang="en"] [lang="zh-Hans"] {{ display: none; }}
+#verdict {{ font-size: 2rem; padding: 1rem 1.5rem; border-radius: .5rem; color: #fff; }}
+#verdict.pass {{ background: #1b7f3b; }} #verdict.fail {{ background: #b3261e; }}
+table {{ border-collapse: collapse; width: 100%; margin: 1rem 0; }}
+td, th {{ border: 1px solid #ccd; padding: .4rem .6rem; text-align: left; vertical-align: top; }}
+tr.fail td:nth-child(2) {{ color: #b3261e; font-weight: bold; }}
+tr.pass td:nth-child(2) {{ color: #1b7f3b; }}
+article.result {{ border-left: .4rem solid #99a; padding: .2rem 1rem; margin: 1rem 0; background: #f7f8fb; }}
+article.fail, article.error {{ border-color: #b3261e; }} article.warn {{ border-color: #c77700; }}
+article.pass {{ border-color: #1b7f3b; }} article.skip {{ border-color: #889; }}
+.badge {{ font-size: .8rem; padding: .1rem .4rem; border-radius: .3rem; background: #dde; }}
+pre {{ white-space: pre-wrap; word-break: break-all; background: #fff; padding: .5rem;
+       border: 1px solid #dde; font-size: .85rem; }}
+button {{ float: right; font-size: 1rem; }}
+</style>
+</head>
+<body>
+<button type="button" id="lang-switch" onclick="var h=document.documentElement;h.dataset.lang=h.dataset.lang==='en'?'zh-Hans':'en';">中文 / English</button>
+<h1>{_both("智慧社区互操作标准 一致性测试报告", "Smart Community Interoperability Standard — conformance report")}</h1>
+<p>{_both("被测服务器：", "Server under test: ")}<code>{escape(report["baseUrl"])}</code> ·
+{_both("标准版本", "standard version")} {escape(report["specVersion"])} ·
+{_both("开始于", "started")} {escape(report.get("startedAt", ""))} ·
+{_both("耗时", "took")} {report.get("durationMs", 0) / 1000:.1f} s · seed {report.get("seed", 0)}</p>
+<div id="verdict" class="{verdict}">{_both(verdict_zh, verdict_en)}</div>
+<p>{_both(f"{failures} 项不通过或故障。核心类和服务器声明的每个类都通过时才通过认证。",
+          f"{failures} failed or errored. Certification needs core and every declared class to pass.")}</p>
+{f'<h2>{_both("未知的一致性类", "Unknown conformance classes")}</h2><ul>{unknown}</ul>' if unknown else ""}
+<h2>{_both("各一致性类", "Conformance classes")}</h2>
+<table><thead><tr><th>{_both("类", "Class")}</th><th>{_both("结论", "Verdict")}</th>
+<th>{_both("通过", "pass")}</th><th>{_both("不通过", "fail")}</th><th>{_both("警告", "warn")}</th>
+<th>{_both("跳过", "skip")}</th><th>{_both("故障", "error")}</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+<h2>{_both("结果（不通过的在前）", "Results (failures first)")}</h2>
+{"".join(items)}
+<h2>{_both("覆盖", "Coverage")}</h2>
+<p>{_both(f"{len(report.get('coverage', {}))} 条需求，{len(uncovered)} 条没有测试。",
+          f"{len(report.get('coverage', {}))} requirements, {len(uncovered)} without a test.")}</p>
+</body>
+</html>
+"""

@@ -1,0 +1,220 @@
+"""Running the kit: read /conformance, pick the classes, run their tests, judge."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from ..specification import BASE_URI, Spec, load_spec
+from ._client import Client
+from ._context import KitContext
+from ._preset import Preset
+from ._registry import TESTS, Failed, KitTest, Skipped
+
+Progress = Callable[[int, int, str, str], None]
+MANDATORY = "/conf/core"
+
+
+def class_of(spec: Spec, requirement: str) -> str:
+    return spec.requirements[requirement].conformance_class
+
+
+def coverage(spec: Spec, tests: Iterable[KitTest] | None = None) -> dict[str, list[str]]:
+    """Requirement id → ids of the kit tests that check it (empty list: not covered)."""
+    table: dict[str, list[str]] = {rid: [] for rid in spec.requirements}
+    for test in tests if tests is not None else all_tests(spec):
+        table.setdefault(test.requirement, []).append(test.id)
+    return table
+
+
+def all_tests(spec: Spec) -> list[KitTest]:
+    from . import _tests  # noqa: F401  (registers the tests)
+    from ._vectors import vector_tests
+
+    return [*TESTS, *vector_tests(spec)]
+
+
+def run(
+    base_url: str,
+    preset: Preset,
+    *,
+    classes: Iterable[str] | None = None,
+    seed: int = 0,
+    version: str = "1.0",
+    progress: Progress | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, Any]:
+    """Run the kit against ``base_url`` and return the report (conformance-report.json)."""
+    spec = load_spec(version)
+    started = datetime.now(UTC).astimezone()
+    t0 = time.perf_counter()
+    client = Client(base_url, transport=transport)
+    try:
+        declared, unknown, problem = _declared(client, spec)
+        wanted = set(classes) if classes else None
+        tests = all_tests(spec)
+        results: list[dict[str, Any]] = []
+        ctx = KitContext(client, preset, spec, seed)
+        runnable = []
+        for test in tests:
+            cls = class_of(spec, test.requirement)
+            if wanted is not None and cls not in wanted and cls != MANDATORY:
+                continue
+            runnable.append((test, cls))
+        for index, (test, cls) in enumerate(runnable, 1):
+            if cls != MANDATORY and cls not in declared:
+                result = _result(
+                    spec,
+                    test,
+                    cls,
+                    "skip",
+                    {
+                        "zh-Hans": "服务器没有声明该一致性类",
+                        "en": "the server does not declare this class",
+                    },
+                    0.0,
+                    [],
+                )
+            else:
+                result = _run_one(ctx, spec, test, cls)
+            if problem is not None and test.requirement == "/req/core/conformance-endpoint":
+                result["status"], result["message"] = "fail", problem
+            results.append(result)
+            if progress:
+                progress(index, len(runnable), test.id, result["status"])
+        return _report(spec, base_url, started, t0, seed, declared, unknown, results, tests)
+    finally:
+        client.close()
+
+
+def _declared(client: Client, spec: Spec) -> tuple[set[str], list[str], dict[str, str] | None]:
+    """Class ids declared at /conformance, unknown URIs, and a problem with the declaration."""
+    prefix = f"{BASE_URI}{spec.version}"
+    try:
+        resp = client.request("GET", "/conformance")
+    except httpx.HTTPError as exc:
+        return (
+            set(),
+            [],
+            {"zh-Hans": f"无法连接服务器：{exc}", "en": f"cannot reach the server: {exc}"},
+        )
+    body = resp.json()
+    uris = body.get("conformsTo") if isinstance(body, dict) else None
+    if resp.status != 200 or not isinstance(uris, list):
+        return (
+            set(),
+            [],
+            {
+                "zh-Hans": "GET /conformance 没有返回一致性声明",
+                "en": "GET /conformance did not return a conformance declaration",
+            },
+        )
+    known = set(spec.conformance_classes)
+    declared = {u.removeprefix(prefix) for u in uris if isinstance(u, str)}
+    unknown = sorted(u for u in uris if isinstance(u, str) and u.removeprefix(prefix) not in known)
+    problem = None
+    if unknown:
+        problem = {
+            "zh-Hans": f"声明了本标准没有的一致性类：{', '.join(unknown)}",
+            "en": f"declares conformance classes the standard does not define: "
+            f"{', '.join(unknown)}",
+        }
+    elif MANDATORY not in declared:
+        problem = {"zh-Hans": "没有声明核心类", "en": "the core class is not declared"}
+    return declared & known, unknown, problem
+
+
+def _run_one(ctx: KitContext, spec: Spec, test: KitTest, cls: str) -> dict[str, Any]:
+    mark = len(ctx.client.log)
+    start = time.perf_counter()
+    try:
+        test.fn(ctx)
+    except Failed as exc:
+        level = spec.requirements[test.requirement].level
+        status, message = ("warn" if level == "SHOULD" else "fail"), exc.message
+    except Skipped as exc:
+        status, message = "skip", exc.message
+    except httpx.HTTPError as exc:
+        status = "error"
+        message = {"zh-Hans": f"网络故障：{exc!r}", "en": f"network fault: {exc!r}"}
+    except Exception as exc:  # a fault of the kit itself, reported, never a crash of the run
+        status = "error"
+        message = {"zh-Hans": f"测试套件故障：{exc!r}", "en": f"kit fault: {exc!r}"}
+    else:
+        status, message = "pass", {"zh-Hans": "通过", "en": "passed"}
+    elapsed = (time.perf_counter() - start) * 1000
+    return _result(spec, test, cls, status, message, elapsed, ctx.client.log[mark:])
+
+
+def _result(
+    spec: Spec,
+    test: KitTest,
+    cls: str,
+    status: str,
+    message: dict[str, str],
+    elapsed: float,
+    exchanges: list[Any],
+) -> dict[str, Any]:
+    return {
+        "id": test.id,
+        "title": test.title,
+        "class": cls,
+        "requirement": test.requirement,
+        "level": spec.requirements[test.requirement].level,
+        "status": status,
+        "message": message,
+        "durationMs": round(elapsed, 1),
+        "exchanges": [e.to_dict() for e in exchanges[-6:]],
+    }
+
+
+def _report(
+    spec: Spec,
+    base_url: str,
+    started: datetime,
+    t0: float,
+    seed: int,
+    declared: set[str],
+    unknown: list[str],
+    results: list[dict[str, Any]],
+    tests: list[KitTest],
+) -> dict[str, Any]:
+    classes = []
+    for cid, cls in spec.conformance_classes.items():
+        mine = [r for r in results if r["class"] == cid]
+        counts = {
+            s: sum(1 for r in mine if r["status"] == s)
+            for s in ("pass", "fail", "warn", "skip", "error")
+        }
+        is_declared = cid in declared or cid == MANDATORY
+        if not is_declared:
+            verdict = "not-declared"
+        else:
+            verdict = "fail" if counts["fail"] or counts["error"] else "pass"
+        classes.append(
+            {
+                "id": cid,
+                "title": dict(cls.title),
+                "declared": is_declared,
+                "verdict": verdict,
+                "counts": counts,
+            }
+        )
+    ok = all(c["verdict"] != "fail" for c in classes) and not unknown
+    return {
+        "baseUrl": base_url,
+        "specVersion": spec.version,
+        "startedAt": started.isoformat(timespec="seconds"),
+        "durationMs": round((time.perf_counter() - t0) * 1000, 1),
+        "seed": seed,
+        "verdict": "pass" if ok else "fail",
+        "declared": sorted(f"{BASE_URI}{spec.version}{c}" for c in declared),
+        "classes": classes,
+        "unknownClasses": unknown,
+        "coverage": coverage(spec, tests),
+        "results": results,
+    }

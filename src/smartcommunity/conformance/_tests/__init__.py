@@ -1,0 +1,3 @@
+"""The kit's tests, one module per conformance class; importing registers them."""
+
+from . import _core  # noqa: F401

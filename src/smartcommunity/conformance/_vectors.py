@@ -1,0 +1,110 @@
+"""Kit tests generated from the spec's test vectors: one per requirement the vectors break.
+
+A document that breaks a MUST rule is refused with 422 and its errors; one that only draws a
+SHOULD warning is accepted, because receivers warn and do not reject.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any
+
+from ..specification import Spec
+from ._context import EXAMPLE_OTHER_COMMUNITY, KitContext
+from ._registry import KitTest
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+PER_REQUIREMENT = 3
+
+
+def _invalid_vectors(spec: Spec) -> dict[str, list[dict[str, Any]]]:
+    by_requirement: dict[str, list[dict[str, Any]]] = {}
+    folder = spec.folder.parent / "tests" / spec.version
+    for path in sorted(folder.glob("*.json")):
+        for group in json.loads(path.read_text(encoding="utf-8")):
+            for test in group["tests"]:
+                req = test.get("requirement")
+                data = test["data"]
+                if test["valid"] or req not in spec.requirements or not isinstance(data, dict):
+                    continue
+                if EXAMPLE_OTHER_COMMUNITY in json.dumps(data):
+                    continue  # would test community scope, not the rule
+                by_requirement.setdefault(req, []).append(data)
+    return by_requirement
+
+
+def _adapt(ctx: KitContext, data: dict[str, Any]) -> dict[str, Any]:
+    doc = ctx.adapt(data)
+    if not (isinstance(data.get("id"), str) and _UUID.match(data["id"])):
+        doc["id"] = data.get("id")  # the vector is about the id itself: keep it broken
+    return doc
+
+
+def _must_refuse(requirement: str, vectors: list[dict[str, Any]]) -> Any:
+    def test(ctx: KitContext) -> None:
+        for data in vectors[:PER_REQUIREMENT]:
+            doc = _adapt(ctx, data)
+            resp = ctx.create(doc)
+            body = ctx.expect_problem(resp, 422)
+            errors = body.get("errors")
+            ctx.expect(
+                isinstance(errors, list) and len(errors) > 0,
+                "422 响应没有列出错误及其指针",
+                "the 422 response lists no errors with pointers",
+            )
+            assert isinstance(errors, list)
+            ctx.expect(
+                all(isinstance(e, dict) and isinstance(e.get("pointer"), str) for e in errors),
+                "错误列表中有缺少 pointer 的项",
+                "an error in the list has no pointer",
+            )
+
+    return test
+
+
+def _must_accept(requirement: str, vectors: list[dict[str, Any]]) -> Any:
+    def test(ctx: KitContext) -> None:
+        for data in vectors[:PER_REQUIREMENT]:
+            resp = ctx.create(_adapt(ctx, data))
+            ctx.expect_status(
+                resp,
+                201,
+                zh="只有警告的文档应被接收",
+                en="a document with only warnings is accepted",
+            )
+
+    return test
+
+
+@functools.cache
+def vector_tests(spec: Spec) -> list[KitTest]:
+    tests = []
+    for req_id, vectors in sorted(_invalid_vectors(spec).items()):
+        req = spec.requirements[req_id]
+        if req.level == "MUST":
+            tests.append(
+                KitTest(
+                    f"{req_id}#vectors",
+                    req_id,
+                    {
+                        "zh-Hans": f"拒收违反 {req_id} 的文档（422）",
+                        "en": f"documents breaking {req_id} are refused (422)",
+                    },
+                    _must_refuse(req_id, vectors),
+                )
+            )
+        else:
+            tests.append(
+                KitTest(
+                    f"{req_id}#vectors",
+                    req_id,
+                    {
+                        "zh-Hans": f"只违反 {req_id}（应当）的文档被接收",
+                        "en": f"documents that only miss {req_id} (SHOULD) are accepted",
+                    },
+                    _must_accept(req_id, vectors),
+                )
+            )
+    return tests

@@ -1,0 +1,1123 @@
+"""Library rules of the Consultation resource (conformance class ``/conf/consultations``).
+
+These are the requirements of ``requirements/consultations.json`` enforced by ``library``: what
+JSON Schema cannot say about one consultation record — local ids and the references between its
+parts, the arithmetic of tallies, quorums and results, the order of its times, and a history that
+follows ``lifecycles/consultation.json``. The lifecycle table is read from the spec, never
+restated here. Each rule reads only the members it needs and returns at once when they are
+absent, so an early-stage or redacted record costs almost nothing.
+
+Messages keep their variable parts language-neutral (JSON Pointers, member names, numbers and
+comparison signs), so one value fills both the Chinese and the English template.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema_rs
+
+from .. import identifiers
+from ..exceptions import SmartCommunityError
+from ..lifecycle import Lifecycle
+from ..specification import Spec
+from ._report import pointer
+from ._rules_core import instant
+from ._validator import Context, Document, rule
+
+__all__ = ["CODES"]
+
+DIVISION_NOT_COMMUNITY = "consultation.division-not-community"
+ESCALATED_ISSUE_MISSING = "consultation.escalated-issue-missing"
+DUPLICATE_LOCAL_ID = "consultation.duplicate-local-id"
+UNKNOWN_REFERENCE = "consultation.unknown-reference"
+FRACTION_INVALID = "consultation.fraction-invalid"
+VOTE_COUNT_MISMATCH = "consultation.vote-count-mismatch"
+VOTE_CHANNEL_UNDECLARED = "consultation.vote-channel-undeclared"
+VOTE_EXCEEDS_ELIGIBLE = "consultation.vote-exceeds-eligible"
+QUORUM_FLAG_INCONSISTENT = "consultation.quorum-flag-inconsistent"
+VOTE_RESULT_INCONSISTENT = "consultation.vote-result-inconsistent"
+ATTENDANCE_COUNT_MISMATCH = "consultation.attendance-count-mismatch"
+ATTENDANCE_EXCEEDS_EXPECTED = "consultation.attendance-exceeds-expected"
+TIME_ORDER = "consultation.time-order"
+DUPLICATE_BALLOT = "consultation.duplicate-ballot"
+VOTER_NOT_ELIGIBLE = "consultation.voter-not-eligible"
+PROXY_NOT_AUTHORISED = "consultation.proxy-not-authorised"
+BALLOTS_TALLY_MISMATCH = "consultation.ballots-tally-mismatch"
+DECISION_VOTE_NOT_CLOSED = "consultation.decision-vote-not-closed"
+DECISION_CONTRADICTS_VOTE = "consultation.decision-contradicts-vote"
+VOTE_OPEN_AFTER_DECISION = "consultation.vote-open-after-decision"
+CLOSED_WITHOUT_FEEDBACK = "consultation.closed-without-feedback"
+HISTORY_LIFECYCLE = "consultation.history-lifecycle"
+HISTORY_STATUS_MISMATCH = "consultation.history-status-mismatch"
+HISTORY_DETAILS_INVALID = "consultation.history-details-invalid"
+NOTICE_PERIOD_SHORT = "consultation.notice-period-short"
+MINUTES_MISSING = "consultation.minutes-missing"
+VOTE_RESULT_UNPUBLISHED = "consultation.vote-result-unpublished"
+
+#: Every code these rules report.
+CODES = frozenset({
+    DIVISION_NOT_COMMUNITY, ESCALATED_ISSUE_MISSING, DUPLICATE_LOCAL_ID, UNKNOWN_REFERENCE,
+    FRACTION_INVALID, VOTE_COUNT_MISMATCH, VOTE_CHANNEL_UNDECLARED, VOTE_EXCEEDS_ELIGIBLE,
+    QUORUM_FLAG_INCONSISTENT, VOTE_RESULT_INCONSISTENT, ATTENDANCE_COUNT_MISMATCH,
+    ATTENDANCE_EXCEEDS_EXPECTED, TIME_ORDER, DUPLICATE_BALLOT, VOTER_NOT_ELIGIBLE,
+    PROXY_NOT_AUTHORISED, BALLOTS_TALLY_MISMATCH, DECISION_VOTE_NOT_CLOSED,
+    DECISION_CONTRADICTS_VOTE, VOTE_OPEN_AFTER_DECISION, CLOSED_WITHOUT_FEEDBACK,
+    HISTORY_LIFECYCLE, HISTORY_STATUS_MISMATCH, HISTORY_DETAILS_INVALID, NOTICE_PERIOD_SHORT,
+    MINUTES_MISSING, VOTE_RESULT_UNPUBLISHED,
+})
+
+_RESOURCE = "Consultation"
+# /req/consultations/notice-period: the advance notice the requirement asks for.
+_NOTICE_SECONDS = 7 * 86400
+_NOTICE_DAYS = 7
+
+Where = tuple[str | int, ...]
+Fraction = tuple[int, int]
+
+_NO_ITEMS: list[Any] = []  # shared stand-in for an absent list; never mutated
+_NO_MEMBERS: dict[str, Any] = {}  # shared stand-in for an absent object; never mutated
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else _NO_ITEMS
+
+
+def _members(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else _NO_MEMBERS
+
+
+def _int(value: Any) -> int | None:
+    # bool is an int subclass; JSON true is not a count.
+    return value if type(value) is int else None
+
+
+def _json(value: bool) -> str:
+    return "true" if value else "false"
+
+
+@functools.lru_cache(maxsize=8192)
+def _seconds(value: str) -> float | None:
+    return instant(value)
+
+
+def _compare(a: str, b: str) -> int | None:
+    """-1, 0 or 1 as timestamp ``a`` is before, at or after ``b``; None unless both are times."""
+    if len(a) == len(b) and a[-6:] == b[-6:] and a[10:11] == b[10:11]:
+        # Same width, same 'T' and the same offset: the text orders like the instants, so
+        # nothing needs parsing (the usual case: one system writes every time of a record).
+        return (a > b) - (a < b)
+    x, y = _seconds(a), _seconds(b)
+    if x is None or y is None:
+        return None
+    return (x > y) - (x < y)
+
+
+_HOLDS = {">": (1,), "≥": (0, 1), "≤": (-1, 0)}
+
+
+def _in_order(ctx: Context, at: Where, value: Any, op: str, other: Where, other_value: Any) -> bool:
+    """Report /req/consultations/time-order at ``at`` unless ``value`` ``op`` ``other_value``."""
+    if value.__class__ is not str or other_value.__class__ is not str:
+        return True
+    c = _compare(value, other_value)
+    if c is None or c in _HOLDS[op]:
+        return True
+    ctx.emit(at, TIME_ORDER, field=pointer(at), value=value, op=op, other=pointer(other),
+             otherValue=other_value)
+    return False
+
+
+def _fraction(value: Any) -> Fraction | None:
+    if not isinstance(value, dict):
+        return None
+    n, d = _int(value.get("numerator")), _int(value.get("denominator"))
+    if n is None or d is None or n < 0 or d <= 0:
+        return None
+    return n, d
+
+
+def _fraction_ok(ctx: Context, value: Any, at: Where) -> bool:
+    """/req/consultations/fraction for one ratio; True when absent or not a fraction at all."""
+    f = _fraction(value)
+    if f is not None and f[0] > f[1]:
+        ctx.emit(at, FRACTION_INVALID, numerator=f[0], denominator=f[1])
+        return False
+    return True
+
+
+def _meets(count: int, base: int, ratio: Fraction, comparison: Any) -> bool:
+    # Cross-multiplied, so 2/3 of 36 is compared exactly.
+    lhs, rhs = count * ratio[1], ratio[0] * base
+    return lhs > rhs if comparison == "more-than" else lhs >= rhs
+
+
+def _ratio_rule(count: int, base: int, ratio: Fraction, comparison: Any, met: bool) -> str:
+    sign = (">" if met else "≤") if comparison == "more-than" else ("≥" if met else "<")
+    return f"{count} {sign} {ratio[0]}/{ratio[1]} × {base}"
+
+
+def _quorum(quorum: dict[str, Any], count: int, base: int | None) -> tuple[bool | None, str]:
+    """Whether ``count`` meets the quorum (None: cannot be told) and the rule as applied."""
+    parts: list[str] = []
+    met = True
+    if "minimumCount" in quorum:
+        minimum = _int(quorum["minimumCount"])
+        if minimum is None:
+            return None, ""
+        ok = count >= minimum
+        parts.append(f"{count} {'≥' if ok else '<'} {minimum}")
+        met = met and ok
+    if "ratio" in quorum:
+        ratio = _fraction(quorum["ratio"])
+        if ratio is None or base is None:
+            return None, ""
+        comparison = quorum.get("comparison", "at-least")
+        ok = _meets(count, base, ratio, comparison)
+        parts.append(_ratio_rule(count, base, ratio, comparison, ok))
+        met = met and ok
+    if not parts:
+        return None, ""
+    return met, "; ".join(parts)
+
+
+def _id_index(items: list[Any]) -> dict[str, int]:
+    """Local id → index of its first item."""
+    index: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            local = item.get("id")
+            if isinstance(local, str) and local not in index:
+                index[local] = i
+    return index
+
+
+# --------------------------------------------------------------------------- the lifecycle table
+
+
+@dataclass(frozen=True, slots=True)
+class _Action:
+    sources: frozenset[str]
+    target: str | None
+    roles: frozenset[str]
+    roles_text: tuple[str, ...]
+    details: Any  # a compiled jsonschema-rs validator, or None
+    empty_details_ok: bool
+    #: details members naming items of the document, and the list each one names
+    references: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    actions: Mapping[str, _Action]
+    creating: tuple[str, ...]
+    #: status → the actions that may start from it (for messages)
+    allowed_from: Mapping[str, tuple[str, ...]]
+    #: /req/consultations/no-open-vote-after-decision: "decided or later"
+    decided_on: frozenset[str]
+    #: /req/consultations/results-published: "decision-published or later"
+    published_on: frozenset[str]
+
+
+# /req/consultations/history-details: details members that name items of the document, and
+# the list each one names.
+_DETAIL_REFERENCES = (("sessionId", "sessions"), ("voteId", "votes"),
+                      ("milestoneId", "implementation/milestones"))
+
+
+@functools.cache
+def _table(spec: Spec) -> _Table | None:
+    if _RESOURCE not in spec.lifecycles:
+        return None
+    try:
+        lifecycle = Lifecycle(spec, _RESOURCE)
+    except (SmartCommunityError, KeyError, TypeError, ValueError):
+        return None
+    registry = jsonschema_rs.Registry(
+        [(schema["$id"], schema) for schema in spec.schemas.values()]
+    )
+    actions: dict[str, _Action] = {}
+    for name, t in lifecycle.transitions.items():
+        validator = None
+        empty_ok = True
+        if t.details_schema is not None:
+            schema = {"$id": f"{spec.base_uri}lifecycle-consultation-{name}.json",
+                      **t.details_schema}
+            validator = jsonschema_rs.validator_for(schema, registry=registry,
+                                                    validate_formats=True)
+            empty_ok = bool(validator.is_valid({}))
+        props = (t.details_schema or {}).get("properties") or {}
+        references = tuple((k, scope) for k, scope in _DETAIL_REFERENCES if k in props)
+        actions[name] = _Action(t.sources, t.target, t.roles, tuple(sorted(t.roles)), validator,
+                                empty_ok, references)
+    statuses = {s for t in lifecycle.transitions.values() for s in t.sources}
+    statuses.update(t.target for t in lifecycle.transitions.values() if t.target)
+    allowed = {s: tuple(a for a, t in lifecycle.transitions.items() if s in t.sources)
+               for s in statuses}
+    return _Table(actions, lifecycle.creating_actions, allowed,
+                  _reachable(lifecycle, "decided"), _reachable(lifecycle, "decision-published"))
+
+
+def _reachable(lifecycle: Lifecycle, start: str) -> frozenset[str]:
+    """``start`` and every status some sequence of actions leads to from it."""
+    seen = {start}
+    stack = [start]
+    while stack:
+        status = stack.pop()
+        for t in lifecycle.transitions.values():
+            if status in t.sources and t.target is not None and t.target not in seen:
+                seen.add(t.target)
+                stack.append(t.target)
+    return frozenset(seen)
+
+
+# --------------------------------------------------------------------------- community, origin
+
+
+@rule(_RESOURCE)
+def community_and_escalation(doc: Document, ctx: Context) -> None:
+    """community-division and escalated-issue-exists (checked across the set being validated)."""
+    code = doc.get("divisionCode")
+    # A structurally broken code is the core rule's finding; only its level is checked here.
+    if isinstance(code, str) and code.endswith("000") and identifiers.is_valid_division_code(code):
+        ctx.emit(("divisionCode",), DIVISION_NOT_COMMUNITY, value=code)
+    origin = doc.get("origin")
+    if not isinstance(origin, dict):
+        return
+    for i, ref in enumerate(_items(origin.get("issues"))):
+        if isinstance(ref, dict):
+            target = ref.get("id")
+            if isinstance(target, str):
+                ctx.expect_in_set(("origin", "issues", i, "id"), target, ESCALATED_ISSUE_MISSING)
+
+
+# --------------------------------------------------------------------------- local ids, references
+
+
+_NO_IDS: frozenset[str] = frozenset()
+
+
+def _unique_ids(ctx: Context, items: Any, where: Where) -> AbstractSet[str]:
+    """/req/consultations/local-ids for one list; returns its ids."""
+    if items.__class__ is not list or not items:
+        return _NO_IDS
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item.__class__ is not dict:
+            continue
+        local = item.get("id")
+        if local.__class__ is not str:
+            continue
+        if local in first:
+            ctx.emit((*where, i, "id"), DUPLICATE_LOCAL_ID, value=local,
+                     first=pointer((*where, first[local], "id")))
+        else:
+            first[local] = i
+    return first.keys()  # a set-like view, no copy
+
+
+def _unknown(ctx: Context, at: Where, value: str, scope: str) -> None:
+    ctx.emit(at, UNKNOWN_REFERENCE, value=value, scope=scope)
+
+
+def _resolve_all(ctx: Context, at: Where, values: Any, ids: Any, scope: str) -> None:
+    if values.__class__ is not list:
+        return
+    for j, value in enumerate(values):
+        if value.__class__ is str and value not in ids:
+            _unknown(ctx, (*at, j), value, scope)
+
+
+@rule(_RESOURCE)
+def local_ids_and_references(doc: Document, ctx: Context) -> None:
+    """local-ids and local-references.
+
+    The checks are written out rather than looped over a table of paths: a pointer is built
+    only for a reference that fails, which keeps a large record cheap.
+    """
+    get = doc.get
+    parties, sessions, votes = get("parties"), get("sessions"), get("votes")
+    implementation = get("implementation")
+    if implementation.__class__ is not dict:
+        implementation = _NO_MEMBERS
+    party_ids = _unique_ids(ctx, parties, ("parties",))
+    session_ids = _unique_ids(ctx, sessions, ("sessions",))
+    option_ids = _unique_ids(ctx, get("options"), ("options",))
+    vote_ids = _unique_ids(ctx, votes, ("votes",))
+    milestone_ids = _unique_ids(ctx, implementation.get("milestones"),
+                                ("implementation", "milestones"))
+    if party_ids:
+        for i, party in enumerate(_items(parties)):
+            if party.__class__ is dict and "onBehalfOf" in party:
+                agent_for = party["onBehalfOf"]
+                # Acting for itself names no other party, so it resolves to nothing allowed.
+                if agent_for.__class__ is str and (
+                        agent_for not in party_ids or agent_for == party.get("id")):
+                    _unknown(ctx, ("parties", i, "onBehalfOf"), agent_for, "/parties")
+    if sessions.__class__ is list:
+        for i, session in enumerate(sessions):
+            if session.__class__ is dict:
+                _session_references(ctx, i, session, party_ids)
+    if votes.__class__ is list:
+        for i, vote in enumerate(votes):
+            if vote.__class__ is dict:
+                _vote_references(ctx, i, vote, party_ids, session_ids, option_ids)
+    decision = get("decision")
+    if decision.__class__ is dict:
+        _resolve_all(ctx, ("decision", "decidedByPartyIds"), decision.get("decidedByPartyIds"),
+                     party_ids, "/parties")
+        _resolve_all(ctx, ("decision", "voteIds"), decision.get("voteIds"), vote_ids, "/votes")
+    if implementation:
+        _resolve_all(ctx, ("implementation", "responsiblePartyIds"),
+                     implementation.get("responsiblePartyIds"), party_ids, "/parties")
+        for j, update in enumerate(_items(implementation.get("updates"))):
+            if update.__class__ is not dict:
+                continue
+            v = update.get("milestoneId")
+            if v.__class__ is str and v not in milestone_ids:
+                _unknown(ctx, ("implementation", "updates", j, "milestoneId"), v,
+                         "/implementation/milestones")
+            v = update.get("byPartyId")
+            if v.__class__ is str and v not in party_ids:
+                _unknown(ctx, ("implementation", "updates", j, "byPartyId"), v, "/parties")
+    for j, publication in enumerate(_items(get("publications"))):
+        if publication.__class__ is not dict:
+            continue
+        v = publication.get("voteId")
+        if v.__class__ is str and v not in vote_ids:
+            _unknown(ctx, ("publications", j, "voteId"), v, "/votes")
+        v = publication.get("sessionId")
+        if v.__class__ is str and v not in session_ids:
+            _unknown(ctx, ("publications", j, "sessionId"), v, "/sessions")
+
+
+def _session_references(ctx: Context, i: int, session: dict[str, Any], party_ids: Any) -> None:
+    for key in ("hostPartyId", "recorderPartyId"):
+        v = session.get(key)
+        if v.__class__ is str and v not in party_ids:
+            _unknown(ctx, ("sessions", i, key), v, "/parties")
+    attendance = session.get("attendance")
+    if attendance.__class__ is dict and "attendees" in attendance:
+        _resolve_all(ctx, ("sessions", i, "attendance", "attendees"), attendance["attendees"],
+                     party_ids, "/parties")
+    minutes = session.get("minutes")
+    if minutes.__class__ is dict:
+        v = minutes.get("recordedBy")
+        if v.__class__ is str and v not in party_ids:
+            _unknown(ctx, ("sessions", i, "minutes", "recordedBy"), v, "/parties")
+
+
+def _vote_references(ctx: Context, i: int, vote: dict[str, Any], party_ids: Any,
+                     session_ids: Any, option_ids: Any) -> None:
+    put = vote.get("optionIds")
+    if put.__class__ is list:
+        _resolve_all(ctx, ("votes", i, "optionIds"), put, option_ids, "/options")
+        own = frozenset(o for o in put if o.__class__ is str)
+    else:
+        own = _NO_IDS
+    v = vote.get("approvalOptionId")
+    if v.__class__ is str and v not in own:
+        _unknown(ctx, ("votes", i, "approvalOptionId"), v, f"/votes/{i}/optionIds")
+    v = vote.get("sessionId")
+    if v.__class__ is str and v not in session_ids:
+        _unknown(ctx, ("votes", i, "sessionId"), v, "/sessions")
+    results = vote.get("results")
+    if results.__class__ is dict:
+        v = results.get("winningOptionId")
+        if v.__class__ is str and v not in own:
+            _unknown(ctx, ("votes", i, "results", "winningOptionId"), v, f"/votes/{i}/optionIds")
+        tally = results.get("tally")
+        if tally.__class__ is dict:
+            for j, count in enumerate(_items(tally.get("options"))):
+                if count.__class__ is dict:
+                    v = count.get("optionId")
+                    if v.__class__ is str and v not in own:
+                        _unknown(ctx, ("votes", i, "results", "tally", "options", j, "optionId"),
+                                 v, f"/votes/{i}/optionIds")
+    ballots = vote.get("ballots")
+    if ballots.__class__ is not list:
+        return
+    for j, ballot in enumerate(ballots):
+        if ballot.__class__ is not dict:
+            continue
+        for key in ("voterPartyId", "castByPartyId"):
+            v = ballot.get(key)
+            if v.__class__ is str and v not in party_ids:
+                _unknown(ctx, ("votes", i, "ballots", j, key), v, "/parties")
+        v = ballot.get("optionId")
+        if v.__class__ is str and v not in own:
+            _unknown(ctx, ("votes", i, "ballots", j, "optionId"), v, f"/votes/{i}/optionIds")
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+@rule(_RESOURCE)
+def session_rules(doc: Document, ctx: Context) -> None:
+    """attendance-sum, attendance-limit, fraction and quorum-flag of sessions; minutes-recorded."""
+    for i, session in enumerate(_items(doc.get("sessions"))):
+        if not isinstance(session, dict):
+            continue
+        attendance = session.get("attendance")
+        if isinstance(attendance, dict):
+            _attendance(ctx, attendance, ("sessions", i, "attendance"))
+        if session.get("status") == "held" and "minutes" not in session:
+            ctx.emit(("sessions", i), MINUTES_MISSING, value=session.get("id", i))
+
+
+def _attendance(ctx: Context, attendance: dict[str, Any], at: Where) -> None:
+    present = _int(attendance.get("present"))
+    channels = attendance.get("channels")
+    if isinstance(channels, list) and channels:
+        seen: set[str] = set()
+        total: int | None = 0
+        for k, item in enumerate(channels):
+            item = _members(item)
+            name = item.get("channel")
+            if isinstance(name, str):
+                if name in seen:
+                    ctx.emit((*at, "channels", k, "channel"), ATTENDANCE_COUNT_MISMATCH,
+                             check=f"channels[].channel: {name} × 2")
+                seen.add(name)
+            count = _int(item.get("count"))
+            total = None if total is None or count is None else total + count
+        if total is not None and present is not None and total != present:
+            ctx.emit((*at, "channels"), ATTENDANCE_COUNT_MISMATCH,
+                     check=f"Σ channels[].count = {total} ≠ present = {present}")
+    attendees = attendance.get("attendees")
+    if isinstance(attendees, list) and present is not None and len(attendees) > present:
+        ctx.emit((*at, "attendees"), ATTENDANCE_COUNT_MISMATCH,
+                 check=f"count(attendees) = {len(attendees)} > present = {present}")
+    expected = _int(attendance.get("expected"))
+    if present is not None and expected is not None and present > expected:
+        ctx.emit((*at, "present"), ATTENDANCE_EXCEEDS_EXPECTED, value=present, limit=expected)
+    quorum = attendance.get("quorum")
+    if not isinstance(quorum, dict):
+        return
+    if not _fraction_ok(ctx, quorum.get("ratio"), (*at, "quorum", "ratio")):
+        return  # the flag cannot be judged against a fraction above one
+    recorded = attendance.get("quorumMet")
+    if present is None or not isinstance(recorded, bool):
+        return
+    met, applied = _quorum(quorum, present, expected)
+    if met is not None and met != recorded:
+        ctx.emit((*at, "quorumMet"), QUORUM_FLAG_INCONSISTENT, value=_json(recorded),
+                 expected=_json(met), rule=applied)
+
+
+# --------------------------------------------------------------------------- votes
+
+
+@rule(_RESOURCE)
+def vote_rules(doc: Document, ctx: Context) -> None:
+    """fraction, vote-counts, vote-channels, vote-eligible, quorum-flag, vote-result and the
+    ballot rules (ballot-unique, ballot-eligible, ballot-proxy, ballots-match-tally, cast times).
+    """
+    votes = doc.get("votes")
+    if not isinstance(votes, list) or not votes:
+        return
+    default_eligible = _int(_members(doc.get("eligibility")).get("eligibleCount"))
+    parties: dict[str, int] | None = None
+    for i, vote in enumerate(votes):
+        if not isinstance(vote, dict):
+            continue
+        at: Where = ("votes", i)
+        fractions_ok = _fraction_ok(ctx, _members(vote.get("quorum")).get("ratio"),
+                                    (*at, "quorum", "ratio"))
+        fractions_ok &= _fraction_ok(ctx, _members(vote.get("threshold")).get("ratio"),
+                                     (*at, "threshold", "ratio"))
+        declared_list = vote.get("channels")
+        declared = (frozenset(c for c in declared_list if isinstance(c, str))
+                    if isinstance(declared_list, list) else None)
+        if "eligibleCount" in vote:
+            eligible, source = _int(vote["eligibleCount"]), (*at, "eligibleCount")
+        else:
+            eligible, source = default_eligible, ("eligibility", "eligibleCount")
+        results = vote.get("results")
+        tally = results.get("tally") if isinstance(results, dict) else None
+        if isinstance(results, dict) and isinstance(tally, dict):
+            participation = _int(_members(tally.get("participation")).get("total"))
+            _tally(ctx, tally, (*at, "results", "tally"), declared)
+            if participation is not None:
+                if eligible is not None and participation > eligible:
+                    ctx.emit((*at, "results", "tally", "participation", "total"),
+                             VOTE_EXCEEDS_ELIGIBLE, value=participation, limit=eligible,
+                             source=pointer(source))
+                if fractions_ok:
+                    _outcome(ctx, vote, results, tally, participation, eligible,
+                             (*at, "results"))
+        ballots = vote.get("ballots")
+        if isinstance(ballots, list):
+            if ballots:
+                if parties is None:
+                    parties = _id_index(_items(doc.get("parties")))
+                _ballots(ctx, vote, ballots, at, declared, parties, _items(doc.get("parties")))
+            # A redacted record has no ballots member at all; only a listed set is compared.
+            if vote.get("ballotsComplete") is True and isinstance(tally, dict):
+                _ballots_match(ctx, vote, ballots, tally, at)
+
+
+def _breakdown(ctx: Context, count: dict[str, Any], part: Where, at: Where,
+               declared: frozenset[str] | None, sums: dict[str, int] | None) -> bool:
+    """One per-channel list of a tally: unique, declared channels adding up to its total.
+
+    Adds the counts to ``sums`` (per channel) when given; returns whether the list is given.
+    """
+    channels = count.get("channels")
+    if channels.__class__ is not list or not channels:
+        return False
+    seen: set[str] = set()
+    total: int | None = 0
+    for k, item in enumerate(channels):
+        if item.__class__ is not dict:
+            total = None
+            continue
+        name, n = item.get("channel"), item.get("count")
+        if name.__class__ is str:
+            if name in seen:
+                ctx.emit((*at, *part, "channels", k, "channel"), VOTE_COUNT_MISMATCH,
+                         check=f"channels[].channel: {name} × 2")
+            seen.add(name)
+            if declared is not None and name not in declared:
+                ctx.emit((*at, *part, "channels", k, "channel"), VOTE_CHANNEL_UNDECLARED,
+                         value=name, declared=sorted(declared))
+            if sums is not None and n.__class__ is int:
+                sums[name] = sums.get(name, 0) + n
+        if n.__class__ is int and total is not None:
+            total += n
+        else:
+            total = None
+    expected = count.get("total")
+    if total is not None and total != expected and expected.__class__ is int:
+        ctx.emit((*at, *part, "channels"), VOTE_COUNT_MISMATCH,
+                 check=f"Σ channels[].count = {total} ≠ total = {expected}")
+    return True
+
+
+def _tally(ctx: Context, tally: dict[str, Any], at: Where,
+           declared: frozenset[str] | None) -> None:
+    """vote-counts and vote-channels of one tally, in one pass over its counts."""
+    sums: dict[str, int] = {}  # per channel, over options, abstentions and invalid ballots
+    split = True  # every part says how its ballots split by channel (an empty one needs not)
+    total: int | None = 0
+    options = tally.get("options")
+    if options.__class__ is list:
+        seen: set[str] = set()
+        for j, count in enumerate(options):
+            if count.__class__ is not dict:
+                continue
+            n = count.get("total")
+            total = total + n if total is not None and n.__class__ is int else None
+            if not _breakdown(ctx, count, ("options", j), at, declared, sums) and n != 0:
+                split = False
+            option = count.get("optionId")
+            if option.__class__ is str:
+                if option in seen:
+                    ctx.emit((*at, "options", j, "optionId"), VOTE_COUNT_MISMATCH,
+                             check=f"options[].optionId: {option} × 2")
+                seen.add(option)
+    for key in ("abstentions", "invalid"):
+        count = tally.get(key)
+        if count.__class__ is dict:
+            n = count.get("total")
+            total = total + n if total is not None and n.__class__ is int else None
+            if not _breakdown(ctx, count, (key,), at, declared, sums) and n != 0:
+                split = False
+    participation = tally.get("participation")
+    if participation.__class__ is not dict:
+        return
+    _breakdown(ctx, participation, ("participation",), at, declared, None)
+    expected = participation.get("total")
+    if total is None or expected.__class__ is not int:
+        return
+    if total != expected:
+        ctx.emit((*at, "participation", "total"), VOTE_COUNT_MISMATCH,
+                 check=f"Σ options[].total + abstentions.total + invalid.total = {total} "
+                       f"≠ participation.total = {expected}")
+        return
+    per_channel = participation.get("channels")
+    if not split or per_channel.__class__ is not list:
+        return
+    for k, item in enumerate(per_channel):
+        if item.__class__ is not dict:
+            continue
+        name, n = item.get("channel"), item.get("count")
+        if n.__class__ is int and name.__class__ is str and sums.get(name, 0) != n:
+            ctx.emit((*at, "participation", "channels", k, "count"), VOTE_COUNT_MISMATCH,
+                     check=f"Σ options, abstentions, invalid [{name}] = {sums.get(name, 0)} "
+                           f"≠ participation.channels[{name}] = {n}")
+
+
+def _outcome(ctx: Context, vote: dict[str, Any], results: dict[str, Any],
+             tally: dict[str, Any], participation: int, eligible: int | None,
+             at: Where) -> None:
+    """quorum-flag and vote-result of one vote's results."""
+    quorum = vote.get("quorum")
+    if isinstance(quorum, dict):
+        met, applied = _quorum(quorum, participation, eligible)
+    else:
+        met, applied = True, "quorum = ∅"
+    recorded = results.get("quorumMet")
+    if met is not None and isinstance(recorded, bool) and recorded != met:
+        ctx.emit((*at, "quorumMet"), QUORUM_FLAG_INCONSISTENT, value=_json(recorded),
+                 expected=_json(met), rule=applied)
+    if met is None:
+        return
+    expected = _expected_result(vote, tally, participation, eligible, met, applied)
+    if expected is None:
+        return
+    result, winner, why = expected
+    got, got_winner = results.get("result"), results.get("winningOptionId")
+    if isinstance(got, str) and got != result:
+        ctx.emit((*at, "result"), VOTE_RESULT_INCONSISTENT, value=_outcome_text(got, got_winner),
+                 expected=_outcome_text(result, winner), rule=why)
+    elif got == result and got_winner is not None and got_winner != winner:
+        # A passed result without a winner is the schema's finding (winning-option).
+        ctx.emit((*at, "winningOptionId"), VOTE_RESULT_INCONSISTENT,
+                 value=_outcome_text(got, got_winner), expected=_outcome_text(result, winner),
+                 rule=why)
+
+
+def _outcome_text(result: Any, winner: Any) -> str:
+    return f"{result} ({winner})" if isinstance(winner, str) else str(result)
+
+
+def _expected_result(vote: dict[str, Any], tally: dict[str, Any], participation: int,
+                     eligible: int | None, quorum_met: bool,
+                     quorum_rule: str) -> tuple[str, str | None, str] | None:
+    """``(result, winningOptionId, rule)`` the tally gives, or None when it cannot be told."""
+    if not quorum_met:
+        return "no-quorum", None, quorum_rule
+    counts = dict.fromkeys((o for o in _items(vote.get("optionIds")) if isinstance(o, str)), 0)
+    for count in _items(tally.get("options")):
+        option = _members(count).get("optionId")
+        n = _int(_members(count).get("total"))
+        if option not in counts or n is None:
+            return None  # an option outside the vote is local-references' finding
+        counts[option] += n
+    valid = sum(counts.values())
+    threshold = _members(vote.get("threshold"))
+    ratio = _fraction(threshold.get("ratio"))
+    base_kind = threshold.get("base")
+    base = (valid if base_kind == "valid-votes" else participation if base_kind == "participants"
+            else eligible if base_kind == "eligible" else None)
+    if ratio is None or base is None:
+        return None
+    comparison = threshold.get("comparison")
+    if valid == 0:
+        return "failed", None, "Σ options[].total = 0"
+    approval = vote.get("approvalOptionId")
+    if isinstance(approval, str):
+        if approval not in counts:
+            return None
+        met = _meets(counts[approval], base, ratio, comparison)
+        why = f"{approval}: {_ratio_rule(counts[approval], base, ratio, comparison, met)}"
+        return ("passed", approval, why) if met else ("failed", None, why)
+    top = max(counts.values())
+    leaders = [o for o, n in counts.items() if n == top]
+    if len(leaders) > 1:
+        return "tie", None, " = ".join(leaders) + f" = {top}"
+    leader = leaders[0]
+    met = _meets(top, base, ratio, comparison)
+    why = f"{leader}: {_ratio_rule(top, base, ratio, comparison, met)}"
+    return ("passed", leader, why) if met else ("failed", None, why)
+
+
+def _ballots(ctx: Context, vote: dict[str, Any], ballots: list[Any], at: Where,
+             declared: frozenset[str] | None, party_index: dict[str, int],
+             parties: list[Any]) -> None:
+    """ballot-unique, ballot-eligible, ballot-proxy, ballot channels and cast times."""
+    opens, closes = vote.get("opensAt"), vote.get("closesAt")
+    first: dict[str, int] = {}
+    for j, ballot in enumerate(ballots):
+        if not isinstance(ballot, dict):
+            continue
+        here = (*at, "ballots", j)
+        voter = ballot.get("voterPartyId")
+        if isinstance(voter, str):
+            if voter in first:
+                ctx.emit((*here, "voterPartyId"), DUPLICATE_BALLOT, value=voter,
+                         first=pointer((*at, "ballots", first[voter])))
+            else:
+                first[voter] = j
+            k = party_index.get(voter)
+            if k is not None and parties[k].get("eligibleToVote") is not True:
+                ctx.emit((*here, "voterPartyId"), VOTER_NOT_ELIGIBLE, value=voter,
+                         party=pointer(("parties", k)))
+        channel = ballot.get("channel")
+        if declared is not None and isinstance(channel, str) and channel not in declared:
+            ctx.emit((*here, "channel"), VOTE_CHANNEL_UNDECLARED, value=channel,
+                     declared=sorted(declared))
+        cast_by = ballot.get("castByPartyId")
+        if isinstance(cast_by, str) and isinstance(voter, str) and cast_by != voter:
+            k = party_index.get(cast_by)
+            if k is not None and parties[k].get("onBehalfOf") != voter:
+                ctx.emit((*here, "castByPartyId"), PROXY_NOT_AUTHORISED, value=cast_by,
+                         voter=voter, onBehalfOf=parties[k].get("onBehalfOf", "—"))
+        cast_at = ballot.get("castAt")
+        if isinstance(cast_at, str) and _in_order(ctx, (*here, "castAt"), cast_at, "≥",
+                                                   (*at, "opensAt"), opens):
+            _in_order(ctx, (*here, "castAt"), cast_at, "≤", (*at, "closesAt"), closes)
+
+
+def _ballots_match(ctx: Context, vote: dict[str, Any], ballots: list[Any],
+                   tally: dict[str, Any], at: Where) -> None:
+    """ballots-match-tally: a complete list of ballots agrees with the tally."""
+    check = _ballots_mismatch(vote, ballots, tally)
+    if check is not None:
+        ctx.emit((*at, "ballots"), BALLOTS_TALLY_MISMATCH, check=check)
+
+
+def _ballots_mismatch(vote: dict[str, Any], ballots: list[Any],
+                      tally: dict[str, Any]) -> str | None:
+    participation = _members(tally.get("participation"))
+    total = _int(participation.get("total"))
+    if total is not None and len(ballots) != total:
+        return f"count(ballots) = {len(ballots)} ≠ participation.total = {total}"
+    by_channel: dict[Any, int] = {}
+    by_choice: dict[Any, int] = {}
+    for ballot in ballots:
+        ballot = _members(ballot)
+        channel = ballot.get("channel")
+        by_channel[channel] = by_channel.get(channel, 0) + 1
+        choice = ballot.get("optionId")
+        key = ("option", choice) if isinstance(choice, str) else ("kind", ballot.get("kind"))
+        by_choice[key] = by_choice.get(key, 0) + 1
+    for item in _items(participation.get("channels")):
+        item = _members(item)
+        name, n = item.get("channel"), _int(item.get("count"))
+        if n is not None and by_channel.get(name, 0) != n:
+            return (f"count(ballots[channel = {name}]) = {by_channel.get(name, 0)} "
+                    f"≠ participation.channels[{name}] = {n}")
+    if vote.get("method") == "secret-ballot":
+        return None  # secret ballots record no choice to compare
+    for item in _items(tally.get("options")):
+        item = _members(item)
+        option, n = item.get("optionId"), _int(item.get("total"))
+        got = by_choice.get(("option", option), 0)
+        if n is not None and got != n:
+            return f"count(ballots[optionId = {option}]) = {got} ≠ options[{option}].total = {n}"
+    for member, kind in (("abstentions", "abstention"), ("invalid", "invalid")):
+        n = _int(_members(tally.get(member)).get("total")) or 0
+        got = by_choice.get(("kind", kind), 0)
+        if got != n:
+            return f"count(ballots[kind = {kind}]) = {got} ≠ {member}.total = {n}"
+    return None
+
+
+# --------------------------------------------------------------------------- decision, stages
+
+
+@rule(_RESOURCE)
+def decision_and_stage(doc: Document, ctx: Context) -> None:
+    """decision-votes-closed, decision-consistent, no-open-vote-after-decision,
+    close-after-feedback and results-published.
+    """
+    votes = _items(doc.get("votes"))
+    decision = doc.get("decision")
+    if isinstance(decision, dict) and votes:
+        vote_ids = _items(decision.get("voteIds"))
+        if vote_ids:
+            index = _id_index(votes)
+            adopted = decision.get("type") == "adopted" and decision.get("basis") == "vote"
+            for j, local in enumerate(vote_ids):
+                k = index.get(local) if isinstance(local, str) else None
+                if k is None:
+                    continue
+                vote = votes[k]
+                status = vote.get("status")
+                if status != "closed":
+                    ctx.emit(("decision", "voteIds", j), DECISION_VOTE_NOT_CLOSED, value=local,
+                             status=status)
+                elif adopted:
+                    result = _members(vote.get("results")).get("result")
+                    if isinstance(result, str) and result != "passed":
+                        ctx.emit(("decision", "voteIds", j), DECISION_CONTRADICTS_VOTE,
+                                 value=local, result=result)
+    status = doc.get("status")
+    table = _table(ctx.spec)
+    if not isinstance(status, str) or table is None:
+        return
+    if status in table.decided_on:
+        for i, vote in enumerate(votes):
+            if isinstance(vote, dict) and vote.get("status") == "open":
+                ctx.emit(("votes", i, "status"), VOTE_OPEN_AFTER_DECISION,
+                         value=vote.get("id", i), status=status)
+    if (status == "closed" and isinstance(decision, dict)
+            and decision.get("type") == "adopted"):
+        missing = []
+        if "completedAt" not in _members(doc.get("implementation")):
+            missing.append("implementation.completedAt")
+        if "feedback" not in doc:
+            missing.append("feedback")
+        if missing:
+            ctx.emit(("status",), CLOSED_WITHOUT_FEEDBACK, missing=missing)
+    if status in table.published_on and votes:
+        published = {p.get("voteId") for p in _items(doc.get("publications"))
+                     if isinstance(p, dict) and p.get("type") == "vote-result"}
+        for i, vote in enumerate(votes):
+            if (isinstance(vote, dict) and vote.get("status") == "closed"
+                    and vote.get("id") not in published):
+                ctx.emit(("votes", i), VOTE_RESULT_UNPUBLISHED, value=vote.get("id", i))
+
+
+# --------------------------------------------------------------------------- time order
+
+
+@rule(_RESOURCE)
+def time_order(doc: Document, ctx: Context) -> None:
+    """time-order (except ballots, checked with their vote) and notice-period."""
+    notice = _members(doc.get("notice"))
+    published = notice.get("publishedAt")
+    if published is not None:
+        _in_order(ctx, ("notice", "publishedAt"), published, "≥", ("origin", "proposedAt"),
+                  _members(doc.get("origin")).get("proposedAt"))
+        if "deadline" in notice:
+            _in_order(ctx, ("notice", "deadline"), notice["deadline"], "≥",
+                      ("notice", "publishedAt"), published)
+    firsts: list[str] = []  # starts that the notice period runs to
+    for i, session in enumerate(_items(doc.get("sessions"))):
+        if not isinstance(session, dict):
+            continue
+        start = session.get("start")
+        if published is not None:
+            _in_order(ctx, ("sessions", i, "start"), start, ">", ("notice", "publishedAt"),
+                      published)
+            if isinstance(start, str) and session.get("status") != "cancelled":
+                firsts.append(start)
+        if "end" in session:
+            _in_order(ctx, ("sessions", i, "end"), session["end"], ">", ("sessions", i, "start"),
+                      start)
+        minutes = session.get("minutes")
+        if isinstance(minutes, dict) and "approvedAt" in minutes:
+            _in_order(ctx, ("sessions", i, "minutes", "approvedAt"), minutes["approvedAt"], "≥",
+                      ("sessions", i, "start"), start)
+    votes = _items(doc.get("votes"))
+    for i, vote in enumerate(votes):
+        if not isinstance(vote, dict) or "opensAt" not in vote:
+            continue
+        opens = vote["opensAt"]
+        if published is not None:
+            _in_order(ctx, ("votes", i, "opensAt"), opens, ">", ("notice", "publishedAt"),
+                      published)
+            if isinstance(opens, str):
+                firsts.append(opens)
+        if "closesAt" in vote:
+            _in_order(ctx, ("votes", i, "closesAt"), vote["closesAt"], ">",
+                      ("votes", i, "opensAt"), opens)
+        results = vote.get("results")
+        if isinstance(results, dict) and "visibleFrom" in results:
+            _in_order(ctx, ("votes", i, "results", "visibleFrom"), results["visibleFrom"], "≥",
+                      ("votes", i, "opensAt"), opens)
+    if firsts:
+        _notice_period(ctx, published, firsts)
+    decision = _members(doc.get("decision"))
+    decided = decision.get("decidedAt")
+    if decided is not None:
+        vote_ids = _items(decision.get("voteIds"))
+        if vote_ids and votes:
+            # Against the last of the votes it rests on to close: one finding, not one per vote.
+            index = _id_index(votes)
+            last: int | None = None
+            for local in vote_ids:
+                k = index.get(local) if isinstance(local, str) else None
+                if k is None or votes[k].get("closesAt").__class__ is not str:
+                    continue
+                if last is None or _compare(votes[k]["closesAt"], votes[last]["closesAt"]) == 1:
+                    last = k
+            if last is not None:
+                _in_order(ctx, ("decision", "decidedAt"), decided, "≥",
+                          ("votes", last, "closesAt"), votes[last]["closesAt"])
+        feedback = _members(doc.get("feedback"))
+        if "publishedAt" in feedback:
+            _in_order(ctx, ("feedback", "publishedAt"), feedback["publishedAt"], "≥",
+                      ("decision", "decidedAt"), decided)
+    implementation = doc.get("implementation")
+    if isinstance(implementation, dict):
+        _implementation_times(ctx, implementation, decided)
+
+
+def _implementation_times(ctx: Context, implementation: dict[str, Any], decided: Any) -> None:
+    started = implementation.get("startedAt")
+    if decided is not None:
+        _in_order(ctx, ("implementation", "startedAt"), started, "≥", ("decision", "decidedAt"),
+                  decided)
+    for j, milestone in enumerate(_items(implementation.get("milestones"))):
+        if isinstance(milestone, dict) and "completedAt" in milestone:
+            _in_order(ctx, ("implementation", "milestones", j, "completedAt"),
+                      milestone["completedAt"], "≥", ("implementation", "startedAt"), started)
+    if "completedAt" in implementation:
+        _in_order(ctx, ("implementation", "completedAt"), implementation["completedAt"], "≥",
+                  ("implementation", "startedAt"), started)
+    previous: Where | None = None
+    previous_at: Any = None
+    for j, update in enumerate(_items(implementation.get("updates"))):
+        if update.__class__ is not dict:
+            continue
+        here: Where = ("implementation", "updates", j, "at")
+        at = update.get("at")
+        # Not before the start, and in time order: at most one finding per update.
+        if _in_order(ctx, here, at, "≥", ("implementation", "startedAt"), started) and (
+                previous is not None):
+            _in_order(ctx, here, at, "≥", previous, previous_at)
+        previous, previous_at = here, at
+
+
+def _notice_period(ctx: Context, published: Any, firsts: list[str]) -> None:
+    """notice-period: at least seven days from the notice to the first session or vote."""
+    start = _seconds(published) if isinstance(published, str) else None
+    if start is None:
+        return
+    first_at, first = None, ""
+    for value in firsts:
+        seconds = _seconds(value)
+        if seconds is not None and (first_at is None or seconds < first_at):
+            first_at, first = seconds, value
+    if first_at is None:
+        return
+    gap = first_at - start
+    # A first session or vote before the notice is time-order's error, not a short notice.
+    if 0 < gap < _NOTICE_SECONDS:
+        ctx.emit(("notice", "publishedAt"), NOTICE_PERIOD_SHORT, published=published,
+                 first=first, days=f"{gap / 86400:.1f}", minimum=_NOTICE_DAYS)
+
+
+# --------------------------------------------------------------------------- history
+
+
+@rule(_RESOURCE)
+def history_rules(doc: Document, ctx: Context) -> None:
+    """history-lifecycle, history-status and history-details."""
+    events = doc.get("history")
+    table = _table(ctx.spec)
+    if events.__class__ is not list or not events or table is None:
+        return
+    actions = table.actions
+    status: Any = None  # the status the previous event left
+    previous_at: Any = None
+    previous_seq: Any = None
+    referable: dict[str, set[str]] | None = None
+    for j, event in enumerate(events):
+        if event.__class__ is not dict:
+            status = previous_at = previous_seq = None
+            continue
+        get = event.get
+        name, seq, at, to_status = get("action"), get("seq"), get("at"), get("toStatus")
+        # seq runs 1, 2, 3 …; a value is wrong only when it fits neither its position nor the
+        # event before it, so one gap or one typo is reported once, not for every later event.
+        if seq != j + 1 and seq.__class__ is int and (
+                previous_seq.__class__ is not int or seq != previous_seq + 1):
+            _lifecycle_error(ctx, j, "seq", name, seq, j + 1)
+        previous_seq = seq
+        if at.__class__ is str:
+            if previous_at is not None and _compare(at, previous_at) == -1:
+                _lifecycle_error(ctx, j, "at", name, at, f"≥ {previous_at}")
+            previous_at = at
+        action = actions.get(name) if name.__class__ is str else None
+        if action is None:  # not an action of the table: the schema's closed codelist says so
+            status = to_status
+            continue
+        if j == 0:
+            if action.sources:
+                _lifecycle_error(ctx, j, "action", name, name, table.creating)
+            if "fromStatus" in event:
+                _lifecycle_error(ctx, j, "fromStatus", name, event["fromStatus"], "—")
+            expected_to = action.target
+        else:
+            if status.__class__ is str:
+                if status not in action.sources:
+                    _lifecycle_error(ctx, j, "action", name, name,
+                                     table.allowed_from.get(status) or "—")
+                if get("fromStatus") != status:
+                    _lifecycle_error(ctx, j, "fromStatus", name, get("fromStatus", "—"), status)
+            expected_to = action.target or status
+        if to_status != expected_to and expected_to.__class__ is str:
+            _lifecycle_error(ctx, j, "toStatus", name, to_status, expected_to)
+        actor = get("actor")
+        if actor.__class__ is dict:
+            role = actor.get("role")
+            if role.__class__ is str and role not in action.roles:
+                _lifecycle_error(ctx, j, "actor.role", name, role, action.roles_text)
+        status = to_status if to_status.__class__ is str else expected_to
+        details = get("details")
+        if details is None:
+            if action.empty_details_ok:
+                continue
+            details = _NO_MEMBERS
+        elif details.__class__ is not dict:
+            continue  # the schema says details is an object
+        validator = action.details
+        if validator is not None and not validator.is_valid(details):
+            _details_errors(ctx, j, name, validator, details)
+        if action.references:
+            if referable is None:
+                referable = _referable(doc)
+            for key, scope in action.references:
+                value = details.get(key)
+                if value.__class__ is str and value not in referable[scope]:
+                    ctx.emit(("history", j, "details", key), HISTORY_DETAILS_INVALID,
+                             event=pointer(("history", j)), action=name,
+                             member=f"details.{key}", rule=f"∈ /{scope}[].id")
+    last = events[-1]
+    recorded = doc.get("status")
+    if last.__class__ is dict and recorded.__class__ is str:
+        final = last.get("toStatus")
+        if final != recorded and final.__class__ is str:
+            ctx.emit(("status",), HISTORY_STATUS_MISMATCH, value=recorded, expected=final)
+
+
+def _lifecycle_error(ctx: Context, j: int, member: str, action: Any, value: Any,
+                     allowed: Any) -> None:
+    ctx.emit(("history", j, *member.split(".")), HISTORY_LIFECYCLE,
+             event=pointer(("history", j)), action=action, field=member, value=value,
+             allowed=allowed)
+
+
+def _referable(doc: Document) -> dict[str, set[str]]:
+    milestones = _items(_members(doc.get("implementation")).get("milestones"))
+    return {
+        "sessions": set(_id_index(_items(doc.get("sessions")))),
+        "votes": set(_id_index(_items(doc.get("votes")))),
+        "implementation/milestones": set(_id_index(milestones)),
+    }
+
+
+def _details_errors(ctx: Context, j: int, name: Any, validator: Any,
+                    details: dict[str, Any]) -> None:
+    """history-details: one finding per way ``details`` breaks the action's details schema."""
+    at = ("history", j, "details")
+    event = pointer(("history", j))
+    for error in validator.iter_errors(details):
+        kind = error.kind
+        keyword = kind.name
+        values = _error_values(kind)
+        path = [str(p) for p in error.instance_path]
+        if keyword == "additionalProperties":
+            for extra in values.get("unexpected", ()) or ("",):
+                ctx.emit((*at, *path, extra), HISTORY_DETAILS_INVALID, event=event,
+                         action=name, member=".".join(["details", *path, extra]),
+                         rule="additionalProperties: false")
+            continue
+        if keyword == "required":
+            path.append(str(values.get("property", "")))
+            rule_text = "required"
+        else:
+            shown = [str(v) for k, v in values.items() if k != "value"]
+            rule_text = " ".join([keyword, *shown])
+        ctx.emit((*at, *path), HISTORY_DETAILS_INVALID, event=event, action=name,
+                 member=".".join(["details", *path]), rule=rule_text)
+
+
+def _error_values(kind: Any) -> dict[str, Any]:
+    try:
+        values = kind.as_dict()
+    except Exception:  # a kind without structured data still gets a message
+        return {}
+    return values if isinstance(values, dict) else {}

@@ -1,0 +1,592 @@
+"""Library rules of issues: the history against the lifecycle table, and its records.
+
+The lifecycle table (``lifecycles/issue.json``) is read once per spec version and compiled
+into :class:`_Table`; every rule below works from it and from the requirement statements in
+``requirements/issues.json``. All rules walk the document once and never raise on data the
+schema rejects: a value of the wrong type is skipped, the schema layer reports it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema_rs
+
+from ..specification import Spec
+from ._messages import message
+from ._rules_core import instant
+from ._schema import _kebab, _kind_values, _short_json
+from ._validator import Context, Document, rule
+
+Path = tuple[str | int, ...]
+
+#: /req/issues/single-active-lead: the statuses that need an active lead, and what "active" is
+_WORKING = frozenset({"dispatched", "in-progress"})
+_ACTIVE = frozenset({"pending", "accepted"})
+#: /req/issues/reopen-allowed: the resolutions a reopen may follow
+_REOPENABLE = ("fixed", "partially-fixed", "explained", "unable-to-resolve")
+_REOPENABLE_SET = frozenset(_REOPENABLE)
+#: /req/issues/assignment-time-order: times that may not precede assignedAt
+_ASSIGNMENT_TIMES = ("acceptedAt", "returnedAt", "completedAt", "cancelledAt")
+#: a value a lifecycle action wrote that the rules cannot know (its details are broken)
+_UNKNOWN = object()
+#: a member the event does not have
+_ABSENT = object()
+_NONE = "-"
+
+_instant = functools.lru_cache(maxsize=4096)(instant)
+
+
+# -- the compiled lifecycle table -------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Action:
+    name: str
+    sources: frozenset[str]
+    sources_text: str
+    target: str | None
+    roles: frozenset[str]
+    roles_text: str
+    #: (member, literal value, or None to clear, or the details key the value comes from)
+    sets: tuple[tuple[str, Any, str | None], ...]
+    details: Any  # a compiled jsonschema-rs validator, or None
+    empty_details_ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    actions: Mapping[str, _Action]
+    actions_text: str
+    creating: frozenset[str]
+    creating_text: str
+    top_groups: frozenset[str]
+    top_groups_text: str
+
+
+@functools.cache
+def _table(spec: Spec) -> _Table | None:
+    lifecycle = spec.lifecycles.get("Issue")
+    if lifecycle is None:
+        return None
+    registry = jsonschema_rs.Registry([(s["$id"], s) for s in spec.schemas.values()])
+    actions: dict[str, _Action] = {}
+    for row in lifecycle["transitions"]:
+        schema = row.get("details")
+        validator = None if schema is None else jsonschema_rs.validator_for(
+            schema, registry=registry, validate_formats=True, ignore_unknown_formats=False)
+        sets = tuple(
+            (member, None if isinstance(v, Mapping) else v,
+             str(v["fromDetails"]) if isinstance(v, Mapping) else None)
+            for member, v in (row.get("sets") or {}).items()
+        )
+        actions[row["action"]] = _Action(
+            name=row["action"], sources=frozenset(row["from"]),
+            sources_text=", ".join(row["from"]) or _NONE, target=row.get("to"),
+            roles=frozenset(row["roles"]), roles_text=", ".join(row["roles"]), sets=sets,
+            details=validator, empty_details_ok=validator is None or validator.is_valid({}),
+        )
+    creating = [a for a, t in actions.items() if not t.sources]
+    categories = spec.codelists.get("issue-category")
+    groups = [c for c in categories or () if "." not in c]
+    return _Table(
+        actions=actions, actions_text=", ".join(actions), creating=frozenset(creating),
+        creating_text=" / ".join(creating), top_groups=frozenset(groups),
+        top_groups_text=", ".join(groups),
+    )
+
+
+# -- timestamps -------------------------------------------------------------------------------
+def _cmp(a: Any, b: Any) -> int | None:
+    """-1, 0 or 1 as timestamp ``a`` is before, at or after ``b``; None unless both are ones.
+
+    RFC 3339 strings of the same length, separator and offset compare as strings (a fraction,
+    if any, then has the same length too); anything else is parsed.
+    """
+    if type(a) is not str or type(b) is not str:
+        return None
+    if len(a) == len(b) and len(a) >= 20 and a[10] == b[10] and (
+            a[-6:] == b[-6:] or (a[-1] == b[-1] and a[-1] in "Zz")):
+        return (a > b) - (a < b)
+    ta, tb = _instant(a), _instant(b)
+    if ta is None or tb is None:
+        return None
+    return (ta > tb) - (ta < tb)
+
+
+def _str(value: Any) -> str | None:
+    """``value`` if it is a string, else None: safe to look up in a set or a dict."""
+    return value if type(value) is str else None
+
+
+def _text(value: Any) -> str:
+    """A value as it appears in a message: strings bare, anything else as short JSON."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value
+    return _short_json(value)
+
+
+# -- the rules --------------------------------------------------------------------------------
+@rule("Issue")
+def issue_history(doc: Document, ctx: Context) -> None:
+    """Every rule that reads the history, in one pass over it."""
+    table = _table(ctx.spec)
+    history = doc.get("history")
+    if table is None or not isinstance(history, list) or not history:
+        return
+    _History(doc, ctx, table, history).run()
+
+
+@rule("Issue")
+def issue_records(doc: Document, ctx: Context) -> None:
+    """Rules of the issue's own records: assignments, deadlines, merges, grid, category."""
+    assignments = doc.get("assignments")
+    if isinstance(assignments, list):
+        _assignment_records(assignments, ctx)
+    status = doc.get("status")
+    if isinstance(status, str):
+        _lead_assignment(status, assignments if isinstance(assignments, list) else [], ctx)
+    deadlines = doc.get("deadlines")
+    if isinstance(deadlines, dict):
+        _deadlines(deadlines, doc.get("submittedAt"), ctx)
+    if "mergedInto" in doc or "mergedDuplicates" in doc:
+        _merges(doc, ctx)
+    grid = doc.get("gridCode")
+    community = doc.get("communityDivisionCode")
+    if (isinstance(grid, str) and isinstance(community, str)
+            and not grid.startswith(community + "-")):
+        ctx.emit(("gridCode",), "issue.grid-outside-community", gridCode=grid, community=community)
+    category = doc.get("category")
+    if isinstance(category, str):
+        table = _table(ctx.spec)
+        group = category.partition(".")[0]
+        if table is not None and table.top_groups and group not in table.top_groups:
+            ctx.emit(("category",), "issue.category-group-unknown", category=category,
+                     group=group, groups=table.top_groups_text)
+
+
+class _History:
+    """One walk over the history, then the rules that tie it to the rest of the issue."""
+
+    __slots__ = ("assignment_refs", "creations", "ctx", "doc", "extend_events", "follow_ups",
+                 "history", "table", "written")
+
+    def __init__(self, doc: Document, ctx: Context, table: _Table, history: list[Any]) -> None:
+        self.doc = doc
+        self.ctx = ctx
+        self.table = table
+        self.history = history
+        #: member → (seq, action, value written: a value, None for cleared, or _UNKNOWN)
+        self.written: dict[str, tuple[int, str, Any]] = {}
+        #: (where, assignment id, role the creating event gives it)
+        self.creations: list[tuple[Path, str, str]] = []
+        #: (where, assignment id) named by claim, return or reassign as a lead assignment
+        self.assignment_refs: list[tuple[Path, str]] = []
+        #: (index, event) of every extend-deadline event
+        self.extend_events: list[tuple[int, dict[str, Any]]] = []
+        #: (index, event, followUpId, at of the latest resolve event before it)
+        self.follow_ups: list[tuple[int, dict[str, Any], Any, Any]] = []
+
+    def run(self) -> None:
+        self._walk()
+        doc, ctx, history = self.doc, self.ctx, self.history
+        last = history[-1]
+        if isinstance(last, dict):
+            status, to = doc.get("status"), last.get("toStatus")
+            if isinstance(status, str) and isinstance(to, str) and status != to:
+                ctx.emit(("status",), "issue.history-status-mismatch", status=status,
+                         toStatus=to, seq=len(history))
+        first = history[0]
+        if isinstance(first, dict):
+            submitted, at = doc.get("submittedAt"), first.get("at")
+            if submitted != at and _cmp(submitted, at):
+                ctx.emit(("submittedAt",), "issue.submitted-at-mismatch",
+                         submittedAt=submitted, at=at)
+        self._sets()
+        self._assignment_history()
+        self._extension_history()
+        self._follow_up_history()
+
+    def _walk(self) -> None:
+        # The hot loop of the issue rules: the happy path of each check is one comparison.
+        ctx, table, written = self.ctx, self.table, self.written
+        actions, creations, refs = table.actions, self.creations, self.assignment_refs
+        prev_to: Any = None
+        prev_at: Any = None
+        prev_seq = 0
+        resolved_at: Any = None
+        for i, event in enumerate(self.history):
+            if type(event) is not dict:
+                prev_to = prev_at = None
+                prev_seq = -2
+                continue
+            pos = i + 1
+            get = event.get
+            seq = get("seq")
+            # One finding per break in the run, not one for every event after a gap.
+            if seq != pos and type(seq) is int and seq != prev_seq + 1:
+                ctx.emit(("history", i, "seq"), "issue.history-seq", seq=seq, expected=pos)
+            prev_seq = seq if type(seq) is int else -2
+            at = get("at")
+            if i and _cmp(at, prev_at) == -1:
+                ctx.emit(("history", i, "at"), "issue.history-time-order", seq=pos, at=at,
+                         previous=prev_at)
+            action = get("action")
+            from_status = get("fromStatus", _ABSENT)
+            to_status = get("toStatus")
+            if i == 0:
+                if type(action) is str and action not in table.creating:
+                    ctx.emit(("history", 0, "action"), "issue.history-creation", position=1,
+                             action=action, creating=table.creating_text)
+                if from_status is not _ABSENT:
+                    ctx.emit(("history", 0, "fromStatus"), "issue.history-creation",
+                             position=1, action=_text(action), creating=table.creating_text)
+            elif from_status is _ABSENT:
+                ctx.emit(("history", i, "fromStatus"), "issue.history-creation", position=pos,
+                         action=_text(action), creating=table.creating_text)
+            elif (from_status != prev_to and type(from_status) is str
+                  and type(prev_to) is str):
+                ctx.emit(("history", i, "fromStatus"), "issue.history-chain", seq=pos,
+                         fromStatus=from_status, previous=prev_to)
+            prev_to, prev_at = to_status, at
+            spec_action = actions.get(action) if type(action) is str else None
+            if spec_action is None:
+                if type(action) is str:
+                    ctx.emit(("history", i, "action"), "issue.history-lifecycle", seq=pos,
+                             action=action, member="action", value=action,
+                             allowed=table.actions_text)
+                continue
+            # /req/issues/history-lifecycle
+            actor = get("actor")
+            role = actor.get("role") if type(actor) is dict else None
+            if type(role) is str and role not in spec_action.roles:
+                ctx.emit(("history", i, "actor", "role"), "issue.history-lifecycle", seq=pos,
+                         action=action, member="actor.role", value=role,
+                         allowed=spec_action.roles_text)
+            expected = spec_action.target
+            if expected is None and from_status is not _ABSENT:
+                expected = from_status
+            if to_status != expected and type(to_status) is str and type(expected) is str:
+                ctx.emit(("history", i, "toStatus"), "issue.history-lifecycle", seq=pos,
+                         action=action, member="toStatus", value=to_status, allowed=expected)
+            if (from_status is not _ABSENT and type(from_status) is str
+                    and from_status not in spec_action.sources):
+                ctx.emit(("history", i, "fromStatus"), "issue.history-lifecycle", seq=pos,
+                         action=action, member="fromStatus", value=from_status,
+                         allowed=spec_action.sources_text)
+            # /req/issues/history-details: an absent details member is checked as {}
+            details = get("details", _ABSENT)
+            validator = spec_action.details
+            if details is _ABSENT:
+                details = None
+                if not spec_action.empty_details_ok:
+                    self._details(i, spec_action, {})
+            elif type(details) is not dict:
+                details = None  # the schema reports it
+            elif validator is not None and not validator.is_valid(details):
+                self._details(i, spec_action, details)
+            # /req/issues/sets-match-history and /req/issues/reopen-allowed
+            if action == "reopen":
+                self._reopen(i, written.get("resolution"))
+            for member, literal, key in spec_action.sets:
+                if key is None:
+                    written[member] = (pos, spec_action.name, literal)
+                else:
+                    value = details.get(key) if details is not None else None
+                    written[member] = (pos, spec_action.name,
+                                       _UNKNOWN if value is None else value)
+            # what the other rules need from the events
+            if action == "resolve":
+                resolved_at = at
+            elif action == "extend-deadline":
+                self.extend_events.append((i, event))
+            elif details is None:
+                if action == "follow-up":
+                    self.follow_ups.append((i, event, None, resolved_at))
+            elif action == "dispatch":
+                lead = details.get("lead")
+                if type(lead) is str:
+                    creations.append((("history", i, "details", "lead"), lead, "lead"))
+                assisting = details.get("assisting")
+                if type(assisting) is list:
+                    for k, a in enumerate(assisting):
+                        if type(a) is str:
+                            creations.append(
+                                (("history", i, "details", "assisting", k), a, "assisting"))
+            elif action == "reassign":
+                new, old = details.get("to"), details.get("from")
+                if type(new) is str:
+                    creations.append((("history", i, "details", "to"), new, "lead"))
+                if type(old) is str:
+                    refs.append((("history", i, "details", "from"), old))
+            elif action == "claim" or action == "return":
+                ident = details.get("assignmentId")
+                if type(ident) is str:
+                    refs.append((("history", i, "details", "assignmentId"), ident))
+            elif action == "follow-up":
+                self.follow_ups.append((i, event, details.get("followUpId"), resolved_at))
+
+    def _details(self, i: int, action: _Action, details: dict[str, Any]) -> None:
+        ctx = self.ctx
+        base: Path = ("history", i, "details")
+        for where, code, values in _schema_errors(action.details, details):
+            text = message(ctx.spec, code, **values)
+            ctx.emit((*base, *where), "issue.history-details", seq=i + 1, action=action.name,
+                     problem_zh=text["zh-Hans"], problem_en=text["en"])
+
+    def _reopen(self, i: int, current: tuple[int, str, Any] | None) -> None:
+        value = current[2] if current is not None else None
+        if value is _UNKNOWN or _str(value) in _REOPENABLE_SET:
+            return
+        self.ctx.emit(("history", i, "action"), "issue.reopen-not-allowed", seq=i + 1,
+                      resolution=_NONE if value is None else _text(value),
+                      allowed=", ".join(_REOPENABLE))
+
+    def _sets(self) -> None:
+        doc, ctx = self.doc, self.ctx
+        for member, (seq, action, value) in self.written.items():
+            if value is _UNKNOWN or member not in doc:
+                continue
+            present = doc[member]
+            if value is None or present != value:
+                ctx.emit((member,), "issue.sets-mismatch", field=member, value=_text(present),
+                         seq=seq, action=action, expected=_text(value))
+
+    def _assignment_history(self) -> None:
+        ctx = self.ctx
+        raw = self.doc.get("assignments")
+        assignments = raw if isinstance(raw, list) else []
+        if not assignments and not self.creations and not self.assignment_refs:
+            return
+        rows: dict[str, list[int]] = {}
+        for j, a in enumerate(assignments):
+            ident = a.get("id") if isinstance(a, dict) else None
+            if isinstance(ident, str):
+                rows.setdefault(ident, []).append(j)
+        created: dict[str, list[str]] = {}
+        for _, ident, role in self.creations:
+            created.setdefault(ident, []).append(role)
+
+        def role_of(ident: str) -> str:
+            js = rows.get(ident)
+            role = assignments[js[0]].get("role") if js else None
+            return role if isinstance(role, str) else _NONE
+
+        def report(where: Path, ident: str, expected: str) -> None:
+            ctx.emit(where, "issue.assignment-history-mismatch", assignment=ident,
+                     created=len(created.get(ident, ())), listed=len(rows.get(ident, ())),
+                     role=role_of(ident), expected=expected)
+
+        for ident, js in rows.items():
+            roles = created.get(ident)
+            expected = roles[0] if roles else role_of(ident)
+            if len(js) > 1:
+                for j in js[1:]:
+                    report(("assignments", j, "id"), ident, expected)
+            if roles is None or len(roles) != 1:
+                report(("assignments", js[0], "id"), ident, expected)
+        for where, ident, role in self.creations:
+            if ident not in rows or role_of(ident) != role:
+                report(where, ident, role)
+        for where, ident in self.assignment_refs:
+            if ident not in rows or role_of(ident) != "lead":
+                report(where, ident, "lead")
+
+    def _extension_history(self) -> None:
+        deadlines = self.doc.get("deadlines")
+        raw = deadlines.get("extensions") if isinstance(deadlines, dict) else None
+        entries = raw if isinstance(raw, list) else []
+        events = self.extend_events
+        if not entries and not events:
+            return
+        ctx = self.ctx
+
+        def report(where: Path, index: Any, entry: str, seq: Any, event: str) -> None:
+            ctx.emit(where, "issue.extension-history-mismatch", index=index, entry=entry,
+                     seq=seq, event=event, extensions=len(entries), events=len(events))
+
+        for k in range(max(len(entries), len(events))):
+            entry = entries[k] if k < len(entries) else None
+            if k >= len(events):
+                report(("deadlines", "extensions", k), k + 1, _entry_summary(entry), _NONE,
+                       _NONE)
+                continue
+            i, event = events[k]
+            details = event.get("details")
+            d = details if isinstance(details, dict) else {}
+            event_summary = _entry_summary({**d, "reason": event.get("reason")})
+            if entry is None:
+                report(("history", i), _NONE, _NONE, i + 1, event_summary)
+                continue
+            if not isinstance(entry, dict):
+                continue
+            for key in ("previousDue", "newDue", "reason"):
+                mine, theirs = entry.get(key), (event if key == "reason" else d).get(key)
+                if mine == theirs or (key != "reason" and _cmp(mine, theirs) == 0):
+                    continue
+                report(("deadlines", "extensions", k, key), k + 1, _entry_summary(entry), i + 1,
+                       event_summary)
+
+    def _follow_up_history(self) -> None:
+        raw = self.doc.get("followUps")
+        entries = raw if isinstance(raw, list) else []
+        if not entries and not self.follow_ups:
+            return
+        ctx = self.ctx
+        rows: dict[Any, list[int]] = {}
+        for j, f in enumerate(entries):
+            ident = f.get("id") if isinstance(f, dict) else None
+            if isinstance(ident, str):
+                rows.setdefault(ident, []).append(j)
+        named: dict[Any, int] = {}
+        for _, _, ident, _ in self.follow_ups:
+            if type(ident) is str:
+                named[ident] = named.get(ident, 0) + 1
+        for ident, js in rows.items():
+            count = named.get(ident, 0)
+            if count != 1 or len(js) > 1:
+                for j in (js if count != 1 else js[1:]):
+                    ctx.emit(("followUps", j, "id"), "issue.follow-up-history-mismatch",
+                             followUp=ident, entries=len(js), events=count)
+        for i, event, ident, resolved_at in self.follow_ups:
+            if not isinstance(ident, str):
+                continue  # missing or not an id: the details rule or the schema reports it
+            found = rows.get(ident)
+            if found is None:
+                ctx.emit(("history", i, "details", "followUpId"),
+                         "issue.follow-up-history-mismatch", followUp=ident, entries=0,
+                         events=named[ident])
+                continue
+            entry = entries[found[0]]
+            at, event_at = entry.get("at"), event.get("at")
+            if _cmp(at, resolved_at) == -1 or _cmp(at, event_at) == 1:
+                ctx.emit(("followUps", found[0], "at"), "issue.follow-up-time-order", at=at,
+                         resolvedAt=resolved_at if resolved_at is not None else _NONE,
+                         eventAt=_text(event_at))
+
+
+def _entry_summary(entry: Any) -> str:
+    if not isinstance(entry, dict):
+        return _NONE
+    return (f"{_text(entry.get('previousDue'))} → {_text(entry.get('newDue'))}, "
+            f"{_text(entry.get('reason'))}")
+
+
+def _schema_errors(validator: Any, instance: Any) -> Iterator[tuple[Path, str, dict[str, Any]]]:
+    """``(path inside instance, schema.* code, message values)`` of each error, as the schema
+    layer reports them, so details errors read like every other schema error."""
+    for error in validator.iter_errors(instance):
+        kind = error.kind
+        name: str = kind.name
+        path: Path = tuple(error.instance_path)
+        values = _kind_values(kind)
+        if name == "required":
+            prop = str(values.get("property", ""))
+            yield (*path, prop), "schema.required", {"property": prop}
+        elif name in {"additionalProperties", "unevaluatedProperties"}:
+            for prop in values.get("unexpected") or [""]:
+                yield (*path, prop), "schema.unknown-member", {"property": prop}
+        else:
+            yield path, "schema." + _kebab(name), {"value": _short_json(error.instance),
+                                                  **values}
+
+
+def _assignment_records(assignments: list[Any], ctx: Context) -> None:
+    ids = {_str(a.get("id")) for a in assignments if isinstance(a, dict)}
+    for j, a in enumerate(assignments):
+        if not isinstance(a, dict):
+            continue
+        target = a.get("reassignedTo")
+        if isinstance(target, str) and (target not in ids or target == a.get("id")):
+            ctx.emit(("assignments", j, "reassignedTo"), "issue.reassigned-to-missing",
+                     assignment=_text(a.get("id")), reassignedTo=target)
+        assigned = a.get("assignedAt")
+        if not isinstance(assigned, str):
+            continue
+        for key in _ASSIGNMENT_TIMES:
+            if key in a and _cmp(a[key], assigned) == -1:
+                ctx.emit(("assignments", j, key), "issue.assignment-time-order", field=key,
+                         value=a[key], assignedAt=assigned)
+        due = _cmp(a.get("dueAt"), assigned)
+        if due is not None and due <= 0:
+            ctx.emit(("assignments", j, "dueAt"), "issue.assignment-time-order", field="dueAt",
+                     value=a["dueAt"], assignedAt=assigned)
+
+
+def _lead_assignment(status: str, assignments: list[Any], ctx: Context) -> None:
+    active = [
+        j for j, a in enumerate(assignments)
+        if isinstance(a, dict) and a.get("role") == "lead" and _str(a.get("status")) in _ACTIVE
+    ]
+    if status in _WORKING:
+        if not active:
+            ctx.emit(("assignments",), "issue.lead-assignment", status=status, count=0,
+                     expected=1)
+        for j in active[1:]:
+            ctx.emit(("assignments", j, "status"), "issue.lead-assignment", status=status,
+                     count=len(active), expected=1)
+    else:
+        for j in active:
+            ctx.emit(("assignments", j, "status"), "issue.lead-assignment", status=status,
+                     count=len(active), expected=0)
+
+
+def _deadlines(deadlines: dict[str, Any], submitted: Any, ctx: Context) -> None:
+    response, resolution = deadlines.get("responseDue"), deadlines.get("resolutionDue")
+    for key, value in (("responseDue", response), ("resolutionDue", resolution)):
+        if _cmp(value, submitted) == -1:
+            ctx.emit(("deadlines", key), "issue.deadline-order", field="deadlines." + key,
+                     value=value, other="submittedAt", otherValue=submitted)
+    if _cmp(response, resolution) == 1:
+        ctx.emit(("deadlines", "responseDue"), "issue.deadline-order",
+                 field="deadlines.responseDue", value=response,
+                 other="deadlines.resolutionDue", otherValue=resolution)
+    raw = deadlines.get("extensions")
+    if not isinstance(raw, list) or not raw:
+        return
+    previous: Any = None
+    for k, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            previous = None
+            continue
+        new_due, previous_due = entry.get("newDue"), entry.get("previousDue")
+        order = _cmp(new_due, previous_due)
+        if order is not None and order <= 0:
+            ctx.emit(("deadlines", "extensions", k, "newDue"), "issue.extension-not-later",
+                     index=k + 1, newDue=new_due, previousDue=previous_due)
+        if k and previous_due != previous and _cmp(previous_due, previous):
+            ctx.emit(("deadlines", "extensions", k, "previousDue"), "issue.extension-chain",
+                     field=f"/deadlines/extensions/{k}/previousDue", value=previous_due,
+                     other=f"/deadlines/extensions/{k - 1}/newDue", expected=previous)
+        previous = new_due
+    last = raw[-1]
+    if not isinstance(last, dict) or not isinstance(last.get("newDue"), str):
+        return
+    if resolution is None or (resolution != last["newDue"] and _cmp(resolution, last["newDue"])):
+        ctx.emit(("deadlines", "resolutionDue"), "issue.extension-chain",
+                 field="/deadlines/resolutionDue", value=_NONE if resolution is None else
+                 _text(resolution), other=f"/deadlines/extensions/{len(raw) - 1}/newDue",
+                 expected=last["newDue"])
+
+
+def _merges(doc: Document, ctx: Context) -> None:
+    own = doc.get("id")
+    into = doc.get("mergedInto")
+    if isinstance(into, str):
+        if into == own:
+            ctx.emit(("mergedInto",), "issue.merge-self", id=own)
+        else:
+            ctx.expect_in_set(("mergedInto",), into, "issue.merge-target-missing")
+    duplicates = doc.get("mergedDuplicates")
+    if isinstance(duplicates, list):
+        for k, dup in enumerate(duplicates):
+            if not isinstance(dup, str):
+                continue
+            if dup == own:
+                ctx.emit(("mergedDuplicates", k), "issue.merge-self", id=own)
+            else:
+                ctx.expect_in_set(("mergedDuplicates", k), dup, "issue.merge-target-missing")
+
