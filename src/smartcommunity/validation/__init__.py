@@ -8,10 +8,13 @@ False
 
 from __future__ import annotations
 
-from . import _rules_consultation  # noqa: F401  (registers the Consultation rules)
-from . import _rules_core  # noqa: F401  (registers the core rules)
-from . import _rules_issue  # noqa: F401  (registers the issue rules)
-from . import _rules_resident  # noqa: F401  (registers the Resident rules)
+# Importing the rule modules registers their rules.
+from . import (  # noqa: F401
+    _rules_consultation,
+    _rules_core,
+    _rules_issue,
+    _rules_resident,
+)
 from ._report import Finding, Report, Severity, pointer
 from ._validator import Validator, validate
 

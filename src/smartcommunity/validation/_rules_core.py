@@ -24,12 +24,14 @@ def _citizen_id_code(spec: Spec) -> str:
 class _Trie:
     """The plan's leaves that can produce a finding, as a tree walked once per document."""
 
-    __slots__ = ("children", "items", "kinds")
+    __slots__ = ("children", "items", "kinds", "quiet")
 
     def __init__(self) -> None:
         self.children: dict[str, _Trie] = {}
         self.items: _Trie | None = None
         self.kinds: list[Leaf] = []
+        #: per leaf, the codes that need no finding (listed and not deprecated)
+        self.quiet: list[frozenset[str]] = []
 
     def add(self, leaf: Leaf) -> None:
         node = self
@@ -40,6 +42,7 @@ class _Trie:
             else:
                 node = node.children.setdefault(step, _Trie())
         node.kinds.append(leaf)
+        node.quiet.append(frozenset())
 
 
 def _can_fire(leaf: Leaf, spec: Spec) -> bool:
@@ -57,25 +60,49 @@ def _trie(spec: Spec, resource_type: str) -> _Trie:
     for leaf in compile_plan(spec, resource_type).leaves:
         if _can_fire(leaf, spec):
             root.add(leaf)
+    _fill_quiet(root, spec)
     return root
+
+
+def _fill_quiet(node: _Trie, spec: Spec) -> None:
+    for i, leaf in enumerate(node.kinds):
+        codes = spec.codelists.get(leaf.codelist or "")
+        if leaf.kind == "codelist" and codes is not None:
+            node.quiet[i] = frozenset(c for c, e in codes.entries.items() if not e.deprecated_since)
+    for child in node.children.values():
+        _fill_quiet(child, spec)
+    if node.items is not None:
+        _fill_quiet(node.items, spec)
 
 
 @rule()
 def plan_leaves(doc: Document, ctx: Context) -> None:
     root = _trie(ctx.spec, str(doc.get("resourceType")))
-    stack: list[tuple[_Trie, Any, tuple[str | int, ...]]] = [(root, doc, ())]
-    while stack:
-        node, value, where = stack.pop()
-        for leaf in node.kinds:
-            _check_leaf(leaf, value, where, ctx)
-        if node.children and isinstance(value, dict):
-            for key, child in node.children.items():
-                if key in value:
-                    stack.append((child, value[key], (*where, key)))
-        if node.items is not None and isinstance(value, list):
-            items = node.items
-            for i, item in enumerate(value):
-                stack.append((items, item, (*where, i)))
+    _visit(root, doc, [], ctx)
+
+
+def _visit(node: _Trie, value: Any, where: list[str | int], ctx: Context) -> None:
+    # The path is one list, pushed and popped: pointers are only built for a finding.
+    for leaf, quiet in zip(node.kinds, node.quiet, strict=True):
+        if value.__class__ is str and value in quiet:
+            continue  # the common case: a listed, current code
+        _check_leaf(leaf, value, tuple(where), ctx)
+    if node.children and isinstance(value, dict):
+        for key, child in node.children.items():
+            sub = value.get(key, _ABSENT)
+            if sub is not _ABSENT:
+                where.append(key)
+                _visit(child, sub, where, ctx)
+                where.pop()
+    items = node.items
+    if items is not None and isinstance(value, list):
+        for i, item in enumerate(value):
+            where.append(i)
+            _visit(items, item, where, ctx)
+            where.pop()
+
+
+_ABSENT: Any = object()
 
 
 def _check_leaf(leaf: Leaf, value: Any, where: tuple[str | int, ...], ctx: Context) -> None:

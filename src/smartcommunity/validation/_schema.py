@@ -31,7 +31,6 @@ _KEYWORD_REQUIREMENTS = {
     "additionalProperties": "/req/core/no-unknown-members",
     "unevaluatedProperties": "/req/core/no-unknown-members",
     "enum": "/req/core/closed-codelist",
-    "propertyNames": "/req/core/extension-namespace",
 }
 
 
@@ -156,6 +155,8 @@ def _requirement(keyword: str, schema_path: Sequence[str | int],
                 return found
     if (instance_path and instance_path[-1] == "crs") or "crs" in schema_path:
         return "/req/core/geo-crs"
+    if keyword == "propertyNames" and list(instance_path) == ["extensions"]:
+        return "/req/core/extension-namespace"
     return _KEYWORD_REQUIREMENTS.get(keyword)
 
 

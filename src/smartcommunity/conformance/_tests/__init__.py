@@ -1,3 +1,3 @@
 """The kit's tests, one module per conformance class; importing registers them."""
 
-from . import _core  # noqa: F401
+from . import _core, _feed, _privacy  # noqa: F401

@@ -1,0 +1,286 @@
+"""Privacy class: redaction by audience, community isolation, visibility, masking, audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import identifiers
+from ...privacy import audience_for_role, redact
+from ...validation import validate
+from ...validation._plan import compile_plan, values_at
+from .._context import COLLECTIONS, KitContext
+from .._registry import Skipped, check
+
+RESOURCES = ("Resident", "Issue", "Consultation")
+
+
+def _without_meta(doc: Any) -> Any:
+    return {k: v for k, v in doc.items() if k != "meta"} if isinstance(doc, dict) else doc
+
+
+def _readers(ctx: KitContext) -> list[Any]:
+    return [
+        p
+        for p in ctx.preset.principals.values()
+        if p.serves(ctx.preset.community) and p.role not in ("resident", "proxy")
+    ]
+
+
+@check(
+    "/req/privacy/redaction-by-audience",
+    "每个角色读到的正是其受众的脱敏结果",
+    "each role reads exactly its audience's redaction",
+)
+def test_redaction_matches_policy(ctx: KitContext) -> None:
+    for rt in RESOURCES:
+        doc = ctx.document(rt)
+        ctx.created(doc)
+        for who in _readers(ctx):
+            if who.role == "department" and rt == "Issue":
+                continue  # departments see only assigned issues: a test of its own
+            resp = ctx.read(rt, doc["id"], who)
+            if resp.status == 404:
+                continue  # not visible at all: scope, tested elsewhere
+            ctx.expect_status(resp, 200, zh=f"{who.name} 读取 {rt}", en=f"{who.name} reads {rt}")
+            expected = redact(doc, audience_for_role(who.role))
+            ctx.expect(
+                _without_meta(resp.json()) == _without_meta(expected),
+                f"{who.name}（{who.role}）读到的 {rt} 与受众 "
+                f"{audience_for_role(who.role)} 的脱敏结果不同",
+                f"{who.name} ({who.role}) reads a {rt} that differs from the "
+                f"{audience_for_role(who.role)} redaction",
+            )
+
+
+def _personal(doc: dict[str, Any], ctx: KitContext) -> list[tuple[Any, ...]]:
+    plan = compile_plan(ctx.spec, doc["resourceType"])
+    return [
+        where
+        for path, cls, _ in plan.pipl
+        if cls in ("personal", "sensitive")
+        for where, _ in values_at(doc, path)
+    ]
+
+
+@check(
+    "/req/privacy/public-no-personal",
+    "公众在读取、列表和历史中都收不到个人信息",
+    "the public gets no personal information in reads, lists or history",
+)
+def test_public(ctx: KitContext) -> None:
+    public = ctx.principal("public")
+    for rt in RESOURCES:
+        doc = ctx.document(rt)
+        ctx.created(doc)
+        found: list[dict[str, Any]] = []
+        resp = ctx.read(rt, doc["id"], public)
+        if resp.status == 200:
+            found.append(resp.json() or {})
+        listing = ctx.call(
+            "GET",
+            f"/{COLLECTIONS[rt]}",
+            public,
+            params={"community": ctx.preset.community, "limit": "100"},
+        )
+        if listing.status == 200:
+            found += [i for i in (listing.json() or {}).get("items", []) if isinstance(i, dict)]
+        for item in found:
+            leaked = _personal(item, ctx)
+            ctx.expect(
+                not leaked,
+                f"公众收到了个人信息：{leaked[:3]}",
+                f"the public received personal information: {leaked[:3]}",
+            )
+
+
+@check(
+    "/req/privacy/redacted-valid",
+    "返回给任何角色的文档都仍然有效",
+    "documents returned to any role are still valid",
+)
+def test_returned_documents_valid(ctx: KitContext) -> None:
+    for rt in RESOURCES:
+        doc = ctx.document(rt)
+        ctx.created(doc)
+        for who in ctx.preset.principals.values():
+            resp = ctx.read(rt, doc["id"], who)
+            if resp.status != 200:
+                continue
+            errors = [(f.pointer, f.code) for f in validate(resp.json()).errors][:5]
+            ctx.expect(
+                not errors,
+                f"返回给 {who.name} 的 {rt} 无效：{errors}",
+                f"the {rt} returned to {who.name} is invalid: {errors}",
+            )
+
+
+@check(
+    "/req/privacy/pipl-tags",
+    "返回的文档不含模式之外（未标注）的成员",
+    "returned documents carry no member outside the schema (untagged)",
+)
+def test_no_untagged_members(ctx: KitContext) -> None:
+    doc = ctx.document("Resident")
+    ctx.created(doc)
+    resp = ctx.read("Resident", doc["id"])
+    ctx.expect_status(resp, 200)
+    unknown = [f.pointer for f in validate(resp.json()).errors if f.code == "schema.unknown-member"]
+    ctx.expect(
+        not unknown,
+        f"返回了模式之外的成员：{unknown}",
+        f"members outside the schema were returned: {unknown}",
+    )
+
+
+@check("/req/privacy/masking", "脱敏使用规定的方法", "masks follow the mask-method codelist")
+def test_masks(ctx: KitContext) -> None:
+    doc = _resident_with_citizen_id(ctx)
+    ctx.created(doc)
+    numbers = [d["number"] for d in doc.get("identityDocuments", []) if "number" in d]
+    masked_any = False
+    for who in _readers(ctx):
+        resp = ctx.read("Resident", doc["id"], who)
+        if resp.status != 200:
+            continue
+        text = resp.text
+        for number in numbers:
+            if number not in text and identifiers.mask_citizen_id(number) in text:
+                masked_any = True
+    expected_masking = any(
+        redact(doc, audience_for_role(p.role)) != doc
+        and "masked" in str(redact(doc, audience_for_role(p.role)))
+        for p in _readers(ctx)
+    )
+    if not expected_masking:
+        raise Skipped("预设中没有会看到脱敏号码的角色", "no preset role is shown masked numbers")
+    ctx.expect(
+        masked_any,
+        "没有按身份号码脱敏方法返回号码",
+        "no reader got the number masked with the citizen-id method",
+    )
+
+
+def _resident_with_citizen_id(ctx: KitContext) -> dict[str, Any]:
+    for _ in range(20):
+        doc = ctx.document("Resident")
+        if any(
+            d.get("type") == "citizen-id" and "number" in d
+            for d in doc.get("identityDocuments", [])
+        ):
+            return doc
+    raise Skipped(
+        "规范中没有带身份号码的居民模板", "the spec has no resident template with a number"
+    )
+
+
+@check(
+    "/req/privacy/pseudonym",
+    "假名与共享密钥计算的结果一致（有密钥时）",
+    "pseudonyms match the shared-key computation (when a key is known)",
+)
+def test_pseudonym_filter(ctx: KitContext) -> None:
+    doc = _resident_with_citizen_id(ctx)
+    stored = ctx.created(doc)
+    pseudonyms = [
+        d.get("pseudonym") for d in stored.get("identityDocuments", []) if d.get("pseudonym")
+    ]
+    if not pseudonyms:
+        raise Skipped("居民记录没有假名", "the resident record carries no pseudonym")
+    resp = ctx.call("GET", "/residents", ctx.staff, params={"pseudonym": pseudonyms[0]})
+    ctx.expect_status(resp, 200)
+    ids = [i.get("id") for i in (resp.json() or {}).get("items", [])]
+    ctx.expect(doc["id"] in ids, "按假名查不到该居民", "the resident is not found by its pseudonym")
+
+
+@check(
+    "/req/privacy/community-isolation",
+    "另一社区的主体读不到本社区的数据",
+    "a principal of another community reads none of this community's data",
+)
+def test_isolation(ctx: KitContext) -> None:
+    other = ctx.preset.other_community
+    if not other:
+        raise Skipped("预设没有给出第二个社区", "the preset names no second community")
+    outsider = ctx.principal("community-staff", community=other)
+    if outsider.serves(ctx.preset.community):
+        raise Skipped(
+            "第二个社区的工作人员也服务本社区", "the other staff also serves this community"
+        )
+    for rt in RESOURCES:
+        doc = ctx.document(rt)
+        ctx.created(doc)
+        ctx.expect_problem(ctx.read(rt, doc["id"], outsider), 404)
+        listing = ctx.call("GET", f"/{COLLECTIONS[rt]}", outsider, params={"limit": "500"})
+        ctx.expect_status(listing, 200)
+        ids = [i.get("id") for i in (listing.json() or {}).get("items", [])]
+        ctx.expect(
+            doc["id"] not in ids,
+            f"另一社区的列表中出现了本社区的 {rt}",
+            f"another community's list shows this community's {rt}",
+        )
+        listing = ctx.call(
+            "GET", f"/{COLLECTIONS[rt]}", outsider, params={"community": ctx.preset.community}
+        )
+        items = (listing.json() or {}).get("items", []) if listing.status == 200 else []
+        ctx.expect(
+            not items,
+            "按本社区过滤时另一社区的主体得到了条目",
+            "filtering by this community gives the outsider items",
+        )
+
+
+@check("/req/privacy/visibility", "附件按可见范围提供", "attachments follow their visibility")
+def test_visibility(ctx: KitContext) -> None:
+    doc = ctx.document("Issue")
+    doc["attachments"] = [
+        {
+            "id": ctx.new_id(),
+            "title": f"{v} 附件",
+            "mediaType": "image/jpeg",
+            "size": 10,
+            "sha256": "0" * 64,
+            "visibility": v,
+        }
+        for v in ("public", "community", "staff", "private")
+    ]
+    ctx.created(doc)
+    allowed = ctx.spec.privacy["visibility"]
+    checked = 0
+    for who in _readers(ctx):
+        if who.role == "department":
+            continue
+        resp = ctx.read("Issue", doc["id"], who)
+        if resp.status != 200:
+            continue
+        seen = {a.get("visibility") for a in (resp.json() or {}).get("attachments", [])}
+        expected = set(allowed[audience_for_role(who.role)])
+        ctx.expect(
+            seen == expected,
+            f"{who.name} 看到的附件可见范围为 {sorted(seen)}，应为 {sorted(expected)}",
+            f"{who.name} sees attachments {sorted(seen)}, expected {sorted(expected)}",
+        )
+        checked += 1
+    if not checked:
+        raise Skipped("没有可以读取该诉求的角色", "no role could read the issue")
+
+
+@check(
+    "/req/privacy/audit-log",
+    "读取居民敏感信息被记入审计日志，监管方可查",
+    "reading residents' sensitive data is audited and the regulator can see it",
+)
+def test_audit(ctx: KitContext) -> None:
+    regulator = ctx.principal("regulator")
+    doc = ctx.document("Resident")
+    ctx.created(doc)
+    ctx.expect_status(ctx.read("Resident", doc["id"]), 200)
+    resp = ctx.call("GET", "/audit-events", regulator, params={"resident": doc["id"]})
+    ctx.expect_status(resp, 200, zh="监管方读取审计日志", en="the regulator reads the audit log")
+    items = (resp.json() or {}).get("items", [])
+    operations = {i.get("operation") for i in items if i.get("resident") == doc["id"]}
+    ctx.expect(
+        {"create", "read"} <= operations,
+        f"审计日志中该居民的操作只有 {sorted(operations)}",
+        f"the audit log shows only {sorted(operations)} for the resident",
+    )
+    ctx.expect_problem(ctx.call("GET", "/audit-events", ctx.staff), 403)
