@@ -14,6 +14,7 @@ comparison signs), so one value fills both the Chinese and the English template.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -524,7 +525,8 @@ def vote_rules(doc: Document, ctx: Context) -> None:
     if not isinstance(votes, list) or not votes:
         return
     default_eligible = _int(_members(doc.get("eligibility")).get("eligibleCount"))
-    parties: dict[str, int] | None = None
+    parties = _items(doc.get("parties"))
+    party_index: dict[str, int] | None = None  # built for the first vote with ballots
     for i, vote in enumerate(votes):
         if not isinstance(vote, dict):
             continue
@@ -556,9 +558,9 @@ def vote_rules(doc: Document, ctx: Context) -> None:
         ballots = vote.get("ballots")
         if isinstance(ballots, list):
             if ballots:
-                if parties is None:
-                    parties = _id_index(_items(doc.get("parties")))
-                _ballots(ctx, vote, ballots, at, declared, parties, _items(doc.get("parties")))
+                if party_index is None:
+                    party_index = _id_index(parties)
+                _ballots(ctx, vote, ballots, at, declared, party_index, parties)
             # A redacted record has no ballots member at all; only a listed set is compared.
             if vote.get("ballotsComplete") is True and isinstance(tally, dict):
                 _ballots_match(ctx, vote, ballots, tally, at)
@@ -699,7 +701,7 @@ def _expected_result(vote: dict[str, Any], tally: dict[str, Any], participation:
     for count in _items(tally.get("options")):
         option = _members(count).get("optionId")
         n = _int(_members(count).get("total"))
-        if option not in counts or n is None:
+        if option.__class__ is not str or option not in counts or n is None:
             return None  # an option outside the vote is local-references' finding
         counts[option] += n
     valid = sum(counts.values())
@@ -781,19 +783,24 @@ def _ballots_mismatch(vote: dict[str, Any], ballots: list[Any],
     total = _int(participation.get("total"))
     if total is not None and len(ballots) != total:
         return f"count(ballots) = {len(ballots)} ≠ participation.total = {total}"
-    by_channel: dict[Any, int] = {}
-    by_choice: dict[Any, int] = {}
+    # Keyed by text only: a value of another type is the schema's finding and counts nowhere.
+    by_channel: dict[str, int] = {}
+    by_option: dict[str, int] = {}
+    by_kind: dict[str, int] = {}
     for ballot in ballots:
         ballot = _members(ballot)
         channel = ballot.get("channel")
-        by_channel[channel] = by_channel.get(channel, 0) + 1
-        choice = ballot.get("optionId")
-        key = ("option", choice) if isinstance(choice, str) else ("kind", ballot.get("kind"))
-        by_choice[key] = by_choice.get(key, 0) + 1
+        if channel.__class__ is str:
+            by_channel[channel] = by_channel.get(channel, 0) + 1
+        choice, kind = ballot.get("optionId"), ballot.get("kind")
+        if choice.__class__ is str:
+            by_option[choice] = by_option.get(choice, 0) + 1
+        elif kind.__class__ is str:
+            by_kind[kind] = by_kind.get(kind, 0) + 1
     for item in _items(participation.get("channels")):
         item = _members(item)
         name, n = item.get("channel"), _int(item.get("count"))
-        if n is not None and by_channel.get(name, 0) != n:
+        if n is not None and name.__class__ is str and by_channel.get(name, 0) != n:
             return (f"count(ballots[channel = {name}]) = {by_channel.get(name, 0)} "
                     f"≠ participation.channels[{name}] = {n}")
     if vote.get("method") == "secret-ballot":
@@ -801,12 +808,14 @@ def _ballots_mismatch(vote: dict[str, Any], ballots: list[Any],
     for item in _items(tally.get("options")):
         item = _members(item)
         option, n = item.get("optionId"), _int(item.get("total"))
-        got = by_choice.get(("option", option), 0)
-        if n is not None and got != n:
+        if option.__class__ is not str or n is None:
+            continue
+        got = by_option.get(option, 0)
+        if got != n:
             return f"count(ballots[optionId = {option}]) = {got} ≠ options[{option}].total = {n}"
     for member, kind in (("abstentions", "abstention"), ("invalid", "invalid")):
         n = _int(_members(tally.get(member)).get("total")) or 0
-        got = by_choice.get(("kind", kind), 0)
+        got = by_kind.get(kind, 0)
         if got != n:
             return f"count(ballots[kind = {kind}]) = {got} ≠ {member}.total = {n}"
     return None
@@ -860,11 +869,12 @@ def decision_and_stage(doc: Document, ctx: Context) -> None:
         if missing:
             ctx.emit(("status",), CLOSED_WITHOUT_FEEDBACK, missing=missing)
     if status in table.published_on and votes:
-        published = {p.get("voteId") for p in _items(doc.get("publications"))
-                     if isinstance(p, dict) and p.get("type") == "vote-result"}
+        published = {p["voteId"] for p in _items(doc.get("publications"))
+                     if isinstance(p, dict) and p.get("type") == "vote-result"
+                     and isinstance(p.get("voteId"), str)}
         for i, vote in enumerate(votes):
             if (isinstance(vote, dict) and vote.get("status") == "closed"
-                    and vote.get("id") not in published):
+                    and isinstance(vote.get("id"), str) and vote["id"] not in published):
                 ctx.emit(("votes", i), VOTE_RESULT_UNPUBLISHED, value=vote.get("id", i))
 
 
@@ -986,7 +996,7 @@ def _notice_period(ctx: Context, published: Any, firsts: list[str]) -> None:
     # A first session or vote before the notice is time-order's error, not a short notice.
     if 0 < gap < _NOTICE_SECONDS:
         ctx.emit(("notice", "publishedAt"), NOTICE_PERIOD_SHORT, published=published,
-                 first=first, days=f"{gap / 86400:.1f}", minimum=_NOTICE_DAYS)
+                 first=first, days=f"{math.floor(gap / 8640) / 10:.1f}", minimum=_NOTICE_DAYS)
 
 
 # --------------------------------------------------------------------------- history
@@ -1045,7 +1055,9 @@ def history_rules(doc: Document, ctx: Context) -> None:
             role = actor.get("role")
             if role.__class__ is str and role not in action.roles:
                 _lifecycle_error(ctx, j, "actor.role", name, role, action.roles_text)
-        status = to_status if to_status.__class__ is str else expected_to
+        # Chain on the status the table says the action leads to, so one wrong toStatus is
+        # reported once rather than again as every later event's wrong fromStatus.
+        status = expected_to if expected_to.__class__ is str else to_status
         details = get("details")
         if details is None:
             if action.empty_details_ok:
