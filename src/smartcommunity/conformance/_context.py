@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from ._client import Client, Response
 from ._preset import Preset, Principal
 from ._registry import Failed, Skipped
 
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 #: The community the spec's examples and vectors are written for.
 EXAMPLE_COMMUNITY = "110105001001"
 EXAMPLE_OTHER_COMMUNITY = "110105001002"
@@ -67,17 +69,36 @@ class KitContext:
             )
         return self.adapt(self.rng.choice(choices), community=community)
 
-    def adapt(self, doc: dict[str, Any], *, community: str | None = None) -> dict[str, Any]:
-        """``doc`` moved into the preset's community, with a new id and no server metadata."""
+    def adapt(self, doc: dict[str, Any], *, community: str | None = None,
+              keep_meta: bool = False) -> dict[str, Any]:
+        """``doc`` moved into the preset's community under a new id (references to itself
+        follow), without server metadata unless ``keep_meta``."""
         text = json.dumps(doc, ensure_ascii=False)
         text = text.replace(EXAMPLE_COMMUNITY, community or self.preset.community)
         if self.preset.other_community:
             text = text.replace(EXAMPLE_OTHER_COMMUNITY, self.preset.other_community)
+        old_id = doc.get("id")
+        if isinstance(old_id, str) and _UUID.match(old_id):  # a broken id stays broken
+            text = text.replace(old_id, self.new_id())
         out: dict[str, Any] = json.loads(text)
-        out["id"] = self.new_id()
-        out.pop("meta", None)
-        out.pop("externalRefs", None)
+        if not keep_meta:
+            out.pop("meta", None)
+            out.pop("externalRefs", None)
         return out
+
+    def audience(self, who: Principal, doc: dict[str, Any]) -> str:
+        """The audience ``who`` reads ``doc`` as: its role's, or "self" for a resident's own
+        record and the records of residents who made it their proxy."""
+        from ..privacy import audience_for_role
+
+        if who.resident and doc.get("resourceType") == "Resident":
+            if doc.get("id") == who.resident:
+                return "self"
+            for proxy in doc.get("proxies") or []:
+                ref = proxy.get("resident") or (proxy.get("actor") or {}).get("resident") or {}
+                if isinstance(ref, dict) and ref.get("id") == who.resident:
+                    return "self"
+        return audience_for_role(who.role)
 
     # -- requests ----------------------------------------------------------------------
     def call(self, method: str, path: str, who: Principal | None = None, **kw: Any) -> Response:
@@ -158,16 +179,20 @@ def _templates(spec: Spec) -> dict[str, list[dict[str, Any]]]:
     for rt, table in spec.lifecycles.items():
         creating[rt] = {t.get("to") for t in table["transitions"] if not t["from"]}
     found: dict[str, list[dict[str, Any]]] = {}
+    # Examples first; valid vectors only for a type the examples leave without a template.
     candidates = [doc for _, doc in spec.examples()]
     vectors = spec.folder.parent / "tests" / spec.version
     for path in sorted(vectors.glob("*.json")):
         for group in json.loads(path.read_text(encoding="utf-8")):
             candidates += [t["data"] for t in group["tests"] if t.get("valid")]
     for doc in candidates:
+        if EXAMPLE_OTHER_COMMUNITY in json.dumps(doc):
+            continue  # a template must live in one community only
         rt = str(doc.get("resourceType"))
         if rt not in creating:
             continue
-        status_ok = doc.get("status") in creating[rt] or rt == "Resident"
+        # A stored resident needs a name (/req/residents/name-on-write).
+        status_ok = doc.get("status") in creating[rt] or (rt == "Resident" and "name" in doc)
         erased = isinstance(doc.get("restriction"), dict) and doc["restriction"].get("state") in {
             "erased",
             "erasure-requested",
@@ -176,4 +201,8 @@ def _templates(spec: Spec) -> dict[str, list[dict[str, Any]]]:
         }
         if status_ok and not erased and validate(doc).valid:
             found.setdefault(rt, []).append(copy.deepcopy(doc))
+    examples = {doc["id"] for _, doc in spec.examples()}
+    for rt, docs in found.items():
+        preferred = [d for d in docs if d["id"] in examples]
+        found[rt] = preferred or docs
     return found

@@ -7,7 +7,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ...privacy import audience_for_role, redact
+from ...privacy import redact
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import check
@@ -213,7 +213,7 @@ def test_feed_redacted(ctx: KitContext) -> None:
             f"{p.name} 没有在变更中看到可读的居民",
             f"{p.name} does not see a resident it can read in the feed",
         )
-        expected = redact(full, audience_for_role(p.role))
+        expected = redact(full, ctx.audience(p, full))
         data = {k: v for k, v in (mine[0].get("data") or {}).items() if k != "meta"}
         ctx.expect(
             data == {k: v for k, v in expected.items() if k != "meta"},
