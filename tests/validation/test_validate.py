@@ -163,3 +163,10 @@ def test_validator_is_reusable_and_validate_many_checks_references() -> None:
     v = Validator()
     reports = list(v.validate_many([ISSUE, *(d for _, d in EXAMPLES)]))
     assert len(reports) == len(EXAMPLES) + 1
+
+
+def test_lone_surrogates_in_python_strings_are_reported() -> None:
+    doc = {**ISSUE, "title": "a\ud800b", "extensions": {"org.example.x": {"k\udc00": 1}}}
+    report = validate(doc)
+    assert report.codes() == {"document.invalid-utf8"}
+    assert {f.pointer for f in report.findings} == {"/title", "/extensions/org.example.x/k\udc00"}

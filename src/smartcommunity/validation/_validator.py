@@ -134,8 +134,16 @@ class Validator:
                         pointer(where), "document.too-deep",
                         message(spec, "document.too-deep", limit=MAX_DEPTH)))
                     return report, []
-        if not engine.is_valid(rt, document):
-            report.findings.extend(engine.findings(rt, document))
+        try:
+            if not engine.is_valid(rt, document):
+                report.findings.extend(engine.findings(rt, document))
+        except UnicodeError:
+            # A Python str may hold lone surrogates, which no JSON text can carry.
+            report.findings.extend(
+                Finding(pointer(where), "document.invalid-utf8",
+                        message(spec, "document.invalid-utf8", position=pointer(where)))
+                for where in _unencodable(document))
+            return report, []
         ctx = Context(spec, plan, report)
         for rule in rules_for(rt):
             try:
@@ -146,6 +154,27 @@ class Validator:
                     raise
         report.findings.sort(key=_order)
         return report, ctx.references
+
+
+def _unencodable(value: Any) -> Iterator[tuple[str | int, ...]]:
+    """Paths of strings (values or member names) that cannot be encoded as UTF-8."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                yield where
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                try:
+                    str(key).encode("utf-8")
+                except UnicodeEncodeError:
+                    yield (*where, key)
+                stack.append(((*where, key), child))
+        elif isinstance(node, list):
+            stack.extend(((*where, i), child) for i, child in enumerate(node))
 
 
 _JSON_TYPES = {list: "array", str: "string", int: "integer", float: "number", bool: "boolean",
