@@ -65,3 +65,12 @@ def test_core_is_the_only_mandatory_class_and_dependencies_exist() -> None:
         assert set(c.depends_on) <= set(classes), c.id
     assert {"/conf/residents", "/conf/issues", "/conf/consultations",
             "/conf/change-feed", "/conf/privacy"} <= set(classes)
+
+
+def test_every_rule_code_has_bilingual_message_templates() -> None:
+    templates = spec().codelist("error-code")
+    for req in spec().requirements.values():
+        for code in req.codes:
+            assert code in templates, f"{code} of {req.id} has no row in error-code.csv"
+            entry = templates.entries[code]
+            assert entry.title_zh and entry.title_en
