@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -170,3 +171,17 @@ def test_lone_surrogates_in_python_strings_are_reported() -> None:
     report = validate(doc)
     assert report.codes() == {"document.invalid-utf8"}
     assert {f.pointer for f in report.findings} == {"/title", "/extensions/org.example.x/k\udc00"}
+
+
+@pytest.mark.parametrize(("name", "doc"), EXAMPLES[:6], ids=[n for n, _ in EXAMPLES[:6]])
+def test_schema_messages_have_every_placeholder_filled(name: str, doc: dict[str, Any]) -> None:
+    broken = copy.deepcopy(doc)
+    broken["id"] = "NOT-A-UUID"
+    broken["vendorField"] = 1
+    broken["meta"] = {"versionId": "x", "lastUpdated": "2024-02-30T00:00:00+08:00"}
+    broken["specVersion"] = "1.0"
+    report = validate(broken)
+    assert len(report.errors) >= 3
+    for f in report.findings:
+        for text in f.message.values():
+            assert not re.search(r"\{[A-Za-z_]+\}", text), (f.code, text)

@@ -34,7 +34,7 @@ def command(args: argparse.Namespace) -> int:
     if args.pseudonym_key_file:
         try:
             with open(args.pseudonym_key_file, "rb") as fh:
-                key = fh.read().strip()
+                key = fh.read()  # every byte is key material: nothing is stripped
         except OSError as exc:
             raise UsageError(f"cannot read {args.pseudonym_key_file}: {exc.strerror}") from exc
     status = EXIT_OK

@@ -212,7 +212,7 @@ class Reference(SpecModel):
     display: ShortText | None = Field(
         default=None,
         title="显示文本 / Display",
-        description="供人阅读的简短说明，不含个人信息以外的内容时可公开。 / Short text for people to read.",
+        description="供人阅读的简短说明；可能含有个人信息，按个人信息处理。 / Short text for people to read; it may hold personal information and is treated as such.",
     )
 
 
@@ -920,7 +920,7 @@ class ResidentReference(SpecModel):
     display: ShortText | None = Field(
         default=None,
         title="显示文本 / Display",
-        description="供人阅读的简短说明，不含个人信息以外的内容时可公开。 / Short text for people to read.",
+        description="供人阅读的简短说明；可能含有个人信息，按个人信息处理。 / Short text for people to read; it may hold personal information and is treated as such.",
     )
 
 

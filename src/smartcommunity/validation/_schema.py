@@ -7,7 +7,7 @@ differential test proves it never accepts what the oracle rejects.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import jsonschema_rs
@@ -18,7 +18,6 @@ from ._report import Finding, escape_pointer_token, pointer
 # Requirements a schema keyword (or the shared datatype it sits in) stands for.
 _DATATYPE_REQUIREMENTS = {
     "dateTime": "/req/core/timestamp-offset",
-    "date": "/req/core/timestamp-offset",
     "code": "/req/core/code-format",
     "id": "/req/core/resource-id",
     "text": "/req/core/text-format",
@@ -105,25 +104,27 @@ class SchemaEngine:
 _CODES: dict[str, str] = {}
 
 
-class _LazyValues(dict[str, Any]):
+class _LazyValues(Mapping[str, Any]):
     """Template values of a schema error, extracted only when a message is formatted."""
 
     def __init__(self, error: Any) -> None:
-        super().__init__()
         self._error: Any = error
+        self._values: dict[str, Any] = {}
 
-    def keys(self) -> Any:
-        self._fill()
-        return super().keys()
-
-    def __getitem__(self, key: str) -> Any:
-        self._fill()
-        return super().__getitem__(key)
-
-    def _fill(self) -> None:
+    def _filled(self) -> dict[str, Any]:
         if self._error is not None:
             error, self._error = self._error, None
-            self.update({"value": _short_json(error.instance), **_kind_values(error.kind)})
+            self._values = {"value": _short_json(error.instance), **_kind_values(error.kind)}
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._filled()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._filled())
+
+    def __len__(self) -> int:
+        return len(self._filled())
 
 
 def _kind_values(kind: Any) -> dict[str, Any]:
