@@ -1,0 +1,347 @@
+"""Personal information: the tagged fields, the redaction matrix and worked masking examples.
+
+Everything here is computed from the schemas' ``x-pipl`` / ``x-pipl-mask`` tags and from
+``privacy.json``; nothing lists fields by hand.
+"""
+
+from __future__ import annotations
+
+from . import links
+from .schema_pages import page_path
+from .source import RESOURCE_FILES, Spec
+from .text import (
+    OTHER,
+    cell,
+    code,
+    code_cell,
+    esc,
+    field_anchor,
+    generated_note,
+    json_path,
+    pick,
+    w,
+)
+from .walk import Field, flatten, walk
+
+SYMBOL = {"keep": "✓", "mask": "◐", "remove": "✗"}
+
+
+def treatment_word(value: str, lang: str) -> str:
+    words = {
+        "zh": {"keep": "保留", "mask": "脱敏", "remove": "删除"},
+        "en": {"keep": "keep", "mask": "mask", "remove": "remove"},
+    }
+    return words[lang].get(value, value)
+
+
+def tagged(spec: Spec, resource_file: str) -> list[Field]:
+    """Every tagged property reachable in a resource document, with its full path."""
+    return [f for f in flatten(walk(spec, resource_file, follow_external=True)) if f.pipl]
+
+
+def _anchors(spec: Spec, file: str) -> set[str]:
+    return {field_anchor(f.path) for f in flatten(walk(spec, file))}
+
+
+def field_link(spec: Spec, f: Field, here: str, label: str | None = None) -> str:
+    """Link to the row of the schema page that defines the field."""
+    anchor = field_anchor(f.local_path)
+    target = links.rel(here, page_path(f.file))
+    text = label or code_cell(json_path(f.local_path))
+    if anchor in _anchors_cache(spec, f.file):
+        return f"[{text}]({target}#{anchor})"
+    return f"[{text}]({target})"
+
+
+_CACHE: dict[tuple[int, str], set[str]] = {}
+
+
+def _anchors_cache(spec: Spec, file: str) -> set[str]:
+    key = (id(spec), file)
+    if key not in _CACHE:
+        _CACHE[key] = _anchors(spec, file)
+    return _CACHE[key]
+
+
+def _class_md(spec: Spec, value: str | None, lang: str, here: str) -> str:
+    if not value:
+        return ""
+    title = spec.code_title("pipl-class", value, lang)
+    return f"[{title}]({links.codelist(here, 'pipl-class', value)})"
+
+
+def _mask_md(spec: Spec, value: str | None, lang: str, here: str) -> str:
+    if not value:
+        return "—"
+    title = spec.code_title("mask-method", value, lang)
+    return f"[{title}]({links.codelist(here, 'mask-method', value)})"
+
+
+def pipl_fields_md(spec: Spec, lang: str, here: str) -> str:
+    """The tagged fields: those of each resource, then those inside shared types."""
+    zh = lang == "zh"
+    heads = "| " + " | ".join(w(lang, k) for k in ("field", "class", "mask", "description")) + " |"
+    out: list[str] = []
+    shared: dict[tuple[str, tuple[str, ...]], tuple[Field, set[str]]] = {}
+    for rt, file in RESOURCE_FILES.items():
+        if file not in spec.schemas:
+            continue
+        own: list[Field] = []
+        for f in tagged(spec, file):
+            if f.file == file:
+                own.append(f)
+            else:
+                entry = shared.setdefault((f.file, f.local_path), (f, set()))
+                entry[1].add(f"{rt}")
+        title = pick(spec.schemas[file].get("title"), lang)
+        sensitive = sum(1 for f in own if f.pipl == "sensitive")
+        out += [
+            f"**{title}**（{len(own)} 个字段，其中 {sensitive} 个敏感）"
+            if zh
+            else f"**{title}** ({len(own)} fields, {sensitive} of them sensitive)",
+            "",
+            heads,
+            "|---|---|---|---|",
+        ]
+        for f in own:
+            desc = pick(f.description, lang)
+            out.append(
+                f"| {field_link(spec, f, here)} | {_class_md(spec, f.pipl, lang, here)} | "
+                f"{_mask_md(spec, f.mask, lang, here)} | {cell(esc(desc))} |"
+            )
+        out.append("")
+    if shared:
+        out += [
+            "**共享类型中的标注**——凡使用这些类型的地方"
+            "（如 `submittedBy`、`history[].actor`）都适用："
+            if zh
+            else "**Tags inside shared types** — they apply wherever the type is used "
+            "(such as `submittedBy` or `history[].actor`):",
+            "",
+            f"| {w(lang, 'field')} | {w(lang, 'class')} | {w(lang, 'mask')} | "
+            f"{w(lang, 'description')} | {w(lang, 'used_by')} |",
+            "|---|---|---|---|---|",
+        ]
+        for (file, _), (f, users) in sorted(shared.items()):
+            label = f"{pick(spec.schemas[file].get('title'), lang)} " + code_cell(
+                json_path(f.local_path)
+            )
+            out.append(
+                f"| {field_link(spec, f, here, label)} | {_class_md(spec, f.pipl, lang, here)} | "
+                f"{_mask_md(spec, f.mask, lang, here)} | {cell(esc(pick(f.description, lang)))} | "
+                f"{', '.join(sorted(users))} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def treatment_matrix_md(spec: Spec, lang: str, here: str) -> str:
+    """Audience × PIPL class → keep, mask or remove, as ``privacy.json`` says."""
+    policy = spec.privacy
+    classes = [row["code"] for row in spec.codelists.get("pipl-class", [])] or [
+        "none",
+        "personal",
+        "sensitive",
+    ]
+    lines = [
+        f"| {w(lang, 'audience')} | "
+        + " | ".join(
+            f"[{spec.code_title('pipl-class', c, lang)}]({links.codelist(here, 'pipl-class', c)})"
+            for c in classes
+        )
+        + " |",
+        "|---" * (len(classes) + 1) + "|",
+    ]
+    for audience, treatments in policy["treatments"].items():
+        title = spec.code_title("audience", audience, lang)
+        label = f"[{title}]({links.codelist(here, 'audience', audience)})"
+        cells = [
+            f"{SYMBOL.get(treatments.get(c, 'remove'), '')} "
+            f"{treatment_word(treatments.get(c, 'remove'), lang)}"
+            for c in classes
+        ]
+        lines.append(f"| {label}<br>`{audience}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def visibility_matrix_md(spec: Spec, lang: str, here: str) -> str:
+    policy = spec.privacy
+    codes = [row["code"] for row in spec.codelists.get("visibility", [])]
+    lines = [
+        f"| {w(lang, 'audience')} | "
+        + " | ".join(
+            f"[`{c}`]({links.codelist(here, 'visibility', c)}) "
+            f"{spec.code_title('visibility', c, lang)}"
+            for c in codes
+        )
+        + " |",
+        "|---" * (len(codes) + 1) + "|",
+    ]
+    for audience, visible in policy["visibility"].items():
+        label = spec.code_title("audience", audience, lang)
+        lines.append(
+            f"| {label}<br>`{audience}` | "
+            + " | ".join("✓" if c in visible else "—" for c in codes)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def role_audience_md(spec: Spec, lang: str, here: str) -> str:
+    lines = [f"| {w(lang, 'role')} | {w(lang, 'audience')} |", "|---|---|"]
+    for role, audience in spec.privacy["roleAudience"].items():
+        lines.append(
+            f"| [`{role}`]({links.codelist(here, 'role', role)}) "
+            f"{spec.code_title('role', role, lang)} | `{audience}` "
+            f"{spec.code_title('audience', audience, lang)} |"
+        )
+    return "\n".join(lines)
+
+
+def field_matrix_md(spec: Spec, lang: str, here: str) -> str:
+    """Per tagged path of each resource, what each audience receives."""
+    policy = spec.privacy
+    audiences = list(policy["treatments"])
+    out: list[str] = []
+    for rt, file in RESOURCE_FILES.items():
+        if file not in spec.schemas:
+            continue
+        title = pick(spec.schemas[file].get("title"), lang)
+        out += [f'??? abstract "{title} · {rt}"', ""]
+        out.append(
+            "    | " + w(lang, "path") + " | " + " | ".join(f"`{a}`" for a in audiences) + " |"
+        )
+        out.append("    |---" + "|---" * len(audiences) + "|")
+        for f in tagged(spec, file):
+            cells = []
+            for a in audiences:
+                treatment = policy["treatments"][a].get(f.pipl or "none", "remove")
+                if treatment == "mask" and not f.mask:
+                    treatment = "remove"  # mask without a declared method removes the field
+                cells.append(SYMBOL[treatment])
+            out.append(
+                f"    | {field_link(spec, f, here, code_cell(json_path(f.path)))} | "
+                + " | ".join(cells)
+                + " |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def render_redaction(spec: Spec, lang: str) -> str:
+    here = links.REDACTION
+    zh = lang == "zh"
+    policy = spec.privacy
+    desc = policy.get("description", {})
+    own = desc.get("zh-Hans" if zh else "en", "") if isinstance(desc, dict) else str(desc)
+    lines = [
+        "# 按受众脱敏" if zh else "# Redaction by audience",
+        "",
+        generated_note(
+            lang,
+            f"{code(f'spec/{spec.version}/privacy.json')} "
+            f"{'和模式中的' if zh else 'and the schemas’'} `x-pipl` "
+            f"{'标注' if zh else 'tags'}",
+        ),
+        esc(own),
+        "",
+    ]
+    if isinstance(desc, dict):
+        lines += [
+            f'<p class="sc-alt" lang="{OTHER[lang]}">'
+            f"{esc(desc.get('en' if zh else 'zh-Hans', ''))}</p>",
+            "",
+        ]
+    legend = (
+        (
+            f"{SYMBOL['keep']} 保留 · {SYMBOL['mask']} 按字段声明的方法脱敏（未声明方法时删除） · "
+            f"{SYMBOL['remove']} 删除"
+        )
+        if zh
+        else (
+            f"{SYMBOL['keep']} keep · {SYMBOL['mask']} mask with the field's declared method "
+            f"(remove when it declares none) · {SYMBOL['remove']} remove"
+        )
+    )
+    lines += [
+        "## 各类信息的处理 {#treatments}" if zh else "## Treatment of each class {#treatments}",
+        "",
+        legend,
+        "",
+        treatment_matrix_md(spec, lang, here),
+        "",
+    ]
+    lines += [
+        "## 可见范围 {#visibility}" if zh else "## Visibility {#visibility}",
+        "",
+        (
+            "带 `visibility` 的条目（附件、会议记录、表决结果、协商记录）只提供给下表允许的受众。"
+            if zh
+            else "Items that carry a `visibility` (attachments, minutes, vote results, "
+            "consultation records) reach only the audiences this table allows."
+        ),
+        "",
+        visibility_matrix_md(spec, lang, here),
+        "",
+    ]
+    lines += [
+        "## 角色对应的受众 {#roles}" if zh else "## Audience of each role {#roles}",
+        "",
+        (
+            "认证主体的角色决定它以哪个受众读取数据。"
+            if zh
+            else "The role of an authenticated principal decides the audience it reads as."
+        ),
+        "",
+        role_audience_md(spec, lang, here),
+        "",
+    ]
+    lines += [
+        "## 每个字段 {#fields}" if zh else "## Field by field {#fields}",
+        "",
+        (
+            "下表把上面的规则应用到每个资源中每个带标注的字段（完整路径，含共享类型中的字段）。"
+            "`visibility` 和诉求的 `reporterDisclosure` 还可能进一步删除内容。"
+            if zh
+            else "The rules above applied to every tagged field of each resource (full paths, "
+            "including fields inside shared types). `visibility` and an issue's "
+            "`reporterDisclosure` may remove more."
+        ),
+        "",
+        field_matrix_md(spec, lang, here),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def mask_examples_md(lang: str) -> str:
+    """Worked examples computed with the library's own functions, so they cannot drift."""
+    from smartcommunity import identifiers
+
+    zh = lang == "zh"
+    cid = identifiers.citizen_id_check_char("11010519491231002")
+    citizen = "11010519491231002" + cid
+    phones = ["+8613812345678", "+85291234567", "+861065123456", "+4930123456"]
+    names = ["张三丰", "阿卜杜拉·买买提", "李"]
+    rows = [
+        f"| {'方法' if zh else 'Method'} | {'输入' if zh else 'Input'} | "
+        f"{'输出' if zh else 'Output'} |",
+        "|---|---|---|",
+        f"| `citizen-id` | `{citizen}` | `{identifiers.mask_citizen_id(citizen)}` |",
+    ]
+    rows += [f"| `phone` | `{p}` | `{identifiers.mask_phone(p)}` |" for p in phones]
+    rows += [f"| `name` | {n} | {identifiers.mask_name(n)} |" for n in names]
+    key = b"0123456789abcdef"
+    pseudo = identifiers.citizen_id_pseudonym(citizen, key)
+    rows += [
+        "",
+        (
+            "用 16 字节的演示密钥 `0123456789abcdef`（ASCII）计算上面号码的假名："
+            if zh
+            else "The pseudonym of the number above under the 16-byte demo key "
+            "`0123456789abcdef` (ASCII):"
+        ),
+        "",
+        f"```text\n{pseudo}\n```",
+    ]
+    return "\n".join(rows)

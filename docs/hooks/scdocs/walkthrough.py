@@ -1,0 +1,190 @@
+"""Tables for the consultation guide, computed from an example document of the spec.
+
+The timeline is the example's history; the vote tables add up its tally per channel and
+recompute the quorum and threshold from the schema's fractions, so the walk-through shows
+the arithmetic and proves that the example's recorded results follow from it.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from typing import Any
+
+from . import links
+from .source import Spec
+from .text import code_cell, esc, short_json
+
+
+def _fraction(node: dict[str, Any] | None) -> Fraction | None:
+    if not isinstance(node, dict):
+        return None
+    return Fraction(int(node["numerator"]), int(node["denominator"]))
+
+
+def _num(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+
+
+def _meets(count: int, bound: Fraction, comparison: str) -> bool:
+    return count > bound if comparison == "more-than" else count >= bound
+
+
+def _cmp(comparison: str) -> str:
+    return ">" if comparison == "more-than" else "≥"
+
+
+def timeline_md(spec: Spec, name: str, lang: str, here: str) -> str:
+    doc = spec.example(name)
+    zh = lang == "zh"
+    page = links.rel(here, links.lifecycle_page(str(doc["resourceType"])))
+    actions = spec.lifecycles[doc["resourceType"]]["actionCodelist"]
+    lines = [
+        f"| # | {'时间' if zh else 'Time'} | {'动作' if zh else 'Action'} | "
+        f"{'状态' if zh else 'Status'} | {'角色' if zh else 'Role'} | "
+        f"{'动作数据' if zh else 'Details'} |",
+        "|---|---|---|---|---|---|",
+    ]
+    for event in doc.get("history", []):
+        action = event["action"]
+        title = spec.code_title(actions, action, lang)
+        change = (
+            f"`{event['fromStatus']}` → `{event['toStatus']}`"
+            if event.get("fromStatus") and event["fromStatus"] != event["toStatus"]
+            else f"`{event['toStatus']}`"
+        )
+        details = code_cell(short_json(event["details"], 70)) if event.get("details") else ""
+        lines.append(
+            f"| {event['seq']} | {event['at'][:16].replace('T', ' ')} | "
+            f"[`{action}`]({page}#act-{action}) {esc(title)} | {change} | "
+            f"`{event['actor']['role']}` | {details} |"
+        )
+    return "\n".join(lines)
+
+
+def votes_md(spec: Spec, name: str, lang: str, here: str) -> str:
+    doc = spec.example(name)
+    zh = lang == "zh"
+    options = {o["id"]: o for o in doc.get("options", [])}
+    default_eligible = (doc.get("eligibility") or {}).get("eligibleCount")
+    out: list[str] = []
+    for vote in doc.get("votes", []):
+        results = vote.get("results")
+        if not results:
+            continue
+        tally = results["tally"]
+        channels = list(vote.get("channels", []))
+        channel_titles = [spec.code_title("vote-channel", c, lang) for c in channels]
+        out += [f"#### {esc(vote['question'])}", ""]
+        rows = [
+            "| | " + " | ".join(channel_titles) + f" | {'合计' if zh else 'Total'} |",
+            "|---" * (len(channels) + 2) + "|",
+        ]
+
+        def line(label: str, count: dict[str, Any] | None, channels: list[str] = channels) -> str:
+            count = count or {"total": 0}
+            per = {c["channel"]: c["count"] for c in count.get("channels", [])}
+            return (
+                f"| {label} | "
+                + " | ".join(str(per.get(c, 0)) for c in channels)
+                + f" | **{count.get('total', 0)}** |"
+            )
+
+        for entry in tally.get("options", []):
+            title = options.get(entry["optionId"], {}).get("title", entry["optionId"])
+            rows.append(line(f"{esc(title)} (`{entry['optionId']}`)", entry))
+        rows.append(line("弃权" if zh else "Abstentions", tally.get("abstentions")))
+        rows.append(line("无效" if zh else "Invalid", tally.get("invalid")))
+        rows.append(line("**参与表决**" if zh else "**Participation**", tally.get("participation")))
+        out += [*rows, ""]
+
+        eligible = vote.get("eligibleCount", default_eligible)
+        participation = int(tally["participation"]["total"])
+        facts: list[str] = []
+        quorum_ok = True
+        quorum = vote.get("quorum")
+        if isinstance(quorum, dict) and eligible is not None:
+            comparison = quorum.get("comparison", "at-least")
+            parts = []
+            ratio = _fraction(quorum.get("ratio"))
+            if ratio is not None:
+                bound = ratio * int(eligible)
+                ok = _meets(participation, bound, comparison)
+                quorum_ok &= ok
+                parts.append(
+                    f"{participation} {_cmp(comparison)} {ratio} × {eligible} = {_num(bound)} "
+                    f"{'✓' if ok else '✗'}"
+                )
+            if quorum.get("minimumCount") is not None:
+                ok = participation >= int(quorum["minimumCount"])
+                quorum_ok &= ok
+                parts.append(f"{participation} ≥ {quorum['minimumCount']} {'✓' if ok else '✗'}")
+            facts.append(("法定人数：" if zh else "Quorum: ") + "; ".join(parts))
+        threshold = vote.get("threshold")
+        result = "no-quorum" if not quorum_ok else None
+        winner = None
+        if isinstance(threshold, dict) and result is None:
+            option_counts = {e["optionId"]: int(e["total"]) for e in tally.get("options", [])}
+            base_name = threshold["base"]
+            base = {
+                "valid-votes": sum(option_counts.values()),
+                "participants": participation,
+                "eligible": int(eligible or 0),
+            }[base_name]
+            ratio = _fraction(threshold["ratio"]) or Fraction(0)
+            bound = ratio * base
+            comparison = threshold["comparison"]
+            base_title = spec.code_title("vote-threshold-base", base_name, lang)
+            if not any(option_counts.values()):
+                result = "failed"
+            else:
+                candidate = vote.get("approvalOptionId")
+                if candidate is None:
+                    top = max(option_counts.values())
+                    leaders = [o for o, c in option_counts.items() if c == top]
+                    candidate = leaders[0] if len(leaders) == 1 else None
+                    if candidate is None:
+                        result = "tie"
+                if candidate is not None:
+                    votes_for = option_counts.get(candidate, 0)
+                    ok = _meets(votes_for, bound, comparison)
+                    result = "passed" if ok else "failed"
+                    winner = candidate if ok else None
+                    facts.append(
+                        ("通过门槛：" if zh else "Threshold: ")
+                        + f"`{candidate}` {votes_for} {_cmp(comparison)} {ratio} × "
+                        f"{base}（{base_title}）= {_num(bound)} {'✓' if ok else '✗'}"
+                        if zh
+                        else (
+                            "Threshold: " + f"`{candidate}` {votes_for} {_cmp(comparison)} "
+                            f"{ratio} × {base} ({base_title}) = {_num(bound)} "
+                            f"{'✓' if ok else '✗'}"
+                        )
+                    )
+        recorded = results.get("result")
+        agrees = recorded == result and results.get("winningOptionId") == winner
+        result_title = spec.code_title("vote-result", str(recorded), lang)
+        if zh:
+            facts.append(
+                f"计算结果 `{result}`，文档记录 `{recorded}`（{result_title}）"
+                + (f"，通过选项 `{winner}`" if winner else "")
+                + ("——两者一致。" if agrees else "——**不一致**。")
+            )
+        else:
+            facts.append(
+                f"Computed `{result}`; the document records `{recorded}` ({result_title})"
+                + (f" with winning option `{winner}`" if winner else "")
+                + (" — they agree." if agrees else " — **they differ**.")
+            )
+        out += [f"- {f}" for f in facts] + [""]
+    return "\n".join(out)
+
+
+def vote_rules_md(spec: Spec, name: str) -> str:
+    """The quorum and threshold objects of the example's votes, as JSON."""
+    doc = spec.example(name)
+    parts = []
+    for vote in doc.get("votes", []):
+        shown = {k: vote[k] for k in ("id", "eligibleCount", "quorum", "threshold") if k in vote}
+        parts.append(json.dumps(shown, ensure_ascii=False, indent=2))
+    return "```json\n" + ",\n".join(parts) + "\n```"
