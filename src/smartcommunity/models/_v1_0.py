@@ -830,6 +830,258 @@ class Problem(SpecModel):
     )
 
 
+class IssueAssignmentDepartment(SpecModel):
+    """承担该任务的部门或单位。 / The department or organisation given the task."""
+
+    model_config = ConfigDict(title="承办部门 / Department")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/issue.json#/$defs/assignment/properties/department"
+    )
+
+    id: Code = Field(
+        title="部门代码 / Department code",
+        description="部门在本市的代码，取自开放代码表 department，或本地代码。 / The department's code in the city, from the open codelist department or a local code.",
+    )
+    name: ShortText = Field(
+        title="名称 / Name", description="部门的正式名称。 / The department's official name."
+    )
+    type: OrganisationType = Field(
+        title="组织类型 / Organisation type",
+        description="部门的组织类型。 / Kind of organisation of the department.",
+    )
+    uscc: Uscc | None = Field(
+        default=None,
+        title="统一社会信用代码 / Unified Social Credit Code",
+        description="部门或企业的统一社会信用代码。 / The department's or company's Unified Social Credit Code.",
+    )
+    division_code: DivisionCode | None = Field(
+        default=None,
+        alias="divisionCode",
+        title="区划代码 / Division code",
+        description="部门管辖区域的区划代码。 / Division code of the area the department serves.",
+    )
+
+
+AssignmentRole = Literal["lead", "assisting"]
+"""代码表 assignment-role / Codelist assignment-role (closed)"""
+
+
+AssignmentStatus = Literal[
+    "pending", "accepted", "returned", "reassigned", "completed", "cancelled"
+]
+"""代码表 assignment-status / Codelist assignment-status (closed)"""
+
+
+ReturnReason = Literal[
+    "not-in-remit",
+    "outside-jurisdiction",
+    "insufficient-information",
+    "already-handled",
+    "judicial-or-other-channel",
+    "other",
+]
+"""代码表 return-reason / Codelist return-reason (closed)"""
+
+
+class IssueAssignment(SpecModel):
+    """派给一个部门的主办或协办任务及其办理情况。 / A lead or assisting task given to one department, and what became of it."""
+
+    model_config = ConfigDict(title="派单任务 / Assignment")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/issue.json#/$defs/assignment"
+    )
+
+    id: Id = Field(
+        title="任务标识 / Assignment id",
+        description="任务标识，由派单或改派动作的动作数据引用。 / Id of the assignment, named in the details of the dispatch or reassign action that created it.",
+    )
+    department: IssueAssignmentDepartment = Field(
+        title="承办部门 / Department",
+        description="承担该任务的部门或单位。 / The department or organisation given the task.",
+    )
+    role: AssignmentRole = Field(
+        title="承办角色 / Assignment role", description="主办或协办。 / Lead or assisting."
+    )
+    status: AssignmentStatus = Field(
+        title="任务状态 / Assignment status",
+        description="任务当前的办理状态。 / Current state of the assignment.",
+    )
+    assigned_at: DateTime = Field(
+        alias="assignedAt",
+        title="派单时间 / Assigned at",
+        description="任务派出的时间。 / When the task was given.",
+    )
+    assigned_by: Actor | None = Field(
+        default=None,
+        alias="assignedBy",
+        title="派单人 / Assigned by",
+        description="派出任务的人。 / Who gave the task.",
+    )
+    due_at: DateTime | None = Field(
+        default=None,
+        alias="dueAt",
+        title="任务时限 / Due at",
+        description="部门应完成任务的时间。 / When the department must have finished its task.",
+    )
+    accepted_at: DateTime | None = Field(
+        default=None,
+        alias="acceptedAt",
+        title="签收时间 / Accepted at",
+        description="部门签收任务的时间；状态为 accepted 时必填。 / When the department accepted the task; required when the status is accepted.",
+    )
+    returned_at: DateTime | None = Field(
+        default=None,
+        alias="returnedAt",
+        title="退回时间 / Returned at",
+        description="部门退回任务的时间；状态为 returned 时必填。 / When the department sent the task back; required when the status is returned.",
+    )
+    return_reason: ReturnReason | None = Field(
+        default=None,
+        alias="returnReason",
+        title="退回原因 / Return reason",
+        description="部门退回任务的原因；状态为 returned 时必填。 / Why the department sent the task back; required when the status is returned.",
+    )
+    return_note: Text | None = Field(
+        default=None,
+        alias="returnNote",
+        title="退回说明 / Return note",
+        description="对退回原因的补充说明，如建议的承办部门。 / More about the return, such as the department that should handle it.",
+    )
+    reassigned_to: Id | None = Field(
+        default=None,
+        alias="reassignedTo",
+        title="改派至 / Reassigned to",
+        description="接替本任务的任务标识；状态为 reassigned 时必填。 / Id of the assignment that replaced this one; required when the status is reassigned.",
+    )
+    completed_at: DateTime | None = Field(
+        default=None,
+        alias="completedAt",
+        title="完成时间 / Completed at",
+        description="部门完成任务的时间；状态为 completed 时必填。 / When the department finished its task; required when the status is completed.",
+    )
+    cancelled_at: DateTime | None = Field(
+        default=None,
+        alias="cancelledAt",
+        title="撤销时间 / Cancelled at",
+        description="任务撤销的时间；状态为 cancelled 时必填。 / When the task was cancelled; required when the status is cancelled.",
+    )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.status == "accepted" and self.accepted_at is None:
+            raise ValueError(
+                'then: {"if":{"properties":{"status":{"const":"accepted"}},"required":["status"]},"then":{"required":["acceptedAt"]}}'
+            )
+        if self.status == "returned" and (
+            not (self.returned_at is not None and self.return_reason is not None)
+        ):
+            raise ValueError(
+                'then: {"if":{"properties":{"status":{"const":"returned"}},"required":["status"]},"then":{"required":["returnedAt","returnReason"]}}'
+            )
+        if self.status == "reassigned" and self.reassigned_to is None:
+            raise ValueError(
+                'then: {"if":{"properties":{"status":{"const":"reassigned"}},"required":["status"]},"then":{"required":["reassignedTo"]}}'
+            )
+        if self.status == "completed" and self.completed_at is None:
+            raise ValueError(
+                'then: {"if":{"properties":{"status":{"const":"completed"}},"required":["status"]},"then":{"required":["completedAt"]}}'
+            )
+        if self.status == "cancelled" and self.cancelled_at is None:
+            raise ValueError(
+                'then: {"if":{"properties":{"status":{"const":"cancelled"}},"required":["status"]},"then":{"required":["cancelledAt"]}}'
+            )
+        return self
+
+
+ContactResult = Literal["reached", "unreachable", "declined"]
+"""代码表 contact-result / Codelist contact-result (closed)"""
+
+
+PerceivedResolution = Literal["resolved", "partly-resolved", "not-resolved"]
+"""代码表 perceived-resolution / Codelist perceived-resolution (closed)"""
+
+
+class IssueFollowUp(SpecModel):
+    """办结后对诉求人的一次回访及其满意度评价。 / One follow-up contact with the reporter after resolution, with their satisfaction."""
+
+    model_config = ConfigDict(title="回访记录 / Follow-up")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/issue.json#/$defs/followUp"
+    )
+
+    id: Id = Field(
+        title="回访标识 / Follow-up id",
+        description="回访记录标识，由回访动作的动作数据引用。 / Id of the follow-up, named in the details of the follow-up action.",
+    )
+    at: DateTime = Field(
+        title="回访时间 / At", description="回访的时间。 / When the follow-up took place."
+    )
+    by: Actor = Field(
+        title="回访人 / By", description="进行回访的工作人员。 / The staff member who followed up."
+    )
+    respondent: Actor | None = Field(
+        default=None,
+        title="受访人 / Respondent",
+        description="接受回访的人：诉求人本人或其代理人。 / Who was reached: the reporter or their proxy.",
+    )
+    contact_result: ContactResult = Field(
+        alias="contactResult",
+        title="联系结果 / Contact result",
+        description="是否联系上诉求人。 / Whether the reporter was reached.",
+    )
+    perceived_resolution: PerceivedResolution | None = Field(
+        default=None,
+        alias="perceivedResolution",
+        title="解决情况评价 / Perceived resolution",
+        description="诉求人认为问题是否解决；联系上时必填。 / Whether the reporter considers the problem solved; required when reached.",
+    )
+    rating: Annotated[JsonInt, Field(ge=1, le=5)] | None = Field(
+        default=None,
+        title="满意度 / Satisfaction rating",
+        description="满意度评分：1 很不满意，2 不满意，3 基本满意，4 满意，5 很满意。 / Satisfaction from 1 (very dissatisfied) through 3 (fairly satisfied) to 5 (very satisfied).",
+    )
+    comment: Text | None = Field(
+        default=None,
+        title="受访人意见 / Comment",
+        description="受访人的意见原话或摘要。 / What the respondent said, verbatim or summarised.",
+    )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.contact_result == "reached" and self.perceived_resolution is None:
+            raise ValueError(
+                'then: {"if":{"properties":{"contactResult":{"const":"reached"}},"required":["contactResult"]},"then":{"required":["perceivedResolution"]}}'
+            )
+        if self.contact_result != "reached" and (
+            self.perceived_resolution is not None or self.rating is not None
+        ):
+            raise ValueError(
+                'else: {"if":{"properties":{"contactResult":{"const":"reached"}},"required":["contactResult"]},"else":{"not":{"anyOf":[{"required":["perceivedResolution"]},{"requir...'
+            )
+        return self
+
+
+class ActionRequestItems(SpecModel):
+    """动作写入资源的新条目，按标识与 details 中的标识对应：派单和改派新建的任务（assignments），回访记录（followUps）。它们按资源模式的个人信息标注处理，不进入历史事件。 / New items the action writes into the resource, matched by id to the ids in details: the assignments a dispatch or reassignment creates (assignments) and the follow-up record (followUps). They follow the resource schema's privacy tags and do not go into the history event."""
+
+    model_config = ConfigDict(title="新增条目 / New items")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/action-request.json#/properties/items"
+    )
+
+    assignments: list[IssueAssignment] | None = Field(
+        default=None,
+        title="新任务 / New assignments",
+        description="dispatch 和 reassign 新建的任务；id 与 details 中的 lead、assisting 或 to 对应。 / Assignments a dispatch or reassign creates; ids match lead, assisting or to in details.",
+    )
+    follow_ups: list[IssueFollowUp] | None = Field(
+        default=None,
+        alias="followUps",
+        title="回访记录 / Follow-up records",
+        description="follow-up 写入的回访记录；id 与 details 中的 followUpId 对应。 / The follow-up record a follow-up action writes; its id matches followUpId in details.",
+    )
+
+
 class ActionRequest(SpecModel):
     """对资源执行生命周期动作的请求体；details 的结构由生命周期表中该动作的 details 模式规定。 / Body of a request to perform a lifecycle action; the shape of details is given by the action's details schema in the lifecycle table."""
 
@@ -857,6 +1109,11 @@ class ActionRequest(SpecModel):
         default=None,
         title="行为人 / Actor",
         description="代表他人操作时的行为人说明；角色由令牌决定，不能在此提升。 / Describes the actor when acting for someone else; the role comes from the token and cannot be raised here.",
+    )
+    items: ActionRequestItems | None = Field(
+        default=None,
+        title="新增条目 / New items",
+        description="动作写入资源的新条目，按标识与 details 中的标识对应：派单和改派新建的任务（assignments），回访记录（followUps）。它们按资源模式的个人信息标注处理，不进入历史事件。 / New items the action writes into the resource, matched by id to the ids in details: the assignments a dispatch or reassignment creates (assignments) and the follow-up record (followUps). They follow the resource schema's privacy tags and do not go into the history event.",
     )
 
 
@@ -1685,169 +1942,6 @@ class IssueReporterContact(SpecModel):
     )
 
 
-class IssueAssignmentDepartment(SpecModel):
-    """承担该任务的部门或单位。 / The department or organisation given the task."""
-
-    model_config = ConfigDict(title="承办部门 / Department")
-    schema_uri: ClassVar[str] = (
-        "https://w3id.org/smartcommunity/spec/1.0/schemas/issue.json#/$defs/assignment/properties/department"
-    )
-
-    id: Code = Field(
-        title="部门代码 / Department code",
-        description="部门在本市的代码，取自开放代码表 department，或本地代码。 / The department's code in the city, from the open codelist department or a local code.",
-    )
-    name: ShortText = Field(
-        title="名称 / Name", description="部门的正式名称。 / The department's official name."
-    )
-    type: OrganisationType = Field(
-        title="组织类型 / Organisation type",
-        description="部门的组织类型。 / Kind of organisation of the department.",
-    )
-    uscc: Uscc | None = Field(
-        default=None,
-        title="统一社会信用代码 / Unified Social Credit Code",
-        description="部门或企业的统一社会信用代码。 / The department's or company's Unified Social Credit Code.",
-    )
-    division_code: DivisionCode | None = Field(
-        default=None,
-        alias="divisionCode",
-        title="区划代码 / Division code",
-        description="部门管辖区域的区划代码。 / Division code of the area the department serves.",
-    )
-
-
-AssignmentRole = Literal["lead", "assisting"]
-"""代码表 assignment-role / Codelist assignment-role (closed)"""
-
-
-AssignmentStatus = Literal[
-    "pending", "accepted", "returned", "reassigned", "completed", "cancelled"
-]
-"""代码表 assignment-status / Codelist assignment-status (closed)"""
-
-
-ReturnReason = Literal[
-    "not-in-remit",
-    "outside-jurisdiction",
-    "insufficient-information",
-    "already-handled",
-    "judicial-or-other-channel",
-    "other",
-]
-"""代码表 return-reason / Codelist return-reason (closed)"""
-
-
-class IssueAssignment(SpecModel):
-    """派给一个部门的主办或协办任务及其办理情况。 / A lead or assisting task given to one department, and what became of it."""
-
-    model_config = ConfigDict(title="派单任务 / Assignment")
-    schema_uri: ClassVar[str] = (
-        "https://w3id.org/smartcommunity/spec/1.0/schemas/issue.json#/$defs/assignment"
-    )
-
-    id: Id = Field(
-        title="任务标识 / Assignment id",
-        description="任务标识，由派单或改派动作的动作数据引用。 / Id of the assignment, named in the details of the dispatch or reassign action that created it.",
-    )
-    department: IssueAssignmentDepartment = Field(
-        title="承办部门 / Department",
-        description="承担该任务的部门或单位。 / The department or organisation given the task.",
-    )
-    role: AssignmentRole = Field(
-        title="承办角色 / Assignment role", description="主办或协办。 / Lead or assisting."
-    )
-    status: AssignmentStatus = Field(
-        title="任务状态 / Assignment status",
-        description="任务当前的办理状态。 / Current state of the assignment.",
-    )
-    assigned_at: DateTime = Field(
-        alias="assignedAt",
-        title="派单时间 / Assigned at",
-        description="任务派出的时间。 / When the task was given.",
-    )
-    assigned_by: Actor | None = Field(
-        default=None,
-        alias="assignedBy",
-        title="派单人 / Assigned by",
-        description="派出任务的人。 / Who gave the task.",
-    )
-    due_at: DateTime | None = Field(
-        default=None,
-        alias="dueAt",
-        title="任务时限 / Due at",
-        description="部门应完成任务的时间。 / When the department must have finished its task.",
-    )
-    accepted_at: DateTime | None = Field(
-        default=None,
-        alias="acceptedAt",
-        title="签收时间 / Accepted at",
-        description="部门签收任务的时间；状态为 accepted 时必填。 / When the department accepted the task; required when the status is accepted.",
-    )
-    returned_at: DateTime | None = Field(
-        default=None,
-        alias="returnedAt",
-        title="退回时间 / Returned at",
-        description="部门退回任务的时间；状态为 returned 时必填。 / When the department sent the task back; required when the status is returned.",
-    )
-    return_reason: ReturnReason | None = Field(
-        default=None,
-        alias="returnReason",
-        title="退回原因 / Return reason",
-        description="部门退回任务的原因；状态为 returned 时必填。 / Why the department sent the task back; required when the status is returned.",
-    )
-    return_note: Text | None = Field(
-        default=None,
-        alias="returnNote",
-        title="退回说明 / Return note",
-        description="对退回原因的补充说明，如建议的承办部门。 / More about the return, such as the department that should handle it.",
-    )
-    reassigned_to: Id | None = Field(
-        default=None,
-        alias="reassignedTo",
-        title="改派至 / Reassigned to",
-        description="接替本任务的任务标识；状态为 reassigned 时必填。 / Id of the assignment that replaced this one; required when the status is reassigned.",
-    )
-    completed_at: DateTime | None = Field(
-        default=None,
-        alias="completedAt",
-        title="完成时间 / Completed at",
-        description="部门完成任务的时间；状态为 completed 时必填。 / When the department finished its task; required when the status is completed.",
-    )
-    cancelled_at: DateTime | None = Field(
-        default=None,
-        alias="cancelledAt",
-        title="撤销时间 / Cancelled at",
-        description="任务撤销的时间；状态为 cancelled 时必填。 / When the task was cancelled; required when the status is cancelled.",
-    )
-
-    @model_validator(mode="after")
-    def _check_schema_rules(self) -> Self:
-        if self.status == "accepted" and self.accepted_at is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"accepted"}},"required":["status"]},"then":{"required":["acceptedAt"]}}'
-            )
-        if self.status == "returned" and (
-            not (self.returned_at is not None and self.return_reason is not None)
-        ):
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"returned"}},"required":["status"]},"then":{"required":["returnedAt","returnReason"]}}'
-            )
-        if self.status == "reassigned" and self.reassigned_to is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"reassigned"}},"required":["status"]},"then":{"required":["reassignedTo"]}}'
-            )
-        if self.status == "completed" and self.completed_at is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"completed"}},"required":["status"]},"then":{"required":["completedAt"]}}'
-            )
-        if self.status == "cancelled" and self.cancelled_at is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"cancelled"}},"required":["status"]},"then":{"required":["cancelledAt"]}}'
-            )
-        return self
-
-
 ExtensionReason = Literal[
     "complex-case",
     "multi-party-coordination",
@@ -1930,74 +2024,6 @@ class IssueDeadlines(SpecModel):
         title="延期记录 / Extensions",
         description="按批准时间排列的延期记录。 / The extensions, in the order they were approved.",
     )
-
-
-ContactResult = Literal["reached", "unreachable", "declined"]
-"""代码表 contact-result / Codelist contact-result (closed)"""
-
-
-PerceivedResolution = Literal["resolved", "partly-resolved", "not-resolved"]
-"""代码表 perceived-resolution / Codelist perceived-resolution (closed)"""
-
-
-class IssueFollowUp(SpecModel):
-    """办结后对诉求人的一次回访及其满意度评价。 / One follow-up contact with the reporter after resolution, with their satisfaction."""
-
-    model_config = ConfigDict(title="回访记录 / Follow-up")
-    schema_uri: ClassVar[str] = (
-        "https://w3id.org/smartcommunity/spec/1.0/schemas/issue.json#/$defs/followUp"
-    )
-
-    id: Id = Field(
-        title="回访标识 / Follow-up id",
-        description="回访记录标识，由回访动作的动作数据引用。 / Id of the follow-up, named in the details of the follow-up action.",
-    )
-    at: DateTime = Field(
-        title="回访时间 / At", description="回访的时间。 / When the follow-up took place."
-    )
-    by: Actor = Field(
-        title="回访人 / By", description="进行回访的工作人员。 / The staff member who followed up."
-    )
-    respondent: Actor | None = Field(
-        default=None,
-        title="受访人 / Respondent",
-        description="接受回访的人：诉求人本人或其代理人。 / Who was reached: the reporter or their proxy.",
-    )
-    contact_result: ContactResult = Field(
-        alias="contactResult",
-        title="联系结果 / Contact result",
-        description="是否联系上诉求人。 / Whether the reporter was reached.",
-    )
-    perceived_resolution: PerceivedResolution | None = Field(
-        default=None,
-        alias="perceivedResolution",
-        title="解决情况评价 / Perceived resolution",
-        description="诉求人认为问题是否解决；联系上时必填。 / Whether the reporter considers the problem solved; required when reached.",
-    )
-    rating: Annotated[JsonInt, Field(ge=1, le=5)] | None = Field(
-        default=None,
-        title="满意度 / Satisfaction rating",
-        description="满意度评分：1 很不满意，2 不满意，3 基本满意，4 满意，5 很满意。 / Satisfaction from 1 (very dissatisfied) through 3 (fairly satisfied) to 5 (very satisfied).",
-    )
-    comment: Text | None = Field(
-        default=None,
-        title="受访人意见 / Comment",
-        description="受访人的意见原话或摘要。 / What the respondent said, verbatim or summarised.",
-    )
-
-    @model_validator(mode="after")
-    def _check_schema_rules(self) -> Self:
-        if self.contact_result == "reached" and self.perceived_resolution is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"contactResult":{"const":"reached"}},"required":["contactResult"]},"then":{"required":["perceivedResolution"]}}'
-            )
-        if self.contact_result != "reached" and (
-            self.perceived_resolution is not None or self.rating is not None
-        ):
-            raise ValueError(
-                'else: {"if":{"properties":{"contactResult":{"const":"reached"}},"required":["contactResult"]},"else":{"not":{"anyOf":[{"required":["perceivedResolution"]},{"requir...'
-            )
-        return self
 
 
 IssueAction = Literal[
@@ -4086,6 +4112,7 @@ __all__ = [
     "E164",
     "SPEC_VERSION",
     "ActionRequest",
+    "ActionRequestItems",
     "Actor",
     "Address",
     "AssignmentRole",
