@@ -6,14 +6,14 @@ import copy
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ..exceptions import ActionNotAllowed, InvalidActionDetails, RoleNotAllowed
-from ..exceptions import LifecycleError
+from ..exceptions import ActionNotAllowed, InvalidActionDetails, LifecycleError, RoleNotAllowed
 from ..specification import Spec, load_spec
+from ._effects import Inputs, apply_effects
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +49,22 @@ class Lifecycle:
     def __init__(self, spec: Spec, resource_type: str) -> None:
         table = spec.lifecycles.get(resource_type)
         if table is None:
-            raise LifecycleError(f"{resource_type} has no lifecycle",
-                                 f"{resource_type} 没有生命周期", resource_type=resource_type)
+            raise LifecycleError(
+                f"{resource_type} has no lifecycle",
+                f"{resource_type} 没有生命周期",
+                resource_type=resource_type,
+            )
         self.spec = spec
         self.resource_type = resource_type
         self.terminal = frozenset(table.get("terminal", ()))
         self.transitions: dict[str, Transition] = {}
         for row in table["transitions"]:
             self.transitions[row["action"]] = Transition(
-                action=row["action"], sources=frozenset(row["from"]), target=row.get("to"),
-                roles=frozenset(row["roles"]), sets=row.get("sets", {}),
+                action=row["action"],
+                sources=frozenset(row["from"]),
+                target=row.get("to"),
+                roles=frozenset(row["roles"]),
+                sets=row.get("sets", {}),
                 details_schema=row.get("details"),
             )
         self.statuses = tuple(spec.codelist(table["statusCodelist"]))
@@ -70,7 +76,8 @@ class Lifecycle:
     def allowed_actions(self, status: str | None, role: str | None = None) -> list[str]:
         """Actions possible from ``status`` (None: before creation), optionally for ``role``."""
         return [
-            a for a, t in self.transitions.items()
+            a
+            for a, t in self.transitions.items()
             if (status in t.sources if status is not None else t.creates)
             and (role is None or role in t.roles)
         ]
@@ -80,20 +87,28 @@ class Lifecycle:
         t = self.transitions.get(action)
         if t is None:
             raise ActionNotAllowed(
-                f"unknown action {action!r}", f"未知的动作 {action!r}",
-                action=action, status=status, allowed=self.allowed_actions(status),
+                f"unknown action {action!r}",
+                f"未知的动作 {action!r}",
+                action=action,
+                status=status,
+                allowed=self.allowed_actions(status),
             )
         allowed_here = t.creates if status is None else status in t.sources
         if not allowed_here:
             raise ActionNotAllowed(
                 f"action {action} is not allowed from status {status}",
                 f"动作 {action} 不能从状态 {status} 执行",
-                action=action, status=status, allowed=self.allowed_actions(status),
+                action=action,
+                status=status,
+                allowed=self.allowed_actions(status),
             )
         if role not in t.roles:
             raise RoleNotAllowed(
-                f"role {role} may not perform {action}", f"角色 {role} 不能执行动作 {action}",
-                action=action, role=role, roles=sorted(t.roles),
+                f"role {role} may not perform {action}",
+                f"角色 {role} 不能执行动作 {action}",
+                action=action,
+                role=role,
+                roles=sorted(t.roles),
             )
         return t
 
@@ -118,12 +133,14 @@ class Lifecycle:
         details: Mapping[str, Any] | None = None,
         note: str | None = None,
         reason: str | None = None,
+        inputs: Inputs | None = None,
     ) -> Applied:
         """Apply ``action`` by ``actor`` to ``document``; the input is not modified.
 
         Raises :class:`ActionNotAllowed`, :class:`RoleNotAllowed` or
         :class:`InvalidActionDetails`; on success the new document's status is the event's
-        ``toStatus`` and the event is appended to its history.
+        ``toStatus`` and the event is appended to its history. The action's effects
+        (``_effects``) then run on the new document, with ``inputs`` for what details lack.
         """
         status = document.get("status") if document.get("history") else None
         t = self.check(status, action, str(actor.get("role")))
@@ -131,13 +148,15 @@ class Lifecycle:
         if problems:
             raise InvalidActionDetails(
                 f"invalid details for {action}: {problems[0][1]}",
-                f"动作 {action} 的数据无效：{problems[0][1]}", action=action, errors=problems,
+                f"动作 {action} 的数据无效：{problems[0][1]}",
+                action=action,
+                errors=problems,
             )
         new = copy.deepcopy(dict(document))
         history = list(new.get("history") or [])
         event: dict[str, Any] = {
             "seq": len(history) + 1,
-            "at": at or datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+            "at": at or datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
             "action": action,
             "actor": dict(actor),
         }
@@ -160,6 +179,7 @@ class Lifecycle:
                 new.pop(field, None)
             else:
                 new[field] = resolved
+        apply_effects(self.resource_type, action, new, event, inputs)
         return Applied(new, event)
 
 
@@ -176,8 +196,12 @@ def _details_validator(version: str, resource_type: str, action: str) -> Draft20
     schema = spec.lifecycles[resource_type]
     row = next(r for r in schema["transitions"] if r["action"] == action)
     return Draft202012Validator(
-        {"$id": f"{spec.base_uri}lifecycle-{resource_type.lower()}-{action}.json", **row["details"]},
-        registry=spec.registry, format_checker=Draft202012Validator.FORMAT_CHECKER,
+        {
+            "$id": f"{spec.base_uri}lifecycle-{resource_type.lower()}-{action}.json",
+            **row["details"],
+        },
+        registry=spec.registry,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
     )
 
 

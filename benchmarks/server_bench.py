@@ -1,0 +1,455 @@
+"""Benchmark of the reference server, against a bare FastAPI endpoint, on 127.0.0.1 only.
+
+    .venv/bin/python benchmarks/server_bench.py [--seconds 10] [--bulk 100000] [--no-postgres]
+
+Measures, with 16 concurrent connections (wrk when installed, else an asyncio httpx load
+generator): requests/s, p50 and p99 latency and errors of POST /issues and GET /issues/{id},
+for a bare FastAPI app (pydantic validation, a dict for storage) and for the reference server
+(SQLite, one worker; PostgreSQL, two workers). Then the bulk import of NDJSON-like issues in
+issues/s through the Store, and mirroring the resulting change feed into an empty second store
+in events/s. Prints the figures and the ratios to the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import copy
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from reference_server.app import SETTINGS_ENV  # noqa: E402
+from smartcommunity import load_spec  # noqa: E402
+
+TOKEN = "demo-staff-liu-fang"
+MIRROR_TOKEN = "demo-system-mirror"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+CONNECTIONS = 16
+
+BARE_APP = textwrap.dedent('''
+    """A bare FastAPI endpoint: pydantic validates an issue-like body, a dict stores it."""
+    from datetime import datetime
+    from typing import Any, Literal
+
+    from fastapi import FastAPI, HTTPException, Response
+    from pydantic import BaseModel, ConfigDict, Field
+
+    UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+
+    class Actor(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        role: str
+        name: str | None = None
+
+    class Event(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        seq: int
+        at: datetime
+        action: str
+        actor: Actor
+        toStatus: str
+
+    class Issue(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        resourceType: Literal["Issue"]
+        specVersion: Literal["1.0"]
+        id: str = Field(pattern=UUID)
+        requestType: str
+        category: str
+        title: str = Field(min_length=1, max_length=200)
+        communityDivisionCode: str = Field(pattern=r"^[1-9][0-9]{11}$")
+        intakeChannel: str
+        submittedBy: Actor
+        submittedAt: datetime
+        reporterDisclosure: Literal["public", "anonymous", "confidential"]
+        status: str
+        history: list[Event]
+
+    app = FastAPI()
+    store: dict[str, bytes] = {}
+
+    # FastAPI validates the body against the model; the answer is serialised by pydantic's
+    # own (Rust) serialiser, the fastest way FastAPI offers.
+    @app.post("/issues", status_code=201)
+    async def create(issue: Issue) -> Response:
+        doc = issue.model_dump_json().encode()
+        store[issue.id] = doc
+        return Response(doc, status_code=201, media_type="application/json")
+
+    @app.get("/issues/{rid}")
+    async def read(rid: str) -> Response:
+        try:
+            return Response(store[rid], media_type="application/json")
+        except KeyError:
+            raise HTTPException(404) from None
+''')
+
+
+@dataclass
+class Load:
+    rps: float
+    p50: float  # milliseconds
+    p99: float
+    errors: int
+    requests: int
+    tool: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def issue_template() -> dict[str, Any]:
+    spec = load_spec()
+    doc = next(d for n, d in spec.examples() if n == "issue/fire-lane-submitted.json")
+    doc = copy.deepcopy(doc)
+    doc.pop("meta", None)
+    doc.pop("externalRefs", None)
+    return doc
+
+
+def new_issue(template: dict[str, Any], n: int = 0) -> dict[str, Any]:
+    doc = copy.deepcopy(template)
+    doc["id"] = str(uuid.uuid4())
+    categories = ("public-safety.fire-hazard", "environment.garbage", "housing.lift",
+                  "municipal.road", "elderly-care.home-service")
+    doc["category"] = categories[n % len(categories)]
+    return doc
+
+
+@contextlib.contextmanager
+def serve(command: list[str], env: dict[str, str], base: str) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{command} exited with {proc.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(base + "/conformance", timeout=1)
+                break
+            time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def uvicorn(app: str, port: int, workers: int = 1, factory: bool = False) -> list[str]:
+    out = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    return out + (["--factory"] if factory else [])
+
+
+# -- load generators ---------------------------------------------------------------------
+
+_LUA_POST = textwrap.dedent('''
+    local template = %s
+    local hex = "0123456789abcdef"
+    local function h(n)
+      local t = {}
+      for i = 1, n do local r = math.random(1, 16); t[i] = hex:sub(r, r) end
+      return table.concat(t)
+    end
+    local variants = {"8", "9", "a", "b"}
+    math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+    request = function()
+      local id = h(8) .. "-" .. h(4) .. "-4" .. h(3) .. "-" .. variants[math.random(1, 4)]
+                 .. h(3) .. "-" .. h(12)
+      local body = template:gsub("__ID__", id)
+      return wrk.format("POST", "/issues", {["Content-Type"] = "application/json",
+                                            ["Authorization"] = "Bearer %s"}, body)
+    end
+''')
+
+_LUA_GET = textwrap.dedent('''
+    local ids = {%s}
+    math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+    request = function()
+      return wrk.format("GET", "/issues/" .. ids[math.random(1, #ids)],
+                        {["Authorization"] = "Bearer %s"})
+    end
+''')
+
+
+def wrk_run(base: str, script: str, seconds: int, tmp: Path) -> Load:
+    path = tmp / f"bench-{uuid.uuid4().hex}.lua"
+    path.write_text(script, encoding="utf-8")
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(path), base],
+        capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"([0-9]+) requests in", out).group(1))  # type: ignore[union-attr]
+
+    def pct(label: str) -> float:
+        m = re.search(rf"\s{label}%\s+([0-9.]+)(us|ms|s)", out)
+        assert m is not None, out
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = 0
+    m = re.search(r"Non-2xx or 3xx responses: ([0-9]+)", out)
+    if m:
+        errors += int(m.group(1))
+    m = re.search(r"Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), "
+                  r"timeout ([0-9]+)", out)
+    if m:
+        errors += sum(int(x) for x in m.groups())
+    return Load(rps, pct("50"), pct("99"), errors, total, "wrk")
+
+
+def httpx_run(base: str, requests: Any, seconds: int) -> Load:
+    """Fallback load generator: CONNECTIONS asyncio workers for ``seconds``."""
+
+    async def main() -> Load:
+        latencies: list[float] = []
+        errors = 0
+        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+            stop = time.perf_counter() + seconds
+
+            async def worker() -> None:
+                nonlocal errors
+                while time.perf_counter() < stop:
+                    method, path, body = requests()
+                    started = time.perf_counter()
+                    try:
+                        resp = await client.request(method, path, content=body, headers={
+                            "Authorization": f"Bearer {TOKEN}",
+                            "Content-Type": "application/json"})
+                        if resp.status_code >= 300:
+                            errors += 1
+                    except httpx.HTTPError:
+                        errors += 1
+                    latencies.append((time.perf_counter() - started) * 1000)
+
+            began = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
+            elapsed = time.perf_counter() - began
+        latencies.sort()
+        return Load(len(latencies) / elapsed, latencies[len(latencies) // 2],
+                    latencies[int(len(latencies) * 0.99)], errors, len(latencies), "httpx")
+
+    return asyncio.run(main())
+
+
+def measure(base: str, template: dict[str, Any], ids: list[str], seconds: int,
+            tmp: Path) -> tuple[Load, Load]:
+    """POST then GET load against ``base``."""
+    if shutil.which("wrk"):
+        body = json.dumps(template, ensure_ascii=False).replace(template["id"], "__ID__")
+        post_script = _LUA_POST % (_lua_string(body), TOKEN)
+        get_script = _LUA_GET % (", ".join(f'"{i}"' for i in ids), TOKEN)
+        wrk_run(base, post_script, 2, tmp)  # warm up
+        post = wrk_run(base, post_script, seconds, tmp)
+        get = wrk_run(base, get_script, seconds, tmp)
+        return post, get
+
+    def post_request() -> tuple[str, str, bytes]:
+        return "POST", "/issues", json.dumps(new_issue(template)).encode()
+
+    def get_request() -> tuple[str, str, bytes]:
+        return "GET", f"/issues/{random.choice(ids)}", b""
+
+    httpx_run(base, post_request, 2)
+    return httpx_run(base, post_request, seconds), httpx_run(base, get_request, seconds)
+
+
+def _lua_string(text: str) -> str:
+    return "[==[" + text + "]==]"
+
+
+def seed_ids(base: str, template: dict[str, Any], n: int = 200) -> list[str]:
+    ids = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        for i in range(n):
+            doc = new_issue(template, i)
+            resp = client.post("/issues", json=doc)
+            resp.raise_for_status()
+            ids.append(doc["id"])
+    return ids
+
+
+# -- bulk import and mirroring -----------------------------------------------------------
+
+def bulk_and_mirror(url: str, target_url: str, count: int, template: dict[str, Any],
+                    tmp: Path) -> tuple[float, float, int]:
+    """issues/s of ``smartcommunity import`` of an NDJSON file of ``count`` issues (each
+    validated, stored with its change event), then events/s of mirroring the whole feed of a
+    server over ``url`` into an empty store at ``target_url``."""
+    import orjson
+
+    from reference_server.mirror import mirror
+    from reference_server.storage import Store
+    from smartcommunity.cli import run
+
+    source = tmp / f"issues-{uuid.uuid4().hex}.ndjson"
+    with source.open("wb") as fh:
+        for i in range(count):
+            fh.write(orjson.dumps(new_issue(template, i)) + b"\n")
+    started = time.perf_counter()
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        status = run(["import", str(source), "--database-url", url])
+    import_rate = count / (time.perf_counter() - started)
+    if status != 0:
+        raise RuntimeError("the import failed")
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {SETTINGS_ENV: json.dumps({"database_url": url, "demo": True})}
+    target = Store(target_url)
+    target.migrate()
+    with serve(uvicorn("reference_server.app:app_from_env", port, factory=True), env, base):
+        started = time.perf_counter()
+        result = mirror(base, MIRROR_TOKEN, target, limit=500)
+        mirror_rate = result.events / (time.perf_counter() - started)
+    target.dispose()
+    return import_rate, mirror_rate, result.events
+
+
+# -- databases -----------------------------------------------------------------------------
+
+def pg_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def pg_database(name: str) -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# -- report --------------------------------------------------------------------------------
+
+def row(name: str, load: Load) -> str:
+    return (f"  {name:<34} {load.rps:>9,.0f} req/s   p50 {load.p50:6.2f} ms   "
+            f"p99 {load.p99:6.2f} ms   errors {load.errors}/{load.requests}  [{load.tool}]")
+
+
+def verdict(ok: bool) -> str:
+    return "✓" if ok else "✗"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each load run")
+    parser.add_argument("--bulk", type=int, default=100_000, help="issues to import and mirror")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL runs")
+    args = parser.parse_args()
+    template = issue_template()
+    tmp = Path(tempfile.mkdtemp(prefix="sc-bench-"))
+    print(f"Load: {CONNECTIONS} connections, {args.seconds} s per run, "
+          f"{'wrk' if shutil.which('wrk') else 'asyncio httpx'}; all on 127.0.0.1")
+    try:
+        # Bare FastAPI endpoint
+        (tmp / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {"PYTHONPATH": str(tmp)}
+        with serve(uvicorn("bare_app:app", port), env, base):
+            ids = []
+            with httpx.Client(base_url=base) as c:
+                for i in range(200):
+                    doc = new_issue(template, i)
+                    c.post("/issues", json=doc).raise_for_status()
+                    ids.append(doc["id"])
+            bare_post, bare_get = measure(base, template, ids, args.seconds, tmp)
+
+        # Reference server on SQLite, one worker
+        url = f"sqlite:///{tmp / 'server.sqlite3'}"
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {SETTINGS_ENV: json.dumps({"database_url": url, "demo": True})}
+        with serve(uvicorn("reference_server.app:app_from_env", port, factory=True), env, base):
+            ids = seed_ids(base, template)
+            sqlite_post, sqlite_get = measure(base, template, ids, args.seconds, tmp)
+
+        pg_post = pg_get = None
+        if not args.no_postgres and pg_available():
+            with pg_database("sc_bench_load") as pg_url:
+                port = free_port()
+                base = f"http://127.0.0.1:{port}"
+                env = {SETTINGS_ENV: json.dumps({"database_url": pg_url, "demo": True})}
+                command = uvicorn("reference_server.app:app_from_env", port, workers=2,
+                                  factory=True)
+                with serve(command, env, base):
+                    ids = seed_ids(base, template)
+                    pg_post, pg_get = measure(base, template, ids, args.seconds, tmp)
+
+        print("\nHTTP (16 connections)")
+        print(row("bare FastAPI  POST /issues", bare_post))
+        print(row("bare FastAPI  GET /issues/{id}", bare_get))
+        print(row("SQLite, 1 worker  POST /issues", sqlite_post))
+        print(row("SQLite, 1 worker  GET /issues/{id}", sqlite_get))
+        if pg_post and pg_get:
+            print(row("PostgreSQL, 2 workers  POST", pg_post))
+            print(row("PostgreSQL, 2 workers  GET", pg_get))
+        post_ratio = sqlite_post.rps / bare_post.rps
+        get_ratio = sqlite_get.rps / bare_get.rps
+        print(f"\n  POST ratio {post_ratio:6.1%}  (target ≥ 50 %) {verdict(post_ratio >= 0.5)}")
+        print(f"  GET ratio  {get_ratio:6.1%}  (target ≥ 70 %) {verdict(get_ratio >= 0.7)}")
+        worst = max(sqlite_post.p99, sqlite_get.p99)
+        print(f"  p99        {worst:6.2f} ms (target ≤ 30 ms) {verdict(worst <= 30)}")
+
+        print(f"\nBulk import and mirroring of {args.bulk:,} issues")
+        url = f"sqlite:///{tmp / 'bulk.sqlite3'}"
+        target = f"sqlite:///{tmp / 'mirror.sqlite3'}"
+        imported, mirrored, events = bulk_and_mirror(url, target, args.bulk, template, tmp)
+        print(f"  SQLite      import {imported:>9,.0f} issues/s (target ≥ 5,000) "
+              f"{verdict(imported >= 5000)}   mirror {mirrored:>9,.0f} events/s "
+              f"({events:,} events; target ≥ 5,000) {verdict(mirrored >= 5000)}")
+        if not args.no_postgres and pg_available():
+            with pg_database("sc_bench_bulk") as pg_url, pg_database("sc_bench_mirror") as pg_t:
+                imported, mirrored, events = bulk_and_mirror(pg_url, pg_t, args.bulk, template,
+                                                             tmp)
+            print(f"  PostgreSQL  import {imported:>9,.0f} issues/s                    "
+                  f"mirror {mirrored:>9,.0f} events/s ({events:,} events)")
+        print(f"\n  Single runs on {os.cpu_count()} cores, python {sys.version.split()[0]}; "
+              "the load generator shares the machine.")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

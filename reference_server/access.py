@@ -1,0 +1,329 @@
+"""Who sees what: scope, audience and redaction of every resource a response carries.
+
+One function, :meth:`Access.present`, decides for reads, lists, history, action and write
+results and change events alike (/req/change-feed/redacted): it returns None when the principal
+may not see the resource at all, or the document as the principal's audience may see it.
+
+- audience: ``privacy.json`` ``roleAudience``; a resident or proxy reading their own (or their
+  principal's) record reads as ``self`` (/req/residents/self-access);
+- scope: the principal's communities (/req/privacy/community-isolation); departments only the
+  issues assigned to them (/req/privacy/department-assigned-only); residents and proxies only
+  their own records and those that authorise them (/req/residents/read-access); a
+  consultation's own ``visibility`` (/req/privacy/visibility);
+- redaction: ``smartcommunity.privacy.redact`` for the audience, with the server's rules on
+  top: restricted records (/req/residents/restricted-disclosure), residents under 14
+  (/req/residents/minor-sensitive), the reporter of anonymous and confidential issues
+  (/req/privacy/reporter-disclosure) and vote results before they may be disclosed
+  (/req/consultations/results-hidden).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+
+from smartcommunity import identifiers
+from smartcommunity.lifecycle import lifecycle_for
+from smartcommunity.privacy import redact
+from smartcommunity.specification import Spec
+from smartcommunity.validation._plan import compile_plan, values_at
+from smartcommunity.validation._report import pointer
+
+from .auth import Principal
+from .storage import Scope, Stored, utc_text
+
+__all__ = ["ERASED_MEMBERS", "Access", "Presented"]
+
+#: members of the minimal erased form (/req/residents/erased-minimal)
+ERASED_MEMBERS = ("resourceType", "specVersion", "id", "meta", "status", "restriction",
+                  "externalRefs")
+#: roles from which vote results are withheld until results.visibleFrom
+RESULTS_HIDDEN_FROM = frozenset({"resident", "proxy", "public", "department"})
+#: proxy scopes that let a proxy read the record of the resident who authorised them
+READ_SCOPES = frozenset({"receive-information", "manage-data"})
+
+
+class Presented:
+    """A resource as one principal may see it: the document, or its stored JSON unchanged."""
+
+    __slots__ = ("audience", "doc", "text")
+
+    def __init__(self, audience: str, doc: dict[str, Any] | None, text: str | None) -> None:
+        self.audience = audience
+        self.doc = doc
+        self.text = text
+
+    def json(self) -> Any:
+        """Something ``orjson.dumps`` embeds without copying the stored text again."""
+        return orjson.Fragment(self.text) if self.text is not None else self.doc
+
+    def bytes(self) -> bytes:
+        return self.text.encode() if self.text is not None else orjson.dumps(self.doc)
+
+    def document(self) -> dict[str, Any]:
+        return self.doc if self.doc is not None else orjson.loads(self.text or "{}")
+
+
+class Access:
+    """The privacy policy of one spec version, applied to principals and stored resources."""
+
+    def __init__(self, spec: Spec, pseudonym_key: bytes | None = None) -> None:
+        self.spec = spec
+        self.key = pseudonym_key
+        policy = spec.privacy
+        self.role_audience: Mapping[str, str] = policy["roleAudience"]
+        self.treatments: Mapping[str, Mapping[str, str]] = policy["treatments"]
+        self.visibility: Mapping[str, frozenset[str]] = {
+            a: frozenset(v) for a, v in policy["visibility"].items()}
+        every = frozenset(spec.codelist("visibility"))
+        # An audience that keeps every class and sees every visibility needs no redaction.
+        self.untouched = frozenset(
+            a for a, t in self.treatments.items()
+            if all(v == "keep" for v in t.values()) and self.visibility[a] >= every)
+        self.minor_audience = {a: self._as_sensitive(a) for a in self.treatments}
+        issue = lifecycle_for("Issue", spec.version)
+        # The community staff handling intake are those who may accept an issue.
+        self.intake_roles = frozenset(issue.transitions["accept"].roles) | {"system"}
+
+    def _as_sensitive(self, audience: str) -> str:
+        """The audience that treats personal data as ``audience`` treats sensitive data."""
+        t = self.treatments[audience]
+        if t.get("personal") == t.get("sensitive"):
+            return audience
+        for other, u in self.treatments.items():
+            if (u.get("personal") == t.get("sensitive") and u.get("sensitive") == t.get("sensitive")
+                    and self.visibility[other] == self.visibility[audience]):
+                return other
+        return "public"  # nothing fits: remove everything personal
+
+    # -- scope -------------------------------------------------------------------------
+    def scope(self, principal: Principal, rtype: str) -> Scope:
+        """What SQL can filter for ``principal`` listing ``rtype``."""
+        communities = None if principal.every_community else frozenset(principal.communities)
+        role = principal.role
+        if rtype == "Resident":
+            if role in ("public", "department"):
+                return Scope(nothing=True)
+            if role in ("resident", "proxy"):
+                return Scope(residents=(principal.resident, principal.user_id))
+            return Scope(communities=communities)
+        if rtype == "Issue" and role == "department":
+            return Scope(communities=communities, department=principal.organisation_id or "")
+        return Scope(communities=communities)
+
+    def feed_scope(self, principal: Principal) -> Scope:
+        if principal.every_community:
+            return Scope()
+        if principal.role in ("resident", "proxy"):
+            return Scope()  # their own records may lie outside their communities: checked below
+        department = principal.organisation_id if principal.role == "department" else None
+        return Scope(communities=frozenset(principal.communities), department=department)
+
+    def audience(self, principal: Principal, stored: Stored, now: datetime | None = None) -> str:
+        if stored.rtype == "Resident" and principal.role in ("resident", "proxy") and (
+                stored.id == principal.resident
+                or self.proxy_grants(stored.doc, principal, READ_SCOPES, now)):
+            return "self"
+        return self.role_audience[principal.role]
+
+    def proxy_grants(self, resident: Mapping[str, Any], principal: Principal,
+                     scopes: Iterable[str], now: datetime | None = None) -> bool:
+        """Whether ``resident`` holds a proxy in force for ``principal`` with one of ``scopes``.
+
+        /req/residents/proxy-scope: the proxy names the principal (by resident record, or as
+        an actor by user id), its period contains now, and its scope one of ``scopes``.
+        """
+        wanted = set(scopes)
+        moment = utc_text((now or datetime.now(UTC)).isoformat())
+        for proxy in resident.get("proxies") or ():
+            if not isinstance(proxy, Mapping) or not wanted & set(proxy.get("scope") or ()):
+                continue
+            ref = proxy.get("resident")
+            actor = proxy.get("actor")
+            named = (isinstance(ref, Mapping) and principal.resident is not None
+                     and ref.get("id") == principal.resident) or (
+                isinstance(actor, Mapping) and principal.user_id is not None
+                and actor.get("userId") == principal.user_id)
+            if not named:
+                continue
+            try:
+                if utc_text(str(proxy["validFrom"])) > moment:
+                    continue
+                until = proxy.get("validUntil")
+                if until is not None and utc_text(str(until)) < moment:
+                    continue
+            except (KeyError, ValueError):
+                continue
+            return True
+        return False
+
+    def can_see(self, principal: Principal, stored: Stored, now: datetime | None = None) -> bool:
+        role = principal.role
+        if stored.rtype == "Resident":
+            if role in ("public", "department"):
+                return False
+            if role in ("resident", "proxy"):
+                return stored.id == principal.resident or self.proxy_grants(
+                    stored.doc, principal, READ_SCOPES, now)
+            return principal.serves_any(stored.communities)
+        if not principal.serves_any(stored.communities):
+            return False
+        if stored.rtype == "Issue" and role == "department":
+            return principal.organisation_id in stored.departments
+        if stored.rtype == "Consultation" and self.role_audience[role] not in self.untouched:
+            visibility = stored.doc.get("visibility")
+            return visibility in self.visibility[self.role_audience[role]]
+        return True
+
+    # -- presentation ------------------------------------------------------------------
+    def present(self, principal: Principal, stored: Stored, *, check: bool = True,
+                now: datetime | None = None) -> Presented | None:
+        """``stored`` as ``principal`` may see it, or None when it may not see it at all."""
+        if check and not self.can_see(principal, stored, now):
+            return None
+        audience = self.audience(principal, stored, now)
+        rtype = stored.rtype
+        if audience in self.untouched and (
+                rtype == "Consultation"
+                or (rtype == "Issue" and principal.role in self.intake_roles)):
+            return Presented(audience, None, stored.text)
+        doc = stored.doc
+        if rtype == "Resident":
+            doc = self._resident(principal, stored, audience, now)
+        else:
+            doc = redact(doc, audience, pseudonym_key=self.key)
+        if rtype == "Issue":
+            self._reporter(principal, audience, doc)
+        elif rtype == "Consultation":
+            _hide_results(doc, now, principal.role in RESULTS_HIDDEN_FROM)
+        return Presented(audience, doc, None)
+
+    def _resident(self, principal: Principal, stored: Stored, audience: str,
+                  now: datetime | None) -> dict[str, Any]:
+        doc = stored.doc
+        restriction = doc.get("restriction")
+        if (isinstance(restriction, Mapping) and restriction.get("state") == "restricted"
+                and not self._may_see_restricted(principal, stored, audience, now)):
+            return {k: doc[k] for k in ERASED_MEMBERS if k in doc}
+        if audience != "self" and is_minor(doc, now):
+            audience = self.minor_audience[audience]
+        return redact(doc, audience, pseudonym_key=self.key)
+
+    def _may_see_restricted(self, principal: Principal, stored: Stored, audience: str,
+                            now: datetime | None) -> bool:
+        if principal.role in ("resident", "proxy"):
+            return stored.id == principal.resident or self.proxy_grants(
+                stored.doc, principal, {"manage-data"}, now)
+        return audience == "community-staff" and principal.serves_any(stored.communities)
+
+    def _reporter(self, principal: Principal, audience: str, doc: dict[str, Any]) -> None:
+        disclosure = doc.get("reporterDisclosure")
+        anonymous = disclosure == "anonymous" and audience in ("department", "public")
+        confidential = disclosure == "confidential" and principal.role not in self.intake_roles
+        if anonymous or confidential:
+            strip_reporter(doc)
+
+    # -- audit -------------------------------------------------------------------------
+    def sensitive_pointers(self, doc: Mapping[str, Any], now: datetime | None = None) -> list[str]:
+        """JSON Pointers of the sensitive information ``doc`` (a Resident) discloses."""
+        classes = ("sensitive", "personal") if is_minor(doc, now) else ("sensitive",)
+        found: list[str] = []
+        for path, cls in _pipl_paths(self.spec, "Resident"):
+            if cls in classes:
+                found.extend(pointer(where) for where, _ in values_at(doc, path))
+        return found
+
+
+@functools.cache
+def _pipl_paths(spec: Spec, rtype: str) -> tuple[tuple[tuple[str | None, ...], str], ...]:
+    plan = compile_plan(spec, rtype)
+    # A tagged container covers its whole value; a nested tag inside one is reported too.
+    return tuple((path, cls) for path, cls, _ in plan.pipl)
+
+
+def birth_date(doc: Mapping[str, Any]) -> date | None:
+    """birthDate, or the date in a valid full GB 11643 number of the record."""
+    raw = doc.get("birthDate")
+    if isinstance(raw, str):
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    for document in doc.get("identityDocuments") or ():
+        number = document.get("number") if isinstance(document, Mapping) else None
+        if isinstance(number, str) and identifiers.is_valid_citizen_id(number):
+            try:
+                return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+            except ValueError:
+                continue
+    return None
+
+
+def is_minor(doc: Mapping[str, Any], now: datetime | None = None) -> bool:
+    """Under 14 at the time of the response (/req/residents/minor-sensitive)."""
+    born = birth_date(doc)
+    if born is None:
+        return False
+    today = (now or datetime.now(UTC)).date()
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return age < 14
+
+
+def strip_reporter(doc: dict[str, Any]) -> None:
+    """Remove what identifies the reporter of an issue (/req/privacy/reporter-disclosure)."""
+    doc.pop("reporterContact", None)
+    actors: list[Any] = [doc.get("submittedBy")]
+    actors += [e.get("actor") for e in doc.get("history") or () if isinstance(e, dict)]
+    for actor in actors:
+        if not isinstance(actor, dict):
+            continue
+        actor.pop("onBehalfOf", None)
+        if actor.get("role") in ("resident", "proxy"):
+            for member in ("name", "userId", "resident"):
+                actor.pop(member, None)
+    for follow_up in doc.get("followUps") or ():
+        if isinstance(follow_up, dict):
+            follow_up.pop("respondent", None)
+
+
+def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool) -> None:
+    """Withhold vote results the reader may not have.
+
+    With ``early`` (/req/consultations/results-hidden) a vote's results, its ballots' choices
+    and the close-vote result stay hidden until the vote is closed and results.visibleFrom has
+    come. For every reader, where visibility took the results away, the ballots' choices and
+    the close-vote event do not give them back.
+    """
+    moment = utc_text((now or datetime.now(UTC)).isoformat())
+    hidden: set[Any] = set()
+    for vote in doc.get("votes") or ():
+        if not isinstance(vote, dict):
+            continue
+        results = vote.get("results")
+        shown = isinstance(results, dict)
+        if shown and early:
+            shown = vote.get("status") == "closed"
+            assert isinstance(results, dict)
+            if shown and isinstance(results.get("visibleFrom"), str):
+                try:
+                    shown = utc_text(results["visibleFrom"]) <= moment
+                except ValueError:
+                    shown = False
+        if shown or not (early or "results" not in vote):
+            continue
+        hidden.add(vote.get("id"))
+        vote.pop("results", None)
+        for ballot in vote.get("ballots") or ():
+            if isinstance(ballot, dict):
+                ballot.pop("optionId", None)
+                ballot.pop("kind", None)
+    if hidden:
+        for event in doc.get("history") or ():
+            if (isinstance(event, dict) and event.get("action") == "close-vote"
+                    and isinstance(event.get("details"), dict)
+                    and event["details"].get("voteId") in hidden):
+                event["details"].pop("result", None)

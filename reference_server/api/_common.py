@@ -1,0 +1,112 @@
+"""What every route does: authenticate, check the call against the OpenAPI, call the service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..auth import TokenRegistry
+from ..errors import InvalidParameter, finding
+from ..http import Call, authenticate, check_call, parse_if_match, read_json
+from ..openapi import operations
+from ..service import Result, Service
+from ..settings import CST, Settings
+from ..storage import ListQuery, utc_text
+
+__all__ = ["State", "begin", "body", "if_match", "list_query", "offload", "path_id", "respond",
+           "state", "write"]
+
+
+@dataclass(slots=True)
+class State:
+    settings: Settings
+    service: Service
+    tokens: TokenRegistry
+
+
+def state(request: Request) -> State:
+    found: State = request.app.state.sc
+    return found
+
+
+def begin(request: Request, path: str, method: str) -> Call:
+    """401 without a known token, 400 for undefined or invalid parameters."""
+    operation = operations(state(request).settings.spec_version)[(path, method)]
+    principal = authenticate(request, state(request).tokens)
+    call = check_call(request, operation, principal)
+    for name, param in operation.path_params.items():
+        error = param.error(request.path_params.get(name))
+        if error is not None:
+            raise InvalidParameter(name=name, reason=error, errors=[finding(
+                f"/path/{name}", "http.invalid-parameter", error, error)])
+    return call
+
+
+def if_match(call: Call) -> list[str]:
+    versions = parse_if_match(call.headers.get("if-match"))
+    assert versions is not None
+    return versions
+
+
+async def body(request: Request) -> Any:
+    settings = state(request).settings
+    return await read_json(request, settings.max_body_bytes, settings.max_json_depth)
+
+
+def path_id(request: Request) -> str:
+    return str(request.path_params["id"])
+
+
+def list_query(request: Request, call: Call, rtype: str) -> tuple[ListQuery, str | None, int]:
+    """The list filters of the call; ``category`` is a content code for consultations."""
+    q = call.query
+    settings = state(request).settings
+    limit = min(int(q.get("limit", settings.page_size_default)), settings.page_size_max)
+    consultation = rtype == "Consultation"
+
+    def when(name: str) -> str | None:
+        value = q.get(name)
+        return utc_text(value) if isinstance(value, str) else None
+
+    query = ListQuery(
+        community=q.get("community"), status=q.get("status"),
+        updated_since=when("updatedSince"),
+        category=None if consultation else q.get("category"),
+        content=q.get("category") if consultation else None,
+        department=q.get("department"), request_type=q.get("requestType"),
+        intake_channel=q.get("intakeChannel"), urgency=q.get("urgency"),
+        submitted_from=when("submittedFrom"), submitted_to=when("submittedTo"),
+        grid=q.get("grid"), today=datetime.now(CST).date().isoformat(),
+        pseudonym=q.get("pseudonym"), issue=q.get("issue"),
+    )
+    return query, q.get("cursor"), limit
+
+
+def respond(result: Result) -> Response:
+    return Response(result.body, status_code=result.status, media_type="application/json",
+                    headers=result.headers)
+
+
+async def write(prepare: Callable[..., Any], *args: Any) -> Response:
+    """Check and prepare a write on the event loop, then await its group commit.
+
+    The loop goes on serving other requests while the batch syncs to disk, and the commit
+    thread never waits for a worker thread to pick the answer up.
+    """
+    service: Service = prepare.__self__  # type: ignore[attr-defined]
+    return respond(await service.finish_async(prepare(*args)))
+
+
+async def offload(fn: Callable[..., Result], *args: Any) -> Response:
+    """Run an operation that writes in a worker thread and answer with its result.
+
+    Writes wait for their group commit; off the event loop, many of them wait together and
+    share one sync, while the loop goes on reading requests.
+    """
+    return respond(await run_in_threadpool(fn, *args))

@@ -1,0 +1,178 @@
+"""The spec's OpenAPI document: served bundled, and read for the parameters each route takes.
+
+``openapi.yaml`` refers to the resource schemas by relative path (``./schemas/issue.json``) and
+the schemas to each other (``datatypes.json#/$defs/id``). Clients such as schemathesis expect
+one self-contained document, so :func:`bundled` copies every schema reached into
+``components/schemas`` (named by file) and points each ``$ref`` there.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from smartcommunity import load_spec
+from smartcommunity.specification import Spec
+
+__all__ = ["METHODS", "Operation", "Parameter", "bundled", "operations"]
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+@functools.cache
+def bundled(version: str = "1.0") -> dict[str, Any]:
+    """The OpenAPI document with every schema it reaches under ``components/schemas``."""
+    spec = load_spec(version)
+    api = copy.deepcopy(spec.openapi)
+    by_id = {s["$id"]: name for name, s in spec.schemas.items()}
+    pending: list[str] = []
+    seen: set[str] = set()
+
+    def target(ref: str, base: str | None) -> str:
+        file, _, fragment = ref.partition("#")
+        if file.startswith(spec.base_uri):
+            name = file[len(spec.base_uri):]
+        elif file in by_id:
+            name = by_id[file]
+        elif base is None:
+            name = posixpath.normpath(file).removeprefix("schemas/")
+        else:
+            name = posixpath.normpath(posixpath.join(posixpath.dirname(base), file))
+        if name not in spec.schemas:
+            raise ValueError(f"unresolvable $ref {ref!r}")
+        if name not in seen:
+            seen.add(name)
+            pending.append(name)
+        return f"#/components/schemas/{_escape(name)}{fragment}"
+
+    def rewrite(node: Any, base: str | None) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                if ref.startswith("#"):
+                    if base is not None:  # local to a schema file: now inside components
+                        node["$ref"] = f"#/components/schemas/{_escape(base)}{ref[1:]}"
+                else:
+                    node["$ref"] = target(ref, base)
+            for value in node.values():
+                rewrite(value, base)
+        elif isinstance(node, list):
+            for value in node:
+                rewrite(value, base)
+
+    rewrite(api, None)
+    components = api.setdefault("components", {}).setdefault("schemas", {})
+    while pending:
+        name = pending.pop()
+        schema = copy.deepcopy(spec.schemas[name])
+        # Without $id the schema resolves against the bundle, where its refs now point.
+        schema.pop("$id", None)
+        schema.pop("$schema", None)
+        rewrite(schema, name)
+        components[name] = schema
+    return api
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    location: str  # query, header or path
+    required: bool
+    schema: Mapping[str, Any]
+    integer: bool
+    validator: Draft202012Validator
+
+    def error(self, value: Any) -> str | None:
+        """Why ``value`` breaks the parameter's schema, or None."""
+        schema = self.schema
+        # Plain strings with a length and maybe a pattern (ids, actions) skip the validator.
+        if set(schema) <= {"type", "maxLength", "pattern"} and schema.get("type") == "string":
+            if not isinstance(value, str):
+                return f"{value!r} is not a string"
+            if len(value) > schema.get("maxLength", len(value)):
+                return f"{value!r} is longer than {schema['maxLength']} characters"
+            pattern = schema.get("pattern")
+            if pattern is not None and _compiled(pattern).search(value) is None:
+                return f"{value!r} does not match {pattern!r}"
+            return None
+        found = next(iter(self.validator.iter_errors(value)), None)
+        return None if found is None else str(found.message)
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    path: str
+    method: str
+    operation_id: str
+    query: Mapping[str, Parameter]
+    headers: Mapping[str, Parameter]
+    path_params: Mapping[str, Parameter]
+    has_body: bool
+
+
+def _absolute(node: Any, spec: Spec) -> Any:
+    """The parameter schema with its refs made absolute, for the spec's registry."""
+    if isinstance(node, dict):
+        out = {k: _absolute(v, spec) for k, v in node.items()}
+        ref = out.get("$ref")
+        if isinstance(ref, str) and ref.startswith("./schemas/"):
+            out["$ref"] = spec.base_uri + ref[len("./schemas/"):]
+        return out
+    if isinstance(node, list):
+        return [_absolute(v, spec) for v in node]
+    return node
+
+
+@functools.cache
+def operations(version: str = "1.0") -> dict[tuple[str, str], Operation]:
+    """Every (path, method) of the API with its declared parameters."""
+    spec = load_spec(version)
+    api = spec.openapi
+    shared = api.get("components", {}).get("parameters", {})
+
+    def resolve(p: Mapping[str, Any]) -> Mapping[str, Any]:
+        ref = p.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/parameters/"):
+            return resolve(shared[ref.rsplit("/", 1)[1]])
+        return p
+
+    out: dict[tuple[str, str], Operation] = {}
+    for path, item in api["paths"].items():
+        common = [resolve(p) for p in item.get("parameters", ())]
+        for method in METHODS:
+            op = item.get(method)
+            if op is None:
+                continue
+            params: dict[tuple[str, str], Parameter] = {}
+            for raw in [*common, *(resolve(p) for p in op.get("parameters", ()))]:
+                schema = _absolute(raw.get("schema", {}), spec)
+                validator = Draft202012Validator(
+                    schema, registry=spec.registry,
+                    format_checker=Draft202012Validator.FORMAT_CHECKER)
+                params[(raw["in"], raw["name"])] = Parameter(
+                    raw["name"], raw["in"], bool(raw.get("required")), schema,
+                    schema.get("type") == "integer", validator)
+            out[(path, method)] = Operation(
+                path=path, method=method, operation_id=op.get("operationId", ""),
+                query={n: p for (loc, n), p in params.items() if loc == "query"},
+                headers={n.lower(): p for (loc, n), p in params.items() if loc == "header"},
+                path_params={n: p for (loc, n), p in params.items() if loc == "path"},
+                has_body="requestBody" in op,
+            )
+    return out

@@ -1,0 +1,533 @@
+"""What each resource type adds to the generic operations: who may write, and what is checked.
+
+The requirement each check enforces is named beside it; every check raises before anything is
+stored, so a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from smartcommunity.lifecycle._effects import ACTIVE, merge_into_target
+
+from ..auth import Principal
+from ..errors import IdConflict
+from ..storage import Stored, derive
+from ._core import Write, erased_form, forbidden, now_cst, stamp, unprocessable
+
+if TYPE_CHECKING:
+    from ._core import Service
+
+__all__ = ["ITEMS", "ConsultationPolicy", "IssuePolicy", "Policy", "ResidentPolicy"]
+
+#: which items of an action request each action takes, and the details members naming them
+ITEMS = {"dispatch": ("assignments", ("lead", "assisting")), "reassign": ("assignments", ("to",)),
+         "follow-up": ("followUps", ("followUpId",))}
+STAFF = frozenset({"community-staff", "grid-worker", "hotline-operator"})
+
+
+def _changed(old: Mapping[str, Any], new: Mapping[str, Any], member: str) -> bool:
+    return old.get(member) != new.get(member)
+
+
+def _sub(doc: Mapping[str, Any], member: str) -> Mapping[str, Any]:
+    value = doc.get(member)
+    return value if isinstance(value, Mapping) else {}
+
+
+class Policy:
+    """Defaults shared by the three resource types."""
+
+    rtype = ""
+    create_roles: frozenset[str] = frozenset()
+    update_roles: frozenset[str] = frozenset()
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.access = service.access
+
+    def may_create(self, principal: Principal) -> None:
+        if principal.role not in self.create_roles:
+            raise forbidden(principal, f"{principal.role} may not create a {self.rtype}",
+                            f"{principal.role} 不能创建 {self.rtype}", "/req/core/action-roles")
+
+    def may_update(self, principal: Principal) -> None:
+        if principal.role not in self.update_roles:
+            raise forbidden(principal, f"{principal.role} may not update a {self.rtype}",
+                            f"{principal.role} 不能更新 {self.rtype}")
+
+    def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
+        return None
+
+    def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
+        return None
+
+    def prepare_update(self, principal: Principal, stored: Stored,
+                       doc: dict[str, Any]) -> dict[str, Any]:
+        return doc
+
+    def check_update(self, tx: Any, principal: Principal, current: Stored,
+                     doc: dict[str, Any]) -> None:
+        return None
+
+    def check_action(self, tx: Any, principal: Principal, stored: Stored, action: str,
+                     body: Mapping[str, Any], actor: Mapping[str, Any]) -> dict[str, Any]:
+        return self.items(body, action)
+
+    def items(self, body: Mapping[str, Any], action: str) -> dict[str, Any]:
+        """The request's items (/req/issues/action-effects): only those the action takes,
+        each named in its details."""
+        items = body.get("items")
+        if not items:
+            return {}
+        member, names = ITEMS.get(action, ("", ()))
+        details = body.get("details") or {}
+        named: set[Any] = set()
+        for name in names:
+            value = details.get(name)
+            named.update(value if isinstance(value, list) else [value])
+        problems = []
+        for kind, entries in items.items():
+            for i, entry in enumerate(entries):
+                if kind != member or entry.get("id") not in named:
+                    problems.append((f"/items/{kind}/{i}", f"{action} takes no {kind} item "
+                                     f"{entry.get('id')}: items must match ids in details",
+                                     f"{action} 不接受 {kind} 条目 {entry.get('id')}："
+                                     "条目必须与 details 中的标识对应",
+                                     "/req/issues/action-effects"))
+        if problems:
+            raise unprocessable(problems)
+        return dict(items)
+
+    def after_apply(self, doc: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The document after the library applied the action and its effects; a hook."""
+        return doc
+
+    def also_write(self, tx: Any, principal: Principal, stored: Stored,
+                   body: Mapping[str, Any], action: str) -> list[Write]:
+        """Other resources the action changes, read in ``tx`` before it is applied."""
+        return []
+
+    # -- shared checks -----------------------------------------------------------------
+    def lifecycle_unchanged(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """/req/core/lifecycle-via-actions: a PUT changes neither status nor history."""
+        problems = [(f"/{m}", f"{m} changes only through lifecycle actions",
+                     f"{m} 只能通过生命周期动作改变", "/req/core/lifecycle-via-actions")
+                    for m in ("status", "history") if _changed(old, new, m)]
+        if problems:
+            raise unprocessable(problems)
+
+    def proxy_for(self, tx: Any, principal: Principal, resident_id: Any, scope: str) -> bool:
+        """/req/residents/proxy-scope: the resident's record names the principal as proxy."""
+        if not isinstance(resident_id, str):
+            return False
+        resident = tx.get("Resident", resident_id)
+        return resident is not None and self.access.proxy_grants(resident.doc, principal, {scope})
+
+
+class ResidentPolicy(Policy):
+    rtype = "Resident"
+    create_roles = STAFF | {"system"}
+    update_roles = create_roles | {"resident", "proxy"}
+    #: members a resident or their manage-data proxy may correct (/req/residents/self-correction)
+    correctable = frozenset({"name", "formerNames", "contactPoints", "preferredChannels",
+                             "address", "emergencyContacts", "consents", "meta", "restriction"})
+    requested = ("restriction-requested", "erasure-requested")
+
+    @staticmethod
+    def _state(doc: Mapping[str, Any]) -> Any:
+        return _sub(doc, "restriction").get("state", "none")
+
+    def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
+        # A record naming no community joins the creator's (see Service._prepare).
+        communities = derive(doc).communities
+        if communities and not principal.serves_any(communities):
+            raise forbidden(principal, "the resident belongs to no community you serve",
+                            "该居民不属于您服务的社区", "/req/privacy/community-isolation",
+                            "/memberships")
+        self._named(doc)
+
+    def _named(self, doc: Mapping[str, Any]) -> None:
+        if "name" not in doc and self._state(doc) != "erased":
+            raise unprocessable([("/name", "a stored resident record needs a name",
+                                  "保存的居民记录必须有姓名", "/req/residents/name-on-write")])
+
+    def prepare_update(self, principal: Principal, stored: Stored,
+                       doc: dict[str, Any]) -> dict[str, Any]:
+        new_state = self._state(doc)
+        restriction = doc.get("restriction")
+        if (new_state in self.requested and new_state != self._state(stored.doc)
+                and isinstance(restriction, dict) and "requestedAt" not in restriction):
+            # /req/residents/rights-request: the server records when the request was made.
+            doc = {**doc, "restriction": {**restriction, "requestedAt": stamp(now_cst())}}
+        return doc
+
+    def check_update(self, tx: Any, principal: Principal, current: Stored,
+                     doc: dict[str, Any]) -> None:
+        old = current.doc
+        old_state, new_state = self._state(old), self._state(doc)
+        if old_state == "erased":
+            raise unprocessable([("/restriction/state", "an erased record cannot be updated",
+                                  "已删除的记录不能更新", "/req/residents/erasure")])
+        if new_state == "erased":
+            raise unprocessable([("/restriction/state",
+                                  "erasure is carried out with POST /residents/{id}/erase",
+                                  "删除须通过 POST /residents/{id}/erase 执行",
+                                  "/req/residents/erasure")])
+        self._named(doc)
+        self._consents_kept(old, doc)
+        if principal.role in ("resident", "proxy"):
+            own = current.id == principal.resident
+            if not own and not self.access.proxy_grants(old, principal, {"manage-data"}):
+                raise forbidden(principal, "only the resident or a proxy in force with "
+                                "manage-data may correct this record",
+                                "只有居民本人或范围含 manage-data 的有效代理人可以更正此记录",
+                                "/req/residents/proxy-scope")
+            fixed = sorted(m for m in set(old) | set(doc)
+                           if m not in self.correctable and _changed(old, doc, m))
+            if fixed:
+                allowed = sorted(self.correctable - {"meta", "restriction"})
+                raise forbidden(principal, f"a resident may correct only {allowed}, not {fixed}",
+                                "居民只能更正姓名、联系方式、地址、紧急联系人和同意，"
+                                f"不能更改 {fixed}",
+                                "/req/residents/self-correction", f"/{fixed[0]}")
+            if new_state not in (old_state, *self.requested):
+                raise forbidden(principal, "a resident may ask for restriction or erasure, "
+                                f"not set {new_state}",
+                                f"居民只能申请限制处理或删除，不能设为 {new_state}",
+                                "/req/residents/rights-request", "/restriction/state")
+            return
+        if not principal.serves_any(derive(doc).communities):
+            raise forbidden(principal, "the record would leave the communities you serve",
+                            "更新后的记录不属于您服务的社区", "/req/privacy/community-isolation",
+                            "/memberships")
+        if new_state in self.requested and new_state != old_state:
+            raise forbidden(principal, "only the resident or their proxy may ask for "
+                            "restriction or erasure",
+                            "只有居民本人或其代理人可以申请限制处理或删除",
+                            "/req/residents/rights-request", "/restriction/state")
+
+    def _consents_kept(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """/req/residents/consent-append-only."""
+        fixed = ("id", "purpose", "legalBasis", "scope", "grantedAt")
+        by_id = {c.get("id"): (i, c) for i, c in enumerate(new.get("consents") or ())
+                 if isinstance(c, Mapping)}
+        problems = []
+        for i, consent in enumerate(old.get("consents") or ()):
+            if not isinstance(consent, Mapping):
+                continue
+            found = by_id.get(consent.get("id"))
+            if found is None:
+                problems.append((f"/consents/{i}", f"consent {consent.get('id')} may not be "
+                                 "deleted", f"同意记录 {consent.get('id')} 不得删除",
+                                 "/req/residents/consent-append-only"))
+                continue
+            j, now = found
+            for member in fixed:
+                if consent.get(member) != now.get(member):
+                    problems.append((f"/consents/{j}/{member}", f"{member} of a consent may not "
+                                     "change", f"同意记录的 {member} 不得更改",
+                                     "/req/residents/consent-append-only"))
+            if consent.get("status") == "withdrawn" and now.get("status") != "withdrawn":
+                problems.append((f"/consents/{j}/status", "a withdrawn consent stays withdrawn",
+                                 "已撤回的同意不能恢复", "/req/residents/consent-append-only"))
+        if problems:
+            raise unprocessable(problems)
+
+    def right(self, principal: Principal, stored: Stored, operation: str,
+              body: Mapping[str, Any], at: str) -> tuple[dict[str, Any], str]:
+        """The record after an erasure request or an erasure, and the event kind."""
+        doc = stored.doc
+        restriction = dict(_sub(doc, "restriction"))
+        state = restriction.get("state", "none")
+        self.items(body, operation)
+        if operation == "erasure-request":
+            # /req/residents/rights-request: nobody else may set the requested states.
+            own = principal.role in ("resident", "proxy") and (
+                stored.id == principal.resident
+                or self.access.proxy_grants(doc, principal, {"manage-data"}))
+            if not own:
+                raise forbidden(principal, "only the resident or a proxy in force with "
+                                "manage-data may ask for erasure",
+                                "只有居民本人或范围含 manage-data 的有效代理人可以申请删除",
+                                "/req/residents/rights-request")
+        elif not (principal.role == "community-staff" and principal.serves_any(stored.communities)):
+            raise forbidden(principal, "only the staff of the resident's community carry out "
+                            "an erasure", "只有居民所在社区的工作人员可以执行删除",
+                            "/req/residents/erasure")
+        if state == "erased":
+            raise unprocessable([("/restriction/state", "the record is erased already",
+                                  "记录已经删除", "/req/residents/erasure")])
+        reason = body.get("reason") or restriction.get("reason")
+        if operation == "erasure-request":
+            new = copy.deepcopy(doc)
+            requested_at = restriction.get("requestedAt") if state == "erasure-requested" else at
+            new["restriction"] = {"state": "erasure-requested", "requestedAt": requested_at or at}
+            if reason:
+                new["restriction"]["reason"] = reason
+            return new, "updated"
+        new = erased_form(doc)
+        new["restriction"] = {"state": "erased",
+                              "requestedAt": restriction.get("requestedAt") or at,
+                              "decidedAt": at}
+        if reason:
+            new["restriction"]["reason"] = reason
+        org = principal.organisation
+        if org and all(k in org for k in ("id", "name", "type")):
+            new["restriction"]["decidedBy"] = dict(org)
+        return new, "erased"
+
+
+class IssuePolicy(Policy):
+    rtype = "Issue"
+    #: lifecycle members a PUT may not change (/req/issues/lifecycle-fields-read-only)
+    read_only = ("resolution", "reply", "mergedInto", "transferredTo", "assignments",
+                 "followUps")
+
+    def __init__(self, service: Service) -> None:
+        super().__init__(service)
+        lifecycle = service.lifecycle("Issue")
+        self.creating = lifecycle.creating_actions
+        self.create_roles = frozenset().union(
+            *(lifecycle.transitions[a].roles for a in self.creating))
+        # Only intake sees an issue whole (confidential reporters), so only intake replaces it.
+        self.update_roles = self.access.intake_roles
+
+    def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
+        if not principal.serves(doc.get("communityDivisionCode")):
+            raise forbidden(principal, "the issue's community is not one you serve",
+                            "诉求所属社区不是您服务的社区", "/req/privacy/community-isolation",
+                            "/communityDivisionCode")
+        problems = []
+        req = "/req/issues/create-submitted"
+        if doc.get("status") != "submitted":
+            problems.append(("/status", "a new issue has status submitted",
+                             "新诉求的状态必须是 submitted", req))
+        history = doc.get("history") or []
+        if len(history) != 1 or history[0].get("action") not in self.creating:
+            problems.append(("/history", "a new issue has exactly one submit event",
+                             "新诉求的历史必须恰好是一个 submit 事件", req))
+        for member in ("resolution", "assignments", "followUps"):
+            if member in doc:
+                problems.append((f"/{member}", f"a new issue carries no {member}",
+                                 f"新诉求不能带有 {member}", req))
+        if problems:
+            raise unprocessable(problems)
+
+    def _references_exist(self, tx: Any, doc: Mapping[str, Any],
+                          old: Mapping[str, Any] | None = None) -> None:
+        """/req/issues/merge-target-exists: mergedInto and mergedDuplicates name stored issues."""
+        problems = []
+        refs = [("/mergedInto", doc.get("mergedInto"))] if "mergedInto" in doc else []
+        refs += [(f"/mergedDuplicates/{i}", rid)
+                 for i, rid in enumerate(doc.get("mergedDuplicates") or ())]
+        known = set((old or {}).get("mergedDuplicates") or ())
+        for where, rid in refs:
+            if rid in known:
+                continue  # unchanged by this write: its merge put it there
+            if rid == doc.get("id") or tx.get("Issue", str(rid)) is None:
+                problems.append((where, f"{rid} is not an issue this server holds",
+                                 f"{rid} 不是本服务器上的诉求", "/req/issues/merge-target-exists"))
+        if problems:
+            raise unprocessable(problems)
+
+    def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
+        self._references_exist(tx, doc)
+        if principal.role == "proxy":
+            behalf = _sub(_sub(doc, "submittedBy"), "onBehalfOf").get("id")
+            if not self.proxy_for(tx, principal, behalf, "submit-issues"):
+                raise forbidden(principal, "a proxy submits only for a resident who authorised "
+                                "them to submit issues", "代理人只能为授权其提交诉求的居民提交",
+                                "/req/residents/proxy-scope", "/submittedBy/onBehalfOf")
+        for i, ref in enumerate(doc.get("externalRefs") or ()):
+            # /req/core/echo-suppression: our own id coming back is a copy, not a new issue.
+            if (isinstance(ref, Mapping) and ref.get("system") == self.service.source
+                    and tx.get("Issue", str(ref.get("value"))) is not None):
+                raise IdConflict(id=ref.get("value"), errors=[{
+                    "pointer": f"/externalRefs/{i}", "code": "http.echo", "severity": "error",
+                    "message": {"zh-Hans": "该记录是本系统已有记录的副本",
+                                "en": "The record is a copy of one this system holds"},
+                    "requirement": "/req/core/echo-suppression"}])
+
+    def check_update(self, tx: Any, principal: Principal, current: Stored,
+                     doc: dict[str, Any]) -> None:
+        old = current.doc
+        self.lifecycle_unchanged(old, doc)
+        if not principal.serves(doc.get("communityDivisionCode")):
+            raise forbidden(principal, "the issue would leave the communities you serve",
+                            "更新后的诉求不属于您服务的社区", "/req/privacy/community-isolation",
+                            "/communityDivisionCode")
+        problems = [(f"/{m}", f"{m} changes only through lifecycle actions",
+                     f"{m} 只能通过生命周期动作改变", "/req/issues/lifecycle-fields-read-only")
+                    for m in self.read_only if _changed(old, doc, m)]
+        if _sub(old, "deadlines").get("extensions") != _sub(doc, "deadlines").get("extensions"):
+            problems.append(("/deadlines/extensions", "extensions are recorded by extend-deadline",
+                             "延期只能通过 extend-deadline 记录",
+                             "/req/issues/lifecycle-fields-read-only"))
+        if problems:
+            raise unprocessable(problems)
+        self._references_exist(tx, doc, old)
+
+    def _assignments(self, doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        return [a for a in doc.get("assignments") or () if isinstance(a, Mapping)]
+
+    def check_action(self, tx: Any, principal: Principal, stored: Stored, action: str,
+                     body: Mapping[str, Any], actor: Mapping[str, Any]) -> dict[str, Any]:
+        doc = stored.doc
+        details = body.get("details") or {}
+        assignments = self._assignments(doc)
+        by_id = {a.get("id"): a for a in assignments}
+        active_lead = next((a for a in assignments
+                            if a.get("role") == "lead" and a.get("status") in ACTIVE), None)
+        if action == "withdraw" and principal.role in ("resident", "proxy", "grid-worker"):
+            self._may_withdraw(tx, principal, doc)
+        if principal.role == "department":
+            org = principal.organisation_id
+            if action in ("claim", "return", "resolve"):
+                holds = active_lead is not None and _sub(active_lead, "department").get("id") == org
+            elif action in ("add-progress", "extend-deadline"):
+                holds = any(a.get("status") in ACTIVE and _sub(a, "department").get("id") == org
+                            for a in assignments)
+            else:
+                holds = True
+            if not holds:
+                raise forbidden(principal, "your organisation holds no active assignment of "
+                                f"this issue for {action}",
+                                f"您的单位没有本诉求可执行 {action} 的有效任务",
+                                "/req/issues/department-own-assignment")
+        problems = []
+        if action in ("claim", "return"):
+            wanted = ("pending",) if action == "claim" else ACTIVE
+            if (active_lead is None or details.get("assignmentId") != active_lead.get("id")
+                    or active_lead.get("status") not in wanted):
+                named = details.get("assignmentId")
+                kind = "待签收" if action == "claim" else "有效"
+                problems.append(("/details/assignmentId",
+                                 f"{named} is not the issue's {' or '.join(wanted)} lead "
+                                 "assignment", f"{named} 不是本诉求{kind}的主办任务",
+                                 "/req/issues/assignment-history"))
+        elif action == "reassign":
+            old = by_id.get(details.get("from"))
+            if old is None or old.get("role") != "lead" or old.get("status") not in (
+                    *ACTIVE, "returned"):
+                problems.append(("/details/from", "from must be the issue's active or returned "
+                                 "lead assignment", "from 必须是本诉求有效或已退回的主办任务",
+                                 "/req/issues/assignment-history"))
+            if details.get("to") in by_id:
+                problems.append(("/details/to", "to must name a new assignment",
+                                 "to 必须是新任务的标识", "/req/issues/assignment-history"))
+        elif action == "dispatch":
+            new_ids = [details.get("lead"), *(details.get("assisting") or ())]
+            for i, aid in enumerate(new_ids):
+                if aid in by_id or new_ids.index(aid) != i:
+                    where = "/details/lead" if i == 0 else f"/details/assisting/{i - 1}"
+                    problems.append((where, f"{aid} must name a new assignment",
+                                     f"{aid} 必须是新任务的标识", "/req/issues/assignment-history"))
+        elif action == "merge":
+            target = details.get("mergedInto")
+            found = None if target == stored.id else tx.get("Issue", str(target))
+            if found is None or not self.access.can_see(principal, found):
+                problems.append(("/details/mergedInto",
+                                 f"{target} is not another issue this server holds",
+                                 f"{target} 不是本服务器上的另一诉求",
+                                 "/req/issues/merge-target-exists"))
+        if problems:
+            raise unprocessable(problems)
+        return self.items(body, action)
+
+    def _may_withdraw(self, tx: Any, principal: Principal, doc: Mapping[str, Any]) -> None:
+        """/req/issues/withdraw-by-submitter."""
+        by = _sub(doc, "submittedBy")
+        behalf = _sub(by, "onBehalfOf").get("id")
+        submitter = (
+            (principal.user_id is not None and by.get("userId") == principal.user_id)
+            or (principal.resident is not None
+                and _sub(by, "resident").get("id") == principal.resident))
+        reporter = principal.resident is not None and behalf == principal.resident
+        proxy = principal.role == "proxy" and (
+            self.proxy_for(tx, principal, behalf, "submit-issues")
+            or self.proxy_for(tx, principal, behalf, "follow-up-issues"))
+        if not (submitter or reporter or proxy):
+            raise forbidden(principal, "only the submitter, the reporter or their proxy may "
+                            "withdraw the issue", "只有提交人、诉求人或其代理人可以撤回诉求",
+                            "/req/issues/withdraw-by-submitter")
+
+    def also_write(self, tx: Any, principal: Principal, stored: Stored,
+                   body: Mapping[str, Any], action: str) -> list[Write]:
+        if action != "merge":
+            return []
+        # /req/issues/merge-updates-target: the kept issue lists this one, in the same commit.
+        target = tx.get("Issue", str((body.get("details") or {}).get("mergedInto")))
+        return [Write(target, merge_into_target(target.doc, stored.id), "merge")]
+
+
+class ConsultationPolicy(Policy):
+    rtype = "Consultation"
+    update_roles = STAFF | {"system"}
+
+    def __init__(self, service: Service) -> None:
+        super().__init__(service)
+        lifecycle = service.lifecycle("Consultation")
+        self.create_roles = frozenset().union(
+            *(lifecycle.transitions[a].roles for a in lifecycle.creating_actions))
+
+    def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
+        if not principal.serves(doc.get("divisionCode")):
+            raise forbidden(principal, "divisionCode is not a community you serve",
+                            "divisionCode 不是您服务的社区", "/req/consultations/division-fixed",
+                            "/divisionCode")
+
+    def _issues_exist(self, tx: Any, doc: Mapping[str, Any]) -> None:
+        """/req/consultations/escalated-issue-exists: issues of the same community."""
+        problems = []
+        for i, ref in enumerate(_sub(doc, "origin").get("issues") or ()):
+            target = ref.get("id") if isinstance(ref, Mapping) else None
+            found = tx.get("Issue", str(target))
+            if found is None or found.doc.get("communityDivisionCode") != doc.get("divisionCode"):
+                problems.append((f"/origin/issues/{i}/id",
+                                 "the escalated issue is not an issue of this community",
+                                 "转议的诉求不是本社区已有的诉求",
+                                 "/req/consultations/escalated-issue-exists"))
+        if problems:
+            raise unprocessable(problems)
+
+    def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
+        self._issues_exist(tx, doc)
+        if principal.role == "proxy" and not any(
+                self.proxy_for(tx, principal, _sub(p, "onBehalfOf").get("id"),
+                               "participate-consultations")
+                for p in _sub(doc, "origin").get("proposers") or () if isinstance(p, Mapping)):
+            raise forbidden(principal, "a proxy proposes only for a resident who authorised "
+                            "them to take part in consultations",
+                            "代理人只能为授权其参与协商的居民提议", "/req/residents/proxy-scope",
+                            "/origin/proposers")
+
+    def check_update(self, tx: Any, principal: Principal, current: Stored,
+                     doc: dict[str, Any]) -> None:
+        old = current.doc
+        if _changed(old, doc, "divisionCode"):
+            raise unprocessable([("/divisionCode", "divisionCode never changes",
+                                  "divisionCode 不得改变", "/req/consultations/division-fixed")])
+        self.lifecycle_unchanged(old, doc)
+        if _sub(old, "origin").get("issues") != _sub(doc, "origin").get("issues"):
+            self._issues_exist(tx, doc)
+
+    def check_action(self, tx: Any, principal: Principal, stored: Stored, action: str,
+                     body: Mapping[str, Any], actor: Mapping[str, Any]) -> dict[str, Any]:
+        if action == "withdraw":
+            proposers = [p for p in _sub(stored.doc, "origin").get("proposers") or ()
+                         if isinstance(p, Mapping)]
+            ok = any(principal.resident is not None
+                     and _sub(p, "resident").get("id") == principal.resident for p in proposers)
+            if principal.role == "proxy":
+                ok = ok or any(self.proxy_for(tx, principal, _sub(p, "resident").get("id")
+                                              or _sub(p, "onBehalfOf").get("id"),
+                                              "participate-consultations") for p in proposers)
+            if not ok:
+                raise forbidden(principal, "only a proposer, or a proxy acting for one, may "
+                                "withdraw", "只有提议人或其代理人可以撤回",
+                                "/req/consultations/withdraw-by-proposer")
+        return self.items(body, action)
+

@@ -1,0 +1,40 @@
+"""Settings of the reference server: where the data lives and the limits it enforces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+#: China Standard Time; timestamps the server writes carry this offset.
+CST = timezone(timedelta(hours=8))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything ``create_app`` needs; the defaults suit a local demo."""
+
+    #: SQLAlchemy URL: ``sqlite:///path`` (default) or ``postgresql+psycopg://...``
+    database_url: str = "sqlite:///./smartcommunity.sqlite3"
+    #: JSON file of bearer tokens (see ``auth.load_tokens``); None: ``tokens`` or the demo tokens
+    tokens_file: Path | None = None
+    #: tokens given directly (token → principal fields), used by tests and embedding programs
+    tokens: dict[str, dict[str, Any]] | None = None
+    #: largest request body accepted, in bytes (/req/core/request-limits)
+    max_body_bytes: int = 1024 * 1024
+    #: deepest JSON nesting accepted (/req/core/request-limits)
+    max_json_depth: int = 64
+    page_size_default: int = 50
+    page_size_max: int = 500
+    #: shared city key for citizen ID pseudonyms; None: redaction leaves no pseudonym behind
+    pseudonym_key: bytes | None = None
+    #: URI written to meta.source and to the change feed's ``source``; None: a stable
+    #: ``urn:uuid:`` created with the database
+    source_uri: str | None = None
+    #: seed the demo community on first start (an existing database is reused as it is)
+    demo: bool = False
+    #: version of the standard served
+    spec_version: str = "1.0"
+    #: extra keyword arguments for SQLAlchemy's create_engine (pool sizes and the like)
+    engine_options: dict[str, Any] = field(default_factory=dict)

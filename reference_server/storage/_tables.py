@@ -1,0 +1,114 @@
+"""The tables, as SQLAlchemy Core metadata (the migrations create the same ones).
+
+Documents are stored as their JSON text, exactly as they were accepted plus the server's meta,
+so a read gives back what was written. The other columns are derived from the document when it
+is written and exist only to filter, scope and order.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+#: key/value facts about this database (its source URI, whether the demo was seeded)
+server_info = Table(
+    "server_info", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+#: one row per resource; ``seq`` is the insertion sequence that list cursors run over
+resources = Table(
+    "resources", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("rtype", String(16), nullable=False),
+    Column("id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(64)),
+    Column("community", String(12)),
+    Column("updated_at", String(32), nullable=False),  # UTC, fixed width: compares as text
+    Column("submitted_at", String(32)),
+    Column("category", String(64)),
+    Column("request_type", String(64)),
+    Column("intake_channel", String(64)),
+    Column("urgency", String(64)),
+    Column("communities", Text, nullable=False),  # "|code|code|": who may see it
+    Column("departments", Text, nullable=False),  # "|org|org|": departments assigned
+    Column("doc", Text, nullable=False),
+    UniqueConstraint("rtype", "id", name="uq_resources_rtype_id"),
+    Index("ix_resources_rtype_seq", "rtype", "seq"),
+    Index("ix_resources_rtype_community", "rtype", "community", "seq"),
+    sqlite_autoincrement=True,
+)
+
+#: multi-valued filter terms (membership communities, grids, pseudonyms, departments …)
+terms = Table(
+    "resource_terms", metadata,
+    Column("rseq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(160), nullable=False),
+    Column("until", String(10)),  # grid memberships end on this day (inclusive)
+    PrimaryKeyConstraint("rseq", "kind", "value", name="pk_resource_terms"),
+    Index("ix_resource_terms_kind_value", "kind", "value", "rseq"),
+)
+
+#: the change feed: gap-free ``seq`` in commit order, the full state after each write; the
+#: sequence is also the CloudEvents id (unique within this server, the event source)
+events = Table(
+    "events", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=False),
+    Column("rtype", String(16), nullable=False),
+    Column("rid", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("time", String(40), nullable=False),
+    Column("communities", Text, nullable=False),
+    Column("departments", Text, nullable=False),
+    Column("data", Text, nullable=False),
+)
+
+#: first results of create requests, per principal and Idempotency-Key
+idempotency = Table(
+    "idempotency", metadata,
+    Column("principal", String(200), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("request", String(200), nullable=False),  # method and path the key was used on
+    Column("body_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("etag", String(40)),
+    Column("location", String(300)),
+    Column("body", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    PrimaryKeyConstraint("principal", "key", name="pk_idempotency"),
+)
+
+#: append-only log of access to residents' sensitive information (/req/privacy/audit-log)
+audit = Table(
+    "audit", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("principal", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("operation", String(32), nullable=False),
+    Column("resident", String(64), nullable=False),
+    Column("fields", Text, nullable=False),
+    Column("communities", Text, nullable=False),
+    Index("ix_audit_resident", "resident", "seq"),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,179 @@
+"""``smartcommunity serve`` (the reference server) and ``smartcommunity import`` (bulk load).
+
+Both need the ``server`` extra; without it this module fails to import and the CLI does not
+offer them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from ._common import EXIT_INVALID, EXIT_OK, UsageError, discover
+
+DEFAULT_URL = "sqlite:///./smartcommunity.sqlite3"
+
+
+def _server_importable() -> None:
+    """Make ``reference_server`` importable from a source checkout.
+
+    The wheel installs it next to ``smartcommunity``; an editable install only exposes
+    ``src/``, so (as ``specification.spec_root`` does for ``spec/``) fall back to the checkout.
+    """
+    try:
+        import reference_server  # noqa: F401
+    except ImportError:
+        checkout = Path(__file__).resolve().parents[3]
+        if (checkout / "reference_server" / "__init__.py").is_file():
+            sys.path.insert(0, str(checkout))
+
+
+def add_serve(sub: Any) -> None:
+    p = sub.add_parser(
+        "serve", help="run the reference server / 运行参考服务器",
+        description="Run the reference server of the standard. With the demo (the default) an "
+                    "empty database is seeded with the spec's examples on first start.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8311, help="port to listen on (8311)")
+    p.add_argument("--database-url", default=DEFAULT_URL,
+                   help=f"sqlite:///FILE or postgresql+psycopg://… ({DEFAULT_URL})")
+    p.add_argument("--tokens", metavar="FILE", help="JSON file of bearer tokens")
+    p.add_argument("--no-demo", action="store_true", help="do not seed the demo community")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
+    p.add_argument("--pseudonym-key-file", metavar="FILE",
+                   help="file holding the city's shared key for citizen ID pseudonyms")
+    p.set_defaults(handler=serve)
+
+    i = sub.add_parser(
+        "import", help="load documents into a server database / 批量导入",
+        description="Load JSON or NDJSON documents into the reference server's database, each "
+                    "with a change event, as a migration does (documents keep their meta).",
+    )
+    i.add_argument("paths", nargs="+", metavar="FILE", help="JSON or NDJSON file, or folder")
+    i.add_argument("--database-url", default=DEFAULT_URL, help=f"target database ({DEFAULT_URL})")
+    i.add_argument("--ndjson", action="store_true", help="read every input as NDJSON")
+    i.add_argument("--no-validate", action="store_true",
+                   help="skip validation (only for documents validated before)")
+    i.set_defaults(handler=import_documents)
+
+
+def _key(path: str | None) -> bytes | None:
+    if not path:
+        return None
+    try:
+        return Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def serve(args: argparse.Namespace) -> int:
+    _server_importable()
+    try:
+        from reference_server.app import SETTINGS_ENV, create_app, principals_for
+        from reference_server.settings import Settings
+    except ImportError as exc:  # pragma: no cover - a broken installation
+        raise UsageError(f"the reference server is not installed: {exc}") from exc
+    if args.tokens and not Path(args.tokens).is_file():
+        raise UsageError(f"no such tokens file: {args.tokens}")
+    key = _key(args.pseudonym_key_file)
+    settings = Settings(database_url=args.database_url,
+                        tokens_file=Path(args.tokens) if args.tokens else None,
+                        demo=not args.no_demo, pseudonym_key=key)
+    try:
+        principals = principals_for(settings)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"bad tokens file: {exc}") from exc
+    base = f"http://{args.host}:{args.port}"
+    _banner(base, settings, principals)
+    if args.workers > 1:
+        os.environ[SETTINGS_ENV] = json.dumps({
+            "database_url": settings.database_url,
+            "tokens_file": str(settings.tokens_file) if settings.tokens_file else None,
+            "demo": settings.demo,
+            "pseudonym_key": key.decode() if key else None,
+        })
+        uvicorn.run("reference_server.app:app_from_env", factory=True, host=args.host,
+                    port=args.port, workers=args.workers, log_level="warning")
+    else:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return EXIT_OK
+
+
+def _banner(base: str, settings: Any, principals: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    # Wide enough that the tokens are copied whole, even when the output is not a terminal.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+    console.print(f"[bold]Smart Community reference server[/bold] · 智慧社区参考服务器 "
+                  f"(standard {settings.spec_version})")
+    console.print(f"  API:  {base}/")
+    console.print(f"  Docs: {base}/docs   (OpenAPI: {base}/openapi.json)")
+    console.print(f"  Data: {settings.database_url}")
+    table = Table(title="Bearer tokens · 令牌", show_lines=False)
+    table.add_column("role", no_wrap=True)
+    table.add_column("who", no_wrap=True)
+    table.add_column("communities", no_wrap=True)
+    table.add_column("token", no_wrap=True)
+    for token, p in principals.items():
+        communities = "*" if p.every_community else " ".join(sorted(p.communities))
+        who = p.name + (f" · {p.label}" if p.label else "")
+        if p.organisation_id and p.role == "department":
+            who += f" [{p.organisation_id}]"
+        table.add_row(p.role, who, communities, token)
+    console.print(table)
+    example = next((t for t, p in principals.items() if p.role == "community-staff"),
+                   next(iter(principals), ""))
+    console.print(f"  Try: curl -H 'Authorization: Bearer {example}' {base}/issues")
+
+
+def import_documents(args: argparse.Namespace) -> int:
+    import orjson
+
+    _server_importable()
+    try:
+        from reference_server.errors import ProblemError
+        from reference_server.service import Service
+        from reference_server.settings import Settings
+        from reference_server.storage import Store
+    except ImportError as exc:  # pragma: no cover
+        raise UsageError(f"the reference server is not installed: {exc}") from exc
+    store = Store(args.database_url)
+    store.migrate()
+    service = Service(Settings(database_url=args.database_url), store)
+    bad = 0
+
+    def documents() -> Any:
+        nonlocal bad
+        for source in discover(args.paths, args.ndjson):
+            for line, raw in source.open():
+                try:
+                    yield orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    bad += 1
+                    where = f"{source.name}:{line}" if line else source.name
+                    print(f"✗ {where}: not JSON", file=sys.stderr)
+
+    started = time.perf_counter()
+    try:
+        count = service.load(documents(), validate=not args.no_validate)
+    except ProblemError as exc:
+        # The first invalid document stops the import; the batches before it stay imported.
+        print(f"✗ import stopped: {exc.detail}", file=sys.stderr)
+        for error in exc.errors[:20]:
+            print(f"  {error.get('pointer') or '/'}: {error['message']['en']}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        store.dispose()
+    seconds = time.perf_counter() - started
+    rate = count / seconds if seconds else 0.0
+    print(f"imported {count} documents in {seconds:.1f} s ({rate:,.0f}/s)")
+    return EXIT_INVALID if bad else EXIT_OK

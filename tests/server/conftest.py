@@ -1,0 +1,83 @@
+"""Fixtures of the server tests: one app per storage backend, clients per role.
+
+Every test session (each xdist worker) gets its own SQLite file and, when PostgreSQL answers on
+127.0.0.1:5432, its own fresh PostgreSQL database, dropped at the end; tests that take the
+``backend`` fixture run once on each. Tests create documents with fresh ids, so they share one
+application per backend without stepping on each other.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from reference_server import Settings, create_app  # noqa: E402
+
+from .helpers import KEY, PG_ADMIN, TOKENS, Api, pg_available, worker  # noqa: E402
+
+
+def make_app(url: str, **options: Any) -> Any:
+    settings = Settings(database_url=url, tokens=TOKENS, demo=options.pop("demo", True),
+                        pseudonym_key=KEY, **options)
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this session (and xdist worker), dropped at the end."""
+    if not pg_available():
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    from sqlalchemy import create_engine, text
+
+    name = f"sc_test_{worker()}_{os.getpid()}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    path = tmp_path_factory.mktemp("db") / "server.sqlite3"
+    return make_app(f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="session")
+def postgresql_app(pg_url: str) -> Any:
+    return make_app(pg_url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def app(backend: str, request: pytest.FixtureRequest) -> Any:
+    return request.getfixturevalue(f"{backend}_app")
+
+
+@pytest.fixture(scope="session")
+def api(app: Any) -> Api:
+    return Api(TestClient(app, raise_server_exceptions=True))
+
+
+@pytest.fixture(scope="session")
+def sqlite_api(sqlite_app: Any) -> Api:
+    return Api(TestClient(sqlite_app, raise_server_exceptions=True))
+
+

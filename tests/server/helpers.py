@@ -1,0 +1,167 @@
+"""Constants and helpers of the server tests (the fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from reference_server.auth import demo_tokens
+from smartcommunity import identifiers, load_spec
+
+SPEC = load_spec("1.0")
+EXAMPLES: dict[str, dict[str, Any]] = dict(SPEC.examples())
+COMMUNITY = "110105001001"
+OTHER = "110105001002"
+WANG = "5f0c1e2a-6b8d-4c1e-9a3f-1d2e3f4a5b6c"
+LI = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+#: the city's shared pseudonym key the test servers hold
+KEY = b"city-shared-key-for-tests"
+
+_RC = {"id": "rc-xingfuli", "name": "幸福里社区居民委员会", "type": "residents-committee",
+       "divisionCode": COMMUNITY}
+
+#: the demo's principals plus the ones the lifecycle tests need (token → principal)
+TOKENS: dict[str, dict[str, Any]] = {
+    **demo_tokens(),
+    "test-hotline-zhao-xue": {"role": "hotline-operator", "name": "赵雪", "userId": "op-0871",
+                              "communities": [COMMUNITY],
+                              "organisation": {"id": "hotline-12345",
+                                               "name": "北京市12345市民服务热线",
+                                               "type": "hotline-centre"}},
+    "test-dept-urban-chen-lei": {"role": "department", "name": "陈磊", "userId": "cgw-0452",
+                                 "communities": [COMMUNITY, OTHER],
+                                 "organisation": {"id": "urban-management",
+                                                  "name": "朝阳区城市管理委员会",
+                                                  "type": "government-department"}},
+    "test-supervisor-0001": {"role": "supervisor", "name": "督办员", "userId": "sv-0001",
+                             "communities": [COMMUNITY]},
+    "test-resident-chen": {"role": "resident", "name": "陈志强", "communities": [COMMUNITY],
+                           "resident": "b22da02a-0000-4000-8000-000000000000"},
+    "test-proxy-stranger": {"role": "proxy", "name": "路人甲", "communities": [COMMUNITY],
+                            "resident": "00000000-0000-4000-8000-0000000000aa"},
+    "test-system-local": {"role": "system", "name": "社区物联网", "userId": "iot-01",
+                          "communities": [COMMUNITY]},
+}
+ROLE_TOKEN = {
+    "resident": "demo-resident-wang-guiying", "proxy": "demo-proxy-li-jianguo",
+    "grid-worker": "demo-grid-worker-zhang-wei", "community-staff": "demo-staff-liu-fang",
+    "hotline-operator": "test-hotline-zhao-xue", "department": "demo-dept-housing",
+    "supervisor": "test-supervisor-0001", "regulator": "demo-regulator",
+    "public": "demo-public", "system": "demo-system-mirror",
+}
+
+
+def pg_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+class Api:
+    """A test client that speaks as a role: ``api.as_("community-staff").get(...)``."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def as_(self, who: str) -> Caller:
+        token = ROLE_TOKEN.get(who, who)
+        return Caller(self.client, token)
+
+    @property
+    def staff(self) -> Caller:
+        return self.as_("community-staff")
+
+
+class Caller:
+    def __init__(self, client: TestClient, token: str | None) -> None:
+        self.client = client
+        self.token = token
+
+    def role(self) -> str:
+        return str(TOKENS[self.token or ""]["role"])
+
+    def _headers(self, headers: dict[str, str] | None, if_match: str | None) -> dict[str, str]:
+        out = dict(headers or {})
+        if self.token:
+            out["Authorization"] = f"Bearer {self.token}"
+        if if_match is not None:
+            out["If-Match"] = if_match
+        return out
+
+    def get(self, path: str, *, params: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> Any:
+        return self.client.get(path, params=params, headers=self._headers(headers, None))
+
+    def post(self, path: str, body: Any = None, *, if_match: str | None = None,
+             headers: dict[str, str] | None = None) -> Any:
+        return self.client.post(path, json=body, headers=self._headers(headers, if_match))
+
+    def put(self, path: str, body: Any, *, if_match: str | None = None,
+            headers: dict[str, str] | None = None) -> Any:
+        return self.client.put(path, json=body, headers=self._headers(headers, if_match))
+
+    def create(self, doc: dict[str, Any], **kw: Any) -> Any:
+        return self.post("/" + PLURAL[doc["resourceType"]], doc, **kw)
+
+    def act(self, rtype: str, rid: str, action: str, body: dict[str, Any] | None = None,
+            etag: str | None = None) -> Any:
+        path = f"/{PLURAL[rtype]}/{rid}"
+        if etag is None:
+            etag = self.client.get(path, headers=self._headers(None, None)).headers.get("etag")
+        return self.post(f"{path}/actions/{action}", body or {}, if_match=etag)
+
+
+PLURAL = {"Resident": "residents", "Issue": "issues", "Consultation": "consultations"}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def later(days: float) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).astimezone().isoformat(timespec="seconds")
+
+
+def example(name: str) -> dict[str, Any]:
+    """A copy of a spec example with a fresh id and no server meta.
+
+    The test servers hold the city key KEY, so a pseudonym beside a full number is made
+    with it (the examples' own were made with another key).
+    """
+    doc = copy.deepcopy(EXAMPLES[name])
+    doc["id"] = new_id()
+    doc.pop("meta", None)
+    for document in doc.get("identityDocuments", ()):
+        if "number" in document and "pseudonym" in document:
+            document["pseudonym"] = identifiers.citizen_id_pseudonym(document["number"], KEY)
+    return doc
+
+
+def submitted_issue(**changes: Any) -> dict[str, Any]:
+    """A new issue to submit, from the fire-lane example."""
+    doc = example("issue/fire-lane-submitted.json")
+    doc.pop("externalRefs", None)
+    doc.update(changes)
+    return doc
+
+
+def stripped(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != "meta"}
+
+
+def tmp_sqlite(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'db.sqlite3'}"

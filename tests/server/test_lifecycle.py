@@ -1,0 +1,515 @@
+"""Lifecycle actions: both tables driven end to end, and every action's role and status rules."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from smartcommunity.lifecycle import lifecycle_for
+
+from .helpers import EXAMPLES, WANG, Api, later, new_id, submitted_issue
+
+GAS = EXAMPLES["issue/gas-heater-elderly-closed.json"]
+LIFT = EXAMPLES["consultation/lift-installation-building-3.json"]
+HOUSING = {"id": "housing", "name": "朝阳区住房和城乡建设委员会", "type": "government-department"}
+CIVIL = {"id": "civil-affairs", "name": "朝阳区民政局", "type": "government-department"}
+TIMES = ("assignedAt", "acceptedAt", "returnedAt", "completedAt", "cancelledAt", "dueAt",
+         "assignedBy", "at", "by", "requestedBy", "previousDue", "newDue")
+
+
+class Doc:
+    """One resource followed through its actions, checking that history only grows."""
+
+    def __init__(self, api: Api, rtype: str, doc: dict[str, Any], who: str = "community-staff"):
+        self.api = api
+        self.rtype = rtype
+        self.path = f"/{'issues' if rtype == 'Issue' else 'consultations'}/{doc['id']}"
+        resp = api.as_(who).create(doc)
+        assert resp.status_code == 201, resp.text
+        self.id = doc["id"]
+        self.etag = resp.headers["etag"]
+        self.doc = resp.json()
+
+    def act(self, who: str, action: str, body: dict[str, Any] | None = None,
+            status: int = 200) -> Any:
+        before = self.api.staff.get(self.path).json()
+        resp = self.api.as_(who).post(f"{self.path}/actions/{action}", body or {},
+                                      if_match=self.etag)
+        assert resp.status_code == status, (action, who, resp.text)
+        if status == 200:
+            self.etag = resp.headers["etag"]
+            after = self.api.staff.get(self.path).json()
+            # /req/core/history-append-only: one event more, the earlier ones untouched.
+            assert after["history"][:-1] == before["history"], action
+            event = after["history"][-1]
+            assert event["action"] == action and event["seq"] == len(after["history"])
+            assert event["actor"]["role"] == self.api.as_(who).role()
+            if body and body.get("note"):
+                assert event["note"] == body["note"]
+            self.doc = after
+        return resp
+
+    def put(self, members: dict[str, Any]) -> None:
+        body = self.api.staff.get(self.path).json()
+        body.update(members)
+        resp = self.api.staff.put(self.path, body, if_match=self.etag)
+        assert resp.status_code == 200, resp.text
+        self.etag = resp.headers["etag"]
+        self.doc = resp.json()
+
+
+
+def _new(template: dict[str, Any], role: str, department: dict[str, Any] | None = None,
+         ) -> dict[str, Any]:
+    """A new assignment for the request's items, from an example's assignment."""
+    return {"id": template["id"] if department is None else new_id(),
+            "department": department or template["department"], "role": role,
+            "status": "pending", "assignedAt": later(0), "dueAt": later(7)}
+
+
+def _lead(doc: dict[str, Any]) -> dict[str, Any]:
+    return next(a for a in doc["assignments"]
+                if a["role"] == "lead" and a["status"] in ("pending", "accepted"))
+
+
+def _without(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in TIMES}
+
+
+def test_issue_closed_loop(api: Api) -> None:
+    """受理 → 派单 → 退单 → 改派 → 签收 → 办理 → 延期 → 办结 → 回访, as in the example."""
+    start = {k: copy.deepcopy(v) for k, v in GAS.items()
+             if k not in ("assignments", "followUps", "resolution", "reply", "meta")}
+    start.update(id=new_id(), status="submitted", history=GAS["history"][:1],
+                 deadlines={"responseDue": GAS["deadlines"]["responseDue"],
+                            "resolutionDue": later(7)})
+    issue = Doc(api, "Issue", start, "grid-worker")
+    first, assisting, second = GAS["assignments"]
+    issue.act("community-staff", "accept")
+    # /req/issues/action-effects: new assignments travel in the request's items.
+    issue.act("community-staff", "dispatch", {"details": {
+        "lead": first["id"], "assisting": [assisting["id"]], "dueAt": later(7)}}, 422)
+    issue.act("community-staff", "dispatch", {
+        "details": {"lead": first["id"], "assisting": [assisting["id"]], "dueAt": later(7)},
+        "items": {"assignments": [_new(first, "lead"), _new(assisting, "assisting")]}})
+    issue.act("department", "return", {"reason": "not-in-remit", "note": first["returnNote"],
+                                       "details": {"assignmentId": first["id"]}})
+    issue.act("community-staff", "reassign", {
+        "details": {"from": first["id"], "to": second["id"], "dueAt": later(7)},
+        "items": {"assignments": [_new(second, "lead")]}})
+    # /req/issues/department-own-assignment: housing no longer holds the lead.
+    issue.act("department", "claim", {"details": {"assignmentId": second["id"]}}, 403)
+    issue.act("test-dept-urban-chen-lei", "claim", {"details": {"assignmentId": second["id"]}})
+    issue.act("test-dept-urban-chen-lei", "add-progress", {"details": {
+        "message": GAS["history"][6]["details"]["message"]}})
+    due = issue.doc["deadlines"]["resolutionDue"]
+    issue.act("test-dept-urban-chen-lei", "extend-deadline", {
+        "reason": "awaiting-funding", "details": {"previousDue": due, "newDue": later(14)}})
+    issue.act("test-dept-urban-chen-lei", "resolve", {"details": {
+        "resolution": GAS["resolution"], "reply": GAS["reply"]}})
+    # At the resolution or after it, and not after the follow-up event (/req/issues/follow-up-time).
+    follow_up = {**GAS["followUps"][0], "at": issue.doc["history"][-1]["at"]}
+    issue.act("community-staff", "follow-up", {"details": {"followUpId": follow_up["id"]},
+                                               "items": {"followUps": [follow_up]}})
+    final = issue.doc
+    assert final["status"] == "closed" and final["resolution"] == GAS["resolution"]
+    assert final["reply"] == GAS["reply"]
+    assert [_without(a) for a in final["assignments"]] == [_without(a)
+                                                         for a in GAS["assignments"]]
+    assert [_without(f) for f in final["followUps"]] == [_without(f) for f in GAS["followUps"]]
+    ext = final["deadlines"]["extensions"]
+    assert len(ext) == 1 and ext[0]["reason"] == "awaiting-funding"
+    assert final["deadlines"]["resolutionDue"] == ext[0]["newDue"]
+    assert [e["action"] for e in final["history"]] == [e["action"] for e in GAS["history"]]
+    issue.act("community-staff", "reopen", {"reason": "reporter-unsatisfied"})
+    assert issue.doc["status"] == "accepted" and "resolution" not in issue.doc
+
+
+LATER = {"sessions": "hold-session", "votes": "open-vote", "decision": "decide",
+         "publications": "publish-decision", "implementation": "start-implementation",
+         "feedback": "publish-feedback"}
+CONSULTATION_TOKENS = {"community-staff": "community-staff", "grid-worker": "grid-worker",
+                       "system": "test-system-local", "department": "demo-dept-housing"}
+
+
+def _proposed(**changes: Any) -> dict[str, Any]:
+    doc = {k: copy.deepcopy(v) for k, v in LIFT.items()
+           if k not in LATER and k not in ("meta", "externalRefs")}
+    doc.update(id=new_id(), status="proposed", history=LIFT["history"][:1], **changes)
+    return doc
+
+
+def _drive(c: Doc, until: str | None = None) -> None:
+    """Replay the example's procedure, writing each stage's content before its action."""
+    for event in LIFT["history"][1:]:
+        if until is not None and c.doc["status"] == until:
+            return
+        for member, action in LATER.items():
+            if action == event["action"] and member not in c.doc:
+                value = copy.deepcopy(LIFT[member])
+                if member == "votes":
+                    for vote in value:
+                        vote["status"] = "open"
+                        vote.pop("results")
+                c.put({member: value})
+        body = {k: copy.deepcopy(event[k]) for k in ("note", "reason", "details") if k in event}
+        if event["action"] == "close-vote":
+            vote_id = event["details"]["voteId"]
+            votes = copy.deepcopy(c.doc["votes"])
+            for vote in votes:
+                if vote["id"] == vote_id:
+                    vote["results"] = copy.deepcopy(
+                        next(v for v in LIFT["votes"] if v["id"] == vote_id)["results"])
+            c.put({"votes": votes})
+            body["details"] = {"voteId": vote_id}  # the server computes the result
+        c.act(CONSULTATION_TOKENS[event["actor"]["role"]], event["action"], body)
+    assert until is None or c.doc["status"] == until
+
+
+def test_consultation_whole_procedure(api: Api) -> None:
+    """Topic → notice → deliberation → vote → decision → implementation → feedback."""
+    c = Doc(api, "Consultation", _proposed())
+    _drive(c)
+    final = c.doc
+    for member, value in LIFT.items():
+        if member not in ("meta", "history", "id", "externalRefs"):
+            assert final[member] == value, member
+    assert [(e["action"], e.get("details")) for e in final["history"]] == [
+        (e["action"], e.get("details")) for e in LIFT["history"]]
+    close_votes = [e for e in final["history"] if e["action"] == "close-vote"]
+    assert {e["details"]["result"] for e in close_votes} == {"passed"}
+
+
+# -- every action: an allowed role succeeds, another role gets 403, a wrong status 409 ----
+
+def _issue_at(api: Api, status: str) -> Doc:
+    issue = Doc(api, "Issue", submitted_issue(deadlines={"resolutionDue": later(7)}))
+    steps: list[tuple[str, Callable[[Doc], None]]] = [
+        ("accepted", lambda d: d.act("community-staff", "accept")),
+        ("dispatched", _dispatch),
+        ("in-progress", lambda d: d.act("department", "claim", {
+            "details": {"assignmentId": _lead(d.doc)["id"]}})),
+        ("resolved", lambda d: d.act("department", "resolve", {
+            "details": {"resolution": "fixed", "reply": "已清理消防通道。"}})),
+        ("closed", lambda d: d.act("community-staff", "close")),
+    ]
+    for reached, step in steps:
+        if issue.doc["status"] == status:
+            break
+        step(issue)
+        assert issue.doc["status"] == reached
+    assert issue.doc["status"] == status
+    return issue
+
+
+def _dispatch(d: Doc) -> None:
+    lead = _new({}, "lead", HOUSING)
+    assisting = _new({}, "assisting", CIVIL)
+    d.act("community-staff", "dispatch", {
+        "details": {"lead": lead["id"], "assisting": [assisting["id"]], "dueAt": later(7)},
+        "items": {"assignments": [lead, assisting]}})
+
+
+def _issue_body(api: Api, action: str, d: Doc) -> dict[str, Any]:
+    doc = d.doc
+    if action == "reject-intake":
+        return {"details": {"reply": "该事项不属于社区受理范围。"}}
+    if action == "transfer":
+        return {"details": {"transferredTo": {"id": "fire-rescue", "name": "朝阳区消防救援支队",
+                                              "type": "government-department"},
+                            "reply": "已转消防部门处理。"}}
+    if action == "merge":
+        target = Doc(api, "Issue", submitted_issue())
+        return {"details": {"mergedInto": target.id}}
+    if action == "dispatch":
+        lead = _new({}, "lead", HOUSING)
+        return {"details": {"lead": lead["id"]}, "items": {"assignments": [lead]}}
+    if action in ("claim", "return"):
+        return {"reason": "not-in-remit", "details": {"assignmentId": _lead(doc)["id"]}}
+    if action == "reassign":
+        new = _new({}, "lead", CIVIL)
+        return {"details": {"from": _lead(doc)["id"], "to": new["id"]},
+                "items": {"assignments": [new]}}
+    if action == "extend-deadline":
+        return {"reason": "complex-case", "details": {
+            "previousDue": doc["deadlines"]["resolutionDue"], "newDue": later(30)}}
+    if action == "supervise":
+        return {"details": {"instruction": "请三日内反馈办理进展。", "respondBy": later(3)}}
+    if action == "add-progress":
+        return {"details": {"message": "已约物业现场查看。"}}
+    if action == "resolve":
+        return {"details": {"resolution": "fixed", "reply": "已清理消防通道。"}}
+    if action == "follow-up":
+        follow_up = {"id": new_id(), "at": doc["history"][-1]["at"], "contactResult": "reached",
+                     "by": {"role": "community-staff", "name": "刘芳"},
+                     "perceivedResolution": "resolved", "rating": 5}
+        return {"details": {"followUpId": follow_up["id"]}, "items": {"followUps": [follow_up]}}
+    if action == "reopen":
+        return {"reason": "recurred"}
+    return {}
+
+
+#: (source status, who performs it) per action; the statuses come from the table
+ISSUE_CASES = {
+    "accept": ("submitted", "community-staff"), "reject-intake": ("submitted", "hotline-operator"),
+    "transfer": ("accepted", "community-staff"), "merge": ("dispatched", "community-staff"),
+    "dispatch": ("accepted", "hotline-operator"), "claim": ("dispatched", "department"),
+    "return": ("in-progress", "department"), "reassign": ("in-progress", "supervisor"),
+    "extend-deadline": ("dispatched", "community-staff"), "supervise": ("accepted", "regulator"),
+    "add-progress": ("in-progress", "department"), "resolve": ("in-progress", "department"),
+    "follow-up": ("resolved", "hotline-operator"), "close": ("resolved", "community-staff"),
+    "reopen": ("closed", "supervisor"), "withdraw": ("dispatched", "community-staff"),
+}
+ISSUES = lifecycle_for("Issue")
+
+
+def test_issue_cases_cover_the_table() -> None:
+    assert set(ISSUE_CASES) == {a for a, t in ISSUES.transitions.items() if not t.creates}
+    for action, (status, role) in ISSUE_CASES.items():
+        t = ISSUES.transitions[action]
+        assert status in t.sources and role in t.roles, action
+
+
+@pytest.mark.parametrize("action", sorted(ISSUE_CASES))
+def test_issue_action(sqlite_api: Api, action: str) -> None:
+    api = sqlite_api
+    status, role = ISSUE_CASES[action]
+    t = ISSUES.transitions[action]
+    issue = _issue_at(api, status)
+    body = _issue_body(api, action, issue)
+    forbidden = next(r for r in ("public", "regulator", "resident", "department", "supervisor")
+                     if r not in t.roles)
+    issue.act(forbidden, action, body, 403)
+    issue.act(role, action, body)
+    assert issue.doc["status"] == (t.target or status)
+    # A closed issue went through dispatch, so a department may see it; reopen starts there.
+    wrong = "closed" if "closed" not in t.sources else "submitted"
+    other = _issue_at(api, wrong)
+    other.act(role, action, body, 409)
+
+
+CONSULTATION_CASES = {
+    "accept-topic": "proposed", "reject-topic": "proposed", "publish-notice": "accepted",
+    "open-deliberation": "announced", "hold-session": "deliberating", "open-vote": "deliberating",
+    "record-votes": "voting", "close-vote": "voting", "decide": "voting",
+    "publish-decision": "decided", "start-implementation": "decision-published",
+    "report-progress": "implementing", "publish-update": "implementing",
+    "publish-feedback": "implementing", "close": "feedback-published", "withdraw": "announced",
+    "cancel": "deliberating",
+}
+CONSULTATIONS = lifecycle_for("Consultation")
+
+
+def _consultation_body(action: str, c: Doc) -> dict[str, Any]:
+    for member, before in LATER.items():  # the content this stage needs, written by an update
+        if before == action and member not in c.doc and member not in ("votes", "decision"):
+            c.put({member: copy.deepcopy(LIFT[member])})
+    if action in ("reject-topic", "cancel"):
+        return {"reason": "circumstances-changed"}
+    if action == "hold-session":
+        return {"details": {"sessionId": "s-01"}}
+    if action == "open-vote":
+        return {"details": {"voteId": "v-01"}}
+    if action == "record-votes":
+        return {"details": {"voteId": "v-01", "channel": "online", "count": 15}}
+    if action == "close-vote":
+        votes = copy.deepcopy(c.doc["votes"])
+        votes[0]["results"] = copy.deepcopy(LIFT["votes"][0]["results"])
+        c.put({"votes": votes})
+        return {"details": {"voteId": "v-01"}}
+    if action == "decide":
+        votes = copy.deepcopy(LIFT["votes"])
+        c.put({"votes": votes, "decision": copy.deepcopy(LIFT["decision"])})
+        return {"details": {"decisionType": "adopted", "basis": "vote"}}
+    if action == "report-progress":
+        return {"details": {"progress": 25, "milestoneId": "m-01"}}
+    if action == "publish-update":
+        return {"details": {"publicationType": "implementation-progress"}}
+    return {}
+
+
+def test_consultation_cases_cover_the_table() -> None:
+    assert set(CONSULTATION_CASES) == {a for a, t in CONSULTATIONS.transitions.items()
+                                       if not t.creates}
+
+
+def _consultation_at(api: Api, status: str, **changes: Any) -> Doc:
+    c = Doc(api, "Consultation", _proposed(**changes))
+    if status == "proposed":
+        return c
+    if status == "deliberating" or status == "voting":
+        _drive(c, "deliberating")
+        c.put({"sessions": copy.deepcopy(LIFT["sessions"])})
+        votes = copy.deepcopy(LIFT["votes"])
+        for vote in votes:
+            vote["status"] = "open"
+            vote.pop("results")
+        c.put({"votes": votes})
+        if status == "voting":
+            c.act("community-staff", "open-vote", {"details": {"voteId": "v-01"}})
+        return c
+    _drive(c, status)
+    return c
+
+
+@pytest.mark.parametrize("action", sorted(CONSULTATION_CASES))
+def test_consultation_action(sqlite_api: Api, action: str) -> None:
+    api = sqlite_api
+    status = CONSULTATION_CASES[action]
+    t = CONSULTATIONS.transitions[action]
+    proposer = {"type": "resident-proposal", "proposers": [
+        {"role": "resident", "name": "王桂英",
+         "resident": {"resourceType": "Resident", "id": WANG}}],
+        "proposedAt": LIFT["origin"]["proposedAt"]}
+    changes = {"origin": proposer} if action == "withdraw" else {}
+    c = _consultation_at(api, status, **changes)
+    body = _consultation_body(action, c)
+    role = "resident" if action == "withdraw" else next(
+        r for r in ("community-staff", "department", "grid-worker") if r in t.roles)
+    forbidden = next(r for r in ("public", "regulator", "department", "grid-worker", "resident")
+                     if r not in t.roles)
+    c.act(forbidden, action, body, 403)
+    c.act(role, action, body)
+    assert c.doc["status"] == (t.target or status)
+    wrong = "closed" if "proposed" in t.sources else "proposed"
+    if wrong == "closed":
+        other = _consultation_at(api, "proposed", **changes)
+        other.act("community-staff", "reject-topic", {"reason": "duplicate"})
+    else:
+        other = _consultation_at(api, "proposed", **changes)
+    other.act(role, action, body, 409)
+
+
+# -- rules on particular actions --------------------------------------------------------
+
+def test_merge_updates_the_target_in_the_same_commit(api: Api) -> None:
+    """/req/issues/merge-updates-target and /req/issues/merge-target-exists."""
+    target = Doc(api, "Issue", submitted_issue())
+    dup = Doc(api, "Issue", submitted_issue())
+    dup.act("community-staff", "merge", {"details": {"mergedInto": dup.id}}, 422)
+    dup.act("community-staff", "merge", {"details": {"mergedInto": new_id()}}, 422)
+    hepingli = Doc(api, "Issue", submitted_issue(communityDivisionCode="110105001002",
+                                                 gridCode="110105001002-01"),
+                   "demo-staff-hepingli")
+    dup.act("community-staff", "merge", {"details": {"mergedInto": hepingli.id}}, 422)
+    with api.client.app.state.sc.service.store.read() as tx:  # type: ignore[attr-defined]
+        before = tx.last_event()
+    dup.act("community-staff", "merge", {"details": {"mergedInto": target.id}})
+    assert dup.doc["resolution"] == "duplicate" and dup.doc["mergedInto"] == target.id
+    kept = api.staff.get(f"/issues/{target.id}")
+    assert kept.json()["mergedDuplicates"] == [dup.id]
+    assert kept.headers["etag"] == '"2"'
+    events = api.as_("system").get("/changes", params={"limit": 500}).json()["items"]
+    mine = [e for e in events if int(e["sequence"]) > before]
+    assert [(e["subject"], e["action"]) for e in mine] == [
+        (f"issues/{target.id}", "merge"), (f"issues/{dup.id}", "merge")] or [
+        (e["subject"], e["action"]) for e in mine] == [
+        (f"issues/{dup.id}", "merge"), (f"issues/{target.id}", "merge")]
+
+
+def test_close_vote_computes_the_result(api: Api) -> None:
+    """/req/consultations/close-vote-result: the server's result, and 422 for a wrong one."""
+    c = _consultation_at(api, "voting")
+    votes = copy.deepcopy(c.doc["votes"])
+    votes[0]["results"] = copy.deepcopy(LIFT["votes"][0]["results"])
+    c.put({"votes": votes})
+    c.act("community-staff", "close-vote", {"details": {"voteId": "v-01", "result": "failed"}},
+          422)
+    c.act("community-staff", "close-vote", {"details": {"voteId": "v-09"}}, 422)
+    c.act("community-staff", "close-vote", {"details": {"voteId": "v-01"}})
+    assert c.doc["votes"][0]["status"] == "closed"
+    assert c.doc["history"][-1]["details"] == {"voteId": "v-01", "result": "passed"}
+
+
+def test_merged_duplicates_name_stored_issues(api: Api) -> None:
+    """/req/issues/merge-target-exists on create and update."""
+    doc = submitted_issue(mergedDuplicates=[new_id()])
+    assert api.staff.create(doc).status_code == 422
+    assert api.staff.get(f"/issues/{doc['id']}").status_code == 404
+    kept = Doc(api, "Issue", submitted_issue())
+    other = Doc(api, "Issue", submitted_issue())
+    body = api.staff.get(kept.path).json()
+    body["mergedDuplicates"] = [new_id()]
+    assert api.staff.put(kept.path, body, if_match=kept.etag).status_code == 422
+    body["mergedDuplicates"] = [other.id]
+    assert api.staff.put(kept.path, body, if_match=kept.etag).status_code == 200
+
+
+def test_items_only_where_the_action_takes_them(api: Api) -> None:
+    issue = _issue_at(api, "submitted")
+    stray = _new({}, "lead", HOUSING)
+    issue.act("community-staff", "accept", {"items": {"assignments": [stray]}}, 422)
+    issue.act("community-staff", "accept")
+    resp = issue.act("community-staff", "dispatch", {
+        "details": {"lead": new_id()}, "items": {"assignments": [stray]}}, 422)
+    assert {e["pointer"] for e in resp.json()["errors"]} == {"/items/assignments/0"}
+
+
+def test_action_requests(api: Api) -> None:
+    issue = _issue_at(api, "submitted")
+    # Unknown action, the creating action and bad details.
+    assert api.staff.post(f"{issue.path}/actions/fly", {}, if_match=issue.etag).status_code == 404
+    assert api.staff.post(f"{issue.path}/actions/submit", {},
+                          if_match=issue.etag).status_code == 404
+    assert api.staff.post(f"{issue.path}/actions/accept", {}).status_code == 428
+    assert api.staff.post(f"{issue.path}/actions/accept", {},
+                          if_match='"9"').status_code == 412
+    resp = issue.act("community-staff", "reject-intake", {"details": {"why": "x"}}, 422)
+    assert {e["pointer"] for e in resp.json()["errors"]} >= {"/details"}
+    assert any(e.get("requirement") == "/req/issues/action-details"
+               for e in resp.json()["errors"])
+    issue.act("community-staff", "accept", {"unexpected": 1}, 422)
+    # The actor is the principal; the body may only add onBehalfOf.
+    issue.act("community-staff", "accept", {"actor": {"role": "supervisor"}}, 403)
+    issue.act("community-staff", "accept", {"actor": {"role": "community-staff", "name": "别人"}},
+              422)
+    issue.act("community-staff", "accept", {"actor": {
+        "role": "community-staff",
+        "onBehalfOf": {"resourceType": "Resident", "id": WANG}}, "note": "代老人办理。"})
+    event = issue.doc["history"][-1]
+    assert event["actor"]["name"] == "刘芳" and event["actor"]["onBehalfOf"]["id"] == WANG
+
+
+def test_withdraw_only_by_submitter_reporter_or_proxy(api: Api) -> None:
+    """/req/issues/withdraw-by-submitter."""
+    doc = submitted_issue()
+    doc["submittedBy"] = {"role": "grid-worker", "name": "李网格", "userId": "gw-9999",
+                          "onBehalfOf": {"resourceType": "Resident", "id": WANG}}
+    doc["history"][0]["actor"] = doc["submittedBy"]
+    issue = Doc(api, "Issue", doc, "community-staff")
+    issue.act("grid-worker", "withdraw", {}, 403)  # another grid worker
+    issue.act("test-proxy-stranger", "withdraw", {}, 403)  # nobody's proxy
+    issue.act("proxy", "withdraw", {})  # 李建国, authorised by 王桂英
+    mine = Doc(api, "Issue", submitted_issue())
+    mine.act("test-resident-chen", "withdraw", {}, 403)
+    doc = submitted_issue()
+    doc["submittedBy"] = {"role": "resident", "name": "王桂英",
+                          "resident": {"resourceType": "Resident", "id": WANG}}
+    doc["history"][0]["actor"] = doc["submittedBy"]
+    own = Doc(api, "Issue", doc, "resident")
+    own.act("resident", "withdraw", {})
+
+
+def test_department_acts_only_on_its_assignments(api: Api) -> None:
+    """/req/issues/department-own-assignment."""
+    issue = _issue_at(api, "dispatched")
+    lead = _lead(issue.doc)["id"]
+    issue.act("demo-dept-civil-affairs", "claim", {"details": {"assignmentId": lead}}, 403)
+    issue.act("test-dept-urban-chen-lei", "add-progress",
+              {"details": {"message": "无关部门"}}, 404)  # never assigned: cannot even see it
+    issue.act("demo-dept-civil-affairs", "add-progress", {"details": {"message": "协办进展"}})
+    issue.act("department", "claim", {"details": {"assignmentId": new_id()}}, 422)
+    issue.act("department", "claim", {"details": {"assignmentId": lead}})
+
+
+def test_proxy_submits_only_within_scope(api: Api) -> None:
+    """/req/residents/proxy-scope."""
+    doc = submitted_issue()
+    doc["submittedBy"] = {"role": "proxy", "name": "李建国",
+                          "onBehalfOf": {"resourceType": "Resident", "id": WANG}}
+    doc["history"][0]["actor"] = doc["submittedBy"]
+    assert api.as_("test-proxy-stranger").create(doc).status_code == 403
+    assert api.as_("proxy").create(doc).status_code == 201
