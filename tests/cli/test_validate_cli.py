@@ -102,3 +102,11 @@ def test_large_ndjson_uses_workers_and_agrees_with_one_process(tmp_path: Path) -
         outputs.append(json.loads(out.read_text(encoding="utf-8")))
     assert outputs[0] == outputs[1]
     assert outputs[0]["summary"]["invalid"] == 5
+    texts = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"r{jobs}.txt"
+        assert run(["validate", "--jobs", jobs, "--lang", "en", "-o", str(out), str(f)]) == 1
+        texts.append(out.read_text(encoding="utf-8"))
+    assert texts[0] == texts[1]
+    assert f"{f}:508: /status" in texts[0]
+    assert "2500 documents: 2495 valid, 5 invalid" in texts[0]

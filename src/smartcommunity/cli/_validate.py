@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import os
 import sys
@@ -19,6 +20,8 @@ from ._common import EXIT_INVALID, EXIT_OK, Source, UsageError, discover
 
 #: Documents handed to a worker at a time; large enough to amortise the hand-over.
 CHUNK = 2000
+#: Bytes of an NDJSON file one worker reads and validates at a time.
+BLOCK = 4 * 1024 * 1024
 #: Inputs larger than this are validated by a pool of worker processes.
 PARALLEL_BYTES = 4 * 1024 * 1024
 #: Inputs larger than this show a progress bar on a terminal.
@@ -68,9 +71,13 @@ def command(args: argparse.Namespace) -> int:
         total = sum(s.size for s in sources)
         with _progress(total, enabled=not args.quiet and total > PROGRESS_BYTES) as advance:
             for source in sources:
-                outcomes = _outcomes(source, max(1, args.jobs), advance)
+                outcomes = _outcomes(source, max(1, args.jobs), advance,
+                                     keep_valid=args.format == "json")
                 for outcome in outcomes:
-                    writer.add(source.name, outcome)
+                    if isinstance(outcome, int):
+                        writer.add_quiet(outcome)
+                    else:
+                        writer.add(source.name, outcome)
             writer.cross_check(sources)
         writer.finish()
     finally:
@@ -102,18 +109,73 @@ def _chunks(items: Iterable[tuple[int | None, bytes]]) -> Iterator[list[tuple[in
         yield chunk
 
 
-def _outcomes(source: Source, jobs: int, advance: Any) -> Iterator[Outcome]:
-    items = source.open()
+def _outcomes(source: Source, jobs: int, advance: Any, keep_valid: bool = True
+              ) -> Iterator[Outcome | int]:
+    """Outcomes in input order; with ``keep_valid`` false, runs of documents without any
+    finding may come back as their count only (nothing to print for them)."""
     if jobs == 1 or not source.ndjson or (source.name != "-" and source.size < PARALLEL_BYTES):
-        for item in items:
+        for item in source.open():
             yield _check(item)
             advance(len(item[1]))
         return
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     with ctx.Pool(jobs) as pool:
-        # imap keeps input order and the pool reads ahead only a few chunks: memory stays flat.
-        for results in pool.imap(_check_chunk, _counted(_chunks(items), advance)):
-            yield from results
+        if source.name == "-":
+            # A stream can only be read once, here: its lines travel to the workers.
+            for results in pool.imap(_check_chunk, _counted(_chunks(source.open()), advance)):
+                yield from results
+            return
+        # A file is read by the workers themselves, a block each; imap keeps the blocks in
+        # order and reads ahead only a few, so memory stays flat and nothing is copied twice.
+        base = 0
+        check = functools.partial(_check_block, keep_valid=keep_valid)
+        for lines, size, quiet, results in pool.imap(check, _blocks(source.name, source.size)):
+            for line, *rest in results:
+                yield (base + (line or 0), *rest)  # type: ignore[misc]
+            if quiet:
+                yield quiet
+            base += lines
+            advance(size)
+
+
+def _blocks(path: str, size: int) -> Iterator[tuple[str, int, int]]:
+    """``(path, start, end)`` of consecutive blocks of about BLOCK bytes, ending at newlines."""
+    with open(path, "rb") as fh:
+        start = 0
+        while start < size:
+            end = min(start + BLOCK, size)
+            if end < size:
+                fh.seek(end)
+                fh.readline()
+                end = fh.tell()
+            yield path, start, end
+            start = end
+
+
+def _check_block(block: tuple[str, int, int], keep_valid: bool = True
+                 ) -> tuple[int, int, int, list[Outcome]]:
+    """Validate the NDJSON lines of one block; line numbers count from the block's start.
+
+    Returns the block's line count and size, the number of documents left out because they
+    had no finding (only when not ``keep_valid``), and the outcomes kept.
+    """
+    path, start, end = block
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    kept: list[Outcome] = []
+    quiet = 0
+    for number, raw in enumerate(lines, 1):
+        if raw.strip():
+            outcome = _check((number, raw))
+            if keep_valid or outcome[3] or outcome[4]:
+                kept.append(outcome)
+            else:
+                quiet += 1
+    return len(lines), end - start, quiet, kept
 
 
 def _counted(
@@ -184,6 +246,11 @@ class _Writer:
     @property
     def lang(self) -> str:
         return "zh-Hans" if self.args.lang == "zh" else "en"
+
+    def add_quiet(self, count: int) -> None:
+        """Documents without any finding that need no line of output."""
+        self.summary["documents"] += count
+        self.summary["valid"] += count
 
     def add(self, source: str, outcome: Outcome) -> None:
         line, rt, doc_id, findings, refs = outcome
