@@ -7,6 +7,8 @@ import json
 import random
 import re
 import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ..specification import Spec
@@ -19,17 +21,34 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}
 EXAMPLE_COMMUNITY = "110105001001"
 EXAMPLE_OTHER_COMMUNITY = "110105001002"
 COLLECTIONS = {"Resident": "residents", "Issue": "issues", "Consultation": "consultations"}
+#: the offset the kit writes its own timestamps with (China Standard Time)
+CST = timezone(timedelta(hours=8))
+
+
+class KitFault(RuntimeError):
+    """The kit itself is wrong (for example a test document it built is invalid): an error,
+    never blamed on the server."""
 
 
 class KitContext:
     """Shared by every test of a run; tests create their own data and never rely on order."""
 
-    def __init__(self, client: Client, preset: Preset, spec: Spec, seed: int) -> None:
+    def __init__(self, client: Client, preset: Preset, spec: Spec, seed: int,
+                 declared: Iterable[str] = (), pseudonym_key: bytes | None = None) -> None:
         self.client = client
         self.preset = preset
         self.spec = spec
         self.rng = random.Random(seed)
         self.seed = seed
+        # Ids differ on every run, so the kit can run again against the same server; the seed
+        # still fixes every other choice.
+        self._ids = random.Random(f"{seed}:{uuid.uuid4()}")
+        #: conformance class ids the server declares (without the URI prefix)
+        self.declared = frozenset(declared)
+        #: the city's shared pseudonym key when the regulator gives it: the server holds it too
+        self.pseudonym_key = pseudonym_key
+        #: principal name → the latest feed cursor seen, so the feed is read to its end once
+        self.feed_cursors: dict[str, str] = {}
         self._templates = _templates(spec)
 
     # -- principals --------------------------------------------------------------------
@@ -49,9 +68,67 @@ class KitContext:
     def staff(self) -> Principal:
         return self.principal("community-staff")
 
+    def departments(self, count: int) -> list[Principal]:
+        """``count`` department principals of different organisations serving the community."""
+        found: dict[str | None, Principal] = {}
+        for p in self.preset.principals.values():
+            if p.role == "department" and p.serves(self.preset.community) and p.organisation:
+                found.setdefault(p.organisation, p)
+        if len(found) < count:
+            raise Skipped(
+                f"预设中需要 {count} 个不同单位的 department 主体（服务社区 "
+                f"{self.preset.community}），只有 {len(found)} 个",
+                f"the preset needs {count} department principals of different organisations "
+                f"serving community {self.preset.community}; it has {len(found)}",
+            )
+        return list(found.values())[:count]
+
+    def optional(self, role: str, *, community: str | None = None) -> Principal | None:
+        """A principal of ``role`` if the preset has one, for checks that add to a test."""
+        return self.preset.by_role(role, community=community)
+
+    def organisation(self, who: Principal) -> dict[str, Any]:
+        """A department principal's organisation as an organisation.json object."""
+        if not who.organisation:
+            raise KitFault(f"principal {who.name} has no organisation")
+        departments = self.spec.codelist("department")
+        name = departments.title(who.organisation) if who.organisation in departments \
+            else who.organisation
+        return {"id": who.organisation, "name": name, "type": "government-department"}
+
+    # -- time --------------------------------------------------------------------------
+    @staticmethod
+    def moment(days: float = 0.0) -> str:
+        """Now plus ``days`` (negative: in the past) as RFC 3339 with +08:00."""
+        at = datetime.now(UTC) + timedelta(days=days)
+        return at.astimezone(CST).isoformat(timespec="seconds")
+
+    def ensure_valid(self, doc: dict[str, Any], why: str = "") -> dict[str, Any]:
+        """``doc`` when the library finds it valid; a kit fault otherwise, since the kit must
+        only send what it means to send."""
+        from ..validation import validate
+
+        report = validate(doc)
+        if not report.valid:
+            errors = [(f.pointer, f.code) for f in report.errors][:5]
+            raise KitFault(f"the kit built an invalid {doc.get('resourceType')} {why}: {errors}")
+        return doc
+
+    def template(self, resource_type: str, **criteria: Any) -> dict[str, Any]:
+        """A copy of the spec example of ``resource_type`` matching ``criteria`` (member →
+        value), the one with the longest history first; adapted to our community."""
+        found = [d for _, d in self.spec.examples()
+                 if d.get("resourceType") == resource_type
+                 and all(d.get(k) == v for k, v in criteria.items())]
+        if not found:
+            raise Skipped(f"规范中没有符合 {criteria} 的 {resource_type} 示例",
+                          f"the spec has no {resource_type} example with {criteria}")
+        found.sort(key=lambda d: (-len(d.get("history") or []), str(d.get("id"))))
+        return self.adapt(found[0])
+
     # -- data --------------------------------------------------------------------------
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
     def document(
         self, resource_type: str, *, community: str | None = None, status: str | None = None
@@ -72,7 +149,8 @@ class KitContext:
     def adapt(self, doc: dict[str, Any], *, community: str | None = None,
               keep_meta: bool = False) -> dict[str, Any]:
         """``doc`` moved into the preset's community under a new id (references to itself
-        follow), without server metadata unless ``keep_meta``."""
+        follow), without server metadata unless ``keep_meta``; with the city's key, its
+        pseudonyms recomputed from their numbers (the spec's are made with another key)."""
         text = json.dumps(doc, ensure_ascii=False)
         text = text.replace(EXAMPLE_COMMUNITY, community or self.preset.community)
         if self.preset.other_community:
@@ -84,7 +162,32 @@ class KitContext:
         if not keep_meta:
             out.pop("meta", None)
             out.pop("externalRefs", None)
-        return out
+        return self._rekey(out)
+
+    def _rekey(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """``doc`` (changed in place) with the pseudonym of each identity document that has a
+        valid number recomputed with the city's key, when the run has it
+        (/req/residents/pseudonym-consistent); without the key ``doc`` is left alone."""
+        from ..identifiers import IdentifierError, citizen_id_pseudonym
+
+        key = self.pseudonym_key
+        if key is None or doc.get("resourceType") != "Resident":
+            return doc
+        for item in doc.get("identityDocuments") or []:
+            if not (isinstance(item, dict) and isinstance(item.get("number"), str)
+                    and "pseudonym" in item):
+                continue
+            try:
+                item["pseudonym"] = citizen_id_pseudonym(item["number"], key)
+            except IdentifierError:
+                continue  # no valid number: nothing to recompute
+        return doc
+
+    def redact(self, doc: dict[str, Any], audience: str) -> dict[str, Any]:
+        """``doc`` as ``audience`` may see it, by the library (with the city's key if given)."""
+        from ..privacy import redact
+
+        return redact(doc, audience, pseudonym_key=self.pseudonym_key)
 
     def audience(self, who: Principal, doc: dict[str, Any]) -> str:
         """The audience ``who`` reads ``doc`` as: its role's, or "self" for a resident's own

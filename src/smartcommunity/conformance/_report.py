@@ -62,13 +62,64 @@ def _both(zh: str, en: str) -> str:
 
 
 def _anchor(requirement: str) -> str:
+    """``/req/issues/if-match`` → ``req-issues-if-match``, the docs site's anchor."""
     return "req-" + requirement.strip("/").replace("/", "-")[4:]
 
 
+def _statements(version: str) -> dict[str, dict[str, str]]:
+    try:
+        from ..specification import load_spec
+
+        return {rid: dict(req.statement) for rid, req in load_spec(version).requirements.items()}
+    except Exception:  # a report of another version still renders, without the statements
+        return {}
+
+
+def _exchange(e: dict[str, Any], label: tuple[str, str], opened: bool) -> str:
+    return (
+        f'<details class="exchange"{" open" if opened else ""}>'
+        f'<summary>{_both(*label)} <code>{escape(e["method"])} {escape(e["url"])}</code> → '
+        f'{e.get("status")}</summary>'
+        f'<p>{_both("复现：", "Reproduce:")}</p><pre class="curl">{escape(e["curl"])}</pre>'
+        f'<p>{_both("响应摘录：", "Response excerpt:")}</p><pre>{escape(e.get("response", ""))}</pre>'
+        "</details>")
+
+
+def _article(r: dict[str, Any], base: str, statements: dict[str, dict[str, str]]) -> str:
+    zh, en = STATUS_TEXT[r["status"]]
+    link = f'{base}#{_anchor(r["requirement"])}'
+    failed = r["status"] in ("fail", "error", "warn")
+    exchanges = list(r.get("exchanges", []))
+    parts = []
+    for i, e in enumerate(exchanges):
+        last = i == len(exchanges) - 1
+        label = ("出错的请求", "The request that failed") if failed and last else (
+            "请求", "Request")
+        parts.append(_exchange(e, label, failed and last))
+    statement = statements.get(r["requirement"])
+    said = (f'<blockquote class="statement">{_both(statement.get("zh-Hans", ""), statement.get("en", ""))}'
+            "</blockquote>") if statement else ""
+    rerun = (f'<p class="rerun">{_both("只重跑这一需求：", "Re-run only this requirement: ")}'
+             f'<code>smartcommunity conformance run --requirements {escape(r["requirement"])} …</code></p>'
+             if failed else "")
+    title = r.get("title", {})
+    return (
+        f'<article class="result {r["status"]}" id="{escape(r["id"])}">'
+        f'<h3><span class="badge">{_both(zh, en)}</span> '
+        f'{_both(title.get("zh-Hans", r["id"]), title.get("en", r["id"]))}</h3>'
+        f'<p class="meta"><a class="requirement" href="{escape(link)}">{escape(r["requirement"])}</a> · '
+        f'{escape(r["level"])} · <code>{escape(r["id"])}</code> · {r.get("durationMs", 0)} ms</p>'
+        f"{said}"
+        f'<p class="message">{_both(r["message"]["zh-Hans"], r["message"]["en"])}</p>'
+        f'{rerun}{"".join(parts)}</article>')
+
+
 def html(report: dict[str, Any], requirements_url: str | None = None) -> str:
+    """The bilingual report page: verdict, classes, failures first with the exact curl."""
     base = requirements_url or "https://w3id.org/smartcommunity/requirements/"
     verdict = report["verdict"]
     results = sorted(report["results"], key=lambda r: (ORDER[r["status"]], r["id"]))
+    statements = _statements(str(report.get("specVersion", "1.0")))
     rows = []
     for cls in report["classes"]:
         zh, en = STATUS_TEXT[cls["verdict"]]
@@ -78,25 +129,13 @@ def html(report: dict[str, Any], requirements_url: str | None = None) -> str:
             f'<br><code>{escape(cls["id"])}</code></td><td>{_both(zh, en)}</td>'
             + "".join(f"<td>{c.get(k, 0)}</td>" for k in ("pass", "fail", "warn", "skip", "error"))
             + "</tr>")
-    items = []
-    for r in results:
-        zh, en = STATUS_TEXT[r["status"]]
-        link = f'{base}#{_anchor(r["requirement"])}'
-        exchanges = "".join(
-            f'<details{" open" if r["status"] in ("fail", "error") else ""}>'
-            f'<summary>{escape(e["method"])} {escape(e["url"])} → {e.get("status")}</summary>'
-            f'<p>{_both("复现：", "Reproduce:")}</p><pre class="curl">{escape(e["curl"])}</pre>'
-            f'<p>{_both("响应摘录：", "Response excerpt:")}</p><pre>{escape(e.get("response", ""))}</pre>'
-            f"</details>"
-            for e in r.get("exchanges", []))
+    shown = [r for r in results if r["status"] != "pass"]
+    passed = [r for r in results if r["status"] == "pass"]
+    items = [_article(r, base, statements) for r in shown]
+    if passed:
         items.append(
-            f'<article class="result {r["status"]}" id="{escape(r["id"])}">'
-            f'<h3><span class="badge">{_both(zh, en)}</span> '
-            f'{_both(r.get("title", {}).get("zh-Hans", r["id"]), r.get("title", {}).get("en", r["id"]))}</h3>'
-            f'<p class="meta"><a href="{escape(link)}">{escape(r["requirement"])}</a> · '
-            f'{escape(r["level"])} · <code>{escape(r["id"])}</code> · {r.get("durationMs", 0)} ms</p>'
-            f'<p class="message">{_both(r["message"]["zh-Hans"], r["message"]["en"])}</p>'
-            f"{exchanges}</article>")
+            f'<details id="passed"><summary>{_both(f"通过的测试（{len(passed)}）", f"Passed tests ({len(passed)})")}'
+            "</summary>" + "".join(_article(r, base, statements) for r in passed) + "</details>")
     failures = sum(1 for r in results if r["status"] in ("fail", "error"))
     unknown = "".join(f"<li><code>{escape(u)}</code></li>" for u in report.get("unknownClasses", []))
     uncovered = [rid for rid, ids in report.get("coverage", {}).items() if not ids]
@@ -124,10 +163,13 @@ article.pass {{ border-color: #1b7f3b; }} article.skip {{ border-color: #889; }}
 pre {{ white-space: pre-wrap; word-break: break-all; background: #fff; padding: .5rem;
        border: 1px solid #dde; font-size: .85rem; }}
 button {{ float: right; font-size: 1rem; }}
+blockquote.statement {{ margin: .4rem 0; padding: .2rem .8rem; border-left: .2rem solid #ccd; color: #3a4150; }}
+details.exchange > summary {{ cursor: pointer; }}
+#passed > summary {{ cursor: pointer; font-size: 1.2rem; margin: 1rem 0; }}
 </style>
 </head>
 <body>
-<button type="button" id="lang-switch" onclick="var h=document.documentElement;h.dataset.lang=h.dataset.lang==='en'?'zh-Hans':'en';">中文 / English</button>
+<button type="button" id="lang-switch" onclick="var h=document.documentElement;h.dataset.lang=h.dataset.lang==='en'?'zh-Hans':'en';h.lang=h.dataset.lang;">中文 / English</button>
 <h1>{_both("智慧社区互操作标准 一致性测试报告", "Smart Community Interoperability Standard — conformance report")}</h1>
 <p>{_both("被测服务器：", "Server under test: ")}<code>{escape(report["baseUrl"])}</code> ·
 {_both("标准版本", "standard version")} {escape(report["specVersion"])} ·

@@ -15,7 +15,8 @@ from ._context import KitContext
 from ._preset import Preset
 from ._registry import TESTS, Failed, KitTest, Skipped
 
-Progress = Callable[[int, int, str, str], None]
+#: called after every test with (index, total, result): the CLI prints one line per test
+Progress = Callable[[int, int, dict[str, Any]], None]
 MANDATORY = "/conf/core"
 
 
@@ -43,30 +44,54 @@ def run(
     preset: Preset,
     *,
     classes: Iterable[str] | None = None,
+    requirements: Iterable[str] | None = None,
     seed: int = 0,
     version: str = "1.0",
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
+    pseudonym_key: bytes | None = None,
 ) -> dict[str, Any]:
-    """Run the kit against ``base_url`` and return the report (conformance-report.json)."""
+    """Run the kit against ``base_url`` and return the report (conformance-report.json).
+
+    ``classes`` limits the run to those conformance classes (core always runs);
+    ``requirements`` limits it further to the tests of those requirement ids (core included
+    only when named), for re-running one failure quickly. Unknown ids raise ValueError.
+    ``pseudonym_key`` is the city's shared key, given when the server is known to hold it:
+    the kit then checks pseudonyms, recomputes the spec examples' pseudonyms with it and
+    redacts as a key holder does; a key under 16 bytes raises ValueError.
+    """
+    if pseudonym_key is not None and len(pseudonym_key) < 16:
+        raise ValueError("the pseudonym key must be at least 16 bytes")
     spec = load_spec(version)
+    wanted_requirements = _requirement_filter(spec, requirements)
     started = datetime.now(UTC).astimezone()
     t0 = time.perf_counter()
     client = Client(base_url, transport=transport)
     try:
         declared, unknown, problem = _declared(client, spec)
+        unreachable = problem is not None and problem.get("code") == "unreachable"
+        if problem is not None:
+            problem = {k: v for k, v in problem.items() if k != "code"}
         wanted = set(classes) if classes else None
         tests = all_tests(spec)
         results: list[dict[str, Any]] = []
-        ctx = KitContext(client, preset, spec, seed)
+        ctx = KitContext(client, preset, spec, seed, declared=declared,
+                         pseudonym_key=pseudonym_key)
         runnable = []
         for test in tests:
             cls = class_of(spec, test.requirement)
-            if wanted is not None and cls not in wanted and cls != MANDATORY:
+            if wanted_requirements is not None:
+                if test.requirement not in wanted_requirements:
+                    continue
+            elif wanted is not None and cls not in wanted and cls != MANDATORY:
                 continue
             runnable.append((test, cls))
         for index, (test, cls) in enumerate(runnable, 1):
-            if cls != MANDATORY and cls not in declared:
+            missing = _missing_principals(preset, test)
+            if unreachable:
+                # Every test is an error, not a skip: nothing about the server is known.
+                result = _result(spec, test, cls, "error", problem or {}, 0.0, [])
+            elif cls != MANDATORY and cls not in declared:
                 result = _result(
                     spec,
                     test,
@@ -79,16 +104,51 @@ def run(
                     0.0,
                     [],
                 )
+            elif missing:
+                result = _result(spec, test, cls, "skip", missing, 0.0, [])
             else:
                 result = _run_one(ctx, spec, test, cls)
-            if problem is not None and test.requirement == "/req/core/conformance-endpoint":
+            if (problem is not None and not unreachable
+                    and test.requirement == "/req/core/conformance-endpoint"):
                 result["status"], result["message"] = "fail", problem
             results.append(result)
             if progress:
-                progress(index, len(runnable), test.id, result["status"])
+                progress(index, len(runnable), result)
         return _report(spec, base_url, started, t0, seed, declared, unknown, results, tests)
     finally:
         client.close()
+
+
+def _requirement_filter(spec: Spec, requirements: Iterable[str] | None) -> set[str] | None:
+    if requirements is None:
+        return None
+    chosen = set(requirements)
+    unknown = sorted(chosen - set(spec.requirements))
+    if unknown:
+        raise ValueError(f"unknown requirement ids: {', '.join(unknown)}")
+    return chosen
+
+
+def _missing_principals(preset: Preset, test: KitTest) -> dict[str, str] | None:
+    """A skip message when the preset lacks the principals ``test.needs`` names."""
+    lacking = []
+    for role in dict.fromkeys(test.needs):
+        have = [p for p in preset.principals.values()
+                if p.role == role and p.serves(preset.community)]
+        if role == "department":  # departments count by organisation
+            have = list({p.organisation: p for p in have}.values())
+        if len(have) < test.needs.count(role):
+            lacking.append(f"{test.needs.count(role)} × {role}" if test.needs.count(role) > 1
+                           else role)
+    if not lacking:
+        return None
+    names = ", ".join(lacking)
+    return {
+        "zh-Hans": f"预设中缺少服务社区 {preset.community} 的主体：{names}；"
+                   "请在预设中补充后重新运行",
+        "en": f"the preset lacks principals serving community {preset.community}: {names}; "
+              "add them to the preset and run again",
+    }
 
 
 def _declared(client: Client, spec: Spec) -> tuple[set[str], list[str], dict[str, str] | None]:
@@ -100,7 +160,8 @@ def _declared(client: Client, spec: Spec) -> tuple[set[str], list[str], dict[str
         return (
             set(),
             [],
-            {"zh-Hans": f"无法连接服务器：{exc}", "en": f"cannot reach the server: {exc}"},
+            {"zh-Hans": f"无法连接服务器：{exc!r}", "en": f"cannot reach the server: {exc!r}",
+             "code": "unreachable"},
         )
     body = resp.json()
     uris = body.get("conformsTo") if isinstance(body, dict) else None

@@ -11,10 +11,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ...specification import BASE_URI
+from ...specification import BASE_URI, RESOURCE_SCHEMAS
 from ...validation import validate
-from .._context import COLLECTIONS, KitContext
-from .._registry import check
+from .._context import COLLECTIONS, KitContext, KitFault
+from .._registry import Skipped, check
 
 RESOURCES = ("Resident", "Issue", "Consultation")
 
@@ -463,55 +463,53 @@ def test_status_only_by_actions(ctx: KitContext) -> None:
     ctx.expect_problem(resp, 422)
 
 
-def _first_action(ctx: KitContext, status: str, role: str, allowed: bool) -> str | None:
-    for t in ctx.spec.lifecycles["Issue"]["transitions"]:
-        if status in t["from"] and (role in t["roles"]) == allowed and "details" not in t:
-            return str(t["action"])
-    for t in ctx.spec.lifecycles["Issue"]["transitions"]:
-        if status in t["from"] and (role in t["roles"]) == allowed:
-            return str(t["action"])
-    return None
+def _first_action(ctx: KitContext, status: str, role: str, allowed: bool,
+                  resource_type: str = "Issue") -> str | None:
+    """An action from ``status`` that ``role`` may (or may not) perform, preferring one whose
+    details may be empty, so that only the role or the status can be wrong."""
+    rows = [t for t in ctx.spec.lifecycles[resource_type]["transitions"]
+            if status in t["from"] and (role in t["roles"]) == allowed]
+    rows.sort(key=lambda t: bool((t.get("details") or {}).get("required")))
+    return str(rows[0]["action"]) if rows else None
+
+
+def _wrong_status_action(ctx: KitContext, status: str, role: str,
+                         resource_type: str = "Issue") -> str | None:
+    rows = [t for t in ctx.spec.lifecycles[resource_type]["transitions"]
+            if t["from"] and status not in t["from"] and role in t["roles"]]
+    rows.sort(key=lambda t: bool((t.get("details") or {}).get("required")))
+    return str(rows[0]["action"]) if rows else None
 
 
 @check(
     "/req/core/action-roles",
-    "不允许的角色得到 403，不允许的状态得到 409",
-    "a role not allowed gets 403, a status not allowed 409",
+    "不允许的角色得到 403，不允许的状态得到 409，且都不改变资源",
+    "a role not allowed gets 403, a status not allowed 409, and neither changes anything",
 )
 def test_action_roles(ctx: KitContext) -> None:
-    doc = ctx.document("Issue")
-    stored = ctx.created(doc)
-    path = f"/issues/{doc['id']}/actions"
-    staff = ctx.staff
-    forbidden = _first_action(ctx, doc["status"], staff.role, allowed=False)
-    if forbidden:
-        resp = ctx.call(
-            "POST", f"{path}/{forbidden}", staff, json_body={}, headers={"If-Match": _etag(stored)}
-        )
-        ctx.expect_problem(resp, 403)
-    wrong_status = next(
-        (
-            t["action"]
-            for t in ctx.spec.lifecycles["Issue"]["transitions"]
-            if t["from"] and doc["status"] not in t["from"] and staff.role in t["roles"]
-        ),
-        None,
-    )
-    if wrong_status:
-        resp = ctx.call(
-            "POST",
-            f"{path}/{wrong_status}",
-            staff,
-            json_body={},
-            headers={"If-Match": _etag(stored)},
-        )
-        ctx.expect_problem(resp, 409)
-    after = ctx.read("Issue", doc["id"]).json() or {}
-    ctx.expect(
-        after.get("history") == stored.get("history"),
-        "被拒绝的动作改变了历史",
-        "a refused action changed the history",
-    )
+    from .._flows import Tracked, new_issue
+
+    tried = 0
+    for rt, doc in (("Issue", new_issue(ctx)), ("Consultation",
+                                               ctx.document("Consultation", status="proposed"))):
+        item = Tracked(ctx, doc)
+        status = item.doc["status"]
+        for who in ctx.preset.principals.values():
+            action = _first_action(ctx, status, who.role, allowed=False, resource_type=rt)
+            if action is None or ctx.read(rt, item.id, who).status != 200:
+                continue  # nothing forbidden to this role here, or it cannot see the resource
+            resp = ctx.call("POST", f"{item.path}/actions/{action}", who, json_body={},
+                            headers={"If-Match": item.etag})
+            item.refused(resp, 403, f"{action} by {who.role}")
+            tried += 1
+        action = _wrong_status_action(ctx, status, ctx.staff.role, rt)
+        if action is not None:
+            resp = ctx.call("POST", f"{item.path}/actions/{action}", ctx.staff, json_body={},
+                            headers={"If-Match": item.etag})
+            item.refused(resp, 409, f"{action} from {status}")
+            tried += 1
+    if not tried:
+        raise Skipped("预设中没有可用于检查的角色", "no preset role could be used for the check")
 
 
 @check(
@@ -524,8 +522,6 @@ def test_history(ctx: KitContext) -> None:
     stored = ctx.created(doc)
     action = _first_action(ctx, doc["status"], ctx.staff.role, allowed=True)
     if action is None:
-        from .._registry import Skipped
-
         raise Skipped("社区工作人员没有可执行的动作", "community staff has no action to perform")
     resp = ctx.call(
         "POST",
@@ -561,8 +557,6 @@ def test_echo(ctx: KitContext) -> None:
     stored = ctx.created(doc)
     source = stored.get("meta", {}).get("source")
     if not source:
-        from .._registry import Skipped
-
         raise Skipped("服务器没有给出 meta.source", "the server gives no meta.source")
     echo = ctx.document("Issue")
     echo["externalRefs"] = [{"system": source, "value": doc["id"]}]
@@ -572,3 +566,61 @@ def test_echo(ctx: KitContext) -> None:
         "回传的副本被当作新记录创建",
         "the echoed copy was created as a new record",
     )
+
+
+@check(
+    "/req/core/open-codelist",
+    "开放代码表之外的代码只产生警告，文档仍被接收",
+    "a code outside an open codelist only draws a warning; the document is accepted",
+)
+def test_open_codelist(ctx: KitContext) -> None:
+    doc = ctx.document("Issue")
+    doc["intakeChannel"] = "kit-unlisted-channel"
+    report = validate(doc)
+    if not report.valid or "core.unknown-code" not in {f.code for f in report.warnings}:
+        raise KitFault("the kit's document should be valid and draw core.unknown-code")
+    ctx.expect_status(ctx.create(doc), 201, zh="只有警告的文档应被接收",
+                      en="a document with only a warning is accepted")
+
+
+@check(
+    "/req/core/deprecated",
+    "使用已弃用代码的文档只产生警告，仍被接收",
+    "a document using a deprecated code only draws a warning and is accepted",
+)
+def test_deprecated(ctx: KitContext) -> None:
+    deprecated = {name: codes for name in ctx.spec.codelists
+                  if (codes := [e.code for e in ctx.spec.codelist(name).entries.values()
+                                if e.deprecated_since])}
+    for rt in RESOURCES:
+        doc = ctx.document(rt)
+        for pointer, name in _bound_codes(ctx, doc):
+            if name in deprecated:
+                _set(doc, pointer, deprecated[name][0])
+                report = validate(doc)
+                if report.valid:
+                    ctx.expect_status(ctx.create(doc), 201, zh="只有警告的文档应被接收",
+                                      en="a document with only a warning is accepted")
+                    return
+                doc = ctx.document(rt)
+    raise Skipped(
+        f"标准 {ctx.spec.version} 没有可用于测试的已弃用代码或字段",
+        f"version {ctx.spec.version} of the standard deprecates no code or field the kit can use",
+    )
+
+
+def _bound_codes(ctx: KitContext, doc: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Top-level members of ``doc`` bound to a codelist, with the list's name."""
+    schema = ctx.spec.schema(RESOURCE_SCHEMAS[doc["resourceType"]])
+    found = []
+    for name, prop in (schema.get("properties") or {}).items():
+        if name in doc and isinstance(prop, dict) and prop.get("x-codelist"):
+            found.append(((name,), str(prop["x-codelist"])))
+    return found
+
+
+def _set(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    target: Any = doc
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value

@@ -1,0 +1,560 @@
+"""Issues class: the closed loop, action rules, read-only lifecycle members, merge, filters."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from ...validation import validate
+from .._context import KitContext
+from .._flows import (
+    Tracked,
+    active_lead,
+    dispatch,
+    dispatch_request,
+    follow_up_request,
+    issue_in_progress,
+    new_issue,
+    reassign,
+    reassign_request,
+    without_meta,
+)
+from .._preset import Principal
+from .._registry import Skipped, check
+
+
+def _transition(ctx: KitContext, action: str) -> dict[str, Any]:
+    for t in ctx.spec.lifecycles["Issue"]["transitions"]:
+        if t["action"] == action:
+            return dict(t)
+    raise KeyError(action)
+
+
+def _first_code(ctx: KitContext, codelist: str) -> str:
+    return next(iter(ctx.spec.codelist(codelist).entries))
+
+
+def _perform(ctx: KitContext, issue: Tracked, action: str, body: dict[str, Any],
+             who: Principal) -> dict[str, Any]:
+    """Perform ``action`` and check what /req/issues/action-effects says it must have done."""
+    before = issue.doc["status"]
+    issue.act(action, body, who)
+    doc = issue.doc
+    rule = _transition(ctx, action)
+    status = rule.get("to") or before
+    ctx.expect(doc.get("status") == status,
+               f"{action} 之后状态为 {doc.get('status')}，应为 {status}",
+               f"after {action} the status is {doc.get('status')}, not {status}")
+    event = doc["history"][-1]
+    problems = []
+    if event.get("action") != action:
+        problems.append(f"action={event.get('action')!r}")
+    actor = event.get("actor") or {}
+    if actor.get("role") != who.role:
+        problems.append(f"actor.role={actor.get('role')!r} (requester: {who.role})")
+    if who.organisation and (actor.get("organisation") or {}).get("id") != who.organisation:
+        problems.append(f"actor.organisation.id={(actor.get('organisation') or {}).get('id')!r}"
+                        f" (requester: {who.organisation})")
+    if event.get("fromStatus") != before:
+        problems.append(f"fromStatus={event.get('fromStatus')!r} (was {before})")
+    if event.get("toStatus") != status:
+        problems.append(f"toStatus={event.get('toStatus')!r} (is {status})")
+    for member in ("note", "reason", "details"):
+        if member in body and event.get(member) != body[member]:
+            problems.append(f"{member}={event.get(member)!r} (sent {body[member]!r})")
+    ctx.expect(not problems, f"{action} 追加的事件不符：{'; '.join(problems)}",
+               f"the event {action} appended is wrong: {'; '.join(problems)}")
+    for member, value in (rule.get("sets") or {}).items():
+        want = body["details"][value["fromDetails"]] if isinstance(value, dict) else value
+        if want is None:
+            ctx.expect(member not in doc, f"{action} 应清除 {member}",
+                       f"{action} should have removed {member}")
+        else:
+            ctx.expect(doc.get(member) == want,
+                       f"{action} 之后 {member} 为 {doc.get(member)!r}，应为 {want!r}",
+                       f"after {action} {member} is {doc.get(member)!r}, not {want!r}")
+    return dict(event)
+
+
+def _same(got: Any, sent: Any) -> bool:
+    """Equal, or the same instant written another way."""
+    if got == sent:
+        return True
+    try:
+        return (isinstance(got, str) and isinstance(sent, str)
+                and datetime.fromisoformat(got) == datetime.fromisoformat(sent))
+    except ValueError:
+        return False
+
+
+def _supervisor(ctx: KitContext) -> Principal:
+    roles = _transition(ctx, "supervise")["roles"]
+    for role in ("supervisor", "regulator"):
+        who = ctx.optional(role)
+        if who is not None and role in roles:
+            return who
+    return ctx.staff
+
+
+@check(
+    "/req/issues/action-effects",
+    "诉求走完闭环：受理、派单（主办和协办）、签收、退单、改派、签收、延期、督办、进展、办结、回访，"
+    "每一步的状态、写入成员和历史事件都正确",
+    "an issue goes round the loop — accept, dispatch to a lead and an assisting department, "
+    "claim, return, reassign, claim, extend, supervise, progress, resolve, follow up — and "
+    "every step sets the status, the members and the event right",
+    needs=("department", "department"),
+)
+def test_closed_loop(ctx: KitContext) -> None:
+    first, second = ctx.departments(2)
+    staff = ctx.staff
+    issue = Tracked(ctx, new_issue(ctx))
+    _perform(ctx, issue, "accept", {"note": "受理 / accepted by the kit"}, staff)
+    body = dispatch_request(ctx, issue, first, [second])
+    _perform(ctx, issue, "dispatch", body, staff)
+    lead = active_lead(issue)
+    ctx.expect((lead.get("department") or {}).get("id") == first.organisation
+               and lead.get("id") == body["details"]["lead"],
+               "派单没有为主办部门建立待签收的主办任务",
+               "the dispatch did not create the pending lead assignment of the lead department")
+    assisting = [a for a in issue.doc.get("assignments") or [] if a.get("role") == "assisting"]
+    ctx.expect([a.get("id") for a in assisting] == body["details"]["assisting"],
+               "派单没有建立协办任务", "the dispatch did not create the assisting assignment")
+    _perform(ctx, issue, "claim", {"details": {"assignmentId": lead["id"]}}, first)
+    _perform(ctx, issue, "return", {"reason": _first_code(ctx, "return-reason"),
+                                    "note": "不属于本部门职责 / not ours",
+                                    "details": {"assignmentId": lead["id"]}}, first)
+    body = reassign_request(ctx, issue, lead["id"], second)
+    _perform(ctx, issue, "reassign", body, staff)
+    new = body["details"]["to"]
+    _expect_items(ctx, issue, body, "assignments")
+    _perform(ctx, issue, "claim", {"details": {"assignmentId": new}}, second)
+    due = (issue.doc.get("deadlines") or {}).get("resolutionDue")
+    _perform(ctx, issue, "extend-deadline",
+             {"reason": _first_code(ctx, "extension-reason"),
+              "details": {"previousDue": due, "newDue": ctx.moment(14)}}, second)
+    _perform(ctx, issue, "supervise",
+             {"details": {"instruction": "请加快办理 / please speed up",
+                          "respondBy": ctx.moment(3)}}, _supervisor(ctx))
+    _perform(ctx, issue, "add-progress",
+             {"details": {"message": "已联系物业清理 / the property manager is clearing it"}},
+             second)
+    _perform(ctx, issue, "resolve",
+             {"details": {"resolution": "fixed", "reply": "已清理完毕 / cleared"}}, second)
+    body = follow_up_request(ctx, issue, staff)
+    _perform(ctx, issue, "follow-up", body, staff)
+    _expect_items(ctx, issue, body, "followUps")
+
+
+@check(
+    "/req/issues/action-effects",
+    "派单、改派或回访的请求缺少与 details 中标识对应的 items 条目时得到 422，且不改变诉求",
+    "a dispatch, reassign or follow-up whose request lacks the items matching the ids in "
+    "details gets 422 and changes nothing",
+    needs=("department", "department"),
+)
+def test_items_required(ctx: KitContext) -> None:
+    first, second = ctx.departments(2)
+    issue = Tracked(ctx, new_issue(ctx))
+    issue.act("accept")
+
+    def refused(action: str, body: dict[str, Any], what: str) -> None:
+        resp = ctx.call("POST", f"{issue.path}/actions/{action}", ctx.staff, json_body=body,
+                        headers={"If-Match": issue.etag})
+        issue.refused(resp, 422, f"{action} {what}")
+
+    body = dispatch_request(ctx, issue, first, [second])
+    refused("dispatch", {"details": body["details"]}, "without items")
+    lacking = copy.deepcopy(body)
+    lacking["items"]["assignments"].pop()  # the assisting assignment
+    refused("dispatch", lacking, "without the assisting assignment's item")
+    issue.act("dispatch", body)
+    lead = active_lead(issue)["id"]
+    body = reassign_request(ctx, issue, lead, second)
+    refused("reassign", {"details": body["details"]}, "without items")
+    issue.act("reassign", body)
+    issue.act("claim", {"details": {"assignmentId": body["details"]["to"]}}, second)
+    issue.act("resolve", {"details": {"resolution": "fixed", "reply": "已办结 / done"}}, second)
+    body = follow_up_request(ctx, issue)
+    refused("follow-up", {"details": body["details"]}, "without items")
+    other = follow_up_request(ctx, issue)
+    refused("follow-up", {"details": body["details"], "items": other["items"]},
+            "whose item has another id")
+    issue.act("follow-up", body)
+
+
+def _expect_items(ctx: KitContext, issue: Tracked, body: dict[str, Any], member: str) -> None:
+    """The items the action request carried are in ``member`` as sent."""
+    stored = {item.get("id"): item for item in issue.doc.get(member) or []
+              if isinstance(item, dict)}
+    for item in body["items"][member]:
+        got = stored.get(item["id"])
+        ctx.expect(got is not None, f"动作之后 {member} 中没有请求 items 中的 {item['id']}",
+                   f"after the action {member} lacks {item['id']} of the request's items")
+        assert got is not None
+        changed = sorted(k for k, v in item.items() if not _same(got.get(k), v))
+        ctx.expect(not changed,
+                   f"{member} 中的 {item['id']} 与请求 items 不同：{changed}",
+                   f"{item['id']} in {member} differs from the request's items: {changed}")
+
+
+@check(
+    "/req/issues/action-details",
+    "动作数据不符合该动作的 details 模式时得到 422，且不改变诉求",
+    "an action whose details break the action's details schema gets 422 and changes nothing",
+)
+def test_action_details(ctx: KitContext) -> None:
+    issue = Tracked(ctx, new_issue(ctx))
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("reject-intake", {}),  # reply is required
+        ("reject-intake", {"reply": "不予受理 / not accepted", "kitUnknown": 1}),
+        ("merge", {"mergedInto": "not-an-id"}),
+    ]
+    for action, details in cases:
+        resp = ctx.call("POST", f"{issue.path}/actions/{action}", ctx.staff,
+                        json_body={"details": details}, headers={"If-Match": issue.etag})
+        issue.refused(resp, 422, f"{action} {details}")
+    issue.act("accept")
+    for details in ({}, {"lead": ctx.new_id(), "kitUnknown": True},
+                    {"lead": ctx.new_id(), "dueAt": "next week"}):
+        resp = ctx.call("POST", f"{issue.path}/actions/dispatch", ctx.staff,
+                        json_body={"details": details}, headers={"If-Match": issue.etag})
+        issue.refused(resp, 422, f"dispatch {details}")
+
+
+@check(
+    "/req/issues/lifecycle-fields-read-only",
+    "PUT 改变 reply、resolution、assignments、deadlines.extensions、followUps 等生命周期成员"
+    "得到 422",
+    "a PUT changing reply, resolution, assignments, deadlines.extensions, followUps or the "
+    "other lifecycle members gets 422",
+    needs=("department",),
+)
+def test_lifecycle_members_read_only(ctx: KitContext) -> None:
+    (dept,) = ctx.departments(1)
+    submitted = Tracked(ctx, new_issue(ctx))
+    # Valid in every other respect: only this requirement can refuse it.
+    edited = without_meta(submitted.doc)
+    edited["reply"] = "直接写入的答复 / a reply written directly"
+    ctx.ensure_valid(edited, "(submitted issue with a reply)")
+    _refused_put(ctx, submitted, edited, "/reply")
+    issue = issue_in_progress(ctx, dept)
+    due = issue.doc["deadlines"]["resolutionDue"]
+    issue.act("extend-deadline", {"reason": _first_code(ctx, "extension-reason"),
+                                  "details": {"previousDue": due, "newDue": ctx.moment(20)}},
+              dept)
+    edited = without_meta(issue.doc)
+    edited["assignments"][0]["dueAt"] = ctx.moment(30)
+    ctx.ensure_valid(edited, "(issue with a later assignment dueAt)")
+    _refused_put(ctx, issue, edited, "/assignments")
+    edited = without_meta(issue.doc)
+    edited["deadlines"]["extensions"][0]["note"] = "改写的延期说明 / rewritten"
+    ctx.ensure_valid(edited, "(issue with an extension note changed)")
+    _refused_put(ctx, issue, edited, "/deadlines/extensions")
+    issue.act("resolve", {"details": {"resolution": "fixed", "reply": "已办结 / done"}}, dept)
+    issue.act("follow-up", follow_up_request(ctx, issue, rating=4))
+    edited = without_meta(issue.doc)
+    edited["followUps"][0]["rating"] = 5
+    ctx.ensure_valid(edited, "(issue with a follow-up rating changed)")
+    _refused_put(ctx, issue, edited, "/followUps")
+    # These changes break library rules as well; a 422 is all that can be asked.
+    for member, value in (("resolution", "explained"), ("reply", "另一答复 / another reply"),
+                          ("mergedInto", ctx.new_id()),
+                          ("transferredTo", {"id": "kit-other", "name": "其他机关",
+                                             "type": "government-department"})):
+        edited = without_meta(issue.doc)
+        edited[member] = value
+        _refused_put(ctx, issue, edited, f"/{member}", precise=False)
+
+
+def _refused_put(ctx: KitContext, issue: Tracked, body: dict[str, Any], member: str,
+                 precise: bool = True) -> None:
+    resp = ctx.call("PUT", issue.path, ctx.staff, json_body=body,
+                    headers={"If-Match": issue.etag})
+    issue.refused(resp, 422, f"PUT changing {member}")
+    if not precise:
+        return
+    pointers = [e.get("pointer", "") for e in (resp.json() or {}).get("errors") or []
+                if isinstance(e, dict)]
+    ctx.expect(any(p == member or p.startswith(member + "/") for p in pointers),
+               f"改变 {member} 的 422 没有指向 {member}：{pointers}",
+               f"the 422 for changing {member} does not point at it: {pointers}")
+
+
+@check(
+    "/req/issues/create-submitted",
+    "以 submitted 以外的状态、多于一个事件或带办理结果创建诉求得到 422",
+    "creating an issue that is not submitted, has more than the submit event or carries a "
+    "resolution gets 422",
+)
+def test_create_submitted_only(ctx: KitContext) -> None:
+    tried = 0
+    for _, example in ctx.spec.examples():
+        if example.get("resourceType") != "Issue" or example.get("status") == "submitted":
+            continue
+        doc = ctx.adapt(example)
+        if not validate(doc).valid:
+            continue  # only documents valid in every other respect are precise
+        resp = ctx.create(doc)
+        ctx.expect_problem(resp, 422)
+        ctx.expect(ctx.read("Issue", doc["id"]).status == 404,
+                   f"以状态 {doc['status']} 创建的诉求被保存了",
+                   f"the issue created with status {doc['status']} was stored")
+        tried += 1
+    if not tried:
+        raise Skipped("规范中没有非 submitted 状态的有效诉求示例",
+                      "the spec has no valid issue example in a status other than submitted")
+
+
+def _resident_ref(rid: str, name: str) -> dict[str, Any]:
+    return {"resourceType": "Resident", "id": rid, "display": name}
+
+
+@check(
+    "/req/issues/withdraw-by-submitter",
+    "既非提交人、诉求人，也非其授权代理人的居民、代理人或网格员撤回诉求得到 403",
+    "a resident, proxy or grid worker who is neither the submitter, the reporter nor their "
+    "authorised proxy gets 403 on withdraw",
+)
+def test_withdraw_by_others(ctx: KitContext) -> None:
+    stranger = ctx.new_id()
+    actor = {"role": "resident", "name": "路人甲", "userId": "kit-" + stranger[:8],
+             "resident": _resident_ref(stranger, "路人甲")}
+    issue = Tracked(ctx, new_issue(ctx, submittedBy=actor,
+                                   history=_submit_history(ctx, actor)))
+    others = [p for p in (ctx.optional("resident"), ctx.optional("proxy"),
+                          ctx.optional("grid-worker")) if p is not None]
+    if not others:
+        raise Skipped("预设中没有 resident、proxy 或 grid-worker 主体",
+                      "the preset has no resident, proxy or grid-worker principal")
+    for who in others:
+        resp = ctx.call("POST", f"{issue.path}/actions/withdraw", who, json_body={},
+                        headers={"If-Match": issue.etag})
+        issue.refused(resp, 403, f"withdraw by {who.name} ({who.role})")
+    resident = ctx.optional("resident")
+    if resident is not None and resident.resident:
+        mine = {"role": "resident", "name": "诉求人",
+                "resident": _resident_ref(resident.resident, "诉求人")}
+        own = Tracked(ctx, new_issue(ctx, submittedBy=mine, history=_submit_history(ctx, mine)))
+        own.act("withdraw", {}, resident)
+
+
+def _submit_history(ctx: KitContext, actor: dict[str, Any]) -> list[dict[str, Any]]:
+    doc = new_issue(ctx)
+    event = copy.deepcopy(doc["history"][0])
+    event["actor"] = actor
+    return [event]
+
+
+@check(
+    "/req/issues/department-own-assignment",
+    "部门签收、退单、办结他人的主办任务，或在没有有效任务时延期、报进展，得到 403",
+    "a department claiming, returning or resolving another's lead, or extending or reporting "
+    "progress without an active assignment, gets 403",
+    needs=("department", "department"),
+)
+def test_department_own_assignment(ctx: KitContext) -> None:
+    lead, helper = ctx.departments(2)
+    issue = Tracked(ctx, new_issue(ctx))
+    issue.act("accept")
+    dispatch(ctx, issue, lead, [helper])
+    assignment = active_lead(issue)["id"]
+
+    def refused(action: str, body: dict[str, Any], who: Principal) -> None:
+        resp = ctx.call("POST", f"{issue.path}/actions/{action}", who, json_body=body,
+                        headers={"If-Match": issue.etag})
+        issue.refused(resp, 403, f"{action} by {who.organisation}")
+
+    refused("claim", {"details": {"assignmentId": assignment}}, helper)
+    issue.act("claim", {"details": {"assignmentId": assignment}}, lead)
+    refused("resolve", {"details": {"resolution": "fixed", "reply": "越权办结 / not mine"}},
+            helper)
+    refused("return", {"reason": _first_code(ctx, "return-reason"),
+                       "details": {"assignmentId": assignment}}, helper)
+    # The assisting department holds an active assignment: progress is its to report.
+    issue.act("add-progress", {"details": {"message": "协办进展 / assisting"}}, helper)
+    reassign(ctx, issue, assignment, helper)
+    due = issue.doc["deadlines"]["resolutionDue"]
+    refused("add-progress", {"details": {"message": "已不是承办部门 / no longer ours"}}, lead)
+    refused("extend-deadline", {"reason": _first_code(ctx, "extension-reason"),
+                                "details": {"previousDue": due, "newDue": ctx.moment(20)}},
+            lead)
+    refused("claim", {"details": {"assignmentId": active_lead(issue)["id"]}}, lead)
+
+
+@check(
+    "/req/issues/merge-updates-target",
+    "并单成功后目标诉求的 mergedDuplicates 包含被并诉求，且目标得到新版本",
+    "after a merge the target's mergedDuplicates lists the merged issue and the target has a "
+    "new version",
+)
+def test_merge_updates_target(ctx: KitContext) -> None:
+    target = Tracked(ctx, new_issue(ctx))
+    duplicate = Tracked(ctx, new_issue(ctx))
+    version = target.doc["meta"]["versionId"]
+    duplicate.act("merge", {"details": {"mergedInto": target.id}})
+    target.refresh()
+    ctx.expect(duplicate.id in (target.doc.get("mergedDuplicates") or []),
+               "目标诉求的 mergedDuplicates 没有列出被并诉求",
+               "the target's mergedDuplicates does not list the merged issue")
+    ctx.expect(target.doc["meta"]["versionId"] != version,
+               "目标诉求的版本没有改变", "the target's version did not change")
+
+
+@check(
+    "/req/issues/merge-target-exists",
+    "并入不存在的诉求或并入自身得到 422",
+    "merging into an issue that does not exist, or into itself, gets 422",
+)
+def test_merge_target_exists(ctx: KitContext) -> None:
+    issue = Tracked(ctx, new_issue(ctx))
+    for target in (ctx.new_id(), issue.id):
+        resp = ctx.call("POST", f"{issue.path}/actions/merge", ctx.staff,
+                        json_body={"details": {"mergedInto": target}},
+                        headers={"If-Match": issue.etag})
+        issue.refused(resp, 422, f"merge into {target}")
+
+
+@check(
+    "/req/issues/merge-target-exists",
+    "创建或更新时 mergedDuplicates 指向服务器上不存在的诉求得到 422",
+    "a create or update whose mergedDuplicates names an issue the server does not store gets "
+    "422",
+)
+def test_stored_references_exist(ctx: KitContext) -> None:
+    doc = new_issue(ctx, mergedDuplicates=[ctx.new_id()])
+    ctx.ensure_valid(doc, "(issue naming a duplicate)")
+    ctx.expect_problem(ctx.create(doc), 422)
+    ctx.expect(ctx.read("Issue", doc["id"]).status == 404,
+               "指向不存在诉求的诉求被保存了", "the issue naming a missing duplicate was stored")
+    issue = Tracked(ctx, new_issue(ctx))
+    body = without_meta(issue.doc)
+    body["mergedDuplicates"] = [ctx.new_id()]
+    resp = ctx.call("PUT", issue.path, ctx.staff, json_body=body,
+                    headers={"If-Match": issue.etag})
+    issue.refused(resp, 422, "PUT naming a missing duplicate")
+
+
+@check(
+    "/req/issues/merge-reciprocal",
+    "并单后两条诉求互相指向",
+    "after a merge the two issues point at each other",
+)
+def test_merge_reciprocal(ctx: KitContext) -> None:
+    target = Tracked(ctx, new_issue(ctx))
+    duplicate = Tracked(ctx, new_issue(ctx))
+    duplicate.act("merge", {"details": {"mergedInto": target.id}})
+    target.refresh()
+    ctx.expect(duplicate.doc.get("mergedInto") == target.id
+               and duplicate.id in (target.doc.get("mergedDuplicates") or []),
+               "并单后两条诉求没有互相指向",
+               "after the merge the issues do not point at each other")
+
+
+def _unique_category(ctx: KitContext) -> str:
+    top = next(code for code in ctx.spec.codelist("issue-category").entries if "." not in code)
+    return f"{top}.kit{ctx.new_id()[:8]}"
+
+
+@check(
+    "/req/issues/list-filters",
+    "诉求列表支持 category（含下级）、department、requestType、intakeChannel、urgency、"
+    "submittedFrom、submittedTo 及其组合",
+    "the issue list filters by category (and below), department, requestType, intakeChannel, "
+    "urgency, submittedFrom and submittedTo, alone and together",
+    needs=("department",),
+)
+def test_issue_filters(ctx: KitContext) -> None:
+    (dept,) = ctx.departments(1)
+    category = _unique_category(ctx)
+    specs = [
+        ("a", category, "complaint", "hotline-12345", "urgent", -10),
+        ("b", category + ".east", "help", "mini-program", "normal", -5),
+        ("c", category + "x", "complaint", "hotline-12345", "urgent", -5),  # not below
+        ("d", category, "suggestion", "walk-in", "normal", -1),
+    ]
+    ids: dict[str, str] = {}
+    for name, cat, request_type, channel, urgency, days in specs:
+        at = ctx.moment(days)
+        history = copy.deepcopy(new_issue(ctx)["history"])
+        history[0]["at"] = at
+        doc = new_issue(ctx, category=cat, requestType=request_type, intakeChannel=channel,
+                        urgency=urgency, submittedAt=at, history=history)
+        issue = Tracked(ctx, ctx.ensure_valid(doc, f"(issue {name} of the filter test)"))
+        ids[issue.id] = name
+        if name == "d":
+            issue.act("accept")
+            dispatch(ctx, issue, dept)
+    top = category.split(".")[0]
+    since = ctx.moment(-1)
+
+    def names(**params: str) -> set[str]:
+        found: set[str] = set()
+        cursor: str | None = None
+        for _ in range(200):
+            query = {"limit": "100", "updatedSince": since, **params,
+                     **({"cursor": cursor} if cursor else {})}
+            resp = ctx.call("GET", "/issues", ctx.staff, params=query)
+            ctx.expect_status(resp, 200, zh=f"按 {params} 过滤", en=f"filter by {params}")
+            body = resp.json() or {}
+            found |= {ids[i["id"]] for i in body.get("items", []) if i.get("id") in ids}
+            cursor = body.get("next")
+            if not cursor:
+                break
+        return found
+
+    day = ctx.moment(-7)
+    expectations: list[tuple[dict[str, str], set[str]]] = [
+        ({"category": category}, {"a", "b", "d"}),
+        ({"category": category + ".east"}, {"b"}),
+        ({"category": category, "requestType": "complaint"}, {"a"}),
+        ({"category": category, "intakeChannel": "mini-program"}, {"b"}),
+        ({"category": category, "urgency": "normal"}, {"b", "d"}),
+        ({"category": category, "submittedFrom": day}, {"b", "d"}),
+        ({"category": category, "submittedTo": day}, {"a"}),
+        ({"category": category, "department": str(dept.organisation)}, {"d"}),
+        ({"category": category, "requestType": "help", "urgency": "normal",
+          "submittedFrom": day}, {"b"}),
+        ({"category": top, "requestType": "complaint", "urgency": "urgent"}, {"a", "c"}),
+    ]
+    for params, expected in expectations:
+        got = names(**params)
+        ctx.expect(got == expected,
+                   f"按 {params} 过滤得到测试诉求 {sorted(got)}，应为 {sorted(expected)}",
+                   f"filtering by {params} gave the kit's issues {sorted(got)}, "
+                   f"expected {sorted(expected)}")
+
+
+@check(
+    "/req/issues/grid-in-community",
+    "网格不属于诉求所在社区的诉求被拒收（422）",
+    "an issue whose grid lies outside its community is refused (422)",
+)
+def test_issue_grid(ctx: KitContext) -> None:
+    doc = new_issue(ctx)
+    doc["gridCode"] = _other_community(ctx) + "-01"
+    problem = ctx.expect_problem(ctx.create(doc), 422)
+    pointers = [e.get("pointer") for e in problem.get("errors") or []]
+    ctx.expect("/gridCode" in pointers, f"422 没有指向 /gridCode：{pointers}",
+               f"the 422 does not point at /gridCode: {pointers}")
+
+
+def _other_community(ctx: KitContext) -> str:
+    """A community other than the preset's, structurally valid."""
+    if ctx.preset.other_community and ctx.preset.other_community != ctx.preset.community:
+        return ctx.preset.other_community
+    head, tail = ctx.preset.community[:9], int(ctx.preset.community[9:])
+    return f"{head}{(tail % 998) + 1:03d}"
+
+
+@check(
+    "/req/issues/category-group",
+    "大类之外的本地分类只产生警告，诉求仍被接收",
+    "a local category outside the standard groups only draws a warning; the issue is accepted",
+)
+def test_category_group(ctx: KitContext) -> None:
+    doc = new_issue(ctx, category="kit-local.category")
+    ctx.ensure_valid(doc, "(issue with a local category)")
+    ctx.expect_status(ctx.create(doc), 201, zh="只有警告的诉求应被接收",
+                      en="an issue with only a warning is accepted")

@@ -1,0 +1,54 @@
+"""Fixtures of the kit's own tests: the real reference server (a fresh SQLite file, the demo's
+tokens) and a preset for it. See harness.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reference_server import Settings, create_app
+from smartcommunity.conformance import Preset, parse_preset
+
+from .harness import Server, demo_preset_data
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    path = tmp_path_factory.mktemp("kit-server") / "server.sqlite3"
+    app = create_app(Settings(database_url=f"sqlite:///{path}", demo=True))
+    running = Server(app)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture()
+def served(server: Server) -> Iterator[Server]:
+    """The server, given back unmutated after the test."""
+    try:
+        yield server
+    finally:
+        server.reset()
+
+
+@pytest.fixture(scope="session")
+def preset_data() -> dict[str, Any]:
+    return demo_preset_data()
+
+
+@pytest.fixture(scope="session")
+def preset(preset_data: dict[str, Any]) -> Preset:
+    return parse_preset(preset_data)
+
+
+@pytest.fixture(scope="session")
+def preset_file(tmp_path_factory: pytest.TempPathFactory, preset_data: dict[str, Any]) -> Path:
+    path = tmp_path_factory.mktemp("kit-preset") / "preset.json"
+    path.write_text(json.dumps(preset_data, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path

@@ -1,0 +1,474 @@
+"""Deliberately broken variants of the reference server, one defect each.
+
+Every mutant is the real server with one requirement broken, either by an ASGI middleware
+around the application (for defects visible on the wire) or by a monkeypatch of one
+reference_server internal (for defects in behaviour); reference_server itself is never edited.
+The kit must fail each one, and the failing test must be the one citing the broken requirement
+(see test_mutants.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from reference_server import access as access_module
+from reference_server.access import Access
+from reference_server.auth import Principal
+from reference_server.service import _policies
+from reference_server.service._core import Service
+from smartcommunity.lifecycle import _effects, lifecycle_for
+
+Install = Callable[[Any, pytest.MonkeyPatch], Any]  # (server app, monkeypatch) → app to serve
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    #: the requirement the defect breaks: a test citing it must fail
+    requirement: str
+    #: what it breaks, in a few words
+    defect: str
+    install: Install
+    #: requirements the kit runs against the mutant (default: just ``requirement``)
+    run: tuple[str, ...] = ()
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        return self.run or (self.requirement,)
+
+
+# -- middleware ------------------------------------------------------------------------
+
+Editor = Callable[[dict[str, Any], int, list[tuple[bytes, bytes]], bytes],
+                  tuple[int, list[tuple[bytes, bytes]], bytes]]
+
+
+class Rewrite:
+    """Pass requests through; hand each buffered response to ``edit`` before sending it."""
+
+    def __init__(self, app: Any, edit: Editor | None = None,
+                 request: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
+        self.app = app
+        self.edit = edit
+        self.request = request
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.request is not None:
+            scope = self.request(dict(scope))
+        if self.edit is None:
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            assert self.edit is not None
+            status, headers, body = self.edit(scope, start["status"],
+                                              list(start.get("headers", [])), b"".join(chunks))
+            headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, capture)
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
+def _query(scope: dict[str, Any]) -> str:
+    raw: bytes = scope.get("query_string", b"")
+    return raw.decode()
+
+
+def _json_edit(path_test: Callable[[dict[str, Any]], bool],
+               fn: Callable[[Any], Any]) -> Editor:
+    """An editor changing the JSON body of successful responses to matching requests."""
+
+    def edit(scope: dict[str, Any], status: int, headers: list[tuple[bytes, bytes]],
+             body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        if status == 200 and path_test(scope):
+            body = json.dumps(fn(json.loads(body)), ensure_ascii=False).encode()
+        return status, headers, body
+
+    return edit
+
+
+def _get(path: str, exact: bool = True) -> Callable[[dict[str, Any]], bool]:
+    def test(scope: dict[str, Any]) -> bool:
+        p = scope["path"]
+        return scope["method"] == "GET" and (p == path if exact else p.startswith(path))
+
+    return test
+
+
+def missing_etag(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def edit(scope: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+        return status, [(k, v) for k, v in headers if k.lower() != b"etag"], body
+
+    return Rewrite(app, edit)
+
+
+def idempotency_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def request(scope: dict[str, Any]) -> dict[str, Any]:
+        scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"idempotency-key"]
+        return scope
+
+    return Rewrite(app, request=request)
+
+
+def unauthenticated_read(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def request(scope: dict[str, Any]) -> dict[str, Any]:
+        if _header(scope["headers"], b"authorization") is None:
+            scope["headers"] = [*scope["headers"],
+                                (b"authorization", b"Bearer demo-staff-liu-fang")]
+        return scope
+
+    return Rewrite(app, request=request)
+
+
+def wrong_error_media_type(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def edit(scope: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+        if status >= 400:
+            headers = [(k, b"application/json" if k.lower() == b"content-type" else v)
+                       for k, v in headers]
+        return status, headers, body
+
+    return Rewrite(app, edit)
+
+
+def undeclared_class(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def add(body: Any) -> Any:
+        body["conformsTo"].append("https://w3id.org/smartcommunity/spec/1.0/conf/kit-invented")
+        return body
+
+    return Rewrite(app, _json_edit(_get("/conformance"), add))
+
+
+def feed_gap(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def drop(page: Any) -> Any:
+        if len(page["items"]) >= 3:
+            del page["items"][1]
+        return page
+
+    return Rewrite(app, _json_edit(_get("/changes"), drop))
+
+
+def feed_duplicate(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def repeat(page: Any) -> Any:
+        if page["items"]:
+            page["items"].append(copy.deepcopy(page["items"][0]))
+        return page
+
+    return Rewrite(app, _json_edit(_get("/changes"), repeat))
+
+
+def paging_skips(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def later_page(scope: dict[str, Any]) -> bool:
+        return _get("/issues")(scope) and "cursor=" in _query(scope)
+
+    def skip(page: Any) -> Any:
+        if page["items"]:
+            del page["items"][0]
+        return page
+
+    return Rewrite(app, _json_edit(later_page, skip))
+
+
+def erased_reads_not_found(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def edit(scope: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+        if (status == 200 and _get("/residents/", exact=False)(scope)
+                and b'"state":"erased"' in body):
+            problem = {"type": "about:blank", "title": "Not found", "status": 404,
+                       "code": "http.not-found",
+                       "message": {"zh-Hans": "不存在", "en": "Not found"}, "errors": []}
+            headers = [(b"content-type", b"application/problem+json")]
+            return 404, headers, json.dumps(problem).encode()
+        return status, headers, body
+
+    return Rewrite(app, edit)
+
+
+class FailOnBadJson:
+    """Answers 500 to a write whose body is not JSON, as a server without input checks does."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        try:
+            json.loads(body)
+        except ValueError:
+            await send({"type": "http.response.start", "status": 500,
+                        "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"Internal Server Error"})
+            return
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def server_error_on_bad_input(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    return FailOnBadJson(app)
+
+
+# -- monkeypatches ---------------------------------------------------------------------
+
+def stale_write_accepted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(Service, "check_version", lambda self, stored, versions: None)
+    return app
+
+
+def invalid_document_accepted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(Service, "validate", lambda self, doc: None)
+    return app
+
+
+def sensitive_to_public(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    access = app.state.sc.service.access
+    mp.setattr(access, "role_audience", {**access.role_audience, "public": "community-staff"})
+    return app
+
+
+def cross_community_read(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(Principal, "serves_any", lambda self, communities: True)
+    return app
+
+
+def forbidden_transition(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    every = frozenset(app.state.sc.service.spec.codelist("role"))
+    relaxed = copy.copy(lifecycle_for("Issue"))
+    relaxed.transitions = {a: dataclasses.replace(t, roles=every)
+                           for a, t in relaxed.transitions.items()}
+    original = Service.lifecycle
+    mp.setattr(Service, "lifecycle",
+               lambda self, rtype: relaxed if rtype == "Issue" else original(self, rtype))
+    return app
+
+
+def history_rewritten(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = _policies.IssuePolicy.after_apply
+
+    def after_apply(self: Any, doc: dict[str, Any], inputs: Any) -> dict[str, Any]:
+        doc = original(self, doc, inputs)
+        if len(doc.get("history") or []) > 1:
+            doc["history"][0]["note"] = "改写的历史 / rewritten history"
+        return doc
+
+    mp.setattr(_policies.IssuePolicy, "after_apply", after_apply)
+    return app
+
+
+def department_sees_all(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = Access.can_see
+
+    def can_see(self: Access, principal: Any, stored: Any, now: Any = None) -> bool:
+        if stored.rtype == "Issue" and principal.role == "department":
+            return principal.serves_any(stored.communities)
+        return original(self, principal, stored, now)
+
+    mp.setattr(Access, "can_see", can_see)
+    return app
+
+
+def residents_read_others(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = Access.can_see
+
+    def can_see(self: Access, principal: Any, stored: Any, now: Any = None) -> bool:
+        if stored.rtype == "Resident" and principal.role in ("resident", "proxy"):
+            return True
+        return original(self, principal, stored, now)
+
+    mp.setattr(Access, "can_see", can_see)
+    return app
+
+
+def reporter_disclosed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(Access, "_reporter", lambda self, principal, audience, doc: None)
+    return app
+
+
+def results_disclosed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(access_module, "_hide_results", lambda doc, now, early: None)
+    return app
+
+
+def merge_target_untouched(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_policies.IssuePolicy, "also_write", lambda self, *args: [])
+    return app
+
+
+def anyone_withdraws(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_policies.IssuePolicy, "_may_withdraw", lambda self, tx, principal, doc: None)
+    return app
+
+
+def foreign_assignment(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = _policies.IssuePolicy.check_action
+
+    def check_action(self: Any, tx: Any, principal: Any, stored: Any, action: str,
+                     body: Any, actor: Any) -> Any:
+        if principal.role == "department" and action in ("add-progress", "extend-deadline"):
+            return {}  # the department's own assignment is no longer checked
+        return original(self, tx, principal, stored, action, body, actor)
+
+    mp.setattr(_policies.IssuePolicy, "check_action", check_action)
+    return app
+
+
+def consents_deletable(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_policies.ResidentPolicy, "_consents_kept", lambda self, old, new: None)
+    return app
+
+
+def names_optional(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_policies.ResidentPolicy, "_named", lambda self, doc: None)
+    return app
+
+
+def non_submitted_created(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_policies.IssuePolicy, "check_create", lambda self, principal, doc: None)
+    return app
+
+
+def lifecycle_members_writable(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_policies.IssuePolicy, "check_update",
+               lambda self, tx, principal, current, doc: self.lifecycle_unchanged(current.doc,
+                                                                                 doc))
+    return app
+
+
+def division_movable(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_policies.ConsultationPolicy, "check_update",
+               lambda self, tx, principal, current, doc: self.lifecycle_unchanged(current.doc,
+                                                                                 doc))
+    return app
+
+
+def stated_result_trusted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = _effects._EFFECTS[("Consultation", "close-vote")]
+
+    def close_vote(document: dict[str, Any], event: dict[str, Any], inputs: Any) -> None:
+        details = event.setdefault("details", {})
+        stated = details.pop("result", None)
+        original(document, event, inputs)
+        if stated is not None:  # the request's word is taken over the tally
+            details["result"] = stated
+            for vote in document.get("votes") or []:
+                if vote.get("id") == details.get("voteId"):
+                    vote["results"]["result"] = stated
+
+    mp.setitem(_effects._EFFECTS, ("Consultation", "close-vote"), close_vote)
+    mp.setattr(Service, "validate", lambda self, doc: None)  # let the false result be stored
+    return app
+
+
+def follow_up_item_trimmed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = _effects._EFFECTS[("Issue", "follow-up")]
+
+    def follow_up(document: dict[str, Any], event: dict[str, Any], inputs: Any) -> None:
+        original(document, event, inputs)
+        for record in document.get("followUps") or []:
+            record.pop("rating", None)  # the request's item is not written whole
+
+    mp.setitem(_effects._EFFECTS, ("Issue", "follow-up"), follow_up)
+    return app
+
+
+MUTANTS: list[Mutant] = [
+    Mutant("missing-etag", "/req/core/etag", "no ETag header", missing_etag),
+    Mutant("stale-write-accepted", "/req/core/if-match",
+           "If-Match is not compared: a stale write is accepted", stale_write_accepted),
+    Mutant("idempotency-ignored", "/req/core/idempotency-key",
+           "Idempotency-Key is ignored", idempotency_ignored),
+    Mutant("invalid-document-accepted", "/req/core/invalid-rejected",
+           "documents are stored without validation", invalid_document_accepted),
+    Mutant("sensitive-to-public", "/req/privacy/public-no-personal",
+           "the public is given staff's view with personal fields", sensitive_to_public),
+    Mutant("cross-community-read", "/req/privacy/community-isolation",
+           "staff read another community's data", cross_community_read),
+    Mutant("forbidden-transition", "/req/core/action-roles",
+           "any role may perform any issue action", forbidden_transition),
+    Mutant("history-rewritten", "/req/core/history-append-only",
+           "each action rewrites the first history event", history_rewritten),
+    Mutant("feed-gap", "/req/change-feed/order", "the feed drops an event per page", feed_gap),
+    Mutant("feed-duplicate", "/req/change-feed/order",
+           "the feed repeats an event on each page", feed_duplicate),
+    Mutant("paging-skips", "/req/core/paging", "later list pages skip their first item",
+           paging_skips),
+    Mutant("wrong-error-media-type", "/req/core/problem-details",
+           "errors are application/json, not problem+json", wrong_error_media_type),
+    Mutant("server-error-on-bad-input", "/req/core/no-server-error",
+           "a body that is not JSON gets 500", server_error_on_bad_input),
+    Mutant("unauthenticated-read", "/req/core/authentication",
+           "requests without a token are served", unauthenticated_read),
+    Mutant("undeclared-class", "/req/core/conformance-endpoint",
+           "/conformance claims a class the standard does not define", undeclared_class),
+    Mutant("department-sees-all", "/req/privacy/department-assigned-only",
+           "departments read every issue of their communities", department_sees_all),
+    Mutant("residents-read-others", "/req/residents/read-access",
+           "residents and proxies read any resident record", residents_read_others),
+    Mutant("reporter-disclosed", "/req/privacy/reporter-disclosure",
+           "anonymous and confidential reporters are shown", reporter_disclosed),
+    Mutant("merge-target-untouched", "/req/issues/merge-updates-target",
+           "a merge leaves the target's mergedDuplicates alone", merge_target_untouched),
+    Mutant("anyone-withdraws", "/req/issues/withdraw-by-submitter",
+           "any resident, proxy or grid worker withdraws any issue", anyone_withdraws),
+    Mutant("foreign-assignment", "/req/issues/department-own-assignment",
+           "departments report progress on issues they no longer hold", foreign_assignment),
+    Mutant("consents-deletable", "/req/residents/consent-append-only",
+           "consents may be deleted and rewritten", consents_deletable),
+    Mutant("names-optional", "/req/residents/name-on-write",
+           "resident records are stored without a name", names_optional),
+    Mutant("non-submitted-created", "/req/issues/create-submitted",
+           "issues may be created in any status", non_submitted_created),
+    Mutant("lifecycle-members-writable", "/req/issues/lifecycle-fields-read-only",
+           "a PUT may change assignments, replies and follow-ups", lifecycle_members_writable),
+    Mutant("division-movable", "/req/consultations/division-fixed",
+           "a PUT may move a consultation to another community", division_movable),
+    Mutant("stated-result-trusted", "/req/consultations/close-vote-result",
+           "close-vote takes the stated result over the tally", stated_result_trusted),
+    Mutant("erased-reads-not-found", "/req/residents/erasure",
+           "an erased record reads as 404", erased_reads_not_found),
+    Mutant("results-disclosed", "/req/consultations/results-hidden",
+           "vote results are shown before results.visibleFrom", results_disclosed),
+    Mutant("follow-up-item-trimmed", "/req/issues/action-effects",
+           "a follow-up drops the rating of the record in the request's items",
+           follow_up_item_trimmed),
+]

@@ -1,0 +1,37 @@
+"""The kit proved by mutants: each broken variant of the reference server fails, and the test
+that fails is the one citing the broken requirement; the unbroken server passes those tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from smartcommunity.conformance import Preset, run
+
+from .harness import Server
+from .mutants import MUTANTS, Mutant
+
+
+def test_at_least_fifteen_mutants_each_guarding_a_requirement() -> None:
+    assert len(MUTANTS) >= 15
+    assert len({m.name for m in MUTANTS}) == len(MUTANTS)
+
+
+def test_the_unbroken_server_passes_what_the_mutants_break(served: Server,
+                                                          preset: Preset) -> None:
+    wanted = sorted({r for m in MUTANTS for r in m.requirements})
+    report = run(served.base_url, preset, requirements=wanted)
+    bad = {r["id"]: r["message"]["en"] for r in report["results"] if r["status"] != "pass"}
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_the_kit_catches(mutant: Mutant, served: Server, preset: Preset,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    served.serve(mutant.install(served.app, monkeypatch))
+    report = run(served.base_url, preset, requirements=mutant.requirements)
+    failures = {r["requirement"]: r["message"]["en"] for r in report["results"]
+                if r["status"] == "fail"}
+    assert report["verdict"] == "fail", f"{mutant.name} ({mutant.defect}) was certified"
+    assert mutant.requirement in failures, (
+        f"{mutant.name} ({mutant.defect}) was not caught by {mutant.requirement}: "
+        + str({r["id"]: (r["status"], r["message"]["en"]) for r in report["results"]}))

@@ -1,0 +1,55 @@
+"""The HTML report opened in a real browser (headless Chromium driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from smartcommunity.conformance import Preset, run, write_reports
+
+from .harness import Server
+from .mutants import MUTANTS
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DOCS = "https://docs.example.org/smartcommunity/requirements/"
+
+pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
+                                reason="Chromium is not installed (apt-get install chromium)")
+
+
+def test_a_failing_report_reads_right_in_a_browser(served: Server, preset: Preset,
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    mutant = next(m for m in MUTANTS if m.name == "missing-etag")
+    served.serve(mutant.install(served.app, monkeypatch))
+    report = run(served.base_url, preset,
+                 requirements=["/req/core/etag", "/req/core/not-found"])
+    assert report["verdict"] == "fail"
+    page_file = write_reports(report, tmp_path, DOCS)["html"]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(page_file.resolve().as_uri())
+            verdict = page.locator("#verdict")
+            assert verdict.inner_text().strip() == "未通过"
+            first = page.locator("article.result").first
+            assert "fail" in (first.get_attribute("class") or "")
+            assert first.locator("h3").inner_text().find("不通过") >= 0
+            curl = first.locator("pre.curl").last
+            assert curl.is_visible()
+            assert curl.inner_text().startswith("curl ")
+            assert served.base_url in curl.inner_text()
+            link = first.locator("a.requirement")
+            assert link.get_attribute("href") == DOCS + "#req-core-etag"
+            page.click("#lang-switch")
+            assert verdict.inner_text().strip() == "NOT CERTIFIED"
+            assert "The request that failed" in first.inner_text()
+            assert page.locator("html").get_attribute("lang") == "en"
+        finally:
+            browser.close()
