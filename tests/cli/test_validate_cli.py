@@ -33,7 +33,9 @@ def test_examples_folder_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     assert "0 个无效" in out
 
 
-def test_invalid_file_exits_1_and_says_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_file_exits_1_and_says_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(_broken()), encoding="utf-8")
     assert run(["validate", "--lang", "en", str(bad)]) == 1
@@ -62,22 +64,37 @@ def test_json_report_matches_its_published_schema(tmp_path: Path) -> None:
     report = json.loads(out.read_text(encoding="utf-8"))
     validator = Draft202012Validator(SPEC.schema("validation-report.json"), registry=SPEC.registry)
     assert [e.message for e in validator.iter_errors(report)] == []
-    assert report["summary"] == {"documents": 2, "valid": 1, "invalid": 1, "errors": 1,
-                                 "warnings": 0}
+    assert report["summary"] == {
+        "documents": 2,
+        "valid": 1,
+        "invalid": 1,
+        "errors": 1,
+        "warnings": 0,
+    }
     assert [r["line"] for r in report["results"]] == [1, 2]
 
 
 def test_stdin_with_dash() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "smartcommunity.cli", "validate", "--lang", "en", "-"],
-        input=json.dumps(_broken()).encode(), capture_output=True, check=False,
+        input=json.dumps(_broken()).encode(),
+        capture_output=True,
+        check=False,
     )
     assert proc.returncode == 1
     assert b"-: /vendorField" in proc.stdout
 
 
-@pytest.mark.parametrize("argv", [["validate", "/no/such/path"], ["validate"],
-                                  ["validate", "--format", "xml", "x"], ["frobnicate"], []])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "/no/such/path"],
+        ["validate"],
+        ["validate", "--format", "xml", "x"],
+        ["frobnicate"],
+        [],
+    ],
+)
 def test_usage_and_io_errors_exit_2(argv: list[str]) -> None:
     assert run(argv) == 2
 

@@ -55,8 +55,13 @@ def test_replaying_an_example_through_apply_reproduces_it(name: str, doc: dict[s
     current = {k: v for k, v in doc.items() if k not in ("history", "status")}
     for event in doc["history"]:
         applied = lc.apply(
-            current, event["action"], actor=event["actor"], at=event["at"],
-            details=event.get("details"), note=event.get("note"), reason=event.get("reason"),
+            current,
+            event["action"],
+            actor=event["actor"],
+            at=event["at"],
+            details=event.get("details"),
+            note=event.get("note"),
+            reason=event.get("reason"),
         )
         assert applied.event == event
         current = applied.document
@@ -78,11 +83,17 @@ def test_forbidden_action_is_a_clear_error() -> None:
 
 
 def test_applied_documents_stay_valid_through_a_created_issue() -> None:
-    doc = next(d for n, d in SPEC.examples() if d["resourceType"] == "Issue" and d["status"] == "submitted")
+    doc = next(
+        d for n, d in SPEC.examples() if d["resourceType"] == "Issue" and d["status"] == "submitted"
+    )
     assert validate(doc).valid
     lc = lifecycle_for("Issue")
-    applied = lc.apply(doc, "accept", actor={"role": "community-staff", "name": "刘芳"},
-                       at="2025-06-16T09:00:00+08:00")
+    applied = lc.apply(
+        doc,
+        "accept",
+        actor={"role": "community-staff", "name": "刘芳"},
+        at="2025-06-16T09:00:00+08:00",
+    )
     assert applied.document["status"] == "accepted"
     assert applied.document["history"][-1]["seq"] == len(doc["history"]) + 1
     assert doc["status"] == "submitted", "the input is not modified"

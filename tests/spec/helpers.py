@@ -24,7 +24,9 @@ def oracle(schema_name: str) -> Draft202012Validator:
     """python-jsonschema with every format enforced: the reference engine of the tests."""
     s = spec()
     return Draft202012Validator(
-        s.schema(schema_name), registry=s.registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+        s.schema(schema_name),
+        registry=s.registry,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
     )
 
 

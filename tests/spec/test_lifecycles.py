@@ -42,7 +42,9 @@ def test_lifecycle_uses_its_codelists(rt: str, table: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("rt", "table"), TABLES, ids=[t[0] for t in TABLES])
-def test_every_status_is_reachable_and_non_terminal_ones_lead_on(rt: str, table: dict[str, Any]) -> None:
+def test_every_status_is_reachable_and_non_terminal_ones_lead_on(
+    rt: str, table: dict[str, Any]
+) -> None:
     statuses = set(spec().codelist(table["statusCodelist"]))
     transitions = table["transitions"]
     creating = [t for t in transitions if not t["from"]]
@@ -56,7 +58,9 @@ def test_every_status_is_reachable_and_non_terminal_ones_lead_on(rt: str, table:
     assert reached == statuses, f"unreachable: {statuses - reached}"
     terminal = set(table.get("terminal", []))
     for status in statuses - terminal:
-        assert any(status in t["from"] and t.get("to", status) != status for t in transitions), status
+        assert any(status in t["from"] and t.get("to", status) != status for t in transitions), (
+            status
+        )
 
 
 @pytest.mark.parametrize(("rt", "table"), TABLES, ids=[t[0] for t in TABLES])

@@ -11,12 +11,16 @@ from jsonschema import Draft202012Validator
 from .helpers import spec
 
 REQ_FILES = sorted((spec().folder / "requirements").glob("*.json"))
-TEXT = "\n".join(p.read_text(encoding="utf-8") for p in sorted((spec().folder / "text").glob("*.md")))
+TEXT = "\n".join(
+    p.read_text(encoding="utf-8") for p in sorted((spec().folder / "text").glob("*.md"))
+)
 
 
 @pytest.mark.parametrize("path", REQ_FILES, ids=lambda p: p.name)
 def test_requirement_file_matches_its_schema(path) -> None:  # type: ignore[no-untyped-def]
-    validator = Draft202012Validator(spec().schema("meta/requirements.json"), registry=spec().registry)
+    validator = Draft202012Validator(
+        spec().schema("meta/requirements.json"), registry=spec().registry
+    )
     errors = [e.message for e in validator.iter_errors(json.loads(path.read_text("utf-8")))]
     assert errors == []
 
@@ -63,8 +67,13 @@ def test_core_is_the_only_mandatory_class_and_dependencies_exist() -> None:
     assert [c for c in classes.values() if c.mandatory] == [classes["/conf/core"]]
     for c in classes.values():
         assert set(c.depends_on) <= set(classes), c.id
-    assert {"/conf/residents", "/conf/issues", "/conf/consultations",
-            "/conf/change-feed", "/conf/privacy"} <= set(classes)
+    assert {
+        "/conf/residents",
+        "/conf/issues",
+        "/conf/consultations",
+        "/conf/change-feed",
+        "/conf/privacy",
+    } <= set(classes)
 
 
 def test_every_rule_code_has_bilingual_message_templates() -> None:

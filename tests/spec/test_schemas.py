@@ -55,7 +55,9 @@ def test_every_property_has_bilingual_title_and_description(name: str) -> None:
     missing = [
         path
         for path, sub in walk_properties(schema)
-        if not (BILINGUAL.match(sub.get("title", "")) and BILINGUAL.match(sub.get("description", "")))
+        if not (
+            BILINGUAL.match(sub.get("title", "")) and BILINGUAL.match(sub.get("description", ""))
+        )
     ]
     assert missing == [], f"properties without '中文 / English' title and description: {missing}"
 
@@ -73,9 +75,9 @@ def _required_tagged(node: Any, path: str = "") -> list[str]:
         props = node.get("properties") or {}
         for req in node.get("required", []):
             sub = props.get(req)
-            if isinstance(sub, dict) and sub.get("x-pipl") in {"personal", "sensitive"}:
-                if "x-pipl-mask" not in sub:
-                    bad.append(f"{path}/{req}")
+            tagged = isinstance(sub, dict) and sub.get("x-pipl") in {"personal", "sensitive"}
+            if tagged and "x-pipl-mask" not in sub:
+                bad.append(f"{path}/{req}")
         for key, value in node.items():
             bad += _required_tagged(value, f"{path}/{key}")
     elif isinstance(node, list):

@@ -55,11 +55,16 @@ def compile_plan(spec: Spec, resource_type: str) -> Plan:
     return plan
 
 
-def _walk(node: Any, path: tuple[Step, ...], resolver: Any, plan: Plan, seen: frozenset[str]) -> None:
+def _walk(
+    node: Any, path: tuple[Step, ...], resolver: Any, plan: Plan, seen: frozenset[str]
+) -> None:
     if not isinstance(node, dict):
         return
-    if (node.get("type") == "object" and "properties" not in node
-            and node.get("additionalProperties") is not False):
+    if (
+        node.get("type") == "object"
+        and "properties" not in node
+        and node.get("additionalProperties") is not False
+    ):
         plan.freeform.append(path)
     if "x-pipl" in node:
         plan.pipl.append((path, node["x-pipl"], node.get("x-pipl-mask")))

@@ -30,8 +30,16 @@ class Finding:
     read, so bulk callers that only look at codes and pointers do not pay for the words.
     """
 
-    __slots__ = ("_message", "_values", "code", "pointer", "requirement", "schema_path",
-                 "severity", "spec_version")
+    __slots__ = (
+        "_message",
+        "_values",
+        "code",
+        "pointer",
+        "requirement",
+        "schema_path",
+        "severity",
+        "spec_version",
+    )
 
     def __init__(
         self,
@@ -88,8 +96,10 @@ class Finding:
         return hash((self.pointer, self.code, self.severity, self.requirement))
 
     def __repr__(self) -> str:
-        return (f"Finding(pointer={self.pointer!r}, code={self.code!r}, "
-                f"severity={self.severity!r}, requirement={self.requirement!r})")
+        return (
+            f"Finding(pointer={self.pointer!r}, code={self.code!r}, "
+            f"severity={self.severity!r}, requirement={self.requirement!r})"
+        )
 
 
 @dataclass(slots=True)
@@ -120,7 +130,10 @@ class Report:
         return self.valid
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"valid": self.valid, "findings": [f.to_dict() for f in self.findings]}
+        out: dict[str, Any] = {
+            "valid": self.valid,
+            "findings": [f.to_dict() for f in self.findings],
+        }
         if self.resource_type:
             out["resourceType"] = self.resource_type
         if self.id:

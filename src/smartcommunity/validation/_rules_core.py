@@ -50,7 +50,8 @@ def _can_fire(leaf: Leaf, spec: Spec) -> bool:
         # A closed list without deprecated codes is fully checked by the schema's enum.
         codes = spec.codelists.get(leaf.codelist or "")
         return codes is not None and (
-            leaf.open_codelist or any(e.deprecated_since for e in codes.entries.values()))
+            leaf.open_codelist or any(e.deprecated_since for e in codes.entries.values())
+        )
     return leaf.kind != "datatype:dateTime"
 
 
@@ -116,8 +117,13 @@ def _check_leaf(leaf: Leaf, value: Any, where: tuple[str | int, ...], ctx: Conte
             if leaf.open_codelist:
                 ctx.emit(where, "core.unknown-code", value=value, codelist=leaf.codelist)
         elif entry.deprecated_since:
-            ctx.emit(where, "core.deprecated-code", value=value,
-                     since=entry.deprecated_since, replacement=entry.replaced_by or "-")
+            ctx.emit(
+                where,
+                "core.deprecated-code",
+                value=value,
+                since=entry.deprecated_since,
+                replacement=entry.replaced_by or "-",
+            )
     elif kind == "deprecated":
         ctx.emit(where, "core.deprecated-field", field=where[-1] if where else "")
     elif kind == "object:consent":
@@ -126,8 +132,9 @@ def _check_leaf(leaf: Leaf, value: Any, where: tuple[str | int, ...], ctx: Conte
         if isinstance(value, dict):
             created, updated = value.get("createdAt"), value.get("lastUpdated")
             if _later(created, updated):
-                ctx.emit((*where, "createdAt"), "core.meta-time-order",
-                         created=created, updated=updated)
+                ctx.emit(
+                    (*where, "createdAt"), "core.meta-time-order", created=created, updated=updated
+                )
     elif not isinstance(value, str):
         return
     elif kind == "datatype:divisionCode":
@@ -135,11 +142,12 @@ def _check_leaf(leaf: Leaf, value: Any, where: tuple[str | int, ...], ctx: Conte
             ctx.emit(where, "core.division-code-invalid", value=value)
     elif kind == "datatype:uscc":
         if len(value) == 18 and not identifiers.is_valid_uscc(value):
-            ctx.emit(where, "core.uscc-check-invalid", value=value,
-                     expected=_safe_uscc_check(value))
-    elif kind == "datatype:citizenId":
-        if len(value) == 18 and not identifiers.is_valid_citizen_id(value):
-            ctx.emit(where, _citizen_id_code(ctx.spec), value=identifiers_mask(value))
+            ctx.emit(
+                where, "core.uscc-check-invalid", value=value, expected=_safe_uscc_check(value)
+            )
+    elif (kind == "datatype:citizenId" and len(value) == 18
+          and not identifiers.is_valid_citizen_id(value)):
+        ctx.emit(where, _citizen_id_code(ctx.spec), value=identifiers_mask(value))
 
 
 @rule()
@@ -161,8 +169,13 @@ def _consent_order(consent: Any, where: tuple[str | int, ...], ctx: Context) -> 
     granted = consent.get("grantedAt")
     for later in ("withdrawnAt", "expiresAt"):
         if _later(granted, consent.get(later)):
-            ctx.emit((*where, later), "core.consent-time-order",
-                     field=later, granted=granted, value=consent.get(later))
+            ctx.emit(
+                (*where, later),
+                "core.consent-time-order",
+                field=later,
+                granted=granted,
+                value=consent.get(later),
+            )
 
 
 def _later(first: Any, second: Any) -> bool:
