@@ -127,3 +127,20 @@ def test_large_ndjson_uses_workers_and_agrees_with_one_process(tmp_path: Path) -
     assert texts[0] == texts[1]
     assert f"{f}:508: /status" in texts[0]
     assert "2500 documents: 2495 valid, 5 invalid" in texts[0]
+
+
+def test_ndjson_checks_references_across_the_file(tmp_path: Path) -> None:
+    examples = {n: d for n, d in SPEC.examples()}
+    dup = next(d for n, d in examples.items() if "duplicate" in n)
+    target = next(d for d in examples.values() if d["id"] == dup["mergedInto"])
+    alone = tmp_path / "alone.ndjson"
+    alone.write_text(json.dumps(dup) + "\n", encoding="utf-8")
+    both = tmp_path / "both.ndjson"
+    both.write_text(json.dumps(dup) + "\n" + json.dumps(target) + "\n", encoding="utf-8")
+    out = tmp_path / "r.json"
+    assert run(["validate", "--format", "json", "-o", str(out), str(alone)]) == 1
+    report = json.loads(out.read_text(encoding="utf-8"))
+    codes = {f["code"] for r in report["results"] for f in r["findings"]}
+    assert "issue.merge-target-missing" in codes
+    assert report["summary"]["invalid"] == 1
+    assert run(["validate", "--format", "json", "-o", str(out), str(both)]) == 0

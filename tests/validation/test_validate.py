@@ -185,3 +185,16 @@ def test_schema_messages_have_every_placeholder_filled(name: str, doc: dict[str,
     for f in report.findings:
         for text in f.message.values():
             assert not re.search(r"\{[A-Za-z_]+\}", text), (f.code, text)
+
+
+def test_references_across_a_set_need_a_document_of_the_right_type() -> None:
+    dup = next(d for n, d in EXAMPLES if "duplicate" in n)
+    target = next(d for _, d in EXAMPLES if d["id"] == dup["mergedInto"])
+    impostor = {**next(d for _, d in EXAMPLES if d["resourceType"] == "Resident"),
+                "id": dup["mergedInto"]}
+    alone, with_impostor, with_target = (
+        next(iter(Validator().validate_many(docs)))
+        for docs in ([dup], [dup, impostor], [dup, target]))
+    assert "issue.merge-target-missing" in alone.codes()
+    assert "issue.merge-target-missing" in with_impostor.codes()
+    assert "issue.merge-target-missing" not in with_target.codes()

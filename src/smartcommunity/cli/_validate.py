@@ -307,8 +307,11 @@ class _Writer:
 
 
 def _ids_present(sources: list[Source], targets: set[str]) -> set[str]:
-    # A second, streaming pass: memory stays flat because only referenced ids are kept.
-    needles = {t.encode() for t in targets}
+    """Which targets (``"Issue/<id>"`` or bare ids) are documents of the sources.
+
+    A second, streaming pass: memory stays flat because only referenced ids are kept.
+    """
+    needles = {t.rsplit("/", 1)[-1].encode() for t in targets}
     found: set[str] = set()
     for source in sources:
         if source.name == "-":
@@ -319,8 +322,8 @@ def _ids_present(sources: list[Source], targets: set[str]) -> set[str]:
                     doc = orjson.loads(raw)
                 except orjson.JSONDecodeError:
                     continue
-                if isinstance(doc, dict) and doc.get("id") in targets:
-                    found.add(doc["id"])
+                if isinstance(doc, dict) and isinstance(doc.get("id"), str):
+                    found |= {doc["id"], f"{doc.get('resourceType')}/{doc['id']}"} & targets
     return found
 
 

@@ -296,7 +296,8 @@ def community_and_escalation(doc: Document, ctx: Context) -> None:
         if isinstance(ref, dict):
             target = ref.get("id")
             if isinstance(target, str):
-                ctx.expect_in_set(("origin", "issues", i, "id"), target, ESCALATED_ISSUE_MISSING)
+                ctx.expect_in_set(
+                    ("origin", "issues", i, "id"), target, ESCALATED_ISSUE_MISSING, "Issue")
 
 
 # --------------------------------------------------------------------------- local ids, references

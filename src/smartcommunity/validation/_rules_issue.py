@@ -579,7 +579,7 @@ def _merges(doc: Document, ctx: Context) -> None:
         if into == own:
             ctx.emit(("mergedInto",), "issue.merge-self", id=own)
         else:
-            ctx.expect_in_set(("mergedInto",), into, "issue.merge-target-missing")
+            ctx.expect_in_set(("mergedInto",), into, "issue.merge-target-missing", "Issue")
     duplicates = doc.get("mergedDuplicates")
     if isinstance(duplicates, list):
         for k, dup in enumerate(duplicates):
@@ -588,5 +588,6 @@ def _merges(doc: Document, ctx: Context) -> None:
             if dup == own:
                 ctx.emit(("mergedDuplicates", k), "issue.merge-self", id=own)
             else:
-                ctx.expect_in_set(("mergedDuplicates", k), dup, "issue.merge-target-missing")
+                ctx.expect_in_set(
+                    ("mergedDuplicates", k), dup, "issue.merge-target-missing", "Issue")
 

@@ -38,9 +38,12 @@ class Context:
             values=values, spec_version=self.spec.version,
         ))
 
-    def expect_in_set(self, where: tuple[str | int, ...], target_id: str, code: str) -> None:
-        """Record that ``target_id`` must be a document of the set being validated."""
-        self.references.append((pointer(where), target_id, code))
+    def expect_in_set(self, where: tuple[str | int, ...], target_id: str, code: str,
+                      resource_type: str | None = None) -> None:
+        """Record that ``target_id`` (of ``resource_type``, when given) must be a document of
+        the set being validated; the target is kept as ``"Issue/<id>"`` or a bare id."""
+        target = f"{resource_type}/{target_id}" if resource_type else target_id
+        self.references.append((pointer(where), target, code))
 
 
 Rule = Callable[[Document, Context], None]
@@ -89,6 +92,7 @@ class Validator:
             report, refs = self._validate(doc)
             if report.id:
                 ids.add(report.id)
+                ids.add(f"{report.resource_type}/{report.id}")
             pending.extend((len(reports), *ref) for ref in refs)
             reports.append(report)
         for index, where, target, code in pending:
