@@ -241,7 +241,11 @@ class Service:
         derived = row.derived
         assert derived is not None, "write only prepared rows"
         if previous is None:
-            row.seq = tx.insert(row.rtype, row.id, row.version, row.text, derived)
+            # The id is checked by the insert itself: a taken id writes nothing (409).
+            seq = tx.insert(row.rtype, row.id, row.version, row.text, derived)
+            if seq is None:
+                raise IdConflict(id=row.id)
+            row.seq = seq
         elif not tx.replace(previous, row.version, row.text, derived, previous.version):
             current = tx.get(row.rtype, row.id)
             raise PreconditionFailed(given=f'"{previous.version}"',
@@ -320,8 +324,6 @@ class Service:
                 if hit is not None:  # the same key, committed since the check above
                     return self._replay(hit, request, body_hash)
             policy.check_create_stored(tx, principal, doc)
-            if tx.get(rtype, doc["id"]) is not None:
-                raise IdConflict(id=doc["id"])
             self._write(tx, row, "created", "create", at)
             if key is not None and body_hash is not None:
                 tx.remember(principal.key, key, request, body_hash, 201, headers["ETag"],

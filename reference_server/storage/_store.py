@@ -139,7 +139,8 @@ _SQL = {
     "get": "SELECT seq, version, communities, departments, doc FROM resources "
            "WHERE rtype = ? AND id = ?",
     "insert": f"INSERT INTO resources (rtype, id, version, doc, {', '.join(_COLUMNS)}) "
-              f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in _COLUMNS)}) RETURNING seq",
+              f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in _COLUMNS)}) "
+              "ON CONFLICT (rtype, id) DO NOTHING RETURNING seq",
     "replace": f"UPDATE resources SET version = ?, doc = ?, "
                f"{', '.join(c + ' = ?' for c in _COLUMNS)} WHERE seq = ? AND version = ?",
     "force": f"UPDATE resources SET version = ?, doc = ?, "
@@ -232,8 +233,13 @@ class Tx:
         row = self._one("get", (rtype, rid))
         return None if row is None else Stored(row[0], rtype, rid, row[1], row[4], row[2], row[3])
 
-    def insert(self, rtype: str, rid: str, version: int, text: str, derived: Derived) -> int:
-        seq = int(self._one("insert", (rtype, rid, version, text, *_values(derived)))[0])
+    def insert(self, rtype: str, rid: str, version: int, text: str, derived: Derived,
+               ) -> int | None:
+        """Store a new resource; None, with nothing written, when its id is taken."""
+        row = self._one("insert", (rtype, rid, version, text, *_values(derived)))
+        if row is None:
+            return None
+        seq = int(row[0])
         self._put_terms(seq, derived)
         return seq
 
@@ -523,6 +529,8 @@ class Committer:
         self._pending: list[_Job] = []
         self._thread: threading.Thread | None = None
         self._closed = False
+        #: answers of committed batches not yet handed to their event loops (see _attempt)
+        self._deferred: list[tuple[asyncio.AbstractEventLoop, list[_Job]]] = []
         self.refusals: tuple[type[BaseException], ...] = ()
 
     def run(self, job: Callable[[Tx], T]) -> T:
@@ -558,6 +566,16 @@ class Committer:
                     item.result = item.job(tx)
                 except self.refusals as exc:
                     item.error = exc
+            # The previous batch is durable already; its answers go out now, so the event
+            # loop serves them while this batch syncs, rather than while its jobs want the GIL.
+            self._wake()
+
+    def _wake(self) -> None:
+        """Hand the answers of committed batches to their event loops."""
+        deferred, self._deferred = self._deferred, []
+        for loop, items in deferred:
+            with contextlib.suppress(RuntimeError):  # a loop closed meanwhile waits for none
+                loop.call_soon_threadsafe(_settle, items)
 
     def close(self) -> None:
         with self._cond:
@@ -569,13 +587,18 @@ class Committer:
     def _loop(self) -> None:
         while True:
             with self._cond:
+                idle = not self._pending
+            if idle:  # no next batch to overlap with: answer at once
+                self._wake()
+            with self._cond:
                 while not self._pending and not self._closed:
                     self._cond.wait()
                 if not self._pending:
-                    return
+                    break
                 batch = self._pending[:self.max_batch]
                 del self._pending[:self.max_batch]
             self._commit(batch)
+        self._wake()
 
     def _commit(self, batch: list[_Job]) -> None:
         try:
@@ -590,14 +613,15 @@ class Committer:
                     except BaseException as alone:  # this job's own failure
                         item.error, item.result = alone, None
         finally:
-            # One wake-up per event loop for the whole batch, not one per request.
+            self._wake()  # an earlier batch still waiting (this one failed before its commit)
+            # One wake-up per event loop for the whole batch, not one per request; it is sent
+            # once the next batch has run its jobs, or at once when there is none (_loop).
             waiting: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
             for item in batch:
                 item.done.set()
                 if item.future is not None:
                     waiting.setdefault(item.future.get_loop(), []).append(item)
-            for loop, items in waiting.items():
-                loop.call_soon_threadsafe(_settle, items)
+            self._deferred.extend(waiting.items())
 
 
 class Store:
