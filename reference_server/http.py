@@ -17,6 +17,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from smartcommunity.validation import too_deep
+
 from .auth import Principal, TokenRegistry
 from .errors import (
     InvalidCursor,
@@ -135,22 +137,9 @@ async def read_json(request: Request, max_bytes: int, max_depth: int) -> Any:
             f"{exc.msg}（第 {exc.lineno} 行第 {exc.colno} 列）")]) from None
     # Nesting cannot exceed the number of opening brackets, counted at C speed; only a body
     # with more of them than the limit is walked.
-    if raw.count(b"[") + raw.count(b"{") > max_depth and _too_deep(value, max_depth):
+    if raw.count(b"[") + raw.count(b"{") > max_depth and too_deep(value, max_depth):
         raise TooDeep(limit=max_depth)
     return value
-
-
-def _too_deep(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
-    return False
 
 
 def parse_if_match(raw: str | None) -> list[str] | None:

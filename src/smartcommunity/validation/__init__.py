@@ -15,7 +15,8 @@ from . import (  # noqa: F401
     _rules_issue,
     _rules_resident,
 )
+from ._input import too_deep
 from ._report import Finding, Report, Severity, pointer
 from ._validator import Validator, validate
 
-__all__ = ["Finding", "Report", "Severity", "Validator", "pointer", "validate"]
+__all__ = ["Finding", "Report", "Severity", "Validator", "pointer", "too_deep", "validate"]
