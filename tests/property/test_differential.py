@@ -35,6 +35,7 @@ from smartcommunity.strategies import (
     mutations,
     schema_values,
 )
+from smartcommunity.validation import resolve_pointer
 from smartcommunity.validation._schema import SchemaEngine
 
 SPEC = load_spec("1.0")
@@ -54,16 +55,10 @@ LARGE = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_t
 
 
 def _resolves(doc: Any, pointer: str) -> bool:
-    node = doc
-    for token in [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]:
-        if isinstance(node, list):
-            if not token.isdigit() or int(token) >= len(node):
-                return False
-            node = node[int(token)]
-        elif isinstance(node, dict) and token in node:
-            node = node[token]
-        else:
-            return False
+    try:
+        resolve_pointer(doc, pointer)
+    except LookupError:
+        return False
     return True
 
 

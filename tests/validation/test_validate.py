@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smartcommunity import Validator, load_spec, validate
+from smartcommunity.validation import resolve_pointer
 from smartcommunity.validation._input import MAX_BYTES, MAX_DEPTH
 
 SPEC = load_spec("1.0")
@@ -20,16 +21,10 @@ ISSUE = next(d for _, d in EXAMPLES if d["resourceType"] == "Issue")
 
 
 def _resolves(doc: Any, pointer: str) -> bool:
-    node = doc
-    for token in [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]:
-        if isinstance(node, list):
-            if not token.isdigit() or int(token) >= len(node):
-                return False
-            node = node[int(token)]
-        elif isinstance(node, dict) and token in node:
-            node = node[token]
-        else:
-            return False
+    try:
+        resolve_pointer(doc, pointer)
+    except LookupError:
+        return False
     return True
 
 
@@ -198,3 +193,13 @@ def test_references_across_a_set_need_a_document_of_the_right_type() -> None:
     assert "issue.merge-target-missing" in alone.codes()
     assert "issue.merge-target-missing" in with_impostor.codes()
     assert "issue.merge-target-missing" not in with_target.codes()
+
+
+def test_resolve_pointer_follows_rfc_6901() -> None:
+    doc = {"a/b": [{"~x": 1}], "": {"k": None}}
+    assert resolve_pointer(doc, "") is doc
+    assert resolve_pointer(doc, "/a~1b/0/~0x") == 1
+    assert resolve_pointer(doc, "//k") is None
+    for missing in ("/a~1b/1", "/a~1b/x", "/nope", "/a~1b/0/~0x/deeper", "/a~1b/-1"):
+        with pytest.raises(LookupError):
+            resolve_pointer(doc, missing)

@@ -16,7 +16,8 @@ from . import (  # noqa: F401
     _rules_resident,
 )
 from ._input import too_deep
-from ._report import Finding, Report, Severity, pointer
+from ._report import Finding, Report, Severity, pointer, resolve_pointer
 from ._validator import Validator, validate
 
-__all__ = ["Finding", "Report", "Severity", "Validator", "pointer", "too_deep", "validate"]
+__all__ = ["Finding", "Report", "Severity", "Validator", "pointer", "resolve_pointer", "too_deep",
+           "validate"]

@@ -16,6 +16,22 @@ def escape_pointer_token(token: str | int) -> str:
     return text
 
 
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """The value ``pointer`` (RFC 6901) names in ``document``; LookupError when it names none."""
+    node = document
+    for raw in pointer.split("/")[1:] if pointer else ():
+        token = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, list):
+            if not (token.isascii() and token.isdigit()) or int(token) >= len(node):
+                raise LookupError(pointer)
+            node = node[int(token)]
+        elif isinstance(node, dict) and token in node:
+            node = node[token]
+        else:
+            raise LookupError(pointer)
+    return node
+
+
 def pointer(path: Sequence[str | int]) -> str:
     """RFC 6901 JSON Pointer for a sequence of keys and indexes."""
     if not path:
