@@ -6,10 +6,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+
+#: Inputs larger than this show a progress bar on a terminal.
+PROGRESS_BYTES = 1024 * 1024
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 JSON_SUFFIXES = (".json", *NDJSON_SUFFIXES)
@@ -64,3 +68,47 @@ def discover(paths: list[str], ndjson: bool) -> list[Source]:
         else:
             raise UsageError(f"no such file or folder: {raw}")
     return sources
+
+
+class _NoProgress:
+    def __enter__(self) -> Any:
+        return lambda n: None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _Progress:
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("reading"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task = self._progress.add_task("read", total=total)
+
+    def __enter__(self) -> Any:
+        self._progress.start()
+        return lambda n: self._progress.advance(self._task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+
+def progress_bar(total: int, enabled: bool) -> Any:
+    """A context giving ``advance(nbytes)``: a bar on a terminal, nothing otherwise."""
+    return _Progress(total) if enabled and sys.stderr.isatty() else _NoProgress()

@@ -16,7 +16,14 @@ from typing import Any
 
 import uvicorn
 
-from ._common import EXIT_INVALID, EXIT_OK, UsageError, discover
+from ._common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    PROGRESS_BYTES,
+    UsageError,
+    discover,
+    progress_bar,
+)
 
 DEFAULT_URL = "sqlite:///./smartcommunity.sqlite3"
 
@@ -150,11 +157,14 @@ def import_documents(args: argparse.Namespace) -> int:
     store.migrate()
     service = Service(Settings(database_url=args.database_url), store)
     bad = 0
+    sources = discover(args.paths, args.ndjson)
+    total = sum(source.size for source in sources)
 
-    def documents() -> Any:
+    def documents(advance: Any) -> Any:
         nonlocal bad
-        for source in discover(args.paths, args.ndjson):
+        for source in sources:
             for line, raw in source.open():
+                advance(len(raw))
                 try:
                     yield orjson.loads(raw)
                 except orjson.JSONDecodeError:
@@ -164,7 +174,9 @@ def import_documents(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     try:
-        count = service.load(documents(), validate=not args.no_validate)
+        # A progress bar on a terminal for inputs of a megabyte or more, as validate shows.
+        with progress_bar(total, enabled=total > PROGRESS_BYTES) as advance:
+            count = service.load(documents(advance), validate=not args.no_validate)
     except ProblemError as exc:
         # The first invalid document stops the import; the batches before it stay imported.
         print(f"✗ import stopped: {exc.detail}", file=sys.stderr)

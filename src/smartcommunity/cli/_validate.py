@@ -16,7 +16,15 @@ import orjson
 
 from ..specification import available_versions
 from ..validation import Validator
-from ._common import EXIT_INVALID, EXIT_OK, Source, UsageError, discover
+from ._common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    PROGRESS_BYTES,
+    Source,
+    UsageError,
+    discover,
+    progress_bar,
+)
 
 #: Documents handed to a worker at a time; large enough to amortise the hand-over.
 CHUNK = 2000
@@ -24,8 +32,6 @@ CHUNK = 2000
 BLOCK = 4 * 1024 * 1024
 #: Inputs larger than this are validated by a pool of worker processes.
 PARALLEL_BYTES = 4 * 1024 * 1024
-#: Inputs larger than this show a progress bar on a terminal.
-PROGRESS_BYTES = 1024 * 1024
 
 # (line, resourceType, id, findings as dicts, references) — compact and picklable.
 Outcome = tuple[
@@ -69,7 +75,7 @@ def command(args: argparse.Namespace) -> int:
     writer: _Writer = (_JsonWriter if args.format == "json" else _TextWriter)(out, args)
     try:
         total = sum(s.size for s in sources)
-        with _progress(total, enabled=not args.quiet and total > PROGRESS_BYTES) as advance:
+        with progress_bar(total, enabled=not args.quiet and total > PROGRESS_BYTES) as advance:
             for source in sources:
                 outcomes = _outcomes(source, max(1, args.jobs), advance,
                                      keep_valid=args.format == "json")
@@ -184,49 +190,6 @@ def _counted(
     for chunk in chunks:
         advance(sum(len(raw) for _, raw in chunk))
         yield chunk
-
-
-class _NoProgress:
-    def __enter__(self) -> Any:
-        return lambda n: None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-class _Progress:
-    def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("validating"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._task = self._progress.add_task("validate", total=total)
-
-    def __enter__(self) -> Any:
-        self._progress.start()
-        return lambda n: self._progress.advance(self._task, n)
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-
-def _progress(total: int, enabled: bool) -> Any:
-    return _Progress(total) if enabled and sys.stderr.isatty() else _NoProgress()
 
 
 # -- reporting ------------------------------------------------------------------------------
