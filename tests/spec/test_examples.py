@@ -59,14 +59,12 @@ def test_timestamp_without_offset_or_malformed_is_rejected(rt: str, stamp: str) 
 
 
 def test_citizen_id_of_wrong_shape_is_rejected() -> None:
-    validator = oracle("datatypes.json")
     schema = {"$ref": "datatypes.json#/$defs/citizenId"}
     from jsonschema import Draft202012Validator
 
     v = Draft202012Validator(
         {"$id": spec().base_uri + "probe.json", **schema}, registry=spec().registry
     )
-    assert validator is not None
     for bad in ["11010519491231002x", "1101051949123100", "11010519491231002XX",
                 "A1010519491231002X", "11010519491231002Y", "０11010519491231002"]:
         assert not v.is_valid(bad), bad

@@ -7,14 +7,13 @@ Nothing here lists fields by hand: the walk over the schema (``x-pipl``, ``x-pip
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import identifiers
 from ..exceptions import RedactionError
 from ..specification import load_spec
-from ..validation._plan import Plan, Step, compile_plan, values_at
+from ..validation._plan import Step, compile_plan, values_at
 
 AUDIENCES = ("public", "community-resident", "community-staff", "department", "regulator", "self")
 
@@ -31,11 +30,6 @@ def audience_for_role(role: str, version: str = "1.0") -> str:
         return str(load_spec(version).privacy["roleAudience"][role])
     except KeyError:
         raise RedactionError(f"unknown role {role!r}") from None
-
-
-@functools.cache
-def _plan(version: str, resource_type: str) -> Plan:
-    return compile_plan(load_spec(version), resource_type)
 
 
 def redact(
@@ -61,7 +55,7 @@ def redact(
         raise RedactionError(f"not a resource document: resourceType {rt!r}")
     treatments: Mapping[str, str] = policy["treatments"][audience]
     visible = frozenset(policy["visibility"][audience])
-    plan = _plan(version, rt)
+    plan = compile_plan(spec, rt)
     out = copy.deepcopy(dict(document))
 
     holes: list[list[Any]] = []

@@ -7,6 +7,7 @@ hand, so a new field of a known kind is checked without touching the library.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +44,9 @@ _DATATYPES = ("divisionCode", "uscc", "citizenId", "dateTime")
 _SHARED_OBJECTS = ("consent.json", "meta.json")
 
 
+@functools.cache
 def compile_plan(spec: Spec, resource_type: str) -> Plan:
+    """The plan of ``resource_type`` (compiled once per spec; callers must not modify it)."""
     plan = Plan()
     root = spec.schema(resource_type)
     resolver = spec.registry.resolver(base_uri=root["$id"])

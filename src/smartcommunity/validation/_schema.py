@@ -94,14 +94,11 @@ class SchemaEngine:
                     schema_path=schema_ptr, spec_version=version,
                 )
             return
-        code = _CODES.get(name) or "schema." + _kebab(name)
+        code = "schema." + _kebab(name)
         yield Finding(
             pointer(path), code, values=_LazyValues(error), requirement=requirement,
             schema_path=schema_ptr, spec_version=version,
         )
-
-
-_CODES: dict[str, str] = {}
 
 
 class _LazyValues(Mapping[str, Any]):
