@@ -28,10 +28,10 @@ import orjson
 
 from smartcommunity import identifiers
 from smartcommunity.lifecycle import lifecycle_for
+from smartcommunity.pointers import pointer
 from smartcommunity.privacy import redact
 from smartcommunity.specification import Spec
-from smartcommunity.validation._plan import compile_plan, values_at
-from smartcommunity.validation._report import pointer
+from smartcommunity.validation import compile_plan, values_at
 
 from .auth import Principal
 from .storage import Scope, Stored, utc_text

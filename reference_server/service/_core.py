@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from smartcommunity import Validator, load_spec
 from smartcommunity.exceptions import ActionNotAllowed, InvalidActionDetails, RoleNotAllowed
 from smartcommunity.lifecycle import Lifecycle, lifecycle_for
-from smartcommunity.validation._rules_resident import pseudonym_key
+from smartcommunity.validation import pseudonym_key
 
 from ..access import ERASED_MEMBERS, Access, Presented
 from ..auth import Principal

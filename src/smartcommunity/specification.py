@@ -24,6 +24,7 @@ from .exceptions import SpecError, UnknownSpecVersion
 
 __all__ = [
     "BASE_URI",
+    "DEFAULT_VERSION",
     "CodeEntry",
     "Codelist",
     "ConformanceClass",
@@ -35,12 +36,8 @@ __all__ = [
 ]
 
 BASE_URI = "https://w3id.org/smartcommunity/spec/"
-#: resourceType → schema file name
-RESOURCE_SCHEMAS: Mapping[str, str] = {
-    "Resident": "resident.json",
-    "Issue": "issue.json",
-    "Consultation": "consultation.json",
-}
+#: The version a caller gets when it names none: the one place the library names a version.
+DEFAULT_VERSION = "1.0"
 
 
 def spec_root() -> Path:
@@ -112,7 +109,9 @@ class Requirement:
         return f"{BASE_URI}{self.conformance_class_version}{self.id}"
 
     # Filled by Spec; kept as a field so Requirement stays a plain value.
-    conformance_class_version: str = field(default="1.0")
+    conformance_class_version: str = field(default=DEFAULT_VERSION)
+    #: figures and codes the statement names, as data (``parameters`` in the registry)
+    parameters: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +150,7 @@ class Spec:
     # -- schemas -------------------------------------------------------------------------
     def schema(self, name: str) -> dict[str, Any]:
         """A schema by file name (``"issue.json"``) or resource type (``"Issue"``)."""
-        key = RESOURCE_SCHEMAS.get(name, name)
+        key = self.resource_schemas.get(name, name)
         if not key.endswith(".json"):
             key += ".json"
         try:
@@ -162,9 +161,121 @@ class Spec:
     def schema_uri(self, name: str) -> str:
         return str(self.schema(name)["$id"])
 
+    # -- resource types -----------------------------------------------------------------
+    @functools.cached_property
+    def resource_schemas(self) -> Mapping[str, str]:
+        """Resource type → schema file, in ``resource-type.csv`` order.
+
+        A resource schema is one whose ``resourceType`` member is a constant; the codelist
+        and the schemas must name the same types.
+        """
+        found: dict[str, str] = {}
+        for name, schema in self.schemas.items():
+            const = schema.get("properties", {}).get("resourceType", {}).get("const")
+            if isinstance(const, str):
+                found[const] = name
+        listed = tuple(self.codelist("resource-type"))
+        if set(listed) != set(found):
+            raise SpecError(f"resource-type.csv lists {sorted(listed)} but the schemas define "
+                            f"{sorted(found)}")
+        return {rt: found[rt] for rt in listed}
+
     @property
     def resource_types(self) -> tuple[str, ...]:
-        return tuple(rt for rt, f in RESOURCE_SCHEMAS.items() if f in self.schemas)
+        """Every resource type of this version (``("Resident", "Issue", "Consultation")``)."""
+        return tuple(self.resource_schemas)
+
+    @functools.cached_property
+    def collections(self) -> Mapping[str, str]:
+        """Resource type → its collection's path segment in the API (``"Issue"`` → ``"issues"``).
+
+        The collection is the OpenAPI path without parameters whose ``post`` takes the
+        resource's schema.
+        """
+        found: dict[str, str] = {}
+        by_file = {f: rt for rt, f in self.resource_schemas.items()}
+        for path, item in self.openapi.get("paths", {}).items():
+            if "{" in path or path.count("/") != 1:
+                continue
+            body = ((item.get("post") or {}).get("requestBody") or {}).get("content", {})
+            ref = str(body.get("application/json", {}).get("schema", {}).get("$ref", ""))
+            rt = by_file.get(ref.rsplit("/", 1)[-1])
+            if rt is not None:
+                found[rt] = path[1:]
+        missing = [rt for rt in self.resource_types if rt not in found]
+        if missing:
+            raise SpecError(f"openapi.yaml has no collection for {missing}")
+        return {rt: found[rt] for rt in self.resource_types}
+
+    def collection(self, resource_type: str) -> str:
+        """The collection path segment of ``resource_type`` (``"issues"``)."""
+        try:
+            return self.collections[resource_type]
+        except KeyError:
+            raise SpecError(f"spec {self.version} has no resource type {resource_type!r}") from None
+
+    def resource_type_of(self, collection: str) -> str:
+        """The resource type whose collection is ``collection`` (``"issues"`` → ``"Issue"``)."""
+        for rt, name in self.collections.items():
+            if name == collection:
+                return rt
+        raise SpecError(f"spec {self.version} has no collection {collection!r}")
+
+    def statuses(self, resource_type: str) -> tuple[str, ...]:
+        """The codes of ``resource_type``'s status codelist (its lifecycle names the list)."""
+        return tuple(self.codelist(self.lifecycle(resource_type)["statusCodelist"]))
+
+    def actions(self, resource_type: str) -> tuple[str, ...]:
+        """The lifecycle actions of ``resource_type``, in the table's order."""
+        return tuple(t["action"] for t in self.lifecycle(resource_type)["transitions"])
+
+    def lifecycle(self, resource_type: str) -> dict[str, Any]:
+        """The lifecycle table of ``resource_type`` (raises :class:`SpecError` without one)."""
+        try:
+            return self.lifecycles[resource_type]
+        except KeyError:
+            raise SpecError(f"spec {self.version} has no lifecycle for {resource_type!r}") from None
+
+    # -- roles and audiences ---------------------------------------------------------------
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Every principal role (``role.csv``)."""
+        return tuple(self.codelist("role"))
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        """Every redaction audience (``audience.csv``)."""
+        return tuple(self.codelist("audience"))
+
+    def audience_of(self, role: str) -> str:
+        """The audience a role reads as (``privacy.json`` ``roleAudience``)."""
+        try:
+            return str(self.privacy["roleAudience"][role])
+        except KeyError:
+            raise SpecError(f"spec {self.version} has no role {role!r}") from None
+
+    def operation(self, operation_id: str) -> dict[str, Any]:
+        """The OpenAPI operation object with ``operationId`` (its path under ``"x-path"``,
+        its method under ``"x-method"``)."""
+        found = self._operations.get(operation_id)
+        if found is None:
+            raise SpecError(f"openapi.yaml has no operation {operation_id!r}")
+        return found
+
+    def operation_roles(self, operation_id: str) -> frozenset[str] | None:
+        """The roles an operation's ``x-roles`` admits, or None when it names none (every
+        authenticated principal, scoped by the privacy rules)."""
+        roles = self.operation(operation_id).get("x-roles")
+        return None if roles is None else frozenset(roles)
+
+    @functools.cached_property
+    def _operations(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for path, item in self.openapi.get("paths", {}).items():
+            for method, op in item.items():
+                if isinstance(op, dict) and "operationId" in op:
+                    found[op["operationId"]] = {**op, "x-path": path, "x-method": method}
+        return found
 
     # -- codelists -----------------------------------------------------------------------
     @functools.cached_property
@@ -245,8 +356,17 @@ class Spec:
                     codes=tuple(r.get("codes", ())),
                     applies_to=tuple(r.get("appliesTo", ())),
                     conformance_class_version=self.version,
+                    parameters=r.get("parameters", {}),
                 )
         return found
+
+    def parameter(self, requirement_id: str, name: str) -> Any:
+        """A figure or code list a requirement states (its registry ``parameters``)."""
+        try:
+            return self.requirements[requirement_id].parameters[name]
+        except KeyError:
+            raise SpecError(f"spec {self.version} gives no parameter {name!r} "
+                            f"of {requirement_id}") from None
 
     def requirement_for_code(self, code: str) -> Requirement | None:
         """The requirement whose registry entry lists ``code`` (a library rule's code)."""
@@ -283,7 +403,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 @functools.cache
-def load_spec(version: str = "1.0") -> Spec:
+def load_spec(version: str = DEFAULT_VERSION) -> Spec:
     """The installed spec of ``version`` (cached; raises :class:`UnknownSpecVersion`)."""
     folder = spec_root() / version
     if not (folder / "schemas").is_dir():

@@ -8,6 +8,8 @@ False
 
 from __future__ import annotations
 
+from ..pointers import pointer, resolve_pointer
+
 # Importing the rule modules registers their rules.
 from . import (  # noqa: F401
     _rules_consultation,
@@ -16,8 +18,10 @@ from . import (  # noqa: F401
     _rules_resident,
 )
 from ._input import too_deep
-from ._report import Finding, Report, Severity, pointer, resolve_pointer
+from ._plan import Leaf, Plan, compile_plan, values_at
+from ._report import Finding, Report, Severity
+from ._rules_resident import pseudonym_key
 from ._validator import Validator, validate
 
-__all__ = ["Finding", "Report", "Severity", "Validator", "pointer", "resolve_pointer", "too_deep",
-           "validate"]
+__all__ = ["Finding", "Leaf", "Plan", "Report", "Severity", "Validator", "compile_plan",
+           "pointer", "pseudonym_key", "resolve_pointer", "too_deep", "validate", "values_at"]

@@ -2,41 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
-
-
-def escape_pointer_token(token: str | int) -> str:
-    text = str(token)
-    if "~" in text or "/" in text:
-        return text.replace("~", "~0").replace("/", "~1")
-    return text
-
-
-def resolve_pointer(document: Any, pointer: str) -> Any:
-    """The value ``pointer`` (RFC 6901) names in ``document``; LookupError when it names none."""
-    node = document
-    for raw in pointer.split("/")[1:] if pointer else ():
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, list):
-            if not (token.isascii() and token.isdigit()) or int(token) >= len(node):
-                raise LookupError(pointer)
-            node = node[int(token)]
-        elif isinstance(node, dict) and token in node:
-            node = node[token]
-        else:
-            raise LookupError(pointer)
-    return node
-
-
-def pointer(path: Sequence[str | int]) -> str:
-    """RFC 6901 JSON Pointer for a sequence of keys and indexes."""
-    if not path:
-        return ""
-    return "/" + "/".join([escape_pointer_token(t) for t in path])
 
 
 class Finding:

@@ -25,8 +25,8 @@ import jsonschema_rs
 from .. import identifiers
 from ..exceptions import SmartCommunityError
 from ..lifecycle import Lifecycle
+from ..pointers import pointer
 from ..specification import Spec
-from ._report import pointer
 from ._rules_core import instant
 from ._validator import Context, Document, rule
 

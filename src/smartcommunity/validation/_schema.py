@@ -12,8 +12,9 @@ from typing import Any
 
 import jsonschema_rs
 
+from ..pointers import escape_token, pointer
 from ..specification import Spec
-from ._report import Finding, escape_pointer_token, pointer
+from ._report import Finding
 
 # Requirements a schema keyword (or the shared datatype it sits in) stands for.
 _DATATYPE_REQUIREMENTS = {
@@ -81,7 +82,7 @@ class SchemaEngine:
         if name == "required":
             prop = str(kind.property)
             yield Finding(
-                pointer(path) + "/" + escape_pointer_token(prop), "schema.required",
+                pointer(path) + "/" + escape_token(prop), "schema.required",
                 values={"property": prop}, requirement=requirement, schema_path=schema_ptr,
                 spec_version=version,
             )
@@ -89,7 +90,7 @@ class SchemaEngine:
         if name in {"additionalProperties", "unevaluatedProperties"}:
             for prop in getattr(kind, "unexpected", None) or [""]:
                 yield Finding(
-                    pointer(path) + "/" + escape_pointer_token(prop), "schema.unknown-member",
+                    pointer(path) + "/" + escape_token(prop), "schema.unknown-member",
                     values={"property": prop}, requirement=requirement,
                     schema_path=schema_ptr, spec_version=version,
                 )

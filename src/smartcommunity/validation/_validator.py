@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..pointers import pointer
 from ..specification import Spec, available_versions, load_spec
 from ._input import MAX_DEPTH, parse, too_deep
 from ._messages import message
 from ._plan import Plan, compile_plan, values_at
-from ._report import Finding, Report, Severity, pointer
+from ._report import Finding, Report, Severity
 from ._schema import SchemaEngine
 
 Document = Mapping[str, Any]

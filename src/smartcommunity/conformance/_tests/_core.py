@@ -11,7 +11,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ...specification import BASE_URI, RESOURCE_SCHEMAS
+from ...specification import BASE_URI
 from ...validation import validate
 from .._context import COLLECTIONS, KitContext, KitFault
 from .._registry import Skipped, check
@@ -611,7 +611,7 @@ def test_deprecated(ctx: KitContext) -> None:
 
 def _bound_codes(ctx: KitContext, doc: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
     """Top-level members of ``doc`` bound to a codelist, with the list's name."""
-    schema = ctx.spec.schema(RESOURCE_SCHEMAS[doc["resourceType"]])
+    schema = ctx.spec.schema(doc["resourceType"])
     found = []
     for name, prop in (schema.get("properties") or {}).items():
         if name in doc and isinstance(prop, dict) and prop.get("x-codelist"):
