@@ -33,6 +33,7 @@ from .exceptions import IdentifierError
 __all__ = [
     "DivisionLevel",
     "IdentifierError",
+    "citizen_id_birth_date",
     "citizen_id_check_char",
     "citizen_id_pseudonym",
     "division_level",
@@ -132,6 +133,13 @@ def _birth_date(s: str) -> date | None:
         return date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
     except ValueError:
         return None
+
+
+def citizen_id_birth_date(s: str) -> date | None:
+    """The birth date a valid GB 11643 number carries, or None when ``s`` is not valid."""
+    if not isinstance(s, str) or not is_valid_citizen_id(s):
+        return None
+    return _birth_date(normalize_citizen_id(s))
 
 
 def is_valid_citizen_id(s: str, *, today: date | None = None) -> bool:

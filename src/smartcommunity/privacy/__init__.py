@@ -7,6 +7,6 @@
 
 from __future__ import annotations
 
-from ._redact import AUDIENCES, audience_for_role, redact
+from ._redact import AUDIENCES, audience_for_role, redact, rekey_pseudonyms
 
-__all__ = ["AUDIENCES", "audience_for_role", "redact"]
+__all__ = ["AUDIENCES", "audience_for_role", "redact", "rekey_pseudonyms"]

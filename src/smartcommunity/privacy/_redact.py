@@ -24,6 +24,25 @@ _MASKS: dict[str, Callable[[str], str]] = {
 }
 
 
+def rekey_pseudonyms(document: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """``document`` (changed in place) with the pseudonym of every identity document that has a
+    valid full number recomputed with ``key`` (/req/residents/pseudonym-consistent).
+
+    A city that rotates its key, a server seeding examples made with another key, and a test
+    kit holding the city's key all need the same recomputation; documents of other types and
+    identity documents without a valid number are left alone.
+    """
+    if document.get("resourceType") != "Resident":
+        return document
+    for item in document.get("identityDocuments") or ():
+        if not (isinstance(item, dict) and "pseudonym" in item):
+            continue
+        number = item.get("number")
+        if isinstance(number, str) and identifiers.is_valid_citizen_id(number):
+            item["pseudonym"] = identifiers.citizen_id_pseudonym(number, key)
+    return document
+
+
 def audience_for_role(role: str, version: str = "1.0") -> str:
     """The audience a principal of ``role`` reads as (``privacy.json`` ``roleAudience``)."""
     try:
