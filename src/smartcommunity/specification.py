@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -25,6 +26,7 @@ from .exceptions import SpecError, UnknownSpecVersion
 __all__ = [
     "BASE_URI",
     "DEFAULT_VERSION",
+    "SPEC_ROOT_VARIABLE",
     "CodeEntry",
     "Codelist",
     "ConformanceClass",
@@ -40,8 +42,22 @@ BASE_URI = "https://w3id.org/smartcommunity/spec/"
 DEFAULT_VERSION = "1.0"
 
 
+#: Environment variable naming another folder of ``<version>/`` trees, for drafting a version.
+SPEC_ROOT_VARIABLE = "SMARTCOMMUNITY_SPEC_ROOT"
+
+
 def spec_root() -> Path:
-    """Folder holding ``<version>/`` spec trees: the wheel's package data or the checkout's."""
+    """Folder holding ``<version>/`` spec trees.
+
+    ``$SMARTCOMMUNITY_SPEC_ROOT`` when set (an editor drafting the next version points every
+    part of the project at the draft with it); else the wheel's package data or the checkout's.
+    """
+    override = os.environ.get(SPEC_ROOT_VARIABLE)
+    if override:
+        folder = Path(override)
+        if not folder.is_dir():
+            raise SpecError(f"{SPEC_ROOT_VARIABLE}={override} is not a folder")
+        return folder
     packaged = resources.files("smartcommunity") / "_spec"
     if packaged.is_dir():
         return Path(str(packaged))
