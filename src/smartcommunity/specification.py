@@ -58,6 +58,11 @@ def spec_root() -> Path:
         if not folder.is_dir():
             raise SpecError(f"{SPEC_ROOT_VARIABLE}={override} is not a folder")
         return folder
+    return _installed_root()
+
+
+@functools.cache
+def _installed_root() -> Path:
     packaged = resources.files("smartcommunity") / "_spec"
     if packaged.is_dir():
         return Path(str(packaged))
@@ -418,10 +423,14 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-@functools.cache
 def load_spec(version: str = DEFAULT_VERSION) -> Spec:
     """The installed spec of ``version`` (cached; raises :class:`UnknownSpecVersion`)."""
-    folder = spec_root() / version
+    return _load(version, spec_root())
+
+
+@functools.cache
+def _load(version: str, root: Path) -> Spec:
+    folder = root / version
     if not (folder / "schemas").is_dir():
         raise UnknownSpecVersion(
             f"spec version {version!r} is not installed; installed: {available_versions()}"
