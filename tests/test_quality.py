@@ -93,3 +93,93 @@ def test_no_module_imports_another_packages_private_names() -> None:
     """A private module or name is used only inside the package that owns it; what another
     package needs is public, documented and re-exported (the architecture's style rule)."""
     assert boundary_violations() == []
+
+
+# -- the spec is not restated in Python --------------------------------------------------------
+#: Modules whose whole purpose is one resource type's (or one action's) behaviour name the codes
+#: that behaviour is about; everything else reads them from spec/.
+RESTATEMENT_ALLOWED = (
+    "src/smartcommunity/validation/_rules_*.py",  # the rules of one resource type
+    "src/smartcommunity/lifecycle/_effects.py",  # what each action does beyond its status
+    "src/smartcommunity/conformance/checks/*.py",  # checks drive named flows against a server
+    "src/smartcommunity/strategies.py",  # realistic generated documents
+    "reference_server/service/_policies.py",  # each resource type's server policy
+    "reference_server/demo.py",  # the demo community's data
+    "docs/hooks/scdocs/walkthrough.py",  # a narrated example flow
+)
+#: Code lists whose codes are names of the standard's own machinery rather than facts of the
+#: domain: an error code names the check that emits it (the spec tests prove every emitted code
+#: has a row), and requirement levels are RFC 2119 keywords.
+RESTATEMENT_LISTS_EXEMPT = frozenset({"error-code", "requirement-level"})
+#: Codes that are also words of the languages the code is written in (Python's ``self``, the
+#: ``schema`` member of OpenAPI objects), so a literal says nothing about the standard.
+RESTATEMENT_WORDS_EXEMPT = frozenset({"self", "schema"})
+
+
+def _spec_words() -> dict[str, str]:
+    """Resource types and codes (→ where they come from), minus names that are also member names
+    in some schema: code reads members by name, which is not restating a code."""
+    from smartcommunity.specification import available_versions, load_spec
+
+    words: dict[str, str] = {}
+    members: set[str] = set()
+    for version in available_versions():
+        spec = load_spec(version)
+        for rt in spec.resource_types:
+            words.setdefault(rt, "resource-type")
+        for name, codelist in spec.codelists.items():
+            if name not in RESTATEMENT_LISTS_EXEMPT:
+                for code in codelist:
+                    words.setdefault(code, name)
+
+        def collect(node: object) -> None:
+            if isinstance(node, dict):
+                props = node.get("properties")
+                if isinstance(props, dict):
+                    members.update(props)
+                for value in node.values():
+                    collect(value)
+            elif isinstance(node, list):
+                for value in node:
+                    collect(value)
+
+        for schema in spec.schemas.values():
+            collect(schema)
+    return {w: origin for w, origin in words.items()
+            if w not in members and w not in RESTATEMENT_WORDS_EXEMPT}
+
+
+def restatements() -> list[str]:
+    import ast
+    import fnmatch
+
+    words = _spec_words()
+    found: list[str] = []
+    for folder in BOUNDED:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if any(fnmatch.fnmatch(rel, pattern) for pattern in RESTATEMENT_ALLOWED):
+                continue
+            if path.name.startswith("_v") and path.parent.name == "models":
+                continue  # generated from the schemas
+            if "migrations" in path.parts or folder == "benchmarks":
+                continue  # a migration is a frozen record; benchmarks build sample data
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            docstrings = {
+                id(node.body[0].value) for node in ast.walk(tree)
+                if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef
+                              | ast.AsyncFunctionDef)
+                and node.body and isinstance(node.body[0], ast.Expr)
+                and isinstance(node.body[0].value, ast.Constant)
+            }
+            for node in ast.walk(tree):
+                if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                        and node.value in words and id(node) not in docstrings):
+                    found.append(f"{rel}:{node.lineno} {node.value!r} ({words[node.value]})")
+    return found
+
+
+def test_python_does_not_restate_the_spec() -> None:
+    """Resource types, roles, audiences, statuses, actions and other codes come from spec/:
+    a literal copy in generic code goes stale the day the spec changes."""
+    assert restatements() == []
