@@ -7,9 +7,11 @@ MkDocs at that folder, so the i18n plugin, the navigation and link validation tr
 generated pages like any other. ``on_page_markdown`` fills the ``<!-- sc:… -->`` markers
 of hand-written guides with generated tables.
 
-The specification is read from ``spec/`` beside ``mkdocs.yml``, or from the folder named
-by the environment variable ``SMARTCOMMUNITY_DOCS_SPEC`` (a spec root holding ``1.0/``…);
-the tests use it to prove that a change in the spec changes the built site.
+The specification is read through the library (:mod:`smartcommunity.specification`): the
+installed spec, or the spec root that ``SMARTCOMMUNITY_SPEC_ROOT`` names (a folder holding
+``1.0/``…), which lets an editor preview a draft version and lets the tests prove that a
+change in the spec changes the built site. The reference pages show the default version;
+the versions page lists every installed one.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from scdocs.text import join_cjk_lines
 
 log = get_plugin_logger("spec_pages")
 
-ENV_SPEC = "SMARTCOMMUNITY_DOCS_SPEC"
 _STAGE_PREFIX = "smartcommunity-docs-"
 
 # Kept on the scdocs package, which outlives this module: MkDocs re-imports hooks each
@@ -71,21 +72,14 @@ def _remove_orphans() -> None:
             pass  # another user's live build
 
 
-def _spec_root(config: MkDocsConfig) -> Path:
-    configured = os.environ.get(ENV_SPEC)
-    if configured:
-        return Path(configured).resolve()
-    return (Path(config.config_file_path).parent / "spec").resolve()
-
-
 @event_priority(100)  # before the i18n plugin reads docs_dir
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     docs_dir = str(Path(config.docs_dir).resolve())
     if docs_dir in _state["stages"]:
         # The i18n plugin builds each further language with the same, already staged config.
         return config
-    spec_root = _spec_root(config)
-    spec = scdocs.Spec.load(spec_root)
+    spec_root = scdocs.spec_root()
+    spec = scdocs.read_spec(scdocs.DEFAULT_VERSION)
     _remove_orphans()
     stage = tempfile.mkdtemp(prefix=_STAGE_PREFIX)
     (Path(stage) / _PID_FILE).write_text(str(os.getpid()), encoding="utf-8")
@@ -103,7 +97,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     _state["stages"][stage] = {"spec": spec, "docs_dir": docs_dir, "spec_root": spec_root}
-    log.info(f"generated {len(generated)} pages from {spec_root / spec.version}")
+    log.info(f"generated {len(generated)} pages from {spec.folder}")
     config.docs_dir = stage
     config.nav = scdocs.expand_nav(config.nav, spec)
     return config

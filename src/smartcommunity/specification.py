@@ -133,6 +133,8 @@ class Requirement:
     conformance_class_version: str = field(default=DEFAULT_VERSION)
     #: figures and codes the statement names, as data (``parameters`` in the registry)
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    #: spec files the statement points to (``see`` in the registry)
+    see: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +380,7 @@ class Spec:
                     applies_to=tuple(r.get("appliesTo", ())),
                     conformance_class_version=self.version,
                     parameters=r.get("parameters", {}),
+                    see=tuple(r.get("see", ())),
                 )
         return found
 

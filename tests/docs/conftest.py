@@ -10,14 +10,16 @@ import fcntl
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from smartcommunity.specification import SPEC_ROOT_VARIABLE
+
 REPO = Path(__file__).resolve().parents[2]
-SPEC_ENV = "SMARTCOMMUNITY_DOCS_SPEC"
+SPEC_ENV = SPEC_ROOT_VARIABLE
 
 
 @dataclass(frozen=True)
@@ -61,23 +63,38 @@ def build_site(site: Path, spec_root: Path | None = None) -> Build:
     return Build(site, output)
 
 
-@pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Build]:
-    """The site built from the repository's spec/, once per session (shared by workers)."""
+def shared_build(
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_id: str,
+    name: str,
+    make: Callable[[Path], Build],
+) -> Build:
+    """``make(folder)`` run once per test session, its result shared by the xdist workers.
+
+    ``make`` builds a site into ``folder / "site"``; workers wait on a lock file in the common
+    base temporary folder and reuse the first one's build.
+    """
     if worker_id == "master":
-        yield build_site(tmp_path_factory.mktemp("site") / "site")
-        return
+        return make(tmp_path_factory.mktemp(name))
     shared = tmp_path_factory.getbasetemp().parent
-    site, log = shared / "docs-site", shared / "docs-site.log"
-    with open(shared / "docs-site.lock", "w") as lock:
+    folder, log = shared / name, shared / f"{name}.log"
+    with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not log.exists():
-                result = build_site(site)
-                log.write_text(result.output, encoding="utf-8")
+                folder.mkdir(exist_ok=True)
+                log.write_text(make(folder).output, encoding="utf-8")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    yield Build(site, log.read_text(encoding="utf-8"))
+    return Build(folder / "site", log.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Build:
+    """The site built from the repository's spec/, once per session (shared by workers)."""
+    return shared_build(
+        tmp_path_factory, worker_id, "docs-site", lambda folder: build_site(folder / "site")
+    )
 
 
 @pytest.fixture(scope="session")

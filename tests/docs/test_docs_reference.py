@@ -134,3 +134,32 @@ def test_http_api_lists_every_operation(built: Build) -> None:
                 if method in ("get", "put", "post", "patch", "delete"):
                     assert f'id="op-{op["operationId"].lower()}"' in html
                     assert path in html
+
+
+def _leaves(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{path}.{k}".lstrip("."))]
+    return [(path, value)]
+
+
+def test_requirement_parameters_are_tabled_in_both_languages(built: Build) -> None:
+    parameterised = [
+        r
+        for p in (SPEC / VERSION / "requirements").glob("*.json")
+        for r in json.loads(p.read_text("utf-8"))["requirements"]
+        if r.get("parameters")
+    ]
+    assert parameterised, "the registry states no parameters"
+    for lang, header in (("zh", "取值"), ("en", "Value")):
+        page = built.site / LANG_ROOTS[lang] / "requirements/index.html"
+        html = article_html(page)
+        for r in parameterised:
+            anchor = r["id"].strip("/").replace("/", "-") + "--parameters"
+            start = html.find(f'id="{anchor}"')
+            assert start != -1, f"{lang}: no parameters table for {r['id']}"
+            table = _text(html[start : html.find("</table>", start)])
+            assert header in table
+            for name, value in _leaves(r["parameters"]):
+                assert name in table, (r["id"], name)
+                for item in value if isinstance(value, list) else [value]:
+                    assert str(item) in table, (r["id"], name, item)

@@ -8,6 +8,7 @@ placeholders that hand-written guides use to embed generated tables.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -35,11 +36,30 @@ from .privacy_pages import (
 from .requirement_pages import render_requirements
 from .schema_pages import FOLDER as SCHEMA_FOLDER
 from .schema_pages import SchemaPages, page_path
-from .source import Spec
+from .source import (
+    DEFAULT_VERSION,
+    Spec,
+    read_spec,
+    resource_files,
+    shared_files,
+    spec_root,
+    texts,
+)
 from .text import LANGS
+from .version_pages import render_versions
 from .walkthrough import timeline_md, vote_rules_md, votes_md
 
-__all__ = ["MARKERS", "Spec", "expand_nav", "localized_path", "pages", "replace_markers"]
+__all__ = [
+    "DEFAULT_VERSION",
+    "MARKERS",
+    "Spec",
+    "expand_nav",
+    "localized_path",
+    "pages",
+    "read_spec",
+    "replace_markers",
+    "spec_root",
+]
 
 
 def localized_path(path: str, lang: str) -> str:
@@ -66,22 +86,20 @@ def pages(spec: Spec) -> dict[str, str]:
 
     add(links.REFERENCE_INDEX, lambda lang: render_reference_index(spec, lang))
     add(f"{SCHEMA_FOLDER}/index.md", schema_pages.index)
-    for file in [*spec.resource_files, *spec.shared_files]:
-        add(page_path(file), lambda lang, f=file: schema_pages.render(f, lang))
+    for file in [*resource_files(spec), *shared_files(spec)]:
+        add(page_path(file), functools.partial(schema_pages.render, file))
     add(links.CODELISTS, lambda lang: render_codelists(spec, lang))
     add(f"{links.LIFECYCLES}/index.md", lambda lang: render_lifecycle_index(spec, lang))
     for rt in spec.lifecycles:
-        add(
-            links.lifecycle_page(rt),
-            lambda lang, r=rt: render_lifecycle(spec, schema_pages, r, lang),
-        )
+        add(links.lifecycle_page(rt), functools.partial(render_lifecycle, spec, schema_pages, rt))
     add(links.REQUIREMENTS, lambda lang: render_requirements(spec, lang))
     add(links.HTTP_API, lambda lang: render_api(spec, lang))
     add(links.ERRORS, lambda lang: render_errors(spec, lang))
     add(links.REDACTION, lambda lang: render_redaction(spec, lang))
+    add(links.VERSIONS, lambda lang: render_versions(spec, lang))
     add(f"{links.STANDARD}/index.md", lambda lang: render_text_index(spec, lang))
-    for name in spec.texts:
-        add(links.standard_page(name), lambda lang, n=name: render_text(spec, n, lang))
+    for name in texts(spec):
+        add(links.standard_page(name), functools.partial(render_text, spec, name))
     return out
 
 
@@ -89,11 +107,11 @@ def section_children(spec: Spec) -> dict[str, list[str]]:
     """The generated pages that belong under each generated section index in the nav."""
     return {
         f"{SCHEMA_FOLDER}/index.md": [f"{SCHEMA_FOLDER}/index.md"]
-        + [page_path(f) for f in [*spec.resource_files, *spec.shared_files]],
+        + [page_path(f) for f in [*resource_files(spec), *shared_files(spec)]],
         f"{links.LIFECYCLES}/index.md": [f"{links.LIFECYCLES}/index.md"]
         + [links.lifecycle_page(rt) for rt in spec.lifecycles],
         f"{links.STANDARD}/index.md": [f"{links.STANDARD}/index.md"]
-        + [links.standard_page(name) for name in spec.texts],
+        + [links.standard_page(name) for name in texts(spec)],
     }
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from smartcommunity.pointers import resolve_pointer
+
 from . import links
 from .schema_pages import page_path
 from .source import Spec
 from .text import OTHER, cell, code, code_cell, esc, generated_note, pick, w
 
-METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
+#: the HTTP methods an OpenAPI path item may hold operations under, in the page's order
+METHODS = ("get", "put", "post", "patch", "delete")
 
 
 class ApiPage:
@@ -30,10 +33,7 @@ class ApiPage:
             and node["$ref"].startswith("#/")
             and seen < 20
         ):
-            target: Any = self.api
-            for token in node["$ref"][2:].split("/"):
-                target = target[token]
-            node, seen = target, seen + 1
+            node, seen = resolve_pointer(self.api, node["$ref"][1:]), seen + 1
         return node
 
     def schema_md(self, schema: Any) -> str:
@@ -150,7 +150,7 @@ class ApiPage:
         tag_names = [t["name"] for t in tags]
         by_tag: dict[str, list[tuple[str, str, dict[str, Any], list[Any]]]] = {}
         for entry in ops:
-            tag = (entry[2].get("tags") or ["other"])[0]
+            tag = (entry[2].get("tags") or ["untagged"])[0]
             by_tag.setdefault(tag, []).append(entry)
         for tag in tag_names + [t for t in by_tag if t not in tag_names]:
             if tag not in by_tag:
@@ -192,7 +192,7 @@ class ApiPage:
             lines += [
                 f"**{w(lang, 'parameters')}**",
                 "",
-                f"| {w(lang, 'name')} | {w(lang, 'in')} | {w(lang, 'required')} | "
+                f"| {w(lang, 'param_name')} | {w(lang, 'in')} | {w(lang, 'required')} | "
                 f"{w(lang, 'type')} | {w(lang, 'description')} |",
                 "|---|---|---|---|---|",
             ]
@@ -251,7 +251,7 @@ class ApiPage:
             lines += [
                 "### 响应头 {#headers}" if zh else "### Headers {#headers}",
                 "",
-                f"| {w(lang, 'name')} | {w(lang, 'type')} | {w(lang, 'description')} |",
+                f"| {w(lang, 'param_name')} | {w(lang, 'type')} | {w(lang, 'description')} |",
                 "|---|---|---|",
             ]
             for name, header in headers.items():

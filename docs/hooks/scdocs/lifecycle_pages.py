@@ -8,8 +8,19 @@ from typing import Any
 
 from . import links
 from .schema_pages import SchemaPages, page_path
-from .source import RESOURCE_FILES, Spec
-from .text import cell, code, esc, generated_note, localized, pick, w
+from .source import Spec, code_title, description_of, title_of
+from .text import (
+    cell,
+    code,
+    either,
+    esc,
+    generated_note,
+    localized,
+    page_start,
+    pick,
+    table_head,
+    w,
+)
 
 
 def _state_id(status: str) -> str:
@@ -20,10 +31,10 @@ def _state_id(status: str) -> str:
 def mermaid(spec: Spec, resource_type: str, lang: str) -> str:
     """``stateDiagram-v2`` source for a lifecycle, transitions grouped by (from, to)."""
     table = spec.lifecycles[resource_type]
-    statuses = [row["code"] for row in spec.codelists[table["statusCodelist"]]]
+    statuses = spec.statuses(resource_type)
     lines = ["stateDiagram-v2", "    direction TB"]
     for status in statuses:
-        title = spec.code_title(table["statusCodelist"], status, lang).replace('"', "'")
+        title = code_title(spec, table["statusCodelist"], status, lang).replace('"', "'")
         lines.append(f'    state "{status} {title}" as {_state_id(status)}')
     edges: dict[tuple[str, str], list[str]] = defaultdict(list)
     for t in table["transitions"]:
@@ -71,12 +82,8 @@ def render_lifecycle(spec: Spec, pages: SchemaPages, resource_type: str, lang: s
     here = links.lifecycle_page(resource_type)
     zh = lang == "zh"
     status_list, action_list = table["statusCodelist"], table["actionCodelist"]
-    schema_file = RESOURCE_FILES.get(resource_type)
-    name = (
-        pick(spec.schemas[schema_file]["title"], lang)
-        if schema_file in spec.schemas
-        else resource_type
-    )
+    schema_file = spec.resource_schemas.get(resource_type)
+    name = pick(spec.schemas[schema_file]["title"], lang) if schema_file else resource_type
     title = f"{name}生命周期" if zh else f"{name} lifecycle"
     source = f"spec/{spec.version}/lifecycles/{resource_type.lower()}.json"
     lines = [f"# {title}", "", generated_note(lang, code(source))]
@@ -125,12 +132,10 @@ def render_lifecycle(spec: Spec, pages: SchemaPages, resource_type: str, lang: s
         "|---|---|---|",
     ]
     terminal = set(table.get("terminal", ()))
-    for row in spec.codelists[status_list]:
-        status = row["code"]
+    for status, row in spec.codelist(status_list).entries.items():
         actions = [t["action"] for t in transitions if status in t["from"]]
         acts = ", ".join(f"[`{a}`](#act-{a})" for a in actions) or "—"
-        title_pl = row["title_zh"] if zh else row["title_en"]
-        desc_pl = row["description_zh"] if zh else row["description_en"]
+        title_pl, desc_pl = title_of(row, lang), description_of(row, lang)
         mark = (" **（终止）**" if zh else " **(terminal)**") if status in terminal else ""
         lines.append(
             f'| <span id="st-{status}"></span>`{status}`<br>{esc(title_pl)}{mark} | '
@@ -147,7 +152,7 @@ def render_lifecycle(spec: Spec, pages: SchemaPages, resource_type: str, lang: s
     ]
     for t in transitions:
         action = t["action"]
-        title_pl = spec.code_title(action_list, action, lang)
+        title_pl = code_title(spec, action_list, action, lang)
         sources = ", ".join(f"[`{s}`](#st-{s})" for s in t["from"]) or w(lang, "creation")
         target = f"[`{t['to']}`](#st-{t['to']})" if t.get("to") else w(lang, "stays")
         roles = ", ".join(f"[`{r}`]({links.codelist(here, 'role', r)})" for r in t["roles"])
@@ -171,29 +176,31 @@ def render_lifecycle(spec: Spec, pages: SchemaPages, resource_type: str, lang: s
 
 def render_index(spec: Spec, lang: str) -> str:
     here = f"{links.LIFECYCLES}/index.md"
-    zh = lang == "zh"
-    lines = [
-        "# 生命周期" if zh else "# Lifecycles",
-        "",
-        generated_note(lang, code(f"spec/{spec.version}/lifecycles/")),
-    ]
-    lines += [
-        "诉求和协商的生命周期作为数据发布在规范中；库、参考服务器和一致性测试套件读取同一张表。"
-        if zh
-        else "The lifecycles of issues and consultations are published as data in "
-        "the specification; the library, the reference server and the conformance kit all "
-        "read the same table.",
-        "",
-    ]
-    lines += [
-        f"| {w(lang, 'resource')} | {'状态数' if zh else 'Statuses'} | "
-        f"{'动作数' if zh else 'Actions'} | {'终止状态' if zh else 'Terminal statuses'} |",
-        "|---|---|---|---|",
-    ]
+    kinds = ", ".join(
+        f"[{rt}]({links.rel(here, links.lifecycle_page(rt))})" for rt in spec.lifecycles
+    )
+    lines = page_start(
+        lang,
+        ("生命周期", "Lifecycles"),
+        code(f"spec/{spec.version}/lifecycles/"),
+        (
+            f"这些资源的生命周期作为数据发布在规范中：{kinds}。"
+            "库、参考服务器和一致性测试套件读取同一张表。",
+            f"The lifecycles of these resources are published as data in the specification: "
+            f"{kinds}. The library, the reference server and the conformance kit all read the "
+            "same table.",
+        ),
+    )
+    lines += table_head(
+        w(lang, "resource"),
+        either(lang, "状态数", "Statuses"),
+        either(lang, "动作数", "Actions"),
+        either(lang, "终止状态", "Terminal statuses"),
+    )
     for rt, table in spec.lifecycles.items():
         lines.append(
             f"| [{rt}]({links.rel(here, links.lifecycle_page(rt))}) | "
-            f"{len(spec.codelists[table['statusCodelist']])} | "
+            f"{len(spec.statuses(rt))} | "
             f"{len(table['transitions'])} | "
             f"{', '.join(code(s) for s in table.get('terminal', ()))} |"
         )

@@ -16,6 +16,7 @@ ERRORS = "reference/errors.md"
 HTTP_API = "reference/http-api.md"
 REDACTION = "reference/redaction.md"
 REFERENCE_INDEX = "reference/index.md"
+VERSIONS = "reference/versions.md"
 LIFECYCLES = "reference/lifecycles"
 STANDARD = "standard"
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 import re
 
 from . import links
+from .api_pages import METHODS
 from .codelist_pages import codelist_uses
 from .schema_pages import page_path
-from .source import Spec
-from .text import code, esc, generated_note, localized, pick, w
+from .source import (
+    Spec,
+    available_versions,
+    classes,
+    levels,
+    requirements_of,
+    resource_files,
+    schema_files,
+    texts,
+)
+from .text import code, esc, generated_note, localized, page_start, pick, w
 
 _REQ = re.compile(r"\[?(/(?:req|conf)/[a-z0-9-]+(?:/[a-z0-9-]+)*)\]?")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
@@ -45,8 +55,8 @@ def _starts_english(line: str) -> bool:
 def render_text(spec: Spec, name: str, lang: str) -> str:
     """A normative text file with its requirement ids linked; the text itself is bilingual."""
     here = links.standard_page(name)
-    known = set(spec.requirements) | {f["class"]["id"] for f in spec.requirement_files}
-    source = spec.texts[name]
+    known = set(spec.requirements) | set(spec.conformance_classes)
+    source = texts(spec)[name]
     lines = source.splitlines()
     out: list[str] = []
     fenced = False
@@ -78,32 +88,24 @@ def render_text(spec: Spec, name: str, lang: str) -> str:
 def render_text_index(spec: Spec, lang: str) -> str:
     here = f"{links.STANDARD}/index.md"
     zh = lang == "zh"
-    lines = [
-        "# 标准正文" if zh else "# Normative text",
-        "",
-        generated_note(lang, code(f"spec/{spec.version}/text/")),
-    ]
-    lines += [
-        (
-            "标准的规范性文字，每个一致性类一篇。文中引用的需求标识链接到[需求]"
-            f"({links.rel(here, links.REQUIREMENTS)})页。"
-            if zh
-            else "The normative prose of the standard, one part per conformance class. The "
-            f"requirement ids it cites link to the [requirements]"
-            f"({links.rel(here, links.REQUIREMENTS)}) page."
-        ),
-        "",
-    ]
-    titles = {f["class"]["id"].rsplit("/", 1)[-1]: f["class"] for f in spec.requirement_files}
+    requirements = links.rel(here, links.REQUIREMENTS)
+    intro = (
+        f"标准的规范性文字，每个一致性类一篇。文中引用的需求标识链接到[需求]({requirements})页。",
+        "The normative prose of the standard, one part per conformance class. The "
+        f"requirement ids it cites link to the [requirements]({requirements}) page.",
+    )
+    heading = ("标准正文", "Normative text")
+    lines = page_start(lang, heading, code(f"spec/{spec.version}/text/"), intro)
+    titles = {c.id.rsplit("/", 1)[-1]: c for c in classes(spec)}
     lines += [
         f"| {'部分' if zh else 'Part'} | {w(lang, 'class')} | {w(lang, 'description')} |",
         "|---|---|---|",
     ]
-    for name in spec.texts:
+    for name in texts(spec):
         c = titles.get(name)
-        title = localized(c["title"], lang) if c else name
-        desc = localized(c["description"], lang) if c else ""
-        cid = f"[`{c['id']}`]({links.requirements(here, c['id'])})" if c else ""
+        title = localized(c.title, lang) if c else name
+        desc = localized(c.description, lang) if c else ""
+        cid = f"[`{c.id}`]({links.requirements(here, c.id)})" if c else ""
         lines.append(
             f"| [{esc(title)}]({links.rel(here, links.standard_page(name))}) | {cid} | "
             f"{esc(desc)} |"
@@ -116,22 +118,26 @@ def conformance_classes_md(spec: Spec, lang: str, here: str) -> str:
     lines = [
         f"| {w(lang, 'class')} | {w(lang, 'description')} | {'必选' if zh else 'Mandatory'} | "
         f"{'需求数' if zh else 'Requirements'} | "
-        f"{'由测试套件检查' if zh else 'Checked by the kit'} |",
+        f"{w(lang, 'enforcement')} |",
         "|---|---|---|---|---|",
     ]
-    for f in spec.requirement_files:
-        c = f["class"]
-        reqs = f["requirements"]
-        server = sum(1 for r in reqs if "server" in r["enforcement"])
-        must = sum(1 for r in reqs if r["level"] == "MUST")
-        depends = ", ".join(code(d) for d in c.get("dependsOn", ()))
-        mandatory = w(lang, "yes") if c.get("mandatory") else "—"
+    ranks = levels(spec)
+    for c in classes(spec):
+        reqs = requirements_of(spec, c)
+        enforced = " · ".join(
+            f"{e} {n}"
+            for e in spec.codelist("enforcement")
+            if (n := sum(1 for r in reqs if e in r.enforcement))
+        )
+        per_level = ", ".join(f"{lv} {sum(1 for r in reqs if r.level == lv)}" for lv in ranks)
+        depends = ", ".join(code(d) for d in c.depends_on)
+        mandatory = w(lang, "yes") if c.mandatory else "—"
         if depends:
             mandatory += f'<br><span class="sc-muted">{w(lang, "depends")} {depends}</span>'
         lines.append(
-            f"| [{esc(localized(c['title'], lang))}]({links.requirements(here, c['id'])})"
-            f"<br>`{c['id']}` | {esc(localized(c['description'], lang))} | {mandatory} | "
-            f"{len(reqs)} (MUST {must}, SHOULD {len(reqs) - must}) | {server} |"
+            f"| [{esc(localized(c.title, lang))}]({links.requirements(here, c.id)})"
+            f"<br>`{c.id}` | {esc(localized(c.description, lang))} | {mandatory} | "
+            f"{len(reqs)} ({per_level}) | {enforced} |"
         )
     return "\n".join(lines)
 
@@ -161,17 +167,12 @@ def codelist_openness_md(spec: Spec, lang: str, here: str) -> str:
 def render_reference_index(spec: Spec, lang: str) -> str:
     here = links.REFERENCE_INDEX
     zh = lang == "zh"
-    ops = sum(
-        1
-        for item in spec.openapi.get("paths", {}).values()
-        for m in item
-        if m in ("get", "put", "post", "patch", "delete")
-    )
+    ops = sum(1 for item in spec.openapi.get("paths", {}).values() for m in item if m in METHODS)
     rows = [
         (
             pick("资源与类型 / Schemas", lang),
             f"{links.rel(here, 'reference/schemas/index.md')}",
-            f"{len(spec.schemas)} {'个模式' if zh else 'schemas'}",
+            f"{len(schema_files(spec))} {'个模式' if zh else 'schemas'}",
         ),
         (
             pick("代码表 / Codelists", lang),
@@ -184,16 +185,21 @@ def render_reference_index(spec: Spec, lang: str) -> str:
             ", ".join(spec.lifecycles),
         ),
         (
+            pick("版本 / Versions", lang),
+            links.rel(here, links.VERSIONS),
+            ", ".join(available_versions()),
+        ),
+        (
             pick("需求 / Requirements", lang),
             links.rel(here, links.REQUIREMENTS),
             f"{len(spec.requirements)} {'条需求' if zh else 'requirements'}, "
-            f"{len(spec.requirement_files)} {'个一致性类' if zh else 'conformance classes'}",
+            f"{len(spec.conformance_classes)} {'个一致性类' if zh else 'conformance classes'}",
         ),
         ("HTTP API", links.rel(here, links.HTTP_API), f"{ops} {'个操作' if zh else 'operations'}"),
         (
             pick("错误代码 / Error codes", lang),
             links.rel(here, links.ERRORS),
-            f"{len(spec.codelists.get('error-code', []))} {'个代码' if zh else 'codes'}",
+            f"{len(spec.codelist('error-code'))} {'个代码' if zh else 'codes'}",
         ),
         (
             pick("按受众脱敏 / Redaction by audience", lang),
@@ -220,10 +226,10 @@ def render_reference_index(spec: Spec, lang: str) -> str:
     lines.append("")
     resources = ", ".join(
         f"[{pick(spec.schemas[f]['title'], lang)}]({links.rel(here, page_path(f))})"
-        for f in spec.resource_files
+        for f in resource_files(spec)
     )
     lines += [
-        ("三种资源：" if zh else "The three resources: ") + resources + ("。" if zh else "."),
+        ("资源：" if zh else "Resources: ") + resources + ("。" if zh else "."),
         "",
     ]
     return "\n".join(lines)

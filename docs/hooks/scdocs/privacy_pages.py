@@ -6,22 +6,29 @@ Everything here is computed from the schemas' ``x-pipl`` / ``x-pipl-mask`` tags 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from . import links
 from .schema_pages import page_path
-from .source import RESOURCE_FILES, Spec
+from .source import Spec, code_title
 from .text import (
     OTHER,
     cell,
     code,
     code_cell,
+    either,
     esc,
     field_anchor,
-    generated_note,
     json_path,
+    page_start,
     pick,
+    section,
+    table_head,
     w,
 )
-from .walk import Field, flatten, walk
+from .walk import Field, flatten, pipl_classes, walk
 
 SYMBOL = {"keep": "✓", "mask": "◐", "remove": "✗"}
 
@@ -39,8 +46,9 @@ def tagged(spec: Spec, resource_file: str) -> list[Field]:
     return [f for f in flatten(walk(spec, resource_file, follow_external=True)) if f.pipl]
 
 
-def _anchors(spec: Spec, file: str) -> set[str]:
-    return {field_anchor(f.path) for f in flatten(walk(spec, file))}
+@functools.cache
+def _anchors(spec: Spec, file: str) -> frozenset[str]:
+    return frozenset(field_anchor(f.path) for f in flatten(walk(spec, file)))
 
 
 def field_link(spec: Spec, f: Field, here: str, label: str | None = None) -> str:
@@ -48,32 +56,22 @@ def field_link(spec: Spec, f: Field, here: str, label: str | None = None) -> str
     anchor = field_anchor(f.local_path)
     target = links.rel(here, page_path(f.file))
     text = label or code_cell(json_path(f.local_path))
-    if anchor in _anchors_cache(spec, f.file):
+    if anchor in _anchors(spec, f.file):
         return f"[{text}]({target}#{anchor})"
     return f"[{text}]({target})"
-
-
-_CACHE: dict[tuple[int, str], set[str]] = {}
-
-
-def _anchors_cache(spec: Spec, file: str) -> set[str]:
-    key = (id(spec), file)
-    if key not in _CACHE:
-        _CACHE[key] = _anchors(spec, file)
-    return _CACHE[key]
 
 
 def _class_md(spec: Spec, value: str | None, lang: str, here: str) -> str:
     if not value:
         return ""
-    title = spec.code_title("pipl-class", value, lang)
+    title = code_title(spec, "pipl-class", value, lang)
     return f"[{title}]({links.codelist(here, 'pipl-class', value)})"
 
 
 def _mask_md(spec: Spec, value: str | None, lang: str, here: str) -> str:
     if not value:
         return "—"
-    title = spec.code_title("mask-method", value, lang)
+    title = code_title(spec, "mask-method", value, lang)
     return f"[{title}]({links.codelist(here, 'mask-method', value)})"
 
 
@@ -83,9 +81,9 @@ def pipl_fields_md(spec: Spec, lang: str, here: str) -> str:
     heads = "| " + " | ".join(w(lang, k) for k in ("field", "class", "mask", "description")) + " |"
     out: list[str] = []
     shared: dict[tuple[str, tuple[str, ...]], tuple[Field, set[str]]] = {}
-    for rt, file in RESOURCE_FILES.items():
-        if file not in spec.schemas:
-            continue
+    most = pipl_classes(spec)[-1]
+    most_title = code_title(spec, "pipl-class", most, lang)
+    for rt, file in spec.resource_schemas.items():
         own: list[Field] = []
         for f in tagged(spec, file):
             if f.file == file:
@@ -94,11 +92,11 @@ def pipl_fields_md(spec: Spec, lang: str, here: str) -> str:
                 entry = shared.setdefault((f.file, f.local_path), (f, set()))
                 entry[1].add(f"{rt}")
         title = pick(spec.schemas[file].get("title"), lang)
-        sensitive = sum(1 for f in own if f.pipl == "sensitive")
+        sensitive = sum(1 for f in own if f.pipl == most)
         out += [
-            f"**{title}**（{len(own)} 个字段，其中 {sensitive} 个敏感）"
+            f"**{title}**（{len(own)} 个字段，其中 {sensitive} 个为{most_title}）"
             if zh
-            else f"**{title}** ({len(own)} fields, {sensitive} of them sensitive)",
+            else f"**{title}** ({len(own)} fields, {sensitive} of them {most_title})",
             "",
             heads,
             "|---|---|---|---|",
@@ -135,67 +133,60 @@ def pipl_fields_md(spec: Spec, lang: str, here: str) -> str:
     return "\n".join(out)
 
 
+def _audience_matrix(
+    spec: Spec,
+    lang: str,
+    here: str,
+    codelist: str,
+    rows: Mapping[str, Any],
+    mark: Callable[[Any, str], str],
+) -> str:
+    """A table of audiences (rows) × the codes of ``codelist`` (columns), each cell
+    ``mark(row value, code)``."""
+    columns = list(spec.codelist(codelist))
+    lines = table_head(
+        w(lang, "audience"),
+        *(
+            f"[`{c}`]({links.codelist(here, codelist, c)}) {code_title(spec, codelist, c, lang)}"
+            for c in columns
+        ),
+    )
+    for audience, value in rows.items():
+        title = code_title(spec, "audience", audience, lang)
+        label = f"[{title}]({links.codelist(here, 'audience', audience)})<br>`{audience}`"
+        lines.append(f"| {label} | " + " | ".join(mark(value, c) for c in columns) + " |")
+    return "\n".join(lines)
+
+
 def treatment_matrix_md(spec: Spec, lang: str, here: str) -> str:
     """Audience × PIPL class → keep, mask or remove, as ``privacy.json`` says."""
-    policy = spec.privacy
-    classes = [row["code"] for row in spec.codelists.get("pipl-class", [])] or [
-        "none",
-        "personal",
-        "sensitive",
-    ]
-    lines = [
-        f"| {w(lang, 'audience')} | "
-        + " | ".join(
-            f"[{spec.code_title('pipl-class', c, lang)}]({links.codelist(here, 'pipl-class', c)})"
-            for c in classes
-        )
-        + " |",
-        "|---" * (len(classes) + 1) + "|",
-    ]
-    for audience, treatments in policy["treatments"].items():
-        title = spec.code_title("audience", audience, lang)
-        label = f"[{title}]({links.codelist(here, 'audience', audience)})"
-        cells = [
-            f"{SYMBOL.get(treatments.get(c, 'remove'), '')} "
-            f"{treatment_word(treatments.get(c, 'remove'), lang)}"
-            for c in classes
-        ]
-        lines.append(f"| {label}<br>`{audience}` | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+
+    def mark(treatments: Mapping[str, str], pipl: str) -> str:
+        treatment = treatments.get(pipl, "remove")
+        return f"{SYMBOL.get(treatment, '')} {treatment_word(treatment, lang)}"
+
+    return _audience_matrix(spec, lang, here, "pipl-class", spec.privacy["treatments"], mark)
 
 
 def visibility_matrix_md(spec: Spec, lang: str, here: str) -> str:
-    policy = spec.privacy
-    codes = [row["code"] for row in spec.codelists.get("visibility", [])]
-    lines = [
-        f"| {w(lang, 'audience')} | "
-        + " | ".join(
-            f"[`{c}`]({links.codelist(here, 'visibility', c)}) "
-            f"{spec.code_title('visibility', c, lang)}"
-            for c in codes
-        )
-        + " |",
-        "|---" * (len(codes) + 1) + "|",
-    ]
-    for audience, visible in policy["visibility"].items():
-        label = spec.code_title("audience", audience, lang)
-        lines.append(
-            f"| {label}<br>`{audience}` | "
-            + " | ".join("✓" if c in visible else "—" for c in codes)
-            + " |"
-        )
-    return "\n".join(lines)
+    """Audience × visibility code → whether items with that visibility reach the audience."""
+    return _audience_matrix(
+        spec,
+        lang,
+        here,
+        "visibility",
+        spec.privacy["visibility"],
+        lambda visible, c: "✓" if c in visible else "—",
+    )
 
 
 def role_audience_md(spec: Spec, lang: str, here: str) -> str:
-    lines = [f"| {w(lang, 'role')} | {w(lang, 'audience')} |", "|---|---|"]
-    for role, audience in spec.privacy["roleAudience"].items():
-        lines.append(
-            f"| [`{role}`]({links.codelist(here, 'role', role)}) "
-            f"{spec.code_title('role', role, lang)} | `{audience}` "
-            f"{spec.code_title('audience', audience, lang)} |"
-        )
-    return "\n".join(lines)
+    rows = [
+        f"| [`{role}`]({links.codelist(here, 'role', role)}) {code_title(spec, 'role', role, lang)}"
+        f" | `{audience}` {code_title(spec, 'audience', audience, lang)} |"
+        for role, audience in spec.privacy["roleAudience"].items()
+    ]
+    return "\n".join([*table_head(w(lang, "role"), w(lang, "audience")), *rows])
 
 
 def field_matrix_md(spec: Spec, lang: str, here: str) -> str:
@@ -203,9 +194,8 @@ def field_matrix_md(spec: Spec, lang: str, here: str) -> str:
     policy = spec.privacy
     audiences = list(policy["treatments"])
     out: list[str] = []
-    for rt, file in RESOURCE_FILES.items():
-        if file not in spec.schemas:
-            continue
+    untagged = pipl_classes(spec)[0]
+    for rt, file in spec.resource_schemas.items():
         title = pick(spec.schemas[file].get("title"), lang)
         out += [f'??? abstract "{title} · {rt}"', ""]
         out.append(
@@ -215,7 +205,7 @@ def field_matrix_md(spec: Spec, lang: str, here: str) -> str:
         for f in tagged(spec, file):
             cells = []
             for a in audiences:
-                treatment = policy["treatments"][a].get(f.pipl or "none", "remove")
+                treatment = policy["treatments"][a].get(f.pipl or untagged, "remove")
                 if treatment == "mask" and not f.mask:
                     treatment = "remove"  # mask without a declared method removes the field
                 cells.append(SYMBOL[treatment])
@@ -234,18 +224,11 @@ def render_redaction(spec: Spec, lang: str) -> str:
     policy = spec.privacy
     desc = policy.get("description", {})
     own = desc.get("zh-Hans" if zh else "en", "") if isinstance(desc, dict) else str(desc)
-    lines = [
-        "# 按受众脱敏" if zh else "# Redaction by audience",
-        "",
-        generated_note(
-            lang,
-            f"{code(f'spec/{spec.version}/privacy.json')} "
-            f"{'和模式中的' if zh else 'and the schemas’'} `x-pipl` "
-            f"{'标注' if zh else 'tags'}",
-        ),
-        esc(own),
-        "",
-    ]
+    sources = (
+        f"{code(f'spec/{spec.version}/privacy.json')} "
+        f"{either(lang, '和模式中的', 'and the schemas’')} `x-pipl` {either(lang, '标注', 'tags')}"
+    )
+    lines = page_start(lang, ("按受众脱敏", "Redaction by audience"), sources, (esc(own), esc(own)))
     if isinstance(desc, dict):
         lines += [
             f'<p class="sc-alt" lang="{OTHER[lang]}">'
@@ -263,54 +246,48 @@ def render_redaction(spec: Spec, lang: str) -> str:
             f"(remove when it declares none) · {SYMBOL['remove']} remove"
         )
     )
-    lines += [
-        "## 各类信息的处理 {#treatments}" if zh else "## Treatment of each class {#treatments}",
-        "",
-        legend,
-        "",
-        treatment_matrix_md(spec, lang, here),
-        "",
-    ]
-    lines += [
-        "## 可见范围 {#visibility}" if zh else "## Visibility {#visibility}",
-        "",
+    sections = (
         (
-            "带 `visibility` 的条目（附件、会议记录、表决结果、协商记录）只提供给下表允许的受众。"
-            if zh
-            else "Items that carry a `visibility` (attachments, minutes, vote results, "
-            "consultation records) reach only the audiences this table allows."
+            ("各类信息的处理", "Treatment of each class"),
+            "treatments",
+            (legend, legend),
+            treatment_matrix_md,
         ),
-        "",
-        visibility_matrix_md(spec, lang, here),
-        "",
-    ]
-    lines += [
-        "## 角色对应的受众 {#roles}" if zh else "## Audience of each role {#roles}",
-        "",
         (
-            "认证主体的角色决定它以哪个受众读取数据。"
-            if zh
-            else "The role of an authenticated principal decides the audience it reads as."
+            ("可见范围", "Visibility"),
+            "visibility",
+            (
+                "带 `visibility` 的条目（附件、会议记录、表决结果、协商记录）"
+                "只提供给下表允许的受众。",
+                "Items that carry a `visibility` (attachments, minutes, vote results, "
+                "consultation records) reach only the audiences this table allows.",
+            ),
+            visibility_matrix_md,
         ),
-        "",
-        role_audience_md(spec, lang, here),
-        "",
-    ]
-    lines += [
-        "## 每个字段 {#fields}" if zh else "## Field by field {#fields}",
-        "",
         (
-            "下表把上面的规则应用到每个资源中每个带标注的字段（完整路径，含共享类型中的字段）。"
-            "`visibility` 和诉求的 `reporterDisclosure` 还可能进一步删除内容。"
-            if zh
-            else "The rules above applied to every tagged field of each resource (full paths, "
-            "including fields inside shared types). `visibility` and an issue's "
-            "`reporterDisclosure` may remove more."
+            ("角色对应的受众", "Audience of each role"),
+            "roles",
+            (
+                "认证主体的角色决定它以哪个受众读取数据。",
+                "The role of an authenticated principal decides the audience it reads as.",
+            ),
+            role_audience_md,
         ),
-        "",
-        field_matrix_md(spec, lang, here),
-        "",
-    ]
+        (
+            ("每个字段", "Field by field"),
+            "fields",
+            (
+                "下表把上面的规则应用到每个资源中每个带标注的字段（完整路径，含共享类型中的字段）。"
+                "`visibility` 和诉求的 `reporterDisclosure` 还可能进一步删除内容。",
+                "The rules above applied to every tagged field of each resource (full paths, "
+                "including fields inside shared types). `visibility` and an issue's "
+                "`reporterDisclosure` may remove more.",
+            ),
+            field_matrix_md,
+        ),
+    )
+    for heading, anchor, intro, table in sections:
+        lines += section(lang, heading, anchor, intro, table(spec, lang, here))
     return "\n".join(lines)
 
 

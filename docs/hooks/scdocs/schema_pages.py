@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from . import links
-from .source import RESOURCE_FILES, Spec
+from .source import Spec, code_title, resource_files, resource_type_of_file, shared_files
 from .text import (
     OTHER,
     cell,
@@ -26,7 +26,7 @@ from .walk import (
     flatten,
     instances_by_schema,
     is_object_schema,
-    resolve_pointer,
+    schema_at,
     schema_users,
     split_ref,
     values_at,
@@ -69,7 +69,7 @@ class SchemaPages:
             target, fragment = split_ref(ref, file, self.spec)
             if target == file and fragment.startswith("/$defs/"):
                 name = fragment.rsplit("/", 1)[-1]
-                sub = resolve_pointer(self.spec.schemas[file], fragment)
+                sub = schema_at(self.spec.schemas[file], fragment)
                 if not is_object_schema(sub):
                     # A named local type (a pattern, a code): link to its definition.
                     href = "" if here == page_path(file) else links.rel(here, page_path(file))
@@ -122,9 +122,7 @@ class SchemaPages:
         href = links.rel(here, page_path(target))
         if fragment.startswith("/properties/"):
             # A property borrowed from another schema: show what that property is.
-            return self.type_md(
-                resolve_pointer(self.spec.schemas[target], fragment), target, lang, here
-            )
+            return self.type_md(schema_at(self.spec.schemas[target], fragment), target, lang, here)
         if fragment.startswith("/$defs/"):
             name = fragment.rsplit("/", 1)[-1]
             return f"[{name}]({href}#def-{name})"
@@ -170,17 +168,17 @@ class SchemaPages:
     def pipl_md(self, f: Field, lang: str, here: str) -> str:
         parts: list[str] = []
         if f.pipl:
-            title = self.spec.code_title("pipl-class", f.pipl, lang)
+            title = code_title(self.spec, "pipl-class", f.pipl, lang)
             parts.append(f"**[{title}]({links.codelist(here, 'pipl-class', f.pipl)})**")
         elif f.inherited_pipl:
-            title = self.spec.code_title("pipl-class", f.inherited_pipl, lang)
+            title = code_title(self.spec, "pipl-class", f.inherited_pipl, lang)
             parts.append(
                 f'<span class="sc-muted">↑ {esc(title)}（{w(lang, "inherited")}）</span>'
                 if lang == "zh"
                 else f'<span class="sc-muted">↑ {esc(title)} ({w(lang, "inherited")})</span>'
             )
         if f.mask:
-            title = self.spec.code_title("mask-method", f.mask, lang)
+            title = code_title(self.spec, "mask-method", f.mask, lang)
             parts.append(
                 f"{w(lang, 'mask')}: [{title}]({links.codelist(here, 'mask-method', f.mask)})"
             )
@@ -191,7 +189,11 @@ class SchemaPages:
         if not name:
             return ""
         openness = f.open_codelist
-        label = "" if openness is None else (w(lang, "open") if openness else w(lang, "closed"))
+        label = (
+            ""
+            if openness is None
+            else (w(lang, "open_list") if openness else w(lang, "closed_list"))
+        )
         link = f"[{name}]({links.codelist(here, name)})"
         return f'{link} <span class="sc-muted">({label})</span>' if label else link
 
@@ -292,8 +294,8 @@ class SchemaPages:
         here = page_path(file)
         title = self.schema_title(file, lang)
         other_title = pick(schema.get("title"), OTHER[lang])
-        is_resource = file in RESOURCE_FILES.values()
-        resource_type = next((rt for rt, f in RESOURCE_FILES.items() if f == file), None)
+        resource_type = resource_type_of_file(spec, file)
+        is_resource = resource_type is not None
         lines = [f"# {title}", ""]
         lines.append(generated_note(lang, code(f"spec/{spec.version}/schemas/{file}")))
         lines.append(esc(pick(schema.get("description"), lang)))
@@ -322,9 +324,9 @@ class SchemaPages:
         if resource_type:
             classes = sorted(
                 {
-                    r["class"]
+                    r.conformance_class
                     for r in spec.requirements.values()
-                    if resource_type in r.get("appliesTo", ())
+                    if resource_type in r.applies_to
                 }
             )
             if classes:
@@ -503,13 +505,13 @@ class SchemaPages:
                 "",
             ]
         for files, heading in (
-            (spec.resource_files, None),
-            (spec.shared_files, "共享类型" if lang == "zh" else "Shared types"),
+            (resource_files(spec), None),
+            (shared_files(spec), "共享类型" if lang == "zh" else "Shared types"),
         ):
             if heading:
                 lines += [f"## {heading} {{#shared}}", ""]
             lines += [
-                f"| {w(lang, 'schema')} | {w(lang, 'description')} | {w(lang, 'fields')} |",
+                f"| {w(lang, 'schema_file')} | {w(lang, 'description')} | {w(lang, 'fields')} |",
                 "|---|---|---|",
             ]
             for file in files:
@@ -521,13 +523,3 @@ class SchemaPages:
                 )
             lines.append("")
         return "\n".join(lines)
-
-
-def pointer_target(spec: Spec, uri: str) -> tuple[str, str] | None:
-    """``(file, fragment)`` for an absolute schema URI such as a lifecycle details ``$ref``."""
-    base, _, fragment = uri.partition("#")
-    found = spec.schema_by_id(base)
-    if found is None:
-        return None
-    resolve_pointer(found[1], fragment)  # raises if the pointer is wrong
-    return found[0], fragment

@@ -146,8 +146,8 @@ WORDS: dict[str, dict[str, str]] = {
         "example": "示例",
         "yes": "是",
         "conditional": "条件",
-        "open": "开放",
-        "closed": "封闭",
+        "open_list": "开放",
+        "closed_list": "封闭",
         "mask": "脱敏",
         "inherited": "随上级",
         "object": "对象",
@@ -176,11 +176,10 @@ WORDS: dict[str, dict[str, str]] = {
         "mandatory": "必选",
         "optional": "可选",
         "depends": "依赖",
-        "none": "无",
         "parameters": "参数",
-        "name": "名称",
+        "param_name": "名称",
         "in": "位置",
-        "schema": "模式",
+        "schema_file": "模式",
         "request_body": "请求体",
         "responses": "响应",
         "status": "状态码",
@@ -223,8 +222,8 @@ WORDS: dict[str, dict[str, str]] = {
         "example": "Example",
         "yes": "yes",
         "conditional": "conditional",
-        "open": "open",
-        "closed": "closed",
+        "open_list": "Open",
+        "closed_list": "Closed",
         "mask": "mask",
         "inherited": "via parent",
         "object": "object",
@@ -253,11 +252,10 @@ WORDS: dict[str, dict[str, str]] = {
         "mandatory": "mandatory",
         "optional": "optional",
         "depends": "Depends on",
-        "none": "none",
         "parameters": "Parameters",
-        "name": "Name",
+        "param_name": "Name",
         "in": "In",
-        "schema": "Schema",
+        "schema_file": "Schema",
         "request_body": "Request body",
         "responses": "Responses",
         "status": "Status",
@@ -295,6 +293,46 @@ WORDS: dict[str, dict[str, str]] = {
 
 def w(lang: str, key: str) -> str:
     return WORDS[lang][key]
+
+
+def either(lang: str, zh: str, en: str) -> str:
+    """The text of the page language out of a Chinese and an English one."""
+    return zh if lang == "zh" else en
+
+
+def table_head(*cells: str) -> list[str]:
+    """The header row and delimiter row of a Markdown table."""
+    return ["| " + " | ".join(cells) + " |", "|" + "---|" * len(cells)]
+
+
+def page_start(
+    lang: str, title: tuple[str, str], sources: str, intro: tuple[str, str]
+) -> list[str]:
+    """The first lines of a generated page: its ``(zh, en)`` title, the note saying what it is
+    generated from, and its ``(zh, en)`` introduction."""
+    return [
+        f"# {either(lang, *title)}",
+        "",
+        generated_note(lang, sources),
+        either(lang, *intro),
+        "",
+    ]
+
+
+def section(
+    lang: str, heading: tuple[str, str], anchor: str, intro: tuple[str, str], body: str
+) -> list[str]:
+    """A ``##`` section: ``(zh, en)`` heading with its anchor, introduction, then ``body``."""
+    return [f"## {either(lang, *heading)} {{#{anchor}}}", "", either(lang, *intro), "", body, ""]
+
+
+def titled_alt(node: dict[str, Any], lang: str) -> str:
+    """A schema node's title and description in the other language, as a muted paragraph."""
+    alt = OTHER[lang]
+    return (
+        f'<p class="sc-alt" lang="{alt}">{esc(pick(node.get("title"), alt))} — '
+        f"{esc(pick(node.get('description'), alt))}</p>"
+    )
 
 
 def generated_note(lang: str, sources: str) -> str:

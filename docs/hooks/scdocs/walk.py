@@ -12,10 +12,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .source import Spec
+from smartcommunity.pointers import resolve_pointer
+from smartcommunity.validation import values_at as _values_at
+
+from .source import Spec, schema_files
 
 Path = tuple[str, ...]
-_PIPL_RANK = {None: 0, "personal": 1, "sensitive": 2}
+
+
+def pipl_classes(spec: Spec) -> tuple[str, ...]:
+    """The PIPL classes from the least to the most protected (``pipl-class.csv`` order)."""
+    return tuple(spec.codelist("pipl-class"))
 
 
 def split_ref(ref: str, current: str, spec: Spec) -> tuple[str, str]:
@@ -31,11 +38,9 @@ def split_ref(ref: str, current: str, spec: Spec) -> tuple[str, str]:
     return target.rsplit("/", 1)[-1], fragment
 
 
-def resolve_pointer(schema: dict[str, Any], fragment: str) -> dict[str, Any]:
-    node: Any = schema
-    for token in fragment.strip("/").split("/") if fragment.strip("/") else ():
-        token = token.replace("~1", "/").replace("~0", "~")
-        node = node[int(token)] if isinstance(node, list) else node[token]
+def schema_at(schema: dict[str, Any], fragment: str) -> dict[str, Any]:
+    """The subschema a ``$ref`` fragment (a JSON Pointer) names in ``schema``."""
+    node = resolve_pointer(schema, fragment)
     if not isinstance(node, dict):
         raise ValueError(f"pointer {fragment!r} does not lead to a schema")
     return node
@@ -55,7 +60,7 @@ def deref_local(
             break
         seen = seen | {fragment}
         name = fragment.rsplit("/", 1)[-1]
-        node = resolve_pointer(spec.schemas[file], fragment)
+        node = schema_at(spec.schemas[file], fragment)
     return node, name
 
 
@@ -82,7 +87,8 @@ class Field:
 
     @property
     def codelist(self) -> str | None:
-        items = self.node.get("items") if isinstance(self.node.get("items"), dict) else {}
+        items = self.node.get("items")
+        items = items if isinstance(items, dict) else {}
         value = (
             self.node.get("x-codelist")
             or self.resolved.get("x-codelist")
@@ -109,11 +115,6 @@ class Field:
     @property
     def description(self) -> str:
         return str(self.node.get("description") or self.resolved.get("description") or "")
-
-    @property
-    def effective_pipl(self) -> str | None:
-        own, up = self.pipl, self.inherited_pipl
-        return own if _PIPL_RANK[own] >= _PIPL_RANK[up] else up
 
 
 def required_names(node: dict[str, Any]) -> tuple[set[str], set[str]]:
@@ -163,11 +164,7 @@ def object_of(
     ref = resolved.get("$ref")
     if not isinstance(ref, str):
         # ``allOf: [{"$ref": other}, {rules}]`` is the other schema with extra rules.
-        refs = [
-            i["$ref"]
-            for i in resolved.get("allOf", ())
-            if isinstance(i, dict) and isinstance(i.get("$ref"), str)
-        ]
+        refs = base_refs(resolved)
         ref = refs[0] if len(refs) == 1 else None
     hops = 0
     while isinstance(ref, str) and hops < 10:
@@ -177,7 +174,7 @@ def object_of(
             break
         if not follow_external or target not in spec.schemas:
             return None, file, def_name
-        sub = resolve_pointer(spec.schemas[target], fragment) if fragment else spec.schemas[target]
+        sub = schema_at(spec.schemas[target], fragment) if fragment else spec.schemas[target]
         sub, inner = deref_local(sub, target, spec)
         if "properties" in sub:
             return sub, target, inner
@@ -201,13 +198,18 @@ def external_file(node: dict[str, Any], file: str, spec: Spec) -> str | None:
     return None
 
 
+def base_refs(node: dict[str, Any]) -> list[str]:
+    """The ``$ref``s of the ``allOf`` members that are (or extend) another schema."""
+    return [
+        i["$ref"]
+        for i in node.get("allOf", ())
+        if isinstance(i, dict) and isinstance(i.get("$ref"), str)
+    ]
+
+
 def is_object_schema(node: dict[str, Any]) -> bool:
     """True for an object with properties, or one built as ``allOf`` of another schema."""
-    if "properties" in node:
-        return True
-    return any(
-        isinstance(i, dict) and isinstance(i.get("$ref"), str) for i in node.get("allOf", ())
-    )
+    return "properties" in node or bool(base_refs(node))
 
 
 def walk(
@@ -224,6 +226,7 @@ def walk(
     """Fields of an object schema, depth first; arrays of objects continue with ``[]``."""
     node = root if root is not None else spec.schemas[file]
     local = path if local is None else local
+    ranks = pipl_classes(spec)
     always, conditional = required_names(node)
     fields: list[Field] = []
     for name, prop in node.get("properties", {}).items():
@@ -245,7 +248,8 @@ def walk(
             local_path=(*local, name),
         )
         fields.append(f)
-        down = f.effective_pipl
+        # A value is at least as protected as the member holding it.
+        down = max((own, inherited), key=lambda c: -1 if c is None else ranks.index(c))
         # Descend into the value: an object, or the items of an array.
         value_node, value_path, value_local = resolved, (*path, name), (*local, name)
         if resolved.get("type") == "array" or "items" in resolved:
@@ -289,11 +293,7 @@ def _entry_path(node: dict[str, Any], file: str, spec: Spec) -> Path:
     resolved, _ = deref_local(node, file, spec)
     ref = resolved.get("$ref")
     if not isinstance(ref, str):
-        refs = [
-            i["$ref"]
-            for i in resolved.get("allOf", ())
-            if isinstance(i, dict) and isinstance(i.get("$ref"), str)
-        ]
+        refs = base_refs(resolved)
         ref = refs[0] if refs else None
     if isinstance(ref, str):
         _, fragment = split_ref(ref, file, spec)
@@ -310,16 +310,9 @@ def flatten(fields: list[Field]) -> Iterator[Field]:
 
 def values_at(instance: Any, path: Path) -> Iterator[Any]:
     """Every value found at ``path`` in an instance (``[]`` steps fan out over arrays)."""
-    if not path:
-        yield instance
-        return
-    step, rest = path[0], path[1:]
-    if step == "[]":
-        if isinstance(instance, list):
-            for item in instance:
-                yield from values_at(item, rest)
-    elif isinstance(instance, dict) and step in instance:
-        yield from values_at(instance[step], rest)
+    steps = tuple(None if step == "[]" else step for step in path)
+    for _, value in _values_at(instance, steps):
+        yield value
 
 
 def instances_by_schema(spec: Spec) -> dict[tuple[str, str], list[Any]]:
@@ -329,11 +322,6 @@ def instances_by_schema(spec: Spec) -> dict[tuple[str, str], list[Any]]:
     type's page can show values of real documents.
     """
     found: dict[tuple[str, str], list[Any]] = {}
-    resource_files = {
-        "Resident": "resident.json",
-        "Issue": "issue.json",
-        "Consultation": "consultation.json",
-    }
 
     def visit(file: str, node: Any, instance: Any, depth: int) -> None:
         if not isinstance(node, dict) or depth > 40:
@@ -344,9 +332,7 @@ def instances_by_schema(spec: Spec) -> dict[tuple[str, str], list[Any]]:
             if target in spec.schemas:
                 found.setdefault((target, fragment), []).append(instance)
                 sub = (
-                    resolve_pointer(spec.schemas[target], fragment)
-                    if fragment
-                    else spec.schemas[target]
+                    schema_at(spec.schemas[target], fragment) if fragment else spec.schemas[target]
                 )
                 visit(target, sub, instance, depth + 1)
         for sub in node.get("allOf", ()):
@@ -360,8 +346,8 @@ def instances_by_schema(spec: Spec) -> dict[tuple[str, str], list[Any]]:
                 visit(file, node["items"], item, depth + 1)
 
     for _, doc in spec.examples():
-        file = resource_files.get(str(doc.get("resourceType")))
-        if file and file in spec.schemas:
+        file = spec.resource_schemas.get(str(doc.get("resourceType")))
+        if file:
             found.setdefault((file, ""), []).append(doc)
             visit(file, spec.schemas[file], doc, 0)
     return found
@@ -369,7 +355,7 @@ def instances_by_schema(spec: Spec) -> dict[tuple[str, str], list[Any]]:
 
 def schema_users(spec: Spec) -> dict[str, set[str]]:
     """For each schema file, the other schema files that ``$ref`` it."""
-    users: dict[str, set[str]] = {name: set() for name in spec.schemas}
+    users: dict[str, set[str]] = {name: set() for name in schema_files(spec)}
 
     def scan(node: Any, file: str) -> None:
         if isinstance(node, dict):
@@ -384,6 +370,6 @@ def schema_users(spec: Spec) -> dict[str, set[str]]:
             for value in node:
                 scan(value, file)
 
-    for name, schema in spec.schemas.items():
-        scan(schema, name)
+    for name in users:
+        scan(spec.schemas[name], name)
     return users

@@ -11,8 +11,10 @@ import json
 from fractions import Fraction
 from typing import Any
 
+from smartcommunity.lifecycle import vote_outcome
+
 from . import links
-from .source import Spec
+from .source import Spec, code_title, example
 from .text import code_cell, esc, short_json
 
 
@@ -26,16 +28,76 @@ def _num(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
 
 
-def _meets(count: int, bound: Fraction, comparison: str) -> bool:
-    return count > bound if comparison == "more-than" else count >= bound
+def _mark(ok: bool) -> str:
+    return "✓" if ok else "✗"
 
 
-def _cmp(comparison: str) -> str:
-    return ">" if comparison == "more-than" else "≥"
+def _arithmetic(
+    spec: Spec,
+    vote: dict[str, Any],
+    eligible: int | None,
+    quorum_met: bool,
+    winner: str | None,
+    lang: str,
+) -> list[str]:
+    """The quorum and threshold of a vote worked out with its numbers.
+
+    The outcome itself is the library's (:func:`vote_outcome`); these lines only show the
+    figures it compared.
+    """
+    zh = lang == "zh"
+    tally = vote["results"]["tally"]
+    participation = int(tally["participation"]["total"])
+    facts: list[str] = []
+    quorum = vote.get("quorum")
+    if isinstance(quorum, dict):
+        parts = []
+        ratio = _fraction(quorum.get("ratio"))
+        if ratio is not None and eligible is not None:
+            comparison = _comparison(spec, quorum, lang)
+            parts.append(
+                f"{participation} {comparison} {ratio} × {eligible} = {_num(ratio * eligible)}"
+            )
+        if quorum.get("minimumCount") is not None:
+            parts.append(f"{participation} ≥ {quorum['minimumCount']}")
+        facts.append(
+            ("法定人数：" if zh else "Quorum: ") + "; ".join(parts) + f" {_mark(quorum_met)}"
+        )
+    counts = {e["optionId"]: int(e["total"]) for e in tally.get("options", [])}
+    threshold = vote.get("threshold")
+    if not (quorum_met and isinstance(threshold, dict) and any(counts.values())):
+        return facts
+    top = max(counts.values())
+    leaders = [o for o, c in counts.items() if c == top]
+    candidate = vote.get("approvalOptionId") or (leaders[0] if len(leaders) == 1 else None)
+    if candidate is None:
+        return facts
+    # What each threshold base counts (vote-threshold-base.csv).
+    base = {
+        "valid-votes": sum(counts.values()),
+        "participants": participation,
+        "eligible": int(eligible or 0),
+    }[threshold["base"]]
+    ratio = _fraction(threshold["ratio"]) or Fraction(0)
+    base_title = code_title(spec, "vote-threshold-base", threshold["base"], lang)
+    worked = (
+        f"`{candidate}` {counts.get(candidate, 0)} {_comparison(spec, threshold, lang)} "
+        f"{ratio} × {base}{f'（{base_title}）= ' if zh else f' ({base_title}) = '}"
+        f"{_num(ratio * base)} {_mark(winner == candidate)}"
+    )
+    facts.append(("通过门槛：" if zh else "Threshold: ") + worked)
+    return facts
+
+
+def _comparison(spec: Spec, rule: dict[str, Any], lang: str) -> str:
+    """How a quorum or threshold compares, in words (``vote-comparison.csv``)."""
+    codes = tuple(spec.codelist("vote-comparison"))
+    # The schema's default comparison is the first code of the list.
+    return code_title(spec, "vote-comparison", rule.get("comparison", codes[0]), lang).lower()
 
 
 def timeline_md(spec: Spec, name: str, lang: str, here: str) -> str:
-    doc = spec.example(name)
+    doc = example(spec, name)
     zh = lang == "zh"
     page = links.rel(here, links.lifecycle_page(str(doc["resourceType"])))
     actions = spec.lifecycles[doc["resourceType"]]["actionCodelist"]
@@ -47,7 +109,7 @@ def timeline_md(spec: Spec, name: str, lang: str, here: str) -> str:
     ]
     for event in doc.get("history", []):
         action = event["action"]
-        title = spec.code_title(actions, action, lang)
+        title = code_title(spec, actions, action, lang)
         change = (
             f"`{event['fromStatus']}` → `{event['toStatus']}`"
             if event.get("fromStatus") and event["fromStatus"] != event["toStatus"]
@@ -63,7 +125,7 @@ def timeline_md(spec: Spec, name: str, lang: str, here: str) -> str:
 
 
 def votes_md(spec: Spec, name: str, lang: str, here: str) -> str:
-    doc = spec.example(name)
+    doc = example(spec, name)
     zh = lang == "zh"
     options = {o["id"]: o for o in doc.get("options", [])}
     default_eligible = (doc.get("eligibility") or {}).get("eligibleCount")
@@ -74,7 +136,7 @@ def votes_md(spec: Spec, name: str, lang: str, here: str) -> str:
             continue
         tally = results["tally"]
         channels = list(vote.get("channels", []))
-        channel_titles = [spec.code_title("vote-channel", c, lang) for c in channels]
+        channel_titles = [code_title(spec, "vote-channel", c, lang) for c in channels]
         out += [f"#### {esc(vote['question'])}", ""]
         rows = [
             "| | " + " | ".join(channel_titles) + f" | {'合计' if zh else 'Total'} |",
@@ -99,71 +161,11 @@ def votes_md(spec: Spec, name: str, lang: str, here: str) -> str:
         out += [*rows, ""]
 
         eligible = vote.get("eligibleCount", default_eligible)
-        participation = int(tally["participation"]["total"])
-        facts: list[str] = []
-        quorum_ok = True
-        quorum = vote.get("quorum")
-        if isinstance(quorum, dict) and eligible is not None:
-            comparison = quorum.get("comparison", "at-least")
-            parts = []
-            ratio = _fraction(quorum.get("ratio"))
-            if ratio is not None:
-                bound = ratio * int(eligible)
-                ok = _meets(participation, bound, comparison)
-                quorum_ok &= ok
-                parts.append(
-                    f"{participation} {_cmp(comparison)} {ratio} × {eligible} = {_num(bound)} "
-                    f"{'✓' if ok else '✗'}"
-                )
-            if quorum.get("minimumCount") is not None:
-                ok = participation >= int(quorum["minimumCount"])
-                quorum_ok &= ok
-                parts.append(f"{participation} ≥ {quorum['minimumCount']} {'✓' if ok else '✗'}")
-            facts.append(("法定人数：" if zh else "Quorum: ") + "; ".join(parts))
-        threshold = vote.get("threshold")
-        result = "no-quorum" if not quorum_ok else None
-        winner = None
-        if isinstance(threshold, dict) and result is None:
-            option_counts = {e["optionId"]: int(e["total"]) for e in tally.get("options", [])}
-            base_name = threshold["base"]
-            base = {
-                "valid-votes": sum(option_counts.values()),
-                "participants": participation,
-                "eligible": int(eligible or 0),
-            }[base_name]
-            ratio = _fraction(threshold["ratio"]) or Fraction(0)
-            bound = ratio * base
-            comparison = threshold["comparison"]
-            base_title = spec.code_title("vote-threshold-base", base_name, lang)
-            if not any(option_counts.values()):
-                result = "failed"
-            else:
-                candidate = vote.get("approvalOptionId")
-                if candidate is None:
-                    top = max(option_counts.values())
-                    leaders = [o for o, c in option_counts.items() if c == top]
-                    candidate = leaders[0] if len(leaders) == 1 else None
-                    if candidate is None:
-                        result = "tie"
-                if candidate is not None:
-                    votes_for = option_counts.get(candidate, 0)
-                    ok = _meets(votes_for, bound, comparison)
-                    result = "passed" if ok else "failed"
-                    winner = candidate if ok else None
-                    facts.append(
-                        ("通过门槛：" if zh else "Threshold: ")
-                        + f"`{candidate}` {votes_for} {_cmp(comparison)} {ratio} × "
-                        f"{base}（{base_title}）= {_num(bound)} {'✓' if ok else '✗'}"
-                        if zh
-                        else (
-                            "Threshold: " + f"`{candidate}` {votes_for} {_cmp(comparison)} "
-                            f"{ratio} × {base} ({base_title}) = {_num(bound)} "
-                            f"{'✓' if ok else '✗'}"
-                        )
-                    )
+        quorum_met, result, winner = vote_outcome(vote, eligible)
+        facts = _arithmetic(spec, vote, eligible, quorum_met, winner, lang)
         recorded = results.get("result")
         agrees = recorded == result and results.get("winningOptionId") == winner
-        result_title = spec.code_title("vote-result", str(recorded), lang)
+        result_title = code_title(spec, "vote-result", str(recorded), lang)
         if zh:
             facts.append(
                 f"计算结果 `{result}`，文档记录 `{recorded}`（{result_title}）"
@@ -182,7 +184,7 @@ def votes_md(spec: Spec, name: str, lang: str, here: str) -> str:
 
 def vote_rules_md(spec: Spec, name: str) -> str:
     """The quorum and threshold objects of the example's votes, as JSON."""
-    doc = spec.example(name)
+    doc = example(spec, name)
     parts = []
     for vote in doc.get("votes", []):
         shown = {k: vote[k] for k in ("id", "eligibleCount", "quorum", "threshold") if k in vote}
