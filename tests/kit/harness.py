@@ -13,9 +13,6 @@ import uvicorn
 
 from reference_server.auth import demo_tokens
 
-#: seconds the whole kit may take against the reference server
-FULL_RUN_BUDGET = 60.0
-
 
 class Holder:
     """An ASGI application that forwards to whichever application it currently holds."""

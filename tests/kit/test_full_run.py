@@ -1,4 +1,5 @@
-"""The whole kit against the real reference server, through the command line."""
+"""The whole kit against the real reference server, through the command line: every check
+runs, the report is complete and consistent in its three forms, and the verdict is a pass."""
 
 from __future__ import annotations
 
@@ -6,31 +7,31 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import pytest
 from jsonschema import Draft202012Validator
 
-from smartcommunity.specification import load_spec
+from smartcommunity.conformance import all_tests
+from smartcommunity.specification import DEFAULT_VERSION, load_spec
 
-from .harness import FULL_RUN_BUDGET, Server
+from .harness import Server
 from .known import ALLOWED_SKIPS
+
+pytestmark = pytest.mark.slow
 
 
 def test_full_kit_passes_against_the_reference_server(server: Server, preset_file: Path,
                                                       tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "smartcommunity.cli", "conformance", "run",
          "--base-url", server.base_url, "--preset", str(preset_file),
          "--report-dir", str(reports)],
-        capture_output=True, text=True, env=env, timeout=120, check=False)
-    elapsed = time.perf_counter() - started
-    assert elapsed < FULL_RUN_BUDGET, f"the kit took {elapsed:.1f} s"
+        capture_output=True, text=True, env=env, check=False)
     report: dict[str, Any] = json.loads((reports / "report.json").read_text("utf-8"))
     results = report["results"]
     failed = {r["id"]: r["message"]["en"] for r in results if r["status"] in ("fail", "error")}
@@ -40,12 +41,22 @@ def test_full_kit_passes_against_the_reference_server(server: Server, preset_fil
     assert done.returncode == 0, done.stdout + done.stderr
     assert not [r for r in results if r["status"] == "warn"], "SHOULD checks warn"
 
+    # Every registered check ran once, against the version the server declares.
+    spec = load_spec(DEFAULT_VERSION)
+    assert report["specVersion"] == spec.version
+    assert sorted(r["id"] for r in results) == sorted(t.id for t in all_tests(spec))
+    assert report["verdict"] == "pass"
+    for cls in report["classes"]:
+        mine = [r for r in results if r["class"] == cls["id"]]
+        assert sum(cls["counts"].values()) == len(mine), cls["id"]
+        assert cls["verdict"] == "pass" and cls["declared"], cls["id"]
+    assert set(report["coverage"]) == set(spec.requirements)
+
     # One progress line per test, then the verdict.
     lines = [line for line in done.stderr.splitlines() if line.startswith("[")]
     assert len(lines) == len(results)
     assert "CERTIFIED" in done.stdout and "NOT CERTIFIED" not in done.stdout
 
-    spec = load_spec("1.0")
     validator = Draft202012Validator(spec.schema("conformance-report.json"),
                                      registry=spec.registry,
                                      format_checker=Draft202012Validator.FORMAT_CHECKER)

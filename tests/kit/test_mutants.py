@@ -16,6 +16,7 @@ def test_at_least_fifteen_mutants_each_guarding_a_requirement() -> None:
     assert len({m.name for m in MUTANTS}) == len(MUTANTS)
 
 
+@pytest.mark.slow
 def test_the_unbroken_server_passes_what_the_mutants_break(served: Server,
                                                           preset: Preset) -> None:
     wanted = sorted({r for m in MUTANTS for r in m.requirements})
@@ -24,6 +25,7 @@ def test_the_unbroken_server_passes_what_the_mutants_break(served: Server,
     assert not bad, bad
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
 def test_the_kit_catches(mutant: Mutant, served: Server, preset: Preset,
                          monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from reference_server import Settings, create_app
 from smartcommunity.conformance import Preset, run
 
 from .harness import Server
+
+pytestmark = pytest.mark.slow
 
 KEY = b"kit-test-city-shared-key"
 KEYED = ["/req/residents/pseudonym-consistent", "/req/privacy/redaction-by-audience",

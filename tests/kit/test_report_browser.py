@@ -17,8 +17,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DOCS = "https://docs.example.org/smartcommunity/requirements/"
 
-pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
-                                reason="Chromium is not installed (apt-get install chromium)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
+                                 reason="Chromium is not installed (apt-get install chromium)")]
 
 
 def test_a_failing_report_reads_right_in_a_browser(served: Server, preset: Preset,

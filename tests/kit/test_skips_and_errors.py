@@ -21,6 +21,7 @@ DEPARTMENT_TESTS = ["/req/issues/action-effects", "/req/issues/department-own-as
                     "/req/privacy/department-assigned-only", "/req/privacy/reporter-disclosure"]
 
 
+@pytest.mark.slow
 def test_a_preset_without_departments_skips_their_tests(served: Server,
                                                         preset_data: dict[str, Any]) -> None:
     data = {**preset_data, "principals": {n: p for n, p in preset_data["principals"].items()
@@ -35,6 +36,7 @@ def test_a_preset_without_departments_skips_their_tests(served: Server,
     assert report["verdict"] == "pass"
 
 
+@pytest.mark.slow
 def test_one_department_is_not_enough_for_two(served: Server,
                                               preset_data: dict[str, Any]) -> None:
     principals = dict(preset_data["principals"])
@@ -89,6 +91,7 @@ def test_a_mistyped_class_is_an_error_not_a_silent_skip(
     assert "did you mean /conf/issues" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_cli_runs_one_requirement(served: Server, preset_file: Path, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     code = cli(["conformance", "run", "--base-url", served.base_url, "--preset",

@@ -1,4 +1,9 @@
-"""``smartcommunity conformance run``: certify a server against the standard."""
+"""``smartcommunity conformance run``: certify a server against the standard.
+
+Registering the command needs nothing beyond the library: the kit and what it needs (httpx,
+the ``conformance`` extra) are imported when the command runs, so without the extra the
+command is still listed and says what to install.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,11 @@ import argparse
 import difflib
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..specification import BASE_URI, DEFAULT_VERSION, Spec, available_versions, load_spec
 from ._common import EXIT_INVALID, EXIT_OK, UsageError
 
 #: where the documentation site lists every requirement, one anchor each (req-<class>-<name>)
@@ -16,8 +23,6 @@ REQUIREMENTS_URL = "https://w3id.org/smartcommunity/requirements/"
 
 
 def add_conformance(sub: Any) -> None:
-    import httpx  # noqa: F401  (the conformance extra; absent → the command is not offered)
-
     p = sub.add_parser("conformance", help="run the conformance kit / 一致性测试",
                        description="Certify a server against the standard.")
     commands = p.add_subparsers(dest="conformance_command", metavar="COMMAND")
@@ -37,6 +42,10 @@ def add_conformance(sub: Any) -> None:
                    help="comma-separated requirement ids: run only their tests, e.g. "
                         "/req/core/etag (to re-run a failure)")
     r.add_argument("--seed", type=int, default=0, help="seed of the generated data")
+    r.add_argument("--spec-version", choices=available_versions(), metavar="VERSION",
+                   help="version of the standard to test against (default: the latest the "
+                        f"server declares at /conformance; installed: "
+                        f"{', '.join(available_versions())})")
     r.add_argument("--requirements-url", default=REQUIREMENTS_URL, metavar="URL",
                    help="page of the documentation listing the requirements; the report links "
                         f"each requirement to URL#req-<class>-<name> ({REQUIREMENTS_URL})")
@@ -47,73 +56,75 @@ def add_conformance(sub: Any) -> None:
     r.add_argument("--quiet", action="store_true", help="no progress output")
     r.set_defaults(handler=command)
     c = commands.add_parser("coverage", help="print which tests check each requirement")
+    c.add_argument("--spec-version", choices=available_versions(), default=DEFAULT_VERSION,
+                   metavar="VERSION", help=f"version of the standard (default {DEFAULT_VERSION})")
     c.set_defaults(handler=coverage_command)
 
 
-def _ids(raw: str) -> list[str]:
-    return [c.strip() for c in raw.split(",") if c.strip()]
-
-
-def _classes(raw: str, known: list[str], prefix: str) -> list[str]:
-    """Class ids from the option; full URIs are accepted; a typo is an error, never ignored."""
-    chosen = [c.removeprefix(prefix) for c in _ids(raw)]
-    for c in chosen:
-        if c not in known:
-            near = difflib.get_close_matches(c, known, n=1)
+def _chosen(option: str, raw: str, known: Iterable[str], what: str) -> list[str]:
+    """The ids an option names; full URIs of any installed version are accepted; a typo is an
+    error, never ignored."""
+    names = list(known)
+    chosen = []
+    for given in (c.strip() for c in raw.split(",") if c.strip()):
+        for version in available_versions():
+            given = given.removeprefix(f"{BASE_URI}{version}")
+        if given not in names:
+            near = difflib.get_close_matches(given, names, n=1)
             hint = f"; did you mean {near[0]}?" if near else ""
-            raise UsageError(f"--classes: unknown conformance class {c!r}{hint} "
-                             f"Known classes: {', '.join(known)}")
+            raise UsageError(f"{option}: unknown {what} {given!r}{hint} "
+                             f"Known: {', '.join(names)}")
+        chosen.append(given)
     if not chosen:
-        raise UsageError("--classes: give at least one class id, e.g. /conf/issues")
+        raise UsageError(f"{option}: give at least one {what} id, e.g. {names[0]}")
     return chosen
 
 
-def _requirements(raw: str, known: list[str], prefix: str) -> list[str]:
-    chosen = [r.removeprefix(prefix) for r in _ids(raw)]
-    for r in chosen:
-        if r not in known:
-            near = difflib.get_close_matches(r, known, n=1)
-            hint = f"; did you mean {near[0]}?" if near else ""
-            raise UsageError(f"--requirements: unknown requirement {r!r}{hint}")
-    return chosen
+def _key(path: str | None, spec: Spec) -> bytes | None:
+    """The city's pseudonym key from ``path``, at least as long as /req/privacy/pseudonym
+    asks."""
+    if not path:
+        return None
+    try:
+        key = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    shortest = int(spec.parameter("/req/privacy/pseudonym", "minimumKeyBytes"))
+    if len(key) < shortest:
+        raise UsageError(f"{path}: the pseudonym key must be at least {shortest} bytes")
+    return key
 
 
 def command(args: argparse.Namespace) -> int:
     from ..conformance import PresetError, load_preset, run, write_reports
-    from ..specification import BASE_URI, load_spec
+    from ..conformance import all_tests as kit_tests
 
-    spec = load_spec()
-    prefix = f"{BASE_URI}{spec.version}"
+    # Ids and the preset are checked against the version asked for, or the default one; the
+    # run itself takes the server's version unless one is asked for.
+    spec = load_spec(args.spec_version or DEFAULT_VERSION)
     path = Path(args.preset)
     if args.preset == "demo" and not path.exists():
         path = Path(__file__).resolve().parents[1] / "conformance" / "demo-preset.json"
     try:
-        preset = load_preset(path)
+        preset = load_preset(path, spec.version)
     except PresetError as exc:
         raise UsageError(f"{exc}\n  The preset format is spec/{spec.version}/schemas/"
                          "conformance-preset.json: community, principals (each with token, "
-                         "role, communities) and at least one community-staff.") from exc
+                         "role, communities) and a principal the kit writes its test data "
+                         "as.") from exc
     base_url = args.base_url or preset.base_url
     if not base_url:
         raise UsageError("give --base-url or a baseUrl in the preset")
-    classes = _classes(args.classes, list(spec.conformance_classes), prefix) \
-        if args.classes else None
-    requirements = _requirements(args.requirements, list(spec.requirements), prefix) \
-        if args.requirements else None
-    key = None
-    if args.pseudonym_key_file:
-        try:
-            key = Path(args.pseudonym_key_file).read_bytes().strip()
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.pseudonym_key_file}: {exc.strerror}") from exc
-        if len(key) < 16:
-            raise UsageError(f"{args.pseudonym_key_file}: the pseudonym key must be at least "
-                             "16 bytes")
+    classes = _chosen("--classes", args.classes, spec.conformance_classes,
+                      "conformance class") if args.classes else None
+    requirements = _chosen("--requirements", args.requirements, spec.requirements,
+                           "requirement") if args.requirements else None
+    key = _key(args.pseudonym_key_file, spec)
     progress = None if args.quiet else Progress(sys.stderr)
     if progress is not None:
-        _announce(preset, base_url)
+        _announce(preset, base_url, kit_tests(spec))
     report = run(base_url, preset, classes=classes, requirements=requirements, seed=args.seed,
-                 progress=progress, pseudonym_key=key)
+                 version=args.spec_version, progress=progress, pseudonym_key=key)
     paths = write_reports(report, args.report_dir, args.requirements_url)
     failed = [r for r in report["results"] if r["status"] in ("fail", "error")]
     counts = {s: sum(1 for r in report["results"] if r["status"] == s)
@@ -132,19 +143,20 @@ def command(args: argparse.Namespace) -> int:
     return EXIT_OK if report["verdict"] == "pass" else EXIT_INVALID
 
 
-#: roles whose absence from the preset makes some tests skip (department: two organisations)
-USEFUL_ROLES = ("resident", "proxy", "grid-worker", "department", "regulator", "public",
-                "system")
-
-
-def _announce(preset: Any, base_url: str) -> None:
-    """Say up front which tests will skip for want of a principal, not only at the end."""
-    roles = [p.role for p in preset.principals.values() if p.serves(preset.community)]
-    missing = [r for r in USEFUL_ROLES if r not in roles]
-    departments = {p.organisation for p in preset.principals.values()
-                   if p.role == "department" and p.serves(preset.community)}
-    if len(departments) == 1:
-        missing.append("a second department")
+def _announce(preset: Any, base_url: str, tests: Iterable[Any]) -> None:
+    """Say up front which tests will skip for want of a principal, not only at the end: the
+    roles the tests need (``needs``) that the preset lacks, or has too few of."""
+    wanted: dict[str, int] = {}
+    for test in tests:
+        for role in test.needs:
+            wanted[role] = max(wanted.get(role, 0), test.needs.count(role))
+    missing = []
+    for role, count in wanted.items():
+        # Principals naming an organisation count by organisation, as the runner counts them.
+        have = len({p.organisation or p.name for p in preset.principals.values()
+                    if p.role == role and p.serves(preset.community)})
+        if have < count:
+            missing.append(role if count == 1 else f"{count} × {role} (has {have})")
     sys.stderr.write(f"smartcommunity conformance → {base_url} (community {preset.community}, "
                      f"{len(preset.principals)} principals)\n")
     if missing:
@@ -154,9 +166,8 @@ def _announce(preset: Any, base_url: str) -> None:
 
 def coverage_command(args: argparse.Namespace) -> int:
     from ..conformance import coverage
-    from ..specification import load_spec
 
-    spec = load_spec()
+    spec = load_spec(args.spec_version)
     for rid, tests in coverage(spec).items():
         req = spec.requirements[rid]
         mark = "✓" if tests else "✗"

@@ -1,4 +1,8 @@
-"""What a kit test works with: the client, the preset, the spec, and fresh test documents."""
+"""What a kit test works with: the client, the preset, the spec, and fresh test documents.
+
+Nothing here names a resource type, a role or a code of the standard: collections, paths, the
+role the kit writes as and the audiences come from the spec the run is for.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,23 @@ import json
 import random
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ..specification import Spec
 from ._client import Client, Response
-from ._preset import Preset, Principal
+from ._preset import Preset, Principal, writer_role
 from ._registry import Failed, Skipped
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 #: The community the spec's examples and vectors are written for.
 EXAMPLE_COMMUNITY = "110105001001"
 EXAMPLE_OTHER_COMMUNITY = "110105001002"
-COLLECTIONS = {"Resident": "residents", "Issue": "issues", "Consultation": "consultations"}
 #: the offset the kit writes its own timestamps with (China Standard Time)
 CST = timezone(timedelta(hours=8))
+#: how many pages a listing is followed for before the kit gives up on reaching its end
+MAX_PAGES = 500
 
 
 class KitFault(RuntimeError):
@@ -49,6 +54,12 @@ class KitContext:
         self.pseudonym_key = pseudonym_key
         #: principal name → the latest feed cursor seen, so the feed is read to its end once
         self.feed_cursors: dict[str, str] = {}
+        #: the role the kit writes its test data as (see :func:`writer_role`)
+        self.staff_role = writer_role(spec)
+        # The audience no role reads as is a resident's own (privacy.json).
+        by_role = set(spec.privacy["roleAudience"].values())
+        #: the audience residents read their own records as (None: the spec has none)
+        self.own_audience = next((a for a in spec.audiences if a not in by_role), None)
         self._templates = _templates(spec)
 
     # -- principals --------------------------------------------------------------------
@@ -66,19 +77,21 @@ class KitContext:
 
     @property
     def staff(self) -> Principal:
-        return self.principal("community-staff")
+        """The principal the kit writes its test data as."""
+        return self.principal(self.staff_role)
 
-    def departments(self, count: int) -> list[Principal]:
-        """``count`` department principals of different organisations serving the community."""
-        found: dict[str | None, Principal] = {}
+    def principals_of(self, role: str, count: int) -> list[Principal]:
+        """``count`` principals of ``role`` serving the community, of different organisations
+        when they name one (two departments are two organisations, not two tokens)."""
+        found: dict[str, Principal] = {}
         for p in self.preset.principals.values():
-            if p.role == "department" and p.serves(self.preset.community) and p.organisation:
-                found.setdefault(p.organisation, p)
+            if p.role == role and p.serves(self.preset.community):
+                found.setdefault(p.organisation or p.name, p)
         if len(found) < count:
             raise Skipped(
-                f"预设中需要 {count} 个不同单位的 department 主体（服务社区 "
+                f"预设中需要 {count} 个不同单位的 {role} 主体（服务社区 "
                 f"{self.preset.community}），只有 {len(found)} 个",
-                f"the preset needs {count} department principals of different organisations "
+                f"the preset needs {count} {role} principals of different organisations "
                 f"serving community {self.preset.community}; it has {len(found)}",
             )
         return list(found.values())[:count]
@@ -87,14 +100,11 @@ class KitContext:
         """A principal of ``role`` if the preset has one, for checks that add to a test."""
         return self.preset.by_role(role, community=community)
 
-    def organisation(self, who: Principal) -> dict[str, Any]:
-        """A department principal's organisation as an organisation.json object."""
-        if not who.organisation:
-            raise KitFault(f"principal {who.name} has no organisation")
-        departments = self.spec.codelist("department")
-        name = departments.title(who.organisation) if who.organisation in departments \
-            else who.organisation
-        return {"id": who.organisation, "name": name, "type": "government-department"}
+    def serving(self, *roles: str) -> list[Principal]:
+        """The preset's principals of ``roles`` (every role when none is named) that serve
+        the community, in preset order."""
+        return [p for p in self.preset.principals.values()
+                if p.serves(self.preset.community) and (not roles or p.role in roles)]
 
     # -- time --------------------------------------------------------------------------
     @staticmethod
@@ -114,12 +124,16 @@ class KitContext:
             raise KitFault(f"the kit built an invalid {doc.get('resourceType')} {why}: {errors}")
         return doc
 
+    def examples(self, resource_type: str, **criteria: Any) -> list[dict[str, Any]]:
+        """The spec's examples of ``resource_type`` matching ``criteria`` (member → value)."""
+        return [d for _, d in self.spec.examples()
+                if d.get("resourceType") == resource_type
+                and all(d.get(k) == v for k, v in criteria.items())]
+
     def template(self, resource_type: str, **criteria: Any) -> dict[str, Any]:
         """A copy of the spec example of ``resource_type`` matching ``criteria`` (member →
         value), the one with the longest history first; adapted to our community."""
-        found = [d for _, d in self.spec.examples()
-                 if d.get("resourceType") == resource_type
-                 and all(d.get(k) == v for k, v in criteria.items())]
+        found = self.examples(resource_type, **criteria)
         if not found:
             raise Skipped(f"规范中没有符合 {criteria} 的 {resource_type} 示例",
                           f"the spec has no {resource_type} example with {criteria}")
@@ -151,6 +165,8 @@ class KitContext:
         """``doc`` moved into the preset's community under a new id (references to itself
         follow), without server metadata unless ``keep_meta``; with the city's key, its
         pseudonyms recomputed from their numbers (the spec's are made with another key)."""
+        from ..privacy import rekey_pseudonyms
+
         text = json.dumps(doc, ensure_ascii=False)
         text = text.replace(EXAMPLE_COMMUNITY, community or self.preset.community)
         if self.preset.other_community:
@@ -162,26 +178,9 @@ class KitContext:
         if not keep_meta:
             out.pop("meta", None)
             out.pop("externalRefs", None)
-        return self._rekey(out)
-
-    def _rekey(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """``doc`` (changed in place) with the pseudonym of each identity document that has a
-        valid number recomputed with the city's key, when the run has it
-        (/req/residents/pseudonym-consistent); without the key ``doc`` is left alone."""
-        from ..identifiers import IdentifierError, citizen_id_pseudonym
-
-        key = self.pseudonym_key
-        if key is None or doc.get("resourceType") != "Resident":
-            return doc
-        for item in doc.get("identityDocuments") or []:
-            if not (isinstance(item, dict) and isinstance(item.get("number"), str)
-                    and "pseudonym" in item):
-                continue
-            try:
-                item["pseudonym"] = citizen_id_pseudonym(item["number"], key)
-            except IdentifierError:
-                continue  # no valid number: nothing to recompute
-        return doc
+        if self.pseudonym_key is not None:
+            rekey_pseudonyms(out, self.pseudonym_key)
+        return out
 
     def redact(self, doc: dict[str, Any], audience: str) -> dict[str, Any]:
         """``doc`` as ``audience`` may see it, by the library (with the city's key if given)."""
@@ -190,20 +189,29 @@ class KitContext:
         return redact(doc, audience, pseudonym_key=self.pseudonym_key)
 
     def audience(self, who: Principal, doc: dict[str, Any]) -> str:
-        """The audience ``who`` reads ``doc`` as: its role's, or "self" for a resident's own
-        record and the records of residents who made it their proxy."""
-        from ..privacy import audience_for_role
-
-        if who.resident and doc.get("resourceType") == "Resident":
+        """The audience ``who`` reads ``doc`` as: its role's, or a resident's own audience for
+        their own record and the records of residents who made them their proxy."""
+        if who.resident and self.own_audience is not None:
             if doc.get("id") == who.resident:
-                return "self"
+                return self.own_audience
             for proxy in doc.get("proxies") or []:
                 ref = proxy.get("resident") or (proxy.get("actor") or {}).get("resident") or {}
                 if isinstance(ref, dict) and ref.get("id") == who.resident:
-                    return "self"
-        return audience_for_role(who.role)
+                    return self.own_audience
+        return self.spec.audience_of(who.role)
 
     # -- requests ----------------------------------------------------------------------
+    def collection_path(self, resource_type: str) -> str:
+        """The path of ``resource_type``'s collection (``/issues``), from the OpenAPI."""
+        return "/" + self.spec.collection(resource_type)
+
+    def resource_path(self, resource_type: str, rid: str) -> str:
+        return f"{self.collection_path(resource_type)}/{rid}"
+
+    def path(self, operation_id: str, **parameters: str) -> str:
+        """The path of an OpenAPI operation with its ``{parameters}`` filled in."""
+        return str(self.spec.operation(operation_id)["x-path"]).format(**parameters)
+
     def call(self, method: str, path: str, who: Principal | None = None, **kw: Any) -> Response:
         return self.client.request(method, path, token=who.token if who else None, **kw)
 
@@ -213,7 +221,7 @@ class KitContext:
         who: Principal | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
-        path = "/" + COLLECTIONS[doc["resourceType"]]
+        path = self.collection_path(doc["resourceType"])
         return self.call("POST", path, who or self.staff, json_body=doc, headers=headers)
 
     def created(self, doc: dict[str, Any], who: Principal | None = None) -> dict[str, Any]:
@@ -228,7 +236,31 @@ class KitContext:
         return body if isinstance(body, dict) else doc
 
     def read(self, resource_type: str, rid: str, who: Principal | None = None) -> Response:
-        return self.call("GET", f"/{COLLECTIONS[resource_type]}/{rid}", who or self.staff)
+        return self.call("GET", self.resource_path(resource_type, rid), who or self.staff)
+
+    def items(self, resource_type: str, who: Principal | None = None,
+              params: Mapping[str, str] | None = None, *, must_list: bool = True
+              ) -> Iterator[dict[str, Any]]:
+        """Every item of ``resource_type``'s collection that ``who`` (default: staff) is
+        shown with the query ``params``, following the cursors to the end. A refusal fails
+        the check when ``must_list``; otherwise any 4xx simply ends the listing."""
+        who = who or self.staff
+        params = dict(params or {})
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            query = {**params, **({"cursor": cursor} if cursor else {})}
+            resp = self.call("GET", self.collection_path(resource_type), who, params=query)
+            if resp.status != 200 and not must_list:
+                self.expect(resp.status is not None and 400 <= resp.status < 500,
+                            f"{who.name} 列出 {resource_type} 得到 {resp.status}",
+                            f"{who.name} listing {resource_type} got {resp.status}")
+                return
+            self.expect_status(resp, 200, zh=f"按 {params} 列出", en=f"list by {params}")
+            body = resp.json() or {}
+            yield from (i for i in body.get("items") or [] if isinstance(i, dict))
+            cursor = body.get("next")
+            if not cursor:
+                return
 
     # -- expectations ------------------------------------------------------------------
     def expect_status(self, resp: Response, *expected: int, zh: str = "", en: str = "") -> None:
@@ -274,38 +306,49 @@ class KitContext:
         return body
 
 
+def spec_vectors(spec: Spec) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every test of the spec's vectors for its version, with the schema of its group."""
+    folder = spec.folder.parent / "tests" / spec.version
+    for path in sorted(folder.glob("*.json")):
+        for group in json.loads(path.read_text(encoding="utf-8")):
+            for test in group["tests"]:
+                yield group["schema"], test
+
+
 def _templates(spec: Spec) -> dict[str, list[dict[str, Any]]]:
-    """Valid creatable documents: examples and valid vectors in a creating status."""
+    """Valid creatable documents by resource type: examples, or valid vectors for a type the
+    examples leave without one. Creatable: in a status a lifecycle's creating action reaches
+    (any status for a type without a lifecycle), in one community only, and not under a
+    restriction (a state only the server's rights procedure sets)."""
     from ..validation import validate
 
-    creating: dict[str, set[str | None]] = {"Resident": {None}}
-    for rt, table in spec.lifecycles.items():
-        creating[rt] = {t.get("to") for t in table["transitions"] if not t["from"]}
-    found: dict[str, list[dict[str, Any]]] = {}
-    # Examples first; valid vectors only for a type the examples leave without a template.
-    candidates = [doc for _, doc in spec.examples()]
-    vectors = spec.folder.parent / "tests" / spec.version
-    for path in sorted(vectors.glob("*.json")):
-        for group in json.loads(path.read_text(encoding="utf-8")):
-            candidates += [t["data"] for t in group["tests"] if t.get("valid")]
-    for doc in candidates:
-        if EXAMPLE_OTHER_COMMUNITY in json.dumps(doc):
-            continue  # a template must live in one community only
-        rt = str(doc.get("resourceType"))
-        if rt not in creating:
-            continue
-        # A stored resident needs a name (/req/residents/name-on-write).
-        status_ok = doc.get("status") in creating[rt] or (rt == "Resident" and "name" in doc)
-        erased = isinstance(doc.get("restriction"), dict) and doc["restriction"].get("state") in {
-            "erased",
-            "erasure-requested",
-            "restricted",
-            "restriction-requested",
-        }
-        if status_ok and not erased and validate(doc).valid:
-            found.setdefault(rt, []).append(copy.deepcopy(doc))
-    examples = {doc["id"] for _, doc in spec.examples()}
-    for rt, docs in found.items():
-        preferred = [d for d in docs if d["id"] in examples]
-        found[rt] = preferred or docs
-    return found
+    creating = {rt: {t.get("to") for t in spec.lifecycle(rt)["transitions"] if not t["from"]}
+                for rt in spec.lifecycles}
+
+    def creatable(docs: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for doc in docs:
+            rt = doc.get("resourceType") if isinstance(doc, dict) else None
+            if rt not in spec.resource_types or EXAMPLE_OTHER_COMMUNITY in json.dumps(doc):
+                continue
+            if rt in creating and doc.get("status") not in creating[rt]:
+                continue
+            if not _restricted(spec, doc) and validate(doc).valid:
+                found.setdefault(str(rt), []).append(copy.deepcopy(doc))
+        return found
+
+    # Vectors vary the examples one rule at a time: they serve only where no example does.
+    vectors = creatable(test["data"] for _, test in spec_vectors(spec) if test.get("valid"))
+    return {**vectors, **creatable(doc for _, doc in spec.examples())}
+
+
+def _restricted(spec: Spec, doc: dict[str, Any]) -> bool:
+    """Whether ``doc`` carries a restriction state other than the one omission means (the
+    first code of the state's codelist)."""
+    restriction = doc.get("restriction")
+    if not isinstance(restriction, dict):
+        return False
+    schema = spec.schema(str(doc["resourceType"]))
+    bound = schema.get("$defs", {}).get("restriction", {}).get("properties", {}).get("state", {})
+    codes = list(spec.codelist(bound["x-codelist"])) if "x-codelist" in bound else []
+    return bool(codes) and restriction.get("state") != codes[0]

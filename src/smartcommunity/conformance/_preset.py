@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from ..specification import load_spec
+from ..exceptions import SpecError
+from ..specification import DEFAULT_VERSION, Spec, load_spec
 
 
 class PresetError(ValueError):
@@ -49,7 +50,29 @@ class Preset:
         return None
 
 
-def parse_preset(data: Any, version: str = "1.0") -> Preset:
+def writer_role(spec: Spec) -> str:
+    """The role the kit writes its test data as: the first role (``role.csv`` order) admitted
+    by every create and update operation that names its roles (``x-roles`` in openapi.yaml)
+    and by every lifecycle's creating action. A preset must have a principal of it."""
+    admitted = set(spec.roles)
+    for path, item in spec.openapi.get("paths", {}).items():
+        for method, operation in item.items():
+            writes = method == "put" or (method == "post" and "{" not in path)
+            if writes and isinstance(operation, dict) and operation.get("x-roles"):
+                admitted &= set(operation["x-roles"])
+    for resource_type in spec.lifecycles:
+        for transition in spec.lifecycle(resource_type)["transitions"]:
+            if not transition["from"]:
+                admitted &= set(transition["roles"])
+    chosen = [role for role in spec.roles if role in admitted]
+    if not chosen:
+        raise SpecError(f"spec {spec.version}: no role may create and update every resource")
+    return chosen[0]
+
+
+def parse_preset(data: Any, version: str = DEFAULT_VERSION) -> Preset:
+    """The preset in ``data``, checked against ``conformance-preset.json`` of ``version``;
+    :class:`PresetError` when it breaks the schema or has no principal the kit can write as."""
     spec = load_spec(version)
     validator = Draft202012Validator(spec.schema("conformance-preset.json"),
                                      registry=spec.registry)
@@ -62,13 +85,15 @@ def parse_preset(data: Any, version: str = "1.0") -> Preset:
                         p.get("organisation"), p.get("resident"))
         for name, p in data["principals"].items()
     }
-    if not any(p.role == "community-staff" for p in principals.values()):
-        raise PresetError("the preset needs a community-staff principal")
+    writer = writer_role(spec)
+    if not any(p.role == writer for p in principals.values()):
+        raise PresetError(f"the preset needs a {writer} principal")
     return Preset(data["community"], data.get("otherCommunity"), principals,
                   data.get("baseUrl"), dict(data.get("limits", {})))
 
 
-def load_preset(path: str | Path, version: str = "1.0") -> Preset:
+def load_preset(path: str | Path, version: str = DEFAULT_VERSION) -> Preset:
+    """The preset in the JSON or YAML file at ``path`` (see :func:`parse_preset`)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..specification import Spec
     from ._context import KitContext
 
 
@@ -51,3 +52,9 @@ def check(requirement: str, zh: str, en: str, *, needs: tuple[str, ...] = ()
         return fn
 
     return register
+
+
+def binding(spec: Spec, requirement: str) -> bool:
+    """Whether ``requirement`` is of the strictest level (the first of ``requirement-level``):
+    a server that misses it fails; one that misses a weaker requirement draws a warning."""
+    return spec.requirements[requirement].level == next(iter(spec.codelist("requirement-level")))

@@ -9,15 +9,21 @@ from typing import Any
 
 import httpx
 
-from ..specification import BASE_URI, Spec, load_spec
-from ._client import Client
+from ..specification import BASE_URI, DEFAULT_VERSION, Spec, available_versions, load_spec
+from ._client import Client, Response
 from ._context import KitContext
 from ._preset import Preset
-from ._registry import TESTS, Failed, KitTest, Skipped
+from ._registry import TESTS, Failed, KitTest, Skipped, binding
 
 #: called after every test with (index, total, result): the CLI prints one line per test
 Progress = Callable[[int, int, dict[str, Any]], None]
-MANDATORY = "/conf/core"
+#: the requirement whose test carries a fault of the server's declaration
+DECLARATION = "/req/core/conformance-endpoint"
+
+
+def mandatory(spec: Spec) -> frozenset[str]:
+    """The conformance classes every server implements, whatever it declares."""
+    return frozenset(c.id for c in spec.conformance_classes.values() if c.mandatory)
 
 
 def class_of(spec: Spec, requirement: str) -> str:
@@ -33,7 +39,7 @@ def coverage(spec: Spec, tests: Iterable[KitTest] | None = None) -> dict[str, li
 
 
 def all_tests(spec: Spec) -> list[KitTest]:
-    from . import _tests  # noqa: F401  (registers the tests)
+    from . import checks  # noqa: F401  (registers the checks)
     from ._vectors import vector_tests
 
     return [*TESTS, *vector_tests(spec)]
@@ -46,7 +52,7 @@ def run(
     classes: Iterable[str] | None = None,
     requirements: Iterable[str] | None = None,
     seed: int = 0,
-    version: str = "1.0",
+    version: str | None = None,
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
     pseudonym_key: bytes | None = None,
@@ -58,20 +64,28 @@ def run(
     only when named), for re-running one failure quickly. Unknown ids raise ValueError.
     ``pseudonym_key`` is the city's shared key, given when the server is known to hold it:
     the kit then checks pseudonyms, recomputes the spec examples' pseudonyms with it and
-    redacts as a key holder does; a key under 16 bytes raises ValueError.
+    redacts as a key holder does; a key shorter than /req/privacy/pseudonym allows raises
+    ValueError. ``version`` is the version of the standard to test against; by default the
+    latest installed version the server declares at /conformance (DEFAULT_VERSION when it
+    declares none the kit knows).
     """
-    if pseudonym_key is not None and len(pseudonym_key) < 16:
-        raise ValueError("the pseudonym key must be at least 16 bytes")
-    spec = load_spec(version)
-    wanted_requirements = _requirement_filter(spec, requirements)
     started = datetime.now(UTC).astimezone()
     t0 = time.perf_counter()
     client = Client(base_url, transport=transport)
     try:
-        declared, unknown, problem = _declared(client, spec)
-        unreachable = problem is not None and problem.get("code") == "unreachable"
-        if problem is not None:
-            problem = {k: v for k, v in problem.items() if k != "code"}
+        answer, unreachable = _declaration(client)
+        spec = load_spec(version or _version(answer))
+        if pseudonym_key is not None:
+            shortest = int(spec.parameter("/req/privacy/pseudonym", "minimumKeyBytes"))
+            if len(pseudonym_key) < shortest:
+                raise ValueError(f"the pseudonym key must be at least {shortest} bytes")
+        wanted_requirements = _requirement_filter(spec, requirements)
+        core = mandatory(spec)
+        declared: set[str] = set()
+        unknown: list[str] = []
+        problem: dict[str, str] | None = unreachable
+        if unreachable is None:
+            declared, unknown, problem = _declared(answer, spec)
         wanted = set(classes) if classes else None
         tests = all_tests(spec)
         results: list[dict[str, Any]] = []
@@ -83,15 +97,15 @@ def run(
             if wanted_requirements is not None:
                 if test.requirement not in wanted_requirements:
                     continue
-            elif wanted is not None and cls not in wanted and cls != MANDATORY:
+            elif wanted is not None and cls not in wanted and cls not in core:
                 continue
             runnable.append((test, cls))
         for index, (test, cls) in enumerate(runnable, 1):
             missing = _missing_principals(preset, test)
-            if unreachable:
+            if unreachable is not None:
                 # Every test is an error, not a skip: nothing about the server is known.
                 result = _result(spec, test, cls, "error", problem or {}, 0.0, [])
-            elif cls != MANDATORY and cls not in declared:
+            elif cls not in core and cls not in declared:
                 result = _result(
                     spec,
                     test,
@@ -108,8 +122,8 @@ def run(
                 result = _result(spec, test, cls, "skip", missing, 0.0, [])
             else:
                 result = _run_one(ctx, spec, test, cls)
-            if (problem is not None and not unreachable
-                    and test.requirement == "/req/core/conformance-endpoint"):
+            if (problem is not None and unreachable is None
+                    and test.requirement == DECLARATION):
                 result["status"], result["message"] = "fail", problem
             results.append(result)
             if progress:
@@ -133,10 +147,10 @@ def _missing_principals(preset: Preset, test: KitTest) -> dict[str, str] | None:
     """A skip message when the preset lacks the principals ``test.needs`` names."""
     lacking = []
     for role in dict.fromkeys(test.needs):
-        have = [p for p in preset.principals.values()
-                if p.role == role and p.serves(preset.community)]
-        if role == "department":  # departments count by organisation
-            have = list({p.organisation: p for p in have}.values())
+        # Principals naming an organisation count by organisation (two departments are two
+        # organisations, not two tokens of one).
+        have = {p.organisation or p.name for p in preset.principals.values()
+                if p.role == role and p.serves(preset.community)}
         if len(have) < test.needs.count(role):
             lacking.append(f"{test.needs.count(role)} × {role}" if test.needs.count(role) > 1
                            else role)
@@ -151,21 +165,30 @@ def _missing_principals(preset: Preset, test: KitTest) -> dict[str, str] | None:
     }
 
 
-def _declared(client: Client, spec: Spec) -> tuple[set[str], list[str], dict[str, str] | None]:
+def _declaration(client: Client) -> tuple[Response | None, dict[str, str] | None]:
+    """The answer to GET /conformance, or a message saying the server cannot be reached."""
+    try:
+        return client.request("GET", "/conformance"), None
+    except httpx.HTTPError as exc:
+        return None, {"zh-Hans": f"无法连接服务器：{exc!r}",
+                      "en": f"cannot reach the server: {exc!r}"}
+
+
+def _version(resp: Response | None) -> str:
+    """The latest installed version of the standard the server declares, else the default."""
+    body = resp.json() if resp is not None else None
+    declared = body.get("specVersions") if isinstance(body, dict) else None
+    known = [v for v in available_versions() if isinstance(declared, list) and v in declared]
+    return known[-1] if known else DEFAULT_VERSION
+
+
+def _declared(resp: Response | None, spec: Spec
+              ) -> tuple[set[str], list[str], dict[str, str] | None]:
     """Class ids declared at /conformance, unknown URIs, and a problem with the declaration."""
     prefix = f"{BASE_URI}{spec.version}"
-    try:
-        resp = client.request("GET", "/conformance")
-    except httpx.HTTPError as exc:
-        return (
-            set(),
-            [],
-            {"zh-Hans": f"无法连接服务器：{exc!r}", "en": f"cannot reach the server: {exc!r}",
-             "code": "unreachable"},
-        )
-    body = resp.json()
+    body = resp.json() if resp is not None else None
     uris = body.get("conformsTo") if isinstance(body, dict) else None
-    if resp.status != 200 or not isinstance(uris, list):
+    if resp is None or resp.status != 200 or not isinstance(uris, list):
         return (
             set(),
             [],
@@ -184,8 +207,10 @@ def _declared(client: Client, spec: Spec) -> tuple[set[str], list[str], dict[str
             "en": f"declares conformance classes the standard does not define: "
             f"{', '.join(unknown)}",
         }
-    elif MANDATORY not in declared:
-        problem = {"zh-Hans": "没有声明核心类", "en": "the core class is not declared"}
+    elif not mandatory(spec) <= declared:
+        missing = ", ".join(sorted(mandatory(spec) - declared))
+        problem = {"zh-Hans": f"没有声明必备的一致性类：{missing}",
+                   "en": f"the mandatory classes are not declared: {missing}"}
     return declared & known, unknown, problem
 
 
@@ -195,8 +220,7 @@ def _run_one(ctx: KitContext, spec: Spec, test: KitTest, cls: str) -> dict[str, 
     try:
         test.fn(ctx)
     except Failed as exc:
-        level = spec.requirements[test.requirement].level
-        status, message = ("warn" if level == "SHOULD" else "fail"), exc.message
+        status, message = ("fail" if binding(spec, test.requirement) else "warn"), exc.message
     except Skipped as exc:
         status, message = "skip", exc.message
     except httpx.HTTPError as exc:
@@ -206,7 +230,7 @@ def _run_one(ctx: KitContext, spec: Spec, test: KitTest, cls: str) -> dict[str, 
         status = "error"
         message = {"zh-Hans": f"测试套件故障：{exc!r}", "en": f"kit fault: {exc!r}"}
     else:
-        status, message = "pass", {"zh-Hans": "通过", "en": "passed"}
+        status, message = "pass", {"zh-Hans": "通过", "en": "met"}
     elapsed = (time.perf_counter() - start) * 1000
     return _result(spec, test, cls, status, message, elapsed, ctx.client.log[mark:])
 
@@ -251,7 +275,7 @@ def _report(
             s: sum(1 for r in mine if r["status"] == s)
             for s in ("pass", "fail", "warn", "skip", "error")
         }
-        is_declared = cid in declared or cid == MANDATORY
+        is_declared = cid in declared or cls.mandatory
         if not is_declared:
             verdict = "not-declared"
         else:

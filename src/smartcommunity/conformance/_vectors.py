@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from ..specification import Spec
-from ._context import COLLECTIONS, EXAMPLE_OTHER_COMMUNITY, KitContext
-from ._registry import KitTest
+from ._context import EXAMPLE_OTHER_COMMUNITY, KitContext, spec_vectors
+from ._registry import KitTest, binding
 
 PER_REQUIREMENT = 3
 
@@ -20,26 +20,23 @@ PER_REQUIREMENT = 3
 def _invalid_vectors(spec: Spec) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     by_requirement: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     types = {spec.schema_uri(rt): rt for rt in spec.resource_types}
-    folder = spec.folder.parent / "tests" / spec.version
-    for path in sorted(folder.glob("*.json")):
-        for group in json.loads(path.read_text(encoding="utf-8")):
-            for test in group["tests"]:
-                req = test.get("requirement")
-                data = test["data"]
-                if test["valid"] or req not in spec.requirements or not isinstance(data, dict):
-                    continue
-                if EXAMPLE_OTHER_COMMUNITY in json.dumps(data):
-                    continue  # would test community scope, not the rule
-                rt = types.get(group["schema"].get("$ref", ""))
-                if rt:
-                    by_requirement.setdefault(req, []).append((rt, data))
+    for schema, test in spec_vectors(spec):
+        req = test.get("requirement")
+        data = test["data"]
+        if test["valid"] or req not in spec.requirements or not isinstance(data, dict):
+            continue
+        if EXAMPLE_OTHER_COMMUNITY in json.dumps(data):
+            continue  # would test community scope, not the rule
+        rt = types.get(schema.get("$ref", ""))
+        if rt:
+            by_requirement.setdefault(req, []).append((rt, data))
     return by_requirement
 
 
 def _send(ctx: KitContext, rt: str, data: dict[str, Any]) -> Any:
     # Meta and external references stay: some vectors are about them.
     doc = ctx.adapt(data, keep_meta=True)
-    return ctx.call("POST", f"/{COLLECTIONS[rt]}", ctx.staff, json_body=doc)
+    return ctx.call("POST", ctx.collection_path(rt), ctx.staff, json_body=doc)
 
 
 def _must_refuse(requirement: str, vectors: list[tuple[str, dict[str, Any]]]) -> Any:
@@ -79,31 +76,17 @@ def _must_accept(requirement: str, vectors: list[tuple[str, dict[str, Any]]]) ->
 
 @functools.cache
 def vector_tests(spec: Spec) -> list[KitTest]:
+    """One kit test per requirement the spec's invalid vectors break: a MUST is refused, a
+    SHOULD only warns and is accepted."""
     tests = []
     for req_id, vectors in sorted(_invalid_vectors(spec).items()):
-        req = spec.requirements[req_id]
-        if req.level == "MUST":
-            tests.append(
-                KitTest(
-                    f"{req_id}#vectors",
-                    req_id,
-                    {
-                        "zh-Hans": f"拒收违反 {req_id} 的文档（422）",
-                        "en": f"documents breaking {req_id} are refused (422)",
-                    },
-                    _must_refuse(req_id, vectors),
-                )
-            )
+        if binding(spec, req_id):
+            title = {"zh-Hans": f"拒收违反 {req_id} 的文档（422）",
+                     "en": f"documents breaking {req_id} are refused (422)"}
+            fn = _must_refuse(req_id, vectors)
         else:
-            tests.append(
-                KitTest(
-                    f"{req_id}#vectors",
-                    req_id,
-                    {
-                        "zh-Hans": f"只违反 {req_id}（应当）的文档被接收",
-                        "en": f"documents that only miss {req_id} (SHOULD) are accepted",
-                    },
-                    _must_accept(req_id, vectors),
-                )
-            )
+            title = {"zh-Hans": f"只违反 {req_id}（应当）的文档被接收",
+                     "en": f"documents that only miss {req_id} (SHOULD) are accepted"}
+            fn = _must_accept(req_id, vectors)
+        tests.append(KitTest(f"{req_id}#vectors", req_id, title, fn))
     return tests

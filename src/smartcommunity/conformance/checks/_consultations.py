@@ -5,20 +5,40 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from ...validation import validate
-from .._context import KitContext
-from .._flows import Procedure, Tracked, new_issue, without_meta
-from .._preset import Principal
+from .._context import KitContext, KitFault
 from .._registry import Skipped, check
+from ._shared import (
+    CLOSE_VOTE,
+    CONSULTATION,
+    DEPARTMENT,
+    GRID_WORKER,
+    PROXY_ROLE,
+    PUBLIC,
+    RESIDENT_ROLE,
+    Procedure,
+    Tracked,
+    complete_consultation,
+    escalating,
+    events_of,
+    expect_pointer,
+    new_issue,
+    other_community,
+    proposed,
+    proxy,
+    resident,
+    resident_actor,
+    tail,
+    transition,
+    without_meta,
+)
 
 
 def _status_after(ctx: KitContext, action: str, before: str) -> str:
-    for t in ctx.spec.lifecycles["Consultation"]["transitions"]:
-        if t["action"] == action:
-            return str(t.get("to") or before)
-    raise KeyError(action)
+    return str(transition(ctx, CONSULTATION, action).get("to") or before)
 
 
 @check(
@@ -44,13 +64,14 @@ def test_whole_procedure(ctx: KitContext) -> None:
                    f"{event['action']} 事件的 fromStatus/toStatus 不对",
                    f"the {event['action']} event has the wrong fromStatus/toStatus")
         state["status"] = status
-        if event["action"] == "close-vote":
+        if event["action"] == CLOSE_VOTE:
             vote_id = event["details"]["voteId"]
             _closed_as(ctx, procedure, vote_id, expected[vote_id], stored)
 
     procedure.run(check=after)
-    ctx.expect(procedure.doc.get("status") == "closed", "程序结束时协商没有关闭",
-               "the consultation is not closed at the end of the procedure")
+    final = procedure.example["status"]
+    ctx.expect(procedure.doc.get("status") == final, f"程序结束时协商的状态不是 {final}",
+               f"the consultation is not {final} at the end of the procedure")
 
 
 def _closed_as(ctx: KitContext, procedure: Procedure, vote_id: str,
@@ -99,23 +120,15 @@ def test_stated_result_checked(ctx: KitContext) -> None:
     c = procedure.consultation
     procedure.set_results(first["id"], copy.deepcopy(first["results"]))
     wrong = next(r for r in ("failed", "passed", "tie") if r != first["results"]["result"])
-    resp = ctx.call("POST", f"{c.path}/actions/close-vote", ctx.staff,
-                    json_body={"details": {"voteId": first["id"], "result": wrong}},
-                    headers={"If-Match": c.etag})
-    c.refused(resp, 422, f"close-vote stating {wrong}")
-    c.act("close-vote", {"details": {"voteId": first["id"],
-                                     "result": first["results"]["result"]}})
+    c.refuse(CLOSE_VOTE, {"details": {"voteId": first["id"], "result": wrong}}, ctx.staff,
+             422, f"close-vote stating {wrong}")
+    c.act(CLOSE_VOTE, {"details": {"voteId": first["id"],
+                                   "result": first["results"]["result"]}})
     _closed_as(ctx, procedure, first["id"], first["results"], c.history[-1])
     tie = _tie(second["results"])
     procedure.set_results(second["id"], tie)
-    c.act("close-vote", {"details": {"voteId": second["id"]}})
+    c.act(CLOSE_VOTE, {"details": {"voteId": second["id"]}})
     _closed_as(ctx, procedure, second["id"], tie, c.history[-1])
-
-
-def _hidden_readers(ctx: KitContext) -> list[Principal]:
-    roles = ("resident", "proxy", "public", "department")
-    return [p for p in ctx.preset.principals.values()
-            if p.role in roles and p.serves(ctx.preset.community)]
 
 
 @check(
@@ -127,13 +140,11 @@ def _hidden_readers(ctx: KitContext) -> list[Principal]:
     "history or change events",
 )
 def test_results_hidden(ctx: KitContext) -> None:
-    from ._feed import _after, _tail
-
-    readers = _hidden_readers(ctx)
+    readers = ctx.serving(RESIDENT_ROLE, PROXY_ROLE, PUBLIC, DEPARTMENT)
     if not readers:
         raise Skipped("预设中没有 resident、proxy、public 或 department 主体",
                       "the preset has no resident, proxy, public or department principal")
-    tails = {p.name: _tail(ctx, p) for p in readers}
+    tails = {p.name: tail(ctx, p) for p in readers}
     later = ctx.moment(30)
     hidden: list[str] = []
 
@@ -144,7 +155,7 @@ def test_results_hidden(ctx: KitContext) -> None:
         return results
 
     procedure = Procedure(ctx, visibility="public", results=hook)
-    procedure.run(until=lambda e: bool(hidden) and e["action"] == "close-vote")
+    procedure.run(until=lambda e: bool(hidden) and e["action"] == CLOSE_VOTE)
     vote_id = hidden[0] if hidden else ""
     ctx.expect(bool(vote_id) and "results" in procedure.vote(vote_id),
                "工作人员看不到已结束表决的结果，无法检查", "staff do not see the closed vote's "
@@ -152,23 +163,20 @@ def test_results_hidden(ctx: KitContext) -> None:
     c = procedure.consultation
     for who in readers:
         views: list[tuple[str, Any]] = []
-        got = ctx.read("Consultation", c.id, who)
+        got = c.read(who)
         if got.status == 404:
             continue  # the reader may not see this consultation at all
         ctx.expect_status(got, 200)
         views.append(("read", got.json()))
-        history = ctx.call("GET", f"{c.path}/history", who)
+        history = c.read_history(who)
         if history.status == 200:
             views.append(("history", {"history": (history.json() or {}).get("items")}))
-        listing = ctx.call("GET", "/consultations", who,
-                           params={"community": ctx.preset.community, "limit": "500",
-                                   "updatedSince": ctx.moment(-1)})
-        for item in (listing.json() or {}).get("items") or [] if listing.status == 200 else []:
-            if isinstance(item, dict) and item.get("id") == c.id:
-                views.append(("list", item))
-        events, _ = _after(ctx, who, tails[who.name])
-        views += [("change event", e.get("data")) for e in events
-                  if e.get("subject") == f"consultations/{c.id}"]
+        query = {"community": ctx.preset.community, "limit": "500",
+                 "updatedSince": ctx.moment(-1)}
+        views += [("list", item) for item in ctx.items(CONSULTATION, who, query, must_list=False)
+                  if item.get("id") == c.id]
+        views += [("change event", e.get("data"))
+                  for e in events_of(ctx, who, tails[who.name], CONSULTATION, c.id)]
         places = {"read": "读取", "history": "历史", "list": "列表", "change event": "变更事件"}
         for where, doc in views:
             leak = _leak(doc, vote_id)
@@ -188,25 +196,11 @@ def _leak(doc: Any, vote_id: str) -> str:
                 if isinstance(ballot, dict) and ("optionId" in ballot or "kind" in ballot):
                     return "ballots[].optionId/kind"
     for event in doc.get("history") or []:
-        if (isinstance(event, dict) and event.get("action") == "close-vote"
+        if (isinstance(event, dict) and event.get("action") == CLOSE_VOTE
                 and (event.get("details") or {}).get("voteId") == vote_id
                 and "result" in (event.get("details") or {})):
             return "close-vote details.result"
     return ""
-
-
-def _proposed(ctx: KitContext, proposers: list[dict[str, Any]]) -> dict[str, Any]:
-    doc = ctx.document("Consultation", status="proposed")
-    origin = {k: v for k, v in (doc.get("origin") or {}).items() if k != "issues"}
-    origin.update(type="resident-proposal", proposers=proposers)
-    doc["origin"] = origin
-    doc["visibility"] = "community"
-    return ctx.ensure_valid(doc, "(proposed consultation)")
-
-
-def _resident_actor(rid: str, name: str) -> dict[str, Any]:
-    return {"role": "resident", "name": name,
-            "resident": {"resourceType": "Resident", "id": rid}}
 
 
 @check(
@@ -216,27 +210,23 @@ def _resident_actor(rid: str, name: str) -> dict[str, Any]:
     "changes",
 )
 def test_withdraw_by_proposer(ctx: KitContext) -> None:
-    from ._residents import proxy, resident
-
-    stranger = ctx.new_id()
-    c = Tracked(ctx, _proposed(ctx, [_resident_actor(stranger, "提议人")]))
-    others = [p for p in (ctx.staff, ctx.optional("resident"), ctx.optional("proxy"),
-                          ctx.optional("grid-worker")) if p is not None]
+    c = Tracked(ctx, proposed(ctx))
+    others = [p for p in (ctx.staff, ctx.optional(RESIDENT_ROLE), ctx.optional(PROXY_ROLE),
+                          ctx.optional(GRID_WORKER)) if p is not None]
     for who in others:
-        resp = ctx.call("POST", f"{c.path}/actions/withdraw", who, json_body={},
-                        headers={"If-Match": c.etag})
-        c.refused(resp, 403, f"withdraw by {who.name} ({who.role})")
-    own = ctx.optional("resident")
+        c.refuse("withdraw", {}, who, 403, f"withdraw by {who.name} ({who.role})")
+    own = ctx.optional(RESIDENT_ROLE)
     if own is not None and own.resident:
-        mine = Tracked(ctx, _proposed(ctx, [_resident_actor(own.resident, "提议人")]))
+        mine = Tracked(ctx, proposed(ctx, [resident_actor(own.resident, "提议人")]))
         mine.act("withdraw", {"reason": "proposer-request"}, own)
-        ctx.expect(mine.doc.get("status") == "withdrawn", "提议人撤回后状态不是 withdrawn",
-                   "after the proposer withdraws the status is not withdrawn")
-    agent = ctx.optional("proxy")
+        withdrawn = transition(ctx, CONSULTATION, "withdraw")["to"]
+        ctx.expect(mine.doc.get("status") == withdrawn, f"提议人撤回后状态不是 {withdrawn}",
+                   f"after the proposer withdraws the status is not {withdrawn}")
+    agent = ctx.optional(PROXY_ROLE)
     if agent is not None and agent.resident:
         record = resident(ctx, [proxy(ctx, agent, ["participate-consultations"])])
         ctx.created(record)
-        theirs = Tracked(ctx, _proposed(ctx, [_resident_actor(record["id"], "提议人")]))
+        theirs = Tracked(ctx, proposed(ctx, [resident_actor(record["id"], "提议人")]))
         theirs.act("withdraw", {}, agent)
 
 
@@ -247,26 +237,22 @@ def test_withdraw_by_proposer(ctx: KitContext) -> None:
     "divisionCode gets 422",
 )
 def test_division_fixed(ctx: KitContext) -> None:
-    from ._issues import _other_community
-
-    other = _other_community(ctx)
+    other = other_community(ctx)
     if ctx.staff.serves(other):
         raise Skipped("预设的工作人员服务所有社区", "the preset's staff serve every community")
-    text = json.dumps(_proposed(ctx, [_resident_actor(ctx.new_id(), "提议人")]),
-                      ensure_ascii=False)
+    text = json.dumps(proposed(ctx), ensure_ascii=False)
     doc = json.loads(text.replace(ctx.preset.community, other))
     doc["id"] = ctx.new_id()
     ctx.ensure_valid(doc, "(consultation of another community)")
     ctx.expect_problem(ctx.create(doc), 403)
-    c = Tracked(ctx, _proposed(ctx, [_resident_actor(ctx.new_id(), "提议人")]))
+    c = Tracked(ctx, proposed(ctx))
     body = without_meta(c.doc)
     body["divisionCode"] = other
     body.pop("gridCodes", None)
     if isinstance(body.get("convener"), dict):
         body["convener"].pop("divisionCode", None)
     ctx.ensure_valid(body, "(consultation moved to another community)")
-    resp = ctx.call("PUT", c.path, ctx.staff, json_body=body, headers={"If-Match": c.etag})
-    c.refused(resp, 422, "PUT changing divisionCode")
+    c.refuse_put(body, 422, "PUT changing divisionCode")
 
 
 @check(
@@ -277,13 +263,10 @@ def test_division_fixed(ctx: KitContext) -> None:
 def test_consultation_filters(ctx: KitContext) -> None:
     codes = list(ctx.spec.codelist("consultation-content").entries)
     first, second = codes[0], codes[1]
-    a = _proposed(ctx, [_resident_actor(ctx.new_id(), "提议人")])
+    a = proposed(ctx)
     a["categories"] = [first]
     issue = Tracked(ctx, new_issue(ctx))
-    b = _proposed(ctx, [_resident_actor(ctx.new_id(), "提议人")])
-    b["categories"] = [second]
-    b["origin"] = {**b["origin"], "type": "issue-escalation",
-                   "issues": [{"resourceType": "Issue", "id": issue.id}]}
+    b = escalating(ctx, issue.id, categories=[second])
     names = {}
     for label, doc in (("a", a), ("b", b)):
         ctx.created(ctx.ensure_valid(doc, f"(consultation {label})"))
@@ -291,22 +274,9 @@ def test_consultation_filters(ctx: KitContext) -> None:
     since = ctx.moment(-1)
 
     def found(**params: str) -> tuple[set[str], list[dict[str, Any]]]:
-        seen: set[str] = set()
-        items: list[dict[str, Any]] = []
-        cursor: str | None = None
-        for _ in range(200):
-            query = {"limit": "200", "updatedSince": since, **params,
-                     **({"cursor": cursor} if cursor else {})}
-            resp = ctx.call("GET", "/consultations", ctx.staff, params=query)
-            ctx.expect_status(resp, 200, zh=f"按 {params} 过滤", en=f"filter by {params}")
-            body = resp.json() or {}
-            page = [i for i in body.get("items") or [] if isinstance(i, dict)]
-            items += page
-            seen |= {names[i["id"]] for i in page if i.get("id") in names}
-            cursor = body.get("next")
-            if not cursor:
-                break
-        return seen, items
+        items = list(ctx.items(CONSULTATION, None,
+                               {"limit": "200", "updatedSince": since, **params}))
+        return {names[i["id"]] for i in items if i.get("id") in names}, items
 
     seen, items = found(category=first)
     ctx.expect(seen == {"a"}, f"按 category={first} 得到测试协商 {sorted(seen)}，应为 ['a']",
@@ -327,28 +297,18 @@ def test_consultation_filters(ctx: KitContext) -> None:
     "existing issue of the community is accepted",
 )
 def test_escalated_issue_exists(ctx: KitContext) -> None:
-    def escalating(issue_id: str) -> dict[str, Any]:
-        doc = _proposed(ctx, [_resident_actor(ctx.new_id(), "提议人")])
-        doc["origin"] = {**doc["origin"], "type": "issue-escalation",
-                         "issues": [{"resourceType": "Issue", "id": issue_id}]}
-        return ctx.ensure_valid(doc, "(escalating consultation)")
-
-    doc = escalating(ctx.new_id())
-    problem = ctx.expect_problem(ctx.create(doc), 422)
-    pointers = [str(e.get("pointer")) for e in problem.get("errors") or []]
-    ctx.expect(any(p.startswith("/origin/issues") for p in pointers),
-               f"422 没有指向 /origin/issues：{pointers}",
-               f"the 422 does not point at /origin/issues: {pointers}")
+    doc = escalating(ctx, ctx.new_id())
+    expect_pointer(ctx, ctx.expect_problem(ctx.create(doc), 422), "/origin/issues")
     other = ctx.preset.other_community
-    outsider = ctx.preset.by_role("community-staff", community=other) if other else None
+    outsider = ctx.preset.by_role(ctx.staff_role, community=other) if other else None
     if other and outsider is not None:
         theirs = new_issue(ctx)
         theirs = ctx.adapt(theirs, community=other)
         resp = ctx.create(theirs, outsider)
         if resp.status == 201:
-            ctx.expect_problem(ctx.create(escalating(theirs["id"])), 422)
+            ctx.expect_problem(ctx.create(escalating(ctx, theirs["id"])), 422)
     mine = Tracked(ctx, new_issue(ctx))
-    ctx.expect_status(ctx.create(escalating(mine.id)), 201,
+    ctx.expect_status(ctx.create(escalating(ctx, mine.id)), 201,
                       zh="转议本社区已有诉求的协商应被接受",
                       en="a consultation escalating an existing issue of the community is "
                          "accepted")
@@ -357,25 +317,23 @@ def test_escalated_issue_exists(ctx: KitContext) -> None:
 def _accepted_with_warning(ctx: KitContext, doc: dict[str, Any], code: str) -> None:
     report = validate(doc)
     if not report.valid or code not in {f.code for f in report.warnings}:
-        from .._context import KitFault
-
         raise KitFault(f"the kit's document should be valid and draw {code}")
     ctx.expect_status(ctx.create(doc), 201, zh="只有警告的协商应被接收",
                       en="a consultation with only a warning is accepted")
 
 
 def _with_sessions(ctx: KitContext) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    example = ctx.template("Consultation", status="closed")
-    doc = _proposed(ctx, [_resident_actor(ctx.new_id(), "提议人")])
+    example = complete_consultation(ctx)
+    doc = proposed(ctx)
     for member in ("form", "parties", "eligibility", "notice"):
         if member in example:
             doc[member] = copy.deepcopy(example[member])
     sessions = copy.deepcopy(example.get("sessions") or [])
     if not sessions or "notice" not in doc:
         raise Skipped("规范示例中没有会议和公告", "the spec example has no sessions and notice")
-    proposed = (example.get("origin") or {}).get("proposedAt")
-    if proposed:
-        doc["origin"]["proposedAt"] = proposed
+    proposed_at = (example.get("origin") or {}).get("proposedAt")
+    if proposed_at:
+        doc["origin"]["proposedAt"] = proposed_at
     return doc, sessions
 
 
@@ -391,17 +349,16 @@ def test_notice_period(ctx: KitContext) -> None:
     session["status"] = "scheduled"
     doc["sessions"] = [session]
     start = session["start"]
+    short = min(2, int(ctx.spec.parameter("/req/consultations/notice-period", "minimumDays")) - 1)
     notice = dict(doc["notice"])
-    notice["publishedAt"] = _shift(start, days=-2)
-    notice["deadline"] = _shift(start, days=-1)
+    notice["publishedAt"] = _shift(start, days=-short)
+    notice["deadline"] = _shift(start, days=-short + 1)
     doc["notice"] = notice
-    doc["origin"]["proposedAt"] = _shift(start, days=-3)
+    doc["origin"]["proposedAt"] = _shift(start, days=-short - 1)
     _accepted_with_warning(ctx, doc, "consultation.notice-period-short")
 
 
 def _shift(stamp: str, *, days: int) -> str:
-    from datetime import datetime, timedelta
-
     return (datetime.fromisoformat(stamp) + timedelta(days=days)).isoformat()
 
 

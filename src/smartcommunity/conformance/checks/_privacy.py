@@ -5,24 +5,40 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...validation import validate
-from ...validation._plan import compile_plan, values_at
-from .._context import COLLECTIONS, KitContext
+from ...validation import compile_plan, validate, values_at
+from .._context import KitContext
+from .._preset import Principal
 from .._registry import Skipped, check
+from ._shared import (
+    DEPARTMENT,
+    ISSUE,
+    PROXY_ROLE,
+    PUBLIC,
+    RESIDENT,
+    RESIDENT_ROLE,
+    SYSTEM,
+    Tracked,
+    dispatch,
+    dispatched,
+    events_of,
+    listed,
+    new_issue,
+    resident_actor,
+    stored,
+    submitted_by,
+    tail,
+    transition,
+    with_number,
+    without_meta,
+)
 
-RESOURCES = ("Resident", "Issue", "Consultation")
+REGULATOR = "regulator"
 
 
-def _without_meta(doc: Any) -> Any:
-    return {k: v for k, v in doc.items() if k != "meta"} if isinstance(doc, dict) else doc
-
-
-def _readers(ctx: KitContext) -> list[Any]:
-    return [
-        p
-        for p in ctx.preset.principals.values()
-        if p.serves(ctx.preset.community) and p.role not in ("resident", "proxy")
-    ]
+def _readers(ctx: KitContext) -> list[Principal]:
+    """Principals serving the community who read as their role (residents and proxies read
+    their own records as themselves: their checks are in the residents class)."""
+    return [p for p in ctx.serving() if p.role not in (RESIDENT_ROLE, PROXY_ROLE)]
 
 
 @check(
@@ -31,11 +47,9 @@ def _readers(ctx: KitContext) -> list[Any]:
     "each role reads exactly its audience's redaction",
 )
 def test_redaction_matches_policy(ctx: KitContext) -> None:
-    for rt in RESOURCES:
-        doc = ctx.document(rt)
-        ctx.created(doc)
+    for rt, doc in stored(ctx):
         for who in _readers(ctx):
-            if who.role == "department" and rt == "Issue":
+            if who.role == DEPARTMENT and rt == ISSUE:
                 continue  # departments see only assigned issues: a test of its own
             resp = ctx.read(rt, doc["id"], who)
             if resp.status == 404:
@@ -43,7 +57,7 @@ def test_redaction_matches_policy(ctx: KitContext) -> None:
             ctx.expect_status(resp, 200, zh=f"{who.name} 读取 {rt}", en=f"{who.name} reads {rt}")
             audience = ctx.audience(who, doc)
             ctx.expect(
-                _without_meta(resp.json()) == _without_meta(ctx.redact(doc, audience)),
+                without_meta(resp.json()) == without_meta(ctx.redact(doc, audience)),
                 f"{who.name}（{who.role}）读到的 {rt} 与受众 {audience} 的脱敏结果不同",
                 f"{who.name} ({who.role}) reads a {rt} that differs from the {audience} redaction",
             )
@@ -63,22 +77,17 @@ def _personal(doc: dict[str, Any], ctx: KitContext) -> list[tuple[Any, ...]]:
     "/req/privacy/public-no-personal",
     "公众在读取、列表和历史中都收不到个人信息",
     "the public gets no personal information in reads, lists or history",
+    needs=(PUBLIC,),
 )
 def test_public(ctx: KitContext) -> None:
-    public = ctx.principal("public")
-    for rt in RESOURCES:
-        doc = ctx.document(rt)
-        ctx.created(doc)
+    public = ctx.principal(PUBLIC)
+    for rt, doc in stored(ctx):
         found: list[dict[str, Any]] = []
         resp = ctx.read(rt, doc["id"], public)
         if resp.status == 200:
             found.append(resp.json() or {})
-        listing = ctx.call(
-            "GET",
-            f"/{COLLECTIONS[rt]}",
-            public,
-            params={"community": ctx.preset.community, "limit": "100"},
-        )
+        listing = ctx.call("GET", ctx.collection_path(rt), public,
+                           params={"community": ctx.preset.community, "limit": "100"})
         if listing.status == 200:
             found += [i for i in (listing.json() or {}).get("items", []) if isinstance(i, dict)]
         for item in found:
@@ -96,9 +105,7 @@ def test_public(ctx: KitContext) -> None:
     "documents returned to any role are still valid",
 )
 def test_returned_documents_valid(ctx: KitContext) -> None:
-    for rt in RESOURCES:
-        doc = ctx.document(rt)
-        ctx.created(doc)
+    for rt, doc in stored(ctx):
         for who in ctx.preset.principals.values():
             resp = ctx.read(rt, doc["id"], who)
             if resp.status != 200:
@@ -117,9 +124,12 @@ def test_returned_documents_valid(ctx: KitContext) -> None:
     "returned documents carry no member outside the schema (untagged)",
 )
 def test_no_untagged_members(ctx: KitContext) -> None:
-    doc = ctx.document("Resident")
-    ctx.created(doc)
-    resp = ctx.read("Resident", doc["id"])
+    for rt, doc in stored(ctx):
+        _tagged_only(ctx, rt, doc["id"])
+
+
+def _tagged_only(ctx: KitContext, rt: str, rid: str) -> None:
+    resp = ctx.read(rt, rid)
     ctx.expect_status(resp, 200)
     unknown = [f.pointer for f in validate(resp.json()).errors if f.code == "schema.unknown-member"]
     ctx.expect(
@@ -133,9 +143,7 @@ def test_no_untagged_members(ctx: KitContext) -> None:
 def test_masks(ctx: KitContext) -> None:
     treatments = ctx.spec.privacy["treatments"]
     checked = 0
-    for rt in RESOURCES:
-        doc = ctx.document(rt)
-        ctx.created(doc)
+    for rt, doc in stored(ctx):
         plan = compile_plan(ctx.spec, rt)
         for who in _readers(ctx):
             audience = ctx.audience(who, doc)
@@ -166,34 +174,19 @@ def test_masks(ctx: KitContext) -> None:
         raise Skipped("预设中没有会看到脱敏值的主体", "no preset principal is shown masked values")
 
 
-def _resident_with_citizen_id(ctx: KitContext) -> dict[str, Any]:
-    for _ in range(20):
-        doc = ctx.document("Resident")
-        if any(
-            d.get("type") == "citizen-id" and "number" in d
-            for d in doc.get("identityDocuments", [])
-        ):
-            return doc
-    raise Skipped(
-        "规范中没有带身份号码的居民模板", "the spec has no resident template with a number"
-    )
-
-
 @check(
     "/req/privacy/pseudonym",
     "假名与共享密钥计算的结果一致（有密钥时）",
     "pseudonyms match the shared-key computation (when a key is known)",
 )
 def test_pseudonym_filter(ctx: KitContext) -> None:
-    doc = _resident_with_citizen_id(ctx)
+    doc = with_number(ctx)
     stored = ctx.created(doc)
     pseudonyms = [
         d.get("pseudonym") for d in stored.get("identityDocuments", []) if d.get("pseudonym")
     ]
     if not pseudonyms:
         raise Skipped("居民记录没有假名", "the resident record carries no pseudonym")
-    from ._residents import listed
-
     found = listed(ctx, ctx.staff, [doc["id"]], pseudonym=str(pseudonyms[0]))
     ctx.expect(doc["id"] in found, "按假名查不到该居民",
                "the resident is not found by its pseudonym")
@@ -208,16 +201,14 @@ def test_isolation(ctx: KitContext) -> None:
     other = ctx.preset.other_community
     if not other:
         raise Skipped("预设没有给出第二个社区", "the preset names no second community")
-    outsider = ctx.principal("community-staff", community=other)
+    outsider = ctx.principal(ctx.staff_role, community=other)
     if outsider.serves(ctx.preset.community):
         raise Skipped(
             "第二个社区的工作人员也服务本社区", "the other staff also serves this community"
         )
-    for rt in RESOURCES:
-        doc = ctx.document(rt)
-        ctx.created(doc)
+    for rt, doc in stored(ctx):
         ctx.expect_problem(ctx.read(rt, doc["id"], outsider), 404)
-        listing = ctx.call("GET", f"/{COLLECTIONS[rt]}", outsider, params={"limit": "500"})
+        listing = ctx.call("GET", ctx.collection_path(rt), outsider, params={"limit": "500"})
         ctx.expect_status(listing, 200)
         ids = [i.get("id") for i in (listing.json() or {}).get("items", [])]
         ctx.expect(
@@ -225,9 +216,8 @@ def test_isolation(ctx: KitContext) -> None:
             f"另一社区的列表中出现了本社区的 {rt}",
             f"another community's list shows this community's {rt}",
         )
-        listing = ctx.call(
-            "GET", f"/{COLLECTIONS[rt]}", outsider, params={"community": ctx.preset.community}
-        )
+        listing = ctx.call("GET", ctx.collection_path(rt), outsider,
+                           params={"community": ctx.preset.community})
         items = (listing.json() or {}).get("items", []) if listing.status == 200 else []
         ctx.expect(
             not items,
@@ -238,7 +228,7 @@ def test_isolation(ctx: KitContext) -> None:
 
 @check("/req/privacy/visibility", "附件按可见范围提供", "attachments follow their visibility")
 def test_visibility(ctx: KitContext) -> None:
-    doc = ctx.document("Issue")
+    doc = ctx.document(ISSUE)
     doc["attachments"] = [
         {
             "id": ctx.new_id(),
@@ -248,15 +238,15 @@ def test_visibility(ctx: KitContext) -> None:
             "sha256": "0" * 64,
             "visibility": v,
         }
-        for v in ("public", "community", "staff", "private")
+        for v in ctx.spec.codelist("visibility")
     ]
     ctx.created(doc)
     allowed = ctx.spec.privacy["visibility"]
     checked = 0
     for who in _readers(ctx):
-        if who.role == "department":
-            continue
-        resp = ctx.read("Issue", doc["id"], who)
+        if who.role == DEPARTMENT:
+            continue  # departments see only assigned issues: a test of its own
+        resp = ctx.read(ISSUE, doc["id"], who)
         if resp.status != 200:
             continue
         seen = {a.get("visibility") for a in (resp.json() or {}).get("attachments", [])}
@@ -275,13 +265,15 @@ def test_visibility(ctx: KitContext) -> None:
     "/req/privacy/audit-log",
     "读取居民敏感信息被记入审计日志，监管方可查",
     "reading residents' sensitive data is audited and the regulator can see it",
+    needs=(REGULATOR,),
 )
 def test_audit(ctx: KitContext) -> None:
-    regulator = ctx.principal("regulator")
-    doc = ctx.document("Resident")
+    regulator = ctx.principal(REGULATOR)
+    doc = ctx.document(RESIDENT)
     ctx.created(doc)
-    ctx.expect_status(ctx.read("Resident", doc["id"]), 200)
-    resp = ctx.call("GET", "/audit-events", regulator, params={"resident": doc["id"]})
+    ctx.expect_status(ctx.read(RESIDENT, doc["id"]), 200)
+    audit = ctx.path("listAuditEvents")
+    resp = ctx.call("GET", audit, regulator, params={"resident": doc["id"]})
     ctx.expect_status(resp, 200, zh="监管方读取审计日志", en="the regulator reads the audit log")
     items = (resp.json() or {}).get("items", [])
     operations = {i.get("operation") for i in items if i.get("resident") == doc["id"]}
@@ -290,7 +282,7 @@ def test_audit(ctx: KitContext) -> None:
         f"审计日志中该居民的操作只有 {sorted(operations)}",
         f"the audit log shows only {sorted(operations)} for the resident",
     )
-    ctx.expect_problem(ctx.call("GET", "/audit-events", ctx.staff), 403)
+    ctx.expect_problem(ctx.call("GET", audit, ctx.staff), 403)
 
 
 @check(
@@ -298,42 +290,26 @@ def test_audit(ctx: KitContext) -> None:
     "部门只读得到派给它的诉求：读取、历史、列表和变更订阅都一样",
     "a department reads only the issues assigned to it, in reads, history, lists and the "
     "change feed",
-    needs=("department", "department"),
+    needs=(DEPARTMENT, DEPARTMENT),
 )
 def test_department_assigned_only(ctx: KitContext) -> None:
-    from .._flows import Tracked, dispatch, new_issue
-    from ._feed import _after, _tail
-
-    assigned, other = ctx.departments(2)
-    tail = _tail(ctx, other)
+    assigned, other = ctx.principals_of(DEPARTMENT, 2)
+    cursor = tail(ctx, other)
     waiting = Tracked(ctx, new_issue(ctx))
-    issue = Tracked(ctx, new_issue(ctx))
-    issue.act("accept")
-    dispatch(ctx, issue, assigned)
-    ctx.expect_status(ctx.read("Issue", issue.id, assigned), 200,
+    issue = dispatched(ctx, assigned)
+    ctx.expect_status(issue.read(assigned), 200,
                       zh="承办部门读取派给它的诉求", en="the department reads its issue")
     for item, who in ((issue, other), (waiting, assigned), (waiting, other)):
-        ctx.expect_problem(ctx.read("Issue", item.id, who), 404)
-        ctx.expect_problem(ctx.call("GET", f"{item.path}/history", who), 404)
+        ctx.expect_problem(item.read(who), 404)
+        ctx.expect_problem(item.read_history(who), 404)
     for who, mine in ((assigned, {issue.id}), (other, set())):
-        seen: set[str] = set()
-        cursor: str | None = None
-        for _ in range(200):
-            params = {"limit": "500", "updatedSince": ctx.moment(-1),
-                      **({"cursor": cursor} if cursor else {})}
-            resp = ctx.call("GET", "/issues", who, params=params)
-            ctx.expect_status(resp, 200)
-            body = resp.json() or {}
-            seen |= {str(i.get("id")) for i in body.get("items") or [] if isinstance(i, dict)}
-            cursor = body.get("next")
-            if not cursor:
-                break
+        seen = {str(i.get("id")) for i in ctx.items(
+            ISSUE, who, {"limit": "500", "updatedSince": ctx.moment(-1)})}
         shown = seen & {issue.id, waiting.id}
         ctx.expect(shown == mine, f"{who.organisation} 的列表中出现了 {sorted(shown)}",
                    f"{who.organisation}'s list shows {sorted(shown)}")
-    events, _ = _after(ctx, other, tail)
-    leaked = [e.get("subject") for e in events
-              if e.get("subject") in (f"issues/{issue.id}", f"issues/{waiting.id}")]
+    leaked = [e.get("subject") for item in (issue, waiting)
+              for e in events_of(ctx, other, cursor, ISSUE, item.id)]
     ctx.expect(not leaked, f"{other.organisation} 在变更中看到了未派给它的诉求",
                f"{other.organisation} sees issues not assigned to it in the feed")
 
@@ -343,36 +319,30 @@ def test_department_assigned_only(ctx: KitContext) -> None:
     "匿名诉求的诉求人不向部门和公众披露；保密诉求的诉求人只有受理人员看得到",
     "the reporter of an anonymous issue is hidden from departments and the public; that of a "
     "confidential issue is seen only by intake staff",
-    needs=("department",),
+    needs=(DEPARTMENT,),
 )
 def test_reporter_disclosure(ctx: KitContext) -> None:
-    from .._flows import Tracked, dispatch, new_issue
-
-    (dept,) = ctx.departments(1)
-    intake = set(next(t["roles"] for t in ctx.spec.lifecycles["Issue"]["transitions"]
-                      if t["action"] == "accept"))
+    (dept,) = ctx.principals_of(DEPARTMENT, 1)
+    intake = set(transition(ctx, ISSUE, "accept")["roles"])
     for disclosure in ("anonymous", "confidential"):
         tag = ctx.new_id()
         rid = ctx.new_id()
         secrets = {"name": f"报告人{tag[:6]}", "phone": "+86139" + str(ctx.rng.randrange(
             10**7, 10**8)), "userId": f"kit-{tag[:12]}", "resident": rid}
-        actor = {"role": "resident", "name": secrets["name"], "userId": secrets["userId"],
-                 "resident": {"resourceType": "Resident", "id": rid}}
-        doc = new_issue(ctx, submittedBy=actor, reporterDisclosure=disclosure,
-                        reporterContact={"name": secrets["name"], "phone": secrets["phone"]})
-        doc["history"][0]["actor"] = actor
-        issue = Tracked(ctx, ctx.ensure_valid(doc, f"({disclosure} issue)"))
+        actor = resident_actor(rid, secrets["name"], userId=secrets["userId"])
+        contact = {"name": secrets["name"], "phone": secrets["phone"]}
+        issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure=disclosure,
+                                          reporterContact=contact))
         issue.act("accept")
         dispatch(ctx, issue, dept)
-        readers = [dept, *[p for p in ctx.preset.principals.values()
-                           if p.serves(ctx.preset.community)
-                           and (p.role == "public"
-                                # A mirroring system's place is left open by the spec.
-                                or (disclosure == "confidential"
-                                    and p.role not in intake | {"system"}))]]
+        readers = [dept, *[p for p in ctx.serving()
+                           if p.role == PUBLIC
+                           # A mirroring system's place is left open by the spec.
+                           or (disclosure == "confidential"
+                               and p.role not in intake | {SYSTEM})]]
         for who in readers:
-            for path in (issue.path, f"{issue.path}/history"):
-                resp = ctx.call("GET", path, who)
+            for path, resp in ((issue.path, issue.read(who)),
+                               (f"{issue.path}/history", issue.read_history(who))):
                 if resp.status == 404:
                     continue
                 ctx.expect_status(resp, 200)

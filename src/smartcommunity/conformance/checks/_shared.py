@@ -1,0 +1,652 @@
+"""What the check modules share: resources a check creates and drives, the test documents of
+each resource type, the change-feed cursor, and the two procedures (an issue's closed loop, a
+consultation's whole procedure) several checks walk through.
+
+Every step checks what any action must do (/req/core/history-append-only): the history keeps
+its earlier events and gains exactly one. Checks add what their own requirement says.
+
+The assignments a dispatch or reassign creates and the record a follow-up writes travel in
+the action request's ``items``, matched by id to the ids in ``details`` (action-request.json,
+/req/issues/action-effects); the builders below make those requests.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from .._client import Response
+from .._context import KitContext
+from .._preset import Principal
+from .._registry import Failed, Skipped
+
+ISSUE = "Issue"
+RESIDENT = "Resident"
+CONSULTATION = "Consultation"
+#: the role whose principals an issue is dispatched to
+DEPARTMENT = "department"
+#: roles of people acting for themselves or for a resident
+RESIDENT_ROLE, PROXY_ROLE, GRID_WORKER = "resident", "proxy", "grid-worker"
+#: the role that reads every community's data (the mirror of the change feed)
+SYSTEM = "system"
+#: the role of the unauthenticated public
+PUBLIC = "public"
+
+
+def without_meta(doc: Any) -> Any:
+    """A deep copy of ``doc`` without ``meta``: safe to edit into a request body."""
+    if not isinstance(doc, dict):
+        return doc
+    return copy.deepcopy({k: v for k, v in doc.items() if k != "meta"})
+
+
+def etag_of(doc: Mapping[str, Any]) -> str:
+    """The ETag a server gives ``doc``: its quoted ``meta.versionId`` (/req/core/etag)."""
+    meta = doc.get("meta")
+    version = meta.get("versionId") if isinstance(meta, Mapping) else None
+    return f'"{version}"'
+
+
+def transition(ctx: KitContext, resource_type: str, action: str) -> dict[str, Any]:
+    """The row of ``resource_type``'s lifecycle table for ``action``."""
+    for row in ctx.spec.lifecycle(resource_type)["transitions"]:
+        if row["action"] == action:
+            return dict(row)
+    raise KeyError(action)
+
+
+def pointers(problem: Mapping[str, Any]) -> list[str]:
+    """The pointers of a problem's error list."""
+    return [str(e.get("pointer")) for e in problem.get("errors") or [] if isinstance(e, dict)]
+
+
+def expect_pointer(ctx: KitContext, problem: Mapping[str, Any], member: str) -> None:
+    """The problem's errors point at ``member`` or inside it."""
+    found = pointers(problem)
+    ctx.expect(any(p == member or p.startswith(member + "/") for p in found),
+               f"422 没有指向 {member}：{found}", f"the 422 does not point at {member}: {found}")
+
+
+def refused_on_create(ctx: KitContext, doc: dict[str, Any], status: int, what: str
+                      ) -> dict[str, Any]:
+    """Creating ``doc`` gets a problem with ``status`` and nothing is stored."""
+    problem = ctx.expect_problem(ctx.create(doc), status)
+    ctx.expect(ctx.read(doc["resourceType"], doc["id"]).status == 404,
+               f"被拒收的文档（{what}）被保存了", f"the refused document ({what}) was stored")
+    return problem
+
+
+class Tracked:
+    """A resource the kit created, followed through its updates and actions as staff sees it."""
+
+    def __init__(self, ctx: KitContext, doc: dict[str, Any], who: Principal | None = None
+                 ) -> None:
+        self._follow(ctx, str(doc["resourceType"]), str(doc["id"]))
+        resp = ctx.create(doc, who)
+        if resp.status != 201:
+            raise Skipped(
+                f"无法创建测试数据 {self.rt}（{resp.status}）；先修正创建接口",
+                f"cannot create test data {self.rt} ({resp.status}); fix creation first",
+            )
+        self.sent = doc
+        self.refresh()
+
+    @classmethod
+    def existing(cls, ctx: KitContext, resource_type: str, rid: str) -> Tracked:
+        """Follow a resource the kit did not create (such as a preset resident's own record)."""
+        self = cls.__new__(cls)
+        self._follow(ctx, resource_type, rid)
+        self.sent = {}
+        self.refresh()
+        return self
+
+    def _follow(self, ctx: KitContext, resource_type: str, rid: str) -> None:
+        self.ctx, self.rt, self.id = ctx, resource_type, rid
+        self.path = ctx.resource_path(resource_type, rid)
+
+    # -- reading -----------------------------------------------------------------------
+    def refresh(self) -> dict[str, Any]:
+        """Read the resource as staff (who sees it whole) and remember its version."""
+        resp = self.ctx.read(self.rt, self.id)
+        self.ctx.expect_status(resp, 200, zh=f"工作人员读取 {self.path}",
+                               en=f"staff reads {self.path}")
+        body = resp.json()
+        self.ctx.expect(isinstance(body, dict), f"{self.path} 不是 JSON 对象",
+                        f"{self.path} is not a JSON object")
+        self.doc: dict[str, Any] = dict(body)
+        self.etag = resp.headers.get("etag") or etag_of(self.doc)
+        return self.doc
+
+    def read(self, who: Principal) -> Response:
+        return self.ctx.read(self.rt, self.id, who)
+
+    def read_history(self, who: Principal | None = None) -> Response:
+        return self.ctx.call("GET", f"{self.path}/history", who or self.ctx.staff)
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return list(self.doc.get("history") or [])
+
+    # -- writing -----------------------------------------------------------------------
+    def put(self, doc: dict[str, Any] | None = None, who: Principal | None = None,
+            expect: int | None = 200, **members: Any) -> Response:
+        """PUT ``doc`` (default: the current document with ``members`` replaced; a member
+        given as None is removed) with the current ETag; refresh after a success."""
+        body = copy.deepcopy(without_meta(self.doc) if doc is None else doc)
+        for name, value in members.items():
+            if value is None:
+                body.pop(name, None)
+            else:
+                body[name] = value
+        resp = self.ctx.call("PUT", self.path, who or self.ctx.staff, json_body=body,
+                             headers={"If-Match": self.etag})
+        if expect is not None:
+            self.ctx.expect_status(resp, expect, zh=f"更新 {self.path}",
+                                   en=f"update {self.path}")
+        if resp.status == 200:
+            self.refresh()
+        return resp
+
+    def post(self, suffix: str, body: dict[str, Any] | None = None,
+             who: Principal | None = None) -> Response:
+        """POST ``body`` to ``path/suffix`` with the current ETag; nothing is checked."""
+        return self.ctx.call("POST", f"{self.path}/{suffix}", who or self.ctx.staff,
+                             json_body=body or {}, headers={"If-Match": self.etag})
+
+    def act(self, action: str, body: dict[str, Any] | None = None,
+            who: Principal | None = None, expect: int | None = 200) -> Response:
+        """Perform ``action``; on success check that exactly one event was appended and the
+        earlier ones are untouched (/req/core/history-append-only)."""
+        before = self.history
+        resp = self.post(f"actions/{action}", body, who)
+        if expect is not None:
+            self.ctx.expect_status(resp, expect, zh=f"执行动作 {action}",
+                                   en=f"perform action {action}")
+        if resp.status == 200:
+            self.refresh()
+            after = self.history
+            self.ctx.expect(
+                after[:len(before)] == before,
+                f"动作 {action} 改变了已有的历史事件", f"action {action} changed earlier events",
+            )
+            self.ctx.expect(
+                len(after) == len(before) + 1,
+                f"动作 {action} 追加了 {len(after) - len(before)} 个事件，应为 1 个",
+                f"action {action} appended {len(after) - len(before)} events, not 1",
+            )
+        return resp
+
+    def refused(self, resp: Response, status: int, what: str) -> Response:
+        """``resp`` is a problem with ``status`` and the resource did not change."""
+        before = without_meta(self.doc)
+        self.ctx.expect_problem(resp, status)
+        after = without_meta(self.refresh())
+        self.ctx.expect(after == before, f"被拒绝的请求（{what}）改变了资源",
+                        f"the refused request ({what}) changed the resource")
+        return resp
+
+    def refuse(self, action: str, body: dict[str, Any] | None, who: Principal | None,
+               status: int, what: str = "") -> Response:
+        """``who`` performing ``action`` gets ``status`` and the resource does not change."""
+        resp = self.post(f"actions/{action}", body, who)
+        return self.refused(resp, status, what or f"{action} by {(who or self.ctx.staff).name}")
+
+    def refuse_put(self, body: dict[str, Any], status: int, what: str,
+                   who: Principal | None = None) -> Response:
+        """PUT ``body`` gets ``status`` and the resource does not change."""
+        return self.refused(self.put(body, who, expect=None), status, what)
+
+
+# -- actors and references ------------------------------------------------------------
+
+def resident_ref(rid: str, display: str | None = None) -> dict[str, Any]:
+    """A reference to the resident ``rid``."""
+    ref = {"resourceType": RESIDENT, "id": rid}
+    return {**ref, "display": display} if display else ref
+
+
+def resident_actor(rid: str, name: str, role: str = RESIDENT_ROLE, **more: Any
+                   ) -> dict[str, Any]:
+    """An actor: the resident ``rid`` (or, with ``role``, a proxy who is that resident)."""
+    return {"role": role, "name": name, "resident": resident_ref(rid), **more}
+
+
+def other_community(ctx: KitContext) -> str:
+    """A community other than the preset's, structurally valid."""
+    if ctx.preset.other_community and ctx.preset.other_community != ctx.preset.community:
+        return ctx.preset.other_community
+    head, tail = ctx.preset.community[:9], int(ctx.preset.community[9:])
+    return f"{head}{(tail % 998) + 1:03d}"
+
+
+def first_code(ctx: KitContext, codelist: str) -> str:
+    return next(iter(ctx.spec.codelist(codelist)))
+
+
+# -- the change feed ------------------------------------------------------------------
+
+def mirror(ctx: KitContext, *, or_staff: bool = False) -> Principal:
+    """A principal that sees everything, to whom the feed's no-gap promise is made; without
+    one in the preset, staff when ``or_staff``, else the check is skipped."""
+    for p in ctx.preset.principals.values():
+        if p.role == SYSTEM and "*" in p.communities:
+            return p
+    return ctx.staff if or_staff else ctx.principal(SYSTEM)
+
+
+def tail(ctx: KitContext, who: Principal) -> str:
+    """The cursor after the last event the reader can see now.
+
+    The feed offers no way to start at its end (a spec gap), so the first call for a reader
+    reads the whole feed; later calls go on from the cursor it reached.
+    """
+    cursor: str | None = ctx.feed_cursors.get(who.name)
+    for _ in range(2000):
+        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
+        resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
+        ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
+        body = resp.json() or {}
+        nxt = body.get("next")
+        ctx.expect(isinstance(nxt, str) and nxt != "", "变更页没有给出 next 游标",
+                   "a feed page gives no next cursor")
+        cursor = str(nxt)
+        if not body.get("items"):
+            break
+    ctx.feed_cursors[who.name] = str(cursor)
+    return str(cursor)
+
+
+def after(ctx: KitContext, who: Principal, cursor: str, limit: int = 500
+          ) -> tuple[list[Any], str]:
+    """The events ``who`` sees after ``cursor`` (one page) and the next cursor."""
+    resp = ctx.call("GET", ctx.path("readChanges"), who,
+                    params={"cursor": cursor, "limit": str(limit)})
+    ctx.expect_status(resp, 200, zh="从游标读取变更", en="read the feed from a cursor")
+    body = resp.json() or {}
+    return list(body.get("items") or []), str(body.get("next"))
+
+
+def subject(ctx: KitContext, resource_type: str, rid: str) -> str:
+    """The CloudEvents ``subject`` of a resource's events (``issues/<id>``)."""
+    return f"{ctx.spec.collection(resource_type)}/{rid}"
+
+
+def events_of(ctx: KitContext, who: Principal, cursor: str, resource_type: str,
+              rid: str) -> list[dict[str, Any]]:
+    """The events about one resource that ``who`` sees after ``cursor``."""
+    events, _ = after(ctx, who, cursor)
+    wanted = subject(ctx, resource_type, rid)
+    return [e for e in events if isinstance(e, dict) and e.get("subject") == wanted]
+
+
+# -- residents ------------------------------------------------------------------------
+
+def resident(ctx: KitContext, proxies: Iterable[dict[str, Any]] = (), **changes: Any
+             ) -> dict[str, Any]:
+    """A fresh resident record of the preset's community, with exactly ``proxies``."""
+    doc = ctx.document(RESIDENT)
+    doc["proxies"] = list(proxies)
+    if not doc["proxies"]:
+        doc.pop("proxies")
+    # Consents naming a proxy by consentId would dangle once the proxies are replaced.
+    doc.pop("restriction", None)
+    doc.update(changes)
+    return ctx.ensure_valid(doc, "(resident record)")
+
+
+def proxy(ctx: KitContext, who: Principal, scope: list[str], *, since: float = -30,
+          until: float | None = None) -> dict[str, Any]:
+    """A proxy entry naming the preset's proxy principal, in force from ``since`` days."""
+    if not who.resident:
+        raise Skipped(f"预设中的代理人 {who.name} 没有给出其居民标识（resident）",
+                      f"the preset's proxy {who.name} gives no resident id")
+    entry: dict[str, Any] = {
+        "id": ctx.new_id(), "resident": resident_ref(who.resident, "代理人"),
+        "relationship": "child", "scope": scope, "basis": "written-authorisation",
+        "validFrom": ctx.moment(since),
+    }
+    if until is not None:
+        entry["validUntil"] = ctx.moment(until)
+    return entry
+
+
+def listed(ctx: KitContext, who: Principal, ids: Iterable[str], **params: str
+           ) -> dict[str, dict[str, Any]]:
+    """Which of ``ids`` the resident list shows ``who`` (all pages), by id; a refusal to list
+    shows none."""
+    wanted = set(ids)
+    return {i["id"]: i for i in ctx.items(RESIDENT, who, {"limit": "200", **params},
+                                          must_list=False)
+            if i.get("id") in wanted}
+
+
+def own_record(ctx: KitContext, who: Principal) -> dict[str, Any]:
+    """The record of the preset's resident principal, as staff reads it; created when the
+    server has none yet."""
+    if not who.resident:
+        raise Skipped(f"预设中的居民 {who.name} 没有给出其居民标识（resident）",
+                      f"the preset's resident {who.name} gives no resident id")
+    resp = ctx.read(RESIDENT, who.resident)
+    if resp.status == 200 and isinstance(resp.json(), dict):
+        return dict(resp.json())
+    doc = resident(ctx)
+    doc["id"] = who.resident
+    created = ctx.create(doc)
+    if created.status != 201:
+        raise Skipped(f"无法读取或建立居民 {who.name} 本人的记录（{created.status}）",
+                      f"cannot read or create the record of resident {who.name} "
+                      f"({created.status})")
+    return dict(ctx.read(RESIDENT, who.resident).json() or doc)
+
+
+def with_number(ctx: KitContext) -> dict[str, Any]:
+    """A fresh resident record with an identity document carrying its full number."""
+    for _ in range(30):
+        doc = resident(ctx)
+        if any(d.get("number") for d in doc.get("identityDocuments") or []):
+            return doc
+    raise Skipped("规范中没有带完整身份号码的居民模板",
+                  "the spec has no resident template with a full identity number")
+
+
+# -- documents to create --------------------------------------------------------------
+
+def _creating_status(ctx: KitContext, resource_type: str) -> str:
+    return next(str(t["to"]) for t in ctx.spec.lifecycle(resource_type)["transitions"]
+                if not t["from"])
+
+
+def stored(ctx: KitContext) -> Iterator[tuple[str, dict[str, Any]]]:
+    """For each resource type, a fresh document the kit has just created (as sent)."""
+    for resource_type in ctx.spec.resource_types:
+        doc = ctx.document(resource_type)
+        ctx.created(doc)
+        yield resource_type, doc
+
+
+def fresh(ctx: KitContext, resource_type: str) -> dict[str, Any]:
+    """A fresh document of ``resource_type`` to create, in the status its lifecycle's creating
+    action reaches when it has a lifecycle."""
+    if resource_type in ctx.spec.lifecycles:
+        return ctx.document(resource_type, status=_creating_status(ctx, resource_type))
+    return ctx.document(resource_type)
+
+
+# -- issues ---------------------------------------------------------------------------
+
+def new_issue(ctx: KitContext, **changes: Any) -> dict[str, Any]:
+    """A fresh issue to submit, due in a week, with ``changes`` applied."""
+    doc = fresh(ctx, ISSUE)
+    for member in ("assignments", "followUps", "resolution", "reply"):
+        doc.pop(member, None)
+    doc["deadlines"] = {"responseDue": ctx.moment(1), "resolutionDue": ctx.moment(7)}
+    doc.update(changes)
+    return doc
+
+
+def submitted_by(ctx: KitContext, actor: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A fresh issue submitted by ``actor``, who is also the actor of its first event."""
+    doc = new_issue(ctx, submittedBy=actor, **changes)
+    doc["history"] = copy.deepcopy(doc["history"][:1])
+    doc["history"][0]["actor"] = actor
+    return ctx.ensure_valid(doc, "(issue submitted by another actor)")
+
+
+def latest_at(issue: Tracked) -> str:
+    """When the issue's latest event happened, by the server's clock: the earliest time an
+    item the next action writes may carry."""
+    history = issue.history
+    at = history[-1].get("at") if history else None
+    return at if isinstance(at, str) else issue.ctx.moment()
+
+
+def organisation(ctx: KitContext, who: Principal) -> dict[str, Any]:
+    """A department principal's organisation as an organisation.json object."""
+    if not who.organisation:
+        raise Skipped(f"预设中的主体 {who.name} 没有给出其单位（organisation）",
+                      f"the preset's principal {who.name} names no organisation")
+    departments = ctx.spec.codelist("department")
+    name = departments.title(who.organisation) if who.organisation in departments \
+        else who.organisation
+    return {"id": who.organisation, "name": name, "type": "government-department"}
+
+
+def new_assignment(ctx: KitContext, issue: Tracked, who: Principal, role: str,
+                   due: str) -> dict[str, Any]:
+    """A new assignment of ``issue`` to ``who``'s department, for a request's items."""
+    return {"id": ctx.new_id(), "department": organisation(ctx, who), "role": role,
+            "status": first_code(ctx, "assignment-status"), "assignedAt": latest_at(issue),
+            "dueAt": due}
+
+
+def dispatch_request(ctx: KitContext, issue: Tracked, lead: Principal,
+                     assisting: Iterable[Principal] = ()) -> dict[str, Any]:
+    """The request dispatching ``issue`` to ``lead`` and ``assisting``: the new assignments
+    in ``items``, their ids in ``details``."""
+    due = ctx.moment(7)
+    items = [new_assignment(ctx, issue, lead, "lead", due)]
+    items += [new_assignment(ctx, issue, who, "assisting", due) for who in assisting]
+    details: dict[str, Any] = {"lead": items[0]["id"], "dueAt": due}
+    if len(items) > 1:
+        details["assisting"] = [item["id"] for item in items[1:]]
+    return {"details": details, "items": {"assignments": items}}
+
+
+def dispatch(ctx: KitContext, issue: Tracked, lead: Principal,
+             assisting: Iterable[Principal] = (), expect: int = 200) -> dict[str, Any]:
+    """Dispatch ``issue`` (accepted) to ``lead`` and ``assisting``; the request body sent."""
+    body = dispatch_request(ctx, issue, lead, assisting)
+    issue.act("dispatch", body, expect=expect)
+    return body
+
+
+def dispatched(ctx: KitContext, lead: Principal, assisting: Iterable[Principal] = ()
+               ) -> Tracked:
+    """A fresh issue, accepted and dispatched to ``lead`` and ``assisting``."""
+    issue = Tracked(ctx, new_issue(ctx))
+    issue.act("accept")
+    dispatch(ctx, issue, lead, assisting)
+    return issue
+
+
+def reassign_request(ctx: KitContext, issue: Tracked, old: str, to: Principal
+                     ) -> dict[str, Any]:
+    """The request reassigning the lead assignment ``old`` of ``issue`` to ``to``."""
+    due = ctx.moment(7)
+    new = new_assignment(ctx, issue, to, "lead", due)
+    return {"details": {"from": old, "to": new["id"], "dueAt": due},
+            "items": {"assignments": [new]}}
+
+
+def reassign(ctx: KitContext, issue: Tracked, old: str, to: Principal) -> dict[str, Any]:
+    body = reassign_request(ctx, issue, old, to)
+    issue.act("reassign", body)
+    return body
+
+
+def follow_up_request(ctx: KitContext, issue: Tracked, who: Principal | None = None,
+                      **record: Any) -> dict[str, Any]:
+    """The request recording a follow-up of ``issue`` (resolved) by ``who`` (default: staff):
+    the record in ``items``, timed at the resolution, its id in ``details``."""
+    item = {"id": ctx.new_id(), "at": latest_at(issue),
+            "by": {"role": (who or ctx.staff).role}, "contactResult": "reached",
+            "perceivedResolution": "resolved", "rating": 5, **record}
+    return {"details": {"followUpId": item["id"]}, "items": {"followUps": [item]}}
+
+
+def resolve(issue: Tracked, who: Principal, reply: str = "已办结 / done") -> None:
+    issue.act("resolve", {"details": {"resolution": "fixed", "reply": reply}}, who)
+
+
+def active_lead(issue: Tracked) -> dict[str, Any]:
+    """The issue's lead assignment that is still active (/req/issues/single-active-lead)."""
+    active = issue.ctx.spec.parameter("/req/issues/single-active-lead",
+                                      "activeAssignmentStatuses")
+    for item in issue.doc.get("assignments") or []:
+        if item.get("role") == "lead" and item.get("status") in active:
+            return dict(item)
+    raise Failed("诉求没有待签收或已签收的主办任务", "the issue has no pending or accepted lead")
+
+
+def claim(issue: Tracked, who: Principal, assignment: str | None = None) -> None:
+    """``who`` claims the active lead assignment (or ``assignment``)."""
+    issue.act("claim", {"details": {"assignmentId": assignment or active_lead(issue)["id"]}}, who)
+
+
+def issue_in_progress(ctx: KitContext, lead: Principal,
+                      assisting: Iterable[Principal] = ()) -> Tracked:
+    """A fresh issue accepted, dispatched and claimed by ``lead``."""
+    issue = dispatched(ctx, lead, assisting)
+    claim(issue, lead)
+    return issue
+
+
+# -- consultations --------------------------------------------------------------------
+
+#: members a consultation gains during its procedure, written before the action that needs
+#: them (announced-content, decision-recorded, … in requirements/consultations.json)
+LATER = {"sessions": "hold-session", "votes": "open-vote", "decision": "decide",
+         "publications": "publish-decision", "implementation": "start-implementation",
+         "feedback": "publish-feedback"}
+CLOSE_VOTE = "close-vote"
+
+ResultsHook = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def proposed(ctx: KitContext, proposers: list[dict[str, Any]] | None = None
+             ) -> dict[str, Any]:
+    """A fresh consultation proposed by residents (``proposers``; default: a stranger),
+    visible to the community."""
+    doc = fresh(ctx, CONSULTATION)
+    origin = {k: v for k, v in (doc.get("origin") or {}).items() if k != "issues"}
+    origin.update(type="resident-proposal",
+                  proposers=proposers or [resident_actor(ctx.new_id(), "提议人")])
+    doc["origin"] = origin
+    doc["visibility"] = "community"
+    return ctx.ensure_valid(doc, "(proposed consultation)")
+
+
+def escalating(ctx: KitContext, issue_id: str, **changes: Any) -> dict[str, Any]:
+    """A fresh proposed consultation escalating the issue ``issue_id``."""
+    doc = proposed(ctx)
+    doc["origin"] = {**doc["origin"], "type": "issue-escalation",
+                     "issues": [{"resourceType": ISSUE, "id": issue_id}]}
+    doc.update(changes)
+    return ctx.ensure_valid(doc, "(escalating consultation)")
+
+
+def complete_consultation(ctx: KitContext) -> dict[str, Any]:
+    """The spec's consultation example with the longest history that reached an end of its
+    lifecycle: the script of a whole procedure, adapted to the preset's community."""
+    ended = ctx.spec.lifecycle(CONSULTATION)["terminal"]
+    examples = [d for s in ended for d in ctx.examples(CONSULTATION, status=s)]
+    if not examples:
+        raise Skipped("规范中没有走完程序的协商示例",
+                      "the spec has no consultation example that went through its procedure")
+    longest = max(examples, key=lambda d: (len(d.get("history") or []), str(d.get("id"))))
+    return ctx.adapt(longest)
+
+
+class Procedure:
+    """A consultation driven through the procedure of the spec's most complete example.
+
+    The example's history is the script; each stage's content is written (PUT) before the
+    action that needs it, and each action is performed by the role that performed it in the
+    example when the preset has one, otherwise by the kit's staff if the table allows.
+    """
+
+    def __init__(self, ctx: KitContext, *, visibility: str | None = None,
+                 results: ResultsHook | None = None) -> None:
+        self.ctx = ctx
+        example = complete_consultation(ctx)
+        self.example = example
+        self.results_hook = results
+        doc = {k: copy.deepcopy(v) for k, v in example.items() if k not in LATER}
+        doc["status"] = _creating_status(ctx, CONSULTATION)
+        doc["history"] = copy.deepcopy(example["history"][:1])
+        if visibility:
+            doc["visibility"] = visibility
+        origin = doc.get("origin") or {}
+        if origin.get("issues"):
+            # /req/consultations/escalated-issue-exists: escalate issues we created.
+            origin["issues"] = [{**ref, "id": Tracked(ctx, new_issue(ctx)).id}
+                                for ref in origin["issues"]]
+        self.script = list(example["history"][1:])
+        self.consultation = Tracked(ctx, ctx.ensure_valid(doc, "(proposed consultation)"))
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        return self.consultation.doc
+
+    def vote(self, vote_id: str) -> dict[str, Any]:
+        return next(v for v in self.doc.get("votes") or [] if v.get("id") == vote_id)
+
+    def _stage(self, event: Mapping[str, Any]) -> None:
+        c = self.consultation
+        for member, action in LATER.items():
+            if action == event["action"] and member not in c.doc:
+                value = copy.deepcopy(self.example[member])
+                if member == "votes":
+                    for vote in value:
+                        vote["status"] = "open"
+                        vote.pop("results", None)
+                self._put(member, value)
+        if event["action"] == CLOSE_VOTE:
+            vote_id = event["details"]["voteId"]
+            results = copy.deepcopy(next(v for v in self.example["votes"]
+                                         if v["id"] == vote_id)["results"])
+            if self.results_hook is not None:
+                results = self.results_hook(vote_id, results)
+            self.set_results(vote_id, results)
+
+    def set_results(self, vote_id: str, results: dict[str, Any] | None) -> None:
+        votes = copy.deepcopy(self.doc["votes"])
+        for vote in votes:
+            if vote["id"] == vote_id:
+                if results is None:
+                    vote.pop("results", None)
+                else:
+                    vote["results"] = results
+        self._put("votes", votes)
+
+    def _put(self, member: str, value: Any) -> None:
+        body = without_meta(self.doc)
+        body[member] = value
+        self.ctx.ensure_valid(body, f"(consultation with {member} staged)")
+        self.consultation.put(body)
+
+    def performer(self, event: Mapping[str, Any]) -> Principal:
+        roles = transition(self.ctx, CONSULTATION, event["action"])["roles"]
+        role = event["actor"]["role"]
+        if role != self.ctx.staff_role:
+            who = self.ctx.optional(role)
+            if who is not None and role in roles:
+                return who
+        if self.ctx.staff_role in roles:
+            return self.ctx.staff
+        return self.ctx.principal(role)
+
+    def body(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        body = {k: copy.deepcopy(event[k]) for k in ("note", "reason", "details") if k in event}
+        if event["action"] == CLOSE_VOTE:
+            body["details"] = {"voteId": event["details"]["voteId"]}  # the server computes
+        return body
+
+    def run(self, *, until: Callable[[Mapping[str, Any]], bool] | None = None,
+            check: Callable[[Mapping[str, Any], Mapping[str, Any]], None] | None = None) -> None:
+        """Perform the script's actions in order; stop before the first event for which
+        ``until`` is true. ``check(event, stored_event)`` runs after each action."""
+        while self.script:
+            event = self.script[0]
+            if until is not None and until(event):
+                return
+            self.script.pop(0)
+            self._stage(event)
+            body = self.body(event)
+            self.consultation.act(event["action"], body, self.performer(event))
+            if check is not None:
+                check(event, self.consultation.history[-1])
+
+    def next_event(self) -> Mapping[str, Any] | None:
+        return self.script[0] if self.script else None
