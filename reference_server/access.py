@@ -4,17 +4,20 @@ One function, :meth:`Access.present`, decides for reads, lists, history, action 
 results and change events alike (/req/change-feed/redacted): it returns None when the principal
 may not see the resource at all, or the document as the principal's audience may see it.
 
-- audience: ``privacy.json`` ``roleAudience``; a resident or proxy reading their own (or their
-  principal's) record reads as ``self`` (/req/residents/self-access);
+- audience: ``privacy.json`` ``roleAudience``; a principal of the ``ownRecordRoles`` reading
+  their own (or their principal's) record reads as ``self`` (/req/residents/self-access);
 - scope: the principal's communities (/req/privacy/community-isolation); departments only the
   issues assigned to them (/req/privacy/department-assigned-only); residents and proxies only
   their own records and those that authorise them (/req/residents/read-access); a
   consultation's own ``visibility`` (/req/privacy/visibility);
 - redaction: ``smartcommunity.privacy.redact`` for the audience, with the server's rules on
-  top: restricted records (/req/residents/restricted-disclosure), residents under 14
-  (/req/residents/minor-sensitive), the reporter of anonymous and confidential issues
-  (/req/privacy/reporter-disclosure) and vote results before they may be disclosed
-  (/req/consultations/results-hidden).
+  top: restricted records (/req/residents/restricted-disclosure), minors
+  (/req/residents/minor-sensitive, the age a requirement parameter), the reporter of anonymous
+  and confidential issues (/req/privacy/reporter-disclosure) and vote results before they may
+  be disclosed (/req/consultations/results-hidden).
+
+The roles and scopes these rules name are ``privacy.json`` ``recordAccess``; the erased form
+is the member list ``schemas/resident.json`` allows an erased record.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from smartcommunity import identifiers
+from smartcommunity.identifiers import citizen_id_birth_date
 from smartcommunity.lifecycle import lifecycle_for
 from smartcommunity.pointers import pointer
 from smartcommunity.privacy import redact
@@ -36,15 +39,22 @@ from smartcommunity.validation import compile_plan, values_at
 from .auth import Principal
 from .storage import Scope, Stored, utc_text
 
-__all__ = ["ERASED_MEMBERS", "Access", "Presented"]
+__all__ = ["Access", "Presented", "erased_members"]
 
-#: members of the minimal erased form (/req/residents/erased-minimal)
-ERASED_MEMBERS = ("resourceType", "specVersion", "id", "meta", "status", "restriction",
-                  "externalRefs")
-#: roles from which vote results are withheld until results.visibleFrom
-RESULTS_HIDDEN_FROM = frozenset({"resident", "proxy", "public", "department"})
-#: proxy scopes that let a proxy read the record of the resident who authorised them
-READ_SCOPES = frozenset({"receive-information", "manage-data"})
+
+def erased_members(schema: Mapping[str, Any]) -> tuple[str, ...]:
+    """The members an erased record keeps (/req/residents/erased-minimal): the names the
+    schema's conditional on ``restriction.state`` = ``erased`` allows, or () without one."""
+    for branch in (schema, *schema.get("allOf", ())):
+        condition = branch.get("if")
+        names = (branch.get("then") or {}).get("propertyNames", {}).get("enum")
+        if not isinstance(condition, Mapping) or not isinstance(names, list):
+            continue
+        state = (condition.get("properties", {}).get("restriction", {})
+                 .get("properties", {}).get("state", {}))
+        if isinstance(state, Mapping) and "const" in state:
+            return tuple(names)
+    return ()
 
 
 class Presented:
@@ -88,6 +98,21 @@ class Access:
         issue = lifecycle_for("Issue", spec.version)
         # The community staff handling intake are those who may accept an issue.
         self.intake_roles = frozenset(issue.transitions["accept"].roles) | {"system"}
+        record = policy["recordAccess"]
+        #: the resource type of a person's record
+        self.person_type: str = record["personType"]
+        #: roles that stand for one resident and read their own records as ``self``
+        self.own_record_roles = frozenset(record["ownRecordRoles"])
+        #: proxy scopes that let a proxy read the record of the resident who authorised them
+        self.read_scopes = frozenset(record["proxyReadScopes"])
+        #: roles that see no person's record at all
+        self.person_hidden_from = frozenset(record["personRecordsHiddenFrom"])
+        #: roles from which vote results are withheld until results.visibleFrom
+        self.results_hidden_from = frozenset(record["resultsHiddenFrom"])
+        #: members of the minimal erased form (/req/residents/erased-minimal)
+        self.erased = erased_members(spec.schema(self.person_type))
+        #: below this age personal data is treated as sensitive (/req/residents/minor-sensitive)
+        self.minor_age = int(spec.parameter("/req/residents/minor-sensitive", "age"))
 
     def _as_sensitive(self, audience: str) -> str:
         """The audience that treats personal data as ``audience`` treats sensitive data."""
@@ -105,10 +130,10 @@ class Access:
         """What SQL can filter for ``principal`` listing ``rtype``."""
         communities = None if principal.every_community else frozenset(principal.communities)
         role = principal.role
-        if rtype == "Resident":
-            if role in ("public", "department"):
+        if rtype == self.person_type:
+            if role in self.person_hidden_from:
                 return Scope(nothing=True)
-            if role in ("resident", "proxy"):
+            if role in self.own_record_roles:
                 return Scope(residents=(principal.resident, principal.user_id))
             return Scope(communities=communities)
         if rtype == "Issue" and role == "department":
@@ -118,15 +143,15 @@ class Access:
     def feed_scope(self, principal: Principal) -> Scope:
         if principal.every_community:
             return Scope()
-        if principal.role in ("resident", "proxy"):
+        if principal.role in self.own_record_roles:
             return Scope()  # their own records may lie outside their communities: checked below
         department = principal.organisation_id if principal.role == "department" else None
         return Scope(communities=frozenset(principal.communities), department=department)
 
     def audience(self, principal: Principal, stored: Stored, now: datetime | None = None) -> str:
-        if stored.rtype == "Resident" and principal.role in ("resident", "proxy") and (
+        if (stored.rtype == self.person_type and principal.role in self.own_record_roles and (
                 stored.id == principal.resident
-                or self.proxy_grants(stored.doc, principal, READ_SCOPES, now)):
+                or self.proxy_grants(stored.doc, principal, self.read_scopes, now))):
             return "self"
         return self.role_audience[principal.role]
 
@@ -163,12 +188,12 @@ class Access:
 
     def can_see(self, principal: Principal, stored: Stored, now: datetime | None = None) -> bool:
         role = principal.role
-        if stored.rtype == "Resident":
-            if role in ("public", "department"):
+        if stored.rtype == self.person_type:
+            if role in self.person_hidden_from:
                 return False
-            if role in ("resident", "proxy"):
+            if role in self.own_record_roles:
                 return stored.id == principal.resident or self.proxy_grants(
-                    stored.doc, principal, READ_SCOPES, now)
+                    stored.doc, principal, self.read_scopes, now)
             return principal.serves_any(stored.communities)
         if not principal.serves_any(stored.communities):
             return False
@@ -192,14 +217,14 @@ class Access:
                 or (rtype == "Issue" and principal.role in self.intake_roles)):
             return Presented(audience, None, stored.text)
         doc = stored.doc
-        if rtype == "Resident":
+        if rtype == self.person_type:
             doc = self._resident(principal, stored, audience, now)
         else:
             doc = redact(doc, audience, pseudonym_key=self.key)
         if rtype == "Issue":
             self._reporter(principal, audience, doc)
         elif rtype == "Consultation":
-            _hide_results(doc, now, principal.role in RESULTS_HIDDEN_FROM)
+            _hide_results(doc, now, principal.role in self.results_hidden_from)
         return Presented(audience, doc, None)
 
     def _resident(self, principal: Principal, stored: Stored, audience: str,
@@ -208,14 +233,14 @@ class Access:
         restriction = doc.get("restriction")
         if (isinstance(restriction, Mapping) and restriction.get("state") == "restricted"
                 and not self._may_see_restricted(principal, stored, audience, now)):
-            return {k: doc[k] for k in ERASED_MEMBERS if k in doc}
-        if audience != "self" and is_minor(doc, now):
+            return self.erased_form(doc)
+        if audience != "self" and self.is_minor(doc, now):
             audience = self.minor_audience[audience]
         return redact(doc, audience, pseudonym_key=self.key)
 
     def _may_see_restricted(self, principal: Principal, stored: Stored, audience: str,
                             now: datetime | None) -> bool:
-        if principal.role in ("resident", "proxy"):
+        if principal.role in self.own_record_roles:
             return stored.id == principal.resident or self.proxy_grants(
                 stored.doc, principal, {"manage-data"}, now)
         return audience == "community-staff" and principal.serves_any(stored.communities)
@@ -229,13 +254,26 @@ class Access:
 
     # -- audit -------------------------------------------------------------------------
     def sensitive_pointers(self, doc: Mapping[str, Any], now: datetime | None = None) -> list[str]:
-        """JSON Pointers of the sensitive information ``doc`` (a Resident) discloses."""
-        classes = ("sensitive", "personal") if is_minor(doc, now) else ("sensitive",)
+        """JSON Pointers of the sensitive information ``doc`` (a person's record) discloses."""
+        classes = ("sensitive", "personal") if self.is_minor(doc, now) else ("sensitive",)
         found: list[str] = []
-        for path, cls in _pipl_paths(self.spec, "Resident"):
+        for path, cls in _pipl_paths(self.spec, self.person_type):
             if cls in classes:
                 found.extend(pointer(where) for where, _ in values_at(doc, path))
         return found
+
+    def erased_form(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """``doc`` reduced to the minimal erased form (/req/residents/erased-minimal)."""
+        return {k: doc[k] for k in self.erased if k in doc}
+
+    def is_minor(self, doc: Mapping[str, Any], now: datetime | None = None) -> bool:
+        """Under the minor age at the time of the response (/req/residents/minor-sensitive)."""
+        born = birth_date(doc)
+        if born is None:
+            return False
+        today = (now or datetime.now(UTC)).date()
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        return age < self.minor_age
 
 
 @functools.cache
@@ -255,22 +293,10 @@ def birth_date(doc: Mapping[str, Any]) -> date | None:
             pass
     for document in doc.get("identityDocuments") or ():
         number = document.get("number") if isinstance(document, Mapping) else None
-        if isinstance(number, str) and identifiers.is_valid_citizen_id(number):
-            try:
-                return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-            except ValueError:
-                continue
+        born = citizen_id_birth_date(number) if isinstance(number, str) else None
+        if born is not None:
+            return born
     return None
-
-
-def is_minor(doc: Mapping[str, Any], now: datetime | None = None) -> bool:
-    """Under 14 at the time of the response (/req/residents/minor-sensitive)."""
-    born = birth_date(doc)
-    if born is None:
-        return False
-    today = (now or datetime.now(UTC)).date()
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    return age < 14
 
 
 def strip_reporter(doc: dict[str, Any]) -> None:

@@ -13,10 +13,8 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
 
-from .api import ROUTERS
-from .api._common import State
+from .api import State, routes
 from .auth import Principal, TokenRegistry, demo_tokens, load_tokens
 from .demo import seed
 from .errors import install_handlers
@@ -68,12 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_handlers(app)
     # The API's routes take the Request and return a Response themselves, so they are served
     # as plain Starlette routes in one flat list: no dependency solving, no response models.
-    for router in ROUTERS:
-        for api_route in router.routes:
-            route = Route(api_route.path, api_route.endpoint,  # type: ignore[attr-defined]
-                          methods=sorted(api_route.methods))  # type: ignore[attr-defined]
-            route.methods = set(api_route.methods)  # type: ignore[attr-defined]  # no HEAD
-            app.router.routes.append(route)
+    app.router.routes.extend(routes(settings.spec_version))
     api_document = json.dumps(bundled(settings.spec_version), ensure_ascii=False).encode()
 
     @app.get("/openapi.json", include_in_schema=False)

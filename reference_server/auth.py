@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from smartcommunity import load_spec
+from smartcommunity.specification import DEFAULT_VERSION
 
 __all__ = ["ALL", "DEMO_COMMUNITY", "NEIGHBOUR_COMMUNITY", "Principal", "TokenRegistry",
            "demo_tokens", "load_tokens"]
@@ -99,7 +100,7 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
 
 
-def principal_from(fields: Mapping[str, Any], version: str = "1.0") -> Principal:
+def principal_from(fields: Mapping[str, Any], version: str = DEFAULT_VERSION) -> Principal:
     """A principal from its JSON description; raises ValueError on a bad one."""
     roles = load_spec(version).codelist("role")
     role = fields.get("role")
@@ -124,7 +125,8 @@ def principal_from(fields: Mapping[str, Any], version: str = "1.0") -> Principal
     if role == "department" and organisation is None:
         raise ValueError(f"department principal {name} needs an organisation")
     resident = fields.get("resident")
-    if role in ("resident", "proxy") and not isinstance(resident, str):
+    own_record_roles = load_spec(version).privacy["recordAccess"]["ownRecordRoles"]
+    if role in own_record_roles and not isinstance(resident, str):
         raise ValueError(f"{role} principal {name} needs the id of their resident record")
     user_id = fields.get("userId")
     return Principal(name=name, role=str(role), communities=communities,
@@ -140,7 +142,8 @@ def _organisation(code: str, version: str) -> dict[str, Any]:
     return {"id": code, "name": name, "type": "government-department"}
 
 
-def load_tokens(source: Path | Mapping[str, Any], version: str = "1.0") -> dict[str, Principal]:
+def load_tokens(source: Path | Mapping[str, Any], version: str = DEFAULT_VERSION,
+                ) -> dict[str, Principal]:
     """Token → principal from a tokens file (or its parsed content)."""
     data: Any = (json.loads(source.read_text(encoding="utf-8")) if isinstance(source, Path)
                  else source)

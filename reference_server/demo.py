@@ -10,37 +10,31 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from smartcommunity.identifiers import citizen_id_pseudonym, is_valid_citizen_id
+from smartcommunity.privacy import rekey_pseudonyms
 
-from .service import Service
-from .service._core import now_cst, stamp
+from .service import Service, now_cst, stamp
 
-__all__ = ["ORDER", "rekeyed", "seed"]
+__all__ = ["seed"]
 
 
-def rekeyed(doc: dict[str, Any], key: bytes | None) -> dict[str, Any]:
-    """The example with its citizen-ID pseudonyms computed with this server's city key.
+def _examples(service: Service) -> list[dict[str, Any]]:
+    """The examples in the order of ``resource-type.csv`` (a type before those that refer to
+    it), each with its citizen-ID pseudonyms computed with this server's city key.
 
     The examples were made with a demonstration key; a server holding another key would
     otherwise store records whose pseudonyms it rejects when their residents correct them.
     """
-    if key is None or doc.get("resourceType") != "Resident":
-        return doc
-    out = copy.deepcopy(doc)
-    for item in out.get("identityDocuments") or ():
-        number = item.get("number")
-        if "pseudonym" in item and isinstance(number, str) and is_valid_citizen_id(number):
-            item["pseudonym"] = citizen_id_pseudonym(number, key)
-    return out
-
-#: residents first, then the issues consultations refer to, then consultations
-ORDER = {"Resident": 0, "Issue": 1, "Consultation": 2}
+    order = {rt: i for i, rt in enumerate(service.spec.resource_types)}
+    docs = [doc for _, doc in service.spec.examples()]
+    if service.key is not None:
+        docs = [rekey_pseudonyms(copy.deepcopy(doc), service.key) for doc in docs]
+    return sorted(docs, key=lambda d: (order.get(str(d.get("resourceType")), len(order)),
+                                       str(d.get("id"))))
 
 
 def seed(service: Service) -> bool:
     """Load the examples into an empty database; False (and nothing done) when it has data."""
-    docs = sorted((rekeyed(doc, service.key) for _, doc in service.spec.examples()),
-                  key=lambda d: (ORDER.get(str(d.get("resourceType")), 9), str(d.get("id"))))
+    docs = _examples(service)
     for doc in docs:
         service.validate(doc)
     with service.store.write() as tx:

@@ -1,12 +1,15 @@
 """HTTP errors as RFC 9457 ``application/problem+json`` (/req/core/problem-details).
 
 Every error the server answers is a :class:`ProblemError` subclass that declares its status,
-stable code, title and bilingual message template; one renderer turns it into the body that
-``schemas/problem.json`` describes. Routes raise, never build error responses themselves.
+stable code and title; its bilingual message is the code's template in the spec's
+``error-code`` codelist, filled with the values the error was raised with. One renderer turns
+it into the body that ``schemas/problem.json`` describes, its ``type`` under the version
+served. Routes raise, never build error responses themselves.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -18,19 +21,48 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from smartcommunity import Finding
+from smartcommunity import Finding, load_spec
+from smartcommunity.pointers import pointer
+from smartcommunity.specification import BASE_URI, DEFAULT_VERSION
 
 __all__ = [
     "PROBLEM_JSON", "BadRequest", "Conflict", "Forbidden", "IdConflict", "IdempotencyKeyReused",
     "InvalidCursor", "InvalidHeader", "InvalidParameter", "MalformedJson", "MethodNotAllowed",
     "NotFound", "PayloadTooLarge", "PreconditionFailed", "PreconditionRequired", "ProblemError",
     "ServerError", "StatusConflict", "TooDeep", "Unauthorized", "UnknownParameter",
-    "Unprocessable", "UnsupportedMediaType", "finding", "install_handlers", "problem_response",
+    "Unprocessable", "UnsupportedMediaType", "coded", "finding", "install_handlers", "message",
+    "problem_response", "type_uri",
 ]
 
 PROBLEM_JSON = "application/problem+json"
-TYPE_BASE = "https://w3id.org/smartcommunity/spec/1.0/errors/"
 log = logging.getLogger("reference_server")
+
+
+def type_uri(code: str, version: str = DEFAULT_VERSION) -> str:
+    """The problem ``type`` of ``code`` in spec ``version``."""
+    return f"{BASE_URI}{version}/errors/{code}"
+
+
+class _Lenient(dict[str, Any]):
+    # A template naming a value the error was not raised with shows the name.
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@functools.cache
+def _templates(version: str) -> Mapping[str, tuple[str, str]]:
+    entries = load_spec(version).codelist("error-code").entries
+    return {code: (e.title_zh, e.title_en) for code, e in entries.items()}
+
+
+def message(code: str, version: str = DEFAULT_VERSION, **values: Any) -> dict[str, str]:
+    """The message of ``code`` in both languages: its ``error-code`` template, filled in."""
+    zh, en = _templates(version).get(code, ("{detail}", "{detail}"))
+    filled = _Lenient({k: str(v) for k, v in values.items()})
+    return {"zh-Hans": zh.format_map(filled), "en": en.format_map(filled)}
+
+
+_message_of = message  # ProblemError's ``message`` argument hides the function's name
 
 
 class ProblemError(Exception):
@@ -40,25 +72,28 @@ class ProblemError(Exception):
     code: ClassVar[str] = "http.bad-request"
     title: ClassVar[str] = "Bad request"
     requirement: ClassVar[str | None] = None
-    #: templates filled with the keyword arguments given to the constructor
-    message_zh: ClassVar[str] = "请求无效"
-    message_en: ClassVar[str] = "The request is not valid"
 
     def __init__(self, detail: str | None = None, *, errors: Iterable[Mapping[str, Any]] = (),
                  headers: Mapping[str, str] | None = None,
                  message: Mapping[str, str] | None = None, **values: Any) -> None:
+        #: the values the code's message template is filled with
         self.values = values
-        self.message = dict(message) if message else {
-            "zh-Hans": self.message_zh.format(**values), "en": self.message_en.format(**values)}
+        self.given = dict(message) if message else None
+        self.message = self.given or _message_of(self.code, **values)
+        self.given_detail = detail
         self.detail = detail or self.message["en"]
         self.errors = [dict(e) for e in errors]
         self.headers = dict(headers or {})
         super().__init__(self.detail)
 
-    def body(self) -> dict[str, Any]:
+    def body(self, version: str = DEFAULT_VERSION) -> dict[str, Any]:
+        """The problem details, worded and typed by spec ``version``."""
+        said = self.message
+        if self.given is None and version != DEFAULT_VERSION:
+            said = message(self.code, version, **self.values)
         out: dict[str, Any] = {
-            "type": TYPE_BASE + self.code, "title": self.title, "status": self.status,
-            "code": self.code, "message": self.message, "detail": self.detail,
+            "type": type_uri(self.code, version), "title": self.title, "status": self.status,
+            "code": self.code, "message": said, "detail": self.given_detail or said["en"],
         }
         if self.requirement:
             out["requirement"] = self.requirement
@@ -74,6 +109,14 @@ def finding(pointer: str, code: str, en: str, zh: str, requirement: str | None =
     if requirement:
         out["requirement"] = requirement
     return out
+
+
+def coded(pointer: str, code: str, version: str = DEFAULT_VERSION,
+          requirement: str | None = None, severity: str = "error", **values: Any,
+          ) -> dict[str, Any]:
+    """An entry of ``errors`` worded by the template of ``code`` filled with ``values``."""
+    said = message(code, version, **values)
+    return finding(pointer, code, said["en"], said["zh-Hans"], requirement, severity)
 
 
 def findings_of(items: Iterable[Finding]) -> list[dict[str, Any]]:
@@ -93,46 +136,34 @@ class UnknownParameter(ProblemError):
     code = "http.unknown-parameter"
     title = "Unknown query parameter"
     requirement = "/req/core/unknown-parameter"
-    message_zh = "未定义的查询参数：{names}"
-    message_en = "Undefined query parameter: {names}"
 
 
 class InvalidParameter(ProblemError):
     code = "http.invalid-parameter"
     title = "Invalid parameter"
-    message_zh = "参数 {name} 无效：{reason}"
-    message_en = "Parameter {name} is not valid: {reason}"
 
 
 class InvalidHeader(ProblemError):
     code = "http.invalid-header"
     title = "Invalid header"
-    message_zh = "请求头 {name} 无效：{reason}"
-    message_en = "Header {name} is not valid: {reason}"
 
 
 class InvalidCursor(ProblemError):
     code = "http.invalid-cursor"
     title = "Invalid cursor"
     requirement = "/req/core/paging"
-    message_zh = "游标无效，请使用上一页返回的 next"
-    message_en = "The cursor is not valid; use the next value of the previous page"
 
 
 class MalformedJson(ProblemError):
     code = "http.malformed-json"
     title = "Malformed JSON"
     requirement = "/req/core/no-server-error"
-    message_zh = "请求体不是有效的 JSON：{reason}"
-    message_en = "The body is not valid JSON: {reason}"
 
 
 class TooDeep(ProblemError):
     code = "http.too-deep"
     title = "JSON nested too deeply"
     requirement = "/req/core/request-limits"
-    message_zh = "JSON 嵌套超过 {limit} 层"
-    message_en = "The JSON body is nested deeper than {limit} levels"
 
 
 class Unauthorized(ProblemError):
@@ -140,8 +171,6 @@ class Unauthorized(ProblemError):
     code = "http.unauthorized"
     title = "Unauthorized"
     requirement = "/req/core/authentication"
-    message_zh = "缺少或无效的 Bearer 令牌"
-    message_en = "A valid bearer token is required"
 
     def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="smartcommunity"'},
@@ -152,8 +181,6 @@ class Forbidden(ProblemError):
     status = 403
     code = "http.forbidden"
     title = "Forbidden"
-    message_zh = "角色 {role} 不能执行此操作：{reason_zh}"
-    message_en = "Role {role} may not do this: {reason}"
 
 
 class NotFound(ProblemError):
@@ -161,16 +188,12 @@ class NotFound(ProblemError):
     code = "http.not-found"
     title = "Not found"
     requirement = "/req/core/not-found"
-    message_zh = "资源不存在或无权查看"
-    message_en = "The resource does not exist or may not be seen"
 
 
 class MethodNotAllowed(ProblemError):
     status = 405
     code = "http.method-not-allowed"
     title = "Method not allowed"
-    message_zh = "此地址不支持方法 {method}"
-    message_en = "Method {method} is not allowed here"
 
 
 class Conflict(ProblemError):
@@ -183,8 +206,6 @@ class IdConflict(Conflict):
     code = "http.id-conflict"
     title = "Id already exists"
     requirement = "/req/core/id-conflict"
-    message_zh = "标识 {id} 已存在"
-    message_en = "A resource with id {id} already exists"
 
 
 class StatusConflict(Conflict):
@@ -198,8 +219,6 @@ class PreconditionFailed(ProblemError):
     code = "http.precondition-failed"
     title = "Precondition failed"
     requirement = "/req/core/if-match"
-    message_zh = "If-Match {given} 与当前版本 {current} 不符"
-    message_en = "If-Match {given} does not match the current version {current}"
 
 
 class PayloadTooLarge(ProblemError):
@@ -207,8 +226,6 @@ class PayloadTooLarge(ProblemError):
     code = "http.payload-too-large"
     title = "Payload too large"
     requirement = "/req/core/request-limits"
-    message_zh = "请求体超过上限 {limit} 字节"
-    message_en = "The body is over the limit of {limit} bytes"
 
 
 class UnsupportedMediaType(ProblemError):
@@ -216,8 +233,6 @@ class UnsupportedMediaType(ProblemError):
     code = "http.unsupported-media-type"
     title = "Unsupported media type"
     requirement = "/req/core/json-only"
-    message_zh = "请求体必须是 application/json，而不是 {given}"
-    message_en = "The body must be application/json, not {given}"
 
 
 class Unprocessable(ProblemError):
@@ -225,16 +240,12 @@ class Unprocessable(ProblemError):
     code = "http.unprocessable-content"
     title = "Unprocessable content"
     requirement = "/req/core/invalid-rejected"
-    message_zh = "文档或动作数据无效，共 {count} 个问题"
-    message_en = "The document or action data is not valid: {count} problem(s)"
 
 
 class IdempotencyKeyReused(Unprocessable):
     code = "http.idempotency-key-reused"
     title = "Idempotency key reused with another body"
     requirement = "/req/core/idempotency-key"
-    message_zh = "Idempotency-Key 已用于另一个请求体"
-    message_en = "The Idempotency-Key was already used with a different body"
 
 
 class PreconditionRequired(ProblemError):
@@ -242,34 +253,38 @@ class PreconditionRequired(ProblemError):
     code = "http.precondition-required"
     title = "Precondition required"
     requirement = "/req/core/if-match"
-    message_zh = "缺少 If-Match：请带上当前的 ETag"
-    message_en = "If-Match is missing: send the current ETag"
 
 
 class ServerError(ProblemError):
     status = 500
     code = "http.internal-error"
     title = "Internal server error"
-    message_zh = "服务器内部错误，请求未改变任何数据"
-    message_en = "Internal server error; the request changed nothing"
 
 
-def problem_response(error: ProblemError) -> Response:
-    return Response(orjson.dumps(error.body()), status_code=error.status,
+def problem_response(error: ProblemError, version: str = DEFAULT_VERSION) -> Response:
+    """The response answering ``error`` under spec ``version``."""
+    return Response(orjson.dumps(error.body(version)), status_code=error.status,
                     media_type=PROBLEM_JSON, headers=error.headers)
+
+
+def _served(request: Request) -> str:
+    """The version the application serves (its settings), else the default."""
+    app = request.scope.get("app")
+    state = getattr(getattr(app, "state", None), "sc", None)
+    return str(state.settings.spec_version) if state is not None else DEFAULT_VERSION
 
 
 async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
-    return problem_response(exc)
+    return problem_response(exc, _served(request))
 
 
-def allowed_methods(path: str) -> list[str]:
+def allowed_methods(path: str, version: str = DEFAULT_VERSION) -> list[str]:
     """The methods the OpenAPI defines for ``path`` (Allow of a 405)."""
     from .openapi import operations
 
     found = []
-    for (template, method) in operations():
+    for (template, method) in operations(version):
         pattern = "^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$"
         if re.match(pattern, path):
             found.append(method.upper())
@@ -278,26 +293,29 @@ def allowed_methods(path: str) -> list[str]:
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    version = _served(request)
     if exc.status_code == 405:
-        allow = ", ".join(allowed_methods(request.url.path))
-        return problem_response(MethodNotAllowed(method=request.method, headers={"Allow": allow}))
+        allow = ", ".join(allowed_methods(request.url.path, version))
+        return problem_response(MethodNotAllowed(method=request.method, headers={"Allow": allow}),
+                                version)
     if exc.status_code == 404:
-        return problem_response(NotFound())
+        return problem_response(NotFound(), version)
     # Routing raises only 404 and 405; anything else from Starlette is a malformed request.
-    return problem_response(BadRequest(str(exc.detail)))
+    return problem_response(BadRequest(str(exc.detail)), version)
 
 
 async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [finding("/" + "/".join(str(p) for p in e.get("loc", ())[1:]), "http.invalid-request",
-                      str(e.get("msg")), str(e.get("msg"))) for e in exc.errors()]
-    return problem_response(BadRequest(errors=errors))
+    version = _served(request)
+    errors = [coded(pointer([str(p) for p in e.get("loc", ())[1:]]), "http.invalid-request",
+                    version, detail=e.get("msg")) for e in exc.errors()]
+    return problem_response(BadRequest(errors=errors), version)
 
 
 async def _on_anything(request: Request, exc: Exception) -> Response:
     # The last resort: still problem+json, never a traceback. Tests prove no path reaches it.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(ServerError())
+    return problem_response(ServerError(), _served(request))
 
 
 def install_handlers(app: FastAPI) -> None:

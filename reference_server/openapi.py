@@ -4,6 +4,12 @@
 the schemas to each other (``datatypes.json#/$defs/id``). Clients such as schemathesis expect
 one self-contained document, so :func:`bundled` copies every schema reached into
 ``components/schemas`` (named by file) and points each ``$ref`` there.
+
+:func:`operations` reads every operation with its parameters and says what kind of operation
+it is from the shape of its path: a resource's collection (create, list), item (read, update),
+lifecycle actions, history, or a right exercised on one item (``POST /residents/{id}/erase``).
+The server registers its routes from that, so a resource type the spec adds is served without
+a route of its own.
 """
 
 from __future__ import annotations
@@ -19,19 +25,19 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from smartcommunity import load_spec
-from smartcommunity.specification import Spec
+from smartcommunity.pointers import escape_token
+from smartcommunity.specification import DEFAULT_VERSION, Spec
 
-__all__ = ["METHODS", "Operation", "Parameter", "bundled", "operations"]
+__all__ = ["KINDS", "METHODS", "Operation", "Parameter", "bundled", "operations",
+           "resource_operations"]
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
+#: the kinds of operation a resource type's paths carry
+KINDS = ("create", "list", "read", "update", "act", "history", "right")
 
 
 @functools.cache
-def bundled(version: str = "1.0") -> dict[str, Any]:
+def bundled(version: str = DEFAULT_VERSION) -> dict[str, Any]:
     """The OpenAPI document with every schema it reaches under ``components/schemas``."""
     spec = load_spec(version)
     api = copy.deepcopy(spec.openapi)
@@ -54,7 +60,7 @@ def bundled(version: str = "1.0") -> dict[str, Any]:
         if name not in seen:
             seen.add(name)
             pending.append(name)
-        return f"#/components/schemas/{_escape(name)}{fragment}"
+        return f"#/components/schemas/{escape_token(name)}{fragment}"
 
     def rewrite(node: Any, base: str | None) -> None:
         if isinstance(node, dict):
@@ -62,7 +68,7 @@ def bundled(version: str = "1.0") -> dict[str, Any]:
             if isinstance(ref, str):
                 if ref.startswith("#"):
                     if base is not None:  # local to a schema file: now inside components
-                        node["$ref"] = f"#/components/schemas/{_escape(base)}{ref[1:]}"
+                        node["$ref"] = f"#/components/schemas/{escape_token(base)}{ref[1:]}"
                 else:
                     node["$ref"] = target(ref, base)
             for value in node.values():
@@ -124,6 +130,40 @@ class Operation:
     headers: Mapping[str, Parameter]
     path_params: Mapping[str, Parameter]
     has_body: bool
+    #: one of KINDS for an operation on a resource type's paths, else ""
+    kind: str = ""
+    #: the resource type whose collection the path starts with
+    resource_type: str | None = None
+    #: the name a ``right`` operation is known by: its last path segment (``"erase"``)
+    name: str | None = None
+    #: the roles its ``x-roles`` admits; None: every authenticated principal
+    roles: frozenset[str] | None = None
+    #: whether a bearer token is needed (``security: []`` says none is)
+    secured: bool = True
+
+
+def _kind(path: str, method: str, by_collection: Mapping[str, str],
+          ) -> tuple[str, str | None, str | None]:
+    """``(kind, resource type, right name)`` of an operation, from the shape of its path."""
+    parts = path.strip("/").split("/")
+    rtype = by_collection.get(parts[0])
+    if rtype is None:
+        return "", None, None
+    if len(parts) == 1:
+        kind = {"post": "create", "get": "list"}.get(method, "")
+    elif parts[1] != "{id}":
+        kind = ""
+    elif len(parts) == 2:
+        kind = {"get": "read", "put": "update"}.get(method, "")
+    elif len(parts) == 3 and method == "get" and parts[2] == "history":
+        kind = "history"
+    elif len(parts) == 4 and method == "post" and parts[2:] == ["actions", "{action}"]:
+        kind = "act"
+    elif len(parts) == 3 and method == "post" and "{" not in parts[2]:
+        return "right", rtype, parts[2]
+    else:
+        kind = ""
+    return kind, (rtype if kind else None), None
 
 
 def _absolute(node: Any, spec: Spec) -> Any:
@@ -140,7 +180,7 @@ def _absolute(node: Any, spec: Spec) -> Any:
 
 
 @functools.cache
-def operations(version: str = "1.0") -> dict[tuple[str, str], Operation]:
+def operations(version: str = DEFAULT_VERSION) -> dict[tuple[str, str], Operation]:
     """Every (path, method) of the API with its declared parameters."""
     spec = load_spec(version)
     api = spec.openapi
@@ -152,6 +192,7 @@ def operations(version: str = "1.0") -> dict[tuple[str, str], Operation]:
             return resolve(shared[ref.rsplit("/", 1)[1]])
         return p
 
+    by_collection = {c: rt for rt, c in spec.collections.items()}
     out: dict[tuple[str, str], Operation] = {}
     for path, item in api["paths"].items():
         common = [resolve(p) for p in item.get("parameters", ())]
@@ -159,6 +200,7 @@ def operations(version: str = "1.0") -> dict[tuple[str, str], Operation]:
             op = item.get(method)
             if op is None:
                 continue
+            kind, rtype, name = _kind(path, method, by_collection)
             params: dict[tuple[str, str], Parameter] = {}
             for raw in [*common, *(resolve(p) for p in op.get("parameters", ()))]:
                 schema = _absolute(raw.get("schema", {}), spec)
@@ -174,5 +216,18 @@ def operations(version: str = "1.0") -> dict[tuple[str, str], Operation]:
                 headers={n.lower(): p for (loc, n), p in params.items() if loc == "header"},
                 path_params={n: p for (loc, n), p in params.items() if loc == "path"},
                 has_body="requestBody" in op,
+                kind=kind, resource_type=rtype, name=name,
+                roles=None if op.get("x-roles") is None else frozenset(op["x-roles"]),
+                secured=op.get("security", api.get("security")) != [],
             )
     return out
+
+
+@functools.cache
+def resource_operations(version: str, resource_type: str) -> dict[str, Operation]:
+    """The operations on ``resource_type``'s paths by kind; a right by ``"right:<name>"``."""
+    found: dict[str, Operation] = {}
+    for op in operations(version).values():
+        if op.resource_type == resource_type:
+            found[op.kind if op.kind != "right" else f"right:{op.name}"] = op
+    return found

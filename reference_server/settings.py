@@ -1,4 +1,8 @@
-"""Settings of the reference server: where the data lives and the limits it enforces."""
+"""Settings of the reference server: where the data lives and the limits it enforces.
+
+Page sizes are not settings: the default and the maximum are those of the OpenAPI's ``limit``
+parameter.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+from smartcommunity.specification import DEFAULT_VERSION
 
 #: China Standard Time; timestamps the server writes carry this offset.
 CST = timezone(timedelta(hours=8))
@@ -25,8 +31,6 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     #: deepest JSON nesting accepted (/req/core/request-limits)
     max_json_depth: int = 64
-    page_size_default: int = 50
-    page_size_max: int = 500
     #: shared city key for citizen ID pseudonyms; None: redaction leaves no pseudonym behind
     pseudonym_key: bytes | None = None
     #: URI written to meta.source and to the change feed's ``source``; None: a stable
@@ -34,7 +38,8 @@ class Settings:
     source_uri: str | None = None
     #: seed the demo community on first start (an existing database is reused as it is)
     demo: bool = False
-    #: version of the standard served
-    spec_version: str = "1.0"
+    #: version of the standard served (its OpenAPI, lifecycles and privacy policy); documents
+    #: of the other installed versions of the same major version are taken too
+    spec_version: str = DEFAULT_VERSION
     #: extra keyword arguments for SQLAlchemy's create_engine (pool sizes and the like)
     engine_options: dict[str, Any] = field(default_factory=dict)

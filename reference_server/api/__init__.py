@@ -1,10 +1,8 @@
-"""The HTTP layer: one router per resource, each route a few lines over the service."""
+"""The HTTP layer: routes registered from the OpenAPI, each a few lines over the service."""
 
 from __future__ import annotations
 
-from .routes import audit, changes, conformance, consultations, issues, residents
+from ._common import State
+from ._routes import routes
 
-ROUTERS = [conformance.router, residents.router, issues.router, consultations.router,
-           changes.router, audit.router]
-
-__all__ = ["ROUTERS"]
+__all__ = ["State", "routes"]

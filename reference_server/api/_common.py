@@ -1,4 +1,4 @@
-"""What every route does: authenticate, check the call against the OpenAPI, call the service."""
+"""What every route does: authenticate, check the call against its operation, call the service."""
 
 from __future__ import annotations
 
@@ -11,20 +11,25 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..auth import TokenRegistry
+from ..auth import Principal, TokenRegistry
 from ..errors import InvalidParameter, finding
 from ..http import Call, authenticate, check_call, parse_if_match, read_json
-from ..openapi import operations
+from ..openapi import Operation
 from ..service import Result, Service
 from ..settings import CST, Settings
 from ..storage import ListQuery, utc_text
 
-__all__ = ["State", "begin", "body", "if_match", "list_query", "offload", "path_id", "respond",
-           "state", "write"]
+__all__ = ["ANONYMOUS", "State", "begin", "body", "if_match", "limit", "list_query", "offload",
+           "path_id", "respond", "state", "write"]
+
+#: who asks an operation that needs no token; it holds no role, so nothing is read for it
+ANONYMOUS = Principal(name="anonymous", role="", communities=frozenset())
 
 
 @dataclass(slots=True)
 class State:
+    """What the routes of one application share: its settings, service and tokens."""
+
     settings: Settings
     service: Service
     tokens: TokenRegistry
@@ -35,10 +40,11 @@ def state(request: Request) -> State:
     return found
 
 
-def begin(request: Request, path: str, method: str) -> Call:
-    """401 without a known token, 400 for undefined or invalid parameters."""
-    operation = operations(state(request).settings.spec_version)[(path, method)]
-    principal = authenticate(request, state(request).tokens)
+def begin(request: Request, operation: Operation) -> Call:
+    """401 without a known token (where one is needed), 400 for undefined or invalid
+    parameters."""
+    principal = (authenticate(request, state(request).tokens) if operation.secured
+                 else ANONYMOUS)
     call = check_call(request, operation, principal)
     for name, param in operation.path_params.items():
         error = param.error(request.path_params.get(name))
@@ -63,29 +69,36 @@ def path_id(request: Request) -> str:
     return str(request.path_params["id"])
 
 
-def list_query(request: Request, call: Call, rtype: str) -> tuple[ListQuery, str | None, int]:
-    """The list filters of the call; ``category`` is a content code for consultations."""
+def limit(call: Call, operation: Operation) -> int:
+    """The page size asked for, else the default of the operation's ``limit`` parameter
+    (its schema has already held the value to its minimum and maximum)."""
+    given = call.query.get("limit")
+    if isinstance(given, int):
+        return given
+    return int(operation.query["limit"].schema["default"])
+
+
+def list_query(call: Call, operation: Operation, category_member: str = "category",
+               ) -> tuple[ListQuery, str | None, int]:
+    """The list filters of the call; ``category`` fills ``category_member`` of the query."""
     q = call.query
-    settings = state(request).settings
-    limit = min(int(q.get("limit", settings.page_size_default)), settings.page_size_max)
-    consultation = rtype == "Consultation"
 
     def when(name: str) -> str | None:
         value = q.get(name)
         return utc_text(value) if isinstance(value, str) else None
 
+    category: dict[str, Any] = {category_member: q.get("category")}
     query = ListQuery(
         community=q.get("community"), status=q.get("status"),
         updated_since=when("updatedSince"),
-        category=None if consultation else q.get("category"),
-        content=q.get("category") if consultation else None,
         department=q.get("department"), request_type=q.get("requestType"),
         intake_channel=q.get("intakeChannel"), urgency=q.get("urgency"),
         submitted_from=when("submittedFrom"), submitted_to=when("submittedTo"),
         grid=q.get("grid"), today=datetime.now(CST).date().isoformat(),
         pseudonym=q.get("pseudonym"), issue=q.get("issue"),
+        **category,
     )
-    return query, q.get("cursor"), limit
+    return query, q.get("cursor"), limit(call, operation)
 
 
 def respond(result: Result) -> Response:
@@ -106,7 +119,7 @@ async def write(prepare: Callable[..., Any], *args: Any) -> Response:
 async def offload(fn: Callable[..., Result], *args: Any) -> Response:
     """Run an operation that writes in a worker thread and answer with its result.
 
-    Writes wait for their group commit; off the event loop, many of them wait together and
-    share one sync, while the loop goes on reading requests.
+    Reads that append to the audit log wait for their commit; off the event loop, many of
+    them wait together and share one sync, while the loop goes on reading requests.
     """
     return respond(await run_in_threadpool(fn, *args))

@@ -1,8 +1,18 @@
-"""The API's operations, independent of HTTP."""
+"""The API's operations, independent of HTTP.
+
+:class:`Service` runs every operation for any resource type of the spec; what a type adds (who
+may write it, the rules the schema cannot express, rights such as erasure) is its
+:class:`Policy`, registered with :func:`policy_for`. Writes are prepared first and committed by
+the store's group commit (see ``_core``).
+"""
 
 from __future__ import annotations
 
-from ._core import PLURAL, Result, Service
-from ._policies import ITEMS
+from ._core import Service
+from ._policies import ITEMS, ConsultationPolicy, IssuePolicy, ResidentPolicy
+from ._policy import POLICIES, Policy, policy_for
+from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unprocessable
 
-__all__ = ["ITEMS", "PLURAL", "Result", "Service"]
+__all__ = ["ITEMS", "POLICIES", "ConsultationPolicy", "IssuePolicy", "Policy", "Prepared",
+           "ResidentPolicy", "Result", "Service", "Write", "forbidden", "now_cst",
+           "policy_for", "stamp", "unprocessable"]

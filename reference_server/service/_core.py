@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +20,11 @@ from jsonschema import Draft202012Validator
 from smartcommunity import Validator, load_spec
 from smartcommunity.exceptions import ActionNotAllowed, InvalidActionDetails, RoleNotAllowed
 from smartcommunity.lifecycle import Lifecycle, lifecycle_for
+from smartcommunity.pointers import pointer
+from smartcommunity.specification import available_versions
 from smartcommunity.validation import pseudonym_key
 
-from ..access import ERASED_MEMBERS, Access, Presented
+from ..access import Access, Presented
 from ..auth import Principal
 from ..errors import (
     Forbidden,
@@ -34,57 +35,22 @@ from ..errors import (
     ProblemError,
     StatusConflict,
     Unprocessable,
+    coded,
     finding,
-    findings_of,
+    message,
 )
 from ..http import decode_cursor, encode_cursor
 from ..settings import CST, Settings
-from ..storage import Change, Duplicate, ListQuery, Store, Stored, Tx, derive
-from ..storage._derive import joined
+from ..storage import Change, Duplicate, ListQuery, Store, Stored, Tx, derive, joined
+from . import _policies  # noqa: F401  # registers the policies of the standard's resource types
+from ._policy import POLICIES, Policy
+from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unprocessable
 
-__all__ = ["PLURAL", "Result", "Service", "Write", "forbidden", "unprocessable"]
+__all__ = ["Prepared", "Result", "Service", "Write", "forbidden", "unprocessable"]
 
-PLURAL = {"Resident": "residents", "Issue": "issues", "Consultation": "consultations"}
 EVENT_TYPE = "org.w3id.smartcommunity.{}.{}"
-
-
-@dataclass(slots=True)
-class Result:
-    """An operation's answer: status, JSON body and headers."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-#: a write ready to commit (its job), or the answer when there is nothing to write (a replay)
-Prepared = Result | Callable[[Tx], Result]
-
-
-@dataclass(slots=True)
-class Write:
-    """A further resource written by the same request (a merge updates its target)."""
-
-    stored: Stored
-    doc: dict[str, Any]
-    action: str
-    kind: str = "updated"
-
-
-def forbidden(principal: Principal, en: str, zh: str, requirement: str | None = None,
-              pointer: str = "") -> Forbidden:
-    return Forbidden(role=principal.role, reason=en, reason_zh=zh, errors=[
-        finding(pointer, "http.forbidden", en, zh, requirement)])
-
-
-def unprocessable(items: Iterable[Any], *, findings: bool = False) -> Unprocessable:
-    """422 listing every problem: ``(pointer, en, zh, requirement)`` tuples or findings."""
-    if findings:
-        errors = findings_of(items)
-    else:
-        errors = [finding(p, "http.unprocessable-content", en, zh, req)
-                  for p, en, zh, req in items]
-    return Unprocessable(count=len(errors), errors=errors)
+#: the CloudEvents version of the change feed's events
+CLOUDEVENTS_VERSION = "1.0"
 
 
 def _kebab(name: str) -> str:
@@ -93,49 +59,50 @@ def _kebab(name: str) -> str:
 
 def request_errors(validator: Draft202012Validator, body: Any) -> list[dict[str, Any]]:
     """Findings for an action request that breaks action-request.json."""
-    return [finding("/" + "/".join(str(p) for p in e.absolute_path),
+    return [finding(pointer(list(e.absolute_path)),
                     "schema." + _kebab(str(e.validator)), e.message, f"请求无效：{e.message}",
                     "/req/core/no-unknown-members" if e.validator == "additionalProperties"
                     else None)
             for e in validator.iter_errors(body)]
 
 
-def now_cst() -> datetime:
-    return datetime.now(CST)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
-
-
 class Service:
     """The reference server's operations over one store."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
-        from ._policies import ConsultationPolicy, IssuePolicy, ResidentPolicy
-
         self.settings = settings
         self.store = store
         self.spec = load_spec(settings.spec_version)
         self.access = Access(self.spec, settings.pseudonym_key)
+        #: the versions whose documents the server takes: those installed of its major version
+        major = self.spec.version.split(".")[0]
+        self.versions = tuple(v for v in available_versions() if v.split(".")[0] == major)
+        # The library validates each document against the version it names.
         self.validator = Validator(settings.spec_version)
         self.key = settings.pseudonym_key
-        if self.key is not None and len(self.key) < 16:
-            raise ValueError("the pseudonym key must be at least 16 bytes")
+        shortest = int(self.spec.parameter("/req/privacy/pseudonym", "minimumKeyBytes"))
+        if self.key is not None and len(self.key) < shortest:
+            raise ValueError(f"the pseudonym key must be at least {shortest} bytes")
         self.source = store.source_uri(settings.source_uri)
         if store.committer is not None:
             # Jobs refuse (4xx) before they write anything, so a refusal needs no rollback.
             store.committer.refusals = (ProblemError,)
-        self.residents = ResidentPolicy(self)
-        self.policies = {"Resident": self.residents, "Issue": IssuePolicy(self),
-                         "Consultation": ConsultationPolicy(self)}
+        self.policies: dict[str, Policy] = {
+            rt: POLICIES.get(rt, Policy)(self, rt) for rt in self.spec.resource_types}
         self.action_request = Draft202012Validator(
             self.spec.schema("action-request.json"), registry=self.spec.registry,
             format_checker=Draft202012Validator.FORMAT_CHECKER)
+        audit = self.spec.operation("listAuditEvents").get("x-roles")
+        #: who may read the audit log (the operation's x-roles)
+        self.audit_roles = frozenset(audit or ())
         self.conformance = orjson.dumps({
-            "specVersions": [self.spec.version],
+            "specVersions": list(self.versions),
             "conformsTo": [c.uri for c in self.spec.conformance_classes.values()],
         })
+
+    def declaration(self) -> Result:
+        """GET /conformance: the versions and classes the server implements."""
+        return Result(200, self.conformance)
 
     # -- helpers -----------------------------------------------------------------------
     def validate(self, doc: Any, *, keyed: bool = True) -> None:
@@ -145,6 +112,13 @@ class Service:
         (/req/residents/pseudonym-consistent). Imports and the demo pass ``keyed=False``: their
         documents may come from systems holding another key.
         """
+        if isinstance(doc, Mapping) and doc.get("specVersion") not in self.versions and (
+                doc.get("specVersion") in available_versions()):
+            # Installed, but of another major version: not one this server takes.
+            raise unprocessable([(
+                "/specVersion", f"this server takes documents of versions {list(self.versions)}",
+                f"本服务器只接收以下版本的文档：{list(self.versions)}",
+                "/req/core/document-type")])
         if keyed and self.key is not None:
             with pseudonym_key(self.key):
                 report = self.validator.validate(doc)
@@ -154,7 +128,16 @@ class Service:
             raise unprocessable(report.findings, findings=True)
 
     def lifecycle(self, rtype: str) -> Lifecycle:
+        """The lifecycle of ``rtype`` in the version the server serves."""
         return lifecycle_for(rtype, self.spec.version)
+
+    def lifecycle_of(self, doc: Mapping[str, Any]) -> Lifecycle:
+        """The lifecycle of the version ``doc`` names (the server's own when it names none)."""
+        rtype = str(doc.get("resourceType"))
+        version = doc.get("specVersion")
+        if version == self.spec.version or version not in self.versions:
+            return self.lifecycle(rtype)
+        return lifecycle_for(rtype, str(version))
 
     def with_meta(self, doc: Mapping[str, Any], version: int, created: str, updated: str,
                   source: str | None = None) -> dict[str, Any]:
@@ -196,7 +179,7 @@ class Service:
         at = stamp(now_cst())
         rows = []
         for stored, presented in shown:
-            if stored.rtype != "Resident":
+            if not self.policies[stored.rtype].audited:
                 continue
             fields = self.access.sensitive_pointers(presented.document())
             if fields:
@@ -260,45 +243,20 @@ class Service:
             raise PreconditionFailed(given=f'"{prior.version}"',
                                      current=f'"{current.version if current else "?"}"')
 
-    def _store_new(self, tx: Tx, rtype: str, doc: dict[str, Any], kind: str, action: str,
-                   at: str, previous: Stored | None = None) -> Stored:
-        """Prepare and write in one go (imports, inside the caller's transaction)."""
-        row = self._prepare(rtype, doc, previous)
-        self._write(tx, row, kind, action, at, previous)
-        return row
-
     # -- running prepared writes -------------------------------------------------------
-    def finish(self, prepared: Prepared) -> Result:
-        """Commit a prepared write (or pass its early answer through) and give its result."""
-        return prepared if isinstance(prepared, Result) else self.store.transact(prepared)
-
     async def finish_async(self, prepared: Prepared) -> Result:
-        """:meth:`finish` for the event loop: awaits the group commit without blocking."""
+        """Commit a prepared write (or pass its early answer through) and give its result,
+        awaiting the group commit without blocking the event loop."""
         if isinstance(prepared, Result):
             return prepared
         return await self.store.transact_async(prepared)
-
-    def create(self, principal: Principal, rtype: str, doc: Any, key: str | None) -> Result:
-        return self.finish(self.prepare_create(principal, rtype, doc, key))
-
-    def update(self, principal: Principal, rtype: str, rid: str, doc: Any,
-               versions: list[str]) -> Result:
-        return self.finish(self.prepare_update(principal, rtype, rid, doc, versions))
-
-    def act(self, principal: Principal, rtype: str, rid: str, action: str, body: Any,
-            versions: list[str]) -> Result:
-        return self.finish(self.prepare_act(principal, rtype, rid, action, body, versions))
-
-    def resident_right(self, principal: Principal, rid: str, operation: str, body: Any,
-                       versions: list[str]) -> Result:
-        return self.finish(self.prepare_right(principal, rid, operation, body, versions))
 
     # -- create ------------------------------------------------------------------------
     def prepare_create(self, principal: Principal, rtype: str, doc: Any,
                        key: str | None) -> Prepared:
         policy = self.policies[rtype]
         policy.may_create(principal)
-        request = f"POST /{PLURAL[rtype]}"
+        request = f"POST /{policy.collection}"
         body_hash = None
         if key is not None:
             body_hash = hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -313,10 +271,10 @@ class Service:
         creator = () if principal.every_community else sorted(principal.communities)
         row = self._prepare(rtype, new, fallback=creator)
         body = self._written(principal, row).bytes()
-        headers = {**self.etag(1), "Location": f"/{PLURAL[rtype]}/{doc['id']}"}
+        headers = {**self.etag(1), "Location": f"/{policy.collection}/{doc['id']}"}
         audit = [self.audit_row(principal, "create", doc["id"],
                                 self.access.sensitive_pointers(new), row.communities, at)
-                 ] if rtype == "Resident" else []
+                 ] if policy.audited else []
 
         def job(tx: Tx) -> Result:
             if key is not None and body_hash is not None:
@@ -350,7 +308,7 @@ class Service:
         presented = self.present(principal, stored)
         if presented is None:
             raise NotFound()
-        if rtype == "Resident":
+        if self.policies[rtype].audited:
             self._audit_reads(principal, "read", [(stored, presented)])
         return Result(200, presented.bytes(), self.etag(stored.version))
 
@@ -384,7 +342,7 @@ class Service:
                         shown.append((stored, presented))
                 if more or len(rows) < wanted:
                     break
-        if rtype == "Resident":
+        if self.policies[rtype].audited:
             self._audit_reads(principal, "list", shown)
         page = {"items": [p.json() for _, p in shown],
                 "next": encode_cursor("r", last) if more else None}
@@ -404,8 +362,7 @@ class Service:
         self.check_version(stored, versions)
         if doc.get("id") != rid:
             raise unprocessable([("/id", f"the id must stay {rid}", f"标识必须保持为 {rid}",
-                                  "/req/residents/self-correction" if rtype == "Resident"
-                                  else None)])
+                                  policy.id_requirement)])
         at = stamp(now_cst())
         with self.store.read() as tx:
             policy.check_update(tx, principal, stored, doc)
@@ -415,7 +372,7 @@ class Service:
         row = self._prepare(rtype, new, stored)
         body = self._written(principal, row).bytes()
         audit = [self.audit_row(principal, "update", rid, self.access.sensitive_pointers(new),
-                                row.communities, at)] if rtype == "Resident" else []
+                                row.communities, at)] if policy.audited else []
 
         def job(tx: Tx) -> Result:
             self._write(tx, row, "updated", "update", at, stored)
@@ -430,8 +387,10 @@ class Service:
         lifecycle = self.lifecycle(rtype)
         transition = lifecycle.transitions.get(action)
         if transition is None or transition.creates:
-            raise NotFound(message={"zh-Hans": f"没有动作 {action}",
-                                    "en": f"There is no action {action}"})
+            raise NotFound(
+                message=message("lifecycle.unknown-action", self.spec.version, action=action),
+                errors=[coded("/path/action", "lifecycle.unknown-action", self.spec.version,
+                              action=action)])
         errors = request_errors(self.action_request, body)
         if errors:
             raise Unprocessable(count=len(errors), errors=errors)
@@ -443,19 +402,20 @@ class Service:
             stored = self.visible(principal, tx.get(rtype, rid))
             self.check_version(stored, versions)
             doc = stored.doc
+            # The document's own version says which table applies to it.
+            lifecycle = self.lifecycle_of(doc)
+            transition = lifecycle.transitions.get(action, transition)
             status = doc.get("status")
             if status not in transition.sources:
-                allowed = lifecycle.allowed_actions(status)
-                raise StatusConflict(message={
-                    "zh-Hans": f"动作 {action} 不能从状态 {status} 执行；可执行："
-                               f"{', '.join(allowed) or '无'}",
-                    "en": f"Action {action} is not allowed from status {status}; allowed: "
-                          f"{', '.join(allowed) or 'none'}"})
+                raise StatusConflict(action=action, status=status, allowed=", ".join(
+                    lifecycle.allowed_actions(status)) or "-")
             details = body.get("details")
             problems = lifecycle.details_errors(action, details)
             if problems:
-                raise unprocessable([(p, m, f"动作数据无效：{m}", "/req/issues/action-details"
-                                      if rtype == "Issue" else None) for p, m in problems])
+                raise Unprocessable(count=len(problems), errors=[
+                    coded(p, "lifecycle.invalid-details", self.spec.version,
+                          policy.details_requirement, action=action, detail=m)
+                    for p, m in problems])
             actor = self._actor(principal, body.get("actor"))
             inputs = policy.check_action(tx, principal, stored, action, body, actor)
             extra = policy.also_write(tx, principal, stored, body, action)
@@ -516,10 +476,9 @@ class Service:
         return Forbidden(
             role=principal.role, reason=f"only {roles} may perform {action}",
             reason_zh=f"只有 {roles} 可以执行 {action}",
-            errors=[finding("", "lifecycle.role-not-allowed",
-                            f"Role {principal.role} may not perform {action}; allowed roles: "
-                            f"{roles}", f"角色 {principal.role} 不能执行动作 {action}；"
-                            f"允许的角色：{roles}", "/req/core/action-roles")])
+            errors=[coded("", "lifecycle.role-not-allowed", self.spec.version,
+                          "/req/core/action-roles", role=principal.role, action=action,
+                          roles=roles)])
 
     def _actor(self, principal: Principal, given: Any) -> dict[str, Any]:
         """The requesting principal as actor; the body may only add onBehalfOf."""
@@ -541,23 +500,23 @@ class Service:
             actor["onBehalfOf"] = dict(given["onBehalfOf"])
         return actor
 
-    # -- residents' rights -------------------------------------------------------------
-    def prepare_right(self, principal: Principal, rid: str, operation: str, body: Any,
-                      versions: list[str]) -> Prepared:
-        """POST /residents/{id}/erasure-request and /erase."""
+    # -- rights exercised on one record -------------------------------------------------
+    def prepare_right(self, principal: Principal, rtype: str, rid: str, operation: str,
+                      body: Any, versions: list[str]) -> Prepared:
+        """POST /<collection>/{id}/<operation>: a right the policy carries out (erasure)."""
         errors = request_errors(self.action_request, body)
         if errors:
             raise Unprocessable(count=len(errors), errors=errors)
         at = stamp(now_cst())
         with self.store.read() as tx:
-            stored = self.visible(principal, tx.get("Resident", rid))
+            stored = self.visible(principal, tx.get(rtype, rid))
         self.check_version(stored, versions)
-        new_doc, kind = self.residents.right(principal, stored, operation, body, at)
+        new_doc, kind = self.policies[rtype].right(principal, stored, operation, body, at)
         old_meta = stored.doc.get("meta") or {}
         new = self.with_meta(new_doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
                              old_meta.get("source"))
         self.validate(new)
-        row = self._prepare("Resident", new, stored)
+        row = self._prepare(rtype, new, stored)
         out = self._written(principal, row).bytes()
         audit = [self.audit_row(principal, operation, rid,
                                 self.access.sensitive_pointers(stored.doc), stored.communities,
@@ -592,15 +551,17 @@ class Service:
                     if presented is None:
                         continue
                     items.append({
-                        "specversion": "1.0", "id": str(row.seq), "source": self.source,
+                        "specversion": CLOUDEVENTS_VERSION, "id": str(row.seq),
+                        "source": self.source,
                         "type": EVENT_TYPE.format(row.rtype.lower(), row.kind),
-                        "time": row.time, "subject": f"{PLURAL[row.rtype]}/{row.rid}",
+                        "time": row.time,
+                        "subject": f"{self.spec.collection(row.rtype)}/{row.rid}",
                         "datacontenttype": "application/json",
                         "dataschema": self.spec.schema_uri(row.rtype),
                         "sequence": str(row.seq), "action": row.action,
                         "resourceversion": str(row.version), "data": presented.json(),
                     })
-                    if row.rtype == "Resident":
+                    if self.policies[row.rtype].audited:
                         shown.append((stored, presented))
                 if len(rows) < wanted:
                     break
@@ -613,9 +574,10 @@ class Service:
     # -- audit log ---------------------------------------------------------------------
     def audit_events(self, principal: Principal, resident: str | None, cursor: str | None,
                      limit: int) -> Result:
-        if principal.role != "regulator":
-            raise forbidden(principal, "only the regulator reads the audit log",
-                            "只有监管方可以查询审计记录", "/req/privacy/audit-log")
+        if principal.role not in self.audit_roles:
+            roles = ", ".join(sorted(self.audit_roles))
+            raise forbidden(principal, f"only {roles} read the audit log",
+                            f"只有 {roles} 可以查询审计记录", "/req/privacy/audit-log")
         after = decode_cursor("a", cursor)
         communities = None if principal.every_community else frozenset(principal.communities)
         with self.store.read() as tx:
@@ -678,8 +640,4 @@ class Service:
         return Change(str(new["resourceType"]), str(new["id"]),
                       int(new["meta"]["versionId"]), orjson.dumps(new).decode(), new,
                       "created", "create", at)
-
-
-def erased_form(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: doc[k] for k in ERASED_MEMBERS if k in doc}
 

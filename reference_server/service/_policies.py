@@ -8,129 +8,27 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from smartcommunity.lifecycle._effects import ACTIVE, merge_into_target
+from smartcommunity.lifecycle import merge_into_target
 
 from ..auth import Principal
-from ..errors import IdConflict
+from ..errors import IdConflict, coded
 from ..storage import Stored, derive
-from ._core import Write, erased_form, forbidden, now_cst, stamp, unprocessable
-
-if TYPE_CHECKING:
-    from ._core import Service
+from ._policy import Policy, changed, policy_for, sub
+from ._shared import Host, Write, forbidden, now_cst, stamp, unprocessable
 
 __all__ = ["ITEMS", "ConsultationPolicy", "IssuePolicy", "Policy", "ResidentPolicy"]
 
 #: which items of an action request each action takes, and the details members naming them
 ITEMS = {"dispatch": ("assignments", ("lead", "assisting")), "reassign": ("assignments", ("to",)),
          "follow-up": ("followUps", ("followUpId",))}
-STAFF = frozenset({"community-staff", "grid-worker", "hotline-operator"})
 
 
-def _changed(old: Mapping[str, Any], new: Mapping[str, Any], member: str) -> bool:
-    return old.get(member) != new.get(member)
-
-
-def _sub(doc: Mapping[str, Any], member: str) -> Mapping[str, Any]:
-    value = doc.get(member)
-    return value if isinstance(value, Mapping) else {}
-
-
-class Policy:
-    """Defaults shared by the three resource types."""
-
-    rtype = ""
-    create_roles: frozenset[str] = frozenset()
-    update_roles: frozenset[str] = frozenset()
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.access = service.access
-
-    def may_create(self, principal: Principal) -> None:
-        if principal.role not in self.create_roles:
-            raise forbidden(principal, f"{principal.role} may not create a {self.rtype}",
-                            f"{principal.role} 不能创建 {self.rtype}", "/req/core/action-roles")
-
-    def may_update(self, principal: Principal) -> None:
-        if principal.role not in self.update_roles:
-            raise forbidden(principal, f"{principal.role} may not update a {self.rtype}",
-                            f"{principal.role} 不能更新 {self.rtype}")
-
-    def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
-        return None
-
-    def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
-        return None
-
-    def prepare_update(self, principal: Principal, stored: Stored,
-                       doc: dict[str, Any]) -> dict[str, Any]:
-        return doc
-
-    def check_update(self, tx: Any, principal: Principal, current: Stored,
-                     doc: dict[str, Any]) -> None:
-        return None
-
-    def check_action(self, tx: Any, principal: Principal, stored: Stored, action: str,
-                     body: Mapping[str, Any], actor: Mapping[str, Any]) -> dict[str, Any]:
-        return self.items(body, action)
-
-    def items(self, body: Mapping[str, Any], action: str) -> dict[str, Any]:
-        """The request's items (/req/issues/action-effects): only those the action takes,
-        each named in its details."""
-        items = body.get("items")
-        if not items:
-            return {}
-        member, names = ITEMS.get(action, ("", ()))
-        details = body.get("details") or {}
-        named: set[Any] = set()
-        for name in names:
-            value = details.get(name)
-            named.update(value if isinstance(value, list) else [value])
-        problems = []
-        for kind, entries in items.items():
-            for i, entry in enumerate(entries):
-                if kind != member or entry.get("id") not in named:
-                    problems.append((f"/items/{kind}/{i}", f"{action} takes no {kind} item "
-                                     f"{entry.get('id')}: items must match ids in details",
-                                     f"{action} 不接受 {kind} 条目 {entry.get('id')}："
-                                     "条目必须与 details 中的标识对应",
-                                     "/req/issues/action-effects"))
-        if problems:
-            raise unprocessable(problems)
-        return dict(items)
-
-    def after_apply(self, doc: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """The document after the library applied the action and its effects; a hook."""
-        return doc
-
-    def also_write(self, tx: Any, principal: Principal, stored: Stored,
-                   body: Mapping[str, Any], action: str) -> list[Write]:
-        """Other resources the action changes, read in ``tx`` before it is applied."""
-        return []
-
-    # -- shared checks -----------------------------------------------------------------
-    def lifecycle_unchanged(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        """/req/core/lifecycle-via-actions: a PUT changes neither status nor history."""
-        problems = [(f"/{m}", f"{m} changes only through lifecycle actions",
-                     f"{m} 只能通过生命周期动作改变", "/req/core/lifecycle-via-actions")
-                    for m in ("status", "history") if _changed(old, new, m)]
-        if problems:
-            raise unprocessable(problems)
-
-    def proxy_for(self, tx: Any, principal: Principal, resident_id: Any, scope: str) -> bool:
-        """/req/residents/proxy-scope: the resident's record names the principal as proxy."""
-        if not isinstance(resident_id, str):
-            return False
-        resident = tx.get("Resident", resident_id)
-        return resident is not None and self.access.proxy_grants(resident.doc, principal, {scope})
-
-
+@policy_for("Resident")
 class ResidentPolicy(Policy):
-    rtype = "Resident"
-    create_roles = STAFF | {"system"}
-    update_roles = create_roles | {"resident", "proxy"}
+    audited = True
+    id_requirement = "/req/residents/self-correction"
     #: members a resident or their manage-data proxy may correct (/req/residents/self-correction)
     correctable = frozenset({"name", "formerNames", "contactPoints", "preferredChannels",
                              "address", "emergencyContacts", "consents", "meta", "restriction"})
@@ -138,7 +36,7 @@ class ResidentPolicy(Policy):
 
     @staticmethod
     def _state(doc: Mapping[str, Any]) -> Any:
-        return _sub(doc, "restriction").get("state", "none")
+        return sub(doc, "restriction").get("state", "none")
 
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         # A record naming no community joins the creator's (see Service._prepare).
@@ -178,7 +76,7 @@ class ResidentPolicy(Policy):
                                   "/req/residents/erasure")])
         self._named(doc)
         self._consents_kept(old, doc)
-        if principal.role in ("resident", "proxy"):
+        if principal.role in self.access.own_record_roles:
             own = current.id == principal.resident
             if not own and not self.access.proxy_grants(old, principal, {"manage-data"}):
                 raise forbidden(principal, "only the resident or a proxy in force with "
@@ -186,7 +84,7 @@ class ResidentPolicy(Policy):
                                 "只有居民本人或范围含 manage-data 的有效代理人可以更正此记录",
                                 "/req/residents/proxy-scope")
             fixed = sorted(m for m in set(old) | set(doc)
-                           if m not in self.correctable and _changed(old, doc, m))
+                           if m not in self.correctable and changed(old, doc, m))
             if fixed:
                 allowed = sorted(self.correctable - {"meta", "restriction"})
                 raise forbidden(principal, f"a resident may correct only {allowed}, not {fixed}",
@@ -240,12 +138,12 @@ class ResidentPolicy(Policy):
               body: Mapping[str, Any], at: str) -> tuple[dict[str, Any], str]:
         """The record after an erasure request or an erasure, and the event kind."""
         doc = stored.doc
-        restriction = dict(_sub(doc, "restriction"))
+        restriction = dict(sub(doc, "restriction"))
         state = restriction.get("state", "none")
         self.items(body, operation)
         if operation == "erasure-request":
             # /req/residents/rights-request: nobody else may set the requested states.
-            own = principal.role in ("resident", "proxy") and (
+            own = self.may_exercise(principal, operation) and (
                 stored.id == principal.resident
                 or self.access.proxy_grants(doc, principal, {"manage-data"}))
             if not own:
@@ -253,7 +151,8 @@ class ResidentPolicy(Policy):
                                 "manage-data may ask for erasure",
                                 "只有居民本人或范围含 manage-data 的有效代理人可以申请删除",
                                 "/req/residents/rights-request")
-        elif not (principal.role == "community-staff" and principal.serves_any(stored.communities)):
+        elif not (self.may_exercise(principal, operation)
+                  and principal.serves_any(stored.communities)):
             raise forbidden(principal, "only the staff of the resident's community carry out "
                             "an erasure", "只有居民所在社区的工作人员可以执行删除",
                             "/req/residents/erasure")
@@ -268,7 +167,7 @@ class ResidentPolicy(Policy):
             if reason:
                 new["restriction"]["reason"] = reason
             return new, "updated"
-        new = erased_form(doc)
+        new = self.access.erased_form(doc)
         new["restriction"] = {"state": "erased",
                               "requestedAt": restriction.get("requestedAt") or at,
                               "decidedAt": at}
@@ -280,20 +179,20 @@ class ResidentPolicy(Policy):
         return new, "erased"
 
 
+@policy_for("Issue")
 class IssuePolicy(Policy):
-    rtype = "Issue"
+    details_requirement = "/req/issues/action-details"
+    takes = ITEMS
     #: lifecycle members a PUT may not change (/req/issues/lifecycle-fields-read-only)
     read_only = ("resolution", "reply", "mergedInto", "transferredTo", "assignments",
                  "followUps")
 
-    def __init__(self, service: Service) -> None:
-        super().__init__(service)
-        lifecycle = service.lifecycle("Issue")
-        self.creating = lifecycle.creating_actions
-        self.create_roles = frozenset().union(
-            *(lifecycle.transitions[a].roles for a in self.creating))
-        # Only intake sees an issue whole (confidential reporters), so only intake replaces it.
-        self.update_roles = self.access.intake_roles
+    def __init__(self, service: Host, rtype: str) -> None:
+        super().__init__(service, rtype)
+        self.creating = service.lifecycle(rtype).creating_actions
+        #: assignment statuses that hold the task (/req/issues/single-active-lead)
+        self.active = tuple(service.spec.parameter("/req/issues/single-active-lead",
+                                                   "activeAssignmentStatuses"))
 
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         if not principal.serves(doc.get("communityDivisionCode")):
@@ -327,7 +226,7 @@ class IssuePolicy(Policy):
         for where, rid in refs:
             if rid in known:
                 continue  # unchanged by this write: its merge put it there
-            if rid == doc.get("id") or tx.get("Issue", str(rid)) is None:
+            if rid == doc.get("id") or tx.get(self.rtype, str(rid)) is None:
                 problems.append((where, f"{rid} is not an issue this server holds",
                                  f"{rid} 不是本服务器上的诉求", "/req/issues/merge-target-exists"))
         if problems:
@@ -336,7 +235,7 @@ class IssuePolicy(Policy):
     def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
         self._references_exist(tx, doc)
         if principal.role == "proxy":
-            behalf = _sub(_sub(doc, "submittedBy"), "onBehalfOf").get("id")
+            behalf = sub(sub(doc, "submittedBy"), "onBehalfOf").get("id")
             if not self.proxy_for(tx, principal, behalf, "submit-issues"):
                 raise forbidden(principal, "a proxy submits only for a resident who authorised "
                                 "them to submit issues", "代理人只能为授权其提交诉求的居民提交",
@@ -344,12 +243,10 @@ class IssuePolicy(Policy):
         for i, ref in enumerate(doc.get("externalRefs") or ()):
             # /req/core/echo-suppression: our own id coming back is a copy, not a new issue.
             if (isinstance(ref, Mapping) and ref.get("system") == self.service.source
-                    and tx.get("Issue", str(ref.get("value"))) is not None):
-                raise IdConflict(id=ref.get("value"), errors=[{
-                    "pointer": f"/externalRefs/{i}", "code": "http.echo", "severity": "error",
-                    "message": {"zh-Hans": "该记录是本系统已有记录的副本",
-                                "en": "The record is a copy of one this system holds"},
-                    "requirement": "/req/core/echo-suppression"}])
+                    and tx.get(self.rtype, str(ref.get("value"))) is not None):
+                raise IdConflict(id=ref.get("value"), errors=[coded(
+                    f"/externalRefs/{i}", "http.echo", self.service.spec.version,
+                    "/req/core/echo-suppression")])
 
     def check_update(self, tx: Any, principal: Principal, current: Stored,
                      doc: dict[str, Any]) -> None:
@@ -361,8 +258,8 @@ class IssuePolicy(Policy):
                             "/communityDivisionCode")
         problems = [(f"/{m}", f"{m} changes only through lifecycle actions",
                      f"{m} 只能通过生命周期动作改变", "/req/issues/lifecycle-fields-read-only")
-                    for m in self.read_only if _changed(old, doc, m)]
-        if _sub(old, "deadlines").get("extensions") != _sub(doc, "deadlines").get("extensions"):
+                    for m in self.read_only if changed(old, doc, m)]
+        if sub(old, "deadlines").get("extensions") != sub(doc, "deadlines").get("extensions"):
             problems.append(("/deadlines/extensions", "extensions are recorded by extend-deadline",
                              "延期只能通过 extend-deadline 记录",
                              "/req/issues/lifecycle-fields-read-only"))
@@ -380,15 +277,15 @@ class IssuePolicy(Policy):
         assignments = self._assignments(doc)
         by_id = {a.get("id"): a for a in assignments}
         active_lead = next((a for a in assignments
-                            if a.get("role") == "lead" and a.get("status") in ACTIVE), None)
+                            if a.get("role") == "lead" and a.get("status") in self.active), None)
         if action == "withdraw" and principal.role in ("resident", "proxy", "grid-worker"):
             self._may_withdraw(tx, principal, doc)
         if principal.role == "department":
             org = principal.organisation_id
             if action in ("claim", "return", "resolve"):
-                holds = active_lead is not None and _sub(active_lead, "department").get("id") == org
+                holds = active_lead is not None and sub(active_lead, "department").get("id") == org
             elif action in ("add-progress", "extend-deadline"):
-                holds = any(a.get("status") in ACTIVE and _sub(a, "department").get("id") == org
+                holds = any(a.get("status") in self.active and sub(a, "department").get("id") == org
                             for a in assignments)
             else:
                 holds = True
@@ -399,7 +296,7 @@ class IssuePolicy(Policy):
                                 "/req/issues/department-own-assignment")
         problems = []
         if action in ("claim", "return"):
-            wanted = ("pending",) if action == "claim" else ACTIVE
+            wanted = ("pending",) if action == "claim" else self.active
             if (active_lead is None or details.get("assignmentId") != active_lead.get("id")
                     or active_lead.get("status") not in wanted):
                 named = details.get("assignmentId")
@@ -411,7 +308,7 @@ class IssuePolicy(Policy):
         elif action == "reassign":
             old = by_id.get(details.get("from"))
             if old is None or old.get("role") != "lead" or old.get("status") not in (
-                    *ACTIVE, "returned"):
+                    *self.active, "returned"):
                 problems.append(("/details/from", "from must be the issue's active or returned "
                                  "lead assignment", "from 必须是本诉求有效或已退回的主办任务",
                                  "/req/issues/assignment-history"))
@@ -427,7 +324,7 @@ class IssuePolicy(Policy):
                                      f"{aid} 必须是新任务的标识", "/req/issues/assignment-history"))
         elif action == "merge":
             target = details.get("mergedInto")
-            found = None if target == stored.id else tx.get("Issue", str(target))
+            found = None if target == stored.id else tx.get(self.rtype, str(target))
             if found is None or not self.access.can_see(principal, found):
                 problems.append(("/details/mergedInto",
                                  f"{target} is not another issue this server holds",
@@ -439,12 +336,12 @@ class IssuePolicy(Policy):
 
     def _may_withdraw(self, tx: Any, principal: Principal, doc: Mapping[str, Any]) -> None:
         """/req/issues/withdraw-by-submitter."""
-        by = _sub(doc, "submittedBy")
-        behalf = _sub(by, "onBehalfOf").get("id")
+        by = sub(doc, "submittedBy")
+        behalf = sub(by, "onBehalfOf").get("id")
         submitter = (
             (principal.user_id is not None and by.get("userId") == principal.user_id)
             or (principal.resident is not None
-                and _sub(by, "resident").get("id") == principal.resident))
+                and sub(by, "resident").get("id") == principal.resident))
         reporter = principal.resident is not None and behalf == principal.resident
         proxy = principal.role == "proxy" and (
             self.proxy_for(tx, principal, behalf, "submit-issues")
@@ -459,19 +356,14 @@ class IssuePolicy(Policy):
         if action != "merge":
             return []
         # /req/issues/merge-updates-target: the kept issue lists this one, in the same commit.
-        target = tx.get("Issue", str((body.get("details") or {}).get("mergedInto")))
+        target = tx.get(self.rtype, str((body.get("details") or {}).get("mergedInto")))
         return [Write(target, merge_into_target(target.doc, stored.id), "merge")]
 
 
+@policy_for("Consultation")
 class ConsultationPolicy(Policy):
-    rtype = "Consultation"
-    update_roles = STAFF | {"system"}
-
-    def __init__(self, service: Service) -> None:
-        super().__init__(service)
-        lifecycle = service.lifecycle("Consultation")
-        self.create_roles = frozenset().union(
-            *(lifecycle.transitions[a].roles for a in lifecycle.creating_actions))
+    # A consultation's category is its content category.
+    category_member = "content"
 
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         if not principal.serves(doc.get("divisionCode")):
@@ -482,7 +374,7 @@ class ConsultationPolicy(Policy):
     def _issues_exist(self, tx: Any, doc: Mapping[str, Any]) -> None:
         """/req/consultations/escalated-issue-exists: issues of the same community."""
         problems = []
-        for i, ref in enumerate(_sub(doc, "origin").get("issues") or ()):
+        for i, ref in enumerate(sub(doc, "origin").get("issues") or ()):
             target = ref.get("id") if isinstance(ref, Mapping) else None
             found = tx.get("Issue", str(target))
             if found is None or found.doc.get("communityDivisionCode") != doc.get("divisionCode"):
@@ -496,9 +388,9 @@ class ConsultationPolicy(Policy):
     def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
         self._issues_exist(tx, doc)
         if principal.role == "proxy" and not any(
-                self.proxy_for(tx, principal, _sub(p, "onBehalfOf").get("id"),
+                self.proxy_for(tx, principal, sub(p, "onBehalfOf").get("id"),
                                "participate-consultations")
-                for p in _sub(doc, "origin").get("proposers") or () if isinstance(p, Mapping)):
+                for p in sub(doc, "origin").get("proposers") or () if isinstance(p, Mapping)):
             raise forbidden(principal, "a proxy proposes only for a resident who authorised "
                             "them to take part in consultations",
                             "代理人只能为授权其参与协商的居民提议", "/req/residents/proxy-scope",
@@ -507,23 +399,23 @@ class ConsultationPolicy(Policy):
     def check_update(self, tx: Any, principal: Principal, current: Stored,
                      doc: dict[str, Any]) -> None:
         old = current.doc
-        if _changed(old, doc, "divisionCode"):
+        if changed(old, doc, "divisionCode"):
             raise unprocessable([("/divisionCode", "divisionCode never changes",
                                   "divisionCode 不得改变", "/req/consultations/division-fixed")])
         self.lifecycle_unchanged(old, doc)
-        if _sub(old, "origin").get("issues") != _sub(doc, "origin").get("issues"):
+        if sub(old, "origin").get("issues") != sub(doc, "origin").get("issues"):
             self._issues_exist(tx, doc)
 
     def check_action(self, tx: Any, principal: Principal, stored: Stored, action: str,
                      body: Mapping[str, Any], actor: Mapping[str, Any]) -> dict[str, Any]:
         if action == "withdraw":
-            proposers = [p for p in _sub(stored.doc, "origin").get("proposers") or ()
+            proposers = [p for p in sub(stored.doc, "origin").get("proposers") or ()
                          if isinstance(p, Mapping)]
             ok = any(principal.resident is not None
-                     and _sub(p, "resident").get("id") == principal.resident for p in proposers)
+                     and sub(p, "resident").get("id") == principal.resident for p in proposers)
             if principal.role == "proxy":
-                ok = ok or any(self.proxy_for(tx, principal, _sub(p, "resident").get("id")
-                                              or _sub(p, "onBehalfOf").get("id"),
+                ok = ok or any(self.proxy_for(tx, principal, sub(p, "resident").get("id")
+                                              or sub(p, "onBehalfOf").get("id"),
                                               "participate-consultations") for p in proposers)
             if not ok:
                 raise forbidden(principal, "only a proposer, or a proxy acting for one, may "

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from reference_server.auth import demo_tokens
 from smartcommunity import identifiers, load_spec
 
-SPEC = load_spec("1.0")
+SPEC = load_spec()
 EXAMPLES: dict[str, dict[str, Any]] = dict(SPEC.examples())
 COMMUNITY = "110105001001"
 OTHER = "110105001002"
@@ -125,7 +125,7 @@ class Caller:
         return self.post(f"{path}/actions/{action}", body or {}, if_match=etag)
 
 
-PLURAL = {"Resident": "residents", "Issue": "issues", "Consultation": "consultations"}
+PLURAL = SPEC.collections
 
 
 def new_id() -> str:

@@ -458,7 +458,8 @@ def test_action_requests(api: Api) -> None:
     assert api.staff.post(f"{issue.path}/actions/accept", {},
                           if_match='"9"').status_code == 412
     resp = issue.act("community-staff", "reject-intake", {"details": {"why": "x"}}, 422)
-    assert {e["pointer"] for e in resp.json()["errors"]} >= {"/details"}
+    pointers = [e["pointer"] for e in resp.json()["errors"]]
+    assert pointers and all(p.startswith("/details") for p in pointers)
     assert any(e.get("requirement") == "/req/issues/action-details"
                for e in resp.json()["errors"])
     issue.act("community-staff", "accept", {"unexpected": 1}, 422)

@@ -11,11 +11,10 @@ import pytest
 
 from reference_server.access import Access
 from reference_server.auth import load_tokens
-from reference_server.demo import rekeyed
-from reference_server.storage import Stored
-from reference_server.storage._derive import joined
+from reference_server.storage import Stored, joined
 from smartcommunity import identifiers, validate
-from smartcommunity.validation._plan import compile_plan, values_at
+from smartcommunity.privacy import rekey_pseudonyms
+from smartcommunity.validation import compile_plan, values_at
 
 from .helpers import (
     COMMUNITY,
@@ -35,7 +34,7 @@ from .helpers import (
 
 POLICY = SPEC.privacy
 PRINCIPALS = load_tokens(TOKENS)
-PLURAL = {"Resident": "residents", "Issue": "issues", "Consultation": "consultations"}
+PLURAL = SPEC.collections
 PLANS = {rt: compile_plan(SPEC, rt) for rt in PLURAL}
 
 
@@ -109,7 +108,7 @@ def test_self_access_is_the_whole_record(sqlite_api: Api) -> None:
     """/req/residents/self-access (and a proxy in force reads their principal's record)."""
     mine = sqlite_api.as_("resident").get(f"/residents/{WANG}").json()
     # The demo stores the example with its pseudonyms computed under this server's key.
-    stored = rekeyed(EXAMPLES["resident/wang-guiying.json"], KEY)
+    stored = rekey_pseudonyms(copy.deepcopy(EXAMPLES["resident/wang-guiying.json"]), KEY)
     assert {k: v for k, v in mine.items() if k != "meta"} == {
         k: v for k, v in stored.items() if k != "meta"}
     by_proxy = sqlite_api.as_("proxy").get(f"/residents/{WANG}").json()

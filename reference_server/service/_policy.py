@@ -1,0 +1,181 @@
+"""The policy of a resource type: what it adds to the generic operations.
+
+Who may create, update or exercise a right comes from the OpenAPI (an operation's ``x-roles``)
+or, for a resource created by a lifecycle action, from the roles of its creating actions. A
+resource type needs a subclass only for the rules the spec states in prose; one without is
+served by :class:`Policy` as it is. Subclasses register with :func:`policy_for`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from smartcommunity.exceptions import SpecError
+
+from ..auth import Principal
+from ..openapi import resource_operations
+from ..storage import Stored
+from ._shared import Host, Write, forbidden, unprocessable
+
+__all__ = ["POLICIES", "Policy", "changed", "policy_for", "sub"]
+
+#: resource type → its policy class; types not listed get :class:`Policy`
+POLICIES: dict[str, type[Policy]] = {}
+
+P = TypeVar("P", bound="type[Policy]")
+
+
+def policy_for(resource_type: str) -> Callable[[P], P]:
+    """Class decorator: ``cls`` is the policy of ``resource_type``."""
+    def register(cls: P) -> P:
+        POLICIES[resource_type] = cls
+        return cls
+    return register
+
+
+def changed(old: Mapping[str, Any], new: Mapping[str, Any], member: str) -> bool:
+    """Whether ``member`` differs between two versions of a document."""
+    return old.get(member) != new.get(member)
+
+
+def sub(doc: Mapping[str, Any], member: str) -> Mapping[str, Any]:
+    """``doc[member]`` when it is an object, else an empty one."""
+    value = doc.get(member)
+    return value if isinstance(value, Mapping) else {}
+
+
+class Policy:
+    """Defaults for any resource type: the spec's roles, no further checks."""
+
+    #: reads and writes of this type are written to the audit log (/req/privacy/audit-log)
+    audited = False
+    #: the requirement a changed id in an update breaks, when the type names one
+    id_requirement: str | None = None
+    #: the requirement an action's invalid details break, when the type names one
+    details_requirement: str | None = None
+    #: which items of an action request each action takes, and the details members naming
+    #: them (/req/issues/action-effects); an action not listed takes none
+    takes: Mapping[str, tuple[str, tuple[str, ...]]] = {}
+    #: the list query's member the ``category`` parameter fills
+    category_member = "category"
+
+    def __init__(self, service: Host, rtype: str) -> None:
+        self.service = service
+        self.access = service.access
+        self.rtype = rtype
+        spec = service.spec
+        everyone = frozenset(spec.roles)
+        ops = resource_operations(spec.version, rtype)
+        self.collection = spec.collection(rtype)
+        create = ops.get("create")
+        roles = create.roles if create is not None else None
+        if roles is None:
+            try:
+                lifecycle = service.lifecycle(rtype)
+            except SpecError:
+                lifecycle = None
+            if lifecycle is not None and lifecycle.creating_actions:
+                roles = frozenset().union(*(lifecycle.transitions[a].roles
+                                            for a in lifecycle.creating_actions))
+        self.create_roles: frozenset[str] = everyone if roles is None else roles
+        update = ops.get("update")
+        self.update_roles: frozenset[str] = (
+            everyone if update is None or update.roles is None else update.roles)
+        #: right name → the roles that may exercise it
+        self.rights: dict[str, frozenset[str]] = {
+            op.name: everyone if op.roles is None else op.roles
+            for op in ops.values() if op.kind == "right" and op.name is not None}
+
+    def may_create(self, principal: Principal) -> None:
+        if principal.role not in self.create_roles:
+            raise forbidden(principal, f"{principal.role} may not create a {self.rtype}",
+                            f"{principal.role} 不能创建 {self.rtype}", "/req/core/action-roles")
+
+    def may_update(self, principal: Principal) -> None:
+        if principal.role not in self.update_roles:
+            raise forbidden(principal, f"{principal.role} may not update a {self.rtype}",
+                            f"{principal.role} 不能更新 {self.rtype}")
+
+    def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
+        """Checks of a new document that need nothing stored (raise to refuse)."""
+        return None
+
+    def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
+        """Checks of a new document against what is stored, in the commit's transaction."""
+        return None
+
+    def prepare_update(self, principal: Principal, stored: Stored,
+                       doc: dict[str, Any]) -> dict[str, Any]:
+        """The body of an update with what the server fills in."""
+        return doc
+
+    def check_update(self, tx: Any, principal: Principal, current: Stored,
+                     doc: dict[str, Any]) -> None:
+        """Checks of a replacement of ``current`` (raise to refuse)."""
+        return None
+
+    def check_action(self, tx: Any, principal: Principal, stored: Stored, action: str,
+                     body: Mapping[str, Any], actor: Mapping[str, Any]) -> dict[str, Any]:
+        """Checks of a lifecycle action; the items it takes, as the library's inputs."""
+        return self.items(body, action)
+
+    def items(self, body: Mapping[str, Any], action: str) -> dict[str, Any]:
+        """The request's items (/req/issues/action-effects): only those the action takes,
+        each named in its details."""
+        items = body.get("items")
+        if not items:
+            return {}
+        member, names = self.takes.get(action, ("", ()))
+        details = body.get("details") or {}
+        named: set[Any] = set()
+        for name in names:
+            value = details.get(name)
+            named.update(value if isinstance(value, list) else [value])
+        problems = []
+        for kind, entries in items.items():
+            for i, entry in enumerate(entries):
+                if kind != member or entry.get("id") not in named:
+                    problems.append((f"/items/{kind}/{i}", f"{action} takes no {kind} item "
+                                     f"{entry.get('id')}: items must match ids in details",
+                                     f"{action} 不接受 {kind} 条目 {entry.get('id')}："
+                                     "条目必须与 details 中的标识对应",
+                                     "/req/issues/action-effects"))
+        if problems:
+            raise unprocessable(problems)
+        return dict(items)
+
+    def after_apply(self, doc: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The document after the library applied the action and its effects; a hook."""
+        return doc
+
+    def also_write(self, tx: Any, principal: Principal, stored: Stored,
+                   body: Mapping[str, Any], action: str) -> list[Write]:
+        """Other resources the action changes, read in ``tx`` before it is applied."""
+        return []
+
+    def right(self, principal: Principal, stored: Stored, name: str, body: Mapping[str, Any],
+              at: str) -> tuple[dict[str, Any], str]:
+        """The record after the right ``name`` is exercised, and the change's event kind."""
+        raise forbidden(principal, f"{name} is not carried out on a {self.rtype}",
+                        f"{self.rtype} 不支持 {name}")
+
+    def may_exercise(self, principal: Principal, name: str) -> bool:
+        """Whether the role of ``principal`` is one the right's ``x-roles`` admits."""
+        return principal.role in self.rights.get(name, frozenset())
+
+    # -- shared checks -----------------------------------------------------------------
+    def lifecycle_unchanged(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """/req/core/lifecycle-via-actions: a PUT changes neither status nor history."""
+        problems = [(f"/{m}", f"{m} changes only through lifecycle actions",
+                     f"{m} 只能通过生命周期动作改变", "/req/core/lifecycle-via-actions")
+                    for m in ("status", "history") if changed(old, new, m)]
+        if problems:
+            raise unprocessable(problems)
+
+    def proxy_for(self, tx: Any, principal: Principal, resident_id: Any, scope: str) -> bool:
+        """/req/residents/proxy-scope: the resident's record names the principal as proxy."""
+        if not isinstance(resident_id, str):
+            return False
+        resident = tx.get(self.access.person_type, resident_id)
+        return resident is not None and self.access.proxy_grants(resident.doc, principal, {scope})

@@ -1,0 +1,85 @@
+"""What the operations and the resource policies both use: results, refusals, the clock.
+
+The service's generic operations (``_core``) and the per-resource policies (``_policy``,
+``_policies``) each import this module and never each other, so neither depends on the other's
+import order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from smartcommunity.lifecycle import Lifecycle
+from smartcommunity.specification import Spec
+
+from ..access import Access
+from ..auth import Principal
+from ..errors import Forbidden, Unprocessable, finding, findings_of
+from ..settings import CST
+from ..storage import Stored, Tx
+
+__all__ = ["Host", "Prepared", "Result", "Write", "forbidden", "now_cst", "stamp",
+           "unprocessable"]
+
+
+@dataclass(slots=True)
+class Result:
+    """An operation's answer: status, JSON body and headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+#: a write ready to commit (its job), or the answer when there is nothing to write (a replay)
+Prepared = Result | Callable[[Tx], Result]
+
+
+@dataclass(slots=True)
+class Write:
+    """A further resource written by the same request (a merge updates its target)."""
+
+    stored: Stored
+    doc: dict[str, Any]
+    action: str
+    kind: str = "updated"
+
+
+class Host(Protocol):
+    """What a policy reads from the service that runs it."""
+
+    spec: Spec
+    access: Access
+    source: str
+
+    def lifecycle(self, rtype: str) -> Lifecycle: ...
+
+
+def forbidden(principal: Principal, en: str, zh: str, requirement: str | None = None,
+              pointer: str = "") -> Forbidden:
+    """403 for ``principal`` with the reason in both languages."""
+    return Forbidden(role=principal.role, reason=en, reason_zh=zh, errors=[
+        finding(pointer, "http.forbidden", en, zh, requirement)])
+
+
+def unprocessable(items: Iterable[Any], *, findings: bool = False) -> Unprocessable:
+    """422 listing every problem: ``(pointer, en, zh, requirement)`` tuples or findings."""
+    if findings:
+        errors = findings_of(items)
+    else:
+        errors = [finding(p, "http.unprocessable-content", en, zh, req)
+                  for p, en, zh, req in items]
+    return Unprocessable(count=len(errors), errors=errors)
+
+
+def now_cst() -> datetime:
+    """Now, in China Standard Time (the offset the server writes)."""
+    return datetime.now(CST)
+
+
+def stamp(moment: datetime) -> str:
+    """``moment`` as the RFC 3339 text the server stores (milliseconds)."""
+    return moment.isoformat(timespec="milliseconds")
