@@ -1,19 +1,20 @@
-"""Storage behind one interface: SQLite (a file, WAL) or PostgreSQL, chosen by URL."""
+"""Storage behind one interface: SQLite (a file, WAL) or PostgreSQL, chosen by URL.
+
+``Store`` opens the database and hands out transactions (``Tx``); ``derive`` computes what is
+indexed about a document, following the resource type's ``Index`` (``INDEXES``); ``metadata``
+declares the tables the migrations create.
+"""
 
 from __future__ import annotations
 
+from ._commit import Committer
 from ._derive import Derived, derive, utc_text
-from ._store import (
-    AuditRow,
-    Change,
-    Duplicate,
-    EventRow,
-    ListQuery,
-    Scope,
-    Store,
-    Stored,
-    Tx,
-)
+from ._indexes import INDEXES, Index, Terms, index_of
+from ._rows import AuditRow, Change, EventRow, Stored, joined, split
+from ._store import Store, migrations_config
+from ._tables import metadata
+from ._transactions import Duplicate, ListQuery, Scope, Tx
 
-__all__ = ["AuditRow", "Change", "Derived", "Duplicate", "EventRow", "ListQuery", "Scope",
-           "Store", "Stored", "Tx", "derive", "utc_text"]
+__all__ = ["INDEXES", "AuditRow", "Change", "Committer", "Derived", "Duplicate", "EventRow",
+           "Index", "ListQuery", "Scope", "Store", "Stored", "Terms", "Tx", "derive",
+           "index_of", "joined", "metadata", "migrations_config", "split", "utc_text"]

@@ -1,21 +1,33 @@
 """Columns and filter terms derived from a document when it is written.
 
 They decide who may see a resource (its communities and assigned departments) and make the
-filters of the OpenAPI lists cheap; the document itself is stored untouched beside them.
+filters of the OpenAPI lists cheap; the document itself is stored untouched beside them. Which
+members fill them is the resource type's :class:`~._indexes.Index`; this module only applies it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
+
+from smartcommunity.validation import values_at
+
+from ._indexes import COMMUNITY, DEPARTMENT, Path, index_of
+from ._rows import joined, split
+from ._tables import resources
+
+# ``joined`` and ``split`` live with the rows; they stay importable from here as before.
+__all__ = ["COLUMNS", "Derived", "Term", "columns", "derive", "joined", "split", "utc_text"]
 
 Term = tuple[str, str, str | None]  # kind, value, until (grid memberships only)
 
 
 @dataclass(frozen=True, slots=True)
 class Derived:
+    """What the server indexes about one document (see :func:`derive`)."""
+
     status: str | None
     community: str | None
     updated_at: str
@@ -27,6 +39,21 @@ class Derived:
     communities: tuple[str, ...]
     departments: tuple[str, ...]
     terms: tuple[Term, ...]
+
+
+#: the columns an index may fill from a member, and which of them hold times
+_COLUMNS = frozenset({"submitted_at", "category", "request_type", "intake_channel", "urgency"})
+_TIMES = frozenset({"submitted_at"})
+
+
+#: the ``resources`` columns that hold what :class:`Derived` says, named alike
+COLUMNS = tuple(f.name for f in fields(Derived) if f.name in resources.c)
+
+
+def columns(d: Derived) -> tuple[Any, ...]:
+    """The values of :data:`COLUMNS` for a row indexed as ``d`` (lists :func:`joined`)."""
+    values = (getattr(d, name) for name in COLUMNS)
+    return tuple(joined(v) if isinstance(v, tuple) else v for v in values)
 
 
 def utc_text(value: str) -> str:
@@ -45,18 +72,25 @@ def utc_text(value: str) -> str:
             f"{m.second:02d}.{m.microsecond:06d}Z")
 
 
-def joined(values: Iterable[str]) -> str:
-    """``|a|b|``: a list a LIKE '%|a|%' can search."""
-    items = list(dict.fromkeys(values))
-    return "|" + "|".join(items) + "|" if items else "|"
-
-
-def split(value: str | None) -> tuple[str, ...]:
-    return tuple(v for v in (value or "").split("|") if v)
-
-
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _strings(doc: Mapping[str, Any], path: Path) -> list[str]:
+    """The non-empty strings at ``path``."""
+    if None in path:
+        return [v for _, v in values_at(doc, path) if isinstance(v, str) and v]
+    found = _member(doc, path)
+    return [found] if found else []
+
+
+def _member(doc: Mapping[str, Any], path: Path) -> str | None:
+    """The non-empty string at ``path``, a path through members only (a plain walk, cheaper
+    than the general one on every write)."""
+    node: Any = doc
+    for step in path:
+        node = node.get(step) if isinstance(node, dict) else None
+    return node if isinstance(node, str) and node else None
 
 
 def _is_community(code: Any) -> bool:
@@ -69,16 +103,13 @@ def derive(doc: Mapping[str, Any], previous_communities: Iterable[str] = ()) -> 
     ``previous_communities`` keep an erased resident (which names no community any more) in
     the scope of the community that held it.
     """
-    rt = doc.get("resourceType")
+    index = index_of(str(doc.get("resourceType")))
     meta = doc.get("meta") if isinstance(doc.get("meta"), Mapping) else {}
     assert isinstance(meta, Mapping)
     # Stored documents always carry lastUpdated; a document being checked may not yet.
     last = meta.get("lastUpdated")
     updated = utc_text(last) if isinstance(last, str) else ""
     terms: dict[tuple[str, str], str | None] = {}
-    communities: list[str] = []
-    departments: list[str] = []
-    community = submitted = category = request_type = intake = urgency = None
 
     def term(kind: str, value: Any, until: str | None = None) -> None:
         if isinstance(value, str) and value:
@@ -89,63 +120,43 @@ def derive(doc: Mapping[str, Any], previous_communities: Iterable[str] = ()) -> 
                 until = None if old is None or until is None else max(old, until)
             terms[key] = until
 
-    if rt == "Resident":
-        for m in doc.get("memberships") or ():
-            if isinstance(m, Mapping):
-                if isinstance(m.get("community"), str):
-                    communities.append(m["community"])
-                    term("community", m["community"])
-                term("grid", m.get("grid"), _str(m.get("until")))
-        for d in doc.get("identityDocuments") or ():
-            if isinstance(d, Mapping):
-                term("pseudonym", d.get("pseudonym"))
-        for p in doc.get("proxies") or ():
-            if isinstance(p, Mapping):
-                ref = p.get("resident")
-                if isinstance(ref, Mapping):
-                    term("proxy", ref.get("id"))
-                actor = p.get("actor")
-                if isinstance(actor, Mapping):
-                    term("proxy-user", actor.get("userId"))
-        if not communities:
-            communities = list(previous_communities)
-        if not communities:
-            restriction = doc.get("restriction")
-            decided = restriction.get("decidedBy") if isinstance(restriction, Mapping) else None
-            if isinstance(decided, Mapping) and _is_community(decided.get("divisionCode")):
-                communities = [str(decided["divisionCode"])]
+    communities = list(_strings(doc, index.community)) if index.community else []
+    if not communities and index.keeps_communities:
+        communities = list(previous_communities)
+        if not communities and index.community_fallback:
+            named = [v for _, v in values_at(doc, index.community_fallback)]
+            if named and _is_community(named[0]):
+                communities = [named[0]]
+    community = None
+    if index.many_communities:
         for c in communities:
-            term("community", c)
-    elif rt == "Issue":
-        community = _str(doc.get("communityDivisionCode"))
-        communities = [community] if community else []
-        for a in doc.get("assignments") or ():
-            if isinstance(a, Mapping) and isinstance(a.get("department"), Mapping):
-                dept = a["department"].get("id")
-                if isinstance(dept, str):
-                    departments.append(dept)
-                    term("department", dept)
-        at = _str(doc.get("submittedAt"))
-        submitted = utc_text(at) if at else None
-        category = _str(doc.get("category"))
-        request_type = _str(doc.get("requestType"))
-        intake = _str(doc.get("intakeChannel"))
-        urgency = _str(doc.get("urgency"))
-    elif rt == "Consultation":
-        community = _str(doc.get("divisionCode"))
-        communities = [community] if community else []
-        for c in doc.get("categories") or ():
-            term("category", c)
-        origin = doc.get("origin")
-        if isinstance(origin, Mapping):
-            for ref in origin.get("issues") or ():
-                if isinstance(ref, Mapping):
-                    term("issue", ref.get("id"))
+            term(COMMUNITY, c)
+    elif communities:
+        community = communities[0]
+    departments = list(_strings(doc, index.departments)) if index.departments else []
+    for d in departments:
+        term(DEPARTMENT, d)
+    for terms_of in index.terms:
+        if terms_of.until is None:
+            for value in _strings(doc, terms_of.path):
+                term(terms_of.kind, value)
+            continue
+        # The value and the day it ends are members of the same object.
+        *parent, member = terms_of.path
+        for _, item in values_at(doc, tuple(parent)):
+            if isinstance(item, Mapping) and isinstance(member, str):
+                term(terms_of.kind, item.get(member), _str(item.get(terms_of.until)))
+    columns: dict[str, str | None] = dict.fromkeys(_COLUMNS)
+    for column, path in index.columns.items():
+        found = _member(doc, path)
+        columns[column] = utc_text(found) if found and column in _TIMES else found
     return Derived(
         status=_str(doc.get("status")), community=community, updated_at=updated,
-        submitted_at=submitted, category=category, request_type=request_type,
-        intake_channel=intake, urgency=urgency,
+        submitted_at=columns["submitted_at"], category=columns["category"],
+        request_type=columns["request_type"], intake_channel=columns["intake_channel"],
+        urgency=columns["urgency"],
         communities=tuple(dict.fromkeys(communities)),
         departments=tuple(dict.fromkeys(departments)),
         terms=tuple((k, v, u) for (k, v), u in terms.items()),
     )
+

@@ -22,6 +22,14 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+#: sequence numbers: 64-bit on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY
+_SEQ = BigInteger().with_variant(Integer, "sqlite")
+
+
+def _sequence(*, autoincrement: bool) -> Column[int]:
+    """The ``seq`` primary key that orders a table's rows."""
+    return Column("seq", _SEQ, primary_key=True, autoincrement=autoincrement)
+
 #: key/value facts about this database (its source URI, whether the demo was seeded)
 server_info = Table(
     "server_info", metadata,
@@ -32,8 +40,7 @@ server_info = Table(
 #: one row per resource; ``seq`` is the insertion sequence that list cursors run over
 resources = Table(
     "resources", metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    _sequence(autoincrement=True),
     Column("rtype", String(16), nullable=False),
     Column("id", String(64), nullable=False),
     Column("version", Integer, nullable=False),
@@ -57,7 +64,7 @@ resources = Table(
 #: multi-valued filter terms (membership communities, grids, pseudonyms, departments …)
 terms = Table(
     "resource_terms", metadata,
-    Column("rseq", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("rseq", _SEQ, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("value", String(160), nullable=False),
     Column("until", String(10)),  # grid memberships end on this day (inclusive)
@@ -69,8 +76,7 @@ terms = Table(
 #: sequence is also the CloudEvents id (unique within this server, the event source)
 events = Table(
     "events", metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=False),
+    _sequence(autoincrement=False),
     Column("rtype", String(16), nullable=False),
     Column("rid", String(64), nullable=False),
     Column("kind", String(16), nullable=False),
@@ -100,8 +106,7 @@ idempotency = Table(
 #: append-only log of access to residents' sensitive information (/req/privacy/audit-log)
 audit = Table(
     "audit", metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    _sequence(autoincrement=True),
     Column("at", String(40), nullable=False),
     Column("principal", String(200), nullable=False),
     Column("role", String(32), nullable=False),

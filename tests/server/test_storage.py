@@ -1,14 +1,28 @@
-"""The storage layer: group commit keeps each job's outcome its own, on both databases."""
+"""The storage layer: group commit keeps each job's outcome its own, on both databases; the
+index table agrees with the schemas."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reference_server.errors import Conflict
-from reference_server.storage import Scope, Store
-from reference_server.storage._store import _Job
+from reference_server.storage import (
+    INDEXES,
+    Derived,
+    Scope,
+    Store,
+    Stored,
+    derive,
+    joined,
+    split,
+)
+from reference_server.storage._commit import _Job
+from smartcommunity.specification import load_spec
 
 from .helpers import submitted_issue
 
@@ -49,3 +63,55 @@ def test_store_needs_a_file_or_postgresql(tmp_path: Any) -> None:
         Store("sqlite://")
     with pytest.raises(ValueError):
         Store("mysql://localhost/x")
+
+
+def _reaches(node: Any, path: tuple[str | None, ...], resolver: Any) -> bool:
+    """Whether the schema ``node`` declares a member at ``path`` (None: an array's items)."""
+    if not path:
+        return True
+    step, rest = path[0], path[1:]
+    if step is None:
+        if isinstance(node.get("items"), dict) and _reaches(node["items"], rest, resolver):
+            return True
+    elif step in node.get("properties", {}) and _reaches(node["properties"][step], rest,
+                                                         resolver):
+        return True
+    if "$ref" in node:
+        found = resolver.lookup(node["$ref"])
+        if _reaches(found.contents, path, found.resolver):
+            return True
+    branches = [*node.get("allOf", ()), *node.get("anyOf", ()), *node.get("oneOf", ()),
+                *(node[k] for k in ("then", "else") if isinstance(node.get(k), dict))]
+    return any(_reaches(b, path, resolver) for b in branches)
+
+
+def test_every_index_reads_members_its_schema_declares() -> None:
+    """The index table names resource types of the spec, and members their schemas have."""
+    spec = load_spec()
+    assert set(INDEXES) <= set(spec.resource_types)
+    derived_fields = {f.name for f in fields(Derived)}
+    for rtype, index in INDEXES.items():
+        root = spec.schema(rtype)
+        resolver = spec.registry.resolver(base_uri=root["$id"])
+        paths = [p for p in (index.community, index.community_fallback, index.departments)
+                 if p is not None]
+        paths += [*index.columns.values(), *(t.path for t in index.terms)]
+        paths += [(*t.path[:-1], t.until) for t in index.terms if t.until]
+        for path in paths:
+            assert _reaches(root, path, resolver), (rtype, path)
+        assert set(index.columns) <= derived_fields, rtype
+
+
+def test_a_type_without_an_index_is_stored_without_scope() -> None:
+    doc = {"resourceType": "NotIndexed", "id": "x", "status": "open",
+           "meta": {"versionId": "1", "lastUpdated": "2025-06-01T08:00:00+08:00"}}
+    derived = derive(doc, ["110101001001"])
+    assert derived.status == "open" and derived.updated_at == "2025-06-01T00:00:00.000000Z"
+    assert derived.communities == derived.departments == derived.terms == ()
+    row = Stored.prepared(0, doc, "{}", derived)
+    assert (row.rtype, row.id, row.version, row.doc) == ("NotIndexed", "x", 1, doc)
+
+
+@given(st.lists(st.text(alphabet="ab", min_size=1, max_size=4), max_size=5))
+def test_joined_lists_read_back(values: list[str]) -> None:
+    assert split(joined(values)) == tuple(dict.fromkeys(values))

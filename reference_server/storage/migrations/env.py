@@ -2,29 +2,34 @@
 
 ``Store.migrate`` runs them programmatically at start (``alembic upgrade head``) inside a write
 transaction, so two workers starting together do not race. Run from the command line, the
-database URL comes from ``sqlalchemy.url`` in the Alembic config.
+database URL comes from ``sqlalchemy.url`` in the Alembic config. The target is the tables'
+metadata, so ``alembic check`` and autogenerate compare the database with ``_tables.py``.
 """
 
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
+
+from reference_server.storage import metadata
 
 config = context.config
+
+
+def _migrate(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=metadata)
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=None)
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(connection)
         return
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as conn:
-        context.configure(connection=conn, target_metadata=None)
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(conn)
     engine.dispose()
 
 

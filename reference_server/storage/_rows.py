@@ -1,0 +1,110 @@
+"""The rows storage hands out and takes in, and how their list columns are written.
+
+Lists of codes (a resource's communities, its departments) are stored as ``|a|b|`` text, which
+one ``LIKE '%|a|%'`` searches on either database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from ._derive import Derived
+
+__all__ = ["AuditRow", "Change", "EventRow", "Stored", "joined", "split"]
+
+
+def joined(values: Iterable[str]) -> str:
+    """``|a|b|``: a list a LIKE '%|a|%' can search."""
+    items = list(dict.fromkeys(values))
+    return "|" + "|".join(items) + "|" if items else "|"
+
+
+def split(value: str | None) -> tuple[str, ...]:
+    """The list :func:`joined` wrote."""
+    return tuple(v for v in (value or "").split("|") if v)
+
+
+class Stored:
+    """A resource row; the document is parsed only when someone needs it."""
+
+    __slots__ = ("_doc", "communities", "departments", "derived", "id", "rtype", "seq", "text",
+                 "version")
+
+    def __init__(self, seq: int, rtype: str, rid: str, version: int, text: str,
+                 communities: str, departments: str) -> None:
+        self.seq = seq
+        self.rtype = rtype
+        self.id = rid
+        self.version = version
+        self.text = text
+        self.communities = split(communities)
+        self.departments = split(departments)
+        self._doc: dict[str, Any] | None = None
+        self.derived: Derived | None = None  # set on a row prepared for writing
+
+    @classmethod
+    def prepared(cls, seq: int, doc: dict[str, Any], text: str, derived: Derived) -> Stored:
+        """The row ``doc`` (serialised as ``text``, indexed as ``derived``) will become once
+        written; ``seq`` is that of the version it replaces, or 0 for a new resource."""
+        row = cls(seq, str(doc["resourceType"]), str(doc["id"]),
+                  int(doc["meta"]["versionId"]), text, "", "")
+        row.communities, row.departments = derived.communities, derived.departments
+        row._doc = doc
+        row.derived = derived
+        return row
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        """The stored document."""
+        if self._doc is None:
+            self._doc = orjson.loads(self.text)
+        return self._doc
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One event of the change feed as stored."""
+
+    seq: int
+    rtype: str
+    rid: str
+    kind: str
+    action: str
+    version: int
+    time: str
+    communities: tuple[str, ...]
+    departments: tuple[str, ...]
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One entry of the log of access to sensitive information."""
+
+    seq: int
+    at: str
+    principal: str
+    role: str
+    operation: str
+    resident: str
+    fields: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One state to store by :meth:`Tx.write_many`, with its change event."""
+
+    rtype: str
+    rid: str
+    version: int
+    text: str
+    doc: Mapping[str, Any]
+    kind: str
+    action: str
+    time: str
+

@@ -1,0 +1,418 @@
+"""``Tx``: what one read or write transaction can do, over a SQLAlchemy connection.
+
+What is special to a resource type (where its communities are, whether departments scope it)
+comes from its :class:`~._indexes.Index`; nothing here names a resource type.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, delete, exists, false, func, insert, or_, select
+
+from ._derive import COLUMNS, Derived, columns, derive
+from ._indexes import CATEGORY, COMMUNITY, DEPARTMENT, GRID, INDEXES, ISSUE, PSEUDONYM, index_of
+from ._rows import AuditRow, Change, EventRow, Stored, joined, split
+from ._tables import audit, events, resources, server_info, terms
+
+__all__ = ["Duplicate", "ListQuery", "Scope", "Tx"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a reader may see, as far as SQL can tell (the rest is checked per document)."""
+
+    communities: frozenset[str] | None = None  # None: every community
+    #: only resources assigned to this department (of the types whose index has departments)
+    department: str | None = None
+    #: (resident id, user id): only their own records and those they act for (the types whose
+    #: index has a self scope)
+    residents: tuple[str | None, str | None] | None = None
+    nothing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """The filters of a list request, already checked and normalised."""
+
+    community: str | None = None
+    status: str | None = None
+    updated_since: str | None = None  # UTC text
+    category: str | None = None
+    department: str | None = None
+    request_type: str | None = None
+    intake_channel: str | None = None
+    urgency: str | None = None
+    submitted_from: str | None = None
+    submitted_to: str | None = None
+    grid: str | None = None
+    today: str | None = None  # the day grid memberships must be in force
+    pseudonym: str | None = None
+    content: str | None = None  # consultations: category
+    issue: str | None = None  # consultations: escalated issue
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Duplicate(Exception):
+    """An import met an id the store holds already."""
+
+    def __init__(self, rid: str) -> None:
+        super().__init__(rid)
+        self.rid = rid
+
+
+#: The statements every request runs, as driver SQL (qmark; PostgreSQL gets %s): they skip
+#: SQLAlchemy's compile-and-bind machinery, which cost more than the statements themselves.
+_SET = ", ".join(c + " = ?" for c in COLUMNS)
+#: the columns of an audit entry, in table order; the service's entries are keyed by them
+_AUDIT = tuple(c.name for c in audit.columns if not c.primary_key)
+_SQL = {
+    "get": "SELECT seq, version, communities, departments, doc FROM resources "
+           "WHERE rtype = ? AND id = ?",
+    "insert": f"INSERT INTO resources (rtype, id, version, doc, {', '.join(COLUMNS)}) "
+              f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in COLUMNS)}) "
+              "ON CONFLICT (rtype, id) DO NOTHING RETURNING seq",
+    "replace": f"UPDATE resources SET version = ?, doc = ?, {_SET} WHERE seq = ? AND version = ?",
+    "force": f"UPDATE resources SET version = ?, doc = ?, {_SET} WHERE seq = ?",
+    "drop_terms": "DELETE FROM resource_terms WHERE rseq = ?",
+    "terms": "INSERT INTO resource_terms (rseq, kind, value, until) VALUES (?, ?, ?, ?)",
+    "last_event": "SELECT COALESCE(MAX(seq), 0) FROM events",
+    "event": "INSERT INTO events (seq, rtype, rid, kind, action, version, time, "
+             "communities, departments, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "idempotent": "SELECT request, body_hash, status, etag, location, body FROM idempotency "
+                  "WHERE principal = ? AND key = ?",
+    "remember": "INSERT INTO idempotency (principal, key, request, body_hash, status, etag, "
+                "location, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "audit": f"INSERT INTO audit ({', '.join(_AUDIT)}) VALUES ({', '.join('?' for _ in _AUDIT)})",
+}
+_SQL_PG = {k: v.replace("?", "%s") for k, v in _SQL.items()}
+
+#: list filters on one column: the query's field, the column, how they compare
+_COLUMN_FILTERS: tuple[tuple[Callable[[ListQuery], str | None], Any, Callable[..., Any]], ...] = (
+    (lambda q: q.status, resources.c.status, operator.eq),
+    (lambda q: q.updated_since, resources.c.updated_at, operator.ge),
+    (lambda q: q.request_type, resources.c.request_type, operator.eq),
+    (lambda q: q.intake_channel, resources.c.intake_channel, operator.eq),
+    (lambda q: q.urgency, resources.c.urgency, operator.eq),
+    (lambda q: q.submitted_from, resources.c.submitted_at, operator.ge),
+    (lambda q: q.submitted_to, resources.c.submitted_at, operator.le),
+)
+#: list filters on a kind of term
+_TERM_FILTERS: tuple[tuple[Callable[[ListQuery], str | None], str], ...] = (
+    (lambda q: q.department, DEPARTMENT),
+    (lambda q: q.pseudonym, PSEUDONYM),
+    (lambda q: q.content, CATEGORY),
+    (lambda q: q.issue, ISSUE),
+)
+#: resource types a department reads only when assigned to them
+_BY_DEPARTMENT = sorted(rt for rt, index in INDEXES.items() if index.departments)
+
+
+class Tx:
+    """One transaction; obtained from :meth:`Store.read` or :meth:`Store.write`."""
+
+    def __init__(self, conn: Connection, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self._last_event: int | None = None
+        self._raw: Any = None
+        self._sql = _SQL if dialect == "sqlite" else _SQL_PG
+
+    @property
+    def raw(self) -> Any:
+        """The driver connection, inside the same transaction as ``conn``."""
+        if self._raw is None:
+            self._raw = self.conn.connection.driver_connection
+        return self._raw
+
+    def _cursor(self, name: str, params: Sequence[Any], use: Callable[[Any], Any]) -> Any:
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute(self._sql[name], params)
+            return use(cursor)
+        finally:
+            cursor.close()
+
+    def _one(self, name: str, params: Sequence[Any]) -> Any:
+        return self._cursor(name, params, lambda cursor: cursor.fetchone())
+
+    def _run(self, name: str, params: Sequence[Any]) -> int:
+        return int(self._cursor(name, params, lambda cursor: cursor.rowcount))
+
+    def _many(self, name: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            cursor = self.raw.cursor()
+            try:
+                cursor.executemany(self._sql[name], rows)
+            finally:
+                cursor.close()
+
+    # -- resources ---------------------------------------------------------------------
+    def get(self, rtype: str, rid: str) -> Stored | None:
+        row = self._one("get", (rtype, rid))
+        return None if row is None else Stored(row[0], rtype, rid, row[1], row[4], row[2], row[3])
+
+    def insert(self, rtype: str, rid: str, version: int, text: str, derived: Derived,
+               ) -> int | None:
+        """Store a new resource; None, with nothing written, when its id is taken."""
+        row = self._one("insert", (rtype, rid, version, text, *columns(derived)))
+        if row is None:
+            return None
+        seq = int(row[0])
+        self._put_terms(seq, derived)
+        return seq
+
+    def replace(self, stored: Stored, version: int, text: str, derived: Derived,
+                expected: int | None = None) -> bool:
+        """Write a new version; False when the row is no longer at ``expected``."""
+        if expected is None:
+            done = self._run("force", (version, text, *columns(derived), stored.seq))
+        else:
+            done = self._run("replace", (version, text, *columns(derived), stored.seq,
+                                         expected))
+        if done != 1:
+            return False
+        self._run("drop_terms", (stored.seq,))
+        self._put_terms(stored.seq, derived)
+        return True
+
+    def _put_terms(self, seq: int, derived: Derived) -> None:
+        self._many("terms", [(seq, k, v, u) for k, v, u in derived.terms])
+
+    def page(self, rtype: str, query: ListQuery, scope: Scope, after: int,
+             limit: int) -> list[Stored]:
+        """Rows after ``after`` in insertion order that the filters and scope let through."""
+        if scope.nothing:
+            return []
+        c = resources.c
+        conds: list[Any] = [c.rtype == rtype, c.seq > after]
+        conds += _scope_conditions(rtype, scope)
+        if query.community:
+            conds.append(_community_in(rtype, [query.community]))
+        for value_of, column, compare in _COLUMN_FILTERS:
+            value = value_of(query)
+            if value:
+                conds.append(compare(column, value))
+        for value_of, kind in _TERM_FILTERS:
+            value = value_of(query)
+            if value:
+                conds.append(_has_term(kind, value))
+        if query.category:
+            # The code itself and every code below it: "housing" matches "housing.lift".
+            conds.append(or_(c.category == query.category,
+                             c.category.like(query.category + ".%")))
+        if query.grid:
+            conds.append(exists().where(
+                terms.c.rseq == c.seq, terms.c.kind == GRID, terms.c.value == query.grid,
+                or_(terms.c.until.is_(None), terms.c.until >= (query.today or ""))))
+        rows = self.conn.execute(
+            select(c.seq, c.id, c.version, c.communities, c.departments, c.doc)
+            .where(and_(*conds)).order_by(c.seq).limit(limit)
+        )
+        return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4]) for r in rows]
+
+    def count(self, rtype: str | None = None) -> int:
+        q = select(func.count()).select_from(resources)
+        if rtype:
+            q = q.where(resources.c.rtype == rtype)
+        return int(self.conn.execute(q).scalar_one())
+
+    def all_resources(self) -> Iterator[Stored]:
+        c = resources.c
+        for r in self.conn.execute(select(c.seq, c.rtype, c.id, c.version, c.communities,
+                                          c.departments, c.doc).order_by(c.seq)):
+            yield Stored(r[0], r[1], r[2], r[3], r[6], r[4], r[5])
+
+    def write_many(self, changes: Sequence[Change], *, upsert: bool) -> None:
+        """Store many states at once, each with its change event, in the given order.
+
+        For imports (``upsert`` False: an id already stored raises :class:`Duplicate`) and for
+        mirrors (the last state of each resource wins). Rows go in as multi-row
+        ``INSERT … ON CONFLICT … RETURNING``, so nothing is looked up first: a handful of
+        statements per batch, whatever the size of the table.
+        """
+        if not changes:
+            return
+        scope: dict[tuple[str, str], tuple[str, ...]] = {}
+        final: dict[tuple[str, str], tuple[Change, Derived]] = {}
+        feed: list[tuple[Any, ...]] = []
+        for change in changes:
+            key = (change.rtype, change.rid)
+            derived = derive(change.doc, scope.get(key, ()))
+            if (not derived.communities and key not in scope
+                    and index_of(change.rtype).keeps_communities):
+                # An erased record names no community: it keeps the one stored (rare).
+                stored = self.get(change.rtype, change.rid)
+                if stored is not None:
+                    derived = derive(change.doc, stored.communities)
+            scope[key] = derived.communities
+            final[key] = (change, derived)
+            feed.append((self._next_event(), change.rtype, change.rid, change.kind,
+                         change.action, change.version, change.time,
+                         joined(derived.communities), joined(derived.departments), change.text))
+        rows = [(c.rtype, c.rid, c.version, c.text, *columns(d)) for c, d in final.values()]
+        seqs = self._upsert(rows, upsert)
+        if len(seqs) != len(final):  # DO NOTHING skipped a row: the id was stored already
+            raise Duplicate(next(rid for (rt, rid) in final if (rt, rid) not in seqs))
+        if upsert:
+            self._many("drop_terms", [(seq,) for seq in seqs.values()])
+        self._many("terms", [(seqs[key], k, v, u) for key, (_, d) in final.items()
+                             for k, v, u in d.terms])
+        self._many("event", feed)
+
+    def _upsert(self, rows: Sequence[Sequence[Any]], upsert: bool) -> dict[tuple[str, str], int]:
+        """Insert (or with ``upsert`` overwrite) resource rows; the seq of each one written."""
+        seqs: dict[tuple[str, str], int] = {}
+        names = ("rtype", "id", "version", "doc", *COLUMNS)
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        if upsert:
+            conflict = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in names[2:])
+        else:
+            conflict = "DO NOTHING"
+        for i in range(0, len(rows), 100):
+            chunk = rows[i:i + 100]
+            values = ", ".join("(" + ", ".join(mark for _ in names) + ")" for _ in chunk)
+            cursor = self.raw.cursor()
+            try:
+                cursor.execute(f"INSERT INTO resources ({', '.join(names)}) VALUES {values} "
+                               f"ON CONFLICT (rtype, id) {conflict} RETURNING rtype, id, seq",
+                               [v for row in chunk for v in row])
+                for rtype, rid, seq in cursor.fetchall():
+                    seqs[(rtype, rid)] = int(seq)
+            finally:
+                cursor.close()
+        return seqs
+
+    # -- change feed -------------------------------------------------------------------
+    def _next_event(self) -> int:
+        # Writers are serialised (see Store.write), so the largest sequence plus one is free.
+        if self._last_event is None:
+            self._last_event = int(self._one("last_event", ())[0])
+        self._last_event += 1
+        return self._last_event
+
+    def append_event(self, rtype: str, rid: str, kind: str, action: str, version: int,
+                     time: str, data: str, derived: Derived) -> int:
+        seq = self._next_event()
+        self._run("event", (seq, rtype, rid, kind, action, version, time,
+                            joined(derived.communities), joined(derived.departments), data))
+        return seq
+
+    def events(self, after: int, limit: int, scope: Scope) -> list[EventRow]:
+        """Events after ``after`` in sequence order, prefiltered by scope."""
+        e = events.c
+        conds: list[Any] = [e.seq > after]
+        if scope.nothing:
+            return []
+        if scope.communities is not None:
+            conds.append(_listed(e.communities, scope.communities))
+        if scope.department is not None:
+            conds.append(or_(e.rtype.not_in(_BY_DEPARTMENT),
+                             e.departments.like(f"%|{scope.department}|%")))
+        rows = self.conn.execute(
+            select(e.seq, e.rtype, e.rid, e.kind, e.action, e.version, e.time,
+                   e.communities, e.departments, e.data)
+            .where(and_(*conds)).order_by(e.seq).limit(limit))
+        return [EventRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], split(r[7]),
+                         split(r[8]), r[9]) for r in rows]
+
+    def last_event(self) -> int:
+        return int(self.conn.execute(select(func.coalesce(func.max(events.c.seq), 0)))
+                   .scalar_one())
+
+    # -- idempotency -------------------------------------------------------------------
+    def idempotent(self, principal: str, key: str) -> dict[str, Any] | None:
+        row = self._one("idempotent", (principal, key))
+        if row is None:
+            return None
+        return {"request": row[0], "body_hash": row[1], "status": row[2], "etag": row[3],
+                "location": row[4], "body": row[5]}
+
+    def remember(self, principal: str, key: str, request: str, body_hash: str, status: int,
+                 etag: str | None, location: str | None, body: str, at: str) -> None:
+        self._run("remember", (principal, key, request, body_hash, status, etag, location, body,
+                               at))
+
+    # -- audit -------------------------------------------------------------------------
+    def audit(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Log access to sensitive information: one entry a row, keyed by the audit columns
+        (``fields`` a list of pointers, ``communities`` a list of codes)."""
+        self._many("audit", [tuple(_audit_value(name, r[name]) for name in _AUDIT)
+                             for r in rows])
+
+    def audit_events(self, resident: str | None, communities: frozenset[str] | None,
+                     after: int, limit: int) -> list[AuditRow]:
+        a = audit.c
+        conds: list[Any] = [a.seq > after]
+        if resident:
+            conds.append(a.resident == resident)
+        if communities is not None:
+            conds.append(_listed(a.communities, communities))
+        rows = self.conn.execute(
+            select(a.seq, a.at, a.principal, a.role, a.operation, a.resident, a.fields)
+            .where(and_(*conds)).order_by(a.seq).limit(limit))
+        return [AuditRow(r[0], r[1], r[2], r[3], r[4], r[5], orjson.loads(r[6])) for r in rows]
+
+    # -- facts about the database ------------------------------------------------------
+    def info(self, key: str) -> str | None:
+        value = self.conn.execute(
+            select(server_info.c.value).where(server_info.c.key == key)).scalar()
+        return None if value is None else str(value)
+
+    def set_info(self, key: str, value: str) -> None:
+        self.conn.execute(delete(server_info).where(server_info.c.key == key))
+        self.conn.execute(insert(server_info), {"key": key, "value": value})
+
+
+def _audit_value(column: str, value: Any) -> Any:
+    if column == "fields":
+        return orjson.dumps(value).decode()
+    return joined(value) if column == "communities" else value
+
+
+def _listed(column: Any, codes: frozenset[str]) -> Any:
+    """``column`` (a :func:`joined` list) names one of ``codes``; nothing matches none."""
+    if not codes:
+        return false()
+    return or_(*[column.like(f"%|{code}|%") for code in sorted(codes)])
+
+
+def _has_term(kind: str, value: str) -> Any:
+    return exists().where(terms.c.rseq == resources.c.seq, terms.c.kind == kind,
+                          terms.c.value == value)
+
+
+def _community_in(rtype: str, codes: Sequence[str]) -> Any:
+    """The resource belongs to one of ``codes`` (a term or the column, as its index says)."""
+    many = index_of(rtype).many_communities
+    column = terms.c.value if many else resources.c.community
+    match = column == codes[0] if len(codes) == 1 else column.in_(codes)
+    if many:
+        return exists().where(terms.c.rseq == resources.c.seq, terms.c.kind == COMMUNITY, match)
+    return match
+
+
+def _scope_conditions(rtype: str, scope: Scope) -> list[Any]:
+    c = resources.c
+    index = index_of(rtype)
+    conds: list[Any] = []
+    if scope.communities is not None:
+        if not scope.communities:
+            return [false()]
+        conds.append(_community_in(rtype, sorted(scope.communities)))
+    if scope.department is not None and index.departments:
+        conds.append(_has_term(DEPARTMENT, scope.department))
+    if scope.residents is not None and index.self_scope:
+        proxy, proxy_user = index.self_scope
+        resident, user = scope.residents
+        options: list[Any] = []
+        if resident:
+            options += [c.id == resident, _has_term(proxy, resident)]
+        if user:
+            options.append(_has_term(proxy_user, user))
+        conds.append(or_(*options) if options else false())
+    return conds

@@ -1,0 +1,112 @@
+"""The Alembic migrations create exactly the tables, columns and indexes ``_tables.py`` declares.
+
+The comparison is Alembic's own autogenerate diff, so any drift between the two (a column, a
+type, a nullability, an index, a unique constraint) fails, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Column, Engine, Index, MetaData, String, Text, create_engine, inspect, text
+
+from reference_server.storage import Store, metadata, migrations_config
+
+from .helpers import PG_ADMIN, pg_available, worker
+
+
+def _migrated(url: str) -> None:
+    store = Store(url, group_commit=False)
+    try:
+        store.migrate()
+    finally:
+        store.dispose()
+
+
+def _drift(engine: Engine, target: MetaData) -> list[Any]:
+    with engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), target))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind (PostgreSQL: a throwaway one, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    if not pg_available():
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    name = f"sc_migrations_{worker()}_{os.getpid()}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_migrations_create_exactly_the_declared_tables(database: str) -> None:
+    _migrated(database)
+    engine = create_engine(database)
+    try:
+        assert _drift(engine, metadata) == []
+        declared = set(metadata.tables)
+        assert set(inspect(engine).get_table_names()) == declared | {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'twice.sqlite3'}"
+    _migrated(url)
+    _migrated(url)  # a second worker starting on the same database
+    engine = create_engine(url)
+    try:
+        assert _drift(engine, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_removes_every_table(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'down.sqlite3'}"
+    _migrated(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_the_comparison_sees_drift(tmp_path: Path) -> None:
+    """Declared tables that differ from the migrated ones by one column, one type or one
+    index are each reported: the comparison above would fail on drift."""
+    url = f"sqlite:///{tmp_path / 'drift.sqlite3'}"
+    _migrated(url)
+    changed = MetaData()
+    for table in metadata.sorted_tables:
+        table.to_metadata(changed)
+    resources, events = changed.tables["resources"], changed.tables["events"]
+    resources.append_column(Column("added", Text))
+    events.c.kind.type = String(events.c.kind.type.length * 2)  # type: ignore[attr-defined]
+    Index("ix_events_added", events.c.rid)
+    engine = create_engine(url)
+    try:
+        diffs = _drift(engine, changed)
+    finally:
+        engine.dispose()
+    # Alembic gives column changes as a list of operations, the others as one tuple each.
+    operations = [op for d in diffs for op in (d if isinstance(d, list) else [d])]
+    assert sorted(op[0] for op in operations) == ["add_column", "add_index", "modify_type"]
