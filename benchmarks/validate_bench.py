@@ -29,9 +29,10 @@ import orjson
 from jsonschema import Draft202012Validator
 
 from smartcommunity import Validator, load_spec
-from smartcommunity.validation._schema import SchemaEngine
+from smartcommunity.specification import DEFAULT_VERSION
+from smartcommunity.validation import SchemaEngine
 
-SPEC = load_spec("1.0")
+SPEC = load_spec(DEFAULT_VERSION)
 BASE = json.loads((SPEC.folder / "examples/issue/fire-lane-submitted.json").read_text("utf-8"))
 
 

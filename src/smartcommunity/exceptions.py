@@ -9,6 +9,7 @@ Hierarchy::
     ├── IdentifierError (ValueError)     an identifier, key or mask argument is unusable
     ├── LifecycleError (ValueError)      a lifecycle action cannot be applied
     │   ├── ActionNotAllowed             not allowed from the current status
+    │   │   └── UnknownAction            the lifecycle table has no such action
     │   ├── RoleNotAllowed               not allowed for the actor's role
     │   └── InvalidActionDetails         the action's details break its schema
     └── RedactionError (ValueError)      redaction impossible for the audience
@@ -42,7 +43,8 @@ class IdentifierError(SmartCommunityError, ValueError):
 
 
 class LifecycleError(SmartCommunityError, ValueError):
-    """A lifecycle action cannot be applied; ``code`` is the stable error code."""
+    """A lifecycle action cannot be applied; ``code`` is the stable error code, whose
+    ``error-code`` template words ``message`` (both languages) from ``context``."""
 
     code = "lifecycle.error"
 
@@ -56,6 +58,12 @@ class ActionNotAllowed(LifecycleError):
     """The action is not allowed from the resource's current status."""
 
     code = "lifecycle.action-not-allowed"
+
+
+class UnknownAction(ActionNotAllowed):
+    """The lifecycle table has no such action."""
+
+    code = "lifecycle.unknown-action"
 
 
 class RoleNotAllowed(LifecycleError):

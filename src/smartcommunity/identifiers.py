@@ -22,6 +22,7 @@ one identifier enter a dataset. Use :func:`normalize_citizen_id` on user input f
 
 from __future__ import annotations
 
+import functools
 import hmac
 import re
 from datetime import date
@@ -43,6 +44,7 @@ __all__ = [
     "mask_citizen_id",
     "mask_name",
     "mask_phone",
+    "minimum_key_bytes",
     "normalize_citizen_id",
     "parent_division",
     "pseudonym",
@@ -85,7 +87,8 @@ _USCC_VALUES = {c: i for i, c in enumerate(_USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_SHAPE = re.compile(rf"[{_USCC_ALPHABET}]{{2}}[0-9]{{6}}[{_USCC_ALPHABET}]{{10}}")
 
-_MIN_KEY_BYTES = 16
+#: /req/privacy/pseudonym states the shortest key as its minimumKeyBytes parameter
+_PSEUDONYM_REQUIREMENT = "/req/privacy/pseudonym"
 _CITIZEN_ID_CONTEXT = "smartcommunity/citizen-id/v1"
 _PSEUDONYM_PREFIX = "hmac-sha256:"
 
@@ -347,6 +350,22 @@ def mask_name(s: str) -> str:
 # --------------------------------------------------------------------------- pseudonyms
 
 
+@functools.cache
+def _minimum_key_bytes(version: str) -> int:
+    # Read on first use, not on import: identifiers stays cheap to import.
+    from .specification import load_spec
+
+    return int(load_spec(version).parameter(_PSEUDONYM_REQUIREMENT, "minimumKeyBytes"))
+
+
+def minimum_key_bytes(version: str | None = None) -> int:
+    """The shortest pseudonym key /req/privacy/pseudonym allows (``minimumKeyBytes`` of spec
+    ``version``, the default version when None)."""
+    from .specification import DEFAULT_VERSION
+
+    return _minimum_key_bytes(version or DEFAULT_VERSION)
+
+
 def pseudonym(value: str, key: bytes, *, context: str) -> str:
     """Return ``"hmac-sha256:"`` + 64 lowercase hex digits, a keyed pseudonym of ``value``.
 
@@ -359,8 +378,9 @@ def pseudonym(value: str, key: bytes, *, context: str) -> str:
     """
     if not isinstance(key, bytes | bytearray):
         raise IdentifierError("key must be bytes")
-    if len(key) < _MIN_KEY_BYTES:
-        raise IdentifierError(f"key must be at least {_MIN_KEY_BYTES} bytes")
+    minimum = minimum_key_bytes()
+    if len(key) < minimum:
+        raise IdentifierError(f"key must be at least {minimum} bytes")
     if not isinstance(context, str) or not context:
         raise IdentifierError("context must be a non-empty str")
     if not isinstance(value, str):

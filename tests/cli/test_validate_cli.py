@@ -14,8 +14,9 @@ from jsonschema import Draft202012Validator
 
 from smartcommunity import load_spec
 from smartcommunity.cli import run
+from smartcommunity.specification import DEFAULT_VERSION
 
-SPEC = load_spec("1.0")
+SPEC = load_spec(DEFAULT_VERSION)
 EXAMPLES_DIR = SPEC.folder / "examples"
 ISSUE = next(d for _, d in SPEC.examples() if d["resourceType"] == "Issue")
 
@@ -144,3 +145,25 @@ def test_ndjson_checks_references_across_the_file(tmp_path: Path) -> None:
     assert "issue.merge-target-missing" in codes
     assert report["summary"]["invalid"] == 1
     assert run(["validate", "--format", "json", "-o", str(out), str(both)]) == 0
+
+
+def test_a_cross_document_should_rule_warns_and_agrees_with_the_library(tmp_path: Path) -> None:
+    # /req/issues/merge-reciprocal is a SHOULD: a one-sided merge is a warning, exit 0, and the
+    # CLI reports exactly what Validator.validate_many reports.
+    from smartcommunity import Validator
+
+    examples = {n: d for n, d in SPEC.examples()}
+    dup = next(d for n, d in examples.items() if "duplicate" in n)
+    target = copy.deepcopy(next(d for d in examples.values() if d["id"] == dup["mergedInto"]))
+    target.pop("mergedDuplicates")
+    path = tmp_path / "set.ndjson"
+    path.write_text(json.dumps(dup) + "\n" + json.dumps(target) + "\n", encoding="utf-8")
+    out = tmp_path / "r.json"
+    assert run(["validate", "--format", "json", "-o", str(out), str(path)]) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    cli = sorted((f["code"], f["pointer"], f["severity"])
+                 for r in report["results"] for f in r["findings"])
+    library = sorted((f.code, f.pointer, f.severity)
+                     for r in Validator().validate_many([dup, target]) for f in r.findings)
+    assert cli == library == [("issue.merge-not-reciprocal", "/mergedInto", "warning")]
+    assert report["summary"]["warnings"] == 1 and report["summary"]["invalid"] == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smartcommunity import ActionNotAllowed, RoleNotAllowed, load_spec, validate
-from smartcommunity.lifecycle import lifecycle_for
+from smartcommunity import lifecycle as lifecycle_module
+from smartcommunity.exceptions import InvalidActionDetails, LifecycleError, UnknownAction
+from smartcommunity.lifecycle import apply_action, lifecycle_for
 
 SPEC = load_spec("1.0")
 TABLED = [(n, d) for n, d in SPEC.examples() if d["resourceType"] in SPEC.lifecycles]
@@ -93,3 +97,38 @@ def test_applied_documents_stay_valid_through_a_created_issue() -> None:
     assert applied.document["status"] == "accepted"
     assert applied.document["history"][-1]["seq"] == len(doc["history"]) + 1
     assert doc["status"] == "submitted", "the input is not modified"
+
+
+def test_an_unknown_action_is_reported_with_its_own_code_and_template() -> None:
+    doc = next(d for _, d in SPEC.examples() if d["resourceType"] == "Issue")
+    with pytest.raises(UnknownAction) as info:
+        apply_action(doc, "no-such-action", actor={"role": SPEC.roles[0], "name": "x"})
+    assert info.value.code == "lifecycle.unknown-action"
+    assert isinstance(info.value, ActionNotAllowed)
+    template = SPEC.codelist("error-code").entries[info.value.code]
+    assert template.title_en.split("{")[0] in info.value.message["en"]
+    assert "no-such-action" in info.value.message["zh-Hans"]
+
+
+def test_every_lifecycle_error_code_has_a_template() -> None:
+    codes = {cls.code for cls in (LifecycleError, ActionNotAllowed, UnknownAction,
+                                  RoleNotAllowed, InvalidActionDetails)}
+    assert codes <= set(SPEC.codelist("error-code"))
+    # what the action effects say comes from templates too (lifecycle.* sub-codes)
+    source = (Path(lifecycle_module.__file__).parent / "_effects.py").read_text("utf-8")
+    for code in re.findall(r'"(lifecycle\.[a-z-]+)"', source):
+        assert code in SPEC.codelist("error-code"), code
+
+
+def test_invalid_details_are_worded_in_both_languages() -> None:
+    lc = lifecycle_for("Issue")
+    doc = next(d for _, d in SPEC.examples() if d["resourceType"] == "Issue"
+               and d["status"] == "submitted")
+    action = next(a for a, t in lc.transitions.items()
+                  if "submitted" in t.sources and t.details_schema and lc.details_problems(a, {}))
+    role = sorted(lc.transitions[action].roles)[0]
+    with pytest.raises(InvalidActionDetails) as info:
+        lc.apply(doc, action, actor={"role": role, "name": "x"}, details={})
+    assert info.value.message["zh-Hans"] != info.value.message["en"]
+    assert "{" not in info.value.message["en"] and "{" not in info.value.message["zh-Hans"]
+    assert info.value.context["errors"][0][0].startswith("/details")

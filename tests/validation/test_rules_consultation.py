@@ -52,7 +52,7 @@ SECRET = VALID_VECTORS["Secret ballot, complete ballots without choices"]
 ISSUES = [json.loads((ROOT / f"spec/1.0/examples/issue/{name}.json").read_text("utf-8"))
           for name in ("lift-building-3-in-progress", "lift-building-3-duplicate-merged")]
 PLACEHOLDER = re.compile(r"\{[A-Za-z_]+\}")
-OWN_RULES = [r for r in rules_for("Consultation") if r.__module__ == rc.__name__]
+OWN_RULES = [r for r in rules_for(SPEC.version, "Consultation") if r.__module__ == rc.__name__]
 
 
 # --------------------------------------------------------------------------- helpers

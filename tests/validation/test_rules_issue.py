@@ -39,8 +39,8 @@ VECTORS = [
 #: every code a library rule of /conf/issues reports
 CODES = {c for r in SPEC.requirements.values() if r.conformance_class == "/conf/issues"
          for c in r.codes}
-#: needs the other document of a merge; the Context API only checks that an id is in the set
-NOT_IMPLEMENTED = {"issue.merge-not-reciprocal"}
+#: codes of rules over a whole set of documents, exercised by the set tests below
+SET_CODES = {"issue.merge-target-missing", "issue.merge-not-reciprocal"}
 GAS = EXAMPLES["gas-heater-elderly-closed"]
 LIFT = EXAMPLES["lift-building-3-in-progress"]
 MERGED = EXAMPLES["lift-building-3-duplicate-merged"]
@@ -109,8 +109,8 @@ def test_the_examples_form_a_consistent_set() -> None:
 def test_every_library_code_of_the_issue_class_has_a_message_and_a_case() -> None:
     templates = SPEC.codelist("error-code")
     assert set(templates) >= CODES
-    exercised = {code for _, _, code, _ in CASES} | {"issue.merge-target-missing"}
-    assert exercised | NOT_IMPLEMENTED == CODES
+    exercised = {code for _, _, code, _ in CASES}
+    assert exercised | SET_CODES == CODES
 
 
 # -- one mutation per rule, with the exact pointer ----------------------------------------------
@@ -321,6 +321,39 @@ def test_the_merge_target_rule_names_each_missing_duplicate() -> None:
     assert [(f.code, f.pointer) for f in reports[0].findings] == [
         ("issue.merge-target-missing", "/mergedDuplicates/1")]
     assert reports[1].findings == []
+
+
+def _merge_findings(*docs: dict[str, Any]) -> list[list[tuple[str, str, str]]]:
+    return [[(f.code, f.pointer, f.severity) for f in r.findings]
+            for r in Validator().validate_many(docs)]
+
+
+def test_a_merge_must_be_named_on_both_sides() -> None:
+    # /req/issues/merge-reciprocal is a SHOULD: a one-sided merge warns, the set stays valid.
+    target = edited(LIFT, lambda d: d.pop("mergedDuplicates"))
+    assert _merge_findings(MERGED, target) == [
+        [("issue.merge-not-reciprocal", "/mergedInto", "warning")], []]
+    unmerged = edited(MERGED, lambda d: d.pop("mergedInto"))
+    found = _merge_findings(unmerged, LIFT)
+    assert found[1] == [("issue.merge-not-reciprocal", "/mergedDuplicates/0", "warning")]
+    # named on both sides: nothing to say; a target outside the set is the other rule's finding
+    assert _merge_findings(MERGED, LIFT) == [[], []]
+    assert [c for c, *_ in _merge_findings(MERGED)[0]] == ["issue.merge-target-missing"]
+
+
+@given(st.permutations([MERGED, LIFT, FIRE]))
+def test_merge_reciprocity_does_not_depend_on_the_order_of_the_set(
+        docs: list[dict[str, Any]]) -> None:
+    one_sided = [edited(d, lambda x: x.pop("mergedDuplicates", None)) for d in docs]
+    codes = [(r.id, f.code) for r in Validator().validate_many(one_sided) for f in r.findings]
+    assert codes == [(MERGED["id"], "issue.merge-not-reciprocal")]
+
+
+def test_the_message_of_a_one_sided_merge_names_both_issues() -> None:
+    target = edited(LIFT, lambda d: d.pop("mergedDuplicates"))
+    finding = next(iter(Validator().validate_many([MERGED, target]))).findings[0]
+    for lang in ("en", "zh-Hans"):
+        assert MERGED["id"] in finding.text(lang) and LIFT["id"] in finding.text(lang)
 
 
 # -- properties -------------------------------------------------------------------------------

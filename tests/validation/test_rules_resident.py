@@ -90,9 +90,9 @@ def test_every_code_has_a_bilingual_message_template(code: str) -> None:
 
 
 def test_the_rules_are_registered_for_residents_only() -> None:
-    mine = {r.__name__ for r in rules_for("Resident") if r.__module__ == rr.__name__}
+    mine = {r.__name__ for r in rules_for(SPEC.version, "Resident") if r.__module__ == rr.__name__}
     assert mine >= {"identity_documents", "consents_and_proxies", "vulnerabilities"}
-    assert not [r for r in rules_for("Issue") if r.__module__ == rr.__name__]
+    assert not [r for r in rules_for(SPEC.version, "Issue") if r.__module__ == rr.__name__]
 
 
 # --------------------------------------------------------------------------- vectors, examples
@@ -599,10 +599,10 @@ def test_rules_never_raise_on_odd_data(edits: list[tuple[str, Any]]) -> None:
             continue  # an earlier edit replaced a container on this path
     plan = Validator()._engine("1.0")[2]["Resident"]
     ctx = Context(SPEC, plan, Report())
-    for rule in rules_for("Resident"):
+    for rule in rules_for(SPEC.version, "Resident"):
         if rule.__module__ == rr.__name__:
             rule(doc, ctx)
     with rr.pseudonym_key(b"0123456789abcdef"):
-        for rule in rules_for("Resident"):
+        for rule in rules_for(SPEC.version, "Resident"):
             if rule.__module__ == rr.__name__:
                 rule(doc, ctx)

@@ -15,7 +15,7 @@ from typing import IO, Any
 import orjson
 
 from ..specification import available_versions
-from ..validation import Validator
+from ..validation import Links, SetCheck, Validator
 from ._common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -33,10 +33,9 @@ BLOCK = 4 * 1024 * 1024
 #: Inputs larger than this are validated by a pool of worker processes.
 PARALLEL_BYTES = 4 * 1024 * 1024
 
-# (line, resourceType, id, findings as dicts, references) — compact and picklable.
-Outcome = tuple[
-    int | None, str | None, str | None, list[dict[str, Any]], list[tuple[str, str, str]]
-]
+# (line, resourceType, id, spec version, findings as dicts, links to the rest of the set) —
+# compact and picklable.
+Outcome = tuple[int | None, str | None, str | None, str | None, list[dict[str, Any]], Links]
 
 
 def add_validate(sub: Any) -> None:
@@ -101,8 +100,10 @@ def _check(item: tuple[int | None, bytes]) -> Outcome:
     if _worker_validator is None:
         _worker_validator = Validator()
     line, raw = item
-    report, refs = _worker_validator._validate(raw)
-    return line, report.resource_type, report.id, [f.to_dict() for f in report.findings], refs
+    checked = _worker_validator.check(raw)
+    report = checked.report
+    return (line, report.resource_type, report.id, report.spec_version,
+            [f.to_dict() for f in report.findings], checked.links)
 
 
 def _check_chunk(chunk: list[tuple[int | None, bytes]]) -> list[Outcome]:
@@ -177,7 +178,7 @@ def _check_block(block: tuple[str, int, int], keep_valid: bool = True
     for number, raw in enumerate(lines, 1):
         if raw.strip():
             outcome = _check((number, raw))
-            if keep_valid or outcome[3] or outcome[4]:
+            if keep_valid or outcome[4] or outcome[5]:
                 kept.append(outcome)
             else:
                 quiet += 1
@@ -200,8 +201,9 @@ class _Writer:
     summary: dict[str, int] = field(
         default_factory=lambda: dict(documents=0, valid=0, invalid=0, errors=0, warnings=0)
     )
-    #: (source, line, document was valid, pointer, target id, code) of cross-document references
-    pending: list[tuple[str, int | None, bool, str, str, str]] = field(default_factory=list)
+    #: the rules that span documents, keyed by (source, line, document was valid)
+    links: SetCheck[tuple[str, int | None, bool]] = field(
+        default_factory=lambda: SetCheck(keep_ids=False))
 
     def __post_init__(self) -> None:
         """Subclasses write their preamble here."""
@@ -216,44 +218,31 @@ class _Writer:
         self.summary["valid"] += count
 
     def add(self, source: str, outcome: Outcome) -> None:
-        line, rt, doc_id, findings, refs = outcome
+        line, rt, doc_id, version, findings, links = outcome
         errors = sum(1 for f in findings if f["severity"] == "error")
         self.summary["documents"] += 1
         self.summary["errors"] += errors
         self.summary["warnings"] += len(findings) - errors
         self.summary["valid" if errors == 0 else "invalid"] += 1
-        self.pending.extend((source, line, errors == 0, *ref) for ref in refs)
+        self.links.add((source, line, errors == 0), rt, doc_id, version, links)
         self.emit(source, line, rt, doc_id, findings)
 
     def cross_check(self, sources: list[Source]) -> None:
-        """Rules spanning documents: references must point at documents of the set."""
-        if not self.pending:
-            return
-        targets = {target for *_, target, _ in self.pending}
-        found = _ids_present(sources, targets)
-        from ..specification import load_spec
-        from ..validation._messages import message
-
-        spec = load_spec(available_versions()[-1])
+        """Rules spanning documents (references, merges named on both sides), settled by the
+        validator once the whole set is read; the ids referenced are looked up by a second,
+        streaming pass so memory stays flat."""
         turned_invalid: set[tuple[str, int | None]] = set()
-        for source, line, was_valid, where, target, code in self.pending:
-            if target in found:
-                continue
-            if was_valid and (source, line) not in turned_invalid:
-                turned_invalid.add((source, line))
-                self.summary["valid"] -= 1
-                self.summary["invalid"] += 1
-            req = spec.requirement_for_code(code)
-            finding = {
-                "pointer": where,
-                "code": code,
-                "severity": "error",
-                "message": message(spec, code, target=target),
-            }
-            if req:
-                finding["requirement"] = req.id
-            self.summary["errors"] += 1
-            self.emit(source, line, None, None, [finding])
+        found = self.links.findings(lambda targets: _ids_present(sources, targets))
+        for (source, line, was_valid), f in found:
+            if f.severity == "error":
+                if was_valid and (source, line) not in turned_invalid:
+                    turned_invalid.add((source, line))
+                    self.summary["valid"] -= 1
+                    self.summary["invalid"] += 1
+                self.summary["errors"] += 1
+            else:
+                self.summary["warnings"] += 1
+            self.emit(source, line, None, None, [f.to_dict()])
 
     def emit(
         self,

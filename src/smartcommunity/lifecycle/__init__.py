@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from ._effects import merge_into_target, vote_outcome
+from ._effects import merge_into_target, quorum_outcome, result_outcome, vote_outcome
 from ._machine import Applied, Lifecycle, Transition, apply_action, lifecycle_for
 
 __all__ = ["Applied", "Lifecycle", "Transition", "apply_action", "lifecycle_for",
-           "merge_into_target", "vote_outcome"]
+           "merge_into_target", "quorum_outcome", "result_outcome", "vote_outcome"]

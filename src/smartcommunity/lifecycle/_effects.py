@@ -20,20 +20,53 @@ recorded histories through ``apply`` is harmless.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from ..exceptions import InvalidActionDetails
+from ..pointers import pointer as _pointer
+from ..specification import DEFAULT_VERSION, Spec, load_spec
+from ._messages import details_error
 
-__all__ = ["Inputs", "apply_effects", "effect", "has_effect", "merge_into_target", "vote_outcome"]
+__all__ = ["Inputs", "apply_effects", "effect", "has_effect", "merge_into_target",
+           "quorum_outcome", "result_outcome", "vote_outcome"]
 
 Inputs = Mapping[str, Any]
 Effect = Callable[[dict[str, Any], dict[str, Any], Inputs], None]
 
 _EFFECTS: dict[tuple[str, str], Effect] = {}
 
-#: assignment statuses that still oblige the department to act
-ACTIVE = ("pending", "accepted")
+#: the spec of the document an effect runs on (its parameters and message templates)
+_SPEC: ContextVar[Spec | None] = ContextVar("smartcommunity_effect_spec", default=None)
+#: /req/issues/single-active-lead names the assignment statuses that still oblige a department
+_SINGLE_LEAD = "/req/issues/single-active-lead"
+
+
+def _spec() -> Spec:
+    return _SPEC.get() or load_spec(DEFAULT_VERSION)
+
+
+def _active() -> tuple[str, ...]:
+    """Assignment statuses that still oblige the department to act."""
+    return tuple(_spec().parameter(_SINGLE_LEAD, "activeAssignmentStatuses"))
+
+
+def __getattr__(name: str) -> Any:
+    # ``ACTIVE`` was a constant here; it is the requirement's parameter now.
+    if name == "ACTIVE":
+        return _active()
+    raise AttributeError(name)
+
+
+@contextmanager
+def _running(spec: Spec | None) -> Iterator[None]:
+    token = _SPEC.set(spec)
+    try:
+        yield
+    finally:
+        _SPEC.reset(token)
 
 
 def effect(resource_type: str, *actions: str) -> Callable[[Effect], Effect]:
@@ -52,7 +85,8 @@ def has_effect(resource_type: str, action: str) -> bool:
 
 
 def apply_effects(resource_type: str, action: str, document: dict[str, Any],
-                  event: dict[str, Any], inputs: Inputs | None = None) -> None:
+                  event: dict[str, Any], inputs: Inputs | None = None,
+                  spec: Spec | None = None) -> None:
     """Run the effect of ``action`` (if any) on ``document``, whose last event is ``event``.
 
     Raises :class:`InvalidActionDetails` when the action cannot have its effect (an unknown
@@ -60,12 +94,12 @@ def apply_effects(resource_type: str, action: str, document: dict[str, Any],
     """
     fn = _EFFECTS.get((resource_type, action))
     if fn is not None:
-        fn(document, event, inputs or {})
+        with _running(spec):
+            fn(document, event, inputs or {})
 
 
-def _fail(action: str, pointer: str, en: str, zh: str) -> InvalidActionDetails:
-    return InvalidActionDetails(f"{action}: {en}", f"{action}：{zh}", action=action,
-                                errors=[(pointer, en)])
+def _fail(action: str, pointer: str, code: str, **values: Any) -> InvalidActionDetails:
+    return details_error(_spec(), action, pointer, code, **values)
 
 
 def _details(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,11 +138,8 @@ def _new_assignment(document: dict[str, Any], event: dict[str, Any], inputs: Inp
         return  # recorded already: an imported or replayed history
     staged = _staged(inputs, "assignments", assignment_id)
     if staged is None or not isinstance(staged.get("department"), Mapping):
-        raise _fail(
-            str(event["action"]), pointer,
-            f"the request's items hold no assignment {assignment_id} with its department",
-            f"请求的 items 中没有任务 {assignment_id} 及其承办部门",
-        )
+        raise _fail(str(event["action"]), pointer, "lifecycle.assignment-missing",
+                    id=assignment_id)
     # The item is the assignment; what it leaves out follows from the event.
     item: dict[str, Any] = {"id": assignment_id, "role": role, "status": "pending",
                             "assignedAt": event["at"], "assignedBy": dict(event["actor"])}
@@ -125,16 +156,14 @@ def _dispatch(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -
     _new_assignment(document, event, inputs, details["lead"], "lead", due, "/details/lead")
     for i, assisting in enumerate(details.get("assisting") or ()):
         _new_assignment(document, event, inputs, assisting, "assisting", due,
-                        f"/details/assisting/{i}")
+                        _pointer(("details", "assisting", i)))
 
 
 def _lead(document: dict[str, Any], event: dict[str, Any], assignment_id: Any,
           pointer: str) -> dict[str, Any]:
     item = _assignment(document, assignment_id)
     if item is None or item.get("role") != "lead":
-        raise _fail(str(event["action"]), pointer,
-                    f"{assignment_id} is not a lead assignment of this issue",
-                    f"{assignment_id} 不是本诉求的主办任务")
+        raise _fail(str(event["action"]), pointer, "lifecycle.not-lead", id=assignment_id)
     return item
 
 
@@ -150,7 +179,7 @@ def _claim(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> N
 @effect("Issue", "return")
 def _return(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
     item = _lead(document, event, _details(event).get("assignmentId"), "/details/assignmentId")
-    if item.get("status") in ACTIVE:
+    if item.get("status") in _active():
         item["status"] = "returned"
         item["returnedAt"] = event["at"]
         if event.get("reason"):
@@ -164,9 +193,9 @@ def _reassign(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -
     details = _details(event)
     old = _lead(document, event, details.get("from"), "/details/from")
     if details.get("to") == old.get("id"):
-        raise _fail("reassign", "/details/to", "an assignment cannot replace itself",
-                    "任务不能改派给自身")
-    if old.get("status") in (*ACTIVE, "returned"):
+        raise _fail("reassign", "/details/to", "lifecycle.self-reference", member="to",
+                    id=old.get("id"))
+    if old.get("status") in (*_active(), "returned"):
         old["status"] = "reassigned"
         old["reassignedTo"] = details["to"]
     _new_assignment(document, event, inputs, details["to"], "lead", details.get("dueAt"),
@@ -190,9 +219,8 @@ def _extend(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> 
         return  # recorded already
     current = deadlines.get("resolutionDue")
     if current is not None and current != previous:
-        raise _fail("extend-deadline", "/details/previousDue",
-                    f"previousDue {previous} is not the resolution deadline in force ({current})",
-                    f"原期限 {previous} 不是当前的办结期限（{current}）")
+        raise _fail("extend-deadline", "/details/previousDue", "lifecycle.deadline-not-in-force",
+                    previous=previous, current=current)
     entry: dict[str, Any] = {"previousDue": previous, "newDue": new}
     if event.get("reason"):
         entry["reason"] = event["reason"]
@@ -204,14 +232,14 @@ def _extend(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> 
     deadlines["resolutionDue"] = new
     for item in document.get("assignments") or ():
         if (isinstance(item, dict) and item.get("role") == "lead"
-                and item.get("status") in ACTIVE and item.get("dueAt") == previous):
+                and item.get("status") in _active() and item.get("dueAt") == previous):
             item["dueAt"] = new
 
 
 def _finish_assignments(document: dict[str, Any], status: str, at: str) -> None:
     stamp = "completedAt" if status == "completed" else "cancelledAt"
     for item in document.get("assignments") or ():
-        if isinstance(item, dict) and item.get("status") in ACTIVE:
+        if isinstance(item, dict) and item.get("status") in _active():
             item["status"] = status
             item[stamp] = at
 
@@ -225,8 +253,8 @@ def _resolve(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) ->
 def _end_early(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
     # /req/issues/single-active-lead: a closed issue keeps no active assignment.
     if event["action"] == "merge" and _details(event).get("mergedInto") == document.get("id"):
-        raise _fail("merge", "/details/mergedInto", "an issue cannot be merged into itself",
-                    "诉求不能并入自身")
+        raise _fail("merge", "/details/mergedInto", "lifecycle.self-reference",
+                    member="mergedInto", id=document.get("id"))
     _finish_assignments(document, "cancelled", event["at"])
 
 
@@ -239,9 +267,8 @@ def _follow_up(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) 
         return  # recorded already
     record = _staged(inputs, "followUps", follow_up_id)
     if record is None:
-        raise _fail("follow-up", "/details/followUpId",
-                    f"the request's items hold no follow-up record {follow_up_id}",
-                    f"请求的 items 中没有回访记录 {follow_up_id}")
+        raise _fail("follow-up", "/details/followUpId", "lifecycle.follow-up-missing",
+                    id=follow_up_id)
     entry = {"id": follow_up_id, "at": event["at"], "by": dict(event["actor"])}
     entry.update({k: v for k, v in record.items() if k != "id"})
     _list(document, "followUps").append(entry)
@@ -262,55 +289,126 @@ def merge_into_target(target: Mapping[str, Any], merged_id: str) -> dict[str, An
 # --------------------------------------------------------------------------- consultations
 
 
-def _meets(count: int, base: int, ratio: Mapping[str, Any], comparison: Any) -> bool:
-    # Cross-multiplied so that 2/3 of 36 is exact.
-    left, right = count * int(ratio["denominator"]), int(ratio["numerator"]) * base
-    return left > right if comparison == "more-than" else left >= right
+Fraction = tuple[int, int]
+
+
+def _count(value: Any) -> int:
+    # bool is an int subclass; JSON true is not a count.
+    if type(value) is not int:
+        raise ValueError(f"{value!r} is not a count")
+    return value
+
+
+def _fraction(value: Any) -> Fraction:
+    if not isinstance(value, Mapping):
+        raise ValueError("a ratio is an object with numerator and denominator")
+    n, d = _count(value.get("numerator")), _count(value.get("denominator"))
+    if n < 0 or d <= 0:
+        raise ValueError(f"{n}/{d} is not a ratio")
+    return n, d
+
+
+def _meets(count: int, base: int, ratio: Fraction, comparison: Any) -> bool:
+    # Cross-multiplied, so 2/3 of 36 is compared exactly.
+    lhs, rhs = count * ratio[1], ratio[0] * base
+    return lhs > rhs if comparison == "more-than" else lhs >= rhs
+
+
+def _applied(count: int, base: int, ratio: Fraction, comparison: Any, met: bool) -> str:
+    sign = (">" if met else "≤") if comparison == "more-than" else ("≥" if met else "<")
+    return f"{count} {sign} {ratio[0]}/{ratio[1]} × {base}"
+
+
+def quorum_outcome(quorum: Any, participation: int, eligible: int | None) -> tuple[bool, str]:
+    """Whether ``participation`` meets ``quorum`` (absent: always), and the rule as applied.
+
+    Raises ``ValueError`` when it cannot be told (a ratio without an eligible count, a
+    malformed quorum).
+    """
+    if quorum is None:
+        return True, "quorum = ∅"
+    if not isinstance(quorum, Mapping):
+        raise ValueError("a quorum is an object")
+    parts: list[str] = []
+    met = True
+    if "minimumCount" in quorum:
+        minimum = _count(quorum["minimumCount"])
+        ok = participation >= minimum
+        parts.append(f"{participation} {'≥' if ok else '<'} {minimum}")
+        met = met and ok
+    if "ratio" in quorum:
+        ratio = _fraction(quorum["ratio"])
+        if eligible is None:
+            raise ValueError("the quorum is a ratio but no eligible count is known")
+        comparison = quorum.get("comparison", "at-least")
+        ok = _meets(participation, eligible, ratio, comparison)
+        parts.append(_applied(participation, eligible, ratio, comparison, ok))
+        met = met and ok
+    if not parts:
+        return True, "quorum = ∅"
+    return met, "; ".join(parts)
+
+
+def result_outcome(vote: Mapping[str, Any], tally: Mapping[str, Any], participation: int,
+                   eligible: int | None) -> tuple[str, str | None, str]:
+    """``(result, winningOptionId, rule)`` the tally gives a vote whose quorum is met.
+
+    Failed without any ballot for an option; with an approval option, passed when it reaches
+    the threshold; otherwise a tie between leaders, or passed when the single leader reaches
+    it. Raises ``ValueError`` when it cannot be told (an option outside the vote, a threshold
+    on an unknown base).
+    """
+    declared = vote.get("optionIds")
+    counts: dict[str, int] = dict.fromkeys(
+        (o for o in declared if isinstance(o, str)) if isinstance(declared, list) else (), 0)
+    for count in tally.get("options") or ():
+        option = count.get("optionId") if isinstance(count, Mapping) else None
+        if not isinstance(option, str) or (isinstance(declared, list) and option not in counts):
+            raise ValueError(f"option {option!r} is not one of the vote's options")
+        counts[option] = counts.get(option, 0) + _count(count.get("total"))
+    valid = sum(counts.values())
+    threshold = vote.get("threshold")
+    if not isinstance(threshold, Mapping):
+        raise ValueError("the vote has no threshold")
+    ratio = _fraction(threshold.get("ratio"))
+    base_kind = threshold.get("base")
+    base = {"valid-votes": valid, "participants": participation, "eligible": eligible}.get(
+        str(base_kind))
+    if base is None:
+        raise ValueError(f"the threshold's base {base_kind!r} cannot be counted")
+    if valid == 0:
+        return "failed", None, "Σ options[].total = 0"
+    comparison = threshold.get("comparison")
+    approval = vote.get("approvalOptionId")
+    if approval is not None:
+        if not isinstance(approval, str) or approval not in counts:
+            raise ValueError(f"the approval option {approval!r} is not one of the vote's")
+        met = _meets(counts[approval], base, ratio, comparison)
+        why = f"{approval}: {_applied(counts[approval], base, ratio, comparison, met)}"
+        return ("passed", approval, why) if met else ("failed", None, why)
+    top = max(counts.values())
+    leaders = [o for o, n in counts.items() if n == top]
+    if len(leaders) > 1:
+        return "tie", None, " = ".join(leaders) + f" = {top}"
+    leader = leaders[0]
+    met = _meets(top, base, ratio, comparison)
+    why = f"{leader}: {_applied(top, base, ratio, comparison, met)}"
+    return ("passed", leader, why) if met else ("failed", None, why)
 
 
 def vote_outcome(vote: Mapping[str, Any], eligible: int | None) -> tuple[bool, str, str | None]:
     """``(quorumMet, result, winningOptionId)`` of a vote, computed from its results' tally.
 
-    Follows /req/consultations/quorum-flag and /req/consultations/vote-result: no quorum first;
-    failed without any ballot for an option; with an approval option, passed when it reaches
-    the threshold; otherwise a tie between leaders, or passed when the single leader reaches it.
+    Raises ``KeyError`` without a tally and ``ValueError`` when the tally, quorum or
+    threshold cannot give an outcome.
     """
     tally = vote["results"]["tally"]
-    participation = int(tally["participation"]["total"])
-    quorum = vote.get("quorum")
-    quorum_met = True
-    if isinstance(quorum, Mapping):
-        if "minimumCount" in quorum:
-            quorum_met = participation >= int(quorum["minimumCount"])
-        if "ratio" in quorum:
-            if eligible is None:
-                raise ValueError("the quorum is a ratio but no eligible count is known")
-            quorum_met = quorum_met and _meets(participation, eligible, quorum["ratio"],
-                                               quorum.get("comparison", "at-least"))
+    participation = _count(tally["participation"]["total"])
+    quorum_met, _ = quorum_outcome(vote.get("quorum"), participation, eligible)
     if not quorum_met:
         return False, "no-quorum", None
-    counts = {str(o["optionId"]): int(o["total"]) for o in tally.get("options") or ()}
-    valid = sum(counts.values())
-    if valid == 0:
-        return True, "failed", None
-    threshold = vote["threshold"]
-    base_kind = threshold["base"]
-    if base_kind == "eligible" and eligible is None:
-        raise ValueError("the threshold is based on the eligible count, which is not known")
-    base = {"valid-votes": valid, "participants": participation}.get(base_kind, eligible or 0)
-    comparison = threshold.get("comparison")
-    approval = vote.get("approvalOptionId")
-    if approval is not None:
-        if _meets(counts.get(str(approval), 0), base, threshold["ratio"], comparison):
-            return True, "passed", str(approval)
-        return True, "failed", None
-    top = max(counts.values())
-    leaders = [option for option, n in counts.items() if n == top]
-    if len(leaders) > 1:
-        return True, "tie", None
-    if _meets(top, base, threshold["ratio"], comparison):
-        return True, "passed", leaders[0]
-    return True, "failed", None
+    result, winner, _ = result_outcome(vote, tally, participation, eligible)
+    return True, result, winner
 
 
 @effect("Consultation", "close-vote")
@@ -320,13 +418,10 @@ def _close_vote(document: dict[str, Any], event: dict[str, Any], inputs: Inputs)
     votes = document.get("votes") or []
     vote = next((v for v in votes if isinstance(v, dict) and v.get("id") == vote_id), None)
     if vote is None:
-        raise _fail("close-vote", "/details/voteId", f"the consultation has no vote {vote_id}",
-                    f"本协商没有表决 {vote_id}")
+        raise _fail("close-vote", "/details/voteId", "lifecycle.vote-missing", id=vote_id)
     results = vote.get("results")
     if not isinstance(results, dict) or not isinstance(results.get("tally"), dict):
-        raise _fail("close-vote", "/details/voteId",
-                    f"vote {vote_id} has no tally in results to close it with",
-                    f"表决 {vote_id} 的 results 中没有计票，无法结束")
+        raise _fail("close-vote", "/details/voteId", "lifecycle.tally-missing", id=vote_id)
     eligibility = document.get("eligibility")
     eligible = vote.get("eligibleCount")
     if eligible is None and isinstance(eligibility, Mapping):
@@ -334,14 +429,12 @@ def _close_vote(document: dict[str, Any], event: dict[str, Any], inputs: Inputs)
     try:
         quorum_met, result, winner = vote_outcome(vote, eligible)
     except (KeyError, TypeError, ValueError) as exc:
-        raise _fail("close-vote", f"/votes/{votes.index(vote)}",
-                    f"the result of vote {vote_id} cannot be computed: {exc}",
-                    f"无法计算表决 {vote_id} 的结果：{exc}") from exc
+        raise _fail("close-vote", _pointer(("votes", votes.index(vote))),
+                    "lifecycle.outcome-unknown", id=vote_id, reason=exc) from exc
     stated = details.get("result")
     if stated is not None and stated != result:
-        raise _fail("close-vote", "/details/result",
-                    f"the tally gives {result}, not {stated}",
-                    f"按计票结果应为 {result}，而不是 {stated}")
+        raise _fail("close-vote", "/details/result", "lifecycle.result-mismatch",
+                    result=result, stated=stated)
     results["quorumMet"] = quorum_met
     results["result"] = result
     if winner is None:

@@ -9,11 +9,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from jsonschema import Draft202012Validator
+import jsonschema_rs
 
-from ..exceptions import ActionNotAllowed, InvalidActionDetails, LifecycleError, RoleNotAllowed
-from ..specification import Spec, load_spec
+from ..exceptions import (
+    ActionNotAllowed,
+    InvalidActionDetails,
+    LifecycleError,
+    RoleNotAllowed,
+    UnknownAction,
+)
+from ..pointers import pointer
+from ..specification import DEFAULT_VERSION, Spec, load_spec
 from ._effects import Inputs, apply_effects
+from ._messages import lifecycle_error, worded
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +57,7 @@ class Lifecycle:
     def __init__(self, spec: Spec, resource_type: str) -> None:
         table = spec.lifecycles.get(resource_type)
         if table is None:
-            raise LifecycleError(
-                f"{resource_type} has no lifecycle",
-                f"{resource_type} 没有生命周期",
-                resource_type=resource_type,
-            )
+            raise lifecycle_error(LifecycleError, spec, resource_type=resource_type)
         self.spec = spec
         self.resource_type = resource_type
         self.terminal = frozenset(table.get("terminal", ()))
@@ -86,42 +90,39 @@ class Lifecycle:
         """The transition for ``action`` by ``role`` from ``status``, or a LifecycleError."""
         t = self.transitions.get(action)
         if t is None:
-            raise ActionNotAllowed(
-                f"unknown action {action!r}",
-                f"未知的动作 {action!r}",
-                action=action,
-                status=status,
-                allowed=self.allowed_actions(status),
-            )
+            raise lifecycle_error(UnknownAction, self.spec, action=action, status=status,
+                                  allowed=self.allowed_actions(status))
         allowed_here = t.creates if status is None else status in t.sources
         if not allowed_here:
-            raise ActionNotAllowed(
-                f"action {action} is not allowed from status {status}",
-                f"动作 {action} 不能从状态 {status} 执行",
-                action=action,
-                status=status,
-                allowed=self.allowed_actions(status),
-            )
+            raise lifecycle_error(ActionNotAllowed, self.spec, action=action, status=status,
+                                  allowed=self.allowed_actions(status))
         if role not in t.roles:
-            raise RoleNotAllowed(
-                f"role {role} may not perform {action}",
-                f"角色 {role} 不能执行动作 {action}",
-                action=action,
-                role=role,
-                roles=sorted(t.roles),
-            )
+            raise lifecycle_error(RoleNotAllowed, self.spec, action=action, role=role,
+                                  roles=sorted(t.roles))
         return t
+
+    def details_validator(self, action: str) -> Any:
+        """The compiled (jsonschema-rs) validator of ``action``'s details schema, or None when
+        the action has none; compiled once per spec version, resource type and action."""
+        if self.transitions[action].details_schema is None:
+            return None
+        return _details_validator(self.spec, self.resource_type, action)
+
+    def details_problems(self, action: str, details: Any
+                         ) -> list[tuple[tuple[str | int, ...], str, dict[str, Any]]]:
+        """``(path in details, schema.* code, template values)`` for every way ``details``
+        (an empty object when None) breaks the action's details schema."""
+        validator = self.details_validator(action)
+        if validator is None:
+            return []
+        from ..validation import schema_problems  # the one wording of schema errors
+
+        return list(schema_problems(validator, details if details is not None else {}))
 
     def details_errors(self, action: str, details: Any) -> list[tuple[str, str]]:
         """``(pointer, message)`` for every way ``details`` breaks the action's schema."""
-        t = self.transitions[action]
-        if t.details_schema is None:
-            return []
-        validator = _details_validator(self.spec.version, self.resource_type, action)
-        return [
-            ("/details" + "".join(f"/{p}" for p in e.absolute_path), e.message)
-            for e in validator.iter_errors(details if details is not None else {})
-        ]
+        return [(pointer(("details", *where)), worded(self.spec, code, **values)["en"])
+                for where, code, values in self.details_problems(action, details)]
 
     def apply(
         self,
@@ -144,13 +145,17 @@ class Lifecycle:
         """
         status = document.get("status") if document.get("history") else None
         t = self.check(status, action, str(actor.get("role")))
-        problems = self.details_errors(action, details)
+        problems = self.details_problems(action, details)
         if problems:
+            _, code, values = problems[0]
+            said = worded(self.spec, code, **values)
+            zh = worded(self.spec, InvalidActionDetails.code, action=action,
+                        detail=said["zh-Hans"])
+            en = worded(self.spec, InvalidActionDetails.code, action=action, detail=said["en"])
             raise InvalidActionDetails(
-                f"invalid details for {action}: {problems[0][1]}",
-                f"动作 {action} 的数据无效：{problems[0][1]}",
-                action=action,
-                errors=problems,
+                en["en"], zh["zh-Hans"], action=action,
+                errors=[(pointer(("details", *w)), worded(self.spec, c, **v)["en"])
+                        for w, c, v in problems],
             )
         new = copy.deepcopy(dict(document))
         history = list(new.get("history") or [])
@@ -179,7 +184,7 @@ class Lifecycle:
                 new.pop(field, None)
             else:
                 new[field] = resolved
-        apply_effects(self.resource_type, action, new, event, inputs)
+        apply_effects(self.resource_type, action, new, event, inputs, self.spec)
         return Applied(new, event)
 
 
@@ -191,27 +196,23 @@ def _resolve(value: Any, details: Mapping[str, Any]) -> Any:
 
 
 @functools.cache
-def _details_validator(version: str, resource_type: str, action: str) -> Draft202012Validator:
-    spec = load_spec(version)
-    schema = spec.lifecycles[resource_type]
-    row = next(r for r in schema["transitions"] if r["action"] == action)
-    return Draft202012Validator(
-        {
-            "$id": f"{spec.base_uri}lifecycle-{resource_type.lower()}-{action}.json",
-            **row["details"],
-        },
-        registry=spec.registry,
-        format_checker=Draft202012Validator.FORMAT_CHECKER,
-    )
+def _details_validator(spec: Spec, resource_type: str, action: str) -> Any:
+    row = next(r for r in spec.lifecycle(resource_type)["transitions"] if r["action"] == action)
+    registry = jsonschema_rs.Registry([(s["$id"], s) for s in spec.schemas.values()])
+    schema = {"$id": f"{spec.base_uri}lifecycle-{resource_type.lower()}-{action}.json",
+              **row["details"]}
+    return jsonschema_rs.validator_for(schema, registry=registry, validate_formats=True,
+                                       ignore_unknown_formats=False)
 
 
 @functools.cache
-def lifecycle_for(resource_type: str, version: str = "1.0") -> Lifecycle:
+def lifecycle_for(resource_type: str, version: str = DEFAULT_VERSION) -> Lifecycle:
     """The lifecycle of ``resource_type`` in spec ``version`` (cached)."""
     return Lifecycle(load_spec(version), resource_type)
 
 
 def apply_action(document: Mapping[str, Any], action: str, **kwargs: Any) -> Applied:
     """Apply a lifecycle action to a document of any resource type that has a lifecycle."""
-    lc = lifecycle_for(str(document.get("resourceType")), str(document.get("specVersion", "1.0")))
+    lc = lifecycle_for(str(document.get("resourceType")),
+                       str(document.get("specVersion", DEFAULT_VERSION)))
     return lc.apply(document, action, **kwargs)

@@ -4,6 +4,11 @@
 >>> report = validate({"resourceType": "Issue"})
 >>> report.valid
 False
+
+One document at a time: :func:`validate` or :meth:`Validator.validate`. A set, with the rules
+that span documents (references, merges named on both sides): :meth:`Validator.validate_many`,
+or, streaming, :meth:`Validator.check` for each document and a :class:`SetCheck` for the set.
+Rules are registered per resource type and version with :func:`rule` and :func:`set_rule`.
 """
 
 from __future__ import annotations
@@ -18,10 +23,29 @@ from . import (  # noqa: F401
     _rules_resident,
 )
 from ._input import too_deep
-from ._plan import Leaf, Plan, compile_plan, values_at
+from ._messages import message
+from ._plan import Leaf, Plan, Step, compile_plan, values_at
 from ._report import Finding, Report, Severity
 from ._rules_resident import pseudonym_key
-from ._validator import Validator, validate
+from ._schema import SchemaEngine, schema_problems
+from ._time import compare_instants, instant
+from ._validator import (
+    Checked,
+    Context,
+    Links,
+    Member,
+    SetCheck,
+    SetContext,
+    Validator,
+    rule,
+    rules_for,
+    set_rule,
+    validate,
+)
+from ._versions import Resolved, resolve_version
 
-__all__ = ["Finding", "Leaf", "Plan", "Report", "Severity", "Validator", "compile_plan",
-           "pointer", "pseudonym_key", "resolve_pointer", "too_deep", "validate", "values_at"]
+__all__ = ["Checked", "Context", "Finding", "Leaf", "Links", "Member", "Plan", "Report",
+           "Resolved", "SchemaEngine", "SetCheck", "SetContext", "Severity", "Step",
+           "Validator", "compare_instants", "compile_plan", "instant", "message", "pointer",
+           "pseudonym_key", "resolve_pointer", "resolve_version", "rule", "rules_for",
+           "schema_problems", "set_rule", "too_deep", "validate", "values_at"]

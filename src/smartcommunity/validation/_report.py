@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..specification import DEFAULT_VERSION
+
 Severity = Literal["error", "warning"]
 
 
@@ -37,7 +39,7 @@ class Finding:
         schema_path: str | None = None,
         *,
         values: Mapping[str, Any] | None = None,
-        spec_version: str = "1.0",
+        spec_version: str = DEFAULT_VERSION,
     ) -> None:
         self.pointer = pointer
         self.code = code

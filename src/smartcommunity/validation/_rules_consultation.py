@@ -20,14 +20,12 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema_rs
-
 from .. import identifiers
 from ..exceptions import SmartCommunityError
-from ..lifecycle import Lifecycle
-from ..pointers import pointer
+from ..lifecycle import Lifecycle, quorum_outcome, result_outcome
+from ..pointers import pointer, resolve_pointer
 from ..specification import Spec
-from ._rules_core import instant
+from ._time import compare_instants, instant
 from ._validator import Context, Document, rule
 
 __all__ = ["CODES"]
@@ -73,9 +71,10 @@ CODES = frozenset({
 })
 
 _RESOURCE = "Consultation"
-# /req/consultations/notice-period: the advance notice the requirement asks for.
-_NOTICE_SECONDS = 7 * 86400
-_NOTICE_DAYS = 7
+#: the result of a vote whose quorum is not met (vote-result codelist)
+_NO_QUORUM = "no-quorum"
+#: /req/consultations/notice-period states the advance notice as its minimumDays parameter
+_NOTICE = "/req/consultations/notice-period"
 
 Where = tuple[str | int, ...]
 Fraction = tuple[int, int]
@@ -104,21 +103,8 @@ def _json(value: bool) -> str:
     return "true" if value else "false"
 
 
-@functools.lru_cache(maxsize=8192)
-def _seconds(value: str) -> float | None:
-    return instant(value)
-
-
-def _compare(a: str, b: str) -> int | None:
-    """-1, 0 or 1 as timestamp ``a`` is before, at or after ``b``; None unless both are times."""
-    if len(a) == len(b) and a[-6:] == b[-6:] and a[10:11] == b[10:11]:
-        # Same width, same 'T' and the same offset: the text orders like the instants, so
-        # nothing needs parsing (the usual case: one system writes every time of a record).
-        return (a > b) - (a < b)
-    x, y = _seconds(a), _seconds(b)
-    if x is None or y is None:
-        return None
-    return (x > y) - (x < y)
+_seconds = instant
+_compare = compare_instants
 
 
 _HOLDS = {">": (1,), "≥": (0, 1), "≤": (-1, 0)}
@@ -154,39 +140,14 @@ def _fraction_ok(ctx: Context, value: Any, at: Where) -> bool:
     return True
 
 
-def _meets(count: int, base: int, ratio: Fraction, comparison: Any) -> bool:
-    # Cross-multiplied, so 2/3 of 36 is compared exactly.
-    lhs, rhs = count * ratio[1], ratio[0] * base
-    return lhs > rhs if comparison == "more-than" else lhs >= rhs
-
-
-def _ratio_rule(count: int, base: int, ratio: Fraction, comparison: Any, met: bool) -> str:
-    sign = (">" if met else "≤") if comparison == "more-than" else ("≥" if met else "<")
-    return f"{count} {sign} {ratio[0]}/{ratio[1]} × {base}"
-
-
-def _quorum(quorum: dict[str, Any], count: int, base: int | None) -> tuple[bool | None, str]:
+def _quorum(quorum: Any, count: int, base: int | None) -> tuple[bool | None, str]:
     """Whether ``count`` meets the quorum (None: cannot be told) and the rule as applied."""
-    parts: list[str] = []
-    met = True
-    if "minimumCount" in quorum:
-        minimum = _int(quorum["minimumCount"])
-        if minimum is None:
-            return None, ""
-        ok = count >= minimum
-        parts.append(f"{count} {'≥' if ok else '<'} {minimum}")
-        met = met and ok
-    if "ratio" in quorum:
-        ratio = _fraction(quorum["ratio"])
-        if ratio is None or base is None:
-            return None, ""
-        comparison = quorum.get("comparison", "at-least")
-        ok = _meets(count, base, ratio, comparison)
-        parts.append(_ratio_rule(count, base, ratio, comparison, ok))
-        met = met and ok
-    if not parts:
+    if isinstance(quorum, dict) and "minimumCount" not in quorum and "ratio" not in quorum:
         return None, ""
-    return met, "; ".join(parts)
+    try:
+        return quorum_outcome(quorum, count, base)
+    except ValueError:
+        return None, ""
 
 
 def _id_index(items: list[Any]) -> dict[str, int]:
@@ -227,12 +188,6 @@ class _Table:
     published_on: frozenset[str]
 
 
-# /req/consultations/history-details: details members that name items of the document, and
-# the list each one names.
-_DETAIL_REFERENCES = (("sessionId", "sessions"), ("voteId", "votes"),
-                      ("milestoneId", "implementation/milestones"))
-
-
 @functools.cache
 def _table(spec: Spec) -> _Table | None:
     if _RESOURCE not in spec.lifecycles:
@@ -241,21 +196,15 @@ def _table(spec: Spec) -> _Table | None:
         lifecycle = Lifecycle(spec, _RESOURCE)
     except (SmartCommunityError, KeyError, TypeError, ValueError):
         return None
-    registry = jsonschema_rs.Registry(
-        [(schema["$id"], schema) for schema in spec.schemas.values()]
-    )
     actions: dict[str, _Action] = {}
     for name, t in lifecycle.transitions.items():
-        validator = None
-        empty_ok = True
-        if t.details_schema is not None:
-            schema = {"$id": f"{spec.base_uri}lifecycle-consultation-{name}.json",
-                      **t.details_schema}
-            validator = jsonschema_rs.validator_for(schema, registry=registry,
-                                                    validate_formats=True)
-            empty_ok = bool(validator.is_valid({}))
+        validator = lifecycle.details_validator(name)
+        empty_ok = validator is None or bool(validator.is_valid({}))
         props = (t.details_schema or {}).get("properties") or {}
-        references = tuple((k, scope) for k, scope in _DETAIL_REFERENCES if k in props)
+        # /req/consultations/history-details: members the table annotates with the list of
+        # the document whose item they name
+        references = tuple((k, str(sub["x-references"])) for k, sub in props.items()
+                           if isinstance(sub, dict) and "x-references" in sub)
         actions[name] = _Action(t.sources, t.target, t.roles, tuple(sorted(t.roles)), validator,
                                 empty_ok, references)
     statuses = {s for t in lifecycle.transitions.values() for s in t.sources}
@@ -661,22 +610,22 @@ def _tally(ctx: Context, tally: dict[str, Any], at: Where,
 def _outcome(ctx: Context, vote: dict[str, Any], results: dict[str, Any],
              tally: dict[str, Any], participation: int, eligible: int | None,
              at: Where) -> None:
-    """quorum-flag and vote-result of one vote's results."""
-    quorum = vote.get("quorum")
-    if isinstance(quorum, dict):
-        met, applied = _quorum(quorum, participation, eligible)
-    else:
-        met, applied = True, "quorum = ∅"
+    """quorum-flag and vote-result of one vote's results, against the outcome the library's
+    one vote computation (:func:`smartcommunity.lifecycle.vote_outcome`) gives."""
+    met, applied = _quorum(vote.get("quorum"), participation, eligible)
+    if met is None:
+        return  # cannot be told from what the record gives
     recorded = results.get("quorumMet")
-    if met is not None and isinstance(recorded, bool) and recorded != met:
+    if isinstance(recorded, bool) and recorded != met:
         ctx.emit((*at, "quorumMet"), QUORUM_FLAG_INCONSISTENT, value=_json(recorded),
                  expected=_json(met), rule=applied)
-    if met is None:
-        return
-    expected = _expected_result(vote, tally, participation, eligible, met, applied)
-    if expected is None:
-        return
-    result, winner, why = expected
+    if met:
+        try:
+            result, winner, why = result_outcome(vote, tally, participation, eligible)
+        except ValueError:
+            return  # an option outside the vote is local-references' finding
+    else:
+        result, winner, why = _NO_QUORUM, None, applied
     got, got_winner = results.get("result"), results.get("winningOptionId")
     if isinstance(got, str) and got != result:
         ctx.emit((*at, "result"), VOTE_RESULT_INCONSISTENT, value=_outcome_text(got, got_winner),
@@ -690,47 +639,6 @@ def _outcome(ctx: Context, vote: dict[str, Any], results: dict[str, Any],
 
 def _outcome_text(result: Any, winner: Any) -> str:
     return f"{result} ({winner})" if isinstance(winner, str) else str(result)
-
-
-def _expected_result(vote: dict[str, Any], tally: dict[str, Any], participation: int,
-                     eligible: int | None, quorum_met: bool,
-                     quorum_rule: str) -> tuple[str, str | None, str] | None:
-    """``(result, winningOptionId, rule)`` the tally gives, or None when it cannot be told."""
-    if not quorum_met:
-        return "no-quorum", None, quorum_rule
-    counts = dict.fromkeys((o for o in _items(vote.get("optionIds")) if isinstance(o, str)), 0)
-    for count in _items(tally.get("options")):
-        option = _members(count).get("optionId")
-        n = _int(_members(count).get("total"))
-        if option.__class__ is not str or option not in counts or n is None:
-            return None  # an option outside the vote is local-references' finding
-        counts[option] += n
-    valid = sum(counts.values())
-    threshold = _members(vote.get("threshold"))
-    ratio = _fraction(threshold.get("ratio"))
-    base_kind = threshold.get("base")
-    base = (valid if base_kind == "valid-votes" else participation if base_kind == "participants"
-            else eligible if base_kind == "eligible" else None)
-    if ratio is None or base is None:
-        return None
-    comparison = threshold.get("comparison")
-    if valid == 0:
-        return "failed", None, "Σ options[].total = 0"
-    approval = vote.get("approvalOptionId")
-    if isinstance(approval, str):
-        if approval not in counts:
-            return None
-        met = _meets(counts[approval], base, ratio, comparison)
-        why = f"{approval}: {_ratio_rule(counts[approval], base, ratio, comparison, met)}"
-        return ("passed", approval, why) if met else ("failed", None, why)
-    top = max(counts.values())
-    leaders = [o for o, n in counts.items() if n == top]
-    if len(leaders) > 1:
-        return "tie", None, " = ".join(leaders) + f" = {top}"
-    leader = leaders[0]
-    met = _meets(top, base, ratio, comparison)
-    why = f"{leader}: {_ratio_rule(top, base, ratio, comparison, met)}"
-    return ("passed", leader, why) if met else ("failed", None, why)
 
 
 def _ballots(ctx: Context, vote: dict[str, Any], ballots: list[Any], at: Where,
@@ -982,7 +890,9 @@ def _implementation_times(ctx: Context, implementation: dict[str, Any], decided:
 
 
 def _notice_period(ctx: Context, published: Any, firsts: list[str]) -> None:
-    """notice-period: at least seven days from the notice to the first session or vote."""
+    """notice-period: at least the requirement's minimumDays from the notice to the first
+    session or vote."""
+    minimum_days = int(ctx.spec.parameter(_NOTICE, "minimumDays"))
     start = _seconds(published) if isinstance(published, str) else None
     if start is None:
         return
@@ -995,9 +905,9 @@ def _notice_period(ctx: Context, published: Any, firsts: list[str]) -> None:
         return
     gap = first_at - start
     # A first session or vote before the notice is time-order's error, not a short notice.
-    if 0 < gap < _NOTICE_SECONDS:
+    if 0 < gap < minimum_days * 86400:
         ctx.emit(("notice", "publishedAt"), NOTICE_PERIOD_SHORT, published=published,
-                 first=first, days=f"{math.floor(gap / 8640) / 10:.1f}", minimum=_NOTICE_DAYS)
+                 first=first, days=f"{math.floor(gap / 8640) / 10:.1f}", minimum=minimum_days)
 
 
 # --------------------------------------------------------------------------- history
@@ -1014,7 +924,7 @@ def history_rules(doc: Document, ctx: Context) -> None:
     status: Any = None  # the status the previous event left
     previous_at: Any = None
     previous_seq: Any = None
-    referable: dict[str, set[str]] | None = None
+    referable: dict[str, set[str]] = {}  # list pointer → its ids, built on first use
     for j, event in enumerate(events):
         if event.__class__ is not dict:
             status = previous_at = previous_seq = None
@@ -1070,14 +980,17 @@ def history_rules(doc: Document, ctx: Context) -> None:
         if validator is not None and not validator.is_valid(details):
             _details_errors(ctx, j, name, validator, details)
         if action.references:
-            if referable is None:
-                referable = _referable(doc)
             for key, scope in action.references:
                 value = details.get(key)
-                if value.__class__ is str and value not in referable[scope]:
+                if value.__class__ is not str:
+                    continue
+                ids = referable.get(scope)
+                if ids is None:
+                    ids = referable[scope] = _ids_at(doc, scope)
+                if value not in ids:
                     ctx.emit(("history", j, "details", key), HISTORY_DETAILS_INVALID,
                              event=pointer(("history", j)), action=name,
-                             member=f"details.{key}", rule=f"∈ /{scope}[].id")
+                             member=f"details.{key}", rule=f"∈ {scope}[].id")
     last = events[-1]
     recorded = doc.get("status")
     if last.__class__ is dict and recorded.__class__ is str:
@@ -1093,13 +1006,13 @@ def _lifecycle_error(ctx: Context, j: int, member: str, action: Any, value: Any,
              allowed=allowed)
 
 
-def _referable(doc: Document) -> dict[str, set[str]]:
-    milestones = _items(_members(doc.get("implementation")).get("milestones"))
-    return {
-        "sessions": set(_id_index(_items(doc.get("sessions")))),
-        "votes": set(_id_index(_items(doc.get("votes")))),
-        "implementation/milestones": set(_id_index(milestones)),
-    }
+def _ids_at(doc: Document, where: str) -> set[str]:
+    """The local ids of the list ``where`` (a JSON Pointer) names in ``doc``."""
+    try:
+        items = resolve_pointer(doc, where)
+    except LookupError:
+        return set()
+    return set(_id_index(_items(items)))
 
 
 def _details_errors(ctx: Context, j: int, name: Any, validator: Any,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
 from typing import Any
 
 from .. import identifiers
 from ..specification import Spec
 from ._plan import Leaf, compile_plan
+from ._time import later as _later
 from ._validator import Context, Document, rule
 
 
@@ -176,28 +176,6 @@ def _consent_order(consent: Any, where: tuple[str | int, ...], ctx: Context) -> 
                 granted=granted,
                 value=consent.get(later),
             )
-
-
-def _later(first: Any, second: Any) -> bool:
-    """True when both are valid timestamps and ``first`` is after ``second``."""
-    a, b = instant(first), instant(second)
-    return a is not None and b is not None and a > b
-
-
-@functools.lru_cache(maxsize=4096)
-def _instant(value: str) -> float | None:
-    try:
-        stamp = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        return None
-    return stamp.timestamp()
-
-
-def instant(value: Any) -> float | None:
-    """Seconds since the epoch of an RFC 3339 timestamp, or None when it is not one."""
-    return _instant(value) if isinstance(value, str) else None
 
 
 def identifiers_mask(value: str) -> str:

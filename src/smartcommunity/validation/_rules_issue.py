@@ -9,7 +9,7 @@ schema rejects: a value of the wrong type is skipped, the schema layer reports i
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,18 +17,16 @@ import jsonschema_rs
 
 from ..specification import Spec
 from ._messages import message
-from ._rules_core import instant
-from ._schema import _kebab, _kind_values, _short_json
-from ._validator import Context, Document, rule
+from ._schema import _short_json, schema_problems
+from ._time import compare_instants
+from ._validator import Context, Document, SetContext, rule, set_rule
 
 Path = tuple[str | int, ...]
 
-#: /req/issues/single-active-lead: the statuses that need an active lead, and what "active" is
-_WORKING = frozenset({"dispatched", "in-progress"})
-_ACTIVE = frozenset({"pending", "accepted"})
-#: /req/issues/reopen-allowed: the resolutions a reopen may follow
-_REOPENABLE = ("fixed", "partially-fixed", "explained", "unable-to-resolve")
-_REOPENABLE_SET = frozenset(_REOPENABLE)
+_RESOURCE = "Issue"
+#: the requirements whose parameters the rules read
+_SINGLE_LEAD = "/req/issues/single-active-lead"
+_REOPEN = "/req/issues/reopen-allowed"
 #: /req/issues/assignment-time-order: times that may not precede assignedAt
 _ASSIGNMENT_TIMES = ("acceptedAt", "returnedAt", "completedAt", "cancelledAt")
 #: a value a lifecycle action wrote that the rules cannot know (its details are broken)
@@ -37,7 +35,7 @@ _UNKNOWN = object()
 _ABSENT = object()
 _NONE = "-"
 
-_instant = functools.lru_cache(maxsize=4096)(instant)
+_cmp = compare_instants
 
 
 # -- the compiled lifecycle table -------------------------------------------------------------
@@ -63,11 +61,18 @@ class _Table:
     creating_text: str
     top_groups: frozenset[str]
     top_groups_text: str
+    #: /req/issues/single-active-lead: the statuses that need an active lead, and what
+    #: "active" is
+    working: frozenset[str]
+    active: frozenset[str]
+    #: /req/issues/reopen-allowed: the resolutions a reopen may follow
+    reopenable: frozenset[str]
+    reopenable_text: str
 
 
 @functools.cache
 def _table(spec: Spec) -> _Table | None:
-    lifecycle = spec.lifecycles.get("Issue")
+    lifecycle = spec.lifecycles.get(_RESOURCE)
     if lifecycle is None:
         return None
     registry = jsonschema_rs.Registry([(s["$id"], s) for s in spec.schemas.values()])
@@ -90,31 +95,18 @@ def _table(spec: Spec) -> _Table | None:
     creating = [a for a, t in actions.items() if not t.sources]
     categories = spec.codelists.get("issue-category")
     groups = [c for c in categories or () if "." not in c]
+    reopenable = tuple(spec.parameter(_REOPEN, "resolutions"))
     return _Table(
         actions=actions, actions_text=", ".join(actions), creating=frozenset(creating),
         creating_text=" / ".join(creating), top_groups=frozenset(groups),
         top_groups_text=", ".join(groups),
+        working=frozenset(spec.parameter(_SINGLE_LEAD, "workingStatuses")),
+        active=frozenset(spec.parameter(_SINGLE_LEAD, "activeAssignmentStatuses")),
+        reopenable=frozenset(reopenable), reopenable_text=", ".join(reopenable),
     )
 
 
 # -- timestamps -------------------------------------------------------------------------------
-def _cmp(a: Any, b: Any) -> int | None:
-    """-1, 0 or 1 as timestamp ``a`` is before, at or after ``b``; None unless both are ones.
-
-    RFC 3339 strings of the same length, separator and offset compare as strings (a fraction,
-    if any, then has the same length too); anything else is parsed.
-    """
-    if type(a) is not str or type(b) is not str:
-        return None
-    if len(a) == len(b) and len(a) >= 20 and a[10] == b[10] and (
-            a[-6:] == b[-6:] or (a[-1] == b[-1] and a[-1] in "Zz")):
-        return (a > b) - (a < b)
-    ta, tb = _instant(a), _instant(b)
-    if ta is None or tb is None:
-        return None
-    return (ta > tb) - (ta < tb)
-
-
 def _str(value: Any) -> str | None:
     """``value`` if it is a string, else None: safe to look up in a set or a dict."""
     return value if type(value) is str else None
@@ -130,7 +122,7 @@ def _text(value: Any) -> str:
 
 
 # -- the rules --------------------------------------------------------------------------------
-@rule("Issue")
+@rule(_RESOURCE)
 def issue_history(doc: Document, ctx: Context) -> None:
     """Every rule that reads the history, in one pass over it."""
     table = _table(ctx.spec)
@@ -140,15 +132,17 @@ def issue_history(doc: Document, ctx: Context) -> None:
     _History(doc, ctx, table, history).run()
 
 
-@rule("Issue")
+@rule(_RESOURCE)
 def issue_records(doc: Document, ctx: Context) -> None:
     """Rules of the issue's own records: assignments, deadlines, merges, grid, category."""
     assignments = doc.get("assignments")
     if isinstance(assignments, list):
         _assignment_records(assignments, ctx)
     status = doc.get("status")
-    if isinstance(status, str):
-        _lead_assignment(status, assignments if isinstance(assignments, list) else [], ctx)
+    table = _table(ctx.spec)
+    if isinstance(status, str) and table is not None:
+        _lead_assignment(status, assignments if isinstance(assignments, list) else [], table,
+                         ctx)
     deadlines = doc.get("deadlines")
     if isinstance(deadlines, dict):
         _deadlines(deadlines, doc.get("submittedAt"), ctx)
@@ -161,7 +155,6 @@ def issue_records(doc: Document, ctx: Context) -> None:
         ctx.emit(("gridCode",), "issue.grid-outside-community", gridCode=grid, community=community)
     category = doc.get("category")
     if isinstance(category, str):
-        table = _table(ctx.spec)
         group = category.partition(".")[0]
         if table is not None and table.top_groups and group not in table.top_groups:
             ctx.emit(("category",), "issue.category-group-unknown", category=category,
@@ -332,18 +325,18 @@ class _History:
     def _details(self, i: int, action: _Action, details: dict[str, Any]) -> None:
         ctx = self.ctx
         base: Path = ("history", i, "details")
-        for where, code, values in _schema_errors(action.details, details):
+        for where, code, values in schema_problems(action.details, details):
             text = message(ctx.spec, code, **values)
             ctx.emit((*base, *where), "issue.history-details", seq=i + 1, action=action.name,
                      problem_zh=text["zh-Hans"], problem_en=text["en"])
 
     def _reopen(self, i: int, current: tuple[int, str, Any] | None) -> None:
         value = current[2] if current is not None else None
-        if value is _UNKNOWN or _str(value) in _REOPENABLE_SET:
+        if value is _UNKNOWN or _str(value) in self.table.reopenable:
             return
         self.ctx.emit(("history", i, "action"), "issue.reopen-not-allowed", seq=i + 1,
                       resolution=_NONE if value is None else _text(value),
-                      allowed=", ".join(_REOPENABLE))
+                      allowed=self.table.reopenable_text)
 
     def _sets(self) -> None:
         doc, ctx = self.doc, self.ctx
@@ -475,25 +468,6 @@ def _entry_summary(entry: Any) -> str:
             f"{_text(entry.get('reason'))}")
 
 
-def _schema_errors(validator: Any, instance: Any) -> Iterator[tuple[Path, str, dict[str, Any]]]:
-    """``(path inside instance, schema.* code, message values)`` of each error, as the schema
-    layer reports them, so details errors read like every other schema error."""
-    for error in validator.iter_errors(instance):
-        kind = error.kind
-        name: str = kind.name
-        path: Path = tuple(error.instance_path)
-        values = _kind_values(kind)
-        if name == "required":
-            prop = str(values.get("property", ""))
-            yield (*path, prop), "schema.required", {"property": prop}
-        elif name in {"additionalProperties", "unevaluatedProperties"}:
-            for prop in values.get("unexpected") or [""]:
-                yield (*path, prop), "schema.unknown-member", {"property": prop}
-        else:
-            yield path, "schema." + _kebab(name), {"value": _short_json(error.instance),
-                                                  **values}
-
-
 def _assignment_records(assignments: list[Any], ctx: Context) -> None:
     ids = {_str(a.get("id")) for a in assignments if isinstance(a, dict)}
     for j, a in enumerate(assignments):
@@ -516,12 +490,13 @@ def _assignment_records(assignments: list[Any], ctx: Context) -> None:
                      value=a["dueAt"], assignedAt=assigned)
 
 
-def _lead_assignment(status: str, assignments: list[Any], ctx: Context) -> None:
+def _lead_assignment(status: str, assignments: list[Any], table: _Table, ctx: Context) -> None:
     active = [
         j for j, a in enumerate(assignments)
-        if isinstance(a, dict) and a.get("role") == "lead" and _str(a.get("status")) in _ACTIVE
+        if isinstance(a, dict) and a.get("role") == "lead"
+        and _str(a.get("status")) in table.active
     ]
-    if status in _WORKING:
+    if status in table.working:
         if not active:
             ctx.emit(("assignments",), "issue.lead-assignment", status=status, count=0,
                      expected=1)
@@ -575,12 +550,15 @@ def _deadlines(deadlines: dict[str, Any], submitted: Any, ctx: Context) -> None:
 def _merges(doc: Document, ctx: Context) -> None:
     own = doc.get("id")
     into = doc.get("mergedInto")
+    kept_into: str | None = None
     if isinstance(into, str):
         if into == own:
             ctx.emit(("mergedInto",), "issue.merge-self", id=own)
         else:
-            ctx.expect_in_set(("mergedInto",), into, "issue.merge-target-missing", "Issue")
+            kept_into = into
+            ctx.expect_in_set(("mergedInto",), into, "issue.merge-target-missing", _RESOURCE)
     duplicates = doc.get("mergedDuplicates")
+    kept_duplicates: list[tuple[int, str]] = []
     if isinstance(duplicates, list):
         for k, dup in enumerate(duplicates):
             if not isinstance(dup, str):
@@ -588,6 +566,41 @@ def _merges(doc: Document, ctx: Context) -> None:
             if dup == own:
                 ctx.emit(("mergedDuplicates", k), "issue.merge-self", id=own)
             else:
+                kept_duplicates.append((k, dup))
                 ctx.expect_in_set(
-                    ("mergedDuplicates", k), dup, "issue.merge-target-missing", "Issue")
+                    ("mergedDuplicates", k), dup, "issue.merge-target-missing", _RESOURCE)
+    if kept_into is not None or kept_duplicates:
+        ctx.keep(_MERGE, (kept_into, kept_duplicates))
 
+
+#: the merge links an issue keeps for merge_reciprocal: (mergedInto, [(index, duplicate)])
+_MERGE = "issue.merge"
+
+
+@set_rule(_RESOURCE)
+def merge_reciprocal(ctx: SetContext) -> None:
+    """/req/issues/merge-reciprocal: both issues of a merge name each other, when both are in
+    the set (an issue outside it is merge-target-missing's finding)."""
+    into_of: dict[str, str | None] = {}
+    listed: dict[str, set[str]] = {}
+    for member in ctx.members:
+        kept = member.facts.get(_MERGE)
+        if member.id is None or member.resource_type != _RESOURCE:
+            continue
+        into, duplicates = kept if kept is not None else (None, [])
+        into_of[member.id] = into
+        listed[member.id] = {dup for _, dup in duplicates}
+    for index, member in enumerate(ctx.members):
+        kept = member.facts.get(_MERGE)
+        if kept is None or member.id is None or member.resource_type != _RESOURCE:
+            continue
+        into, duplicates = kept
+        if into is not None and ctx.exists(_RESOURCE, into) and (
+                member.id not in listed.get(into, ())):
+            ctx.emit(index, ("mergedInto",), "issue.merge-not-reciprocal", id=member.id,
+                     member="mergedInto", other=into, otherMember="mergedDuplicates")
+        for k, dup in duplicates:
+            if ctx.exists(_RESOURCE, dup) and into_of.get(dup) != member.id:
+                ctx.emit(index, ("mergedDuplicates", k), "issue.merge-not-reciprocal",
+                         id=member.id, member="mergedDuplicates", other=dup,
+                         otherMember="mergedInto")

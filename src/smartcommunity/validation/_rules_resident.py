@@ -11,14 +11,15 @@ from __future__ import annotations
 import functools
 import hmac
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from .. import identifiers
 from ..specification import Spec
-from ._rules_core import instant
+from ._time import later
 from ._validator import Context, Document, rule
 
 __all__ = ["CODES", "pseudonym_key"]
@@ -45,26 +46,40 @@ CODES = frozenset({
     PROXY_CONSENT_UNRESOLVED, DUPLICATE_ITEM_ID,
 })
 
-# /req/residents/citizen-id-valid: the region prefix a residence permit number must have, and
-# the prefixes a resident identity card number must not have.
-_PERMIT_PREFIXES: dict[str, tuple[str, ...]] = {
-    "hk-macao-residence-permit": ("810000", "820000"),
-    "taiwan-residence-permit": ("830000",),
-}
-_CITIZEN_ID_FORBIDDEN = ("81", "82", "83")
+_RESOURCE = "Resident"
+#: the requirements whose parameters the rules read
+_CITIZEN_ID_VALID = "/req/residents/citizen-id-valid"
+_VULNERABILITY_AGE = "/req/residents/vulnerability-age"
+_VULNERABILITY_BASIS = "/req/residents/vulnerability-basis"
+_PSEUDONYM = "/req/privacy/pseudonym"
+#: the document type whose numbers may not carry a permit's region prefix
+_CITIZEN_ID = "citizen-id"
 
-# /req/residents/vulnerability-age: (minimum age, age the resident must be under) on `since`.
-_MARKER_AGES: dict[str, tuple[int | None, int | None]] = {
-    "elderly-living-alone": (60, None),
-    "empty-nest-elderly": (60, None),
-    "elderly-dependent": (60, None),
-    "elderly-80-plus": (80, None),
-    "left-behind-child": (None, 16),
-    "child-without-care": (None, 18),
-}
 
-# /req/residents/vulnerability-basis: legal bases that may cover sensitive markers (Art. 29).
-_MARKER_BASES = frozenset({"separate-consent", "written-consent", "legal-duty"})
+@dataclass(frozen=True, slots=True)
+class _Parameters:
+    """The figures and codes of the requirements, read from the registry once per version."""
+
+    #: citizen-id-valid: the region prefixes a residence permit number must have, by type
+    permit_prefixes: Mapping[str, tuple[str, ...]]
+    #: citizen-id-valid: the prefixes a resident identity card number must not have
+    card_forbidden: tuple[str, ...]
+    #: vulnerability-age: (minimum age, age the resident must be under) on ``since``
+    marker_ages: Mapping[str, tuple[int | None, int | None]]
+    #: vulnerability-basis: legal bases that may cover sensitive markers (PIPL Art. 29)
+    marker_bases: frozenset[str]
+
+
+@functools.cache
+def _parameters(spec: Spec) -> _Parameters:
+    ages = spec.parameter(_VULNERABILITY_AGE, "ages")
+    return _Parameters(
+        permit_prefixes={k: tuple(v) for k, v in
+                         spec.parameter(_CITIZEN_ID_VALID, "permitRegionPrefixes").items()},
+        card_forbidden=tuple(spec.parameter(_CITIZEN_ID_VALID, "residentCardForbiddenPrefixes")),
+        marker_ages={k: (v.get("minimum"), v.get("under")) for k, v in ages.items()},
+        marker_bases=frozenset(spec.parameter(_VULNERABILITY_BASIS, "legalBases")),
+    )
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INDEX = re.compile(r"0|[1-9][0-9]*")
@@ -80,10 +95,12 @@ def pseudonym_key(key: bytes) -> Iterator[None]:
     """Check ``pseudonym`` against ``number`` with ``key`` while the block runs.
 
     Only a validator holding the city's shared key can check /req/residents/pseudonym-consistent;
-    outside this block the rule is skipped. Raises ``ValueError`` for a key under 16 bytes.
+    outside this block the rule is skipped. Raises ``ValueError`` for a key shorter than
+    /req/privacy/pseudonym's ``minimumKeyBytes`` (16 in 1.0).
     """
-    if not isinstance(key, bytes | bytearray) or len(key) < 16:
-        raise ValueError("the pseudonym key must be at least 16 bytes")
+    minimum = identifiers.minimum_key_bytes()
+    if not isinstance(key, bytes | bytearray) or len(key) < minimum:
+        raise ValueError(f"the pseudonym key must be at least {minimum} bytes")
     token = _PSEUDONYM_KEY.set(bytes(key))
     try:
         yield
@@ -94,23 +111,7 @@ def pseudonym_key(key: bytes) -> Iterator[None]:
 # --------------------------------------------------------------------------- helpers
 
 
-@functools.lru_cache(maxsize=4096)
-def _instant(value: str) -> float | None:
-    return instant(value)
-
-
-def _time_after(start: Any, end: Any) -> bool:
-    """True when both are timestamps and ``start`` is a later instant than ``end``."""
-    if not isinstance(start, str) or not isinstance(end, str):
-        return False
-    # Same length, same 'T' and same offset: the fractions have the same width, so the text
-    # orders like the instants and no parsing is needed.
-    if len(start) == len(end) >= 20 and start[10] == end[10]:
-        tail = 1 if start[-1] in "Zz" else 6
-        if start[-tail:] == end[-tail:]:
-            return start > end
-    a, b = _instant(start), _instant(end)
-    return a is not None and b is not None and a > b
+_time_after = later
 
 
 def _is_date(value: Any) -> TypeGuard[str]:
@@ -127,33 +128,30 @@ def _age_on(born: str, day: str) -> int:
     return int(day[:4]) - int(born[:4]) - (day[5:] < born[5:])
 
 
-def _full_number_valid(doc_type: str, number: str) -> bool:
-    """GB 11643 validity plus the region prefix the document type requires."""
-    return _prefix_fits(doc_type, number) and identifiers.is_valid_citizen_id(number)
-
-
-def _prefix_fits(doc_type: Any, number: str) -> bool:
-    if doc_type == "citizen-id":
-        return not number.startswith(_CITIZEN_ID_FORBIDDEN)
-    prefixes = _PERMIT_PREFIXES.get(doc_type) if isinstance(doc_type, str) else None
+def _prefix_fits(params: _Parameters, doc_type: Any, number: str) -> bool:
+    if doc_type == _CITIZEN_ID:
+        return not number.startswith(params.card_forbidden)
+    prefixes = params.permit_prefixes.get(doc_type) if isinstance(doc_type, str) else None
     return prefixes is None or number.startswith(prefixes)
 
 
-def _birth_date_of(number: str) -> str:
-    return f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
+def _birth_date_of(number: str) -> str | None:
+    """The birth date a valid GB 11643 number carries, as ``YYYY-MM-DD``."""
+    born = identifiers.citizen_id_birth_date(number)
+    return born.isoformat() if born is not None else None
 
 
 @functools.cache
 def _gb_types(spec: Spec) -> frozenset[str]:
     """Document types numbered in the GB 11643 form, read from the identityDocument schema."""
     try:
-        cond = spec.schema("Resident")["$defs"]["identityDocument"]["if"]["properties"]["type"]
+        cond = spec.schema(_RESOURCE)["$defs"]["identityDocument"]["if"]["properties"]["type"]
         return frozenset(cond["enum"])
     except (KeyError, TypeError):
-        return frozenset({"citizen-id", *_PERMIT_PREFIXES})
+        return frozenset({_CITIZEN_ID, *_parameters(spec).permit_prefixes})
 
 
-def _id_birth_date(doc: Document, gb_types: frozenset[str]) -> str | None:
+def _id_birth_date(doc: Document, gb_types: frozenset[str], params: _Parameters) -> str | None:
     """Birth date in the first valid full GB 11643 number of the record."""
     docs = doc.get("identityDocuments")
     if not isinstance(docs, list):
@@ -163,21 +161,24 @@ def _id_birth_date(doc: Document, gb_types: frozenset[str]) -> str | None:
             continue
         kind, number = item.get("type"), item.get("number")
         if (isinstance(kind, str) and kind in gb_types and isinstance(number, str)
-                and _full_number_valid(kind, number)):
-            return _birth_date_of(number)
+                and _prefix_fits(params, kind, number)):
+            born = _birth_date_of(number)  # None unless the number is valid
+            if born is not None:
+                return born
     return None
 
 
 # --------------------------------------------------------------------------- identity documents
 
 
-@rule("Resident")
+@rule(_RESOURCE)
 def identity_documents(doc: Document, ctx: Context) -> None:
     """citizen-id-valid (type prefixes), birth-date, masked and pseudonym agreement, validity."""
     docs = doc.get("identityDocuments")
     if not isinstance(docs, list):
         return
     gb_types = _gb_types(ctx.spec)
+    params = _parameters(ctx.spec)
     birth = doc.get("birthDate")
     if not _is_date(birth):
         birth = None
@@ -207,13 +208,15 @@ def identity_documents(doc: Document, ctx: Context) -> None:
             continue
         # The full GB 11643 check is the costly part, so it runs only when there is something
         # to report; a number failing it is the core rule's finding, not a second one here.
-        if not _prefix_fits(doc_type, number):
+        if not _prefix_fits(params, doc_type, number):
             if identifiers.is_valid_citizen_id(number):
                 ctx.emit(("identityDocuments", i, "number"), CITIZEN_ID_INVALID,
                          value=identifiers.mask_citizen_id(number))
-        elif birth is not None:
+        elif birth is not None and number[6:10] + "-" + number[10:12] + "-" + number[12:14] != (
+                birth):
+            # Only a mismatching number pays for the full check and the date it carries.
             id_date = _birth_date_of(number)
-            if id_date != birth and identifiers.is_valid_citizen_id(number):
+            if id_date is not None and id_date != birth:
                 ctx.emit(("birthDate",), BIRTH_DATE_MISMATCH, birthDate=birth, idDate=id_date,
                          index=i, type=doc_type)
 
@@ -234,7 +237,7 @@ def _check_pseudonym(ctx: Context, i: int, doc_type: Any, number: str, pseudonym
 # --------------------------------------------------------------------------- contact points
 
 
-@rule("Resident")
+@rule(_RESOURCE)
 def preferred_contact_unique(doc: Document, ctx: Context) -> None:
     points = doc.get("contactPoints")
     if not isinstance(points, list) or len(points) < 2:
@@ -256,7 +259,7 @@ def preferred_contact_unique(doc: Document, ctx: Context) -> None:
 # --------------------------------------------------------------------------- memberships, address
 
 
-@rule("Resident")
+@rule(_RESOURCE)
 def memberships_and_address(doc: Document, ctx: Context) -> None:
     members = doc.get("memberships")
     if isinstance(members, list):
@@ -283,16 +286,17 @@ def memberships_and_address(doc: Document, ctx: Context) -> None:
 # --------------------------------------------------------------------------- vulnerabilities
 
 
-@rule("Resident")
+@rule(_RESOURCE)
 def vulnerabilities(doc: Document, ctx: Context) -> None:
     """vulnerability-age, vulnerability-basis and the period of each marker."""
     markers = doc.get("vulnerabilities")
     if not isinstance(markers, list) or not markers:
         return
+    params = _parameters(ctx.spec)
     born: str | None = doc.get("birthDate") if _is_date(doc.get("birthDate")) else None
     if born is None:
-        born = _id_birth_date(doc, _gb_types(ctx.spec))
-    whole, covered = _marker_coverage(doc.get("consents"))
+        born = _id_birth_date(doc, _gb_types(ctx.spec), params)
+    whole, covered = _marker_coverage(doc.get("consents"), params)
     for i, marker in enumerate(markers):
         if not isinstance(marker, dict):
             continue
@@ -301,8 +305,9 @@ def vulnerabilities(doc: Document, ctx: Context) -> None:
             ctx.emit(("vulnerabilities", i, "until"), PERIOD_ORDER,
                      start=since, end=marker["until"])
         kind = marker.get("type")
-        if born is not None and isinstance(kind, str) and kind in _MARKER_AGES and _is_date(since):
-            at_least, under = _MARKER_AGES[kind]
+        if (born is not None and isinstance(kind, str) and kind in params.marker_ages
+                and _is_date(since)):
+            at_least, under = params.marker_ages[kind]
             age = _age_on(born, since)
             if (at_least is not None and age < at_least) or (under is not None and age >= under):
                 ctx.emit(("vulnerabilities", i, "since"), VULNERABILITY_AGE_MISMATCH,
@@ -313,7 +318,7 @@ def vulnerabilities(doc: Document, ctx: Context) -> None:
                      index=i, type=kind if isinstance(kind, str) else "?")
 
 
-def _marker_coverage(consents: Any) -> tuple[bool, set[int]]:
+def _marker_coverage(consents: Any, params: _Parameters) -> tuple[bool, set[int]]:
     """Whether granted separate consent or legal duty covers every marker, or which ones."""
     covered: set[int] = set()
     if not isinstance(consents, list):
@@ -322,7 +327,7 @@ def _marker_coverage(consents: Any) -> tuple[bool, set[int]]:
         if not isinstance(consent, dict) or consent.get("status") != "granted":
             continue
         basis = consent.get("legalBasis")
-        if not isinstance(basis, str) or basis not in _MARKER_BASES:
+        if not isinstance(basis, str) or basis not in params.marker_bases:
             continue
         scope = consent.get("scope")
         if not isinstance(scope, list):
@@ -340,7 +345,7 @@ def _marker_coverage(consents: Any) -> tuple[bool, set[int]]:
 # --------------------------------------------------------------------------- consents, proxies
 
 
-@rule("Resident")
+@rule(_RESOURCE)
 def consents_and_proxies(doc: Document, ctx: Context) -> None:
     """consent-scope, unique-item-ids, proxy-not-self, proxy-consent and proxy periods."""
     consents = doc.get("consents")
@@ -406,7 +411,7 @@ def _all_resolve(resolves: Callable[[str], bool], scope: list[Any]) -> bool:
 # --------------------------------------------------------------------------- restriction
 
 
-@rule("Resident")
+@rule(_RESOURCE)
 def restriction_period(doc: Document, ctx: Context) -> None:
     restriction = doc.get("restriction")
     if not isinstance(restriction, dict) or "decidedAt" not in restriction:
@@ -489,7 +494,7 @@ def _expand(sources: list[tuple[dict[str, Any], Any]]) -> Iterator[tuple[dict[st
 @functools.cache
 def _scope_resolver(spec: Spec) -> Callable[[str], bool]:
     """A cached test of whether a JSON Pointer addresses a location the Resident schema defines."""
-    root_schema = spec.schema("Resident")
+    root_schema = spec.schema(_RESOURCE)
     root = _Location([(root_schema, spec.registry.resolver(base_uri=root_schema["$id"]))])
 
     @functools.lru_cache(maxsize=8192)

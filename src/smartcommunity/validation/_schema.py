@@ -7,7 +7,7 @@ differential test proves it never accepts what the oracle rejects.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema_rs
@@ -16,22 +16,25 @@ from ..pointers import escape_token, pointer
 from ..specification import Spec
 from ._report import Finding
 
-# Requirements a schema keyword (or the shared datatype it sits in) stands for.
-_DATATYPE_REQUIREMENTS = {
-    "dateTime": "/req/core/timestamp-offset",
-    "code": "/req/core/code-format",
-    "id": "/req/core/resource-id",
-    "text": "/req/core/text-format",
-    "shortText": "/req/core/text-format",
-    "namespacedKey": "/req/core/extension-namespace",
-    "divisionCode": "/req/core/division-code",
-    "uscc": "/req/core/uscc-check",
-}
-_KEYWORD_REQUIREMENTS = {
-    "additionalProperties": "/req/core/no-unknown-members",
-    "unevaluatedProperties": "/req/core/no-unknown-members",
-    "enum": "/req/core/closed-codelist",
-}
+
+def schema_problems(validator: Any, instance: Any
+                    ) -> Iterator[tuple[tuple[str | int, ...], str, dict[str, Any]]]:
+    """``(path inside instance, schema.* code, template values)`` of each error a compiled
+    jsonschema-rs ``validator`` finds, worded like every other schema error."""
+    for error in validator.iter_errors(instance):
+        kind = error.kind
+        name: str = kind.name
+        path: tuple[str | int, ...] = tuple(error.instance_path)
+        values = _kind_values(kind)
+        if name == "required":
+            prop = str(values.get("property", ""))
+            yield (*path, prop), "schema.required", {"property": prop}
+        elif name in {"additionalProperties", "unevaluatedProperties"}:
+            for prop in values.get("unexpected") or [""]:
+                yield (*path, prop), "schema.unknown-member", {"property": prop}
+        else:
+            yield path, "schema." + _kebab(name), {"value": _short_json(error.instance),
+                                                  **values}
 
 
 def _kebab(name: str) -> str:
@@ -40,10 +43,19 @@ def _kebab(name: str) -> str:
 
 
 class SchemaEngine:
-    """Compiled validators for the resource schemas of one spec version."""
+    """Compiled validators for the resource schemas of one spec version.
+
+    ``findings`` reports every schema error as a :class:`Finding` with its JSON Pointer,
+    schema path, ``schema.*`` code and the requirement the schema annotates there.
+    """
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
+        self._requirements: dict[tuple[str, str, tuple[str | int, ...]], str | None] = {}
+        self._keywords = {
+            keyword: req.id for req in spec.requirements.values()
+            for keyword in req.parameters.get("schemaKeywords", ())
+        }
         registry = jsonschema_rs.Registry(
             [(schema["$id"], schema) for schema in spec.schemas.values()]
         )
@@ -59,24 +71,36 @@ class SchemaEngine:
         }
 
     def is_valid(self, resource_type: str, document: Any) -> bool:
+        """Whether ``document`` meets the schema of ``resource_type``."""
         return bool(self._validators[resource_type].is_valid(document))
 
     def findings(self, resource_type: str, document: Any) -> list[Finding]:
         """Every schema error of ``document``, one finding each."""
         found = [f for e in self._validators[resource_type].iter_errors(document)
-                 for f in self._to_findings(e)]
+                 for f in self._to_findings(resource_type, e)]
         # A timestamp's pattern and format say the same thing twice; keep the format's words.
         formats = {f.pointer for f in found if f.code == "schema.format"}
         if formats:
             found = [f for f in found if not (f.code == "schema.pattern" and f.pointer in formats)]
         return found
 
-    def _to_findings(self, error: Any) -> Iterator[Finding]:
+    def requirement(self, resource_type: str, keyword: str,
+                    evaluation_path: tuple[str | int, ...]) -> str | None:
+        """The requirement a schema error stands for: the ``x-requirement`` of the nearest
+        annotated schema node on its evaluation path (a string, or an object keyed by
+        keyword), else the requirement whose ``schemaKeywords`` parameter names the keyword."""
+        key = (resource_type, keyword, evaluation_path)
+        if key not in self._requirements:
+            found = _annotation(self.spec, resource_type, keyword, evaluation_path)
+            self._requirements[key] = found or self._keywords.get(keyword)
+        return self._requirements[key]
+
+    def _to_findings(self, resource_type: str, error: Any) -> Iterator[Finding]:
         kind = error.kind
         name: str = kind.name
         path = error.instance_path
         schema_path = error.schema_path
-        requirement = _requirement(name, schema_path, path)
+        requirement = self.requirement(resource_type, name, tuple(error.evaluation_path))
         schema_ptr = pointer(schema_path)
         version = self.spec.version
         if name == "required":
@@ -141,25 +165,34 @@ def _kind_values(kind: Any) -> dict[str, Any]:
     return out
 
 
-def _requirement(keyword: str, schema_path: Sequence[str | int],
-                 instance_path: Sequence[str | int]) -> str | None:
-    if instance_path and instance_path[0] in ("resourceType", "specVersion") and len(
-            instance_path) == 1:
-        return "/req/core/document-type"
-    if keyword in _DATATYPE_KEYWORDS and "$defs" in schema_path:
-        i = list(schema_path).index("$defs")
-        if i + 1 < len(schema_path):
-            found = _DATATYPE_REQUIREMENTS.get(str(schema_path[i + 1]))
-            if found:
-                return found
-    if (instance_path and instance_path[-1] == "crs") or "crs" in schema_path:
-        return "/req/core/geo-crs"
-    if keyword == "propertyNames" and list(instance_path) == ["extensions"]:
-        return "/req/core/extension-namespace"
-    return _KEYWORD_REQUIREMENTS.get(keyword)
+def _annotation(spec: Spec, resource_type: str, keyword: str,
+                evaluation_path: tuple[str | int, ...]) -> str | None:
+    """Walk the evaluation path from the resource schema, following ``$ref``s, and keep the
+    nearest ``x-requirement`` that covers ``keyword``."""
+    node: Any = spec.schema(resource_type)
+    resolver: Any = spec.registry.resolver(base_uri=node["$id"])
+    found = _covering(node, keyword, None)
+    for token in evaluation_path:
+        if token == "$ref" and isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            resolved = resolver.lookup(node["$ref"])
+            node, resolver = resolved.contents, resolved.resolver
+        elif isinstance(node, dict) and token in node:  # noqa: SIM114 - narrows per type
+            node = node[token]
+        elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
+            node = node[token]
+        else:
+            break  # an engine's path step the schema text does not have
+        found = _covering(node, keyword, found)
+    return found
 
 
-_DATATYPE_KEYWORDS = frozenset({"format", "pattern", "type", "minLength", "maxLength"})
+def _covering(node: Any, keyword: str, found: str | None) -> str | None:
+    annotation = node.get("x-requirement") if isinstance(node, dict) else None
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, dict) and isinstance(annotation.get(keyword), str):
+        return str(annotation[keyword])
+    return found
 
 
 def _short_json(value: Any) -> str:
