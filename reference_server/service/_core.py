@@ -198,7 +198,7 @@ class Service:
         assert presented is not None
         return presented
 
-    def _prepare(self, rtype: str, doc: dict[str, Any], previous: Stored | None = None,
+    def _prepare(self, doc: dict[str, Any], previous: Stored | None = None,
                  fallback: Iterable[str] = ()) -> Stored:
         """``doc`` (its meta already set) as the row it will become; nothing is written yet.
 
@@ -207,12 +207,7 @@ class Service:
         """
         text = orjson.dumps(doc).decode()
         derived = derive(doc, previous.communities if previous else fallback)
-        row = Stored(previous.seq if previous else 0, rtype, doc["id"],
-                     int(doc["meta"]["versionId"]), text, joined(derived.communities),
-                     joined(derived.departments))
-        row._doc = doc
-        row.derived = derived
-        return row
+        return Stored.prepared(previous.seq if previous else 0, doc, text, derived)
 
     def _write(self, tx: Tx, row: Stored, kind: str, action: str, at: str,
                previous: Stored | None = None) -> None:
@@ -269,7 +264,7 @@ class Service:
         at = stamp(now_cst())
         new = self.with_meta(doc, 1, at, at)
         creator = () if principal.every_community else sorted(principal.communities)
-        row = self._prepare(rtype, new, fallback=creator)
+        row = self._prepare(new, fallback=creator)
         body = self._written(principal, row).bytes()
         headers = {**self.etag(1), "Location": f"/{policy.collection}/{doc['id']}"}
         audit = [self.audit_row(principal, "create", doc["id"],
@@ -369,7 +364,7 @@ class Service:
         old_meta = stored.doc.get("meta") or {}
         new = self.with_meta(doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
                              old_meta.get("source"))
-        row = self._prepare(rtype, new, stored)
+        row = self._prepare(new, stored)
         body = self._written(principal, row).bytes()
         audit = [self.audit_row(principal, "update", rid, self.access.sensitive_pointers(new),
                                 row.communities, at)] if policy.audited else []
@@ -436,7 +431,7 @@ class Service:
         new = self.with_meta(new_doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
                              old_meta.get("source"))
         self.validate(new)
-        row = self._prepare(rtype, new, stored)
+        row = self._prepare(new, stored)
         others = []
         for item in extra:
             item_meta = item.stored.doc.get("meta") or {}
@@ -444,7 +439,7 @@ class Service:
                                    str(item_meta.get("createdAt", at)), at,
                                    item_meta.get("source"))
             self.validate(other)
-            others.append((item, self._prepare(item.stored.rtype, other, item.stored)))
+            others.append((item, self._prepare(other, item.stored)))
         out = self._written(principal, row).bytes()
 
         def job(tx: Tx) -> Result:
@@ -516,7 +511,7 @@ class Service:
         new = self.with_meta(new_doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
                              old_meta.get("source"))
         self.validate(new)
-        row = self._prepare(rtype, new, stored)
+        row = self._prepare(new, stored)
         out = self._written(principal, row).bytes()
         audit = [self.audit_row(principal, operation, rid,
                                 self.access.sensitive_pointers(stored.doc), stored.communities,

@@ -19,34 +19,41 @@ from .exceptions import (
 )
 from .lifecycle import apply_action, lifecycle_for
 from .privacy import audience_for_role, redact
-from .specification import Spec, available_versions, load_spec
+from .specification import DEFAULT_VERSION, Spec, available_versions, load_spec
 from .validation import Finding, Report, Validator, validate
 
 __version__ = "1.0.0.dev0"
 
 #: Typed models load on first use: importing pydantic models for every type takes a moment.
-_MODELS = frozenset({"Resident", "Issue", "Consultation", "model_for"})
+#: Besides ``model_for``, the package offers the model of every resource type of the default
+#: version by its resource type (``smartcommunity.Issue``); ``smartcommunity.models`` has them all.
+def _resource_types() -> tuple[str, ...]:
+    return load_spec(DEFAULT_VERSION).resource_types
 
 
 def __getattr__(name: str) -> object:
-    if name in _MODELS:
+    if name == "model_for" or (not name.startswith("_") and name in _resource_types()):
         from . import models
 
         return getattr(models, name)
     raise AttributeError(f"module 'smartcommunity' has no attribute {name!r}")
 
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "model_for", *_resource_types()})
+
+
+# The models are left out of ``import *``, which would load them all.
 __all__ = [
+    "DEFAULT_VERSION",
     "ActionNotAllowed",
-    "Consultation",
     "DocumentError",
     "Finding",
     "IdentifierError",
     "InvalidActionDetails",
-    "Issue",
     "LifecycleError",
     "RedactionError",
     "Report",
-    "Resident",
     "RoleNotAllowed",
     "SmartCommunityError",
     "Spec",

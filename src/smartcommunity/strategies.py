@@ -32,9 +32,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
-from jsonschema import Draft202012Validator
 
-from .models._schemas import Flat, Schema, SchemaSet, absolutize, json_key, schema_set
+from .models import Flat, Schema, SchemaSet, absolutize, json_key, schema_set
+from .pointers import pointer
+from .specification import DEFAULT_VERSION
 
 __all__ = [
     "DIVERGENT_KINDS",
@@ -281,7 +282,7 @@ _QUERY = _regex(r"^([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-F]{2}){0,12}$")
 
 _NID = _regex(r"^[a-z0-9][a-z0-9-]{1,8}$")
 _SCHEME = _regex(r"^[a-z][a-z0-9+.-]{0,6}$")
-_URI_KIND = st.sampled_from(["web", "web", "web", "urn", "other"])
+_URI_KIND = st.sampled_from(["https", "https", "https", "urn", "any-scheme"])
 _PORT = st.one_of(st.just(""), st.integers(1, 65535).map(lambda p: f":{p}"))
 _PATH = st.lists(_SEGMENT, max_size=3).map(lambda segs: "".join("/" + s for s in segs))
 _QUERY_PART = st.one_of(st.just(""), _QUERY.map(lambda q: "?" + q))
@@ -294,7 +295,7 @@ def _uris(draw: st.DrawFn) -> str:
     if kind == "urn":
         nid = draw(_NID)
         return f"urn:{nid}:{draw(_SEGMENT.filter(bool))}"
-    scheme = "https" if kind == "web" else draw(_SCHEME)
+    scheme = kind if kind == "https" else draw(_SCHEME)
     host, port, path = draw(_HOST), draw(_PORT), draw(_PATH)
     return f"{scheme}://{host}{port}{path}{draw(_QUERY_PART)}{draw(_FRAGMENT_PART)}"
 
@@ -333,28 +334,15 @@ class _Builder:
     def __init__(self, schemas: SchemaSet) -> None:
         self.ss = schemas
         self._strategies: dict[int, SearchStrategy[Any]] = {}
-        self._validators: dict[int, Draft202012Validator] = {}
         self._keep: list[Any] = []
 
     # -- checking ----------------------------------------------------------------------
-    def validator(self, schema: Schema) -> Draft202012Validator:
-        v = self._validators.get(id(schema))
-        if v is None:
-            v = Draft202012Validator(
-                schema,
-                registry=self.ss.spec.registry,
-                format_checker=Draft202012Validator.FORMAT_CHECKER,
-            )
-            self._validators[id(schema)] = v
-            self._keep.append(schema)
-        return v
-
     def holds(self, schema: Any, value: Any) -> bool:
         if schema is True:
             return True
         if schema is False:
             return False
-        return bool(self.validator(schema).is_valid(value))
+        return bool(self.ss.validator(schema).is_valid(value))
 
     def flat_holds(self, flat: Flat, value: Any) -> bool:
         return all(self.holds(s, value) for s in flat.sources)
@@ -647,7 +635,7 @@ def _builder(version: str) -> _Builder:
 
 
 # -- public API ----------------------------------------------------------------------------
-def schema_values(schema_fragment: Schema, version: str = "1.0") -> SearchStrategy[Any]:
+def schema_values(schema_fragment: Schema, version: str = DEFAULT_VERSION) -> SearchStrategy[Any]:
     """Values valid under a schema fragment (``$ref`` s resolve against the spec's schemas).
 
     A relative ``$ref`` is read against the spec's schema folder, so
@@ -657,12 +645,11 @@ def schema_values(schema_fragment: Schema, version: str = "1.0") -> SearchStrate
     fragment = copy.deepcopy(schema_fragment)
     base = b.ss.spec.base_uri + "_fragment.json"
     fragment = absolutize(fragment, base)
-    b._keep.append(fragment)
-    oracle = b.validator(fragment)
+    oracle = b.ss.validator(fragment)  # the schema set keeps the fragment alive
     return b.schemas(fragment).filter(oracle.is_valid)
 
 
-def documents(resource_type: str, version: str = "1.0") -> SearchStrategy[dict[str, Any]]:
+def documents(resource_type: str, version: str = DEFAULT_VERSION) -> SearchStrategy[dict[str, Any]]:
     """Documents of ``resource_type`` valid under its schema (checked by python-jsonschema)."""
     return _documents(resource_type, version)
 
@@ -671,7 +658,7 @@ def documents(resource_type: str, version: str = "1.0") -> SearchStrategy[dict[s
 def _documents(resource_type: str, version: str) -> SearchStrategy[dict[str, Any]]:
     b = _builder(version)
     schema = b.ss.document(resource_type)
-    oracle = b.validator(schema)
+    oracle = b.ss.validator(schema)
     return b.schemas(schema).filter(oracle.is_valid)
 
 
@@ -734,7 +721,7 @@ class _Site:
 def mutations(
     document: dict[str, Any],
     resource_type: str,
-    version: str = "1.0",
+    version: str = DEFAULT_VERSION,
     *,
     kinds: frozenset[str] | set[str] | None = None,
     include_divergent: bool = False,
@@ -849,13 +836,13 @@ def _mutate(document: dict[str, Any], kind: str, site: _Site) -> SearchStrategy[
     value, flat = site.value, site.flat
 
     def at(new: Any) -> Mutant:
-        return Mutant(kind, _pointer(site.path), _replace(document, site.path, new))
+        return Mutant(kind, pointer(site.path), _replace(document, site.path, new))
 
     def just(make: Callable[[], Mutant]) -> SearchStrategy[Mutant]:
         return st.just(None).map(lambda _: make())
 
     if kind == "drop-required" or kind == "drop-member":
-        return just(lambda: Mutant(kind, _pointer(site.path), _delete(document, site.path)))
+        return just(lambda: Mutant(kind, pointer(site.path), _delete(document, site.path)))
     if kind == "null-member":
         return just(lambda: at(None))
     if kind == "wrong-type":
@@ -864,13 +851,13 @@ def _mutate(document: dict[str, Any], kind: str, site: _Site) -> SearchStrategy[
     if kind == "add-unknown-member":
         return st.sampled_from(["vendorField", "x-extra", "Status"]).map(
             lambda name: Mutant(
-                kind, _pointer((*site.path, name)), _replace(document, (*site.path, name), 1)
+                kind, pointer((*site.path, name)), _replace(document, (*site.path, name), 1)
             )
         )
     if kind == "bad-extension-key":
         return st.sampled_from(["vendor", "Com.Example", "example.", "x.y_z"]).map(
             lambda name: Mutant(
-                kind, _pointer((*site.path, name)), _replace(document, (*site.path, name), {"a": 1})
+                kind, pointer((*site.path, name)), _replace(document, (*site.path, name), {"a": 1})
             )
         )
     if kind == "out-of-enum":
@@ -920,10 +907,6 @@ def _mutate(document: dict[str, Any], kind: str, site: _Site) -> SearchStrategy[
     if kind == "loose-email":
         return just(lambda: at("a..b@example.cn"))
     raise ValueError(f"unknown mutation kind {kind}")
-
-
-def _pointer(path: tuple[str | int, ...]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
 def _replace(document: dict[str, Any], path: tuple[str | int, ...], new: Any) -> dict[str, Any]:

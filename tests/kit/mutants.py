@@ -21,8 +21,7 @@ import pytest
 from reference_server import access as access_module
 from reference_server.access import Access
 from reference_server.auth import Principal
-from reference_server.service import _policies
-from reference_server.service._core import Service
+from reference_server.service import Service, _policies
 from smartcommunity.lifecycle import _effects, lifecycle_for
 
 Install = Callable[[Any, pytest.MonkeyPatch], Any]  # (server app, monkeypatch) → app to serve

@@ -9,26 +9,30 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from smartcommunity import load_spec
+import smartcommunity
+from smartcommunity import available_versions, load_spec
 from smartcommunity.exceptions import DocumentError, UnknownSpecVersion
 from smartcommunity.models import (
+    RESOURCE_MODELS,
     ChangeEvent,
     Consultation,
     Issue,
     Resident,
     SpecModel,
-    _v1_0,
     model_for,
+    models_module,
 )
-from smartcommunity.models._generate import NOT_MODELLED, TARGET, generate
+from smartcommunity.models._generate import NOT_MODELLED, sources
+from smartcommunity.specification import DEFAULT_VERSION
 
-SPEC = load_spec("1.0")
+SPEC = load_spec(DEFAULT_VERSION)
 EXAMPLES = list(SPEC.examples())
 FIRE_LANE = next(d for n, d in EXAMPLES if n == "issue/fire-lane-submitted.json")
+GENERATED = models_module(DEFAULT_VERSION)
 MODELS = sorted(
     (
         obj
-        for obj in vars(_v1_0).values()
+        for obj in vars(GENERATED).values()
         if inspect.isclass(obj) and issubclass(obj, SpecModel) and obj is not SpecModel
     ),
     key=lambda m: m.__name__,
@@ -60,6 +64,28 @@ def test_model_for_names_the_resource_models() -> None:
         model_for("Parcel")
     with pytest.raises(UnknownSpecVersion):
         model_for("Issue", "9.9")
+    with pytest.raises(UnknownSpecVersion):
+        model_for("Issue", "latest")
+
+
+def test_every_installed_version_has_models_of_every_resource_type() -> None:
+    assert list(RESOURCE_MODELS) == available_versions()
+    for version in available_versions():
+        spec = load_spec(version)
+        assert list(RESOURCE_MODELS[version]) == list(spec.resource_types)
+        for rt in spec.resource_types:
+            model = model_for(rt, version)
+            assert model.schema_uri == spec.schema_uri(rt)
+    assert models_module().SPEC_VERSION == DEFAULT_VERSION
+
+
+def test_package_names_are_the_default_versions_models() -> None:
+    for rt in SPEC.resource_types:
+        assert getattr(smartcommunity, rt) is model_for(rt)
+        assert rt in dir(smartcommunity)
+    assert smartcommunity.model_for is model_for
+    with pytest.raises(AttributeError):
+        _ = smartcommunity.NoSuchModel
 
 
 # -- annotations ---------------------------------------------------------------------------
@@ -134,10 +160,14 @@ def test_every_resource_and_shared_type_has_a_model() -> None:
 # -- generated code is current -------------------------------------------------------------
 @pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff formats the output")
 def test_regenerating_yields_the_committed_models() -> None:
-    assert generate("1.0") == TARGET.read_text(encoding="utf-8"), (
-        "src/smartcommunity/models/_v1_0.py is out of date with spec/: "
-        "run python -m smartcommunity.models._generate"
-    )
+    expected = sources()
+    # one module per installed version, and the default version's re-export
+    assert len(expected) == len(available_versions()) + 1
+    for path, source in expected.items():
+        assert path.exists() and source == path.read_text(encoding="utf-8"), (
+            f"src/smartcommunity/models/{path.name} is out of date with spec/: "
+            "run python -m smartcommunity.models._generate"
+        )
 
 
 # -- JSON Schema semantics -----------------------------------------------------------------
@@ -223,4 +253,4 @@ def test_field_names_are_python_and_aliases_are_the_standards() -> None:
     assert parsed.request_type == "complaint"
     assert parsed.submitted_by.resident is not None
     assert Issue.model_fields["request_type"].alias == "requestType"
-    assert _v1_0.LocalizedText.model_fields["zh_hans"].alias == "zh-Hans"
+    assert GENERATED.LocalizedText.model_fields["zh_hans"].alias == "zh-Hans"

@@ -8,10 +8,17 @@ import pytest
 
 from smartcommunity import identifiers, load_spec, validate
 from smartcommunity.exceptions import RedactionError
-from smartcommunity.privacy import AUDIENCES, audience_for_role, redact
-from smartcommunity.validation._plan import compile_plan, values_at
+from smartcommunity.privacy import (
+    AUDIENCES,
+    audience_for_role,
+    audiences,
+    redact,
+    rekey_pseudonyms,
+)
+from smartcommunity.specification import DEFAULT_VERSION
+from smartcommunity.validation import compile_plan, values_at
 
-SPEC = load_spec("1.0")
+SPEC = load_spec(DEFAULT_VERSION)
 EXAMPLES = list(SPEC.examples())
 KEY = b"0123456789abcdef-shared-city-key"
 
@@ -104,3 +111,85 @@ def test_roles_map_to_audiences_and_unknowns_are_errors() -> None:
         redact(EXAMPLES[0][1], "everyone")
     with pytest.raises(RedactionError):
         redact({"resourceType": "Parcel"}, "public")
+
+
+def test_audiences_are_the_specs() -> None:
+    assert AUDIENCES == audiences() == SPEC.audiences
+    assert set(AUDIENCES) == set(SPEC.privacy["treatments"]) == set(SPEC.privacy["visibility"])
+    for role in SPEC.roles:
+        assert audience_for_role(role) in AUDIENCES
+
+
+def test_a_document_is_redacted_by_its_own_version() -> None:
+    doc = next(d for _, d in EXAMPLES if _citizen_numbers(d))
+    unversioned = {k: v for k, v in doc.items() if k != "specVersion"}
+    assert redact(unversioned, "department") == {
+        k: v for k, v in redact(doc, "department").items() if k != "specVersion"
+    }
+
+
+def test_rekeying_recomputes_every_pseudonym_beside_a_full_number() -> None:
+    import copy
+
+    other = b"another-city-key-of-enough-bytes"
+    for _, original in EXAMPLES:
+        doc = copy.deepcopy(original)
+        assert rekey_pseudonyms(doc, other) is doc
+        numbers = _numbers_with_pseudonyms(original)
+        assert sorted(_numbers_with_pseudonyms(doc).values()) == sorted(
+            identifiers.citizen_id_pseudonym(n, other) for n in numbers
+        )
+        # Nothing but pseudonyms changes.
+        assert _without_pseudonyms(doc) == _without_pseudonyms(original)
+    assert any(_numbers_with_pseudonyms(d) for _, d in EXAMPLES)
+    unknown = {"resourceType": "Parcel", "pseudonym": "x"}
+    assert rekey_pseudonyms(dict(unknown), KEY) == unknown
+
+
+def _numbers_with_pseudonyms(doc: Any) -> dict[str, str]:
+    """Full citizen ID number → the pseudonym stored beside it, anywhere in ``doc``."""
+    found: dict[str, str] = {}
+    if isinstance(doc, dict):
+        number = doc.get("number")
+        if "pseudonym" in doc and isinstance(number, str) and identifiers.is_valid_citizen_id(
+            number
+        ):
+            found[number] = doc["pseudonym"]
+        for v in doc.values():
+            found.update(_numbers_with_pseudonyms(v))
+    elif isinstance(doc, list):
+        for v in doc:
+            found.update(_numbers_with_pseudonyms(v))
+    return found
+
+
+def _without_pseudonyms(doc: Any) -> Any:
+    if isinstance(doc, dict):
+        return {k: _without_pseudonyms(v) for k, v in doc.items() if k != "pseudonym"}
+    if isinstance(doc, list):
+        return [_without_pseudonyms(v) for v in doc]
+    return doc
+
+
+def test_a_later_minor_is_redacted_as_the_installed_one_without_its_new_members() -> None:
+    import copy
+
+    from smartcommunity.exceptions import UnknownSpecVersion
+
+    original = next(d for _, d in EXAMPLES if _citizen_numbers(d))
+    later = f"{DEFAULT_VERSION.split('.')[0]}.99"
+    doc = copy.deepcopy(original)
+    doc["specVersion"] = later
+    doc["futureNote"] = "a member this version does not know"
+    doc["identityDocuments"][0]["futureDetail"] = "may well be personal"
+    for audience in AUDIENCES:
+        redacted = redact(doc, audience, pseudonym_key=KEY)
+        if set(SPEC.privacy["treatments"][audience].values()) == {"keep"}:
+            assert redacted == doc, audience  # nothing is withheld from these audiences
+            continue
+        # Members the installed version does not know have no tag to go by: they are withheld;
+        # everything else is redacted as in a document of the installed version.
+        expected = redact(original, audience, pseudonym_key=KEY)
+        assert redacted == {**expected, "specVersion": later}, audience
+    with pytest.raises(UnknownSpecVersion):
+        redact({**doc, "specVersion": f"{int(later.split('.')[0]) + 1}.0"}, "public")

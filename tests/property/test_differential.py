@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from smartcommunity import load_spec, validate
 from smartcommunity.models import model_for
+from smartcommunity.specification import DEFAULT_VERSION
 from smartcommunity.strategies import (
     DIVERGENT_KINDS,
     MUTATION_KINDS,
@@ -38,9 +39,9 @@ from smartcommunity.strategies import (
 from smartcommunity.validation import resolve_pointer
 from smartcommunity.validation._schema import SchemaEngine
 
-SPEC = load_spec("1.0")
+SPEC = load_spec(DEFAULT_VERSION)
 ENGINE = SchemaEngine(SPEC)
-RESOURCE_TYPES = ["Resident", "Issue", "Consultation"]
+RESOURCE_TYPES = list(SPEC.resource_types)
 EXAMPLES = [doc for _, doc in SPEC.examples()]
 ORACLES = {
     rt: Draft202012Validator(
@@ -210,16 +211,21 @@ def test_validate_survives_a_lone_surrogate() -> None:
 
 # -- formats -------------------------------------------------------------------------------
 class _ProbeSpec:
-    """The least a SchemaEngine reads from a Spec: one tiny schema as a 'resource'."""
+    """The spec with one tiny schema as its only 'resource'; anything else a SchemaEngine reads
+    (the requirements, say) is the real spec's."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self.version = "1.0"
+        self.version = SPEC.version
         self._schema = {"$id": SPEC.base_uri + "format-probe.json", **schema}
         self.schemas = {"format-probe.json": self._schema}
         self.resource_types = ("Probe",)
+        self.resource_schemas = {"Probe": "format-probe.json"}
 
     def schema(self, name: str) -> dict[str, Any]:
         return self._schema
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(SPEC, name)
 
 
 FORMAT_CASES = {

@@ -23,6 +23,22 @@ class UsageError(Exception):
     """A problem with the command line or its files: exit status 2."""
 
 
+class MissingExtra(UsageError):
+    """A subcommand's optional dependencies (an extra of the distribution) are not installed."""
+
+    def __init__(self, requirement: str, module: str | None = None) -> None:
+        #: what to install, e.g. ``smartcommunity[server]``
+        self.requirement = requirement
+        #: the module found missing, when known
+        self.module = module
+        install = f'pip install "{requirement}"'
+        super().__init__(
+            f"此命令需要可选依赖{f'（{module}）' if module else ''}，请先安装：{install}\n"
+            f"this command needs optional dependencies{f' ({module})' if module else ''}; "
+            f"install them with: {install}"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     """One input: a file path or ``-`` for standard input."""

@@ -8,7 +8,14 @@ from typing import Any
 
 import orjson
 
+from ..exceptions import RedactionError, UnknownSpecVersion
+from ..specification import available_versions, load_spec
 from ._common import EXIT_INVALID, EXIT_OK, UsageError, discover
+
+
+def _audiences() -> list[str]:
+    """Every audience of every installed version, in the spec's order."""
+    return list(dict.fromkeys(a for v in available_versions() for a in load_spec(v).audiences))
 
 
 def add_redact(sub: Any) -> None:
@@ -17,9 +24,8 @@ def add_redact(sub: Any) -> None:
         description="Print documents as an audience may see them (privacy.json of the spec).",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
-    p.add_argument("--audience", required=True,
-                   choices=["public", "community-resident", "community-staff", "department",
-                            "regulator", "self"])
+    p.add_argument("--audience", required=True, choices=_audiences(),
+                   help="who will read the output (audience.csv of the spec)")
     p.add_argument("--pseudonym-key-file", metavar="FILE",
                    help="file holding the shared key for citizen ID pseudonyms")
     p.add_argument("--ndjson", action="store_true", help="read every input as NDJSON")
@@ -47,7 +53,13 @@ def command(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 status = EXIT_INVALID
                 continue
-            redacted = redact(orjson.loads(raw), args.audience, pseudonym_key=key)
+            try:
+                redacted = redact(orjson.loads(raw), args.audience, pseudonym_key=key)
+            except (RedactionError, UnknownSpecVersion) as exc:
+                # e.g. an audience a later version added, asked of an older document
+                print(f"✗ {where}: {exc}", file=sys.stderr)
+                status = EXIT_INVALID
+                continue
             option = orjson.OPT_INDENT_2 if not source.ndjson else 0
             sys.stdout.write(orjson.dumps(redacted, option=option).decode() + "\n")
     return status

@@ -1,7 +1,7 @@
 """``smartcommunity serve`` (the reference server) and ``smartcommunity import`` (bulk load).
 
-Both need the ``server`` extra; without it this module fails to import and the CLI does not
-offer them.
+Both need the ``server`` extra; without it this module fails to import (or, when only part of
+the extra is missing, a command fails to start) and the CLI says what to install.
 """
 
 from __future__ import annotations
@@ -16,16 +16,21 @@ from typing import Any
 
 import uvicorn
 
+from ..exceptions import SpecError
+from ..specification import Spec, load_spec
 from ._common import (
     EXIT_INVALID,
     EXIT_OK,
     PROGRESS_BYTES,
+    MissingExtra,
     UsageError,
     discover,
     progress_bar,
 )
 
 DEFAULT_URL = "sqlite:///./smartcommunity.sqlite3"
+#: what these commands need installed (the distribution's server extra)
+REQUIREMENT = "smartcommunity[server]"
 
 
 def _server_importable() -> None:
@@ -86,8 +91,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         from reference_server.app import SETTINGS_ENV, create_app, principals_for
         from reference_server.settings import Settings
-    except ImportError as exc:  # pragma: no cover - a broken installation
-        raise UsageError(f"the reference server is not installed: {exc}") from exc
+    except ImportError as exc:
+        raise MissingExtra(REQUIREMENT, exc.name) from exc
     if args.tokens and not Path(args.tokens).is_file():
         raise UsageError(f"no such tokens file: {args.tokens}")
     key = _key(args.pseudonym_key_file)
@@ -133,13 +138,29 @@ def _banner(base: str, settings: Any, principals: dict[str, Any]) -> None:
     for token, p in principals.items():
         communities = "*" if p.every_community else " ".join(sorted(p.communities))
         who = p.name + (f" · {p.label}" if p.label else "")
-        if p.organisation_id and p.role == "department":
+        if p.organisation_id:
             who += f" [{p.organisation_id}]"
         table.add_row(p.role, who, communities, token)
     console.print(table)
-    example = next((t for t, p in principals.items() if p.role == "community-staff"),
+    spec = load_spec(settings.spec_version)
+    example = next((t for t, p in principals.items() if _reads_in_full(spec, p.role)),
                    next(iter(principals), ""))
-    console.print(f"  Try: curl -H 'Authorization: Bearer {example}' {base}/issues")
+    console.print(f"  Try: curl -H 'Authorization: Bearer {example}' {base}/{_showcase(spec)}")
+
+
+def _reads_in_full(spec: Spec, role: str) -> bool:
+    """Whether ``role`` reads every class of personal information unredacted."""
+    try:
+        audience = spec.audience_of(role)
+    except SpecError:
+        return False
+    return set(spec.privacy["treatments"][audience].values()) == {"keep"}
+
+
+def _showcase(spec: Spec) -> str:
+    """The collection the banner's example reads: the first whose records have a lifecycle."""
+    moving = [rt for rt in spec.resource_types if rt in spec.lifecycles]
+    return spec.collection((moving or list(spec.resource_types))[0])
 
 
 def import_documents(args: argparse.Namespace) -> int:
@@ -151,8 +172,8 @@ def import_documents(args: argparse.Namespace) -> int:
         from reference_server.service import Service
         from reference_server.settings import Settings
         from reference_server.storage import Store
-    except ImportError as exc:  # pragma: no cover
-        raise UsageError(f"the reference server is not installed: {exc}") from exc
+    except ImportError as exc:
+        raise MissingExtra(REQUIREMENT, exc.name) from exc
     store = Store(args.database_url)
     store.migrate()
     service = Service(Settings(database_url=args.database_url), store)

@@ -1,11 +1,12 @@
-"""Generate the pydantic models of a spec version from its JSON Schemas.
+"""Generate the pydantic models of every installed spec version from its JSON Schemas.
 
-``python -m smartcommunity.models._generate`` rewrites ``_v1_0.py`` beside this file; a test
-proves the committed file is exactly what the schemas give, so the models never drift from the
-standard. Every object schema becomes a model, every shared datatype a typed alias, every closed
-codelist a ``Literal``. What pydantic cannot say natively (conditionals, ``anyOf``/``oneOf``,
-``not``, ``uniqueItems``, ``contains``) becomes one generated ``model_validator`` per model whose
-checks are compiled from the same schema keywords.
+``python -m smartcommunity.models._generate`` rewrites one module per version beside this file
+(``_v1_0.py`` for 1.0, named by :func:`module_name`) and ``_default.py``, which re-exports the
+models of ``DEFAULT_VERSION``; a test proves the committed files are exactly what the schemas
+give, so the models never drift from the standard. Every object schema becomes a model, every
+shared datatype a typed alias, every closed codelist a ``Literal``. What pydantic cannot say
+natively (conditionals, ``anyOf``/``oneOf``, ``not``, ``uniqueItems``, ``contains``) becomes one
+generated ``model_validator`` per model whose checks are compiled from the same schema keywords.
 """
 
 from __future__ import annotations
@@ -21,53 +22,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
+from ..specification import DEFAULT_VERSION, available_versions
 from ._schemas import Flat, SchemaSet, is_annotation_only, schema_set
 
 Schema = dict[str, Any]
 
-#: class names of whole schema files
-FILE_NAMES = {
-    "resident.json": "Resident",
-    "issue.json": "Issue",
-    "consultation.json": "Consultation",
-    "meta.json": "Meta",
-    "reference.json": "Reference",
-    "external-ref.json": "ExternalRef",
-    "address.json": "Address",
-    "geo-point.json": "GeoPoint",
-    "attachment.json": "Attachment",
-    "organisation.json": "Organisation",
-    "actor.json": "Actor",
-    "consent.json": "Consent",
-    "history-event.json": "HistoryEvent",
-    "problem.json": "Problem",
-    "event.json": "ChangeEvent",
-    "action-request.json": "ActionRequest",
-    "conformance.json": "ConformanceDeclaration",
-    "validation-report.json": "ValidationReport",
-    "extensions.json": "Extensions",
-}
-#: prefixes of the names of ``$defs`` entries, by file
+#: prefixes of the names of ``$defs`` entries, by file (else the file's class name)
 DEF_PREFIXES = {
     "datatypes.json": "",
-    "resident.json": "Resident",
-    "issue.json": "Issue",
-    "consultation.json": "Consultation",
     "validation-report.json": "Report",
 }
-#: names that read better than the mechanical ones
+#: names that read better than the mechanical ones (a resource schema's class is named after its
+#: resource type, any other file's after the file)
 NAME_OVERRIDES = {
+    "event.json": "ChangeEvent",
+    "conformance.json": "ConformanceDeclaration",
     "resident.json#/$defs/residentReference": "ResidentReference",
     "issue.json#/$defs/extension": "IssueDeadlineExtension",
     "validation-report.json#/properties/results/items": "ReportResult",
     "validation-report.json#/properties/summary": "ReportSummary",
     "consultation.json#/$defs/origin/properties/issues/items": "ConsultationIssueReference",
 }
-#: the order files are generated in, so shared types come first in the module
-FILE_ORDER = [
+#: shared types come first in the module, in this order; then the resources, in the order of
+#: resource-type.csv; then every other file, by name
+SHARED_ORDER = [
     "datatypes.json",
     "extensions.json",
     "reference.json",
@@ -84,10 +64,6 @@ FILE_ORDER = [
     "problem.json",
     "action-request.json",
     "conformance.json",
-    "resident.json",
-    "issue.json",
-    "consultation.json",
-    "event.json",
 ]
 
 #: schema files that are not documents of the standard, and why they get no model
@@ -96,7 +72,19 @@ NOT_MODELLED = {
     "conformance-report.json": "output file of the conformance kit",
 }
 
-TARGET = Path(__file__).with_name("_v1_0.py")
+HERE = Path(__file__).parent
+#: the module re-exporting the models of the default version (the package's own names)
+DEFAULT_MODULE = "_default"
+
+
+def module_name(version: str) -> str:
+    """The generated module of a spec version: ``"1.0"`` → ``"_v1_0"``."""
+    return "_v" + version.replace(".", "_")
+
+
+def target(version: str) -> Path:
+    """The file the models of ``version`` are written to."""
+    return HERE / f"{module_name(version)}.py"
 
 
 # -- intermediate representation ------------------------------------------------------------
@@ -259,6 +247,8 @@ class Generator:
     def __init__(self, schemas: SchemaSet) -> None:
         self.ss = schemas
         self.base = schemas.spec.base_uri
+        #: schema file → the resource type it defines
+        self.resource_types = {f: rt for rt, f in schemas.spec.resource_schemas.items()}
         self.out: list[str] = []
         self.types_by_uri: dict[str, TypeInfo] = {}
         self.models_by_uri: dict[str, ModelDef] = {}
@@ -267,7 +257,6 @@ class Generator:
         self.location: dict[int, str] = {}
         for uri, doc in schemas.documents.items():
             self._index(doc, uri + "#")
-        self._validators: dict[int, Draft202012Validator] = {}
         self.reserved = set()
         for uri, doc in schemas.documents.items():
             self.reserved.add(self.name_for(uri))
@@ -302,14 +291,22 @@ class Generator:
             return NAME_OVERRIDES[rel]
         file, _, frag = rel.partition("#")
         if frag == "":
-            return FILE_NAMES.get(file) or camel(file.removesuffix(".json"))
+            return self.file_name(file)
         m = re.fullmatch(r"/\$defs/([^/]+)", frag)
         if m:
-            prefix = DEF_PREFIXES.get(file, FILE_NAMES.get(file, camel(file.removesuffix(".json"))))
+            prefix = DEF_PREFIXES.get(file, self.file_name(file))
             return prefix + camel(m.group(1))
         if hint:
             return hint
         raise GenerationError(f"no name for {rel}")
+
+    def file_name(self, file: str) -> str:
+        """The class name of a whole schema file: its resource type, else its file name."""
+        return (
+            NAME_OVERRIDES.get(file)
+            or self.resource_types.get(file)
+            or camel(file.removesuffix(".json"))
+        )
 
     def claim(self, name: str, kind: str) -> str:
         if name in self.names:
@@ -336,17 +333,7 @@ class Generator:
 
     # -- values -----------------------------------------------------------------------------
     def valid(self, value: Any, flat: Flat) -> bool:
-        schema = flat.as_schema()
-        v = self._validators.get(id(schema))
-        if v is None:
-            v = Draft202012Validator(
-                schema,
-                registry=self.ss.spec.registry,
-                format_checker=Draft202012Validator.FORMAT_CHECKER,
-            )
-            self._validators[id(schema)] = v
-            self.ss._keep.append((schema,))
-        return bool(v.is_valid(value))
+        return bool(self.ss.validator(flat.as_schema()).is_valid(value))
 
     # -- types ------------------------------------------------------------------------------
     def field_type(self, subs: Sequence[Schema], hint: str, uri: str) -> TypeInfo:
@@ -854,12 +841,13 @@ class Generator:
     # -- module -----------------------------------------------------------------------------
     def run(self) -> str:
         files = [self.rel(s["$id"]) for s in self.ss.documents.values()]
+        first = [f for f in SHARED_ORDER if f in files] + list(self.resource_types)
         others = sorted(
             f
             for f in files
-            if f not in FILE_ORDER and f not in NOT_MODELLED and not f.startswith("meta/")
+            if f not in first and f not in NOT_MODELLED and not f.startswith("meta/")
         )
-        for file in [f for f in FILE_ORDER if f in files] + others:
+        for file in first + others:
             doc = self.ss.document(file)
             uri = doc["$id"]
             for def_name in doc.get("$defs", {}):
@@ -900,18 +888,45 @@ SPEC_VERSION = {lit(version)}
 
 '''
         body = "\n\n".join(self.out)
+        by_type = "".join(f"    {lit(rt)}: {rt},\n" for rt in self.resource_types.values())
+        index = (
+            "\n\n#: resourceType → its model, in the order of resource-type.csv\n"
+            f"BY_RESOURCE_TYPE: dict[str, type[SpecModel]] = {{\n{by_type}}}\n"
+        )
         names = sorted(set(self.public) | {"SPEC_VERSION"})
         tail = "\n\n__all__ = [\n" + "".join(f"    {lit(n)},\n" for n in names) + "]\n"
-        return head + body + tail
+        return head + body + index + tail
 
 
-def generate(version: str = "1.0") -> str:
+def generate(version: str = DEFAULT_VERSION) -> str:
     """The formatted source of the models of ``version``."""
     source = Generator(schema_set(version)).run()
-    return _finish(source)
+    return _finish(source, target(version))
 
 
-def _finish(source: str) -> str:
+def generate_default(version: str = DEFAULT_VERSION) -> str:
+    """The formatted source of the module that re-exports the default version's models."""
+    name = module_name(version)
+    source = f'''"""The models of the standard's default version, {version}: the package's names.
+
+GENERATED from ``DEFAULT_VERSION`` by ``python -m smartcommunity.models._generate``; do not edit.
+"""
+
+from .{name} import *  # noqa: F403
+from .{name} import __all__ as __all__
+'''
+    return _finish(source, HERE / f"{DEFAULT_MODULE}.py")
+
+
+def sources() -> dict[Path, str]:
+    """Every generated file and its expected text: one module per installed spec version, and
+    the default version's re-export."""
+    found = {target(v): generate(v) for v in available_versions()}
+    found[HERE / f"{DEFAULT_MODULE}.py"] = generate_default()
+    return found
+
+
+def _finish(source: str, path: Path) -> str:
     # ruff fixes what the templates leave loose (unused helpers, import order), then formats.
     cwd = Path(__file__).resolve().parents[3]
     fixed = subprocess.run(
@@ -924,7 +939,7 @@ def _finish(source: str) -> str:
             "--select",
             "F401,I,RUF022",
             "--stdin-filename",
-            str(TARGET),
+            str(path),
             "-",
         ],
         input=source,
@@ -934,7 +949,7 @@ def _finish(source: str) -> str:
         cwd=cwd,
     ).stdout
     formatted = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(TARGET), "-"],
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(path), "-"],
         input=fixed,
         capture_output=True,
         text=True,
@@ -952,17 +967,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="exit 1 when the committed models differ from the schemas",
     )
     args = parser.parse_args(argv)
-    source = generate("1.0")
-    current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-    if args.check:
-        if current != source:
-            print(f"{TARGET.name} is out of date; run python -m smartcommunity.models._generate")
-            return 1
-        return 0
-    if current != source:
-        TARGET.write_text(source, encoding="utf-8")
-        print(f"wrote {TARGET}")
-    return 0
+    stale = 0
+    for path, source in sources().items():
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current == source:
+            continue
+        stale += 1
+        if args.check:
+            print(f"{path.name} is out of date; run python -m smartcommunity.models._generate")
+        else:
+            path.write_text(source, encoding="utf-8")
+            print(f"wrote {path}")
+    return 1 if args.check and stale else 0
 
 
 if __name__ == "__main__":

@@ -18,9 +18,20 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
-from ..specification import Spec, load_spec
+from jsonschema import Draft202012Validator
 
-__all__ = ["Flat", "SchemaSet", "absolutize", "json_equal", "json_key", "schema_set"]
+from ..specification import DEFAULT_VERSION, Spec, load_spec
+
+__all__ = [
+    "Flat",
+    "Schema",
+    "SchemaSet",
+    "absolutize",
+    "is_annotation_only",
+    "json_equal",
+    "json_key",
+    "schema_set",
+]
 
 #: Keywords that only annotate: they never change what is valid.
 ANNOTATION_KEYWORDS = frozenset(
@@ -102,6 +113,7 @@ def _canonical(value: Any) -> Any:
 
 
 def json_equal(a: Any, b: Any) -> bool:
+    """True when JSON Schema calls ``a`` and ``b`` equal (see :func:`json_key`)."""
     return json_key(a) == json_key(b)
 
 
@@ -193,7 +205,23 @@ class SchemaSet:
             base = schema["$id"]
             self.documents[base] = absolutize(copy.deepcopy(schema), base)
         self._flat_cache: dict[tuple[int, ...], Flat] = {}
-        self._keep: list[tuple[Schema, ...]] = []
+        self._validators: dict[int, Draft202012Validator] = {}
+        self._keep: list[object] = []
+
+    # -- checking ------------------------------------------------------------------------
+    def validator(self, schema: Schema) -> Draft202012Validator:
+        """The reference validator of ``schema`` (every format enforced), cached per schema
+        object: the generator and the strategies both ask whether a value holds."""
+        found = self._validators.get(id(schema))
+        if found is None:
+            found = Draft202012Validator(
+                schema,
+                registry=self.spec.registry,
+                format_checker=Draft202012Validator.FORMAT_CHECKER,
+            )
+            self._validators[id(schema)] = found
+            self._keep.append(schema)  # the cache is keyed by ids: keep the schema alive
+        return found
 
     # -- references ----------------------------------------------------------------------
     def resolve(self, uri: str) -> Schema:
@@ -354,19 +382,13 @@ def _meet_enum(a: list[Any] | None, b: list[Any]) -> list[Any]:
 
 
 def _max(a: Any, b: Any) -> Any:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
+    """The tighter of two lower bounds (None: no bound)."""
+    return b if a is None else a if b is None else max(a, b)
 
 
 def _min(a: Any, b: Any) -> Any:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)
+    """The tighter of two upper bounds (None: no bound)."""
+    return b if a is None else a if b is None else min(a, b)
 
 
 def is_annotation_only(schema: Schema) -> bool:
@@ -404,7 +426,12 @@ def first_ref_only(schemas: Sequence[Schema]) -> str | None:
     return None
 
 
-@functools.cache
-def schema_set(version: str = "1.0") -> SchemaSet:
+def schema_set(version: str = DEFAULT_VERSION) -> SchemaSet:
     """The cached :class:`SchemaSet` of an installed spec version."""
-    return SchemaSet(load_spec(version))
+    return _schema_set(load_spec(version))
+
+
+@functools.cache
+def _schema_set(spec: Spec) -> SchemaSet:
+    # keyed by the loaded spec, so another spec root gets its own set
+    return SchemaSet(spec)

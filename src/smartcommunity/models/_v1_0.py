@@ -4108,6 +4108,14 @@ class ChangeEvent(SpecModel):
         return self
 
 
+#: resourceType → its model, in the order of resource-type.csv
+BY_RESOURCE_TYPE: dict[str, type[SpecModel]] = {
+    "Resident": Resident,
+    "Issue": Issue,
+    "Consultation": Consultation,
+}
+
+
 __all__ = [
     "E164",
     "SPEC_VERSION",

@@ -3,10 +3,21 @@
 >>> from smartcommunity.privacy import redact, audience_for_role
 >>> audience_for_role("department")
 'department'
+
+The audiences are the spec's (``audience.csv``): :func:`audiences` gives them for a version;
+``AUDIENCES`` is the same tuple for the default version.
 """
 
 from __future__ import annotations
 
-from ._redact import AUDIENCES, audience_for_role, redact, rekey_pseudonyms
+from ..specification import DEFAULT_VERSION
+from ._redact import audience_for_role, audiences, redact, rekey_pseudonyms
 
-__all__ = ["AUDIENCES", "audience_for_role", "redact", "rekey_pseudonyms"]
+__all__ = ["AUDIENCES", "audience_for_role", "audiences", "redact", "rekey_pseudonyms"]
+
+
+def __getattr__(name: str) -> object:
+    # Read from the spec when first asked for, so importing the package reads no spec file.
+    if name == "AUDIENCES":
+        return audiences(DEFAULT_VERSION)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,53 +1,105 @@
 """``redact(document, audience)``: what the spec's privacy policy lets an audience see.
 
-Nothing here lists fields by hand: the walk over the schema (``x-pipl``, ``x-pipl-mask``,
-``visibility``) gives the paths, and ``privacy.json`` gives the treatment per audience.
+Nothing here lists fields, audiences or mask methods by hand: the walk over the schema
+(``x-pipl``, ``x-pipl-mask``, ``visibility``) gives the paths, ``privacy.json`` the treatment per
+audience, and ``mask-method.csv`` the mask methods, each done by the ``identifiers`` function of
+the same name (``phone`` → :func:`~smartcommunity.identifiers.mask_phone`).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import identifiers
-from ..exceptions import RedactionError
-from ..specification import load_spec
-from ..validation._plan import Step, compile_plan, values_at
+from ..exceptions import RedactionError, SpecError, UnknownSpecVersion
+from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
+from ..validation import Step, compile_plan, resolve_version, values_at
 
-AUDIENCES = ("public", "community-resident", "community-staff", "department", "regulator", "self")
+Mask = Callable[[str], str]
+#: a path of the check plan: member names, None for every item of an array
+StepPath = tuple[Step, ...]
 
-_MASKS: dict[str, Callable[[str], str]] = {
-    "citizen-id": identifiers.mask_citizen_id,
-    "phone": identifiers.mask_phone,
-    "name": identifiers.mask_name,
-}
+
+def audiences(version: str = DEFAULT_VERSION) -> tuple[str, ...]:
+    """Every audience a document can be redacted for (``audience.csv`` of ``version``)."""
+    return load_spec(version).audiences
+
+
+def _reading(document: Mapping[str, Any]) -> tuple[Spec, bool]:
+    """The spec that reads ``document`` and whether the document is of a later minor.
+
+    The version the document states (the default without one); a later minor of an installed
+    major is read as the highest installed minor of that major (/req/core/forward-compatible).
+    """
+    stated = document.get("specVersion", DEFAULT_VERSION)
+    if isinstance(stated, str):
+        try:
+            return load_spec(stated), False
+        except UnknownSpecVersion:
+            pass
+    resolved = resolve_version(stated, available_versions())
+    if resolved is None:
+        raise UnknownSpecVersion(f"cannot read a document of spec version {stated!r}; "
+                                 f"installed: {available_versions()}")
+    return load_spec(resolved.version), resolved.newer
+
+
+@functools.cache
+def _masks(spec: Spec) -> dict[str, Mask]:
+    """Mask method code → its function; a method without one is never applied (the value is
+    removed instead, the safe side)."""
+    found: dict[str, Mask] = {}
+    for code in spec.codelist("mask-method"):
+        function = getattr(identifiers, "mask_" + code.replace("-", "_"), None)
+        if callable(function):
+            found[code] = function
+    return found
+
+
+@functools.cache
+def _citizen_id_paths(spec: Spec, resource_type: str) -> tuple[StepPath, ...]:
+    """Where ``resource_type`` holds full citizen ID numbers (masked with the citizen-ID mask)."""
+    masks = _masks(spec)
+    return tuple(
+        path
+        for path, _, method in compile_plan(spec, resource_type).pipl
+        if method is not None and masks.get(method) is identifiers.mask_citizen_id
+    )
 
 
 def rekey_pseudonyms(document: dict[str, Any], key: bytes) -> dict[str, Any]:
-    """``document`` (changed in place) with the pseudonym of every identity document that has a
-    valid full number recomputed with ``key`` (/req/residents/pseudonym-consistent).
+    """``document`` (changed in place) with the pseudonym beside every valid full citizen ID
+    number recomputed with ``key`` (/req/residents/pseudonym-consistent).
 
     A city that rotates its key, a server seeding examples made with another key, and a test
-    kit holding the city's key all need the same recomputation; documents of other types and
-    identity documents without a valid number are left alone.
+    kit holding the city's key all need the same recomputation. Which members hold the numbers
+    the schema says (``x-pipl-mask``); documents that are not resources of an installed version,
+    and numbers that are not valid, are left alone.
     """
-    if document.get("resourceType") != "Resident":
+    try:
+        spec, _ = _reading(document)
+    except UnknownSpecVersion:
         return document
-    for item in document.get("identityDocuments") or ():
-        if not (isinstance(item, dict) and "pseudonym" in item):
-            continue
-        number = item.get("number")
-        if isinstance(number, str) and identifiers.is_valid_citizen_id(number):
-            item["pseudonym"] = identifiers.citizen_id_pseudonym(number, key)
+    rt = document.get("resourceType")
+    if rt not in spec.resource_types:
+        return document
+    for path in _citizen_id_paths(spec, str(rt)):
+        for where, number in values_at(document, path):
+            holder = _parent(document, where)
+            if (isinstance(holder, dict) and "pseudonym" in holder and isinstance(number, str)
+                    and identifiers.is_valid_citizen_id(number)):
+                holder["pseudonym"] = identifiers.citizen_id_pseudonym(number, key)
     return document
 
 
-def audience_for_role(role: str, version: str = "1.0") -> str:
+def audience_for_role(role: str, version: str = DEFAULT_VERSION) -> str:
     """The audience a principal of ``role`` reads as (``privacy.json`` ``roleAudience``)."""
     try:
-        return str(load_spec(version).privacy["roleAudience"][role])
-    except KeyError:
+        return load_spec(version).audience_of(role)
+    except SpecError:
         raise RedactionError(f"unknown role {role!r}") from None
 
 
@@ -60,34 +112,42 @@ def redact(
     """A copy of ``document`` as ``audience`` may see it; the input is not modified.
 
     Each field tagged ``personal`` or ``sensitive`` is kept, masked or removed as
-    ``privacy.json`` says for the audience; items whose ``visibility`` the audience may not
-    see are removed. With ``pseudonym_key``, a removed citizen ID leaves its keyed pseudonym
-    behind so records can still be joined. The result validates against the same schema.
+    ``privacy.json`` of the document's version says for the audience; items whose
+    ``visibility`` the audience may not see are removed. With ``pseudonym_key``, a removed
+    citizen ID leaves its keyed pseudonym behind so records can still be joined. The result
+    validates against the same schema.
+
+    A document of a later minor version is read as the highest installed minor of its major;
+    members that version does not know carry no tag to go by, so only an audience that keeps
+    every class of information receives them.
     """
-    version = str(document.get("specVersion", "1.0"))
-    spec = load_spec(version)
+    spec, newer = _reading(document)
     policy = spec.privacy
     if audience not in policy["treatments"]:
-        raise RedactionError(f"unknown audience {audience!r}; expected one of {AUDIENCES}")
+        raise RedactionError(f"unknown audience {audience!r}; expected one of {spec.audiences}")
     rt = str(document.get("resourceType"))
     if rt not in spec.resource_types:
         raise RedactionError(f"not a resource document: resourceType {rt!r}")
     treatments: Mapping[str, str] = policy["treatments"][audience]
     visible = frozenset(policy["visibility"][audience])
     plan = compile_plan(spec, rt)
+    masks = _masks(spec)
     out = copy.deepcopy(dict(document))
+    if newer and set(treatments.values()) != {"keep"}:
+        _drop_unknown_members(spec, rt, out)
 
     holes: list[list[Any]] = []
     # Items hidden by visibility first: what is gone needs no masking.
     for path in sorted(plan.visibility, key=len):
         _drop_invisible(out, path, visible, holes)
     # Shallow tags before deep ones: a removed parent takes its children with it.
-    for path, pipl, mask in sorted(plan.pipl, key=lambda p: len(p[0])):
+    for path, pipl, method in sorted(plan.pipl, key=lambda p: len(p[0])):
         treatment = treatments.get(pipl, "remove")
         if treatment == "keep":
             continue
+        mask = masks.get(method) if treatment == "mask" and method is not None else None
         for where, value in list(values_at(out, path)):
-            if treatment == "mask" and mask is not None:
+            if mask is not None:
                 _mask(out, where, value, mask, pseudonym_key, holes)
             else:
                 _remove(out, where, holes)
@@ -117,7 +177,7 @@ def _remove(doc: dict[str, Any], where: tuple[str | int, ...], holes: list[list[
 _HOLE: Any = object()
 
 
-def _mask(doc: dict[str, Any], where: tuple[str | int, ...], value: Any, method: str,
+def _mask(doc: dict[str, Any], where: tuple[str | int, ...], value: Any, mask: Mask,
           key: bytes | None, holes: list[list[Any]]) -> None:
     if not isinstance(value, str):
         _remove(doc, where, holes)
@@ -125,21 +185,43 @@ def _mask(doc: dict[str, Any], where: tuple[str | int, ...], value: Any, method:
     parent = _parent(doc, where)
     name = where[-1]
     try:
-        if method == "citizen-id" and isinstance(parent, dict):
+        if mask is identifiers.mask_citizen_id and isinstance(parent, dict):
             # The full number goes; its masked form and pseudonym stay beside it.
-            masked = identifiers.mask_citizen_id(value)
+            masked = mask(value)
             parent.pop(name, None)
             parent.setdefault("masked", masked)
             if key is not None:
                 parent.setdefault("pseudonym", identifiers.citizen_id_pseudonym(value, key))
             return
-        parent[name] = _MASKS[method](value)
-    except (identifiers.IdentifierError, KeyError, ValueError):
+        parent[name] = mask(value)
+    except (identifiers.IdentifierError, ValueError):
         _remove(doc, where, holes)
 
 
-def _drop_invisible(doc: dict[str, Any], path: tuple[Step, ...], visible: frozenset[str],
+def _drop_invisible(doc: dict[str, Any], path: StepPath, visible: frozenset[str],
                     holes: list[list[Any]]) -> None:
     for where, node in list(values_at(doc, path)):
         if isinstance(node, dict) and node.get("visibility") not in visible | {None}:
             _remove(doc, where, holes)
+
+
+def _drop_unknown_members(spec: Spec, resource_type: str, document: dict[str, Any]) -> None:
+    """Remove the members of closed objects that ``spec`` does not define (a later minor's)."""
+    from ..models import Flat, schema_set  # the schema walk; needed only for later minors
+
+    schemas = schema_set(spec.version)
+
+    def walk(node: Any, flat: Flat) -> None:
+        if isinstance(node, dict):
+            if flat.allowed is not None:
+                for name in [n for n in node if n not in flat.allowed]:
+                    del node[name]
+            for name, child in node.items():
+                if name in flat.properties or flat.additional:
+                    walk(child, schemas.property_flat(flat, name))
+        elif isinstance(node, list) and flat.items:
+            item = schemas.item_flat(flat)
+            for child in node:
+                walk(child, item)
+
+    walk(document, schemas.flatten(schemas.document(resource_type)))
