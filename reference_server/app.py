@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from .api import State, routes
-from .auth import Principal, TokenRegistry, demo_tokens, load_tokens
-from .demo import seed
+from .auth import Principal, TokenRegistry, load_tokens
+from .demo import demo_tokens, seed
 from .errors import install_handlers
 from .http import json_response
 from .openapi import bundled

@@ -23,12 +23,9 @@ from typing import Any
 from smartcommunity import load_spec
 from smartcommunity.specification import DEFAULT_VERSION
 
-__all__ = ["ALL", "DEMO_COMMUNITY", "NEIGHBOUR_COMMUNITY", "Principal", "TokenRegistry",
-           "demo_tokens", "load_tokens"]
+__all__ = ["ALL", "Principal", "TokenRegistry", "load_tokens"]
 
 ALL = "*"
-DEMO_COMMUNITY = "110105001001"
-NEIGHBOUR_COMMUNITY = "110105001002"
 _DIVISION = re.compile(r"^[1-9][0-9]{11}$")
 
 
@@ -63,13 +60,14 @@ class Principal:
         """Stable identity for idempotency keys and the audit log."""
         return f"{self.role}:{self.user_id or self.resident or self.name}"
 
-    def actor(self) -> dict[str, Any]:
-        """The principal as an ``actor.json`` object for history events."""
+    def actor(self, person_type: str) -> dict[str, Any]:
+        """The principal as an ``actor.json`` object for history events (``person_type``: the
+        resource type of the resident record it may name)."""
         out: dict[str, Any] = {"role": self.role, "name": self.name}
         if self.user_id:
             out["userId"] = self.user_id
         if self.resident:
-            out["resident"] = {"resourceType": "Resident", "id": self.resident}
+            out["resident"] = {"resourceType": person_type, "id": self.resident}
         if self.organisation:
             out["organisation"] = dict(self.organisation)
         return out
@@ -118,12 +116,8 @@ def principal_from(fields: Mapping[str, Any], version: str = DEFAULT_VERSION) ->
             raise ValueError(f"communities of {name} must be 12-digit division codes or \"*\"")
         communities = frozenset(raw)
     organisation = fields.get("organisation")
-    if isinstance(organisation, str):
-        organisation = _organisation(organisation, version)
     if organisation is not None and not isinstance(organisation, Mapping):
-        raise ValueError(f"organisation of {name} must be an id or an organisation object")
-    if role == "department" and organisation is None:
-        raise ValueError(f"department principal {name} needs an organisation")
+        raise ValueError(f"organisation of {name} must be an organisation object")
     resident = fields.get("resident")
     own_record_roles = load_spec(version).privacy["recordAccess"]["ownRecordRoles"]
     if role in own_record_roles and not isinstance(resident, str):
@@ -134,12 +128,6 @@ def principal_from(fields: Mapping[str, Any], version: str = DEFAULT_VERSION) ->
                      resident=resident if isinstance(resident, str) else None,
                      user_id=user_id if isinstance(user_id, str) else None,
                      label=str(fields.get("label", "")))
-
-
-def _organisation(code: str, version: str) -> dict[str, Any]:
-    departments = load_spec(version).codelist("department")
-    name = departments.title(code) if code in departments else code
-    return {"id": code, "name": name, "type": "government-department"}
 
 
 def load_tokens(source: Path | Mapping[str, Any], version: str = DEFAULT_VERSION,
@@ -159,54 +147,3 @@ def load_tokens(source: Path | Mapping[str, Any], version: str = DEFAULT_VERSION
             raise ValueError(f"the principal of token {token[:4]}… must be an object")
         out[token] = principal_from(fields, version)
     return out
-
-
-_RC_XINGFULI = {"id": "rc-xingfuli", "name": "幸福里社区居民委员会",
-                "type": "residents-committee", "divisionCode": DEMO_COMMUNITY}
-_RC_HEPINGLI = {"id": "rc-hepingli", "name": "和平里社区居民委员会",
-                "type": "residents-committee", "divisionCode": NEIGHBOUR_COMMUNITY}
-_DISTRICT = [DEMO_COMMUNITY, NEIGHBOUR_COMMUNITY]
-
-
-def demo_tokens() -> dict[str, dict[str, Any]]:
-    """The demo's tokens, one per role of the demo world (token → principal fields)."""
-    return {
-        "demo-resident-wang-guiying": {
-            "label": "resident (self)", "role": "resident", "name": "王桂英",
-            "resident": "5f0c1e2a-6b8d-4c1e-9a3f-1d2e3f4a5b6c", "communities": [DEMO_COMMUNITY]},
-        "demo-proxy-li-jianguo": {
-            "label": "proxy of 王桂英", "role": "proxy", "name": "李建国",
-            "resident": "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-            # He lives in 和平里 and follows his mother's affairs in 幸福里.
-            "communities": [DEMO_COMMUNITY, NEIGHBOUR_COMMUNITY]},
-        "demo-grid-worker-zhang-wei": {
-            "label": "grid worker", "role": "grid-worker", "name": "张伟", "userId": "gw-0317",
-            "organisation": _RC_XINGFULI, "communities": [DEMO_COMMUNITY]},
-        "demo-staff-liu-fang": {
-            "label": "community staff", "role": "community-staff", "name": "刘芳",
-            "userId": "cs-0102", "organisation": _RC_XINGFULI, "communities": [DEMO_COMMUNITY]},
-        "demo-dept-civil-affairs": {
-            "label": "department: civil affairs", "role": "department", "name": "王静",
-            "userId": "mzj-0311",
-            "organisation": {"id": "civil-affairs", "name": "朝阳区民政局",
-                             "type": "government-department"},
-            "communities": _DISTRICT},
-        "demo-dept-housing": {
-            "label": "department: housing", "role": "department", "name": "孙志刚",
-            "userId": "zjw-1187",
-            "organisation": {"id": "housing", "name": "朝阳区住房和城乡建设委员会",
-                             "type": "government-department"},
-            "communities": _DISTRICT},
-        "demo-regulator": {
-            "label": "regulator", "role": "regulator", "name": "市监管员", "userId": "reg-0001",
-            "communities": ALL},
-        "demo-public": {
-            "label": "public", "role": "public", "name": "公众", "communities": [DEMO_COMMUNITY]},
-        "demo-system-mirror": {
-            "label": "system (mirror)", "role": "system", "name": "镜像系统",
-            "userId": "mirror", "communities": ALL},
-        "demo-staff-hepingli": {
-            "label": "community staff, 和平里", "role": "community-staff", "name": "周敏",
-            "userId": "cs-0207", "organisation": _RC_HEPINGLI,
-            "communities": [NEIGHBOUR_COMMUNITY]},
-    }

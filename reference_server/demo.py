@@ -12,9 +12,10 @@ from typing import Any
 
 from smartcommunity.privacy import rekey_pseudonyms
 
+from .auth import ALL
 from .service import Service, now_cst, stamp
 
-__all__ = ["seed"]
+__all__ = ["DEMO_COMMUNITY", "NEIGHBOUR_COMMUNITY", "demo_tokens", "seed"]
 
 
 def _examples(service: Service) -> list[dict[str, Any]]:
@@ -44,3 +45,58 @@ def seed(service: Service) -> bool:
         tx.write_many([service.import_change(doc, at) for doc in docs], upsert=False)
         tx.set_info("demo", at)
     return True
+
+
+#: the demo's two neighbouring communities (幸福里, 和平里) in one district
+DEMO_COMMUNITY = "110105001001"
+NEIGHBOUR_COMMUNITY = "110105001002"
+
+_RC_XINGFULI = {"id": "rc-xingfuli", "name": "幸福里社区居民委员会",
+                "type": "residents-committee", "divisionCode": DEMO_COMMUNITY}
+_RC_HEPINGLI = {"id": "rc-hepingli", "name": "和平里社区居民委员会",
+                "type": "residents-committee", "divisionCode": NEIGHBOUR_COMMUNITY}
+_DISTRICT = [DEMO_COMMUNITY, NEIGHBOUR_COMMUNITY]
+
+
+def demo_tokens() -> dict[str, dict[str, Any]]:
+    """The demo's tokens, one per role of the demo world (token → principal fields)."""
+    return {
+        "demo-resident-wang-guiying": {
+            "label": "resident (self)", "role": "resident", "name": "王桂英",
+            "resident": "5f0c1e2a-6b8d-4c1e-9a3f-1d2e3f4a5b6c", "communities": [DEMO_COMMUNITY]},
+        "demo-proxy-li-jianguo": {
+            "label": "proxy of 王桂英", "role": "proxy", "name": "李建国",
+            "resident": "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+            # He lives in 和平里 and follows his mother's affairs in 幸福里.
+            "communities": [DEMO_COMMUNITY, NEIGHBOUR_COMMUNITY]},
+        "demo-grid-worker-zhang-wei": {
+            "label": "grid worker", "role": "grid-worker", "name": "张伟", "userId": "gw-0317",
+            "organisation": _RC_XINGFULI, "communities": [DEMO_COMMUNITY]},
+        "demo-staff-liu-fang": {
+            "label": "community staff", "role": "community-staff", "name": "刘芳",
+            "userId": "cs-0102", "organisation": _RC_XINGFULI, "communities": [DEMO_COMMUNITY]},
+        "demo-dept-civil-affairs": {
+            "label": "department: civil affairs", "role": "department", "name": "王静",
+            "userId": "mzj-0311",
+            "organisation": {"id": "civil-affairs", "name": "朝阳区民政局",
+                             "type": "government-department"},
+            "communities": _DISTRICT},
+        "demo-dept-housing": {
+            "label": "department: housing", "role": "department", "name": "孙志刚",
+            "userId": "zjw-1187",
+            "organisation": {"id": "housing", "name": "朝阳区住房和城乡建设委员会",
+                             "type": "government-department"},
+            "communities": _DISTRICT},
+        "demo-regulator": {
+            "label": "regulator", "role": "regulator", "name": "市监管员", "userId": "reg-0001",
+            "communities": ALL},
+        "demo-public": {
+            "label": "public", "role": "public", "name": "公众", "communities": [DEMO_COMMUNITY]},
+        "demo-system-mirror": {
+            "label": "system (mirror)", "role": "system", "name": "镜像系统",
+            "userId": "mirror", "communities": ALL},
+        "demo-staff-hepingli": {
+            "label": "community staff, 和平里", "role": "community-staff", "name": "周敏",
+            "userId": "cs-0207", "organisation": _RC_HEPINGLI,
+            "communities": [NEIGHBOUR_COMMUNITY]},
+    }

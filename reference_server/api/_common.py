@@ -23,7 +23,7 @@ __all__ = ["ANONYMOUS", "State", "begin", "body", "if_match", "limit", "list_que
            "path_id", "respond", "state", "write"]
 
 #: who asks an operation that needs no token; it holds no role, so nothing is read for it
-ANONYMOUS = Principal(name="anonymous", role="", communities=frozenset())
+ANONYMOUS = Principal(name="(no token)", role="", communities=frozenset())
 
 
 @dataclass(slots=True)

@@ -477,7 +477,7 @@ class Service:
 
     def _actor(self, principal: Principal, given: Any) -> dict[str, Any]:
         """The requesting principal as actor; the body may only add onBehalfOf."""
-        actor = principal.actor()
+        actor = principal.actor(self.access.person_type)
         if not isinstance(given, Mapping):
             return actor
         if given.get("role") != principal.role:

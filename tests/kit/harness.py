@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from reference_server.auth import demo_tokens
+from reference_server.demo import demo_tokens
 
 
 class Holder:

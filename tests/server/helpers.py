@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from reference_server.auth import demo_tokens
+from reference_server.demo import demo_tokens
 from smartcommunity import identifiers, load_spec
 
 SPEC = load_spec()
