@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from ..pointers import pointer
-from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
+from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec, spec_root
 from ._input import MAX_DEPTH, parse, too_deep
 from ._messages import message
 from ._plan import Plan, compile_plan, values_at
@@ -407,7 +408,11 @@ __all__ = ["Checked", "Context", "Document", "Links", "Member", "Reference", "Re
            "set_rule", "set_rules_for", "validate"]
 
 
-_default = Validator()
+@functools.cache
+def _default_for(root: Path) -> Validator:
+    """One validator per spec tree, so that pointing ``SMARTCOMMUNITY_SPEC_ROOT`` elsewhere
+    (a draft version) never serves compiled schemas of another tree."""
+    return Validator()
 
 
 def validate(document: Any) -> Report:
@@ -418,4 +423,4 @@ def validate(document: Any) -> Report:
     a later minor version than any installed is read under the forward-compatibility rule
     (``/req/core/forward-compatible``).
     """
-    return _default.validate(document)
+    return _default_for(spec_root()).validate(document)
