@@ -13,15 +13,10 @@ Rules are registered per resource type and version with :func:`rule` and :func:`
 
 from __future__ import annotations
 
-from ..pointers import pointer, resolve_pointer
+import importlib
+import pkgutil
 
-# Importing the rule modules registers their rules.
-from . import (  # noqa: F401
-    _rules_consultation,
-    _rules_core,
-    _rules_issue,
-    _rules_resident,
-)
+from ..pointers import pointer, resolve_pointer
 from ._input import too_deep
 from ._messages import message
 from ._plan import Leaf, Plan, Step, compile_plan, values_at
@@ -49,3 +44,14 @@ __all__ = ["Checked", "Context", "Finding", "Leaf", "Links", "Member", "Plan", "
            "Validator", "compare_instants", "compile_plan", "instant", "message", "pointer",
            "pseudonym_key", "resolve_pointer", "resolve_version", "rule", "rules_for",
            "schema_problems", "set_rule", "too_deep", "validate", "values_at"]
+
+
+def _register_rules() -> None:
+    """Import every ``_rules_*`` module: importing one registers its rules, so the rules of a
+    new resource type need a module and nothing else."""
+    for found in pkgutil.iter_modules(__path__):
+        if found.name.startswith("_rules_"):
+            importlib.import_module(f"{__name__}.{found.name}")
+
+
+_register_rules()
