@@ -349,19 +349,13 @@ def _marker_coverage(consents: Any, params: _Parameters) -> tuple[bool, set[int]
 def consents_and_proxies(doc: Document, ctx: Context) -> None:
     """consent-scope, unique-item-ids, proxy-not-self, proxy-consent and proxy periods."""
     consents = doc.get("consents")
-    consent_ids: dict[str, int] = {}
+    seen_consents: dict[str, int] = {}
     if isinstance(consents, list):
         resolves = _scope_resolver(ctx.spec)
         for i, consent in enumerate(consents):
             if not isinstance(consent, dict):
                 continue
-            cid = consent.get("id")
-            if isinstance(cid, str):
-                if cid in consent_ids:
-                    ctx.emit(("consents", i, "id"), DUPLICATE_ITEM_ID, id=cid,
-                             list="consents", first=consent_ids[cid], index=i)
-                else:
-                    consent_ids[cid] = i
+            _unique_id(ctx, "consents", i, consent, seen_consents)
             scope = consent.get("scope")
             if isinstance(scope, list) and not _all_resolve(resolves, scope):
                 for j, ptr in enumerate(scope):
@@ -372,17 +366,11 @@ def consents_and_proxies(doc: Document, ctx: Context) -> None:
     if not isinstance(proxies, list):
         return
     self_id = doc.get("id")
-    proxy_ids: dict[str, int] = {}
+    seen_proxies: dict[str, int] = {}
     for i, proxy in enumerate(proxies):
         if not isinstance(proxy, dict):
             continue
-        pid = proxy.get("id")
-        if isinstance(pid, str):
-            if pid in proxy_ids:
-                ctx.emit(("proxies", i, "id"), DUPLICATE_ITEM_ID, id=pid,
-                         list="proxies", first=proxy_ids[pid], index=i)
-            else:
-                proxy_ids[pid] = i
+        _unique_id(ctx, "proxies", i, proxy, seen_proxies)
         if isinstance(self_id, str):
             resident = proxy.get("resident")
             if isinstance(resident, dict) and resident.get("id") == self_id:
@@ -394,11 +382,24 @@ def consents_and_proxies(doc: Document, ctx: Context) -> None:
                     ctx.emit(("proxies", i, "actor", "resident", "id"), PROXY_SELF,
                              id=self_id, index=i)
         consent_id = proxy.get("consentId")
-        if isinstance(consent_id, str) and consent_id not in consent_ids:
+        if isinstance(consent_id, str) and consent_id not in seen_consents:
             ctx.emit(("proxies", i, "consentId"), PROXY_CONSENT_UNRESOLVED, id=consent_id)
         if "validUntil" in proxy and _time_after(proxy.get("validFrom"), proxy["validUntil"]):
             ctx.emit(("proxies", i, "validUntil"), PERIOD_ORDER,
                      start=proxy.get("validFrom"), end=proxy["validUntil"])
+
+
+def _unique_id(ctx: Context, member: str, index: int, item: Mapping[str, Any],
+               seen: dict[str, int]) -> None:
+    """/req/residents/unique-item-ids: ``item``'s id is new in the list ``member``."""
+    item_id = item.get("id")
+    if not isinstance(item_id, str):
+        return
+    if item_id in seen:
+        ctx.emit((member, index, "id"), DUPLICATE_ITEM_ID, id=item_id, list=member,
+                 first=seen[item_id], index=index)
+    else:
+        seen[item_id] = index
 
 
 def _all_resolve(resolves: Callable[[str], bool], scope: list[Any]) -> bool:
