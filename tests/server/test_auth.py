@@ -277,3 +277,46 @@ def test_wildcard_if_match_is_refused(api: Api) -> None:
         resp = api.staff.post(f"{path}/actions/{action}", {}, if_match=tag)
         assert resp.status_code == 428, resp.text
     assert api.staff.get(path).json()["meta"]["versionId"] == body["meta"]["versionId"]
+
+
+@pytest.mark.slow
+def test_the_documented_three_step_jwks_setup(tmp_path: Path) -> None:
+    """docs/guides/authentication: a JWKS file, ``serve --jwks``, a call with a signed token."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    from .test_process import free_port, wait_healthy
+
+    # 1. the identity provider's public keys as a JWKS file (here: a key pair made for the test)
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwks = tmp_path / "jwks.json"
+    _jwks(jwks, ("city-1", key))
+    # 2. start the server with it
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    out = tmp_path / "out.txt"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from smartcommunity.cli import main; main()", "serve",
+         "--port", str(port), "--database-url", f"sqlite:///{tmp_path / 'city.sqlite3'}",
+         "--no-demo", "--jwks", str(jwks), "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE],
+        cwd=tmp_path, stdout=out.open("wb"), stderr=subprocess.STDOUT, env={**os.environ})
+    try:
+        wait_healthy(base, proc)
+
+        # 3. call it with a token the provider signed
+        def status(token: str) -> int:
+            return httpx.get(f"{base}/issues", headers={"Authorization": f"Bearer {token}"},
+                             timeout=10).status_code
+
+        assert status(_token(key, "city-1")) == 200
+        past = int(time.time()) - 3600
+        assert status(_token(key, "city-1", exp=past, iat=past - 60)) == 401
+        assert status(_token(ec.generate_private_key(ec.SECP256R1()), "city-1")) == 401
+        assert status("demo-regulator") == 401
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    banner = out.read_text(encoding="utf-8")
+    assert "demo-" not in banner and str(jwks) in banner

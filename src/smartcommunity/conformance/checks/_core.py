@@ -764,7 +764,8 @@ def test_invisible_characters(ctx: KitContext) -> None:
                   if leaf.kind in kinds for where, value in values_at(template, leaf.path)
                   if isinstance(value, str) and len(value) > 1]
         for n, (where, value) in enumerate(places[:2]):
-            doc = ctx.document(rt)
+            doc = copy.deepcopy(template)
+            doc["id"] = ctx.new_id()
             target: Any = doc
             for step in where[:-1]:
                 target = target[step]
