@@ -97,7 +97,7 @@ def test_weak_clear_tokens_are_refused_at_start(tmp_path: Path, weak: str) -> No
 def test_short_clear_tokens_break_the_schema(tmp_path: Path) -> None:
     tokens = tmp_path / "tokens.json"
     _write(tokens, {"aaaaaaaa": STAFF})
-    with pytest.raises(ValueError, match="tokens-file.json"):
+    with pytest.raises(ValueError, match=r"tokens-file\.json"):
         read_tokens_file(tokens)
 
 
