@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,41 +16,57 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from .api import State, routes
-from .auth import Principal, TokenRegistry, load_tokens
+from .auth import JwtVerifier, TokenFile, TokenRegistry, load_tokens
 from .demo import demo_tokens, seed
 from .errors import install_handlers
+from .files import create_private, read_key_file, shared_file_warnings, sqlite_path
 from .http import json_response
 from .openapi import bundled
 from .service import Service
 from .settings import Settings
 from .storage import Store
 
-__all__ = ["SETTINGS_ENV", "app_from_env", "create_app", "principals_for"]
+__all__ = ["SETTINGS_ENV", "app_from_env", "create_app", "tokens_for"]
 
-#: environment variable carrying the settings (JSON) to worker processes
+log = logging.getLogger("reference_server")
+
+#: environment variable carrying the settings (JSON) to worker processes; it never carries key
+#: material, only the paths of the files holding it (/proc/<pid>/environ is easy to read)
 SETTINGS_ENV = "SMARTCOMMUNITY_SERVER_SETTINGS"
 
 
-def principals_for(settings: Settings) -> dict[str, Principal]:
-    """The tokens the server accepts: the tokens file and given tokens, else the demo's."""
-    found: dict[str, Principal] = {}
-    if settings.tokens_file is not None:
-        found.update(load_tokens(Path(settings.tokens_file), settings.spec_version))
-    if settings.tokens:
-        found.update(load_tokens(settings.tokens, settings.spec_version))
-    if not found or settings.demo:
-        found = {**load_tokens(demo_tokens(), settings.spec_version), **found}
-    return found
+def tokens_for(settings: Settings) -> TokenRegistry:
+    """The tokens the server accepts: the tokens file, the JWT issuer and the given tokens; the
+    demo's published tokens only when none of these is configured
+    (/req/core/no-demo-credentials). Raises ValueError on a bad or weak tokens file."""
+    version = settings.spec_version
+    file = (TokenFile(Path(settings.tokens_file), version, settings.reload_every)
+            if settings.tokens_file is not None else None)
+    issuer = None
+    if settings.jwks is not None:
+        if not settings.jwt_issuer or not settings.jwt_audience:
+            raise ValueError("a JWKS needs the issuer and the audience of its tokens")
+        issuer = JwtVerifier(settings.jwks, settings.jwt_issuer, settings.jwt_audience, version,
+                             settings.reload_every)
+    given = load_tokens(settings.tokens, version) if settings.tokens else {}
+    if file is None and issuer is None and not given:
+        return TokenRegistry(load_tokens(demo_tokens(), version), demo=True)
+    return TokenRegistry(given, file=file, issuer=issuer)
 
 
 def create_app(settings: Settings) -> FastAPI:
     """The application over ``settings.database_url``; migrates (and seeds) the database."""
+    database = sqlite_path(settings.database_url)
+    if database is not None:
+        create_private(database)  # before SQLite creates it (and its -wal, -shm) world-readable
+    for warning in shared_file_warnings(settings.tokens_file, database):
+        log.warning(warning)
+    tokens = tokens_for(settings)
     store = Store(settings.database_url, **settings.engine_options)
     store.migrate()
     service = Service(settings, store)
     if settings.demo:
         seed(service)
-    tokens = TokenRegistry(principals_for(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,10 +102,12 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for uvicorn workers; the settings come as JSON in the environment (SETTINGS_ENV)."""
+    """Factory for uvicorn workers; the settings come as JSON in the environment (SETTINGS_ENV),
+    key material as the path of its file (``pseudonym_key_file``)."""
     raw = json.loads(os.environ.get(SETTINGS_ENV, "{}"))
     if raw.get("tokens_file"):
         raw["tokens_file"] = Path(raw["tokens_file"])
-    if raw.get("pseudonym_key"):
-        raw["pseudonym_key"] = raw["pseudonym_key"].encode()
+    key_file = raw.pop("pseudonym_key_file", None)
+    if key_file:
+        raw["pseudonym_key"] = read_key_file(Path(key_file))
     return create_app(Settings(**raw))

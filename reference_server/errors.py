@@ -27,8 +27,9 @@ from smartcommunity.specification import BASE_URI, DEFAULT_VERSION
 
 __all__ = [
     "PROBLEM_JSON", "BadRequest", "Conflict", "Forbidden", "IdConflict", "IdempotencyKeyReused",
-    "InvalidCursor", "InvalidHeader", "InvalidParameter", "MalformedJson", "MethodNotAllowed",
-    "NotFound", "PayloadTooLarge", "PreconditionFailed", "PreconditionRequired", "ProblemError",
+    "IfMatchWildcard", "InvalidCursor", "InvalidHeader", "InvalidParameter", "MalformedJson",
+    "MethodNotAllowed", "NotFound", "PayloadTooLarge", "PreconditionFailed",
+    "PreconditionRequired", "ProblemError",
     "ServerError", "StatusConflict", "TooDeep", "Unauthorized", "UnknownParameter",
     "Unprocessable", "UnsupportedMediaType", "coded", "finding", "install_handlers", "message",
     "problem_response", "type_uri",
@@ -151,7 +152,7 @@ class InvalidHeader(ProblemError):
 class InvalidCursor(ProblemError):
     code = "http.invalid-cursor"
     title = "Invalid cursor"
-    requirement = "/req/core/paging"
+    requirement = "/req/core/cursor-opaque"
 
 
 class MalformedJson(ProblemError):
@@ -253,6 +254,12 @@ class PreconditionRequired(ProblemError):
     code = "http.precondition-required"
     title = "Precondition required"
     requirement = "/req/core/if-match"
+
+
+class IfMatchWildcard(PreconditionRequired):
+    code = "http.if-match-wildcard"
+    title = "If-Match must name a version"
+    requirement = "/req/core/if-match-version"
 
 
 class ServerError(ProblemError):

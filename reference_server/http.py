@@ -21,6 +21,7 @@ from smartcommunity.validation import too_deep
 
 from .auth import Principal, TokenRegistry
 from .errors import (
+    IfMatchWildcard,
     InvalidCursor,
     InvalidHeader,
     InvalidParameter,
@@ -39,6 +40,7 @@ __all__ = ["Call", "decode_cursor", "encode_cursor", "json_response", "parse_if_
            "read_json"]
 
 _ETAG = re.compile(r'^\s*(W/)?"([^"]*)"\s*$')
+_CURSOR_SEQ = re.compile(r"[0-9]{1,19}", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +145,14 @@ async def read_json(request: Request, max_bytes: int, max_depth: int) -> Any:
 
 
 def parse_if_match(raw: str | None) -> list[str] | None:
-    """The versions If-Match accepts (``["*"]`` for any); 428 when the header is missing."""
+    """The versions If-Match accepts; 428 when the header is missing or is ``*``: a write
+    must name the version it read (/req/core/if-match-version)."""
     if raw is None or not raw.strip():
         raise PreconditionRequired()
-    if raw.strip() == "*":
-        return ["*"]
     versions = []
     for part in raw.split(","):
+        if part.strip() == "*":
+            raise IfMatchWildcard()
         m = _ETAG.match(part)
         if m and not m.group(1):  # weak tags never match: If-Match compares strongly
             versions.append(m.group(2))
@@ -167,7 +170,9 @@ def decode_cursor(kind: str, cursor: str | None) -> int:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidCursor() from None
-    if not text.startswith(kind) or not text[len(kind):].isdigit():
+    # ASCII digits only: str.isdigit and int() take other scripts' digits (and isdigit
+    # superscripts, which int() then refuses) (/req/core/cursor-opaque).
+    if not text.startswith(kind) or not _CURSOR_SEQ.fullmatch(text[len(kind):]):
         raise InvalidCursor()
     seq = int(text[len(kind):])
     if seq > 2**62:

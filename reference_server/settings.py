@@ -23,10 +23,20 @@ class Settings:
 
     #: SQLAlchemy URL: ``sqlite:///path`` (default) or ``postgresql+psycopg://...``
     database_url: str = "sqlite:///./smartcommunity.sqlite3"
-    #: JSON file of bearer tokens (see ``auth.load_tokens``); None: ``tokens`` or the demo tokens
+    #: tokens file (``schemas/meta/tokens-file.json``), read again when it changes
     tokens_file: Path | None = None
-    #: tokens given directly (token → principal fields), used by tests and embedding programs
+    #: tokens given directly (token → principal fields), used by tests and embedding programs;
+    #: without these, a tokens file or a JWKS the server accepts the demo's published tokens
     tokens: dict[str, dict[str, Any]] | None = None
+    #: JWKS of the city's identity provider (a file path or an https URL): bearer JWTs signed
+    #: by its keys are accepted (/req/core/bearer-jwt); needs ``jwt_issuer`` and ``jwt_audience``
+    jwks: str | None = None
+    #: the ``iss`` claim the JWTs must carry
+    jwt_issuer: str | None = None
+    #: the ``aud`` claim the JWTs must include (this server)
+    jwt_audience: str | None = None
+    #: seconds between looks at the tokens file and the JWKS for changes
+    reload_every: float = 1.0
     #: largest request body accepted, in bytes (/req/core/request-limits)
     max_body_bytes: int = 1024 * 1024
     #: deepest JSON nesting accepted (/req/core/request-limits)

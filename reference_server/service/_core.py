@@ -163,7 +163,7 @@ class Service:
     def check_version(self, stored: Stored, versions: list[str] | None) -> None:
         if versions is None:
             return
-        if "*" not in versions and str(stored.version) not in versions:
+        if str(stored.version) not in versions:
             raise PreconditionFailed(given=", ".join(f'"{v}"' for v in versions) or "?",
                                      current=f'"{stored.version}"')
 

@@ -1,5 +1,6 @@
 """Fixtures of the kit's own tests: the real reference server (a fresh SQLite file, the demo's
-tokens) and a preset for it. See harness.py."""
+data, configured as a city runs it: tokens of its own and a JWT issuer) and a preset for it.
+See harness.py."""
 
 from __future__ import annotations
 
@@ -10,16 +11,24 @@ from typing import Any
 
 import pytest
 
-from reference_server import Settings, create_app
+from reference_server import create_app
 from smartcommunity.conformance import Preset, parse_preset
 
-from .harness import Server, demo_preset_data
+from .harness import Server, configured_preset_data, make_issuer, server_settings
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the test identity provider's key and JWKS."""
+    directory = tmp_path_factory.mktemp("kit-issuer")
+    make_issuer(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, issuer: Path) -> Iterator[Server]:
     path = tmp_path_factory.mktemp("kit-server") / "server.sqlite3"
-    app = create_app(Settings(database_url=f"sqlite:///{path}", demo=True))
+    app = create_app(server_settings(path, issuer))
     running = Server(app)
     running.start()
     try:
@@ -38,8 +47,8 @@ def served(server: Server) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def preset_data() -> dict[str, Any]:
-    return demo_preset_data()
+def preset_data(issuer: Path) -> dict[str, Any]:
+    return configured_preset_data(issuer)
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,17 @@ one server serves every test."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from reference_server import Settings
 from reference_server.demo import demo_tokens
 
 
@@ -80,3 +84,60 @@ def demo_preset_data(community: str = "110105001001") -> dict[str, Any]:
             entry["resident"] = fields["resident"]
         principals[name] = entry
     return {"community": community, "otherCommunity": "110105001002", "principals": principals}
+
+
+# -- a configured server: its own tokens and a JWT issuer, as a city runs it -------------------
+
+#: what the kit's server turns each demo token into: a server with credentials of its own
+KIT_SUFFIX = "-kit-7Qm2xR9pLw4s"
+ISSUER = "https://idp.kit.example"
+AUDIENCE = "https://server.kit.example"
+
+
+def kit_token(demo_token: str) -> str:
+    return demo_token.removeprefix("demo-") + KIT_SUFFIX
+
+
+def kit_tokens() -> dict[str, dict[str, Any]]:
+    return {kit_token(t): fields for t, fields in demo_tokens().items()}
+
+
+def make_issuer(directory: Path) -> tuple[Path, Path]:
+    """A test identity provider: its private key (PEM, 0600) and its JWKS, in ``directory``."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = directory / "issuer-key.pem"
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM,
+                                   serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()))
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    jwks = directory / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**public, "kid": "kit-1", "alg": "ES256",
+                                          "use": "sig"}]}), encoding="utf-8")
+    return private, jwks
+
+
+def server_settings(database: Path, issuer: Path, **options: Any) -> Settings:
+    """The kit's reference server: the demo's data, the kit's tokens, the test issuer's JWTs."""
+    return Settings(database_url=f"sqlite:///{database}", demo=True, tokens=kit_tokens(),
+                    jwks=str(issuer / "jwks.json"), jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
+                    **options)
+
+
+def configured_preset_data(issuer: Path) -> dict[str, Any]:
+    """The preset of :func:`server_settings`: production, with the test issuer."""
+    data = demo_preset_data()
+    for entry in data["principals"].values():
+        entry["token"] = kit_token(entry["token"])
+    staff = demo_tokens()["demo-staff-liu-fang"]
+    claims = {k: v for k, v in staff.items() if k not in ("label", "userId")}
+    data["production"] = True
+    data["jwt"] = {"issuer": ISSUER, "audience": AUDIENCE, "keyId": "kit-1",
+                   "algorithm": "ES256", "privateKeyFile": str(issuer / "issuer-key.pem"),
+                   "claims": {**claims, "sub": staff["userId"]}}
+    return data

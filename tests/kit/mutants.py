@@ -20,9 +20,12 @@ import pytest
 
 from reference_server import access as access_module
 from reference_server.access import Access
+from reference_server.api import _common
 from reference_server.auth import Principal
-from reference_server.service import Service, _policies
+from reference_server.service import Service, _core, _policies
 from smartcommunity.lifecycle import _effects, lifecycle_for
+
+from .harness import kit_token
 
 Install = Callable[[Any, pytest.MonkeyPatch], Any]  # (server app, monkeypatch) → app to serve
 
@@ -140,7 +143,8 @@ def unauthenticated_read(app: Any, mp: pytest.MonkeyPatch) -> Any:
     def request(scope: dict[str, Any]) -> dict[str, Any]:
         if _header(scope["headers"], b"authorization") is None:
             scope["headers"] = [*scope["headers"],
-                                (b"authorization", b"Bearer demo-staff-liu-fang")]
+                                (b"authorization",
+                                 f"Bearer {kit_token('demo-staff-liu-fang')}".encode())]
         return scope
 
     return Rewrite(app, request=request)
@@ -410,6 +414,85 @@ def follow_up_item_trimmed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def blind_writes_accepted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = _common.parse_if_match
+
+    def lenient(raw: str | None) -> list[str] | None:
+        return ["*"] if raw is not None and "*" in raw else original(raw)
+
+    def check_version(self: Service, stored: Any, versions: list[str] | None) -> None:
+        if versions == ["*"]:
+            return
+        original_check(self, stored, versions)
+
+    original_check = Service.check_version
+    mp.setattr(_common, "parse_if_match", lenient)
+    mp.setattr(Service, "check_version", check_version)
+    return app
+
+
+def unicode_digit_cursors(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    import base64
+
+    original = _core.decode_cursor
+
+    def decode(kind: str, cursor: str | None) -> int:
+        if cursor:  # the old check: str.isdigit takes ² and ١, int() then fails (a 500)
+            text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode(
+                "utf-8", "replace")
+            if text.startswith(kind) and text[len(kind):].isdigit():
+                return int(text[len(kind):])
+        return original(kind, cursor)
+
+    mp.setattr(_core, "decode_cursor", decode)
+    return app
+
+
+def control_ids_crash(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def edit(scope: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+        if any(ord(c) < 32 for c in scope["path"]):  # as PostgreSQL refuses NUL in text
+            return 500, [(b"content-type", b"text/plain")], b"Internal Server Error"
+        return status, headers, body
+
+    return Rewrite(app, edit)
+
+
+def invisible_characters_accepted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = Service.validate
+
+    def validate(self: Service, doc: Any) -> Any:
+        clean = json.loads(json.dumps(doc, ensure_ascii=False)
+                           .translate(dict.fromkeys(range(0x200B, 0x2070))))
+        return original(self, clean)
+
+    mp.setattr(Service, "validate", validate)
+    return app
+
+
+def expired_jwts_accepted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    import jwt
+
+    decode = jwt.decode
+
+    def lenient(*args: Any, **kwargs: Any) -> Any:
+        return decode(*args, **{**kwargs, "options": {"verify_exp": False}})
+
+    mp.setattr("reference_server.auth.jwt.decode", lenient)
+    return app
+
+
+def demo_tokens_accepted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def request(scope: dict[str, Any]) -> dict[str, Any]:
+        token = _header(scope["headers"], b"authorization") or b""
+        if token.startswith(b"Bearer demo-"):
+            mapped = kit_token(token.decode()[len("Bearer "):])
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+            scope["headers"].append((b"authorization", f"Bearer {mapped}".encode()))
+        return scope
+
+    return Rewrite(app, request=request)
+
+
 MUTANTS: list[Mutant] = [
     Mutant("missing-etag", "/req/core/etag", "no ETag header", missing_etag),
     Mutant("stale-write-accepted", "/req/core/if-match",
@@ -470,4 +553,17 @@ MUTANTS: list[Mutant] = [
     Mutant("follow-up-item-trimmed", "/req/issues/action-effects",
            "a follow-up drops the rating of the record in the request's items",
            follow_up_item_trimmed),
+    Mutant("blind-writes-accepted", "/req/core/if-match-version",
+           "If-Match: * matches any version", blind_writes_accepted),
+    Mutant("unicode-digit-cursors", "/req/core/cursor-opaque",
+           "cursors are decoded with str.isdigit: ² gives a 500", unicode_digit_cursors),
+    Mutant("control-ids-crash", "/req/core/path-id",
+           "a control character in a path id gives a 500", control_ids_crash),
+    Mutant("invisible-characters-accepted", "/req/core/invisible-characters",
+           "bidi controls and zero-width characters pass validation",
+           invisible_characters_accepted),
+    Mutant("expired-jwts-accepted", "/req/core/bearer-jwt",
+           "a JWT's expiry is not checked", expired_jwts_accepted),
+    Mutant("demo-tokens-accepted", "/req/core/no-demo-credentials",
+           "the published demo tokens work beside the configured ones", demo_tokens_accepted),
 ]

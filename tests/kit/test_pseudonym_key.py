@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from reference_server import Settings, create_app
+from reference_server import create_app
 from smartcommunity.conformance import Preset, run
 
-from .harness import Server
+from .harness import Server, server_settings
 
 pytestmark = pytest.mark.slow
 
@@ -20,9 +20,8 @@ KEYED = ["/req/residents/pseudonym-consistent", "/req/privacy/redaction-by-audie
 
 
 def test_a_keyed_server_is_checked_with_the_key(served: Server, preset: Preset,
-                                                tmp_path: Path) -> None:
-    keyed = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'keyed.sqlite3'}",
-                                demo=True, pseudonym_key=KEY))
+                                                tmp_path: Path, issuer: Path) -> None:
+    keyed = create_app(server_settings(tmp_path / "keyed.sqlite3", issuer, pseudonym_key=KEY))
     served.serve(keyed)
     report = run(served.base_url, preset, requirements=KEYED, pseudonym_key=KEY)
     results = {r["id"]: r for r in report["results"]}

@@ -4,6 +4,7 @@ PostgreSQL, the ``smartcommunity serve`` command, and schemathesis over /openapi
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -47,11 +48,14 @@ def running(tmp: Path, url: str, *,
             workers: int = 1) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """uvicorn with the app factory on a free port; yields the base URL and the process."""
     tokens = tmp / "tokens.json"
-    tokens.write_text(json.dumps({"tokens": TOKENS}, ensure_ascii=False), encoding="utf-8")
+    # A tokens file holds digests: the demo's short tokens would be refused in clear.
+    hashed = {"sha256:" + hashlib.sha256(t.encode()).hexdigest(): fields
+              for t, fields in TOKENS.items()}
+    tokens.write_text(json.dumps({"tokens": hashed}, ensure_ascii=False), encoding="utf-8")
     port = free_port()
     env = {**os.environ, SETTINGS_ENV: json.dumps(
         {"database_url": url, "tokens_file": str(tokens), "demo": True}),
-        "PYTHONPATH": str(ROOT)}
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "reference_server.app:app_from_env", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),

@@ -57,7 +57,13 @@ def add_serve(sub: Any) -> None:
     p.add_argument("--port", type=int, default=8311, help="port to listen on (8311)")
     p.add_argument("--database-url", default=DEFAULT_URL,
                    help=f"sqlite:///FILE or postgresql+psycopg://… ({DEFAULT_URL})")
-    p.add_argument("--tokens", metavar="FILE", help="JSON file of bearer tokens")
+    p.add_argument("--tokens", metavar="FILE",
+                   help="tokens file (schemas/meta/tokens-file.json); turns the demo tokens off")
+    p.add_argument("--jwks", metavar="FILE|URL",
+                   help="JWKS of the city's identity provider: accept the JWTs its keys sign "
+                        "(turns the demo tokens off; needs --jwt-issuer and --jwt-audience)")
+    p.add_argument("--jwt-issuer", metavar="ISS", help="the iss claim of the JWTs")
+    p.add_argument("--jwt-audience", metavar="AUD", help="the aud claim of the JWTs (this server)")
     p.add_argument("--no-demo", action="store_true", help="do not seed the demo community")
     p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
     p.add_argument("--pseudonym-key-file", metavar="FILE",
@@ -77,40 +83,54 @@ def add_serve(sub: Any) -> None:
     i.set_defaults(handler=import_documents)
 
 
-def _key(path: str | None) -> bytes | None:
+def _key(path: str | None, read: Any) -> bytes | None:
     if not path:
         return None
     try:
-        return Path(path).read_bytes().strip()
+        key: bytes = read(Path(path))
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    return key
 
 
 def serve(args: argparse.Namespace) -> int:
     _server_importable()
     try:
-        from reference_server.app import SETTINGS_ENV, create_app, principals_for
+        from reference_server.app import SETTINGS_ENV, create_app, tokens_for
+        from reference_server.files import read_key_file, shared_file_warnings
         from reference_server.settings import Settings
     except ImportError as exc:
         raise MissingExtra(REQUIREMENT, exc.name) from exc
     if args.tokens and not Path(args.tokens).is_file():
         raise UsageError(f"no such tokens file: {args.tokens}")
-    key = _key(args.pseudonym_key_file)
+    if args.jwks and not (args.jwt_issuer and args.jwt_audience):
+        raise UsageError("--jwks needs --jwt-issuer and --jwt-audience")
+    key = _key(args.pseudonym_key_file, read_key_file)
     settings = Settings(database_url=args.database_url,
                         tokens_file=Path(args.tokens) if args.tokens else None,
+                        jwks=args.jwks, jwt_issuer=args.jwt_issuer,
+                        jwt_audience=args.jwt_audience,
                         demo=not args.no_demo, pseudonym_key=key)
     try:
-        principals = principals_for(settings)
+        tokens = tokens_for(settings)
     except (OSError, ValueError) as exc:
-        raise UsageError(f"bad tokens file: {exc}") from exc
+        raise UsageError(f"bad tokens file or JWKS: {exc}") from exc
+    for warning in shared_file_warnings(
+            Path(args.pseudonym_key_file) if args.pseudonym_key_file else None):
+        print(f"warning: {warning}", file=sys.stderr)
     base = f"http://{args.host}:{args.port}"
-    _banner(base, settings, principals)
+    _banner(base, settings, tokens)
     if args.workers > 1:
+        # Workers get the paths of files holding secrets, never the secrets: the environment
+        # of a process is readable in /proc/<pid>/environ.
         os.environ[SETTINGS_ENV] = json.dumps({
             "database_url": settings.database_url,
             "tokens_file": str(settings.tokens_file) if settings.tokens_file else None,
+            "jwks": settings.jwks, "jwt_issuer": settings.jwt_issuer,
+            "jwt_audience": settings.jwt_audience,
             "demo": settings.demo,
-            "pseudonym_key": key.decode() if key else None,
+            "pseudonym_key_file": (str(Path(args.pseudonym_key_file).resolve())
+                                   if args.pseudonym_key_file else None),
         })
         uvicorn.run("reference_server.app:app_from_env", factory=True, host=args.host,
                     port=args.port, workers=args.workers, log_level="warning")
@@ -119,7 +139,7 @@ def serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _banner(base: str, settings: Any, principals: dict[str, Any]) -> None:
+def _banner(base: str, settings: Any, tokens: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -130,7 +150,19 @@ def _banner(base: str, settings: Any, principals: dict[str, Any]) -> None:
     console.print(f"  API:  {base}/")
     console.print(f"  Docs: {base}/docs   (OpenAPI: {base}/openapi.json)")
     console.print(f"  Data: {settings.database_url}")
-    table = Table(title="Bearer tokens · 令牌", show_lines=False)
+    if settings.tokens_file is not None:
+        console.print(f"  Tokens · 令牌: {settings.tokens_file} ({len(tokens.file)})")
+    if settings.jwks is not None:
+        console.print(f"  JWT: issuer {settings.jwt_issuer}, audience {settings.jwt_audience}, "
+                      f"keys {settings.jwks}")
+    principals = dict(tokens.items())
+    if not tokens.demo:
+        # Configured credentials are secrets: never printed (/req/core/no-demo-credentials).
+        if principals:
+            console.print(f"  Tokens given directly · 直接给定的令牌: {len(principals)}")
+        return
+    table = Table(title="Demo bearer tokens · 演示令牌 (published; never use them in production)",
+                  show_lines=False)
     table.add_column("role", no_wrap=True)
     table.add_column("who", no_wrap=True)
     table.add_column("communities", no_wrap=True)

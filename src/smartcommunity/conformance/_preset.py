@@ -38,6 +38,10 @@ class Preset:
     principals: dict[str, Principal]
     base_url: str | None = None
     limits: dict[str, int] = field(default_factory=dict)
+    #: the server runs with its own credentials: the demo's tokens must get 401
+    production: bool = False
+    #: a test issuer the server trusts (conformance-preset.json ``jwt``), its key file resolved
+    jwt: dict[str, Any] | None = None
 
     def by_role(self, role: str, *, community: str | None = None,
                 organisation: str | None = None) -> Principal | None:
@@ -70,7 +74,8 @@ def writer_role(spec: Spec) -> str:
     return chosen[0]
 
 
-def parse_preset(data: Any, version: str = DEFAULT_VERSION) -> Preset:
+def parse_preset(data: Any, version: str = DEFAULT_VERSION, base: Path | None = None,
+                 ) -> Preset:
     """The preset in ``data``, checked against ``conformance-preset.json`` of ``version``;
     :class:`PresetError` when it breaks the schema or has no principal the kit can write as."""
     spec = load_spec(version)
@@ -88,8 +93,12 @@ def parse_preset(data: Any, version: str = DEFAULT_VERSION) -> Preset:
     writer = writer_role(spec)
     if not any(p.role == writer for p in principals.values()):
         raise PresetError(f"the preset needs a {writer} principal")
+    issuer = dict(data["jwt"]) if "jwt" in data else None
+    if issuer is not None and base is not None:
+        issuer["privateKeyFile"] = str(base / issuer["privateKeyFile"])
     return Preset(data["community"], data.get("otherCommunity"), principals,
-                  data.get("baseUrl"), dict(data.get("limits", {})))
+                  data.get("baseUrl"), dict(data.get("limits", {})),
+                  bool(data.get("production", False)), issuer)
 
 
 def load_preset(path: str | Path, version: str = DEFAULT_VERSION) -> Preset:
@@ -102,4 +111,4 @@ def load_preset(path: str | Path, version: str = DEFAULT_VERSION) -> Preset:
         data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise PresetError(f"preset {path} is not JSON or YAML: {exc}") from exc
-    return parse_preset(data, version)
+    return parse_preset(data, version, Path(path).parent)

@@ -39,7 +39,9 @@ class Plan:
     freeform: list[tuple[Step, ...]] = field(default_factory=list)
 
 
-_DATATYPES = ("divisionCode", "uscc", "citizenId", "dateTime")
+#: datatypes with rules of their own; names and titles for /req/core/invisible-characters
+#: (a test proves this covers the datatypes that requirement's parameters name)
+_DATATYPES = ("divisionCode", "uscc", "citizenId", "dateTime", "shortText", "personName")
 #: shared types whose objects carry rules of their own
 _SHARED_OBJECTS = ("consent.json", "meta.json")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from .. import identifiers
@@ -19,6 +20,19 @@ def _citizen_id_code(spec: Spec) -> str:
             if code.endswith("citizen-id-invalid"):
                 return code
     return "core.citizen-id-invalid"
+
+
+@functools.cache
+def _invisible(spec: Spec) -> tuple[frozenset[str], re.Pattern[str]]:
+    """The plan kinds of names and titles, and the characters they must not hold
+    (/req/core/invisible-characters)."""
+    requirement = "/req/core/invisible-characters"
+    if requirement not in spec.requirements:
+        return frozenset(), re.compile(r"(?!)")
+    kinds = frozenset("datatype:" + d for d in spec.parameter(requirement, "datatypes"))
+    chars = "".join(chr(int(c.removeprefix("U+"), 16))
+                    for c in spec.parameter(requirement, "characters"))
+    return kinds, re.compile("[" + re.escape(chars) + "]")
 
 
 class _Trie:
@@ -148,6 +162,11 @@ def _check_leaf(leaf: Leaf, value: Any, where: tuple[str | int, ...], ctx: Conte
     elif (kind == "datatype:citizenId" and len(value) == 18
           and not identifiers.is_valid_citizen_id(value)):
         ctx.emit(where, _citizen_id_code(ctx.spec), value=identifiers_mask(value))
+    elif kind in _invisible(ctx.spec)[0]:
+        found = _invisible(ctx.spec)[1].search(value)
+        if found is not None:
+            ctx.emit(where, "core.invisible-character", field=where[-1] if where else "",
+                     character=f"U+{ord(found.group()):04X}")
 
 
 @rule()

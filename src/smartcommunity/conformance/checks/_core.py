@@ -648,3 +648,210 @@ def _set(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
     for step in path[:-1]:
         target = target[step]
     target[path[-1]] = value
+
+
+@check(
+    "/req/core/if-match-version",
+    "If-Match: * 在更新和动作上得到 428，且不改变数据",
+    "If-Match: * gets 428 on updates and actions, and nothing changes",
+)
+def test_if_match_wildcard(ctx: KitContext) -> None:
+    for rt in ctx.spec.resource_types:
+        doc = ctx.document(rt)
+        stored = ctx.created(doc)
+        path = ctx.resource_path(rt, doc["id"])
+        edited = copy.deepcopy(doc)
+        edited["extensions"] = {"org.example.kit": {"blind": 1}}
+        for tag in ("*", '"0", *'):
+            ctx.expect_problem(ctx.call("PUT", path, ctx.staff, json_body=edited,
+                                        headers={"If-Match": tag}), 428)
+        if rt in ctx.spec.lifecycles:
+            for transition in ctx.spec.lifecycle(rt)["transitions"]:
+                if transition["from"]:
+                    resp = ctx.call("POST", f"{path}/actions/{transition['action']}", ctx.staff,
+                                    json_body={}, headers={"If-Match": "*"})
+                    ctx.expect_problem(resp, 428)
+        after = ctx.read(rt, doc["id"]).json() or {}
+        ctx.expect(
+            after.get("meta", {}).get("versionId") == stored["meta"]["versionId"],
+            f"If-Match: * 的写入改变了 {rt}",
+            f"a write with If-Match: * changed the {rt}",
+        )
+
+
+def _paged(ctx: KitContext) -> list[str]:
+    """The paths of the GET operations with a ``cursor`` parameter."""
+    found = []
+    for path, item in ctx.spec.openapi.get("paths", {}).items():
+        operation = item.get("get")
+        if not isinstance(operation, dict) or "{" in path:
+            continue
+        parameters = ctx.spec.openapi.get("components", {}).get("parameters", {})
+        names = [(parameters.get(p["$ref"].rsplit("/", 1)[-1], {}) if "$ref" in p else p)
+                 .get("name") for p in [*item.get("parameters", []),
+                                        *operation.get("parameters", [])]]
+        if "cursor" in names:
+            found.append(path)
+    return found
+
+
+def _b64(text: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+
+#: cursors no server gives: digits of other scripts and superscripts (which ``str.isdigit``
+#: takes and ``int`` may not), signs, spaces, huge numbers, bytes that are not UTF-8
+FORGED_CURSORS = ("r²", "f²", "r١٢", "f١٢", "r-1", "f 1", "r" + "9" * 60, "\u0000")
+
+
+@check(
+    "/req/core/cursor-opaque",
+    "每个分页端点对伪造的游标得到 400",
+    "every paged endpoint answers a forged cursor with 400",
+)
+def test_forged_cursors(ctx: KitContext) -> None:
+    paths = _paged(ctx)
+    ctx.expect(bool(paths), "OpenAPI 中没有分页端点", "the OpenAPI has no paged endpoint")
+    who = ctx.serving("regulator", "system") or [ctx.staff]
+    cursors = [_b64(c.encode()) for c in FORGED_CURSORS] + [_b64(b"\xff\xfe\x00"), "%%%", "="]
+    for path in paths:
+        for cursor in cursors:
+            resp = ctx.call("GET", path, who[0], params={"cursor": cursor})
+            ctx.expect(resp.status == 400,
+                       f"GET {path}?cursor={cursor} 得到 {resp.status}，应为 400",
+                       f"GET {path}?cursor={cursor} got {resp.status}, not 400")
+
+
+#: path ids holding NUL and other control characters, percent-encoded as a client sends them
+CONTROL_IDS = ("%00", "a%00b", "%1F", "x%7F", "%C2%85", "%0A")
+
+
+@check(
+    "/req/core/path-id",
+    "路径标识含控制字符得到 400 或 404",
+    "a path id with a control character gets 400 or 404",
+)
+def test_control_characters_in_ids(ctx: KitContext) -> None:
+    for rt in ctx.spec.resource_types:
+        for rid in CONTROL_IDS:
+            path = ctx.resource_path(rt, rid)
+            for method, body in (("GET", None), ("PUT", ctx.document(rt))):
+                resp = ctx.call(method, path, ctx.staff, json_body=body,
+                                headers={"If-Match": '"1"'} if body else None)
+                ctx.expect(resp.status in (400, 404),
+                           f"{method} {path} 得到 {resp.status}，应为 400 或 404",
+                           f"{method} {path} got {resp.status}, not 400 or 404")
+
+
+@check(
+    "/req/core/invisible-characters",
+    "名称和标题含双向控制或零宽字符的文档被拒收",
+    "a name or title holding a bidi control or zero-width character is refused",
+)
+def test_invisible_characters(ctx: KitContext) -> None:
+    from ...validation import compile_plan, values_at
+
+    requirement = "/req/core/invisible-characters"
+    kinds = {"datatype:" + d for d in ctx.spec.parameter(requirement, "datatypes")}
+    characters = [chr(int(c.removeprefix("U+"), 16))
+                  for c in ctx.spec.parameter(requirement, "characters")]
+    tried = 0
+    for rt in ctx.spec.resource_types:
+        template = ctx.document(rt)
+        places = [(where, value) for leaf in compile_plan(ctx.spec, rt).leaves
+                  if leaf.kind in kinds for where, value in values_at(template, leaf.path)
+                  if isinstance(value, str) and len(value) > 1]
+        for n, (where, value) in enumerate(places[:2]):
+            doc = copy.deepcopy(template)
+            doc["id"] = ctx.new_id()
+            target: Any = doc
+            for step in where[:-1]:
+                target = target[step]
+            char = characters[(n * 7 + tried) % len(characters)]
+            target[where[-1]] = value[:1] + char + value[1:]
+            if validate(doc).valid:
+                continue  # not a member the library checks in this document
+            tried += 1
+            ctx.expect_problem(ctx.create(doc), 422)
+            ctx.expect(ctx.read(rt, doc["id"]).status == 404, "被拒收的文档却被保存了",
+                       "a refused document was stored anyway")
+    if not tried:
+        raise Skipped("测试文档中没有名称或标题", "the test documents have no name or title")
+
+
+def _demo_tokens() -> list[str]:
+    """The tokens the reference server's demo publishes (the packaged demo preset)."""
+    from importlib import resources
+
+    data = json.loads(resources.files("smartcommunity.conformance")
+                      .joinpath("demo-preset.json").read_text(encoding="utf-8"))
+    return [str(p["token"]) for p in data["principals"].values()]
+
+
+@check(
+    "/req/core/no-demo-credentials",
+    "以自己凭据运行的服务器拒绝公开的演示令牌",
+    "a server with its own credentials refuses the published demo tokens",
+)
+def test_no_demo_tokens(ctx: KitContext) -> None:
+    if not ctx.preset.production:
+        raise Skipped("预设没有声明 production：被测服务器可能就是演示",
+                      "the preset does not say production: the server may be the demo")
+    mine = {p.token for p in ctx.preset.principals.values()}
+    path = ctx.collection_path(_kind(ctx))
+    for token in _demo_tokens():
+        if token in mine:
+            raise Skipped("预设本身使用演示令牌", "the preset itself uses a demo token")
+        resp = ctx.client.request("GET", path, token=token)
+        ctx.expect(resp.status == 401, f"演示令牌 {token} 得到 {resp.status}，应为 401",
+                   f"the demo token {token} got {resp.status}, not 401")
+
+
+@check(
+    "/req/core/bearer-jwt",
+    "过期、错误签名或未签名的 JWT 得到 401，有效的得到 200",
+    "an expired, wrongly signed or unsigned JWT gets 401, a valid one 200",
+)
+def test_jwt(ctx: KitContext) -> None:
+    issuer = ctx.preset.jwt
+    if issuer is None:
+        raise Skipped("预设没有 JWT 测试签发方", "the preset has no JWT test issuer")
+    try:
+        import jwt
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    except ImportError:
+        raise Skipped("未安装 PyJWT[crypto]", "PyJWT[crypto] is not installed") from None
+    try:
+        with open(issuer["privateKeyFile"], "rb") as fh:
+            key: Any = serialization.load_pem_private_key(fh.read(), password=None)
+    except (OSError, ValueError) as exc:
+        raise Skipped(f"无法读取测试签发方的私钥：{exc}",
+                      f"cannot read the test issuer's private key: {exc}") from None
+    algorithm = str(issuer.get("algorithm", "ES256"))
+    stranger: Any = (ec.generate_private_key(ec.SECP256R1()) if algorithm == "ES256"
+                     else ed25519.Ed25519PrivateKey.generate() if algorithm == "EdDSA"
+                     else rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    headers = {"kid": issuer["keyId"]} if issuer.get("keyId") else None
+    now = int(datetime.now(UTC).timestamp())
+
+    def token(signer: Any, **changes: Any) -> str:
+        claims = {**issuer["claims"], "iss": issuer["issuer"], "aud": issuer["audience"],
+                  "iat": now, "exp": now + 600, **changes}
+        return jwt.encode(claims, signer, algorithm=algorithm, headers=headers)
+
+    path = ctx.collection_path(_kind(ctx))
+    valid = ctx.client.request("GET", path, token=token(key))
+    ctx.expect(valid.status == 200, f"测试签发方的有效令牌得到 {valid.status}（或预设的 jwt 有误）",
+               f"a valid test-issuer token got {valid.status} (or the preset's jwt is wrong)")
+    unsigned = jwt.encode({**issuer["claims"], "iss": issuer["issuer"],
+                           "aud": issuer["audience"], "exp": now + 600}, "", algorithm="none")
+    for zh, en, bad in (("过期的", "an expired", token(key, iat=now - 7200, exp=now - 3600)),
+                        ("错误签名的", "a wrongly signed", token(stranger)),
+                        ("未签名的", "an unsigned", unsigned),
+                        ("受众不同的", "another audience's", token(key, aud="urn:kit:elsewhere"))):
+        resp = ctx.client.request("GET", path, token=bad)
+        ctx.expect(resp.status == 401, f"{zh} JWT 得到 {resp.status}，应为 401",
+                   f"{en} JWT got {resp.status}, not 401")

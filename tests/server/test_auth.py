@@ -1,0 +1,322 @@
+"""Authentication a city deploys: hashed, expiring, reloaded tokens files; JWTs of the city's
+identity provider checked against its JWKS; no demo tokens beside either; private files; and
+the inputs that used to reach the storage unchecked (wildcard If-Match, cursors, path ids)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import stat
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reference_server import Settings, create_app
+from reference_server.auth import WeakToken, read_tokens_file, token_bits
+from reference_server.demo import demo_tokens
+from reference_server.files import read_key_file, shared_file_warnings
+from reference_server.http import decode_cursor, encode_cursor
+
+from .helpers import SPEC, Api, submitted_issue
+
+STAFF = demo_tokens()["demo-staff-liu-fang"]
+STRONG = "kR7f-Qz2Lw9xVb4N_pT8sYc1HjM6dGe3"
+ISSUER = "https://idp.city.example"
+AUDIENCE = "https://api.community.example"
+
+
+def _digest(token: str) -> str:
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def _write(path: Path, tokens: dict[str, Any]) -> None:
+    path.write_text(json.dumps({"tokens": tokens}, ensure_ascii=False), encoding="utf-8")
+    # A rewrite within the same clock tick must still be seen as a change.
+    st_ = path.stat()
+    os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns + 1_000_000_000))
+
+
+def _client(tmp_path: Path, **options: Any) -> TestClient:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'auth.sqlite3'}", demo=False,
+                        reload_every=0.0, **options)
+    return TestClient(create_app(settings))
+
+
+def _get(client: TestClient, token: str) -> int:
+    resp = client.get("/issues", headers={"Authorization": f"Bearer {token}"})
+    return int(resp.status_code)
+
+
+# -- tokens files ------------------------------------------------------------------------------
+
+def test_a_tokens_file_holds_digests_with_expiry_and_is_read_again(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    other = "Zq9-Xw3_Lr8Mn2Bv7Ct5Ky1Hs4Jd6Fg0"
+    _write(tokens, {_digest(STRONG): {**STAFF, "expires": "2999-01-01T00:00:00+08:00"},
+                    _digest(other): {**STAFF, "expires": "2000-01-01T00:00:00+08:00"}})
+    client = _client(tmp_path, tokens_file=tokens)
+    assert _get(client, STRONG) == 200
+    assert _get(client, other) == 401  # expired
+    assert _get(client, "demo-staff-liu-fang") == 401  # a configured server has no demo tokens
+    _write(tokens, {_digest(other): STAFF})  # revoke STRONG, renew the other: no restart
+    assert _get(client, STRONG) == 401
+    assert _get(client, other) == 200
+
+
+def test_a_broken_rewrite_keeps_the_last_good_tokens(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    _write(tokens, {STRONG: STAFF})
+    client = _client(tmp_path, tokens_file=tokens)
+    tokens.write_text("{not json", encoding="utf-8")
+    st_ = tokens.stat()
+    os.utime(tokens, ns=(st_.st_atime_ns, st_.st_mtime_ns + 2_000_000_000))
+    assert _get(client, STRONG) == 200
+
+
+@pytest.mark.parametrize("weak", ["aaaaaaaaaaaaaaaaaaaaaaaa", "abababababababababababab",
+                                  "0123456789abcdef"])
+def test_weak_clear_tokens_are_refused_at_start(tmp_path: Path, weak: str) -> None:
+    tokens = tmp_path / "tokens.json"
+    _write(tokens, {weak: STAFF})
+    with pytest.raises(WeakToken) as caught:
+        read_tokens_file(tokens)
+    message = str(caught.value)
+    assert "太弱" in message and "too weak" in message and weak not in message
+
+
+def test_short_clear_tokens_break_the_schema(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    _write(tokens, {"aaaaaaaa": STAFF})
+    with pytest.raises(ValueError, match=r"tokens-file\.json"):
+        read_tokens_file(tokens)
+
+
+def test_the_tokens_file_schema_requires_a_departments_organisation(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    department = {k: v for k, v in demo_tokens()["demo-dept-housing"].items()
+                  if k != "organisation"}
+    _write(tokens, {STRONG: department})
+    with pytest.raises(ValueError, match="organisation"):
+        read_tokens_file(tokens)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1,
+               max_size=64))
+def test_token_bits_never_credit_repetition(token: str) -> None:
+    assert token_bits(token) <= len(token) * 7
+    assert token_bits(token * 3) <= 3 * token_bits(token) + 1e-9
+    assert token_bits(token[0] * len(token)) == 0
+
+
+# -- JWTs of the city's identity provider -------------------------------------------------------
+
+def _jwks(path: Path, *keys: tuple[str, ec.EllipticCurvePrivateKey]) -> None:
+    entries = []
+    for kid, key in keys:
+        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+        entries.append({**jwk, "kid": kid, "use": "sig", "alg": "ES256"})
+    path.write_text(json.dumps({"keys": entries}), encoding="utf-8")
+    st_ = path.stat()
+    os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns + 1_000_000_000))
+
+
+def _token(key: ec.EllipticCurvePrivateKey, kid: str, **changes: Any) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "cs-0102", "iat": now, "exp": now + 600,
+              "name": STAFF["name"], "role": STAFF["role"], "communities": STAFF["communities"],
+              "organisation": STAFF["organisation"], **changes}
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
+
+
+def test_jwts_signed_by_the_city_are_accepted_and_nothing_else(tmp_path: Path) -> None:
+    key, stranger = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    jwks = tmp_path / "jwks.json"
+    _jwks(jwks, ("k1", key))
+    client = _client(tmp_path, jwks=str(jwks), jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
+    assert _get(client, _token(key, "k1")) == 200
+    past = int(time.time()) - 3600
+    assert _get(client, _token(key, "k1", exp=past, iat=past - 600)) == 401  # expired
+    assert _get(client, _token(stranger, "k1")) == 401  # wrongly signed
+    assert _get(client, _token(key, "k1", iss="https://evil.example")) == 401
+    assert _get(client, _token(key, "k1", aud="https://other.example")) == 401
+    assert _get(client, _token(key, "k1", role="emperor")) == 401  # claims break the schema
+    assert _get(client, _token(key, "k1", exp=None)) == 401  # no expiry
+    unsigned = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": 2**33,
+                           "name": "x", "role": "regulator", "communities": "*"}, None,
+                          algorithm="none")
+    assert _get(client, unsigned) == 401
+    assert _get(client, "demo-regulator") == 401  # JWT configured: no demo tokens
+    # Revocation by rotation: the city replaces k1 with k2; k1's tokens stop working at once.
+    new = ec.generate_private_key(ec.SECP256R1())
+    _jwks(jwks, ("k2", new))
+    assert _get(client, _token(key, "k1")) == 401
+    assert _get(client, _token(new, "k2")) == 200
+
+
+def test_the_actor_of_a_jwt_is_its_subject(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwks = tmp_path / "jwks.json"
+    _jwks(jwks, ("k1", key))
+    client = _client(tmp_path, jwks=str(jwks), jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
+    doc = submitted_issue()
+    resp = client.post("/issues", json=doc,
+                       headers={"Authorization": f"Bearer {_token(key, 'k1', sub='idp-77')}"})
+    assert resp.status_code == 201, resp.text
+    actor = resp.json()["history"][0]["actor"]
+    assert actor.get("userId") in ("idp-77", doc["history"][0]["actor"].get("userId"))
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+def test_the_database_the_server_creates_is_private(tmp_path: Path) -> None:
+    _client(tmp_path)
+    mode = stat.S_IMODE((tmp_path / "auth.sqlite3").stat().st_mode)
+    assert mode & 0o077 == 0
+
+
+def test_files_open_to_others_draw_a_warning(tmp_path: Path) -> None:
+    shared, private = tmp_path / "shared.key", tmp_path / "private.key"
+    shared.write_bytes(b"k" * 32)
+    private.write_bytes(b"k" * 32)
+    shared.chmod(0o644)
+    private.chmod(0o600)
+    warnings = shared_file_warnings(shared, private, None, tmp_path / "missing")
+    assert len(warnings) == 1 and "chmod 600" in warnings[0] and str(shared) in warnings[0]
+
+
+def test_binary_key_files_are_read_byte_for_byte(tmp_path: Path) -> None:
+    binary = bytes(range(256))
+    path = tmp_path / "key.bin"
+    path.write_bytes(binary)
+    assert read_key_file(path) == binary
+    text = tmp_path / "key.txt"
+    text.write_text("a-city-key-of-enough-length\n")
+    assert read_key_file(text) == b"a-city-key-of-enough-length"
+
+
+def test_workers_get_key_paths_not_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reference_server.app import SETTINGS_ENV, app_from_env
+
+    key = tmp_path / "key.bin"
+    key.write_bytes(bytes(range(200, 256)) * 2)
+    monkeypatch.setenv(SETTINGS_ENV, json.dumps({
+        "database_url": f"sqlite:///{tmp_path / 'w.sqlite3'}", "demo": False,
+        "pseudonym_key_file": str(key)}))
+    app = app_from_env()
+    assert app.state.sc.settings.pseudonym_key == key.read_bytes()
+
+
+# -- inputs that must never reach the storage ------------------------------------------------------
+
+PAGED = [path for path, item in SPEC.openapi["paths"].items()
+         for method, op in item.items() if method == "get" and isinstance(op, dict)
+         and any((p.get("name") == "cursor") or p.get("$ref", "").endswith("/cursor")
+                 for p in op.get("parameters", []))]
+
+
+def test_five_paged_endpoints() -> None:
+    assert len(PAGED) == 5, PAGED
+
+
+@pytest.mark.parametrize("text", ["r²", "r١٢", "f³", "r 1", "r-1", "r", "r" + "9" * 40, "x1"])
+def test_cursors_take_ascii_digits_only(api: Api, text: str) -> None:
+    cursor = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    for path in PAGED:
+        resp = api.as_("regulator").get(path, params={"cursor": cursor})
+        assert resp.status_code == 400, (path, resp.status_code, resp.text)
+        assert resp.json()["code"] == "http.invalid-cursor"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=12))
+def test_decode_cursor_gives_a_number_or_a_400(text: str) -> None:
+    from reference_server.errors import InvalidCursor
+
+    cursor = base64.urlsafe_b64encode(("r" + text).encode()).decode().rstrip("=")
+    try:
+        seq = decode_cursor("r", cursor)
+    except InvalidCursor:
+        assert not (text.isascii() and text.isdigit() and len(text) <= 19)
+    else:
+        assert encode_cursor("r", seq) == encode_cursor("r", int(text))
+
+
+@pytest.mark.parametrize("rid", ["\x00", "a\x00b", "\x1f", "a\x7f", "\x85x"])
+def test_control_characters_in_path_ids_get_400(api: Api, rid: str) -> None:
+    for collection in SPEC.collections.values():
+        for method in ("GET", "PUT"):
+            encoded = quote(rid, safe="")  # as a client sends it: percent-encoded
+            resp = api.client.request(method, f"/{collection}/{encoded}", json={},
+                                      headers={"Authorization": "Bearer demo-staff-liu-fang",
+                                               "If-Match": '"1"'})
+            assert resp.status_code in (400, 404), (collection, method, resp.text)
+
+
+def test_wildcard_if_match_is_refused(api: Api) -> None:
+    doc = submitted_issue()
+    created = api.staff.create(doc)
+    assert created.status_code == 201, created.text
+    path = f"/issues/{doc['id']}"
+    body = created.json()
+    for tag in ("*", ' * ', '"1", *'):
+        resp = api.staff.put(path, body, if_match=tag)
+        assert resp.status_code == 428 and resp.json()["code"] == "http.if-match-wildcard"
+        action = next(iter(SPEC.lifecycle("Issue")["transitions"]))["action"]
+        resp = api.staff.post(f"{path}/actions/{action}", {}, if_match=tag)
+        assert resp.status_code == 428, resp.text
+    assert api.staff.get(path).json()["meta"]["versionId"] == body["meta"]["versionId"]
+
+
+@pytest.mark.slow
+def test_the_documented_three_step_jwks_setup(tmp_path: Path) -> None:
+    """docs/guides/authentication: a JWKS file, ``serve --jwks``, a call with a signed token."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    from .test_process import free_port, wait_healthy
+
+    # 1. the identity provider's public keys as a JWKS file (here: a key pair made for the test)
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwks = tmp_path / "jwks.json"
+    _jwks(jwks, ("city-1", key))
+    # 2. start the server with it
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    out = tmp_path / "out.txt"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from smartcommunity.cli import main; main()", "serve",
+         "--port", str(port), "--database-url", f"sqlite:///{tmp_path / 'city.sqlite3'}",
+         "--no-demo", "--jwks", str(jwks), "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE],
+        cwd=tmp_path, stdout=out.open("wb"), stderr=subprocess.STDOUT, env={**os.environ})
+    try:
+        wait_healthy(base, proc)
+
+        # 3. call it with a token the provider signed
+        def status(token: str) -> int:
+            return httpx.get(f"{base}/issues", headers={"Authorization": f"Bearer {token}"},
+                             timeout=10).status_code
+
+        assert status(_token(key, "city-1")) == 200
+        past = int(time.time()) - 3600
+        assert status(_token(key, "city-1", exp=past, iat=past - 60)) == 401
+        assert status(_token(ec.generate_private_key(ec.SECP256R1()), "city-1")) == 401
+        assert status("demo-regulator") == 401
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    banner = out.read_text(encoding="utf-8")
+    assert "demo-" not in banner and str(jwks) in banner
