@@ -9,7 +9,6 @@ served. Routes raise, never build error responses themselves.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -23,7 +22,7 @@ from starlette.responses import Response
 
 from smartcommunity import Finding, load_spec
 from smartcommunity.pointers import pointer
-from smartcommunity.specification import BASE_URI, DEFAULT_VERSION
+from smartcommunity.specification import BASE_URI, DEFAULT_VERSION, per_spec_tree
 
 __all__ = [
     "PROBLEM_JSON", "BadRequest", "Conflict", "Forbidden", "IdConflict", "IdempotencyKeyReused",
@@ -50,7 +49,7 @@ class _Lenient(dict[str, Any]):
         return "{" + key + "}"
 
 
-@functools.cache
+@per_spec_tree
 def _templates(version: str) -> Mapping[str, tuple[str, str]]:
     entries = load_spec(version).codelist("error-code").entries
     return {code: (e.title_zh, e.title_en) for code, e in entries.items()}

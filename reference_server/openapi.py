@@ -26,7 +26,7 @@ from jsonschema import Draft202012Validator
 
 from smartcommunity import load_spec
 from smartcommunity.pointers import escape_token
-from smartcommunity.specification import DEFAULT_VERSION, Spec
+from smartcommunity.specification import DEFAULT_VERSION, Spec, per_spec_tree
 
 __all__ = ["KINDS", "METHODS", "Operation", "Parameter", "bundled", "operations",
            "resource_operations"]
@@ -36,7 +36,7 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 KINDS = ("create", "list", "read", "update", "act", "history", "right")
 
 
-@functools.cache
+@per_spec_tree
 def bundled(version: str = DEFAULT_VERSION) -> dict[str, Any]:
     """The OpenAPI document with every schema it reaches under ``components/schemas``."""
     spec = load_spec(version)
@@ -179,7 +179,7 @@ def _absolute(node: Any, spec: Spec) -> Any:
     return node
 
 
-@functools.cache
+@per_spec_tree
 def operations(version: str = DEFAULT_VERSION) -> dict[tuple[str, str], Operation]:
     """Every (path, method) of the API with its declared parameters."""
     spec = load_spec(version)
@@ -223,7 +223,7 @@ def operations(version: str = DEFAULT_VERSION) -> dict[tuple[str, str], Operatio
     return out
 
 
-@functools.cache
+@per_spec_tree
 def resource_operations(version: str, resource_type: str) -> dict[str, Operation]:
     """The operations on ``resource_type``'s paths by kind; a right by ``"right:<name>"``."""
     found: dict[str, Operation] = {}

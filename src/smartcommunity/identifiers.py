@@ -22,7 +22,6 @@ one identifier enter a dataset. Use :func:`normalize_citizen_id` on user input f
 
 from __future__ import annotations
 
-import functools
 import hmac
 import re
 from datetime import date
@@ -350,9 +349,8 @@ def mask_name(s: str) -> str:
 # --------------------------------------------------------------------------- pseudonyms
 
 
-@functools.cache
 def _minimum_key_bytes(version: str) -> int:
-    # Read on first use, not on import: identifiers stays cheap to import.
+    # Read on first use, not on import: identifiers stays cheap to import (load_spec caches).
     from .specification import load_spec
 
     return int(load_spec(version).parameter(_PSEUDONYM_REQUIREMENT, "minimumKeyBytes"))

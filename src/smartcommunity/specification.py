@@ -11,11 +11,11 @@ import csv
 import functools
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import yaml
 from referencing import Registry, Resource
@@ -34,10 +34,14 @@ __all__ = [
     "Spec",
     "available_versions",
     "load_spec",
+    "per_spec_tree",
     "spec_root",
 ]
 
 BASE_URI = "https://w3id.org/smartcommunity/spec/"
+P = ParamSpec("P")
+R = TypeVar("R")
+
 #: The version a caller gets when it names none: the one place the library names a version.
 DEFAULT_VERSION = "1.0"
 
@@ -70,6 +74,21 @@ def _installed_root() -> Path:
     if checkout.is_dir():
         return checkout
     raise SpecError("the specification files are not installed with the smartcommunity package")
+
+
+def per_spec_tree(fn: Callable[P, R]) -> Callable[P, R]:
+    """:func:`functools.cache` keyed also by the spec tree in use, for what is computed from
+    the spec: a process that points ``SMARTCOMMUNITY_SPEC_ROOT`` at a draft never gets what
+    was computed from another tree."""
+    @functools.cache
+    def cached(root: Path, *args: Any, **kwargs: Any) -> R:
+        return fn(*args, **kwargs)
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        return cached(spec_root(), *args, **kwargs)  # type: ignore[arg-type]
+
+    return wrapper
 
 
 def available_versions() -> list[str]:

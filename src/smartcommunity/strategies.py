@@ -35,7 +35,7 @@ from hypothesis.strategies import SearchStrategy
 
 from .models import Flat, Schema, SchemaSet, absolutize, json_key, schema_set
 from .pointers import pointer
-from .specification import DEFAULT_VERSION
+from .specification import DEFAULT_VERSION, per_spec_tree
 
 __all__ = [
     "DIVERGENT_KINDS",
@@ -629,7 +629,7 @@ def _required_names(schema: Any) -> list[str]:
     return names
 
 
-@functools.cache
+@per_spec_tree
 def _builder(version: str) -> _Builder:
     return _Builder(schema_set(version))
 
@@ -654,7 +654,7 @@ def documents(resource_type: str, version: str = DEFAULT_VERSION) -> SearchStrat
     return _documents(resource_type, version)
 
 
-@functools.cache
+@per_spec_tree
 def _documents(resource_type: str, version: str) -> SearchStrategy[dict[str, Any]]:
     b = _builder(version)
     schema = b.ss.document(resource_type)

@@ -19,7 +19,7 @@ from ..exceptions import (
     UnknownAction,
 )
 from ..pointers import pointer
-from ..specification import DEFAULT_VERSION, Spec, load_spec
+from ..specification import DEFAULT_VERSION, Spec, load_spec, per_spec_tree
 from ._effects import Inputs, apply_effects
 from ._messages import lifecycle_error, worded
 
@@ -205,7 +205,7 @@ def _details_validator(spec: Spec, resource_type: str, action: str) -> Any:
                                        ignore_unknown_formats=False)
 
 
-@functools.cache
+@per_spec_tree
 def lifecycle_for(resource_type: str, version: str = DEFAULT_VERSION) -> Lifecycle:
     """The lifecycle of ``resource_type`` in spec ``version`` (cached)."""
     return Lifecycle(load_spec(version), resource_type)
