@@ -14,7 +14,6 @@ from reference_server.errors import Conflict
 from reference_server.storage import (
     INDEXES,
     Derived,
-    Scope,
     Store,
     Stored,
     derive,
