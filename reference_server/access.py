@@ -113,6 +113,11 @@ class Access:
         self.erased = erased_members(spec.schema(self.person_type))
         #: below this age personal data is treated as sensitive (/req/residents/minor-sensitive)
         self.minor_age = int(spec.parameter("/req/residents/minor-sensitive", "age"))
+        #: resource type → members whose current value decides how any stored state of the
+        #: resource is served (/req/change-feed/access-now)
+        self.decided_now: Mapping[str, tuple[str, ...]] = {
+            rt: tuple(members) for rt, members in policy.get("decidedNow", {}).items()
+            if isinstance(members, list)}
 
     def _as_sensitive(self, audience: str) -> str:
         """The audience that treats personal data as ``audience`` treats sensitive data."""
@@ -139,14 +144,6 @@ class Access:
         if rtype == "Issue" and role == "department":
             return Scope(communities=communities, department=principal.organisation_id or "")
         return Scope(communities=communities)
-
-    def feed_scope(self, principal: Principal) -> Scope:
-        if principal.every_community:
-            return Scope()
-        if principal.role in self.own_record_roles:
-            return Scope()  # their own records may lie outside their communities: checked below
-        department = principal.organisation_id if principal.role == "department" else None
-        return Scope(communities=frozenset(principal.communities), department=department)
 
     def audience(self, principal: Principal, stored: Stored, now: datetime | None = None) -> str:
         if (stored.rtype == self.person_type and principal.role in self.own_record_roles and (
@@ -206,19 +203,25 @@ class Access:
 
     # -- presentation ------------------------------------------------------------------
     def present(self, principal: Principal, stored: Stored, *, check: bool = True,
-                now: datetime | None = None) -> Presented | None:
-        """``stored`` as ``principal`` may see it, or None when it may not see it at all."""
+                now: datetime | None = None, state: str | None = None) -> Presented | None:
+        """``stored`` as ``principal`` may see it, or None when it may not see it at all.
+
+        With ``state`` (the JSON of an earlier state of the same resource: a change event's
+        data, what an idempotent replay made), that state is served instead, decided and
+        redacted from ``stored``, the current record (/req/change-feed/access-now).
+        """
         if check and not self.can_see(principal, stored, now):
             return None
         audience = self.audience(principal, stored, now)
         rtype = stored.rtype
+        text = stored.text if state is None else state
         if audience in self.untouched and (
                 rtype == "Consultation"
                 or (rtype == "Issue" and principal.role in self.intake_roles)):
-            return Presented(audience, None, stored.text)
-        doc = stored.doc
+            return Presented(audience, None, text)
+        doc = stored.doc if state is None else self.as_decided_now(orjson.loads(state), stored)
         if rtype == self.person_type:
-            doc = self._resident(principal, stored, audience, now)
+            doc = self._resident(principal, stored, audience, now, doc)
         else:
             doc = redact(doc, audience, pseudonym_key=self.key)
         if rtype == "Issue":
@@ -227,11 +230,26 @@ class Access:
             _hide_results(doc, now, principal.role in self.results_hidden_from)
         return Presented(audience, doc, None)
 
+    def as_decided_now(self, state: dict[str, Any], current: Stored) -> dict[str, Any]:
+        """An earlier ``state`` with the current record's values of the members that decide
+        access (``privacy.json`` ``decidedNow``)."""
+        out = dict(state)
+        for member in self.decided_now.get(current.rtype, ()):
+            if member in current.doc:
+                out[member] = current.doc[member]
+            else:
+                out.pop(member, None)
+        return out
+
     def _resident(self, principal: Principal, stored: Stored, audience: str,
-                  now: datetime | None) -> dict[str, Any]:
-        doc = stored.doc
+                  now: datetime | None, doc: dict[str, Any] | None = None) -> dict[str, Any]:
+        doc = stored.doc if doc is None else doc
         restriction = doc.get("restriction")
-        if (isinstance(restriction, Mapping) and restriction.get("state") == "restricted"
+        state = restriction.get("state") if isinstance(restriction, Mapping) else None
+        if state == "erased":
+            # Every state of an erased record is its erased form, to every reader.
+            return self.erased_form(doc)
+        if (state == "restricted"
                 and not self._may_see_restricted(principal, stored, audience, now)):
             return self.erased_form(doc)
         if audience != "self" and self.is_minor(doc, now):
@@ -261,6 +279,12 @@ class Access:
             if cls in classes:
                 found.extend(pointer(where) for where, _ in values_at(doc, path))
         return found
+
+    def is_erased(self, doc: Mapping[str, Any]) -> bool:
+        """Whether ``doc`` is a person's record that has been erased."""
+        restriction = doc.get("restriction")
+        return (doc.get("resourceType") == self.person_type and isinstance(restriction, Mapping)
+                and restriction.get("state") == "erased")
 
     def erased_form(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """``doc`` reduced to the minimal erased form (/req/residents/erased-minimal)."""

@@ -68,6 +68,9 @@ class Principal:
     user_id: str | None = None
     label: str = ""
     grid: str | None = None  # the grid a grid worker serves
+    #: who the principal is when it names neither a user id nor a resident record: derived
+    #: from its credential, never from its display name
+    credential: str | None = None
 
     @property
     def organisation_id(self) -> str | None:
@@ -85,8 +88,14 @@ class Principal:
 
     @property
     def key(self) -> str:
-        """Stable identity for idempotency keys and the audit log."""
-        return f"{self.role}:{self.user_id or self.resident or self.name}"
+        """Stable identity for idempotency keys and the audit log (/req/core/idempotency-scope):
+        the user id, else the resident record, else the credential; never the display name,
+        which two principals may share."""
+        if self.user_id:
+            return f"{self.role}:user:{self.user_id}"
+        if self.resident:
+            return f"{self.role}:resident:{self.resident}"
+        return f"{self.role}:credential:{self.credential or '-'}"
 
     def actor(self, person_type: str) -> dict[str, Any]:
         """The principal as an ``actor.json`` object for history events (``person_type``: the
@@ -194,7 +203,7 @@ def read_tokens_file(path: Path, version: str = DEFAULT_VERSION) -> dict[bytes, 
             digest = _digest(key)
         expires = fields.get("expires")
         out[digest] = Credential(
-            principal_from(fields, version),
+            principal_from(fields, version, digest),
             datetime.fromisoformat(expires) if isinstance(expires, str) else None)
     return out
 
@@ -319,8 +328,10 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
 
 
-def principal_from(fields: Mapping[str, Any], version: str = DEFAULT_VERSION) -> Principal:
-    """A principal from its JSON description; raises ValueError on a bad one."""
+def principal_from(fields: Mapping[str, Any], version: str = DEFAULT_VERSION,
+                   digest: bytes | None = None) -> Principal:
+    """A principal from its JSON description (and the digest of the token that stands for
+    it); raises ValueError on a bad one."""
     roles = load_spec(version).codelist("role")
     role = fields.get("role")
     if role not in roles:
@@ -350,7 +361,8 @@ def principal_from(fields: Mapping[str, Any], version: str = DEFAULT_VERSION) ->
                      organisation=dict(organisation) if organisation else None,
                      resident=resident if isinstance(resident, str) else None,
                      user_id=user_id if isinstance(user_id, str) else None,
-                     label=str(fields.get("label", "")))
+                     label=str(fields.get("label", "")),
+                     credential=None if digest is None else digest.hex()[:32])
 
 
 def load_tokens(source: Mapping[str, Any], version: str = DEFAULT_VERSION,
@@ -368,5 +380,5 @@ def load_tokens(source: Mapping[str, Any], version: str = DEFAULT_VERSION,
             raise ValueError("every token must be ASCII and at least 8 characters long")
         if not isinstance(fields, Mapping):
             raise ValueError(f"the principal of token {token[:4]}… must be an object")
-        out[token] = principal_from(fields, version)
+        out[token] = principal_from(fields, version, _digest(token))
     return out

@@ -99,4 +99,9 @@ def demo_tokens() -> dict[str, dict[str, Any]]:
             "label": "community staff, 和平里", "role": "community-staff", "name": "周敏",
             "userId": "cs-0207", "organisation": _RC_HEPINGLI,
             "communities": [NEIGHBOUR_COMMUNITY]},
+        # A namesake of 刘芳 in the neighbouring community: a display name is no identity.
+        "demo-staff-hepingli-liu-fang": {
+            "label": "community staff, 和平里, namesake of 刘芳", "role": "community-staff",
+            "name": "刘芳", "userId": "cs-0219", "organisation": _RC_HEPINGLI,
+            "communities": [NEIGHBOUR_COMMUNITY]},
     }

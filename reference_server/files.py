@@ -26,7 +26,8 @@ def sqlite_path(database_url: str) -> Path | None:
 
 def create_private(path: Path) -> None:
     """Create ``path`` empty with mode 0600 unless it exists (SQLite gives its -wal and -shm
-    files the mode of the database file)."""
+    files the mode of the database file); missing parent folders are made."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

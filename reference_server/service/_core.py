@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -41,7 +41,17 @@ from ..errors import (
 )
 from ..http import decode_cursor, encode_cursor
 from ..settings import CST, Settings
-from ..storage import Change, Duplicate, ListQuery, Store, Stored, Tx, derive, joined
+from ..storage import (
+    Change,
+    Duplicate,
+    EventRow,
+    ListQuery,
+    Store,
+    Stored,
+    Tx,
+    derive,
+    utc_text,
+)
 from . import _policies  # noqa: F401  # registers the policies of the standard's resource types
 from ._policy import POLICIES, Policy
 from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unprocessable
@@ -49,6 +59,8 @@ from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unproce
 __all__ = ["Prepared", "Result", "Service", "Write", "forbidden", "unprocessable"]
 
 EVENT_TYPE = "org.w3id.smartcommunity.{}.{}"
+#: the type of an event whose resource the reader may not read now (/req/change-feed/withheld)
+WITHHELD_TYPE = "org.w3id.smartcommunity.withheld"
 #: the CloudEvents version of the change feed's events
 CLOUDEVENTS_VERSION = "1.0"
 
@@ -92,6 +104,9 @@ class Service:
         self.action_request = Draft202012Validator(
             self.spec.schema("action-request.json"), registry=self.spec.registry,
             format_checker=Draft202012Validator.FORMAT_CHECKER)
+        #: how long an Idempotency-Key is kept (/req/core/idempotency-scope)
+        self.idempotency_period = timedelta(hours=float(self.spec.parameter(
+            "/req/core/idempotency-scope", "retentionHours")))
         audit = self.spec.operation("listAuditEvents").get("x-roles")
         #: who may read the audit log (the operation's x-roles)
         self.audit_roles = frozenset(audit or ())
@@ -189,8 +204,8 @@ class Service:
             self.store.transact(lambda tx: tx.audit(rows))
 
     def present(self, principal: Principal, stored: Stored, check: bool = True,
-                ) -> Presented | None:
-        return self.access.present(principal, stored, check=check)
+                state: str | None = None) -> Presented | None:
+        return self.access.present(principal, stored, check=check, state=state)
 
     def _written(self, principal: Principal, stored: Stored) -> Presented:
         # The writer sees its result as its audience allows, even when scope would hide it.
@@ -256,9 +271,9 @@ class Service:
         if key is not None:
             body_hash = hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
             with self.store.read() as tx:
-                hit = tx.idempotent(principal.key, key)
-            if hit is not None:
-                return self._replay(hit, request, body_hash)
+                hit = tx.idempotent(principal.key, key, self._unexpired())
+                if hit is not None:
+                    return self._replay(tx, principal, hit, request, body_hash)
         self.validate(doc)
         policy.check_create(principal, doc)
         at = stamp(now_cst())
@@ -273,26 +288,48 @@ class Service:
 
         def job(tx: Tx) -> Result:
             if key is not None and body_hash is not None:
-                hit = tx.idempotent(principal.key, key)
+                hit = tx.idempotent(principal.key, key, self._unexpired())
                 if hit is not None:  # the same key, committed since the check above
-                    return self._replay(hit, request, body_hash)
+                    return self._replay(tx, principal, hit, request, body_hash)
             policy.check_create_stored(tx, principal, doc)
             self._write(tx, row, "created", "create", at)
             if key is not None and body_hash is not None:
+                # A reference to what was made, never a copy (/req/privacy/erasure-every-copy).
                 tx.remember(principal.key, key, request, body_hash, 201, headers["ETag"],
-                            headers["Location"], body.decode(), at)
+                            headers["Location"], (row.rtype, row.id, row.version),
+                            utc_text(at), self._unexpired())
             tx.audit(audit)
             return Result(201, body, headers)
 
         return job
 
-    def _replay(self, hit: Mapping[str, Any], request: str, body_hash: str) -> Result:
+    def _unexpired(self) -> str:
+        """UTC text before which a remembered Idempotency-Key has expired."""
+        return utc_text(stamp(now_cst() - self.idempotency_period))
+
+    def _replay(self, tx: Tx, principal: Principal, hit: Mapping[str, Any], request: str,
+                body_hash: str) -> Result:
+        """The first result of a create, read afresh: only if the replayer may read the
+        resource now, as they may see it now, and audited as a read would be
+        (/req/core/idempotency-replay-access)."""
         if hit["request"] != request or hit["body_hash"] != body_hash:
             raise IdempotencyKeyReused()
+        rtype, rid, version = str(hit["rtype"]), str(hit["rid"]), int(hit["version"])
+        current = tx.get(rtype, rid)
+        state = tx.event_state(rtype, rid, version)
+        if current is None or state is None:
+            raise NotFound()
+        presented = self.present(principal, current, state=state)
+        if presented is None:
+            raise NotFound()
+        if self.policies[rtype].audited:
+            self._audit_reads(principal, "replay", [(current, presented)])
         headers = {"Idempotent-Replayed": "true"}
         if hit["etag"]:
             headers["ETag"] = hit["etag"]
-        return Result(200, str(hit["body"]).encode(), headers)
+        if hit["location"]:
+            headers["Location"] = hit["location"]
+        return Result(200, presented.bytes(), headers)
 
     # -- read, list, history -----------------------------------------------------------
     def read(self, principal: Principal, rtype: str, rid: str) -> Result:
@@ -519,52 +556,70 @@ class Service:
 
         def job(tx: Tx) -> Result:
             self._write(tx, row, kind, operation, at, stored)
+            if self.access.is_erased(new):
+                self._erase_copies(tx, rtype, rid, new)
             tx.audit(audit)
             return Result(200, out, self.etag(row.version))
 
         return job
 
+    def _erase_copies(self, tx: Tx, rtype: str, rid: str, erased: Mapping[str, Any]) -> None:
+        """/req/privacy/erasure-every-copy: every earlier state kept in the change feed becomes
+        the erased form too, and the idempotency keys that made the record are dropped."""
+        def rewrite(text: str) -> str:
+            state = self.access.as_decided_now(
+                orjson.loads(text), Stored.prepared(0, dict(erased), "", derive(erased)))
+            return orjson.dumps(self.access.erased_form(state)).decode()
+
+        tx.rewrite_events(rtype, rid, rewrite)
+        tx.forget(rtype, rid)
+        self.store.scrub_soon()
+
     # -- change feed -------------------------------------------------------------------
     def changes(self, principal: Principal, cursor: str | None, limit: int) -> Result:
+        """GET /changes: every event after the cursor, each decided now, from the resource's
+        current record (/req/change-feed/access-now): as the reader may see it today, or
+        reduced when it may not read the resource now (/req/change-feed/withheld)."""
         after = decode_cursor("f", cursor)
-        scope = self.access.feed_scope(principal)
-        budget = max(limit * 20, 2000)  # rows scanned per page; the cursor moves past the rest
         items: list[Any] = []
         shown: list[tuple[Stored, Presented]] = []
         last = after
-        scanned = 0
         with self.store.read() as tx:
-            while len(items) < limit and scanned < budget:
-                wanted = limit - len(items)
-                rows = tx.events(last, wanted, scope)
-                for row in rows:
-                    last = row.seq
-                    scanned += 1
-                    stored = Stored(row.seq, row.rtype, row.rid, row.version, row.data,
-                                    joined(row.communities), joined(row.departments))
-                    presented = self.present(principal, stored)
-                    if presented is None:
-                        continue
-                    items.append({
-                        "specversion": CLOUDEVENTS_VERSION, "id": str(row.seq),
-                        "source": self.source,
-                        "type": EVENT_TYPE.format(row.rtype.lower(), row.kind),
-                        "time": row.time,
-                        "subject": f"{self.spec.collection(row.rtype)}/{row.rid}",
-                        "datacontenttype": "application/json",
-                        "dataschema": self.spec.schema_uri(row.rtype),
-                        "sequence": str(row.seq), "action": row.action,
-                        "resourceversion": str(row.version), "data": presented.json(),
-                    })
-                    if self.policies[row.rtype].audited:
-                        shown.append((stored, presented))
-                if len(rows) < wanted:
-                    break
+            rows = tx.events(after, limit)
+        for row, current in rows:
+            last = row.seq
+            presented = None if current is None else self.present(
+                principal, current, state=row.data)
+            if presented is None:
+                items.append(self.withheld(row))
+                continue
+            assert current is not None
+            items.append(self.event(row, presented))
+            if self.policies[row.rtype].audited:
+                shown.append((current, presented))
         if shown:
             self._audit_reads(principal, "feed", shown)
         # next is always given: with nothing new, items is empty and the client polls with it.
         page = {"items": items, "next": encode_cursor("f", last)}
         return Result(200, orjson.dumps(page))
+
+    def event(self, row: EventRow, presented: Presented) -> dict[str, Any]:
+        """The CloudEvents event of ``row`` carrying ``presented`` as its data."""
+        return {
+            "specversion": CLOUDEVENTS_VERSION, "id": str(row.seq), "source": self.source,
+            "type": EVENT_TYPE.format(row.rtype.lower(), row.kind), "time": row.time,
+            "subject": f"{self.spec.collection(row.rtype)}/{row.rid}",
+            "datacontenttype": "application/json",
+            "dataschema": self.spec.schema_uri(row.rtype),
+            "sequence": str(row.seq), "action": row.action,
+            "resourceversion": str(row.version), "data": presented.json(),
+        }
+
+    def withheld(self, row: EventRow) -> dict[str, Any]:
+        """The reduced event of ``row`` for a reader who may not read its resource now: that
+        an event happened, and nothing of what or whom it was about."""
+        return {"specversion": CLOUDEVENTS_VERSION, "id": str(row.seq), "source": self.source,
+                "type": WITHHELD_TYPE, "time": row.time, "sequence": str(row.seq)}
 
     # -- audit log ---------------------------------------------------------------------
     def audit_events(self, principal: Principal, resident: str | None, cursor: str | None,

@@ -142,6 +142,18 @@ class Store:
                 tx.set_info("source", value)
             return value
 
+    def scrub_soon(self) -> None:
+        """Ask for the space freed by an erasure to be cleared from the database files soon
+        (SQLite: a truncating checkpoint, so no earlier page stays in the write-ahead log)."""
+        if self.checkpointer is not None:
+            self.checkpointer.truncate_soon()
+
+    def scrub(self) -> bool:
+        """Clear freed space from the database files now; False if readers kept it busy."""
+        if self.checkpointer is None:
+            return True
+        return self.checkpointer.checkpoint("TRUNCATE")
+
     def dispose(self) -> None:
         if self.committer is not None:
             self.committer.close()
@@ -164,6 +176,9 @@ def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     # Checkpoints run in the background (Checkpointer), not inside a request's commit.
     cursor.execute("PRAGMA wal_autocheckpoint=0")
+    # Freed space is overwritten with zeros: what erasure removes leaves no trace in the file
+    # (/req/privacy/erasure-every-copy).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -179,19 +194,34 @@ class Checkpointer:
         self.every = every
         self.pages = pages
         self._stop = threading.Event()
+        self._truncate = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="wal-checkpoint", daemon=True)
         self._thread.start()
+
+    def truncate_soon(self) -> None:
+        """Make the next checkpoint a truncating one (after an erasure)."""
+        self._truncate.set()
+
+    def checkpoint(self, mode: str = "PASSIVE") -> bool:
+        """Run one checkpoint; False when it could not finish (the database was busy)."""
+        raw = self.store.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(f"PRAGMA wal_checkpoint({mode})")
+            busy = cursor.fetchone()[0]
+            cursor.close()
+            return not busy
+        finally:
+            raw.close()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
             with contextlib.suppress(Exception):  # a busy database is checkpointed next time
-                raw = self.store.engine.raw_connection()
-                try:
-                    cursor = raw.cursor()
-                    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                    cursor.close()
-                finally:
-                    raw.close()
+                if self._truncate.is_set():
+                    if self.checkpoint("TRUNCATE"):
+                        self._truncate.clear()
+                else:
+                    self.checkpoint()
 
     def close(self) -> None:
         self._stop.set()

@@ -88,19 +88,25 @@ events = Table(
     Column("data", Text, nullable=False),
 )
 
-#: first results of create requests, per principal and Idempotency-Key
+#: what create requests made, per principal and Idempotency-Key: a reference to the resource
+#: and its version, never a copy of it, so that a replay is read afresh and erasure leaves
+#: nothing behind here (/req/core/idempotency-scope, /req/core/idempotency-replay-access)
 idempotency = Table(
     "idempotency", metadata,
-    Column("principal", String(200), nullable=False),
+    Column("principal", String(200), nullable=False),  # the principal's stable identity
     Column("key", String(128), nullable=False),
     Column("request", String(200), nullable=False),  # method and path the key was used on
     Column("body_hash", String(64), nullable=False),
     Column("status", Integer, nullable=False),
     Column("etag", String(40)),
     Column("location", String(300)),
-    Column("body", Text, nullable=False),
-    Column("created_at", String(40), nullable=False),
+    Column("rtype", String(16), nullable=False),
+    Column("rid", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", String(40), nullable=False),  # UTC text: expiry compares as text
     PrimaryKeyConstraint("principal", "key", name="pk_idempotency"),
+    Index("ix_idempotency_resource", "rtype", "rid"),
+    Index("ix_idempotency_created", "created_at"),
 )
 
 #: append-only log of access to residents' sensitive information (/req/privacy/audit-log)

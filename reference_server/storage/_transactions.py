@@ -83,10 +83,17 @@ _SQL = {
     "last_event": "SELECT COALESCE(MAX(seq), 0) FROM events",
     "event": "INSERT INTO events (seq, rtype, rid, kind, action, version, time, "
              "communities, departments, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "idempotent": "SELECT request, body_hash, status, etag, location, body FROM idempotency "
-                  "WHERE principal = ? AND key = ?",
+    "idempotent": "SELECT request, body_hash, status, etag, location, rtype, rid, version "
+                  "FROM idempotency WHERE principal = ? AND key = ? AND created_at >= ?",
     "remember": "INSERT INTO idempotency (principal, key, request, body_hash, status, etag, "
-                "location, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "location, rtype, rid, version, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "expire": "DELETE FROM idempotency WHERE created_at < ?",
+    "forget": "DELETE FROM idempotency WHERE rtype = ? AND rid = ?",
+    "event_at": "SELECT seq, data FROM events WHERE rtype = ? AND rid = ? AND version = ? "
+                "ORDER BY seq LIMIT 1",
+    "events_of": "SELECT seq, data FROM events WHERE rtype = ? AND rid = ? ORDER BY seq",
+    "rewrite_event": "UPDATE events SET data = ? WHERE seq = ?",
     "audit": f"INSERT INTO audit ({', '.join(_AUDIT)}) VALUES ({', '.join('?' for _ in _AUDIT)})",
 }
 _SQL_PG = {k: v.replace("?", "%s") for k, v in _SQL.items()}
@@ -302,40 +309,67 @@ class Tx:
                             joined(derived.communities), joined(derived.departments), data))
         return seq
 
-    def events(self, after: int, limit: int, scope: Scope) -> list[EventRow]:
-        """Events after ``after`` in sequence order, prefiltered by scope."""
-        e = events.c
-        conds: list[Any] = [e.seq > after]
-        if scope.nothing:
-            return []
-        if scope.communities is not None:
-            conds.append(_listed(e.communities, scope.communities))
-        if scope.department is not None:
-            conds.append(or_(e.rtype.not_in(_BY_DEPARTMENT),
-                             e.departments.like(f"%|{scope.department}|%")))
+    def events(self, after: int, limit: int) -> list[tuple[EventRow, Stored | None]]:
+        """Events after ``after`` in sequence order, each with its resource's current row.
+
+        Whether and how a reader sees an event is decided from the current row, never from
+        the copy stored with the event (/req/change-feed/access-now), so nothing is filtered
+        here: every event is served, whole or reduced (/req/change-feed/withheld).
+        """
+        e, r = events.c, resources.c
         rows = self.conn.execute(
             select(e.seq, e.rtype, e.rid, e.kind, e.action, e.version, e.time,
-                   e.communities, e.departments, e.data)
-            .where(and_(*conds)).order_by(e.seq).limit(limit))
-        return [EventRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], split(r[7]),
-                         split(r[8]), r[9]) for r in rows]
+                   e.communities, e.departments, e.data,
+                   r.seq, r.version, r.communities, r.departments, r.doc)
+            .select_from(events.outerjoin(resources, and_(r.rtype == e.rtype, r.id == e.rid)))
+            .where(e.seq > after).order_by(e.seq).limit(limit))
+        out: list[tuple[EventRow, Stored | None]] = []
+        for row in rows:
+            event = EventRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                             split(row[7]), split(row[8]), row[9])
+            current = None if row[10] is None else Stored(
+                row[10], row[1], row[2], row[11], row[14], row[12], row[13])
+            out.append((event, current))
+        return out
+
+    def event_state(self, rtype: str, rid: str, version: int) -> str | None:
+        """The stored state of ``rid`` after the write that made ``version``."""
+        row = self._one("event_at", (rtype, rid, version))
+        return None if row is None else str(row[1])
+
+    def rewrite_events(self, rtype: str, rid: str, rewrite: Callable[[str], str]) -> int:
+        """Replace the stored state of every event of ``rid`` by ``rewrite(state)`` (erasure
+        leaves no copy of the record in the feed: /req/privacy/erasure-every-copy)."""
+        rows = self._cursor("events_of", (rtype, rid), lambda c: c.fetchall())
+        changed = [(new, seq) for seq, data in rows if (new := rewrite(str(data))) != data]
+        self._many("rewrite_event", changed)
+        return len(changed)
 
     def last_event(self) -> int:
         return int(self.conn.execute(select(func.coalesce(func.max(events.c.seq), 0)))
                    .scalar_one())
 
     # -- idempotency -------------------------------------------------------------------
-    def idempotent(self, principal: str, key: str) -> dict[str, Any] | None:
-        row = self._one("idempotent", (principal, key))
+    def idempotent(self, principal: str, key: str, since: str) -> dict[str, Any] | None:
+        """What ``principal`` made with ``key``, unless it was remembered before ``since``
+        (UTC text: the key has expired)."""
+        row = self._one("idempotent", (principal, key, since))
         if row is None:
             return None
         return {"request": row[0], "body_hash": row[1], "status": row[2], "etag": row[3],
-                "location": row[4], "body": row[5]}
+                "location": row[4], "rtype": row[5], "rid": row[6], "version": row[7]}
 
     def remember(self, principal: str, key: str, request: str, body_hash: str, status: int,
-                 etag: str | None, location: str | None, body: str, at: str) -> None:
-        self._run("remember", (principal, key, request, body_hash, status, etag, location, body,
-                               at))
+                 etag: str | None, location: str | None, made: tuple[str, str, int],
+                 at: str, expired_before: str) -> None:
+        """Keep what a create made (``made``: type, id, version), dropping expired keys."""
+        self._run("expire", (expired_before,))
+        self._run("remember", (principal, key, request, body_hash, status, etag, location,
+                               *made, at))
+
+    def forget(self, rtype: str, rid: str) -> None:
+        """Drop every idempotency key that made ``rid`` (erasure purges them)."""
+        self._run("forget", (rtype, rid))
 
     # -- audit -------------------------------------------------------------------------
     def audit(self, rows: Sequence[dict[str, Any]]) -> None:

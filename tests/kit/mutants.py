@@ -22,7 +22,8 @@ from reference_server import access as access_module
 from reference_server.access import Access
 from reference_server.api import _common
 from reference_server.auth import Principal
-from reference_server.service import Service, _core, _policies
+from reference_server.service import Result, Service, _core, _policies
+from reference_server.storage import Stored, derive, joined
 from smartcommunity.lifecycle import _effects, lifecycle_for
 
 from .harness import kit_token
@@ -566,4 +567,96 @@ MUTANTS: list[Mutant] = [
            "a JWT's expiry is not checked", expired_jwts_accepted),
     Mutant("demo-tokens-accepted", "/req/core/no-demo-credentials",
            "the published demo tokens work beside the configured ones", demo_tokens_accepted),
+]
+
+
+# -- access decided now (feed, erasure, idempotency) -----------------------------------
+
+def feed_decided_from_copy(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The feed and replays decide from the copy stored with the event, as they once did."""
+    original = Service.present
+
+    def present(self: Service, principal: Principal, stored: Stored, check: bool = True,
+                state: str | None = None) -> Any:
+        if state is None:
+            return original(self, principal, stored, check)
+        then = derive(json.loads(state), stored.communities)
+        row = Stored(stored.seq, stored.rtype, stored.id, stored.version, state,
+                     joined(then.communities), joined(then.departments))
+        return original(self, principal, row, check)
+
+    mp.setattr(Service, "present", present)
+    return app
+
+
+def withheld_names_subject(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = Service.withheld
+
+    def withheld(self: Service, row: Any) -> dict[str, Any]:
+        return {**original(self, row), "subject": f"{self.spec.collection(row.rtype)}/{row.rid}"}
+
+    mp.setattr(Service, "withheld", withheld)
+    return app
+
+
+def erased_history_kept(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Erasure rewrites only the record: its earlier events stay whole."""
+    mp.setattr(Service, "_erase_copies", lambda self, tx, rtype, rid, erased: None)
+    mp.setattr(Access, "as_decided_now", lambda self, state, current: state)
+    return app
+
+
+def replay_from_cache(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Replays answer from a cached copy of the first response, which erasure never reaches."""
+    original = Service.prepare_create
+    cache: dict[tuple[str, str], bytes] = {}
+
+    def prepare_create(self: Service, principal: Principal, rtype: str, doc: Any,
+                       key: str | None) -> Any:
+        if key is not None and (principal.key, key) in cache:
+            return Result(200, cache[(principal.key, key)], {"Idempotent-Replayed": "true"})
+        prepared = original(self, principal, rtype, doc, key)
+        if key is None or isinstance(prepared, Result):
+            return prepared
+
+        def job(tx: Any) -> Result:
+            result: Result = prepared(tx)
+            cache[(principal.key, key)] = result.body
+            return result
+
+        return job
+
+    mp.setattr(Service, "prepare_create", prepare_create)
+    return app
+
+
+def keys_by_display_name(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(Principal, "key", property(lambda self: f"{self.role}:{self.name}"))
+    return app
+
+
+def replay_unaudited(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = Service._audit_reads
+
+    def audit_reads(self: Service, principal: Principal, operation: str, shown: Any) -> None:
+        if operation != "replay":
+            original(self, principal, operation, shown)
+
+    mp.setattr(Service, "_audit_reads", audit_reads)
+    return app
+
+
+MUTANTS += [
+    Mutant("feed-decided-from-copy", "/req/change-feed/access-now",
+           "the feed decides from the copy stored with each event", feed_decided_from_copy),
+    Mutant("withheld-names-subject", "/req/change-feed/withheld",
+           "a withheld event still names its resource", withheld_names_subject),
+    Mutant("erased-history-kept", "/req/change-feed/erased-history",
+           "an erased record's earlier events stay whole", erased_history_kept),
+    Mutant("replay-from-cache", "/req/privacy/erasure-every-copy",
+           "replays come from a cached copy erasure never reaches", replay_from_cache),
+    Mutant("keys-by-display-name", "/req/core/idempotency-scope",
+           "Idempotency-Keys are scoped by role and display name", keys_by_display_name),
+    Mutant("replay-unaudited", "/req/core/idempotency-replay-access",
+           "a replay disclosing sensitive data is not audited", replay_unaudited),
 ]

@@ -4030,22 +4030,28 @@ class ChangeEvent(SpecModel):
         "org.w3id.smartcommunity.consultation.updated",
         "org.w3id.smartcommunity.consultation.transitioned",
         "org.w3id.smartcommunity.consultation.erased",
+        "org.w3id.smartcommunity.withheld",
     ] = Field(
         title="事件类型 / Event type",
-        description="资源类型与变更种类。 / Resource type and kind of change.",
+        description="资源类型与变更种类；读者当前不能读取的资源的事件为 org.w3id.smartcommunity.withheld。 / Resource type and kind of change; org.w3id.smartcommunity.withheld for an event whose resource the reader may not read now.",
     )
     time: DateTime = Field(
         title="时间 / Time", description="变更提交的时间。 / When the change was committed."
     )
-    subject: Annotated[
-        str,
-        StringConstraints(pattern="^(residents|issues|consultations)/[0-9a-f-]{36}$"),
-        not_matching("\n$"),
-    ] = Field(
+    subject: (
+        Annotated[
+            str,
+            StringConstraints(pattern="^(residents|issues|consultations)/[0-9a-f-]{36}$"),
+            not_matching("\n$"),
+        ]
+        | None
+    ) = Field(
+        default=None,
         title="主题 / Subject",
         description="被变更资源的相对路径，如 issues/{id}。 / Relative path of the changed resource, such as issues/{id}.",
     )
-    datacontenttype: Literal["application/json"] = Field(
+    datacontenttype: Literal["application/json"] | None = Field(
+        default=None,
         title="数据媒体类型 / Data content type",
         description="固定为 application/json。 / Always application/json.",
     )
@@ -4060,50 +4066,79 @@ class ChangeEvent(SpecModel):
         title="序号 / Sequence",
         description="订阅内从 1 开始连续递增的十进制序号。 / Decimal sequence number within the feed, from 1, increasing by one.",
     )
-    action: Code = Field(
+    action: Code | None = Field(
+        default=None,
         title="动作 / Action",
         description="产生该变更的生命周期动作或 create、update、erase。 / The lifecycle action, or create, update or erase, that made the change.",
     )
-    resourceversion: Annotated[
-        str, StringConstraints(pattern="^[1-9][0-9]{0,17}$"), not_matching("\n$")
-    ] = Field(
+    resourceversion: (
+        Annotated[str, StringConstraints(pattern="^[1-9][0-9]{0,17}$"), not_matching("\n$")] | None
+    ) = Field(
+        default=None,
         title="资源版本 / Resource version",
         description="变更后资源的 meta.versionId。 / meta.versionId of the resource after the change.",
     )
-    data: dict[str, Any] = Field(
+    data: dict[str, Any] | None = Field(
+        default=None,
         title="数据 / Data",
         description="变更后资源的完整状态（按读者脱敏）。 / Full state of the resource after the change, redacted for the reader.",
     )
 
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
+        if self.type == "org.w3id.smartcommunity.withheld" and self.model_fields_set & {
+            "subject",
+            "datacontenttype",
+            "dataschema",
+            "action",
+            "resourceversion",
+            "data",
+        }:
+            raise ValueError(
+                'then: {"if":{"properties":{"type":{"const":"org.w3id.smartcommunity.withheld"}},"required":["type"]},"then":{"propertyNames":{"enum":["specversion","id","source","...'
+            )
+        if self.type != "org.w3id.smartcommunity.withheld" and (
+            not (
+                self.subject is not None
+                and self.datacontenttype is not None
+                and self.action is not None
+                and self.resourceversion is not None
+                and self.data is not None
+            )
+        ):
+            raise ValueError(
+                'else: {"if":{"properties":{"type":{"const":"org.w3id.smartcommunity.withheld"}},"required":["type"]},"else":{"required":["subject","datacontenttype","action","reso...'
+            )
         if (
-            "resourceType" in self.data
+            self.data is not None
+            and "resourceType" in self.data
             and self.data["resourceType"] == "Resident"
-            and (not (conforms(Resident, self.data)))
+            and (not (self.data is None or conforms(Resident, self.data)))
         ):
             raise ValueError(
                 'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Resident"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{"dat...'
             )
         if (
-            "resourceType" in self.data
+            self.data is not None
+            and "resourceType" in self.data
             and self.data["resourceType"] == "Issue"
-            and (not (conforms(Issue, self.data)))
+            and (not (self.data is None or conforms(Issue, self.data)))
         ):
             raise ValueError(
                 'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Issue"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{"data":...'
             )
         if (
-            "resourceType" in self.data
+            self.data is not None
+            and "resourceType" in self.data
             and self.data["resourceType"] == "Consultation"
-            and (not (conforms(Consultation, self.data)))
+            and (not (self.data is None or conforms(Consultation, self.data)))
         ):
             raise ValueError(
                 'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Consultation"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{...'
             )
-        if "resourceType" not in self.data:
+        if self.data is not None and "resourceType" not in self.data:
             raise ValueError('data: {"required":["resourceType","id"]}')
-        if "id" not in self.data:
+        if self.data is not None and "id" not in self.data:
             raise ValueError('data: {"required":["resourceType","id"]}')
         return self
 

@@ -1,0 +1,337 @@
+"""Access decided now: checks that change who may see what, then read the feed and replay
+idempotent creates (change-feed, core and privacy classes).
+
+Each check changes one thing a reader's access depends on — a proxy's period, a record's
+erasure, a reporter's disclosure, a consultation's visibility, who holds an Idempotency-Key —
+and then reads the paths that keep copies: the change feed from before the change, and the
+replay of the create.
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import pairwise
+from typing import Any
+
+from .._context import KitContext
+from .._preset import Principal
+from .._registry import Skipped, check
+from ._shared import (
+    ISSUE,
+    PROXY_ROLE,
+    PUBLIC,
+    RESIDENT,
+    RESIDENT_ROLE,
+    SYSTEM,
+    Tracked,
+    mirror,
+    new_issue,
+    proxy,
+    resident,
+    subject,
+    tail,
+)
+
+REGULATOR = "regulator"
+CONSULTATION = "Consultation"
+#: the type and the only members of an event whose resource the reader may not read now
+WITHHELD = "org.w3id.smartcommunity.withheld"
+WITHHELD_MEMBERS = frozenset({"specversion", "id", "source", "type", "time", "sequence"})
+
+
+def _since(ctx: KitContext, who: Principal, cursor: str) -> list[dict[str, Any]]:
+    """Every event ``who`` receives after ``cursor``, all pages."""
+    out: list[dict[str, Any]] = []
+    for _ in range(200):
+        resp = ctx.call("GET", ctx.path("readChanges"), who,
+                        params={"cursor": cursor, "limit": "500"})
+        ctx.expect_status(resp, 200, zh="从游标读取变更", en="read the feed from a cursor")
+        body = resp.json() or {}
+        items = [e for e in body.get("items") or [] if isinstance(e, dict)]
+        if not items:
+            break
+        out += items
+        cursor = str(body.get("next"))
+    return out
+
+
+def _about(ctx: KitContext, events: list[dict[str, Any]], rt: str, rid: str
+           ) -> list[dict[str, Any]]:
+    wanted = subject(ctx, rt, rid)
+    return [e for e in events if e.get("subject") == wanted]
+
+
+def _values(doc: Any) -> list[str]:
+    """Personal values of a test resident that must not travel once access ends."""
+    if not isinstance(doc, dict):
+        return []
+    found = [str(doc["name"])] if isinstance(doc.get("name"), str) else []
+    for item in doc.get("identityDocuments") or ():
+        if isinstance(item, dict) and isinstance(item.get("number"), str):
+            found.append(item["number"])
+    for point in doc.get("contactPoints") or ():
+        if isinstance(point, dict) and isinstance(point.get("phone"), str):
+            found.append(point["phone"])
+    return found
+
+
+def _unique(ctx: KitContext, proxies: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A fresh resident whose name, citizen ID and phone occur in no other record, so that
+    finding them anywhere is a leak of this one."""
+    from ...identifiers import citizen_id_check_char, citizen_id_pseudonym, mask_citizen_id
+
+    doc = resident(ctx, proxies or ())
+    rng = ctx.rng
+    doc["name"] = "".join(rng.choice("甲乙丙丁戊己庚辛壬癸子丑寅卯") for _ in range(5))
+    # The template's birth date stays: its age-bound markers must keep agreeing with it.
+    born = str(doc.get("birthDate") or "1960-05-01").replace("-", "")
+    first = f"{ctx.preset.community[:6]}{born}{rng.randint(0, 999):03d}"
+    number = first + citizen_id_check_char(first)
+    doc["birthDate"] = f"{born[:4]}-{born[4:6]}-{born[6:]}"
+    card: dict[str, Any] = {"type": "citizen-id", "number": number,
+                            "masked": mask_citizen_id(number)}
+    if ctx.pseudonym_key is not None:
+        card["pseudonym"] = citizen_id_pseudonym(number, ctx.pseudonym_key)
+    doc["identityDocuments"] = [card]
+    doc["contactPoints"] = [{"type": "mobile", "preferred": True,
+                             "phone": f"+86139{rng.randint(0, 10**8 - 1):08d}"}]
+    doc.pop("formerNames", None)
+    doc.pop("emergencyContacts", None)
+    return ctx.ensure_valid(doc, "(resident with unique personal data)")
+
+
+def _leaks(values: list[str], payload: Any) -> list[str]:
+    text = json.dumps(payload, ensure_ascii=False)
+    return [v for v in values if v and v in text]
+
+
+@check(
+    "/req/change-feed/withheld",
+    "读者当前不能读取的资源的事件以精简形式出现，序号无缺失",
+    "events of resources the reader may not read now come reduced, with no gaps in sequence",
+)
+def test_withheld_events(ctx: KitContext) -> None:
+    other = ctx.preset.other_community
+    outsider = ctx.preset.by_role(ctx.staff_role, community=other) if other else None
+    if outsider is None or outsider.serves(ctx.preset.community):
+        raise Skipped("预设没有只服务另一社区的工作人员",
+                      "the preset has no staff serving only the other community")
+    cursor = tail(ctx, outsider)
+    doc = ctx.document(ctx.spec.resource_types[-1])
+    ctx.created(doc)
+    events = _since(ctx, outsider, cursor)
+    sequences = [int(str(e.get("sequence", "0"))) for e in events]
+    ctx.expect(bool(events), "读者完全没有收到另一社区写入的事件",
+               "the reader receives nothing for another community's write")
+    ctx.expect(all(b - a == 1 for a, b in pairwise(sequences)),
+               f"读者看到的序号有缺失：{sequences}", f"the reader sees gaps: {sequences}")
+    reduced = [e for e in events if e.get("type") == WITHHELD]
+    ctx.expect(bool(reduced), "另一社区写入的事件没有以精简形式出现",
+               "the other community's write does not come as a withheld event")
+    for event in events:
+        if event.get("type") == WITHHELD:
+            extra = sorted(set(event) - WITHHELD_MEMBERS)
+            ctx.expect(not extra, f"精简事件带有 {extra}", f"a withheld event carries {extra}")
+        ctx.expect(doc["id"] not in json.dumps(event),
+                   "不能读取该资源的读者在变更中看到了它的标识",
+                   "a reader who may not read the resource sees its id in the feed")
+
+
+@check(
+    "/req/change-feed/access-now",
+    "访问改变后（代理到期、诉求人改为保密、协商收窄公开范围），变更订阅按当前记录提供此前的事件",
+    "after access changes (a proxy ends, a reporter becomes confidential, a consultation is "
+    "narrowed), the feed serves earlier events as decided from the current record",
+    needs=(PROXY_ROLE,),
+)
+def test_feed_decided_now(ctx: KitContext) -> None:
+    agent = ctx.principal(PROXY_ROLE)
+    cursor = tail(ctx, agent)
+    # 1. A proxy whose period ends reads nothing more of the resident, not even from before.
+    record = Tracked(ctx, _unique(ctx, [proxy(ctx, agent, ["receive-information"])]))
+    values = _values(record.doc)
+    seen = _about(ctx, _since(ctx, agent, cursor), RESIDENT, record.id)
+    ctx.expect(bool(seen), "代理人在期限内没有在变更中看到被代理居民",
+               "a proxy in force does not see the resident in the feed")
+    proxies = [dict(p) for p in record.doc.get("proxies") or ()]
+    for entry in proxies:
+        entry["validUntil"] = ctx.moment(-0.01)
+    record.put(proxies=proxies)
+    again = _about(ctx, _since(ctx, agent, cursor), RESIDENT, record.id)
+    ctx.expect(not again, f"代理关系结束后，前代理人仍在变更中收到 {len(again)} 个该居民的事件",
+               f"after the proxy ended, the ex-proxy still receives {len(again)} events of "
+               "the resident")
+    leaked = _leaks(values, _since(ctx, agent, cursor))
+    ctx.expect(not leaked, f"前代理人在变更中读到 {leaked}",
+               f"the ex-proxy reads {leaked} in the feed")
+    # 2. A reporter made confidential leaves every earlier event for readers beyond intake.
+    reader = ctx.optional(REGULATOR)
+    if reader is not None:
+        start = tail(ctx, reader)
+        issue = Tracked(ctx, new_issue(ctx, reporterDisclosure="public", reporterContact={
+            "name": "邹晓阳", "phone": "+8613900001234"}))
+        issue.put(reporterDisclosure="confidential")
+        events = _about(ctx, _since(ctx, reader, start), ISSUE, issue.id)
+        leaked = _leaks(["邹晓阳", "+8613900001234", "13900001234"], events)
+        ctx.expect(not leaked, f"诉求人改为保密后，{reader.name} 仍在变更中读到 {leaked}",
+                   f"after the reporter became confidential, {reader.name} still reads "
+                   f"{leaked} in the feed")
+    # 3. A consultation narrowed to staff leaves the public's and residents' feeds.
+    watchers = [p for p in (ctx.optional(PUBLIC), ctx.optional(RESIDENT_ROLE)) if p is not None]
+    if watchers and CONSULTATION in ctx.spec.resource_types:
+        starts = {p.name: tail(ctx, p) for p in watchers}
+        consultation = Tracked(ctx, _public_consultation(ctx))
+        consultation.put(visibility="staff")
+        for who in watchers:
+            events = _about(ctx, _since(ctx, who, starts[who.name]), CONSULTATION,
+                            consultation.id)
+            ctx.expect(not events, f"协商收窄为 staff 后，{who.name} 仍在变更中收到它",
+                       f"after the consultation was narrowed to staff, {who.name} still "
+                       "receives it in the feed")
+
+
+def _public_consultation(ctx: KitContext) -> dict[str, Any]:
+    doc = ctx.document(CONSULTATION)
+    doc["visibility"] = "public"
+    return ctx.ensure_valid(doc, "(public consultation)")
+
+
+@check(
+    "/req/change-feed/erased-history",
+    "删除后，记录此前的每个事件对镜像也只有最小形式",
+    "after erasure every earlier event of the record carries only the minimal form, to a "
+    "mirror too",
+    needs=(SYSTEM,),
+)
+def test_erased_history(ctx: KitContext) -> None:
+    who = mirror(ctx)
+    cursor = tail(ctx, who)
+    record = Tracked(ctx, _unique(ctx))
+    values = _values(record.doc)
+    record.put(preferredChannels=["phone-call"])
+    resp = record.post("erase", {"reason": "purpose-fulfilled"})
+    ctx.expect_status(resp, 200, zh="执行删除", en="carry out the erasure")
+    events = _about(ctx, _since(ctx, who, cursor), RESIDENT, record.id)
+    ctx.expect(len(events) >= 3, f"镜像只收到 {len(events)} 个该记录的事件",
+               f"the mirror receives only {len(events)} events of the record")
+    for event in events:
+        data = event.get("data")
+        state = ((data or {}).get("restriction") or {}).get("state") if isinstance(
+            data, dict) else None
+        ctx.expect(state == "erased", f"删除前的事件 {event.get('sequence')} 不是删除后的形式",
+                   f"the earlier event {event.get('sequence')} is not in the erased form")
+    leaked = _leaks(values, events)
+    ctx.expect(not leaked, f"删除后变更订阅仍给出 {leaked}",
+               f"after erasure the feed still gives {leaked}")
+
+
+@check(
+    "/req/privacy/erasure-every-copy",
+    "删除后，幂等重放、变更订阅和读取都不再给出该居民的个人信息",
+    "after erasure neither an idempotent replay, the feed nor a read gives the resident's "
+    "personal information",
+)
+def test_erasure_every_copy(ctx: KitContext) -> None:
+    doc = _unique(ctx)
+    values = _values(doc)
+    key = "kit-" + ctx.new_id()
+    ctx.expect_status(ctx.create(doc, headers={"Idempotency-Key": key}), 201,
+                      zh="带幂等键创建居民", en="create a resident with an Idempotency-Key")
+    record = Tracked.existing(ctx, RESIDENT, doc["id"])
+    resp = record.post("erase", {"reason": "purpose-fulfilled"})
+    ctx.expect_status(resp, 200, zh="执行删除", en="carry out the erasure")
+    replay = ctx.create(doc, headers={"Idempotency-Key": key})
+    leaked = _leaks(values, replay.json())
+    ctx.expect(not leaked, f"删除后幂等重放仍给出 {leaked}",
+               f"after erasure the idempotent replay still gives {leaked}")
+    ctx.expect(replay.status != 201, "删除后的重放又创建了记录",
+               "the replay after erasure created the record again")
+    readers = [ctx.staff, *(p for p in (ctx.optional(SYSTEM),) if p is not None)]
+    for who in readers:
+        leaked = _leaks(values, _whole_feed(ctx, who))
+        ctx.expect(not leaked, f"删除后 {who.name} 在变更中读到 {leaked}",
+                   f"after erasure {who.name} reads {leaked} in the feed")
+        leaked = _leaks(values, ctx.read(RESIDENT, doc["id"], who).json())
+        ctx.expect(not leaked, f"删除后 {who.name} 读取到 {leaked}",
+                   f"after erasure {who.name} reads {leaked}")
+
+
+def _whole_feed(ctx: KitContext, who: Principal) -> list[dict[str, Any]]:
+    """The whole feed as ``who`` receives it."""
+    out: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(2000):
+        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
+        resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
+        ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
+        body = resp.json() or {}
+        items = [e for e in body.get("items") or [] if isinstance(e, dict)]
+        if not items:
+            break
+        out += items
+        cursor = str(body.get("next"))
+    return out
+
+
+@check(
+    "/req/core/idempotency-scope",
+    "另一主体（即使显示名称相同）使用同一 Idempotency-Key 得不到第一次的结果",
+    "another principal (even one of the same display name) using the same Idempotency-Key "
+    "does not get the first result",
+)
+def test_idempotency_scope(ctx: KitContext) -> None:
+    owner = ctx.staff
+    others = [p for p in ctx.preset.principals.values()
+              if p.role == owner.role and p.token != owner.token]
+    if not others:
+        raise Skipped(f"预设中只有一个 {owner.role} 主体",
+                      f"the preset has only one {owner.role} principal")
+    doc = new_issue(ctx)
+    key = "kit-" + ctx.new_id()
+    ctx.expect_status(ctx.create(doc, owner, headers={"Idempotency-Key": key}), 201,
+                      zh="带幂等键创建诉求", en="create an issue with an Idempotency-Key")
+    for other in others:
+        resp = ctx.create(doc, other, headers={"Idempotency-Key": key})
+        replayed = (resp.headers.get("idempotent-replayed") == "true"
+                    or resp.status in (200, 201))
+        ctx.expect(not replayed, f"{other.name} 用 {owner.name} 的幂等键得到了第一次的结果"
+                   f"（{resp.status}）", f"{other.name} gets the first result of "
+                   f"{owner.name}'s Idempotency-Key ({resp.status})")
+        # Its own new document under the same key is its own first request.
+        home = next(iter(c for c in other.communities if c != "*"), ctx.preset.community)
+        own = ctx.adapt(new_issue(ctx), community=home)
+        resp = ctx.create(own, other, headers={"Idempotency-Key": key})
+        ctx.expect(resp.status == 201, f"{other.name} 用同一个键提交自己的新诉求得到 "
+                   f"{resp.status}：它与 {owner.name} 共用了键空间",
+                   f"{other.name} creating its own new issue with the same key gets "
+                   f"{resp.status}: it shares {owner.name}'s key space")
+
+
+@check(
+    "/req/core/idempotency-replay-access",
+    "幂等重放是一次读取：披露敏感信息时写入审计记录，删除后不再给出原记录",
+    "an idempotent replay is a read: audited when it discloses sensitive information, and "
+    "never the original record after erasure",
+    needs=(REGULATOR,),
+)
+def test_replay_is_a_read(ctx: KitContext) -> None:
+    regulator = ctx.principal(REGULATOR)
+    doc = resident(ctx)
+    key = "kit-" + ctx.new_id()
+    first = ctx.create(doc, headers={"Idempotency-Key": key})
+    ctx.expect_status(first, 201, zh="带幂等键创建居民",
+                      en="create a resident with an Idempotency-Key")
+    audit = ctx.path("listAuditEvents")
+
+    def operations() -> list[Any]:
+        resp = ctx.call("GET", audit, regulator, params={"resident": doc["id"]})
+        ctx.expect_status(resp, 200, zh="监管方读取审计日志",
+                          en="the regulator reads the audit log")
+        return [i.get("operation") for i in (resp.json() or {}).get("items", [])
+                if isinstance(i, dict) and i.get("resident") == doc["id"]]
+
+    before = operations()
+    replay = ctx.create(doc, headers={"Idempotency-Key": key})
+    ctx.expect_status(replay, 200, zh="重放", en="the replay")
+    ctx.expect(len(operations()) > len(before), "重放披露了敏感信息却没有写入审计记录",
+               "the replay disclosed sensitive information without an audit entry")
