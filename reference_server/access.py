@@ -31,7 +31,7 @@ import orjson
 
 from smartcommunity.identifiers import citizen_id_birth_date
 from smartcommunity.lifecycle import lifecycle_for
-from smartcommunity.pointers import pointer
+from smartcommunity.pointers import pointer, resolve_pointer
 from smartcommunity.privacy import redact
 from smartcommunity.specification import Spec
 from smartcommunity.validation import compile_plan, values_at
@@ -109,6 +109,14 @@ class Access:
         self.person_hidden_from = frozenset(record["personRecordsHiddenFrom"])
         #: roles from which vote results are withheld until results.visibleFrom
         self.results_hidden_from = frozenset(record["resultsHiddenFrom"])
+        #: resource type → pointers naming the resident whose own resource it is
+        #: (/req/privacy/own-issues-self)
+        self.owned_by: Mapping[str, tuple[str, ...]] = {
+            rt: tuple(pointers) for rt, pointers in (record.get("ownedBy") or {}).items()}
+        #: assignment statuses that no longer let a department read the issue
+        #: (/req/privacy/department-assignment-ended)
+        self.ended_assignments = frozenset(spec.parameter(
+            "/req/privacy/department-assignment-ended", "endedAssignmentStatuses"))
         #: members of the minimal erased form (/req/residents/erased-minimal)
         self.erased = erased_members(spec.schema(self.person_type))
         #: below this age personal data is treated as sensitive (/req/residents/minor-sensitive)
@@ -153,7 +161,32 @@ class Access:
                 stored.id == principal.resident
                 or self.proxy_grants(stored.doc, principal, self.read_scopes, now))):
             return "self"
+        if self.owns(principal, stored):
+            return "self"
         return self.role_audience[principal.role]
+
+    def owns(self, principal: Principal, stored: Stored) -> bool:
+        """Whether ``stored`` is the own resource of the resident ``principal`` stands for
+        (``recordAccess.ownedBy``; /req/privacy/own-issues-self)."""
+        if principal.role not in self.own_record_roles or principal.resident is None:
+            return False
+        for where in self.owned_by.get(stored.rtype, ()):
+            try:
+                if resolve_pointer(stored.doc, where) == principal.resident:
+                    return True
+            except LookupError:
+                continue
+        return False
+
+    def holds_assignment(self, organisation: str | None, doc: Mapping[str, Any]) -> bool:
+        """Whether the department ``organisation`` holds an assignment on the issue ``doc``
+        that has not ended (/req/privacy/department-assignment-ended)."""
+        for item in doc.get("assignments") or ():
+            if (isinstance(item, Mapping) and isinstance(item.get("department"), Mapping)
+                    and item["department"].get("id") == organisation
+                    and item.get("status") not in self.ended_assignments):
+                return True
+        return False
 
     def proxy_grants(self, resident: Mapping[str, Any], principal: Principal,
                      scopes: Iterable[str], now: datetime | None = None) -> bool:
@@ -198,7 +231,8 @@ class Access:
         if not principal.serves_any(stored.communities):
             return False
         if stored.rtype == "Issue" and role == "department":
-            return principal.organisation_id in stored.departments
+            return (principal.organisation_id in stored.departments
+                    and self.holds_assignment(principal.organisation_id, stored.doc))
         if stored.rtype == "Consultation" and self.role_audience[role] not in self.untouched:
             visibility = stored.doc.get("visibility")
             return visibility in self.visibility[self.role_audience[role]]
@@ -214,7 +248,8 @@ class Access:
         rtype = stored.rtype
         if audience in self.untouched and (
                 rtype == "Consultation"
-                or (rtype == "Issue" and principal.role in self.intake_roles)):
+                or (rtype == "Issue" and (principal.role in self.intake_roles
+                                          or audience == "self"))):
             return Presented(audience, None, stored.text)
         doc = stored.doc
         if rtype == self.person_type:

@@ -28,7 +28,7 @@ from smartcommunity.specification import BASE_URI, DEFAULT_VERSION
 __all__ = [
     "PROBLEM_JSON", "BadRequest", "Conflict", "Forbidden", "IdConflict", "IdempotencyKeyReused",
     "InvalidCursor", "InvalidHeader", "InvalidParameter", "MalformedJson", "MethodNotAllowed",
-    "NotFound", "PayloadTooLarge", "PreconditionFailed", "PreconditionRequired", "ProblemError",
+    "NotFound", "NotRequested", "PayloadTooLarge", "PreconditionFailed", "PreconditionRequired", "ProblemError",
     "ServerError", "StatusConflict", "TooDeep", "Unauthorized", "UnknownParameter",
     "Unprocessable", "UnsupportedMediaType", "coded", "finding", "install_handlers", "message",
     "problem_response", "type_uri",
@@ -206,6 +206,12 @@ class IdConflict(Conflict):
     code = "http.id-conflict"
     title = "Id already exists"
     requirement = "/req/core/id-conflict"
+
+
+class NotRequested(Conflict):
+    code = "http.not-requested"
+    title = "Not requested by the resident"
+    requirement = "/req/residents/erasure-on-request"
 
 
 class StatusConflict(Conflict):

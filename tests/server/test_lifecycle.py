@@ -100,8 +100,9 @@ def test_issue_closed_loop(api: Api) -> None:
     issue.act("community-staff", "reassign", {
         "details": {"from": first["id"], "to": second["id"], "dueAt": later(7)},
         "items": {"assignments": [_new(second, "lead")]}})
-    # /req/issues/department-own-assignment: housing no longer holds the lead.
-    issue.act("department", "claim", {"details": {"assignmentId": second["id"]}}, 403)
+    # /req/privacy/department-assignment-ended: housing returned its only assignment, so it
+    # no longer sees the issue at all (not even to claim the new lead).
+    issue.act("department", "claim", {"details": {"assignmentId": second["id"]}}, 404)
     issue.act("test-dept-urban-chen-lei", "claim", {"details": {"assignmentId": second["id"]}})
     issue.act("test-dept-urban-chen-lei", "add-progress", {"details": {
         "message": GAS["history"][6]["details"]["message"]}})

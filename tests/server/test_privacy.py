@@ -13,6 +13,7 @@ from reference_server.access import Access
 from reference_server.auth import load_tokens
 from reference_server.storage import Stored, joined
 from smartcommunity import identifiers, validate
+from smartcommunity.pointers import resolve_pointer
 from smartcommunity.privacy import rekey_pseudonyms
 from smartcommunity.validation import compile_plan, values_at
 
@@ -61,10 +62,22 @@ def _documents(api: Api, token: str) -> Iterator[tuple[str, dict[str, Any]]]:
 def _own(token: str, doc: dict[str, Any]) -> bool:
     """A resident or proxy reading their own, or their principal's, record reads as self."""
     p = PRINCIPALS[token]
-    if doc.get("resourceType") != "Resident" or p.role not in ("resident", "proxy"):
+    if p.role not in ("resident", "proxy"):
+        return False
+    owned = POLICY["recordAccess"]["ownedBy"].get(doc.get("resourceType"), ())
+    if any(_at(doc, where) == p.resident for where in owned):
+        return True  # /req/privacy/own-issues-self
+    if doc.get("resourceType") != "Resident":
         return False
     return doc["id"] == p.resident or any(
         x.get("resident", {}).get("id") == p.resident for x in doc.get("proxies", ()))
+
+
+def _at(doc: dict[str, Any], where: str) -> Any:
+    try:
+        return resolve_pointer(doc, where)
+    except LookupError:
+        return None
 
 
 def _leaks(doc: dict[str, Any], audience: str) -> list[str]:
@@ -98,8 +111,8 @@ def test_no_role_receives_what_its_audience_may_not_see(sqlite_api: Api, token: 
             continue
         assert _leaks(doc, audience) == [], (token, where, doc["id"])
         if role == "public":
-            assert not any(True for p, _, _ in PLANS[doc["resourceType"]].pipl
-                           for _ in values_at(doc, p))
+            assert not any(True for p, cls, _ in PLANS[doc["resourceType"]].pipl
+                           if cls != "none" for _ in values_at(doc, p))
     if role in ("regulator", "system", "community-staff"):
         assert seen > 0
 
@@ -170,12 +183,14 @@ def test_reporter_disclosure(sqlite_api: Api) -> None:
     base = EXAMPLES["issue/gas-heater-elderly-closed.json"]
     for disclosure, hidden_from in (
             ("anonymous", {"department", "public"}),
-            ("confidential", {"department", "public", "grid-worker", "regulator", "resident"})):
+            ("confidential", {"department", "public", "grid-worker", "regulator"})):
         doc = copy.deepcopy(base)
         doc.update(id=new_id(), reporterDisclosure=disclosure)
         doc.pop("meta")
         api.client.app.state.sc.service.load([doc])  # type: ignore[attr-defined]
-        for role in ("community-staff", "hotline-operator", "system", *hidden_from):
+        # The resident is the reporter: she reads her own issue as self
+        # (/req/privacy/own-issues-self).
+        for role in ("community-staff", "hotline-operator", "system", "resident", *hidden_from):
             token = "test-dept-urban-chen-lei" if role == "department" else role
             resp = api.as_(token).get(f"/issues/{doc['id']}")
             assert resp.status_code == 200, (role, resp.text)
@@ -311,6 +326,11 @@ def test_restricted_disclosure(api: Api) -> None:
     body = current.json()
     stamp = body["meta"]["lastUpdated"]
     body["restriction"] = {"state": "restricted", "requestedAt": stamp, "decidedAt": stamp}
+    # /req/residents/erasure-on-request: not without a request or a legal ground.
+    refused = api.staff.put(path, body, if_match=current.headers["etag"])
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "http.not-requested"
+    body["restriction"]["reason"] = "unlawful-processing"
     resp = api.staff.put(path, body, if_match=current.headers["etag"])
     assert resp.status_code == 200, resp.text
     assert api.staff.get(path).json() == resp.json()
