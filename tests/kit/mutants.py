@@ -410,6 +410,52 @@ def follow_up_item_trimmed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def extensions_unredacted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = access_module.redact
+
+    def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
+        out = original(document, audience, **kw)
+        if "extensions" in document:
+            out["extensions"] = copy.deepcopy(document["extensions"])
+        return out
+
+    mp.setattr(access_module, "redact", redact)
+    return app
+
+
+def free_text_untagged(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = access_module.redact
+
+    def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
+        out = original(document, audience, **kw)
+        # Notes and action details go out as they are stored, as if nothing tagged them.
+        for event, stored in zip(out.get("history") or (), document.get("history") or (),
+                                 strict=False):
+            for member in ("note", "details"):
+                if isinstance(event, dict) and member in stored:
+                    event[member] = copy.deepcopy(stored[member])
+        return out
+
+    mp.setattr(access_module, "redact", redact)
+    return app
+
+
+def own_issue_as_public(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(Access, "owns", lambda self, principal, stored: False)
+    return app
+
+
+def department_keeps_issue(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(Access, "holds_assignment", lambda self, organisation, doc: True)
+    return app
+
+
+def erasure_at_will(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_policies.ResidentPolicy, "_on_legal_ground",
+               lambda self, operation, reason: None)
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("missing-etag", "/req/core/etag", "no ETag header", missing_etag),
     Mutant("stale-write-accepted", "/req/core/if-match",
@@ -470,4 +516,16 @@ MUTANTS: list[Mutant] = [
     Mutant("follow-up-item-trimmed", "/req/issues/action-effects",
            "a follow-up drops the rating of the record in the request's items",
            follow_up_item_trimmed),
+    Mutant("extensions-unredacted", "/req/privacy/extensions-sensitive",
+           "extensions go to every audience as they are stored", extensions_unredacted),
+    Mutant("free-text-untagged", "/req/privacy/free-text-tagged",
+           "history notes and action details go out unredacted", free_text_untagged),
+    Mutant("own-issue-as-public", "/req/privacy/own-issues-self",
+           "a resident reads her own issue as any resident of the community",
+           own_issue_as_public),
+    Mutant("department-keeps-issue", "/req/privacy/department-assignment-ended",
+           "a department keeps reading an issue reassigned away from it",
+           department_keeps_issue),
+    Mutant("erasure-at-will", "/req/residents/erasure-on-request",
+           "staff erase or restrict a record nobody asked about", erasure_at_will),
 ]
