@@ -28,8 +28,8 @@ from smartcommunity.specification import BASE_URI, DEFAULT_VERSION
 __all__ = [
     "PROBLEM_JSON", "BadRequest", "Conflict", "Forbidden", "IdConflict", "IdempotencyKeyReused",
     "InvalidCursor", "InvalidHeader", "InvalidParameter", "MalformedJson", "MethodNotAllowed",
-    "NotFound", "NotRequested", "PayloadTooLarge", "PreconditionFailed", "PreconditionRequired", "ProblemError",
-    "ServerError", "StatusConflict", "TooDeep", "Unauthorized", "UnknownParameter",
+    "NotFound", "NotRequested", "PayloadTooLarge", "PreconditionFailed", "PreconditionRequired",
+    "ProblemError", "ServerError", "StatusConflict", "TooDeep", "Unauthorized", "UnknownParameter",
     "Unprocessable", "UnsupportedMediaType", "coded", "finding", "install_handlers", "message",
     "problem_response", "type_uri",
 ]

@@ -47,5 +47,5 @@ from ._versions import Resolved, resolve_version
 __all__ = ["Checked", "Context", "Finding", "Leaf", "Links", "Member", "Plan", "Report",
            "Resolved", "SchemaEngine", "SetCheck", "SetContext", "Severity", "Step",
            "Validator", "compare_instants", "compile_details_plans", "compile_plan", "instant",
-           "message", "pointer", "pseudonym_key", "resolve_pointer", "resolve_version", "rule", "rules_for",
-           "schema_problems", "set_rule", "too_deep", "validate", "values_at"]
+           "message", "pointer", "pseudonym_key", "resolve_pointer", "resolve_version", "rule",
+           "rules_for", "schema_problems", "set_rule", "too_deep", "validate", "values_at"]

@@ -354,6 +354,13 @@ def test_department_own_assignment(ctx: KitContext) -> None:
                                 "details": {"previousDue": due, "newDue": ctx.moment(20)}},
             lead, gone)
     refused("claim", {"details": {"assignmentId": active_lead(issue)["id"]}}, lead, gone)
+    # A department whose part is completed still sees a reopened issue, but holds no active
+    # assignment on it once it went to another department.
+    issue = issue_in_progress(ctx, lead)
+    resolve(issue, lead)
+    issue.act("reopen", {"reason": first_code(ctx, "reopen-reason")})
+    dispatch(ctx, issue, helper)
+    refused("add-progress", {"details": {"message": "已完成的任务 / finished part"}}, lead)
 
 
 @check(
