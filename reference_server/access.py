@@ -113,6 +113,11 @@ class Access:
         #: (/req/privacy/own-issues-self)
         self.owned_by: Mapping[str, tuple[str, ...]] = {
             rt: tuple(pointers) for rt, pointers in (record.get("ownedBy") or {}).items()}
+        publication = dict(record.get("publication") or {})
+        #: audiences that read a resource of the types below only once it is published
+        self.publication_audiences = frozenset(publication.pop("audiences", ()))
+        #: resource type → where its publication decision is (/req/privacy/issue-publication)
+        self.publication: Mapping[str, Mapping[str, Any]] = publication
         #: assignment statuses that no longer let a department read the issue
         #: (/req/privacy/department-assignment-ended)
         self.ended_assignments = frozenset(spec.parameter(
@@ -178,6 +183,33 @@ class Access:
                 continue
         return False
 
+    def published(self, rtype: str, doc: Mapping[str, Any]) -> bool:
+        """Whether the publication decision of ``doc`` publishes it."""
+        try:
+            return resolve_pointer(doc, self.publication[rtype]["published"]) is True
+        except LookupError:
+            return False
+
+    def _public_area(self, rtype: str, doc: dict[str, Any]) -> None:
+        """Remove the members of the levels of place the publication decision did not
+        publish down to (/req/privacy/issue-publication)."""
+        rule = self.publication[rtype]
+        try:
+            area = resolve_pointer(doc, rule["area"])
+        except LookupError:
+            area = rule.get("defaultArea")
+        for level, members in (rule.get("areaMembers") or {}).items():
+            if level == area:
+                continue
+            for where in members:
+                parent, _, name = where.rpartition("/")
+                try:
+                    holder = resolve_pointer(doc, parent)
+                except LookupError:
+                    continue
+                if isinstance(holder, dict):
+                    holder.pop(name, None)
+
     def holds_assignment(self, organisation: str | None, doc: Mapping[str, Any]) -> bool:
         """Whether the department ``organisation`` holds an assignment on the issue ``doc``
         that has not ended (/req/privacy/department-assignment-ended)."""
@@ -233,6 +265,9 @@ class Access:
         if stored.rtype == "Issue" and role == "department":
             return (principal.organisation_id in stored.departments
                     and self.holds_assignment(principal.organisation_id, stored.doc))
+        if (stored.rtype in self.publication
+                and self.audience(principal, stored, now) in self.publication_audiences):
+            return self.published(stored.rtype, stored.doc)
         if stored.rtype == "Consultation" and self.role_audience[role] not in self.untouched:
             visibility = stored.doc.get("visibility")
             return visibility in self.visibility[self.role_audience[role]]
@@ -256,6 +291,8 @@ class Access:
             doc = self._resident(principal, stored, audience, now)
         else:
             doc = redact(doc, audience, pseudonym_key=self.key)
+        if rtype in self.publication and audience in self.publication_audiences:
+            self._public_area(rtype, doc)
         if rtype == "Issue":
             self._reporter(principal, audience, doc)
         elif rtype == "Consultation":

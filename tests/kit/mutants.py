@@ -456,6 +456,11 @@ def erasure_at_will(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def unpublished_issues_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(app.state.sc.service.access, "publication", {})
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("missing-etag", "/req/core/etag", "no ETag header", missing_etag),
     Mutant("stale-write-accepted", "/req/core/if-match",
@@ -528,4 +533,7 @@ MUTANTS: list[Mutant] = [
            department_keeps_issue),
     Mutant("erasure-at-will", "/req/residents/erasure-on-request",
            "staff erase or restrict a record nobody asked about", erasure_at_will),
+    Mutant("unpublished-issues-shown", "/req/privacy/issue-publication",
+           "the public and residents read issues nobody decided to publish",
+           unpublished_issues_shown),
 ]

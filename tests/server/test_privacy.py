@@ -185,7 +185,8 @@ def test_reporter_disclosure(sqlite_api: Api) -> None:
             ("anonymous", {"department", "public"}),
             ("confidential", {"department", "public", "grid-worker", "regulator"})):
         doc = copy.deepcopy(base)
-        doc.update(id=new_id(), reporterDisclosure=disclosure)
+        # Published, so that the public reads it at all (/req/privacy/issue-publication).
+        doc.update(id=new_id(), reporterDisclosure=disclosure, publication={"published": True})
         doc.pop("meta")
         api.client.app.state.sc.service.load([doc])  # type: ignore[attr-defined]
         # The resident is the reporter: she reads her own issue as self
@@ -380,3 +381,29 @@ def test_audit_log(api: Api) -> None:
     second = api.as_("regulator").get("/audit-events",
                                       params={"limit": 1, "cursor": first["next"]}).json()
     assert second["items"][0]["seq"] > first["items"][0]["seq"]
+
+
+def test_issue_publication(sqlite_api: Api) -> None:
+    """/req/privacy/issue-publication: unpublished issues reach neither the public nor other
+    residents; published ones only down to the area decided."""
+    api = sqlite_api
+    doc = submitted_issue()
+    assert api.staff.create(doc).status_code == 201
+    path = f"/issues/{doc['id']}"
+    public = api.as_("public")
+    assert public.get(path).status_code == 404
+    assert doc["id"] not in {i["id"] for i in public.get(
+        "/issues", params={"limit": 500}).json()["items"]}
+    current = api.staff.get(path)
+    body = current.json()
+    body.pop("meta")
+    for area, grid_shown in (("community", False), ("grid", True)):
+        body["publication"] = {"published": True, "area": area}
+        resp = api.staff.put(path, body, if_match=api.staff.get(path).headers["etag"])
+        assert resp.status_code == 200, resp.text
+        got = public.get(path)
+        assert got.status_code == 200
+        assert ("gridCode" in got.json()) == (grid_shown and "gridCode" in doc)
+        assert "location" not in got.json() and "description" not in got.json()
+        assert doc["id"] in {i["id"] for i in public.get(
+            "/issues", params={"limit": 500}).json()["items"]}

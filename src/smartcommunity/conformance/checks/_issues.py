@@ -303,8 +303,10 @@ def test_create_submitted_only(ctx: KitContext) -> None:
 )
 def test_withdraw_by_others(ctx: KitContext) -> None:
     stranger = ctx.new_id()
+    # Published, so that residents of the community see it (/req/privacy/issue-publication).
     issue = Tracked(ctx, submitted_by(ctx, resident_actor(stranger, "路人甲",
-                                                          userId="kit-" + stranger[:8])))
+                                                          userId="kit-" + stranger[:8]),
+                                      publication={"published": True}))
     others = [p for p in (ctx.optional(RESIDENT_ROLE), ctx.optional(PROXY_ROLE),
                           ctx.optional(GRID_WORKER)) if p is not None]
     if not others:

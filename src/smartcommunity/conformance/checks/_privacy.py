@@ -494,3 +494,39 @@ def test_department_assignment_ended(ctx: KitContext) -> None:
         ISSUE, first, {"limit": "500", "updatedSince": ctx.moment(-1)}, must_list=False)}
     ctx.expect(issue.id not in seen, f"{first.organisation} 的列表中仍有改派走的诉求",
                f"{first.organisation}'s list still shows the issue reassigned away from it")
+
+
+@check(
+    "/req/privacy/issue-publication",
+    "未公开的诉求不提供给公众和本社区其他居民；公开后地点只到决定的一级",
+    "an unpublished issue reaches neither the public nor the community's other residents; a "
+    "published one gives its place only down to the level decided",
+)
+def test_issue_publication(ctx: KitContext) -> None:
+    rule = (ctx.spec.privacy.get("recordAccess") or {}).get("publication") or {}
+    audiences = set(rule.get("audiences") or ())
+    issue = Tracked(ctx, new_issue(ctx))
+    readers = [p for p in ctx.serving() if ctx.audience(p, issue.doc) in audiences]
+    if not readers:
+        raise Skipped("预设中没有公众或本社区居民主体",
+                      "the preset has no public or resident principal of the community")
+    for who in readers:
+        ctx.expect_problem(issue.read(who), 404)
+        shown = {str(i.get("id")) for i in ctx.items(
+            ISSUE, who, {"limit": "500", "updatedSince": ctx.moment(-1)}, must_list=False)}
+        ctx.expect(issue.id not in shown, f"{who.name}（{who.role}）的列表中有未公开的诉求",
+                   f"{who.name} ({who.role}) sees an unpublished issue in the list")
+    members = (rule.get(ISSUE) or {}).get("areaMembers") or {}
+    for area in ctx.spec.codelist("publication-area"):
+        issue.put(publication={"published": True, "area": area, "decidedAt": ctx.moment()})
+        for who in readers:
+            resp = issue.read(who)
+            ctx.expect_status(resp, 200, zh=f"{who.name} 读取已公开的诉求",
+                              en=f"{who.name} reads the published issue")
+            body = resp.json() if isinstance(resp.json(), dict) else {}
+            for level, pointers_ in members.items():
+                if level == area:
+                    continue
+                extra = [p for p in pointers_ if p.lstrip("/") in body]
+                ctx.expect(not extra, f"公开到 {area} 的诉求还给出了 {extra}",
+                           f"an issue published down to {area} also gives {extra}")
