@@ -23,7 +23,7 @@ is the member list ``schemas/resident.json`` allows an erased record.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -118,6 +118,9 @@ class Access:
         self.publication_audiences = frozenset(publication.pop("audiences", ()))
         #: resource type → where its publication decision is (/req/privacy/issue-publication)
         self.publication: Mapping[str, Mapping[str, Any]] = publication
+        #: the stored record of a person by id, for a proxy's authorisation (set by the
+        #: service; without it only a resident's own resources read as self)
+        self.person: Callable[[str], Stored | None] | None = None
         #: assignment statuses that no longer let a department read the issue
         #: (/req/privacy/department-assignment-ended)
         self.ended_assignments = frozenset(spec.parameter(
@@ -166,21 +169,30 @@ class Access:
                 stored.id == principal.resident
                 or self.proxy_grants(stored.doc, principal, self.read_scopes, now))):
             return "self"
-        if self.owns(principal, stored):
+        if self.owns(principal, stored, now):
             return "self"
         return self.role_audience[principal.role]
 
-    def owns(self, principal: Principal, stored: Stored) -> bool:
-        """Whether ``stored`` is the own resource of the resident ``principal`` stands for
-        (``recordAccess.ownedBy``; /req/privacy/own-issues-self)."""
+    def owns(self, principal: Principal, stored: Stored, now: datetime | None = None) -> bool:
+        """Whether ``stored`` is the own resource of the resident ``principal`` stands for, or
+        of a resident who authorised them as proxy (``recordAccess.ownedBy``;
+        /req/privacy/own-issues-self)."""
         if principal.role not in self.own_record_roles or principal.resident is None:
             return False
+        owners = []
         for where in self.owned_by.get(stored.rtype, ()):
             try:
-                if resolve_pointer(stored.doc, where) == principal.resident:
-                    return True
+                owner = resolve_pointer(stored.doc, where)
             except LookupError:
                 continue
+            if owner == principal.resident:
+                return True
+            owners.append(owner)
+        for owner in owners:
+            record = self.person(str(owner)) if self.person is not None else None
+            if record is not None and self.proxy_grants(record.doc, principal, self.read_scopes,
+                                                        now):
+                return True
         return False
 
     def published(self, rtype: str, doc: Mapping[str, Any]) -> bool:

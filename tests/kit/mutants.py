@@ -441,7 +441,7 @@ def free_text_untagged(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 
 def own_issue_as_public(app: Any, mp: pytest.MonkeyPatch) -> Any:
-    mp.setattr(Access, "owns", lambda self, principal, stored: False)
+    mp.setattr(Access, "owns", lambda self, principal, stored, now=None: False)
     return app
 
 
@@ -459,6 +459,17 @@ def erasure_at_will(app: Any, mp: pytest.MonkeyPatch) -> Any:
 def unpublished_issues_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
     mp.setattr(app.state.sc.service.access, "publication", {})
     return app
+
+
+def anonymous_read_as_staff(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def request(scope: dict[str, Any]) -> dict[str, Any]:
+        if (_header(scope["headers"], b"authorization") is None
+                and str(scope.get("path", "")).startswith("/issues")):
+            scope["headers"] = [*scope["headers"],
+                                (b"authorization", b"Bearer demo-staff-liu-fang")]
+        return scope
+
+    return Rewrite(app, request=request)
 
 
 MUTANTS: list[Mutant] = [
@@ -536,4 +547,7 @@ MUTANTS: list[Mutant] = [
     Mutant("unpublished-issues-shown", "/req/privacy/issue-publication",
            "the public and residents read issues nobody decided to publish",
            unpublished_issues_shown),
+    Mutant("anonymous-read-as-staff", "/req/privacy/anonymous-public-read",
+           "issues read without a token are served as community staff see them",
+           anonymous_read_as_staff),
 ]

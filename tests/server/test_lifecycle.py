@@ -481,11 +481,13 @@ def test_withdraw_only_by_submitter_reporter_or_proxy(api: Api) -> None:
     doc["submittedBy"] = {"role": "grid-worker", "name": "李网格", "userId": "gw-9999",
                           "onBehalfOf": {"resourceType": "Resident", "id": WANG}}
     doc["history"][0]["actor"] = doc["submittedBy"]
+    # Published, so that other residents and proxies see it (/req/privacy/issue-publication).
+    doc["publication"] = {"published": True}
     issue = Doc(api, "Issue", doc, "community-staff")
     issue.act("grid-worker", "withdraw", {}, 403)  # another grid worker
     issue.act("test-proxy-stranger", "withdraw", {}, 403)  # nobody's proxy
     issue.act("proxy", "withdraw", {})  # 李建国, authorised by 王桂英
-    mine = Doc(api, "Issue", submitted_issue())
+    mine = Doc(api, "Issue", submitted_issue(publication={"published": True}))
     mine.act("test-resident-chen", "withdraw", {}, 403)
     doc = submitted_issue()
     doc["submittedBy"] = {"role": "resident", "name": "王桂英",

@@ -65,8 +65,10 @@ def _own(token: str, doc: dict[str, Any]) -> bool:
     if p.role not in ("resident", "proxy"):
         return False
     owned = POLICY["recordAccess"]["ownedBy"].get(doc.get("resourceType"), ())
-    if any(_at(doc, where) == p.resident for where in owned):
-        return True  # /req/privacy/own-issues-self
+    owners = {_at(doc, where) for where in owned} - {None}
+    if p.resident in owners or any(_own(token, record) for record in EXAMPLES.values()
+                                   if record.get("id") in owners):
+        return True  # /req/privacy/own-issues-self: hers, or of one who made her proxy
     if doc.get("resourceType") != "Resident":
         return False
     return doc["id"] == p.resident or any(

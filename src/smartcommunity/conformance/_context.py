@@ -205,13 +205,24 @@ class KitContext:
         """Whether ``doc`` is the own resource of the resident ``who`` stands for: one of the
         members ``privacy.json`` ``recordAccess.ownedBy`` names for its type names them
         (/req/privacy/own-issues-self)."""
-        owned = (self.spec.privacy.get("recordAccess") or {}).get("ownedBy") or {}
-        for where in owned.get(str(doc.get("resourceType")), ()):
+        access = self.spec.privacy.get("recordAccess") or {}
+        owners = set()
+        for where in (access.get("ownedBy") or {}).get(str(doc.get("resourceType")), ()):
             try:
-                if resolve_pointer(doc, where) == who.resident:
-                    return True
+                owners.add(resolve_pointer(doc, where))
             except LookupError:
                 continue
+        if who.resident in owners:
+            return True
+        # A proxy reads the own resources of a resident who authorised them as their own.
+        scopes = set(access.get("proxyReadScopes") or ())
+        for owner in owners:
+            resp = self.read(str(access.get("personType")), str(owner))
+            record = resp.json() if resp.status == 200 else None
+            for entry in (record or {}).get("proxies") or ():
+                ref = (entry.get("resident") or {}).get("id")
+                if ref == who.resident and scopes & set(entry.get("scope") or ()):
+                    return True
         return False
 
     # -- requests ----------------------------------------------------------------------

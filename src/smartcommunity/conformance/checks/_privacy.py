@@ -18,6 +18,7 @@ from ._shared import (
     RESIDENT_ROLE,
     SYSTEM,
     Tracked,
+    anonymous_read,
     dispatch,
     dispatched,
     events_of,
@@ -530,3 +531,43 @@ def test_issue_publication(ctx: KitContext) -> None:
                 extra = [p for p in pointers_ if p.lstrip("/") in body]
                 ctx.expect(not extra, f"公开到 {area} 的诉求还给出了 {extra}",
                            f"an issue published down to {area} also gives {extra}")
+
+
+@check(
+    "/req/privacy/anonymous-public-read",
+    "不带令牌读取公开资源时得到与公众令牌相同的内容；无效令牌仍得到 401",
+    "reading public resources without a token gives what a public token gets; an invalid "
+    "token still gets 401",
+)
+def test_anonymous_public_read(ctx: KitContext) -> None:
+    public = ctx.optional(PUBLIC)
+    issue = Tracked(ctx, new_issue(ctx, publication={"published": True}))
+    tried = 0
+    for rt, rid in ((ISSUE, issue.id),):
+        for path in (ctx.collection_path(rt), ctx.resource_path(rt, rid),
+                     f"{ctx.resource_path(rt, rid)}/history"):
+            if not anonymous_read(ctx, path.replace(rid, "{id}")):
+                continue
+            tried += 1
+            bare = ctx.call("GET", path)
+            ctx.expect_status(bare, 200, zh=f"不带令牌读取 {path}",
+                              en=f"GET {path} without a token")
+            ctx.expect_problem(ctx.client.request("GET", path,
+                                                  token="not-a-token-" + ctx.new_id()), 401)
+            body = bare.json()
+            docs = body.get("items", []) if isinstance(body, dict) and "items" in body and (
+                path == ctx.collection_path(rt)) else [body] if "history" not in path else []
+            for doc in docs:
+                if isinstance(doc, dict) and doc.get("resourceType"):
+                    leaked = _personal(doc, ctx)
+                    ctx.expect(not leaked, f"不带令牌的请求从 {path} 得到了个人信息：{leaked[:3]}",
+                               f"a request without a token got personal information from "
+                               f"{path}: {leaked[:3]}")
+            if public is not None and path != ctx.collection_path(rt):
+                with_token = ctx.call("GET", path, public)
+                ctx.expect(with_token.status != 200 or without_meta(with_token.json())
+                           == without_meta(body),
+                           f"不带令牌和带公众令牌读取 {path} 的结果不同",
+                           f"{path} differs without a token and with the public token")
+    if not tried:
+        raise Skipped("接口没有允许匿名读取的操作", "the API admits no anonymous read")
