@@ -367,7 +367,9 @@ def test_proxy_scope(ctx: KitContext) -> None:
                               en=f"the proxy corrects the record ({label})")
         helper = {"role": GRID_WORKER, "name": "网格员", "userId": "kit-grid-worker",
                   "onBehalfOf": resident_ref(record.id)}
-        staffed = Tracked(ctx, submitted_by(ctx, helper))
+        # Published, so that the proxy sees it even when not in force
+        # (/req/privacy/issue-publication): what is tested is the right to withdraw.
+        staffed = Tracked(ctx, submitted_by(ctx, helper, publication={"published": True}))
         resp = staffed.post("actions/withdraw", {}, agent)
         ctx.expect_status(resp, 200 if allowed else 403, zh=f"代理人撤回诉求（{label}）",
                           en=f"the proxy withdraws an issue ({label})")
