@@ -118,6 +118,8 @@ class Access:
         self.publication_audiences = frozenset(publication.pop("audiences", ()))
         #: resource type → where its publication decision is (/req/privacy/issue-publication)
         self.publication: Mapping[str, Mapping[str, Any]] = publication
+        #: roles that read only the person records of their own grids (/req/privacy/grid-scope)
+        self.grid_scoped = frozenset(record.get("gridScopedRoles") or ())
         #: the stored record of a person by id, for a proxy's authorisation (set by the
         #: service; without it only a resident's own resources read as self)
         self.person: Callable[[str], Stored | None] | None = None
@@ -195,6 +197,12 @@ class Access:
                 return True
         return False
 
+    def in_grids(self, principal: Principal, doc: Mapping[str, Any]) -> bool:
+        """Whether the person record ``doc`` has a membership in one of ``principal``'s grids
+        (/req/privacy/grid-scope)."""
+        return any(isinstance(m, Mapping) and m.get("grid") in principal.grids
+                   for m in doc.get("memberships") or ())
+
     def published(self, rtype: str, doc: Mapping[str, Any]) -> bool:
         """Whether the publication decision of ``doc`` publishes it."""
         try:
@@ -271,6 +279,8 @@ class Access:
             if role in self.own_record_roles:
                 return stored.id == principal.resident or self.proxy_grants(
                     stored.doc, principal, self.read_scopes, now)
+            if role in self.grid_scoped and not self.in_grids(principal, stored.doc):
+                return False
             return principal.serves_any(stored.communities)
         if not principal.serves_any(stored.communities):
             return False

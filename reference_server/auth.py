@@ -27,6 +27,7 @@ __all__ = ["ALL", "Principal", "TokenRegistry", "load_tokens"]
 
 ALL = "*"
 _DIVISION = re.compile(r"^[1-9][0-9]{11}$")
+_GRID = re.compile(r"^[1-9][0-9]{11}-[0-9A-Z]{1,8}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,8 @@ class Principal:
     resident: str | None = None  # the resident record of a resident or proxy
     user_id: str | None = None
     label: str = ""
+    #: the grids a grid worker is responsible for (/req/privacy/grid-scope)
+    grids: frozenset[str] = frozenset()
 
     @property
     def organisation_id(self) -> str | None:
@@ -123,7 +126,11 @@ def principal_from(fields: Mapping[str, Any], version: str = DEFAULT_VERSION) ->
     if role in own_record_roles and not isinstance(resident, str):
         raise ValueError(f"{role} principal {name} needs the id of their resident record")
     user_id = fields.get("userId")
-    return Principal(name=name, role=str(role), communities=communities,
+    grids = fields.get("grids", [])
+    if not isinstance(grids, list) or not all(isinstance(g, str) and _GRID.match(g)
+                                              for g in grids):
+        raise ValueError(f"grids of {name} must be grid codes")
+    return Principal(grids=frozenset(grids), name=name, role=str(role), communities=communities,
                      organisation=dict(organisation) if organisation else None,
                      resident=resident if isinstance(resident, str) else None,
                      user_id=user_id if isinstance(user_id, str) else None,

@@ -472,6 +472,11 @@ def anonymous_read_as_staff(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return Rewrite(app, request=request)
 
 
+def grid_worker_sees_community(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(Access, "in_grids", lambda self, principal, doc: True)
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("missing-etag", "/req/core/etag", "no ETag header", missing_etag),
     Mutant("stale-write-accepted", "/req/core/if-match",
@@ -550,4 +555,7 @@ MUTANTS: list[Mutant] = [
     Mutant("anonymous-read-as-staff", "/req/privacy/anonymous-public-read",
            "issues read without a token are served as community staff see them",
            anonymous_read_as_staff),
+    Mutant("grid-worker-sees-community", "/req/privacy/grid-scope",
+           "a grid worker reads the residents of every grid of the community",
+           grid_worker_sees_community),
 ]

@@ -11,6 +11,7 @@ from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
     DEPARTMENT,
+    GRID_WORKER,
     ISSUE,
     PROXY_ROLE,
     PUBLIC,
@@ -571,3 +572,40 @@ def test_anonymous_public_read(ctx: KitContext) -> None:
                            f"{path} differs without a token and with the public token")
     if not tried:
         raise Skipped("接口没有允许匿名读取的操作", "the API admits no anonymous read")
+
+
+@check(
+    "/req/privacy/grid-scope",
+    "网格员只读得到其网格内居民的记录，并按其受众脱敏",
+    "a grid worker reads only the records of the residents of their grids, redacted for their "
+    "audience",
+    needs=(GRID_WORKER,),
+)
+def test_grid_scope(ctx: KitContext) -> None:
+    who = ctx.principal(GRID_WORKER)
+    community = ctx.preset.community
+    mine = next((g for g in who.grids if g.startswith(community + "-")), None)
+    if mine is None:
+        raise Skipped(f"预设没有给出网格员 {who.name} 在社区 {community} 中负责的网格（grids）",
+                      f"the preset gives no grid of {community} for grid worker {who.name}")
+    other = next(f"{community}-{code}" for code in ("Z9", "Z8", "Z7")
+                 if f"{community}-{code}" not in who.grids)
+    records = {}
+    for grid in (mine, other):
+        doc = with_number(ctx)
+        for membership in doc.get("memberships") or ():
+            membership.update(community=community, grid=grid)
+        records[grid] = Tracked(ctx, doc)
+    inside, outside = records[mine], records[other]
+    got = inside.read(who)
+    ctx.expect_status(got, 200, zh="网格员读取本网格居民", en="the grid worker reads a resident "
+                      "of their grid")
+    audience = ctx.audience(who, inside.doc)
+    ctx.expect(without_meta(got.json()) == without_meta(ctx.redact(inside.doc, audience)),
+               f"网格员读到的记录与受众 {audience} 的脱敏结果不同",
+               f"the grid worker's read differs from the {audience} redaction")
+    ctx.expect_problem(outside.read(who), 404)
+    shown = {str(i.get("id")) for i in ctx.items(RESIDENT, who, {"limit": "500"},
+                                                 must_list=False)}
+    ctx.expect(outside.id not in shown, "网格员的列表中有其他网格的居民",
+               "the grid worker's list shows a resident of another grid")

@@ -422,6 +422,12 @@ def _today_minus_years(ctx: KitContext, years: int) -> str:
 )
 def test_minor_sensitive(ctx: KitContext) -> None:
     doc = resident(ctx)
+    # In a grid worker's grid, so that a grid-scoped reader may observe the rule too.
+    worker = ctx.optional(GRID_WORKER)
+    grid = next((g for g in (worker.grids if worker else ())
+                 if g.startswith(ctx.preset.community + "-")), None)
+    for membership in doc.get("memberships") or () if grid else ():
+        membership.update(community=ctx.preset.community, grid=grid)
     minor = int(ctx.spec.parameter("/req/residents/minor-sensitive", "age"))
     doc["birthDate"] = _today_minus_years(ctx, max(minor - 4, 1))
     for member in ("identityDocuments", "vulnerabilities", "household", "proxies"):
