@@ -23,7 +23,7 @@ is the member list ``schemas/resident.json`` allows an erased record.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ import orjson
 
 from smartcommunity.identifiers import citizen_id_birth_date
 from smartcommunity.lifecycle import lifecycle_for
-from smartcommunity.pointers import pointer
+from smartcommunity.pointers import pointer, resolve_pointer
 from smartcommunity.privacy import redact
 from smartcommunity.specification import Spec
 from smartcommunity.validation import compile_plan, values_at
@@ -109,6 +109,24 @@ class Access:
         self.person_hidden_from = frozenset(record["personRecordsHiddenFrom"])
         #: roles from which vote results are withheld until results.visibleFrom
         self.results_hidden_from = frozenset(record["resultsHiddenFrom"])
+        #: resource type → pointers naming the resident whose own resource it is
+        #: (/req/privacy/own-issues-self)
+        self.owned_by: Mapping[str, tuple[str, ...]] = {
+            rt: tuple(pointers) for rt, pointers in (record.get("ownedBy") or {}).items()}
+        publication = dict(record.get("publication") or {})
+        #: audiences that read a resource of the types below only once it is published
+        self.publication_audiences = frozenset(publication.pop("audiences", ()))
+        #: resource type → where its publication decision is (/req/privacy/issue-publication)
+        self.publication: Mapping[str, Mapping[str, Any]] = publication
+        #: roles that read only the person records of their own grids (/req/privacy/grid-scope)
+        self.grid_scoped = frozenset(record.get("gridScopedRoles") or ())
+        #: the stored record of a person by id, for a proxy's authorisation (set by the
+        #: service; without it only a resident's own resources read as self)
+        self.person: Callable[[str], Stored | None] | None = None
+        #: assignment statuses that no longer let a department read the issue
+        #: (/req/privacy/department-assignment-ended)
+        self.ended_assignments = frozenset(spec.parameter(
+            "/req/privacy/department-assignment-ended", "endedAssignmentStatuses"))
         #: members of the minimal erased form (/req/residents/erased-minimal)
         self.erased = erased_members(spec.schema(self.person_type))
         #: below this age personal data is treated as sensitive (/req/residents/minor-sensitive)
@@ -150,7 +168,74 @@ class Access:
                 stored.id == principal.resident
                 or self.proxy_grants(stored.doc, principal, self.read_scopes, now))):
             return "self"
+        if self.owns(principal, stored, now):
+            return "self"
         return self.role_audience[principal.role]
+
+    def owns(self, principal: Principal, stored: Stored, now: datetime | None = None) -> bool:
+        """Whether ``stored`` is the own resource of the resident ``principal`` stands for, or
+        of a resident who authorised them as proxy (``recordAccess.ownedBy``;
+        /req/privacy/own-issues-self)."""
+        if principal.role not in self.own_record_roles or principal.resident is None:
+            return False
+        owners = []
+        for where in self.owned_by.get(stored.rtype, ()):
+            try:
+                owner = resolve_pointer(stored.doc, where)
+            except LookupError:
+                continue
+            if owner == principal.resident:
+                return True
+            owners.append(owner)
+        for owner in owners:
+            record = self.person(str(owner)) if self.person is not None else None
+            if record is not None and self.proxy_grants(record.doc, principal, self.read_scopes,
+                                                        now):
+                return True
+        return False
+
+    def in_grids(self, principal: Principal, doc: Mapping[str, Any]) -> bool:
+        """Whether the person record ``doc`` has a membership in one of ``principal``'s grids
+        (/req/privacy/grid-scope)."""
+        return any(isinstance(m, Mapping) and m.get("grid") in principal.grids
+                   for m in doc.get("memberships") or ())
+
+    def published(self, rtype: str, doc: Mapping[str, Any]) -> bool:
+        """Whether the publication decision of ``doc`` publishes it."""
+        try:
+            return resolve_pointer(doc, self.publication[rtype]["published"]) is True
+        except LookupError:
+            return False
+
+    def _public_area(self, rtype: str, doc: dict[str, Any]) -> None:
+        """Remove the members of the levels of place the publication decision did not
+        publish down to (/req/privacy/issue-publication)."""
+        rule = self.publication[rtype]
+        try:
+            area = resolve_pointer(doc, rule["area"])
+        except LookupError:
+            area = rule.get("defaultArea")
+        for level, members in (rule.get("areaMembers") or {}).items():
+            if level == area:
+                continue
+            for where in members:
+                parent, _, name = where.rpartition("/")
+                try:
+                    holder = resolve_pointer(doc, parent)
+                except LookupError:
+                    continue
+                if isinstance(holder, dict):
+                    holder.pop(name, None)
+
+    def holds_assignment(self, organisation: str | None, doc: Mapping[str, Any]) -> bool:
+        """Whether the department ``organisation`` holds an assignment on the issue ``doc``
+        that has not ended (/req/privacy/department-assignment-ended)."""
+        for item in doc.get("assignments") or ():
+            if (isinstance(item, Mapping) and isinstance(item.get("department"), Mapping)
+                    and item["department"].get("id") == organisation
+                    and item.get("status") not in self.ended_assignments):
+                return True
+        return False
 
     def proxy_grants(self, resident: Mapping[str, Any], principal: Principal,
                      scopes: Iterable[str], now: datetime | None = None) -> bool:
@@ -191,11 +276,17 @@ class Access:
             if role in self.own_record_roles:
                 return stored.id == principal.resident or self.proxy_grants(
                     stored.doc, principal, self.read_scopes, now)
+            if role in self.grid_scoped and not self.in_grids(principal, stored.doc):
+                return False
             return principal.serves_any(stored.communities)
         if not principal.serves_any(stored.communities):
             return False
         if stored.rtype == "Issue" and role == "department":
-            return principal.organisation_id in stored.departments
+            return (principal.organisation_id in stored.departments
+                    and self.holds_assignment(principal.organisation_id, stored.doc))
+        if (stored.rtype in self.publication
+                and self.audience(principal, stored, now) in self.publication_audiences):
+            return self.published(stored.rtype, stored.doc)
         if stored.rtype == "Consultation" and self.role_audience[role] not in self.untouched:
             visibility = stored.doc.get("visibility")
             return visibility in self.visibility[self.role_audience[role]]
@@ -217,13 +308,16 @@ class Access:
         text = stored.text if state is None else state
         if audience in self.untouched and (
                 rtype == "Consultation"
-                or (rtype == "Issue" and principal.role in self.intake_roles)):
+                or (rtype == "Issue" and (principal.role in self.intake_roles
+                                          or audience == "self"))):
             return Presented(audience, None, text)
         doc = stored.doc if state is None else self.as_decided_now(orjson.loads(state), stored)
         if rtype == self.person_type:
             doc = self._resident(principal, stored, audience, now, doc)
         else:
             doc = redact(doc, audience, pseudonym_key=self.key)
+        if rtype in self.publication and audience in self.publication_audiences:
+            self._public_area(rtype, doc)
         if rtype == "Issue":
             self._reporter(principal, audience, doc)
         elif rtype == "Consultation":

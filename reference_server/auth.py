@@ -54,6 +54,7 @@ CHECK_EVERY = 1.0
 
 ALL = "*"
 _DIVISION = re.compile(r"^[1-9][0-9]{11}$")
+_GRID = re.compile(r"^[1-9][0-9]{11}-[0-9A-Z]{1,8}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,8 @@ class Principal:
     resident: str | None = None  # the resident record of a resident or proxy
     user_id: str | None = None
     label: str = ""
-    grid: str | None = None  # the grid a grid worker serves
+    #: the grids a grid worker is responsible for (/req/privacy/grid-scope)
+    grids: frozenset[str] = frozenset()
     #: who the principal is when it names neither a user id nor a resident record: derived
     #: from its credential, never from its display name
     credential: str | None = None
@@ -355,9 +357,11 @@ def principal_from(fields: Mapping[str, Any], version: str = DEFAULT_VERSION,
     if role in own_record_roles and not isinstance(resident, str):
         raise ValueError(f"{role} principal {name} needs the id of their resident record")
     user_id = fields.get("userId")
-    grid = fields.get("grid")
-    return Principal(name=name, role=str(role), communities=communities,
-                     grid=grid if isinstance(grid, str) else None,
+    grids = fields.get("grids", [])
+    if not isinstance(grids, list) or not all(isinstance(g, str) and _GRID.match(g)
+                                              for g in grids):
+        raise ValueError(f"grids of {name} must be grid codes")
+    return Principal(grids=frozenset(grids), name=name, role=str(role), communities=communities,
                      organisation=dict(organisation) if organisation else None,
                      resident=resident if isinstance(resident, str) else None,
                      user_id=user_id if isinstance(user_id, str) else None,

@@ -71,7 +71,8 @@ def demo_tokens() -> dict[str, dict[str, Any]]:
             "communities": [DEMO_COMMUNITY, NEIGHBOUR_COMMUNITY]},
         "demo-grid-worker-zhang-wei": {
             "label": "grid worker", "role": "grid-worker", "name": "张伟", "userId": "gw-0317",
-            "organisation": _RC_XINGFULI, "communities": [DEMO_COMMUNITY]},
+            "organisation": _RC_XINGFULI, "communities": [DEMO_COMMUNITY],
+            "grids": [f"{DEMO_COMMUNITY}-03"]},
         "demo-staff-liu-fang": {
             "label": "community staff", "role": "community-staff", "name": "刘芳",
             "userId": "cs-0102", "organisation": _RC_XINGFULI, "communities": [DEMO_COMMUNITY]},

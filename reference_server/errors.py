@@ -27,7 +27,7 @@ from smartcommunity.specification import BASE_URI, DEFAULT_VERSION, per_spec_tre
 __all__ = [
     "PROBLEM_JSON", "BadRequest", "Conflict", "Forbidden", "IdConflict", "IdempotencyKeyReused",
     "IfMatchWildcard", "InvalidCursor", "InvalidHeader", "InvalidParameter", "MalformedJson",
-    "MethodNotAllowed", "NotFound", "PayloadTooLarge", "PreconditionFailed",
+    "MethodNotAllowed", "NotFound", "NotRequested", "PayloadTooLarge", "PreconditionFailed",
     "PreconditionRequired", "ProblemError",
     "ServerError", "StatusConflict", "TooDeep", "Unauthorized", "UnknownParameter",
     "Unprocessable", "UnsupportedMediaType", "coded", "finding", "install_handlers", "message",
@@ -206,6 +206,12 @@ class IdConflict(Conflict):
     code = "http.id-conflict"
     title = "Id already exists"
     requirement = "/req/core/id-conflict"
+
+
+class NotRequested(Conflict):
+    code = "http.not-requested"
+    title = "Not requested by the resident"
+    requirement = "/req/residents/erasure-on-request"
 
 
 class StatusConflict(Conflict):

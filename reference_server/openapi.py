@@ -140,6 +140,9 @@ class Operation:
     roles: frozenset[str] | None = None
     #: whether a bearer token is needed (``security: []`` says none is)
     secured: bool = True
+    #: whether a call without a token is answered as the anonymous public (``security``
+    #: includes the empty requirement ``{}``; /req/privacy/anonymous-public-read)
+    anonymous: bool = False
 
 
 def _kind(path: str, method: str, by_collection: Mapping[str, str],
@@ -219,6 +222,7 @@ def operations(version: str = DEFAULT_VERSION) -> dict[tuple[str, str], Operatio
                 kind=kind, resource_type=rtype, name=name,
                 roles=None if op.get("x-roles") is None else frozenset(op["x-roles"]),
                 secured=op.get("security", api.get("security")) != [],
+                anonymous={} in (op.get("security", api.get("security")) or ()),
             )
     return out
 

@@ -43,8 +43,11 @@ def state(request: Request) -> State:
 def begin(request: Request, operation: Operation) -> Call:
     """401 without a known token (where one is needed), 400 for undefined or invalid
     parameters."""
-    principal = (authenticate(request, state(request).tokens) if operation.secured
-                 else ANONYMOUS)
+    if operation.anonymous and "authorization" not in request.headers:
+        principal = state(request).service.anonymous  # /req/privacy/anonymous-public-read
+    else:
+        principal = (authenticate(request, state(request).tokens) if operation.secured
+                     else ANONYMOUS)
     call = check_call(request, operation, principal)
     for name, param in operation.path_params.items():
         error = param.error(request.path_params.get(name))

@@ -25,7 +25,7 @@ from smartcommunity.specification import available_versions
 from smartcommunity.validation import pseudonym_key
 
 from ..access import Access, Presented
-from ..auth import Principal
+from ..auth import ALL, Principal
 from ..errors import (
     Forbidden,
     IdConflict,
@@ -107,6 +107,10 @@ class Service:
         #: how long an Idempotency-Key is kept (/req/core/idempotency-scope)
         self.idempotency_period = timedelta(hours=float(self.spec.parameter(
             "/req/core/idempotency-scope", "retentionHours")))
+        self.access.person = self._person
+        #: who a call without a token to an anonymous read is (/req/privacy/anonymous-public-read)
+        self.anonymous = Principal(name="(anonymous)", role=str(
+            self.spec.privacy["recordAccess"]["anonymousRole"]), communities=ALL)
         audit = self.spec.operation("listAuditEvents").get("x-roles")
         #: who may read the audit log (the operation's x-roles)
         self.audit_roles = frozenset(audit or ())
@@ -141,6 +145,10 @@ class Service:
             report = self.validator.validate(doc)
         if not report.valid:
             raise unprocessable(report.findings, findings=True)
+
+    def _person(self, rid: str) -> Stored | None:
+        with self.store.read() as tx:
+            return tx.get(self.access.person_type, rid)
 
     def lifecycle(self, rtype: str) -> Lifecycle:
         """The lifecycle of ``rtype`` in the version the server serves."""

@@ -13,7 +13,7 @@ from typing import Any
 from smartcommunity.lifecycle import merge_into_target
 
 from ..auth import Principal
-from ..errors import IdConflict, coded
+from ..errors import IdConflict, NotRequested, coded
 from ..storage import Stored, derive
 from ._policy import Policy, changed, policy_for, sub
 from ._shared import Host, Write, forbidden, now_cst, stamp, unprocessable
@@ -101,11 +101,20 @@ class ResidentPolicy(Policy):
             raise forbidden(principal, "the record would leave the communities you serve",
                             "更新后的记录不属于您服务的社区", "/req/privacy/community-isolation",
                             "/memberships")
+        if new_state == "restricted" and old_state not in ("restricted", "restriction-requested"):
+            self._on_legal_ground("restrict", sub(doc, "restriction").get("reason"))
         if new_state in self.requested and new_state != old_state:
             raise forbidden(principal, "only the resident or their proxy may ask for "
                             "restriction or erasure",
                             "只有居民本人或其代理人可以申请限制处理或删除",
                             "/req/residents/rights-request", "/restriction/state")
+
+    def _on_legal_ground(self, operation: str, reason: Any) -> None:
+        """/req/residents/erasure-on-request: without the resident's request, only a legal
+        ground stated as the reason lets staff erase or restrict."""
+        grounds = self.service.spec.parameter("/req/residents/erasure-on-request", "legalGrounds")
+        if reason not in grounds:
+            raise NotRequested(operation=operation)
 
     def _consents_kept(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         """/req/residents/consent-append-only."""
@@ -160,6 +169,8 @@ class ResidentPolicy(Policy):
             raise unprocessable([("/restriction/state", "the record is erased already",
                                   "记录已经删除", "/req/residents/erasure")])
         reason = body.get("reason") or restriction.get("reason")
+        if operation != "erasure-request" and state != "erasure-requested":
+            self._on_legal_ground(operation, body.get("reason"))
         if operation == "erasure-request":
             new = copy.deepcopy(doc)
             requested_at = restriction.get("requestedAt") if state == "erasure-requested" else at

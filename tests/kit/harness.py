@@ -82,6 +82,8 @@ def demo_preset_data(community: str = "110105001001") -> dict[str, Any]:
             entry["organisation"] = organisation["id"]
         if fields.get("resident"):
             entry["resident"] = fields["resident"]
+        if fields.get("grids"):
+            entry["grids"] = list(fields["grids"])
         principals[name] = entry
     return {"community": community, "otherCommunity": "110105001002", "principals": principals}
 

@@ -9,10 +9,6 @@ from __future__ import annotations
 ALLOWED_SKIPS: dict[str, str] = {
     "/req/core/deprecated#deprecated":
         "spec 1.0 deprecates no code or field",
-    "/req/residents/minor-sensitive#minor-sensitive":
-        "no demo principal that may read a resident record has an audience treating personal "
-        "and sensitive data differently (only department does, and departments read no "
-        "resident records)",
     "/req/residents/pseudonym-consistent#pseudonym-consistent":
         "the demo server holds no pseudonym key, so it cannot check pseudonyms; "
         "test_pseudonym_key.py runs the check against a server with a key",

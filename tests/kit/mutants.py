@@ -489,9 +489,71 @@ def demo_tokens_accepted(app: Any, mp: pytest.MonkeyPatch) -> Any:
             mapped = kit_token(token.decode()[len("Bearer "):])
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
             scope["headers"].append((b"authorization", f"Bearer {mapped}".encode()))
+def extensions_unredacted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = access_module.redact
+
+    def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
+        out = original(document, audience, **kw)
+        if "extensions" in document:
+            out["extensions"] = copy.deepcopy(document["extensions"])
+        return out
+
+    mp.setattr(access_module, "redact", redact)
+    return app
+
+
+def free_text_untagged(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = access_module.redact
+
+    def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
+        out = original(document, audience, **kw)
+        # Notes and action details go out as they are stored, as if nothing tagged them.
+        for event, stored in zip(out.get("history") or (), document.get("history") or (),
+                                 strict=False):
+            for member in ("note", "details"):
+                if isinstance(event, dict) and member in stored:
+                    event[member] = copy.deepcopy(stored[member])
+        return out
+
+    mp.setattr(access_module, "redact", redact)
+    return app
+
+
+def own_issue_as_public(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(Access, "owns", lambda self, principal, stored, now=None: False)
+    return app
+
+
+def department_keeps_issue(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(Access, "holds_assignment", lambda self, organisation, doc: True)
+    return app
+
+
+def erasure_at_will(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_policies.ResidentPolicy, "_on_legal_ground",
+               lambda self, operation, reason: None)
+    return app
+
+
+def unpublished_issues_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(app.state.sc.service.access, "publication", {})
+    return app
+
+
+def anonymous_read_as_staff(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def request(scope: dict[str, Any]) -> dict[str, Any]:
+        if (_header(scope["headers"], b"authorization") is None
+                and str(scope.get("path", "")).startswith("/issues")):
+            scope["headers"] = [*scope["headers"],
+                                (b"authorization", b"Bearer demo-staff-liu-fang")]
         return scope
 
     return Rewrite(app, request=request)
+
+
+def grid_worker_sees_community(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(Access, "in_grids", lambda self, principal, doc: True)
+    return app
 
 
 MUTANTS: list[Mutant] = [
@@ -659,4 +721,25 @@ MUTANTS += [
            "Idempotency-Keys are scoped by role and display name", keys_by_display_name),
     Mutant("replay-unaudited", "/req/core/idempotency-replay-access",
            "a replay disclosing sensitive data is not audited", replay_unaudited),
+    Mutant("extensions-unredacted", "/req/privacy/extensions-sensitive",
+           "extensions go to every audience as they are stored", extensions_unredacted),
+    Mutant("free-text-untagged", "/req/privacy/free-text-tagged",
+           "history notes and action details go out unredacted", free_text_untagged),
+    Mutant("own-issue-as-public", "/req/privacy/own-issues-self",
+           "a resident reads her own issue as any resident of the community",
+           own_issue_as_public),
+    Mutant("department-keeps-issue", "/req/privacy/department-assignment-ended",
+           "a department keeps reading an issue reassigned away from it",
+           department_keeps_issue),
+    Mutant("erasure-at-will", "/req/residents/erasure-on-request",
+           "staff erase or restrict a record nobody asked about", erasure_at_will),
+    Mutant("unpublished-issues-shown", "/req/privacy/issue-publication",
+           "the public and residents read issues nobody decided to publish",
+           unpublished_issues_shown),
+    Mutant("anonymous-read-as-staff", "/req/privacy/anonymous-public-read",
+           "issues read without a token are served as community staff see them",
+           anonymous_read_as_staff),
+    Mutant("grid-worker-sees-community", "/req/privacy/grid-scope",
+           "a grid worker reads the residents of every grid of the community",
+           grid_worker_sees_community),
 ]

@@ -100,8 +100,9 @@ def test_issue_closed_loop(api: Api) -> None:
     issue.act("community-staff", "reassign", {
         "details": {"from": first["id"], "to": second["id"], "dueAt": later(7)},
         "items": {"assignments": [_new(second, "lead")]}})
-    # /req/issues/department-own-assignment: housing no longer holds the lead.
-    issue.act("department", "claim", {"details": {"assignmentId": second["id"]}}, 403)
+    # /req/privacy/department-assignment-ended: housing returned its only assignment, so it
+    # no longer sees the issue at all (not even to claim the new lead).
+    issue.act("department", "claim", {"details": {"assignmentId": second["id"]}}, 404)
     issue.act("test-dept-urban-chen-lei", "claim", {"details": {"assignmentId": second["id"]}})
     issue.act("test-dept-urban-chen-lei", "add-progress", {"details": {
         "message": GAS["history"][6]["details"]["message"]}})
@@ -480,11 +481,13 @@ def test_withdraw_only_by_submitter_reporter_or_proxy(api: Api) -> None:
     doc["submittedBy"] = {"role": "grid-worker", "name": "李网格", "userId": "gw-9999",
                           "onBehalfOf": {"resourceType": "Resident", "id": WANG}}
     doc["history"][0]["actor"] = doc["submittedBy"]
+    # Published, so that other residents and proxies see it (/req/privacy/issue-publication).
+    doc["publication"] = {"published": True}
     issue = Doc(api, "Issue", doc, "community-staff")
     issue.act("grid-worker", "withdraw", {}, 403)  # another grid worker
     issue.act("test-proxy-stranger", "withdraw", {}, 403)  # nobody's proxy
     issue.act("proxy", "withdraw", {})  # 李建国, authorised by 王桂英
-    mine = Doc(api, "Issue", submitted_issue())
+    mine = Doc(api, "Issue", submitted_issue(publication={"published": True}))
     mine.act("test-resident-chen", "withdraw", {}, 403)
     doc = submitted_issue()
     doc["submittedBy"] = {"role": "resident", "name": "王桂英",

@@ -13,6 +13,7 @@ from reference_server.access import Access
 from reference_server.auth import load_tokens
 from reference_server.storage import Stored, joined
 from smartcommunity import identifiers, validate
+from smartcommunity.pointers import resolve_pointer
 from smartcommunity.privacy import rekey_pseudonyms
 from smartcommunity.validation import compile_plan, values_at
 
@@ -76,10 +77,24 @@ def served(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _own(token: str, doc: dict[str, Any]) -> bool:
     """A resident or proxy reading their own, or their principal's, record reads as self."""
     p = PRINCIPALS[token]
-    if doc.get("resourceType") != "Resident" or p.role not in ("resident", "proxy"):
+    if p.role not in ("resident", "proxy"):
+        return False
+    owned = POLICY["recordAccess"]["ownedBy"].get(doc.get("resourceType"), ())
+    owners = {_at(doc, where) for where in owned} - {None}
+    if p.resident in owners or any(_own(token, record) for record in EXAMPLES.values()
+                                   if record.get("id") in owners):
+        return True  # /req/privacy/own-issues-self: hers, or of one who made her proxy
+    if doc.get("resourceType") != "Resident":
         return False
     return doc["id"] == p.resident or any(
         x.get("resident", {}).get("id") == p.resident for x in doc.get("proxies", ()))
+
+
+def _at(doc: dict[str, Any], where: str) -> Any:
+    try:
+        return resolve_pointer(doc, where)
+    except LookupError:
+        return None
 
 
 def _leaks(doc: dict[str, Any], audience: str) -> list[str]:
@@ -113,8 +128,8 @@ def test_no_role_receives_what_its_audience_may_not_see(sqlite_api: Api, token: 
             continue
         assert _leaks(doc, audience) == [], (token, where, doc["id"])
         if role == "public":
-            assert not any(True for p, _, _ in PLANS[doc["resourceType"]].pipl
-                           for _ in values_at(doc, p))
+            assert not any(True for p, cls, _ in PLANS[doc["resourceType"]].pipl
+                           if cls != "none" for _ in values_at(doc, p))
     if role in ("regulator", "system", "community-staff"):
         assert seen > 0
 
@@ -185,12 +200,15 @@ def test_reporter_disclosure(sqlite_api: Api) -> None:
     base = EXAMPLES["issue/gas-heater-elderly-closed.json"]
     for disclosure, hidden_from in (
             ("anonymous", {"department", "public"}),
-            ("confidential", {"department", "public", "grid-worker", "regulator", "resident"})):
+            ("confidential", {"department", "public", "grid-worker", "regulator"})):
         doc = copy.deepcopy(base)
-        doc.update(id=new_id(), reporterDisclosure=disclosure)
+        # Published, so that the public reads it at all (/req/privacy/issue-publication).
+        doc.update(id=new_id(), reporterDisclosure=disclosure, publication={"published": True})
         doc.pop("meta")
         api.client.app.state.sc.service.load([doc])  # type: ignore[attr-defined]
-        for role in ("community-staff", "hotline-operator", "system", *hidden_from):
+        # The resident is the reporter: she reads her own issue as self
+        # (/req/privacy/own-issues-self).
+        for role in ("community-staff", "hotline-operator", "system", "resident", *hidden_from):
             token = "test-dept-urban-chen-lei" if role == "department" else role
             resp = api.as_(token).get(f"/issues/{doc['id']}")
             assert resp.status_code == 200, (role, resp.text)
@@ -326,6 +344,11 @@ def test_restricted_disclosure(api: Api) -> None:
     body = current.json()
     stamp = body["meta"]["lastUpdated"]
     body["restriction"] = {"state": "restricted", "requestedAt": stamp, "decidedAt": stamp}
+    # /req/residents/erasure-on-request: not without a request or a legal ground.
+    refused = api.staff.put(path, body, if_match=current.headers["etag"])
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "http.not-requested"
+    body["restriction"]["reason"] = "unlawful-processing"
     resp = api.staff.put(path, body, if_match=current.headers["etag"])
     assert resp.status_code == 200, resp.text
     assert api.staff.get(path).json() == resp.json()
@@ -375,3 +398,29 @@ def test_audit_log(api: Api) -> None:
     second = api.as_("regulator").get("/audit-events",
                                       params={"limit": 1, "cursor": first["next"]}).json()
     assert second["items"][0]["seq"] > first["items"][0]["seq"]
+
+
+def test_issue_publication(sqlite_api: Api) -> None:
+    """/req/privacy/issue-publication: unpublished issues reach neither the public nor other
+    residents; published ones only down to the area decided."""
+    api = sqlite_api
+    doc = submitted_issue()
+    assert api.staff.create(doc).status_code == 201
+    path = f"/issues/{doc['id']}"
+    public = api.as_("public")
+    assert public.get(path).status_code == 404
+    assert doc["id"] not in {i["id"] for i in public.get(
+        "/issues", params={"limit": 500}).json()["items"]}
+    current = api.staff.get(path)
+    body = current.json()
+    body.pop("meta")
+    for area, grid_shown in (("community", False), ("grid", True)):
+        body["publication"] = {"published": True, "area": area}
+        resp = api.staff.put(path, body, if_match=api.staff.get(path).headers["etag"])
+        assert resp.status_code == 200, resp.text
+        got = public.get(path)
+        assert got.status_code == 200
+        assert ("gridCode" in got.json()) == (grid_shown and "gridCode" in doc)
+        assert "location" not in got.json() and "description" not in got.json()
+        assert doc["id"] in {i["id"] for i in public.get(
+            "/issues", params={"limit": 500}).json()["items"]}

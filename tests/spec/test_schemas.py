@@ -123,3 +123,57 @@ def test_resource_top_level_shape(rt: str) -> None:
     assert props["resourceType"]["const"] == rt
     assert props["specVersion"]["const"] == spec().version
     assert {"resourceType", "specVersion", "id"} <= set(schema["required"])
+
+
+#: shared datatypes that hold whatever a person writes or is called
+_FREE_TEXT = ("text", "shortText", "personName", "e164", "citizenId")
+
+
+def _strings(node: Any, path: tuple[str, ...], resolver: Any, seen: frozenset[int],
+             found: set[tuple[str, ...]], tagged: set[tuple[str, ...]], free: bool = False,
+             ) -> None:
+    """Free-text string members (``found``) and tagged members (``tagged``) below ``node``."""
+    if not isinstance(node, dict):
+        return
+    if "x-pipl" in node:
+        tagged.add(path)
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        fragment = ref.partition("#")[2]
+        free = free or fragment.removeprefix("/$defs/") in _FREE_TEXT
+        resolved = resolver.lookup(ref)
+        if id(resolved.contents) not in seen:
+            _strings(resolved.contents, path, resolved.resolver, seen | {id(resolved.contents)},
+                     found, tagged, free)
+    if node.get("type") == "string" and not {"enum", "const", "format"} & set(node) and (
+            free or "pattern" not in node):
+        found.add(path)  # a code, id, timestamp or enumerated value has a pattern, format or enum
+    for name, sub in (node.get("properties") or {}).items():
+        _strings(sub, (*path, name), resolver, seen, found, tagged)
+    if isinstance(node.get("items"), dict):
+        _strings(node["items"], (*path, "*"), resolver, seen, found, tagged)
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for sub in node.get(keyword, ()):
+            _strings(sub, path, resolver, seen, found, tagged)
+    for keyword in ("then", "else"):
+        _strings(node.get(keyword), path, resolver, seen, found, tagged)
+
+
+def _untagged(schema: dict[str, Any], base: str) -> list[str]:
+    found: set[tuple[str, ...]] = set()
+    tagged: set[tuple[str, ...]] = set()
+    _strings(schema, (), spec().registry.resolver(base_uri=base), frozenset(), found, tagged)
+    return sorted("/" + "/".join(p) for p in found
+                  if not any(p[:i] in tagged for i in range(len(p) + 1)))
+
+
+@pytest.mark.parametrize("rt", sorted(spec().resource_types))
+def test_every_free_text_member_is_tagged(rt: str) -> None:
+    # /req/privacy/free-text-tagged: what anyone may write is personal until the schema says
+    # otherwise ("x-pipl": "none" is a decision, not a default).
+    schema = spec().schema(rt)
+    assert _untagged(schema, schema["$id"]) == []
+    for row in spec().lifecycles.get(rt, {}).get("transitions", ()):
+        if isinstance(row.get("details"), dict):
+            assert _untagged(row["details"], schema["$id"]) == [], row["action"]
+            assert _required_tagged(row["details"]) == [], row["action"]

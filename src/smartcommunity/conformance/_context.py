@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from ..pointers import resolve_pointer
 from ..specification import Spec
 from ._client import Client, Response
 from ._preset import Preset, Principal, writer_role
@@ -192,13 +193,37 @@ class KitContext:
         """The audience ``who`` reads ``doc`` as: its role's, or a resident's own audience for
         their own record and the records of residents who made them their proxy."""
         if who.resident and self.own_audience is not None:
-            if doc.get("id") == who.resident:
+            if doc.get("id") == who.resident or self.owns(who, doc):
                 return self.own_audience
             for proxy in doc.get("proxies") or []:
                 ref = proxy.get("resident") or (proxy.get("actor") or {}).get("resident") or {}
                 if isinstance(ref, dict) and ref.get("id") == who.resident:
                     return self.own_audience
         return self.spec.audience_of(who.role)
+
+    def owns(self, who: Principal, doc: Mapping[str, Any]) -> bool:
+        """Whether ``doc`` is the own resource of the resident ``who`` stands for: one of the
+        members ``privacy.json`` ``recordAccess.ownedBy`` names for its type names them
+        (/req/privacy/own-issues-self)."""
+        access = self.spec.privacy.get("recordAccess") or {}
+        owners = set()
+        for where in (access.get("ownedBy") or {}).get(str(doc.get("resourceType")), ()):
+            try:
+                owners.add(resolve_pointer(doc, where))
+            except LookupError:
+                continue
+        if who.resident in owners:
+            return True
+        # A proxy reads the own resources of a resident who authorised them as their own.
+        scopes = set(access.get("proxyReadScopes") or ())
+        for owner in owners:
+            resp = self.read(str(access.get("personType")), str(owner))
+            record = resp.json() if resp.status == 200 else None
+            for entry in (record or {}).get("proxies") or ():
+                ref = (entry.get("resident") or {}).get("id")
+                if ref == who.resident and scopes & set(entry.get("scope") or ()):
+                    return True
+        return False
 
     # -- requests ----------------------------------------------------------------------
     def collection_path(self, resource_type: str) -> str:

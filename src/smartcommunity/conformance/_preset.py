@@ -26,6 +26,8 @@ class Principal:
     communities: tuple[str, ...]
     organisation: str | None = None
     resident: str | None = None
+    #: the grids a grid worker is responsible for
+    grids: tuple[str, ...] = ()
 
     def serves(self, community: str) -> bool:
         return "*" in self.communities or community in self.communities
@@ -87,7 +89,7 @@ def parse_preset(data: Any, version: str = DEFAULT_VERSION, base: Path | None = 
         raise PresetError("the preset breaks conformance-preset.json: " + "; ".join(problems))
     principals = {
         name: Principal(name, p["token"], p["role"], tuple(p["communities"]),
-                        p.get("organisation"), p.get("resident"))
+                        p.get("organisation"), p.get("resident"), tuple(p.get("grids") or ()))
         for name, p in data["principals"].items()
     }
     writer = writer_role(spec)

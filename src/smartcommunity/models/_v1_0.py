@@ -2148,6 +2148,41 @@ class IssueHistoryEvent(SpecModel):
         return self
 
 
+PublicationArea = Literal["community", "grid"]
+"""代码表 publication-area / Codelist publication-area (closed)"""
+
+
+class IssuePublication(SpecModel):
+    """对一件诉求是否公开、公开到哪一级地点的决定。 / The decision whether an issue is published and down to which level of place."""
+
+    model_config = ConfigDict(title="公开决定 / Publication decision")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/issue.json#/$defs/publication"
+    )
+
+    published: bool = Field(
+        title="公开 / Published",
+        description="是否向公众和本社区居民公开。 / Whether the issue is published to the public and the residents of its community.",
+    )
+    area: PublicationArea | None = Field(
+        default=None,
+        title="公开地点 / Public area",
+        description="公开到哪一级地点；缺省为社区。 / Down to which level of place the issue is published; the community when absent.",
+    )
+    decided_at: DateTime | None = Field(
+        default=None,
+        alias="decidedAt",
+        title="决定时间 / Decided at",
+        description="作出公开决定的时间。 / When the decision was made.",
+    )
+    decided_by: Actor | None = Field(
+        default=None,
+        alias="decidedBy",
+        title="决定人 / Decided by",
+        description="作出公开决定的工作人员。 / The staff member who decided.",
+    )
+
+
 RequestType = Literal["inquiry", "help", "complaint", "report", "suggestion", "praise"]
 """代码表 request-type / Codelist request-type (closed)"""
 
@@ -2267,6 +2302,11 @@ class Issue(SpecModel):
         alias="reporterDisclosure",
         title="身份公开方式 / Reporter disclosure",
         description="诉求人身份向谁显示：实名、匿名（不向部门和公众显示）或保密（仅受理人员可见）。 / To whom the reporter's identity is shown: named, anonymous (not to departments or the public) or confidential (intake staff only).",
+    )
+    publication: IssuePublication | None = Field(
+        default=None,
+        title="公开决定 / Publication",
+        description="社区工作人员是否向公众和本社区居民公开此诉求，以及公开到哪一级地点（社区或网格，从不是具体地点）；没有此成员或 published 为 false 时不公开。 / Whether the community staff publish this issue to the public and the residents of its community, and down to which level of place (community or grid, never a point); without it, or with published false, the issue is not published.",
     )
     urgency: Urgency | None = Field(
         default=None,
@@ -4235,6 +4275,7 @@ __all__ = [
     "IssueHistoryEvent",
     "IssueLocation",
     "IssueMaskedPhone",
+    "IssuePublication",
     "IssueReporterContact",
     "IssueResolution",
     "IssueStatus",
@@ -4254,6 +4295,7 @@ __all__ = [
     "ProxyBasis",
     "ProxyScope",
     "Pseudonym",
+    "PublicationArea",
     "Reference",
     "ReportFinding",
     "ReportResult",

@@ -16,7 +16,7 @@ from typing import Any
 from .. import identifiers
 from ..exceptions import RedactionError, SpecError, UnknownSpecVersion
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
-from ..validation import Step, compile_plan, resolve_version, values_at
+from ..validation import Step, compile_details_plans, compile_plan, resolve_version, values_at
 
 Mask = Callable[[str], str]
 #: a path of the check plan: member names, None for every item of an array
@@ -151,9 +151,38 @@ def redact(
                 _mask(out, where, value, mask, pseudonym_key, holes)
             else:
                 _remove(out, where, holes)
+    if set(treatments.values()) != {"keep"}:
+        _redact_details(spec, rt, out, treatments, masks, pseudonym_key, holes)
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
     return out
+
+
+def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],
+                    treatments: Mapping[str, str], masks: Mapping[str, Mask],
+                    key: bytes | None, holes: list[list[Any]]) -> None:
+    """Apply the tags of each history event's ``details`` (its action's details schema in the
+    lifecycle table); details of an action the table does not know carry no tag to go by and
+    are removed. Like the resource schemas, details schemas never require a tagged member."""
+    plans = compile_details_plans(spec, resource_type)
+    for event in doc.get("history") or ():
+        if not isinstance(event, dict) or not isinstance(event.get("details"), dict):
+            continue
+        plan = plans.get(str(event.get("action")))
+        if plan is None:
+            event.pop("details")
+            continue
+        details = event["details"]
+        for path, pipl, method in sorted(plan.pipl, key=lambda p: len(p[0])):
+            treatment = treatments.get(pipl, "remove")
+            if treatment == "keep":
+                continue
+            mask = masks.get(method) if treatment == "mask" and method is not None else None
+            for where, value in list(values_at(details, path)):
+                if mask is not None:
+                    _mask(details, where, value, mask, key, holes)
+                else:
+                    _remove(details, where, holes)
 
 
 def _parent(doc: Any, where: tuple[str | int, ...]) -> Any:

@@ -19,7 +19,7 @@ import pkgutil
 from ..pointers import pointer, resolve_pointer
 from ._input import too_deep
 from ._messages import message
-from ._plan import Leaf, Plan, Step, compile_plan, values_at
+from ._plan import Leaf, Plan, Step, compile_details_plans, compile_plan, values_at
 from ._report import Finding, Report, Severity
 from ._rules_resident import pseudonym_key
 from ._schema import SchemaEngine, schema_problems
@@ -41,9 +41,9 @@ from ._versions import Resolved, resolve_version
 
 __all__ = ["Checked", "Context", "Finding", "Leaf", "Links", "Member", "Plan", "Report",
            "Resolved", "SchemaEngine", "SetCheck", "SetContext", "Severity", "Step",
-           "Validator", "compare_instants", "compile_plan", "instant", "message", "pointer",
-           "pseudonym_key", "resolve_pointer", "resolve_version", "rule", "rules_for",
-           "schema_problems", "set_rule", "too_deep", "validate", "values_at"]
+           "Validator", "compare_instants", "compile_details_plans", "compile_plan", "instant",
+           "message", "pointer", "pseudonym_key", "resolve_pointer", "resolve_version", "rule",
+           "rules_for", "schema_problems", "set_rule", "too_deep", "validate", "values_at"]
 
 
 def _register_rules() -> None:

@@ -60,6 +60,25 @@ def compile_plan(spec: Spec, resource_type: str) -> Plan:
     return plan
 
 
+@functools.cache
+def compile_details_plans(spec: Spec, resource_type: str) -> dict[str, Plan]:
+    """Action → the plan of the ``details`` its history events carry, from the lifecycle
+    table's details schema (an empty plan for an action without one; an action the table does
+    not know is absent). Tags there (``x-pipl``) say what of an event's details is personal,
+    as the resource schema does for its own members."""
+    table = spec.lifecycles.get(resource_type) or {}
+    plans: dict[str, Plan] = {}
+    for row in table.get("transitions", ()):
+        schema = row.get("details")
+        plan = plans[str(row["action"])] = Plan()
+        if not isinstance(schema, dict):
+            continue
+        resolver = spec.registry.resolver(base_uri=spec.schema(resource_type)["$id"])
+        _walk(schema, (), resolver, plan, frozenset())
+        plan.pipl = list(dict.fromkeys(plan.pipl))
+    return plans
+
+
 def _walk(
     node: Any, path: tuple[Step, ...], resolver: Any, plan: Plan, seen: frozenset[str]
 ) -> None:

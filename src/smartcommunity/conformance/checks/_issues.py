@@ -303,8 +303,10 @@ def test_create_submitted_only(ctx: KitContext) -> None:
 )
 def test_withdraw_by_others(ctx: KitContext) -> None:
     stranger = ctx.new_id()
+    # Published, so that residents of the community see it (/req/privacy/issue-publication).
     issue = Tracked(ctx, submitted_by(ctx, resident_actor(stranger, "路人甲",
-                                                          userId="kit-" + stranger[:8])))
+                                                          userId="kit-" + stranger[:8]),
+                                      publication={"published": True}))
     others = [p for p in (ctx.optional(RESIDENT_ROLE), ctx.optional(PROXY_ROLE),
                           ctx.optional(GRID_WORKER)) if p is not None]
     if not others:
@@ -320,9 +322,11 @@ def test_withdraw_by_others(ctx: KitContext) -> None:
 
 @check(
     "/req/issues/department-own-assignment",
-    "部门签收、退单、办结他人的主办任务，或在没有有效任务时延期、报进展，得到 403",
+    "部门签收、退单、办结他人的主办任务，或在没有有效任务时延期、报进展，得到 403"
+    "（任务全部改派后看不到诉求，得到 404）",
     "a department claiming, returning or resolving another's lead, or extending or reporting "
-    "progress without an active assignment, gets 403",
+    "progress without an active assignment, gets 403 (404 once all its assignments were "
+    "reassigned and it no longer sees the issue)",
     needs=(DEPARTMENT, DEPARTMENT),
 )
 def test_department_own_assignment(ctx: KitContext) -> None:
@@ -330,8 +334,8 @@ def test_department_own_assignment(ctx: KitContext) -> None:
     issue = dispatched(ctx, lead, [helper])
     assignment = active_lead(issue)["id"]
 
-    def refused(action: str, body: dict[str, Any], who: Principal) -> None:
-        issue.refuse(action, body, who, 403, f"{action} by {who.organisation}")
+    def refused(action: str, body: dict[str, Any], who: Principal, status: int = 403) -> None:
+        issue.refuse(action, body, who, status, f"{action} by {who.organisation}")
 
     refused("claim", {"details": {"assignmentId": assignment}}, helper)
     claim(issue, lead, assignment)
@@ -343,11 +347,22 @@ def test_department_own_assignment(ctx: KitContext) -> None:
     issue.act("add-progress", {"details": {"message": "协办进展 / assisting"}}, helper)
     reassign(ctx, issue, assignment, helper)
     due = issue.doc["deadlines"]["resolutionDue"]
-    refused("add-progress", {"details": {"message": "已不是承办部门 / no longer ours"}}, lead)
+    # Its only assignment reassigned, the former lead no longer sees the issue at all
+    # (/req/privacy/department-assignment-ended): 404 rather than 403.
+    gone = 404
+    refused("add-progress", {"details": {"message": "已不是承办部门 / no longer ours"}}, lead,
+            gone)
     refused("extend-deadline", {"reason": first_code(ctx, "extension-reason"),
                                 "details": {"previousDue": due, "newDue": ctx.moment(20)}},
-            lead)
-    refused("claim", {"details": {"assignmentId": active_lead(issue)["id"]}}, lead)
+            lead, gone)
+    refused("claim", {"details": {"assignmentId": active_lead(issue)["id"]}}, lead, gone)
+    # A department whose part is completed still sees a reopened issue, but holds no active
+    # assignment on it once it went to another department.
+    issue = issue_in_progress(ctx, lead)
+    resolve(issue, lead)
+    issue.act("reopen", {"reason": first_code(ctx, "reopen-reason")})
+    dispatch(ctx, issue, helper)
+    refused("add-progress", {"details": {"message": "已完成的任务 / finished part"}}, lead)
 
 
 @check(

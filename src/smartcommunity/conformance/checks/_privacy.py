@@ -11,6 +11,7 @@ from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
     DEPARTMENT,
+    GRID_WORKER,
     ISSUE,
     PROXY_ROLE,
     PUBLIC,
@@ -18,11 +19,13 @@ from ._shared import (
     RESIDENT_ROLE,
     SYSTEM,
     Tracked,
+    anonymous_read,
     dispatch,
     dispatched,
     events_of,
     listed,
     new_issue,
+    reassign,
     resident_actor,
     stored,
     submitted_by,
@@ -357,3 +360,257 @@ def test_reporter_disclosure(ctx: KitContext) -> None:
                            f"{who.name}（{who.role}）从 {path} 得到了{disclosure}诉求人的 {shown}",
                            f"{who.name} ({who.role}) learns the {disclosure} reporter's {shown} "
                            f"from {path}")
+
+
+def _keeps(ctx: KitContext, audience: str, pipl_class: str) -> bool:
+    return bool(ctx.spec.privacy["treatments"][audience].get(pipl_class) == "keep")
+
+
+def _responses(ctx: KitContext, issue: Tracked, who: Principal) -> list[tuple[str, Any]]:
+    """What ``who`` gets of ``issue`` from its read, its history and the issue list."""
+    found: list[tuple[str, Any]] = []
+    for path, resp in ((issue.path, issue.read(who)),
+                       (f"{issue.path}/history", issue.read_history(who))):
+        if resp.status == 200:
+            found.append((path, resp.json()))
+    for item in ctx.items(ISSUE, who, {"limit": "500", "updatedSince": ctx.moment(-1)},
+                          must_list=False):
+        if item.get("id") == issue.id:
+            found.append((ctx.collection_path(ISSUE), item))
+    return found
+
+
+@check(
+    "/req/privacy/extensions-sensitive",
+    "未登记的扩展不提供给不保留敏感信息的受众：读取、历史和列表都一样",
+    "an unregistered extension goes to no audience that does not keep sensitive information, "
+    "in reads, history and lists",
+    needs=(DEPARTMENT,),
+)
+def test_extensions_sensitive(ctx: KitContext) -> None:
+    (dept,) = ctx.principals_of(DEPARTMENT, 1)
+    marker = f"kit-ext-{ctx.new_id()[:8]}"
+    extensions = {"org.example.care": {"citizenId": "110105194912310021",
+                                       "diagnosis": f"{marker} 阿尔茨海默病"}}
+    issue = Tracked(ctx, new_issue(ctx, extensions=extensions))
+    issue.act("accept")
+    dispatch(ctx, issue, dept)
+    record = Tracked(ctx, with_number(ctx) | {"extensions": extensions})
+    checked = 0
+    for who in ctx.serving():
+        for item in (issue, record):
+            audience = ctx.audience(who, item.doc)
+            if _keeps(ctx, audience, "sensitive"):
+                continue
+            got = (_responses(ctx, item, who) if item is issue
+                   else [(item.path, r.json()) for r in (item.read(who),) if r.status == 200])
+            for path, body in got:
+                checked += 1
+                text = json.dumps(body, ensure_ascii=False)
+                ctx.expect(marker not in text and "extensions" not in (
+                    body if isinstance(body, dict) else {}),
+                    f"{who.name}（{who.role}）从 {path} 得到了未登记的扩展",
+                    f"{who.name} ({who.role}) received an unregistered extension from {path}")
+    if not checked:
+        raise Skipped("预设中没有不保留敏感信息、又能读到诉求的主体",
+                      "the preset has no principal that reads issues without keeping "
+                      "sensitive information")
+
+
+@check(
+    "/req/privacy/free-text-tagged",
+    "历史说明和进展说明等自由文本不提供给不保留个人信息的受众",
+    "free text such as history notes and progress messages goes to no audience that does not "
+    "keep personal information",
+    needs=(DEPARTMENT,),
+)
+def test_free_text(ctx: KitContext) -> None:
+    (dept,) = ctx.principals_of(DEPARTMENT, 1)
+    marker = f"kit-note-{ctx.new_id()[:8]}"
+    issue = Tracked(ctx, new_issue(ctx))
+    issue.act("accept", {"note": f"{marker} 张阿姨住 3 号楼 2 单元 501"})
+    dispatch(ctx, issue, dept)
+    issue.act("add-progress", {"details": {"message": f"{marker} 已联系张阿姨"}}, dept)
+    checked = 0
+    for who in ctx.serving():
+        if _keeps(ctx, ctx.audience(who, issue.doc), "personal"):
+            continue
+        for path, body in _responses(ctx, issue, who):
+            checked += 1
+            ctx.expect(marker not in json.dumps(body, ensure_ascii=False),
+                       f"{who.name}（{who.role}）从 {path} 得到了带个人信息的说明",
+                       f"{who.name} ({who.role}) received a note with personal information "
+                       f"from {path}")
+    if not checked:
+        raise Skipped("预设中没有不保留个人信息、又能读到诉求的主体",
+                      "the preset has no principal that reads issues without keeping personal "
+                      "information")
+
+
+@check(
+    "/req/privacy/own-issues-self",
+    "居民读取本人提交的诉求时得到完整内容（self 受众），包括刚提交后的读回",
+    "a resident reading an issue she submitted gets all of it (audience self), including the "
+    "read-back right after submitting",
+    needs=(RESIDENT_ROLE,),
+)
+def test_own_issues_self(ctx: KitContext) -> None:
+    who = ctx.principal(RESIDENT_ROLE)
+    if not who.resident:
+        raise Skipped(f"预设中的居民 {who.name} 没有给出其居民标识（resident）",
+                      f"the preset's resident {who.name} gives no resident id")
+    doc = submitted_by(ctx, resident_actor(who.resident, who.name))
+    created = ctx.create(doc, who)
+    by_herself = created.status not in (401, 403)
+    if not by_herself:
+        created = ctx.create(doc)  # residents may not submit here: staff submit for her
+    ctx.expect_status(created, 201, zh="提交本人的诉求", en="her issue is submitted")
+    mine = ctx.read(ISSUE, doc["id"], who)
+    ctx.expect_status(mine, 200, zh="居民读取本人的诉求", en="the resident reads her issue")
+    got = without_meta(mine.json())
+    missing = sorted(m for m in doc if m not in got)
+    ctx.expect(not missing, f"居民读取本人的诉求时缺少 {missing}",
+               f"the resident reading her own issue misses {missing}")
+    if by_herself and isinstance(created.json(), dict):
+        back = without_meta(created.json())
+        lost = sorted(m for m in doc if m not in back)
+        ctx.expect(not lost, f"提交后读回的诉求缺少 {lost}",
+                   f"the issue read back after submitting misses {lost}")
+
+
+@check(
+    "/req/privacy/department-assignment-ended",
+    "部门的任务改派后，读取、历史和列表都不再给它这件诉求",
+    "once its assignment is reassigned, a department no longer gets the issue in reads, "
+    "history or lists",
+    needs=(DEPARTMENT, DEPARTMENT),
+)
+def test_department_assignment_ended(ctx: KitContext) -> None:
+    first, second = ctx.principals_of(DEPARTMENT, 2)
+    issue = dispatched(ctx, first)
+    ctx.expect_status(issue.read(first), 200, zh="承办部门读取派给它的诉求",
+                      en="the department reads its issue")
+    old = next(str(a["id"]) for a in issue.doc.get("assignments") or ()
+               if (a.get("department") or {}).get("id") == first.organisation)
+    reassign(ctx, issue, old, second)
+    ctx.expect_status(issue.read(second), 200, zh="新承办部门读取诉求",
+                      en="the new department reads the issue")
+    ctx.expect_problem(issue.read(first), 404)
+    ctx.expect_problem(issue.read_history(first), 404)
+    seen = {str(i.get("id")) for i in ctx.items(
+        ISSUE, first, {"limit": "500", "updatedSince": ctx.moment(-1)}, must_list=False)}
+    ctx.expect(issue.id not in seen, f"{first.organisation} 的列表中仍有改派走的诉求",
+               f"{first.organisation}'s list still shows the issue reassigned away from it")
+
+
+@check(
+    "/req/privacy/issue-publication",
+    "未公开的诉求不提供给公众和本社区其他居民；公开后地点只到决定的一级",
+    "an unpublished issue reaches neither the public nor the community's other residents; a "
+    "published one gives its place only down to the level decided",
+)
+def test_issue_publication(ctx: KitContext) -> None:
+    rule = (ctx.spec.privacy.get("recordAccess") or {}).get("publication") or {}
+    audiences = set(rule.get("audiences") or ())
+    issue = Tracked(ctx, new_issue(ctx))
+    readers = [p for p in ctx.serving() if ctx.audience(p, issue.doc) in audiences]
+    if not readers:
+        raise Skipped("预设中没有公众或本社区居民主体",
+                      "the preset has no public or resident principal of the community")
+    for who in readers:
+        ctx.expect_problem(issue.read(who), 404)
+        shown = {str(i.get("id")) for i in ctx.items(
+            ISSUE, who, {"limit": "500", "updatedSince": ctx.moment(-1)}, must_list=False)}
+        ctx.expect(issue.id not in shown, f"{who.name}（{who.role}）的列表中有未公开的诉求",
+                   f"{who.name} ({who.role}) sees an unpublished issue in the list")
+    members = (rule.get(ISSUE) or {}).get("areaMembers") or {}
+    for area in ctx.spec.codelist("publication-area"):
+        issue.put(publication={"published": True, "area": area, "decidedAt": ctx.moment()})
+        for who in readers:
+            resp = issue.read(who)
+            ctx.expect_status(resp, 200, zh=f"{who.name} 读取已公开的诉求",
+                              en=f"{who.name} reads the published issue")
+            body = resp.json() if isinstance(resp.json(), dict) else {}
+            for level, pointers_ in members.items():
+                if level == area:
+                    continue
+                extra = [p for p in pointers_ if p.lstrip("/") in body]
+                ctx.expect(not extra, f"公开到 {area} 的诉求还给出了 {extra}",
+                           f"an issue published down to {area} also gives {extra}")
+
+
+@check(
+    "/req/privacy/anonymous-public-read",
+    "不带令牌读取公开资源时得到与公众令牌相同的内容；无效令牌仍得到 401",
+    "reading public resources without a token gives what a public token gets; an invalid "
+    "token still gets 401",
+)
+def test_anonymous_public_read(ctx: KitContext) -> None:
+    public = ctx.optional(PUBLIC)
+    issue = Tracked(ctx, new_issue(ctx, publication={"published": True}))
+    tried = 0
+    for rt, rid in ((ISSUE, issue.id),):
+        for path in (ctx.collection_path(rt), ctx.resource_path(rt, rid),
+                     f"{ctx.resource_path(rt, rid)}/history"):
+            if not anonymous_read(ctx, path.replace(rid, "{id}")):
+                continue
+            tried += 1
+            bare = ctx.call("GET", path)
+            ctx.expect_status(bare, 200, zh=f"不带令牌读取 {path}",
+                              en=f"GET {path} without a token")
+            ctx.expect_problem(ctx.client.request("GET", path,
+                                                  token="not-a-token-" + ctx.new_id()), 401)
+            body = bare.json()
+            docs = body.get("items", []) if isinstance(body, dict) and "items" in body and (
+                path == ctx.collection_path(rt)) else [body] if "history" not in path else []
+            for doc in docs:
+                if isinstance(doc, dict) and doc.get("resourceType"):
+                    leaked = _personal(doc, ctx)
+                    ctx.expect(not leaked, f"不带令牌的请求从 {path} 得到了个人信息：{leaked[:3]}",
+                               f"a request without a token got personal information from "
+                               f"{path}: {leaked[:3]}")
+            if public is not None and path != ctx.collection_path(rt):
+                with_token = ctx.call("GET", path, public)
+                ctx.expect(with_token.status != 200 or without_meta(with_token.json())
+                           == without_meta(body),
+                           f"不带令牌和带公众令牌读取 {path} 的结果不同",
+                           f"{path} differs without a token and with the public token")
+    if not tried:
+        raise Skipped("接口没有允许匿名读取的操作", "the API admits no anonymous read")
+
+
+@check(
+    "/req/privacy/grid-scope",
+    "网格员只读得到其网格内居民的记录，并按其受众脱敏",
+    "a grid worker reads only the records of the residents of their grids, redacted for their "
+    "audience",
+    needs=(GRID_WORKER,),
+)
+def test_grid_scope(ctx: KitContext) -> None:
+    who = ctx.principal(GRID_WORKER)
+    community = ctx.preset.community
+    mine = next((g for g in who.grids if g.startswith(community + "-")), None)
+    if mine is None:
+        raise Skipped(f"预设没有给出网格员 {who.name} 在社区 {community} 中负责的网格（grids）",
+                      f"the preset gives no grid of {community} for grid worker {who.name}")
+    other = next(f"{community}-{code}" for code in ("Z9", "Z8", "Z7")
+                 if f"{community}-{code}" not in who.grids)
+    records = {}
+    for grid in (mine, other):
+        doc = with_number(ctx)
+        for membership in doc.get("memberships") or ():
+            membership.update(community=community, grid=grid)
+        records[grid] = Tracked(ctx, doc)
+    inside, outside = records[mine], records[other]
+    got = inside.read(who)
+    ctx.expect_status(got, 200, zh="网格员读取本网格居民", en="the grid worker reads a resident "
+                      "of their grid")
+    audience = ctx.audience(who, inside.doc)
+    ctx.expect(without_meta(got.json()) == without_meta(ctx.redact(inside.doc, audience)),
+               f"网格员读到的记录与受众 {audience} 的脱敏结果不同",
+               f"the grid worker's read differs from the {audience} redaction")
+    ctx.expect_problem(outside.read(who), 404)
+    shown = {str(i.get("id")) for i in ctx.items(RESIDENT, who, {"limit": "500"},
+                                                 must_list=False)}
+    ctx.expect(outside.id not in shown, "网格员的列表中有其他网格的居民",
+               "the grid worker's list shows a resident of another grid")

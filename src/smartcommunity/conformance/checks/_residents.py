@@ -367,7 +367,9 @@ def test_proxy_scope(ctx: KitContext) -> None:
                               en=f"the proxy corrects the record ({label})")
         helper = {"role": GRID_WORKER, "name": "网格员", "userId": "kit-grid-worker",
                   "onBehalfOf": resident_ref(record.id)}
-        staffed = Tracked(ctx, submitted_by(ctx, helper))
+        # Published, so that the proxy sees it even when not in force
+        # (/req/privacy/issue-publication): what is tested is the right to withdraw.
+        staffed = Tracked(ctx, submitted_by(ctx, helper, publication={"published": True}))
         resp = staffed.post("actions/withdraw", {}, agent)
         ctx.expect_status(resp, 200 if allowed else 403, zh=f"代理人撤回诉求（{label}）",
                           en=f"the proxy withdraws an issue ({label})")
@@ -420,6 +422,12 @@ def _today_minus_years(ctx: KitContext, years: int) -> str:
 )
 def test_minor_sensitive(ctx: KitContext) -> None:
     doc = resident(ctx)
+    # In a grid worker's grid, so that a grid-scoped reader may observe the rule too.
+    worker = ctx.optional(GRID_WORKER)
+    grid = next((g for g in (worker.grids if worker else ())
+                 if g.startswith(ctx.preset.community + "-")), None)
+    for membership in doc.get("memberships") or () if grid else ():
+        membership.update(community=ctx.preset.community, grid=grid)
     minor = int(ctx.spec.parameter("/req/residents/minor-sensitive", "age"))
     doc["birthDate"] = _today_minus_years(ctx, max(minor - 4, 1))
     for member in ("identityDocuments", "vulnerabilities", "household", "proxies"):
@@ -578,3 +586,36 @@ def test_pseudonym_consistent(ctx: KitContext) -> None:
                                                                  ctx.pseudonym_key)
         ctx.expect_status(ctx.create(doc), 201, zh="与号码相符的假名应被接收",
                           en="a pseudonym that matches the number is accepted")
+
+
+@check(
+    "/req/residents/erasure-on-request",
+    "居民没有申请、也没有给出法定情形时，工作人员不能删除或限制处理其记录；申请之后可以",
+    "staff may neither erase nor restrict a record the resident did not ask about without a "
+    "legal ground; after the request they may",
+    needs=(PROXY_ROLE,),
+)
+def test_erasure_on_request(ctx: KitContext) -> None:
+    grounds = set(ctx.spec.parameter("/req/residents/erasure-on-request", "legalGrounds"))
+    other = next((c for c in ctx.spec.codelist("restriction-reason") if c not in grounds), None)
+    agent = ctx.principal(PROXY_ROLE)
+    record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data"])]))
+    for body in ({}, {"reason": other} if other else {}):
+        resp = record.post("erase", body)
+        ctx.expect(resp.status == 409, f"未经申请的删除得到 {resp.status}，应为 409",
+                   f"an erasure nobody asked for got {resp.status}, not 409")
+        ctx.expect_problem(resp, 409)
+    restricted = without_meta(record.refresh())
+    restricted["restriction"] = {"state": "restricted", "requestedAt": ctx.moment(-1),
+                                 "decidedAt": ctx.moment()}
+    resp = record.put(restricted, expect=None)
+    ctx.expect(resp.status == 409, f"未经申请的限制处理得到 {resp.status}，应为 409",
+               f"a restriction nobody asked for got {resp.status}, not 409")
+    state = (record.refresh().get("restriction") or {}).get("state", "none")
+    ctx.expect(state == "none", f"被拒绝之后 restriction.state 变为 {state}",
+               f"after the refusals restriction.state became {state}")
+    ctx.expect_status(record.post("erasure-request", {}, agent), 200,
+                      zh="代理人申请删除", en="the proxy asks for erasure")
+    record.refresh()
+    ctx.expect_status(record.post("erase", {}), 200, zh="申请之后工作人员执行删除",
+                      en="staff carry out the erasure asked for")

@@ -34,6 +34,14 @@ SYSTEM = "system"
 PUBLIC = "public"
 
 
+def anonymous_read(ctx: KitContext, path: str) -> bool:
+    """Whether the OpenAPI lets the GET of ``path`` go without a token (its security includes
+    the empty requirement; /req/privacy/anonymous-public-read)."""
+    item = (ctx.spec.openapi.get("paths") or {}).get(path) or {}
+    op = item.get("get") or {}
+    return {} in (op.get("security", ctx.spec.openapi.get("security")) or ())
+
+
 def without_meta(doc: Any) -> Any:
     """A deep copy of ``doc`` without ``meta``: safe to edit into a request body."""
     if not isinstance(doc, dict):
