@@ -103,7 +103,8 @@ async def changes(request: Request, operation: Operation) -> Response:
     """The change feed, read from an opaque cursor (/conf/change-feed)."""
     call = begin(request, operation)
     return await offload(state(request).service.changes, call.principal,
-                         call.query.get("cursor"), limit(call, operation))
+                         call.query.get("cursor"), limit(call, operation),
+                         call.query.get("withheld") == "true")
 
 
 async def audit_events(request: Request, operation: Operation) -> Response:

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 
 from smartcommunity import Validator, load_spec
 from smartcommunity.exceptions import ActionNotAllowed, InvalidActionDetails, RoleNotAllowed
+from smartcommunity.integrity import feed_event_digest, head_digest, seal_history, withheld_event
 from smartcommunity.lifecycle import Lifecycle, lifecycle_for
 from smartcommunity.pointers import pointer
 from smartcommunity.specification import available_versions
@@ -41,7 +42,18 @@ from ..errors import (
 )
 from ..http import decode_cursor, encode_cursor
 from ..settings import CST, Settings
-from ..storage import Change, Duplicate, ListQuery, Store, Stored, Tx, derive, joined
+from ..storage import (
+    Change,
+    Duplicate,
+    EventRow,
+    ListQuery,
+    Scope,
+    Store,
+    Stored,
+    Tx,
+    derive,
+    joined,
+)
 from . import _policies  # noqa: F401  # registers the policies of the standard's resource types
 from ._policy import POLICIES, Policy
 from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unprocessable
@@ -84,6 +96,11 @@ class Service:
         if self.key is not None and len(self.key) < shortest:
             raise ValueError(f"the pseudonym key must be at least {shortest} bytes")
         self.source = store.source_uri(settings.source_uri)
+        # Every event's chain digest covers its source, type and subject, which the service
+        # knows; events stored before the server computed them are sealed now, once.
+        store.sealer = self.event_digest
+        with store.write() as tx:
+            tx.seal_feed()
         if store.committer is not None:
             # Jobs refuse (4xx) before they write anything, so a refusal needs no rollback.
             store.committer.refusals = (ProblemError,)
@@ -205,6 +222,8 @@ class Service:
         A resident naming no community stays in the scope it had (``previous``) or, when new,
         in the creator's communities (``fallback``), so that someone may still read it.
         """
+        # Each history event appended names the one before it (/req/core/history-chain).
+        doc = seal_history(doc)
         text = orjson.dumps(doc).decode()
         derived = derive(doc, previous.communities if previous else fallback)
         return Stored.prepared(previous.seq if previous else 0, doc, text, derived)
@@ -228,7 +247,8 @@ class Service:
             current = tx.get(row.rtype, row.id)
             raise PreconditionFailed(given=f'"{previous.version}"',
                                      current=f'"{current.version if current else "?"}"')
-        tx.append_event(row.rtype, row.id, kind, action, row.version, at, row.text, derived)
+        tx.append_event(row.rtype, row.id, kind, action, row.version, at, row.text, derived,
+                        head_digest(row.doc))
 
     @staticmethod
     def _current(tx: Tx, prior: Stored) -> None:
@@ -525,9 +545,33 @@ class Service:
         return job
 
     # -- change feed -------------------------------------------------------------------
-    def changes(self, principal: Principal, cursor: str | None, limit: int) -> Result:
+    def event(self, row: EventRow) -> dict[str, Any]:
+        """The change event of ``row`` without its data: what its digest covers, and the
+        chain digest (/req/change-feed/chain-digest)."""
+        event = {
+            "specversion": CLOUDEVENTS_VERSION, "id": str(row.seq), "source": self.source,
+            "type": EVENT_TYPE.format(row.rtype.lower(), row.kind), "time": row.time,
+            "subject": f"{self.spec.collection(row.rtype)}/{row.rid}",
+            "datacontenttype": "application/json",
+            "dataschema": self.spec.schema_uri(row.rtype),
+            "sequence": str(row.seq), "action": row.action,
+            "resourceversion": str(row.version),
+        }
+        if row.head is not None:
+            event["historydigest"] = row.head
+        if row.chain is not None:
+            event["chaindigest"] = row.chain
+        return event
+
+    def event_digest(self, row: EventRow) -> str:
+        """The digest of the integrity form of ``row``'s event (the store's sealer)."""
+        return feed_event_digest(self.event(row))
+
+    def changes(self, principal: Principal, cursor: str | None, limit: int,
+                withheld: bool = False) -> Result:
         after = decode_cursor("f", cursor)
-        scope = self.access.feed_scope(principal)
+        # With withheld, every event is read: those the reader may not see stand in place.
+        scope = Scope() if withheld else self.access.feed_scope(principal)
         budget = max(limit * 20, 2000)  # rows scanned per page; the cursor moves past the rest
         items: list[Any] = []
         shown: list[tuple[Stored, Presented]] = []
@@ -544,18 +588,10 @@ class Service:
                                     joined(row.communities), joined(row.departments))
                     presented = self.present(principal, stored)
                     if presented is None:
+                        if withheld:  # /req/change-feed/withheld
+                            items.append(withheld_event(self.event(row)))
                         continue
-                    items.append({
-                        "specversion": CLOUDEVENTS_VERSION, "id": str(row.seq),
-                        "source": self.source,
-                        "type": EVENT_TYPE.format(row.rtype.lower(), row.kind),
-                        "time": row.time,
-                        "subject": f"{self.spec.collection(row.rtype)}/{row.rid}",
-                        "datacontenttype": "application/json",
-                        "dataschema": self.spec.schema_uri(row.rtype),
-                        "sequence": str(row.seq), "action": row.action,
-                        "resourceversion": str(row.version), "data": presented.json(),
-                    })
+                    items.append({**self.event(row), "data": presented.json()})
                     if self.policies[row.rtype].audited:
                         shown.append((stored, presented))
                 if len(rows) < wanted:
@@ -632,6 +668,7 @@ class Service:
             new["meta"] = {**meta, "source": meta.get("source", self.source)}
         else:
             new = self.with_meta(doc, 1, at, at)
+        new = seal_history(new)  # an imported history is chained as it is stored
         return Change(str(new["resourceType"]), str(new["id"]),
                       int(new["meta"]["versionId"]), orjson.dumps(new).decode(), new,
                       "created", "create", at)

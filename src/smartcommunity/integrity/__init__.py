@@ -19,6 +19,7 @@ from ._feed import (
     FEED_MEMBERS,
     WITHHELD_TYPE,
     chain_digest,
+    content_digest,
     feed_event_digest,
     feed_integrity_form,
     verify_feed,
@@ -27,6 +28,7 @@ from ._feed import (
 from ._history import event_digest, head_digest, integrity_form, seal_history, verify_history
 from ._report import Break
 
-__all__ = ["FEED_MEMBERS", "WITHHELD_TYPE", "Break", "canonical", "chain_digest", "digest",
+__all__ = ["FEED_MEMBERS", "WITHHELD_TYPE", "Break", "canonical", "chain_digest",
+           "content_digest", "digest",
            "event_digest", "feed_event_digest", "feed_integrity_form", "head_digest",
            "integrity_form", "seal_history", "verify_feed", "verify_history", "withheld_event"]

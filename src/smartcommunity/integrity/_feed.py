@@ -10,23 +10,34 @@ from ._canonical import digest, hash_text
 from ._history import head_digest, verify_history
 from ._report import Break
 
-#: the members of a change event its digest covers: what identifies and orders the change,
-#: and the head of the resource's history chain — no personal data, so every reader agrees
-FEED_MEMBERS = ("id", "source", "type", "subject", "time", "sequence", "action",
-                "resourceversion", "historydigest")
+#: the attributes of a change event that a withheld event shows as well
+SHOWN = ("specversion", "id", "source", "time", "sequence")
+#: the attributes a withheld event leaves out; their digest is its ``eventdigest``
+HIDDEN = ("type", "subject", "datacontenttype", "dataschema", "action", "resourceversion",
+          "historydigest")
+#: every attribute the chain covers: all but the data (redacted differently for each reader;
+#: its history is covered by historydigest) and the digests
+FEED_MEMBERS = SHOWN + HIDDEN
 #: the type of the event a reader receives in place of one it may not see
 WITHHELD_TYPE = "org.w3id.smartcommunity.withheld"
-#: what a withheld event keeps of the event it stands for
-_WITHHELD_KEEPS = ("specversion", "id", "source", "time", "sequence")
+
+
+def content_digest(event: Mapping[str, Any]) -> str:
+    """``eventdigest``: the digest of the attributes a withheld event leaves out."""
+    return digest({name: event[name] for name in HIDDEN if name in event})
 
 
 def feed_integrity_form(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The members of ``event`` its digest covers."""
-    return {name: event[name] for name in FEED_MEMBERS if name in event}
+    """What the digest of ``event`` covers: the attributes every reader receives, and the
+    ``eventdigest`` of the others (given by a withheld event, computed for any other)."""
+    form = {name: event[name] for name in SHOWN if name in event}
+    form["eventdigest"] = (event.get("eventdigest") if event.get("type") == WITHHELD_TYPE
+                           else content_digest(event))
+    return form
 
 
 def feed_event_digest(event: Mapping[str, Any]) -> str:
-    """The digest of a change event's integrity form."""
+    """The digest of a change event's integrity form, which its ``chaindigest`` chains."""
     return digest(feed_integrity_form(event))
 
 
@@ -39,9 +50,9 @@ def chain_digest(previous: str | None, event_digest: str) -> str:
 def withheld_event(event: Mapping[str, Any]) -> dict[str, Any]:
     """What a reader that may not see ``event`` receives in its place: its position, time and
     digests, and nothing of the resource."""
-    out = {name: event[name] for name in _WITHHELD_KEEPS if name in event}
+    out = {name: event[name] for name in SHOWN if name in event}
     out["type"] = WITHHELD_TYPE
-    out["eventdigest"] = feed_event_digest(event)
+    out["eventdigest"] = content_digest(event)
     out["chaindigest"] = event.get("chaindigest")
     return out
 
@@ -55,38 +66,37 @@ def verify_feed(events: Iterable[Mapping[str, Any]], *, previous: str | None = N
                 after: int | None = None, histories: bool = True) -> list[Break]:
     """Every broken link of a run of change events, in feed order, first one first.
 
-    ``previous`` is the ``chaindigest`` of the event before the run and ``after`` its
-    ``sequence`` (a mirror resuming from what it verified before). Without them, a run that
-    starts at sequence 1 is checked from the feed's start; any other run takes its first
-    event's ``chaindigest`` on trust and checks every later link. A changed event breaks its
-    own link; a dropped one breaks the link of the event after it and leaves a gap in the
-    sequence. With ``histories``, each event's data is checked too: its history chain, and
-    ``historydigest`` against its last history event.
+    Without ``after``, the run must start at sequence 1, the start of the feed. A mirror
+    resuming from what it verified before gives ``after``, the sequence of the last event it
+    holds, and ``previous``, its ``chaindigest`` (without ``previous`` the first event's
+    ``chaindigest`` is taken on trust). A changed event breaks its own link; a dropped one
+    breaks the link of the event after it and leaves a gap in the sequence; only a dropped
+    last event leaves no trace in the run itself (compare the last ``chaindigest`` with one
+    kept elsewhere). With ``histories``, each event's data is checked too: its history
+    chain, and ``historydigest`` against its last history event.
     """
     breaks: list[Break] = []
     chain = previous
-    anchored = previous is not None
-    last = after
+    anchored = previous is not None or after is None
+    last = 0 if after is None else after
     for index, event in enumerate(events):
         seq = _sequence(event)
         label = event.get("sequence")
-
-        def found(code: str, where: str, **values: Any) -> None:
-            breaks.append(Break(code, where, label, index=index, values=values))  # noqa: B023
-
         if last is not None and seq is not None and seq != last + 1:
             breaks.append(Break("integrity.feed-sequence", "/sequence", label,
                                 expected=str(last + 1), found=str(seq), index=index,
                                 values={"previous": last}))
         last = seq if seq is not None else last
         given = event.get("chaindigest")
-        own = (event.get("eventdigest") if event.get("type") == WITHHELD_TYPE
-               else feed_event_digest(event))
-        if not isinstance(own, str):
-            found("integrity.feed-digest-missing", "/eventdigest", member="eventdigest")
+        withheld = event.get("type") == WITHHELD_TYPE
+        own = feed_event_digest(event)
+        if withheld and not isinstance(event.get("eventdigest"), str):
+            breaks.append(Break("integrity.feed-digest-missing", "/eventdigest", label,
+                                index=index, values={"member": "eventdigest"}))
         if not isinstance(given, str):
-            found("integrity.feed-digest-missing", "/chaindigest", member="chaindigest")
-        elif isinstance(own, str) and (anchored or seq == 1):
+            breaks.append(Break("integrity.feed-digest-missing", "/chaindigest", label,
+                                index=index, values={"member": "chaindigest"}))
+        elif anchored:
             expected = chain_digest(chain, own)
             if given != expected:
                 breaks.append(Break("integrity.feed-digest", "/chaindigest", label,

@@ -12,8 +12,8 @@ from ..specification import DEFAULT_VERSION, Spec, load_spec
 from ._canonical import digest
 from ._report import Break
 
-#: the schema of one history event, whose x-pipl tags the integrity form leaves out
-_EVENT_SCHEMA = "history-event.json"
+#: the member holding a resource's history
+HISTORY = "history"
 #: the member that links an event to the one before it
 LINK = "previousDigest"
 #: a path into an event: member names, None for every item of an array
@@ -31,30 +31,15 @@ def _spec_of(document: Mapping[str, Any] | None) -> Spec:
 
 
 @functools.cache
-def _tagged(spec: Spec) -> tuple[_Path, ...]:
-    """The paths of the members of a history event that the schema tags ``x-pipl``."""
-    found: list[_Path] = []
+def _tagged(spec: Spec, resource_type: str) -> tuple[_Path, ...]:
+    """The paths, inside one history event of ``resource_type``, of the members its schema
+    tags ``x-pipl``: the same plan redaction follows, so both see the same members."""
+    from ..validation import compile_plan  # validation's rules use this package
 
-    def walk(schema: Mapping[str, Any], path: _Path, seen: frozenset[str]) -> None:
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and "#" not in ref and ref not in seen:
-            walk(spec.schema(ref), path, seen | {ref})
-        for name, sub in (schema.get("properties") or {}).items():
-            if not isinstance(sub, Mapping):
-                continue
-            if "x-pipl" in sub:
-                found.append((*path, name))
-            else:
-                walk(sub, (*path, name), seen)
-        items = schema.get("items")
-        if isinstance(items, Mapping):
-            walk(items, (*path, None), seen)
-        for part in schema.get("allOf") or ():
-            if isinstance(part, Mapping):
-                walk(part, path, seen)
-
-    walk(spec.schema(_EVENT_SCHEMA), (), frozenset())
-    return tuple(found)
+    if resource_type not in spec.resource_types:
+        return ()
+    return tuple(path[2:] for path, _, _ in compile_plan(spec, resource_type).pipl
+                 if path[:2] == (HISTORY, None) and len(path) > 2)
 
 
 def _drop(node: Any, path: _Path) -> None:
@@ -71,26 +56,29 @@ def _drop(node: Any, path: _Path) -> None:
             _drop(node[step], rest)
 
 
-def integrity_form(event: Mapping[str, Any], version: str = DEFAULT_VERSION) -> dict[str, Any]:
-    """``event`` without the members the schema of ``version`` tags ``x-pipl``.
+def integrity_form(event: Mapping[str, Any], resource_type: str,
+                   version: str = DEFAULT_VERSION) -> dict[str, Any]:
+    """A history event of ``resource_type`` without the members the schema of ``version``
+    tags ``x-pipl``.
 
     Redaction only ever removes or masks tagged members, so every audience computes the same
     form from what it receives, and erasing personal data leaves it unchanged.
     """
     out = copy.deepcopy(dict(event))
-    for path in _tagged(load_spec(version)):
+    for path in _tagged(load_spec(version), resource_type):
         _drop(out, path)
     return out
 
 
-def event_digest(event: Mapping[str, Any], version: str = DEFAULT_VERSION) -> str:
-    """The digest of a history event's integrity form (what the next event's
-    ``previousDigest`` names)."""
-    return digest(integrity_form(event, version))
+def event_digest(event: Mapping[str, Any], resource_type: str,
+                 version: str = DEFAULT_VERSION) -> str:
+    """The digest of the integrity form of a history event of ``resource_type`` (what the
+    next event's ``previousDigest`` names)."""
+    return digest(integrity_form(event, resource_type, version))
 
 
 def _events(document: Mapping[str, Any]) -> Sequence[Any]:
-    history = document.get("history")
+    history = document.get(HISTORY)
     return history if isinstance(history, list) else ()
 
 
@@ -99,18 +87,28 @@ def head_digest(document: Mapping[str, Any]) -> str | None:
     events = _events(document)
     if not events or not isinstance(events[-1], Mapping):
         return None
-    return event_digest(events[-1], _spec_of(document).version)
+    return event_digest(events[-1], str(document.get("resourceType")),
+                        _spec_of(document).version)
 
 
-def seal_history(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` (changed in place) with ``previousDigest`` written on every history event
-    after the first that lacks one; values present are kept (they are checked, not fixed)."""
-    version = _spec_of(document).version
+def seal_history(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``document`` with ``previousDigest`` written on every history event after the
+    first that lacks one (what a server does as it appends events); the input is not
+    modified, and values present are kept: they are checked, not fixed."""
+    out = dict(document)
     events = _events(document)
-    for before, event in zip(events, events[1:], strict=False):
-        if isinstance(event, dict) and isinstance(before, Mapping) and LINK not in event:
-            event[LINK] = event_digest(before, version)
-    return document
+    if len(events) < 2 or all(isinstance(e, Mapping) and LINK in e for e in events[1:]):
+        return out
+    version = _spec_of(document).version
+    rtype = str(document.get("resourceType"))
+    sealed: list[Any] = [events[0]]
+    for event in events[1:]:
+        before = sealed[-1]
+        if isinstance(event, Mapping) and isinstance(before, Mapping) and LINK not in event:
+            event = {**event, LINK: event_digest(before, rtype, version)}
+        sealed.append(event)
+    out[HISTORY] = sealed
+    return out
 
 
 def verify_history(document: Mapping[str, Any], *, complete: bool = True) -> list[Break]:
@@ -122,6 +120,7 @@ def verify_history(document: Mapping[str, Any], *, complete: bool = True) -> lis
     values present (what the schema's library rule does for 1.0 documents written without).
     """
     version = _spec_of(document).version
+    rtype = str(document.get("resourceType"))
     breaks: list[Break] = []
     before: Any = None
     for i, event in enumerate(_events(document)):
@@ -129,14 +128,14 @@ def verify_history(document: Mapping[str, Any], *, complete: bool = True) -> lis
             before = None
             continue
         seq = event.get("seq") if isinstance(event.get("seq"), int) else i + 1
-        where = f"/history/{i}/{LINK}"
+        where = f"/{HISTORY}/{i}/{LINK}"
         found = event.get(LINK)
         if i == 0:
             if found is not None:
                 breaks.append(Break("integrity.history-digest-first", where, seq,
                                     found=str(found), version=version))
         elif isinstance(before, Mapping):
-            expected = event_digest(before, version)
+            expected = event_digest(before, rtype, version)
             if found is None:
                 if complete:
                     breaks.append(Break("integrity.history-digest-missing", where, seq,
