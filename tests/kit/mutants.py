@@ -21,7 +21,7 @@ import pytest
 from reference_server import access as access_module
 from reference_server.access import Access
 from reference_server.auth import Principal
-from reference_server.service import Service, _policies
+from reference_server.service import Service, _core, _policies
 from smartcommunity.lifecycle import _effects, lifecycle_for
 
 Install = Callable[[Any, pytest.MonkeyPatch], Any]  # (server app, monkeypatch) → app to serve
@@ -410,6 +410,43 @@ def follow_up_item_trimmed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def stored_history_byte_changed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = _core.seal_history
+
+    def seal(document: Any) -> dict[str, Any]:
+        sealed = original(document)
+        history = sealed.get("history") or []
+        if len(history) > 1:  # one byte of the first event, after the next one named it
+            first = dict(history[0])
+            first["at"] = first["at"][:-1] + ("1" if first["at"][-1] != "1" else "2")
+            sealed["history"] = [first, *history[1:]]
+        return sealed
+
+    mp.setattr(_core, "seal_history", seal)
+    return app
+
+
+def feed_event_byte_changed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def change(page: Any) -> Any:
+        items = page["items"]
+        if len(items) >= 2:  # one byte of one event a page
+            version = items[1].get("resourceversion", "1")
+            items[1]["resourceversion"] = str(int(version) + 1)
+        return page
+
+    return Rewrite(app, _json_edit(_get("/changes"), change))
+
+
+def withheld_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = Service.changes
+
+    def changes(self: Service, principal: Any, cursor: Any, limit: int,
+                withheld: bool = False) -> Any:
+        return original(self, principal, cursor, limit, False)
+
+    mp.setattr(Service, "changes", changes)
+    return app
+
 MUTANTS: list[Mutant] = [
     Mutant("missing-etag", "/req/core/etag", "no ETag header", missing_etag),
     Mutant("stale-write-accepted", "/req/core/if-match",
@@ -470,4 +507,11 @@ MUTANTS: list[Mutant] = [
     Mutant("follow-up-item-trimmed", "/req/issues/action-effects",
            "a follow-up drops the rating of the record in the request's items",
            follow_up_item_trimmed),
+    Mutant("stored-history-byte-changed", "/req/core/history-chain",
+           "one byte of a stored history event changes after the next event named it",
+           stored_history_byte_changed),
+    Mutant("feed-event-byte-changed", "/req/change-feed/chain-digest",
+           "one byte of one feed event a page changes", feed_event_byte_changed),
+    Mutant("withheld-ignored", "/req/change-feed/withheld",
+           "withheld=true is ignored: unseen events are left out", withheld_ignored),
 ]
