@@ -43,8 +43,8 @@ def command(args: argparse.Namespace) -> int:
         raise UsageError("give either PATH … or --base-url / 请给出文件或 --base-url 之一")
     results: list[tuple[str, int, list[Break]]] = []
     if args.base_url:
-        events = list(_read_feed(args.base_url, args.token))
-        results.append((args.base_url, len(events), verify_feed(events)))
+        feed = list(_read_feed(args.base_url, args.token))
+        results.append((args.base_url, len(feed), verify_feed(feed)))
     resume = {"after": args.after, "previous": args.previous}
     for source in discover(args.paths, args.ndjson):
         items = [_parse(raw, source.name, line) for line, raw in source.open()]
