@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from sqlalchemy import create_engine, text
 
+from smartcommunity import validate
 from smartcommunity.cli import run
 from smartcommunity.integrity import (
     FEED_MEMBERS,
@@ -247,3 +248,23 @@ def test_verify_passes_the_intact_demo_and_says_why_it_fails(
     assert "/history/1/previousDigest" in out and "History event 2" in out and "第 2 个" in out
     assert run(["verify"]) == 2
     assert run(["verify", _write(folder, "bad.json", [b"{"])]) == 2
+
+
+def test_a_reader_kept_from_vote_results_still_checks_the_chain(sqlite_api: Api) -> None:
+    """/req/consultations/results-hidden withholds the close-vote result: the event gives
+    withheldDigest, and the chain checks past it."""
+    from .helpers import EXAMPLES, later, new_id
+
+    doc = copy.deepcopy(EXAMPLES["consultation/lift-installation-building-3.json"])
+    doc.update(id=new_id(), visibility="public")
+    for member in ("meta", "externalRefs"):
+        doc.pop(member)
+    for vote in doc["votes"]:
+        vote["results"]["visibleFrom"] = later(30)
+    sqlite_api.client.app.state.sc.service.load([doc])  # type: ignore[attr-defined]
+    for role in ("resident", "public", "community-staff"):
+        got = sqlite_api.as_(role).get(f"/consultations/{doc['id']}").json()
+        withheld = [e for e in got["history"] if "withheldDigest" in e]
+        assert bool(withheld) == (role != "community-staff"), role
+        assert verify_history(got) == [], role
+        assert validate(got).valid, role

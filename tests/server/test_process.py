@@ -51,7 +51,8 @@ def running(tmp: Path, url: str, *,
     port = free_port()
     env = {**os.environ, SETTINGS_ENV: json.dumps(
         {"database_url": url, "tokens_file": str(tokens), "demo": True}),
-        "PYTHONPATH": str(ROOT)}
+        # the checkout's library and server, ahead of whatever is installed
+        "PYTHONPATH": os.pathsep.join((str(ROOT), str(ROOT / "src")))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "reference_server.app:app_from_env", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),

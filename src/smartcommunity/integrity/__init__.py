@@ -25,10 +25,18 @@ from ._feed import (
     verify_feed,
     withheld_event,
 )
-from ._history import event_digest, head_digest, integrity_form, seal_history, verify_history
+from ._history import (
+    event_digest,
+    head_digest,
+    integrity_form,
+    seal_history,
+    verify_history,
+    withhold,
+)
 from ._report import Break
 
 __all__ = ["FEED_MEMBERS", "WITHHELD_TYPE", "Break", "canonical", "chain_digest",
            "content_digest", "digest",
            "event_digest", "feed_event_digest", "feed_integrity_form", "head_digest",
-           "integrity_form", "seal_history", "verify_feed", "verify_history", "withheld_event"]
+           "integrity_form", "seal_history", "verify_feed", "verify_history", "withheld_event",
+           "withhold"]

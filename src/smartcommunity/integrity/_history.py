@@ -16,6 +16,8 @@ from ._report import Break
 HISTORY = "history"
 #: the member that links an event to the one before it
 LINK = "previousDigest"
+#: the digest of an event the reader receives with members other than personal ones withheld
+WITHHELD = "withheldDigest"
 #: a path into an event: member names, None for every item of an array
 _Path = tuple[str | None, ...]
 
@@ -65,6 +67,7 @@ def integrity_form(event: Mapping[str, Any], resource_type: str,
     form from what it receives, and erasing personal data leaves it unchanged.
     """
     out = copy.deepcopy(dict(event))
+    out.pop(WITHHELD, None)  # a note about this reader's view, not part of the event
     for path in _tagged(load_spec(version), resource_type):
         _drop(out, path)
     return out
@@ -77,6 +80,19 @@ def event_digest(event: Mapping[str, Any], resource_type: str,
     return digest(integrity_form(event, resource_type, version))
 
 
+def withhold(event: dict[str, Any], resource_type: str, version: str = DEFAULT_VERSION) -> None:
+    """Write ``withheldDigest`` on ``event`` (in place) before a server withholds members of it
+    other than personal ones from a reader, so that the reader can check the chain past it."""
+    event.setdefault(WITHHELD, event_digest(event, resource_type, version))
+
+
+def _link(event: Mapping[str, Any], resource_type: str, version: str) -> str:
+    """What the next event's ``previousDigest`` must be: the event's digest, or the one it
+    gives when part of it is withheld from the reader."""
+    given = event.get(WITHHELD)
+    return given if isinstance(given, str) else event_digest(event, resource_type, version)
+
+
 def _events(document: Mapping[str, Any]) -> Sequence[Any]:
     history = document.get(HISTORY)
     return history if isinstance(history, list) else ()
@@ -87,8 +103,7 @@ def head_digest(document: Mapping[str, Any]) -> str | None:
     events = _events(document)
     if not events or not isinstance(events[-1], Mapping):
         return None
-    return event_digest(events[-1], str(document.get("resourceType")),
-                        _spec_of(document).version)
+    return _link(events[-1], str(document.get("resourceType")), _spec_of(document).version)
 
 
 def seal_history(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,7 +120,7 @@ def seal_history(document: Mapping[str, Any]) -> dict[str, Any]:
     for event in events[1:]:
         before = sealed[-1]
         if isinstance(event, Mapping) and isinstance(before, Mapping) and LINK not in event:
-            event = {**event, LINK: event_digest(before, rtype, version)}
+            event = {**event, LINK: _link(before, rtype, version)}
         sealed.append(event)
     out[HISTORY] = sealed
     return out
@@ -114,8 +129,9 @@ def seal_history(document: Mapping[str, Any]) -> dict[str, Any]:
 def verify_history(document: Mapping[str, Any], *, complete: bool = True) -> list[Break]:
     """Every broken link of the document's history chain, first one first.
 
-    A ``previousDigest`` that differs from the digest of the event before it, or one on the
-    first event, is a break. With ``complete`` (the default), so is a missing one: without it
+    A ``previousDigest`` that differs from the digest of the event before it (or from the
+    ``withheldDigest`` that event gives, when part of it is withheld from the reader), or one
+    on the first event, is a break. With ``complete`` (the default), so is a missing one: without it
     nothing shows that the event before was not rewritten. ``complete=False`` checks only the
     values present (what the schema's library rule does for 1.0 documents written without).
     """
@@ -135,7 +151,7 @@ def verify_history(document: Mapping[str, Any], *, complete: bool = True) -> lis
                 breaks.append(Break("integrity.history-digest-first", where, seq,
                                     found=str(found), version=version))
         elif isinstance(before, Mapping):
-            expected = event_digest(before, rtype, version)
+            expected = _link(before, rtype, version)
             if found is None:
                 if complete:
                     breaks.append(Break("integrity.history-digest-missing", where, seq,

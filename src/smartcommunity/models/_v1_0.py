@@ -649,6 +649,24 @@ class HistoryEvent(SpecModel):
         title="动作数据 / Details",
         description="动作携带的结构化数据，如派单部门、延期后的期限。 / Structured data of the action, such as the departments of a dispatch or the extended deadline.",
     )
+    previous_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="previousDigest",
+        title="前一事件摘要 / Previous digest",
+        description="前一个历史事件完整性形式（去掉标注 x-pipl 的成员）的 RFC 8785 规范 JSON 的 SHA-256 摘要；第一个事件没有（/req/core/history-chain）。 / SHA-256 digest of the RFC 8785 canonical JSON of the previous history event's integrity form (without the members tagged x-pipl); the first event has none (/req/core/history-chain).",
+    )
+    withheld_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="withheldDigest",
+        title="隐去部分时的摘要 / Digest of a withheld event",
+        description="只在服务器对读者隐去了事件中标注 x-pipl 之外的成员（如公布前的表决结果）时出现：完整事件的完整性形式的摘要，读者借此继续核对历史链（/req/core/history-chain）。 / Present only where the server withholds from the reader members of the event other than those tagged x-pipl (such as vote results before they are published): the digest of the whole event's integrity form, so the reader can go on checking the chain (/req/core/history-chain).",
+    )
 
 
 class ReportFinding(SpecModel):
@@ -2099,6 +2117,24 @@ class IssueHistoryEvent(SpecModel):
         default=None,
         title="动作数据 / Details",
         description="动作的结构化数据，按生命周期表中该动作的 details 模式。 / Structured data of the action, following the action's details schema in the lifecycle table.",
+    )
+    previous_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="previousDigest",
+        title="前一事件摘要 / Previous digest",
+        description="前一个历史事件完整性形式的摘要（/req/core/history-chain）。 / Digest of the previous history event's integrity form (/req/core/history-chain).",
+    )
+    withheld_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="withheldDigest",
+        title="隐去部分时的摘要 / Digest of a withheld event",
+        description="服务器对读者隐去了事件的部分内容时，完整事件的摘要（/req/core/history-chain）。 / Where the server withholds part of the event from the reader, the digest of the whole event (/req/core/history-chain).",
     )
 
     @model_validator(mode="after")
@@ -3744,6 +3780,24 @@ class ConsultationHistoryEvent(SpecModel):
         title="动作数据 / Details",
         description="符合生命周期文件中该动作 details 模式的数据。 / Data matching the action's details schema in the lifecycle file.",
     )
+    previous_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="previousDigest",
+        title="前一事件摘要 / Previous digest",
+        description="前一个历史事件完整性形式的摘要（/req/core/history-chain）。 / Digest of the previous history event's integrity form (/req/core/history-chain).",
+    )
+    withheld_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="withheldDigest",
+        title="隐去部分时的摘要 / Digest of a withheld event",
+        description="服务器对读者隐去了事件的部分内容时，完整事件的摘要（/req/core/history-chain）。 / Where the server withholds part of the event from the reader, the digest of the whole event (/req/core/history-chain).",
+    )
 
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
@@ -4030,22 +4084,28 @@ class ChangeEvent(SpecModel):
         "org.w3id.smartcommunity.consultation.updated",
         "org.w3id.smartcommunity.consultation.transitioned",
         "org.w3id.smartcommunity.consultation.erased",
+        "org.w3id.smartcommunity.withheld",
     ] = Field(
         title="事件类型 / Event type",
-        description="资源类型与变更种类。 / Resource type and kind of change.",
+        description="资源类型与变更种类；读者不可查看的事件以 withheld 代替。 / Resource type and kind of change; withheld for an event the reader may not see.",
     )
     time: DateTime = Field(
         title="时间 / Time", description="变更提交的时间。 / When the change was committed."
     )
-    subject: Annotated[
-        str,
-        StringConstraints(pattern="^(residents|issues|consultations)/[0-9a-f-]{36}$"),
-        not_matching("\n$"),
-    ] = Field(
+    subject: (
+        Annotated[
+            str,
+            StringConstraints(pattern="^(residents|issues|consultations)/[0-9a-f-]{36}$"),
+            not_matching("\n$"),
+        ]
+        | None
+    ) = Field(
+        default=None,
         title="主题 / Subject",
         description="被变更资源的相对路径，如 issues/{id}。 / Relative path of the changed resource, such as issues/{id}.",
     )
-    datacontenttype: Literal["application/json"] = Field(
+    datacontenttype: Literal["application/json"] | None = Field(
+        default=None,
         title="数据媒体类型 / Data content type",
         description="固定为 application/json。 / Always application/json.",
     )
@@ -4060,50 +4120,116 @@ class ChangeEvent(SpecModel):
         title="序号 / Sequence",
         description="订阅内从 1 开始连续递增的十进制序号。 / Decimal sequence number within the feed, from 1, increasing by one.",
     )
-    action: Code = Field(
+    action: Code | None = Field(
+        default=None,
         title="动作 / Action",
         description="产生该变更的生命周期动作或 create、update、erase。 / The lifecycle action, or create, update or erase, that made the change.",
     )
-    resourceversion: Annotated[
-        str, StringConstraints(pattern="^[1-9][0-9]{0,17}$"), not_matching("\n$")
-    ] = Field(
+    resourceversion: (
+        Annotated[str, StringConstraints(pattern="^[1-9][0-9]{0,17}$"), not_matching("\n$")] | None
+    ) = Field(
+        default=None,
         title="资源版本 / Resource version",
         description="变更后资源的 meta.versionId。 / meta.versionId of the resource after the change.",
     )
-    data: dict[str, Any] = Field(
+    data: dict[str, Any] | None = Field(
+        default=None,
         title="数据 / Data",
         description="变更后资源的完整状态（按读者脱敏）。 / Full state of the resource after the change, redacted for the reader.",
+    )
+    historydigest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        title="历史摘要 / History digest",
+        description="写入后资源最后一个历史事件的摘要；资源没有历史时省略（/req/change-feed/chain-digest）。 / Digest of the resource's last history event after the write; omitted for a resource without history (/req/change-feed/chain-digest).",
+    )
+    eventdigest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        title="事件摘要 / Event digest",
+        description="原事件的 type、subject、datacontenttype、dataschema、action、resourceversion 和 historydigest 的摘要；只出现在代替事件中，读者借此继续核对摘要链（/req/change-feed/withheld）。 / Digest of the type, subject, datacontenttype, dataschema, action, resourceversion and historydigest of the event it stands for; given only in a withheld event, so the reader can go on checking the chain (/req/change-feed/withheld).",
+    )
+    chaindigest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        title="链摘要 / Chain digest",
+        description="前一事件的 chaindigest 与本事件摘要相连后的 SHA-256；覆盖服务器的整个订阅（/req/change-feed/chain-digest）。 / SHA-256 of the previous event's chaindigest followed by this event's digest, over the server's whole feed (/req/change-feed/chain-digest).",
     )
 
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
+        if self.type == "org.w3id.smartcommunity.withheld" and (
+            not (
+                self.eventdigest is not None
+                and self.chaindigest is not None
+                and (
+                    not (
+                        self.model_fields_set
+                        & {
+                            "subject",
+                            "datacontenttype",
+                            "dataschema",
+                            "action",
+                            "resourceversion",
+                            "data",
+                            "historydigest",
+                        }
+                    )
+                )
+            )
+        ):
+            raise ValueError(
+                'then: {"if":{"properties":{"type":{"const":"org.w3id.smartcommunity.withheld"}},"required":["type"]},"then":{"required":["eventdigest","chaindigest"],"propertyName...'
+            )
+        if self.type != "org.w3id.smartcommunity.withheld" and (
+            not (
+                self.subject is not None
+                and self.datacontenttype is not None
+                and self.action is not None
+                and self.resourceversion is not None
+                and self.data is not None
+                and self.eventdigest is None
+            )
+        ):
+            raise ValueError(
+                'else: {"if":{"properties":{"type":{"const":"org.w3id.smartcommunity.withheld"}},"required":["type"]},"else":{"required":["subject","datacontenttype","action","reso...'
+            )
         if (
-            "resourceType" in self.data
+            self.data is not None
+            and "resourceType" in self.data
             and self.data["resourceType"] == "Resident"
-            and (not (conforms(Resident, self.data)))
+            and (not (self.data is None or conforms(Resident, self.data)))
         ):
             raise ValueError(
                 'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Resident"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{"dat...'
             )
         if (
-            "resourceType" in self.data
+            self.data is not None
+            and "resourceType" in self.data
             and self.data["resourceType"] == "Issue"
-            and (not (conforms(Issue, self.data)))
+            and (not (self.data is None or conforms(Issue, self.data)))
         ):
             raise ValueError(
                 'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Issue"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{"data":...'
             )
         if (
-            "resourceType" in self.data
+            self.data is not None
+            and "resourceType" in self.data
             and self.data["resourceType"] == "Consultation"
-            and (not (conforms(Consultation, self.data)))
+            and (not (self.data is None or conforms(Consultation, self.data)))
         ):
             raise ValueError(
                 'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Consultation"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{...'
             )
-        if "resourceType" not in self.data:
+        if self.data is not None and "resourceType" not in self.data:
             raise ValueError('data: {"required":["resourceType","id"]}')
-        if "id" not in self.data:
+        if self.data is not None and "id" not in self.data:
             raise ValueError('data: {"required":["resourceType","id"]}')
         return self
 
