@@ -1,0 +1,28 @@
+"""``smartcommunity verify --base-url``: a reader checks a live server's feed, withheld events
+and all, and a server that rewrites one byte of its feed is named."""
+
+from __future__ import annotations
+
+import pytest
+
+from smartcommunity.cli import run
+
+from .harness import Server
+from .mutants import feed_event_byte_changed
+
+
+@pytest.mark.parametrize("token", ["demo-system-mirror", "demo-resident-wang-guiying",
+                                   "demo-public"])
+def test_verify_reads_and_checks_a_servers_feed(served: Server, token: str) -> None:
+    assert run(["verify", "--base-url", served.base_url, "--token", token]) == 0
+
+
+def test_verify_names_a_rewritten_feed(served: Server, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    served.serve(feed_event_byte_changed(served.app, monkeypatch))
+    assert run(["verify", "--base-url", served.base_url, "--token", "demo-system-mirror"]) == 1
+    assert "chaindigest" in capsys.readouterr().out
+
+
+def test_verify_without_a_server_is_a_usage_error() -> None:
+    assert run(["verify", "--base-url", "http://127.0.0.1:9", "--token", "x"]) == 2
