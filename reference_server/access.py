@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from smartcommunity.identifiers import citizen_id_birth_date
+from smartcommunity.integrity import withhold
 from smartcommunity.lifecycle import lifecycle_for
 from smartcommunity.pointers import pointer, resolve_pointer
 from smartcommunity.privacy import redact
@@ -470,4 +471,6 @@ def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool) -> Non
             if (isinstance(event, dict) and event.get("action") == "close-vote"
                     and isinstance(event.get("details"), dict)
                     and event["details"].get("voteId") in hidden):
-                event["details"].pop("result", None)
+                # The chain still checks past what is withheld (/req/core/history-chain).
+                withhold(event, str(doc.get("resourceType")))
+                event["details"] = {k: v for k, v in event["details"].items() if k != "result"}

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 
 from smartcommunity import Validator, load_spec
 from smartcommunity.exceptions import ActionNotAllowed, InvalidActionDetails, RoleNotAllowed
+from smartcommunity.integrity import feed_event_digest, head_digest, seal_history, withheld_event
 from smartcommunity.lifecycle import Lifecycle, lifecycle_for
 from smartcommunity.pointers import pointer
 from smartcommunity.specification import available_versions
@@ -59,8 +60,6 @@ from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unproce
 __all__ = ["Prepared", "Result", "Service", "Write", "forbidden", "unprocessable"]
 
 EVENT_TYPE = "org.w3id.smartcommunity.{}.{}"
-#: the type of an event whose resource the reader may not read now (/req/change-feed/withheld)
-WITHHELD_TYPE = "org.w3id.smartcommunity.withheld"
 #: the CloudEvents version of the change feed's events
 CLOUDEVENTS_VERSION = "1.0"
 
@@ -96,6 +95,11 @@ class Service:
         if self.key is not None and len(self.key) < shortest:
             raise ValueError(f"the pseudonym key must be at least {shortest} bytes")
         self.source = store.source_uri(settings.source_uri)
+        # Every event's chain digest covers its source, type and subject, which the service
+        # knows; events stored before the server computed them are sealed now, once.
+        store.sealer = self.event_digest
+        with store.write() as tx:
+            tx.seal_feed()
         if store.committer is not None:
             # Jobs refuse (4xx) before they write anything, so a refusal needs no rollback.
             store.committer.refusals = (ProblemError,)
@@ -228,6 +232,8 @@ class Service:
         A resident naming no community stays in the scope it had (``previous``) or, when new,
         in the creator's communities (``fallback``), so that someone may still read it.
         """
+        # Each history event appended names the one before it (/req/core/history-chain).
+        doc = seal_history(doc)
         text = orjson.dumps(doc).decode()
         derived = derive(doc, previous.communities if previous else fallback)
         return Stored.prepared(previous.seq if previous else 0, doc, text, derived)
@@ -251,7 +257,8 @@ class Service:
             current = tx.get(row.rtype, row.id)
             raise PreconditionFailed(given=f'"{previous.version}"',
                                      current=f'"{current.version if current else "?"}"')
-        tx.append_event(row.rtype, row.id, kind, action, row.version, at, row.text, derived)
+        tx.append_event(row.rtype, row.id, kind, action, row.version, at, row.text, derived,
+                        head_digest(row.doc))
 
     @staticmethod
     def _current(tx: Tx, prior: Stored) -> None:
@@ -584,10 +591,38 @@ class Service:
         self.store.scrub_soon()
 
     # -- change feed -------------------------------------------------------------------
+    def event(self, row: EventRow) -> dict[str, Any]:
+        """The change event of ``row`` without its data: what its digest covers, and the
+        chain digest (/req/change-feed/chain-digest)."""
+        event = {
+            "specversion": CLOUDEVENTS_VERSION, "id": str(row.seq), "source": self.source,
+            "type": EVENT_TYPE.format(row.rtype.lower(), row.kind), "time": row.time,
+            "subject": f"{self.spec.collection(row.rtype)}/{row.rid}",
+            "datacontenttype": "application/json",
+            "dataschema": self.spec.schema_uri(row.rtype),
+            "sequence": str(row.seq), "action": row.action,
+            "resourceversion": str(row.version),
+        }
+        if row.head is not None:
+            event["historydigest"] = row.head
+        if row.chain is not None:
+            event["chaindigest"] = row.chain
+        return event
+
+    def withheld(self, row: EventRow) -> dict[str, Any]:
+        """The reduced event of ``row`` for a reader who may not read its resource now: that
+        an event happened, and its digests, with nothing of what or whom it was about."""
+        return withheld_event(self.event(row))
+
+    def event_digest(self, row: EventRow) -> str:
+        """The digest of the integrity form of ``row``'s event (the store's sealer)."""
+        return feed_event_digest(self.event(row))
+
     def changes(self, principal: Principal, cursor: str | None, limit: int) -> Result:
         """GET /changes: every event after the cursor, each decided now, from the resource's
         current record (/req/change-feed/access-now): as the reader may see it today, or
-        reduced when it may not read the resource now (/req/change-feed/withheld)."""
+        reduced when it may not read the resource now (/req/change-feed/withheld), with the
+        digests that let every reader check the chain (/req/change-feed/chain-digest)."""
         after = decode_cursor("f", cursor)
         items: list[Any] = []
         shown: list[tuple[Stored, Presented]] = []
@@ -602,7 +637,7 @@ class Service:
                 items.append(self.withheld(row))
                 continue
             assert current is not None
-            items.append(self.event(row, presented))
+            items.append({**self.event(row), "data": presented.json()})
             if self.policies[row.rtype].audited:
                 shown.append((current, presented))
         if shown:
@@ -610,24 +645,6 @@ class Service:
         # next is always given: with nothing new, items is empty and the client polls with it.
         page = {"items": items, "next": encode_cursor("f", last)}
         return Result(200, orjson.dumps(page))
-
-    def event(self, row: EventRow, presented: Presented) -> dict[str, Any]:
-        """The CloudEvents event of ``row`` carrying ``presented`` as its data."""
-        return {
-            "specversion": CLOUDEVENTS_VERSION, "id": str(row.seq), "source": self.source,
-            "type": EVENT_TYPE.format(row.rtype.lower(), row.kind), "time": row.time,
-            "subject": f"{self.spec.collection(row.rtype)}/{row.rid}",
-            "datacontenttype": "application/json",
-            "dataschema": self.spec.schema_uri(row.rtype),
-            "sequence": str(row.seq), "action": row.action,
-            "resourceversion": str(row.version), "data": presented.json(),
-        }
-
-    def withheld(self, row: EventRow) -> dict[str, Any]:
-        """The reduced event of ``row`` for a reader who may not read its resource now: that
-        an event happened, and nothing of what or whom it was about."""
-        return {"specversion": CLOUDEVENTS_VERSION, "id": str(row.seq), "source": self.source,
-                "type": WITHHELD_TYPE, "time": row.time, "sequence": str(row.seq)}
 
     # -- audit log ---------------------------------------------------------------------
     def audit_events(self, principal: Principal, resident: str | None, cursor: str | None,
@@ -695,6 +712,7 @@ class Service:
             new["meta"] = {**meta, "source": meta.get("source", self.source)}
         else:
             new = self.with_meta(doc, 1, at, at)
+        new = seal_history(new)  # an imported history is chained as it is stored
         return Change(str(new["resourceType"]), str(new["id"]),
                       int(new["meta"]["versionId"]), orjson.dumps(new).decode(), new,
                       "created", "create", at)

@@ -80,6 +80,8 @@ class EventRow:
     communities: tuple[str, ...]
     departments: tuple[str, ...]
     data: str
+    head: str | None = None
+    chain: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

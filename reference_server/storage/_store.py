@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from ._commit import Committer
-from ._transactions import Tx
+from ._transactions import Sealer, Tx
 
 __all__ = ["Checkpointer", "Store", "migrations_config"]
 
@@ -49,6 +49,8 @@ class Store:
     def __init__(self, url: str, *, group_commit: bool = True, **engine_options: Any) -> None:
         self.url = make_url(url)
         self.committer = Committer(self) if group_commit else None
+        #: the digest of a change event, set by the service (/req/change-feed/chain-digest)
+        self.sealer: Sealer | None = None
         self.dialect = self.url.get_backend_name()
         if self.dialect == "sqlite":
             database = self.url.database or ""
@@ -86,7 +88,7 @@ class Store:
         """A connection for reading. Each statement reads committed data; no write lock."""
         if self._reader is None:
             with self.read_engine.connect() as conn:
-                yield Tx(conn, self.dialect)
+                yield Tx(conn, self.dialect, self.sealer)
             return
         # SQLite: each thread keeps its own reading connection; checking one out of the pool
         # for every request cost more than the read itself.
@@ -96,7 +98,7 @@ class Store:
             self._reader.conn = mine
             self._readers.append(mine)
         try:
-            yield Tx(mine, self.dialect)
+            yield Tx(mine, self.dialect, self.sealer)
         finally:
             if mine.in_transaction():  # never hold a snapshot between requests
                 mine.rollback()
@@ -109,7 +111,7 @@ class Store:
             with conn.begin():
                 if self.dialect == "postgresql":
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
-                yield Tx(conn, self.dialect)
+                yield Tx(conn, self.dialect, self.sealer)
 
     def transact(self, job: Callable[[Tx], T]) -> T:
         """Run ``job`` in a write transaction (shared with concurrent jobs under group commit)

@@ -86,6 +86,10 @@ events = Table(
     Column("communities", Text, nullable=False),
     Column("departments", Text, nullable=False),
     Column("data", Text, nullable=False),
+    # /req/change-feed/chain-digest: the resource's history head after the write, and the
+    # running digest over the whole feed up to this event
+    Column("head", String(80)),
+    Column("chain", String(80)),
 )
 
 #: what create requests made, per principal and Idempotency-Key: a reference to the resource

@@ -14,12 +14,18 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, delete, exists, false, func, insert, or_, select
 
+from smartcommunity.integrity import chain_digest, head_digest
+
 from ._derive import COLUMNS, Derived, columns, derive
-from ._indexes import CATEGORY, COMMUNITY, DEPARTMENT, GRID, INDEXES, ISSUE, PSEUDONYM, index_of
+from ._indexes import CATEGORY, COMMUNITY, DEPARTMENT, GRID, ISSUE, PSEUDONYM, index_of
 from ._rows import AuditRow, Change, EventRow, Stored, joined, split
 from ._tables import audit, events, resources, server_info, terms
 
-__all__ = ["Duplicate", "ListQuery", "Scope", "Tx"]
+__all__ = ["Duplicate", "ListQuery", "Scope", "Sealer", "Tx"]
+
+#: the digest of a change event's integrity form, given its row (the service knows the
+#: event's source, type and subject; /req/change-feed/chain-digest)
+Sealer = Callable[[EventRow], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +86,11 @@ _SQL = {
     "force": f"UPDATE resources SET version = ?, doc = ?, {_SET} WHERE seq = ?",
     "drop_terms": "DELETE FROM resource_terms WHERE rseq = ?",
     "terms": "INSERT INTO resource_terms (rseq, kind, value, until) VALUES (?, ?, ?, ?)",
-    "last_event": "SELECT COALESCE(MAX(seq), 0) FROM events",
+    "last_event": "SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1",
     "event": "INSERT INTO events (seq, rtype, rid, kind, action, version, time, "
-             "communities, departments, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             "communities, departments, data, head, chain) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "seal": "UPDATE events SET head = ?, chain = ? WHERE seq = ?",
     "idempotent": "SELECT request, body_hash, status, etag, location, rtype, rid, version "
                   "FROM idempotency WHERE principal = ? AND key = ? AND created_at >= ?",
     "remember": "INSERT INTO idempotency (principal, key, request, body_hash, status, etag, "
@@ -116,16 +124,17 @@ _TERM_FILTERS: tuple[tuple[Callable[[ListQuery], str | None], str], ...] = (
     (lambda q: q.issue, ISSUE),
 )
 #: resource types a department reads only when assigned to them
-_BY_DEPARTMENT = sorted(rt for rt, index in INDEXES.items() if index.departments)
 
 
 class Tx:
     """One transaction; obtained from :meth:`Store.read` or :meth:`Store.write`."""
 
-    def __init__(self, conn: Connection, dialect: str) -> None:
+    def __init__(self, conn: Connection, dialect: str, sealer: Sealer | None = None) -> None:
         self.conn = conn
         self.dialect = dialect
+        self.sealer = sealer
         self._last_event: int | None = None
+        self._last_chain: str | None = None
         self._raw: Any = None
         self._sql = _SQL if dialect == "sqlite" else _SQL_PG
 
@@ -258,9 +267,14 @@ class Tx:
                     derived = derive(change.doc, stored.communities)
             scope[key] = derived.communities
             final[key] = (change, derived)
-            feed.append((self._next_event(), change.rtype, change.rid, change.kind,
-                         change.action, change.version, change.time,
-                         joined(derived.communities), joined(derived.departments), change.text))
+            seq = self._next_event()
+            head = head_digest(change.doc)
+            feed.append((seq, change.rtype, change.rid, change.kind, change.action,
+                         change.version, change.time, joined(derived.communities),
+                         joined(derived.departments), change.text, head,
+                         self._chain(EventRow(seq, change.rtype, change.rid, change.kind,
+                                              change.action, change.version, change.time,
+                                              (), (), "", head))))
         rows = [(c.rtype, c.rid, c.version, c.text, *columns(d)) for c, d in final.values()]
         seqs = self._upsert(rows, upsert)
         if len(seqs) != len(final):  # DO NOTHING skipped a row: the id was stored already
@@ -298,15 +312,26 @@ class Tx:
     def _next_event(self) -> int:
         # Writers are serialised (see Store.write), so the largest sequence plus one is free.
         if self._last_event is None:
-            self._last_event = int(self._one("last_event", ())[0])
+            last = self._one("last_event", ())
+            self._last_event, self._last_chain = (int(last[0]), last[1]) if last else (0, None)
         self._last_event += 1
         return self._last_event
 
+    def _chain(self, row: EventRow) -> str | None:
+        """The running digest up to ``row``, the next event (none without a sealer)."""
+        if self.sealer is None:
+            return None
+        self._last_chain = chain_digest(self._last_chain, self.sealer(row))
+        return self._last_chain
+
     def append_event(self, rtype: str, rid: str, kind: str, action: str, version: int,
-                     time: str, data: str, derived: Derived) -> int:
+                     time: str, data: str, derived: Derived, head: str | None = None) -> int:
         seq = self._next_event()
+        chain = self._chain(EventRow(seq, rtype, rid, kind, action, version, time, (), (), "",
+                                     head))
         self._run("event", (seq, rtype, rid, kind, action, version, time,
-                            joined(derived.communities), joined(derived.departments), data))
+                            joined(derived.communities), joined(derived.departments), data,
+                            head, chain))
         return seq
 
     def events(self, after: int, limit: int) -> list[tuple[EventRow, Stored | None]]:
@@ -319,16 +344,16 @@ class Tx:
         e, r = events.c, resources.c
         rows = self.conn.execute(
             select(e.seq, e.rtype, e.rid, e.kind, e.action, e.version, e.time,
-                   e.communities, e.departments, e.data,
+                   e.communities, e.departments, e.data, e.head, e.chain,
                    r.seq, r.version, r.communities, r.departments, r.doc)
             .select_from(events.outerjoin(resources, and_(r.rtype == e.rtype, r.id == e.rid)))
             .where(e.seq > after).order_by(e.seq).limit(limit))
         out: list[tuple[EventRow, Stored | None]] = []
         for row in rows:
             event = EventRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                             split(row[7]), split(row[8]), row[9])
-            current = None if row[10] is None else Stored(
-                row[10], row[1], row[2], row[11], row[14], row[12], row[13])
+                             split(row[7]), split(row[8]), row[9], row[10], row[11])
+            current = None if row[12] is None else Stored(
+                row[12], row[1], row[2], row[13], row[16], row[14], row[15])
             out.append((event, current))
         return out
 
@@ -344,6 +369,36 @@ class Tx:
         changed = [(new, seq) for seq, data in rows if (new := rewrite(str(data))) != data]
         self._many("rewrite_event", changed)
         return len(changed)
+
+    def seal_feed(self) -> int:
+        """Write the history head and chain digest on the events stored without them (before
+        the server computed them), from the first such event on; how many were sealed."""
+        if self.sealer is None:
+            return 0
+        e = events.c
+        first = self.conn.execute(select(func.min(e.seq)).where(e.chain.is_(None))).scalar()
+        if first is None:
+            return 0
+        self._last_chain = self.conn.execute(
+            select(e.chain).where(e.seq < first).order_by(e.seq.desc()).limit(1)).scalar()
+        sealed = []
+        for row in self._event_rows([e.seq >= first], None):
+            head = row.head if row.head is not None else head_digest(orjson.loads(row.data))
+            chain = self._chain(EventRow(row.seq, row.rtype, row.rid, row.kind, row.action,
+                                         row.version, row.time, (), (), "", head))
+            sealed.append((head, chain, row.seq))
+        self._many("seal", sealed)
+        self._last_event = None  # read again: the last chain digest has changed
+        return len(sealed)
+
+    def _event_rows(self, conds: list[Any], limit: int | None) -> list[EventRow]:
+        e = events.c
+        query = (select(e.seq, e.rtype, e.rid, e.kind, e.action, e.version, e.time,
+                        e.communities, e.departments, e.data, e.head, e.chain)
+                 .where(and_(*conds)).order_by(e.seq))
+        rows = self.conn.execute(query if limit is None else query.limit(limit))
+        return [EventRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], split(r[7]),
+                         split(r[8]), r[9], r[10], r[11]) for r in rows]
 
     def last_event(self) -> int:
         return int(self.conn.execute(select(func.coalesce(func.max(events.c.seq), 0)))

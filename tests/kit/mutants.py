@@ -556,6 +556,43 @@ def grid_worker_sees_community(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def stored_history_byte_changed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = _core.seal_history
+
+    def seal(document: Any) -> dict[str, Any]:
+        sealed = original(document)
+        history = sealed.get("history") or []
+        if len(history) > 1:  # one byte of the first event, after the next one named it
+            first = dict(history[0])
+            first["at"] = first["at"][:-1] + ("1" if first["at"][-1] != "1" else "2")
+            sealed["history"] = [first, *history[1:]]
+        return sealed
+
+    mp.setattr(_core, "seal_history", seal)
+    return app
+
+
+def feed_event_byte_changed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def change(page: Any) -> Any:
+        items = page["items"]
+        if len(items) >= 2:  # one byte of one event a page
+            version = items[1].get("resourceversion", "1")
+            items[1]["resourceversion"] = str(int(version) + 1)
+        return page
+
+    return Rewrite(app, _json_edit(_get("/changes"), change))
+
+
+def withheld_without_digests(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = Service.withheld
+
+    def withheld(self: Service, row: Any) -> dict[str, Any]:
+        return {k: v for k, v in original(self, row).items()
+                if k not in ("eventdigest", "chaindigest")}
+
+    mp.setattr(Service, "withheld", withheld)
+    return app
+
 MUTANTS: list[Mutant] = [
     Mutant("missing-etag", "/req/core/etag", "no ETag header", missing_etag),
     Mutant("stale-write-accepted", "/req/core/if-match",
@@ -742,4 +779,12 @@ MUTANTS += [
     Mutant("grid-worker-sees-community", "/req/privacy/grid-scope",
            "a grid worker reads the residents of every grid of the community",
            grid_worker_sees_community),
+    Mutant("stored-history-byte-changed", "/req/core/history-chain",
+           "one byte of a stored history event changes after the next event named it",
+           stored_history_byte_changed),
+    Mutant("feed-event-byte-changed", "/req/change-feed/chain-digest",
+           "one byte of one feed event a page changes", feed_event_byte_changed),
+    Mutant("withheld-without-digests", "/req/change-feed/withheld",
+           "withheld events carry no digests: the reader cannot check the chain",
+           withheld_without_digests),
 ]

@@ -189,7 +189,8 @@ def test_an_ended_proxy_reads_nothing_of_the_resident_in_the_feed(sqlite_api: Ap
     after = _feed(proxy, subject)
     assert doc["name"] not in str(after)
     assert doc["identityDocuments"][0]["number"] not in str(after)
-    assert all(set(e) == {"specversion", "id", "source", "type", "time", "sequence"}
+    assert all(set(e) == {"specversion", "id", "source", "type", "time", "sequence",
+                          "eventdigest", "chaindigest"}
                for e in after)
 
 

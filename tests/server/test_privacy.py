@@ -59,7 +59,7 @@ def _documents(api: Api, token: str) -> Iterator[tuple[str, dict[str, Any]]]:
         yield "feed", event["data"]
 
 
-WITHHELD = {"specversion", "id", "source", "type", "time", "sequence"}
+WITHHELD = {"specversion", "id", "source", "type", "time", "sequence", "eventdigest", "chaindigest"}
 
 
 def served(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from .. import __version__
 from ._common import EXIT_OK, EXIT_USAGE, MissingExtra, UsageError
 from ._redact import add_redact
 from ._validate import add_validate
+from ._verify import add_verify
 
 __all__ = ["main", "run"]
 
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_validate(sub)
     add_redact(sub)
+    add_verify(sub)
     for optional in _OPTIONAL:
         _add_optional(sub, optional)
     return parser

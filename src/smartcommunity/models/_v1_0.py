@@ -649,6 +649,24 @@ class HistoryEvent(SpecModel):
         title="动作数据 / Details",
         description="动作携带的结构化数据，如派单部门、延期后的期限。 / Structured data of the action, such as the departments of a dispatch or the extended deadline.",
     )
+    previous_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="previousDigest",
+        title="前一事件摘要 / Previous digest",
+        description="前一个历史事件完整性形式（去掉标注 x-pipl 的成员）的 RFC 8785 规范 JSON 的 SHA-256 摘要；第一个事件没有（/req/core/history-chain）。 / SHA-256 digest of the RFC 8785 canonical JSON of the previous history event's integrity form (without the members tagged x-pipl); the first event has none (/req/core/history-chain).",
+    )
+    withheld_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="withheldDigest",
+        title="隐去部分时的摘要 / Digest of a withheld event",
+        description="只在服务器对读者隐去了事件中标注 x-pipl 之外的成员（如公布前的表决结果）时出现：完整事件的完整性形式的摘要，读者借此继续核对历史链（/req/core/history-chain）。 / Present only where the server withholds from the reader members of the event other than those tagged x-pipl (such as vote results before they are published): the digest of the whole event's integrity form, so the reader can go on checking the chain (/req/core/history-chain).",
+    )
 
 
 class ReportFinding(SpecModel):
@@ -2099,6 +2117,24 @@ class IssueHistoryEvent(SpecModel):
         default=None,
         title="动作数据 / Details",
         description="动作的结构化数据，按生命周期表中该动作的 details 模式。 / Structured data of the action, following the action's details schema in the lifecycle table.",
+    )
+    previous_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="previousDigest",
+        title="前一事件摘要 / Previous digest",
+        description="前一个历史事件完整性形式的摘要（/req/core/history-chain）。 / Digest of the previous history event's integrity form (/req/core/history-chain).",
+    )
+    withheld_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="withheldDigest",
+        title="隐去部分时的摘要 / Digest of a withheld event",
+        description="服务器对读者隐去了事件的部分内容时，完整事件的摘要（/req/core/history-chain）。 / Where the server withholds part of the event from the reader, the digest of the whole event (/req/core/history-chain).",
     )
 
     @model_validator(mode="after")
@@ -3784,6 +3820,24 @@ class ConsultationHistoryEvent(SpecModel):
         title="动作数据 / Details",
         description="符合生命周期文件中该动作 details 模式的数据。 / Data matching the action's details schema in the lifecycle file.",
     )
+    previous_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="previousDigest",
+        title="前一事件摘要 / Previous digest",
+        description="前一个历史事件完整性形式的摘要（/req/core/history-chain）。 / Digest of the previous history event's integrity form (/req/core/history-chain).",
+    )
+    withheld_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="withheldDigest",
+        title="隐去部分时的摘要 / Digest of a withheld event",
+        description="服务器对读者隐去了事件的部分内容时，完整事件的摘要（/req/core/history-chain）。 / Where the server withholds part of the event from the reader, the digest of the whole event (/req/core/history-chain).",
+    )
 
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
@@ -4123,19 +4177,55 @@ class ChangeEvent(SpecModel):
         title="数据 / Data",
         description="变更后资源的完整状态（按读者脱敏）。 / Full state of the resource after the change, redacted for the reader.",
     )
+    historydigest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        title="历史摘要 / History digest",
+        description="写入后资源最后一个历史事件的摘要；资源没有历史时省略（/req/change-feed/chain-digest）。 / Digest of the resource's last history event after the write; omitted for a resource without history (/req/change-feed/chain-digest).",
+    )
+    eventdigest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        title="事件摘要 / Event digest",
+        description="原事件的 type、subject、datacontenttype、dataschema、action、resourceversion 和 historydigest 的摘要；只出现在代替事件中，读者借此继续核对摘要链（/req/change-feed/withheld）。 / Digest of the type, subject, datacontenttype, dataschema, action, resourceversion and historydigest of the event it stands for; given only in a withheld event, so the reader can go on checking the chain (/req/change-feed/withheld).",
+    )
+    chaindigest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        title="链摘要 / Chain digest",
+        description="前一事件的 chaindigest 与本事件摘要相连后的 SHA-256；覆盖服务器的整个订阅（/req/change-feed/chain-digest）。 / SHA-256 of the previous event's chaindigest followed by this event's digest, over the server's whole feed (/req/change-feed/chain-digest).",
+    )
 
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
-        if self.type == "org.w3id.smartcommunity.withheld" and self.model_fields_set & {
-            "subject",
-            "datacontenttype",
-            "dataschema",
-            "action",
-            "resourceversion",
-            "data",
-        }:
+        if self.type == "org.w3id.smartcommunity.withheld" and (
+            not (
+                self.eventdigest is not None
+                and self.chaindigest is not None
+                and (
+                    not (
+                        self.model_fields_set
+                        & {
+                            "subject",
+                            "datacontenttype",
+                            "dataschema",
+                            "action",
+                            "resourceversion",
+                            "data",
+                            "historydigest",
+                        }
+                    )
+                )
+            )
+        ):
             raise ValueError(
-                'then: {"if":{"properties":{"type":{"const":"org.w3id.smartcommunity.withheld"}},"required":["type"]},"then":{"propertyNames":{"enum":["specversion","id","source","...'
+                'then: {"if":{"properties":{"type":{"const":"org.w3id.smartcommunity.withheld"}},"required":["type"]},"then":{"required":["eventdigest","chaindigest"],"propertyName...'
             )
         if self.type != "org.w3id.smartcommunity.withheld" and (
             not (
@@ -4144,6 +4234,7 @@ class ChangeEvent(SpecModel):
                 and self.action is not None
                 and self.resourceversion is not None
                 and self.data is not None
+                and self.eventdigest is None
             )
         ):
             raise ValueError(

@@ -209,3 +209,15 @@ def _safe_uscc_check(value: str) -> str:
         return identifiers.uscc_check_char(value[:17])
     except ValueError:
         return "?"
+
+
+@rule()
+def history_chain(doc: Document, ctx: Context) -> None:
+    """/req/core/history-chain: each previousDigest present names the event before it."""
+    if not isinstance(doc.get("history"), list):
+        return
+    from ..integrity import verify_history  # the chain is the integrity package's business
+
+    for broken in verify_history(doc, complete=False):
+        ctx.emit(broken.pointer, broken.code, seq=broken.seq, expected=broken.expected or "-",
+                 found=broken.found or "-")

@@ -1,7 +1,8 @@
 """The kit's checks, one module per conformance class, each citing the requirement it checks;
 importing this package registers them in the order they run: core first, then the change
-feed, residents, issues, consultations and privacy, then those that change access over
-time. What the modules share is in ``_shared``."""
+feed, residents, issues, consultations and privacy, integrity (history chains, feed digests),
+then those that change access over time. What the modules share is in ``_shared``."""
 
 from . import _core, _feed, _residents, _issues, _consultations, _privacy  # noqa: F401, I001
+from . import _integrity  # noqa: F401
 from . import _access_now  # noqa: F401  # checks that change access, then read every copy

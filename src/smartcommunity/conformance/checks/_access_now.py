@@ -36,7 +36,8 @@ REGULATOR = "regulator"
 CONSULTATION = "Consultation"
 #: the type and the only members of an event whose resource the reader may not read now
 WITHHELD = "org.w3id.smartcommunity.withheld"
-WITHHELD_MEMBERS = frozenset({"specversion", "id", "source", "type", "time", "sequence"})
+WITHHELD_MEMBERS = frozenset({"specversion", "id", "source", "type", "time", "sequence",
+                              "eventdigest", "chaindigest"})
 
 
 def _since(ctx: KitContext, who: Principal, cursor: str) -> list[dict[str, Any]]:

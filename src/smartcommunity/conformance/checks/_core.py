@@ -14,6 +14,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ...integrity import seal_history
 from ...validation import validate
 from .._context import KitContext, KitFault
 from .._registry import Skipped, check
@@ -271,8 +272,8 @@ def test_forward_compatible(ctx: KitContext) -> None:
 
 @check(
     "/req/core/create-read-back",
-    "创建的文档读回时除 meta 外不变",
-    "a created document reads back unchanged apart from meta",
+    "创建的文档读回时除 meta 和 previousDigest 外不变",
+    "a created document reads back unchanged apart from meta and previousDigest",
 )
 def test_read_back(ctx: KitContext) -> None:
     for rt in ctx.spec.resource_types:
@@ -282,7 +283,7 @@ def test_read_back(ctx: KitContext) -> None:
         got = ctx.read(rt, doc["id"])
         ctx.expect_status(got, 200)
         ctx.expect(
-            without_meta(got.json()) == without_meta(doc),
+            without_meta(got.json()) == without_meta(seal_history(doc)),
             f"读回的 {rt} 与提交的不同",
             f"the {rt} read back differs from what was sent",
         )

@@ -1,0 +1,158 @@
+"""Tamper evidence: the hash chain of each history and the running digest of the feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...integrity import (
+    WITHHELD_TYPE,
+    Break,
+    content_digest,
+    feed_event_digest,
+    verify_feed,
+    verify_history,
+)
+from .._context import KitContext
+from .._preset import Principal
+from .._registry import Skipped, check
+from ._shared import PUBLIC, SYSTEM, Tracked, fresh, mirror, subject
+
+#: a digest no content has: what the kit sends where none may be
+_NO_DIGEST = "sha256:" + "0" * 64
+#: the members a withheld event may have (/req/change-feed/withheld)
+_WITHHELD_MEMBERS = frozenset({"specversion", "id", "source", "type", "time", "sequence",
+                               "eventdigest", "chaindigest"})
+
+
+def _first_break(ctx: KitContext, breaks: list[Break], what_zh: str, what_en: str) -> None:
+    if breaks:
+        first = breaks[0]
+        where = first.pointer if first.index is None else f"#{first.index + 1}{first.pointer}"
+        ctx.expect(False, f"{what_zh}：{where}：{first.message['zh-Hans']}",
+                   f"{what_en}: {where}: {first.message['en']}")
+
+
+def _whole_feed(ctx: KitContext, who: Principal) -> list[dict[str, Any]]:
+    """Every event of the feed from its start, as ``who`` reads it."""
+    events: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(2000):
+        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
+        resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
+        ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
+        body = resp.json() or {}
+        items = [i for i in body.get("items") or [] if isinstance(i, dict)]
+        events.extend(items)
+        if not items:
+            return events
+        cursor = str(body.get("next"))
+    raise Skipped("变更订阅过长，无法读完", "the feed is too long to read to its end")
+
+
+def _acted(ctx: KitContext, resource_type: str) -> Tracked:
+    """A fresh resource of ``resource_type`` with one action by staff on it, when staff has
+    one that needs no details."""
+    item = Tracked(ctx, fresh(ctx, resource_type))
+    status = item.doc.get("status")
+    for row in ctx.spec.lifecycle(resource_type)["transitions"]:
+        possible = (row["from"] and status in row["from"] and ctx.staff_role in row["roles"]
+                    and not (row.get("details") or {}).get("required"))
+        body = {"note": "一致性测试 conformance kit"}
+        if possible and item.post(f"actions/{row['action']}", body).status == 200:
+            item.refresh()
+            break
+    return item
+
+
+@check(
+    "/req/core/history-chain",
+    "历史事件组成哈希链：服务器写入 previousDigest，拒收错误的值",
+    "history events form a hash chain: the server writes previousDigest and refuses a wrong one",
+)
+def test_history_chain(ctx: KitContext) -> None:
+    chained = 0
+    for rt in ctx.spec.lifecycles:
+        item = _acted(ctx, rt)
+        resp = item.read_history()
+        ctx.expect_status(resp, 200, zh=f"读取 {item.path} 的历史",
+                          en=f"read {item.path}'s history")
+        events = (resp.json() or {}).get("items") or []
+        for history, zh, en in ((item.history, "文档", "the document"),
+                                (events, "历史接口", "the history endpoint")):
+            chain = {"resourceType": rt, "specVersion": item.doc.get("specVersion"),
+                     "history": history}
+            _first_break(ctx, verify_history(chain), f"{item.path} 的历史链断了（{zh}）",
+                         f"the history chain of {item.path} is broken ({en})")
+        chained += len(events) > 1
+        doc = fresh(ctx, rt)
+        history = doc.get("history")
+        if isinstance(history, list) and history and isinstance(history[0], dict):
+            history[0]["previousDigest"] = _NO_DIGEST
+            problem = ctx.expect_problem(ctx.create(doc), 422)
+            codes = [e.get("code") for e in problem.get("errors") or [] if isinstance(e, dict)]
+            ctx.expect("integrity.history-digest-first" in codes,
+                       f"错误的 previousDigest 没有以 integrity.history-digest-first 拒收：{codes}",
+                       "a wrong previousDigest is not refused with "
+                       f"integrity.history-digest-first: {codes}")
+    if not chained:
+        raise Skipped("工作人员无法执行任何动作，历史只有一个事件",
+                      "the kit's staff could perform no action: no history has two events")
+
+
+@check(
+    "/req/change-feed/chain-digest",
+    "每个事件带有 chaindigest，有历史的资源带有 historydigest，整条链可核对",
+    "every event carries chaindigest, those of resources with history historydigest; "
+    "the whole chain checks",
+    needs=(SYSTEM,),
+)
+def test_chain_digest(ctx: KitContext) -> None:
+    who = mirror(ctx)
+    for rt in ctx.spec.lifecycles:
+        _acted(ctx, rt)
+    events = _whole_feed(ctx, who)
+    ctx.expect(bool(events), "变更订阅是空的", "the feed is empty")
+    _first_break(ctx, verify_feed(events), "变更订阅的摘要链断了",
+                 "the feed's digest chain is broken")
+
+
+@check(
+    "/req/change-feed/withheld",
+    "读者看不到的事件以精简事件出现在原位置，带原事件的摘要，摘要链可核对",
+    "the events a reader may not see stand in place as withheld events carrying the "
+    "event's digests, and the chain checks",
+    needs=(SYSTEM,),
+)
+def test_withheld(ctx: KitContext) -> None:
+    whole = mirror(ctx)
+    rt = next(iter(ctx.spec.lifecycles), ctx.spec.resource_types[0])
+    doc = fresh(ctx, rt)
+    ctx.created(doc)
+    readers = [p for p in ctx.serving() if p.role != SYSTEM] + [
+        p for p in ctx.preset.principals.values() if p.role == PUBLIC]
+    reader = next((p for p in readers if ctx.read(rt, doc["id"], p).status == 404), None)
+    if reader is None:
+        raise Skipped("预设中没有读不到新资源的主体", "no principal of the preset is kept from "
+                      "reading the new resource")
+    full = {e.get("id"): e for e in _whole_feed(ctx, whole)}
+    mine = _whole_feed(ctx, reader)
+    wanted = subject(ctx, rt, doc["id"])
+    source = next((e for e in full.values() if e.get("subject") == wanted), None)
+    ctx.expect(source is not None, "镜像读者没有看到新资源的事件",
+               "the mirror does not see the new resource's event")
+    assert source is not None
+    stand_in = next((e for e in mine if e.get("id") == source.get("id")), None)
+    ctx.expect(stand_in is not None,
+               f"{reader.name} 看不到的事件没有精简事件代替",
+               f"{reader.name} gets no withheld event in place of an event it may not see")
+    assert stand_in is not None
+    ctx.expect(stand_in.get("type") == WITHHELD_TYPE and set(stand_in) <= _WITHHELD_MEMBERS,
+               f"代替事件的类型或成员不对：{sorted(stand_in)}",
+               f"the stand-in has the wrong type or members: {sorted(stand_in)}")
+    ctx.expect(stand_in.get("eventdigest") == content_digest(source)
+               and stand_in.get("chaindigest") == source.get("chaindigest"),
+               "代替事件的摘要与原事件不符", "the stand-in's digests differ from the event's")
+    ctx.expect(feed_event_digest(stand_in) == feed_event_digest(source),
+               "代替事件与原事件的事件摘要不同", "the stand-in's event digest differs")
+    _first_break(ctx, verify_feed(mine, histories=False),
+                 f"{reader.name} 核对摘要链失败", f"{reader.name} cannot check the digest chain")

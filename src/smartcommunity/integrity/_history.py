@@ -1,0 +1,181 @@
+"""The hash chain of a resource's history (/req/core/history-chain)."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..exceptions import UnknownSpecVersion
+from ..specification import DEFAULT_VERSION, Spec, load_spec
+from ._canonical import digest
+from ._report import Break
+
+#: the member holding a resource's history
+HISTORY = "history"
+#: the member that links an event to the one before it
+LINK = "previousDigest"
+#: the digest of an event the reader receives with members other than personal ones withheld
+WITHHELD = "withheldDigest"
+#: a path into an event: member names, None for every item of an array
+_Path = tuple[str | None, ...]
+
+
+def _spec_of(document: Mapping[str, Any] | None) -> Spec:
+    stated = document.get("specVersion") if isinstance(document, Mapping) else None
+    if isinstance(stated, str):
+        try:
+            return load_spec(stated)
+        except UnknownSpecVersion:
+            pass
+    return load_spec(DEFAULT_VERSION)
+
+
+@functools.cache
+def _tagged(spec: Spec, resource_type: str) -> tuple[_Path, ...]:
+    """The paths, inside one history event of ``resource_type``, of the members its schema
+    tags ``x-pipl``: the same plan redaction follows, so both see the same members."""
+    from ..validation import compile_plan  # validation's rules use this package
+
+    if resource_type not in spec.resource_types:
+        return ()
+    return tuple(path[2:] for path, _, _ in compile_plan(spec, resource_type).pipl
+                 if path[:2] == (HISTORY, None) and len(path) > 2)
+
+
+@functools.cache
+def _details_tagged(spec: Spec, resource_type: str) -> dict[str, tuple[_Path, ...]]:
+    """Action → the paths, inside its events' ``details``, of the members the action's details
+    schema tags ``x-pipl`` (redaction removes those too)."""
+    from ..validation import compile_details_plans
+
+    if resource_type not in spec.resource_types:
+        return {}
+    return {action: tuple(path for path, _, _ in plan.pipl)
+            for action, plan in compile_details_plans(spec, resource_type).items()}
+
+
+def _drop(node: Any, path: _Path) -> None:
+    if not path:
+        return
+    step, rest = path[0], path[1:]
+    if step is None:
+        for item in node if isinstance(node, list) else ():
+            _drop(item, rest)
+    elif isinstance(node, dict):
+        if not rest:
+            node.pop(step, None)
+        elif step in node:
+            _drop(node[step], rest)
+
+
+def integrity_form(event: Mapping[str, Any], resource_type: str,
+                   version: str = DEFAULT_VERSION) -> dict[str, Any]:
+    """A history event of ``resource_type`` without the members the schema of ``version``
+    tags ``x-pipl``.
+
+    Redaction only ever removes or masks tagged members, so every audience computes the same
+    form from what it receives, and erasing personal data leaves it unchanged.
+    """
+    out = copy.deepcopy(dict(event))
+    out.pop(WITHHELD, None)  # a note about this reader's view, not part of the event
+    spec = load_spec(version)
+    for path in _tagged(spec, resource_type):
+        _drop(out, path)
+    details = out.get("details")
+    if isinstance(details, dict):
+        for path in _details_tagged(spec, resource_type).get(str(out.get("action")), ()):
+            _drop(details, path)
+    return out
+
+
+def event_digest(event: Mapping[str, Any], resource_type: str,
+                 version: str = DEFAULT_VERSION) -> str:
+    """The digest of the integrity form of a history event of ``resource_type`` (what the
+    next event's ``previousDigest`` names)."""
+    return digest(integrity_form(event, resource_type, version))
+
+
+def withhold(event: dict[str, Any], resource_type: str, version: str = DEFAULT_VERSION) -> None:
+    """Write ``withheldDigest`` on ``event`` (in place) before a server withholds members of it
+    other than personal ones from a reader, so that the reader can check the chain past it."""
+    event.setdefault(WITHHELD, event_digest(event, resource_type, version))
+
+
+def _link(event: Mapping[str, Any], resource_type: str, version: str) -> str:
+    """What the next event's ``previousDigest`` must be: the event's digest, or the one it
+    gives when part of it is withheld from the reader."""
+    given = event.get(WITHHELD)
+    return given if isinstance(given, str) else event_digest(event, resource_type, version)
+
+
+def _events(document: Mapping[str, Any]) -> Sequence[Any]:
+    history = document.get(HISTORY)
+    return history if isinstance(history, list) else ()
+
+
+def head_digest(document: Mapping[str, Any]) -> str | None:
+    """The digest of the document's last history event; None without history."""
+    events = _events(document)
+    if not events or not isinstance(events[-1], Mapping):
+        return None
+    return _link(events[-1], str(document.get("resourceType")), _spec_of(document).version)
+
+
+def seal_history(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``document`` with ``previousDigest`` written on every history event after the
+    first that lacks one (what a server does as it appends events); the input is not
+    modified, and values present are kept: they are checked, not fixed."""
+    out = dict(document)
+    events = _events(document)
+    if len(events) < 2 or all(isinstance(e, Mapping) and LINK in e for e in events[1:]):
+        return out
+    version = _spec_of(document).version
+    rtype = str(document.get("resourceType"))
+    sealed: list[Any] = [events[0]]
+    for event in events[1:]:
+        before = sealed[-1]
+        if isinstance(event, Mapping) and isinstance(before, Mapping) and LINK not in event:
+            event = {**event, LINK: _link(before, rtype, version)}
+        sealed.append(event)
+    out[HISTORY] = sealed
+    return out
+
+
+def verify_history(document: Mapping[str, Any], *, complete: bool = True) -> list[Break]:
+    """Every broken link of the document's history chain, first one first.
+
+    A ``previousDigest`` that differs from the digest of the event before it (or from the
+    ``withheldDigest`` that event gives, when part of it is withheld from the reader), or one
+    on the first event, is a break. With ``complete`` (the default), so is a missing one: without it
+    nothing shows that the event before was not rewritten. ``complete=False`` checks only the
+    values present (what the schema's library rule does for 1.0 documents written without).
+    """
+    version = _spec_of(document).version
+    rtype = str(document.get("resourceType"))
+    breaks: list[Break] = []
+    before: Any = None
+    for i, event in enumerate(_events(document)):
+        if not isinstance(event, Mapping):
+            before = None
+            continue
+        seq = event.get("seq") if isinstance(event.get("seq"), int) else i + 1
+        where = f"/{HISTORY}/{i}/{LINK}"
+        found = event.get(LINK)
+        if i == 0:
+            if found is not None:
+                breaks.append(Break("integrity.history-digest-first", where, seq,
+                                    found=str(found), version=version))
+        elif isinstance(before, Mapping):
+            expected = _link(before, rtype, version)
+            if found is None:
+                if complete:
+                    breaks.append(Break("integrity.history-digest-missing", where, seq,
+                                        expected=expected,
+                                        version=version))
+            elif found != expected:
+                breaks.append(Break("integrity.history-digest", where, seq, expected=expected,
+                                    found=str(found), version=version))
+        before = event
+    return breaks

@@ -1,0 +1,265 @@
+"""Tamper evidence on the server: chained histories, the feed's digests, withheld events, and
+``smartcommunity verify`` detecting one changed byte or one dropped event of the demo data."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+from sqlalchemy import create_engine, text
+
+from smartcommunity import validate
+from smartcommunity.cli import run
+from smartcommunity.integrity import (
+    FEED_MEMBERS,
+    WITHHELD_TYPE,
+    event_digest,
+    head_digest,
+    integrity_form,
+    verify_feed,
+    verify_history,
+)
+
+from .conftest import make_app
+from .helpers import SPEC, Api, submitted_issue
+
+EVENT = Draft202012Validator(SPEC.schema("event.json"), registry=SPEC.registry,
+                             format_checker=Draft202012Validator.FORMAT_CHECKER)
+ISSUE_PATH = "/" + SPEC.collection("Issue")
+WITHHELD_MEMBERS = {"specversion", "id", "source", "type", "time", "sequence", "eventdigest",
+                    "chaindigest"}
+
+
+def _feed(api: Api, who: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 500}
+        if cursor:
+            params["cursor"] = cursor
+        page = api.as_(who).get("/changes", params=params).json()
+        events.extend(page["items"])
+        if not page["items"]:
+            return events
+        cursor = page["next"]
+
+
+def test_every_history_write_is_chained(api: Api) -> None:
+    staff = api.as_("community-staff")
+    doc = submitted_issue()
+    assert staff.create(doc).status_code == 201
+    assert staff.act("Issue", doc["id"], "accept").status_code == 200
+    stored = staff.get(f"{ISSUE_PATH}/{doc['id']}").json()
+    first, second = stored["history"]
+    assert "previousDigest" not in first
+    assert second["previousDigest"] == event_digest(first, "Issue")
+    assert verify_history(stored) == []
+    listed = staff.get(f"{ISSUE_PATH}/{doc['id']}/history").json()["items"]
+    assert verify_history({"resourceType": "Issue", "history": listed}) == []
+    # every reader, whatever it may see of the actors, can check the chain
+    for role in ("public", "department", "regulator", "resident"):
+        read = api.as_(role).get(f"{ISSUE_PATH}/{doc['id']}")
+        if read.status_code == 200:
+            assert verify_history(read.json()) == [], role
+
+
+def test_a_wrong_previous_digest_is_refused_with_its_code(api: Api) -> None:
+    doc = submitted_issue()
+    doc["history"][0]["previousDigest"] = "sha256:" + "0" * 64
+    resp = api.as_("community-staff").create(doc)
+    assert resp.status_code == 422
+    codes = {e["code"] for e in resp.json()["errors"]}
+    assert "integrity.history-digest-first" in codes
+
+
+def test_feed_events_carry_digests_that_verify(api: Api) -> None:
+    staff = api.as_("community-staff")
+    doc = submitted_issue()
+    staff.create(doc)
+    staff.act("Issue", doc["id"], "accept")
+    events = _feed(api, "system")
+    assert events and all("chaindigest" in e for e in events)
+    assert verify_feed(events) == []
+    mine = [e for e in events if e["subject"].endswith(doc["id"])]
+    assert [e["historydigest"] for e in mine] == [head_digest(e["data"]) for e in mine]
+    for event in events[-5:]:
+        assert list(EVENT.iter_errors(event)) == []
+
+
+def test_withheld_events_stand_in_for_what_a_reader_may_not_see(api: Api) -> None:
+    everything = _feed(api, "system")
+    for role in ("resident", "public", "department"):
+        mine = _feed(api, role)
+        assert [e["id"] for e in mine] == [e["id"] for e in everything]
+        stand_ins = [e for e in mine if e["type"] == WITHHELD_TYPE]
+        assert stand_ins, role
+        for event in stand_ins:
+            assert set(event) == WITHHELD_MEMBERS
+            assert list(EVENT.iter_errors(event)) == []
+        assert verify_feed(mine) == [], role
+
+
+def test_events_stored_before_digests_are_sealed_at_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    with TestClient(make_app(url)) as client:
+        api = Api(client)
+        api.as_("community-staff").create(submitted_issue())
+    engine = create_engine(url)
+    with engine.begin() as conn:  # as a database of the previous schema revision left it
+        conn.execute(text("UPDATE events SET head = NULL, chain = NULL"))
+    engine.dispose()
+    with TestClient(make_app(url)) as client:
+        events = _feed(Api(client), "system")
+    assert events and all("chaindigest" in e for e in events)
+    assert verify_feed(events) == []
+
+
+# -- smartcommunity verify on the demo data ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The demo's feed, read by the mirror and by a resident (with withheld events), after a
+    few actions, and the documents with a history of more than one event."""
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    with TestClient(make_app(f"sqlite:///{path}")) as client:
+        api = Api(client)
+        staff = api.as_("community-staff")
+        for _ in range(2):
+            doc = submitted_issue()
+            staff.create(doc)
+            staff.act("Issue", doc["id"], "accept")
+        feeds = {who: _feed(api, who) for who in ("system", "resident")}
+    docs = [e["data"] for e in feeds["system"] if len(e.get("data", {}).get("history", ())) > 1]
+    return {"feeds": feeds, "docs": docs, "folder": tmp_path_factory.mktemp("verify")}
+
+
+def _write(folder: Path, name: str, lines: list[bytes]) -> str:
+    path = folder / name
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return str(path)
+
+
+def _covered(event: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Paths of the values in ``event`` its digests cover: its attributes, and the
+    non-personal members of the history events in its data."""
+    paths: list[tuple[Any, ...]] = [(k,) for k in event if k in FEED_MEMBERS or k in (
+        "chaindigest", "eventdigest")]
+    data = event.get("data") or {}
+    for i, item in enumerate(data.get("history") or ()):
+        form = integrity_form(item, data["resourceType"])
+        paths.extend(("data", "history", i, *p) for p in _leaf_paths(form))
+    return paths
+
+
+def _leaf_paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _leaf_paths(v, (*path, k))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _leaf_paths(v, (*path, i))]
+    return [path] if isinstance(node, str | int) and not isinstance(node, bool) else []
+
+
+def _one_byte_changed(event: dict[str, Any], path: tuple[Any, ...], at: int) -> bytes | None:
+    """``event`` serialised with one ASCII byte of the value at ``path`` changed; None when
+    the value has no ASCII character there."""
+    changed = copy.deepcopy(event)
+    holder = changed
+    for step in path[:-1]:
+        holder = holder[step]
+    value = holder[path[-1]]
+    text_value = str(value)
+    i = at % len(text_value) if text_value else 0
+    if not text_value or not text_value[i].isascii():
+        return None
+    replacement = "7" if text_value[i] != "7" else "8"
+    new = text_value[:i] + replacement + text_value[i + 1:]
+    holder[path[-1]] = int(new) if isinstance(value, int) and new.isdigit() else new
+    return orjson.dumps(changed)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_verify_names_one_changed_byte_of_any_feed_event(demo: dict[str, Any],
+                                                         data: st.DataObject) -> None:
+    who = data.draw(st.sampled_from(sorted(demo["feeds"])), label="reader")
+    feed = demo["feeds"][who]
+    lines = [orjson.dumps(e) for e in feed]
+    i = data.draw(st.integers(0, len(feed) - 1), label="event")
+    path = data.draw(st.sampled_from(_covered(feed[i])), label="member")
+    line = _one_byte_changed(feed[i], path, data.draw(st.integers(0, 300), label="byte"))
+    if line is None or line == lines[i]:
+        return
+    assert len(line) == len(lines[i])
+    assert sum(a != b for a, b in zip(line, lines[i], strict=True)) == 1
+    changed = _write(demo["folder"], "changed.ndjson", [*lines[:i], line, *lines[i + 1:]])
+    assert run(["verify", changed]) == 1, (who, i, path)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_verify_names_a_dropped_feed_event(demo: dict[str, Any], data: st.DataObject) -> None:
+    feed = demo["feeds"][data.draw(st.sampled_from(sorted(demo["feeds"])), label="reader")]
+    lines = [orjson.dumps(e) for e in feed]
+    i = data.draw(st.integers(0, len(lines) - 2), label="event")
+    dropped = _write(demo["folder"], "dropped.ndjson", lines[:i] + lines[i + 1:])
+    assert run(["verify", dropped, "--format", "json"]) == 1
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_verify_names_one_changed_byte_of_a_documents_history(demo: dict[str, Any],
+                                                              data: st.DataObject) -> None:
+    doc = data.draw(st.sampled_from(demo["docs"]), label="document")
+    i = data.draw(st.integers(0, len(doc["history"]) - 2), label="event")
+    form = integrity_form(doc["history"][i], doc["resourceType"])
+    path = ("history", i, *data.draw(st.sampled_from(_leaf_paths(form)), label="member"))
+    raw = _one_byte_changed(doc, path, data.draw(st.integers(0, 300), label="byte"))
+    if raw is None or raw == orjson.dumps(doc):
+        return
+    changed = _write(demo["folder"], "doc.json", [raw])
+    assert run(["verify", changed]) == 1, path
+
+
+def test_verify_passes_the_intact_demo_and_says_why_it_fails(
+        demo: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    folder = demo["folder"]
+    for who, feed in demo["feeds"].items():
+        assert run(["verify", _write(folder, f"{who}.ndjson", [orjson.dumps(e) for e in feed])
+                    ]) == 0
+    docs = _write(folder, "docs.ndjson", [orjson.dumps(d) for d in demo["docs"]])
+    assert run(["verify", docs]) == 0
+    capsys.readouterr()
+    broken = copy.deepcopy(demo["docs"][0])
+    broken["history"][0]["toStatus"] = "x"
+    assert run(["verify", _write(folder, "broken.json", [orjson.dumps(broken)])]) == 1
+    out = capsys.readouterr().out
+    assert "/history/1/previousDigest" in out and "History event 2" in out and "第 2 个" in out
+    assert run(["verify"]) == 2
+    assert run(["verify", _write(folder, "bad.json", [b"{"])]) == 2
+
+
+def test_a_reader_kept_from_vote_results_still_checks_the_chain(sqlite_api: Api) -> None:
+    """/req/consultations/results-hidden withholds the close-vote result: the event gives
+    withheldDigest, and the chain checks past it."""
+    from .helpers import EXAMPLES, later, new_id
+
+    doc = copy.deepcopy(EXAMPLES["consultation/lift-installation-building-3.json"])
+    doc.update(id=new_id(), visibility="public")
+    for member in ("meta", "externalRefs"):
+        doc.pop(member)
+    for vote in doc["votes"]:
+        vote["results"]["visibleFrom"] = later(30)
+    sqlite_api.client.app.state.sc.service.load([doc])  # type: ignore[attr-defined]
+    for role in ("resident", "public", "community-staff"):
+        got = sqlite_api.as_(role).get(f"/consultations/{doc['id']}").json()
+        withheld = [e for e in got["history"] if "withheldDigest" in e]
+        assert bool(withheld) == (role != "community-staff"), role
+        assert verify_history(got) == [], role
+        assert validate(got).valid, role

@@ -1,0 +1,182 @@
+"""The history chain and the feed digest as library functions (smartcommunity.integrity)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smartcommunity import load_spec, validate
+from smartcommunity.integrity import (
+    WITHHELD_TYPE,
+    canonical,
+    chain_digest,
+    content_digest,
+    digest,
+    event_digest,
+    feed_event_digest,
+    integrity_form,
+    seal_history,
+    verify_feed,
+    verify_history,
+    withheld_event,
+)
+
+SPEC = load_spec()
+CHAINED = {name: seal_history(doc) for name, doc in SPEC.examples() if doc.get("history")}
+LONG = {name: doc for name, doc in CHAINED.items() if len(doc["history"]) > 2}
+
+
+def _leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The paths of the strings and numbers in ``node``."""
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _leaves(v, (*path, k))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _leaves(v, (*path, i))]
+    return [path] if isinstance(node, str | int) and not isinstance(node, bool) else []
+
+
+def _changed(value: Any, at: int) -> Any:
+    """``value`` with one character (or the number) changed."""
+    if isinstance(value, int):
+        return value + 1
+    if not value:
+        return "x"
+    i = at % len(value)
+    return value[:i] + ("b" if value[i] == "a" else "a") + value[i + 1:]
+
+
+def _set(node: Any, path: tuple[Any, ...], value: Any) -> None:
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+
+
+def _get(node: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        node = node[step]
+    return node
+
+
+def test_canonical_form_is_rfc_8785() -> None:
+    # Members sorted by UTF-16 code units, no whitespace, shortest numbers, UTF-8 text.
+    assert canonical({"b": 1.0, "a": "é", "\u20ac": [1e21, 0.5]}) == (
+        '{"a":"é","b":1,"€":[1e+21,0.5]}'.encode())
+    assert digest({"a": 1}) == "sha256:" + hashlib.sha256(b'{"a":1}').hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(CHAINED))
+def test_every_sealed_example_verifies_and_stays_valid(name: str) -> None:
+    doc = CHAINED[name]
+    assert verify_history(doc) == []
+    assert validate(doc).valid
+    # the examples themselves carry no digests: a complete check names the missing links
+    plain = dict(SPEC.examples())[name]
+    if len(plain["history"]) > 1:
+        assert verify_history(plain)[0].code == "integrity.history-digest-missing"
+        assert verify_history(plain, complete=False) == []
+
+
+def test_sealing_keeps_its_input_and_the_values_present() -> None:
+    name = next(iter(LONG))
+    plain = copy.deepcopy(dict(SPEC.examples())[name])
+    before = copy.deepcopy(plain)
+    sealed = seal_history(plain)
+    assert plain == before
+    assert seal_history(sealed) == sealed
+    wrong = copy.deepcopy(sealed)
+    wrong["history"][1]["previousDigest"] = "sha256:" + "0" * 64
+    assert seal_history(wrong)["history"][1]["previousDigest"] == "sha256:" + "0" * 64
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(sorted(LONG)), st.data())
+def test_a_changed_non_personal_member_of_any_event_but_the_last_breaks_the_chain(
+        name: str, data: st.DataObject) -> None:
+    doc = copy.deepcopy(LONG[name])
+    events = doc["history"]
+    i = data.draw(st.integers(0, len(events) - 2), label="event")
+    form = integrity_form(events[i], doc["resourceType"])
+    leaves = [p for p in _leaves(form) if p != ("previousDigest",) or i > 0]
+    path = data.draw(st.sampled_from(leaves), label="member")
+    at = data.draw(st.integers(0, 200), label="character")
+    _set(events[i], path, _changed(_get(events[i], path), at))
+    breaks = verify_history(doc)
+    assert breaks, (i, path)
+    assert breaks[0].pointer in (f"/history/{i + 1}/previousDigest",
+                                 f"/history/{i}/previousDigest")
+    assert {"zh-Hans", "en"} <= set(breaks[0].message)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(sorted(LONG)), st.data())
+def test_a_dropped_event_breaks_the_chain(name: str, data: st.DataObject) -> None:
+    doc = copy.deepcopy(LONG[name])
+    i = data.draw(st.integers(0, len(doc["history"]) - 2), label="event")
+    del doc["history"][i]
+    assert verify_history(doc)
+
+
+@pytest.mark.parametrize("name", sorted(CHAINED))
+def test_redaction_for_any_audience_keeps_the_chain(name: str) -> None:
+    from smartcommunity.privacy import audiences, redact
+
+    for audience in audiences():
+        assert verify_history(redact(CHAINED[name], audience)) == [], audience
+
+
+def _feed(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A feed of one created event per document, chained as a server chains it."""
+    events, chain = [], None
+    for seq, doc in enumerate(docs, 1):
+        event = {"specversion": "1.0", "id": str(seq), "source": "urn:example:server",
+                 "type": f"org.w3id.smartcommunity.{doc['resourceType'].lower()}.created",
+                 "time": "2025-01-01T00:00:00+08:00", "subject": f"x/{doc['id']}",
+                 "datacontenttype": "application/json", "sequence": str(seq),
+                 "action": "create", "resourceversion": "1", "data": doc}
+        if doc.get("history"):
+            event["historydigest"] = event_digest(doc["history"][-1], doc["resourceType"])
+        chain = chain_digest(chain, feed_event_digest(event))
+        event["chaindigest"] = chain
+        events.append(event)
+    return events
+
+
+FEED = _feed(list(CHAINED.values()))
+
+
+def test_a_feed_verifies_and_its_withheld_form_too() -> None:
+    assert verify_feed(FEED) == []
+    partly = [withheld_event(e) if i % 2 else e for i, e in enumerate(FEED)]
+    assert all(e["type"] == WITHHELD_TYPE for e in partly[1::2])
+    assert partly[1]["eventdigest"] == content_digest(FEED[1])
+    assert verify_feed(partly) == []
+    assert verify_feed(FEED[3:], after=3, previous=FEED[2]["chaindigest"]) == []
+    assert verify_feed(FEED[3:], after=3) == []  # the first link taken on trust
+    assert verify_feed(FEED[3:])[0].code == "integrity.feed-sequence"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.booleans())
+def test_a_changed_attribute_of_any_feed_event_breaks_the_chain(data: st.DataObject,
+                                                                 withheld: bool) -> None:
+    feed = [withheld_event(e) if withheld and i % 2 else copy.deepcopy(e)
+            for i, e in enumerate(FEED)]
+    i = data.draw(st.integers(0, len(feed) - 1), label="event")
+    names = sorted(k for k in feed[i] if k != "data")
+    name = data.draw(st.sampled_from(names), label="attribute")
+    feed[i][name] = _changed(feed[i][name], data.draw(st.integers(0, 100)))
+    assert verify_feed(feed, histories=False)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_a_dropped_feed_event_breaks_the_chain(data: st.DataObject) -> None:
+    i = data.draw(st.integers(0, len(FEED) - 2), label="event")
+    feed = FEED[:i] + FEED[i + 1:]
+    codes = {b.code for b in verify_feed(feed)}
+    assert {"integrity.feed-digest", "integrity.feed-sequence"} <= codes
