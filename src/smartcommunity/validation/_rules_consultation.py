@@ -206,6 +206,10 @@ def _table(spec: Spec) -> _Table | None:
         # the document whose item they name
         references = tuple((k, str(sub["x-references"])) for k, sub in props.items()
                            if isinstance(sub, dict) and "x-references" in sub)
+        # a list of ids (decide's voteIds …) annotates its items
+        references += tuple((k, str(sub["items"]["x-references"])) for k, sub in props.items()
+                            if isinstance(sub, dict) and isinstance(sub.get("items"), dict)
+                            and "x-references" in sub["items"])
         actions[name] = _Action(t.sources, t.target, t.roles, tuple(sorted(t.roles)), validator,
                                 empty_ok, references)
     statuses = {s for t in lifecycle.transitions.values() for s in t.sources}
@@ -983,15 +987,18 @@ def history_rules(doc: Document, ctx: Context) -> None:
         if action.references:
             for key, scope in action.references:
                 value = details.get(key)
-                if value.__class__ is not str:
-                    continue
-                ids = referable.get(scope)
-                if ids is None:
-                    ids = referable[scope] = _ids_at(doc, scope)
-                if value not in ids:
-                    ctx.emit(("history", j, "details", key), HISTORY_DETAILS_INVALID,
-                             event=pointer(("history", j)), action=name,
-                             member=f"details.{key}", rule=f"∈ {scope}[].id")
+                named: list[tuple[Where, Any]] = (
+                    [((key,), value)] if value.__class__ is str else
+                    [((key, k), v) for k, v in enumerate(value) if v.__class__ is str]
+                    if value.__class__ is list else [])
+                for where, one in named:
+                    ids = referable.get(scope)
+                    if ids is None:
+                        ids = referable[scope] = _ids_at(doc, scope)
+                    if one not in ids:
+                        ctx.emit(("history", j, "details", *where), HISTORY_DETAILS_INVALID,
+                                 event=pointer(("history", j)), action=name,
+                                 member=f"details.{key}", rule=f"∈ {scope}[].id")
     last = events[-1]
     recorded = doc.get("status")
     if last.__class__ is dict and recorded.__class__ is str:
@@ -1074,9 +1081,13 @@ def record_history(doc: Document, ctx: Context) -> None:
     progress: Any = None
     for j, event in enumerate(events):
         action = event.get("action")
+        if action.__class__ is not str:
+            continue  # the schema reports it
         details = event.get("details")
         details = details if details.__class__ is dict else _NO_MEMBERS
         vote_id = details.get("voteId")
+        if vote_id.__class__ is not str:
+            vote_id = None  # the schema reports it
         if action == "open-vote":
             opened.add(vote_id)
         elif action == "close-vote":
@@ -1092,7 +1103,7 @@ def record_history(doc: Document, ctx: Context) -> None:
         if action in _PUBLISHING:
             for i, item in enumerate(_items(details.get("publications"))):
                 published.append((j, i, item))
-        latest[str(action)] = details
+        latest[action] = details
     for i, vote in enumerate(_items(doc.get("votes"))):
         if vote.__class__ is dict:
             _vote_history(ctx, i, vote, opened, closed, counts)
@@ -1116,7 +1127,7 @@ def record_history(doc: Document, ctx: Context) -> None:
         present = _items(doc.get("publications"))
         for j, i, item in published:
             if item.__class__ is dict and not any(
-                    p.__class__ is dict and all(p.get(k) == v for k, v in item.items())
+                    p.__class__ is dict and all(_same(p.get(k), v) for k, v in item.items())
                     for p in present):
                 _mismatch(ctx, ("history", j, "details", "publications", i),
                           "∈ publications")
@@ -1125,6 +1136,8 @@ def record_history(doc: Document, ctx: Context) -> None:
 def _vote_history(ctx: Context, i: int, vote: dict[str, Any], opened: set[Any],
                   closed: dict[Any, Any], counts: dict[Any, dict[str, int]]) -> None:
     vote_id = vote.get("id")
+    if vote_id.__class__ is not str:
+        return  # the schema reports it
     status = vote.get("status")
     results = vote.get("results")
     results = results if results.__class__ is dict else None
@@ -1178,6 +1191,14 @@ def _decision_history(ctx: Context, doc: Document, decide: dict[str, Any] | None
     for given, member in _DECIDED:
         if given in decide and member in decision and decision[member] != decide[given]:
             _mismatch(ctx, ("decision", member), f"= decide details.{given}")
+
+
+def _same(value: Any, other: Any) -> bool:
+    """Equal, with timestamps compared as instants (an offset may be written either way)."""
+    if value == other:
+        return True
+    return (value.__class__ is str and other.__class__ is str
+            and _compare(value, other) == 0)
 
 
 def _mismatch(ctx: Context, at: Where, expected: str) -> None:
