@@ -93,22 +93,19 @@ def _closed_as(ctx: KitContext, procedure: Procedure, vote_id: str,
                f"{want.get('result')!r}")
 
 
-def _tie(results: dict[str, Any]) -> dict[str, Any]:
-    """Results of a two-option vote whose options got the same count."""
-    options = [o["optionId"] for o in results["tally"]["options"]]
-    out = {k: v for k, v in results.items() if k not in ("winningOptionId", "tally")}
-    out["tally"] = {"options": [{"optionId": o, "total": 13} for o in options],
-                    "abstentions": {"total": 1}, "invalid": {"total": 0},
-                    "participation": {"total": 27}}
-    out.update(quorumMet=True, result="tie")
-    return out
+def _counts(results: Mapping[str, Any]) -> dict[str, int]:
+    """The totals of a tally: option id, abstentions or invalid → count."""
+    tally = results["tally"]
+    counts = {o["optionId"]: o["total"] for o in tally.get("options") or []}
+    counts.update({k: tally[k]["total"] for k in ("abstentions", "invalid") if k in tally})
+    return counts
 
 
 @check(
     "/req/consultations/close-vote-result",
-    "结束表决时声明与计票不符的结果得到 422；服务器算出通过、平局的结果和胜出选项",
+    "结束表决时声明与计票不符的结果得到 422；服务器由登记的票数算出通过、平局的结果和胜出选项",
     "close-vote stating a result the tally does not give gets 422; the server computes "
-    "passed and tie with the winning option",
+    "passed and tie with the winning option from the recorded counts",
 )
 def test_stated_result_checked(ctx: KitContext) -> None:
     procedure = Procedure(ctx)
@@ -118,26 +115,27 @@ def test_stated_result_checked(ctx: KitContext) -> None:
         raise Skipped("规范示例中没有两个表决", "the spec example has fewer than two votes")
     first, second = votes[0], votes[1]
     c = procedure.consultation
-    procedure.set_results(first["id"], copy.deepcopy(first["results"]))
+    procedure.record(first["id"], _counts(first["results"]))
     wrong = next(r for r in ("failed", "passed", "tie") if r != first["results"]["result"])
     c.refuse(CLOSE_VOTE, {"details": {"voteId": first["id"], "result": wrong}}, ctx.staff,
              422, f"close-vote stating {wrong}")
     c.act(CLOSE_VOTE, {"details": {"voteId": first["id"],
                                    "result": first["results"]["result"]}})
     _closed_as(ctx, procedure, first["id"], first["results"], c.history[-1])
-    tie = _tie(second["results"])
-    procedure.set_results(second["id"], tie)
+    options = list(second["optionIds"])[:2]
+    procedure.record(second["id"], {options[0]: 13, options[1]: 13, "abstentions": 1})
     c.act(CLOSE_VOTE, {"details": {"voteId": second["id"]}})
-    _closed_as(ctx, procedure, second["id"], tie, c.history[-1])
+    _closed_as(ctx, procedure, second["id"], {"quorumMet": True, "result": "tie"},
+               c.history[-1])
 
 
 @check(
     "/req/consultations/results-hidden",
     "表决结果公开时间之前，居民、代理人、公众和部门在读取、列表、历史和变更中都看不到结果、"
-    "选票的选项和 close-vote 事件的结果",
+    "选票的选项、登记的各选项票数和 close-vote 事件的结果",
     "before a vote's results.visibleFrom, residents, proxies, the public and departments see "
-    "neither its results, the ballots' choices nor the close-vote result, in reads, lists, "
-    "history or change events",
+    "neither its results, the ballots' choices, the recorded counts per option nor the "
+    "close-vote result, in reads, lists, history or change events",
 )
 def test_results_hidden(ctx: KitContext) -> None:
     readers = ctx.serving(RESIDENT_ROLE, PROXY_ROLE, PUBLIC, DEPARTMENT)
@@ -145,22 +143,22 @@ def test_results_hidden(ctx: KitContext) -> None:
         raise Skipped("预设中没有 resident、proxy、public 或 department 主体",
                       "the preset has no resident, proxy, public or department principal")
     tails = {p.name: tail(ctx, p) for p in readers}
-    later = ctx.moment(30)
-    hidden: list[str] = []
-
-    def hook(vote_id: str, results: dict[str, Any]) -> dict[str, Any]:
-        if not hidden:
-            hidden.append(vote_id)
-            return {**results, "visibility": "public", "visibleFrom": later}
-        return results
-
-    procedure = Procedure(ctx, visibility="public", results=hook)
-    procedure.run(until=lambda e: bool(hidden) and e["action"] == CLOSE_VOTE)
-    vote_id = hidden[0] if hidden else ""
+    procedure = Procedure(ctx, visibility="public")
+    procedure.run(until=lambda e: e["action"] == "open-vote")
+    c = procedure.consultation
+    event = procedure.script.pop(0)
+    vote_id = str(event["details"]["voteId"])
+    procedure.stage(event)
+    body = procedure.body(event)
+    # Its results are public, but only from a month on.
+    body["details"].update(resultsVisibility="public", resultsVisibleFrom=ctx.moment(30))
+    c.act("open-vote", body, procedure.performer(event))
+    closed: list[bool] = []
+    procedure.run(until=lambda e: bool(closed), check=lambda e, _: closed.append(True) if (
+        e["action"] == CLOSE_VOTE and e["details"]["voteId"] == vote_id) else None)
     ctx.expect(bool(vote_id) and "results" in procedure.vote(vote_id),
                "工作人员看不到已结束表决的结果，无法检查", "staff do not see the closed vote's "
                "results, so nothing can be checked")
-    c = procedure.consultation
     for who in readers:
         views: list[tuple[str, Any]] = []
         got = c.read(who)
@@ -196,10 +194,13 @@ def _leak(doc: Any, vote_id: str) -> str:
                 if isinstance(ballot, dict) and ("optionId" in ballot or "kind" in ballot):
                     return "ballots[].optionId/kind"
     for event in doc.get("history") or []:
-        if (isinstance(event, dict) and event.get("action") == CLOSE_VOTE
-                and (event.get("details") or {}).get("voteId") == vote_id
-                and "result" in (event.get("details") or {})):
+        details = (event.get("details") or {}) if isinstance(event, dict) else {}
+        if not isinstance(details, dict) or details.get("voteId") != vote_id:
+            continue
+        if event.get("action") == CLOSE_VOTE and "result" in details:
             return "close-vote details.result"
+        if event.get("action") == "record-votes" and "options" in details:
+            return "record-votes details.options"
     return ""
 
 
@@ -385,8 +386,8 @@ def test_minutes_recorded(ctx: KitContext) -> None:
 )
 def test_results_published(ctx: KitContext) -> None:
     procedure = Procedure(ctx)
-    original = procedure.example.get("publications") or []
-    procedure.example["publications"] = [p for p in original if p.get("type") != "vote-result"]
+    procedure.script = [e for e in procedure.script  # the vote results are never published
+                        if (e.get("details") or {}).get("publicationType") != "vote-result"]
     procedure.run(until=lambda e: procedure.doc.get("status") == "decision-published")
     ctx.expect(procedure.doc.get("status") == "decision-published",
                "没有公开表决结果的协商不能公开决定",
