@@ -13,9 +13,14 @@ The new items a dispatch, reassignment or follow-up writes are not in the event'
     {"assignments": [{"id": ..., "department": {...}, "role": "lead", ...}],
      "followUps":   [{"id": ..., "at": ..., "by": {...}, "contactResult": ..., ...}]}
 
-matched by id to the ids in ``details`` (/req/issues/action-effects). A document that already
+matched by id to the ids in ``details`` (/req/issues/action-effects). An issue that already
 holds the item an event names (a replayed or imported history) is left as it is, so replaying
 recorded histories through ``apply`` is harmless.
+
+A consultation's record (its votes' state and tallies, decision, publications, implementation
+and feedback) is written only from its events' details (/req/consultations/record-from-
+actions): a vote is opened once and counted and closed only while open, so its history is
+replayed from the document as it stood before the record (planned votes, nothing decided).
 """
 
 from __future__ import annotations

@@ -440,7 +440,7 @@ def test_record_read_only(ctx: KitContext) -> None:
     open_vote = votes[0]["id"]
 
     def rewritten(vote_id: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        body = without_meta(c.doc)
+        body: dict[str, Any] = without_meta(c.doc)
         change(next(v for v in body["votes"] if v["id"] == vote_id))
         return body
 
