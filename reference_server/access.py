@@ -435,6 +435,10 @@ def strip_reporter(doc: dict[str, Any]) -> None:
             follow_up.pop("respondent", None)
 
 
+#: what the events of a vote say about its results (/req/consultations/results-hidden)
+_HIDDEN_DETAILS = {"close-vote": ("result",), "record-votes": ("options", "abstentions", "invalid")}
+
+
 def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool) -> None:
     """Withhold vote results the reader may not have.
 
@@ -468,9 +472,10 @@ def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool) -> Non
                 ballot.pop("kind", None)
     if hidden:
         for event in doc.get("history") or ():
-            if (isinstance(event, dict) and event.get("action") == "close-vote"
-                    and isinstance(event.get("details"), dict)
+            if (isinstance(event, dict) and isinstance(event.get("details"), dict)
                     and event["details"].get("voteId") in hidden):
                 # The chain still checks past what is withheld (/req/core/history-chain).
                 withhold(event, str(doc.get("resourceType")))
-                event["details"] = {k: v for k, v in event["details"].items() if k != "result"}
+                # the close-vote result, and the per-option counts of record-votes
+                for member in _HIDDEN_DETAILS.get(str(event.get("action")), ()):
+                    event["details"].pop(member, None)

@@ -183,6 +183,13 @@ class Forbidden(ProblemError):
     title = "Forbidden"
 
 
+class ActorMismatch(ProblemError):
+    status = 403
+    code = "http.actor-mismatch"
+    title = "Forbidden"
+    requirement = "/req/core/actor-is-principal"
+
+
 class NotFound(ProblemError):
     status = 404
     code = "http.not-found"

@@ -196,7 +196,10 @@ def test_the_server_accepts_documents_of_both_versions(installed: Path, tmp_path
     from reference_server import Settings, create_app
     from reference_server.demo import demo_tokens
 
-    token = next(t for t, p in demo_tokens().items() if p["role"] == "community-staff")
+    token, staff = next((t, p) for t, p in demo_tokens().items()
+                        if p["role"] == "community-staff")
+    # The actor is the credential (/req/core/actor-is-principal): staff record the issue.
+    actor = {k: staff[k] for k in ("role", "name", "userId", "organisation") if k in staff}
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'two.sqlite3'}", demo=False))
     with TestClient(app) as client:
         headers = {"Authorization": f"Bearer {token}"}
@@ -207,6 +210,8 @@ def test_the_server_accepts_documents_of_both_versions(installed: Path, tmp_path
                      "id": "0b7f3f6e-3c1a-4a53-9d1e-5b8a1f1c0a99", "serviceCode": "fire-lane",
                      "urgency": "extreme"}):
             doc.pop("externalRefs", None)
+            doc["submittedBy"] = dict(actor)
+            doc["history"] = [{**doc["history"][0], "actor": dict(actor)}]
             created = client.post("/issues", json=doc, headers=headers)
             assert created.status_code == 201, created.text
             read = client.get(f"/issues/{doc['id']}", headers=headers).json()

@@ -28,6 +28,7 @@ from smartcommunity.validation import pseudonym_key
 from ..access import Access, Presented
 from ..auth import ALL, Principal
 from ..errors import (
+    ActorMismatch,
     Forbidden,
     IdConflict,
     IdempotencyKeyReused,
@@ -115,6 +116,9 @@ class Service:
         #: who a call without a token to an anonymous read is (/req/privacy/anonymous-public-read)
         self.anonymous = Principal(name="(anonymous)", role=str(
             self.spec.privacy["recordAccess"]["anonymousRole"]), communities=ALL)
+        #: the roles that may record for a resident (/req/core/actor-is-principal)
+        self.behalf_roles = frozenset(
+            self.spec.parameter("/req/core/actor-is-principal", "onBehalfRoles"))
         audit = self.spec.operation("listAuditEvents").get("x-roles")
         #: who may read the audit log (the operation's x-roles)
         self.audit_roles = frozenset(audit or ())
@@ -290,6 +294,7 @@ class Service:
                 if hit is not None:
                     return self._replay(tx, principal, hit, request, body_hash)
         self.validate(doc)
+        doc = self._bind_creator(principal, policy, doc)
         policy.check_create(principal, doc)
         at = stamp(now_cst())
         new = self.with_meta(doc, 1, at, at)
@@ -306,6 +311,7 @@ class Service:
                 hit = tx.idempotent(principal.key, key, self._unexpired())
                 if hit is not None:  # the same key, committed since the check above
                     return self._replay(tx, principal, hit, request, body_hash)
+            self._check_behalf(tx, principal, policy, doc)
             policy.check_create_stored(tx, principal, doc)
             self._write(tx, row, "created", "create", at)
             if key is not None and body_hash is not None:
@@ -438,11 +444,12 @@ class Service:
                 message=message("lifecycle.unknown-action", self.spec.version, action=action),
                 errors=[coded("/path/action", "lifecycle.unknown-action", self.spec.version,
                               action=action)])
+        # /req/core/role-before-body: a role not allowed gets 403 whatever it sent.
+        if principal.role not in transition.roles:
+            raise self._role_error(lifecycle, principal, action)
         errors = request_errors(self.action_request, body)
         if errors:
             raise Unprocessable(count=len(errors), errors=errors)
-        if principal.role not in transition.roles:
-            raise self._role_error(lifecycle, principal, action)
         policy = self.policies[rtype]
         moment = now_cst()
         with self.store.read() as tx:
@@ -463,7 +470,10 @@ class Service:
                     coded(p, "lifecycle.invalid-details", self.spec.version,
                           policy.details_requirement, action=action, detail=m)
                     for p, m in problems])
-            actor = self._actor(principal, body.get("actor"))
+            actor = self._actor(principal, body.get("actor"), "/actor")
+            if "onBehalfOf" in actor:
+                self._may_act_for(tx, principal, policy, actor["onBehalfOf"],
+                                  "/actor/onBehalfOf")
             inputs = policy.check_action(tx, principal, stored, action, body, actor)
             extra = policy.also_write(tx, principal, stored, body, action)
         at = stamp(self._not_before(moment, doc))
@@ -527,25 +537,75 @@ class Service:
                           "/req/core/action-roles", role=principal.role, action=action,
                           roles=roles)])
 
-    def _actor(self, principal: Principal, given: Any) -> dict[str, Any]:
-        """The requesting principal as actor; the body may only add onBehalfOf."""
+    def _actor(self, principal: Principal, given: Any, where: str) -> dict[str, Any]:
+        """The requesting principal as actor (/req/core/actor-is-principal).
+
+        What the body states of the actor must be the principal's: its role, user id,
+        resident and organisation; what it leaves out is filled in. It may add onBehalfOf
+        only in a role that records for residents.
+        """
         actor = principal.actor(self.access.person_type)
         if not isinstance(given, Mapping):
             return actor
-        if given.get("role") != principal.role:
-            raise forbidden(principal, "the actor's role comes from the token",
-                            "行为人的角色由令牌决定", "/req/core/action-roles", "/actor/role")
-        for member, value in given.items():
-            if member in ("role", "onBehalfOf"):
+        claims = {"role": principal.role, "name": principal.name, "userId": principal.user_id,
+                  "resident": principal.resident, "organisation": principal.organisation_id}
+        for member, own in claims.items():
+            if member not in given:
                 continue
-            if actor.get(member) != value:
-                raise unprocessable([(f"/actor/{member}",
-                                      "the actor is the requesting principal; the body may "
-                                      "only add onBehalfOf",
-                                      "行为人就是请求的主体；请求体只能补充 onBehalfOf", None)])
+            value = given[member]
+            if isinstance(value, Mapping):
+                value = value.get("id")
+            if value != own:
+                raise ActorMismatch(member=member, errors=[coded(
+                    f"{where}/{member}", "http.actor-mismatch", self.spec.version,
+                    "/req/core/actor-is-principal", member=member)])
         if "onBehalfOf" in given:
+            if principal.role not in self.behalf_roles:
+                raise ActorMismatch(member="onBehalfOf", errors=[coded(
+                    f"{where}/onBehalfOf", "http.actor-mismatch", self.spec.version,
+                    "/req/core/actor-is-principal", member="onBehalfOf")])
             actor["onBehalfOf"] = dict(given["onBehalfOf"])
         return actor
+
+    def _bind_creator(self, principal: Principal, policy: Policy,
+                      doc: dict[str, Any]) -> dict[str, Any]:
+        """``doc`` whose creating event's actor (and the policy's creator members) are the
+        principal: 403 if the body claims anyone else."""
+        history = doc.get("history")
+        if not isinstance(history, list) or not history or not isinstance(history[0], dict):
+            return doc
+        out = dict(doc)
+        first = dict(history[0])
+        first["actor"] = self._actor(principal, first.get("actor"), "/history/0/actor")
+        out["history"] = [first, *history[1:]]
+        for member in policy.creator_members:
+            out[member] = self._actor(principal, doc.get(member), f"/{member}")
+        return out
+
+    def _check_behalf(self, tx: Tx, principal: Principal, policy: Policy,
+                      doc: Mapping[str, Any]) -> None:
+        """The on-behalf-of relation a new document's creating actor states."""
+        first = (doc.get("history") or [{}])[0]
+        actor = first.get("actor") if isinstance(first, Mapping) else None
+        if isinstance(actor, Mapping) and isinstance(actor.get("onBehalfOf"), Mapping):
+            self._may_act_for(tx, principal, policy, actor["onBehalfOf"],
+                              "/history/0/actor/onBehalfOf")
+
+    def _may_act_for(self, tx: Tx, principal: Principal, policy: Policy,
+                     behalf: Mapping[str, Any], where: str) -> None:
+        """/req/core/actor-is-principal: a proxy authorised by the resident; another role
+        serving the community of the resident's record, when the server holds it."""
+        rid = behalf.get("id")
+        if principal.role in self.access.own_record_roles:
+            if any(policy.proxy_for(tx, principal, rid, scope) for scope in policy.proxy_scopes):
+                return
+        else:
+            record = tx.get(self.access.person_type, str(rid))
+            if record is None or principal.serves_any(record.communities):
+                return
+        raise ActorMismatch(member="onBehalfOf", errors=[coded(
+            where, "http.actor-mismatch", self.spec.version, "/req/core/actor-is-principal",
+            member="onBehalfOf")])
 
     # -- rights exercised on one record -------------------------------------------------
     def prepare_right(self, principal: Principal, rtype: str, rid: str, operation: str,

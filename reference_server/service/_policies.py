@@ -194,6 +194,8 @@ class ResidentPolicy(Policy):
 class IssuePolicy(Policy):
     details_requirement = "/req/issues/action-details"
     takes = ITEMS
+    creator_members = ("submittedBy",)
+    proxy_scopes = ("submit-issues", "follow-up-issues")
     #: lifecycle members a PUT may not change (/req/issues/lifecycle-fields-read-only)
     read_only = ("resolution", "reply", "mergedInto", "transferredTo", "assignments",
                  "followUps")
@@ -375,12 +377,51 @@ class IssuePolicy(Policy):
 class ConsultationPolicy(Policy):
     # A consultation's category is its content category.
     category_member = "content"
+    proxy_scopes = ("participate-consultations", "vote")
+    #: members only actions write (/req/consultations/lifecycle-fields-read-only)
+    read_only = ("decision", "publications", "implementation", "feedback")
+    #: what only actions write into a vote; a PUT leaves a vote planned without them
+    vote_owned = ("results", "ballots", "ballotsComplete")
+
+    def __init__(self, service: Host, rtype: str) -> None:
+        super().__init__(service, rtype)
+        self.creating = service.lifecycle(rtype).creating_actions
+        self.initial = {service.lifecycle(rtype).transitions[a].target for a in self.creating}
 
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         if not principal.serves(doc.get("divisionCode")):
             raise forbidden(principal, "divisionCode is not a community you serve",
                             "divisionCode 不是您服务的社区", "/req/consultations/division-fixed",
                             "/divisionCode")
+        req = "/req/consultations/create-proposed"
+        problems = []
+        if doc.get("status") not in self.initial:
+            problems.append(("/status", f"a new consultation has status {sorted(self.initial)}",
+                             f"新协商的状态必须是 {sorted(self.initial)}", req))
+        history = doc.get("history") or []
+        if len(history) != 1 or history[0].get("action") not in self.creating:
+            problems.append(("/history", "a new consultation has exactly one propose event",
+                             "新协商的历史必须恰好是一个 propose 事件", req))
+        problems += [(f"/{m}", f"a new consultation carries no {m}", f"新协商不能带有 {m}", req)
+                     for m in self.read_only if m in doc]
+        problems += self._votes_planned(doc, {}, req)
+        if problems:
+            raise unprocessable(problems)
+
+    def _votes_planned(self, doc: Mapping[str, Any], kept: Mapping[Any, Any],
+                       req: str) -> list[tuple[str, str, str, str]]:
+        """Votes a write gives that are not ``kept`` as stored: planned, without results."""
+        problems = []
+        for i, vote in enumerate(doc.get("votes") or ()):
+            if not isinstance(vote, Mapping) or kept.get(vote.get("id")) == vote:
+                continue
+            if vote.get("status") not in ("planned", "cancelled"):
+                problems.append((f"/votes/{i}/status", "a vote is opened and closed by actions",
+                                 "表决只能通过动作开始和结束", req))
+            problems += [(f"/votes/{i}/{m}", f"{m} of a vote are written by actions",
+                          f"表决的 {m} 只能由动作写入", req)
+                         for m in self.vote_owned if m in vote]
+        return problems
 
     def _issues_exist(self, tx: Any, doc: Mapping[str, Any]) -> None:
         """/req/consultations/escalated-issue-exists: issues of the same community."""
@@ -414,6 +455,20 @@ class ConsultationPolicy(Policy):
             raise unprocessable([("/divisionCode", "divisionCode never changes",
                                   "divisionCode 不得改变", "/req/consultations/division-fixed")])
         self.lifecycle_unchanged(old, doc)
+        req = "/req/consultations/lifecycle-fields-read-only"
+        problems = [(f"/{m}", f"{m} changes only through lifecycle actions",
+                     f"{m} 只能通过生命周期动作改变", req)
+                    for m in self.read_only if changed(old, doc, m)]
+        # A vote that has left planned (or was cancelled) is the record: kept as it is.
+        stored = {v.get("id"): v for v in old.get("votes") or () if isinstance(v, Mapping)}
+        fixed = {k: v for k, v in stored.items() if v.get("status") != "planned"}
+        given = {v.get("id") for v in doc.get("votes") or () if isinstance(v, Mapping)}
+        problems += [("/votes", f"vote {k} is {v.get('status')} and stays as recorded",
+                      f"表决 {k} 的状态为 {v.get('status')}，必须保持原样", req)
+                     for k, v in fixed.items() if k not in given]
+        problems += self._votes_planned(doc, fixed, req)
+        if problems:
+            raise unprocessable(problems)
         if sub(old, "origin").get("issues") != sub(doc, "origin").get("issues"):
             self._issues_exist(tx, doc)
 
@@ -433,4 +488,16 @@ class ConsultationPolicy(Policy):
                                 "withdraw", "只有提议人或其代理人可以撤回",
                                 "/req/consultations/withdraw-by-proposer")
         return self.items(body, action)
+
+    def items(self, body: Mapping[str, Any], action: str) -> dict[str, Any]:
+        """record-votes takes the ballots of its channel (/req/consultations/
+        record-from-actions); no other consultation action takes items."""
+        items = body.get("items") or {}
+        problems = [(f"/items/{kind}", f"{action} takes no {kind}",
+                     f"{action} 不接受 {kind}", "/req/consultations/record-from-actions")
+                    for kind in items
+                    if not (action == "record-votes" and kind == "ballots")]
+        if problems:
+            raise unprocessable(problems)
+        return dict(items)
 

@@ -59,6 +59,10 @@ class Policy:
     takes: Mapping[str, tuple[str, tuple[str, ...]]] = {}
     #: the list query's member the ``category`` parameter fills
     category_member = "category"
+    #: members naming the creator besides the creating event's actor (actor-is-principal)
+    creator_members: tuple[str, ...] = ()
+    #: the proxy scopes under which a proxy acts for a resident on this type
+    proxy_scopes: tuple[str, ...] = ()
 
     def __init__(self, service: Host, rtype: str) -> None:
         self.service = service

@@ -22,7 +22,7 @@ from reference_server import access as access_module
 from reference_server.access import Access
 from reference_server.api import _common
 from reference_server.auth import Principal
-from reference_server.service import Result, Service, _core, _policies
+from reference_server.service import Result, Service, _core, _policies, unprocessable
 from reference_server.storage import Stored, derive, joined
 from smartcommunity.lifecycle import _effects, lifecycle_for
 
@@ -593,6 +593,69 @@ def withheld_without_digests(app: Any, mp: pytest.MonkeyPatch) -> Any:
     mp.setattr(Service, "withheld", withheld)
     return app
 
+def consultation_created_anywhere(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def check_create(self: Any, principal: Principal, doc: dict[str, Any]) -> None:
+        return None  # any status, any history, a decision already made
+
+    mp.setattr(_policies.ConsultationPolicy, "check_create", check_create)
+    return app
+
+
+def consultation_record_writable(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_policies.ConsultationPolicy, "check_update",
+               lambda self, tx, principal, current, doc: self.lifecycle_unchanged(current.doc,
+                                                                                 doc))
+    return app
+
+
+def closed_vote_recounted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    # Votes are counted, closed and opened whatever state they are in.
+    mp.setattr(_effects, "_vote_in", lambda vote, event, wanted: None)
+    return app
+
+
+def record_contradicts_history(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = _effects._EFFECTS[("Consultation", "decide")]
+
+    def decide(document: dict[str, Any], event: dict[str, Any], inputs: Any) -> None:
+        original(document, event, inputs)
+        document["decision"]["type"] = "deferred"  # not what the decide event says
+
+    mp.setitem(_effects._EFFECTS, ("Consultation", "decide"), decide)
+    mp.setattr(Service, "validate", lambda self, doc, **kw: None)  # let it be stored
+    return app
+
+
+def actor_from_body(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def actor(self: Service, principal: Principal, given: Any, where: str) -> dict[str, Any]:
+        return dict(given) if isinstance(given, dict) else principal.actor(
+            self.access.person_type)
+
+    mp.setattr(Service, "_actor", actor)
+    mp.setattr(Service, "_bind_creator", lambda self, principal, policy, doc: doc)
+    return app
+
+
+def body_before_role(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    act, create = Service.prepare_act, Service.prepare_create
+
+    def prepare_act(self: Service, principal: Principal, rtype: str, rid: str, action: str,
+                    body: Any, versions: Any) -> Any:
+        errors = [e.message for e in self.action_request.iter_errors(body)]
+        if errors:  # the body is judged before the role
+            raise unprocessable([("", m, m, None) for m in errors])
+        return act(self, principal, rtype, rid, action, body, versions)
+
+    def prepare_create(self: Service, principal: Principal, rtype: str, doc: Any,
+                       key: Any) -> Any:
+        self.validate(doc)
+        return create(self, principal, rtype, doc, key)
+
+    mp.setattr(Service, "prepare_act", prepare_act)
+    mp.setattr(Service, "prepare_create", prepare_create)
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("missing-etag", "/req/core/etag", "no ETag header", missing_etag),
     Mutant("stale-write-accepted", "/req/core/if-match",
@@ -787,4 +850,20 @@ MUTANTS += [
     Mutant("withheld-without-digests", "/req/change-feed/withheld",
            "withheld events carry no digests: the reader cannot check the chain",
            withheld_without_digests),
+    Mutant("consultation-created-anywhere", "/req/consultations/create-proposed",
+           "a consultation may be created closed, decided, with a fabricated history",
+           consultation_created_anywhere),
+    Mutant("consultation-record-writable", "/req/consultations/lifecycle-fields-read-only",
+           "a PUT may rewrite votes, decisions, publications and feedback",
+           consultation_record_writable),
+    Mutant("closed-vote-recounted", "/req/consultations/record-from-actions",
+           "a closed vote is counted, closed or opened again", closed_vote_recounted),
+    Mutant("record-contradicts-history", "/req/consultations/record-matches-history",
+           "decide stores a decision other than the one its event records",
+           record_contradicts_history),
+    Mutant("actor-from-body", "/req/core/actor-is-principal",
+           "the actor a request body names is recorded as it is", actor_from_body),
+    Mutant("body-before-role", "/req/core/role-before-body",
+           "the body is validated before the role: a forbidden role gets 422",
+           body_before_role),
 ]

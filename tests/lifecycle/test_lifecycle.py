@@ -51,8 +51,15 @@ def test_allowed_actions_agree_with_check(data: st.DataObject) -> None:
 @pytest.mark.parametrize(("name", "doc"), TABLED, ids=[n for n, _ in TABLED])
 def test_replaying_an_example_through_apply_reproduces_it(name: str, doc: dict[str, Any]) -> None:
     # Apply each recorded event to the document as it stood before it: the same history results.
+    # A consultation's record is written by its actions, so the replay starts without it.
     lc = lifecycle_for(doc["resourceType"])
     current = {k: v for k, v in doc.items() if k not in ("history", "status")}
+    if doc["resourceType"] == "Consultation":
+        current = {k: v for k, v in current.items()
+                   if k not in ("decision", "publications", "implementation", "feedback")}
+        current["votes"] = [{k: v for k, v in vote.items() if k not in (
+            "results", "ballots", "ballotsComplete")} | {"status": "planned"}
+            for vote in current.get("votes") or []]
     for event in doc["history"]:
         applied = lc.apply(
             current,
@@ -68,6 +75,8 @@ def test_replaying_an_example_through_apply_reproduces_it(name: str, doc: dict[s
     assert current["history"] == doc["history"]
     assert current["status"] == doc["status"]
     assert current.get("resolution") == doc.get("resolution")
+    for member in ("decision", "publications"):  # written from the events' details
+        assert current.get(member) == doc.get(member)
 
 
 def test_forbidden_action_is_a_clear_error() -> None:

@@ -87,9 +87,11 @@ class Api:
 
 
 class Caller:
-    def __init__(self, client: TestClient, token: str | None) -> None:
+    def __init__(self, client: TestClient, token: str | None,
+                 fields: dict[str, Any] | None = None) -> None:
         self.client = client
         self.token = token
+        self.fields = fields  # the principal of a token outside TOKENS
 
     def role(self) -> str:
         return str(TOKENS[self.token or ""]["role"])
@@ -114,7 +116,15 @@ class Caller:
             headers: dict[str, str] | None = None) -> Any:
         return self.client.put(path, json=body, headers=self._headers(headers, if_match))
 
-    def create(self, doc: dict[str, Any], **kw: Any) -> Any:
+    def actor(self) -> dict[str, Any]:
+        """This caller as the server records it (/req/core/actor-is-principal)."""
+        return actor_of(self.token or "", self.fields)
+
+    def create(self, doc: dict[str, Any], *, as_is: bool = False, **kw: Any) -> Any:
+        """POST ``doc``; unless ``as_is``, its creating actor (and an issue's submittedBy)
+        first become this caller, keeping onBehalfOf (the doc is changed in place)."""
+        if not as_is:
+            as_creator(doc, self.actor())
         return self.post("/" + PLURAL[doc["resourceType"]], doc, **kw)
 
     def act(self, rtype: str, rid: str, action: str, body: dict[str, Any] | None = None,
@@ -156,6 +166,31 @@ def submitted_issue(**changes: Any) -> dict[str, Any]:
     doc = example("issue/fire-lane-submitted.json")
     doc.pop("externalRefs", None)
     doc.update(changes)
+    return doc
+
+
+def actor_of(token: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The principal of ``token`` (or ``fields``) as the actor the server records."""
+    fields = fields if fields is not None else TOKENS[token]
+    out: dict[str, Any] = {"role": fields["role"], "name": fields["name"]}
+    if fields.get("userId"):
+        out["userId"] = fields["userId"]
+    if fields.get("resident"):
+        out["resident"] = {"resourceType": "Resident", "id": fields["resident"]}
+    if fields.get("organisation"):
+        out["organisation"] = dict(fields["organisation"])
+    return out
+
+
+def as_creator(doc: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` (changed in place) created by ``actor``, on behalf of whom it named."""
+    history = doc.get("history")
+    if isinstance(history, list) and history and isinstance(history[0], dict):
+        behalf = history[0].get("actor", {}).get("onBehalfOf")
+        history[0]["actor"] = {**actor, **({"onBehalfOf": behalf} if behalf else {})}
+    if isinstance(doc.get("submittedBy"), dict):
+        behalf = doc["submittedBy"].get("onBehalfOf")
+        doc["submittedBy"] = {**actor, **({"onBehalfOf": behalf} if behalf else {})}
     return doc
 
 

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from reference_server.openapi import METHODS
 
-from .helpers import EXAMPLES, SPEC, TOKENS, Api, new_id, submitted_issue
+from .helpers import EXAMPLES, SPEC, TOKENS, Api, as_creator, new_id, submitted_issue
 
 PROBLEM = Draft202012Validator(SPEC.schema("problem.json"), registry=SPEC.registry)
 OPERATIONS = sorted((path, m) for path, item in SPEC.openapi["paths"].items()
@@ -90,7 +90,7 @@ def test_json_only(sqlite_api: Api) -> None:
     """/req/core/json-only."""
     client = sqlite_api.client
     auth = {"Authorization": f"Bearer {sqlite_api.staff.token}"}
-    body = json.dumps(submitted_issue())
+    body = json.dumps(as_creator(submitted_issue(), sqlite_api.staff.actor()))
     for media in ("text/plain", "application/xml", "application/json-patch+json", ""):
         resp = client.post("/issues", content=body, headers={**auth, "Content-Type": media})
         assert_problem(resp, 415, "http.unsupported-media-type")
@@ -126,7 +126,7 @@ def test_nesting_limit(sqlite_api: Api) -> None:
     headers = {"Authorization": f"Bearer {sqlite_api.staff.token}",
                "Content-Type": "application/json"}
     for depth, status in ((65, 400), (2000, 400), (64, 201)):
-        doc = submitted_issue()
+        doc = as_creator(submitted_issue(), sqlite_api.staff.actor())
         doc["extensions"] = {"org.example.deep": "DEEP"}
         # The document, then extensions, then depth - 2 nested arrays.
         text = json.dumps(doc).replace('"DEEP"', "[" * (depth - 2) + "]" * (depth - 2))

@@ -129,44 +129,56 @@ def test_issue_closed_loop(api: Api) -> None:
     assert issue.doc["status"] == "accepted" and "resolution" not in issue.doc
 
 
-LATER = {"sessions": "hold-session", "votes": "open-vote", "decision": "decide",
-         "publications": "publish-decision", "implementation": "start-implementation",
-         "feedback": "publish-feedback"}
+#: what updates write before the action that needs it; the rest of the record is written by
+#: the actions' details (/req/consultations/record-from-actions)
+LATER = {"sessions": "hold-session", "votes": "open-vote"}
+#: what only actions write (/req/consultations/create-proposed)
+WRITTEN = ("decision", "publications", "implementation", "feedback")
 CONSULTATION_TOKENS = {"community-staff": "community-staff", "grid-worker": "grid-worker",
                        "system": "test-system-local", "department": "demo-dept-housing"}
 
 
+def _planned_votes() -> list[dict[str, Any]]:
+    """The example's votes as an update writes them: planned, nothing recorded."""
+    votes = copy.deepcopy(LIFT["votes"])
+    for vote in votes:
+        for member in ("results", "ballots", "ballotsComplete", "opensAt", "closesAt"):
+            vote.pop(member, None)
+        vote["status"] = "planned"
+    return votes
+
+
+def _stage(c: Doc, action: str) -> None:
+    for member, before in LATER.items():
+        if before == action and member not in c.doc:
+            c.put({member: _planned_votes() if member == "votes"
+                   else copy.deepcopy(LIFT[member])})
+
+
 def _proposed(**changes: Any) -> dict[str, Any]:
     doc = {k: copy.deepcopy(v) for k, v in LIFT.items()
-           if k not in LATER and k not in ("meta", "externalRefs")}
+           if k not in LATER and k not in WRITTEN and k not in ("meta", "externalRefs")}
     doc.update(id=new_id(), status="proposed", history=LIFT["history"][:1], **changes)
     return doc
 
 
+def _body(event: dict[str, Any]) -> dict[str, Any]:
+    body = {k: copy.deepcopy(event[k]) for k in ("note", "reason", "details") if k in event}
+    if event["action"] == "close-vote":
+        body["details"] = {"voteId": event["details"]["voteId"]}  # the server computes
+    for member in ("resultsVisibleFrom", "completedAt"):
+        # the example's own times lie before the server's clock: the event's time is taken
+        body.get("details", {}).pop(member, None)
+    return body
+
+
 def _drive(c: Doc, until: str | None = None) -> None:
-    """Replay the example's procedure, writing each stage's content before its action."""
+    """Replay the example's procedure: each event's details write the record."""
     for event in LIFT["history"][1:]:
         if until is not None and c.doc["status"] == until:
             return
-        for member, action in LATER.items():
-            if action == event["action"] and member not in c.doc:
-                value = copy.deepcopy(LIFT[member])
-                if member == "votes":
-                    for vote in value:
-                        vote["status"] = "open"
-                        vote.pop("results")
-                c.put({member: value})
-        body = {k: copy.deepcopy(event[k]) for k in ("note", "reason", "details") if k in event}
-        if event["action"] == "close-vote":
-            vote_id = event["details"]["voteId"]
-            votes = copy.deepcopy(c.doc["votes"])
-            for vote in votes:
-                if vote["id"] == vote_id:
-                    vote["results"] = copy.deepcopy(
-                        next(v for v in LIFT["votes"] if v["id"] == vote_id)["results"])
-            c.put({"votes": votes})
-            body["details"] = {"voteId": vote_id}  # the server computes the result
-        c.act(CONSULTATION_TOKENS[event["actor"]["role"]], event["action"], body)
+        _stage(c, event["action"])
+        c.act(CONSULTATION_TOKENS[event["actor"]["role"]], event["action"], _body(event))
     assert until is None or c.doc["status"] == until
 
 
@@ -175,11 +187,23 @@ def test_consultation_whole_procedure(api: Api) -> None:
     c = Doc(api, "Consultation", _proposed())
     _drive(c)
     final = c.doc
-    for member, value in LIFT.items():
-        if member not in ("meta", "history", "id", "externalRefs"):
-            assert final[member] == value, member
+    for member in ("status", "publications"):
+        assert final[member] == LIFT[member], member
+    assert {**final["decision"], "decidedAt": "-"} == {**LIFT["decision"], "decidedAt": "-"}
+    for got, want in zip(final["votes"], LIFT["votes"], strict=True):
+        assert got["status"] == "closed"
+        for member in ("quorumMet", "result", "winningOptionId"):
+            assert got["results"][member] == want["results"][member]
+        assert got["results"]["tally"]["participation"]["total"] == (
+            want["results"]["tally"]["participation"]["total"])
+    for member in ("responsiblePartyIds", "progress"):
+        assert final["implementation"][member] == LIFT["implementation"][member], member
+    assert final["feedback"]["text"] == LIFT["feedback"]["text"]
+    # each event carries what was sent; close-vote the result the server computed
+    sent = [e.get("details") if e["action"] == "close-vote" or e["seq"] == 1
+            else _body(e).get("details") for e in LIFT["history"]]
     assert [(e["action"], e.get("details")) for e in final["history"]] == [
-        (e["action"], e.get("details")) for e in LIFT["history"]]
+        (e["action"], d) for e, d in zip(LIFT["history"], sent, strict=True)]
     close_votes = [e for e in final["history"] if e["action"] == "close-vote"]
     assert {e["details"]["result"] for e in close_votes} == {"passed"}
 
@@ -304,10 +328,19 @@ CONSULTATION_CASES = {
 CONSULTATIONS = lifecycle_for("Consultation")
 
 
+def _event(action: str, vote_id: str | None = None) -> dict[str, Any]:
+    return next(e for e in LIFT["history"] if e["action"] == action
+                and (vote_id is None or e["details"]["voteId"] == vote_id))
+
+
+def _record_v01(c: Doc) -> None:
+    for event in LIFT["history"]:
+        if event["action"] == "record-votes" and event["details"]["voteId"] == "v-01":
+            c.act("community-staff", "record-votes", _body(event))
+
+
 def _consultation_body(action: str, c: Doc) -> dict[str, Any]:
-    for member, before in LATER.items():  # the content this stage needs, written by an update
-        if before == action and member not in c.doc and member not in ("votes", "decision"):
-            c.put({member: copy.deepcopy(LIFT[member])})
+    _stage(c, action)
     if action in ("reject-topic", "cancel"):
         return {"reason": "circumstances-changed"}
     if action == "hold-session":
@@ -315,18 +348,19 @@ def _consultation_body(action: str, c: Doc) -> dict[str, Any]:
     if action == "open-vote":
         return {"details": {"voteId": "v-01"}}
     if action == "record-votes":
-        return {"details": {"voteId": "v-01", "channel": "online", "count": 15}}
+        return _body(_event("record-votes", "v-01"))
     if action == "close-vote":
-        votes = copy.deepcopy(c.doc["votes"])
-        votes[0]["results"] = copy.deepcopy(LIFT["votes"][0]["results"])
-        c.put({"votes": votes})
+        _record_v01(c)
         return {"details": {"voteId": "v-01"}}
     if action == "decide":
-        votes = copy.deepcopy(LIFT["votes"])
-        c.put({"votes": votes, "decision": copy.deepcopy(LIFT["decision"])})
-        return {"details": {"decisionType": "adopted", "basis": "vote"}}
-    if action == "report-progress":
-        return {"details": {"progress": 25, "milestoneId": "m-01"}}
+        # /req/consultations/no-open-vote-after-decision: the open vote closes first.
+        _record_v01(c)
+        c.act("community-staff", "close-vote", {"details": {"voteId": "v-01"}})
+        return {"details": {"decisionType": "adopted", "basis": "vote", "voteIds": ["v-01"],
+                            "text": LIFT["decision"]["text"]}}
+    if action in ("publish-decision", "start-implementation", "report-progress",
+                  "publish-feedback"):
+        return _body(_event(action))
     if action == "publish-update":
         return {"details": {"publicationType": "implementation-progress"}}
     return {}
@@ -343,12 +377,7 @@ def _consultation_at(api: Api, status: str, **changes: Any) -> Doc:
         return c
     if status == "deliberating" or status == "voting":
         _drive(c, "deliberating")
-        c.put({"sessions": copy.deepcopy(LIFT["sessions"])})
-        votes = copy.deepcopy(LIFT["votes"])
-        for vote in votes:
-            vote["status"] = "open"
-            vote.pop("results")
-        c.put({"votes": votes})
+        c.put({"sessions": copy.deepcopy(LIFT["sessions"]), "votes": _planned_votes()})
         if status == "voting":
             c.act("community-staff", "open-vote", {"details": {"voteId": "v-01"}})
         return c
@@ -414,15 +443,73 @@ def test_merge_updates_the_target_in_the_same_commit(api: Api) -> None:
 def test_close_vote_computes_the_result(api: Api) -> None:
     """/req/consultations/close-vote-result: the server's result, and 422 for a wrong one."""
     c = _consultation_at(api, "voting")
-    votes = copy.deepcopy(c.doc["votes"])
-    votes[0]["results"] = copy.deepcopy(LIFT["votes"][0]["results"])
-    c.put({"votes": votes})
+    assert "result" not in c.doc["votes"][0]["results"]  # computed at close, not before
+    _record_v01(c)
     c.act("community-staff", "close-vote", {"details": {"voteId": "v-01", "result": "failed"}},
           422)
     c.act("community-staff", "close-vote", {"details": {"voteId": "v-09"}}, 422)
     c.act("community-staff", "close-vote", {"details": {"voteId": "v-01"}})
     assert c.doc["votes"][0]["status"] == "closed"
     assert c.doc["history"][-1]["details"] == {"voteId": "v-01", "result": "passed"}
+    tally, want = c.doc["votes"][0]["results"]["tally"], LIFT["votes"][0]["results"]["tally"]
+    assert tally["participation"]["total"] == want["participation"]["total"]
+    assert {o["optionId"]: o["total"] for o in tally["options"]} == {
+        o["optionId"]: o["total"] for o in want["options"]}
+
+
+def test_a_closed_vote_never_changes(api: Api) -> None:
+    """/req/consultations/record-from-actions and lifecycle-fields-read-only."""
+    c = _consultation_at(api, "voting")
+    _record_v01(c)
+    c.act("community-staff", "record-votes", {"details": {"voteId": "v-01", "channel": "paper",
+                                                          "count": 2, "options": [
+                                                              {"optionId": "agree", "count": 1}]}},
+          422)  # the breakdown does not add up to count
+    c.act("community-staff", "close-vote", {"details": {"voteId": "v-01"}})
+    closed = copy.deepcopy(c.doc["votes"][0])
+    c.act("community-staff", "record-votes", _body(_event("record-votes", "v-01")), 422)
+    c.act("community-staff", "close-vote", {"details": {"voteId": "v-01"}}, 422)
+    c.act("community-staff", "open-vote", {"details": {"voteId": "v-01"}}, 422)
+    body = api.staff.get(c.path).json()
+    for change in ({"result": "failed"}, {"quorumMet": False}, {"winningOptionId": "disagree"}):
+        rewritten = copy.deepcopy(body)
+        rewritten["votes"][0]["results"].update(change)
+        assert api.staff.put(c.path, rewritten, if_match=c.etag).status_code == 422
+    rewritten = copy.deepcopy(body)
+    rewritten["votes"][0]["ballots"] = []
+    assert api.staff.put(c.path, rewritten, if_match=c.etag).status_code == 422
+    rewritten = copy.deepcopy(body)
+    rewritten["votes"] = rewritten["votes"][1:]
+    assert api.staff.put(c.path, rewritten, if_match=c.etag).status_code == 422
+    rewritten = copy.deepcopy(body)
+    rewritten["votes"][1]["status"] = "open"
+    assert api.staff.put(c.path, rewritten, if_match=c.etag).status_code == 422
+    rewritten = copy.deepcopy(body)
+    rewritten["votes"][1]["status"] = "cancelled"  # a planned vote may be called off
+    assert api.staff.put(c.path, rewritten, if_match=c.etag).status_code == 200
+    assert api.staff.get(c.path).json()["votes"][0] == closed
+
+
+def test_decision_and_publications_are_written_only_by_actions(api: Api) -> None:
+    """/req/consultations/lifecycle-fields-read-only and create-proposed."""
+    c = _consultation_at(api, "decision-published")
+    body = api.staff.get(c.path).json()
+    extra = {**body["publications"][-1], "title": "另一次公开"}
+    for member, value in (("decision", {**body["decision"], "type": "rejected"}),
+                          ("publications", [*body["publications"], extra]),
+                          ("publications", body["publications"][:-1]),
+                          ("feedback", {"text": "无", "publishedAt": body["meta"]["lastUpdated"]})):
+        rewritten = {**copy.deepcopy(body), member: value}
+        resp = api.staff.put(c.path, rewritten, if_match=c.etag)
+        assert resp.status_code == 422, member
+        assert any(e.get("requirement") in ("/req/consultations/lifecycle-fields-read-only",
+                                             "/req/consultations/record-matches-history")
+                   for e in resp.json()["errors"]), resp.text
+    for changes in ({"status": "closed"}, {"decision": LIFT["decision"]},
+                    {"votes": copy.deepcopy(LIFT["votes"])},
+                    {"history": copy.deepcopy(LIFT["history"][:2])}):
+        resp = api.staff.create({**_proposed(), **changes})
+        assert resp.status_code == 422, changes
 
 
 def test_merged_duplicates_name_stored_issues(api: Api) -> None:
@@ -467,7 +554,12 @@ def test_action_requests(api: Api) -> None:
     # The actor is the principal; the body may only add onBehalfOf.
     issue.act("community-staff", "accept", {"actor": {"role": "supervisor"}}, 403)
     issue.act("community-staff", "accept", {"actor": {"role": "community-staff", "name": "别人"}},
-              422)
+              403)
+    issue.act("community-staff", "accept", {"actor": {"role": "community-staff",
+                                                      "userId": "cs-9999"}}, 403)
+    # A resident may not even read another's unpublished issue: 404 before anything else.
+    issue.act("resident", "withdraw", {"actor": {
+        "role": "resident", "onBehalfOf": {"resourceType": "Resident", "id": WANG}}}, 404)
     issue.act("community-staff", "accept", {"actor": {
         "role": "community-staff",
         "onBehalfOf": {"resourceType": "Resident", "id": WANG}}, "note": "代老人办理。"})

@@ -206,7 +206,11 @@ def checked(doc: dict[str, Any]) -> dict[str, Any]:
 def test_a_narrowed_consultation_leaves_the_public_feed(sqlite_api: Api) -> None:
     api = sqlite_api
     doc = example("consultation/parking-convention-deliberating.json")
-    doc["visibility"] = "public"
+    # a new consultation starts proposed, with its propose event only (create-proposed)
+    for member in ("sessions", "votes", "decision", "publications", "implementation",
+                   "feedback", "meta", "externalRefs"):
+        doc.pop(member, None)
+    doc.update(status="proposed", history=doc["history"][:1], visibility="public")
     resp = api.staff.create(doc)
     assert resp.status_code == 201, resp.text
     subject = f"consultations/{doc['id']}"
@@ -271,7 +275,7 @@ def test_keys_belong_to_a_principals_identity_not_its_name(tmp_path: Path) -> No
     """/req/core/idempotency-scope: a namesake's key is another key."""
     app = _app(f"sqlite:///{tmp_path / 'keys.sqlite3'}", {**TOKENS, **NAMESAKES})
     with TestClient(app) as client:
-        a, b, c = (Caller(client, t) for t in NAMESAKES)
+        a, b, c = (Caller(client, t, fields) for t, fields in NAMESAKES.items())
         doc = submitted_issue()
         key = {"Idempotency-Key": "same-key-0001"}
         assert a.create(doc, headers=key).status_code == 201

@@ -23,7 +23,7 @@ import pytest
 from reference_server.app import SETTINGS_ENV
 from smartcommunity.specification import load_spec
 
-from .helpers import PG_ADMIN, TOKENS, pg_available, submitted_issue, worker
+from .helpers import PG_ADMIN, TOKENS, actor_of, as_creator, pg_available, submitted_issue, worker
 
 # Every test here starts server processes.
 pytestmark = pytest.mark.slow
@@ -104,7 +104,7 @@ def test_real_http_and_concurrent_writers(tmp_path: Path) -> None:
     """Over real sockets: create, read, and two concurrent writers with one ETag."""
     with (running(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}") as (base, _),
           httpx.Client(base_url=base, headers=STAFF) as client):
-        doc = submitted_issue()
+        doc = as_creator(submitted_issue(), actor_of("demo-staff-liu-fang"))
         created = client.post("/issues", json=doc)
         assert created.status_code == 201
         assert client.get(f"/issues/{doc['id']}").json() == created.json()
@@ -144,7 +144,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
             # Goes on writing past the count, so that requests are in flight at the kill.
             with httpx.Client(base_url=base, headers=STAFF, timeout=60) as client:
                 while True:
-                    doc = submitted_issue()
+                    doc = as_creator(submitted_issue(), actor_of("demo-staff-liu-fang"))
                     try:
                         resp = client.post("/issues", json=doc)
                     except httpx.HTTPError:
@@ -196,7 +196,7 @@ def test_two_workers_on_postgresql(tmp_path: Path) -> None:
             def load() -> None:
                 with httpx.Client(base_url=base, headers=STAFF, timeout=120) as client:
                     for _ in range(15):
-                        doc = submitted_issue()
+                        doc = as_creator(submitted_issue(), actor_of("demo-staff-liu-fang"))
                         resp = client.post("/issues", json=doc)
                         (ids if resp.status_code == 201 else failures).append(
                             doc["id"] if resp.status_code == 201 else resp.status_code)

@@ -245,9 +245,26 @@ class KitContext:
         doc: dict[str, Any],
         who: Principal | None = None,
         headers: dict[str, str] | None = None,
+        *,
+        as_is: bool = False,
     ) -> Response:
+        """POST ``doc`` as ``who`` (default: staff). Unless ``as_is`` or ``doc`` is invalid,
+        the actor who creates it is first made ``who`` (/req/core/actor-is-principal): the
+        creating event's actor,
+        and every top-level actor that repeats it, keep only the role and any onBehalfOf;
+        the server fills in the rest from the credential. ``doc`` is changed in place."""
+        creator = who or self.staff
+        if not as_is and self._valid(doc):
+            # A document meant to be refused for its content goes as it is.
+            created_by(doc, creator.role)
         path = self.collection_path(doc["resourceType"])
-        return self.call("POST", path, who or self.staff, json_body=doc, headers=headers)
+        return self.call("POST", path, creator, json_body=doc, headers=headers)
+
+    @staticmethod
+    def _valid(doc: dict[str, Any]) -> bool:
+        from ..validation import validate
+
+        return validate(doc).valid
 
     def created(self, doc: dict[str, Any], who: Principal | None = None) -> dict[str, Any]:
         """Create ``doc`` and return the stored document; a refusal is a precondition failure."""
@@ -377,3 +394,23 @@ def _restricted(spec: Spec, doc: dict[str, Any]) -> bool:
     bound = schema.get("$defs", {}).get("restriction", {}).get("properties", {}).get("state", {})
     codes = list(spec.codelist(bound["x-codelist"])) if "x-codelist" in bound else []
     return bool(codes) and restriction.get("state") != codes[0]
+
+
+def created_by(doc: dict[str, Any], role: str) -> dict[str, Any]:
+    """``doc`` (changed in place) as ``role`` creates it: the creating event's actor and the
+    top-level members that repeat it (an issue's submittedBy) name only the role and any
+    onBehalfOf, so the server records the credential's identity."""
+    history = doc.get("history")
+    if not isinstance(history, list) or not history or not isinstance(history[0], dict):
+        return doc
+    first = history[0].get("actor")
+    if not isinstance(first, dict):
+        return doc
+    repeats = [k for k, v in doc.items() if k != "history" and v == first]
+    actor: dict[str, Any] = {"role": role}
+    if isinstance(first.get("onBehalfOf"), dict):
+        actor["onBehalfOf"] = first["onBehalfOf"]
+    history[0]["actor"] = actor
+    for member in repeats:
+        doc[member] = dict(actor)
+    return doc

@@ -13,13 +13,19 @@ The new items a dispatch, reassignment or follow-up writes are not in the event'
     {"assignments": [{"id": ..., "department": {...}, "role": "lead", ...}],
      "followUps":   [{"id": ..., "at": ..., "by": {...}, "contactResult": ..., ...}]}
 
-matched by id to the ids in ``details`` (/req/issues/action-effects). A document that already
+matched by id to the ids in ``details`` (/req/issues/action-effects). An issue that already
 holds the item an event names (a replayed or imported history) is left as it is, so replaying
 recorded histories through ``apply`` is harmless.
+
+A consultation's record (its votes' state and tallies, decision, publications, implementation
+and feedback) is written only from its events' details (/req/consultations/record-from-
+actions): a vote is opened once and counted and closed only while open, so its history is
+replayed from the document as it stood before the record (planned votes, nothing decided).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -419,6 +425,7 @@ def _close_vote(document: dict[str, Any], event: dict[str, Any], inputs: Inputs)
     vote = next((v for v in votes if isinstance(v, dict) and v.get("id") == vote_id), None)
     if vote is None:
         raise _fail("close-vote", "/details/voteId", "lifecycle.vote-missing", id=vote_id)
+    _vote_in(vote, event, "open")
     results = vote.get("results")
     if not isinstance(results, dict) or not isinstance(results.get("tally"), dict):
         raise _fail("close-vote", "/details/voteId", "lifecycle.tally-missing", id=vote_id)
@@ -442,5 +449,175 @@ def _close_vote(document: dict[str, Any], event: dict[str, Any], inputs: Inputs)
     else:
         results["winningOptionId"] = winner
     vote["status"] = "closed"
-    vote.setdefault("closesAt", event["at"])
+    vote["closesAt"] = event["at"]
     details["result"] = result
+
+
+# The record of a consultation is written only by its actions (/req/consultations/
+# record-from-actions): each effect below writes what its event's details carry, so the
+# document always agrees with its history (/req/consultations/record-matches-history).
+
+
+def _vote(document: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    vote_id = _details(event).get("voteId")
+    for vote in document.get("votes") or ():
+        if isinstance(vote, dict) and vote.get("id") == vote_id:
+            return vote
+    raise _fail(str(event["action"]), "/details/voteId", "lifecycle.vote-missing", id=vote_id)
+
+
+def _vote_in(vote: Mapping[str, Any], event: Mapping[str, Any], wanted: str) -> None:
+    # A closed vote's results and ballots never change; a vote opens once.
+    if vote.get("status") != wanted:
+        raise _fail(str(event["action"]), "/details/voteId", "lifecycle.vote-state",
+                    id=vote.get("id"), status=vote.get("status"), wanted=wanted)
+
+
+@effect("Consultation", "open-vote")
+def _open_vote(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
+    vote = _vote(document, event)
+    _vote_in(vote, event, "planned")
+    details = _details(event)
+    vote["status"] = "open"
+    vote["opensAt"] = event["at"]
+    results: dict[str, Any] = {
+        "visibility": details.get("resultsVisibility") or document.get("visibility"),
+        "tally": {"participation": {"total": 0}}}
+    if "resultsVisibleFrom" in details:
+        results["visibleFrom"] = details["resultsVisibleFrom"]
+    vote["results"] = results
+
+
+def _add(count: dict[str, Any], channel: str, n: int) -> None:
+    count["total"] = int(count.get("total") or 0) + n
+    channels = count.setdefault("channels", [])
+    for entry in channels:
+        if entry.get("channel") == channel:
+            entry["count"] += n
+            return
+    channels.append({"channel": channel, "count": n})
+
+
+@effect("Consultation", "record-votes")
+def _record_votes(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
+    vote = _vote(document, event)
+    _vote_in(vote, event, "open")
+    details = _details(event)
+    channel = str(details["channel"])
+    options = [o for o in details.get("options") or () if isinstance(o, Mapping)]
+    parts = [*(o["count"] for o in options), details.get("abstentions", 0),
+             details.get("invalid", 0)]
+    breakdown = sum(parts) if ("options" in details or "abstentions" in details
+                               or "invalid" in details) else None
+    count = details.get("count", breakdown)
+    if count is None or (breakdown is not None and breakdown != count):
+        raise _fail("record-votes", "/details/count", "lifecycle.count-mismatch",
+                    count=count if count is not None else "-",
+                    sum=breakdown if breakdown is not None else "-")
+    results = vote.setdefault("results", {"visibility": document.get("visibility")})
+    tally = results.setdefault("tally", {"participation": {"total": 0}})
+    _add(tally.setdefault("participation", {}), channel, count)
+    declared = vote.get("optionIds") or []
+    counted = tally.setdefault("options", [])
+    for i, option in enumerate(options):
+        if option["optionId"] not in declared:
+            raise _fail("record-votes", _pointer(("details", "options", i, "optionId")),
+                        "lifecycle.vote-missing", id=option["optionId"])
+        entry = next((o for o in counted if o.get("optionId") == option["optionId"]), None)
+        if entry is None:
+            entry = {"optionId": option["optionId"], "total": 0}
+            counted.append(entry)
+        _add(entry, channel, option["count"])
+    for member in ("abstentions", "invalid"):
+        if member in details:
+            _add(tally.setdefault(member, {"total": 0}), channel, details[member])
+    for i, ballot in enumerate(inputs.get("ballots") or ()):
+        if not isinstance(ballot, Mapping) or ballot.get("channel") != channel:
+            raise _fail("record-votes", _pointer(("items", "ballots", i, "channel")),
+                        "lifecycle.ballot-channel", channel=channel)
+        _list(vote, "ballots").append(dict(ballot))
+
+
+@effect("Consultation", "decide")
+def _decide(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
+    details = _details(event)
+    decision: dict[str, Any] = {"type": details["decisionType"], "text": details["text"],
+                                "decidedAt": event["at"]}
+    if "decidedByPartyIds" in details:
+        decision["decidedByPartyIds"] = list(details["decidedByPartyIds"])
+    decision["basis"] = details["basis"]
+    for member in ("voteIds", "referredTo"):
+        if member in details:
+            decision[member] = _copy(details[member])
+    document["decision"] = decision
+
+
+def _copy(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+#: the publication type each publishing action writes (publish-update: its publicationType)
+_PUBLISHES = {"publish-notice": "notice", "publish-decision": "decision",
+              "publish-feedback": "feedback"}
+
+
+@effect("Consultation", "publish-notice", "publish-update", "publish-decision",
+        "publish-feedback")
+def _publish(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
+    details = _details(event)
+    action = str(event["action"])
+    wanted = _PUBLISHES.get(action) or details.get("publicationType")
+    items = details.get("publications") or []
+    for i, item in enumerate(items):
+        if item.get("type") != wanted:
+            raise _fail(action, _pointer(("details", "publications", i, "type")),
+                        "lifecycle.publication-type", wanted=wanted, given=item.get("type"))
+    _list(document, "publications").extend(_copy(items))
+    if action == "publish-feedback":
+        document["feedback"] = {"text": details["text"], "publishedAt": event["at"]}
+
+
+@effect("Consultation", "start-implementation")
+def _start(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
+    details = _details(event)
+    implementation: dict[str, Any] = {
+        "responsiblePartyIds": list(details["responsiblePartyIds"]), "startedAt": event["at"]}
+    if "plannedCompletion" in details:
+        implementation["plannedCompletion"] = details["plannedCompletion"]
+    implementation["progress"] = 0
+    if details.get("milestones"):
+        implementation["milestones"] = _copy(details["milestones"])
+    document["implementation"] = implementation
+
+
+@effect("Consultation", "report-progress")
+def _report(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
+    details = _details(event)
+    implementation = document.get("implementation")
+    if not isinstance(implementation, dict):
+        raise _fail("report-progress", "", "lifecycle.milestone-missing", id="-")
+    at = event["at"]
+    done = details.get("completedAt", at)
+    milestone_id = details.get("milestoneId")
+    if milestone_id is not None:
+        milestone = next((m for m in implementation.get("milestones") or ()
+                          if isinstance(m, dict) and m.get("id") == milestone_id), None)
+        if milestone is None:
+            raise _fail("report-progress", "/details/milestoneId", "lifecycle.milestone-missing",
+                        id=milestone_id)
+        status = details.get("milestoneStatus")
+        if status is not None:
+            milestone["status"] = status
+            if status == "completed":
+                milestone["progress"] = 100
+                milestone["completedAt"] = done
+    if "progress" in details:
+        implementation["progress"] = details["progress"]
+        if details["progress"] == 100:
+            implementation["completedAt"] = done
+    if "text" in details:
+        update: dict[str, Any] = {"at": at, "text": details["text"]}
+        for member in ("progress", "milestoneId", "byPartyId"):
+            if member in details:
+                update[member] = details[member]
+        _list(implementation, "updates").append(update)

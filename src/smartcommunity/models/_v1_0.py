@@ -1079,8 +1079,69 @@ class IssueFollowUp(SpecModel):
         return self
 
 
+VoteChannel = Literal["online", "in-person", "paper"]
+"""代码表 vote-channel / Codelist vote-channel (closed)"""
+
+
+VoteBallotKind = Literal["option", "abstention", "invalid"]
+"""代码表 vote-ballot-kind / Codelist vote-ballot-kind (closed)"""
+
+
+class ConsultationBallot(SpecModel):
+    """一位投票人的一张选票；代投时写明代投人。 / One voter's ballot; when someone else casts it, who did."""
+
+    model_config = ConfigDict(title="选票 / Ballot")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/consultation.json#/$defs/ballot"
+    )
+
+    voter_party_id: Code = Field(
+        alias="voterPartyId",
+        title="投票人 / Voter",
+        description="投票人的参与方 id。 / Party id of the voter.",
+    )
+    cast_by_party_id: Code | None = Field(
+        default=None,
+        alias="castByPartyId",
+        title="代投人 / Cast by",
+        description="代为投票的参与方 id；其 onBehalfOf 须为投票人。 / Party id of whoever cast the ballot for the voter; its onBehalfOf must be the voter.",
+    )
+    channel: VoteChannel = Field(
+        title="渠道 / Channel", description="投票渠道。 / Channel of the ballot."
+    )
+    cast_at: DateTime | None = Field(
+        default=None,
+        alias="castAt",
+        title="投票时间 / Cast at",
+        description="投票时间，在表决开放期间内。 / When the ballot was cast, while the vote was open.",
+    )
+    kind: VoteBallotKind | None = Field(
+        default=None,
+        title="选票类别 / Ballot kind",
+        description="投给选项、弃权或无效；无记名投票不记录。 / For an option, abstention or invalid; not recorded in a secret ballot.",
+    )
+    option_id: Code | None = Field(
+        default=None,
+        alias="optionId",
+        title="所选选项 / Option chosen",
+        description="所投选项的 id；无记名投票不记录。 / Id of the option chosen; not recorded in a secret ballot.",
+    )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.kind is not None and self.kind == "option" and self.option_id is None:
+            raise ValueError(
+                'then: {"if":{"properties":{"kind":{"const":"option"}},"required":["kind"]},"then":{"required":["optionId"]}}'
+            )
+        if self.option_id is not None and (not (self.kind is None or self.kind == "option")):
+            raise ValueError(
+                'then: {"if":{"required":["optionId"]},"then":{"properties":{"kind":{"const":"option"}}}}'
+            )
+        return self
+
+
 class ActionRequestItems(SpecModel):
-    """动作写入资源的新条目，按标识与 details 中的标识对应：派单和改派新建的任务（assignments），回访记录（followUps）。它们按资源模式的个人信息标注处理，不进入历史事件。 / New items the action writes into the resource, matched by id to the ids in details: the assignments a dispatch or reassignment creates (assignments) and the follow-up record (followUps). They follow the resource schema's privacy tags and do not go into the history event."""
+    """动作写入资源的新条目，按标识与 details 中的标识对应：派单和改派新建的任务（assignments），回访记录（followUps），登记票数的选票（ballots）。它们按资源模式的个人信息标注处理，不进入历史事件。 / New items the action writes into the resource, matched by id to the ids in details: the assignments a dispatch or reassignment creates (assignments), the follow-up record (followUps) and the ballots recorded with the votes (ballots). They follow the resource schema's privacy tags and do not go into the history event."""
 
     model_config = ConfigDict(title="新增条目 / New items")
     schema_uri: ClassVar[str] = (
@@ -1097,6 +1158,11 @@ class ActionRequestItems(SpecModel):
         alias="followUps",
         title="回访记录 / Follow-up records",
         description="follow-up 写入的回访记录；id 与 details 中的 followUpId 对应。 / The follow-up record a follow-up action writes; its id matches followUpId in details.",
+    )
+    ballots: list[ConsultationBallot] | None = Field(
+        default=None,
+        title="选票 / Ballots",
+        description="record-votes 登记的记名选票，属于 details.channel 所指的渠道。 / The named ballots record-votes records, of the channel in details.channel.",
     )
 
 
@@ -1131,7 +1197,7 @@ class ActionRequest(SpecModel):
     items: ActionRequestItems | None = Field(
         default=None,
         title="新增条目 / New items",
-        description="动作写入资源的新条目，按标识与 details 中的标识对应：派单和改派新建的任务（assignments），回访记录（followUps）。它们按资源模式的个人信息标注处理，不进入历史事件。 / New items the action writes into the resource, matched by id to the ids in details: the assignments a dispatch or reassignment creates (assignments) and the follow-up record (followUps). They follow the resource schema's privacy tags and do not go into the history event.",
+        description="动作写入资源的新条目，按标识与 details 中的标识对应：派单和改派新建的任务（assignments），回访记录（followUps），登记票数的选票（ballots）。它们按资源模式的个人信息标注处理，不进入历史事件。 / New items the action writes into the resource, matched by id to the ids in details: the assignments a dispatch or reassignment creates (assignments), the follow-up record (followUps) and the ballots recorded with the votes (ballots). They follow the resource schema's privacy tags and do not go into the history event.",
     )
 
 
@@ -2546,10 +2612,6 @@ class ConsultationThreshold(SpecModel):
     )
 
 
-VoteChannel = Literal["online", "in-person", "paper"]
-"""代码表 vote-channel / Codelist vote-channel (closed)"""
-
-
 class ConsultationChannelCount(SpecModel):
     """一个表决渠道的票数。 / The count of one voting channel."""
 
@@ -3182,63 +3244,6 @@ class ConsultationOption(SpecModel):
         return self
 
 
-VoteBallotKind = Literal["option", "abstention", "invalid"]
-"""代码表 vote-ballot-kind / Codelist vote-ballot-kind (closed)"""
-
-
-class ConsultationBallot(SpecModel):
-    """一位投票人的一张选票；代投时写明代投人。 / One voter's ballot; when someone else casts it, who did."""
-
-    model_config = ConfigDict(title="选票 / Ballot")
-    schema_uri: ClassVar[str] = (
-        "https://w3id.org/smartcommunity/spec/1.0/schemas/consultation.json#/$defs/ballot"
-    )
-
-    voter_party_id: Code = Field(
-        alias="voterPartyId",
-        title="投票人 / Voter",
-        description="投票人的参与方 id。 / Party id of the voter.",
-    )
-    cast_by_party_id: Code | None = Field(
-        default=None,
-        alias="castByPartyId",
-        title="代投人 / Cast by",
-        description="代为投票的参与方 id；其 onBehalfOf 须为投票人。 / Party id of whoever cast the ballot for the voter; its onBehalfOf must be the voter.",
-    )
-    channel: VoteChannel = Field(
-        title="渠道 / Channel", description="投票渠道。 / Channel of the ballot."
-    )
-    cast_at: DateTime | None = Field(
-        default=None,
-        alias="castAt",
-        title="投票时间 / Cast at",
-        description="投票时间，在表决开放期间内。 / When the ballot was cast, while the vote was open.",
-    )
-    kind: VoteBallotKind | None = Field(
-        default=None,
-        title="选票类别 / Ballot kind",
-        description="投给选项、弃权或无效；无记名投票不记录。 / For an option, abstention or invalid; not recorded in a secret ballot.",
-    )
-    option_id: Code | None = Field(
-        default=None,
-        alias="optionId",
-        title="所选选项 / Option chosen",
-        description="所投选项的 id；无记名投票不记录。 / Id of the option chosen; not recorded in a secret ballot.",
-    )
-
-    @model_validator(mode="after")
-    def _check_schema_rules(self) -> Self:
-        if self.kind is not None and self.kind == "option" and self.option_id is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"kind":{"const":"option"}},"required":["kind"]},"then":{"required":["optionId"]}}'
-            )
-        if self.option_id is not None and (not (self.kind is None or self.kind == "option")):
-            raise ValueError(
-                'then: {"if":{"required":["optionId"]},"then":{"properties":{"kind":{"const":"option"}}}}'
-            )
-        return self
-
-
 VoteResult = Literal["passed", "failed", "no-quorum", "tie"]
 """代码表 vote-result / Codelist vote-result (closed)"""
 
@@ -3262,12 +3267,14 @@ class ConsultationResults(SpecModel):
         description="此时间前不向居民、公众和部门披露计票和结果，通常为表决结束时间。 / Before this time the tally and result are not disclosed to residents, the public or departments; usually the vote's closing time.",
     )
     tally: ConsultationTally = Field(title="计票 / Tally", description="计票。 / The tally.")
-    quorum_met: bool = Field(
+    quorum_met: bool | None = Field(
+        default=None,
         alias="quorumMet",
         title="达到法定人数 / Quorum met",
         description="参与是否满足 quorum；未设 quorum 时为 true。 / Whether participation satisfies the quorum; true when there is no quorum.",
     )
-    result: VoteResult = Field(
+    result: VoteResult | None = Field(
+        default=None,
         title="结果 / Result",
         description="由计票、法定人数和门槛得出的结果。 / The result following from the tally, quorum and threshold.",
     )
@@ -3280,7 +3287,7 @@ class ConsultationResults(SpecModel):
 
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
-        if self.result == "passed" and self.winning_option_id is None:
+        if self.result is not None and self.result == "passed" and self.winning_option_id is None:
             raise ValueError(
                 'then: {"if":{"properties":{"result":{"const":"passed"}},"required":["result"]},"then":{"required":["winningOptionId"]}}'
             )
@@ -3403,6 +3410,28 @@ class ConsultationVote(SpecModel):
         ):
             raise ValueError(
                 'then: {"if":{"properties":{"method":{"const":"secret-ballot"}},"required":["method"]},"then":{"properties":{"ballots":{"items":{"not":{"anyOf":[{"required":["optio...'
+            )
+        if self.status == "closed" and (
+            not (
+                self.results is None
+                or (self.results.quorum_met is not None and self.results.result is not None)
+            )
+        ):
+            raise ValueError(
+                'then: {"if":{"properties":{"status":{"const":"closed"}},"required":["status"]},"then":{"properties":{"results":{"required":["quorumMet","result"]}}}}'
+            )
+        if self.status != "closed" and (
+            not (
+                self.results is None
+                or not (
+                    self.results.quorum_met is not None
+                    or self.results.result is not None
+                    or self.results.winning_option_id is not None
+                )
+            )
+        ):
+            raise ValueError(
+                'else: {"if":{"properties":{"status":{"const":"closed"}},"required":["status"]},"else":{"properties":{"results":{"not":{"anyOf":[{"required":["quorumMet"]},{"requir...'
             )
         if not (unique(self.option_ids)):
             raise ValueError('optionIds: {"uniqueItems":true,"items":"…"}')

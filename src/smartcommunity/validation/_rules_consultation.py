@@ -57,6 +57,7 @@ HISTORY_DETAILS_INVALID = "consultation.history-details-invalid"
 NOTICE_PERIOD_SHORT = "consultation.notice-period-short"
 MINUTES_MISSING = "consultation.minutes-missing"
 VOTE_RESULT_UNPUBLISHED = "consultation.vote-result-unpublished"
+RECORD_HISTORY_MISMATCH = "consultation.record-history-mismatch"
 
 #: Every code these rules report.
 CODES = frozenset({
@@ -67,7 +68,7 @@ CODES = frozenset({
     PROXY_NOT_AUTHORISED, BALLOTS_TALLY_MISMATCH, DECISION_VOTE_NOT_CLOSED,
     DECISION_CONTRADICTS_VOTE, VOTE_OPEN_AFTER_DECISION, CLOSED_WITHOUT_FEEDBACK,
     HISTORY_LIFECYCLE, HISTORY_STATUS_MISMATCH, HISTORY_DETAILS_INVALID, NOTICE_PERIOD_SHORT,
-    MINUTES_MISSING, VOTE_RESULT_UNPUBLISHED,
+    MINUTES_MISSING, VOTE_RESULT_UNPUBLISHED, RECORD_HISTORY_MISMATCH,
 })
 
 _RESOURCE = "Consultation"
@@ -205,6 +206,10 @@ def _table(spec: Spec) -> _Table | None:
         # the document whose item they name
         references = tuple((k, str(sub["x-references"])) for k, sub in props.items()
                            if isinstance(sub, dict) and "x-references" in sub)
+        # a list of ids (decide's voteIds …) annotates its items
+        references += tuple((k, str(sub["items"]["x-references"])) for k, sub in props.items()
+                            if isinstance(sub, dict) and isinstance(sub.get("items"), dict)
+                            and "x-references" in sub["items"])
         actions[name] = _Action(t.sources, t.target, t.roles, tuple(sorted(t.roles)), validator,
                                 empty_ok, references)
     statuses = {s for t in lifecycle.transitions.values() for s in t.sources}
@@ -982,15 +987,18 @@ def history_rules(doc: Document, ctx: Context) -> None:
         if action.references:
             for key, scope in action.references:
                 value = details.get(key)
-                if value.__class__ is not str:
-                    continue
-                ids = referable.get(scope)
-                if ids is None:
-                    ids = referable[scope] = _ids_at(doc, scope)
-                if value not in ids:
-                    ctx.emit(("history", j, "details", key), HISTORY_DETAILS_INVALID,
-                             event=pointer(("history", j)), action=name,
-                             member=f"details.{key}", rule=f"∈ {scope}[].id")
+                named: list[tuple[Where, Any]] = (
+                    [((key,), value)] if value.__class__ is str else
+                    [((key, k), v) for k, v in enumerate(value) if v.__class__ is str]
+                    if value.__class__ is list else [])
+                for where, one in named:
+                    ids = referable.get(scope)
+                    if ids is None:
+                        ids = referable[scope] = _ids_at(doc, scope)
+                    if one not in ids:
+                        ctx.emit(("history", j, "details", *where), HISTORY_DETAILS_INVALID,
+                                 event=pointer(("history", j)), action=name,
+                                 member=f"details.{key}", rule=f"∈ {scope}[].id")
     last = events[-1]
     recorded = doc.get("status")
     if last.__class__ is dict and recorded.__class__ is str:
@@ -1047,3 +1055,151 @@ def _error_values(kind: Any) -> dict[str, Any]:
     except Exception:  # a kind without structured data still gets a message
         return {}
     return values if isinstance(values, dict) else {}
+
+
+# --------------------------------------------------------------------------- record and history
+
+#: what the latest decide event's details give, and the decision member each one is
+_DECIDED = (("decisionType", "type"), ("basis", "basis"), ("text", "text"),
+            ("voteIds", "voteIds"), ("decidedByPartyIds", "decidedByPartyIds"),
+            ("referredTo", "referredTo"))
+_PUBLISHING = frozenset({"publish-notice", "publish-update", "publish-decision",
+                         "publish-feedback"})
+
+
+@rule(_RESOURCE)
+def record_history(doc: Document, ctx: Context) -> None:
+    """record-matches-history: what actions write agrees with the events that wrote it."""
+    events = [e for e in _items(doc.get("history")) if e.__class__ is dict]
+    if not events:
+        return
+    opened: set[Any] = set()
+    closed: dict[Any, Any] = {}
+    counts: dict[Any, dict[str, int]] = {}
+    latest: dict[str, dict[str, Any]] = {}
+    published: list[tuple[int, int, Any]] = []
+    progress: Any = None
+    for j, event in enumerate(events):
+        action = event.get("action")
+        if action.__class__ is not str:
+            continue  # the schema reports it
+        details = event.get("details")
+        details = details if details.__class__ is dict else _NO_MEMBERS
+        vote_id = details.get("voteId")
+        if vote_id.__class__ is not str:
+            vote_id = None  # the schema reports it
+        if action == "open-vote":
+            opened.add(vote_id)
+        elif action == "close-vote":
+            closed[vote_id] = details.get("result")
+        elif action == "record-votes":
+            count = _int(details.get("count"))
+            if count is not None:
+                per = counts.setdefault(vote_id, {})
+                channel = str(details.get("channel"))
+                per[channel] = per.get(channel, 0) + count
+        elif action == "report-progress" and "progress" in details:
+            progress = details["progress"]
+        if action in _PUBLISHING:
+            for i, item in enumerate(_items(details.get("publications"))):
+                published.append((j, i, item))
+        latest[action] = details
+    for i, vote in enumerate(_items(doc.get("votes"))):
+        if vote.__class__ is dict:
+            _vote_history(ctx, i, vote, opened, closed, counts)
+    _decision_history(ctx, doc, latest.get("decide"))
+    implementation = doc.get("implementation")
+    started = latest.get("start-implementation")
+    if implementation is not None:
+        if started is None:
+            _mismatch(ctx, ("implementation",), "∃ start-implementation")
+        elif implementation.__class__ is dict:
+            given = started.get("responsiblePartyIds")
+            if given is not None and implementation.get("responsiblePartyIds") != given:
+                _mismatch(ctx, ("implementation", "responsiblePartyIds"),
+                          "= start-implementation details.responsiblePartyIds")
+            if progress is not None and implementation.get("progress") != progress:
+                _mismatch(ctx, ("implementation", "progress"),
+                          f"= {progress} (report-progress details.progress)")
+    if "feedback" in doc and "publish-feedback" not in latest:
+        _mismatch(ctx, ("feedback",), "∃ publish-feedback")
+    if published:
+        present = _items(doc.get("publications"))
+        for j, i, item in published:
+            if item.__class__ is dict and not any(
+                    p.__class__ is dict and all(_same(p.get(k), v) for k, v in item.items())
+                    for p in present):
+                _mismatch(ctx, ("history", j, "details", "publications", i),
+                          "∈ publications")
+
+
+def _vote_history(ctx: Context, i: int, vote: dict[str, Any], opened: set[Any],
+                  closed: dict[Any, Any], counts: dict[Any, dict[str, int]]) -> None:
+    vote_id = vote.get("id")
+    if vote_id.__class__ is not str:
+        return  # the schema reports it
+    status = vote.get("status")
+    results = vote.get("results")
+    results = results if results.__class__ is dict else None
+    if vote_id in closed:
+        if status != "closed":
+            _mismatch(ctx, ("votes", i, "status"), "closed (close-vote)")
+        stated = closed[vote_id]
+        if results is not None and stated is not None and "result" in results and (
+                results["result"] != stated):
+            _mismatch(ctx, ("votes", i, "results", "result"),
+                      f"{stated} (close-vote details.result)")
+    elif vote_id in opened:
+        if status != "open":
+            _mismatch(ctx, ("votes", i, "status"), "open (open-vote)")
+    else:
+        if status not in ("planned", "cancelled"):
+            _mismatch(ctx, ("votes", i, "status"), "planned | cancelled (∄ open-vote)")
+        for member in ("results", "ballots"):
+            if member in vote:
+                _mismatch(ctx, ("votes", i, member), "∄ (∄ open-vote)")
+        return
+    tally = results.get("tally") if results is not None else None
+    if tally.__class__ is not dict:
+        return
+    recorded = counts.get(vote_id, {})
+    participation = _members(tally.get("participation"))
+    channels = _items(participation.get("channels"))
+    total = _int(participation.get("total"))
+    if not channels and total is not None and total != sum(recorded.values()):
+        # With channels the sums are compared per channel (vote-counts adds them up).
+        _mismatch(ctx, ("votes", i, "results", "tally", "participation", "total"),
+                  f"= {sum(recorded.values())} (Σ record-votes details.count)")
+    for k, entry in enumerate(channels):
+        entry = _members(entry)
+        channel = entry.get("channel")
+        want = recorded.get(str(channel), 0)
+        if _int(entry.get("count")) not in (None, want):
+            _mismatch(ctx, ("votes", i, "results", "tally", "participation", "channels", k,
+                            "count"), f"= {want} (Σ record-votes {channel} details.count)")
+
+
+def _decision_history(ctx: Context, doc: Document, decide: dict[str, Any] | None) -> None:
+    decision = doc.get("decision")
+    if decision is None:
+        return
+    if decide is None:
+        _mismatch(ctx, ("decision",), "∃ decide")
+        return
+    if decision.__class__ is not dict:
+        return
+    for given, member in _DECIDED:
+        if given in decide and member in decision and decision[member] != decide[given]:
+            _mismatch(ctx, ("decision", member), f"= decide details.{given}")
+
+
+def _same(value: Any, other: Any) -> bool:
+    """Equal, with timestamps compared as instants (an offset may be written either way)."""
+    if value == other:
+        return True
+    return (value.__class__ is str and other.__class__ is str
+            and _compare(value, other) == 0)
+
+
+def _mismatch(ctx: Context, at: Where, expected: str) -> None:
+    ctx.emit(at, RECORD_HISTORY_MISMATCH, member=pointer(at), expected=expected)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from ._shared import (
     other_community,
     proposed,
     proxy,
+    refused_on_create,
     resident,
     resident_actor,
     tail,
@@ -93,22 +94,19 @@ def _closed_as(ctx: KitContext, procedure: Procedure, vote_id: str,
                f"{want.get('result')!r}")
 
 
-def _tie(results: dict[str, Any]) -> dict[str, Any]:
-    """Results of a two-option vote whose options got the same count."""
-    options = [o["optionId"] for o in results["tally"]["options"]]
-    out = {k: v for k, v in results.items() if k not in ("winningOptionId", "tally")}
-    out["tally"] = {"options": [{"optionId": o, "total": 13} for o in options],
-                    "abstentions": {"total": 1}, "invalid": {"total": 0},
-                    "participation": {"total": 27}}
-    out.update(quorumMet=True, result="tie")
-    return out
+def _counts(results: Mapping[str, Any]) -> dict[str, int]:
+    """The totals of a tally: option id, abstentions or invalid → count."""
+    tally = results["tally"]
+    counts = {o["optionId"]: o["total"] for o in tally.get("options") or []}
+    counts.update({k: tally[k]["total"] for k in ("abstentions", "invalid") if k in tally})
+    return counts
 
 
 @check(
     "/req/consultations/close-vote-result",
-    "结束表决时声明与计票不符的结果得到 422；服务器算出通过、平局的结果和胜出选项",
+    "结束表决时声明与计票不符的结果得到 422；服务器由登记的票数算出通过、平局的结果和胜出选项",
     "close-vote stating a result the tally does not give gets 422; the server computes "
-    "passed and tie with the winning option",
+    "passed and tie with the winning option from the recorded counts",
 )
 def test_stated_result_checked(ctx: KitContext) -> None:
     procedure = Procedure(ctx)
@@ -118,26 +116,27 @@ def test_stated_result_checked(ctx: KitContext) -> None:
         raise Skipped("规范示例中没有两个表决", "the spec example has fewer than two votes")
     first, second = votes[0], votes[1]
     c = procedure.consultation
-    procedure.set_results(first["id"], copy.deepcopy(first["results"]))
+    procedure.record(first["id"], _counts(first["results"]))
     wrong = next(r for r in ("failed", "passed", "tie") if r != first["results"]["result"])
     c.refuse(CLOSE_VOTE, {"details": {"voteId": first["id"], "result": wrong}}, ctx.staff,
              422, f"close-vote stating {wrong}")
     c.act(CLOSE_VOTE, {"details": {"voteId": first["id"],
                                    "result": first["results"]["result"]}})
     _closed_as(ctx, procedure, first["id"], first["results"], c.history[-1])
-    tie = _tie(second["results"])
-    procedure.set_results(second["id"], tie)
+    options = list(second["optionIds"])[:2]
+    procedure.record(second["id"], {options[0]: 13, options[1]: 13, "abstentions": 1})
     c.act(CLOSE_VOTE, {"details": {"voteId": second["id"]}})
-    _closed_as(ctx, procedure, second["id"], tie, c.history[-1])
+    _closed_as(ctx, procedure, second["id"], {"quorumMet": True, "result": "tie"},
+               c.history[-1])
 
 
 @check(
     "/req/consultations/results-hidden",
     "表决结果公开时间之前，居民、代理人、公众和部门在读取、列表、历史和变更中都看不到结果、"
-    "选票的选项和 close-vote 事件的结果",
+    "选票的选项、登记的各选项票数和 close-vote 事件的结果",
     "before a vote's results.visibleFrom, residents, proxies, the public and departments see "
-    "neither its results, the ballots' choices nor the close-vote result, in reads, lists, "
-    "history or change events",
+    "neither its results, the ballots' choices, the recorded counts per option nor the "
+    "close-vote result, in reads, lists, history or change events",
 )
 def test_results_hidden(ctx: KitContext) -> None:
     readers = ctx.serving(RESIDENT_ROLE, PROXY_ROLE, PUBLIC, DEPARTMENT)
@@ -145,22 +144,22 @@ def test_results_hidden(ctx: KitContext) -> None:
         raise Skipped("预设中没有 resident、proxy、public 或 department 主体",
                       "the preset has no resident, proxy, public or department principal")
     tails = {p.name: tail(ctx, p) for p in readers}
-    later = ctx.moment(30)
-    hidden: list[str] = []
-
-    def hook(vote_id: str, results: dict[str, Any]) -> dict[str, Any]:
-        if not hidden:
-            hidden.append(vote_id)
-            return {**results, "visibility": "public", "visibleFrom": later}
-        return results
-
-    procedure = Procedure(ctx, visibility="public", results=hook)
-    procedure.run(until=lambda e: bool(hidden) and e["action"] == CLOSE_VOTE)
-    vote_id = hidden[0] if hidden else ""
+    procedure = Procedure(ctx, visibility="public")
+    procedure.run(until=lambda e: e["action"] == "open-vote")
+    c = procedure.consultation
+    event = procedure.script.pop(0)
+    vote_id = str(event["details"]["voteId"])
+    procedure.stage(event)
+    body = procedure.body(event)
+    # Its results are public, but only from a month on.
+    body["details"].update(resultsVisibility="public", resultsVisibleFrom=ctx.moment(30))
+    c.act("open-vote", body, procedure.performer(event))
+    closed: list[bool] = []
+    procedure.run(until=lambda e: bool(closed), check=lambda e, _: closed.append(True) if (
+        e["action"] == CLOSE_VOTE and e["details"]["voteId"] == vote_id) else None)
     ctx.expect(bool(vote_id) and "results" in procedure.vote(vote_id),
                "工作人员看不到已结束表决的结果，无法检查", "staff do not see the closed vote's "
                "results, so nothing can be checked")
-    c = procedure.consultation
     for who in readers:
         views: list[tuple[str, Any]] = []
         got = c.read(who)
@@ -196,10 +195,13 @@ def _leak(doc: Any, vote_id: str) -> str:
                 if isinstance(ballot, dict) and ("optionId" in ballot or "kind" in ballot):
                     return "ballots[].optionId/kind"
     for event in doc.get("history") or []:
-        if (isinstance(event, dict) and event.get("action") == CLOSE_VOTE
-                and (event.get("details") or {}).get("voteId") == vote_id
-                and "result" in (event.get("details") or {})):
+        details = (event.get("details") or {}) if isinstance(event, dict) else {}
+        if not isinstance(details, dict) or details.get("voteId") != vote_id:
+            continue
+        if event.get("action") == CLOSE_VOTE and "result" in details:
             return "close-vote details.result"
+        if event.get("action") == "record-votes" and "options" in details:
+            return "record-votes details.options"
     return ""
 
 
@@ -385,9 +387,168 @@ def test_minutes_recorded(ctx: KitContext) -> None:
 )
 def test_results_published(ctx: KitContext) -> None:
     procedure = Procedure(ctx)
-    original = procedure.example.get("publications") or []
-    procedure.example["publications"] = [p for p in original if p.get("type") != "vote-result"]
+    procedure.script = [e for e in procedure.script  # the vote results are never published
+                        if (e.get("details") or {}).get("publicationType") != "vote-result"]
     procedure.run(until=lambda e: procedure.doc.get("status") == "decision-published")
     ctx.expect(procedure.doc.get("status") == "decision-published",
                "没有公开表决结果的协商不能公开决定",
                "the decision cannot be published without vote-result publications")
+
+
+# -- the record nobody can rewrite ------------------------------------------------------
+
+@check(
+    "/req/consultations/create-proposed",
+    "创建已办结或带有决定、已开始表决的协商得到 422",
+    "creating a consultation that is closed, or carries a decision or a vote under way, "
+    "gets 422",
+)
+def test_create_proposed(ctx: KitContext) -> None:
+    ended = complete_consultation(ctx)
+    refused_on_create(ctx, ended, 422, f"{ended.get('status')} with its whole history")
+    for member in ("decision", "votes"):
+        if member not in ended:
+            continue
+        doc = proposed(ctx)
+        doc[member] = copy.deepcopy(ended[member])
+        refused_on_create(ctx, doc, 422, f"proposed with {member} recorded")
+
+
+def _ballot(procedure: Procedure, vote: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A ballot an eligible party who has none in ``vote`` could cast."""
+    voted = {b.get("voterPartyId") for b in vote.get("ballots") or []}
+    for party in procedure.doc.get("parties") or []:
+        if party.get("eligibleToVote") and party.get("id") not in voted:
+            return {"voterPartyId": party["id"], "channel": vote["channels"][0]}
+    return None
+
+
+@check(
+    "/req/consultations/lifecycle-fields-read-only",
+    "更新不能改写进行中或已结束表决的计票、状态和选票，也不能改写决定、信息公开和反馈，"
+    "得到 422 且不改变协商",
+    "an update cannot rewrite the tally, status or ballots of an open or closed vote, nor the "
+    "decision, publications or feedback: 422 and nothing changes",
+)
+def test_record_read_only(ctx: KitContext) -> None:
+    procedure = Procedure(ctx)
+    procedure.run(until=lambda e: e["action"] == CLOSE_VOTE)
+    c = procedure.consultation
+    votes = [v for v in c.doc.get("votes") or [] if v.get("status") == "open"]
+    if not votes:
+        raise Skipped("程序中没有进行中的表决", "the procedure has no open vote")
+    open_vote = votes[0]["id"]
+
+    def rewritten(vote_id: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        body: dict[str, Any] = without_meta(c.doc)
+        change(next(v for v in body["votes"] if v["id"] == vote_id))
+        return body
+
+    def more(vote: dict[str, Any]) -> None:
+        vote["results"]["tally"]["participation"]["total"] += 1
+
+    c.refuse_put(rewritten(open_vote, more), 422, "PUT adding to an open vote's tally")
+    c.refuse_put(rewritten(open_vote, lambda v: v.update(status="closed")), 422,
+                 "PUT closing a vote")
+    procedure.run(until=lambda e: procedure.doc.get("status") == "feedback-published")
+    closed = next((v for v in c.doc.get("votes") or [] if v.get("status") == "closed"), None)
+    if closed is not None:
+        flipped = "failed" if closed["results"].get("result") == "passed" else "passed"
+        c.refuse_put(rewritten(closed["id"], lambda v: v["results"].update(result=flipped)),
+                     422, "PUT changing a closed vote's result")
+        ballot = _ballot(procedure, closed)
+        if ballot is not None and closed.get("method") != "secret-ballot":
+            c.refuse_put(rewritten(closed["id"],
+                                   lambda v: v.setdefault("ballots", []).append(ballot)),
+                         422, "PUT adding a ballot to a closed vote")
+        body = without_meta(c.doc)
+        body["votes"] = [v for v in body["votes"] if v["id"] != closed["id"]]
+        c.refuse_put(body, 422, "PUT removing a closed vote")
+    for member, change in (("decision", {"text": "另一个决定 / another decision"}),
+                           ("feedback", {"text": "另一个反馈 / another feedback"})):
+        if isinstance(c.doc.get(member), dict):
+            body = without_meta(c.doc)
+            body[member] = {**body[member], **change}
+            c.refuse_put(body, 422, f"PUT rewriting {member}")
+    publications = c.doc.get("publications") or []
+    if publications:
+        body = without_meta(c.doc)
+        body["publications"] = [*publications, {**publications[-1], "title": "补登 / added"}]
+        c.refuse_put(body, 422, "PUT adding a publication")
+
+
+@check(
+    "/req/consultations/record-from-actions",
+    "记录由动作写入：计票是登记票数之和；分项与 count 不符、对已结束表决登记或再次结束、"
+    "重新开始表决都得到 422；决定按 decide 的 details 写入",
+    "actions write the record: the tally is the sum of the recorded counts; a breakdown that "
+    "does not add up, counting or closing a closed vote, or opening it again gets 422; the "
+    "decision is written from decide's details",
+)
+def test_record_from_actions(ctx: KitContext) -> None:
+    procedure = Procedure(ctx)
+    procedure.run(until=lambda e: e["action"] == "record-votes")
+    c = procedure.consultation
+    event = procedure.next_event()
+    if event is None:
+        raise Skipped("规范示例中没有登记票数", "the spec example records no votes")
+    vote_id = str(event["details"]["voteId"])
+    vote = procedure.vote(vote_id)
+    options = list(vote["optionIds"])
+    channel = vote["channels"][0]
+    c.refuse("record-votes", {"details": {
+        "voteId": vote_id, "channel": channel, "count": 3,
+        "options": [{"optionId": options[0], "count": 1}]}}, ctx.staff, 422,
+        "record-votes whose breakdown does not add up to count")
+    # The example's counts, recorded in two batches.
+    counts = _counts(next(v for v in procedure.example["votes"] if v["id"] == vote_id)["results"])
+    first = {k: n // 2 for k, n in counts.items()}
+    procedure.record(vote_id, first)
+    procedure.record(vote_id, {k: n - first[k] for k, n in counts.items()})
+    total = procedure.vote(vote_id)["results"]["tally"]["participation"]["total"]
+    want = sum(counts.values())
+    ctx.expect(total == want, f"分两次登记 {want} 票后参与数为 {total}",
+               f"after recording {want} votes in two batches the participation is {total}")
+    c.act(CLOSE_VOTE, {"details": {"voteId": vote_id}})
+    closed = copy.deepcopy(procedure.vote(vote_id))
+    c.refuse("record-votes", {"details": {"voteId": vote_id, "channel": channel, "count": 1,
+                                          "options": [{"optionId": options[0], "count": 1}]}},
+             ctx.staff, 422, "record-votes on a closed vote")
+    c.refuse(CLOSE_VOTE, {"details": {"voteId": vote_id}}, ctx.staff, 422,
+             "close-vote on a closed vote")
+    c.refuse("open-vote", {"details": {"voteId": vote_id}}, ctx.staff, 422,
+             "open-vote on a closed vote")
+    ctx.expect(procedure.vote(vote_id) == closed, "已结束的表决被改变",
+               "the closed vote changed")
+    decide = next((e for e in procedure.example["history"] if e["action"] == "decide"), None)
+    if decide is None:
+        return
+    procedure.script = [e for e in procedure.script  # this vote is closed already
+                        if not (e["action"] in ("record-votes", CLOSE_VOTE)
+                                and e["details"]["voteId"] == vote_id)]
+    procedure.run(until=lambda e: procedure.doc.get("status") != "voting")
+    decision = procedure.doc.get("decision") or {}
+    given = decide["details"]
+    ctx.expect(decision.get("type") == given["decisionType"]
+               and decision.get("text") == given.get("text", decision.get("text")),
+               "决定没有按 decide 的 details 写入", "the decision is not written from decide's "
+               "details")
+
+
+@check(
+    "/req/consultations/record-matches-history",
+    "整个程序中，服务器保存的协商在每个动作之后都与其历史一致",
+    "throughout the procedure the consultation the server holds agrees with its history "
+    "after every action",
+)
+def test_record_matches_history(ctx: KitContext) -> None:
+    procedure = Procedure(ctx)
+    codes = set(ctx.spec.requirements["/req/consultations/record-matches-history"].codes)
+
+    def agrees(event: Mapping[str, Any], _: Mapping[str, Any]) -> None:
+        found = [(f.pointer, f.code) for f in validate(procedure.doc).findings
+                 if f.code in codes]
+        ctx.expect(not found, f"{event['action']} 之后记录与历史不符：{found}",
+                   f"after {event['action']} the record disagrees with its history: {found}")
+
+    procedure.run(check=agrees)

@@ -18,7 +18,16 @@ from ...integrity import seal_history
 from ...validation import validate
 from .._context import KitContext, KitFault
 from .._registry import Skipped, check
-from ._shared import Tracked, anonymous_read, etag_of, fresh, refused_on_create, without_meta
+from ._shared import (
+    Tracked,
+    anonymous_read,
+    as_sent,
+    etag_of,
+    fresh,
+    refused_on_create,
+    resident_ref,
+    without_meta,
+)
 
 #: members every document carries to say what it is (/req/core/self-describing)
 ENVELOPE = ("resourceType", "specVersion", "id")
@@ -283,7 +292,7 @@ def test_read_back(ctx: KitContext) -> None:
         got = ctx.read(rt, doc["id"])
         ctx.expect_status(got, 200)
         ctx.expect(
-            without_meta(got.json()) == without_meta(seal_history(doc)),
+            as_sent(got.json(), doc) == without_meta(seal_history(doc)),
             f"读回的 {rt} 与提交的不同",
             f"the {rt} read back differs from what was sent",
         )
@@ -359,7 +368,7 @@ def test_if_match(ctx: KitContext) -> None:
     )
     unchanged = ctx.read(rt, doc["id"]).json() or {}
     ctx.expect(
-        without_meta(unchanged) == without_meta(doc),
+        without_meta(unchanged) == without_meta(stored),
         "412 之后数据被改变",
         "the data changed after a 412",
     )
@@ -858,3 +867,101 @@ def test_jwt(ctx: KitContext) -> None:
         resp = ctx.client.request("GET", path, token=bad)
         ctx.expect(resp.status == 401, f"{zh} JWT 得到 {resp.status}，应为 401",
                    f"{en} JWT got {resp.status}, not 401")
+# -- the actor is the credential ---------------------------------------------------------
+
+FORGED = "http.actor-mismatch"
+
+
+def _first_action(ctx: KitContext, resource_type: str, role: str) -> str | None:
+    """An action ``role`` may take on a new ``resource_type`` with empty details."""
+    from ...lifecycle import lifecycle_for
+
+    lifecycle = lifecycle_for(resource_type, ctx.spec.version)
+    start = next(t.target for t in lifecycle.transitions.values() if t.creates)
+    for action in lifecycle.allowed_actions(start, role):
+        if not lifecycle.details_errors(action, {}):
+            return action
+    return None
+
+
+def _forged(ctx: KitContext, doc: dict[str, Any], claim: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` whose creating actor, and the members repeating it, claim ``claim``."""
+    first = doc["history"][0]["actor"]
+    for member, value in list(doc.items()):
+        if member != "history" and value == first:
+            doc[member] = dict(claim)
+    doc["history"][0]["actor"] = dict(claim)
+    return ctx.ensure_valid(doc, "(creator forged)")
+
+
+def _says_forged(ctx: KitContext, problem: dict[str, Any], what: str) -> None:
+    codes = {str(e.get("code")) for e in problem.get("errors") or [] if isinstance(e, dict)}
+    ctx.expect(problem.get("code") == FORGED or FORGED in codes,
+               f"{what}的拒绝没有给出 {FORGED}：{problem.get('code')}",
+               f"the refusal of {what} does not say {FORGED}: {problem.get('code')}")
+
+
+@check(
+    "/req/core/actor-is-principal",
+    "创建时声明别人身份（用户、居民、角色）和动作中冒用他人身份都得到 403 http.actor-mismatch；"
+    "只给出角色时由服务器按凭证填写行为人",
+    "a create whose creator claims someone else (user, resident, role) and an action whose "
+    "actor does gets 403 http.actor-mismatch; given only the role, the server fills in the "
+    "actor from the credential",
+)
+def test_actor_is_principal(ctx: KitContext) -> None:
+    staff = ctx.staff
+    others = [r for r in ctx.spec.roles if r != staff.role]
+    for rt in ctx.spec.lifecycles:
+        tag = ctx.new_id()[:8]
+        for claim in ({"role": staff.role, "userId": f"kit-forged-{tag}"},
+                      {"role": staff.role, "resident": resident_ref(ctx.new_id())},
+                      {"role": others[0]}):
+            doc = _forged(ctx, fresh(ctx, rt), claim)
+            resp = ctx.create(doc, staff, as_is=True)
+            what = f"{rt} created as {sorted(claim)}"
+            _says_forged(ctx, ctx.expect_problem(resp, 403), what)
+            ctx.expect(ctx.read(rt, doc["id"]).status == 404, f"被拒收的文档（{what}）被保存了",
+                       f"the refused document ({what}) was stored")
+        item = Tracked(ctx, fresh(ctx, rt))
+        first = (item.doc.get("history") or [{}])[0].get("actor") or {}
+        ctx.expect(first.get("role") == staff.role,
+                   f"{rt} 的创建事件的行为人角色不是 {staff.role}",
+                   f"the creating event of the {rt} is not by {staff.role}")
+        action = _first_action(ctx, rt, staff.role)
+        if action is None:
+            continue
+        for claim in ({"role": staff.role, "userId": f"kit-forged-{tag}"}, {"role": others[0]}):
+            resp = item.refuse(action, {"actor": claim}, staff, 403,
+                               f"{action} with the actor {sorted(claim)}")
+            _says_forged(ctx, resp.json() or {}, f"{action} claiming {sorted(claim)}")
+
+
+@check(
+    "/req/core/role-before-body",
+    "无权执行动作或创建的角色即使请求体无效也得到 403，而不是 422",
+    "a role not allowed to act or create gets 403 even with an invalid body, never 422",
+)
+def test_role_before_body(ctx: KitContext) -> None:
+    tried = 0
+    for rt in ctx.spec.lifecycles:
+        item = Tracked(ctx, fresh(ctx, rt))
+        action = _first_action(ctx, rt, ctx.staff.role)
+        if action is None:
+            continue
+        from ...lifecycle import lifecycle_for
+
+        allowed = lifecycle_for(rt, ctx.spec.version).transitions[action].roles
+        creators = set().union(*(t.roles for t in lifecycle_for(rt, ctx.spec.version)
+                                 .transitions.values() if t.creates))
+        for who in ctx.serving():
+            if who.role not in allowed:
+                tried += 1
+                item.refuse(action, {"unexpected": True, "details": "?"}, who, 403,
+                            f"{action} by {who.role} with an invalid body")
+            if who.role not in creators:
+                tried += 1
+                ctx.expect_problem(ctx.create({"resourceType": rt, "id": ctx.new_id()}, who),
+                                   403)
+    if not tried:
+        raise Skipped("预设中没有无权执行动作的角色", "the preset has no role that may not act")

@@ -316,7 +316,8 @@ def test_withdraw_by_others(ctx: KitContext) -> None:
         issue.refuse("withdraw", {}, who, 403, f"withdraw by {who.name} ({who.role})")
     resident = ctx.optional(RESIDENT_ROLE)
     if resident is not None and resident.resident:
-        own = Tracked(ctx, submitted_by(ctx, resident_actor(resident.resident, "诉求人")))
+        own = Tracked(ctx, submitted_by(ctx, resident_actor(resident.resident, "诉求人")),
+                      resident)
         own.act("withdraw", {}, resident)
 
 

@@ -27,6 +27,7 @@ from ._shared import (
     new_issue,
     reassign,
     resident_actor,
+    resident_ref,
     stored,
     submitted_by,
     tail,
@@ -337,7 +338,8 @@ def test_reporter_disclosure(ctx: KitContext) -> None:
         rid = ctx.new_id()
         secrets = {"name": f"报告人{tag[:6]}", "phone": "+86139" + str(ctx.rng.randrange(
             10**7, 10**8)), "userId": f"kit-{tag[:12]}", "resident": rid}
-        actor = resident_actor(rid, secrets["name"], userId=secrets["userId"])
+        # staff record the issue for the resident (/req/core/actor-is-principal)
+        actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(rid)}
         contact = {"name": secrets["name"], "phone": secrets["phone"]}
         issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure=disclosure,
                                           reporterContact=contact))

@@ -49,6 +49,26 @@ def without_meta(doc: Any) -> Any:
     return copy.deepcopy({k: v for k, v in doc.items() if k != "meta"})
 
 
+def as_sent(got: Any, sent: Mapping[str, Any]) -> Any:
+    """``got`` without ``meta`` and with the creating actor as ``sent`` named it: the members
+    the server filled in from the credential (/req/core/actor-is-principal) left out."""
+    out = without_meta(got)
+    if not isinstance(out, dict):
+        return out
+    history, given = out.get("history"), sent.get("history")
+    if not (isinstance(history, list) and history and isinstance(history[0], dict)
+            and isinstance(given, list) and given and isinstance(given[0], dict)):
+        return out
+    filled, named = history[0].get("actor"), given[0].get("actor")
+    if not (isinstance(filled, dict) and isinstance(named, dict)):
+        return out
+    for member, value in list(out.items()):
+        if value == filled and sent.get(member) == named:
+            out[member] = {k: v for k, v in value.items() if k in named}
+    history[0]["actor"] = {k: v for k, v in filled.items() if k in named}
+    return out
+
+
 def etag_of(doc: Mapping[str, Any]) -> str:
     """The ETag a server gives ``doc``: its quoted ``meta.versionId`` (/req/core/etag)."""
     meta = doc.get("meta")
@@ -366,11 +386,11 @@ def _creating_status(ctx: KitContext, resource_type: str) -> str:
 
 
 def stored(ctx: KitContext) -> Iterator[tuple[str, dict[str, Any]]]:
-    """For each resource type, a fresh document the kit has just created (as sent)."""
+    """For each resource type, a fresh document the kit has just created (as the server
+    stored it: the creator's identity is the server's to fill in)."""
     for resource_type in ctx.spec.resource_types:
         doc = ctx.document(resource_type)
-        ctx.created(doc)
-        yield resource_type, doc
+        yield resource_type, ctx.created(doc)
 
 
 def fresh(ctx: KitContext, resource_type: str) -> dict[str, Any]:
@@ -512,14 +532,17 @@ def issue_in_progress(ctx: KitContext, lead: Principal,
 
 # -- consultations --------------------------------------------------------------------
 
-#: members a consultation gains during its procedure, written before the action that needs
-#: them (announced-content, decision-recorded, … in requirements/consultations.json)
-LATER = {"sessions": "hold-session", "votes": "open-vote", "decision": "decide",
-         "publications": "publish-decision", "implementation": "start-implementation",
-         "feedback": "publish-feedback"}
+#: members a consultation gains by updates during its procedure, written before the action
+#: that needs them; the rest of its record is written by the actions' details
+#: (/req/consultations/record-from-actions)
+LATER = {"sessions": "hold-session", "votes": "open-vote"}
+#: what only actions write (/req/consultations/create-proposed, lifecycle-fields-read-only)
+WRITTEN = ("decision", "publications", "implementation", "feedback")
+#: what only actions write into a vote: an update gives votes without it, still planned
+VOTE_RECORD = ("results", "ballots", "ballotsComplete", "opensAt", "closesAt")
+#: details members that carry the example's own times; the server's clock is used instead
+EXAMPLE_TIMES = ("resultsVisibleFrom", "completedAt")
 CLOSE_VOTE = "close-vote"
-
-ResultsHook = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 def proposed(ctx: KitContext, proposers: list[dict[str, Any]] | None = None
@@ -564,13 +587,12 @@ class Procedure:
     example when the preset has one, otherwise by the kit's staff if the table allows.
     """
 
-    def __init__(self, ctx: KitContext, *, visibility: str | None = None,
-                 results: ResultsHook | None = None) -> None:
+    def __init__(self, ctx: KitContext, *, visibility: str | None = None) -> None:
         self.ctx = ctx
         example = complete_consultation(ctx)
         self.example = example
-        self.results_hook = results
-        doc = {k: copy.deepcopy(v) for k, v in example.items() if k not in LATER}
+        doc = {k: copy.deepcopy(v) for k, v in example.items()
+               if k not in LATER and k not in WRITTEN}
         doc["status"] = _creating_status(ctx, CONSULTATION)
         doc["history"] = copy.deepcopy(example["history"][:1])
         if visibility:
@@ -590,33 +612,31 @@ class Procedure:
     def vote(self, vote_id: str) -> dict[str, Any]:
         return next(v for v in self.doc.get("votes") or [] if v.get("id") == vote_id)
 
-    def _stage(self, event: Mapping[str, Any]) -> None:
+    def stage(self, event: Mapping[str, Any]) -> None:
+        """Write by update what ``event``'s action needs first (sessions, planned votes)."""
         c = self.consultation
         for member, action in LATER.items():
             if action == event["action"] and member not in c.doc:
                 value = copy.deepcopy(self.example[member])
                 if member == "votes":
                     for vote in value:
-                        vote["status"] = "open"
-                        vote.pop("results", None)
+                        for owned in VOTE_RECORD:
+                            vote.pop(owned, None)
+                        vote["status"] = "planned"
                 self._put(member, value)
-        if event["action"] == CLOSE_VOTE:
-            vote_id = event["details"]["voteId"]
-            results = copy.deepcopy(next(v for v in self.example["votes"]
-                                         if v["id"] == vote_id)["results"])
-            if self.results_hook is not None:
-                results = self.results_hook(vote_id, results)
-            self.set_results(vote_id, results)
 
-    def set_results(self, vote_id: str, results: dict[str, Any] | None) -> None:
-        votes = copy.deepcopy(self.doc["votes"])
-        for vote in votes:
-            if vote["id"] == vote_id:
-                if results is None:
-                    vote.pop("results", None)
-                else:
-                    vote["results"] = results
-        self._put("votes", votes)
+    def record(self, vote_id: str, counts: Mapping[str, int], channel: str | None = None,
+               who: Principal | None = None) -> None:
+        """Record ``counts`` (option id, or abstentions / invalid → count) for ``vote_id`` on
+        ``channel`` (the vote's first by default)."""
+        vote = self.vote(vote_id)
+        options = [{"optionId": k, "count": n} for k, n in counts.items()
+                   if k in vote.get("optionIds", ())]
+        details: dict[str, Any] = {"voteId": vote_id,
+                                   "channel": channel or vote["channels"][0],
+                                   "count": sum(counts.values()), "options": options}
+        details.update({k: n for k, n in counts.items() if k in ("abstentions", "invalid")})
+        self.consultation.act("record-votes", {"details": details}, who)
 
     def _put(self, member: str, value: Any) -> None:
         body = without_meta(self.doc)
@@ -639,6 +659,8 @@ class Procedure:
         body = {k: copy.deepcopy(event[k]) for k in ("note", "reason", "details") if k in event}
         if event["action"] == CLOSE_VOTE:
             body["details"] = {"voteId": event["details"]["voteId"]}  # the server computes
+        for member in EXAMPLE_TIMES:
+            body.get("details", {}).pop(member, None)
         return body
 
     def run(self, *, until: Callable[[Mapping[str, Any]], bool] | None = None,
@@ -650,7 +672,7 @@ class Procedure:
             if until is not None and until(event):
                 return
             self.script.pop(0)
-            self._stage(event)
+            self.stage(event)
             body = self.body(event)
             self.consultation.act(event["action"], body, self.performer(event))
             if check is not None:
