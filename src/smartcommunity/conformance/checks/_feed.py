@@ -64,8 +64,8 @@ def test_events_are_cloudevents(ctx: KitContext) -> None:
 
 @check(
     "/req/change-feed/order",
-    "事件按提交顺序，序号递增无重复；镜像读者看到的序号无缺失",
-    "events in commit order, increasing without duplicates; no gaps for a mirror",
+    "事件按提交顺序，序号从 1 逐一递增，无缺失、无重复",
+    "events in commit order, sequence increasing by one, without gaps or duplicates",
     needs=(SYSTEM,),
 )
 def test_order(ctx: KitContext) -> None:
