@@ -133,3 +133,20 @@ def test_mirror_copies_everything(api: Api, tmp_path: Path) -> None:
     assert [r.seq for r, _ in rows] == list(range(1, len(rows) + 1))
     assert second.source.startswith("urn:uuid:")
     target.dispose()
+
+
+def test_a_merge_makes_one_event_per_issue_written_each_naming_the_merge(api: Api) -> None:
+    """/req/change-feed/event-per-write: one event per resource written, each with its cause."""
+    target, duplicate = submitted_issue(), submitted_issue()
+    api.staff.create(target)
+    api.staff.create(duplicate)
+    _, tail = _all(api)
+    merged = api.staff.act("Issue", duplicate["id"], "merge",
+                           {"details": {"mergedInto": target["id"]}},
+                           etag='"1"')
+    assert merged.status_code == 200, merged.text
+    events, _ = _all(api, cursor=tail)
+    written = [(e["subject"], e["type"].rsplit(".", 1)[1], e["action"]) for e in events]
+    assert len(written) == 2 and set(written) == {
+        (f"issues/{duplicate['id']}", "transitioned", "merge"),
+        (f"issues/{target['id']}", "updated", "merge")}
