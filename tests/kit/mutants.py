@@ -178,6 +178,17 @@ def feed_gap(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return Rewrite(app, _json_edit(_get("/changes"), drop))
 
 
+def merge_target_unnamed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The merge target's event names update, not the merge that wrote it."""
+    def rename(page: Any) -> Any:
+        for event in page["items"]:
+            if event.get("action") == "merge" and str(event.get("type")).endswith(".updated"):
+                event["action"] = "update"
+        return page
+
+    return Rewrite(app, _json_edit(_get("/changes"), rename))
+
+
 def feed_duplicate(app: Any, mp: pytest.MonkeyPatch) -> Any:
     def repeat(page: Any) -> Any:
         if page["items"]:
@@ -866,4 +877,6 @@ MUTANTS += [
     Mutant("body-before-role", "/req/core/role-before-body",
            "the body is validated before the role: a forbidden role gets 422",
            body_before_role),
+    Mutant("merge-target-event-unnamed", "/req/change-feed/event-per-write",
+           "the merge target's event names update instead of merge", merge_target_unnamed),
 ]

@@ -64,6 +64,21 @@ def test_every_status_is_reachable_and_non_terminal_ones_lead_on(
 
 
 @pytest.mark.parametrize(("rt", "table"), TABLES, ids=[t[0] for t in TABLES])
+def test_terminal_statuses_are_left_only_by_reopening_actions(
+    rt: str, table: dict[str, Any]
+) -> None:
+    """The definition of terminal in meta/lifecycle.json, checked against the table: an
+    action from a terminal status reopens, and a reopening action leaves one."""
+    terminal = set(table.get("terminal", []))
+    assert terminal, "a lifecycle ends somewhere"
+    for t in table["transitions"]:
+        leaves_terminal = bool(terminal & set(t["from"]))
+        assert leaves_terminal == bool(t.get("reopens", False)), t["action"]
+        if t.get("reopens"):
+            assert t.get("to") not in terminal | {None}, t["action"]
+
+
+@pytest.mark.parametrize(("rt", "table"), TABLES, ids=[t[0] for t in TABLES])
 def test_schema_binds_status_and_history_to_the_lifecycle(rt: str, table: dict[str, Any]) -> None:
     schema = spec().schema(rt)
     status = schema["properties"]["status"]

@@ -64,3 +64,20 @@ def test_writes_declare_precondition_and_idempotency() -> None:
                 assert "#/components/parameters/IdempotencyKey" in refs, path
             if op.get("security") != []:
                 assert "401" in op["responses"], (path, method)
+
+
+def test_every_event_type_is_one_some_operation_produces() -> None:
+    """event.json lists exactly the kinds the API can make: created and updated for every
+    resource type, transitioned where a lifecycle exists, erased where an erase operation
+    exists, and the withheld type."""
+    s = spec()
+    paths = set(s.openapi["paths"])
+    expected = {"org.w3id.smartcommunity.withheld"}
+    for rt in s.resource_types:
+        kinds = {"created", "updated"}
+        if rt in s.lifecycles:
+            kinds.add("transitioned")
+        if f"/{s.collections[rt]}/{{id}}/erase" in paths:
+            kinds.add("erased")
+        expected |= {f"org.w3id.smartcommunity.{rt.lower()}.{k}" for k in kinds}
+    assert set(s.schema("event.json")["properties"]["type"]["enum"]) == expected

@@ -115,11 +115,14 @@ def render_lifecycle(spec: Spec, pages: SchemaPages, resource_type: str, lang: s
         "",
     ]
     if zh:
-        lines += ["自环表示状态不变的动作。终止状态指向结束点。", ""]
+        lines += [
+            "自环表示状态不变的动作。终止状态指向结束点；从终止状态出发的只有重新办理的动作。",
+            "",
+        ]
     else:
         lines += [
             "A loop marks an action that keeps the status. Terminal statuses lead to the "
-            "end point.",
+            "end point; the only actions leaving one are those that reopen the procedure.",
             "",
         ]
 

@@ -4143,20 +4143,17 @@ class ChangeEvent(SpecModel):
     type: Literal[
         "org.w3id.smartcommunity.resident.created",
         "org.w3id.smartcommunity.resident.updated",
-        "org.w3id.smartcommunity.resident.transitioned",
         "org.w3id.smartcommunity.resident.erased",
         "org.w3id.smartcommunity.issue.created",
         "org.w3id.smartcommunity.issue.updated",
         "org.w3id.smartcommunity.issue.transitioned",
-        "org.w3id.smartcommunity.issue.erased",
         "org.w3id.smartcommunity.consultation.created",
         "org.w3id.smartcommunity.consultation.updated",
         "org.w3id.smartcommunity.consultation.transitioned",
-        "org.w3id.smartcommunity.consultation.erased",
         "org.w3id.smartcommunity.withheld",
     ] = Field(
         title="事件类型 / Event type",
-        description="资源类型与变更种类；读者当前不能读取的资源的事件为 org.w3id.smartcommunity.withheld。 / Resource type and kind of change; org.w3id.smartcommunity.withheld for an event whose resource the reader may not read now.",
+        description="资源类型与变更种类：created 和 updated 用于每种资源；transitioned 用于有生命周期的资源的动作；erased 只用于居民记录的删除（eraseResident）。读者当前不能读取的资源的事件为 org.w3id.smartcommunity.withheld。 / Resource type and kind of change: created and updated for every resource type; transitioned for the actions of a resource type with a lifecycle; erased only for the erasure of a resident record (eraseResident). org.w3id.smartcommunity.withheld for an event whose resource the reader may not read now.",
     )
     time: DateTime = Field(
         title="时间 / Time", description="变更提交的时间。 / When the change was committed."
@@ -4187,12 +4184,12 @@ class ChangeEvent(SpecModel):
         str, StringConstraints(pattern="^[1-9][0-9]{0,18}$"), not_matching("\n$")
     ] = Field(
         title="序号 / Sequence",
-        description="订阅内从 1 开始连续递增的十进制序号。 / Decimal sequence number within the feed, from 1, increasing by one.",
+        description="订阅内从 1 开始逐一递增的十进制序号，对每个读者都无缺失：读者不能读取的事件以精简形式保留其序号。 / Decimal sequence number within the feed, from 1, increasing by one for every reader: an event the reader may not read keeps its number, served reduced.",
     )
     action: Code | None = Field(
         default=None,
         title="动作 / Action",
-        description="产生该变更的生命周期动作或 create、update、erase。 / The lifecycle action, or create, update or erase, that made the change.",
+        description="产生该变更的生命周期动作或 create、update、erase；一次动作写入的每个资源的事件都给出该动作（如并单目标的 updated 事件为 merge）。 / The lifecycle action, or create, update or erase, that made the change; the event of every resource an action writes names that action (the merge target's updated event says merge).",
     )
     resourceversion: (
         Annotated[str, StringConstraints(pattern="^[1-9][0-9]{0,17}$"), not_matching("\n$")] | None

@@ -8,13 +8,26 @@ from jsonschema import Draft202012Validator
 
 from .._context import KitContext
 from .._registry import check
-from ._shared import PUBLIC, SYSTEM, after, events_of, mirror, subject, tail, without_meta
+from ._shared import (
+    ISSUE,
+    PUBLIC,
+    SYSTEM,
+    Tracked,
+    after,
+    events_of,
+    mirror,
+    new_issue,
+    subject,
+    tail,
+    without_meta,
+)
 
 
 @check(
     "/req/change-feed/event-per-write",
-    "每次写入恰好一个事件，失败的请求没有事件",
-    "each write makes exactly one event; a failed request none",
+    "每次写入为写入的每个资源恰好产生一个事件，并给出引起它的动作；失败的请求没有事件",
+    "each write makes exactly one event per resource written, naming the action that caused "
+    "it; a failed request none",
     needs=(SYSTEM,),
 )
 def test_one_event_per_write(ctx: KitContext) -> None:
@@ -31,6 +44,18 @@ def test_one_event_per_write(ctx: KitContext) -> None:
                    f"the create of a {rt} made {len(mine)} events")
         ctx.expect(not events_of(ctx, who, cursor, rt, bad["id"]),
                    "被拒收的请求产生了事件", "a refused request made an event")
+    # A merge writes two issues: one event each, both naming the merge.
+    target = Tracked(ctx, new_issue(ctx))
+    duplicate = Tracked(ctx, new_issue(ctx))
+    cursor = tail(ctx, who)
+    duplicate.act("merge", {"details": {"mergedInto": target.id}})
+    for issue in (duplicate, target):
+        mine = events_of(ctx, who, cursor, ISSUE, issue.id)
+        actions = [e.get("action") for e in mine]
+        ctx.expect(actions == ["merge"],
+                   f"并单后诉求 {issue.id} 的事件动作为 {actions}，应恰好一个 merge",
+                   f"after a merge issue {issue.id} has events with actions {actions}, "
+                   "not exactly one merge")
 
 
 @check(
@@ -64,8 +89,8 @@ def test_events_are_cloudevents(ctx: KitContext) -> None:
 
 @check(
     "/req/change-feed/order",
-    "事件按提交顺序，序号递增无重复；镜像读者看到的序号无缺失",
-    "events in commit order, increasing without duplicates; no gaps for a mirror",
+    "事件按提交顺序，序号从 1 逐一递增，无缺失、无重复",
+    "events in commit order, sequence increasing by one, without gaps or duplicates",
     needs=(SYSTEM,),
 )
 def test_order(ctx: KitContext) -> None:
