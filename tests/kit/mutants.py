@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -742,4 +743,38 @@ MUTANTS += [
     Mutant("grid-worker-sees-community", "/req/privacy/grid-scope",
            "a grid worker reads the residents of every grid of the community",
            grid_worker_sees_community),
+]
+
+
+def grid_list_unmasked(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """One field, one role, one path: the resident list gives grid workers the identity
+    numbers their single reads mask."""
+    original_list, original_redact = Service.list_page, access_module.redact
+    listing = threading.local()
+
+    def list_page(self: Service, principal: Principal, *args: Any, **kw: Any) -> Result:
+        listing.on = principal.role == "grid-worker"
+        try:
+            return original_list(self, principal, *args, **kw)
+        finally:
+            listing.on = False
+
+    def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
+        out = original_redact(document, audience, **kw)
+        if getattr(listing, "on", False):
+            for shown, stored in zip(out.get("identityDocuments") or (),
+                                     document.get("identityDocuments") or (), strict=False):
+                if isinstance(shown, dict) and "number" in stored:
+                    shown["number"] = stored["number"]
+        return out
+
+    mp.setattr(Service, "list_page", list_page)
+    mp.setattr(access_module, "redact", redact)
+    return app
+
+
+MUTANTS += [
+    Mutant("grid-list-unmasked", "/req/privacy/redaction-matrix",
+           "the resident list gives grid workers the identity numbers their reads mask",
+           grid_list_unmasked),
 ]

@@ -5,3 +5,4 @@ time. What the modules share is in ``_shared``."""
 
 from . import _core, _feed, _residents, _issues, _consultations, _privacy  # noqa: F401, I001
 from . import _access_now  # noqa: F401  # checks that change access, then read every copy
+from . import _matrix  # noqa: F401  # every reader × every read path × every tagged field
