@@ -778,3 +778,28 @@ MUTANTS += [
            "the resident list gives grid workers the identity numbers their reads mask",
            grid_list_unmasked),
 ]
+
+
+def key_ids_refused(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A server still on the unnamed form: any pseudonym naming a key fails validation."""
+    original = Service.validate
+
+    def validate(self: Service, doc: Any, **kw: Any) -> None:
+        text = json.dumps(doc)
+        if isinstance(doc, dict) and "hmac-sha256:" in text:
+            named = copy.deepcopy(doc)
+            for card in named.get("identityDocuments") or ():
+                value = card.get("pseudonym") if isinstance(card, dict) else None
+                if isinstance(value, str) and value.count(":") == 2:
+                    card["pseudonym"] = "named-key"
+            doc = named
+        original(self, doc, **kw)
+
+    mp.setattr(Service, "validate", validate)
+    return app
+
+
+MUTANTS += [
+    Mutant("key-ids-refused", "/req/privacy/pseudonym-key-id",
+           "pseudonyms naming their key are refused as malformed", key_ids_refused),
+]
