@@ -82,9 +82,11 @@ class Presented:
 class Access:
     """The privacy policy of one spec version, applied to principals and stored resources."""
 
-    def __init__(self, spec: Spec, pseudonym_key: bytes | None = None) -> None:
+    def __init__(self, spec: Spec, pseudonym_key: bytes | None = None,
+                 pseudonym_key_id: str | None = None) -> None:
         self.spec = spec
         self.key = pseudonym_key
+        self.key_id = pseudonym_key_id
         policy = spec.privacy
         self.role_audience: Mapping[str, str] = policy["roleAudience"]
         self.treatments: Mapping[str, Mapping[str, str]] = policy["treatments"]
@@ -316,7 +318,7 @@ class Access:
         if rtype == self.person_type:
             doc = self._resident(principal, stored, audience, now, doc)
         else:
-            doc = redact(doc, audience, pseudonym_key=self.key)
+            doc = redact(doc, audience, pseudonym_key=self.key, pseudonym_key_id=self.key_id)
         if rtype in self.publication and audience in self.publication_audiences:
             self._public_area(rtype, doc)
         if rtype == "Issue":
@@ -349,7 +351,7 @@ class Access:
             return self.erased_form(doc)
         if audience != "self" and self.is_minor(doc, now):
             audience = self.minor_audience[audience]
-        return redact(doc, audience, pseudonym_key=self.key)
+        return redact(doc, audience, pseudonym_key=self.key, pseudonym_key_id=self.key_id)
 
     def _may_see_restricted(self, principal: Principal, stored: Stored, audience: str,
                             now: datetime | None) -> bool:

@@ -103,11 +103,14 @@ def create_app(settings: Settings) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """Factory for uvicorn workers; the settings come as JSON in the environment (SETTINGS_ENV),
-    key material as the path of its file (``pseudonym_key_file``)."""
+    key material as the path of its file (``pseudonym_key_file``; during a rotation
+    ``older_pseudonym_key_files``, key id → path)."""
     raw = json.loads(os.environ.get(SETTINGS_ENV, "{}"))
     if raw.get("tokens_file"):
         raw["tokens_file"] = Path(raw["tokens_file"])
     key_file = raw.pop("pseudonym_key_file", None)
     if key_file:
         raw["pseudonym_key"] = read_key_file(Path(key_file))
+    older = raw.pop("older_pseudonym_key_files", None) or {}
+    raw["older_pseudonym_keys"] = {kid: read_key_file(Path(f)) for kid, f in older.items()}
     return create_app(Settings(**raw))

@@ -28,7 +28,8 @@ def _examples(service: Service) -> list[dict[str, Any]]:
     order = {rt: i for i, rt in enumerate(service.spec.resource_types)}
     docs = [doc for _, doc in service.spec.examples()]
     if service.key is not None:
-        docs = [rekey_pseudonyms(copy.deepcopy(doc), service.key) for doc in docs]
+        docs = [rekey_pseudonyms(copy.deepcopy(doc), service.key,
+                                 key_id=service.key_id) for doc in docs]
     return sorted(docs, key=lambda d: (order.get(str(d.get("resourceType")), len(order)),
                                        str(d.get("id"))))
 

@@ -41,8 +41,16 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     #: deepest JSON nesting accepted (/req/core/request-limits)
     max_json_depth: int = 64
-    #: shared city key for citizen ID pseudonyms; None: redaction leaves no pseudonym behind
+    #: shared city key for citizen ID pseudonyms; None: redaction leaves no pseudonym behind.
+    #: During a rotation it is the newest key, the one every new pseudonym is made with.
     pseudonym_key: bytes | None = None
+    #: the id the city gives ``pseudonym_key``; None: the key has no name (pseudonyms
+    #: ``hmac-sha256:<hex>``), else they read ``hmac-sha256:<id>:<hex>``
+    #: (/req/privacy/pseudonym-key-id)
+    pseudonym_key_id: str | None = None
+    #: the other keys still held during a rotation, by id ("" for the unnamed one): the
+    #: pseudonyms they made are still checked, never made
+    older_pseudonym_keys: dict[str, bytes] = field(default_factory=dict)
     #: URI written to meta.source and to the change feed's ``source``; None: a stable
     #: ``urn:uuid:`` created with the database
     source_uri: str | None = None

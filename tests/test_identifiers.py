@@ -487,3 +487,35 @@ def test_pseudonym_rejects_empty_context_and_unencodable_text() -> None:
 def test_citizen_pseudonym_rejects_invalid_ids(bad: str) -> None:
     with pytest.raises(IdentifierError):
         citizen_id_pseudonym(bad, KEY)
+
+
+# --------------------------------------------------------------------------- key ids
+
+KEY_IDS = st.from_regex(r"[a-z0-9][a-z0-9-]{0,31}", fullmatch=True)
+
+
+@given(KEY_IDS, st.binary(min_size=16, max_size=40))
+def test_a_named_key_puts_its_id_before_the_same_mac(key_id: str, key: bytes) -> None:
+    from smartcommunity.identifiers import pseudonym_key_id
+
+    unnamed = citizen_id_pseudonym(GB11643_EXAMPLE, key)
+    named = citizen_id_pseudonym(GB11643_EXAMPLE, key, key_id=key_id)
+    # The id names the key; it does not enter the MAC, so the digits stay those of the key.
+    assert named == f"hmac-sha256:{key_id}:" + unnamed.removeprefix("hmac-sha256:")
+    assert pseudonym_key_id(named) == key_id
+    assert pseudonym_key_id(unnamed) is None
+
+
+@pytest.mark.parametrize("key_id", ["", "City", "a_b", "-a", "k" * 33, "a:b"])
+def test_a_key_id_is_short_lowercase_and_plain(key_id: str) -> None:
+    with pytest.raises(IdentifierError):
+        pseudonym("x", b"k" * 16, context="c", key_id=key_id)
+
+
+@pytest.mark.parametrize("text", ["hmac-sha256:" + "0" * 63, "hmac-sha256:K1:" + "0" * 64,
+                                  "hmac-sha256:" + "k" * 33 + ":" + "0" * 64, "sha256:" + "0" * 64])
+def test_only_pseudonyms_have_a_key_id(text: str) -> None:
+    from smartcommunity.identifiers import pseudonym_key_id
+
+    with pytest.raises(IdentifierError):
+        pseudonym_key_id(text)

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 
 from smartcommunity import Validator, load_spec
 from smartcommunity.exceptions import ActionNotAllowed, InvalidActionDetails, RoleNotAllowed
+from smartcommunity.identifiers import pseudonym_key_id
 from smartcommunity.integrity import feed_event_digest, head_digest, seal_history, withheld_event
 from smartcommunity.lifecycle import Lifecycle, lifecycle_for
 from smartcommunity.pointers import pointer
@@ -85,16 +86,21 @@ class Service:
         self.settings = settings
         self.store = store
         self.spec = load_spec(settings.spec_version)
-        self.access = Access(self.spec, settings.pseudonym_key)
+        self.access = Access(self.spec, settings.pseudonym_key, settings.pseudonym_key_id)
         #: the versions whose documents the server takes: those installed of its major version
         major = self.spec.version.split(".")[0]
         self.versions = tuple(v for v in available_versions() if v.split(".")[0] == major)
         # The library validates each document against the version it names.
         self.validator = Validator(settings.spec_version)
         self.key = settings.pseudonym_key
+        self.key_id = settings.pseudonym_key_id
+        #: the keys still held besides the newest, by id (None: the unnamed one)
+        self.older_keys = {kid or None: k for kid, k in settings.older_pseudonym_keys.items()}
         shortest = int(self.spec.parameter("/req/privacy/pseudonym", "minimumKeyBytes"))
-        if self.key is not None and len(self.key) < shortest:
+        if any(len(k) < shortest for k in (self.key, *self.older_keys.values()) if k is not None):
             raise ValueError(f"the pseudonym key must be at least {shortest} bytes")
+        if self.key_id is not None:  # a key id the pseudonym form cannot carry: ValueError
+            pseudonym_key_id(f"hmac-sha256:{self.key_id}:{'0' * 64}")
         self.source = store.source_uri(settings.source_uri)
         # Every event's chain digest covers its source, type and subject, which the service
         # knows; events stored before the server computed them are sealed now, once.
@@ -147,7 +153,7 @@ class Service:
                 f"本服务器只接收以下版本的文档：{list(self.versions)}",
                 "/req/core/document-type")])
         if keyed and self.key is not None:
-            with pseudonym_key(self.key):
+            with pseudonym_key(self.key, key_id=self.key_id, older=self.older_keys):
                 report = self.validator.validate(doc)
         else:
             report = self.validator.validate(doc)

@@ -47,6 +47,7 @@ __all__ = [
     "normalize_citizen_id",
     "parent_division",
     "pseudonym",
+    "pseudonym_key_id",
     "uscc_check_char",
 ]
 
@@ -90,6 +91,10 @@ _USCC_SHAPE = re.compile(rf"[{_USCC_ALPHABET}]{{2}}[0-9]{{6}}[{_USCC_ALPHABET}]{
 _PSEUDONYM_REQUIREMENT = "/req/privacy/pseudonym"
 _CITIZEN_ID_CONTEXT = "smartcommunity/citizen-id/v1"
 _PSEUDONYM_PREFIX = "hmac-sha256:"
+#: /req/privacy/pseudonym-key-id: how a key is named, its longest name a parameter
+_KEY_ID_REQUIREMENT = "/req/privacy/pseudonym-key-id"
+_KEY_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+_PSEUDONYM_FORM = re.compile(r"hmac-sha256:(?:([a-z0-9][a-z0-9-]*):)?[0-9a-f]{64}")
 
 # Separators that appear between parts of transliterated names. U+00B7 is the standard one;
 # the others are what common input methods produce in its place.
@@ -178,20 +183,22 @@ def mask_citizen_id(s: str) -> str:
     return s[:6] + "*" * 8 + s[14:]
 
 
-def citizen_id_pseudonym(s: str, key: bytes, *, context: str = _CITIZEN_ID_CONTEXT) -> str:
+def citizen_id_pseudonym(s: str, key: bytes, *, context: str = _CITIZEN_ID_CONTEXT,
+                         key_id: str | None = None) -> str:
     """Return a keyed pseudonym of a citizen identity number.
 
     ``s`` is normalised (:func:`normalize_citizen_id`) and must then be valid, so the same
     person always maps to the same pseudonym whatever the input spelling. The result equals
-    ``pseudonym(normalised_id, key, context=context)``. Raises :class:`IdentifierError` for
-    an invalid number or a key shorter than 16 bytes.
+    ``pseudonym(normalised_id, key, context=context, key_id=key_id)``. Raises
+    :class:`IdentifierError` for an invalid number, a key shorter than 16 bytes or an
+    invalid key id.
     """
     if not isinstance(s, str):
         raise IdentifierError("citizen identity number must be a str")
     normalised = normalize_citizen_id(s)
     if not is_valid_citizen_id(normalised):
         raise IdentifierError("invalid citizen identity number")
-    return pseudonym(normalised, key, context=context)
+    return pseudonym(normalised, key, context=context, key_id=key_id)
 
 
 # --------------------------------------------------------------------------- USCC
@@ -364,8 +371,27 @@ def minimum_key_bytes(version: str | None = None) -> int:
     return _minimum_key_bytes(version or DEFAULT_VERSION)
 
 
-def pseudonym(value: str, key: bytes, *, context: str) -> str:
-    """Return ``"hmac-sha256:"`` + 64 lowercase hex digits, a keyed pseudonym of ``value``.
+def _maximum_key_id_length() -> int:
+    from .specification import DEFAULT_VERSION, load_spec
+
+    return int(load_spec(DEFAULT_VERSION).parameter(_KEY_ID_REQUIREMENT, "maximumKeyIdLength"))
+
+
+def pseudonym_key_id(p: str) -> str | None:
+    """The id of the key the pseudonym ``p`` names (``hmac-sha256:<key id>:<hex>``), or None
+    for a pseudonym of the key a city used before naming its keys (``hmac-sha256:<hex>``).
+    Raises :class:`IdentifierError` when ``p`` is not a pseudonym (/req/privacy/pseudonym-key-id).
+    """
+    found = _PSEUDONYM_FORM.fullmatch(p) if isinstance(p, str) else None
+    if found is None or len(found.group(1) or "") > _maximum_key_id_length():
+        raise IdentifierError("not a pseudonym of the form hmac-sha256:[<key id>:]<64 hex>")
+    return found.group(1)
+
+
+def pseudonym(value: str, key: bytes, *, context: str, key_id: str | None = None) -> str:
+    """Return ``"hmac-sha256:"`` + 64 lowercase hex digits, a keyed pseudonym of ``value``;
+    with ``key_id``, the key's id stands between them (``hmac-sha256:<key id>:<hex>``) so a
+    city can rotate its key (/req/privacy/pseudonym-key-id). The id does not enter the MAC.
 
     The MAC is HMAC-SHA256 under ``key`` over ``len(C).to_bytes(8, "big") + C + V``, where
     ``C`` and ``V`` are the UTF-8 encodings of ``context`` and ``value``. This exact
@@ -383,6 +409,10 @@ def pseudonym(value: str, key: bytes, *, context: str) -> str:
         raise IdentifierError("context must be a non-empty str")
     if not isinstance(value, str):
         raise IdentifierError("value must be a str")
+    if key_id is not None and (not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id)
+                               or len(key_id) > _maximum_key_id_length()):
+        raise IdentifierError("a key id is 1 to 32 lowercase letters, digits or hyphens, "
+                              "starting with a letter or digit")
     try:
         ctx = context.encode("utf-8")
         val = value.encode("utf-8")
@@ -390,4 +420,5 @@ def pseudonym(value: str, key: bytes, *, context: str) -> str:
         raise IdentifierError("context and value must be encodable as UTF-8") from exc
     # The length prefix keeps (context, value) pairs from colliding when concatenated.
     message = len(ctx).to_bytes(8, "big") + ctx + val
-    return _PSEUDONYM_PREFIX + hmac.new(bytes(key), message, sha256).hexdigest()
+    named = f"{key_id}:" if key_id is not None else ""
+    return _PSEUDONYM_PREFIX + named + hmac.new(bytes(key), message, sha256).hexdigest()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -879,4 +880,63 @@ MUTANTS += [
            body_before_role),
     Mutant("merge-target-event-unnamed", "/req/change-feed/event-per-write",
            "the merge target's event names update instead of merge", merge_target_unnamed),
+]
+
+
+def grid_list_unmasked(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """One field, one role, one path: the resident list gives grid workers the identity
+    numbers their single reads mask."""
+    original_list, original_redact = Service.list_page, access_module.redact
+    listing = threading.local()
+
+    def list_page(self: Service, principal: Principal, *args: Any, **kw: Any) -> Result:
+        listing.on = principal.role == "grid-worker"
+        try:
+            return original_list(self, principal, *args, **kw)
+        finally:
+            listing.on = False
+
+    def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
+        out = original_redact(document, audience, **kw)
+        if getattr(listing, "on", False):
+            for shown, stored in zip(out.get("identityDocuments") or (),
+                                     document.get("identityDocuments") or (), strict=False):
+                if isinstance(shown, dict) and "number" in stored:
+                    shown["number"] = stored["number"]
+        return out
+
+    mp.setattr(Service, "list_page", list_page)
+    mp.setattr(access_module, "redact", redact)
+    return app
+
+
+MUTANTS += [
+    Mutant("grid-list-unmasked", "/req/privacy/redaction-matrix",
+           "the resident list gives grid workers the identity numbers their reads mask",
+           grid_list_unmasked),
+]
+
+
+def key_ids_refused(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A server still on the unnamed form: any pseudonym naming a key fails validation."""
+    original = Service.validate
+
+    def validate(self: Service, doc: Any, **kw: Any) -> None:
+        text = json.dumps(doc)
+        if isinstance(doc, dict) and "hmac-sha256:" in text:
+            named = copy.deepcopy(doc)
+            for card in named.get("identityDocuments") or ():
+                value = card.get("pseudonym") if isinstance(card, dict) else None
+                if isinstance(value, str) and value.count(":") == 2:
+                    card["pseudonym"] = "named-key"
+            doc = named
+        original(self, doc, **kw)
+
+    mp.setattr(Service, "validate", validate)
+    return app
+
+
+MUTANTS += [
+    Mutant("key-ids-refused", "/req/privacy/pseudonym-key-id",
+           "pseudonyms naming their key are refused as malformed", key_ids_refused),
 ]

@@ -194,3 +194,30 @@ def test_a_later_minor_is_redacted_as_the_installed_one_without_its_new_members(
         assert redacted == {**expected, "specVersion": later}, audience
     with pytest.raises(UnknownSpecVersion):
         redact({**doc, "specVersion": f"{int(later.split('.')[0]) + 1}.0"}, "public")
+
+
+def test_a_named_key_names_itself_in_every_pseudonym_it_leaves() -> None:
+    import copy
+
+    for _, original in EXAMPLES:
+        numbers = _citizen_numbers(original)
+        if not numbers:
+            continue
+        doc = rekey_pseudonyms(copy.deepcopy(original), KEY, key_id="city-2026")
+        assert all(identifiers.pseudonym_key_id(p) == "city-2026"
+                   for p in _numbers_with_pseudonyms(doc).values())
+        bare = copy.deepcopy(original)
+        for item in bare.get("identityDocuments") or ():
+            item.pop("pseudonym", None)  # redaction then leaves one of its own
+        shown = redact(bare, "department", pseudonym_key=KEY, pseudonym_key_id="city-2026")
+        assert validate(shown).valid
+        left = [v for v in _strings(shown) if v.startswith("hmac-sha256:")]
+        assert all(identifiers.pseudonym_key_id(p) == "city-2026" for p in left)
+
+
+def _strings(doc: Any) -> list[str]:
+    if isinstance(doc, dict):
+        return [s for v in doc.values() for s in _strings(v)]
+    if isinstance(doc, list):
+        return [s for v in doc for s in _strings(v)]
+    return [doc] if isinstance(doc, str) else []

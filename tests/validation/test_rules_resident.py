@@ -606,3 +606,23 @@ def test_rules_never_raise_on_odd_data(edits: list[tuple[str, Any]]) -> None:
         for rule in rules_for(SPEC.version, "Resident"):
             if rule.__module__ == rr.__name__:
                 rule(doc, ctx)
+
+
+@given(st.binary(min_size=16, max_size=40), st.binary(min_size=16, max_size=40))
+def test_during_a_rotation_each_pseudonym_is_checked_with_the_key_it_names(
+        old: bytes, new: bytes) -> None:
+    doc = wang()
+    item = doc["identityDocuments"][0]
+    for named, key in ((None, old), ("k1", old), ("k2", new)):
+        item["pseudonym"] = identifiers.citizen_id_pseudonym(item["number"], key, key_id=named)
+        with rr.pseudonym_key(new, key_id="k2", older={None: old, "k1": old}):
+            assert not found(doc, rr.PSEUDONYM_MISMATCH)
+    # A pseudonym of a key the validator does not hold is not checked.
+    item["pseudonym"] = identifiers.citizen_id_pseudonym(item["number"], old, key_id="k9")
+    with rr.pseudonym_key(new, key_id="k2"):
+        assert not found(doc, rr.PSEUDONYM_MISMATCH)
+    # Under the key it names, a pseudonym made with another key is a mismatch.
+    item["pseudonym"] = identifiers.citizen_id_pseudonym(item["number"], old, key_id="k2")
+    with rr.pseudonym_key(new, key_id="k2"):
+        expected = set() if old == new else {"/identityDocuments/0/pseudonym"}
+        assert pointers(doc, rr.PSEUDONYM_MISMATCH) == expected

@@ -62,6 +62,8 @@ class KitContext:
         #: the audience residents read their own records as (None: the spec has none)
         self.own_audience = next((a for a in spec.audiences if a not in by_role), None)
         self._templates = _templates(spec)
+        #: cells of a matrix the running check records for the report (reader × path × field)
+        self.matrix: list[dict[str, Any]] = []
 
     # -- principals --------------------------------------------------------------------
     def principal(

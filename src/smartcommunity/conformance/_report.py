@@ -114,6 +114,52 @@ def _article(r: dict[str, Any], base: str, statements: dict[str, dict[str, str]]
         f'{rerun}{"".join(parts)}</article>')
 
 
+def _cell_html(cell: dict[str, Any] | None) -> str:
+    """✓ n: served, n tagged values compared, nothing leaked; ✗: the pointers that leaked;
+    otherwise the status (or – when the reader was answered without this record)."""
+    if cell is None:
+        return '<td class="none"></td>'
+    if cell["leaks"]:
+        where = ", ".join(cell["leaks"][:4])
+        return f'<td class="leak" title="{escape(where)}">✗ {escape(where)}</td>'
+    if cell.get("served"):
+        return f'<td class="ok">✓ {cell.get("compared", 0)}</td>'
+    status = cell.get("status")
+    return f'<td class="none">{"–" if status == 200 else escape(str(status))}</td>'
+
+
+def matrix_html(results: list[dict[str, Any]]) -> str:
+    """The role × read path × record matrix of the checks that record one."""
+    out = []
+    for r in results:
+        cells = r.get("matrix") or []
+        if not cells:
+            continue
+        columns = list(dict.fromkeys((c["resourceType"], c["endpoint"]) for c in cells))
+        readers = list(dict.fromkeys((c["reader"], c.get("role"), c["audience"]) for c in cells))
+        at = {(c["reader"], c["resourceType"], c["endpoint"]): c for c in cells}
+        types = list(dict.fromkeys(rt for rt, _ in columns))
+        head = "".join(f'<th colspan="{sum(1 for t, _ in columns if t == rt)}">{escape(rt)}</th>'
+                       for rt in types)
+        sub = "".join(f"<th>{escape(e)}</th>" for _, e in columns)
+        rows = []
+        for name, role, audience in readers:
+            who = {"-": ("（无令牌）", "(no token)"), "?": ("（无效令牌）", "(invalid token)")}
+            label = _both(*who[name]) if name in who else f"<code>{escape(name)}</code>"
+            rows.append(f"<tr><th>{label}<br>{escape(role or '')} → {escape(audience)}</th>"
+                        + "".join(_cell_html(at.get((name, rt, e))) for rt, e in columns)
+                        + "</tr>")
+        out.append(
+            f'<section class="matrix"><h3><code>{escape(r["id"])}</code></h3>'
+            f'<p>{_both("✓ n：提供了记录，比对 n 个标注字段值，无泄露；✗：泄露的字段；数字：状态码；–：未提供该记录。", "✓ n: the record served, n tagged values compared, nothing leaked; ✗: the fields that leaked; a number: the status; –: the record was not served.")}</p>'
+            f'<table><thead><tr><th rowspan="2">{_both("读者（角色 → 受众）", "Reader (role → audience)")}'
+            f"</th>{head}</tr><tr>{sub}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            "</section>")
+    if not out:
+        return ""
+    return f'<h2>{_both("隐私矩阵", "Privacy matrix")}</h2>' + "".join(out)
+
+
 def html(report: dict[str, Any], requirements_url: str | None = None) -> str:
     """The bilingual report page: verdict, classes, failures first with the exact curl."""
     base = requirements_url or "https://w3id.org/smartcommunity/requirements/"
@@ -166,6 +212,9 @@ button {{ float: right; font-size: 1rem; }}
 blockquote.statement {{ margin: .4rem 0; padding: .2rem .8rem; border-left: .2rem solid #ccd; color: #3a4150; }}
 details.exchange > summary {{ cursor: pointer; }}
 #passed > summary {{ cursor: pointer; font-size: 1.2rem; margin: 1rem 0; }}
+section.matrix {{ overflow-x: auto; }} section.matrix td {{ text-align: center; white-space: nowrap; }}
+td.ok {{ color: #1b7f3b; }} td.leak {{ background: #fbe4e2; color: #b3261e; font-weight: bold; }}
+td.none {{ color: #889; }}
 </style>
 </head>
 <body>
@@ -184,6 +233,7 @@ details.exchange > summary {{ cursor: pointer; }}
 <th>{_both("通过", "pass")}</th><th>{_both("不通过", "fail")}</th><th>{_both("警告", "warn")}</th>
 <th>{_both("跳过", "skip")}</th><th>{_both("故障", "error")}</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
+{matrix_html(results)}
 <h2>{_both("结果（不通过的在前）", "Results (failures first)")}</h2>
 {"".join(items)}
 <h2>{_both("覆盖", "Coverage")}</h2>

@@ -216,6 +216,7 @@ def _declared(resp: Response | None, spec: Spec
 
 def _run_one(ctx: KitContext, spec: Spec, test: KitTest, cls: str) -> dict[str, Any]:
     mark = len(ctx.client.log)
+    ctx.matrix = []
     start = time.perf_counter()
     try:
         test.fn(ctx)
@@ -232,7 +233,10 @@ def _run_one(ctx: KitContext, spec: Spec, test: KitTest, cls: str) -> dict[str, 
     else:
         status, message = "pass", {"zh-Hans": "通过", "en": "met"}
     elapsed = (time.perf_counter() - start) * 1000
-    return _result(spec, test, cls, status, message, elapsed, ctx.client.log[mark:])
+    result = _result(spec, test, cls, status, message, elapsed, ctx.client.log[mark:])
+    if ctx.matrix:
+        result["matrix"] = ctx.matrix
+    return result
 
 
 def _result(

@@ -140,9 +140,11 @@ MaskedCitizenId = Annotated[
 
 
 Pseudonym = Annotated[
-    str, StringConstraints(pattern="^hmac-sha256:[0-9a-f]{64}$"), not_matching("\n$")
+    str,
+    StringConstraints(pattern="^hmac-sha256:(?:[a-z0-9][a-z0-9-]{0,31}:)?[0-9a-f]{64}$"),
+    not_matching("\n$"),
 ]
-"""以共享密钥计算的 HMAC-SHA256 假名，使两个系统无需交换原号码即可关联记录。 / HMAC-SHA256 pseudonym computed with a shared key, so two systems can join records without exchanging the number."""
+"""以共享密钥计算的 HMAC-SHA256 假名，使两个系统无需交换原号码即可关联记录。城市为密钥命名后写作 hmac-sha256:<密钥标识>:<64 位十六进制>，以便轮换密钥；不带密钥标识的是城市命名密钥之前所用的密钥。 / HMAC-SHA256 pseudonym computed with a shared key, so two systems can join records without exchanging the number. Once the city names its keys it is written hmac-sha256:<key id>:<64 hex digits>, so the key can be rotated; one without a key id is of the key the city used before naming its keys."""
 
 
 Uscc = Annotated[

@@ -23,6 +23,9 @@ Mask = Callable[[str], str]
 StepPath = tuple[Step, ...]
 
 
+#: the key a removed citizen ID's pseudonym is made with, and the key's id (None: unnamed)
+Keyed = tuple[bytes, str | None] | None
+
 def audiences(version: str = DEFAULT_VERSION) -> tuple[str, ...]:
     """Every audience a document can be redacted for (``audience.csv`` of ``version``)."""
     return load_spec(version).audiences
@@ -70,9 +73,11 @@ def _citizen_id_paths(spec: Spec, resource_type: str) -> tuple[StepPath, ...]:
     )
 
 
-def rekey_pseudonyms(document: dict[str, Any], key: bytes) -> dict[str, Any]:
+def rekey_pseudonyms(document: dict[str, Any], key: bytes, *, key_id: str | None = None
+                     ) -> dict[str, Any]:
     """``document`` (changed in place) with the pseudonym beside every valid full citizen ID
-    number recomputed with ``key`` (/req/residents/pseudonym-consistent).
+    number recomputed with ``key``, named ``key_id`` when the city names its keys
+    (/req/residents/pseudonym-consistent, /req/privacy/pseudonym-key-id).
 
     A city that rotates its key, a server seeding examples made with another key, and a test
     kit holding the city's key all need the same recomputation. Which members hold the numbers
@@ -91,7 +96,8 @@ def rekey_pseudonyms(document: dict[str, Any], key: bytes) -> dict[str, Any]:
             holder = _parent(document, where)
             if (isinstance(holder, dict) and "pseudonym" in holder and isinstance(number, str)
                     and identifiers.is_valid_citizen_id(number)):
-                holder["pseudonym"] = identifiers.citizen_id_pseudonym(number, key)
+                holder["pseudonym"] = identifiers.citizen_id_pseudonym(number, key,
+                                                                       key_id=key_id)
     return document
 
 
@@ -108,14 +114,16 @@ def redact(
     audience: str,
     *,
     pseudonym_key: bytes | None = None,
+    pseudonym_key_id: str | None = None,
 ) -> dict[str, Any]:
     """A copy of ``document`` as ``audience`` may see it; the input is not modified.
 
     Each field tagged ``personal`` or ``sensitive`` is kept, masked or removed as
     ``privacy.json`` of the document's version says for the audience; items whose
     ``visibility`` the audience may not see are removed. With ``pseudonym_key``, a removed
-    citizen ID leaves its keyed pseudonym behind so records can still be joined. The result
-    validates against the same schema.
+    citizen ID leaves its keyed pseudonym behind so records can still be joined, naming
+    ``pseudonym_key_id`` when the city names its keys (/req/privacy/pseudonym-key-id). The
+    result validates against the same schema.
 
     A document of a later minor version is read as the highest installed minor of its major;
     members that version does not know carry no tag to go by, so only an audience that keeps
@@ -136,6 +144,7 @@ def redact(
     if newer and set(treatments.values()) != {"keep"}:
         _drop_unknown_members(spec, rt, out)
 
+    keyed: Keyed = (pseudonym_key, pseudonym_key_id) if pseudonym_key is not None else None
     holes: list[list[Any]] = []
     # Items hidden by visibility first: what is gone needs no masking.
     for path in sorted(plan.visibility, key=len):
@@ -148,11 +157,11 @@ def redact(
         mask = masks.get(method) if treatment == "mask" and method is not None else None
         for where, value in list(values_at(out, path)):
             if mask is not None:
-                _mask(out, where, value, mask, pseudonym_key, holes)
+                _mask(out, where, value, mask, keyed, holes)
             else:
                 _remove(out, where, holes)
     if set(treatments.values()) != {"keep"}:
-        _redact_details(spec, rt, out, treatments, masks, pseudonym_key, holes)
+        _redact_details(spec, rt, out, treatments, masks, keyed, holes)
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
     return out
@@ -160,7 +169,7 @@ def redact(
 
 def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],
                     treatments: Mapping[str, str], masks: Mapping[str, Mask],
-                    key: bytes | None, holes: list[list[Any]]) -> None:
+                    key: Keyed, holes: list[list[Any]]) -> None:
     """Apply the tags of each history event's ``details`` (its action's details schema in the
     lifecycle table); details of an action the table does not know carry no tag to go by and
     are removed. Like the resource schemas, details schemas never require a tagged member."""
@@ -207,7 +216,7 @@ _HOLE: Any = object()
 
 
 def _mask(doc: dict[str, Any], where: tuple[str | int, ...], value: Any, mask: Mask,
-          key: bytes | None, holes: list[list[Any]]) -> None:
+          key: Keyed, holes: list[list[Any]]) -> None:
     if not isinstance(value, str):
         _remove(doc, where, holes)
         return
@@ -220,7 +229,8 @@ def _mask(doc: dict[str, Any], where: tuple[str | int, ...], value: Any, mask: M
             parent.pop(name, None)
             parent.setdefault("masked", masked)
             if key is not None:
-                parent.setdefault("pseudonym", identifiers.citizen_id_pseudonym(value, key))
+                parent.setdefault("pseudonym", identifiers.citizen_id_pseudonym(
+                    value, key[0], key_id=key[1]))
             return
         parent[name] = mask(value)
     except (identifiers.IdentifierError, ValueError):

@@ -85,23 +85,29 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INDEX = re.compile(r"0|[1-9][0-9]*")
 _BAD_ESCAPE = re.compile(r"~(?![01])")
 
-# The city's shared key for citizen ID pseudonyms; without it pseudonym-consistent is skipped.
-_PSEUDONYM_KEY: ContextVar[bytes | None] = ContextVar("smartcommunity_pseudonym_key",
-                                                      default=None)
+# The city's shared keys for citizen ID pseudonyms by key id (None: the unnamed key); without
+# them pseudonym-consistent is skipped.
+_PSEUDONYM_KEY: ContextVar[Mapping[str | None, bytes] | None] = ContextVar(
+    "smartcommunity_pseudonym_key", default=None)
 
 
 @contextmanager
-def pseudonym_key(key: bytes) -> Iterator[None]:
+def pseudonym_key(key: bytes, *, key_id: str | None = None,
+                  older: Mapping[str | None, bytes] | None = None) -> Iterator[None]:
     """Check ``pseudonym`` against ``number`` with ``key`` while the block runs.
 
     Only a validator holding the city's shared key can check /req/residents/pseudonym-consistent;
-    outside this block the rule is skipped. Raises ``ValueError`` for a key shorter than
-    /req/privacy/pseudonym's ``minimumKeyBytes`` (16 in 1.0).
+    outside this block the rule is skipped. During a rotation (/req/privacy/pseudonym-key-id)
+    ``key`` is the newest, named ``key_id``, and ``older`` the other keys still held by id: a
+    pseudonym is checked with the key it names, and one of a key not held is not checked.
+    Raises ``ValueError`` for a key shorter than /req/privacy/pseudonym's ``minimumKeyBytes``
+    (16 in 1.0).
     """
     minimum = identifiers.minimum_key_bytes()
-    if not isinstance(key, bytes | bytearray) or len(key) < minimum:
+    ring = {**(older or {}), key_id: key}
+    if any(not isinstance(k, bytes | bytearray) or len(k) < minimum for k in ring.values()):
         raise ValueError(f"the pseudonym key must be at least {minimum} bytes")
-    token = _PSEUDONYM_KEY.set(bytes(key))
+    token = _PSEUDONYM_KEY.set({kid: bytes(k) for kid, k in ring.items()})
     try:
         yield
     finally:
@@ -222,11 +228,17 @@ def identity_documents(doc: Document, ctx: Context) -> None:
 
 
 def _check_pseudonym(ctx: Context, i: int, doc_type: Any, number: str, pseudonym: str) -> None:
-    key = _PSEUDONYM_KEY.get()
-    if key is None:
+    ring = _PSEUDONYM_KEY.get()
+    if ring is None:
         return
     try:
-        expected = identifiers.citizen_id_pseudonym(number, key)
+        key_id = identifiers.pseudonym_key_id(pseudonym)
+    except ValueError:
+        key_id = None  # not a pseudonym at all: the schema reports its form, this the mismatch
+    if key_id not in ring:
+        return  # a key this validator does not hold: nothing to check it with
+    try:
+        expected = identifiers.citizen_id_pseudonym(number, ring[key_id], key_id=key_id)
     except ValueError:
         return  # an invalid number has no pseudonym; citizen-id-valid reports it
     if not hmac.compare_digest(expected.encode(), pseudonym.encode("utf-8", "replace")):

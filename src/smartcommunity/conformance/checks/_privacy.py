@@ -616,3 +616,26 @@ def test_grid_scope(ctx: KitContext) -> None:
                                                  must_list=False)}
     ctx.expect(outside.id not in shown, "网格员的列表中有其他网格的居民",
                "the grid worker's list shows a resident of another grid")
+
+
+@check(
+    "/req/privacy/pseudonym-key-id",
+    "假名可以带密钥标识：服务器接收其不持有的密钥标识的假名，拒收格式错误的密钥标识",
+    "pseudonyms may name their key: the server takes a pseudonym of a key id it does not hold "
+    "and refuses a malformed key id",
+)
+def test_pseudonym_key_id(ctx: KitContext) -> None:
+    from ...identifiers import citizen_id_pseudonym
+    from ._shared import expect_pointer
+
+    key_id = f"kit-{ctx.new_id()[:8]}"  # a key no server holds: its pseudonyms go unchecked
+    doc = with_number(ctx)
+    card = next(d for d in doc["identityDocuments"] if d.get("number"))
+    card["pseudonym"] = citizen_id_pseudonym(card["number"], ctx.new_id().encode(),
+                                             key_id=key_id)
+    ctx.expect_status(ctx.create(ctx.ensure_valid(doc, "(pseudonym naming a key)")), 201,
+                      zh="带密钥标识的假名应被接收", en="a pseudonym naming its key is taken")
+    doc = with_number(ctx)
+    card = next(d for d in doc["identityDocuments"] if d.get("number"))
+    card["pseudonym"] = "hmac-sha256:Kit_Key:" + "0" * 64
+    expect_pointer(ctx, ctx.expect_problem(ctx.create(doc), 422), "/identityDocuments")
