@@ -14,7 +14,6 @@ from itertools import pairwise
 from typing import Any
 
 from .._context import KitContext
-from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
     ISSUE,
@@ -24,6 +23,7 @@ from ._shared import (
     RESIDENT_ROLE,
     SYSTEM,
     Tracked,
+    feed,
     mirror,
     new_issue,
     proxy,
@@ -38,22 +38,6 @@ CONSULTATION = "Consultation"
 WITHHELD = "org.w3id.smartcommunity.withheld"
 WITHHELD_MEMBERS = frozenset({"specversion", "id", "source", "type", "time", "sequence",
                               "eventdigest", "chaindigest"})
-
-
-def _since(ctx: KitContext, who: Principal, cursor: str) -> list[dict[str, Any]]:
-    """Every event ``who`` receives after ``cursor``, all pages."""
-    out: list[dict[str, Any]] = []
-    for _ in range(200):
-        resp = ctx.call("GET", ctx.path("readChanges"), who,
-                        params={"cursor": cursor, "limit": "500"})
-        ctx.expect_status(resp, 200, zh="从游标读取变更", en="read the feed from a cursor")
-        body = resp.json() or {}
-        items = [e for e in body.get("items") or [] if isinstance(e, dict)]
-        if not items:
-            break
-        out += items
-        cursor = str(body.get("next"))
-    return out
 
 
 def _about(ctx: KitContext, events: list[dict[str, Any]], rt: str, rid: str
@@ -120,7 +104,7 @@ def test_withheld_events(ctx: KitContext) -> None:
     cursor = tail(ctx, outsider)
     doc = ctx.document(ctx.spec.resource_types[-1])
     ctx.created(doc)
-    events = _since(ctx, outsider, cursor)
+    events = feed(ctx, outsider, cursor)
     sequences = [int(str(e.get("sequence", "0"))) for e in events]
     ctx.expect(bool(events), "读者完全没有收到另一社区写入的事件",
                "the reader receives nothing for another community's write")
@@ -151,18 +135,18 @@ def test_feed_decided_now(ctx: KitContext) -> None:
     # 1. A proxy whose period ends reads nothing more of the resident, not even from before.
     record = Tracked(ctx, _unique(ctx, [proxy(ctx, agent, ["receive-information"])]))
     values = _values(record.doc)
-    seen = _about(ctx, _since(ctx, agent, cursor), RESIDENT, record.id)
+    seen = _about(ctx, feed(ctx, agent, cursor), RESIDENT, record.id)
     ctx.expect(bool(seen), "代理人在期限内没有在变更中看到被代理居民",
                "a proxy in force does not see the resident in the feed")
     proxies = [dict(p) for p in record.doc.get("proxies") or ()]
     for entry in proxies:
         entry["validUntil"] = ctx.moment(-0.01)
     record.put(proxies=proxies)
-    again = _about(ctx, _since(ctx, agent, cursor), RESIDENT, record.id)
+    again = _about(ctx, feed(ctx, agent, cursor), RESIDENT, record.id)
     ctx.expect(not again, f"代理关系结束后，前代理人仍在变更中收到 {len(again)} 个该居民的事件",
                f"after the proxy ended, the ex-proxy still receives {len(again)} events of "
                "the resident")
-    leaked = _leaks(values, _since(ctx, agent, cursor))
+    leaked = _leaks(values, feed(ctx, agent, cursor))
     ctx.expect(not leaked, f"前代理人在变更中读到 {leaked}",
                f"the ex-proxy reads {leaked} in the feed")
     # 2. A reporter made confidential leaves every earlier event for readers beyond intake.
@@ -172,7 +156,7 @@ def test_feed_decided_now(ctx: KitContext) -> None:
         issue = Tracked(ctx, new_issue(ctx, reporterDisclosure="public", reporterContact={
             "name": "邹晓阳", "phone": "+8613900001234"}))
         issue.put(reporterDisclosure="confidential")
-        events = _about(ctx, _since(ctx, reader, start), ISSUE, issue.id)
+        events = _about(ctx, feed(ctx, reader, start), ISSUE, issue.id)
         leaked = _leaks(["邹晓阳", "+8613900001234", "13900001234"], events)
         ctx.expect(not leaked, f"诉求人改为保密后，{reader.name} 仍在变更中读到 {leaked}",
                    f"after the reporter became confidential, {reader.name} still reads "
@@ -184,7 +168,7 @@ def test_feed_decided_now(ctx: KitContext) -> None:
         consultation = Tracked(ctx, _public_consultation(ctx))
         consultation.put(visibility="staff")
         for who in watchers:
-            events = _about(ctx, _since(ctx, who, starts[who.name]), CONSULTATION,
+            events = _about(ctx, feed(ctx, who, starts[who.name]), CONSULTATION,
                             consultation.id)
             ctx.expect(not events, f"协商收窄为 staff 后，{who.name} 仍在变更中收到它",
                        f"after the consultation was narrowed to staff, {who.name} still "
@@ -212,7 +196,7 @@ def test_erased_history(ctx: KitContext) -> None:
     record.put(preferredChannels=["phone-call"])
     resp = record.post("erase", {"reason": "purpose-fulfilled"})
     ctx.expect_status(resp, 200, zh="执行删除", en="carry out the erasure")
-    events = _about(ctx, _since(ctx, who, cursor), RESIDENT, record.id)
+    events = _about(ctx, feed(ctx, who, cursor), RESIDENT, record.id)
     ctx.expect(len(events) >= 3, f"镜像只收到 {len(events)} 个该记录的事件",
                f"the mirror receives only {len(events)} events of the record")
     for event in events:
@@ -249,29 +233,12 @@ def test_erasure_every_copy(ctx: KitContext) -> None:
                "the replay after erasure created the record again")
     readers = [ctx.staff, *(p for p in (ctx.optional(SYSTEM),) if p is not None)]
     for who in readers:
-        leaked = _leaks(values, _whole_feed(ctx, who))
+        leaked = _leaks(values, feed(ctx, who))
         ctx.expect(not leaked, f"删除后 {who.name} 在变更中读到 {leaked}",
                    f"after erasure {who.name} reads {leaked} in the feed")
         leaked = _leaks(values, ctx.read(RESIDENT, doc["id"], who).json())
         ctx.expect(not leaked, f"删除后 {who.name} 读取到 {leaked}",
                    f"after erasure {who.name} reads {leaked}")
-
-
-def _whole_feed(ctx: KitContext, who: Principal) -> list[dict[str, Any]]:
-    """The whole feed as ``who`` receives it."""
-    out: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(2000):
-        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
-        resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
-        ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
-        body = resp.json() or {}
-        items = [e for e in body.get("items") or [] if isinstance(e, dict)]
-        if not items:
-            break
-        out += items
-        cursor = str(body.get("next"))
-    return out
 
 
 @check(

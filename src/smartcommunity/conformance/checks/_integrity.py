@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...integrity import (
     WITHHELD_TYPE,
     Break,
@@ -13,9 +11,8 @@ from ...integrity import (
     verify_history,
 )
 from .._context import KitContext
-from .._preset import Principal
 from .._registry import Skipped, check
-from ._shared import PUBLIC, SYSTEM, Tracked, fresh, mirror, subject
+from ._shared import PUBLIC, SYSTEM, Tracked, feed, fresh, mirror, subject
 
 #: a digest no content has: what the kit sends where none may be
 _NO_DIGEST = "sha256:" + "0" * 64
@@ -30,23 +27,6 @@ def _first_break(ctx: KitContext, breaks: list[Break], what_zh: str, what_en: st
         where = first.pointer if first.index is None else f"#{first.index + 1}{first.pointer}"
         ctx.expect(False, f"{what_zh}：{where}：{first.message['zh-Hans']}",
                    f"{what_en}: {where}: {first.message['en']}")
-
-
-def _whole_feed(ctx: KitContext, who: Principal) -> list[dict[str, Any]]:
-    """Every event of the feed from its start, as ``who`` reads it."""
-    events: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(2000):
-        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
-        resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
-        ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
-        body = resp.json() or {}
-        items = [i for i in body.get("items") or [] if isinstance(i, dict)]
-        events.extend(items)
-        if not items:
-            return events
-        cursor = str(body.get("next"))
-    raise Skipped("变更订阅过长，无法读完", "the feed is too long to read to its end")
 
 
 def _acted(ctx: KitContext, resource_type: str) -> Tracked:
@@ -110,7 +90,7 @@ def test_chain_digest(ctx: KitContext) -> None:
     who = mirror(ctx)
     for rt in ctx.spec.lifecycles:
         _acted(ctx, rt)
-    events = _whole_feed(ctx, who)
+    events = feed(ctx, who)
     ctx.expect(bool(events), "变更订阅是空的", "the feed is empty")
     _first_break(ctx, verify_feed(events), "变更订阅的摘要链断了",
                  "the feed's digest chain is broken")
@@ -134,8 +114,8 @@ def test_withheld(ctx: KitContext) -> None:
     if reader is None:
         raise Skipped("预设中没有读不到新资源的主体", "no principal of the preset is kept from "
                       "reading the new resource")
-    full = {e.get("id"): e for e in _whole_feed(ctx, whole)}
-    mine = _whole_feed(ctx, reader)
+    full = {e.get("id"): e for e in feed(ctx, whole)}
+    mine = feed(ctx, reader)
     wanted = subject(ctx, rt, doc["id"])
     source = next((e for e in full.values() if e.get("subject") == wanted), None)
     ctx.expect(source is not None, "镜像读者没有看到新资源的事件",

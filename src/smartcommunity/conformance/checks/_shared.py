@@ -295,6 +295,22 @@ def after(ctx: KitContext, who: Principal, cursor: str, limit: int = 500
     return list(body.get("items") or []), str(body.get("next"))
 
 
+def feed(ctx: KitContext, who: Principal, cursor: str | None = None) -> list[dict[str, Any]]:
+    """Every event ``who`` receives after ``cursor`` (from the start without one), all pages."""
+    out: list[dict[str, Any]] = []
+    for _ in range(2000):
+        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
+        resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
+        ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
+        body = resp.json() or {}
+        items = [e for e in body.get("items") or [] if isinstance(e, dict)]
+        if not items:
+            return out
+        out += items
+        cursor = str(body.get("next"))
+    raise Skipped("变更订阅过长，无法读完", "the feed is too long to read to its end")
+
+
 def subject(ctx: KitContext, resource_type: str, rid: str) -> str:
     """The CloudEvents ``subject`` of a resource's events (``issues/<id>``)."""
     return f"{ctx.spec.collection(resource_type)}/{rid}"
