@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from reference_server.app import SETTINGS_ENV  # noqa: E402
+from reference_server.demo import demo_tokens  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
 
 TOKEN = "demo-staff-liu-fang"
@@ -127,6 +128,12 @@ def issue_template() -> dict[str, Any]:
     doc = copy.deepcopy(doc)
     doc.pop("meta", None)
     doc.pop("externalRefs", None)
+    # The actor is the credential (/req/core/actor-is-principal): the benchmark's staff token
+    # records the issue.
+    staff = demo_tokens()[TOKEN]
+    actor = {k: staff[k] for k in ("role", "name", "userId", "organisation") if k in staff}
+    doc["submittedBy"] = dict(actor)
+    doc["history"] = [{**doc["history"][0], "actor": dict(actor)}]
     return doc
 
 

@@ -180,3 +180,24 @@ def test_a_dropped_feed_event_breaks_the_chain(data: st.DataObject) -> None:
     feed = FEED[:i] + FEED[i + 1:]
     codes = {b.code for b in verify_feed(feed)}
     assert {"integrity.feed-digest", "integrity.feed-sequence"} <= codes
+
+
+# -- the canonical form ----------------------------------------------------------------------
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=5),
+    max_leaves=30)
+
+
+@given(_json)
+def test_the_canonical_form_is_rfc_8785(value: Any) -> None:
+    """The fast path and the general RFC 8785 writer give the same bytes for any JSON value
+    (strings with control, non-ASCII and astral characters, keys in any plane, integers
+    and floats included)."""
+    import rfc8785
+
+    from smartcommunity.integrity import canonical
+
+    assert canonical(value) == rfc8785.dumps(value)
