@@ -203,3 +203,22 @@ def test_resolve_pointer_follows_rfc_6901() -> None:
     for missing in ("/a~1b/1", "/a~1b/x", "/nope", "/a~1b/0/~0x/deeper", "/a~1b/-1"):
         with pytest.raises(LookupError):
             resolve_pointer(doc, missing)
+
+
+_INVISIBLE = "".join(chr(int(c.removeprefix("U+"), 16)) for c in
+                     SPEC.parameter("/req/core/invisible-characters", "characters"))
+
+
+@given(st.text(alphabet=st.sampled_from(_INVISIBLE + "a中，—“”\u2014\u00e2\u0600\ufeee"),
+               max_size=12),
+       st.sampled_from(["title", "submittedBy.name"]))
+def test_invisible_character_found_whatever_else_the_text_holds(text: str, where: str) -> None:
+    """The byte scan that spares the walk over names and titles never hides a finding."""
+    doc = copy.deepcopy(ISSUE)
+    *parents, last = where.split(".")
+    node = doc
+    for step in parents:
+        node = node[step]
+    node[last] = "x" + text
+    codes = [f.code for f in validate(doc).findings]
+    assert ("core.invisible-character" in codes) == any(c in text for c in _INVISIBLE)

@@ -6,6 +6,8 @@ import functools
 import re
 from typing import Any
 
+import orjson
+
 from .. import identifiers
 from ..specification import Spec
 from ._plan import Leaf, compile_plan
@@ -23,16 +25,39 @@ def _citizen_id_code(spec: Spec) -> str:
 
 
 @functools.cache
-def _invisible(spec: Spec) -> tuple[frozenset[str], re.Pattern[str]]:
-    """The plan kinds of names and titles, and the characters they must not hold
-    (/req/core/invisible-characters)."""
+def _invisible(spec: Spec) -> tuple[frozenset[str], re.Pattern[str],
+                                    tuple[tuple[bytes, re.Pattern[bytes]], ...]]:
+    """The plan kinds of names and titles, the characters they must not hold
+    (/req/core/invisible-characters), and those characters as UTF-8 by first byte, to find
+    in JSON text."""
     requirement = "/req/core/invisible-characters"
     if requirement not in spec.requirements:
-        return frozenset(), re.compile(r"(?!)")
+        return frozenset(), re.compile(r"(?!)"), ()
     kinds = frozenset("datatype:" + d for d in spec.parameter(requirement, "datatypes"))
     chars = "".join(chr(int(c.removeprefix("U+"), 16))
                     for c in spec.parameter(requirement, "characters"))
-    return kinds, re.compile("[" + re.escape(chars) + "]")
+    by_lead: dict[bytes, list[bytes]] = {}
+    for c in chars:
+        utf8 = c.encode("utf-8")
+        by_lead.setdefault(utf8[:1], []).append(re.escape(utf8))
+    encoded = tuple((lead, re.compile(b"|".join(found))) for lead, found in by_lead.items())
+    return kinds, re.compile("[" + re.escape(chars) + "]"), encoded
+
+
+def _may_hold_invisible(doc: Document, spec: Spec) -> bool:
+    """Whether any string of ``doc`` holds a character /req/core/invisible-characters refuses:
+    one scan of the document's JSON text (orjson writes every such character unescaped as
+    UTF-8) instead of a visit of every name and title, which almost never holds one."""
+    kinds, _, encoded = _invisible(spec)
+    if not kinds:
+        return False
+    try:
+        text = orjson.dumps(doc)
+    except TypeError:  # not JSON as orjson writes it (a huge integer, a key not a string)
+        return True
+    # A byte search finds a lead byte fast; only a lead byte present (Chinese text often
+    # holds full-width punctuation, which shares one) costs a pattern search.
+    return any(lead in text and pattern.search(text) is not None for lead, pattern in encoded)
 
 
 class _Trie:
@@ -70,10 +95,12 @@ def _can_fire(leaf: Leaf, spec: Spec) -> bool:
 
 
 @functools.cache
-def _trie(spec: Spec, resource_type: str) -> _Trie:
+def _trie(spec: Spec, resource_type: str, invisible: bool = True) -> _Trie:
+    """The leaves that can fire; without those of names and titles unless ``invisible``."""
     root = _Trie()
+    skipped = frozenset() if invisible else _invisible(spec)[0]
     for leaf in compile_plan(spec, resource_type).leaves:
-        if _can_fire(leaf, spec):
+        if _can_fire(leaf, spec) and leaf.kind not in skipped:
             root.add(leaf)
     _fill_quiet(root, spec)
     return root
@@ -92,23 +119,28 @@ def _fill_quiet(node: _Trie, spec: Spec) -> None:
 
 @rule()
 def plan_leaves(doc: Document, ctx: Context) -> None:
-    root = _trie(ctx.spec, str(doc.get("resourceType")))
+    root = _trie(ctx.spec, str(doc.get("resourceType")), _may_hold_invisible(doc, ctx.spec))
     _visit(root, doc, [], ctx)
 
 
 def _visit(node: _Trie, value: Any, where: list[str | int], ctx: Context) -> None:
     # The path is one list, pushed and popped: pointers are only built for a finding.
-    for leaf, quiet in zip(node.kinds, node.quiet, strict=True):
-        if value.__class__ is str and value in quiet:
-            continue  # the common case: a listed, current code
-        _check_leaf(leaf, value, tuple(where), ctx)
-    if node.children and isinstance(value, dict):
-        for key, child in node.children.items():
-            sub = value.get(key, _ABSENT)
-            if sub is not _ABSENT:
-                where.append(key)
-                _visit(child, sub, where, ctx)
-                where.pop()
+    if node.kinds:
+        for leaf, quiet in zip(node.kinds, node.quiet, strict=True):
+            if value.__class__ is str and value in quiet:
+                continue  # the common case: a listed, current code
+            _check_leaf(leaf, value, tuple(where), ctx)
+    children = node.children
+    if children and isinstance(value, dict):
+        # Walk whichever is shorter: the members present, or the members the plan names.
+        if len(value) < len(children):
+            pairs = [(k, children[k], v) for k, v in value.items() if k in children]
+        else:
+            pairs = [(k, c, value[k]) for k, c in children.items() if k in value]
+        for key, child, sub in pairs:
+            where.append(key)
+            _visit(child, sub, where, ctx)
+            where.pop()
     items = node.items
     if items is not None and isinstance(value, list):
         for i, item in enumerate(value):
@@ -162,8 +194,8 @@ def _check_leaf(leaf: Leaf, value: Any, where: tuple[str | int, ...], ctx: Conte
     elif (kind == "datatype:citizenId" and len(value) == 18
           and not identifiers.is_valid_citizen_id(value)):
         ctx.emit(where, _citizen_id_code(ctx.spec), value=identifiers_mask(value))
-    elif kind in _invisible(ctx.spec)[0]:
-        found = _invisible(ctx.spec)[1].search(value)
+    elif kind in (invisible := _invisible(ctx.spec))[0]:
+        found = invisible[1].search(value)
         if found is not None:
             ctx.emit(where, "core.invisible-character", field=where[-1] if where else "",
                      character=f"U+{ord(found.group()):04X}")
