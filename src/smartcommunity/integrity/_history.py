@@ -143,7 +143,8 @@ def seal_history(document: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def verify_history(document: Mapping[str, Any], *, complete: bool = True) -> list[Break]:
+def verify_history(document: Mapping[str, Any], *, complete: bool = True,
+                   version: str | None = None) -> list[Break]:
     """Every broken link of the document's history chain, first one first.
 
     A ``previousDigest`` that differs from the digest of the event before it (or from the
@@ -151,8 +152,9 @@ def verify_history(document: Mapping[str, Any], *, complete: bool = True) -> lis
     on the first event, is a break. With ``complete`` (the default), so is a missing one: without it
     nothing shows that the event before was not rewritten. ``complete=False`` checks only the
     values present (what the schema's library rule does for 1.0 documents written without).
+    ``version``: the spec version the document is read as, when the caller knows it already.
     """
-    version = _spec_of(document).version
+    version = version or _spec_of(document).version
     rtype = str(document.get("resourceType"))
     breaks: list[Break] = []
     before: Any = None

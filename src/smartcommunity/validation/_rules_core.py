@@ -250,6 +250,6 @@ def history_chain(doc: Document, ctx: Context) -> None:
         return
     from ..integrity import verify_history  # the chain is the integrity package's business
 
-    for broken in verify_history(doc, complete=False):
+    for broken in verify_history(doc, complete=False, version=ctx.spec.version):
         ctx.emit(broken.pointer, broken.code, seq=broken.seq, expected=broken.expected or "-",
                  found=broken.found or "-")
