@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import identifiers
-from ..exceptions import SmartCommunityError
 from ..lifecycle import Lifecycle, quorum_outcome, result_outcome
 from ..pointers import pointer, resolve_pointer
 from ..specification import Spec
+from ._history import Step, final_status_mismatch, history_table, refused_role, seq_breaks_run
 from ._time import compare_instants, instant
 from ._validator import Context, Document, rule
 
@@ -175,6 +175,7 @@ class _Action:
     empty_details_ok: bool
     #: details members naming items of the document, and the list each one names
     references: tuple[tuple[str, str], ...]
+    step: Step
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,17 +192,13 @@ class _Table:
 
 @functools.cache
 def _table(spec: Spec) -> _Table | None:
-    if _RESOURCE not in spec.lifecycles:
+    history = history_table(spec, _RESOURCE)
+    if history is None:
         return None
-    try:
-        lifecycle = Lifecycle(spec, _RESOURCE)
-    except (SmartCommunityError, KeyError, TypeError, ValueError):
-        return None
+    lifecycle = history.lifecycle
     actions: dict[str, _Action] = {}
-    for name, t in lifecycle.transitions.items():
-        validator = lifecycle.details_validator(name)
-        empty_ok = validator is None or bool(validator.is_valid({}))
-        props = (t.details_schema or {}).get("properties") or {}
+    for name, step in history.actions.items():
+        props = (step.details_schema or {}).get("properties") or {}
         # /req/consultations/history-details: members the table annotates with the list of
         # the document whose item they name
         references = tuple((k, str(sub["x-references"])) for k, sub in props.items()
@@ -210,8 +207,9 @@ def _table(spec: Spec) -> _Table | None:
         references += tuple((k, str(sub["items"]["x-references"])) for k, sub in props.items()
                             if isinstance(sub, dict) and isinstance(sub.get("items"), dict)
                             and "x-references" in sub["items"])
-        actions[name] = _Action(t.sources, t.target, t.roles, tuple(sorted(t.roles)), validator,
-                                empty_ok, references)
+        actions[name] = _Action(step.sources, step.target, step.roles,
+                                tuple(sorted(step.roles)), step.details, step.empty_details_ok,
+                                references, step)
     statuses = {s for t in lifecycle.transitions.values() for s in t.sources}
     statuses.update(t.target for t in lifecycle.transitions.values() if t.target)
     allowed = {s: tuple(a for a, t in lifecycle.transitions.items() if s in t.sources)
@@ -938,8 +936,7 @@ def history_rules(doc: Document, ctx: Context) -> None:
         name, seq, at, to_status = get("action"), get("seq"), get("at"), get("toStatus")
         # seq runs 1, 2, 3 …; a value is wrong only when it fits neither its position nor the
         # event before it, so one gap or one typo is reported once, not for every later event.
-        if seq != j + 1 and seq.__class__ is int and (
-                previous_seq.__class__ is not int or seq != previous_seq + 1):
+        if seq_breaks_run(seq, j + 1, previous_seq):
             _lifecycle_error(ctx, j, "seq", name, seq, j + 1)
         previous_seq = seq
         if at.__class__ is str:
@@ -966,11 +963,9 @@ def history_rules(doc: Document, ctx: Context) -> None:
             expected_to = action.target or status
         if to_status != expected_to and expected_to.__class__ is str:
             _lifecycle_error(ctx, j, "toStatus", name, to_status, expected_to)
-        actor = get("actor")
-        if actor.__class__ is dict:
-            role = actor.get("role")
-            if role.__class__ is str and role not in action.roles:
-                _lifecycle_error(ctx, j, "actor.role", name, role, action.roles_text)
+        role = refused_role(event, action.step)
+        if role is not None:
+            _lifecycle_error(ctx, j, "actor.role", name, role, action.roles_text)
         # Chain on the status the table says the action leads to, so one wrong toStatus is
         # reported once rather than again as every later event's wrong fromStatus.
         status = expected_to if expected_to.__class__ is str else to_status
@@ -999,12 +994,9 @@ def history_rules(doc: Document, ctx: Context) -> None:
                         ctx.emit(("history", j, "details", *where), HISTORY_DETAILS_INVALID,
                                  event=pointer(("history", j)), action=name,
                                  member=f"details.{key}", rule=f"∈ {scope}[].id")
-    last = events[-1]
-    recorded = doc.get("status")
-    if last.__class__ is dict and recorded.__class__ is str:
-        final = last.get("toStatus")
-        if final != recorded and final.__class__ is str:
-            ctx.emit(("status",), HISTORY_STATUS_MISMATCH, value=recorded, expected=final)
+    mismatch = final_status_mismatch(doc, events)
+    if mismatch is not None:
+        ctx.emit(("status",), HISTORY_STATUS_MISMATCH, value=mismatch[0], expected=mismatch[1])
 
 
 def _lifecycle_error(ctx: Context, j: int, member: str, action: Any, value: Any,

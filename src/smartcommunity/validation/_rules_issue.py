@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema_rs
-
 from ..specification import Spec
+from ._history import Step, final_status_mismatch, history_table, refused_role, seq_breaks_run
 from ._messages import message
 from ._schema import _short_json, schema_problems
 from ._time import compare_instants
@@ -51,6 +50,7 @@ class _Action:
     sets: tuple[tuple[str, Any, str | None], ...]
     details: Any  # a compiled jsonschema-rs validator, or None
     empty_details_ok: bool
+    step: Step
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,25 +72,20 @@ class _Table:
 
 @functools.cache
 def _table(spec: Spec) -> _Table | None:
-    lifecycle = spec.lifecycles.get(_RESOURCE)
-    if lifecycle is None:
+    history = history_table(spec, _RESOURCE)
+    if history is None:
         return None
-    registry = jsonschema_rs.Registry([(s["$id"], s) for s in spec.schemas.values()])
     actions: dict[str, _Action] = {}
-    for row in lifecycle["transitions"]:
-        schema = row.get("details")
-        validator = None if schema is None else jsonschema_rs.validator_for(
-            schema, registry=registry, validate_formats=True, ignore_unknown_formats=False)
+    for name, step in history.actions.items():
         sets = tuple(
             (member, None if isinstance(v, Mapping) else v,
              str(v["fromDetails"]) if isinstance(v, Mapping) else None)
-            for member, v in (row.get("sets") or {}).items()
+            for member, v in step.sets.items()
         )
-        actions[row["action"]] = _Action(
-            name=row["action"], sources=frozenset(row["from"]),
-            sources_text=", ".join(row["from"]) or _NONE, target=row.get("to"),
-            roles=frozenset(row["roles"]), roles_text=", ".join(row["roles"]), sets=sets,
-            details=validator, empty_details_ok=validator is None or validator.is_valid({}),
+        actions[name] = _Action(
+            name=name, sources=step.sources, sources_text=", ".join(step.sources_listed) or _NONE,
+            target=step.target, roles=step.roles, roles_text=", ".join(step.roles_listed),
+            sets=sets, details=step.details, empty_details_ok=step.empty_details_ok, step=step,
         )
     creating = [a for a, t in actions.items() if not t.sources]
     categories = spec.codelists.get("issue-category")
@@ -186,12 +181,10 @@ class _History:
     def run(self) -> None:
         self._walk()
         doc, ctx, history = self.doc, self.ctx, self.history
-        last = history[-1]
-        if isinstance(last, dict):
-            status, to = doc.get("status"), last.get("toStatus")
-            if isinstance(status, str) and isinstance(to, str) and status != to:
-                ctx.emit(("status",), "issue.history-status-mismatch", status=status,
-                         toStatus=to, seq=len(history))
+        mismatch = final_status_mismatch(doc, history)
+        if mismatch is not None:
+            ctx.emit(("status",), "issue.history-status-mismatch", status=mismatch[0],
+                     toStatus=mismatch[1], seq=len(history))
         first = history[0]
         if isinstance(first, dict):
             submitted, at = doc.get("submittedAt"), first.get("at")
@@ -209,20 +202,19 @@ class _History:
         actions, creations, refs = table.actions, self.creations, self.assignment_refs
         prev_to: Any = None
         prev_at: Any = None
-        prev_seq = 0
+        prev_seq: Any = 0
         resolved_at: Any = None
         for i, event in enumerate(self.history):
             if type(event) is not dict:
-                prev_to = prev_at = None
-                prev_seq = -2
+                prev_to = prev_at = prev_seq = None
                 continue
             pos = i + 1
             get = event.get
             seq = get("seq")
             # One finding per break in the run, not one for every event after a gap.
-            if seq != pos and type(seq) is int and seq != prev_seq + 1:
+            if seq_breaks_run(seq, pos, prev_seq):
                 ctx.emit(("history", i, "seq"), "issue.history-seq", seq=seq, expected=pos)
-            prev_seq = seq if type(seq) is int else -2
+            prev_seq = seq
             at = get("at")
             if i and _cmp(at, prev_at) == -1:
                 ctx.emit(("history", i, "at"), "issue.history-time-order", seq=pos, at=at,
@@ -253,9 +245,8 @@ class _History:
                              allowed=table.actions_text)
                 continue
             # /req/issues/history-lifecycle
-            actor = get("actor")
-            role = actor.get("role") if type(actor) is dict else None
-            if type(role) is str and role not in spec_action.roles:
+            role = refused_role(event, spec_action.step)
+            if role is not None:
                 ctx.emit(("history", i, "actor", "role"), "issue.history-lifecycle", seq=pos,
                          action=action, member="actor.role", value=role,
                          allowed=spec_action.roles_text)
