@@ -2,9 +2,11 @@
 
 One compiled form of ``lifecycles/<resource>.json`` serves every resource's history rules:
 each transition row with its allowed from-statuses, to-status, roles and compiled details
-schema, and the creating actions. The judgements every history shares (the run of ``seq``, an
-actor's role, the last ``toStatus`` against the document's ``status``) are stated here once;
-each resource module reports them under its own codes.
+schema, and the creating actions. :func:`walk_history` reads a history against it once: the
+run of ``seq``, times in order, the creating action first, each event's from-status, to-status,
+role and details, and the last ``toStatus`` against the document's ``status``. The walk finds
+each break; the resource's :class:`HistoryReport` names it with its own code and pointer, and
+reads what its own rules need from each event.
 """
 
 from __future__ import annotations

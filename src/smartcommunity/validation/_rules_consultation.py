@@ -167,12 +167,9 @@ def _id_index(items: list[Any]) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class _Action:
-    sources: frozenset[str]
-    target: str | None
-    roles: frozenset[str]
+    """What the consultation rules add to a row of the table."""
+
     roles_text: tuple[str, ...]
-    details: Any  # a compiled jsonschema-rs validator, or None
-    empty_details_ok: bool
     #: details members naming items of the document, and the list each one names
     references: tuple[tuple[str, str], ...]
 
@@ -206,9 +203,7 @@ def _table(spec: Spec) -> _Table | None:
         references += tuple((k, str(sub["items"]["x-references"])) for k, sub in props.items()
                             if isinstance(sub, dict) and isinstance(sub.get("items"), dict)
                             and "x-references" in sub["items"])
-        actions[name] = _Action(step.sources, step.target, step.roles,
-                                tuple(sorted(step.roles)), step.details, step.empty_details_ok,
-                                references)
+        actions[name] = _Action(tuple(sorted(step.roles)), references)
     statuses = {s for t in lifecycle.transitions.values() for s in t.sources}
     statuses.update(t.target for t in lifecycle.transitions.values() if t.target)
     allowed = {s: tuple(a for a, t in lifecycle.transitions.items() if s in t.sources)

@@ -1,9 +1,11 @@
 """Library rules of issues: the history against the lifecycle table, and its records.
 
-The lifecycle table (``lifecycles/issue.json``) is read once per spec version and compiled
-into :class:`_Table`; every rule below works from it and from the requirement statements in
-``requirements/issues.json``. All rules walk the document once and never raise on data the
-schema rejects: a value of the wrong type is skipped, the schema layer reports it.
+The lifecycle table (``lifecycles/issue.json``) is read once per spec version; the shared
+history walk (``_history``) checks the history against it and :class:`_History` reports its
+breaks under the issue's codes. Every other rule works from :class:`_Table` and from the
+requirement statements in ``requirements/issues.json``. All rules walk the document once and
+never raise on data the schema rejects: a value of the wrong type is skipped, the schema layer
+reports it.
 """
 
 from __future__ import annotations
@@ -38,16 +40,12 @@ _cmp = compare_instants
 # -- the compiled lifecycle table -------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _Action:
-    name: str
-    sources: frozenset[str]
+    """What the issue rules add to a row of the table: its texts and its compiled sets."""
+
     sources_text: str
-    target: str | None
-    roles: frozenset[str]
     roles_text: str
     #: (member, literal value, or None to clear, or the details key the value comes from)
     sets: tuple[tuple[str, Any, str | None], ...]
-    details: Any  # a compiled jsonschema-rs validator, or None
-    empty_details_ok: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +78,9 @@ def _table(spec: Spec) -> _Table | None:
              str(v["fromDetails"]) if isinstance(v, Mapping) else None)
             for member, v in step.sets.items()
         )
-        actions[name] = _Action(
-            name=name, sources=step.sources, sources_text=", ".join(step.sources_listed) or _NONE,
-            target=step.target, roles=step.roles, roles_text=", ".join(step.roles_listed),
-            sets=sets, details=step.details, empty_details_ok=step.empty_details_ok,
-        )
-    creating = [a for a, t in actions.items() if not t.sources]
+        actions[name] = _Action(sources_text=", ".join(step.sources_listed) or _NONE,
+                                roles_text=", ".join(step.roles_listed), sets=sets)
+    creating = history.creating
     categories = spec.codelists.get("issue-category")
     groups = [c for c in categories or () if "." not in c]
     reopenable = tuple(spec.parameter(_REOPEN, "resolutions"))
