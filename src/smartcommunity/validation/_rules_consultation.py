@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import identifiers
-from ..exceptions import SmartCommunityError
 from ..lifecycle import Lifecycle, quorum_outcome, result_outcome
 from ..pointers import pointer, resolve_pointer
 from ..specification import Spec
+from ._history import HistoryReport, Step, history_table, walk_history
 from ._time import compare_instants, instant
 from ._validator import Context, Document, rule
 
@@ -167,12 +167,9 @@ def _id_index(items: list[Any]) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class _Action:
-    sources: frozenset[str]
-    target: str | None
-    roles: frozenset[str]
+    """What the consultation rules add to a row of the table."""
+
     roles_text: tuple[str, ...]
-    details: Any  # a compiled jsonschema-rs validator, or None
-    empty_details_ok: bool
     #: details members naming items of the document, and the list each one names
     references: tuple[tuple[str, str], ...]
 
@@ -191,17 +188,13 @@ class _Table:
 
 @functools.cache
 def _table(spec: Spec) -> _Table | None:
-    if _RESOURCE not in spec.lifecycles:
+    history = history_table(spec, _RESOURCE)
+    if history is None:
         return None
-    try:
-        lifecycle = Lifecycle(spec, _RESOURCE)
-    except (SmartCommunityError, KeyError, TypeError, ValueError):
-        return None
+    lifecycle = history.lifecycle
     actions: dict[str, _Action] = {}
-    for name, t in lifecycle.transitions.items():
-        validator = lifecycle.details_validator(name)
-        empty_ok = validator is None or bool(validator.is_valid({}))
-        props = (t.details_schema or {}).get("properties") or {}
+    for name, step in history.actions.items():
+        props = (step.details_schema or {}).get("properties") or {}
         # /req/consultations/history-details: members the table annotates with the list of
         # the document whose item they name
         references = tuple((k, str(sub["x-references"])) for k, sub in props.items()
@@ -210,8 +203,7 @@ def _table(spec: Spec) -> _Table | None:
         references += tuple((k, str(sub["items"]["x-references"])) for k, sub in props.items()
                             if isinstance(sub, dict) and isinstance(sub.get("items"), dict)
                             and "x-references" in sub["items"])
-        actions[name] = _Action(t.sources, t.target, t.roles, tuple(sorted(t.roles)), validator,
-                                empty_ok, references)
+        actions[name] = _Action(tuple(sorted(step.roles)), references)
     statuses = {s for t in lifecycle.transitions.values() for s in t.sources}
     statuses.update(t.target for t in lifecycle.transitions.values() if t.target)
     allowed = {s: tuple(a for a, t in lifecycle.transitions.items() if s in t.sources)
@@ -923,88 +915,81 @@ def history_rules(doc: Document, ctx: Context) -> None:
     """history-lifecycle, history-status and history-details."""
     events = doc.get("history")
     table = _table(ctx.spec)
-    if events.__class__ is not list or not events or table is None:
+    history = history_table(ctx.spec, _RESOURCE)
+    if events.__class__ is not list or not events or table is None or history is None:
         return
-    actions = table.actions
-    status: Any = None  # the status the previous event left
-    previous_at: Any = None
-    previous_seq: Any = None
-    referable: dict[str, set[str]] = {}  # list pointer → its ids, built on first use
-    for j, event in enumerate(events):
-        if event.__class__ is not dict:
-            status = previous_at = previous_seq = None
-            continue
-        get = event.get
-        name, seq, at, to_status = get("action"), get("seq"), get("at"), get("toStatus")
-        # seq runs 1, 2, 3 …; a value is wrong only when it fits neither its position nor the
-        # event before it, so one gap or one typo is reported once, not for every later event.
-        if seq != j + 1 and seq.__class__ is int and (
-                previous_seq.__class__ is not int or seq != previous_seq + 1):
-            _lifecycle_error(ctx, j, "seq", name, seq, j + 1)
-        previous_seq = seq
-        if at.__class__ is str:
-            if previous_at is not None and _compare(at, previous_at) == -1:
-                _lifecycle_error(ctx, j, "at", name, at, f"≥ {previous_at}")
-            previous_at = at
-        action = actions.get(name) if name.__class__ is str else None
-        if action is None:  # not an action of the table: the schema's closed codelist says so
-            status = to_status
-            continue
-        if j == 0:
-            if action.sources:
-                _lifecycle_error(ctx, j, "action", name, name, table.creating)
-            if "fromStatus" in event:
-                _lifecycle_error(ctx, j, "fromStatus", name, event["fromStatus"], "—")
-            expected_to = action.target
-        else:
-            if status.__class__ is str:
-                if status not in action.sources:
-                    _lifecycle_error(ctx, j, "action", name, name,
-                                     table.allowed_from.get(status) or "—")
-                if get("fromStatus") != status:
-                    _lifecycle_error(ctx, j, "fromStatus", name, get("fromStatus", "—"), status)
-            expected_to = action.target or status
-        if to_status != expected_to and expected_to.__class__ is str:
-            _lifecycle_error(ctx, j, "toStatus", name, to_status, expected_to)
-        actor = get("actor")
-        if actor.__class__ is dict:
-            role = actor.get("role")
-            if role.__class__ is str and role not in action.roles:
-                _lifecycle_error(ctx, j, "actor.role", name, role, action.roles_text)
-        # Chain on the status the table says the action leads to, so one wrong toStatus is
-        # reported once rather than again as every later event's wrong fromStatus.
-        status = expected_to if expected_to.__class__ is str else to_status
-        details = get("details")
-        if details is None:
-            if action.empty_details_ok:
-                continue
-            details = _NO_MEMBERS
-        elif details.__class__ is not dict:
-            continue  # the schema says details is an object
-        validator = action.details
-        if validator is not None and not validator.is_valid(details):
-            _details_errors(ctx, j, name, validator, details)
-        if action.references:
-            for key, scope in action.references:
-                value = details.get(key)
-                named: list[tuple[Where, Any]] = (
-                    [((key,), value)] if value.__class__ is str else
-                    [((key, k), v) for k, v in enumerate(value) if v.__class__ is str]
-                    if value.__class__ is list else [])
-                for where, one in named:
-                    ids = referable.get(scope)
-                    if ids is None:
-                        ids = referable[scope] = _ids_at(doc, scope)
-                    if one not in ids:
-                        ctx.emit(("history", j, "details", *where), HISTORY_DETAILS_INVALID,
-                                 event=pointer(("history", j)), action=name,
-                                 member=f"details.{key}", rule=f"∈ {scope}[].id")
-    last = events[-1]
-    recorded = doc.get("status")
-    if last.__class__ is dict and recorded.__class__ is str:
-        final = last.get("toStatus")
-        if final != recorded and final.__class__ is str:
-            ctx.emit(("status",), HISTORY_STATUS_MISMATCH, value=recorded, expected=final)
+    # Chain on the status the table says the action leads to, so one wrong toStatus is
+    # reported once rather than again as every later event's wrong fromStatus.
+    walk_history(doc, events, history, _HistoryReport(doc, ctx, table), "table")
+
+
+class _HistoryReport(HistoryReport):
+    """The breaks of the lifecycle as consultation.history-* findings."""
+
+    __slots__ = ("ctx", "doc", "referable", "table")
+    null_details_absent = True
+
+    def __init__(self, doc: Document, ctx: Context, table: _Table) -> None:
+        self.doc = doc
+        self.ctx = ctx
+        self.table = table
+        self.referable: dict[str, set[str]] = {}  # list pointer → its ids, built on first use
+
+    def seq(self, i: int, action: Any, seq: Any, expected: int) -> None:
+        _lifecycle_error(self.ctx, i, "seq", action, seq, expected)
+
+    def time_order(self, i: int, action: Any, at: str, previous: str) -> None:
+        _lifecycle_error(self.ctx, i, "at", action, at, f"≥ {previous}")
+
+    def not_creating(self, i: int, action: str) -> None:
+        _lifecycle_error(self.ctx, i, "action", action, action, self.table.creating)
+
+    def creation_from(self, i: int, action: Any, value: Any) -> None:
+        _lifecycle_error(self.ctx, i, "fromStatus", action, value, "—")
+
+    def from_missing(self, i: int, action: Any, previous: Any) -> None:
+        _lifecycle_error(self.ctx, i, "fromStatus", action, "—", previous)
+
+    def from_not_previous(self, i: int, action: Any, value: Any, previous: Any) -> None:
+        _lifecycle_error(self.ctx, i, "fromStatus", action, value, previous)
+
+    def not_allowed_from(self, i: int, step: Step, status: str) -> None:
+        _lifecycle_error(self.ctx, i, "action", step.name, step.name,
+                         self.table.allowed_from.get(status) or "—")
+
+    def to_status(self, i: int, step: Step, value: Any, expected: str) -> None:
+        _lifecycle_error(self.ctx, i, "toStatus", step.name, value, expected)
+
+    def role(self, i: int, step: Step, role: str) -> None:
+        _lifecycle_error(self.ctx, i, "actor.role", step.name, role,
+                         self.table.actions[step.name].roles_text)
+
+    def details(self, i: int, step: Step, details: dict[str, Any]) -> None:
+        _details_errors(self.ctx, i, step.name, step.details, details)
+
+    def event(self, i: int, event: dict[str, Any], step: Step,
+              details: dict[str, Any] | None) -> None:
+        references = self.table.actions[step.name].references
+        if details is None or not references:
+            return
+        referable = self.referable
+        for key, scope in references:
+            value = details.get(key)
+            named: list[tuple[Where, Any]] = (
+                [((key,), value)] if value.__class__ is str else
+                [((key, k), v) for k, v in enumerate(value) if v.__class__ is str]
+                if value.__class__ is list else [])
+            for where, one in named:
+                ids = referable.get(scope)
+                if ids is None:
+                    ids = referable[scope] = _ids_at(self.doc, scope)
+                if one not in ids:
+                    self.ctx.emit(("history", i, "details", *where), HISTORY_DETAILS_INVALID,
+                                  event=pointer(("history", i)), action=step.name,
+                                  member=f"details.{key}", rule=f"∈ {scope}[].id")
+
+    def final_status(self, status: str, to_status: str) -> None:
+        self.ctx.emit(("status",), HISTORY_STATUS_MISMATCH, value=status, expected=to_status)
 
 
 def _lifecycle_error(ctx: Context, j: int, member: str, action: Any, value: Any,

@@ -1,9 +1,11 @@
 """Library rules of issues: the history against the lifecycle table, and its records.
 
-The lifecycle table (``lifecycles/issue.json``) is read once per spec version and compiled
-into :class:`_Table`; every rule below works from it and from the requirement statements in
-``requirements/issues.json``. All rules walk the document once and never raise on data the
-schema rejects: a value of the wrong type is skipped, the schema layer reports it.
+The lifecycle table (``lifecycles/issue.json``) is read once per spec version; the shared
+history walk (``_history``) checks the history against it and :class:`_History` reports its
+breaks under the issue's codes. Every other rule works from :class:`_Table` and from the
+requirement statements in ``requirements/issues.json``. All rules walk the document once and
+never raise on data the schema rejects: a value of the wrong type is skipped, the schema layer
+reports it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema_rs
-
 from ..specification import Spec
+from ._history import HistoryReport, HistoryTable, Step, history_table, walk_history
 from ._messages import message
 from ._schema import _short_json, schema_problems
 from ._time import compare_instants
@@ -31,8 +32,6 @@ _REOPEN = "/req/issues/reopen-allowed"
 _ASSIGNMENT_TIMES = ("acceptedAt", "returnedAt", "completedAt", "cancelledAt")
 #: a value a lifecycle action wrote that the rules cannot know (its details are broken)
 _UNKNOWN = object()
-#: a member the event does not have
-_ABSENT = object()
 _NONE = "-"
 
 _cmp = compare_instants
@@ -41,20 +40,17 @@ _cmp = compare_instants
 # -- the compiled lifecycle table -------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _Action:
-    name: str
-    sources: frozenset[str]
+    """What the issue rules add to a row of the table: its texts and its compiled sets."""
+
     sources_text: str
-    target: str | None
-    roles: frozenset[str]
     roles_text: str
     #: (member, literal value, or None to clear, or the details key the value comes from)
     sets: tuple[tuple[str, Any, str | None], ...]
-    details: Any  # a compiled jsonschema-rs validator, or None
-    empty_details_ok: bool
 
 
 @dataclass(frozen=True, slots=True)
 class _Table:
+    history: HistoryTable
     actions: Mapping[str, _Action]
     actions_text: str
     creating: frozenset[str]
@@ -72,32 +68,25 @@ class _Table:
 
 @functools.cache
 def _table(spec: Spec) -> _Table | None:
-    lifecycle = spec.lifecycles.get(_RESOURCE)
-    if lifecycle is None:
+    history = history_table(spec, _RESOURCE)
+    if history is None:
         return None
-    registry = jsonschema_rs.Registry([(s["$id"], s) for s in spec.schemas.values()])
     actions: dict[str, _Action] = {}
-    for row in lifecycle["transitions"]:
-        schema = row.get("details")
-        validator = None if schema is None else jsonschema_rs.validator_for(
-            schema, registry=registry, validate_formats=True, ignore_unknown_formats=False)
+    for name, step in history.actions.items():
         sets = tuple(
             (member, None if isinstance(v, Mapping) else v,
              str(v["fromDetails"]) if isinstance(v, Mapping) else None)
-            for member, v in (row.get("sets") or {}).items()
+            for member, v in step.sets.items()
         )
-        actions[row["action"]] = _Action(
-            name=row["action"], sources=frozenset(row["from"]),
-            sources_text=", ".join(row["from"]) or _NONE, target=row.get("to"),
-            roles=frozenset(row["roles"]), roles_text=", ".join(row["roles"]), sets=sets,
-            details=validator, empty_details_ok=validator is None or validator.is_valid({}),
-        )
-    creating = [a for a, t in actions.items() if not t.sources]
+        actions[name] = _Action(sources_text=", ".join(step.sources_listed) or _NONE,
+                                roles_text=", ".join(step.roles_listed), sets=sets)
+    creating = history.creating
     categories = spec.codelists.get("issue-category")
     groups = [c for c in categories or () if "." not in c]
     reopenable = tuple(spec.parameter(_REOPEN, "resolutions"))
     return _Table(
-        actions=actions, actions_text=", ".join(actions), creating=frozenset(creating),
+        history=history, actions=actions, actions_text=", ".join(actions),
+        creating=frozenset(creating),
         creating_text=" / ".join(creating), top_groups=frozenset(groups),
         top_groups_text=", ".join(groups),
         working=frozenset(spec.parameter(_SINGLE_LEAD, "workingStatuses")),
@@ -161,11 +150,11 @@ def issue_records(doc: Document, ctx: Context) -> None:
                      group=group, groups=table.top_groups_text)
 
 
-class _History:
+class _History(HistoryReport):
     """One walk over the history, then the rules that tie it to the rest of the issue."""
 
     __slots__ = ("assignment_refs", "creations", "ctx", "doc", "extend_events", "follow_ups",
-                 "history", "table", "written")
+                 "history", "resolved_at", "table", "written")
 
     def __init__(self, doc: Document, ctx: Context, table: _Table, history: list[Any]) -> None:
         self.doc = doc
@@ -182,16 +171,12 @@ class _History:
         self.extend_events: list[tuple[int, dict[str, Any]]] = []
         #: (index, event, followUpId, at of the latest resolve event before it)
         self.follow_ups: list[tuple[int, dict[str, Any], Any, Any]] = []
+        #: at of the latest resolve event so far
+        self.resolved_at: Any = None
 
     def run(self) -> None:
-        self._walk()
         doc, ctx, history = self.doc, self.ctx, self.history
-        last = history[-1]
-        if isinstance(last, dict):
-            status, to = doc.get("status"), last.get("toStatus")
-            if isinstance(status, str) and isinstance(to, str) and status != to:
-                ctx.emit(("status",), "issue.history-status-mismatch", status=status,
-                         toStatus=to, seq=len(history))
+        walk_history(doc, history, self.table.history, self, "event")
         first = history[0]
         if isinstance(first, dict):
             submitted, at = doc.get("submittedAt"), first.get("at")
@@ -203,131 +188,103 @@ class _History:
         self._extension_history()
         self._follow_up_history()
 
-    def _walk(self) -> None:
-        # The hot loop of the issue rules: the happy path of each check is one comparison.
-        ctx, table, written = self.ctx, self.table, self.written
-        actions, creations, refs = table.actions, self.creations, self.assignment_refs
-        prev_to: Any = None
-        prev_at: Any = None
-        prev_seq = 0
-        resolved_at: Any = None
-        for i, event in enumerate(self.history):
-            if type(event) is not dict:
-                prev_to = prev_at = None
-                prev_seq = -2
-                continue
-            pos = i + 1
-            get = event.get
-            seq = get("seq")
-            # One finding per break in the run, not one for every event after a gap.
-            if seq != pos and type(seq) is int and seq != prev_seq + 1:
-                ctx.emit(("history", i, "seq"), "issue.history-seq", seq=seq, expected=pos)
-            prev_seq = seq if type(seq) is int else -2
-            at = get("at")
-            if i and _cmp(at, prev_at) == -1:
-                ctx.emit(("history", i, "at"), "issue.history-time-order", seq=pos, at=at,
-                         previous=prev_at)
-            action = get("action")
-            from_status = get("fromStatus", _ABSENT)
-            to_status = get("toStatus")
-            if i == 0:
-                if type(action) is str and action not in table.creating:
-                    ctx.emit(("history", 0, "action"), "issue.history-creation", position=1,
-                             action=action, creating=table.creating_text)
-                if from_status is not _ABSENT:
-                    ctx.emit(("history", 0, "fromStatus"), "issue.history-creation",
-                             position=1, action=_text(action), creating=table.creating_text)
-            elif from_status is _ABSENT:
-                ctx.emit(("history", i, "fromStatus"), "issue.history-creation", position=pos,
-                         action=_text(action), creating=table.creating_text)
-            elif (from_status != prev_to and type(from_status) is str
-                  and type(prev_to) is str):
-                ctx.emit(("history", i, "fromStatus"), "issue.history-chain", seq=pos,
-                         fromStatus=from_status, previous=prev_to)
-            prev_to, prev_at = to_status, at
-            spec_action = actions.get(action) if type(action) is str else None
-            if spec_action is None:
-                if type(action) is str:
-                    ctx.emit(("history", i, "action"), "issue.history-lifecycle", seq=pos,
-                             action=action, member="action", value=action,
-                             allowed=table.actions_text)
-                continue
-            # /req/issues/history-lifecycle
-            actor = get("actor")
-            role = actor.get("role") if type(actor) is dict else None
-            if type(role) is str and role not in spec_action.roles:
-                ctx.emit(("history", i, "actor", "role"), "issue.history-lifecycle", seq=pos,
-                         action=action, member="actor.role", value=role,
-                         allowed=spec_action.roles_text)
-            expected = spec_action.target
-            if expected is None and from_status is not _ABSENT:
-                expected = from_status
-            if to_status != expected and type(to_status) is str and type(expected) is str:
-                ctx.emit(("history", i, "toStatus"), "issue.history-lifecycle", seq=pos,
-                         action=action, member="toStatus", value=to_status, allowed=expected)
-            if (from_status is not _ABSENT and type(from_status) is str
-                    and from_status not in spec_action.sources):
-                ctx.emit(("history", i, "fromStatus"), "issue.history-lifecycle", seq=pos,
-                         action=action, member="fromStatus", value=from_status,
-                         allowed=spec_action.sources_text)
-            # /req/issues/history-details: an absent details member is checked as {}
-            details = get("details", _ABSENT)
-            validator = spec_action.details
-            if details is _ABSENT:
-                details = None
-                if not spec_action.empty_details_ok:
-                    self._details(i, spec_action, {})
-            elif type(details) is not dict:
-                details = None  # the schema reports it
-            elif validator is not None and not validator.is_valid(details):
-                self._details(i, spec_action, details)
-            # /req/issues/sets-match-history and /req/issues/reopen-allowed
-            if action == "reopen":
-                self._reopen(i, written.get("resolution"))
-            for member, literal, key in spec_action.sets:
-                if key is None:
-                    written[member] = (pos, spec_action.name, literal)
-                else:
-                    value = details.get(key) if details is not None else None
-                    written[member] = (pos, spec_action.name,
-                                       _UNKNOWN if value is None else value)
-            # what the other rules need from the events
-            if action == "resolve":
-                resolved_at = at
-            elif action == "extend-deadline":
-                self.extend_events.append((i, event))
-            elif details is None:
-                if action == "follow-up":
-                    self.follow_ups.append((i, event, None, resolved_at))
-            elif action == "dispatch":
-                lead = details.get("lead")
-                if type(lead) is str:
-                    creations.append((("history", i, "details", "lead"), lead, "lead"))
-                assisting = details.get("assisting")
-                if type(assisting) is list:
-                    for k, a in enumerate(assisting):
-                        if type(a) is str:
-                            creations.append(
-                                (("history", i, "details", "assisting", k), a, "assisting"))
-            elif action == "reassign":
-                new, old = details.get("to"), details.get("from")
-                if type(new) is str:
-                    creations.append((("history", i, "details", "to"), new, "lead"))
-                if type(old) is str:
-                    refs.append((("history", i, "details", "from"), old))
-            elif action == "claim" or action == "return":
-                ident = details.get("assignmentId")
-                if type(ident) is str:
-                    refs.append((("history", i, "details", "assignmentId"), ident))
-            elif action == "follow-up":
-                self.follow_ups.append((i, event, details.get("followUpId"), resolved_at))
+    # -- the breaks of the lifecycle table, as issue.history-* findings
+    def seq(self, i: int, action: Any, seq: Any, expected: int) -> None:
+        self.ctx.emit(("history", i, "seq"), "issue.history-seq", seq=seq, expected=expected)
 
-    def _details(self, i: int, action: _Action, details: dict[str, Any]) -> None:
+    def time_order(self, i: int, action: Any, at: str, previous: str) -> None:
+        self.ctx.emit(("history", i, "at"), "issue.history-time-order", seq=i + 1, at=at,
+                      previous=previous)
+
+    def not_creating(self, i: int, action: str) -> None:
+        self.ctx.emit(("history", i, "action"), "issue.history-creation", position=i + 1,
+                      action=action, creating=self.table.creating_text)
+
+    def creation_from(self, i: int, action: Any, value: Any) -> None:
+        self.from_missing(i, action, None)
+
+    def from_missing(self, i: int, action: Any, previous: Any) -> None:
+        self.ctx.emit(("history", i, "fromStatus"), "issue.history-creation", position=i + 1,
+                      action=_text(action), creating=self.table.creating_text)
+
+    def from_not_previous(self, i: int, action: Any, value: Any, previous: Any) -> None:
+        self.ctx.emit(("history", i, "fromStatus"), "issue.history-chain", seq=i + 1,
+                      fromStatus=value, previous=previous)
+
+    def unknown_action(self, i: int, action: str) -> None:
+        self._lifecycle(i, action, "action", action, self.table.actions_text)
+
+    def not_allowed_from(self, i: int, step: Step, status: str) -> None:
+        self._lifecycle(i, step.name, "fromStatus", status,
+                        self.table.actions[step.name].sources_text)
+
+    def to_status(self, i: int, step: Step, value: Any, expected: str) -> None:
+        if value.__class__ is str:  # anything else is the schema's finding
+            self._lifecycle(i, step.name, "toStatus", value, expected)
+
+    def role(self, i: int, step: Step, role: str) -> None:
+        self._lifecycle(i, step.name, "actor.role", role, self.table.actions[step.name].roles_text)
+
+    def _lifecycle(self, i: int, action: str, member: str, value: str, allowed: str) -> None:
+        # /req/issues/history-lifecycle
+        self.ctx.emit(("history", i, *member.split(".")), "issue.history-lifecycle", seq=i + 1,
+                      action=action, member=member, value=value, allowed=allowed)
+
+    def final_status(self, status: str, to_status: str) -> None:
+        self.ctx.emit(("status",), "issue.history-status-mismatch", status=status,
+                      toStatus=to_status, seq=len(self.history))
+
+    def event(self, i: int, event: dict[str, Any], step: Step,
+              details: dict[str, Any] | None) -> None:
+        """What the issue's own rules need from each event of a known action."""
+        action, pos, written = step.name, i + 1, self.written
+        # /req/issues/sets-match-history and /req/issues/reopen-allowed
+        if action == "reopen":
+            self._reopen(i, written.get("resolution"))
+        for member, literal, key in self.table.actions[action].sets:
+            if key is None:
+                written[member] = (pos, action, literal)
+            else:
+                value = details.get(key) if details is not None else None
+                written[member] = (pos, action, _UNKNOWN if value is None else value)
+        creations, refs = self.creations, self.assignment_refs
+        if action == "resolve":
+            self.resolved_at = event.get("at")
+        elif action == "extend-deadline":
+            self.extend_events.append((i, event))
+        elif details is None:
+            if action == "follow-up":
+                self.follow_ups.append((i, event, None, self.resolved_at))
+        elif action == "dispatch":
+            lead = details.get("lead")
+            if type(lead) is str:
+                creations.append((("history", i, "details", "lead"), lead, "lead"))
+            assisting = details.get("assisting")
+            if type(assisting) is list:
+                for k, a in enumerate(assisting):
+                    if type(a) is str:
+                        creations.append(
+                            (("history", i, "details", "assisting", k), a, "assisting"))
+        elif action == "reassign":
+            new, old = details.get("to"), details.get("from")
+            if type(new) is str:
+                creations.append((("history", i, "details", "to"), new, "lead"))
+            if type(old) is str:
+                refs.append((("history", i, "details", "from"), old))
+        elif action == "claim" or action == "return":
+            ident = details.get("assignmentId")
+            if type(ident) is str:
+                refs.append((("history", i, "details", "assignmentId"), ident))
+        elif action == "follow-up":
+            self.follow_ups.append((i, event, details.get("followUpId"), self.resolved_at))
+
+    def details(self, i: int, step: Step, details: dict[str, Any]) -> None:
+        # /req/issues/history-details: an absent details member is checked as {}
         ctx = self.ctx
         base: Path = ("history", i, "details")
-        for where, code, values in schema_problems(action.details, details):
+        for where, code, values in schema_problems(step.details, details):
             text = message(ctx.spec, code, **values)
-            ctx.emit((*base, *where), "issue.history-details", seq=i + 1, action=action.name,
+            ctx.emit((*base, *where), "issue.history-details", seq=i + 1, action=step.name,
                      problem_zh=text["zh-Hans"], problem_en=text["en"])
 
     def _reopen(self, i: int, current: tuple[int, str, Any] | None) -> None:
