@@ -8,7 +8,6 @@ application per backend without stepping on each other.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +20,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from reference_server import Settings, create_app  # noqa: E402
 
-from .helpers import KEY, PG_ADMIN, TOKENS, Api, pg_available, worker  # noqa: E402
+from .helpers import KEY, TOKENS, Api, throwaway_pg  # noqa: E402
 
 
 def make_app(url: str, **options: Any) -> Any:
@@ -33,21 +32,8 @@ def make_app(url: str, **options: Any) -> Any:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this session (and xdist worker), dropped at the end."""
-    if not pg_available():
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    from sqlalchemy import create_engine, text
-
-    name = f"sc_test_{worker()}_{os.getpid()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_pg("sc_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ type, a nullability, an index, a unique constraint) fails, on SQLite and on Post
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,11 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Engine, Index, MetaData, String, Text, create_engine, inspect, text
+from sqlalchemy import Column, Engine, Index, MetaData, String, Text, create_engine, inspect
 
 from reference_server.storage import Store, metadata, migrations_config
 
-from .helpers import PG_ADMIN, pg_available, worker
+from .helpers import throwaway_pg
 
 
 def _migrated(url: str) -> None:
@@ -41,19 +40,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
         return
-    if not pg_available():
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    name = f"sc_migrations_{worker()}_{os.getpid()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_pg("sc_migrations") as url:
+        yield url
 
 
 def test_migrations_create_exactly_the_declared_tables(database: str) -> None:

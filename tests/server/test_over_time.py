@@ -7,7 +7,6 @@ database (/req/privacy/erasure-every-copy) — which the tests prove by reading 
 from __future__ import annotations
 
 import copy
-import os
 import random
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,7 +26,6 @@ from .helpers import (
     KEY,
     LI,
     OTHER,
-    PG_ADMIN,
     SPEC,
     TOKENS,
     Api,
@@ -35,9 +33,8 @@ from .helpers import (
     example,
     later,
     new_id,
-    pg_available,
     submitted_issue,
-    worker,
+    throwaway_pg,
 )
 
 WITHHELD = "org.w3id.smartcommunity.withheld"
@@ -131,19 +128,8 @@ def test_erasure_leaves_nothing_in_the_sqlite_file(tmp_path: Path) -> None:
 
 @pytest.fixture
 def fresh_pg() -> Iterator[str]:
-    if not pg_available():
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    name = f"sc_erasure_{worker()}_{os.getpid()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_pg("sc_erasure") as url:
+        yield url
 
 
 def test_erasure_leaves_nothing_in_the_postgresql_tables(fresh_pg: str) -> None:

@@ -16,7 +16,14 @@ from typing import Any
 from .. import identifiers
 from ..exceptions import RedactionError, SpecError, UnknownSpecVersion
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
-from ..validation import Step, compile_details_plans, compile_plan, resolve_version, values_at
+from ..validation import (
+    Plan,
+    Step,
+    compile_details_plans,
+    compile_plan,
+    resolve_version,
+    values_at,
+)
 
 Mask = Callable[[str], str]
 #: a path of the check plan: member names, None for every item of an array
@@ -149,17 +156,7 @@ def redact(
     # Items hidden by visibility first: what is gone needs no masking.
     for path in sorted(plan.visibility, key=len):
         _drop_invisible(out, path, visible, holes)
-    # Shallow tags before deep ones: a removed parent takes its children with it.
-    for path, pipl, method in sorted(plan.pipl, key=lambda p: len(p[0])):
-        treatment = treatments.get(pipl, "remove")
-        if treatment == "keep":
-            continue
-        mask = masks.get(method) if treatment == "mask" and method is not None else None
-        for where, value in list(values_at(out, path)):
-            if mask is not None:
-                _mask(out, where, value, mask, keyed, holes)
-            else:
-                _remove(out, where, holes)
+    _apply_tags(out, plan, treatments, masks, keyed, holes)
     if set(treatments.values()) != {"keep"}:
         _redact_details(spec, rt, out, treatments, masks, keyed, holes)
     for hole in holes:
@@ -181,17 +178,23 @@ def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],
         if plan is None:
             event.pop("details")
             continue
-        details = event["details"]
-        for path, pipl, method in sorted(plan.pipl, key=lambda p: len(p[0])):
-            treatment = treatments.get(pipl, "remove")
-            if treatment == "keep":
-                continue
-            mask = masks.get(method) if treatment == "mask" and method is not None else None
-            for where, value in list(values_at(details, path)):
-                if mask is not None:
-                    _mask(details, where, value, mask, key, holes)
-                else:
-                    _remove(details, where, holes)
+        _apply_tags(event["details"], plan, treatments, masks, key, holes)
+
+
+def _apply_tags(node: dict[str, Any], plan: Plan, treatments: Mapping[str, str],
+                masks: Mapping[str, Mask], key: Keyed, holes: list[list[Any]]) -> None:
+    """Keep, mask or remove each value ``plan`` tags in ``node`` as ``treatments`` say."""
+    # Shallow tags before deep ones: a removed parent takes its children with it.
+    for path, pipl, method in sorted(plan.pipl, key=lambda p: len(p[0])):
+        treatment = treatments.get(pipl, "remove")
+        if treatment == "keep":
+            continue
+        mask = masks.get(method) if treatment == "mask" and method is not None else None
+        for where, value in list(values_at(node, path)):
+            if mask is not None:
+                _mask(node, where, value, mask, key, holes)
+            else:
+                _remove(node, where, holes)
 
 
 def _parent(doc: Any, where: tuple[str | int, ...]) -> Any:
