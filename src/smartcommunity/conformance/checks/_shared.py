@@ -16,6 +16,7 @@ import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from ...integrity import WITHHELD_TYPE
 from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
@@ -309,6 +310,16 @@ def feed(ctx: KitContext, who: Principal, cursor: str | None = None) -> list[dic
         out += items
         cursor = str(body.get("next"))
     raise Skipped("变更订阅过长，无法读完", "the feed is too long to read to its end")
+
+
+def withheld_members(ctx: KitContext) -> frozenset[str]:
+    """The members a withheld event may carry, as ``event.json`` lists them for its type
+    (/req/change-feed/withheld)."""
+    for branch in ctx.spec.schema("event.json").get("allOf", ()):
+        condition = branch.get("if", {}).get("properties", {}).get("type", {})
+        if condition.get("const") == WITHHELD_TYPE:
+            return frozenset(branch["then"]["propertyNames"]["enum"])
+    raise Skipped("event.json 没有给出精简事件的成员", "event.json lists no withheld members")
 
 
 def subject(ctx: KitContext, resource_type: str, rid: str) -> str:
