@@ -14,13 +14,16 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
 
+from .access_log import AccessLog
 from .api import State, routes
 from .auth import JwtVerifier, TokenFile, TokenRegistry, load_tokens
 from .demo import demo_tokens, seed
 from .errors import install_handlers
 from .files import create_private, read_key_file, shared_file_warnings, sqlite_path
 from .http import json_response
+from .landing import API_DESCRIPTION, API_DOCUMENTATION, DOCUMENTATION_ASSETS, swagger_assets
 from .openapi import bundled
 from .service import Service
 from .settings import Settings
@@ -81,18 +84,25 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.redirect_slashes = False  # only the paths of the OpenAPI are served
     app.state.sc = State(settings, service, tokens)
     install_handlers(app)
+    app.add_middleware(AccessLog)
     # The API's routes take the Request and return a Response themselves, so they are served
     # as plain Starlette routes in one flat list: no dependency solving, no response models.
     app.router.routes.extend(routes(settings.spec_version))
     api_document = json.dumps(bundled(settings.spec_version), ensure_ascii=False).encode()
 
-    @app.get("/openapi.json", include_in_schema=False)
+    @app.get(API_DESCRIPTION, include_in_schema=False)
     async def openapi_json(request: Request) -> Response:
         return json_response(api_document)
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get(API_DOCUMENTATION, include_in_schema=False)
     async def docs(request: Request) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=app.title)
+        return get_swagger_ui_html(
+            openapi_url=API_DESCRIPTION, title=app.title,
+            swagger_js_url=f"{DOCUMENTATION_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCUMENTATION_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCUMENTATION_ASSETS}/favicon.png")
+
+    app.mount(DOCUMENTATION_ASSETS, StaticFiles(directory=swagger_assets()), name="assets")
 
     # The spec, its compiled schemas and plans are ~100k long-lived objects; a full garbage
     # collection walking them paused requests for ~80 ms. Frozen, collections skip them.

@@ -37,7 +37,7 @@ from .errors import (
 from .openapi import Operation
 
 __all__ = ["Call", "decode_cursor", "encode_cursor", "json_response", "parse_if_match",
-           "read_json"]
+           "prefers_html", "read_json"]
 
 _ETAG = re.compile(r'^\s*(W/)?"([^"]*)"\s*$')
 _CURSOR_SEQ = re.compile(r"[0-9]{1,19}", re.ASCII)
@@ -185,3 +185,26 @@ def json_response(content: Any, status: int = 200, headers: Mapping[str, str] | 
     body = content if isinstance(content, bytes) else orjson.dumps(content)
     return Response(body, status_code=status, media_type="application/json",
                     headers=dict(headers or {}))
+
+
+def prefers_html(accept: str | None) -> bool:
+    """Whether an ``Accept`` header ranks text/html above JSON (RFC 9110 §12.5.1): a browser
+    does, an API client sending nothing or ``*/*`` does not."""
+    # offered type → (specificity of the most specific range matching it, its q)
+    ranked = {"text/html": (-1, 0.0), "application/json": (-1, 0.0)}
+    for part in (accept or "").split(","):
+        media, _, params = part.strip().partition(";")
+        media = media.strip().lower()
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0
+        for offered, (specific, _) in ranked.items():
+            level = {offered: 2, offered.split("/")[0] + "/*": 1, "*/*": 0}.get(media)
+            if level is not None and level > specific:
+                ranked[offered] = (level, q)
+    return ranked["text/html"][1] > ranked["application/json"][1]

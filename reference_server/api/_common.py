@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..access_log import ROLE_KEY
 from ..auth import Principal, TokenRegistry
 from ..errors import InvalidParameter, finding
 from ..http import Call, authenticate, check_call, parse_if_match, read_json
@@ -48,6 +49,7 @@ def begin(request: Request, operation: Operation) -> Call:
     else:
         principal = (authenticate(request, state(request).tokens) if operation.secured
                      else ANONYMOUS)
+    request.scope[ROLE_KEY] = principal.role  # for the access log, which names no one
     call = check_call(request, operation, principal)
     for name, param in operation.path_params.items():
         error = param.error(request.path_params.get(name))

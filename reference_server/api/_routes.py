@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from ..http import json_response, prefers_html
+from ..landing import landing_html, landing_page
 from ..openapi import Operation, operations
 from ._common import begin, body, if_match, limit, list_query, offload, path_id, respond, state
 from ._common import write as commit
@@ -93,6 +95,16 @@ async def right(request: Request, operation: Operation) -> Response:
                         _rtype(operation), path_id(request), operation.name, doc, versions)
 
 
+async def landing(request: Request, operation: Operation) -> Response:
+    """/req/core/landing-page: JSON, or a web page for a browser that asks for HTML."""
+    begin(request, operation)
+    service = state(request).service
+    page = landing_page(service.spec, list(service.versions), str(request.base_url))
+    if prefers_html(request.headers.get("accept")):
+        return HTMLResponse(landing_html(page))
+    return json_response(page)
+
+
 async def conformance(request: Request, operation: Operation) -> Response:
     """/req/core/conformance-endpoint; parameters are still checked (an unknown one is 400)."""
     begin(request, operation)
@@ -119,8 +131,8 @@ BY_KIND: dict[str, Handler] = {"create": create, "list": list_all, "read": read,
                                "update": update, "act": act, "history": history,
                                "right": right}
 #: the handlers of the operations outside the resource paths
-BY_OPERATION: dict[str, Handler] = {"getConformance": conformance, "readChanges": changes,
-                                    "listAuditEvents": audit_events}
+BY_OPERATION: dict[str, Handler] = {"getLandingPage": landing, "getConformance": conformance,
+                                    "readChanges": changes, "listAuditEvents": audit_events}
 
 
 def _endpoint(handler: Handler, operation: Operation) -> Callable[[Request], Awaitable[Response]]:

@@ -126,6 +126,28 @@ def _get(path: str, exact: bool = True) -> Callable[[dict[str, Any]], bool]:
     return test
 
 
+def no_landing_page(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """GET / answers 404, as a server that never wrote a landing page does."""
+    def edit(scope: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+        if scope["method"] == "GET" and scope["path"] == "/":
+            return 404, [(b"content-type", b"application/problem+json")], b"{}"
+        return status, headers, body
+
+    return Rewrite(app, edit)
+
+
+def documentation_from_cdn(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The documentation page loads Swagger UI from a CDN (FastAPI's default), which a
+    service centre's intranet cannot reach."""
+    def edit(scope: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+        if scope["method"] == "GET" and scope["path"] == "/docs":
+            body = body.replace(b'src="/docs/assets/',
+                                b'src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/')
+        return status, headers, body
+
+    return Rewrite(app, edit)
+
+
 def missing_etag(app: Any, mp: pytest.MonkeyPatch) -> Any:
     def edit(scope: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
         return status, [(k, v) for k, v in headers if k.lower() != b"etag"], body
@@ -695,6 +717,9 @@ MUTANTS: list[Mutant] = [
            "a body that is not JSON gets 500", server_error_on_bad_input),
     Mutant("unauthenticated-read", "/req/core/authentication",
            "requests without a token are served", unauthenticated_read),
+    Mutant("no-landing-page", "/req/core/landing-page", "GET / answers 404", no_landing_page),
+    Mutant("documentation-from-cdn", "/req/core/landing-page",
+           "the documentation page loads its script from a CDN", documentation_from_cdn),
     Mutant("undeclared-class", "/req/core/conformance-endpoint",
            "/conformance claims a class the standard does not define", undeclared_class),
     Mutant("department-sees-all", "/req/privacy/department-assigned-only",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,32 @@ def test_a_failing_report_reads_right_in_a_browser(served: Server, preset: Prese
             assert page.locator("html").get_attribute("lang") == "en"
         finally:
             browser.close()
+
+
+def test_the_api_documentation_shows_offline(served: Server) -> None:
+    """/docs renders Swagger UI with every request outside 127.0.0.1 refused, as on an
+    intranet without outside network (/req/core/landing-page)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    outside: list[str] = []
+
+    def only_loopback(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(served.base_url):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.route("**/*", only_loopback)
+            page.goto(served.base_url + "/docs")
+            # an operation of the API, drawn by Swagger UI from /openapi.json
+            operation = page.locator(".opblock-summary-path", has_text="/issues").first
+            operation.wait_for(state="visible", timeout=20_000)
+            assert page.locator(".swagger-ui .info .title").inner_text().startswith("智慧社区")
+        finally:
+            browser.close()
+    assert outside == []

@@ -7,6 +7,7 @@ the extra is missing, a command fails to start) and the CLI says what to install
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -65,6 +66,8 @@ def add_serve(sub: Any) -> None:
     p.add_argument("--jwt-issuer", metavar="ISS", help="the iss claim of the JWTs")
     p.add_argument("--jwt-audience", metavar="AUD", help="the aud claim of the JWTs (this server)")
     p.add_argument("--no-demo", action="store_true", help="do not seed the demo community")
+    p.add_argument("--no-access-log", action="store_true",
+                   help="do not print a line per request (the log names no one either way)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
     p.add_argument("--pseudonym-key-file", metavar="FILE",
                    help="file holding the city's shared key for citizen ID pseudonyms")
@@ -96,6 +99,7 @@ def _key(path: str | None, read: Any) -> bytes | None:
 def serve(args: argparse.Namespace) -> int:
     _server_importable()
     try:
+        from reference_server.access_log import ACCESS_LOG
         from reference_server.app import SETTINGS_ENV, create_app, tokens_for
         from reference_server.files import read_key_file, shared_file_warnings
         from reference_server.settings import Settings
@@ -120,6 +124,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     base = f"http://{args.host}:{args.port}"
     _banner(base, settings, tokens)
+    log_config = _log_config(ACCESS_LOG, access=not args.no_access_log)
     if args.workers > 1:
         # Workers get the paths of files holding secrets, never the secrets: the environment
         # of a process is readable in /proc/<pid>/environ.
@@ -133,10 +138,22 @@ def serve(args: argparse.Namespace) -> int:
                                    if args.pseudonym_key_file else None),
         })
         uvicorn.run("reference_server.app:app_from_env", factory=True, host=args.host,
-                    port=args.port, workers=args.workers, log_level="warning")
+                    port=args.port, workers=args.workers, log_level="warning",
+                    log_config=log_config, access_log=False)
     else:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
+                    log_config=log_config, access_log=False)
     return EXIT_OK
+
+
+def _log_config(access_log: str, *, access: bool) -> dict[str, Any]:
+    """Uvicorn's logging with the server's own access log added (uvicorn's would print the
+    client's address and the query string, which may name a resident); every worker process
+    applies it."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"][access_log] = {"handlers": ["default"], "propagate": False,
+                                     "level": "INFO" if access else "WARNING"}
+    return config
 
 
 def _banner(base: str, settings: Any, tokens: Any) -> None:

@@ -10,7 +10,9 @@ import copy
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from jsonschema import Draft202012Validator
 
@@ -65,6 +67,67 @@ def test_declaration(ctx: KitContext) -> None:
         f"没有声明标准版本 {ctx.spec.version}",
         f"version {ctx.spec.version} is not declared",
     )
+
+
+class _Loaded(HTMLParser):
+    """The scripts and style sheets a page loads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "script" and found.get("src"):
+            self.urls.append(str(found["src"]))
+        if tag == "link" and "stylesheet" in (found.get("rel") or "").split() and found.get("href"):
+            self.urls.append(str(found["href"]))
+
+
+@check(
+    "/req/core/landing-page",
+    "GET / 无需认证，链接到 API 描述、离线可用的文档、一致性声明和每个集合",
+    "GET / needs no token and links the API description, offline documentation, "
+    "the declaration and every collection",
+)
+def test_landing_page(ctx: KitContext) -> None:
+    resp = ctx.call("GET", "/")
+    ctx.expect_status(resp, 200)
+    page = resp.json()
+    validator = Draft202012Validator(ctx.spec.schema("landing-page.json"),
+                                     registry=ctx.spec.registry)
+    errors = [e.message for e in validator.iter_errors(page)]
+    ctx.expect(not errors, f"首页不符合 landing-page.json：{errors}",
+               f"the landing page breaks landing-page.json: {errors}")
+    here = resp.exchange.url
+    links = [(link["rel"], urljoin(here, link["href"]), link) for link in page["links"]]
+    for rel in ("service-desc", "service-doc", "conformance"):
+        ctx.expect(any(r == rel for r, _, _ in links), f"首页没有 rel 为 {rel} 的链接",
+                   f"the landing page has no link with rel {rel}")
+    listed = {link.get("resourceType") for r, _, link in links if r == "data"}
+    for rtype in ctx.spec.resource_types:
+        ctx.expect(rtype in listed, f"首页没有 {rtype} 集合的链接",
+                   f"the landing page does not link the {rtype} collection")
+    for rel, url, _ in links:
+        target = ctx.call("GET", url)
+        ctx.expect(target.status in (200, 401),
+                   f"链接 {rel} {url} 得到 {target.status}，应为 200（或需要令牌时 401）",
+                   f"link {rel} {url} answered {target.status}, expected 200 (401 if it needs "
+                   "a token)")
+        if rel == "service-desc":
+            api = target.json()
+            ctx.expect(isinstance(api, dict) and str(api.get("openapi", "")).startswith("3.1"),
+                       "service-desc 不是 OpenAPI 3.1 文档", "service-desc is not an OpenAPI 3.1 "
+                       "document")
+        if rel == "service-doc":
+            ctx.expect(target.media_type == "text/html", "service-doc 不是 text/html 网页",
+                       "service-doc is not a text/html page")
+            loaded = _Loaded()
+            loaded.feed(target.text)
+            origin = urlsplit(url).netloc
+            outside = [u for u in loaded.urls if urlsplit(urljoin(url, u)).netloc != origin]
+            ctx.expect(not outside, f"API 文档从外部网络加载脚本或样式：{outside}",
+                       f"the API documentation loads scripts or styles from outside: {outside}")
 
 
 @check(
