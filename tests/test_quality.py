@@ -111,8 +111,9 @@ RESTATEMENT_ALLOWED = (
 )
 #: Code lists whose codes are names of the standard's own machinery rather than facts of the
 #: domain: an error code names the check that emits it (the spec tests prove every emitted code
-#: has a row), and requirement levels are RFC 2119 keywords.
-RESTATEMENT_LISTS_EXEMPT = frozenset({"error-code", "requirement-level"})
+#: has a row), requirement levels are RFC 2119 keywords, and link relations are the web's
+#: registered relation names (RFC 8288: ``self``, ``data``, ``conformance`` …).
+RESTATEMENT_LISTS_EXEMPT = frozenset({"error-code", "requirement-level", "link-relation"})
 #: Codes that are also words of the languages and tools the code is written in (Python's
 #: ``self``, OpenAPI's ``schema`` member, the ASGI scope's ``app``, Alembic's ``head``
 #: revision), so such a literal says nothing about the standard.

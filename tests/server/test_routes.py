@@ -63,7 +63,7 @@ def test_undocumented_methods_get_405_problem(sqlite_api: Api, path: str) -> Non
         assert set(resp.headers["allow"].split(", ")) == allowed
 
 
-@pytest.mark.parametrize("url", ["/", "/issue", "/issues/", "/issues/x/y", "/residents/x/erase/z",
+@pytest.mark.parametrize("url", ["/issue", "/issues/", "/issues/x/y", "/residents/x/erase/z",
                                  "/openapi.yaml", "/redoc", "/docs/oauth2-redirect",
                                  "/changes/1", "/audit-events/1"])
 def test_unknown_paths_get_404_problem(sqlite_api: Api, url: str) -> None:
