@@ -116,8 +116,8 @@ RESTATEMENT_ALLOWED = (
 RESTATEMENT_LISTS_EXEMPT = frozenset({"error-code", "requirement-level", "link-relation"})
 #: Codes that are also words of the languages and tools the code is written in (Python's
 #: ``self``, OpenAPI's ``schema`` member, the ASGI scope's ``app``, Alembic's ``head``
-#: revision), so such a literal says nothing about the standard.
-RESTATEMENT_WORDS_EXEMPT = frozenset({"self", "schema", "app", "head"})
+#: revision, HTTP's ``Accept`` header), so such a literal says nothing about the standard.
+RESTATEMENT_WORDS_EXEMPT = frozenset({"self", "schema", "app", "head", "accept"})
 
 
 def _spec_words() -> dict[str, str]:
