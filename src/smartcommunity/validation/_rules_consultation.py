@@ -25,6 +25,7 @@ from ..lifecycle import Lifecycle, quorum_outcome, result_outcome
 from ..pointers import pointer, resolve_pointer
 from ..specification import Spec
 from ._history import HistoryReport, Step, history_table, walk_history
+from ._messages import codes_named
 from ._time import compare_instants, instant
 from ._validator import Context, Document, rule
 
@@ -61,16 +62,7 @@ VOTE_RESULT_UNPUBLISHED = "consultation.vote-result-unpublished"
 RECORD_HISTORY_MISMATCH = "consultation.record-history-mismatch"
 
 #: Every code these rules report.
-CODES = frozenset({
-    DIVISION_NOT_COMMUNITY, ESCALATED_ISSUE_MISSING, DUPLICATE_LOCAL_ID, UNKNOWN_REFERENCE,
-    FRACTION_INVALID, VOTE_COUNT_MISMATCH, VOTE_CHANNEL_UNDECLARED, VOTE_EXCEEDS_ELIGIBLE,
-    QUORUM_FLAG_INCONSISTENT, VOTE_RESULT_INCONSISTENT, ATTENDANCE_COUNT_MISMATCH,
-    ATTENDANCE_EXCEEDS_EXPECTED, TIME_ORDER, DUPLICATE_BALLOT, VOTER_NOT_ELIGIBLE,
-    PROXY_NOT_AUTHORISED, BALLOTS_TALLY_MISMATCH, DECISION_VOTE_NOT_CLOSED,
-    DECISION_CONTRADICTS_VOTE, VOTE_OPEN_AFTER_DECISION, CLOSED_WITHOUT_FEEDBACK,
-    HISTORY_LIFECYCLE, HISTORY_CHAIN, HISTORY_STATUS_MISMATCH, HISTORY_DETAILS_INVALID,
-    NOTICE_PERIOD_SHORT, MINUTES_MISSING, VOTE_RESULT_UNPUBLISHED, RECORD_HISTORY_MISMATCH,
-})
+CODES = codes_named(globals(), "consultation.")
 
 _RESOURCE = "Consultation"
 #: the result of a vote whose quorum is not met (vote-result codelist)

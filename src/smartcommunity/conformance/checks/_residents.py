@@ -30,6 +30,7 @@ from ._shared import (
     resident,
     resident_actor,
     resident_ref,
+    restriction_asked,
     submitted_by,
     tail,
     with_number,
@@ -189,11 +190,7 @@ def test_self_correction(ctx: KitContext) -> None:
 )
 def test_rights_request(ctx: KitContext) -> None:
     agent = ctx.principal(PROXY_ROLE)
-    record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data",
-                                                            "receive-information"])]))
-    body = without_meta(record.doc)
-    body["restriction"] = {"state": "restriction-requested", "reason": "objection"}
-    record.put(body, agent)
+    record = restriction_asked(ctx, agent, reason="objection")
     restriction = record.doc.get("restriction") or {}
     ctx.expect(restriction.get("state") == "restriction-requested",
                f"申请限制处理后状态为 {restriction.get('state')}",
@@ -287,15 +284,9 @@ def _minimal(ctx: KitContext, doc: Any, where: str) -> None:
 )
 def test_restricted_disclosure(ctx: KitContext) -> None:
     agent = ctx.principal(PROXY_ROLE)
-    record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data",
-                                                            "receive-information"])]))
-    body = without_meta(record.doc)
-    body["restriction"] = {"state": "restriction-requested", "requestedAt": ctx.moment(-1)}
-    record.put(body, agent)
-    body = without_meta(record.doc)
-    body["restriction"] = {**body["restriction"], "state": "restricted",
-                           "decidedAt": ctx.moment()}
-    record.put(body)
+    record = restriction_asked(ctx, agent, requestedAt=ctx.moment(-1))
+    record.put(restriction={**record.doc["restriction"], "state": "restricted",
+                            "decidedAt": ctx.moment()})
     full = without_meta(record.doc)
     for who in (ctx.staff, agent):
         got = ctx.read(RESIDENT, record.id, who)

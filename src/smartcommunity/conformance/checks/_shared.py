@@ -366,6 +366,15 @@ def proxy(ctx: KitContext, who: Principal, scope: list[str], *, since: float = -
     return entry
 
 
+def restriction_asked(ctx: KitContext, agent: Principal, **request: Any) -> Tracked:
+    """A fresh resident record whose manage-data proxy ``agent`` has asked for restriction
+    (PUT by the agent, ``request`` completing the ``restriction`` it sends)."""
+    record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data",
+                                                            "receive-information"])]))
+    record.put(None, agent, restriction={"state": "restriction-requested", **request})
+    return record
+
+
 def listed(ctx: KitContext, who: Principal, ids: Iterable[str], **params: str
            ) -> dict[str, dict[str, Any]]:
     """Which of ``ids`` the resident list shows ``who`` (all pages), by id; a refusal to list
