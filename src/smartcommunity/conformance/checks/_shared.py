@@ -106,6 +106,18 @@ def refused_on_create(ctx: KitContext, doc: dict[str, Any], status: int, what: s
     return problem
 
 
+def keyed_create(ctx: KitContext, doc: dict[str, Any], who: Principal | None = None
+                 ) -> tuple[Response, dict[str, str]]:
+    """Create ``doc`` with a fresh Idempotency-Key, expecting 201: the response, and the
+    headers that send the same key again (/req/core/idempotency-key)."""
+    headers = {"Idempotency-Key": "kit-" + ctx.new_id()}
+    resp = ctx.create(doc, who, headers=headers)
+    rt = doc.get("resourceType")
+    ctx.expect_status(resp, 201, zh=f"带幂等键创建 {rt}",
+                      en=f"create a {rt} with an Idempotency-Key")
+    return resp, headers
+
+
 class Tracked:
     """A resource the kit created, followed through its updates and actions as staff sees it."""
 
