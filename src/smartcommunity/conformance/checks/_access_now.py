@@ -26,12 +26,12 @@ from ._shared import (
     Tracked,
     feed,
     keyed_create,
-    mirror,
     new_issue,
     proxy,
     resident,
     subject,
     tail,
+    watching,
     withheld_members,
 )
 
@@ -190,8 +190,7 @@ def _public_consultation(ctx: KitContext) -> dict[str, Any]:
     needs=(SYSTEM,),
 )
 def test_erased_history(ctx: KitContext) -> None:
-    who = mirror(ctx)
-    cursor = tail(ctx, who)
+    who, cursor = watching(ctx)
     record = Tracked(ctx, _unique(ctx))
     values = _values(record.doc)
     record.put(preferredChannels=["phone-call"])

@@ -21,7 +21,6 @@ from ._shared import (
     events_of,
     expect_pointer,
     listed,
-    mirror,
     other_community,
     own_record,
     proposed,
@@ -32,7 +31,7 @@ from ._shared import (
     resident_ref,
     restriction_asked,
     submitted_by,
-    tail,
+    watching,
     with_number,
     without_meta,
 )
@@ -246,8 +245,7 @@ def _refused(ctx: KitContext, record: Tracked, resp: Any, what: str) -> None:
     "404, and the change feed publishes the erasure",
 )
 def test_erasure(ctx: KitContext) -> None:
-    reader = mirror(ctx, or_staff=True)
-    cursor = tail(ctx, reader)
+    reader, cursor = watching(ctx, or_staff=True)
     record = Tracked(ctx, resident(ctx))
     resp = record.post("erase", {"reason": "purpose-fulfilled"})
     ctx.expect_status(resp, 200, zh="工作人员执行删除", en="staff carry out the erasure")

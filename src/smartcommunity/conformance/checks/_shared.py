@@ -298,6 +298,13 @@ def tail(ctx: KitContext, who: Principal) -> str:
     return str(cursor)
 
 
+def watching(ctx: KitContext, *, or_staff: bool = False) -> tuple[Principal, str]:
+    """The mirror (see :func:`mirror`) and its cursor at the feed's end now: where a check
+    starts watching what its own writes add to the feed."""
+    who = mirror(ctx, or_staff=or_staff)
+    return who, tail(ctx, who)
+
+
 def after(ctx: KitContext, who: Principal, cursor: str, limit: int = 500
           ) -> tuple[list[Any], str]:
     """The events ``who`` sees after ``cursor`` (one page) and the next cursor."""
