@@ -59,6 +59,14 @@ _RC_HEPINGLI = {"id": "rc-hepingli", "name": "和平里社区居民委员会",
 _DISTRICT = [DEMO_COMMUNITY, NEIGHBOUR_COMMUNITY]
 
 
+def _district_department(code: str, title: str, name: str, user_id: str) -> dict[str, Any]:
+    """A department principal of the district, serving both demo communities."""
+    return {"label": f"department: {code.replace('-', ' ')}", "role": "department",
+            "name": name, "userId": user_id,
+            "organisation": {"id": code, "name": title, "type": "government-department"},
+            "communities": _DISTRICT}
+
+
 def demo_tokens() -> dict[str, dict[str, Any]]:
     """The demo's tokens, one per role of the demo world (token → principal fields)."""
     return {
@@ -77,18 +85,10 @@ def demo_tokens() -> dict[str, dict[str, Any]]:
         "demo-staff-liu-fang": {
             "label": "community staff", "role": "community-staff", "name": "刘芳",
             "userId": "cs-0102", "organisation": _RC_XINGFULI, "communities": [DEMO_COMMUNITY]},
-        "demo-dept-civil-affairs": {
-            "label": "department: civil affairs", "role": "department", "name": "王静",
-            "userId": "mzj-0311",
-            "organisation": {"id": "civil-affairs", "name": "朝阳区民政局",
-                             "type": "government-department"},
-            "communities": _DISTRICT},
-        "demo-dept-housing": {
-            "label": "department: housing", "role": "department", "name": "孙志刚",
-            "userId": "zjw-1187",
-            "organisation": {"id": "housing", "name": "朝阳区住房和城乡建设委员会",
-                             "type": "government-department"},
-            "communities": _DISTRICT},
+        "demo-dept-civil-affairs": _district_department(
+            "civil-affairs", "朝阳区民政局", "王静", "mzj-0311"),
+        "demo-dept-housing": _district_department(
+            "housing", "朝阳区住房和城乡建设委员会", "孙志刚", "zjw-1187"),
         "demo-regulator": {
             "label": "regulator", "role": "regulator", "name": "市监管员", "userId": "reg-0001",
             "communities": ALL},

@@ -418,7 +418,7 @@ CASES: list[Case] = [
                                                    ("/history/2/details", {"voteId": "v-01"})),
      C.HISTORY_LIFECYCLE, "/history/2/action"),
     ("wrong from status", mutated(LIFT, ("/history/2/fromStatus", "proposed")),
-     C.HISTORY_LIFECYCLE, "/history/2/fromStatus"),
+     C.HISTORY_CHAIN, "/history/2/fromStatus"),
     ("missing from status", mutated(LIFT, ("/history/2/fromStatus", ...)),
      C.HISTORY_LIFECYCLE, "/history/2/fromStatus"),
     ("wrong to status", mutated(LIFT, ("/history/4/toStatus", "voting")),

@@ -114,6 +114,13 @@ def test_every_library_code_of_the_issue_class_has_a_message_and_a_case() -> Non
 
 
 # -- one mutation per rule, with the exact pointer ----------------------------------------------
+def _all(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def change(doc: dict[str, Any]) -> None:
+        for one in changes:
+            one(doc)
+    return change
+
+
 def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
     def change(doc: dict[str, Any]) -> None:
         node: Any = doc
@@ -160,8 +167,15 @@ CASES: list[tuple[str, dict[str, Any], str, Callable[[dict[str, Any]], Any]]] = 
      _set(("history", 3, "toStatus"), "resolved")),
     ("add-progress changes the status", LIFT, "issue.history-lifecycle",
      _set(("history", 4, "toStatus"), "dispatched")),
+    # the accept turned into a supervision, which keeps the history at submitted
     ("dispatch from submitted", LIFT, "issue.history-lifecycle",
-     _set(("history", 2, "fromStatus"), "submitted")),
+     _all(_set(("history", 1, "action"), "supervise"),
+          _set(("history", 1, "toStatus"), "submitted"),
+          _set(("history", 2, "fromStatus"), "submitted"))),
+    # one deliberate change of the status chain: a wrong fromStatus alone breaks the chain,
+    # not the table, when the action is allowed from the status the history reached
+    ("a fromStatus the action is not allowed from, after a lawful history", LIFT,
+     "issue.history-chain", _set(("history", 2, "fromStatus"), "submitted")),
     ("dispatch without a lead", LIFT, "issue.history-details",
      _set(("history", 2, "details", "lead"), _DELETE)),
     ("add-progress details with an undefined member", LIFT, "issue.history-details",
@@ -233,6 +247,7 @@ POINTERS = {
     "claim leads to resolved": "/history/3/toStatus",
     "add-progress changes the status": "/history/4/toStatus",
     "dispatch from submitted": "/history/2/fromStatus",
+    "a fromStatus the action is not allowed from, after a lawful history": "/history/2/fromStatus",
     "dispatch without a lead": "/history/2/details/lead",
     "add-progress details with an undefined member": "/history/4/details/eta",
     "resolve with an intake resolution": "/history/8/details/resolution",

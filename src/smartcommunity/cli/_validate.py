@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -194,6 +194,15 @@ def _counted(
 
 
 # -- reporting ------------------------------------------------------------------------------
+class _Place(NamedTuple):
+    """Where findings come from: the source, the line in it (JSON Lines) and the document."""
+
+    source: str
+    line: int | None
+    rt: str | None = None
+    doc_id: str | None = None
+
+
 @dataclass
 class _Writer:
     out: IO[str]
@@ -225,7 +234,7 @@ class _Writer:
         self.summary["warnings"] += len(findings) - errors
         self.summary["valid" if errors == 0 else "invalid"] += 1
         self.links.add((source, line, errors == 0), rt, doc_id, version, links)
-        self.emit(source, line, rt, doc_id, findings)
+        self.emit(_Place(source, line, rt, doc_id), findings)
 
     def cross_check(self, sources: list[Source]) -> None:
         """Rules spanning documents (references, merges named on both sides), settled by the
@@ -242,16 +251,9 @@ class _Writer:
                 self.summary["errors"] += 1
             else:
                 self.summary["warnings"] += 1
-            self.emit(source, line, None, None, [f.to_dict()])
+            self.emit(_Place(source, line), [f.to_dict()])
 
-    def emit(
-        self,
-        source: str,
-        line: int | None,
-        rt: str | None,
-        doc_id: str | None,
-        findings: list[dict[str, Any]],
-    ) -> None:
+    def emit(self, place: _Place, findings: list[dict[str, Any]]) -> None:
         raise NotImplementedError
 
     def finish(self) -> None:
@@ -280,17 +282,10 @@ def _ids_present(sources: list[Source], targets: set[str]) -> set[str]:
 
 
 class _TextWriter(_Writer):
-    def emit(
-        self,
-        source: str,
-        line: int | None,
-        rt: str | None,
-        doc_id: str | None,
-        findings: list[dict[str, Any]],
-    ) -> None:
-        where = f"{source}:{line}" if line is not None else source
+    def emit(self, place: _Place, findings: list[dict[str, Any]]) -> None:
+        where = f"{place.source}:{place.line}" if place.line is not None else place.source
         if not findings:
-            if line is None and not self.args.quiet:
+            if place.line is None and not self.args.quiet:
                 self.out.write(f"✓ {where}\n")
             return
         for f in findings:
@@ -323,22 +318,15 @@ class _JsonWriter(_Writer):
         )
         self._first = True
 
-    def emit(
-        self,
-        source: str,
-        line: int | None,
-        rt: str | None,
-        doc_id: str | None,
-        findings: list[dict[str, Any]],
-    ) -> None:
+    def emit(self, place: _Place, findings: list[dict[str, Any]]) -> None:
         # A late cross-document finding adds a second entry for the same source and line.
-        entry: dict[str, Any] = {"source": source}
-        if line is not None:
-            entry["line"] = line
-        if rt:
-            entry["resourceType"] = rt
-        if doc_id:
-            entry["id"] = doc_id
+        entry: dict[str, Any] = {"source": place.source}
+        if place.line is not None:
+            entry["line"] = place.line
+        if place.rt:
+            entry["resourceType"] = place.rt
+        if place.doc_id:
+            entry["id"] = place.doc_id
         entry["valid"] = not any(f["severity"] == "error" for f in findings)
         entry["findings"] = findings
         self.out.write(("" if self._first else ",") + orjson.dumps(entry).decode())

@@ -3,10 +3,11 @@
 One compiled form of ``lifecycles/<resource>.json`` serves every resource's history rules:
 each transition row with its allowed from-statuses, to-status, roles and compiled details
 schema, and the creating actions. :func:`walk_history` reads a history against it once: the
-run of ``seq``, times in order, the creating action first, each event's from-status, to-status,
-role and details, and the last ``toStatus`` against the document's ``status``. The walk finds
-each break; the resource's :class:`HistoryReport` names it with its own code and pointer, and
-reads what its own rules need from each event.
+run of ``seq``, times in order, the creating action first, the status chain (one rule for every
+resource: each event starts where the table says the history has reached), each event's
+to-status, role and details, and the last ``toStatus`` against the document's ``status``. The
+walk finds each break; the resource's :class:`HistoryReport` names it with its own code and
+pointer, and reads what its own rules need from each event.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from ..exceptions import SmartCommunityError
 from ..lifecycle import Lifecycle
@@ -100,11 +101,6 @@ def final_status_mismatch(doc: Mapping[str, Any], history: list[Any]) -> tuple[s
     return recorded, final
 
 
-#: what the next event's fromStatus is held to: the previous event's toStatus as recorded
-#: ("event"), or the status the table says the history so far leads to ("table": one wrong
-#: toStatus is then reported once, not again as the next event's wrong fromStatus)
-ChainOn = Literal["event", "table"]
-
 _ABSENT: Any = object()
 
 
@@ -135,13 +131,13 @@ class HistoryReport:
         """A later event has no fromStatus."""
 
     def from_not_previous(self, i: int, action: Any, value: Any, previous: Any) -> None:
-        """A later event's fromStatus is not the status the history had reached."""
+        """A later event's fromStatus is not the status the history had reached (the chain)."""
 
     def unknown_action(self, i: int, action: str) -> None:
-        """An action the table does not have (table chain: the schema's codelist says so)."""
+        """An action the table does not have (the schema's codelist may say so already)."""
 
     def not_allowed_from(self, i: int, step: Step, status: str) -> None:
-        """The table does not allow the action from the status it starts from."""
+        """The table does not allow the action from the status the history had reached."""
 
     def to_status(self, i: int, step: Step, value: Any, expected: str) -> None:
         """toStatus (which may be absent or not a string) is not where the action leads."""
@@ -159,15 +155,22 @@ class HistoryReport:
 
 
 def walk_history(doc: Mapping[str, Any], history: list[Any], table: HistoryTable,
-                 report: HistoryReport, chain_on: ChainOn) -> None:
+                 report: HistoryReport) -> None:
     """Walk ``doc``'s ``history`` once against ``table``, telling ``report`` of every break:
-    the run of seq, times in order, the creating action first, each event's from-status,
+    the run of seq, times in order, the creating action first, the status chain, each event's
     to-status, role and details against its action's row, and the last toStatus against the
-    document's status."""
-    actions = table.actions
-    by_table = chain_on == "table"
+    document's status.
+
+    The status chain is the lifecycle table's: after each event the history has reached the
+    status its action leads to (the status it started from, for an action that keeps it), and
+    the next event must start there: its action allowed from that status, its fromStatus equal
+    to it. One wrong toStatus is so reported once, not again as the next event's fromStatus.
+    Only where the table cannot tell (an action it does not have) does the recorded toStatus
+    stand for the status reached.
+    """
+    actions, creating = table.actions, table.creating
     reached: Any = None  # the status the history so far leads to
-    previous_at: Any = None
+    previous_at: Any = None  # the latest time the history so far states
     previous_seq: Any = 0
     for i, event in enumerate(history):
         if event.__class__ is not dict:
@@ -178,40 +181,40 @@ def walk_history(doc: Mapping[str, Any], history: list[Any], table: HistoryTable
         if seq_breaks_run(seq, i + 1, previous_seq):
             report.seq(i, name, seq, i + 1)
         previous_seq = seq
-        if (at.__class__ is str and previous_at.__class__ is str
-                and compare_instants(at, previous_at) == -1):
-            report.time_order(i, name, at, previous_at)
-        # An event chain holds each event to the one just before it; a table chain to the
-        # latest time the history states.
-        if at.__class__ is str or not by_table:
+        if at.__class__ is str:
+            if previous_at.__class__ is str and compare_instants(at, previous_at) == -1:
+                report.time_order(i, name, at, previous_at)
             previous_at = at
         from_status = get("fromStatus", _ABSENT)
+        if i == 0:
+            if name.__class__ is str and name not in creating:
+                report.not_creating(i, name)
+            if from_status is not _ABSENT:
+                report.creation_from(i, name, from_status)
+        elif from_status is _ABSENT:
+            report.from_missing(i, name, reached)
+        elif (from_status != reached and from_status.__class__ is str
+              and reached.__class__ is str):
+            report.from_not_previous(i, name, from_status, reached)
         step = actions.get(name) if name.__class__ is str else None
-        if by_table:
-            if step is None:
-                reached = to_status
-                continue
-            expected = _table_chain(report, i, name, step, from_status, reached, table)
-        else:
-            _event_chain(report, i, name, from_status, reached, table)
+        if step is None:
+            if name.__class__ is str:
+                report.unknown_action(i, name)
             reached = to_status
-            if step is None:
-                if name.__class__ is str:
-                    report.unknown_action(i, name)
-                continue
-            expected = step.target
-            if expected is None and from_status is not _ABSENT:
-                expected = from_status
-            if (from_status is not _ABSENT and from_status.__class__ is str
-                    and from_status not in step.sources):
-                report.not_allowed_from(i, step, from_status)
-        if to_status != expected and expected.__class__ is str:
-            report.to_status(i, step, to_status, expected)
+            continue
+        start = reached if reached.__class__ is str else from_status
+        if i and start.__class__ is str and start not in step.sources:
+            report.not_allowed_from(i, step, start)
+        expected = step.target or start
+        if expected.__class__ is str:
+            if to_status != expected:
+                report.to_status(i, step, to_status, expected)
+            reached = expected
+        else:
+            reached = to_status
         role = refused_role(event, step)
         if role is not None:
             report.role(i, step, role)
-        if by_table:
-            reached = expected if expected.__class__ is str else to_status
         details = get("details", _ABSENT)
         if details is _ABSENT or (details is None and report.null_details_absent):
             details = None
@@ -225,38 +228,3 @@ def walk_history(doc: Mapping[str, Any], history: list[Any], table: HistoryTable
     mismatch = final_status_mismatch(doc, history)
     if mismatch is not None:
         report.final_status(*mismatch)
-
-
-def _event_chain(report: HistoryReport, i: int, name: Any, from_status: Any, previous: Any,
-                 table: HistoryTable) -> None:
-    """The creating event first, then each fromStatus equal to the previous toStatus."""
-    if i == 0:
-        if name.__class__ is str and name not in table.creating:
-            report.not_creating(i, name)
-        if from_status is not _ABSENT:
-            report.creation_from(i, name, from_status)
-    elif from_status is _ABSENT:
-        report.from_missing(i, name, previous)
-    elif (from_status != previous and from_status.__class__ is str
-          and previous.__class__ is str):
-        report.from_not_previous(i, name, from_status, previous)
-
-
-def _table_chain(report: HistoryReport, i: int, name: Any, step: Step, from_status: Any,
-                 reached: Any, table: HistoryTable) -> Any:
-    """The creating event first, then each action allowed from, and starting at, the status
-    the table says the history reached; returns the status the event must lead to."""
-    if i == 0:
-        if step.sources:
-            report.not_creating(i, name)
-        if from_status is not _ABSENT:
-            report.creation_from(i, name, from_status)
-        return step.target
-    if reached.__class__ is str:
-        if reached not in step.sources:
-            report.not_allowed_from(i, step, reached)
-        if from_status is _ABSENT:
-            report.from_missing(i, name, reached)
-        elif from_status != reached:
-            report.from_not_previous(i, name, from_status, reached)
-    return step.target or reached

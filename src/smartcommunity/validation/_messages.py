@@ -35,6 +35,13 @@ def message(spec: Spec, code: str, **values: Any) -> dict[str, str]:
     return {"zh-Hans": zh.format_map(params), "en": en.format_map(params)}
 
 
+def codes_named(namespace: Mapping[str, object], prefix: str) -> frozenset[str]:
+    """The error codes a rules module names as upper-case constants, those under ``prefix``:
+    so each code is written once, and the tests compare the set with the registry's."""
+    return frozenset(v for k, v in namespace.items()
+                     if k.isupper() and isinstance(v, str) and v.startswith(prefix))
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):
         return value if len(value) <= 80 else value[:77] + "..."

@@ -25,6 +25,7 @@ from ..lifecycle import Lifecycle, quorum_outcome, result_outcome
 from ..pointers import pointer, resolve_pointer
 from ..specification import Spec
 from ._history import HistoryReport, Step, history_table, walk_history
+from ._messages import codes_named
 from ._time import compare_instants, instant
 from ._validator import Context, Document, rule
 
@@ -52,6 +53,7 @@ DECISION_CONTRADICTS_VOTE = "consultation.decision-contradicts-vote"
 VOTE_OPEN_AFTER_DECISION = "consultation.vote-open-after-decision"
 CLOSED_WITHOUT_FEEDBACK = "consultation.closed-without-feedback"
 HISTORY_LIFECYCLE = "consultation.history-lifecycle"
+HISTORY_CHAIN = "consultation.history-chain"
 HISTORY_STATUS_MISMATCH = "consultation.history-status-mismatch"
 HISTORY_DETAILS_INVALID = "consultation.history-details-invalid"
 NOTICE_PERIOD_SHORT = "consultation.notice-period-short"
@@ -60,16 +62,7 @@ VOTE_RESULT_UNPUBLISHED = "consultation.vote-result-unpublished"
 RECORD_HISTORY_MISMATCH = "consultation.record-history-mismatch"
 
 #: Every code these rules report.
-CODES = frozenset({
-    DIVISION_NOT_COMMUNITY, ESCALATED_ISSUE_MISSING, DUPLICATE_LOCAL_ID, UNKNOWN_REFERENCE,
-    FRACTION_INVALID, VOTE_COUNT_MISMATCH, VOTE_CHANNEL_UNDECLARED, VOTE_EXCEEDS_ELIGIBLE,
-    QUORUM_FLAG_INCONSISTENT, VOTE_RESULT_INCONSISTENT, ATTENDANCE_COUNT_MISMATCH,
-    ATTENDANCE_EXCEEDS_EXPECTED, TIME_ORDER, DUPLICATE_BALLOT, VOTER_NOT_ELIGIBLE,
-    PROXY_NOT_AUTHORISED, BALLOTS_TALLY_MISMATCH, DECISION_VOTE_NOT_CLOSED,
-    DECISION_CONTRADICTS_VOTE, VOTE_OPEN_AFTER_DECISION, CLOSED_WITHOUT_FEEDBACK,
-    HISTORY_LIFECYCLE, HISTORY_STATUS_MISMATCH, HISTORY_DETAILS_INVALID, NOTICE_PERIOD_SHORT,
-    MINUTES_MISSING, VOTE_RESULT_UNPUBLISHED, RECORD_HISTORY_MISMATCH,
-})
+CODES = codes_named(globals(), "consultation.")
 
 _RESOURCE = "Consultation"
 #: the result of a vote whose quorum is not met (vote-result codelist)
@@ -912,15 +905,13 @@ def _notice_period(ctx: Context, published: Any, firsts: list[str]) -> None:
 
 @rule(_RESOURCE)
 def history_rules(doc: Document, ctx: Context) -> None:
-    """history-lifecycle, history-status and history-details."""
+    """history-lifecycle, history-chain, history-status and history-details."""
     events = doc.get("history")
     table = _table(ctx.spec)
     history = history_table(ctx.spec, _RESOURCE)
     if events.__class__ is not list or not events or table is None or history is None:
         return
-    # Chain on the status the table says the action leads to, so one wrong toStatus is
-    # reported once rather than again as every later event's wrong fromStatus.
-    walk_history(doc, events, history, _HistoryReport(doc, ctx, table), "table")
+    walk_history(doc, events, history, _HistoryReport(doc, ctx, table))
 
 
 class _HistoryReport(HistoryReport):
@@ -948,10 +939,12 @@ class _HistoryReport(HistoryReport):
         _lifecycle_error(self.ctx, i, "fromStatus", action, value, "—")
 
     def from_missing(self, i: int, action: Any, previous: Any) -> None:
-        _lifecycle_error(self.ctx, i, "fromStatus", action, "—", previous)
+        _lifecycle_error(self.ctx, i, "fromStatus", action, "—", previous or "—")
 
     def from_not_previous(self, i: int, action: Any, value: Any, previous: Any) -> None:
-        _lifecycle_error(self.ctx, i, "fromStatus", action, value, previous)
+        # /req/consultations/history-chain
+        self.ctx.emit(("history", i, "fromStatus"), HISTORY_CHAIN, seq=i + 1, action=action,
+                      fromStatus=value, previous=previous)
 
     def not_allowed_from(self, i: int, step: Step, status: str) -> None:
         _lifecycle_error(self.ctx, i, "action", step.name, step.name,

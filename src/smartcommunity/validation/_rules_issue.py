@@ -176,7 +176,7 @@ class _History(HistoryReport):
 
     def run(self) -> None:
         doc, ctx, history = self.doc, self.ctx, self.history
-        walk_history(doc, history, self.table.history, self, "event")
+        walk_history(doc, history, self.table.history, self)
         first = history[0]
         if isinstance(first, dict):
             submitted, at = doc.get("submittedAt"), first.get("at")

@@ -19,6 +19,7 @@ from typing import Any, TypeGuard
 
 from .. import identifiers
 from ..specification import Spec
+from ._messages import codes_named
 from ._time import later
 from ._validator import Context, Document, rule
 
@@ -39,12 +40,7 @@ PROXY_CONSENT_UNRESOLVED = "resident.proxy-consent-unresolved"
 DUPLICATE_ITEM_ID = "resident.duplicate-item-id"
 
 #: Every code these rules report (the core rules report citizen-id-invalid too).
-CODES = frozenset({
-    CITIZEN_ID_INVALID, BIRTH_DATE_MISMATCH, MASKED_ID_MISMATCH, PSEUDONYM_MISMATCH,
-    CONTACT_PREFERRED_DUPLICATE, GRID_OUTSIDE_COMMUNITY, VULNERABILITY_AGE_MISMATCH,
-    VULNERABILITY_WITHOUT_BASIS, PERIOD_ORDER, CONSENT_SCOPE_UNRESOLVED, PROXY_SELF,
-    PROXY_CONSENT_UNRESOLVED, DUPLICATE_ITEM_ID,
-})
+CODES = codes_named(globals(), "resident.")
 
 _RESOURCE = "Resident"
 #: the requirements whose parameters the rules read

@@ -25,12 +25,13 @@ from ._shared import (
     SYSTEM,
     Tracked,
     feed,
-    mirror,
+    keyed_create,
     new_issue,
     proxy,
     resident,
     subject,
     tail,
+    watching,
     withheld_members,
 )
 
@@ -189,8 +190,7 @@ def _public_consultation(ctx: KitContext) -> dict[str, Any]:
     needs=(SYSTEM,),
 )
 def test_erased_history(ctx: KitContext) -> None:
-    who = mirror(ctx)
-    cursor = tail(ctx, who)
+    who, cursor = watching(ctx)
     record = Tracked(ctx, _unique(ctx))
     values = _values(record.doc)
     record.put(preferredChannels=["phone-call"])
@@ -219,13 +219,11 @@ def test_erased_history(ctx: KitContext) -> None:
 def test_erasure_every_copy(ctx: KitContext) -> None:
     doc = _unique(ctx)
     values = _values(doc)
-    key = "kit-" + ctx.new_id()
-    ctx.expect_status(ctx.create(doc, headers={"Idempotency-Key": key}), 201,
-                      zh="带幂等键创建居民", en="create a resident with an Idempotency-Key")
+    _, same_key = keyed_create(ctx, doc)
     record = Tracked.existing(ctx, RESIDENT, doc["id"])
     resp = record.post("erase", {"reason": "purpose-fulfilled"})
     ctx.expect_status(resp, 200, zh="执行删除", en="carry out the erasure")
-    replay = ctx.create(doc, headers={"Idempotency-Key": key})
+    replay = ctx.create(doc, headers=same_key)
     leaked = _leaks(values, replay.json())
     ctx.expect(not leaked, f"删除后幂等重放仍给出 {leaked}",
                f"after erasure the idempotent replay still gives {leaked}")
@@ -255,11 +253,9 @@ def test_idempotency_scope(ctx: KitContext) -> None:
         raise Skipped(f"预设中只有一个 {owner.role} 主体",
                       f"the preset has only one {owner.role} principal")
     doc = new_issue(ctx)
-    key = "kit-" + ctx.new_id()
-    ctx.expect_status(ctx.create(doc, owner, headers={"Idempotency-Key": key}), 201,
-                      zh="带幂等键创建诉求", en="create an issue with an Idempotency-Key")
+    _, same_key = keyed_create(ctx, doc, owner)
     for other in others:
-        resp = ctx.create(doc, other, headers={"Idempotency-Key": key})
+        resp = ctx.create(doc, other, headers=same_key)
         replayed = (resp.headers.get("idempotent-replayed") == "true"
                     or resp.status in (200, 201))
         ctx.expect(not replayed, f"{other.name} 用 {owner.name} 的幂等键得到了第一次的结果"
@@ -268,7 +264,7 @@ def test_idempotency_scope(ctx: KitContext) -> None:
         # Its own new document under the same key is its own first request.
         home = next(iter(c for c in other.communities if c != "*"), ctx.preset.community)
         own = ctx.adapt(new_issue(ctx), community=home)
-        resp = ctx.create(own, other, headers={"Idempotency-Key": key})
+        resp = ctx.create(own, other, headers=same_key)
         ctx.expect(resp.status == 201, f"{other.name} 用同一个键提交自己的新诉求得到 "
                    f"{resp.status}：它与 {owner.name} 共用了键空间",
                    f"{other.name} creating its own new issue with the same key gets "
@@ -285,10 +281,7 @@ def test_idempotency_scope(ctx: KitContext) -> None:
 def test_replay_is_a_read(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     doc = resident(ctx)
-    key = "kit-" + ctx.new_id()
-    first = ctx.create(doc, headers={"Idempotency-Key": key})
-    ctx.expect_status(first, 201, zh="带幂等键创建居民",
-                      en="create a resident with an Idempotency-Key")
+    _, same_key = keyed_create(ctx, doc)
     audit = ctx.path("listAuditEvents")
 
     def operations() -> list[Any]:
@@ -299,7 +292,7 @@ def test_replay_is_a_read(ctx: KitContext) -> None:
                 if isinstance(i, dict) and i.get("resident") == doc["id"]]
 
     before = operations()
-    replay = ctx.create(doc, headers={"Idempotency-Key": key})
+    replay = ctx.create(doc, headers=same_key)
     ctx.expect_status(replay, 200, zh="重放", en="the replay")
     ctx.expect(len(operations()) > len(before), "重放披露了敏感信息却没有写入审计记录",
                "the replay disclosed sensitive information without an audit entry")

@@ -26,6 +26,7 @@ from ._shared import (
     as_sent,
     etag_of,
     fresh,
+    keyed_create,
     refused_on_create,
     resident_ref,
     without_meta,
@@ -471,10 +472,8 @@ def test_if_match(ctx: KitContext) -> None:
 def test_idempotency(ctx: KitContext) -> None:
     rt = _kind(ctx)
     doc = ctx.document(rt)
-    key = "kit-" + ctx.new_id()
-    first = ctx.create(doc, headers={"Idempotency-Key": key})
-    ctx.expect_status(first, 201)
-    replay = ctx.create(doc, headers={"Idempotency-Key": key})
+    first, same_key = keyed_create(ctx, doc)
+    replay = ctx.create(doc, headers=same_key)
     ctx.expect(
         replay.status in (200, 201), f"重放得到 {replay.status}", f"the replay got {replay.status}"
     )
@@ -484,7 +483,7 @@ def test_idempotency(ctx: KitContext) -> None:
         "the replay's body differs from the first",
     )
     other = ctx.document(rt)
-    ctx.expect_problem(ctx.create(other, headers={"Idempotency-Key": key}), 422)
+    ctx.expect_problem(ctx.create(other, headers=same_key), 422)
     ctx.expect(
         ctx.read(rt, other["id"]).status == 404,
         "同一键配不同请求体却创建了资源",

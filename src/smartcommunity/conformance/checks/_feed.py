@@ -19,6 +19,7 @@ from ._shared import (
     new_issue,
     subject,
     tail,
+    watching,
     without_meta,
 )
 
@@ -31,8 +32,7 @@ from ._shared import (
     needs=(SYSTEM,),
 )
 def test_one_event_per_write(ctx: KitContext) -> None:
-    who = mirror(ctx)
-    cursor = tail(ctx, who)
+    who, cursor = watching(ctx)
     for rt in ctx.spec.resource_types:
         doc = ctx.document(rt)
         ctx.created(doc)
@@ -65,8 +65,7 @@ def test_one_event_per_write(ctx: KitContext) -> None:
     needs=(SYSTEM,),
 )
 def test_events_are_cloudevents(ctx: KitContext) -> None:
-    who = mirror(ctx)
-    cursor = tail(ctx, who)
+    who, cursor = watching(ctx)
     for rt in ctx.spec.resource_types:
         ctx.created(ctx.document(rt))
     events, _ = after(ctx, who, cursor)
@@ -94,8 +93,7 @@ def test_events_are_cloudevents(ctx: KitContext) -> None:
     needs=(SYSTEM,),
 )
 def test_order(ctx: KitContext) -> None:
-    who = mirror(ctx)
-    cursor = tail(ctx, who)
+    who, cursor = watching(ctx)
     created = []
     for _ in range(2):
         for rt in ctx.spec.resource_types:  # events of every type, interleaved
@@ -125,8 +123,7 @@ def test_order(ctx: KitContext) -> None:
     needs=(SYSTEM,),
 )
 def test_resume(ctx: KitContext) -> None:
-    who = mirror(ctx)
-    start = tail(ctx, who)
+    who, start = watching(ctx)
     for _ in range(2):
         for rt in ctx.spec.resource_types:
             ctx.created(ctx.document(rt))
@@ -150,8 +147,7 @@ def test_resume(ctx: KitContext) -> None:
     needs=(SYSTEM,),
 )
 def test_full_state(ctx: KitContext) -> None:
-    who = mirror(ctx)
-    cursor = tail(ctx, who)
+    who, cursor = watching(ctx)
     rt = ctx.spec.resource_types[0]
     doc = ctx.document(rt)
     ctx.created(doc)

@@ -21,7 +21,6 @@ from ._shared import (
     events_of,
     expect_pointer,
     listed,
-    mirror,
     other_community,
     own_record,
     proposed,
@@ -30,8 +29,9 @@ from ._shared import (
     resident,
     resident_actor,
     resident_ref,
+    restriction_asked,
     submitted_by,
-    tail,
+    watching,
     with_number,
     without_meta,
 )
@@ -189,11 +189,7 @@ def test_self_correction(ctx: KitContext) -> None:
 )
 def test_rights_request(ctx: KitContext) -> None:
     agent = ctx.principal(PROXY_ROLE)
-    record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data",
-                                                            "receive-information"])]))
-    body = without_meta(record.doc)
-    body["restriction"] = {"state": "restriction-requested", "reason": "objection"}
-    record.put(body, agent)
+    record = restriction_asked(ctx, agent, reason="objection")
     restriction = record.doc.get("restriction") or {}
     ctx.expect(restriction.get("state") == "restriction-requested",
                f"申请限制处理后状态为 {restriction.get('state')}",
@@ -249,8 +245,7 @@ def _refused(ctx: KitContext, record: Tracked, resp: Any, what: str) -> None:
     "404, and the change feed publishes the erasure",
 )
 def test_erasure(ctx: KitContext) -> None:
-    reader = mirror(ctx, or_staff=True)
-    cursor = tail(ctx, reader)
+    reader, cursor = watching(ctx, or_staff=True)
     record = Tracked(ctx, resident(ctx))
     resp = record.post("erase", {"reason": "purpose-fulfilled"})
     ctx.expect_status(resp, 200, zh="工作人员执行删除", en="staff carry out the erasure")
@@ -287,15 +282,9 @@ def _minimal(ctx: KitContext, doc: Any, where: str) -> None:
 )
 def test_restricted_disclosure(ctx: KitContext) -> None:
     agent = ctx.principal(PROXY_ROLE)
-    record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data",
-                                                            "receive-information"])]))
-    body = without_meta(record.doc)
-    body["restriction"] = {"state": "restriction-requested", "requestedAt": ctx.moment(-1)}
-    record.put(body, agent)
-    body = without_meta(record.doc)
-    body["restriction"] = {**body["restriction"], "state": "restricted",
-                           "decidedAt": ctx.moment()}
-    record.put(body)
+    record = restriction_asked(ctx, agent, requestedAt=ctx.moment(-1))
+    record.put(restriction={**record.doc["restriction"], "state": "restricted",
+                            "decidedAt": ctx.moment()})
     full = without_meta(record.doc)
     for who in (ctx.staff, agent):
         got = ctx.read(RESIDENT, record.id, who)

@@ -106,6 +106,18 @@ def refused_on_create(ctx: KitContext, doc: dict[str, Any], status: int, what: s
     return problem
 
 
+def keyed_create(ctx: KitContext, doc: dict[str, Any], who: Principal | None = None
+                 ) -> tuple[Response, dict[str, str]]:
+    """Create ``doc`` with a fresh Idempotency-Key, expecting 201: the response, and the
+    headers that send the same key again (/req/core/idempotency-key)."""
+    headers = {"Idempotency-Key": "kit-" + ctx.new_id()}
+    resp = ctx.create(doc, who, headers=headers)
+    rt = doc.get("resourceType")
+    ctx.expect_status(resp, 201, zh=f"带幂等键创建 {rt}",
+                      en=f"create a {rt} with an Idempotency-Key")
+    return resp, headers
+
+
 class Tracked:
     """A resource the kit created, followed through its updates and actions as staff sees it."""
 
@@ -286,6 +298,13 @@ def tail(ctx: KitContext, who: Principal) -> str:
     return str(cursor)
 
 
+def watching(ctx: KitContext, *, or_staff: bool = False) -> tuple[Principal, str]:
+    """The mirror (see :func:`mirror`) and its cursor at the feed's end now: where a check
+    starts watching what its own writes add to the feed."""
+    who = mirror(ctx, or_staff=or_staff)
+    return who, tail(ctx, who)
+
+
 def after(ctx: KitContext, who: Principal, cursor: str, limit: int = 500
           ) -> tuple[list[Any], str]:
     """The events ``who`` sees after ``cursor`` (one page) and the next cursor."""
@@ -364,6 +383,15 @@ def proxy(ctx: KitContext, who: Principal, scope: list[str], *, since: float = -
     if until is not None:
         entry["validUntil"] = ctx.moment(until)
     return entry
+
+
+def restriction_asked(ctx: KitContext, agent: Principal, **request: Any) -> Tracked:
+    """A fresh resident record whose manage-data proxy ``agent`` has asked for restriction
+    (PUT by the agent, ``request`` completing the ``restriction`` it sends)."""
+    record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data",
+                                                            "receive-information"])]))
+    record.put(None, agent, restriction={"state": "restriction-requested", **request})
+    return record
 
 
 def listed(ctx: KitContext, who: Principal, ids: Iterable[str], **params: str
