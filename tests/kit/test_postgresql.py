@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from server.helpers import throwaway_pg  # the tests folder is on the path (rootdir)
 
 from reference_server import create_app
 from smartcommunity.conformance import Preset, all_tests, run
 from smartcommunity.specification import load_spec
 
-from server.helpers import throwaway_pg  # the tests folder is on the path (rootdir)
 from .harness import Server, server_settings
 from .mutants import MUTANTS
 
