@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import random
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +23,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from reference_server import Settings, create_app
 from reference_server.settings import CST
+from reference_server.storage import Store
 from smartcommunity import validate
 from smartcommunity.integrity import verify_history
 
@@ -348,3 +352,44 @@ def test_a_period_longer_than_the_spec_allows_is_refused(tmp_path: Path,
                                                          periods: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="retention"):
         _app(f"sqlite:///{tmp_path / 'long.sqlite3'}", retention=periods)
+
+
+# -- the command ------------------------------------------------------------------------------
+
+def _command(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from smartcommunity.cli import main; main()", *args],
+        cwd=tmp, capture_output=True, text=True, timeout=180, check=False)
+
+
+def test_the_retention_command_sweeps_a_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'swept.sqlite3'}"
+    closed = copy.deepcopy(CLOSED)
+    service = _app(url).state.sc.service
+    service.load([closed])
+    service.store.dispose()
+    closed_at = datetime.fromisoformat(closed["history"][-1]["at"])
+    at = (closed_at + timedelta(days=3 * 366)).isoformat()
+    done = _command(tmp_path, "retention", "--database-url", url, "--at", at)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["recordsCleared"] == 1
+    store = Store(url)
+    try:
+        with store.read() as tx:
+            swept = tx.get(closed["resourceType"], closed["id"])
+    finally:
+        store.dispose()
+    assert swept is not None and not swept.doc.get("reporterContact")
+    assert "description" not in swept.doc and verify_history(swept.doc) == []
+    again = _command(tmp_path, "retention", "--database-url", url, "--at", at)
+    assert json.loads(again.stdout)["recordsCleared"] == 0
+
+
+def test_the_retention_command_refuses_longer_periods_and_bad_times(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'refused.sqlite3'}"
+    periods = tmp_path / "periods.json"
+    periods.write_text(json.dumps({"auditLogYears": 30}), encoding="utf-8")
+    done = _command(tmp_path, "retention", "--database-url", url, "--periods", str(periods))
+    assert done.returncode == 2 and "auditLogYears" in done.stderr
+    done = _command(tmp_path, "retention", "--database-url", url, "--at", "2030-01-01T00:00")
+    assert done.returncode == 2 and "offset" in done.stderr
