@@ -707,28 +707,40 @@ class Service:
         counts = dict.fromkeys(("recordsCleared", "residentsErased", "recordsRewritten",
                                 "idempotencyKeys", "auditRecords"), 0)
 
+        left_before = self.retention.left_before(moment).isoformat()
+
+        def closed_due(stored: Stored) -> bool:
+            before = self.retention.closed_before(stored.rtype, moment)
+            entered = entered_status(stored.doc)
+            return (before is not None and entered is not None
+                    and stored.doc.get("status") in self.lifecycle(stored.rtype).terminal
+                    and utc_text(entered) < utc_text(stamp(before))
+                    and without_personal(stored.doc) != stored.doc)
+
+        def left_due(stored: Stored) -> bool:
+            end = last_membership_end(stored.doc)
+            return end is not None and end < left_before and not self.access.is_erased(
+                stored.doc)
+
+        # Found under a read snapshot, so the scan holds no write lock; each is judged again
+        # in the write, where a record changed meanwhile is judged as it is then.
+        with self.store.read() as tx:
+            due = [(s.rtype, s.id) for rt in self.retention.closed_record_years
+                   for s in tx.of_type(rt) if closed_due(s)]
+            left = [s.id for s in tx.of_type(self.access.person_type) if left_due(s)]
+
         def job(tx: Tx) -> None:
-            for rtype in self.retention.closed_record_years:
-                before = self.retention.closed_before(rtype, moment)
-                terminal = self.lifecycle(rtype).terminal
-                for stored in list(tx.of_type(rtype)):
-                    entered = entered_status(stored.doc)
-                    if (before is None or stored.doc.get("status") not in terminal
-                            or entered is None or utc_text(entered) >= utc_text(stamp(before))):
-                        continue
-                    stripped = without_personal(stored.doc)
-                    if stripped == stored.doc:
-                        continue
-                    self._rewrite(tx, stored, stripped, RETENTION_EXPIRED, at,
-                                  without_personal)
+            for rtype, rid in due:
+                stored = tx.get(rtype, rid)
+                if stored is not None and closed_due(stored):
+                    self._rewrite(tx, stored, without_personal(stored.doc), RETENTION_EXPIRED,
+                                  at, without_personal)
                     counts["recordsCleared"] += 1
-            left_before = self.retention.left_before(moment).isoformat()
-            for stored in list(tx.of_type(self.access.person_type)):
-                end = last_membership_end(stored.doc)
-                if end is None or end >= left_before or self.access.is_erased(stored.doc):
-                    continue
-                counts["recordsRewritten"] += self._expire_resident(tx, sweeper, stored, at)
-                counts["residentsErased"] += 1
+            for rid in left:
+                stored = tx.get(self.access.person_type, rid)
+                if stored is not None and left_due(stored):
+                    counts["recordsRewritten"] += self._expire_resident(tx, sweeper, stored, at)
+                    counts["residentsErased"] += 1
             counts["idempotencyKeys"] = tx.expire_keys(
                 utc_text(stamp(moment - self.idempotency_period)))
             counts["auditRecords"] = tx.expire_audit(
