@@ -37,6 +37,9 @@ class Settings:
     jwt_audience: str | None = None
     #: seconds between looks at the tokens file and the JWKS for changes
     reload_every: float = 1.0
+    #: retention periods shorter than the spec's maxima (``GET /conformance`` ``retention``
+    #: members; /req/privacy/retention); None applies the maxima
+    retention: dict[str, Any] | None = None
     #: largest request body accepted, in bytes (/req/core/request-limits)
     max_body_bytes: int = 1024 * 1024
     #: deepest JSON nesting accepted (/req/core/request-limits)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from ._core import Service
 from ._policies import ITEMS, ConsultationPolicy, IssuePolicy, ResidentPolicy
 from ._policy import POLICIES, Policy, policy_for
+from ._retention import ErasureReach, Retention
 from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unprocessable
 
-__all__ = ["ITEMS", "POLICIES", "ConsultationPolicy", "IssuePolicy", "Policy", "Prepared",
-           "ResidentPolicy", "Result", "Service", "Write", "forbidden", "now_cst",
-           "policy_for", "stamp", "unprocessable"]
+__all__ = ["ITEMS", "POLICIES", "ConsultationPolicy", "ErasureReach", "IssuePolicy", "Policy",
+           "Prepared", "ResidentPolicy", "Result", "Retention", "Service", "Write", "forbidden",
+           "now_cst", "policy_for", "stamp", "unprocessable"]

@@ -23,6 +23,7 @@ from smartcommunity.identifiers import pseudonym_key_id
 from smartcommunity.integrity import feed_event_digest, head_digest, seal_history, withheld_event
 from smartcommunity.lifecycle import Lifecycle, lifecycle_for
 from smartcommunity.pointers import pointer
+from smartcommunity.privacy import without_personal
 from smartcommunity.specification import available_versions
 from smartcommunity.validation import pseudonym_key
 
@@ -56,7 +57,9 @@ from ..storage import (
     utc_text,
 )
 from . import _policies  # noqa: F401  # registers the policies of the standard's resource types
+from ._policies import RETENTION_EXPIRED, SWEEPER_ROLE
 from ._policy import POLICIES, Policy
+from ._retention import ErasureReach, Retention, entered_status, last_membership_end
 from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unprocessable
 
 __all__ = ["Prepared", "Result", "Service", "Write", "forbidden", "unprocessable"]
@@ -115,9 +118,14 @@ class Service:
         self.action_request = Draft202012Validator(
             self.spec.schema("action-request.json"), registry=self.spec.registry,
             format_checker=Draft202012Validator.FORMAT_CHECKER)
+        #: how long personal data is kept (/req/privacy/retention): the spec's maxima or the
+        #: shorter periods the city chose
+        self.retention = Retention.of(self.spec, settings.retention)
         #: how long an Idempotency-Key is kept (/req/core/idempotency-scope)
-        self.idempotency_period = timedelta(hours=float(self.spec.parameter(
-            "/req/core/idempotency-scope", "retentionHours")))
+        self.idempotency_period = min(self.retention.idempotency_period, timedelta(
+            hours=float(self.spec.parameter("/req/core/idempotency-scope", "retentionHours"))))
+        #: what a resident's erasure clears in other records (/req/privacy/erasure-reaches-records)
+        self.reach = ErasureReach(self.spec)
         self.access.person = self._person
         #: who a call without a token to an anonymous read is (/req/privacy/anonymous-public-read)
         self.anonymous = Principal(name="(anonymous)", role=str(
@@ -131,6 +139,7 @@ class Service:
         self.conformance = orjson.dumps({
             "specVersions": list(self.versions),
             "conformsTo": [c.uri for c in self.spec.conformance_classes.values()],
+            "retention": self.retention.declaration(),
         })
 
     def declaration(self) -> Result:
@@ -639,6 +648,7 @@ class Service:
             self._write(tx, row, kind, operation, at, stored)
             if self.access.is_erased(new):
                 self._erase_copies(tx, rtype, rid, new)
+                self._reach_erasure(tx, rid, operation, at)
             tx.audit(audit)
             return Result(200, out, self.etag(row.version))
 
@@ -655,6 +665,105 @@ class Service:
         tx.rewrite_events(rtype, rid, rewrite)
         tx.forget(rtype, rid)
         self.store.scrub_soon()
+
+    def _reach_erasure(self, tx: Tx, rid: str, action: str, at: str) -> int:
+        """/req/privacy/erasure-reaches-records: every issue and consultation naming resident
+        ``rid`` loses what it holds of her, in its current version and every earlier state
+        in the feed; how many records were rewritten."""
+        rewritten = 0
+        for stored in tx.naming(rid, self.reach.resource_types):
+            new = self.reach.apply(stored.doc, rid)
+            if new is None:
+                continue
+            self._rewrite(tx, stored, new, action, at,
+                          lambda state: self.reach.apply(state, rid) or state)
+            rewritten += 1
+        return rewritten
+
+    def _rewrite(self, tx: Tx, stored: Stored, doc: dict[str, Any], action: str, at: str,
+                 earlier: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Write ``doc`` as the next version of ``stored`` with its change event, and put each
+        earlier state of the record in the feed through ``earlier``; the idempotency cache
+        holds references only, so replays read the new version."""
+        old_meta = stored.doc.get("meta") or {}
+        new = self.with_meta(doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
+                             old_meta.get("source"))
+        row = self._prepare(new, stored)
+        self._write(tx, row, "updated", action, at, stored)
+        tx.rewrite_events(stored.rtype, stored.id,
+                          lambda text: orjson.dumps(earlier(orjson.loads(text))).decode())
+        self.store.scrub_soon()
+
+    # -- retention ---------------------------------------------------------------------
+    def sweep(self, now: datetime | None = None) -> dict[str, int]:
+        """/req/privacy/retention: clear what has outlived its period at ``now`` (the clock,
+        injectable so the sweep is tested without waiting years). Records of a terminal
+        status lose their personal members, residents who left long ago are erased, old
+        idempotency keys and audit records go. Returns how many of each were cleared."""
+        moment = (now or now_cst()).astimezone(CST)
+        at = stamp(moment)
+        sweeper = Principal(name="retention", role=SWEEPER_ROLE, communities=ALL,
+                            credential="retention-sweep")
+        counts = dict.fromkeys(("recordsCleared", "residentsErased", "recordsRewritten",
+                                "idempotencyKeys", "auditRecords"), 0)
+
+        left_before = self.retention.left_before(moment).isoformat()
+
+        def closed_due(stored: Stored) -> bool:
+            before = self.retention.closed_before(stored.rtype, moment)
+            entered = entered_status(stored.doc)
+            return (before is not None and entered is not None
+                    and stored.doc.get("status") in self.lifecycle(stored.rtype).terminal
+                    and utc_text(entered) < utc_text(stamp(before))
+                    and without_personal(stored.doc) != stored.doc)
+
+        def left_due(stored: Stored) -> bool:
+            end = last_membership_end(stored.doc)
+            return end is not None and end < left_before and not self.access.is_erased(
+                stored.doc)
+
+        # Found under a read snapshot, so the scan holds no write lock; each is judged again
+        # in the write, where a record changed meanwhile is judged as it is then.
+        with self.store.read() as tx:
+            due = [(s.rtype, s.id) for rt in self.retention.closed_record_years
+                   for s in tx.of_type(rt) if closed_due(s)]
+            left = [s.id for s in tx.of_type(self.access.person_type) if left_due(s)]
+
+        def job(tx: Tx) -> None:
+            for rtype, rid in due:
+                stored = tx.get(rtype, rid)
+                if stored is not None and closed_due(stored):
+                    self._rewrite(tx, stored, without_personal(stored.doc), RETENTION_EXPIRED,
+                                  at, without_personal)
+                    counts["recordsCleared"] += 1
+            for rid in left:
+                stored = tx.get(self.access.person_type, rid)
+                if stored is not None and left_due(stored):
+                    counts["recordsRewritten"] += self._expire_resident(tx, sweeper, stored, at)
+                    counts["residentsErased"] += 1
+            counts["idempotencyKeys"] = tx.expire_keys(
+                utc_text(stamp(moment - self.idempotency_period)))
+            counts["auditRecords"] = tx.expire_audit(
+                stamp(self.retention.audit_before(moment)))
+
+        self.store.transact(job)
+        self.store.scrub_soon()
+        return counts
+
+    def _expire_resident(self, tx: Tx, sweeper: Principal, stored: Stored, at: str) -> int:
+        """Erase a resident whose retention period passed, as an erasure on the legal ground
+        retention-expired; how many other records it reached."""
+        doc, kind = self.policies[stored.rtype].expire(stored, at)
+        old_meta = stored.doc.get("meta") or {}
+        new = self.with_meta(doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
+                             old_meta.get("source"))
+        row = self._prepare(new, stored)
+        self._write(tx, row, kind, RETENTION_EXPIRED, at, stored)
+        self._erase_copies(tx, stored.rtype, stored.id, new)
+        tx.audit([self.audit_row(sweeper, RETENTION_EXPIRED, stored.id,
+                                 self.access.sensitive_pointers(stored.doc), stored.communities,
+                                 at)])
+        return self._reach_erasure(tx, stored.id, RETENTION_EXPIRED, at)
 
     # -- change feed -------------------------------------------------------------------
     def event(self, row: EventRow) -> dict[str, Any]:

@@ -18,7 +18,14 @@ from ..storage import Stored, derive
 from ._policy import Policy, changed, policy_for, sub
 from ._shared import Host, Write, forbidden, now_cst, stamp, unprocessable
 
-__all__ = ["ITEMS", "ConsultationPolicy", "IssuePolicy", "Policy", "ResidentPolicy"]
+__all__ = ["ITEMS", "RETENTION_EXPIRED", "SWEEPER_ROLE", "ConsultationPolicy", "IssuePolicy",
+           "Policy", "ResidentPolicy"]
+
+#: the legal ground, event action and audit operation of clearing when a retention period
+#: passed (/req/privacy/retention)
+RETENTION_EXPIRED = "retention-expired"
+#: the role the retention sweep acts as, in the audit log
+SWEEPER_ROLE = "system"
 
 #: which items of an action request each action takes, and the details members naming them
 ITEMS = {"dispatch": ("assignments", ("lead", "assisting")), "reassign": ("assignments", ("to",)),
@@ -187,6 +194,14 @@ class ResidentPolicy(Policy):
         org = principal.organisation
         if org and all(k in org for k in ("id", "name", "type")):
             new["restriction"]["decidedBy"] = dict(org)
+        return new, "erased"
+
+
+    def expire(self, stored: Stored, at: str) -> tuple[dict[str, Any], str]:
+        """The erased form, on the legal ground that the retention period passed."""
+        new = self.access.erased_form(stored.doc)
+        new["restriction"] = {"state": "erased", "requestedAt": at, "decidedAt": at,
+                              "reason": RETENTION_EXPIRED}
         return new, "erased"
 
 

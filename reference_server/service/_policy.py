@@ -164,6 +164,11 @@ class Policy:
         raise forbidden(principal, f"{name} is not carried out on a {self.rtype}",
                         f"{self.rtype} 不支持 {name}")
 
+    def expire(self, stored: Stored, at: str) -> tuple[dict[str, Any], str]:
+        """The person's record once its retention period passed, and the event kind
+        (/req/privacy/retention); only the policy of the person type knows how."""
+        raise TypeError(f"a {self.rtype} is not erased when its retention period passes")
+
     def may_exercise(self, principal: Principal, name: str) -> bool:
         """Whether the role of ``principal`` is one the right's ``x-roles`` admits."""
         return principal.role in self.rights.get(name, frozenset())

@@ -7,7 +7,7 @@ comes from its :class:`~._indexes.Index`; nothing here names a resource type.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,6 +243,26 @@ class Tx:
                                           c.departments, c.doc).order_by(c.seq)):
             yield Stored(r[0], r[1], r[2], r[3], r[6], r[4], r[5])
 
+    def naming(self, text: str, rtypes: Iterable[str]) -> list[Stored]:
+        """The resources of ``rtypes`` whose stored document contains ``text`` anywhere (the
+        id of a resident whose erasure reaches them); callers check where it occurs."""
+        c = resources.c
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        rows = self.conn.execute(
+            select(c.seq, c.rtype, c.id, c.version, c.communities, c.departments, c.doc)
+            .where(c.rtype.in_(list(rtypes)), c.doc.like(pattern, escape="\\"))
+            .order_by(c.seq))
+        return [Stored(r[0], r[1], r[2], r[3], r[6], r[4], r[5]) for r in rows]
+
+    def of_type(self, rtype: str) -> Iterator[Stored]:
+        """Every stored resource of ``rtype`` in insertion order (the retention sweep)."""
+        c = resources.c
+        for r in self.conn.execute(select(c.seq, c.id, c.version, c.communities,
+                                          c.departments, c.doc)
+                                   .where(c.rtype == rtype).order_by(c.seq)):
+            yield Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4])
+
     def write_many(self, changes: Sequence[Change], *, upsert: bool) -> None:
         """Store many states at once, each with its change event, in the given order.
 
@@ -422,6 +442,10 @@ class Tx:
         self._run("remember", (principal, key, request, body_hash, status, etag, location,
                                *made, at))
 
+    def expire_keys(self, before: str) -> int:
+        """Drop the idempotency keys remembered before ``before`` (UTC text); how many."""
+        return self._run("expire", (before,))
+
     def forget(self, rtype: str, rid: str) -> None:
         """Drop every idempotency key that made ``rid`` (erasure purges them)."""
         self._run("forget", (rtype, rid))
@@ -432,6 +456,12 @@ class Tx:
         (``fields`` a list of pointers, ``communities`` a list of codes)."""
         self._many("audit", [tuple(_audit_value(name, r[name]) for name in _AUDIT)
                              for r in rows])
+
+    def expire_audit(self, before: str) -> int:
+        """Delete the audit records written before ``before`` (the server's own timestamps,
+        one offset, so they compare as text); how many (/req/privacy/retention)."""
+        result = self.conn.execute(delete(audit).where(audit.c.at < before))
+        return int(result.rowcount or 0)
 
     def audit_events(self, resident: str | None, communities: frozenset[str] | None,
                      after: int, limit: int) -> list[AuditRow]:

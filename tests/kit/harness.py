@@ -124,9 +124,11 @@ def make_issuer(directory: Path) -> tuple[Path, Path]:
     return private, jwks
 
 
-def server_settings(database: Path, issuer: Path, **options: Any) -> Settings:
-    """The kit's reference server: the demo's data, the kit's tokens, the test issuer's JWTs."""
-    return Settings(database_url=f"sqlite:///{database}", demo=True, tokens=kit_tokens(),
+def server_settings(database: Path | str, issuer: Path, **options: Any) -> Settings:
+    """The kit's reference server: the demo's data, the kit's tokens, the test issuer's JWTs.
+    ``database`` is a SQLite file or a database URL (PostgreSQL)."""
+    url = database if isinstance(database, str) else f"sqlite:///{database}"
+    return Settings(database_url=url, demo=True, tokens=kit_tokens(),
                     jwks=str(issuer / "jwks.json"), jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
                     **options)
 

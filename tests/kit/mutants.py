@@ -965,3 +965,27 @@ MUTANTS += [
     Mutant("key-ids-refused", "/req/privacy/pseudonym-key-id",
            "pseudonyms naming their key are refused as malformed", key_ids_refused),
 ]
+
+
+def erasure_stops_at_resident(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Erasure rewrites the resident's record only: the issues naming her keep her contact."""
+    mp.setattr(Service, "_reach_erasure", lambda self, tx, rid, action, at: 0)
+    return app
+
+
+def retention_declared_longer(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The server keeps closed issues' personal data ten years, and says so."""
+    service = app.state.sc.service
+    declared = json.loads(service.conformance)
+    declared["retention"]["closedRecordYears"]["Issue"] = 10
+    mp.setattr(service, "conformance", json.dumps(declared).encode())
+    return app
+
+
+MUTANTS += [
+    Mutant("erasure-stops-at-resident", "/req/privacy/erasure-reaches-records",
+           "an erased resident's contact stays in the issues she reported",
+           erasure_stops_at_resident),
+    Mutant("retention-declared-longer", "/req/privacy/retention",
+           "closed issues' personal data is kept ten years", retention_declared_longer),
+]

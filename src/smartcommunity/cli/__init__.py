@@ -42,7 +42,7 @@ class _Optional:
 
 
 _OPTIONAL = (
-    _Optional("serve", ("serve", "import"), "smartcommunity[server]"),
+    _Optional("serve", ("serve", "import", "retention"), "smartcommunity[server]"),
     _Optional("conformance", ("conformance",), "smartcommunity[conformance]"),
 )
 

@@ -85,6 +85,21 @@ def add_serve(sub: Any) -> None:
                    help="skip validation (only for documents validated before)")
     i.set_defaults(handler=import_documents)
 
+    r = sub.add_parser(
+        "retention", help="clear what has outlived its retention period / 清除超过保存期限的信息",
+        description="Run the retention sweep of /req/privacy/retention once over a server "
+                    "database: closed records lose their personal members, residents who left "
+                    "long ago are erased, old Idempotency-Keys and audit records go, each copy "
+                    "included. Run it daily (cron, a systemd timer); it is idempotent.",
+    )
+    r.add_argument("--database-url", default=DEFAULT_URL, help=f"server database ({DEFAULT_URL})")
+    r.add_argument("--periods", metavar="FILE",
+                   help="JSON of shorter periods (the members of GET /conformance retention)")
+    r.add_argument("--at", metavar="TIME",
+                   help="sweep as of this RFC 3339 moment instead of now (to rehearse on a copy "
+                        "of the database what a later sweep will clear)")
+    r.set_defaults(handler=retention)
+
 
 def _key(path: str | None, read: Any) -> bytes | None:
     if not path:
@@ -259,3 +274,43 @@ def import_documents(args: argparse.Namespace) -> int:
     rate = count / seconds if seconds else 0.0
     print(f"imported {count} documents in {seconds:.1f} s ({rate:,.0f}/s)")
     return EXIT_INVALID if bad else EXIT_OK
+
+
+def retention(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    _server_importable()
+    try:
+        from reference_server.service import Service
+        from reference_server.settings import Settings
+        from reference_server.storage import Store
+    except ImportError as exc:
+        raise MissingExtra(REQUIREMENT, exc.name) from exc
+    periods = None
+    if args.periods:
+        try:
+            periods = json.loads(Path(args.periods).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read the periods file: {exc}") from exc
+    moment = None
+    if args.at:
+        try:
+            moment = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise UsageError(f"--at is not an RFC 3339 time: {args.at}") from None
+        if moment.tzinfo is None:
+            raise UsageError("--at needs an offset (such as +08:00)")
+    store = Store(args.database_url)
+    try:
+        store.migrate()
+        try:
+            service = Service(Settings(database_url=args.database_url, retention=periods),
+                              store)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        counts = service.sweep(moment)
+        store.scrub()
+    finally:
+        store.dispose()
+    print(json.dumps(counts))
+    return EXIT_OK

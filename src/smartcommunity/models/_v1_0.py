@@ -1203,6 +1203,36 @@ class ActionRequest(SpecModel):
     )
 
 
+class ConformanceDeclarationRetention(SpecModel):
+    """服务器实际采用的个人信息保存期限，每项不超过 /req/privacy/retention 的参数。 / The retention periods of personal information the server applies, none longer than the parameters of /req/privacy/retention."""
+
+    model_config = ConfigDict(title="保存期限 / Retention periods")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/conformance.json#/properties/retention"
+    )
+
+    closed_record_years: dict[ResourceType, Annotated[JsonInt, Field(ge=0)]] = Field(
+        alias="closedRecordYears",
+        title="终止后保存年数 / Years kept after closing",
+        description="诉求、协商进入终止状态后，其个人信息保存的年数，按资源类型。 / Years an issue's or consultation's personal information is kept after it reached a terminal status, per resource type.",
+    )
+    left_resident_years: Annotated[JsonInt, Field(ge=0)] = Field(
+        alias="leftResidentYears",
+        title="离开后保存年数 / Years kept after leaving",
+        description="居民的每条社区归属都结束后，其记录保存的年数。 / Years a resident's record is kept after every community membership ended.",
+    )
+    idempotency_hours: Annotated[JsonInt, Field(ge=0)] = Field(
+        alias="idempotencyHours",
+        title="幂等键保存小时数 / Hours an Idempotency-Key is kept",
+        description="幂等键保存的小时数。 / Hours an Idempotency-Key is kept.",
+    )
+    audit_log_years: Annotated[JsonInt, Field(ge=0)] = Field(
+        alias="auditLogYears",
+        title="审计记录保存年数 / Years an audit record is kept",
+        description="审计记录保存的年数。 / Years an audit record is kept.",
+    )
+
+
 class ConformanceDeclaration(SpecModel):
     """GET /conformance 的响应：服务器实现的标准版本和一致性类。 / Response of GET /conformance: the standard versions and conformance classes a server implements."""
 
@@ -1221,6 +1251,11 @@ class ConformanceDeclaration(SpecModel):
         alias="conformsTo",
         title="一致性类 / Conformance classes",
         description="实现的一致性类 URI。 / URIs of the conformance classes implemented.",
+    )
+    retention: ConformanceDeclarationRetention | None = Field(
+        default=None,
+        title="保存期限 / Retention periods",
+        description="服务器实际采用的个人信息保存期限，每项不超过 /req/privacy/retention 的参数。 / The retention periods of personal information the server applies, none longer than the parameters of /req/privacy/retention.",
     )
 
     @model_validator(mode="after")
@@ -4191,7 +4226,7 @@ class ChangeEvent(SpecModel):
     action: Code | None = Field(
         default=None,
         title="动作 / Action",
-        description="产生该变更的生命周期动作或 create、update、erase；一次动作写入的每个资源的事件都给出该动作（如并单目标的 updated 事件为 merge）。 / The lifecycle action, or create, update or erase, that made the change; the event of every resource an action writes names that action (the merge target's updated event says merge).",
+        description="产生该变更的生命周期动作或 create、update、erase、retention-expired（保存期限届满的清除）；一次动作写入的每个资源的事件都给出该动作（如并单目标的 updated 事件为 merge）。 / The lifecycle action, or create, update, erase or retention-expired (clearing when a retention period passed), that made the change; the event of every resource an action writes names that action (the merge target's updated event says merge).",
     )
     resourceversion: (
         Annotated[str, StringConstraints(pattern="^[1-9][0-9]{0,17}$"), not_matching("\n$")] | None
@@ -4324,6 +4359,7 @@ __all__ = [
     "CitizenId",
     "Code",
     "ConformanceDeclaration",
+    "ConformanceDeclarationRetention",
     "Consent",
     "ConsentStatus",
     "Consultation",

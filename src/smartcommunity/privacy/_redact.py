@@ -164,6 +164,34 @@ def redact(
     return out
 
 
+def without_personal(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``document`` with every value tagged ``personal`` or ``sensitive`` removed,
+    masking methods notwithstanding: in its members, its history events' ``details`` and its
+    unregistered extensions (read as sensitive). Nothing else is touched, so every item of
+    every visibility stays. This is what a record keeps once its retention period is over
+    (/req/privacy/retention); the result validates against the same schema, and its history
+    chain still verifies (the integrity form leaves tagged members out).
+    """
+    spec, newer = _reading(document)
+    rt = str(document.get("resourceType"))
+    if rt not in spec.resource_types:
+        raise RedactionError(f"not a resource document: resourceType {rt!r}")
+    # A class every audience keeps is no personal information; every other class goes.
+    by_audience = spec.privacy["treatments"].values()
+    classes = {pipl for t in by_audience for pipl in t}
+    treatments = {pipl: "keep" if all(t.get(pipl) == "keep" for t in by_audience) else "remove"
+                  for pipl in classes}
+    out = copy.deepcopy(dict(document))
+    if newer:
+        _drop_unknown_members(spec, rt, out)
+    holes: list[list[Any]] = []
+    _apply_tags(out, compile_plan(spec, rt), treatments, {}, None, holes)
+    _redact_details(spec, rt, out, treatments, {}, None, holes)
+    for hole in holes:
+        hole[:] = [v for v in hole if v is not _HOLE]
+    return out
+
+
 def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],
                     treatments: Mapping[str, str], masks: Mapping[str, Mask],
                     key: Keyed, holes: list[list[Any]]) -> None:

@@ -1,0 +1,182 @@
+"""Personal data over time: what a resident's erasure does to the records naming her, and how
+long personal data is kept before the server clears it.
+
+Both are read from the spec: :class:`ErasureReach` from ``privacy.json`` ``erasureReaches``
+(/req/privacy/erasure-reaches-records), :class:`Retention` from the parameters of
+/req/privacy/retention, which a city may shorten but never lengthen. They say *what* changes
+in a document; the service writes the new versions, events and audit records.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from smartcommunity.pointers import resolve_pointer
+from smartcommunity.specification import Spec
+
+__all__ = ["ErasureReach", "Retention", "entered_status", "last_membership_end", "years_before"]
+
+RETENTION = "/req/privacy/retention"
+
+
+class ErasureReach:
+    """The members of other records that a resident's erasure clears."""
+
+    def __init__(self, spec: Spec) -> None:
+        reach = spec.privacy.get("erasureReaches") or {}
+        self.person_type = str(spec.privacy["recordAccess"]["personType"])
+        self.resource_types = tuple(reach.get("resourceTypes") or ())
+        self.reference_members = tuple(reach.get("referenceMembers") or ())
+        self.person_members = tuple(reach.get("personMembers") or ())
+        self.reporter: Mapping[str, Mapping[str, Any]] = reach.get("reporter") or {}
+
+    def _is_her(self, node: Any, rid: str) -> bool:
+        return (isinstance(node, dict) and node.get("id") == rid
+                and node.get("resourceType") == self.person_type)
+
+    def apply(self, doc: Mapping[str, Any], rid: str) -> dict[str, Any] | None:
+        """``doc`` without what it holds of resident ``rid``, or None when it holds nothing."""
+        out = copy.deepcopy(dict(doc))
+        changed = False
+        reporter = self.reporter.get(str(doc.get("resourceType")))
+        if reporter is not None:
+            named = next((v for p in reporter.get("namedBy", ())
+                          if (v := _at(out, p)) is not None), None)
+            if named == rid:
+                for member in reporter.get("members", ()):
+                    parent, _, name = str(member).rpartition("/")
+                    holder = _at(out, parent) if parent else out
+                    if isinstance(holder, dict) and name in holder:
+                        del holder[name]
+                        changed = True
+
+        def walk(node: Any) -> None:
+            nonlocal changed
+            if isinstance(node, dict):
+                if self._is_her(node, rid):
+                    for member in self.reference_members:
+                        changed |= node.pop(member, None) is not None
+                if self._is_her(node.get("resident"), rid):
+                    for member in self.person_members:
+                        changed |= node.pop(member, None) is not None
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(out)
+        return out if changed else None
+
+
+def _at(doc: Any, where: str) -> Any:
+    """The value at JSON Pointer ``where`` in ``doc``, or None when there is none."""
+    try:
+        return resolve_pointer(doc, where)
+    except LookupError:
+        return None
+
+
+def years_before(moment: datetime, years: int) -> datetime:
+    """``moment`` ``years`` calendar years earlier (29 February becomes the 28th)."""
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:
+        return moment.replace(year=moment.year - years, day=28)
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """The periods a server applies (/req/privacy/retention)."""
+
+    closed_record_years: Mapping[str, int]
+    left_resident_years: int
+    idempotency_hours: int
+    audit_log_years: int
+
+    @classmethod
+    def of(cls, spec: Spec, shorter: Mapping[str, Any] | None = None) -> Retention:
+        """The spec's maxima, or ``shorter`` periods a city chose (as ``GET /conformance``
+        declares them); ValueError for a period longer than the spec allows or unknown."""
+        maxima = {name: spec.parameter(RETENTION, name) for name in
+                  ("closedRecordYears", "leftResidentYears", "idempotencyHours",
+                   "auditLogYears")}
+        chosen = copy.deepcopy(maxima)
+        for name, value in (shorter or {}).items():
+            if name not in maxima:
+                raise ValueError(f"unknown retention period {name!r}; expected {sorted(maxima)}")
+            if isinstance(maxima[name], dict):
+                if not isinstance(value, Mapping) or set(value) - set(maxima[name]):
+                    raise ValueError(f"retention {name} takes years per resource type of "
+                                     f"{sorted(maxima[name])}")
+                chosen[name].update(value)
+            else:
+                chosen[name] = value
+        for name, value in chosen.items():
+            pairs = value.items() if isinstance(value, dict) else [(None, value)]
+            for rt, figure in pairs:
+                top = maxima[name][rt] if rt is not None else maxima[name]
+                if isinstance(figure, bool) or not isinstance(figure, int) or not (
+                        0 <= figure <= top):
+                    where = f"{name}.{rt}" if rt else name
+                    raise ValueError(f"retention {where} must be a whole number from 0 to "
+                                     f"{top} (/req/privacy/retention), not {figure!r}")
+        return cls(dict(chosen["closedRecordYears"]), int(chosen["leftResidentYears"]),
+                   int(chosen["idempotencyHours"]), int(chosen["auditLogYears"]))
+
+    def declaration(self) -> dict[str, Any]:
+        """The periods as ``GET /conformance`` declares them (``retention``)."""
+        return {"closedRecordYears": dict(self.closed_record_years),
+                "leftResidentYears": self.left_resident_years,
+                "idempotencyHours": self.idempotency_hours,
+                "auditLogYears": self.audit_log_years}
+
+    @property
+    def idempotency_period(self) -> timedelta:
+        return timedelta(hours=self.idempotency_hours)
+
+    def closed_before(self, rtype: str, now: datetime) -> datetime | None:
+        """A record of ``rtype`` that reached a terminal status before this is cleared; None
+        when the type has no period."""
+        years = self.closed_record_years.get(rtype)
+        return None if years is None else years_before(now, years)
+
+    def left_before(self, now: datetime) -> date:
+        """A resident whose last membership ended before this day is erased."""
+        return years_before(now, self.left_resident_years).date()
+
+    def audit_before(self, now: datetime) -> datetime:
+        return years_before(now, self.audit_log_years)
+
+
+def entered_status(doc: Mapping[str, Any]) -> str | None:
+    """When ``doc`` entered its current status: the time of the history event that led to it
+    (the last change of status), or None without a history."""
+    entered: str | None = None
+    status: Any = None
+    for event in doc.get("history") or ():
+        if not isinstance(event, Mapping):
+            continue
+        to = event.get("toStatus", status)
+        if to != status:
+            entered = str(event.get("at")) if event.get("at") is not None else entered
+        status = to
+    return entered
+
+
+def last_membership_end(doc: Mapping[str, Any]) -> str | None:
+    """The last day any community membership of a resident is in force, or None when one
+    is still in force (has no ``until``) or there is none."""
+    ends = []
+    for membership in doc.get("memberships") or ():
+        if not isinstance(membership, Mapping):
+            continue
+        until = membership.get("until")
+        if not isinstance(until, str):
+            return None
+        ends.append(until)
+    return max(ends) if ends else None

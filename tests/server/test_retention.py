@@ -1,0 +1,395 @@
+"""Personal data over time: a resident's erasure reaches the issues and consultations naming
+her (/req/privacy/erasure-reaches-records), and the retention sweep clears what has outlived
+its period (/req/privacy/retention) — both proved on the raw storage of SQLite and PostgreSQL.
+The sweep takes its clock as an argument, so years pass without waiting."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import random
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, inspect, text
+
+from reference_server import Settings, create_app
+from reference_server.settings import CST
+from reference_server.storage import Store
+from smartcommunity import validate
+from smartcommunity.integrity import verify_history
+
+from .helpers import (
+    COMMUNITY,
+    KEY,
+    TOKENS,
+    Api,
+    Caller,
+    example,
+    new_id,
+    submitted_issue,
+    throwaway_pg,
+)
+from .test_over_time import _feed, _person
+
+RESIDENT = "Resident"
+ERASE = "erase"
+EXPIRED = "retention-expired"
+
+
+def _app(url: str, tokens: dict[str, Any] | None = None, **options: Any) -> Any:
+    return create_app(Settings(database_url=url, tokens=tokens or TOKENS, demo=False,
+                               pseudonym_key=KEY, **options))
+
+
+def _her_token(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"role": "resident", "name": doc["name"], "communities": [COMMUNITY],
+            "resident": doc["id"]}
+
+
+def _ref(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": RESIDENT, "id": doc["id"], "display": doc["name"]}
+
+
+def _phone(rng: random.Random) -> str:
+    return f"+86137{rng.randint(0, 10**8 - 1):08d}"
+
+
+def _consultation_naming(her: dict[str, Any]) -> dict[str, Any]:
+    doc = example("consultation/parking-convention-deliberating.json")
+    for member in ("sessions", "votes", "decision", "publications", "implementation",
+                   "feedback", "meta", "externalRefs"):
+        doc.pop(member, None)
+    doc.update(status="proposed", history=doc["history"][:1], visibility="public")
+    doc["parties"] = [*doc.get("parties", []), {
+        "id": "p-her", "stakeholderType": "resident", "roles": ["participant"],
+        "person": {"name": her["name"], "resident": _ref(her)}}]
+    return doc
+
+
+class World:
+    """A resident with unique personal data, and the records naming her: an issue submitted
+    for her by staff, one she submitted herself, a consultation she takes part in."""
+
+    def __init__(self, api: Api, her: dict[str, Any], rng: random.Random) -> None:
+        self.her = her
+        self.contact_phone = _phone(rng)
+        staff = api.staff
+        assert staff.create(self.her).status_code == 201
+        self.for_her = submitted_issue(reporterDisclosure="public")
+        self.for_her["submittedBy"] = {"onBehalfOf": _ref(self.her)}
+        self.for_her["history"][0]["actor"] = {"onBehalfOf": _ref(self.her)}
+        self.for_her["reporterContact"] = {"name": self.her["name"],
+                                           "phone": self.contact_phone}
+        resp = staff.create(self.for_her, headers={"Idempotency-Key": "k-" + new_id()})
+        assert resp.status_code == 201, resp.text
+        self.own = submitted_issue(reporterDisclosure="public")
+        self.own["reporterContact"] = {"name": self.her["name"], "phone": self.contact_phone}
+        resp = Caller(api.client, "test-her-own-token", _her_token(her)).create(self.own)
+        assert resp.status_code == 201, resp.text
+        assert self.her["name"] in str(resp.json()["submittedBy"])
+        self.consultation = _consultation_naming(self.her)
+        resp = staff.create(self.consultation)
+        assert resp.status_code == 201, resp.text
+        self.other = submitted_issue(reporterDisclosure="public")
+        self.other["reporterContact"] = {"name": "旁人甲", "phone": _phone(rng)}
+        assert staff.create(self.other).status_code == 201
+
+    def secrets(self) -> list[str]:
+        return [self.her["name"], self.contact_phone, self.her["contactPoints"][0]["phone"],
+                self.her["identityDocuments"][0]["number"]]
+
+    def erase(self, api: Api) -> None:
+        path = f"/residents/{self.her['id']}"
+        etag = api.staff.get(path).headers["etag"]
+        resp = api.staff.post(f"{path}/erase", {"reason": "purpose-fulfilled"}, if_match=etag)
+        assert resp.status_code == 200, resp.text
+
+
+def _check_reached(api: Api, world: World) -> None:
+    """What every interface gives after the erasure."""
+    staff = api.staff
+    for doc in (world.for_her, world.own):
+        path = f"/issues/{doc['id']}"
+        current = staff.get(path).json()
+        assert "reporterContact" not in current
+        assert str(current["meta"]["versionId"]) == "2"
+        assert validate(current).valid
+        assert verify_history(current) == []
+        assert current["submittedBy"].get("onBehalfOf", current["submittedBy"].get(
+            "resident"))["id"] == world.her["id"]
+        events = _feed(api.as_("system"), f"issues/{doc['id']}")
+        assert [e["action"] for e in events] == ["create", ERASE]
+        assert all(s not in str(events) for s in world.secrets()), events
+        assert all(s not in str(staff.get(f"{path}/history").json()) for s in world.secrets())
+    consultation = staff.get(f"/consultations/{world.consultation['id']}").json()
+    party = next(p for p in consultation["parties"] if p["id"] == "p-her")
+    assert party["person"] == {"resident": {"resourceType": RESIDENT, "id": world.her["id"]}}
+    other = staff.get(f"/issues/{world.other['id']}").json()
+    assert other["reporterContact"] == world.other["reporterContact"]  # not hers: kept
+    listing = staff.get("/issues", params={"limit": 500}).json()
+    assert all(s not in str(listing) for s in world.secrets())
+
+
+def _her_and_tokens(seed: int) -> tuple[dict[str, Any], random.Random, dict[str, Any]]:
+    rng = random.Random(seed)
+    her = _person(rng)
+    return her, rng, {**TOKENS, "test-her-own-token": _her_token(her)}
+
+
+def _dump_pg(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows: list[str] = []
+            for table in inspect(conn).get_table_names():
+                rows += [str(tuple(r)) for r in conn.execute(text(f'SELECT * FROM "{table}"'))]
+    finally:
+        engine.dispose()
+    return "\n".join(rows)
+
+
+def _raw_sqlite(folder: Path) -> str:
+    raw = b"".join(p.read_bytes() for p in folder.iterdir() if p.is_file())
+    return raw.decode("utf-8", "replace")
+
+
+# -- erasure reaches the records naming her ---------------------------------------------------
+
+def test_erasure_reaches_issues_and_consultations_in_the_sqlite_file(tmp_path: Path) -> None:
+    folder = tmp_path / "db"
+    her, rng, tokens = _her_and_tokens(11)
+    app = _app(f"sqlite:///{folder / 'reach.sqlite3'}", tokens)
+    with TestClient(app) as client:
+        api = Api(client)
+        world = World(api, her, rng)
+        before = _feed(api.as_("system"), f"issues/{world.for_her['id']}")
+        assert world.contact_phone in str(before)  # the test does see what it looks for
+        world.erase(api)
+        _check_reached(api, world)
+        assert app.state.sc.service.store.scrub()
+    raw = _raw_sqlite(folder)
+    assert world.other["reporterContact"]["phone"] in raw
+    for secret in world.secrets():
+        assert secret not in raw, secret
+
+
+@pytest.fixture
+def fresh_pg() -> Iterator[str]:
+    with throwaway_pg("sc_retention") as url:
+        yield url
+
+
+def test_erasure_reaches_issues_and_consultations_in_postgresql(fresh_pg: str) -> None:
+    her, rng, tokens = _her_and_tokens(12)
+    app = _app(fresh_pg, tokens)
+    with TestClient(app) as client:
+        api = Api(client)
+        world = World(api, her, rng)
+        world.erase(api)
+        _check_reached(api, world)
+        app.state.sc.service.store.dispose()
+    everything = _dump_pg(fresh_pg)
+    assert world.her["id"] in everything and world.other["reporterContact"]["phone"] in everything
+    for secret in world.secrets():
+        assert secret not in everything, secret
+
+
+# -- retention --------------------------------------------------------------------------------
+
+CLOSED = example("issue/gas-heater-elderly-closed.json")
+#: the test's own now: the closed issue closed a day before, the resident left a day before
+NOW = datetime.now(CST).replace(microsecond=0)
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _shifted(node: Any, days: int) -> Any:
+    """``node`` with every date and timestamp moved ``days`` days (their order kept)."""
+    if isinstance(node, dict):
+        return {k: _shifted(v, days) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_shifted(v, days) for v in node]
+    if isinstance(node, str) and DATE.match(node):
+        if len(node) == 10:
+            return (date.fromisoformat(node) + timedelta(days=days)).isoformat()
+        with contextlib.suppress(ValueError):
+            return (datetime.fromisoformat(node) + timedelta(days=days)).isoformat()
+    return node
+
+
+def _closed_issue(rng: random.Random) -> dict[str, Any]:
+    closed_at = datetime.fromisoformat(CLOSED["history"][-1]["at"])
+    doc: dict[str, Any] = _shifted(copy.deepcopy(CLOSED), (NOW - closed_at).days - 1)
+    doc["id"] = new_id()
+    doc["reporterContact"] = {"name": "退休甲", "phone": _phone(rng)}
+    return doc
+
+
+def _left_resident(rng: random.Random, until: str) -> dict[str, Any]:
+    doc = _person(rng)
+    doc["memberships"][0]["until"] = until
+    doc["memberships"][0]["since"] = "2001-01-01"
+    return doc
+
+
+def _sweep(app: Any, now: datetime) -> dict[str, int]:
+    counts: dict[str, int] = app.state.sc.service.sweep(now)
+    return counts
+
+
+def _retention_run(api: Api, app: Any) -> dict[str, Any]:
+    rng = random.Random(21)
+    closed = _closed_issue(rng)
+    left = _left_resident(rng, (NOW - timedelta(days=1)).date().isoformat())
+    staying = _person(rng)
+    service = app.state.sc.service
+    service.load([closed, left, staying])
+    naming_left = submitted_issue(reporterDisclosure="public")
+    naming_left["submittedBy"] = {"onBehalfOf": _ref(left)}
+    naming_left["history"][0]["actor"] = {"onBehalfOf": _ref(left)}
+    naming_left["reporterContact"] = {"name": left["name"], "phone": _phone(rng)}
+    assert api.staff.create(naming_left,
+                            headers={"Idempotency-Key": "k-ret"}).status_code == 201
+    assert api.staff.get(f"/residents/{left['id']}").status_code == 200  # an audited read
+
+    # Two years after closing, nothing personal has outlived its period yet; only the
+    # Idempotency-Key made today has (its period is hours).
+    early = _sweep(app, NOW + timedelta(days=2 * 365))
+    assert early["recordsCleared"] == 0 and early["residentsErased"] == 0
+    assert early["idempotencyKeys"] == 1
+    assert api.staff.get(f"/issues/{closed['id']}").json()["reporterContact"] == (
+        closed["reporterContact"])
+
+    # Three years after closing and after she left, both periods have passed.
+    now = NOW + timedelta(days=3 * 366)
+    counts = _sweep(app, now)
+    assert counts["recordsCleared"] >= 1 and counts["residentsErased"] == 1
+    assert counts["recordsRewritten"] == 1
+
+    swept = api.staff.get(f"/issues/{closed['id']}").json()
+    assert validate(swept).valid and verify_history(swept) == []
+    assert "description" not in swept and not swept.get("reporterContact")
+    assert swept["status"] == "closed" and swept["category"] == closed["category"]
+    events = _feed(api.as_("system"), f"issues/{closed['id']}")
+    assert events[-1]["action"] == EXPIRED
+    assert closed["reporterContact"]["phone"] not in str(events)
+
+    erased = api.staff.get(f"/residents/{left['id']}").json()
+    assert erased["restriction"]["state"] == "erased"
+    assert erased["restriction"]["reason"] == EXPIRED
+    kept = api.staff.get(f"/residents/{staying['id']}").json()
+    assert kept["name"] == staying["name"]
+    reached = api.staff.get(f"/issues/{naming_left['id']}").json()
+    assert "reporterContact" not in reached
+    audit = api.as_("regulator").get("/audit-events", params={"resident": left["id"]}).json()
+    assert EXPIRED in [i["operation"] for i in audit["items"]]
+    # The replay of an expired key creates nothing and gives nothing of hers back.
+    replay = api.staff.create(naming_left, headers={"Idempotency-Key": "k-ret"})
+    assert left["name"] not in replay.text
+
+    # A second sweep at the same moment finds nothing left to clear.
+    again = _sweep(app, now)
+    assert again["recordsCleared"] == again["residentsErased"] == again["recordsRewritten"] == 0
+
+    # Audit records go once their own period passes.
+    later = _sweep(app, now + timedelta(days=4 * 366))
+    assert later["auditRecords"] >= 1
+    assert api.as_("regulator").get("/audit-events",
+                                    params={"resident": left["id"]}).json()["items"] == []
+    secrets = [closed["reporterContact"]["phone"], left["name"],
+               left["contactPoints"][0]["phone"], left["identityDocuments"][0]["number"],
+               naming_left["reporterContact"]["phone"]]
+    return {"secrets": secrets, "staying": staying["name"]}
+
+
+def test_retention_sweep_clears_the_sqlite_file(tmp_path: Path) -> None:
+    folder = tmp_path / "db"
+    app = _app(f"sqlite:///{folder / 'retention.sqlite3'}")
+    with TestClient(app) as client:
+        found = _retention_run(Api(client), app)
+        assert app.state.sc.service.store.scrub()
+    raw = _raw_sqlite(folder)
+    assert found["staying"] in raw
+    for secret in found["secrets"]:
+        assert secret not in raw, secret
+
+
+def test_retention_sweep_clears_postgresql(fresh_pg: str) -> None:
+    app = _app(fresh_pg)
+    with TestClient(app) as client:
+        found = _retention_run(Api(client), app)
+        app.state.sc.service.store.dispose()
+    everything = _dump_pg(fresh_pg)
+    assert found["staying"] in everything
+    for secret in found["secrets"]:
+        assert secret not in everything, secret
+
+
+# -- periods ----------------------------------------------------------------------------------
+
+def test_a_city_may_shorten_the_periods_and_declares_them(tmp_path: Path) -> None:
+    app = _app(f"sqlite:///{tmp_path / 'short.sqlite3'}",
+               retention={"closedRecordYears": {"Issue": 1}, "auditLogYears": 2})
+    with TestClient(app) as client:
+        declared = client.get("/conformance").json()["retention"]
+    assert declared["closedRecordYears"]["Issue"] == 1
+    assert declared["auditLogYears"] == 2 and declared["leftResidentYears"] == 3
+
+
+@pytest.mark.parametrize("periods", [
+    {"closedRecordYears": {"Issue": 4}}, {"auditLogYears": 10}, {"idempotencyHours": -1},
+    {"leftResidentYears": "3"}, {"forever": 1}, {"closedRecordYears": {"Unknown": 1}},
+])
+def test_a_period_longer_than_the_spec_allows_is_refused(tmp_path: Path,
+                                                         periods: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="retention"):
+        _app(f"sqlite:///{tmp_path / 'long.sqlite3'}", retention=periods)
+
+
+# -- the command ------------------------------------------------------------------------------
+
+def _command(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from smartcommunity.cli import main; main()", *args],
+        cwd=tmp, capture_output=True, text=True, timeout=180, check=False)
+
+
+def test_the_retention_command_sweeps_a_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'swept.sqlite3'}"
+    closed = copy.deepcopy(CLOSED)
+    service = _app(url).state.sc.service
+    service.load([closed])
+    service.store.dispose()
+    closed_at = datetime.fromisoformat(closed["history"][-1]["at"])
+    at = (closed_at + timedelta(days=3 * 366)).isoformat()
+    done = _command(tmp_path, "retention", "--database-url", url, "--at", at)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["recordsCleared"] == 1
+    store = Store(url)
+    try:
+        with store.read() as tx:
+            swept = tx.get(closed["resourceType"], closed["id"])
+    finally:
+        store.dispose()
+    assert swept is not None and not swept.doc.get("reporterContact")
+    assert "description" not in swept.doc and verify_history(swept.doc) == []
+    again = _command(tmp_path, "retention", "--database-url", url, "--at", at)
+    assert json.loads(again.stdout)["recordsCleared"] == 0
+
+
+def test_the_retention_command_refuses_longer_periods_and_bad_times(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'refused.sqlite3'}"
+    periods = tmp_path / "periods.json"
+    periods.write_text(json.dumps({"auditLogYears": 30}), encoding="utf-8")
+    done = _command(tmp_path, "retention", "--database-url", url, "--periods", str(periods))
+    assert done.returncode == 2 and "auditLogYears" in done.stderr
+    done = _command(tmp_path, "retention", "--database-url", url, "--at", "2030-01-01T00:00")
+    assert done.returncode == 2 and "offset" in done.stderr
