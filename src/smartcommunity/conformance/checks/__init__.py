@@ -6,4 +6,5 @@ then those that change access over time. What the modules share is in ``_shared`
 from . import _core, _feed, _residents, _issues, _consultations, _privacy  # noqa: F401, I001
 from . import _integrity  # noqa: F401
 from . import _access_now  # noqa: F401  # checks that change access, then read every copy
+from . import _audiences  # noqa: F401  # intake, system and consent-bound department reads
 from . import _matrix  # noqa: F401  # every reader × every read path × every tagged field
