@@ -99,8 +99,9 @@ class Access:
             if all(v == "keep" for v in t.values()) and self.visibility[a] >= every)
         self.minor_audience = {a: self._as_sensitive(a) for a in self.treatments}
         issue = lifecycle_for("Issue", spec.version)
-        # The community staff handling intake are those who may accept an issue.
-        self.intake_roles = frozenset(issue.transitions["accept"].roles) | {"system"}
+        # The staff handling intake are those who may accept an issue; a system principal is
+        # not among them (/req/privacy/system-principal).
+        self.intake_roles = frozenset(issue.transitions["accept"].roles)
         record = policy["recordAccess"]
         #: the resource type of a person's record
         self.person_type: str = record["personType"]
@@ -123,6 +124,19 @@ class Access:
         self.publication: Mapping[str, Mapping[str, Any]] = publication
         #: roles that read only the person records of their own grids (/req/privacy/grid-scope)
         self.grid_scoped = frozenset(record.get("gridScopedRoles") or ())
+        #: roles that find person records only by an exact identifier
+        #: (/req/privacy/intake-minimum)
+        self.lookup_roles = frozenset(record.get("lookupRoles") or ())
+        shared = record.get("consentShared") or {}
+        #: roles that read a person record its consent shares with them, the consent's
+        #: purpose, and the reporter disclosures that give no such access
+        #: (/req/privacy/department-consent)
+        self.consent_roles = frozenset(shared.get("roles") or ())
+        self.consent_purpose: str | None = shared.get("purpose")
+        self.consent_withheld = frozenset(shared.get("withheldDisclosures") or ())
+        #: the stored issues assigned to a department (set by the service; without it no
+        #: consent shares a record)
+        self.department_issues: Callable[[str], Iterable[Stored]] | None = None
         #: the stored record of a person by id, for a proxy's authorisation (set by the
         #: service; without it only a resident's own resources read as self)
         self.person: Callable[[str], Stored | None] | None = None
@@ -275,7 +289,7 @@ class Access:
         role = principal.role
         if stored.rtype == self.person_type:
             if role in self.person_hidden_from:
-                return False
+                return self.shared_members(principal, stored, now) is not None
             if role in self.own_record_roles:
                 return stored.id == principal.resident or self.proxy_grants(
                     stored.doc, principal, self.read_scopes, now)
@@ -294,6 +308,63 @@ class Access:
             visibility = stored.doc.get("visibility")
             return visibility in self.visibility[self.role_audience[role]]
         return True
+
+    def feeds(self, principal: Principal, rtype: str) -> bool:
+        """Whether the change feed may give ``principal`` the events of ``rtype`` at all: a
+        role that finds person records only by an exact identifier gets them withheld
+        (/req/privacy/intake-minimum)."""
+        return not (rtype == self.person_type and principal.role in self.lookup_roles)
+
+    def consent_members(self, doc: Mapping[str, Any], principal: Principal,
+                        now: datetime | None = None) -> frozenset[str] | None:
+        """The top-level members of the person record ``doc`` that its consents in force for
+        the shared purpose give ``principal``'s organisation ("" for the whole record), or
+        None without such a consent (/req/privacy/department-consent)."""
+        moment = utc_text((now or datetime.now(UTC)).isoformat())
+        found: set[str] | None = None
+        for consent in doc.get("consents") or ():
+            if not (isinstance(consent, Mapping) and consent.get("purpose") == self.consent_purpose
+                    and consent.get("status") == "granted"
+                    and _reached(consent.get("grantedAt"), moment)
+                    and not _reached(consent.get("withdrawnAt"), moment, absent=False)
+                    and not _reached(consent.get("expiresAt"), moment, absent=False)):
+                continue
+            recipients = [r for r in consent.get("recipients") or () if isinstance(r, Mapping)]
+            if recipients and principal.organisation_id not in {r.get("id") for r in recipients}:
+                continue
+            found = found if found is not None else set()
+            for where in consent.get("scope") or ():
+                # Only the whole record or a whole top-level member is granted.
+                if where == "":
+                    found.add("")
+                elif isinstance(where, str) and where.count("/") == 1:
+                    found.add(where[1:].replace("~1", "/").replace("~0", "~"))
+        return frozenset(found) if found is not None else None
+
+    def shared_members(self, principal: Principal, stored: Stored,
+                       now: datetime | None = None) -> frozenset[str] | None:
+        """What of the person record ``stored`` a consent shares with ``principal`` now: the
+        members (see :meth:`consent_members`) when it holds an assignment in force on an issue
+        of that resident whose reporter is disclosed, else None
+        (/req/privacy/department-consent)."""
+        organisation = principal.organisation_id
+        if (principal.role not in self.consent_roles or organisation is None
+                or self.department_issues is None):
+            return None
+        members = self.consent_members(stored.doc, principal, now)
+        if members is None:
+            return None
+        for issue in self.department_issues(organisation):
+            if (issue.doc.get("reporterDisclosure") in self.consent_withheld
+                    or not self.holds_assignment(organisation, issue.doc)):
+                continue
+            for where in self.owned_by.get(issue.rtype, ()):
+                try:
+                    if resolve_pointer(issue.doc, where) == stored.id:
+                        return members
+                except LookupError:
+                    continue
+        return None
 
     # -- presentation ------------------------------------------------------------------
     def present(self, principal: Principal, stored: Stored, *, check: bool = True,
@@ -349,6 +420,12 @@ class Access:
         if (state == "restricted"
                 and not self._may_see_restricted(principal, stored, audience, now)):
             return self.erased_form(doc)
+        if principal.role in self.consent_roles:
+            # Only what the current consent covers (/req/privacy/department-consent).
+            members = self.consent_members(stored.doc, principal, now) or frozenset()
+            if "" not in members:
+                tagged = {path[0] for path, _ in _pipl_paths(self.spec, self.person_type)}
+                doc = {k: v for k, v in doc.items() if k not in tagged or k in members}
         if audience != "self" and self.is_minor(doc, now):
             audience = self.minor_audience[audience]
         return redact(doc, audience, pseudonym_key=self.key, pseudonym_key_id=self.key_id)
@@ -402,6 +479,17 @@ def _pipl_paths(spec: Spec, rtype: str) -> tuple[tuple[tuple[str | None, ...], s
     plan = compile_plan(spec, rtype)
     # A tagged container covers its whole value; a nested tag inside one is reported too.
     return tuple((path, cls) for path, cls, _ in plan.pipl)
+
+
+def _reached(value: Any, moment: str, *, absent: bool = True) -> bool:
+    """Whether the time ``value`` is at or before ``moment`` (UTC text); ``absent`` when it is
+    missing."""
+    if value is None:
+        return absent
+    try:
+        return utc_text(str(value)) <= moment
+    except ValueError:
+        return not absent  # unreadable: not granted, but withdrawn or expired
 
 
 def birth_date(doc: Mapping[str, Any]) -> date | None:

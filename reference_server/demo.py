@@ -94,6 +94,10 @@ def demo_tokens() -> dict[str, dict[str, Any]]:
             "communities": ALL},
         "demo-public": {
             "label": "public", "role": "public", "name": "公众", "communities": [DEMO_COMMUNITY]},
+        # The 12345 hotline serves the whole city; its operators find callers by identifier.
+        "demo-hotline-zhao-li": {
+            "label": "hotline operator", "role": "hotline-operator", "name": "赵丽",
+            "userId": "hl-0088", "communities": ALL},
         "demo-system-mirror": {
             "label": "system (mirror)", "role": "system", "name": "镜像系统",
             "userId": "mirror", "communities": ALL},

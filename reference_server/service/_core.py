@@ -50,6 +50,7 @@ from ..storage import (
     Duplicate,
     EventRow,
     ListQuery,
+    Scope,
     Store,
     Stored,
     Tx,
@@ -127,6 +128,7 @@ class Service:
         #: what a resident's erasure clears in other records (/req/privacy/erasure-reaches-records)
         self.reach = ErasureReach(self.spec)
         self.access.person = self._person
+        self.access.department_issues = self._department_issues
         #: who a call without a token to an anonymous read is (/req/privacy/anonymous-public-read)
         self.anonymous = Principal(name="(anonymous)", role=str(
             self.spec.privacy["recordAccess"]["anonymousRole"]), communities=ALL)
@@ -172,6 +174,20 @@ class Service:
     def _person(self, rid: str) -> Stored | None:
         with self.store.read() as tx:
             return tx.get(self.access.person_type, rid)
+
+    def _department_issues(self, organisation: str) -> list[Stored]:
+        """The stored resources assigned to ``organisation`` that can name a resident
+        (``recordAccess.ownedBy``), for the consent a resident shares with departments
+        (/req/privacy/department-consent). The department scope is an index lookup."""
+        found: list[Stored] = []
+        with self.store.read() as tx:
+            for rtype in self.access.owned_by:
+                after = 0
+                while rows := tx.page(rtype, ListQuery(), Scope(department=organisation),
+                                      after, 500):
+                    found += rows
+                    after = rows[-1].seq
+        return found
 
     def lifecycle(self, rtype: str) -> Lifecycle:
         """The lifecycle of ``rtype`` in the version the server serves."""
@@ -392,6 +408,12 @@ class Service:
     def list_page(self, principal: Principal, rtype: str, query: ListQuery, cursor: str | None,
              limit: int) -> Result:
         after = decode_cursor("r", cursor)
+        if (rtype == self.access.person_type and principal.role in self.access.lookup_roles
+                and not query.pseudonym):
+            raise forbidden(principal, "your role finds residents only by an exact identifier: "
+                            "read one by id or list with pseudonym",
+                            "您的角色只能凭确切标识查找居民：按 id 读取，或以 pseudonym 过滤列表",
+                            "/req/privacy/intake-minimum", "/pseudonym")
         scope = self.access.scope(principal, rtype)
         shown: list[tuple[Stored, Presented]] = []
         last = after
@@ -806,8 +828,8 @@ class Service:
             rows = tx.events(after, limit)
         for row, current in rows:
             last = row.seq
-            presented = None if current is None else self.present(
-                principal, current, state=row.data)
+            presented = None if (current is None or not self.access.feeds(
+                principal, current.rtype)) else self.present(principal, current, state=row.data)
             if presented is None:
                 items.append(self.withheld(row))
                 continue

@@ -982,10 +982,60 @@ def retention_declared_longer(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def _patched_access(change: Callable[[Access, pytest.MonkeyPatch], None]) -> Install:
+    """A mutant that changes what the running server's Access read from ``privacy.json``."""
+    def install(app: Any, mp: pytest.MonkeyPatch) -> Any:
+        change(app.state.sc.service.access, mp)
+        return app
+    return install
+
+
+def _hotline_as_staff(access: Access, mp: pytest.MonkeyPatch) -> None:
+    """The old mapping: hotline operators read as community staff and browse every record."""
+    mp.setattr(access, "role_audience",
+               {**access.role_audience, "hotline-operator": "community-staff"})
+    mp.setattr(access, "lookup_roles", frozenset())
+
+
+def _system_as_intake(access: Access, mp: pytest.MonkeyPatch) -> None:
+    """A mirroring system counted as intake staff and as the community's own staff."""
+    mp.setattr(access, "role_audience", {**access.role_audience, "system": "community-staff"})
+    mp.setattr(access, "intake_roles", access.intake_roles | {"system"})
+
+
+def consent_withdrawal_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Consent decided from when it was granted: a withdrawal or expiry changes nothing."""
+    original = Access.consent_members
+
+    def members(self: Access, doc: Any, principal: Principal, now: Any = None) -> Any:
+        granted = copy.deepcopy(dict(doc))
+        for consent in granted.get("consents") or ():
+            if isinstance(consent, dict):
+                consent.update(status="granted")
+                consent.pop("withdrawnAt", None)
+                consent.pop("expiresAt", None)
+        return original(self, granted, principal, now)
+
+    mp.setattr(Access, "consent_members", members)
+    return app
+
+
 MUTANTS += [
     Mutant("erasure-stops-at-resident", "/req/privacy/erasure-reaches-records",
            "an erased resident's contact stays in the issues she reported",
            erasure_stops_at_resident),
     Mutant("retention-declared-longer", "/req/privacy/retention",
            "closed issues' personal data is kept ten years", retention_declared_longer),
+    Mutant("hotline-as-staff", "/req/privacy/intake-minimum",
+           "hotline operators read as community staff: full numbers, markers, every record",
+           _patched_access(_hotline_as_staff)),
+    Mutant("hotline-matrix", "/req/privacy/redaction-matrix",
+           "hotline operators read as community staff, seen by the privacy matrix",
+           _patched_access(_hotline_as_staff)),
+    Mutant("system-as-intake", "/req/privacy/system-principal",
+           "a system principal sees confidential reporters and restricted records",
+           _patched_access(_system_as_intake)),
+    Mutant("consent-withdrawal-ignored", "/req/privacy/department-consent",
+           "a department keeps reading a resident after her consent is withdrawn",
+           consent_withdrawal_ignored),
 ]

@@ -104,7 +104,8 @@ def test_attachments_follow_visibility() -> None:
 
 def test_roles_map_to_audiences_and_unknowns_are_errors() -> None:
     assert audience_for_role("grid-worker") == "grid"
-    assert audience_for_role("hotline-operator") == "community-staff"
+    assert audience_for_role("hotline-operator") == "intake"
+    assert audience_for_role("system") == "system"
     assert audience_for_role("public") == "public"
     with pytest.raises(RedactionError):
         audience_for_role("mayor")

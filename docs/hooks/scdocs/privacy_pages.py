@@ -208,6 +208,9 @@ def field_matrix_md(spec: Spec, lang: str, here: str) -> str:
                 treatment = policy["treatments"][a].get(f.pipl or untagged, "remove")
                 if treatment == "mask" and not f.mask:
                     treatment = "remove"  # mask without a declared method removes the field
+                necessary = ((policy.get("necessaryMembers") or {}).get(a) or {}).get(rt)
+                if isinstance(necessary, list) and f.path and f.path[0] not in necessary:
+                    treatment = "remove"  # not needed by this audience (minimum necessary)
                 cells.append(SYMBOL[treatment])
             out.append(
                 f"    | {field_link(spec, f, here, code_cell(json_path(f.path)))} | "

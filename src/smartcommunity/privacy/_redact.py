@@ -126,7 +126,8 @@ def redact(
     """A copy of ``document`` as ``audience`` may see it; the input is not modified.
 
     Each field tagged ``personal`` or ``sensitive`` is kept, masked or removed as
-    ``privacy.json`` of the document's version says for the audience; items whose
+    ``privacy.json`` of the document's version says for the audience, and a tagged member
+    outside what the audience needs (``necessaryMembers``) is removed; items whose
     ``visibility`` the audience may not see are removed. With ``pseudonym_key``, a removed
     citizen ID leaves its keyed pseudonym behind so records can still be joined, naming
     ``pseudonym_key_id`` when the city names its keys (/req/privacy/pseudonym-key-id). The
@@ -156,6 +157,7 @@ def redact(
     # Items hidden by visibility first: what is gone needs no masking.
     for path in sorted(plan.visibility, key=len):
         _drop_invisible(out, path, visible, holes)
+    _drop_unnecessary(out, plan, policy, audience, rt)
     _apply_tags(out, plan, treatments, masks, keyed, holes)
     if set(treatments.values()) != {"keep"}:
         _redact_details(spec, rt, out, treatments, masks, keyed, holes)
@@ -190,6 +192,20 @@ def without_personal(document: Mapping[str, Any]) -> dict[str, Any]:
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
     return out
+
+
+def _drop_unnecessary(doc: dict[str, Any], plan: Plan, policy: Mapping[str, Any], audience: str,
+                      resource_type: str) -> None:
+    """Remove the tagged top-level members ``privacy.json`` ``necessaryMembers`` does not list
+    for ``audience`` and the resource type (/req/privacy/intake-minimum); without a list for
+    them, nothing."""
+    necessary = ((policy.get("necessaryMembers") or {}).get(audience) or {}).get(resource_type)
+    if not isinstance(necessary, list):
+        return
+    listed = frozenset(necessary)
+    for path, _, _ in plan.pipl:
+        if path and isinstance(path[0], str) and path[0] not in listed:
+            doc.pop(path[0], None)
 
 
 def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],

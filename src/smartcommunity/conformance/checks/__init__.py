@@ -7,4 +7,5 @@ from . import _core, _feed, _residents, _issues, _consultations, _privacy  # noq
 from . import _integrity  # noqa: F401
 from . import _access_now  # noqa: F401  # checks that change access, then read every copy
 from . import _retention  # noqa: F401  # erasure reaching other records; retention periods
+from . import _audiences  # noqa: F401  # intake, system and consent-bound department reads
 from . import _matrix  # noqa: F401  # every reader × every read path × every tagged field

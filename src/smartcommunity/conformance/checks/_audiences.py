@@ -1,0 +1,218 @@
+"""Audiences beyond the community's own staff: hotline intake, the system principal, and
+departments reading what a resident's consent shares with them. Each check changes nothing a
+later check relies on; the consent check withdraws the consent it granted and re-reads every
+path."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ...validation import compile_plan
+from .._context import KitContext
+from .._preset import Principal
+from .._registry import Skipped, check
+from ._shared import (
+    DEPARTMENT,
+    ISSUE,
+    RESIDENT,
+    SYSTEM,
+    Tracked,
+    dispatch,
+    feed,
+    listed,
+    resident,
+    resident_ref,
+    subject,
+    submitted_by,
+    tail,
+    with_number,
+    without_meta,
+)
+
+
+def _record_access(ctx: KitContext) -> dict[str, Any]:
+    return dict(ctx.spec.privacy.get("recordAccess") or {})
+
+
+def _tagged_members(ctx: KitContext, rt: str) -> frozenset[str]:
+    """The top-level members ``rt``'s schema tags with ``x-pipl``."""
+    return frozenset(str(path[0]) for path, _, _ in compile_plan(ctx.spec, rt).pipl if path)
+
+
+def _about(ctx: KitContext, events: list[dict[str, Any]], rt: str, rid: str
+           ) -> list[dict[str, Any]]:
+    wanted = subject(ctx, rt, rid)
+    return [e for e in events if e.get("subject") == wanted]
+
+
+def _confidential_issue(ctx: KitContext, tag: str) -> tuple[Tracked, dict[str, str]]:
+    """An issue staff recorded for a resident whose identity is confidential, and the values
+    that identify the reporter."""
+    rid = ctx.new_id()
+    secrets = {"name": f"保密人{tag[:6]}",
+               "phone": "+86139" + str(ctx.rng.randrange(10**7, 10**8)), "resident": rid}
+    actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(rid)}
+    issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure="confidential",
+                                      reporterContact={"name": secrets["name"],
+                                                       "phone": secrets["phone"]}))
+    return issue, secrets
+
+
+def _shown(secrets: dict[str, str], payload: Any) -> list[str]:
+    text = json.dumps(payload, ensure_ascii=False)
+    return sorted(k for k, v in secrets.items() if v in text)
+
+
+@check(
+    "/req/privacy/intake-minimum",
+    "热线受理员只得到受理所需的居民成员（身份号码脱敏、无脆弱性标记），只能凭确切标识查找居民，"
+    "变更订阅不给其居民记录；诉求按受理人员提供",
+    "a hotline operator receives only the resident members intake needs (identity numbers "
+    "masked, no vulnerability markers), finds residents only by an exact identifier and gets "
+    "no resident record from the feed; issues as intake staff",
+)
+def test_intake_minimum(ctx: KitContext) -> None:
+    necessary = {a: rules for a, rules in (ctx.spec.privacy.get("necessaryMembers") or {}).items()
+                 if isinstance(rules, dict) and RESIDENT in rules}
+    roles = {r for r, a in ctx.spec.privacy["roleAudience"].items() if a in necessary}
+    lookup = set(_record_access(ctx).get("lookupRoles") or ())
+    operators = ctx.serving(*sorted(roles | lookup))
+    if not operators:
+        raise Skipped(f"预设中没有服务本社区的 {sorted(roles | lookup)} 主体",
+                      f"the preset has no principal of {sorted(roles | lookup)} serving the "
+                      "community")
+    for who in operators:
+        cursor = tail(ctx, who) if who.role in lookup else None
+        record = Tracked(ctx, with_number(ctx))
+        audience = ctx.audience(who, record.doc)
+        got = record.read(who)
+        ctx.expect_status(got, 200, zh=f"{who.name} 按 id 读取居民",
+                          en=f"{who.name} reads a resident by id")
+        body = got.json()
+        if audience in necessary:
+            extra = sorted((set(body) & _tagged_members(ctx, RESIDENT))
+                           - set(necessary[audience][RESIDENT]))
+            ctx.expect(not extra, f"{who.name}（{who.role}）得到了受理不需要的 {extra}",
+                       f"{who.name} ({who.role}) receives {extra}, which intake does not need")
+        ctx.expect(without_meta(body) == without_meta(ctx.redact(record.doc, audience)),
+                   f"{who.name} 读到的居民记录与受众 {audience} 的脱敏结果不同",
+                   f"{who.name}'s read of the resident differs from the {audience} redaction")
+        if who.role in lookup:
+            resp = ctx.call("GET", ctx.collection_path(RESIDENT), who,
+                            params={"community": ctx.preset.community, "limit": "10"})
+            ctx.expect_problem(resp, 403)
+            assert cursor is not None
+            shown = _about(ctx, feed(ctx, who, cursor), RESIDENT, record.id)
+            ctx.expect(not shown, f"变更订阅向 {who.name} 给出了居民记录的 {len(shown)} 个事件",
+                       f"the feed gives {who.name} {len(shown)} events of a resident record")
+        issue, _ = _confidential_issue(ctx, ctx.new_id())
+        got = issue.read(who)
+        ctx.expect_status(got, 200, zh=f"{who.name} 读取其受理的保密诉求",
+                          en=f"{who.name} reads a confidential issue it takes in")
+        ctx.expect((got.json() or {}).get("reporterContact") == issue.doc.get("reporterContact"),
+                   f"{who.name} 作为受理人员没有得到诉求人联系方式",
+                   f"{who.name}, intake staff, does not get the reporter's contact")
+
+
+@check(
+    "/req/privacy/system-principal",
+    "system 主体不是受理人员：保密诉求人的身份对它删除；受限处理的记录只给出最小形式",
+    "a system principal is not intake staff: a confidential reporter is withheld from it; a "
+    "restricted record reaches it only in its minimal form",
+    needs=(SYSTEM,),
+)
+def test_system_principal(ctx: KitContext) -> None:
+    for who in ctx.serving(SYSTEM) or [ctx.principal(SYSTEM)]:
+        cursor = tail(ctx, who)
+        issue, secrets = _confidential_issue(ctx, ctx.new_id())
+        record = Tracked(ctx, with_number(ctx))
+        values = {"name": str(record.doc.get("name"))}
+        body = without_meta(record.doc)
+        grounds = ctx.spec.parameter("/req/residents/erasure-on-request", "legalGrounds")
+        body["restriction"] = {"state": "restricted", "reason": grounds[0],
+                               "requestedAt": ctx.moment(), "decidedAt": ctx.moment()}
+        record.put(body)
+        paths: list[tuple[str, Any]] = []
+        for path, resp in ((issue.path, issue.read(who)),
+                           (f"{issue.path}/history", issue.read_history(who)),
+                           (record.path, record.read(who))):
+            ctx.expect_status(resp, 200, zh=f"{who.name} 读取 {path}", en=f"{who.name} reads "
+                              f"{path}")
+            paths.append((path, resp.json()))
+        events = feed(ctx, who, cursor)
+        paths.append(("feed", [e.get("data") for e in _about(ctx, events, ISSUE, issue.id)]))
+        paths.append(("feed ", [e.get("data") for e in _about(ctx, events, RESIDENT,
+                                                              record.id)]))
+        for path, payload in paths:
+            shown = _shown(secrets, payload) + _shown(values, payload)
+            ctx.expect(not shown, f"{who.name}（{who.role}）从 {path} 得到了 {shown}",
+                       f"{who.name} ({who.role}) learns {shown} from {path}")
+
+
+def _shared_consent(ctx: KitContext, purpose: str, scope: list[str]) -> dict[str, Any]:
+    codes = list(ctx.spec.codelist("consent-status"))
+    return {"id": ctx.new_id(), "purpose": purpose,
+            "legalBasis": next(iter(ctx.spec.codelist("legal-basis"))), "scope": scope,
+            "status": codes[0], "grantedAt": ctx.moment(-1)}
+
+
+@check(
+    "/req/privacy/department-consent",
+    "承办部门只在持有该居民诉求的任务且同意有效时读取其记录，只得到同意范围内的成员；同意撤回后"
+    "读取返回 404，变更订阅中该记录的事件都被隐去",
+    "a department reads a resident's record only while it holds an assignment on her issue and "
+    "her consent is in force, and only the members the consent covers; once withdrawn, reads "
+    "answer 404 and the feed withholds every event of the record",
+    needs=(DEPARTMENT,),
+)
+def test_department_consent(ctx: KitContext) -> None:
+    shared = _record_access(ctx).get("consentShared") or {}
+    purpose = shared.get("purpose")
+    if not purpose or DEPARTMENT not in (shared.get("roles") or ()):
+        raise Skipped("privacy.json 没有规定向部门共享的同意",
+                      "privacy.json names no consent shared with departments")
+    (dept,) = ctx.principals_of(DEPARTMENT, 1)
+    cursor = tail(ctx, dept)
+    covered = ["/name", "/contactPoints"]
+    doc = resident(ctx)
+    doc["consents"] = [c for c in doc.get("consents") or () if c.get("purpose") != purpose]
+    doc["consents"].append(_shared_consent(ctx, purpose, covered))
+    record = Tracked(ctx, ctx.ensure_valid(doc, "(resident sharing with departments)"))
+    disclosed = next(c for c in ctx.spec.codelist("reporter-disclosure")
+                     if c not in (shared.get("withheldDisclosures") or ()))
+    actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(record.id)}
+    issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure=disclosed))
+    issue.act("accept")
+    dispatch(ctx, issue, dept)
+    got = record.read(dept)
+    ctx.expect_status(got, 200, zh="部门读取同意共享的居民记录",
+                      en="the department reads the record the consent shares")
+    body = got.json() or {}
+    extra = sorted((set(body) & _tagged_members(ctx, RESIDENT)) - {c[1:] for c in covered})
+    ctx.expect(not extra, f"部门得到了同意范围以外的 {extra}",
+               f"the department receives {extra}, outside the consent's scope")
+    ctx.expect(body.get("name") == record.doc.get("name"), "部门没有得到同意范围内的姓名",
+               "the department does not get the name the consent covers")
+    before = _about(ctx, feed(ctx, dept, cursor), RESIDENT, record.id)
+    ctx.expect(bool(before), "同意有效时部门在变更订阅中收不到该记录",
+               "while the consent is in force the department gets no event of the record")
+    consents = [dict(c) for c in record.doc.get("consents") or ()]
+    for consent in consents:
+        if consent.get("purpose") == purpose:
+            consent.update(status=list(ctx.spec.codelist("consent-status"))[1],
+                           withdrawnAt=ctx.moment())
+    record.put(consents=consents)
+    _nothing_after_withdrawal(ctx, dept, record, cursor)
+
+
+def _nothing_after_withdrawal(ctx: KitContext, dept: Principal, record: Tracked,
+                              cursor: str) -> None:
+    ctx.expect_problem(record.read(dept), 404)
+    ctx.expect(record.id not in listed(ctx, dept, [record.id]),
+               "同意撤回后部门的列表中仍有该居民", "after withdrawal the department's list "
+               "still shows the resident")
+    after = _about(ctx, feed(ctx, dept, cursor), RESIDENT, record.id)
+    ctx.expect(not after, f"同意撤回后变更订阅仍向部门给出该记录的 {len(after)} 个事件",
+               f"after withdrawal the feed still gives the department {len(after)} events of "
+               "the record")

@@ -1,0 +1,200 @@
+"""Audiences beyond the community's own staff: hotline intake (/req/privacy/intake-minimum),
+the system principal (/req/privacy/system-principal) and departments reading what a resident's
+consent shares with them (/req/privacy/department-consent)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smartcommunity.privacy import rekey_pseudonyms
+from smartcommunity.validation import compile_plan
+
+from .helpers import COMMUNITY, EXAMPLES, KEY, SPEC, Api, later, new_id
+
+PERSON = str(SPEC.privacy["recordAccess"]["personType"])
+SHARED = SPEC.privacy["recordAccess"]["consentShared"]
+TAGGED = {str(path[0]) for path, _, _ in compile_plan(SPEC, PERSON).pipl if path}
+WITHHELD_TYPE = "org.w3id.smartcommunity.withheld"
+
+
+def _load(api: Api, *docs: dict[str, Any]) -> None:
+    api.client.app.state.sc.service.load(list(docs))  # type: ignore[attr-defined]
+
+
+def _resident(*consents: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of the example resident, with ``consents`` added to hers."""
+    doc = copy.deepcopy(EXAMPLES["resident/wang-guiying.json"])
+    doc.pop("meta", None)
+    doc.update(id=new_id(), **changes)
+    doc["consents"] += consents
+    return rekey_pseudonyms(doc, KEY)  # the test server's key
+
+
+def _consent(scope: list[str], **changes: Any) -> dict[str, Any]:
+    consent = {"id": new_id(), "purpose": SHARED["purpose"], "legalBasis": "consent",
+               "scope": scope, "status": "granted", "grantedAt": later(-1)}
+    consent.update(changes)
+    return consent
+
+
+def _issue_for(resident: str, **changes: Any) -> dict[str, Any]:
+    """An issue submitted for ``resident``: civil affairs and urban management hold assignments
+    on it (completed), housing's lead was reassigned (ended)."""
+    doc = copy.deepcopy(EXAMPLES["issue/gas-heater-elderly-closed.json"])
+    doc.pop("meta", None)
+    doc["submittedBy"]["onBehalfOf"]["id"] = resident
+    doc.update(id=new_id(), **changes)
+    return doc
+
+
+#: department token → (its organisation, whether it holds an assignment on ``_issue_for``)
+DEPARTMENTS = {"demo-dept-civil-affairs": ("civil-affairs", True),
+               "demo-dept-housing": ("housing", False),
+               "test-dept-urban-chen-lei": ("urban-management", True)}
+
+
+def _feed(api: Api, who: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+        items = api.as_(who).get("/changes", params=params).json()
+        if not items["items"]:
+            return events
+        events += items["items"]
+        cursor = items["next"]
+
+
+def _about(events: list[dict[str, Any]], rid: str) -> list[dict[str, Any]]:
+    return [e for e in events if isinstance(e.get("data"), dict) and e["data"].get("id") == rid]
+
+
+# -- hotline intake ------------------------------------------------------------------------
+
+def test_hotline_operators_read_what_intake_needs_by_identifier_only(sqlite_api: Api) -> None:
+    api = sqlite_api
+    doc = _resident()
+    _load(api, doc)
+    operator = api.as_("hotline-operator")
+    resp = operator.get(f"/residents/{doc['id']}")
+    assert resp.status_code == 200, resp.text
+    got = resp.json()
+    listed = set(SPEC.privacy["necessaryMembers"]["intake"][PERSON])
+    assert (set(got) & TAGGED) <= listed
+    assert got["name"] == doc["name"] and got["address"] == doc["address"]
+    assert "vulnerabilities" not in got
+    assert not [d for d in got["identityDocuments"] if "number" in d]
+    # City-wide, but never browsing: a list needs an exact identifier.
+    resp = operator.get("/residents", params={"community": COMMUNITY})
+    assert resp.status_code == 403, resp.text
+    assert resp.json()["errors"][0]["requirement"] == "/req/privacy/intake-minimum"
+    pseudonym = "hmac-sha256:" + "0" * 64
+    assert operator.get("/residents", params={"pseudonym": pseudonym}).status_code == 200
+    # The feed gives no resident record to a lookup role: the events come withheld.
+    assert not [e for e in _feed(api, "hotline-operator")
+                if isinstance(e.get("data"), dict) and e["data"].get("resourceType") == PERSON]
+
+
+def test_a_restricted_record_reaches_intake_minimal(sqlite_api: Api) -> None:
+    api = sqlite_api
+    doc = _resident(restriction={"state": "restricted", "requestedAt": later(-2),
+                                 "decidedAt": later(-1)})
+    _load(api, doc)
+    got = api.as_("hotline-operator").get(f"/residents/{doc['id']}").json()
+    assert "name" not in got and got["restriction"]["state"] == "restricted"
+
+
+# -- the system principal ------------------------------------------------------------------
+
+def test_a_system_principal_is_neither_intake_nor_community_staff(sqlite_api: Api) -> None:
+    api = sqlite_api
+    issue = _issue_for(new_id(), reporterDisclosure="confidential",
+                       reporterContact={"name": "赵保密", "phone": "+8613911112222"})
+    restricted = _resident(restriction={"state": "restricted", "requestedAt": later(-2),
+                                        "decidedAt": later(-1)})
+    plain = _resident()
+    _load(api, issue, restricted, plain)
+    system = api.as_("system")
+    for path in (f"/issues/{issue['id']}", f"/issues/{issue['id']}/history"):
+        text = system.get(path).text
+        assert "赵保密" not in text and "+8613911112222" not in text, path
+    assert "赵保密" in api.as_("hotline-operator").get(f"/issues/{issue['id']}").text
+    got = system.get(f"/residents/{restricted['id']}").json()
+    assert "name" not in got and "identityDocuments" not in got
+    # What is not restricted a mirror receives whole.
+    assert system.get(f"/residents/{plain['id']}").json()["vulnerabilities"] == \
+        plain["vulnerabilities"]
+    events = _feed(api, "system")
+    for event in _about(events, restricted["id"]):
+        assert "name" not in event["data"]
+    for event in _about(events, issue["id"]):
+        assert "reporterContact" not in event["data"]
+
+
+# -- departments and consent ---------------------------------------------------------------
+
+def test_a_department_reads_what_the_consent_covers_until_withdrawn(sqlite_api: Api) -> None:
+    api = sqlite_api
+    consent = _consent(["/name", "/contactPoints", "/address/divisionCode"])
+    doc = _resident(consent)
+    issue = _issue_for(doc["id"])
+    _load(api, doc, issue)
+    dept = api.as_("demo-dept-civil-affairs")
+    resp = dept.get(f"/residents/{doc['id']}")
+    assert resp.status_code == 200, resp.text
+    got = resp.json()
+    # A deeper pointer grants no member; the two whole members are given.
+    assert set(got) & TAGGED == {"name", "contactPoints"}
+    assert got["name"] == doc["name"]
+    assert [e for e in _about(_feed(api, "demo-dept-civil-affairs"), doc["id"])]
+    # A department whose assignment on her issue has ended reads nothing.
+    assert api.as_("demo-dept-housing").get(f"/residents/{doc['id']}").status_code == 404
+    # Lists never show departments a person record.
+    assert all(i["id"] != doc["id"] for i in dept.get("/residents").json()["items"])
+    # The resident withdraws: the next read and the whole feed lose the record.
+    staff = api.staff
+    current = staff.get(f"/residents/{doc['id']}")
+    withdrawn = current.json()
+    mine = next(c for c in withdrawn["consents"] if c["id"] == consent["id"])
+    mine.update(status="withdrawn", withdrawnAt=later(0))
+    resp = staff.put(f"/residents/{doc['id']}", withdrawn, if_match=current.headers["etag"])
+    assert resp.status_code == 200, resp.text
+    assert dept.get(f"/residents/{doc['id']}").status_code == 404
+    assert not _about(_feed(api, "demo-dept-civil-affairs"), doc["id"])
+
+
+@settings(max_examples=15, deadline=None)
+@given(status=st.sampled_from(["withdrawn", "expired", "granted"]),
+       disclosure=st.sampled_from(["public", "anonymous", "confidential"]),
+       reader=st.sampled_from(sorted(DEPARTMENTS)),
+       recipient=st.sampled_from([None, "civil-affairs", "urban-management"]),
+       expires=st.sampled_from([None, -1.0, 30.0]))
+def test_access_holds_only_while_every_condition_does(
+        sqlite_api: Api, status: str, disclosure: str, reader: str, recipient: str | None,
+        expires: float | None) -> None:
+    api = sqlite_api
+    extra: dict[str, Any] = {"status": status}
+    if status == "withdrawn":
+        extra["withdrawnAt"] = later(-0.5)
+    if expires is not None:
+        extra["expiresAt"] = later(expires)
+    if recipient is not None:
+        extra["recipients"] = [{"id": recipient, "name": recipient,
+                                "type": "government-department"}]
+    doc = _resident(_consent([""], **extra))
+    issue = _issue_for(doc["id"], reporterDisclosure=disclosure)
+    _load(api, doc, issue)
+    organisation, holds = DEPARTMENTS[reader]
+    shared = (status == "granted" and disclosure not in SHARED["withheldDisclosures"]
+              and holds and recipient in (None, organisation) and expires != -1.0)
+    resp = api.as_(reader).get(f"/residents/{doc['id']}")
+    assert resp.status_code == (200 if shared else 404), resp.text
+    if shared:
+        got = resp.json()
+        assert got["name"] == doc["name"]
+        assert "vulnerabilities" not in got  # sensitive, no mask: the department's treatment
+        assert not [d for d in got.get("identityDocuments", ()) if "number" in d]
