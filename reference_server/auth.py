@@ -42,7 +42,8 @@ from smartcommunity import load_spec
 from smartcommunity.specification import DEFAULT_VERSION
 
 __all__ = ["ALL", "Credential", "JwtVerifier", "Principal", "TokenFile", "TokenRegistry",
-           "WeakToken", "load_tokens", "read_tokens_file", "token_bits"]
+           "WeakToken", "check_tokens_document", "load_tokens", "read_tokens_file", "token_bits",
+           "token_key"]
 
 log = logging.getLogger("reference_server.auth")
 
@@ -183,13 +184,7 @@ def read_tokens_file(path: Path, version: str = DEFAULT_VERSION) -> dict[bytes, 
     Raises ValueError when the file breaks its schema and :class:`WeakToken` for a clear
     token with fewer than :data:`MINIMUM_TOKEN_BITS` bits."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    errors = sorted(_validator("meta/tokens-file.json", version).iter_errors(data),
-                    key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path)
-        if where.startswith("tokens/"):
-            where = "tokens/" + where[7:11] + "…"  # never print a whole token
-        raise ValueError(f"{path.name} breaks tokens-file.json at /{where}: {errors[0].message}")
+    check_tokens_document(data, path.name, version)
     out: dict[bytes, Credential] = {}
     for key, fields in data["tokens"].items():
         if key.startswith("sha256:"):
@@ -208,6 +203,24 @@ def read_tokens_file(path: Path, version: str = DEFAULT_VERSION) -> dict[bytes, 
             principal_from(fields, version, digest),
             datetime.fromisoformat(expires) if isinstance(expires, str) else None)
     return out
+
+
+def check_tokens_document(data: Any, name: str, version: str = DEFAULT_VERSION) -> None:
+    """Raise ValueError, naming the place but never a whole token, when ``data`` (the content
+    of the tokens file ``name``) breaks ``schemas/meta/tokens-file.json``."""
+    errors = sorted(_validator("meta/tokens-file.json", version).iter_errors(data),
+                    key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path)
+        if where.startswith("tokens/"):
+            where = "tokens/" + where[7:11] + "…"  # never print a whole token
+        raise ValueError(f"{name} breaks tokens-file.json at /{where}: {errors[0].message}")
+
+
+def token_key(token: str) -> str:
+    """The key a tokens file gives ``token``: ``sha256:`` and the hex digest the server looks
+    the token up by."""
+    return "sha256:" + _digest(token).hex()
 
 
 class TokenFile:
