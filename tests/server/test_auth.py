@@ -27,7 +27,7 @@ from reference_server.demo import demo_tokens
 from reference_server.files import read_key_file, shared_file_warnings
 from reference_server.http import decode_cursor, encode_cursor
 
-from .helpers import SPEC, Api, submitted_issue
+from .helpers import SPEC, Api, as_creator, submitted_issue
 
 STAFF = demo_tokens()["demo-staff-liu-fang"]
 STRONG = "kR7f-Qz2Lw9xVb4N_pT8sYc1HjM6dGe3"
@@ -419,3 +419,27 @@ def test_the_documented_three_step_jwks_setup(tmp_path: Path) -> None:
         served.stop()
     banner = out.read_text(encoding="utf-8")
     assert "demo-" not in banner and served.url in banner
+
+
+# -- the reproductions, on every backend ---------------------------------------------------------
+
+def test_a_forged_actor_on_create_is_refused(api: Api) -> None:
+    """Naming someone else as the creator gets 403 http.actor-mismatch and stores nothing."""
+    doc = as_creator(submitted_issue(), {**api.staff.actor(), "name": "冒名者",
+                                         "userId": "someone-else"})
+    resp = api.staff.create(doc, as_is=True)
+    assert resp.status_code == 403 and resp.json()["code"] == "http.actor-mismatch", resp.text
+    assert api.staff.get(f"/issues/{doc['id']}").status_code == 404
+
+
+def test_demo_tokens_fail_on_a_configured_server(backend: str, request: pytest.FixtureRequest,
+                                                 tmp_path: Path) -> None:
+    """A server with a tokens file, on either database, refuses every published demo token."""
+    url = (f"sqlite:///{tmp_path / 'configured.sqlite3'}" if backend == "sqlite"
+           else request.getfixturevalue("pg_url"))
+    tokens = tmp_path / "tokens.json"
+    _write(tokens, {_digest(STRONG): STAFF})
+    tokens.chmod(0o600)
+    client = TestClient(create_app(Settings(database_url=url, tokens_file=tokens, demo=False)))
+    assert _get(client, STRONG) == 200
+    assert all(_get(client, token) == 401 for token in demo_tokens())
