@@ -6,17 +6,21 @@ current ETag and the principal's scope decide too, and the OpenAPI cannot say al
 every positive case these hooks therefore
 
 - give a write the current ETag of its target and a fresh Idempotency-Key (/req/core/if-match,
-  /req/core/idempotency): a generated tag is stale or absent, refused by design;
+  /req/core/idempotency-key): a generated tag is stale or absent, refused by design;
 - replace a list's generated cursor by one the server handed out (/req/core/cursor-opaque:
   a cursor is only ever one the server gave);
 - keep a generated create body when the library finds nothing wrong with it and the server's
   create rules hold, else create a document from the spec's examples, written by the principal
   calling (/req/core/actor-is-principal) in its community, at the status the lifecycle creates;
 - send a PUT the target's current content (the record only actions write stays as it is,
-  /req/consultations/record-read-only);
+  /req/consultations/lifecycle-fields-read-only);
 - drop an action the lifecycle refuses from the target's status, or whose details break the
-  action's schema or the library's rules for the document it makes (/req/lifecycle/*): which
-  action may follow which status is data in spec/, not in the OpenAPI.
+  action's schema or the library's rules for the document it makes (/req/core/action-roles,
+  /req/issues/action-details): which action may follow which status is data in spec/, not
+  in the OpenAPI;
+- drop an erasure or update the resident's restriction state forbids
+  (/req/residents/erasure, /req/residents/erasure-on-request) and action items the details
+  do not name (/req/issues/action-effects).
 
 Negative cases pass through untouched: they must still be refused.
 """
