@@ -41,8 +41,9 @@ from jsonschema import Draft202012Validator
 from smartcommunity import load_spec
 from smartcommunity.specification import DEFAULT_VERSION
 
-__all__ = ["ALL", "Credential", "JwtVerifier", "Principal", "TokenFile", "TokenRegistry",
-           "WeakToken", "load_tokens", "read_tokens_file", "token_bits"]
+__all__ = ["ALL", "Credential", "JwtVerifier", "KeysUnreachable", "Principal", "TokenFile",
+           "TokenRegistry", "WeakToken", "check_tokens_document", "load_tokens",
+           "read_tokens_file", "token_bits", "token_key"]
 
 log = logging.getLogger("reference_server.auth")
 
@@ -110,6 +111,11 @@ class Principal:
         if self.organisation:
             out["organisation"] = dict(self.organisation)
         return out
+
+
+class KeysUnreachable(Exception):
+    """The JWKS URL of the identity provider did not answer with a key set: no token it signed
+    can be checked until it does (the server's fault to report, not the caller's)."""
 
 
 class WeakToken(ValueError):
@@ -183,13 +189,7 @@ def read_tokens_file(path: Path, version: str = DEFAULT_VERSION) -> dict[bytes, 
     Raises ValueError when the file breaks its schema and :class:`WeakToken` for a clear
     token with fewer than :data:`MINIMUM_TOKEN_BITS` bits."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    errors = sorted(_validator("meta/tokens-file.json", version).iter_errors(data),
-                    key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path)
-        if where.startswith("tokens/"):
-            where = "tokens/" + where[7:11] + "…"  # never print a whole token
-        raise ValueError(f"{path.name} breaks tokens-file.json at /{where}: {errors[0].message}")
+    check_tokens_document(data, path.name, version)
     out: dict[bytes, Credential] = {}
     for key, fields in data["tokens"].items():
         if key.startswith("sha256:"):
@@ -208,6 +208,24 @@ def read_tokens_file(path: Path, version: str = DEFAULT_VERSION) -> dict[bytes, 
             principal_from(fields, version, digest),
             datetime.fromisoformat(expires) if isinstance(expires, str) else None)
     return out
+
+
+def check_tokens_document(data: Any, name: str, version: str = DEFAULT_VERSION) -> None:
+    """Raise ValueError, naming the place but never a whole token, when ``data`` (the content
+    of the tokens file ``name``) breaks ``schemas/meta/tokens-file.json``."""
+    errors = sorted(_validator("meta/tokens-file.json", version).iter_errors(data),
+                    key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path)
+        if where.startswith("tokens/"):
+            where = "tokens/" + where[7:11] + "…"  # never print a whole token
+        raise ValueError(f"{name} breaks tokens-file.json at /{where}: {errors[0].message}")
+
+
+def token_key(token: str) -> str:
+    """The key a tokens file gives ``token``: ``sha256:`` and the hex digest the server looks
+    the token up by."""
+    return "sha256:" + _digest(token).hex()
 
 
 class TokenFile:
@@ -230,10 +248,11 @@ class JwtVerifier:
     """Bearer JWTs signed by the city's identity provider (/req/core/bearer-jwt).
 
     ``jwks`` is a JWKS file (read again when it changes) or an ``https://`` URL (fetched again
-    after ``check_every`` × 300 seconds, and when a token names a key it has not seen); a key
-    removed from the set no longer verifies anything. Signature, issuer, audience and expiry
-    are checked by PyJWT with the algorithms and leeway of the requirement's parameters; the
-    claims must then match ``schemas/meta/token-claims.json``."""
+    after ``check_every`` × 300 seconds, and when a token names a key it has not seen, at most
+    once every ``check_every`` × 30 seconds); a key removed from the set no longer verifies
+    anything. A URL that does not answer raises :class:`KeysUnreachable`. Signature, issuer,
+    audience and expiry are checked by PyJWT with the algorithms and leeway of the
+    requirement's parameters; the claims must then match ``schemas/meta/token-claims.json``."""
 
     def __init__(self, jwks: str, issuer: str, audience: str, version: str = DEFAULT_VERSION,
                  check_every: float = CHECK_EVERY) -> None:
@@ -249,13 +268,18 @@ class JwtVerifier:
         self._file: _Watched | None = None
         if jwks.startswith(("https://", "http://")):
             self._client = jwt.PyJWKClient(jwks, cache_jwk_set=True,
-                                           lifespan=max(1, int(check_every * 300)), timeout=5)
+                                           lifespan=max(1, int(check_every * 300)), timeout=5,
+                                           cooldown_duration=check_every * 30)
         else:
             self._file = _Watched(Path(jwks), _read_jwks, check_every)
 
     def _key(self, token: str) -> Any:
         if self._client is not None:
-            return self._client.get_signing_key_from_jwt(token).key
+            try:
+                return self._client.get_signing_key_from_jwt(token).key
+            except jwt.PyJWKClientConnectionError as exc:
+                log.error("cannot fetch the JWKS %s: %s", self.jwks, exc)
+                raise KeysUnreachable(self.jwks) from exc
         assert self._file is not None
         keys: jwt.PyJWKSet = self._file.current()
         kid = jwt.get_unverified_header(token).get("kid")
@@ -264,8 +288,17 @@ class JwtVerifier:
             raise jwt.InvalidKeyError("no single key of the JWKS matches the token's kid")
         return usable[0].key
 
+    def check_keys(self) -> None:
+        """Fetch a JWKS URL now (a file was read at start); raises :class:`KeysUnreachable`."""
+        if self._client is not None:
+            try:
+                self._client.get_jwk_set(refresh=True)
+            except (jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
+                raise KeysUnreachable(f"{self.jwks}: {exc}") from exc
+
     def principal(self, token: str) -> Principal | None:
-        """The principal of a valid token; None for any token that is not."""
+        """The principal of a valid token; None for any token that is not. Raises
+        :class:`KeysUnreachable` when the JWKS URL does not answer."""
         try:
             claims = jwt.decode(token, self._key(token), algorithms=self.algorithms,
                                 audience=self.audience, issuer=self.issuer, leeway=self.leeway,

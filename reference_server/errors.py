@@ -177,6 +177,19 @@ class Unauthorized(ProblemError):
                          **kwargs)
 
 
+class KeysUnavailable(ProblemError):
+    """The identity provider's JWKS URL does not answer: the token cannot be checked now, which
+    is the server's state to report, not a verdict on the token."""
+
+    status = 503
+    code = "http.keys-unavailable"
+    title = "Keys unavailable"
+    requirement = "/req/core/bearer-jwt"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": "30"}, **kwargs)
+
+
 class Forbidden(ProblemError):
     status = 403
     code = "http.forbidden"

@@ -19,12 +19,13 @@ from starlette.responses import Response
 
 from smartcommunity.validation import too_deep
 
-from .auth import Principal, TokenRegistry
+from .auth import KeysUnreachable, Principal, TokenRegistry
 from .errors import (
     IfMatchWildcard,
     InvalidCursor,
     InvalidHeader,
     InvalidParameter,
+    KeysUnavailable,
     MalformedJson,
     PayloadTooLarge,
     PreconditionRequired,
@@ -59,7 +60,10 @@ def authenticate(request: Request, tokens: TokenRegistry) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must be Bearer <token>")
-    principal = tokens.lookup(token.strip())
+    try:
+        principal = tokens.lookup(token.strip())
+    except KeysUnreachable:
+        raise KeysUnavailable() from None
     if principal is None:
         raise Unauthorized("the token is not known")
     return principal

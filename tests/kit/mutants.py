@@ -437,6 +437,20 @@ def stated_result_trusted(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def ballots_complete_unwritten(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = _effects._EFFECTS[("Consultation", "close-vote")]
+
+    def close_vote(document: dict[str, Any], event: dict[str, Any], inputs: Any) -> None:
+        original(document, event, inputs)
+        event["details"].pop("ballotsComplete", None)  # nobody writes the flag
+        for vote in document.get("votes") or []:
+            if vote.get("id") == event["details"].get("voteId"):
+                vote.pop("ballotsComplete", None)
+
+    mp.setitem(_effects._EFFECTS, ("Consultation", "close-vote"), close_vote)
+    return app
+
+
 def follow_up_item_trimmed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = _effects._EFFECTS[("Issue", "follow-up")]
 
@@ -746,6 +760,8 @@ MUTANTS: list[Mutant] = [
            "a PUT may move a consultation to another community", division_movable),
     Mutant("stated-result-trusted", "/req/consultations/close-vote-result",
            "close-vote takes the stated result over the tally", stated_result_trusted),
+    Mutant("ballots-complete-unwritten", "/req/consultations/ballots-complete-at-close",
+           "close-vote leaves ballotsComplete unwritten", ballots_complete_unwritten),
     Mutant("erased-reads-not-found", "/req/residents/erasure",
            "an erased record reads as 404", erased_reads_not_found),
     Mutant("results-disclosed", "/req/consultations/results-hidden",

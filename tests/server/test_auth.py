@@ -27,7 +27,7 @@ from reference_server.demo import demo_tokens
 from reference_server.files import read_key_file, shared_file_warnings
 from reference_server.http import decode_cursor, encode_cursor
 
-from .helpers import SPEC, Api, submitted_issue
+from .helpers import SPEC, Api, as_creator, submitted_issue
 
 STAFF = demo_tokens()["demo-staff-liu-fang"]
 STRONG = "kR7f-Qz2Lw9xVb4N_pT8sYc1HjM6dGe3"
@@ -283,44 +283,163 @@ def test_wildcard_if_match_is_refused(api: Api) -> None:
     assert api.staff.get(path).json()["meta"]["versionId"] == body["meta"]["versionId"]
 
 
+class _JwksServer:
+    """A JWKS served over HTTP on 127.0.0.1, as an identity provider serves its keys; the
+    keys it serves can be changed while it runs."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        outer = self
+        self.body = b'{"keys": []}'
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path != "/jwks.json":
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def serve(self, tmp_path: Path, *keys: tuple[str, ec.EllipticCurvePrivateKey]) -> None:
+        _jwks(tmp_path / "served.json", *keys)
+        self.body = (tmp_path / "served.json").read_bytes()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_jwks_url_is_fetched_again_for_new_keys(tmp_path: Path) -> None:
+    """Rotation at the provider: a token naming a key id not yet seen makes the server fetch
+    the JWKS again, and the old key stops verifying; an unreachable URL gives 503."""
+    served = _JwksServer()
+    try:
+        k1, k2 = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+        served.serve(tmp_path, ("k1", k1))
+        client = _client(tmp_path, jwks=served.url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
+        assert _get(client, _token(k1, "k1")) == 200
+        served.serve(tmp_path, ("k2", k2))  # the provider rotates
+        assert _get(client, _token(k2, "k2")) == 200  # unknown kid: fetched again
+        assert _get(client, _token(k1, "k1")) == 401  # k1 left the fetched set
+        assert _get(client, _token(k2, "k2", iss="https://evil.example")) == 401
+    finally:
+        served.stop()
+    # The provider is gone: a token naming a key not in the cache cannot be checked.
+    k3 = ec.generate_private_key(ec.SECP256R1())
+    resp = client.get("/issues", headers={"Authorization": f"Bearer {_token(k3, 'k3')}"})
+    assert resp.status_code == 503, resp.text
+    problem = resp.json()
+    assert problem["code"] == "http.keys-unavailable" and resp.headers["retry-after"]
+    assert problem["message"]["zh-Hans"] and problem["message"]["en"]
+
+
+def test_an_unreachable_jwks_url_is_a_503_never_a_500(tmp_path: Path) -> None:
+    from .test_process import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/jwks.json"  # nothing listens there
+    client = _client(tmp_path, jwks=url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
+    key = ec.generate_private_key(ec.SECP256R1())
+    for token in (_token(key, "k1"), _token(key, "k1", exp=1)):
+        resp = client.get("/issues", headers={"Authorization": f"Bearer {token}"})
+        assert resp.status_code == 503 and resp.json()["code"] == "http.keys-unavailable"
+    assert _get(client, "not-a-jwt-at-all") == 401  # no key needed to refuse this
+
+
+def _guide_steps(page: str) -> list[str]:
+    """The bash blocks of the guide's three-step JWT section."""
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "guides" / page).read_text(
+        encoding="utf-8")
+    section = text[re.search(r"^## .*JWT", text, re.M).start():]  # type: ignore[union-attr]
+    section = section[:section.index("\n## ")]
+    return re.findall(r"```bash\n(.*?)```", section, re.S)
+
+
 @pytest.mark.slow
 def test_the_documented_three_step_jwks_setup(tmp_path: Path) -> None:
-    """docs/guides/authentication: a JWKS file, ``serve --jwks``, a call with a signed token."""
+    """docs/guides/authentication: the three blocks of the guide run as written, with a JWKS
+    served on 127.0.0.1 for the provider's URL and a free port for 8311."""
     import subprocess
     import sys
 
-    import httpx
-
     from .test_process import free_port, wait_healthy
 
-    # 1. the identity provider's public keys as a JWKS file (here: a key pair made for the test)
+    steps = _guide_steps("authentication.en.md")
+    assert len(steps) == 3 and steps == _guide_steps("authentication.md")
+    served = _JwksServer()
     key = ec.generate_private_key(ec.SECP256R1())
-    jwks = tmp_path / "jwks.json"
-    _jwks(jwks, ("city-1", key))
-    # 2. start the server with it
+    served.serve(tmp_path, ("city-1", key))
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    # the guide's placeholders, and nothing else, are replaced
+    steps = [step.replace("https://idp.city.example/.well-known/jwks.json", served.url)
+             .replace("8311", str(port)) for step in steps]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "JWT": _token(key, "city-1")}
     out = tmp_path / "out.txt"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from smartcommunity.cli import main; main()", "serve",
-         "--port", str(port), "--database-url", f"sqlite:///{tmp_path / 'city.sqlite3'}",
-         "--no-demo", "--jwks", str(jwks), "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE],
-        cwd=tmp_path, stdout=out.open("wb"), stderr=subprocess.STDOUT, env={**os.environ})
     try:
-        wait_healthy(base, proc)
-
-        # 3. call it with a token the provider signed
-        def status(token: str) -> int:
-            return httpx.get(f"{base}/issues", headers={"Authorization": f"Bearer {token}"},
-                             timeout=10).status_code
-
-        assert status(_token(key, "city-1")) == 200
-        past = int(time.time()) - 3600
-        assert status(_token(key, "city-1", exp=past, iat=past - 60)) == 401
-        assert status(_token(ec.generate_private_key(ec.SECP256R1()), "city-1")) == 401
-        assert status("demo-regulator") == 401
+        # 1. the provider's JWKS URL answers with its keys
+        first = subprocess.run(["bash", "-euc", steps[0]], cwd=tmp_path, env=env,
+                               capture_output=True, text=True, timeout=60, check=False)
+        assert first.returncode == 0 and json.loads(first.stdout)["keys"], first.stderr
+        # 2. the server started with it (the environment of step 1, a port and a database)
+        env["JWKS_URL"] = served.url
+        proc = subprocess.Popen(
+            ["bash", "-euc", f"exec {steps[1].strip()} --port {port} "
+                             f"--database-url sqlite:///{tmp_path / 'city.sqlite3'}"],
+            cwd=tmp_path, env=env, stdout=out.open("wb"), stderr=subprocess.STDOUT)
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", proc)
+            # 3. a call with a token the provider signed
+            third = subprocess.run(["bash", "-euc", steps[2]], cwd=tmp_path, env=env,
+                                   capture_output=True, text=True, timeout=60, check=False)
+            assert third.returncode == 0, third.stderr
+            assert "items" in json.loads(third.stdout)
+            env["JWT"] = _token(ec.generate_private_key(ec.SECP256R1()), "city-1")
+            refused = subprocess.run(["bash", "-euc", steps[2]], cwd=tmp_path, env=env,
+                                     capture_output=True, text=True, timeout=60, check=False)
+            assert refused.returncode != 0 and "401" in refused.stderr
+        finally:
+            proc.terminate()
+            proc.wait(10)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        served.stop()
     banner = out.read_text(encoding="utf-8")
-    assert "demo-" not in banner and str(jwks) in banner
+    assert "demo-" not in banner and served.url in banner
+
+
+# -- the reproductions, on every backend ---------------------------------------------------------
+
+def test_a_forged_actor_on_create_is_refused(api: Api) -> None:
+    """Naming someone else as the creator gets 403 http.actor-mismatch and stores nothing."""
+    doc = as_creator(submitted_issue(), {**api.staff.actor(), "name": "冒名者",
+                                         "userId": "someone-else"})
+    resp = api.staff.create(doc, as_is=True)
+    assert resp.status_code == 403 and resp.json()["code"] == "http.actor-mismatch", resp.text
+    assert api.staff.get(f"/issues/{doc['id']}").status_code == 404
+
+
+def test_demo_tokens_fail_on_a_configured_server(backend: str, request: pytest.FixtureRequest,
+                                                 tmp_path: Path) -> None:
+    """A server with a tokens file, on either database, refuses every published demo token."""
+    url = (f"sqlite:///{tmp_path / 'configured.sqlite3'}" if backend == "sqlite"
+           else request.getfixturevalue("pg_url"))
+    tokens = tmp_path / "tokens.json"
+    _write(tokens, {_digest(STRONG): STAFF})
+    tokens.chmod(0o600)
+    client = TestClient(create_app(Settings(database_url=url, tokens_file=tokens, demo=False)))
+    assert _get(client, STRONG) == 200
+    assert all(_get(client, token) == 401 for token in demo_tokens())

@@ -194,6 +194,9 @@ def test_consultation_whole_procedure(api: Api) -> None:
         assert got["status"] == "closed"
         for member in ("quorumMet", "result", "winningOptionId"):
             assert got["results"][member] == want["results"][member]
+        # counts recorded without their ballots: not the whole vote
+        # (/req/consultations/ballots-complete-at-close)
+        assert got["ballotsComplete"] is want["ballotsComplete"] is False
         assert got["results"]["tally"]["participation"]["total"] == (
             want["results"]["tally"]["participation"]["total"])
     for member in ("responsiblePartyIds", "progress"):
@@ -450,7 +453,8 @@ def test_close_vote_computes_the_result(api: Api) -> None:
     c.act("community-staff", "close-vote", {"details": {"voteId": "v-09"}}, 422)
     c.act("community-staff", "close-vote", {"details": {"voteId": "v-01"}})
     assert c.doc["votes"][0]["status"] == "closed"
-    assert c.doc["history"][-1]["details"] == {"voteId": "v-01", "result": "passed"}
+    assert c.doc["history"][-1]["details"] == {"voteId": "v-01", "result": "passed",
+                                                "ballotsComplete": False}
     tally, want = c.doc["votes"][0]["results"]["tally"], LIFT["votes"][0]["results"]["tally"]
     assert tally["participation"]["total"] == want["participation"]["total"]
     assert {o["optionId"]: o["total"] for o in tally["options"]} == {

@@ -43,6 +43,7 @@ class _Optional:
 
 _OPTIONAL = (
     _Optional("serve", ("serve", "import", "retention"), "smartcommunity[server]"),
+    _Optional("tokens", ("tokens",), "smartcommunity[server]"),
     _Optional("conformance", ("conformance",), "smartcommunity[conformance]"),
 )
 

@@ -137,6 +137,15 @@ def serve(args: argparse.Namespace) -> int:
     for warning in shared_file_warnings(
             Path(args.pseudonym_key_file) if args.pseudonym_key_file else None):
         print(f"warning: {warning}", file=sys.stderr)
+    if tokens.issuer is not None:
+        from reference_server.auth import KeysUnreachable
+
+        try:
+            tokens.issuer.check_keys()
+        except KeysUnreachable as exc:
+            # Started anyway: the provider may come back; until then requests get 503.
+            print(f"warning: 暂时无法取得 JWKS，请求将得到 503 / the JWKS cannot be fetched now "
+                  f"({exc}); requests get 503 until it answers", file=sys.stderr)
     base = f"http://{args.host}:{args.port}"
     _banner(base, settings, tokens)
     log_config = _log_config(ACCESS_LOG, access=not args.no_access_log)

@@ -442,6 +442,18 @@ def _close_vote(document: dict[str, Any], event: dict[str, Any], inputs: Inputs)
     if stated is not None and stated != result:
         raise _fail("close-vote", "/details/result", "lifecycle.result-mismatch",
                     result=result, stated=stated)
+    # /req/consultations/ballots-complete-at-close: the ballots recorded are the whole vote
+    # exactly when they agree with the tally; nothing else ever writes the flag.
+    from ..validation import ballots_mismatch
+
+    ballots = vote.get("ballots")
+    complete = isinstance(ballots, list) and ballots_mismatch(
+        vote, ballots, results["tally"]) is None
+    said = details.get("ballotsComplete")
+    if said is not None and said != complete:
+        raise _fail("close-vote", "/details/ballotsComplete",
+                    "lifecycle.ballots-complete-mismatch", complete=str(complete).lower(),
+                    stated=str(said).lower())
     results["quorumMet"] = quorum_met
     results["result"] = result
     if winner is None:
@@ -450,7 +462,9 @@ def _close_vote(document: dict[str, Any], event: dict[str, Any], inputs: Inputs)
         results["winningOptionId"] = winner
     vote["status"] = "closed"
     vote["closesAt"] = event["at"]
+    vote["ballotsComplete"] = complete
     details["result"] = result
+    details["ballotsComplete"] = complete
 
 
 # The record of a consultation is written only by its actions (/req/consultations/

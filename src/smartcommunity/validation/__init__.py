@@ -21,6 +21,7 @@ from ._input import too_deep
 from ._messages import message
 from ._plan import Leaf, Plan, Step, compile_details_plans, compile_plan, values_at
 from ._report import Finding, Report, Severity
+from ._rules_consultation import ballots_mismatch
 from ._rules_resident import pseudonym_key
 from ._schema import SchemaEngine, schema_problems
 from ._time import compare_instants, instant
@@ -39,11 +40,11 @@ from ._validator import (
 )
 from ._versions import Resolved, resolve_version
 
-__all__ = ["Checked", "Context", "Finding", "Leaf", "Links", "Member", "Plan", "Report",
-           "Resolved", "SchemaEngine", "SetCheck", "SetContext", "Severity", "Step",
-           "Validator", "compare_instants", "compile_details_plans", "compile_plan", "instant",
-           "message", "pointer", "pseudonym_key", "resolve_pointer", "resolve_version", "rule",
-           "rules_for", "schema_problems", "set_rule", "too_deep", "validate", "values_at"]
+__all__ = ["Checked", "Context", "Finding", "Leaf", "Links", "Member", "Plan", "Report", "Resolved",
+           "SchemaEngine", "SetCheck", "SetContext", "Severity", "Step", "Validator",
+           "ballots_mismatch", "compare_instants", "compile_details_plans", "compile_plan",
+           "instant", "message", "pointer", "pseudonym_key", "resolve_pointer", "resolve_version",
+           "rule", "rules_for", "schema_problems", "set_rule", "too_deep", "validate", "values_at"]
 
 
 def _register_rules() -> None:

@@ -671,13 +671,15 @@ def _ballots(ctx: Context, vote: dict[str, Any], ballots: list[Any], at: Where,
 def _ballots_match(ctx: Context, vote: dict[str, Any], ballots: list[Any],
                    tally: dict[str, Any], at: Where) -> None:
     """ballots-match-tally: a complete list of ballots agrees with the tally."""
-    check = _ballots_mismatch(vote, ballots, tally)
+    check = ballots_mismatch(vote, ballots, tally)
     if check is not None:
         ctx.emit((*at, "ballots"), BALLOTS_TALLY_MISMATCH, check=check)
 
 
-def _ballots_mismatch(vote: dict[str, Any], ballots: list[Any],
-                      tally: dict[str, Any]) -> str | None:
+def ballots_mismatch(vote: Mapping[str, Any], ballots: list[Any],
+                     tally: Mapping[str, Any]) -> str | None:
+    """How ``ballots`` disagree with ``tally`` as /req/consultations/ballots-match-tally
+    compares them (the first difference, as a formula), or None when they agree."""
     participation = _members(tally.get("participation"))
     total = _int(participation.get("total"))
     if total is not None and len(ballots) != total:
@@ -1069,7 +1071,7 @@ def record_history(doc: Document, ctx: Context) -> None:
         if action == "open-vote":
             opened.add(vote_id)
         elif action == "close-vote":
-            closed[vote_id] = details.get("result")
+            closed[vote_id] = details
         elif action == "record-votes":
             count = _int(details.get("count"))
             if count is not None:
@@ -1122,11 +1124,15 @@ def _vote_history(ctx: Context, i: int, vote: dict[str, Any], opened: set[Any],
     if vote_id in closed:
         if status != "closed":
             _mismatch(ctx, ("votes", i, "status"), "closed (close-vote)")
-        stated = closed[vote_id]
+        stated = closed[vote_id].get("result")
         if results is not None and stated is not None and "result" in results and (
                 results["result"] != stated):
             _mismatch(ctx, ("votes", i, "results", "result"),
                       f"{stated} (close-vote details.result)")
+        complete = closed[vote_id].get("ballotsComplete")
+        if complete is not None and vote.get("ballotsComplete") != complete:
+            _mismatch(ctx, ("votes", i, "ballotsComplete"),
+                      f"{str(complete).lower()} (close-vote details.ballotsComplete)")
     elif vote_id in opened:
         if status != "open":
             _mismatch(ctx, ("votes", i, "status"), "open (open-vote)")

@@ -130,6 +130,55 @@ def test_stated_result_checked(ctx: KitContext) -> None:
                c.history[-1])
 
 
+def _complete_as(ctx: KitContext, procedure: Procedure, vote_id: str, want: bool,
+                 event: Mapping[str, Any]) -> None:
+    got = procedure.vote(vote_id).get("ballotsComplete")
+    recorded = (event.get("details") or {}).get("ballotsComplete")
+    ctx.expect(got is want and recorded is want,
+               f"结束表决 {vote_id} 后 ballotsComplete 为 {got!r}，事件 details.ballotsComplete 为 "
+               f"{recorded!r}；按登记的选票应为 {want!r}",
+               f"after close-vote vote {vote_id} has ballotsComplete {got!r} and the event's "
+               f"details.ballotsComplete is {recorded!r}; the recorded ballots give {want!r}")
+
+
+@check(
+    "/req/consultations/ballots-complete-at-close",
+    "结束表决时服务器写入 ballotsComplete：只登记票数而没有选票时为 false，选票与计票一致时为 "
+    "true；声明不同的值得到 422",
+    "close-vote writes ballotsComplete: false when only counts were recorded, true when the "
+    "ballots agree with the tally; stating another value gets 422",
+)
+def test_ballots_complete_at_close(ctx: KitContext) -> None:
+    procedure = Procedure(ctx)
+    procedure.run(until=lambda e: e["action"] == "record-votes")
+    votes = [v for v in procedure.example["votes"] if v.get("results")]
+    if len(votes) < 2:
+        raise Skipped("规范示例中没有两个表决", "the spec example has fewer than two votes")
+    first, second = procedure.vote(votes[0]["id"]), procedure.vote(votes[1]["id"])
+    if first.get("status") != "open" or second.get("status") != "open":
+        raise Skipped("规范示例的程序中没有两个同时进行的表决",
+                      "the spec example's procedure has no two votes open at once")
+    c = procedure.consultation
+    procedure.record(first["id"], _counts(votes[0]["results"]))  # counts, no ballots
+    c.refuse(CLOSE_VOTE, {"details": {"voteId": first["id"], "ballotsComplete": True}},
+             ctx.staff, 422, "close-vote stating ballotsComplete true without ballots")
+    c.act(CLOSE_VOTE, {"details": {"voteId": first["id"]}})
+    _complete_as(ctx, procedure, first["id"], False, c.history[-1])
+    ballot = _ballot(procedure, second)
+    if ballot is None:
+        raise Skipped("规范示例中没有可以投票的参与方", "the spec example has no party to vote")
+    option = second["optionIds"][0]
+    if second.get("method") != "secret-ballot":
+        ballot.update(kind="option", optionId=option)
+    # one vote counted, and its ballot: the ballots are the whole vote
+    c.act("record-votes", {"details": {"voteId": second["id"], "channel": ballot["channel"],
+                                       "count": 1, "options": [{"optionId": option,
+                                                                "count": 1}]},
+                           "items": {"ballots": [ballot]}})
+    c.act(CLOSE_VOTE, {"details": {"voteId": second["id"]}})
+    _complete_as(ctx, procedure, second["id"], True, c.history[-1])
+
+
 @check(
     "/req/consultations/results-hidden",
     "表决结果公开时间之前，居民、代理人、公众和部门在读取、列表、历史和变更中都看不到结果、"
