@@ -4337,6 +4337,88 @@ class ChangeEvent(SpecModel):
         return self
 
 
+LinkRelation = Literal["self", "service-desc", "service-doc", "conformance", "data"]
+"""代码表 link-relation / Codelist link-relation (closed)"""
+
+
+class LandingPageLink(SpecModel):
+    """一个带关系类型的链接（RFC 8288）。 / A typed link (RFC 8288)."""
+
+    model_config = ConfigDict(title="链接 / Link")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/landing-page.json#/$defs/link"
+    )
+
+    href: Annotated[
+        str, StringConstraints(pattern="^[!#-;=?-\\[\\]_a-z~]+$", min_length=1, max_length=2048)
+    ] = Field(
+        title="目标 / Target",
+        description="链接目标，URI 引用。 / The link target, a URI reference.",
+    )
+    rel: LinkRelation = Field(
+        title="关系 / Relation",
+        description="目标与首页的关系。 / How the target relates to the landing page.",
+    )
+    type: (
+        Annotated[
+            str,
+            StringConstraints(
+                pattern="^[a-z]+/[-+.a-z0-9]+(;[ ]?[-a-z0-9]+=[-+.a-zA-Z0-9]+)*$", max_length=255
+            ),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        title="媒体类型 / Media type",
+        description="目标的媒体类型。 / Media type of the target.",
+    )
+    title: ShortText | None = Field(
+        default=None,
+        title="标题 / Title",
+        description="链接的说明文字。 / Human-readable title of the link.",
+    )
+    resource_type: ResourceType | None = Field(
+        default=None,
+        alias="resourceType",
+        title="资源类型 / Resource type",
+        description="rel 为 data 时，集合所含的资源类型。 / For rel data, the resource type the collection holds.",
+    )
+
+
+class LandingPage(SpecModel):
+    """GET / 的响应：服务器是什么，以及通向 API 描述、文档、一致性声明和各资源集合的链接。 / Response of GET /: what the server is, with links to its API description, its documentation, its conformance declaration and each resource collection."""
+
+    model_config = ConfigDict(title="首页 / Landing page")
+    schema_uri: ClassVar[str] = "https://w3id.org/smartcommunity/spec/1.0/schemas/landing-page.json"
+
+    title: ShortText = Field(
+        title="名称 / Title", description="服务器或平台的名称。 / Name of the server or platform."
+    )
+    description: Text | None = Field(
+        default=None,
+        title="说明 / Description",
+        description="服务器的简短说明。 / A short description of the server.",
+    )
+    spec_versions: Annotated[
+        list[Annotated[str, StringConstraints(pattern="^[0-9]+\\.[0-9]+$"), not_matching("\n$")]],
+        Field(min_length=1),
+    ] = Field(
+        alias="specVersions",
+        title="标准版本 / Standard versions",
+        description="实现的标准版本，与 GET /conformance 相同。 / Versions of the standard implemented, as GET /conformance says.",
+    )
+    links: Annotated[list[LandingPageLink], Field(min_length=1)] = Field(
+        title="链接 / Links",
+        description="通向服务器各部分的链接；href 是相对于首页地址解析的 URI 引用。 / Links to the parts of the server; each href is a URI reference resolved against the landing page's URL.",
+    )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if not (unique(self.spec_versions)):
+            raise ValueError('specVersions: {"uniqueItems":true,"items":"…"}')
+        return self
+
+
 #: resourceType → its model, in the order of resource-type.csv
 BY_RESOURCE_TYPE: dict[str, type[SpecModel]] = {
     "Resident": Resident,
@@ -4434,7 +4516,10 @@ __all__ = [
     "IssueReporterContact",
     "IssueResolution",
     "IssueStatus",
+    "LandingPage",
+    "LandingPageLink",
     "LegalBasis",
+    "LinkRelation",
     "LocalizedText",
     "MaskedCitizenId",
     "MediaType",
