@@ -209,6 +209,7 @@ def test_library_alone(wheel: Path, tmp_path: Path, wheelhouse: Path) -> None:
     p.needs_extra("server", "serve", "--help")
     p.needs_extra("server", "import", str(EXAMPLES))
     p.needs_extra("conformance", "conformance", "run", "--preset", "demo")
+    p.needs_extra("conformance", "verify", "--base-url", f"http://127.0.0.1:{_free_port()}")
     # the library alone is light: none of the extras' packages came along
     listed = p.ok("python", "-c", "import importlib.metadata as m\n"
                   "print('\\n'.join(d.metadata['Name'].lower() for d in m.distributions()))")
