@@ -6,14 +6,16 @@
 Install size: the files a profile installs into site-packages (the distributions its
 requirements name, recursively, with markers and extras evaluated, as installed here), plus
 the smartcommunity wheel built from this checkout, unpacked. Import time: the cumulative time
-``python -X importtime -c "import NAME"`` reports for the top module, median of the runs, each
-in a fresh interpreter with bytecode already compiled.
+``python -X importtime -c "import NAME"`` reports for the top module, and the processor time
+the import adds to an empty interpreter; medians of the runs, each in a fresh interpreter with
+bytecode already compiled.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -74,19 +76,28 @@ def built_wheel() -> tuple[list[str], int]:
     return [r for r in requires if "extra ==" not in r], size
 
 
-def import_ms(module: str, runs: int, source: Path = ROOT) -> float:
-    """Median cumulative import time of ``module`` in milliseconds."""
-    env_path = f"{source / 'src'}"
-    samples = []
-    for _ in range(runs + 1):  # the first run compiles bytecode: not counted
-        result = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-            capture_output=True, text=True, check=True,
-            env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
-        )
-        rows = [r for r in result.stderr.splitlines() if re.search(rf"\|\s*{module}$", r)]
-        samples.append(int(rows[-1].split("|")[1]) / 1000)
-    return statistics.median(samples[1:])
+def import_ms(module: str, runs: int, source: Path = ROOT) -> tuple[float, float]:
+    """Median import time of ``module`` in milliseconds: the cumulative time ``-X importtime``
+    reports (wall clock), and the processor time the import adds to an empty interpreter
+    (steadier on a busy machine)."""
+    env = {"PYTHONPATH": str(source / "src"), "PATH": "/usr/bin:/bin"}
+    wall, cpu = [], []
+    for i in range(runs + 1):  # the first run compiles bytecode: not counted
+        for code, sink in ((f"import {module}", cpu), ("pass", None)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            result = subprocess.run([sys.executable, "-X", "importtime", "-c", code],
+                                    capture_output=True, text=True, check=True, env=env)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+            if i == 0:
+                continue
+            if sink is None:
+                cpu[-1] -= used
+                continue
+            sink.append(used)
+            rows = [r for r in result.stderr.splitlines() if re.search(rf"\|\s*{module}$", r)]
+            wall.append(int(rows[-1].split("|")[1]) / 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -102,14 +113,16 @@ def main() -> None:
     plain = closure(["jsonschema"])
     plain_mb = sum(installed_bytes(d) for d in plain.values()) / 1e6
 
-    print(f"{'':34} {'packages':>8} {'install MB':>10} {'import ms':>10}")
-    print(f"{'smartcommunity (library alone)':34} {len(library) + 1:8d} {library_mb:10.1f} "
-          f"{import_ms('smartcommunity', args.runs):10.1f}")
+    def row(label: str, packages: str, mb: str, times: tuple[float, float]) -> None:
+        print(f"{label:34} {packages:>8} {mb:>10} {times[0]:12.1f} {times[1]:10.1f}")
+
+    print(f"{'':34} {'packages':>8} {'install MB':>10} {'importtime ms':>12} {'CPU ms':>10}")
+    row("smartcommunity (library alone)", str(len(library) + 1), f"{library_mb:.1f}",
+        import_ms("smartcommunity", args.runs))
     if args.before:
-        print(f"{'smartcommunity of ' + args.before.name:34} {'':8} {'':10} "
-              f"{import_ms('smartcommunity', args.runs, args.before):10.1f}")
-    print(f"{'jsonschema alone':34} {len(plain):8d} {plain_mb:10.1f} "
-          f"{import_ms('jsonschema', args.runs):10.1f}")
+        row(f"smartcommunity of {args.before.name}", "", "",
+            import_ms("smartcommunity", args.runs, args.before))
+    row("jsonschema alone", str(len(plain)), f"{plain_mb:.1f}", import_ms("jsonschema", args.runs))
     print(f"the smartcommunity wheel itself, unpacked: {own / 1e6:.1f} MB")
     heaviest = sorted(library.items(), key=lambda kv: -installed_bytes(kv[1]))[:5]
     print("largest dependencies of the library: " + ", ".join(
