@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+from smartcommunity.specification import DEFAULT_VERSION
+
 from .conftest import ROOT
 
 #: heavy or optional: loaded only when the part that needs them is used
@@ -33,7 +35,7 @@ print(json.dumps({"import": after_import, "validate": sorted(sys.modules)}))
 
 def _loaded() -> dict[str, list[str]]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
-    example = ROOT / "spec" / "1.0" / "examples" / "issue" / "fire-lane-submitted.json"
+    example = ROOT / "spec" / DEFAULT_VERSION / "examples" / "issue" / "fire-lane-submitted.json"
     result = subprocess.run([sys.executable, "-c", _PROBE, str(example)], env=env,
                             capture_output=True, text=True, check=True, timeout=120)
     loaded: dict[str, list[str]] = json.loads(result.stdout)

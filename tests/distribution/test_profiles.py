@@ -21,12 +21,14 @@ from pathlib import Path
 
 import pytest
 
+from smartcommunity.specification import DEFAULT_VERSION
+
 from .conftest import ROOT
 from .wheelhouse import install_profile, offline_environment
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = ROOT / "spec" / "1.0" / "examples"
+EXAMPLES = ROOT / "spec" / DEFAULT_VERSION / "examples"
 COMMANDS = ("validate", "redact", "verify", "serve", "import", "conformance")
 
 
@@ -175,7 +177,7 @@ def _server_works(p: Profile, served: list[subprocess.Popen[str]]) -> None:
         except OSError:
             assert time.monotonic() < deadline, "the server did not answer"
             time.sleep(0.3)
-    assert "1.0" in json.dumps(body)
+    assert DEFAULT_VERSION in json.dumps(body)
 
 
 def _conformance_works(p: Profile) -> None:
