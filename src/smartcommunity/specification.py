@@ -17,7 +17,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -359,6 +358,9 @@ class Spec:
 
     @functools.cached_property
     def openapi(self) -> dict[str, Any]:
+        # YAML is read only here: validating documents never needs the API description.
+        import yaml
+
         with (self.folder / "openapi.yaml").open(encoding="utf-8") as fh:
             loaded = yaml.safe_load(fh)
         if not isinstance(loaded, dict):

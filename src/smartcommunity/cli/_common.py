@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -95,36 +96,51 @@ class _NoProgress:
 
 
 class _Progress:
-    def __init__(self, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
+    """One line on standard error, rewritten in place: bytes read, rate and time left.
 
-        self._progress = Progress(
-            TextColumn("reading"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._task = self._progress.add_task("read", total=total)
+    Plain text rather than a terminal-UI library, so the library's install stays light.
+    """
+
+    #: seconds between redraws: often enough to look alive, rarely enough to cost nothing
+    INTERVAL = 0.2
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self._total = max(total, 1)
+        self._stream = stream or sys.stderr
+        self._done = 0
+        self._start = self._drawn = 0.0
 
     def __enter__(self) -> Any:
-        self._progress.start()
-        return lambda n: self._progress.advance(self._task, n)
+        self._start = time.monotonic()
+        return self._advance
+
+    def _advance(self, n: int) -> None:
+        self._done += n
+        now = time.monotonic()
+        if now - self._drawn >= self.INTERVAL:
+            self._drawn = now
+            self._stream.write("\r" + self.line(self._done, self._total, now - self._start))
+            self._stream.flush()
+
+    @staticmethod
+    def line(done: int, total: int, elapsed: float) -> str:
+        """``reading  12.0/48.0 MB  25%  8.0 MB/s  0:04 left``."""
+        mb = 1024 * 1024
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = ""
+        if rate > 0 and done < total:
+            seconds = int((total - done) / rate)
+            left = f"{seconds // 60}:{seconds % 60:02d} left"
+        percent = min(done, total) * 100 // total
+        return (f"reading {done / mb:6.1f}/{total / mb:.1f} MB {percent:3d}% "
+                f"{rate / mb:6.1f} MB/s {left}").rstrip()
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        # Transient: the line is wiped so the command's own output starts on a clean line.
+        self._stream.write("\r\x1b[K")
+        self._stream.flush()
 
 
 def progress_bar(total: int, enabled: bool) -> Any:
-    """A context giving ``advance(nbytes)``: a bar on a terminal, nothing otherwise."""
+    """A context giving ``advance(nbytes)``: a progress line on a terminal, nothing otherwise."""
     return _Progress(total) if enabled and sys.stderr.isatty() else _NoProgress()
