@@ -18,7 +18,8 @@ from ..storage import Stored, derive
 from ._policy import Policy, changed, policy_for, sub
 from ._shared import Host, Write, forbidden, now_cst, stamp, unprocessable
 
-__all__ = ["ITEMS", "ConsultationPolicy", "IssuePolicy", "Policy", "ResidentPolicy"]
+__all__ = ["ITEMS", "ConsultationPolicy", "IssuePolicy", "OrganisationPolicy", "Policy",
+           "ResidentPolicy"]
 
 #: which items of an action request each action takes, and the details members naming them
 ITEMS = {"dispatch": ("assignments", ("lead", "assisting")), "reassign": ("assignments", ("to",)),
@@ -501,3 +502,26 @@ class ConsultationPolicy(Policy):
             raise unprocessable(problems)
         return dict(items)
 
+
+
+@policy_for("Organisation")
+class OrganisationPolicy(Policy):
+    """An organisation is written by those serving a community it serves; one serving no
+    community (a district department) only by principals of every community."""
+
+    audited = True  # its memberships name people (/req/organisations/members-personal)
+
+    def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
+        self._served(principal, doc)
+
+    def check_update(self, tx: Any, principal: Principal, current: Stored,
+                     doc: dict[str, Any]) -> None:
+        self._served(principal, current.doc)
+        self._served(principal, doc)
+
+    @staticmethod
+    def _served(principal: Principal, doc: Mapping[str, Any]) -> None:
+        if not principal.serves_any(derive(doc).communities):
+            raise forbidden(principal, "the organisation serves no community you serve",
+                            "该组织不服务于您服务的社区", "/req/privacy/community-isolation",
+                            "/serves/divisions")

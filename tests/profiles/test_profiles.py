@@ -208,3 +208,37 @@ def test_registered_extensions_are_redacted_by_their_own_tags() -> None:
     assert staff["extensions"] == doc["extensions"]
     assert validate(public, profile=city).valid
     assert doc["extensions"]["cn.gov.beijing.jiesujiban"]["callerDistrict"] == "朝阳"
+
+
+# -- the vectors of library rules report their requirement's codes ---------------------------
+VECTORS = PROFILES.parents[1] / "tests" / "1.0"
+
+
+def _library_vectors(name: str) -> list[tuple[str, Any, str]]:
+    from smartcommunity import load_spec
+
+    spec = load_spec()
+    out = []
+    for group in json.loads((VECTORS / name).read_text(encoding="utf-8")):
+        for test in group["tests"]:
+            req = spec.requirements.get(test.get("requirement", ""))
+            if req is not None and "library" in req.enforcement and req.codes:
+                out.append((test["description"], test["data"], req.id))
+    return out
+
+
+@pytest.mark.parametrize(("what", "data", "req"), _library_vectors("organisation.json"),
+                         ids=lambda v: v if isinstance(v, str) and v.startswith("/") else None)
+def test_organisation_vectors_report_their_codes(what: str, data: Any, req: str) -> None:
+    from smartcommunity import load_spec
+
+    assert set(load_spec().requirements[req].codes) & validate(data).codes(), what
+
+
+@pytest.mark.parametrize(("what", "data", "req"), _library_vectors("profile.json"),
+                         ids=lambda v: v if isinstance(v, str) and v.startswith("/") else None)
+def test_profile_vectors_report_their_codes(what: str, data: Any, req: str) -> None:
+    from smartcommunity import load_spec
+
+    codes = {f.code for f in check_profile(data)}
+    assert set(load_spec().requirements[req].codes) & codes, what
