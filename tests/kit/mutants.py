@@ -940,3 +940,21 @@ MUTANTS += [
     Mutant("key-ids-refused", "/req/privacy/pseudonym-key-id",
            "pseudonyms naming their key are refused as malformed", key_ids_refused),
 ]
+
+
+def organisations_written_by_anyone(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Ignores x-roles on /organisations: every role creates and updates organisations."""
+    policy = app.state.sc.service.policies["Organisation"]
+    every = frozenset(app.state.sc.service.spec.roles)
+    mp.setattr(policy, "create_roles", every)
+    mp.setattr(policy, "update_roles", every)
+    mp.setattr(policy, "check_create", lambda principal, doc: None)
+    mp.setattr(policy, "check_update", lambda tx, principal, current, doc: None)
+    return app
+
+
+MUTANTS += [
+    Mutant("organisations-written-by-anyone", "/req/organisations/write-roles",
+           "x-roles on /organisations is ignored: every role writes organisations",
+           organisations_written_by_anyone),
+]

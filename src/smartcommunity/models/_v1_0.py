@@ -4376,7 +4376,9 @@ class ChangeEvent(SpecModel):
     subject: (
         Annotated[
             str,
-            StringConstraints(pattern="^(residents|issues|consultations)/[0-9a-f-]{36}$"),
+            StringConstraints(
+                pattern="^(residents|issues|consultations|organisations)/[0-9a-f-]{36}$"
+            ),
             not_matching("\n$"),
         ]
         | None
@@ -4507,6 +4509,15 @@ class ChangeEvent(SpecModel):
         ):
             raise ValueError(
                 'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Consultation"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{...'
+            )
+        if (
+            self.data is not None
+            and "resourceType" in self.data
+            and self.data["resourceType"] == "Organisation"
+            and (not (self.data is None or conforms(Organisation, self.data)))
+        ):
+            raise ValueError(
+                'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Organisation"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{...'
             )
         if self.data is not None and "resourceType" not in self.data:
             raise ValueError('data: {"required":["resourceType","id"]}')
