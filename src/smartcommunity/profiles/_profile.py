@@ -24,7 +24,7 @@ from jsonschema.exceptions import SchemaError
 from .. import identifiers
 from ..exceptions import IdentifierError, ProfileError
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
-from ..validation import Finding, Validator, finding, pointer
+from ..validation import Finding, Report, Validator, finding, pointer
 from ._calendar import Calendar, TimeLimit, parse_offset
 
 __all__ = ["Extension", "Profile", "Service", "check_profile", "load_profile"]
@@ -181,7 +181,7 @@ class Profile:
         return (code.split(".", 1)[0] == self.code_prefix
                 or code.rsplit(".", 1)[-1].startswith(self.code_prefix + "-"))
 
-    def review(self, document: Any, report: Any) -> Any:
+    def review(self, document: Any, report: Report) -> Report:
         """``report`` (of :func:`smartcommunity.validate` on ``document``) with this profile's
         findings: city codes no longer unknown, organisations resolved, registered extensions
         validated, stated deadlines checked, ``meta.profile`` read."""
