@@ -19,7 +19,7 @@ from ._policy import Policy, changed, policy_for, sub
 from ._shared import Host, Write, forbidden, now_cst, stamp, unprocessable
 
 __all__ = ["ITEMS", "RETENTION_EXPIRED", "SWEEPER_ROLE", "ConsultationPolicy", "IssuePolicy",
-           "Policy", "ResidentPolicy"]
+           "OrganisationPolicy", "Policy", "ResidentPolicy"]
 
 #: the legal ground, event action and audit operation of clearing when a retention period
 #: passed (/req/privacy/retention)
@@ -401,7 +401,8 @@ class ConsultationPolicy(Policy):
     def __init__(self, service: Host, rtype: str) -> None:
         super().__init__(service, rtype)
         self.creating = service.lifecycle(rtype).creating_actions
-        self.initial = {service.lifecycle(rtype).transitions[a].target for a in self.creating}
+        targets = (service.lifecycle(rtype).transitions[a].target for a in self.creating)
+        self.initial = {target for target in targets if target is not None}
 
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         if not principal.serves(doc.get("divisionCode")):
@@ -516,3 +517,26 @@ class ConsultationPolicy(Policy):
             raise unprocessable(problems)
         return dict(items)
 
+
+
+@policy_for("Organisation")
+class OrganisationPolicy(Policy):
+    """An organisation is written by those serving a community it serves; one serving no
+    community (a district department) only by principals of every community."""
+
+    audited = True  # its memberships name people (/req/organisations/members-personal)
+
+    def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
+        self._served(principal, doc)
+
+    def check_update(self, tx: Any, principal: Principal, current: Stored,
+                     doc: dict[str, Any]) -> None:
+        self._served(principal, current.doc)
+        self._served(principal, doc)
+
+    @staticmethod
+    def _served(principal: Principal, doc: Mapping[str, Any]) -> None:
+        if not principal.serves_any(derive(doc).communities):
+            raise forbidden(principal, "the organisation serves no community you serve",
+                            "该组织不服务于您服务的社区", "/req/privacy/community-isolation",
+                            "/serves/divisions")

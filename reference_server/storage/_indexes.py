@@ -94,6 +94,11 @@ INDEXES: Mapping[str, Index] = MappingProxyType({
         terms=(Terms(CATEGORY, ("categories", None)),
                Terms(ISSUE, ("origin", "issues", None, "id"))),
     ),
+    # An organisation belongs to every community it serves; its grids filter ``?grid=``.
+    "Organisation": Index(
+        community=("serves", "divisions", None),
+        terms=(Terms(GRID, ("serves", "grids", None)),),
+    ),
 })
 
 _NONE = Index()

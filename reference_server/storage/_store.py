@@ -210,9 +210,9 @@ class Checkpointer:
         try:
             cursor = raw.cursor()
             cursor.execute(f"PRAGMA wal_checkpoint({mode})")
-            busy = cursor.fetchone()[0]
+            row = cursor.fetchone()
             cursor.close()
-            return not busy
+            return row is not None and not row[0]
         finally:
             raw.close()
 

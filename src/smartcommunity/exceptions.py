@@ -12,7 +12,8 @@ Hierarchy::
     │   │   └── UnknownAction            the lifecycle table has no such action
     │   ├── RoleNotAllowed               not allowed for the actor's role
     │   └── InvalidActionDetails         the action's details break its schema
-    └── RedactionError (ValueError)      redaction impossible for the audience
+    ├── RedactionError (ValueError)      redaction impossible for the audience
+    └── ProfileError (ValueError)        a city profile that cannot be used (its findings attached)
 
 Validation problems are never raised: they are returned as data in a Report.
 """
@@ -80,3 +81,11 @@ class InvalidActionDetails(LifecycleError):
 
 class RedactionError(SmartCommunityError, ValueError):
     """A document cannot be redacted for the requested audience."""
+
+
+class ProfileError(SmartCommunityError, ValueError):
+    """A city profile cannot be loaded: unreadable, or with errors (``findings``, as data)."""
+
+    def __init__(self, message: str, findings: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.findings = list(findings or ())

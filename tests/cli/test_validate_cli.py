@@ -167,3 +167,35 @@ def test_a_cross_document_should_rule_warns_and_agrees_with_the_library(tmp_path
                      for r in Validator().validate_many([dup, target]) for f in r.findings)
     assert cli == library == [("issue.merge-not-reciprocal", "/mergedInto", "warning")]
     assert report["summary"]["warnings"] == 1 and report["summary"]["invalid"] == 0
+
+
+# -- --profile ---------------------------------------------------------------------------------
+PROFILE = SPEC.folder / "profiles" / "beijing-chaoyang.json"
+
+
+def test_profile_makes_city_codes_known_and_resolves_departments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = json.loads((EXAMPLES_DIR / "issue" / "gas-heater-elderly-closed.json").read_text("utf-8"))
+    doc["category"] = "environment.garbage.bj-bulky-waste"
+    city = tmp_path / "city.json"
+    city.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    assert run(["validate", "--lang", "en", str(city)]) == 0
+    assert "core.unknown-code" in capsys.readouterr().out
+    assert run(["validate", "--lang", "en", "--profile", str(PROFILE), str(city)]) == 0
+    assert "core.unknown-code" not in capsys.readouterr().out
+    doc["assignments"][0]["department"]["id"] = "nobody"
+    city.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    assert run(["validate", "--lang", "en", "--profile", str(PROFILE), str(city)]) == 1
+    assert "profile.unknown-department" in capsys.readouterr().out
+
+
+def test_broken_profile_is_a_usage_error(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    broken = json.loads(PROFILE.read_text(encoding="utf-8"))
+    broken["roles"][0]["role"] = "mayor"
+    broken["organisations"]["file"] = str(PROFILE.parent / broken["organisations"]["file"])
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(broken, ensure_ascii=False), encoding="utf-8")
+    assert run(["validate", "--lang", "en", "--profile", str(path), str(EXAMPLES_DIR)]) == 2
+    assert "profile.unknown-role" in capsys.readouterr().err

@@ -1036,6 +1036,17 @@ def consent_withdrawal_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def organisations_written_by_anyone(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Ignores x-roles on /organisations: every role creates and updates organisations."""
+    policy = app.state.sc.service.policies["Organisation"]
+    every = frozenset(app.state.sc.service.spec.roles)
+    mp.setattr(policy, "create_roles", every)
+    mp.setattr(policy, "update_roles", every)
+    mp.setattr(policy, "check_create", lambda principal, doc: None)
+    mp.setattr(policy, "check_update", lambda tx, principal, current, doc: None)
+    return app
+
+
 MUTANTS += [
     Mutant("erasure-stops-at-resident", "/req/privacy/erasure-reaches-records",
            "an erased resident's contact stays in the issues she reported",
@@ -1054,4 +1065,7 @@ MUTANTS += [
     Mutant("consent-withdrawal-ignored", "/req/privacy/department-consent",
            "a department keeps reading a resident after her consent is withdrawn",
            consent_withdrawal_ignored),
+    Mutant("organisations-written-by-anyone", "/req/organisations/write-roles",
+           "x-roles on /organisations is ignored: every role writes organisations",
+           organisations_written_by_anyone),
 ]

@@ -230,8 +230,9 @@ PAGED = [path for path, item in SPEC.openapi["paths"].items()
                  for p in op.get("parameters", []))]
 
 
-def test_five_paged_endpoints() -> None:
-    assert len(PAGED) == 5, PAGED
+def test_every_collection_and_the_two_feeds_are_paged() -> None:
+    collections = {f"/{c}" for c in SPEC.collections.values()}
+    assert set(PAGED) == collections | {"/changes", "/audit-events"}, PAGED
 
 
 @pytest.mark.parametrize("text", ["r²", "r١٢", "f³", "r 1", "r-1", "r", "r" + "9" * 40, "x1"])

@@ -47,7 +47,7 @@ def _documents(api: Api, token: str) -> Iterator[tuple[str, dict[str, Any]]]:
         resp = who.get(f"/{PLURAL[rt]}/{doc['id']}")
         if resp.status_code == 200:
             yield "read", resp.json()
-            if rt != "Resident":
+            if rt in SPEC.lifecycles:
                 history = who.get(f"/{PLURAL[rt]}/{doc['id']}/history").json()["items"]
                 yield "history", {**resp.json(), "history": history}
         else:

@@ -32,8 +32,11 @@ NOT_SUBMITTED = [n for n in sorted(EXAMPLES) if n not in CREATABLE]
 
 
 def _creator(doc: dict[str, Any]) -> str:
-    """The staff of the example's own community."""
+    """The staff of the example's own community; a system for a record of neither demo
+    community (a district department): a system of every community."""
     communities = derive(doc).communities
+    if not {COMMUNITY, OTHER} & set(communities):
+        return "demo-system-mirror"
     return "demo-staff-hepingli" if communities == (OTHER,) else "community-staff"
 
 

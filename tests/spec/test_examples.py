@@ -19,7 +19,7 @@ def test_example_is_valid(name: str, doc: dict[str, Any]) -> None:
 
 def test_each_resource_has_examples() -> None:
     types = {doc["resourceType"] for _, doc in EXAMPLES}
-    assert types == {"Resident", "Issue", "Consultation"}
+    assert types == set(spec().resource_types)
 
 
 def test_examples_have_unique_ids() -> None:

@@ -14,6 +14,8 @@ from typing import IO, Any, NamedTuple
 
 import orjson
 
+from ..exceptions import ProfileError
+from ..profiles import Profile, load_profile
 from ..specification import available_versions
 from ..validation import Links, SetCheck, Validator
 from ._common import (
@@ -58,12 +60,24 @@ def add_validate(sub: Any) -> None:
         default=os.cpu_count() or 1,
         help="worker processes for large inputs (default: all cores)",
     )
+    p.add_argument("--profile", metavar="FILE",
+                   help="validate as the city of this profile reads documents / 按城市配置验证")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no valid-file lines")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     p.set_defaults(handler=command)
 
 
 def command(args: argparse.Namespace) -> int:
+    global _worker_profile
+    if getattr(args, "profile", None):
+        try:
+            _worker_profile = load_profile(args.profile)
+        except ProfileError as exc:
+            lang = "zh-Hans" if args.lang == "zh" else "en"
+            lines = [f"{f.pointer or '/'}: {f.code}: {f.message[lang]}" for f in exc.findings]
+            raise UsageError("\n".join([f"{args.profile}: {exc}", *lines])) from exc
+        if not sys.platform.startswith("linux"):
+            args.jobs = 1  # only forked workers inherit the loaded profile
     sources = discover(args.paths, args.ndjson)
     if not sources:
         raise UsageError("no JSON or NDJSON files found")
@@ -93,6 +107,8 @@ def command(args: argparse.Namespace) -> int:
 
 # -- validating ----------------------------------------------------------------------------
 _worker_validator: Validator | None = None
+#: the city profile documents are also read with (``--profile``); forked workers inherit it
+_worker_profile: Profile | None = None
 
 
 def _check(item: tuple[int | None, bytes]) -> Outcome:
@@ -102,6 +118,8 @@ def _check(item: tuple[int | None, bytes]) -> Outcome:
     line, raw = item
     checked = _worker_validator.check(raw)
     report = checked.report
+    if _worker_profile is not None:
+        report = _worker_profile.review(raw, report)
     return (line, report.resource_type, report.id, report.spec_version,
             [f.to_dict() for f in report.findings], checked.links)
 

@@ -362,8 +362,9 @@ def spec_vectors(spec: Spec) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
 def _templates(spec: Spec) -> dict[str, list[dict[str, Any]]]:
     """Valid creatable documents by resource type: examples, or valid vectors for a type the
     examples leave without one. Creatable: in a status a lifecycle's creating action reaches
-    (any status for a type without a lifecycle), in one community only, and not under a
-    restriction (a state only the server's rights procedure sets)."""
+    (any status for a type without a lifecycle), in the example community only (the one moved
+    to the preset's; a district department's record belongs to none a community's staff
+    write), and not under a restriction (a state only the server's rights procedure sets)."""
     from ..validation import validate
 
     creating = {rt: {t.get("to") for t in spec.lifecycle(rt)["transitions"] if not t["from"]}
@@ -373,7 +374,9 @@ def _templates(spec: Spec) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = {}
         for doc in docs:
             rt = doc.get("resourceType") if isinstance(doc, dict) else None
-            if rt not in spec.resource_types or EXAMPLE_OTHER_COMMUNITY in json.dumps(doc):
+            text = json.dumps(doc)
+            if rt not in spec.resource_types or EXAMPLE_OTHER_COMMUNITY in text \
+                    or EXAMPLE_COMMUNITY not in text:
                 continue
             if rt in creating and doc.get("status") not in creating[rt]:
                 continue

@@ -55,7 +55,7 @@ SHARED_ORDER = [
     "meta.json",
     "geo-point.json",
     "address.json",
-    "organisation.json",
+    "organisation-ref.json",
     "actor.json",
     "attachment.json",
     "consent.json",

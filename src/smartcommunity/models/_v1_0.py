@@ -193,7 +193,7 @@ Extensions = dict[NamespacedKey, Any]
 """厂商或城市的扩展，以命名空间为键；接收方必须原样保留不理解的扩展。 / Vendor or city extensions keyed by namespace; receivers must keep what they do not understand, unchanged."""
 
 
-ResourceType = Literal["Resident", "Issue", "Consultation"]
+ResourceType = Literal["Resident", "Issue", "Consultation", "Organisation"]
 """代码表 resource-type / Codelist resource-type (closed)"""
 
 
@@ -374,20 +374,23 @@ OrganisationType = Literal[
     "enterprise",
     "public-institution",
     "hotline-centre",
+    "volunteer-team",
     "other",
 ]
 """代码表 organisation-type / Codelist organisation-type (closed)"""
 
 
-class Organisation(SpecModel):
-    """部门、居委会、物业、社会组织或企业。 / A department, residents' committee, property manager, social organisation or enterprise."""
+class OrganisationRef(SpecModel):
+    """以代码引用一个组织（Organisation 资源的 code），并带一份名称、类型等的显示副本，使接收方无需查询即可显示。 / A reference to an organisation by its code (the code of an Organisation resource), with a display copy of its name, type and other members so a receiver can show it without a lookup."""
 
-    model_config = ConfigDict(title="组织 / Organisation")
-    schema_uri: ClassVar[str] = "https://w3id.org/smartcommunity/spec/1.0/schemas/organisation.json"
+    model_config = ConfigDict(title="组织引用 / Organisation reference")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/organisation-ref.json"
+    )
 
     id: Code = Field(
         title="标识 / Id",
-        description="组织在本市的代码（开放代码表 department 或本地代码）。 / The organisation's code in the city (open codelist department, or a local code).",
+        description="被引用组织的代码：Organisation 资源的 code（开放代码表 department 的代码或城市命名空间下的代码）。 / The referenced organisation's code: the code of an Organisation resource (a code of the open department codelist or one under the city's namespace).",
     )
     name: ShortText = Field(
         title="名称 / Name", description="组织的正式名称。 / The organisation's official name."
@@ -453,7 +456,7 @@ class Actor(SpecModel):
         title="居民 / Resident",
         description="行为人本身是居民时，其居民记录。 / The actor's resident record when the actor is a resident.",
     )
-    organisation: Organisation | None = Field(
+    organisation: OrganisationRef | None = Field(
         default=None,
         title="所属组织 / Organisation",
         description="行为人所代表的组织。 / The organisation the actor acts for.",
@@ -557,7 +560,7 @@ class Consent(SpecModel):
         title="范围 / Scope",
         description="同意覆盖的数据，以本文档中的 JSON Pointer 表示。 / The data covered, as JSON Pointers into this document.",
     )
-    recipients: list[Organisation] | None = Field(
+    recipients: list[OrganisationRef] | None = Field(
         default=None,
         title="接收方 / Recipients",
         description="可以接收数据的组织。 / Organisations that may receive the data.",
@@ -1622,7 +1625,7 @@ class ResidentVulnerability(SpecModel):
         title="结束日期 / Until",
         description="情形结束的最后一天；仍存在时省略。 / Last day of the circumstance; omitted while it lasts.",
     )
-    verified_by: Organisation | None = Field(
+    verified_by: OrganisationRef | None = Field(
         default=None,
         alias="verifiedBy",
         title="认定机关 / Verified by",
@@ -1802,7 +1805,7 @@ class ResidentRestriction(SpecModel):
         title="原因 / Reason",
         description="申请或决定的原因。 / Reason for the request or the decision.",
     )
-    decided_by: Organisation | None = Field(
+    decided_by: OrganisationRef | None = Field(
         default=None,
         alias="decidedBy",
         title="决定机构 / Decided by",
@@ -2466,7 +2469,7 @@ class Issue(SpecModel):
         title="答复意见 / Reply",
         description="对诉求人的正式答复，由办结、不予受理或转办动作写入；可公开，不应包含个人信息。 / The official reply to the reporter, written by the resolve, reject-intake or transfer action; may be published, so it should not hold personal information.",
     )
-    transferred_to: Organisation | None = Field(
+    transferred_to: OrganisationRef | None = Field(
         default=None,
         alias="transferredTo",
         title="转办至 / Transferred to",
@@ -2833,7 +2836,7 @@ class ConsultationParty(SpecModel):
         title="自然人 / Person",
         description="参与方为自然人时的信息。 / The party when it is a person.",
     )
-    organisation: Organisation | None = Field(
+    organisation: OrganisationRef | None = Field(
         default=None,
         title="组织 / Organisation",
         description="参与方为组织时的信息。 / The party when it is an organisation.",
@@ -3519,7 +3522,7 @@ class ConsultationDecision(SpecModel):
         title="依据表决 / Votes",
         description="决定所依据的表决；依据为 vote 时必填。 / The votes the decision rests on; required when the basis is vote.",
     )
-    referred_to: Organisation | None = Field(
+    referred_to: OrganisationRef | None = Field(
         default=None,
         alias="referredTo",
         title="提交对象 / Referred to",
@@ -4001,7 +4004,7 @@ class Consultation(SpecModel):
         title="涉及网格 / Grids concerned",
         description="议题涉及的网格。 / The grid cells the topic concerns.",
     )
-    convener: Organisation = Field(
+    convener: OrganisationRef = Field(
         title="召集组织 / Convener",
         description="召集协商的组织，通常为居委会或社区党组织。 / The organisation convening the consultation, usually the residents' committee or community party organisation.",
     )
@@ -4160,6 +4163,214 @@ class Consultation(SpecModel):
         return self
 
 
+class OrganisationTerm(SpecModel):
+    """起止日期；until 是任期的最后一天。 / Start and end dates; until is the term's last day."""
+
+    model_config = ConfigDict(title="任期 / Term")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/organisation.json#/$defs/term"
+    )
+
+    from_: Date = Field(
+        alias="from", title="起始日期 / From", description="任期第一天。 / The term's first day."
+    )
+    until: Date | None = Field(
+        default=None,
+        title="截止日期 / Until",
+        description="任期最后一天；缺省为未定。 / The term's last day; absent when open.",
+    )
+
+
+class OrganisationMembership(SpecModel):
+    """一个人在组织中担任的一个岗位。成员是个人信息。 / One person holding one post in the organisation. Members are personal information."""
+
+    model_config = ConfigDict(title="成员 / Membership")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/organisation.json#/$defs/membership"
+    )
+
+    id: Id = Field(
+        title="标识 / Id",
+        description="成员记录的标识，在组织内唯一。 / Id of the membership, unique within the organisation.",
+    )
+    post: Code = Field(
+        title="岗位 / Post",
+        description="担任的岗位（开放代码表 organisation-post）。 / The post held (open codelist organisation-post).",
+    )
+    name: PersonName | None = Field(
+        default=None,
+        title="姓名 / Name",
+        description="担任岗位的人的姓名。 / Name of the person holding the post.",
+    )
+    resident: ResidentReference | None = Field(
+        default=None,
+        title="居民记录 / Resident record",
+        description="担任岗位的人的居民记录（如有）。 / The resident record of the person holding the post, if there is one.",
+    )
+    phone: E164 | None = Field(
+        default=None,
+        title="工作电话 / Work phone",
+        description="岗位的工作联系电话，E.164 格式。 / The post's work phone number, in E.164 form.",
+    )
+    buildings: list[ShortText] | None = Field(
+        default=None,
+        title="楼栋 / Buildings",
+        description='楼栋长、居民代表等负责的楼栋，如“3号楼”。 / Buildings the post covers, for building heads and residents\' representatives ("building 3").',
+    )
+    grids: list[GridCode] | None = Field(
+        default=None,
+        title="网格 / Grids",
+        description="网格员负责的网格。 / Grids a grid worker covers.",
+    )
+    term: OrganisationTerm = Field(
+        title="任期 / Term", description="担任岗位的起止日期。 / When the post is held."
+    )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.buildings is not None and (not (unique(self.buildings))):
+            raise ValueError('buildings: {"uniqueItems":true,"items":"…"}')
+        if self.grids is not None and (not (unique(self.grids))):
+            raise ValueError('grids: {"uniqueItems":true,"items":"…"}')
+        return self
+
+
+class OrganisationServes(SpecModel):
+    """组织服务或管辖的区划和网格。 / Divisions and grids the organisation serves or has charge of."""
+
+    model_config = ConfigDict(title="服务范围 / Area served")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/organisation.json#/properties/serves"
+    )
+
+    divisions: list[DivisionCode] | None = Field(
+        default=None,
+        title="区划 / Divisions",
+        description="服务的区划代码。 / Division codes served.",
+    )
+    grids: list[GridCode] | None = Field(
+        default=None, title="网格 / Grids", description="服务的网格编码。 / Grid codes served."
+    )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.divisions is not None and (not (unique(self.divisions))):
+            raise ValueError('divisions: {"uniqueItems":true,"items":"…"}')
+        if self.grids is not None and (not (unique(self.grids))):
+            raise ValueError('grids: {"uniqueItems":true,"items":"…"}')
+        return self
+
+
+class Organisation(SpecModel):
+    """城市中的一个组织：政府职能部门、街道办事处、社区居委会、物业服务企业、业主委员会、社会组织或志愿服务队，及其上级、服务的区划和网格、岗位和任期。其他资源以 code 引用它（organisation-ref.json）。 / One organisation of a city: a government department, sub-district office, residents' committee, property management company, owners' committee, social organisation or volunteer team, with its parent, the divisions and grids it serves, and its posts and terms. Other resources refer to it by code (organisation-ref.json)."""
+
+    model_config = ConfigDict(title="组织 / Organisation")
+    schema_uri: ClassVar[str] = "https://w3id.org/smartcommunity/spec/1.0/schemas/organisation.json"
+
+    resource_type: Literal["Organisation"] = Field(
+        alias="resourceType",
+        title="资源类型 / Resource type",
+        description="固定为 Organisation。 / Always Organisation.",
+    )
+    spec_version: Literal["1.0"] = Field(
+        alias="specVersion",
+        title="规范版本 / Specification version",
+        description="文档遵循的规范版本。 / Version of the standard the document conforms to.",
+    )
+    id: Id = Field(
+        title="标识 / Id",
+        description="组织记录的全局唯一标识。 / Globally unique id of the organisation record.",
+    )
+    meta: Meta | None = Field(
+        default=None,
+        title="元数据 / Metadata",
+        description="版本等元数据。 / Version and other metadata.",
+    )
+    external_refs: list[ExternalRef] | None = Field(
+        default=None,
+        alias="externalRefs",
+        title="外部标识 / External references",
+        description="同一组织在其他系统中的标识。 / Ids of the same organisation in other systems.",
+    )
+    extensions: Extensions | None = Field(
+        default=None,
+        title="扩展 / Extensions",
+        description="以命名空间为键的扩展数据。 / Extension data keyed by namespace.",
+    )
+    code: Code = Field(
+        title="组织代码 / Code",
+        description="组织在本市的代码，其他资源的组织引用以它为 id：开放代码表 department 的代码（该部门在本市只有一个时），或城市命名空间下的代码。 / The organisation's code in its city, which other resources' organisation references carry as their id: a code of the open department codelist (when the city has one such department) or a code under the city's namespace.",
+    )
+    identifier: Annotated[
+        str,
+        StringConstraints(
+            pattern="^(uscc:[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}|[1-9][0-9]{5}:[a-z0-9]+([-.][a-z0-9]+)*)$"
+        ),
+        not_matching("\n$"),
+    ] = Field(
+        title="全局标识 / Global identifier",
+        description="跨城市唯一的组织标识：有统一社会信用代码时为 uscc:加该代码，否则为城市 6 位区划代码、冒号和 code。 / The organisation's identifier, unique across cities: uscc: followed by its Unified Social Credit Code where it has one, else the city's 6-digit division code, a colon and the code.",
+    )
+    name: ShortText = Field(
+        title="名称 / Name", description="组织的正式名称。 / The organisation's official name."
+    )
+    short_name: ShortText | None = Field(
+        default=None,
+        alias="shortName",
+        title="简称 / Short name",
+        description="组织的常用简称，如“朝阳住建委”。 / The name the organisation is commonly called by.",
+    )
+    type: OrganisationType = Field(
+        title="组织类型 / Organisation type", description="组织的类型。 / Kind of organisation."
+    )
+    department: Code | None = Field(
+        default=None,
+        title="职能 / Department function",
+        description="政府职能部门对应的全国部门代码（开放代码表 department），把本市的具体部门与全国通用代码联系起来，如朝阳区住建委对应 housing。 / For a government department, the national department code it stands for (open codelist department), linking the city's own department to the code every system knows; the Chaoyang district housing commission stands for housing.",
+    )
+    uscc: Uscc | None = Field(
+        default=None,
+        title="统一社会信用代码 / Unified Social Credit Code",
+        description="GB 32100-2015 统一社会信用代码。 / GB 32100-2015 Unified Social Credit Code.",
+    )
+    parent: OrganisationRef | None = Field(
+        default=None,
+        title="上级组织 / Parent organisation",
+        description="上级组织，如街道办事处之于社区居委会；以 code 引用。 / The organisation above this one, such as the sub-district office above a residents' committee; by code.",
+    )
+    division_code: DivisionCode = Field(
+        alias="divisionCode",
+        title="区划代码 / Division code",
+        description="组织所在区域的 12 位区划代码。 / 12-digit division code of where the organisation is.",
+    )
+    serves: OrganisationServes | None = Field(
+        default=None,
+        title="服务范围 / Area served",
+        description="组织服务或管辖的区划和网格。 / Divisions and grids the organisation serves or has charge of.",
+    )
+    term: OrganisationTerm | None = Field(
+        default=None,
+        title="任期 / Term",
+        description="有任期的组织（如业主委员会）本届的起止日期。 / For an organisation with terms (an owners' committee), the dates of the current term.",
+    )
+    dissolved: bool | None = Field(
+        default=None,
+        title="已撤销 / Dissolved",
+        description="组织已撤销或合并时为 true；记录保留以便旧引用可解析。 / True once the organisation is dissolved or merged; the record stays so old references resolve.",
+    )
+    memberships: list[OrganisationMembership] | None = Field(
+        default=None,
+        title="成员与岗位 / Memberships",
+        description="在组织中担任岗位的人员，及其任期（如业委会委员、居民代表、楼栋长、网格员）。 / People holding posts in the organisation and their terms (owners' committee members, residents' representatives, building heads, grid workers).",
+    )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.external_refs is not None and (not (unique(self.external_refs))):
+            raise ValueError('externalRefs: {"uniqueItems":true,"items":"…"}')
+        return self
+
+
 class ChangeEvent(SpecModel):
     """变更订阅中的一个 CloudEvents 1.0 事件（JSON 格式）。 / One CloudEvents 1.0 event of the change feed, in JSON form."""
 
@@ -4186,6 +4397,8 @@ class ChangeEvent(SpecModel):
         "org.w3id.smartcommunity.issue.transitioned",
         "org.w3id.smartcommunity.consultation.created",
         "org.w3id.smartcommunity.consultation.updated",
+        "org.w3id.smartcommunity.organisation.created",
+        "org.w3id.smartcommunity.organisation.updated",
         "org.w3id.smartcommunity.consultation.transitioned",
         "org.w3id.smartcommunity.withheld",
     ] = Field(
@@ -4198,7 +4411,9 @@ class ChangeEvent(SpecModel):
     subject: (
         Annotated[
             str,
-            StringConstraints(pattern="^(residents|issues|consultations)/[0-9a-f-]{36}$"),
+            StringConstraints(
+                pattern="^(residents|issues|consultations|organisations)/[0-9a-f-]{36}$"
+            ),
             not_matching("\n$"),
         ]
         | None
@@ -4330,6 +4545,15 @@ class ChangeEvent(SpecModel):
             raise ValueError(
                 'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Consultation"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{...'
             )
+        if (
+            self.data is not None
+            and "resourceType" in self.data
+            and self.data["resourceType"] == "Organisation"
+            and (not (self.data is None or conforms(Organisation, self.data)))
+        ):
+            raise ValueError(
+                'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Organisation"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{...'
+            )
         if self.data is not None and "resourceType" not in self.data:
             raise ValueError('data: {"required":["resourceType","id"]}')
         if self.data is not None and "id" not in self.data:
@@ -4424,6 +4648,7 @@ BY_RESOURCE_TYPE: dict[str, type[SpecModel]] = {
     "Resident": Resident,
     "Issue": Issue,
     "Consultation": Consultation,
+    "Organisation": Organisation,
 }
 
 
@@ -4527,6 +4752,10 @@ __all__ = [
     "NamespacedKey",
     "NonNegativeInteger",
     "Organisation",
+    "OrganisationMembership",
+    "OrganisationRef",
+    "OrganisationServes",
+    "OrganisationTerm",
     "OrganisationType",
     "PartyRole",
     "PerceivedResolution",

@@ -11,10 +11,18 @@ The audiences are the spec's (``audience.csv``): :func:`audiences` gives them fo
 from __future__ import annotations
 
 from ..specification import DEFAULT_VERSION
-from ._redact import audience_for_role, audiences, redact, rekey_pseudonyms, without_personal
+from ._redact import (
+    RedactionProfile,
+    RegisteredExtension,
+    audience_for_role,
+    audiences,
+    redact,
+    rekey_pseudonyms,
+    without_personal,
+)
 
-__all__ = ["AUDIENCES", "audience_for_role", "audiences", "redact", "rekey_pseudonyms",
-           "without_personal"]
+__all__ = ["AUDIENCES", "RedactionProfile", "RegisteredExtension", "audience_for_role",
+           "audiences", "redact", "rekey_pseudonyms", "without_personal"]
 
 
 def __getattr__(name: str) -> object:

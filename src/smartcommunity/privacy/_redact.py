@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from .. import identifiers
 from ..exceptions import RedactionError, SpecError, UnknownSpecVersion
@@ -21,11 +22,32 @@ from ..validation import (
     Step,
     compile_details_plans,
     compile_plan,
+    compile_schema_plan,
     resolve_version,
     values_at,
 )
 
 Mask = Callable[[str], str]
+
+
+class RegisteredExtension(Protocol):
+    """What redaction reads of an extension a city registers (``profiles.Extension``)."""
+
+    @property
+    def schema(self) -> Mapping[str, Any]: ...
+
+    def applies_to(self, resource_type: str | None) -> bool: ...
+
+
+class RedactionProfile(Protocol):
+    """What redaction reads of a city profile: its registered extensions by key."""
+
+    @property
+    def extensions(self) -> Mapping[str, RegisteredExtension]: ...
+
+
+#: the member a registered extension's value is held under while its own tags are applied
+_HELD = "value"
 #: a path of the check plan: member names, None for every item of an array
 StepPath = tuple[Step, ...]
 
@@ -122,6 +144,7 @@ def redact(
     *,
     pseudonym_key: bytes | None = None,
     pseudonym_key_id: str | None = None,
+    profile: RedactionProfile | None = None,
 ) -> dict[str, Any]:
     """A copy of ``document`` as ``audience`` may see it; the input is not modified.
 
@@ -136,6 +159,9 @@ def redact(
     A document of a later minor version is read as the highest installed minor of its major;
     members that version does not know carry no tag to go by, so only an audience that keeps
     every class of information receives them.
+
+    With ``profile``, an extension the city registers is redacted by the ``x-pipl`` tags of its
+    schema (/req/profiles/document-extensions); every other extension stays wholly sensitive.
     """
     spec, newer = _reading(document)
     policy = spec.privacy
@@ -154,6 +180,7 @@ def redact(
 
     keyed: Keyed = (pseudonym_key, pseudonym_key_id) if pseudonym_key is not None else None
     holes: list[list[Any]] = []
+    registered = _take_registered(out, rt, profile)
     # Items hidden by visibility first: what is gone needs no masking.
     for path in sorted(plan.visibility, key=len):
         _drop_invisible(out, path, visible, holes)
@@ -161,6 +188,13 @@ def redact(
     _apply_tags(out, plan, treatments, masks, keyed, holes)
     if set(treatments.values()) != {"keep"}:
         _redact_details(spec, rt, out, treatments, masks, keyed, holes)
+    for key, (schema, value) in registered.items():
+        held = {_HELD: value}
+        _apply_tags(held, _extension_plan(spec, json.dumps(schema, sort_keys=True)),
+                    treatments, masks, keyed, holes)
+        if _HELD in held:
+            kept = out.get("extensions")
+            out["extensions"] = {**(kept if isinstance(kept, dict) else {}), key: held[_HELD]}
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
     return out
@@ -206,6 +240,29 @@ def _drop_unnecessary(doc: dict[str, Any], plan: Plan, policy: Mapping[str, Any]
     for path, _, _ in plan.pipl:
         if path and isinstance(path[0], str) and path[0] not in listed:
             doc.pop(path[0], None)
+
+
+def _take_registered(doc: dict[str, Any], resource_type: str,
+                     profile: RedactionProfile | None
+                     ) -> dict[str, tuple[Mapping[str, Any], Any]]:
+    """Take the extensions ``profile`` registers out of ``doc``: key → (schema, value)."""
+    extensions = doc.get("extensions")
+    if profile is None or not isinstance(extensions, dict):
+        return {}
+    taken: dict[str, tuple[Mapping[str, Any], Any]] = {}
+    for key in list(extensions):
+        registered = profile.extensions.get(key)
+        if registered is not None and registered.applies_to(resource_type):
+            taken[key] = (registered.schema, extensions.pop(key))
+    if taken and not extensions:
+        doc.pop("extensions")
+    return taken
+
+
+@functools.lru_cache(maxsize=256)
+def _extension_plan(spec: Spec, schema_text: str) -> Plan:
+    """The tags of one registered extension's schema (given as canonical JSON text)."""
+    return compile_schema_plan(spec, json.loads(schema_text), _HELD)
 
 
 def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],

@@ -19,7 +19,15 @@ import pkgutil
 from ..pointers import pointer, resolve_pointer
 from ._input import too_deep
 from ._messages import message
-from ._plan import Leaf, Plan, Step, compile_details_plans, compile_plan, values_at
+from ._plan import (
+    Leaf,
+    Plan,
+    Step,
+    compile_details_plans,
+    compile_plan,
+    compile_schema_plan,
+    values_at,
+)
 from ._report import Finding, Report, Severity
 from ._rules_consultation import ballots_mismatch
 from ._rules_resident import pseudonym_key
@@ -33,6 +41,7 @@ from ._validator import (
     SetCheck,
     SetContext,
     Validator,
+    finding,
     rule,
     rules_for,
     set_rule,
@@ -43,8 +52,9 @@ from ._versions import Resolved, resolve_version
 __all__ = ["Checked", "Context", "Finding", "Leaf", "Links", "Member", "Plan", "Report", "Resolved",
            "SchemaEngine", "SetCheck", "SetContext", "Severity", "Step", "Validator",
            "ballots_mismatch", "compare_instants", "compile_details_plans", "compile_plan",
-           "instant", "message", "pointer", "pseudonym_key", "resolve_pointer", "resolve_version",
-           "rule", "rules_for", "schema_problems", "set_rule", "too_deep", "validate", "values_at"]
+           "compile_schema_plan", "finding", "instant", "message", "pointer", "pseudonym_key",
+           "resolve_pointer", "resolve_version", "rule", "rules_for", "schema_problems",
+           "set_rule", "too_deep", "validate", "values_at"]
 
 
 def _register_rules() -> None:

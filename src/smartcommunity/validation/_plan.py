@@ -79,6 +79,16 @@ def compile_details_plans(spec: Spec, resource_type: str) -> dict[str, Plan]:
     return plans
 
 
+def compile_schema_plan(spec: Spec, schema: dict[str, Any], member: str) -> Plan:
+    """The plan of a free-standing ``schema`` (a city's registered extension) as the value of
+    ``member`` of an object, so a tag on the schema's root has a member to act on."""
+    plan = Plan()
+    resolver = spec.registry.resolver(base_uri=spec.base_uri)
+    _walk({"type": "object", "properties": {member: schema}}, (), resolver, plan, frozenset())
+    plan.pipl = list(dict.fromkeys(plan.pipl))
+    return plan
+
+
 def _walk(
     node: Any, path: tuple[Step, ...], resolver: Any, plan: Plan, seen: frozenset[str]
 ) -> None:

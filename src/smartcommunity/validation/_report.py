@@ -59,6 +59,11 @@ class Finding:
             self._message = message(load_spec(self.spec_version), self.code, **self._values)
         return self._message
 
+    @property
+    def values(self) -> Mapping[str, Any]:
+        """The values the message is formatted from (``value``, ``codelist``, ...)."""
+        return self._values
+
     def text(self, lang: str = "en") -> str:
         return self.message["zh-Hans" if lang.startswith("zh") else "en"]
 

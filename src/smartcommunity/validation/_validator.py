@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ..pointers import pointer
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec, spec_root
@@ -403,7 +403,8 @@ def _order(f: Finding) -> tuple[int, str]:
     return (0 if f.severity == "error" else 1, f.pointer)
 
 
-__all__ = ["Checked", "Context", "Document", "Links", "Member", "Reference", "Resolved", "Rule",
+__all__ = ["Checked", "Context", "Document", "DocumentProfile",
+           "Links", "Member", "Reference", "Resolved", "Rule",
            "SetCheck", "SetContext", "SetRule", "Validator", "finding", "rule", "rules_for",
            "set_rule", "set_rules_for", "validate"]
 
@@ -415,12 +416,23 @@ def _default_for(root: Path) -> Validator:
     return Validator()
 
 
-def validate(document: Any) -> Report:
+class DocumentProfile(Protocol):
+    """What :func:`validate` needs of a city profile (``smartcommunity.profiles.Profile``)."""
+
+    def review(self, document: Any, report: Report) -> Report: ...
+
+
+def validate(document: Any, *, profile: DocumentProfile | None = None) -> Report:
     """Validate one document (a mapping, or JSON text as ``str`` or ``bytes``).
+
+    With ``profile``, the document is also read as that city reads it (/conf/profiles): the
+    city's codes are known, organisations resolve in its registry, registered extensions
+    follow their schemas and stated deadlines its catalogue.
 
     The resource type and spec version are read from the document. Returns a
     :class:`Report` listing every problem; bad input is reported, never raised. A document of
     a later minor version than any installed is read under the forward-compatibility rule
     (``/req/core/forward-compatible``).
     """
-    return _default_for(spec_root()).validate(document)
+    report = _default_for(spec_root()).validate(document)
+    return report if profile is None else profile.review(document, report)

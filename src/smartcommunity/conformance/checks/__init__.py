@@ -4,6 +4,7 @@ feed, residents, issues, consultations and privacy, integrity (history chains, f
 then those that change access over time. What the modules share is in ``_shared``."""
 
 from . import _core, _feed, _residents, _issues, _consultations, _privacy  # noqa: F401, I001
+from . import _organisations  # noqa: F401
 from . import _integrity  # noqa: F401
 from . import _access_now  # noqa: F401  # checks that change access, then read every copy
 from . import _retention  # noqa: F401  # erasure reaching other records; retention periods

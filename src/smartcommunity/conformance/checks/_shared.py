@@ -485,7 +485,7 @@ def latest_at(issue: Tracked) -> str:
 
 
 def organisation(ctx: KitContext, who: Principal) -> dict[str, Any]:
-    """A department principal's organisation as an organisation.json object."""
+    """A department principal's organisation as an organisation-ref.json object."""
     if not who.organisation:
         raise Skipped(f"预设中的主体 {who.name} 没有给出其单位（organisation）",
                       f"the preset's principal {who.name} names no organisation")

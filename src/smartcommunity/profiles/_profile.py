@@ -1,0 +1,475 @@
+"""A city profile: the file in which a city fits the standard to its departments and rules.
+
+:func:`check_profile` reports every problem of a profile file as data (/conf/profiles);
+:func:`load_profile` returns a :class:`Profile` once there is no error. A :class:`Profile` answers
+what the server, kit and documentation ask of a city: the organisation registry, the service
+catalogue and its deadlines, the city's codes, the registered extensions, the grids, the external
+systems and the role mapping; :meth:`Profile.review` adds the profile's findings to a document's
+validation report.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from .. import identifiers
+from ..exceptions import IdentifierError, ProfileError
+from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
+from ..validation import Finding, Report, Validator, finding, pointer
+from ._calendar import Calendar, TimeLimit, parse_offset
+
+__all__ = ["Extension", "Profile", "Service", "check_profile", "load_profile"]
+
+SCHEMA_INVALID = "profile.schema-invalid"
+UNKNOWN_SPEC_VERSION = "profile.unknown-spec-version"
+DUPLICATE_ENTRY = "profile.duplicate-entry"
+UNKNOWN_ORGANISATION = "profile.unknown-organisation"
+ORGANISATION_INVALID = "profile.organisation-invalid"
+CODE_OUTSIDE_NAMESPACE = "profile.code-outside-namespace"
+REDEFINES_NATIONAL_CODE = "profile.redefines-national-code"
+CODELIST_CLOSED = "profile.codelist-closed"
+UNKNOWN_CATEGORY = "profile.unknown-category"
+EXTENSION_SCHEMA_INVALID = "profile.extension-schema-invalid"
+EXTENSION_UNTAGGED = "profile.extension-untagged"
+EXTENSION_OUTSIDE_NAMESPACE = "profile.extension-outside-namespace"
+GRID_OUTSIDE_DIVISION = "profile.grid-outside-division"
+GRID_POLYGON_OPEN = "profile.grid-polygon-open"
+CALENDAR_CONFLICT = "profile.calendar-conflict"
+UNKNOWN_ROLE = "profile.unknown-role"
+
+#: the meta-schema of profile files, by file name in the spec tree
+_META = "meta/profile.json"
+#: the codelist whose codes a catalogue entry's category is
+_CATEGORIES = "issue-category"
+_USCC_PREFIX = "uscc:"
+
+Where = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One entry of the service catalogue (Open311's service, with the city's routing)."""
+
+    category: str
+    lead: str
+    assisting: tuple[str, ...] = ()
+    attributes: tuple[Mapping[str, Any], ...] = ()
+    #: urgency → kind (response, resolution, followUp) → time limit
+    deadlines: Mapping[str, Mapping[str, TimeLimit]] = field(default_factory=dict)
+    name: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """An extension the city registers: its key, schema and the resource types it is for."""
+
+    key: str
+    schema: Mapping[str, Any]
+    resource_types: frozenset[str] = frozenset()
+
+    def applies_to(self, resource_type: str | None) -> bool:
+        return not self.resource_types or resource_type in self.resource_types
+
+
+def _limits(raw: Any) -> dict[str, dict[str, TimeLimit]]:
+    out: dict[str, dict[str, TimeLimit]] = {}
+    for urgency, kinds in (raw or {}).items():
+        out[urgency] = {kind: TimeLimit(int(v["amount"]), str(v["unit"]))
+                        for kind, v in kinds.items()}
+    return out
+
+
+class Profile:
+    """A loaded city profile. Obtain one with :func:`load_profile`."""
+
+    def __init__(self, data: Mapping[str, Any], organisations: list[dict[str, Any]],
+                 *, path: Path | None = None) -> None:
+        head = data["profile"]
+        self.data = data
+        self.path = path
+        self.id: str = head["id"]
+        self.version: str = head["version"]
+        self.spec_version: str = head["specVersion"]
+        self.namespace: str = head["namespace"]
+        self.code_prefix: str = head["codePrefix"]
+        self.city: str = head["city"]
+        self.divisions: tuple[str, ...] = tuple(head["divisions"])
+        self.title: Mapping[str, str] = head["title"]
+        self.organisations: Mapping[str, dict[str, Any]] = {
+            o["code"]: o for o in organisations if isinstance(o.get("code"), str)}
+        self.services: Mapping[str, Service] = {
+            s["category"]: Service(s["category"], s["lead"], tuple(s.get("assisting", ())),
+                                   tuple(s.get("attributes", ())), _limits(s.get("deadlines")),
+                                   s.get("name", {}))
+            for s in data.get("services", ())}
+        self.default_deadlines = _limits(data.get("deadlines"))
+        cal = data.get("calendar") or {}
+        self.calendar = Calendar(
+            weekend=frozenset(cal.get("weekend", (6, 7))),
+            holidays=frozenset(date.fromisoformat(d) for d in cal.get("holidays", ())),
+            working_days=frozenset(date.fromisoformat(d) for d in cal.get("workingDays", ())),
+            offset=parse_offset(head.get("timeZone", "+08:00")))
+        self.codes: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
+            name: {c["code"]: c for c in rows}
+            for name, rows in (data.get("codelists") or {}).items()}
+        self.extensions: Mapping[str, Extension] = {
+            e["key"]: Extension(e["key"], e["schema"], frozenset(e.get("resourceTypes", ())))
+            for e in data.get("extensions", ())}
+        self.grids: Mapping[str, Mapping[str, Any]] = {g["code"]: g for g in data.get("grids", ())}
+        self.external_systems: Mapping[str, Mapping[str, Any]] = {
+            s["system"]: s for s in data.get("externalSystems", ())}
+        self.roles: tuple[Mapping[str, Any], ...] = tuple(data.get("roles", ()))
+        self.notice_days: Mapping[str, int] = dict(
+            (data.get("consultations") or {}).get("noticeDays", {}))
+
+    def __repr__(self) -> str:
+        return f"Profile(id={self.id!r}, version={self.version!r})"
+
+    @property
+    def spec(self) -> Spec:
+        return load_spec(self.spec_version)
+
+    # -- registry and catalogue -----------------------------------------------------------
+    def organisation(self, code: str) -> dict[str, Any] | None:
+        """The organisation whose ``code`` is ``code``, or None."""
+        return self.organisations.get(code)
+
+    def service(self, category: str) -> Service | None:
+        """The catalogue entry of ``category``, else of its nearest listed parent
+        (``environment.garbage.bj-bulky-waste`` falls back to ``environment.garbage``)."""
+        code = category
+        while True:
+            found = self.services.get(code)
+            if found is not None or "." not in code:
+                return found
+            code = code.rsplit(".", 1)[0]
+
+    def time_limit(self, category: str, urgency: str, kind: str) -> TimeLimit | None:
+        """The ``kind`` time limit (``response``, ``resolution``, ``followUp``) for an issue of
+        ``category`` and ``urgency``: the category's own, else the profile's default."""
+        service = self.service(category)
+        if service is not None:
+            limit = service.deadlines.get(urgency, {}).get(kind)
+            if limit is not None:
+                return limit
+        return self.default_deadlines.get(urgency, {}).get(kind)
+
+    def deadline(self, category: str, urgency: str, kind: str, start: datetime
+                 ) -> datetime | None:
+        """When the ``kind`` deadline of an issue of ``category`` and ``urgency`` started at
+        ``start`` falls (None when the profile sets no such limit); see
+        /req/profiles/deadlines."""
+        limit = self.time_limit(category, urgency, kind)
+        return None if limit is None else self.calendar.add(start, limit)
+
+    # -- codes ------------------------------------------------------------------------------
+    def is_city_code(self, codelist: str, code: str) -> bool:
+        """Whether the profile adds ``code`` to the open ``codelist``."""
+        return code in self.codes.get(codelist, {})
+
+    def under_namespace(self, code: str) -> bool:
+        """Whether ``code`` is the city's: ``<prefix>.…`` or a last segment ``<prefix>-…``."""
+        return (code.split(".", 1)[0] == self.code_prefix
+                or code.rsplit(".", 1)[-1].startswith(self.code_prefix + "-"))
+
+    def review(self, document: Any, report: Report) -> Report:
+        """``report`` (of :func:`smartcommunity.validate` on ``document``) with this profile's
+        findings: city codes no longer unknown, organisations resolved, registered extensions
+        validated, stated deadlines checked, ``meta.profile`` read."""
+        from ._review import review
+
+        return review(self, document, report)
+
+
+# ----------------------------------------------------------------------------- reading
+def _read(source: str | Path | Mapping[str, Any], findings: list[Finding], spec: Spec
+          ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], Path | None]:
+    path: Path | None = None
+    if isinstance(source, Mapping):
+        data: Any = dict(source)
+    else:
+        path = Path(source)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            findings.append(finding(spec, "", SCHEMA_INVALID, detail=str(exc)))
+            return None, [], path
+    validator = Draft202012Validator(spec.schema(_META), registry=spec.registry,
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    for error in errors:
+        findings.append(finding(spec, pointer(tuple(error.absolute_path)), SCHEMA_INVALID,
+                                detail=error.message))
+    if errors:
+        return None, [], path
+    organisations = data["organisations"]
+    if isinstance(organisations, dict):
+        organisations = _ndjson(path, organisations["file"], findings, spec)
+    return data, organisations, path
+
+
+def _ndjson(path: Path | None, name: str, findings: list[Finding], spec: Spec
+            ) -> list[dict[str, Any]]:
+    base = path.parent if path is not None else Path.cwd()
+    target = base / name
+    out: list[dict[str, Any]] = []
+    try:
+        lines = target.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        findings.append(finding(spec, "/organisations/file", SCHEMA_INVALID, detail=str(exc)))
+        return out
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            findings.append(finding(spec, "/organisations/file", SCHEMA_INVALID,
+                                    detail=f"{name}:{number}: {exc}"))
+            continue
+        out.append(item if isinstance(item, dict) else {"line": number})
+    return out
+
+
+# ----------------------------------------------------------------------------- checking
+def check_profile(source: str | Path | Mapping[str, Any]) -> list[Finding]:
+    """Every problem of the profile at ``source`` (a path, or the parsed profile), as findings
+    with a JSON Pointer into the profile, a stable code and both languages. Never raises on a
+    bad profile."""
+    return _check(source)[0]
+
+
+def load_profile(source: str | Path | Mapping[str, Any]) -> Profile:
+    """The profile at ``source``; raises :class:`ProfileError` (its ``findings`` attached) when
+    the profile has errors. Warnings do not stop loading."""
+    findings, profile = _check(source)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors or profile is None:
+        raise ProfileError(f"the profile has {len(errors)} error(s): "
+                           + "; ".join(f"{f.pointer or '/'} {f.code}" for f in errors[:5]),
+                           errors)
+    return profile
+
+
+def _check(source: str | Path | Mapping[str, Any]) -> tuple[list[Finding], Profile | None]:
+    spec = load_spec(DEFAULT_VERSION)
+    findings: list[Finding] = []
+    data, organisations, path = _read(source, findings, spec)
+    if data is None:
+        return findings, None
+    version = data["profile"]["specVersion"]
+    if version not in available_versions():
+        findings.append(finding(spec, "/profile/specVersion", UNKNOWN_SPEC_VERSION,
+                                value=version))
+        return findings, None
+    spec = load_spec(version)
+    profile = Profile(data, organisations, path=path)
+    checks = _Checks(spec, profile, organisations, findings)
+    checks.run()
+    return findings, profile
+
+
+def _duplicates(items: Iterator[tuple[Where, Any]]) -> Iterator[tuple[Where, Any]]:
+    seen: set[Any] = set()
+    for where, value in items:
+        if value in seen:
+            yield where, value
+        seen.add(value)
+
+
+@functools.cache
+def _open_codelists(spec: Spec) -> frozenset[str]:
+    """Codelists some schema binds as open (``x-openCodelist: true``)."""
+    found: set[str] = set()
+    stack: list[Any] = list(spec.schemas.values())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("x-openCodelist") is True and isinstance(node.get("x-codelist"), str):
+                found.add(node["x-codelist"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return frozenset(found)
+
+
+def _within(code: str, divisions: tuple[str, ...]) -> bool:
+    """Whether division ``code`` is one of ``divisions`` or lies below one."""
+    current: str | None = code
+    while current is not None:
+        if current in divisions:
+            return True
+        try:
+            current = identifiers.parent_division(current)
+        except IdentifierError:
+            return False
+    return False
+
+
+class _Checks:
+    """The profile rules of /conf/profiles, each reporting under its own code."""
+
+    def __init__(self, spec: Spec, profile: Profile, organisations: list[dict[str, Any]],
+                 findings: list[Finding]) -> None:
+        self.spec, self.profile, self.orgs, self.findings = spec, profile, organisations, findings
+        self.data = profile.data
+
+    def emit(self, where: Where, code: str, **values: Any) -> None:
+        self.findings.append(finding(self.spec, pointer(where), code, **values))
+
+    def run(self) -> None:
+        self.organisations()
+        self.codelists()
+        self.services()
+        self.extensions()
+        self.grids()
+        self.calendar()
+        self.systems_and_roles()
+
+    def known(self, where: Where, code: Any) -> None:
+        if isinstance(code, str) and code not in self.profile.organisations:
+            self.emit(where, UNKNOWN_ORGANISATION, value=code)
+
+    def organisations(self) -> None:
+        validator = Validator()
+        codes = ((("organisations", i, "code"), o.get("code")) for i, o in enumerate(self.orgs))
+        for where, value in _duplicates(codes):
+            self.emit(where, DUPLICATE_ENTRY, value=value, list="organisations")
+        for i, org in enumerate(self.orgs):
+            report = validator.validate(org)
+            if report.errors:
+                first = report.errors[0]
+                self.emit(("organisations", i), ORGANISATION_INVALID, value=org.get("code"),
+                          detail=f"{first.pointer or '/'} {first.code} ({len(report.errors)})")
+            identifier = org.get("identifier")
+            # A city-prefixed identifier names the city or a county within it.
+            if isinstance(identifier, str) and not identifier.startswith(_USCC_PREFIX) \
+                    and not identifier.startswith(self.profile.city.rstrip("0")):
+                self.emit(("organisations", i, "identifier"), ORGANISATION_INVALID,
+                          value=org.get("code"), detail=f"identifier {identifier} "
+                          f"!= {self.profile.city}:…")
+            parent = org.get("parent")
+            if isinstance(parent, dict):
+                self.known(("organisations", i, "parent", "id"), parent.get("id"))
+
+    def codelists(self) -> None:
+        open_lists = _open_codelists(self.spec)
+        for name, rows in (self.data.get("codelists") or {}).items():
+            if name not in open_lists or name not in self.spec.codelists:
+                self.emit(("codelists", name), CODELIST_CLOSED, codelist=name)
+                continue
+            national = self.spec.codelist(name)
+            codes = (((("codelists", name, i, "code")), r["code"]) for i, r in enumerate(rows))
+            for where, value in _duplicates(codes):
+                self.emit(where, DUPLICATE_ENTRY, value=value, list=f"codelists/{name}")
+            for i, row in enumerate(rows):
+                code = row["code"]
+                if code in national:
+                    self.emit(("codelists", name, i, "code"), REDEFINES_NATIONAL_CODE,
+                              value=code, codelist=name)
+                elif not self.profile.under_namespace(code):
+                    self.emit(("codelists", name, i, "code"), CODE_OUTSIDE_NAMESPACE,
+                              value=code, prefix=self.profile.code_prefix)
+
+    def services(self) -> None:
+        national = self.spec.codelist(_CATEGORIES)
+        services = self.data.get("services", ())
+        categories = ((("services", i, "category"), s["category"])
+                      for i, s in enumerate(services))
+        for where, value in _duplicates(categories):
+            self.emit(where, DUPLICATE_ENTRY, value=value, list="services")
+        for i, service in enumerate(services):
+            category = service["category"]
+            if category not in national and not self.profile.is_city_code(_CATEGORIES, category):
+                self.emit(("services", i, "category"), UNKNOWN_CATEGORY, value=category)
+            self.known(("services", i, "lead"), service["lead"])
+            for j, code in enumerate(service.get("assisting", ())):
+                self.known(("services", i, "assisting", j), code)
+
+    def extensions(self) -> None:
+        items = self.data.get("extensions", ())
+        keys = ((("extensions", i, "key"), e["key"]) for i, e in enumerate(items))
+        for where, value in _duplicates(keys):
+            self.emit(where, DUPLICATE_ENTRY, value=value, list="extensions")
+        namespace = self.profile.namespace
+        for i, ext in enumerate(items):
+            key = ext["key"]
+            if key != namespace and not key.startswith(namespace + "."):
+                self.emit(("extensions", i, "key"), EXTENSION_OUTSIDE_NAMESPACE, value=key,
+                          namespace=namespace)
+            try:
+                Draft202012Validator.check_schema(ext["schema"])
+            except SchemaError as exc:
+                self.emit(("extensions", i, "schema", *exc.absolute_path),
+                          EXTENSION_SCHEMA_INVALID, value=key, detail=exc.message)
+                continue
+            for where in _untagged(ext["schema"], ("extensions", i, "schema")):
+                self.emit(where, EXTENSION_UNTAGGED, value=key, member=str(where[-1]))
+
+    def grids(self) -> None:
+        grids = self.data.get("grids", ())
+        codes = ((("grids", i, "code"), g["code"]) for i, g in enumerate(grids))
+        for where, value in _duplicates(codes):
+            self.emit(where, DUPLICATE_ENTRY, value=value, list="grids")
+        for i, grid in enumerate(grids):
+            division = grid["divisionCode"]
+            if not _within(division, self.profile.divisions) \
+                    or not grid["code"].startswith(division + "-"):
+                self.emit(("grids", i), GRID_OUTSIDE_DIVISION, value=grid["code"],
+                          division=division)
+            geometry = grid.get("geometry")
+            if isinstance(geometry, dict) and not _closed(geometry):
+                self.emit(("grids", i, "geometry"), GRID_POLYGON_OPEN, value=grid["code"])
+
+    def calendar(self) -> None:
+        cal = self.data.get("calendar") or {}
+        made_up = set(cal.get("workingDays", ()))
+        for i, day in enumerate(cal.get("holidays", ())):
+            if day in made_up:
+                self.emit(("calendar", "holidays", i), CALENDAR_CONFLICT, value=day)
+
+    def systems_and_roles(self) -> None:
+        systems = self.data.get("externalSystems", ())
+        uris = ((("externalSystems", i, "system"), s["system"]) for i, s in enumerate(systems))
+        for where, value in _duplicates(uris):
+            self.emit(where, DUPLICATE_ENTRY, value=value, list="externalSystems")
+        for i, system in enumerate(systems):
+            self.known(("externalSystems", i, "organisation"), system.get("organisation"))
+        roles = set(self.spec.roles)
+        for i, mapping in enumerate(self.data.get("roles", ())):
+            if mapping["role"] not in roles:
+                self.emit(("roles", i, "role"), UNKNOWN_ROLE, value=mapping["role"])
+            self.known(("roles", i, "organisation"), mapping.get("organisation"))
+
+
+def _untagged(schema: Any, where: Where) -> Iterator[Where]:
+    """Members of an extension schema with no ``x-pipl`` of their own or above them (a tag
+    covers the whole value, so a tagged member's own members need none)."""
+    if not isinstance(schema, dict) or "x-pipl" in schema:
+        return
+    for name, sub in (schema.get("properties") or {}).items():
+        if isinstance(sub, dict) and "x-pipl" not in sub:
+            yield (*where, "properties", name)
+    items = schema.get("items")
+    if isinstance(items, dict):
+        yield from _untagged(items, (*where, "items"))
+
+
+def _closed(geometry: Mapping[str, Any]) -> bool:
+    """Whether every ring of a GeoJSON Polygon or MultiPolygon is closed with 4+ positions."""
+    coords = geometry.get("coordinates")
+    polygons = coords if geometry.get("type") == "MultiPolygon" else [coords]
+    for polygon in polygons if isinstance(polygons, list) else ():
+        for ring in polygon if isinstance(polygon, list) else [None]:
+            if not isinstance(ring, list) or len(ring) < 4 or ring[0] != ring[-1]:
+                return False
+    return True

@@ -1,0 +1,168 @@
+"""A document read with a city profile (/req/profiles/document-*).
+
+The standard's validation runs first; the profile then removes the unknown-code warnings of the
+city's own codes and adds what only the city can say: organisations resolved in its registry,
+registered extensions against their schemas, stated deadlines against its catalogue, and whether
+the document names another profile.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from ..specification import Spec, load_spec
+from ..validation import Finding, Report, finding, pointer, values_at
+from ._profile import Profile
+
+__all__ = ["review"]
+
+UNKNOWN_DEPARTMENT = "profile.unknown-department"
+EXTENSION_INVALID = "profile.extension-invalid"
+DEADLINE_EXCEEDS = "profile.deadline-exceeds"
+OTHER_PROFILE = "profile.other-profile"
+#: the core finding a city code no longer raises (/req/profiles/document-codes)
+_UNKNOWN_CODE = "core.unknown-code"
+#: the shared type every organisation reference is
+_ORGANISATION_REF = "organisation-ref.json"
+#: the stated deadline members, by the catalogue's kind of time limit
+_DEADLINES = (("response", "responseDue"), ("resolution", "resolutionDue"))
+
+
+def review(profile: Profile, document: Any, report: Report) -> Report:
+    """``report`` with ``profile``'s findings; ``document`` as given to the validator."""
+    if isinstance(document, bytes | str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return report
+    if not isinstance(document, dict) or report.spec_version is None:
+        return report
+    spec = load_spec(report.spec_version)
+    kept = [f for f in report.findings if not _city_code(profile, document, f)]
+    added = [*_organisations(profile, spec, document, report.resource_type),
+             *_extensions(profile, spec, document, report.resource_type),
+             *_deadlines(profile, spec, document),
+             *_profiles(profile, spec, document)]
+    return Report(findings=kept + added, resource_type=report.resource_type, id=report.id,
+                  spec_version=report.spec_version)
+
+
+def _city_code(profile: Profile, document: Any, f: Finding) -> bool:
+    if f.code != _UNKNOWN_CODE:
+        return False
+    codelist = f.values.get("codelist")
+    value = f.values.get("value")
+    return isinstance(codelist, str) and isinstance(value, str) \
+        and profile.is_city_code(codelist, value)
+
+
+@functools.cache
+def _reference_paths(spec: Spec, resource_type: str) -> tuple[tuple[str | None, ...], ...]:
+    """Where ``resource_type`` documents hold organisation references, from the schema."""
+    found: list[tuple[str | None, ...]] = []
+    root = spec.schema(resource_type)
+
+    def walk(node: Any, path: tuple[str | None, ...], resolver: Any, seen: frozenset[int]
+             ) -> None:
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            target, _, fragment = ref.partition("#")
+            if target.rsplit("/", 1)[-1] == _ORGANISATION_REF and not fragment:
+                found.append(path)
+                return
+            resolved = resolver.lookup(ref)
+            if id(resolved.contents) not in seen:
+                walk(resolved.contents, path, resolved.resolver,
+                     seen | {id(resolved.contents)})
+        for name, sub in (node.get("properties") or {}).items():
+            walk(sub, (*path, name), resolver, seen)
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], (*path, None), resolver, seen)
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            for sub in node.get(keyword, ()):
+                walk(sub, path, resolver, seen)
+        for keyword in ("then", "else"):
+            walk(node.get(keyword), path, resolver, seen)
+
+    walk(root, (), spec.registry.resolver(base_uri=root["$id"]), frozenset())
+    return tuple(dict.fromkeys(found))
+
+
+def _organisations(profile: Profile, spec: Spec, document: dict[str, Any],
+                   resource_type: str | None) -> Iterator[Finding]:
+    if resource_type not in spec.resource_types:
+        return
+    for path in _reference_paths(spec, str(resource_type)):
+        for where, ref in values_at(document, path):
+            code = ref.get("id") if isinstance(ref, dict) else None
+            if isinstance(code, str) and profile.organisation(code) is None:
+                yield finding(spec, (*where, "id"), UNKNOWN_DEPARTMENT, value=code,
+                              profile=profile.id)
+
+
+def _extensions(profile: Profile, spec: Spec, document: dict[str, Any],
+                resource_type: str | None) -> Iterator[Finding]:
+    extensions = document.get("extensions")
+    if not isinstance(extensions, dict):
+        return
+    for key, value in extensions.items():
+        registered = profile.extensions.get(key)
+        if registered is None or not registered.applies_to(resource_type):
+            continue
+        validator = Draft202012Validator(dict(registered.schema),
+                                         format_checker=Draft202012Validator.FORMAT_CHECKER)
+        for error in validator.iter_errors(value):
+            yield finding(spec, ("extensions", key, *error.absolute_path), EXTENSION_INVALID,
+                          value=key, detail=error.message)
+
+
+def _instant(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _deadlines(profile: Profile, spec: Spec, document: dict[str, Any]) -> Iterator[Finding]:
+    stated = document.get("deadlines")
+    start = _instant(document.get("submittedAt"))
+    category, urgency = document.get("category"), document.get("urgency")
+    if not isinstance(stated, dict) or start is None or not isinstance(category, str) \
+            or not isinstance(urgency, str):
+        return
+    extensions = stated.get("extensions")
+    for kind, member in _DEADLINES:
+        value: Any = stated.get(member)
+        where: tuple[str | int, ...] = ("deadlines", member)
+        # After extensions the resolution deadline in force is the last new one; the catalogue
+        # limits the original, which the first extension names as its previous deadline.
+        if member == "resolutionDue" and isinstance(extensions, list) and extensions \
+                and isinstance(extensions[0], dict):
+            value, where = extensions[0].get("previousDue"), ("deadlines", "extensions", 0,
+                                                              "previousDue")
+        moment = _instant(value)
+        expected = profile.deadline(category, urgency, kind, start)
+        if moment is not None and expected is not None and moment > expected:
+            yield finding(spec, where, DEADLINE_EXCEEDS, field=pointer(where), stated=value,
+                          expected=expected.isoformat())
+
+
+def _profiles(profile: Profile, spec: Spec, document: dict[str, Any]) -> Iterator[Finding]:
+    meta = document.get("meta")
+    stated = meta.get("profile") if isinstance(meta, dict) else None
+    if isinstance(stated, list) and stated and profile.id not in stated:
+        yield finding(spec, ("meta", "profile"), OTHER_PROFILE, stated=", ".join(map(str, stated)),
+                      profile=profile.id)
+
+
