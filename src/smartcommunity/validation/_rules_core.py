@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
-
-import orjson
 
 from .. import identifiers
 from ..specification import Spec
@@ -25,63 +24,18 @@ def _citizen_id_code(spec: Spec) -> str:
 
 
 @functools.cache
-def _invisible(spec: Spec) -> tuple[frozenset[str], re.Pattern[str],
-                                    tuple[tuple[bytes, re.Pattern[bytes]], ...]]:
+def _invisible(spec: Spec) -> tuple[frozenset[str], re.Pattern[str], bool]:
     """The plan kinds of names and titles, the characters they must not hold
-    (/req/core/invisible-characters), and those characters as UTF-8 by first byte, to find
-    in JSON text."""
+    (/req/core/invisible-characters), and whether none of those characters is printable, so
+    that a printable text (``str.isprintable``, one pass in C) is known to hold none."""
     requirement = "/req/core/invisible-characters"
     if requirement not in spec.requirements:
-        return frozenset(), re.compile(r"(?!)"), ()
+        return frozenset(), re.compile(r"(?!)"), True
     kinds = frozenset("datatype:" + d for d in spec.parameter(requirement, "datatypes"))
     chars = "".join(chr(int(c.removeprefix("U+"), 16))
                     for c in spec.parameter(requirement, "characters"))
-    by_lead: dict[bytes, list[bytes]] = {}
-    for c in chars:
-        utf8 = c.encode("utf-8")
-        by_lead.setdefault(utf8[:1], []).append(re.escape(utf8))
-    encoded = tuple((lead, re.compile(b"|".join(found))) for lead, found in by_lead.items())
-    return kinds, re.compile("[" + re.escape(chars) + "]"), encoded
-
-
-def _may_hold_invisible(doc: Document, spec: Spec) -> bool:
-    """Whether any string of ``doc`` holds a character /req/core/invisible-characters refuses:
-    one scan of the document's JSON text (orjson writes every such character unescaped as
-    UTF-8) instead of a visit of every name and title, which almost never holds one."""
-    kinds, _, encoded = _invisible(spec)
-    if not kinds:
-        return False
-    try:
-        text = orjson.dumps(doc)
-    except TypeError:  # not JSON as orjson writes it (a huge integer, a key not a string)
-        return True
-    # A byte search finds a lead byte fast; only a lead byte present (Chinese text often
-    # holds full-width punctuation, which shares one) costs a pattern search.
-    return any(lead in text and pattern.search(text) is not None for lead, pattern in encoded)
-
-
-class _Trie:
-    """The plan's leaves that can produce a finding, as a tree walked once per document."""
-
-    __slots__ = ("children", "items", "kinds", "quiet")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _Trie] = {}
-        self.items: _Trie | None = None
-        self.kinds: list[Leaf] = []
-        #: per leaf, the codes that need no finding (listed and not deprecated)
-        self.quiet: list[frozenset[str]] = []
-
-    def add(self, leaf: Leaf) -> None:
-        node = self
-        for step in leaf.path:
-            if step is None:
-                node.items = node.items or _Trie()
-                node = node.items
-            else:
-                node = node.children.setdefault(step, _Trie())
-        node.kinds.append(leaf)
-        node.quiet.append(frozenset())
+    unprintable = not any(c.isprintable() for c in chars)
+    return kinds, re.compile("[" + re.escape(chars) + "]"), unprintable
 
 
 def _can_fire(leaf: Leaf, spec: Spec) -> bool:
@@ -94,59 +48,103 @@ def _can_fire(leaf: Leaf, spec: Spec) -> bool:
     return leaf.kind != "datatype:dateTime"
 
 
+#: a document's checks of its plan's leaves
+PlanCheck = Callable[[Document, Context], None]
+#: the key of a step tree's node under which the leaves at that node are kept
+_HERE: Any = object()
+
+
 @functools.cache
-def _trie(spec: Spec, resource_type: str, invisible: bool = True) -> _Trie:
-    """The leaves that can fire; without those of names and titles unless ``invisible``."""
-    root = _Trie()
-    skipped = frozenset() if invisible else _invisible(spec)[0]
-    for leaf in compile_plan(spec, resource_type).leaves:
-        if _can_fire(leaf, spec) and leaf.kind not in skipped:
-            root.add(leaf)
-    _fill_quiet(root, spec)
-    return root
+def _plan_check(spec: Spec, resource_type: str) -> PlanCheck:
+    """The plan's leaves that can fire, compiled to one function of straight-line code: the
+    walk a generic visitor would interpret for every document is decided once, when the plan
+    is compiled."""
+    leaves = [leaf for leaf in compile_plan(spec, resource_type).leaves
+              if _can_fire(leaf, spec)]
+    return _compile_leaves(spec, resource_type, leaves)
 
 
-def _fill_quiet(node: _Trie, spec: Spec) -> None:
-    for i, leaf in enumerate(node.kinds):
-        codes = spec.codelists.get(leaf.codelist or "")
-        if leaf.kind == "codelist" and codes is not None:
-            node.quiet[i] = frozenset(c for c, e in codes.entries.items() if not e.deprecated_since)
-    for child in node.children.values():
-        _fill_quiet(child, spec)
-    if node.items is not None:
-        _fill_quiet(node.items, spec)
+#: code a leaf's value must fail before :func:`_check_leaf` is called: each only skips values
+#: that cannot produce a finding (the leaf check itself stays the one judge)
+_GUARDS = {
+    "datatype:divisionCode": "not ({v}.__class__ is str and division_ok({v}))",
+    "datatype:uscc": "not ({v}.__class__ is str and (len({v}) != 18 or uscc_ok({v})))",
+    "datatype:citizenId": "not ({v}.__class__ is str and (len({v}) != 18 or citizen_ok({v})))",
+}
+
+
+def _compile_leaves(spec: Spec, resource_type: str, leaves: list[Leaf]) -> PlanCheck:
+    # The leaves as a tree of steps: member name → subtree, None → every item of an array.
+    tree: dict[Any, Any] = {}
+    for leaf in leaves:
+        node = tree
+        for step in leaf.path:
+            node = node.setdefault(step, {})
+        node.setdefault(_HERE, []).append(leaf)
+    invisible_kinds, invisible_chars, unprintable = _invisible(spec)
+    # Names and titles are nearly always printable: then the pattern search is spared.
+    invisible_guard = ("{v}.__class__ is not str or "
+                       + ("(not {v}.isprintable() and invisible({v}) is not None)" if unprintable
+                          else "invisible({v}) is not None"))
+    constants: dict[str, Any] = {
+        "ABSENT": _ABSENT, "leaf_check": _check_leaf,
+        "division_ok": identifiers.is_valid_division_code, "uscc_ok": identifiers.is_valid_uscc,
+        "citizen_ok": identifiers.is_valid_citizen_id, "invisible": invisible_chars.search,
+    }
+    lines = ["def check(doc, ctx):"]
+
+    def constant(value: Any) -> str:
+        name = f"c{len(constants)}"
+        constants[name] = value
+        return name
+
+    def emit(node: dict[Any, Any], var: str, path: list[str], depth: int) -> None:
+        pad = "    " * (depth + 1)
+        where = "(" + "".join(p + ", " for p in path) + ")"
+        for leaf in node.get(_HERE, ()):
+            guard = _GUARDS.get(leaf.kind)
+            codes = spec.codelists.get(leaf.codelist or "")
+            if leaf.kind == "codelist" and codes is not None:
+                quiet = frozenset(c for c, e in codes.entries.items() if not e.deprecated_since)
+                guard = f"not ({{v}}.__class__ is str and {{v}} in {constant(quiet)})"
+            elif leaf.kind in invisible_kinds:
+                guard = invisible_guard
+            call = f"leaf_check({constant(leaf)}, {var}, {where}, ctx)"
+            if guard is None:
+                lines.append(pad + call)
+            else:
+                lines.append(f"{pad}if {guard.format(v=var)}:")
+                lines.append(f"{pad}    {call}")
+        members = [(k, sub) for k, sub in node.items() if k is not _HERE and k is not None]
+        if members:
+            lines.append(f"{pad}if isinstance({var}, dict):")
+            for name, sub in members:
+                child = f"v{depth + 1}"
+                if _HERE in sub:
+                    lines.append(f"{pad}    {child} = {var}.get({name!r}, ABSENT)")
+                    lines.append(f"{pad}    if {child} is not ABSENT:")
+                    emit(sub, child, [*path, repr(name)], depth + 2)
+                else:  # only containers below: an absent member is neither
+                    lines.append(f"{pad}    {child} = {var}.get({name!r})")
+                    emit(sub, child, [*path, repr(name)], depth + 1)
+        if None in node:
+            index, child = f"i{depth}", f"v{depth + 1}"
+            lines.append(f"{pad}if isinstance({var}, list):")
+            lines.append(f"{pad}    for {index}, {child} in enumerate({var}):")
+            emit(node[None], child, [*path, index], depth + 2)
+
+    emit(tree, "doc", [], 0)
+    lines.append("    return None")
+    namespace = dict(constants)
+    exec(compile("\n".join(lines), f"<check plan of {resource_type} {spec.version}>", "exec"),
+         namespace)
+    check: PlanCheck = namespace["check"]
+    return check
 
 
 @rule()
 def plan_leaves(doc: Document, ctx: Context) -> None:
-    root = _trie(ctx.spec, str(doc.get("resourceType")), _may_hold_invisible(doc, ctx.spec))
-    _visit(root, doc, [], ctx)
-
-
-def _visit(node: _Trie, value: Any, where: list[str | int], ctx: Context) -> None:
-    # The path is one list, pushed and popped: pointers are only built for a finding.
-    if node.kinds:
-        for leaf, quiet in zip(node.kinds, node.quiet, strict=True):
-            if value.__class__ is str and value in quiet:
-                continue  # the common case: a listed, current code
-            _check_leaf(leaf, value, tuple(where), ctx)
-    children = node.children
-    if children and isinstance(value, dict):
-        # Walk whichever is shorter: the members present, or the members the plan names.
-        if len(value) < len(children):
-            pairs = [(k, children[k], v) for k, v in value.items() if k in children]
-        else:
-            pairs = [(k, c, value[k]) for k, c in children.items() if k in value]
-        for key, child, sub in pairs:
-            where.append(key)
-            _visit(child, sub, where, ctx)
-            where.pop()
-    items = node.items
-    if items is not None and isinstance(value, list):
-        for i, item in enumerate(value):
-            where.append(i)
-            _visit(items, item, where, ctx)
-            where.pop()
+    _plan_check(ctx.spec, str(doc.get("resourceType")))(doc, ctx)
 
 
 _ABSENT: Any = object()
