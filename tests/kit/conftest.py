@@ -14,7 +14,7 @@ import pytest
 from reference_server import create_app
 from smartcommunity.conformance import Preset, parse_preset
 
-from .harness import Server, configured_preset_data, make_issuer, server_settings
+from .harness import Server, configured_preset_data, make_issuer, server_settings, serving
 
 
 @pytest.fixture(scope="session")
@@ -28,13 +28,8 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, issuer: Path) -> Iterator[Server]:
     path = tmp_path_factory.mktemp("kit-server") / "server.sqlite3"
-    app = create_app(server_settings(path, issuer))
-    running = Server(app)
-    running.start()
-    try:
+    with serving(create_app(server_settings(path, issuer))) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture()

@@ -4,11 +4,13 @@ one server serves every test."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,18 @@ class Server:
 
     def reset(self) -> None:
         self.holder.app = self.holder.base
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[Server]:
+    """``app`` served on a free loopback port while the block runs; its store closed after."""
+    running = Server(app)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        app.state.sc.service.store.dispose()
 
 
 def demo_preset_data(community: str = "110105001001") -> dict[str, Any]:

@@ -14,7 +14,7 @@ from reference_server import create_app
 from smartcommunity.conformance import Preset, all_tests, run
 from smartcommunity.specification import load_spec
 
-from .harness import Server, server_settings
+from .harness import Server, server_settings, serving
 from .mutants import MUTANTS
 
 pytestmark = pytest.mark.slow
@@ -36,15 +36,8 @@ def _privacy_requirements() -> list[str]:
 
 @pytest.fixture(scope="module")
 def pg_server(issuer: Path) -> Iterator[Server]:
-    with throwaway_pg("sc_kit") as url:
-        app = create_app(server_settings(url, issuer))
-        running = Server(app)
-        running.start()
-        try:
-            yield running
-        finally:
-            running.stop()
-            app.state.sc.service.store.dispose()
+    with throwaway_pg("sc_kit") as url, serving(create_app(server_settings(url, issuer))) as s:
+        yield s
 
 
 def test_privacy_matrix_and_access_changes_on_postgresql(pg_server: Server,
