@@ -3,12 +3,18 @@ that fails is the one citing the broken requirement; the unbroken server passes 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from smartcommunity.conformance import Preset, run
 
 from .harness import Server
 from .mutants import MUTANTS, Mutant
+
+#: a list, tuple, set or dict printed by Python (``['a']``, ``('a',)``, ``{'a': 1}``), an
+#: exception's repr (``ConnectError('…')``) or ``None``
+PYTHON_NOTATION = re.compile(r"[\[({]'|'[\])}]|\w+Error\(|\bNone\b")
 
 
 def test_at_least_fifteen_mutants_each_guarding_a_requirement() -> None:
@@ -37,3 +43,7 @@ def test_the_kit_catches(mutant: Mutant, served: Server, preset: Preset,
     assert mutant.requirement in failures, (
         f"{mutant.name} ({mutant.defect}) was not caught by {mutant.requirement}: "
         + str({r["id"]: (r["status"], r["message"]["en"]) for r in report["results"]}))
+    # A regulator reads the failure in Chinese or English, never Python's notation for it.
+    for r in report["results"]:
+        for lang, text in r["message"].items():
+            assert not PYTHON_NOTATION.search(text), f"{r['id']} ({lang}): {text}"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from smartcommunity.conformance import Preset, run, write_reports
+from smartcommunity.conformance import Preset, rerun_command, run, write_reports
 
 from .harness import Server
 from .mutants import MUTANTS
@@ -29,8 +29,11 @@ def test_a_failing_report_reads_right_in_a_browser(served: Server, preset: Prese
     sync_api = pytest.importorskip("playwright.sync_api")
     mutant = next(m for m in MUTANTS if m.name == "missing-etag")
     served.serve(mutant.install(served.app, monkeypatch))
+    command = ["smartcommunity", "conformance", "run", "--base-url", served.base_url,
+               "--preset", "/srv/city/preset.json", "--requirements",
+               "/req/core/etag,/req/core/not-found", "--report-dir", "/srv/city/report"]
     report = run(served.base_url, preset,
-                 requirements=["/req/core/etag", "/req/core/not-found"])
+                 requirements=["/req/core/etag", "/req/core/not-found"], command=command)
     assert report["verdict"] == "fail"
     page_file = write_reports(report, tmp_path, DOCS)["html"]
     with sync_api.sync_playwright() as p:
@@ -47,6 +50,10 @@ def test_a_failing_report_reads_right_in_a_browser(served: Server, preset: Prese
             assert curl.is_visible()
             assert curl.inner_text().startswith("curl ")
             assert served.base_url in curl.inner_text()
+            rerun = first.locator("code.rerun-command")
+            assert rerun.is_visible()
+            assert rerun.inner_text() == rerun_command(command, "/req/core/etag")
+            assert "/srv/city/preset.json" in rerun.inner_text()
             link = first.locator("a.requirement")
             assert link.get_attribute("href") == DOCS + "#req-core-etag"
             page.click("#lang-switch")

@@ -33,7 +33,10 @@ def test_a_preset_without_departments_skips_their_tests(served: Server,
         assert "department" in result["message"]["en"]
         assert "department" in result["message"]["zh-Hans"]
         assert not result["exchanges"], "a skipped test sends nothing"
-    assert report["verdict"] == "pass"
+    # Nothing failed, but MUST requirements went unverified: qualified, never certified.
+    assert report["verdict"] == "qualified"
+    assert {u["requirement"] for u in report["unverified"]} == set(DEPARTMENT_TESTS)
+    assert all(u["reason"]["en"] and u["reason"]["zh-Hans"] for u in report["unverified"])
 
 
 @pytest.mark.slow

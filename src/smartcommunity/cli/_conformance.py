@@ -18,6 +18,9 @@ from typing import Any, TextIO
 from ..specification import BASE_URI, DEFAULT_VERSION, Spec, available_versions, load_spec
 from ._common import EXIT_INVALID, EXIT_OK, UsageError
 
+#: nothing failed, but a MUST requirement was not verified (its test skipped)
+EXIT_QUALIFIED = 3
+
 #: where the documentation site lists every requirement, one anchor each (req-<class>-<name>)
 REQUIREMENTS_URL = "https://w3id.org/smartcommunity/requirements/"
 
@@ -29,7 +32,9 @@ def add_conformance(sub: Any) -> None:
     r = commands.add_parser(
         "run", help="run the kit against a server",
         description="Run the conformance kit against a server and write report.json, "
-                    "junit.xml and report.html. Exit status 0 when certified, 1 when not.")
+                    "junit.xml and report.html. Exit status 0 when certified, 1 when not, "
+                    f"{EXIT_QUALIFIED} when nothing failed but a MUST requirement could not "
+                    "be verified (a qualified verdict, not a certificate).")
     r.add_argument("--base-url", help="URL of the server under test (default: the preset's "
                                       "baseUrl)")
     r.add_argument("--preset", required=True, metavar="FILE",
@@ -96,7 +101,7 @@ def _key(path: str | None, spec: Spec) -> bytes | None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..conformance import PresetError, load_preset, run, write_reports
+    from ..conformance import VERDICT_TEXT, PresetError, load_preset, run, write_reports
     from ..conformance import all_tests as kit_tests
 
     # Ids and the preset are checked against the version asked for, or the default one; the
@@ -124,12 +129,14 @@ def command(args: argparse.Namespace) -> int:
     if progress is not None:
         _announce(preset, base_url, kit_tests(spec))
     report = run(base_url, preset, classes=classes, requirements=requirements, seed=args.seed,
-                 version=args.spec_version, progress=progress, pseudonym_key=key)
+                 version=args.spec_version, progress=progress, pseudonym_key=key,
+                 command=_command(args, base_url))
     paths = write_reports(report, args.report_dir, args.requirements_url)
     failed = [r for r in report["results"] if r["status"] in ("fail", "error")]
     counts = {s: sum(1 for r in report["results"] if r["status"] == s)
               for s in ("pass", "fail", "warn", "skip", "error")}
-    verdict = "CERTIFIED · 通过认证" if report["verdict"] == "pass" else "NOT CERTIFIED · 未通过"
+    zh, en = VERDICT_TEXT[report["verdict"]]
+    verdict = f"{en} · {zh}"
     print(f"{verdict}  {len(report['results'])} tests: "
           + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
           + f" in {report['durationMs'] / 1000:.1f} s")
@@ -139,8 +146,32 @@ def command(args: argparse.Namespace) -> int:
         print(f"  ✗ {r['id']}: {r['message']['en']}")
     if len(failed) > 10:
         print(f"  … and {len(failed) - 10} more")
+    for u in report.get("unverified", [])[:10]:
+        print(f"  ? {u['requirement']} not verified: {u['reason']['en']}")
     print(f"  reports: {paths['html']}  {paths['json']}  {paths['junit']}")
-    return EXIT_OK if report["verdict"] == "pass" else EXIT_INVALID
+    return {"pass": EXIT_OK, "qualified": EXIT_QUALIFIED}.get(report["verdict"], EXIT_INVALID)
+
+
+def _command(args: argparse.Namespace, base_url: str) -> list[str]:
+    """The command line of this run as a user can paste it again: absolute paths, no
+    secrets (tokens live in the preset file, the key in its own file)."""
+    def absolute(path: str) -> str:
+        return path if path == "demo" and not Path(path).exists() else str(Path(path).resolve())
+
+    command = ["smartcommunity", "conformance", "run", "--base-url", base_url,
+               "--preset", absolute(args.preset)]
+    for option, value in (("--spec-version", args.spec_version),
+                          ("--classes", args.classes), ("--requirements", args.requirements),
+                          ("--pseudonym-key-file",
+                           args.pseudonym_key_file and absolute(args.pseudonym_key_file)),
+                          ("--report-dir", str(Path(args.report_dir).resolve()))):
+        if value:
+            command += [option, value]
+    if args.seed:
+        command += ["--seed", str(args.seed)]
+    if args.requirements_url != REQUIREMENTS_URL:
+        command += ["--requirements-url", args.requirements_url]
+    return command
 
 
 def _announce(preset: Any, base_url: str, tests: Iterable[Any]) -> None:

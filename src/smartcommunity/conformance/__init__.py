@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from ._preset import Preset, PresetError, Principal, load_preset, parse_preset
 from ._registry import Failed, KitTest, Skipped, check
-from ._report import html, junit, write_reports
+from ._report import VERDICT_TEXT, html, junit, rerun_command, write_reports
 from ._runner import all_tests, coverage, run
 
 __all__ = [
+    "VERDICT_TEXT",
     "Failed",
     "KitTest",
     "Preset",
@@ -29,6 +30,7 @@ __all__ = [
     "junit",
     "load_preset",
     "parse_preset",
+    "rerun_command",
     "run",
     "write_reports",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import time
@@ -12,6 +13,10 @@ from typing import Any
 import httpx
 
 EXCERPT = 1200
+#: request bodies longer than this leave the curl command for a file beside the report
+INLINE_BODY = 2048
+#: the folder, inside the report folder, that holds those bodies
+BODIES = "request-bodies"
 
 
 @dataclass
@@ -27,12 +32,23 @@ class Exchange:
     response_text: str = ""
     elapsed_ms: float = 0.0
 
-    def curl(self) -> str:
+    def body_file(self) -> str | None:
+        """Where a body too long for a command line is kept, named by its digest."""
+        if self.body is None or len(self.body) <= INLINE_BODY:
+            return None
+        return f"{BODIES}/{hashlib.sha256(self.body).hexdigest()[:16]}.json"
+
+    def curl(self, evidence: bool = True) -> str:
+        """The command that repeats the request; a long body is read from its file, which the
+        report keeps for evidence only (a passed test's long body is named, not kept)."""
         parts = ["curl", "-sS", "-i", "-X", self.method]
         for name, value in self.headers.items():
             parts += ["-H", f"{name}: {value}"]
+        long = self.body_file()
         if self.body is not None:
-            parts += ["--data-binary", self.body.decode("utf-8", "replace")]
+            parts += ["--data-binary",
+                      self.body.decode("utf-8", "replace") if long is None
+                      else f"@{long}" if evidence else f"<{len(self.body)} bytes, not kept>"]
         parts.append(self.url)
         return " ".join(shlex.quote(p) for p in parts)
 
@@ -40,9 +56,20 @@ class Exchange:
         text = self.response_text
         return text if len(text) <= EXCERPT else text[:EXCERPT] + " …"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "url": self.url, "curl": self.curl(),
-                "status": self.status, "response": self.excerpt()}
+    def to_dict(self, evidence: bool = True) -> dict[str, Any]:
+        """The exchange for the report. With ``evidence`` (a failure, an error, a warning) the
+        response excerpt and a long body (to be written beside the report) come along; a passed
+        test keeps the request line, the command and the status only, which keeps a full run's
+        report small."""
+        out: dict[str, Any] = {"method": self.method, "url": self.url,
+                               "curl": self.curl(evidence),
+                               "status": self.status}
+        if evidence:
+            out["response"] = self.excerpt()
+            if self.body_file() and self.body is not None:
+                out["requestBodyFile"] = self.body_file()
+                out["requestBody"] = self.body.decode("utf-8", "replace")
+        return out
 
 
 class Response:

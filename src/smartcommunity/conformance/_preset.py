@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,13 @@ class Preset:
     production: bool = False
     #: a test issuer the server trusts (conformance-preset.json ``jwt``), its key file resolved
     jwt: dict[str, Any] | None = None
+    #: the city's UTC offset, for the times a regulator reads in the report
+    time_zone: str = "+08:00"
+
+    def zone(self) -> timezone:
+        sign = -1 if self.time_zone.startswith("-") else 1
+        hours, minutes = self.time_zone[1:].split(":")
+        return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
 
     def by_role(self, role: str, *, community: str | None = None,
                 organisation: str | None = None) -> Principal | None:
@@ -100,7 +108,8 @@ def parse_preset(data: Any, version: str = DEFAULT_VERSION, base: Path | None = 
         issuer["privateKeyFile"] = str(base / issuer["privateKeyFile"])
     return Preset(data["community"], data.get("otherCommunity"), principals,
                   data.get("baseUrl"), dict(data.get("limits", {})),
-                  bool(data.get("production", False)), issuer)
+                  bool(data.get("production", False)), issuer,
+                  data.get("timeZone", "+08:00"))
 
 
 def load_preset(path: str | Path, version: str = DEFAULT_VERSION) -> Preset:

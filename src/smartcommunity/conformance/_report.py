@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import shlex
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -12,8 +15,38 @@ ORDER = {"fail": 0, "error": 1, "warn": 2, "skip": 3, "pass": 4}
 STATUS_TEXT = {
     "pass": ("通过", "pass"), "fail": ("不通过", "fail"), "warn": ("警告", "warning"),
     "skip": ("跳过", "skipped"), "error": ("故障", "error"),
-    "not-declared": ("未声明", "not declared"),
+    "not-declared": ("未声明", "not declared"), "qualified": ("有保留", "qualified"),
 }
+VERDICT_TEXT = {
+    "pass": ("通过认证", "CERTIFIED"),
+    "qualified": ("有保留：未全部验证", "QUALIFIED: NOT EVERYTHING VERIFIED"),
+    "fail": ("未通过", "NOT CERTIFIED"),
+}
+#: Chinese faces first, each platform's own, then Noto (Debian: fonts-noto-cjk)
+FONTS = ('"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", '
+         '"WenQuanYi Micro Hei", "Hiragino Sans GB", system-ui, sans-serif')
+#: options that choose what runs or where reports go; a re-run sets its own
+_SCOPE = ("--classes", "--requirements", "--report-dir")
+
+
+def rerun_command(command: Sequence[str], requirement: str) -> str:
+    """The run's own command line narrowed to one requirement, with its own report folder,
+    ready to paste into a shell."""
+    args = list(command)
+    kept: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i] in _SCOPE:
+            i += 2
+            continue
+        if args[i].split("=", 1)[0] in _SCOPE:
+            i += 1
+            continue
+        kept.append(args[i])
+        i += 1
+    slug = requirement.strip("/").replace("/", "-")
+    return shlex.join([*kept, "--requirements", requirement,
+                       "--report-dir", f"conformance-rerun-{slug}"])
 
 
 def write_reports(report: dict[str, Any], folder: str | Path,
@@ -21,11 +54,28 @@ def write_reports(report: dict[str, Any], folder: str | Path,
     """Write report.json, junit.xml and report.html into ``folder``; return their paths."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    report = _bodies_to_files(report, out)
     paths = {"json": out / "report.json", "junit": out / "junit.xml", "html": out / "report.html"}
     paths["json"].write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
     paths["junit"].write_bytes(junit(report))
     paths["html"].write_text(html(report, requirements_url), "utf-8")
     return paths
+
+
+def _bodies_to_files(report: dict[str, Any], out: Path) -> dict[str, Any]:
+    """A copy of ``report`` whose long request bodies are written to the files their curl
+    commands read (``requestBodyFile``, relative to the report folder)."""
+    if not any("requestBody" in e for r in report["results"] for e in r.get("exchanges", [])):
+        return report
+    written = copy.deepcopy(report)
+    for r in written["results"]:
+        for e in r.get("exchanges", []):
+            body = e.pop("requestBody", None)
+            if body is not None:
+                target = out / e["requestBodyFile"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(body, "utf-8")
+    return written
 
 
 def junit(report: dict[str, Any]) -> bytes:
@@ -85,13 +135,20 @@ def _exchange(e: dict[str, Any], label: tuple[str, str], opened: bool) -> str:
         "</details>")
 
 
-def _article(r: dict[str, Any], base: str, statements: dict[str, dict[str, str]]) -> str:
+def _article(r: dict[str, Any], base: str, statements: dict[str, dict[str, str]],
+             command: Sequence[str]) -> str:
     zh, en = STATUS_TEXT[r["status"]]
     link = f'{base}#{_anchor(r["requirement"])}'
     failed = r["status"] in ("fail", "error", "warn")
     exchanges = list(r.get("exchanges", []))
     parts = []
-    for i, e in enumerate(exchanges):
+    if r["status"] in ("pass", "skip"):
+        # a passed test lists what it sent; its curl commands are in report.json
+        parts.append('<ul class="sent">' + "".join(
+            f'<li><code>{escape(e["method"])} {escape(e["url"])}</code> → {e.get("status")}</li>'
+            for e in exchanges) + "</ul>" if exchanges else "")
+        statements = {}
+    for i, e in enumerate(exchanges if not parts else []):
         last = i == len(exchanges) - 1
         label = ("出错的请求", "The request that failed") if failed and last else (
             "请求", "Request")
@@ -100,8 +157,8 @@ def _article(r: dict[str, Any], base: str, statements: dict[str, dict[str, str]]
     said = (f'<blockquote class="statement">{_both(statement.get("zh-Hans", ""), statement.get("en", ""))}'
             "</blockquote>") if statement else ""
     rerun = (f'<p class="rerun">{_both("只重跑这一需求：", "Re-run only this requirement: ")}'
-             f'<code>smartcommunity conformance run --requirements {escape(r["requirement"])} …</code></p>'
-             if failed else "")
+             f'<code class="rerun-command">{escape(rerun_command(command, r["requirement"]))}'
+             "</code></p>" if failed and command else "")
     title = r.get("title", {})
     return (
         f'<article class="result {r["status"]}" id="{escape(r["id"])}">'
@@ -160,6 +217,13 @@ def matrix_html(results: list[dict[str, Any]]) -> str:
     return f'<h2>{_both("隐私矩阵", "Privacy matrix")}</h2>' + "".join(out)
 
 
+def _local(stamp: str) -> str:
+    """``2026-12-03T08:04:51+08:00`` → ``2026-12-03 08:04:51 (UTC+08:00)``."""
+    if len(stamp) < 25:
+        return stamp
+    return f"{stamp[:10]} {stamp[11:19]} (UTC{stamp[19:]})"
+
+
 def html(report: dict[str, Any], requirements_url: str | None = None) -> str:
     """The bilingual report page: verdict, classes, failures first with the exact curl."""
     base = requirements_url or "https://w3id.org/smartcommunity/requirements/"
@@ -177,15 +241,21 @@ def html(report: dict[str, Any], requirements_url: str | None = None) -> str:
             + "</tr>")
     shown = [r for r in results if r["status"] != "pass"]
     passed = [r for r in results if r["status"] == "pass"]
-    items = [_article(r, base, statements) for r in shown]
+    command = report.get("command", [])
+    items = [_article(r, base, statements, command) for r in shown]
     if passed:
         items.append(
             f'<details id="passed"><summary>{_both(f"通过的测试（{len(passed)}）", f"Passed tests ({len(passed)})")}'
-            "</summary>" + "".join(_article(r, base, statements) for r in passed) + "</details>")
+            "</summary>" + "".join(_article(r, base, statements, command) for r in passed)
+            + "</details>")
     failures = sum(1 for r in results if r["status"] in ("fail", "error"))
     unknown = "".join(f"<li><code>{escape(u)}</code></li>" for u in report.get("unknownClasses", []))
     uncovered = [rid for rid, ids in report.get("coverage", {}).items() if not ids]
-    verdict_zh, verdict_en = ("通过认证", "CERTIFIED") if verdict == "pass" else ("未通过", "NOT CERTIFIED")
+    verdict_zh, verdict_en = VERDICT_TEXT[verdict]
+    unverified = "".join(
+        f'<li><a href="#{escape(u["test"])}"><code>{escape(u["requirement"])}</code></a>：'
+        f'{_both(u["reason"]["zh-Hans"], u["reason"]["en"])}</li>'
+        for u in report.get("unverified", []))
     return f"""<!DOCTYPE html>
 <html lang="zh-Hans" data-lang="zh-Hans">
 <head>
@@ -193,11 +263,12 @@ def html(report: dict[str, Any], requirements_url: str | None = None) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>一致性测试报告 / Conformance report — {escape(report["baseUrl"])}</title>
 <style>
-body {{ font-family: system-ui, "Noto Sans CJK SC", "PingFang SC", sans-serif; margin: 2rem auto;
+body {{ font-family: {FONTS}; margin: 2rem auto;
        max-width: 70rem; padding: 0 1rem; color: #1d2330; }}
 html[data-lang="zh-Hans"] [lang="en"], html[data-lang="en"] [lang="zh-Hans"] {{ display: none; }}
 #verdict {{ font-size: 2rem; padding: 1rem 1.5rem; border-radius: .5rem; color: #fff; }}
 #verdict.pass {{ background: #1b7f3b; }} #verdict.fail {{ background: #b3261e; }}
+#verdict.qualified {{ background: #8a5a00; }}
 table {{ border-collapse: collapse; width: 100%; margin: 1rem 0; }}
 td, th {{ border: 1px solid #ccd; padding: .4rem .6rem; text-align: left; vertical-align: top; }}
 tr.fail td:nth-child(2) {{ color: #b3261e; font-weight: bold; }}
@@ -222,11 +293,12 @@ td.none {{ color: #889; }}
 <h1>{_both("智慧社区互操作标准 一致性测试报告", "Smart Community Interoperability Standard — conformance report")}</h1>
 <p>{_both("被测服务器：", "Server under test: ")}<code>{escape(report["baseUrl"])}</code> ·
 {_both("标准版本", "standard version")} {escape(report["specVersion"])} ·
-{_both("开始于", "started")} {escape(report.get("startedAt", ""))} ·
+{_both("开始于", "started")} {escape(_local(report.get("startedAt", "")))} ·
 {_both("耗时", "took")} {report.get("durationMs", 0) / 1000:.1f} s · seed {report.get("seed", 0)}</p>
 <div id="verdict" class="{verdict}">{_both(verdict_zh, verdict_en)}</div>
-<p>{_both(f"{failures} 项不通过或故障。核心类和服务器声明的每个类都通过时才通过认证。",
-          f"{failures} failed or errored. Certification needs core and every declared class to pass.")}</p>
+<p>{_both(f"{failures} 项不通过或故障。核心类和服务器声明的每个类都通过、且其中每条 MUST 需求都已验证时，才通过认证。",
+          f"{failures} failed or errored. Certification needs core and every declared class to pass, with every MUST requirement in them verified.")}</p>
+{f'<h2 id="unverified">{_both("未验证的 MUST 需求", "MUST requirements not verified")}</h2><p>{_both("以下需求的测试被跳过，服务器是否满足它们未知。补全预设（或按原因处理）后重跑，才能给出认证。", "The tests of these requirements were skipped, so whether the server meets them is unknown. Complete the preset (or remove the cause given) and run again before certifying.")}</p><ul>{unverified}</ul>' if unverified else ""}
 {f'<h2>{_both("未知的一致性类", "Unknown conformance classes")}</h2><ul>{unknown}</ul>' if unknown else ""}
 <h2>{_both("各一致性类", "Conformance classes")}</h2>
 <table><thead><tr><th>{_both("类", "Class")}</th><th>{_both("结论", "Verdict")}</th>
@@ -239,6 +311,9 @@ td.none {{ color: #889; }}
 <h2>{_both("覆盖", "Coverage")}</h2>
 <p>{_both(f"{len(report.get('coverage', {}))} 条需求，{len(uncovered)} 条没有测试。",
           f"{len(report.get('coverage', {}))} requirements, {len(uncovered)} without a test.")}</p>
+{f'<h2>{_both("复现", "Reproduce")}</h2><p>{_both("本次运行的命令（令牌在预设文件中，不在命令里）：", "The command of this run (tokens stay in the preset file, not on the command line):")}</p><pre id="command">{escape(shlex.join(command))}</pre>' if command else ""}
+<p>{_both("curl 命令中的 @request-bodies/… 是报告目录中保存的请求体，请在报告目录中运行。", "A curl command's @request-bodies/… is a request body kept in the report folder: run it from there.")}</p>
+<footer><p>{_both("本报告用系统中的中文字体显示（思源黑体/Noto Sans CJK、苹方、微软雅黑、文泉驿等）。如果汉字显示为方框，请安装 Noto Sans CJK（Debian：fonts-noto-cjk）。", "This report uses the Chinese fonts on the system (Noto Sans CJK / Source Han Sans, PingFang, Microsoft YaHei, WenQuanYi …). If Chinese shows as boxes, install Noto Sans CJK (Debian: fonts-noto-cjk).")}</p></footer>
 </body>
 </html>
 """

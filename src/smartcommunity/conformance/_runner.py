@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +14,9 @@ from ._client import Client, Response
 from ._context import KitContext
 from ._preset import Preset
 from ._registry import TESTS, Failed, KitTest, Skipped, binding
+
+#: results whose exchanges are kept in full (response excerpt, long bodies) as evidence
+EVIDENCE = frozenset({"fail", "error", "warn"})
 
 #: called after every test with (index, total, result): the CLI prints one line per test
 Progress = Callable[[int, int, dict[str, Any]], None]
@@ -56,6 +59,7 @@ def run(
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
     pseudonym_key: bytes | None = None,
+    command: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run the kit against ``base_url`` and return the report (conformance-report.json).
 
@@ -67,9 +71,10 @@ def run(
     redacts as a key holder does; a key shorter than /req/privacy/pseudonym allows raises
     ValueError. ``version`` is the version of the standard to test against; by default the
     latest installed version the server declares at /conformance (DEFAULT_VERSION when it
-    declares none the kit knows).
+    declares none the kit knows). ``command`` is the command line that started the run,
+    without secrets: the report shows it and builds its re-run commands from it.
     """
-    started = datetime.now(UTC).astimezone()
+    started = datetime.now(UTC).astimezone(preset.zone())
     t0 = time.perf_counter()
     client = Client(base_url, transport=transport)
     try:
@@ -128,7 +133,8 @@ def run(
             results.append(result)
             if progress:
                 progress(index, len(runnable), result)
-        return _report(spec, base_url, started, t0, seed, declared, unknown, results, tests)
+        report = _report(spec, base_url, started, t0, seed, declared, unknown, results, tests)
+        return {**report, "command": list(command)} if command else report
     finally:
         client.close()
 
@@ -170,8 +176,8 @@ def _declaration(client: Client) -> tuple[Response | None, dict[str, str] | None
     try:
         return client.request("GET", "/conformance"), None
     except httpx.HTTPError as exc:
-        return None, {"zh-Hans": f"无法连接服务器：{exc!r}",
-                      "en": f"cannot reach the server: {exc!r}"}
+        return None, {"zh-Hans": f"无法连接服务器：{_fault(exc)}",
+                      "en": f"cannot reach the server: {_fault(exc)}"}
 
 
 def _version(resp: Response | None) -> str:
@@ -226,10 +232,10 @@ def _run_one(ctx: KitContext, spec: Spec, test: KitTest, cls: str) -> dict[str, 
         status, message = "skip", exc.message
     except httpx.HTTPError as exc:
         status = "error"
-        message = {"zh-Hans": f"网络故障：{exc!r}", "en": f"network fault: {exc!r}"}
+        message = {"zh-Hans": f"网络故障：{_fault(exc)}", "en": f"network fault: {_fault(exc)}"}
     except Exception as exc:  # a fault of the kit itself, reported, never a crash of the run
         status = "error"
-        message = {"zh-Hans": f"测试套件故障：{exc!r}", "en": f"kit fault: {exc!r}"}
+        message = {"zh-Hans": f"测试套件故障：{_fault(exc)}", "en": f"kit fault: {_fault(exc)}"}
     else:
         status, message = "pass", {"zh-Hans": "通过", "en": "met"}
     elapsed = (time.perf_counter() - start) * 1000
@@ -237,6 +243,11 @@ def _run_one(ctx: KitContext, spec: Spec, test: KitTest, cls: str) -> dict[str, 
     if ctx.matrix:
         result["matrix"] = ctx.matrix
     return result
+
+
+def _fault(exc: BaseException) -> str:
+    """``ConnectError: [Errno 111] Connection refused``: the kind of fault and its words."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _result(
@@ -257,7 +268,7 @@ def _result(
         "status": status,
         "message": message,
         "durationMs": round(elapsed, 1),
-        "exchanges": [e.to_dict() for e in exchanges[-6:]],
+        "exchanges": [e.to_dict(status in EVIDENCE) for e in exchanges[-6:]],
     }
 
 
@@ -280,10 +291,13 @@ def _report(
             for s in ("pass", "fail", "warn", "skip", "error")
         }
         is_declared = cid in declared or cls.mandatory
+        unverified = [r for r in mine if r["status"] == "skip" and r["level"] == "MUST"]
         if not is_declared:
             verdict = "not-declared"
+        elif counts["fail"] or counts["error"]:
+            verdict = "fail"
         else:
-            verdict = "fail" if counts["fail"] or counts["error"] else "pass"
+            verdict = "qualified" if unverified else "pass"
         classes.append(
             {
                 "id": cid,
@@ -293,14 +307,23 @@ def _report(
                 "counts": counts,
             }
         )
-    ok = all(c["verdict"] != "fail" for c in classes) and not unknown
+    verdicts = {c["verdict"] for c in classes}
+    verdict = ("fail" if "fail" in verdicts or unknown
+               else "qualified" if "qualified" in verdicts else "pass")
+    in_force = {c["id"] for c in classes if c["declared"]}
     return {
         "baseUrl": base_url,
         "specVersion": spec.version,
         "startedAt": started.isoformat(timespec="seconds"),
+        "timeZone": started.isoformat(timespec="seconds")[-6:],  # "+08:00"
         "durationMs": round((time.perf_counter() - t0) * 1000, 1),
         "seed": seed,
-        "verdict": "pass" if ok else "fail",
+        "verdict": verdict,
+        # what a qualified verdict leaves unverified, and why (/conf/core text, "Verdict")
+        "unverified": [{"requirement": r["requirement"], "test": r["id"], "reason": r["message"]}
+                       for r in results
+                       if r["status"] == "skip" and r["level"] == "MUST"
+                       and r["class"] in in_force],
         "declared": sorted(f"{BASE_URI}{spec.version}{c}" for c in declared),
         "classes": classes,
         "unknownClasses": unknown,

@@ -27,6 +27,7 @@ from ._shared import (
     feed,
     keyed_create,
     new_issue,
+    plain,
     proxy,
     resident,
     subject,
@@ -117,7 +118,8 @@ def test_withheld_events(ctx: KitContext) -> None:
     for event in events:
         if event.get("type") == WITHHELD_TYPE:
             extra = sorted(set(event) - allowed)
-            ctx.expect(not extra, f"精简事件带有 {extra}", f"a withheld event carries {extra}")
+            ctx.expect(not extra, f"精简事件带有 {plain(extra, 'zh')}",
+                       f"a withheld event carries {plain(extra)}")
         ctx.expect(doc["id"] not in json.dumps(event),
                    "不能读取该资源的读者在变更中看到了它的标识",
                    "a reader who may not read the resource sees its id in the feed")
@@ -225,8 +227,8 @@ def test_erasure_every_copy(ctx: KitContext) -> None:
     ctx.expect_status(resp, 200, zh="执行删除", en="carry out the erasure")
     replay = ctx.create(doc, headers=same_key)
     leaked = _leaks(values, replay.json())
-    ctx.expect(not leaked, f"删除后幂等重放仍给出 {leaked}",
-               f"after erasure the idempotent replay still gives {leaked}")
+    ctx.expect(not leaked, f"删除后幂等重放仍给出 {plain(leaked, 'zh')}",
+               f"after erasure the idempotent replay still gives {plain(leaked)}")
     ctx.expect(replay.status != 201, "删除后的重放又创建了记录",
                "the replay after erasure created the record again")
     readers = [ctx.staff, *(p for p in (ctx.optional(SYSTEM),) if p is not None)]

@@ -21,6 +21,7 @@ from ._shared import (
     dispatch,
     feed,
     listed,
+    plain,
     resident,
     resident_ref,
     subject,
@@ -79,8 +80,8 @@ def test_intake_minimum(ctx: KitContext) -> None:
     lookup = set(_record_access(ctx).get("lookupRoles") or ())
     operators = ctx.serving(*sorted(roles | lookup))
     if not operators:
-        raise Skipped(f"预设中没有服务本社区的 {sorted(roles | lookup)} 主体",
-                      f"the preset has no principal of {sorted(roles | lookup)} serving the "
+        raise Skipped(f"预设中没有服务本社区的 {plain(sorted(roles | lookup), 'zh')} 主体",
+                      f"the preset has no principal of {plain(sorted(roles | lookup))} serving the "
                       "community")
     for who in operators:
         cursor = tail(ctx, who) if who.role in lookup else None
@@ -93,8 +94,10 @@ def test_intake_minimum(ctx: KitContext) -> None:
         if audience in necessary:
             extra = sorted((set(body) & _tagged_members(ctx, RESIDENT))
                            - set(necessary[audience][RESIDENT]))
-            ctx.expect(not extra, f"{who.name}（{who.role}）得到了受理不需要的 {extra}",
-                       f"{who.name} ({who.role}) receives {extra}, which intake does not need")
+            ctx.expect(not extra,
+                       f"{who.name}（{who.role}）得到了受理不需要的 {plain(extra, 'zh')}",
+                       f"{who.name} ({who.role}) receives {plain(extra)}, "
+                       "which intake does not need")
         ctx.expect(without_meta(body) == without_meta(ctx.redact(record.doc, audience)),
                    f"{who.name} 读到的居民记录与受众 {audience} 的脱敏结果不同",
                    f"{who.name}'s read of the resident differs from the {audience} redaction")
@@ -146,8 +149,8 @@ def test_system_principal(ctx: KitContext) -> None:
                                                               record.id)]))
         for path, payload in paths:
             shown = _shown(secrets, payload) + _shown(values, payload)
-            ctx.expect(not shown, f"{who.name}（{who.role}）从 {path} 得到了 {shown}",
-                       f"{who.name} ({who.role}) learns {shown} from {path}")
+            ctx.expect(not shown, f"{who.name}（{who.role}）从 {path} 得到了 {plain(shown, 'zh')}",
+                       f"{who.name} ({who.role}) learns {plain(shown)} from {path}")
 
 
 def _shared_consent(ctx: KitContext, purpose: str, scope: list[str]) -> dict[str, Any]:

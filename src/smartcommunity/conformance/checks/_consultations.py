@@ -27,6 +27,7 @@ from ._shared import (
     expect_pointer,
     new_issue,
     other_community,
+    plain,
     proposed,
     proxy,
     refused_on_create,
@@ -83,15 +84,16 @@ def _closed_as(ctx: KitContext, procedure: Procedure, vote_id: str,
                f"{vote.get('status')}", f"after close-vote vote {vote_id} is {vote.get('status')}")
     for member in ("quorumMet", "result", "winningOptionId"):
         ctx.expect(results.get(member) == want.get(member),
-                   f"表决 {vote_id} 的 {member} 为 {results.get(member)!r}，按计票应为 "
-                   f"{want.get(member)!r}",
-                   f"vote {vote_id} has {member} {results.get(member)!r}; the tally gives "
-                   f"{want.get(member)!r}")
+                   f"表决 {vote_id} 的 {member} 为 {plain(results.get(member), 'zh')}，按计票应为 "
+                   f"{plain(want.get(member), 'zh')}",
+                   f"vote {vote_id} has {member} {plain(results.get(member))}; the tally gives "
+                   f"{plain(want.get(member))}")
     recorded = (event.get("details") or {}).get("result")
     ctx.expect(recorded == want.get("result"),
-               f"close-vote 事件的 details.result 为 {recorded!r}，应为 {want.get('result')!r}",
-               f"the close-vote event's details.result is {recorded!r}, not "
-               f"{want.get('result')!r}")
+               f"close-vote 事件的 details.result 为 {plain(recorded, 'zh')}，应为 "
+               f"{plain(want.get('result'), 'zh')}",
+               f"the close-vote event's details.result is {plain(recorded)}, not "
+               f"{plain(want.get('result'))}")
 
 
 def _counts(results: Mapping[str, Any]) -> dict[str, int]:
@@ -135,10 +137,12 @@ def _complete_as(ctx: KitContext, procedure: Procedure, vote_id: str, want: bool
     got = procedure.vote(vote_id).get("ballotsComplete")
     recorded = (event.get("details") or {}).get("ballotsComplete")
     ctx.expect(got is want and recorded is want,
-               f"结束表决 {vote_id} 后 ballotsComplete 为 {got!r}，事件 details.ballotsComplete 为 "
-               f"{recorded!r}；按登记的选票应为 {want!r}",
-               f"after close-vote vote {vote_id} has ballotsComplete {got!r} and the event's "
-               f"details.ballotsComplete is {recorded!r}; the recorded ballots give {want!r}")
+               f"结束表决 {vote_id} 后 ballotsComplete 为 {plain(got, 'zh')}，事件 "
+               f"details.ballotsComplete 为 {plain(recorded, 'zh')}；按登记的选票应为 "
+               f"{plain(want, 'zh')}",
+               f"after close-vote vote {vote_id} has ballotsComplete {plain(got)} and the "
+               f"event's details.ballotsComplete is {plain(recorded)}; the recorded ballots "
+               f"give {plain(want)}")
 
 
 @check(
@@ -330,15 +334,15 @@ def test_consultation_filters(ctx: KitContext) -> None:
         return {names[i["id"]] for i in items if i.get("id") in names}, items
 
     seen, items = found(category=first)
-    ctx.expect(seen == {"a"}, f"按 category={first} 得到测试协商 {sorted(seen)}，应为 ['a']",
-               f"category={first} gave the kit's consultations {sorted(seen)}, expected ['a']")
+    ctx.expect(seen == {"a"}, f"按 category={first} 得到测试协商 {plain(seen, 'zh')}，应为 a",
+               f"category={first} gave the kit's consultations {plain(seen)}, expected a")
     ctx.expect(all(first in (i.get("categories") or []) for i in items),
                f"category={first} 返回了不含该内容的协商",
                f"category={first} returned consultations without that content")
     seen, items = found(issue=issue.id)
     ctx.expect(seen == {"b"} and len(items) == 1,
-               f"按 issue 过滤得到 {len(items)} 条（测试协商 {sorted(seen)}），应只有 b",
-               f"issue filter gave {len(items)} items (kit's {sorted(seen)}), expected only b")
+               f"按 issue 过滤得到 {len(items)} 条（测试协商 {plain(seen, 'zh')}），应只有 b",
+               f"issue filter gave {len(items)} items (kit's {plain(seen)}), expected only b")
 
 
 @check(
@@ -597,7 +601,7 @@ def test_record_matches_history(ctx: KitContext) -> None:
     def agrees(event: Mapping[str, Any], _: Mapping[str, Any]) -> None:
         found = [(f.pointer, f.code) for f in validate(procedure.doc).findings
                  if f.code in codes]
-        ctx.expect(not found, f"{event['action']} 之后记录与历史不符：{found}",
-                   f"after {event['action']} the record disagrees with its history: {found}")
+        ctx.expect(not found, f"{event['action']} 之后记录与历史不符：{plain(found, 'zh')}",
+                   f"after {event['action']} the record disagrees with its history: {plain(found)}")
 
     procedure.run(check=agrees)

@@ -27,6 +27,8 @@ from ._shared import (
     etag_of,
     fresh,
     keyed_create,
+    plain,
+    query,
     refused_on_create,
     resident_ref,
     without_meta,
@@ -127,8 +129,9 @@ def test_landing_page(ctx: KitContext) -> None:
             loaded.feed(target.text)
             origin = urlsplit(url).netloc
             outside = [u for u in loaded.urls if urlsplit(urljoin(url, u)).netloc != origin]
-            ctx.expect(not outside, f"API 文档从外部网络加载脚本或样式：{outside}",
-                       f"the API documentation loads scripts or styles from outside: {outside}")
+            ctx.expect(not outside, f"API 文档从外部网络加载脚本或样式：{plain(outside, 'zh')}",
+                       "the API documentation loads scripts or styles from outside: "
+                       f"{plain(outside)}")
 
 
 @check(
@@ -232,8 +235,8 @@ def test_no_server_errors(ctx: KitContext) -> None:
             resp = ctx.call("GET", collection, ctx.staff, params=params)
             ctx.expect(
                 resp.status is not None and 400 <= resp.status < 500,
-                f"GET {collection}?{params} 得到 {resp.status}",
-                f"GET {collection}?{params} got {resp.status}",
+                f"GET {collection}?{query(params)} 得到 {resp.status}",
+                f"GET {collection}?{query(params)} got {resp.status}",
             )
     for rid in seen:
         if rid:
@@ -338,9 +341,10 @@ def test_forward_compatible(ctx: KitContext) -> None:
     problem = refused_on_create(ctx, other, 422, f"version {other['specVersion']}")
     codes = {str(e.get("code")) for e in problem.get("errors") or [] if isinstance(e, dict)}
     ctx.expect("document.unknown-spec-version" in codes,
-               f"拒收另一主版本的文档时没有给出 document.unknown-spec-version：{sorted(codes)}",
+               "拒收另一主版本的文档时没有给出 document.unknown-spec-version："
+               f"{plain(codes, 'zh')}",
                f"the refusal of another major version does not say "
-               f"document.unknown-spec-version: {sorted(codes)}")
+               f"document.unknown-spec-version: {plain(codes)}")
 
 
 @check(
@@ -404,8 +408,8 @@ def test_etag(ctx: KitContext) -> None:
         body = got.json() or {}
         ctx.expect(
             got.headers.get("etag") == etag_of(body),
-            f"ETag {got.headers.get('etag')!r} 与版本 {etag_of(body)} 不符",
-            f"ETag {got.headers.get('etag')!r} differs from version {etag_of(body)}",
+            f"ETag {plain(got.headers.get('etag'), 'zh')} 与版本 {etag_of(body)} 不符",
+            f"ETag {plain(got.headers.get('etag'))} differs from version {etag_of(body)}",
         )
         ctx.expect(
             created.headers.get("etag") == etag_of(created.json() or {}),
@@ -525,7 +529,7 @@ def test_paging(ctx: KitContext) -> None:
     duplicates = sorted({i for i in seen if seen.count(i) > 1})
     ctx.expect(not duplicates, f"重复出现：{duplicates}", f"returned twice: {duplicates}")
     missing = [i for i in mine if i not in seen]
-    ctx.expect(not missing, f"遗漏：{missing}", f"never returned: {missing}")
+    ctx.expect(not missing, f"遗漏：{plain(missing, 'zh')}", f"never returned: {plain(missing)}")
 
 
 @check("/req/core/list-filters", "列表按社区和状态过滤", "lists filter by community and status")
@@ -981,7 +985,7 @@ def test_actor_is_principal(ctx: KitContext) -> None:
                       {"role": others[0]}):
             doc = _forged(ctx, fresh(ctx, rt), claim)
             resp = ctx.create(doc, staff, as_is=True)
-            what = f"{rt} created as {sorted(claim)}"
+            what = f"{rt} created as {plain(sorted(claim))}"
             _says_forged(ctx, ctx.expect_problem(resp, 403), what)
             ctx.expect(ctx.read(rt, doc["id"]).status == 404, f"被拒收的文档（{what}）被保存了",
                        f"the refused document ({what}) was stored")
@@ -995,8 +999,8 @@ def test_actor_is_principal(ctx: KitContext) -> None:
             continue
         for claim in ({"role": staff.role, "userId": f"kit-forged-{tag}"}, {"role": others[0]}):
             resp = item.refuse(action, {"actor": claim}, staff, 403,
-                               f"{action} with the actor {sorted(claim)}")
-            _says_forged(ctx, resp.json() or {}, f"{action} claiming {sorted(claim)}")
+                               f"{action} with the actor {plain(sorted(claim))}")
+            _says_forged(ctx, resp.json() or {}, f"{action} claiming {plain(sorted(claim))}")
 
 
 @check(

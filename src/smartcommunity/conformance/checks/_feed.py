@@ -18,6 +18,7 @@ from ._shared import (
     events_of,
     mirror,
     new_issue,
+    plain,
     subject,
     tail,
     watching,
@@ -54,8 +55,8 @@ def test_one_event_per_write(ctx: KitContext) -> None:
         mine = events_of(ctx, who, cursor, ISSUE, issue.id)
         actions = [e.get("action") for e in mine]
         ctx.expect(actions == ["merge"],
-                   f"并单后诉求 {issue.id} 的事件动作为 {actions}，应恰好一个 merge",
-                   f"after a merge issue {issue.id} has events with actions {actions}, "
+                   f"并单后诉求 {issue.id} 的事件动作为 {plain(actions, 'zh')}，应恰好一个 merge",
+                   f"after a merge issue {issue.id} has events with actions {plain(actions)}, "
                    "not exactly one merge")
 
 

@@ -12,7 +12,7 @@ from ...integrity import (
 )
 from .._context import KitContext
 from .._registry import Skipped, check
-from ._shared import PUBLIC, SYSTEM, Tracked, feed, fresh, mirror, subject, withheld_members
+from ._shared import PUBLIC, SYSTEM, Tracked, feed, fresh, mirror, plain, subject, withheld_members
 
 #: a digest no content has: what the kit sends where none may be
 _NO_DIGEST = "sha256:" + "0" * 64
@@ -125,8 +125,8 @@ def test_withheld(ctx: KitContext) -> None:
                f"{reader.name} gets no withheld event in place of an event it may not see")
     assert stand_in is not None
     ctx.expect(stand_in.get("type") == WITHHELD_TYPE and set(stand_in) <= withheld_members(ctx),
-               f"代替事件的类型或成员不对：{sorted(stand_in)}",
-               f"the stand-in has the wrong type or members: {sorted(stand_in)}")
+               f"代替事件的类型或成员不对：{plain(sorted(stand_in), 'zh')}",
+               f"the stand-in has the wrong type or members: {plain(sorted(stand_in))}")
     ctx.expect(stand_in.get("eventdigest") == content_digest(source)
                and stand_in.get("chaindigest") == source.get("chaindigest"),
                "代替事件的摘要与原事件不符", "the stand-in's digests differ from the event's")

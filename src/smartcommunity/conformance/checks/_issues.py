@@ -28,6 +28,8 @@ from ._shared import (
     issue_in_progress,
     new_issue,
     other_community,
+    plain,
+    query,
     reassign,
     reassign_request,
     refused_on_create,
@@ -53,20 +55,20 @@ def _perform(ctx: KitContext, issue: Tracked, action: str, body: dict[str, Any],
     event = doc["history"][-1]
     problems = []
     if event.get("action") != action:
-        problems.append(f"action={event.get('action')!r}")
+        problems.append(f"action={plain(event.get('action'))}")
     actor = event.get("actor") or {}
     if actor.get("role") != who.role:
-        problems.append(f"actor.role={actor.get('role')!r} (requester: {who.role})")
+        problems.append(f"actor.role={plain(actor.get('role'))} (requester: {who.role})")
     if who.organisation and (actor.get("organisation") or {}).get("id") != who.organisation:
-        problems.append(f"actor.organisation.id={(actor.get('organisation') or {}).get('id')!r}"
-                        f" (requester: {who.organisation})")
+        said = (actor.get("organisation") or {}).get("id")
+        problems.append(f"actor.organisation.id={plain(said)} (requester: {who.organisation})")
     if event.get("fromStatus") != before:
-        problems.append(f"fromStatus={event.get('fromStatus')!r} (was {before})")
+        problems.append(f"fromStatus={plain(event.get('fromStatus'))} (was {before})")
     if event.get("toStatus") != status:
-        problems.append(f"toStatus={event.get('toStatus')!r} (is {status})")
+        problems.append(f"toStatus={plain(event.get('toStatus'))} (is {status})")
     for member in ("note", "reason", "details"):
         if member in body and event.get(member) != body[member]:
-            problems.append(f"{member}={event.get(member)!r} (sent {body[member]!r})")
+            problems.append(f"{member}={plain(event.get(member))} (sent {plain(body[member])})")
     ctx.expect(not problems, f"{action} 追加的事件不符：{'; '.join(problems)}",
                f"the event {action} appended is wrong: {'; '.join(problems)}")
     for member, value in (rule.get("sets") or {}).items():
@@ -76,8 +78,9 @@ def _perform(ctx: KitContext, issue: Tracked, action: str, body: dict[str, Any],
                        f"{action} should have removed {member}")
         else:
             ctx.expect(doc.get(member) == want,
-                       f"{action} 之后 {member} 为 {doc.get(member)!r}，应为 {want!r}",
-                       f"after {action} {member} is {doc.get(member)!r}, not {want!r}")
+                       f"{action} 之后 {member} 为 {plain(doc.get(member), 'zh')}，"
+                       f"应为 {plain(want, 'zh')}",
+                       f"after {action} {member} is {plain(doc.get(member))}, not {plain(want)}")
     return dict(event)
 
 
@@ -197,8 +200,8 @@ def _expect_items(ctx: KitContext, issue: Tracked, body: dict[str, Any], member:
         assert got is not None
         changed = sorted(k for k, v in item.items() if not _same(got.get(k), v))
         ctx.expect(not changed,
-                   f"{member} 中的 {item['id']} 与请求 items 不同：{changed}",
-                   f"{item['id']} in {member} differs from the request's items: {changed}")
+                   f"{member} 中的 {item['id']} 与请求 items 不同：{plain(changed, 'zh')}",
+                   f"{item['id']} in {member} differs from the request's items: {plain(changed)}")
 
 
 @check(
@@ -487,9 +490,10 @@ def test_issue_filters(ctx: KitContext) -> None:
     for params, expected in expectations:
         got = names(**params)
         ctx.expect(got == expected,
-                   f"按 {params} 过滤得到测试诉求 {sorted(got)}，应为 {sorted(expected)}",
-                   f"filtering by {params} gave the kit's issues {sorted(got)}, "
-                   f"expected {sorted(expected)}")
+                   f"按 {query(params)} 过滤得到测试诉求 {plain(sorted(got), 'zh')}，"
+                   f"应为 {plain(sorted(expected), 'zh')}",
+                   f"filtering by {query(params)} gave the kit's issues {plain(sorted(got))}, "
+                   f"expected {plain(sorted(expected))}")
 
 
 @check(

@@ -18,6 +18,7 @@ from ._shared import (
     Tracked,
     fresh,
     new_issue,
+    plain,
     subject,
     tail,
     with_number,
@@ -200,10 +201,10 @@ def test_redaction_matrix(ctx: KitContext) -> None:
         not bad,
         "受众规则隐藏的字段被提供出去："
         + "；".join(f"{c['reader']}（{c['role']}）{c['endpoint']} {c['resourceType']} "
-                   f"{c['leaks'][:3]}" for c in bad[:5]),
+                   f"{plain(c['leaks'][:3], 'zh')}" for c in bad[:5]),
         "fields the audience's redaction hides were served: "
         + "; ".join(f"{c['reader']} ({c['role']}) {c['endpoint']} {c['resourceType']} "
-                    f"{c['leaks'][:3]}" for c in bad[:5]),
+                    f"{plain(c['leaks'][:3])}" for c in bad[:5]),
     )
 
 

@@ -23,6 +23,7 @@ from ._shared import (
     listed,
     other_community,
     own_record,
+    plain,
     proposed,
     proxy,
     refused_on_create,
@@ -74,10 +75,10 @@ def test_read_access(ctx: KitContext) -> None:
         ctx.expect_status(resp, want, zh=f"代理人读取（{label}）", en=f"the proxy reads ({label})")
     shown = set(listed(ctx, agent, ids))
     ctx.expect(shown == readable,
-               f"代理人列表中的测试记录为 {sorted(ids[i] for i in shown)}，"
-               f"应为 {sorted(ids[i] for i in readable)}",
-               f"the proxy's list shows {sorted(ids[i] for i in shown)}, expected "
-               f"{sorted(ids[i] for i in readable)}")
+               f"代理人列表中的测试记录为 {plain(sorted(ids[i] for i in shown), 'zh')}，"
+               f"应为 {plain(sorted(ids[i] for i in readable), 'zh')}",
+               f"the proxy's list shows {plain(sorted(ids[i] for i in shown))}, expected "
+               f"{plain(sorted(ids[i] for i in readable))}")
     outsiders = [p for p in (ctx.optional(PUBLIC), ctx.optional(RESIDENT_ROLE)) if p is not None]
     for who in outsiders:
         for rid in ids:
@@ -497,11 +498,11 @@ def test_resident_filters(ctx: KitContext) -> None:
     ids[carrier["id"]] = "pseudonym"
     got = {ids[i] for i in listed(ctx, ctx.staff, ids, grid=grid)}
     ctx.expect(got == {"in force", "ends later"},
-               f"按网格过滤得到 {sorted(got)}，应为 ['ends later', 'in force']",
-               f"filtering by grid gave {sorted(got)}, expected ['ends later', 'in force']")
+               f"按网格过滤得到 {plain(sorted(got), 'zh')}，应为 ends later、in force",
+               f"filtering by grid gave {plain(sorted(got))}, expected ends later, in force")
     got = {ids[i] for i in listed(ctx, ctx.staff, ids, pseudonym=pseudonym)}
-    ctx.expect(got == {"pseudonym"}, f"按假名过滤得到 {sorted(got)}",
-               f"filtering by pseudonym gave {sorted(got)}")
+    ctx.expect(got == {"pseudonym"}, f"按假名过滤得到 {plain(sorted(got), 'zh')}",
+               f"filtering by pseudonym gave {plain(sorted(got))}")
     resp = ctx.call("GET", "/residents", ctx.staff, params={"pseudonym": pseudonym})
     items = (resp.json() or {}).get("items") or []
     ctx.expect(all(any(d.get("pseudonym") == pseudonym for d in i.get("identityDocuments") or [])

@@ -14,7 +14,16 @@ from typing import Any
 from .._context import KitContext
 from .._registry import check
 from ._access_now import _unique, _values
-from ._shared import ISSUE, SYSTEM, Tracked, feed, resident_ref, subject, submitted_by
+from ._shared import (
+    ISSUE,
+    SYSTEM,
+    Tracked,
+    feed,
+    plain,
+    resident_ref,
+    subject,
+    submitted_by,
+)
 
 RETENTION = "/req/privacy/retention"
 
@@ -56,8 +65,9 @@ def test_erasure_reaches_issues(ctx: KitContext) -> None:
         for path, body in paths:
             text = json.dumps(body, ensure_ascii=False)
             leaked = [v for v in values if v and v in text]
-            ctx.expect(not leaked, f"删除后 {who.name} 从 {path} 仍读到诉求人的 {leaked}",
-                       f"after the erasure {who.name} still reads the reporter's {leaked} "
+            ctx.expect(not leaked,
+                       f"删除后 {who.name} 从 {path} 仍读到诉求人的 {plain(leaked, 'zh')}",
+                       f"after the erasure {who.name} still reads the reporter's {plain(leaked)} "
                        f"from {path}")
     current = issue.refresh()
     by = current.get("submittedBy") or {}
@@ -92,7 +102,7 @@ def test_retention_declared(ctx: KitContext) -> None:
             value = given.get(suffix[1:]) if suffix and isinstance(given, dict) else (
                 None if suffix else given)
             ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limit
-            ctx.expect(ok, f"声明的 {name}{suffix} 为 {value!r}，标准上限为 {limit}",
-                       f"the declared {name}{suffix} is {value!r}; the standard allows at "
+            ctx.expect(ok, f"声明的 {name}{suffix} 为 {plain(value, 'zh')}，标准上限为 {limit}",
+                       f"the declared {name}{suffix} is {plain(value)}; the standard allows at "
                        f"most {limit}")
 

@@ -13,10 +13,12 @@ the action request's ``items``, matched by id to the ids in ``details`` (action-
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ...integrity import WITHHELD_TYPE
+from ...pointers import pointer
 from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
@@ -735,3 +737,25 @@ class Procedure:
 
     def next_event(self) -> Mapping[str, Any] | None:
         return self.script[0] if self.script else None
+
+
+def plain(value: Any, lang: str = "en") -> str:
+    """A value as a message shows it to a person: lists joined (、 in Chinese), a path (a
+    tuple) as a JSON Pointer, no Python brackets or quotes, nothing as "（无）" / "(none)"."""
+    if value is None or value == [] or value == () or value == set():
+        return "（无）" if lang == "zh" else "(none)"
+    if isinstance(value, tuple):
+        return pointer(value)
+    if isinstance(value, (list, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
+        return ("、" if lang == "zh" else ", ").join(plain(v, lang) for v in items)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def query(params: Mapping[str, Any]) -> str:
+    """Query parameters as a person reads them in a URL: ``status=closed&grid=g1``."""
+    return "&".join(f"{k}={plain(v)}" for k, v in params.items())

@@ -1,0 +1,65 @@
+"""What write_reports puts beside the report: request bodies too long for a command line,
+which the failing test's curl command reads back byte for byte."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smartcommunity.conformance import rerun_command, write_reports
+from smartcommunity.conformance._client import INLINE_BODY, Exchange
+
+
+def _report(exchange: Exchange, status: str) -> dict[str, object]:
+    return {"baseUrl": "http://127.0.0.1:1", "specVersion": "1.0", "verdict": "fail",
+            "classes": [], "results": [{
+                "id": "/req/core/request-limits#limits", "title": {}, "class": "/conf/core",
+                "requirement": "/req/core/request-limits", "level": "MUST", "status": status,
+                "message": {"zh-Hans": "x", "en": "x"},
+                "exchanges": [exchange.to_dict(status != "pass")]}]}
+
+
+@settings(max_examples=25, deadline=None)
+@given(text=st.text(min_size=INLINE_BODY + 1, max_size=3 * INLINE_BODY))
+def test_a_long_body_of_a_failure_is_kept_beside_the_report(tmp_path_factory: object,
+                                                            text: str) -> None:
+    folder = Path(tmp_path_factory.mktemp("r"))  # type: ignore[attr-defined]
+    body = json.dumps({"title": text}, ensure_ascii=False).encode("utf-8")
+    exchange = Exchange("POST", "http://127.0.0.1:1/issues", {"Accept": "application/json"}, body)
+    write_reports(_report(exchange, "fail"), folder)
+    written = json.loads((folder / "report.json").read_text("utf-8"))
+    (kept,) = written["results"][0]["exchanges"]
+    assert "requestBody" not in kept
+    args = shlex.split(kept["curl"])
+    sent = args[args.index("--data-binary") + 1]
+    assert sent == "@" + kept["requestBodyFile"]
+    assert (folder / kept["requestBodyFile"]).read_bytes() == body
+
+
+def test_a_passed_test_keeps_no_long_body(tmp_path: Path) -> None:
+    body = b"[" + b"0," * INLINE_BODY + b"0]"
+    exchange = Exchange("POST", "http://127.0.0.1:1/issues", {}, body)
+    write_reports(_report(exchange, "pass"), tmp_path)
+    assert not (tmp_path / "request-bodies").exists()
+    (kept,) = json.loads((tmp_path / "report.json").read_text("utf-8"))["results"][0]["exchanges"]
+    assert f"<{len(body)} bytes, not kept>" in kept["curl"] and "response" not in kept
+
+
+@given(requirement=st.sampled_from(["/req/core/etag", "/req/issues/if-match"]),
+       scope=st.lists(st.sampled_from(["--classes", "--requirements", "--report-dir"]),
+                      unique=True))
+def test_a_rerun_names_one_requirement_and_its_own_folder(requirement: str,
+                                                          scope: list[str]) -> None:
+    command = ["smartcommunity", "conformance", "run", "--base-url", "http://h:1",
+               "--preset", "/p/preset file.json"]
+    for option in scope:
+        command += [option, "/x"]
+    args = shlex.split(rerun_command(command, requirement))
+    assert args[:7] == command[:7]
+    assert args.count("--requirements") == 1 and "--classes" not in args
+    assert args[args.index("--requirements") + 1] == requirement
+    assert args.count("--report-dir") == 1 and "/x" not in args
