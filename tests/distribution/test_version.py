@@ -31,3 +31,26 @@ def test_package_and_spec_agree() -> None:
     api = Version(load_spec(newest).openapi["info"]["version"])
     assert package.release == api.release, (package, api)
     assert f"{package.major}.{package.minor}" == newest == DEFAULT_VERSION
+
+
+def test_every_installed_requirement_of_the_validator_engine_admits_the_same_series() -> None:
+    """The library pins one jsonschema-rs series; every installed package that needs
+    jsonschema-rs (schemathesis in the development install) must admit the version installed,
+    so a development install never validates with another engine release than the library's
+    own range allows."""
+    from importlib.metadata import distributions, version
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    ours = next(Requirement(r) for r in project["project"]["dependencies"]
+                if r.startswith("jsonschema-rs"))
+    installed = Version(version("jsonschema-rs"))
+    assert installed in ours.specifier
+    uppers = [s for s in ours.specifier if s.operator == "<"]
+    assert uppers, "the range must end before the next 0.x series"
+    for dist in distributions():
+        for raw in dist.requires or []:
+            need = Requirement(raw)
+            if need.name == "jsonschema-rs" and not need.marker:
+                assert installed in need.specifier, (dist.metadata["Name"], raw)
