@@ -24,7 +24,7 @@ from smartcommunity.integrity import feed_event_digest, head_digest, seal_histor
 from smartcommunity.lifecycle import Lifecycle, lifecycle_for
 from smartcommunity.pointers import pointer
 from smartcommunity.privacy import without_personal
-from smartcommunity.specification import available_versions
+from smartcommunity.specification import LATEST_CURSOR, available_versions
 from smartcommunity.validation import pseudonym_key
 
 from ..access import Access, Presented
@@ -819,7 +819,13 @@ class Service:
         """GET /changes: every event after the cursor, each decided now, from the resource's
         current record (/req/change-feed/access-now): as the reader may see it today, or
         reduced when it may not read the resource now (/req/change-feed/withheld), with the
-        digests that let every reader check the chain (/req/change-feed/chain-digest)."""
+        digests that let every reader check the chain (/req/change-feed/chain-digest).
+        The reserved cursor ``latest`` gives the feed's end now, and no events
+        (/req/change-feed/latest)."""
+        if cursor == LATEST_CURSOR:
+            with self.store.read() as tx:
+                end = tx.last_event()
+            return Result(200, orjson.dumps({"items": [], "next": encode_cursor("f", end)}))
         after = decode_cursor("f", cursor)
         items: list[Any] = []
         shown: list[tuple[Stored, Presented]] = []

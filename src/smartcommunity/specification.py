@@ -25,6 +25,7 @@ from .exceptions import SpecError, UnknownSpecVersion
 __all__ = [
     "BASE_URI",
     "DEFAULT_VERSION",
+    "LATEST_CURSOR",
     "SPEC_ROOT_VARIABLE",
     "CodeEntry",
     "Codelist",
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 BASE_URI = "https://w3id.org/smartcommunity/spec/"
+#: the change feed's reserved cursor: start at the feed's end now (/req/change-feed/latest)
+LATEST_CURSOR = "latest"
 P = ParamSpec("P")
 R = TypeVar("R")
 

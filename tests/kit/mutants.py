@@ -23,9 +23,11 @@ from reference_server import access as access_module
 from reference_server.access import Access
 from reference_server.api import _common
 from reference_server.auth import Principal
+from reference_server.http import encode_cursor
 from reference_server.service import Result, Service, _core, _policies, unprocessable
 from reference_server.storage import Stored, derive, joined
 from smartcommunity.lifecycle import _effects, lifecycle_for
+from smartcommunity.specification import LATEST_CURSOR
 
 from .harness import kit_token
 
@@ -1068,4 +1070,34 @@ MUTANTS += [
     Mutant("organisations-written-by-anyone", "/req/organisations/write-roles",
            "x-roles on /organisations is ignored: every role writes organisations",
            organisations_written_by_anyone),
+]
+
+
+def _latest_read_as(start: Callable[[Any], str | None]) -> Install:
+    """A server whose ``cursor=latest`` means ``start(store)`` instead of the feed's end."""
+    def install(app: Any, mp: pytest.MonkeyPatch) -> Any:
+        original = Service.changes
+
+        def changes(self: Service, principal: Principal, cursor: str | None,
+                    limit: int) -> Result:
+            if cursor == LATEST_CURSOR:
+                cursor = start(self)
+            return original(self, principal, cursor, limit)
+
+        mp.setattr(Service, "changes", changes)
+        return app
+    return install
+
+
+def _one_past_the_end(service: Service) -> str:
+    with service.store.read() as tx:
+        return encode_cursor("f", tx.last_event() + 1)
+
+
+MUTANTS += [
+    Mutant("latest-from-start", "/req/change-feed/latest",
+           "cursor=latest reads the feed from its start", _latest_read_as(lambda s: None)),
+    Mutant("latest-past-the-end", "/req/change-feed/latest",
+           "cursor=latest gives a cursor one event past the end: the next event is lost",
+           _latest_read_as(_one_past_the_end)),
 ]

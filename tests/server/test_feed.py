@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from reference_server.mirror import mirror
 from reference_server.service import Service
 from reference_server.settings import Settings
 from reference_server.storage import Store
+from smartcommunity.specification import LATEST_CURSOR
 
 from .helpers import SPEC, Api, submitted_issue
 
@@ -79,6 +82,27 @@ def test_order_is_gap_free_for_every_reader_and_resumable(api: Api) -> None:
     for who in ("community-staff", "department", "public", "resident"):
         seen, _ = _all(api, who)
         assert [int(e["sequence"]) for e in seen] == sequences, who
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.integers(0, 3), later=st.integers(0, 3), who=st.sampled_from(
+    ["system", "community-staff", "public"]))
+def test_latest_starts_at_the_end_for_any_reader(api: Api, before: int, later: int,
+                                                 who: str) -> None:
+    """/req/change-feed/latest: no events, a cursor at the end; from it exactly what comes
+    after, the same as a reader who read the whole feed gets."""
+    for _ in range(before):
+        api.staff.create(submitted_issue())
+    _, end = _all(api, who)
+    page = api.as_(who).get("/changes", params={"cursor": LATEST_CURSOR}).json()
+    assert page["items"] == [] and page["next"] not in ("", LATEST_CURSOR)
+    for _ in range(later):
+        api.staff.create(submitted_issue())
+    from_latest, _ = _all(api, who, page["next"])
+    from_end, _ = _all(api, who, end)
+    assert from_latest == from_end
+    assert len(from_latest) >= later
 
 
 def test_concurrent_writers_commit_in_sequence(app: Any) -> None:

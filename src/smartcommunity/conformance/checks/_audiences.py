@@ -193,8 +193,8 @@ def test_department_consent(ctx: KitContext) -> None:
                       en="the department reads the record the consent shares")
     body = got.json() or {}
     extra = sorted((set(body) & _tagged_members(ctx, RESIDENT)) - {c[1:] for c in covered})
-    ctx.expect(not extra, f"部门得到了同意范围以外的 {extra}",
-               f"the department receives {extra}, outside the consent's scope")
+    ctx.expect(not extra, f"部门得到了同意范围以外的 {plain(extra, 'zh')}",
+               f"the department receives {plain(extra)}, outside the consent's scope")
     ctx.expect(body.get("name") == record.doc.get("name"), "部门没有得到同意范围内的姓名",
                "the department does not get the name the consent covers")
     before = _about(ctx, feed(ctx, dept, cursor), RESIDENT, record.id)

@@ -121,7 +121,7 @@ def test_stated_result_checked(ctx: KitContext) -> None:
     procedure.record(first["id"], _counts(first["results"]))
     wrong = next(r for r in ("failed", "passed", "tie") if r != first["results"]["result"])
     c.refuse(CLOSE_VOTE, {"details": {"voteId": first["id"], "result": wrong}}, ctx.staff,
-             422, f"close-vote stating {wrong}")
+             422, f"close-vote stating {plain(wrong)}")
     c.act(CLOSE_VOTE, {"details": {"voteId": first["id"],
                                    "result": first["results"]["result"]}})
     _closed_as(ctx, procedure, first["id"], first["results"], c.history[-1])

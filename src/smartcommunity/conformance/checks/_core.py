@@ -307,7 +307,8 @@ def test_every_error_listed(ctx: KitContext) -> None:
     pointers = {e.get("pointer") for e in problem.get("errors") or []}
     for expected in ("/vendorField", "/status", f"/{required[0]}"):
         ctx.expect(
-            expected in pointers, f"错误列表缺少 {expected}", f"the error list misses {expected}"
+            expected in pointers, f"错误列表缺少 {plain(expected, 'zh')}",
+            f"the error list misses {plain(expected)}"
         )
 
 

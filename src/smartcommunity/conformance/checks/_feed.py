@@ -6,6 +6,7 @@ from itertools import pairwise
 
 from jsonschema import Draft202012Validator
 
+from ...specification import LATEST_CURSOR
 from .._context import KitContext
 from .._registry import check
 from ._shared import (
@@ -106,16 +107,49 @@ def test_order(ctx: KitContext) -> None:
     sequences = [int(e["sequence"]) for e in events]
     ctx.expect(
         sequences == sorted(set(sequences)),
-        f"序号不是严格递增：{sequences}",
-        f"sequence numbers are not strictly increasing: {sequences}",
+        f"序号不是严格递增：{plain(sequences, 'zh')}",
+        f"sequence numbers are not strictly increasing: {plain(sequences)}",
     )
     ctx.expect(
         all(b - a == 1 for a, b in pairwise(sequences)),
-        f"镜像读者看到的序号有缺失：{sequences}",
-        f"the mirror sees gaps in the sequence: {sequences}",
+        f"镜像读者看到的序号有缺失：{plain(sequences, 'zh')}",
+        f"the mirror sees gaps in the sequence: {plain(sequences)}",
     )
     subjects = [e.get("subject") for e in events if e.get("subject") in created]
     ctx.expect(subjects == created, "事件顺序与提交顺序不同", "events are not in commit order")
+
+
+@check(
+    "/req/change-feed/latest",
+    "以保留游标 latest 从订阅末尾开始：不返回事件，此后只得到新追加的事件",
+    "the reserved cursor latest starts at the feed's end: no events, then only those "
+    "appended since",
+    needs=(SYSTEM,),
+)
+def test_latest(ctx: KitContext) -> None:
+    who = mirror(ctx)
+    before = ctx.document(ISSUE)
+    ctx.created(before)  # the feed is not empty, and this event is before the end
+    resp = ctx.call("GET", ctx.path("readChanges"), who, params={"cursor": LATEST_CURSOR})
+    ctx.expect_status(resp, 200, zh="以 cursor=latest 读取变更",
+                      en="read the feed with cursor=latest")
+    body = resp.json() or {}
+    ctx.expect(body.get("items") == [], "以 latest 读取返回了事件",
+               "reading with latest returned events")
+    end = body.get("next")
+    ctx.expect(isinstance(end, str) and end not in ("", LATEST_CURSOR),
+               "以 latest 读取没有给出订阅末尾的游标",
+               "reading with latest gives no cursor at the end")
+    later = ctx.document(ISSUE)
+    ctx.created(later)
+    events, _ = after(ctx, who, str(end))
+    subjects = [e.get("subject") for e in events]
+    ctx.expect(subject(ctx, ISSUE, later["id"]) in subjects,
+               "从 latest 给出的游标读取，没有得到此后追加的事件",
+               "the cursor latest gave misses the event appended since")
+    ctx.expect(subject(ctx, ISSUE, before["id"]) not in subjects,
+               "从 latest 给出的游标读取，得到了它之前的事件",
+               "the cursor latest gave leads to an event from before it")
 
 
 @check(

@@ -472,8 +472,8 @@ def test_own_issues_self(ctx: KitContext) -> None:
     ctx.expect_status(mine, 200, zh="居民读取本人的诉求", en="the resident reads her issue")
     got = without_meta(mine.json())
     missing = sorted(m for m in doc if m not in got)
-    ctx.expect(not missing, f"居民读取本人的诉求时缺少 {missing}",
-               f"the resident reading her own issue misses {missing}")
+    ctx.expect(not missing, f"居民读取本人的诉求时缺少 {plain(missing, 'zh')}",
+               f"the resident reading her own issue misses {plain(missing)}")
     if by_herself and isinstance(created.json(), dict):
         back = without_meta(created.json())
         lost = sorted(m for m in doc if m not in back)
@@ -538,8 +538,8 @@ def test_issue_publication(ctx: KitContext) -> None:
                 if level == area:
                     continue
                 extra = [p for p in pointers_ if p.lstrip("/") in body]
-                ctx.expect(not extra, f"公开到 {area} 的诉求还给出了 {extra}",
-                           f"an issue published down to {area} also gives {extra}")
+                ctx.expect(not extra, f"公开到 {area} 的诉求还给出了 {plain(extra, 'zh')}",
+                           f"an issue published down to {area} also gives {plain(extra)}")
 
 
 @check(

@@ -108,8 +108,8 @@ def test_self_access(ctx: KitContext) -> None:
     got = without_meta(resp.json())
     missing = sorted(set(expected) - set(got or {}))
     ctx.expect(got == expected,
-               f"居民本人读到的记录不完整或被改变（缺少 {missing}）",
-               f"the resident's own record is incomplete or altered (missing {missing})")
+               f"居民本人读到的记录不完整或被改变（缺少 {plain(missing, 'zh')}）",
+               f"the resident's own record is incomplete or altered (missing {plain(missing)})")
 
 
 def _corrected(ctx: KitContext, doc: dict[str, Any], tag: str) -> dict[str, Any]:
@@ -264,8 +264,8 @@ def test_erasure(ctx: KitContext) -> None:
 def _minimal(ctx: KitContext, doc: Any, where: str) -> None:
     ctx.expect(isinstance(doc, dict), f"{where}：不是 JSON 对象", f"{where}: not a JSON object")
     extra = sorted(set(doc) - _minimal_members(ctx))
-    ctx.expect(not extra, f"{where}：最小形式之外还有 {extra}",
-               f"{where}: members beyond the minimal form: {extra}")
+    ctx.expect(not extra, f"{where}：最小形式之外还有 {plain(extra, 'zh')}",
+               f"{where}: members beyond the minimal form: {plain(extra)}")
     state = (doc.get("restriction") or {}).get("state")
     ctx.expect(state == "erased", f"{where}：restriction.state 为 {state}",
                f"{where}: restriction.state is {state}")
@@ -318,8 +318,8 @@ def test_restricted_disclosure(ctx: KitContext) -> None:
 def _restricted_form(ctx: KitContext, doc: Any, where: str) -> None:
     ctx.expect(isinstance(doc, dict), f"{where}：不是 JSON 对象", f"{where}: not a JSON object")
     extra = sorted(set(doc) - _minimal_members(ctx))
-    ctx.expect(not extra, f"{where}：限制处理中的记录多给了 {extra}",
-               f"{where}: the restricted record also disclosed {extra}")
+    ctx.expect(not extra, f"{where}：限制处理中的记录多给了 {plain(extra, 'zh')}",
+               f"{where}: the restricted record also disclosed {plain(extra)}")
 
 
 @check(
