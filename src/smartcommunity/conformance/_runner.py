@@ -250,7 +250,7 @@ def _result(
 ) -> dict[str, Any]:
     return {
         "id": test.id,
-        "title": test.title,
+        "title": test.heading(spec),
         "class": cls,
         "requirement": test.requirement,
         "level": spec.requirements[test.requirement].level,
