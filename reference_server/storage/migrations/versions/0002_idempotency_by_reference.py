@@ -19,9 +19,10 @@ branch_labels = None
 depends_on = None
 
 
-def _request_columns() -> list[sa.Column[object]]:
-    """The columns both forms of the table keep: who asked what, and what they were answered."""
-    return [
+def upgrade() -> None:
+    op.drop_table("idempotency")
+    op.create_table(
+        "idempotency",
         sa.Column("principal", sa.String(200), nullable=False),
         sa.Column("key", sa.String(128), nullable=False),
         sa.Column("request", sa.String(200), nullable=False),
@@ -29,14 +30,6 @@ def _request_columns() -> list[sa.Column[object]]:
         sa.Column("status", sa.Integer(), nullable=False),
         sa.Column("etag", sa.String(40)),
         sa.Column("location", sa.String(300)),
-    ]
-
-
-def upgrade() -> None:
-    op.drop_table("idempotency")
-    op.create_table(
-        "idempotency",
-        *_request_columns(),
         sa.Column("rtype", sa.String(16), nullable=False),
         sa.Column("rid", sa.String(64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -51,7 +44,13 @@ def downgrade() -> None:
     op.drop_table("idempotency")
     op.create_table(
         "idempotency",
-        *_request_columns(),
+        sa.Column("principal", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(128), nullable=False),
+        sa.Column("request", sa.String(200), nullable=False),
+        sa.Column("body_hash", sa.String(64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("etag", sa.String(40)),
+        sa.Column("location", sa.String(300)),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", sa.String(40), nullable=False),
         sa.PrimaryKeyConstraint("principal", "key", name="pk_idempotency"),
