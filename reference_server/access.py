@@ -16,8 +16,9 @@ may not see the resource at all, or the document as the principal's audience may
   and confidential issues (/req/privacy/reporter-disclosure) and vote results before they may
   be disclosed (/req/consultations/results-hidden).
 
-The roles and scopes these rules name are ``privacy.json`` ``recordAccess``; the erased form
-is the member list ``schemas/resident.json`` allows an erased record.
+The roles, scopes, states and resource types these rules name are ``privacy.json``
+``recordAccess``; the erased form is the member list ``schemas/resident.json`` allows an
+erased record, under the restriction state its conditional names.
 """
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ __all__ = ["Access", "Presented", "erased_members"]
 
 def erased_members(schema: Mapping[str, Any]) -> tuple[str, ...]:
     """The members an erased record keeps (/req/residents/erased-minimal): the names the
-    schema's conditional on ``restriction.state`` = ``erased`` allows, or () without one."""
+    schema's conditional on ``restriction.state`` allows, or () without one."""
+    return _erased(schema)[1]
+
+
+def _erased(schema: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    """The restriction state of an erased record and the members it keeps, from the schema's
+    conditional on ``restriction.state`` (None and () without one)."""
     for branch in (schema, *schema.get("allOf", ())):
         condition = branch.get("if")
         names = (branch.get("then") or {}).get("propertyNames", {}).get("enum")
@@ -54,8 +61,8 @@ def erased_members(schema: Mapping[str, Any]) -> tuple[str, ...]:
         state = (condition.get("properties", {}).get("restriction", {})
                  .get("properties", {}).get("state", {}))
         if isinstance(state, Mapping) and "const" in state:
-            return tuple(names)
-    return ()
+            return str(state["const"]), tuple(names)
+    return None, ()
 
 
 class Presented:
@@ -97,11 +104,6 @@ class Access:
         self.untouched = frozenset(
             a for a, t in self.treatments.items()
             if all(v == "keep" for v in t.values()) and self.visibility[a] >= every)
-        self.minor_audience = {a: self._as_sensitive(a) for a in self.treatments}
-        issue = lifecycle_for("Issue", spec.version)
-        # The staff handling intake are those who may accept an issue; a system principal is
-        # not among them (/req/privacy/system-principal).
-        self.intake_roles = frozenset(issue.transitions["accept"].roles)
         record = policy["recordAccess"]
         #: the resource type of a person's record
         self.person_type: str = record["personType"]
@@ -134,6 +136,52 @@ class Access:
         self.consent_roles = frozenset(shared.get("roles") or ())
         self.consent_purpose: str | None = shared.get("purpose")
         self.consent_withheld = frozenset(shared.get("withheldDisclosures") or ())
+        #: the status a consent has while it is in force
+        self.consent_status: str | None = shared.get("status")
+        assigned = record.get("assignedOnly") or {}
+        #: roles that read a resource of ``assigned_types`` only while an assignment on it
+        #: is theirs (/req/privacy/department-assigned-only)
+        self.assigned_roles = frozenset(assigned.get("roles") or ())
+        self.assigned_types = frozenset(assigned.get("resourceTypes") or ())
+        #: resource type → the member whose visibility code limits its readers
+        #: (/req/privacy/visibility)
+        self.visibility_member: Mapping[str, str] = record.get("visibilityMember") or {}
+        reporter = record.get("reporter") or {}
+        #: resource types that name a reporter, where their disclosure is, the audiences
+        #: each disclosure hides the reporter from, and the disclosures only intake staff see
+        #: through (/req/privacy/reporter-disclosure)
+        self.reporter_types = frozenset(reporter.get("resourceTypes") or ())
+        self.reporter_disclosure = str(reporter.get("disclosure", ""))
+        self.reporter_hidden: Mapping[str, frozenset[str]] = {
+            d: frozenset(a) for d, a in (reporter.get("hiddenFromAudiences") or {}).items()}
+        self.intake_only = frozenset(reporter.get("intakeOnly") or ())
+        # The staff handling intake are those who may take the intake action of the first
+        # type's lifecycle; a system principal is not among them (/req/privacy/system-principal).
+        self.intake_roles: frozenset[str] = frozenset()
+        if self.reporter_types and reporter.get("intakeAction"):
+            intake = lifecycle_for(sorted(self.reporter_types)[0], spec.version)
+            self.intake_roles = frozenset(intake.transitions[reporter["intakeAction"]].roles)
+        restricted = record.get("restrictedRecords") or {}
+        #: the restriction state of a restricted record, and who reads it whole besides its
+        #: resident: the audiences serving its community and proxies of these scopes
+        #: (/req/residents/restricted-disclosure)
+        self.restricted_state: str | None = restricted.get("state")
+        self.restricted_audiences = frozenset(restricted.get("audiences") or ())
+        self.restricted_scopes = frozenset(restricted.get("proxyScopes") or ())
+        #: in a minor's record, class → the class it is treated as
+        #: (/req/residents/minor-sensitive)
+        self.minor_treatment: Mapping[str, str] = record.get("minorTreatment") or {}
+        #: the audience of a principal without a token: what is left when nothing else fits
+        self.anonymous_audience = str(self.role_audience[record["anonymousRole"]])
+        self.minor_audience = {a: self._as_minor(a) for a in self.treatments}
+        results = record.get("results") or {}
+        #: resource types whose votes' results wait for a vote status, that status, and the
+        #: details members of each action's events that give results away
+        #: (/req/consultations/results-hidden)
+        self.results_types = frozenset(results.get("resourceTypes") or ())
+        self.results_shown_at: str | None = results.get("shownAtVoteStatus")
+        self.results_details: Mapping[str, tuple[str, ...]] = {
+            a: tuple(m) for a, m in (results.get("eventDetails") or {}).items()}
         #: the stored issues assigned to a department (set by the service; without it no
         #: consent shares a record)
         self.department_issues: Callable[[str], Iterable[Stored]] | None = None
@@ -144,8 +192,9 @@ class Access:
         #: (/req/privacy/department-assignment-ended)
         self.ended_assignments = frozenset(spec.parameter(
             "/req/privacy/department-assignment-ended", "endedAssignmentStatuses"))
-        #: members of the minimal erased form (/req/residents/erased-minimal)
-        self.erased = erased_members(spec.schema(self.person_type))
+        #: the restriction state of an erased record and the members of its minimal form
+        #: (/req/residents/erased-minimal)
+        self.erased_state, self.erased = _erased(spec.schema(self.person_type))
         #: below this age personal data is treated as sensitive (/req/residents/minor-sensitive)
         self.minor_age = int(spec.parameter("/req/residents/minor-sensitive", "age"))
         #: resource type → members whose current value decides how any stored state of the
@@ -154,16 +203,18 @@ class Access:
             rt: tuple(members) for rt, members in policy.get("decidedNow", {}).items()
             if isinstance(members, list)}
 
-    def _as_sensitive(self, audience: str) -> str:
-        """The audience that treats personal data as ``audience`` treats sensitive data."""
+    def _as_minor(self, audience: str) -> str:
+        """The audience that treats each class of a minor's data as ``audience`` treats the
+        class ``minorTreatment`` maps it to."""
         t = self.treatments[audience]
-        if t.get("personal") == t.get("sensitive"):
+        wanted = {c: t.get(self.minor_treatment.get(c, c)) for c in t}
+        if wanted == dict(t):
             return audience
         for other, u in self.treatments.items():
-            if (u.get("personal") == t.get("sensitive") and u.get("sensitive") == t.get("sensitive")
+            if (all(u.get(c) == how for c, how in wanted.items())
                     and self.visibility[other] == self.visibility[audience]):
                 return other
-        return "public"  # nothing fits: remove everything personal
+        return self.anonymous_audience  # nothing fits: what a stranger gets
 
     # -- scope -------------------------------------------------------------------------
     def scope(self, principal: Principal, rtype: str) -> Scope:
@@ -176,7 +227,7 @@ class Access:
             if role in self.own_record_roles:
                 return Scope(residents=(principal.resident, principal.user_id))
             return Scope(communities=communities)
-        if rtype == "Issue" and role == "department":
+        if rtype in self.assigned_types and role in self.assigned_roles:
             return Scope(communities=communities, department=principal.organisation_id or "")
         return Scope(communities=communities)
 
@@ -298,14 +349,18 @@ class Access:
             return principal.serves_any(stored.communities)
         if not principal.serves_any(stored.communities):
             return False
-        if stored.rtype == "Issue" and role == "department":
+        if stored.rtype in self.assigned_types and role in self.assigned_roles:
             return (principal.organisation_id in stored.departments
                     and self.holds_assignment(principal.organisation_id, stored.doc))
         if (stored.rtype in self.publication
                 and self.audience(principal, stored, now) in self.publication_audiences):
             return self.published(stored.rtype, stored.doc)
-        if stored.rtype == "Consultation" and self.role_audience[role] not in self.untouched:
-            visibility = stored.doc.get("visibility")
+        if (stored.rtype in self.visibility_member
+                and self.role_audience[role] not in self.untouched):
+            try:
+                visibility = resolve_pointer(stored.doc, self.visibility_member[stored.rtype])
+            except LookupError:
+                visibility = None
             return visibility in self.visibility[self.role_audience[role]]
         return True
 
@@ -324,7 +379,7 @@ class Access:
         found: set[str] | None = None
         for consent in doc.get("consents") or ():
             if not (isinstance(consent, Mapping) and consent.get("purpose") == self.consent_purpose
-                    and consent.get("status") == "granted"
+                    and consent.get("status") == self.consent_status
                     and _reached(consent.get("grantedAt"), moment)
                     and not _reached(consent.get("withdrawnAt"), moment, absent=False)
                     and not _reached(consent.get("expiresAt"), moment, absent=False)):
@@ -380,10 +435,9 @@ class Access:
         audience = self.audience(principal, stored, now)
         rtype = stored.rtype
         text = stored.text if state is None else state
-        if audience in self.untouched and (
-                rtype == "Consultation"
-                or (rtype == "Issue" and (principal.role in self.intake_roles
-                                          or audience == "self"))):
+        if audience in self.untouched and rtype != self.person_type and (
+                rtype not in self.reporter_types
+                or principal.role in self.intake_roles or audience == "self"):
             return Presented(audience, None, text)
         doc = stored.doc if state is None else self.as_decided_now(orjson.loads(state), stored)
         if rtype == self.person_type:
@@ -392,10 +446,11 @@ class Access:
             doc = redact(doc, audience, pseudonym_key=self.key, pseudonym_key_id=self.key_id)
         if rtype in self.publication and audience in self.publication_audiences:
             self._public_area(rtype, doc)
-        if rtype == "Issue":
+        if rtype in self.reporter_types:
             self._reporter(principal, audience, doc)
-        elif rtype == "Consultation":
-            _hide_results(doc, now, principal.role in self.results_hidden_from)
+        if rtype in self.results_types:
+            _hide_results(doc, now, principal.role in self.results_hidden_from,
+                          self.results_shown_at, self.results_details)
         return Presented(audience, doc, None)
 
     def as_decided_now(self, state: dict[str, Any], current: Stored) -> dict[str, Any]:
@@ -414,10 +469,10 @@ class Access:
         doc = stored.doc if doc is None else doc
         restriction = doc.get("restriction")
         state = restriction.get("state") if isinstance(restriction, Mapping) else None
-        if state == "erased":
+        if state == self.erased_state:
             # Every state of an erased record is its erased form, to every reader.
             return self.erased_form(doc)
-        if (state == "restricted"
+        if (state == self.restricted_state
                 and not self._may_see_restricted(principal, stored, audience, now)):
             return self.erased_form(doc)
         if principal.role in self.consent_roles:
@@ -434,20 +489,25 @@ class Access:
                             now: datetime | None) -> bool:
         if principal.role in self.own_record_roles:
             return stored.id == principal.resident or self.proxy_grants(
-                stored.doc, principal, {"manage-data"}, now)
-        return audience == "community-staff" and principal.serves_any(stored.communities)
+                stored.doc, principal, self.restricted_scopes, now)
+        return (audience in self.restricted_audiences
+                and principal.serves_any(stored.communities))
 
     def _reporter(self, principal: Principal, audience: str, doc: dict[str, Any]) -> None:
-        disclosure = doc.get("reporterDisclosure")
-        anonymous = disclosure == "anonymous" and audience in ("department", "public")
-        confidential = disclosure == "confidential" and principal.role not in self.intake_roles
-        if anonymous or confidential:
-            strip_reporter(doc)
+        try:
+            disclosure = resolve_pointer(doc, self.reporter_disclosure)
+        except LookupError:
+            return
+        if audience in self.reporter_hidden.get(str(disclosure), ()) or (
+                disclosure in self.intake_only and principal.role not in self.intake_roles):
+            strip_reporter(doc, self.own_record_roles)
 
     # -- audit -------------------------------------------------------------------------
     def sensitive_pointers(self, doc: Mapping[str, Any], now: datetime | None = None) -> list[str]:
         """JSON Pointers of the sensitive information ``doc`` (a person's record) discloses."""
-        classes = ("sensitive", "personal") if self.is_minor(doc, now) else ("sensitive",)
+        classes = set(self.minor_treatment.values())
+        if self.is_minor(doc, now):
+            classes |= set(self.minor_treatment)
         found: list[str] = []
         for path, cls in _pipl_paths(self.spec, self.person_type):
             if cls in classes:
@@ -458,7 +518,7 @@ class Access:
         """Whether ``doc`` is a person's record that has been erased."""
         restriction = doc.get("restriction")
         return (doc.get("resourceType") == self.person_type and isinstance(restriction, Mapping)
-                and restriction.get("state") == "erased")
+                and restriction.get("state") == self.erased_state)
 
     def erased_form(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """``doc`` reduced to the minimal erased form (/req/residents/erased-minimal)."""
@@ -508,8 +568,10 @@ def birth_date(doc: Mapping[str, Any]) -> date | None:
     return None
 
 
-def strip_reporter(doc: dict[str, Any]) -> None:
-    """Remove what identifies the reporter of an issue (/req/privacy/reporter-disclosure)."""
+def strip_reporter(doc: dict[str, Any], person_roles: Iterable[str]) -> None:
+    """Remove what identifies the reporter of an issue (/req/privacy/reporter-disclosure);
+    ``person_roles`` are the roles whose actors are people, named by name and id."""
+    people = frozenset(person_roles)
     doc.pop("reporterContact", None)
     actors: list[Any] = [doc.get("submittedBy")]
     actors += [e.get("actor") for e in doc.get("history") or () if isinstance(e, dict)]
@@ -517,7 +579,7 @@ def strip_reporter(doc: dict[str, Any]) -> None:
         if not isinstance(actor, dict):
             continue
         actor.pop("onBehalfOf", None)
-        if actor.get("role") in ("resident", "proxy"):
+        if actor.get("role") in people:
             for member in ("name", "userId", "resident"):
                 actor.pop(member, None)
     for follow_up in doc.get("followUps") or ():
@@ -525,17 +587,15 @@ def strip_reporter(doc: dict[str, Any]) -> None:
             follow_up.pop("respondent", None)
 
 
-#: what the events of a vote say about its results (/req/consultations/results-hidden)
-_HIDDEN_DETAILS = {"close-vote": ("result",), "record-votes": ("options", "abstentions", "invalid")}
-
-
-def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool) -> None:
+def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool, shown_at: str | None,
+                  details: Mapping[str, tuple[str, ...]]) -> None:
     """Withhold vote results the reader may not have.
 
     With ``early`` (/req/consultations/results-hidden) a vote's results, its ballots' choices
-    and the close-vote result stay hidden until the vote is closed and results.visibleFrom has
-    come. For every reader, where visibility took the results away, the ballots' choices and
-    the close-vote event do not give them back.
+    and the ``details`` members of the events that state results stay hidden until the vote's
+    status is ``shown_at`` and results.visibleFrom has come.
+    For every reader, where visibility took the results away, the ballots' choices and
+    those events do not give them back.
     """
     moment = utc_text((now or datetime.now(UTC)).isoformat())
     hidden: set[Any] = set()
@@ -545,7 +605,7 @@ def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool) -> Non
         results = vote.get("results")
         shown = isinstance(results, dict)
         if shown and early:
-            shown = vote.get("status") == "closed"
+            shown = vote.get("status") == shown_at
             assert isinstance(results, dict)
             if shown and isinstance(results.get("visibleFrom"), str):
                 try:
@@ -567,5 +627,5 @@ def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool) -> Non
                 # The chain still checks past what is withheld (/req/core/history-chain).
                 withhold(event, str(doc.get("resourceType")))
                 # the close-vote result, and the per-option counts of record-votes
-                for member in _HIDDEN_DETAILS.get(str(event.get("action")), ()):
+                for member in details.get(str(event.get("action")), ()):
                     event["details"].pop(member, None)

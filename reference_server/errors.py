@@ -73,6 +73,20 @@ class ProblemError(Exception):
     title: ClassVar[str] = "Bad request"
     requirement: ClassVar[str | None] = None
 
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None,
+                          title: str | None = None, requirement: str | None = None) -> None:
+        # A subclass states what differs from its base in its class line; the rest is
+        # inherited, as class attributes would be.
+        super().__init_subclass__()
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
+        if title is not None:
+            cls.title = title
+        if requirement is not None:
+            cls.requirement = requirement
+
     def __init__(self, detail: str | None = None, *, errors: Iterable[Mapping[str, Any]] = (),
                  headers: Mapping[str, str] | None = None,
                  message: Mapping[str, str] | None = None, **values: Any) -> None:
@@ -132,165 +146,129 @@ class BadRequest(ProblemError):
     pass
 
 
-class UnknownParameter(ProblemError):
-    code = "http.unknown-parameter"
-    title = "Unknown query parameter"
-    requirement = "/req/core/unknown-parameter"
+class UnknownParameter(ProblemError, code="http.unknown-parameter", title="Unknown query parameter",
+                       requirement="/req/core/unknown-parameter"):
+    pass
 
 
-class InvalidParameter(ProblemError):
-    code = "http.invalid-parameter"
-    title = "Invalid parameter"
+class InvalidParameter(ProblemError, code="http.invalid-parameter", title="Invalid parameter"):
+    pass
 
 
-class InvalidHeader(ProblemError):
-    code = "http.invalid-header"
-    title = "Invalid header"
+class InvalidHeader(ProblemError, code="http.invalid-header", title="Invalid header"):
+    pass
 
 
-class InvalidCursor(ProblemError):
-    code = "http.invalid-cursor"
-    title = "Invalid cursor"
-    requirement = "/req/core/cursor-opaque"
+class InvalidCursor(ProblemError, code="http.invalid-cursor", title="Invalid cursor",
+                    requirement="/req/core/cursor-opaque"):
+    pass
 
 
-class MalformedJson(ProblemError):
-    code = "http.malformed-json"
-    title = "Malformed JSON"
-    requirement = "/req/core/no-server-error"
+class MalformedJson(ProblemError, code="http.malformed-json", title="Malformed JSON",
+                    requirement="/req/core/no-server-error"):
+    pass
 
 
-class TooDeep(ProblemError):
-    code = "http.too-deep"
-    title = "JSON nested too deeply"
-    requirement = "/req/core/request-limits"
+class TooDeep(ProblemError, code="http.too-deep", title="JSON nested too deeply",
+              requirement="/req/core/request-limits"):
+    pass
 
 
-class Unauthorized(ProblemError):
-    status = 401
-    code = "http.unauthorized"
-    title = "Unauthorized"
-    requirement = "/req/core/authentication"
-
+class Unauthorized(ProblemError, status=401, code="http.unauthorized", title="Unauthorized",
+                   requirement="/req/core/authentication"):
     def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="smartcommunity"'},
                          **kwargs)
 
 
-class KeysUnavailable(ProblemError):
+class KeysUnavailable(ProblemError, status=503, code="http.keys-unavailable",
+                      title="Keys unavailable", requirement="/req/core/bearer-jwt"):
     """The identity provider's JWKS URL does not answer: the token cannot be checked now, which
     is the server's state to report, not a verdict on the token."""
-
-    status = 503
-    code = "http.keys-unavailable"
-    title = "Keys unavailable"
-    requirement = "/req/core/bearer-jwt"
 
     def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
         super().__init__(detail, headers={"Retry-After": "30"}, **kwargs)
 
 
-class Forbidden(ProblemError):
-    status = 403
-    code = "http.forbidden"
-    title = "Forbidden"
+class Forbidden(ProblemError, status=403, code="http.forbidden", title="Forbidden"):
+    pass
 
 
-class ActorMismatch(ProblemError):
-    status = 403
-    code = "http.actor-mismatch"
-    title = "Forbidden"
-    requirement = "/req/core/actor-is-principal"
+class ActorMismatch(ProblemError, status=403, code="http.actor-mismatch", title="Forbidden",
+                    requirement="/req/core/actor-is-principal"):
+    pass
 
 
-class NotFound(ProblemError):
-    status = 404
-    code = "http.not-found"
-    title = "Not found"
-    requirement = "/req/core/not-found"
+class NotFound(ProblemError, status=404, code="http.not-found", title="Not found",
+               requirement="/req/core/not-found"):
+    pass
 
 
-class MethodNotAllowed(ProblemError):
-    status = 405
-    code = "http.method-not-allowed"
-    title = "Method not allowed"
+class MethodNotAllowed(ProblemError, status=405, code="http.method-not-allowed",
+                       title="Method not allowed"):
+    pass
 
 
-class Conflict(ProblemError):
-    status = 409
-    code = "http.conflict"
-    title = "Conflict"
+class Conflict(ProblemError, status=409, code="http.conflict", title="Conflict"):
+    pass
 
 
-class IdConflict(Conflict):
-    code = "http.id-conflict"
-    title = "Id already exists"
-    requirement = "/req/core/id-conflict"
+class IdConflict(Conflict, code="http.id-conflict", title="Id already exists",
+                 requirement="/req/core/id-conflict"):
+    pass
 
 
-class NotRequested(Conflict):
-    code = "http.not-requested"
-    title = "Not requested by the resident"
-    requirement = "/req/residents/erasure-on-request"
+class NotRequested(Conflict, code="http.not-requested", title="Not requested by the resident",
+                   requirement="/req/residents/erasure-on-request"):
+    pass
 
 
-class StatusConflict(Conflict):
-    code = "lifecycle.action-not-allowed"
-    title = "Action not allowed from this status"
-    requirement = "/req/core/action-roles"
+class StatusConflict(Conflict, code="lifecycle.action-not-allowed",
+                     title="Action not allowed from this status",
+                     requirement="/req/core/action-roles"):
+    pass
 
 
-class PreconditionFailed(ProblemError):
-    status = 412
-    code = "http.precondition-failed"
-    title = "Precondition failed"
-    requirement = "/req/core/if-match"
+class PreconditionFailed(ProblemError, status=412, code="http.precondition-failed",
+                         title="Precondition failed", requirement="/req/core/if-match"):
+    pass
 
 
-class PayloadTooLarge(ProblemError):
-    status = 413
-    code = "http.payload-too-large"
-    title = "Payload too large"
-    requirement = "/req/core/request-limits"
+class PayloadTooLarge(ProblemError, status=413, code="http.payload-too-large",
+                      title="Payload too large", requirement="/req/core/request-limits"):
+    pass
 
 
-class UnsupportedMediaType(ProblemError):
-    status = 415
-    code = "http.unsupported-media-type"
-    title = "Unsupported media type"
-    requirement = "/req/core/json-only"
+class UnsupportedMediaType(ProblemError, status=415, code="http.unsupported-media-type",
+                           title="Unsupported media type", requirement="/req/core/json-only"):
+    pass
 
 
-class Unprocessable(ProblemError):
-    status = 422
-    code = "http.unprocessable-content"
-    title = "Unprocessable content"
-    requirement = "/req/core/invalid-rejected"
+class Unprocessable(ProblemError, status=422, code="http.unprocessable-content",
+                    title="Unprocessable content", requirement="/req/core/invalid-rejected"):
+    pass
 
 
-class IdempotencyKeyReused(Unprocessable):
-    code = "http.idempotency-key-reused"
-    title = "Idempotency key reused with another body"
-    requirement = "/req/core/idempotency-key"
+class IdempotencyKeyReused(Unprocessable, code="http.idempotency-key-reused",
+                           title="Idempotency key reused with another body",
+                           requirement="/req/core/idempotency-key"):
+    pass
 
 
-class PreconditionRequired(ProblemError):
-    status = 428
-    code = "http.precondition-required"
-    title = "Precondition required"
-    requirement = "/req/core/if-match"
+class PreconditionRequired(ProblemError, status=428, code="http.precondition-required",
+                           title="Precondition required", requirement="/req/core/if-match"):
+    pass
 
 
-class IfMatchWildcard(PreconditionRequired):
-    code = "http.if-match-wildcard"
-    title = "If-Match must name a version"
-    requirement = "/req/core/if-match-version"
+class IfMatchWildcard(PreconditionRequired, code="http.if-match-wildcard",
+                      title="If-Match must name a version",
+                      requirement="/req/core/if-match-version"):
+    pass
 
 
-class ServerError(ProblemError):
-    status = 500
-    code = "http.internal-error"
-    title = "Internal server error"
+class ServerError(ProblemError, status=500, code="http.internal-error",
+                  title="Internal server error"):
+    pass
 
 
 def problem_response(error: ProblemError, version: str = DEFAULT_VERSION) -> Response:

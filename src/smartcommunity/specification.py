@@ -156,6 +156,9 @@ class Requirement:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     #: spec files the statement points to (``see`` in the registry)
     see: tuple[str, ...] = ()
+    #: a short name of what the requirement asks, in both languages (``title`` in the
+    #: registry); the kit titles its checks with it, the docs show it above the statement
+    title: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +408,7 @@ class Spec:
                     conformance_class_version=self.version,
                     parameters=r.get("parameters", {}),
                     see=tuple(r.get("see", ())),
+                    title=r.get("title", {}),
                 )
         return found
 

@@ -32,7 +32,19 @@ def test_every_kit_test_cites_a_known_requirement_once() -> None:
     assert len(ids) == len(set(ids)), "two kit tests share an id"
     for test in tests:
         assert test.id.startswith(test.requirement + "#"), test.id
-        assert test.title.get("zh-Hans") and test.title.get("en"), f"{test.id} needs both titles"
+        title = test.heading(spec)
+        assert title.get("zh-Hans") and title.get("en"), f"{test.id} needs both titles"
+
+
+def test_a_hand_written_check_takes_its_title_from_the_registry() -> None:
+    """What a check is about is said once, as its requirement's title in spec/: a check
+    whose requirement has no title would be reported without one."""
+    spec = load_spec("1.0")
+    for test in all_tests(spec):
+        if test.id.endswith("#vectors"):
+            continue
+        assert test.title is None, f"{test.id} restates a title the registry holds"
+        assert test.heading(spec) == dict(spec.requirements[test.requirement].title), test.id
 
 
 def test_server_requirements_are_checked_by_hand_written_tests() -> None:

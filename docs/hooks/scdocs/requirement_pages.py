@@ -57,13 +57,16 @@ def render_requirements(spec: Spec, lang: str) -> str:
             "SHOULD（应当），并说明由谁执行：`schema`（JSON Schema）、"
             "`library`（库规则，报告所列错误代码）"
             "或 `server`（服务器行为，由一致性测试套件检查）。需求按一致性类分组；完整 URI 为前缀 "
-            f"`{prefix}` 加标识。需求陈述中的数值和代码另以参数表给出。",
+            f"`{prefix}` 加标识。需求陈述中的数值和代码另以参数表给出。加粗的简短名称是"
+            "一致性测试报告为该需求的检查所用的标题。",
             "Every requirement has a stable id (OGC style, such as `/req/issues/if-match`), a "
             "level — MUST or SHOULD — and says who enforces it: `schema` (the JSON Schema), "
             "`library` (a library rule, which reports the listed error codes) or `server` "
             "(server behaviour, checked by the conformance kit). Requirements are grouped by "
             f"conformance class; the full URI is the prefix `{prefix}` followed by the id. "
-            "The figures and codes a statement names are also given as a table of parameters.",
+            "The figures and codes a statement names are also given as a table of parameters. "
+            "The short name in bold is the title the conformance report gives the "
+            "requirement's checks.",
         ),
     )
     lines += [
@@ -137,6 +140,9 @@ def render_requirements(spec: Spec, lang: str) -> str:
             if codes:
                 enforcement += "<br>" + "<br>".join(codes)
             statement = esc(localized(r.statement, lang)) + _see_md(spec, r, lang, here)
+            if r.title:
+                # the short name the conformance report gives the requirement's checks
+                statement = f"**{esc(localized(r.title, lang))}**<br>{statement}"
             if r.parameters:
                 statement += f" → [{w(lang, 'parameters')}](#{parameters_anchor(r.id)})"
                 parameters += parameters_md(r, lang)

@@ -34,21 +34,31 @@ TestFn = Callable[["KitContext"], None]
 class KitTest:
     id: str
     requirement: str
-    title: dict[str, str]
+    #: what the test shows; None: the requirement's own title in the registry
+    title: dict[str, str] | None
     fn: TestFn
     needs: tuple[str, ...] = ()
+
+    def heading(self, spec: Spec) -> dict[str, str]:
+        """The title the report gives the test: its own, else its requirement's."""
+        if self.title is not None:
+            return self.title
+        return dict(spec.requirements[self.requirement].title)
 
 
 TESTS: list[KitTest] = []
 
 
-def check(requirement: str, zh: str, en: str, *, needs: tuple[str, ...] = ()
-          ) -> Callable[[TestFn], TestFn]:
-    """Register a kit test of ``requirement``; ``needs`` names preset roles it requires."""
+def check(requirement: str, *, needs: tuple[str, ...] = ()) -> Callable[[TestFn], TestFn]:
+    """Register a kit test of ``requirement``; ``needs`` names preset roles it requires.
+
+    The report titles the test with the requirement's ``title`` in the registry, so what a
+    check is about is said once, in spec/.
+    """
 
     def register(fn: TestFn) -> TestFn:
         test_id = f"{requirement}#{fn.__name__.removeprefix('test_').replace('_', '-')}"
-        TESTS.append(KitTest(test_id, requirement, {"zh-Hans": zh, "en": en}, fn, needs))
+        TESTS.append(KitTest(test_id, requirement, None, fn, needs))
         return fn
 
     return register

@@ -261,7 +261,7 @@ def _result(
 ) -> dict[str, Any]:
     return {
         "id": test.id,
-        "title": test.title,
+        "title": test.heading(spec),
         "class": cls,
         "requirement": test.requirement,
         "level": spec.requirements[test.requirement].level,

@@ -91,11 +91,7 @@ def _leaks(values: list[str], payload: Any) -> list[str]:
     return [v for v in values if v and v in text]
 
 
-@check(
-    "/req/change-feed/withheld",
-    "读者当前不能读取的资源的事件以精简形式出现，序号无缺失",
-    "events of resources the reader may not read now come reduced, with no gaps in sequence",
-)
+@check("/req/change-feed/withheld")
 def test_withheld_events(ctx: KitContext) -> None:
     other = ctx.preset.other_community
     outsider = ctx.preset.by_role(ctx.staff_role, community=other) if other else None
@@ -126,13 +122,7 @@ def test_withheld_events(ctx: KitContext) -> None:
                    "a reader who may not read the resource sees its id in the feed")
 
 
-@check(
-    "/req/change-feed/access-now",
-    "访问改变后（代理到期、诉求人改为保密、协商收窄公开范围），变更订阅按当前记录提供此前的事件",
-    "after access changes (a proxy ends, a reporter becomes confidential, a consultation is "
-    "narrowed), the feed serves earlier events as decided from the current record",
-    needs=(PROXY_ROLE,),
-)
+@check("/req/change-feed/access-now", needs=(PROXY_ROLE,))
 def test_feed_decided_now(ctx: KitContext) -> None:
     agent = ctx.principal(PROXY_ROLE)
     cursor = tail(ctx, agent)
@@ -186,13 +176,7 @@ def _public_consultation(ctx: KitContext) -> dict[str, Any]:
     return ctx.ensure_valid(doc, "(public consultation)")
 
 
-@check(
-    "/req/change-feed/erased-history",
-    "删除后，记录此前的每个事件对镜像也只有最小形式",
-    "after erasure every earlier event of the record carries only the minimal form, to a "
-    "mirror too",
-    needs=(SYSTEM,),
-)
+@check("/req/change-feed/erased-history", needs=(SYSTEM,))
 def test_erased_history(ctx: KitContext) -> None:
     who, cursor = watching(ctx)
     record = Tracked(ctx, _unique(ctx))
@@ -214,12 +198,7 @@ def test_erased_history(ctx: KitContext) -> None:
                f"after erasure the feed still gives {plain(leaked)}")
 
 
-@check(
-    "/req/privacy/erasure-every-copy",
-    "删除后，幂等重放、变更订阅和读取都不再给出该居民的个人信息",
-    "after erasure neither an idempotent replay, the feed nor a read gives the resident's "
-    "personal information",
-)
+@check("/req/privacy/erasure-every-copy")
 def test_erasure_every_copy(ctx: KitContext) -> None:
     readers = [ctx.staff, *(p for p in (ctx.optional(SYSTEM),) if p is not None)]
     starts = {who.name: tail(ctx, who) for who in readers}  # the feed from before the record
@@ -244,12 +223,7 @@ def test_erasure_every_copy(ctx: KitContext) -> None:
                    f"after erasure {who.name} reads {plain(leaked)}")
 
 
-@check(
-    "/req/core/idempotency-scope",
-    "另一主体（即使显示名称相同）使用同一 Idempotency-Key 得不到第一次的结果",
-    "another principal (even one of the same display name) using the same Idempotency-Key "
-    "does not get the first result",
-)
+@check("/req/core/idempotency-scope")
 def test_idempotency_scope(ctx: KitContext) -> None:
     owner = ctx.staff
     others = [p for p in ctx.preset.principals.values()
@@ -276,13 +250,7 @@ def test_idempotency_scope(ctx: KitContext) -> None:
                    f"{resp.status}: it shares {owner.name}'s key space")
 
 
-@check(
-    "/req/core/idempotency-replay-access",
-    "幂等重放是一次读取：披露敏感信息时写入审计记录，删除后不再给出原记录",
-    "an idempotent replay is a read: audited when it discloses sensitive information, and "
-    "never the original record after erasure",
-    needs=(REGULATOR,),
-)
+@check("/req/core/idempotency-replay-access", needs=(REGULATOR,))
 def test_replay_is_a_read(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     doc = resident(ctx)

@@ -65,14 +65,7 @@ def _shown(secrets: dict[str, str], payload: Any) -> list[str]:
     return sorted(k for k, v in secrets.items() if v in text)
 
 
-@check(
-    "/req/privacy/intake-minimum",
-    "热线受理员只得到受理所需的居民成员（身份号码脱敏、无脆弱性标记），只能凭确切标识查找居民，"
-    "变更订阅不给其居民记录；诉求按受理人员提供",
-    "a hotline operator receives only the resident members intake needs (identity numbers "
-    "masked, no vulnerability markers), finds residents only by an exact identifier and gets "
-    "no resident record from the feed; issues as intake staff",
-)
+@check("/req/privacy/intake-minimum")
 def test_intake_minimum(ctx: KitContext) -> None:
     necessary = {a: rules for a, rules in (ctx.spec.privacy.get("necessaryMembers") or {}).items()
                  if isinstance(rules, dict) and RESIDENT in rules}
@@ -118,13 +111,7 @@ def test_intake_minimum(ctx: KitContext) -> None:
                    f"{who.name}, intake staff, does not get the reporter's contact")
 
 
-@check(
-    "/req/privacy/system-principal",
-    "system 主体不是受理人员：保密诉求人的身份对它删除；受限处理的记录只给出最小形式",
-    "a system principal is not intake staff: a confidential reporter is withheld from it; a "
-    "restricted record reaches it only in its minimal form",
-    needs=(SYSTEM,),
-)
+@check("/req/privacy/system-principal", needs=(SYSTEM,))
 def test_system_principal(ctx: KitContext) -> None:
     for who in ctx.serving(SYSTEM) or [ctx.principal(SYSTEM)]:
         cursor = tail(ctx, who)
@@ -160,15 +147,7 @@ def _shared_consent(ctx: KitContext, purpose: str, scope: list[str]) -> dict[str
             "status": codes[0], "grantedAt": ctx.moment(-1)}
 
 
-@check(
-    "/req/privacy/department-consent",
-    "承办部门只在持有该居民诉求的任务且同意有效时读取其记录，只得到同意范围内的成员；同意撤回后"
-    "读取返回 404，变更订阅中该记录的事件都被隐去",
-    "a department reads a resident's record only while it holds an assignment on her issue and "
-    "her consent is in force, and only the members the consent covers; once withdrawn, reads "
-    "answer 404 and the feed withholds every event of the record",
-    needs=(DEPARTMENT,),
-)
+@check("/req/privacy/department-consent", needs=(DEPARTMENT,))
 def test_department_consent(ctx: KitContext) -> None:
     shared = _record_access(ctx).get("consentShared") or {}
     purpose = shared.get("purpose")

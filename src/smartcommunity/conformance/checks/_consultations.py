@@ -43,14 +43,7 @@ def _status_after(ctx: KitContext, action: str, before: str) -> str:
     return str(transition(ctx, CONSULTATION, action).get("to") or before)
 
 
-@check(
-    "/req/consultations/close-vote-result",
-    "协商走完全部程序（提议、公告、协商、表决、决定、实施、反馈、结束）；结束表决时服务器由计票"
-    "算出结果并写入事件",
-    "a consultation goes through its whole procedure (topic, notice, deliberation, vote, "
-    "decision, implementation, feedback, close); on close-vote the server computes the result "
-    "from the tally and records it in the event",
-)
+@check("/req/consultations/close-vote-result")
 def test_whole_procedure(ctx: KitContext) -> None:
     procedure = Procedure(ctx)
     expected = {v["id"]: v["results"] for v in procedure.example.get("votes") or []}
@@ -104,12 +97,7 @@ def _counts(results: Mapping[str, Any]) -> dict[str, int]:
     return counts
 
 
-@check(
-    "/req/consultations/close-vote-result",
-    "结束表决时声明与计票不符的结果得到 422；服务器由登记的票数算出通过、平局的结果和胜出选项",
-    "close-vote stating a result the tally does not give gets 422; the server computes "
-    "passed and tie with the winning option from the recorded counts",
-)
+@check("/req/consultations/close-vote-result")
 def test_stated_result_checked(ctx: KitContext) -> None:
     procedure = Procedure(ctx)
     procedure.run(until=lambda e: e["action"] == "record-votes")
@@ -145,13 +133,7 @@ def _complete_as(ctx: KitContext, procedure: Procedure, vote_id: str, want: bool
                f"give {plain(want)}")
 
 
-@check(
-    "/req/consultations/ballots-complete-at-close",
-    "结束表决时服务器写入 ballotsComplete：只登记票数而没有选票时为 false，选票与计票一致时为 "
-    "true；声明不同的值得到 422",
-    "close-vote writes ballotsComplete: false when only counts were recorded, true when the "
-    "ballots agree with the tally; stating another value gets 422",
-)
+@check("/req/consultations/ballots-complete-at-close")
 def test_ballots_complete_at_close(ctx: KitContext) -> None:
     procedure = Procedure(ctx)
     procedure.run(until=lambda e: e["action"] == "record-votes")
@@ -183,14 +165,7 @@ def test_ballots_complete_at_close(ctx: KitContext) -> None:
     _complete_as(ctx, procedure, second["id"], True, c.history[-1])
 
 
-@check(
-    "/req/consultations/results-hidden",
-    "表决结果公开时间之前，居民、代理人、公众和部门在读取、列表、历史和变更中都看不到结果、"
-    "选票的选项、登记的各选项票数和 close-vote 事件的结果",
-    "before a vote's results.visibleFrom, residents, proxies, the public and departments see "
-    "neither its results, the ballots' choices, the recorded counts per option nor the "
-    "close-vote result, in reads, lists, history or change events",
-)
+@check("/req/consultations/results-hidden")
 def test_results_hidden(ctx: KitContext) -> None:
     readers = ctx.serving(RESIDENT_ROLE, PROXY_ROLE, PUBLIC, DEPARTMENT)
     if not readers:
@@ -258,12 +233,7 @@ def _leak(doc: Any, vote_id: str) -> str:
     return ""
 
 
-@check(
-    "/req/consultations/withdraw-by-proposer",
-    "只有提议人或其代理人能撤回协商；其他主体得到 403 且不改变协商",
-    "only a proposer, or a proxy acting for one, withdraws; anyone else gets 403 and nothing "
-    "changes",
-)
+@check("/req/consultations/withdraw-by-proposer")
 def test_withdraw_by_proposer(ctx: KitContext) -> None:
     c = Tracked(ctx, proposed(ctx))
     others = [p for p in (ctx.staff, ctx.optional(RESIDENT_ROLE), ctx.optional(PROXY_ROLE),
@@ -285,12 +255,7 @@ def test_withdraw_by_proposer(ctx: KitContext) -> None:
         theirs.act("withdraw", {}, agent)
 
 
-@check(
-    "/req/consultations/division-fixed",
-    "以不服务的社区创建协商得到 403；更新改变 divisionCode 得到 422",
-    "creating a consultation for a community one does not serve gets 403; an update changing "
-    "divisionCode gets 422",
-)
+@check("/req/consultations/division-fixed")
 def test_division_fixed(ctx: KitContext) -> None:
     other = other_community(ctx)
     if ctx.staff.serves(other):
@@ -310,11 +275,7 @@ def test_division_fixed(ctx: KitContext) -> None:
     c.refuse_put(body, 422, "PUT changing divisionCode")
 
 
-@check(
-    "/req/consultations/consultation-filters",
-    "协商列表支持 category（协商内容代码）和 issue（转议的诉求）过滤",
-    "the consultation list filters by category (content code) and issue (escalated issue)",
-)
+@check("/req/consultations/consultation-filters")
 def test_consultation_filters(ctx: KitContext) -> None:
     codes = list(ctx.spec.codelist("consultation-content").entries)
     first, second = codes[0], codes[1]
@@ -345,12 +306,7 @@ def test_consultation_filters(ctx: KitContext) -> None:
                f"issue filter gave {len(items)} items (kit's {plain(seen)}), expected only b")
 
 
-@check(
-    "/req/consultations/escalated-issue-exists",
-    "转议的诉求不存在或属于其他社区时得到 422；本社区已有的诉求被接受",
-    "an escalated issue that does not exist or belongs to another community gets 422; an "
-    "existing issue of the community is accepted",
-)
+@check("/req/consultations/escalated-issue-exists")
 def test_escalated_issue_exists(ctx: KitContext) -> None:
     doc = escalating(ctx, ctx.new_id())
     expect_pointer(ctx, ctx.expect_problem(ctx.create(doc), 422), "/origin/issues")
@@ -392,11 +348,7 @@ def _with_sessions(ctx: KitContext) -> tuple[dict[str, Any], list[dict[str, Any]
     return doc, sessions
 
 
-@check(
-    "/req/consultations/notice-period",
-    "公告不足 7 天的协商只产生警告，仍被接收",
-    "a consultation with a notice shorter than 7 days only draws a warning and is accepted",
-)
+@check("/req/consultations/notice-period")
 def test_notice_period(ctx: KitContext) -> None:
     doc, sessions = _with_sessions(ctx)
     session = {k: v for k, v in sessions[0].items()
@@ -417,11 +369,7 @@ def _shift(stamp: str, *, days: int) -> str:
     return (datetime.fromisoformat(stamp) + timedelta(days=days)).isoformat()
 
 
-@check(
-    "/req/consultations/minutes-recorded",
-    "已举行而没有会议记录的会议只产生警告，协商仍被接收",
-    "a held session without minutes only draws a warning; the consultation is accepted",
-)
+@check("/req/consultations/minutes-recorded")
 def test_minutes_recorded(ctx: KitContext) -> None:
     doc, sessions = _with_sessions(ctx)
     held = [s for s in sessions if s.get("status") == "held"]
@@ -432,12 +380,7 @@ def test_minutes_recorded(ctx: KitContext) -> None:
     _accepted_with_warning(ctx, doc, "consultation.minutes-missing")
 
 
-@check(
-    "/req/consultations/results-published",
-    "决定公开后仍没有公开表决结果的协商只产生警告，程序照常进行",
-    "a consultation whose decision is published without publishing the vote results only "
-    "draws a warning; the procedure goes on",
-)
+@check("/req/consultations/results-published")
 def test_results_published(ctx: KitContext) -> None:
     procedure = Procedure(ctx)
     procedure.script = [e for e in procedure.script  # the vote results are never published
@@ -450,12 +393,7 @@ def test_results_published(ctx: KitContext) -> None:
 
 # -- the record nobody can rewrite ------------------------------------------------------
 
-@check(
-    "/req/consultations/create-proposed",
-    "创建已办结或带有决定、已开始表决的协商得到 422",
-    "creating a consultation that is closed, or carries a decision or a vote under way, "
-    "gets 422",
-)
+@check("/req/consultations/create-proposed")
 def test_create_proposed(ctx: KitContext) -> None:
     ended = complete_consultation(ctx)
     refused_on_create(ctx, ended, 422, f"{ended.get('status')} with its whole history")
@@ -476,13 +414,7 @@ def _ballot(procedure: Procedure, vote: Mapping[str, Any]) -> dict[str, Any] | N
     return None
 
 
-@check(
-    "/req/consultations/lifecycle-fields-read-only",
-    "更新不能改写进行中或已结束表决的计票、状态和选票，也不能改写决定、信息公开和反馈，"
-    "得到 422 且不改变协商",
-    "an update cannot rewrite the tally, status or ballots of an open or closed vote, nor the "
-    "decision, publications or feedback: 422 and nothing changes",
-)
+@check("/req/consultations/lifecycle-fields-read-only")
 def test_record_read_only(ctx: KitContext) -> None:
     procedure = Procedure(ctx)
     procedure.run(until=lambda e: e["action"] == CLOSE_VOTE)
@@ -530,14 +462,7 @@ def test_record_read_only(ctx: KitContext) -> None:
         c.refuse_put(body, 422, "PUT adding a publication")
 
 
-@check(
-    "/req/consultations/record-from-actions",
-    "记录由动作写入：计票是登记票数之和；分项与 count 不符、对已结束表决登记或再次结束、"
-    "重新开始表决都得到 422；决定按 decide 的 details 写入",
-    "actions write the record: the tally is the sum of the recorded counts; a breakdown that "
-    "does not add up, counting or closing a closed vote, or opening it again gets 422; the "
-    "decision is written from decide's details",
-)
+@check("/req/consultations/record-from-actions")
 def test_record_from_actions(ctx: KitContext) -> None:
     procedure = Procedure(ctx)
     procedure.run(until=lambda e: e["action"] == "record-votes")
@@ -588,12 +513,7 @@ def test_record_from_actions(ctx: KitContext) -> None:
                "details")
 
 
-@check(
-    "/req/consultations/record-matches-history",
-    "整个程序中，服务器保存的协商在每个动作之后都与其历史一致",
-    "throughout the procedure the consultation the server holds agrees with its history "
-    "after every action",
-)
+@check("/req/consultations/record-matches-history")
 def test_record_matches_history(ctx: KitContext) -> None:
     procedure = Procedure(ctx)
     codes = set(ctx.spec.requirements["/req/consultations/record-matches-history"].codes)

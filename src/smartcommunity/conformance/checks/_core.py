@@ -43,11 +43,7 @@ def _kind(ctx: KitContext) -> str:
     return next(rt for rt in ctx.spec.resource_types if rt in ctx.spec.lifecycles)
 
 
-@check(
-    "/req/core/conformance-endpoint",
-    "GET /conformance 无需认证并声明核心类",
-    "GET /conformance needs no token and declares core",
-)
+@check("/req/core/conformance-endpoint")
 def test_declaration(ctx: KitContext) -> None:
     resp = ctx.call("GET", "/conformance")
     ctx.expect_status(resp, 200)
@@ -87,12 +83,7 @@ class _Loaded(HTMLParser):
             self.urls.append(str(found["href"]))
 
 
-@check(
-    "/req/core/landing-page",
-    "GET / 无需认证，链接到 API 描述、离线可用的文档、一致性声明和每个集合",
-    "GET / needs no token and links the API description, offline documentation, "
-    "the declaration and every collection",
-)
+@check("/req/core/landing-page")
 def test_landing_page(ctx: KitContext) -> None:
     resp = ctx.call("GET", "/")
     ctx.expect_status(resp, 200)
@@ -134,9 +125,7 @@ def test_landing_page(ctx: KitContext) -> None:
                        f"{plain(outside)}")
 
 
-@check(
-    "/req/core/authentication", "没有令牌或令牌无效得到 401", "a missing or invalid token gets 401"
-)
+@check("/req/core/authentication")
 def test_tokens_required(ctx: KitContext) -> None:
     for rt in ctx.spec.resource_types:
         if anonymous_read(ctx, ctx.collection_path(rt)):
@@ -148,11 +137,7 @@ def test_tokens_required(ctx: KitContext) -> None:
     ctx.expect_problem(ctx.client.request("GET", ctx.path("readChanges")), 401)
 
 
-@check(
-    "/req/core/problem-details",
-    "错误是带代码和中英文消息的 problem+json",
-    "errors are problem+json with a code and both languages",
-)
+@check("/req/core/problem-details")
 def test_problem_shape(ctx: KitContext) -> None:
     rt = _kind(ctx)
     body = ctx.expect_problem(ctx.read(rt, ctx.new_id()), 404)
@@ -195,11 +180,7 @@ def _bad_bodies(resource_type: str, version: str) -> list[tuple[str, bytes]]:
     ]
 
 
-@check(
-    "/req/core/no-server-error",
-    "格式错误或无效的请求得到 4xx，从不 5xx，且不改变数据",
-    "malformed or invalid requests get 4xx, never 5xx, and change nothing",
-)
+@check("/req/core/no-server-error")
 def test_no_server_errors(ctx: KitContext) -> None:
     from .._mutate import mutants
 
@@ -249,7 +230,7 @@ def test_no_server_errors(ctx: KitContext) -> None:
                 )
 
 
-@check("/req/core/json-only", "非 JSON 请求体得到 415", "a non-JSON body gets 415")
+@check("/req/core/json-only")
 def test_json_only(ctx: KitContext) -> None:
     rt = _kind(ctx)
     doc = json.dumps(ctx.document(rt), ensure_ascii=False).encode()
@@ -259,22 +240,14 @@ def test_json_only(ctx: KitContext) -> None:
         ctx.expect_problem(resp, 415)
 
 
-@check(
-    "/req/core/unknown-parameter",
-    "未定义的查询参数得到 400",
-    "an undefined query parameter gets 400",
-)
+@check("/req/core/unknown-parameter")
 def test_unknown_parameter(ctx: KitContext) -> None:
     for rt in ctx.spec.resource_types:
         resp = ctx.call("GET", ctx.collection_path(rt), ctx.staff, params={"frobnicate": "1"})
         ctx.expect_problem(resp, 400)
 
 
-@check(
-    "/req/core/request-limits",
-    "超大请求体得到 413，嵌套过深得到 400",
-    "an oversized body gets 413, deep nesting 400",
-)
+@check("/req/core/request-limits")
 def test_limits(ctx: KitContext) -> None:
     limit = int(ctx.preset.limits.get("maxBodyBytes", 1024 * 1024))
     depth = int(ctx.preset.limits.get("maxDepth", 64))
@@ -290,11 +263,7 @@ def test_limits(ctx: KitContext) -> None:
     refused_on_create(ctx, doc, 400, "nested too deep")
 
 
-@check(
-    "/req/core/invalid-rejected",
-    "无效文档以 422 拒收并列出每一个错误",
-    "an invalid document is refused with 422 listing every error",
-)
+@check("/req/core/invalid-rejected")
 def test_every_error_listed(ctx: KitContext) -> None:
     rt = _kind(ctx)
     doc = ctx.document(rt)
@@ -312,12 +281,7 @@ def test_every_error_listed(ctx: KitContext) -> None:
         )
 
 
-@check(
-    "/req/core/forward-compatible",
-    "较高次版本的文档按已有的最高次版本读取，不认识的成员被保留；主版本不同的文档得到 422",
-    "a document of a later minor version is read as the highest minor the server has and "
-    "keeps the members it does not know; a document of another major version gets 422",
-)
+@check("/req/core/forward-compatible")
 def test_forward_compatible(ctx: KitContext) -> None:
     from ...specification import available_versions
 
@@ -348,11 +312,7 @@ def test_forward_compatible(ctx: KitContext) -> None:
                f"document.unknown-spec-version: {plain(codes)}")
 
 
-@check(
-    "/req/core/create-read-back",
-    "创建的文档读回时除 meta 和 previousDigest 外不变",
-    "a created document reads back unchanged apart from meta and previousDigest",
-)
+@check("/req/core/create-read-back")
 def test_read_back(ctx: KitContext) -> None:
     for rt in ctx.spec.resource_types:
         doc = ctx.document(rt)
@@ -367,11 +327,7 @@ def test_read_back(ctx: KitContext) -> None:
         )
 
 
-@check(
-    "/req/core/extensions-preserved",
-    "不理解的扩展原样保存和返回",
-    "extensions a server does not understand come back unchanged",
-)
+@check("/req/core/extensions-preserved")
 def test_extensions(ctx: KitContext) -> None:
     ext = {"org.example.kit": {"nested": [1, {"a": "b", "中文": True}], "n": 1.5}}
     for rt in ctx.spec.resource_types:
@@ -382,24 +338,20 @@ def test_extensions(ctx: KitContext) -> None:
         ctx.expect(got.get("extensions") == ext, f"{rt} 的扩展被改变", f"{rt} extensions changed")
 
 
-@check("/req/core/id-conflict", "以已存在的标识创建得到 409", "creating an existing id gets 409")
+@check("/req/core/id-conflict")
 def test_conflict(ctx: KitContext) -> None:
     doc = ctx.document(_kind(ctx))
     ctx.created(doc)
     ctx.expect_problem(ctx.create(doc), 409)
 
 
-@check("/req/core/not-found", "不存在的资源得到 404", "a resource that does not exist gets 404")
+@check("/req/core/not-found")
 def test_not_found(ctx: KitContext) -> None:
     for rt in ctx.spec.resource_types:
         ctx.expect_problem(ctx.read(rt, ctx.new_id()), 404)
 
 
-@check(
-    "/req/core/etag",
-    "单个资源的响应带 ETag，即带引号的版本号",
-    "a single-resource response carries the quoted versionId as ETag",
-)
+@check("/req/core/etag")
 def test_etag(ctx: KitContext) -> None:
     for rt in ctx.spec.resource_types:
         doc = ctx.document(rt)
@@ -419,11 +371,7 @@ def test_etag(ctx: KitContext) -> None:
         )
 
 
-@check(
-    "/req/core/if-match",
-    "更新需要 If-Match：缺少 428，过期 412，并发不丢失更新",
-    "updates need If-Match: 428 without, 412 stale, no lost update",
-)
+@check("/req/core/if-match")
 def test_if_match(ctx: KitContext) -> None:
     rt = ctx.spec.resource_types[0]
     doc = ctx.document(rt)
@@ -469,11 +417,7 @@ def test_if_match(ctx: KitContext) -> None:
     )
 
 
-@check(
-    "/req/core/idempotency-key",
-    "Idempotency-Key 重放返回第一次的结果且不再创建",
-    "an Idempotency-Key replay returns the first result and creates nothing",
-)
+@check("/req/core/idempotency-key")
 def test_idempotency(ctx: KitContext) -> None:
     rt = _kind(ctx)
     doc = ctx.document(rt)
@@ -496,11 +440,7 @@ def test_idempotency(ctx: KitContext) -> None:
     )
 
 
-@check(
-    "/req/core/paging",
-    "沿游标读完，每个条目恰好出现一次，即使期间有写入",
-    "following the cursors returns every item once, even while writes happen",
-)
+@check("/req/core/paging")
 def test_paging(ctx: KitContext) -> None:
     rt = _kind(ctx)
     since = (datetime.now(UTC) - timedelta(seconds=2)).isoformat(timespec="seconds")
@@ -533,7 +473,7 @@ def test_paging(ctx: KitContext) -> None:
     ctx.expect(not missing, f"遗漏：{plain(missing, 'zh')}", f"never returned: {plain(missing)}")
 
 
-@check("/req/core/list-filters", "列表按社区和状态过滤", "lists filter by community and status")
+@check("/req/core/list-filters")
 def test_filters(ctx: KitContext) -> None:
     rt = _kind(ctx)
     doc = ctx.document(rt)
@@ -562,11 +502,7 @@ def test_filters(ctx: KitContext) -> None:
     )
 
 
-@check(
-    "/req/core/lifecycle-via-actions",
-    "PUT 改变状态或历史得到 422",
-    "a PUT that changes status or history gets 422",
-)
+@check("/req/core/lifecycle-via-actions")
 def test_status_only_by_actions(ctx: KitContext) -> None:
     rt = _kind(ctx)
     item = Tracked(ctx, fresh(ctx, rt))
@@ -588,11 +524,7 @@ def _actions(ctx: KitContext, resource_type: str, status: str, role: str, *,
     return [str(t["action"]) for t in rows]
 
 
-@check(
-    "/req/core/action-roles",
-    "不允许的角色得到 403，不允许的状态得到 409，且都不改变资源",
-    "a role not allowed gets 403, a status not allowed 409, and neither changes anything",
-)
+@check("/req/core/action-roles")
 def test_action_roles(ctx: KitContext) -> None:
     tried = 0
     for rt in ctx.spec.lifecycles:
@@ -612,11 +544,7 @@ def test_action_roles(ctx: KitContext) -> None:
         raise Skipped("预设中没有可用于检查的角色", "no preset role could be used for the check")
 
 
-@check(
-    "/req/core/history-append-only",
-    "动作只追加一个事件，不改变已有事件",
-    "an action appends one event and changes none",
-)
+@check("/req/core/history-append-only")
 def test_history(ctx: KitContext) -> None:
     rt = _kind(ctx)
     item = Tracked(ctx, fresh(ctx, rt))
@@ -641,11 +569,7 @@ def test_history(ctx: KitContext) -> None:
     )
 
 
-@check(
-    "/req/core/echo-suppression",
-    "带有本系统外部标识的副本不被当作新记录",
-    "a copy carrying this system's external reference is not a new record",
-)
+@check("/req/core/echo-suppression")
 def test_echo(ctx: KitContext) -> None:
     rt = _kind(ctx)
     doc = ctx.document(rt)
@@ -663,11 +587,7 @@ def test_echo(ctx: KitContext) -> None:
     )
 
 
-@check(
-    "/req/core/open-codelist",
-    "开放代码表之外的代码只产生警告，文档仍被接收",
-    "a code outside an open codelist only draws a warning; the document is accepted",
-)
+@check("/req/core/open-codelist")
 def test_open_codelist(ctx: KitContext) -> None:
     for rt in ctx.spec.resource_types:
         for path, _, is_open in _bound_codes(ctx, ctx.document(rt)):
@@ -684,11 +604,7 @@ def test_open_codelist(ctx: KitContext) -> None:
                    "core.unknown-code alone")
 
 
-@check(
-    "/req/core/deprecated",
-    "使用已弃用代码的文档只产生警告，仍被接收",
-    "a document using a deprecated code only draws a warning and is accepted",
-)
+@check("/req/core/deprecated")
 def test_deprecated(ctx: KitContext) -> None:
     deprecated = {name: codes for name in ctx.spec.codelists
                   if (codes := [e.code for e in ctx.spec.codelist(name).entries.values()
@@ -729,11 +645,7 @@ def _set(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
     target[path[-1]] = value
 
 
-@check(
-    "/req/core/if-match-version",
-    "If-Match: * 在更新和动作上得到 428，且不改变数据",
-    "If-Match: * gets 428 on updates and actions, and nothing changes",
-)
+@check("/req/core/if-match-version")
 def test_if_match_wildcard(ctx: KitContext) -> None:
     for rt in ctx.spec.resource_types:
         doc = ctx.document(rt)
@@ -785,11 +697,7 @@ def _b64(text: bytes) -> str:
 FORGED_CURSORS = ("r²", "f²", "r١٢", "f١٢", "r-1", "f 1", "r" + "9" * 60, "\u0000")
 
 
-@check(
-    "/req/core/cursor-opaque",
-    "每个分页端点对伪造的游标得到 400",
-    "every paged endpoint answers a forged cursor with 400",
-)
+@check("/req/core/cursor-opaque")
 def test_forged_cursors(ctx: KitContext) -> None:
     paths = _paged(ctx)
     ctx.expect(bool(paths), "OpenAPI 中没有分页端点", "the OpenAPI has no paged endpoint")
@@ -807,11 +715,7 @@ def test_forged_cursors(ctx: KitContext) -> None:
 CONTROL_IDS = ("%00", "a%00b", "%1F", "x%7F", "%C2%85", "%0A")
 
 
-@check(
-    "/req/core/path-id",
-    "路径标识含控制字符得到 400 或 404",
-    "a path id with a control character gets 400 or 404",
-)
+@check("/req/core/path-id")
 def test_control_characters_in_ids(ctx: KitContext) -> None:
     for rt in ctx.spec.resource_types:
         for rid in CONTROL_IDS:
@@ -824,11 +728,7 @@ def test_control_characters_in_ids(ctx: KitContext) -> None:
                            f"{method} {path} got {resp.status}, not 400 or 404")
 
 
-@check(
-    "/req/core/invisible-characters",
-    "名称和标题含双向控制或零宽字符的文档被拒收",
-    "a name or title holding a bidi control or zero-width character is refused",
-)
+@check("/req/core/invisible-characters")
 def test_invisible_characters(ctx: KitContext) -> None:
     from ...validation import compile_plan, values_at
 
@@ -869,11 +769,7 @@ def _demo_tokens() -> list[str]:
     return [str(p["token"]) for p in data["principals"].values()]
 
 
-@check(
-    "/req/core/no-demo-credentials",
-    "以自己凭据运行的服务器拒绝公开的演示令牌",
-    "a server with its own credentials refuses the published demo tokens",
-)
+@check("/req/core/no-demo-credentials")
 def test_no_demo_tokens(ctx: KitContext) -> None:
     if not ctx.preset.production:
         raise Skipped("预设没有声明 production：被测服务器可能就是演示",
@@ -888,11 +784,7 @@ def test_no_demo_tokens(ctx: KitContext) -> None:
                    f"the demo token {token} got {resp.status}, not 401")
 
 
-@check(
-    "/req/core/bearer-jwt",
-    "过期、错误签名或未签名的 JWT 得到 401，有效的得到 200",
-    "an expired, wrongly signed or unsigned JWT gets 401, a valid one 200",
-)
+@check("/req/core/bearer-jwt")
 def test_jwt(ctx: KitContext) -> None:
     issuer = ctx.preset.jwt
     if issuer is None:
@@ -968,14 +860,7 @@ def _says_forged(ctx: KitContext, problem: dict[str, Any], what: str) -> None:
                f"the refusal of {what} does not say {FORGED}: {problem.get('code')}")
 
 
-@check(
-    "/req/core/actor-is-principal",
-    "创建时声明别人身份（用户、居民、角色）和动作中冒用他人身份都得到 403 http.actor-mismatch；"
-    "只给出角色时由服务器按凭证填写行为人",
-    "a create whose creator claims someone else (user, resident, role) and an action whose "
-    "actor does gets 403 http.actor-mismatch; given only the role, the server fills in the "
-    "actor from the credential",
-)
+@check("/req/core/actor-is-principal")
 def test_actor_is_principal(ctx: KitContext) -> None:
     staff = ctx.staff
     others = [r for r in ctx.spec.roles if r != staff.role]
@@ -1004,11 +889,7 @@ def test_actor_is_principal(ctx: KitContext) -> None:
             _says_forged(ctx, resp.json() or {}, f"{action} claiming {plain(sorted(claim))}")
 
 
-@check(
-    "/req/core/role-before-body",
-    "无权执行动作或创建的角色即使请求体无效也得到 403，而不是 422",
-    "a role not allowed to act or create gets 403 even with an invalid body, never 422",
-)
+@check("/req/core/role-before-body")
 def test_role_before_body(ctx: KitContext) -> None:
     tried = 0
     for rt in ctx.spec.lifecycles:

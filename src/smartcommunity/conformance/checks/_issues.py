@@ -104,15 +104,7 @@ def _supervisor(ctx: KitContext) -> Principal:
     return ctx.staff
 
 
-@check(
-    "/req/issues/action-effects",
-    "诉求走完闭环：受理、派单（主办和协办）、签收、退单、改派、签收、延期、督办、进展、办结、回访，"
-    "每一步的状态、写入成员和历史事件都正确",
-    "an issue goes round the loop — accept, dispatch to a lead and an assisting department, "
-    "claim, return, reassign, claim, extend, supervise, progress, resolve, follow up — and "
-    "every step sets the status, the members and the event right",
-    needs=(DEPARTMENT, DEPARTMENT),
-)
+@check("/req/issues/action-effects", needs=(DEPARTMENT, DEPARTMENT))
 def test_closed_loop(ctx: KitContext) -> None:
     first, second = ctx.principals_of(DEPARTMENT, 2)
     staff = ctx.staff
@@ -154,13 +146,7 @@ def test_closed_loop(ctx: KitContext) -> None:
     _expect_items(ctx, issue, body, "followUps")
 
 
-@check(
-    "/req/issues/action-effects",
-    "派单、改派或回访的请求缺少与 details 中标识对应的 items 条目时得到 422，且不改变诉求",
-    "a dispatch, reassign or follow-up whose request lacks the items matching the ids in "
-    "details gets 422 and changes nothing",
-    needs=(DEPARTMENT, DEPARTMENT),
-)
+@check("/req/issues/action-effects", needs=(DEPARTMENT, DEPARTMENT))
 def test_items_required(ctx: KitContext) -> None:
     first, second = ctx.principals_of(DEPARTMENT, 2)
     issue = Tracked(ctx, new_issue(ctx))
@@ -204,11 +190,7 @@ def _expect_items(ctx: KitContext, issue: Tracked, body: dict[str, Any], member:
                    f"{item['id']} in {member} differs from the request's items: {plain(changed)}")
 
 
-@check(
-    "/req/issues/action-details",
-    "动作数据不符合该动作的 details 模式时得到 422，且不改变诉求",
-    "an action whose details break the action's details schema gets 422 and changes nothing",
-)
+@check("/req/issues/action-details")
 def test_action_details(ctx: KitContext) -> None:
     issue = Tracked(ctx, new_issue(ctx))
     cases: list[tuple[str, dict[str, Any]]] = [
@@ -224,14 +206,7 @@ def test_action_details(ctx: KitContext) -> None:
         issue.refuse("dispatch", {"details": details}, ctx.staff, 422, f"dispatch {details}")
 
 
-@check(
-    "/req/issues/lifecycle-fields-read-only",
-    "PUT 改变 reply、resolution、assignments、deadlines.extensions、followUps 等生命周期成员"
-    "得到 422",
-    "a PUT changing reply, resolution, assignments, deadlines.extensions, followUps or the "
-    "other lifecycle members gets 422",
-    needs=(DEPARTMENT,),
-)
+@check("/req/issues/lifecycle-fields-read-only", needs=(DEPARTMENT,))
 def test_lifecycle_members_read_only(ctx: KitContext) -> None:
     (dept,) = ctx.principals_of(DEPARTMENT, 1)
     submitted = Tracked(ctx, new_issue(ctx))
@@ -276,12 +251,7 @@ def _refused_put(ctx: KitContext, issue: Tracked, body: dict[str, Any], member: 
         expect_pointer(ctx, resp.json() or {}, member)
 
 
-@check(
-    "/req/issues/create-submitted",
-    "以 submitted 以外的状态、多于一个事件或带办理结果创建诉求得到 422",
-    "creating an issue that is not submitted, has more than the submit event or carries a "
-    "resolution gets 422",
-)
+@check("/req/issues/create-submitted")
 def test_create_submitted_only(ctx: KitContext) -> None:
     tried = 0
     submitted = new_issue(ctx)["status"]
@@ -298,12 +268,7 @@ def test_create_submitted_only(ctx: KitContext) -> None:
                       "the spec has no valid issue example in a status other than submitted")
 
 
-@check(
-    "/req/issues/withdraw-by-submitter",
-    "既非提交人、诉求人，也非其授权代理人的居民、代理人或网格员撤回诉求得到 403",
-    "a resident, proxy or grid worker who is neither the submitter, the reporter nor their "
-    "authorised proxy gets 403 on withdraw",
-)
+@check("/req/issues/withdraw-by-submitter")
 def test_withdraw_by_others(ctx: KitContext) -> None:
     stranger = ctx.new_id()
     # Published, so that residents of the community see it (/req/privacy/issue-publication).
@@ -324,15 +289,7 @@ def test_withdraw_by_others(ctx: KitContext) -> None:
         own.act("withdraw", {}, resident)
 
 
-@check(
-    "/req/issues/department-own-assignment",
-    "部门签收、退单、办结他人的主办任务，或在没有有效任务时延期、报进展，得到 403"
-    "（任务全部改派后看不到诉求，得到 404）",
-    "a department claiming, returning or resolving another's lead, or extending or reporting "
-    "progress without an active assignment, gets 403 (404 once all its assignments were "
-    "reassigned and it no longer sees the issue)",
-    needs=(DEPARTMENT, DEPARTMENT),
-)
+@check("/req/issues/department-own-assignment", needs=(DEPARTMENT, DEPARTMENT))
 def test_department_own_assignment(ctx: KitContext) -> None:
     lead, helper = ctx.principals_of(DEPARTMENT, 2)
     issue = dispatched(ctx, lead, [helper])
@@ -369,12 +326,7 @@ def test_department_own_assignment(ctx: KitContext) -> None:
     refused("add-progress", {"details": {"message": "已完成的任务 / finished part"}}, lead)
 
 
-@check(
-    "/req/issues/merge-updates-target",
-    "并单成功后目标诉求的 mergedDuplicates 包含被并诉求，且目标得到新版本",
-    "after a merge the target's mergedDuplicates lists the merged issue and the target has a "
-    "new version",
-)
+@check("/req/issues/merge-updates-target")
 def test_merge_updates_target(ctx: KitContext) -> None:
     target = Tracked(ctx, new_issue(ctx))
     duplicate = Tracked(ctx, new_issue(ctx))
@@ -388,11 +340,7 @@ def test_merge_updates_target(ctx: KitContext) -> None:
                "目标诉求的版本没有改变", "the target's version did not change")
 
 
-@check(
-    "/req/issues/merge-target-exists",
-    "并入不存在的诉求或并入自身得到 422",
-    "merging into an issue that does not exist, or into itself, gets 422",
-)
+@check("/req/issues/merge-target-exists")
 def test_merge_target_exists(ctx: KitContext) -> None:
     issue = Tracked(ctx, new_issue(ctx))
     for target in (ctx.new_id(), issue.id):
@@ -400,12 +348,7 @@ def test_merge_target_exists(ctx: KitContext) -> None:
                      f"merge into {target}")
 
 
-@check(
-    "/req/issues/merge-target-exists",
-    "创建或更新时 mergedDuplicates 指向服务器上不存在的诉求得到 422",
-    "a create or update whose mergedDuplicates names an issue the server does not store gets "
-    "422",
-)
+@check("/req/issues/merge-target-exists")
 def test_stored_references_exist(ctx: KitContext) -> None:
     doc = new_issue(ctx, mergedDuplicates=[ctx.new_id()])
     ctx.ensure_valid(doc, "(issue naming a duplicate)")
@@ -416,11 +359,7 @@ def test_stored_references_exist(ctx: KitContext) -> None:
     issue.refuse_put(body, 422, "PUT naming a missing duplicate")
 
 
-@check(
-    "/req/issues/merge-reciprocal",
-    "并单后两条诉求互相指向",
-    "after a merge the two issues point at each other",
-)
+@check("/req/issues/merge-reciprocal")
 def test_merge_reciprocal(ctx: KitContext) -> None:
     target = Tracked(ctx, new_issue(ctx))
     duplicate = Tracked(ctx, new_issue(ctx))
@@ -437,14 +376,7 @@ def _unique_category(ctx: KitContext) -> str:
     return f"{top}.kit{ctx.new_id()[:8]}"
 
 
-@check(
-    "/req/issues/list-filters",
-    "诉求列表支持 category（含下级）、department、requestType、intakeChannel、urgency、"
-    "submittedFrom、submittedTo 及其组合",
-    "the issue list filters by category (and below), department, requestType, intakeChannel, "
-    "urgency, submittedFrom and submittedTo, alone and together",
-    needs=(DEPARTMENT,),
-)
+@check("/req/issues/list-filters", needs=(DEPARTMENT,))
 def test_issue_filters(ctx: KitContext) -> None:
     (dept,) = ctx.principals_of(DEPARTMENT, 1)
     category = _unique_category(ctx)
@@ -496,22 +428,14 @@ def test_issue_filters(ctx: KitContext) -> None:
                    f"expected {plain(sorted(expected))}")
 
 
-@check(
-    "/req/issues/grid-in-community",
-    "网格不属于诉求所在社区的诉求被拒收（422）",
-    "an issue whose grid lies outside its community is refused (422)",
-)
+@check("/req/issues/grid-in-community")
 def test_issue_grid(ctx: KitContext) -> None:
     doc = new_issue(ctx)
     doc["gridCode"] = other_community(ctx) + "-01"
     expect_pointer(ctx, ctx.expect_problem(ctx.create(doc), 422), "/gridCode")
 
 
-@check(
-    "/req/issues/category-group",
-    "大类之外的本地分类只产生警告，诉求仍被接收",
-    "a local category outside the standard groups only draws a warning; the issue is accepted",
-)
+@check("/req/issues/category-group")
 def test_category_group(ctx: KitContext) -> None:
     doc = new_issue(ctx, category="kit-local.category")
     ctx.ensure_valid(doc, "(issue with a local category)")

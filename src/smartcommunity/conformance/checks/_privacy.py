@@ -45,11 +45,7 @@ def _readers(ctx: KitContext) -> list[Principal]:
     return [p for p in ctx.serving() if p.role not in (RESIDENT_ROLE, PROXY_ROLE)]
 
 
-@check(
-    "/req/privacy/redaction-by-audience",
-    "每个角色读到的正是其受众的脱敏结果",
-    "each role reads exactly its audience's redaction",
-)
+@check("/req/privacy/redaction-by-audience")
 def test_redaction_matches_policy(ctx: KitContext) -> None:
     for rt, doc in stored(ctx):
         for who in _readers(ctx):
@@ -77,12 +73,7 @@ def _personal(doc: dict[str, Any], ctx: KitContext) -> list[tuple[Any, ...]]:
     ]
 
 
-@check(
-    "/req/privacy/public-no-personal",
-    "公众在读取、列表和历史中都收不到个人信息",
-    "the public gets no personal information in reads, lists or history",
-    needs=(PUBLIC,),
-)
+@check("/req/privacy/public-no-personal", needs=(PUBLIC,))
 def test_public(ctx: KitContext) -> None:
     public = ctx.principal(PUBLIC)
     for rt, doc in stored(ctx):
@@ -103,11 +94,7 @@ def test_public(ctx: KitContext) -> None:
             )
 
 
-@check(
-    "/req/privacy/redacted-valid",
-    "返回给任何角色的文档都仍然有效",
-    "documents returned to any role are still valid",
-)
+@check("/req/privacy/redacted-valid")
 def test_returned_documents_valid(ctx: KitContext) -> None:
     for rt, doc in stored(ctx):
         for who in ctx.preset.principals.values():
@@ -122,11 +109,7 @@ def test_returned_documents_valid(ctx: KitContext) -> None:
             )
 
 
-@check(
-    "/req/privacy/pipl-tags",
-    "返回的文档不含模式之外（未标注）的成员",
-    "returned documents carry no member outside the schema (untagged)",
-)
+@check("/req/privacy/pipl-tags")
 def test_no_untagged_members(ctx: KitContext) -> None:
     for rt, doc in stored(ctx):
         _tagged_only(ctx, rt, doc["id"])
@@ -143,7 +126,7 @@ def _tagged_only(ctx: KitContext, rt: str, rid: str) -> None:
     )
 
 
-@check("/req/privacy/masking", "脱敏使用规定的方法", "masks follow the mask-method codelist")
+@check("/req/privacy/masking")
 def test_masks(ctx: KitContext) -> None:
     treatments = ctx.spec.privacy["treatments"]
     checked = 0
@@ -178,11 +161,7 @@ def test_masks(ctx: KitContext) -> None:
         raise Skipped("预设中没有会看到脱敏值的主体", "no preset principal is shown masked values")
 
 
-@check(
-    "/req/privacy/pseudonym",
-    "假名与共享密钥计算的结果一致（有密钥时）",
-    "pseudonyms match the shared-key computation (when a key is known)",
-)
+@check("/req/privacy/pseudonym")
 def test_pseudonym_filter(ctx: KitContext) -> None:
     # A template whose number comes with its pseudonym, so a server without the city's key
     # has one to store (templates are drawn at random).
@@ -201,11 +180,7 @@ def test_pseudonym_filter(ctx: KitContext) -> None:
                "the resident is not found by its pseudonym")
 
 
-@check(
-    "/req/privacy/community-isolation",
-    "另一社区的主体读不到本社区的数据",
-    "a principal of another community reads none of this community's data",
-)
+@check("/req/privacy/community-isolation")
 def test_isolation(ctx: KitContext) -> None:
     other = ctx.preset.other_community
     if not other:
@@ -235,7 +210,7 @@ def test_isolation(ctx: KitContext) -> None:
         )
 
 
-@check("/req/privacy/visibility", "附件按可见范围提供", "attachments follow their visibility")
+@check("/req/privacy/visibility")
 def test_visibility(ctx: KitContext) -> None:
     doc = ctx.document(ISSUE)
     doc["attachments"] = [
@@ -270,12 +245,7 @@ def test_visibility(ctx: KitContext) -> None:
         raise Skipped("没有可以读取该诉求的角色", "no role could read the issue")
 
 
-@check(
-    "/req/privacy/audit-log",
-    "读取居民敏感信息被记入审计日志，监管方可查",
-    "reading residents' sensitive data is audited and the regulator can see it",
-    needs=(REGULATOR,),
-)
+@check("/req/privacy/audit-log", needs=(REGULATOR,))
 def test_audit(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     doc = ctx.document(RESIDENT)
@@ -294,13 +264,7 @@ def test_audit(ctx: KitContext) -> None:
     ctx.expect_problem(ctx.call("GET", audit, ctx.staff), 403)
 
 
-@check(
-    "/req/privacy/department-assigned-only",
-    "部门只读得到派给它的诉求：读取、历史、列表和变更订阅都一样",
-    "a department reads only the issues assigned to it, in reads, history, lists and the "
-    "change feed",
-    needs=(DEPARTMENT, DEPARTMENT),
-)
+@check("/req/privacy/department-assigned-only", needs=(DEPARTMENT, DEPARTMENT))
 def test_department_assigned_only(ctx: KitContext) -> None:
     assigned, other = ctx.principals_of(DEPARTMENT, 2)
     cursor = tail(ctx, other)
@@ -323,13 +287,7 @@ def test_department_assigned_only(ctx: KitContext) -> None:
                f"{other.organisation} sees issues not assigned to it in the feed")
 
 
-@check(
-    "/req/privacy/reporter-disclosure",
-    "匿名诉求的诉求人不向部门和公众披露；保密诉求的诉求人只有受理人员看得到",
-    "the reporter of an anonymous issue is hidden from departments and the public; that of a "
-    "confidential issue is seen only by intake staff",
-    needs=(DEPARTMENT,),
-)
+@check("/req/privacy/reporter-disclosure", needs=(DEPARTMENT,))
 def test_reporter_disclosure(ctx: KitContext) -> None:
     (dept,) = ctx.principals_of(DEPARTMENT, 1)
     intake = set(transition(ctx, ISSUE, "accept")["roles"])
@@ -383,13 +341,7 @@ def _responses(ctx: KitContext, issue: Tracked, who: Principal) -> list[tuple[st
     return found
 
 
-@check(
-    "/req/privacy/extensions-sensitive",
-    "未登记的扩展不提供给不保留敏感信息的受众：读取、历史和列表都一样",
-    "an unregistered extension goes to no audience that does not keep sensitive information, "
-    "in reads, history and lists",
-    needs=(DEPARTMENT,),
-)
+@check("/req/privacy/extensions-sensitive", needs=(DEPARTMENT,))
 def test_extensions_sensitive(ctx: KitContext) -> None:
     (dept,) = ctx.principals_of(DEPARTMENT, 1)
     marker = f"kit-ext-{ctx.new_id()[:8]}"
@@ -420,13 +372,7 @@ def test_extensions_sensitive(ctx: KitContext) -> None:
                       "sensitive information")
 
 
-@check(
-    "/req/privacy/free-text-tagged",
-    "历史说明和进展说明等自由文本不提供给不保留个人信息的受众",
-    "free text such as history notes and progress messages goes to no audience that does not "
-    "keep personal information",
-    needs=(DEPARTMENT,),
-)
+@check("/req/privacy/free-text-tagged", needs=(DEPARTMENT,))
 def test_free_text(ctx: KitContext) -> None:
     (dept,) = ctx.principals_of(DEPARTMENT, 1)
     marker = f"kit-note-{ctx.new_id()[:8]}"
@@ -450,13 +396,7 @@ def test_free_text(ctx: KitContext) -> None:
                       "information")
 
 
-@check(
-    "/req/privacy/own-issues-self",
-    "居民读取本人提交的诉求时得到完整内容（self 受众），包括刚提交后的读回",
-    "a resident reading an issue she submitted gets all of it (audience self), including the "
-    "read-back right after submitting",
-    needs=(RESIDENT_ROLE,),
-)
+@check("/req/privacy/own-issues-self", needs=(RESIDENT_ROLE,))
 def test_own_issues_self(ctx: KitContext) -> None:
     who = ctx.principal(RESIDENT_ROLE)
     if not who.resident:
@@ -481,13 +421,7 @@ def test_own_issues_self(ctx: KitContext) -> None:
                    f"the issue read back after submitting misses {lost}")
 
 
-@check(
-    "/req/privacy/department-assignment-ended",
-    "部门的任务改派后，读取、历史和列表都不再给它这件诉求",
-    "once its assignment is reassigned, a department no longer gets the issue in reads, "
-    "history or lists",
-    needs=(DEPARTMENT, DEPARTMENT),
-)
+@check("/req/privacy/department-assignment-ended", needs=(DEPARTMENT, DEPARTMENT))
 def test_department_assignment_ended(ctx: KitContext) -> None:
     first, second = ctx.principals_of(DEPARTMENT, 2)
     issue = dispatched(ctx, first)
@@ -506,12 +440,7 @@ def test_department_assignment_ended(ctx: KitContext) -> None:
                f"{first.organisation}'s list still shows the issue reassigned away from it")
 
 
-@check(
-    "/req/privacy/issue-publication",
-    "未公开的诉求不提供给公众和本社区其他居民；公开后地点只到决定的一级",
-    "an unpublished issue reaches neither the public nor the community's other residents; a "
-    "published one gives its place only down to the level decided",
-)
+@check("/req/privacy/issue-publication")
 def test_issue_publication(ctx: KitContext) -> None:
     rule = (ctx.spec.privacy.get("recordAccess") or {}).get("publication") or {}
     audiences = set(rule.get("audiences") or ())
@@ -542,12 +471,7 @@ def test_issue_publication(ctx: KitContext) -> None:
                            f"an issue published down to {area} also gives {plain(extra)}")
 
 
-@check(
-    "/req/privacy/anonymous-public-read",
-    "不带令牌读取公开资源时得到与公众令牌相同的内容；无效令牌仍得到 401",
-    "reading public resources without a token gives what a public token gets; an invalid "
-    "token still gets 401",
-)
+@check("/req/privacy/anonymous-public-read")
 def test_anonymous_public_read(ctx: KitContext) -> None:
     public = ctx.optional(PUBLIC)
     issue = Tracked(ctx, new_issue(ctx, publication={"published": True}))
@@ -582,13 +506,7 @@ def test_anonymous_public_read(ctx: KitContext) -> None:
         raise Skipped("接口没有允许匿名读取的操作", "the API admits no anonymous read")
 
 
-@check(
-    "/req/privacy/grid-scope",
-    "网格员只读得到其网格内居民的记录，并按其受众脱敏",
-    "a grid worker reads only the records of the residents of their grids, redacted for their "
-    "audience",
-    needs=(GRID_WORKER,),
-)
+@check("/req/privacy/grid-scope", needs=(GRID_WORKER,))
 def test_grid_scope(ctx: KitContext) -> None:
     who = ctx.principal(GRID_WORKER)
     community = ctx.preset.community
@@ -619,12 +537,7 @@ def test_grid_scope(ctx: KitContext) -> None:
                "the grid worker's list shows a resident of another grid")
 
 
-@check(
-    "/req/privacy/pseudonym-key-id",
-    "假名可以带密钥标识：服务器接收其不持有的密钥标识的假名，拒收格式错误的密钥标识",
-    "pseudonyms may name their key: the server takes a pseudonym of a key id it does not hold "
-    "and refuses a malformed key id",
-)
+@check("/req/privacy/pseudonym-key-id")
 def test_pseudonym_key_id(ctx: KitContext) -> None:
     from ...identifiers import citizen_id_pseudonym
     from ._shared import expect_pointer

@@ -29,12 +29,7 @@ from ._shared import (
 RETENTION = "/req/privacy/retention"
 
 
-@check(
-    "/req/privacy/erasure-reaches-records",
-    "删除居民后，她作为诉求人的诉求不再给出其联系方式、姓名，读取、历史、列表和变更都一样",
-    "after a resident's erasure, an issue she reported no longer gives her contact or name, "
-    "through its read, history, the list or the feed",
-)
+@check("/req/privacy/erasure-reaches-records")
 def test_erasure_reaches_issues(ctx: KitContext) -> None:
     readers = [ctx.staff, *(p for p in (ctx.optional(SYSTEM),) if p is not None)]
     starts = {who.name: tail(ctx, who) for who in readers}  # the feed from before the record
@@ -88,11 +83,7 @@ def _periods(value: Any) -> list[tuple[str, Any]]:
     return [("", value)]
 
 
-@check(
-    RETENTION,
-    "GET /conformance 声明保存期限，每项不超过标准参数",
-    "GET /conformance declares the retention periods, none longer than the standard's",
-)
+@check(RETENTION)
 def test_retention_declared(ctx: KitContext) -> None:
     resp = ctx.call("GET", ctx.path("getConformance"))
     ctx.expect_status(resp, 200, zh="读取一致性声明", en="read the conformance declaration")
