@@ -158,8 +158,18 @@ def _callgrind_child(case: str, calls: int, prepared: int) -> None:
         items, fn = broken(docs, 1), validator.validate
     elif case == "text":
         items, fn = [orjson.dumps(d) for d in docs], validator.validate
-    else:
+    elif case == "schema":
         items, fn = docs, (lambda d: engine.is_valid("Issue", d))
+    else:  # "rule:<name>": one library rule alone, on documents the schema accepted
+        from smartcommunity.validation import Context, Report, compile_plan, rules_for
+
+        plan = compile_plan(SPEC, "Issue")
+        chosen = next(r for r in rules_for(SPEC.version, "Issue") if r.__name__ == case[5:])
+
+        def fn(doc: dict[str, Any]) -> None:
+            chosen(doc, Context(SPEC, plan, Report([])))
+
+        items = docs
     for item in items[-20:]:  # warm every cache on documents never counted
         fn(item)
     for item in items[:calls]:
@@ -180,14 +190,25 @@ def _instructions(case: str, calls: int, prepared: int, tmp: Path) -> int:
     sys.exit(f"no instruction total in {out.name}")
 
 
-def callgrind(calls: int, cases: list[str]) -> dict[str, float]:
-    """Instructions per call of each case: (run with ``calls`` calls − run with none) / calls."""
+def _rule_cases() -> dict[str, str]:
+    """One case per library rule of an issue: where the instructions beyond the schema go."""
+    from smartcommunity.validation import rules_for
+
+    return {f"  rule {r.__name__}": f"rule:{r.__name__}"
+            for r in rules_for(SPEC.version, "Issue")}
+
+
+def callgrind(calls: int, cases: list[str], parts: bool = False) -> dict[str, float]:
+    """Instructions per call of each case: (run with ``calls`` calls − run with none) / calls;
+    with ``parts``, also each library rule of an issue alone."""
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed; on Debian or Ubuntu: apt-get install -y valgrind")
+    chosen = {name: _CASES[name] for name in cases}
+    if parts:
+        chosen.update(_rule_cases())
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in cases:
-            case = _CASES[name]
+        for name, case in chosen.items():
             base = _instructions(case, 0, calls, Path(tmp))
             figures[name] = (_instructions(case, calls, calls, Path(tmp)) - base) / calls
     return figures
@@ -205,6 +226,8 @@ def main() -> None:
                         help="documents validated per callgrind run")
     parser.add_argument("--case", action="append", choices=sorted(_CASES),
                         help="callgrind: only this case (repeatable)")
+    parser.add_argument("--parts", action="store_true",
+                        help="callgrind: also count each library rule of an issue alone")
     parser.add_argument("--ndjson", action="store_true", help="also run the CLI on NDJSON")
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -214,7 +237,7 @@ def main() -> None:
     if args.callgrind:
         print(f"issue documents of {size} bytes; Python {sys.version.split()[0]}; "
               f"instructions per call under callgrind ({args.calls} calls, PYTHONHASHSEED=0)")
-        counts = callgrind(args.calls, args.case or list(_CASES))
+        counts = callgrind(args.calls, args.case or list(_CASES), args.parts)
         width = max(map(len, counts))
         for name, value in counts.items():
             print(f"  {name:<{width}}  {value:>12,.0f} instructions")
