@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/server_bench.py [--seconds 10] [--bulk 100000] [--no-postgres]
     .venv/bin/python benchmarks/server_bench.py --install-wrk   # installs wrk first (apt-get)
+    .venv/bin/python benchmarks/server_bench.py --callgrind 200  # instructions per request
 
 Measures, with 16 concurrent connections driven by wrk: requests/s, p50 and p99 latency and
 errors of POST /issues and GET /issues/{id}, for a bare FastAPI app (pydantic validation, a
@@ -433,6 +434,114 @@ def pg_database(name: str) -> Iterator[str]:
         admin.dispose()
 
 
+# -- instruction counts ----------------------------------------------------------------------
+
+def _asgi_request(app: Any, method: str, path: str, body: bytes = b"") -> Any:
+    """One request straight into an ASGI app (no socket, no HTTP parser): its status."""
+    headers = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {TOKEN}".encode()),
+               (b"content-type", b"application/json"),
+               (b"content-length", str(len(body)).encode())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 9), "server": ("127.0.0.1", 80)}
+    received = False
+    status: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if received:
+            return {"type": "http.disconnect"}
+        received = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    async def run() -> int:
+        await app(scope, receive, send)
+        return status[0]
+
+    return run()
+
+
+def _callgrind_child(which: str, method: str, calls: int, prepared: int) -> None:
+    """Build the app, warm it up, turn valgrind's instrumentation on, make ``calls`` requests:
+    only the requests are counted, and the parent subtracts a run making none."""
+    import asyncio
+
+    template = issue_template()
+    tmp = Path(tempfile.mkdtemp(prefix="sc-bench-cg-"))
+    try:
+        if which == "bare":
+            (tmp / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
+            sys.path.insert(0, str(tmp))
+            from bare_app import app  # type: ignore[import-not-found]
+        else:
+            from reference_server.app import create_app
+            from reference_server.settings import Settings
+
+            app = create_app(Settings(database_url=f"sqlite:///{tmp / 'cg.sqlite3'}",
+                                      demo=True))
+        docs = [new_issue(template, i) for i in range(prepared + 20)]
+        bodies = [json.dumps(d, ensure_ascii=False).encode() for d in docs]
+
+        async def main() -> None:
+            for body in bodies[prepared:]:  # warm up; these are what GET reads
+                assert await _asgi_request(app, "POST", "/issues", body) == 201
+            ids = [d["id"] for d in docs[prepared:]]
+            subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())],
+                           capture_output=True, check=True)
+            for i in range(calls):
+                if method == "POST":
+                    status = await _asgi_request(app, "POST", "/issues", bodies[i])
+                else:
+                    status = await _asgi_request(app, "GET", f"/issues/{ids[i % len(ids)]}")
+                assert status in (200, 201), status
+
+        asyncio.run(main())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _instructions(which: str, method: str, calls: int, prepared: int, tmp: Path) -> int:
+    out = tmp / f"callgrind-{which}-{method}-{calls}.out"
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+         sys.executable, __file__, "--callgrind-child", which, method, str(calls),
+         str(prepared)],
+        env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not out.exists():
+        sys.exit(f"valgrind failed ({proc.returncode}): {proc.stderr[-800:]}")
+    for line in out.read_text("utf-8", errors="replace").splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    sys.exit(f"no instruction total in {out.name}")
+
+
+def callgrind(calls: int) -> int:
+    """Instructions per request, in process, of the bare endpoint and the reference server."""
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed; on Debian or Ubuntu: apt-get install -y valgrind")
+    print(f"Instructions per request inside the ASGI app (no socket, no HTTP parser, no wait "
+          f"for the disk), callgrind, {calls} requests, PYTHONHASHSEED=0")
+    counts: dict[tuple[str, str], float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for which in ("bare", "server"):
+            for method in ("POST", "GET"):
+                base = _instructions(which, method, 0, calls, Path(tmp))
+                total = _instructions(which, method, calls, calls, Path(tmp))
+                counts[which, method] = (total - base) / calls
+                name = "bare FastAPI" if which == "bare" else "reference server (SQLite)"
+                print(f"  {name:<27} {method:<5} {counts[which, method]:>12,.0f} instructions")
+    for method in ("POST", "GET"):
+        print(f"  {method} bare/server instructions: "
+              f"{counts['bare', method] / counts['server', method]:.1%} (an upper bound of the "
+              "throughput ratio: uvicorn's own work per request is the same for both)")
+    return 0
+
+
 # -- report --------------------------------------------------------------------------------
 
 def row(name: str, load: Load) -> str:
@@ -478,6 +587,9 @@ def compare(label: str, bare: Load, server: Load, target: float, floor: float) -
 
 
 def main() -> int:
+    if len(sys.argv) == 6 and sys.argv[1] == "--callgrind-child":
+        _callgrind_child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each load run")
     parser.add_argument("--bulk", type=int, default=100_000, help="issues to import and mirror")
@@ -486,7 +598,12 @@ def main() -> int:
                         help="req/s the bare endpoint must reach for a ratio to be printed")
     parser.add_argument("--install-wrk", action="store_true",
                         help="install wrk with apt-get when it is missing")
+    parser.add_argument("--callgrind", type=int, metavar="REQUESTS", default=0,
+                        help="count instructions per request in process under valgrind "
+                        "instead of driving load (stable on a busy machine)")
     args = parser.parse_args()
+    if args.callgrind:
+        return callgrind(args.callgrind)
     need_wrk(args.install_wrk)
     template = issue_template()
     tmp = Path(tempfile.mkdtemp(prefix="sc-bench-"))
