@@ -537,8 +537,8 @@ def callgrind(calls: int) -> int:
                 print(f"  {name:<27} {method:<5} {counts[which, method]:>12,.0f} instructions")
     for method in ("POST", "GET"):
         print(f"  {method} bare/server instructions: "
-              f"{counts['bare', method] / counts['server', method]:.1%} (an upper bound of the "
-              "throughput ratio: uvicorn's own work per request is the same for both)")
+              f"{counts['bare', method] / counts['server', method]:.1%} (below the throughput "
+              "ratio it suggests: the work uvicorn adds to every request is the same for both)")
     return 0
 
 
