@@ -344,7 +344,7 @@ class Validator:
             return isinstance(value, dict | list) and too_deep(value, limit - depth)
 
         return _Route(spec, plan, rt, engine, engine.validator(rt).is_valid, version, newer,
-                      rules_for(version, rt),
+                      rules_for(version, rt), len(_RULES),
                       compile_reach(plan.freeform, deeper, f"free-form members of {rt}"))
 
     def _check(self, document: Any) -> Checked:
@@ -395,7 +395,10 @@ class Validator:
             return Checked(report, Links())
         ctx = Context(spec, route.plan, report)
         lenient = route.newer
-        for fn in route.rules:
+        # A rule registered after the route was made applies too.
+        rules = (route.rules if route.rule_count == len(_RULES)
+                 else rules_for(route.version, route.resource_type))
+        for fn in rules:
             try:
                 fn(document, ctx)
             except (KeyError, TypeError, ValueError, AttributeError, IndexError):
@@ -425,6 +428,8 @@ class _Route:
     version: str
     newer: bool
     rules: tuple[Rule, ...]
+    #: how many rules were registered when ``rules`` was read
+    rule_count: int
     #: the first free-form member nested deeper than the input limit allows, if any
     too_deep: Callable[[Any], tuple[str | int, ...] | None]
 
