@@ -2,11 +2,19 @@
 
     python benchmarks/validate_bench.py            # library figures (about a minute)
     python benchmarks/validate_bench.py --ndjson   # plus the CLI on 1,000,000 NDJSON lines
+    python benchmarks/validate_bench.py --callgrind  # instructions per validate (valgrind)
 
 Prints documents per second for python-jsonschema (the oracle), jsonschema-rs (the compiled
 engine), pydantic models (when installed), orjson parsing alone (the ceiling for JSON text),
 and smartcommunity.validate on valid and on invalid documents, with the ratios the standard's
 targets are stated in.
+
+Wall-clock rates move with whatever else the machine runs. ``--callgrind`` counts the
+instructions each validation executes instead (valgrind's callgrind, ``PYTHONHASHSEED=0``): a
+child process is run twice under valgrind with identical setup, instrumented only after it,
+once validating no documents and once validating ``--calls`` of them, and the difference is
+divided by the count. The
+figure is the same on a busy machine and an idle one, so versions can be compared run to run.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import copy
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -126,15 +135,118 @@ def cli(lines: int, jobs: int) -> dict[str, float]:
             "peak RSS of one process, MiB": peak_kib / 1024}
 
 
+# -- instruction counts ----------------------------------------------------------------------
+
+#: what a callgrind child measures: one call per document
+_CASES: dict[str, str] = {
+    "validate(), valid issue": "valid",
+    "validate(), invalid issue, 1 problem": "invalid1",
+    "validate(), valid JSON text": "text",
+    "jsonschema-rs is_valid alone": "schema",
+}
+
+
+def _callgrind_child(case: str, calls: int, prepared: int) -> None:
+    """Set up everything a case needs for ``prepared`` documents, then make ``calls`` calls
+    (the only part that varies between the two runs the parent subtracts)."""
+    docs = documents(prepared + 20)
+    validator = Validator()
+    engine = SchemaEngine(SPEC)
+    items: list[Any]
+    fn: Callable[[Any], object]
+    if case == "valid":
+        items, fn = docs, validator.validate
+    elif case == "invalid1":
+        items, fn = broken(docs, 1), validator.validate
+    elif case == "text":
+        items, fn = [orjson.dumps(d) for d in docs], validator.validate
+    elif case == "schema":
+        items, fn = docs, (lambda d: engine.is_valid("Issue", d))
+    else:  # "rule:<name>": one library rule alone, on documents the schema accepted
+        from smartcommunity.validation import Context, Report, compile_plan, rules_for
+
+        plan = compile_plan(SPEC, "Issue")
+        chosen = next(r for r in rules_for(SPEC.version, "Issue") if r.__name__ == case[5:])
+
+        def one_rule(doc: dict[str, Any]) -> None:
+            chosen(doc, Context(SPEC, plan, Report([])))
+
+        items, fn = docs, one_rule
+    for item in items[-20:]:  # warm every cache on documents never counted
+        fn(item)
+    # Only the calls are instrumented: the start-up runs at near native speed.
+    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], capture_output=True,
+                   check=False)
+    for item in items[:calls]:
+        fn(item)
+
+
+def _instructions(case: str, calls: int, prepared: int, tmp: Path) -> int:
+    out = tmp / f"callgrind-{case}-{calls}.out"
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+         sys.executable, __file__, "--callgrind-child", case, str(calls), str(prepared)],
+        env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not out.exists():
+        sys.exit(f"valgrind failed ({proc.returncode}): {proc.stderr[-800:]}")
+    for line in out.read_text("utf-8", errors="replace").splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    sys.exit(f"no instruction total in {out.name}")
+
+
+def _rule_cases() -> dict[str, str]:
+    """One case per library rule of an issue: where the instructions beyond the schema go."""
+    from smartcommunity.validation import rules_for
+
+    return {f"  rule {r.__name__}": f"rule:{r.__name__}"
+            for r in rules_for(SPEC.version, "Issue")}
+
+
+def callgrind(calls: int, cases: list[str], parts: bool = False) -> dict[str, float]:
+    """Instructions per call of each case: (run with ``calls`` calls − run with none) / calls;
+    with ``parts``, also each library rule of an issue alone."""
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed; on Debian or Ubuntu: apt-get install -y valgrind")
+    chosen = {name: _CASES[name] for name in cases}
+    if parts:
+        chosen.update(_rule_cases())
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, case in chosen.items():
+            base = _instructions(case, 0, calls, Path(tmp))
+            figures[name] = (_instructions(case, calls, calls, Path(tmp)) - base) / calls
+    return figures
+
+
 def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--callgrind-child":
+        _callgrind_child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=2000)
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count instructions per validate under valgrind instead of timing")
+    parser.add_argument("--calls", type=int, default=300,
+                        help="documents validated per callgrind run")
+    parser.add_argument("--case", action="append", choices=sorted(_CASES),
+                        help="callgrind: only this case (repeatable)")
+    parser.add_argument("--parts", action="store_true",
+                        help="callgrind: also count each library rule of an issue alone")
     parser.add_argument("--ndjson", action="store_true", help="also run the CLI on NDJSON")
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
 
     size = len(orjson.dumps(BASE))
+    if args.callgrind:
+        print(f"issue documents of {size} bytes; Python {sys.version.split()[0]}; "
+              f"instructions per call under callgrind ({args.calls} calls, PYTHONHASHSEED=0)")
+        counts = callgrind(args.calls, args.case or list(_CASES), args.parts)
+        width = max(map(len, counts))
+        for name, value in counts.items():
+            print(f"  {name:<{width}}  {value:>12,.0f} instructions")
+        return
     print(f"issue documents of {size} bytes; Python {sys.version.split()[0]}; "
           f"{os.cpu_count()} cores")
     figures = library(args.documents)

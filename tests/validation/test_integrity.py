@@ -201,3 +201,21 @@ def test_the_canonical_form_is_rfc_8785(value: Any) -> None:
     from smartcommunity.integrity import canonical
 
     assert canonical(value) == rfc8785.dumps(value)
+
+
+@pytest.mark.parametrize("name", sorted(CHAINED))
+def test_the_digest_reads_the_integrity_form_without_touching_the_event(name: str) -> None:
+    doc = CHAINED[name]
+    rtype = doc["resourceType"]
+    for event in doc["history"]:
+        before = copy.deepcopy(event)
+        form = integrity_form(event, rtype)
+        assert event_digest(event, rtype) == digest(form)
+        assert event == before
+        # The form is the caller's own: changing it leaves the event (and its digest) alone.
+        form["seq"] = -1
+        for value in form.values():
+            if isinstance(value, dict):
+                value["changed"] = True
+        assert event == before
+        assert event_digest(event, rtype) == digest(integrity_form(before, rtype))

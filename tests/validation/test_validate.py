@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smartcommunity import Validator, load_spec, validate
-from smartcommunity.validation import resolve_pointer
+from smartcommunity.validation import resolve_pointer, rule
 from smartcommunity.validation._input import MAX_BYTES, MAX_DEPTH
 
 SPEC = load_spec("1.0")
@@ -222,3 +222,22 @@ def test_invisible_character_found_whatever_else_the_text_holds(text: str, where
     node[last] = "x" + text
     codes = [f.code for f in validate(doc).findings]
     assert ("core.invisible-character" in codes) == any(c in text for c in _INVISIBLE)
+
+
+def test_a_rule_registered_after_validation_began_applies_to_later_documents() -> None:
+    from smartcommunity.validation import _validator
+
+    doc = json.loads(json.dumps(dict(load_spec().examples())["issue/fire-lane-submitted.json"]))
+    validator = Validator()
+    assert validator.validate(doc).valid
+
+    def late(document: Any, ctx: Any) -> None:
+        ctx.emit(("title",), "core.invisible-character", field="title", character="U+200B")
+
+    rule("Issue")(late)
+    try:
+        assert [f.code for f in validator.validate(doc).findings] == ["core.invisible-character"]
+    finally:
+        _validator._RULES[:] = [r for r in _validator._RULES if r.fn is not late]
+        _validator.rules_for.cache_clear()
+    assert validator.validate(doc).valid

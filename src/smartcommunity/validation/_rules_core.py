@@ -70,6 +70,8 @@ _GUARDS = {
     "datatype:divisionCode": "not ({v}.__class__ is str and division_ok({v}))",
     "datatype:uscc": "not ({v}.__class__ is str and (len({v}) != 18 or uscc_ok({v})))",
     "datatype:citizenId": "not ({v}.__class__ is str and (len({v}) != 18 or citizen_ok({v})))",
+    # equal times are in order: only differing ones need comparing as instants
+    "object:meta": "{v}.__class__ is not dict or {v}.get('createdAt') != {v}.get('lastUpdated')",
 }
 
 
@@ -246,8 +248,15 @@ def history_chain(doc: Document, ctx: Context) -> None:
     """/req/core/history-chain: each previousDigest present names the event before it."""
     if not isinstance(doc.get("history"), list):
         return
-    from ..integrity import verify_history  # the chain is the integrity package's business
-
-    for broken in verify_history(doc, complete=False, version=ctx.spec.version):
+    for broken in _verify_history()(doc, complete=False, version=ctx.spec.version):
         ctx.emit(broken.pointer, broken.code, seq=broken.seq, expected=broken.expected or "-",
                  found=broken.found or "-")
+
+
+@functools.cache
+def _verify_history() -> Callable[..., list[Any]]:
+    """The integrity package's chain check, imported once on first use (the chain is that
+    package's business)."""
+    from ..integrity import verify_history
+
+    return verify_history

@@ -70,6 +70,10 @@ class SchemaEngine:
             for rt in spec.resource_types
         }
 
+    def validator(self, resource_type: str) -> Any:
+        """The compiled jsonschema-rs validator of ``resource_type``."""
+        return self._validators[resource_type]
+
     def is_valid(self, resource_type: str, document: Any) -> bool:
         """Whether ``document`` meets the schema of ``resource_type``."""
         return bool(self._validators[resource_type].is_valid(document))

@@ -20,7 +20,7 @@ from ..pointers import pointer
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec, spec_root
 from ._input import MAX_DEPTH, parse, too_deep
 from ._messages import message
-from ._plan import Plan, compile_plan, values_at
+from ._plan import Plan, compile_plan, compile_reach
 from ._report import Finding, Report, Severity
 from ._schema import SchemaEngine
 from ._versions import Resolved, resolve_version, version_key
@@ -280,7 +280,7 @@ class Validator:
 
     def validate(self, document: Any) -> Report:
         """Every problem of one document; never raises on bad input."""
-        return self.check(document).report
+        return self._check(document).report
 
     def check(self, document: Any) -> Checked:
         """:meth:`validate`, plus the links the document contributes to a set check."""
@@ -305,20 +305,15 @@ class Validator:
         yield from reports
 
     # -- internals ---------------------------------------------------------------------
-    def _check(self, document: Any) -> Checked:
-        if isinstance(document, bytes | bytearray | memoryview | str):
-            document, problem = parse(self._fallback, document)
-            if problem is not None:
-                return Checked(Report([problem]), Links())
-        if not isinstance(document, dict):
-            kind = _JSON_TYPES.get(type(document), type(document).__name__)
-            return Checked(Report([Finding("", "document.not-object",
-                                           message(self._fallback, "document.not-object",
-                                                   type=kind),
-                                           requirement="/req/core/document-type")]), Links())
-        stated = document.get("specVersion")
-        rt = document.get("resourceType")
-        doc_id = document.get("id") if isinstance(document.get("id"), str) else None
+    @functools.cached_property
+    def _routes(self) -> dict[tuple[str, str], _Route]:
+        """``(specVersion, resourceType)`` as stated → how such a document is checked; only
+        installed versions are kept, so hostile input cannot grow it."""
+        return {}
+
+    def _route(self, stated: Any, rt: Any, doc_id: str | None) -> _Route | Checked:
+        """How a document stating ``stated`` and ``rt`` is checked, or the report refusing
+        it when no installed version or resource type reads it."""
         resolved = resolve_version(stated, self._versions)
         if resolved is None:
             return Checked(Report([Finding("/specVersion", "document.unknown-spec-version",
@@ -327,28 +322,70 @@ class Validator:
                                                    value=stated, versions=list(self._versions)),
                                            requirement="/req/core/document-type")],
                                   rt if isinstance(rt, str) else None, doc_id), Links())
-        spec, engine, plans = self._engine(resolved.version)
+        spec, _, plans = self._engine(resolved.version)
         if not isinstance(rt, str) or rt not in plans:
             return Checked(Report([Finding("/resourceType", "document.unknown-resource-type",
                                            message(spec, "document.unknown-resource-type",
                                                    value=rt, types=list(plans)),
                                            requirement="/req/core/document-type")],
                                   None, doc_id, resolved.version), Links())
-        if resolved.newer:
-            # Read under the forward-compatibility rule: as the highest installed minor.
-            document = {**document, "specVersion": resolved.version}
-        report = Report([], rt, doc_id, resolved.version)
+        route = self._compiled(resolved.version, resolved.newer, rt)
+        if not resolved.newer:
+            self._routes[(stated, rt)] = route
+        return route
+
+    @functools.cache  # noqa: B019 - bounded: installed versions × resource types × 2
+    def _compiled(self, version: str, newer: bool, rt: str) -> _Route:
+        spec, engine, plans = self._engine(version)
         plan = plans[rt]
-        for path in plan.freeform:
-            for where, value in values_at(document, path):
-                if too_deep(value, MAX_DEPTH - len(where)):
-                    report.findings.append(Finding(
-                        pointer(where), "document.too-deep",
-                        message(spec, "document.too-deep", limit=MAX_DEPTH)))
-                    return Checked(report, Links())
+        limit = MAX_DEPTH
+
+        def deeper(value: Any, depth: int) -> bool:
+            return isinstance(value, dict | list) and too_deep(value, limit - depth)
+
+        return _Route(spec, plan, rt, engine, engine.validator(rt).is_valid, version, newer,
+                      rules_for(version, rt), len(_RULES),
+                      compile_reach(plan.freeform, deeper, f"free-form members of {rt}"))
+
+    def _check(self, document: Any) -> Checked:
+        if document.__class__ is not dict:
+            if isinstance(document, bytes | bytearray | memoryview | str):
+                document, problem = parse(self._fallback, document)
+                if problem is not None:
+                    return Checked(Report([problem]), Links())
+            if not isinstance(document, dict):
+                kind = _JSON_TYPES.get(type(document), type(document).__name__)
+                return Checked(Report([Finding("", "document.not-object",
+                                               message(self._fallback, "document.not-object",
+                                                       type=kind),
+                                               requirement="/req/core/document-type")]),
+                               Links())
+        stated = document.get("specVersion")
+        rt = document.get("resourceType")
+        doc_id = document.get("id")
+        if doc_id.__class__ is not str and not isinstance(doc_id, str):
+            doc_id = None
+        route = (self._routes.get((stated, rt))
+                 if stated.__class__ is str and rt.__class__ is str else None)
+        if route is None:
+            found = self._route(stated, rt, doc_id)
+            if isinstance(found, Checked):
+                return found
+            route = found
+        spec = route.spec
+        if route.newer:
+            # Read under the forward-compatibility rule: as the highest installed minor.
+            document = {**document, "specVersion": route.version}
+        report = Report([], rt, doc_id, route.version)
+        deep = route.too_deep(document)
+        if deep is not None:
+            report.findings.append(Finding(
+                pointer(deep), "document.too-deep",
+                message(spec, "document.too-deep", limit=MAX_DEPTH)))
+            return Checked(report, Links())
         try:
-            if not engine.is_valid(rt, document):
-                report.findings.extend(engine.findings(rt, document))
+            if not route.is_valid(document):
+                report.findings.extend(route.engine.findings(route.resource_type, document))
         except UnicodeError:
             # A Python str may hold lone surrogates, which no JSON text can carry.
             report.findings.extend(
@@ -356,9 +393,12 @@ class Validator:
                         message(spec, "document.invalid-utf8", position=pointer(where)))
                 for where in _unencodable(document))
             return Checked(report, Links())
-        ctx = Context(spec, plan, report)
-        lenient = resolved.newer
-        for fn in rules_for(resolved.version, rt):
+        ctx = Context(spec, route.plan, report)
+        lenient = route.newer
+        # A rule registered after the route was made applies too.
+        rules = (route.rules if route.rule_count == len(_RULES)
+                 else rules_for(route.version, route.resource_type))
+        for fn in rules:
             try:
                 fn(document, ctx)
             except (KeyError, TypeError, ValueError, AttributeError, IndexError):
@@ -369,9 +409,29 @@ class Validator:
         if lenient:
             from ._forward import read_forward
 
-            read_forward(spec, plan, report, str(stated))
-        report.findings.sort(key=_order)
+            read_forward(spec, route.plan, report, str(stated))
+        if len(report.findings) > 1:
+            report.findings.sort(key=_order)
         return Checked(report, ctx.links)
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """Everything that checks documents of one stated version and resource type, found
+    once: the spec read, the compiled schema, the rules, the free-form depth check."""
+
+    spec: Spec
+    plan: Plan
+    resource_type: str
+    engine: SchemaEngine
+    is_valid: Callable[[Any], bool]
+    version: str
+    newer: bool
+    rules: tuple[Rule, ...]
+    #: how many rules were registered when ``rules`` was read
+    rule_count: int
+    #: the first free-form member nested deeper than the input limit allows, if any
+    too_deep: Callable[[Any], tuple[str | int, ...] | None]
 
 
 def _unencodable(value: Any) -> Iterator[tuple[str | int, ...]]:
