@@ -16,6 +16,7 @@ from ..auth import Principal
 from ..errors import IdConflict, NotRequested, coded
 from ..storage import Stored, derive
 from ._policy import Policy, changed, policy_for, sub
+from ._profile import deadlines_due
 from ._shared import Host, Write, forbidden, now_cst, stamp, unprocessable
 
 __all__ = ["ITEMS", "RETENTION_EXPIRED", "SWEEPER_ROLE", "ConsultationPolicy", "IssuePolicy",
@@ -221,6 +222,18 @@ class IssuePolicy(Policy):
         #: assignment statuses that hold the task (/req/issues/single-active-lead)
         self.active = tuple(service.spec.parameter("/req/issues/single-active-lead",
                                                    "activeAssignmentStatuses"))
+
+    def complete(self, doc: Any) -> Any:
+        """A new issue gets the deadlines of the city's catalogue and calendar that it does not
+        state (/req/profiles/deadlines); stated ones are checked against them on validation."""
+        profile = self.service.profile
+        if profile is None or not isinstance(doc, dict):
+            return doc
+        stated = doc.get("deadlines", {})
+        if not isinstance(stated, dict):
+            return doc
+        due = {k: v for k, v in deadlines_due(profile, doc).items() if k not in stated}
+        return {**doc, "deadlines": {**stated, **due}} if due else doc
 
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         if not principal.serves(doc.get("communityDivisionCode")):
