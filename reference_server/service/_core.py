@@ -511,10 +511,17 @@ class Service:
         # /req/core/role-before-body: a role not allowed gets 403 whatever it sent.
         if principal.role not in transition.roles:
             raise self._role_error(lifecycle, principal, action)
+        policy = self.policies[rtype]
+        if self.profile is not None and isinstance(body, dict):
+            # The city's catalogue fills what the request leaves to it (the departments of a
+            # dispatch); whether the caller may act at all is decided below, as for any call.
+            with self.store.read() as tx:
+                found = tx.get(rtype, rid)
+            if found is not None:
+                body = policy.route(found.doc, action, body)
         errors = request_errors(self.action_request, body)
         if errors:
             raise Unprocessable(count=len(errors), errors=errors)
-        policy = self.policies[rtype]
         moment = now_cst()
         with self.store.read() as tx:
             stored = self.visible(principal, tx.get(rtype, rid))

@@ -105,6 +105,11 @@ class Policy:
         """The body of a create with what the server fills in before validating it."""
         return doc
 
+    def route(self, doc: Mapping[str, Any], action: str, body: dict[str, Any]
+              ) -> dict[str, Any]:
+        """The body of ``action`` on ``doc`` with what the city profile fills in."""
+        return body
+
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         """Checks of a new document that need nothing stored (raise to refuse)."""
         return None

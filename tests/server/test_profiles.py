@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +124,31 @@ def test_registered_extensions_are_validated(chaoyang: Api) -> None:
     errors = resp.json()["errors"]
     assert {e["code"] for e in errors} == {"profile.extension-invalid"}
     assert all(e["pointer"].startswith("/extensions/cn.gov.beijing.jiesujiban") for e in errors)
+
+
+def test_a_dispatch_naming_no_department_goes_to_the_catalogues(chaoyang: Api) -> None:
+    profile = load_profile(CHAOYANG)
+    doc = _issue(category="environment.garbage.bj-bulky-waste")
+    assert chaoyang.staff.create(doc).status_code == 201
+    assert chaoyang.staff.act("Issue", doc["id"], "accept").status_code == 200
+    lead, assisting = str(uuid.uuid4()), str(uuid.uuid4())
+    now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+    new = [{"id": i, "role": role, "status": "pending", "assignedAt": now}
+           for i, role in ((lead, "lead"), (assisting, "assisting"))]
+    resp = chaoyang.staff.act("Issue", doc["id"], "dispatch", {
+        "details": {"lead": lead, "assisting": [assisting]}, "items": {"assignments": new}})
+    assert resp.status_code == 200, resp.text
+    given = {a["id"]: a["department"]["id"] for a in resp.json()["assignments"]}
+    service = profile.service(doc["category"])
+    assert service is not None
+    assert given == {lead: service.lead, assisting: service.assisting[0]}
+    # A department the caller names is kept as named.
+    other = _issue(category="environment.garbage.bj-bulky-waste")
+    assert chaoyang.staff.create(other).status_code == 201
+    chaoyang.staff.act("Issue", other["id"], "accept")
+    named = [{**new[0], "department": {"id": "housing", "name": "朝阳区住房和城乡建设委员会",
+                                       "type": "government-department"}}]
+    resp = chaoyang.staff.act("Issue", other["id"], "dispatch", {
+        "details": {"lead": lead}, "items": {"assignments": named}})
+    assert resp.status_code == 200, resp.text
+    assert [a["department"]["id"] for a in resp.json()["assignments"]] == ["housing"]
