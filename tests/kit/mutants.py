@@ -1069,3 +1069,4 @@ MUTANTS += [
            "x-roles on /organisations is ignored: every role writes organisations",
            organisations_written_by_anyone),
 ]
+from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001

@@ -152,3 +152,20 @@ def test_a_dispatch_naming_no_department_goes_to_the_catalogues(chaoyang: Api) -
         "details": {"lead": lead}, "items": {"assignments": named}})
     assert resp.status_code == 200, resp.text
     assert [a["department"]["id"] for a in resp.json()["assignments"]] == ["housing"]
+
+
+@pytest.mark.parametrize("command", [["serve", "--no-demo"],
+                                     ["conformance", "run", "--preset", "demo",
+                                      "--base-url", "http://127.0.0.1:9"]])
+def test_a_profile_with_errors_stops_the_command(tmp_path: Path, command: list[str],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from smartcommunity.cli import run
+
+    data = json.loads(CHAOYANG.read_text(encoding="utf-8"))
+    data["organisations"]["file"] = str(PROFILES / data["organisations"]["file"])
+    data["roles"][0]["role"] = "mayor"
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert run([*command, "--profile", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "/roles/0/role" in err and "profile.unknown-role" in err

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from ..profiles import Profile, load_profile
 from ..specification import BASE_URI, DEFAULT_VERSION, Spec, available_versions, load_spec
 from ._client import Client, Response
 from ._context import KitContext
@@ -56,6 +58,7 @@ def run(
     progress: Progress | None = None,
     transport: httpx.BaseTransport | None = None,
     pseudonym_key: bytes | None = None,
+    profile: str | Path | Profile | None = None,
 ) -> dict[str, Any]:
     """Run the kit against ``base_url`` and return the report (conformance-report.json).
 
@@ -67,8 +70,12 @@ def run(
     redacts as a key holder does; a key shorter than /req/privacy/pseudonym allows raises
     ValueError. ``version`` is the version of the standard to test against; by default the
     latest installed version the server declares at /conformance (DEFAULT_VERSION when it
-    declares none the kit knows).
+    declares none the kit knows). ``profile`` is the city profile (a file or a loaded
+    :class:`~smartcommunity.profiles.Profile`) the server must run: the /conf/profiles checks
+    hold it to that profile rather than to the one it publishes; a profile with errors raises
+    :class:`~smartcommunity.exceptions.ProfileError`.
     """
+    city = profile if isinstance(profile, Profile) or profile is None else load_profile(profile)
     started = datetime.now(UTC).astimezone()
     t0 = time.perf_counter()
     client = Client(base_url, transport=transport)
@@ -90,7 +97,7 @@ def run(
         tests = all_tests(spec)
         results: list[dict[str, Any]] = []
         ctx = KitContext(client, preset, spec, seed, declared=declared,
-                         pseudonym_key=pseudonym_key)
+                         pseudonym_key=pseudonym_key, profile=city)
         runnable = []
         for test in tests:
             cls = class_of(spec, test.requirement)
