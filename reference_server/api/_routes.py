@@ -48,7 +48,7 @@ async def list_all(request: Request, operation: Operation) -> Response:
     call = begin(request, operation)
     service = state(request).service
     policy = service.policies[_rtype(operation)]
-    query, cursor, size = list_query(call, operation, policy.category_member)
+    query, cursor, size = list_query(call, operation, policy.category_member, service.profile)
     if policy.audited:
         return await offload(service.list_page, call.principal, policy.rtype, query, cursor,
                              size)

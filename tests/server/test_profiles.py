@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smartcommunity.profiles import load_profile
 from smartcommunity.specification import spec_root
@@ -169,3 +171,76 @@ def test_a_profile_with_errors_stops_the_command(tmp_path: Path, command: list[s
     assert run([*command, "--profile", str(broken)]) == 2
     err = capsys.readouterr().err
     assert "/roles/0/role" in err and "profile.unknown-role" in err
+
+
+# -- finding records across systems, and by place -------------------------------------------
+
+WORK_ORDERS = "https://12345.example.gov.cn/work-orders"
+
+
+def _ids(api: Api, **params: str) -> set[str]:
+    resp = api.staff.get("/issues", params=params)
+    assert resp.status_code == 200, resp.text
+    return {i["id"] for i in resp.json()["items"]}
+
+
+def test_a_department_finds_its_record_by_its_own_work_order_number(chaoyang: Api) -> None:
+    number = f"CY{uuid.uuid4().int % 10**12:012d}"
+    doc = _issue(externalRefs=[{"system": WORK_ORDERS, "value": number}])
+    other = _issue(externalRefs=[{"system": WORK_ORDERS, "value": number + "9"}])
+    for d in (doc, other):
+        assert chaoyang.staff.create(d).status_code == 201
+    assert _ids(chaoyang, externalRef=f"{WORK_ORDERS}|{number}") == {doc["id"]}
+    # A system the city does not list is refused by name, not answered with nothing.
+    resp = chaoyang.staff.get("/issues", params={"externalRef": f"https://x.example|{number}"})
+    assert resp.status_code == 400
+    assert resp.json()["errors"][0]["pointer"] == "/query/externalRef"
+
+
+def test_a_long_external_reference_is_found_exactly(sqlite_api: Api) -> None:
+    system = "https://records.example.org/" + "x" * 150
+    doc = _issue(externalRefs=[{"system": system, "value": "A-1"}])
+    near = _issue(externalRefs=[{"system": system, "value": "A-2"}])
+    for d in (doc, near):
+        assert sqlite_api.staff.create(d).status_code == 201
+    assert _ids(sqlite_api, externalRef=f"{system}|A-1") == {doc["id"]}
+
+
+def test_grid_filter_takes_the_citys_grids(chaoyang: Api) -> None:
+    doc = _issue(gridCode="110105001001-02")
+    assert chaoyang.staff.create(doc).status_code == 201
+    found = _ids(chaoyang, grid="110105001001-02")
+    assert doc["id"] in found
+    assert doc["id"] not in _ids(chaoyang, grid="110105001001-05")
+    resp = chaoyang.staff.get("/issues", params={"grid": "110105001001-99"})
+    assert resp.status_code == 400
+
+
+@given(lon=st.floats(116.3, 116.6), lat=st.floats(39.8, 40.0),
+       west=st.floats(116.3, 116.6), south=st.floats(39.8, 40.0),
+       width=st.floats(0, 0.2), height=st.floats(0, 0.2))
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_bbox_finds_exactly_the_points_it_holds_to_a_hundredth_of_a_degree(
+        sqlite_api: Api, lon: float, lat: float, west: float, south: float, width: float,
+        height: float) -> None:
+    doc = _issue(location={"point": {"longitude": lon, "latitude": lat, "crs": "wgs84"}})
+    assert sqlite_api.staff.create(doc).status_code == 201
+    east, north = west + width, south + height
+    box = f"{west},{south},{east},{north}"
+    snapped_lon, snapped_lat = round(lon, 2), round(lat, 2)
+    inside = (west - 1e-9 <= snapped_lon <= east + 1e-9
+              and south - 1e-9 <= snapped_lat <= north + 1e-9)
+    near_edge = any(abs(a - b) < 1e-6 for a, b in ((snapped_lon, west), (snapped_lon, east),
+                                                   (snapped_lat, south), (snapped_lat, north)))
+    if not near_edge:  # floating point decides the edges; both answers are right there
+        assert (doc["id"] in _ids(sqlite_api, bbox=box)) == inside
+    # Only points recorded in the box's coordinate system match.
+    assert doc["id"] not in _ids(sqlite_api, bbox=box, **{"bbox-crs": "gcj02"})
+
+
+@pytest.mark.parametrize("box", ["117,39,116,40", "116,41,117,40", "190,39,191,40"])
+def test_a_box_turned_inside_out_is_refused(sqlite_api: Api, box: str) -> None:
+    resp = sqlite_api.staff.get("/issues", params={"bbox": box})
+    assert resp.status_code == 400
+    assert resp.headers["content-type"].startswith("application/problem+json")

@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..specification import Spec, load_spec
-from ..validation import Finding, Report, finding, pointer, values_at
+from ..validation import SESSION_CANCELLED, Finding, Report, finding, pointer, values_at
 from ._profile import Profile
 
 __all__ = ["review"]
@@ -173,7 +173,7 @@ def _notice(profile: Profile, spec: Spec, document: dict[str, Any]) -> list[Find
         return None
     published = _instant(notice.get("publishedAt"))
     firsts = [(s.get("start"), _instant(s.get("start"))) for s in _list(document, "sessions")
-              if s.get("status") != "cancelled"]
+              if s.get("status") != SESSION_CANCELLED]
     firsts += [(v.get("opensAt"), _instant(v.get("opensAt"))) for v in _list(document, "votes")]
     known = sorted((at, text) for text, at in firsts if at is not None)
     if published is None or not known:
