@@ -17,7 +17,7 @@ import pytest
 from reference_server.service import _policies
 from smartcommunity.profiles import _review
 
-from .mutants import Mutant, Rewrite, _get, _json_edit
+from .mutants import Mutant, Rewrite, _get, _json_edit, _query
 
 
 def _published(change: Callable[[dict[str, Any]], None]) -> Callable[[Any, pytest.MonkeyPatch],
@@ -101,6 +101,28 @@ def extensions_not_validated(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def dispatch_not_routed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A dispatch naming no department is taken as it is (and refused as incomplete)."""
+    mp.setattr(_policies.IssuePolicy, "route", lambda self, doc, action, body: body)
+    return app
+
+
+def _ignoring(name: str) -> Callable[[Any, pytest.MonkeyPatch], Any]:
+    """A server that drops query parameter ``name`` from issue listings: it lists every issue
+    as though the filter had not been asked for."""
+    def install(app: Any, mp: pytest.MonkeyPatch) -> Any:
+        def request(scope: dict[str, Any]) -> dict[str, Any]:
+            if scope["method"] == "GET" and scope["path"] == "/issues":
+                kept = [p for p in _query(scope).split("&")
+                        if p and p.split("=", 1)[0] != name]
+                scope["query_string"] = "&".join(kept).encode()
+            return scope
+
+        return Rewrite(app, request=request)
+
+    return install
+
+
 MUTANTS: list[Mutant] = [
     Mutant("profile-unknown-spec-version", "/req/profiles/format",
            "the published profile builds on a version of the standard that does not exist",
@@ -131,4 +153,13 @@ MUTANTS: list[Mutant] = [
            "a dispatch to a department outside the registry is taken", registry_not_consulted),
     Mutant("profile-extensions-not-validated", "/req/profiles/document-extensions",
            "registered extensions are stored without being checked", extensions_not_validated),
+    Mutant("profile-dispatch-not-routed", "/req/profiles/server-profile",
+           "a dispatch naming no department is not routed by the catalogue",
+           dispatch_not_routed),
+    Mutant("profile-external-ref-ignored", "/req/profiles/external-ref-lookup",
+           "GET /issues ignores externalRef", _ignoring("externalRef")),
+    Mutant("profile-grid-ignored", "/req/profiles/grid-filter",
+           "GET /issues ignores grid", _ignoring("grid")),
+    Mutant("profile-bbox-ignored", "/req/profiles/bbox-filter",
+           "GET /issues ignores bbox", _ignoring("bbox")),
 ]

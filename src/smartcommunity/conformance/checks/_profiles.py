@@ -278,3 +278,107 @@ def test_profile_document_profile(ctx: KitContext) -> None:
     doc = _now_issue(ctx, meta={"profile": [_OTHER_PROFILE]})
     ctx.expect_status(ctx.create(doc), 201, zh="声明其他配置的文档被拒收",
                       en="a document naming another profile was refused")
+
+
+# -- the server running the profile, and finding records across systems and by place -------
+
+def _listed(ctx: KitContext, **params: str) -> set[str]:
+    return {str(i.get("id")) for i in ctx.items(ISSUE, params=params)}
+
+
+@check("/req/profiles/server-profile",
+       "派单任务不写承办部门时，服务器按服务目录交给该类别的主办和协办部门",
+       "the assignments of a dispatch that name no department go to the catalogue's lead and "
+       "assisting departments for the category")
+def test_profile_routes_dispatch(ctx: KitContext) -> None:
+    city = _city(ctx)
+    routed = [(c, s) for c, s in city.services.items() if s.assisting]
+    if not routed:
+        raise Skipped("服务目录中没有带协办部门的类别", "no catalogue category has assisting "
+                      "departments")
+    category, service = routed[0]
+    issue = Tracked(ctx, _now_issue(ctx, category=category))
+    issue.act("accept")
+    at = issue.history[-1].get("at") or ctx.moment()
+    lead, assisting = ctx.new_id(), ctx.new_id()
+    items = [{"id": i, "role": role, "status": "pending", "assignedAt": at}
+             for i, role in ((lead, "lead"), (assisting, "assisting"))]
+    issue.act("dispatch", {"details": {"lead": lead, "assisting": [assisting]},
+                           "items": {"assignments": items}})
+    given = {a.get("id"): (a.get("department") or {}).get("id")
+             for a in issue.doc.get("assignments") or [] if isinstance(a, dict)}
+    wanted = {lead: service.lead, assisting: service.assisting[0]}
+    ctx.expect(given == wanted, f"派单交给了 {given}，服务目录为 {category} 指定 {wanted}",
+               f"the dispatch went to {given}; the catalogue gives {category} to {wanted}")
+
+
+@check("/req/profiles/external-ref-lookup",
+       "按另一系统的标识（externalRef=系统|值）恰好找到该记录；配置之外的系统被拒绝",
+       "externalRef=SYSTEM|VALUE finds exactly the record with that identifier; a system the "
+       "profile does not list is refused")
+def test_profile_external_ref_lookup(ctx: KitContext) -> None:
+    city = _city(ctx)
+    systems = list(city.external_systems)
+    system = systems[0] if systems else "https://kit.example.org/work-orders"
+    number = f"KIT-{ctx.new_id()}"
+    mine = _now_issue(ctx, externalRefs=[{"system": system, "value": number}])
+    near = _now_issue(ctx, externalRefs=[{"system": system, "value": number + "-2"}])
+    for doc in (mine, near):
+        ctx.created(doc)
+    found = _listed(ctx, externalRef=f"{system}|{number}")
+    ctx.expect(found == {mine["id"]}, f"按工单号 {number} 找到 {sorted(found)}",
+               f"the work-order number {number} found {sorted(found)}, not just {mine['id']}")
+    if systems:
+        resp = ctx.call("GET", ctx.collection_path(ISSUE), ctx.staff,
+                        params={"externalRef": f"https://kit.example.org/unknown|{number}"})
+        ctx.expect_problem(resp, 400)
+
+
+@check("/req/profiles/grid-filter",
+       "grid 恰好找到该网格的诉求；配置之外的网格编码被拒绝",
+       "grid finds exactly the issues of that grid; a grid code outside the profile is refused")
+def test_profile_grid_filter(ctx: KitContext) -> None:
+    city = _city(ctx)
+    ours = [g for g in city.grids if g.startswith(ctx.preset.community + "-")]
+    if len(ours) < 2:
+        raise Skipped("配置中预设社区的网格少于两个",
+                      "the profile lists fewer than two grids of the preset's community")
+    first, second = (_now_issue(ctx, gridCode=g) for g in ours[:2])
+    for doc in (first, second):
+        ctx.created(doc)
+    found = _listed(ctx, grid=ours[0])
+    ctx.expect(first["id"] in found and second["id"] not in found,
+               f"按网格 {ours[0]} 列出的诉求不对", f"listing by grid {ours[0]} is wrong: "
+               f"{first['id']} in it: {first['id'] in found}, {second['id']} in it: "
+               f"{second['id'] in found}")
+    unknown = f"{ctx.preset.community}-ZZ9"
+    if unknown not in city.grids:
+        resp = ctx.call("GET", ctx.collection_path(ISSUE), ctx.staff, params={"grid": unknown})
+        ctx.expect_problem(resp, 400)
+
+
+@check("/req/profiles/bbox-filter",
+       "bbox 按取到 0.01 度的坐标恰好找到框内的诉求，只匹配所给坐标系；颠倒的框被拒绝",
+       "bbox finds exactly the issues whose point, rounded to 0.01 degree, is in the box, in "
+       "the coordinate system given; a box turned inside out is refused")
+def test_profile_bbox_filter(ctx: KitContext) -> None:
+    # Two points 0.5 degree apart near the city, placed where no rounding is in doubt.
+    lon, lat = 116.4512 + ctx.rng.randrange(0, 30) / 100, 39.9208
+    near = _now_issue(ctx, location={"point": {"longitude": lon, "latitude": lat,
+                                               "crs": "wgs84"}})
+    far = _now_issue(ctx, location={"point": {"longitude": lon + 0.5, "latitude": lat,
+                                              "crs": "wgs84"}})
+    for doc in (near, far):
+        ctx.created(doc)
+    box = f"{lon - 0.05:.4f},{lat - 0.05:.4f},{lon + 0.05:.4f},{lat + 0.05:.4f}"
+    found = _listed(ctx, bbox=box)
+    ctx.expect(near["id"] in found and far["id"] not in found,
+               f"范围框 {box} 列出的诉求不对", f"the box {box} lists the wrong issues: "
+               f"near in it: {near['id'] in found}, far in it: {far['id'] in found}")
+    other = _listed(ctx, bbox=box, **{"bbox-crs": "gcj02"})
+    ctx.expect(near["id"] not in other, "以 wgs84 记录的坐标按 gcj02 范围框被找到",
+               "a point recorded in wgs84 was found by a gcj02 box")
+    resp = ctx.call("GET", ctx.collection_path(ISSUE), ctx.staff,
+                    params={"bbox": f"{lon + 0.05:.4f},{lat - 0.05:.4f},{lon - 0.05:.4f},"
+                                    f"{lat + 0.05:.4f}"})
+    ctx.expect_problem(resp, 400)
