@@ -104,15 +104,6 @@ def _external_ref(raw: Any, profile: Profile | None) -> str | None:
     return external_ref_key(system, value)
 
 
-def _grid(raw: Any, profile: Profile | None) -> str | None:
-    """The grid code of ``grid``; a city profile's grids are the codes it knows
-    (/req/profiles/grid-filter)."""
-    if isinstance(raw, str) and profile is not None and profile.grids and \
-            raw not in profile.grids:
-        raise _refused("grid", "profile.unknown-grid", "/req/profiles/grid-filter", grid=raw)
-    return raw if isinstance(raw, str) else None
-
-
 def _bbox(raw: Any, crs: str) -> tuple[tuple[str, str], tuple[str, str]] | None:
     """The terms of ``bbox=west,south,east,north`` in ``crs`` (/req/profiles/bbox-filter); the
     pattern of the parameter has already held it to four numbers."""
@@ -133,7 +124,7 @@ def _default(operation: Operation, name: str) -> Any:
 def list_query(call: Call, operation: Operation, category_member: str = "category",
                profile: Profile | None = None) -> tuple[ListQuery, str | None, int]:
     """The list filters of the call; ``category`` fills ``category_member`` of the query; the
-    city ``profile`` the server runs, if any, says which grids and external systems exist."""
+    city ``profile`` the server runs, if any, says which external systems exist."""
     q = call.query
 
     def when(name: str) -> str | None:
@@ -147,7 +138,7 @@ def list_query(call: Call, operation: Operation, category_member: str = "categor
         department=q.get("department"), request_type=q.get("requestType"),
         intake_channel=q.get("intakeChannel"), urgency=q.get("urgency"),
         submitted_from=when("submittedFrom"), submitted_to=when("submittedTo"),
-        grid=_grid(q.get("grid"), profile), today=datetime.now(CST).date().isoformat(),
+        grid=q.get("grid"), today=datetime.now(CST).date().isoformat(),
         pseudonym=q.get("pseudonym"), issue=q.get("issue"),
         external_ref=_external_ref(q.get("externalRef"), profile),
         bbox=_bbox(q.get("bbox"), str(q.get("bbox-crs") or _default(operation, "bbox-crs"))),

@@ -206,14 +206,11 @@ def test_a_long_external_reference_is_found_exactly(sqlite_api: Api) -> None:
     assert _ids(sqlite_api, externalRef=f"{system}|A-1") == {doc["id"]}
 
 
-def test_grid_filter_takes_the_citys_grids(chaoyang: Api) -> None:
+def test_grid_filter_finds_the_issues_of_a_grid(chaoyang: Api) -> None:
     doc = _issue(gridCode="110105001001-02")
     assert chaoyang.staff.create(doc).status_code == 201
-    found = _ids(chaoyang, grid="110105001001-02")
-    assert doc["id"] in found
+    assert doc["id"] in _ids(chaoyang, grid="110105001001-02")
     assert doc["id"] not in _ids(chaoyang, grid="110105001001-05")
-    resp = chaoyang.staff.get("/issues", params={"grid": "110105001001-99"})
-    assert resp.status_code == 400
 
 
 @given(lon=st.floats(116.3, 116.6), lat=st.floats(39.8, 40.0),
@@ -244,3 +241,74 @@ def test_a_box_turned_inside_out_is_refused(sqlite_api: Api, box: str) -> None:
     resp = sqlite_api.staff.get("/issues", params={"bbox": box})
     assert resp.status_code == 400
     assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+def test_records_written_before_the_lookup_terms_are_found_after_migrating(
+        tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from reference_server.storage import migrations_config
+
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    api = _api(tmp_path, None)
+    doc = _issue(externalRefs=[{"system": WORK_ORDERS, "value": "CY000000000042"}],
+                 gridCode="110105001001-02",
+                 location={"point": {"longitude": 116.45, "latitude": 39.92, "crs": "wgs84"}})
+    assert api.staff.create(doc).status_code == 201
+    api.client.app.state.sc.service.store.dispose()  # type: ignore[attr-defined]
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:  # as a database of the revision before looked
+            command.downgrade(migrations_config(conn), "0003")
+            left = conn.execute(text("SELECT count(*) FROM resource_terms WHERE kind IN "
+                                     "('external-ref', 'lon', 'lat')")).scalar_one()
+        assert left == 0
+    finally:
+        engine.dispose()
+    after = _api(tmp_path, None)  # starting the server migrates to the latest revision
+    assert _ids(after, externalRef=f"{WORK_ORDERS}|CY000000000042") == {doc["id"]}
+    assert doc["id"] in _ids(after, grid="110105001001-02")
+    assert doc["id"] in _ids(after, bbox="116.44,39.91,116.46,39.93")
+
+
+def test_a_department_follows_an_issue_knowing_only_its_work_order_number(
+        chaoyang: Api) -> None:
+    """The walkthrough of the profiles guide: the housing commission's system knows only the
+    12345 work-order number; it finds the shared record, claims it, reports progress and
+    follows it, never keeping the platform's id."""
+    number = f"CY{uuid.uuid4().int % 10**12:012d}"
+    doc = _issue(category="housing.lift",
+                 externalRefs=[{"system": WORK_ORDERS, "value": number}])
+    assert chaoyang.staff.create(doc).status_code == 201
+    chaoyang.staff.act("Issue", doc["id"], "accept")
+    lead = str(uuid.uuid4())
+    now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+    routed = chaoyang.staff.act("Issue", doc["id"], "dispatch", {
+        "details": {"lead": lead}, "items": {"assignments": [
+            {"id": lead, "role": "lead", "status": "pending", "assignedAt": now}]}})
+    assert routed.status_code == 200, routed.text
+    housing = chaoyang.as_("department")
+    query = {"externalRef": f"{WORK_ORDERS}|{number}"}
+
+    def found() -> dict[str, Any]:
+        resp = housing.get("/issues", params=query)
+        assert resp.status_code == 200, resp.text
+        items = resp.json()["items"]
+        assert len(items) == 1
+        return dict(items[0])
+
+    issue = found()
+    mine = next(a["id"] for a in issue["assignments"]
+                if a["department"]["id"] == "housing" and a["role"] == "lead")
+    path = f"/issues/{issue['id']}/actions"
+    claimed = housing.post(f"{path}/claim", {"details": {"assignmentId": mine}},
+                           if_match=f'"{issue["meta"]["versionId"]}"')
+    assert claimed.status_code == 200, claimed.text
+    issue = found()
+    progress = housing.post(f"{path}/add-progress", {"details": {"message": "已联系物业检修"}},
+                            if_match=f'"{issue["meta"]["versionId"]}"')
+    assert progress.status_code == 200, progress.text
+    followed = found()
+    assert followed["status"] == "in-progress"
+    assert followed["history"][-1]["action"] == "add-progress"
