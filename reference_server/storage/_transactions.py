@@ -136,7 +136,6 @@ _TERM_FILTERS: tuple[tuple[Callable[[ListQuery], str | None], str], ...] = (
     (lambda q: q.pseudonym, PSEUDONYM),
     (lambda q: q.content, CATEGORY),
     (lambda q: q.issue, ISSUE),
-    (lambda q: q.external_ref, EXTERNAL_REF),
 )
 #: resource types a department reads only when assigned to them
 
@@ -240,11 +239,15 @@ class Tx:
             conds.append(exists().where(
                 terms.c.rseq == c.seq, terms.c.kind == GRID, terms.c.value == query.grid,
                 or_(terms.c.until.is_(None), terms.c.until >= (query.today or ""))))
+        # A lookup by another system's number or by area is selective: the rows come from the
+        # term index (seq IN …), not from a walk of every row testing each for the term.
+        if query.external_ref:
+            conds.append(c.seq.in_(select(terms.c.rseq).where(
+                terms.c.kind == EXTERNAL_REF, terms.c.value == query.external_ref)))
         if query.bbox is not None:
             for kind, (low, high) in zip((LONGITUDE, LATITUDE), query.bbox, strict=True):
-                conds.append(exists().where(
-                    terms.c.rseq == c.seq, terms.c.kind == kind,
-                    terms.c.value >= low, terms.c.value <= high))
+                conds.append(c.seq.in_(select(terms.c.rseq).where(
+                    terms.c.kind == kind, terms.c.value >= low, terms.c.value <= high)))
         rows = self.conn.execute(
             select(c.seq, c.id, c.version, c.communities, c.departments, c.doc)
             .where(and_(*conds)).order_by(c.seq).limit(limit)
