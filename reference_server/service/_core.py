@@ -102,6 +102,7 @@ class Service:
         #: ProfileError, with the profile's findings, when the file has errors
         self.profile: Profile | None = (
             load_profile(settings.profile) if settings.profile is not None else None)
+        self.access.profile = self.profile
         self.key = settings.pseudonym_key
         self.key_id = settings.pseudonym_key_id
         #: the keys still held besides the newest, by id (None: the unnamed one)

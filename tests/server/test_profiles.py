@@ -312,3 +312,21 @@ def test_a_department_follows_an_issue_knowing_only_its_work_order_number(
     followed = found()
     assert followed["status"] == "in-progress"
     assert followed["history"][-1]["action"] == "add-progress"
+
+
+def test_registered_extensions_are_redacted_by_their_own_tags(chaoyang: Api,
+                                                              sqlite_api: Api) -> None:
+    """Running the profile, the regulator (who reads personal data masked) reads the
+    work-order number (tagged none) of the 12345 extension as it is and the caller's district
+    (personal) masked; without the profile the whole extension is unknown, so sensitive."""
+    extension = {"workOrderNo": "CY202506160007", "callerDistrict": "朝阳区"}
+    shown = {}
+    for name, api in (("city", chaoyang), ("national", sqlite_api)):
+        doc = _issue(extensions={"cn.gov.beijing.jiesujiban": dict(extension)})
+        assert api.staff.create(doc).status_code == 201
+        got = api.as_("regulator").get(f"/issues/{doc['id']}")
+        assert got.status_code == 200, got.text
+        shown[name] = (got.json().get("extensions") or {}).get("cn.gov.beijing.jiesujiban")
+    assert shown["city"]["workOrderNo"] == "CY202506160007"
+    assert shown["city"].get("callerDistrict") != "朝阳区"
+    assert shown["national"] != extension
