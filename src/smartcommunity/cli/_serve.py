@@ -211,6 +211,9 @@ def _banner(base: str, settings: Any, tokens: Any) -> None:
     console.print(f"  API:  {base}/")
     console.print(f"  Docs: {base}/docs   (OpenAPI: {base}/openapi.json)")
     console.print(f"  Data: {settings.database_url}")
+    if settings.profile is not None:
+        console.print(f"  Profile · 城市配置: {settings.profile} "
+                      f"(catalogue {base}/services, profile {base}/profile)")
     if settings.tokens_file is not None:
         console.print(f"  Tokens · 令牌: {settings.tokens_file} ({len(tokens.file)})")
     if settings.jwks is not None:
