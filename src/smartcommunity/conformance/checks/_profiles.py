@@ -9,6 +9,7 @@ one the server publishes: catalogue deadlines, city codes, organisations and ext
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -105,22 +106,37 @@ def test_profile_published(ctx: KitContext) -> None:
                f"the categories of GET /services {served[:5]} are not the profile's catalogue")
 
 
-@check("/req/profiles/unique-codes", "发布的配置中没有重复的条目",
-       "the published profile lists nothing twice")
-def test_profile_unique_codes(ctx: KitContext) -> None:
-    _rule(ctx, "/req/profiles/unique-codes")
+#: the rules of the profile file itself: the profile the server publishes must break none
+_FILE_RULES = (
+    ("/req/profiles/unique-codes", "发布的配置中没有重复的条目",
+     "the published profile lists nothing twice"),
+    ("/req/profiles/organisations-resolve", "发布的配置引用的组织都在其组织登记中",
+     "every organisation the published profile names is in its registry"),
+    ("/req/profiles/organisations-valid", "发布的配置中的组织都是有效的 Organisation 文档",
+     "every organisation of the published profile is a valid Organisation"),
+    ("/req/profiles/extension-schemas",
+     "发布的配置登记的扩展在城市命名空间下，模式有效且每个成员都有 x-pipl",
+     "the published profile's extensions are the city's, with valid schemas tagged x-pipl"),
+    ("/req/profiles/grids", "发布的配置中的网格在其区划内，多边形闭合",
+     "the published profile's grids lie in its divisions and their polygons are closed"),
+    ("/req/profiles/calendar", "发布的配置的工作日历中没有既是节假日又是调休工作日的日期",
+     "no date of the published profile's calendar is both a holiday and a make-up day"),
+    ("/req/profiles/roles", "发布的配置只映射到 role 代码表中的角色",
+     "the published profile maps only to roles of the role codelist"),
+)
 
 
-@check("/req/profiles/organisations-resolve", "发布的配置引用的组织都在其组织登记中",
-       "every organisation the published profile names is in its registry")
-def test_profile_organisations_resolve(ctx: KitContext) -> None:
-    _rule(ctx, "/req/profiles/organisations-resolve")
+def _file_check(requirement: str) -> Callable[[KitContext], None]:
+    def test(ctx: KitContext) -> None:
+        _rule(ctx, requirement)
+
+    # The test's id is the requirement's with the function's name (profile-unique-codes …).
+    test.__name__ = "test_profile_" + requirement.rsplit("/", 1)[1].replace("-", "_")
+    return test
 
 
-@check("/req/profiles/organisations-valid", "发布的配置中的组织都是有效的 Organisation 文档",
-       "every organisation of the published profile is a valid Organisation")
-def test_profile_organisations_valid(ctx: KitContext) -> None:
-    _rule(ctx, "/req/profiles/organisations-valid")
+for _requirement, _zh, _en in _FILE_RULES:
+    check(_requirement, _zh, _en)(_file_check(_requirement))
 
 
 @check("/req/profiles/city-codes",
@@ -135,31 +151,6 @@ def test_profile_city_codes(ctx: KitContext) -> None:
     doc = _now_issue(ctx, category=added[0])
     ctx.expect_status(ctx.create(doc), 201, zh=f"使用城市类别 {added[0]} 的诉求被拒收",
                       en=f"an issue of the city category {added[0]} was refused")
-
-
-@check("/req/profiles/extension-schemas",
-       "发布的配置登记的扩展在城市命名空间下，模式有效且每个成员都有 x-pipl",
-       "the published profile's extensions are the city's, with valid schemas tagged x-pipl")
-def test_profile_extension_schemas(ctx: KitContext) -> None:
-    _rule(ctx, "/req/profiles/extension-schemas")
-
-
-@check("/req/profiles/grids", "发布的配置中的网格在其区划内，多边形闭合",
-       "the published profile's grids lie in its divisions and their polygons are closed")
-def test_profile_grids(ctx: KitContext) -> None:
-    _rule(ctx, "/req/profiles/grids")
-
-
-@check("/req/profiles/calendar", "发布的配置的工作日历中没有既是节假日又是调休工作日的日期",
-       "no date of the published profile's calendar is both a holiday and a make-up day")
-def test_profile_calendar(ctx: KitContext) -> None:
-    _rule(ctx, "/req/profiles/calendar")
-
-
-@check("/req/profiles/roles", "发布的配置只映射到 role 代码表中的角色",
-       "the published profile maps only to roles of the role codelist")
-def test_profile_roles(ctx: KitContext) -> None:
-    _rule(ctx, "/req/profiles/roles")
 
 
 def _timed(city: Profile) -> tuple[str, str]:
