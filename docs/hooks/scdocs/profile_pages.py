@@ -181,7 +181,7 @@ def _systems(profile: Profile, lang: str) -> list[str]:
                   "A department's system finds the shared record by its own number: "
                   "`GET /issues?externalRef=SYSTEM|NUMBER`."), "",
            *table_head(either(lang, '系统', 'System'), either(lang, '名称', 'Name'),
-                       either(lang, '所属组织', 'Organisation'))]
+                       either(lang, '所属组织', 'Run by'))]
     for system, entry in profile.external_systems.items():
         owner = entry.get("organisation")
         out.append(f"| {code(system)} | {_name(entry.get('title') or entry.get('name'), lang)} "
