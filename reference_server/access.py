@@ -34,7 +34,7 @@ from smartcommunity.identifiers import citizen_id_birth_date
 from smartcommunity.integrity import withhold
 from smartcommunity.lifecycle import lifecycle_for
 from smartcommunity.pointers import pointer, resolve_pointer
-from smartcommunity.privacy import redact
+from smartcommunity.privacy import RedactionProfile, redact
 from smartcommunity.specification import Spec
 from smartcommunity.validation import compile_plan, values_at
 
@@ -94,6 +94,9 @@ class Access:
         self.spec = spec
         self.key = pseudonym_key
         self.key_id = pseudonym_key_id
+        #: the city profile the server runs: its registered extensions are redacted by their
+        #: own tags (/req/profiles/document-extensions), any other extension as sensitive
+        self.profile: RedactionProfile | None = None
         policy = spec.privacy
         self.role_audience: Mapping[str, str] = policy["roleAudience"]
         self.treatments: Mapping[str, Mapping[str, str]] = policy["treatments"]
@@ -443,7 +446,8 @@ class Access:
         if rtype == self.person_type:
             doc = self._resident(principal, stored, audience, now, doc)
         else:
-            doc = redact(doc, audience, pseudonym_key=self.key, pseudonym_key_id=self.key_id)
+            doc = redact(doc, audience, pseudonym_key=self.key, pseudonym_key_id=self.key_id,
+                         profile=self.profile)
         if rtype in self.publication and audience in self.publication_audiences:
             self._public_area(rtype, doc)
         if rtype in self.reporter_types:
@@ -483,7 +487,8 @@ class Access:
                 doc = {k: v for k, v in doc.items() if k not in tagged or k in members}
         if audience != "self" and self.is_minor(doc, now):
             audience = self.minor_audience[audience]
-        return redact(doc, audience, pseudonym_key=self.key, pseudonym_key_id=self.key_id)
+        return redact(doc, audience, pseudonym_key=self.key, pseudonym_key_id=self.key_id,
+                      profile=self.profile)
 
     def _may_see_restricted(self, principal: Principal, stored: Stored, audience: str,
                             now: datetime | None) -> bool:

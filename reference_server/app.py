@@ -118,6 +118,8 @@ def app_from_env() -> FastAPI:
     raw = json.loads(os.environ.get(SETTINGS_ENV, "{}"))
     if raw.get("tokens_file"):
         raw["tokens_file"] = Path(raw["tokens_file"])
+    if raw.get("profile"):
+        raw["profile"] = Path(raw["profile"])
     key_file = raw.pop("pseudonym_key_file", None)
     if key_file:
         raw["pseudonym_key"] = read_key_file(Path(key_file))

@@ -64,3 +64,6 @@ class Settings:
     spec_version: str = DEFAULT_VERSION
     #: extra keyword arguments for SQLAlchemy's create_engine (pool sizes and the like)
     engine_options: dict[str, Any] = field(default_factory=dict)
+    #: the city profile the server runs (/conf/profiles): declared at /conformance, served at
+    #: /profile and /services, and applied to every write; None runs the national rules alone
+    profile: Path | None = None

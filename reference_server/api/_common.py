@@ -11,14 +11,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from smartcommunity.profiles import Profile
+
 from ..access_log import ROLE_KEY
 from ..auth import Principal, TokenRegistry
-from ..errors import InvalidParameter, finding
+from ..errors import InvalidParameter, coded, finding
 from ..http import Call, authenticate, check_call, parse_if_match, read_json
 from ..openapi import Operation
 from ..service import Result, Service
 from ..settings import CST, Settings
-from ..storage import ListQuery, utc_text
+from ..storage import ListQuery, bbox_terms, external_ref_key, utc_text
 
 __all__ = ["ANONYMOUS", "State", "begin", "body", "if_match", "limit", "list_query", "offload",
            "path_id", "respond", "state", "write"]
@@ -83,9 +85,46 @@ def limit(call: Call, operation: Operation) -> int:
     return int(operation.query["limit"].schema["default"])
 
 
+def _refused(name: str, code: str, requirement: str, **values: Any) -> InvalidParameter:
+    """400 for query parameter ``name``, its error worded by ``code``."""
+    error = coded(f"/query/{name}", code, requirement=requirement, **values)
+    return InvalidParameter(name=name, reason=error["message"]["en"], errors=[error])
+
+
+def _external_ref(raw: Any, profile: Profile | None) -> str | None:
+    """The term of ``externalRef=SYSTEM|VALUE``; a city profile names the systems it knows
+    (/req/profiles/external-ref-lookup)."""
+    if not isinstance(raw, str):
+        return None
+    system, _, value = raw.partition("|")
+    if profile is not None and profile.external_systems and \
+            system not in profile.external_systems:
+        raise _refused("externalRef", "profile.unknown-system",
+                       "/req/profiles/external-ref-lookup", system=system)
+    return external_ref_key(system, value)
+
+
+def _bbox(raw: Any, crs: str) -> tuple[tuple[str, str], tuple[str, str]] | None:
+    """The terms of ``bbox=west,south,east,north`` in ``crs`` (/req/profiles/bbox-filter); the
+    pattern of the parameter has already held it to four numbers."""
+    if not isinstance(raw, str):
+        return None
+    west, south, east, north = (float(v) for v in raw.split(","))
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise _refused("bbox", "http.bbox-invalid", "/req/profiles/bbox-filter", bbox=raw)
+    return bbox_terms(crs, west, south, east, north)
+
+
+def _default(operation: Operation, name: str) -> Any:
+    """The default of query parameter ``name`` in the OpenAPI (None where it has none)."""
+    param = operation.query.get(name)
+    return param.schema.get("default") if param is not None else None
+
+
 def list_query(call: Call, operation: Operation, category_member: str = "category",
-               ) -> tuple[ListQuery, str | None, int]:
-    """The list filters of the call; ``category`` fills ``category_member`` of the query."""
+               profile: Profile | None = None) -> tuple[ListQuery, str | None, int]:
+    """The list filters of the call; ``category`` fills ``category_member`` of the query; the
+    city ``profile`` the server runs, if any, says which external systems exist."""
     q = call.query
 
     def when(name: str) -> str | None:
@@ -101,6 +140,8 @@ def list_query(call: Call, operation: Operation, category_member: str = "categor
         submitted_from=when("submittedFrom"), submitted_to=when("submittedTo"),
         grid=q.get("grid"), today=datetime.now(CST).date().isoformat(),
         pseudonym=q.get("pseudonym"), issue=q.get("issue"),
+        external_ref=_external_ref(q.get("externalRef"), profile),
+        bbox=_bbox(q.get("bbox"), str(q.get("bbox-crs") or _default(operation, "bbox-crs"))),
         **category,
     )
     return query, q.get("cursor"), limit(call, operation)

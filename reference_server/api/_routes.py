@@ -48,7 +48,7 @@ async def list_all(request: Request, operation: Operation) -> Response:
     call = begin(request, operation)
     service = state(request).service
     policy = service.policies[_rtype(operation)]
-    query, cursor, size = list_query(call, operation, policy.category_member)
+    query, cursor, size = list_query(call, operation, policy.category_member, service.profile)
     if policy.audited:
         return await offload(service.list_page, call.principal, policy.rtype, query, cursor,
                              size)
@@ -111,6 +111,18 @@ async def conformance(request: Request, operation: Operation) -> Response:
     return respond(state(request).service.declaration())
 
 
+async def profile(request: Request, operation: Operation) -> Response:
+    """/conf/profiles: the city profile the server runs, its registry inline."""
+    begin(request, operation)
+    return respond(state(request).service.published_profile())
+
+
+async def services(request: Request, operation: Operation) -> Response:
+    """/conf/profiles: the service catalogue of the city profile the server runs."""
+    begin(request, operation)
+    return respond(state(request).service.services())
+
+
 async def changes(request: Request, operation: Operation) -> Response:
     """The change feed, read from an opaque cursor (/conf/change-feed)."""
     call = begin(request, operation)
@@ -132,7 +144,8 @@ BY_KIND: dict[str, Handler] = {"create": create, "list": list_all, "read": read,
                                "right": right}
 #: the handlers of the operations outside the resource paths
 BY_OPERATION: dict[str, Handler] = {"getLandingPage": landing, "getConformance": conformance,
-                                    "readChanges": changes, "listAuditEvents": audit_events}
+                                    "readChanges": changes, "listAuditEvents": audit_events,
+                                    "getProfile": profile, "listServices": services}
 
 
 def _endpoint(handler: Handler, operation: Operation) -> Callable[[Request], Awaitable[Response]]:

@@ -24,6 +24,7 @@ from smartcommunity.integrity import feed_event_digest, head_digest, seal_histor
 from smartcommunity.lifecycle import Lifecycle, lifecycle_for
 from smartcommunity.pointers import pointer
 from smartcommunity.privacy import without_personal
+from smartcommunity.profiles import Profile, load_profile
 from smartcommunity.specification import LATEST_CURSOR, available_versions
 from smartcommunity.validation import pseudonym_key
 
@@ -60,6 +61,7 @@ from ..storage import (
 from . import _policies  # noqa: F401  # registers the policies of the standard's resource types
 from ._policies import RETENTION_EXPIRED, SWEEPER_ROLE
 from ._policy import POLICIES, Policy
+from ._profile import PROFILES_CLASS, published
 from ._retention import ErasureReach, Retention, entered_status, last_membership_end
 from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unprocessable
 
@@ -96,6 +98,11 @@ class Service:
         self.versions = tuple(v for v in available_versions() if v.split(".")[0] == major)
         # The library validates each document against the version it names.
         self.validator = Validator(settings.spec_version)
+        #: the city profile every write is also read with (/conf/profiles); raises
+        #: ProfileError, with the profile's findings, when the file has errors
+        self.profile: Profile | None = (
+            load_profile(settings.profile) if settings.profile is not None else None)
+        self.access.profile = self.profile
         self.key = settings.pseudonym_key
         self.key_id = settings.pseudonym_key_id
         #: the keys still held besides the newest, by id (None: the unnamed one)
@@ -138,23 +145,41 @@ class Service:
         audit = self.spec.operation("listAuditEvents").get("x-roles")
         #: who may read the audit log (the operation's x-roles)
         self.audit_roles = frozenset(audit or ())
-        self.conformance = orjson.dumps({
+        declaration: dict[str, Any] = {
             "specVersions": list(self.versions),
-            "conformsTo": [c.uri for c in self.spec.conformance_classes.values()],
+            # The profiles class is implemented only while a profile is run.
+            "conformsTo": [c.uri for cid, c in self.spec.conformance_classes.items()
+                           if cid != PROFILES_CLASS or self.profile is not None],
             "retention": self.retention.declaration(),
-        })
+        }
+        if self.profile is not None:
+            declaration["profile"] = {"id": self.profile.id, "version": self.profile.version}
+        self.conformance = orjson.dumps(declaration)
+        #: GET /profile and GET /services, serialised once
+        self.profile_body, self.catalogue = published(self.profile)
 
     def declaration(self) -> Result:
         """GET /conformance: the versions and classes the server implements."""
         return Result(200, self.conformance)
 
+    def published_profile(self) -> Result:
+        """GET /profile: the city profile the server runs (404 when it runs none)."""
+        if self.profile_body is None:
+            raise NotFound()
+        return Result(200, self.profile_body)
+
+    def services(self) -> Result:
+        """GET /services: the profile's service catalogue (empty without a profile)."""
+        return Result(200, self.catalogue)
+
     # -- helpers -----------------------------------------------------------------------
-    def validate(self, doc: Any, *, keyed: bool = True) -> None:
+    def validate(self, doc: Any, *, keyed: bool = True, profiled: bool = True) -> None:
         """422 with every finding when ``doc`` breaks the schema or a library rule.
 
         With the city's key (and ``keyed``), pseudonyms are checked against their numbers too
         (/req/residents/pseudonym-consistent). Imports and the demo pass ``keyed=False``: their
-        documents may come from systems holding another key.
+        documents may come from systems holding another key. With ``profiled`` (the default)
+        the city profile the server runs reads the document too.
         """
         if isinstance(doc, Mapping) and doc.get("specVersion") not in self.versions and (
                 doc.get("specVersion") in available_versions()):
@@ -168,6 +193,8 @@ class Service:
                 report = self.validator.validate(doc)
         else:
             report = self.validator.validate(doc)
+        if profiled and self.profile is not None:
+            report = self.profile.review(doc, report)
         if not report.valid:
             raise unprocessable(report.findings, findings=True)
 
@@ -324,6 +351,7 @@ class Service:
                 hit = tx.idempotent(principal.key, key, self._unexpired())
                 if hit is not None:
                     return self._replay(tx, principal, hit, request, body_hash)
+        doc = policy.complete(doc)
         self.validate(doc)
         doc = self._bind_creator(principal, policy, doc)
         policy.check_create(principal, doc)
@@ -484,10 +512,17 @@ class Service:
         # /req/core/role-before-body: a role not allowed gets 403 whatever it sent.
         if principal.role not in transition.roles:
             raise self._role_error(lifecycle, principal, action)
+        policy = self.policies[rtype]
+        if self.profile is not None and isinstance(body, dict):
+            # The city's catalogue fills what the request leaves to it (the departments of a
+            # dispatch); whether the caller may act at all is decided below, as for any call.
+            with self.store.read() as tx:
+                found = tx.get(rtype, rid)
+            if found is not None:
+                body = policy.route(found.doc, action, body)
         errors = request_errors(self.action_request, body)
         if errors:
             raise Unprocessable(count=len(errors), errors=errors)
-        policy = self.policies[rtype]
         moment = now_cst()
         with self.store.read() as tx:
             stored = self.visible(principal, tx.get(rtype, rid))

@@ -16,6 +16,7 @@ from ..auth import Principal
 from ..errors import IdConflict, NotRequested, coded
 from ..storage import Stored, derive
 from ._policy import Policy, changed, policy_for, sub
+from ._profile import deadlines_due
 from ._shared import Host, Write, forbidden, now_cst, stamp, unprocessable
 
 __all__ = ["ITEMS", "RETENTION_EXPIRED", "SWEEPER_ROLE", "ConsultationPolicy", "IssuePolicy",
@@ -30,6 +31,8 @@ SWEEPER_ROLE = "system"
 #: which items of an action request each action takes, and the details members naming them
 ITEMS = {"dispatch": ("assignments", ("lead", "assisting")), "reassign": ("assignments", ("to",)),
          "follow-up": ("followUps", ("followUpId",))}
+#: the actions whose new assignments a city profile routes when they name no department
+ROUTED = ("dispatch",)
 
 
 @policy_for("Resident")
@@ -221,6 +224,45 @@ class IssuePolicy(Policy):
         #: assignment statuses that hold the task (/req/issues/single-active-lead)
         self.active = tuple(service.spec.parameter("/req/issues/single-active-lead",
                                                    "activeAssignmentStatuses"))
+
+    def complete(self, doc: Any) -> Any:
+        """A new issue gets the deadlines of the city's catalogue and calendar that it does not
+        state (/req/profiles/deadlines); stated ones are checked against them on validation."""
+        profile = self.service.profile
+        if profile is None or not isinstance(doc, dict):
+            return doc
+        stated = doc.get("deadlines", {})
+        if not isinstance(stated, dict):
+            return doc
+        due = {k: v for k, v in deadlines_due(profile, doc).items() if k not in stated}
+        return {**doc, "deadlines": {**stated, **due}} if due else doc
+
+    def route(self, doc: Mapping[str, Any], action: str, body: dict[str, Any]
+              ) -> dict[str, Any]:
+        """A dispatch whose new assignments name no department goes to the departments the
+        city's catalogue gives the issue's category: the lead assignment to its lead, the
+        assisting ones to its assisting departments in order."""
+        profile = self.service.profile
+        details, items = sub(body, "details"), sub(body, "items")
+        if profile is None or action not in ROUTED or not isinstance(items.get("assignments"),
+                                                                     list):
+            return body
+        service = profile.service(str(doc.get("category")))
+        if service is None:
+            return body
+        chosen = {details.get("lead"): service.lead}
+        assisting = details.get("assisting")
+        if isinstance(assisting, list):
+            chosen.update(zip(assisting, service.assisting, strict=False))
+        routed = []
+        for item in items["assignments"]:
+            code = chosen.get(item.get("id")) if isinstance(item, dict) else None
+            org = profile.organisation(code) if code is not None else None
+            if isinstance(item, dict) and "department" not in item and org is not None:
+                item = {**item, "department": {"id": code, "name": org.get("name"),
+                                               "type": org.get("type")}}
+            routed.append(item)
+        return {**body, "items": {**items, "assignments": routed}}
 
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         if not principal.serves(doc.get("communityDivisionCode")):

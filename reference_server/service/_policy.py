@@ -101,6 +101,15 @@ class Policy:
             raise forbidden(principal, f"{principal.role} may not update a {self.rtype}",
                             f"{principal.role} 不能更新 {self.rtype}")
 
+    def complete(self, doc: Any) -> Any:
+        """The body of a create with what the server fills in before validating it."""
+        return doc
+
+    def route(self, doc: Mapping[str, Any], action: str, body: dict[str, Any]
+              ) -> dict[str, Any]:
+        """The body of ``action`` on ``doc`` with what the city profile fills in."""
+        return body
+
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         """Checks of a new document that need nothing stored (raise to refuse)."""
         return None

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from smartcommunity.lifecycle import Lifecycle
+from smartcommunity.profiles import Profile
 from smartcommunity.specification import Spec
 
 from ..access import Access
@@ -54,6 +55,8 @@ class Host(Protocol):
     spec: Spec
     access: Access
     source: str
+    #: the city profile the server runs, if any
+    profile: Profile | None
 
     def lifecycle(self, rtype: str) -> Lifecycle: ...
 

@@ -14,7 +14,16 @@ from typing import Any
 
 from smartcommunity.validation import values_at
 
-from ._indexes import COMMUNITY, DEPARTMENT, Path, index_of
+from ._indexes import (
+    COMMUNITY,
+    DEPARTMENT,
+    LATITUDE,
+    LONGITUDE,
+    Path,
+    external_ref_key,
+    index_of,
+    point_terms,
+)
 from ._rows import joined, split
 from ._tables import resources
 
@@ -137,15 +146,30 @@ def derive(doc: Mapping[str, Any], previous_communities: Iterable[str] = ()) -> 
     for d in departments:
         term(DEPARTMENT, d)
     for terms_of in index.terms:
-        if terms_of.until is None:
+        if terms_of.until is None and terms_of.joins is None:
             for value in _strings(doc, terms_of.path):
                 term(terms_of.kind, value)
             continue
-        # The value and the day it ends are members of the same object.
+        # The value and the day it ends (or the member it joins) are members of one object.
         *parent, member = terms_of.path
         for _, item in values_at(doc, tuple(parent)):
-            if isinstance(item, Mapping) and isinstance(member, str):
+            if not isinstance(item, Mapping) or not isinstance(member, str):
+                continue
+            if terms_of.joins is not None:
+                first, second = item.get(member), item.get(terms_of.joins)
+                if isinstance(first, str) and isinstance(second, str):
+                    term(terms_of.kind, external_ref_key(first, second))
+            else:
                 term(terms_of.kind, item.get(member), _str(item.get(terms_of.until)))
+    if index.point is not None:
+        at = next(values_at(doc, index.point), ((), None))[1]
+        if isinstance(at, Mapping):
+            lon, lat, crs = at.get("longitude"), at.get("latitude"), at.get("crs")
+            if isinstance(lon, int | float) and isinstance(lat, int | float) \
+                    and isinstance(crs, str):
+                lon_term, lat_term = point_terms(crs, float(lon), float(lat))
+                term(LONGITUDE, lon_term)
+                term(LATITUDE, lat_term)
     columns: dict[str, str | None] = dict.fromkeys(_COLUMNS)
     for column, path in index.columns.items():
         found = _member(doc, path)

@@ -9,11 +9,14 @@ every community see it.
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["COMMUNITY", "DEPARTMENT", "INDEXES", "Index", "Path", "Terms", "index_of"]
+__all__ = ["COMMUNITY", "DEPARTMENT", "INDEXES", "Index", "Path", "Terms", "bbox_terms",
+           "external_ref_key", "index_of", "point_terms"]
 
 #: member names from the document root; None stands for every item of an array
 Path = tuple[str | None, ...]
@@ -27,6 +30,9 @@ PROXY = "proxy"
 PROXY_USER = "proxy-user"
 CATEGORY = "category"
 ISSUE = "issue"
+EXTERNAL_REF = "external-ref"
+LONGITUDE = "lon"
+LATITUDE = "lat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +40,15 @@ class Terms:
     """Filter terms of one ``kind``: every string at ``path``.
 
     With ``until``, the value's object also names the last day the term is in force (a grid
-    membership that has ended no longer puts a resident in the grid).
+    membership that has ended no longer puts a resident in the grid). With ``joins``, the term
+    is the value and that member of the same object, as :func:`external_ref_key` writes them
+    (an external reference is its system and its value together).
     """
 
     kind: str
     path: Path
     until: str | None = None
+    joins: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +72,55 @@ class Index:
     columns: Mapping[str, Path] = field(default_factory=dict)
     terms: tuple[Terms, ...] = ()
     self_scope: tuple[str, str] | None = None
+    #: a geo-point.json object whose coarse coordinates become terms (``?bbox=``)
+    point: Path | None = None
 
     @property
     def many_communities(self) -> bool:
         """Whether the communities are terms rather than the ``community`` column."""
         return self.community is not None and None in self.community
+
+
+#: another system's identifiers of a record (``?externalRef=SYSTEM|VALUE``)
+_EXTERNAL_REFS = Terms(EXTERNAL_REF, ("externalRefs", None, "system"), joins="value")
+#: the grid of coordinates point terms snap to, in degrees: a bounding box finds a record to
+#: within this, never more precisely (the public see only a coarse location)
+POINT_STEP = 0.01
+#: how long the term of an external reference may be before it is stored as a digest
+_TERM_LENGTH = 160
+
+
+def external_ref_key(system: str, value: str) -> str:
+    """The term of an external reference: ``SYSTEM|VALUE``, or its SHA-256 when too long for
+    a term (a lookup computes the same key, so long references are found exactly too)."""
+    key = f"{system}|{value}"
+    if len(key) <= _TERM_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def point_terms(crs: str, longitude: float, latitude: float) -> tuple[str, str]:
+    """The longitude and latitude terms of a point in ``crs``, snapped to
+    :data:`POINT_STEP`: fixed-width text that sorts as the numbers do, so a bounding box is
+    two range scans of the term index."""
+    lon = round(round(longitude / POINT_STEP) * POINT_STEP + 180, 2)
+    lat = round(round(latitude / POINT_STEP) * POINT_STEP + 90, 2)
+    return f"{crs}:{lon:06.2f}", f"{crs}:{lat:06.2f}"
+
+
+def bbox_terms(crs: str, west: float, south: float, east: float, north: float
+               ) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The (low, high) longitude and latitude terms of the points :func:`point_terms` snaps
+    inside the box: its edges move inwards to the next step."""
+    def inward(low: float, high: float, shift: float) -> tuple[float, float]:
+        # Rounded first, so that 116.45 / 0.01 = 11644.999… is the step 11645.
+        a, b = round(low / POINT_STEP, 6), round(high / POINT_STEP, 6)
+        return (round(math.ceil(a) * POINT_STEP + shift, 2),
+                round(math.floor(b) * POINT_STEP + shift, 2))
+
+    lon, lat = inward(west, east, 180), inward(south, north, 90)
+    return ((f"{crs}:{lon[0]:06.2f}", f"{crs}:{lon[1]:06.2f}"),
+            (f"{crs}:{lat[0]:06.2f}", f"{crs}:{lat[1]:06.2f}"))
 
 
 #: The indexes of the resource types, keyed by resource type.
@@ -76,7 +129,7 @@ INDEXES: Mapping[str, Index] = MappingProxyType({
         community=("memberships", None, "community"),
         keeps_communities=True,
         community_fallback=("restriction", "decidedBy", "divisionCode"),
-        terms=(Terms(GRID, ("memberships", None, "grid"), until="until"),
+        terms=(Terms(GRID, ("memberships", None, "grid"), until="until"), _EXTERNAL_REFS,
                Terms(PSEUDONYM, ("identityDocuments", None, "pseudonym")),
                Terms(PROXY, ("proxies", None, "resident", "id")),
                Terms(PROXY_USER, ("proxies", None, "actor", "userId"))),
@@ -88,6 +141,8 @@ INDEXES: Mapping[str, Index] = MappingProxyType({
         columns={"submitted_at": ("submittedAt",), "category": ("category",),
                  "request_type": ("requestType",), "intake_channel": ("intakeChannel",),
                  "urgency": ("urgency",)},
+        terms=(Terms(GRID, ("gridCode",)), _EXTERNAL_REFS),
+        point=("location", "point"),
     ),
     "Consultation": Index(
         community=("divisionCode",),
@@ -97,7 +152,7 @@ INDEXES: Mapping[str, Index] = MappingProxyType({
     # An organisation belongs to every community it serves; its grids filter ``?grid=``.
     "Organisation": Index(
         community=("serves", "divisions", None),
-        terms=(Terms(GRID, ("serves", "grids", None)),),
+        terms=(Terms(GRID, ("serves", "grids", None)), _EXTERNAL_REFS),
     ),
 })
 

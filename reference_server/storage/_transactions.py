@@ -17,7 +17,18 @@ from sqlalchemy import Connection, and_, delete, exists, false, func, insert, or
 from smartcommunity.integrity import chain_digest, head_digest
 
 from ._derive import COLUMNS, Derived, columns, derive
-from ._indexes import CATEGORY, COMMUNITY, DEPARTMENT, GRID, ISSUE, PSEUDONYM, index_of
+from ._indexes import (
+    CATEGORY,
+    COMMUNITY,
+    DEPARTMENT,
+    EXTERNAL_REF,
+    GRID,
+    ISSUE,
+    LATITUDE,
+    LONGITUDE,
+    PSEUDONYM,
+    index_of,
+)
 from ._rows import AuditRow, Change, EventRow, Stored, joined, split
 from ._tables import audit, events, resources, server_info, terms
 
@@ -60,6 +71,9 @@ class ListQuery:
     pseudonym: str | None = None
     content: str | None = None  # consultations: category
     issue: str | None = None  # consultations: escalated issue
+    external_ref: str | None = None  # the term of SYSTEM|VALUE (external_ref_key)
+    #: the bounding box's (low, high) longitude and latitude terms (point_terms)
+    bbox: tuple[tuple[str, str], tuple[str, str]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -225,6 +239,15 @@ class Tx:
             conds.append(exists().where(
                 terms.c.rseq == c.seq, terms.c.kind == GRID, terms.c.value == query.grid,
                 or_(terms.c.until.is_(None), terms.c.until >= (query.today or ""))))
+        # A lookup by another system's number or by area is selective: the rows come from the
+        # term index (seq IN …), not from a walk of every row testing each for the term.
+        if query.external_ref:
+            conds.append(c.seq.in_(select(terms.c.rseq).where(
+                terms.c.kind == EXTERNAL_REF, terms.c.value == query.external_ref)))
+        if query.bbox is not None:
+            for kind, (low, high) in zip((LONGITUDE, LATITUDE), query.bbox, strict=True):
+                conds.append(c.seq.in_(select(terms.c.rseq).where(
+                    terms.c.kind == kind, terms.c.value >= low, terms.c.value <= high)))
         rows = self.conn.execute(
             select(c.seq, c.id, c.version, c.communities, c.departments, c.doc)
             .where(and_(*conds)).order_by(c.seq).limit(limit)

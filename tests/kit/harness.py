@@ -18,6 +18,7 @@ import uvicorn
 
 from reference_server import Settings
 from reference_server.demo import demo_tokens
+from smartcommunity.specification import DEFAULT_VERSION, spec_root
 
 
 class Holder:
@@ -138,10 +139,16 @@ def make_issuer(directory: Path) -> tuple[Path, Path]:
     return private, jwks
 
 
+#: the city profile the kit's server runs: the demo community is one of its communities
+CITY_PROFILE = spec_root() / DEFAULT_VERSION / "profiles" / "beijing-chaoyang.json"
+
+
 def server_settings(database: Path | str, issuer: Path, **options: Any) -> Settings:
-    """The kit's reference server: the demo's data, the kit's tokens, the test issuer's JWTs.
+    """The kit's reference server: the demo's data, the kit's tokens, the test issuer's JWTs,
+    running the large example city's profile (every class declared, /conf/profiles too).
     ``database`` is a SQLite file or a database URL (PostgreSQL)."""
     url = database if isinstance(database, str) else f"sqlite:///{database}"
+    options.setdefault("profile", CITY_PROFILE)
     return Settings(database_url=url, demo=True, tokens=kit_tokens(),
                     jwks=str(issuer / "jwks.json"), jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
                     **options)

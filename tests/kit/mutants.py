@@ -1101,3 +1101,4 @@ MUTANTS += [
            "cursor=latest gives a cursor one event past the end: the next event is lost",
            _latest_read_as(_one_past_the_end)),
 ]
+from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001

@@ -5,16 +5,10 @@ from __future__ import annotations
 from smartcommunity.conformance import all_tests, coverage
 from smartcommunity.specification import load_spec
 
-#: classes whose requirements bind a city's profile file and documents read with it, not a
-#: server: the kit checks them once it reads the city's profile (its ``--profile`` mode); until
-#: then the library's tests (tests/profiles) and the profile vectors check them
-_PROFILE_CLASS = "/conf/profiles"
-
 
 def test_every_requirement_has_a_kit_test() -> None:
     spec = load_spec("1.0")
-    table = {r: tests for r, tests in coverage(spec).items()
-             if spec.requirements[r].conformance_class != _PROFILE_CLASS}
+    table = coverage(spec)
     must = sorted(r for r, tests in table.items()
                   if not tests and spec.requirements[r].level == "MUST")
     should = sorted(r for r, tests in table.items()

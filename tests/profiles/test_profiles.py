@@ -242,3 +242,25 @@ def test_profile_vectors_report_their_codes(what: str, data: Any, req: str) -> N
 
     codes = {f.code for f in check_profile(data)}
     assert set(load_spec().requirements[req].codes) & codes, what
+
+
+@given(days=st.integers(min_value=1, max_value=20))
+@settings(max_examples=25, deadline=None)
+def test_notice_is_measured_with_the_citys_period_for_the_form(days: int) -> None:
+    """The profile's notice days for a form replace the national 7 (consultations.noticeDays):
+    Jiangshan asks 5 days for a residents' council and 15 for an owners' assembly."""
+    small = load_profile(SMALL)
+    doc = json.loads((EXAMPLES / "consultation" / "parking-convention-deliberating.json")
+                     .read_text(encoding="utf-8"))
+    first = datetime.fromisoformat(doc["sessions"][0]["start"])
+    published = first - timedelta(days=days)
+    doc["notice"]["publishedAt"] = published.isoformat()
+    doc["notice"]["deadline"] = (published + timedelta(hours=1)).isoformat()
+    doc["origin"]["proposedAt"] = (published - timedelta(days=1)).isoformat()
+    for form, city_days in (("residents-council", 5), ("owners-assembly", 15)):
+        doc["form"] = form
+        national = validate(doc)
+        city = small.review(doc, national)
+        short = [f for f in city.warnings if f.code == "consultation.notice-period-short"]
+        assert bool(short) == (days < city_days), (form, days)
+        assert all(f.severity == "warning" and f.values.get("minimum") == city_days for f in short)

@@ -33,6 +33,8 @@ from .privacy_pages import (
     treatment_matrix_md,
     visibility_matrix_md,
 )
+from .profile_pages import FOLDER as PROFILE_FOLDER
+from .profile_pages import profile_files, profile_page, render_index, render_profile
 from .requirement_pages import render_requirements
 from .schema_pages import FOLDER as SCHEMA_FOLDER
 from .schema_pages import SchemaPages, page_path
@@ -100,6 +102,9 @@ def pages(spec: Spec) -> dict[str, str]:
     add(f"{links.STANDARD}/index.md", lambda lang: render_text_index(spec, lang))
     for name in texts(spec):
         add(links.standard_page(name), functools.partial(render_text, spec, name))
+    add(f"{PROFILE_FOLDER}/index.md", lambda lang: render_index(spec, lang))
+    for path in profile_files(spec):
+        add(profile_page(path), functools.partial(render_profile, spec, path))
     return out
 
 
@@ -112,6 +117,8 @@ def section_children(spec: Spec) -> dict[str, list[str]]:
         + [links.lifecycle_page(rt) for rt in spec.lifecycles],
         f"{links.STANDARD}/index.md": [f"{links.STANDARD}/index.md"]
         + [links.standard_page(name) for name in texts(spec)],
+        f"{PROFILE_FOLDER}/index.md": [f"{PROFILE_FOLDER}/index.md"]
+        + [profile_page(path) for path in profile_files(spec)],
     }
 
 

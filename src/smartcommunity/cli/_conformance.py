@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..exceptions import ProfileError
+from ..profiles import Profile, load_profile
 from ..specification import BASE_URI, DEFAULT_VERSION, Spec, available_versions, load_spec
 from ._common import EXIT_INVALID, EXIT_OK, UsageError
 
@@ -58,6 +60,9 @@ def add_conformance(sub: Any) -> None:
                    help="the city's shared pseudonym key, when the server under test holds it: "
                         "pseudonyms are then checked (/req/residents/pseudonym-consistent) and "
                         "the spec examples' pseudonyms are recomputed with it")
+    r.add_argument("--profile", metavar="FILE",
+                   help="certify the server against this city profile (/conf/profiles) / "
+                        "按城市配置认证")
     r.add_argument("--quiet", action="store_true", help="no progress output")
     r.set_defaults(handler=command)
     c = commands.add_parser("coverage", help="print which tests check each requirement")
@@ -100,6 +105,17 @@ def _key(path: str | None, spec: Spec) -> bytes | None:
     return key
 
 
+def _profile(path: str | None) -> Profile | None:
+    """The city profile given with --profile; its errors are a usage error."""
+    if path is None:
+        return None
+    try:
+        return load_profile(path)
+    except ProfileError as exc:
+        lines = [f"  {f.pointer or '/'} {f.code}: {f.message['en']}" for f in exc.findings]
+        raise UsageError("\n".join([f"{path}: {exc}", *lines])) from exc
+
+
 def command(args: argparse.Namespace) -> int:
     from ..conformance import VERDICT_TEXT, PresetError, load_preset, run, write_reports
     from ..conformance import all_tests as kit_tests
@@ -125,12 +141,13 @@ def command(args: argparse.Namespace) -> int:
     requirements = _chosen("--requirements", args.requirements, spec.requirements,
                            "requirement") if args.requirements else None
     key = _key(args.pseudonym_key_file, spec)
+    profile = _profile(args.profile)
     progress = None if args.quiet else Progress(sys.stderr)
     if progress is not None:
         _announce(preset, base_url, kit_tests(spec))
     report = run(base_url, preset, classes=classes, requirements=requirements, seed=args.seed,
                  version=args.spec_version, progress=progress, pseudonym_key=key,
-                 command=_command(args, base_url))
+                 command=_command(args, base_url), profile=profile)
     paths = write_reports(report, args.report_dir, args.requirements_url)
     failed = [r for r in report["results"] if r["status"] in ("fail", "error")]
     counts = {s: sum(1 for r in report["results"] if r["status"] == s)

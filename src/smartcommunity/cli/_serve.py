@@ -66,6 +66,9 @@ def add_serve(sub: Any) -> None:
     p.add_argument("--jwt-issuer", metavar="ISS", help="the iss claim of the JWTs")
     p.add_argument("--jwt-audience", metavar="AUD", help="the aud claim of the JWTs (this server)")
     p.add_argument("--no-demo", action="store_true", help="do not seed the demo community")
+    p.add_argument("--profile", metavar="FILE",
+                   help="run this city profile: its catalogue, deadlines, codes and extensions "
+                        "/ 按城市配置运行")
     p.add_argument("--no-access-log", action="store_true",
                    help="do not print a line per request (the log names no one either way)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
@@ -111,6 +114,21 @@ def _key(path: str | None, read: Any) -> bytes | None:
     return key
 
 
+def _profile(path: str | None) -> Path | None:
+    """The profile file, checked before the server starts: its errors are a usage error."""
+    if path is None:
+        return None
+    from ..exceptions import ProfileError
+    from ..profiles import load_profile
+
+    try:
+        load_profile(path)
+    except ProfileError as exc:
+        lines = [f"  {f.pointer or '/'} {f.code}: {f.message['en']}" for f in exc.findings]
+        raise UsageError("\n".join([f"{path}: {exc}", *lines])) from exc
+    return Path(path)
+
+
 def serve(args: argparse.Namespace) -> int:
     _server_importable()
     try:
@@ -125,11 +143,12 @@ def serve(args: argparse.Namespace) -> int:
     if args.jwks and not (args.jwt_issuer and args.jwt_audience):
         raise UsageError("--jwks needs --jwt-issuer and --jwt-audience")
     key = _key(args.pseudonym_key_file, read_key_file)
+    profile = _profile(args.profile)
     settings = Settings(database_url=args.database_url,
                         tokens_file=Path(args.tokens) if args.tokens else None,
                         jwks=args.jwks, jwt_issuer=args.jwt_issuer,
                         jwt_audience=args.jwt_audience,
-                        demo=not args.no_demo, pseudonym_key=key)
+                        demo=not args.no_demo, pseudonym_key=key, profile=profile)
     try:
         tokens = tokens_for(settings)
     except (OSError, ValueError) as exc:
@@ -158,6 +177,7 @@ def serve(args: argparse.Namespace) -> int:
             "jwks": settings.jwks, "jwt_issuer": settings.jwt_issuer,
             "jwt_audience": settings.jwt_audience,
             "demo": settings.demo,
+            "profile": str(profile.resolve()) if profile is not None else None,
             "pseudonym_key_file": (str(Path(args.pseudonym_key_file).resolve())
                                    if args.pseudonym_key_file else None),
         })
@@ -191,6 +211,9 @@ def _banner(base: str, settings: Any, tokens: Any) -> None:
     console.print(f"  API:  {base}/")
     console.print(f"  Docs: {base}/docs   (OpenAPI: {base}/openapi.json)")
     console.print(f"  Data: {settings.database_url}")
+    if settings.profile is not None:
+        console.print(f"  Profile · 城市配置: {settings.profile} "
+                      f"(catalogue {base}/services, profile {base}/profile)")
     if settings.tokens_file is not None:
         console.print(f"  Tokens · 令牌: {settings.tokens_file} ({len(tokens.file)})")
     if settings.jwks is not None:

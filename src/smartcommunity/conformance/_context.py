@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ..pointers import resolve_pointer
+from ..profiles import Profile
 from ..specification import Spec
 from ._client import Client, Response
 from ._preset import Preset, Principal, writer_role
@@ -40,7 +41,8 @@ class KitContext:
     """Shared by every test of a run; tests create their own data and never rely on order."""
 
     def __init__(self, client: Client, preset: Preset, spec: Spec, seed: int,
-                 declared: Iterable[str] = (), pseudonym_key: bytes | None = None) -> None:
+                 declared: Iterable[str] = (), pseudonym_key: bytes | None = None,
+                 profile: Profile | None = None) -> None:
         self.client = client
         self.preset = preset
         self.spec = spec
@@ -53,6 +55,9 @@ class KitContext:
         self.declared = frozenset(declared)
         #: the city's shared pseudonym key when the regulator gives it: the server holds it too
         self.pseudonym_key = pseudonym_key
+        #: the city profile the server is certified against (``--profile``); None: the kit
+        #: reads the one the server publishes
+        self.profile = profile
         #: principal name → the latest feed cursor seen, so the feed is read to its end once
         self.feed_cursors: dict[str, str] = {}
         #: the role the kit writes its test data as (see :func:`writer_role`)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from ..profiles import Profile, load_profile
 from ..specification import BASE_URI, DEFAULT_VERSION, Spec, available_versions, load_spec
 from ._client import Client, Response
 from ._context import KitContext
@@ -60,6 +62,7 @@ def run(
     transport: httpx.BaseTransport | None = None,
     pseudonym_key: bytes | None = None,
     command: Sequence[str] = (),
+    profile: str | Path | Profile | None = None,
 ) -> dict[str, Any]:
     """Run the kit against ``base_url`` and return the report (conformance-report.json).
 
@@ -73,7 +76,12 @@ def run(
     latest installed version the server declares at /conformance (DEFAULT_VERSION when it
     declares none the kit knows). ``command`` is the command line that started the run,
     without secrets: the report shows it and builds its re-run commands from it.
+    ``profile`` is the city profile (a file or a loaded
+    :class:`~smartcommunity.profiles.Profile`) the server must run: the /conf/profiles checks
+    hold it to that profile rather than to the one it publishes; a profile with errors raises
+    :class:`~smartcommunity.exceptions.ProfileError`.
     """
+    city = profile if isinstance(profile, Profile) or profile is None else load_profile(profile)
     started = datetime.now(UTC).astimezone(preset.zone())
     t0 = time.perf_counter()
     client = Client(base_url, transport=transport)
@@ -95,7 +103,7 @@ def run(
         tests = all_tests(spec)
         results: list[dict[str, Any]] = []
         ctx = KitContext(client, preset, spec, seed, declared=declared,
-                         pseudonym_key=pseudonym_key)
+                         pseudonym_key=pseudonym_key, profile=city)
         runnable = []
         for test in tests:
             cls = class_of(spec, test.requirement)

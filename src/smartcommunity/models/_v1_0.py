@@ -1236,6 +1236,24 @@ class ConformanceDeclarationRetention(SpecModel):
     )
 
 
+class ConformanceDeclarationProfile(SpecModel):
+    """服务器所用的城市配置（声明 /conf/profiles 时给出），其全文见 GET /profile。 / The city profile the server runs (given when it declares /conf/profiles); GET /profile serves it in full."""
+
+    model_config = ConfigDict(title="城市配置 / City profile")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/conformance.json#/properties/profile"
+    )
+
+    id: Uri = Field(
+        title="配置 URI / Profile URI",
+        description="配置的 URI（profile.id）。 / The URI of the profile (profile.id).",
+    )
+    version: Annotated[str, StringConstraints(min_length=1)] = Field(
+        title="配置版本 / Profile version",
+        description="配置的版本（profile.version）。 / The version of the profile (profile.version).",
+    )
+
+
 class ConformanceDeclaration(SpecModel):
     """GET /conformance 的响应：服务器实现的标准版本和一致性类。 / Response of GET /conformance: the standard versions and conformance classes a server implements."""
 
@@ -1259,6 +1277,11 @@ class ConformanceDeclaration(SpecModel):
         default=None,
         title="保存期限 / Retention periods",
         description="服务器实际采用的个人信息保存期限，每项不超过 /req/privacy/retention 的参数。 / The retention periods of personal information the server applies, none longer than the parameters of /req/privacy/retention.",
+    )
+    profile: ConformanceDeclarationProfile | None = Field(
+        default=None,
+        title="城市配置 / City profile",
+        description="服务器所用的城市配置（声明 /conf/profiles 时给出），其全文见 GET /profile。 / The city profile the server runs (given when it declares /conf/profiles); GET /profile serves it in full.",
     )
 
     @model_validator(mode="after")
@@ -4666,6 +4689,7 @@ __all__ = [
     "CitizenId",
     "Code",
     "ConformanceDeclaration",
+    "ConformanceDeclarationProfile",
     "ConformanceDeclarationRetention",
     "Consent",
     "ConsentStatus",

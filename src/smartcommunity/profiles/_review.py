@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..specification import Spec, load_spec
-from ..validation import Finding, Report, finding, pointer, values_at
+from ..validation import SESSION_CANCELLED, Finding, Report, finding, pointer, values_at
 from ._profile import Profile
 
 __all__ = ["review"]
@@ -28,6 +28,8 @@ DEADLINE_EXCEEDS = "profile.deadline-exceeds"
 OTHER_PROFILE = "profile.other-profile"
 #: the core finding a city code no longer raises (/req/profiles/document-codes)
 _UNKNOWN_CODE = "core.unknown-code"
+#: the national notice period's warning, measured again with the city's period for the form
+_NOTICE_SHORT = "consultation.notice-period-short"
 #: the shared type every organisation reference is
 _ORGANISATION_REF = "organisation-ref.json"
 #: the stated deadline members, by the catalogue's kind of time limit
@@ -45,7 +47,11 @@ def review(profile: Profile, document: Any, report: Report) -> Report:
         return report
     spec = load_spec(report.spec_version)
     kept = [f for f in report.findings if not _city_code(profile, document, f)]
-    added = [*_organisations(profile, spec, document, report.resource_type),
+    notice = _notice(profile, spec, document)
+    if notice is not None:  # the city's period for the form replaces the national one
+        kept = [f for f in kept if f.code != _NOTICE_SHORT]
+    added = [*(notice or ()),
+             *_organisations(profile, spec, document, report.resource_type),
              *_extensions(profile, spec, document, report.resource_type),
              *_deadlines(profile, spec, document),
              *_profiles(profile, spec, document)]
@@ -156,6 +162,35 @@ def _deadlines(profile: Profile, spec: Spec, document: dict[str, Any]) -> Iterat
         if moment is not None and expected is not None and moment > expected:
             yield finding(spec, where, DEADLINE_EXCEEDS, field=pointer(where), stated=value,
                           expected=expected.isoformat())
+
+
+def _notice(profile: Profile, spec: Spec, document: dict[str, Any]) -> list[Finding] | None:
+    """The notice-period warning with the days the profile sets for the consultation's form
+    (consultations.noticeDays); None when it sets none, and the national period stands."""
+    days = profile.notice_days.get(str(document.get("form")))
+    notice = document.get("notice")
+    if days is None or not isinstance(notice, dict):
+        return None
+    published = _instant(notice.get("publishedAt"))
+    firsts = [(s.get("start"), _instant(s.get("start"))) for s in _list(document, "sessions")
+              if s.get("status") != SESSION_CANCELLED]
+    firsts += [(v.get("opensAt"), _instant(v.get("opensAt"))) for v in _list(document, "votes")]
+    known = sorted((at, text) for text, at in firsts if at is not None)
+    if published is None or not known:
+        return []
+    first_at, first = known[0]
+    gap = (first_at - published).total_seconds()
+    # A first session or vote before the notice is time-order's error, not a short notice.
+    if not 0 < gap < days * 86400:
+        return []
+    return [finding(spec, ("notice", "publishedAt"), _NOTICE_SHORT,
+                    published=notice.get("publishedAt"), first=first,
+                    days=f"{gap // 8640 / 10:.1f}", minimum=days)]
+
+
+def _list(document: dict[str, Any], member: str) -> list[dict[str, Any]]:
+    items = document.get(member)
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
 def _profiles(profile: Profile, spec: Spec, document: dict[str, Any]) -> Iterator[Finding]:

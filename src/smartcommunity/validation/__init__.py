@@ -29,7 +29,7 @@ from ._plan import (
     values_at,
 )
 from ._report import Finding, Report, Severity
-from ._rules_consultation import ballots_mismatch
+from ._rules_consultation import SESSION_CANCELLED, ballots_mismatch
 from ._rules_resident import pseudonym_key
 from ._schema import SchemaEngine, schema_problems
 from ._time import compare_instants, instant
@@ -49,7 +49,8 @@ from ._validator import (
 )
 from ._versions import Resolved, resolve_version
 
-__all__ = ["Checked", "Context", "Finding", "Leaf", "Links", "Member", "Plan", "Report", "Resolved",
+__all__ = ["SESSION_CANCELLED", "Checked", "Context", "Finding", "Leaf", "Links", "Member",
+           "Plan", "Report", "Resolved",
            "SchemaEngine", "SetCheck", "SetContext", "Severity", "Step", "Validator",
            "ballots_mismatch", "compare_instants", "compile_details_plans", "compile_plan",
            "compile_schema_plan", "finding", "instant", "message", "pointer", "pseudonym_key",

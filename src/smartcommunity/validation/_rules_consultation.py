@@ -57,6 +57,8 @@ HISTORY_CHAIN = "consultation.history-chain"
 HISTORY_STATUS_MISMATCH = "consultation.history-status-mismatch"
 HISTORY_DETAILS_INVALID = "consultation.history-details-invalid"
 NOTICE_PERIOD_SHORT = "consultation.notice-period-short"
+#: the status of a session that will not be held: the notice period runs to the others
+SESSION_CANCELLED = "cancelled"
 MINUTES_MISSING = "consultation.minutes-missing"
 VOTE_RESULT_UNPUBLISHED = "consultation.vote-result-unpublished"
 RECORD_HISTORY_MISMATCH = "consultation.record-history-mismatch"
@@ -801,7 +803,7 @@ def time_order(doc: Document, ctx: Context) -> None:
         if published is not None:
             _in_order(ctx, ("sessions", i, "start"), start, ">", ("notice", "publishedAt"),
                       published)
-            if isinstance(start, str) and session.get("status") != "cancelled":
+            if isinstance(start, str) and session.get("status") != SESSION_CANCELLED:
                 firsts.append(start)
         if "end" in session:
             _in_order(ctx, ("sessions", i, "end"), session["end"], ">", ("sessions", i, "start"),

@@ -1,0 +1,189 @@
+"""Pages rendering city profiles: departments, service catalogue, deadlines, calendar, grids.
+
+Every profile in ``spec/<version>/profiles/`` gets a page, and so does every file that
+``SMARTCOMMUNITY_DOCS_PROFILES`` names (paths separated as in ``PATH``), so a city previews its
+own profile with ``mkdocs build`` before publishing it. A profile with errors stops the build
+with its findings, as ``smartcommunity validate --profile`` would list them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from smartcommunity.profiles import Profile, TimeLimit, load_profile
+
+from .source import Spec, code_title
+from .text import cell, code, either, esc, generated_note, localized, table_head
+
+__all__ = ["FOLDER", "PROFILES_ENV", "profile_files", "profile_page", "render_index",
+           "render_profile"]
+
+#: where the profile pages live, under the docs root
+FOLDER = "reference/profiles"
+#: more profile files to render, separated by os.pathsep
+PROFILES_ENV = "SMARTCOMMUNITY_DOCS_PROFILES"
+_KINDS = ("response", "resolution", "followUp")
+_UNITS = {"hours": ("小时", "hours"), "days": ("天", "days"),
+          "working-days": ("个工作日", "working days")}
+
+
+def profile_files(spec: Spec) -> list[Path]:
+    """The example profiles of ``spec``, then those the environment names."""
+    found = sorted((Path(spec.folder) / "profiles").glob("*.json"))
+    extra = os.environ.get(PROFILES_ENV, "")
+    found += [Path(p) for p in extra.split(os.pathsep) if p]
+    return found
+
+
+def profile_page(path: Path) -> str:
+    return f"{FOLDER}/{path.stem}.md"
+
+
+def _limit(limit: TimeLimit | None, lang: str) -> str:
+    if limit is None:
+        return "—"
+    unit = _UNITS.get(limit.unit, (limit.unit, limit.unit))
+    return f"{limit.amount} {either(lang, *unit)}".replace(" 小", "小").replace(" 天", "天") \
+        .replace(" 个", "个")
+
+
+def _name(value: Any, lang: str) -> str:
+    return esc(localized(value, lang)) if isinstance(value, Mapping) else esc(str(value or ""))
+
+
+def _org(profile: Profile, code_value: str, lang: str) -> str:
+    org = profile.organisation(code_value)
+    name = org.get("name") if org else None
+    return f"{code(code_value)} {esc(str(name))}" if name else code(code_value)
+
+
+def render_index(spec: Spec, lang: str) -> str:
+    lines = [f"# {either(lang, '城市配置', 'City profiles')}", "",
+             generated_note(lang, code(f"spec/{spec.version}/profiles/")),
+             either(lang, "城市配置把国家标准落到一个城市的部门、服务目录、时限和网格上（见"
+                          "[城市配置指南](../../guides/profiles.md)）。下列每个配置各有一页。",
+                    "A city profile fits the national standard to one city's departments, "
+                    "catalogue, deadlines and grids (see the [profiles guide]"
+                    "(../../guides/profiles.md)). Each profile below has a page of its own."),
+             "", *table_head(either(lang, "配置", "Profile"), either(lang, "版本", "Version"),
+                             either(lang, "城市", "City"))]
+    for path in profile_files(spec):
+        profile = load_profile(path)
+        lines.append(f"| [{_name(profile.title, lang)}]({path.stem}.md) | "
+                     f"{code(profile.version)} | {code(profile.city)} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_profile(spec: Spec, path: Path, lang: str) -> str:
+    profile = load_profile(path)
+    head = profile.data["profile"]
+    out = [f"# {_name(profile.title, lang)}", "",
+           generated_note(lang, code(path.name)),
+           *table_head(either(lang, "项目", "Item"), either(lang, "值", "Value")),
+           f"| URI | {code(profile.id)} |",
+           f"| {either(lang, '版本', 'Version')} | {code(profile.version)} |",
+           f"| {either(lang, '所基于的规范版本', 'Standard version')} | "
+           f"{code(profile.spec_version)} |",
+           f"| {either(lang, '发布者', 'Publisher')} | {_name(head.get('publisher'), lang)} |",
+           f"| {either(lang, '命名空间', 'Namespace')} | {code(profile.namespace)} |",
+           f"| {either(lang, '代码前缀', 'Code prefix')} | {code(profile.code_prefix)} |",
+           f"| {either(lang, '管辖区划', 'Divisions')} | "
+           f"{', '.join(code(d) for d in profile.divisions)} |", ""]
+    out += _departments(profile, lang) + _catalogue(spec, profile, lang)
+    out += _deadlines(profile, lang) + _calendar(profile, lang) + _grids(profile, lang)
+    out += _systems(profile, lang)
+    return "\n".join(out) + "\n"
+
+
+def _departments(profile: Profile, lang: str) -> list[str]:
+    out = [f"## {either(lang, '组织登记', 'Organisation registry')}", "",
+           *table_head(either(lang, '代码', 'Code'), either(lang, '名称', 'Name'),
+                       either(lang, '类型', 'Type'), either(lang, '上级', 'Parent'))]
+    for code_value, org in profile.organisations.items():
+        parent = (org.get("parent") or {}).get("id")
+        out.append(f"| {code(code_value)} | {cell(esc(str(org.get('name', ''))))} | "
+                   f"{code(org.get('type', ''))} | {code(parent) if parent else '—'} |")
+    return [*out, ""]
+
+
+def _catalogue(spec: Spec, profile: Profile, lang: str) -> list[str]:
+    out = [f"## {either(lang, '服务目录', 'Service catalogue')}", "",
+           either(lang, "新诉求按类别交给主办部门；属性是该类别要采集的信息（Open311 风格）。",
+                  "A new issue goes to its category's lead department; the attributes are what "
+                  "the category collects (in the style of Open311)."), "",
+           *table_head(either(lang, '类别', 'Category'), either(lang, '主办', 'Lead'),
+                       either(lang, '协办', 'Assisting'), either(lang, '属性', 'Attributes'))]
+    for category, service in profile.services.items():
+        title = localized(service.name, lang) if service.name else \
+            code_title(spec, "issue-category", category, lang)
+        attributes = ", ".join(code(a.get("code", "")) for a in service.attributes) or "—"
+        assisting = "<br>".join(_org(profile, a, lang) for a in service.assisting) or "—"
+        out.append(f"| {code(category)} {cell(esc(title))} | {_org(profile, service.lead, lang)} "
+                   f"| {assisting} | {attributes} |")
+    return [*out, ""]
+
+
+def _deadlines(profile: Profile, lang: str) -> list[str]:
+    out = [f"## {either(lang, '办理时限', 'Deadlines')}", "",
+           either(lang, "类别自己的时限优先于按紧急程度的默认时限；工作日按下面的日历计算。",
+                  "A category's own limits take precedence over the defaults by urgency; "
+                  "working days follow the calendar below."), "",
+           *table_head(either(lang, '类别', 'Category'), either(lang, '紧急程度', 'Urgency'),
+                       either(lang, '响应', 'Response'), either(lang, '办结', 'Resolution'),
+                       either(lang, '回访', 'Follow-up'))]
+    rows: list[tuple[str, str]] = [("", u) for u in profile.default_deadlines]
+    rows += [(c, u) for c, s in profile.services.items() for u in s.deadlines]
+    for category, urgency in rows:
+        label = code(category) if category else either(lang, "（默认）", "(default)")
+        limits = [_limit(profile.time_limit(category or "\0", urgency, k), lang) for k in _KINDS]
+        out.append(f"| {label} | {code(urgency)} | " + " | ".join(limits) + " |")
+    notice = profile.notice_days
+    if notice:
+        out += ["", f"### {either(lang, '协商公告期', 'Consultation notice')}", "",
+                *table_head(either(lang, '协商形式', 'Form'), either(lang, '最短公告天数',
+                                                                    'Minimum days of notice'))]
+        out += [f"| {code(form)} | {days} |" for form, days in notice.items()]
+    return [*out, ""]
+
+
+def _calendar(profile: Profile, lang: str) -> list[str]:
+    cal = profile.calendar
+    weekend = ", ".join(str(d) for d in sorted(cal.weekend))
+    return [f"## {either(lang, '工作日历', 'Working-day calendar')}", "",
+            either(lang, f"周末（ISO 星期）：{weekend}；节假日 {len(cal.holidays)} 天，"
+                         f"调休工作日 {len(cal.working_days)} 天。",
+                   f"Weekend (ISO weekdays): {weekend}; {len(cal.holidays)} holidays and "
+                   f"{len(cal.working_days)} make-up working days."),
+            "", either(lang, "调休工作日：", "Make-up working days: ")
+            + (", ".join(code(d.isoformat()) for d in sorted(cal.working_days)) or "—"), ""]
+
+
+def _grids(profile: Profile, lang: str) -> list[str]:
+    out = [f"## {either(lang, '网格', 'Grids')}", "",
+           *table_head(either(lang, '网格编码', 'Grid code'), either(lang, '名称', 'Name'),
+                       either(lang, '区划', 'Division'), either(lang, '边界', 'Boundary'))]
+    for code_value, grid in profile.grids.items():
+        geometry = grid.get("geometry")
+        shape = code(geometry.get("type")) if isinstance(geometry, Mapping) else "—"
+        out.append(f"| {code(code_value)} | {_name(grid.get('name'), lang)} | "
+                   f"{code(grid.get('divisionCode', ''))} | {shape} |")
+    return [*out, ""]
+
+
+def _systems(profile: Profile, lang: str) -> list[str]:
+    if not profile.external_systems:
+        return []
+    out = [f"## {either(lang, '外部系统', 'External systems')}", "",
+           either(lang, "部门系统按自己的编号查找共享记录：`GET /issues?externalRef=系统|编号`。",
+                  "A department's system finds the shared record by its own number: "
+                  "`GET /issues?externalRef=SYSTEM|NUMBER`."), "",
+           *table_head(either(lang, '系统', 'System'), either(lang, '名称', 'Name'),
+                       either(lang, '所属组织', 'Run by'))]
+    for system, entry in profile.external_systems.items():
+        owner = entry.get("organisation")
+        out.append(f"| {code(system)} | {_name(entry.get('title') or entry.get('name'), lang)} "
+                   f"| {_org(profile, owner, lang) if owner else '—'} |")
+    return [*out, ""]

@@ -1,0 +1,377 @@
+"""Checks of the city profiles class (/conf/profiles) against a server that runs a profile.
+
+The profile the server publishes (``GET /profile``) is held to the profile rules, each check
+counting only the codes of its own requirement, so a defect is blamed on the rule it breaks. The
+server's behaviour is then held to the profile the kit was given (``--profile``), else to the
+one the server publishes: catalogue deadlines, city codes, organisations and extensions.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from ...exceptions import ProfileError
+from ...profiles import Profile, check_profile, load_profile
+from .._context import KitContext
+from .._registry import Skipped, check
+from ._shared import DEPARTMENT, ISSUE, Tracked, dispatch_request, expect_pointer, new_issue
+
+#: the codelist whose codes a catalogue entry's category is
+_CATEGORIES = "issue-category"
+#: the stated deadline members, by the catalogue's kind of time limit
+_DUE = (("response", "responseDue"), ("resolution", "resolutionDue"))
+#: a profile URI no city runs, for a document that names another profile
+_OTHER_PROFILE = "https://profiles.example.org/another-city"
+
+
+def _published(ctx: KitContext) -> dict[str, Any]:
+    """The profile the server publishes at GET /profile."""
+    resp = ctx.call("GET", ctx.path("getProfile"))
+    ctx.expect_status(resp, 200, zh="服务器没有发布其城市配置（GET /profile）",
+                      en="the server does not publish its city profile (GET /profile)")
+    body = resp.json()
+    ctx.expect(isinstance(body, dict), "GET /profile 不是 JSON 对象",
+               "GET /profile is not a JSON object")
+    assert isinstance(body, dict)
+    return body
+
+
+def _rule(ctx: KitContext, requirement: str) -> None:
+    """The published profile has no finding of ``requirement``'s codes."""
+    codes = set(ctx.spec.requirements[requirement].codes)
+    found = [f for f in check_profile(_published(ctx)) if f.code in codes]
+    ctx.expect(not found,
+               "服务器发布的城市配置违反该要求：" + "；".join(
+                   f"{f.pointer or '/'} {f.code}" for f in found[:5]),
+               "the city profile the server publishes breaks the requirement: " + "; ".join(
+                   f"{f.pointer or '/'} {f.code}" for f in found[:5]))
+
+
+def _city(ctx: KitContext) -> Profile:
+    """The profile the server's behaviour is held to."""
+    if ctx.profile is not None:
+        return ctx.profile
+    try:
+        return load_profile(_published(ctx))
+    except ProfileError as exc:
+        raise Skipped("服务器发布的城市配置有错误，无法按其检查行为",
+                      f"the published city profile has errors ({exc}); its behaviour cannot "
+                      "be checked against it") from exc
+
+
+def _now_issue(ctx: KitContext, **changes: Any) -> dict[str, Any]:
+    """A fresh issue submitted now, stating no deadlines, with ``changes``."""
+    at = ctx.moment()
+    doc = new_issue(ctx, submittedAt=at, **changes)
+    doc.pop("deadlines", None)
+    doc["history"] = copy.deepcopy(doc["history"][:1])
+    doc["history"][0]["at"] = at
+    return doc
+
+
+@check("/req/profiles/format",
+       "服务器声明其城市配置，发布的配置符合元模式，服务目录与配置一致",
+       "the server declares its city profile; the one it publishes fits the meta-schema and its "
+       "catalogue is the profile's")
+def test_profile_published(ctx: KitContext) -> None:
+    resp = ctx.call("GET", ctx.path("getConformance"))
+    ctx.expect_status(resp, 200)
+    declared = (resp.json() or {}).get("profile")
+    ctx.expect(isinstance(declared, dict), "/conformance 没有声明城市配置（profile）",
+               "/conformance declares no city profile (profile)")
+    assert isinstance(declared, dict)
+    published = _published(ctx)
+    _rule(ctx, "/req/profiles/format")
+    head = published.get("profile") or {}
+    stated = (head.get("id"), head.get("version"))
+    ctx.expect(stated == (declared.get("id"), declared.get("version")),
+               f"发布的配置 {stated} 与 /conformance 声明的不同",
+               f"the published profile {stated} is not the one /conformance declares")
+    if ctx.profile is not None:
+        wanted = (ctx.profile.id, ctx.profile.version)
+        ctx.expect(stated == wanted, f"服务器运行的配置是 {stated}，应为 {wanted}",
+                   f"the server runs profile {stated}, not {wanted}")
+    catalogue = ctx.call("GET", ctx.path("listServices"))
+    ctx.expect_status(catalogue, 200)
+    served = [s.get("category") for s in (catalogue.json() or {}).get("items") or []
+              if isinstance(s, dict)]
+    wanted_categories = list((ctx.profile or _city(ctx)).services)
+    ctx.expect(served == wanted_categories,
+               f"GET /services 的类别 {served[:5]} 不是配置的服务目录",
+               f"the categories of GET /services {served[:5]} are not the profile's catalogue")
+
+
+#: the rules of the profile file itself: the profile the server publishes must break none
+_FILE_RULES = (
+    ("/req/profiles/unique-codes", "发布的配置中没有重复的条目",
+     "the published profile lists nothing twice"),
+    ("/req/profiles/organisations-resolve", "发布的配置引用的组织都在其组织登记中",
+     "every organisation the published profile names is in its registry"),
+    ("/req/profiles/organisations-valid", "发布的配置中的组织都是有效的 Organisation 文档",
+     "every organisation of the published profile is a valid Organisation"),
+    ("/req/profiles/extension-schemas",
+     "发布的配置登记的扩展在城市命名空间下，模式有效且每个成员都有 x-pipl",
+     "the published profile's extensions are the city's, with valid schemas tagged x-pipl"),
+    ("/req/profiles/grids", "发布的配置中的网格在其区划内，多边形闭合",
+     "the published profile's grids lie in its divisions and their polygons are closed"),
+    ("/req/profiles/calendar", "发布的配置的工作日历中没有既是节假日又是调休工作日的日期",
+     "no date of the published profile's calendar is both a holiday and a make-up day"),
+    ("/req/profiles/roles", "发布的配置只映射到 role 代码表中的角色",
+     "the published profile maps only to roles of the role codelist"),
+)
+
+
+def _file_check(requirement: str) -> Callable[[KitContext], None]:
+    def test(ctx: KitContext) -> None:
+        _rule(ctx, requirement)
+
+    # The test's id is the requirement's with the function's name (profile-unique-codes …).
+    test.__name__ = "test_profile_" + requirement.rsplit("/", 1)[1].replace("-", "_")
+    return test
+
+
+for _requirement, _zh, _en in _FILE_RULES:
+    check(_requirement, _zh, _en)(_file_check(_requirement))
+
+
+@check("/req/profiles/city-codes",
+       "配置增加的代码在城市命名空间下；服务器接收使用城市代码的诉求",
+       "the codes the profile adds are the city's; the server takes an issue with a city code")
+def test_profile_city_codes(ctx: KitContext) -> None:
+    _rule(ctx, "/req/profiles/city-codes")
+    city = _city(ctx)
+    added = list(city.codes.get(_CATEGORIES, {}))
+    if not added:
+        raise Skipped("配置没有增加诉求类别", "the profile adds no issue category")
+    doc = _now_issue(ctx, category=added[0])
+    ctx.expect_status(ctx.create(doc), 201, zh=f"使用城市类别 {added[0]} 的诉求被拒收",
+                      en=f"an issue of the city category {added[0]} was refused")
+
+
+def _timed(city: Profile) -> tuple[str, str]:
+    """A catalogue category and an urgency whose time limits the profile sets, preferring a
+    category with limits of its own (they take precedence over the defaults)."""
+    for category, service in city.services.items():
+        for urgency, kinds in service.deadlines.items():
+            if "resolution" in kinds:
+                return category, urgency
+    for category in city.services:
+        for urgency in city.default_deadlines:
+            return category, urgency
+    raise Skipped("配置没有设定时限", "the profile sets no time limits")
+
+
+@check("/req/profiles/deadlines",
+       "新诉求得到按配置的服务目录和工作日历计算的时限；晚于该时限的诉求被拒收",
+       "a new issue gets the deadlines of the profile's catalogue and calendar; one stating a "
+       "later deadline is refused")
+def test_profile_deadlines(ctx: KitContext) -> None:
+    city = _city(ctx)
+    category, urgency = _timed(city)
+    doc = _now_issue(ctx, category=category, urgency=urgency)
+    resp = ctx.create(doc)
+    ctx.expect_status(resp, 201, zh="不写时限的新诉求被拒收（服务器应按配置计算时限）",
+                      en="a new issue stating no deadlines was refused (the server computes "
+                         "them from the profile)")
+    stored = resp.json() or {}
+    start = datetime.fromisoformat(doc["submittedAt"])
+    got = stored.get("deadlines") or {}
+    for kind, member in _DUE:
+        expected = city.deadline(category, urgency, kind, start)
+        if expected is None:
+            continue
+        value = got.get(member)
+        ctx.expect(isinstance(value, str) and _instant(value) == expected,
+                   f"{category}/{urgency} 的 {member} 是 {value}，按配置应为 "
+                   f"{expected.isoformat()}",
+                   f"the {member} of a {category}/{urgency} issue is {value}; the profile "
+                   f"gives {expected.isoformat()}")
+    limit = city.deadline(category, urgency, "response", start)
+    if limit is None:
+        return
+    late = _now_issue(ctx, category=category, urgency=urgency)
+    late["submittedAt"] = late["history"][0]["at"] = doc["submittedAt"]
+    late["deadlines"] = {"responseDue": (limit + timedelta(hours=1)).isoformat()}
+    problem = ctx.expect_problem(ctx.create(late), 422)
+    expect_pointer(ctx, problem, "/deadlines")
+    ctx.expect(ctx.read(ISSUE, late["id"]).status == 404, "晚于配置时限的诉求被保存了",
+               "the issue stating a deadline later than the profile's was stored")
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+@check("/req/profiles/document-organisations",
+       "派给配置组织登记之外部门的派单被拒收，派给登记内部门的被接受",
+       "a dispatch to a department outside the profile's registry is refused; one inside it is "
+       "taken", needs=(DEPARTMENT,))
+def test_profile_document_organisations(ctx: KitContext) -> None:
+    city = _city(ctx)
+    lead = ctx.principal(DEPARTMENT)
+    if lead.organisation not in city.organisations:
+        raise Skipped(f"预设的部门 {lead.organisation} 不在配置的组织登记中",
+                      f"the preset's department {lead.organisation} is not in the profile's "
+                      "registry")
+    issue = Tracked(ctx, _now_issue(ctx))
+    issue.act("accept")
+    body = dispatch_request(ctx, issue, lead)
+    stranger = copy.deepcopy(body)
+    stranger["items"]["assignments"][0]["department"]["id"] = "kit-not-registered"
+    issue.act("dispatch", stranger, expect=422)
+    issue.act("dispatch", body)
+
+
+def _breaking(schema: Any) -> Any:
+    """A value ``schema`` rejects, or None when the kit finds none."""
+    validator = Draft202012Validator(schema)
+    candidates: tuple[Any, ...] = ("kit-not-valid", 12345, [], {}, None,
+                                   {"kit-unknown-member": 1})
+    for value in candidates:
+        if not validator.is_valid(value):
+            return value
+    return None
+
+
+@check("/req/profiles/document-extensions",
+       "不符合配置登记模式的扩展使诉求被拒收，错误指向该扩展",
+       "an issue whose registered extension breaks its schema is refused, pointing at it")
+def test_profile_document_extensions(ctx: KitContext) -> None:
+    city = _city(ctx)
+    for key, extension in city.extensions.items():
+        if not extension.applies_to(ISSUE):
+            continue
+        bad = _breaking(extension.schema)
+        if bad is None:
+            continue
+        doc = _now_issue(ctx, extensions={key: bad})
+        problem = ctx.expect_problem(ctx.create(doc), 422)
+        expect_pointer(ctx, problem, f"/extensions/{key}")
+        ctx.expect(ctx.read(ISSUE, doc["id"]).status == 404, "扩展无效的诉求被保存了",
+                   "the issue with an invalid extension was stored")
+        return
+    raise Skipped("配置没有登记可用于诉求的扩展", "the profile registers no issue extension")
+
+
+@check("/req/profiles/document-profile",
+       "meta.profile 指向其他配置的文档只产生警告，仍被接收",
+       "a document whose meta.profile names another profile only draws a warning and is taken")
+def test_profile_document_profile(ctx: KitContext) -> None:
+    doc = _now_issue(ctx, meta={"profile": [_OTHER_PROFILE]})
+    ctx.expect_status(ctx.create(doc), 201, zh="声明其他配置的文档被拒收",
+                      en="a document naming another profile was refused")
+
+
+# -- the server running the profile, and finding records across systems and by place -------
+
+def _listed(ctx: KitContext, **params: str) -> set[str]:
+    return {str(i.get("id")) for i in ctx.items(ISSUE, params=params)}
+
+
+@check("/req/profiles/server-profile",
+       "派单任务不写承办部门时，服务器按服务目录交给该类别的主办和协办部门",
+       "the assignments of a dispatch that name no department go to the catalogue's lead and "
+       "assisting departments for the category")
+def test_profile_routes_dispatch(ctx: KitContext) -> None:
+    city = _city(ctx)
+    routed = [(c, s) for c, s in city.services.items() if s.assisting]
+    if not routed:
+        raise Skipped("服务目录中没有带协办部门的类别", "no catalogue category has assisting "
+                      "departments")
+    category, service = routed[0]
+    issue = Tracked(ctx, _now_issue(ctx, category=category))
+    accepted = issue.act("accept", expect=None)
+    if accepted.status != 200:
+        # The step before the one checked: a preset whose staff belong to another city's
+        # registry cannot take it, which says nothing about routing.
+        raise Skipped(f"预设的工作人员无法受理诉求（{accepted.status}），"
+                      "可能不在该城市的组织登记中",
+                      f"the preset's staff cannot accept an issue ({accepted.status}); they may "
+                      "not be in this city's organisation registry")
+    at = issue.history[-1].get("at") or ctx.moment()
+    lead, assisting = ctx.new_id(), ctx.new_id()
+    items = [{"id": i, "role": role, "status": "pending", "assignedAt": at}
+             for i, role in ((lead, "lead"), (assisting, "assisting"))]
+    issue.act("dispatch", {"details": {"lead": lead, "assisting": [assisting]},
+                           "items": {"assignments": items}})
+    given = {a.get("id"): (a.get("department") or {}).get("id")
+             for a in issue.doc.get("assignments") or [] if isinstance(a, dict)}
+    wanted = {lead: service.lead, assisting: service.assisting[0]}
+    ctx.expect(given == wanted, f"派单交给了 {given}，服务目录为 {category} 指定 {wanted}",
+               f"the dispatch went to {given}; the catalogue gives {category} to {wanted}")
+
+
+@check("/req/profiles/external-ref-lookup",
+       "按另一系统的标识（externalRef=系统|值）恰好找到该记录；配置之外的系统被拒绝",
+       "externalRef=SYSTEM|VALUE finds exactly the record with that identifier; a system the "
+       "profile does not list is refused")
+def test_profile_external_ref_lookup(ctx: KitContext) -> None:
+    city = _city(ctx)
+    systems = list(city.external_systems)
+    system = systems[0] if systems else "https://kit.example.org/work-orders"
+    number = f"KIT-{ctx.new_id()}"
+    mine = _now_issue(ctx, externalRefs=[{"system": system, "value": number}])
+    near = _now_issue(ctx, externalRefs=[{"system": system, "value": number + "-2"}])
+    for doc in (mine, near):
+        ctx.created(doc)
+    found = _listed(ctx, externalRef=f"{system}|{number}")
+    ctx.expect(found == {mine["id"]}, f"按工单号 {number} 找到 {sorted(found)}",
+               f"the work-order number {number} found {sorted(found)}, not just {mine['id']}")
+    if systems:
+        resp = ctx.call("GET", ctx.collection_path(ISSUE), ctx.staff,
+                        params={"externalRef": f"https://kit.example.org/unknown|{number}"})
+        ctx.expect_problem(resp, 400)
+
+
+@check("/req/profiles/grid-filter", "grid 恰好找到该网格的诉求",
+       "grid finds exactly the issues of that grid")
+def test_profile_grid_filter(ctx: KitContext) -> None:
+    city = _city(ctx)
+    ours = [g for g in city.grids if g.startswith(ctx.preset.community + "-")]
+    if len(ours) < 2:
+        raise Skipped("配置中预设社区的网格少于两个",
+                      "the profile lists fewer than two grids of the preset's community")
+    first, second = (_now_issue(ctx, gridCode=g) for g in ours[:2])
+    for doc in (first, second):
+        ctx.created(doc)
+    found = _listed(ctx, grid=ours[0])
+    ctx.expect(first["id"] in found and second["id"] not in found,
+               f"按网格 {ours[0]} 列出的诉求不对", f"listing by grid {ours[0]} is wrong: "
+               f"{first['id']} in it: {first['id'] in found}, {second['id']} in it: "
+               f"{second['id'] in found}")
+
+
+@check("/req/profiles/bbox-filter",
+       "bbox 按取到 0.01 度的坐标恰好找到框内的诉求，只匹配所给坐标系；颠倒的框被拒绝",
+       "bbox finds exactly the issues whose point, rounded to 0.01 degree, is in the box, in "
+       "the coordinate system given; a box turned inside out is refused")
+def test_profile_bbox_filter(ctx: KitContext) -> None:
+    # Two points 0.5 degree apart near the city, placed where no rounding is in doubt.
+    lon, lat = 116.4512 + ctx.rng.randrange(0, 30) / 100, 39.9208
+    near = _now_issue(ctx, location={"point": {"longitude": lon, "latitude": lat,
+                                               "crs": "wgs84"}})
+    far = _now_issue(ctx, location={"point": {"longitude": lon + 0.5, "latitude": lat,
+                                              "crs": "wgs84"}})
+    for doc in (near, far):
+        ctx.created(doc)
+    box = f"{lon - 0.05:.4f},{lat - 0.05:.4f},{lon + 0.05:.4f},{lat + 0.05:.4f}"
+    found = _listed(ctx, bbox=box)
+    ctx.expect(near["id"] in found and far["id"] not in found,
+               f"范围框 {box} 列出的诉求不对", f"the box {box} lists the wrong issues: "
+               f"near in it: {near['id'] in found}, far in it: {far['id'] in found}")
+    other = _listed(ctx, bbox=box, **{"bbox-crs": "gcj02"})
+    ctx.expect(near["id"] not in other, "以 wgs84 记录的坐标按 gcj02 范围框被找到",
+               "a point recorded in wgs84 was found by a gcj02 box")
+    resp = ctx.call("GET", ctx.collection_path(ISSUE), ctx.staff,
+                    params={"bbox": f"{lon + 0.05:.4f},{lat - 0.05:.4f},{lon - 0.05:.4f},"
+                                    f"{lat + 0.05:.4f}"})
+    ctx.expect_problem(resp, 400)

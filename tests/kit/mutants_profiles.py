@@ -1,0 +1,165 @@
+"""Broken variants of a server running a city profile (/conf/profiles), one per requirement.
+
+The kit's server runs the large example city's profile. A defect in the profile a server
+publishes is made by editing ``GET /profile`` on the wire, one rule broken each; a defect in how
+the server obeys its profile is a monkeypatch of the one reference_server internal that applies
+it. The SHOULD of /req/profiles/document-profile has no mutant: a miss only draws a warning.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from reference_server.service import _policies
+from smartcommunity.profiles import _review
+
+from .mutants import Mutant, Rewrite, _get, _json_edit, _query
+
+
+def _published(change: Callable[[dict[str, Any]], None]) -> Callable[[Any, pytest.MonkeyPatch],
+                                                                        Any]:
+    """A server publishing its profile with ``change`` made to it."""
+    def install(app: Any, mp: pytest.MonkeyPatch) -> Any:
+        def edit(body: Any) -> Any:
+            change(body)
+            return body
+
+        return Rewrite(app, _json_edit(_get("/profile"), edit))
+
+    return install
+
+
+def _unknown_spec_version(p: dict[str, Any]) -> None:
+    p["profile"]["specVersion"] = "0.9"
+
+
+def _grid_twice(p: dict[str, Any]) -> None:
+    p["grids"].append(copy.deepcopy(p["grids"][0]))
+
+
+def _lead_unregistered(p: dict[str, Any]) -> None:
+    p["services"][0]["lead"] = "kit-unregistered-department"
+
+
+def _organisation_without_name(p: dict[str, Any]) -> None:
+    del p["organisations"][0]["name"]
+
+
+def _code_outside_namespace(p: dict[str, Any]) -> None:
+    row = copy.deepcopy(p["codelists"]["issue-category"][0])
+    row["code"] = "environment.garbage.kit-unprefixed"
+    p["codelists"]["issue-category"].append(row)
+
+
+def _extension_untagged(p: dict[str, Any]) -> None:
+    del p["extensions"][0]["schema"]["properties"]["workOrderNo"]["x-pipl"]
+
+
+def _grid_elsewhere(p: dict[str, Any]) -> None:
+    grid = p["grids"][0]
+    grid["divisionCode"] = "310101000000"  # a Shanghai district, outside the city's divisions
+
+
+def _holiday_worked(p: dict[str, Any]) -> None:
+    p["calendar"]["workingDays"].append(p["calendar"]["holidays"][0])
+
+
+def _unknown_role(p: dict[str, Any]) -> None:
+    p["roles"][0]["role"] = "kit-invented-role"
+
+
+def category_deadlines_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """New issues get the profile's default deadlines whatever their category's own are."""
+    original = _policies.deadlines_due
+
+    def defaults_only(profile: Any, doc: Any) -> dict[str, str]:
+        return original(profile, {**doc, "category": "kit-no-such-category"})
+
+    mp.setattr(_policies, "deadlines_due", defaults_only)
+    return app
+
+
+def registry_not_consulted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The server takes any department id: the profile's registry is never consulted."""
+    def nothing(*args: Any) -> Iterator[Any]:
+        return iter(())
+
+    mp.setattr(_review, "_organisations", nothing)
+    return app
+
+
+def extensions_not_validated(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The server stores registered extensions without checking them against their schemas."""
+    def nothing(*args: Any) -> Iterator[Any]:
+        return iter(())
+
+    mp.setattr(_review, "_extensions", nothing)
+    return app
+
+
+def dispatch_not_routed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A dispatch naming no department is taken as it is (and refused as incomplete)."""
+    mp.setattr(_policies.IssuePolicy, "route", lambda self, doc, action, body: body)
+    return app
+
+
+def _ignoring(name: str) -> Callable[[Any, pytest.MonkeyPatch], Any]:
+    """A server that drops query parameter ``name`` from issue listings: it lists every issue
+    as though the filter had not been asked for."""
+    def install(app: Any, mp: pytest.MonkeyPatch) -> Any:
+        def request(scope: dict[str, Any]) -> dict[str, Any]:
+            if scope["method"] == "GET" and scope["path"] == "/issues":
+                kept = [p for p in _query(scope).split("&")
+                        if p and p.split("=", 1)[0] != name]
+                scope["query_string"] = "&".join(kept).encode()
+            return scope
+
+        return Rewrite(app, request=request)
+
+    return install
+
+
+MUTANTS: list[Mutant] = [
+    Mutant("profile-unknown-spec-version", "/req/profiles/format",
+           "the published profile builds on a version of the standard that does not exist",
+           _published(_unknown_spec_version)),
+    Mutant("profile-grid-listed-twice", "/req/profiles/unique-codes",
+           "the published profile lists a grid twice", _published(_grid_twice)),
+    Mutant("profile-lead-unregistered", "/req/profiles/organisations-resolve",
+           "a catalogue entry's lead department is not in the registry",
+           _published(_lead_unregistered)),
+    Mutant("profile-organisation-invalid", "/req/profiles/organisations-valid",
+           "an organisation of the registry has no name", _published(_organisation_without_name)),
+    Mutant("profile-code-outside-namespace", "/req/profiles/city-codes",
+           "the profile adds a category without the city's prefix",
+           _published(_code_outside_namespace)),
+    Mutant("profile-extension-untagged", "/req/profiles/extension-schemas",
+           "a member of a registered extension has no x-pipl", _published(_extension_untagged)),
+    Mutant("profile-grid-outside-division", "/req/profiles/grids",
+           "a grid lies in a division outside the city's", _published(_grid_elsewhere)),
+    Mutant("profile-holiday-worked", "/req/profiles/calendar",
+           "a date is both a holiday and a make-up working day", _published(_holiday_worked)),
+    Mutant("profile-unknown-role", "/req/profiles/roles",
+           "the role mapping maps a claim to a role the standard does not have",
+           _published(_unknown_role)),
+    Mutant("profile-category-deadlines-ignored", "/req/profiles/deadlines",
+           "new issues get the default deadlines, not their category's own",
+           category_deadlines_ignored),
+    Mutant("profile-registry-not-consulted", "/req/profiles/document-organisations",
+           "a dispatch to a department outside the registry is taken", registry_not_consulted),
+    Mutant("profile-extensions-not-validated", "/req/profiles/document-extensions",
+           "registered extensions are stored without being checked", extensions_not_validated),
+    Mutant("profile-dispatch-not-routed", "/req/profiles/server-profile",
+           "a dispatch naming no department is not routed by the catalogue",
+           dispatch_not_routed),
+    Mutant("profile-external-ref-ignored", "/req/profiles/external-ref-lookup",
+           "GET /issues ignores externalRef", _ignoring("externalRef")),
+    Mutant("profile-grid-ignored", "/req/profiles/grid-filter",
+           "GET /issues ignores grid", _ignoring("grid")),
+    Mutant("profile-bbox-ignored", "/req/profiles/bbox-filter",
+           "GET /issues ignores bbox", _ignoring("bbox")),
+]

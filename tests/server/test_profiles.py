@@ -1,0 +1,332 @@
+"""The reference server running a city profile (/conf/profiles): declared, published, obeyed."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smartcommunity.profiles import load_profile
+from smartcommunity.specification import spec_root
+
+from .conftest import make_app
+from .helpers import Api, submitted_issue
+
+PROFILES = spec_root() / "1.0" / "profiles"
+CHAOYANG = PROFILES / "beijing-chaoyang.json"
+CLASS = "https://w3id.org/smartcommunity/spec/1.0/conf/profiles"
+
+
+def _api(tmp_path: Path, profile: Path | None) -> Api:
+    app = make_app(f"sqlite:///{tmp_path / 'server.sqlite3'}", profile=profile)
+    return Api(TestClient(app, raise_server_exceptions=True))
+
+
+@pytest.fixture(scope="module")
+def chaoyang(tmp_path_factory: pytest.TempPathFactory) -> Api:
+    return _api(tmp_path_factory.mktemp("chaoyang"), CHAOYANG)
+
+
+def _issue(**changes: Any) -> dict[str, Any]:
+    doc = submitted_issue(**changes)
+    doc.pop("deadlines", None)
+    return doc
+
+
+@pytest.mark.parametrize("name", ["beijing-chaoyang.json", "jiangshan.json"])
+def test_the_profile_is_declared_and_published(tmp_path: Path, name: str) -> None:
+    api = _api(tmp_path, PROFILES / name)
+    profile = load_profile(PROFILES / name)
+    declared = api.client.get("/conformance").json()
+    assert CLASS in declared["conformsTo"]
+    assert declared["profile"] == {"id": profile.id, "version": profile.version}
+    served = api.client.get("/profile").json()
+    assert served["profile"]["id"] == profile.id
+    # The registry is served inline even when the file keeps it in an NDJSON file of its own.
+    assert {o["code"] for o in served["organisations"]} == set(profile.organisations)
+    catalogue = api.client.get("/services").json()
+    assert catalogue["profile"] == profile.id
+    assert [s["category"] for s in catalogue["items"]] == list(profile.services)
+    assert [s["lead"] for s in catalogue["items"]] == [s.lead for s in profile.services.values()]
+
+
+def test_without_a_profile_nothing_is_declared(sqlite_api: Api) -> None:
+    declared = sqlite_api.client.get("/conformance").json()
+    assert CLASS not in declared["conformsTo"] and "profile" not in declared
+    missing = sqlite_api.client.get("/profile")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert sqlite_api.client.get("/services").json() == {"items": []}
+
+
+@pytest.mark.parametrize(("category", "urgency"), [
+    ("environment.garbage.bj-bulky-waste", "normal"), ("public-safety.fire-lane", "urgent"),
+    ("housing.lift", "critical")])
+def test_new_issues_get_the_catalogues_deadlines(chaoyang: Api, category: str,
+                                                 urgency: str) -> None:
+    profile = load_profile(CHAOYANG)
+    doc = _issue(category=category, urgency=urgency)
+    resp = chaoyang.staff.create(doc)
+    assert resp.status_code == 201, resp.text
+    stored = resp.json()
+    start = datetime.fromisoformat(doc["submittedAt"])
+    for kind, member in (("response", "responseDue"), ("resolution", "resolutionDue")):
+        expected = profile.deadline(category, urgency, kind, start)
+        assert expected is not None
+        assert datetime.fromisoformat(stored["deadlines"][member]) == expected
+
+
+def test_a_city_sub_code_is_taken_without_a_warning(chaoyang: Api) -> None:
+    resp = chaoyang.staff.create(_issue(category="environment.garbage.bj-bulky-waste"))
+    assert resp.status_code == 201, resp.text
+
+
+def test_swapping_the_deadline_table_changes_the_deadlines(tmp_path: Path) -> None:
+    data = json.loads(CHAOYANG.read_text(encoding="utf-8"))
+    data["organisations"]["file"] = str(PROFILES / data["organisations"]["file"])
+    for service in data["services"]:
+        service.pop("deadlines", None)
+    data["deadlines"]["normal"]["resolution"] = {"amount": 3, "unit": "working-days"}
+    swapped = tmp_path / "swapped.json"
+    swapped.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    api = _api(tmp_path, swapped)
+    # Friday 2025-09-26 10:00: three working days on is Wednesday 10-01? No: 10-01..08 are
+    # holidays and Sunday 09-28 is worked, so Sun 28, Mon 29, Tue 30 -> Tue 09-30 10:00.
+    doc = _issue(category="housing.lift", urgency="normal",
+                 submittedAt="2025-09-26T10:00:00+08:00")
+    doc["history"][0]["at"] = doc["submittedAt"]
+    resp = api.staff.create(doc)
+    assert resp.status_code == 201, resp.text
+    assert datetime.fromisoformat(resp.json()["deadlines"]["resolutionDue"]) == \
+        datetime.fromisoformat("2025-09-30T10:00:00+08:00")
+
+
+def test_a_stated_deadline_later_than_the_profile_is_refused(chaoyang: Api) -> None:
+    doc = _issue(category="housing.lift", urgency="critical")
+    doc["deadlines"] = {"responseDue": "2025-06-16T09:52:00+08:00"}  # limit: one hour
+    resp = chaoyang.staff.create(doc)
+    assert resp.status_code == 422
+    assert [e["code"] for e in resp.json()["errors"]] == ["profile.deadline-exceeds"]
+    assert chaoyang.staff.get(f"/issues/{doc['id']}").status_code == 404
+
+
+def test_registered_extensions_are_validated(chaoyang: Api) -> None:
+    good = _issue(extensions={"cn.gov.beijing.jiesujiban": {"workOrderNo": "CY202501010001"}})
+    assert chaoyang.staff.create(good).status_code == 201
+    bad = _issue(extensions={"cn.gov.beijing.jiesujiban": {"workOrderNo": "12345"}})
+    resp = chaoyang.staff.create(bad)
+    assert resp.status_code == 422
+    errors = resp.json()["errors"]
+    assert {e["code"] for e in errors} == {"profile.extension-invalid"}
+    assert all(e["pointer"].startswith("/extensions/cn.gov.beijing.jiesujiban") for e in errors)
+
+
+def test_a_dispatch_naming_no_department_goes_to_the_catalogues(chaoyang: Api) -> None:
+    profile = load_profile(CHAOYANG)
+    doc = _issue(category="environment.garbage.bj-bulky-waste")
+    assert chaoyang.staff.create(doc).status_code == 201
+    assert chaoyang.staff.act("Issue", doc["id"], "accept").status_code == 200
+    lead, assisting = str(uuid.uuid4()), str(uuid.uuid4())
+    now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+    new = [{"id": i, "role": role, "status": "pending", "assignedAt": now}
+           for i, role in ((lead, "lead"), (assisting, "assisting"))]
+    resp = chaoyang.staff.act("Issue", doc["id"], "dispatch", {
+        "details": {"lead": lead, "assisting": [assisting]}, "items": {"assignments": new}})
+    assert resp.status_code == 200, resp.text
+    given = {a["id"]: a["department"]["id"] for a in resp.json()["assignments"]}
+    service = profile.service(doc["category"])
+    assert service is not None
+    assert given == {lead: service.lead, assisting: service.assisting[0]}
+    # A department the caller names is kept as named.
+    other = _issue(category="environment.garbage.bj-bulky-waste")
+    assert chaoyang.staff.create(other).status_code == 201
+    chaoyang.staff.act("Issue", other["id"], "accept")
+    named = [{**new[0], "department": {"id": "housing", "name": "朝阳区住房和城乡建设委员会",
+                                       "type": "government-department"}}]
+    resp = chaoyang.staff.act("Issue", other["id"], "dispatch", {
+        "details": {"lead": lead}, "items": {"assignments": named}})
+    assert resp.status_code == 200, resp.text
+    assert [a["department"]["id"] for a in resp.json()["assignments"]] == ["housing"]
+
+
+@pytest.mark.parametrize("command", [["serve", "--no-demo"],
+                                     ["conformance", "run", "--preset", "demo",
+                                      "--base-url", "http://127.0.0.1:9"]])
+def test_a_profile_with_errors_stops_the_command(tmp_path: Path, command: list[str],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from smartcommunity.cli import run
+
+    data = json.loads(CHAOYANG.read_text(encoding="utf-8"))
+    data["organisations"]["file"] = str(PROFILES / data["organisations"]["file"])
+    data["roles"][0]["role"] = "mayor"
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert run([*command, "--profile", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "/roles/0/role" in err and "profile.unknown-role" in err
+
+
+# -- finding records across systems, and by place -------------------------------------------
+
+WORK_ORDERS = "https://12345.example.gov.cn/work-orders"
+
+
+def _ids(api: Api, **params: str) -> set[str]:
+    resp = api.staff.get("/issues", params=params)
+    assert resp.status_code == 200, resp.text
+    return {i["id"] for i in resp.json()["items"]}
+
+
+def test_a_department_finds_its_record_by_its_own_work_order_number(chaoyang: Api) -> None:
+    number = f"CY{uuid.uuid4().int % 10**12:012d}"
+    doc = _issue(externalRefs=[{"system": WORK_ORDERS, "value": number}])
+    other = _issue(externalRefs=[{"system": WORK_ORDERS, "value": number + "9"}])
+    for d in (doc, other):
+        assert chaoyang.staff.create(d).status_code == 201
+    assert _ids(chaoyang, externalRef=f"{WORK_ORDERS}|{number}") == {doc["id"]}
+    # A system the city does not list is refused by name, not answered with nothing.
+    resp = chaoyang.staff.get("/issues", params={"externalRef": f"https://x.example|{number}"})
+    assert resp.status_code == 400
+    assert resp.json()["errors"][0]["pointer"] == "/query/externalRef"
+
+
+def test_a_long_external_reference_is_found_exactly(sqlite_api: Api) -> None:
+    system = "https://records.example.org/" + "x" * 150
+    doc = _issue(externalRefs=[{"system": system, "value": "A-1"}])
+    near = _issue(externalRefs=[{"system": system, "value": "A-2"}])
+    for d in (doc, near):
+        assert sqlite_api.staff.create(d).status_code == 201
+    assert _ids(sqlite_api, externalRef=f"{system}|A-1") == {doc["id"]}
+
+
+def test_grid_filter_finds_the_issues_of_a_grid(chaoyang: Api) -> None:
+    doc = _issue(gridCode="110105001001-02")
+    assert chaoyang.staff.create(doc).status_code == 201
+    assert doc["id"] in _ids(chaoyang, grid="110105001001-02")
+    assert doc["id"] not in _ids(chaoyang, grid="110105001001-05")
+
+
+@given(lon=st.floats(116.3, 116.6), lat=st.floats(39.8, 40.0),
+       west=st.floats(116.3, 116.6), south=st.floats(39.8, 40.0),
+       width=st.floats(0, 0.2), height=st.floats(0, 0.2))
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_bbox_finds_exactly_the_points_it_holds_to_a_hundredth_of_a_degree(
+        sqlite_api: Api, lon: float, lat: float, west: float, south: float, width: float,
+        height: float) -> None:
+    doc = _issue(location={"point": {"longitude": lon, "latitude": lat, "crs": "wgs84"}})
+    assert sqlite_api.staff.create(doc).status_code == 201
+    east, north = west + width, south + height
+    box = f"{west},{south},{east},{north}"
+    snapped_lon, snapped_lat = round(lon, 2), round(lat, 2)
+    inside = (west - 1e-9 <= snapped_lon <= east + 1e-9
+              and south - 1e-9 <= snapped_lat <= north + 1e-9)
+    near_edge = any(abs(a - b) < 1e-6 for a, b in ((snapped_lon, west), (snapped_lon, east),
+                                                   (snapped_lat, south), (snapped_lat, north)))
+    if not near_edge:  # floating point decides the edges; both answers are right there
+        assert (doc["id"] in _ids(sqlite_api, bbox=box)) == inside
+    # Only points recorded in the box's coordinate system match.
+    assert doc["id"] not in _ids(sqlite_api, bbox=box, **{"bbox-crs": "gcj02"})
+
+
+@pytest.mark.parametrize("box", ["117,39,116,40", "116,41,117,40", "190,39,191,40"])
+def test_a_box_turned_inside_out_is_refused(sqlite_api: Api, box: str) -> None:
+    resp = sqlite_api.staff.get("/issues", params={"bbox": box})
+    assert resp.status_code == 400
+    assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+def test_records_written_before_the_lookup_terms_are_found_after_migrating(
+        tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from reference_server.storage import migrations_config
+
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    api = _api(tmp_path, None)
+    doc = _issue(externalRefs=[{"system": WORK_ORDERS, "value": "CY000000000042"}],
+                 gridCode="110105001001-02",
+                 location={"point": {"longitude": 116.45, "latitude": 39.92, "crs": "wgs84"}})
+    assert api.staff.create(doc).status_code == 201
+    api.client.app.state.sc.service.store.dispose()  # type: ignore[attr-defined]
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:  # as a database of the revision before looked
+            command.downgrade(migrations_config(conn), "0003")
+            left = conn.execute(text("SELECT count(*) FROM resource_terms WHERE kind IN "
+                                     "('external-ref', 'lon', 'lat')")).scalar_one()
+        assert left == 0
+    finally:
+        engine.dispose()
+    after = _api(tmp_path, None)  # starting the server migrates to the latest revision
+    assert _ids(after, externalRef=f"{WORK_ORDERS}|CY000000000042") == {doc["id"]}
+    assert doc["id"] in _ids(after, grid="110105001001-02")
+    assert doc["id"] in _ids(after, bbox="116.44,39.91,116.46,39.93")
+
+
+def test_a_department_follows_an_issue_knowing_only_its_work_order_number(
+        chaoyang: Api) -> None:
+    """The walkthrough of the profiles guide: the housing commission's system knows only the
+    12345 work-order number; it finds the shared record, claims it, reports progress and
+    follows it, never keeping the platform's id."""
+    number = f"CY{uuid.uuid4().int % 10**12:012d}"
+    doc = _issue(category="housing.lift",
+                 externalRefs=[{"system": WORK_ORDERS, "value": number}])
+    assert chaoyang.staff.create(doc).status_code == 201
+    chaoyang.staff.act("Issue", doc["id"], "accept")
+    lead = str(uuid.uuid4())
+    now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+    routed = chaoyang.staff.act("Issue", doc["id"], "dispatch", {
+        "details": {"lead": lead}, "items": {"assignments": [
+            {"id": lead, "role": "lead", "status": "pending", "assignedAt": now}]}})
+    assert routed.status_code == 200, routed.text
+    housing = chaoyang.as_("department")
+    query = {"externalRef": f"{WORK_ORDERS}|{number}"}
+
+    def found() -> dict[str, Any]:
+        resp = housing.get("/issues", params=query)
+        assert resp.status_code == 200, resp.text
+        items = resp.json()["items"]
+        assert len(items) == 1
+        return dict(items[0])
+
+    issue = found()
+    mine = next(a["id"] for a in issue["assignments"]
+                if a["department"]["id"] == "housing" and a["role"] == "lead")
+    path = f"/issues/{issue['id']}/actions"
+    claimed = housing.post(f"{path}/claim", {"details": {"assignmentId": mine}},
+                           if_match=f'"{issue["meta"]["versionId"]}"')
+    assert claimed.status_code == 200, claimed.text
+    issue = found()
+    progress = housing.post(f"{path}/add-progress", {"details": {"message": "已联系物业检修"}},
+                            if_match=f'"{issue["meta"]["versionId"]}"')
+    assert progress.status_code == 200, progress.text
+    followed = found()
+    assert followed["status"] == "in-progress"
+    assert followed["history"][-1]["action"] == "add-progress"
+
+
+def test_registered_extensions_are_redacted_by_their_own_tags(chaoyang: Api,
+                                                              sqlite_api: Api) -> None:
+    """Running the profile, the regulator (who reads personal data masked) reads the
+    work-order number (tagged none) of the 12345 extension as it is and the caller's district
+    (personal) masked; without the profile the whole extension is unknown, so sensitive."""
+    extension = {"workOrderNo": "CY202506160007", "callerDistrict": "朝阳区"}
+    shown = {}
+    for name, api in (("city", chaoyang), ("national", sqlite_api)):
+        doc = _issue(extensions={"cn.gov.beijing.jiesujiban": dict(extension)})
+        assert api.staff.create(doc).status_code == 201
+        got = api.as_("regulator").get(f"/issues/{doc['id']}")
+        assert got.status_code == 200, got.text
+        shown[name] = (got.json().get("extensions") or {}).get("cn.gov.beijing.jiesujiban")
+    assert shown["city"]["workOrderNo"] == "CY202506160007"
+    assert shown["city"].get("callerDistrict") != "朝阳区"
+    assert shown["national"] != extension
