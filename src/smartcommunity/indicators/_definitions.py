@@ -51,7 +51,7 @@ class Condition:
         if self.op == "equals":
             return bool(seen == self.value)
         if self.op == "in":
-            return seen in self.value
+            return bool(seen in self.value)
         if isinstance(seen, bool) or not isinstance(seen, int | float):
             return False
         return seen >= self.value if self.op == "atLeast" else seen <= self.value

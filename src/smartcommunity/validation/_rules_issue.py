@@ -575,5 +575,5 @@ def follow_up_assignment(doc: Document, ctx: Context) -> None:
     for j, entry in enumerate(follow_ups):
         named = entry.get("assignmentId") if isinstance(entry, dict) else None
         if isinstance(named, str) and named not in leads:
-            ctx.emit(("followUps", j, "assignmentId"), "issue.follow-up-assignment-unknown",
+            ctx.emit(("followUps", j, "assignmentId"), "indicators.follow-up-assignment-unknown",
                      followUp=_text(entry.get("id")), assignment=named)
