@@ -54,7 +54,7 @@ class Condition:
             return bool(seen in self.value)
         if isinstance(seen, bool) or not isinstance(seen, int | float):
             return False
-        return seen >= self.value if self.op == "atLeast" else seen <= self.value
+        return bool(seen >= self.value if self.op == "atLeast" else seen <= self.value)
 
 
 @dataclass(frozen=True, slots=True)
