@@ -12,7 +12,7 @@ import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +83,8 @@ def ledger_header(defs: Definitions) -> list[str]:
         zh, en = _UNIT[ind.unit]
         title = f"{ind.title['zh-Hans']} {ind.title['en']}"
         unit = zh if zh == en else f"{zh} {en}"
-        head += [f"{title} 分子 numerator", f"{title} 分母 denominator", f"{title} ({unit})", f"{title} 目标 target", f"{title} 达标 met"]
+        head += [f"{title} 分子 numerator", f"{title} 分母 denominator",
+                 f"{title} ({unit})", f"{title} 目标 target", f"{title} 达标 met"]
     return head
 
 
@@ -319,7 +320,7 @@ def render_html(defs: Definitions, tally: Tally, period: str, profile: Profile |
         ["社区 Community"] + [f"{i.title['zh-Hans']} {i.title['en']}" for i in shown],
         [[key] + [_fmt(per[i.id].value) if i.id in per else "—" for i in shown]
          for key, per in worst]))
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts.append(f"<footer><p>生成于 {stamp}；数字与 figures.json 相同。<br><span class=\"en\" "
                  f"lang=\"en\">Made {stamp}; the figures are those of figures.json.</span></p>"
                  "</footer></main></body></html>")
