@@ -16,9 +16,10 @@ from ..profiles import Calendar
 if TYPE_CHECKING:
     from ..profiles import Profile
 
-__all__ = ["Case", "cases"]
+__all__ = ["DEFAULT_CALENDAR", "Case", "cases"]
 
-_DEFAULT_CALENDAR = Calendar()
+#: the calendar without a city profile: Saturday and Sunday off, months in UTC+8
+DEFAULT_CALENDAR = Calendar()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ def cases(issue: Mapping[str, Any], profile: Profile | None = None) -> Iterator[
     """The cases of one issue document; documents of other types have none."""
     if not isinstance(issue, Mapping) or issue.get("resourceType") != "Issue":
         return
-    calendar = profile.calendar if profile is not None else _DEFAULT_CALENDAR
+    calendar = profile.calendar if profile is not None else DEFAULT_CALENDAR
     leads = [a for a in issue.get("assignments") or () if isinstance(a, Mapping)
              and a.get("role") == "lead" and _instant(a.get("assignedAt")) is not None]
     if not leads:

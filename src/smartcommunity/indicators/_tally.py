@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._cases import Case, cases
+from ._cases import DEFAULT_CALENDAR, Case, cases
 from ._definitions import Definitions, Indicator, load_definitions
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class Tally:
 
     def add_case(self, case: Case) -> None:
         self.cases += 1
-        offset = (self.profile.calendar if self.profile is not None else None)
+        offset = (self.profile.calendar if self.profile is not None else DEFAULT_CALENDAR).offset
         for ind in self.definitions.indicators:
             moment = case.moments.get(ind.moment)
             if moment is None or case.excluded_from(ind.id) or not ind.counts(case.facts):
@@ -76,7 +76,7 @@ class Tally:
                 if isinstance(measured, bool) or not isinstance(measured, int | float):
                     continue
                 gained = measured
-            local = moment.astimezone(offset.offset) if offset is not None else moment
+            local = moment.astimezone(offset)
             period = f"{local.year:04d}-{local.month:02d}"
             for dim in DIMENSIONS:
                 slot = self._counts.setdefault(
