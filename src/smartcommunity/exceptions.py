@@ -14,7 +14,7 @@ Hierarchy::
     │   └── InvalidActionDetails         the action's details break its schema
     ├── RedactionError (ValueError)      redaction impossible for the audience
     ├── ProfileError (ValueError)        a city profile that cannot be used (its findings attached)
-    └── IndicatorError (ValueError)      indicator definitions or an input they cannot be computed over
+    └── IndicatorError (ValueError)      unusable indicator definitions or an unreadable input
 
 Validation problems are never raised: they are returned as data in a Report.
 """
