@@ -24,11 +24,15 @@ _OPERATION = "getIndicators"
 _REQUIREMENT = "/req/indicators/endpoint"
 
 
+def _may_read(service: Service, principal: Principal) -> bool:
+    """The operation's x-roles decide who reads the figures."""
+    return principal.role in (service.spec.operation_roles(_OPERATION) or frozenset())
+
+
 def indicator_figures(service: Service, principal: Principal, period: str) -> Result:
     """The figures of ``period`` (a ``YYYY-MM`` the route has checked) for ``principal``."""
-    roles = service.spec.operation_roles(_OPERATION) or frozenset()
-    if principal.role not in roles:
-        names = ", ".join(sorted(roles))
+    if not _may_read(service, principal):
+        names = ", ".join(sorted(service.spec.operation_roles(_OPERATION) or ()))
         raise forbidden(principal, f"only {names} read the indicators",
                         f"只有 {names} 可以读取考核指标", _REQUIREMENT)
     definitions = load_definitions(version=service.spec.version)
