@@ -1069,4 +1069,4 @@ MUTANTS += [
            "x-roles on /organisations is ignored: every role writes organisations",
            organisations_written_by_anyone),
 ]
-from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402
+from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402, E702, I001

@@ -122,7 +122,8 @@ def test_indicators_endpoint(ctx: KitContext) -> None:
 
 @check(
     "/req/indicators/figures",
-    "走完闭环并回访后，GET /indicators 的每个值都等于按 indicators.json 对监管人员可见的诉求计算的值",
+    "走完闭环并回访后，GET /indicators 的每个值都等于按 indicators.json "
+    "对监管人员可见的诉求计算的值",
     "after an issue goes round the loop and is followed up, every figure of GET /indicators "
     "equals what indicators.json gives over the issues the regulator sees",
     needs=(REGULATOR, DEPARTMENT),
