@@ -60,7 +60,7 @@ def _closed_issue(ctx: KitContext, **follow_up: Any) -> Tracked:
 
 
 def _expected(ctx: KitContext, regulator: Principal, period: str
-              ) -> dict[tuple[str, str, str], tuple[Any, Any, Any]]:
+              ) -> dict[tuple[Any, Any, Any], tuple[Any, Any, Any]]:
     """The figures of ``period`` the library computes over every issue the regulator lists."""
     tally = Tally(load_definitions(version=ctx.spec.version))
     for doc in ctx.items(ISSUE, regulator):
@@ -69,7 +69,7 @@ def _expected(ctx: KitContext, regulator: Principal, period: str
             for f in tally.figures(period)}
 
 
-def _served(body: dict[str, Any]) -> dict[tuple[str, str, str], tuple[Any, Any, Any]]:
+def _served(body: dict[str, Any]) -> dict[tuple[Any, Any, Any], tuple[Any, Any, Any]]:
     return {(f.get("indicator"), f.get("dimension"), f.get("key")):
             (f.get("numerator"), f.get("denominator"), f.get("value"))
             for f in body.get("figures") or () if isinstance(f, dict)}
