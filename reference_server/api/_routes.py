@@ -129,7 +129,7 @@ async def audit_events(request: Request, operation: Operation) -> Response:
 
 async def indicators(request: Request, operation: Operation) -> Response:
     """The regulator reads the assessment figures of a month (/req/indicators/endpoint)."""
-    from ..service._indicators import indicator_figures
+    from ..service import indicator_figures
 
     call = begin(request, operation)
     period = call.query.get("period")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from smartcommunity.indicators import Tally, load_definitions
+from smartcommunity.indicators import RESOURCE_TYPE, Tally, load_definitions
 
 from ._shared import Result, forbidden
 
@@ -39,7 +39,7 @@ def indicator_figures(service: Service, principal: Principal, period: str) -> Re
     tally = Tally(definitions)
     scope = None if principal.every_community else frozenset(principal.communities)
     with service.store.read() as tx:
-        for stored in tx.of_type("Issue"):
+        for stored in tx.of_type(RESOURCE_TYPE):
             if scope is None or scope & frozenset(stored.communities):
                 tally.add(stored.doc)
     return Result(200, orjson.dumps({

@@ -18,6 +18,8 @@ import xlsxwriter  # type: ignore[import-untyped]  # noqa: F401  # the [report] 
 from ..exceptions import IndicatorError, ProfileError
 from ._common import EXIT_OK, UsageError, progress_bar
 
+#: the operation whose readers may read every issue the report counts
+_OPERATION = "getIndicators"
 _PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 #: items per page when reading a server (the API's maximum)
 _PAGE = 500
@@ -50,7 +52,8 @@ def add_report(sub: Any) -> None:
 def _from_server(base_url: str, preset_path: str | None) -> Iterator[Mapping[str, Any]]:
     import httpx
 
-    from ..conformance._preset import PresetError, load_preset
+    from ..conformance import PresetError, load_preset
+    from ..specification import load_spec
 
     if not preset_path:
         raise UsageError("--base-url needs --preset with a regulator's token")
@@ -58,9 +61,11 @@ def _from_server(base_url: str, preset_path: str | None) -> Iterator[Mapping[str
         preset = load_preset(preset_path)
     except PresetError as exc:
         raise UsageError(str(exc)) from exc
-    regulator = next((p for p in preset.principals.values() if p.role == "regulator"), None)
+    readers = load_spec().operation_roles(_OPERATION) or frozenset()
+    regulator = next((p for p in preset.principals.values() if p.role in readers), None)
     if regulator is None:
-        raise UsageError(f"{preset_path} has no principal with the role regulator")
+        raise UsageError(f"{preset_path} has no principal with a role that reads the "
+                         f"indicators ({', '.join(sorted(readers))})")
     headers = {"Authorization": f"Bearer {regulator.token}", "Accept": "application/json"}
     cursor: str | None = None
     with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
@@ -83,7 +88,7 @@ def _from_server(base_url: str, preset_path: str | None) -> Iterator[Mapping[str
 
 def command(args: argparse.Namespace) -> int:
     from ..indicators import Tally, load_definitions
-    from ..indicators._report import write_report
+    from ..indicators import write_report
     from ..profiles import load_profile
 
     if not _PERIOD.match(args.period):
@@ -103,7 +108,7 @@ def command(args: argparse.Namespace) -> int:
             files = _ndjson_files(path)
             total = sum(p.stat().st_size for p in files)
             if _columnar(args.engine, files):
-                from ..indicators._columnar import columnar_tally
+                from ..indicators import columnar_tally
 
                 if not args.quiet:
                     print(f"DuckDB: {len(files)} 个文件 files, {total / 1e6:,.0f} MB …",
@@ -132,7 +137,7 @@ def _ndjson_files(path: Path) -> list[Path]:
 def _columnar(engine: str, files: list[Path]) -> bool:
     """Whether DuckDB reads ``files``: asked for, or installed and the files hold documents
     (a mirrored change feed needs the last event of each issue: the streaming pass)."""
-    from ..indicators._columnar import columnar_available
+    from ..indicators import columnar_available
 
     if engine == "python" or not files:
         return False

@@ -16,8 +16,10 @@ from ..profiles import Calendar
 if TYPE_CHECKING:
     from ..profiles import Profile
 
-__all__ = ["DEFAULT_CALENDAR", "Case", "cases"]
+__all__ = ["DEFAULT_CALENDAR", "RESOURCE_TYPE", "Case", "cases"]
 
+#: the resource type whose documents the facts are read from
+RESOURCE_TYPE = "Issue"
 #: the calendar without a city profile: Saturday and Sunday off, months in UTC+8
 DEFAULT_CALENDAR = Calendar()
 
@@ -86,7 +88,7 @@ def _judging(follow_ups: list[tuple[datetime, Mapping[str, Any]]], assignment: s
 
 def cases(issue: Mapping[str, Any], profile: Profile | None = None) -> Iterator[Case]:
     """The cases of one issue document; documents of other types have none."""
-    if not isinstance(issue, Mapping) or issue.get("resourceType") != "Issue":
+    if not isinstance(issue, Mapping) or issue.get("resourceType") != RESOURCE_TYPE:
         return
     calendar = profile.calendar if profile is not None else DEFAULT_CALENDAR
     leads = [a for a in issue.get("assignments") or () if isinstance(a, Mapping)

@@ -45,8 +45,8 @@ def read_issues(path: str | Path, *, progress: Callable[[int], None] | None = No
                     raise IndicatorError(f"{file}:{number}: not JSON ({exc})") from exc
                 if isinstance(doc, dict) and "specversion" in doc:
                     data = doc.get("data")
-                    if isinstance(data, dict) and data.get("resourceType") == "Issue":
-                        latest[str(data.get("id"))] = data
+                    if isinstance(data, dict):  # documents of other types have no cases
+                        latest[f"{data.get('resourceType')}/{data.get('id')}"] = data
                     continue
                 if isinstance(doc, dict):
                     yield doc

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._cases import DEFAULT_CALENDAR, Case, cases
+from ._cases import DEFAULT_CALENDAR, RESOURCE_TYPE, Case, cases
 from ._definitions import Definitions, Indicator, load_definitions
 
 if TYPE_CHECKING:
@@ -53,12 +53,14 @@ class Tally:
 
     definitions: Definitions
     profile: Profile | None = None
+    #: the issue documents read
     issues: int = 0
     cases: int = 0
     _counts: dict[tuple[str, str, str, str], list[float]] = field(default_factory=dict)
 
     def add(self, issue: Mapping[str, Any]) -> None:
-        self.issues += 1
+        """Count the cases of one document (of any type: only issues have cases)."""
+        self.issues += issue.get("resourceType") == RESOURCE_TYPE
         for case in cases(issue, self.profile):
             self.add_case(case)
 

@@ -455,7 +455,7 @@ class _Checks:
 
     def indicators(self) -> None:
         # imported here: the indicators package reads profiles (their calendar) itself
-        from ..indicators._definitions import profile_problems
+        from ..indicators import profile_problems
 
         section = self.data.get("indicators") or {}
         added = list(section.get("definitions") or ())
