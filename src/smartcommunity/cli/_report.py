@@ -87,8 +87,7 @@ def _from_server(base_url: str, preset_path: str | None) -> Iterator[Mapping[str
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..indicators import Tally, load_definitions
-    from ..indicators import write_report
+    from ..indicators import Tally, load_definitions, write_report
     from ..profiles import load_profile
 
     if not _PERIOD.match(args.period):
