@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -107,9 +106,9 @@ def generate(path: Path, count: int, seed: int = 2026) -> None:
             fh.write("\n")
 
 
-def plain_python(path: Path) -> tuple[float, int]:
+def plain_python(path: Path) -> tuple[float, float, int]:
     """The baseline: json per line, dict counters, two rates by department and month."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     with path.open(encoding="utf-8") as fh:
         for line in fh:
@@ -124,27 +123,32 @@ def plain_python(path: Path) -> tuple[float, int]:
                 if a.get("status") == "completed":
                     slot[2] += 1
                     slot[3] += a["completedAt"] <= a.get("dueAt", "9")
-    return time.perf_counter() - start, len(counts)
+    return time.perf_counter() - start, time.process_time() - cpu, len(counts)
 
 
-def report(path: Path, out: Path) -> tuple[float, float]:
-    """Seconds and peak resident memory (MB) of ``smartcommunity report`` on ``path``."""
+def report(path: Path, out: Path, engine: str = "auto") -> tuple[float, float, float]:
+    """Seconds, processor seconds (all threads) and peak resident memory (MB) of
+    ``smartcommunity report`` on ``path``."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
     script = ("import resource, sys; from smartcommunity.cli import run; code = run(sys.argv[1:]);"
-              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr);"
+              "u = resource.getrusage(resource.RUSAGE_SELF);"
+              "print(u.ru_utime + u.ru_stime, u.ru_maxrss, file=sys.stderr);"
               "sys.exit(code)")
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", script, "report", "--input", str(path),
-                           "--period", "2026-11", "--out", str(out), "--quiet"],
+                           "--period", "2026-11", "--out", str(out), "--quiet",
+                           "--engine", engine],
                           env=env, capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - start
-    peak_kb = int(done.stderr.strip().splitlines()[-1])
-    return seconds, peak_kb / 1024
+    cpu, peak_kb = done.stderr.strip().splitlines()[-1].split()
+    return seconds, float(cpu), int(peak_kb) / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=1_000_000)
+    parser.add_argument("--python", action="store_true",
+                        help="also time the streaming engine (--engine python) on the input")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -154,19 +158,25 @@ def main() -> None:
         generate(small, max(args.issues // 10, 1), seed=7)
         mb = big.stat().st_size / 1e6
         print(f"generated {args.issues:,} issues ({mb:,.0f} MB) in "
-              f"{time.perf_counter() - start:.1f} s")
-        base_s, groups = plain_python(big)
+              f"{time.perf_counter() - start:.1f} s; load average {os.getloadavg()[0]:.1f}")
+        base_s, base_cpu, groups = plain_python(big)
         print(f"plain Python (json + dicts, 2 rates × department × month): {base_s:6.1f} s "
-              f"{args.issues / base_s:>10,.0f} issues/s ({groups} groups)")
-        seconds, peak = report(big, folder / "out")
+              f"(CPU {base_cpu:.1f} s) {args.issues / base_s:>10,.0f} issues/s "
+              f"({groups} groups)")
+        seconds, cpu, peak = report(big, folder / "out")
         print(f"smartcommunity report (8 indicators × 4 dimensions × month, 4 files): "
-              f"{seconds:6.1f} s {args.issues / seconds:>10,.0f} issues/s, peak {peak:,.0f} MB")
-        small_s, small_peak = report(small, folder / "out-small")
-        print(f"smartcommunity report on a tenth of the input: {small_s:6.1f} s, "
-              f"peak {small_peak:,.0f} MB")
+              f"{seconds:6.1f} s (CPU {cpu:.1f} s) {args.issues / seconds:>10,.0f} issues/s, "
+              f"peak {peak:,.0f} MB")
+        small_s, small_cpu, small_peak = report(small, folder / "out-small")
+        print(f"smartcommunity report on a tenth of the input: {small_s:6.1f} s "
+              f"(CPU {small_cpu:.1f} s), peak {small_peak:,.0f} MB")
+        if args.python:
+            py_s, py_cpu, py_peak = report(big, folder / "out-python", "python")
+            print(f"smartcommunity report --engine python: {py_s:6.1f} s (CPU {py_cpu:.1f} s), "
+                  f"peak {py_peak:,.0f} MB")
         figures = json.loads((folder / "out" / "figures.json").read_text("utf-8"))
-        print(f"figures written: {len(figures['figures']):,}; user CPU "
-              f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime:.1f} s in children")
+        print(f"figures written: {len(figures['figures']):,}; load average "
+              f"{os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
