@@ -251,13 +251,14 @@ def columnar_tally(paths: Sequence[str | Path], profile: Profile | None = None,
     definitions = definitions or load_definitions(profile)
     calendar = profile.calendar if profile is not None else DEFAULT_CALENDAR
     offset = _offset_us(calendar)
+    spill = tempfile.TemporaryDirectory(prefix="smartcommunity-report-")  # one per run
     con = duckdb.connect()
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("SET preserve_insertion_order = false")
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        con.execute(f"SET temp_directory = {_literal(tempfile.gettempdir() + '/duckdb-report')}")
+        con.execute(f"SET temp_directory = {_literal(spill.name)}")
         files = [str(p) for p in paths]
         columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in _COLUMNS.items()) + "}"
         source = (f"read_json({_literal_list(files)}, format = 'newline_delimited', "
@@ -318,3 +319,4 @@ def columnar_tally(paths: Sequence[str | Path], profile: Profile | None = None,
         return tally
     finally:
         con.close()
+        spill.cleanup()
