@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from ..errors import InvalidParameter, finding
 from ..http import json_response, prefers_html
 from ..landing import landing_html, landing_page
 from ..openapi import Operation, operations
@@ -138,6 +139,20 @@ async def audit_events(request: Request, operation: Operation) -> Response:
         limit(call, operation)))
 
 
+async def indicators(request: Request, operation: Operation) -> Response:
+    """The regulator reads the assessment figures of a month (/req/indicators/endpoint)."""
+    from ..service import indicator_figures
+
+    call = begin(request, operation)
+    period = call.query.get("period")
+    if period is None:  # the one required query parameter of the API
+        raise InvalidParameter(name="period", reason="required", errors=[finding(
+            "/query/period", "http.invalid-parameter", "period is required",
+            "缺少必需的参数 period", "/req/indicators/endpoint")])
+    return await offload(indicator_figures, state(request).service, call.principal,
+                         str(period))
+
+
 #: the handler of each kind of resource operation (openapi.KINDS)
 BY_KIND: dict[str, Handler] = {"create": create, "list": list_all, "read": read,
                                "update": update, "act": act, "history": history,
@@ -145,7 +160,8 @@ BY_KIND: dict[str, Handler] = {"create": create, "list": list_all, "read": read,
 #: the handlers of the operations outside the resource paths
 BY_OPERATION: dict[str, Handler] = {"getLandingPage": landing, "getConformance": conformance,
                                     "readChanges": changes, "listAuditEvents": audit_events,
-                                    "getProfile": profile, "listServices": services}
+                                    "getProfile": profile, "listServices": services,
+                                    "getIndicators": indicators}
 
 
 def _endpoint(handler: Handler, operation: Operation) -> Callable[[Request], Awaitable[Response]]:

@@ -9,6 +9,7 @@ the store's group commit (see ``_core``).
 from __future__ import annotations
 
 from ._core import Service
+from ._indicators import indicator_figures
 from ._policies import ITEMS, ConsultationPolicy, IssuePolicy, ResidentPolicy
 from ._policy import POLICIES, Policy, policy_for
 from ._retention import ErasureReach, Retention
@@ -16,4 +17,4 @@ from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unproce
 
 __all__ = ["ITEMS", "POLICIES", "ConsultationPolicy", "ErasureReach", "IssuePolicy", "Policy",
            "Prepared", "ResidentPolicy", "Result", "Retention", "Service", "Write", "forbidden",
-           "now_cst", "policy_for", "stamp", "unprocessable"]
+           "indicator_figures", "now_cst", "policy_for", "stamp", "unprocessable"]

@@ -13,7 +13,8 @@ Hierarchy::
     │   ├── RoleNotAllowed               not allowed for the actor's role
     │   └── InvalidActionDetails         the action's details break its schema
     ├── RedactionError (ValueError)      redaction impossible for the audience
-    └── ProfileError (ValueError)        a city profile that cannot be used (its findings attached)
+    ├── ProfileError (ValueError)        a city profile that cannot be used (its findings attached)
+    └── IndicatorError (ValueError)      unusable indicator definitions or an unreadable input
 
 Validation problems are never raised: they are returned as data in a Report.
 """
@@ -89,3 +90,7 @@ class ProfileError(SmartCommunityError, ValueError):
     def __init__(self, message: str, findings: list[Any] | None = None) -> None:
         super().__init__(message)
         self.findings = list(findings or ())
+
+
+class IndicatorError(SmartCommunityError, ValueError):
+    """Indicator definitions that cannot be used, or an input that cannot be read as issues."""

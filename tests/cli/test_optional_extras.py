@@ -34,6 +34,8 @@ def _run(missing: str, *argv: str) -> subprocess.CompletedProcess[str]:
         ("uvicorn", ["import", "--no-validate", "x.json"], "server"),
         ("fastapi", ["serve", "--port", "0"], "server"),
         ("sqlalchemy", ["import", "x.json"], "server"),
+        ("xlsxwriter", ["report", "--input", "x.ndjson", "--period", "2026-11", "--out", "o"],
+         "report"),
     ],
 )
 def test_a_command_without_its_extra_says_what_to_install(
@@ -51,8 +53,8 @@ def test_a_command_without_its_extra_says_what_to_install(
 
 def test_help_lists_every_command_whatever_is_installed() -> None:
     complete = _run("", "--help")
-    without = _run("httpx,uvicorn,fastapi", "--help")
+    without = _run("httpx,uvicorn,fastapi,xlsxwriter", "--help")
     assert complete.returncode == without.returncode == 0
-    for command in ("validate", "redact", "serve", "import", "conformance"):
+    for command in ("validate", "redact", "serve", "import", "conformance", "report"):
         assert f"    {command}" in complete.stdout
         assert f"    {command}" in without.stdout, without.stdout

@@ -1102,3 +1102,4 @@ MUTANTS += [
            _latest_read_as(_one_past_the_end)),
 ]
 from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001
+from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402, E702, I001

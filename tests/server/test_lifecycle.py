@@ -108,7 +108,9 @@ def test_issue_closed_loop(api: Api) -> None:
         "message": GAS["history"][6]["details"]["message"]}})
     due = issue.doc["deadlines"]["resolutionDue"]
     issue.act("test-dept-urban-chen-lei", "extend-deadline", {
-        "reason": "awaiting-funding", "details": {"previousDue": due, "newDue": later(14)}})
+        "reason": "awaiting-funding", "details": {
+            "previousDue": due, "newDue": later(14),
+            "approvedBy": GAS["deadlines"]["extensions"][0]["approvedBy"]}})
     issue.act("test-dept-urban-chen-lei", "resolve", {"details": {
         "resolution": GAS["resolution"], "reply": GAS["reply"]}})
     # At the resolution or after it, and not after the follow-up event (/req/issues/follow-up-time).

@@ -16,6 +16,7 @@ from typing import Any
 from . import links
 from .api_pages import render_api
 from .codelist_pages import render_codelists, render_errors
+from .indicator_pages import indicator_definitions_md, indicator_facts_md
 from .lifecycle_pages import mermaid, render_lifecycle
 from .lifecycle_pages import render_index as render_lifecycle_index
 from .other_pages import (
@@ -162,6 +163,8 @@ MARKERS: dict[str, Marker] = {
     "consultation-votes": lambda spec, lang, here, arg: votes_md(spec, arg, lang, here),
     "vote-rules": lambda spec, lang, here, arg: vote_rules_md(spec, arg),
     "spec-version": lambda spec, lang, here, arg: spec.version,
+    "indicator-definitions": lambda spec, lang, here, arg: indicator_definitions_md(spec, lang),
+    "indicator-facts": lambda spec, lang, here, arg: indicator_facts_md(spec, lang),
 }
 
 _MARKER = re.compile(

@@ -232,6 +232,9 @@ def _extend(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> 
         entry["reason"] = event["reason"]
     entry["at"] = event["at"]
     entry["requestedBy"] = dict(event["actor"])
+    approver = (event.get("details") or {}).get("approvedBy")
+    if isinstance(approver, dict):  # /req/indicators/extension-approval
+        entry["approvedBy"] = dict(approver)
     if event.get("note"):
         entry["note"] = event["note"]
     extensions.append(entry)

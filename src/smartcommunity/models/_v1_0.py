@@ -1036,6 +1036,12 @@ class IssueFollowUp(SpecModel):
         title="回访标识 / Follow-up id",
         description="回访记录标识，由回访动作的动作数据引用。 / Id of the follow-up, named in the details of the follow-up action.",
     )
+    assignment_id: Id | None = Field(
+        default=None,
+        alias="assignmentId",
+        title="被评价的任务 / Assignment judged",
+        description="本次回访评价的派单任务标识，即其办理结果被回访的主办任务。 / Id of the assignment whose work this follow-up judges: the lead assignment whose outcome the reporter was asked about.",
+    )
     at: DateTime = Field(
         title="回访时间 / At", description="回访的时间。 / When the follow-up took place."
     )
@@ -2145,6 +2151,24 @@ class IssueDeadlineExtension(SpecModel):
         description="对延期的补充说明。 / More about the extension.",
     )
 
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if (
+            self.requested_by is not None
+            and self.requested_by.role == "department"
+            and (
+                not (
+                    self.approved_by is not None
+                    and self.approved_by.role
+                    in ("community-staff", "hotline-operator", "supervisor")
+                )
+            )
+        ):
+            raise ValueError(
+                'then: {"if":{"properties":{"requestedBy":{"properties":{"role":{"const":"department"}},"required":["role"]}},"required":["requestedBy"]},"then":{"required":["appro...'
+            )
+        return self
+
 
 class IssueDeadlines(SpecModel):
     """诉求的响应和办结时限及其延期。 / The response and resolution deadlines of the issue and their extensions."""
@@ -2348,6 +2372,127 @@ class IssuePublication(SpecModel):
     )
 
 
+AssessmentExclusionReason = Literal[
+    "force-majeure",
+    "unreasonable-demand",
+    "repeated-malicious",
+    "judicial-proceeding",
+    "misrouted-by-intake",
+    "other",
+]
+"""代码表 assessment-exclusion-reason / Codelist assessment-exclusion-reason (closed)"""
+
+
+class IssueAssessmentExclusionApprovedBy(SpecModel):
+    """批准剔除的人，须为督办人员或监管人员。 / Who approved the exclusion: a supervisor or a regulator."""
+
+    model_config = ConfigDict(title="批准人 / Approved by")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/issue.json#/$defs/assessmentExclusion/properties/approvedBy"
+    )
+
+    role: Literal["supervisor", "regulator"] = Field(
+        title="批准人角色 / Approver role",
+        description="督办人员或监管人员。 / A supervisor or a regulator.",
+    )
+    name: PersonName | None = Field(
+        default=None,
+        title="姓名 / Name",
+        description="行为人的姓名或工号。 / The actor's name or staff number.",
+    )
+    user_id: (
+        Annotated[
+            str,
+            StringConstraints(pattern="^[!-~]+$", min_length=1, max_length=128),
+            not_matching("\n$"),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        alias="userId",
+        title="用户标识 / User id",
+        description="来源系统中的用户标识。 / User id in the source system.",
+    )
+    resident: Reference | None = Field(
+        default=None,
+        title="居民 / Resident",
+        description="行为人本身是居民时，其居民记录。 / The actor's resident record when the actor is a resident.",
+    )
+    organisation: OrganisationRef | None = Field(
+        default=None,
+        title="所属组织 / Organisation",
+        description="行为人所代表的组织。 / The organisation the actor acts for.",
+    )
+    on_behalf_of: Reference | None = Field(
+        default=None,
+        alias="onBehalfOf",
+        title="代表 / On behalf of",
+        description="行为人代其行事的居民（如网格员代老人提交）。 / The resident the actor acts for, such as a grid worker submitting for an elderly resident.",
+    )
+
+
+class IssueAssessmentExclusion(SpecModel):
+    """经批准不计入部门考核的记录：原因、批准人和时间；可只剔除一个任务或部分指标。 / An approved record that a case does not count in department assessment: the reason, the approver and the time; it may cover one assignment or some indicators only."""
+
+    model_config = ConfigDict(title="考核剔除记录 / Assessment exclusion")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/issue.json#/$defs/assessmentExclusion"
+    )
+
+    id: Id = Field(
+        title="剔除记录标识 / Exclusion id",
+        description="剔除记录的标识。 / Id of the exclusion record.",
+    )
+    reason: AssessmentExclusionReason = Field(
+        title="剔除原因 / Exclusion reason",
+        description="不计入考核的原因。 / Why the case does not count.",
+    )
+    assignment_id: Id | None = Field(
+        default=None,
+        alias="assignmentId",
+        title="剔除的任务 / Assignment excluded",
+        description="只剔除该派单任务；缺省时剔除诉求的所有任务。 / Only this assignment is excluded; when absent, every assignment of the issue is.",
+    )
+    indicators: (
+        Annotated[
+            list[
+                Annotated[
+                    str,
+                    StringConstraints(
+                        pattern="^[a-z][a-z0-9]*(-[a-z0-9]+)*(\\.[a-z0-9-]+)*$", max_length=64
+                    ),
+                ]
+            ],
+            Field(min_length=1),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        title="剔除的指标 / Indicators excluded",
+        description="只在这些指标中剔除；缺省时在所有指标中剔除。 / Excluded from these indicators only; when absent, from every indicator.",
+    )
+    approved_by: IssueAssessmentExclusionApprovedBy = Field(
+        alias="approvedBy",
+        title="批准人 / Approved by",
+        description="批准剔除的人，须为督办人员或监管人员。 / Who approved the exclusion: a supervisor or a regulator.",
+    )
+    at: DateTime = Field(
+        title="批准时间 / Approved at",
+        description="剔除获批的时间。 / When the exclusion was approved.",
+    )
+    note: Text | None = Field(
+        default=None,
+        title="说明 / Note",
+        description="对剔除的补充说明。 / More about the exclusion.",
+    )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.indicators is not None and (not (unique(self.indicators))):
+            raise ValueError('indicators: {"uniqueItems":true,"items":"…"}')
+        return self
+
+
 RequestType = Literal["inquiry", "help", "complaint", "report", "suggestion", "praise"]
 """代码表 request-type / Codelist request-type (closed)"""
 
@@ -2517,6 +2662,12 @@ class Issue(SpecModel):
         alias="followUps",
         title="回访记录 / Follow-ups",
         description="办结后的回访记录，每次回访动作一条。 / Follow-ups after resolution, one per follow-up action.",
+    )
+    assessment_exclusions: list[IssueAssessmentExclusion] | None = Field(
+        default=None,
+        alias="assessmentExclusions",
+        title="考核剔除 / Assessment exclusions",
+        description="经批准不计入部门考核的记录。 / Approved records that the issue, or one of its assignments, does not count in department assessment.",
     )
     attachments: list[Attachment] | None = Field(
         default=None,
@@ -4682,6 +4833,7 @@ __all__ = [
     "ActionRequestItems",
     "Actor",
     "Address",
+    "AssessmentExclusionReason",
     "AssignmentRole",
     "AssignmentStatus",
     "Attachment",
@@ -4753,6 +4905,8 @@ __all__ = [
     "IdentityDocumentType",
     "Issue",
     "IssueAction",
+    "IssueAssessmentExclusion",
+    "IssueAssessmentExclusionApprovedBy",
     "IssueAssignment",
     "IssueAssignmentDepartment",
     "IssueDeadlineExtension",

@@ -45,6 +45,7 @@ GRID_OUTSIDE_DIVISION = "profile.grid-outside-division"
 GRID_POLYGON_OPEN = "profile.grid-polygon-open"
 CALENDAR_CONFLICT = "profile.calendar-conflict"
 UNKNOWN_ROLE = "profile.unknown-role"
+INDICATOR_INVALID = "profile.indicator-invalid"
 
 #: the meta-schema of profile files, by file name in the spec tree
 _META = "meta/profile.json"
@@ -334,6 +335,7 @@ class _Checks:
         self.grids()
         self.calendar()
         self.systems_and_roles()
+        self.indicators()
 
     def known(self, where: Where, code: Any) -> None:
         if isinstance(code, str) and code not in self.profile.organisations:
@@ -449,6 +451,18 @@ class _Checks:
             if mapping["role"] not in roles:
                 self.emit(("roles", i, "role"), UNKNOWN_ROLE, value=mapping["role"])
             self.known(("roles", i, "organisation"), mapping.get("organisation"))
+
+
+    def indicators(self) -> None:
+        # imported here: the indicators package reads profiles (their calendar) itself
+        from ..indicators import profile_problems
+
+        section = self.data.get("indicators") or {}
+        added = list(section.get("definitions") or ())
+        for problem in profile_problems(self.spec, added, section.get("targets") or {},
+                                        self.profile.namespace):
+            ident, _, why = problem.partition(": ")
+            self.emit(("indicators",), INDICATOR_INVALID, value=ident, detail=why)
 
 
 def _untagged(schema: Any, where: Where) -> Iterator[Where]:

@@ -561,3 +561,19 @@ def merge_reciprocal(ctx: SetContext) -> None:
                 ctx.emit(index, ("mergedDuplicates", k), "issue.merge-not-reciprocal",
                          id=member.id, member="mergedDuplicates", other=dup,
                          otherMember="mergedInto")
+
+
+@rule(_RESOURCE)
+def follow_up_assignment(doc: Document, ctx: Context) -> None:
+    """/req/indicators/follow-up-assignment: a follow-up judges a lead assignment of its issue,
+    so that assessment credits the reporter's verdict to the right department."""
+    follow_ups, assignments = doc.get("followUps"), doc.get("assignments")
+    if not isinstance(follow_ups, list):
+        return
+    leads = {a.get("id") for a in assignments if isinstance(a, dict) and a.get("role") == "lead"
+             } if isinstance(assignments, list) else set()
+    for j, entry in enumerate(follow_ups):
+        named = entry.get("assignmentId") if isinstance(entry, dict) else None
+        if isinstance(named, str) and named not in leads:
+            ctx.emit(("followUps", j, "assignmentId"), "indicators.follow-up-assignment-unknown",
+                     followUp=_text(entry.get("id")), assignment=named)

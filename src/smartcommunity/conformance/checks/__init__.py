@@ -11,3 +11,4 @@ from . import _retention  # noqa: F401  # erasure reaching other records; retent
 from . import _audiences  # noqa: F401  # intake, system and consent-bound department reads
 from . import _matrix  # noqa: F401  # every reader × every read path × every tagged field
 from . import _profiles  # noqa: F401  # the city profile a server runs (/conf/profiles)
+from . import _indicators  # noqa: F401  # GET /indicators against the library's figures

@@ -95,6 +95,13 @@ def _same(got: Any, sent: Any) -> bool:
         return False
 
 
+def approver(ctx: KitContext) -> dict[str, Any]:
+    """Who approves an extension a department asks for (/req/indicators/extension-approval):
+    the first role the requirement names."""
+    roles = ctx.spec.parameter("/req/indicators/extension-approval", "approverRoles")
+    return {"role": roles[0], "name": "延期审批人 / extension approver"}
+
+
 def _supervisor(ctx: KitContext) -> Principal:
     """Who supervises: the first role the table names that the preset has, else staff."""
     for role in transition(ctx, ISSUE, "supervise")["roles"]:
@@ -132,7 +139,8 @@ def test_closed_loop(ctx: KitContext) -> None:
     due = (issue.doc.get("deadlines") or {}).get("resolutionDue")
     _perform(ctx, issue, "extend-deadline",
              {"reason": first_code(ctx, "extension-reason"),
-              "details": {"previousDue": due, "newDue": ctx.moment(14)}}, second)
+              "details": {"previousDue": due, "newDue": ctx.moment(14),
+                          "approvedBy": approver(ctx)}}, second)
     _perform(ctx, issue, "supervise",
              {"details": {"instruction": "请加快办理 / please speed up",
                           "respondBy": ctx.moment(3)}}, _supervisor(ctx))
@@ -218,7 +226,8 @@ def test_lifecycle_members_read_only(ctx: KitContext) -> None:
     issue = issue_in_progress(ctx, dept)
     due = issue.doc["deadlines"]["resolutionDue"]
     issue.act("extend-deadline", {"reason": first_code(ctx, "extension-reason"),
-                                  "details": {"previousDue": due, "newDue": ctx.moment(20)}},
+                                  "details": {"previousDue": due, "newDue": ctx.moment(20),
+                                              "approvedBy": approver(ctx)}},
               dept)
     edited = without_meta(issue.doc)
     edited["assignments"][0]["dueAt"] = ctx.moment(30)

@@ -1,0 +1,47 @@
+"""Broken variants of GET /indicators (/conf/indicators), one defect each."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from reference_server.service import _indicators
+from smartcommunity.indicators import Tally
+
+from .mutants import Mutant
+
+
+def open_to_every_role(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_indicators, "_may_read", lambda service, principal: True)
+    return app
+
+
+def _tally_reading(strip: str) -> type[Tally]:
+    class Careless(Tally):
+        def add(self, issue: Mapping[str, Any]) -> None:
+            super().add({k: v for k, v in issue.items() if k != strip})
+
+    return Careless
+
+
+def follow_ups_uncredited(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_indicators, "Tally", _tally_reading("followUps"))
+    return app
+
+
+def exclusions_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_indicators, "Tally", _tally_reading("assessmentExclusions"))
+    return app
+
+
+MUTANTS: list[Mutant] = [
+    Mutant("indicators-open-to-all", "/req/indicators/endpoint",
+           "every role reads GET /indicators, not only the regulator", open_to_every_role),
+    Mutant("indicators-follow-ups-uncredited", "/req/indicators/figures",
+           "follow-ups are not credited: no resolution or satisfaction figures",
+           follow_ups_uncredited),
+    Mutant("indicators-exclusions-ignored", "/req/indicators/exclusions",
+           "approved assessment exclusions are counted anyway", exclusions_ignored),
+]
