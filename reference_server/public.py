@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import case, func, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -37,15 +36,12 @@ from smartcommunity.transparency import (
 
 from .errors import NotFound, ProblemError
 from .service import Service
-from .storage import ListQuery
-from .storage._tables import events, resources
+from .storage import ListQuery, feed_head, submission_counts
 
 __all__ = ["PUBLIC_PREFIX", "NoticeUnavailable", "PublicPages", "public_routes"]
 
 #: where the public pages are served (/req/public-pages/no-token)
 PUBLIC_PREFIX = "/public/"
-CONSULTATION = "Consultation"
-ISSUE = "Issue"
 _HTML = "text/html; charset=utf-8"
 #: pages are public and change only with the data: caches may keep them a little while
 _CACHE = {"Cache-Control": "public, max-age=60"}
@@ -76,20 +72,24 @@ class PublicPages:
         self.links = Links(PUBLIC_PREFIX)
         self._lock = threading.Lock()
         self._aggregate: _Aggregate | None = None
+        # The resource types behind the pages, by the collections the OpenAPI names them.
+        types = {collection: rtype for rtype, collection in service.spec.collections.items()}
+        self.consultation_type = types["consultations"]
+        self.issue_type = types["issues"]
 
     # -- data ---------------------------------------------------------------------------
     def _head(self) -> int:
         with self.service.store.read() as tx:
-            return int(tx.conn.execute(select(func.max(events.c.seq))).scalar() or 0)
+            return feed_head(tx)
 
     def consultations(self) -> Iterator[dict[str, Any]]:
         """Every consultation the public audience may read, as it may read it."""
         service, who = self.service, self.service.anonymous
-        scope = service.access.scope(who, CONSULTATION)
+        scope = service.access.scope(who, self.consultation_type)
         after = 0
         while True:
             with service.store.read() as tx:
-                rows = tx.page(CONSULTATION, ListQuery(), scope, after, 200)
+                rows = tx.page(self.consultation_type, ListQuery(), scope, after, 200)
             for stored in rows:
                 after = stored.seq
                 presented = service.present(who, stored)
@@ -100,7 +100,7 @@ class PublicPages:
 
     def consultation(self, rid: str) -> dict[str, Any]:
         with self.service.store.read() as tx:
-            stored = tx.get(CONSULTATION, rid)
+            stored = tx.get(self.consultation_type, rid)
         presented = None if stored is None else self.service.present(self.service.anonymous,
                                                                      stored)
         if presented is None:
@@ -108,21 +108,11 @@ class PublicPages:
         return presented.document()
 
     def _count(self) -> IssueStatistics:
-        """Exact counts grouped in SQL; the China-time month is the UTC month, except on a
-        month's last day from 16:00 UTC, which the query sets apart by its day."""
-        c = resources.c
-        month = func.substr(c.submitted_at, 1, 7)
-        late_day = case((func.substr(c.submitted_at, 12, 2) >= "16",
-                         func.substr(c.submitted_at, 9, 2)), else_="")
-        late_day = case((func.substr(c.submitted_at, 9, 2) >= "28", late_day), else_="")
-        query = (select(c.category, c.community, month, late_day, func.count())
-                 .where(c.rtype == ISSUE, c.submitted_at.is_not(None),
-                        c.category.is_not(None), c.community.is_not(None))
-                 .group_by(c.category, c.community, month, late_day))
+        """Exact counts grouped by the database, folded to China-time months."""
         counts: Counter[tuple[str, str, str]] = Counter()
         with self.service.store.read() as tx:
-            for category, community, utc_month, day, n in tx.conn.execute(query):
-                counts[(str(category), str(community), shifted_month(utc_month, day))] += n
+            for category, community, month, late, n in submission_counts(tx, self.issue_type):
+                counts[(category, community, shifted_month(month, late))] += n
         return IssueStatistics.from_counts(counts, self.threshold)
 
     def aggregate(self) -> _Aggregate:
@@ -194,12 +184,13 @@ async def _notice(request: Request) -> Response:
 
 
 def public_routes() -> list[Route]:
-    """The routes of the public pages, Chinese at /public/ and English at /public/en/."""
+    """The routes of the public pages, Chinese at /public/ and English at /public/en/; the
+    statistics are the issue figures (/public/figures, their data /public/figures.json)."""
     p = PUBLIC_PREFIX
-    routes = [Route(p + "statistics.json", _statistics_json, methods=["GET"]),
+    routes = [Route(p + "figures.json", _statistics_json, methods=["GET"]),
               Route(p + "consultations/{rid}/notice.pdf", _notice, methods=["GET"])]
     for prefix in (p, p + "en/"):
         routes += [Route(prefix, _index, methods=["GET"]),
-                   Route(prefix + "statistics", _statistics, methods=["GET"]),
+                   Route(prefix + "figures", _statistics, methods=["GET"]),
                    Route(prefix + "consultations/{rid}", _consultation, methods=["GET"])]
     return routes

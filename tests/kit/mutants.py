@@ -1069,3 +1069,4 @@ MUTANTS += [
            "x-roles on /organisations is ignored: every role writes organisations",
            organisations_written_by_anyone),
 ]
+from .mutants_public import MUTANTS as _public; MUTANTS += _public  # noqa: E402, E702, I001

@@ -11,6 +11,8 @@ Rendering needs the ``publish`` extra (Jinja2, fpdf2): ``pip install "smartcommu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._statistics import (
     CHINA_STANDARD_TIME,
     Cell,
@@ -21,6 +23,10 @@ from ._statistics import (
     statistics_from_issues,
 )
 from ._timeline import STEPS, Line, Step, Timeline, public_view, timeline
+
+if TYPE_CHECKING:
+    from ._notice import FONT_ENV, NoticeFontMissing, find_cjk_font, notice_pdf
+    from ._pages import LANGUAGES, Links, consultation_page, index_page, statistics_page
 
 __all__ = ["CHINA_STANDARD_TIME", "FONT_ENV", "LANGUAGES", "STEPS", "Cell", "IssueStatistics",
            "Line", "Links", "NoticeFontMissing", "Step", "Timeline", "consultation_page",

@@ -46,7 +46,7 @@ class Links:
         return self._page(lang, f"consultations/{rid}")
 
     def statistics(self, lang: str) -> str:
-        return self._page(lang, "statistics")
+        return self._page(lang, "figures")
 
     def notice(self, rid: str) -> str:
         return f"{self.root}consultations/{rid}/notice.pdf"

@@ -13,13 +13,15 @@ that carry no personal information.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..privacy import redact
-from ..specification import Spec, load_spec
+from ..privacy import audience_for_role, redact
+from ..specification import DEFAULT_VERSION, Spec, load_spec
+from ..validation import compile_plan
 
 __all__ = ["STEPS", "Line", "Step", "Timeline", "public_view", "timeline"]
 
@@ -63,9 +65,20 @@ def _t(lang: Lang, zh: str, en: str) -> str:
     return zh if lang.startswith("zh") else en
 
 
-def _code(spec: Spec, codelist: str, code: Any, lang: Lang) -> str:
-    """A code's title; a city's own code (open codelists) is shown as it is."""
-    values = spec.codelist(codelist)
+@functools.cache
+def _codelists(spec: Spec, resource_type: str) -> dict[str, str]:
+    """The codelist of each coded member of a resource type, by its path (``votes/status``),
+    read from the schema's ``x-codelist``."""
+    return {"/".join(str(step) for step in leaf.path if step is not None): str(leaf.codelist)
+            for leaf in compile_plan(spec, resource_type).leaves
+            if leaf.kind == "codelist" and leaf.codelist}
+
+
+def _code(spec: Spec, doc: Mapping[str, Any], member: str, code: Any, lang: Lang) -> str:
+    """The title of the code at ``member`` in the reader's language; a city's own code (open
+    codelists) is shown as it is."""
+    name = _codelists(spec, str(doc.get("resourceType")))[member]
+    values = spec.codelist(name)
     return values.title(str(code), lang) if code in values else str(code)
 
 
@@ -88,11 +101,11 @@ def _topic(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Ste
              Line(_t(lang, "内容", "What it is about"), _text(doc.get("description")))]
     if origin.get("type"):
         lines.append(Line(_t(lang, "来源", "Where it came from"),
-                          _code(spec, "consultation-origin", origin["type"], lang)))
+                          _code(spec, doc, "origin/type", origin["type"], lang)))
     if doc.get("form"):
         lines.append(Line(_t(lang, "协商形式", "Form"),
-                          _code(spec, "consultation-form", doc["form"], lang)))
-    return Step("topic", _t(lang, "议题提出", "Topic proposed"), origin.get("proposedAt"),
+                          _code(spec, doc, "form", doc["form"], lang)))
+    return Step("origin", _t(lang, "议题提出", "Topic proposed"), origin.get("proposedAt"),
                 tuple(line for line in lines if line.text))
 
 
@@ -101,7 +114,7 @@ def _notice(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> St
     if not isinstance(notice, Mapping):
         return None
     lines = [Line("", _text(notice.get("text")))]
-    channels = [_code(spec, "consultation-publication-channel", c, lang)
+    channels = [_code(spec, doc, "notice/channels", c, lang)
                 for c in notice.get("channels") or ()]
     if channels:
         lines.append(Line(_t(lang, "公告渠道", "Published on"), "、".join(channels)
@@ -115,8 +128,8 @@ def _notice(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> St
 def _sessions(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Step | None:
     items = []
     for s in doc.get("sessions") or ():
-        lines = [Line(_t(lang, "状态", "Status"), _code(spec, "session-status", s.get("status"),
-                                                        lang))]
+        status = _code(spec, doc, "sessions/status", s.get("status"), lang)
+        lines = [Line(_t(lang, "状态", "Status"), status)]
         if s.get("place"):
             lines.append(Line(_t(lang, "地点", "Place"), _text(s["place"])))
         attendance = s.get("attendance") or {}
@@ -125,7 +138,7 @@ def _sessions(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> 
         minutes = s.get("minutes") or {}
         if _text(minutes.get("text")):
             lines.append(Line(_t(lang, "会议纪要", "Minutes"), _text(minutes["text"])))
-        items.append(Step("session", _text(s.get("title")) or _t(lang, "会议", "Meeting"),
+        items.append(Step("sessions", _text(s.get("title")) or _t(lang, "会议", "Meeting"),
                           s.get("start"), tuple(lines)))
     if not items:
         return None
@@ -145,20 +158,22 @@ def _votes(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Ste
                for o in doc.get("options") or ()}
     items = []
     for v in doc.get("votes") or ():
-        lines = [Line(_t(lang, "状态", "Status"), _code(spec, "vote-status", v.get("status"), lang))]
+        status = _code(spec, doc, "votes/status", v.get("status"), lang)
+        lines = [Line(_t(lang, "状态", "Status"), status)]
         results = v.get("results")
         # Results appear once visible (/req/consultations/results-hidden), never before.
         if isinstance(results, Mapping) and _results_visible(results, now):
             for option in (results.get("tally") or {}).get("options") or ():
-                lines.append(Line(options.get(option.get("optionId"), str(option.get("optionId"))),
-                                  _t(lang, f"{option.get('total')} 票", f"{option.get('total')} votes")))
+                code, total = option.get("optionId"), option.get("total")
+                lines.append(Line(options.get(code, str(code)),
+                                  _t(lang, f"{total} 票", f"{total} votes")))
             if results.get("result"):
-                lines.append(Line(_t(lang, "表决结果", "Result"),
-                                  _code(spec, "vote-result", results["result"], lang)))
+                outcome = _code(spec, doc, "votes/results/result", results["result"], lang)
+                lines.append(Line(_t(lang, "表决结果", "Result"), outcome))
         else:
             lines.append(Line(_t(lang, "表决结果", "Result"),
                               _t(lang, "尚未公布", "Not yet published")))
-        items.append(Step("vote", _text(v.get("question")), v.get("opensAt"), tuple(lines)))
+        items.append(Step("votes", _text(v.get("question")), v.get("opensAt"), tuple(lines)))
     if not items:
         return None
     return Step("votes", _t(lang, "表决", "Votes"), items[0].at, (), tuple(items))
@@ -168,8 +183,8 @@ def _decision(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> 
     decision = doc.get("decision")
     if not isinstance(decision, Mapping):
         return None
-    lines = [Line(_t(lang, "决定", "Decision"), _code(spec, "consultation-decision-type",
-                                                       decision.get("type"), lang)),
+    kind = _code(spec, doc, "decision/type", decision.get("type"), lang)
+    lines = [Line(_t(lang, "决定", "Decision"), kind),
              Line("", _text(decision.get("text")))]
     return Step("decision", _t(lang, "形成决定", "Decision"), decision.get("decidedAt"),
                 tuple(line for line in lines if line.text))
@@ -187,7 +202,7 @@ def _implementation(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetim
         lines.append(Line(_t(lang, "计划完成", "Planned completion"),
                           day(work["plannedCompletion"])))
     for m in work.get("milestones") or ():
-        state = _code(spec, "consultation-milestone-status", m.get("status"), lang)
+        state = _code(spec, doc, "implementation/milestones/status", m.get("status"), lang)
         lines.append(Line(_text(m.get("title")), f"{state}（{day(m.get('dueDate'))}）"
                           if lang.startswith("zh") else f"{state} ({day(m.get('dueDate'))})"))
     for u in work.get("updates") or ():
@@ -210,22 +225,25 @@ STEPS: list[StepFn] = [_topic, _notice, _sessions, _votes, _decision, _implement
 
 
 def public_view(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The consultation as the public audience receives it (privacy.json, audience public)."""
-    return redact(doc, "public")
+    """The consultation as a reader without an account receives it: redacted for the audience
+    of privacy.json's ``anonymousRole``, the public."""
+    spec = load_spec(str(doc.get("specVersion") or DEFAULT_VERSION))
+    role = str(spec.privacy["recordAccess"]["anonymousRole"])
+    return redact(doc, audience_for_role(role, spec.version))
 
 
 def timeline(doc: Mapping[str, Any], lang: Lang = "zh-Hans", *, now: datetime | None = None,
              steps: Sequence[StepFn] | None = None) -> Timeline:
     """The timeline of a consultation already redacted for the public audience."""
-    spec = load_spec(str(doc.get("specVersion") or "1.0"))
+    spec = load_spec(str(doc.get("specVersion") or DEFAULT_VERSION))
     moment = now or datetime.now(UTC)
     built = (fn(doc, spec, lang, moment) for fn in (STEPS if steps is None else steps))
     convener = doc.get("convener") or {}
     return Timeline(
         id=str(doc.get("id")), title=_text(doc.get("title")),
         description=_text(doc.get("description")),
-        status=_code(spec, "consultation-status", doc.get("status"), lang),
+        status=_code(spec, doc, "status", doc.get("status"), lang),
         community=str(doc.get("divisionCode") or ""), convener=_text(convener.get("name")),
-        categories=tuple(_code(spec, "consultation-content", c, lang)
+        categories=tuple(_code(spec, doc, "categories", c, lang)
                          for c in doc.get("categories") or ()),
         steps=tuple(s for s in built if s is not None))
