@@ -31,6 +31,7 @@ def issue(category: str, community: str, submitted: str) -> dict[str, Any]:
                   communityDivisionCode=community, submittedAt=submitted)
     doc.pop("externalRefs", None)
     doc.pop("meta", None)
+    doc.pop("gridCode", None)  # the example's grid lies in its own community
     history = doc.get("history")
     if isinstance(history, list) and history:
         history[0]["at"] = submitted

@@ -45,6 +45,7 @@ _OPTIONAL = (
     _Optional("serve", ("serve", "import", "retention"), "smartcommunity[server]"),
     _Optional("tokens", ("tokens",), "smartcommunity[server]"),
     _Optional("conformance", ("conformance",), "smartcommunity[conformance]"),
+    _Optional("publish", ("publish",), "smartcommunity[publish]"),
 )
 
 

@@ -27,18 +27,19 @@ from ._timeline import STEPS, Line, Step, Timeline, public_view, timeline
 if TYPE_CHECKING:
     from ._notice import FONT_ENV, NoticeFontMissing, find_cjk_font, notice_pdf
     from ._pages import LANGUAGES, Links, consultation_page, index_page, statistics_page
+    from ._site import Site, published
 
 __all__ = ["CHINA_STANDARD_TIME", "FONT_ENV", "LANGUAGES", "STEPS", "Cell", "IssueStatistics",
-           "Line", "Links", "NoticeFontMissing", "Step", "Timeline", "consultation_page",
+           "Line", "Links", "NoticeFontMissing", "Site", "Step", "Timeline", "consultation_page",
            "find_cjk_font", "index_page", "minimum_cell_count", "month_of", "notice_pdf",
-           "public_view", "shifted_month", "statistics_from_issues", "statistics_page",
+           "public_view", "published", "shifted_month", "statistics_from_issues", "statistics_page",
            "timeline"]
 
 _RENDERING = {
     "LANGUAGES": "_pages", "Links": "_pages", "consultation_page": "_pages",
     "index_page": "_pages", "statistics_page": "_pages",
     "FONT_ENV": "_notice", "NoticeFontMissing": "_notice", "find_cjk_font": "_notice",
-    "notice_pdf": "_notice",
+    "notice_pdf": "_notice", "Site": "_site", "published": "_site",
 }
 
 

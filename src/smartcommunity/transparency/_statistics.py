@@ -111,6 +111,14 @@ class IssueStatistics:
     def to_json(self) -> dict[str, Any]:
         return {"minimumCellCount": self.threshold, "cells": [c.to_json() for c in self.cells]}
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> IssueStatistics:
+        """The statistics a server published (``/public/figures.json``), as they are."""
+        cells = tuple(Cell(str(c["category"]), str(c["community"]), str(c["month"]),
+                           None if c.get("suppressed") else int(c["count"]))
+                      for c in data.get("cells") or ())
+        return cls(int(data["minimumCellCount"]), cells)
+
 
 def _month_key(month: str) -> int:
     return int(month[:4]) * 12 + int(month[5:7])
