@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,6 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from smartcommunity.transparency import (
+    LANGUAGES,
     IssueStatistics,
     Links,
     NoticeFontMissing,
@@ -57,30 +60,50 @@ class NoticeUnavailable(ProblemError):
 
 
 @dataclass(frozen=True, slots=True)
-class _Aggregate:
-    head: int
-    stats: IssueStatistics
-    pages: dict[str, bytes]
+class _Rendered:
+    head: int  # the change feed's head it was made at
+    until: datetime | None  # when it goes stale by itself (vote results becoming visible)
+    body: bytes
+
+
+Key = tuple[str, ...]  # ("index", lang), ("consultation", id, lang), ("figures", lang|"json"),
+#                        ("notice", id)
 
 
 class PublicPages:
-    """The public pages of one service."""
+    """The public pages of one service, each kept once made until the data changes.
+
+    Whether the data changed is the change feed's head, read at most every ``recheck``
+    seconds (so that serving a kept page needs no database read), which is how long a page
+    may lag a write made through another worker or instance.
+    """
+
+    #: seconds between two reads of the change feed's head
+    recheck = 1.0
+    #: pages kept at most (a city has few published consultations; each has four pages)
+    kept = 2048
 
     def __init__(self, service: Service) -> None:
         self.service = service
         self.threshold = minimum_cell_count(service.spec.version)
         self.links = Links(PUBLIC_PREFIX)
         self._lock = threading.Lock()
-        self._aggregate: _Aggregate | None = None
+        self._rendered: dict[Key, _Rendered] = {}
+        self._head = -1
+        self._checked = float("-inf")
         # The resource types behind the pages, by the collections the OpenAPI names them.
         types = {collection: rtype for rtype, collection in service.spec.collections.items()}
         self.consultation_type = types["consultations"]
         self.issue_type = types["issues"]
 
     # -- data ---------------------------------------------------------------------------
-    def _head(self) -> int:
-        with self.service.store.read() as tx:
-            return feed_head(tx)
+    def head(self) -> int:
+        """The change feed's head, read again when the last read is ``recheck`` s old."""
+        if time.monotonic() - self._checked >= self.recheck:
+            with self.service.store.read() as tx:
+                self._head = feed_head(tx)
+            self._checked = time.monotonic()
+        return self._head
 
     def consultations(self) -> Iterator[dict[str, Any]]:
         """Every consultation the public audience may read, as it may read it."""
@@ -115,35 +138,72 @@ class PublicPages:
                 counts[(category, community, shifted_month(month, late))] += n
         return IssueStatistics.from_counts(counts, self.threshold)
 
-    def aggregate(self) -> _Aggregate:
-        """The statistics and the pages made of them, as of the change feed's head."""
-        head = self._head()
-        current = self._aggregate
-        if current is not None and current.head == head:
-            return current
-        with self._lock:
-            current = self._aggregate
-            if current is None or current.head != head:
-                stats = self._count()
-                pages = {lang: statistics_page(stats, lang, self.links).encode()
-                         for lang in ("zh-Hans", "en")}
-                pages["json"] = orjson.dumps(stats.to_json())
-                current = self._aggregate = _Aggregate(head, stats, pages)
-            return current
-
     # -- pages --------------------------------------------------------------------------
-    def index(self, lang: str) -> bytes:
-        return index_page(list(self.consultations()), lang, self.links).encode()
+    def kept_page(self, key: Key) -> bytes | None:
+        """The page if it is kept and still current, without reading the database."""
+        if time.monotonic() - self._checked >= self.recheck:
+            return None
+        got = self._rendered.get(key)
+        if got is None or got.head != self._head:
+            return None
+        if got.until is not None and datetime.now(UTC) >= got.until:
+            return None
+        return got.body
 
-    def page(self, rid: str, lang: str) -> bytes:
-        return consultation_page(self.consultation(rid), lang, self.links).encode()
+    def page(self, key: Key) -> bytes:
+        """The page ``key``, made again when the data changed since it was made."""
+        head = self.head()
+        got = self._rendered.get(key)
+        if (got is not None and got.head == head
+                and (got.until is None or datetime.now(UTC) < got.until)):
+            return got.body
+        if key[0] == "figures":
+            with self._lock:  # one grouped query at a time, not one per waiting request
+                again = self._rendered.get(key)
+                if again is not None and again.head == head:
+                    return again.body
+                stats = self._count()
+                made: dict[Key, bytes] = {
+                    ("figures", lang): statistics_page(stats, lang, self.links).encode()
+                    for lang in LANGUAGES}
+                made[("figures", "json")] = orjson.dumps(stats.to_json())
+                for k, body in made.items():
+                    self._keep(k, _Rendered(head, None, body))
+                return made[key]
+        body, until = self._make(key)
+        self._keep(key, _Rendered(head, until, body))
+        return body
 
-    def notice(self, rid: str) -> bytes:
-        doc = self.consultation(rid)
-        try:
-            return notice_pdf(doc)
-        except NoticeFontMissing as exc:
-            raise NoticeUnavailable(str(exc)) from exc
+    def _make(self, key: Key) -> tuple[bytes, datetime | None]:
+        if key[0] == "index":
+            return index_page(list(self.consultations()), key[1], self.links).encode(), None
+        doc = self.consultation(key[1])
+        until = _results_due(doc)
+        if key[0] == "notice":
+            try:
+                return notice_pdf(doc), until
+            except NoticeFontMissing as exc:
+                raise NoticeUnavailable(str(exc)) from exc
+        return consultation_page(doc, key[2], self.links).encode(), until
+
+    def _keep(self, key: Key, rendered: _Rendered) -> None:
+        if len(self._rendered) >= self.kept:
+            self._rendered.clear()
+        self._rendered[key] = rendered
+
+
+def _results_due(doc: dict[str, Any]) -> datetime | None:
+    """The first moment still to come at which vote results become visible: the pages made
+    before it show them as not yet published."""
+    now = datetime.now(UTC)
+    due = []
+    for vote in doc.get("votes") or ():
+        when = (vote.get("results") or {}).get("visibleFrom")
+        if isinstance(when, str):
+            moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+            if moment > now:
+                due.append(moment)
+    return min(due, default=None)
 
 
 def _pages(request: Request) -> PublicPages:
@@ -155,30 +215,36 @@ def _lang(request: Request) -> str:
     return "en" if request.url.path.startswith(PUBLIC_PREFIX + "en/") else "zh-Hans"
 
 
+async def _serve(request: Request, key: Key) -> bytes:
+    pages = _pages(request)
+    kept = pages.kept_page(key)  # served from memory: no thread, no database
+    return kept if kept is not None else await asyncio.to_thread(pages.page, key)
+
+
 async def _index(request: Request) -> Response:
-    body = await asyncio.to_thread(_pages(request).index, _lang(request))
+    body = await _serve(request, ("index", _lang(request)))
     return HTMLResponse(body, media_type=_HTML)
 
 
 async def _consultation(request: Request) -> Response:
-    rid = str(request.path_params["rid"])
-    body = await asyncio.to_thread(_pages(request).page, rid, _lang(request))
+    body = await _serve(request, ("consultation", str(request.path_params["rid"]),
+                                  _lang(request)))
     return HTMLResponse(body, media_type=_HTML)
 
 
 async def _statistics(request: Request) -> Response:
-    aggregate = await asyncio.to_thread(_pages(request).aggregate)
-    return HTMLResponse(aggregate.pages[_lang(request)], media_type=_HTML, headers=_CACHE)
+    body = await _serve(request, ("figures", _lang(request)))
+    return HTMLResponse(body, media_type=_HTML, headers=_CACHE)
 
 
 async def _statistics_json(request: Request) -> Response:
-    aggregate = await asyncio.to_thread(_pages(request).aggregate)
-    return Response(aggregate.pages["json"], media_type="application/json", headers=_CACHE)
+    body = await _serve(request, ("figures", "json"))
+    return Response(body, media_type="application/json", headers=_CACHE)
 
 
 async def _notice(request: Request) -> Response:
     rid = str(request.path_params["rid"])
-    body = await asyncio.to_thread(_pages(request).notice, rid)
+    body = await _serve(request, ("notice", rid))
     return Response(body, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="notice-{rid}.pdf"'})
 

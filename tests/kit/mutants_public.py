@@ -34,6 +34,7 @@ def public_unpublished_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
     pages: PublicPages = app.state.public
     insider = Principal(name="(pages)", role="community-staff", communities=ALL)
     mp.setattr(pages.service, "anonymous", insider)
+    mp.setattr(pages, "_rendered", {})
     return app
 
 
@@ -51,6 +52,7 @@ def public_identity_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
         return doc
 
     mp.setattr(pages, "consultation", unredacted)
+    mp.setattr(pages, "_rendered", {})
     return app
 
 
@@ -58,14 +60,20 @@ def public_small_cell_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Publishes every cell's number, however small."""
     pages: PublicPages = app.state.public
     mp.setattr(pages, "threshold", 1)
-    mp.setattr(pages, "_aggregate", None)
+    mp.setattr(pages, "_rendered", {})
     return app
 
 
 def public_notice_as_html(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Sends the HTML page where the PDF notice should be."""
     pages: PublicPages = app.state.public
-    mp.setattr(pages, "notice", lambda rid: pages.page(rid, "zh-Hans"))
+    make = pages._make
+
+    def html_for_pdf(key: tuple[str, ...]) -> Any:
+        return make(("consultation", key[1], "zh-Hans") if key[0] == "notice" else key)
+
+    mp.setattr(pages, "_make", html_for_pdf)
+    mp.setattr(pages, "_rendered", {})
     return app
 
 

@@ -58,10 +58,18 @@ def test_the_figures_are_the_documents_counted(client: TestClient, public_app: A
     assert 'data-count="7"' in page and 'data-count="2"' not in page
 
 
-def test_the_figures_follow_new_issues(client: TestClient, public_app: Any) -> None:
+def test_the_figures_follow_new_issues(client: TestClient, public_app: Any,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = public_app.state.public
+    monkeypatch.setattr(pages, "recheck", 3600.0)
+    monkeypatch.setattr(pages, "_checked", float("-inf"))
     before = client.get("/public/figures.json").json()
     public_app.state.sc.service.load(
         [issue("utilities.water-supply", "110105001009", "2026-09-01T08:00:00+08:00")])
+    # Kept pages are served until the change feed is read again (every ``recheck`` s) …
+    assert client.get("/public/figures.json").json() == before
+    # … and made again once it shows the write.
+    monkeypatch.setattr(pages, "recheck", 0.0)
     after = client.get("/public/figures.json").json()
     assert after != before
     assert {"category": "utilities", "community": "110105001009", "month": "2026-09",
