@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kit.harness import Server, serving  # the tests folder is on the path
 
 from reference_server import Settings, create_app
-
-from kit.harness import Server, serving  # the tests folder is on the path
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
