@@ -16,6 +16,9 @@ from typing import Any
 
 import orjson
 
+# Imported here, not when run: without the publish extra (Jinja2, fpdf2) the import fails and
+# the command only says which extra to install.
+from ..transparency import IssueStatistics, Site, statistics_from_issues
 from ._common import EXIT_INVALID, EXIT_OK, UsageError, discover
 
 
@@ -32,9 +35,8 @@ def add_publish(sub: Any) -> None:
     p.set_defaults(handler=command)
 
 
-def _from_files(paths: list[str]) -> tuple[list[dict[str, Any]], Any]:
+def _from_files(paths: list[str]) -> tuple[list[dict[str, Any]], IssueStatistics]:
     from ..specification import load_spec
-    from ..transparency import statistics_from_issues
 
     spec = load_spec()
     types = {collection: rtype for rtype, collection in spec.collections.items()}
@@ -73,11 +75,10 @@ def _pages(client: Any, path: str) -> Iterator[dict[str, Any]]:
             return
 
 
-def _from_server(base_url: str) -> tuple[list[dict[str, Any]], Any]:
+def _from_server(base_url: str) -> tuple[list[dict[str, Any]], IssueStatistics]:
     import httpx
 
     from ..specification import load_spec
-    from ..transparency import IssueStatistics
 
     collection = load_spec().collections
     types = {c: t for t, c in collection.items()}
@@ -94,8 +95,6 @@ def _from_server(base_url: str) -> tuple[list[dict[str, Any]], Any]:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..transparency import Site
-
     if args.input:
         consultations, stats = _from_files(args.input)
         site = Site(consultations, stats)
