@@ -91,6 +91,7 @@ class PublicPages:
         self._rendered: dict[Key, _Rendered] = {}
         self._head = -1
         self._checked = float("-inf")
+        self._checking = False  # a read of the head is under way
         # The resource types behind the pages, by the collections the OpenAPI names them.
         types = {collection: rtype for rtype, collection in service.spec.collections.items()}
         self.consultation_type = types["consultations"]
@@ -100,9 +101,13 @@ class PublicPages:
     def head(self) -> int:
         """The change feed's head, read again when the last read is ``recheck`` s old."""
         if time.monotonic() - self._checked >= self.recheck:
-            with self.service.store.read() as tx:
-                self._head = feed_head(tx)
-            self._checked = time.monotonic()
+            self._checking = True
+            try:
+                with self.service.store.read() as tx:
+                    self._head = feed_head(tx)
+                self._checked = time.monotonic()
+            finally:
+                self._checking = False
         return self._head
 
     def consultations(self) -> Iterator[dict[str, Any]]:
@@ -140,8 +145,10 @@ class PublicPages:
 
     # -- pages --------------------------------------------------------------------------
     def kept_page(self, key: Key) -> bytes | None:
-        """The page if it is kept and still current, without reading the database."""
-        if time.monotonic() - self._checked >= self.recheck:
+        """The page if it is kept and still current, without reading the database. While one
+        request reads the head again, the others are served what is kept rather than all
+        queueing for the same read."""
+        if time.monotonic() - self._checked >= self.recheck and not self._checking:
             return None
         got = self._rendered.get(key)
         if got is None or got.head != self._head:
