@@ -46,8 +46,9 @@ __all__ = ["PUBLIC_PREFIX", "NoticeUnavailable", "PublicPages", "public_routes"]
 #: where the public pages are served (/req/public-pages/no-token)
 PUBLIC_PREFIX = "/public/"
 _HTML = "text/html; charset=utf-8"
-#: pages are public and change only with the data: caches may keep them a little while
-_CACHE = {"Cache-Control": "public, max-age=60"}
+#: pages are public and change only with the data: caches may keep them as long as the pages
+#: may lag a change (/req/public-pages/small-cells)
+_CACHE = {"Cache-Control": "public, max-age=5"}
 
 
 class NoticeUnavailable(ProblemError):
