@@ -3,10 +3,13 @@ figures from the database's grouped counts equal to counting the documents."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from server.helpers import pg_available, throwaway_pg  # the tests folder is on the path
 
 from reference_server import Settings, create_app
@@ -97,3 +100,25 @@ def test_without_a_chinese_font_the_notice_is_refused_clearly(
     body = resp.json()
     assert body["code"] == "public.notice-font-missing"
     assert body["message"]["zh-Hans"] and body["message"]["en"]
+
+
+_near_month_ends = st.builds(
+    lambda month, day, hour, minute: datetime(2026, month, 1, tzinfo=UTC)
+    + timedelta(days=day, hours=hour, minutes=minute),
+    st.integers(1, 12), st.sampled_from([-2, -1, 0, 26, 27, 28, 29, 30]),
+    st.integers(0, 23), st.integers(0, 59))
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["environment.garbage", "housing", "utilities.gas"]),
+                          _near_month_ends), min_size=1, max_size=12))
+def test_the_grouped_query_agrees_with_counting_near_month_ends(
+        public_app: Any, issued: list[tuple[str, datetime]]) -> None:
+    """The database groups by UTC text; China-time months are worked out from it."""
+    service = public_app.state.sc.service
+    service.load([issue(category, "110105001007", moment.isoformat())
+                  for category, moment in issued])
+    with service.store.read() as tx:
+        stored = [s.doc for s in tx.all_resources() if s.rtype == "Issue"]
+    assert public_app.state.public._count() == statistics_from_issues(stored)
