@@ -84,7 +84,7 @@ def index_page(consultations: Iterable[Mapping[str, Any]], lang: str, links: Lin
     lines = [timeline(doc, lang, now=now, steps=()) for doc in consultations]
     title = "社区协商公开" if lang.startswith("zh") else "Community consultations"
     return _render("index.html", lang, links, links.home(_other(lang)), title,
-                   consultations=lines)
+                   consultations=lines, current="home")
 
 
 def consultation_page(doc: Mapping[str, Any], lang: str, links: Links,
@@ -108,4 +108,4 @@ def statistics_page(stats: IssueStatistics, lang: str, links: Links) -> str:
                 tables.append({"community": community, "month": month, "cells": cells})
     title = "诉求统计" if lang.startswith("zh") else "Issue figures"
     return _render("statistics.html", lang, links, links.statistics(_other(lang)), title,
-                   tables=tables, threshold=stats.threshold)
+                   tables=tables, threshold=stats.threshold, current="figures")
