@@ -91,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.routes.extend(routes(settings.spec_version))
     # The public pages, read without a token (/conf/public-pages).
     app.state.public = PublicPages(service)
+    app.state.public.warm()  # before the freeze below
     app.router.routes.extend(public_routes())
     api_document = json.dumps(bundled(settings.spec_version), ensure_ascii=False).encode()
 
