@@ -25,6 +25,7 @@ from .files import create_private, read_key_file, shared_file_warnings, sqlite_p
 from .http import json_response
 from .landing import API_DESCRIPTION, API_DOCUMENTATION, DOCUMENTATION_ASSETS, swagger_assets
 from .openapi import bundled
+from .public import PublicPages, public_routes
 from .service import Service
 from .settings import Settings
 from .storage import Store
@@ -88,6 +89,10 @@ def create_app(settings: Settings) -> FastAPI:
     # The API's routes take the Request and return a Response themselves, so they are served
     # as plain Starlette routes in one flat list: no dependency solving, no response models.
     app.router.routes.extend(routes(settings.spec_version))
+    # The public pages, read without a token (/conf/public-pages).
+    app.state.public = PublicPages(service)
+    app.state.public.warm()  # before the freeze below
+    app.router.routes.extend(public_routes())
     api_document = json.dumps(bundled(settings.spec_version), ensure_ascii=False).encode()
 
     @app.get(API_DESCRIPTION, include_in_schema=False)

@@ -11,11 +11,12 @@ from ._commit import Committer
 from ._derive import Derived, derive, utc_text
 from ._indexes import INDEXES, Index, Terms, bbox_terms, external_ref_key, index_of
 from ._rows import AuditRow, Change, EventRow, Stored, joined, split
+from ._statistics import feed_head, submission_counts
 from ._store import Store, migrations_config
 from ._tables import metadata
 from ._transactions import Duplicate, ListQuery, Scope, Sealer, Tx
 
 __all__ = ["INDEXES", "AuditRow", "Change", "Committer", "Derived", "Duplicate", "EventRow",
            "Index", "ListQuery", "Scope", "Sealer", "Store", "Stored", "Terms", "Tx", "bbox_terms",
-           "derive", "external_ref_key", "index_of", "joined", "metadata", "migrations_config",
-           "split", "utc_text"]
+           "derive", "external_ref_key", "feed_head", "index_of", "joined", "metadata",
+           "migrations_config", "split", "submission_counts", "utc_text"]

@@ -42,6 +42,15 @@ def test_wheel_contains_every_spec_file(wheel: Path) -> None:
         assert f"smartcommunity/_spec/{p.relative_to(ROOT / 'spec').as_posix()}" in names, p
 
 
+def test_wheel_carries_the_public_pages_templates(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    folder = ROOT / "src/smartcommunity/transparency/templates"
+    templates = sorted(p.name for p in folder.glob("*.html"))
+    assert templates
+    for name in templates:
+        assert f"smartcommunity/transparency/templates/{name}" in names, name
+
+
 def test_wheel_carries_nothing_of_the_tests(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}

@@ -46,6 +46,7 @@ _OPTIONAL = (
     _Optional("tokens", ("tokens",), "smartcommunity[server]"),
     _Optional("conformance", ("conformance",), "smartcommunity[conformance]"),
     _Optional("report", ("report",), "smartcommunity[report]"),
+    _Optional("publish", ("publish",), "smartcommunity[publish]"),
 )
 
 

@@ -12,3 +12,4 @@ from . import _audiences  # noqa: F401  # intake, system and consent-bound depar
 from . import _matrix  # noqa: F401  # every reader × every read path × every tagged field
 from . import _profiles  # noqa: F401  # the city profile a server runs (/conf/profiles)
 from . import _indicators  # noqa: F401  # GET /indicators against the library's figures
+from . import _public  # noqa: F401  # the public pages, read without a token

@@ -1,0 +1,111 @@
+"""``smartcommunity publish``: write the public pages as static files (/conf/public-pages).
+
+From files (``--input``: JSON or NDJSON documents; only the consultations the public may read
+are published, redacted for the public, and issue statistics are counted from the issues) or
+from a server (``--base-url``: the consultations a caller without a token reads, and the
+figures the server publishes at /public/figures.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+# Imported here, not when run: without the publish extra (Jinja2, fpdf2) the import fails and
+# the command only says which extra to install.
+from ..transparency import IssueStatistics, Site, statistics_from_issues
+from ._common import EXIT_INVALID, EXIT_OK, UsageError, discover
+
+
+def add_publish(sub: Any) -> None:
+    p = sub.add_parser(
+        "publish", help="write the public pages as static files / 生成公开页面",
+        description="Write the public pages (consultation timelines, issue figures with small "
+                    "cells suppressed, printable A4 notices) as static files.")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", nargs="+", metavar="PATH",
+                        help="JSON or NDJSON files or folders of documents")
+    source.add_argument("--base-url", metavar="URL", help="a server's API root")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the pages to")
+    p.set_defaults(handler=command)
+
+
+def _from_files(paths: list[str]) -> tuple[list[dict[str, Any]], IssueStatistics]:
+    from ..specification import load_spec
+
+    spec = load_spec()
+    types = {collection: rtype for rtype, collection in spec.collections.items()}
+    consultations: list[dict[str, Any]] = []
+    issues: list[dict[str, Any]] = []
+    for source in discover(paths, False):
+        for line, raw in source.open():
+            try:
+                doc = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                where = f"{source.name}:{line}" if line else source.name
+                raise UsageError(f"{where}: not JSON ({exc})") from exc
+            for item in doc if isinstance(doc, list) else [doc]:
+                if not isinstance(item, dict):
+                    continue
+                if item.get("resourceType") == types["consultations"]:
+                    consultations.append(item)
+                elif item.get("resourceType") == types["issues"]:
+                    # Only what the statistics count is kept, not the issue.
+                    issues.append({k: item.get(k) for k in
+                                   ("category", "communityDivisionCode", "submittedAt")})
+    return consultations, statistics_from_issues(issues)
+
+
+def _pages(client: Any, path: str) -> Iterator[dict[str, Any]]:
+    cursor: str | None = None
+    while True:
+        params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+        resp = client.get(path, params=params)
+        if resp.status_code != 200:
+            raise UsageError(f"GET {path} answered {resp.status_code}")
+        body = resp.json()
+        yield from body.get("items") or ()
+        cursor = body.get("next")
+        if not cursor:
+            return
+
+
+def _from_server(base_url: str) -> tuple[list[dict[str, Any]], IssueStatistics]:
+    import httpx
+
+    from ..specification import load_spec
+
+    collection = load_spec().collections
+    types = {c: t for t, c in collection.items()}
+    try:
+        with httpx.Client(base_url=base_url.rstrip("/") + "/", timeout=30) as client:
+            # No token: the server answers as for the public (/req/privacy/anonymous-public-read).
+            consultations = list(_pages(client, collection[types["consultations"]]))
+            figures = client.get("public/figures.json")
+            if figures.status_code != 200:
+                raise UsageError(f"GET public/figures.json answered {figures.status_code}")
+            return consultations, IssueStatistics.from_json(figures.json())
+    except httpx.HTTPError as exc:
+        raise UsageError(f"cannot read {base_url}: {exc}") from exc
+
+
+def command(args: argparse.Namespace) -> int:
+    if args.input:
+        consultations, stats = _from_files(args.input)
+        site = Site(consultations, stats)
+    else:
+        consultations, stats = _from_server(args.base_url)
+        site = Site(consultations, stats, redacted=True)
+    out = Path(args.out)
+    written, missing = site.write(out)
+    print(f"✓ {len(site.consultations)} consultations, {len(stats.cells)} figures: "
+          f"{len(written)} files in {out}")
+    if missing is not None:
+        print(f"✗ 公示未生成 / notices not drawn: {missing}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK

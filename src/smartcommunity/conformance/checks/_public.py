@@ -1,0 +1,177 @@
+"""Checks of the public pages (/conf/public-pages): read without a token, only published
+consultations as the public may read them, small statistics cells suppressed, the A4 notice.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ...transparency import month_of
+from .._context import KitContext
+from .._registry import check
+from ._shared import Tracked, new_issue, proposed, resident_actor
+
+T = TypeVar("T")
+PREFIX = "/public/"
+#: the pages every server of the class serves without a token
+PAGES = (PREFIX, PREFIX + "en/", PREFIX + "figures", PREFIX + "en/figures")
+STATISTICS = PREFIX + "figures.json"
+SMALL_CELLS = "/req/public-pages/small-cells"
+#: an A4 page in PDF points (210 × 297 mm), with a point of slack for rounding
+A4 = (595.28, 841.89)
+_MEDIA_BOX = re.compile(r"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]")
+
+
+def _unique_words(ctx: KitContext, n: int = 6) -> str:
+    return "".join(ctx.rng.choice("甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥") for _ in range(n))
+
+
+def _consultation(ctx: KitContext, visibility: str, title: str,
+                  proposer: str | None = None) -> Tracked:
+    doc = proposed(ctx, [resident_actor(ctx.new_id(), proposer)] if proposer else None)
+    doc["visibility"] = visibility
+    doc["title"] = title
+    return Tracked(ctx, ctx.ensure_valid(doc, "(consultation for the public pages)"))
+
+
+#: how long a page may lag a change (the requirements' 5 seconds), and the kit's poll
+LAG = 5.0
+POLL = 0.25
+
+
+def _eventually(ctx: KitContext, read: Callable[[], T], done: Callable[[T], bool]) -> T:
+    """``read()`` until ``done`` holds of it or the pages' allowed lag has passed."""
+    deadline = time.monotonic() + LAG + 1.0
+    got = read()
+    while not done(got) and time.monotonic() < deadline:
+        time.sleep(POLL)
+        got = read()
+    return got
+
+
+def _page(ctx: KitContext, path: str) -> str:
+    resp = ctx.call("GET", path)
+    ctx.expect_status(resp, 200, zh=f"不带令牌读取 {path}", en=f"read {path} without a token")
+    return resp.text
+
+
+@check("/req/public-pages/no-token", "公开页面和统计数据不需要令牌",
+       "the public pages and the statistics data are served without a token")
+def test_public_pages_without_token(ctx: KitContext) -> None:
+    for path in PAGES:
+        resp = ctx.call("GET", path)
+        ctx.expect_status(resp, 200, zh=f"不带令牌读取 {path}", en=f"read {path} without a token")
+        ctx.expect(resp.media_type == "text/html",
+                   f"{path} 的媒体类型是 {resp.media_type}，应为 text/html",
+                   f"{path} is served as {resp.media_type}, not text/html")
+    home = _page(ctx, PREFIX)
+    ctx.expect(f'href="{PREFIX}en/' in home or 'href="en/' in home,
+               "中文首页没有切换到英文页面的链接", "the Chinese home page has no link to English")
+    resp = ctx.call("GET", STATISTICS)
+    ctx.expect_status(resp, 200, zh="不带令牌读取统计数据",
+                      en="read the statistics without a token")
+    body = resp.json()
+    ctx.expect(isinstance(body, dict) and isinstance(body.get("cells"), list),
+               "统计数据不是带 cells 列表的 JSON 对象",
+               "the statistics are not a JSON object with a list of cells")
+
+
+@check("/req/public-pages/published-only",
+       "公开页面只展示公众可读的协商，其他协商答复 404",
+       "the public pages show only consultations the public may read; others answer 404")
+def test_only_published_consultations(ctx: KitContext) -> None:
+    shown = _consultation(ctx, "public", "公开议题" + _unique_words(ctx))
+    kept = _consultation(ctx, "community", "社区内部议题" + _unique_words(ctx))
+    for home in (PREFIX, PREFIX + "en/"):
+        def read(path: str = home) -> str:
+            return _page(ctx, path)
+
+        text = _eventually(ctx, read, lambda t: shown.doc["title"] in t)
+        ctx.expect(shown.doc["title"] in text, f"{home} 没有列出公开的协商",
+                   f"{home} does not list the public consultation")
+        ctx.expect(kept.doc["title"] not in text, f"{home} 列出了只对社区可见的协商",
+                   f"{home} lists a consultation visible to the community only")
+    for path in (f"{PREFIX}consultations/{kept.id}", f"{PREFIX}en/consultations/{kept.id}",
+                 f"{PREFIX}consultations/{kept.id}/notice.pdf"):
+        resp = ctx.call("GET", path)
+        ctx.expect_status(resp, 404, zh=f"{path} 是不公开的协商", en=f"{path} is not published")
+    text = _page(ctx, f"{PREFIX}consultations/{shown.id}")
+    ctx.expect(shown.doc["title"] in text, "公开协商的页面没有它的标题",
+               "the page of the public consultation lacks its title")
+
+
+@check("/req/public-pages/public-audience",
+       "公开页面按公众受众删减，不出现居民身份",
+       "the public pages show the consultation as redacted for the public: no resident named")
+def test_no_resident_identity(ctx: KitContext) -> None:
+    name = _unique_words(ctx, 4)
+    shown = _consultation(ctx, "public", "公开议题" + _unique_words(ctx), proposer=name)
+    for path in (f"{PREFIX}consultations/{shown.id}", f"{PREFIX}en/consultations/{shown.id}",
+                 PREFIX):
+        text = _page(ctx, path)
+        ctx.expect(name not in text, f"{path} 出现了提议居民的姓名 {name}",
+                   f"{path} shows the name of the resident who proposed it ({name})")
+
+
+def _group(category: str) -> str:
+    return category.split(".", 1)[0]
+
+
+@check(SMALL_CELLS, "诉求统计中少于阈值的格被抑制",
+       "issue statistics suppress the cells below the threshold")
+def test_small_cells_suppressed(ctx: KitContext) -> None:
+    threshold = int(ctx.spec.parameter(SMALL_CELLS, "minimumCellCount"))
+    template = new_issue(ctx)
+    groups = [c for c in ctx.spec.codelist("issue-category") if "." not in c]
+    # A group the template's issues do not fill, so that the new issue's cell is small.
+    rare = next((g for g in reversed(groups) if g != _group(str(template["category"]))),
+                groups[-1])
+    issue = Tracked(ctx, new_issue(ctx, category=rare))
+    month = month_of(str(issue.doc["submittedAt"]))
+    community = issue.doc.get("communityDivisionCode")
+
+    def mine(cells: list[Any]) -> list[Any]:
+        return [c for c in cells if isinstance(c, dict) and c.get("category") == rare
+                and c.get("community") == community and c.get("month") == month]
+
+    body = _eventually(ctx, lambda: ctx.call("GET", STATISTICS).json(),
+                       lambda b: isinstance(b, dict) and bool(mine(b.get("cells") or [])))
+    cells: list[Any] = (body.get("cells") if isinstance(body, dict) else None) or []
+    ctx.expect(isinstance(body, dict) and body.get("minimumCellCount") == threshold,
+               f"统计数据声明的阈值不是 {threshold}",
+               f"the statistics do not state the threshold {threshold}")
+    for cell in cells:
+        count = cell.get("count") if isinstance(cell, dict) else None
+        ctx.expect(count is None or (isinstance(count, int) and count >= threshold),
+                   f"统计中有少于 {threshold} 件的格给出了数字：{cell}",
+                   f"a cell below {threshold} issues shows its number: {cell}")
+    ctx.expect(len(mine(cells)) == 1, f"统计中没有新诉求所在的格（{rare}，{month}）",
+               f"the statistics have no cell for the new issue ({rare}, {month})")
+    for path in (PREFIX + "figures", PREFIX + "en/figures"):
+        text = _page(ctx, path)
+        shown = [int(n) for n in re.findall(r'data-count="(\d+)"', text)]
+        ctx.expect(all(n >= threshold for n in shown),
+                   f"{path} 给出了少于 {threshold} 件的格",
+                   f"{path} shows a cell below {threshold}")
+
+
+@check("/req/public-pages/notice-pdf", "公开协商有 A4 的 PDF 公示",
+       "a published consultation has an A4 PDF notice")
+def test_notice_pdf(ctx: KitContext) -> None:
+    shown = _consultation(ctx, "public", "公开议题" + _unique_words(ctx))
+    path = f"{PREFIX}consultations/{shown.id}/notice.pdf"
+    resp = ctx.call("GET", path)
+    ctx.expect_status(resp, 200, zh="不带令牌读取公示", en="read the notice without a token")
+    ctx.expect(resp.media_type == "application/pdf",
+               f"公示的媒体类型是 {resp.media_type}", f"the notice is served as {resp.media_type}")
+    ctx.expect(resp.text.startswith("%PDF-"), "公示不是 PDF 文件", "the notice is not a PDF file")
+    boxes = [tuple(float(v) for v in m.groups()) for m in _MEDIA_BOX.finditer(resp.text)]
+    ctx.expect(bool(boxes), "公示中找不到页面尺寸（MediaBox）",
+               "no page size (MediaBox) found in the notice")
+    for x0, y0, x1, y1 in boxes:
+        ctx.expect(abs((x1 - x0) - A4[0]) <= 1 and abs((y1 - y0) - A4[1]) <= 1,
+                   f"公示页面不是 A4 纵向：{x1 - x0:.1f} × {y1 - y0:.1f} 磅",
+                   f"a page of the notice is not A4 portrait: {x1 - x0:.1f} × {y1 - y0:.1f} pt")

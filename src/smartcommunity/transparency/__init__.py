@@ -1,0 +1,53 @@
+"""Public transparency: consultations as timelines, de-identified issue statistics and the
+printable 公示 notice, for pages anyone may read without an account (/conf/public-pages).
+
+>>> from smartcommunity.transparency import IssueStatistics
+>>> IssueStatistics.from_counts({("environment.garbage", "110105001001", "2026-11"): 2,
+...                              ("environment", "110105001001", "2026-11"): 4}, 5).cells[0].count
+6
+
+Rendering needs the ``publish`` extra (Jinja2, fpdf2): ``pip install "smartcommunity[publish]"``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._statistics import (
+    CHINA_STANDARD_TIME,
+    Cell,
+    IssueStatistics,
+    minimum_cell_count,
+    month_of,
+    shifted_month,
+    statistics_from_issues,
+)
+from ._timeline import STEPS, Line, Step, Timeline, public_view, timeline
+
+if TYPE_CHECKING:
+    from ._notice import FONT_ENV, NoticeFontMissing, find_cjk_font, notice_pdf
+    from ._pages import LANGUAGES, Links, consultation_page, index_page, statistics_page
+    from ._site import Site, published
+
+__all__ = ["CHINA_STANDARD_TIME", "FONT_ENV", "LANGUAGES", "STEPS", "Cell", "IssueStatistics",
+           "Line", "Links", "NoticeFontMissing", "Site", "Step", "Timeline", "consultation_page",
+           "find_cjk_font", "index_page", "minimum_cell_count", "month_of", "notice_pdf",
+           "public_view", "published", "shifted_month", "statistics_from_issues", "statistics_page",
+           "timeline"]
+
+_RENDERING = {
+    "LANGUAGES": "_pages", "Links": "_pages", "consultation_page": "_pages",
+    "index_page": "_pages", "statistics_page": "_pages",
+    "FONT_ENV": "_notice", "NoticeFontMissing": "_notice", "find_cjk_font": "_notice",
+    "notice_pdf": "_notice", "Site": "_site", "published": "_site",
+}
+
+
+def __getattr__(name: str) -> object:
+    # The renderers import Jinja2 and fpdf2 (the publish extra) only when first asked for.
+    module = _RENDERING.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -1,0 +1,74 @@
+"""The public pages as static files, for a city that publishes them on any web server or on a
+USB stick for the community service centre's screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..privacy import audience_for_role
+from ..specification import DEFAULT_VERSION, load_spec
+from ._notice import NoticeFontMissing, notice_pdf
+from ._pages import LANGUAGES, Links, consultation_page, index_page, statistics_page
+from ._statistics import IssueStatistics
+from ._timeline import public_view
+
+__all__ = ["Site", "published"]
+
+
+def published(doc: Mapping[str, Any]) -> bool:
+    """Whether a reader without an account may read the consultation: its visibility is one
+    privacy.json shows the anonymous role's audience (/req/public-pages/published-only)."""
+    spec = load_spec(str(doc.get("specVersion") or DEFAULT_VERSION))
+    audience = audience_for_role(str(spec.privacy["recordAccess"]["anonymousRole"]),
+                                 spec.version)
+    return doc.get("visibility") in spec.privacy["visibility"][audience]
+
+
+def _root(depth: int) -> str:
+    return "../" * depth
+
+
+class Site:
+    """Writes the pages of ``consultations`` (stored documents: only the published ones are
+    kept, each redacted for the public) and ``stats`` under ``out``."""
+
+    def __init__(self, consultations: Iterable[Mapping[str, Any]], stats: IssueStatistics,
+                 *, now: datetime | None = None, redacted: bool = False) -> None:
+        docs = [dict(d) if redacted else public_view(d) for d in consultations
+                if redacted or published(d)]
+        self.consultations = sorted(docs, key=lambda d: str(d.get("id")))
+        self.stats = stats
+        self.now = now
+
+    def write(self, out: Path) -> tuple[list[Path], NoticeFontMissing | None]:
+        """Every page, then every notice; the files written and, when notices could not be
+        drawn for want of a CJK font, that error (the pages are written all the same)."""
+        written: list[Path] = []
+
+        def put(rel: str, data: bytes) -> None:
+            path = out / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            written.append(path)
+
+        for lang in LANGUAGES:
+            prefix, depth = ("", 0) if lang.startswith("zh") else ("en/", 1)
+            put(prefix + "index.html", index_page(self.consultations, lang, Links(
+                _root(depth), ".html"), now=self.now).encode())
+            put(prefix + "figures.html",
+                statistics_page(self.stats, lang, Links(_root(depth), ".html")).encode())
+            for doc in self.consultations:
+                put(f"{prefix}consultations/{doc['id']}.html", consultation_page(
+                    doc, lang, Links(_root(depth + 1), ".html"), now=self.now).encode())
+        put("figures.json", orjson.dumps(self.stats.to_json(), option=orjson.OPT_INDENT_2))
+        try:
+            for doc in self.consultations:
+                put(f"consultations/{doc['id']}/notice.pdf", notice_pdf(doc, now=self.now))
+        except NoticeFontMissing as exc:
+            return written, exc
+        return written, None

@@ -1,0 +1,249 @@
+"""A published consultation as the timeline of its procedure, built from data.
+
+Each step of the procedure (topic, notice, sessions, votes, decision, implementation,
+feedback) is one :class:`Step` made by one function of :data:`STEPS` from the document as the
+public audience receives it. The pages and the printed notice render steps generically, so a
+new part of the record — residents' opinions and the replies to them, say — is one more
+function appended to :data:`STEPS`.
+
+The steps name organisations and places, never a person: the document is redacted for the
+public audience first (/req/public-pages/public-audience), and the steps read only members
+that carry no personal information.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..privacy import audience_for_role, redact
+from ..specification import DEFAULT_VERSION, Spec, load_spec
+from ..validation import compile_plan
+
+__all__ = ["STEPS", "Line", "Step", "Timeline", "public_view", "timeline"]
+
+Lang = str  # "zh-Hans" or "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One labelled fact of a step (the label may be empty)."""
+
+    label: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of the procedure: its heading, when it happened and what it says."""
+
+    key: str
+    title: str
+    at: str | None
+    lines: tuple[Line, ...] = ()
+    items: tuple[Step, ...] = ()  # sub-steps (each session, each vote)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The consultation's public facts in the reader's language."""
+
+    id: str
+    title: str
+    description: str
+    status: str
+    community: str
+    convener: str
+    categories: tuple[str, ...]
+    steps: tuple[Step, ...] = field(default_factory=tuple)
+
+
+def _t(lang: Lang, zh: str, en: str) -> str:
+    return zh if lang.startswith("zh") else en
+
+
+@functools.cache
+def _codelists(spec: Spec, resource_type: str) -> dict[str, str]:
+    """The codelist of each coded member of a resource type, by its path (``votes/status``),
+    read from the schema's ``x-codelist``."""
+    return {"/".join(str(step) for step in leaf.path if step is not None): str(leaf.codelist)
+            for leaf in compile_plan(spec, resource_type).leaves
+            if leaf.kind == "codelist" and leaf.codelist}
+
+
+def _code(spec: Spec, doc: Mapping[str, Any], member: str, code: Any, lang: Lang) -> str:
+    """The title of the code at ``member`` in the reader's language; a city's own code (open
+    codelists) is shown as it is."""
+    name = _codelists(spec, str(doc.get("resourceType")))[member]
+    values = spec.codelist(name)
+    return values.title(str(code), lang) if code in values else str(code)
+
+
+def day(moment: Any) -> str:
+    """The date (and time, when given) of a timestamp as written, without seconds."""
+    text = str(moment or "")
+    return text[:16].replace("T", " ") if len(text) > 10 else text
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+StepFn = Callable[[Mapping[str, Any], Spec, Lang, datetime], Step | None]
+
+
+def _topic(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Step:
+    origin = doc.get("origin") or {}
+    lines = [Line(_t(lang, "议题", "Topic"), _text(doc.get("title"))),
+             Line(_t(lang, "内容", "What it is about"), _text(doc.get("description")))]
+    if origin.get("type"):
+        lines.append(Line(_t(lang, "来源", "Where it came from"),
+                          _code(spec, doc, "origin/type", origin["type"], lang)))
+    if doc.get("form"):
+        lines.append(Line(_t(lang, "协商形式", "Form"),
+                          _code(spec, doc, "form", doc["form"], lang)))
+    return Step("origin", _t(lang, "议题提出", "Topic proposed"), origin.get("proposedAt"),
+                tuple(line for line in lines if line.text))
+
+
+def _notice(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Step | None:
+    notice = doc.get("notice")
+    if not isinstance(notice, Mapping):
+        return None
+    lines = [Line("", _text(notice.get("text")))]
+    channels = [_code(spec, doc, "notice/channels", c, lang)
+                for c in notice.get("channels") or ()]
+    if channels:
+        lines.append(Line(_t(lang, "公告渠道", "Published on"), "、".join(channels)
+                          if lang.startswith("zh") else ", ".join(channels)))
+    if notice.get("deadline"):
+        lines.append(Line(_t(lang, "意见截止", "Comments until"), day(notice["deadline"])))
+    return Step("notice", _t(lang, "发布公告", "Notice published"), notice.get("publishedAt"),
+                tuple(line for line in lines if line.text))
+
+
+def _sessions(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Step | None:
+    items = []
+    for s in doc.get("sessions") or ():
+        status = _code(spec, doc, "sessions/status", s.get("status"), lang)
+        lines = [Line(_t(lang, "状态", "Status"), status)]
+        if s.get("place"):
+            lines.append(Line(_t(lang, "地点", "Place"), _text(s["place"])))
+        attendance = s.get("attendance") or {}
+        if isinstance(attendance.get("present"), int):
+            lines.append(Line(_t(lang, "到会人数", "Present"), str(attendance["present"])))
+        minutes = s.get("minutes") or {}
+        if _text(minutes.get("text")):
+            lines.append(Line(_t(lang, "会议纪要", "Minutes"), _text(minutes["text"])))
+        items.append(Step("sessions", _text(s.get("title")) or _t(lang, "会议", "Meeting"),
+                          s.get("start"), tuple(lines)))
+    if not items:
+        return None
+    return Step("sessions", _t(lang, "协商会议", "Meetings"), items[0].at, (), tuple(items))
+
+
+def _results_visible(results: Mapping[str, Any], now: datetime) -> bool:
+    when = results.get("visibleFrom")
+    if not isinstance(when, str):
+        return True
+    moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) <= now
+
+
+def _votes(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Step | None:
+    options = {o.get("id"): _text(o.get("title")) or str(o.get("id"))
+               for o in doc.get("options") or ()}
+    items = []
+    for v in doc.get("votes") or ():
+        status = _code(spec, doc, "votes/status", v.get("status"), lang)
+        lines = [Line(_t(lang, "状态", "Status"), status)]
+        results = v.get("results")
+        # Results appear once visible (/req/consultations/results-hidden), never before.
+        if isinstance(results, Mapping) and _results_visible(results, now):
+            for option in (results.get("tally") or {}).get("options") or ():
+                code, total = option.get("optionId"), option.get("total")
+                lines.append(Line(options.get(code, str(code)),
+                                  _t(lang, f"{total} 票", f"{total} votes")))
+            if results.get("result"):
+                outcome = _code(spec, doc, "votes/results/result", results["result"], lang)
+                lines.append(Line(_t(lang, "表决结果", "Result"), outcome))
+        else:
+            lines.append(Line(_t(lang, "表决结果", "Result"),
+                              _t(lang, "尚未公布", "Not yet published")))
+        items.append(Step("votes", _text(v.get("question")), v.get("opensAt"), tuple(lines)))
+    if not items:
+        return None
+    return Step("votes", _t(lang, "表决", "Votes"), items[0].at, (), tuple(items))
+
+
+def _decision(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Step | None:
+    decision = doc.get("decision")
+    if not isinstance(decision, Mapping):
+        return None
+    kind = _code(spec, doc, "decision/type", decision.get("type"), lang)
+    lines = [Line(_t(lang, "决定", "Decision"), kind),
+             Line("", _text(decision.get("text")))]
+    return Step("decision", _t(lang, "形成决定", "Decision"), decision.get("decidedAt"),
+                tuple(line for line in lines if line.text))
+
+
+def _implementation(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime
+                    ) -> Step | None:
+    work = doc.get("implementation")
+    if not isinstance(work, Mapping):
+        return None
+    lines = []
+    if isinstance(work.get("progress"), int):
+        lines.append(Line(_t(lang, "进度", "Progress"), f"{work['progress']}%"))
+    if work.get("plannedCompletion"):
+        lines.append(Line(_t(lang, "计划完成", "Planned completion"),
+                          day(work["plannedCompletion"])))
+    for m in work.get("milestones") or ():
+        state = _code(spec, doc, "implementation/milestones/status", m.get("status"), lang)
+        lines.append(Line(_text(m.get("title")), f"{state}（{day(m.get('dueDate'))}）"
+                          if lang.startswith("zh") else f"{state} ({day(m.get('dueDate'))})"))
+    for u in work.get("updates") or ():
+        lines.append(Line(day(u.get("at")), _text(u.get("text"))))
+    return Step("implementation", _t(lang, "组织实施", "Implementation"), work.get("startedAt"),
+                tuple(line for line in lines if line.text))
+
+
+def _feedback(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Step | None:
+    feedback = doc.get("feedback")
+    if not isinstance(feedback, Mapping) or not _text(feedback.get("text")):
+        return None
+    return Step("feedback", _t(lang, "结果反馈", "Outcome reported back"),
+                feedback.get("publishedAt"), (Line("", _text(feedback["text"])),))
+
+
+#: the steps of the procedure, in order; append a function to add a part of the record
+STEPS: list[StepFn] = [_topic, _notice, _sessions, _votes, _decision, _implementation,
+                       _feedback]
+
+
+def public_view(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The consultation as a reader without an account receives it: redacted for the audience
+    of privacy.json's ``anonymousRole``, the public."""
+    spec = load_spec(str(doc.get("specVersion") or DEFAULT_VERSION))
+    role = str(spec.privacy["recordAccess"]["anonymousRole"])
+    return redact(doc, audience_for_role(role, spec.version))
+
+
+def timeline(doc: Mapping[str, Any], lang: Lang = "zh-Hans", *, now: datetime | None = None,
+             steps: Sequence[StepFn] | None = None) -> Timeline:
+    """The timeline of a consultation already redacted for the public audience."""
+    spec = load_spec(str(doc.get("specVersion") or DEFAULT_VERSION))
+    moment = now or datetime.now(UTC)
+    built = (fn(doc, spec, lang, moment) for fn in (STEPS if steps is None else steps))
+    convener = doc.get("convener") or {}
+    return Timeline(
+        id=str(doc.get("id")), title=_text(doc.get("title")),
+        description=_text(doc.get("description")),
+        status=_code(spec, doc, "status", doc.get("status"), lang),
+        community=str(doc.get("divisionCode") or ""), convener=_text(convener.get("name")),
+        categories=tuple(_code(spec, doc, "categories", c, lang)
+                         for c in doc.get("categories") or ()),
+        steps=tuple(s for s in built if s is not None))

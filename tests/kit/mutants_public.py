@@ -1,0 +1,93 @@
+"""Broken variants of the public pages (/conf/public-pages), one defect each."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from reference_server.auth import ALL, Principal
+from reference_server.errors import NotFound
+from reference_server.public import PublicPages
+
+from .mutants import Mutant, Rewrite, _header
+
+
+def public_token_required(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Asks for a token on every public page."""
+
+    def edit(scope: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+        if (scope["path"].startswith("/public/")
+                and _header(scope["headers"], b"authorization") is None):
+            problem = {"type": "about:blank", "title": "Unauthorized", "status": 401}
+            return 401, [(b"content-type", b"application/problem+json")], json.dumps(
+                problem).encode()
+        return status, headers, body
+
+    return Rewrite(app, edit)
+
+
+def public_unpublished_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Reads consultations for the pages as a community's staff would: every visibility."""
+    pages: PublicPages = app.state.public
+    insider = Principal(name="(pages)", role="community-staff", communities=ALL)
+    mp.setattr(pages.service, "anonymous", insider)
+    mp.setattr(pages, "_rendered", {})
+    return app
+
+
+def public_identity_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Keeps the visibility filter but renders the stored document, names and all."""
+    pages: PublicPages = app.state.public
+    service = pages.service
+
+    def unredacted(rid: str) -> dict[str, Any]:
+        with service.store.read() as tx:
+            stored = tx.get("Consultation", rid)
+        if stored is None or service.present(service.anonymous, stored) is None:
+            raise NotFound()
+        doc: dict[str, Any] = copy.deepcopy(stored.doc)
+        return doc
+
+    mp.setattr(pages, "consultation", unredacted)
+    mp.setattr(pages, "_rendered", {})
+    return app
+
+
+def public_small_cell_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Publishes every cell's number, however small."""
+    pages: PublicPages = app.state.public
+    mp.setattr(pages, "threshold", 1)
+    mp.setattr(pages, "_rendered", {})
+    return app
+
+
+def public_notice_as_html(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Sends the HTML page where the PDF notice should be."""
+    pages: PublicPages = app.state.public
+    make = pages._make
+
+    def html_for_pdf(key: tuple[str, ...]) -> Any:
+        return make(("consultation", key[1], "zh-Hans") if key[0] == "notice" else key)
+
+    mp.setattr(pages, "_make", html_for_pdf)
+    mp.setattr(pages, "_rendered", {})
+    return app
+
+
+MUTANTS: list[Mutant] = [
+    Mutant("public-token-required", "/req/public-pages/no-token",
+           "the public pages ask for a token", public_token_required),
+    Mutant("public-unpublished-shown", "/req/public-pages/published-only",
+           "consultations visible only to the community appear on the public pages",
+           public_unpublished_shown),
+    Mutant("public-identity-leaked", "/req/public-pages/public-audience",
+           "the public pages show the stored consultation, residents' names included",
+           public_identity_leaked),
+    Mutant("public-small-cell-shown", "/req/public-pages/small-cells",
+           "statistics cells of one or two issues show their number", public_small_cell_shown),
+    Mutant("public-notice-as-html", "/req/public-pages/notice-pdf",
+           "the notice is the HTML page, not an A4 PDF", public_notice_as_html),
+]

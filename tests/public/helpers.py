@@ -1,0 +1,38 @@
+"""Documents for the public pages' tests: spec examples made public or kept to the community,
+and issues spread over cells of chosen sizes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from smartcommunity.specification import load_spec
+
+EXAMPLES = load_spec("1.0").folder / "examples"
+LIFT = "consultation/lift-installation-building-3.json"
+#: a resident named in the lift example (a party of it): must never be on a public page
+RESIDENT_NAME = "王桂英"
+
+
+def example(name: str, **changes: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(Path(EXAMPLES, name).read_text(encoding="utf-8"))
+    doc = copy.deepcopy(doc)
+    doc["id"] = str(uuid.uuid4())
+    doc.update(changes)
+    return doc
+
+
+def issue(category: str, community: str, submitted: str) -> dict[str, Any]:
+    """The fire-lane example as a new issue in ``category``/``community`` at ``submitted``."""
+    doc = example("issue/fire-lane-submitted.json", category=category,
+                  communityDivisionCode=community, submittedAt=submitted)
+    doc.pop("externalRefs", None)
+    doc.pop("meta", None)
+    doc.pop("gridCode", None)  # the example's grid lies in its own community
+    history = doc.get("history")
+    if isinstance(history, list) and history:
+        history[0]["at"] = submitted
+    return doc

@@ -1,0 +1,44 @@
+"""The printed notice: an A4 PDF that poppler renders, with the Chinese text in it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from smartcommunity.transparency import find_cjk_font
+
+from .helpers import RESIDENT_NAME
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
+                       reason="poppler-utils is not installed"),
+]
+
+
+def test_the_notice_renders_with_its_chinese_text(client: TestClient, documents: dict[str, Any],
+                                                  tmp_path: Path) -> None:
+    try:
+        find_cjk_font()
+    except LookupError:
+        pytest.skip("no CJK font installed (fonts-wqy-microhei)")
+    resp = client.get(f"/public/consultations/{documents['public']['id']}/notice.pdf")
+    assert resp.status_code == 200 and resp.headers["content-type"] == "application/pdf"
+    pdf = tmp_path / "notice.pdf"
+    pdf.write_bytes(resp.content)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    assert "(A4)" in info.stdout
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf),
+                    str(tmp_path / "page")], check=True, capture_output=True)
+    pages = list(tmp_path.glob("page*.png"))
+    assert pages and pages[0].stat().st_size > 5000
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    compact = "".join(text.split())
+    for phrase in ("公示", "3号楼加装电梯", "幸福里社区居民委员会", "结果反馈"):
+        assert phrase in compact
+    assert RESIDENT_NAME not in compact

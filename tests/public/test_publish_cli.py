@@ -1,0 +1,69 @@
+"""``smartcommunity publish``: the same pages as static files, from files or from a server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kit.harness import serving  # the tests folder is on the path
+
+from reference_server import Settings, create_app
+from smartcommunity.cli import run
+from smartcommunity.transparency import find_cjk_font
+
+from .helpers import RESIDENT_NAME
+
+
+def _ndjson(path: Path, docs: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs),
+                    encoding="utf-8")
+    return path
+
+
+def _font() -> bool:
+    try:
+        find_cjk_font()
+    except LookupError:
+        return False
+    return True
+
+
+def _site_files(out: Path) -> set[str]:
+    return {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+
+
+def test_from_files(tmp_path: Path, documents: dict[str, Any]) -> None:
+    source = _ndjson(tmp_path / "in.ndjson",
+                     [documents["public"], documents["kept"], *documents["issues"]])
+    out = tmp_path / "site"
+    # Without a CJK font the pages are written and the command says the notices are missing.
+    assert run(["publish", "--input", str(source), "--out", str(out)]) == (0 if _font() else 1)
+    rid = documents["public"]["id"]
+    assert {"index.html", "en/index.html", "figures.html", "en/figures.html", "figures.json",
+            f"consultations/{rid}.html", f"en/consultations/{rid}.html"} <= _site_files(out)
+    assert documents["kept"]["id"] not in " ".join(_site_files(out))
+    pages = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*.html"))
+    assert documents["kept"]["title"] not in pages and RESIDENT_NAME not in pages
+    # links stay inside the folder: a page opened from disk reaches every other
+    home = (out / "en/consultations" / f"{rid}.html").read_text(encoding="utf-8")
+    assert 'href="../../en/figures.html"' in home and 'href="../../index.html"' not in home
+    figures = json.loads((out / "figures.json").read_text(encoding="utf-8"))
+    assert {"category": "environment", "community": "110105001001", "month": "2026-10",
+            "count": 7} in figures["cells"]
+
+
+def test_from_a_server_equals_the_servers_pages(tmp_path: Path,
+                                                documents: dict[str, Any]) -> None:
+    out = tmp_path / "site"
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", demo=True))
+    app.state.sc.service.load([documents["public"], documents["kept"], *documents["issues"]])
+    with serving(app) as server:  # closes the app's store afterwards
+        import httpx
+
+        served = httpx.get(server.base_url + "/public/figures.json").json()
+        assert run(["publish", "--base-url", server.base_url, "--out", str(out)]) == 0
+    assert json.loads((out / "figures.json").read_text(encoding="utf-8")) == served
+    files = _site_files(out)
+    assert f"consultations/{documents['public']['id']}.html" in files
+    assert not any(documents["kept"]["id"] in f for f in files)
