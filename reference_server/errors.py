@@ -240,6 +240,12 @@ class StatusConflict(Conflict):
     requirement = "/req/core/action-roles"
 
 
+class RepliesMissing(Conflict):
+    code = "voice.reply-missing"
+    title = "Opinions or proposals await a reply"
+    requirement = "/req/voice/reply-before-decide"
+
+
 class PreconditionFailed(ProblemError):
     status = 412
     code = "http.precondition-failed"

@@ -94,6 +94,9 @@ INDEXES: Mapping[str, Index] = MappingProxyType({
         terms=(Terms(CATEGORY, ("categories", None)),
                Terms(ISSUE, ("origin", "issues", None, "id"))),
     ),
+    # Residents' voice belongs to the community of its consultation.
+    "Opinion": Index(community=("divisionCode",)),
+    "Proposal": Index(community=("divisionCode",)),
     # An organisation belongs to every community it serves; its grids filter ``?grid=``.
     "Organisation": Index(
         community=("serves", "divisions", None),

@@ -185,7 +185,9 @@ def redact(
     for path in sorted(plan.visibility, key=len):
         _drop_invisible(out, path, visible, holes)
     _drop_unnecessary(out, plan, policy, audience, rt)
+    consented = _take_consented(out, policy, rt)
     _apply_tags(out, plan, treatments, masks, keyed, holes)
+    out.update(consented)
     if set(treatments.values()) != {"keep"}:
         _redact_details(spec, rt, out, treatments, masks, keyed, holes)
     for key, (schema, value) in registered.items():
@@ -226,6 +228,18 @@ def without_personal(document: Mapping[str, Any]) -> dict[str, Any]:
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
     return out
+
+
+def _take_consented(doc: dict[str, Any], policy: Mapping[str, Any],
+                    resource_type: str) -> dict[str, Any]:
+    """Take out of ``doc`` the members its author agreed to publish (``privacy.json``
+    ``publishedWithConsent``; /req/voice/public-without-author), so that no tag removes them;
+    nothing unless the member ``agreedWhen`` names is true."""
+    rule = (policy.get("publishedWithConsent") or {}).get(resource_type)
+    if not isinstance(rule, Mapping) or doc.get(str(rule["agreedWhen"]).lstrip("/")) is not True:
+        return {}
+    names = [str(m).lstrip("/") for m in rule.get("members", ())]
+    return {name: doc.pop(name) for name in names if name in doc}
 
 
 def _drop_unnecessary(doc: dict[str, Any], plan: Plan, policy: Mapping[str, Any], audience: str,
