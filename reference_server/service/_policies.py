@@ -584,6 +584,20 @@ class VoicePolicy(Policy):
         if problems:
             raise unprocessable(problems)
 
+    #: what only the resident's voice, its recorder or an action writes: an update by staff
+    #: (correcting an entry) keeps them (/req/voice/recorded-for, /req/voice/single-support)
+    kept = ("divisionCode", "consultation", "text", "textPublic", "reply", "supporters",
+            "supportCount", "receivedAt", "replyDue")
+
+    def check_update(self, tx: Any, principal: Principal, current: Stored,
+                     doc: dict[str, Any]) -> None:
+        self.lifecycle_unchanged(current.doc, doc)
+        problems = [(f"/{m}", f"{m} is kept as recorded", f"{m} 必须保持记录时的内容",
+                     "/req/voice/recorded-for") for m in self.kept
+                    if changed(current.doc, doc, m)]
+        if problems:
+            raise unprocessable(problems)
+
     def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
         """An item of a consultation the server holds is in that consultation's community."""
         ref = sub(doc, "consultation")

@@ -174,3 +174,17 @@ def test_opinions_are_listed_by_community_and_fed(api: Api) -> None:
     listed = api.staff.get("/opinions", params={"community": COMMUNITY}).json()["items"]
     assert doc["id"] in {o["id"] for o in listed}
     assert api.as_("test-hotline-zhao-xue").get(f"/opinions/{doc['id']}").status_code == 200
+
+
+def test_staff_correct_an_entry_but_never_the_voice(api: Api) -> None:
+    doc = _opinion(new_id())
+    created = _post(api, "grid-worker", doc)
+    path = f"/opinions/{doc['id']}"
+    body = {k: v for k, v in created.json().items() if k != "meta"}
+    etag = created.headers["etag"]
+    assert api.staff.put(path, {**body, "text": "改写的意见"}, if_match=etag).status_code == 422
+    assert api.as_("grid-worker").put(path, {**body, "stance": "oppose"},
+                                      if_match=etag).status_code == 403
+    fixed = api.staff.put(path, {**body, "stance": "suggestion"}, if_match=etag)
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["text"] == doc["text"]
