@@ -1069,3 +1069,4 @@ MUTANTS += [
            "x-roles on /organisations is ignored: every role writes organisations",
            organisations_written_by_anyone),
 ]
+from .mutants_voice import MUTANTS as _voice; MUTANTS += _voice  # noqa: E402, E702, I001

@@ -12,6 +12,7 @@ from smartcommunity.privacy import (
     AUDIENCES,
     audience_for_role,
     audiences,
+    published_with_consent,
     redact,
     rekey_pseudonyms,
 )
@@ -40,21 +41,12 @@ def _tagged_values(doc: dict[str, Any], classes: set[str]) -> list[tuple[Any, st
     ]
 
 
-def _agreed(doc: dict[str, Any]) -> set[tuple[str, ...]]:
-    """Where ``doc`` holds what its author agreed to publish (privacy.json
-    ``publishedWithConsent``; /req/voice/public-without-author)."""
-    rule = SPEC.privacy.get("publishedWithConsent", {}).get(doc["resourceType"])
-    if not rule or doc.get(rule["agreedWhen"].lstrip("/")) is not True:
-        return set()
-    return {(m.lstrip("/"),) for m in rule["members"]}
-
-
 @pytest.mark.parametrize(("name", "doc"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
 def test_public_and_residents_never_see_personal_data(name: str, doc: dict[str, Any]) -> None:
     for audience in ("public", "community-resident"):
         redacted = redact(doc, audience)
         seen = [(where, cls) for where, cls in _tagged_values(redacted, {"personal", "sensitive"})
-                if tuple(where) not in _agreed(doc)]
+                if tuple(where) not in {(m,) for m in published_with_consent(doc)}]
         assert seen == []
 
 

@@ -185,7 +185,7 @@ def redact(
     for path in sorted(plan.visibility, key=len):
         _drop_invisible(out, path, visible, holes)
     _drop_unnecessary(out, plan, policy, audience, rt)
-    consented = _take_consented(out, policy, rt)
+    consented = _take_consented(out)
     _apply_tags(out, plan, treatments, masks, keyed, holes)
     out.update(consented)
     if set(treatments.values()) != {"keep"}:
@@ -230,16 +230,24 @@ def without_personal(document: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _take_consented(doc: dict[str, Any], policy: Mapping[str, Any],
-                    resource_type: str) -> dict[str, Any]:
-    """Take out of ``doc`` the members its author agreed to publish (``privacy.json``
-    ``publishedWithConsent``; /req/voice/public-without-author), so that no tag removes them;
-    nothing unless the member ``agreedWhen`` names is true."""
-    rule = (policy.get("publishedWithConsent") or {}).get(resource_type)
-    if not isinstance(rule, Mapping) or doc.get(str(rule["agreedWhen"]).lstrip("/")) is not True:
-        return {}
-    names = [str(m).lstrip("/") for m in rule.get("members", ())]
-    return {name: doc.pop(name) for name in names if name in doc}
+def published_with_consent(document: Mapping[str, Any]) -> frozenset[str]:
+    """The top-level members of ``document`` its author agreed to publish (``privacy.json``
+    ``publishedWithConsent``; /req/voice/public-without-author): every audience receives them
+    whatever their tags say. Empty unless the member the rule's ``agreedWhen`` names is true."""
+    try:
+        spec, _ = _reading(document)
+    except UnknownSpecVersion:
+        return frozenset()
+    rule = (spec.privacy.get("publishedWithConsent") or {}).get(document.get("resourceType"))
+    if not isinstance(rule, Mapping) or document.get(str(rule["agreedWhen"]).lstrip("/")) \
+            is not True:
+        return frozenset()
+    return frozenset(str(m).lstrip("/") for m in rule.get("members", ()))
+
+
+def _take_consented(doc: dict[str, Any]) -> dict[str, Any]:
+    """Take out of ``doc`` the members its author agreed to publish, so no tag removes them."""
+    return {name: doc.pop(name) for name in published_with_consent(doc) if name in doc}
 
 
 def _drop_unnecessary(doc: dict[str, Any], plan: Plan, policy: Mapping[str, Any], audience: str,
