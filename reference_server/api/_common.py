@@ -101,6 +101,7 @@ def list_query(call: Call, operation: Operation, category_member: str = "categor
         submitted_from=when("submittedFrom"), submitted_to=when("submittedTo"),
         grid=q.get("grid"), today=datetime.now(CST).date().isoformat(),
         pseudonym=q.get("pseudonym"), issue=q.get("issue"),
+        consultation=q.get("consultation"),
         **category,
     )
     return query, q.get("cursor"), limit(call, operation)

@@ -16,7 +16,7 @@ from smartcommunity.participation import reply_due, support_problems, unanswered
 
 from ..auth import Principal
 from ..errors import IdConflict, NotRequested, RepliesMissing, coded
-from ..storage import Stored, derive
+from ..storage import CONSULTATION, Stored, derive
 from ._policy import Policy, changed, policy_for, sub
 from ._shared import Host, Write, forbidden, now_cst, stamp, unprocessable
 
@@ -512,7 +512,7 @@ class ConsultationPolicy(Policy):
     def _replies_given(self, tx: Any, stored: Stored) -> None:
         """/req/voice/reply-before-decide: every opinion and proposal received so far has a
         reply; a decision never waits for items not yet received."""
-        items = [s.doc for s in tx.naming(stored.id, VoicePolicy.types)]
+        items = [s.doc for s in tx.with_term(VoicePolicy.types, CONSULTATION, stored.id)]
         missing = unanswered(stored.doc, items, before=stamp(now_cst()))
         if missing:
             listed = ", ".join(f"{i.get('resourceType')}/{i.get('id')}" for i in missing)

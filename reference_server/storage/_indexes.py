@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["COMMUNITY", "DEPARTMENT", "INDEXES", "Index", "Path", "Terms", "index_of"]
+__all__ = ["COMMUNITY", "CONSULTATION", "DEPARTMENT", "INDEXES", "Index", "Path", "Terms",
+           "index_of"]
 
 #: member names from the document root; None stands for every item of an array
 Path = tuple[str | None, ...]
@@ -27,6 +28,7 @@ PROXY = "proxy"
 PROXY_USER = "proxy-user"
 CATEGORY = "category"
 ISSUE = "issue"
+CONSULTATION = "consultation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,10 @@ INDEXES: Mapping[str, Index] = MappingProxyType({
                Terms(ISSUE, ("origin", "issues", None, "id"))),
     ),
     # Residents' voice belongs to the community of its consultation.
-    "Opinion": Index(community=("divisionCode",)),
-    "Proposal": Index(community=("divisionCode",)),
+    "Opinion": Index(community=("divisionCode",),
+                     terms=(Terms(CONSULTATION, ("consultation", "id")),)),
+    "Proposal": Index(community=("divisionCode",),
+                      terms=(Terms(CONSULTATION, ("consultation", "id")),)),
     # An organisation belongs to every community it serves; its grids filter ``?grid=``.
     "Organisation": Index(
         community=("serves", "divisions", None),

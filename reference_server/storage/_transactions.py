@@ -17,7 +17,16 @@ from sqlalchemy import Connection, and_, delete, exists, false, func, insert, or
 from smartcommunity.integrity import chain_digest, head_digest
 
 from ._derive import COLUMNS, Derived, columns, derive
-from ._indexes import CATEGORY, COMMUNITY, DEPARTMENT, GRID, ISSUE, PSEUDONYM, index_of
+from ._indexes import (
+    CATEGORY,
+    COMMUNITY,
+    CONSULTATION,
+    DEPARTMENT,
+    GRID,
+    ISSUE,
+    PSEUDONYM,
+    index_of,
+)
 from ._rows import AuditRow, Change, EventRow, Stored, joined, split
 from ._tables import audit, events, resources, server_info, terms
 
@@ -60,6 +69,7 @@ class ListQuery:
     pseudonym: str | None = None
     content: str | None = None  # consultations: category
     issue: str | None = None  # consultations: escalated issue
+    consultation: str | None = None  # opinions and proposals: their consultation
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -122,6 +132,7 @@ _TERM_FILTERS: tuple[tuple[Callable[[ListQuery], str | None], str], ...] = (
     (lambda q: q.pseudonym, PSEUDONYM),
     (lambda q: q.content, CATEGORY),
     (lambda q: q.issue, ISSUE),
+    (lambda q: q.consultation, CONSULTATION),
 )
 #: resource types a department reads only when assigned to them
 
@@ -253,6 +264,15 @@ class Tx:
             select(c.seq, c.rtype, c.id, c.version, c.communities, c.departments, c.doc)
             .where(c.rtype.in_(list(rtypes)), c.doc.like(pattern, escape="\\"))
             .order_by(c.seq))
+        return [Stored(r[0], r[1], r[2], r[3], r[6], r[4], r[5]) for r in rows]
+
+    def with_term(self, rtypes: Iterable[str], kind: str, value: str) -> list[Stored]:
+        """The resources of ``rtypes`` indexed with the term ``kind`` = ``value`` (the opinions
+        and proposals of one consultation), in insertion order."""
+        c = resources.c
+        rows = self.conn.execute(
+            select(c.seq, c.rtype, c.id, c.version, c.communities, c.departments, c.doc)
+            .where(c.rtype.in_(list(rtypes)), _has_term(kind, value)).order_by(c.seq))
         return [Stored(r[0], r[1], r[2], r[3], r[6], r[4], r[5]) for r in rows]
 
     def of_type(self, rtype: str) -> Iterator[Stored]:

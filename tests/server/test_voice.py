@@ -168,11 +168,16 @@ def test_decide_waits_for_every_reply(sqlite_api: Api) -> None:
     assert c.doc["decision"]["voices"] == voices
 
 
-def test_opinions_are_listed_by_community_and_fed(api: Api) -> None:
-    doc = _opinion(new_id())
-    assert _post(api, "grid-worker", doc).status_code == 201
+def test_opinions_are_listed_by_community_and_consultation(api: Api) -> None:
+    consultation = new_id()
+    doc, other = _opinion(consultation), _opinion(new_id())
+    for item in (doc, other):
+        assert _post(api, "grid-worker", item).status_code == 201
     listed = api.staff.get("/opinions", params={"community": COMMUNITY}).json()["items"]
-    assert doc["id"] in {o["id"] for o in listed}
+    assert {doc["id"], other["id"]} <= {o["id"] for o in listed}
+    mine = api.as_("public").get("/opinions", params={"consultation": consultation}).json()
+    assert [o["id"] for o in mine["items"]] == [doc["id"]]
+    assert "onBehalfOf" not in mine["items"][0]["history"][0]["actor"]
     assert api.as_("test-hotline-zhao-xue").get(f"/opinions/{doc['id']}").status_code == 200
 
 

@@ -4888,7 +4888,7 @@ class ChangeEvent(SpecModel):
         Annotated[
             str,
             StringConstraints(
-                pattern="^(residents|issues|consultations|organisations)/[0-9a-f-]{36}$"
+                pattern="^(residents|issues|consultations|organisations|opinions|proposals)/[0-9a-f-]{36}$"
             ),
             not_matching("\n$"),
         ]
