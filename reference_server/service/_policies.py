@@ -512,7 +512,11 @@ class ConsultationPolicy(Policy):
     def _replies_given(self, tx: Any, stored: Stored) -> None:
         """/req/voice/reply-before-decide: every opinion and proposal received so far has a
         reply; a decision never waits for items not yet received."""
-        items = [s.doc for s in tx.with_term(VoicePolicy.types, CONSULTATION, stored.id)]
+        # Only an item still in its lifecycle can lack its reply: the one way to a terminal
+        # status is the reply action, so the replied ones are never read.
+        open_ = {s for t in VoicePolicy.types for s in self.service.lifecycle(t).statuses
+                 if s not in self.service.lifecycle(t).terminal}
+        items = [s.doc for s in tx.with_term(VoicePolicy.types, CONSULTATION, stored.id, open_)]
         missing = unanswered(stored.doc, items, before=stamp(now_cst()))
         if missing:
             listed = ", ".join(f"{i.get('resourceType')}/{i.get('id')}" for i in missing)
