@@ -193,3 +193,23 @@ def test_staff_correct_an_entry_but_never_the_voice(api: Api) -> None:
     fixed = api.staff.put(path, {**body, "stance": "suggestion"}, if_match=etag)
     assert fixed.status_code == 200, fixed.text
     assert fixed.json()["text"] == doc["text"]
+
+
+def test_the_demo_lift_consultation_carries_voices_from_every_channel(api: Api) -> None:
+    lift = EXAMPLES["consultation/lift-installation-building-3.json"]["id"]
+    public = api.as_("public")
+    opinions = public.get("/opinions", params={"consultation": lift}).json()["items"]
+    proposals = public.get("/proposals", params={"consultation": lift}).json()["items"]
+    assert sorted(o["channel"] for o in opinions) == ["app", "door-to-door", "paper"]
+    assert [p["supportCount"] for p in proposals] == [2]
+    assert all(item["reply"]["text"] for item in opinions + proposals)
+    text = str(opinions + proposals)
+    for who in (WANG, "王桂英", "张伟", "gw-0317", "赵敏", "陈志强"):
+        assert who not in text
+    # 王桂英 agreed to publish what she said at her door; 赵敏 did not agree for her paper form.
+    shown = {o["channel"]: "text" in o for o in opinions}
+    assert shown == {"app": True, "door-to-door": True, "paper": False}
+    door = next(o for o in opinions if o["channel"] == "door-to-door")
+    assert door["history"][0]["actor"]["role"] == "grid-worker"
+    staff = api.staff.get(f"/opinions/{door['id']}").json()
+    assert staff["history"][0]["actor"]["onBehalfOf"]["id"] == WANG
