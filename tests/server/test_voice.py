@@ -7,7 +7,9 @@ import copy
 from datetime import datetime, timedelta
 from typing import Any
 
-from .helpers import COMMUNITY, EXAMPLES, LI, OTHER, WANG, Api, later, new_id
+from smartcommunity import validate
+
+from .helpers import COMMUNITY, EXAMPLES, LI, OTHER, WANG, Api, example, later, new_id
 from .test_lifecycle import _consultation_at
 
 OPINION = EXAMPLES["opinion/lift-door-to-door-wang-guiying.json"]
@@ -35,7 +37,8 @@ def _opinion(consultation: str, behalf: str | None = WANG, **changes: Any) -> di
 
 def _proposal(deadline: str, **changes: Any) -> dict[str, Any]:
     doc = {k: copy.deepcopy(v) for k, v in PROPOSAL.items() if k not in ("meta", "reply")}
-    doc.update(id=new_id(), receivedAt=later(0), supportDeadline=deadline, supporters=[],
+    doc.update(id=new_id(), consultation={"resourceType": "Consultation", "id": new_id()},
+               receivedAt=later(0), supportDeadline=deadline, supporters=[],
                supportCount=0, status="open",
                history=[{"seq": 1, "at": later(0), "action": "submit",
                          "actor": {"role": "community-staff"}, "toStatus": "open"}])
@@ -213,3 +216,21 @@ def test_the_demo_lift_consultation_carries_voices_from_every_channel(api: Api) 
     assert door["history"][0]["actor"]["role"] == "grid-worker"
     staff = api.staff.get(f"/opinions/{door['id']}").json()
     assert staff["history"][0]["actor"]["onBehalfOf"]["id"] == WANG
+
+
+def test_erasing_a_resident_removes_the_words_recorded_for_her(api: Api) -> None:
+    """privacy.json erasureReaches: her opinions keep who recorded them and that she spoke,
+    not what she said."""
+    her = example("resident/chen-zhiqiang.json")
+    her.pop("externalRefs", None)
+    assert api.staff.create(her).status_code == 201
+    doc = _opinion(new_id(), behalf=her["id"], textPublic=True)
+    assert _post(api, "grid-worker", doc).status_code == 201
+    path = f"/residents/{her['id']}"
+    erased = api.staff.post(f"{path}/erase", {"reason": "purpose-fulfilled"},
+                            if_match=api.staff.get(path).headers["etag"])
+    assert erased.status_code == 200, erased.text
+    after = api.staff.get(f"/opinions/{doc['id']}").json()
+    assert "text" not in after and after["stance"] == doc["stance"]
+    assert after["history"][0]["actor"]["onBehalfOf"]["id"] == her["id"]
+    assert validate(after).valid
