@@ -106,7 +106,7 @@ def decided_unanswered(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 def author_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Opinions and proposals reach every reader with their actors as recorded."""
-    original = access_module.redact
+    original = access_module.redact  # type: ignore[attr-defined]
 
     def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
         out = original(document, audience, **kw)

@@ -155,7 +155,8 @@ def test_decide_waits_for_every_reply(sqlite_api: Api) -> None:
     c = _consultation_at(api, "deliberating")
     opinion = _opinion(c.id)
     assert _post(api, "grid-worker", opinion).status_code == 201
-    decide = {"details": {"decisionType": "adopted", "basis": "consensus", "text": "按方案加装。"}}
+    decide: dict[str, Any] = {
+        "details": {"decisionType": "adopted", "basis": "consensus", "text": "按方案加装。"}}
     refused = c.api.staff.post(f"{c.path}/actions/decide", decide, if_match=c.etag)
     assert refused.status_code == 409, refused.text
     assert refused.json()["code"] == "voice.reply-missing"
@@ -234,3 +235,15 @@ def test_erasing_a_resident_removes_the_words_recorded_for_her(api: Api) -> None
     assert "text" not in after and after["stance"] == doc["stance"]
     assert after["history"][0]["actor"]["onBehalfOf"]["id"] == her["id"]
     assert validate(after).valid
+
+
+def test_a_paper_form_entered_twice_is_stored_once(api: Api) -> None:
+    """A retried entry with its Idempotency-Key replays the first answer."""
+    doc = _opinion(new_id(), channel="paper")
+    key = {"Idempotency-Key": "paper-" + new_id()}
+    first = api.as_("grid-worker").post("/opinions", doc, headers=key)
+    again = api.as_("grid-worker").post("/opinions", doc, headers=key)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    listed = api.staff.get("/opinions", params={"consultation": doc["consultation"]["id"]})
+    assert len(listed.json()["items"]) == 1
