@@ -139,10 +139,21 @@ def test_a_reply_needs_reasons_when_not_adopted_and_is_public(api: Api) -> None:
     assert WANG not in text and "张伟" not in text and "gw-0317" not in text
 
 
+def test_the_author_reads_her_own_opinion_whole(api: Api) -> None:
+    """privacy.json recordAccess.ownedBy: the resident recorded for reads it as herself."""
+    doc = _opinion(new_id(), textPublic=False)
+    assert _post(api, "grid-worker", doc).status_code == 201
+    own = api.as_("resident").get(f"/opinions/{doc['id']}").json()
+    assert own["text"] == doc["text"]
+    assert own["history"][0]["actor"]["onBehalfOf"]["id"] == WANG
+    other = api.as_("test-resident-chen").get(f"/opinions/{doc['id']}").json()
+    assert "text" not in other
+
+
 def test_the_public_reads_agreed_text_but_never_the_author(api: Api) -> None:
     doc = _opinion(new_id(), textPublic=True)
     assert _post(api, "grid-worker", doc).status_code == 201
-    for who in ("public", "resident"):
+    for who in ("public", CHEN_TOKEN):  # 陈志强 is another resident of the community
         read = api.as_(who).get(f"/opinions/{doc['id']}").json()
         assert read["text"] == doc["text"]
         assert "onBehalfOf" not in read["history"][0]["actor"]
