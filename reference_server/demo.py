@@ -2,7 +2,9 @@
 
 幸福里社区 (110105001001): residents — among them 王桂英, over 80 and living alone, with her son
 李建国 as proxy — issues in several states, and consultations from a rejected proposal to the
-lift installation carried through to the end. Loading produces change events like any write.
+lift installation carried through to the end, with residents' opinions from the app, a paper
+form and a grid worker's door-to-door visit for 王桂英, a co-signed proposal, and a reply to
+each. Loading produces change events like any write.
 """
 
 from __future__ import annotations

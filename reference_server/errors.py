@@ -229,6 +229,12 @@ class StatusConflict(Conflict, code="lifecycle.action-not-allowed",
     pass
 
 
+class RepliesMissing(Conflict, code="voice.reply-missing",
+                     title="Opinions or proposals await a reply",
+                     requirement="/req/voice/reply-before-decide"):
+    pass
+
+
 class PreconditionFailed(ProblemError, status=412, code="http.precondition-failed",
                          title="Precondition failed", requirement="/req/core/if-match"):
     pass

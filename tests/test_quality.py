@@ -101,6 +101,7 @@ def test_no_module_imports_another_packages_private_names() -> None:
 RESTATEMENT_ALLOWED = (
     "src/smartcommunity/validation/_rules_*.py",  # the rules of one resource type
     "src/smartcommunity/lifecycle/_effects.py",  # what each action does beyond its status
+    "src/smartcommunity/lifecycle/_voice.py",  # what support and reply do to their records
     "src/smartcommunity/conformance/checks/*.py",  # checks drive named flows against a server
     "src/smartcommunity/strategies.py",  # realistic generated documents
     "reference_server/service/_policies.py",  # each resource type's server policy

@@ -142,6 +142,7 @@ def list_query(call: Call, operation: Operation, category_member: str = "categor
         pseudonym=q.get("pseudonym"), issue=q.get("issue"),
         external_ref=_external_ref(q.get("externalRef"), profile),
         bbox=_bbox(q.get("bbox"), str(q.get("bbox-crs") or _default(operation, "bbox-crs"))),
+        consultation=q.get("consultation"),
         **category,
     )
     return query, q.get("cursor"), limit(call, operation)

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from smartcommunity.lifecycle import merge_into_target
+from smartcommunity.participation import reply_due, support_problems, unanswered
 
 from ..auth import Principal
-from ..errors import IdConflict, NotRequested, coded
-from ..storage import Stored, derive
+from ..errors import IdConflict, NotRequested, RepliesMissing, coded
+from ..storage import CONSULTATION, Stored, derive
 from ._policy import Policy, changed, policy_for, sub
 from ._profile import deadlines_due
 from ._shared import Host, Write, forbidden, now_cst, stamp, unprocessable
 
 __all__ = ["ITEMS", "RETENTION_EXPIRED", "SWEEPER_ROLE", "ConsultationPolicy", "IssuePolicy",
-           "OrganisationPolicy", "Policy", "ResidentPolicy"]
+           "OrganisationPolicy", "Policy", "ResidentPolicy", "VoicePolicy"]
 
 #: the legal ground, event action and audit operation of clearing when a retention period
 #: passed (/req/privacy/retention)
@@ -532,6 +534,8 @@ class ConsultationPolicy(Policy):
 
     def check_action(self, tx: Any, principal: Principal, stored: Stored, action: str,
                      body: Mapping[str, Any], actor: Mapping[str, Any]) -> dict[str, Any]:
+        if action == "decide":
+            self._replies_given(tx, stored)
         if action == "withdraw":
             proposers = [p for p in sub(stored.doc, "origin").get("proposers") or ()
                          if isinstance(p, Mapping)]
@@ -547,6 +551,21 @@ class ConsultationPolicy(Policy):
                                 "/req/consultations/withdraw-by-proposer")
         return self.items(body, action)
 
+    def _replies_given(self, tx: Any, stored: Stored) -> None:
+        """/req/voice/reply-before-decide: every opinion and proposal received so far has a
+        reply; a decision never waits for items not yet received."""
+        # Only an item still in its lifecycle can lack its reply: the one way to a terminal
+        # status is the reply action, so the replied ones are never read.
+        open_ = {s for t in VoicePolicy.types for s in self.service.lifecycle(t).statuses
+                 if s not in self.service.lifecycle(t).terminal}
+        items = [s.doc for s in tx.with_term(VoicePolicy.types, CONSULTATION, stored.id, open_)]
+        missing = unanswered(stored.doc, items, before=stamp(now_cst()))
+        if missing:
+            listed = ", ".join(f"{i.get('resourceType')}/{i.get('id')}" for i in missing)
+            raise RepliesMissing(count=len(missing), items=listed, errors=[
+                coded("", "voice.reply-missing", self.service.spec.version,
+                      RepliesMissing.requirement, count=len(missing), items=listed)])
+
     def items(self, body: Mapping[str, Any], action: str) -> dict[str, Any]:
         """record-votes takes the ballots of its channel (/req/consultations/
         record-from-actions); no other consultation action takes items."""
@@ -559,6 +578,87 @@ class ConsultationPolicy(Policy):
             raise unprocessable(problems)
         return dict(items)
 
+
+
+@policy_for("Opinion")
+@policy_for("Proposal")
+class VoicePolicy(Policy):
+    """Opinions and proposals (/conf/voice): recorded in a community the recorder serves, with
+    a reply deadline, and changed only by their actions."""
+
+    types = ("Opinion", "Proposal")
+    proxy_scopes = ("participate-consultations",)
+
+    def __init__(self, service: Host, rtype: str) -> None:
+        super().__init__(service, rtype)
+        lifecycle = service.lifecycle(rtype)
+        self.creating = lifecycle.creating_actions
+        targets = (lifecycle.transitions[a].target for a in self.creating)
+        self.initial = {target for target in targets if target is not None}
+
+    def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
+        if not principal.serves(doc.get("divisionCode")):
+            raise forbidden(principal, "divisionCode is not a community you serve",
+                            "divisionCode 不是您服务的社区", "/req/voice/recorded-for",
+                            "/divisionCode")
+        req = "/req/core/lifecycle-via-actions"
+        problems = []
+        if doc.get("status") not in self.initial:
+            problems.append(("/status", f"a new {self.rtype} has status {sorted(self.initial)}",
+                             f"新{self.rtype}的状态必须是 {sorted(self.initial)}", req))
+        history = doc.get("history") or []
+        if len(history) != 1 or history[0].get("action") not in self.creating:
+            problems.append(("/history", f"a new {self.rtype} has exactly one submit event",
+                             f"新{self.rtype}的历史必须恰好是一个 submit 事件", req))
+        if "reply" in doc:
+            problems.append(("/reply", "a reply is written only by the reply action",
+                             "答复只能由 reply 动作写入", "/req/voice/reply-reasons"))
+        version = self.service.spec.version
+        for where, code, values in support_problems(doc):
+            said = coded("/" + "/".join(map(str, where)), code, version,
+                         "/req/voice/single-support", **values)
+            problems.append((said["pointer"], said["message"]["en"],
+                             said["message"]["zh-Hans"], "/req/voice/single-support"))
+        due = reply_due(str(doc["receivedAt"]), version=version)
+        if "replyDue" not in doc:
+            doc["replyDue"] = due  # the server fills in what the requirement makes of it
+        elif _later(str(doc["replyDue"]), due):
+            said = coded("/replyDue", "voice.reply-due-late", version, "/req/voice/reply-due",
+                         stated=doc["replyDue"], expected=due)
+            problems.append(("/replyDue", said["message"]["en"], said["message"]["zh-Hans"],
+                             "/req/voice/reply-due"))
+        if problems:
+            raise unprocessable(problems)
+
+    #: what only the resident's voice, its recorder or an action writes: an update by staff
+    #: (correcting an entry) keeps them (/req/voice/recorded-for, /req/voice/single-support)
+    kept = ("divisionCode", "consultation", "text", "textPublic", "reply", "supporters",
+            "supportCount", "receivedAt", "replyDue")
+
+    def check_update(self, tx: Any, principal: Principal, current: Stored,
+                     doc: dict[str, Any]) -> None:
+        self.lifecycle_unchanged(current.doc, doc)
+        problems = [(f"/{m}", f"{m} is kept as recorded", f"{m} 必须保持记录时的内容",
+                     "/req/voice/recorded-for") for m in self.kept
+                    if changed(current.doc, doc, m)]
+        if problems:
+            raise unprocessable(problems)
+
+    def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
+        """An item of a consultation the server holds is in that consultation's community."""
+        ref = sub(doc, "consultation")
+        found = tx.get("Consultation", str(ref.get("id"))) if ref.get("resourceType") == \
+            "Consultation" else None
+        if found is not None and found.doc.get("divisionCode") != doc.get("divisionCode"):
+            raise unprocessable([("/divisionCode", "divisionCode is not the consultation's",
+                                  "divisionCode 与所属协商的社区不同",
+                                  "/req/voice/recorded-for")])
+
+
+def _later(a: str, b: str) -> bool:
+    """Whether the instant ``a`` is after ``b`` (RFC 3339 texts with offsets)."""
+    return datetime.fromisoformat(a.replace("Z", "+00:00")) > \
+        datetime.fromisoformat(b.replace("Z", "+00:00"))
 
 
 @policy_for("Organisation")

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["COMMUNITY", "DEPARTMENT", "INDEXES", "Index", "Path", "Terms", "bbox_terms",
-           "external_ref_key", "index_of", "point_terms"]
+__all__ = ["COMMUNITY", "CONSULTATION", "DEPARTMENT", "INDEXES", "Index", "Path", "Terms",
+           "bbox_terms", "external_ref_key", "index_of", "point_terms"]
 
 #: member names from the document root; None stands for every item of an array
 Path = tuple[str | None, ...]
@@ -33,6 +33,7 @@ ISSUE = "issue"
 EXTERNAL_REF = "external-ref"
 LONGITUDE = "lon"
 LATITUDE = "lat"
+CONSULTATION = "consultation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,11 @@ INDEXES: Mapping[str, Index] = MappingProxyType({
         terms=(Terms(CATEGORY, ("categories", None)),
                Terms(ISSUE, ("origin", "issues", None, "id"))),
     ),
+    # Residents' voice belongs to the community of its consultation.
+    "Opinion": Index(community=("divisionCode",),
+                     terms=(Terms(CONSULTATION, ("consultation", "id")),)),
+    "Proposal": Index(community=("divisionCode",),
+                      terms=(Terms(CONSULTATION, ("consultation", "id")),)),
     # An organisation belongs to every community it serves; its grids filter ``?grid=``.
     "Organisation": Index(
         community=("serves", "divisions", None),

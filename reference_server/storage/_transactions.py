@@ -20,6 +20,7 @@ from ._derive import COLUMNS, Derived, columns, derive
 from ._indexes import (
     CATEGORY,
     COMMUNITY,
+    CONSULTATION,
     DEPARTMENT,
     EXTERNAL_REF,
     GRID,
@@ -74,6 +75,7 @@ class ListQuery:
     external_ref: str | None = None  # the term of SYSTEM|VALUE (external_ref_key)
     #: the bounding box's (low, high) longitude and latitude terms (point_terms)
     bbox: tuple[tuple[str, str], tuple[str, str]] | None = None
+    consultation: str | None = None  # opinions and proposals: their consultation
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -136,6 +138,7 @@ _TERM_FILTERS: tuple[tuple[Callable[[ListQuery], str | None], str], ...] = (
     (lambda q: q.pseudonym, PSEUDONYM),
     (lambda q: q.content, CATEGORY),
     (lambda q: q.issue, ISSUE),
+    (lambda q: q.consultation, CONSULTATION),
 )
 #: resource types a department reads only when assigned to them
 
@@ -276,6 +279,22 @@ class Tx:
             select(c.seq, c.rtype, c.id, c.version, c.communities, c.departments, c.doc)
             .where(c.rtype.in_(list(rtypes)), c.doc.like(pattern, escape="\\"))
             .order_by(c.seq))
+        return [Stored(r[0], r[1], r[2], r[3], r[6], r[4], r[5]) for r in rows]
+
+    def with_term(self, rtypes: Iterable[str], kind: str, value: str,
+                  statuses: Iterable[str] | None = None) -> list[Stored]:
+        """The resources of ``rtypes`` indexed with the term ``kind`` = ``value`` (the opinions
+        and proposals of one consultation), only those in ``statuses`` when given, in
+        insertion order."""
+        c = resources.c
+        # From the term's index to the rows, rather than testing every row of the types.
+        tagged = select(terms.c.rseq).where(terms.c.kind == kind, terms.c.value == value)
+        conds = [c.seq.in_(tagged), c.rtype.in_(list(rtypes))]
+        if statuses is not None:
+            conds.append(c.status.in_(list(statuses)))
+        rows = self.conn.execute(
+            select(c.seq, c.rtype, c.id, c.version, c.communities, c.departments, c.doc)
+            .where(*conds).order_by(c.seq))
         return [Stored(r[0], r[1], r[2], r[3], r[6], r[4], r[5]) for r in rows]
 
     def of_type(self, rtype: str) -> Iterator[Stored]:

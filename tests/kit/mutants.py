@@ -1104,3 +1104,4 @@ MUTANTS += [
 from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001
 from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402, E702, I001
 from .mutants_public import MUTANTS as _public; MUTANTS += _public  # noqa: E402, E702, I001
+from .mutants_voice import MUTANTS as _voice; MUTANTS += _voice  # noqa: E402, E702, I001

@@ -12,6 +12,7 @@ from smartcommunity.privacy import (
     AUDIENCES,
     audience_for_role,
     audiences,
+    published_with_consent,
     redact,
     rekey_pseudonyms,
 )
@@ -44,7 +45,22 @@ def _tagged_values(doc: dict[str, Any], classes: set[str]) -> list[tuple[Any, st
 def test_public_and_residents_never_see_personal_data(name: str, doc: dict[str, Any]) -> None:
     for audience in ("public", "community-resident"):
         redacted = redact(doc, audience)
-        assert _tagged_values(redacted, {"personal", "sensitive"}) == []
+        seen = [(where, cls) for where, cls in _tagged_values(redacted, {"personal", "sensitive"})
+                if tuple(where) not in {(m,) for m in published_with_consent(doc)}]
+        assert seen == []
+
+
+@pytest.mark.parametrize("agreed", [True, False])
+def test_an_opinion_text_reaches_the_public_only_when_its_author_agreed(agreed: bool) -> None:
+    doc = {**dict(EXAMPLES)["opinion/lift-door-to-door-wang-guiying.json"], "textPublic": agreed}
+    for audience in ("public", "community-resident"):
+        redacted = redact(doc, audience)
+        assert ("text" in redacted) is agreed
+        assert redacted["reply"]["text"] == doc["reply"]["text"]
+        actor = redacted["history"][0]["actor"]
+        assert "onBehalfOf" not in actor and "name" not in actor and "userId" not in actor
+        assert validate(redacted).valid
+    assert redact(doc, "community-staff")["text"] == doc["text"]
 
 
 @pytest.mark.parametrize(("name", "doc"), EXAMPLES, ids=[n for n, _ in EXAMPLES])

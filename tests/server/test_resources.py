@@ -16,6 +16,7 @@ from .helpers import (
     COMMUNITY,
     EXAMPLES,
     OTHER,
+    PLURAL,
     Api,
     example,
     new_id,
@@ -25,7 +26,9 @@ from .helpers import (
 
 #: the status a new document of each type with a lifecycle starts in, and the requirement
 INITIAL = {"Issue": ("submitted", "/req/issues/create-submitted"),
-           "Consultation": ("proposed", "/req/consultations/create-proposed")}
+           "Consultation": ("proposed", "/req/consultations/create-proposed"),
+           "Opinion": ("received", "/req/core/lifecycle-via-actions"),
+           "Proposal": ("open", "/req/core/lifecycle-via-actions")}
 CREATABLE = [n for n, d in sorted(EXAMPLES.items())
              if d["resourceType"] not in INITIAL or d["status"] == INITIAL[d["resourceType"]][0]]
 NOT_SUBMITTED = [n for n in sorted(EXAMPLES) if n not in CREATABLE]
@@ -72,7 +75,7 @@ def test_issue_beyond_submitted_cannot_be_created_but_imports(api: Api, name: st
     assert resp.status_code == 422
     reqs = {e.get("requirement") for e in resp.json()["errors"]}
     assert INITIAL[doc["resourceType"]][1] in reqs
-    path = "issues" if doc["resourceType"] == "Issue" else "consultations"
+    path = PLURAL[doc["resourceType"]]
     seeded = api.as_("system").get(f"/{path}/{EXAMPLES[name]['id']}").json()
     assert seeded == seal_history(EXAMPLES[name]) | {"meta": seeded["meta"]}
     # the import keeps the example's meta; a source it leaves out is the server's own

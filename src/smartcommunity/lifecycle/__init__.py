@@ -1,4 +1,4 @@
-"""Lifecycles of issues and consultations, read from the spec's tables.
+"""Lifecycles of issues, consultations, opinions and proposals, read from the spec's tables.
 
 >>> from smartcommunity.lifecycle import lifecycle_for
 >>> issues = lifecycle_for("Issue")
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from ._effects import merge_into_target, quorum_outcome, result_outcome, vote_outcome
 from ._machine import Applied, Lifecycle, Transition, apply_action, lifecycle_for
+from ._voice import supporter_of
 
 __all__ = ["Applied", "Lifecycle", "Transition", "apply_action", "lifecycle_for",
-           "merge_into_target", "quorum_outcome", "result_outcome", "vote_outcome"]
+           "merge_into_target", "quorum_outcome", "result_outcome", "supporter_of",
+           "vote_outcome"]

@@ -193,7 +193,7 @@ Extensions = dict[NamespacedKey, Any]
 """厂商或城市的扩展，以命名空间为键；接收方必须原样保留不理解的扩展。 / Vendor or city extensions keyed by namespace; receivers must keep what they do not understand, unchanged."""
 
 
-ResourceType = Literal["Resident", "Issue", "Consultation", "Organisation"]
+ResourceType = Literal["Resident", "Issue", "Consultation", "Organisation", "Opinion", "Proposal"]
 """代码表 resource-type / Codelist resource-type (closed)"""
 
 
@@ -3662,6 +3662,32 @@ ConsultationDecisionBasis = Literal["vote", "consensus"]
 """代码表 consultation-decision-basis / Codelist consultation-decision-basis (closed)"""
 
 
+ReplyOutcome = Literal["answered", "adopted", "partly-adopted", "not-adopted"]
+"""代码表 reply-outcome / Codelist reply-outcome (closed)"""
+
+
+class ConsultationVoiceOutcome(SpecModel):
+    """决定对一条意见或一项提案的处理及理由。 / What the decision did with one opinion or proposal, and why."""
+
+    model_config = ConfigDict(title="意见或提案的处理 / Outcome of an opinion or proposal")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/consultation.json#/$defs/voiceOutcome"
+    )
+
+    item: Reference = Field(
+        title="意见或提案 / Opinion or proposal",
+        description="被处理的意见或提案，resourceType 为 Opinion 或 Proposal。 / The opinion or proposal; resourceType Opinion or Proposal.",
+    )
+    outcome: ReplyOutcome = Field(
+        title="处理结果 / Outcome",
+        description="采纳、部分采纳、未采纳，或只作答复（answered）。 / Adopted, partly adopted, not adopted, or only answered.",
+    )
+    why: Text = Field(
+        title="理由 / Why",
+        description="为何采纳或不采纳，公开。 / Why it was or was not adopted; public.",
+    )
+
+
 class ConsultationDecision(SpecModel):
     """协商形成的决定：类型、内容、时间、决定者和依据。 / The decision: type, text, time, who decided and on what basis."""
 
@@ -3707,6 +3733,11 @@ class ConsultationDecision(SpecModel):
         title="附件 / Attachments",
         description="决定文件。 / Documents of the decision.",
     )
+    voices: list[ConsultationVoiceOutcome] | None = Field(
+        default=None,
+        title="意见和提案的处理 / Opinions and proposals",
+        description="决定采纳或未采纳的意见和提案，各附理由（/req/voice/decision-lists-voices）。 / The opinions and proposals the decision adopted or did not adopt, each with why (/req/voice/decision-lists-voices).",
+    )
 
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
@@ -3724,6 +3755,8 @@ class ConsultationDecision(SpecModel):
             raise ValueError('voteIds: {"uniqueItems":true,"items":"…"}')
         if self.attachments is not None and (not (unique(self.attachments))):
             raise ValueError('attachments: {"uniqueItems":true,"items":"…"}')
+        if self.voices is not None and (not (unique(self.voices))):
+            raise ValueError('voices: {"uniqueItems":true,"items":"…"}')
         return self
 
 
@@ -4545,6 +4578,443 @@ class Organisation(SpecModel):
         return self
 
 
+class OpinionReply(SpecModel):
+    """组织方对意见或提案的答复；未采纳或部分采纳时必须说明理由（/req/voice/reply-reasons）。 / The organiser's reply to an opinion or proposal; reasons are required when it is not or only partly adopted (/req/voice/reply-reasons)."""
+
+    model_config = ConfigDict(title="答复 / Reply")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/opinion.json#/$defs/reply"
+    )
+
+    outcome: ReplyOutcome = Field(
+        title="答复结果 / Outcome",
+        description="已答复、已采纳、部分采纳或未采纳。 / Answered, adopted, partly adopted or not adopted.",
+    )
+    text: Text = Field(
+        title="答复内容 / Text", description="答复的内容，公开。 / What the reply says; public."
+    )
+    reasons: Text | None = Field(
+        default=None,
+        title="理由 / Reasons",
+        description="未采纳或部分采纳的理由，公开。 / Why it was not, or only partly, adopted; public.",
+    )
+    at: DateTime | None = Field(
+        default=None,
+        title="答复时间 / Replied at",
+        description="答复的时间，等于 reply 事件的时间。 / When the reply was made; the time of the reply event.",
+    )
+    by: Actor | None = Field(
+        default=None, title="答复人 / Replied by", description="作出答复的行为人。 / Who replied."
+    )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.outcome in ("partly-adopted", "not-adopted") and self.reasons is None:
+            raise ValueError(
+                'then: {"if":{"properties":{"outcome":{"enum":["partly-adopted","not-adopted"]}},"required":["outcome"]},"then":{"required":["reasons"]}}'
+            )
+        return self
+
+
+OpinionAction = Literal["submit", "reply"]
+"""代码表 opinion-action / Codelist opinion-action (closed)"""
+
+
+OpinionStatus = Literal["received", "replied"]
+"""代码表 opinion-status / Codelist opinion-status (closed)"""
+
+
+class OpinionHistoryEvent(SpecModel):
+    """历史事件，动作和状态取自意见生命周期。 / A history event whose action and statuses come from the opinion lifecycle."""
+
+    model_config = ConfigDict(title="意见历史事件 / Opinion history event")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/opinion.json#/$defs/historyEvent"
+    )
+
+    action: OpinionAction = Field(
+        title="动作 / Action", description="生命周期动作。 / Lifecycle action."
+    )
+    from_status: OpinionStatus | None = Field(
+        default=None,
+        alias="fromStatus",
+        title="原状态 / From status",
+        description="动作前的状态；首个事件省略。 / Status before the action; omitted on the first event.",
+    )
+    to_status: OpinionStatus = Field(
+        alias="toStatus",
+        title="新状态 / To status",
+        description="动作后的状态。 / Status after the action.",
+    )
+    seq: Annotated[JsonInt, Field(ge=1)] = Field(
+        title="序号 / Sequence",
+        description="从 1 开始连续递增的事件序号。 / Event number, starting at 1 and increasing by one.",
+    )
+    at: DateTime = Field(
+        title="时间 / At", description="事件发生的时间。 / When the event happened."
+    )
+    actor: Actor = Field(
+        title="行为人 / Actor", description="执行动作的人。 / Who performed the action."
+    )
+    note: Text | None = Field(
+        default=None, title="说明 / Note", description="对动作的说明。 / Explanation of the action."
+    )
+    reason: Code | None = Field(
+        default=None,
+        title="原因代码 / Reason",
+        description="退回、延期、驳回等动作的原因代码。 / Reason code for a return, extension, rejection and similar actions.",
+    )
+    details: dict[str, Any] | None = Field(
+        default=None,
+        title="动作数据 / Details",
+        description="动作携带的结构化数据，如派单部门、延期后的期限。 / Structured data of the action, such as the departments of a dispatch or the extended deadline.",
+    )
+    previous_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="previousDigest",
+        title="前一事件摘要 / Previous digest",
+        description="前一个历史事件完整性形式（去掉标注 x-pipl 的成员）的 RFC 8785 规范 JSON 的 SHA-256 摘要；第一个事件没有（/req/core/history-chain）。 / SHA-256 digest of the RFC 8785 canonical JSON of the previous history event's integrity form (without the members tagged x-pipl); the first event has none (/req/core/history-chain).",
+    )
+    withheld_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="withheldDigest",
+        title="隐去部分时的摘要 / Digest of a withheld event",
+        description="只在服务器对读者隐去了事件中标注 x-pipl 之外的成员（如公布前的表决结果）时出现：完整事件的完整性形式的摘要，读者借此继续核对历史链（/req/core/history-chain）。 / Present only where the server withholds from the reader members of the event other than those tagged x-pipl (such as vote results before they are published): the digest of the whole event's integrity form, so the reader can go on checking the chain (/req/core/history-chain).",
+    )
+
+
+VoiceChannel = Literal["app", "mini-program", "hotline", "paper", "meeting", "door-to-door"]
+"""代码表 voice-channel / Codelist voice-channel (closed)"""
+
+
+OpinionStance = Literal["support", "oppose", "conditional-support", "suggestion"]
+"""代码表 opinion-stance / Codelist opinion-stance (closed)"""
+
+
+class Opinion(SpecModel):
+    """居民对一项协商或其某个选项发表的意见：内容、立场、渠道、谁代谁记录，以及组织方的答复。作者的身份只在创建事件的行为人中（本人为 resident，代为记录时为 onBehalfOf）。 / A resident's opinion on a consultation or one of its options: text, stance, channel, who recorded it for whom, and the organiser's reply. The author's identity is only in the creating event's actor (resident when they wrote it themselves, onBehalfOf when someone recorded it for them)."""
+
+    model_config = ConfigDict(title="意见 / Opinion")
+    schema_uri: ClassVar[str] = "https://w3id.org/smartcommunity/spec/1.0/schemas/opinion.json"
+
+    resource_type: Literal["Opinion"] = Field(
+        alias="resourceType",
+        title="资源类型 / Resource type",
+        description="固定为 Opinion。 / Always Opinion.",
+    )
+    spec_version: Literal["1.0"] = Field(
+        alias="specVersion",
+        title="规范版本 / Specification version",
+        description="文档遵循的规范版本。 / Version of the standard the document conforms to.",
+    )
+    id: Id = Field(
+        title="标识 / Id", description="意见的全局唯一标识。 / Globally unique id of the opinion."
+    )
+    meta: Meta | None = Field(
+        default=None,
+        title="元数据 / Metadata",
+        description="版本等元数据。 / Version and other metadata.",
+    )
+    consultation: Reference = Field(
+        title="协商 / Consultation",
+        description="意见所属的协商。 / The consultation the opinion belongs to.",
+    )
+    division_code: DivisionCode = Field(
+        alias="divisionCode",
+        title="社区区划代码 / Community division code",
+        description="所属协商的社区区划代码，用于访问控制。 / Division code of the consultation's community; used for access control.",
+    )
+    channel: VoiceChannel = Field(
+        title="渠道 / Channel",
+        description="意见经由的渠道；线下渠道与线上同等计入。 / The channel the opinion came through; offline channels count as online ones do.",
+    )
+    received_at: DateTime = Field(
+        alias="receivedAt",
+        title="收到时间 / Received at",
+        description="组织方收到的时间（纸质表单为收到表单的时间），不晚于创建事件。 / When the organiser received it (for a paper form, when the form was received); not after the creating event.",
+    )
+    reply_due: DateTime | None = Field(
+        default=None,
+        alias="replyDue",
+        title="答复期限 / Reply due",
+        description="答复的截止时间：收到时间加城市配置或规范缺省的答复天数（/req/voice/reply-due）。 / When the reply is due: the time received plus the reply days of the city profile or the spec default (/req/voice/reply-due).",
+    )
+    reply: OpinionReply | None = Field(
+        default=None,
+        title="答复 / Reply",
+        description="组织方的答复，只由 reply 动作写入。 / The organiser's reply, written only by the reply action.",
+    )
+    status: OpinionStatus = Field(
+        title="状态 / Status",
+        description="当前状态，等于最后一个历史事件的 toStatus。 / Current status; equals the last history event's toStatus.",
+    )
+    history: Annotated[list[OpinionHistoryEvent], Field(min_length=1)] = Field(
+        title="历史 / History",
+        description="只增不改的生命周期事件，按序号排列。 / Append-only lifecycle events in sequence order.",
+    )
+    extensions: Extensions | None = Field(
+        default=None,
+        title="扩展 / Extensions",
+        description="厂商或城市的扩展。 / Vendor or city extensions.",
+    )
+    option_id: Code | None = Field(
+        default=None,
+        alias="optionId",
+        title="选项 / Option",
+        description="意见针对的协商选项的 id；针对整个议题时省略。 / Id of the consultation's option the opinion concerns; omitted when it concerns the whole topic.",
+    )
+    stance: OpinionStance = Field(
+        title="立场 / Stance",
+        description="支持、反对、有条件支持或建议。 / Support, oppose, conditional support or suggestion.",
+    )
+    text: Text | None = Field(
+        default=None,
+        title="意见内容 / Text",
+        description="居民的原话或记录人的记录。作者同意公开（textPublic）前按个人信息处理。 / The resident's words, or the recorder's note of them. Personal information until the author agrees to publish it (textPublic).",
+    )
+    text_public: bool | None = Field(
+        default=None,
+        alias="textPublic",
+        title="同意公开内容 / Text may be published",
+        description="作者同意公开意见内容（不含其身份）。 / The author agrees that the text (never their identity) is published.",
+    )
+
+
+class ProposalReply(SpecModel):
+    """组织方对意见或提案的答复；未采纳或部分采纳时必须说明理由（/req/voice/reply-reasons）。 / The organiser's reply to an opinion or proposal; reasons are required when it is not or only partly adopted (/req/voice/reply-reasons)."""
+
+    model_config = ConfigDict(title="答复 / Reply")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/proposal.json#/$defs/reply"
+    )
+
+    outcome: ReplyOutcome = Field(
+        title="答复结果 / Outcome",
+        description="已答复、已采纳、部分采纳或未采纳。 / Answered, adopted, partly adopted or not adopted.",
+    )
+    text: Text = Field(
+        title="答复内容 / Text", description="答复的内容，公开。 / What the reply says; public."
+    )
+    reasons: Text | None = Field(
+        default=None,
+        title="理由 / Reasons",
+        description="未采纳或部分采纳的理由，公开。 / Why it was not, or only partly, adopted; public.",
+    )
+    at: DateTime | None = Field(
+        default=None,
+        title="答复时间 / Replied at",
+        description="答复的时间，等于 reply 事件的时间。 / When the reply was made; the time of the reply event.",
+    )
+    by: Actor | None = Field(
+        default=None, title="答复人 / Replied by", description="作出答复的行为人。 / Who replied."
+    )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.outcome in ("partly-adopted", "not-adopted") and self.reasons is None:
+            raise ValueError(
+                'then: {"if":{"properties":{"outcome":{"enum":["partly-adopted","not-adopted"]}},"required":["outcome"]},"then":{"required":["reasons"]}}'
+            )
+        return self
+
+
+class ProposalSupporter(SpecModel):
+    """一位居民的联署：谁、何时、经由何渠道、由谁代为记录。 / One resident's support: who, when, through which channel, and who recorded it for them."""
+
+    model_config = ConfigDict(title="联署 / Support")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/proposal.json#/$defs/supporter"
+    )
+
+    resident: Reference | None = Field(
+        default=None,
+        title="居民 / Resident",
+        description="联署的居民，取自 support 动作的行为人（本人或 onBehalfOf）。 / The resident supporting, taken from the support action's actor (themselves or onBehalfOf).",
+    )
+    at: DateTime = Field(
+        title="联署时间 / At", description="联署的时间。 / When the support was given."
+    )
+    channel: VoiceChannel = Field(
+        title="渠道 / Channel",
+        description="联署经由的渠道。 / The channel the support came through.",
+    )
+    recorded_by: Role | None = Field(
+        default=None,
+        alias="recordedBy",
+        title="记录人 / Recorded by",
+        description="代为记录联署的行为人角色（网格员、代理人、工作人员）；本人联署时省略。 / The role of whoever recorded the support for the resident (grid worker, proxy, staff); omitted when the resident gave it themselves.",
+    )
+
+
+ProposalAction = Literal["submit", "support", "withdraw-support", "reply"]
+"""代码表 proposal-action / Codelist proposal-action (closed)"""
+
+
+ProposalStatus = Literal["open", "replied"]
+"""代码表 proposal-status / Codelist proposal-status (closed)"""
+
+
+class ProposalHistoryEvent(SpecModel):
+    """历史事件，动作和状态取自提案生命周期。 / A history event whose action and statuses come from the proposal lifecycle."""
+
+    model_config = ConfigDict(title="提案历史事件 / Proposal history event")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/proposal.json#/$defs/historyEvent"
+    )
+
+    action: ProposalAction = Field(
+        title="动作 / Action", description="生命周期动作。 / Lifecycle action."
+    )
+    from_status: ProposalStatus | None = Field(
+        default=None,
+        alias="fromStatus",
+        title="原状态 / From status",
+        description="动作前的状态；首个事件省略。 / Status before the action; omitted on the first event.",
+    )
+    to_status: ProposalStatus = Field(
+        alias="toStatus",
+        title="新状态 / To status",
+        description="动作后的状态。 / Status after the action.",
+    )
+    seq: Annotated[JsonInt, Field(ge=1)] = Field(
+        title="序号 / Sequence",
+        description="从 1 开始连续递增的事件序号。 / Event number, starting at 1 and increasing by one.",
+    )
+    at: DateTime = Field(
+        title="时间 / At", description="事件发生的时间。 / When the event happened."
+    )
+    actor: Actor = Field(
+        title="行为人 / Actor", description="执行动作的人。 / Who performed the action."
+    )
+    note: Text | None = Field(
+        default=None, title="说明 / Note", description="对动作的说明。 / Explanation of the action."
+    )
+    reason: Code | None = Field(
+        default=None,
+        title="原因代码 / Reason",
+        description="退回、延期、驳回等动作的原因代码。 / Reason code for a return, extension, rejection and similar actions.",
+    )
+    details: dict[str, Any] | None = Field(
+        default=None,
+        title="动作数据 / Details",
+        description="动作携带的结构化数据，如派单部门、延期后的期限。 / Structured data of the action, such as the departments of a dispatch or the extended deadline.",
+    )
+    previous_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="previousDigest",
+        title="前一事件摘要 / Previous digest",
+        description="前一个历史事件完整性形式（去掉标注 x-pipl 的成员）的 RFC 8785 规范 JSON 的 SHA-256 摘要；第一个事件没有（/req/core/history-chain）。 / SHA-256 digest of the RFC 8785 canonical JSON of the previous history event's integrity form (without the members tagged x-pipl); the first event has none (/req/core/history-chain).",
+    )
+    withheld_digest: (
+        Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
+        | None
+    ) = Field(
+        default=None,
+        alias="withheldDigest",
+        title="隐去部分时的摘要 / Digest of a withheld event",
+        description="只在服务器对读者隐去了事件中标注 x-pipl 之外的成员（如公布前的表决结果）时出现：完整事件的完整性形式的摘要，读者借此继续核对历史链（/req/core/history-chain）。 / Present only where the server withholds from the reader members of the event other than those tagged x-pipl (such as vote results before they are published): the digest of the whole event's integrity form, so the reader can go on checking the chain (/req/core/history-chain).",
+    )
+
+
+class Proposal(SpecModel):
+    """居民在一项协商中提出、其他居民联署的提案，以及组织方的答复。提案人的身份只在创建事件的行为人中。 / A proposal a resident makes in a consultation and other residents co-sign, with the organiser's reply. The proposer's identity is only in the creating event's actor."""
+
+    model_config = ConfigDict(title="提案 / Proposal")
+    schema_uri: ClassVar[str] = "https://w3id.org/smartcommunity/spec/1.0/schemas/proposal.json"
+
+    resource_type: Literal["Proposal"] = Field(
+        alias="resourceType",
+        title="资源类型 / Resource type",
+        description="固定为 Proposal。 / Always Proposal.",
+    )
+    spec_version: Literal["1.0"] = Field(
+        alias="specVersion",
+        title="规范版本 / Specification version",
+        description="文档遵循的规范版本。 / Version of the standard the document conforms to.",
+    )
+    id: Id = Field(
+        title="标识 / Id", description="提案的全局唯一标识。 / Globally unique id of the proposal."
+    )
+    meta: Meta | None = Field(
+        default=None,
+        title="元数据 / Metadata",
+        description="版本等元数据。 / Version and other metadata.",
+    )
+    consultation: Reference = Field(
+        title="协商 / Consultation",
+        description="提案所属的协商。 / The consultation the proposal belongs to.",
+    )
+    division_code: DivisionCode = Field(
+        alias="divisionCode",
+        title="社区区划代码 / Community division code",
+        description="所属协商的社区区划代码，用于访问控制。 / Division code of the consultation's community; used for access control.",
+    )
+    channel: VoiceChannel = Field(
+        title="渠道 / Channel",
+        description="提案经由的渠道；线下渠道与线上同等计入。 / The channel the proposal came through; offline channels count as online ones do.",
+    )
+    received_at: DateTime = Field(
+        alias="receivedAt",
+        title="收到时间 / Received at",
+        description="组织方收到的时间（纸质表单为收到表单的时间），不晚于创建事件。 / When the organiser received it (for a paper form, when the form was received); not after the creating event.",
+    )
+    reply_due: DateTime | None = Field(
+        default=None,
+        alias="replyDue",
+        title="答复期限 / Reply due",
+        description="答复的截止时间：收到时间加城市配置或规范缺省的答复天数（/req/voice/reply-due）。 / When the reply is due: the time received plus the reply days of the city profile or the spec default (/req/voice/reply-due).",
+    )
+    reply: ProposalReply | None = Field(
+        default=None,
+        title="答复 / Reply",
+        description="组织方的答复，只由 reply 动作写入。 / The organiser's reply, written only by the reply action.",
+    )
+    status: ProposalStatus = Field(
+        title="状态 / Status",
+        description="当前状态，等于最后一个历史事件的 toStatus。 / Current status; equals the last history event's toStatus.",
+    )
+    history: Annotated[list[ProposalHistoryEvent], Field(min_length=1)] = Field(
+        title="历史 / History",
+        description="只增不改的生命周期事件，按序号排列。 / Append-only lifecycle events in sequence order.",
+    )
+    extensions: Extensions | None = Field(
+        default=None,
+        title="扩展 / Extensions",
+        description="厂商或城市的扩展。 / Vendor or city extensions.",
+    )
+    title: ShortText = Field(
+        title="标题 / Title", description="提案的标题，公开。 / Title of the proposal; public."
+    )
+    text: Text = Field(
+        title="提案内容 / Text",
+        description="提案的内容；提案供居民联署，内容公开，不得写入个人信息。 / What is proposed; a proposal is put to residents for support, so its text is public and must hold no personal information.",
+    )
+    support_deadline: DateTime = Field(
+        alias="supportDeadline",
+        title="联署截止 / Support deadline",
+        description="此时间之后不能再联署或撤回联署（/req/voice/support-withdrawal）。 / After this time support can be neither given nor withdrawn (/req/voice/support-withdrawal).",
+    )
+    supporters: list[ProposalSupporter] | None = Field(
+        default=None,
+        title="联署人 / Supporters",
+        description="每位联署的居民一项，同一居民只出现一次（/req/voice/single-support）。 / One item per resident who supports the proposal; a resident appears once (/req/voice/single-support).",
+    )
+    support_count: Annotated[JsonInt, Field(ge=0)] = Field(
+        alias="supportCount",
+        title="联署人数 / Support count",
+        description="联署的居民人数，等于 supporters 的项数。 / How many residents support the proposal; the number of supporters.",
+    )
+
+
 class ChangeEvent(SpecModel):
     """变更订阅中的一个 CloudEvents 1.0 事件（JSON 格式）。 / One CloudEvents 1.0 event of the change feed, in JSON form."""
 
@@ -4575,6 +5045,12 @@ class ChangeEvent(SpecModel):
         "org.w3id.smartcommunity.organisation.updated",
         "org.w3id.smartcommunity.consultation.transitioned",
         "org.w3id.smartcommunity.withheld",
+        "org.w3id.smartcommunity.opinion.created",
+        "org.w3id.smartcommunity.opinion.updated",
+        "org.w3id.smartcommunity.opinion.transitioned",
+        "org.w3id.smartcommunity.proposal.created",
+        "org.w3id.smartcommunity.proposal.updated",
+        "org.w3id.smartcommunity.proposal.transitioned",
     ] = Field(
         title="事件类型 / Event type",
         description="资源类型与变更种类：created 和 updated 用于每种资源；transitioned 用于有生命周期的资源的动作；erased 只用于居民记录的删除（eraseResident）。读者当前不能读取的资源的事件为 org.w3id.smartcommunity.withheld。 / Resource type and kind of change: created and updated for every resource type; transitioned for the actions of a resource type with a lifecycle; erased only for the erasure of a resident record (eraseResident). org.w3id.smartcommunity.withheld for an event whose resource the reader may not read now.",
@@ -4586,7 +5062,7 @@ class ChangeEvent(SpecModel):
         Annotated[
             str,
             StringConstraints(
-                pattern="^(residents|issues|consultations|organisations)/[0-9a-f-]{36}$"
+                pattern="^(residents|issues|consultations|organisations|opinions|proposals)/[0-9a-f-]{36}$"
             ),
             not_matching("\n$"),
         ]
@@ -4728,6 +5204,24 @@ class ChangeEvent(SpecModel):
             raise ValueError(
                 'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Organisation"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{...'
             )
+        if (
+            self.data is not None
+            and "resourceType" in self.data
+            and self.data["resourceType"] == "Opinion"
+            and (not (self.data is None or conforms(Opinion, self.data)))
+        ):
+            raise ValueError(
+                'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Opinion"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{"data...'
+            )
+        if (
+            self.data is not None
+            and "resourceType" in self.data
+            and self.data["resourceType"] == "Proposal"
+            and (not (self.data is None or conforms(Proposal, self.data)))
+        ):
+            raise ValueError(
+                'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Proposal"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{"dat...'
+            )
         if self.data is not None and "resourceType" not in self.data:
             raise ValueError('data: {"required":["resourceType","id"]}')
         if self.data is not None and "id" not in self.data:
@@ -4823,6 +5317,8 @@ BY_RESOURCE_TYPE: dict[str, type[SpecModel]] = {
     "Issue": Issue,
     "Consultation": Consultation,
     "Organisation": Organisation,
+    "Opinion": Opinion,
+    "Proposal": Proposal,
 }
 
 
@@ -4883,6 +5379,7 @@ __all__ = [
     "ConsultationStatus",
     "ConsultationTally",
     "ConsultationThreshold",
+    "ConsultationVoiceOutcome",
     "ConsultationVote",
     "ContactPointType",
     "ContactResult",
@@ -4929,6 +5426,12 @@ __all__ = [
     "Meta",
     "NamespacedKey",
     "NonNegativeInteger",
+    "Opinion",
+    "OpinionAction",
+    "OpinionHistoryEvent",
+    "OpinionReply",
+    "OpinionStance",
+    "OpinionStatus",
     "Organisation",
     "OrganisationMembership",
     "OrganisationRef",
@@ -4939,11 +5442,18 @@ __all__ = [
     "PerceivedResolution",
     "PersonName",
     "Problem",
+    "Proposal",
+    "ProposalAction",
+    "ProposalHistoryEvent",
+    "ProposalReply",
+    "ProposalStatus",
+    "ProposalSupporter",
     "ProxyBasis",
     "ProxyScope",
     "Pseudonym",
     "PublicationArea",
     "Reference",
+    "ReplyOutcome",
     "ReportFinding",
     "ReportResult",
     "ReportSummary",
@@ -4979,6 +5489,7 @@ __all__ = [
     "Uscc",
     "ValidationReport",
     "Visibility",
+    "VoiceChannel",
     "VoteBallotKind",
     "VoteChannel",
     "VoteComparison",

@@ -16,13 +16,15 @@ from ._redact import (
     RegisteredExtension,
     audience_for_role,
     audiences,
+    published_with_consent,
     redact,
     rekey_pseudonyms,
     without_personal,
 )
 
 __all__ = ["AUDIENCES", "RedactionProfile", "RegisteredExtension", "audience_for_role",
-           "audiences", "redact", "rekey_pseudonyms", "without_personal"]
+           "audiences", "published_with_consent", "redact", "rekey_pseudonyms",
+           "without_personal"]
 
 
 def __getattr__(name: str) -> object:

@@ -185,7 +185,9 @@ def redact(
     for path in sorted(plan.visibility, key=len):
         _drop_invisible(out, path, visible, holes)
     _drop_unnecessary(out, plan, policy, audience, rt)
+    consented = _take_consented(out)
     _apply_tags(out, plan, treatments, masks, keyed, holes)
+    out.update(consented)
     if set(treatments.values()) != {"keep"}:
         _redact_details(spec, rt, out, treatments, masks, keyed, holes)
     for key, (schema, value) in registered.items():
@@ -226,6 +228,26 @@ def without_personal(document: Mapping[str, Any]) -> dict[str, Any]:
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
     return out
+
+
+def published_with_consent(document: Mapping[str, Any]) -> frozenset[str]:
+    """The top-level members of ``document`` its author agreed to publish (``privacy.json``
+    ``publishedWithConsent``; /req/voice/public-without-author): every audience receives them
+    whatever their tags say. Empty unless the member the rule's ``agreedWhen`` names is true."""
+    try:
+        spec, _ = _reading(document)
+    except UnknownSpecVersion:
+        return frozenset()
+    rule = (spec.privacy.get("publishedWithConsent") or {}).get(document.get("resourceType"))
+    if not isinstance(rule, Mapping) or document.get(str(rule["agreedWhen"]).lstrip("/")) \
+            is not True:
+        return frozenset()
+    return frozenset(str(m).lstrip("/") for m in rule.get("members", ()))
+
+
+def _take_consented(doc: dict[str, Any]) -> dict[str, Any]:
+    """Take out of ``doc`` the members its author agreed to publish, so no tag removes them."""
+    return {name: doc.pop(name) for name in published_with_consent(doc) if name in doc}
 
 
 def _drop_unnecessary(doc: dict[str, Any], plan: Plan, policy: Mapping[str, Any], audience: str,

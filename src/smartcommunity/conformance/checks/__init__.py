@@ -13,3 +13,4 @@ from . import _matrix  # noqa: F401  # every reader × every read path × every 
 from . import _profiles  # noqa: F401  # the city profile a server runs (/conf/profiles)
 from . import _indicators  # noqa: F401  # GET /indicators against the library's figures
 from . import _public  # noqa: F401  # the public pages, read without a token
+from . import _voice  # noqa: F401  # residents' voice: opinions, proposals, replies

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ...privacy import published_with_consent
 from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._preset import Principal
@@ -65,11 +66,13 @@ def test_redaction_matches_policy(ctx: KitContext) -> None:
 
 def _personal(doc: dict[str, Any], ctx: KitContext) -> list[tuple[Any, ...]]:
     plan = compile_plan(ctx.spec, doc["resourceType"])
+    agreed = published_with_consent(doc)  # what the author agreed to publish is no leak
     return [
         where
         for path, cls, _ in plan.pipl
         if cls in ("personal", "sensitive")
         for where, _ in values_at(doc, path)
+        if not (len(where) == 1 and where[0] in agreed)
     ]
 
 

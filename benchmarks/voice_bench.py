@@ -1,0 +1,93 @@
+"""What the decision's wait for replies costs (/req/voice/reply-before-decide), on SQLite.
+
+    .venv/bin/python benchmarks/voice_bench.py [--sizes 0 1000 10000] [--runs 50]
+
+Before ``decide`` the server reads every opinion and proposal that names the consultation and
+checks each has its reply. For each store size (opinions of other consultations already in
+the community, plus 300 replied opinions of the consultation decided), the script times that
+check inside one read transaction, beside the baseline every action pays anyway: reading the
+consultation by id. Medians of ``--runs`` runs, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from reference_server import Settings, create_app  # noqa: E402
+from smartcommunity import load_spec  # noqa: E402
+
+#: replied opinions of the consultation being decided
+OWN = 300
+
+
+def _opinions(example: dict[str, Any], consultation: str, count: int,
+              replied: bool) -> list[dict[str, Any]]:
+    out = []
+    for _ in range(count):
+        doc = copy.deepcopy(example)
+        doc["id"] = str(uuid.uuid4())
+        doc["consultation"] = {"resourceType": "Consultation", "id": consultation}
+        if not replied:
+            doc.pop("reply", None)
+            doc["status"] = "received"
+            doc["history"] = doc["history"][:1]
+        out.append(doc)
+    return out
+
+
+def _median_ms(fn: Any, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def measure(size: int, runs: int) -> tuple[float, float]:
+    spec = load_spec()
+    examples = dict(spec.examples())
+    consultation = copy.deepcopy(examples["consultation/parking-convention-deliberating.json"])
+    opinion = examples["opinion/lift-door-to-door-wang-guiying.json"]
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(Settings(database_url=f"sqlite:///{Path(folder) / 'b.sqlite3'}",
+                                  demo=False))
+        service = app.state.sc.service
+        service.load([consultation], validate=False)
+        others = _opinions(opinion, str(uuid.uuid4()), size, replied=False)
+        own = _opinions(opinion, consultation["id"], OWN, replied=True)
+        service.load(others + own, validate=False)
+        policy = service.policies["Consultation"]
+        with service.store.read() as tx:
+            stored = tx.get("Consultation", consultation["id"])
+            baseline = _median_ms(lambda: tx.get("Consultation", consultation["id"]), runs)
+            check = _median_ms(lambda: policy._replies_given(tx, stored), runs)
+    return baseline, check
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[0, 1000, 10000])
+    parser.add_argument("--runs", type=int, default=50)
+    args = parser.parse_args(argv)
+    print(f"{'other opinions':>15} {'read by id (ms)':>16} {'reply check (ms)':>17} {'ratio':>7}")
+    for size in args.sizes:
+        baseline, check = measure(size, args.runs)
+        print(f"{size:>15} {baseline:>16.3f} {check:>17.3f} {check / baseline:>7.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

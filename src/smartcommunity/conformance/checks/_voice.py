@@ -1,0 +1,272 @@
+"""Checks of residents' voice (/conf/voice): opinions recorded for a resident, support counted
+once and closed at its deadline, replies with reasons and a deadline, the decision that waits
+for every reply, and what the public reads of it all."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from ...participation import moment, reply_days
+from .._context import KitContext
+from .._registry import Skipped, check
+from ._shared import (
+    GRID_WORKER,
+    PUBLIC,
+    RESIDENT_ROLE,
+    Procedure,
+    Tracked,
+    refused_on_create,
+    resident_ref,
+)
+
+OPINION = "Opinion"
+PROPOSAL = "Proposal"
+DECIDE = "decide"
+REPLY = "reply"
+SUPPORT = "support"
+WITHDRAW_SUPPORT = "withdraw-support"
+
+
+def _voice_types(ctx: KitContext) -> None:
+    if not {OPINION, PROPOSAL} <= set(ctx.spec.resource_types):
+        raise Skipped("该版本没有意见和提案资源", "this version has no opinions or proposals")
+
+
+def _at(days: float = 0.0) -> str:
+    return (datetime.now().astimezone() + timedelta(days=days)).isoformat(timespec="seconds")
+
+
+def _opinion(ctx: KitContext, *, behalf: str | None = None, consultation: str | None = None,
+             **changes: Any) -> dict[str, Any]:
+    """A fresh opinion awaiting its reply, received now; recorded for ``behalf`` when given."""
+    _voice_types(ctx)
+    doc = ctx.document(OPINION, status=_start(ctx, OPINION))
+    doc.pop("replyDue", None)
+    doc["receivedAt"] = _at()
+    actor = dict(doc["history"][0].get("actor") or {})
+    actor.pop("onBehalfOf", None)
+    if behalf is not None:
+        actor["onBehalfOf"] = resident_ref(behalf)
+    doc["history"][0] = {**doc["history"][0], "actor": actor, "at": _at()}
+    if consultation is not None:
+        doc["consultation"] = {"resourceType": "Consultation", "id": consultation}
+    doc.update(changes)
+    return ctx.ensure_valid(doc, "(opinion)")
+
+
+def _proposal(ctx: KitContext, deadline_days: float, **changes: Any) -> dict[str, Any]:
+    """A fresh proposal open for support until ``deadline_days`` from now."""
+    _voice_types(ctx)
+    doc = ctx.document(PROPOSAL, status=_start(ctx, PROPOSAL))
+    doc.pop("replyDue", None)
+    doc.update(receivedAt=_at(), supportDeadline=_at(deadline_days), supporters=[],
+               supportCount=0)
+    doc["history"][0] = {**doc["history"][0], "at": _at()}
+    doc.update(changes)
+    return ctx.ensure_valid(doc, "(proposal)")
+
+
+def _start(ctx: KitContext, resource_type: str) -> str:
+    return next(str(t["to"]) for t in ctx.spec.lifecycle(resource_type)["transitions"]
+                if not t["from"])
+
+
+def _recorder(ctx: KitContext) -> Any:
+    """Who records for a resident: the grid worker when the preset has one, else staff."""
+    return ctx.optional(GRID_WORKER) or ctx.staff
+
+
+def _supporter(ctx: KitContext) -> Any:
+    who = ctx.principal(RESIDENT_ROLE)
+    if not who.resident:
+        raise Skipped("预设的居民主体没有居民记录标识", "the preset's resident names no record")
+    return who
+
+
+def _ids(doc: dict[str, Any]) -> list[Any]:
+    return [(s.get("resident") or {}).get("id") for s in doc.get("supporters") or []]
+
+
+def _reply(outcome: str, reasons: bool = True) -> dict[str, Any]:
+    reply: dict[str, Any] = {"outcome": outcome, "text": "一致性测试答复 / kit reply"}
+    if reasons:
+        reply["reasons"] = "一致性测试理由 / kit reasons"
+    return {"details": {"reply": reply}}
+
+
+@check(
+    "/req/voice/recorded-for",
+    "网格员代居民记录的意见如实保存记录人和 onBehalfOf；居民不能代别人记录",
+    "an opinion a grid worker records for a resident keeps the recorder and onBehalfOf as "
+    "stated; a resident cannot record for someone else",
+)
+def test_recorded_for(ctx: KitContext) -> None:
+    recorder = _recorder(ctx)
+    elder = ctx.new_id()
+    item = Tracked(ctx, _opinion(ctx, behalf=elder), recorder)
+    actor = item.history[0].get("actor") or {}
+    ctx.expect(actor.get("role") == recorder.role,
+               f"创建事件的行为人角色是 {actor.get('role')}，不是记录人 {recorder.role}",
+               f"the creating actor's role is {actor.get('role')}, not the recorder's "
+               f"{recorder.role}")
+    ctx.expect((actor.get("onBehalfOf") or {}).get("id") == elder,
+               "代为记录的意见没有保存 onBehalfOf", "the opinion recorded for a resident lost "
+               "onBehalfOf")
+    resident = ctx.optional(RESIDENT_ROLE)
+    if resident is not None:
+        doc = _opinion(ctx, behalf=ctx.new_id())
+        ctx.expect_problem(ctx.create(doc, resident), 403)
+        ctx.expect(ctx.read(OPINION, doc["id"]).status == 404,
+                   "居民代别人记录的意见被保存了",
+                   "a resident's opinion for someone else was stored")
+
+
+@check(
+    "/req/voice/single-support",
+    "同一居民（本人或由他人代为）第二次联署被拒绝，联署人数等于联署人",
+    "a resident's second support (themselves or through a recorder) is refused, and the "
+    "count is the number of supporters",
+)
+def test_single_support(ctx: KitContext) -> None:
+    who = _supporter(ctx)
+    item = Tracked(ctx, _proposal(ctx, 7))
+    item.act(SUPPORT, {"details": {"channel": "app"}}, who)
+    ctx.expect(_ids(item.doc) == [who.resident] and item.doc.get("supportCount") == 1,
+               f"联署后联署人为 {_ids(item.doc)}，人数 {item.doc.get('supportCount')}",
+               f"after one support the supporters are {_ids(item.doc)}, count "
+               f"{item.doc.get('supportCount')}")
+    item.refuse(SUPPORT, {"details": {"channel": "app"}}, who, 422, "a second support")
+    recorder = _recorder(ctx)
+    body = {"details": {"channel": "door-to-door"},
+            "actor": {"role": recorder.role, "onBehalfOf": resident_ref(str(who.resident))}}
+    item.refuse(SUPPORT, body, recorder, 422, "the same resident's support recorded by another")
+    ctx.expect(item.doc.get("supportCount") == len(item.doc.get("supporters") or []) == 1,
+               "被拒绝的联署改变了联署人数", "a refused support changed the count")
+
+
+@check(
+    "/req/voice/support-withdrawal",
+    "截止前可以撤回联署；截止后联署和撤回都被拒绝，联署人不变",
+    "support is withdrawn before the deadline; after it both support and withdrawal are "
+    "refused and the supporters stay",
+)
+def test_support_withdrawal(ctx: KitContext) -> None:
+    who = _supporter(ctx)
+    item = Tracked(ctx, _proposal(ctx, 7))
+    item.act(SUPPORT, {"details": {"channel": "mini-program"}}, who)
+    item.act(WITHDRAW_SUPPORT, {}, who)
+    ctx.expect(_ids(item.doc) == [] and item.doc.get("supportCount") == 0,
+               "撤回后联署人仍在", "the supporter stays after withdrawing")
+    entry = {"resident": resident_ref(str(who.resident)), "at": _at(-2), "channel": "paper"}
+    closed = Tracked(ctx, _proposal(ctx, -1, supporters=[entry], supportCount=1,
+                                    receivedAt=_at(-3)))
+    closed.refuse(WITHDRAW_SUPPORT, {}, who, 422, "withdrawal after the deadline")
+    fresh = Tracked(ctx, _proposal(ctx, -1))
+    fresh.refuse(SUPPORT, {"details": {"channel": "app"}}, who, 422, "support after the deadline")
+
+
+@check(
+    "/req/voice/reply-reasons",
+    "未采纳却没有理由的答复被拒绝；答复只由 reply 动作写入，记下答复人",
+    "a not-adopted reply without reasons is refused; a reply is written only by the reply "
+    "action, which records who replied",
+)
+def test_reply_reasons(ctx: KitContext) -> None:
+    item = Tracked(ctx, _opinion(ctx), _recorder(ctx))
+    item.refuse(REPLY, _reply("not-adopted", reasons=False), ctx.staff, 422,
+                "a not-adopted reply without reasons")
+    item.act(REPLY, _reply("not-adopted"), ctx.staff)
+    reply = item.doc.get("reply") or {}
+    ctx.expect(reply.get("outcome") == "not-adopted" and bool(reply.get("reasons")),
+               "答复没有如实保存", "the reply was not kept as given")
+    ctx.expect((reply.get("by") or {}).get("role") == ctx.staff.role,
+               "答复没有记下答复人", "the reply does not record who replied")
+    given = _opinion(ctx, reply={**_reply("adopted")["details"]["reply"], "at": _at(),
+                                 "by": {"role": ctx.staff.role}})
+    refused_on_create(ctx, given, 422, "an opinion created with its reply")
+
+
+@check(
+    "/req/voice/reply-due",
+    "未给出答复期限时服务器按答复天数填写；晚于该期限的 replyDue 被拒绝",
+    "a server fills in replyDue from the reply days; a later replyDue is refused",
+)
+def test_reply_due(ctx: KitContext) -> None:
+    days = reply_days(version=ctx.spec.version)
+    item = Tracked(ctx, _opinion(ctx), _recorder(ctx))
+    received, due = moment(item.doc.get("receivedAt")), moment(item.doc.get("replyDue"))
+    ctx.expect(due is not None, "服务器没有填写 replyDue", "the server did not fill in replyDue")
+    if received is not None and due is not None:
+        ctx.expect(received < due <= received + timedelta(days=days),
+                   f"replyDue {item.doc.get('replyDue')} 不在收到后 {days} 天之内",
+                   f"replyDue {item.doc.get('replyDue')} is not within {days} days of receipt")
+    late = _opinion(ctx)
+    start = moment(late["receivedAt"]) or datetime.now().astimezone()
+    late["replyDue"] = (start + timedelta(days=days + 1)).isoformat(timespec="seconds")
+    refused_on_create(ctx, late, 422, "a replyDue later than the reply days allow")
+
+
+@check(
+    "/req/voice/reply-before-decide",
+    "仍有未答复的意见时 decide 被拒绝且协商不变；答复后可以决定",
+    "decide is refused while an opinion awaits its reply, and the consultation stays; once "
+    "answered, the decision is made",
+)
+def test_reply_before_decide(ctx: KitContext) -> None:
+    _voice_types(ctx)
+    procedure = Procedure(ctx)
+    procedure.run(until=lambda event: event["action"] == DECIDE)
+    event = procedure.next_event()
+    if event is None:
+        raise Skipped("示例协商没有 decide 事件", "the example consultation has no decide event")
+    consultation = procedure.consultation
+    opinion = Tracked(ctx, _opinion(ctx, consultation=consultation.id), _recorder(ctx))
+    body = procedure.body(event)
+    body.get("details", {}).pop("voices", None)
+    who = procedure.performer(event)
+    consultation.refuse(DECIDE, body, who, 409, "decide with an opinion unanswered")
+    opinion.act(REPLY, _reply("answered", reasons=False), ctx.staff)
+    consultation.act(DECIDE, body, who)
+
+
+@check(
+    "/req/voice/public-without-author",
+    "公众读不到意见作者、记录对象和联署人的身份；意见内容只在作者同意时提供；答复始终提供",
+    "the public never reads the author, the resident recorded for or the supporters; an "
+    "opinion's text only with the author's agreement; the reply always",
+)
+def test_public_without_author(ctx: KitContext) -> None:
+    public = ctx.optional(PUBLIC)
+    recorder = _recorder(ctx)
+    elder = ctx.new_id()
+    hidden = Tracked(ctx, _opinion(ctx, behalf=elder, textPublic=False), recorder)
+    hidden.act(REPLY, _reply("adopted", reasons=False), ctx.staff)
+    shown = Tracked(ctx, _opinion(ctx, behalf=elder, textPublic=True), recorder)
+    for item, agreed in ((hidden, False), (shown, True)):
+        resp = item.read(public) if public is not None else ctx.call("GET", item.path)
+        ctx.expect_status(resp, 200, zh="公众读取意见", en="the public reads an opinion")
+        body = resp.json() or {}
+        text = json.dumps(body, ensure_ascii=False)
+        ctx.expect(elder not in text, "公众读到了意见作者的标识",
+                   "the public reads the author's identity")
+        for member in ("name", "userId"):
+            ctx.expect(all(member not in (e.get("actor") or {}) for e in body.get("history") or []),
+                       f"公众读到了行为人的 {member}", f"the public reads an actor's {member}")
+        ctx.expect(("text" in body) is agreed,
+                   "意见内容的公开与作者是否同意不符",
+                   "whether the text is public does not follow the author's agreement")
+    after = hidden.read(public) if public is not None else ctx.call("GET", hidden.path)
+    ctx.expect(((after.json() or {}).get("reply") or {}).get("outcome") == "adopted",
+               "公众读不到答复", "the public does not read the reply")
+    who = ctx.optional(RESIDENT_ROLE)
+    if who is not None and who.resident:
+        proposal = Tracked(ctx, _proposal(ctx, 7))
+        proposal.act(SUPPORT, {"details": {"channel": "app"}}, who)
+        resp = proposal.read(public) if public is not None else ctx.call("GET", proposal.path)
+        body = resp.json() or {}
+        ctx.expect(str(who.resident) not in json.dumps(body),
+                   "公众读到了联署人的身份", "the public reads a supporter's identity")
+        ctx.expect(body.get("supportCount") == 1, "公众读不到联署人数",
+                   "the public does not read the support count")

@@ -1,0 +1,141 @@
+"""Replies and support: when a reply is due, which items a decision still waits for, and
+whether a proposal's supporters count each resident once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from ..specification import DEFAULT_VERSION, Spec, load_spec
+from ..validation import Finding, finding
+
+#: the requirement whose parameter is the spec's default reply period
+REPLY_DUE = "/req/voice/reply-due"
+#: the member of a profile's ``consultations`` rules that sets the city's reply period
+PROFILE_MEMBER = "replyDays"
+#: the requirement that names the types residents' voice is recorded in, and what counts as
+#: adopted
+DECISION_LISTS = "/req/voice/decision-lists-voices"
+
+
+def voice_types(spec: Spec) -> frozenset[str]:
+    """The resource types residents' voice is recorded in: those the reply rule applies to
+    besides the consultation itself."""
+    return frozenset(spec.requirements[REPLY_DUE].applies_to)
+
+
+def adopted_outcomes(spec: Spec) -> frozenset[str]:
+    """The reply outcomes that count as adopted (in whole or in part)."""
+    return frozenset(spec.parameter(DECISION_LISTS, "adoptedOutcomes"))
+
+
+class ProfileData(Protocol):
+    """What is read of a city profile (``smartcommunity.profiles.Profile``): its data."""
+
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+
+
+def moment(value: Any) -> datetime | None:
+    """The instant an RFC 3339 text with offset names; None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def reply_days(profile: ProfileData | None = None, version: str = DEFAULT_VERSION) -> int:
+    """The days an organiser has to reply: the profile's ``consultations.replyDays``, else the
+    spec's default (the ``replyDays`` parameter of /req/voice/reply-due)."""
+    if profile is not None:
+        rules = profile.data.get("consultations") or {}
+        days = rules.get(PROFILE_MEMBER) if isinstance(rules, Mapping) else None
+        if isinstance(days, int) and not isinstance(days, bool):
+            return days
+    return int(load_spec(version).parameter(REPLY_DUE, PROFILE_MEMBER))
+
+
+def reply_due(received_at: str, profile: ProfileData | None = None,
+              version: str = DEFAULT_VERSION) -> str:
+    """When the reply to an item received at ``received_at`` (RFC 3339 with offset) is due,
+    in the same offset (/req/voice/reply-due)."""
+    received = moment(received_at)
+    if received is None:
+        raise ValueError(f"not a date-time with offset: {received_at!r}")
+    due = received + timedelta(days=reply_days(profile, version))
+    return due.isoformat(timespec="seconds")
+
+
+def _of(consultation: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
+    ref = item.get("consultation")
+    spec = load_spec(str(item.get("specVersion", DEFAULT_VERSION)))
+    return (item.get("resourceType") in voice_types(spec) and isinstance(ref, Mapping)
+            and ref.get("id") == consultation.get("id"))
+
+
+def unanswered(consultation: Mapping[str, Any], items: Iterable[Mapping[str, Any]],
+               before: str | None = None) -> list[Mapping[str, Any]]:
+    """The opinions and proposals of ``consultation`` among ``items`` received before the
+    decision (``before``, else ``decision.decidedAt``; every one when neither is known)
+    that have no reply (/req/voice/reply-before-decide)."""
+    if before is None:
+        decision = consultation.get("decision")
+        before = decision.get("decidedAt") if isinstance(decision, Mapping) else None
+    limit = moment(before)
+    found = []
+    for item in items:
+        if not _of(consultation, item) or isinstance(item.get("reply"), Mapping):
+            continue
+        received = moment(item.get("receivedAt"))
+        if limit is None or received is None or received < limit:
+            found.append(item)
+    return found
+
+
+def decision_disagreements(consultation: Mapping[str, Any],
+                           items: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """Findings ``voice.decision-disagrees`` where ``decision.voices`` lists an outcome that
+    differs from the listed item's reply (/req/voice/decision-lists-voices)."""
+    spec = load_spec(str(consultation.get("specVersion", DEFAULT_VERSION)))
+    replies = {(i.get("resourceType"), i.get("id")): i.get("reply") for i in items
+               if _of(consultation, i)}
+    decision = consultation.get("decision")
+    voices = decision.get("voices") if isinstance(decision, Mapping) else None
+    out = []
+    for n, entry in enumerate(voices if isinstance(voices, list) else ()):
+        ref = entry.get("item") if isinstance(entry, Mapping) else None
+        if not isinstance(ref, Mapping):
+            continue
+        reply = replies.get((ref.get("resourceType"), ref.get("id")))
+        if isinstance(reply, Mapping) and reply.get("outcome") != entry.get("outcome"):
+            out.append(finding(spec, ("decision", "voices", n, "outcome"),
+                               "voice.decision-disagrees", item=ref.get("id"),
+                               stated=entry.get("outcome"), expected=reply.get("outcome")))
+    return out
+
+
+def support_problems(proposal: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str,
+                                                                 dict[str, Any]]]:
+    """``(where, code, values)`` for each way the supporters of ``proposal`` break
+    /req/voice/single-support: a resident listed twice, a count that is not their number."""
+    supporters = proposal.get("supporters")
+    supporters = supporters if isinstance(supporters, list) else []
+    seen: set[str] = set()
+    out: list[tuple[tuple[str | int, ...], str, dict[str, Any]]] = []
+    for n, entry in enumerate(supporters):
+        ref = entry.get("resident") if isinstance(entry, Mapping) else None
+        rid = ref.get("id") if isinstance(ref, Mapping) else None
+        if isinstance(rid, str):
+            if rid in seen:
+                out.append((("supporters", n, "resident", "id"), "voice.double-support",
+                            {"resident": rid}))
+            seen.add(rid)
+    count = proposal.get("supportCount")
+    if isinstance(count, int) and count != len(supporters):
+        out.append((("supportCount",), "voice.support-count",
+                    {"stated": count, "expected": len(supporters)}))
+    return out

@@ -1,0 +1,138 @@
+"""Broken variants of the reference server for residents' voice (/conf/voice): one defect
+each, which the kit must catch through the check citing the requirement it breaks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from reference_server import access as access_module
+from reference_server.service import _policies
+from smartcommunity.lifecycle import _effects, _voice
+from smartcommunity.validation import _rules_voice
+
+from .mutants import Mutant
+
+
+def behalf_dropped(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """New opinions lose the resident they were recorded for."""
+
+    async def without_behalf(scope: Any, receive: Any, send: Any) -> None:
+        if not (scope.get("type") == "http" and scope.get("method") == "POST"
+                and scope.get("path") == "/opinions"):
+            await app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        try:
+            doc = json.loads(body)
+            doc["history"][0]["actor"].pop("onBehalfOf", None)
+            body = json.dumps(doc, ensure_ascii=False).encode()
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            pass
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await app(scope, replay, send)
+
+    return without_behalf
+
+
+def double_support(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A support is appended even when the resident already supports."""
+
+    def support(document: dict[str, Any], event: dict[str, Any], inputs: Any) -> None:
+        resident = _voice.supporter_of(event.get("actor"))
+        supporters = document.setdefault("supporters", [])
+        supporters.append({"resident": {"resourceType": "Resident", "id": resident},
+                           "at": event["at"], "channel": event["details"]["channel"]})
+        document["supportCount"] = len(supporters)
+
+    mp.setitem(_effects._EFFECTS, ("Proposal", "support"), support)
+    # ... and the validation of what it stored does not count supporters either
+    mp.setattr(_rules_voice, "support_problems", lambda proposal: [])
+    return app
+
+
+def deadline_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_voice, "_open_until_deadline", lambda document, event: None)
+    return app
+
+
+def reply_at_creation(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A reply sent with the new record is kept: nobody had to answer through the action."""
+    original = _policies.VoicePolicy.check_create
+
+    def check_create(self: Any, principal: Any, doc: dict[str, Any]) -> None:
+        reply = doc.pop("reply", None)
+        original(self, principal, doc)
+        if reply is not None:
+            doc["reply"] = reply
+
+    mp.setattr(_policies.VoicePolicy, "check_create", check_create)
+    return app
+
+
+def reply_due_loose(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The server gives residents' voice a month, whatever the reply days say."""
+
+    def month(received: str, **kw: Any) -> str:
+        start = datetime.fromisoformat(received)
+        return (start + timedelta(days=30)).isoformat(timespec="seconds")
+
+    mp.setattr(_policies, "reply_due", month)
+    return app
+
+
+def decided_unanswered(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_policies.ConsultationPolicy, "_replies_given", lambda self, tx, stored: None)
+    return app
+
+
+def author_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Opinions and proposals reach every reader with their actors as recorded."""
+    original = access_module.redact  # type: ignore[attr-defined]
+
+    def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
+        out = original(document, audience, **kw)
+        if document.get("resourceType") in ("Opinion", "Proposal"):
+            for kept, given in zip(out.get("history") or [], document.get("history") or [],
+                                   strict=False):
+                kept["actor"] = copy.deepcopy(given.get("actor"))
+        return out
+
+    mp.setattr(access_module, "redact", redact)
+    return app
+
+
+MUTANTS: list[Mutant] = [
+    Mutant("voice-behalf-dropped", "/req/voice/recorded-for",
+           "an opinion recorded for a resident loses onBehalfOf", behalf_dropped),
+    Mutant("voice-double-support", "/req/voice/single-support",
+           "a resident's second support is counted", double_support),
+    Mutant("voice-deadline-ignored", "/req/voice/support-withdrawal",
+           "support and withdrawal go on after the deadline", deadline_ignored),
+    Mutant("voice-reply-at-creation", "/req/voice/reply-reasons",
+           "a reply sent with a new opinion is kept", reply_at_creation),
+    Mutant("voice-reply-due-loose", "/req/voice/reply-due",
+           "replyDue is a month after receipt", reply_due_loose),
+    Mutant("voice-decided-unanswered", "/req/voice/reply-before-decide",
+           "decide goes ahead while opinions await their reply", decided_unanswered),
+    Mutant("voice-author-leaked", "/req/voice/public-without-author",
+           "the public reads who wrote or recorded an opinion", author_leaked),
+]

@@ -1,0 +1,135 @@
+"""Residents' voice in the library: reply deadlines, the replies a decision waits for, the
+decision agreeing with them, and participation figures from the records."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smartcommunity import load_spec, validate
+from smartcommunity.participation import (
+    NO_BIRTH_DATE,
+    age_band,
+    decision_disagreements,
+    participation,
+    reply_days,
+    reply_due,
+    unanswered,
+)
+from smartcommunity.profiles import load_profile
+from smartcommunity.specification import spec_root
+
+SPEC = load_spec()
+EXAMPLES = dict(SPEC.examples())
+LIFT = EXAMPLES["consultation/lift-installation-building-3.json"]
+VOICES = [d for n, d in sorted(EXAMPLES.items()) if d["resourceType"] in ("Opinion", "Proposal")]
+WANG = "5f0c1e2a-6b8d-4c1e-9a3f-1d2e3f4a5b6c"
+
+
+def test_the_reply_days_come_from_the_profile_else_the_spec() -> None:
+    assert reply_days() == SPEC.parameter("/req/voice/reply-due", "replyDays") == 15
+    beijing = load_profile(spec_root() / "1.0" / "profiles" / "beijing-chaoyang.json")
+    assert reply_days(beijing) == 10
+    assert reply_due("2024-04-07T20:15:00+08:00", beijing) == "2024-04-17T20:15:00+08:00"
+    # The offset stays the one the item was received in.
+    assert reply_due("2024-04-07T12:15:00Z").endswith("+00:00")
+
+
+def test_every_opinion_of_the_lift_consultation_was_answered_before_the_decision() -> None:
+    assert unanswered(LIFT, VOICES) == []
+    assert decision_disagreements(LIFT, VOICES) == []
+    pending = copy.deepcopy(VOICES)
+    for doc in pending:
+        doc.pop("reply", None)
+    waiting = unanswered(LIFT, pending)
+    # the parking consultation's items are not the lift's
+    assert {d["id"] for d in waiting} == {d["id"] for d in VOICES
+                                          if d["consultation"]["id"] == LIFT["id"]}
+    # received after the decision: not waited for
+    late = copy.deepcopy(pending[0])
+    late["consultation"] = {"resourceType": "Consultation", "id": LIFT["id"]}
+    late["receivedAt"] = "2024-05-01T09:00:00+08:00"
+    assert unanswered(LIFT, [late]) == []
+
+
+def test_a_decision_listing_another_outcome_than_the_reply_is_found() -> None:
+    changed = copy.deepcopy(LIFT)
+    changed["decision"]["voices"][0]["outcome"] = "not-adopted"
+    found = decision_disagreements(changed, VOICES)
+    assert [(f.pointer, f.code) for f in found] == [
+        ("/decision/voices/0/outcome", "voice.decision-disagrees")]
+    assert found[0].requirement == "/req/voice/decision-lists-voices"
+
+
+def test_participation_counts_every_channel_and_the_elderly() -> None:
+    figures = participation(LIFT, VOICES, households=36, birth_dates={WANG: date(1942, 3, 18)},
+                            on=date(2024, 4, 28))
+    assert (figures.opinions, figures.proposals, figures.supports) == (3, 1, 2)
+    # 陈志强, 赵敏, 王桂英 and the proposer; 王桂英 both opined and supported: counted once
+    assert figures.residents == 4
+    assert figures.opinions_per_100_households == 3 * 100 / 36
+    assert figures.by_channel == {"app": 2, "door-to-door": 2, "meeting": 1, "paper": 1}
+    assert figures.by_age_band == {"80+": 1, NO_BIRTH_DATE: 3}
+    assert (figures.replied, figures.replied_on_time, figures.adopted) == (4, 4, 3)
+    assert figures.on_time_share == 1.0 and figures.adopted_share == 0.75
+    assert participation(LIFT, []).on_time_share is None
+
+
+def test_a_late_reply_is_not_on_time() -> None:
+    late = copy.deepcopy(VOICES)
+    for doc in late:
+        if "reply" in doc:
+            doc["reply"]["at"] = "2024-06-30T09:00:00+08:00"
+    figures = participation(LIFT, late)
+    assert figures.replied == 4 and figures.replied_on_time == 0
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2025, 12, 31)),
+       st.integers(min_value=0, max_value=120))
+def test_age_bands_cover_every_age_once(born: date, years: int) -> None:
+    on = born + timedelta(days=365 * years + 1)
+    band = age_band(born, on)
+    lower = int(band.rstrip("+").split("-")[0])
+    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    assert lower <= age
+    if "-" in band:
+        assert age <= int(band.split("-")[1])
+
+
+_ACTOR_IDS = st.sampled_from([f"00000000-0000-4000-8000-00000000000{i}" for i in range(4)])
+
+
+@given(st.lists(st.tuples(st.sampled_from(["support", "withdraw-support"]), _ACTOR_IDS),
+                max_size=12))
+def test_support_counts_each_resident_once_whatever_the_sequence(
+        steps: list[tuple[str, str]]) -> None:
+    """/req/voice/single-support and /req/voice/support-withdrawal as a property: after any
+    sequence of support and withdrawal the supporters are distinct, the count is their number,
+    and a refused step changes nothing."""
+    from smartcommunity.exceptions import InvalidActionDetails
+    from smartcommunity.lifecycle import apply_action
+
+    doc: dict[str, Any] = copy.deepcopy(EXAMPLES["proposal/parking-elderly-bays-open.json"])
+    doc["supportDeadline"] = "2099-01-01T00:00:00+08:00"
+    expected: list[str] = []
+    moment = datetime(2025, 5, 22, 9, 0).astimezone()
+    for n, (action, rid) in enumerate(steps):
+        at = (moment + timedelta(minutes=n)).isoformat(timespec="seconds")
+        actor = {"role": "resident", "resident": {"resourceType": "Resident", "id": rid}}
+        details = {"channel": "app"} if action == "support" else None
+        try:
+            doc = apply_action(doc, action, actor=actor, at=at, details=details).document
+        except InvalidActionDetails:
+            assert (rid in expected) == (action == "support")
+            continue
+        if action == "support":
+            expected.append(rid)
+        else:
+            expected.remove(rid)
+        supporters = [s["resident"]["id"] for s in doc["supporters"]]
+        assert supporters == expected and doc["supportCount"] == len(expected)
+    assert validate(doc).valid
