@@ -13,7 +13,8 @@ Hierarchy::
     │   ├── RoleNotAllowed               not allowed for the actor's role
     │   └── InvalidActionDetails         the action's details break its schema
     ├── RedactionError (ValueError)      redaction impossible for the audience
-    └── ProfileError (ValueError)        a city profile that cannot be used (its findings attached)
+    ├── ProfileError (ValueError)        a city profile that cannot be used (its findings attached)
+    └── Open311Error (ValueError)        an Open311 request or export that cannot become an issue
 
 Validation problems are never raised: they are returned as data in a Report.
 """
@@ -89,3 +90,12 @@ class ProfileError(SmartCommunityError, ValueError):
     def __init__(self, message: str, findings: list[Any] | None = None) -> None:
         super().__init__(message)
         self.findings = list(findings or ())
+
+
+class Open311Error(SmartCommunityError, ValueError):
+    """An Open311 request or export that cannot become an issue; ``problems`` lists every
+    unusable field as ``{pointer, code, message}`` (message in both languages)."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or ())
