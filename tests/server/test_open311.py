@@ -26,10 +26,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 from georeport import GeoReport  # noqa: E402
 
 from reference_server import Settings, create_app  # noqa: E402
+from smartcommunity import load_spec  # noqa: E402
 from smartcommunity.profiles import load_profile  # noqa: E402
 from tests.kit.harness import serving  # noqa: E402
-
-from smartcommunity import load_spec  # noqa: E402
 
 from .helpers import KEY, TOKENS, Api  # noqa: E402
 
