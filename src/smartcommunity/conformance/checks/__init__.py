@@ -10,3 +10,4 @@ from . import _access_now  # noqa: F401  # checks that change access, then read 
 from . import _retention  # noqa: F401  # erasure reaching other records; retention periods
 from . import _audiences  # noqa: F401  # intake, system and consent-bound department reads
 from . import _matrix  # noqa: F401  # every reader × every read path × every tagged field
+from . import _open311  # noqa: F401  # the Open311 bridge (optional class)
