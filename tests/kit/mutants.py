@@ -1069,4 +1069,4 @@ MUTANTS += [
            "x-roles on /organisations is ignored: every role writes organisations",
            organisations_written_by_anyone),
 ]
-from .mutants_open311 import MUTANTS as _open311; MUTANTS += _open311  # noqa: E402
+from .mutants_open311 import MUTANTS as _open311; MUTANTS += _open311  # noqa: E402, E702, I001
