@@ -37,7 +37,10 @@ REQUEST_FIELDS = (
 _TITLE_MAX = 200
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
-_WS = re.compile(r"\s+")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: what text may neither begin nor end with (datatypes.json ``text``)
+_BLANK = "".join(map(chr, [*range(0x21), *range(0x7F, 0xA1), 0x1680, *range(0x2000, 0x200B),
+                           0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF]))
 
 
 @dataclass(slots=True)
@@ -115,7 +118,7 @@ def _moment(raw: Any) -> datetime | None:
     if not isinstance(raw, str) or not raw.strip():
         return None
     try:
-        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        when = datetime.fromisoformat(raw.strip().upper().replace("Z", "+00:00"))
     except ValueError:
         return None
     return when if when.tzinfo is not None else None
@@ -131,10 +134,11 @@ def _phone(raw: str) -> str | None:
 
 
 def _text(raw: Any) -> str | None:
+    """``raw`` as the standard's text: line ends as LF, without the control characters text
+    may not hold, nor blank space around it; nothing else changes, so text goes both ways."""
     if not isinstance(raw, str):
         return None
-    lines = [_WS.sub(" ", line).strip() for line in raw.replace("\r\n", "\n").split("\n")]
-    kept = "\n".join(line for line in lines if line)
+    kept = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).strip(_BLANK)
     return kept or None
 
 
@@ -244,7 +248,10 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
     title = description = None
     if text is not None:
         first, _, rest = text.partition("\n")
-        if len(first) <= _TITLE_MAX:
+        first, rest = first.replace("\t", " ").strip(_BLANK), rest.strip(_BLANK)
+        if not first:
+            title, description = None, text
+        elif len(first) <= _TITLE_MAX:
             title, description = first, (rest or None)
         else:
             title, description = first[:_TITLE_MAX - 1].rstrip() + "…", text
@@ -292,7 +299,7 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
             drop("requested_datetime", INVALID_FIELD,
                  reason="not an RFC 3339 date-time with offset")
         else:
-            at = str(submitted).strip().replace("Z", "+00:00")
+            at = str(submitted).strip()
     if at is None:
         problems.append(_problem(version, "/requested_datetime", MISSING_FIELD,
                                  field="requested_datetime"))
