@@ -45,6 +45,7 @@ _OPTIONAL = (
     _Optional("serve", ("serve", "import", "retention"), "smartcommunity[server]"),
     _Optional("tokens", ("tokens",), "smartcommunity[server]"),
     _Optional("conformance", ("conformance",), "smartcommunity[conformance]"),
+    _Optional("open311", ("open311",), "smartcommunity[open311]"),
 )
 
 
