@@ -18,6 +18,7 @@ from .api_pages import render_api
 from .codelist_pages import render_codelists, render_errors
 from .lifecycle_pages import mermaid, render_lifecycle
 from .lifecycle_pages import render_index as render_lifecycle_index
+from .open311_pages import open311_mapping_md
 from .other_pages import (
     codelist_openness_md,
     conformance_classes_md,
@@ -155,6 +156,7 @@ MARKERS: dict[str, Marker] = {
     "consultation-votes": lambda spec, lang, here, arg: votes_md(spec, arg, lang, here),
     "vote-rules": lambda spec, lang, here, arg: vote_rules_md(spec, arg),
     "spec-version": lambda spec, lang, here, arg: spec.version,
+    "open311-mapping": lambda spec, lang, here, arg: open311_mapping_md(spec, lang, arg),
 }
 
 _MARKER = re.compile(
