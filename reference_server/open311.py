@@ -49,7 +49,6 @@ from .storage import ListQuery, utc_text
 
 __all__ = ["open311_routes"]
 
-_ISSUE = "Issue"
 _FORM = "application/x-www-form-urlencoded"
 #: GeoReport v2: a date range of GET requests spans at most 90 days, the default window
 _WINDOW = timedelta(days=90)
@@ -65,6 +64,11 @@ class Open311Refusal(ProblemError):
     code = "open311.invalid-field"
     title = "Bad Open311 request"
     requirement = "/req/open311/errors"
+
+
+def _issue(request: Request) -> str:
+    """The resource type Open311 requests are (the mapping's ``resourceType``)."""
+    return mapping(_state(request).service.spec.version).resource_type
 
 
 def _state(request: Request) -> State:
@@ -240,14 +244,15 @@ def _community(request: Request, principal: Principal) -> str:
     return next(iter(principal.communities))
 
 
-def _earlier(service: Any, principal: Principal, key: str | None) -> tuple[str, str] | None:
+def _earlier(service: Any, rtype: str, principal: Principal, key: str | None
+             ) -> tuple[str, str] | None:
     """The id and submission time of what ``key`` made before, so a retried POST builds the
     same issue and the native create replays it (/req/core/idempotency-key)."""
     if key is None:
         return None
     with service.store.read() as tx:
         hit = tx.idempotent(principal.key, key, service._unexpired())
-        stored = tx.get(_ISSUE, str(hit["rid"])) if hit is not None else None
+        stored = tx.get(rtype, str(hit["rid"])) if hit is not None else None
     if stored is None:
         return None
     return stored.id, str(stored.doc.get("submittedAt"))
@@ -264,7 +269,7 @@ async def create(request: Request, fmt: str) -> Response:
         raise _refuse(request, "open311.unknown-jurisdiction", "/jurisdiction_id",
                       jurisdiction_id=given_jurisdiction)
     key = request.headers.get("idempotency-key")
-    earlier = _earlier(st.service, principal, key)
+    earlier = _earlier(st.service, _issue(request), principal, key)
     if earlier is not None:
         issue_id, at = earlier
     else:
@@ -279,7 +284,7 @@ async def create(request: Request, fmt: str) -> Response:
         raise Open311Refusal(str(exc), errors=exc.problems) from None
     service = st.service
     result = await service.finish_async(
-        service.prepare_create(principal, _ISSUE, converted.value, key))
+        service.prepare_create(principal, _issue(request), converted.value, key))
     made = orjson.loads(result.body)
     answer = issue_to_request(made, _catalogue(request), lang=_lang(request)).value
     body = [{"service_request_id": made["id"], "service_notice": answer["service_notice"],
@@ -315,7 +320,7 @@ def _present(request: Request, principal: Principal, rids: list[str]) -> list[di
     found = []
     for rid in rids:
         try:
-            result: Result = service.read(principal, _ISSUE, rid)
+            result: Result = service.read(principal, _issue(request), rid)
         except NotFound:
             continue
         found.append(orjson.loads(result.body))
@@ -327,10 +332,11 @@ def _search(request: Request, principal: Principal) -> list[dict[str, Any]]:
     table = mapping(service.spec.version)
     codes = _listed(request, "service_code")
     wanted = _listed(request, "status")
+    known = table.open311_statuses
     for status in wanted:
-        if status not in ("open", "closed"):
+        if status not in known:
             raise _refuse(request, "open311.invalid-field", "/status", field="status",
-                          reason="open or closed")
+                          reason=" or ".join(sorted(known)))
     start, end = _moment(request, "start_date"), _moment(request, "end_date")
     if start is None and end is None:
         end = now_cst()
@@ -351,7 +357,8 @@ def _search(request: Request, principal: Principal) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     cursor: str | None = None
     while len(found) < MAX_REQUESTS:
-        page = orjson.loads(service.list_page(principal, _ISSUE, query, cursor, limit).body)
+        page = orjson.loads(
+            service.list_page(principal, _issue(request), query, cursor, limit).body)
         for item in page["items"]:
             if codes and item.get("category") not in codes:
                 continue
@@ -393,7 +400,7 @@ async def token(request: Request, fmt: str) -> Response:
     given = str(request.path_params["token"])
     service = _state(request).service
     with service.store.read() as tx:
-        found = tx.get(_ISSUE, given)
+        found = tx.get(_issue(request), given)
     if found is None:
         raise NotFound()
     return _answer(fmt, "service_requests", [{"service_request_id": given, "token": given}])

@@ -32,8 +32,8 @@ def add_open311(sub: Any) -> None:
     i.add_argument("--profile", metavar="FILE",
                    help="city profile whose service catalogue the service codes are checked "
                         "against (default: the spec's issue categories)")
-    i.add_argument("--role", default="community-staff",
-                   help="role recorded as the submitter (community-staff)")
+    i.add_argument("--role", default=None,
+                   help="role recorded as the submitter (default: the mapping's importRole)")
     i.add_argument("--output", metavar="FILE", help="write the issues here (default: stdout)")
     i.add_argument("--report", metavar="FILE", help="write the loss report here as JSON")
     i.add_argument("--spec-version", default=None, help="spec version (the profile's, else "
@@ -58,7 +58,7 @@ def _progress(stream: TextIO, enabled: bool) -> Any:
 
 
 def import_command(args: argparse.Namespace) -> int:
-    from ..open311 import catalogue, import_requests, read_export
+    from ..open311 import catalogue, import_requests, mapping, read_export
     from ..profiles import load_profile
     from ..specification import DEFAULT_VERSION
 
@@ -81,7 +81,8 @@ def import_command(args: argparse.Namespace) -> int:
                   f"{problem['message']['zh-Hans']}", file=sys.stderr)
         return EXIT_INVALID
     report = import_requests(
-        requests, catalogue(profile, version), community=args.community, role=args.role,
+        requests, catalogue(profile, version), community=args.community,
+        role=args.role or str(mapping(version).raw["importRole"]),
         system=args.system, progress=_progress(sys.stderr, args.progress or sys.stderr.isatty()))
     lines = "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in report.issues)
     if args.output:

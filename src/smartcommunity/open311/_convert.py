@@ -53,9 +53,9 @@ class Conversion:
 
 
 # ----------------------------------------------------------------- issue → Open311
-def _lead(issue: Mapping[str, Any]) -> str | None:
+def _lead(issue: Mapping[str, Any], former: list[str]) -> str | None:
     for a in reversed(issue.get("assignments") or []):
-        if a.get("role") == "lead" and a.get("status") not in ("returned", "reassigned"):
+        if a.get("role") == "lead" and a.get("status") not in former:
             dept = a.get("department") or {}
             return str(dept.get("name") or dept.get("id") or "") or None
     return None
@@ -68,7 +68,7 @@ def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
     table = mapping(catalogue.version)
     location = issue.get("location") or {}
     point = location.get("point") or {}
-    wgs84 = point.get("crs") == "wgs84"
+    wgs84 = point.get("crs") == table.crs
     address = (location.get("address") or {}).get("text") or location.get("description")
     attachments = [a for a in issue.get("attachments") or [] if a.get("url")]
     title = issue.get("title")
@@ -86,7 +86,7 @@ def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
         "service_name": catalogue.name(str(issue.get("category", "")), lang) or None,
         "service_code": issue.get("category"),
         "description": text,
-        "agency_responsible": _lead(issue),
+        "agency_responsible": _lead(issue, table.raw["formerAssignmentStatuses"]),
         "service_notice": notice,
         "requested_datetime": issue.get("submittedAt"),
         "updated_datetime": (issue.get("meta") or {}).get("lastUpdated"),
@@ -100,7 +100,7 @@ def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
     }
     reasons = table.lost_to_open311
     lost = {m: reasons[m] for m in reasons if m.lstrip("/") in issue}
-    if status == "submitted":  # nothing is lost of a status that reads as itself on import
+    if status == table.imported_status:  # a status that reads as itself on import
         lost.pop("/status", None)
     if "/location" in lost and not location.get("address") and (
             not point or (wgs84 and set(point) <= {"latitude", "longitude", "crs"})):
@@ -224,7 +224,7 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
             la, lo = float(str(lat)), float(str(lon))
             if not (-90 <= la <= 90 and -180 <= lo <= 180):
                 raise ValueError
-            location["point"] = {"latitude": la, "longitude": lo, "crs": "wgs84"}
+            location["point"] = {"latitude": la, "longitude": lo, "crs": table.crs}
         except ValueError:
             drop("lat", INVALID_FIELD, reason="lat and long must be WGS-84 decimal degrees")
     place = _text(fields.get("address_string") or fields.get("address"))
@@ -306,15 +306,15 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
     if problems:
         raise Open311Error("the Open311 request cannot become an issue", problems)
 
-    if fields.get("status") not in (None, "", "open"):
+    if fields.get("status") not in (None, "", table.open_or_closed(table.imported_status)):
         lost["status"] = why["status"]
     if fields.get("updated_datetime"):
         lost["updated_datetime"] = why["updated_datetime"]
     actor = {"role": role}
     issue: dict[str, Any] = {
-        "resourceType": "Issue", "specVersion": version,
+        "resourceType": table.resource_type, "specVersion": version,
         "id": issue_id or str(uuid.uuid4()),
-        "requestType": "report", "category": code, "title": title,
+        "requestType": table.raw["requestType"], "category": code, "title": title,
     }
     if description:
         issue["description"] = description
@@ -329,9 +329,9 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
         issue["reporterContact"] = contact
     issue.update({
         "reporterDisclosure": table.raw["reporterDisclosure"],
-        "status": table.raw["importedStatus"],
-        "history": [{"seq": 1, "at": at, "action": "submit", "actor": dict(actor),
-                     "toStatus": table.raw["importedStatus"]}],
+        "status": table.imported_status,
+        "history": [{"seq": 1, "at": at, "action": table.raw["submitAction"],
+                     "actor": dict(actor), "toStatus": table.imported_status}],
     })
     carried = {**({"attributes": values} if values else {}), **extra}
     if carried:

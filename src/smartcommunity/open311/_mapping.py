@@ -35,6 +35,25 @@ class Mapping311:
     def datatypes(self) -> frozenset[str]:
         return frozenset(self.raw["datatypes"])
 
+    @property
+    def resource_type(self) -> str:
+        return str(self.raw["resourceType"])
+
+    @property
+    def crs(self) -> str:
+        """The coordinate system of Open311's lat/long."""
+        return str(self.raw["crs"])
+
+    @property
+    def imported_status(self) -> str:
+        """The status every issue made from an Open311 request starts in."""
+        return str(self.raw["importedStatus"])
+
+    @property
+    def open311_statuses(self) -> frozenset[str]:
+        """Open311's status values (``open``, ``closed``)."""
+        return frozenset(self.raw["statuses"].values())
+
     def open_or_closed(self, status: str) -> str:
         """``open`` or ``closed``: the Open311 status of an issue status."""
         return str(self.raw["statuses"][status])
