@@ -223,3 +223,65 @@ def test_services_without_a_profile_are_the_categories(tmp_path: Path) -> None:
     assert client.get(f"{PREFIX}/services/nope.xml").status_code == 404
     assert client.get(f"{PREFIX}/services.yaml").status_code == 404
     app.state.sc.service.store.dispose()
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored issue without what differs between two creates of the same content."""
+    out = {k: v for k, v in doc.items() if k not in ("id", "meta", "submittedAt", "history")}
+    out["history"] = [{k: v for k, v in e.items() if k in ("seq", "action", "actor", "toStatus")}
+                      for e in doc.get("history") or []]
+    return out
+
+
+def test_open311_and_native_creates_are_the_same(server: Any, api: Api) -> None:
+    """/req/open311/create: the same report filed natively and through Open311 is stored
+    alike, makes the same change-feed event and the same audit trail, and reads the same to
+    the public once published."""
+    from smartcommunity.open311 import catalogue as make_catalogue
+    from smartcommunity.open311 import issue_to_request, request_to_issue
+
+    services = make_catalogue(load_profile(PROFILE))
+    form = {"service_code": "environment.noise", "lat": "39.91", "long": "116.45",
+            "description": "夜间施工噪声\n每晚十一点后还在施工。", "first_name": "志强",
+            "last_name": "陈", "phone": "+8613911112222"}
+    resident = api.as_(RESIDENT)
+    feed = api.as_("system")
+    audit = api.as_("regulator")
+
+    def audit_count() -> int:
+        return len(audit.get("/audit-events", params={"limit": 500}).json()["items"])
+
+    def events_after(cursor: str | None) -> list[dict[str, Any]]:
+        return feed.get("/changes", params={"cursor": cursor} if cursor else {}).json()["items"]
+
+    start = feed.get("/changes", params={"limit": 1000}).json().get("next")
+    audited = audit_count()
+    native = request_to_issue(form, services, community="110105001001", role="resident",
+                              now="2025-06-16T07:52:00+08:00").value
+    assert resident.post("/issues", native).status_code == 201
+    middle = feed.get("/changes", params={"cursor": start, "limit": 1000}).json().get("next")
+    filed = requests.post(f"{server.base_url}{PREFIX}/requests.json", timeout=10,
+                          data={**form, "api_key": RESIDENT})
+    assert filed.status_code == 201
+    rid = filed.json()[0]["service_request_id"]
+    assert audit_count() == audited  # neither create reads sensitive resident data
+    first = [e for e in events_after(start) if e.get("subject", "").endswith(native["id"])]
+    second = [e for e in events_after(middle) if e.get("subject", "").endswith(rid)]
+    assert len(first) == len(second) == 1
+    assert first[0]["type"] == second[0]["type"]
+    assert set(first[0]) == set(second[0])
+    stored_native = api.staff.get(f"/issues/{native['id']}").json()
+    stored_bridge = api.staff.get(f"/issues/{rid}").json()
+    assert _strip(stored_native) == _strip(stored_bridge)
+    for issue_id in (native["id"], rid):
+        _publish(api, issue_id)
+    public = api.as_("public")
+    views = [requests.get(f"{server.base_url}{PREFIX}/requests/{i}.json", timeout=10).json()[0]
+             for i in (native["id"], rid)]
+    for issue_id, view in zip((native["id"], rid), views, strict=True):
+        expected = issue_to_request(public.get(f"/issues/{issue_id}").json(), services).value
+        assert view == expected
+    assert {k: v for k, v in views[0].items() if k not in (
+        "service_request_id", "requested_datetime", "updated_datetime")} == {
+        k: v for k, v in views[1].items() if k not in (
+            "service_request_id", "requested_datetime", "updated_datetime")}
