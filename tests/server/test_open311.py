@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")
 
@@ -285,3 +287,37 @@ def test_open311_and_native_creates_are_the_same(server: Any, api: Api) -> None:
         "service_request_id", "requested_datetime", "updated_datetime")} == {
         k: v for k, v in views[1].items() if k not in (
             "service_request_id", "requested_datetime", "updated_datetime")}
+
+
+_FIELDS = ("service_code", "lat", "long", "address_string", "address_id", "description",
+           "first_name", "last_name", "phone", "email", "media_url", "requested_datetime",
+           "attribute[building]", "attribute[households-consenting]", "attribute[x][]",
+           "jurisdiction_id", "device_id", "status")
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(form=st.dictionaries(
+    st.sampled_from(_FIELDS) | st.text(min_size=1, max_size=12),
+    st.one_of(st.text(max_size=60), st.sampled_from(
+        ["housing.lift-installation", "environment.garbage", "39.9", "116.4", "-999", "nan",
+         "inf", "2025-01-01T08:00:00+08:00", "2025-13-01", "13911112222"])),
+    max_size=10))
+def test_any_form_is_filed_or_refused_with_a_georeport_error(api: Api,
+                                                             form: dict[str, str]) -> None:
+    """Whatever the form holds, the answer is a filed request or a GeoReport error list naming
+    what is wrong, never a server error."""
+    for fmt in ("json", "xml"):
+        resp = api.client.post(f"{PREFIX}/requests.{fmt}", data={**form, "api_key": RESIDENT})
+        assert resp.status_code in (200, 201, 400, 403), resp.text
+        if fmt == "json":
+            body = resp.json()
+            assert isinstance(body, list) and body
+            if resp.status_code >= 400:
+                assert all(e["code"] == resp.status_code and e["description"] for e in body)
+            else:
+                assert api.staff.get(f"/issues/{body[0]['service_request_id']}"
+                                     ).status_code == 200
+        else:
+            root = xmltodict.parse(resp.content)
+            assert set(root) <= {"errors", "service_requests"}

@@ -6,6 +6,7 @@ defusedxml (extra ``open311``), which refuses entity expansion and external enti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -19,12 +20,16 @@ _LISTS = {"attributes": "attribute", "values": "value", "endpoints": "endpoint",
           "formats": "format"}
 
 
+#: characters XML 1.0 cannot hold at all, even escaped (an echoed input may carry them)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _scalar(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("\ufffd", str(value))
 
 
 def _fill(parent: Element, data: Mapping[str, Any]) -> None:
