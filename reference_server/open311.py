@@ -118,8 +118,10 @@ def _descriptions(error: ProblemError, version: str) -> list[str]:
 def _fail(fmt: str, error: ProblemError, version: str) -> Response:
     """GeoReport's error list: one ``{code, description}`` per problem, the code being the
     HTTP status (/req/open311/errors)."""
-    items = [{"code": error.status, "description": d} for d in _descriptions(error, version)]
-    response = _answer(fmt, "errors", items, error.status)
+    # GeoReport v2 knows 400 for any invalid request: the native API's 422 reads as 400.
+    status = 400 if error.status == 422 else error.status
+    items = [{"code": status, "description": d} for d in _descriptions(error, version)]
+    response = _answer(fmt, "errors", items, status)
     response.headers.update(error.headers)
     return response
 
@@ -268,6 +270,8 @@ async def create(request: Request, fmt: str) -> Response:
     if given_jurisdiction and given_jurisdiction != _catalogue(request).jurisdiction:
         raise _refuse(request, "open311.unknown-jurisdiction", "/jurisdiction_id",
                       jurisdiction_id=given_jurisdiction)
+    # GeoReport's POST has no requested_datetime: the server's clock says when it was filed.
+    form.pop("requested_datetime", None)
     key = request.headers.get("idempotency-key")
     earlier = _earlier(st.service, _issue(request), principal, key)
     if earlier is not None:
