@@ -5,10 +5,12 @@ checked field by field; exports in JSON and XML read the same; hostile XML is re
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smartcommunity import validate
 from smartcommunity.exceptions import Open311Error
@@ -20,7 +22,9 @@ from smartcommunity.open311 import (
     mapping,
     read_export,
     request_to_issue,
+    to_wgs84,
     to_xml,
+    wgs84_to_gcj02,
 )
 from smartcommunity.profiles import load_profile
 from smartcommunity.specification import load_spec
@@ -136,3 +140,33 @@ def test_hostile_or_broken_exports_are_refused(data: bytes) -> None:
     with pytest.raises(Open311Error) as caught:
         read_export(data, "1.0")
     assert caught.value.problems[0]["code"] == "open311.unreadable-export"
+
+
+_CHINA = dict(min_value=18.0, max_value=53.0, allow_nan=False)
+
+
+@given(st.floats(**_CHINA), st.floats(min_value=74.0, max_value=134.0, allow_nan=False))
+def test_gcj02_and_bd09_points_become_wgs84_to_within_a_metre(lat: float, lon: float) -> None:
+    """A GCJ-02 point made from a WGS-84 one goes back to it (10⁻⁵ degrees is about a metre);
+    so does the BD-09 point made from that GCJ-02 one."""
+    glat, glon = wgs84_to_gcj02(lat, lon)
+    assert (glat, glon) != (lat, lon)  # inside China the offset is never nothing
+    back = to_wgs84(glat, glon, TABLE.crs_method("gcj02"))
+    assert back is not None and abs(back[0] - lat) < 1e-5 and abs(back[1] - lon) < 1e-5
+    x, y = glon, glat
+    z = math.sqrt(x * x + y * y) + 0.00002 * math.sin(y * math.pi * 3000 / 180)
+    theta = math.atan2(y, x) + 0.000003 * math.cos(x * math.pi * 3000 / 180)
+    blat, blon = z * math.sin(theta) + 0.006, z * math.cos(theta) + 0.0065
+    back = to_wgs84(blat, blon, TABLE.crs_method("bd09"))
+    assert back is not None and abs(back[0] - lat) < 1e-5 and abs(back[1] - lon) < 1e-5
+
+
+def test_an_issue_point_reaches_open311_in_wgs84() -> None:
+    issue = next(d for d in EXAMPLES if ((d.get("location") or {}).get("point") or {}).get(
+        "crs") == "gcj02")
+    point = issue["location"]["point"]
+    request = issue_to_request(issue, PLAIN).value
+    assert (request["lat"], request["long"]) == to_wgs84(
+        point["latitude"], point["longitude"], TABLE.crs_method(point["crs"]))
+    assert 0.0005 < abs(request["long"] - point["longitude"]) < 0.01  # the offset, undone
+    assert TABLE.crs_method("no-such-crs") is None

@@ -14,6 +14,7 @@ becomes what GET requests answers); :func:`to_xml` writes the XML form.
 from __future__ import annotations
 
 from ._convert import REQUEST_FIELDS, Conversion, issue_to_request, request_to_issue
+from ._crs import to_wgs84, wgs84_to_gcj02
 from ._export import ImportReport, import_requests, read_export
 from ._mapping import Mapping311, mapping
 from ._services import Catalogue, catalogue
@@ -21,4 +22,4 @@ from ._xml import from_xml, to_xml
 
 __all__ = ["REQUEST_FIELDS", "Catalogue", "Conversion", "ImportReport", "Mapping311",
            "catalogue", "from_xml", "import_requests", "issue_to_request", "mapping",
-           "read_export", "request_to_issue", "to_xml"]
+           "read_export", "request_to_issue", "to_wgs84", "to_xml", "wgs84_to_gcj02"]

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..exceptions import Open311Error
 from ..validation import message
+from ._crs import to_wgs84
 from ._mapping import mapping
 from ._services import Catalogue
 
@@ -69,6 +70,11 @@ def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
     location = issue.get("location") or {}
     point = location.get("point") or {}
     wgs84 = point.get("crs") == table.crs
+    converted = None
+    if isinstance(point.get("latitude"), (int, float)) and isinstance(
+            point.get("longitude"), (int, float)):
+        converted = to_wgs84(float(point["latitude"]), float(point["longitude"]),
+                             table.crs_method(point.get("crs")))
     address = (location.get("address") or {}).get("text") or location.get("description")
     attachments = [a for a in issue.get("attachments") or [] if a.get("url")]
     title = issue.get("title")
@@ -94,8 +100,9 @@ def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
         "address": address,
         "address_id": None,
         "zipcode": (location.get("address") or {}).get("postalCode"),
-        "lat": point.get("latitude") if wgs84 else None,
-        "long": point.get("longitude") if wgs84 else None,
+        # A WGS-84 point goes as it is (so it comes back equal); others are converted.
+        "lat": point["latitude"] if wgs84 else converted[0] if converted else None,
+        "long": point["longitude"] if wgs84 else converted[1] if converted else None,
         "media_url": attachments[0]["url"] if attachments else None,
     }
     reasons = table.lost_to_open311

@@ -44,6 +44,11 @@ class Mapping311:
         """The coordinate system of Open311's lat/long."""
         return str(self.raw["crs"])
 
+    def crs_method(self, crs: str | None) -> str | None:
+        """How a point in ``crs`` becomes WGS-84 (None: it cannot)."""
+        found = self.raw["crsMethods"].get(crs)
+        return None if found is None else str(found)
+
     @property
     def imported_status(self) -> str:
         """The status every issue made from an Open311 request starts in."""
