@@ -321,3 +321,26 @@ def test_any_form_is_filed_or_refused_with_a_georeport_error(api: Api,
         else:
             root = xmltodict.parse(resp.content)
             assert set(root) <= {"errors", "service_requests"}
+
+
+def test_filing_and_filters_on_every_backend(app: Any) -> None:
+    """SQLite and PostgreSQL answer the bridge alike: filed, listed by code, status and date."""
+    client = TestClient(app)
+    filed = client.post(f"{PREFIX}/requests.json", data={
+        "api_key": RESIDENT, "service_code": "environment.noise", "lat": "39.91",
+        "long": "116.45", "description": "广场舞音响太大"})
+    assert filed.status_code == 201, filed.text
+    rid = filed.json()[0]["service_request_id"]
+    staff = {"api_key": "demo-staff-liu-fang"}
+
+    def ids(**params: str) -> set[str]:
+        resp = client.get(f"{PREFIX}/requests.json", params={**staff, **params})
+        assert resp.status_code == 200, resp.text
+        return {r["service_request_id"] for r in resp.json()}
+
+    assert rid in ids(service_code="environment.noise,environment.garbage", status="open")
+    assert rid not in ids(service_code="environment.garbage")
+    assert rid not in ids(status="closed")
+    assert rid not in ids(start_date="2020-01-01T00:00:00+08:00",
+                          end_date="2020-03-01T00:00:00+08:00")
+    assert ids(service_request_id=f"{rid},00000000-0000-4000-8000-000000000000") == {rid}
