@@ -24,6 +24,7 @@ from .errors import install_handlers
 from .files import create_private, read_key_file, shared_file_warnings, sqlite_path
 from .http import json_response
 from .landing import API_DESCRIPTION, API_DOCUMENTATION, DOCUMENTATION_ASSETS, swagger_assets
+from .open311 import open311_routes
 from .openapi import bundled
 from .public import PublicPages, public_routes
 from .service import Service
@@ -93,6 +94,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.public = PublicPages(service)
     app.state.public.warm()  # before the freeze below
     app.router.routes.extend(public_routes())
+    # The Open311 GeoReport v2 bridge (/conf/open311) lives outside the OpenAPI: its wire is
+    # GeoReport's (form posts, .json and .xml answers), described by spec/<version>/mappings.
+    app.router.routes.extend(open311_routes(settings.spec_version))
     api_document = json.dumps(bundled(settings.spec_version), ensure_ascii=False).encode()
 
     @app.get(API_DESCRIPTION, include_in_schema=False)

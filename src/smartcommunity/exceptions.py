@@ -14,7 +14,8 @@ Hierarchy::
     │   └── InvalidActionDetails         the action's details break its schema
     ├── RedactionError (ValueError)      redaction impossible for the audience
     ├── ProfileError (ValueError)        a city profile that cannot be used (its findings attached)
-    └── IndicatorError (ValueError)      unusable indicator definitions or an unreadable input
+    ├── IndicatorError (ValueError)      unusable indicator definitions or an unreadable input
+    └── Open311Error (ValueError)        an Open311 request or export that cannot become an issue
 
 Validation problems are never raised: they are returned as data in a Report.
 """
@@ -94,3 +95,12 @@ class ProfileError(SmartCommunityError, ValueError):
 
 class IndicatorError(SmartCommunityError, ValueError):
     """Indicator definitions that cannot be used, or an input that cannot be read as issues."""
+
+
+class Open311Error(SmartCommunityError, ValueError):
+    """An Open311 request or export that cannot become an issue; ``problems`` lists every
+    unusable field as ``{pointer, code, message}`` (message in both languages)."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or ())

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
+from reference_server.open311 import open311_routes
 from reference_server.openapi import METHODS, bundled
 from reference_server.public import public_routes
 
@@ -15,8 +16,10 @@ from .helpers import SPEC, Api
 
 API_PATHS = SPEC.openapi["paths"]
 DOCUMENTED = {(path, m) for path, item in API_PATHS.items() for m in METHODS if m in item}
-#: served beside the API: the bundled description and the interactive docs
-EXTRA = {("/openapi.json", "get"), ("/docs", "get")}
+#: served beside the API: the bundled description, the interactive docs and the Open311
+#: bridge (GeoReport v2's wire, described by mappings/open311.json, not by the OpenAPI)
+EXTRA = {("/openapi.json", "get"), ("/docs", "get")} | {
+    (r.path, m.lower()) for r in open311_routes(SPEC.version) for m in r.methods or ()}
 #: the public pages (/conf/public-pages): HTML and PDF for people, beside the JSON API
 PUBLIC = {(r.path, m.lower()) for r in public_routes() for m in r.methods or ()}
 

@@ -19,6 +19,7 @@ from .codelist_pages import render_codelists, render_errors
 from .indicator_pages import indicator_definitions_md, indicator_facts_md
 from .lifecycle_pages import mermaid, render_lifecycle
 from .lifecycle_pages import render_index as render_lifecycle_index
+from .open311_pages import open311_mapping_md
 from .other_pages import (
     codelist_openness_md,
     conformance_classes_md,
@@ -165,6 +166,7 @@ MARKERS: dict[str, Marker] = {
     "spec-version": lambda spec, lang, here, arg: spec.version,
     "indicator-definitions": lambda spec, lang, here, arg: indicator_definitions_md(spec, lang),
     "indicator-facts": lambda spec, lang, here, arg: indicator_facts_md(spec, lang),
+    "open311-mapping": lambda spec, lang, here, arg: open311_mapping_md(spec, lang, arg),
 }
 
 _MARKER = re.compile(

@@ -47,6 +47,7 @@ _OPTIONAL = (
     _Optional("conformance", ("conformance",), "smartcommunity[conformance]"),
     _Optional("report", ("report",), "smartcommunity[report]"),
     _Optional("publish", ("publish",), "smartcommunity[publish]"),
+    _Optional("open311", ("open311",), "smartcommunity[open311]"),
 )
 
 

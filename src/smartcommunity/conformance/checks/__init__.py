@@ -14,3 +14,4 @@ from . import _profiles  # noqa: F401  # the city profile a server runs (/conf/p
 from . import _indicators  # noqa: F401  # GET /indicators against the library's figures
 from . import _public  # noqa: F401  # the public pages, read without a token
 from . import _voice  # noqa: F401  # residents' voice: opinions, proposals, replies
+from . import _open311  # noqa: F401  # the Open311 bridge (optional class)

@@ -1,0 +1,430 @@
+"""The Open311 GeoReport v2 bridge (/conf/open311), mounted at the mapping's prefix.
+
+Every call goes through the same service as the native API: a POST is a native create (the
+same validation, actor binding from the credential, Idempotency-Key, change feed and audit), a
+read is a native read or list redacted for the caller's audience, then converted by
+:mod:`smartcommunity.open311`. Only the wire differs: form-encoded requests, ``.json`` or
+``.xml`` answers, and errors as GeoReport's ``[{code, description}]``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from smartcommunity.exceptions import Open311Error
+from smartcommunity.open311 import (
+    Catalogue,
+    catalogue,
+    issue_to_request,
+    mapping,
+    request_to_issue,
+    to_xml,
+)
+from smartcommunity.profiles import Profile, load_profile
+
+from .api import State
+from .auth import Principal
+from .errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    ProblemError,
+    UnsupportedMediaType,
+    message,
+)
+from .service import Result, now_cst, stamp
+from .storage import ListQuery, utc_text
+
+__all__ = ["open311_routes"]
+
+_FORM = "application/x-www-form-urlencoded"
+#: GeoReport v2: a date range of GET requests spans at most 90 days, the default window
+_WINDOW = timedelta(days=90)
+#: GET requests answers at most this many requests (GeoReport v2 has no paging)
+MAX_REQUESTS = 1000
+_LANGS = ("zh-Hans", "en")
+
+
+class Open311Refusal(ProblemError):
+    """A GeoReport-specific refusal, worded by its ``error-code`` template."""
+
+    status = 400
+    code = "open311.invalid-field"
+    title = "Bad Open311 request"
+    requirement = "/req/open311/errors"
+
+
+def _issue(request: Request) -> str:
+    """The resource type Open311 requests are (the mapping's ``resourceType``)."""
+    return mapping(_state(request).service.spec.version).resource_type
+
+
+def _state(request: Request) -> State:
+    found: State = request.app.state.sc
+    return found
+
+
+def _catalogue(request: Request) -> Catalogue:
+    """The services: the city profile's catalogue when the server runs with one (in its
+    settings or app state), else the spec's issue categories. Built once per application."""
+    cached: Catalogue | None = getattr(request.app.state, "open311_catalogue", None)
+    if cached is not None:
+        return cached
+    st = _state(request)
+    profile: Any = getattr(st.settings, "profile", None)
+    if profile is None:
+        profile = getattr(request.app.state, "profile", None)
+    if isinstance(profile, (str, Path)):
+        profile = load_profile(profile)
+    made = catalogue(profile if isinstance(profile, Profile) else None, st.service.spec.version)
+    request.app.state.open311_catalogue = made
+    return made
+
+
+# ------------------------------------------------------------------------------ the wire
+def _answer(fmt: str, root: str, body: Any, status: int = 200) -> Response:
+    if fmt == "xml":
+        return Response(to_xml(root, body), status_code=status,
+                        media_type="text/xml; charset=utf-8")
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _descriptions(error: ProblemError, version: str) -> list[str]:
+    body = error.body(version)
+    found = []
+    for item in body.get("errors") or ():
+        said = item.get("message") or {}
+        where = str(item.get("pointer") or "").lstrip("/").replace("/", ".")
+        text = f"{said.get('en', '')} / {said.get('zh-Hans', '')}"
+        found.append(f"{where}: {text}" if where else text)
+    if not found:
+        said = body["message"]
+        found.append(f"{said.get('en', '')} / {said.get('zh-Hans', '')}")
+    return found
+
+
+def _fail(fmt: str, error: ProblemError, version: str) -> Response:
+    """GeoReport's error list: one ``{code, description}`` per problem, the code being the
+    HTTP status (/req/open311/errors)."""
+    # GeoReport v2 knows 400 for any invalid request: the native API's 422 reads as 400.
+    status = 400 if error.status == 422 else error.status
+    items = [{"code": status, "description": d} for d in _descriptions(error, version)]
+    response = _answer(fmt, "errors", items, status)
+    response.headers.update(error.headers)
+    return response
+
+
+Handler = Callable[[Request, str], Awaitable[Response]]
+
+
+def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        fmt = str(request.path_params.get("fmt", ""))
+        version = _state(request).service.spec.version
+        if fmt not in mapping(version).formats:
+            return _fail("json", NotFound(), version)
+        try:
+            _jurisdiction(request)
+            return await handler(request, fmt)
+        except ProblemError as error:
+            return _fail(fmt, error, version)
+
+    endpoint.__name__ = f"open311_{handler.__name__}"
+    return endpoint
+
+
+def _refuse(request: Request, code: str, pointer: str, **values: Any) -> Open311Refusal:
+    version = _state(request).service.spec.version
+    said = message(code, version, **values)
+    return Open311Refusal(said["en"], errors=[{"pointer": pointer, "code": code,
+                                               "message": said}])
+
+
+def _jurisdiction(request: Request) -> None:
+    given = request.query_params.get("jurisdiction_id")
+    if given and given != _catalogue(request).jurisdiction:
+        raise _refuse(request, "open311.unknown-jurisdiction", "/jurisdiction_id",
+                      jurisdiction_id=given)
+
+
+def _principal(request: Request, key: str | None, *, required: bool) -> Principal:
+    """The caller: ``api_key`` (or a Bearer token) is the server's credential; reads without
+    one are anonymous public reads."""
+    st = _state(request)
+    header = request.headers.get("authorization", "")
+    if not key and header.lower().startswith("bearer "):
+        key = header[7:].strip()
+    if not key:
+        if required:
+            raise Forbidden("an api_key is required to file a request",
+                            message={"en": "an api_key is required to file a request",
+                                     "zh-Hans": "提交请求需要 api_key"})
+        return st.service.anonymous
+    principal = st.tokens.lookup(key)
+    if principal is None:
+        raise Forbidden("the api_key is not known",
+                        message={"en": "the api_key is not known", "zh-Hans": "api_key 无效"})
+    return principal
+
+
+def _lang(request: Request) -> str:
+    given = request.query_params.get("locale", "")
+    return next((lang for lang in _LANGS if given.lower().startswith(lang[:2].lower())),
+                _LANGS[0])
+
+
+# ------------------------------------------------------------------------------ handlers
+async def discovery(request: Request, fmt: str) -> Response:
+    version = _state(request).service.spec.version
+    table = mapping(version)
+    base = str(request.base_url).rstrip("/") + table.prefix
+    body = {
+        "changeset": version,
+        "contact": "",
+        "key_service": "",
+        "endpoints": [{"specification": str(table.raw["georeport"]), "url": base,
+                       "changeset": version, "type": "production",
+                       "formats": list(table.formats.values())}],
+    }
+    return _answer(fmt, "discovery", body)
+
+
+async def services(request: Request, fmt: str) -> Response:
+    return _answer(fmt, "services", _catalogue(request).services(_lang(request)))
+
+
+async def definition(request: Request, fmt: str) -> Response:
+    found = _catalogue(request).definition(str(request.path_params["code"]), _lang(request))
+    if found is None:
+        raise NotFound()
+    return _answer(fmt, "service_definition", found)
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != _FORM:
+        raise UnsupportedMediaType(given=media or "nothing")
+    limit = _state(request).settings.max_body_bytes
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(limit=limit)
+        chunks.append(chunk)
+    try:
+        pairs = parse_qsl(b"".join(chunks).decode("utf-8"), keep_blank_values=False,
+                          strict_parsing=False)
+    except UnicodeDecodeError:
+        raise BadRequest("the form is not UTF-8") from None
+    form: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in form:  # a repeated key (attribute[code][]) collects its values
+            prior = form[key]
+            form[key] = [*prior, value] if isinstance(prior, list) else [prior, value]
+        else:
+            form[key] = [value] if key.endswith("[]") else value
+    return form
+
+
+def _community(request: Request, principal: Principal) -> str:
+    if principal.every_community or len(principal.communities) != 1:
+        raise _refuse(request, "open311.no-community", "/api_key",
+                      detail="the api_key is not bound to exactly one community")
+    return next(iter(principal.communities))
+
+
+def _earlier(service: Any, rtype: str, principal: Principal, key: str | None
+             ) -> tuple[str, str] | None:
+    """The id and submission time of what ``key`` made before, so a retried POST builds the
+    same issue and the native create replays it (/req/core/idempotency-key)."""
+    if key is None:
+        return None
+    with service.store.read() as tx:
+        hit = tx.idempotent(principal.key, key, service._unexpired())
+        stored = tx.get(rtype, str(hit["rid"])) if hit is not None else None
+    if stored is None:
+        return None
+    return stored.id, str(stored.doc.get("submittedAt"))
+
+
+async def create(request: Request, fmt: str) -> Response:
+    """POST requests: the form becomes an issue created as the native API creates one."""
+    st = _state(request)
+    form = await _form(request)
+    principal = _principal(request, form.pop("api_key", None) or request.query_params.get(
+        "api_key"), required=True)
+    given_jurisdiction = form.pop("jurisdiction_id", None)
+    if given_jurisdiction and given_jurisdiction != _catalogue(request).jurisdiction:
+        raise _refuse(request, "open311.unknown-jurisdiction", "/jurisdiction_id",
+                      jurisdiction_id=given_jurisdiction)
+    # GeoReport's POST has no requested_datetime: the server's clock says when it was filed.
+    form.pop("requested_datetime", None)
+    key = request.headers.get("idempotency-key")
+    earlier = _earlier(st.service, _issue(request), principal, key)
+    if earlier is not None:
+        issue_id, at = earlier
+    else:
+        issue_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{principal.key}/{key}")
+                       if key else uuid.uuid4())
+        at = stamp(now_cst())
+    try:
+        converted = request_to_issue(form, _catalogue(request), role=principal.role,
+                                     community=_community(request, principal),
+                                     issue_id=issue_id, now=at)
+    except Open311Error as exc:
+        raise Open311Refusal(str(exc), errors=exc.problems) from None
+    service = st.service
+    result = await service.finish_async(
+        service.prepare_create(principal, _issue(request), converted.value, key))
+    made = orjson.loads(result.body)
+    answer = issue_to_request(made, _catalogue(request), lang=_lang(request)).value
+    body = [{"service_request_id": made["id"], "service_notice": answer["service_notice"],
+             "account_id": None}]
+    response = _answer(fmt, "service_requests", body, 201 if result.status == 201 else 200)
+    response.headers.update({k: v for k, v in result.headers.items() if k != "Location"})
+    return response
+
+
+def _moment(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise _refuse(request, "open311.invalid-field", f"/{name}", field=name,
+                      reason="not a W3C date-time with offset")
+    return when
+
+
+def _listed(request: Request, name: str) -> list[str]:
+    raw = request.query_params.get(name) or ""
+    return [v.strip() for v in raw.split(",") if v.strip()]
+
+
+def _present(request: Request, principal: Principal, rids: list[str]) -> list[dict[str, Any]]:
+    """Each issue ``principal`` may read, as the native read presents it (redacted, and
+    audited when the type is)."""
+    service = _state(request).service
+    found = []
+    for rid in rids:
+        try:
+            result: Result = service.read(principal, _issue(request), rid)
+        except NotFound:
+            continue
+        found.append(orjson.loads(result.body))
+    return found
+
+
+def _search(request: Request, principal: Principal) -> list[dict[str, Any]]:
+    service = _state(request).service
+    table = mapping(service.spec.version)
+    codes = _listed(request, "service_code")
+    wanted = _listed(request, "status")
+    known = table.open311_statuses
+    for status in wanted:
+        if status not in known:
+            raise _refuse(request, "open311.invalid-field", "/status", field="status",
+                          reason=" or ".join(sorted(known)))
+    start, end = _moment(request, "start_date"), _moment(request, "end_date")
+    if start is None and end is None:
+        end = now_cst()
+    if start is None:
+        assert end is not None
+        start = end - _WINDOW
+    if end is None:
+        end = start + _WINDOW
+    if end < start or end - start > _WINDOW:
+        raise _refuse(request, "open311.invalid-field", "/end_date", field="end_date",
+                      reason="the range must run forward and span at most 90 days")
+    statuses = frozenset().union(*(table.statuses_of(s) for s in wanted)) if wanted else None
+    query = ListQuery(category=codes[0] if len(codes) == 1 else None,
+                      submitted_from=utc_text(stamp(start)), submitted_to=utc_text(stamp(end)),
+                      status=next(iter(statuses)) if statuses and len(statuses) == 1 else None,
+                      today=now_cst().date().isoformat())
+    limit = 100
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while len(found) < MAX_REQUESTS:
+        page = orjson.loads(
+            service.list_page(principal, _issue(request), query, cursor, limit).body)
+        for item in page["items"]:
+            if codes and item.get("category") not in codes:
+                continue
+            if statuses is not None and item.get("status") not in statuses:
+                continue
+            found.append(item)
+        cursor = page.get("next")
+        if not cursor:
+            break
+    return found[:MAX_REQUESTS]
+
+
+async def list_requests(request: Request, fmt: str) -> Response:
+    """GET requests with GeoReport's filters; ``service_request_id`` overrides the others."""
+    principal = _principal(request, request.query_params.get("api_key"), required=False)
+    ids = _listed(request, "service_request_id")
+    if ids:
+        issues = await run_in_threadpool(_present, request, principal, ids)
+    else:
+        issues = await run_in_threadpool(_search, request, principal)
+    cat, lang = _catalogue(request), _lang(request)
+    body = [issue_to_request(i, cat, lang=lang).value for i in issues]
+    return _answer(fmt, "service_requests", body)
+
+
+async def read_request(request: Request, fmt: str) -> Response:
+    principal = _principal(request, request.query_params.get("api_key"), required=False)
+    issues = await run_in_threadpool(_present, request, principal,
+                                     [str(request.path_params["id"])])
+    if not issues:
+        raise NotFound()
+    body = [issue_to_request(issues[0], _catalogue(request), lang=_lang(request)).value]
+    return _answer(fmt, "service_requests", body)
+
+
+async def token(request: Request, fmt: str) -> Response:
+    """A request becomes an issue at once, so its token is the issue id. Whoever holds the
+    token learns only that id, never the issue: that still takes a read it may make."""
+    given = str(request.path_params["token"])
+    service = _state(request).service
+    with service.store.read() as tx:
+        found = tx.get(_issue(request), given)
+    if found is None:
+        raise NotFound()
+    return _answer(fmt, "service_requests", [{"service_request_id": given, "token": given}])
+
+
+def open311_routes(version: str) -> list[Route]:
+    """The bridge's routes under the mapping's prefix of spec ``version``."""
+    prefix = mapping(version).prefix
+    table: list[tuple[str, Handler, str]] = [
+        ("/discovery.{fmt}", discovery, "GET"),
+        ("/services.{fmt}", services, "GET"),
+        ("/services/{code}.{fmt}", definition, "GET"),
+        ("/requests.{fmt}", create, "POST"),
+        ("/requests.{fmt}", list_requests, "GET"),
+        ("/requests/{id}.{fmt}", read_request, "GET"),
+        ("/tokens/{token}.{fmt}", token, "GET"),
+    ]
+    routes = []
+    for path, handler, method in table:
+        route = Route(prefix + path, _endpoint(handler), methods=[method])
+        route.methods = {method}
+        routes.append(route)
+    return routes

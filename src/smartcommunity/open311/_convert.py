@@ -1,0 +1,346 @@
+"""Conversion both ways between Open311 service requests and issue documents.
+
+:func:`issue_to_request` gives the GeoReport v2 service request of an issue (already redacted
+for its reader: the conversion adds nothing the issue does not hold) and the members it could
+not carry; :func:`request_to_issue` gives a new, submitted issue for an Open311 request (a POST
+form or a record of an export) and the fields it could not take. What each direction loses is
+the spec's mapping (``mappings/open311.json``), never decided here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..exceptions import Open311Error
+from ..validation import message
+from ._crs import to_wgs84
+from ._mapping import mapping
+from ._services import Catalogue
+
+__all__ = ["Conversion", "issue_to_request", "request_to_issue"]
+
+UNKNOWN_SERVICE = "open311.unknown-service"
+MISSING_FIELD = "open311.missing-field"
+INVALID_FIELD = "open311.invalid-field"
+
+#: the order of a service request's fields in GeoReport v2
+REQUEST_FIELDS = (
+    "service_request_id", "status", "status_notes", "service_name", "service_code",
+    "description", "agency_responsible", "service_notice", "requested_datetime",
+    "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat", "long",
+    "media_url")
+_TITLE_MAX = 200
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: what text may neither begin nor end with (datatypes.json ``text``)
+_BLANK = "".join(map(chr, [*range(0x21), *range(0x7F, 0xA1), 0x1680, *range(0x2000, 0x200B),
+                           0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF]))
+
+
+@dataclass(slots=True)
+class Conversion:
+    """A converted value and what the conversion left behind, each with why."""
+
+    value: dict[str, Any]
+    #: issue member pointers (to Open311) or Open311 field names (to an issue) not carried
+    lost: dict[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------- issue → Open311
+def _lead(issue: Mapping[str, Any], former: list[str]) -> str | None:
+    for a in reversed(issue.get("assignments") or []):
+        if a.get("role") == "lead" and a.get("status") not in former:
+            dept = a.get("department") or {}
+            return str(dept.get("name") or dept.get("id") or "") or None
+    return None
+
+
+def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
+                     lang: str = "zh-Hans") -> Conversion:
+    """The Open311 service request of ``issue`` (as its reader may see it) and the members of
+    ``issue`` the request does not carry (/req/open311/mapping)."""
+    table = mapping(catalogue.version)
+    location = issue.get("location") or {}
+    point = location.get("point") or {}
+    wgs84 = point.get("crs") == table.crs
+    converted = None
+    if isinstance(point.get("latitude"), (int, float)) and isinstance(
+            point.get("longitude"), (int, float)):
+        converted = to_wgs84(float(point["latitude"]), float(point["longitude"]),
+                             table.crs_method(point.get("crs")))
+    address = (location.get("address") or {}).get("text") or location.get("description")
+    attachments = [a for a in issue.get("attachments") or [] if a.get("url")]
+    title = issue.get("title")
+    text = "\n".join(t for t in (title, issue.get("description")) if t) or None
+    deadlines = issue.get("deadlines") or {}
+    notice = None
+    if deadlines.get("responseDue"):
+        notice = (f"响应时限 {deadlines['responseDue']}" if lang.startswith("zh")
+                  else f"response due {deadlines['responseDue']}")
+    status = issue.get("status")
+    request: dict[str, Any] = {
+        "service_request_id": issue.get("id"),
+        "status": table.open_or_closed(status) if isinstance(status, str) else None,
+        "status_notes": issue.get("reply"),
+        "service_name": catalogue.name(str(issue.get("category", "")), lang) or None,
+        "service_code": issue.get("category"),
+        "description": text,
+        "agency_responsible": _lead(issue, table.raw["formerAssignmentStatuses"]),
+        "service_notice": notice,
+        "requested_datetime": issue.get("submittedAt"),
+        "updated_datetime": (issue.get("meta") or {}).get("lastUpdated"),
+        "expected_datetime": deadlines.get("resolutionDue"),
+        "address": address,
+        "address_id": None,
+        "zipcode": (location.get("address") or {}).get("postalCode"),
+        # A WGS-84 point goes as it is (so it comes back equal); others are converted.
+        "lat": point["latitude"] if wgs84 else converted[0] if converted else None,
+        "long": point["longitude"] if wgs84 else converted[1] if converted else None,
+        "media_url": attachments[0]["url"] if attachments else None,
+    }
+    reasons = table.lost_to_open311
+    lost = {m: reasons[m] for m in reasons if m.lstrip("/") in issue}
+    if status == table.imported_status:  # a status that reads as itself on import
+        lost.pop("/status", None)
+    if "/location" in lost and not location.get("address") and (
+            not point or (wgs84 and set(point) <= {"latitude", "longitude", "crs"})):
+        lost.pop("/location")  # a place description and a bare WGS-84 point go both ways
+    return Conversion(request, lost)
+
+
+# ----------------------------------------------------------------- Open311 → issue
+def _problem(spec_version: str, pointer: str, code: str, **values: Any) -> dict[str, Any]:
+    return {"pointer": pointer, "code": code,
+            "message": message(mapping(spec_version).spec, code, **values)}
+
+
+def _moment(raw: Any) -> datetime | None:
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip().upper().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _phone(raw: str) -> str | None:
+    digits = re.sub(r"[\s().-]", "", raw)
+    if _E164.match(digits):
+        return digits
+    if _CN_MOBILE.match(digits):
+        return "+86" + digits
+    return None
+
+
+def _text(raw: Any) -> str | None:
+    """``raw`` as the standard's text: line ends as LF, without the control characters text
+    may not hold, nor blank space around it; nothing else changes, so text goes both ways."""
+    if not isinstance(raw, str):
+        return None
+    kept = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).strip(_BLANK)
+    return kept or None
+
+
+def _attribute_value(attr: Mapping[str, Any], raw: Any) -> tuple[Any, str | None]:
+    """The value of one attribute, or why it is invalid."""
+    kind = attr["datatype"]
+    values = raw if isinstance(raw, list) else [raw]
+    keys = {str(v["key"]) for v in attr.get("values") or ()}
+    if kind == "multivaluelist":
+        bad = [v for v in values if str(v) not in keys]
+        return ([str(v) for v in values], f"not among {sorted(keys)}" if bad else None)
+    if len(values) != 1:
+        return None, "one value expected"
+    value = str(values[0]).strip()
+    if kind == "singlevaluelist":
+        return value, None if value in keys else f"not among {sorted(keys)}"
+    if kind == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            return None, "not a number"
+        if not math.isfinite(number):
+            return None, "not a finite number"
+        return (int(number) if number.is_integer() else number), None
+    if kind in ("datetime", "date"):
+        if kind == "datetime" and _moment(value) is None:
+            return None, "not an RFC 3339 date-time with offset"
+        if kind == "date" and not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+            return None, "not a date (YYYY-MM-DD)"
+        return value, None
+    if kind == "boolean":
+        if value.lower() not in ("true", "false"):
+            return None, "not true or false"
+        return value.lower() == "true", None
+    return (value, None) if value else (None, "empty")
+
+
+def _attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``attribute[code]`` and ``attribute[code][]`` form keys (or an ``attributes`` object)."""
+    found: dict[str, Any] = dict(fields.get("attributes") or {})
+    for key, value in fields.items():
+        m = re.fullmatch(r"attribute\[([^\]]+)\](\[\])?", str(key))
+        if m:
+            found[m.group(1)] = value if not m.group(2) or isinstance(value, list) else [value]
+    return found
+
+
+def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, community: str,
+                     role: str, issue_id: str | None = None, now: str | None = None,
+                     strict: bool = True) -> Conversion:
+    """A new submitted issue for the Open311 request ``fields`` and the fields not taken.
+
+    ``community`` is the issue's community division code and ``role`` its submitter's role
+    (the server binds the rest of the actor to the credential). ``issue_id`` keeps the id
+    (else a new UUID); ``now`` is the submission time when the request carries no
+    ``requested_datetime``. With ``strict`` (a POST) every unusable field raises
+    :class:`~smartcommunity.exceptions.Open311Error` listing all of them; without it (an
+    import) an unusable optional field is only reported lost.
+    """
+    version = catalogue.version
+    table = mapping(version)
+    problems: list[dict[str, Any]] = []
+    lost: dict[str, Mapping[str, str]] = {}
+    why = table.lost_to_issue
+
+    def drop(name: str, code: str, **values: Any) -> None:
+        entry = _problem(version, f"/{name}", code, field=name, **values)
+        if strict:
+            problems.append(entry)
+        else:
+            lost[name] = entry["message"]
+
+    code = str(fields.get("service_code") or "").strip()
+    if not code:
+        problems.append(_problem(version, "/service_code", MISSING_FIELD, field="service_code"))
+    elif code not in catalogue:
+        problems.append(_problem(version, "/service_code", UNKNOWN_SERVICE, service_code=code))
+
+    location: dict[str, Any] = {}
+    lat, lon = fields.get("lat"), fields.get("long")
+    if lat not in (None, "") or lon not in (None, ""):
+        try:
+            la, lo = float(str(lat)), float(str(lon))
+            if not (-90 <= la <= 90 and -180 <= lo <= 180):
+                raise ValueError
+            location["point"] = {"latitude": la, "longitude": lo, "crs": table.crs}
+        except ValueError:
+            drop("lat", INVALID_FIELD, reason="lat and long must be WGS-84 decimal degrees")
+    place = _text(fields.get("address_string") or fields.get("address"))
+    if place is not None:
+        location["description"] = place[:4000]
+    extra: dict[str, Any] = {}
+    for name in ("address_id", "zipcode", "media_url", "status_notes", "agency_responsible",
+                 "service_notice", "expected_datetime"):
+        value = fields.get(name)
+        if value not in (None, ""):
+            extra[name] = value
+            lost[name] = why[name]
+    if not location and "address_id" not in extra and strict:
+        problems.append(_problem(version, "/lat", MISSING_FIELD,
+                                 field="lat & long, address_string or address_id"))
+
+    text = _text(fields.get("description"))
+    if text is not None and len(text) > 4000:
+        drop("description", INVALID_FIELD, reason="longer than 4000 characters")
+        text = text[:4000].rstrip()
+    title = description = None
+    if text is not None:
+        first, _, rest = text.partition("\n")
+        first, rest = first.replace("\t", " ").strip(_BLANK), rest.strip(_BLANK)
+        if not first:
+            title, description = None, text
+        elif len(first) <= _TITLE_MAX:
+            title, description = first, (rest or None)
+        else:
+            title, description = first[:_TITLE_MAX - 1].rstrip() + "…", text
+    if title is None:
+        title = (catalogue.name(code) if code in catalogue else None) or code or "Open311"
+
+    contact: dict[str, Any] = {}
+    person = _text(" ".join(str(fields.get(k) or "") for k in ("first_name", "last_name")))
+    if person:
+        contact["name"] = person[:100]
+    if fields.get("phone"):
+        phone = _phone(str(fields["phone"]))
+        if phone is None:
+            drop("phone", INVALID_FIELD, reason="not an E.164 or mainland mobile number")
+        else:
+            contact["phone"] = phone
+    for name_ in ("email", "device_id", "account_id"):
+        if fields.get(name_):
+            lost[name_] = why[name_]
+
+    attributes = _attributes(fields)
+    definitions = {a["code"]: a for a in catalogue.attributes(code)}
+    values: dict[str, Any] = {}
+    for attr_code, raw in attributes.items():
+        attr = definitions.get(attr_code)
+        if attr is None:
+            drop(f"attribute[{attr_code}]", INVALID_FIELD,
+                 reason="not an attribute of the service definition")
+            continue
+        value, error = _attribute_value(attr, raw)
+        if error is not None:
+            drop(f"attribute[{attr_code}]", INVALID_FIELD, reason=error)
+        else:
+            values[attr_code] = value
+    if strict:
+        for attr_code, attr in definitions.items():
+            if attr.get("required") and attr_code not in attributes:
+                problems.append(_problem(version, f"/attribute[{attr_code}]", MISSING_FIELD,
+                                         field=f"attribute[{attr_code}]"))
+
+    submitted = fields.get("requested_datetime")
+    at = now
+    if submitted not in (None, ""):
+        if _moment(submitted) is None:
+            drop("requested_datetime", INVALID_FIELD,
+                 reason="not an RFC 3339 date-time with offset")
+        else:
+            at = str(submitted).strip()
+    if at is None:
+        problems.append(_problem(version, "/requested_datetime", MISSING_FIELD,
+                                 field="requested_datetime"))
+    if problems:
+        raise Open311Error("the Open311 request cannot become an issue", problems)
+
+    if fields.get("status") not in (None, "", table.open_or_closed(table.imported_status)):
+        lost["status"] = why["status"]
+    if fields.get("updated_datetime"):
+        lost["updated_datetime"] = why["updated_datetime"]
+    actor = {"role": role}
+    issue: dict[str, Any] = {
+        "resourceType": table.resource_type, "specVersion": version,
+        "id": issue_id or str(uuid.uuid4()),
+        "requestType": table.raw["requestType"], "category": code, "title": title,
+    }
+    if description:
+        issue["description"] = description
+    if location:
+        issue["location"] = location
+    issue.update({
+        "communityDivisionCode": community,
+        "intakeChannel": table.raw["intakeChannel"],
+        "submittedBy": dict(actor), "submittedAt": at,
+    })
+    if contact:
+        issue["reporterContact"] = contact
+    issue.update({
+        "reporterDisclosure": table.raw["reporterDisclosure"],
+        "status": table.imported_status,
+        "history": [{"seq": 1, "at": at, "action": table.raw["submitAction"],
+                     "actor": dict(actor), "toStatus": table.imported_status}],
+    })
+    carried = {**({"attributes": values} if values else {}), **extra}
+    if carried:
+        issue["extensions"] = {table.extension_key: carried}
+    return Conversion(issue, lost)

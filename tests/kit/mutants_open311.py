@@ -1,0 +1,121 @@
+"""Broken variants of the Open311 bridge (/conf/open311), one defect per requirement.
+
+The bridge's helpers are looked up when a call runs, so each mutant replaces one of them in
+``reference_server.open311``; the library the kit itself uses is never touched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reference_server import open311 as bridge
+from reference_server.errors import problem_response
+from smartcommunity.open311 import Conversion
+
+from .harness import kit_token
+from .mutants import Mutant
+
+
+class _NoDefinitions:
+    """A catalogue whose services have no definitions."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.inner
+
+    def definition(self, code: str, lang: str = "zh-Hans") -> None:
+        return None
+
+
+def definitions_missing(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = bridge._catalogue
+    mp.setattr(bridge, "_catalogue", lambda request: _NoDefinitions(original(request)))
+    return app
+
+
+def create_changes_category(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = bridge.request_to_issue
+
+    def convert(fields: Any, catalogue: Any, **kw: Any) -> Conversion:
+        made = original(fields, catalogue, **kw)
+        made.value["category"] = sorted(catalogue.entries)[-1]
+        return made
+
+    mp.setattr(bridge, "request_to_issue", convert)
+    return app
+
+
+def status_filter_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = bridge._listed
+    mp.setattr(bridge, "_listed",
+               lambda request, name: [] if name == "status" else original(request, name))
+    return app
+
+
+def anonymous_reads_as_staff(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = bridge._principal
+    staff = kit_token("demo-staff-liu-fang")
+
+    def principal(request: Any, key: str | None, *, required: bool) -> Any:
+        return original(request, key or staff, required=required)
+
+    mp.setattr(bridge, "_principal", principal)
+    return app
+
+
+def errors_as_problems(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(bridge, "_fail", lambda fmt, error, version: problem_response(error, version))
+    return app
+
+
+def xml_drops_service_code(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = bridge.to_xml
+
+    def to_xml(root: str, body: Any) -> bytes:
+        if isinstance(body, list):
+            body = [{k: v for k, v in i.items() if k != "service_code"} for i in body]
+        return original(root, body)
+
+    mp.setattr(bridge, "to_xml", to_xml)
+    return app
+
+
+def requested_is_updated(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = bridge.issue_to_request
+
+    def convert(issue: Any, catalogue: Any, **kw: Any) -> Conversion:
+        made = original(issue, catalogue, **kw)
+        made.value["requested_datetime"] = made.value["updated_datetime"]
+        return made
+
+    mp.setattr(bridge, "issue_to_request", convert)
+    return app
+
+
+MUTANTS: list[Mutant] = [
+    Mutant("open311-definitions-missing", "/req/open311/services",
+           "the services are listed but none has a service definition", definitions_missing),
+    Mutant("open311-create-changes-category", "/req/open311/create",
+           "a request filed through Open311 is stored under another category",
+           create_changes_category),
+    Mutant("open311-status-filter-ignored", "/req/open311/read",
+           "GET requests ignores the status filter", status_filter_ignored),
+    Mutant("open311-anonymous-reads-as-staff", "/req/open311/public-read",
+           "an Open311 read without api_key is answered as community staff",
+           anonymous_reads_as_staff),
+    Mutant("open311-errors-as-problems", "/req/open311/errors",
+           "the bridge answers errors as problem+json, not GeoReport error lists",
+           errors_as_problems),
+    Mutant("open311-xml-drops-service-code", "/req/open311/formats",
+           "the XML answers leave out service_code", xml_drops_service_code),
+    Mutant("open311-requested-is-updated", "/req/open311/mapping",
+           "requested_datetime carries the last update, not the submission",
+           requested_is_updated),
+]

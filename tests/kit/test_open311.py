@@ -1,0 +1,26 @@
+"""The Open311 checks pass the reference server, each citing its requirement, and every
+requirement of /conf/open311 has a mutant the kit fails (tests/kit/mutants_open311.py)."""
+
+from __future__ import annotations
+
+from smartcommunity.conformance import Preset, run
+from smartcommunity.specification import load_spec
+
+from .harness import Server
+from .mutants import MUTANTS
+
+_CLASS = "/conf/open311"
+
+
+def test_the_reference_server_passes_the_open311_checks(served: Server, preset: Preset) -> None:
+    report = run(served.base_url, preset, classes=[_CLASS])
+    results = [r for r in report["results"] if r["requirement"].startswith("/req/open311/")]
+    assert {r["requirement"] for r in results} == set(
+        load_spec("1.0").conformance_classes[_CLASS].requirement_ids)
+    bad = {r["id"]: (r["status"], r["message"]["en"]) for r in results if r["status"] != "pass"}
+    assert not bad, bad
+
+
+def test_every_open311_requirement_has_a_mutant() -> None:
+    ids = load_spec("1.0").conformance_classes[_CLASS].requirement_ids
+    assert set(ids) <= {m.requirement for m in MUTANTS}

@@ -1,0 +1,172 @@
+"""The library's Open311 conversion (/req/open311/mapping): issue → request → issue loses only
+what the spec's mapping says, over the spec's examples and generated issues; Open311 input is
+checked field by field; exports in JSON and XML read the same; hostile XML is refused."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smartcommunity import validate
+from smartcommunity.exceptions import Open311Error
+from smartcommunity.open311 import (
+    REQUEST_FIELDS,
+    catalogue,
+    import_requests,
+    issue_to_request,
+    mapping,
+    read_export,
+    request_to_issue,
+    to_wgs84,
+    to_xml,
+    wgs84_to_gcj02,
+)
+from smartcommunity.profiles import load_profile
+from smartcommunity.specification import load_spec
+from smartcommunity.strategies import documents
+
+SPEC = load_spec("1.0")
+TABLE = mapping("1.0")
+PLAIN = catalogue(None, "1.0")
+CITY = catalogue(load_profile(SPEC.folder / "profiles" / "beijing-chaoyang.json"))
+EXAMPLES = [d for _, d in SPEC.examples() if d.get("resourceType") == "Issue"]
+#: members the import writes itself: they read back as the import sets them
+SET_BY_IMPORT = {"resourceType", "specVersion", "id", "category", "title", "description",
+                 "submittedAt", "communityDivisionCode"}
+
+
+def _round_trip(issue: dict[str, Any]) -> None:
+    there = issue_to_request(issue, PLAIN)
+    assert list(there.value) == list(REQUEST_FIELDS)
+    back = request_to_issue(there.value, PLAIN, community=issue["communityDivisionCode"],
+                            role="resident", issue_id=issue["id"], strict=False).value
+    # Everything carried comes back as it was.
+    for member in SET_BY_IMPORT:
+        if member not in there.lost and f"/{member}" not in there.lost:
+            assert back.get(member) == issue.get(member), member
+    # Whatever changed is a loss the mapping declares (and the conversion reported).
+    changed = {f"/{m}" for m in set(issue) | set(back)
+               if m != "extensions" and issue.get(m) != back.get(m)}
+    assert changed <= set(there.lost), changed - set(there.lost)
+    assert set(there.lost) <= set(TABLE.lost_to_open311)
+    point = (issue.get("location") or {}).get("point") or {}
+    if point.get("crs") == "wgs84":
+        assert back["location"]["point"]["latitude"] == point["latitude"]
+    assert there.value["status"] == TABLE.open_or_closed(issue["status"])
+
+
+@pytest.mark.parametrize("issue", EXAMPLES, ids=lambda d: str(d["id"])[:8])
+def test_examples_round_trip(issue: dict[str, Any]) -> None:
+    _round_trip(issue)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(documents("Issue"))
+def test_generated_issues_round_trip(issue: dict[str, Any]) -> None:
+    if issue["category"] not in PLAIN:
+        issue["category"] = "environment.garbage"
+    _round_trip(issue)
+
+
+def test_a_filed_request_becomes_a_valid_issue_with_its_attributes() -> None:
+    made = request_to_issue({
+        "service_code": "housing.lift-installation", "lat": "39.9", "long": "116.4",
+        "description": "  3号楼想加装电梯 \r\n 老人多  ", "attribute[building]": "3",
+        "attribute[households-consenting]": "18", "first_name": "志强", "last_name": "陈",
+        "phone": "139 1111 2222", "email": "a@example.org", "device_id": "x"},
+        CITY, community="110105001001", role="resident", now="2025-01-01T08:00:00+08:00")
+    issue = made.value
+    assert validate(issue).valid, validate(issue).findings
+    assert issue["title"] == "3号楼想加装电梯" and issue["description"] == "老人多"
+    assert issue["reporterContact"] == {"name": "志强 陈", "phone": "+8613911112222"}
+    assert issue["extensions"][TABLE.extension_key]["attributes"] == {
+        "building": "3", "households-consenting": 18}
+    assert set(made.lost) == {"email", "device_id"}
+
+
+def test_every_unusable_field_is_reported_with_its_code() -> None:
+    with pytest.raises(Open311Error) as caught:
+        request_to_issue({"service_code": "housing.lift-installation", "lat": "91",
+                          "long": "0", "phone": "call me", "requested_datetime": "2025-01-01",
+                          "attribute[nope]": "1"},
+                         CITY, community="110105001001", role="resident", now=None)
+    found = {(p["pointer"], p["code"]) for p in caught.value.problems}
+    assert found == {
+        ("/lat", "open311.invalid-field"), ("/phone", "open311.invalid-field"),
+        ("/requested_datetime", "open311.invalid-field"),
+        ("/attribute[nope]", "open311.invalid-field"),
+        ("/attribute[building]", "open311.missing-field"),
+        ("/requested_datetime", "open311.missing-field"),
+        ("/lat", "open311.missing-field")}  # an invalid point leaves no location
+    for problem in caught.value.problems:
+        assert problem["message"]["zh-Hans"] and problem["message"]["en"]
+    with pytest.raises(Open311Error) as unknown:
+        request_to_issue({"service_code": "no.such", "address_string": "x"}, CITY,
+                         community="110105001001", role="resident", now="2025-01-01T08:00:00Z")
+    assert [p["code"] for p in unknown.value.problems] == ["open311.unknown-service"]
+
+
+def test_an_export_reads_the_same_in_json_and_xml() -> None:
+    requests = [issue_to_request(d, PLAIN).value for d in EXAMPLES]
+    as_json = read_export(json.dumps(requests, ensure_ascii=False).encode(), "1.0")
+    as_xml = read_export(to_xml("service_requests", requests), "1.0")
+    assert len(as_json) == len(as_xml) == len(EXAMPLES)
+    for j, x in zip(as_json, as_xml, strict=True):
+        assert {k: (None if v in (None, "") else str(v)) for k, v in j.items()} == x
+    report = import_requests(as_xml, PLAIN, community="110105001001", role="community-staff",
+                             system="https://open311.example.org")
+    assert len(report.issues) == len(EXAMPLES) and not report.refused
+    assert all(validate(i).valid for i in report.issues)
+    assert report.issues[0]["externalRefs"] == [
+        {"system": "https://open311.example.org", "value": EXAMPLES[0]["id"]}]
+    closed = sum(1 for d in EXAMPLES if TABLE.open_or_closed(d["status"]) == "closed")
+    assert report.to_dict()["lost"] and report.lost.get("status", 0) == closed
+
+
+@pytest.mark.parametrize("data", [
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+    b"<service_requests><request><description>&b;</description></request></service_requests>",
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+    b"<service_requests><request><description>&e;</description></request></service_requests>",
+    b"<service_requests><request>", b"<services/>", b"[1, 2]", b"{not json",
+])
+def test_hostile_or_broken_exports_are_refused(data: bytes) -> None:
+    with pytest.raises(Open311Error) as caught:
+        read_export(data, "1.0")
+    assert caught.value.problems[0]["code"] == "open311.unreadable-export"
+
+
+_CHINA = dict(min_value=18.0, max_value=53.0, allow_nan=False)
+
+
+@given(st.floats(**_CHINA), st.floats(min_value=74.0, max_value=134.0, allow_nan=False))
+def test_gcj02_and_bd09_points_become_wgs84_to_within_a_metre(lat: float, lon: float) -> None:
+    """A GCJ-02 point made from a WGS-84 one goes back to it (10⁻⁵ degrees is about a metre);
+    so does the BD-09 point made from that GCJ-02 one."""
+    glat, glon = wgs84_to_gcj02(lat, lon)
+    assert (glat, glon) != (lat, lon)  # inside China the offset is never nothing
+    back = to_wgs84(glat, glon, TABLE.crs_method("gcj02"))
+    assert back is not None and abs(back[0] - lat) < 1e-5 and abs(back[1] - lon) < 1e-5
+    x, y = glon, glat
+    z = math.sqrt(x * x + y * y) + 0.00002 * math.sin(y * math.pi * 3000 / 180)
+    theta = math.atan2(y, x) + 0.000003 * math.cos(x * math.pi * 3000 / 180)
+    blat, blon = z * math.sin(theta) + 0.006, z * math.cos(theta) + 0.0065
+    back = to_wgs84(blat, blon, TABLE.crs_method("bd09"))
+    assert back is not None and abs(back[0] - lat) < 1e-5 and abs(back[1] - lon) < 1e-5
+
+
+def test_an_issue_point_reaches_open311_in_wgs84() -> None:
+    issue = next(d for d in EXAMPLES if ((d.get("location") or {}).get("point") or {}).get(
+        "crs") == "gcj02")
+    point = issue["location"]["point"]
+    request = issue_to_request(issue, PLAIN).value
+    assert (request["lat"], request["long"]) == to_wgs84(
+        point["latitude"], point["longitude"], TABLE.crs_method(point["crs"]))
+    assert 0.0005 < abs(request["long"] - point["longitude"]) < 0.01  # the offset, undone
+    assert TABLE.crs_method("no-such-crs") is None

@@ -1,0 +1,346 @@
+"""The Open311 GeoReport v2 bridge (/conf/open311) against the real server, over HTTP.
+
+Independent Open311 client libraries from the package index talk to it: ``civicbot`` (JSON:
+services, definitions, filing, tokens) and ``georeport`` (JSON and XML reads). Neither has a
+way to file in XML, so the XML filing posts the form civicbot builds with ``requests`` and
+reads the answer with ``xmltodict``: no code of this project on the client side.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+
+import requests  # noqa: E402
+import xmltodict  # noqa: E402
+from civicbot import Open311Client  # noqa: E402
+from civicbot.http import HttpError, HttpTransport, RateLimiter  # noqa: E402
+from civicbot.registry import Endpoint  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from georeport import GeoReport  # noqa: E402
+
+from reference_server import Settings, create_app  # noqa: E402
+from smartcommunity import load_spec  # noqa: E402
+from smartcommunity.profiles import load_profile  # noqa: E402
+from tests.kit.harness import serving  # noqa: E402
+
+from .helpers import KEY, TOKENS, Api  # noqa: E402
+
+SPEC = load_spec("1.0")
+PROFILE = Path(SPEC.folder) / "profiles" / "beijing-chaoyang.json"
+RESIDENT = "test-resident-chen"
+PREFIX = "/open311/v2"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    path = tmp_path_factory.mktemp("open311") / "server.sqlite3"
+    app = create_app(Settings(database_url=f"sqlite:///{path}", tokens=TOKENS, demo=True,
+                              pseudonym_key=KEY))
+    app.state.profile = load_profile(PROFILE)  # as `serve --profile` leaves it
+    with serving(app) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(server: Any) -> Api:
+    return Api(TestClient(server.app))
+
+
+def _civic(server: Any) -> Open311Client:
+    endpoint = Endpoint(id="reference", name="reference server",
+                        base_url=server.base_url + PREFIX, write=True)
+    transport = HttpTransport(rate_limiter=RateLimiter(min_interval=0.0))
+    return Open311Client(endpoint, transport)
+
+
+def _publish(api: Api, rid: str) -> None:
+    """Community staff publish the issue, so that anonymous Open311 reads see it
+    (/req/privacy/issue-publication)."""
+    current = api.staff.get(f"/issues/{rid}")
+    body = current.json()
+    body.pop("meta")
+    body["publication"] = {"published": True, "area": "community"}
+    resp = api.staff.put(f"/issues/{rid}", body, if_match=current.headers["etag"])
+    assert resp.status_code == 200, resp.text
+
+
+def test_independent_client_json(server: Any, api: Api) -> None:
+    """civicbot lists services, reads a definition and files a request; georeport reads it
+    back with its status (/req/open311/services, /req/open311/create, /req/open311/read)."""
+    civic = _civic(server)
+    services = civic.list_services()
+    codes = {s["service_code"] for s in services}
+    assert set(load_profile(PROFILE).services) == codes
+    lift = next(s for s in services if s["service_code"] == "housing.lift-installation")
+    assert lift["metadata"] is True and lift["service_name"] == "老楼加装电梯"
+    definition = civic.get_service_definition("housing.lift-installation")
+    assert [a["code"] for a in definition["attributes"]] == ["building", "households-consenting"]
+    assert definition["attributes"][0]["required"] is True
+    filed = civic.create_request(
+        "housing.lift-installation", dry_run=False, confirm="SEND", api_key=RESIDENT,
+        validate_remote=True, lat=39.909, lng=116.452,
+        description="3号楼想加装电梯\n六层住户里老人多，上下楼很困难。",
+        attributes={"building": "3", "households-consenting": "18"},
+        first_name="志强", last_name="陈", phone="13911112222")
+    rid = filed.response[0]["service_request_id"]
+    token = civic.get_token(rid)
+    assert token == [{"service_request_id": rid, "token": rid}]
+    # The reporter reads their own request back with the credential they filed it with.
+    mine = requests.get(f"{server.base_url}{PREFIX}/requests/{rid}.json",
+                        params={"api_key": RESIDENT}, timeout=10).json()[0]
+    assert mine["status"] == "open" and mine["lat"] == 39.909
+    assert mine["description"].startswith("3号楼想加装电梯")
+    # Anonymous readers see it only once published, and then without its point or text.
+    reader = GeoReport(server.base_url + PREFIX)
+    with pytest.raises(requests.HTTPError):
+        reader.get_service_request(rid)
+    _publish(api, rid)
+    public = reader.get_service_request(rid)
+    assert public["service_request_id"] == rid and public["status"] == "open"
+    assert public["service_code"] == "housing.lift-installation"
+    assert public["lat"] is None and public["long"] is None
+    assert public["description"] == "3号楼想加装电梯"
+    listed = reader.get_service_requests(service_code="housing.lift-installation",
+                                         status="open")
+    assert rid in {r["service_request_id"] for r in listed}
+    assert rid not in {r["service_request_id"] for r in
+                       reader.get_service_requests(status="closed")}
+
+
+def test_independent_client_xml(server: Any, api: Api) -> None:
+    """The same exchange in XML: georeport reads services, a definition and the request."""
+    reader = GeoReport(server.base_url + PREFIX, output_format="xml")
+    services = reader.get_service_list()
+    assert "housing.lift" in {s["service_code"] for s in services}
+    definition = reader.get_service_definition("housing.lift-installation")
+    attrs = definition["attributes"]["attribute"]
+    assert attrs[0]["code"] == "building" and attrs[0]["required"] == "true"
+    form = _civic(server).build_request(
+        "environment.garbage", address_string="幸福里社区5号楼西侧垃圾站",
+        description="垃圾站满溢三天无人清运", api_key=RESIDENT).form
+    resp = requests.post(f"{server.base_url}{PREFIX}/requests.xml", data=form, timeout=10)
+    assert resp.status_code == 201, resp.text
+    assert resp.headers["content-type"].startswith("text/xml")
+    rid = xmltodict.parse(resp.content)["service_requests"]["request"]["service_request_id"]
+    _publish(api, rid)
+    got = reader.get_service_request(rid)
+    assert got["service_request_id"] == rid and got["status"] == "open"
+    assert got["service_name"] == "垃圾清运"
+    assert got["address"] is None  # the place description is personal: not public
+    many = reader.get_service_requests(service_request_id=rid)
+    many = many if isinstance(many, list) else [many]
+    assert [r["service_request_id"] for r in many] == [rid]
+
+
+def test_errors_are_georeport_errors(server: Any) -> None:
+    """/req/open311/errors: [{code, description}] in the format asked, with the HTTP status,
+    naming the field; nothing is stored."""
+    civic = _civic(server)
+    before = requests.get(f"{server.base_url}{PREFIX}/requests.json",
+                          params={"api_key": RESIDENT}, timeout=10).json()
+    with pytest.raises(HttpError) as caught:
+        civic.create_request("no-such-service", dry_run=False, confirm="SEND",
+                             api_key=RESIDENT, lat=39.9, lng=116.4)
+    assert caught.value.status == 400
+    body = requests.post(f"{server.base_url}{PREFIX}/requests.json", timeout=10, data={
+        "api_key": RESIDENT, "service_code": "housing.lift-installation", "lat": "91",
+        "long": "116"}).json()
+    described = " ".join(e["description"] for e in body)
+    assert {e["code"] for e in body} == {400}
+    assert "attribute[building]" in described and "lat" in described
+    xml = requests.post(f"{server.base_url}{PREFIX}/requests.xml", timeout=10,
+                        data={"service_code": "environment.garbage", "lat": "39.9",
+                              "long": "116.4"})
+    assert xml.status_code == 403
+    assert xmltodict.parse(xml.content)["errors"]["error"]["code"] == "403"
+    wrong = requests.get(f"{server.base_url}{PREFIX}/services.json",
+                         params={"jurisdiction_id": "https://elsewhere.example"}, timeout=10)
+    assert wrong.status_code == 400 and wrong.json()[0]["code"] == 400
+    span = requests.get(f"{server.base_url}{PREFIX}/requests.json", timeout=10, params={
+        "start_date": "2024-01-01T00:00:00+08:00", "end_date": "2024-06-01T00:00:00+08:00"})
+    assert span.status_code == 400 and "end_date" in span.json()[0]["description"]
+    after = requests.get(f"{server.base_url}{PREFIX}/requests.json",
+                         params={"api_key": RESIDENT}, timeout=10).json()
+    assert after == before
+
+
+def test_filed_request_is_a_native_create(server: Any, api: Api) -> None:
+    """/req/open311/create: a request filed through Open311 is read, listed and announced in
+    the change feed like a native create, bound to the credential, with the native
+    Idempotency-Key."""
+    feed = api.as_("system")
+    start = feed.get("/changes", params={"limit": 1000}).json()
+    cursor = start.get("next") or start.get("cursor")
+    form = {"api_key": RESIDENT, "service_code": "environment.garbage", "lat": "39.91",
+            "long": "116.45", "description": "楼下垃圾桶满了", "first_name": "志强",
+            "last_name": "陈", "phone": "+8613911112222", "email": "chen@example.org"}
+    first = requests.post(f"{server.base_url}{PREFIX}/requests.json", data=form, timeout=10,
+                          headers={"Idempotency-Key": "o311-native-1"})
+    again = requests.post(f"{server.base_url}{PREFIX}/requests.json", data=form, timeout=10,
+                          headers={"Idempotency-Key": "o311-native-1"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.headers.get("idempotent-replayed") == "true"
+    rid = first.json()[0]["service_request_id"]
+    assert again.json()[0]["service_request_id"] == rid
+    stored = api.staff.get(f"/issues/{rid}")
+    assert stored.status_code == 200
+    doc = stored.json()
+    assert doc["submittedBy"]["name"] == TOKENS[RESIDENT]["name"]  # bound to the api_key
+    assert doc["reporterContact"] == {"name": "志强 陈", "phone": "+8613911112222"}
+    assert doc["intakeChannel"] == "app" and doc["status"] == "submitted"
+    listed = api.staff.get("/issues", params={"category": "environment.garbage",
+                                              "limit": 500}).json()["items"]
+    assert rid in {i["id"] for i in listed}
+    events = feed.get("/changes", params={"cursor": cursor} if cursor else {}).json()["items"]
+    mine = [e for e in events if e.get("subject", "").endswith(rid)
+            or (e.get("data") or {}).get("id") == rid]
+    assert len(mine) == 1, events[-3:]
+    assert mine[0]["type"].endswith("created")
+    # The public, the staff and the resident see the same issue the native API shows them.
+    mine_o311 = requests.get(f"{server.base_url}{PREFIX}/requests/{rid}.json",
+                             params={"api_key": "demo-staff-liu-fang"}, timeout=10).json()[0]
+    assert mine_o311["lat"] == doc["location"]["point"]["latitude"]
+    assert requests.get(f"{server.base_url}{PREFIX}/requests/{rid}.json",
+                        timeout=10).status_code == 404
+
+
+def test_services_without_a_profile_are_the_categories(tmp_path: Path) -> None:
+    """Without a city profile the services are the spec's issue categories."""
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 's.sqlite3'}",
+                              tokens=TOKENS, pseudonym_key=KEY))
+    client = TestClient(app)
+    codes = {s["service_code"] for s in client.get(f"{PREFIX}/services.json").json()}
+    categories = {c for c in SPEC.codelist("issue-category") if "." in c}
+    assert codes == categories
+    assert client.get(f"{PREFIX}/services/environment.garbage.json").json()["attributes"] == []
+    assert client.get(f"{PREFIX}/services/nope.xml").status_code == 404
+    assert client.get(f"{PREFIX}/services.yaml").status_code == 404
+    app.state.sc.service.store.dispose()
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored issue without what differs between two creates of the same content."""
+    out = {k: v for k, v in doc.items() if k not in ("id", "meta", "submittedAt", "history")}
+    out["history"] = [{k: v for k, v in e.items() if k in ("seq", "action", "actor", "toStatus")}
+                      for e in doc.get("history") or []]
+    return out
+
+
+def test_open311_and_native_creates_are_the_same(server: Any, api: Api) -> None:
+    """/req/open311/create: the same report filed natively and through Open311 is stored
+    alike, makes the same change-feed event and the same audit trail, and reads the same to
+    the public once published."""
+    from smartcommunity.open311 import catalogue as make_catalogue
+    from smartcommunity.open311 import issue_to_request, request_to_issue
+
+    services = make_catalogue(load_profile(PROFILE))
+    form = {"service_code": "environment.noise", "lat": "39.91", "long": "116.45",
+            "description": "夜间施工噪声\n每晚十一点后还在施工。", "first_name": "志强",
+            "last_name": "陈", "phone": "+8613911112222"}
+    resident = api.as_(RESIDENT)
+    feed = api.as_("system")
+    audit = api.as_("regulator")
+
+    def audit_count() -> int:
+        return len(audit.get("/audit-events", params={"limit": 500}).json()["items"])
+
+    def events_after(cursor: str | None) -> list[dict[str, Any]]:
+        return feed.get("/changes", params={"cursor": cursor} if cursor else {}).json()["items"]
+
+    start = feed.get("/changes", params={"limit": 1000}).json().get("next")
+    audited = audit_count()
+    native = request_to_issue(form, services, community="110105001001", role="resident",
+                              now="2025-06-16T07:52:00+08:00").value
+    assert resident.post("/issues", native).status_code == 201
+    middle = feed.get("/changes", params={"cursor": start, "limit": 1000}).json().get("next")
+    filed = requests.post(f"{server.base_url}{PREFIX}/requests.json", timeout=10,
+                          data={**form, "api_key": RESIDENT})
+    assert filed.status_code == 201
+    rid = filed.json()[0]["service_request_id"]
+    assert audit_count() == audited  # neither create reads sensitive resident data
+    first = [e for e in events_after(start) if e.get("subject", "").endswith(native["id"])]
+    second = [e for e in events_after(middle) if e.get("subject", "").endswith(rid)]
+    assert len(first) == len(second) == 1
+    assert first[0]["type"] == second[0]["type"]
+    assert set(first[0]) == set(second[0])
+    stored_native = api.staff.get(f"/issues/{native['id']}").json()
+    stored_bridge = api.staff.get(f"/issues/{rid}").json()
+    assert _strip(stored_native) == _strip(stored_bridge)
+    for issue_id in (native["id"], rid):
+        _publish(api, issue_id)
+    public = api.as_("public")
+    views = [requests.get(f"{server.base_url}{PREFIX}/requests/{i}.json", timeout=10).json()[0]
+             for i in (native["id"], rid)]
+    for issue_id, view in zip((native["id"], rid), views, strict=True):
+        expected = issue_to_request(public.get(f"/issues/{issue_id}").json(), services).value
+        assert view == expected
+    assert {k: v for k, v in views[0].items() if k not in (
+        "service_request_id", "requested_datetime", "updated_datetime")} == {
+        k: v for k, v in views[1].items() if k not in (
+            "service_request_id", "requested_datetime", "updated_datetime")}
+
+
+_FIELDS = ("service_code", "lat", "long", "address_string", "address_id", "description",
+           "first_name", "last_name", "phone", "email", "media_url", "requested_datetime",
+           "attribute[building]", "attribute[households-consenting]", "attribute[x][]",
+           "jurisdiction_id", "device_id", "status")
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(form=st.dictionaries(
+    st.sampled_from(_FIELDS) | st.text(min_size=1, max_size=12),
+    st.one_of(st.text(max_size=60), st.sampled_from(
+        ["housing.lift-installation", "environment.garbage", "39.9", "116.4", "-999", "nan",
+         "inf", "2025-01-01T08:00:00+08:00", "2025-13-01", "13911112222"])),
+    max_size=10))
+def test_any_form_is_filed_or_refused_with_a_georeport_error(api: Api,
+                                                             form: dict[str, str]) -> None:
+    """Whatever the form holds, the answer is a filed request or a GeoReport error list naming
+    what is wrong, never a server error."""
+    for fmt in ("json", "xml"):
+        resp = api.client.post(f"{PREFIX}/requests.{fmt}", data={**form, "api_key": RESIDENT})
+        assert resp.status_code in (200, 201, 400, 403), resp.text
+        if fmt == "json":
+            body = resp.json()
+            assert isinstance(body, list) and body
+            if resp.status_code >= 400:
+                assert all(e["code"] == resp.status_code and e["description"] for e in body)
+            else:
+                assert api.staff.get(f"/issues/{body[0]['service_request_id']}"
+                                     ).status_code == 200
+        else:
+            root = xmltodict.parse(resp.content)
+            assert set(root) <= {"errors", "service_requests"}
+
+
+def test_filing_and_filters_on_every_backend(app: Any) -> None:
+    """SQLite and PostgreSQL answer the bridge alike: filed, listed by code, status and date."""
+    client = TestClient(app)
+    filed = client.post(f"{PREFIX}/requests.json", data={
+        "api_key": RESIDENT, "service_code": "environment.noise", "lat": "39.91",
+        "long": "116.45", "description": "广场舞音响太大"})
+    assert filed.status_code == 201, filed.text
+    rid = filed.json()[0]["service_request_id"]
+    staff = {"api_key": "demo-staff-liu-fang"}
+
+    def ids(**params: str) -> set[str]:
+        resp = client.get(f"{PREFIX}/requests.json", params={**staff, **params})
+        assert resp.status_code == 200, resp.text
+        return {r["service_request_id"] for r in resp.json()}
+
+    assert rid in ids(service_code="environment.noise,environment.garbage", status="open")
+    assert rid not in ids(service_code="environment.garbage")
+    assert rid not in ids(status="closed")
+    assert rid not in ids(start_date="2020-01-01T00:00:00+08:00",
+                          end_date="2020-03-01T00:00:00+08:00")
+    assert ids(service_request_id=f"{rid},00000000-0000-4000-8000-000000000000") == {rid}
