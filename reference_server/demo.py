@@ -40,7 +40,7 @@ def seed(service: Service) -> bool:
     for doc in docs:
         service.validate(doc)
     with service.store.write() as tx:
-        if tx.info("demo") is not None or tx.count() > 0:
+        if tx.info("demo") is not None or not tx.is_empty():
             return False
         at = stamp(now_cst())
         tx.write_many([service.import_change(doc, at) for doc in docs], upsert=False)
