@@ -79,8 +79,8 @@ class Load:
 
 def _wrk(base: str, path: str, seconds: float, connections: int, script: str | None = None,
          token: str = READER) -> Load:
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-            "--timeout", "30s",
+    args = ["wrk", f"-t{min(2, connections)}", f"-c{connections}",
+            f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "30s",
             "-H", f"Authorization: Bearer {token}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         if script:
@@ -304,7 +304,7 @@ def filter_value(conn: Any, rtype: str, name: str) -> str | None:
                    "GROUP BY community ORDER BY count(*), community LIMIT 1")
     if name in _COLUMN and rtype == "Issue":
         value = one(f"SELECT {_COLUMN[name]} FROM resources WHERE rtype = :rtype "
-                    f"GROUP BY 1 ORDER BY count(*), 1 LIMIT 1")
+                    f"AND {_COLUMN[name]} IS NOT NULL GROUP BY 1 ORDER BY count(*), 1 LIMIT 1")
         return value.split(".")[0] if value and name == "category" else value
     kind = "category" if name == "category" else _TERM.get(name)
     if kind:
