@@ -31,11 +31,13 @@ from reference_server.storage import Store
 
 from .helpers import KEY, SPEC, TOKENS, throwaway_pg
 
-#: big enough that reading a table from the start reads thousands of rows
-SCALE = Scale(residents=3000, issues=8000, consultations=400, communities=40, seed=7)
+#: big enough that reading a table from the start reads thousands of rows; a community holds
+#: about 40 residents, so a plan that reads one community's records whole (a residents'
+#: community is a term: the scope, the filter and the row) stays under the bound
+SCALE = Scale(residents=3000, issues=8000, consultations=400, communities=80, seed=7)
 PAGE = 20
-#: rows a statement may read: a page (and its look-ahead row) several times over, the matches
-#: of a time range, never the table
+#: rows a statement may read: a page (and its look-ahead row) several times over, or one
+#: community's records, never the table
 BOUND = 10 * (PAGE + 1)
 TABLES = {"resources", "resource_terms", "events", "audit", "idempotency"}
 CITY_READER = "test-city-system"
