@@ -44,7 +44,7 @@ def seed(service: Service) -> bool:
         # profile reads what is written after them, not them.
         service.validate(doc, profiled=False)
     with service.store.write() as tx:
-        if tx.info("demo") is not None or tx.count() > 0:
+        if tx.info("demo") is not None or not tx.is_empty():
             return False
         at = stamp(now_cst())
         tx.write_many([service.import_change(doc, at) for doc in docs], upsert=False)

@@ -18,12 +18,18 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
 
 #: sequence numbers: 64-bit on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY
 _SEQ = BigInteger().with_variant(Integer, "sqlite")
+
+
+#: a code compared byte by byte whatever the database's locale, so that the range of a code's
+#: sub-codes (``housing.`` up to ``housing/``) is a range of the index
+_CODE = String(64, collation="C").with_variant(String(64), "sqlite")
 
 
 def _sequence(*, autoincrement: bool) -> Column[int]:
@@ -48,7 +54,7 @@ resources = Table(
     Column("community", String(12)),
     Column("updated_at", String(32), nullable=False),  # UTC, fixed width: compares as text
     Column("submitted_at", String(32)),
-    Column("category", String(64)),
+    Column("category", _CODE),
     Column("request_type", String(64)),
     Column("intake_channel", String(64)),
     Column("urgency", String(64)),
@@ -58,6 +64,15 @@ resources = Table(
     UniqueConstraint("rtype", "id", name="uq_resources_rtype_id"),
     Index("ix_resources_rtype_seq", "rtype", "seq"),
     Index("ix_resources_rtype_community", "rtype", "community", "seq"),
+    # One index per filter of the list operations (migration 0004): an equality filter reads
+    # its matches already in ``seq`` order from the cursor on, a time range reads its range.
+    Index("ix_resources_rtype_status", "rtype", "status", "seq"),
+    Index("ix_resources_rtype_updated", "rtype", "updated_at", "seq"),
+    Index("ix_resources_rtype_submitted", "rtype", "submitted_at", "seq"),
+    Index("ix_resources_rtype_category", "rtype", "category", "seq"),
+    Index("ix_resources_rtype_request_type", "rtype", "request_type", "seq"),
+    Index("ix_resources_rtype_intake_channel", "rtype", "intake_channel", "seq"),
+    Index("ix_resources_rtype_urgency", "rtype", "urgency", "seq"),
     sqlite_autoincrement=True,
 )
 
@@ -90,6 +105,11 @@ events = Table(
     # running digest over the whole feed up to this event
     Column("head", String(80)),
     Column("chain", String(80)),
+    # a resource's own events (a version's state, erasure's rewrite) without reading the feed
+    Index("ix_events_resource", "rtype", "rid", "seq"),
+    # the events still to seal, found at start without reading the whole feed
+    Index("ix_events_unsealed", "seq", postgresql_where=text("chain IS NULL"),
+          sqlite_where=text("chain IS NULL")),
 )
 
 #: what create requests made, per principal and Idempotency-Key: a reference to the resource

@@ -3,17 +3,22 @@ index table agrees with the schemas."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import fields
 from typing import Any
 
+import orjson
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reference_server.errors import Conflict
 from reference_server.storage import (
     INDEXES,
+    Change,
     Derived,
+    ListQuery,
+    Scope,
     Store,
     Stored,
     derive,
@@ -114,3 +119,36 @@ def test_a_type_without_an_index_is_stored_without_scope() -> None:
 @given(st.lists(st.text(alphabet="ab", min_size=1, max_size=4), max_size=5))
 def test_joined_lists_read_back(values: list[str]) -> None:
     assert split(joined(values)) == tuple(dict.fromkeys(values))
+
+
+_CODE_PART = st.text(alphabet="ab-", min_size=1, max_size=3).filter(
+    lambda s: not s.startswith("-") and not s.endswith("-") and "--" not in s)
+_CATEGORY = st.lists(_CODE_PART, min_size=1, max_size=3).map(".".join)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stored=st.lists(_CATEGORY, min_size=1, max_size=12), asked=_CATEGORY)
+def test_category_filter_is_the_code_and_its_sub_codes(request: pytest.FixtureRequest,
+                                                       dialect: str, stored: list[str],
+                                                       asked: str) -> None:
+    """``?category=a`` lists ``a`` and ``a.b`` but not ``a-b`` or ``ab``, read as an index
+    range on either database, as the old pattern match did."""
+    store = request.getfixturevalue(f"{dialect}_app").state.sc.service.store
+    marker = f"cat-{uuid.uuid4().hex[:12]}"
+    changes = []
+    for n, category in enumerate(stored):
+        doc = {"resourceType": "Issue", "id": f"{marker}-{n}", "category": category,
+               "communityDivisionCode": "110105009999"}
+        changes.append(Change("Issue", doc["id"], 1, orjson.dumps(doc).decode(), doc,
+                              "created", "create", "2026-01-01T00:00:00+08:00"))
+    with store.write() as tx:
+        tx.write_many(changes, upsert=False)
+    with store.read() as tx:
+        rows = tx.page("Issue", ListQuery(category=asked, community="110105009999"),
+                       Scope(), 0, 10_000)
+    found = sorted(r.id for r in rows if r.id.startswith(marker))
+    expected = sorted(f"{marker}-{n}" for n, c in enumerate(stored)
+                      if c == asked or c.startswith(asked + "."))
+    assert found == expected

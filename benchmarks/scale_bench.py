@@ -1,0 +1,502 @@
+"""The reference server holding a city, against the same server nearly empty, in one run.
+
+    python benchmarks/scale_bench.py [--residents 1000000 --issues 3000000]
+        [--sqlite-residents 100000 --sqlite-issues 300000] [--seconds 2] [--no-sqlite]
+        [--no-postgres] [--workdir DIR]
+
+For PostgreSQL (a database of its own, dropped afterwards) and for SQLite at a smaller scale,
+it generates the city (``benchmarks/city.py``) and measures, each beside the same measure on a
+store holding only a small town (200 residents, 600 issues):
+
+- the import rate of ``smartcommunity import`` (the whole city; then the same 2,000 extra
+  issues into the full and into the small store);
+- p50/p99 of every list operation of the OpenAPI with each of its filters, at the first page and
+  at a cursor three quarters deep, 16 connections (wrk; a thread pool of httpx clients when wrk
+  is missing, which the output says);
+- single reads ``GET /issues/{id}``; ``POST /issues`` while 8 other connections list issues;
+- mirroring the whole feed into an empty second store (events/s);
+- on PostgreSQL, the write throughput of two ``smartcommunity serve`` processes on the one
+  database against one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from benchmarks.city import Scale, write  # noqa: E402
+from reference_server.demo import demo_tokens  # noqa: E402
+from reference_server.http import encode_cursor  # noqa: E402
+from smartcommunity import load_spec  # noqa: E402
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+CONNECTIONS = 16
+READER = "demo-system-mirror"  # a system that reads every community
+WRITER = "demo-staff-liu-fang"
+SMALL = Scale(residents=200, issues=600, consultations=10, communities=2, seed=3)
+EXTRA = 2_000
+
+
+@dataclass(frozen=True)
+class Load:
+    rps: float
+    p50: float  # milliseconds
+    p99: float
+    errors: int
+    tool: str
+
+    def cell(self) -> str:
+        bad = f" {self.errors} errors" if self.errors else ""
+        return f"p50 {self.p50:7.2f} p99 {self.p99:7.2f} ms{bad}"
+
+
+# -- load ------------------------------------------------------------------------------------
+
+def _wrk(base: str, path: str, seconds: float, connections: int, script: str | None = None,
+         token: str = READER) -> Load:
+    args = ["wrk", f"-t{min(2, connections)}", f"-c{connections}",
+            f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "30s",
+            "-H", f"Authorization: Bearer {token}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        if script:
+            fh.write(script)
+    try:
+        if script:
+            args += ["-s", fh.name]
+        out = subprocess.run([*args, base + path], capture_output=True, text=True,
+                             check=True).stdout
+    finally:
+        os.unlink(fh.name)
+
+    def pct(label: str) -> float:
+        m = re.search(rf"\s{label}%\s+([0-9.]+)(us|ms|s)\b", out)
+        if m is None:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    errors = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses: ([0-9]+)", out))
+    return Load(float(rps.group(1)) if rps else 0.0, pct("50"), pct("99"), errors, "wrk")
+
+
+def _threads(base: str, request: Callable[[httpx.Client], httpx.Response], seconds: float,
+             connections: int) -> Load:
+    """The fallback: ``connections`` threads, each a client sending one request at a time."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def worker() -> None:
+        nonlocal errors
+        with httpx.Client(base_url=base, timeout=60) as client:
+            while time.perf_counter() < stop:
+                began = time.perf_counter()
+                resp = request(client)
+                took = (time.perf_counter() - began) * 1000
+                with lock:
+                    latencies.append(took)
+                    errors += resp.status_code >= 300
+    began = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(connections) as pool:
+        list(pool.map(lambda _: worker(), range(connections)))
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return Load(len(latencies) / elapsed, statistics.median(latencies),
+                latencies[int(0.99 * (len(latencies) - 1))], errors, "threads")
+
+
+def get_load(base: str, path: str, seconds: float, connections: int = CONNECTIONS) -> Load:
+    if shutil.which("wrk"):
+        return _wrk(base, path, seconds, connections)
+    headers = {"Authorization": f"Bearer {READER}"}
+    return _threads(base, lambda c: c.get(path, headers=headers), seconds, connections)
+
+
+_LUA_GETS = "local ids = {%s}\nrequest = function()\n" \
+    "  return wrk.format('GET', '/issues/' .. ids[math.random(1, #ids)], " \
+    "{['Authorization'] = 'Bearer %s'})\nend\n"
+_LUA_POST = textwrap.dedent('''
+    local body = %s
+    local hex = "0123456789abcdef"
+    math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+    local function h(n)
+      local t = {}
+      for i = 1, n do local r = math.random(1, 16); t[i] = hex:sub(r, r) end
+      return table.concat(t)
+    end
+    request = function()
+      local id = h(8) .. "-" .. h(4) .. "-4" .. h(3) .. "-a" .. h(3) .. "-" .. h(12)
+      local doc = body:gsub("__ID__", id)
+      return wrk.format("POST", "/issues", {["Content-Type"] = "application/json",
+                                            ["Authorization"] = "Bearer %s"}, doc)
+    end
+''')
+
+
+def _new_issue() -> dict[str, Any]:
+    spec = load_spec()
+    doc = next(d for n, d in spec.examples() if n == "issue/fire-lane-submitted.json")
+    doc = dict(json.loads(json.dumps(doc)))
+    doc.pop("meta", None)
+    staff = demo_tokens()[WRITER]
+    actor = {k: staff[k] for k in ("role", "name", "userId", "organisation") if k in staff}
+    doc["submittedBy"] = dict(actor)
+    doc["history"] = [{**doc["history"][0], "actor": dict(actor)}]
+    doc["id"] = str(uuid.uuid4())
+    return doc
+
+
+def post_load(base: str, seconds: float, connections: int) -> Load:
+    if shutil.which("wrk"):
+        doc = _new_issue()
+        body = json.dumps(doc, ensure_ascii=False).replace(doc["id"], "__ID__")
+        return _wrk(base, "/issues", seconds, connections,
+                    _LUA_POST % ("[==[" + body + "]==]", WRITER), token=WRITER)
+    headers = {"Authorization": f"Bearer {WRITER}"}
+    return _threads(base, lambda c: c.post("/issues", json=_new_issue(), headers=headers),
+                    seconds, connections)
+
+
+def reads_load(base: str, ids: list[str], seconds: float) -> Load:
+    if shutil.which("wrk"):
+        script = _LUA_GETS % (", ".join(f'"{i}"' for i in ids), READER)
+        return _wrk(base, "/issues", seconds, CONNECTIONS, script)
+    headers = {"Authorization": f"Bearer {READER}"}
+    import random
+    return _threads(base, lambda c: c.get(f"/issues/{random.choice(ids)}", headers=headers),
+                    seconds, CONNECTIONS)
+
+
+# -- servers and stores ----------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(url: str, tokens: Path, log: Path) -> Iterator[str]:
+    """One ``smartcommunity serve`` process on ``url``; its base URL."""
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smartcommunity.cli", "serve", "--port", str(port),
+         "--database-url", url, "--tokens", str(tokens), "--no-access-log"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start; see {log}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + "/conformance", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextlib.contextmanager
+def pg_database(name: str) -> Iterator[str]:
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def import_files(url: str, folder: Path) -> tuple[int, float]:
+    """``smartcommunity import --ndjson folder``: records and seconds."""
+    from smartcommunity.cli import run
+
+    count = sum(1 for f in folder.glob("*.ndjson") for _ in f.open("rb"))
+    began = time.perf_counter()
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        if run(["import", "--ndjson", str(folder), "--database-url", url]) != 0:
+            raise RuntimeError(f"the import of {folder} failed")
+    return count, time.perf_counter() - began
+
+
+def extra_issues(folder: Path, seed: int) -> Path:
+    """``EXTRA`` more issues of the city, ids of their own, as one file."""
+    out = folder / f"extra-{seed}"
+    write(Scale(residents=0, issues=EXTRA, consultations=0, communities=2, seed=seed), out)
+    for f in out.glob("*.ndjson"):
+        if f.stat().st_size == 0 or "issues" not in f.name:
+            f.unlink()
+    return out
+
+
+# -- what to ask ---------------------------------------------------------------------------
+
+def list_operations() -> list[tuple[str, list[str]]]:
+    """(path, filter names) of every GET operation of the OpenAPI that pages with a cursor."""
+    spec = load_spec()
+    found = []
+    for path, item in spec.openapi["paths"].items():
+        operation = item.get("get")
+        if not operation or path in ("/changes", "/audit-events"):
+            continue
+        names = []
+        for p in operation.get("parameters", []):
+            if "$ref" in p:
+                p = spec.openapi["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]
+            names.append(p["name"])
+        if "cursor" in names:
+            found.append((path, [n for n in names if n not in ("cursor", "limit")]))
+    return found
+
+
+_COLUMN = {"status": "status", "requestType": "request_type", "intakeChannel": "intake_channel",
+           "urgency": "urgency", "category": "category"}
+_TERM = {"department": "department", "grid": "grid", "pseudonym": "pseudonym",
+         "issue": "issue"}
+
+
+def filter_value(conn: Any, rtype: str, name: str) -> str | None:
+    """A value of ``?name=`` for ``rtype`` from the stored data: the rarest, where values
+    repeat, so that a read that walks the table shows."""
+    def one(sql: str, **params: Any) -> str | None:
+        row = conn.execute(text(sql), {"rtype": rtype, **params}).first()
+        return None if row is None or row[0] is None else str(row[0])
+
+    if name == "community":
+        return one("SELECT community FROM resources WHERE rtype = 'Issue' "
+                   "GROUP BY community ORDER BY count(*), community LIMIT 1")
+    if name in _COLUMN and rtype == "Issue":
+        value = one(f"SELECT {_COLUMN[name]} FROM resources WHERE rtype = :rtype "
+                    f"AND {_COLUMN[name]} IS NOT NULL GROUP BY 1 ORDER BY count(*), 1 LIMIT 1")
+        return value.split(".")[0] if value and name == "category" else value
+    kind = "category" if name == "category" else _TERM.get(name)
+    if kind:
+        return one("SELECT value FROM resource_terms t JOIN resources r ON r.seq = t.rseq "
+                   "WHERE r.rtype = :rtype AND t.kind = :kind GROUP BY value "
+                   "ORDER BY count(*), value LIMIT 1", kind=kind)
+    if name in ("submittedFrom", "submittedTo", "updatedSince"):
+        column = "updated_at" if name == "updatedSince" else "submitted_at"
+        order = "ASC" if name == "submittedTo" else "DESC"
+        total = int(one("SELECT count(*) FROM resources WHERE rtype = :rtype") or 0)
+        value = one(f"SELECT {column} FROM resources WHERE rtype = :rtype "
+                    f"ORDER BY {column} {order} LIMIT 1 OFFSET :n", n=total // 100)
+        return value.replace(" ", "T") if value else None
+    return None
+
+
+def deep_cursor(conn: Any, rtype: str) -> str | None:
+    total = conn.execute(text("SELECT count(*) FROM resources WHERE rtype = :r"),
+                         {"r": rtype}).scalar_one()
+    if total < 100:
+        return None
+    depth = min(1_000_000, total * 3 // 4)
+    seq = conn.execute(text("SELECT seq FROM resources WHERE rtype = :r ORDER BY seq "
+                            "LIMIT 1 OFFSET :n"), {"r": rtype, "n": depth}).scalar_one()
+    return encode_cursor("r", int(seq))
+
+
+def queries(url: str) -> list[tuple[str, str, str | None]]:
+    """(label, path with query, deep path) of every list operation × filter on ``url``."""
+    spec = load_spec()
+    rtype_of = {spec.collection(rt): rt for rt in spec.resource_types}
+    engine = create_engine(url)
+    out = []
+    with engine.connect() as conn:
+        for path, filters in list_operations():
+            rtype = rtype_of[path.strip("/")]
+            deep = deep_cursor(conn, rtype)
+            for name in [None, *filters]:
+                query = "?"
+                if name:
+                    value = filter_value(conn, rtype, name)
+                    if value is None:
+                        continue
+                    query += str(httpx.QueryParams({name: value}))
+                label = f"{path}{' ?' + name if name else ''}"
+                query = query.rstrip("?")
+                joint = "&" if "?" in query else "?"
+                out.append((label, path + query,
+                            path + query + f"{joint}cursor={deep}" if deep else None))
+    engine.dispose()
+    return out
+
+
+# -- one backend --------------------------------------------------------------------------
+
+def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path,
+                  seconds: float, processes: bool) -> None:
+    print(f"\n== {label}: {scale.residents:,} residents, {scale.issues:,} issues, "
+          f"{scale.community_count:,} communities (small town beside: {SMALL.residents} "
+          f"residents, {SMALL.issues} issues) ==", flush=True)
+    tokens = work / "tokens.json"
+    hashed = {"sha256:" + hashlib.sha256(t.encode()).hexdigest(): f
+              for t, f in demo_tokens().items()}
+    tokens.write_text(json.dumps({"tokens": hashed}, ensure_ascii=False), encoding="utf-8")
+    tokens.chmod(0o600)
+    city_dir, small_dir = work / f"city-{label}", work / "small"
+    began = time.perf_counter()
+    write(scale, city_dir)
+    print(f"generated in {time.perf_counter() - began:.0f} s", flush=True)
+    if not small_dir.exists():
+        write(SMALL, small_dir)
+
+    n, took = import_files(url, city_dir)
+    print(f"import, the whole city into an empty store: {n:,} records in {took:.0f} s "
+          f"= {n / took:,.0f} records/s", flush=True)
+    import_files(small_url, small_dir)
+    extra_full, extra_small = extra_issues(work, 101), extra_issues(work, 102)
+    n_full, t_full = import_files(url, extra_full)
+    n_small, t_small = import_files(small_url, extra_small)
+    print(f"import, {EXTRA:,} more issues: full store {n_full / t_full:,.0f}/s, "
+          f"small store {n_small / t_small:,.0f}/s", flush=True)
+    for folder in (extra_full, extra_small):
+        shutil.rmtree(folder)
+    if url.startswith("postgresql"):
+        for u in (url, small_url):
+            engine = create_engine(u, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+            engine.dispose()
+
+    log = work / f"server-{label}.log"
+    full_q, small_q = queries(url), dict((lbl, (p, d)) for lbl, p, d in queries(small_url))
+    with serving(url, tokens, log) as full, serving(small_url, tokens, log) as small:
+        tool = ("wrk" if shutil.which("wrk")
+                else "threads (wrk missing: latencies include the client)")
+        print(f"\nlist operations, {CONNECTIONS} connections, {seconds:.0f} s each, by {tool}; "
+              f"first page | cursor ¾ deep; small town beside", flush=True)
+        for lbl, path, deep in full_q:
+            first = get_load(full, path, seconds)
+            small_path = small_q.get(lbl, (None, None))[0]
+            line = f"  {lbl:<30} first {first.cell()}"
+            if small_path:
+                line += f" (small {get_load(small, small_path, seconds).cell()})"
+            if deep:
+                line += f" | deep {get_load(full, deep, seconds).cell()}"
+            print(line, flush=True)
+
+        ids = [json.loads(line)["id"] for line, _ in zip(
+            (city_dir / "3-issues.ndjson").open("rb"), range(500), strict=False)]
+        small_ids = [json.loads(line)["id"] for line, _ in zip(
+            (small_dir / "3-issues.ndjson").open("rb"), range(500), strict=False)]
+        r_full, r_small = reads_load(full, ids, seconds), reads_load(small, small_ids, seconds)
+        print(f"\nGET /issues/{{id}}: full {r_full.rps:,.0f}/s {r_full.cell()}; "
+              f"small {r_small.rps:,.0f}/s {r_small.cell()}", flush=True)
+
+        for name, base in (("full", full), ("small", small)):
+            readers = threading.Thread(target=get_load, args=(base, "/issues",
+                                                              seconds * 3, 8))
+            readers.start()
+            time.sleep(0.5)
+            w = post_load(base, seconds * 2, 8)
+            readers.join()
+            print(f"POST /issues, 8 connections, while 8 others list issues ({name}): "
+                  f"{w.rps:,.0f}/s {w.cell()}", flush=True)
+
+        if processes:
+            one = post_load(full, seconds * 2, CONNECTIONS)
+            with serving(url, tokens, log) as second:
+                results: list[Load] = []
+                threads = [threading.Thread(target=lambda b=b: results.append(
+                    post_load(b, seconds * 2, CONNECTIONS // 2))) for b in (full, second)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            two = sum(r.rps for r in results)
+            errors = one.errors + sum(r.errors for r in results)
+            print(f"POST /issues, {CONNECTIONS} connections: one process {one.rps:,.0f}/s, "
+                  f"two processes on the one database {two:,.0f}/s "
+                  f"({two / one.rps:.2f}×); {errors} errors", flush=True)
+
+        for name, base in (("full", full), ("small", small)):
+            rate, events = mirror_rate(base, url if name == "full" else small_url, work, label)
+            print(f"mirroring the feed into an empty store ({name}): {events:,} events, "
+                  f"{rate:,.0f} events/s", flush=True)
+
+
+def mirror_rate(base: str, url: str, work: Path, label: str) -> tuple[float, int]:
+    from reference_server.mirror import mirror
+    from reference_server.storage import Store
+
+    if url.startswith("postgresql"):
+        ctx: Any = pg_database(f"scale_mirror_{uuid.uuid4().hex[:8]}")
+    else:
+        ctx = contextlib.nullcontext(f"sqlite:///{work / f'mirror-{uuid.uuid4().hex}.sqlite3'}")
+    with ctx as target_url:
+        target = Store(target_url)
+        target.migrate()
+        began = time.perf_counter()
+        result = mirror(base, READER, target, limit=500)
+        took = time.perf_counter() - began
+        target.dispose()
+    return result.events / took, result.events
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--residents", type=int, default=1_000_000)
+    parser.add_argument("--issues", type=int, default=3_000_000)
+    parser.add_argument("--sqlite-residents", type=int, default=100_000)
+    parser.add_argument("--sqlite-issues", type=int, default=300_000)
+    parser.add_argument("--seconds", type=float, default=2.0, help="per measure (2)")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--workdir", type=Path, help="where the generated files go")
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="scale-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"scale_bench: {os.cpu_count()} cores; files in {work}", flush=True)
+    if not args.no_postgres:
+        with pg_database("scale_bench_city") as url, pg_database("scale_bench_small") as small:
+            bench_backend("postgresql", url, small, Scale(args.residents, args.issues),
+                          work, args.seconds, processes=True)
+    if not args.no_sqlite:
+        bench_backend("sqlite", f"sqlite:///{work / 'city.sqlite3'}",
+                      f"sqlite:///{work / 'small.sqlite3'}",
+                      Scale(args.sqlite_residents, args.sqlite_issues), work, args.seconds,
+                      processes=False)
+    if args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
