@@ -86,13 +86,7 @@ def _compare(ctx: KitContext, regulator: Principal, what_zh: str, what_en: str) 
                f"definitions give (server ≠ definitions) {shown}")
 
 
-@check(
-    "/req/indicators/endpoint",
-    "监管人员按月读取每个指标（含版本）按部门、社区、类别和全市的值；其他角色 403，错误的月份 400",
-    "the regulator reads every indicator (with its version) of a month by department, "
-    "community, category and city; other roles get 403, a malformed month 400",
-    needs=(REGULATOR,),
-)
+@check("/req/indicators/endpoint", needs=(REGULATOR,))
 def test_indicators_endpoint(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     period = _period()
@@ -120,14 +114,7 @@ def test_indicators_endpoint(ctx: KitContext) -> None:
         ctx.expect_problem(ctx.call("GET", ctx.path(_OPERATION), regulator, params=bad), 400)
 
 
-@check(
-    "/req/indicators/figures",
-    "走完闭环并回访后，GET /indicators 的每个值都等于按 indicators.json "
-    "对监管人员可见的诉求计算的值",
-    "after an issue goes round the loop and is followed up, every figure of GET /indicators "
-    "equals what indicators.json gives over the issues the regulator sees",
-    needs=(REGULATOR, DEPARTMENT),
-)
+@check("/req/indicators/figures", needs=(REGULATOR, DEPARTMENT))
 def test_figures_follow_the_definitions(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     _closed_issue(ctx)
@@ -135,12 +122,7 @@ def test_figures_follow_the_definitions(ctx: KitContext) -> None:
     _compare(ctx, regulator, "闭环之后", "after the loop")
 
 
-@check(
-    "/req/indicators/exclusions",
-    "记录经督办批准的考核剔除后，该考核件不再计入任何指标",
-    "once an exclusion a supervisor approved is recorded, the case counts in no indicator",
-    needs=(REGULATOR, DEPARTMENT),
-)
+@check("/req/indicators/exclusions", needs=(REGULATOR, DEPARTMENT))
 def test_exclusions_are_honoured(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     issue = _closed_issue(ctx, rating=1, perceivedResolution="not-resolved")

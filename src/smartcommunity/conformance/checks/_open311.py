@@ -101,8 +101,7 @@ def _file(ctx: KitContext, who: Principal, code: str, fmt: str = "json",
     return str(items[0]["service_request_id"])
 
 
-@check("/req/open311/services", "服务列表和服务定义来自服务目录，未知代码为 404",
-       "services and definitions come from the catalogue; an unknown code is 404")
+@check("/req/open311/services")
 def test_open311_services(ctx: KitContext) -> None:
     services = _json_list(ctx, _get(ctx, "/services.json"), "services")
     ctx.expect(bool(services), "服务列表为空", "the service list is empty")
@@ -130,10 +129,7 @@ def test_open311_services(ctx: KitContext) -> None:
                       400, zh="不符的 jurisdiction_id", en="a jurisdiction_id not the server's")
 
 
-@check("/req/open311/create",
-       "Open311 提交像本标准 API 一样创建诉求：绑定凭证、出现在变更订阅、无效请求不保存",
-       "an Open311 POST creates the issue as the API does: bound to the credential, in the "
-       "feed, an invalid request stores nothing", needs=(_RESIDENT,))
+@check("/req/open311/create", needs=(_RESIDENT,))
 def test_open311_create(ctx: KitContext) -> None:
     who = ctx.principal(_RESIDENT, community=ctx.preset.community)
     code = _plain_service(ctx)
@@ -158,8 +154,7 @@ def test_open311_create(ctx: KitContext) -> None:
     ctx.expect(after == before, "被拒绝的请求仍被保存", "a refused request was stored")
 
 
-@check("/req/open311/read", "GET requests 的过滤、按标识读取和令牌",
-       "GET requests filters, reading by id and tokens", needs=(_RESIDENT,))
+@check("/req/open311/read", needs=(_RESIDENT,))
 def test_open311_read(ctx: KitContext) -> None:
     who = ctx.principal(_RESIDENT, community=ctx.preset.community)
     code = _plain_service(ctx)
@@ -192,8 +187,7 @@ def test_open311_read(ctx: KitContext) -> None:
                "令牌没有给出 service_request_id", "the token gives no service_request_id")
 
 
-@check("/req/open311/public-read", "匿名 Open311 读取不多于本标准 API 的公开读取，不给出诉求人",
-       "an anonymous Open311 read shows no more than the API's public read, never the reporter")
+@check("/req/open311/public-read")
 def test_open311_public_read(ctx: KitContext) -> None:
     place = {"point": {"latitude": 39.9087, "longitude": 116.3975, "crs": "wgs84"},
              "description": "东门外第二盏路灯"}
@@ -218,8 +212,7 @@ def test_open311_public_read(ctx: KitContext) -> None:
                "an anonymous read names the reporter")
 
 
-@check("/req/open311/errors", "错误为 GeoReport v2 的 [{code, description}]，以请求的格式给出",
-       "errors are GeoReport v2 [{code, description}] in the format asked", needs=(_RESIDENT,))
+@check("/req/open311/errors", needs=(_RESIDENT,))
 def test_open311_errors(ctx: KitContext) -> None:
     who = ctx.principal(_RESIDENT, community=ctx.preset.community)
     for fmt in ("json", "xml"):
@@ -243,8 +236,7 @@ def test_open311_errors(ctx: KitContext) -> None:
                "403 不是 GeoReport 错误列表", "the 403 is not a GeoReport error list")
 
 
-@check("/req/open311/formats", "每个资源的 .xml 与 .json 内容相同",
-       "every resource's .xml has the same content as its .json", needs=(_RESIDENT,))
+@check("/req/open311/formats", needs=(_RESIDENT,))
 def test_open311_formats(ctx: KitContext) -> None:
     who = ctx.principal(_RESIDENT, community=ctx.preset.community)
     code = _plain_service(ctx)
@@ -268,8 +260,7 @@ def test_open311_formats(ctx: KitContext) -> None:
         ctx.expect(any(i.get(key) for i in as_xml), f"{tail}.xml 为空", f"{tail}.xml is empty")
 
 
-@check("/req/open311/mapping", "Open311 读取按映射表给出诉求的字段",
-       "an Open311 read gives the issue's fields by the mapping tables")
+@check("/req/open311/mapping")
 def test_open311_mapping(ctx: KitContext) -> None:
     doc = new_issue(ctx)
     ctx.created(doc)

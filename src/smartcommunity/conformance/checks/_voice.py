@@ -96,12 +96,7 @@ def _reply(outcome: str, reasons: bool = True) -> dict[str, Any]:
     return {"details": {"reply": reply}}
 
 
-@check(
-    "/req/voice/recorded-for",
-    "网格员代居民记录的意见如实保存记录人和 onBehalfOf；居民不能代别人记录",
-    "an opinion a grid worker records for a resident keeps the recorder and onBehalfOf as "
-    "stated; a resident cannot record for someone else",
-)
+@check("/req/voice/recorded-for")
 def test_recorded_for(ctx: KitContext) -> None:
     recorder = _recorder(ctx)
     elder = ctx.new_id()
@@ -123,12 +118,7 @@ def test_recorded_for(ctx: KitContext) -> None:
                    "a resident's opinion for someone else was stored")
 
 
-@check(
-    "/req/voice/single-support",
-    "同一居民（本人或由他人代为）第二次联署被拒绝，联署人数等于联署人",
-    "a resident's second support (themselves or through a recorder) is refused, and the "
-    "count is the number of supporters",
-)
+@check("/req/voice/single-support")
 def test_single_support(ctx: KitContext) -> None:
     who = _supporter(ctx)
     item = Tracked(ctx, _proposal(ctx, 7))
@@ -146,12 +136,7 @@ def test_single_support(ctx: KitContext) -> None:
                "被拒绝的联署改变了联署人数", "a refused support changed the count")
 
 
-@check(
-    "/req/voice/support-withdrawal",
-    "截止前可以撤回联署；截止后联署和撤回都被拒绝，联署人不变",
-    "support is withdrawn before the deadline; after it both support and withdrawal are "
-    "refused and the supporters stay",
-)
+@check("/req/voice/support-withdrawal")
 def test_support_withdrawal(ctx: KitContext) -> None:
     who = _supporter(ctx)
     item = Tracked(ctx, _proposal(ctx, 7))
@@ -167,12 +152,7 @@ def test_support_withdrawal(ctx: KitContext) -> None:
     fresh.refuse(SUPPORT, {"details": {"channel": "app"}}, who, 422, "support after the deadline")
 
 
-@check(
-    "/req/voice/reply-reasons",
-    "未采纳却没有理由的答复被拒绝；答复只由 reply 动作写入，记下答复人",
-    "a not-adopted reply without reasons is refused; a reply is written only by the reply "
-    "action, which records who replied",
-)
+@check("/req/voice/reply-reasons")
 def test_reply_reasons(ctx: KitContext) -> None:
     item = Tracked(ctx, _opinion(ctx), _recorder(ctx))
     item.refuse(REPLY, _reply("not-adopted", reasons=False), ctx.staff, 422,
@@ -188,11 +168,7 @@ def test_reply_reasons(ctx: KitContext) -> None:
     refused_on_create(ctx, given, 422, "an opinion created with its reply")
 
 
-@check(
-    "/req/voice/reply-due",
-    "未给出答复期限时服务器按答复天数填写；晚于该期限的 replyDue 被拒绝",
-    "a server fills in replyDue from the reply days; a later replyDue is refused",
-)
+@check("/req/voice/reply-due")
 def test_reply_due(ctx: KitContext) -> None:
     days = reply_days(version=ctx.spec.version)
     item = Tracked(ctx, _opinion(ctx), _recorder(ctx))
@@ -208,12 +184,7 @@ def test_reply_due(ctx: KitContext) -> None:
     refused_on_create(ctx, late, 422, "a replyDue later than the reply days allow")
 
 
-@check(
-    "/req/voice/reply-before-decide",
-    "仍有未答复的意见时 decide 被拒绝且协商不变；答复后可以决定",
-    "decide is refused while an opinion awaits its reply, and the consultation stays; once "
-    "answered, the decision is made",
-)
+@check("/req/voice/reply-before-decide")
 def test_reply_before_decide(ctx: KitContext) -> None:
     _voice_types(ctx)
     procedure = Procedure(ctx)
@@ -231,12 +202,7 @@ def test_reply_before_decide(ctx: KitContext) -> None:
     consultation.act(DECIDE, body, who)
 
 
-@check(
-    "/req/voice/public-without-author",
-    "公众读不到意见作者、记录对象和联署人的身份；意见内容只在作者同意时提供；答复始终提供",
-    "the public never reads the author, the resident recorded for or the supporters; an "
-    "opinion's text only with the author's agreement; the reply always",
-)
+@check("/req/voice/public-without-author")
 def test_public_without_author(ctx: KitContext) -> None:
     public = ctx.optional(PUBLIC)
     recorder = _recorder(ctx)
