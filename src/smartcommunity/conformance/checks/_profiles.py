@@ -113,6 +113,7 @@ _FILE_RULES = (
     "/req/profiles/grids",
     "/req/profiles/calendar",
     "/req/profiles/roles",
+    "/req/profiles/indicators",
 )
 
 
