@@ -21,6 +21,7 @@ from ._shared import (
     active_lead,
     follow_up_request,
     issue_in_progress,
+    plain,
     resolve,
     without_meta,
 )
@@ -82,8 +83,8 @@ def _compare(ctx: KitContext, regulator: Principal, what_zh: str, what_en: str) 
     wrong = sorted(k for k in set(served) | set(expected) if served.get(k) != expected.get(k))
     shown = "; ".join(f"{k}: {served.get(k)} ≠ {expected.get(k)}" for k in wrong[:4])
     ctx.expect(not wrong, f"{what_zh}：{len(wrong)} 个指标值与按定义计算的不同（服务器 ≠ 定义）"
-               f"{shown}", f"{what_en}: {len(wrong)} figures differ from those the "
-               f"definitions give (server ≠ definitions) {shown}")
+               f"{plain(shown)}", f"{what_en}: {len(wrong)} figures differ from those the "
+               f"definitions give (server ≠ definitions) {plain(shown)}")
 
 
 @check("/req/indicators/endpoint", needs=(REGULATOR,))

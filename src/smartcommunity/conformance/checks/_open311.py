@@ -10,7 +10,7 @@ from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._shared import ISSUE, events_of, new_issue, watching
+from ._shared import ISSUE, events_of, new_issue, plain, watching
 
 _FORM = "application/x-www-form-urlencoded"
 _RESIDENT = "resident"
@@ -108,7 +108,8 @@ def test_open311_services(ctx: KitContext) -> None:
     for service in services:
         missing = [k for k in ("service_code", "service_name", "metadata", "type")
                    if k not in service]
-        ctx.expect(not missing, f"服务缺少 {missing}", f"a service lacks {missing}")
+        ctx.expect(not missing, f"服务缺少 {plain(missing, 'zh')}",
+                   f"a service lacks {plain(missing)}")
         code = str(service["service_code"])
         resp = _get(ctx, f"/services/{code}.json")
         ctx.expect_status(resp, 200, zh=f"读取服务定义 {code}", en=f"read definition {code}")
@@ -256,7 +257,7 @@ def test_open311_formats(ctx: KitContext) -> None:
                 shown = None if value in (None, "") else (
                     str(value).lower() if isinstance(value, bool) else str(value))
                 ctx.expect(x.get(name) == shown, f"{tail} 的 {name} 在 XML 中不同",
-                           f"{tail}: {name} differs in XML ({x.get(name)!r} ≠ {shown!r})")
+                           f"{tail}: {name} differs in XML ({plain(x.get(name))} ≠ {plain(shown)})")
         ctx.expect(any(i.get(key) for i in as_xml), f"{tail}.xml 为空", f"{tail}.xml is empty")
 
 
@@ -271,6 +272,6 @@ def test_open311_mapping(ctx: KitContext) -> None:
                      "GET requests/{id}")
     ctx.expect(len(got) == 1, "GET requests/{id} 不是一条", "GET requests/{id} is not one item")
     for name, value in want.items():
-        ctx.expect(got[0].get(name) == value, f"{name} 不符合映射：{got[0].get(name)!r}",
-                   f"{name} does not follow the mapping: {got[0].get(name)!r}, "
-                   f"expected {value!r}")
+        ctx.expect(got[0].get(name) == value, f"{name} 不符合映射：{plain(got[0].get(name), 'zh')}",
+                   f"{name} does not follow the mapping: {plain(got[0].get(name))}, "
+                   f"expected {plain(value)}")
