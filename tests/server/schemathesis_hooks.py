@@ -155,7 +155,7 @@ def _written_later(rtype: str, member: str) -> bool:
 #: record members a consultation's actions write (/req/consultations/record-from-actions) and
 #: those an update adds once the procedure reaches them
 _ACTION_MEMBERS = ("decision", "publications", "implementation", "feedback", "sessions",
-                   "votes")
+                   "votes", "reply")  # an opinion's or proposal's reply: /req/voice/reply-reasons
 
 
 def _creatable(rtype: str, doc: dict[str, Any]) -> bool:

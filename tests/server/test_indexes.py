@@ -57,10 +57,24 @@ def _list_operations() -> list[tuple[str, str, list[str]]]:
     return found
 
 
+def _schema_of(path: str, name: str) -> dict[str, Any]:
+    for p in SPEC.openapi["paths"][path]["get"].get("parameters", []):
+        parameter = _parameter(p)
+        if parameter["name"] == name:
+            return dict(parameter.get("schema") or {})
+    return {}
+
+
 def _parameter(p: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in p:
         return dict(SPEC.openapi["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]])
     return p
+
+
+#: filters the generated city has nothing to match (updatedSince is in the future; the city
+#: carries no external references, located issues, opinions or proposals): the plan is checked
+#: all the same
+UNMATCHED = frozenset({"updatedSince", "externalRef", "bbox", "bbox-crs", "consultation"})
 
 
 class Data:
@@ -120,8 +134,21 @@ class Data:
         if path == "/consultations" and name == "issue":
             return next(str(i["id"]) for d in consultations
                         for i in d.get("origin", {}).get("issues", []))
+        if name == "externalRef":
+            return "urn:example:work-orders|WO-0000001"  # a lookup that finds nothing
+        if name == "bbox":
+            return "116.40,39.90,116.42,39.92"
+        if name == "bbox-crs":
+            return "wgs84"
+        if name == "consultation":
+            return str(consultations[0]["id"])
         if path == "/audit-events" and name == "resident":
             return str(residents[0]["id"])
+        if path.strip("/") not in self.by_kind:
+            # a collection the city does not generate: any valid value shows the plan
+            schema = _schema_of(path, name)
+            return str((schema.get("enum") or ["2026-01-01T00:00:00+08:00" if schema.get(
+                "format") == "date-time" else "x"])[0])
         raise AssertionError(f"no test value for ?{name}= on {path}: add one here")
 
 
@@ -246,7 +273,8 @@ def test_every_list_filter_and_cursor_reads_by_index(city: tuple[str, Data]) -> 
                                   headers={"Authorization": f"Bearer {reader}"})
             what = f"{operation_id} ?{name or '-'} as {reader}{' deep' if cursor else ''}"
             assert resp.status_code == 200, (what, resp.text)
-            if reader == CITY_READER and not cursor and name != "updatedSince":
+            generated = path.strip("/") in data.by_kind  # the city holds such records
+            if reader == CITY_READER and not cursor and name not in UNMATCHED and generated:
                 assert resp.json()["items"], f"{what}: the city has no match to read"
             problems += explain.check(what, statements)
             checked += 1

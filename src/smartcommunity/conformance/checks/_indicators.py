@@ -81,7 +81,11 @@ def _compare(ctx: KitContext, regulator: Principal, what_zh: str, what_en: str) 
     served = _served(_read(ctx, regulator, period))
     expected = _expected(ctx, regulator, period)
     wrong = sorted(k for k in set(served) | set(expected) if served.get(k) != expected.get(k))
-    shown = "; ".join(f"{k}: {served.get(k)} ≠ {expected.get(k)}" for k in wrong[:4])
+    def figure(value: Any) -> str:
+        return "—" if value is None else "/".join(str(part) for part in value)
+
+    shown = "; ".join(f"{' '.join(map(str, k))}: {figure(served.get(k))} ≠ "
+                      f"{figure(expected.get(k))}" for k in wrong[:4])
     ctx.expect(not wrong, f"{what_zh}：{len(wrong)} 个指标值与按定义计算的不同（服务器 ≠ 定义）"
                f"{plain(shown)}", f"{what_en}: {len(wrong)} figures differ from those the "
                f"definitions give (server ≠ definitions) {plain(shown)}")
