@@ -50,11 +50,11 @@ import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from benchmarks.city import Scale, write  # noqa: E402
+from benchmarks.server_bench import pg_database  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
 from reference_server.http import encode_cursor  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CONNECTIONS = 16
 READER = "demo-system-mirror"  # a system that reads every community
 WRITER = "demo-staff-liu-fang"
@@ -228,20 +228,6 @@ def serving(url: str, tokens: Path, log: Path) -> Iterator[str]:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-@contextlib.contextmanager
-def pg_database(name: str) -> Iterator[str]:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def import_files(url: str, folder: Path) -> tuple[int, float]:
