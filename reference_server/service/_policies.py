@@ -218,7 +218,7 @@ class IssuePolicy(Policy):
     proxy_scopes = ("submit-issues", "follow-up-issues")
     #: lifecycle members a PUT may not change (/req/issues/lifecycle-fields-read-only)
     read_only = ("resolution", "reply", "mergedInto", "transferredTo", "assignments",
-                 "followUps")
+                 "followUps", "assessmentExclusions")
 
     def __init__(self, service: Host, rtype: str) -> None:
         super().__init__(service, rtype)

@@ -13,7 +13,7 @@ import copy
 import dataclasses
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -311,15 +311,22 @@ def cross_community_read(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
-def forbidden_transition(app: Any, mp: pytest.MonkeyPatch) -> Any:
+def any_role_may(app: Any, mp: pytest.MonkeyPatch, actions: Collection[str] | None = None
+                 ) -> Any:
+    """The server lets every role perform ``actions`` (all when None) of issues."""
     every = frozenset(app.state.sc.service.spec.codelist("role"))
     relaxed = copy.copy(lifecycle_for("Issue"))
     relaxed.transitions = {a: dataclasses.replace(t, roles=every)
+                           if actions is None or a in actions else t
                            for a, t in relaxed.transitions.items()}
     original = Service.lifecycle
     mp.setattr(Service, "lifecycle",
                lambda self, rtype: relaxed if rtype == "Issue" else original(self, rtype))
     return app
+
+
+def forbidden_transition(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    return any_role_may(app, mp)
 
 
 def history_rewritten(app: Any, mp: pytest.MonkeyPatch) -> Any:

@@ -9,8 +9,9 @@ import pytest
 
 from reference_server.service import _indicators
 from smartcommunity.indicators import Tally
+from smartcommunity.lifecycle import _effects
 
-from .mutants import Mutant
+from .mutants import Mutant, any_role_may
 
 
 def open_to_every_role(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -44,4 +45,23 @@ MUTANTS: list[Mutant] = [
            follow_ups_uncredited),
     Mutant("indicators-exclusions-ignored", "/req/indicators/exclusions",
            "approved assessment exclusions are counted anyway", exclusions_ignored),
+]
+
+
+def anyone_excludes(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    return any_role_may(app, mp, {"exclude-from-assessment"})
+
+
+def exclusion_unrecorded(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setitem(_effects._EFFECTS, ("Issue", "exclude-from-assessment"),
+               lambda document, event, inputs: None)
+    return app
+
+
+MUTANTS += [
+    Mutant("indicators-anyone-excludes", "/req/indicators/exclusion-record",
+           "community staff and departments excuse cases from assessment themselves",
+           anyone_excludes),
+    Mutant("indicators-exclusion-unrecorded", "/req/indicators/exclusion-record",
+           "the exclusion action is taken but writes no exclusion record", exclusion_unrecorded),
 ]

@@ -279,6 +279,8 @@ def _issue_body(api: Api, action: str, d: Doc) -> dict[str, Any]:
         return {"details": {"followUpId": follow_up["id"]}, "items": {"followUps": [follow_up]}}
     if action == "reopen":
         return {"reason": "recurred"}
+    if action == "exclude-from-assessment":
+        return {"reason": "force-majeure", "details": {"exclusionId": new_id()}}
     return {}
 
 
@@ -292,6 +294,7 @@ ISSUE_CASES = {
     "add-progress": ("in-progress", "department"), "resolve": ("in-progress", "department"),
     "follow-up": ("resolved", "hotline-operator"), "close": ("resolved", "community-staff"),
     "reopen": ("closed", "supervisor"), "withdraw": ("dispatched", "community-staff"),
+    "exclude-from-assessment": ("closed", "regulator"),
 }
 ISSUES = lifecycle_for("Issue")
 

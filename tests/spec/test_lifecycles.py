@@ -68,12 +68,14 @@ def test_terminal_statuses_are_left_only_by_reopening_actions(
     rt: str, table: dict[str, Any]
 ) -> None:
     """The definition of terminal in meta/lifecycle.json, checked against the table: an
-    action from a terminal status reopens, and a reopening action leaves one."""
+    action from a terminal status reopens or only annotates the record, a reopening action
+    leaves one, and an annotating action changes no status."""
     terminal = set(table.get("terminal", []))
     assert terminal, "a lifecycle ends somewhere"
     for t in table["transitions"]:
-        leaves_terminal = bool(terminal & set(t["from"]))
-        assert leaves_terminal == bool(t.get("reopens", False)), t["action"]
+        starts_terminal = bool(terminal & set(t["from"]))
+        assert starts_terminal == bool(t.get("reopens") or t.get("annotates")), t["action"]
+        assert not (t.get("annotates") and "to" in t), t["action"]
         if t.get("reopens"):
             assert t.get("to") not in terminal | {None}, t["action"]
 

@@ -283,6 +283,22 @@ def _follow_up(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) 
     _list(document, "followUps").append(entry)
 
 
+@effect("Issue", "exclude-from-assessment")
+def _exclude(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
+    # /req/indicators/exclusion-record: the approver is the actor, the time the event's
+    details = _details(event)
+    exclusion_id = details["exclusionId"]
+    exclusions = document.get("assessmentExclusions") or []
+    if any(isinstance(x, dict) and x.get("id") == exclusion_id for x in exclusions):
+        return  # recorded already
+    entry: dict[str, Any] = {"id": exclusion_id, "reason": event.get("reason"),
+                             "at": event["at"], "approvedBy": dict(event["actor"])}
+    entry.update({k: details[k] for k in ("assignmentId", "indicators") if k in details})
+    if event.get("note"):
+        entry["note"] = event["note"]
+    _list(document, "assessmentExclusions").append(entry)
+
+
 def merge_into_target(target: Mapping[str, Any], merged_id: str) -> dict[str, Any]:
     """A copy of ``target`` whose ``mergedDuplicates`` lists ``merged_id``.
 

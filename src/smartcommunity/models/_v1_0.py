@@ -2209,6 +2209,7 @@ IssueAction = Literal[
     "reassign",
     "extend-deadline",
     "supervise",
+    "exclude-from-assessment",
     "add-progress",
     "resolve",
     "follow-up",
@@ -2293,7 +2294,7 @@ class IssueHistoryEvent(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if not (
-            self.action not in ("return", "extend-deadline", "reopen")
+            self.action not in ("return", "extend-deadline", "reopen", "exclude-from-assessment")
             or (
                 self.action == "return"
                 and self.reason is not None
@@ -2330,9 +2331,23 @@ class IssueHistoryEvent(SpecModel):
                 and self.reason
                 in ("reporter-unsatisfied", "not-fixed", "recurred", "supervision-finding")
             )
+            or (
+                self.action == "exclude-from-assessment"
+                and self.reason is not None
+                and isinstance(self.reason, str)
+                and self.reason
+                in (
+                    "force-majeure",
+                    "unreasonable-demand",
+                    "repeated-malicious",
+                    "judicial-proceeding",
+                    "misrouted-by-intake",
+                    "other",
+                )
+            )
         ):
             raise ValueError(
-                'anyOf: [{"properties":{"action":{"not":{"enum":["return","extend-deadline","reopen"]}}}},{"properties":{"action":{"const":"return"},"reason":{"type":"string","enum"...'
+                'anyOf: [{"properties":{"action":{"not":{"enum":["return","extend-deadline","reopen","exclude-from-assessment"]}}}},{"properties":{"action":{"const":"return"},"reaso...'
             )
         return self
 
@@ -2384,7 +2399,7 @@ AssessmentExclusionReason = Literal[
 
 
 class IssueAssessmentExclusionApprovedBy(SpecModel):
-    """批准剔除的人，须为督办人员或监管人员。 / Who approved the exclusion: a supervisor or a regulator."""
+    """批准剔除的人，即 exclude-from-assessment 动作的执行者，须为督办人员或监管人员。 / Who approved the exclusion, the actor of the exclude-from-assessment action: a supervisor or a regulator."""
 
     model_config = ConfigDict(title="批准人 / Approved by")
     schema_uri: ClassVar[str] = (
@@ -2474,11 +2489,11 @@ class IssueAssessmentExclusion(SpecModel):
     approved_by: IssueAssessmentExclusionApprovedBy = Field(
         alias="approvedBy",
         title="批准人 / Approved by",
-        description="批准剔除的人，须为督办人员或监管人员。 / Who approved the exclusion: a supervisor or a regulator.",
+        description="批准剔除的人，即 exclude-from-assessment 动作的执行者，须为督办人员或监管人员。 / Who approved the exclusion, the actor of the exclude-from-assessment action: a supervisor or a regulator.",
     )
     at: DateTime = Field(
         title="批准时间 / Approved at",
-        description="剔除获批的时间。 / When the exclusion was approved.",
+        description="剔除获批的时间，即 exclude-from-assessment 事件的时间。 / When the exclusion was approved: the time of the exclude-from-assessment event.",
     )
     note: Text | None = Field(
         default=None,
@@ -2667,7 +2682,7 @@ class Issue(SpecModel):
         default=None,
         alias="assessmentExclusions",
         title="考核剔除 / Assessment exclusions",
-        description="经批准不计入部门考核的记录。 / Approved records that the issue, or one of its assignments, does not count in department assessment.",
+        description="经批准不计入部门考核的记录，只由 exclude-from-assessment 动作写入。 / Approved records that the issue, or one of its assignments, does not count in department assessment; written only by the exclude-from-assessment action.",
     )
     attachments: list[Attachment] | None = Field(
         default=None,

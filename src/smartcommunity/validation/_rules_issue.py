@@ -153,8 +153,8 @@ def issue_records(doc: Document, ctx: Context) -> None:
 class _History(HistoryReport):
     """One walk over the history, then the rules that tie it to the rest of the issue."""
 
-    __slots__ = ("assignment_refs", "creations", "ctx", "doc", "extend_events", "follow_ups",
-                 "history", "resolved_at", "table", "written")
+    __slots__ = ("assignment_refs", "creations", "ctx", "doc", "exclusions", "extend_events",
+                 "follow_ups", "history", "resolved_at", "table", "written")
 
     def __init__(self, doc: Document, ctx: Context, table: _Table, history: list[Any]) -> None:
         self.doc = doc
@@ -171,6 +171,8 @@ class _History(HistoryReport):
         self.extend_events: list[tuple[int, dict[str, Any]]] = []
         #: (index, event, followUpId, at of the latest resolve event before it)
         self.follow_ups: list[tuple[int, dict[str, Any], Any, Any]] = []
+        #: (index, event, exclusionId) of every exclude-from-assessment event
+        self.exclusions: list[tuple[int, dict[str, Any], Any]] = []
         #: at of the latest resolve event so far
         self.resolved_at: Any = None
 
@@ -187,6 +189,7 @@ class _History(HistoryReport):
         self._assignment_history()
         self._extension_history()
         self._follow_up_history()
+        self._exclusion_history()
 
     # -- the breaks of the lifecycle table, as issue.history-* findings
     def seq(self, i: int, action: Any, seq: Any, expected: int) -> None:
@@ -252,6 +255,8 @@ class _History(HistoryReport):
             self.resolved_at = event.get("at")
         elif action == "extend-deadline":
             self.extend_events.append((i, event))
+        elif action == "exclude-from-assessment":
+            self.exclusions.append((i, event, (details or {}).get("exclusionId")))
         elif details is None:
             if action == "follow-up":
                 self.follow_ups.append((i, event, None, self.resolved_at))
@@ -380,42 +385,82 @@ class _History(HistoryReport):
                 report(("deadlines", "extensions", k, key), k + 1, _entry_summary(entry), i + 1,
                        event_summary)
 
-    def _follow_up_history(self) -> None:
-        raw = self.doc.get("followUps")
+    def _paired(self, member: str, code: str, key: str, events: list[tuple[int, Any]]
+                ) -> dict[int, tuple[int, dict[str, Any]]]:
+        """Entries of the list ``member`` and the events naming them by ``details.<key>``
+        must pair one to one (the ``code`` finding otherwise); the pairs found, by event
+        index."""
+        raw = self.doc.get(member)
         entries = raw if isinstance(raw, list) else []
-        if not entries and not self.follow_ups:
-            return
+        pairs: dict[int, tuple[int, dict[str, Any]]] = {}
+        if not entries and not events:
+            return pairs
         ctx = self.ctx
+        #: the message names the item by its kind: followUp, exclusion
+        def named_as(ident: Any) -> dict[str, Any]:
+            return {key.removesuffix("Id"): ident}
+
         rows: dict[Any, list[int]] = {}
-        for j, f in enumerate(entries):
-            ident = f.get("id") if isinstance(f, dict) else None
+        for j, entry in enumerate(entries):
+            ident = entry.get("id") if isinstance(entry, dict) else None
             if isinstance(ident, str):
                 rows.setdefault(ident, []).append(j)
         named: dict[Any, int] = {}
-        for _, _, ident, _ in self.follow_ups:
+        for _, ident in events:
             if type(ident) is str:
                 named[ident] = named.get(ident, 0) + 1
         for ident, js in rows.items():
             count = named.get(ident, 0)
             if count != 1 or len(js) > 1:
                 for j in (js if count != 1 else js[1:]):
-                    ctx.emit(("followUps", j, "id"), "issue.follow-up-history-mismatch",
-                             followUp=ident, entries=len(js), events=count)
-        for i, event, ident, resolved_at in self.follow_ups:
+                    ctx.emit((member, j, "id"), code, entries=len(js), events=count,
+                             **named_as(ident))
+        for i, ident in events:
             if not isinstance(ident, str):
                 continue  # missing or not an id: the details rule or the schema reports it
             found = rows.get(ident)
             if found is None:
-                ctx.emit(("history", i, "details", "followUpId"),
-                         "issue.follow-up-history-mismatch", followUp=ident, entries=0,
-                         events=named[ident])
+                ctx.emit(("history", i, "details", key), code, entries=0, events=named[ident],
+                         **named_as(ident))
+            else:
+                pairs[i] = (found[0], entries[found[0]])
+        return pairs
+
+    def _follow_up_history(self) -> None:
+        pairs = self._paired("followUps", "issue.follow-up-history-mismatch", "followUpId",
+                             [(i, ident) for i, _, ident, _ in self.follow_ups])
+        for i, event, _, resolved_at in self.follow_ups:
+            if i not in pairs:
                 continue
-            entry = entries[found[0]]
+            j, entry = pairs[i]
             at, event_at = entry.get("at"), event.get("at")
             if _cmp(at, resolved_at) == -1 or _cmp(at, event_at) == 1:
-                ctx.emit(("followUps", found[0], "at"), "issue.follow-up-time-order", at=at,
-                         resolvedAt=resolved_at if resolved_at is not None else _NONE,
-                         eventAt=_text(event_at))
+                self.ctx.emit(("followUps", j, "at"), "issue.follow-up-time-order", at=at,
+                              resolvedAt=resolved_at if resolved_at is not None else _NONE,
+                              eventAt=_text(event_at))
+
+    def _exclusion_history(self) -> None:
+        # /req/indicators/exclusion-record: the entry is what its event recorded
+        pairs = self._paired("assessmentExclusions", "indicators.exclusion-history-mismatch",
+                             "exclusionId", [(i, ident) for i, _, ident in self.exclusions])
+        for i, event, _ in self.exclusions:
+            if i not in pairs:
+                continue
+            j, entry = pairs[i]
+            actor = event.get("actor")
+            actor = actor if isinstance(actor, dict) else {}
+            approver = entry.get("approvedBy")
+            approver = approver if isinstance(approver, dict) else {}
+            recorded = {"reason": (entry.get("reason"), event.get("reason")),
+                        "at": (entry.get("at"), event.get("at")),
+                        **{f"approvedBy/{k}": (approver.get(k), actor.get(k))
+                           for k in ("role", "userId", "name")}}
+            for where, (mine, theirs) in recorded.items():
+                if mine != theirs and (where != "at" or _cmp(mine, theirs) != 0):
+                    self.ctx.emit(("assessmentExclusions", j, *where.split("/")),
+                                  "indicators.exclusion-event-mismatch", exclusion=entry.get("id"),
+                                  member=where.replace("/", "."), value=_text(mine),
+                                  seq=i + 1, expected=_text(theirs))
 
 
 def _entry_summary(entry: Any) -> str:

@@ -19,10 +19,12 @@ from ._shared import (
     ISSUE,
     Tracked,
     active_lead,
+    first_code,
     follow_up_request,
     issue_in_progress,
     plain,
     resolve,
+    transition,
     without_meta,
 )
 
@@ -127,17 +129,49 @@ def test_figures_follow_the_definitions(ctx: KitContext) -> None:
     _compare(ctx, regulator, "闭环之后", "after the loop")
 
 
+_EXCLUDE = "exclude-from-assessment"
+
+
+def _exclusion_request(ctx: KitContext) -> dict[str, Any]:
+    return {"reason": first_code(ctx, "assessment-exclusion-reason"),
+            "details": {"exclusionId": ctx.new_id()}}
+
+
+@check("/req/indicators/exclusion-record", needs=(REGULATOR, DEPARTMENT))
+def test_exclusions_recorded_by_approvers(ctx: KitContext) -> None:
+    regulator = ctx.principal(REGULATOR)
+    issue = _closed_issue(ctx)
+    roles = transition(ctx, ISSUE, _EXCLUDE)["roles"]
+    # the staff who handled the case, not an approver among them, may not excuse it
+    for who in (ctx.staff, ctx.principal(DEPARTMENT)):
+        if who.role not in roles:
+            issue.refuse(_EXCLUDE, _exclusion_request(ctx), who, 403)
+    edited = without_meta(issue.doc) | {"assessmentExclusions": [{
+        "id": ctx.new_id(), "reason": first_code(ctx, "assessment-exclusion-reason"),
+        "at": ctx.moment(), "approvedBy": {"role": regulator.role, "name": regulator.name}}]}
+    issue.refuse_put(edited, 422, "PUT writing assessmentExclusions")
+    body = _exclusion_request(ctx)
+    issue.act(_EXCLUDE, body, regulator)
+    event = issue.history[-1]
+    entries = [x for x in issue.doc.get("assessmentExclusions") or ()
+               if isinstance(x, dict) and x.get("id") == body["details"]["exclusionId"]]
+    ctx.expect(len(entries) == 1, "剔除动作没有在 assessmentExclusions 中留下一条记录",
+               "the exclusion action left no entry in assessmentExclusions")
+    for entry in entries:
+        ctx.expect(entry.get("approvedBy") == event.get("actor")
+                   and entry.get("at") == event.get("at")
+                   and entry.get("reason") == body["reason"],
+                   f"剔除记录的批准人、时间或原因不是动作的执行者、时间和原因：{plain(entry)}",
+                   f"the exclusion's approver, time or reason is not the action's actor, time "
+                   f"and reason: {plain(entry)}")
+
+
 @check("/req/indicators/exclusions", needs=(REGULATOR, DEPARTMENT))
 def test_exclusions_are_honoured(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     issue = _closed_issue(ctx, rating=1, perceivedResolution="not-resolved")
-    roles = ctx.spec.parameter("/req/indicators/exclusion-record", "approverRoles")
-    exclusion = {"id": ctx.new_id(), "reason": "force-majeure", "at": ctx.moment(),
-                 "approvedBy": {"role": roles[0], "name": "考核审批人 / assessment approver"}}
-    resp = issue.put(without_meta(issue.doc) | {"assessmentExclusions": [exclusion]},
-                     expect=None)
+    resp = issue.act(_EXCLUDE, _exclusion_request(ctx), regulator, expect=None)
     if resp.status != 200:
-        raise Skipped(f"服务器不接受记录考核剔除的更新（{resp.status}）",
-                      f"the server does not take an update recording an exclusion "
-                      f"({resp.status})")
+        raise Skipped(f"监管人员不能执行 {_EXCLUDE}（{resp.status}）",
+                      f"the regulator cannot perform {_EXCLUDE} ({resp.status})")
     _compare(ctx, regulator, "记录剔除之后", "after the exclusion")
