@@ -35,17 +35,12 @@ def indicator_figures(service: Service, principal: Principal, period: str) -> Re
         names = ", ".join(sorted(service.spec.operation_roles(_OPERATION) or ()))
         raise forbidden(principal, f"only {names} read the indicators",
                         f"只有 {names} 可以读取考核指标", _REQUIREMENT)
-    definitions = load_definitions(version=service.spec.version)
-    tally = Tally(definitions)
+    # a city's profile brings its working-day calendar, response limits and targets
+    profile = service.profile
+    tally = Tally(load_definitions(profile, version=service.spec.version), profile)
     scope = None if principal.every_community else frozenset(principal.communities)
     with service.store.read() as tx:
         for stored in tx.of_type(RESOURCE_TYPE):
             if scope is None or scope & frozenset(stored.communities):
                 tally.add(stored.doc)
-    return Result(200, orjson.dumps({
-        "period": period,
-        "definitionsVersion": definitions.version,
-        "profile": None,
-        "indicators": [ind.raw for ind in definitions.indicators],
-        "figures": [f.as_json() for f in tally.figures(period)],
-    }))
+    return Result(200, orjson.dumps(tally.document(period)))

@@ -65,3 +65,18 @@ MUTANTS += [
     Mutant("indicators-exclusion-unrecorded", "/req/indicators/exclusion-record",
            "the exclusion action is taken but writes no exclusion record", exclusion_unrecorded),
 ]
+
+
+def profile_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    national = _indicators.load_definitions
+    mp.setattr(_indicators, "load_definitions",
+               lambda profile, version=None: national(None, version=version))
+    mp.setattr(_indicators, "Tally", lambda definitions, profile: Tally(definitions))
+    return app
+
+
+MUTANTS += [
+    Mutant("indicators-profile-ignored", "/req/profiles/indicator-figures",
+           "GET /indicators counts with the national rules though the server runs a profile",
+           profile_ignored),
+]

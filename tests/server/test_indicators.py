@@ -14,37 +14,80 @@ from .helpers import Api, tmp_sqlite
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = json.loads((ROOT / "spec/tests/1.0/indicators/figures.json").read_text("utf-8"))
-#: the vectors the server computes: those without a city profile (the server runs without one)
+SPEC = ROOT / "spec/1.0"
+#: the profiles the vectors name; "" is the server running the national rules alone
+PROFILES = sorted({v.get("profile") or "" for v in VECTORS})
 PLAIN = [v for v in VECTORS if not v.get("profile")]
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Api:
-    app = make_app(tmp_sqlite(tmp_path_factory.mktemp("ind")), demo=False)
-    client = TestClient(app, raise_server_exceptions=True)
-    for vector in PLAIN:
-        # stored as they are: the vectors hold only the members the indicators read
-        app.state.sc.service.load(vector["issues"], validate=False)
-    return Api(client)
+def servers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Api]:
+    """A server per profile the vectors name, holding that profile's vectors' issues."""
+    out = {}
+    for profile in PROFILES:
+        app = make_app(tmp_sqlite(tmp_path_factory.mktemp("ind")), demo=False,
+                       profile=SPEC / profile if profile else None)
+        for vector in VECTORS:
+            if (vector.get("profile") or "") == profile:
+                # stored as they are: the vectors hold only the members the indicators read
+                app.state.sc.service.load(vector["issues"], validate=False)
+        out[profile] = Api(TestClient(app, raise_server_exceptions=True))
+    return out
 
 
-@pytest.mark.parametrize("vector", PLAIN, ids=lambda v: v["description"][:30])
-def test_the_vectors_through_the_endpoint(loaded: Api, vector: dict[str, Any]) -> None:
-    resp = loaded.as_("regulator").get("/indicators", params={"period": vector["period"]})
+@pytest.fixture(scope="module")
+def loaded(servers: dict[str, Api]) -> Api:
+    return servers[""]
+
+
+def _figures(api: Api, period: str) -> dict[str, Any]:
+    resp = api.as_("regulator").get("/indicators", params={"period": period})
     assert resp.status_code == 200, resp.text
-    body = resp.json()
-    assert body["period"] == vector["period"]
-    got = {(f["indicator"], f["dimension"], f["key"]): f for f in body["figures"]
-           if f["dimension"] in vector["dimensions"]}
-    want = {(f["indicator"], f["dimension"], f["key"]): f for f in vector["expected"]}
-    assert set(got) == set(want)
-    for key, figure in want.items():
-        assert {k: got[key][k] for k in figure} == figure
-    assert {i["id"] for i in body["indicators"]} == {
-        "response-rate", "resolution-rate", "satisfaction-rate", "on-time-completion-rate",
-        "return-rate", "reopen-rate", "extension-count", "average-handling-time"}
-    assert {f["dimension"] for f in body["figures"]} == {"department", "community",
-                                                         "category", "city"}
+    body: dict[str, Any] = resp.json()
+    assert body["period"] == period
+    return body
+
+
+def _periods(vector: dict[str, Any]) -> list[str]:
+    return [vector["period"]] if "period" in vector else sorted(
+        {f["period"] for f in vector["expected"]})
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: v["description"][:30])
+def test_the_vectors_through_the_endpoint(servers: dict[str, Api],
+                                          vector: dict[str, Any]) -> None:
+    """A server running the vector's profile (or none) gives the vector's figures: the
+    profile's calendar, response limits, targets and added indicators apply."""
+    for period in _periods(vector):
+        body = _figures(servers[vector.get("profile") or ""], period)
+        got = {(f["indicator"], f["dimension"], f["key"]): f for f in body["figures"]
+               if f["dimension"] in vector["dimensions"]}
+        want = {(f["indicator"], f["dimension"], f["key"]): f for f in vector["expected"]
+                if f.get("period", period) == period}
+        assert set(got) == set(want), period
+        for key, figure in want.items():
+            assert {k: got[key][k] for k in figure} == figure
+        assert {f["dimension"] for f in body["figures"]} <= {"department", "community",
+                                                             "category", "city"}
+
+
+def test_the_profile_brings_targets_and_its_own_indicators(servers: dict[str, Api]) -> None:
+    profiled = [p for p in PROFILES if p]
+    assert profiled, "a vector runs under a city profile"
+    data = json.loads((SPEC / profiled[0]).read_text("utf-8"))
+    period = _periods(next(v for v in VECTORS if v.get("profile") == profiled[0]))[0]
+    plain, city = _figures(servers[""], period), _figures(servers[profiled[0]], period)
+    assert plain["profile"] is None and city["profile"] == data["profile"]["id"]
+    # the same issues counted with the city's calendar and limits give other figures
+    assert plain["figures"] != city["figures"]
+    targets = {i["id"]: i.get("target") for i in city["indicators"]}
+    for ident, target in data["indicators"]["targets"].items():
+        assert targets[ident] == target
+    national = {i["id"] for i in plain["indicators"]}
+    assert national == {"response-rate", "resolution-rate", "satisfaction-rate",
+                        "on-time-completion-rate", "return-rate", "reopen-rate",
+                        "extension-count", "average-handling-time"}
+    assert set(targets) > national
 
 
 def test_a_month_without_cases_has_no_figures(loaded: Api) -> None:

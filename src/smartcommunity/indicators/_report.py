@@ -367,15 +367,8 @@ def write_report(tally: Tally, period: str, out: str | Path,
         writer.writerow(ledger_header(defs))
         writer.writerows(ledger_rows(defs, now, profile))
     _xlsx(files.ledger_xlsx, defs, now, profile)
-    everything = {
-        "period": period,
-        "definitionsVersion": defs.version,
-        "profile": profile.id if profile is not None else None,
-        "issues": tally.issues,
-        "cases": tally.cases,
-        "indicators": [ind.raw for ind in defs.indicators],
-        "figures": [f.as_json() for f in tally.figures()],
-    }
+    everything = {**tally.document(period, every_period=True), "issues": tally.issues,
+                  "cases": tally.cases}
     files.figures_json.write_text(json.dumps(everything, ensure_ascii=False, indent=1) + "\n",
                                   encoding="utf-8")
     files.report_html.write_text(render_html(defs, tally, period, profile), encoding="utf-8")

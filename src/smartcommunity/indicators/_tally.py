@@ -86,6 +86,17 @@ class Tally:
                 slot[0] += gained
                 slot[1] += 1
 
+    def document(self, period: str, *, every_period: bool = False) -> dict[str, Any]:
+        """The figures of ``period`` (or of every period) with the definitions they follow,
+        as ``GET /indicators`` answers and ``figures.json`` records them."""
+        return {
+            "period": period,
+            "definitionsVersion": self.definitions.version,
+            "profile": self.profile.id if self.profile is not None else None,
+            "indicators": [ind.raw for ind in self.definitions.indicators],
+            "figures": [f.as_json() for f in self.figures(None if every_period else period)],
+        }
+
     def figures(self, period: str | None = None) -> list[Figure]:
         """Every figure, or those of one ``YYYY-MM`` period, in a stable order."""
         order = {ind.id: i for i, ind in enumerate(self.definitions.indicators)}

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ...indicators import DIMENSIONS, Tally, load_definitions
+from ...indicators import DIMENSIONS, Definitions, Tally, load_definitions
+from ...profiles import Profile
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
@@ -19,6 +20,7 @@ from ._shared import (
     ISSUE,
     Tracked,
     active_lead,
+    city_profile,
     first_code,
     follow_up_request,
     issue_in_progress,
@@ -62,10 +64,21 @@ def _closed_issue(ctx: KitContext, **follow_up: Any) -> Tracked:
     return issue
 
 
-def _expected(ctx: KitContext, regulator: Principal, period: str
+def _city(ctx: KitContext, served: dict[str, Any]) -> Profile | None:
+    """The profile the figures are held to: the kit's, else the one the server says it counts
+    with (/req/profiles/indicator-figures)."""
+    return city_profile(ctx) if ctx.profile is not None or served.get("profile") else None
+
+
+def _definitions(ctx: KitContext, city: Profile | None) -> Definitions:
+    """The spec's definitions, with the targets and indicators of ``city``."""
+    return load_definitions(city, version=ctx.spec.version)
+
+
+def _expected(ctx: KitContext, regulator: Principal, period: str, city: Profile | None
               ) -> dict[tuple[Any, Any, Any], tuple[Any, Any, Any]]:
     """The figures of ``period`` the library computes over every issue the regulator lists."""
-    tally = Tally(load_definitions(version=ctx.spec.version))
+    tally = Tally(_definitions(ctx, city), city)
     for doc in ctx.items(ISSUE, regulator):
         tally.add(doc)
     return {(f.indicator, f.dimension, f.key): (f.numerator, f.denominator, f.value)
@@ -80,8 +93,9 @@ def _served(body: dict[str, Any]) -> dict[tuple[Any, Any, Any], tuple[Any, Any, 
 
 def _compare(ctx: KitContext, regulator: Principal, what_zh: str, what_en: str) -> None:
     period = _period()
-    served = _served(_read(ctx, regulator, period))
-    expected = _expected(ctx, regulator, period)
+    body = _read(ctx, regulator, period)
+    served = _served(body)
+    expected = _expected(ctx, regulator, period, _city(ctx, body))
     wrong = sorted(k for k in set(served) | set(expected) if served.get(k) != expected.get(k))
     def figure(value: Any) -> str:
         return "—" if value is None else "/".join(str(part) for part in value)
@@ -98,7 +112,7 @@ def test_indicators_endpoint(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     period = _period()
     body = _read(ctx, regulator, period)
-    definitions = load_definitions(version=ctx.spec.version)
+    definitions = _definitions(ctx, _city(ctx, body))
     versions = {i.get("id"): i.get("version") for i in body.get("indicators") or ()
                 if isinstance(i, dict)}
     for ind in definitions.indicators:
@@ -175,3 +189,22 @@ def test_exclusions_are_honoured(ctx: KitContext) -> None:
         raise Skipped(f"监管人员不能执行 {_EXCLUDE}（{resp.status}）",
                       f"the regulator cannot perform {_EXCLUDE} ({resp.status})")
     _compare(ctx, regulator, "记录剔除之后", "after the exclusion")
+
+
+@check("/req/profiles/indicator-figures", needs=(REGULATOR, DEPARTMENT))
+def test_indicators_follow_the_profile(ctx: KitContext) -> None:
+    regulator = ctx.principal(REGULATOR)
+    city = city_profile(ctx)
+    body = _read(ctx, regulator, _period())
+    ctx.expect(body.get("profile") == city.id,
+               f"GET /indicators 的 profile 是 {plain(body.get('profile'))}，不是 {city.id}",
+               f"the profile of GET /indicators is {plain(body.get('profile'))}, not {city.id}")
+    served = {i.get("id"): i for i in body.get("indicators") or () if isinstance(i, dict)}
+    for ind in _definitions(ctx, city).indicators:
+        given = served.get(ind.id)
+        ctx.expect(given is not None and given.get("target") == ind.target,
+                   f"指标 {ind.id} 缺失或目标值不是配置的 {plain(ind.target)}",
+                   f"indicator {ind.id} is missing or its target is not the profile's "
+                   f"{plain(ind.target)}")
+    # over the issues the server holds: a preset need not fit the city's catalogue
+    _compare(ctx, regulator, "按城市配置", "with the city profile")

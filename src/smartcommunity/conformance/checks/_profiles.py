@@ -15,18 +15,19 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ...exceptions import ProfileError
-from ...profiles import Profile, check_profile, load_profile
+from ...profiles import Profile, check_profile
 from .._context import KitContext
 from .._registry import Skipped, check
 from ._shared import (
     DEPARTMENT,
     ISSUE,
     Tracked,
+    city_profile,
     dispatch_request,
     expect_pointer,
     new_issue,
     plain,
+    published_profile,
 )
 
 #: the codelist whose codes a catalogue entry's category is
@@ -37,39 +38,15 @@ _DUE = (("response", "responseDue"), ("resolution", "resolutionDue"))
 _OTHER_PROFILE = "https://profiles.example.org/another-city"
 
 
-def _published(ctx: KitContext) -> dict[str, Any]:
-    """The profile the server publishes at GET /profile."""
-    resp = ctx.call("GET", ctx.path("getProfile"))
-    ctx.expect_status(resp, 200, zh="服务器没有发布其城市配置（GET /profile）",
-                      en="the server does not publish its city profile (GET /profile)")
-    body = resp.json()
-    ctx.expect(isinstance(body, dict), "GET /profile 不是 JSON 对象",
-               "GET /profile is not a JSON object")
-    assert isinstance(body, dict)
-    return body
-
-
 def _rule(ctx: KitContext, requirement: str) -> None:
     """The published profile has no finding of ``requirement``'s codes."""
     codes = set(ctx.spec.requirements[requirement].codes)
-    found = [f for f in check_profile(_published(ctx)) if f.code in codes]
+    found = [f for f in check_profile(published_profile(ctx)) if f.code in codes]
     ctx.expect(not found,
                "服务器发布的城市配置违反该要求：" + "；".join(
                    f"{f.pointer or '/'} {f.code}" for f in found[:5]),
                "the city profile the server publishes breaks the requirement: " + "; ".join(
                    f"{f.pointer or '/'} {f.code}" for f in found[:5]))
-
-
-def _city(ctx: KitContext) -> Profile:
-    """The profile the server's behaviour is held to."""
-    if ctx.profile is not None:
-        return ctx.profile
-    try:
-        return load_profile(_published(ctx))
-    except ProfileError as exc:
-        raise Skipped("服务器发布的城市配置有错误，无法按其检查行为",
-                      f"the published city profile has errors ({exc}); its behaviour cannot "
-                      "be checked against it") from exc
 
 
 def _now_issue(ctx: KitContext, **changes: Any) -> dict[str, Any]:
@@ -90,7 +67,7 @@ def test_profile_published(ctx: KitContext) -> None:
     ctx.expect(isinstance(declared, dict), "/conformance 没有声明城市配置（profile）",
                "/conformance declares no city profile (profile)")
     assert isinstance(declared, dict)
-    published = _published(ctx)
+    published = published_profile(ctx)
     _rule(ctx, "/req/profiles/format")
     head = published.get("profile") or {}
     stated = (head.get("id"), head.get("version"))
@@ -105,7 +82,7 @@ def test_profile_published(ctx: KitContext) -> None:
     ctx.expect_status(catalogue, 200)
     served = [s.get("category") for s in (catalogue.json() or {}).get("items") or []
               if isinstance(s, dict)]
-    wanted_categories = list((ctx.profile or _city(ctx)).services)
+    wanted_categories = list((ctx.profile or city_profile(ctx)).services)
     ctx.expect(served == wanted_categories,
                f"GET /services 的类别 {served[:5]} 不是配置的服务目录",
                f"the categories of GET /services {served[:5]} are not the profile's catalogue")
@@ -141,7 +118,7 @@ for _requirement in _FILE_RULES:
 @check("/req/profiles/city-codes")
 def test_profile_city_codes(ctx: KitContext) -> None:
     _rule(ctx, "/req/profiles/city-codes")
-    city = _city(ctx)
+    city = city_profile(ctx)
     added = list(city.codes.get(_CATEGORIES, {}))
     if not added:
         raise Skipped("配置没有增加诉求类别", "the profile adds no issue category")
@@ -165,7 +142,7 @@ def _timed(city: Profile) -> tuple[str, str]:
 
 @check("/req/profiles/deadlines")
 def test_profile_deadlines(ctx: KitContext) -> None:
-    city = _city(ctx)
+    city = city_profile(ctx)
     category, urgency = _timed(city)
     doc = _now_issue(ctx, category=category, urgency=urgency)
     resp = ctx.create(doc)
@@ -207,7 +184,7 @@ def _instant(text: str) -> datetime | None:
 
 @check("/req/profiles/document-organisations", needs=(DEPARTMENT,))
 def test_profile_document_organisations(ctx: KitContext) -> None:
-    city = _city(ctx)
+    city = city_profile(ctx)
     lead = ctx.principal(DEPARTMENT)
     if lead.organisation not in city.organisations:
         raise Skipped(f"预设的部门 {lead.organisation} 不在配置的组织登记中",
@@ -235,7 +212,7 @@ def _breaking(schema: Any) -> Any:
 
 @check("/req/profiles/document-extensions")
 def test_profile_document_extensions(ctx: KitContext) -> None:
-    city = _city(ctx)
+    city = city_profile(ctx)
     for key, extension in city.extensions.items():
         if not extension.applies_to(ISSUE):
             continue
@@ -266,7 +243,7 @@ def _listed(ctx: KitContext, **params: str) -> set[str]:
 
 @check("/req/profiles/server-profile")
 def test_profile_routes_dispatch(ctx: KitContext) -> None:
-    city = _city(ctx)
+    city = city_profile(ctx)
     routed = [(c, s) for c, s in city.services.items() if s.assisting]
     if not routed:
         raise Skipped("服务目录中没有带协办部门的类别", "no catalogue category has assisting "
@@ -296,7 +273,7 @@ def test_profile_routes_dispatch(ctx: KitContext) -> None:
 
 @check("/req/profiles/external-ref-lookup")
 def test_profile_external_ref_lookup(ctx: KitContext) -> None:
-    city = _city(ctx)
+    city = city_profile(ctx)
     systems = list(city.external_systems)
     system = systems[0] if systems else "https://kit.example.org/work-orders"
     number = f"KIT-{ctx.new_id()}"
@@ -316,7 +293,7 @@ def test_profile_external_ref_lookup(ctx: KitContext) -> None:
 
 @check("/req/profiles/grid-filter")
 def test_profile_grid_filter(ctx: KitContext) -> None:
-    city = _city(ctx)
+    city = city_profile(ctx)
     ours = [g for g in city.grids if g.startswith(ctx.preset.community + "-")]
     if len(ours) < 2:
         raise Skipped("配置中预设社区的网格少于两个",

@@ -17,8 +17,10 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from ...exceptions import ProfileError
 from ...integrity import WITHHELD_TYPE
 from ...pointers import pointer
+from ...profiles import Profile, load_profile
 from ...specification import LATEST_CURSOR
 from .._client import Response
 from .._context import KitContext
@@ -770,3 +772,29 @@ def plain(value: Any, lang: str = "en") -> str:
 def query(params: Mapping[str, Any]) -> str:
     """Query parameters as a person reads them in a URL: ``status=closed&grid=g1``."""
     return "&".join(f"{k}={plain(v)}" for k, v in params.items())
+
+
+# -- city profiles -------------------------------------------------------------------
+
+def published_profile(ctx: KitContext) -> dict[str, Any]:
+    """The profile the server publishes at GET /profile."""
+    resp = ctx.call("GET", ctx.path("getProfile"))
+    ctx.expect_status(resp, 200, zh="服务器没有发布其城市配置（GET /profile）",
+                      en="the server does not publish its city profile (GET /profile)")
+    body = resp.json()
+    ctx.expect(isinstance(body, dict), "GET /profile 不是 JSON 对象",
+               "GET /profile is not a JSON object")
+    assert isinstance(body, dict)
+    return body
+
+
+def city_profile(ctx: KitContext) -> Profile:
+    """The profile the server's behaviour is held to."""
+    if ctx.profile is not None:
+        return ctx.profile
+    try:
+        return load_profile(published_profile(ctx))
+    except ProfileError as exc:
+        raise Skipped("服务器发布的城市配置有错误，无法按其检查行为",
+                      f"the published city profile has errors ({exc}); its behaviour cannot "
+                      "be checked against it") from exc
