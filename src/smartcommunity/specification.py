@@ -456,6 +456,12 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def load_spec(version: str = DEFAULT_VERSION) -> Spec:
     """The installed spec of ``version`` (cached; raises :class:`UnknownSpecVersion`)."""
+    # keyed by the variable's text: hashing a Path on every call cost redaction a tenth
+    return _load_under(version, os.environ.get(SPEC_ROOT_VARIABLE))
+
+
+@functools.cache
+def _load_under(version: str, override: str | None) -> Spec:
     return _load(version, spec_root())
 
 

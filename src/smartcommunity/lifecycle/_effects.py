@@ -25,12 +25,12 @@ replayed from the document as it stood before the record (planned votes, nothing
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from .._json import json_copy
 from ..exceptions import InvalidActionDetails
 from ..pointers import pointer as _pointer
 from ..specification import DEFAULT_VERSION, Spec, load_spec
@@ -581,12 +581,8 @@ def _decide(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> 
     decision["basis"] = details["basis"]
     for member in ("voteIds", "referredTo", "voices"):
         if member in details:
-            decision[member] = _copy(details[member])
+            decision[member] = json_copy(details[member])
     document["decision"] = decision
-
-
-def _copy(value: Any) -> Any:
-    return json.loads(json.dumps(value))
 
 
 #: the publication type each publishing action writes (publish-update: its publicationType)
@@ -605,7 +601,7 @@ def _publish(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) ->
         if item.get("type") != wanted:
             raise _fail(action, _pointer(("details", "publications", i, "type")),
                         "lifecycle.publication-type", wanted=wanted, given=item.get("type"))
-    _list(document, "publications").extend(_copy(items))
+    _list(document, "publications").extend(json_copy(items))
     if action == "publish-feedback":
         document["feedback"] = {"text": details["text"], "publishedAt": event["at"]}
 
@@ -619,7 +615,7 @@ def _start(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> N
         implementation["plannedCompletion"] = details["plannedCompletion"]
     implementation["progress"] = 0
     if details.get("milestones"):
-        implementation["milestones"] = _copy(details["milestones"])
+        implementation["milestones"] = json_copy(details["milestones"])
     document["implementation"] = implementation
 
 

@@ -8,13 +8,13 @@ the same name (``phone`` → :func:`~smartcommunity.identifiers.mask_phone`).
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from .. import identifiers
+from .._json import json_copy
 from ..exceptions import RedactionError, SpecError, UnknownSpecVersion
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
 from ..validation import (
@@ -174,7 +174,7 @@ def redact(
     visible = frozenset(policy["visibility"][audience])
     plan = compile_plan(spec, rt)
     masks = _masks(spec)
-    out = copy.deepcopy(dict(document))
+    out: dict[str, Any] = json_copy(dict(document))
     if newer and set(treatments.values()) != {"keep"}:
         _drop_unknown_members(spec, rt, out)
 
@@ -182,7 +182,7 @@ def redact(
     holes: list[list[Any]] = []
     registered = _take_registered(out, rt, profile)
     # Items hidden by visibility first: what is gone needs no masking.
-    for path in sorted(plan.visibility, key=len):
+    for path in plan.visibility:
         _drop_invisible(out, path, visible, holes)
     _drop_unnecessary(out, plan, policy, audience, rt)
     consented = _take_consented(out)
@@ -219,7 +219,7 @@ def without_personal(document: Mapping[str, Any]) -> dict[str, Any]:
     classes = {pipl for t in by_audience for pipl in t}
     treatments = {pipl: "keep" if all(t.get(pipl) == "keep" for t in by_audience) else "remove"
                   for pipl in classes}
-    out = copy.deepcopy(dict(document))
+    out: dict[str, Any] = json_copy(dict(document))
     if newer:
         _drop_unknown_members(spec, rt, out)
     holes: list[list[Any]] = []
@@ -307,8 +307,8 @@ def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],
 def _apply_tags(node: dict[str, Any], plan: Plan, treatments: Mapping[str, str],
                 masks: Mapping[str, Mask], key: Keyed, holes: list[list[Any]]) -> None:
     """Keep, mask or remove each value ``plan`` tags in ``node`` as ``treatments`` say."""
-    # Shallow tags before deep ones: a removed parent takes its children with it.
-    for path, pipl, method in sorted(plan.pipl, key=lambda p: len(p[0])):
+    # Shallow tags before deep ones (the plan's order): a removed parent takes its children.
+    for path, pipl, method in plan.pipl:
         treatment = treatments.get(pipl, "remove")
         if treatment == "keep":
             continue

@@ -31,9 +31,10 @@ class Leaf:
 @dataclass(slots=True)
 class Plan:
     leaves: list[Leaf] = field(default_factory=list)
-    #: path → x-pipl class, x-pipl-mask (for redaction)
+    #: path → x-pipl class, x-pipl-mask (for redaction), shallow paths first
     pipl: list[tuple[tuple[Step, ...], str, str | None]] = field(default_factory=list)
-    #: path → visibility-bearing objects (arrays of items with a "visibility" member)
+    #: path → visibility-bearing objects (arrays of items with a "visibility" member), shallow
+    #: paths first
     visibility: list[tuple[Step, ...]] = field(default_factory=list)
     #: free-form members (extension values, action details) whose nesting the schema leaves open
     freeform: list[tuple[Step, ...]] = field(default_factory=list)
@@ -54,8 +55,7 @@ def compile_plan(spec: Spec, resource_type: str) -> Plan:
     resolver = spec.registry.resolver(base_uri=root["$id"])
     _walk(root, (), resolver, plan, frozenset())
     plan.leaves = list(dict.fromkeys(plan.leaves))
-    plan.pipl = list(dict.fromkeys(plan.pipl))
-    plan.visibility = list(dict.fromkeys(plan.visibility))
+    _finish(plan)
     plan.freeform = list(dict.fromkeys(plan.freeform))
     return plan
 
@@ -75,7 +75,7 @@ def compile_details_plans(spec: Spec, resource_type: str) -> dict[str, Plan]:
             continue
         resolver = spec.registry.resolver(base_uri=spec.schema(resource_type)["$id"])
         _walk(schema, (), resolver, plan, frozenset())
-        plan.pipl = list(dict.fromkeys(plan.pipl))
+        _finish(plan)
     return plans
 
 
@@ -85,8 +85,15 @@ def compile_schema_plan(spec: Spec, schema: dict[str, Any], member: str) -> Plan
     plan = Plan()
     resolver = spec.registry.resolver(base_uri=spec.base_uri)
     _walk({"type": "object", "properties": {member: schema}}, (), resolver, plan, frozenset())
-    plan.pipl = list(dict.fromkeys(plan.pipl))
+    _finish(plan)
     return plan
+
+
+def _finish(plan: Plan) -> None:
+    """Each path once, shallow ones first: redaction acts on a parent before its children (a
+    removed parent takes them with it) without sorting on every document."""
+    plan.pipl = sorted(dict.fromkeys(plan.pipl), key=lambda p: len(p[0]))
+    plan.visibility = sorted(dict.fromkeys(plan.visibility), key=len)
 
 
 def _walk(
