@@ -310,8 +310,8 @@ def _apply_tags(node: dict[str, Any], plan: Plan, treatments: Mapping[str, str],
     # Shallow tags before deep ones (the plan's order): a removed parent takes its children.
     for path, pipl, method in plan.pipl:
         treatment = treatments.get(pipl, "remove")
-        if treatment == "keep":
-            continue
+        if treatment == "keep" or (path and path[0] is not None and path[0] not in node):
+            continue  # nothing to do, or nothing there: most tagged members are absent
         mask = masks.get(method) if treatment == "mask" and method is not None else None
         for where, value in list(values_at(node, path)):
             if mask is not None:
