@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from reference_server.api import _common
 from reference_server.service import _policies
 from smartcommunity.profiles import _review
 
@@ -107,6 +108,12 @@ def dispatch_not_routed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def unlisted_grid_answered(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """GET /issues?grid= answers for any well-formed grid, as though no profile were run."""
+    mp.setattr(_common, "_grid", lambda raw, profile: raw if isinstance(raw, str) else None)
+    return app
+
+
 def _ignoring(name: str) -> Callable[[Any, pytest.MonkeyPatch], Any]:
     """A server that drops query parameter ``name`` from issue listings: it lists every issue
     as though the filter had not been asked for."""
@@ -160,6 +167,8 @@ MUTANTS: list[Mutant] = [
            "GET /issues ignores externalRef", _ignoring("externalRef")),
     Mutant("profile-grid-ignored", "/req/profiles/grid-filter",
            "GET /issues ignores grid", _ignoring("grid")),
+    Mutant("profile-unlisted-grid-answered", "/req/profiles/grid-filter",
+           "GET /issues answers for a grid the profile does not list", unlisted_grid_answered),
     Mutant("profile-bbox-ignored", "/req/profiles/bbox-filter",
            "GET /issues ignores bbox", _ignoring("bbox")),
 ]

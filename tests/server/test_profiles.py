@@ -213,6 +213,23 @@ def test_grid_filter_finds_the_issues_of_a_grid(chaoyang: Api) -> None:
     assert doc["id"] not in _ids(chaoyang, grid="110105001001-05")
 
 
+@given(suffix=st.integers(6, 99))
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_grid_the_profile_does_not_list_is_refused(chaoyang: Api, sqlite_api: Api,
+                                                      suffix: int) -> None:
+    grid = f"110105001001-{suffix:02d}"
+    resp = chaoyang.staff.get("/issues", params={"grid": grid})
+    assert resp.status_code == 400
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    problem = resp.json()
+    assert problem["errors"][0]["pointer"] == "/query/grid"
+    assert grid in problem["errors"][0]["message"]["en"]
+    assert grid in problem["errors"][0]["message"]["zh-Hans"]
+    # Without a profile there is no grid registry: any well-formed code is a grid.
+    assert sqlite_api.staff.get("/issues", params={"grid": grid}).status_code == 200
+
+
 @given(lon=st.floats(116.3, 116.6), lat=st.floats(39.8, 40.0),
        west=st.floats(116.3, 116.6), south=st.floats(39.8, 40.0),
        width=st.floats(0, 0.2), height=st.floats(0, 0.2))

@@ -329,6 +329,13 @@ def test_profile_grid_filter(ctx: KitContext) -> None:
                f"按网格 {ours[0]} 列出的诉求不对", f"listing by grid {ours[0]} is wrong: "
                f"{first['id']} in it: {first['id'] in found}, {second['id']} in it: "
                f"{second['id'] in found}")
+    # The profile's grids are the city's registry: a well-formed grid it does not list is
+    # refused, naming the parameter, rather than answered with an empty page.
+    unlisted = next(f"{ctx.preset.community}-K{n}" for n in range(len(city.grids) + 1)
+                    if f"{ctx.preset.community}-K{n}" not in city.grids)
+    resp = ctx.call("GET", ctx.collection_path(ISSUE), ctx.staff, params={"grid": unlisted})
+    problem = ctx.expect_problem(resp, 400)
+    expect_pointer(ctx, problem, "/query/grid")
 
 
 @check("/req/profiles/bbox-filter")
