@@ -3,12 +3,14 @@
 The kit's server runs the large example city's profile. A defect in the profile a server
 publishes is made by editing ``GET /profile`` on the wire, one rule broken each; a defect in how
 the server obeys its profile is a monkeypatch of the one reference_server internal that applies
-it. The SHOULD of /req/profiles/document-profile has no mutant: a miss only draws a warning.
+it. The mutant of the SHOULD /req/profiles/document-profile draws the kit's warning, not a
+failure.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -73,6 +75,10 @@ def _unknown_role(p: dict[str, Any]) -> None:
     p["roles"][0]["role"] = "kit-invented-role"
 
 
+def _indicator_outside_namespace(p: dict[str, Any]) -> None:
+    p["indicators"]["definitions"][0]["id"] = "kit.very-satisfied-rate"
+
+
 def category_deadlines_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """New issues get the profile's default deadlines whatever their category's own are."""
     original = _policies.deadlines_due
@@ -99,6 +105,18 @@ def extensions_not_validated(app: Any, mp: pytest.MonkeyPatch) -> Any:
         return iter(())
 
     mp.setattr(_review, "_extensions", nothing)
+    return app
+
+
+def other_profile_refused(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A document whose meta.profile names another profile is refused: the warning the
+    profile's review gives it is made an error."""
+    original = _review._profiles
+
+    def as_error(*args: Any) -> Iterator[Any]:
+        return (dataclasses.replace(f, severity="error") for f in original(*args))
+
+    mp.setattr(_review, "_profiles", as_error)
     return app
 
 
@@ -153,6 +171,9 @@ MUTANTS: list[Mutant] = [
     Mutant("profile-unknown-role", "/req/profiles/roles",
            "the role mapping maps a claim to a role the standard does not have",
            _published(_unknown_role)),
+    Mutant("profile-indicator-outside-namespace", "/req/profiles/indicators",
+           "an indicator the profile adds is not under the city's namespace",
+           _published(_indicator_outside_namespace)),
     Mutant("profile-category-deadlines-ignored", "/req/profiles/deadlines",
            "new issues get the default deadlines, not their category's own",
            category_deadlines_ignored),
@@ -160,6 +181,9 @@ MUTANTS: list[Mutant] = [
            "a dispatch to a department outside the registry is taken", registry_not_consulted),
     Mutant("profile-extensions-not-validated", "/req/profiles/document-extensions",
            "registered extensions are stored without being checked", extensions_not_validated),
+    Mutant("profile-other-profile-refused", "/req/profiles/document-profile",
+           "a document naming another profile is refused, not warned about",
+           other_profile_refused),
     Mutant("profile-dispatch-not-routed", "/req/profiles/server-profile",
            "a dispatch naming no department is not routed by the catalogue",
            dispatch_not_routed),
