@@ -120,6 +120,13 @@ def other_profile_refused(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def thresholds_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Votes come out by their own fractions: the server never reads the profile's
+    consultation thresholds (neither on close-vote nor when it validates the record)."""
+    mp.setattr(app.state.sc.service.profile, "thresholds", {})
+    return app
+
+
 def dispatch_not_routed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """A dispatch naming no department is taken as it is (and refused as incomplete)."""
     mp.setattr(_policies.IssuePolicy, "route", lambda self, doc, action, body: body)
@@ -184,6 +191,9 @@ MUTANTS: list[Mutant] = [
     Mutant("profile-other-profile-refused", "/req/profiles/document-profile",
            "a document naming another profile is refused, not warned about",
            other_profile_refused),
+    Mutant("profile-thresholds-ignored", "/req/profiles/thresholds",
+           "votes come out by their own fractions, not the profile's for the form",
+           thresholds_ignored),
     Mutant("profile-dispatch-not-routed", "/req/profiles/server-profile",
            "a dispatch naming no department is not routed by the catalogue",
            dispatch_not_routed),

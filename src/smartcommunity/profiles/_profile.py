@@ -129,8 +129,11 @@ class Profile:
         self.external_systems: Mapping[str, Mapping[str, Any]] = {
             s["system"]: s for s in data.get("externalSystems", ())}
         self.roles: tuple[Mapping[str, Any], ...] = tuple(data.get("roles", ()))
-        self.notice_days: Mapping[str, int] = dict(
-            (data.get("consultations") or {}).get("noticeDays", {}))
+        rules = data.get("consultations") or {}
+        self.notice_days: Mapping[str, int] = dict(rules.get("noticeDays", {}))
+        #: consultation form → the city's quorum and approval fractions, which replace those of
+        #: the votes of a consultation of that form (/req/profiles/thresholds)
+        self.thresholds: Mapping[str, Mapping[str, Any]] = dict(rules.get("thresholds", {}))
 
     def __repr__(self) -> str:
         return f"Profile(id={self.id!r}, version={self.version!r})"
