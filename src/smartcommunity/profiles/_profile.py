@@ -175,6 +175,29 @@ class Profile:
         limit = self.time_limit(category, urgency, kind)
         return None if limit is None else self.calendar.add(start, limit)
 
+    # -- identity -----------------------------------------------------------------------
+    def map_claims(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+        """``claims`` of a token from the city's identity provider, read with the role mapping
+        (``roles``): the first mapping whose ``claim`` carries its ``value`` (the claim equal
+        to it, or an array holding it) gives the standard ``role`` and, when the mapping names
+        one, the ``organisation`` (a reference with the registry's name and type), in place of
+        any the token states. Claims no mapping matches are returned as they are."""
+        out = dict(claims)
+        for mapping in self.roles:
+            held = claims.get(str(mapping["claim"]))
+            value = mapping["value"]
+            if held != value and not (isinstance(held, list) and value in held):
+                continue
+            out["role"] = mapping["role"]
+            out.pop("organisation", None)
+            code = mapping.get("organisation")
+            if isinstance(code, str):
+                registered = self.organisation(code) or {}
+                out["organisation"] = {"id": code, **{
+                    k: registered[k] for k in ("name", "type") if k in registered}}
+            break
+        return out
+
     # -- codes ------------------------------------------------------------------------------
     def is_city_code(self, codelist: str, code: str) -> bool:
         """Whether the profile adds ``code`` to the open ``codelist``."""
