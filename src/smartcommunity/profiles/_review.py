@@ -41,8 +41,6 @@ _UNKNOWN_CODE = "core.unknown-code"
 _NOTICE_SHORT = "consultation.notice-period-short"
 #: the national findings on a vote's outcome, told again with the city's thresholds for the form
 _OUTCOME = ("consultation.quorum-flag-inconsistent", "consultation.vote-result-inconsistent")
-#: the resource type whose votes a profile's thresholds are for
-_CONSULTATION = "Consultation"
 #: the shared type every organisation reference is
 _ORGANISATION_REF = "organisation-ref.json"
 #: the stated deadline members, by the catalogue's kind of time limit
@@ -63,8 +61,8 @@ def review(profile: Profile, document: Any, report: Report) -> Report:
     notice = _notice(profile, spec, document)
     if notice is not None:  # the city's period for the form replaces the national one
         kept = [f for f in kept if f.code != _NOTICE_SHORT]
-    thresholds = profile.thresholds.get(str(document.get("form"))) \
-        if report.resource_type == _CONSULTATION else None
+    # Only a consultation has a form, and the thresholds are for the votes of its form.
+    thresholds = profile.thresholds.get(str(document.get("form")))
     outcomes: list[Finding] = []
     if thresholds:  # the city's fractions replace the votes' own (/req/profiles/thresholds)
         kept = [f for f in kept if not (f.code in _OUTCOME and f.pointer.startswith("/votes/"))]

@@ -637,7 +637,7 @@ def _outcome(emit: Callable[..., None], vote: dict[str, Any], results: dict[str,
     recorded = results.get("quorumMet")
     if isinstance(recorded, bool) and recorded != met:
         emit((*at, "quorumMet"), QUORUM_FLAG_INCONSISTENT, value=_json(recorded),
-                 expected=_json(met), rule=applied)
+             expected=_json(met), rule=applied)
     if met:
         try:
             result, winner, why = result_outcome(vote, tally, participation, eligible)
@@ -648,12 +648,12 @@ def _outcome(emit: Callable[..., None], vote: dict[str, Any], results: dict[str,
     got, got_winner = results.get("result"), results.get("winningOptionId")
     if isinstance(got, str) and got != result:
         emit((*at, "result"), VOTE_RESULT_INCONSISTENT, value=_outcome_text(got, got_winner),
-                 expected=_outcome_text(result, winner), rule=why)
+             expected=_outcome_text(result, winner), rule=why)
     elif got == result and got_winner is not None and got_winner != winner:
         # A passed result without a winner is the schema's finding (winning-option).
         emit((*at, "winningOptionId"), VOTE_RESULT_INCONSISTENT,
-                 value=_outcome_text(got, got_winner), expected=_outcome_text(result, winner),
-                 rule=why)
+             value=_outcome_text(got, got_winner), expected=_outcome_text(result, winner),
+             rule=why)
 
 
 def _outcome_text(result: Any, winner: Any) -> str:
