@@ -3,9 +3,9 @@
 :func:`check_profile` reports every problem of a profile file as data (/conf/profiles);
 :func:`load_profile` returns a :class:`Profile` once there is no error. A :class:`Profile` answers
 what the server, kit and documentation ask of a city: the organisation registry, the service
-catalogue and its deadlines, the city's codes, the registered extensions, the grids, the external
-systems and the role mapping; :meth:`Profile.review` adds the profile's findings to a document's
-validation report.
+catalogue and its deadlines, the consultation thresholds, the city's codes, the registered
+extensions, the grids, the external systems and the role mapping (:meth:`Profile.map_claims`);
+:meth:`Profile.review` adds the profile's findings to a document's validation report.
 """
 
 from __future__ import annotations

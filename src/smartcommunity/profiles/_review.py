@@ -2,8 +2,8 @@
 
 The standard's validation runs first; the profile then removes the unknown-code warnings of the
 city's own codes and adds what only the city can say: organisations resolved in its registry,
-registered extensions against their schemas, stated deadlines against its catalogue, and whether
-the document names another profile.
+registered extensions against their schemas, stated deadlines against its catalogue, vote
+outcomes against its consultation thresholds, and whether the document names another profile.
 """
 
 from __future__ import annotations
