@@ -226,6 +226,7 @@ def test_a_grid_the_profile_does_not_list_is_refused(chaoyang: Api, sqlite_api: 
     assert problem["errors"][0]["pointer"] == "/query/grid"
     assert grid in problem["errors"][0]["message"]["en"]
     assert grid in problem["errors"][0]["message"]["zh-Hans"]
+    assert chaoyang.staff.get("/residents", params={"grid": grid}).status_code == 400
     # Without a profile there is no grid registry: any well-formed code is a grid.
     assert sqlite_api.staff.get("/issues", params={"grid": grid}).status_code == 200
 
