@@ -24,6 +24,15 @@ def test_at_least_fifteen_mutants_each_guarding_a_requirement() -> None:
     assert len({m.name for m in MUTANTS}) == len(MUTANTS)
 
 
+def test_every_city_profile_requirement_has_a_mutant() -> None:
+    """/conf/profiles is proved whole: each of its requirements, the SHOULD included, has a
+    broken server the kit must catch through that requirement's check."""
+    spec = load_spec("1.0")
+    profiles = {r for r, req in spec.requirements.items()
+                if req.conformance_class == "/conf/profiles"}
+    assert profiles - {m.requirement for m in MUTANTS} == set()
+
+
 @pytest.mark.slow
 def test_the_unbroken_server_passes_what_the_mutants_break(served: Server,
                                                           preset: Preset) -> None:
