@@ -348,3 +348,29 @@ def test_registered_extensions_are_redacted_by_their_own_tags(chaoyang: Api,
     assert shown["city"]["workOrderNo"] == "CY202506160007"
     assert shown["city"].get("callerDistrict") != "朝阳区"
     assert shown["national"] != extension
+
+
+@pytest.mark.parametrize(("approval", "result"), [((9, 10), "failed"), ((1, 2), "passed")])
+def test_a_vote_comes_out_by_the_profiles_thresholds_for_its_form(
+        tmp_path: Path, approval: tuple[int, int], result: str) -> None:
+    """The lift vote (30 of 34 agree, its own threshold three quarters) held in an owners'
+    assembly of a city asking nine tenths fails, and passes where the city asks half; the
+    server computes it on close-vote and records it in the event."""
+    from .test_lifecycle import CONSULTATION_TOKENS, LIFT, Doc, _body, _proposed, _stage
+
+    data = json.loads(CHAOYANG.read_text(encoding="utf-8"))
+    data["organisations"]["file"] = str(CHAOYANG.parent / data["organisations"]["file"])
+    data["consultations"]["thresholds"]["owners-assembly"]["approval"] = {
+        "numerator": approval[0], "denominator": approval[1]}
+    city = tmp_path / "city.json"
+    city.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    api = _api(tmp_path, city)
+    c = Doc(api, "Consultation", _proposed(form="owners-assembly"))
+    for event in LIFT["history"][1:]:
+        _stage(c, event["action"])
+        c.act(CONSULTATION_TOKENS[event["actor"]["role"]], event["action"], _body(event))
+        if event["action"] == "close-vote" and event["details"]["voteId"] == "v-01":
+            break
+    vote = next(v for v in c.doc["votes"] if v["id"] == "v-01")
+    assert (vote["results"]["quorumMet"], vote["results"]["result"]) == (True, result)
+    assert c.doc["history"][-1]["details"]["result"] == result
