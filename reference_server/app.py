@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
+from smartcommunity.profiles import load_profile
+
 from .access_log import AccessLog
 from .api import State, routes
 from .auth import JwtVerifier, TokenFile, TokenRegistry, load_tokens
@@ -51,8 +53,10 @@ def tokens_for(settings: Settings) -> TokenRegistry:
     if settings.jwks is not None:
         if not settings.jwt_issuer or not settings.jwt_audience:
             raise ValueError("a JWKS needs the issuer and the audience of its tokens")
+        # A city profile maps its identity provider's claims to the standard's roles.
+        mapping = load_profile(settings.profile).map_claims if settings.profile else None
         issuer = JwtVerifier(settings.jwks, settings.jwt_issuer, settings.jwt_audience, version,
-                             settings.reload_every)
+                             settings.reload_every, mapping)
     given = load_tokens(settings.tokens, version) if settings.tokens else {}
     if file is None and issuer is None and not given:
         return TokenRegistry(load_tokens(demo_tokens(), version), demo=True)

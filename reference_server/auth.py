@@ -252,11 +252,17 @@ class JwtVerifier:
     once every ``check_every`` × 30 seconds); a key removed from the set no longer verifies
     anything. A URL that does not answer raises :class:`KeysUnreachable`. Signature, issuer,
     audience and expiry are checked by PyJWT with the algorithms and leeway of the
-    requirement's parameters; the claims must then match ``schemas/meta/token-claims.json``."""
+    requirement's parameters; the claims, read with a city profile's role mapping when the
+    server runs one (``map_claims``), must then match ``schemas/meta/token-claims.json``."""
 
     def __init__(self, jwks: str, issuer: str, audience: str, version: str = DEFAULT_VERSION,
-                 check_every: float = CHECK_EVERY) -> None:
+                 check_every: float = CHECK_EVERY,
+                 map_claims: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+                 ) -> None:
         spec = load_spec(version)
+        #: a city profile's role mapping (/req/profiles/roles), applied before the claims are
+        #: read: the identity provider's own claims give the standard role
+        self.map_claims = map_claims
         self.jwks = jwks
         self.issuer = issuer
         self.audience = audience
@@ -306,6 +312,8 @@ class JwtVerifier:
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             log.info("refused a JWT: %s", exc)
             return None
+        if self.map_claims is not None and isinstance(claims, dict):
+            claims = self.map_claims(claims)
         if next(iter(self._claims.iter_errors(claims)), None) is not None:
             log.info("refused a JWT whose claims break token-claims.json")
             return None

@@ -104,6 +104,16 @@ def _external_ref(raw: Any, profile: Profile | None) -> str | None:
     return external_ref_key(system, value)
 
 
+def _grid(raw: Any, profile: Profile | None) -> str | None:
+    """The grid asked for; a city profile's grids are the city's grid registry, so a grid it
+    does not list is refused rather than answered with nothing (/req/profiles/grid-filter)."""
+    if not isinstance(raw, str):
+        return None
+    if profile is not None and raw not in profile.grids:
+        raise _refused("grid", "profile.unknown-grid", "/req/profiles/grid-filter", grid=raw)
+    return raw
+
+
 def _bbox(raw: Any, crs: str) -> tuple[tuple[str, str], tuple[str, str]] | None:
     """The terms of ``bbox=west,south,east,north`` in ``crs`` (/req/profiles/bbox-filter); the
     pattern of the parameter has already held it to four numbers."""
@@ -124,7 +134,7 @@ def _default(operation: Operation, name: str) -> Any:
 def list_query(call: Call, operation: Operation, category_member: str = "category",
                profile: Profile | None = None) -> tuple[ListQuery, str | None, int]:
     """The list filters of the call; ``category`` fills ``category_member`` of the query; the
-    city ``profile`` the server runs, if any, says which external systems exist."""
+    city ``profile`` the server runs, if any, says which external systems and grids exist."""
     q = call.query
 
     def when(name: str) -> str | None:
@@ -138,7 +148,7 @@ def list_query(call: Call, operation: Operation, category_member: str = "categor
         department=q.get("department"), request_type=q.get("requestType"),
         intake_channel=q.get("intakeChannel"), urgency=q.get("urgency"),
         submitted_from=when("submittedFrom"), submitted_to=when("submittedTo"),
-        grid=q.get("grid"), today=datetime.now(CST).date().isoformat(),
+        grid=_grid(q.get("grid"), profile), today=datetime.now(CST).date().isoformat(),
         pseudonym=q.get("pseudonym"), issue=q.get("issue"),
         external_ref=_external_ref(q.get("externalRef"), profile),
         bbox=_bbox(q.get("bbox"), str(q.get("bbox-crs") or _default(operation, "bbox-crs"))),

@@ -552,7 +552,8 @@ class Service:
         try:
             applied = lifecycle.apply(
                 doc, action, actor=actor, at=at, details=details, note=body.get("note"),
-                reason=body.get("reason"), inputs=inputs)
+                reason=body.get("reason"), inputs=inputs,
+                thresholds=self.profile.thresholds if self.profile is not None else None)
         except RoleNotAllowed:
             raise self._role_error(lifecycle, principal, action) from None
         except ActionNotAllowed as exc:

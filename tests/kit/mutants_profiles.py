@@ -3,17 +3,20 @@
 The kit's server runs the large example city's profile. A defect in the profile a server
 publishes is made by editing ``GET /profile`` on the wire, one rule broken each; a defect in how
 the server obeys its profile is a monkeypatch of the one reference_server internal that applies
-it. The SHOULD of /req/profiles/document-profile has no mutant: a miss only draws a warning.
+it. The mutant of the SHOULD /req/profiles/document-profile draws the kit's warning, not a
+failure.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from reference_server.api import _common
 from reference_server.service import _policies
 from smartcommunity.profiles import _review
 
@@ -72,6 +75,10 @@ def _unknown_role(p: dict[str, Any]) -> None:
     p["roles"][0]["role"] = "kit-invented-role"
 
 
+def _indicator_outside_namespace(p: dict[str, Any]) -> None:
+    p["indicators"]["definitions"][0]["id"] = "kit.very-satisfied-rate"
+
+
 def category_deadlines_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """New issues get the profile's default deadlines whatever their category's own are."""
     original = _policies.deadlines_due
@@ -101,9 +108,34 @@ def extensions_not_validated(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def other_profile_refused(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A document whose meta.profile names another profile is refused: the warning the
+    profile's review gives it is made an error."""
+    original = _review._profiles
+
+    def as_error(*args: Any) -> Iterator[Any]:
+        return (dataclasses.replace(f, severity="error") for f in original(*args))
+
+    mp.setattr(_review, "_profiles", as_error)
+    return app
+
+
+def thresholds_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Votes come out by their own fractions: the server never reads the profile's
+    consultation thresholds (neither on close-vote nor when it validates the record)."""
+    mp.setattr(app.state.sc.service.profile, "thresholds", {})
+    return app
+
+
 def dispatch_not_routed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """A dispatch naming no department is taken as it is (and refused as incomplete)."""
     mp.setattr(_policies.IssuePolicy, "route", lambda self, doc, action, body: body)
+    return app
+
+
+def unlisted_grid_answered(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """GET /issues?grid= answers for any well-formed grid, as though no profile were run."""
+    mp.setattr(_common, "_grid", lambda raw, profile: raw if isinstance(raw, str) else None)
     return app
 
 
@@ -146,6 +178,9 @@ MUTANTS: list[Mutant] = [
     Mutant("profile-unknown-role", "/req/profiles/roles",
            "the role mapping maps a claim to a role the standard does not have",
            _published(_unknown_role)),
+    Mutant("profile-indicator-outside-namespace", "/req/profiles/indicators",
+           "an indicator the profile adds is not under the city's namespace",
+           _published(_indicator_outside_namespace)),
     Mutant("profile-category-deadlines-ignored", "/req/profiles/deadlines",
            "new issues get the default deadlines, not their category's own",
            category_deadlines_ignored),
@@ -153,6 +188,12 @@ MUTANTS: list[Mutant] = [
            "a dispatch to a department outside the registry is taken", registry_not_consulted),
     Mutant("profile-extensions-not-validated", "/req/profiles/document-extensions",
            "registered extensions are stored without being checked", extensions_not_validated),
+    Mutant("profile-other-profile-refused", "/req/profiles/document-profile",
+           "a document naming another profile is refused, not warned about",
+           other_profile_refused),
+    Mutant("profile-thresholds-ignored", "/req/profiles/thresholds",
+           "votes come out by their own fractions, not the profile's for the form",
+           thresholds_ignored),
     Mutant("profile-dispatch-not-routed", "/req/profiles/server-profile",
            "a dispatch naming no department is not routed by the catalogue",
            dispatch_not_routed),
@@ -160,6 +201,8 @@ MUTANTS: list[Mutant] = [
            "GET /issues ignores externalRef", _ignoring("externalRef")),
     Mutant("profile-grid-ignored", "/req/profiles/grid-filter",
            "GET /issues ignores grid", _ignoring("grid")),
+    Mutant("profile-unlisted-grid-answered", "/req/profiles/grid-filter",
+           "GET /issues answers for a grid the profile does not list", unlisted_grid_answered),
     Mutant("profile-bbox-ignored", "/req/profiles/bbox-filter",
            "GET /issues ignores bbox", _ignoring("bbox")),
 ]

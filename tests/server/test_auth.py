@@ -165,6 +165,47 @@ def test_jwts_signed_by_the_city_are_accepted_and_nothing_else(tmp_path: Path) -
     assert _get(client, _token(new, "k2")) == 200
 
 
+def test_a_city_profile_maps_its_identity_providers_claims_to_roles(tmp_path: Path) -> None:
+    """With a city profile, a token that carries the city's own claim (Chaoyang's ``dept``
+    or ``post``) gets the standard role and organisation the profile maps it to, in place of
+    any role it states; a token that matches no mapping still needs a standard role."""
+    from reference_server.auth import JwtVerifier
+    from smartcommunity.profiles import load_profile
+    from smartcommunity.specification import spec_root
+
+    chaoyang = spec_root() / "1.0" / "profiles" / "beijing-chaoyang.json"
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwks = tmp_path / "jwks.json"
+    _jwks(jwks, ("k1", key))
+    city = JwtVerifier(str(jwks), ISSUER, AUDIENCE, check_every=0.0,
+                       map_claims=load_profile(chaoyang).map_claims)
+    national = JwtVerifier(str(jwks), ISSUER, AUDIENCE, check_every=0.0)
+
+    def city_token(**claims: Any) -> str:
+        return _token(key, "k1", role=None, organisation=None, **claims)
+
+    housing = city.principal(city_token(dept="CY-ZJW"))
+    assert housing is not None
+    assert (housing.role, housing.organisation_id) == ("department", "housing")
+    assert housing.organisation is not None and housing.organisation["name"]
+    grid = city.principal(city_token(post=["volunteer", "grid"]))
+    assert grid is not None and (grid.role, grid.organisation_id) == ("grid-worker",
+                                                                      "rc-xingfuli")
+    regulator = city.principal(city_token(post="standards-office"))
+    assert regulator is not None and regulator.role == "regulator"
+    # The city's claim decides, whatever role the token states beside it.
+    stated = city.principal(_token(key, "k1", dept="CY-CGW"))
+    assert stated is not None and stated.organisation_id == "urban-management"
+    # A value the profile does not map, or no profile at all: no standard role, refused.
+    assert city.principal(city_token(dept="CY-UNKNOWN")) is None
+    assert national.principal(city_token(dept="CY-ZJW")) is None
+    # The server running the profile reads its tokens so.
+    client = _client(tmp_path, jwks=str(jwks), jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
+                     profile=chaoyang)
+    assert _get(client, city_token(dept="CY-ZJW")) == 200
+    assert _get(client, city_token(dept="CY-UNKNOWN")) == 401
+
+
 def test_the_actor_of_a_jwt_is_its_subject(tmp_path: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     jwks = tmp_path / "jwks.json"

@@ -213,6 +213,24 @@ def test_grid_filter_finds_the_issues_of_a_grid(chaoyang: Api) -> None:
     assert doc["id"] not in _ids(chaoyang, grid="110105001001-05")
 
 
+@given(suffix=st.integers(6, 99))
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_grid_the_profile_does_not_list_is_refused(chaoyang: Api, sqlite_api: Api,
+                                                      suffix: int) -> None:
+    grid = f"110105001001-{suffix:02d}"
+    resp = chaoyang.staff.get("/issues", params={"grid": grid})
+    assert resp.status_code == 400
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    problem = resp.json()
+    assert problem["errors"][0]["pointer"] == "/query/grid"
+    assert grid in problem["errors"][0]["message"]["en"]
+    assert grid in problem["errors"][0]["message"]["zh-Hans"]
+    assert chaoyang.staff.get("/residents", params={"grid": grid}).status_code == 400
+    # Without a profile there is no grid registry: any well-formed code is a grid.
+    assert sqlite_api.staff.get("/issues", params={"grid": grid}).status_code == 200
+
+
 @given(lon=st.floats(116.3, 116.6), lat=st.floats(39.8, 40.0),
        west=st.floats(116.3, 116.6), south=st.floats(39.8, 40.0),
        width=st.floats(0, 0.2), height=st.floats(0, 0.2))
@@ -330,3 +348,29 @@ def test_registered_extensions_are_redacted_by_their_own_tags(chaoyang: Api,
     assert shown["city"]["workOrderNo"] == "CY202506160007"
     assert shown["city"].get("callerDistrict") != "朝阳区"
     assert shown["national"] != extension
+
+
+@pytest.mark.parametrize(("approval", "result"), [((9, 10), "failed"), ((1, 2), "passed")])
+def test_a_vote_comes_out_by_the_profiles_thresholds_for_its_form(
+        tmp_path: Path, approval: tuple[int, int], result: str) -> None:
+    """The lift vote (30 of 34 agree, its own threshold three quarters) held in an owners'
+    assembly of a city asking nine tenths fails, and passes where the city asks half; the
+    server computes it on close-vote and records it in the event."""
+    from .test_lifecycle import CONSULTATION_TOKENS, LIFT, Doc, _body, _proposed, _stage
+
+    data = json.loads(CHAOYANG.read_text(encoding="utf-8"))
+    data["organisations"]["file"] = str(CHAOYANG.parent / data["organisations"]["file"])
+    data["consultations"]["thresholds"]["owners-assembly"]["approval"] = {
+        "numerator": approval[0], "denominator": approval[1]}
+    city = tmp_path / "city.json"
+    city.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    api = _api(tmp_path, city)
+    c = Doc(api, "Consultation", _proposed(form="owners-assembly"))
+    for event in LIFT["history"][1:]:
+        _stage(c, event["action"])
+        c.act(CONSULTATION_TOKENS[event["actor"]["role"]], event["action"], _body(event))
+        if event["action"] == "close-vote" and event["details"]["voteId"] == "v-01":
+            break
+    vote = next(v for v in c.doc["votes"] if v["id"] == "v-01")
+    assert (vote["results"]["quorumMet"], vote["results"]["result"]) == (True, result)
+    assert c.doc["history"][-1]["details"]["result"] == result

@@ -34,12 +34,15 @@ def oracle(schema_name: str) -> Draft202012Validator:
 RECEIVER_DIR = "receiver"
 #: indicator vectors (issue sets with the figures expected of them, tests/indicators)
 INDICATORS_DIR = "indicators"
+#: behaviour vectors of a city profile, run by test_profile_vectors.py
+PROFILES_DIR = "profiles"
 
 
 def vector_groups() -> Iterator[tuple[str, dict[str, Any]]]:
     """Schema vectors (JSON Schema Test Suite form); receiver vectors are left out."""
     for path in sorted(VECTORS_DIR.rglob("*.json")):
-        if {RECEIVER_DIR, INDICATORS_DIR} & set(path.relative_to(VECTORS_DIR).parts):
+        if {RECEIVER_DIR, INDICATORS_DIR, PROFILES_DIR} & set(
+                path.relative_to(VECTORS_DIR).parts):
             continue
         for group in json.loads(path.read_text(encoding="utf-8")):
             yield path.relative_to(VECTORS_DIR).as_posix(), group

@@ -36,16 +36,23 @@ from ..pointers import pointer as _pointer
 from ..specification import DEFAULT_VERSION, Spec, load_spec
 from ._messages import details_error
 
-__all__ = ["Inputs", "apply_effects", "effect", "has_effect", "merge_into_target",
-           "quorum_outcome", "result_outcome", "vote_outcome"]
+__all__ = ["Inputs", "Thresholds", "apply_effects", "effect", "has_effect",
+           "merge_into_target", "quorum_outcome", "result_outcome", "vote_outcome",
+           "with_thresholds"]
 
 Inputs = Mapping[str, Any]
+#: a city's quorum and approval fractions for one consultation form (profile
+#: ``consultations.thresholds``): ``{"quorum": {...}, "approval": {...}}``, either optional
+Thresholds = Mapping[str, Any]
 Effect = Callable[[dict[str, Any], dict[str, Any], Inputs], None]
 
 _EFFECTS: dict[tuple[str, str], Effect] = {}
 
 #: the spec of the document an effect runs on (its parameters and message templates)
 _SPEC: ContextVar[Spec | None] = ContextVar("smartcommunity_effect_spec", default=None)
+#: the city's thresholds by consultation form, when the effect runs under a profile
+_THRESHOLDS: ContextVar[Mapping[str, Thresholds] | None] = ContextVar(
+    "smartcommunity_effect_thresholds", default=None)
 #: /req/issues/single-active-lead names the assignment statuses that still oblige a department
 _SINGLE_LEAD = "/req/issues/single-active-lead"
 
@@ -67,11 +74,12 @@ def __getattr__(name: str) -> Any:
 
 
 @contextmanager
-def _running(spec: Spec | None) -> Iterator[None]:
-    token = _SPEC.set(spec)
+def _running(spec: Spec | None, thresholds: Mapping[str, Thresholds] | None) -> Iterator[None]:
+    token, rules = _SPEC.set(spec), _THRESHOLDS.set(thresholds)
     try:
         yield
     finally:
+        _THRESHOLDS.reset(rules)
         _SPEC.reset(token)
 
 
@@ -92,15 +100,17 @@ def has_effect(resource_type: str, action: str) -> bool:
 
 def apply_effects(resource_type: str, action: str, document: dict[str, Any],
                   event: dict[str, Any], inputs: Inputs | None = None,
-                  spec: Spec | None = None) -> None:
-    """Run the effect of ``action`` (if any) on ``document``, whose last event is ``event``.
+                  spec: Spec | None = None,
+                  thresholds: Mapping[str, Thresholds] | None = None) -> None:
+    """Run the effect of ``action`` (if any) on ``document``, whose last event is ``event``;
+    ``thresholds`` are a city profile's by consultation form (see :func:`with_thresholds`).
 
     Raises :class:`InvalidActionDetails` when the action cannot have its effect (an unknown
     assignment, a vote without a tally, a stated result that does not follow from it).
     """
     fn = _EFFECTS.get((resource_type, action))
     if fn is not None:
-        with _running(spec):
+        with _running(spec, thresholds):
             fn(document, event, inputs or {})
 
 
@@ -421,12 +431,36 @@ def result_outcome(vote: Mapping[str, Any], tally: Mapping[str, Any], participat
     return ("passed", leader, why) if met else ("failed", None, why)
 
 
-def vote_outcome(vote: Mapping[str, Any], eligible: int | None) -> tuple[bool, str, str | None]:
-    """``(quorumMet, result, winningOptionId)`` of a vote, computed from its results' tally.
+def with_thresholds(vote: Mapping[str, Any], thresholds: Thresholds | None
+                    ) -> Mapping[str, Any]:
+    """``vote`` as a city profile's ``thresholds`` for its consultation's form read it.
+
+    The city's ``quorum`` fraction replaces the ratio of the vote's quorum (a vote without one
+    gets it, "at least") and its ``approval`` fraction the ratio of the vote's threshold; the
+    minimum count, comparisons and base stay the vote's (/req/profiles/thresholds).
+    """
+    if not thresholds:
+        return vote
+    out = dict(vote)
+    quorum, approval = thresholds.get("quorum"), thresholds.get("approval")
+    if quorum is not None:
+        stated = vote.get("quorum")
+        out["quorum"] = {**(stated if isinstance(stated, Mapping) else {}), "ratio": quorum}
+    threshold = vote.get("threshold")
+    if approval is not None and isinstance(threshold, Mapping):
+        out["threshold"] = {**threshold, "ratio": approval}
+    return out
+
+
+def vote_outcome(vote: Mapping[str, Any], eligible: int | None,
+                 thresholds: Thresholds | None = None) -> tuple[bool, str, str | None]:
+    """``(quorumMet, result, winningOptionId)`` of a vote, computed from its results' tally;
+    with a city profile's ``thresholds`` for the consultation's form, by the city's fractions.
 
     Raises ``KeyError`` without a tally and ``ValueError`` when the tally, quorum or
     threshold cannot give an outcome.
     """
+    vote = with_thresholds(vote, thresholds)
     tally = vote["results"]["tally"]
     participation = _count(tally["participation"]["total"])
     quorum_met, _ = quorum_outcome(vote.get("quorum"), participation, eligible)
@@ -453,7 +487,8 @@ def _close_vote(document: dict[str, Any], event: dict[str, Any], inputs: Inputs)
     if eligible is None and isinstance(eligibility, Mapping):
         eligible = eligibility.get("eligibleCount")
     try:
-        quorum_met, result, winner = vote_outcome(vote, eligible)
+        rules = (_THRESHOLDS.get() or {}).get(str(document.get("form")))
+        quorum_met, result, winner = vote_outcome(vote, eligible, rules)
     except (KeyError, TypeError, ValueError) as exc:
         raise _fail("close-vote", _pointer(("votes", votes.index(vote))),
                     "lifecycle.outcome-unknown", id=vote_id, reason=exc) from exc

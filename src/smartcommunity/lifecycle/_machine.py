@@ -20,7 +20,7 @@ from ..exceptions import (
 )
 from ..pointers import pointer
 from ..specification import DEFAULT_VERSION, Spec, load_spec, per_spec_tree
-from ._effects import Inputs, apply_effects
+from ._effects import Inputs, Thresholds, apply_effects
 from ._messages import lifecycle_error, worded
 
 
@@ -135,13 +135,15 @@ class Lifecycle:
         note: str | None = None,
         reason: str | None = None,
         inputs: Inputs | None = None,
+        thresholds: Mapping[str, Thresholds] | None = None,
     ) -> Applied:
         """Apply ``action`` by ``actor`` to ``document``; the input is not modified.
 
         Raises :class:`ActionNotAllowed`, :class:`RoleNotAllowed` or
         :class:`InvalidActionDetails`; on success the new document's status is the event's
         ``toStatus`` and the event is appended to its history. The action's effects
-        (``_effects``) then run on the new document, with ``inputs`` for what details lack.
+        (``_effects``) then run on the new document, with ``inputs`` for what details lack
+        and a city profile's consultation ``thresholds`` by form for the outcome of a vote.
         """
         status = document.get("status") if document.get("history") else None
         t = self.check(status, action, str(actor.get("role")))
@@ -184,7 +186,7 @@ class Lifecycle:
                 new.pop(field, None)
             else:
                 new[field] = resolved
-        apply_effects(self.resource_type, action, new, event, inputs, self.spec)
+        apply_effects(self.resource_type, action, new, event, inputs, self.spec, thresholds)
         return Applied(new, event)
 
 

@@ -3,9 +3,9 @@
 :func:`check_profile` reports every problem of a profile file as data (/conf/profiles);
 :func:`load_profile` returns a :class:`Profile` once there is no error. A :class:`Profile` answers
 what the server, kit and documentation ask of a city: the organisation registry, the service
-catalogue and its deadlines, the city's codes, the registered extensions, the grids, the external
-systems and the role mapping; :meth:`Profile.review` adds the profile's findings to a document's
-validation report.
+catalogue and its deadlines, the consultation thresholds, the city's codes, the registered
+extensions, the grids, the external systems and the role mapping (:meth:`Profile.map_claims`);
+:meth:`Profile.review` adds the profile's findings to a document's validation report.
 """
 
 from __future__ import annotations
@@ -129,8 +129,11 @@ class Profile:
         self.external_systems: Mapping[str, Mapping[str, Any]] = {
             s["system"]: s for s in data.get("externalSystems", ())}
         self.roles: tuple[Mapping[str, Any], ...] = tuple(data.get("roles", ()))
-        self.notice_days: Mapping[str, int] = dict(
-            (data.get("consultations") or {}).get("noticeDays", {}))
+        rules = data.get("consultations") or {}
+        self.notice_days: Mapping[str, int] = dict(rules.get("noticeDays", {}))
+        #: consultation form → the city's quorum and approval fractions, which replace those of
+        #: the votes of a consultation of that form (/req/profiles/thresholds)
+        self.thresholds: Mapping[str, Mapping[str, Any]] = dict(rules.get("thresholds", {}))
 
     def __repr__(self) -> str:
         return f"Profile(id={self.id!r}, version={self.version!r})"
@@ -171,6 +174,29 @@ class Profile:
         /req/profiles/deadlines."""
         limit = self.time_limit(category, urgency, kind)
         return None if limit is None else self.calendar.add(start, limit)
+
+    # -- identity -----------------------------------------------------------------------
+    def map_claims(self, claims: Mapping[str, Any]) -> dict[str, Any]:
+        """``claims`` of a token from the city's identity provider, read with the role mapping
+        (``roles``): the first mapping whose ``claim`` carries its ``value`` (the claim equal
+        to it, or an array holding it) gives the standard ``role`` and, when the mapping names
+        one, the ``organisation`` (a reference with the registry's name and type), in place of
+        any the token states. Claims no mapping matches are returned as they are."""
+        out = dict(claims)
+        for mapping in self.roles:
+            held = claims.get(str(mapping["claim"]))
+            value = mapping["value"]
+            if held != value and not (isinstance(held, list) and value in held):
+                continue
+            out["role"] = mapping["role"]
+            out.pop("organisation", None)
+            code = mapping.get("organisation")
+            if isinstance(code, str):
+                registered = self.organisation(code) or {}
+                out["organisation"] = {"id": code, **{
+                    k: registered[k] for k in ("name", "type") if k in registered}}
+            break
+        return out
 
     # -- codes ------------------------------------------------------------------------------
     def is_city_code(self, codelist: str, code: str) -> bool:

@@ -2,8 +2,8 @@
 
 The standard's validation runs first; the profile then removes the unknown-code warnings of the
 city's own codes and adds what only the city can say: organisations resolved in its registry,
-registered extensions against their schemas, stated deadlines against its catalogue, and whether
-the document names another profile.
+registered extensions against their schemas, stated deadlines against its catalogue, vote
+outcomes against its consultation thresholds, and whether the document names another profile.
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..specification import Spec, load_spec
-from ..validation import SESSION_CANCELLED, Finding, Report, finding, pointer, values_at
+from ..validation import (
+    SESSION_CANCELLED,
+    Finding,
+    Report,
+    finding,
+    pointer,
+    values_at,
+    vote_outcome_findings,
+)
 from ._profile import Profile
 
 __all__ = ["review"]
@@ -26,10 +34,13 @@ UNKNOWN_DEPARTMENT = "profile.unknown-department"
 EXTENSION_INVALID = "profile.extension-invalid"
 DEADLINE_EXCEEDS = "profile.deadline-exceeds"
 OTHER_PROFILE = "profile.other-profile"
+VOTE_OUTCOME = "profile.vote-outcome-inconsistent"
 #: the core finding a city code no longer raises (/req/profiles/document-codes)
 _UNKNOWN_CODE = "core.unknown-code"
 #: the national notice period's warning, measured again with the city's period for the form
 _NOTICE_SHORT = "consultation.notice-period-short"
+#: the national findings on a vote's outcome, told again with the city's thresholds for the form
+_OUTCOME = ("consultation.quorum-flag-inconsistent", "consultation.vote-result-inconsistent")
 #: the shared type every organisation reference is
 _ORGANISATION_REF = "organisation-ref.json"
 #: the stated deadline members, by the catalogue's kind of time limit
@@ -50,7 +61,14 @@ def review(profile: Profile, document: Any, report: Report) -> Report:
     notice = _notice(profile, spec, document)
     if notice is not None:  # the city's period for the form replaces the national one
         kept = [f for f in kept if f.code != _NOTICE_SHORT]
-    added = [*(notice or ()),
+    # Only a consultation has a form, and the thresholds are for the votes of its form.
+    thresholds = profile.thresholds.get(str(document.get("form")))
+    outcomes: list[Finding] = []
+    if thresholds:  # the city's fractions replace the votes' own (/req/profiles/thresholds)
+        kept = [f for f in kept if not (f.code in _OUTCOME and f.pointer.startswith("/votes/"))]
+        outcomes = [finding(spec, f.pointer, VOTE_OUTCOME, **f.values)
+                    for f in vote_outcome_findings(spec, document, thresholds)]
+    added = [*(notice or ()), *outcomes,
              *_organisations(profile, spec, document, report.resource_type),
              *_extensions(profile, spec, document, report.resource_type),
              *_deadlines(profile, spec, document),

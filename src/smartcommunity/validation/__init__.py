@@ -29,7 +29,7 @@ from ._plan import (
     values_at,
 )
 from ._report import Finding, Report, Severity
-from ._rules_consultation import SESSION_CANCELLED, ballots_mismatch
+from ._rules_consultation import SESSION_CANCELLED, ballots_mismatch, vote_outcome_findings
 from ._rules_resident import pseudonym_key
 from ._schema import SchemaEngine, schema_problems
 from ._time import compare_instants, instant
@@ -55,7 +55,7 @@ __all__ = ["SESSION_CANCELLED", "Checked", "Context", "Finding", "Leaf", "Links"
            "ballots_mismatch", "compare_instants", "compile_details_plans", "compile_plan",
            "compile_schema_plan", "finding", "instant", "message", "pointer", "pseudonym_key",
            "resolve_pointer", "resolve_version", "rule", "rules_for", "schema_problems",
-           "set_rule", "too_deep", "validate", "values_at"]
+           "set_rule", "too_deep", "validate", "values_at", "vote_outcome_findings"]
 
 
 def _register_rules() -> None:

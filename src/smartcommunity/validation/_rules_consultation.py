@@ -15,19 +15,20 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
 from .. import identifiers
-from ..lifecycle import Lifecycle, quorum_outcome, result_outcome
+from ..lifecycle import Lifecycle, quorum_outcome, result_outcome, with_thresholds
 from ..pointers import pointer, resolve_pointer
 from ..specification import Spec
 from ._history import HistoryReport, Step, history_table, walk_history
 from ._messages import codes_named
+from ._report import Finding
 from ._time import compare_instants, instant
-from ._validator import Context, Document, rule
+from ._validator import Context, Document, finding, rule
 
 __all__ = ["CODES"]
 
@@ -495,7 +496,7 @@ def vote_rules(doc: Document, ctx: Context) -> None:
                              VOTE_EXCEEDS_ELIGIBLE, value=participation, limit=eligible,
                              source=pointer(source))
                 if fractions_ok:
-                    _outcome(ctx, vote, results, tally, participation, eligible,
+                    _outcome(ctx.emit, vote, results, tally, participation, eligible,
                              (*at, "results"))
         ballots = vote.get("ballots")
         if isinstance(ballots, list):
@@ -599,18 +600,44 @@ def _tally(ctx: Context, tally: dict[str, Any], at: Where,
                            f"≠ participation.channels[{name}] = {n}")
 
 
-def _outcome(ctx: Context, vote: dict[str, Any], results: dict[str, Any],
+def vote_outcome_findings(spec: Spec, doc: Document, thresholds: Mapping[str, Any]
+                          ) -> list[Finding]:
+    """quorum-flag and vote-result of every vote of consultation ``doc`` whose outcome can be
+    told, by a city profile's ``thresholds`` for its form (/req/profiles/thresholds)."""
+    found: list[Finding] = []
+
+    def emit(where: Where, code: str, **values: Any) -> None:
+        found.append(finding(spec, where, code, **values))
+
+    votes = doc.get("votes")
+    default_eligible = _int(_members(doc.get("eligibility")).get("eligibleCount"))
+    for i, vote in enumerate(votes if isinstance(votes, list) else ()):
+        results = vote.get("results") if isinstance(vote, dict) else None
+        tally = results.get("tally") if isinstance(results, dict) else None
+        if not isinstance(results, dict) or not isinstance(tally, dict):
+            continue
+        participation = _int(_members(tally.get("participation")).get("total"))
+        eligible = (_int(vote["eligibleCount"]) if "eligibleCount" in vote
+                    else default_eligible)
+        if participation is not None:
+            _outcome(emit, dict(with_thresholds(vote, thresholds)), results, tally,
+                     participation, eligible, ("votes", i, "results"))
+    return found
+
+
+def _outcome(emit: Callable[..., None], vote: dict[str, Any], results: dict[str, Any],
              tally: dict[str, Any], participation: int, eligible: int | None,
              at: Where) -> None:
     """quorum-flag and vote-result of one vote's results, against the outcome the library's
-    one vote computation (:func:`smartcommunity.lifecycle.vote_outcome`) gives."""
+    one vote computation (:func:`smartcommunity.lifecycle.vote_outcome`) gives; ``emit``
+    reports a finding."""
     met, applied = _quorum(vote.get("quorum"), participation, eligible)
     if met is None:
         return  # cannot be told from what the record gives
     recorded = results.get("quorumMet")
     if isinstance(recorded, bool) and recorded != met:
-        ctx.emit((*at, "quorumMet"), QUORUM_FLAG_INCONSISTENT, value=_json(recorded),
-                 expected=_json(met), rule=applied)
+        emit((*at, "quorumMet"), QUORUM_FLAG_INCONSISTENT, value=_json(recorded),
+             expected=_json(met), rule=applied)
     if met:
         try:
             result, winner, why = result_outcome(vote, tally, participation, eligible)
@@ -620,13 +647,13 @@ def _outcome(ctx: Context, vote: dict[str, Any], results: dict[str, Any],
         result, winner, why = _NO_QUORUM, None, applied
     got, got_winner = results.get("result"), results.get("winningOptionId")
     if isinstance(got, str) and got != result:
-        ctx.emit((*at, "result"), VOTE_RESULT_INCONSISTENT, value=_outcome_text(got, got_winner),
-                 expected=_outcome_text(result, winner), rule=why)
+        emit((*at, "result"), VOTE_RESULT_INCONSISTENT, value=_outcome_text(got, got_winner),
+             expected=_outcome_text(result, winner), rule=why)
     elif got == result and got_winner is not None and got_winner != winner:
         # A passed result without a winner is the schema's finding (winning-option).
-        ctx.emit((*at, "winningOptionId"), VOTE_RESULT_INCONSISTENT,
-                 value=_outcome_text(got, got_winner), expected=_outcome_text(result, winner),
-                 rule=why)
+        emit((*at, "winningOptionId"), VOTE_RESULT_INCONSISTENT,
+             value=_outcome_text(got, got_winner), expected=_outcome_text(result, winner),
+             rule=why)
 
 
 def _outcome_text(result: Any, winner: Any) -> str:

@@ -15,12 +15,15 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ...lifecycle import vote_outcome
 from ...profiles import Profile, check_profile
 from .._context import KitContext
 from .._registry import Skipped, check
 from ._shared import (
+    CLOSE_VOTE,
     DEPARTMENT,
     ISSUE,
+    Procedure,
     Tracked,
     city_profile,
     dispatch_request,
@@ -235,6 +238,68 @@ def test_profile_document_profile(ctx: KitContext) -> None:
                       en="a document naming another profile was refused")
 
 
+#: the vote's own fractions the kit tries, to find a tally the city's fractions decide otherwise
+_OWN_RATIOS = ((1, 2), (2, 3), (3, 4), (1, 3), (4, 5))
+
+
+def _separating(vote: dict[str, Any], eligible: int, rules: Any
+                ) -> tuple[dict[str, Any], dict[str, int], tuple[bool, str, str | None]] | None:
+    """The vote with fractions of its own, a tally of its first two options and the outcome
+    the city's ``rules`` give it, chosen so the vote's own fractions give another outcome."""
+    first, second = list(vote["optionIds"])[:2]
+    for own in _OWN_RATIOS:
+        ratio = {"numerator": own[0], "denominator": own[1]}
+        mine = {**vote, "quorum": {**(vote.get("quorum") or {}), "ratio": ratio},
+                "threshold": {**vote["threshold"], "ratio": ratio}}
+        for total in range(eligible, 0, -1):
+            for yes in range(total, -1, -1):
+                counts = {first: yes, second: total - yes}
+                tally = {"options": [{"optionId": o, "total": n} for o, n in counts.items()],
+                         "participation": {"total": total}}
+                counted = {**mine, "results": {"tally": tally}}
+                city = vote_outcome(counted, eligible, rules)
+                if city != vote_outcome(counted, eligible):
+                    return mine, counts, city
+    return None
+
+
+@check("/req/profiles/thresholds")
+def test_profile_thresholds(ctx: KitContext) -> None:
+    city = city_profile(ctx)
+    if not city.thresholds:
+        raise Skipped("配置没有设定协商门槛", "the profile sets no consultation thresholds")
+    form, rules = next(iter(city.thresholds.items()))
+    chosen: dict[str, Any] = {}
+
+    def adapt(example: dict[str, Any]) -> None:
+        example["form"] = form
+        eligible = (example.get("eligibility") or {}).get("eligibleCount")
+        for vote in example.get("votes") or []:
+            found = _separating(vote, int(vote.get("eligibleCount", eligible or 0)), rules)
+            if found is not None and not chosen:
+                mine, counts, outcome = found
+                vote.update(mine)
+                chosen.update(id=vote["id"], counts=counts, outcome=outcome)
+
+    procedure = Procedure(ctx, adapt=adapt)
+    if not chosen:
+        raise Skipped(f"找不到能区分配置门槛和表决自身门槛的计票（{form}）",
+                      f"no tally tells the profile's thresholds for {form} from a vote's own")
+    procedure.run(until=lambda e: e["action"] == "record-votes")
+    vote_id = chosen["id"]
+    procedure.record(vote_id, chosen["counts"])
+    procedure.consultation.act(CLOSE_VOTE, {"details": {"voteId": vote_id}})
+    results = procedure.vote(vote_id).get("results") or {}
+    got = (results.get("quorumMet"), results.get("result"), results.get("winningOptionId"))
+    want = chosen["outcome"]
+    counts = [f"{k} {n}" for k, n in chosen["counts"].items()]
+    ctx.expect(got == want,
+               f"{form} 的表决（{'，'.join(counts)}）结果为 {plain(got[1], 'zh')}，按配置的"
+               f"门槛应为 {plain(want[1], 'zh')}",
+               f"the {form} vote ({', '.join(counts)}) came out {plain(got[1])}; the "
+               f"profile's thresholds give {plain(want[1])}")
+
+
 # -- the server running the profile, and finding records across systems and by place -------
 
 def _listed(ctx: KitContext, **params: str) -> set[str]:
@@ -306,6 +371,13 @@ def test_profile_grid_filter(ctx: KitContext) -> None:
                f"按网格 {ours[0]} 列出的诉求不对", f"listing by grid {ours[0]} is wrong: "
                f"{first['id']} in it: {first['id'] in found}, {second['id']} in it: "
                f"{second['id'] in found}")
+    # The profile's grids are the city's registry: a well-formed grid it does not list is
+    # refused, naming the parameter, rather than answered with an empty page.
+    unlisted = next(f"{ctx.preset.community}-K{n}" for n in range(len(city.grids) + 1)
+                    if f"{ctx.preset.community}-K{n}" not in city.grids)
+    resp = ctx.call("GET", ctx.collection_path(ISSUE), ctx.staff, params={"grid": unlisted})
+    problem = ctx.expect_problem(resp, 400)
+    expect_pointer(ctx, problem, "/query/grid")
 
 
 @check("/req/profiles/bbox-filter")

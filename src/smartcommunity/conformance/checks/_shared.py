@@ -657,9 +657,12 @@ class Procedure:
     example when the preset has one, otherwise by the kit's staff if the table allows.
     """
 
-    def __init__(self, ctx: KitContext, *, visibility: str | None = None) -> None:
+    def __init__(self, ctx: KitContext, *, visibility: str | None = None,
+                 adapt: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.ctx = ctx
         example = complete_consultation(ctx)
+        if adapt is not None:  # the script changed before anything is written
+            adapt(example)
         self.example = example
         doc = {k: copy.deepcopy(v) for k, v in example.items()
                if k not in LATER and k not in WRITTEN}
