@@ -52,8 +52,8 @@ __all__ = ["open311_routes"]
 _FORM = "application/x-www-form-urlencoded"
 #: GeoReport v2: a date range of GET requests spans at most 90 days, the default window
 _WINDOW = timedelta(days=90)
-#: GET requests answers at most this many requests (GeoReport v2 has no paging)
-MAX_REQUESTS = 1000
+#: native pages the bridge reads a listing in (the native API's largest page)
+_NATIVE_PAGE = 500
 _LANGS = ("zh-Hans", "en")
 
 
@@ -193,6 +193,8 @@ async def discovery(request: Request, fmt: str) -> Response:
     body = {
         "changeset": version,
         "contact": "",
+        # GeoReport v2 lets a server limit GET requests; the mapping says by how much.
+        table.raw["paging"]["discovery"]: table.max_requests,
         "key_service": "",
         "endpoints": [{"specification": str(table.raw["georeport"]), "url": base,
                        "changeset": version, "type": "production",
@@ -331,7 +333,31 @@ def _present(request: Request, principal: Principal, rids: list[str]) -> list[di
     return found
 
 
-def _search(request: Request, principal: Principal) -> list[dict[str, Any]]:
+def _whole(request: Request, name: str, default: int, top: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        number = int(str(raw))
+    except ValueError:
+        number = 0
+    if not 1 <= number <= top:
+        raise _refuse(request, "open311.invalid-field", f"/{name}", field=name,
+                      reason=f"a whole number from 1 to {top}")
+    return number
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    """The page asked for (from 1) and its size, at most the mapping's ``maxRequests``."""
+    table = mapping(_state(request).service.spec.version)
+    page_name, size_name = table.paging
+    size = _whole(request, size_name, table.max_requests, table.max_requests)
+    # A page beyond every stored request is merely empty; the bound keeps the skip an int.
+    return _whole(request, page_name, 1, 2**31 - 1), size
+
+
+def _search(request: Request, principal: Principal) -> tuple[list[dict[str, Any]], bool]:
+    """The page of matching issues asked for, and whether a later page has any."""
     service = _state(request).service
     table = mapping(service.spec.version)
     codes = _listed(request, "service_code")
@@ -352,40 +378,53 @@ def _search(request: Request, principal: Principal) -> list[dict[str, Any]]:
     if end < start or end - start > _WINDOW:
         raise _refuse(request, "open311.invalid-field", "/end_date", field="end_date",
                       reason="the range must run forward and span at most 90 days")
+    page, size = _paging(request)
+    skip = (page - 1) * size
     statuses = frozenset().union(*(table.statuses_of(s) for s in wanted)) if wanted else None
     query = ListQuery(category=codes[0] if len(codes) == 1 else None,
                       submitted_from=utc_text(stamp(start)), submitted_to=utc_text(stamp(end)),
                       status=next(iter(statuses)) if statuses and len(statuses) == 1 else None,
                       today=now_cst().date().isoformat())
-    limit = 100
     found: list[dict[str, Any]] = []
+    seen = 0
     cursor: str | None = None
-    while len(found) < MAX_REQUESTS:
-        page = orjson.loads(
-            service.list_page(principal, _issue(request), query, cursor, limit).body)
-        for item in page["items"]:
+    # One match beyond the page says whether there is a next one.
+    while len(found) <= size:
+        native = orjson.loads(
+            service.list_page(principal, _issue(request), query, cursor, _NATIVE_PAGE).body)
+        for item in native["items"]:
             if codes and item.get("category") not in codes:
                 continue
             if statuses is not None and item.get("status") not in statuses:
                 continue
-            found.append(item)
-        cursor = page.get("next")
+            seen += 1
+            if seen > skip:
+                found.append(item)
+        cursor = native.get("next")
         if not cursor:
             break
-    return found[:MAX_REQUESTS]
+    return found[:size], len(found) > size
 
 
 async def list_requests(request: Request, fmt: str) -> Response:
-    """GET requests with GeoReport's filters; ``service_request_id`` overrides the others."""
+    """GET requests with GeoReport's filters; ``service_request_id`` overrides the others.
+    Answers are paged (the mapping's ``paging``); a next page is linked in ``Link``."""
     principal = _principal(request, request.query_params.get("api_key"), required=False)
     ids = _listed(request, "service_request_id")
+    more = False
     if ids:
         issues = await run_in_threadpool(_present, request, principal, ids)
     else:
-        issues = await run_in_threadpool(_search, request, principal)
+        issues, more = await run_in_threadpool(_search, request, principal)
     cat, lang = _catalogue(request), _lang(request)
     body = [issue_to_request(i, cat, lang=lang).value for i in issues]
-    return _answer(fmt, "service_requests", body)
+    response = _answer(fmt, "service_requests", body)
+    if more:
+        page_name = mapping(_state(request).service.spec.version).paging[0]
+        page, _ = _paging(request)
+        following = request.url.include_query_params(**{page_name: page + 1})
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return response
 
 
 async def read_request(request: Request, fmt: str) -> Response:

@@ -371,3 +371,57 @@ def test_filing_and_filters_on_every_backend(app: Any) -> None:
     assert rid not in ids(start_date="2020-01-01T00:00:00+08:00",
                           end_date="2020-03-01T00:00:00+08:00")
     assert ids(service_request_id=f"{rid},00000000-0000-4000-8000-000000000000") == {rid}
+
+
+def test_requests_are_paged_past_the_cap(tmp_path: Path) -> None:
+    """GET requests answers at most the mapping's maxRequests, says so in discovery, and pages
+    through the rest with page/page_size, linking each next page, so a reader gets them all."""
+    from datetime import datetime, timedelta, timezone
+
+    from smartcommunity.open311 import catalogue as make_catalogue
+    from smartcommunity.open311 import mapping, request_to_issue
+
+    table = mapping(SPEC.version)
+    cap = table.max_requests
+    total = cap + 234
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'many.sqlite3'}",
+                              tokens=TOKENS, pseudonym_key=KEY))
+    services = make_catalogue()
+    now = datetime.now(timezone(timedelta(hours=8)))
+    docs = [request_to_issue({"service_code": "environment.noise", "lat": "39.91",
+                              "long": "116.45", "description": f"噪声 {i}"}, services,
+                             community="110105001001", role="resident",
+                             now=(now - timedelta(minutes=i)).isoformat(timespec="seconds")
+                             ).value for i in range(total)]
+    app.state.sc.service.load(docs, validate=False)
+    client = TestClient(app)
+    staff = {"api_key": "demo-staff-liu-fang"}
+    discovery = client.get(f"{PREFIX}/discovery.json").json()
+    assert discovery[table.raw["paging"]["discovery"]] == cap
+    first = client.get(f"{PREFIX}/requests.json", params=staff)
+    assert first.status_code == 200 and len(first.json()) == cap
+    assert 'rel="next"' in first.headers["link"]
+    seen: list[str] = []
+    url: str | None = f"{PREFIX}/requests.json?api_key=demo-staff-liu-fang&page_size=500"
+    pages = 0
+    while url:
+        resp = client.get(url)
+        assert resp.status_code == 200, resp.text
+        seen += [r["service_request_id"] for r in resp.json()]
+        link = resp.headers.get("link")
+        url = link.split(">", 1)[0].lstrip("<") if link else None
+        pages += 1
+    assert pages == 3 and len(seen) == len(set(seen)) == total
+    assert set(seen) == {d["id"] for d in docs}
+    # The same pages in XML, and nothing past the end.
+    xml = client.get(f"{PREFIX}/requests.xml", params={**staff, "page": "3", "page_size": "500"})
+    assert xml.status_code == 200 and "link" not in xml.headers
+    assert xml.text.count("<service_request_id>") == total - 1000
+    assert client.get(f"{PREFIX}/requests.json",
+                      params={**staff, "page": "9", "page_size": "500"}).json() == []
+    for bad in ({"page_size": "0"}, {"page_size": str(cap + 1)}, {"page": "x"},
+                {"page": "-1"}):
+        resp = client.get(f"{PREFIX}/requests.json", params={**staff, **bad})
+        assert resp.status_code == 400
+        assert next(iter(bad)) in resp.json()[0]["description"]
+    app.state.sc.service.store.dispose()

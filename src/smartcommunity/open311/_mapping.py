@@ -68,6 +68,17 @@ class Mapping311:
         return frozenset(s for s, o in self.raw["statuses"].items() if o == open311)
 
     @property
+    def max_requests(self) -> int:
+        """The most requests one GET requests answers (its page size at most)."""
+        return int(self.raw["paging"]["maxRequests"])
+
+    @property
+    def paging(self) -> tuple[str, str]:
+        """The query parameters naming the page (from 1) and the page size."""
+        table = self.raw["paging"]
+        return str(table["page"]), str(table["pageSize"])
+
+    @property
     def lost_to_open311(self) -> Mapping[str, Mapping[str, str]]:
         """Issue member pointer → why Open311 cannot carry it (both languages)."""
         return {e["member"]: {"zh-Hans": e["zh-Hans"], "en": e["en"]}
