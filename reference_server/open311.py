@@ -10,7 +10,9 @@ read is a native read or list redacted for the caller's audience, then converted
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from email.parser import BytesParser
+from email.policy import HTTP
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,7 @@ from .storage import ListQuery, utc_text
 __all__ = ["open311_routes"]
 
 _FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
 #: GeoReport v2: a date range of GET requests spans at most 90 days, the default window
 _WINDOW = timedelta(days=90)
 #: native pages the bridge reads a listing in (the native API's largest page)
@@ -214,10 +217,7 @@ async def definition(request: Request, fmt: str) -> Response:
     return _answer(fmt, "service_definition", found)
 
 
-async def _form(request: Request) -> dict[str, Any]:
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != _FORM:
-        raise UnsupportedMediaType(given=media or "nothing")
+async def _body(request: Request) -> bytes:
     limit = _state(request).settings.max_body_bytes
     chunks: list[bytes] = []
     size = 0
@@ -226,11 +226,10 @@ async def _form(request: Request) -> dict[str, Any]:
         if size > limit:
             raise PayloadTooLarge(limit=limit)
         chunks.append(chunk)
-    try:
-        pairs = parse_qsl(b"".join(chunks).decode("utf-8"), keep_blank_values=False,
-                          strict_parsing=False)
-    except UnicodeDecodeError:
-        raise BadRequest("the form is not UTF-8") from None
+    return b"".join(chunks)
+
+
+def _collect(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     form: dict[str, Any] = {}
     for key, value in pairs:
         if key in form:  # a repeated key (attribute[code][]) collects its values
@@ -239,6 +238,51 @@ async def _form(request: Request) -> dict[str, Any]:
         else:
             form[key] = [value] if key.endswith("[]") else value
     return form
+
+
+def _multipart(request: Request, header: str, body: bytes) -> list[tuple[str, str]]:
+    """The text parts of a multipart/form-data body; a file part (one with a filename, such
+    as GeoReport's ``media``) is refused, since the native API stores no uploads
+    (/req/open311/media). The standard library's MIME parser reads the bounded body."""
+    parsed = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + header.encode("latin-1") + b"\r\n\r\n" + body)
+    if not parsed.is_multipart() or parsed.defects:
+        raise _refuse(request, "open311.invalid-field", "/", field=_MULTIPART,
+                      reason="the body has no readable parts")
+    pairs: list[tuple[str, str]] = []
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or not name:
+            raise _refuse(request, "open311.invalid-field", "/", field=_MULTIPART,
+                          reason="a part has no name")
+        if part.get_filename() is not None:
+            raise _refuse(request, "open311.media-upload", f"/{name}", field=name)
+        payload = part.get_payload(decode=True)
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            text = bytes(payload if isinstance(payload, bytes) else b"").decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            raise _refuse(request, "open311.invalid-field", f"/{name}", field=name,
+                          reason=f"not {charset} text") from None
+        if text:
+            pairs.append((name, text))
+    return pairs
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    """The fields of a form-encoded or multipart/form-data POST."""
+    header = request.headers.get("content-type", "")
+    media = header.split(";", 1)[0].strip().lower()
+    if media not in (_FORM, _MULTIPART):
+        raise UnsupportedMediaType(given=media or "nothing")
+    body = await _body(request)
+    if media == _MULTIPART:
+        return _collect(_multipart(request, header, body))
+    try:
+        return _collect(parse_qsl(body.decode("utf-8"), keep_blank_values=False,
+                                  strict_parsing=False))
+    except UnicodeDecodeError:
+        raise BadRequest("the form is not UTF-8") from None
 
 
 def _community(request: Request, principal: Principal) -> str:

@@ -99,12 +99,31 @@ def requested_is_updated(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def upload_dropped(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Files the request and silently drops its uploaded file."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    def text_parts(request: Any, header: str, body: bytes) -> list[tuple[str, str]]:
+        parsed = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + header.encode("latin-1") + b"\r\n\r\n" + body)
+        return [(str(p.get_param("name", header="content-disposition")),
+                 p.get_payload(decode=True).decode("utf-8"))
+                for p in parsed.iter_parts() if p.get_filename() is None]
+
+    mp.setattr(bridge, "_multipart", text_parts)
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("open311-definitions-missing", "/req/open311/services",
            "the services are listed but none has a service definition", definitions_missing),
     Mutant("open311-create-changes-category", "/req/open311/create",
            "a request filed through Open311 is stored under another category",
            create_changes_category),
+    Mutant("open311-upload-dropped", "/req/open311/media",
+           "a multipart POST with an uploaded file is filed without it, the file lost",
+           upload_dropped),
     Mutant("open311-status-filter-ignored", "/req/open311/read",
            "GET requests ignores the status filter", status_filter_ignored),
     Mutant("open311-anonymous-reads-as-staff", "/req/open311/public-read",

@@ -425,3 +425,41 @@ def test_requests_are_paged_past_the_cap(tmp_path: Path) -> None:
         assert resp.status_code == 400
         assert next(iter(bad)) in resp.json()[0]["description"]
     app.state.sc.service.store.dispose()
+
+
+def test_multipart_is_the_form_and_an_upload_is_refused(server: Any, api: Api) -> None:
+    """/req/open311/media: a multipart POST's text parts file a request like the form; a
+    ``media`` file part is a 400 naming it and media_url, and stores nothing."""
+    form = {"api_key": RESIDENT, "service_code": "environment.garbage", "lat": "39.91",
+            "long": "116.45", "description": "垃圾站满溢\n三天无人清运",
+            "media_url": "https://photos.example.org/garbage.jpg"}
+    texts = {k: (None, v) for k, v in form.items()}
+    filed = requests.post(f"{server.base_url}{PREFIX}/requests.json", files=texts, timeout=10)
+    assert filed.status_code == 201, filed.text
+    assert filed.request.headers["content-type"].startswith("multipart/form-data")
+    rid = filed.json()[0]["service_request_id"]
+    doc = api.staff.get(f"/issues/{rid}").json()
+    assert doc["title"] == "垃圾站满溢" and doc["description"] == "三天无人清运"
+    assert doc["extensions"]["org.open311.georeport"]["media_url"] == form["media_url"]
+    before = requests.get(f"{server.base_url}{PREFIX}/requests.json",
+                          params={"api_key": RESIDENT}, timeout=10).json()
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
+    for fmt in ("json", "xml"):
+        refused = requests.post(
+            f"{server.base_url}{PREFIX}/requests.{fmt}", data=form, timeout=10,
+            files={"media": ("garbage.jpg", photo, "image/jpeg")})
+        assert refused.status_code == 400, refused.text
+        if fmt == "json":
+            said = refused.json()
+            assert said[0]["code"] == 400
+            assert said[0]["description"].startswith("media:")
+            assert "media_url" in said[0]["description"]
+        else:
+            assert xmltodict.parse(refused.content)["errors"]["error"]["code"] == "400"
+    broken = requests.post(f"{server.base_url}{PREFIX}/requests.json", timeout=10,
+                           data=b"--x\r\nnot a part", headers={
+                               "Content-Type": "multipart/form-data; boundary=nope"})
+    assert broken.status_code == 400 and broken.json()[0]["code"] == 400
+    after = requests.get(f"{server.base_url}{PREFIX}/requests.json",
+                         params={"api_key": RESIDENT}, timeout=10).json()
+    assert after == before

@@ -3,6 +3,7 @@ and XML, through the same service as the standard's API."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,7 +11,7 @@ from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._shared import ISSUE, events_of, new_issue, plain, watching
+from ._shared import ISSUE, after, events_of, new_issue, plain, subject, watching
 
 _FORM = "application/x-www-form-urlencoded"
 _RESIDENT = "resident"
@@ -61,6 +62,24 @@ def _post(ctx: KitContext, fmt: str, form: dict[str, str],
     return ctx.call("POST", _path(ctx, f"/requests.{fmt}"), None,
                     content=urlencode(form).encode("utf-8"),
                     headers={"Content-Type": _FORM, "Accept": "*/*", **(headers or {})})
+
+
+def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]
+              ) -> tuple[bytes, str]:
+    """A multipart/form-data body of text ``fields`` and ``files`` (name → filename, content,
+    media type), and its Content-Type."""
+    boundary = f"sc-kit-{uuid.uuid4().hex}"
+    out = bytearray()
+    for name, value in fields.items():
+        out += (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n'
+                f"Content-Type: text/plain; charset=utf-8\r\n\r\n").encode()
+        out += value.encode("utf-8") + b"\r\n"
+    for name, (filename, content, media) in files.items():
+        out += (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                f'filename="{filename}"\r\nContent-Type: {media}\r\n\r\n').encode()
+        out += content + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
 def _json_list(ctx: KitContext, resp: Response, what: str) -> list[dict[str, Any]]:
@@ -153,6 +172,43 @@ def test_open311_create(ctx: KitContext) -> None:
     ctx.expect_status(bad, 400, zh="纬度超出范围", en="latitude out of range")
     after = len(_json_list(ctx, _get(ctx, "/requests.json", ctx.staff), "GET requests"))
     ctx.expect(after == before, "被拒绝的请求仍被保存", "a refused request was stored")
+
+
+@check("/req/open311/media", needs=(_RESIDENT,))
+def test_open311_media(ctx: KitContext) -> None:
+    who = ctx.principal(_RESIDENT, community=ctx.preset.community)
+    code = _plain_service(ctx)
+    form = {"api_key": who.token, "service_code": code, "lat": "39.9087", "long": "116.3975",
+            "description": "井盖松动\n北门人行道的井盖踩上去会晃。"}
+
+    def post(files: dict[str, tuple[str, bytes, str]]) -> Response:
+        body, media = multipart(form, files)
+        return ctx.call("POST", _path(ctx, "/requests.json"), None, content=body,
+                        headers={"Content-Type": media, "Accept": "*/*"})
+
+    filed = _json_list(ctx, post({}), "multipart POST requests")
+    rid = str((filed or [{}])[0].get("service_request_id"))
+    native = ctx.read(ISSUE, rid)
+    ctx.expect_status(native, 200, zh="读取 multipart 提交的诉求",
+                      en="read the issue filed by a multipart POST")
+    ctx.expect((native.json() or {}).get("category") == code,
+               "multipart 提交的诉求类别不是 service_code",
+               "the category of the issue filed by multipart is not the service_code")
+    reader, cursor = watching(ctx, or_staff=True)
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256))
+    refused = post({"media": ("manhole.jpg", photo, "image/jpeg")})
+    ctx.expect_status(refused, 400, zh="上传的 media 文件", en="an uploaded media file")
+    items = refused.json() if isinstance(refused.json(), list) else []
+    ctx.expect(bool(items) and all(str(i.get("code")) == "400" and "media" in str(
+        i.get("description")) for i in items),
+        "拒绝上传文件的错误不是指明 media 的 [{code: 400, description}]",
+        "the refusal of the upload is not [{code: 400, description}] naming media")
+    events, _ = after(ctx, reader, cursor)
+    issues = subject(ctx, ISSUE, "")
+    made = [e for e in events if isinstance(e, dict)
+            and str(e.get("subject", "")).startswith(issues)]
+    ctx.expect(not made, "带上传文件的请求被拒绝后仍保存了诉求",
+               "a request refused for its uploaded file was stored")
 
 
 @check("/req/open311/read", needs=(_RESIDENT,))
