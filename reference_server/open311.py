@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
 from email.parser import BytesParser
 from email.policy import HTTP
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,8 +28,10 @@ from smartcommunity.exceptions import Open311Error
 from smartcommunity.open311 import (
     Catalogue,
     catalogue,
+    community_of,
     issue_to_request,
     mapping,
+    named_community,
     request_to_issue,
     to_xml,
 )
@@ -155,11 +157,15 @@ def _refuse(request: Request, code: str, pointer: str, **values: Any) -> Open311
                                                "message": said}])
 
 
-def _jurisdiction(request: Request) -> None:
-    given = request.query_params.get("jurisdiction_id")
-    if given and given != _catalogue(request).jurisdiction:
+def _jurisdiction(request: Request, given: str | None = None) -> str | None:
+    """The community ``jurisdiction_id`` (of the query, else ``given``) names, None for the
+    whole city; 400 when it is neither the profile's URI nor a community's code."""
+    given = request.query_params.get("jurisdiction_id") or given
+    try:
+        return named_community(given, _catalogue(request))
+    except LookupError:
         raise _refuse(request, "open311.unknown-jurisdiction", "/jurisdiction_id",
-                      jurisdiction_id=given)
+                      jurisdiction_id=given) from None
 
 
 def _principal(request: Request, key: str | None, *, required: bool) -> Principal:
@@ -285,11 +291,14 @@ async def _form(request: Request) -> dict[str, Any]:
         raise BadRequest("the form is not UTF-8") from None
 
 
-def _community(request: Request, principal: Principal) -> str:
-    if principal.every_community or len(principal.communities) != 1:
-        raise _refuse(request, "open311.no-community", "/api_key",
-                      detail="the api_key is not bound to exactly one community")
-    return next(iter(principal.communities))
+def _community(request: Request, principal: Principal, form: dict[str, Any]) -> str:
+    """The request's community: the credential's own when it serves one, else what the
+    request says (/req/open311/community)."""
+    serves = None if principal.every_community else frozenset(principal.communities)
+    try:
+        return community_of(form, _catalogue(request), serves)
+    except Open311Error as exc:
+        raise Open311Refusal(str(exc), errors=exc.problems) from None
 
 
 def _earlier(service: Any, rtype: str, principal: Principal, key: str | None
@@ -312,10 +321,11 @@ async def create(request: Request, fmt: str) -> Response:
     form = await _form(request)
     principal = _principal(request, form.pop("api_key", None) or request.query_params.get(
         "api_key"), required=True)
-    given_jurisdiction = form.pop("jurisdiction_id", None)
-    if given_jurisdiction and given_jurisdiction != _catalogue(request).jurisdiction:
-        raise _refuse(request, "open311.unknown-jurisdiction", "/jurisdiction_id",
-                      jurisdiction_id=given_jurisdiction)
+    if request.query_params.get("jurisdiction_id"):
+        form["jurisdiction_id"] = request.query_params["jurisdiction_id"]
+    _jurisdiction(request, form.get("jurisdiction_id"))
+    community = _community(request, principal, form)
+    form.pop("jurisdiction_id", None)
     # GeoReport's POST has no requested_datetime: the server's clock says when it was filed.
     form.pop("requested_datetime", None)
     key = request.headers.get("idempotency-key")
@@ -328,7 +338,7 @@ async def create(request: Request, fmt: str) -> Response:
         at = stamp(now_cst())
     try:
         converted = request_to_issue(form, _catalogue(request), role=principal.role,
-                                     community=_community(request, principal),
+                                     community=community,
                                      issue_id=issue_id, now=at)
     except Open311Error as exc:
         raise Open311Refusal(str(exc), errors=exc.problems) from None
@@ -425,7 +435,8 @@ def _search(request: Request, principal: Principal) -> tuple[list[dict[str, Any]
     page, size = _paging(request)
     skip = (page - 1) * size
     statuses = frozenset().union(*(table.statuses_of(s) for s in wanted)) if wanted else None
-    query = ListQuery(category=codes[0] if len(codes) == 1 else None,
+    query = ListQuery(community=_jurisdiction(request),
+                      category=codes[0] if len(codes) == 1 else None,
                       submitted_from=utc_text(stamp(start)), submitted_to=utc_text(stamp(end)),
                       status=next(iter(statuses)) if statuses and len(statuses) == 1 else None,
                       today=now_cst().date().isoformat())

@@ -115,6 +115,19 @@ def upload_dropped(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def one_community_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Files only for a credential of one community, whatever the request names."""
+
+    def community(request: Any, principal: Any, form: Any) -> str:
+        if principal.every_community or len(principal.communities) != 1:
+            raise bridge._refuse(request, "open311.no-community", "/api_key",
+                                 detail="the api_key serves several communities")
+        return str(next(iter(principal.communities)))
+
+    mp.setattr(bridge, "_community", community)
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("open311-definitions-missing", "/req/open311/services",
            "the services are listed but none has a service definition", definitions_missing),
@@ -124,6 +137,9 @@ MUTANTS: list[Mutant] = [
     Mutant("open311-upload-dropped", "/req/open311/media",
            "a multipart POST with an uploaded file is filed without it, the file lost",
            upload_dropped),
+    Mutant("open311-one-community-only", "/req/open311/community",
+           "a credential serving several communities cannot file, whatever the request names",
+           one_community_only),
     Mutant("open311-status-filter-ignored", "/req/open311/read",
            "GET requests ignores the status filter", status_filter_ignored),
     Mutant("open311-anonymous-reads-as-staff", "/req/open311/public-read",

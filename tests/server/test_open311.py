@@ -463,3 +463,55 @@ def test_multipart_is_the_form_and_an_upload_is_refused(server: Any, api: Api) -
     after = requests.get(f"{server.base_url}{PREFIX}/requests.json",
                          params={"api_key": RESIDENT}, timeout=10).json()
     assert after == before
+
+
+def test_a_credential_serving_several_communities_files_where_the_request_says(
+        server: Any, api: Api) -> None:
+    """/req/open311/community: a hotline serving every community files in the community
+    jurisdiction_id names, the grid address_id names, or the grid polygon holding the point;
+    an ambiguous request is a 400 naming jurisdiction_id that stores nothing."""
+    hotline = "demo-hotline-zhao-li"
+    url = f"{server.base_url}{PREFIX}/requests.json"
+    base = {"api_key": hotline, "service_code": "environment.garbage",
+            "description": "垃圾站满溢"}
+
+    made: dict[str, str] = {}
+
+    def community(**more: str) -> str:
+        resp = requests.post(url, data={**base, **more}, timeout=10)
+        assert resp.status_code == 201, resp.text
+        rid = resp.json()[0]["service_request_id"]
+        made[rid] = api.as_("regulator").get(f"/issues/{rid}").json()["communityDivisionCode"]
+        return made[rid]
+
+    def listed() -> list[Any]:
+        return list(requests.get(url, params={"api_key": hotline}, timeout=10).json())
+
+    before = listed()
+    for vague in ({"address_string": "东门外"}, {"lat": "39.9100", "long": "116.4000"},
+                  {"address_id": "no-such-grid", "address_string": "东门外"}):
+        resp = requests.post(url, data={**base, **vague}, timeout=10)
+        assert resp.status_code == 400, resp.text
+        assert resp.json()[0]["description"].startswith("jurisdiction_id:")
+    assert listed() == before
+    assert community(jurisdiction_id="110105001002", address_string="东门外") == "110105001002"
+    assert community(address_id="110105001001-03") == "110105001001"
+    # Inside the polygon of 和平里第2网格 (beijing-chaoyang.json).
+    assert community(lat="39.9065", long="116.4450") == "110105001002"
+    # The query's jurisdiction_id lists that community only.
+    hepingli = {r["service_request_id"] for r in requests.get(
+        url, params={"api_key": hotline, "jurisdiction_id": "110105001002"}, timeout=10).json()}
+    assert {r for r, c in made.items() if c == "110105001002"} <= hepingli
+    assert not {r for r, c in made.items() if c != "110105001002"} & hepingli
+    bogus = requests.post(url, data={**base, "jurisdiction_id": "elsewhere",
+                                     "address_string": "东门外"}, timeout=10)
+    assert bogus.status_code == 400 and "jurisdiction_id" in bogus.json()[0]["description"]
+    # A community the credential does not serve is refused as the native API refuses it.
+    stranger = requests.post(url, data={**base, "api_key": RESIDENT,
+                                        "jurisdiction_id": "110105001002",
+                                        "address_string": "东门外"}, timeout=10)
+    assert stranger.status_code == 403
+    # A credential of one community still files there without saying so.
+    mine = requests.post(url, data={**base, "api_key": RESIDENT, "lat": "39.9065",
+                                    "long": "116.4450"}, timeout=10)
+    assert mine.status_code == 201

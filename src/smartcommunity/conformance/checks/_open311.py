@@ -211,6 +211,54 @@ def test_open311_media(ctx: KitContext) -> None:
                "a request refused for its uploaded file was stored")
 
 
+def _filer_of_two(ctx: KitContext) -> tuple[Principal, str]:
+    """A principal who may submit issues and serves both of the preset's communities (every
+    community first), and the other community."""
+    other = ctx.preset.other_community
+    if not other:
+        raise Skipped("预设没有第二个社区", "the preset names no other community")
+    lifecycle = ctx.spec.lifecycle(ISSUE)
+    roles = {r for t in lifecycle["transitions"] if not t["from"] for r in t["roles"]}
+    found = sorted((p for p in ctx.preset.principals.values() if p.role in roles
+                    and p.serves(ctx.preset.community) and p.serves(other)),
+                   key=lambda p: "*" not in p.communities)
+    if not found:
+        raise Skipped("预设中没有服务两个社区、可提交诉求的主体",
+                      "the preset has no principal serving both communities who may submit")
+    return found[0], other
+
+
+@check("/req/open311/community")
+def test_open311_community(ctx: KitContext) -> None:
+    who, other = _filer_of_two(ctx)
+    code = _plain_service(ctx)
+    form = {"api_key": who.token, "service_code": code, "address_string": "东门外第二盏路灯",
+            "description": "路灯不亮"}
+    reader, cursor = watching(ctx, or_staff=True)
+    vague = _post(ctx, "json", form)
+    ctx.expect_status(vague, 400, zh="服务多个社区的凭证提交时没有指明社区",
+                      en="a credential serving several communities files naming none")
+    items = vague.json() if isinstance(vague.json(), list) else []
+    ctx.expect(bool(items) and "jurisdiction_id" in str(items[0].get("description")),
+               "不确定社区的错误没有指明 jurisdiction_id",
+               "the refusal of an ambiguous community does not name jurisdiction_id")
+    events, _ = after(ctx, reader, cursor)
+    issues = subject(ctx, ISSUE, "")
+    ctx.expect(not [e for e in events if isinstance(e, dict)
+                    and str(e.get("subject", "")).startswith(issues)],
+               "社区不确定的请求被保存", "a request of an ambiguous community was stored")
+    for community in (ctx.preset.community, other):
+        resp = _post(ctx, "json", {**form, "jurisdiction_id": community})
+        filed = _json_list(ctx, resp, "POST requests with jurisdiction_id")
+        rid = str((filed or [{}])[0].get("service_request_id"))
+        doc = ctx.read(ISSUE, rid, who).json() or {}
+        ctx.expect(doc.get("communityDivisionCode") == community,
+                   f"jurisdiction_id={community} 提交的诉求属于 "
+                   f"{plain(doc.get('communityDivisionCode'), 'zh')}",
+                   f"the request filed with jurisdiction_id={community} belongs to "
+                   f"{plain(doc.get('communityDivisionCode'))}")
+
+
 @check("/req/open311/read", needs=(_RESIDENT,))
 def test_open311_read(ctx: KitContext) -> None:
     who = ctx.principal(_RESIDENT, community=ctx.preset.community)
