@@ -34,6 +34,22 @@ class _NoDefinitions:
         return None
 
 
+class _DropsRequired(_NoDefinitions):
+    """A catalogue whose service definitions leave out their required attributes."""
+
+    def definition(self, code: str, lang: str = "zh-Hans") -> Any:
+        found = self.inner.definition(code, lang)
+        if found is not None:
+            found["attributes"] = [a for a in found["attributes"] if not a["required"]]
+        return found
+
+
+def definition_drops_required(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = bridge._catalogue
+    mp.setattr(bridge, "_catalogue", lambda request: _DropsRequired(original(request)))
+    return app
+
+
 def definitions_missing(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = bridge._catalogue
     mp.setattr(bridge, "_catalogue", lambda request: _NoDefinitions(original(request)))
@@ -131,6 +147,9 @@ def one_community_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
 MUTANTS: list[Mutant] = [
     Mutant("open311-definitions-missing", "/req/open311/services",
            "the services are listed but none has a service definition", definitions_missing),
+    Mutant("open311-definition-drops-required", "/req/open311/services",
+           "a service definition leaves out the catalogue's required attributes",
+           definition_drops_required),
     Mutant("open311-create-changes-category", "/req/open311/create",
            "a request filed through Open311 is stored under another category",
            create_changes_category),

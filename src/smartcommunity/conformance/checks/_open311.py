@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from ...exceptions import ProfileError
+from ...profiles import Profile, load_profile
 from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
@@ -147,6 +149,59 @@ def test_open311_services(ctx: KitContext) -> None:
                "discovery 没有列出 JSON 和 XML", "discovery lists not both JSON and XML")
     ctx.expect_status(_get(ctx, "/services.json", jurisdiction_id="urn:example:elsewhere"),
                       400, zh="不符的 jurisdiction_id", en="a jurisdiction_id not the server's")
+
+
+def _city(ctx: KitContext) -> Profile:
+    """The profile the services are held to: the one given (``--profile``), else the one
+    the server publishes."""
+    if ctx.profile is not None:
+        return ctx.profile
+    resp = ctx.call("GET", ctx.path("getProfile"))
+    if resp.status != 200:
+        raise Skipped("没有给出城市配置，服务器也没有发布", "no city profile was given and the "
+                      "server publishes none")
+    try:
+        return load_profile(resp.json())
+    except ProfileError as exc:
+        raise Skipped("服务器发布的城市配置有错误", f"the published city profile has errors "
+                      f"({exc})") from exc
+
+
+def _shape(attributes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What a service definition must keep of the catalogue: each attribute's code, datatype,
+    whether it is required, its order and its values' keys, in order."""
+    return [(a.get("code"), a.get("datatype"), a.get("required"), a.get("order"),
+             [v.get("key") for v in a.get("values") or [] if isinstance(v, dict)])
+            for a in attributes if isinstance(a, dict)]
+
+
+@check("/req/open311/services")
+def test_open311_definitions_follow_the_profile(ctx: KitContext) -> None:
+    from ...open311 import catalogue
+
+    expected = catalogue(_city(ctx), ctx.spec.version)
+    services = _json_list(ctx, _get(ctx, "/services.json"), "services")
+    listed = {str(s.get("service_code")) for s in services}
+    extra, missing = sorted(listed - set(expected.entries)), sorted(set(expected.entries) - listed)
+    ctx.expect(not extra and not missing,
+               f"服务列表与城市配置的目录不同：多出 {plain(extra, 'zh')}，"
+               f"缺少 {plain(missing, 'zh')}",
+               f"the services differ from the profile's catalogue: extra {plain(extra)}, "
+               f"missing {plain(missing)}")
+    for code in expected.entries:
+        want = expected.definition(code) or {}
+        if not want.get("attributes"):
+            continue
+        resp = _get(ctx, f"/services/{code}.json")
+        ctx.expect_status(resp, 200, zh=f"读取服务定义 {code}", en=f"read definition {code}")
+        body = resp.json() if isinstance(resp.json(), dict) else {}
+        got = _shape(list(body.get("attributes") or []))
+        ctx.expect(got == _shape(want["attributes"]),
+                   f"服务 {code} 的定义不符合城市配置目录的属性（代码、类型、必填、顺序、取值）："
+                   f"{plain(got, 'zh')}",
+                   f"the definition of {code} breaks the profile catalogue's attributes (code, "
+                   f"datatype, required, order, values): {plain(got)}, expected "
+                   f"{plain(_shape(want['attributes']))}")
 
 
 @check("/req/open311/create", needs=(_RESIDENT,))
