@@ -144,6 +144,13 @@ def one_community_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def page_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Answers the first page whatever page is asked for, while still linking a next one."""
+    original = bridge._paging
+    mp.setattr(bridge, "_paging", lambda request: (1, original(request)[1]))
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("open311-definitions-missing", "/req/open311/services",
            "the services are listed but none has a service definition", definitions_missing),
@@ -161,6 +168,8 @@ MUTANTS: list[Mutant] = [
            one_community_only),
     Mutant("open311-status-filter-ignored", "/req/open311/read",
            "GET requests ignores the status filter", status_filter_ignored),
+    Mutant("open311-page-ignored", "/req/open311/paging",
+           "GET requests answers the first page whatever page is asked for", page_ignored),
     Mutant("open311-anonymous-reads-as-staff", "/req/open311/public-read",
            "an Open311 read without api_key is answered as community staff",
            anonymous_reads_as_staff),

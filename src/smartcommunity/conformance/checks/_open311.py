@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ...exceptions import ProfileError
 from ...profiles import Profile, load_profile
@@ -345,6 +345,55 @@ def test_open311_read(ctx: KitContext) -> None:
     token = _json_list(ctx, _get(ctx, f"/tokens/{rid}.json"), "GET tokens")
     ctx.expect(bool(token) and token[0].get("service_request_id") == rid,
                "令牌没有给出 service_request_id", "the token gives no service_request_id")
+
+
+def _next_page(resp: Response) -> tuple[str, dict[str, str]] | None:
+    """The path and query of the page a ``Link: <…>; rel="next"`` header points to."""
+    for link in str(resp.headers.get("link") or "").split(","):
+        target, _, rest = link.partition(";")
+        if 'rel="next"' in rest.replace(" ", "") or "rel=next" in rest.replace(" ", ""):
+            parts = urlsplit(target.strip().strip("<>"))
+            return parts.path, dict(parse_qsl(parts.query))
+    return None
+
+
+@check("/req/open311/paging", needs=(_RESIDENT,))
+def test_open311_paging(ctx: KitContext) -> None:
+    from ...open311 import mapping
+
+    table = mapping(ctx.spec.version)
+    page_name, size_name = table.paging
+    discovery = _get(ctx, "/discovery.json").json() or {}
+    announced = table.raw["paging"]["discovery"]
+    ctx.expect(discovery.get(announced) == table.max_requests,
+               f"discovery 没有以 {announced} 公布上限 {table.max_requests}",
+               f"discovery does not announce the cap {table.max_requests} as {announced}")
+    who = ctx.principal(_RESIDENT, community=ctx.preset.community)
+    code = _plain_service(ctx)
+    since = ctx.moment(-1 / 24)
+    filed = {_file(ctx, who, code) for _ in range(3)}
+    query = {"service_code": code, "start_date": since, size_name: "2",
+             "api_key": ctx.staff.token}
+    seen: list[str] = []
+    resp = ctx.call("GET", _path(ctx, "/requests.json"), None, params=query,
+                    headers={"Accept": "*/*"})
+    for _ in range(200):
+        items = _json_list(ctx, resp, "GET requests page")
+        ctx.expect(len(items) <= 2, f"{size_name}=2 的一页给出了 {len(items)} 条",
+                   f"a page of {size_name}=2 gave {len(items)} requests")
+        ids = [str(i.get("service_request_id")) for i in items]
+        ctx.expect(not set(ids) & set(seen), "分页重复给出了请求", "paging repeats requests")
+        seen += ids
+        following = _next_page(resp)
+        if following is None:
+            break
+        path, params = following
+        resp = ctx.call("GET", path, None, params=params, headers={"Accept": "*/*"})
+    ctx.expect(filed <= set(seen), "沿 Link 分页没有读到全部请求",
+               "following the Link pages does not reach every request")
+    for bad in ({size_name: "0"}, {size_name: str(table.max_requests + 1)}, {page_name: "0"}):
+        ctx.expect_status(_get(ctx, "/requests.json", ctx.staff, **bad), 400,
+                          zh=f"超出范围的 {plain(bad, 'zh')}", en=f"{plain(bad)} out of range")
 
 
 @check("/req/open311/public-read")
