@@ -324,7 +324,12 @@ async def create(request: Request, fmt: str) -> Response:
     if request.query_params.get("jurisdiction_id"):
         form["jurisdiction_id"] = request.query_params["jurisdiction_id"]
     _jurisdiction(request, form.get("jurisdiction_id"))
-    community = _community(request, principal, form)
+    # An unresolved community is reported with every other problem of the form, not alone.
+    unresolved: list[dict[str, Any]] = []
+    try:
+        community = _community(request, principal, form)
+    except Open311Refusal as refusal:
+        community, unresolved = "", refusal.errors
     form.pop("jurisdiction_id", None)
     # GeoReport's POST has no requested_datetime: the server's clock says when it was filed.
     form.pop("requested_datetime", None)
@@ -341,7 +346,9 @@ async def create(request: Request, fmt: str) -> Response:
                                      community=community,
                                      issue_id=issue_id, now=at)
     except Open311Error as exc:
-        raise Open311Refusal(str(exc), errors=exc.problems) from None
+        raise Open311Refusal(str(exc), errors=[*unresolved, *exc.problems]) from None
+    if unresolved:
+        raise Open311Refusal("the Open311 request names no community", errors=unresolved)
     service = st.service
     result = await service.finish_async(
         service.prepare_create(principal, _issue(request), converted.value, key))

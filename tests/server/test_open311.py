@@ -515,3 +515,13 @@ def test_a_credential_serving_several_communities_files_where_the_request_says(
     mine = requests.post(url, data={**base, "api_key": RESIDENT, "lat": "39.9065",
                                     "long": "116.4450"}, timeout=10)
     assert mine.status_code == 201
+
+
+def test_an_unresolved_community_is_reported_with_the_other_problems(server: Any) -> None:
+    """/req/open311/errors: every problem of the form at once, the community's among them."""
+    resp = requests.post(f"{server.base_url}{PREFIX}/requests.json", timeout=10, data={
+        "api_key": "demo-hotline-zhao-li", "service_code": "no-such.service",
+        "address_string": "东门外"})
+    assert resp.status_code == 400
+    fields = {e["description"].split(":", 1)[0] for e in resp.json()}
+    assert fields == {"jurisdiction_id", "service_code"}
