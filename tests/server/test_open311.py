@@ -525,3 +525,23 @@ def test_an_unresolved_community_is_reported_with_the_other_problems(server: Any
     assert resp.status_code == 400
     fields = {e["description"].split(":", 1)[0] for e in resp.json()}
     assert fields == {"jurisdiction_id", "service_code"}
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(form=st.dictionaries(
+    st.sampled_from(_FIELDS), st.one_of(st.text(max_size=40), st.sampled_from(
+        ["environment.garbage", "39.9", "116.4", "13911112222", "110105001002"])),
+    max_size=8))
+def test_multipart_and_form_encoding_answer_alike(api: Api, form: dict[str, str]) -> None:
+    """/req/open311/media: the same fields sent form-encoded and as multipart text parts get the
+    same answer (filed both times, or refused both times for the same fields)."""
+    def post(**how: Any) -> Any:
+        return api.client.post(f"{PREFIX}/requests.json", **how)
+
+    fields = {**form, "api_key": RESIDENT}
+    plain_ = post(data=fields)
+    multi = post(files={k: (None, v.encode("utf-8")) for k, v in fields.items()})
+    assert multi.status_code == plain_.status_code, (plain_.text, multi.text)
+    if plain_.status_code >= 400:
+        assert multi.json() == plain_.json()
