@@ -109,10 +109,10 @@ def community_of(fields: Mapping[str, Any], catalogue: Catalogue,
     if candidates:
         zh, en = "该位置在多个社区的网格内", "the point lies in grids of several communities"
     else:
-        zh = ("api_key 服务多个社区：请以 jurisdiction_id 给出社区的区划代码，或以 address_id "
+        zh = ("请求没有指明社区：请以 jurisdiction_id 给出社区的区划代码，或以 address_id "
               "给出网格，或给出位于网格内的 lat/long")
-        en = ("the api_key serves several communities; name one as jurisdiction_id (its "
-              "division code), give an address_id naming a grid, or a lat/long inside a grid")
+        en = ("the request names no community; name one as jurisdiction_id (its division "
+              "code), give an address_id naming a grid, or a lat/long inside a grid")
     spec = mapping(catalogue.version).spec
     said = {"zh-Hans": message(spec, NO_COMMUNITY, detail=zh)["zh-Hans"],
             "en": message(spec, NO_COMMUNITY, detail=en)["en"]}
