@@ -10,8 +10,10 @@ read is a native read or list redacted for the caller's audience, then converted
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
+from email.parser import BytesParser
+from email.policy import HTTP
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,8 +28,10 @@ from smartcommunity.exceptions import Open311Error
 from smartcommunity.open311 import (
     Catalogue,
     catalogue,
+    community_of,
     issue_to_request,
     mapping,
+    named_community,
     request_to_issue,
     to_xml,
 )
@@ -50,10 +54,11 @@ from .storage import ListQuery, utc_text
 __all__ = ["open311_routes"]
 
 _FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
 #: GeoReport v2: a date range of GET requests spans at most 90 days, the default window
 _WINDOW = timedelta(days=90)
-#: GET requests answers at most this many requests (GeoReport v2 has no paging)
-MAX_REQUESTS = 1000
+#: native pages the bridge reads a listing in (the native API's largest page)
+_NATIVE_PAGE = 500
 _LANGS = ("zh-Hans", "en")
 
 
@@ -152,11 +157,15 @@ def _refuse(request: Request, code: str, pointer: str, **values: Any) -> Open311
                                                "message": said}])
 
 
-def _jurisdiction(request: Request) -> None:
-    given = request.query_params.get("jurisdiction_id")
-    if given and given != _catalogue(request).jurisdiction:
+def _jurisdiction(request: Request, given: str | None = None) -> str | None:
+    """The community ``jurisdiction_id`` (of the query, else ``given``) names, None for the
+    whole city; 400 when it is neither the profile's URI nor a community's code."""
+    given = request.query_params.get("jurisdiction_id") or given
+    try:
+        return named_community(given, _catalogue(request))
+    except LookupError:
         raise _refuse(request, "open311.unknown-jurisdiction", "/jurisdiction_id",
-                      jurisdiction_id=given)
+                      jurisdiction_id=given) from None
 
 
 def _principal(request: Request, key: str | None, *, required: bool) -> Principal:
@@ -193,6 +202,8 @@ async def discovery(request: Request, fmt: str) -> Response:
     body = {
         "changeset": version,
         "contact": "",
+        # GeoReport v2 lets a server limit GET requests; the mapping says by how much.
+        table.raw["paging"]["discovery"]: table.max_requests,
         "key_service": "",
         "endpoints": [{"specification": str(table.raw["georeport"]), "url": base,
                        "changeset": version, "type": "production",
@@ -212,10 +223,7 @@ async def definition(request: Request, fmt: str) -> Response:
     return _answer(fmt, "service_definition", found)
 
 
-async def _form(request: Request) -> dict[str, Any]:
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != _FORM:
-        raise UnsupportedMediaType(given=media or "nothing")
+async def _body(request: Request) -> bytes:
     limit = _state(request).settings.max_body_bytes
     chunks: list[bytes] = []
     size = 0
@@ -224,11 +232,10 @@ async def _form(request: Request) -> dict[str, Any]:
         if size > limit:
             raise PayloadTooLarge(limit=limit)
         chunks.append(chunk)
-    try:
-        pairs = parse_qsl(b"".join(chunks).decode("utf-8"), keep_blank_values=False,
-                          strict_parsing=False)
-    except UnicodeDecodeError:
-        raise BadRequest("the form is not UTF-8") from None
+    return b"".join(chunks)
+
+
+def _collect(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     form: dict[str, Any] = {}
     for key, value in pairs:
         if key in form:  # a repeated key (attribute[code][]) collects its values
@@ -239,11 +246,59 @@ async def _form(request: Request) -> dict[str, Any]:
     return form
 
 
-def _community(request: Request, principal: Principal) -> str:
-    if principal.every_community or len(principal.communities) != 1:
-        raise _refuse(request, "open311.no-community", "/api_key",
-                      detail="the api_key is not bound to exactly one community")
-    return next(iter(principal.communities))
+def _multipart(request: Request, header: str, body: bytes) -> list[tuple[str, str]]:
+    """The text parts of a multipart/form-data body; a file part (one with a filename, such
+    as GeoReport's ``media``) is refused, since the native API stores no uploads
+    (/req/open311/media). The standard library's MIME parser reads the bounded body."""
+    parsed = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + header.encode("latin-1") + b"\r\n\r\n" + body)
+    if not parsed.is_multipart() or parsed.defects:
+        raise _refuse(request, "open311.invalid-field", "/", field=_MULTIPART,
+                      reason="the body has no readable parts")
+    pairs: list[tuple[str, str]] = []
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or not name:
+            raise _refuse(request, "open311.invalid-field", "/", field=_MULTIPART,
+                          reason="a part has no name")
+        if part.get_filename() is not None:
+            raise _refuse(request, "open311.media-upload", f"/{name}", field=name)
+        payload = part.get_payload(decode=True)
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            text = bytes(payload if isinstance(payload, bytes) else b"").decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            raise _refuse(request, "open311.invalid-field", f"/{name}", field=name,
+                          reason=f"not {charset} text") from None
+        if text:
+            pairs.append((name, text))
+    return pairs
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    """The fields of a form-encoded or multipart/form-data POST."""
+    header = request.headers.get("content-type", "")
+    media = header.split(";", 1)[0].strip().lower()
+    if media not in (_FORM, _MULTIPART):
+        raise UnsupportedMediaType(given=media or "nothing")
+    body = await _body(request)
+    if media == _MULTIPART:
+        return _collect(_multipart(request, header, body))
+    try:
+        return _collect(parse_qsl(body.decode("utf-8"), keep_blank_values=False,
+                                  strict_parsing=False))
+    except UnicodeDecodeError:
+        raise BadRequest("the form is not UTF-8") from None
+
+
+def _community(request: Request, principal: Principal, form: dict[str, Any]) -> str:
+    """The request's community: the credential's own when it serves one, else what the
+    request says (/req/open311/community)."""
+    serves = None if principal.every_community else frozenset(principal.communities)
+    try:
+        return community_of(form, _catalogue(request), serves)
+    except Open311Error as exc:
+        raise Open311Refusal(str(exc), errors=exc.problems) from None
 
 
 def _earlier(service: Any, rtype: str, principal: Principal, key: str | None
@@ -266,10 +321,16 @@ async def create(request: Request, fmt: str) -> Response:
     form = await _form(request)
     principal = _principal(request, form.pop("api_key", None) or request.query_params.get(
         "api_key"), required=True)
-    given_jurisdiction = form.pop("jurisdiction_id", None)
-    if given_jurisdiction and given_jurisdiction != _catalogue(request).jurisdiction:
-        raise _refuse(request, "open311.unknown-jurisdiction", "/jurisdiction_id",
-                      jurisdiction_id=given_jurisdiction)
+    if request.query_params.get("jurisdiction_id"):
+        form["jurisdiction_id"] = request.query_params["jurisdiction_id"]
+    _jurisdiction(request, form.get("jurisdiction_id"))
+    # An unresolved community is reported with every other problem of the form, not alone.
+    unresolved: list[dict[str, Any]] = []
+    try:
+        community = _community(request, principal, form)
+    except Open311Refusal as refusal:
+        community, unresolved = "", refusal.errors
+    form.pop("jurisdiction_id", None)
     # GeoReport's POST has no requested_datetime: the server's clock says when it was filed.
     form.pop("requested_datetime", None)
     key = request.headers.get("idempotency-key")
@@ -282,10 +343,12 @@ async def create(request: Request, fmt: str) -> Response:
         at = stamp(now_cst())
     try:
         converted = request_to_issue(form, _catalogue(request), role=principal.role,
-                                     community=_community(request, principal),
+                                     community=community,
                                      issue_id=issue_id, now=at)
     except Open311Error as exc:
-        raise Open311Refusal(str(exc), errors=exc.problems) from None
+        raise Open311Refusal(str(exc), errors=[*unresolved, *exc.problems]) from None
+    if unresolved:
+        raise Open311Refusal("the Open311 request names no community", errors=unresolved)
     service = st.service
     result = await service.finish_async(
         service.prepare_create(principal, _issue(request), converted.value, key))
@@ -331,7 +394,31 @@ def _present(request: Request, principal: Principal, rids: list[str]) -> list[di
     return found
 
 
-def _search(request: Request, principal: Principal) -> list[dict[str, Any]]:
+def _whole(request: Request, name: str, default: int, top: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        number = int(str(raw))
+    except ValueError:
+        number = 0
+    if not 1 <= number <= top:
+        raise _refuse(request, "open311.invalid-field", f"/{name}", field=name,
+                      reason=f"a whole number from 1 to {top}")
+    return number
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    """The page asked for (from 1) and its size, at most the mapping's ``maxRequests``."""
+    table = mapping(_state(request).service.spec.version)
+    page_name, size_name = table.paging
+    size = _whole(request, size_name, table.max_requests, table.max_requests)
+    # A page beyond every stored request is merely empty; the bound keeps the skip an int.
+    return _whole(request, page_name, 1, 2**31 - 1), size
+
+
+def _search(request: Request, principal: Principal) -> tuple[list[dict[str, Any]], bool]:
+    """The page of matching issues asked for, and whether a later page has any."""
     service = _state(request).service
     table = mapping(service.spec.version)
     codes = _listed(request, "service_code")
@@ -352,40 +439,54 @@ def _search(request: Request, principal: Principal) -> list[dict[str, Any]]:
     if end < start or end - start > _WINDOW:
         raise _refuse(request, "open311.invalid-field", "/end_date", field="end_date",
                       reason="the range must run forward and span at most 90 days")
+    page, size = _paging(request)
+    skip = (page - 1) * size
     statuses = frozenset().union(*(table.statuses_of(s) for s in wanted)) if wanted else None
-    query = ListQuery(category=codes[0] if len(codes) == 1 else None,
+    query = ListQuery(community=_jurisdiction(request),
+                      category=codes[0] if len(codes) == 1 else None,
                       submitted_from=utc_text(stamp(start)), submitted_to=utc_text(stamp(end)),
                       status=next(iter(statuses)) if statuses and len(statuses) == 1 else None,
                       today=now_cst().date().isoformat())
-    limit = 100
     found: list[dict[str, Any]] = []
+    seen = 0
     cursor: str | None = None
-    while len(found) < MAX_REQUESTS:
-        page = orjson.loads(
-            service.list_page(principal, _issue(request), query, cursor, limit).body)
-        for item in page["items"]:
+    # One match beyond the page says whether there is a next one.
+    while len(found) <= size:
+        native = orjson.loads(
+            service.list_page(principal, _issue(request), query, cursor, _NATIVE_PAGE).body)
+        for item in native["items"]:
             if codes and item.get("category") not in codes:
                 continue
             if statuses is not None and item.get("status") not in statuses:
                 continue
-            found.append(item)
-        cursor = page.get("next")
+            seen += 1
+            if seen > skip:
+                found.append(item)
+        cursor = native.get("next")
         if not cursor:
             break
-    return found[:MAX_REQUESTS]
+    return found[:size], len(found) > size
 
 
 async def list_requests(request: Request, fmt: str) -> Response:
-    """GET requests with GeoReport's filters; ``service_request_id`` overrides the others."""
+    """GET requests with GeoReport's filters; ``service_request_id`` overrides the others.
+    Answers are paged (the mapping's ``paging``); a next page is linked in ``Link``."""
     principal = _principal(request, request.query_params.get("api_key"), required=False)
     ids = _listed(request, "service_request_id")
+    more = False
     if ids:
         issues = await run_in_threadpool(_present, request, principal, ids)
     else:
-        issues = await run_in_threadpool(_search, request, principal)
+        issues, more = await run_in_threadpool(_search, request, principal)
     cat, lang = _catalogue(request), _lang(request)
     body = [issue_to_request(i, cat, lang=lang).value for i in issues]
-    return _answer(fmt, "service_requests", body)
+    response = _answer(fmt, "service_requests", body)
+    if more:
+        page_name = mapping(_state(request).service.spec.version).paging[0]
+        page, _ = _paging(request)
+        following = request.url.include_query_params(**{page_name: page + 1})
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return response
 
 
 async def read_request(request: Request, fmt: str) -> Response:

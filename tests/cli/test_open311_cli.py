@@ -67,3 +67,31 @@ def test_without_defusedxml_the_command_says_what_to_install(tmp_path: Path) -> 
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert 'pip install "smartcommunity[open311]"' in result.stderr
+
+
+def test_without_a_community_each_request_says_where_it_belongs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --community an export spanning communities is split by each request's
+    jurisdiction_id, grid (address_id) or point inside a grid of the profile; a request that
+    says nothing is refused, naming jurisdiction_id."""
+    base = {"service_code": "environment.garbage", "description": "垃圾站满溢",
+            "requested_datetime": "2025-06-16T07:52:00+08:00"}
+    rows = [{**base, "service_request_id": "a", "jurisdiction_id": "110105001002",
+             "address_string": "东门外"},
+            {**base, "service_request_id": "b", "address_id": "110105001001-03"},
+            {**base, "service_request_id": "c", "lat": "39.9065", "long": "116.4450"},
+            {**base, "service_request_id": "d", "address_string": "东门外"}]
+    export, out, report = (tmp_path / "export.json", tmp_path / "issues.ndjson",
+                           tmp_path / "report.json")
+    export.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    profile = SPEC.folder / "profiles" / "beijing-chaoyang.json"
+    code = run(["open311", "import", str(export), "--system", "https://open311.example.org",
+                "--profile", str(profile), "--output", str(out), "--report", str(report)])
+    assert code == 1
+    issues = {i["externalRefs"][0]["value"]: i["communityDivisionCode"] for i in (
+        json.loads(line) for line in out.read_text("utf-8").splitlines())}
+    assert issues == {"a": "110105001002", "b": "110105001001", "c": "110105001002"}
+    refused = json.loads(report.read_text("utf-8"))["refused"]
+    assert [(r["service_request_id"], r["problems"][0]["pointer"]) for r in refused] == [
+        ("d", "/jurisdiction_id")]
+    assert "Cannot tell which community" in capsys.readouterr().err

@@ -34,6 +34,22 @@ class _NoDefinitions:
         return None
 
 
+class _DropsRequired(_NoDefinitions):
+    """A catalogue whose service definitions leave out their required attributes."""
+
+    def definition(self, code: str, lang: str = "zh-Hans") -> Any:
+        found = self.inner.definition(code, lang)
+        if found is not None:
+            found["attributes"] = [a for a in found["attributes"] if not a["required"]]
+        return found
+
+
+def definition_drops_required(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = bridge._catalogue
+    mp.setattr(bridge, "_catalogue", lambda request: _DropsRequired(original(request)))
+    return app
+
+
 def definitions_missing(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = bridge._catalogue
     mp.setattr(bridge, "_catalogue", lambda request: _NoDefinitions(original(request)))
@@ -99,14 +115,61 @@ def requested_is_updated(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def upload_dropped(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Files the request and silently drops its uploaded file."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    def text_parts(request: Any, header: str, body: bytes) -> list[tuple[str, str]]:
+        parsed = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + header.encode("latin-1") + b"\r\n\r\n" + body)
+        return [(str(p.get_param("name", header="content-disposition")),
+                 p.get_payload(decode=True).decode("utf-8"))
+                for p in parsed.iter_parts() if p.get_filename() is None]
+
+    mp.setattr(bridge, "_multipart", text_parts)
+    return app
+
+
+def one_community_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Files only for a credential of one community, whatever the request names."""
+
+    def community(request: Any, principal: Any, form: Any) -> str:
+        if principal.every_community or len(principal.communities) != 1:
+            raise bridge._refuse(request, "open311.no-community", "/api_key",
+                                 detail="the api_key serves several communities")
+        return str(next(iter(principal.communities)))
+
+    mp.setattr(bridge, "_community", community)
+    return app
+
+
+def page_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Answers the first page whatever page is asked for, while still linking a next one."""
+    original = bridge._paging
+    mp.setattr(bridge, "_paging", lambda request: (1, original(request)[1]))
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("open311-definitions-missing", "/req/open311/services",
            "the services are listed but none has a service definition", definitions_missing),
+    Mutant("open311-definition-drops-required", "/req/open311/services",
+           "a service definition leaves out the catalogue's required attributes",
+           definition_drops_required),
     Mutant("open311-create-changes-category", "/req/open311/create",
            "a request filed through Open311 is stored under another category",
            create_changes_category),
+    Mutant("open311-upload-dropped", "/req/open311/media",
+           "a multipart POST with an uploaded file is filed without it, the file lost",
+           upload_dropped),
+    Mutant("open311-one-community-only", "/req/open311/community",
+           "a credential serving several communities cannot file, whatever the request names",
+           one_community_only),
     Mutant("open311-status-filter-ignored", "/req/open311/read",
            "GET requests ignores the status filter", status_filter_ignored),
+    Mutant("open311-page-ignored", "/req/open311/paging",
+           "GET requests answers the first page whatever page is asked for", page_ignored),
     Mutant("open311-anonymous-reads-as-staff", "/req/open311/public-read",
            "an Open311 read without api_key is answered as community staff",
            anonymous_reads_as_staff),

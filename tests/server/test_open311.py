@@ -235,10 +235,31 @@ def _strip(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _audit_tail(audit: Any, after: int) -> list[dict[str, Any]]:
+    """Every audit record after sequence number ``after``, read page by page to the end."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        resp = audit.get("/audit-events", params={"limit": 500, **(
+            {"cursor": cursor} if cursor else {})})
+        assert resp.status_code == 200, resp.text
+        page = resp.json()
+        found += [r for r in page["items"] if r["seq"] > after]
+        cursor = page.get("next")
+        if not cursor:
+            return found
+
+
+def _audit_shape(rows: list[dict[str, Any]], rid: str) -> list[dict[str, Any]]:
+    """Audit records without what differs between two creates (when, which issue)."""
+    return [{k: ("<issue>" if v == rid else v) for k, v in r.items() if k not in ("seq", "at")}
+            for r in rows]
+
+
 def test_open311_and_native_creates_are_the_same(server: Any, api: Api) -> None:
     """/req/open311/create: the same report filed natively and through Open311 is stored
-    alike, makes the same change-feed event and the same audit trail, and reads the same to
-    the public once published."""
+    alike, makes the same change-feed event (redacted alike for the feed reader) and the same
+    audit trail, and reads the same to the public once published."""
     from smartcommunity.open311 import catalogue as make_catalogue
     from smartcommunity.open311 import issue_to_request, request_to_issue
 
@@ -250,28 +271,34 @@ def test_open311_and_native_creates_are_the_same(server: Any, api: Api) -> None:
     feed = api.as_("system")
     audit = api.as_("regulator")
 
-    def audit_count() -> int:
-        return len(audit.get("/audit-events", params={"limit": 500}).json()["items"])
-
     def events_after(cursor: str | None) -> list[dict[str, Any]]:
         return feed.get("/changes", params={"cursor": cursor} if cursor else {}).json()["items"]
 
     start = feed.get("/changes", params={"limit": 1000}).json().get("next")
-    audited = audit_count()
+    before = max((r["seq"] for r in _audit_tail(audit, 0)), default=0)
     native = request_to_issue(form, services, community="110105001001", role="resident",
                               now="2025-06-16T07:52:00+08:00").value
     assert resident.post("/issues", native).status_code == 201
+    # Each creator reads back what it made, as a client does after filing.
+    assert resident.get(f"/issues/{native['id']}").status_code == 200
+    native_audit = _audit_tail(audit, before)
     middle = feed.get("/changes", params={"cursor": start, "limit": 1000}).json().get("next")
+    between = max((r["seq"] for r in native_audit), default=before)
     filed = requests.post(f"{server.base_url}{PREFIX}/requests.json", timeout=10,
                           data={**form, "api_key": RESIDENT})
     assert filed.status_code == 201
     rid = filed.json()[0]["service_request_id"]
-    assert audit_count() == audited  # neither create reads sensitive resident data
+    assert requests.get(f"{server.base_url}{PREFIX}/requests/{rid}.json", timeout=10,
+                        params={"api_key": RESIDENT}).status_code == 200
+    bridge_audit = _audit_tail(audit, between)
+    assert _audit_shape(native_audit, native["id"]) == _audit_shape(bridge_audit, rid)
     first = [e for e in events_after(start) if e.get("subject", "").endswith(native["id"])]
     second = [e for e in events_after(middle) if e.get("subject", "").endswith(rid)]
     assert len(first) == len(second) == 1
     assert first[0]["type"] == second[0]["type"]
     assert set(first[0]) == set(second[0])
+    # The feed reader gets the same members of both, redacted alike.
+    assert _strip(first[0]["data"]) == _strip(second[0]["data"])
     stored_native = api.staff.get(f"/issues/{native['id']}").json()
     stored_bridge = api.staff.get(f"/issues/{rid}").json()
     assert _strip(stored_native) == _strip(stored_bridge)
@@ -344,3 +371,177 @@ def test_filing_and_filters_on_every_backend(app: Any) -> None:
     assert rid not in ids(start_date="2020-01-01T00:00:00+08:00",
                           end_date="2020-03-01T00:00:00+08:00")
     assert ids(service_request_id=f"{rid},00000000-0000-4000-8000-000000000000") == {rid}
+
+
+def test_requests_are_paged_past_the_cap(tmp_path: Path) -> None:
+    """GET requests answers at most the mapping's maxRequests, says so in discovery, and pages
+    through the rest with page/page_size, linking each next page, so a reader gets them all."""
+    from datetime import datetime, timedelta, timezone
+
+    from smartcommunity.open311 import catalogue as make_catalogue
+    from smartcommunity.open311 import mapping, request_to_issue
+
+    table = mapping(SPEC.version)
+    cap = table.max_requests
+    total = cap + 234
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'many.sqlite3'}",
+                              tokens=TOKENS, pseudonym_key=KEY))
+    services = make_catalogue()
+    now = datetime.now(timezone(timedelta(hours=8)))
+    docs = [request_to_issue({"service_code": "environment.noise", "lat": "39.91",
+                              "long": "116.45", "description": f"噪声 {i}"}, services,
+                             community="110105001001", role="resident",
+                             now=(now - timedelta(minutes=i)).isoformat(timespec="seconds")
+                             ).value for i in range(total)]
+    app.state.sc.service.load(docs, validate=False)
+    client = TestClient(app)
+    staff = {"api_key": "demo-staff-liu-fang"}
+    discovery = client.get(f"{PREFIX}/discovery.json").json()
+    assert discovery[table.raw["paging"]["discovery"]] == cap
+    first = client.get(f"{PREFIX}/requests.json", params=staff)
+    assert first.status_code == 200 and len(first.json()) == cap
+    assert 'rel="next"' in first.headers["link"]
+    seen: list[str] = []
+    url: str | None = f"{PREFIX}/requests.json?api_key=demo-staff-liu-fang&page_size=500"
+    pages = 0
+    while url:
+        resp = client.get(url)
+        assert resp.status_code == 200, resp.text
+        seen += [r["service_request_id"] for r in resp.json()]
+        link = resp.headers.get("link")
+        url = link.split(">", 1)[0].lstrip("<") if link else None
+        pages += 1
+    assert pages == 3 and len(seen) == len(set(seen)) == total
+    assert set(seen) == {d["id"] for d in docs}
+    # The same pages in XML, and nothing past the end.
+    xml = client.get(f"{PREFIX}/requests.xml", params={**staff, "page": "3", "page_size": "500"})
+    assert xml.status_code == 200 and "link" not in xml.headers
+    assert xml.text.count("<service_request_id>") == total - 1000
+    assert client.get(f"{PREFIX}/requests.json",
+                      params={**staff, "page": "9", "page_size": "500"}).json() == []
+    for bad in ({"page_size": "0"}, {"page_size": str(cap + 1)}, {"page": "x"},
+                {"page": "-1"}):
+        resp = client.get(f"{PREFIX}/requests.json", params={**staff, **bad})
+        assert resp.status_code == 400
+        assert next(iter(bad)) in resp.json()[0]["description"]
+    app.state.sc.service.store.dispose()
+
+
+def test_multipart_is_the_form_and_an_upload_is_refused(server: Any, api: Api) -> None:
+    """/req/open311/media: a multipart POST's text parts file a request like the form; a
+    ``media`` file part is a 400 naming it and media_url, and stores nothing."""
+    form = {"api_key": RESIDENT, "service_code": "environment.garbage", "lat": "39.91",
+            "long": "116.45", "description": "垃圾站满溢\n三天无人清运",
+            "media_url": "https://photos.example.org/garbage.jpg"}
+    texts = {k: (None, v) for k, v in form.items()}
+    filed = requests.post(f"{server.base_url}{PREFIX}/requests.json", files=texts, timeout=10)
+    assert filed.status_code == 201, filed.text
+    assert filed.request.headers["content-type"].startswith("multipart/form-data")
+    rid = filed.json()[0]["service_request_id"]
+    doc = api.staff.get(f"/issues/{rid}").json()
+    assert doc["title"] == "垃圾站满溢" and doc["description"] == "三天无人清运"
+    assert doc["extensions"]["org.open311.georeport"]["media_url"] == form["media_url"]
+    before = requests.get(f"{server.base_url}{PREFIX}/requests.json",
+                          params={"api_key": RESIDENT}, timeout=10).json()
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
+    for fmt in ("json", "xml"):
+        refused = requests.post(
+            f"{server.base_url}{PREFIX}/requests.{fmt}", data=form, timeout=10,
+            files={"media": ("garbage.jpg", photo, "image/jpeg")})
+        assert refused.status_code == 400, refused.text
+        if fmt == "json":
+            said = refused.json()
+            assert said[0]["code"] == 400
+            assert said[0]["description"].startswith("media:")
+            assert "media_url" in said[0]["description"]
+        else:
+            assert xmltodict.parse(refused.content)["errors"]["error"]["code"] == "400"
+    broken = requests.post(f"{server.base_url}{PREFIX}/requests.json", timeout=10,
+                           data=b"--x\r\nnot a part", headers={
+                               "Content-Type": "multipart/form-data; boundary=nope"})
+    assert broken.status_code == 400 and broken.json()[0]["code"] == 400
+    after = requests.get(f"{server.base_url}{PREFIX}/requests.json",
+                         params={"api_key": RESIDENT}, timeout=10).json()
+    assert after == before
+
+
+def test_a_credential_serving_several_communities_files_where_the_request_says(
+        server: Any, api: Api) -> None:
+    """/req/open311/community: a hotline serving every community files in the community
+    jurisdiction_id names, the grid address_id names, or the grid polygon holding the point;
+    an ambiguous request is a 400 naming jurisdiction_id that stores nothing."""
+    hotline = "demo-hotline-zhao-li"
+    url = f"{server.base_url}{PREFIX}/requests.json"
+    base = {"api_key": hotline, "service_code": "environment.garbage",
+            "description": "垃圾站满溢"}
+
+    made: dict[str, str] = {}
+
+    def community(**more: str) -> str:
+        resp = requests.post(url, data={**base, **more}, timeout=10)
+        assert resp.status_code == 201, resp.text
+        rid = resp.json()[0]["service_request_id"]
+        made[rid] = api.as_("regulator").get(f"/issues/{rid}").json()["communityDivisionCode"]
+        return made[rid]
+
+    def listed() -> list[Any]:
+        return list(requests.get(url, params={"api_key": hotline}, timeout=10).json())
+
+    before = listed()
+    for vague in ({"address_string": "东门外"}, {"lat": "39.9100", "long": "116.4000"},
+                  {"address_id": "no-such-grid", "address_string": "东门外"}):
+        resp = requests.post(url, data={**base, **vague}, timeout=10)
+        assert resp.status_code == 400, resp.text
+        assert resp.json()[0]["description"].startswith("jurisdiction_id:")
+    assert listed() == before
+    assert community(jurisdiction_id="110105001002", address_string="东门外") == "110105001002"
+    assert community(address_id="110105001001-03") == "110105001001"
+    # Inside the polygon of 和平里第2网格 (beijing-chaoyang.json).
+    assert community(lat="39.9065", long="116.4450") == "110105001002"
+    # The query's jurisdiction_id lists that community only.
+    hepingli = {r["service_request_id"] for r in requests.get(
+        url, params={"api_key": hotline, "jurisdiction_id": "110105001002"}, timeout=10).json()}
+    assert {r for r, c in made.items() if c == "110105001002"} <= hepingli
+    assert not {r for r, c in made.items() if c != "110105001002"} & hepingli
+    bogus = requests.post(url, data={**base, "jurisdiction_id": "elsewhere",
+                                     "address_string": "东门外"}, timeout=10)
+    assert bogus.status_code == 400 and "jurisdiction_id" in bogus.json()[0]["description"]
+    # A community the credential does not serve is refused as the native API refuses it.
+    stranger = requests.post(url, data={**base, "api_key": RESIDENT,
+                                        "jurisdiction_id": "110105001002",
+                                        "address_string": "东门外"}, timeout=10)
+    assert stranger.status_code == 403
+    # A credential of one community still files there without saying so.
+    mine = requests.post(url, data={**base, "api_key": RESIDENT, "lat": "39.9065",
+                                    "long": "116.4450"}, timeout=10)
+    assert mine.status_code == 201
+
+
+def test_an_unresolved_community_is_reported_with_the_other_problems(server: Any) -> None:
+    """/req/open311/errors: every problem of the form at once, the community's among them."""
+    resp = requests.post(f"{server.base_url}{PREFIX}/requests.json", timeout=10, data={
+        "api_key": "demo-hotline-zhao-li", "service_code": "no-such.service",
+        "address_string": "东门外"})
+    assert resp.status_code == 400
+    fields = {e["description"].split(":", 1)[0] for e in resp.json()}
+    assert fields == {"jurisdiction_id", "service_code"}
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(form=st.dictionaries(
+    st.sampled_from(_FIELDS), st.one_of(st.text(max_size=40), st.sampled_from(
+        ["environment.garbage", "39.9", "116.4", "13911112222", "110105001002"])),
+    max_size=8))
+def test_multipart_and_form_encoding_answer_alike(api: Api, form: dict[str, str]) -> None:
+    """/req/open311/media: the same fields sent form-encoded and as multipart text parts get the
+    same answer (filed both times, or refused both times for the same fields)."""
+    def post(**how: Any) -> Any:
+        return api.client.post(f"{PREFIX}/requests.json", **how)
+
+    fields = {**form, "api_key": RESIDENT}
+    plain_ = post(data=fields)
+    multi = post(files={k: (None, v.encode("utf-8")) for k, v in fields.items()})
+    assert multi.status_code == plain_.status_code, (plain_.text, multi.text)
+    if plain_.status_code >= 400:
+        assert multi.json() == plain_.json()

@@ -24,8 +24,11 @@ def add_open311(sub: Any) -> None:
                     "(NDJSON) by the spec's mapping, and report what each field lost and why. "
                     "Load the issues with 'smartcommunity import --ndjson'.")
     i.add_argument("export", metavar="FILE", help="the export: JSON array or XML, - for stdin")
-    i.add_argument("--community", required=True, metavar="CODE",
-                   help="12-digit division code of the community the requests belong to")
+    i.add_argument("--community", metavar="CODE",
+                   help="12-digit division code of the community the requests belong to "
+                        "(default: each request's jurisdiction_id, address_id naming a grid "
+                        "of --profile, or point inside one; requests left ambiguous are "
+                        "refused)")
     i.add_argument("--system", required=True, metavar="URI",
                    help="URI of the Open311 system: each issue keeps its id as an external "
                         "reference of this system")

@@ -13,6 +13,7 @@ becomes what GET requests answers); :func:`to_xml` writes the XML form.
 
 from __future__ import annotations
 
+from ._community import community_of, inside, named_community
 from ._convert import REQUEST_FIELDS, Conversion, issue_to_request, request_to_issue
 from ._crs import to_wgs84, wgs84_to_gcj02
 from ._export import ImportReport, import_requests, read_export
@@ -21,5 +22,6 @@ from ._services import Catalogue, catalogue
 from ._xml import from_xml, to_xml
 
 __all__ = ["REQUEST_FIELDS", "Catalogue", "Conversion", "ImportReport", "Mapping311",
-           "catalogue", "from_xml", "import_requests", "issue_to_request", "mapping",
-           "read_export", "request_to_issue", "to_wgs84", "to_xml", "wgs84_to_gcj02"]
+           "catalogue", "community_of", "from_xml", "import_requests", "inside",
+           "issue_to_request", "mapping", "named_community", "read_export", "request_to_issue",
+           "to_wgs84", "to_xml", "wgs84_to_gcj02"]

@@ -71,7 +71,7 @@ def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
     point = location.get("point") or {}
     wgs84 = point.get("crs") == table.crs
     converted = None
-    if isinstance(point.get("latitude"), (int, float)) and isinstance(
+    if not wgs84 and isinstance(point.get("latitude"), (int, float)) and isinstance(
             point.get("longitude"), (int, float)):
         converted = to_wgs84(float(point["latitude"]), float(point["longitude"]),
                              table.crs_method(point.get("crs")))
@@ -105,8 +105,7 @@ def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
         "long": point["longitude"] if wgs84 else converted[1] if converted else None,
         "media_url": attachments[0]["url"] if attachments else None,
     }
-    reasons = table.lost_to_open311
-    lost = {m: reasons[m] for m in reasons if m.lstrip("/") in issue}
+    lost = {pointer: why for name, pointer, why in table.lost_members if name in issue}
     if status == table.imported_status:  # a status that reads as itself on import
         lost.pop("/status", None)
     if "/location" in lost and not location.get("address") and (

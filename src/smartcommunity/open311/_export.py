@@ -10,6 +10,7 @@ from typing import Any
 
 from ..exceptions import Open311Error
 from ..validation import message
+from ._community import community_of
 from ._convert import request_to_issue
 from ._mapping import mapping
 from ._services import Catalogue
@@ -70,16 +71,21 @@ class ImportReport:
         }
 
 
-def import_requests(requests: list[dict[str, Any]], catalogue: Catalogue, *, community: str,
-                    role: str, system: str,
+def import_requests(requests: list[dict[str, Any]], catalogue: Catalogue, *,
+                    community: str | None, role: str, system: str,
                     progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Issues for the requests of an export. Each keeps the request's id as an external
-    reference of ``system`` (the Open311 system's URI), so a second import is recognised."""
+    reference of ``system`` (the Open311 system's URI), so a second import is recognised.
+
+    Every issue belongs to ``community``; without one, each request's own
+    ``jurisdiction_id``, ``address_id`` or point in the profile's grids decides
+    (:func:`community_of`), and a request they leave ambiguous is refused."""
     report = ImportReport()
     for index, request in enumerate(requests):
         rid = request.get("service_request_id")
         try:
-            converted = request_to_issue(request, catalogue, community=community, role=role,
+            where = community or community_of(request, catalogue, None)
+            converted = request_to_issue(request, catalogue, community=where, role=role,
                                          strict=False)
         except Open311Error as exc:
             report.refused.append((index, None if rid is None else str(rid), exc.problems))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,9 +13,12 @@ from ..specification import DEFAULT_VERSION, Spec, load_spec, per_spec_tree
 __all__ = ["Mapping311", "mapping"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Mapping311:
-    """The machine-readable tables of the Open311 GeoReport v2 mapping of one spec version."""
+    """The machine-readable tables of the Open311 GeoReport v2 mapping of one spec version.
+
+    One instance per spec tree is cached, so the tables derived per conversion are built once
+    (a listing converts every issue it answers)."""
 
     raw: Mapping[str, Any]
     spec: Spec
@@ -68,12 +72,28 @@ class Mapping311:
         return frozenset(s for s, o in self.raw["statuses"].items() if o == open311)
 
     @property
+    def max_requests(self) -> int:
+        """The most requests one GET requests answers (its page size at most)."""
+        return int(self.raw["paging"]["maxRequests"])
+
+    @property
+    def paging(self) -> tuple[str, str]:
+        """The query parameters naming the page (from 1) and the page size."""
+        table = self.raw["paging"]
+        return str(table["page"]), str(table["pageSize"])
+
+    @functools.cached_property
     def lost_to_open311(self) -> Mapping[str, Mapping[str, str]]:
         """Issue member pointer → why Open311 cannot carry it (both languages)."""
         return {e["member"]: {"zh-Hans": e["zh-Hans"], "en": e["en"]}
                 for e in self.raw["lost"]["toOpen311"]}
 
-    @property
+    @functools.cached_property
+    def lost_members(self) -> tuple[tuple[str, str, Mapping[str, str]], ...]:
+        """(top-level member name, its pointer, why it is lost) of :attr:`lost_to_open311`."""
+        return tuple((m.lstrip("/"), m, why) for m, why in self.lost_to_open311.items())
+
+    @functools.cached_property
     def lost_to_issue(self) -> Mapping[str, Mapping[str, str]]:
         """Open311 field → why an issue does not take it (both languages)."""
         return {e["field"]: {"zh-Hans": e["zh-Hans"], "en": e["en"]}

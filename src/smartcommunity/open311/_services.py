@@ -37,6 +37,8 @@ class Catalogue:
     #: the profile's URI (Open311 ``jurisdiction_id``), None without a profile
     jurisdiction: str | None = None
     titles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: the profile's grids: (code, community division code, GeoJSON polygon or None)
+    grids: tuple[tuple[str, str, Mapping[str, Any] | None], ...] = ()
 
     def __contains__(self, code: object) -> bool:
         return code in self.entries
@@ -110,4 +112,6 @@ def catalogue(profile: Profile | None = None, version: str | None = None) -> Cat
         code: (dict(service.name) or titles.get(code, {}), tuple(service.attributes),
                tuple(raw.get(code, {}).get("keywords", ())))
         for code, service in profile.services.items()}
-    return Catalogue(version, entries, profile.id, titles)
+    grids = tuple((str(g["code"]), str(g["divisionCode"]), g.get("geometry"))
+                  for g in profile.grids.values())
+    return Catalogue(version, entries, profile.id, titles, grids)

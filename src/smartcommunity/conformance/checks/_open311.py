@@ -3,14 +3,17 @@ and XML, through the same service as the standard's API."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from ...exceptions import ProfileError
+from ...profiles import Profile, load_profile
 from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._shared import ISSUE, events_of, new_issue, plain, watching
+from ._shared import ISSUE, after, events_of, new_issue, plain, subject, watching
 
 _FORM = "application/x-www-form-urlencoded"
 _RESIDENT = "resident"
@@ -61,6 +64,24 @@ def _post(ctx: KitContext, fmt: str, form: dict[str, str],
     return ctx.call("POST", _path(ctx, f"/requests.{fmt}"), None,
                     content=urlencode(form).encode("utf-8"),
                     headers={"Content-Type": _FORM, "Accept": "*/*", **(headers or {})})
+
+
+def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]
+              ) -> tuple[bytes, str]:
+    """A multipart/form-data body of text ``fields`` and ``files`` (name → filename, content,
+    media type), and its Content-Type."""
+    boundary = f"sc-kit-{uuid.uuid4().hex}"
+    out = bytearray()
+    for name, value in fields.items():
+        out += (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n'
+                f"Content-Type: text/plain; charset=utf-8\r\n\r\n").encode()
+        out += value.encode("utf-8") + b"\r\n"
+    for name, (filename, content, media) in files.items():
+        out += (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                f'filename="{filename}"\r\nContent-Type: {media}\r\n\r\n').encode()
+        out += content + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
 def _json_list(ctx: KitContext, resp: Response, what: str) -> list[dict[str, Any]]:
@@ -130,6 +151,59 @@ def test_open311_services(ctx: KitContext) -> None:
                       400, zh="不符的 jurisdiction_id", en="a jurisdiction_id not the server's")
 
 
+def _city(ctx: KitContext) -> Profile:
+    """The profile the services are held to: the one given (``--profile``), else the one
+    the server publishes."""
+    if ctx.profile is not None:
+        return ctx.profile
+    resp = ctx.call("GET", ctx.path("getProfile"))
+    if resp.status != 200:
+        raise Skipped("没有给出城市配置，服务器也没有发布", "no city profile was given and the "
+                      "server publishes none")
+    try:
+        return load_profile(resp.json())
+    except ProfileError as exc:
+        raise Skipped("服务器发布的城市配置有错误", f"the published city profile has errors "
+                      f"({exc})") from exc
+
+
+def _shape(attributes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What a service definition must keep of the catalogue: each attribute's code, datatype,
+    whether it is required, its order and its values' keys, in order."""
+    return [(a.get("code"), a.get("datatype"), a.get("required"), a.get("order"),
+             [v.get("key") for v in a.get("values") or [] if isinstance(v, dict)])
+            for a in attributes if isinstance(a, dict)]
+
+
+@check("/req/open311/services")
+def test_open311_definitions_follow_the_profile(ctx: KitContext) -> None:
+    from ...open311 import catalogue
+
+    expected = catalogue(_city(ctx), ctx.spec.version)
+    services = _json_list(ctx, _get(ctx, "/services.json"), "services")
+    listed = {str(s.get("service_code")) for s in services}
+    extra, missing = sorted(listed - set(expected.entries)), sorted(set(expected.entries) - listed)
+    ctx.expect(not extra and not missing,
+               f"服务列表与城市配置的目录不同：多出 {plain(extra, 'zh')}，"
+               f"缺少 {plain(missing, 'zh')}",
+               f"the services differ from the profile's catalogue: extra {plain(extra)}, "
+               f"missing {plain(missing)}")
+    for code in expected.entries:
+        want = expected.definition(code) or {}
+        if not want.get("attributes"):
+            continue
+        resp = _get(ctx, f"/services/{code}.json")
+        ctx.expect_status(resp, 200, zh=f"读取服务定义 {code}", en=f"read definition {code}")
+        body = resp.json() if isinstance(resp.json(), dict) else {}
+        got = _shape(list(body.get("attributes") or []))
+        ctx.expect(got == _shape(want["attributes"]),
+                   f"服务 {code} 的定义不符合城市配置目录的属性（代码、类型、必填、顺序、取值）："
+                   f"{plain(got, 'zh')}",
+                   f"the definition of {code} breaks the profile catalogue's attributes (code, "
+                   f"datatype, required, order, values): {plain(got)}, expected "
+                   f"{plain(_shape(want['attributes']))}")
+
+
 @check("/req/open311/create", needs=(_RESIDENT,))
 def test_open311_create(ctx: KitContext) -> None:
     who = ctx.principal(_RESIDENT, community=ctx.preset.community)
@@ -153,6 +227,91 @@ def test_open311_create(ctx: KitContext) -> None:
     ctx.expect_status(bad, 400, zh="纬度超出范围", en="latitude out of range")
     after = len(_json_list(ctx, _get(ctx, "/requests.json", ctx.staff), "GET requests"))
     ctx.expect(after == before, "被拒绝的请求仍被保存", "a refused request was stored")
+
+
+@check("/req/open311/media", needs=(_RESIDENT,))
+def test_open311_media(ctx: KitContext) -> None:
+    who = ctx.principal(_RESIDENT, community=ctx.preset.community)
+    code = _plain_service(ctx)
+    form = {"api_key": who.token, "service_code": code, "lat": "39.9087", "long": "116.3975",
+            "description": "井盖松动\n北门人行道的井盖踩上去会晃。"}
+
+    def post(files: dict[str, tuple[str, bytes, str]]) -> Response:
+        body, media = multipart(form, files)
+        return ctx.call("POST", _path(ctx, "/requests.json"), None, content=body,
+                        headers={"Content-Type": media, "Accept": "*/*"})
+
+    filed = _json_list(ctx, post({}), "multipart POST requests")
+    rid = str((filed or [{}])[0].get("service_request_id"))
+    native = ctx.read(ISSUE, rid)
+    ctx.expect_status(native, 200, zh="读取 multipart 提交的诉求",
+                      en="read the issue filed by a multipart POST")
+    ctx.expect((native.json() or {}).get("category") == code,
+               "multipart 提交的诉求类别不是 service_code",
+               "the category of the issue filed by multipart is not the service_code")
+    reader, cursor = watching(ctx, or_staff=True)
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256))
+    refused = post({"media": ("manhole.jpg", photo, "image/jpeg")})
+    ctx.expect_status(refused, 400, zh="上传的 media 文件", en="an uploaded media file")
+    items = refused.json() if isinstance(refused.json(), list) else []
+    ctx.expect(bool(items) and all(str(i.get("code")) == "400" and "media" in str(
+        i.get("description")) for i in items),
+        "拒绝上传文件的错误不是指明 media 的 [{code: 400, description}]",
+        "the refusal of the upload is not [{code: 400, description}] naming media")
+    events, _ = after(ctx, reader, cursor)
+    issues = subject(ctx, ISSUE, "")
+    made = [e for e in events if isinstance(e, dict)
+            and str(e.get("subject", "")).startswith(issues)]
+    ctx.expect(not made, "带上传文件的请求被拒绝后仍保存了诉求",
+               "a request refused for its uploaded file was stored")
+
+
+def _filer_of_two(ctx: KitContext) -> tuple[Principal, str]:
+    """A principal who may submit issues and serves both of the preset's communities (every
+    community first), and the other community."""
+    other = ctx.preset.other_community
+    if not other:
+        raise Skipped("预设没有第二个社区", "the preset names no other community")
+    lifecycle = ctx.spec.lifecycle(ISSUE)
+    roles = {r for t in lifecycle["transitions"] if not t["from"] for r in t["roles"]}
+    found = sorted((p for p in ctx.preset.principals.values() if p.role in roles
+                    and p.serves(ctx.preset.community) and p.serves(other)),
+                   key=lambda p: "*" not in p.communities)
+    if not found:
+        raise Skipped("预设中没有服务两个社区、可提交诉求的主体",
+                      "the preset has no principal serving both communities who may submit")
+    return found[0], other
+
+
+@check("/req/open311/community")
+def test_open311_community(ctx: KitContext) -> None:
+    who, other = _filer_of_two(ctx)
+    code = _plain_service(ctx)
+    form = {"api_key": who.token, "service_code": code, "address_string": "东门外第二盏路灯",
+            "description": "路灯不亮"}
+    reader, cursor = watching(ctx, or_staff=True)
+    vague = _post(ctx, "json", form)
+    ctx.expect_status(vague, 400, zh="服务多个社区的凭证提交时没有指明社区",
+                      en="a credential serving several communities files naming none")
+    items = vague.json() if isinstance(vague.json(), list) else []
+    ctx.expect(bool(items) and "jurisdiction_id" in str(items[0].get("description")),
+               "不确定社区的错误没有指明 jurisdiction_id",
+               "the refusal of an ambiguous community does not name jurisdiction_id")
+    events, _ = after(ctx, reader, cursor)
+    issues = subject(ctx, ISSUE, "")
+    ctx.expect(not [e for e in events if isinstance(e, dict)
+                    and str(e.get("subject", "")).startswith(issues)],
+               "社区不确定的请求被保存", "a request of an ambiguous community was stored")
+    for community in (ctx.preset.community, other):
+        resp = _post(ctx, "json", {**form, "jurisdiction_id": community})
+        filed = _json_list(ctx, resp, "POST requests with jurisdiction_id")
+        rid = str((filed or [{}])[0].get("service_request_id"))
+        doc = ctx.read(ISSUE, rid, who).json() or {}
+        ctx.expect(doc.get("communityDivisionCode") == community,
+                   f"jurisdiction_id={community} 提交的诉求属于 "
+                   f"{plain(doc.get('communityDivisionCode'), 'zh')}",
+                   f"the request filed with jurisdiction_id={community} belongs to "
+                   f"{plain(doc.get('communityDivisionCode'))}")
 
 
 @check("/req/open311/read", needs=(_RESIDENT,))
@@ -186,6 +345,55 @@ def test_open311_read(ctx: KitContext) -> None:
     token = _json_list(ctx, _get(ctx, f"/tokens/{rid}.json"), "GET tokens")
     ctx.expect(bool(token) and token[0].get("service_request_id") == rid,
                "令牌没有给出 service_request_id", "the token gives no service_request_id")
+
+
+def _next_page(resp: Response) -> tuple[str, dict[str, str]] | None:
+    """The path and query of the page a ``Link: <…>; rel="next"`` header points to."""
+    for link in str(resp.headers.get("link") or "").split(","):
+        target, _, rest = link.partition(";")
+        if 'rel="next"' in rest.replace(" ", "") or "rel=next" in rest.replace(" ", ""):
+            parts = urlsplit(target.strip().strip("<>"))
+            return parts.path, dict(parse_qsl(parts.query))
+    return None
+
+
+@check("/req/open311/paging", needs=(_RESIDENT,))
+def test_open311_paging(ctx: KitContext) -> None:
+    from ...open311 import mapping
+
+    table = mapping(ctx.spec.version)
+    page_name, size_name = table.paging
+    discovery = _get(ctx, "/discovery.json").json() or {}
+    announced = table.raw["paging"]["discovery"]
+    ctx.expect(discovery.get(announced) == table.max_requests,
+               f"discovery 没有以 {announced} 公布上限 {table.max_requests}",
+               f"discovery does not announce the cap {table.max_requests} as {announced}")
+    who = ctx.principal(_RESIDENT, community=ctx.preset.community)
+    code = _plain_service(ctx)
+    since = ctx.moment(-1 / 24)
+    filed = {_file(ctx, who, code) for _ in range(3)}
+    query = {"service_code": code, "start_date": since, size_name: "2",
+             "api_key": ctx.staff.token}
+    seen: list[str] = []
+    resp = ctx.call("GET", _path(ctx, "/requests.json"), None, params=query,
+                    headers={"Accept": "*/*"})
+    for _ in range(200):
+        items = _json_list(ctx, resp, "GET requests page")
+        ctx.expect(len(items) <= 2, f"{size_name}=2 的一页给出了 {len(items)} 条",
+                   f"a page of {size_name}=2 gave {len(items)} requests")
+        ids = [str(i.get("service_request_id")) for i in items]
+        ctx.expect(not set(ids) & set(seen), "分页重复给出了请求", "paging repeats requests")
+        seen += ids
+        following = _next_page(resp)
+        if following is None:
+            break
+        path, params = following
+        resp = ctx.call("GET", path, None, params=params, headers={"Accept": "*/*"})
+    ctx.expect(filed <= set(seen), "沿 Link 分页没有读到全部请求",
+               "following the Link pages does not reach every request")
+    for bad in ({size_name: "0"}, {size_name: str(table.max_requests + 1)}, {page_name: "0"}):
+        ctx.expect_status(_get(ctx, "/requests.json", ctx.staff, **bad), 400,
+                          zh=f"超出范围的 {plain(bad, 'zh')}", en=f"{plain(bad)} out of range")
 
 
 @check("/req/open311/public-read")
