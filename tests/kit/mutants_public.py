@@ -56,6 +56,30 @@ def public_identity_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def public_voice_author_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Lists each opinion on the consultation's page with the name of who gave or recorded it,
+    read from the stored record."""
+    pages: PublicPages = app.state.public
+    service = pages.service
+    listed = pages.voices
+
+    def with_authors(rid: str) -> list[dict[str, Any]]:
+        shown = listed(rid)
+        for voice in shown:
+            with service.store.read() as tx:
+                stored = tx.get(str(voice["resourceType"]), str(voice["id"]))
+            actor = (stored.doc["history"][0].get("actor") or {}) if stored else {}
+            author = actor.get("name") or (actor.get("onBehalfOf") or {}).get("id")
+            if author and "stance" in voice:
+                voice["textPublic"] = True
+                voice["text"] = f"{author}：{voice.get('text') or ''}"
+        return shown
+
+    mp.setattr(pages, "voices", with_authors)
+    mp.setattr(pages, "_rendered", {})
+    return app
+
+
 def public_small_cell_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Publishes every cell's number, however small."""
     pages: PublicPages = app.state.public
@@ -86,6 +110,8 @@ MUTANTS: list[Mutant] = [
     Mutant("public-identity-leaked", "/req/public-pages/public-audience",
            "the public pages show the stored consultation, residents' names included",
            public_identity_leaked),
+    Mutant("public-voice-author-shown", "/req/public-pages/voices",
+           "the consultation's page names who gave each opinion", public_voice_author_shown),
     Mutant("public-small-cell-shown", "/req/public-pages/small-cells",
            "statistics cells of one or two issues show their number", public_small_cell_shown),
     Mutant("public-notice-as-html", "/req/public-pages/notice-pdf",
