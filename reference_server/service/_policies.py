@@ -619,7 +619,8 @@ class VoicePolicy(Policy):
                          "/req/voice/single-support", **values)
             problems.append((said["pointer"], said["message"]["en"],
                              said["message"]["zh-Hans"], "/req/voice/single-support"))
-        due = reply_due(str(doc["receivedAt"]), version=version)
+        # The city's reply days when the server runs a profile, else the spec's default.
+        due = reply_due(str(doc["receivedAt"]), self.service.profile, version=version)
         if "replyDue" not in doc:
             doc["replyDue"] = due  # the server fills in what the requirement makes of it
         elif _later(str(doc["replyDue"]), due):

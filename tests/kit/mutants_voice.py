@@ -91,11 +91,22 @@ def reply_at_creation(app: Any, mp: pytest.MonkeyPatch) -> Any:
 def reply_due_loose(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """The server gives residents' voice a month, whatever the reply days say."""
 
-    def month(received: str, **kw: Any) -> str:
+    def month(received: str, *args: Any, **kw: Any) -> str:
         start = datetime.fromisoformat(received)
         return (start + timedelta(days=30)).isoformat(timespec="seconds")
 
     mp.setattr(_policies, "reply_due", month)
+    return app
+
+
+def reply_days_of_the_spec(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The server gives the spec's default reply days though its city profile sets fewer."""
+    original = _policies.reply_due
+
+    def default(received: str, profile: Any = None, **kw: Any) -> str:
+        return original(received, None, **kw)
+
+    mp.setattr(_policies, "reply_due", default)
     return app
 
 
@@ -131,6 +142,9 @@ MUTANTS: list[Mutant] = [
            "a reply sent with a new opinion is kept", reply_at_creation),
     Mutant("voice-reply-due-loose", "/req/voice/reply-due",
            "replyDue is a month after receipt", reply_due_loose),
+    Mutant("voice-reply-days-of-the-spec", "/req/voice/reply-due",
+           "replyDue follows the spec's 15 days though the city profile sets 10",
+           reply_days_of_the_spec),
     Mutant("voice-decided-unanswered", "/req/voice/reply-before-decide",
            "decide goes ahead while opinions await their reply", decided_unanswered),
     Mutant("voice-author-leaked", "/req/voice/public-without-author",

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from smartcommunity import validate
+from fastapi.testclient import TestClient
 
+from smartcommunity import validate
+from smartcommunity.participation import reply_days
+from smartcommunity.profiles import load_profile
+from smartcommunity.specification import spec_root
+
+from .conftest import make_app
 from .helpers import COMMUNITY, EXAMPLES, LI, OTHER, WANG, Api, example, later, new_id
 from .test_lifecycle import _consultation_at
 
 OPINION = EXAMPLES["opinion/lift-door-to-door-wang-guiying.json"]
 PROPOSAL = EXAMPLES["proposal/lift-accessible-ramp.json"]
 CHEN_TOKEN = "test-resident-chen"
+CHAOYANG = spec_root() / "1.0" / "profiles" / "beijing-chaoyang.json"
 
 
 def _resident(rid: str) -> dict[str, str]:
@@ -68,6 +76,24 @@ def test_a_grid_worker_records_for_an_elderly_owner(api: Api) -> None:
     # /req/voice/reply-due: the spec's 15 days, filled in by the server.
     received = datetime.fromisoformat(stored["receivedAt"])
     assert datetime.fromisoformat(stored["replyDue"]) == received + timedelta(days=15)
+
+
+def test_a_city_profile_sets_the_reply_days(tmp_path: Path) -> None:
+    """Under --profile the server fills in and bounds replyDue by the city's reply days."""
+    profile = load_profile(CHAOYANG)
+    days = reply_days(profile)
+    assert days == 10 != reply_days()
+    chaoyang = Api(TestClient(make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                                       profile=CHAOYANG)))
+    stored = _post(chaoyang, "grid-worker", _opinion(new_id())).json()
+    received = datetime.fromisoformat(stored["receivedAt"])
+    assert datetime.fromisoformat(stored["replyDue"]) == received + timedelta(days=days)
+    # what the spec's default would allow is later than the city allows: refused
+    late = _opinion(new_id())
+    late["replyDue"] = (datetime.fromisoformat(late["receivedAt"])
+                        + timedelta(days=days + 1)).isoformat()
+    resp = _post(chaoyang, "grid-worker", late)
+    assert resp.status_code == 422 and "replyDue" in resp.text
 
 
 def test_recording_for_someone_outside_ones_community_is_refused(api: Api) -> None:

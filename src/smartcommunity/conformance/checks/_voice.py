@@ -11,6 +11,7 @@ from typing import Any
 from ...participation import moment, reply_days
 from .._context import KitContext
 from .._registry import Skipped, check
+from ._profiles import _city
 from ._shared import (
     GRID_WORKER,
     PUBLIC,
@@ -27,6 +28,8 @@ DECIDE = "decide"
 REPLY = "reply"
 SUPPORT = "support"
 WITHDRAW_SUPPORT = "withdraw-support"
+#: a requirement of the city profiles' class: a server declaring it runs a profile
+PROFILE_FORMAT = "/req/profiles/format"
 
 
 def _voice_types(ctx: KitContext) -> None:
@@ -168,9 +171,18 @@ def test_reply_reasons(ctx: KitContext) -> None:
     refused_on_create(ctx, given, 422, "an opinion created with its reply")
 
 
+def _reply_days(ctx: KitContext) -> int:
+    """The reply days the server is held to: its city profile's, when it runs one, else the
+    spec's default."""
+    profile = ctx.profile
+    if profile is None and ctx.spec.requirements[PROFILE_FORMAT].conformance_class in ctx.declared:
+        profile = _city(ctx)
+    return reply_days(profile, version=ctx.spec.version)
+
+
 @check("/req/voice/reply-due")
 def test_reply_due(ctx: KitContext) -> None:
-    days = reply_days(version=ctx.spec.version)
+    days = _reply_days(ctx)
     item = Tracked(ctx, _opinion(ctx), _recorder(ctx))
     received, due = moment(item.doc.get("receivedAt")), moment(item.doc.get("replyDue"))
     ctx.expect(due is not None, "服务器没有填写 replyDue", "the server did not fill in replyDue")
