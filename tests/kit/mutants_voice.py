@@ -111,7 +111,18 @@ def reply_days_of_the_spec(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 
 def decided_unanswered(app: Any, mp: pytest.MonkeyPatch) -> Any:
-    mp.setattr(_policies.ConsultationPolicy, "_replies_given", lambda self, tx, stored: None)
+    mp.setattr(_policies.ConsultationPolicy, "_replies_given", lambda self, *args: None)
+    return app
+
+
+def any_reason_will_do(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A decide giving a reason for any one missing reply goes ahead without the others."""
+    original = _policies.unanswered
+
+    def lenient(consultation: Any, items: Any, before: Any = None, excused: Any = None) -> Any:
+        return [] if excused else original(consultation, items, before=before, excused=excused)
+
+    mp.setattr(_policies, "unanswered", lenient)
     return app
 
 
@@ -147,6 +158,9 @@ MUTANTS: list[Mutant] = [
            reply_days_of_the_spec),
     Mutant("voice-decided-unanswered", "/req/voice/reply-before-decide",
            "decide goes ahead while opinions await their reply", decided_unanswered),
+    Mutant("voice-any-reason-will-do", "/req/voice/unanswered-reasons",
+           "one recorded reason lets decide go ahead without every other reply",
+           any_reason_will_do),
     Mutant("voice-author-leaked", "/req/voice/public-without-author",
            "the public reads who wrote or recorded an opinion", author_leaked),
 ]

@@ -15,6 +15,7 @@ from smartcommunity.participation import (
     NO_BIRTH_DATE,
     age_band,
     decision_disagreements,
+    not_awaiting,
     participation,
     reply_days,
     reply_due,
@@ -54,6 +55,52 @@ def test_every_opinion_of_the_lift_consultation_was_answered_before_the_decision
     late["consultation"] = {"resourceType": "Consultation", "id": LIFT["id"]}
     late["receivedAt"] = "2024-05-01T09:00:00+08:00"
     assert unanswered(LIFT, [late]) == []
+
+
+def _lift_items() -> list[dict[str, Any]]:
+    return [copy.deepcopy(d) for d in VOICES if d["consultation"]["id"] == LIFT["id"]]
+
+
+def _reason(item: dict[str, Any], reason: str = "received-late") -> dict[str, Any]:
+    return {"item": {"resourceType": item["resourceType"], "id": item["id"]}, "reason": reason}
+
+
+@given(st.data())
+def test_a_decision_goes_without_exactly_the_replies_it_records_reasons_for(
+        data: st.DataObject) -> None:
+    items = _lift_items()
+    indexes = st.lists(st.sampled_from(range(len(items))), unique=True)
+    silent, explained = data.draw(indexes), data.draw(indexes)
+    later = [n for n in data.draw(indexes) if n not in silent]
+    for n in silent:  # never answered
+        items[n].pop("reply")
+    for n in later:  # answered only after the decision (2024-04-28)
+        items[n]["reply"]["at"] = "2024-05-06T09:00:00+08:00"
+    decided = copy.deepcopy(LIFT)
+    decided["decision"]["unanswered"] = [_reason(items[n]) for n in explained]
+    assert {d["id"] for d in unanswered(decided, items)} == {
+        items[n]["id"] for n in silent if n not in explained}
+    # a reason given for an item answered before the decision is a finding
+    found = not_awaiting(decided, items)
+    assert sorted(f.pointer for f in found) == sorted(
+        f"/decision/unanswered/{i}/item" for i, n in enumerate(explained)
+        if n not in silent and n not in later)
+    assert all(f.code == "voice.not-unanswered" for f in found)
+
+
+def test_a_reason_names_an_item_awaiting_its_reply() -> None:
+    items = _lift_items()
+    decided = copy.deepcopy(LIFT)
+    decided["decision"]["unanswered"] = [_reason(items[0])]
+    assert [f.pointer for f in not_awaiting(decided, items)] == ["/decision/unanswered/0/item"]
+    # what the decide action lists, before the decision: only items without a reply
+    items[0].pop("reply")
+    assert not_awaiting({"id": LIFT["id"]}, items, [_reason(items[0])], ("details",
+                                                                        "unanswered")) == []
+    stranger = {"resourceType": "Opinion", "id": "00000000-0000-4000-8000-000000000000"}
+    assert [f.pointer for f in not_awaiting({"id": LIFT["id"]}, items, [_reason(stranger)],
+                                            ("details", "unanswered"))] == [
+        "/details/unanswered/0/item"]
 
 
 def test_a_decision_listing_another_outcome_than_the_reply_is_found() -> None:

@@ -4,6 +4,7 @@ recorded for or who supported (/req/public-pages/voices)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -151,3 +152,16 @@ def test_the_step_reads_no_identity_even_from_an_unredacted_document() -> None:
     assert not [who for who in named if who in facts]
     paper = next(v for v in voices if v.get("channel") == "paper")
     assert paper["text"] not in facts  # no agreement, no text, whoever forgets to redact
+
+
+def test_the_page_says_why_the_decision_went_without_a_reply() -> None:
+    doc = copy.deepcopy(_LIFT)
+    voices = [public_view(v) for v in voices_on(doc)]
+    paper = next(v for v in voices if v.get("channel") == "paper")
+    paper.pop("reply")
+    doc["decision"]["unanswered"] = [{"item": {"resourceType": "Opinion", "id": paper["id"]},
+                                      "reason": "received-late", "note": "将在答复期限内答复。"}]
+    zh = _text(consultation_page(public_view(doc), "zh-Hans", Links(), voices=voices))
+    en = _text(consultation_page(public_view(doc), "en", Links(), voices=voices))
+    assert "收到太晚，决定后答复：将在答复期限内答复。" in zh and "尚未答复" in zh
+    assert "Received too late; answered after the decision" in en

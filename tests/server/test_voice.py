@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from smartcommunity import validate
-from smartcommunity.participation import reply_days
+from smartcommunity.participation import not_awaiting, reply_days
 from smartcommunity.profiles import load_profile
 from smartcommunity.specification import spec_root
 
@@ -207,6 +207,37 @@ def test_decide_waits_for_every_reply(sqlite_api: Api) -> None:
     decide["details"]["voices"] = voices
     c.act("community-staff", "decide", decide)
     assert c.doc["decision"]["voices"] == voices
+
+
+def test_decide_goes_ahead_when_it_records_why_each_reply_is_missing(sqlite_api: Api) -> None:
+    api = sqlite_api
+    c = _consultation_at(api, "deliberating")
+    first, second = _opinion(c.id), _opinion(c.id)
+    for doc in (first, second):
+        assert _post(api, "grid-worker", doc).status_code == 201
+    why = [{"item": {"resourceType": "Opinion", "id": first["id"]}, "reason": "received-late",
+            "note": "决定前一天收到，将在答复期限内答复。"}]
+    decide: dict[str, Any] = {"details": {"decisionType": "adopted", "basis": "consensus",
+                                          "text": "按方案加装。", "unanswered": why}}
+    # one reason for two unanswered opinions: still refused, naming the one without
+    refused = c.api.staff.post(f"{c.path}/actions/decide", decide, if_match=c.etag)
+    assert refused.status_code == 409 and refused.json()["code"] == "voice.reply-missing"
+    assert second["id"] in refused.json()["message"]["en"]
+    assert first["id"] not in refused.json()["message"]["en"]
+    # a reason for an item that awaits no reply misstates the record
+    stray = {"item": {"resourceType": "Opinion", "id": new_id()}, "reason": "duplicate"}
+    decide["details"]["unanswered"] = [*why, stray]
+    wrong = c.api.staff.post(f"{c.path}/actions/decide", decide, if_match=c.etag)
+    assert wrong.status_code == 422, wrong.text
+    assert wrong.json()["errors"][0]["code"] == "voice.not-unanswered"
+    assert wrong.json()["errors"][0]["pointer"] == "/details/unanswered/1/item"
+    assert api.staff.get(c.path).json()["status"] == "deliberating"
+    why.append({"item": {"resourceType": "Opinion", "id": second["id"]},
+                "reason": "answered-by-decision"})
+    decide["details"]["unanswered"] = why
+    c.act("community-staff", "decide", decide)
+    assert c.doc["decision"]["unanswered"] == why
+    assert not_awaiting(c.doc, [first, second]) == []
 
 
 def test_opinions_are_listed_by_community_and_consultation(api: Api) -> None:

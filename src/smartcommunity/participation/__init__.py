@@ -1,5 +1,6 @@
 """Residents' voice in consultations (/conf/voice): reply deadlines, the replies a decision
-waits for, and participation figures computed from opinion and proposal records.
+waits for (or the reasons recorded for those it goes without), and participation figures
+computed from opinion and proposal records.
 
 >>> from smartcommunity.participation import reply_due
 >>> reply_due("2024-04-07T20:15:00+08:00")
@@ -13,6 +14,7 @@ from ._replies import (
     adopted_outcomes,
     decision_disagreements,
     moment,
+    not_awaiting,
     reply_days,
     reply_due,
     support_problems,
@@ -21,5 +23,5 @@ from ._replies import (
 )
 
 __all__ = ["AGE_BANDS", "NO_BIRTH_DATE", "Participation", "adopted_outcomes", "age_band",
-           "decision_disagreements", "moment", "participation", "reply_days", "reply_due",
-           "support_problems", "unanswered", "voice_types"]
+           "decision_disagreements", "moment", "not_awaiting", "participation", "reply_days",
+           "reply_due", "support_problems", "unanswered", "voice_types"]

@@ -241,13 +241,21 @@ def _feedback(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> 
                 feedback.get("publishedAt"), (Line("", _text(feedback["text"])),))
 
 
-def _reply_lines(item: Mapping[str, Any], spec: Spec, lang: Lang) -> list[Line]:
+Why = Mapping[tuple[Any, Any], str]  # (resourceType, id) → why the decision went without
+
+
+def _reply_lines(item: Mapping[str, Any], spec: Spec, lang: Lang, why: Why) -> list[Line]:
     reply = item.get("reply")
     if not isinstance(reply, Mapping):
         due = day(item.get("replyDue"))
-        return [Line(_t(lang, "答复", "Reply"), _t(lang, f"尚未答复（期限 {due}）",
-                                                 f"Not yet answered (due {due})")
-                     if due else _t(lang, "尚未答复", "Not yet answered"))]
+        lines = [Line(_t(lang, "答复", "Reply"), _t(lang, f"尚未答复（期限 {due}）",
+                                                  f"Not yet answered (due {due})")
+                      if due else _t(lang, "尚未答复", "Not yet answered"))]
+        reason = why.get((item.get("resourceType"), item.get("id")))
+        if reason:  # the decision recorded why it went ahead without this reply
+            lines.append(Line(_t(lang, "决定时未答复的原因", "Why the decision went without it"),
+                              reason))
+        return lines
     lines = [Line(_t(lang, "答复结果", "Outcome"),
                   _code(spec, item, "reply/outcome", reply.get("outcome"), lang)),
              Line(_t(lang, "答复", "Reply"), _text(reply.get("text"))),
@@ -257,8 +265,8 @@ def _reply_lines(item: Mapping[str, Any], spec: Spec, lang: Lang) -> list[Line]:
     return lines
 
 
-def _opinion(item: Mapping[str, Any], spec: Spec, lang: Lang, options: Mapping[Any, str]
-             ) -> Step:
+def _opinion(item: Mapping[str, Any], spec: Spec, lang: Lang, options: Mapping[Any, str],
+             why: Why) -> Step:
     stance = _code(spec, item, "stance", item.get("stance"), lang)
     channel = _code(spec, item, "channel", item.get("channel"), lang)
     # The text only with its author's agreement, even should a caller pass it unredacted.
@@ -269,11 +277,11 @@ def _opinion(item: Mapping[str, Any], spec: Spec, lang: Lang, options: Mapping[A
         lines.insert(0, Line(_t(lang, "针对方案", "On the option"), options[item["optionId"]]))
     return Step("opinion", _t(lang, f"{stance}（{channel}）", f"{stance} ({channel})"),
                 item.get("receivedAt"), tuple(line for line in
-                                              [*lines, *_reply_lines(item, spec, lang)]
+                                              [*lines, *_reply_lines(item, spec, lang, why)]
                                               if line.text))
 
 
-def _proposal(item: Mapping[str, Any], spec: Spec, lang: Lang) -> Step:
+def _proposal(item: Mapping[str, Any], spec: Spec, lang: Lang, why: Why) -> Step:
     count = item.get("supportCount")
     lines = [Line(_t(lang, "提案", "What is proposed"), _text(item.get("text"))),
              Line(_t(lang, "渠道", "Channel"),
@@ -282,8 +290,25 @@ def _proposal(item: Mapping[str, Any], spec: Spec, lang: Lang) -> Step:
         lines.append(Line(_t(lang, "联署人数", "Supporters"), str(count)))
     return Step("proposal", _text(item.get("title")) or _t(lang, "提案", "A proposal"),
                 item.get("receivedAt"), tuple(line for line in
-                                              [*lines, *_reply_lines(item, spec, lang)]
+                                              [*lines, *_reply_lines(item, spec, lang, why)]
                                               if line.text))
+
+
+def _unanswered(doc: Mapping[str, Any], spec: Spec, lang: Lang) -> Why:
+    """The reasons the decision recorded for the replies it went without
+    (/req/voice/unanswered-reasons), by the item they concern."""
+    decision = doc.get("decision")
+    entries = decision.get("unanswered") if isinstance(decision, Mapping) else None
+    why: dict[tuple[Any, Any], str] = {}
+    for entry in entries if isinstance(entries, list) else ():
+        item = entry.get("item") if isinstance(entry, Mapping) else None
+        if isinstance(item, Mapping):
+            reason = _code(spec, doc, "decision/unanswered/reason", entry.get("reason"), lang)
+            note = _text(entry.get("note"))
+            why[(item.get("resourceType"), item.get("id"))] = (
+                f"{reason}：{note}" if note and lang.startswith("zh")
+                else f"{reason}: {note}" if note else reason)
+    return why
 
 
 def _voices(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Step | None:
@@ -300,8 +325,9 @@ def _voices(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> St
                  f"{len(opinions)} opinions and {len(proposals)} proposals received; "
                  f"{answered} answered")
     options = {o.get("id"): _text(o.get("title")) for o in doc.get("options") or ()}
-    items = ([_opinion(v, spec, lang, options) for v in opinions]
-             + [_proposal(v, spec, lang) for v in proposals])
+    why = _unanswered(doc, spec, lang)
+    items = ([_opinion(v, spec, lang, options, why) for v in opinions]
+             + [_proposal(v, spec, lang, why) for v in proposals])
     return Step("voices", _t(lang, "居民意见与答复", "Residents' views and replies"),
                 voices[0].get("receivedAt"), (Line("", summary),), tuple(items))
 

@@ -28,6 +28,8 @@ DECIDE = "decide"
 REPLY = "reply"
 SUPPORT = "support"
 WITHDRAW_SUPPORT = "withdraw-support"
+#: the reasons a decision may record for a reply still missing
+UNANSWERED_REASONS = "unanswered-reason"
 #: a requirement of the city profiles' class: a server declaring it runs a profile
 PROFILE_FORMAT = "/req/profiles/format"
 
@@ -212,6 +214,34 @@ def test_reply_before_decide(ctx: KitContext) -> None:
     consultation.refuse(DECIDE, body, who, 409, "decide with an opinion unanswered")
     opinion.act(REPLY, _reply("answered", reasons=False), ctx.staff)
     consultation.act(DECIDE, body, who)
+
+
+@check("/req/voice/unanswered-reasons")
+def test_unanswered_reasons(ctx: KitContext) -> None:
+    _voice_types(ctx)
+    procedure = Procedure(ctx)
+    procedure.run(until=lambda event: event["action"] == DECIDE)
+    event = procedure.next_event()
+    if event is None:
+        raise Skipped("示例协商没有 decide 事件", "the example consultation has no decide event")
+    consultation = procedure.consultation
+    recorder = _recorder(ctx)
+    first, second = (Tracked(ctx, _opinion(ctx, consultation=consultation.id), recorder)
+                     for _ in range(2))
+    reasons = ctx.spec.codelist(UNANSWERED_REASONS)
+    why = [{"item": {"resourceType": item.doc["resourceType"], "id": item.id}, "reason": code}
+           for item, code in zip((first, second), reasons, strict=False)]
+    body = procedure.body(event)
+    body.get("details", {}).pop("voices", None)
+    who = procedure.performer(event)
+    body["details"]["unanswered"] = why[:1]
+    consultation.refuse(DECIDE, body, who, 409, "decide giving a reason for one of two "
+                                                "unanswered opinions")
+    body["details"]["unanswered"] = why
+    consultation.act(DECIDE, body, who)
+    recorded = (consultation.doc.get("decision") or {}).get("unanswered")
+    ctx.expect(recorded == why, "决定没有记下未答复的意见及原因",
+               "the decision does not record the unanswered opinions and why")
 
 
 @check("/req/voice/public-without-author")
