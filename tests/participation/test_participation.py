@@ -124,6 +124,57 @@ def test_participation_counts_every_channel_and_the_elderly() -> None:
     assert (figures.replied, figures.replied_on_time, figures.adopted) == (4, 4, 3)
     assert figures.on_time_share == 1.0 and figures.adopted_share == 0.75
     assert participation(LIFT, []).on_time_share is None
+    # the eldest resident's opinion, recorded at her door, answered on time like the app's
+    elder = figures.answers_by_age_band["80+"]
+    assert (elder.items, elder.opinions, elder.replied, elder.replied_on_time) == (1, 1, 1, 1)
+    assert elder.on_time_share == 1.0 and elder.adopted_share == 0.0
+    assert elder.opinions_per_100_households == 100 / 36
+    paper = figures.answers_by_channel["paper"]
+    assert (paper.items, paper.adopted, paper.adopted_share) == (1, 1, 1.0)
+    assert figures.answers_by_channel["meeting"].opinions == 0  # the proposal
+
+
+_OUTCOMES = st.sampled_from([None, "answered", "adopted", "partly-adopted", "not-adopted"])
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), _OUTCOMES, st.booleans(),
+                          st.sampled_from(["app", "paper", "door-to-door", "hotline"]),
+                          st.sampled_from([None, date(1940, 1, 1), date(1990, 1, 1)])),
+                max_size=12),
+       st.one_of(st.none(), st.integers(1, 500)))
+def test_the_groups_add_up_to_the_consultations_figures(
+        drawn: list[tuple[int, str | None, bool, str, date | None]],
+        households: int | None) -> None:
+    items, births = [], {}
+    templates = _lift_items()
+    for n, (which, outcome, late, channel, born) in enumerate(drawn):
+        doc = copy.deepcopy(templates[which])
+        doc["id"] = f"00000000-0000-4000-8000-{n:012d}"
+        doc["channel"] = channel
+        author = f"10000000-0000-4000-8000-{n:012d}"
+        doc["history"][0]["actor"] = {"role": "resident", "resident": {
+            "resourceType": "Resident", "id": author}}
+        if born is not None:
+            births[author] = born
+        if outcome is None:
+            doc.pop("reply", None)
+        else:
+            doc["reply"] = {"outcome": outcome, "text": "答复", "reasons": "理由",
+                            "at": "2024-06-30T09:00:00+08:00" if late else doc["receivedAt"]}
+        items.append(doc)
+    figures = participation(LIFT, items, households=households, birth_dates=births,
+                            on=date(2024, 4, 28))
+    for groups in (figures.answers_by_channel, figures.answers_by_age_band):
+        assert sum(g.items for g in groups.values()) == len(items)
+        assert sum(g.opinions for g in groups.values()) == figures.opinions
+        assert sum(g.replied for g in groups.values()) == figures.replied
+        assert sum(g.replied_on_time for g in groups.values()) == figures.replied_on_time
+        assert sum(g.adopted for g in groups.values()) == figures.adopted
+        for g in groups.values():
+            assert g.on_time_share is None or 0 <= g.on_time_share <= 1
+            assert g.adopted_share is None or 0 <= g.adopted_share <= 1
+            assert (g.opinions_per_100_households is None) is (households is None)
+    assert set(figures.answers_by_channel) == {c for _, _, _, c, _ in drawn}
 
 
 def test_a_late_reply_is_not_on_time() -> None:

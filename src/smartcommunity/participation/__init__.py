@@ -9,7 +9,7 @@ computed from opinion and proposal records.
 
 from __future__ import annotations
 
-from ._figures import AGE_BANDS, NO_BIRTH_DATE, Participation, age_band, participation
+from ._figures import AGE_BANDS, NO_BIRTH_DATE, Answers, Participation, age_band, participation
 from ._replies import (
     adopted_outcomes,
     decision_disagreements,
@@ -22,6 +22,6 @@ from ._replies import (
     voice_types,
 )
 
-__all__ = ["AGE_BANDS", "NO_BIRTH_DATE", "Participation", "adopted_outcomes", "age_band",
+__all__ = ["AGE_BANDS", "NO_BIRTH_DATE", "Answers", "Participation", "adopted_outcomes", "age_band",
            "decision_disagreements", "moment", "not_awaiting", "participation", "reply_days",
            "reply_due", "support_problems", "unanswered", "voice_types"]
