@@ -15,6 +15,7 @@ from smartcommunity.participation import (
     NO_BIRTH_DATE,
     age_band,
     decision_disagreements,
+    fewest_reply_days,
     not_awaiting,
     participation,
     reply_days,
@@ -35,6 +36,8 @@ def test_the_reply_days_come_from_the_profile_else_the_spec() -> None:
     assert reply_days() == SPEC.parameter("/req/voice/reply-due", "replyDays") == 15
     beijing = load_profile(spec_root() / "1.0" / "profiles" / "beijing-chaoyang.json")
     assert reply_days(beijing) == 10
+    # the fewest days a city may set: a deadline this close is one every city accepts
+    assert 1 <= fewest_reply_days() <= reply_days(beijing)
     assert reply_due("2024-04-07T20:15:00+08:00", beijing) == "2024-04-17T20:15:00+08:00"
     # The offset stays the one the item was received in.
     assert reply_due("2024-04-07T12:15:00Z").endswith("+00:00")

@@ -13,6 +13,7 @@ from ._figures import AGE_BANDS, NO_BIRTH_DATE, Answers, Participation, age_band
 from ._replies import (
     adopted_outcomes,
     decision_disagreements,
+    fewest_reply_days,
     moment,
     not_awaiting,
     reply_days,
@@ -22,6 +23,7 @@ from ._replies import (
     voice_types,
 )
 
-__all__ = ["AGE_BANDS", "NO_BIRTH_DATE", "Answers", "Participation", "adopted_outcomes", "age_band",
-           "decision_disagreements", "moment", "not_awaiting", "participation", "reply_days",
-           "reply_due", "support_problems", "unanswered", "voice_types"]
+__all__ = ["AGE_BANDS", "NO_BIRTH_DATE", "Answers", "Participation", "adopted_outcomes",
+           "age_band", "decision_disagreements", "fewest_reply_days", "moment", "not_awaiting",
+           "participation", "reply_days", "reply_due", "support_problems", "unanswered",
+           "voice_types"]

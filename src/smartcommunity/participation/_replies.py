@@ -59,6 +59,17 @@ def reply_days(profile: ProfileData | None = None, version: str = DEFAULT_VERSIO
     return int(load_spec(version).parameter(REPLY_DUE, PROFILE_MEMBER))
 
 
+#: where the profile meta-schema bounds a city's reply days
+_PROFILE_SCHEMA = "meta/profile.json"
+
+
+def fewest_reply_days(version: str = DEFAULT_VERSION) -> int:
+    """The fewest reply days any city profile may set (the meta-schema's minimum): a reply
+    deadline this close to receipt is one every conforming server accepts."""
+    rules = load_spec(version).schema(_PROFILE_SCHEMA)["properties"]["consultations"]
+    return int(rules["properties"][PROFILE_MEMBER]["minimum"])
+
+
 def reply_due(received_at: str, profile: ProfileData | None = None,
               version: str = DEFAULT_VERSION) -> str:
     """When the reply to an item received at ``received_at`` (RFC 3339 with offset) is due,
