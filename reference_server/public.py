@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from smartcommunity.transparency import (
     LANGUAGES,
+    VOICE_MEMBERS,
     IssueStatistics,
     Links,
     NoticeFontMissing,
@@ -171,7 +172,10 @@ class PublicPages:
                     rows = tx.page(rtype, ListQuery(consultation=rid), scope, after, 200)
                 for stored in rows:
                     after = stored.seq
-                    presented = service.present(who, stored)
+                    # Only what the page reads is redacted (not the history and supporters
+                    # it would remove anyway): the access check reads the whole record.
+                    shown = {k: v for k, v in stored.doc.items() if k in VOICE_MEMBERS}
+                    presented = service.present(who, stored, state=orjson.dumps(shown).decode())
                     if presented is not None:
                         found.append(presented.document())
                 if len(rows) < 200:

@@ -26,8 +26,8 @@ from ..privacy import audience_for_role, redact
 from ..specification import DEFAULT_VERSION, Spec, load_spec
 from ..validation import compile_plan
 
-__all__ = ["STEPS", "Line", "Step", "Timeline", "WithVoices", "public_view", "timeline",
-           "voices_of"]
+__all__ = ["STEPS", "VOICE_MEMBERS", "Line", "Step", "Timeline", "WithVoices", "public_view",
+           "timeline", "voices_of"]
 
 Lang = str  # "zh-Hans" or "en"
 
@@ -63,6 +63,14 @@ class Timeline:
     convener: str
     categories: tuple[str, ...]
     steps: tuple[Step, ...] = field(default_factory=tuple)
+
+
+#: the members of an opinion or proposal the voices step reads: a publisher may keep only
+#: these before redacting, sparing the history and supporters it would redact away anyway
+VOICE_MEMBERS = frozenset({
+    "resourceType", "specVersion", "id", "consultation", "divisionCode", "stance", "channel",
+    "optionId", "text", "textPublic", "title", "supportCount", "receivedAt", "replyDue",
+    "reply"})
 
 
 class WithVoices(dict[str, Any]):
