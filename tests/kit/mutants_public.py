@@ -39,7 +39,7 @@ def public_unpublished_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 
 def public_identity_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
-    """Keeps the visibility filter but renders the stored document, names and all."""
+    """Keeps the visibility filter but renders the stored document, naming its proposers."""
     pages: PublicPages = app.state.public
     service = pages.service
 
@@ -49,6 +49,11 @@ def public_identity_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
         if stored is None or service.present(service.anonymous, stored) is None:
             raise NotFound()
         doc: dict[str, Any] = copy.deepcopy(stored.doc)
+        # ... and, as a page template listing who proposed the topic would, names them
+        names = [p.get("name") for p in (doc.get("origin") or {}).get("proposers") or ()
+                 if isinstance(p, dict) and p.get("name")]
+        if names:
+            doc["description"] = f"{doc.get('description') or ''}（提议人：{'、'.join(names)}）"
         return doc
 
     mp.setattr(pages, "consultation", unredacted)
