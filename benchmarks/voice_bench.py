@@ -1,6 +1,8 @@
-"""What the decision's wait for replies costs (/req/voice/reply-before-decide), on SQLite.
+"""What the decision's wait for replies costs (/req/voice/reply-before-decide), on SQLite,
+and what listing residents' voices costs a consultation's public page (/req/public-pages/voices).
 
     .venv/bin/python benchmarks/voice_bench.py [--sizes 0 1000 10000] [--runs 50]
+                                               [--voices 0 100 1000] [--page-runs 10]
 
 Before ``decide`` the server reads every opinion and proposal that names the consultation and
 checks each has its reply. For each store size (opinions of other consultations already in
@@ -73,19 +75,49 @@ def measure(size: int, runs: int) -> tuple[float, float]:
         with service.store.read() as tx:
             stored = tx.get("Consultation", consultation["id"])
             baseline = _median_ms(lambda: tx.get("Consultation", consultation["id"]), runs)
-            check = _median_ms(lambda: policy._replies_given(tx, stored), runs)
+            check = _median_ms(lambda: policy._replies_given(tx, stored, None), runs)
     return baseline, check
+
+
+def page_cost(count: int, runs: int) -> float:
+    """Median ms to make a public consultation's page (read, redact, list its ``count``
+    replied opinions as the public reads them, render) — what the first view after a change
+    pays; later views are served from memory."""
+    spec = load_spec()
+    examples = dict(spec.examples())
+    consultation = copy.deepcopy(examples["consultation/lift-installation-building-3.json"])
+    consultation["visibility"] = "public"
+    opinion = examples["opinion/lift-door-to-door-wang-guiying.json"]
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(Settings(database_url=f"sqlite:///{Path(folder) / 'p.sqlite3'}",
+                                  demo=False))
+        service = app.state.sc.service
+        service.load([consultation], validate=False)
+        service.load(_opinions(opinion, consultation["id"], count, replied=True),
+                     validate=False)
+        pages = app.state.public
+        key = ("consultation", consultation["id"], "zh-Hans")
+        pages._make(key)  # templates and plans compiled once, as the server does at start
+        return _median_ms(lambda: pages._make(key), runs)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 1000, 10000])
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--voices", type=int, nargs="+", default=[0, 100, 1000])
+    parser.add_argument("--page-runs", type=int, default=10)
     args = parser.parse_args(argv)
     print(f"{'other opinions':>15} {'read by id (ms)':>16} {'reply check (ms)':>17} {'ratio':>7}")
     for size in args.sizes:
         baseline, check = measure(size, args.runs)
         print(f"{size:>15} {baseline:>16.3f} {check:>17.3f} {check / baseline:>7.1f}")
+    print()
+    print(f"{'opinions':>15} {'make page (ms)':>16} {'vs none':>8}")
+    costs = [(n, page_cost(n, args.page_runs)) for n in args.voices]
+    none = costs[0][1]
+    for n, ms in costs:
+        print(f"{n:>15} {ms:>16.2f} {ms / none:>8.1f}")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Every consultation is read as the anonymous public principal, so what a page shows is what the
 API gives a caller without a token — the same visibility filter, redaction and hidden vote
-results (/req/public-pages/published-only, /req/public-pages/public-audience). Issue statistics
+results (/req/public-pages/published-only, /req/public-pages/public-audience); so are the
+opinions and proposals on it, shown with their replies (/req/public-pages/voices). Issue statistics
 come from one grouped query over the indexed columns (category, community, submission time),
 kept until the change feed moves on: a page view reads one number, never the issues
 (/req/public-pages/small-cells).
@@ -26,6 +27,7 @@ from starlette.routing import Route
 
 from smartcommunity.transparency import (
     LANGUAGES,
+    VOICE_MEMBERS,
     IssueStatistics,
     Links,
     NoticeFontMissing,
@@ -97,6 +99,8 @@ class PublicPages:
         types = {collection: rtype for rtype, collection in service.spec.collections.items()}
         self.consultation_type = types["consultations"]
         self.issue_type = types["issues"]
+        #: residents' voice shown on a consultation's page (/req/public-pages/voices)
+        self.voice_types = tuple(types[c] for c in ("opinions", "proposals") if c in types)
 
     def warm(self) -> None:
         """Compile what the pages use — the templates, the consultation's redaction plan and
@@ -155,6 +159,29 @@ class PublicPages:
             raise NotFound()
         return presented.document()
 
+    def voices(self, rid: str) -> list[dict[str, Any]]:
+        """The opinions and proposals on consultation ``rid`` as the public may read them: no
+        author, no supporter, an opinion's text only with its author's agreement."""
+        service, who = self.service, self.service.anonymous
+        found: list[dict[str, Any]] = []
+        for rtype in self.voice_types:
+            scope = service.access.scope(who, rtype)
+            after = 0
+            while True:
+                with service.store.read() as tx:
+                    rows = tx.page(rtype, ListQuery(consultation=rid), scope, after, 200)
+                for stored in rows:
+                    after = stored.seq
+                    # Only what the page reads is redacted (not the history and supporters
+                    # it would remove anyway): the access check reads the whole record.
+                    shown = {k: v for k, v in stored.doc.items() if k in VOICE_MEMBERS}
+                    presented = service.present(who, stored, state=orjson.dumps(shown).decode())
+                    if presented is not None:
+                        found.append(presented.document())
+                if len(rows) < 200:
+                    break
+        return found
+
     def _count(self) -> IssueStatistics:
         """Exact counts grouped by the database, folded to China-time months."""
         counts: Counter[tuple[str, str, str]] = Counter()
@@ -206,12 +233,13 @@ class PublicPages:
             return index_page(list(self.consultations()), key[1], self.links).encode(), None
         doc = self.consultation(key[1])
         until = _results_due(doc)
+        voices = self.voices(key[1])
         if key[0] == "notice":
             try:
-                return notice_pdf(doc), until
+                return notice_pdf(doc, voices=voices), until
             except NoticeFontMissing as exc:
                 raise NoticeUnavailable(str(exc)) from exc
-        return consultation_page(doc, key[2], self.links).encode(), until
+        return consultation_page(doc, key[2], self.links, voices=voices).encode(), until
 
     def _keep(self, key: Key, rendered: _Rendered) -> None:
         if len(self._rendered) >= self.kept:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from smartcommunity.lifecycle import merge_into_target
-from smartcommunity.participation import reply_due, support_problems, unanswered
+from smartcommunity.participation import not_awaiting, reply_due, support_problems, unanswered
 
 from ..auth import Principal
 from ..errors import IdConflict, NotRequested, RepliesMissing, coded
@@ -535,7 +535,7 @@ class ConsultationPolicy(Policy):
     def check_action(self, tx: Any, principal: Principal, stored: Stored, action: str,
                      body: Mapping[str, Any], actor: Mapping[str, Any]) -> dict[str, Any]:
         if action == "decide":
-            self._replies_given(tx, stored)
+            self._replies_given(tx, stored, sub(body, "details").get("unanswered"))
         if action == "withdraw":
             proposers = [p for p in sub(stored.doc, "origin").get("proposers") or ()
                          if isinstance(p, Mapping)]
@@ -551,20 +551,27 @@ class ConsultationPolicy(Policy):
                                 "/req/consultations/withdraw-by-proposer")
         return self.items(body, action)
 
-    def _replies_given(self, tx: Any, stored: Stored) -> None:
+    def _replies_given(self, tx: Any, stored: Stored, listed: Any) -> None:
         """/req/voice/reply-before-decide: every opinion and proposal received so far has a
-        reply; a decision never waits for items not yet received."""
+        reply, or the decide action lists it in ``unanswered`` with a reason
+        (/req/voice/unanswered-reasons); a decision never waits for items not yet received."""
         # Only an item still in its lifecycle can lack its reply: the one way to a terminal
         # status is the reply action, so the replied ones are never read.
         open_ = {s for t in VoicePolicy.types for s in self.service.lifecycle(t).statuses
                  if s not in self.service.lifecycle(t).terminal}
         items = [s.doc for s in tx.with_term(VoicePolicy.types, CONSULTATION, stored.id, open_)]
-        missing = unanswered(stored.doc, items, before=stamp(now_cst()))
+        # A reason recorded for an item that awaits no reply would misstate the record.
+        stray = not_awaiting(stored.doc, items, listed if listed is not None else [],
+                             where=("details", "unanswered"))
+        if stray:
+            raise unprocessable(stray, findings=True)
+        missing = unanswered(stored.doc, items, before=stamp(now_cst()),
+                             excused=listed if listed is not None else [])
         if missing:
-            listed = ", ".join(f"{i.get('resourceType')}/{i.get('id')}" for i in missing)
-            raise RepliesMissing(count=len(missing), items=listed, errors=[
+            listed_ = ", ".join(f"{i.get('resourceType')}/{i.get('id')}" for i in missing)
+            raise RepliesMissing(count=len(missing), items=listed_, errors=[
                 coded("", "voice.reply-missing", self.service.spec.version,
-                      RepliesMissing.requirement, count=len(missing), items=listed)])
+                      RepliesMissing.requirement, count=len(missing), items=listed_)])
 
     def items(self, body: Mapping[str, Any], action: str) -> dict[str, Any]:
         """record-votes takes the ballots of its channel (/req/consultations/
@@ -619,7 +626,8 @@ class VoicePolicy(Policy):
                          "/req/voice/single-support", **values)
             problems.append((said["pointer"], said["message"]["en"],
                              said["message"]["zh-Hans"], "/req/voice/single-support"))
-        due = reply_due(str(doc["receivedAt"]), version=version)
+        # The city's reply days when the server runs a profile, else the spec's default.
+        due = reply_due(str(doc["receivedAt"]), self.service.profile, version=version)
         if "replyDue" not in doc:
             doc["replyDue"] = due  # the server fills in what the requirement makes of it
         elif _later(str(doc["replyDue"]), due):

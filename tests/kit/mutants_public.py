@@ -39,7 +39,7 @@ def public_unpublished_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 
 def public_identity_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
-    """Keeps the visibility filter but renders the stored document, names and all."""
+    """Keeps the visibility filter but renders the stored document, naming its proposers."""
     pages: PublicPages = app.state.public
     service = pages.service
 
@@ -49,9 +49,38 @@ def public_identity_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
         if stored is None or service.present(service.anonymous, stored) is None:
             raise NotFound()
         doc: dict[str, Any] = copy.deepcopy(stored.doc)
+        # ... and, as a page template listing who proposed the topic would, names them
+        names = [p.get("name") for p in (doc.get("origin") or {}).get("proposers") or ()
+                 if isinstance(p, dict) and p.get("name")]
+        if names:
+            doc["description"] = f"{doc.get('description') or ''}（提议人：{'、'.join(names)}）"
         return doc
 
     mp.setattr(pages, "consultation", unredacted)
+    mp.setattr(pages, "_rendered", {})
+    return app
+
+
+def public_voice_author_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Lists each opinion on the consultation's page with the name of who gave or recorded it,
+    read from the stored record."""
+    pages: PublicPages = app.state.public
+    service = pages.service
+    listed = pages.voices
+
+    def with_authors(rid: str) -> list[dict[str, Any]]:
+        shown = listed(rid)
+        for voice in shown:
+            with service.store.read() as tx:
+                stored = tx.get(str(voice["resourceType"]), str(voice["id"]))
+            actor = (stored.doc["history"][0].get("actor") or {}) if stored else {}
+            author = actor.get("name") or (actor.get("onBehalfOf") or {}).get("id")
+            if author and "stance" in voice:
+                voice["textPublic"] = True
+                voice["text"] = f"{author}：{voice.get('text') or ''}"
+        return shown
+
+    mp.setattr(pages, "voices", with_authors)
     mp.setattr(pages, "_rendered", {})
     return app
 
@@ -86,6 +115,8 @@ MUTANTS: list[Mutant] = [
     Mutant("public-identity-leaked", "/req/public-pages/public-audience",
            "the public pages show the stored consultation, residents' names included",
            public_identity_leaked),
+    Mutant("public-voice-author-shown", "/req/public-pages/voices",
+           "the consultation's page names who gave each opinion", public_voice_author_shown),
     Mutant("public-small-cell-shown", "/req/public-pages/small-cells",
            "statistics cells of one or two issues show their number", public_small_cell_shown),
     Mutant("public-notice-as-html", "/req/public-pages/notice-pdf",

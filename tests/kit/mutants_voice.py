@@ -91,7 +91,7 @@ def reply_at_creation(app: Any, mp: pytest.MonkeyPatch) -> Any:
 def reply_due_loose(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """The server gives residents' voice a month, whatever the reply days say."""
 
-    def month(received: str, **kw: Any) -> str:
+    def month(received: str, *args: Any, **kw: Any) -> str:
         start = datetime.fromisoformat(received)
         return (start + timedelta(days=30)).isoformat(timespec="seconds")
 
@@ -99,8 +99,30 @@ def reply_due_loose(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def reply_days_of_the_spec(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The server gives the spec's default reply days though its city profile sets fewer."""
+    original = _policies.reply_due
+
+    def default(received: str, profile: Any = None, **kw: Any) -> str:
+        return original(received, None, **kw)
+
+    mp.setattr(_policies, "reply_due", default)
+    return app
+
+
 def decided_unanswered(app: Any, mp: pytest.MonkeyPatch) -> Any:
-    mp.setattr(_policies.ConsultationPolicy, "_replies_given", lambda self, tx, stored: None)
+    mp.setattr(_policies.ConsultationPolicy, "_replies_given", lambda self, *args: None)
+    return app
+
+
+def any_reason_will_do(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A decide giving a reason for any one missing reply goes ahead without the others."""
+    original = _policies.unanswered
+
+    def lenient(consultation: Any, items: Any, before: Any = None, excused: Any = None) -> Any:
+        return [] if excused else original(consultation, items, before=before, excused=excused)
+
+    mp.setattr(_policies, "unanswered", lenient)
     return app
 
 
@@ -131,8 +153,14 @@ MUTANTS: list[Mutant] = [
            "a reply sent with a new opinion is kept", reply_at_creation),
     Mutant("voice-reply-due-loose", "/req/voice/reply-due",
            "replyDue is a month after receipt", reply_due_loose),
+    Mutant("voice-reply-days-of-the-spec", "/req/voice/reply-due",
+           "replyDue follows the spec's 15 days though the city profile sets 10",
+           reply_days_of_the_spec),
     Mutant("voice-decided-unanswered", "/req/voice/reply-before-decide",
            "decide goes ahead while opinions await their reply", decided_unanswered),
+    Mutant("voice-any-reason-will-do", "/req/voice/unanswered-reasons",
+           "one recorded reason lets decide go ahead without every other reply",
+           any_reason_will_do),
     Mutant("voice-author-leaked", "/req/voice/public-without-author",
            "the public reads who wrote or recorded an opinion", author_leaked),
 ]

@@ -15,6 +15,8 @@ from smartcommunity.participation import (
     NO_BIRTH_DATE,
     age_band,
     decision_disagreements,
+    fewest_reply_days,
+    not_awaiting,
     participation,
     reply_days,
     reply_due,
@@ -34,6 +36,8 @@ def test_the_reply_days_come_from_the_profile_else_the_spec() -> None:
     assert reply_days() == SPEC.parameter("/req/voice/reply-due", "replyDays") == 15
     beijing = load_profile(spec_root() / "1.0" / "profiles" / "beijing-chaoyang.json")
     assert reply_days(beijing) == 10
+    # the fewest days a city may set: a deadline this close is one every city accepts
+    assert 1 <= fewest_reply_days() <= reply_days(beijing)
     assert reply_due("2024-04-07T20:15:00+08:00", beijing) == "2024-04-17T20:15:00+08:00"
     # The offset stays the one the item was received in.
     assert reply_due("2024-04-07T12:15:00Z").endswith("+00:00")
@@ -54,6 +58,52 @@ def test_every_opinion_of_the_lift_consultation_was_answered_before_the_decision
     late["consultation"] = {"resourceType": "Consultation", "id": LIFT["id"]}
     late["receivedAt"] = "2024-05-01T09:00:00+08:00"
     assert unanswered(LIFT, [late]) == []
+
+
+def _lift_items() -> list[dict[str, Any]]:
+    return [copy.deepcopy(d) for d in VOICES if d["consultation"]["id"] == LIFT["id"]]
+
+
+def _reason(item: dict[str, Any], reason: str = "received-late") -> dict[str, Any]:
+    return {"item": {"resourceType": item["resourceType"], "id": item["id"]}, "reason": reason}
+
+
+@given(st.data())
+def test_a_decision_goes_without_exactly_the_replies_it_records_reasons_for(
+        data: st.DataObject) -> None:
+    items = _lift_items()
+    indexes = st.lists(st.sampled_from(range(len(items))), unique=True)
+    silent, explained = data.draw(indexes), data.draw(indexes)
+    later = [n for n in data.draw(indexes) if n not in silent]
+    for n in silent:  # never answered
+        items[n].pop("reply")
+    for n in later:  # answered only after the decision (2024-04-28)
+        items[n]["reply"]["at"] = "2024-05-06T09:00:00+08:00"
+    decided = copy.deepcopy(LIFT)
+    decided["decision"]["unanswered"] = [_reason(items[n]) for n in explained]
+    assert {d["id"] for d in unanswered(decided, items)} == {
+        items[n]["id"] for n in silent if n not in explained}
+    # a reason given for an item answered before the decision is a finding
+    found = not_awaiting(decided, items)
+    assert sorted(f.pointer for f in found) == sorted(
+        f"/decision/unanswered/{i}/item" for i, n in enumerate(explained)
+        if n not in silent and n not in later)
+    assert all(f.code == "voice.not-unanswered" for f in found)
+
+
+def test_a_reason_names_an_item_awaiting_its_reply() -> None:
+    items = _lift_items()
+    decided = copy.deepcopy(LIFT)
+    decided["decision"]["unanswered"] = [_reason(items[0])]
+    assert [f.pointer for f in not_awaiting(decided, items)] == ["/decision/unanswered/0/item"]
+    # what the decide action lists, before the decision: only items without a reply
+    items[0].pop("reply")
+    assert not_awaiting({"id": LIFT["id"]}, items, [_reason(items[0])], ("details",
+                                                                        "unanswered")) == []
+    stranger = {"resourceType": "Opinion", "id": "00000000-0000-4000-8000-000000000000"}
+    assert [f.pointer for f in not_awaiting({"id": LIFT["id"]}, items, [_reason(stranger)],
+                                            ("details", "unanswered"))] == [
+        "/details/unanswered/0/item"]
 
 
 def test_a_decision_listing_another_outcome_than_the_reply_is_found() -> None:
@@ -77,6 +127,57 @@ def test_participation_counts_every_channel_and_the_elderly() -> None:
     assert (figures.replied, figures.replied_on_time, figures.adopted) == (4, 4, 3)
     assert figures.on_time_share == 1.0 and figures.adopted_share == 0.75
     assert participation(LIFT, []).on_time_share is None
+    # the eldest resident's opinion, recorded at her door, answered on time like the app's
+    elder = figures.answers_by_age_band["80+"]
+    assert (elder.items, elder.opinions, elder.replied, elder.replied_on_time) == (1, 1, 1, 1)
+    assert elder.on_time_share == 1.0 and elder.adopted_share == 0.0
+    assert elder.opinions_per_100_households == 100 / 36
+    paper = figures.answers_by_channel["paper"]
+    assert (paper.items, paper.adopted, paper.adopted_share) == (1, 1, 1.0)
+    assert figures.answers_by_channel["meeting"].opinions == 0  # the proposal
+
+
+_OUTCOMES = st.sampled_from([None, "answered", "adopted", "partly-adopted", "not-adopted"])
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), _OUTCOMES, st.booleans(),
+                          st.sampled_from(["app", "paper", "door-to-door", "hotline"]),
+                          st.sampled_from([None, date(1940, 1, 1), date(1990, 1, 1)])),
+                max_size=12),
+       st.one_of(st.none(), st.integers(1, 500)))
+def test_the_groups_add_up_to_the_consultations_figures(
+        drawn: list[tuple[int, str | None, bool, str, date | None]],
+        households: int | None) -> None:
+    items, births = [], {}
+    templates = _lift_items()
+    for n, (which, outcome, late, channel, born) in enumerate(drawn):
+        doc = copy.deepcopy(templates[which])
+        doc["id"] = f"00000000-0000-4000-8000-{n:012d}"
+        doc["channel"] = channel
+        author = f"10000000-0000-4000-8000-{n:012d}"
+        doc["history"][0]["actor"] = {"role": "resident", "resident": {
+            "resourceType": "Resident", "id": author}}
+        if born is not None:
+            births[author] = born
+        if outcome is None:
+            doc.pop("reply", None)
+        else:
+            doc["reply"] = {"outcome": outcome, "text": "答复", "reasons": "理由",
+                            "at": "2024-06-30T09:00:00+08:00" if late else doc["receivedAt"]}
+        items.append(doc)
+    figures = participation(LIFT, items, households=households, birth_dates=births,
+                            on=date(2024, 4, 28))
+    for groups in (figures.answers_by_channel, figures.answers_by_age_band):
+        assert sum(g.items for g in groups.values()) == len(items)
+        assert sum(g.opinions for g in groups.values()) == figures.opinions
+        assert sum(g.replied for g in groups.values()) == figures.replied
+        assert sum(g.replied_on_time for g in groups.values()) == figures.replied_on_time
+        assert sum(g.adopted for g in groups.values()) == figures.adopted
+        for g in groups.values():
+            assert g.on_time_share is None or 0 <= g.on_time_share <= 1
+            assert g.adopted_share is None or 0 <= g.adopted_share <= 1
+            assert (g.opinions_per_100_households is None) is (households is None)
+    assert set(figures.answers_by_channel) == {c for _, _, _, c, _ in drawn}
 
 
 def test_a_late_reply_is_not_on_time() -> None:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from reference_server import Settings, create_app
 
-from .helpers import LIFT, example, issue
+from .helpers import LIFT, example, issue, voices_on
 
 COMMUNITY = "110105001001"
 
@@ -29,14 +29,19 @@ def documents() -> dict[str, Any]:
               + [issue("housing.lift", COMMUNITY, "2026-10-31T16:30:00Z") for _ in range(5)]
               + [issue("public-safety", COMMUNITY, "2026-10-03T10:00:00+08:00")
                  for _ in range(2)])
-    return {"public": public, "kept": kept, "issues": issues}
+    kept_voices = voices_on(kept)
+    for voice in kept_voices:
+        voice["reply"]["text"] += "（只对社区）"
+    return {"public": public, "kept": kept, "issues": issues,
+            "voices": voices_on(public), "kept_voices": kept_voices}
 
 
 @pytest.fixture(scope="session")
 def public_app(tmp_path_factory: pytest.TempPathFactory, documents: dict[str, Any]) -> Any:
     path: Path = tmp_path_factory.mktemp("public") / "server.sqlite3"
     app = create_app(Settings(database_url=f"sqlite:///{path}", demo=True))
-    app.state.sc.service.load([documents["public"], documents["kept"], *documents["issues"]])
+    app.state.sc.service.load([documents["public"], documents["kept"], *documents["issues"],
+                               *documents["voices"], *documents["kept_voices"]])
     return app
 
 

@@ -15,6 +15,9 @@ EXAMPLES = load_spec("1.0").folder / "examples"
 LIFT = "consultation/lift-installation-building-3.json"
 #: a resident named in the lift example (a party of it): must never be on a public page
 RESIDENT_NAME = "王桂英"
+#: the lift consultation's opinions (app, door-to-door and paper) and co-signed proposal
+LIFT_VOICES = ("opinion/lift-app-chen-zhiqiang.json", "opinion/lift-door-to-door-wang-guiying.json",
+               "opinion/lift-paper-zhao-min.json", "proposal/lift-accessible-ramp.json")
 
 
 def example(name: str, **changes: Any) -> dict[str, Any]:
@@ -36,3 +39,12 @@ def issue(category: str, community: str, submitted: str) -> dict[str, Any]:
     if isinstance(history, list) and history:
         history[0]["at"] = submitted
     return doc
+
+
+def voices_on(consultation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The lift example's opinions and proposal, made on ``consultation``."""
+    docs = [example(name) for name in LIFT_VOICES]
+    for doc in docs:
+        doc["consultation"] = {"resourceType": "Consultation", "id": consultation["id"]}
+        doc.pop("meta", None)
+    return docs

@@ -32,7 +32,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, documents: dict[str, Any]
          ) -> Iterator[tuple[Server, list[str]]]:
     path = tmp_path_factory.mktemp("browser") / "server.sqlite3"
     app = create_app(Settings(database_url=f"sqlite:///{path}", demo=True))
-    app.state.sc.service.load([documents["public"], documents["kept"], *documents["issues"]])
+    # the consultation's page holds its opinions, proposal and replies
+    app.state.sc.service.load([documents["public"], documents["kept"], *documents["issues"],
+                               *documents["voices"]])
     rid = documents["public"]["id"]
     pages = ["/public/", "/public/en/", f"/public/consultations/{rid}",
              f"/public/en/consultations/{rid}", "/public/figures", "/public/en/figures"]

@@ -39,6 +39,7 @@ def test_the_notice_renders_with_its_chinese_text(client: TestClient, documents:
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
     compact = "".join(text.split())
-    for phrase in ("公示", "3号楼加装电梯", "幸福里社区居民委员会", "结果反馈"):
+    for phrase in ("公示", "3号楼加装电梯", "幸福里社区居民委员会", "结果反馈", "居民意见与答复",
+                   "单元入口增设无障碍坡道"):
         assert phrase in compact
     assert RESIDENT_NAME not in compact

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ def _site_files(out: Path) -> set[str]:
 
 def test_from_files(tmp_path: Path, documents: dict[str, Any]) -> None:
     source = _ndjson(tmp_path / "in.ndjson",
-                     [documents["public"], documents["kept"], *documents["issues"]])
+                     [documents["public"], documents["kept"], *documents["issues"],
+                      *documents["voices"], *documents["kept_voices"]])
     out = tmp_path / "site"
     # Without a CJK font the pages are written and the command says the notices are missing.
     assert run(["publish", "--input", str(source), "--out", str(out)]) == (0 if _font() else 1)
@@ -45,6 +47,12 @@ def test_from_files(tmp_path: Path, documents: dict[str, Any]) -> None:
     assert documents["kept"]["id"] not in " ".join(_site_files(out))
     pages = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*.html"))
     assert documents["kept"]["title"] not in pages and RESIDENT_NAME not in pages
+    # each reply on the consultation's page; the kept consultation's and unagreed texts nowhere
+    page = (out / f"consultations/{rid}.html").read_text(encoding="utf-8")
+    assert all(v["reply"]["text"] in page for v in documents["voices"])
+    assert not [v for v in documents["kept_voices"] if v["reply"]["text"] in pages]
+    assert not [v for v in documents["voices"]
+                if v.get("textPublic") is False and v["text"] in pages]
     # links stay inside the folder: a page opened from disk reaches every other
     home = (out / "en/consultations" / f"{rid}.html").read_text(encoding="utf-8")
     assert 'href="../../en/figures.html"' in home and 'href="../../index.html"' not in home
@@ -57,13 +65,19 @@ def test_from_a_server_equals_the_servers_pages(tmp_path: Path,
                                                 documents: dict[str, Any]) -> None:
     out = tmp_path / "site"
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", demo=True))
-    app.state.sc.service.load([documents["public"], documents["kept"], *documents["issues"]])
+    app.state.sc.service.load([documents["public"], documents["kept"], *documents["issues"],
+                               *documents["voices"]])
+    rid = documents["public"]["id"]
     with serving(app) as server:  # closes the app's store afterwards
         import httpx
 
         served = httpx.get(server.base_url + "/public/figures.json").json()
+        page = httpx.get(f"{server.base_url}/public/consultations/{rid}").text
         assert run(["publish", "--base-url", server.base_url, "--out", str(out)]) == 0
     assert json.loads((out / "figures.json").read_text(encoding="utf-8")) == served
     files = _site_files(out)
-    assert f"consultations/{documents['public']['id']}.html" in files
+    assert f"consultations/{rid}.html" in files
+    written = (out / f"consultations/{rid}.html").read_text(encoding="utf-8")
+    steps = re.compile(r'<li id="step-voices">.*?</li>', re.S)
+    assert steps.findall(written) == steps.findall(page) != []
     assert not any(documents["kept"]["id"] in f for f in files)

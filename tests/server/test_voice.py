@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from smartcommunity import validate
+from fastapi.testclient import TestClient
 
+from smartcommunity import validate
+from smartcommunity.participation import not_awaiting, reply_days
+from smartcommunity.profiles import load_profile
+from smartcommunity.specification import spec_root
+
+from .conftest import make_app
 from .helpers import COMMUNITY, EXAMPLES, LI, OTHER, WANG, Api, example, later, new_id
 from .test_lifecycle import _consultation_at
 
 OPINION = EXAMPLES["opinion/lift-door-to-door-wang-guiying.json"]
 PROPOSAL = EXAMPLES["proposal/lift-accessible-ramp.json"]
 CHEN_TOKEN = "test-resident-chen"
+CHAOYANG = spec_root() / "1.0" / "profiles" / "beijing-chaoyang.json"
 
 
 def _resident(rid: str) -> dict[str, str]:
@@ -68,6 +76,24 @@ def test_a_grid_worker_records_for_an_elderly_owner(api: Api) -> None:
     # /req/voice/reply-due: the spec's 15 days, filled in by the server.
     received = datetime.fromisoformat(stored["receivedAt"])
     assert datetime.fromisoformat(stored["replyDue"]) == received + timedelta(days=15)
+
+
+def test_a_city_profile_sets_the_reply_days(tmp_path: Path) -> None:
+    """Under --profile the server fills in and bounds replyDue by the city's reply days."""
+    profile = load_profile(CHAOYANG)
+    days = reply_days(profile)
+    assert days == 10 != reply_days()
+    chaoyang = Api(TestClient(make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                                       profile=CHAOYANG)))
+    stored = _post(chaoyang, "grid-worker", _opinion(new_id())).json()
+    received = datetime.fromisoformat(stored["receivedAt"])
+    assert datetime.fromisoformat(stored["replyDue"]) == received + timedelta(days=days)
+    # what the spec's default would allow is later than the city allows: refused
+    late = _opinion(new_id())
+    late["replyDue"] = (datetime.fromisoformat(late["receivedAt"])
+                        + timedelta(days=days + 1)).isoformat()
+    resp = _post(chaoyang, "grid-worker", late)
+    assert resp.status_code == 422 and "replyDue" in resp.text
 
 
 def test_recording_for_someone_outside_ones_community_is_refused(api: Api) -> None:
@@ -181,6 +207,37 @@ def test_decide_waits_for_every_reply(sqlite_api: Api) -> None:
     decide["details"]["voices"] = voices
     c.act("community-staff", "decide", decide)
     assert c.doc["decision"]["voices"] == voices
+
+
+def test_decide_goes_ahead_when_it_records_why_each_reply_is_missing(sqlite_api: Api) -> None:
+    api = sqlite_api
+    c = _consultation_at(api, "deliberating")
+    first, second = _opinion(c.id), _opinion(c.id)
+    for doc in (first, second):
+        assert _post(api, "grid-worker", doc).status_code == 201
+    why = [{"item": {"resourceType": "Opinion", "id": first["id"]}, "reason": "received-late",
+            "note": "决定前一天收到，将在答复期限内答复。"}]
+    decide: dict[str, Any] = {"details": {"decisionType": "adopted", "basis": "consensus",
+                                          "text": "按方案加装。", "unanswered": why}}
+    # one reason for two unanswered opinions: still refused, naming the one without
+    refused = c.api.staff.post(f"{c.path}/actions/decide", decide, if_match=c.etag)
+    assert refused.status_code == 409 and refused.json()["code"] == "voice.reply-missing"
+    assert second["id"] in refused.json()["message"]["en"]
+    assert first["id"] not in refused.json()["message"]["en"]
+    # a reason for an item that awaits no reply misstates the record
+    stray = {"item": {"resourceType": "Opinion", "id": new_id()}, "reason": "duplicate"}
+    decide["details"]["unanswered"] = [*why, stray]
+    wrong = c.api.staff.post(f"{c.path}/actions/decide", decide, if_match=c.etag)
+    assert wrong.status_code == 422, wrong.text
+    assert wrong.json()["errors"][0]["code"] == "voice.not-unanswered"
+    assert wrong.json()["errors"][0]["pointer"] == "/details/unanswered/1/item"
+    assert api.staff.get(c.path).json()["status"] == "deliberating"
+    why.append({"item": {"resourceType": "Opinion", "id": second["id"]},
+                "reason": "answered-by-decision"})
+    decide["details"]["unanswered"] = why
+    c.act("community-staff", "decide", decide)
+    assert c.doc["decision"]["unanswered"] == why
+    assert not_awaiting(c.doc, [first, second]) == []
 
 
 def test_opinions_are_listed_by_community_and_consultation(api: Api) -> None:

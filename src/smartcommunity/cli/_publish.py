@@ -1,9 +1,10 @@
 """``smartcommunity publish``: write the public pages as static files (/conf/public-pages).
 
 From files (``--input``: JSON or NDJSON documents; only the consultations the public may read
-are published, redacted for the public, and issue statistics are counted from the issues) or
-from a server (``--base-url``: the consultations a caller without a token reads, and the
-figures the server publishes at /public/figures.json).
+are published, redacted for the public, with the opinions and proposals on them, and issue
+statistics are counted from the issues) or from a server (``--base-url``: the consultations,
+opinions and proposals a caller without a token reads, and the figures the server publishes at
+/public/figures.json).
 """
 
 from __future__ import annotations
@@ -35,12 +36,19 @@ def add_publish(sub: Any) -> None:
     p.set_defaults(handler=command)
 
 
-def _from_files(paths: list[str]) -> tuple[list[dict[str, Any]], IssueStatistics]:
+Read = tuple[list[dict[str, Any]], list[dict[str, Any]], IssueStatistics]
+#: the collections of residents' voice shown on a consultation's page
+VOICES = ("opinions", "proposals")
+
+
+def _from_files(paths: list[str]) -> Read:
     from ..specification import load_spec
 
     spec = load_spec()
     types = {collection: rtype for rtype, collection in spec.collections.items()}
+    voice_types = {types[c] for c in VOICES if c in types}
     consultations: list[dict[str, Any]] = []
+    voices: list[dict[str, Any]] = []
     issues: list[dict[str, Any]] = []
     for source in discover(paths, False):
         for line, raw in source.open():
@@ -54,17 +62,19 @@ def _from_files(paths: list[str]) -> tuple[list[dict[str, Any]], IssueStatistics
                     continue
                 if item.get("resourceType") == types["consultations"]:
                     consultations.append(item)
+                elif item.get("resourceType") in voice_types:
+                    voices.append(item)
                 elif item.get("resourceType") == types["issues"]:
                     # Only what the statistics count is kept, not the issue.
                     issues.append({k: item.get(k) for k in
                                    ("category", "communityDivisionCode", "submittedAt")})
-    return consultations, statistics_from_issues(issues)
+    return consultations, voices, statistics_from_issues(issues)
 
 
-def _pages(client: Any, path: str) -> Iterator[dict[str, Any]]:
+def _pages(client: Any, path: str, **filters: str) -> Iterator[dict[str, Any]]:
     cursor: str | None = None
     while True:
-        params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+        params = {"limit": "100", **filters, **({"cursor": cursor} if cursor else {})}
         resp = client.get(path, params=params)
         if resp.status_code != 200:
             raise UsageError(f"GET {path} answered {resp.status_code}")
@@ -75,7 +85,7 @@ def _pages(client: Any, path: str) -> Iterator[dict[str, Any]]:
             return
 
 
-def _from_server(base_url: str) -> tuple[list[dict[str, Any]], IssueStatistics]:
+def _from_server(base_url: str) -> Read:
     import httpx
 
     from ..specification import load_spec
@@ -86,21 +96,24 @@ def _from_server(base_url: str) -> tuple[list[dict[str, Any]], IssueStatistics]:
         with httpx.Client(base_url=base_url.rstrip("/") + "/", timeout=30) as client:
             # No token: the server answers as for the public (/req/privacy/anonymous-public-read).
             consultations = list(_pages(client, collection[types["consultations"]]))
+            # Each published consultation's opinions and proposals, as the public reads them.
+            voices = [voice for c in VOICES if c in types for doc in consultations
+                      for voice in _pages(client, c, consultation=str(doc.get("id")))]
             figures = client.get("public/figures.json")
             if figures.status_code != 200:
                 raise UsageError(f"GET public/figures.json answered {figures.status_code}")
-            return consultations, IssueStatistics.from_json(figures.json())
+            return consultations, voices, IssueStatistics.from_json(figures.json())
     except httpx.HTTPError as exc:
         raise UsageError(f"cannot read {base_url}: {exc}") from exc
 
 
 def command(args: argparse.Namespace) -> int:
     if args.input:
-        consultations, stats = _from_files(args.input)
-        site = Site(consultations, stats)
+        consultations, voices, stats = _from_files(args.input)
+        site = Site(consultations, stats, voices=voices)
     else:
-        consultations, stats = _from_server(args.base_url)
-        site = Site(consultations, stats, redacted=True)
+        consultations, voices, stats = _from_server(args.base_url)
+        site = Site(consultations, stats, redacted=True, voices=voices)
     out = Path(args.out)
     written, missing = site.write(out)
     print(f"✓ {len(site.consultations)} consultations, {len(stats.cells)} figures: "

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from ..participation import fewest_reply_days, moment, voice_types
 from ..pointers import resolve_pointer
 from ..profiles import Profile
 from ..specification import Spec
@@ -166,7 +167,15 @@ class KitContext:
                 f"规范中没有可用的 {resource_type} 模板",
                 f"the spec has no {resource_type} template to create",
             )
-        return self.adapt(self.rng.choice(choices), community=community)
+        out = self.adapt(self.rng.choice(choices), community=community)
+        # The example's reply deadline may be later than the server's city allows (its
+        # profile's reply days, /req/voice/reply-due): one the fewest days any city may set
+        # is kept by every server as stated.
+        received = moment(out.get("receivedAt"))
+        if resource_type in voice_types(self.spec) and "replyDue" in out and received:
+            days = fewest_reply_days(self.spec.version)
+            out["replyDue"] = (received + timedelta(days=days)).isoformat(timespec="seconds")
+        return out
 
     def adapt(self, doc: dict[str, Any], *, community: str | None = None,
               keep_meta: bool = False) -> dict[str, Any]:

@@ -614,7 +614,7 @@ def _decide(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> 
     if "decidedByPartyIds" in details:
         decision["decidedByPartyIds"] = list(details["decidedByPartyIds"])
     decision["basis"] = details["basis"]
-    for member in ("voteIds", "referredTo", "voices"):
+    for member in ("voteIds", "referredTo", "voices", "unanswered"):
         if member in details:
             decision[member] = json_copy(details[member])
     document["decision"] = decision

@@ -3703,6 +3703,33 @@ class ConsultationVoiceOutcome(SpecModel):
     )
 
 
+UnansweredReason = Literal["answered-by-decision", "duplicate", "outside-scope", "received-late"]
+"""代码表 unanswered-reason / Codelist unanswered-reason (closed)"""
+
+
+class ConsultationUnansweredVoice(SpecModel):
+    """决定时尚未答复的一条意见或一项提案及原因（/req/voice/unanswered-reasons）。 / An opinion or proposal still without its reply when the consultation was decided, and why (/req/voice/unanswered-reasons)."""
+
+    model_config = ConfigDict(title="未答复的意见或提案 / Opinion or proposal left unanswered")
+    schema_uri: ClassVar[str] = (
+        "https://w3id.org/smartcommunity/spec/1.0/schemas/consultation.json#/$defs/unansweredVoice"
+    )
+
+    item: Reference = Field(
+        title="意见或提案 / Opinion or proposal",
+        description="尚未答复的意见或提案，resourceType 为 Opinion 或 Proposal。 / The opinion or proposal awaiting its reply; resourceType Opinion or Proposal.",
+    )
+    reason: UnansweredReason = Field(
+        title="原因 / Reason",
+        description="决定前没有答复的原因。 / Why it was not answered before the decision.",
+    )
+    note: Text | None = Field(
+        default=None,
+        title="说明 / Note",
+        description="对原因的补充说明，公开，不得写入个人信息。 / More on the reason; public, so it holds no personal information.",
+    )
+
+
 class ConsultationDecision(SpecModel):
     """协商形成的决定：类型、内容、时间、决定者和依据。 / The decision: type, text, time, who decided and on what basis."""
 
@@ -3753,6 +3780,11 @@ class ConsultationDecision(SpecModel):
         title="意见和提案的处理 / Opinions and proposals",
         description="决定采纳或未采纳的意见和提案，各附理由（/req/voice/decision-lists-voices）。 / The opinions and proposals the decision adopted or did not adopt, each with why (/req/voice/decision-lists-voices).",
     )
+    unanswered: list[ConsultationUnansweredVoice] | None = Field(
+        default=None,
+        title="未答复的意见和提案 / Left unanswered",
+        description="决定时尚未答复的意见和提案及各自的原因，由 decide 动作的 unanswered 写入（/req/voice/unanswered-reasons）。 / The opinions and proposals still without their reply when the decision was made, each with why, written from the decide action's unanswered (/req/voice/unanswered-reasons).",
+    )
 
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
@@ -3772,6 +3804,8 @@ class ConsultationDecision(SpecModel):
             raise ValueError('attachments: {"uniqueItems":true,"items":"…"}')
         if self.voices is not None and (not (unique(self.voices))):
             raise ValueError('voices: {"uniqueItems":true,"items":"…"}')
+        if self.unanswered is not None and (not (unique(self.unanswered))):
+            raise ValueError('unanswered: {"uniqueItems":true,"items":"…"}')
         return self
 
 
@@ -5394,6 +5428,7 @@ __all__ = [
     "ConsultationStatus",
     "ConsultationTally",
     "ConsultationThreshold",
+    "ConsultationUnansweredVoice",
     "ConsultationVoiceOutcome",
     "ConsultationVote",
     "ContactPointType",
@@ -5499,6 +5534,7 @@ __all__ = [
     "ShortText",
     "StakeholderType",
     "Text",
+    "UnansweredReason",
     "Urgency",
     "Uri",
     "Uscc",

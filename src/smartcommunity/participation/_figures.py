@@ -2,7 +2,9 @@
 
 The figures are plain numbers with the counts they come from, so a city's indicator
 definitions can name them: opinions per 100 households, the share answered on time, the share
-adopted, and participation by channel and by age band.
+adopted, and participation by channel and by age band — and the same answers counted again
+for each channel and each age band (:class:`Answers`), so a city sees whether the paper form,
+the door-to-door visit and its oldest residents are answered as well as the app and the young.
 """
 
 from __future__ import annotations
@@ -32,6 +34,30 @@ def age_band(born: date, on: date) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Answers:
+    """One group's opinions and proposals (one channel's, one age band's) and how they were
+    answered."""
+
+    items: int
+    opinions: int
+    replied: int
+    replied_on_time: int
+    adopted: int
+    #: the group's opinions per 100 of the community's households (None without a count)
+    opinions_per_100_households: float | None = None
+
+    @property
+    def on_time_share(self) -> float | None:
+        """Items answered by their due date, of all the group's items (None without items)."""
+        return self.replied_on_time / self.items if self.items else None
+
+    @property
+    def adopted_share(self) -> float | None:
+        """Replies adopting in whole or in part, of the group's replies (None without any)."""
+        return self.adopted / self.replied if self.replied else None
+
+
+@dataclass(frozen=True, slots=True)
 class Participation:
     """What residents said in one consultation and how they were answered."""
 
@@ -53,6 +79,10 @@ class Participation:
     by_channel: Mapping[str, int] = field(default_factory=dict)
     #: distinct residents by age band; NO_BIRTH_DATE when their birth date is not given
     by_age_band: Mapping[str, int] = field(default_factory=dict)
+    #: opinions and proposals, and how they were answered, by the channel they came through
+    answers_by_channel: Mapping[str, Answers] = field(default_factory=dict)
+    #: the same by the age band of whoever gave them (NO_BIRTH_DATE: not known)
+    answers_by_age_band: Mapping[str, Answers] = field(default_factory=dict)
 
 
 def _author(item: Mapping[str, Any]) -> str | None:
@@ -70,9 +100,8 @@ def participation(consultation: Mapping[str, Any], items: Iterable[Mapping[str, 
     resident id → birth date, for the age bands, counted on ``on`` (default today)."""
     spec = load_spec(str(consultation.get("specVersion", DEFAULT_VERSION)))
     mine = [i for i in items if _of(consultation, i)]
-    # A proposal is the item residents support; an opinion is every other one.
-    proposals = [i for i in mine if "supportDeadline" in i]
-    opinions = [i for i in mine if "supportDeadline" not in i]
+    proposals = [i for i in mine if _is_proposal(i)]
+    opinions = [i for i in mine if not _is_proposal(i)]
     channels: Counter[str] = Counter()
     people: set[str] = set()
     supports = 0
@@ -90,18 +119,22 @@ def participation(consultation: Mapping[str, Any], items: Iterable[Mapping[str, 
             ref = entry.get("resident")
             if isinstance(ref, Mapping) and isinstance(ref.get("id"), str):
                 people.add(ref["id"])
+    adopting = adopted_outcomes(spec)
     replied = [i for i in mine if isinstance(i.get("reply"), Mapping)]
-    on_time = 0
-    for item in replied:
-        at, due = moment(item["reply"].get("at")), moment(item.get("replyDue"))
-        if at is not None and due is not None and at <= due:
-            on_time += 1
-    adopted = sum(1 for i in replied if i["reply"].get("outcome") in adopted_outcomes(spec))
+    on_time = sum(1 for i in replied if _on_time(i))
+    adopted = sum(1 for i in replied if i["reply"].get("outcome") in adopting)
     today = on or datetime.now().date()
-    bands: Counter[str] = Counter()
-    for person in people:
-        born = (birth_dates or {}).get(person)
-        bands[age_band(born, today) if born is not None else NO_BIRTH_DATE] += 1
+
+    def band(person: str | None) -> str:
+        born = (birth_dates or {}).get(person) if person is not None else None
+        return age_band(born, today) if born is not None else NO_BIRTH_DATE
+
+    bands: Counter[str] = Counter(band(person) for person in people)
+    by_channel: dict[str, list[Mapping[str, Any]]] = {}
+    by_band: dict[str, list[Mapping[str, Any]]] = {}
+    for item in mine:
+        by_channel.setdefault(str(item.get("channel")), []).append(item)
+        by_band.setdefault(band(_author(item)), []).append(item)
     return Participation(
         opinions=len(opinions), proposals=len(proposals), supports=supports,
         residents=len(people),
@@ -110,4 +143,31 @@ def participation(consultation: Mapping[str, Any], items: Iterable[Mapping[str, 
         replied=len(replied), replied_on_time=on_time, adopted=adopted,
         on_time_share=on_time / len(mine) if mine else None,
         adopted_share=adopted / len(replied) if replied else None,
-        by_channel=dict(sorted(channels.items())), by_age_band=dict(sorted(bands.items())))
+        by_channel=dict(sorted(channels.items())), by_age_band=dict(sorted(bands.items())),
+        answers_by_channel={k: _answers(v, adopting, households)
+                            for k, v in sorted(by_channel.items())},
+        answers_by_age_band={k: _answers(v, adopting, households)
+                             for k, v in sorted(by_band.items())})
+
+
+def _is_proposal(item: Mapping[str, Any]) -> bool:
+    # A proposal is the item residents support; an opinion is every other one.
+    return "supportDeadline" in item
+
+
+def _on_time(item: Mapping[str, Any]) -> bool:
+    reply = item.get("reply")
+    at = moment(reply.get("at")) if isinstance(reply, Mapping) else None
+    due = moment(item.get("replyDue"))
+    return at is not None and due is not None and at <= due
+
+
+def _answers(items: list[Mapping[str, Any]], adopting: frozenset[str],
+             households: int | None) -> Answers:
+    replied = [i for i in items if isinstance(i.get("reply"), Mapping)]
+    opinions = sum(1 for i in items if not _is_proposal(i))
+    return Answers(items=len(items), opinions=opinions, replied=len(replied),
+                   replied_on_time=sum(1 for i in replied if _on_time(i)),
+                   adopted=sum(1 for i in replied if i["reply"].get("outcome") in adopting),
+                   opinions_per_100_households=(100 * opinions / households
+                                                if households else None))

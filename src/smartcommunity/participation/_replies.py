@@ -59,6 +59,17 @@ def reply_days(profile: ProfileData | None = None, version: str = DEFAULT_VERSIO
     return int(load_spec(version).parameter(REPLY_DUE, PROFILE_MEMBER))
 
 
+#: where the profile meta-schema bounds a city's reply days
+_PROFILE_SCHEMA = "meta/profile.json"
+
+
+def fewest_reply_days(version: str = DEFAULT_VERSION) -> int:
+    """The fewest reply days any city profile may set (the meta-schema's minimum): a reply
+    deadline this close to receipt is one every conforming server accepts."""
+    rules = load_spec(version).schema(_PROFILE_SCHEMA)["properties"]["consultations"]
+    return int(rules["properties"][PROFILE_MEMBER]["minimum"])
+
+
 def reply_due(received_at: str, profile: ProfileData | None = None,
               version: str = DEFAULT_VERSION) -> str:
     """When the reply to an item received at ``received_at`` (RFC 3339 with offset) is due,
@@ -77,23 +88,73 @@ def _of(consultation: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
             and ref.get("id") == consultation.get("id"))
 
 
+#: the decision's, and the decide action's, list of items left unanswered with a reason
+UNANSWERED = "unanswered"
+
+
+def _key(item: Any) -> tuple[Any, Any]:
+    return (item.get("resourceType"), item.get("id")) if isinstance(item, Mapping) else (None,
+                                                                                         None)
+
+
+def _listed(entries: Any) -> list[tuple[int, tuple[Any, Any]]]:
+    """(position, (resourceType, id)) of each entry of an ``unanswered`` list giving a reason."""
+    if not isinstance(entries, list):
+        return []
+    return [(n, _key(e.get("item"))) for n, e in enumerate(entries)
+            if isinstance(e, Mapping) and isinstance(e.get("item"), Mapping) and e.get("reason")]
+
+
+def _decision_unanswered(consultation: Mapping[str, Any]) -> Any:
+    decision = consultation.get("decision")
+    return decision.get(UNANSWERED) if isinstance(decision, Mapping) else None
+
+
 def unanswered(consultation: Mapping[str, Any], items: Iterable[Mapping[str, Any]],
-               before: str | None = None) -> list[Mapping[str, Any]]:
+               before: str | None = None, excused: Any = None) -> list[Mapping[str, Any]]:
     """The opinions and proposals of ``consultation`` among ``items`` received before the
     decision (``before``, else ``decision.decidedAt``; every one when neither is known)
-    that have no reply (/req/voice/reply-before-decide)."""
+    that have no reply and no recorded reason (/req/voice/reply-before-decide): ``excused``
+    is the decide action's ``unanswered`` list, else the decision's
+    (/req/voice/unanswered-reasons)."""
     if before is None:
         decision = consultation.get("decision")
         before = decision.get("decidedAt") if isinstance(decision, Mapping) else None
     limit = moment(before)
+    skip = {key for _, key in _listed(_decision_unanswered(consultation)
+                                      if excused is None else excused)}
     found = []
     for item in items:
         if not _of(consultation, item) or isinstance(item.get("reply"), Mapping):
             continue
         received = moment(item.get("receivedAt"))
-        if limit is None or received is None or received < limit:
+        if (limit is None or received is None or received < limit) and _key(item) not in skip:
             found.append(item)
     return found
+
+
+def not_awaiting(consultation: Mapping[str, Any], items: Iterable[Mapping[str, Any]],
+                 listed: Any = None, where: tuple[str | int, ...] = ("decision", UNANSWERED)
+                 ) -> list[Finding]:
+    """Findings ``voice.not-unanswered`` for each entry of ``listed`` (else the decision's
+    ``unanswered``) naming no item of ``consultation`` among ``items`` that awaited its reply
+    when decided: one replied to before the decision, or not of this consultation at all
+    (/req/voice/unanswered-reasons)."""
+    spec = load_spec(str(consultation.get("specVersion", DEFAULT_VERSION)))
+    decision = consultation.get("decision")
+    decided = moment(decision.get("decidedAt")) if isinstance(decision, Mapping) else None
+    awaiting = set()
+    for item in items:
+        reply = item.get("reply")
+        replied = moment(reply.get("at")) if isinstance(reply, Mapping) else None
+        # A reply made after the decision was still awaited when it was made.
+        if _of(consultation, item) and (not isinstance(reply, Mapping) or (
+                decided is not None and replied is not None and replied >= decided)):
+            awaiting.add(_key(item))
+    entries = _decision_unanswered(consultation) if listed is None else listed
+    return [finding(spec, (*where, n, "item"), "voice.not-unanswered",
+                    item=f"{key[0]}/{key[1]}")
+            for n, key in _listed(entries) if key not in awaiting]
 
 
 def decision_disagreements(consultation: Mapping[str, Any],

@@ -22,18 +22,29 @@ from ._statistics import (
     shifted_month,
     statistics_from_issues,
 )
-from ._timeline import STEPS, Line, Step, Timeline, public_view, timeline
+from ._timeline import (
+    STEPS,
+    VOICE_MEMBERS,
+    Line,
+    Step,
+    Timeline,
+    WithVoices,
+    public_view,
+    timeline,
+    voices_of,
+)
 
 if TYPE_CHECKING:
     from ._notice import FONT_ENV, NoticeFontMissing, find_cjk_font, notice_pdf
     from ._pages import LANGUAGES, Links, consultation_page, index_page, statistics_page
     from ._site import Site, published
 
-__all__ = ["CHINA_STANDARD_TIME", "FONT_ENV", "LANGUAGES", "STEPS", "Cell", "IssueStatistics",
-           "Line", "Links", "NoticeFontMissing", "Site", "Step", "Timeline", "consultation_page",
-           "find_cjk_font", "index_page", "minimum_cell_count", "month_of", "notice_pdf",
-           "public_view", "published", "shifted_month", "statistics_from_issues", "statistics_page",
-           "timeline"]
+__all__ = ["CHINA_STANDARD_TIME", "FONT_ENV", "LANGUAGES", "STEPS", "VOICE_MEMBERS", "Cell",
+           "IssueStatistics", "Line", "Links", "NoticeFontMissing", "Site", "Step", "Timeline",
+           "WithVoices", "consultation_page", "find_cjk_font", "index_page",
+           "minimum_cell_count", "month_of", "notice_pdf", "public_view", "published",
+           "shifted_month", "statistics_from_issues", "statistics_page", "timeline",
+           "voices_of"]
 
 _RENDERING = {
     "LANGUAGES": "_pages", "Links": "_pages", "consultation_page": "_pages",

@@ -9,7 +9,7 @@ embedded (subset), or the file named by ``SMARTCOMMUNITY_CJK_FONT``; with none,
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -56,12 +56,14 @@ def find_cjk_font() -> tuple[Path, int]:
     raise NoticeFontMissing()
 
 
-def notice_pdf(doc: Mapping[str, Any], *, now: datetime | None = None) -> bytes:
-    """The A4 notice of a consultation already redacted for the public audience, in Chinese."""
+def notice_pdf(doc: Mapping[str, Any], *, now: datetime | None = None,
+               voices: Iterable[Mapping[str, Any]] | None = None) -> bytes:
+    """The A4 notice of a consultation already redacted for the public audience, in Chinese,
+    with the opinions and proposals on it and their replies when ``voices`` are given."""
     from fpdf import FPDF
 
     font, index = find_cjk_font()
-    tl = timeline(doc, "zh-Hans", now=now)
+    tl = timeline(doc, "zh-Hans", now=now, voices=voices)
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_title(f"公示：{tl.title}")
     pdf.set_lang("zh-CN")

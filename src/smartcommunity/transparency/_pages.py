@@ -88,9 +88,11 @@ def index_page(consultations: Iterable[Mapping[str, Any]], lang: str, links: Lin
 
 
 def consultation_page(doc: Mapping[str, Any], lang: str, links: Links,
-                      *, now: datetime | None = None) -> str:
-    """One consultation's timeline (the document already redacted for the public)."""
-    tl: Timeline = timeline(doc, lang, now=now)
+                      *, now: datetime | None = None,
+                      voices: Iterable[Mapping[str, Any]] | None = None) -> str:
+    """One consultation's timeline (the document already redacted for the public), with the
+    opinions and proposals on it and their replies when ``voices`` are given (redacted too)."""
+    tl: Timeline = timeline(doc, lang, now=now, voices=voices)
     return _render("consultation.html", lang, links, links.consultation(tl.id, _other(lang)),
                    tl.title, tl=tl)
 

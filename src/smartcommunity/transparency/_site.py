@@ -35,13 +35,22 @@ def _root(depth: int) -> str:
 
 class Site:
     """Writes the pages of ``consultations`` (stored documents: only the published ones are
-    kept, each redacted for the public) and ``stats`` under ``out``."""
+    kept, each redacted for the public) with the opinions and proposals of ``voices`` made on
+    them (redacted the same way), and ``stats``, under ``out``. ``redacted`` says the
+    documents are already as the public reads them (read from a server without a token)."""
 
     def __init__(self, consultations: Iterable[Mapping[str, Any]], stats: IssueStatistics,
-                 *, now: datetime | None = None, redacted: bool = False) -> None:
+                 *, now: datetime | None = None, redacted: bool = False,
+                 voices: Iterable[Mapping[str, Any]] = ()) -> None:
         docs = [dict(d) if redacted else public_view(d) for d in consultations
                 if redacted or published(d)]
         self.consultations = sorted(docs, key=lambda d: str(d.get("id")))
+        shown = {str(d.get("id")) for d in docs}
+        self.voices: dict[str, list[dict[str, Any]]] = {rid: [] for rid in shown}
+        for voice in voices:
+            rid = str((voice.get("consultation") or {}).get("id"))
+            if rid in shown:  # only a published consultation's voices are read at all
+                self.voices[rid].append(dict(voice) if redacted else public_view(voice))
         self.stats = stats
         self.now = now
 
@@ -64,11 +73,13 @@ class Site:
                 statistics_page(self.stats, lang, Links(_root(depth), ".html")).encode())
             for doc in self.consultations:
                 put(f"{prefix}consultations/{doc['id']}.html", consultation_page(
-                    doc, lang, Links(_root(depth + 1), ".html"), now=self.now).encode())
+                    doc, lang, Links(_root(depth + 1), ".html"), now=self.now,
+                    voices=self.voices[str(doc["id"])]).encode())
         put("figures.json", orjson.dumps(self.stats.to_json(), option=orjson.OPT_INDENT_2))
         try:
             for doc in self.consultations:
-                put(f"consultations/{doc['id']}/notice.pdf", notice_pdf(doc, now=self.now))
+                put(f"consultations/{doc['id']}/notice.pdf", notice_pdf(
+                    doc, now=self.now, voices=self.voices[str(doc["id"])]))
         except NoticeFontMissing as exc:
             return written, exc
         return written, None

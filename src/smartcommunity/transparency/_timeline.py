@@ -3,18 +3,21 @@
 Each step of the procedure (topic, notice, sessions, votes, decision, implementation,
 feedback) is one :class:`Step` made by one function of :data:`STEPS` from the document as the
 public audience receives it. The pages and the printed notice render steps generically, so a
-new part of the record — residents' opinions and the replies to them, say — is one more
-function appended to :data:`STEPS`.
+new part of the record is one more function appended to :data:`STEPS` — as residents'
+opinions, proposals and the replies to them were.
 
 The steps name organisations and places, never a person: the document is redacted for the
 public audience first (/req/public-pages/public-audience), and the steps read only members
-that carry no personal information.
+that carry no personal information. Residents' opinions and proposals travel beside the
+consultation (:class:`WithVoices`); their step reads the stance, channel, the text only where
+the author agreed, a proposal's title, text and support count, and the reply — never who spoke,
+who was recorded for or who supported (/req/public-pages/voices).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +26,8 @@ from ..privacy import audience_for_role, redact
 from ..specification import DEFAULT_VERSION, Spec, load_spec
 from ..validation import compile_plan
 
-__all__ = ["STEPS", "Line", "Step", "Timeline", "public_view", "timeline"]
+__all__ = ["STEPS", "VOICE_MEMBERS", "Line", "Step", "Timeline", "WithVoices", "public_view",
+           "timeline", "voices_of"]
 
 Lang = str  # "zh-Hans" or "en"
 
@@ -59,6 +63,32 @@ class Timeline:
     convener: str
     categories: tuple[str, ...]
     steps: tuple[Step, ...] = field(default_factory=tuple)
+
+
+#: the members of an opinion or proposal the voices step reads: a publisher may keep only
+#: these before redacting, sparing the history and supporters it would redact away anyway
+VOICE_MEMBERS = frozenset({
+    "resourceType", "specVersion", "id", "consultation", "divisionCode", "stance", "channel",
+    "optionId", "text", "textPublic", "title", "supportCount", "receivedAt", "replyDue",
+    "reply"})
+
+
+class WithVoices(dict[str, Any]):
+    """A consultation document carrying the opinions and proposals made on it, so that a step
+    function, which receives the consultation only, can read them too."""
+
+    __slots__ = ("voices",)
+
+    def __init__(self, doc: Mapping[str, Any], voices: Iterable[Mapping[str, Any]] = ()) -> None:
+        super().__init__(doc)
+        self.voices: tuple[Mapping[str, Any], ...] = tuple(voices)
+
+
+def voices_of(doc: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    """The opinions and proposals on the consultation ``doc`` (none unless it carries them)."""
+    rid = doc.get("id")
+    return tuple(v for v in getattr(doc, "voices", ())
+                 if isinstance(v, Mapping) and (v.get("consultation") or {}).get("id") == rid)
 
 
 def _t(lang: Lang, zh: str, en: str) -> str:
@@ -219,9 +249,100 @@ def _feedback(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> 
                 feedback.get("publishedAt"), (Line("", _text(feedback["text"])),))
 
 
+Why = Mapping[tuple[Any, Any], str]  # (resourceType, id) → why the decision went without
+
+
+def _reply_lines(item: Mapping[str, Any], spec: Spec, lang: Lang, why: Why) -> list[Line]:
+    reply = item.get("reply")
+    if not isinstance(reply, Mapping):
+        due = day(item.get("replyDue"))
+        lines = [Line(_t(lang, "答复", "Reply"), _t(lang, f"尚未答复（期限 {due}）",
+                                                  f"Not yet answered (due {due})")
+                      if due else _t(lang, "尚未答复", "Not yet answered"))]
+        reason = why.get((item.get("resourceType"), item.get("id")))
+        if reason:  # the decision recorded why it went ahead without this reply
+            lines.append(Line(_t(lang, "决定时未答复的原因", "Why the decision went without it"),
+                              reason))
+        return lines
+    lines = [Line(_t(lang, "答复结果", "Outcome"),
+                  _code(spec, item, "reply/outcome", reply.get("outcome"), lang)),
+             Line(_t(lang, "答复", "Reply"), _text(reply.get("text"))),
+             Line(_t(lang, "理由", "Why"), _text(reply.get("reasons")))]
+    if reply.get("at"):
+        lines.append(Line(_t(lang, "答复时间", "Answered on"), day(reply["at"])))
+    return lines
+
+
+def _opinion(item: Mapping[str, Any], spec: Spec, lang: Lang, options: Mapping[Any, str],
+             why: Why) -> Step:
+    stance = _code(spec, item, "stance", item.get("stance"), lang)
+    channel = _code(spec, item, "channel", item.get("channel"), lang)
+    # The text only with its author's agreement, even should a caller pass it unredacted.
+    text = _text(item.get("text")) if item.get("textPublic") is True else ""
+    lines = [Line(_t(lang, "意见", "What was said"), text or _t(
+        lang, "（作者未同意公开内容）", "(the author did not agree to publish the text)"))]
+    if item.get("optionId") in options:
+        lines.insert(0, Line(_t(lang, "针对方案", "On the option"), options[item["optionId"]]))
+    return Step("opinion", _t(lang, f"{stance}（{channel}）", f"{stance} ({channel})"),
+                item.get("receivedAt"), tuple(line for line in
+                                              [*lines, *_reply_lines(item, spec, lang, why)]
+                                              if line.text))
+
+
+def _proposal(item: Mapping[str, Any], spec: Spec, lang: Lang, why: Why) -> Step:
+    count = item.get("supportCount")
+    lines = [Line(_t(lang, "提案", "What is proposed"), _text(item.get("text"))),
+             Line(_t(lang, "渠道", "Channel"),
+                  _code(spec, item, "channel", item.get("channel"), lang))]
+    if isinstance(count, int):
+        lines.append(Line(_t(lang, "联署人数", "Supporters"), str(count)))
+    return Step("proposal", _text(item.get("title")) or _t(lang, "提案", "A proposal"),
+                item.get("receivedAt"), tuple(line for line in
+                                              [*lines, *_reply_lines(item, spec, lang, why)]
+                                              if line.text))
+
+
+def _unanswered(doc: Mapping[str, Any], spec: Spec, lang: Lang) -> Why:
+    """The reasons the decision recorded for the replies it went without
+    (/req/voice/unanswered-reasons), by the item they concern."""
+    decision = doc.get("decision")
+    entries = decision.get("unanswered") if isinstance(decision, Mapping) else None
+    why: dict[tuple[Any, Any], str] = {}
+    for entry in entries if isinstance(entries, list) else ():
+        item = entry.get("item") if isinstance(entry, Mapping) else None
+        if isinstance(item, Mapping):
+            reason = _code(spec, doc, "decision/unanswered/reason", entry.get("reason"), lang)
+            note = _text(entry.get("note"))
+            why[(item.get("resourceType"), item.get("id"))] = (
+                f"{reason}：{note}" if note and lang.startswith("zh")
+                else f"{reason}: {note}" if note else reason)
+    return why
+
+
+def _voices(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Step | None:
+    """Residents' opinions and proposals and the reply to each; nobody named."""
+    voices = sorted(voices_of(doc), key=lambda v: (str(v.get("receivedAt") or ""),
+                                                   str(v.get("id"))))
+    opinions = [v for v in voices if "stance" in v]
+    proposals = [v for v in voices if "stance" not in v]
+    if not voices:
+        return None
+    answered = sum(1 for v in voices if isinstance(v.get("reply"), Mapping))
+    summary = _t(lang, f"收到意见 {len(opinions)} 条、提案 {len(proposals)} 项，"
+                       f"已答复 {answered} 条",
+                 f"{len(opinions)} opinions and {len(proposals)} proposals received; "
+                 f"{answered} answered")
+    options = {o.get("id"): _text(o.get("title")) for o in doc.get("options") or ()}
+    why = _unanswered(doc, spec, lang)
+    items = ([_opinion(v, spec, lang, options, why) for v in opinions]
+             + [_proposal(v, spec, lang, why) for v in proposals])
+    return Step("voices", _t(lang, "居民意见与答复", "Residents' views and replies"),
+                voices[0].get("receivedAt"), (Line("", summary),), tuple(items))
+
+
 #: the steps of the procedure, in order; append a function to add a part of the record
-STEPS: list[StepFn] = [_topic, _notice, _sessions, _votes, _decision, _implementation,
-                       _feedback]
+STEPS: list[StepFn] = [_topic, _notice, _sessions, _votes, _voices, _decision,
+                       _implementation, _feedback]
 
 
 def public_view(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -233,9 +354,13 @@ def public_view(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def timeline(doc: Mapping[str, Any], lang: Lang = "zh-Hans", *, now: datetime | None = None,
-             steps: Sequence[StepFn] | None = None) -> Timeline:
-    """The timeline of a consultation already redacted for the public audience."""
+             steps: Sequence[StepFn] | None = None,
+             voices: Iterable[Mapping[str, Any]] | None = None) -> Timeline:
+    """The timeline of a consultation already redacted for the public audience; ``voices``
+    are the opinions and proposals on it, redacted the same way."""
     spec = load_spec(str(doc.get("specVersion") or DEFAULT_VERSION))
+    if voices is not None:
+        doc = WithVoices(doc, voices)
     moment = now or datetime.now(UTC)
     built = (fn(doc, spec, lang, moment) for fn in (STEPS if steps is None else steps))
     convener = doc.get("convener") or {}

@@ -1,5 +1,6 @@
 """Checks of the public pages (/conf/public-pages): read without a token, only published
-consultations as the public may read them, small statistics cells suppressed, the A4 notice.
+consultations as the public may read them, residents' voices with their replies and nobody
+named, small statistics cells suppressed, the A4 notice.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from ...transparency import month_of
 from .._context import KitContext
 from .._registry import check
 from ._shared import Tracked, new_issue, proposed, resident_actor
+from ._voice import REPLY, _opinion, _proposal, _recorder
 
 T = TypeVar("T")
 PREFIX = "/public/"
@@ -109,6 +111,72 @@ def test_no_resident_identity(ctx: KitContext) -> None:
         text = _page(ctx, path)
         ctx.expect(name not in text, f"{path} 出现了提议居民的姓名 {name}",
                    f"{path} shows the name of the resident who proposed it ({name})")
+
+
+#: a requirement of residents' voice: its class is the one whose records the page lists
+VOICE_REQUIREMENT = "/req/voice/public-without-author"
+
+
+def _identities(doc: Any) -> set[str]:
+    """The names, user ids and resident ids of the people in a stored voice document."""
+    found: set[str] = set()
+    if isinstance(doc, dict):
+        for key in ("name", "userId"):
+            if "role" in doc and isinstance(doc.get(key), str) and len(doc[key]) >= 2:
+                found.add(doc[key])
+        for key in ("resident", "onBehalfOf"):
+            ref = doc.get(key)
+            if isinstance(ref, dict) and isinstance(ref.get("id"), str):
+                found.add(ref["id"])
+        for value in doc.values():
+            found |= _identities(value)
+    elif isinstance(doc, list):
+        for value in doc:
+            found |= _identities(value)
+    return found
+
+
+@check("/req/public-pages/voices")
+def test_voices_with_replies_and_nobody_named(ctx: KitContext) -> None:
+    voice = ctx.spec.requirements.get(VOICE_REQUIREMENT)
+    if voice is None or voice.conformance_class not in ctx.declared:
+        # The requirement binds servers of residents' voice only: without it a page has no
+        # voices to list, which leaves nothing to verify rather than something unverified.
+        return
+    shown = _consultation(ctx, "public", "公开议题" + _unique_words(ctx))
+    on = {"resourceType": shown.doc["resourceType"], "id": shown.id}
+    recorder = _recorder(ctx)
+    words = {key: key + _unique_words(ctx, 8) for key in
+             ("agreed", "withheld", "reply", "reasons", "title")}
+    agreed = Tracked(ctx, _opinion(ctx, behalf=ctx.new_id(), consultation=shown.id,
+                                   textPublic=True, text=words["agreed"]), recorder)
+    withheld = Tracked(ctx, _opinion(ctx, behalf=ctx.new_id(), consultation=shown.id,
+                                     textPublic=False, text=words["withheld"]), recorder)
+    withheld.act(REPLY, {"details": {"reply": {
+        "outcome": "not-adopted", "text": words["reply"], "reasons": words["reasons"]}}},
+        ctx.staff)
+    proposal = Tracked(ctx, _proposal(ctx, 7, consultation=on, title=words["title"]))
+    people: set[str] = set()
+    for item in (agreed, withheld, proposal):  # as stored: who spoke, for whom, who answered
+        people |= _identities(ctx.read(item.doc["resourceType"], item.id, ctx.staff).json())
+    for path in (f"{PREFIX}consultations/{shown.id}", f"{PREFIX}en/consultations/{shown.id}"):
+        def read(page: str = path) -> str:
+            return _page(ctx, page)
+
+        text = _eventually(ctx, read, lambda t: words["reply"] in t and words["title"] in t)
+        for key, what in (("reply", "意见的答复 / the reply to an opinion"),
+                          ("reasons", "答复的理由 / the reasons of a reply"),
+                          ("title", "提案的标题 / a proposal's title"),
+                          ("agreed", "作者同意公开的意见内容 / an opinion its author agreed to "
+                                     "publish")):
+            zh, en = what.split(" / ")
+            ctx.expect(words[key] in text, f"{path} 没有列出{zh}", f"{path} lacks {en}")
+        ctx.expect(words["withheld"] not in text, f"{path} 出现了作者未同意公开的意见内容",
+                   f"{path} shows an opinion whose author did not agree to publish it")
+        leaked = sorted(who for who in people if who in text)
+        ctx.expect(not leaked, f"{path} 出现了意见的作者、记录对象或答复人：{'、'.join(leaked)}",
+                   f"{path} names an opinion's author, the resident it was recorded for or "
+                   f"who replied: {', '.join(leaked)}")
 
 
 def _group(category: str) -> str:

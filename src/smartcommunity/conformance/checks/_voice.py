@@ -11,6 +11,7 @@ from typing import Any
 from ...participation import moment, reply_days
 from .._context import KitContext
 from .._registry import Skipped, check
+from ._profiles import _city
 from ._shared import (
     GRID_WORKER,
     PUBLIC,
@@ -27,6 +28,10 @@ DECIDE = "decide"
 REPLY = "reply"
 SUPPORT = "support"
 WITHDRAW_SUPPORT = "withdraw-support"
+#: the reasons a decision may record for a reply still missing
+UNANSWERED_REASONS = "unanswered-reason"
+#: a requirement of the city profiles' class: a server declaring it runs a profile
+PROFILE_FORMAT = "/req/profiles/format"
 
 
 def _voice_types(ctx: KitContext) -> None:
@@ -168,9 +173,18 @@ def test_reply_reasons(ctx: KitContext) -> None:
     refused_on_create(ctx, given, 422, "an opinion created with its reply")
 
 
+def _reply_days(ctx: KitContext) -> int:
+    """The reply days the server is held to: its city profile's, when it runs one, else the
+    spec's default."""
+    profile = ctx.profile
+    if profile is None and ctx.spec.requirements[PROFILE_FORMAT].conformance_class in ctx.declared:
+        profile = _city(ctx)
+    return reply_days(profile, version=ctx.spec.version)
+
+
 @check("/req/voice/reply-due")
 def test_reply_due(ctx: KitContext) -> None:
-    days = reply_days(version=ctx.spec.version)
+    days = _reply_days(ctx)
     item = Tracked(ctx, _opinion(ctx), _recorder(ctx))
     received, due = moment(item.doc.get("receivedAt")), moment(item.doc.get("replyDue"))
     ctx.expect(due is not None, "服务器没有填写 replyDue", "the server did not fill in replyDue")
@@ -200,6 +214,34 @@ def test_reply_before_decide(ctx: KitContext) -> None:
     consultation.refuse(DECIDE, body, who, 409, "decide with an opinion unanswered")
     opinion.act(REPLY, _reply("answered", reasons=False), ctx.staff)
     consultation.act(DECIDE, body, who)
+
+
+@check("/req/voice/unanswered-reasons")
+def test_unanswered_reasons(ctx: KitContext) -> None:
+    _voice_types(ctx)
+    procedure = Procedure(ctx)
+    procedure.run(until=lambda event: event["action"] == DECIDE)
+    event = procedure.next_event()
+    if event is None:
+        raise Skipped("示例协商没有 decide 事件", "the example consultation has no decide event")
+    consultation = procedure.consultation
+    recorder = _recorder(ctx)
+    first, second = (Tracked(ctx, _opinion(ctx, consultation=consultation.id), recorder)
+                     for _ in range(2))
+    reasons = ctx.spec.codelist(UNANSWERED_REASONS)
+    why = [{"item": {"resourceType": item.doc["resourceType"], "id": item.id}, "reason": code}
+           for item, code in zip((first, second), reasons, strict=False)]
+    body = procedure.body(event)
+    body.get("details", {}).pop("voices", None)
+    who = procedure.performer(event)
+    body["details"]["unanswered"] = why[:1]
+    consultation.refuse(DECIDE, body, who, 409, "decide giving a reason for one of two "
+                                                "unanswered opinions")
+    body["details"]["unanswered"] = why
+    consultation.act(DECIDE, body, who)
+    recorded = (consultation.doc.get("decision") or {}).get("unanswered")
+    ctx.expect(recorded == why, "决定没有记下未答复的意见及原因",
+               "the decision does not record the unanswered opinions and why")
 
 
 @check("/req/voice/public-without-author")
