@@ -149,6 +149,13 @@ class Access:
         #: resource type → the member whose visibility code limits its readers
         #: (/req/privacy/visibility)
         self.visibility_member: Mapping[str, str] = record.get("visibilityMember") or {}
+        #: resource type → (the type of the record it belongs to, where that record's id is):
+        #: it is read only by those who may read that record (/req/voice/consultation-visibility)
+        self.belongs_to: Mapping[str, tuple[str, str]] = {
+            rtype: (str(rule["resourceType"]), str(rule["id"]))
+            for rtype, rule in (record.get("belongsTo") or {}).items()}
+        #: reads a stored record by type and id; the service sets it (None: nothing held)
+        self.held: Callable[[str, str], Stored | None] = lambda rtype, rid: None
         reporter = record.get("reporter") or {}
         #: resource types that name a reporter, where their disclosure is, the audiences
         #: each disclosure hides the reporter from, and the disclosures only intake staff see
@@ -365,7 +372,19 @@ class Access:
             except LookupError:
                 visibility = None
             return visibility in self.visibility[self.role_audience[role]]
-        return True
+        return self._may_see_owner(principal, stored, now)
+
+    def _may_see_owner(self, principal: Principal, stored: Stored, now: datetime | None) -> bool:
+        """Whether ``principal`` may see the record ``stored`` belongs to, when the server
+        holds it (/req/voice/consultation-visibility)."""
+        rule = self.belongs_to.get(stored.rtype)
+        if rule is None:
+            return True
+        try:
+            owner = self.held(rule[0], str(resolve_pointer(stored.doc, rule[1])))
+        except LookupError:
+            return True  # no owner named: the schema requires one, its rules decide
+        return owner is None or self.can_see(principal, owner, now)
 
     def feeds(self, principal: Principal, rtype: str) -> bool:
         """Whether the change feed may give ``principal`` the events of ``rtype`` at all: a

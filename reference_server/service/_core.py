@@ -103,6 +103,7 @@ class Service:
         self.profile: Profile | None = (
             load_profile(settings.profile) if settings.profile is not None else None)
         self.access.profile = self.profile
+        self.access.held = self._held
         self.key = settings.pseudonym_key
         self.key_id = settings.pseudonym_key_id
         #: the keys still held besides the newest, by id (None: the unnamed one)
@@ -243,6 +244,11 @@ class Service:
 
     def etag(self, version: int) -> dict[str, str]:
         return {"ETag": f'"{version}"'}
+
+    def _held(self, rtype: str, rid: str) -> Stored | None:
+        """The stored record, for access rules that follow another record."""
+        with self.store.read() as tx:
+            return tx.get(rtype, rid)
 
     def visible(self, principal: Principal, stored: Stored | None) -> Stored:
         if stored is None or not self.access.can_see(principal, stored):

@@ -164,3 +164,17 @@ MUTANTS: list[Mutant] = [
     Mutant("voice-author-leaked", "/req/voice/public-without-author",
            "the public reads who wrote or recorded an opinion", author_leaked),
 ]
+
+
+def voices_of_hidden_consultations(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Opinions and proposals are shown to whoever may read opinions at all, whatever their
+    consultation's visibility."""
+    mp.setattr(access_module.Access, "_may_see_owner", lambda self, principal, stored, now: True)
+    return app
+
+
+MUTANTS += [
+    Mutant("voice-of-hidden-consultation", "/req/voice/consultation-visibility",
+           "the public reads the opinions of a consultation it may not read",
+           voices_of_hidden_consultations),
+]

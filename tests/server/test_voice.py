@@ -269,7 +269,11 @@ def test_staff_correct_an_entry_but_never_the_voice(api: Api) -> None:
 
 def test_the_demo_lift_consultation_carries_voices_from_every_channel(api: Api) -> None:
     lift = EXAMPLES["consultation/lift-installation-building-3.json"]["id"]
-    public = api.as_("public")
+    # the consultation is the community's own: its residents read its voices, the public not
+    # (/req/voice/consultation-visibility)
+    assert api.as_("public").get("/opinions", params={"consultation": lift}).json()[
+        "items"] == []
+    public = api.as_(CHEN_TOKEN)
     opinions = public.get("/opinions", params={"consultation": lift}).json()["items"]
     proposals = public.get("/proposals", params={"consultation": lift}).json()["items"]
     assert sorted(o["channel"] for o in opinions) == ["app", "door-to-door", "paper"]
@@ -315,3 +319,27 @@ def test_a_paper_form_entered_twice_is_stored_once(api: Api) -> None:
     assert again.json() == first.json()
     listed = api.staff.get("/opinions", params={"consultation": doc["consultation"]["id"]})
     assert len(listed.json()["items"]) == 1
+
+
+def test_opinions_follow_their_consultations_visibility(sqlite_api: Api) -> None:
+    """/req/voice/consultation-visibility: the public, who may not read a consultation the
+    community keeps to itself, neither reads nor lists its opinions and proposals."""
+    api = sqlite_api
+    c = _consultation_at(api, "proposed", visibility="community")
+    assert api.as_("public").get(c.path).status_code == 404
+    opinion = _opinion(c.id, textPublic=True)
+    assert _post(api, "grid-worker", opinion).status_code == 201
+    proposal = _proposal(later(7))
+    proposal["consultation"] = {"resourceType": "Consultation", "id": c.id}
+    assert _post(api, "community-staff", proposal).status_code == 201
+    for path, kind in ((f"/opinions/{opinion['id']}", "/opinions"),
+                       (f"/proposals/{proposal['id']}", "/proposals")):
+        assert api.as_("public").get(path).status_code == 404
+        assert api.as_(CHEN_TOKEN).get(path).status_code == 200  # a resident of the community
+        listed = api.as_("public").get(kind, params={"consultation": c.id}).json()["items"]
+        assert listed == []
+    # the same opinion on a public consultation is public
+    shown = _consultation_at(api, "proposed", visibility="public")
+    public_one = _opinion(shown.id, textPublic=True)
+    assert _post(api, "grid-worker", public_one).status_code == 201
+    assert api.as_("public").get(f"/opinions/{public_one['id']}").status_code == 200

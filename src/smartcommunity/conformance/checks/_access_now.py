@@ -24,6 +24,7 @@ from ._shared import (
     RESIDENT_ROLE,
     SYSTEM,
     Tracked,
+    consultation_seen_by,
     feed,
     keyed_create,
     new_issue,
@@ -160,7 +161,7 @@ def test_feed_decided_now(ctx: KitContext) -> None:
     watchers = [p for p in (ctx.optional(PUBLIC), ctx.optional(RESIDENT_ROLE)) if p is not None]
     if watchers and CONSULTATION in ctx.spec.resource_types:
         starts = {p.name: tail(ctx, p) for p in watchers}
-        consultation = Tracked(ctx, _public_consultation(ctx))
+        consultation = Tracked(ctx, consultation_seen_by(ctx, "public"))
         consultation.put(visibility="staff")
         for who in watchers:
             events = _about(ctx, feed(ctx, who, starts[who.name]), CONSULTATION,
@@ -168,12 +169,6 @@ def test_feed_decided_now(ctx: KitContext) -> None:
             ctx.expect(not events, f"协商收窄为 staff 后，{who.name} 仍在变更中收到它",
                        f"after the consultation was narrowed to staff, {who.name} still "
                        "receives it in the feed")
-
-
-def _public_consultation(ctx: KitContext) -> dict[str, Any]:
-    doc = ctx.document(CONSULTATION)
-    doc["visibility"] = "public"
-    return ctx.ensure_valid(doc, "(public consultation)")
 
 
 @check("/req/change-feed/erased-history", needs=(SYSTEM,))

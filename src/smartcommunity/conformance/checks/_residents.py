@@ -31,6 +31,7 @@ from ._shared import (
     resident_actor,
     resident_ref,
     restriction_asked,
+    running_profile,
     submitted_by,
     watching,
     with_number,
@@ -398,8 +399,17 @@ def test_minor_sensitive(ctx: KitContext) -> None:
         )
 
 
-def _grid(ctx: KitContext) -> str:
-    return f"{ctx.preset.community}-K{ctx.new_id()[:6].upper()}"
+def _grids(ctx: KitContext) -> tuple[str, str]:
+    """Two grids of the community: the city's own when the server runs a profile (it refuses
+    any other, /req/profiles/grid-filter), else two new ones."""
+    profile = running_profile(ctx)
+    if profile is not None:
+        own = [code for code, g in profile.grids.items()
+               if g.get("divisionCode") == ctx.preset.community]
+        if len(own) >= 2:
+            return own[0], own[1]
+    prefix = f"{ctx.preset.community}-K"
+    return prefix + ctx.new_id()[:6].upper(), prefix + ctx.new_id()[:6].upper()
 
 
 def _membership(ctx: KitContext, grid: str, until: str | None = None) -> dict[str, Any]:
@@ -412,7 +422,7 @@ def _membership(ctx: KitContext, grid: str, until: str | None = None) -> dict[st
 
 @check("/req/residents/list-filters")
 def test_resident_filters(ctx: KitContext) -> None:
-    grid, other = _grid(ctx), _grid(ctx)
+    grid, other = _grids(ctx)
     yesterday, later = ctx.moment(-1)[:10], ctx.moment(30)[:10]
     cases = {
         "in force": [_membership(ctx, grid)],

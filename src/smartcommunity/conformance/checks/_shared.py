@@ -473,6 +473,13 @@ def fresh(ctx: KitContext, resource_type: str) -> dict[str, Any]:
 
 # -- issues ---------------------------------------------------------------------------
 
+def consultation_seen_by(ctx: KitContext, visibility: str) -> dict[str, Any]:
+    """A new consultation (the spec's example) whose record ``visibility`` may see."""
+    doc = ctx.document(CONSULTATION)
+    doc["visibility"] = visibility
+    return ctx.ensure_valid(doc, f"({visibility} consultation)")
+
+
 def new_issue(ctx: KitContext, **changes: Any) -> dict[str, Any]:
     """A fresh issue to submit, due in a week, with ``changes`` applied."""
     doc = fresh(ctx, ISSUE)
@@ -801,3 +808,14 @@ def city_profile(ctx: KitContext) -> Profile:
         raise Skipped("服务器发布的城市配置有错误，无法按其检查行为",
                       f"the published city profile has errors ({exc}); its behaviour cannot "
                       "be checked against it") from exc
+
+
+def running_profile(ctx: KitContext) -> Profile | None:
+    """The city profile the server is held to: the kit's (``--profile``), else the one it
+    publishes when it declares the profiles class; None when it runs none."""
+    if ctx.profile is not None:
+        return ctx.profile
+    rule = ctx.spec.requirements.get("/req/profiles/format")
+    if rule is not None and rule.conformance_class in ctx.declared:
+        return city_profile(ctx)
+    return None

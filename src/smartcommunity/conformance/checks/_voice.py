@@ -11,15 +11,16 @@ from typing import Any
 from ...participation import moment, reply_days
 from .._context import KitContext
 from .._registry import Skipped, check
-from ._profiles import _city
 from ._shared import (
     GRID_WORKER,
     PUBLIC,
     RESIDENT_ROLE,
     Procedure,
     Tracked,
+    consultation_seen_by,
     refused_on_create,
     resident_ref,
+    running_profile,
 )
 
 OPINION = "Opinion"
@@ -31,7 +32,6 @@ WITHDRAW_SUPPORT = "withdraw-support"
 #: the reasons a decision may record for a reply still missing
 UNANSWERED_REASONS = "unanswered-reason"
 #: a requirement of the city profiles' class: a server declaring it runs a profile
-PROFILE_FORMAT = "/req/profiles/format"
 
 
 def _voice_types(ctx: KitContext) -> None:
@@ -176,10 +176,7 @@ def test_reply_reasons(ctx: KitContext) -> None:
 def _reply_days(ctx: KitContext) -> int:
     """The reply days the server is held to: its city profile's, when it runs one, else the
     spec's default."""
-    profile = ctx.profile
-    if profile is None and ctx.spec.requirements[PROFILE_FORMAT].conformance_class in ctx.declared:
-        profile = _city(ctx)
-    return reply_days(profile, version=ctx.spec.version)
+    return reply_days(running_profile(ctx), version=ctx.spec.version)
 
 
 @check("/req/voice/reply-due")
@@ -249,9 +246,13 @@ def test_public_without_author(ctx: KitContext) -> None:
     public = ctx.optional(PUBLIC)
     recorder = _recorder(ctx)
     elder = ctx.new_id()
-    hidden = Tracked(ctx, _opinion(ctx, behalf=elder, textPublic=False), recorder)
+    # on a consultation the public may read (/req/voice/consultation-visibility)
+    open_to_all = Tracked(ctx, consultation_seen_by(ctx, "public")).id
+    hidden = Tracked(ctx, _opinion(ctx, behalf=elder, textPublic=False,
+                                   consultation=open_to_all), recorder)
     hidden.act(REPLY, _reply("adopted", reasons=False), ctx.staff)
-    shown = Tracked(ctx, _opinion(ctx, behalf=elder, textPublic=True), recorder)
+    shown = Tracked(ctx, _opinion(ctx, behalf=elder, textPublic=True,
+                                  consultation=open_to_all), recorder)
     for item, agreed in ((hidden, False), (shown, True)):
         resp = item.read(public) if public is not None else ctx.call("GET", item.path)
         ctx.expect_status(resp, 200, zh="公众读取意见", en="the public reads an opinion")
@@ -270,7 +271,8 @@ def test_public_without_author(ctx: KitContext) -> None:
                "公众读不到答复", "the public does not read the reply")
     who = ctx.optional(RESIDENT_ROLE)
     if who is not None and who.resident:
-        proposal = Tracked(ctx, _proposal(ctx, 7))
+        proposal = Tracked(ctx, _proposal(ctx, 7, consultation={
+            "resourceType": "Consultation", "id": open_to_all}))
         proposal.act(SUPPORT, {"details": {"channel": "app"}}, who)
         resp = proposal.read(public) if public is not None else ctx.call("GET", proposal.path)
         body = resp.json() or {}
@@ -278,3 +280,30 @@ def test_public_without_author(ctx: KitContext) -> None:
                    "公众读到了联署人的身份", "the public reads a supporter's identity")
         ctx.expect(body.get("supportCount") == 1, "公众读不到联署人数",
                    "the public does not read the support count")
+
+
+@check("/req/voice/consultation-visibility")
+def test_consultation_visibility(ctx: KitContext) -> None:
+    public = ctx.optional(PUBLIC)
+    kept = Tracked(ctx, consultation_seen_by(ctx, "community"))
+    resp = kept.read(public) if public is not None else ctx.call("GET", kept.path)
+    if resp.status != 404:
+        raise Skipped(f"公众可以读取只对本社区可见的协商（{resp.status}）",
+                      f"the public reads a consultation visible to its community only "
+                      f"({resp.status})")
+    opinion = Tracked(ctx, _opinion(ctx, consultation=kept.id, textPublic=True),
+                      _recorder(ctx))
+    proposal = Tracked(ctx, _proposal(ctx, 7, consultation={
+        "resourceType": "Consultation", "id": kept.id}))
+    for item, collection in ((opinion, "/opinions"), (proposal, "/proposals")):
+        resp = item.read(public) if public is not None else ctx.call("GET", item.path)
+        ctx.expect(resp.status == 404,
+                   f"公众读不到协商，却读到了它的 {item.path}（{resp.status}）",
+                   f"the public may not read the consultation yet reads its {item.path} "
+                   f"({resp.status})")
+        listed = ctx.call("GET", collection, public, params={"consultation": kept.id})
+        ids = [i.get("id") for i in (listed.json() or {}).get("items") or []
+               if isinstance(i, dict)] if listed.status == 200 else []
+        ctx.expect(item.id not in ids, f"公众在 {collection} 中列出了读不到的协商的 {item.id}",
+                   f"the public lists {item.id} of a consultation it may not read in "
+                   f"{collection}")
