@@ -43,8 +43,9 @@ def test_every_response_keeps_to_the_openapi(ctx: KitContext) -> None:
         zh.append(f"另有 {rest} 类不符")
         en.append(f"and {rest} more kinds of violation")
     total = sum(len(found) for found in kinds.values())
+    many = "1 response breaks" if total == 1 else f"{total} responses break"
     raise Failed(f"{total} 个应答不符合 OpenAPI：" + "；".join(zh),
-                 f"{total} responses break the OpenAPI: " + "; ".join(en))
+                 f"{many} the OpenAPI: " + "; ".join(en))
 
 
 def _cut(text: str) -> str:
