@@ -121,3 +121,12 @@ def test_a_status_is_reported_exactly_when_undeclared(
     ex = _exchange(method.upper(), path, status, PROBLEM, media="application/problem+json")
     undeclared = [p for p in _problems(ex) if p.startswith(f"status {status} is not declared")]
     assert bool(undeclared) is (str(status) not in declared)
+
+
+def test_the_check_runs_after_every_other_test() -> None:
+    """It reads what the other tests exchanged, vectors included, so it comes last."""
+    from smartcommunity.conformance import all_tests
+
+    tests = all_tests(SPEC)
+    assert tests[-1].requirement == "/req/core/openapi-responses"
+    assert sum(t.last for t in tests) == 1
