@@ -24,7 +24,7 @@ from .auth import JwtVerifier, TokenFile, TokenRegistry, load_tokens
 from .demo import demo_tokens, seed
 from .errors import install_handlers
 from .files import create_private, read_key_file, shared_file_warnings, sqlite_path
-from .http import json_response
+from .http import check_own_route, json_response
 from .landing import API_DESCRIPTION, API_DOCUMENTATION, DOCUMENTATION_ASSETS, swagger_assets
 from .open311 import open311_routes
 from .openapi import bundled
@@ -93,11 +93,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(AccessLog)
     # The API's routes take the Request and return a Response themselves, so they are served
     # as plain Starlette routes in one flat list: no dependency solving, no response models.
-    app.router.routes.extend(routes(settings.spec_version))
+    # The public pages (/conf/public-pages) and the API's description and documentation are
+    # operations of the OpenAPI too, served by routes of their own.
+    pages = public_routes()
+    elsewhere = {(r.path, m.lower()) for r in pages for m in r.methods or ()} | {
+        (API_DESCRIPTION, "get"), (API_DOCUMENTATION, "get")}
+    app.router.routes.extend(routes(settings.spec_version, elsewhere))
     # The public pages, read without a token (/conf/public-pages).
     app.state.public = PublicPages(service)
     app.state.public.warm()  # before the freeze below
-    app.router.routes.extend(public_routes())
+    app.router.routes.extend(pages)
     # The Open311 GeoReport v2 bridge (/conf/open311) lives outside the OpenAPI: its wire is
     # GeoReport's (form posts, .json and .xml answers), described by spec/<version>/mappings.
     app.router.routes.extend(open311_routes(settings.spec_version))
@@ -105,10 +110,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get(API_DESCRIPTION, include_in_schema=False)
     async def openapi_json(request: Request) -> Response:
+        check_own_route(request, API_DESCRIPTION)
         return json_response(api_document)
 
     @app.get(API_DOCUMENTATION, include_in_schema=False)
     async def docs(request: Request) -> HTMLResponse:
+        check_own_route(request, API_DOCUMENTATION)
         return get_swagger_ui_html(
             openapi_url=API_DESCRIPTION, title=app.title,
             swagger_js_url=f"{DOCUMENTATION_ASSETS}/swagger-ui-bundle.js",

@@ -17,6 +17,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from smartcommunity.specification import DEFAULT_VERSION
 from smartcommunity.validation import too_deep
 
 from .auth import KeysUnreachable, Principal, TokenRegistry
@@ -35,10 +36,10 @@ from .errors import (
     UnsupportedMediaType,
     finding,
 )
-from .openapi import Operation
+from .openapi import Operation, operations
 
-__all__ = ["Call", "decode_cursor", "encode_cursor", "json_response", "parse_if_match",
-           "prefers_html", "read_json"]
+__all__ = ["Call", "check_own_route", "decode_cursor", "encode_cursor", "json_response",
+           "parse_if_match", "prefers_html", "read_json"]
 
 _ETAG = re.compile(r'^\s*(W/)?"([^"]*)"\s*$')
 _CURSOR_SEQ = re.compile(r"[0-9]{1,19}", re.ASCII)
@@ -69,16 +70,32 @@ def authenticate(request: Request, tokens: TokenRegistry) -> Principal:
     return principal
 
 
-def check_call(request: Request, operation: Operation, principal: Principal) -> Call:
-    """Query parameters and headers checked against the operation's declarations."""
-    params = request.query_params
-    unknown = sorted({k for k in params if k not in operation.query})
+def _refuse_unknown(request: Request, operation: Operation) -> None:
+    """400 for a query parameter ``operation`` does not declare (/req/core/unknown-parameter);
+    also for the operations served by routes of their own (pages, the API description)."""
+    unknown = sorted({k for k in request.query_params if k not in operation.query})
     if unknown:
         raise UnknownParameter(names=", ".join(unknown), errors=[
             finding(f"/query/{name}", "http.unknown-parameter",
                     f"{name} is not a parameter of {operation.operation_id}",
                     f"{name} 不是 {operation.operation_id} 的参数",
                     "/req/core/unknown-parameter") for name in unknown])
+
+
+def check_own_route(request: Request, path: str) -> None:
+    """What :func:`check_call` checks of the query, for an operation served by a route of its
+    own (a public page, the API description): ``path`` is its OpenAPI path."""
+    state = getattr(getattr(request.scope.get("app"), "state", None), "sc", None)
+    version = str(state.settings.spec_version) if state is not None else DEFAULT_VERSION
+    operation = operations(version).get((path, request.method.lower()))
+    if operation is not None:
+        _refuse_unknown(request, operation)
+
+
+def check_call(request: Request, operation: Operation, principal: Principal) -> Call:
+    """Query parameters and headers checked against the operation's declarations."""
+    params = request.query_params
+    _refuse_unknown(request, operation)
     query: dict[str, Any] = {}
     for name, spec in operation.query.items():
         values = params.getlist(name)

@@ -15,7 +15,7 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +40,7 @@ from smartcommunity.transparency import (
 )
 
 from .errors import NotFound, ProblemError
+from .http import check_own_route
 from .service import Service
 from .storage import ListQuery, Stored, derive, feed_head, submission_counts
 
@@ -282,7 +283,7 @@ async def _index(request: Request) -> Response:
 
 
 async def _consultation(request: Request) -> Response:
-    body = await _serve(request, ("consultation", str(request.path_params["rid"]),
+    body = await _serve(request, ("consultation", str(request.path_params["id"]),
                                   _lang(request)))
     return HTMLResponse(body, media_type=_HTML)
 
@@ -298,20 +299,37 @@ async def _statistics_json(request: Request) -> Response:
 
 
 async def _notice(request: Request) -> Response:
-    rid = str(request.path_params["rid"])
+    rid = str(request.path_params["id"])
     body = await _serve(request, ("notice", rid))
     return Response(body, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="notice-{rid}.pdf"'})
 
 
+def _checked(path: str, endpoint: Callable[[Request], Awaitable[Response]]
+             ) -> Callable[[Request], Awaitable[Response]]:
+    """``endpoint``, refusing query parameters its operation does not declare."""
+
+    async def checked(request: Request) -> Response:
+        check_own_route(request, path)
+        return await endpoint(request)
+
+    checked.__name__ = getattr(endpoint, "__name__", "page")
+    return checked
+
+
 def public_routes() -> list[Route]:
     """The routes of the public pages, Chinese at /public/ and English at /public/en/; the
-    statistics are the issue figures (/public/figures, their data /public/figures.json)."""
+    statistics are the issue figures (/public/figures, their data /public/figures.json).
+    Each is an operation of the OpenAPI and takes only the query parameters it declares."""
     p = PUBLIC_PREFIX
-    routes = [Route(p + "figures.json", _statistics_json, methods=["GET"]),
-              Route(p + "consultations/{rid}/notice.pdf", _notice, methods=["GET"])]
+    table = [(p + "figures.json", _statistics_json),
+             (p + "consultations/{id}/notice.pdf", _notice)]
     for prefix in (p, p + "en/"):
-        routes += [Route(prefix, _index, methods=["GET"]),
-                   Route(prefix + "figures", _statistics, methods=["GET"]),
-                   Route(prefix + "consultations/{rid}", _consultation, methods=["GET"])]
+        table += [(prefix, _index), (prefix + "figures", _statistics),
+                  (prefix + "consultations/{id}", _consultation)]
+    routes = []
+    for path, endpoint in table:
+        route = Route(path, _checked(path, endpoint), methods=["GET"])
+        route.methods = {"GET"}  # no implicit HEAD: only what the OpenAPI says
+        routes.append(route)
     return routes

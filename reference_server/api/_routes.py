@@ -10,7 +10,7 @@ server never serves less than its OpenAPI says.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -172,10 +172,14 @@ def _endpoint(handler: Handler, operation: Operation) -> Callable[[Request], Awa
     return endpoint
 
 
-def routes(version: str) -> list[Route]:
-    """A route for every operation of the OpenAPI of ``version``, and nothing else."""
+def routes(version: str, elsewhere: Collection[tuple[str, str]] = ()) -> list[Route]:
+    """A route for every operation of the OpenAPI of ``version``, and nothing else; the
+    operations in ``elsewhere`` ((path, method)) are served by routes of their own (the
+    public pages, the API's description and documentation)."""
     found = []
     for (path, method), operation in operations(version).items():
+        if (path, method) in elsewhere:
+            continue
         handler = BY_KIND.get(operation.kind) or BY_OPERATION.get(operation.operation_id)
         if handler is None:
             raise LookupError(f"the server has no handler for {method.upper()} {path} "

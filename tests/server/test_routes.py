@@ -10,18 +10,14 @@ from openapi_spec_validator import validate as validate_openapi
 
 from reference_server.open311 import open311_routes
 from reference_server.openapi import METHODS, bundled
-from reference_server.public import public_routes
 
 from .helpers import SPEC, Api
 
 API_PATHS = SPEC.openapi["paths"]
 DOCUMENTED = {(path, m) for path, item in API_PATHS.items() for m in METHODS if m in item}
-#: served beside the API: the bundled description, the interactive docs and the Open311
-#: bridge (GeoReport v2's wire, described by mappings/open311.json, not by the OpenAPI)
-EXTRA = {("/openapi.json", "get"), ("/docs", "get")} | {
-    (r.path, m.lower()) for r in open311_routes(SPEC.version) for m in r.methods or ()}
-#: the public pages (/conf/public-pages): HTML and PDF for people, beside the JSON API
-PUBLIC = {(r.path, m.lower()) for r in public_routes() for m in r.methods or ()}
+#: served beside the API: the Open311 bridge (GeoReport v2's wire of form posts and .xml
+#: answers, described by mappings/open311.json, not by the OpenAPI)
+EXTRA = {(r.path, m.lower()) for r in open311_routes(SPEC.version) for m in r.methods or ()}
 
 
 def _sample(path: str) -> str:
@@ -36,8 +32,8 @@ def test_routed_set_is_exactly_the_openapi(sqlite_app: Any) -> None:
             routed.add((route.path, method.lower()))
     routed.discard(("/openapi.json", "head"))
     routed.discard(("/docs", "head"))
-    assert routed - EXTRA - PUBLIC == DOCUMENTED
-    assert routed >= EXTRA | PUBLIC
+    assert routed - EXTRA == DOCUMENTED
+    assert routed >= EXTRA
 
 
 @pytest.mark.parametrize(("path", "method"), sorted(DOCUMENTED))

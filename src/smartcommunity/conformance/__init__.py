@@ -10,6 +10,8 @@ skip (a precondition not met) or error (a fault of the kit or the network).
 
 from __future__ import annotations
 
+from ._client import Exchange
+from ._openapi import ApiOperation, OpenApiJudge, Violation
 from ._preset import Preset, PresetError, Principal, load_preset, parse_preset
 from ._registry import Failed, KitTest, Skipped, check
 from ._report import VERDICT_TEXT, html, junit, rerun_command, write_reports
@@ -17,12 +19,16 @@ from ._runner import all_tests, coverage, run
 
 __all__ = [
     "VERDICT_TEXT",
+    "ApiOperation",
+    "Exchange",
     "Failed",
     "KitTest",
+    "OpenApiJudge",
     "Preset",
     "PresetError",
     "Principal",
     "Skipped",
+    "Violation",
     "all_tests",
     "check",
     "coverage",

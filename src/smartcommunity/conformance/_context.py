@@ -19,7 +19,7 @@ from ..participation import fewest_reply_days, moment, voice_types
 from ..pointers import resolve_pointer
 from ..profiles import Profile
 from ..specification import Spec
-from ._client import Client, Response
+from ._client import Client, Exchange, Response
 from ._preset import Preset, Principal, writer_role
 from ._registry import Failed, Skipped
 
@@ -70,6 +70,8 @@ class KitContext:
         self._templates = _templates(spec)
         #: cells of a matrix the running check records for the report (reader × path × field)
         self.matrix: list[dict[str, Any]] = []
+        #: exchanges the running check shows as evidence instead of its own (it made none)
+        self.evidence: list[Exchange] = []
 
     # -- principals --------------------------------------------------------------------
     def principal(

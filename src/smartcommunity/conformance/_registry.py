@@ -38,6 +38,8 @@ class KitTest:
     title: dict[str, str] | None
     fn: TestFn
     needs: tuple[str, ...] = ()
+    #: runs after every other test, vectors included (it reads what they exchanged)
+    last: bool = False
 
     def heading(self, spec: Spec) -> dict[str, str]:
         """The title the report gives the test: its own, else its requirement's."""
@@ -49,8 +51,10 @@ class KitTest:
 TESTS: list[KitTest] = []
 
 
-def check(requirement: str, *, needs: tuple[str, ...] = ()) -> Callable[[TestFn], TestFn]:
-    """Register a kit test of ``requirement``; ``needs`` names preset roles it requires.
+def check(requirement: str, *, needs: tuple[str, ...] = (),
+          last: bool = False) -> Callable[[TestFn], TestFn]:
+    """Register a kit test of ``requirement``; ``needs`` names preset roles it requires;
+    ``last`` runs it after every other test, for a check of what the run exchanged.
 
     The report titles the test with the requirement's ``title`` in the registry, so what a
     check is about is said once, in spec/.
@@ -58,7 +62,7 @@ def check(requirement: str, *, needs: tuple[str, ...] = ()) -> Callable[[TestFn]
 
     def register(fn: TestFn) -> TestFn:
         test_id = f"{requirement}#{fn.__name__.removeprefix('test_').replace('_', '-')}"
-        TESTS.append(KitTest(test_id, requirement, None, fn, needs))
+        TESTS.append(KitTest(test_id, requirement, None, fn, needs, last))
         return fn
 
     return register

@@ -47,7 +47,8 @@ def all_tests(spec: Spec) -> list[KitTest]:
     from . import checks  # noqa: F401  (registers the checks)
     from ._vectors import vector_tests
 
-    return [*TESTS, *vector_tests(spec)]
+    return [*(t for t in TESTS if not t.last), *vector_tests(spec),
+            *(t for t in TESTS if t.last)]
 
 
 def run(
@@ -231,6 +232,7 @@ def _declared(resp: Response | None, spec: Spec
 def _run_one(ctx: KitContext, spec: Spec, test: KitTest, cls: str) -> dict[str, Any]:
     mark = len(ctx.client.log)
     ctx.matrix = []
+    ctx.evidence = []
     start = time.perf_counter()
     try:
         test.fn(ctx)
@@ -247,7 +249,8 @@ def _run_one(ctx: KitContext, spec: Spec, test: KitTest, cls: str) -> dict[str, 
     else:
         status, message = "pass", {"zh-Hans": "通过", "en": "met"}
     elapsed = (time.perf_counter() - start) * 1000
-    result = _result(spec, test, cls, status, message, elapsed, ctx.client.log[mark:])
+    result = _result(spec, test, cls, status, message, elapsed,
+                     ctx.evidence or ctx.client.log[mark:])
     if ctx.matrix:
         result["matrix"] = ctx.matrix
     return result

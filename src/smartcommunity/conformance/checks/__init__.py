@@ -1,7 +1,8 @@
 """The kit's checks, one module per conformance class, each citing the requirement it checks;
 importing this package registers them in the order they run: core first, then the change
 feed, residents, issues, consultations and privacy, integrity (history chains, feed digests),
-then those that change access over time. What the modules share is in ``_shared``."""
+then those that change access over time; last, every response of the run held to the OpenAPI.
+What the modules share is in ``_shared``."""
 
 from . import _core, _feed, _residents, _issues, _consultations, _privacy  # noqa: F401, I001
 from . import _organisations  # noqa: F401
@@ -15,3 +16,4 @@ from . import _indicators  # noqa: F401  # GET /indicators against the library's
 from . import _public  # noqa: F401  # the public pages, read without a token
 from . import _voice  # noqa: F401  # residents' voice: opinions, proposals, replies
 from . import _open311  # noqa: F401  # the Open311 bridge (optional class)
+from . import _responses  # noqa: F401  # every response of the run against the OpenAPI (last)
