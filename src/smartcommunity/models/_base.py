@@ -36,6 +36,7 @@ __all__ = [
     "json_equal",
     "matches",
     "not_matching",
+    "rule_broken",
     "unique",
 ]
 
@@ -164,3 +165,34 @@ def conforms(model: type[BaseModel], value: Any) -> bool:
     except ValidationError:
         return False
     return True
+
+
+_VERSION_IN_URI = re.compile(r"/spec/([0-9]+\.[0-9]+)/")
+
+
+def rule_broken(model: SpecModel) -> str:
+    """Why ``model`` breaks a rule of its schema that spans members (``if``/``then``,
+    ``anyOf``, ...), in both languages: the library's message for the first fault its JSON
+    shows against the schema the model mirrors, never the schema itself."""
+    from ..specification import load_spec
+    from ..validation import message, schema_problems
+
+    found = _VERSION_IN_URI.search(model.schema_uri)
+    spec = load_spec(found.group(1)) if found else None
+    if spec is not None:
+        checker = _checker(spec.version, model.schema_uri)
+        for where, code, values in schema_problems(checker, model.to_json()):
+            said = message(spec, code, **values)
+            place = "/" + "/".join(str(p) for p in where)
+            return f"{place}: {said['zh-Hans']} / {said['en']}"
+    name = type(model).__name__
+    return f"{name} 不符合其模式的规则 / {name} breaks a rule of its schema"
+
+
+@functools.cache
+def _checker(version: str, uri: str) -> Any:
+    from ..specification import load_spec
+    from ..validation import compile_schema
+
+    spec = load_spec(version)
+    return compile_schema(spec, {"$id": spec.base_uri + "model-rule.json", "$ref": uri})

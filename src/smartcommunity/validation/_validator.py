@@ -316,13 +316,20 @@ class Validator:
         it when no installed version or resource type reads it."""
         resolved = resolve_version(stated, self._versions)
         if resolved is None:
-            return Checked(Report([Finding("/specVersion", "document.unknown-spec-version",
-                                           message(self._fallback,
-                                                   "document.unknown-spec-version",
-                                                   value=stated, versions=list(self._versions)),
+            code = ("document.missing-spec-version" if stated is None
+                    else "document.unknown-spec-version")
+            return Checked(Report([Finding("/specVersion", code,
+                                           message(self._fallback, code, value=stated,
+                                                   versions=list(self._versions)),
                                            requirement="/req/core/document-type")],
                                   rt if isinstance(rt, str) else None, doc_id), Links())
         spec, _, plans = self._engine(resolved.version)
+        if rt is None:
+            return Checked(Report([Finding("/resourceType", "document.missing-resource-type",
+                                           message(spec, "document.missing-resource-type",
+                                                   types=list(plans)),
+                                           requirement="/req/core/document-type")],
+                                  None, doc_id, resolved.version), Links())
         if not isinstance(rt, str) or rt not in plans:
             return Checked(Report([Finding("/resourceType", "document.unknown-resource-type",
                                            message(spec, "document.unknown-resource-type",
@@ -383,9 +390,11 @@ class Validator:
                 pointer(deep), "document.too-deep",
                 message(spec, "document.too-deep", limit=MAX_DEPTH)))
             return Checked(report, Links())
+        broken: set[str] | None = None
         try:
             if not route.is_valid(document):
                 report.findings.extend(route.engine.findings(route.resource_type, document))
+                broken = {f.pointer for f in report.findings}
         except UnicodeError:
             # A Python str may hold lone surrogates, which no JSON text can carry.
             report.findings.extend(
@@ -406,6 +415,12 @@ class Validator:
                 # later minor it does not know); the schema finding says why.
                 if report.valid and not lenient:
                     raise
+        if broken:
+            # One fault, one finding: a rule that re-reads a value the schema already
+            # rejected (a division code's structure) adds nothing the reader needs.
+            schema = len(broken)
+            report.findings[:] = [f for i, f in enumerate(report.findings)
+                                  if i < schema or f.pointer not in broken]
         if lenient:
             from ._forward import read_forward
 
