@@ -269,3 +269,13 @@ def test_a_broken_schema_rule_is_worded_not_dumped() -> None:
     said = caught.value.errors()[0]["msg"]
     assert "“acceptedAt”" in said and '"acceptedAt"' in said
     assert '{"if"' not in said and "then" not in said
+
+
+def test_a_pattern_mismatch_is_described_not_shown_as_a_regular_expression() -> None:
+    doc = _copy(FIRE_LANE)
+    doc["id"] = "ABC"
+    with pytest.raises(ValidationError) as caught:
+        Issue.model_validate(doc)
+    said = caught.value.errors()[0]
+    assert said["loc"] == ("id",) and said["type"] == "string_pattern_mismatch"
+    assert "UUID" in said["msg"] and "应为" in said["msg"] and "[0-9a-f]" not in said["msg"]
