@@ -53,28 +53,26 @@ def compile_schema(spec: Spec, schema: Mapping[str, Any]) -> Compiled:
         base_uri=str(schema.get("$id", spec.base_uri)))))
 
 
+#: Which fault speaks for a member that breaks several keywords: its type says it all, a
+#: code outside its list needs no word on its form, a timestamp's format says what its
+#: pattern does, an empty text is too short before it is ill-formed; the ``not`` guard
+#: against a final newline only backs up the others.
+_PRECEDENCE = {"schema.type": 0, "schema.const": 1, "schema.enum": 1, "schema.false-schema": 1,
+               "schema.format": 2, "schema.min-length": 3, "schema.pattern": 4,
+               "schema.not": 9}
+
+
 def _one_per_fault(faults: Iterable[Fault]) -> list[Fault]:
-    """Faults less those that say the same thing twice: at one member, a wrong type says it
-    all, a timestamp's format says what its pattern does, and a ``not`` guard (a final
-    newline) only backs up the member's other keywords; a repeated fault is kept once."""
+    """One fault per member: of the faults found at one place, the one that says most."""
     found = list(faults)
     if len(found) < 2:
         return found
-    typed = {f.path for f in found if f.code == "schema.type"}
-    formats = {f.path for f in found if f.code == "schema.format"}
-    others = {f.path for f in found if f.code != "schema.not"}
-    seen: set[tuple[tuple[str | int, ...], str]] = set()
-    out = []
+    best: dict[tuple[str | int, ...], Fault] = {}
     for f in found:
-        if ((f.path in typed and f.code != "schema.type")
-                or (f.code == "schema.pattern" and f.path in formats)
-                or (f.code == "schema.not" and f.path in others)):
-            continue
-        key = (f.path, f.code)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
+        held = best.get(f.path)
+        if held is None or _PRECEDENCE.get(f.code, 5) < _PRECEDENCE.get(held.code, 5):
+            best[f.path] = f
+    return [f for f in found if best[f.path] is f]
 
 
 class SchemaEngine:

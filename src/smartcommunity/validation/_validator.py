@@ -390,11 +390,9 @@ class Validator:
                 pointer(deep), "document.too-deep",
                 message(spec, "document.too-deep", limit=MAX_DEPTH)))
             return Checked(report, Links())
-        broken: set[str] | None = None
         try:
             if not route.is_valid(document):
                 report.findings.extend(route.engine.findings(route.resource_type, document))
-                broken = {f.pointer for f in report.findings}
         except UnicodeError:
             # A Python str may hold lone surrogates, which no JSON text can carry.
             report.findings.extend(
@@ -415,17 +413,12 @@ class Validator:
                 # later minor it does not know); the schema finding says why.
                 if report.valid and not lenient:
                     raise
-        if broken:
-            # One fault, one finding: a rule that re-reads a value the schema already
-            # rejected (a division code's structure) adds nothing the reader needs.
-            schema = len(broken)
-            report.findings[:] = [f for i, f in enumerate(report.findings)
-                                  if i < schema or f.pointer not in broken]
         if lenient:
             from ._forward import read_forward
 
             read_forward(spec, route.plan, report, str(stated))
-        if len(report.findings) > 1:
+        if len(report.findings) > 1:  # (a valid document pays nothing below)
+            _one_per_fault(report.findings)
             report.findings.sort(key=_order)
         return Checked(report, ctx.links)
 
@@ -472,6 +465,15 @@ def _unencodable(value: Any) -> Iterator[tuple[str | int, ...]]:
 
 _JSON_TYPES = {list: "array", str: "string", int: "integer", float: "number", bool: "boolean",
                type(None): "null"}
+
+
+def _one_per_fault(findings: list[Finding]) -> None:
+    """One fault, one finding: a rule that re-reads a value the schema already rejected (a
+    division code's structure, a masked number's form) adds nothing the reader needs."""
+    broken = {f.pointer for f in findings if f.code.startswith("schema.")}
+    if broken:
+        findings[:] = [f for f in findings
+                       if f.code.startswith("schema.") or f.pointer not in broken]
 
 
 def _order(f: Finding) -> tuple[int, str]:
