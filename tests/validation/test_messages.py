@@ -143,3 +143,13 @@ def test_details_schemas_are_worded_like_documents() -> None:
     where, code, values = problems[0]
     said = message(SPEC, code, **values)
     assert where == ("at",) and "+08:00" in said["zh-Hans"] and "“at”" in said["zh-Hans"]
+
+
+def test_when_any_of_several_members_would_do_all_are_named() -> None:
+    doc = resident()
+    for name in ("number", "masked", "pseudonym"):
+        doc["identityDocuments"][0].pop(name, None)
+    f = only(doc)
+    assert (f.pointer, f.code) == ("/identityDocuments/0", "schema.required-any")
+    for name in ("number", "masked", "pseudonym"):
+        assert f"“{name}”" in f.message["zh-Hans"] and f'"{name}"' in f.message["en"]

@@ -117,6 +117,18 @@ class Explainer:
         if len(faults) == 1 and ties and all(len(b) == 1 for b in ties):
             first = faults[0]
             others = [f for b in ties for f in self.faults(b[0])]
+            if first.code == "schema.required" and all(
+                    f.code == "schema.required" and f.path[:-1] == first.path[:-1]
+                    for f in others):
+                # Any one of several members would do (a document's number, masked form or
+                # pseudonym): name them all, at the object that lacks them.
+                names = [str(f.path[-1]) for f in (first, *others)]
+                yield Fault(first.path[:-1], "schema.required-any",
+                            {"member": member(first.path[:-1]),
+                             "names_zh": _either(names, "“{}”", "、", "或"),
+                             "names": _either(names, '"{}"', ", ", " or ")},
+                            ev, sp, error.kind.name)
+                return
             if all(f.path == first.path and f.code == first.code for f in others) \
                     and "expected" in first.values:
                 values = dict(first.values)
@@ -168,6 +180,11 @@ class Explainer:
             out.append(node)
         self._nodes[ev] = result = tuple(out)
         return result
+
+
+def _either(names: list[str], quote: str, comma: str, last: str) -> str:
+    quoted = [quote.format(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else comma.join(quoted[:-1]) + last + quoted[-1]
 
 
 def _rank(branch: list[Any], depth: int) -> tuple[bool, int, int]:
