@@ -323,9 +323,18 @@ async def _on_http(request: Request, exc: Exception) -> Response:
 async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     version = _served(request)
-    errors = [coded(pointer([str(p) for p in e.get("loc", ())[1:]]), "http.invalid-request",
-                    version, detail=e.get("msg")) for e in exc.errors()]
+    errors = [_request_error(e, version) for e in exc.errors()]
     return problem_response(BadRequest(errors=errors), version)
+
+
+def _request_error(error: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """A request the framework could not read, named by its member in both languages."""
+    where = [str(p) for p in error.get("loc", ())[1:]]
+    name = where[-1] if where else "/"
+    if error.get("type") == "missing":
+        return coded(pointer(where), "schema.required", version, property=name)
+    return coded(pointer(where), "http.invalid-request", version, member=name,
+                 detail=error.get("msg", ""))
 
 
 async def _on_anything(request: Request, exc: Exception) -> Response:

@@ -102,7 +102,7 @@ def check_call(request: Request, operation: Operation, principal: Principal) -> 
         if not values:
             continue
         if len(values) > 1:
-            raise InvalidParameter(name=name, reason="given more than once",
+            raise InvalidParameter(name=name, reason="given more than once", reason_zh="出现了多次",
                                    message={"zh-Hans": f"参数 {name} 只能出现一次",
                                             "en": f"Parameter {name} may appear only once"})
         value: Any = values[0]
@@ -110,25 +110,26 @@ def check_call(request: Request, operation: Operation, principal: Principal) -> 
             if not re.fullmatch(r"-?[0-9]{1,18}", value):
                 raise _invalid(name, "not an integer", "不是整数")
             value = int(value)
-        error = next(iter(spec.validator.iter_errors(value)), None)
-        if error is not None:
-            raise _invalid(name, error.message, error.message)
+        said = spec.problem(value)
+        if said is not None:
+            raise _invalid(name, said["en"], said["zh-Hans"])
         query[name] = value
     headers: dict[str, str] = {}
     for name, spec in operation.headers.items():
         raw = request.headers.get(name)
         if raw is None:
             continue
-        error = next(iter(spec.validator.iter_errors(raw)), None)
-        if error is not None:
-            raise InvalidHeader(name=spec.name, reason=error.message, errors=[finding(
-                f"/headers/{spec.name}", "http.invalid-header", error.message, error.message)])
+        said = spec.problem(raw)
+        if said is not None:
+            raise InvalidHeader(
+                name=spec.name, reason=said["en"], reason_zh=said["zh-Hans"], errors=[finding(
+                    f"/headers/{spec.name}", "http.invalid-header", said["en"], said["zh-Hans"])])
         headers[name] = raw
     return Call(principal, query, headers)
 
 
 def _invalid(name: str, en: str, zh: str) -> InvalidParameter:
-    return InvalidParameter(name=name, reason=en, errors=[
+    return InvalidParameter(name=name, reason=en, reason_zh=zh, errors=[
         finding(f"/query/{name}", "http.invalid-parameter", en, zh)],
         message={"zh-Hans": f"参数 {name} 无效：{zh}",
                  "en": f"Parameter {name} is not valid: {en}"})

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from smartcommunity import load_spec
 from smartcommunity.pointers import escape_token
 from smartcommunity.specification import DEFAULT_VERSION, Spec, per_spec_tree
+from smartcommunity.validation import Compiled, compile_schema, excerpt, message, schema_problems
 
 __all__ = ["KINDS", "METHODS", "Operation", "Parameter", "bundled", "operations",
            "resource_operations"]
@@ -97,23 +97,38 @@ class Parameter:
     required: bool
     schema: Mapping[str, Any]
     integer: bool
-    validator: Draft202012Validator
+    checker: Compiled
+    spec: Spec
+    #: the parameter's description, which says in words what a value looks like
+    description: str = ""
 
-    def error(self, value: Any) -> str | None:
-        """Why ``value`` breaks the parameter's schema, or None."""
+    def problem(self, value: Any) -> dict[str, str] | None:
+        """Why ``value`` breaks the parameter's schema, in both languages, or None."""
         schema = self.schema
         # Plain strings with a length and maybe a pattern (ids, actions) skip the validator.
         if set(schema) <= {"type", "maxLength", "pattern"} and schema.get("type") == "string":
             if not isinstance(value, str):
-                return f"{value!r} is not a string"
+                return self._said("schema.type", types="string", value=excerpt(value))
             if len(value) > schema.get("maxLength", len(value)):
-                return f"{value!r} is longer than {schema['maxLength']} characters"
+                return self._said("schema.max-length", limit=schema["maxLength"])
             pattern = schema.get("pattern")
             if pattern is not None and _compiled(pattern).search(value) is None:
-                return f"{value!r} does not match {pattern!r}"
+                return self._said("schema.pattern", value=excerpt(value))
             return None
-        found = next(iter(self.validator.iter_errors(value)), None)
-        return None if found is None else str(found.message)
+        for _, code, values in schema_problems(self.checker, value):
+            return self._said(code, **values)
+        return None
+
+    def error(self, value: Any) -> str | None:
+        """Why ``value`` breaks the parameter's schema (in English), or None."""
+        found = self.problem(value)
+        return None if found is None else found["en"]
+
+    def _said(self, code: str, **values: Any) -> dict[str, str]:
+        zh, _, en = self.description.partition(" / ")
+        if values.get("expected_zh", "") in ("", "Parameter"):
+            values["expected_zh"], values["expected"] = zh.rstrip("。"), (en or zh).rstrip(".")
+        return message(self.spec, code, **{**values, "member": self.name})
 
 
 @functools.cache
@@ -182,6 +197,18 @@ def _absolute(node: Any, spec: Spec) -> Any:
     return node
 
 
+def _checker(spec: Spec, schema: Mapping[str, Any]) -> Compiled:
+    # Parameters share a handful of schemas; each is compiled once.
+    key = (str(spec.folder), json.dumps(schema, sort_keys=True))
+    found = _CHECKERS.get(key)
+    if found is None:
+        found = _CHECKERS[key] = compile_schema(spec, schema)
+    return found
+
+
+_CHECKERS: dict[tuple[str, str], Compiled] = {}
+
+
 @per_spec_tree
 def operations(version: str = DEFAULT_VERSION) -> dict[tuple[str, str], Operation]:
     """Every (path, method) of the API with its declared parameters."""
@@ -207,12 +234,10 @@ def operations(version: str = DEFAULT_VERSION) -> dict[tuple[str, str], Operatio
             params: dict[tuple[str, str], Parameter] = {}
             for raw in [*common, *(resolve(p) for p in op.get("parameters", ()))]:
                 schema = _absolute(raw.get("schema", {}), spec)
-                validator = Draft202012Validator(
-                    schema, registry=spec.registry,
-                    format_checker=Draft202012Validator.FORMAT_CHECKER)
                 params[(raw["in"], raw["name"])] = Parameter(
                     raw["name"], raw["in"], bool(raw.get("required")), schema,
-                    schema.get("type") == "integer", validator)
+                    schema.get("type") == "integer", _checker(spec, schema), spec,
+                    str(raw.get("description", "")))
             out[(path, method)] = Operation(
                 path=path, method=method, operation_id=op.get("operationId", ""),
                 query={n: p for (loc, n), p in params.items() if loc == "query"},

@@ -54,10 +54,11 @@ def begin(request: Request, operation: Operation) -> Call:
     request.scope[ROLE_KEY] = principal.role  # for the access log, which names no one
     call = check_call(request, operation, principal)
     for name, param in operation.path_params.items():
-        error = param.error(request.path_params.get(name))
-        if error is not None:
-            raise InvalidParameter(name=name, reason=error, errors=[finding(
-                f"/path/{name}", "http.invalid-parameter", error, error)])
+        said = param.problem(request.path_params.get(name))
+        if said is not None:
+            raise InvalidParameter(name=name, reason=said["en"], reason_zh=said["zh-Hans"],
+                                   errors=[finding(
+                f"/path/{name}", "http.invalid-parameter", said["en"], said["zh-Hans"])])
     return call
 
 
@@ -88,7 +89,8 @@ def limit(call: Call, operation: Operation) -> int:
 def _refused(name: str, code: str, requirement: str, **values: Any) -> InvalidParameter:
     """400 for query parameter ``name``, its error worded by ``code``."""
     error = coded(f"/query/{name}", code, requirement=requirement, **values)
-    return InvalidParameter(name=name, reason=error["message"]["en"], errors=[error])
+    return InvalidParameter(name=name, reason=error["message"]["en"],
+                            reason_zh=error["message"]["zh-Hans"], errors=[error])
 
 
 def _external_ref(raw: Any, profile: Profile | None) -> str | None:

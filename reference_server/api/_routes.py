@@ -146,7 +146,8 @@ async def indicators(request: Request, operation: Operation) -> Response:
     call = begin(request, operation)
     period = call.query.get("period")
     if period is None:  # the one required query parameter of the API
-        raise InvalidParameter(name="period", reason="required", errors=[finding(
+        raise InvalidParameter(name="period", reason="required", reason_zh="缺少该参数",
+                               errors=[finding(
             "/query/period", "http.invalid-parameter", "period is required",
             "缺少必需的参数 period", "/req/indicators/endpoint")])
     return await offload(indicator_figures, state(request).service, call.principal,

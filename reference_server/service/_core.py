@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from jsonschema import Draft202012Validator
 
 from smartcommunity import Validator, load_spec
 from smartcommunity.exceptions import ActionNotAllowed, InvalidActionDetails, RoleNotAllowed
@@ -25,8 +24,8 @@ from smartcommunity.lifecycle import Lifecycle, lifecycle_for
 from smartcommunity.pointers import pointer
 from smartcommunity.privacy import without_personal
 from smartcommunity.profiles import Profile, load_profile
-from smartcommunity.specification import LATEST_CURSOR, available_versions
-from smartcommunity.validation import pseudonym_key
+from smartcommunity.specification import LATEST_CURSOR, Spec, available_versions
+from smartcommunity.validation import Compiled, compile_schema, pseudonym_key, schema_problems
 
 from ..access import Access, Presented
 from ..auth import ALL, Principal
@@ -72,17 +71,16 @@ EVENT_TYPE = "org.w3id.smartcommunity.{}.{}"
 CLOUDEVENTS_VERSION = "1.0"
 
 
-def _kebab(name: str) -> str:
-    return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
-
-
-def request_errors(validator: Draft202012Validator, body: Any) -> list[dict[str, Any]]:
-    """Findings for an action request that breaks action-request.json."""
-    return [finding(pointer(list(e.absolute_path)),
-                    "schema." + _kebab(str(e.validator)), e.message, f"请求无效：{e.message}",
-                    "/req/core/no-unknown-members" if e.validator == "additionalProperties"
-                    else None)
-            for e in validator.iter_errors(body)]
+def request_errors(checker: Compiled, spec: Spec, body: Any) -> list[dict[str, Any]]:
+    """Findings for an action request that breaks action-request.json, worded in both
+    languages like every other schema error."""
+    out = []
+    for where, code, values in schema_problems(checker, body):
+        said = message(code, spec.version, **values)
+        out.append(finding(pointer(where), code, said["en"], said["zh-Hans"],
+                           "/req/core/no-unknown-members" if code == "schema.unknown-member"
+                           else None))
+    return out
 
 
 class Service:
@@ -124,9 +122,7 @@ class Service:
             store.committer.refusals = (ProblemError,)
         self.policies: dict[str, Policy] = {
             rt: POLICIES.get(rt, Policy)(self, rt) for rt in self.spec.resource_types}
-        self.action_request = Draft202012Validator(
-            self.spec.schema("action-request.json"), registry=self.spec.registry,
-            format_checker=Draft202012Validator.FORMAT_CHECKER)
+        self.action_request = compile_schema(self.spec, self.spec.schema("action-request.json"))
         #: how long personal data is kept (/req/privacy/retention): the spec's maxima or the
         #: shorter periods the city chose
         self.retention = Retention.of(self.spec, settings.retention)
@@ -526,7 +522,7 @@ class Service:
                 found = tx.get(rtype, rid)
             if found is not None:
                 body = policy.route(found.doc, action, body)
-        errors = request_errors(self.action_request, body)
+        errors = request_errors(self.action_request, self.spec, body)
         if errors:
             raise Unprocessable(count=len(errors), errors=errors)
         moment = now_cst()
@@ -690,7 +686,7 @@ class Service:
     def prepare_right(self, principal: Principal, rtype: str, rid: str, operation: str,
                       body: Any, versions: list[str]) -> Prepared:
         """POST /<collection>/{id}/<operation>: a right the policy carries out (erasure)."""
-        errors = request_errors(self.action_request, body)
+        errors = request_errors(self.action_request, self.spec, body)
         if errors:
             raise Unprocessable(count=len(errors), errors=errors)
         at = stamp(now_cst())

@@ -169,6 +169,25 @@ def test_a_cross_document_should_rule_warns_and_agrees_with_the_library(tmp_path
     assert report["summary"]["warnings"] == 1 and report["summary"]["invalid"] == 0
 
 
+def test_a_file_is_called_valid_only_once_its_references_are_settled(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A merged duplicate alone is valid by itself but names a target the set lacks: the CLI
+    # says so once, with ✗, never ✓ first; beside its target it gets its ✓.
+    examples = {n: d for n, d in SPEC.examples()}
+    dup = next(d for n, d in examples.items() if "duplicate" in n)
+    target = next(d for d in examples.values() if d["id"] == dup["mergedInto"])
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "dup.json").write_text(json.dumps(dup), encoding="utf-8")
+    assert run(["validate", "--lang", "en", str(alone)]) == 1
+    out = capsys.readouterr().out
+    assert "✓" not in out and out.count("✗") == 1 and "issue.merge-target-missing" in out
+    (alone / "target.json").write_text(json.dumps(target), encoding="utf-8")
+    assert run(["validate", "--lang", "en", str(alone)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("✓") == 2 and "✗" not in out
+
+
 # -- --profile ---------------------------------------------------------------------------------
 PROFILE = SPEC.folder / "profiles" / "beijing-chaoyang.json"
 

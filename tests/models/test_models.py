@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import inspect
 from typing import Any
@@ -208,7 +209,7 @@ def test_numbers_keep_their_json_form() -> None:
 def test_conditionals_are_enforced() -> None:
     doc = _copy(FIRE_LANE)
     doc["resolution"] = "fixed"  # resolution only once resolved or closed
-    with pytest.raises(ValidationError, match="else"):
+    with pytest.raises(ValidationError, match="“resolution”"):
         Issue.model_validate(doc)
     doc["status"] = "resolved"
     assert Issue.model_validate(doc).resolution == "fixed"
@@ -254,3 +255,27 @@ def test_field_names_are_python_and_aliases_are_the_standards() -> None:
     assert parsed.submitted_by.resident is not None
     assert Issue.model_fields["request_type"].alias == "requestType"
     assert GENERATED.LocalizedText.model_fields["zh_hans"].alias == "zh-Hans"
+
+
+def test_a_broken_schema_rule_is_worded_not_dumped() -> None:
+    # An accepted assignment needs acceptedAt (an if/then of the schema): the model names the
+    # member in both languages instead of printing the conditional.
+    doc = copy.deepcopy(next(d for n, d in EXAMPLES
+                             if n == "issue/lift-building-3-in-progress.json"))
+    assignment = next(a for a in doc["assignments"] if a.get("status") == "accepted")
+    del assignment["acceptedAt"]
+    with pytest.raises(ValidationError) as caught:
+        model_for("Issue").model_validate(doc)
+    said = caught.value.errors()[0]["msg"]
+    assert "“acceptedAt”" in said and '"acceptedAt"' in said
+    assert '{"if"' not in said and "then" not in said
+
+
+def test_a_pattern_mismatch_is_described_not_shown_as_a_regular_expression() -> None:
+    doc = _copy(FIRE_LANE)
+    doc["id"] = "ABC"
+    with pytest.raises(ValidationError) as caught:
+        Issue.model_validate(doc)
+    said = caught.value.errors()[0]
+    assert said["loc"] == ("id",) and said["type"] == "string_pattern_mismatch"
+    assert "UUID" in said["msg"] and "应为" in said["msg"] and "[0-9a-f]" not in said["msg"]

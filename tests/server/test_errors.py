@@ -263,3 +263,25 @@ def test_last_resort_handler_answers_problem_json() -> None:
     body = json.loads(bytes(resp.body))
     assert [e.message for e in PROBLEM.iter_errors(body)] == []
     assert "secret" not in json.dumps(body) and "Traceback" not in json.dumps(body)
+
+
+def test_refusals_name_the_member_in_both_languages(sqlite_api: Api) -> None:
+    """A bad action request or parameter is told in each language, never in the engine's English
+    or with a regular expression."""
+    doc = submitted_issue()
+    created = sqlite_api.staff.create(doc)
+    assert created.status_code == 201, created.text
+    resp = sqlite_api.staff.act("Issue", doc["id"], "accept",
+                                {"actor": {"name": "王芳"}, "reason": "Not A Code"})
+    body = assert_problem(resp, 422)
+    said = {e["pointer"]: e["message"] for e in body["errors"]}
+    assert set(said) == {"/actor/role", "/reason"}
+    assert "“role”" in said["/actor/role"]["zh-Hans"]
+    assert "“reason”" in said["/reason"]["zh-Hans"] and "^" not in said["/reason"]["en"]
+    for text in said.values():
+        assert "is a required property" not in text["zh-Hans"]
+        assert "does not match" not in text["zh-Hans"]
+    resp = sqlite_api.staff.get("/issues", params={"community": "11010500100"})
+    body = assert_problem(resp, 400, "http.invalid-parameter")
+    zh = body["errors"][0]["message"]["zh-Hans"]
+    assert "community" in zh and "does not match" not in zh and "^" not in zh

@@ -22,6 +22,27 @@ def test_schema_is_valid_2020_12(name: str) -> None:
     Draft202012Validator.check_schema(schema)
 
 
+def _patterns(node: Any, where: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Nodes holding a ``pattern``, except the ``not`` guards against a final newline."""
+    if isinstance(node, list):
+        return [f for i, v in enumerate(node) for f in _patterns(v, f"{where}/{i}")]
+    if not isinstance(node, dict):
+        return []
+    found = [(where, node)] if isinstance(node.get("pattern"), str) else []
+    return found + [f for k, v in node.items() if k != "not"
+                    for f in _patterns(v, f"{where}/{k}")]
+
+
+@pytest.mark.parametrize("name", DATA_SCHEMAS)
+def test_every_pattern_is_described_in_both_languages(name: str) -> None:
+    # Messages show these words instead of the regular expression.
+    for where, node in _patterns(spec().schemas[name]):
+        hint = node.get("x-expected")
+        assert isinstance(hint, dict) and set(hint) == {"zh-Hans", "en"}, (name, where)
+        assert re.search(r"[\u4e00-\u9fff]", hint["zh-Hans"]), (name, where)
+        assert hint["en"] and not re.search(r"[\u4e00-\u9fff]", hint["en"]), (name, where)
+
+
 @pytest.mark.parametrize("name", SCHEMAS)
 def test_id_is_versioned_and_matches_file(name: str) -> None:
     assert spec().schemas[name]["$id"] == spec().base_uri + name

@@ -180,7 +180,12 @@ def test_masked_number_must_be_the_masked_form(position: int, char: str) -> None
     mutated = masked[:position] + char + masked[position + 1:]
     item["masked"] = mutated
     expected = set() if mutated == masked else {"/identityDocuments/0/masked"}
-    assert pointers(doc, rr.MASKED_ID_MISMATCH) == expected
+    # A malformed masked form is reported once, by its schema; a well-formed one that hides
+    # another number by this rule.
+    said = {f.pointer for f in check(doc).findings
+            if f.code in {rr.MASKED_ID_MISMATCH, "schema.pattern"}}
+    assert said == expected
+    assert len(check(doc).findings) == len(expected)
 
 
 def test_masked_number_without_a_full_number_is_not_compared() -> None:
@@ -496,7 +501,10 @@ def test_anything_is_a_valid_scope_below_extensions(key: str, below: str) -> Non
 ])
 def test_scope_examples(scope: str, resolves: bool) -> None:
     expected = set() if resolves else {"/consents/1/scope/0"}
-    assert pointers(with_scope(scope), rr.CONSENT_SCOPE_UNRESOLVED) == expected
+    # A scope that is no pointer at all ("name") is reported once, by its schema.
+    said = {f.pointer for f in check(with_scope(scope)).findings
+            if f.code in {rr.CONSENT_SCOPE_UNRESOLVED, "schema.pattern"}}
+    assert said == expected
 
 
 # --------------------------------------------------------------------------- proxies, ids

@@ -48,7 +48,7 @@ def test_examples_are_valid_without_errors(name: str, doc: dict[str, Any]) -> No
         (b"[" * 5000 + b"]" * 5000, "document.too-deep"),
         (b'{"resourceType": "Parcel", "specVersion": "1.0"}', "document.unknown-resource-type"),
         (b'{"resourceType": "Issue", "specVersion": "9.9"}', "document.unknown-spec-version"),
-        (b'{"resourceType": "Issue"}', "document.unknown-spec-version"),
+        (b'{"resourceType": "Issue"}', "document.missing-spec-version"),
     ],
 )
 def test_bad_input_is_reported_not_raised(raw: bytes | str, code: str) -> None:
@@ -227,7 +227,11 @@ def test_invisible_character_found_whatever_else_the_text_holds(text: str, where
         node = node[step]
     node[last] = "x" + text
     codes = [f.code for f in validate(doc).findings]
-    assert ("core.invisible-character" in codes) == any(c in text for c in _INVISIBLE)
+    # At the end of a text an invisible character is also whitespace the schema forbids: one
+    # fault, reported once, by the schema.
+    said = "core.invisible-character" in codes or (
+        "schema.pattern" in codes and text[-1:] in _INVISIBLE)
+    assert said == any(c in text for c in _INVISIBLE)
 
 
 def test_a_rule_registered_after_validation_began_applies_to_later_documents() -> None:

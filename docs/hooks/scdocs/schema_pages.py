@@ -437,6 +437,10 @@ class SchemaPages:
             facts = [f"- {w(lang, 'type')}: {self.type_md(node, file, lang, here)}"]
             if node.get("format"):
                 facts.append(f"- format: `{node['format']}`")
+            hint = node.get("x-expected")
+            if isinstance(hint, dict):  # the words validators show instead of the pattern
+                said = hint.get("zh-Hans" if lang == "zh" else "en", "")
+                facts.append(f"- {w(lang, 'written')}: {esc(str(said))}")
             for key in ("pattern",):
                 if key in node:
                     facts.append(f"- {key}: {code(node[key])}")

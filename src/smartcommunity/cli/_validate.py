@@ -231,6 +231,9 @@ class _Writer:
     #: the rules that span documents, keyed by (source, line, document was valid)
     links: SetCheck[tuple[str, int | None, bool]] = field(
         default_factory=lambda: SetCheck(keep_ids=False))
+    #: documents without findings whose cross-document rules are not settled yet: their
+    #: verdict is written after :meth:`cross_check`, so no file is called valid, then invalid
+    pending: list[_Place] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         """Subclasses write their preamble here."""
@@ -252,7 +255,11 @@ class _Writer:
         self.summary["warnings"] += len(findings) - errors
         self.summary["valid" if errors == 0 else "invalid"] += 1
         self.links.add((source, line, errors == 0), rt, doc_id, version, links)
-        self.emit(_Place(source, line, rt, doc_id), findings)
+        place = _Place(source, line, rt, doc_id)
+        if not findings and links:
+            self.pending.append(place)
+        else:
+            self.emit(place, findings)
 
     def cross_check(self, sources: list[Source]) -> None:
         """Rules spanning documents (references, merges named on both sides), settled by the
@@ -260,7 +267,9 @@ class _Writer:
         streaming pass so memory stays flat."""
         turned_invalid: set[tuple[str, int | None]] = set()
         found = self.links.findings(lambda targets: _ids_present(sources, targets))
+        said: set[tuple[str, int | None]] = set()
         for (source, line, was_valid), f in found:
+            said.add((source, line))
             if f.severity == "error":
                 if was_valid and (source, line) not in turned_invalid:
                     turned_invalid.add((source, line))
@@ -270,6 +279,10 @@ class _Writer:
             else:
                 self.summary["warnings"] += 1
             self.emit(_Place(source, line), [f.to_dict()])
+        for place in self.pending:
+            if (place.source, place.line) not in said:
+                self.emit(place, [])
+        self.pending.clear()
 
     def emit(self, place: _Place, findings: list[dict[str, Any]]) -> None:
         raise NotImplementedError

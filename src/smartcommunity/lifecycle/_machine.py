@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import jsonschema_rs
-
 from ..exceptions import (
     ActionNotAllowed,
     InvalidActionDetails,
@@ -199,12 +197,12 @@ def _resolve(value: Any, details: Mapping[str, Any]) -> Any:
 
 @functools.cache
 def _details_validator(spec: Spec, resource_type: str, action: str) -> Any:
+    from ..validation import compile_schema  # errors worded like the documents' own
+
     row = next(r for r in spec.lifecycle(resource_type)["transitions"] if r["action"] == action)
-    registry = jsonschema_rs.Registry([(s["$id"], s) for s in spec.schemas.values()])
     schema = {"$id": f"{spec.base_uri}lifecycle-{resource_type.lower()}-{action}.json",
               **row["details"]}
-    return jsonschema_rs.validator_for(schema, registry=registry, validate_formats=True,
-                                       ignore_unknown_formats=False)
+    return compile_schema(spec, schema)
 
 
 @per_spec_tree

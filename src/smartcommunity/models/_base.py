@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ._schemas import json_key
 
@@ -36,6 +37,7 @@ __all__ = [
     "json_equal",
     "matches",
     "not_matching",
+    "rule_broken",
     "unique",
 ]
 
@@ -77,6 +79,15 @@ class SpecModel(BaseModel):
     def from_json(cls, document: Any) -> Self:
         """Parse a JSON document (already decoded) into the model."""
         return cls.model_validate(document)
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """Pydantic's validation; a value that breaks a pattern is told in words (the
+        schema's ``x-expected``), never by the regular expression."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise _worded(cls, exc) from None
 
 
 def _integral(value: Any) -> Any:
@@ -164,3 +175,78 @@ def conforms(model: type[BaseModel], value: Any) -> bool:
     except ValidationError:
         return False
     return True
+
+
+_VERSION_IN_URI = re.compile(r"/spec/([0-9]+\.[0-9]+)/")
+
+
+def rule_broken(model: SpecModel) -> str:
+    """Why ``model`` breaks a rule of its schema that spans members (``if``/``then``,
+    ``anyOf``, ...), in both languages: the library's message for the first fault its JSON
+    shows against the schema the model mirrors, never the schema itself."""
+    from ..specification import load_spec
+    from ..validation import message, schema_problems
+
+    found = _VERSION_IN_URI.search(model.schema_uri)
+    spec = load_spec(found.group(1)) if found else None
+    if spec is not None:
+        checker = _checker(spec.version, model.schema_uri)
+        for where, code, values in schema_problems(checker, model.to_json()):
+            said = message(spec, code, **values)
+            place = "/" + "/".join(str(p) for p in where)
+            return f"{place}: {said['zh-Hans']} / {said['en']}"
+    name = type(model).__name__
+    return f"{name} 不符合其模式的规则 / {name} breaks a rule of its schema"
+
+
+@functools.cache
+def _checker(version: str, uri: str) -> Any:
+    from ..specification import load_spec
+    from ..validation import compile_schema
+
+    spec = load_spec(version)
+    return compile_schema(spec, {"$id": spec.base_uri + "model-rule.json", "$ref": uri})
+
+
+def _worded(model: type[SpecModel], exc: ValidationError) -> ValidationError:
+    """``exc`` with each pattern mismatch worded by the spec's ``x-expected``."""
+    found = _VERSION_IN_URI.search(model.schema_uri)
+    words = _pattern_words(found.group(1)) if found else {}
+    errors = exc.errors()
+    if not any(e["type"] == "string_pattern_mismatch" for e in errors):
+        return exc
+    lines: list[Any] = []
+    for e in errors:
+        if e["type"] == "string_pattern_mismatch":
+            zh, en = words.get(str((e.get("ctx") or {}).get("pattern")), ("规定的写法",
+                                                                        "the form required"))
+            kind = PydanticCustomError(
+                "string_pattern_mismatch",
+                "写法不对：应为{expected_zh} / not written as required; expected {expected}",
+                {"expected_zh": zh, "expected": en})
+            lines.append({"type": kind, "loc": e["loc"], "input": e["input"]})
+        else:
+            line = {"type": e["type"], "loc": e["loc"], "input": e["input"]}
+            if "ctx" in e:
+                line["ctx"] = e["ctx"]
+            lines.append(line)
+    return ValidationError.from_exception_data(exc.title, lines)
+
+
+@functools.cache
+def _pattern_words(version: str) -> dict[str, tuple[str, str]]:
+    """Pattern → its ``x-expected`` words (Chinese, English) in the schemas of ``version``."""
+    from ..specification import load_spec
+
+    out: dict[str, tuple[str, str]] = {}
+    stack: list[Any] = list(load_spec(version).schemas.values())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            hint = node.get("x-expected")
+            if isinstance(node.get("pattern"), str) and isinstance(hint, dict):
+                out[node["pattern"]] = (str(hint.get("zh-Hans", "")), str(hint.get("en", "")))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return out

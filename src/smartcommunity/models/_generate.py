@@ -175,24 +175,6 @@ def lit(value: Any) -> str:
     raise GenerationError(f"cannot write {value!r} as a literal")
 
 
-def _strip_annotations(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {
-            k: _strip_annotations(v)
-            for k, v in node.items()
-            if not ((k in {"title", "description"} and isinstance(v, str)) or k.startswith("x-"))
-        }
-    if isinstance(node, list):
-        return [_strip_annotations(v) for v in node]
-    return node
-
-
-def _rule_text(schema: Any, base: str) -> str:
-    text = json.dumps(_strip_annotations(schema), ensure_ascii=False, separators=(",", ":"))
-    text = text.replace(base, "")
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
 def _balanced(inner: str) -> bool:
     depth = 0
     for ch in inner:
@@ -569,8 +551,9 @@ class Generator:
         ctx = ModelCtx(md)
         out: list[str] = []
 
-        def fail(what: str, schema: Any) -> str:
-            return f"raise ValueError({lit(what + ': ' + _rule_text(schema, self.base))})"
+        def fail(*_: Any) -> str:  # what failed and its schema: the data says it better
+            # Worded at run time from the data, by the library's messages (never a dump).
+            return "raise ValueError(rule_broken(self))"
 
         for i_s, t_s, e_s in flat.conditionals:
             cond = self.pred(i_s, "self", ctx)
@@ -881,6 +864,7 @@ from ._base import (
     json_equal,
     matches,
     not_matching,
+    rule_broken,
     unique,
 )
 

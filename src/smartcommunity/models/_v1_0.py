@@ -20,6 +20,7 @@ from ._base import (
     fmt,
     json_equal,
     not_matching,
+    rule_broken,
     unique,
 )
 
@@ -284,7 +285,7 @@ class Meta(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.profile is not None and (not (unique(self.profile))):
-            raise ValueError('profile: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -600,11 +601,9 @@ class Consent(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.status == "withdrawn" and self.withdrawn_at is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"withdrawn"}},"required":["status"]},"then":{"required":["withdrawnAt"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.scope is not None and (not (unique(self.scope))):
-            raise ValueError('scope: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -992,27 +991,17 @@ class IssueAssignment(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.status == "accepted" and self.accepted_at is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"accepted"}},"required":["status"]},"then":{"required":["acceptedAt"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.status == "returned" and (
             not (self.returned_at is not None and self.return_reason is not None)
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"returned"}},"required":["status"]},"then":{"required":["returnedAt","returnReason"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.status == "reassigned" and self.reassigned_to is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"reassigned"}},"required":["status"]},"then":{"required":["reassignedTo"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.status == "completed" and self.completed_at is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"completed"}},"required":["status"]},"then":{"required":["completedAt"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.status == "cancelled" and self.cancelled_at is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"cancelled"}},"required":["status"]},"then":{"required":["cancelledAt"]}}'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -1078,15 +1067,11 @@ class IssueFollowUp(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.contact_result == "reached" and self.perceived_resolution is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"contactResult":{"const":"reached"}},"required":["contactResult"]},"then":{"required":["perceivedResolution"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.contact_result != "reached" and (
             self.perceived_resolution is not None or self.rating is not None
         ):
-            raise ValueError(
-                'else: {"if":{"properties":{"contactResult":{"const":"reached"}},"required":["contactResult"]},"else":{"not":{"anyOf":[{"required":["perceivedResolution"]},{"requir...'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -1141,13 +1126,9 @@ class ConsultationBallot(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.kind is not None and self.kind == "option" and self.option_id is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"kind":{"const":"option"}},"required":["kind"]},"then":{"required":["optionId"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.option_id is not None and (not (self.kind is None or self.kind == "option")):
-            raise ValueError(
-                'then: {"if":{"required":["optionId"]},"then":{"properties":{"kind":{"const":"option"}}}}'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -1293,9 +1274,9 @@ class ConformanceDeclaration(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if not (unique(self.spec_versions)):
-            raise ValueError('specVersions: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if not (unique(self.conforms_to)):
-            raise ValueError('conformsTo: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -1422,17 +1403,13 @@ class ResidentIdentityDocument(SpecModel):
                 and self.document_number is None
             )
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"type":{"enum":["citizen-id","hk-macao-residence-permit","taiwan-residence-permit"]}},"required":["type"]},"then":{"anyOf":[{"required":...'
-            )
+            raise ValueError(rule_broken(self))
         if self.type not in (
             "citizen-id",
             "hk-macao-residence-permit",
             "taiwan-residence-permit",
         ) and (self.number is not None or self.masked is not None):
-            raise ValueError(
-                'else: {"if":{"properties":{"type":{"enum":["citizen-id","hk-macao-residence-permit","taiwan-residence-permit"]}},"required":["type"]},"else":{"not":{"anyOf":[{"req...'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -1497,19 +1474,13 @@ class ResidentContactPoint(SpecModel):
                 and (not (self.email is not None or self.account is not None))
             )
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"type":{"enum":["mobile","landline"]}},"required":["type"]},"then":{"required":["phone"],"not":{"anyOf":[{"required":["email"]},{"requir...'
-            )
+            raise ValueError(rule_broken(self))
         if self.type == "email" and (self.phone is not None or self.account is not None):
-            raise ValueError(
-                'then: {"if":{"properties":{"type":{"const":"email"}},"required":["type"]},"then":{"not":{"anyOf":[{"required":["phone"]},{"required":["account"]}]}}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.type in ("wechat", "mini-program", "app-account") and (
             self.phone is not None or self.email is not None
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"type":{"enum":["wechat","mini-program","app-account"]}},"required":["type"]},"then":{"not":{"anyOf":[{"required":["phone"]},{"required"...'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -1560,7 +1531,7 @@ class ResidentHousehold(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if len(self.model_fields_set) < 1:
-            raise ValueError('minProperties: {"minProperties":1}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -1672,15 +1643,11 @@ class ResidentVulnerability(SpecModel):
         if self.type == "disability" and (
             not (self.disability_category is not None and self.disability_grade is not None)
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"type":{"const":"disability"}},"required":["type"]},"then":{"required":["disabilityCategory","disabilityGrade"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.type != "disability" and (
             self.disability_category is not None or self.disability_grade is not None
         ):
-            raise ValueError(
-                'else: {"if":{"properties":{"type":{"const":"disability"}},"required":["type"]},"else":{"not":{"anyOf":[{"required":["disabilityCategory"]},{"required":["disability...'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -1793,9 +1760,9 @@ class ResidentProxy(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if [self.resident is not None, self.actor is not None].count(True) != 1:
-            raise ValueError('oneOf: [{"required":["resident"]},{"required":["actor"]}]')
+            raise ValueError(rule_broken(self))
         if not (unique(self.scope)):
-            raise ValueError('scope: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -1847,13 +1814,9 @@ class ResidentRestriction(SpecModel):
             self.state in ("restriction-requested", "restricted", "erasure-requested", "erased")
             and self.requested_at is None
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"state":{"enum":["restriction-requested","restricted","erasure-requested","erased"]}},"required":["state"]},"then":{"required":["request...'
-            )
+            raise ValueError(rule_broken(self))
         if self.state in ("restricted", "erased") and self.decided_at is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"state":{"enum":["restricted","erased"]}},"required":["state"]},"then":{"required":["decidedAt"]}}'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -2016,11 +1979,9 @@ class Resident(SpecModel):
                 "extensions",
             }
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"restriction":{"properties":{"state":{"const":"erased"}},"required":["state"]}},"required":["restriction"]},"then":{"propertyNames":{"en...'
-            )
+            raise ValueError(rule_broken(self))
         if self.former_names is not None and (not (unique(self.former_names))):
-            raise ValueError('formerNames: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.identity_documents is not None and (
             not (
                 count_between(
@@ -2028,13 +1989,11 @@ class Resident(SpecModel):
                 )
             )
         ):
-            raise ValueError(
-                'identityDocuments: {"contains":[{"properties":{"type":{"const":"citizen-id"}},"required":["type"]}],"items":"…"}'
-            )
+            raise ValueError(rule_broken(self))
         if self.preferred_channels is not None and (not (unique(self.preferred_channels))):
-            raise ValueError('preferredChannels: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.external_refs is not None and (not (unique(self.external_refs))):
-            raise ValueError('externalRefs: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -2071,7 +2030,7 @@ class IssueLocation(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if len(self.model_fields_set) < 1:
-            raise ValueError('minProperties: {"minProperties":1}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -2164,9 +2123,7 @@ class IssueDeadlineExtension(SpecModel):
                 )
             )
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"requestedBy":{"properties":{"role":{"const":"department"}},"required":["role"]}},"required":["requestedBy"]},"then":{"required":["appro...'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -2346,9 +2303,7 @@ class IssueHistoryEvent(SpecModel):
                 )
             )
         ):
-            raise ValueError(
-                'anyOf: [{"properties":{"action":{"not":{"enum":["return","extend-deadline","reopen","exclude-from-assessment"]}}}},{"properties":{"action":{"const":"return"},"reaso...'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -2504,7 +2459,7 @@ class IssueAssessmentExclusion(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.indicators is not None and (not (unique(self.indicators))):
-            raise ValueError('indicators: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -2711,47 +2666,35 @@ class Issue(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.status in ("resolved", "closed") and self.resolution is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"enum":["resolved","closed"]}},"required":["status"]},"then":{"required":["resolution"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.status not in ("resolved", "closed") and self.resolution is not None:
-            raise ValueError(
-                'else: {"if":{"properties":{"status":{"enum":["resolved","closed"]}},"required":["status"]},"else":{"not":{"required":["resolution"]}}}'
-            )
+            raise ValueError(rule_broken(self))
         if (
             self.resolution is not None
             and self.resolution == "duplicate"
             and self.merged_into is None
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"resolution":{"const":"duplicate"}},"required":["resolution"]},"then":{"required":["mergedInto"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if (
             not (self.resolution is not None and self.resolution == "duplicate")
         ) and self.merged_into is not None:
-            raise ValueError(
-                'else: {"if":{"properties":{"resolution":{"const":"duplicate"}},"required":["resolution"]},"else":{"not":{"required":["mergedInto"]}}}'
-            )
+            raise ValueError(rule_broken(self))
         if (
             self.resolution is not None
             and self.resolution == "transferred"
             and self.transferred_to is None
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"resolution":{"const":"transferred"}},"required":["resolution"]},"then":{"required":["transferredTo"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if (
             not (self.resolution is not None and self.resolution == "transferred")
         ) and self.transferred_to is not None:
-            raise ValueError(
-                'else: {"if":{"properties":{"resolution":{"const":"transferred"}},"required":["resolution"]},"else":{"not":{"required":["transferredTo"]}}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.external_refs is not None and (not (unique(self.external_refs))):
-            raise ValueError('externalRefs: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.merged_duplicates is not None and (not (unique(self.merged_duplicates))):
-            raise ValueError('mergedDuplicates: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.related_consultations is not None and (not (unique(self.related_consultations))):
-            raise ValueError('relatedConsultations: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -2812,7 +2755,7 @@ class ConsultationQuorum(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if not (self.minimum_count is not None or self.ratio is not None):
-            raise ValueError('anyOf: [{"required":["minimumCount"]},{"required":["ratio"]}]')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -2875,7 +2818,7 @@ class ConsultationCount(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.channels is not None and (not (unique(self.channels))):
-            raise ValueError('channels: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -2904,7 +2847,7 @@ class ConsultationOptionCount(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.channels is not None and (not (unique(self.channels))):
-            raise ValueError('channels: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -2939,7 +2882,7 @@ class ConsultationTally(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.options is not None and (not (unique(self.options))):
-            raise ValueError('options: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3051,9 +2994,9 @@ class ConsultationParty(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if [self.person is not None, self.organisation is not None].count(True) != 1:
-            raise ValueError('oneOf: [{"required":["person"]},{"required":["organisation"]}]')
+            raise ValueError(rule_broken(self))
         if not (unique(self.roles)):
-            raise ValueError('roles: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3134,11 +3077,9 @@ class ConsultationOrigin(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.type == "issue-escalation" and self.issues is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"type":{"const":"issue-escalation"}},"required":["type"]},"then":{"required":["issues"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.issues is not None and (not (unique(self.issues))):
-            raise ValueError('issues: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3211,9 +3152,9 @@ class ConsultationNotice(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if not (unique(self.channels)):
-            raise ValueError('channels: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.attachments is not None and (not (unique(self.attachments))):
-            raise ValueError('attachments: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3281,11 +3222,11 @@ class ConsultationAttendance(SpecModel):
         if self.quorum is not None and (
             not (self.expected is not None and self.quorum_met is not None)
         ):
-            raise ValueError('dependentRequired: {"quorum":["expected","quorumMet"]}')
+            raise ValueError(rule_broken(self))
         if self.channels is not None and (not (unique(self.channels))):
-            raise ValueError('channels: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.attendees is not None and (not (unique(self.attendees))):
-            raise ValueError('attendees: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3326,7 +3267,7 @@ class ConsultationMinutes(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if not (self.text is not None or self.attachment is not None):
-            raise ValueError('anyOf: [{"required":["text"]},{"required":["attachment"]}]')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3430,17 +3371,11 @@ class ConsultationSession(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.mode in ("in-person", "hybrid") and self.place is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"mode":{"enum":["in-person","hybrid"]}},"required":["mode"]},"then":{"required":["place"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.mode in ("online", "hybrid") and self.url is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"mode":{"enum":["online","hybrid"]}},"required":["mode"]},"then":{"required":["url"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.status == "held" and (not (self.end is not None and self.attendance is not None)):
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"held"}},"required":["status"]},"then":{"required":["end","attendance"]}}'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3469,7 +3404,7 @@ class ConsultationOption(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.attachments is not None and (not (unique(self.attachments))):
-            raise ValueError('attachments: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3517,9 +3452,7 @@ class ConsultationResults(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.result is not None and self.result == "passed" and self.winning_option_id is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"result":{"const":"passed"}},"required":["result"]},"then":{"required":["winningOptionId"]}}'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3622,13 +3555,9 @@ class ConsultationVote(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.status in ("open", "closed") and self.opens_at is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"enum":["open","closed"]}},"required":["status"]},"then":{"required":["opensAt"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.status == "closed" and self.closes_at is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"closed"}},"required":["status"]},"then":{"required":["closesAt"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.method == "secret-ballot" and (
             not (
                 self.ballots is None
@@ -3637,18 +3566,14 @@ class ConsultationVote(SpecModel):
                 )
             )
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"method":{"const":"secret-ballot"}},"required":["method"]},"then":{"properties":{"ballots":{"items":{"not":{"anyOf":[{"required":["optio...'
-            )
+            raise ValueError(rule_broken(self))
         if self.status == "closed" and (
             not (
                 self.results is None
                 or (self.results.quorum_met is not None and self.results.result is not None)
             )
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"closed"}},"required":["status"]},"then":{"properties":{"results":{"required":["quorumMet","result"]}}}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.status != "closed" and (
             not (
                 self.results is None
@@ -3659,13 +3584,11 @@ class ConsultationVote(SpecModel):
                 )
             )
         ):
-            raise ValueError(
-                'else: {"if":{"properties":{"status":{"const":"closed"}},"required":["status"]},"else":{"properties":{"results":{"not":{"anyOf":[{"required":["quorumMet"]},{"requir...'
-            )
+            raise ValueError(rule_broken(self))
         if not (unique(self.option_ids)):
-            raise ValueError('optionIds: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if not (unique(self.channels)):
-            raise ValueError('channels: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3789,23 +3712,19 @@ class ConsultationDecision(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.basis == "vote" and self.vote_ids is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"basis":{"const":"vote"}},"required":["basis"]},"then":{"required":["voteIds"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.type == "referred" and self.referred_to is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"type":{"const":"referred"}},"required":["type"]},"then":{"required":["referredTo"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.decided_by_party_ids is not None and (not (unique(self.decided_by_party_ids))):
-            raise ValueError('decidedByPartyIds: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.vote_ids is not None and (not (unique(self.vote_ids))):
-            raise ValueError('voteIds: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.attachments is not None and (not (unique(self.attachments))):
-            raise ValueError('attachments: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.voices is not None and (not (unique(self.voices))):
-            raise ValueError('voices: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.unanswered is not None and (not (unique(self.unanswered))):
-            raise ValueError('unanswered: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3862,9 +3781,7 @@ class ConsultationMilestone(SpecModel):
                 and (self.progress is None or json_equal(self.progress, 100))
             )
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"completed"}},"required":["status"]},"then":{"required":["completedAt"],"properties":{"progress":{"const":100}}}}'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3904,7 +3821,7 @@ class ConsultationProgressUpdate(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.attachments is not None and (not (unique(self.attachments))):
-            raise ValueError('attachments: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -3956,15 +3873,13 @@ class ConsultationImplementation(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.completed_at is not None and (not (json_equal(self.progress, 100))):
-            raise ValueError(
-                'dependentSchemas: {"completedAt":{"properties":{"progress":{"const":100}}}}'
-            )
+            raise ValueError(rule_broken(self))
         if not (unique(self.responsible_party_ids)):
-            raise ValueError('responsiblePartyIds: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.milestones is not None and (not (unique(self.milestones))):
-            raise ValueError('milestones: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.updates is not None and (not (unique(self.updates))):
-            raise ValueError('updates: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -4053,7 +3968,7 @@ class ConsultationFeedback(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.attachments is not None and (not (unique(self.attachments))):
-            raise ValueError('attachments: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -4167,9 +4082,7 @@ class ConsultationHistoryEvent(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.action in ("reject-topic", "cancel") and self.reason is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"action":{"enum":["reject-topic","cancel"]}},"required":["action"]},"then":{"required":["reason"]}}'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -4349,17 +4262,13 @@ class Consultation(SpecModel):
                 and self.notice is not None
             )
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"enum":["announced","deliberating","voting","decided","decision-published","implementing","feedback-published","closed"]}},"re...'
-            )
+            raise ValueError(rule_broken(self))
         if (
             self.status
             in ("decided", "decision-published", "implementing", "feedback-published", "closed")
             and self.decision is None
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"enum":["decided","decision-published","implementing","feedback-published","closed"]}},"required":["status"]},"then":{"require...'
-            )
+            raise ValueError(rule_broken(self))
         if self.status in (
             "decision-published",
             "implementing",
@@ -4375,13 +4284,9 @@ class Consultation(SpecModel):
                 )
             )
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"enum":["decision-published","implementing","feedback-published","closed"]}},"required":["status"]},"then":{"required":["publi...'
-            )
+            raise ValueError(rule_broken(self))
         if self.status == "implementing" and self.implementation is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"implementing"}},"required":["status"]},"then":{"required":["implementation"]}}'
-            )
+            raise ValueError(rule_broken(self))
         if self.status == "feedback-published" and (
             not (
                 self.feedback is not None
@@ -4395,27 +4300,25 @@ class Consultation(SpecModel):
                 )
             )
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"status":{"const":"feedback-published"}},"required":["status"]},"then":{"allOf":[{"required":["feedback"]},{"required":["publications"],...'
-            )
+            raise ValueError(rule_broken(self))
         if self.external_refs is not None and (not (unique(self.external_refs))):
-            raise ValueError('externalRefs: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if not (unique(self.categories)):
-            raise ValueError('categories: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.grid_codes is not None and (not (unique(self.grid_codes))):
-            raise ValueError('gridCodes: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.parties is not None and (not (unique(self.parties))):
-            raise ValueError('parties: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.sessions is not None and (not (unique(self.sessions))):
-            raise ValueError('sessions: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.options is not None and (not (unique(self.options))):
-            raise ValueError('options: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.votes is not None and (not (unique(self.votes))):
-            raise ValueError('votes: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.publications is not None and (not (unique(self.publications))):
-            raise ValueError('publications: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.attachments is not None and (not (unique(self.attachments))):
-            raise ValueError('attachments: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -4485,9 +4388,9 @@ class OrganisationMembership(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.buildings is not None and (not (unique(self.buildings))):
-            raise ValueError('buildings: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.grids is not None and (not (unique(self.grids))):
-            raise ValueError('grids: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -4511,9 +4414,9 @@ class OrganisationServes(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.divisions is not None and (not (unique(self.divisions))):
-            raise ValueError('divisions: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         if self.grids is not None and (not (unique(self.grids))):
-            raise ValueError('grids: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -4623,7 +4526,7 @@ class Organisation(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.external_refs is not None and (not (unique(self.external_refs))):
-            raise ValueError('externalRefs: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -4659,9 +4562,7 @@ class OpinionReply(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.outcome in ("partly-adopted", "not-adopted") and self.reasons is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"outcome":{"enum":["partly-adopted","not-adopted"]}},"required":["outcome"]},"then":{"required":["reasons"]}}'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -4867,9 +4768,7 @@ class ProposalReply(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.outcome in ("partly-adopted", "not-adopted") and self.reasons is None:
-            raise ValueError(
-                'then: {"if":{"properties":{"outcome":{"enum":["partly-adopted","not-adopted"]}},"required":["outcome"]},"then":{"required":["reasons"]}}'
-            )
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -5201,9 +5100,7 @@ class ChangeEvent(SpecModel):
                 )
             )
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"type":{"const":"org.w3id.smartcommunity.withheld"}},"required":["type"]},"then":{"required":["eventdigest","chaindigest"],"propertyName...'
-            )
+            raise ValueError(rule_broken(self))
         if self.type != "org.w3id.smartcommunity.withheld" and (
             not (
                 self.subject is not None
@@ -5214,67 +5111,53 @@ class ChangeEvent(SpecModel):
                 and self.eventdigest is None
             )
         ):
-            raise ValueError(
-                'else: {"if":{"properties":{"type":{"const":"org.w3id.smartcommunity.withheld"}},"required":["type"]},"else":{"required":["subject","datacontenttype","action","reso...'
-            )
+            raise ValueError(rule_broken(self))
         if (
             self.data is not None
             and "resourceType" in self.data
             and self.data["resourceType"] == "Resident"
             and (not (self.data is None or conforms(Resident, self.data)))
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Resident"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{"dat...'
-            )
+            raise ValueError(rule_broken(self))
         if (
             self.data is not None
             and "resourceType" in self.data
             and self.data["resourceType"] == "Issue"
             and (not (self.data is None or conforms(Issue, self.data)))
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Issue"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{"data":...'
-            )
+            raise ValueError(rule_broken(self))
         if (
             self.data is not None
             and "resourceType" in self.data
             and self.data["resourceType"] == "Consultation"
             and (not (self.data is None or conforms(Consultation, self.data)))
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Consultation"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{...'
-            )
+            raise ValueError(rule_broken(self))
         if (
             self.data is not None
             and "resourceType" in self.data
             and self.data["resourceType"] == "Organisation"
             and (not (self.data is None or conforms(Organisation, self.data)))
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Organisation"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{...'
-            )
+            raise ValueError(rule_broken(self))
         if (
             self.data is not None
             and "resourceType" in self.data
             and self.data["resourceType"] == "Opinion"
             and (not (self.data is None or conforms(Opinion, self.data)))
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Opinion"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{"data...'
-            )
+            raise ValueError(rule_broken(self))
         if (
             self.data is not None
             and "resourceType" in self.data
             and self.data["resourceType"] == "Proposal"
             and (not (self.data is None or conforms(Proposal, self.data)))
         ):
-            raise ValueError(
-                'then: {"if":{"properties":{"data":{"properties":{"resourceType":{"const":"Proposal"}},"required":["resourceType"]}},"required":["data"]},"then":{"properties":{"dat...'
-            )
+            raise ValueError(rule_broken(self))
         if self.data is not None and "resourceType" not in self.data:
-            raise ValueError('data: {"required":["resourceType","id"]}')
+            raise ValueError(rule_broken(self))
         if self.data is not None and "id" not in self.data:
-            raise ValueError('data: {"required":["resourceType","id"]}')
+            raise ValueError(rule_broken(self))
         return self
 
 
@@ -5356,7 +5239,7 @@ class LandingPage(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if not (unique(self.spec_versions)):
-            raise ValueError('specVersions: {"uniqueItems":true,"items":"…"}')
+            raise ValueError(rule_broken(self))
         return self
 
 

@@ -17,6 +17,7 @@ import importlib
 import pkgutil
 
 from ..pointers import pointer, resolve_pointer
+from ._explain import excerpt
 from ._input import too_deep
 from ._messages import message
 from ._plan import (
@@ -31,7 +32,7 @@ from ._plan import (
 from ._report import Finding, Report, Severity
 from ._rules_consultation import SESSION_CANCELLED, ballots_mismatch, vote_outcome_findings
 from ._rules_resident import pseudonym_key
-from ._schema import SchemaEngine, schema_problems
+from ._schema import Compiled, SchemaEngine, compile_schema, schema_problems
 from ._time import compare_instants, instant
 from ._validator import (
     Checked,
@@ -49,11 +50,11 @@ from ._validator import (
 )
 from ._versions import Resolved, resolve_version
 
-__all__ = ["SESSION_CANCELLED", "Checked", "Context", "Finding", "Leaf", "Links", "Member",
-           "Plan", "Report", "Resolved",
-           "SchemaEngine", "SetCheck", "SetContext", "Severity", "Step", "Validator",
-           "ballots_mismatch", "compare_instants", "compile_details_plans", "compile_plan",
-           "compile_schema_plan", "finding", "instant", "message", "pointer", "pseudonym_key",
+__all__ = ["SESSION_CANCELLED", "Checked", "Compiled", "Context", "Finding", "Leaf", "Links",
+           "Member", "Plan", "Report", "Resolved", "SchemaEngine", "SetCheck", "SetContext",
+           "Severity", "Step", "Validator", "ballots_mismatch", "compare_instants",
+           "compile_details_plans", "compile_plan", "compile_schema", "compile_schema_plan",
+           "excerpt", "finding", "instant", "message", "pointer", "pseudonym_key",
            "resolve_pointer", "resolve_version", "rule", "rules_for", "schema_problems",
            "set_rule", "too_deep", "validate", "values_at", "vote_outcome_findings"]
 

@@ -31,8 +31,12 @@ def _templates(spec: Spec) -> Mapping[str, tuple[str, str]]:
 def message(spec: Spec, code: str, **values: Any) -> dict[str, str]:
     """The message for ``code`` in both languages, with ``values`` filled in."""
     zh, en = _templates(spec).get(code, ("{detail}", "{detail}"))
-    params = _Lenient({k: _show(v) for k, v in values.items()})
+    params = _Lenient({k: v if k in _WORDS else _show(v) for k, v in values.items()})
     return {"zh-Hans": zh.format_map(params), "en": en.format_map(params)}
+
+
+#: Values that are the spec's own words (never input), shown whole.
+_WORDS = frozenset({"expected", "expected_zh", "options"})
 
 
 def codes_named(namespace: Mapping[str, object], prefix: str) -> frozenset[str]:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import identifiers
 from ..specification import Spec
 from ._history import HistoryReport, HistoryTable, Step, history_table, walk_history
 from ._messages import message
@@ -140,7 +141,8 @@ def issue_records(doc: Document, ctx: Context) -> None:
     grid = doc.get("gridCode")
     community = doc.get("communityDivisionCode")
     if (isinstance(grid, str) and isinstance(community, str)
-            and not grid.startswith(community + "-")):
+            and not grid.startswith(community + "-")
+            and identifiers.is_valid_division_code(community)):
         ctx.emit(("gridCode",), "issue.grid-outside-community", gridCode=grid, community=community)
     category = doc.get("category")
     if isinstance(category, str):

@@ -276,7 +276,7 @@ def memberships_and_address(doc: Document, ctx: Context) -> None:
                 continue
             grid, community = m.get("grid"), m.get("community")
             if (isinstance(grid, str) and isinstance(community, str)
-                    and not grid.startswith(community + "-")):
+                    and not grid.startswith(community + "-") and _well_formed(community)):
                 ctx.emit(("memberships", i, "grid"), GRID_OUTSIDE_COMMUNITY,
                          grid=grid, community=community)
             if "until" in m and _date_after(m.get("since"), m["until"]):
@@ -286,9 +286,14 @@ def memberships_and_address(doc: Document, ctx: Context) -> None:
     if isinstance(address, dict):
         grid, division = address.get("gridCode"), address.get("divisionCode")
         if (isinstance(grid, str) and isinstance(division, str)
-                and not grid.startswith(division + "-")):
+                and not grid.startswith(division + "-") and _well_formed(division)):
             ctx.emit(("address", "gridCode"), GRID_OUTSIDE_COMMUNITY,
                      grid=grid, community=division)
+
+
+def _well_formed(community: str) -> bool:
+    # A broken community code is reported once, as itself; its grids are not judged by it.
+    return identifiers.is_valid_division_code(community)
 
 
 # --------------------------------------------------------------------------- vulnerabilities

@@ -6,40 +6,73 @@ differential test proves it never accepts what the oracle rejects.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import jsonschema_rs
 
-from ..pointers import escape_token, pointer
+from ..pointers import pointer
 from ..specification import Spec
+from ._explain import Explainer, Fault, excerpt
 from ._report import Finding
 
 
 def schema_problems(validator: Any, instance: Any
                     ) -> Iterator[tuple[tuple[str | int, ...], str, dict[str, Any]]]:
-    """``(path inside instance, schema.* code, template values)`` of each error a compiled
-    jsonschema-rs ``validator`` finds, worded like every other schema error."""
-    for error in validator.iter_errors(instance):
-        kind = error.kind
-        name: str = kind.name
-        path: tuple[str | int, ...] = tuple(error.instance_path)
-        values = _kind_values(kind)
-        if name == "required":
-            prop = str(values.get("property", ""))
-            yield (*path, prop), "schema.required", {"property": prop}
-        elif name in {"additionalProperties", "unevaluatedProperties"}:
-            for prop in values.get("unexpected") or [""]:
-                yield (*path, prop), "schema.unknown-member", {"property": prop}
-        else:
-            yield path, "schema." + _kebab(name), {"value": _short_json(error.instance),
-                                                  **values}
+    """``(path inside instance, schema.* code, template values)`` of each fault a compiled
+    validator finds, worded like every other schema error (see :func:`compile_schema`: a bare
+    jsonschema-rs validator works too, its patterns then described by their schema titles)."""
+    explainer = getattr(validator, "explainer", None) or Explainer({}, None)
+    for fault in _one_per_fault(f for e in validator.iter_errors(instance)
+                                for f in explainer.faults(e)):
+        yield fault.path, fault.code, fault.values
 
 
-def _kebab(name: str) -> str:
-    out = "".join("-" + c.lower() if c.isupper() else c for c in name)
-    return out.lstrip("-")
+class Compiled:
+    """A jsonschema-rs validator with the explainer that words its errors."""
+
+    def __init__(self, validator: Any, explainer: Explainer) -> None:
+        self.validator = validator
+        self.explainer = explainer
+
+    def is_valid(self, instance: Any) -> bool:
+        return bool(self.validator.is_valid(instance))
+
+    def iter_errors(self, instance: Any) -> Iterator[Any]:
+        return iter(self.validator.iter_errors(instance))
+
+
+def compile_schema(spec: Spec, schema: Mapping[str, Any]) -> Compiled:
+    """``schema`` (with an ``$id`` beside the spec's schemas, so relative ``$ref``s resolve)
+    compiled with every format enforced, its errors worded as the spec's schemas' are."""
+    registry = jsonschema_rs.Registry([(s["$id"], s) for s in spec.schemas.values()])
+    validator = jsonschema_rs.validator_for(dict(schema), registry=registry,
+                                            validate_formats=True, ignore_unknown_formats=False,
+                                            mask="…")
+    return Compiled(validator, Explainer(schema, spec.registry.resolver(
+        base_uri=str(schema.get("$id", spec.base_uri)))))
+
+
+#: Which fault speaks for a member that breaks several keywords: its type says it all, a
+#: code outside its list needs no word on its form, a timestamp's format says what its
+#: pattern does, an empty text is too short before it is ill-formed; the ``not`` guard
+#: against a final newline only backs up the others.
+_PRECEDENCE = {"schema.type": 0, "schema.const": 1, "schema.enum": 1, "schema.false-schema": 1,
+               "schema.format": 2, "schema.min-length": 3, "schema.pattern": 4,
+               "schema.not": 9}
+
+
+def _one_per_fault(faults: Iterable[Fault]) -> list[Fault]:
+    """One fault per member: of the faults found at one place, the one that says most."""
+    found = list(faults)
+    if len(found) < 2:
+        return found
+    best: dict[tuple[str | int, ...], Fault] = {}
+    for f in found:
+        held = best.get(f.path)
+        if held is None or _PRECEDENCE.get(f.code, 5) < _PRECEDENCE.get(held.code, 5):
+            best[f.path] = f
+    return [f for f in found if best[f.path] is f]
 
 
 class SchemaEngine:
@@ -69,6 +102,10 @@ class SchemaEngine:
             )
             for rt in spec.resource_types
         }
+        self._explainers = {
+            rt: Explainer(spec.schema(rt), spec.registry.resolver(base_uri=spec.schema(rt)["$id"]))
+            for rt in spec.resource_types
+        }
 
     def validator(self, resource_type: str) -> Any:
         """The compiled jsonschema-rs validator of ``resource_type``."""
@@ -79,14 +116,15 @@ class SchemaEngine:
         return bool(self._validators[resource_type].is_valid(document))
 
     def findings(self, resource_type: str, document: Any) -> list[Finding]:
-        """Every schema error of ``document``, one finding each."""
-        found = [f for e in self._validators[resource_type].iter_errors(document)
-                 for f in self._to_findings(resource_type, e)]
-        # A timestamp's pattern and format say the same thing twice; keep the format's words.
-        formats = {f.pointer for f in found if f.code == "schema.format"}
-        if formats:
-            found = [f for f in found if not (f.code == "schema.pattern" and f.pointer in formats)]
-        return found
+        """Every fault of ``document`` against its schema, one finding each."""
+        explainer = self._explainers[resource_type]
+        faults = _one_per_fault(f for e in self._validators[resource_type].iter_errors(document)
+                                for f in explainer.faults(e))
+        version = self.spec.version
+        return [Finding(pointer(f.path), f.code, values=f.values,
+                        requirement=self.requirement(resource_type, f.keyword, f.evaluation_path),
+                        schema_path=pointer(f.schema_path), spec_version=version)
+                for f in faults]
 
     def requirement(self, resource_type: str, keyword: str,
                     evaluation_path: tuple[str | int, ...]) -> str | None:
@@ -98,75 +136,6 @@ class SchemaEngine:
             found = _annotation(self.spec, resource_type, keyword, evaluation_path)
             self._requirements[key] = found or self._keywords.get(keyword)
         return self._requirements[key]
-
-    def _to_findings(self, resource_type: str, error: Any) -> Iterator[Finding]:
-        kind = error.kind
-        name: str = kind.name
-        path = error.instance_path
-        schema_path = error.schema_path
-        requirement = self.requirement(resource_type, name, tuple(error.evaluation_path))
-        schema_ptr = pointer(schema_path)
-        version = self.spec.version
-        if name == "required":
-            prop = str(kind.property)
-            yield Finding(
-                pointer(path) + "/" + escape_token(prop), "schema.required",
-                values={"property": prop}, requirement=requirement, schema_path=schema_ptr,
-                spec_version=version,
-            )
-            return
-        if name in {"additionalProperties", "unevaluatedProperties"}:
-            for prop in getattr(kind, "unexpected", None) or [""]:
-                yield Finding(
-                    pointer(path) + "/" + escape_token(prop), "schema.unknown-member",
-                    values={"property": prop}, requirement=requirement,
-                    schema_path=schema_ptr, spec_version=version,
-                )
-            return
-        code = "schema." + _kebab(name)
-        yield Finding(
-            pointer(path), code, values=_LazyValues(error), requirement=requirement,
-            schema_path=schema_ptr, spec_version=version,
-        )
-
-
-class _LazyValues(Mapping[str, Any]):
-    """Template values of a schema error, extracted only when a message is formatted."""
-
-    def __init__(self, error: Any) -> None:
-        self._error: Any = error
-        self._values: dict[str, Any] = {}
-
-    def _filled(self) -> dict[str, Any]:
-        if self._error is not None:
-            error, self._error = self._error, None
-            self._values = {"value": _short_json(error.instance), **_kind_values(error.kind)}
-        return self._values
-
-    def __getitem__(self, key: str) -> Any:
-        return self._filled()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._filled())
-
-    def __len__(self) -> int:
-        return len(self._filled())
-
-
-def _kind_values(kind: Any) -> dict[str, Any]:
-    try:
-        raw = kind.as_dict()
-    except Exception:  # a kind without structured data still gets a message
-        return {}
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key == "options" or key == "expected_value":
-            out[key] = _short_json(value)
-        elif key == "types" or key == "expected":
-            out["types"] = value if isinstance(value, str) else ", ".join(map(str, value))
-        else:
-            out[key] = value
-    return out
 
 
 def _annotation(spec: Spec, resource_type: str, keyword: str,
@@ -200,10 +169,4 @@ def _covering(node: Any, keyword: str, found: str | None) -> str | None:
 
 
 def _short_json(value: Any) -> str:
-    if isinstance(value, str) and len(value) <= 78:
-        return '"' + value + '"'
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return excerpt(value)

@@ -316,13 +316,20 @@ class Validator:
         it when no installed version or resource type reads it."""
         resolved = resolve_version(stated, self._versions)
         if resolved is None:
-            return Checked(Report([Finding("/specVersion", "document.unknown-spec-version",
-                                           message(self._fallback,
-                                                   "document.unknown-spec-version",
-                                                   value=stated, versions=list(self._versions)),
+            code = ("document.missing-spec-version" if stated is None
+                    else "document.unknown-spec-version")
+            return Checked(Report([Finding("/specVersion", code,
+                                           message(self._fallback, code, value=stated,
+                                                   versions=list(self._versions)),
                                            requirement="/req/core/document-type")],
                                   rt if isinstance(rt, str) else None, doc_id), Links())
         spec, _, plans = self._engine(resolved.version)
+        if rt is None:
+            return Checked(Report([Finding("/resourceType", "document.missing-resource-type",
+                                           message(spec, "document.missing-resource-type",
+                                                   types=list(plans)),
+                                           requirement="/req/core/document-type")],
+                                  None, doc_id, resolved.version), Links())
         if not isinstance(rt, str) or rt not in plans:
             return Checked(Report([Finding("/resourceType", "document.unknown-resource-type",
                                            message(spec, "document.unknown-resource-type",
@@ -410,7 +417,8 @@ class Validator:
             from ._forward import read_forward
 
             read_forward(spec, route.plan, report, str(stated))
-        if len(report.findings) > 1:
+        if len(report.findings) > 1:  # (a valid document pays nothing below)
+            _one_per_fault(report.findings)
             report.findings.sort(key=_order)
         return Checked(report, ctx.links)
 
@@ -457,6 +465,15 @@ def _unencodable(value: Any) -> Iterator[tuple[str | int, ...]]:
 
 _JSON_TYPES = {list: "array", str: "string", int: "integer", float: "number", bool: "boolean",
                type(None): "null"}
+
+
+def _one_per_fault(findings: list[Finding]) -> None:
+    """One fault, one finding: a rule that re-reads a value the schema already rejected (a
+    division code's structure, a masked number's form) adds nothing the reader needs."""
+    broken = {f.pointer for f in findings if f.code.startswith("schema.")}
+    if broken:
+        findings[:] = [f for f in findings
+                       if f.code.startswith("schema.") or f.pointer not in broken]
 
 
 def _order(f: Finding) -> tuple[int, str]:
