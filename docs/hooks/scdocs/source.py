@@ -38,6 +38,7 @@ __all__ = [
     "example",
     "levels",
     "load_spec",
+    "meta_files",
     "read_spec",
     "requirements_citing",
     "requirements_of",
@@ -71,6 +72,11 @@ def read_spec(version: str = DEFAULT_VERSION) -> Spec:
 def schema_files(spec: Spec) -> tuple[str, ...]:
     """The schema files that get a reference page: every one but the meta-schemas."""
     return tuple(name for name in spec.schemas if "/" not in name)
+
+
+def meta_files(spec: Spec) -> list[str]:
+    """The meta-schemas: the formats of the standard's own data files (``schemas/meta/``)."""
+    return sorted(name for name in spec.schemas if name.startswith("meta/"))
 
 
 def resource_files(spec: Spec) -> list[str]:

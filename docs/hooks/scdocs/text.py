@@ -195,6 +195,8 @@ WORDS: dict[str, dict[str, str]] = {
         "types": "类型定义",
         "resource": "资源",
         "shared": "共享类型",
+        "data_format": "数据文件格式",
+        "data_files": "数据文件格式",
         "notes": "说明",
         "message": "消息模板",
         "cited_by": "相关需求",
@@ -271,6 +273,8 @@ WORDS: dict[str, dict[str, str]] = {
         "types": "Type definitions",
         "resource": "Resource",
         "shared": "Shared type",
+        "data_format": "Data file format",
+        "data_files": "Data file formats",
         "notes": "Notes",
         "message": "Message template",
         "cited_by": "Requirements",
@@ -336,17 +340,13 @@ def titled_alt(node: dict[str, Any], lang: str) -> str:
 
 
 def generated_note(lang: str, sources: str) -> str:
-    """The admonition that tells readers a page is generated, and from what."""
-    if lang == "zh":
-        return (
-            f'!!! info "本页由规范文件生成"\n    本页在构建网站时由 {sources} 自动生成，'
-            "请勿手工编辑；要修改内容，请修改规范文件。\n"
-        )
-    return (
-        f'!!! info "Generated from the specification"\n    This page is generated from '
-        f"{sources} when the site is built. Do not edit it by hand; change the "
-        "specification files instead.\n"
-    )
+    """A comment naming the spec files a page is generated from.
+
+    It is for whoever edits the site, so it stays out of what readers see: an HTML comment,
+    written once in English whatever the page language.
+    """
+    plain = sources.replace("`", "").replace("--", "-")
+    return f"<!-- Generated from {plain} when the site is built. -->\n"
 
 
 _CJK = re.compile(r"[\u2014\u2026\u201c\u201d\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")

@@ -8,6 +8,7 @@ needs full document paths).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,10 @@ def split_ref(ref: str, current: str, spec: Spec) -> tuple[str, str]:
             if schema.get("$id") == target:
                 return name, fragment
         return target, fragment
+    # Relative to the referring file: meta-schemas reach shared types through ``../``.
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+    if joined in spec.schemas:
+        return joined, fragment
     return target.rsplit("/", 1)[-1], fragment
 
 
