@@ -232,6 +232,9 @@ class SchemaPages:
         )
         if extra:
             kind += '<br><span class="sc-muted">' + " · ".join(extra) + "</span>"
+        if f.linked_required:
+            names = ", ".join(code_cell(n) for n in f.linked_required)
+            kind += f'<br><span class="sc-requires">{w(lang, "requires")}: {names}</span>'
         codelist = self.codelist_md(f, lang, here)
         if codelist:
             kind += f"<br>{w(lang, 'codelist')}: {codelist}"
