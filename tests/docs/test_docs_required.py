@@ -88,8 +88,14 @@ def external_object(node: dict[str, Any], file: str) -> tuple[str, dict[str, Any
     return (target, sub) if "properties" in sub else None
 
 
-def expectations(file: str) -> tuple[set[Path_], dict[Path_, set[str]]]:
-    """Paths of required members, and the linked types' required members by path."""
+def expectations(
+    file: str, root: dict[str, Any] | None = None, start: Path_ = ()
+) -> tuple[set[Path_], dict[Path_, set[str]]]:
+    """Paths of required members, and the linked types' required members by path.
+
+    ``root`` is a schema outside the schema files (a lifecycle action's details), whose
+    rows start at the path ``start``.
+    """
     marked: set[Path_] = set()
     linked: dict[Path_, set[str]] = {}
 
@@ -117,7 +123,7 @@ def expectations(file: str) -> tuple[set[Path_], dict[Path_, set[str]]]:
                 if names:
                     linked[here] = names
 
-    visit(SCHEMAS[file], (), ())
+    visit(SCHEMAS[file] if root is None else root, start, ())
     return marked, linked
 
 
@@ -131,7 +137,7 @@ def rows(html: str) -> dict[str, list[str]]:
     """Field rows of a page by their anchor: the text of each cell."""
     found: dict[str, list[str]] = {}
     for row in re.findall(r"<tr>(.*?)</tr>", html, re.S):
-        m = re.search(r'<span id="(f-[^"]+)">', row)
+        m = re.search(r'<span id="([^"]+)">', row)
         if not m or m.group(1) in found:
             continue
         cells = []
@@ -149,18 +155,67 @@ def page_of(built: Build, root: str, file: str) -> Path:
     return built.site / root / f"reference/{folder}/{stem}/index.html"
 
 
+def check_rows(
+    table: dict[str, list[str]],
+    marked: set[Path_],
+    linked: dict[Path_, set[str]],
+    lang: str,
+    where: str,
+    prefix: str = "",
+) -> None:
+    for path in sorted(marked):
+        cells = table.get(prefix + anchor(path))
+        assert cells is not None, f"{lang} {where}: no row for {'.'.join(path)}"
+        assert cells[2] == "✓", f"{lang} {where}: {'.'.join(path)} is not marked required"
+    word = "须含" if lang == "zh" else "requires"
+    for path, names in sorted(linked.items()):
+        kind = table[prefix + anchor(path)][1]
+        assert word in kind, f"{lang} {where}: {'.'.join(path)} hides what it requires"
+        rest = kind.split(word, 1)[1]
+        listed = set(rest.replace("：", " ").replace(":", " ").replace(",", " ").split())
+        assert names <= listed, f"{lang} {where}: {'.'.join(path)} lists {listed}"
+
+
 @pytest.mark.parametrize("file", sorted(SCHEMAS))
 def test_required_members_are_marked_at_any_depth(built: Build, file: str) -> None:
     marked, linked = expectations(file)
     for lang, root in LANG_ROOTS.items():
         table = rows(article_html(page_of(built, root, file)))
-        for path in sorted(marked):
-            cells = table.get(anchor(path))
-            assert cells is not None, f"{lang} {file}: no row for {'.'.join(path)}"
-            assert cells[2] == "✓", f"{lang} {file}: {'.'.join(path)} is not marked required"
-        word = "须含" if lang == "zh" else "requires"
-        for path, names in sorted(linked.items()):
-            kind = table[anchor(path)][1]
-            assert word in kind, f"{lang} {file}: {'.'.join(path)} hides what it requires"
-            listed = set(kind.split(word, 1)[1].replace(":", " ").replace(",", " ").split())
-            assert names <= listed, f"{lang} {file}: {'.'.join(path)} lists {listed}"
+        check_rows(table, marked, linked, lang, file)
+
+
+LIFECYCLES = sorted((SPEC / VERSION / "lifecycles").glob("*.json"))
+
+
+def event_requirements(resource_schema: Any, action: str, found: set[str]) -> set[str]:
+    """Members the resource schema requires of the history event of ``action``."""
+    if isinstance(resource_schema, list):
+        for item in resource_schema:
+            event_requirements(item, action, found)
+    elif isinstance(resource_schema, dict):
+        condition = (resource_schema.get("properties") or {}).get("action")
+        if isinstance(condition, dict) and condition.get("const") == action:
+            found |= set(resource_schema.get("required", ())) - {"action"}
+        for value in resource_schema.values():
+            event_requirements(value, action, found)
+    return found
+
+
+@pytest.mark.parametrize("path", LIFECYCLES, ids=lambda p: p.stem)
+def test_lifecycle_details_mark_required_members(built: Build, path: Path) -> None:
+    table = json.loads(path.read_text("utf-8"))
+    resource = next(
+        s
+        for s in SCHEMAS.values()
+        if s.get("properties", {}).get("resourceType", {}).get("const") == table["resourceType"]
+    )
+    for lang, root in LANG_ROOTS.items():
+        html = article_html(built.site / root / f"reference/lifecycles/{path.stem}/index.html")
+        found = rows(html)
+        for t in table["transitions"]:
+            action, details = t["action"], t.get("details") or {}
+            marked, linked = expectations("", details, ("details",))
+            check_rows(found, marked, linked, lang, f"{path.stem} {action}", f"{action}--")
+            row = found[f"act-{action}"]
+            for name in sorted(event_requirements(resource, action, set())):
+                assert name in row[4], f"{lang} {path.stem}: {action} hides the event's {name}"

@@ -217,9 +217,15 @@ class SchemaPages:
         return cell(f'{text}<br><span class="sc-alt" lang="{OTHER[lang]}">{alt}</span>')
 
     def row(
-        self, file: str, f: Field, lang: str, here: str, expanded: dict[str, list[Field]]
+        self,
+        file: str,
+        f: Field,
+        lang: str,
+        here: str,
+        expanded: dict[str, list[Field]],
+        anchor_prefix: str = "",
     ) -> str:
-        anchors = f'<span id="{field_anchor(f.path)}"></span>'
+        anchors = f'<span id="{anchor_prefix}{field_anchor(f.path)}"></span>'
         for name in (f.def_name, f.item_def_name):
             if name:
                 expanded.setdefault(name, []).append(f)
@@ -234,7 +240,8 @@ class SchemaPages:
             kind += '<br><span class="sc-muted">' + " · ".join(extra) + "</span>"
         if f.linked_required:
             names = ", ".join(code_cell(n) for n in f.linked_required)
-            kind += f'<br><span class="sc-requires">{w(lang, "requires")}: {names}</span>'
+            colon = "：" if lang == "zh" else ": "
+            kind += f'<br><span class="sc-requires">{w(lang, "requires")}{colon}{names}</span>'
         codelist = self.codelist_md(f, lang, here)
         if codelist:
             kind += f"<br>{w(lang, 'codelist')}: {codelist}"
@@ -250,8 +257,16 @@ class SchemaPages:
         return "| " + " | ".join(c.replace("\n", " ") for c in cells) + " |"
 
     def table(
-        self, file: str, fields: list[Field], lang: str, here: str, expanded: dict[str, list[Field]]
+        self,
+        file: str,
+        fields: list[Field],
+        lang: str,
+        here: str,
+        expanded: dict[str, list[Field]],
+        anchor_prefix: str = "",
     ) -> list[str]:
+        """The fields table; ``anchor_prefix`` keeps row anchors unique when a page holds
+        several tables of the same paths (the details of each lifecycle action)."""
         heads = [
             w(lang, k) for k in ("field", "type", "required", "description", "pipl", "example")
         ]
@@ -261,7 +276,7 @@ class SchemaPages:
             "| " + " | ".join(heads) + " |",
             "|" + "---|" * len(heads),
         ]
-        lines += [self.row(file, f, lang, here, expanded) for f in flatten(fields)]
+        lines += [self.row(file, f, lang, here, expanded, anchor_prefix) for f in flatten(fields)]
         return [*lines, "", "</div>"]
 
     # -- conditional rules -----------------------------------------------------------------
