@@ -516,7 +516,8 @@ class SchemaPages:
                 "# 资源与类型",
                 "",
                 generated_note(lang, code(f"spec/{spec.version}/schemas/")),
-                f"标准 {spec.version} 的 JSON Schema（2020-12）。"
+                f"标准 {spec.version} 的 JSON Schema（2020-12），即 "
+                f"{code(f'spec/{spec.version}/schemas/')} 中的文件。"
                 "每页列出文档中每个字段的路径、类型、"
                 "是否必填、中英文说明、《个人信息保护法》分类、脱敏方法、代码表（开放或封闭）和取自"
                 "规范示例的示例值。",
@@ -529,7 +530,8 @@ class SchemaPages:
                 "# Schemas",
                 "",
                 generated_note(lang, code(f"spec/{spec.version}/schemas/")),
-                f"The JSON Schemas (2020-12) of version {spec.version}. Each page lists every "
+                f"The JSON Schemas (2020-12) of version {spec.version}, the files in "
+                f"{code(f'spec/{spec.version}/schemas/')}. Each page lists every "
                 "field of a document with its path, type, whether it is required, its Chinese "
                 "and English description, its PIPL class, its masking method, its codelist "
                 "(open or closed) and an example value taken from the specification's "
