@@ -160,7 +160,7 @@ MARKERS: dict[str, Marker] = {
     "treatment-matrix": lambda spec, lang, here, arg: treatment_matrix_md(spec, lang, here),
     "visibility-matrix": lambda spec, lang, here, arg: visibility_matrix_md(spec, lang, here),
     "role-audience": lambda spec, lang, here, arg: role_audience_md(spec, lang, here),
-    "mask-examples": lambda spec, lang, here, arg: mask_examples_md(lang),
+    "mask-examples": lambda spec, lang, here, arg: mask_examples_md(spec, lang),
     "conformance-classes": lambda spec, lang, here, arg: conformance_classes_md(spec, lang, here),
     "codelist-openness": lambda spec, lang, here, arg: codelist_openness_md(spec, lang, here),
     "lifecycle-diagram": lambda spec, lang, here, arg: (

@@ -8,7 +8,7 @@ from typing import Any
 
 from . import links
 from .schema_pages import SchemaPages, page_path
-from .source import Spec, code_title, description_of
+from .source import Spec, code_label, code_title, description_of
 from .text import (
     cell,
     code,
@@ -336,11 +336,14 @@ def render_index(spec: Spec, lang: str) -> str:
         either(lang, "终止状态", "Terminal statuses"),
     )
     for rt, table in spec.lifecycles.items():
+        terminal = table.get("terminal", ())
         lines.append(
-            f"| [{rt}]({links.rel(here, links.lifecycle_page(rt))}) | "
+            f"| [{code_label(spec, 'resource-type', rt, lang)}]"
+            f"({links.rel(here, links.lifecycle_page(rt))}) | "
             f"{len(spec.statuses(rt))} | "
             f"{len(table['transitions'])} | "
-            f"{', '.join(code(s) for s in table.get('terminal', ()))} |"
+            + ", ".join(code_label(spec, table["statusCodelist"], s, lang) for s in terminal)
+            + " |"
         )
     lines.append("")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import links
 from .schema_pages import page_path
-from .source import Spec, code_title
+from .source import Spec, code_label, code_title
 from .text import (
     OTHER,
     cell,
@@ -294,11 +294,15 @@ def render_redaction(spec: Spec, lang: str) -> str:
     return "\n".join(lines)
 
 
-def mask_examples_md(lang: str) -> str:
+def mask_examples_md(spec: Spec, lang: str) -> str:
     """Worked examples computed with the library's own functions, so they cannot drift."""
     from smartcommunity import identifiers
 
     zh = lang == "zh"
+
+    def method(name: str) -> str:
+        return code_label(spec, "mask-method", name, lang)
+
     cid = identifiers.citizen_id_check_char("11010519491231002")
     citizen = "11010519491231002" + cid
     phones = ["+8613812345678", "+85291234567", "+861065123456", "+4930123456"]
@@ -307,10 +311,10 @@ def mask_examples_md(lang: str) -> str:
         f"| {'方法' if zh else 'Method'} | {'输入' if zh else 'Input'} | "
         f"{'输出' if zh else 'Output'} |",
         "|---|---|---|",
-        f"| `citizen-id` | `{citizen}` | `{identifiers.mask_citizen_id(citizen)}` |",
+        f"| {method('citizen-id')} | `{citizen}` | `{identifiers.mask_citizen_id(citizen)}` |",
     ]
-    rows += [f"| `phone` | `{p}` | `{identifiers.mask_phone(p)}` |" for p in phones]
-    rows += [f"| `name` | {n} | {identifiers.mask_name(n)} |" for n in names]
+    rows += [f"| {method('phone')} | `{p}` | `{identifiers.mask_phone(p)}` |" for p in phones]
+    rows += [f"| {method('name')} | {n} | {identifiers.mask_name(n)} |" for n in names]
     key = b"0123456789abcdef"
     pseudo = identifiers.citizen_id_pseudonym(citizen, key)
     rows += [

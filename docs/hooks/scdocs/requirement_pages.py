@@ -8,7 +8,7 @@ from typing import Any
 from smartcommunity.specification import BASE_URI
 
 from . import links
-from .source import Requirement, Spec, classes, levels, requirements_of, texts
+from .source import Requirement, Spec, classes, code_label, levels, requirements_of, texts
 from .text import (
     cell,
     code,
@@ -132,7 +132,7 @@ def render_requirements(spec: Spec, lang: str) -> str:
             ident = f'<span id="{anchor}"></span><code>/{wrapped}</code> [¶](#{anchor})'
             if r.applies_to:
                 ident += '<br><span class="sc-muted">' + ", ".join(r.applies_to) + "</span>"
-            enforcement = ", ".join(f"`{e}`" for e in r.enforcement)
+            enforcement = ", ".join(code_label(spec, "enforcement", e, lang) for e in r.enforcement)
             codes = [
                 f"[`{c_}`]({links.error(here, c_)})" if c_ in error_codes else f"`{c_}`"
                 for c_ in r.codes
