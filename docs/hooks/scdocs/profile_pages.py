@@ -64,10 +64,12 @@ def render_index(spec: Spec, lang: str) -> str:
     lines = [f"# {either(lang, '城市配置', 'City profiles')}", "",
              generated_note(lang, code(f"spec/{spec.version}/profiles/")),
              either(lang, "城市配置把国家标准落到一个城市的部门、服务目录、时限和网格上（见"
-                          "[城市配置指南](../../guides/profiles.md)）。下列每个配置各有一页。",
+                          "[城市配置指南](../../guides/profiles.md)）。下列每个配置各有一页；"
+                          "文件格式见[城市配置](../files/profile.md)。",
                     "A city profile fits the national standard to one city's departments, "
                     "catalogue, deadlines and grids (see the [profiles guide]"
-                    "(../../guides/profiles.md)). Each profile below has a page of its own."),
+                    "(../../guides/profiles.md)). Each profile below has a page of its own; "
+                    "the file format is on the [city profile](../files/profile.md) page."),
              "", *table_head(either(lang, "配置", "Profile"), either(lang, "版本", "Version"),
                              either(lang, "城市", "City"))]
     for path in profile_files(spec):
