@@ -232,6 +232,16 @@ def render_redaction(spec: Spec, lang: str) -> str:
         f"{either(lang, '和模式中的', 'and the schemas’')} `x-pipl` {either(lang, '标注', 'tags')}"
     )
     lines = page_start(lang, ("按受众脱敏", "Redaction by audience"), sources, (esc(own), esc(own)))
+    file_format = links.rel(here, "reference/files/privacy.md")
+    lines += [
+        either(
+            lang,
+            f"本页的规则取自 `privacy.json`，其格式见[删减规则]({file_format})。",
+            f"The rules of this page come from `privacy.json`, whose format is on the "
+            f"[privacy rules]({file_format}) page.",
+        ),
+        "",
+    ]
     if isinstance(desc, dict):
         lines += [
             f'<p class="sc-alt" lang="{OTHER[lang]}">'
@@ -300,8 +310,13 @@ def mask_examples_md(spec: Spec, lang: str) -> str:
 
     zh = lang == "zh"
 
-    def method(name: str) -> str:
-        return code_label(spec, "mask-method", name, lang)
+    def method(function: Callable[[str], str]) -> str:
+        # The masking method whose library function this is (``mask_citizen_id`` for the
+        # code citizen-id), named by its title in the page language.
+        for name in spec.codelist("mask-method"):
+            if getattr(identifiers, "mask_" + name.replace("-", "_"), None) is function:
+                return code_label(spec, "mask-method", name, lang)
+        return code(function.__name__)
 
     cid = identifiers.citizen_id_check_char("11010519491231002")
     citizen = "11010519491231002" + cid
@@ -311,10 +326,15 @@ def mask_examples_md(spec: Spec, lang: str) -> str:
         f"| {'方法' if zh else 'Method'} | {'输入' if zh else 'Input'} | "
         f"{'输出' if zh else 'Output'} |",
         "|---|---|---|",
-        f"| {method('citizen-id')} | `{citizen}` | `{identifiers.mask_citizen_id(citizen)}` |",
     ]
-    rows += [f"| {method('phone')} | `{p}` | `{identifiers.mask_phone(p)}` |" for p in phones]
-    rows += [f"| {method('name')} | {n} | {identifiers.mask_name(n)} |" for n in names]
+    for function, inputs, quoted in (
+        (identifiers.mask_citizen_id, [citizen], True),
+        (identifiers.mask_phone, phones, True),
+        (identifiers.mask_name, names, False),
+    ):
+        for value in inputs:
+            shown = (code(value), code(function(value))) if quoted else (value, function(value))
+            rows.append(f"| {method(function)} | {shown[0]} | {shown[1]} |")
     key = b"0123456789abcdef"
     pseudo = identifiers.citizen_id_pseudonym(citizen, key)
     rows += [

@@ -322,6 +322,37 @@ def walk(
             inherited=down,
             stack=(*stack, key),
         )
+    extra = node.get("additionalProperties")
+    if node.get("properties") and isinstance(extra, dict) and extra:
+        # Named members beside a map of further entries (a resource type's rules next to
+        # the audiences they apply to): the entries are one more row, ``*``.
+        resolved, def_name = deref_local(extra, file, spec)
+        entry = Field(
+            file,
+            (*path, "*"),
+            extra,
+            resolved,
+            "",
+            None,
+            inherited,
+            def_name,
+            external_file(extra, file, spec),
+            local_path=(*local, "*"),
+        )
+        fields.append(entry)
+        obj, obj_file, obj_def = object_of(extra, file, spec, follow_external)
+        key = f"{obj_file}#{obj_def or id(obj)}"
+        if obj is not None and key not in stack:
+            entry.children = walk(
+                spec,
+                obj_file,
+                obj,
+                follow_external=follow_external,
+                path=(*path, "*"),
+                local=(*local, "*") if obj_file == file else _entry_path(extra, file, spec),
+                inherited=inherited,
+                stack=(*stack, key),
+            )
     return fields
 
 
