@@ -420,7 +420,8 @@ def _label_part(text: str, lang: str) -> str | None:
         return None
     left, right = m.group(1), m.group(2)
     # "2 服务 · Services": a section number before the Chinese title belongs to both.
-    number = re.match(r"^((?:#+\s+)?(?:[0-9.]+\s+)?)", left).group(1)  # type: ignore[union-attr]
+    lead = re.match(r"^(?:#+\s+)?(?:[0-9.]+\s+)?", left)
+    number = lead.group(0) if lead else ""
     if lang == "zh":
         # A code in parentheses after the English title ("Issues (`/conf/issues`)") too.
         tail = re.search(r"\s*\((`[^`]+`)\)(:?)\s*$", right)
@@ -433,7 +434,8 @@ def _label_part(text: str, lang: str) -> str | None:
 def _pieces(line: str) -> tuple[str, list[tuple[str, str]]]:
     """A line's Markdown prefix (quote, list marker, indent) and its text cut into
     ``(language, text)`` pieces at the ends of Chinese sentences."""
-    prefix = _PREFIX.match(line).group(1)  # type: ignore[union-attr]
+    found = _PREFIX.match(line)
+    prefix = found.group(1) if found else ""
     body = line[len(prefix) :]
     lead = _REQ_LABEL.match(body)
     pieces = [("", lead.group(0))] if lead else []
