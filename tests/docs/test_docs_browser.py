@@ -7,6 +7,7 @@ internet, and no page may log a console error or fail a request.
 
 from __future__ import annotations
 
+import csv
 import functools
 import http.server
 import json
@@ -165,15 +166,69 @@ def test_language_switch_keeps_the_page(page: Any, base_url: str) -> None:
     assert h1(page) == "居民"
 
 
-@pytest.mark.parametrize("root", ["", "en/"])
-def test_mermaid_lifecycle_renders_as_svg(page: Any, base_url: str, root: str) -> None:
+def titles(codelist: str, lang: str) -> dict[str, str]:
+    """Code → title in ``lang`` of one of the spec's codelists."""
+    path = SPEC / VERSION / "codelists" / f"{codelist}.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {row["code"]: row[f"title_{lang}"] for row in csv.DictReader(fh)}
+
+
+@pytest.mark.parametrize(("root", "lang"), [("", "zh"), ("en/", "en")])
+def test_mermaid_lifecycle_renders_as_svg(page: Any, base_url: str, root: str, lang: str) -> None:
     page.goto(base_url + root + "reference/lifecycles/consultation/")
     svg = page.locator(".mermaid svg").first
     svg.wait_for(state="visible", timeout=20_000)
     table = json.loads((SPEC / VERSION / "lifecycles/consultation.json").read_text("utf-8"))
     text = svg.text_content() or ""
+    actions, statuses = titles(table["actionCodelist"], lang), titles(table["statusCodelist"], lang)
     for t in table["transitions"]:
-        assert t["action"] in text  # every action labels an edge
+        # every action labels an edge, or its status's box, in the page language
+        assert actions[t["action"]] in text
+    for title in statuses.values():
+        assert title in text
+
+
+#: pages with wide tables: fields, codes, requirements, operations, redaction, lifecycles
+NARROW_PAGES = [
+    "reference/schemas/issue/",
+    "reference/files/profile/",
+    "reference/lifecycles/issue/",
+    "reference/codelists/",
+    "requirements/",
+    "reference/http-api/",
+    "reference/redaction/",
+    "guides/privacy/",
+]
+
+
+@pytest.mark.parametrize("root", ["", "en/"])
+def test_tables_fit_a_phone_screen(browser: Any, base_url: str, root: str) -> None:
+    """At 390 px the page never scrolls sideways: a wide table scrolls inside its box."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    try:
+        for url in NARROW_PAGES:
+            tab.goto(base_url + root + url)
+            tab.wait_for_load_state("load")
+            page_width, boxes = tab.evaluate(
+                """() => [
+                  document.documentElement.scrollWidth,
+                  [...document.querySelectorAll('article table')].map(table => {
+                    let box = table.parentElement;
+                    while (box && getComputedStyle(box).overflowX !== 'auto'
+                           && box.tagName !== 'ARTICLE') box = box.parentElement;
+                    const r = box.getBoundingClientRect();
+                    return [box.tagName, Math.round(r.left), Math.round(r.right)];
+                  })
+                ]"""
+            )
+            assert page_width <= 390, f"{root}{url} scrolls sideways ({page_width} px)"
+            assert boxes, f"{root}{url} has no table"
+            for tag, left, right in boxes:
+                assert tag != "ARTICLE", f"{root}{url}: a table has no scrolling box"
+                assert left >= 0 and right <= 390, f"{root}{url}: a table box spans {left}–{right}"
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize(

@@ -12,17 +12,33 @@ from .conftest import Build
 from .sitehtml import Page, article_html, article_text
 from .test_docs_build import LANG_ROOTS, SPEC, VERSION
 
-SCHEMAS = sorted((SPEC / VERSION / "schemas").glob("*.json"))  # meta/ is not walked
+SCHEMAS = sorted((SPEC / VERSION / "schemas").glob("*.json"))
+#: the formats of the standard's own data files (lifecycles, requirements, profiles …)
+META_SCHEMAS = sorted((SPEC / VERSION / "schemas/meta").glob("*.json"))
+
+
+def page_of(built: Build, root: str, schema_path: Path) -> Path:
+    """The built page of a schema or meta-schema in one language."""
+    folder = "files" if schema_path.parent.name == "meta" else "schemas"
+    return built.site / root / f"reference/{folder}/{schema_path.stem}/index.html"
 
 
 def property_names(node: Any, found: set[str] | None = None) -> set[str]:
-    """Every key of every ``properties`` object anywhere in a schema."""
+    """Every key of every ``properties`` object anywhere in a schema.
+
+    Read as a schema: the values of ``properties`` and ``$defs`` are schemas again (a member
+    may itself be called ``properties``), and instance values (``enum``, ``const`` …) are not.
+    """
     found = set() if found is None else found
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == "properties" and isinstance(value, dict):
-                found.update(value)
-            property_names(value, found)
+            if key in ("properties", "$defs", "patternProperties") and isinstance(value, dict):
+                if key == "properties":
+                    found.update(value)
+                for sub in value.values():
+                    property_names(sub, found)
+            elif key not in ("enum", "const", "examples", "default", "required"):
+                property_names(value, found)
     elif isinstance(node, list):
         for value in node:
             property_names(value, found)
@@ -66,24 +82,24 @@ def fields_part(page: Path) -> str:
     return html[:cut] if cut != -1 else html
 
 
-@pytest.mark.parametrize("schema_path", SCHEMAS, ids=lambda p: p.name)
+@pytest.mark.parametrize("schema_path", SCHEMAS + META_SCHEMAS, ids=lambda p: p.name)
 def test_every_property_is_on_its_page(built: Build, schema_path: Path) -> None:
     schema = json.loads(schema_path.read_text("utf-8"))
     names = property_names(schema)
     for lang, root in LANG_ROOTS.items():
-        page = built.site / root / f"reference/schemas/{schema_path.stem}/index.html"
+        page = page_of(built, root, schema_path)
         html = fields_part(page)
         missing = sorted(n for n in names if n not in html)
         assert not missing, f"{lang} page of {schema_path.name} lacks {missing}"
 
 
-@pytest.mark.parametrize("schema_path", SCHEMAS, ids=lambda p: p.name)
+@pytest.mark.parametrize("schema_path", SCHEMAS + META_SCHEMAS, ids=lambda p: p.name)
 def test_descriptions_in_both_languages_page_language_first(
     built: Build, schema_path: Path
 ) -> None:
     schema = json.loads(schema_path.read_text("utf-8"))
     for lang, root in LANG_ROOTS.items():
-        page = built.site / root / f"reference/schemas/{schema_path.stem}/index.html"
+        page = page_of(built, root, schema_path)
         text = " ".join(_text(fields_part(page)).split())
         for description in descriptions(schema):
             zh, en = (" ".join(part.split()) for part in description.split(" / ", 1))

@@ -39,10 +39,11 @@ from .profile_pages import FOLDER as PROFILE_FOLDER
 from .profile_pages import profile_files, profile_page, render_index, render_profile
 from .requirement_pages import render_requirements
 from .schema_pages import FOLDER as SCHEMA_FOLDER
-from .schema_pages import SchemaPages, page_path
+from .schema_pages import META_FOLDER, SchemaPages, page_path
 from .source import (
     DEFAULT_VERSION,
     Spec,
+    meta_files,
     read_spec,
     resource_files,
     shared_files,
@@ -92,6 +93,9 @@ def pages(spec: Spec) -> dict[str, str]:
     add(f"{SCHEMA_FOLDER}/index.md", schema_pages.index)
     for file in [*resource_files(spec), *shared_files(spec)]:
         add(page_path(file), functools.partial(schema_pages.render, file))
+    add(f"{META_FOLDER}/index.md", schema_pages.files_index)
+    for file in meta_files(spec):
+        add(page_path(file), functools.partial(schema_pages.render, file))
     add(links.CODELISTS, lambda lang: render_codelists(spec, lang))
     add(f"{links.LIFECYCLES}/index.md", lambda lang: render_lifecycle_index(spec, lang))
     for rt in spec.lifecycles:
@@ -115,6 +119,8 @@ def section_children(spec: Spec) -> dict[str, list[str]]:
     return {
         f"{SCHEMA_FOLDER}/index.md": [f"{SCHEMA_FOLDER}/index.md"]
         + [page_path(f) for f in [*resource_files(spec), *shared_files(spec)]],
+        f"{META_FOLDER}/index.md": [f"{META_FOLDER}/index.md"]
+        + [page_path(f) for f in meta_files(spec)],
         f"{links.LIFECYCLES}/index.md": [f"{links.LIFECYCLES}/index.md"]
         + [links.lifecycle_page(rt) for rt in spec.lifecycles],
         f"{links.STANDARD}/index.md": [f"{links.STANDARD}/index.md"]
@@ -154,7 +160,7 @@ MARKERS: dict[str, Marker] = {
     "treatment-matrix": lambda spec, lang, here, arg: treatment_matrix_md(spec, lang, here),
     "visibility-matrix": lambda spec, lang, here, arg: visibility_matrix_md(spec, lang, here),
     "role-audience": lambda spec, lang, here, arg: role_audience_md(spec, lang, here),
-    "mask-examples": lambda spec, lang, here, arg: mask_examples_md(lang),
+    "mask-examples": lambda spec, lang, here, arg: mask_examples_md(spec, lang),
     "conformance-classes": lambda spec, lang, here, arg: conformance_classes_md(spec, lang, here),
     "codelist-openness": lambda spec, lang, here, arg: codelist_openness_md(spec, lang, here),
     "lifecycle-diagram": lambda spec, lang, here, arg: (

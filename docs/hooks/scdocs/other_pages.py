@@ -18,7 +18,7 @@ from .source import (
     schema_files,
     texts,
 )
-from .text import code, esc, generated_note, localized, page_start, pick, w
+from .text import code, esc, generated_note, localized, monolingual, page_start, pick, w
 
 _REQ = re.compile(r"\[?(/(?:req|conf)/[a-z0-9-]+(?:/[a-z0-9-]+)*)\]?")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
@@ -45,19 +45,15 @@ def _link_plain(text: str, here: str, known: set[str]) -> str:
     return _REQ.sub(repl, text)
 
 
-_ENGLISH_START = re.compile(r"^(?:>\s*)?(?:\*\*)?[A-Z][a-z]")
-
-
-def _starts_english(line: str) -> bool:
-    return bool(_ENGLISH_START.match(line))
-
-
 def render_text(spec: Spec, name: str, lang: str) -> str:
-    """A normative text file with its requirement ids linked; the text itself is bilingual."""
+    """A normative text file in the page language, its requirement ids linked.
+
+    The file gives each paragraph in Chinese then in English; each language's page shows
+    its own, and says that the other language's text is on the other site.
+    """
     here = links.standard_page(name)
     known = set(spec.requirements) | set(spec.conformance_classes)
-    source = texts(spec)[name]
-    lines = source.splitlines()
+    lines = monolingual(texts(spec)[name], lang).splitlines()
     out: list[str] = []
     fenced = False
     note_done = False
@@ -66,22 +62,18 @@ def render_text(spec: Spec, name: str, lang: str) -> str:
             fenced = not fenced
             out.append(line)
             continue
-        if not fenced and out and _starts_english(line) and out[-1].rstrip().endswith("。"):
-            # Each paragraph is written in Chinese then in English without a blank line
-            # between; shown as two paragraphs they are easier to read.
-            out.append(">" if line.startswith(">") else "")
         out.append(line if fenced else _link_ids(line, here, known))
         if not note_done and line.startswith("# "):
             note_done = True
-            out += ["", generated_note(lang, code(f"spec/{spec.version}/text/{name}.md"))]
+            out += ["", generated_note(lang, f"spec/{spec.version}/text/{name}.md")]
             if lang == "en":
                 out += [
-                    "The normative text is bilingual: each paragraph is given in Chinese, "
-                    "then in English. Both are normative.",
+                    "The normative text is bilingual: the Chinese text of this part is on the "
+                    "Chinese site. Both are normative.",
                     "",
                 ]
             else:
-                out += ["标准正文为中英双语：每段先中文、后英文，二者同等有效。", ""]
+                out += ["标准正文为中英双语，本部分的英文文本见英文站点，二者同等有效。", ""]
     return "\n".join(out) + "\n"
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import links
 from .schema_pages import page_path
-from .source import Spec, code_title
+from .source import Spec, code_label, code_title
 from .text import (
     OTHER,
     cell,
@@ -232,6 +232,16 @@ def render_redaction(spec: Spec, lang: str) -> str:
         f"{either(lang, '和模式中的', 'and the schemas’')} `x-pipl` {either(lang, '标注', 'tags')}"
     )
     lines = page_start(lang, ("按受众脱敏", "Redaction by audience"), sources, (esc(own), esc(own)))
+    file_format = links.rel(here, "reference/files/privacy.md")
+    lines += [
+        either(
+            lang,
+            f"本页的规则取自 `privacy.json`，其格式见[删减规则]({file_format})。",
+            f"The rules of this page come from `privacy.json`, whose format is on the "
+            f"[privacy rules]({file_format}) page.",
+        ),
+        "",
+    ]
     if isinstance(desc, dict):
         lines += [
             f'<p class="sc-alt" lang="{OTHER[lang]}">'
@@ -294,11 +304,20 @@ def render_redaction(spec: Spec, lang: str) -> str:
     return "\n".join(lines)
 
 
-def mask_examples_md(lang: str) -> str:
+def mask_examples_md(spec: Spec, lang: str) -> str:
     """Worked examples computed with the library's own functions, so they cannot drift."""
     from smartcommunity import identifiers
 
     zh = lang == "zh"
+
+    def method(function: Callable[[str], str]) -> str:
+        # The masking method whose library function this is (``mask_citizen_id`` for the
+        # code citizen-id), named by its title in the page language.
+        for name in spec.codelist("mask-method"):
+            if getattr(identifiers, "mask_" + name.replace("-", "_"), None) is function:
+                return code_label(spec, "mask-method", name, lang)
+        return code(function.__name__)
+
     cid = identifiers.citizen_id_check_char("11010519491231002")
     citizen = "11010519491231002" + cid
     phones = ["+8613812345678", "+85291234567", "+861065123456", "+4930123456"]
@@ -307,10 +326,15 @@ def mask_examples_md(lang: str) -> str:
         f"| {'方法' if zh else 'Method'} | {'输入' if zh else 'Input'} | "
         f"{'输出' if zh else 'Output'} |",
         "|---|---|---|",
-        f"| `citizen-id` | `{citizen}` | `{identifiers.mask_citizen_id(citizen)}` |",
     ]
-    rows += [f"| `phone` | `{p}` | `{identifiers.mask_phone(p)}` |" for p in phones]
-    rows += [f"| `name` | {n} | {identifiers.mask_name(n)} |" for n in names]
+    for function, inputs, quoted in (
+        (identifiers.mask_citizen_id, [citizen], True),
+        (identifiers.mask_phone, phones, True),
+        (identifiers.mask_name, names, False),
+    ):
+        for value in inputs:
+            shown = (code(value), code(function(value))) if quoted else (value, function(value))
+            rows.append(f"| {method(function)} | {shown[0]} | {shown[1]} |")
     key = b"0123456789abcdef"
     pseudo = identifiers.citizen_id_pseudonym(citizen, key)
     rows += [

@@ -15,7 +15,7 @@ from typing import Any
 
 from smartcommunity.profiles import Profile, TimeLimit, load_profile
 
-from .source import Spec, code_title
+from .source import Spec, code_label, code_title
 from .text import cell, code, either, esc, generated_note, localized, table_head
 
 __all__ = ["FOLDER", "PROFILES_ENV", "profile_files", "profile_page", "render_index",
@@ -64,10 +64,12 @@ def render_index(spec: Spec, lang: str) -> str:
     lines = [f"# {either(lang, '城市配置', 'City profiles')}", "",
              generated_note(lang, code(f"spec/{spec.version}/profiles/")),
              either(lang, "城市配置把国家标准落到一个城市的部门、服务目录、时限和网格上（见"
-                          "[城市配置指南](../../guides/profiles.md)）。下列每个配置各有一页。",
+                          "[城市配置指南](../../guides/profiles.md)）。下列每个配置各有一页；"
+                          "文件格式见[城市配置](../files/profile.md)。",
                     "A city profile fits the national standard to one city's departments, "
                     "catalogue, deadlines and grids (see the [profiles guide]"
-                    "(../../guides/profiles.md)). Each profile below has a page of its own."),
+                    "(../../guides/profiles.md)). Each profile below has a page of its own; "
+                    "the file format is on the [city profile](../files/profile.md) page."),
              "", *table_head(either(lang, "配置", "Profile"), either(lang, "版本", "Version"),
                              either(lang, "城市", "City"))]
     for path in profile_files(spec):
@@ -92,20 +94,21 @@ def render_profile(spec: Spec, path: Path, lang: str) -> str:
            f"| {either(lang, '代码前缀', 'Code prefix')} | {code(profile.code_prefix)} |",
            f"| {either(lang, '管辖区划', 'Divisions')} | "
            f"{', '.join(code(d) for d in profile.divisions)} |", ""]
-    out += _departments(profile, lang) + _catalogue(spec, profile, lang)
-    out += _deadlines(profile, lang) + _calendar(profile, lang) + _grids(profile, lang)
+    out += _departments(spec, profile, lang) + _catalogue(spec, profile, lang)
+    out += _deadlines(spec, profile, lang) + _calendar(profile, lang) + _grids(profile, lang)
     out += _systems(profile, lang)
     return "\n".join(out) + "\n"
 
 
-def _departments(profile: Profile, lang: str) -> list[str]:
+def _departments(spec: Spec, profile: Profile, lang: str) -> list[str]:
     out = [f"## {either(lang, '组织登记', 'Organisation registry')}", "",
            *table_head(either(lang, '代码', 'Code'), either(lang, '名称', 'Name'),
                        either(lang, '类型', 'Type'), either(lang, '上级', 'Parent'))]
     for code_value, org in profile.organisations.items():
         parent = (org.get("parent") or {}).get("id")
         out.append(f"| {code(code_value)} | {cell(esc(str(org.get('name', ''))))} | "
-                   f"{code(org.get('type', ''))} | {code(parent) if parent else '—'} |")
+                   f"{code_label(spec, 'organisation-type', str(org.get('type', '')), lang)} | "
+                   f"{code(parent) if parent else '—'} |")
     return [*out, ""]
 
 
@@ -126,7 +129,7 @@ def _catalogue(spec: Spec, profile: Profile, lang: str) -> list[str]:
     return [*out, ""]
 
 
-def _deadlines(profile: Profile, lang: str) -> list[str]:
+def _deadlines(spec: Spec, profile: Profile, lang: str) -> list[str]:
     out = [f"## {either(lang, '办理时限', 'Deadlines')}", "",
            either(lang, "类别自己的时限优先于按紧急程度的默认时限；工作日按下面的日历计算。",
                   "A category's own limits take precedence over the defaults by urgency; "
@@ -139,13 +142,15 @@ def _deadlines(profile: Profile, lang: str) -> list[str]:
     for category, urgency in rows:
         label = code(category) if category else either(lang, "（默认）", "(default)")
         limits = [_limit(profile.time_limit(category or "\0", urgency, k), lang) for k in _KINDS]
-        out.append(f"| {label} | {code(urgency)} | " + " | ".join(limits) + " |")
+        out.append(f"| {label} | {code_label(spec, 'urgency', urgency, lang)} | "
+                   + " | ".join(limits) + " |")
     notice = profile.notice_days
     if notice:
         out += ["", f"### {either(lang, '协商公告期', 'Consultation notice')}", "",
                 *table_head(either(lang, '协商形式', 'Form'), either(lang, '最短公告天数',
                                                                     'Minimum days of notice'))]
-        out += [f"| {code(form)} | {days} |" for form, days in notice.items()]
+        out += [f"| {code_label(spec, 'consultation-form', form, lang)} | {days} |"
+                for form, days in notice.items()]
     return [*out, ""]
 
 

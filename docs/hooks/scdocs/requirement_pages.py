@@ -8,7 +8,8 @@ from typing import Any
 from smartcommunity.specification import BASE_URI
 
 from . import links
-from .source import Requirement, Spec, classes, levels, requirements_of, texts
+from .schema_pages import page_path
+from .source import Requirement, Spec, classes, code_label, levels, requirements_of, texts
 from .text import (
     cell,
     code,
@@ -58,7 +59,8 @@ def render_requirements(spec: Spec, lang: str) -> str:
             "`library`（库规则，报告所列错误代码）"
             "或 `server`（服务器行为，由一致性测试套件检查）。需求按一致性类分组；完整 URI 为前缀 "
             f"`{prefix}` 加标识。需求陈述中的数值和代码另以参数表给出。加粗的简短名称是"
-            "一致性测试报告为该需求的检查所用的标题。",
+            "一致性测试报告为该需求的检查所用的标题。登记文件的格式见"
+            f"[需求登记文件]({links.rel(here, page_path('meta/requirements.json'))})。",
             "Every requirement has a stable id (OGC style, such as `/req/issues/if-match`), a "
             "level — MUST or SHOULD — and says who enforces it: `schema` (the JSON Schema), "
             "`library` (a library rule, which reports the listed error codes) or `server` "
@@ -66,7 +68,9 @@ def render_requirements(spec: Spec, lang: str) -> str:
             f"conformance class; the full URI is the prefix `{prefix}` followed by the id. "
             "The figures and codes a statement names are also given as a table of parameters. "
             "The short name in bold is the title the conformance report gives the "
-            "requirement's checks.",
+            "requirement's checks. The format of the registry files is on the "
+            f"[requirement registry file]({links.rel(here, page_path('meta/requirements.json'))}) "
+            "page.",
         ),
     )
     lines += [
@@ -132,7 +136,7 @@ def render_requirements(spec: Spec, lang: str) -> str:
             ident = f'<span id="{anchor}"></span><code>/{wrapped}</code> [¶](#{anchor})'
             if r.applies_to:
                 ident += '<br><span class="sc-muted">' + ", ".join(r.applies_to) + "</span>"
-            enforcement = ", ".join(f"`{e}`" for e in r.enforcement)
+            enforcement = ", ".join(code_label(spec, "enforcement", e, lang) for e in r.enforcement)
             codes = [
                 f"[`{c_}`]({links.error(here, c_)})" if c_ in error_codes else f"`{c_}`"
                 for c_ in r.codes

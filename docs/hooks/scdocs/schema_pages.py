@@ -6,7 +6,14 @@ import json
 from typing import Any
 
 from . import links
-from .source import Spec, code_title, resource_files, resource_type_of_file, shared_files
+from .source import (
+    Spec,
+    code_title,
+    meta_files,
+    resource_files,
+    resource_type_of_file,
+    shared_files,
+)
 from .text import (
     OTHER,
     cell,
@@ -34,6 +41,8 @@ from .walk import (
 )
 
 FOLDER = "reference/schemas"
+#: the pages of the meta-schemas, the formats of the standard's own data files
+META_FOLDER = "reference/files"
 
 
 def path_html(path: tuple[str, ...]) -> str:
@@ -42,12 +51,13 @@ def path_html(path: tuple[str, ...]) -> str:
 
 
 def stem(file: str) -> str:
-    return file.removesuffix(".json")
+    return file.removesuffix(".json").removeprefix("meta/")
 
 
 def page_path(file: str) -> str:
     """Source path of a schema's page inside the docs folder (without language suffix)."""
-    return f"{FOLDER}/{stem(file)}.md"
+    folder = META_FOLDER if file.startswith("meta/") else FOLDER
+    return f"{folder}/{stem(file)}.md"
 
 
 class SchemaPages:
@@ -207,9 +217,15 @@ class SchemaPages:
         return cell(f'{text}<br><span class="sc-alt" lang="{OTHER[lang]}">{alt}</span>')
 
     def row(
-        self, file: str, f: Field, lang: str, here: str, expanded: dict[str, list[Field]]
+        self,
+        file: str,
+        f: Field,
+        lang: str,
+        here: str,
+        expanded: dict[str, list[Field]],
+        anchor_prefix: str = "",
     ) -> str:
-        anchors = f'<span id="{field_anchor(f.path)}"></span>'
+        anchors = f'<span id="{anchor_prefix}{field_anchor(f.path)}"></span>'
         for name in (f.def_name, f.item_def_name):
             if name:
                 expanded.setdefault(name, []).append(f)
@@ -222,6 +238,10 @@ class SchemaPages:
         )
         if extra:
             kind += '<br><span class="sc-muted">' + " · ".join(extra) + "</span>"
+        if f.linked_required:
+            names = ", ".join(code_cell(n) for n in f.linked_required)
+            colon = "：" if lang == "zh" else ": "
+            kind += f'<br><span class="sc-requires">{w(lang, "requires")}{colon}{names}</span>'
         codelist = self.codelist_md(f, lang, here)
         if codelist:
             kind += f"<br>{w(lang, 'codelist')}: {codelist}"
@@ -237,8 +257,16 @@ class SchemaPages:
         return "| " + " | ".join(c.replace("\n", " ") for c in cells) + " |"
 
     def table(
-        self, file: str, fields: list[Field], lang: str, here: str, expanded: dict[str, list[Field]]
+        self,
+        file: str,
+        fields: list[Field],
+        lang: str,
+        here: str,
+        expanded: dict[str, list[Field]],
+        anchor_prefix: str = "",
     ) -> list[str]:
+        """The fields table; ``anchor_prefix`` keeps row anchors unique when a page holds
+        several tables of the same paths (the details of each lifecycle action)."""
         heads = [
             w(lang, k) for k in ("field", "type", "required", "description", "pipl", "example")
         ]
@@ -248,7 +276,7 @@ class SchemaPages:
             "| " + " | ".join(heads) + " |",
             "|" + "---|" * len(heads),
         ]
-        lines += [self.row(file, f, lang, here, expanded) for f in flatten(fields)]
+        lines += [self.row(file, f, lang, here, expanded, anchor_prefix) for f in flatten(fields)]
         return [*lines, "", "</div>"]
 
     # -- conditional rules -----------------------------------------------------------------
@@ -297,7 +325,7 @@ class SchemaPages:
         resource_type = resource_type_of_file(spec, file)
         is_resource = resource_type is not None
         lines = [f"# {title}", ""]
-        lines.append(generated_note(lang, code(f"spec/{spec.version}/schemas/{file}")))
+        lines.append(generated_note(lang, f"spec/{spec.version}/schemas/{file}"))
         lines.append(esc(pick(schema.get("description"), lang)))
         lines.append("")
         lines.append(
@@ -305,7 +333,13 @@ class SchemaPages:
             f"{esc(pick(schema.get('description'), OTHER[lang]))}</p>"
         )
         lines.append("")
-        kind = w(lang, "resource") if is_resource else w(lang, "shared")
+        kind = (
+            w(lang, "resource")
+            if is_resource
+            else w(lang, "data_format")
+            if file.startswith("meta/")
+            else w(lang, "shared")
+        )
         facts = [
             f"- **{kind}**" + (f" · `resourceType` = `{resource_type}`" if resource_type else ""),
             f"- `$id`: {code(schema.get('$id', ''))}",
@@ -486,7 +520,8 @@ class SchemaPages:
                 "# 资源与类型",
                 "",
                 generated_note(lang, code(f"spec/{spec.version}/schemas/")),
-                f"标准 {spec.version} 的 JSON Schema（2020-12）。"
+                f"标准 {spec.version} 的 JSON Schema（2020-12），即 "
+                f"{code(f'spec/{spec.version}/schemas/')} 中的文件。"
                 "每页列出文档中每个字段的路径、类型、"
                 "是否必填、中英文说明、《个人信息保护法》分类、脱敏方法、代码表（开放或封闭）和取自"
                 "规范示例的示例值。",
@@ -499,7 +534,8 @@ class SchemaPages:
                 "# Schemas",
                 "",
                 generated_note(lang, code(f"spec/{spec.version}/schemas/")),
-                f"The JSON Schemas (2020-12) of version {spec.version}. Each page lists every "
+                f"The JSON Schemas (2020-12) of version {spec.version}, the files in "
+                f"{code(f'spec/{spec.version}/schemas/')}. Each page lists every "
                 "field of a document with its path, type, whether it is required, its Chinese "
                 "and English description, its PIPL class, its masking method, its codelist "
                 "(open or closed) and an example value taken from the specification's "
@@ -526,4 +562,36 @@ class SchemaPages:
                     f"<br>`{file}` | {cell(esc(desc))} | {count} |"
                 )
             lines.append("")
+        return "\n".join(lines)
+
+    def files_index(self, lang: str) -> str:
+        """The meta-schemas: what each data file of the standard may hold."""
+        here = f"{META_FOLDER}/index.md"
+        spec = self.spec
+        lines = [
+            f"# {w(lang, 'data_files')}",
+            "",
+            generated_note(lang, f"spec/{spec.version}/schemas/meta/"),
+            (
+                "标准自身的数据文件（生命周期、需求登记、考核指标、城市配置、令牌）也是 JSON，"
+                "各有一个 JSON Schema（2020-12）。用其他语言读取这些文件的实现者，"
+                "可在这里查到每个成员的类型、是否必填和含义。"
+                if lang == "zh"
+                else "The standard's own data files (lifecycles, the requirement registry, "
+                "indicators, city profiles, tokens) are JSON too, each with a JSON Schema "
+                "(2020-12). An implementer reading them in another language finds here every "
+                "member's type, whether it is required, and what it means."
+            ),
+            "",
+            f"| {w(lang, 'schema_file')} | {w(lang, 'description')} | {w(lang, 'fields')} |",
+            "|---|---|---|",
+        ]
+        for file in meta_files(spec):
+            count = sum(1 for _ in flatten(walk(spec, file)))
+            desc = pick(spec.schemas[file].get("description"), lang)
+            lines.append(
+                f"| [{self.schema_title(file, lang)}]({links.rel(here, page_path(file))})"
+                f"<br>`schemas/{file}` | {cell(esc(desc))} | {count} |"
+            )
+        lines.append("")
         return "\n".join(lines)

@@ -9,6 +9,7 @@ page, code titles in the page language, the normative text files, and examples b
 from __future__ import annotations
 
 import functools
+import html
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
@@ -25,6 +26,8 @@ from smartcommunity.specification import (
     spec_root,
 )
 
+from .text import esc
+
 __all__ = [
     "DEFAULT_VERSION",
     "CodeEntry",
@@ -33,11 +36,13 @@ __all__ = [
     "Spec",
     "available_versions",
     "classes",
+    "code_label",
     "code_title",
     "description_of",
     "example",
     "levels",
     "load_spec",
+    "meta_files",
     "read_spec",
     "requirements_citing",
     "requirements_of",
@@ -73,6 +78,11 @@ def schema_files(spec: Spec) -> tuple[str, ...]:
     return tuple(name for name in spec.schemas if "/" not in name)
 
 
+def meta_files(spec: Spec) -> list[str]:
+    """The meta-schemas: the formats of the standard's own data files (``schemas/meta/``)."""
+    return sorted(name for name in spec.schemas if name.startswith("meta/"))
+
+
 def resource_files(spec: Spec) -> list[str]:
     """The resource schemas, in ``resource-type.csv`` order."""
     return list(spec.resource_schemas.values())
@@ -95,6 +105,15 @@ def code_title(spec: Spec, codelist: str, code: str, lang: str) -> str:
     if entries is None or code not in entries:
         return code
     return entries.title(code, _LOCALE[lang])
+
+
+def code_label(spec: Spec, codelist: str, code: str, lang: str) -> str:
+    """A code shown by its title in the page language, the code itself on hover (and as is
+    when the list gives it no other title)."""
+    title = code_title(spec, codelist, code, lang)
+    if title == code:
+        return f"`{code}`"
+    return f'<abbr title="{html.escape(code)}">{esc(title)}</abbr>'
 
 
 def title_of(entry: CodeEntry, lang: str) -> str:

@@ -195,6 +195,10 @@ WORDS: dict[str, dict[str, str]] = {
         "types": "类型定义",
         "resource": "资源",
         "shared": "共享类型",
+        "data_format": "数据文件格式",
+        "requires": "须含",
+        "event_requires": "历史事件须含",
+        "data_files": "数据文件格式",
         "notes": "说明",
         "message": "消息模板",
         "cited_by": "相关需求",
@@ -272,6 +276,10 @@ WORDS: dict[str, dict[str, str]] = {
         "types": "Type definitions",
         "resource": "Resource",
         "shared": "Shared type",
+        "data_format": "Data file format",
+        "requires": "requires",
+        "event_requires": "the history event requires",
+        "data_files": "Data file formats",
         "notes": "Notes",
         "message": "Message template",
         "cited_by": "Requirements",
@@ -338,17 +346,13 @@ def titled_alt(node: dict[str, Any], lang: str) -> str:
 
 
 def generated_note(lang: str, sources: str) -> str:
-    """The admonition that tells readers a page is generated, and from what."""
-    if lang == "zh":
-        return (
-            f'!!! info "本页由规范文件生成"\n    本页在构建网站时由 {sources} 自动生成，'
-            "请勿手工编辑；要修改内容，请修改规范文件。\n"
-        )
-    return (
-        f'!!! info "Generated from the specification"\n    This page is generated from '
-        f"{sources} when the site is built. Do not edit it by hand; change the "
-        "specification files instead.\n"
-    )
+    """A comment naming the spec files a page is generated from.
+
+    It is for whoever edits the site, so it stays out of what readers see: an HTML comment,
+    written once in English whatever the page language.
+    """
+    plain = sources.replace("`", "").replace("--", "-")
+    return f"<!-- Generated from {plain} when the site is built. -->\n"
 
 
 _CJK = re.compile(r"[\u2014\u2026\u201c\u201d\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
@@ -384,4 +388,129 @@ def join_cjk_lines(markdown: str) -> str:
             out[-1] = previous.rstrip() + stripped
             continue
         out.append(line)
+    return "\n".join(out)
+
+
+# -- one language out of the bilingual normative text ----------------------------------------
+
+_IDEOGRAPH = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+_LATIN = re.compile(r"[A-Za-z]")
+#: what is the same in both languages: code spans, requirement ids, link targets
+_NEUTRAL = re.compile(r"`+[^`]*`+|\[/(?:req|conf)/[^\]]*\]|\]\([^)]*\)")
+_ITEM = re.compile(r"^(\s*(?:>\s*)?)([-*+]|\d+\.)(\s+)")
+_PREFIX = re.compile(r"^(\s*(?:>\s*)?(?:(?:[-*+]|\d+\.)\s+)?)")
+#: a Chinese sentence ends; the next may be in English
+_SENTENCE_END = re.compile(r"(?<=[。！？])")
+_LABEL = re.compile(r"^(.*?\S)\s+·\s+(.+)$")
+#: a list item led by the requirement it states (``**[/req/…]**：``), in both languages
+_REQ_LABEL = re.compile(r"^\*\*\[/(?:req|conf)/[^\]]+\]\*\*[：:]\s*")
+
+
+def language_of(text: str) -> str:
+    """``"zh"``, ``"en"`` or ``""`` (nothing to tell) for a piece of Markdown text."""
+    plain = _NEUTRAL.sub(" ", text)
+    cjk, latin = len(_IDEOGRAPH.findall(plain)), len(_LATIN.findall(plain))
+    if cjk and cjk * 5 >= latin:
+        return "zh"
+    return "en" if latin else ""
+
+
+def _label_part(text: str, lang: str) -> str | None:
+    """``中文 · English`` labels and headings: the part in ``lang`` (None if not one)."""
+    m = _LABEL.match(text)
+    if not m or language_of(m.group(1)) != "zh" or language_of(m.group(2)) != "en":
+        return None
+    left, right = m.group(1), m.group(2)
+    # "2 服务 · Services": a section number before the Chinese title belongs to both.
+    lead = re.match(r"^(?:#+\s+)?(?:[0-9.]+\s+)?", left)
+    number = lead.group(0) if lead else ""
+    if lang == "zh":
+        # A code in parentheses after the English title ("Issues (`/conf/issues`)") too.
+        tail = re.search(r"\s*\((`[^`]+`)\)(:?)\s*$", right)
+        end = f"（{tail.group(1)}）" if tail else ""
+        colon = "：" if right.rstrip().endswith(":") else ""
+        return left + end + colon
+    return number + right
+
+
+def _pieces(line: str) -> tuple[str, list[tuple[str, str]]]:
+    """A line's Markdown prefix (quote, list marker, indent) and its text cut into
+    ``(language, text)`` pieces at the ends of Chinese sentences."""
+    found = _PREFIX.match(line)
+    prefix = found.group(1) if found else ""
+    body = line[len(prefix) :]
+    lead = _REQ_LABEL.match(body)
+    pieces = [("", lead.group(0))] if lead else []
+    body = body[lead.end() :] if lead else body
+    return prefix, pieces + [(language_of(p), p) for p in _SENTENCE_END.split(body) if p]
+
+
+def _one_block(block: list[str], lang: str) -> list[str]:
+    """One paragraph or list item in ``lang`` when it is written in both languages."""
+    cut = [_pieces(line) for line in block]
+    found = {piece_lang for _, pieces in cut for piece_lang, _ in pieces} - {""}
+    if len(found) < 2:
+        # A block in one language (some sections give the Chinese paragraphs and list,
+        # then the English ones): the other language's page leaves it out.
+        return [] if found and lang not in found else block
+    out: list[str] = []
+    # Text before the first piece in either language (a requirement label) belongs to both;
+    # later neutral text to the language before it.
+    current = ""
+    marker = _ITEM.match(block[0])
+    for prefix, pieces in cut:
+        kept = ""
+        for piece_lang, text in pieces:
+            current = piece_lang or current
+            if current == lang:
+                kept += text
+            elif not current:
+                kept += text.replace("：", ": ") if lang == "en" else text
+        kept = kept.strip()
+        if not kept:
+            continue
+        if not out and marker and not _ITEM.match(prefix):
+            # The line holding the list marker was the other language's.
+            prefix = marker.group(0)
+        out.append(prefix + kept)
+    return out
+
+
+def monolingual(markdown: str, lang: str) -> str:
+    """The text in ``lang`` only, out of Markdown written paragraph by paragraph in Chinese
+    then English (the normative text): bilingual paragraphs, list items and ``中文 · English``
+    headings keep their ``lang`` part, blocks in the other language only are left out, and
+    code and tables stay whole."""
+    out: list[str] = []
+    block: list[str] = []
+    fenced = False
+
+    def flush() -> None:
+        if block:
+            out.extend(_one_block(block, lang))
+            block.clear()
+
+    for line in markdown.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            flush()
+            fenced = not fenced
+            out.append(line)
+            continue
+        if fenced:
+            out.append(line)
+            continue
+        if not stripped or stripped.startswith(("|", "<", "!!!", "???")):
+            flush()
+            out.append(line)
+            continue
+        label = _label_part(line, lang)
+        if stripped.startswith("#") or label is not None:
+            flush()
+            out.append(label if label is not None else line)
+            continue
+        if _ITEM.match(line):
+            flush()
+        block.append(line)
+    flush()
     return "\n".join(out)

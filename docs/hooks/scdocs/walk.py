@@ -8,6 +8,7 @@ needs full document paths).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,10 @@ def split_ref(ref: str, current: str, spec: Spec) -> tuple[str, str]:
             if schema.get("$id") == target:
                 return name, fragment
         return target, fragment
+    # Relative to the referring file: meta-schemas reach shared types through ``../``.
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+    if joined in spec.schemas:
+        return joined, fragment
     return target.rsplit("/", 1)[-1], fragment
 
 
@@ -84,6 +89,8 @@ class Field:
     #: the path of this property on the page of the file that defines it
     local_path: Path = ()
     children: list[Field] = field(default_factory=list)
+    #: the members a linked (not expanded) object type requires, in its property order
+    linked_required: tuple[str, ...] = ()
 
     @property
     def codelist(self) -> str | None:
@@ -147,6 +154,28 @@ def required_names(node: dict[str, Any]) -> tuple[set[str], set[str]]:
                 for key in ("anyOf", "oneOf"):
                     for sub in item.get(key, ()):
                         collect(sub)
+    return always, conditional - always
+
+
+def effective_required(
+    node: dict[str, Any], file: str, spec: Spec, depth: int = 0
+) -> tuple[set[str], set[str]]:
+    """:func:`required_names` of an object schema together with the schemas it is built on.
+
+    A member that restates another schema's properties next to a ``$ref`` to it (the
+    department of an assignment is an organisation reference) or extends it with ``allOf``
+    keeps that schema's required members: a document without them is invalid.
+    """
+    always, conditional = required_names(node)
+    refs = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+    for ref in [*refs, *base_refs(node)]:
+        target, fragment = split_ref(ref, file, spec)
+        if target not in spec.schemas or depth > 8 or fragment.startswith("/properties/"):
+            continue
+        sub = schema_at(spec.schemas[target], fragment) if fragment else spec.schemas[target]
+        more, maybe = effective_required(sub, target, spec, depth + 1)
+        always |= more
+        conditional |= maybe
     return always, conditional - always
 
 
@@ -227,7 +256,7 @@ def walk(
     node = root if root is not None else spec.schemas[file]
     local = path if local is None else local
     ranks = pipl_classes(spec)
-    always, conditional = required_names(node)
+    always, conditional = effective_required(node, file, spec)
     fields: list[Field] = []
     for name, prop in node.get("properties", {}).items():
         if not isinstance(prop, dict):
@@ -269,6 +298,14 @@ def walk(
             value_node, value_path, value_local = entries, (*value_path, "*"), (*value_local, "*")
         obj, obj_file, obj_def = object_of(value_node, file, spec, follow_external)
         if obj is None:
+            linked, linked_file, _ = object_of(value_node, file, spec, True)
+            if linked is not None:
+                # Shown as a link: the row says what the linked type requires.
+                f.linked_required = tuple(
+                    n
+                    for n in linked.get("properties", {})
+                    if n in effective_required(linked, linked_file, spec)[0]
+                )
             continue
         key = f"{obj_file}#{obj_def or id(obj)}"
         if key in stack:
@@ -285,6 +322,37 @@ def walk(
             inherited=down,
             stack=(*stack, key),
         )
+    extra = node.get("additionalProperties")
+    if node.get("properties") and isinstance(extra, dict) and extra:
+        # Named members beside a map of further entries (a resource type's rules next to
+        # the audiences they apply to): the entries are one more row, ``*``.
+        resolved, def_name = deref_local(extra, file, spec)
+        entry = Field(
+            file,
+            (*path, "*"),
+            extra,
+            resolved,
+            "",
+            None,
+            inherited,
+            def_name,
+            external_file(extra, file, spec),
+            local_path=(*local, "*"),
+        )
+        fields.append(entry)
+        obj, obj_file, obj_def = object_of(extra, file, spec, follow_external)
+        key = f"{obj_file}#{obj_def or id(obj)}"
+        if obj is not None and key not in stack:
+            entry.children = walk(
+                spec,
+                obj_file,
+                obj,
+                follow_external=follow_external,
+                path=(*path, "*"),
+                local=(*local, "*") if obj_file == file else _entry_path(extra, file, spec),
+                inherited=inherited,
+                stack=(*stack, key),
+            )
     return fields
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from smartcommunity.lifecycle import vote_outcome
 
 from . import links
-from .source import Spec, code_title, example
+from .source import Spec, code_label, code_title, example
 from .text import code_cell, esc, short_json
 
 
@@ -101,6 +101,7 @@ def timeline_md(spec: Spec, name: str, lang: str, here: str) -> str:
     zh = lang == "zh"
     page = links.rel(here, links.lifecycle_page(str(doc["resourceType"])))
     actions = spec.lifecycles[doc["resourceType"]]["actionCodelist"]
+    statuses = spec.lifecycles[doc["resourceType"]]["statusCodelist"]
     lines = [
         f"| # | {'时间' if zh else 'Time'} | {'动作' if zh else 'Action'} | "
         f"{'状态' if zh else 'Status'} | {'角色' if zh else 'Role'} | "
@@ -110,16 +111,17 @@ def timeline_md(spec: Spec, name: str, lang: str, here: str) -> str:
     for event in doc.get("history", []):
         action = event["action"]
         title = code_title(spec, actions, action, lang)
+        to = code_label(spec, statuses, event["toStatus"], lang)
         change = (
-            f"`{event['fromStatus']}` → `{event['toStatus']}`"
+            f"{code_label(spec, statuses, event['fromStatus'], lang)} → {to}"
             if event.get("fromStatus") and event["fromStatus"] != event["toStatus"]
-            else f"`{event['toStatus']}`"
+            else to
         )
         details = code_cell(short_json(event["details"], 70)) if event.get("details") else ""
         lines.append(
             f"| {event['seq']} | {event['at'][:16].replace('T', ' ')} | "
-            f"[`{action}`]({page}#act-{action}) {esc(title)} | {change} | "
-            f"`{event['actor']['role']}` | {details} |"
+            f'[{esc(title)}]({page}#act-{action} "{action}") | {change} | '
+            f"{code_label(spec, 'role', event['actor']['role'], lang)} | {details} |"
         )
     return "\n".join(lines)
 
