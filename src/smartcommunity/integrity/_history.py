@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..exceptions import UnknownSpecVersion
@@ -105,10 +105,10 @@ def _tree(paths: Sequence[_Path]) -> _Tree:
 
 
 def _view(event: Mapping[str, Any], trees: tuple[_Tree, dict[str, _Tree]]) -> dict[str, Any]:
-    out = dict(event)
-    out.pop(WITHHELD, None)  # a note about this reader's view, not part of the event
+    whole = dict(event)
+    whole.pop(WITHHELD, None)  # a note about this reader's view, not part of the event
     tree, details_trees = trees
-    out = _strip(out, tree)
+    out: dict[str, Any] = _strip(whole, tree)
     details = out.get("details")
     if isinstance(details, dict):
         details_tree = details_trees.get(str(out.get("action")))
@@ -162,10 +162,11 @@ def withhold(event: dict[str, Any], resource_type: str, version: str = DEFAULT_V
 def _link(event: Mapping[str, Any], resource_type: str, version: str) -> str:
     """What the next event's ``previousDigest`` must be: the event's digest, or the one it
     gives when part of it is withheld from the reader."""
-    return _linker(load_spec(version), resource_type)(event)
+    link = _linker(load_spec(version), resource_type)
+    return link(event)
 
 
-def _linker(spec: Spec, resource_type: str) -> Any:
+def _linker(spec: Spec, resource_type: str) -> Callable[[Mapping[str, Any]], str]:
     """:func:`_link` for every event of one resource type, the spec looked up once."""
     trees = _strippers(spec, resource_type)
 
@@ -231,7 +232,7 @@ def verify_history(document: Mapping[str, Any], *, complete: bool = True,
     rtype = str(document.get("resourceType"))
     breaks: list[Break] = []
     before: Any = None
-    link: Any = None  # made at the first digest compared
+    link: Callable[[Mapping[str, Any]], str] | None = None  # made at the first comparison
     for i, event in enumerate(events):
         if not isinstance(event, Mapping):
             before = None
