@@ -16,6 +16,7 @@ import contextlib
 import gc
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -24,7 +25,7 @@ from smartcommunity import Validator
 from smartcommunity.integrity import head_digest, seal_history
 
 from ..errors import IdConflict, ProblemError, Unprocessable
-from ..storage import Change, Duplicate, derive
+from ..storage import Change, Derived, Duplicate, derive
 from ._shared import now_cst, stamp, unprocessable
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ __all__ = ["ImportStopped", "Line", "import_lines", "imported", "version_refusal
 
 #: one input document: where it comes from (``file:line``) and its JSON text
 Line = tuple[str, bytes]
+#: the fields of Derived, in order
+_DERIVED = tuple(f.name for f in fields(Derived))
 #: documents a worker prepares at a time: large enough that the hand-over costs little
 _CHUNK = 250
 
@@ -137,9 +140,26 @@ def _start_worker(spec_version: str, versions: tuple[str, ...], source: str,
 _Prepared = Change | list[dict[str, Any]] | None
 
 
-def _prepare_chunk(raws: list[bytes], at: str) -> list[_Prepared]:
+def _prepare_chunk(raws: list[bytes], at: str) -> list[Any]:
     assert _WORKER is not None
-    return [_WORKER.prepare(raw, at) for raw in raws]
+    return [_packed(_WORKER.prepare(raw, at)) for raw in raws]
+
+
+def _packed(item: _Prepared) -> Any:
+    """A prepared change as plain tuples: pickled five times faster than the dataclasses."""
+    if not isinstance(item, Change) or item.prepared is None:
+        return item
+    derived, head = item.prepared
+    return (item.rtype, item.rid, item.version, item.text, item.time,
+            tuple(getattr(derived, f) for f in _DERIVED), head)
+
+
+def _unpacked(item: Any) -> _Prepared:
+    if not isinstance(item, tuple):
+        return item  # type: ignore[no-any-return]
+    rtype, rid, version, text, at, derived, head = item
+    return Change(rtype, rid, version, text, {}, "created", "create", at,
+                  (Derived(*derived), head))
 
 
 @contextlib.contextmanager
@@ -183,7 +203,7 @@ def _prepared(service: Service, lines: Iterable[Line], validate: bool, jobs: int
 
         def oldest() -> Iterator[tuple[str, _Prepared]]:
             wheres, future = waiting.popleft()
-            return zip(wheres, future.result(), strict=True)
+            return zip(wheres, map(_unpacked, future.result()), strict=True)
 
         try:
             for chunk in _chunks(lines):

@@ -62,9 +62,12 @@ def _closed_issue(ctx: KitContext, **follow_up: Any) -> Tracked:
 
 def _expected(ctx: KitContext, regulator: Principal, period: str
               ) -> dict[tuple[Any, Any, Any], tuple[Any, Any, Any]]:
-    """The figures of ``period`` the library computes over every issue the regulator lists."""
+    """The figures of ``period`` the library computes over every issue the regulator lists
+    that may count in it: those updated since the month began (each case of a month is an
+    event of it), not the server's whole history."""
     tally = Tally(load_definitions(version=ctx.spec.version))
-    for doc in ctx.items(ISSUE, regulator):
+    month = datetime.strptime(period, "%Y-%m").replace(tzinfo=_CITY).isoformat()
+    for doc in ctx.items(ISSUE, regulator, {"limit": "500", "updatedSince": month}):
         tally.add(doc)
     return {(f.indicator, f.dimension, f.key): (f.numerator, f.denominator, f.value)
             for f in tally.figures(period)}
