@@ -61,6 +61,7 @@ def _city_issues(count: int, community: str) -> list[bytes]:
     return [orjson.dumps(doc).replace(_CITY_COMMUNITY, community.encode()) for doc in issues]
 
 
+@pytest.mark.timeout(1800)  # two whole runs of the kit
 def test_the_kit_sends_as_many_requests_to_a_full_store_as_to_an_empty_one(
         tmp_path: Path, issuer: Path, preset: Preset) -> None:
     community = demo_preset_data()["community"]
@@ -80,7 +81,10 @@ def test_the_kit_sends_as_many_requests_to_a_full_store_as_to_an_empty_one(
     alike = [check for check in alone if alone[check][0] == crowded[check][0]]
     assert len(alike) >= 0.9 * len(alone), {c: (alone[c], crowded[c]) for c in alone
                                             if c not in alike}
+    # A check that polls a page until it shows a change sends as many requests as the
+    # server's speed asks (two more at most here); 5,000 issues read page by page would be
+    # ten requests or more.
     grown = {check: (alone[check][1], crowded[check][1]) for check in alike
-             if crowded[check][1] != alone[check][1]}
+             if crowded[check][1] > alone[check][1] + 2}
     assert not grown, f"checks whose requests grow with the store (empty, full): {grown}"
     assert sum(n for _, n in alone.values()) > 0
