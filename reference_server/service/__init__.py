@@ -8,6 +8,7 @@ the store's group commit (see ``_core``).
 
 from __future__ import annotations
 
+from ._bulk import ImportStopped, import_lines
 from ._core import Service
 from ._indicators import indicator_figures
 from ._policies import ITEMS, ConsultationPolicy, IssuePolicy, ResidentPolicy
@@ -15,6 +16,7 @@ from ._policy import POLICIES, Policy, policy_for
 from ._retention import ErasureReach, Retention
 from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unprocessable
 
-__all__ = ["ITEMS", "POLICIES", "ConsultationPolicy", "ErasureReach", "IssuePolicy", "Policy",
+__all__ = ["ITEMS", "POLICIES", "ConsultationPolicy", "ErasureReach", "ImportStopped",
+           "IssuePolicy", "Policy",
            "Prepared", "ResidentPolicy", "Result", "Retention", "Service", "Write", "forbidden",
-           "indicator_figures", "now_cst", "policy_for", "stamp", "unprocessable"]
+           "import_lines", "indicator_figures", "now_cst", "policy_for", "stamp", "unprocessable"]

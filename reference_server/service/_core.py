@@ -47,7 +47,6 @@ from ..http import decode_cursor, encode_cursor
 from ..settings import CST, Settings
 from ..storage import (
     Change,
-    Duplicate,
     EventRow,
     ListQuery,
     Scope,
@@ -58,6 +57,7 @@ from ..storage import (
     utc_text,
 )
 from . import _policies  # noqa: F401  # registers the policies of the standard's resource types
+from ._bulk import ImportStopped, change_of, import_lines, imported, version_refusal
 from ._policies import RETENTION_EXPIRED, SWEEPER_ROLE
 from ._policy import POLICIES, Policy
 from ._profile import PROFILES_CLASS, published
@@ -178,13 +178,10 @@ class Service:
         documents may come from systems holding another key. With ``profiled`` (the default)
         the city profile the server runs reads the document too.
         """
-        if isinstance(doc, Mapping) and doc.get("specVersion") not in self.versions and (
-                doc.get("specVersion") in available_versions()):
-            # Installed, but of another major version: not one this server takes.
-            raise unprocessable([(
-                "/specVersion", f"this server takes documents of versions {list(self.versions)}",
-                f"本服务器只接收以下版本的文档：{list(self.versions)}",
-                "/req/core/document-type")])
+        # Installed, but of another major version: not one this server takes.
+        refusal = version_refusal(self.versions, doc)
+        if refusal is not None:
+            raise refusal
         if keyed and self.key is not None:
             with pseudonym_key(self.key, key_id=self.key_id, older=self.older_keys):
                 report = self.validator.validate(doc)
@@ -910,51 +907,22 @@ class Service:
 
     # -- bulk loading (demo, import, mirror) -------------------------------------------
     def load(self, docs: Iterable[dict[str, Any]], *, validate: bool = True,
-             batch: int = 2000, progress: Callable[[int], None] | None = None) -> int:
+             batch: int = 5000, progress: Callable[[int], None] | None = None) -> int:
         """Store documents as they are (an import), each with a ``created`` event.
 
         Meant for seeding and migration: the documents are validated but not held to the
         API's create rules (an imported issue may be closed already). A document that carries
-        meta keeps it; one without gets version 1 now. Batches commit one by one: an invalid
-        document or a known id stops the import, and the batches before it stay.
+        meta keeps it; one without gets version 1 now. An invalid document or a known id
+        stops the import (a ProblemError); every document before it stays stored. See
+        :func:`import_lines` for files, in worker processes.
         """
-        count = 0
-        chunk: list[dict[str, Any]] = []
-
-        def flush() -> None:
-            nonlocal count
-            at = stamp(now_cst())
-            changes = [self.import_change(doc, at) for doc in chunk]
-            try:
-                with self.store.write() as tx:
-                    tx.write_many(changes, upsert=False)
-            except Duplicate as exc:
-                raise IdConflict(id=exc.rid) from None
-            count += len(chunk)
-            if progress:
-                progress(count)
-            chunk.clear()
-
-        for doc in docs:
-            if validate:
-                self.validate(doc, keyed=False)
-            chunk.append(doc)
-            if len(chunk) >= batch:
-                flush()
-        if chunk:
-            flush()
-        return count
+        lines = ((f"#{i}", orjson.dumps(doc)) for i, doc in enumerate(docs, 1))
+        try:
+            return import_lines(self, lines, validate=validate, batch=batch,
+                                progress=progress)
+        except ImportStopped as exc:
+            raise exc.problem from None
 
     def import_change(self, doc: dict[str, Any], at: str) -> Change:
         """An imported document as a change to store: its own meta, or version 1 now."""
-        meta = doc.get("meta") if isinstance(doc.get("meta"), Mapping) else None
-        if meta and "versionId" in meta and "lastUpdated" in meta:
-            new = dict(doc)
-            new["meta"] = {**meta, "source": meta.get("source", self.source)}
-        else:
-            new = self.with_meta(doc, 1, at, at)
-        new = seal_history(new)  # an imported history is chained as it is stored
-        return Change(str(new["resourceType"]), str(new["id"]),
-                      int(new["meta"]["versionId"]), orjson.dumps(new).decode(), new,
-                      "created", "create", at)
-
+        return change_of(imported(doc, at, self.source), at, prepared=False)

@@ -7,6 +7,7 @@ members fill them is the resource type's :class:`~._indexes.Index`; this module 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -59,10 +60,12 @@ _TIMES = frozenset({"submitted_at"})
 COLUMNS = tuple(f.name for f in fields(Derived) if f.name in resources.c)
 
 
+_VALUES = operator.attrgetter(*COLUMNS)
+
+
 def columns(d: Derived) -> tuple[Any, ...]:
     """The values of :data:`COLUMNS` for a row indexed as ``d`` (lists :func:`joined`)."""
-    values = (getattr(d, name) for name in COLUMNS)
-    return tuple(joined(v) if isinstance(v, tuple) else v for v in values)
+    return tuple(joined(v) if v.__class__ is tuple else v for v in _VALUES(d))
 
 
 def utc_text(value: str) -> str:

@@ -109,4 +109,7 @@ class Change:
     kind: str
     action: str
     time: str
+    #: the document's index and history head, when computed already (an import prepares
+    #: them in other processes); ``doc`` may then be left empty: ``text`` is the document
+    prepared: tuple[Derived, str | None] | None = None
 

@@ -336,17 +336,22 @@ class Tx:
         feed: list[tuple[Any, ...]] = []
         for change in changes:
             key = (change.rtype, change.rid)
-            derived = derive(change.doc, scope.get(key, ()))
+            if not upsert and key in final:
+                raise Duplicate(change.rid)  # the same id twice in one import
+            if change.prepared is not None and key not in scope:
+                derived, head = change.prepared
+            else:
+                derived, head = derive(change.doc, scope.get(key, ())), head_digest(change.doc)
             if (not derived.communities and key not in scope
                     and index_of(change.rtype).keeps_communities):
                 # An erased record names no community: it keeps the one stored (rare).
                 stored = self.get(change.rtype, change.rid)
                 if stored is not None:
-                    derived = derive(change.doc, stored.communities)
+                    derived = derive(change.doc or orjson.loads(change.text),
+                                     stored.communities)
             scope[key] = derived.communities
             final[key] = (change, derived)
             seq = self._next_event()
-            head = head_digest(change.doc)
             feed.append((seq, change.rtype, change.rid, change.kind, change.action,
                          change.version, change.time, joined(derived.communities),
                          joined(derived.departments), change.text, head,

@@ -72,6 +72,9 @@ class KitContext:
         self.matrix: list[dict[str, Any]] = []
         #: exchanges the running check shows as evidence instead of its own (it made none)
         self.evidence: list[Exchange] = []
+        #: the server's clock at its first answer (see :attr:`since`)
+        self._server_start: datetime | None = None
+        self._update_filters: dict[str, bool] = {}
 
     # -- principals --------------------------------------------------------------------
     def principal(
@@ -256,7 +259,32 @@ class KitContext:
         return str(self.spec.operation(operation_id)["x-path"]).format(**parameters)
 
     def call(self, method: str, path: str, who: Principal | None = None, **kw: Any) -> Response:
-        return self.client.request(method, path, token=who.token if who else None, **kw)
+        resp = self.client.request(method, path, token=who.token if who else None, **kw)
+        if self._server_start is None and resp.headers.get("date"):
+            self._server_start = _http_date(resp.headers["date"])
+        return resp
+
+    @property
+    def since(self) -> str:
+        """The moment the run began, by the server's clock (the ``Date`` of its first
+        answer) less a minute, as RFC 3339: what the kit writes is updated after it. Without
+        a ``Date``, a day before the kit's own clock says now."""
+        if self._server_start is None:
+            return self.moment(-1)
+        return (self._server_start - timedelta(minutes=1)).astimezone(CST).isoformat(
+            timespec="seconds")
+
+    def _filters_by_update(self, resource_type: str) -> bool:
+        """Whether the list operation of ``resource_type`` takes ``updatedSince``."""
+        found = self._update_filters.get(resource_type)
+        if found is None:
+            operation = ((self.spec.openapi.get("paths") or {})
+                         .get(self.collection_path(resource_type)) or {}).get("get") or {}
+            found = any(str(p.get("$ref", "")).endswith("/updatedSince")
+                        or p.get("name") == "updatedSince"
+                        for p in operation.get("parameters") or () if isinstance(p, dict))
+            self._update_filters[resource_type] = found
+        return found
 
     def create(
         self,
@@ -303,9 +331,16 @@ class KitContext:
               ) -> Iterator[dict[str, Any]]:
         """Every item of ``resource_type``'s collection that ``who`` (default: staff) is
         shown with the query ``params``, following the cursors to the end. A refusal fails
-        the check when ``must_list``; otherwise any 4xx simply ends the listing."""
+        the check when ``must_list``; otherwise any 4xx simply ends the listing.
+
+        Only the records updated since the run began are listed (``updatedSince``, where the
+        collection takes it), unless ``params`` names its own ``updatedSince``: what the kit
+        looks for is what it wrote, and a listing of the whole collection would make the
+        run's time grow with the server's data."""
         who = who or self.staff
         params = dict(params or {})
+        if "updatedSince" not in params and self._filters_by_update(resource_type):
+            params["updatedSince"] = self.since
         cursor: str | None = None
         for _ in range(MAX_PAGES):
             query = {**params, **({"cursor": cursor} if cursor else {})}
@@ -364,6 +399,17 @@ class KitContext:
             "problem status differs from the response status",
         )
         return body
+
+
+def _http_date(value: str) -> datetime | None:
+    """An HTTP ``Date`` header as an aware datetime; None when it is not one."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def spec_vectors(spec: Spec) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:

@@ -10,7 +10,7 @@ one pass whose memory depends on the number of groups, not on the input.
 
 from __future__ import annotations
 
-from ._cases import RESOURCE_TYPE, Case, cases
+from ._cases import DEFAULT_CALENDAR, RESOURCE_TYPE, Case, cases
 from ._columnar import columnar_available, columnar_tally
 from ._definitions import (
     Condition,
@@ -24,6 +24,7 @@ from ._report import ReportFiles, write_report
 from ._sources import read_issues
 from ._tally import DIMENSIONS, Figure, Tally, compute
 
-__all__ = ["DIMENSIONS", "RESOURCE_TYPE", "Case", "Condition", "Definitions", "Fact", "Figure",
-           "Indicator", "ReportFiles", "Tally", "cases", "columnar_available", "columnar_tally",
-           "compute", "load_definitions", "profile_problems", "read_issues", "write_report"]
+__all__ = ["DEFAULT_CALENDAR", "DIMENSIONS", "RESOURCE_TYPE", "Case", "Condition", "Definitions",
+           "Fact", "Figure", "Indicator", "ReportFiles", "Tally", "cases", "columnar_available",
+           "columnar_tally", "compute", "load_definitions", "profile_problems", "read_issues",
+           "write_report"]

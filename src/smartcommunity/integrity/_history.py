@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..exceptions import UnknownSpecVersion
@@ -71,39 +71,79 @@ def _integrity_view(event: Mapping[str, Any], resource_type: str,
                     version: str) -> dict[str, Any]:
     """The integrity form sharing every container it does not change with ``event``: what
     a digest reads, without copying the whole event first."""
-    out = dict(event)
-    out.pop(WITHHELD, None)  # a note about this reader's view, not part of the event
-    spec = load_spec(version)
-    for path in _tagged(spec, resource_type):
-        out = _without(out, path)
+    return _view(event, _strippers(load_spec(version), resource_type))
+
+
+#: a tree of the members to remove: step → the tree below it, or ``_GONE`` for the member
+#: itself; the step None stands for every item of an array
+_Tree = dict[str | None, Any]
+_GONE: _Tree = {}
+
+
+@functools.cache
+def _strippers(spec: Spec, resource_type: str) -> tuple[_Tree, dict[str, _Tree]]:
+    """The trees of the tagged members of an event and, per action, of its details."""
+    return (_tree(_tagged(spec, resource_type)),
+            {action: _tree(paths)
+             for action, paths in _details_tagged(spec, resource_type).items()})
+
+
+def _tree(paths: Sequence[_Path]) -> _Tree:
+    root: _Tree = {}
+    # Shorter paths first: a removed member takes what is below it along.
+    for path in sorted(paths, key=len):
+        node = root
+        for i, step in enumerate(path):
+            if node.get(step) is _GONE:
+                break
+            if i == len(path) - 1:
+                if step is not None:  # an array's items, as a whole, are never removed
+                    node[step] = _GONE
+                break
+            node = node.setdefault(step, {})
+    return root
+
+
+def _view(event: Mapping[str, Any], trees: tuple[_Tree, dict[str, _Tree]]) -> dict[str, Any]:
+    whole = dict(event)
+    whole.pop(WITHHELD, None)  # a note about this reader's view, not part of the event
+    tree, details_trees = trees
+    out: dict[str, Any] = _strip(whole, tree)
     details = out.get("details")
     if isinstance(details, dict):
-        for path in _details_tagged(spec, resource_type).get(str(out.get("action")), ()):
-            details = _without(details, path)
-        out["details"] = details
+        details_tree = details_trees.get(str(out.get("action")))
+        if details_tree:
+            out["details"] = _strip(details, details_tree)
     return out
 
 
-def _without(node: Any, path: _Path) -> Any:
-    """``node`` without the members at ``path`` (None: every item of an array), copying only
-    the containers on the way to a removed member; ``node`` itself when nothing is there."""
-    step, rest = path[0], path[1:]
-    if step is None:
-        if not rest or not isinstance(node, list):
+def _strip(node: Any, tree: _Tree) -> Any:
+    """``node`` without the members ``tree`` names, copying only the containers on the way
+    to a removed member; ``node`` itself when nothing is there."""
+    if isinstance(node, dict):
+        out: dict[str, Any] | None = None
+        for step, below in tree.items():
+            if step is None or step not in node:
+                continue
+            if below is _GONE:
+                if out is None:
+                    out = dict(node)
+                del out[step]
+                continue
+            child = node[step]
+            new = _strip(child, below)
+            if new is not child:
+                if out is None:
+                    out = dict(node)
+                out[step] = new
+        return node if out is None else out
+    if isinstance(node, list):
+        below = tree.get(None)
+        if not below:
             return node
-        items = [_without(item, rest) for item in node]
+        items = [_strip(item, below) for item in node]
         return node if all(a is b for a, b in zip(items, node, strict=True)) else items
-    if not isinstance(node, dict) or step not in node:
-        return node
-    out = dict(node)
-    if not rest:
-        del out[step]
-        return out
-    child = _without(node[step], rest)
-    if child is node[step]:
-        return node
-    out[step] = child
-    return out
+    return node
 
 
 def event_digest(event: Mapping[str, Any], resource_type: str,
@@ -122,8 +162,19 @@ def withhold(event: dict[str, Any], resource_type: str, version: str = DEFAULT_V
 def _link(event: Mapping[str, Any], resource_type: str, version: str) -> str:
     """What the next event's ``previousDigest`` must be: the event's digest, or the one it
     gives when part of it is withheld from the reader."""
-    given = event.get(WITHHELD)
-    return given if isinstance(given, str) else event_digest(event, resource_type, version)
+    link = _linker(load_spec(version), resource_type)
+    return link(event)
+
+
+def _linker(spec: Spec, resource_type: str) -> Callable[[Mapping[str, Any]], str]:
+    """:func:`_link` for every event of one resource type, the spec looked up once."""
+    trees = _strippers(spec, resource_type)
+
+    def link(event: Mapping[str, Any]) -> str:
+        given = event.get(WITHHELD)
+        return given if isinstance(given, str) else digest(_view(event, trees))
+
+    return link
 
 
 def _events(document: Mapping[str, Any]) -> Sequence[Any]:
@@ -147,13 +198,12 @@ def seal_history(document: Mapping[str, Any]) -> dict[str, Any]:
     events = _events(document)
     if len(events) < 2 or all(isinstance(e, Mapping) and LINK in e for e in events[1:]):
         return out
-    version = _spec_of(document).version
-    rtype = str(document.get("resourceType"))
+    link = _linker(_spec_of(document), str(document.get("resourceType")))
     sealed: list[Any] = [events[0]]
     for event in events[1:]:
         before = sealed[-1]
         if isinstance(event, Mapping) and isinstance(before, Mapping) and LINK not in event:
-            event = {**event, LINK: _link(before, rtype, version)}
+            event = {**event, LINK: link(before)}
         sealed.append(event)
     out[HISTORY] = sealed
     return out
@@ -182,6 +232,7 @@ def verify_history(document: Mapping[str, Any], *, complete: bool = True,
     rtype = str(document.get("resourceType"))
     breaks: list[Break] = []
     before: Any = None
+    link: Callable[[Mapping[str, Any]], str] | None = None  # made at the first comparison
     for i, event in enumerate(events):
         if not isinstance(event, Mapping):
             before = None
@@ -196,7 +247,8 @@ def verify_history(document: Mapping[str, Any], *, complete: bool = True,
         elif isinstance(before, Mapping) and (found is not None or complete):
             # The digest is computed only where it is compared: a 1.0 document written
             # without the chain costs its reader nothing.
-            expected = _link(before, rtype, version)
+            link = link or _linker(load_spec(version), rtype)
+            expected = link(before)
             if found is None:
                 if complete:
                     breaks.append(Break("integrity.history-digest-missing", where, seq,

@@ -77,9 +77,13 @@ def _definitions(ctx: KitContext, city: Profile | None) -> Definitions:
 
 def _expected(ctx: KitContext, regulator: Principal, period: str, city: Profile | None
               ) -> dict[tuple[Any, Any, Any], tuple[Any, Any, Any]]:
-    """The figures of ``period`` the library computes over every issue the regulator lists."""
+    """The figures of ``period`` the library computes over every issue the regulator lists
+    that may count in it: those updated since the month began (each case of a month is an
+    event of it), not the server's whole history."""
     tally = Tally(_definitions(ctx, city), city)
-    for doc in ctx.items(ISSUE, regulator):
+    offset = city.calendar.offset if city is not None else _CITY
+    month = datetime.strptime(period, "%Y-%m").replace(tzinfo=offset).isoformat()
+    for doc in ctx.items(ISSUE, regulator, {"limit": "500", "updatedSince": month}):
         tally.add(doc)
     return {(f.indicator, f.dimension, f.key): (f.numerator, f.denominator, f.value)
             for f in tally.figures(period)}

@@ -1,0 +1,111 @@
+"""``smartcommunity import`` of a generated city: one by one, in this process, and in workers.
+
+    python benchmarks/import_bench.py --residents 4000 --issues 12000 [--postgres]
+
+Generates a city with ``benchmarks/city.py`` and imports it into empty stores, in the same run:
+``--one-by-one`` (each document in its own transaction: the reference the batches are held
+to), ``--jobs 1`` (batches, every document prepared in the importing process) and ``--jobs N``
+(one worker process per CPU). For each: wall time, the processor time of the importing
+process and its workers (less that of starting the command, measured on an empty input; the
+workers' start is counted), and the rates they give. On a shared machine wall time measures the
+neighbours as much as the import; the processor time per document does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from benchmarks.city import Scale, write  # noqa: E402
+
+
+def _env(root: Path = ROOT) -> dict[str, str]:
+    path = os.pathsep.join([str(root / "src"), str(root), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def import_once(folder: Path, url: str, *options: str, root: Path = ROOT
+                ) -> tuple[float, float]:
+    """Wall and processor seconds of one ``smartcommunity import`` (workers included), of
+    the checkout at ``root``."""
+    cpu, started = _cpu(), time.perf_counter()
+    subprocess.run([sys.executable, "-m", "smartcommunity.cli", "import", "--ndjson",
+                    str(folder), "--database-url", url, *options],
+                   cwd=root, env=_env(root), check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started, _cpu() - cpu
+
+
+@contextlib.contextmanager
+def _stores(work: Path, postgres: bool) -> Iterator[Iterator[str]]:
+    if not postgres:
+        yield (f"sqlite:///{work / f'store-{i}.sqlite3'}" for i in range(100))
+        return
+    from benchmarks.server_bench import pg_database
+
+    with contextlib.ExitStack() as stack:
+        yield (stack.enter_context(pg_database(f"sc_import_bench_{i}")) for i in range(100))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--residents", type=int, default=4000)
+    parser.add_argument("--issues", type=int, default=12000)
+    parser.add_argument("--postgres", action="store_true",
+                        help="import into PostgreSQL at 127.0.0.1:5432 rather than SQLite")
+    parser.add_argument("--skip-one-by-one", action="store_true",
+                        help="leave out the slowest run")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="also import with an earlier version of the project, unpacked "
+                             "in this folder (git archive <commit> | tar -x -C CHECKOUT)")
+    args = parser.parse_args(argv)
+    jobs = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
+        work = Path(tmp)
+        counts = write(Scale(residents=args.residents, issues=args.issues), work / "city")
+        records = sum(counts.values())
+        runs: list[tuple[str, tuple[str, ...], Path, int]] = [
+            ("jobs 1 (batches, in the importing process)", ("--jobs", "1"), ROOT, 1),
+            (f"jobs {jobs} (batches, worker processes)", ("--jobs", str(jobs)), ROOT, jobs)]
+        if not args.skip_one_by_one:
+            runs.insert(0, ("one by one (a transaction each)", ("--one-by-one", "--jobs", "1"),
+                            ROOT, 1))
+        if args.baseline is not None:
+            runs.insert(0, ("the earlier version", (), args.baseline.resolve(), 1))
+        print(f"{records:,} records ({counts.get('issues', 0):,} issues), "
+              f"{'PostgreSQL' if args.postgres else 'SQLite'}, {jobs} CPUs, "
+              f"load average {os.getloadavg()[0]:.1f}")
+        with _stores(work, args.postgres) as urls:
+            empty = work / "empty"
+            empty.mkdir()
+            (empty / "none.ndjson").write_bytes(b"")
+            for label, options, root, cores in runs:
+                # What starting the command costs (its imports, the spec), once per import
+                # whatever its size, is left out: measured on an empty input.
+                _, start = import_once(empty, next(urls), *options, root=root)
+                wall, cpu = import_once(work / "city", next(urls), *options, root=root)
+                cpu -= start
+                # CPU-bound on idle cores: the processor time spread over the cores it can use
+                print(f"  {label}: {records / wall:,.0f} records/s wall ({wall:.1f} s); "
+                      f"{cpu / records * 1e6:,.0f} µs of CPU a record, at most "
+                      f"{records / cpu * cores:,.0f} records/s on {cores} idle CPU(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""The batched import stores exactly what importing one by one stores.
+
+A small generated city (residents, issues with their histories, consultations) is imported
+into two fresh stores on each backend: document by document, each in its own transaction, and
+in batches prepared by worker processes. The stores must hold the same rows, the same terms
+and the same change feed, chain digests included. A refused document stops both the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from benchmarks.city import Scale, generate
+from reference_server.service import ImportStopped, Service, _bulk, import_lines
+from reference_server.settings import CST, Settings
+from reference_server.storage import Store
+
+from .helpers import throwaway_pg
+
+SOURCE = "urn:uuid:6f1d7b3e-2f0a-4a55-9e8c-0c5d1c1b7a10"
+#: the moment both imports are made at, so that their events' times agree
+AT = datetime(2026, 12, 3, 9, 30, tzinfo=CST)
+TABLES = {
+    "resources": "SELECT * FROM resources ORDER BY seq",
+    "resource_terms": "SELECT * FROM resource_terms ORDER BY rseq, kind, value",
+    "events": "SELECT * FROM events ORDER BY seq",
+}
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_bulk, "now_cst", lambda: AT)
+
+
+@pytest.fixture(scope="module")
+def city() -> list[tuple[str, bytes]]:
+    docs = generate(Scale(residents=120, issues=300, consultations=4))
+    return [(f"city.ndjson:{i}", orjson.dumps(doc)) for i, doc in enumerate(docs, 1)]
+
+
+@contextlib.contextmanager
+def _stores(backend: str, tmp_path: Path) -> Iterator[tuple[Service, Service]]:
+    """Two empty stores on ``backend``, each with its service, closed afterwards."""
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            urls = [f"sqlite:///{tmp_path / name}.sqlite3" for name in ("one", "many")]
+        else:
+            urls = [stack.enter_context(throwaway_pg(f"sc_bulk_{name}"))
+                    for name in ("one", "many")]
+        services = []
+        for url in urls:
+            store = Store(url, group_commit=False)
+            stack.callback(store.dispose)
+            store.migrate()
+            services.append(Service(Settings(database_url=url, source_uri=SOURCE), store))
+        yield services[0], services[1]
+
+
+def _dump(service: Service) -> dict[str, list[tuple[Any, ...]]]:
+    with service.store.read() as tx:
+        return {name: [tuple(row) for row in tx.conn.exec_driver_sql(query)]
+                for name, query in TABLES.items()}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_batches_store_what_one_by_one_stores(backend: str, tmp_path: Path,
+                                              city: list[tuple[str, bytes]]) -> None:
+    with _stores(backend, tmp_path) as (one, many):
+        assert import_lines(one, city, one_by_one=True) == len(city)
+        # Batches smaller than the city, chunks in two worker processes.
+        assert import_lines(many, city, jobs=2, batch=97) == len(city)
+        expected, found = _dump(one), _dump(many)
+        assert len(expected["events"]) == len(city)
+        for table in TABLES:
+            assert found[table] == expected[table], table
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("fault", ["invalid", "duplicate"])
+def test_a_refused_document_stops_both_after_the_same_documents(
+        backend: str, fault: str, tmp_path: Path, city: list[tuple[str, bytes]]) -> None:
+    lines = list(city[:150])
+    at = 130
+    doc = orjson.loads(lines[at][1])
+    if fault == "invalid":
+        doc["id"] = 42
+    else:
+        doc["id"] = orjson.loads(lines[at - 1][1])["id"]  # the issue before it
+    lines[at] = (lines[at][0], orjson.dumps(doc))
+    lines.insert(20, ("city.ndjson:garbage", b"{not json"))
+    skipped: list[str] = []
+    with _stores(backend, tmp_path) as (one, many):
+        stops = []
+        for service, options in ((one, {"one_by_one": True}),
+                                 (many, {"jobs": 2, "batch": 40})):
+            with pytest.raises(ImportStopped) as stopped:
+                import_lines(service, lines, not_json=skipped.append, **options)
+            stops.append(stopped.value)
+        for stop in stops:
+            assert stop.where == lines[at + 1][0]
+            assert stop.imported == at  # every document before it; the garbage line skipped
+            pointers = {e.get("pointer") for e in stop.problem.errors}
+            assert stop.problem.status == (422 if fault == "invalid" else 409)
+            if fault == "invalid":
+                assert "/id" in pointers
+        assert skipped == ["city.ndjson:garbage"] * 2
+        assert _dump(many) == _dump(one)
+        assert len(_dump(many)["events"]) == at
+
+
+def test_the_service_load_is_the_same_import(tmp_path: Path,
+                                             city: list[tuple[str, bytes]]) -> None:
+    """``Service.load`` (parsed documents, as tests and seeding give them) stores the same."""
+    with _stores("sqlite", tmp_path) as (one, many):
+        import_lines(one, city, one_by_one=True)
+        many.load(orjson.loads(raw) for _, raw in city)
+        assert _dump(many) == _dump(one)
+
+
+def test_chunks_keep_the_input_order() -> None:
+    lines = [(str(i), b"{}") for i in range(1001)]
+    chunks = list(_bulk._chunks(iter(lines)))
+    assert list(itertools.chain.from_iterable(chunks)) == lines
+    assert max(len(c) for c in chunks) <= _bulk._CHUNK
