@@ -230,9 +230,9 @@ def _library_vectors(name: str) -> list[tuple[str, Any, str]]:
 @pytest.mark.parametrize(("what", "data", "req"), _library_vectors("organisation.json"),
                          ids=lambda v: v if isinstance(v, str) and v.startswith("/") else None)
 def test_organisation_vectors_report_their_codes(what: str, data: Any, req: str) -> None:
-    from smartcommunity import load_spec
-
-    assert set(load_spec().requirements[req].codes) & validate(data).codes(), what
+    """Each vector is refused for its requirement: by the rule's own code, or by the schema
+    when the schema already rejects the member (one finding per fault)."""
+    assert req in {f.requirement for f in validate(data).findings}, what
 
 
 @pytest.mark.parametrize(("what", "data", "req"), _library_vectors("profile.json"),

@@ -269,11 +269,7 @@ def test_staff_correct_an_entry_but_never_the_voice(api: Api) -> None:
 
 def test_the_demo_lift_consultation_carries_voices_from_every_channel(api: Api) -> None:
     lift = EXAMPLES["consultation/lift-installation-building-3.json"]["id"]
-    # the consultation is the community's own: its residents read its voices, the public not
-    # (/req/voice/consultation-visibility)
-    assert api.as_("public").get("/opinions", params={"consultation": lift}).json()[
-        "items"] == []
-    public = api.as_(CHEN_TOKEN)
+    public = api.as_("public")
     opinions = public.get("/opinions", params={"consultation": lift}).json()["items"]
     proposals = public.get("/proposals", params={"consultation": lift}).json()["items"]
     assert sorted(o["channel"] for o in opinions) == ["app", "door-to-door", "paper"]
@@ -289,6 +285,12 @@ def test_the_demo_lift_consultation_carries_voices_from_every_channel(api: Api) 
     assert door["history"][0]["actor"]["role"] == "grid-worker"
     staff = api.staff.get(f"/opinions/{door['id']}").json()
     assert staff["history"][0]["actor"]["onBehalfOf"]["id"] == WANG
+    # the consultation is published: its public page shows every voice and reply, no author
+    page = public.get(f"/public/consultations/{lift}").text
+    assert door["text"] in page and all(item["reply"]["text"] in page
+                                        for item in opinions + proposals)
+    for who in (WANG, "王桂英", "张伟", "gw-0317", "赵敏", "陈志强"):
+        assert who not in page
 
 
 def test_erasing_a_resident_removes_the_words_recorded_for_her(api: Api) -> None:
