@@ -108,3 +108,13 @@ def test_json_text_is_refused_in_the_same_words() -> None:
     with pytest.raises(ModelError) as caught:
         model_for("Issue").model_validate_json(b"[]")
     assert [p.code for p in caught.value.problems] == ["schema.type"]
+
+
+def test_the_constructor_refuses_in_the_same_words() -> None:
+    doc = copy.deepcopy(next(d for d in DOCUMENTS if d["resourceType"] == "Issue"))
+    model = model_for("Issue")
+    assert model(**doc).to_json() == doc
+    doc["status"] = "no-such-status"
+    with pytest.raises(ModelError) as caught:
+        model(**doc)
+    assert [(p.pointer, p.code) for p in caught.value.problems] == [("/status", "schema.enum")]

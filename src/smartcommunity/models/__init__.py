@@ -14,9 +14,9 @@ and a test proves they are current. The names of this package are the models of
 ``DEFAULT_VERSION``; :func:`model_for` reaches any generated version. A document a model
 refuses raises :class:`~smartcommunity.ModelError`, whose ``problems`` give each fault's JSON
 Pointer, ``schema.*`` code and message in Chinese and English, as the validator words them
-(``model_validate``, ``model_validate_json`` and ``from_json`` all do). Library rules beyond the
-schema (check digits, lifecycle consistency …) are not checked here: use
-:func:`smartcommunity.validate` for those.
+(``model_validate``, ``model_validate_json``, ``from_json`` and the constructor all do).
+Library rules beyond the schema (check digits, lifecycle consistency …) are not checked here:
+use :func:`smartcommunity.validate` for those.
 
 The schema tooling the generator is built on is public too, for code that derives more from the
 schemas (the hypothesis strategies do): :class:`SchemaSet`, :class:`Flat`, :func:`schema_set`.

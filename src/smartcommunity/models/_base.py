@@ -64,6 +64,18 @@ class SpecModel(BaseModel):
     #: members whose schema allows ``null`` (the others are left out when absent, never null)
     nullable_members: ClassVar[frozenset[str]] = frozenset()
 
+    def __init__(self, /, **data: Any) -> None:
+        """Build a model from its members by their JSON names (``Issue(**document)``),
+        refusing as :meth:`model_validate` does."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise model_error(type(self), data, exc) from None
+
+    # Behaves as pydantic's own __init__: nested models are still validated without calling
+    # it, so a failed union branch never pays for a worded error.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     @model_validator(mode="before")
     @classmethod
     def _no_null_members(cls, data: Any) -> Any:
