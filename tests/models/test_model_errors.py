@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -118,3 +119,14 @@ def test_the_constructor_refuses_in_the_same_words() -> None:
     with pytest.raises(ModelError) as caught:
         model(**doc)
     assert [(p.pointer, p.code) for p in caught.value.problems] == [("/status", "schema.enum")]
+
+
+@pytest.mark.parametrize("value", [datetime(2025, 6, 16, 7, 52), object(), (1, 2)])
+def test_python_values_that_are_not_json_are_refused_in_the_same_words(value: Any) -> None:
+    doc = copy.deepcopy(next(d for d in DOCUMENTS if d["resourceType"] == "Issue"))
+    doc["submittedAt"] = value
+    with pytest.raises(ModelError) as caught:
+        model_for("Issue").model_validate(doc)
+    [problem] = caught.value.problems
+    assert problem.pointer == "/submittedAt" and problem.code == "schema.type"
+    assert "submittedAt" in problem.zh and "expected string" in problem.en

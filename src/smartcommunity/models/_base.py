@@ -250,6 +250,14 @@ _CODES = {
 }
 
 
+#: pydantic type error → the JSON type the schema expects
+_EXPECTED = {
+    "string_type": "string", "int_type": "integer", "int_from_float": "integer",
+    "float_type": "number", "bool_type": "boolean", "list_type": "array",
+    "dict_type": "object", "model_type": "object", "model_attributes_type": "object",
+}
+
+
 def model_error(model: type[SpecModel], document: Any, exc: ValidationError) -> ModelError:
     """The :class:`ModelError` for ``exc``: the faults the validator's schema check finds in
     ``document`` (the models accept exactly what the schemas accept), worded by the
@@ -283,7 +291,8 @@ def model_error(model: type[SpecModel], document: Any, exc: ValidationError) -> 
                 filled = {"property": member}
             else:
                 filled = {"member": member, "value": _kind(e["input"]), "limit": _limit(ctx),
-                          "types": ctx.get("expected_type", _kind(e["input"])),
+                          "types": _EXPECTED.get(e["type"].removeprefix("strict_"),
+                                                 "JSON"),
                           "multiple_of": ctx.get("multiple_of"), "options": ctx.get("expected"),
                           "expected_zh": zh, "expected": en}
             said = message(spec, code, **filled)
