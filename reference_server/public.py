@@ -71,7 +71,7 @@ class _Rendered:
 
 
 Key = tuple[str, ...]  # ("index", lang), ("consultation", id, lang), ("figures", lang|"json"),
-#                        ("notice", id)
+#                        ("notice", id, lang)
 
 
 class PublicPages:
@@ -237,7 +237,7 @@ class PublicPages:
         voices = self.voices(key[1])
         if key[0] == "notice":
             try:
-                return notice_pdf(doc, voices=voices), until
+                return notice_pdf(doc, lang=key[2], voices=voices), until
             except NoticeFontMissing as exc:
                 raise NoticeUnavailable(str(exc)) from exc
         return consultation_page(doc, key[2], self.links, voices=voices).encode(), until
@@ -299,10 +299,11 @@ async def _statistics_json(request: Request) -> Response:
 
 
 async def _notice(request: Request) -> Response:
-    rid = str(request.path_params["id"])
-    body = await _serve(request, ("notice", rid))
+    rid, lang = str(request.path_params["id"]), _lang(request)
+    body = await _serve(request, ("notice", rid, lang))
+    name = f"notice-{rid}.pdf" if lang.startswith("zh") else f"notice-{rid}-en.pdf"
     return Response(body, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="notice-{rid}.pdf"'})
+        "Content-Disposition": f'inline; filename="{name}"'})
 
 
 def _checked(path: str, endpoint: Callable[[Request], Awaitable[Response]]
@@ -318,15 +319,16 @@ def _checked(path: str, endpoint: Callable[[Request], Awaitable[Response]]
 
 
 def public_routes() -> list[Route]:
-    """The routes of the public pages, Chinese at /public/ and English at /public/en/; the
+    """The routes of the public pages and notices, Chinese at /public/ and English at
+    /public/en/; the
     statistics are the issue figures (/public/figures, their data /public/figures.json).
     Each is an operation of the OpenAPI and takes only the query parameters it declares."""
     p = PUBLIC_PREFIX
-    table = [(p + "figures.json", _statistics_json),
-             (p + "consultations/{id}/notice.pdf", _notice)]
+    table = [(p + "figures.json", _statistics_json)]
     for prefix in (p, p + "en/"):
         table += [(prefix, _index), (prefix + "figures", _statistics),
-                  (prefix + "consultations/{id}", _consultation)]
+                  (prefix + "consultations/{id}", _consultation),
+                  (prefix + "consultations/{id}/notice.pdf", _notice)]
     routes = []
     for path, endpoint in table:
         route = Route(path, _checked(path, endpoint), methods=["GET"])

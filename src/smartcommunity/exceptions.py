@@ -15,6 +15,7 @@ Hierarchy::
     ├── RedactionError (ValueError)      redaction impossible for the audience
     ├── ProfileError (ValueError)        a city profile that cannot be used (its findings attached)
     ├── IndicatorError (ValueError)      unusable indicator definitions or an unreadable input
+    ├── ModelError (ValueError)          a document a typed model refuses (its problems listed)
     └── Open311Error (ValueError)        an Open311 request or export that cannot become an issue
 
 Validation problems are never raised: they are returned as data in a Report.
@@ -22,7 +23,7 @@ Validation problems are never raised: they are returned as data in a Report.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class SmartCommunityError(Exception):
@@ -95,6 +96,28 @@ class ProfileError(SmartCommunityError, ValueError):
 
 class IndicatorError(SmartCommunityError, ValueError):
     """Indicator definitions that cannot be used, or an input that cannot be read as issues."""
+
+
+class ModelProblem(NamedTuple):
+    """One reason a typed model refuses a document, worded as the validator words it."""
+
+    #: JSON Pointer to the member at fault (``""`` for the document itself)
+    pointer: str
+    #: the stable ``schema.*`` error code of ``error-code.csv``
+    code: str
+    zh: str
+    en: str
+
+
+class ModelError(SmartCommunityError, ValueError):
+    """A typed model (``smartcommunity.models``) does not accept a document; ``problems`` lists
+    each fault as a :class:`ModelProblem` (pointer, code, Chinese and English message)."""
+
+    def __init__(self, model: str, problems: list[ModelProblem]) -> None:
+        self.model = model
+        self.problems = tuple(problems)
+        lines = "".join(f"\n  {p.pointer or '/'}: {p.zh} / {p.en}" for p in self.problems)
+        super().__init__(f"{model} 不接受该文档 / {model} does not accept the document:{lines}")
 
 
 class Open311Error(SmartCommunityError, ValueError):

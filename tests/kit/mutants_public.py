@@ -106,6 +106,20 @@ def public_notice_as_html(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def public_notice_english_missing(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Sends the English page where the English PDF notice should be (the Chinese one stays)."""
+    pages: PublicPages = app.state.public
+    make = pages._make
+
+    def page_for_english_pdf(key: tuple[str, ...]) -> Any:
+        english_notice = key[0] == "notice" and key[2] == "en"
+        return make(("consultation", key[1], "en") if english_notice else key)
+
+    mp.setattr(pages, "_make", page_for_english_pdf)
+    mp.setattr(pages, "_rendered", {})
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("public-token-required", "/req/public-pages/no-token",
            "the public pages ask for a token", public_token_required),
@@ -121,4 +135,7 @@ MUTANTS: list[Mutant] = [
            "statistics cells of one or two issues show their number", public_small_cell_shown),
     Mutant("public-notice-as-html", "/req/public-pages/notice-pdf",
            "the notice is the HTML page, not an A4 PDF", public_notice_as_html),
+    Mutant("public-notice-english-missing", "/req/public-pages/notice-pdf",
+           "the English notice is the English HTML page, not an A4 PDF",
+           public_notice_english_missing),
 ]

@@ -23,9 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-from pydantic import ValidationError
 
-from smartcommunity import load_spec, validate
+from smartcommunity import ModelError, load_spec, validate
 from smartcommunity.models import model_for
 from smartcommunity.specification import DEFAULT_VERSION
 from smartcommunity.strategies import (
@@ -66,7 +65,7 @@ def _resolves(doc: Any, pointer: str) -> bool:
 def _model_accepts(rt: str, doc: Any) -> bool:
     try:
         model_for(rt).model_validate(doc)
-    except ValidationError:
+    except ModelError:
         return False
     return True
 

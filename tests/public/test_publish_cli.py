@@ -56,6 +56,11 @@ def test_from_files(tmp_path: Path, documents: dict[str, Any]) -> None:
     # links stay inside the folder: a page opened from disk reaches every other
     home = (out / "en/consultations" / f"{rid}.html").read_text(encoding="utf-8")
     assert 'href="../../en/figures.html"' in home and 'href="../../index.html"' not in home
+    # each language's page links to its own notice, written beside the pages
+    assert f'href="../../en/consultations/{rid}/notice.pdf"' in home
+    if _font():
+        assert {f"consultations/{rid}/notice.pdf",
+                f"en/consultations/{rid}/notice.pdf"} <= _site_files(out)
     figures = json.loads((out / "figures.json").read_text(encoding="utf-8"))
     assert {"category": "environment", "community": "110105001001", "month": "2026-10",
             "count": 7} in figures["cells"]

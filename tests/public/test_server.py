@@ -37,7 +37,8 @@ def test_only_published_consultations_appear(client: TestClient,
         text = client.get(home).text
         assert public["title"] in text and kept["title"] not in text
     for path in (f"/public/consultations/{kept['id']}", f"/public/en/consultations/{kept['id']}",
-                 f"/public/consultations/{kept['id']}/notice.pdf", "/public/consultations/x"):
+                 f"/public/consultations/{kept['id']}/notice.pdf",
+                 f"/public/en/consultations/{kept['id']}/notice.pdf", "/public/consultations/x"):
         resp = client.get(path)
         assert resp.status_code == 404
         assert resp.headers["content-type"] == "application/problem+json"
@@ -95,11 +96,12 @@ def test_postgresql_groups_the_same(documents: dict[str, Any]) -> None:
 def test_without_a_chinese_font_the_notice_is_refused_clearly(
         client: TestClient, documents: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(FONT_ENV, "/nonexistent/font.ttf")
-    resp = client.get(f"/public/consultations/{documents['public']['id']}/notice.pdf")
-    assert resp.status_code == 503
-    body = resp.json()
-    assert body["code"] == "public.notice-font-missing"
-    assert body["message"]["zh-Hans"] and body["message"]["en"]
+    for prefix in ("/public/", "/public/en/"):
+        resp = client.get(f"{prefix}consultations/{documents['public']['id']}/notice.pdf")
+        assert resp.status_code == 503
+        body = resp.json()
+        assert body["code"] == "public.notice-font-missing"
+        assert body["message"]["zh-Hans"] and body["message"]["en"]
 
 
 _near_month_ends = st.builds(

@@ -10,6 +10,7 @@ format checker.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar, Self
@@ -23,8 +24,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
+from ..exceptions import ModelError, ModelProblem
 from ._schemas import json_key
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "fmt",
     "json_equal",
     "matches",
+    "model_error",
     "not_matching",
     "rule_broken",
     "unique",
@@ -62,6 +64,18 @@ class SpecModel(BaseModel):
     #: members whose schema allows ``null`` (the others are left out when absent, never null)
     nullable_members: ClassVar[frozenset[str]] = frozenset()
 
+    def __init__(self, /, **data: Any) -> None:
+        """Build a model from its members by their JSON names (``Issue(**document)``),
+        refusing as :meth:`model_validate` does."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise model_error(type(self), data, exc) from None
+
+    # Behaves as pydantic's own __init__: nested models are still validated without calling
+    # it, so a failed union branch never pays for a worded error.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     @model_validator(mode="before")
     @classmethod
     def _no_null_members(cls, data: Any) -> Any:
@@ -82,12 +96,26 @@ class SpecModel(BaseModel):
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
-        """Pydantic's validation; a value that breaks a pattern is told in words (the
-        schema's ``x-expected``), never by the regular expression."""
+        """Pydantic's validation, refusing with :class:`~smartcommunity.ModelError`: each fault
+        named by its member, with the validator's ``schema.*`` code and its words in Chinese
+        and English (never pydantic's English text or an excerpt of the input)."""
         try:
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as exc:
-            raise _worded(cls, exc) from None
+            raise model_error(cls, obj, exc) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any,
+                            **kwargs: Any) -> Self:
+        """Pydantic's JSON parsing, refusing as :meth:`model_validate` does."""
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            try:
+                document: Any = json.loads(json_data)
+            except ValueError as bad:
+                raise _not_json(cls, bad) from None
+            raise model_error(cls, document, exc) from None
 
 
 def _integral(value: Any) -> Any:
@@ -171,7 +199,8 @@ def count_between(count: int, low: int, high: int | None) -> bool:
 def conforms(model: type[BaseModel], value: Any) -> bool:
     """True when ``value`` (JSON data or a model) is a valid ``model``."""
     try:
-        model.model_validate(_as_json(value))
+        # pydantic's own check: a failed branch needs no worded report
+        model.__pydantic_validator__.validate_python(_as_json(value))
     except ValidationError:
         return False
     return True
@@ -208,29 +237,99 @@ def _checker(version: str, uri: str) -> Any:
     return compile_schema(spec, {"$id": spec.base_uri + "model-rule.json", "$ref": uri})
 
 
-def _worded(model: type[SpecModel], exc: ValidationError) -> ValidationError:
-    """``exc`` with each pattern mismatch worded by the spec's ``x-expected``."""
+#: pydantic error type → the ``schema.*`` code of the same fault, for faults the schema check
+#: cannot see (input that is not JSON data)
+_CODES = {
+    "missing": "schema.required", "extra_forbidden": "schema.unknown-member",
+    "string_too_short": "schema.min-length", "string_too_long": "schema.max-length",
+    "too_short": "schema.min-items", "too_long": "schema.max-items",
+    "greater_than_equal": "schema.minimum", "less_than_equal": "schema.maximum",
+    "greater_than": "schema.exclusive-minimum", "less_than": "schema.exclusive-maximum",
+    "multiple_of": "schema.multiple-of", "literal_error": "schema.enum",
+    "enum": "schema.enum", "string_pattern_mismatch": "schema.pattern",
+}
+
+
+#: pydantic type error → the JSON type the schema expects
+_EXPECTED = {
+    "string_type": "string", "int_type": "integer", "int_from_float": "integer",
+    "float_type": "number", "bool_type": "boolean", "list_type": "array",
+    "dict_type": "object", "model_type": "object", "model_attributes_type": "object",
+}
+
+
+def model_error(model: type[SpecModel], document: Any, exc: ValidationError) -> ModelError:
+    """The :class:`ModelError` for ``exc``: the faults the validator's schema check finds in
+    ``document`` (the models accept exactly what the schemas accept), worded by the
+    validator's message function; pydantic's list, mapped to the same codes, when the input
+    is not JSON data the schema check can read."""
+    from ..specification import load_spec
+    from ..validation import message, schema_problems
+
     found = _VERSION_IN_URI.search(model.schema_uri)
-    words = _pattern_words(found.group(1)) if found else {}
-    errors = exc.errors()
-    if not any(e["type"] == "string_pattern_mismatch" for e in errors):
-        return exc
-    lines: list[Any] = []
-    for e in errors:
-        if e["type"] == "string_pattern_mismatch":
-            zh, en = words.get(str((e.get("ctx") or {}).get("pattern")), ("规定的写法",
-                                                                        "the form required"))
-            kind = PydanticCustomError(
-                "string_pattern_mismatch",
-                "写法不对：应为{expected_zh} / not written as required; expected {expected}",
-                {"expected_zh": zh, "expected": en})
-            lines.append({"type": kind, "loc": e["loc"], "input": e["input"]})
-        else:
-            line = {"type": e["type"], "loc": e["loc"], "input": e["input"]}
-            if "ctx" in e:
-                line["ctx"] = e["ctx"]
-            lines.append(line)
-    return ValidationError.from_exception_data(exc.title, lines)
+    spec = load_spec(found.group(1)) if found else load_spec()
+    problems: list[ModelProblem] = []
+    if found:
+        try:
+            faults = list(schema_problems(_checker(spec.version, model.schema_uri), document))
+        except (TypeError, ValueError):  # not JSON data (a tuple, a datetime …)
+            faults = []
+        for where, code, values in faults:
+            said = message(spec, code, **values)
+            problems.append(ModelProblem(_pointer(where), code, said["zh-Hans"], said["en"]))
+    if not problems:
+        words = _pattern_words(spec.version)
+        for e in exc.errors(include_url=False):
+            where = tuple(p for p in e["loc"] if isinstance(p, int) or "[" not in p)
+            code = _CODES.get(e["type"], "schema.type")
+            ctx = e.get("ctx") or {}
+            zh, en = words.get(str(ctx.get("pattern")), ("规定的写法", "the form required"))
+            member = str(where[-1]) if where else "/"
+            if code == "schema.required":
+                filled: dict[str, Any] = {"property": member}
+            elif code == "schema.unknown-member":
+                filled = {"property": member}
+            else:
+                filled = {"member": member, "value": _kind(e["input"]), "limit": _limit(ctx),
+                          "types": _EXPECTED.get(e["type"].removeprefix("strict_"),
+                                                 "JSON"),
+                          "multiple_of": ctx.get("multiple_of"), "options": ctx.get("expected"),
+                          "expected_zh": zh, "expected": en}
+            said = message(spec, code, **filled)
+            problems.append(ModelProblem(_pointer(where), code, said["zh-Hans"], said["en"]))
+    return ModelError(model.__name__, problems)
+
+
+def _not_json(model: type[SpecModel], bad: ValueError) -> ModelError:
+    """The :class:`ModelError` for text that is not JSON (or not UTF-8)."""
+    from ..specification import load_spec
+    from ..validation import message
+
+    found = _VERSION_IN_URI.search(model.schema_uri)
+    spec = load_spec(found.group(1)) if found else load_spec()
+    if isinstance(bad, json.JSONDecodeError):
+        code, values = "document.not-json", {"detail": bad.msg, "line": bad.lineno,
+                                             "column": bad.colno}
+    else:
+        code, values = "document.invalid-utf8", {"position": getattr(bad, "start", 0)}
+    said = message(spec, code, **values)
+    return ModelError(model.__name__, [ModelProblem("", code, said["zh-Hans"], said["en"])])
+
+
+def _pointer(where: Iterable[str | int]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in where)
+
+
+def _limit(ctx: dict[str, Any]) -> Any:
+    for key in ("min_length", "max_length", "ge", "le", "gt", "lt"):
+        if key in ctx:
+            return ctx[key]
+    return None
+
+
+def _kind(value: Any) -> str:
+    """A value's kind, never the value: the input may hold personal information."""
+    return type(value).__name__
 
 
 @functools.cache

@@ -1,7 +1,8 @@
 """The printable A4 公示 notice of a consultation, for the community's notice board.
 
 Drawn with fpdf2 from the same :class:`~._timeline.Timeline` as the pages, so offline residents
-read the same facts. Chinese needs a CJK font: the first of :data:`FONT_CANDIDATES` present is
+read the same facts, in Chinese or in English. Chinese needs a CJK font (the English notice too:
+residents' own words stay as written): the first of :data:`FONT_CANDIDATES` present is
 embedded (subset), or the file named by ``SMARTCOMMUNITY_CJK_FONT``; with none,
 :class:`NoticeFontMissing` says which to install rather than printing empty boxes.
 """
@@ -56,17 +57,36 @@ def find_cjk_font() -> tuple[Path, int]:
     raise NoticeFontMissing()
 
 
-def notice_pdf(doc: Mapping[str, Any], *, now: datetime | None = None,
+#: the notice's own words, Chinese and English (the facts come from the timeline)
+_HEADING = ("公  示", "PUBLIC NOTICE")
+_CLOSING = ("本公示只载明可以向公众公开的内容，不含居民个人信息。如有疑问，请到社区居委会咨询。",
+            "This notice gives only what may be made public and no resident's personal "
+            "information. Questions are answered at the residents' committee.")
+
+
+def notice_pdf(doc: Mapping[str, Any], *, lang: str = "zh-Hans", now: datetime | None = None,
                voices: Iterable[Mapping[str, Any]] | None = None) -> bytes:
-    """The A4 notice of a consultation already redacted for the public audience, in Chinese,
-    with the opinions and proposals on it and their replies when ``voices`` are given."""
+    """The A4 notice of a consultation already redacted for the public audience, in Chinese
+    (``lang="zh-Hans"``) or English (``"en"``), with the opinions and proposals on it and
+    their replies when ``voices`` are given. Both embed the CJK font: residents' own words
+    stay as they wrote them, in Chinese."""
     from fpdf import FPDF
 
+    zh = lang.startswith("zh")
+
+    def t(zh_text: str, en_text: str) -> str:
+        return zh_text if zh else en_text
+
+    colon = t("：", ": ")
+
+    def dated(text: str, at: str | None) -> str:
+        return text + (t(f"（{day(at)}）", f" ({day(at)})") if at else "")
+
     font, index = find_cjk_font()
-    tl = timeline(doc, "zh-Hans", now=now, voices=voices)
+    tl = timeline(doc, "zh-Hans" if zh else "en", now=now, voices=voices)
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.set_title(f"公示：{tl.title}")
-    pdf.set_lang("zh-CN")
+    pdf.set_title(t(f"公示：{tl.title}", f"Notice: {tl.title}"))
+    pdf.set_lang(t("zh-CN", "en"))
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_font("cjk", "", str(font), collection_font_number=index)
@@ -78,23 +98,23 @@ def notice_pdf(doc: Mapping[str, Any], *, now: datetime | None = None,
         pdf.multi_cell(width, size * 0.5, text, align=align, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(gap)
 
-    para("公  示", 30, gap=3, align="C")
+    para(t(*_HEADING), 30 if zh else 26, gap=3, align="C")
     para(tl.title, 20, gap=4, align="C")
     if tl.convener:
-        para(f"召集：{tl.convener}    当前状态：{tl.status}", 13)
+        para(t(f"召集：{tl.convener}    当前状态：{tl.status}",
+               f"Convened by: {tl.convener}    Current status: {tl.status}"), 13)
     if tl.description:
         para(tl.description, 13, gap=3)
     for step in tl.steps:
-        heading = step.title + (f"（{day(step.at)}）" if step.at else "")
         pdf.set_draw_color(0, 0, 0)
-        para(f"■ {heading}", 15, gap=1)
+        para(f"■ {dated(step.title, step.at)}", 15, gap=1)
         for line in step.lines:
-            para(f"{line.label}：{line.text}" if line.label else line.text, 12, gap=1)
+            para(f"{line.label}{colon}{line.text}" if line.label else line.text, 12, gap=1)
         for item in step.items:
-            para(item.title + (f"（{day(item.at)}）" if item.at else ""), 13, gap=0.5)
+            para(dated(item.title, item.at), 13, gap=0.5)
             for line in item.lines:
-                para(f"    {line.label}：{line.text}" if line.label else f"    {line.text}", 12,
-                     gap=0.5)
+                para(f"    {line.label}{colon}{line.text}" if line.label else f"    {line.text}",
+                     12, gap=0.5)
         pdf.ln(2)
-    para("本公示只载明可以向公众公开的内容，不含居民个人信息。如有疑问，请到社区居委会咨询。", 11)
+    para(t(*_CLOSING), 11)
     return bytes(pdf.output())

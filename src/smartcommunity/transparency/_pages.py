@@ -48,8 +48,9 @@ class Links:
     def statistics(self, lang: str) -> str:
         return self._page(lang, "figures")
 
-    def notice(self, rid: str) -> str:
-        return f"{self.root}consultations/{rid}/notice.pdf"
+    def notice(self, rid: str, lang: str = "zh-Hans") -> str:
+        prefix = "" if lang.startswith("zh") else "en/"
+        return f"{self.root}{prefix}consultations/{rid}/notice.pdf"
 
 
 @functools.cache

@@ -77,9 +77,11 @@ class Site:
                     voices=self.voices[str(doc["id"])]).encode())
         put("figures.json", orjson.dumps(self.stats.to_json(), option=orjson.OPT_INDENT_2))
         try:
-            for doc in self.consultations:
-                put(f"consultations/{doc['id']}/notice.pdf", notice_pdf(
-                    doc, now=self.now, voices=self.voices[str(doc["id"])]))
+            for lang in LANGUAGES:
+                prefix = "" if lang.startswith("zh") else "en/"
+                for doc in self.consultations:
+                    put(f"{prefix}consultations/{doc['id']}/notice.pdf", notice_pdf(
+                        doc, lang=lang, now=self.now, voices=self.voices[str(doc["id"])]))
         except NoticeFontMissing as exc:
             return written, exc
         return written, None

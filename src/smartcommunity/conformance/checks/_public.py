@@ -94,7 +94,8 @@ def test_only_published_consultations(ctx: KitContext) -> None:
         ctx.expect(kept.doc["title"] not in text, f"{home} 列出了只对社区可见的协商",
                    f"{home} lists a consultation visible to the community only")
     for path in (f"{PREFIX}consultations/{kept.id}", f"{PREFIX}en/consultations/{kept.id}",
-                 f"{PREFIX}consultations/{kept.id}/notice.pdf"):
+                 f"{PREFIX}consultations/{kept.id}/notice.pdf",
+                 f"{PREFIX}en/consultations/{kept.id}/notice.pdf"):
         resp = ctx.call("GET", path)
         ctx.expect_status(resp, 404, zh=f"{path} 是不公开的协商", en=f"{path} is not published")
     text = _page(ctx, f"{PREFIX}consultations/{shown.id}")
@@ -223,15 +224,23 @@ def test_small_cells_suppressed(ctx: KitContext) -> None:
 @check("/req/public-pages/notice-pdf")
 def test_notice_pdf(ctx: KitContext) -> None:
     shown = _consultation(ctx, "public", "公开议题" + _unique_words(ctx))
-    path = f"{PREFIX}consultations/{shown.id}/notice.pdf"
+    for path in (f"{PREFIX}consultations/{shown.id}/notice.pdf",
+                 f"{PREFIX}en/consultations/{shown.id}/notice.pdf"):
+        _expect_a4_pdf(ctx, path)
+
+
+def _expect_a4_pdf(ctx: KitContext, path: str) -> None:
     resp = ctx.call("GET", path)
-    ctx.expect_status(resp, 200, zh="不带令牌读取公示", en="read the notice without a token")
+    ctx.expect_status(resp, 200, zh=f"不带令牌读取公示 {path}",
+                      en=f"read the notice {path} without a token")
     ctx.expect(resp.media_type == "application/pdf",
-               f"公示的媒体类型是 {resp.media_type}", f"the notice is served as {resp.media_type}")
-    ctx.expect(resp.text.startswith("%PDF-"), "公示不是 PDF 文件", "the notice is not a PDF file")
+               f"公示 {path} 的媒体类型是 {resp.media_type}",
+               f"the notice {path} is served as {resp.media_type}")
+    ctx.expect(resp.text.startswith("%PDF-"), f"公示 {path} 不是 PDF 文件",
+               f"the notice {path} is not a PDF file")
     boxes = [tuple(float(v) for v in m.groups()) for m in _MEDIA_BOX.finditer(resp.text)]
-    ctx.expect(bool(boxes), "公示中找不到页面尺寸（MediaBox）",
-               "no page size (MediaBox) found in the notice")
+    ctx.expect(bool(boxes), f"公示 {path} 中找不到页面尺寸（MediaBox）",
+               f"no page size (MediaBox) found in the notice {path}")
     for x0, y0, x1, y1 in boxes:
         ctx.expect(abs((x1 - x0) - A4[0]) <= 1 and abs((y1 - y0) - A4[1]) <= 1,
                    f"公示页面不是 A4 纵向：{x1 - x0:.1f} × {y1 - y0:.1f} 磅",
