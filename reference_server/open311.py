@@ -38,10 +38,11 @@ from smartcommunity.open311 import (
 from smartcommunity.profiles import Profile, load_profile
 
 from .api import State
-from .auth import Principal
+from .auth import KeysUnreachable, Principal
 from .errors import (
     BadRequest,
     Forbidden,
+    KeysUnavailable,
     NotFound,
     PayloadTooLarge,
     ProblemError,
@@ -181,7 +182,10 @@ def _principal(request: Request, key: str | None, *, required: bool) -> Principa
                             message={"en": "an api_key is required to file a request",
                                      "zh-Hans": "提交请求需要 api_key"})
         return st.service.anonymous
-    principal = st.tokens.lookup(key)
+    try:
+        principal = st.tokens.lookup(key)
+    except KeysUnreachable:
+        raise KeysUnavailable() from None
     if principal is None:
         raise Forbidden("the api_key is not known",
                         message={"en": "the api_key is not known", "zh-Hans": "api_key 无效"})
