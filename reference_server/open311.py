@@ -476,6 +476,8 @@ async def list_requests(request: Request, fmt: str) -> Response:
     """GET requests with GeoReport's filters; ``service_request_id`` overrides the others.
     Answers are paged (the mapping's ``paging``); a next page is linked in ``Link``."""
     principal = _principal(request, request.query_params.get("api_key"), required=False)
+    # A malformed page or page_size is refused even where service_request_id overrides them.
+    _paging(request)
     ids = _listed(request, "service_request_id")
     more = False
     if ids:
