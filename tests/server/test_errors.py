@@ -257,7 +257,8 @@ def _last_event(api: Api) -> int:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(op=st.sampled_from(OPERATIONS), fmt=st.sampled_from(["json", "xml", "txt"]), role=st.sampled_from(sorted(TOKENS)), body=request_bodies,
+@given(op=st.sampled_from(OPERATIONS), fmt=st.sampled_from(["json", "xml", "txt"]),
+       role=st.sampled_from(sorted(TOKENS)), body=request_bodies,
        query=params, if_match=header_values, key=header_values, rid=ids, action=actions)
 def test_no_server_error_and_refusals_change_nothing(
         sqlite_api: Api, op: tuple[str, str], fmt: str, role: str, body: Any,
