@@ -96,16 +96,17 @@ def create_app(settings: Settings) -> FastAPI:
     # The public pages (/conf/public-pages) and the API's description and documentation are
     # operations of the OpenAPI too, served by routes of their own.
     pages = public_routes()
-    elsewhere = {(r.path, m.lower()) for r in pages for m in r.methods or ()} | {
+    # The Open311 GeoReport v2 bridge (/conf/open311): operations of the OpenAPI marked
+    # x-wire, whose wire is GeoReport's (form posts, .json and .xml answers), not the core's.
+    bridge = open311_routes(settings.spec_version)
+    elsewhere = {(r.path, m.lower()) for r in [*pages, *bridge] for m in r.methods or ()} | {
         (API_DESCRIPTION, "get"), (API_DOCUMENTATION, "get")}
     app.router.routes.extend(routes(settings.spec_version, elsewhere))
     # The public pages, read without a token (/conf/public-pages).
     app.state.public = PublicPages(service)
     app.state.public.warm()  # before the freeze below
     app.router.routes.extend(pages)
-    # The Open311 GeoReport v2 bridge (/conf/open311) lives outside the OpenAPI: its wire is
-    # GeoReport's (form posts, .json and .xml answers), described by spec/<version>/mappings.
-    app.router.routes.extend(open311_routes(settings.spec_version))
+    app.router.routes.extend(bridge)
     api_document = json.dumps(bundled(settings.spec_version), ensure_ascii=False).encode()
 
     @app.get(API_DESCRIPTION, include_in_schema=False)

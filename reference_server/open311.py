@@ -38,10 +38,11 @@ from smartcommunity.open311 import (
 from smartcommunity.profiles import Profile, load_profile
 
 from .api import State
-from .auth import Principal
+from .auth import KeysUnreachable, Principal
 from .errors import (
     BadRequest,
     Forbidden,
+    KeysUnavailable,
     NotFound,
     PayloadTooLarge,
     ProblemError,
@@ -181,7 +182,10 @@ def _principal(request: Request, key: str | None, *, required: bool) -> Principa
                             message={"en": "an api_key is required to file a request",
                                      "zh-Hans": "提交请求需要 api_key"})
         return st.service.anonymous
-    principal = st.tokens.lookup(key)
+    try:
+        principal = st.tokens.lookup(key)
+    except KeysUnreachable:
+        raise KeysUnavailable() from None
     if principal is None:
         raise Forbidden("the api_key is not known",
                         message={"en": "the api_key is not known", "zh-Hans": "api_key 无效"})
@@ -472,6 +476,8 @@ async def list_requests(request: Request, fmt: str) -> Response:
     """GET requests with GeoReport's filters; ``service_request_id`` overrides the others.
     Answers are paged (the mapping's ``paging``); a next page is linked in ``Link``."""
     principal = _principal(request, request.query_params.get("api_key"), required=False)
+    # A malformed page or page_size is refused even where service_request_id overrides them.
+    _paging(request)
     ids = _listed(request, "service_request_id")
     more = False
     if ids:

@@ -315,6 +315,15 @@ class Spec:
         roles = self.operation(operation_id).get("x-roles")
         return None if roles is None else frozenset(roles)
 
+    def wire(self, path: str, method: str) -> str | None:
+        """The foreign wire the operation at ``path`` and ``method`` follows instead of the
+        core HTTP rules (its ``x-wire``, such as ``georeport-v2``), or None when the core rules
+        apply to it (JSON bodies, problem+json errors, unknown parameters refused, preconditions
+        on writes)."""
+        found = (self.openapi.get("paths", {}).get(path) or {}).get(method.lower())
+        wire = found.get("x-wire") if isinstance(found, dict) else None
+        return str(wire) if wire else None
+
     @functools.cached_property
     def _operations(self) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}

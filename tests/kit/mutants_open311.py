@@ -12,10 +12,10 @@ import pytest
 
 from reference_server import open311 as bridge
 from reference_server.errors import problem_response
-from smartcommunity.open311 import Conversion
+from smartcommunity.open311 import Conversion, mapping
 
 from .harness import kit_token
-from .mutants import Mutant
+from .mutants import Mutant, Rewrite
 
 
 class _NoDefinitions:
@@ -151,7 +151,23 @@ def page_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def bridge_undeclared_status(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Answers the bridge's reads with 203 Non-Authoritative Information, a status the
+    OpenAPI does not declare for them (the body is the right one)."""
+    prefix = mapping("1.0").prefix
+
+    def edit(scope: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+        if status == 200 and scope["method"] == "GET" and scope["path"].startswith(prefix):
+            return 203, headers, body
+        return status, headers, body
+
+    return Rewrite(app, edit)
+
+
 MUTANTS: list[Mutant] = [
+    Mutant("open311-undeclared-status", "/req/core/openapi-responses",
+           "the bridge answers its reads with 203, which the OpenAPI does not declare",
+           bridge_undeclared_status, ("/req/open311/services", "/req/core/openapi-responses")),
     Mutant("open311-definitions-missing", "/req/open311/services",
            "the services are listed but none has a service definition", definitions_missing),
     Mutant("open311-definition-drops-required", "/req/open311/services",

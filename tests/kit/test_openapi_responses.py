@@ -130,3 +130,40 @@ def test_the_check_runs_after_every_other_test() -> None:
     tests = all_tests(SPEC)
     assert tests[-1].requirement == "/req/core/openapi-responses"
     assert sum(t.last for t in tests) == 1
+
+
+# -- the Open311 bridge, on GeoReport v2's wire ---------------------------------------------
+
+BRIDGE = "/open311/v2"
+XML = "text/xml; charset=utf-8"
+
+
+@settings(max_examples=40)
+@given(status=st.integers(200, 599), fmt=st.sampled_from(["json", "xml"]),
+       tail=st.sampled_from(["/discovery", "/services", "/requests", "/requests/abc",
+                             "/tokens/abc", "/services/environment.garbage"]))
+def test_a_bridge_answer_keeps_to_its_declared_statuses(status: int, fmt: str,
+                                                        tail: str) -> None:
+    """An XML answer is judged by its status and media type; a status the operation does not
+    declare is reported whatever the body."""
+    path = f"{BRIDGE}{tail}.{fmt}"
+    op = JUDGE.match("GET", path)
+    assert op is not None and op.declaration["x-wire"] == "georeport-v2"
+    body = ('<?xml version="1.0" encoding="utf-8"?><errors><error><code>'
+            f"{status}</code><description>x</description></error></errors>")
+    found = _problems(_exchange("GET", path, status, body, media=XML))
+    declared = str(status) in op.declaration["responses"]
+    assert (found == []) == declared, found
+    if not declared:
+        assert f"status {status} is not declared" in found[0]
+
+
+def test_a_bridge_error_is_held_to_georeport_s_error_list() -> None:
+    path = f"{BRIDGE}/services/nothing.json"
+    listed = [{"code": 404, "description": "no such service / 没有这个服务"}]
+    assert _problems(_exchange("GET", path, 404, listed)) == []
+    found = _problems(_exchange("GET", path, 404, PROBLEM))
+    assert len(found) == 1 and "getOpen311ServiceDefinition" in found[0], found
+    # A problem+json answer is not a media type the bridge declares.
+    found = _problems(_exchange("GET", path, 404, PROBLEM, media="application/problem+json"))
+    assert len(found) == 1 and "application/problem+json" in found[0], found

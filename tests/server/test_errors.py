@@ -18,6 +18,10 @@ from .helpers import EXAMPLES, SPEC, TOKENS, Api, as_creator, new_id, submitted_
 PROBLEM = Draft202012Validator(SPEC.schema("problem.json"), registry=SPEC.registry)
 OPERATIONS = sorted((path, m) for path, item in SPEC.openapi["paths"].items()
                     for m in METHODS if m in item)
+#: the operations the core HTTP rules apply to: those without a foreign wire (x-wire)
+CORE = [(path, m) for path, m in OPERATIONS if SPEC.wire(path, m) is None]
+#: the Open311 bridge's operations, on GeoReport v2's wire
+GEOREPORT = [(path, m) for path, m in OPERATIONS if SPEC.wire(path, m) == "georeport-v2"]
 
 
 def assert_problem(resp: Any, status: int, code: str | None = None) -> dict[str, Any]:
@@ -32,11 +36,25 @@ def assert_problem(resp: Any, status: int, code: str | None = None) -> dict[str,
     return body
 
 
-def _url(path: str) -> str:
-    return path.replace("{id}", new_id()).replace("{action}", "accept")
+def _url(path: str, fmt: str = "json") -> str:
+    return (path.replace("{id}", new_id()).replace("{action}", "accept")
+            .replace("{fmt}", fmt).replace("{code}", "no-such-service")
+            .replace("{token}", new_id()))
 
 
-@pytest.mark.parametrize(("path", "method"), OPERATIONS)
+def assert_georeport_error(resp: Any, status: int, fmt: str = "json") -> None:
+    """GeoReport v2's error list: one {code, description} per problem, code the status."""
+    assert resp.status_code == status, resp.text
+    if fmt == "xml":
+        assert resp.headers["content-type"].startswith("text/xml")
+        assert f"<code>{status}</code>" in resp.text
+        return
+    assert resp.headers["content-type"] == "application/json"
+    body = resp.json()
+    assert body and all(e["code"] == status and e["description"] for e in body), body
+
+
+@pytest.mark.parametrize(("path", "method"), CORE)
 def test_token_required(sqlite_api: Api, path: str, method: str) -> None:
     """/req/core/authentication: 401 with WWW-Authenticate, except where the OpenAPI needs no
     token (the landing page, the conformance declaration)."""
@@ -65,7 +83,7 @@ def test_openapi_and_docs_need_no_token(sqlite_api: Api) -> None:
     assert sqlite_api.client.get("/docs").status_code == 200
 
 
-@pytest.mark.parametrize(("path", "method"), OPERATIONS)
+@pytest.mark.parametrize(("path", "method"), CORE)
 def test_unknown_parameter(sqlite_api: Api, path: str, method: str) -> None:
     """/req/core/unknown-parameter."""
     client = sqlite_api.client
@@ -73,6 +91,29 @@ def test_unknown_parameter(sqlite_api: Api, path: str, method: str) -> None:
     resp = client.request(method.upper(), _url(path), params={"sortBy": "x"}, headers=headers)
     body = assert_problem(resp, 400, "http.unknown-parameter")
     assert body["errors"][0]["pointer"] == "/query/sortBy"
+
+
+@pytest.mark.parametrize(("path", "method"), GEOREPORT)
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_georeport_operations_answer_on_their_own_wire(sqlite_api: Api, path: str, method: str,
+                                                       fmt: str) -> None:
+    """The bridge follows GeoReport v2, not the core rules: a parameter it does not know is
+    ignored (never 400), a bad credential is 403 and a missing thing 404, each told as
+    GeoReport's error list in the format the path asks for; an unknown format is 404."""
+    client = sqlite_api.client
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    extra = {"sortBy": "x", "jurisdiction_id": ""}
+    resp = client.request(method.upper(), _url(path, fmt), params=extra, headers=form)
+    allowed = {"403", "404"} if method == "post" or "{" in path.removesuffix(".{fmt}") else {
+        "200"}
+    assert str(resp.status_code) in allowed, (path, resp.status_code, resp.text)
+    if resp.status_code >= 400:
+        assert_georeport_error(resp, resp.status_code, fmt)
+    resp = client.request(method.upper(), _url(path, fmt), params={"api_key": "not-a-token"},
+                          headers=form)
+    if method == "post" or "/requests" in path:
+        assert_georeport_error(resp, 403, fmt)
+    assert_georeport_error(client.request(method.upper(), _url(path, "yaml"), headers=form), 404)
 
 
 @pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "501"}, {"limit": "ten"},
@@ -216,15 +257,19 @@ def _last_event(api: Api) -> int:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(op=st.sampled_from(OPERATIONS), role=st.sampled_from(sorted(TOKENS)), body=request_bodies,
+@given(op=st.sampled_from(OPERATIONS), fmt=st.sampled_from(["json", "xml", "txt"]),
+       role=st.sampled_from(sorted(TOKENS)), body=request_bodies,
        query=params, if_match=header_values, key=header_values, rid=ids, action=actions)
 def test_no_server_error_and_refusals_change_nothing(
-        sqlite_api: Api, op: tuple[str, str], role: str, body: Any, query: dict[str, str],
-        if_match: str | None, key: str | None, rid: str, action: str) -> None:
+        sqlite_api: Api, op: tuple[str, str], fmt: str, role: str, body: Any,
+        query: dict[str, str], if_match: str | None, key: str | None, rid: str,
+        action: str) -> None:
     """/req/core/no-server-error: the test client raises on any 5xx (the last-resort handler
-    re-raises), so reaching the end proves none happened."""
+    re-raises), so reaching the end proves none happened. A refusal is told on the
+    operation's wire: problem+json, or GeoReport's error list for the bridge."""
     path, method = op
-    url = path.replace("{id}", rid).replace("{action}", action)
+    url = (path.replace("{id}", rid).replace("{action}", action).replace("{fmt}", fmt)
+           .replace("{code}", rid).replace("{token}", rid))
     headers = {"Authorization": f"Bearer {role}", "Content-Type": "application/json"}
     if if_match is not None:
         headers["If-Match"] = if_match
@@ -239,7 +284,12 @@ def test_no_server_error_and_refusals_change_nothing(
                                      content=content)
     assert resp.status_code < 500
     if resp.status_code >= 400:
-        assert resp.headers["content-type"] == "application/problem+json"
+        if SPEC.wire(path, method) is None:
+            assert resp.headers["content-type"] == "application/problem+json"
+        else:
+            assert all(e["code"] == resp.status_code for e in resp.json()) if (
+                resp.headers["content-type"] == "application/json") else (
+                f"<code>{resp.status_code}</code>" in resp.text)
         assert _last_event(sqlite_api) == before, "a refused request wrote an event"
 
 

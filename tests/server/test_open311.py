@@ -421,9 +421,11 @@ def test_requests_are_paged_past_the_cap(tmp_path: Path) -> None:
                       params={**staff, "page": "9", "page_size": "500"}).json() == []
     for bad in ({"page_size": "0"}, {"page_size": str(cap + 1)}, {"page": "x"},
                 {"page": "-1"}):
-        resp = client.get(f"{PREFIX}/requests.json", params={**staff, **bad})
-        assert resp.status_code == 400
-        assert next(iter(bad)) in resp.json()[0]["description"]
+        # refused with or without service_request_id, which overrides only the filters
+        for ids in ({}, {"service_request_id": docs[0]["id"]}):
+            resp = client.get(f"{PREFIX}/requests.json", params={**staff, **bad, **ids})
+            assert resp.status_code == 400
+            assert next(iter(bad)) in resp.json()[0]["description"]
     app.state.sc.service.store.dispose()
 
 

@@ -15,6 +15,7 @@ from reference_server import errors
 from reference_server.access import Access
 from reference_server.api import routes
 from reference_server.landing import API_DESCRIPTION, API_DOCUMENTATION
+from reference_server.open311 import open311_routes
 from reference_server.openapi import operations, resource_operations
 from reference_server.public import public_routes
 from reference_server.service import POLICIES, Policy, Service
@@ -29,9 +30,10 @@ SOURCES = sorted(Path(errors.__file__).parent.rglob("*.py"))
 
 def test_one_route_per_operation_and_each_resource_type_fully_served() -> None:
     ops = operations(SPEC.version)
-    # The public pages and the API's description and documentation have routes of their own.
-    own = {(r.path, m.lower()) for r in public_routes() for m in r.methods or ()} | {
-        (API_DESCRIPTION, "get"), (API_DOCUMENTATION, "get")}
+    # The public pages, the Open311 bridge and the API's description and documentation have
+    # routes of their own.
+    own = {(r.path, m.lower()) for r in [*public_routes(), *open311_routes(SPEC.version)]
+           for m in r.methods or ()} | {(API_DESCRIPTION, "get"), (API_DOCUMENTATION, "get")}
     served = {(r.path, m.lower()) for r in routes(SPEC.version, own) for m in r.methods or ()}
     assert served | own == set(ops) and not served & own
     for rtype in SPEC.resource_types:

@@ -7,6 +7,8 @@ from typing import Any
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
+from smartcommunity.open311 import mapping
+
 from .helpers import spec
 
 
@@ -38,11 +40,12 @@ def test_resource_bodies_reference_the_schemas_and_copy_nothing() -> None:
 
 
 def test_every_error_response_is_problem_json() -> None:
+    """The core HTTP rules hold for every operation without ``x-wire``."""
     api = spec().openapi
     responses = api["components"]["responses"]
     for path, item in api["paths"].items():
         for method, op in item.items():
-            if method == "parameters":
+            if method == "parameters" or spec().wire(path, method):
                 continue
             for status, resp in op["responses"].items():
                 if int(status) >= 400:
@@ -54,7 +57,7 @@ def test_writes_declare_precondition_and_idempotency() -> None:
     api = spec().openapi
     for path, item in api["paths"].items():
         for method, op in item.items():
-            if method == "parameters":
+            if method == "parameters" or spec().wire(path, method):
                 continue
             refs = [p.get("$ref", "") for p in op.get("parameters", [])]
             if method == "put" or "/actions/" in path:
@@ -81,3 +84,37 @@ def test_every_event_type_is_one_some_operation_produces() -> None:
             kinds.add("erased")
         expected |= {f"org.w3id.smartcommunity.{rt.lower()}.{k}" for k in kinds}
     assert set(s.schema("event.json")["properties"]["type"]["enum"]) == expected
+
+
+def _resolved(api: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    return api["components"]["responses"][ref.rsplit("/", 1)[1]] if ref else node
+
+
+def test_foreign_wire_operations_declare_their_own_wire() -> None:
+    """An operation marked ``x-wire`` names a wire the spec knows (the Open311 mapping's
+    GeoReport v2), sits under that wire's prefix and tag, answers each format the mapping
+    lists, and declares its errors in the wire's own error schema, never problem+json."""
+    s = spec()
+    api = s.openapi
+    bridge = mapping(s.version)
+    marked = [(path, method, op) for path, item in api["paths"].items()
+              for method, op in item.items() if method != "parameters" and op.get("x-wire")]
+    assert marked
+    errors = "#/components/schemas/Open311Errors"
+    for path, method, op in marked:
+        assert op["x-wire"] == "georeport-v2", (path, method)
+        assert path.startswith(bridge.prefix + "/") and path.endswith(".{fmt}"), path
+        assert op["tags"] == ["open311"], path
+        for status, declared in op["responses"].items():
+            content = _resolved(api, declared)["content"]
+            assert set(content) == set(bridge.formats.values()), (path, status)
+            if int(status) >= 400:
+                assert content["application/json"]["schema"]["$ref"] == errors, (path, status)
+    # The bridge's routes are exactly the marked operations; every other path is the core's.
+    assert {p for p, _, _ in marked} == {p for p in api["paths"] if p.startswith(bridge.prefix)}
+    fmt = api["components"]["parameters"]["open311Format"]["schema"]["enum"]
+    assert fmt == list(bridge.formats)
+    size = next(p for p in api["paths"][f"{bridge.prefix}/requests.{{fmt}}"]["get"]["parameters"]
+                if p["name"] == bridge.paging[1])
+    assert size["schema"]["maximum"] == bridge.max_requests

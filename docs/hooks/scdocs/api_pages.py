@@ -185,8 +185,13 @@ class ApiPage:
         lines += [
             f"- operationId: `{op_id}`",
             f"- {w(lang, 'no_auth') if security == [] else w(lang, 'auth')}",
-            "",
         ]
+        if op.get("x-wire"):
+            # an operation on a foreign wire, which the core HTTP conventions do not govern
+            lines.append(f"- x-wire: `{op['x-wire']}` — " + (
+                "遵循该线路格式，而非核心 HTTP 约定" if zh
+                else "follows that wire, not the core HTTP conventions"))
+        lines.append("")
         params = [self.resolve(p) for p in [*shared, *op.get("parameters", [])]]
         if params:
             lines += [
