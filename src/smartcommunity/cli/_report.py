@@ -86,6 +86,19 @@ def _from_server(base_url: str, preset_path: str | None) -> Iterator[Mapping[str
                 return
 
 
+def _published_profile(base_url: str) -> dict[str, Any] | None:
+    """The city profile a server runs and so counts its figures with (GET /profile), or None
+    when it runs none: a report of a server's data follows the same calendar and limits."""
+    import httpx
+
+    try:
+        resp = httpx.get(f"{base_url.rstrip('/')}/profile", timeout=60)
+    except httpx.HTTPError as exc:
+        raise UsageError(f"cannot read {base_url}/profile: {exc}") from exc
+    body = resp.json() if resp.status_code == 200 else None
+    return body if isinstance(body, dict) else None
+
+
 def command(args: argparse.Namespace) -> int:
     from ..indicators import Tally, load_definitions, write_report
     from ..profiles import load_profile
@@ -93,11 +106,13 @@ def command(args: argparse.Namespace) -> int:
     if not _PERIOD.match(args.period):
         raise UsageError(f"--period {args.period}: write the month as YYYY-MM, e.g. 2026-11")
     profile = None
-    if args.profile:
+    source = args.profile or (_published_profile(args.base_url)
+                              if args.base_url and args.preset else None)
+    if source is not None:
         try:
-            profile = load_profile(args.profile)
+            profile = load_profile(source)
         except ProfileError as exc:
-            raise UsageError(f"{args.profile}: {exc}") from exc
+            raise UsageError(f"{args.profile or 'GET /profile'}: {exc}") from exc
     try:
         tally = Tally(load_definitions(profile), profile)
         if args.input:
