@@ -43,19 +43,25 @@ def _open_until_deadline(document: dict[str, Any], event: dict[str, Any]) -> Non
                     deadline=document.get("supportDeadline"))
 
 
-def _ids(supporters: list[Any]) -> list[Any]:
-    return [(s.get("resident") or {}).get("id") if isinstance(s, dict) else None
-            for s in supporters]
+def _supporters(document: dict[str, Any], event: dict[str, Any]
+                ) -> tuple[Any, list[Any], list[Any]]:
+    """The resident ``event`` is by, the proposal's supporters and their resident ids, once
+    the event is known to come from a resident while support is open."""
+    action = str(event["action"])
+    resident = supporter_of(event.get("actor"))
+    if resident is None:
+        raise _fail(action, "/actor", "voice.supporter-unknown")
+    _open_until_deadline(document, event)
+    supporters = _list(document, "supporters")
+    ids = [(s.get("resident") or {}).get("id") if isinstance(s, dict) else None
+           for s in supporters]
+    return resident, supporters, ids
 
 
 @effect("Proposal", "support")
 def _support(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
-    resident = supporter_of(event.get("actor"))
-    if resident is None:
-        raise _fail("support", "/actor", "voice.supporter-unknown")
-    _open_until_deadline(document, event)
-    supporters = _list(document, "supporters")
-    if resident in _ids(supporters):
+    resident, supporters, ids = _supporters(document, event)
+    if resident in ids:
         raise _fail("support", "/actor", "voice.double-support", resident=resident)
     entry: dict[str, Any] = {"resident": {"resourceType": "Resident", "id": resident},
                              "at": event["at"], "channel": _details(event)["channel"]}
@@ -68,12 +74,7 @@ def _support(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) ->
 
 @effect("Proposal", "withdraw-support")
 def _withdraw_support(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
-    resident = supporter_of(event.get("actor"))
-    if resident is None:
-        raise _fail("withdraw-support", "/actor", "voice.supporter-unknown")
-    _open_until_deadline(document, event)
-    supporters = _list(document, "supporters")
-    ids = _ids(supporters)
+    resident, supporters, ids = _supporters(document, event)
     if resident not in ids:
         raise _fail("withdraw-support", "/actor", "voice.not-supporting", resident=resident)
     del supporters[ids.index(resident)]

@@ -18,11 +18,8 @@ from .._context import KitContext
 from .._registry import Skipped, check
 from ._shared import (
     ISSUE,
-    PROXY_ROLE,
-    PUBLIC,
     RESIDENT,
-    RESIDENT_ROLE,
-    SYSTEM,
+    ROLE,
     Tracked,
     feed,
     keyed_create,
@@ -122,9 +119,9 @@ def test_withheld_events(ctx: KitContext) -> None:
                    "a reader who may not read the resource sees its id in the feed")
 
 
-@check("/req/change-feed/access-now", needs=(PROXY_ROLE,))
+@check("/req/change-feed/access-now", needs=(ROLE.proxy,))
 def test_feed_decided_now(ctx: KitContext) -> None:
-    agent = ctx.principal(PROXY_ROLE)
+    agent = ctx.principal(ROLE.proxy)
     cursor = tail(ctx, agent)
     # 1. A proxy whose period ends reads nothing more of the resident, not even from before.
     record = Tracked(ctx, _unique(ctx, [proxy(ctx, agent, ["receive-information"])]))
@@ -157,7 +154,8 @@ def test_feed_decided_now(ctx: KitContext) -> None:
                    f"after the reporter became confidential, {reader.name} still reads "
                    f"{plain(leaked)} in the feed")
     # 3. A consultation narrowed to staff leaves the public's and residents' feeds.
-    watchers = [p for p in (ctx.optional(PUBLIC), ctx.optional(RESIDENT_ROLE)) if p is not None]
+    watchers = [p for p in (ctx.optional(ROLE.public), ctx.optional(ROLE.resident))
+                if p is not None]
     if watchers and CONSULTATION in ctx.spec.resource_types:
         starts = {p.name: tail(ctx, p) for p in watchers}
         consultation = Tracked(ctx, _public_consultation(ctx))
@@ -176,7 +174,7 @@ def _public_consultation(ctx: KitContext) -> dict[str, Any]:
     return ctx.ensure_valid(doc, "(public consultation)")
 
 
-@check("/req/change-feed/erased-history", needs=(SYSTEM,))
+@check("/req/change-feed/erased-history", needs=(ROLE.system,))
 def test_erased_history(ctx: KitContext) -> None:
     who, cursor = watching(ctx)
     record = Tracked(ctx, _unique(ctx))
@@ -200,7 +198,7 @@ def test_erased_history(ctx: KitContext) -> None:
 
 @check("/req/privacy/erasure-every-copy")
 def test_erasure_every_copy(ctx: KitContext) -> None:
-    readers = [ctx.staff, *(p for p in (ctx.optional(SYSTEM),) if p is not None)]
+    readers = [ctx.staff, *(p for p in (ctx.optional(ROLE.system),) if p is not None)]
     starts = {who.name: tail(ctx, who) for who in readers}  # the feed from before the record
     doc = _unique(ctx)
     values = _values(doc)

@@ -15,8 +15,8 @@ from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
-    DEPARTMENT,
     ISSUE,
+    ROLE,
     Tracked,
     active_lead,
     follow_up_request,
@@ -51,7 +51,7 @@ def _read(ctx: KitContext, who: Principal, period: str) -> dict[str, Any]:
 def _closed_issue(ctx: KitContext, **follow_up: Any) -> Tracked:
     """An issue dispatched, claimed, resolved and followed up, the follow-up naming the lead
     assignment it judges (/req/indicators/follow-up-assignment)."""
-    lead = ctx.principal(DEPARTMENT)
+    lead = ctx.principal(ROLE.department)
     issue = issue_in_progress(ctx, lead)
     assignment = active_lead(issue)["id"]
     resolve(issue, lead)
@@ -119,7 +119,7 @@ def test_indicators_endpoint(ctx: KitContext) -> None:
         ctx.expect_problem(ctx.call("GET", ctx.path(_OPERATION), regulator, params=bad), 400)
 
 
-@check("/req/indicators/figures", needs=(REGULATOR, DEPARTMENT))
+@check("/req/indicators/figures", needs=(REGULATOR, ROLE.department))
 def test_figures_follow_the_definitions(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     _closed_issue(ctx)
@@ -127,7 +127,7 @@ def test_figures_follow_the_definitions(ctx: KitContext) -> None:
     _compare(ctx, regulator, "闭环之后", "after the loop")
 
 
-@check("/req/indicators/exclusions", needs=(REGULATOR, DEPARTMENT))
+@check("/req/indicators/exclusions", needs=(REGULATOR, ROLE.department))
 def test_exclusions_are_honoured(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     issue = _closed_issue(ctx, rating=1, perceivedResolution="not-resolved")

@@ -12,9 +12,9 @@ from .._context import KitContext
 from .._preset import Principal
 from .._registry import Failed, check
 from ._shared import (
-    GRID_WORKER,
     ISSUE,
     RESIDENT,
+    ROLE,
     Tracked,
     fresh,
     new_issue,
@@ -106,7 +106,7 @@ def _subjects(ctx: KitContext) -> list[Tracked]:
     """One record of each read resource type, with personal data in every class: a resident
     (in a grid worker's grid when the preset names one), a published issue, a consultation."""
     doc = with_number(ctx)
-    worker = ctx.optional(GRID_WORKER)
+    worker = ctx.optional(ROLE.grid_worker)
     grid = next((g for g in (worker.grids if worker else ())
                  if g.startswith(ctx.preset.community + "-")), None)
     if grid is not None:

@@ -20,8 +20,8 @@ from ...profiles import Profile, check_profile, load_profile
 from .._context import KitContext
 from .._registry import Skipped, check
 from ._shared import (
-    DEPARTMENT,
     ISSUE,
+    ROLE,
     Tracked,
     dispatch_request,
     expect_pointer,
@@ -205,10 +205,10 @@ def _instant(text: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-@check("/req/profiles/document-organisations", needs=(DEPARTMENT,))
+@check("/req/profiles/document-organisations", needs=(ROLE.department,))
 def test_profile_document_organisations(ctx: KitContext) -> None:
     city = _city(ctx)
-    lead = ctx.principal(DEPARTMENT)
+    lead = ctx.principal(ROLE.department)
     if lead.organisation not in city.organisations:
         raise Skipped(f"预设的部门 {lead.organisation} 不在配置的组织登记中",
                       f"the preset's department {lead.organisation} is not in the profile's "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ...integrity import WITHHELD_TYPE
@@ -28,14 +29,25 @@ from .._registry import Failed, Skipped
 ISSUE = "Issue"
 RESIDENT = "Resident"
 CONSULTATION = "Consultation"
-#: the role whose principals an issue is dispatched to
-DEPARTMENT = "department"
-#: roles of people acting for themselves or for a resident
-RESIDENT_ROLE, PROXY_ROLE, GRID_WORKER = "resident", "proxy", "grid-worker"
-#: the role that reads every community's data (the mirror of the change feed)
-SYSTEM = "system"
-#: the role of the unauthenticated public
-PUBLIC = "public"
+
+
+@dataclass(frozen=True, slots=True)
+class _Roles:
+    """The roles the checks name."""
+
+    #: whose principals an issue is dispatched to
+    department: str = "department"
+    #: people acting for themselves or for a resident
+    resident: str = "resident"
+    proxy: str = "proxy"
+    grid_worker: str = "grid-worker"
+    #: reads every community's data (the mirror of the change feed)
+    system: str = "system"
+    #: the unauthenticated public
+    public: str = "public"
+
+
+ROLE = _Roles()
 
 
 def anonymous_read(ctx: KitContext, path: str) -> bool:
@@ -251,7 +263,7 @@ def resident_ref(rid: str, display: str | None = None) -> dict[str, Any]:
     return {**ref, "display": display} if display else ref
 
 
-def resident_actor(rid: str, name: str, role: str = RESIDENT_ROLE, **more: Any
+def resident_actor(rid: str, name: str, role: str = ROLE.resident, **more: Any
                    ) -> dict[str, Any]:
     """An actor: the resident ``rid`` (or, with ``role``, a proxy who is that resident)."""
     return {"role": role, "name": name, "resident": resident_ref(rid), **more}
@@ -275,9 +287,9 @@ def mirror(ctx: KitContext, *, or_staff: bool = False) -> Principal:
     """A principal that sees everything, to whom the feed's no-gap promise is made; without
     one in the preset, staff when ``or_staff``, else the check is skipped."""
     for p in ctx.preset.principals.values():
-        if p.role == SYSTEM and "*" in p.communities:
+        if p.role == ROLE.system and "*" in p.communities:
             return p
-    return ctx.staff if or_staff else ctx.principal(SYSTEM)
+    return ctx.staff if or_staff else ctx.principal(ROLE.system)
 
 
 def tail(ctx: KitContext, who: Principal) -> str:
@@ -765,6 +777,12 @@ def plain(value: Any, lang: str = "en") -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+def expect_none(ctx: KitContext, found: list[Any], zh: str, en: str, shown: int = 5) -> None:
+    """Fails, saying ``zh`` / ``en`` and the first ``shown`` of them in plain words, when
+    anything was ``found``."""
+    ctx.expect(not found, f"{zh}：{plain(found[:shown], 'zh')}", f"{en}: {plain(found[:shown])}")
 
 
 def query(params: Mapping[str, Any]) -> str:
