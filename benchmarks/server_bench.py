@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from timing import callgrind_instructions  # noqa: E402
 
 from reference_server.app import SETTINGS_ENV  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
@@ -506,18 +507,9 @@ def _callgrind_child(which: str, method: str, calls: int, prepared: int) -> None
 
 
 def _instructions(which: str, method: str, calls: int, prepared: int, tmp: Path) -> int:
-    out = tmp / f"callgrind-{which}-{method}-{calls}.out"
-    proc = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-         sys.executable, __file__, "--callgrind-child", which, method, str(calls),
-         str(prepared)],
-        env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False)
-    if proc.returncode != 0 or not out.exists():
-        sys.exit(f"valgrind failed ({proc.returncode}): {proc.stderr[-800:]}")
-    for line in out.read_text("utf-8", errors="replace").splitlines():
-        if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1])
-    sys.exit(f"no instruction total in {out.name}")
+    return callgrind_instructions(
+        [__file__, "--callgrind-child", which, method, str(calls), str(prepared)],
+        tmp / f"callgrind-{which}-{method}-{calls}.out")
 
 
 def callgrind(calls: int) -> int:
