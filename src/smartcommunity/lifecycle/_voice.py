@@ -8,9 +8,9 @@ the resident the actor acts for, so support is bound to whoever holds the creden
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 from typing import Any
 
+from .._moments import moment
 from ._effects import Inputs, _details, _fail, _list, effect
 
 __all__ = ["supporter_of"]
@@ -28,16 +28,11 @@ def supporter_of(actor: Any) -> str | None:
     return None
 
 
-def _moment(text: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _open_until_deadline(document: dict[str, Any], event: dict[str, Any]) -> None:
     """/req/voice/support-withdrawal: nothing changes in support after the deadline."""
-    deadline, at = _moment(document.get("supportDeadline")), _moment(event.get("at"))
+    deadline, at = moment(document.get("supportDeadline")), moment(event.get("at"))
     if deadline is not None and at is not None and at > deadline:
         raise _fail(str(event["action"]), "/supportDeadline", "voice.support-closed",
                     deadline=document.get("supportDeadline"))

@@ -16,22 +16,17 @@ from typing import Any
 from ...integrity import WITHHELD_TYPE
 from .._context import KitContext
 from .._registry import Skipped, check
+from ._people import proxy, resident
 from ._shared import (
     ISSUE,
     RESIDENT,
     ROLE,
     Tracked,
-    feed,
     keyed_create,
     new_issue,
     plain,
-    proxy,
-    resident,
-    subject,
-    tail,
-    watching,
-    withheld_members,
 )
+from ._watching import feed, subject, tail, watching, withheld_members
 
 REGULATOR = "regulator"
 CONSULTATION = "Consultation"

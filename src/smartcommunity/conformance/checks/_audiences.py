@@ -12,23 +12,19 @@ from ...validation import compile_plan
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
+from ._people import listed, resident, with_number
 from ._shared import (
     ISSUE,
     RESIDENT,
     ROLE,
     Tracked,
     dispatch,
-    feed,
-    listed,
     plain,
-    resident,
     resident_ref,
-    subject,
     submitted_by,
-    tail,
-    with_number,
     without_meta,
 )
+from ._watching import feed, subject, tail
 
 
 def _record_access(ctx: KitContext) -> dict[str, Any]:

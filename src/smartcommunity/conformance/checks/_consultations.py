@@ -11,6 +11,7 @@ from typing import Any
 from ...validation import validate
 from .._context import KitContext, KitFault
 from .._registry import Skipped, check
+from ._people import proxy, resident
 from ._shared import (
     CLOSE_VOTE,
     CONSULTATION,
@@ -19,20 +20,17 @@ from ._shared import (
     Tracked,
     complete_consultation,
     escalating,
-    events_of,
     expect_pointer,
     new_issue,
     other_community,
     plain,
     proposed,
-    proxy,
     refused_on_create,
-    resident,
     resident_actor,
-    tail,
     transition,
     without_meta,
 )
+from ._watching import events_of, tail
 
 
 def _status_after(ctx: KitContext, action: str, before: str) -> str:

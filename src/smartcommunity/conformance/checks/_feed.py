@@ -14,17 +14,12 @@ from ._shared import (
     RESIDENT,
     ROLE,
     Tracked,
-    after,
-    events_of,
     expect_none,
-    mirror,
     new_issue,
     plain,
-    subject,
-    tail,
-    watching,
     without_meta,
 )
+from ._watching import after, events_of, mirror, subject, tail, watching
 
 
 @check("/req/change-feed/event-per-write", needs=(ROLE.system,))

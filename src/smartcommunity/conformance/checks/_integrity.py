@@ -17,15 +17,10 @@ from .._registry import Skipped, check
 from ._shared import (
     ROLE,
     Tracked,
-    feed,
     fresh,
-    mirror,
     plain,
-    subject,
-    tail,
-    watching,
-    withheld_members,
 )
+from ._watching import feed, mirror, subject, tail, watching, withheld_members
 
 #: a digest no content has: what the kit sends where none may be
 _NO_DIGEST = "sha256:" + "0" * 64

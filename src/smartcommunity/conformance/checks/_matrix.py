@@ -11,6 +11,7 @@ from ...validation import compile_plan, values_at
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Failed, check
+from ._people import with_number
 from ._shared import (
     ISSUE,
     RESIDENT,
@@ -19,10 +20,8 @@ from ._shared import (
     fresh,
     new_issue,
     plain,
-    subject,
-    tail,
-    with_number,
 )
+from ._watching import subject, tail
 
 #: the read paths of the matrix, in the order the report shows them
 ENDPOINTS = ("read", "list", "history", "feed", "audit")

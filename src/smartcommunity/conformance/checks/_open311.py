@@ -10,7 +10,8 @@ from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._shared import ISSUE, events_of, new_issue, plain, watching
+from ._shared import ISSUE, new_issue, plain
+from ._watching import events_of, watching
 
 _FORM = "application/x-www-form-urlencoded"
 _RESIDENT = "resident"

@@ -11,6 +11,7 @@ from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
+from ._people import listed, with_number
 from ._shared import (
     ISSUE,
     RESIDENT,
@@ -19,9 +20,7 @@ from ._shared import (
     anonymous_read,
     dispatch,
     dispatched,
-    events_of,
     expect_none,
-    listed,
     new_issue,
     plain,
     reassign,
@@ -29,11 +28,10 @@ from ._shared import (
     resident_ref,
     stored,
     submitted_by,
-    tail,
     transition,
-    with_number,
     without_meta,
 )
+from ._watching import events_of, tail
 
 REGULATOR = "regulator"
 

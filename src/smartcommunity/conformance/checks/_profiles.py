@@ -15,6 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ..._moments import moment
 from ...exceptions import ProfileError
 from ...profiles import Profile, check_profile, load_profile
 from .._context import KitContext
@@ -180,7 +181,7 @@ def test_profile_deadlines(ctx: KitContext) -> None:
         if expected is None:
             continue
         value = got.get(member)
-        ctx.expect(isinstance(value, str) and _instant(value) == expected,
+        ctx.expect(isinstance(value, str) and moment(value) == expected,
                    f"{category}/{urgency} 的 {member} 是 {value}，按配置应为 "
                    f"{expected.isoformat()}",
                    f"the {member} of a {category}/{urgency} issue is {value}; the profile "
@@ -197,12 +198,6 @@ def test_profile_deadlines(ctx: KitContext) -> None:
                "the issue stating a deadline later than the profile's was stored")
 
 
-def _instant(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 @check("/req/profiles/document-organisations", needs=(ROLE.department,))

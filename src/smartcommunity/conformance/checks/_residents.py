@@ -10,28 +10,22 @@ from ... import identifiers
 from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._registry import Skipped, check
+from ._people import listed, own_record, proxy, resident, restriction_asked, with_number
 from ._shared import (
     RESIDENT,
     ROLE,
     Tracked,
-    events_of,
     expect_pointer,
-    listed,
     other_community,
-    own_record,
     plain,
     proposed,
-    proxy,
     refused_on_create,
-    resident,
     resident_actor,
     resident_ref,
-    restriction_asked,
     submitted_by,
-    watching,
-    with_number,
     without_meta,
 )
+from ._watching import events_of, watching
 
 
 def _minimal_members(ctx: KitContext) -> set[str]:

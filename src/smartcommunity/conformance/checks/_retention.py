@@ -18,13 +18,11 @@ from ._shared import (
     ISSUE,
     ROLE,
     Tracked,
-    feed,
     plain,
     resident_ref,
-    subject,
     submitted_by,
-    tail,
 )
+from ._watching import feed, subject, tail
 
 RETENTION = "/req/privacy/retention"
 
