@@ -250,14 +250,19 @@ def new_issue(template: dict[str, Any], n: int = 0) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def serve(command: list[str], env: dict[str, str], base: str) -> Iterator[subprocess.Popen[bytes]]:
+def serve(command: list[str], env: dict[str, str], base: str, *, log: Path | None = None,
+          start: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """The server ``command`` starts, once it answers at ``base`` (within ``start`` seconds);
+    stopped afterwards. Its standard error goes to ``log`` when given."""
     proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL,
+                            stderr=log.open("ab") if log else subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{command} exited with {proc.returncode}")
+        deadline = time.monotonic() + start
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{command} did not start ({proc.returncode})"
+                                   + (f"; see {log}" if log else ""))
             with contextlib.suppress(httpx.HTTPError):
                 httpx.get(base + "/conformance", timeout=1)
                 break
@@ -266,7 +271,7 @@ def serve(command: list[str], env: dict[str, str], base: str) -> Iterator[subpro
     finally:
         proc.terminate()
         try:
-            proc.wait(10)
+            proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
 
