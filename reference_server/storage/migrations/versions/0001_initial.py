@@ -1,12 +1,20 @@
 """Initial schema: resources and their filter terms, change feed, idempotency keys, audit log.
 
-Resources get an index per filter of the list operations (``(rtype, <column>, seq)``, so an
-equality filter reads its matches in cursor order from the cursor on, and a time range reads
-its range); multi-valued filters (memberships, grids, pseudonyms, departments, external
-references, coarse coordinates) read ``resource_terms (kind, value, rseq)``. ``category``
-compares byte by byte (collation "C") on PostgreSQL, so a code's sub-codes are one index range
-whatever the database's locale. The feed has its resource's events and its still unsealed ones
-indexed, so neither a version's state nor the start reads the whole feed.
+Which index serves what (the list operations order by ``seq`` and page with ``seq > cursor``):
+
+- ``?status=``, ``?category=``, ``?requestType=``, ``?intakeChannel=``, ``?urgency=``:
+  ``resources (rtype, <column>, seq)``, so matches come in cursor order from the cursor on;
+  ``?category=`` reads the range of the code and its sub-codes, hence the column compares
+  byte by byte (collation "C") on PostgreSQL whatever the database's locale;
+- ``?updatedSince=``: ``(rtype, updated_at, seq)``; ``?submittedFrom=`` / ``?submittedTo=``:
+  ``(rtype, submitted_at, seq)``;
+- ``?community=`` of one-community types, and the cursor alone: ``(rtype, community, seq)``
+  and ``(rtype, seq)``;
+- ``?community=`` of residents and organisations, ``?grid=``, ``?pseudonym=``,
+  ``?department=``, ``?externalRef=``, ``?bbox=``, consultations' ``?category=`` and
+  ``?issue=``: ``resource_terms (kind, value, rseq)``;
+- a resource's own events (the state of a version, erasure's rewrite): ``events (rtype, rid,
+  seq)``; the events still to seal at start: ``events (seq) WHERE chain IS NULL``.
 
 Revision ID: 0001
 Revises:
