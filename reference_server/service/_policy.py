@@ -8,6 +8,7 @@ served by :class:`Policy` as it is. Subclasses register with :func:`policy_for`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -121,16 +122,22 @@ class Policy:
             raise forbidden(principal, "divisionCode is not a community you serve",
                             "divisionCode 不是您服务的社区", requirement, "/divisionCode")
 
+    @functools.cached_property
+    def _creation(self) -> tuple[frozenset[str], list[str], str]:
+        """The type's creating actions, the statuses they lead to, and their names as a
+        message shows them."""
+        lifecycle = self.service.lifecycle(self.rtype)
+        creating = lifecycle.creating_actions
+        targets = (lifecycle.transitions[a].target for a in creating)
+        return (frozenset(creating), sorted({t for t in targets if t is not None}),
+                " / ".join(sorted(creating)))
+
     def creation_problems(self, doc: Mapping[str, Any], requirement: str,
                           barred: Iterable[str] = ()) -> list[tuple[str, str, str, str]]:
         """What keeps ``doc`` from being a new record of its lifecycle: a status other than
         one a creating action leads to, a history other than one creating event, or one of
         the ``barred`` members (those only actions write)."""
-        lifecycle = self.service.lifecycle(self.rtype)
-        creating = lifecycle.creating_actions
-        targets = (lifecycle.transitions[a].target for a in creating)
-        initial = sorted({target for target in targets if target is not None})
-        events = " / ".join(sorted(creating))
+        creating, initial, events = self._creation
         problems = []
         if doc.get("status") not in initial:
             problems.append(("/status", f"a new {self.rtype} has status {initial}",
