@@ -17,7 +17,6 @@ import argparse
 import copy
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import textwrap
@@ -41,6 +40,7 @@ from server_bench import (  # noqa: E402
     verdict,
     wrk_run,
 )
+from timing import median_ms  # noqa: E402
 
 from reference_server import Settings, create_app  # noqa: E402
 from reference_server.app import SETTINGS_ENV  # noqa: E402
@@ -94,16 +94,6 @@ def load(base: str, path: str, seconds: int, tmp: Path) -> Load:
     return httpx_run(base, request, seconds)
 
 
-def timed(fn: Any, runs: int) -> float:
-    """The median of ``runs`` timings of ``fn()``, in milliseconds."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=100_000, help="issues in the store")
@@ -123,10 +113,10 @@ def main() -> int:
               f"{time.perf_counter() - started:.1f} s (SQLite)")
 
         pages = app.state.public
-        grouped = timed(pages._count, 5)
+        grouped = median_ms(pages._count, 5)
         with service.store.read() as tx:
             stored = [s.doc for s in tx.all_resources() if s.rtype == "Issue"]
-        scan = timed(lambda: statistics_from_issues(stored), 3)
+        scan = median_ms(lambda: statistics_from_issues(stored), 3)
         service.store.dispose()
 
         port = free_port()

@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,7 +49,7 @@ import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from benchmarks.city import Scale, write  # noqa: E402
-from benchmarks.server_bench import pg_database  # noqa: E402
+from benchmarks.server_bench import free_port, pg_database, serve  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
 from reference_server.http import encode_cursor  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
@@ -196,38 +195,16 @@ def reads_load(base: str, ids: list[str], seconds: float) -> Load:
 
 # -- servers and stores ----------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serving(url: str, tokens: Path, log: Path) -> Iterator[str]:
     """One ``smartcommunity serve`` process on ``url``; its base URL."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "smartcommunity.cli", "serve", "--port", str(port),
-         "--database-url", url, "--tokens", str(tokens), "--no-access-log"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start; see {log}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + "/conformance", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.2)
+    command = [sys.executable, "-m", "smartcommunity.cli", "serve", "--port", str(port),
+               "--database-url", url, "--tokens", str(tokens), "--no-access-log"]
+    env = {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    with serve(command, env, base, log=log, start=300):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def import_files(url: str, folder: Path) -> tuple[int, float]:

@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from timing import callgrind_instructions  # noqa: E402
 
 from reference_server.app import SETTINGS_ENV  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
@@ -249,14 +250,19 @@ def new_issue(template: dict[str, Any], n: int = 0) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def serve(command: list[str], env: dict[str, str], base: str) -> Iterator[subprocess.Popen[bytes]]:
+def serve(command: list[str], env: dict[str, str], base: str, *, log: Path | None = None,
+          start: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """The server ``command`` starts, once it answers at ``base`` (within ``start`` seconds);
+    stopped afterwards. Its standard error goes to ``log`` when given."""
     proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL,
+                            stderr=log.open("ab") if log else subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{command} exited with {proc.returncode}")
+        deadline = time.monotonic() + start
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{command} did not start ({proc.returncode})"
+                                   + (f"; see {log}" if log else ""))
             with contextlib.suppress(httpx.HTTPError):
                 httpx.get(base + "/conformance", timeout=1)
                 break
@@ -265,7 +271,7 @@ def serve(command: list[str], env: dict[str, str], base: str) -> Iterator[subpro
     finally:
         proc.terminate()
         try:
-            proc.wait(10)
+            proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
 
@@ -506,18 +512,9 @@ def _callgrind_child(which: str, method: str, calls: int, prepared: int) -> None
 
 
 def _instructions(which: str, method: str, calls: int, prepared: int, tmp: Path) -> int:
-    out = tmp / f"callgrind-{which}-{method}-{calls}.out"
-    proc = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-         sys.executable, __file__, "--callgrind-child", which, method, str(calls),
-         str(prepared)],
-        env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False)
-    if proc.returncode != 0 or not out.exists():
-        sys.exit(f"valgrind failed ({proc.returncode}): {proc.stderr[-800:]}")
-    for line in out.read_text("utf-8", errors="replace").splitlines():
-        if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1])
-    sys.exit(f"no instruction total in {out.name}")
+    return callgrind_instructions(
+        [__file__, "--callgrind-child", which, method, str(calls), str(prepared)],
+        tmp / f"callgrind-{which}-{method}-{calls}.out")
 
 
 def callgrind(calls: int) -> int:

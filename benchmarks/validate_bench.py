@@ -36,6 +36,7 @@ from typing import Any
 
 import orjson
 from jsonschema import Draft202012Validator
+from timing import callgrind_instructions
 
 from smartcommunity import Validator, load_spec
 from smartcommunity.specification import DEFAULT_VERSION
@@ -182,17 +183,8 @@ def _callgrind_child(case: str, calls: int, prepared: int) -> None:
 
 
 def _instructions(case: str, calls: int, prepared: int, tmp: Path) -> int:
-    out = tmp / f"callgrind-{case}-{calls}.out"
-    proc = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-         sys.executable, __file__, "--callgrind-child", case, str(calls), str(prepared)],
-        env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False)
-    if proc.returncode != 0 or not out.exists():
-        sys.exit(f"valgrind failed ({proc.returncode}): {proc.stderr[-800:]}")
-    for line in out.read_text("utf-8", errors="replace").splitlines():
-        if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1])
-    sys.exit(f"no instruction total in {out.name}")
+    return callgrind_instructions([__file__, "--callgrind-child", case, str(calls), str(prepared)],
+                                  tmp / f"callgrind-{case}-{calls}.out")
 
 
 def _rule_cases() -> dict[str, str]:

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
+
+from timing import median_ms  # noqa: E402
 
 from reference_server import Settings, create_app  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
@@ -49,15 +49,6 @@ def _opinions(example: dict[str, Any], consultation: str, count: int,
     return out
 
 
-def _median_ms(fn: Any, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def measure(size: int, runs: int) -> tuple[float, float]:
     spec = load_spec()
     examples = dict(spec.examples())
@@ -74,8 +65,8 @@ def measure(size: int, runs: int) -> tuple[float, float]:
         policy = service.policies["Consultation"]
         with service.store.read() as tx:
             stored = tx.get("Consultation", consultation["id"])
-            baseline = _median_ms(lambda: tx.get("Consultation", consultation["id"]), runs)
-            check = _median_ms(lambda: policy._replies_given(tx, stored, None), runs)
+            baseline = median_ms(lambda: tx.get("Consultation", consultation["id"]), runs)
+            check = median_ms(lambda: policy._replies_given(tx, stored, None), runs)
     return baseline, check
 
 
@@ -98,7 +89,7 @@ def page_cost(count: int, runs: int) -> float:
         pages = app.state.public
         key = ("consultation", consultation["id"], "zh-Hans")
         pages._make(key)  # templates and plans compiled once, as the server does at start
-        return _median_ms(lambda: pages._make(key), runs)
+        return median_ms(lambda: pages._make(key), runs)
 
 
 def main(argv: list[str] | None = None) -> int:

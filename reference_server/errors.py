@@ -1,17 +1,21 @@
 """HTTP errors as RFC 9457 ``application/problem+json`` (/req/core/problem-details).
 
-Every error the server answers is a :class:`ProblemError` subclass that declares its status,
-stable code and title; its bilingual message is the code's template in the spec's
-``error-code`` codelist, filled with the values the error was raised with. One renderer turns
+Every error the server answers is a :class:`ProblemError` subclass made for its stable code,
+with the status, title and requirement of the code's row in ``problems.csv``; its bilingual
+message is the code's template in the spec's ``error-code`` codelist, filled with the values
+the error was raised with. One renderer turns
 it into the body that ``schemas/problem.json`` describes, its ``type`` under the version
 served. Routes raise, never build error responses themselves.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
@@ -35,6 +39,7 @@ __all__ = [
 ]
 
 PROBLEM_JSON = "application/problem+json"
+_PROBLEMS = Path(__file__).with_name("problems.csv")
 log = logging.getLogger("reference_server")
 
 
@@ -72,9 +77,12 @@ class ProblemError(Exception):
     code: ClassVar[str] = "http.bad-request"
     title: ClassVar[str] = "Bad request"
     requirement: ClassVar[str | None] = None
+    #: headers every answer of this problem carries
+    always: ClassVar[Mapping[str, str]] = {}
 
     def __init_subclass__(cls, *, status: int | None = None, code: str | None = None,
-                          title: str | None = None, requirement: str | None = None) -> None:
+                          title: str | None = None, requirement: str | None = None,
+                          always: Mapping[str, str] | None = None) -> None:
         # A subclass states what differs from its base in its class line; the rest is
         # inherited, as class attributes would be.
         super().__init_subclass__()
@@ -86,6 +94,8 @@ class ProblemError(Exception):
             cls.title = title
         if requirement is not None:
             cls.requirement = requirement
+        if always is not None:
+            cls.always = always
 
     def __init__(self, detail: str | None = None, *, errors: Iterable[Mapping[str, Any]] = (),
                  headers: Mapping[str, str] | None = None,
@@ -97,7 +107,7 @@ class ProblemError(Exception):
         self.given_detail = detail
         self.detail = detail or self.message["en"]
         self.errors = [dict(e) for e in errors]
-        self.headers = dict(headers or {})
+        self.headers = {**self.always, **(headers or {})}
         super().__init__(self.detail)
 
     def body(self, version: str = DEFAULT_VERSION) -> dict[str, Any]:
@@ -142,139 +152,59 @@ def findings_of(items: Iterable[Finding]) -> list[dict[str, Any]]:
     return out
 
 
-class BadRequest(ProblemError):
-    pass
+#: headers of a 401: the scheme the server asks for
+_BEARER = {"WWW-Authenticate": 'Bearer realm="smartcommunity"'}
+#: headers of a 503: when to ask again
+_RETRY = {"Retry-After": "30"}
 
 
-class UnknownParameter(ProblemError, code="http.unknown-parameter", title="Unknown query parameter",
-                       requirement="/req/core/unknown-parameter"):
-    pass
+@cache
+def _problem_facts() -> dict[str, tuple[int, str, str | None]]:
+    """Status, title and requirement by code, from ``problems.csv`` beside this module."""
+    with _PROBLEMS.open(encoding="utf-8", newline="") as f:
+        return {row["code"]: (int(row["status"]), row["title"], row["requirement"] or None)
+                for row in csv.DictReader(f)}
 
 
-class InvalidParameter(ProblemError, code="http.invalid-parameter", title="Invalid parameter"):
-    pass
+def _problem(name: str, code: str, base: type[ProblemError] = ProblemError, *,
+             always: Mapping[str, str] | None = None) -> type[ProblemError]:
+    """The problem class ``name`` for the ``error-code`` ``code``: a ``base`` answered with the
+    code's status, title and requirement in ``problems.csv``, and ``always`` these headers."""
+    status, title, requirement = _problem_facts()[code]
+    return type(name, (base,), {"__module__": __name__, "__qualname__": name}, status=status,
+                code=code, title=title, requirement=requirement, always=always)
 
 
-class InvalidHeader(ProblemError, code="http.invalid-header", title="Invalid header"):
-    pass
-
-
-class InvalidCursor(ProblemError, code="http.invalid-cursor", title="Invalid cursor",
-                    requirement="/req/core/cursor-opaque"):
-    pass
-
-
-class MalformedJson(ProblemError, code="http.malformed-json", title="Malformed JSON",
-                    requirement="/req/core/no-server-error"):
-    pass
-
-
-class TooDeep(ProblemError, code="http.too-deep", title="JSON nested too deeply",
-              requirement="/req/core/request-limits"):
-    pass
-
-
-class Unauthorized(ProblemError, status=401, code="http.unauthorized", title="Unauthorized",
-                   requirement="/req/core/authentication"):
-    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="smartcommunity"'},
-                         **kwargs)
-
-
-class KeysUnavailable(ProblemError, status=503, code="http.keys-unavailable",
-                      title="Keys unavailable", requirement="/req/core/bearer-jwt"):
-    """The identity provider's JWKS URL does not answer: the token cannot be checked now, which
-    is the server's state to report, not a verdict on the token."""
-
-    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
-        super().__init__(detail, headers={"Retry-After": "30"}, **kwargs)
-
-
-class Forbidden(ProblemError, status=403, code="http.forbidden", title="Forbidden"):
-    pass
-
-
-class ActorMismatch(ProblemError, status=403, code="http.actor-mismatch", title="Forbidden",
-                    requirement="/req/core/actor-is-principal"):
-    pass
-
-
-class NotFound(ProblemError, status=404, code="http.not-found", title="Not found",
-               requirement="/req/core/not-found"):
-    pass
-
-
-class MethodNotAllowed(ProblemError, status=405, code="http.method-not-allowed",
-                       title="Method not allowed"):
-    pass
-
-
-class Conflict(ProblemError, status=409, code="http.conflict", title="Conflict"):
-    pass
-
-
-class IdConflict(Conflict, code="http.id-conflict", title="Id already exists",
-                 requirement="/req/core/id-conflict"):
-    pass
-
-
-class NotRequested(Conflict, code="http.not-requested", title="Not requested by the resident",
-                   requirement="/req/residents/erasure-on-request"):
-    pass
-
-
-class StatusConflict(Conflict, code="lifecycle.action-not-allowed",
-                     title="Action not allowed from this status",
-                     requirement="/req/core/action-roles"):
-    pass
-
-
-class RepliesMissing(Conflict, code="voice.reply-missing",
-                     title="Opinions or proposals await a reply",
-                     requirement="/req/voice/reply-before-decide"):
-    pass
-
-
-class PreconditionFailed(ProblemError, status=412, code="http.precondition-failed",
-                         title="Precondition failed", requirement="/req/core/if-match"):
-    pass
-
-
-class PayloadTooLarge(ProblemError, status=413, code="http.payload-too-large",
-                      title="Payload too large", requirement="/req/core/request-limits"):
-    pass
-
-
-class UnsupportedMediaType(ProblemError, status=415, code="http.unsupported-media-type",
-                           title="Unsupported media type", requirement="/req/core/json-only"):
-    pass
-
-
-class Unprocessable(ProblemError, status=422, code="http.unprocessable-content",
-                    title="Unprocessable content", requirement="/req/core/invalid-rejected"):
-    pass
-
-
-class IdempotencyKeyReused(Unprocessable, code="http.idempotency-key-reused",
-                           title="Idempotency key reused with another body",
-                           requirement="/req/core/idempotency-key"):
-    pass
-
-
-class PreconditionRequired(ProblemError, status=428, code="http.precondition-required",
-                           title="Precondition required", requirement="/req/core/if-match"):
-    pass
-
-
-class IfMatchWildcard(PreconditionRequired, code="http.if-match-wildcard",
-                      title="If-Match must name a version",
-                      requirement="/req/core/if-match-version"):
-    pass
-
-
-class ServerError(ProblemError, status=500, code="http.internal-error",
-                  title="Internal server error"):
-    pass
+# The problems the server answers (the class, its code, the class it is a kind of).
+BadRequest = _problem("BadRequest", "http.bad-request")
+UnknownParameter = _problem("UnknownParameter", "http.unknown-parameter")
+InvalidParameter = _problem("InvalidParameter", "http.invalid-parameter")
+InvalidHeader = _problem("InvalidHeader", "http.invalid-header")
+InvalidCursor = _problem("InvalidCursor", "http.invalid-cursor")
+MalformedJson = _problem("MalformedJson", "http.malformed-json")
+TooDeep = _problem("TooDeep", "http.too-deep")
+Unauthorized = _problem("Unauthorized", "http.unauthorized", always=_BEARER)
+Forbidden = _problem("Forbidden", "http.forbidden")
+ActorMismatch = _problem("ActorMismatch", "http.actor-mismatch")
+NotFound = _problem("NotFound", "http.not-found")
+MethodNotAllowed = _problem("MethodNotAllowed", "http.method-not-allowed")
+Conflict = _problem("Conflict", "http.conflict")
+IdConflict = _problem("IdConflict", "http.id-conflict", Conflict)
+NotRequested = _problem("NotRequested", "http.not-requested", Conflict)
+StatusConflict = _problem("StatusConflict", "lifecycle.action-not-allowed", Conflict)
+RepliesMissing = _problem("RepliesMissing", "voice.reply-missing", Conflict)
+PreconditionFailed = _problem("PreconditionFailed", "http.precondition-failed")
+PayloadTooLarge = _problem("PayloadTooLarge", "http.payload-too-large")
+UnsupportedMediaType = _problem("UnsupportedMediaType", "http.unsupported-media-type")
+Unprocessable = _problem("Unprocessable", "http.unprocessable-content")
+IdempotencyKeyReused = _problem("IdempotencyKeyReused", "http.idempotency-key-reused",
+                                Unprocessable)
+PreconditionRequired = _problem("PreconditionRequired", "http.precondition-required")
+IfMatchWildcard = _problem("IfMatchWildcard", "http.if-match-wildcard", PreconditionRequired)
+ServerError = _problem("ServerError", "http.internal-error")
+# The identity provider's JWKS URL does not answer: the token cannot be checked now, which is
+# the server's state to report, not a verdict on the token.
+KeysUnavailable = _problem("KeysUnavailable", "http.keys-unavailable", always=_RETRY)
 
 
 def problem_response(error: ProblemError, version: str = DEFAULT_VERSION) -> Response:

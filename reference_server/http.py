@@ -30,6 +30,7 @@ from .errors import (
     MalformedJson,
     PayloadTooLarge,
     PreconditionRequired,
+    ProblemError,
     TooDeep,
     Unauthorized,
     UnknownParameter,
@@ -128,7 +129,7 @@ def check_call(request: Request, operation: Operation, principal: Principal) -> 
     return Call(principal, query, headers)
 
 
-def _invalid(name: str, en: str, zh: str) -> InvalidParameter:
+def _invalid(name: str, en: str, zh: str) -> ProblemError:
     return InvalidParameter(name=name, reason=en, reason_zh=zh, errors=[
         finding(f"/query/{name}", "http.invalid-parameter", en, zh)],
         message={"zh-Hans": f"参数 {name} 无效：{zh}",

@@ -15,7 +15,7 @@ from smartcommunity.profiles import Profile
 
 from ..access_log import ROLE_KEY
 from ..auth import Principal, TokenRegistry
-from ..errors import InvalidParameter, coded, finding
+from ..errors import InvalidParameter, ProblemError, coded, finding
 from ..http import Call, authenticate, check_call, parse_if_match, read_json
 from ..openapi import Operation
 from ..service import Result, Service
@@ -86,7 +86,7 @@ def limit(call: Call, operation: Operation) -> int:
     return int(operation.query["limit"].schema["default"])
 
 
-def _refused(name: str, code: str, requirement: str, **values: Any) -> InvalidParameter:
+def _refused(name: str, code: str, requirement: str, **values: Any) -> ProblemError:
     """400 for query parameter ``name``, its error worded by ``code``."""
     error = coded(f"/query/{name}", code, requirement=requirement, **values)
     return InvalidParameter(name=name, reason=error["message"]["en"],

@@ -51,7 +51,7 @@ class ImportStopped(Exception):
         self.problem = problem
 
 
-def version_refusal(versions: Sequence[str], doc: Any) -> Unprocessable | None:
+def version_refusal(versions: Sequence[str], doc: Any) -> ProblemError | None:
     """The refusal of a document of an installed version the server does not take."""
     from smartcommunity.specification import available_versions
 

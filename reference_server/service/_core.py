@@ -600,7 +600,7 @@ class Service:
                 return last.astimezone(CST)
         return moment
 
-    def _role_error(self, lifecycle: Lifecycle, principal: Principal, action: str) -> Forbidden:
+    def _role_error(self, lifecycle: Lifecycle, principal: Principal, action: str) -> ProblemError:
         roles = ", ".join(sorted(lifecycle.transitions[action].roles))
         return Forbidden(
             role=principal.role, reason=f"only {roles} may perform {action}",

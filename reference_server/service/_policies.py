@@ -222,7 +222,6 @@ class IssuePolicy(Policy):
 
     def __init__(self, service: Host, rtype: str) -> None:
         super().__init__(service, rtype)
-        self.creating = service.lifecycle(rtype).creating_actions
         #: assignment statuses that hold the task (/req/issues/single-active-lead)
         self.active = tuple(service.spec.parameter("/req/issues/single-active-lead",
                                                    "activeAssignmentStatuses"))
@@ -271,19 +270,8 @@ class IssuePolicy(Policy):
             raise forbidden(principal, "the issue's community is not one you serve",
                             "诉求所属社区不是您服务的社区", "/req/privacy/community-isolation",
                             "/communityDivisionCode")
-        problems = []
-        req = "/req/issues/create-submitted"
-        if doc.get("status") != "submitted":
-            problems.append(("/status", "a new issue has status submitted",
-                             "新诉求的状态必须是 submitted", req))
-        history = doc.get("history") or []
-        if len(history) != 1 or history[0].get("action") not in self.creating:
-            problems.append(("/history", "a new issue has exactly one submit event",
-                             "新诉求的历史必须恰好是一个 submit 事件", req))
-        for member in ("resolution", "assignments", "followUps"):
-            if member in doc:
-                problems.append((f"/{member}", f"a new issue carries no {member}",
-                                 f"新诉求不能带有 {member}", req))
+        problems = self.creation_problems(doc, "/req/issues/create-submitted",
+                                          ("resolution", "assignments", "followUps"))
         if problems:
             raise unprocessable(problems)
 
@@ -442,28 +430,10 @@ class ConsultationPolicy(Policy):
     #: what only actions write into a vote; a PUT leaves a vote planned without them
     vote_owned = ("results", "ballots", "ballotsComplete")
 
-    def __init__(self, service: Host, rtype: str) -> None:
-        super().__init__(service, rtype)
-        self.creating = service.lifecycle(rtype).creating_actions
-        targets = (service.lifecycle(rtype).transitions[a].target for a in self.creating)
-        self.initial = {target for target in targets if target is not None}
-
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
-        if not principal.serves(doc.get("divisionCode")):
-            raise forbidden(principal, "divisionCode is not a community you serve",
-                            "divisionCode 不是您服务的社区", "/req/consultations/division-fixed",
-                            "/divisionCode")
+        self.serves_division(principal, doc, "/req/consultations/division-fixed")
         req = "/req/consultations/create-proposed"
-        problems = []
-        if doc.get("status") not in self.initial:
-            problems.append(("/status", f"a new consultation has status {sorted(self.initial)}",
-                             f"新协商的状态必须是 {sorted(self.initial)}", req))
-        history = doc.get("history") or []
-        if len(history) != 1 or history[0].get("action") not in self.creating:
-            problems.append(("/history", "a new consultation has exactly one propose event",
-                             "新协商的历史必须恰好是一个 propose 事件", req))
-        problems += [(f"/{m}", f"a new consultation carries no {m}", f"新协商不能带有 {m}", req)
-                     for m in self.read_only if m in doc]
+        problems = self.creation_problems(doc, req, self.read_only)
         problems += self._votes_planned(doc, {}, req)
         if problems:
             raise unprocessable(problems)
@@ -596,27 +566,9 @@ class VoicePolicy(Policy):
     types = ("Opinion", "Proposal")
     proxy_scopes = ("participate-consultations",)
 
-    def __init__(self, service: Host, rtype: str) -> None:
-        super().__init__(service, rtype)
-        lifecycle = service.lifecycle(rtype)
-        self.creating = lifecycle.creating_actions
-        targets = (lifecycle.transitions[a].target for a in self.creating)
-        self.initial = {target for target in targets if target is not None}
-
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
-        if not principal.serves(doc.get("divisionCode")):
-            raise forbidden(principal, "divisionCode is not a community you serve",
-                            "divisionCode 不是您服务的社区", "/req/voice/recorded-for",
-                            "/divisionCode")
-        req = "/req/core/lifecycle-via-actions"
-        problems = []
-        if doc.get("status") not in self.initial:
-            problems.append(("/status", f"a new {self.rtype} has status {sorted(self.initial)}",
-                             f"新{self.rtype}的状态必须是 {sorted(self.initial)}", req))
-        history = doc.get("history") or []
-        if len(history) != 1 or history[0].get("action") not in self.creating:
-            problems.append(("/history", f"a new {self.rtype} has exactly one submit event",
-                             f"新{self.rtype}的历史必须恰好是一个 submit 事件", req))
+        self.serves_division(principal, doc, "/req/voice/recorded-for")
+        problems = self.creation_problems(doc, "/req/core/lifecycle-via-actions")
         if "reply" in doc:
             problems.append(("/reply", "a reply is written only by the reply action",
                              "答复只能由 reply 动作写入", "/req/voice/reply-reasons"))

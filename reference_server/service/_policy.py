@@ -8,7 +8,8 @@ served by :class:`Policy` as it is. Subclasses register with :func:`policy_for`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from smartcommunity.exceptions import SpecError
@@ -113,6 +114,41 @@ class Policy:
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         """Checks of a new document that need nothing stored (raise to refuse)."""
         return None
+
+    def serves_division(self, principal: Principal, doc: Mapping[str, Any],
+                        requirement: str) -> None:
+        """A new record is made in a community ``principal`` serves (its ``divisionCode``)."""
+        if not principal.serves(doc.get("divisionCode")):
+            raise forbidden(principal, "divisionCode is not a community you serve",
+                            "divisionCode 不是您服务的社区", requirement, "/divisionCode")
+
+    @functools.cached_property
+    def _creation(self) -> tuple[frozenset[str], list[str], str]:
+        """The type's creating actions, the statuses they lead to, and their names as a
+        message shows them."""
+        lifecycle = self.service.lifecycle(self.rtype)
+        creating = lifecycle.creating_actions
+        targets = (lifecycle.transitions[a].target for a in creating)
+        return (frozenset(creating), sorted({t for t in targets if t is not None}),
+                " / ".join(sorted(creating)))
+
+    def creation_problems(self, doc: Mapping[str, Any], requirement: str,
+                          barred: Iterable[str] = ()) -> list[tuple[str, str, str, str]]:
+        """What keeps ``doc`` from being a new record of its lifecycle: a status other than
+        one a creating action leads to, a history other than one creating event, or one of
+        the ``barred`` members (those only actions write)."""
+        creating, initial, events = self._creation
+        problems = []
+        if doc.get("status") not in initial:
+            problems.append(("/status", f"a new {self.rtype} has status {initial}",
+                             f"新{self.rtype}的状态必须是 {initial}", requirement))
+        history = doc.get("history") or []
+        if len(history) != 1 or history[0].get("action") not in creating:
+            problems.append(("/history", f"a new {self.rtype} has exactly one {events} event",
+                             f"新{self.rtype}的历史必须恰好是一个 {events} 事件", requirement))
+        problems += [(f"/{m}", f"a new {self.rtype} carries no {m}", f"新{self.rtype}不能带有 {m}",
+                      requirement) for m in barred if m in doc]
+        return problems
 
     def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
         """Checks of a new document against what is stored, in the commit's transaction."""

@@ -18,7 +18,7 @@ from smartcommunity.specification import Spec
 
 from ..access import Access
 from ..auth import Principal
-from ..errors import Forbidden, Unprocessable, finding, findings_of
+from ..errors import Forbidden, ProblemError, Unprocessable, finding, findings_of
 from ..settings import CST
 from ..storage import Stored, Tx
 
@@ -62,13 +62,13 @@ class Host(Protocol):
 
 
 def forbidden(principal: Principal, en: str, zh: str, requirement: str | None = None,
-              pointer: str = "") -> Forbidden:
+              pointer: str = "") -> ProblemError:
     """403 for ``principal`` with the reason in both languages."""
     return Forbidden(role=principal.role, reason=en, reason_zh=zh, errors=[
         finding(pointer, "http.forbidden", en, zh, requirement)])
 
 
-def unprocessable(items: Iterable[Any], *, findings: bool = False) -> Unprocessable:
+def unprocessable(items: Iterable[Any], *, findings: bool = False) -> ProblemError:
     """422 listing every problem: ``(pointer, en, zh, requirement)`` tuples or findings."""
     if findings:
         errors = findings_of(items)

@@ -7,6 +7,8 @@ is written and exist only to filter, scope and order.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -36,6 +38,31 @@ def _sequence(*, autoincrement: bool) -> Column[int]:
     """The ``seq`` primary key that orders a table's rows."""
     return Column("seq", _SEQ, primary_key=True, autoincrement=autoincrement)
 
+
+def _version_of(id_column: str) -> list[Column[Any]]:
+    """The resource version a row holds or points at: its type, its id and its version."""
+    return [Column("rtype", String(16), nullable=False),
+            Column(id_column, String(64), nullable=False),
+            Column("version", Integer, nullable=False)]
+
+
+def _principal() -> Column[str]:
+    """The principal's stable identity: who used an idempotency key, who read a record."""
+    return Column("principal", String(200), nullable=False)
+
+
+def _utc(name: str) -> Column[str]:
+    """A UTC time as text of one format, so that times compare (and expire) as text."""
+    return Column(name, String(40), nullable=False)
+
+
+def _scope() -> list[Column[str]]:
+    """Who may see a row: its communities (``|code|code|``) and assigned departments
+    (``|org|org|``)."""
+    return [Column("communities", Text, nullable=False),
+            Column("departments", Text, nullable=False)]
+
+
 #: key/value facts about this database (its source URI, whether the demo was seeded)
 server_info = Table(
     "server_info", metadata,
@@ -47,9 +74,7 @@ server_info = Table(
 resources = Table(
     "resources", metadata,
     _sequence(autoincrement=True),
-    Column("rtype", String(16), nullable=False),
-    Column("id", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
+    *_version_of("id"),
     Column("status", String(64)),
     Column("community", String(12)),
     Column("updated_at", String(32), nullable=False),  # UTC, fixed width: compares as text
@@ -58,13 +83,12 @@ resources = Table(
     Column("request_type", String(64)),
     Column("intake_channel", String(64)),
     Column("urgency", String(64)),
-    Column("communities", Text, nullable=False),  # "|code|code|": who may see it
-    Column("departments", Text, nullable=False),  # "|org|org|": departments assigned
+    *_scope(),
     Column("doc", Text, nullable=False),
     UniqueConstraint("rtype", "id", name="uq_resources_rtype_id"),
     Index("ix_resources_rtype_seq", "rtype", "seq"),
     Index("ix_resources_rtype_community", "rtype", "community", "seq"),
-    # One index per filter of the list operations (migration 0004): an equality filter reads
+    # One index per filter of the list operations: an equality filter reads
     # its matches already in ``seq`` order from the cursor on, a time range reads its range.
     Index("ix_resources_rtype_status", "rtype", "status", "seq"),
     Index("ix_resources_rtype_updated", "rtype", "updated_at", "seq"),
@@ -92,14 +116,11 @@ terms = Table(
 events = Table(
     "events", metadata,
     _sequence(autoincrement=False),
-    Column("rtype", String(16), nullable=False),
-    Column("rid", String(64), nullable=False),
+    *_version_of("rid"),
     Column("kind", String(16), nullable=False),
     Column("action", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("time", String(40), nullable=False),
-    Column("communities", Text, nullable=False),
-    Column("departments", Text, nullable=False),
+    _utc("time"),
+    *_scope(),
     Column("data", Text, nullable=False),
     # /req/change-feed/chain-digest: the resource's history head after the write, and the
     # running digest over the whole feed up to this event
@@ -117,17 +138,15 @@ events = Table(
 #: nothing behind here (/req/core/idempotency-scope, /req/core/idempotency-replay-access)
 idempotency = Table(
     "idempotency", metadata,
-    Column("principal", String(200), nullable=False),  # the principal's stable identity
+    _principal(),
     Column("key", String(128), nullable=False),
     Column("request", String(200), nullable=False),  # method and path the key was used on
     Column("body_hash", String(64), nullable=False),
     Column("status", Integer, nullable=False),
     Column("etag", String(40)),
     Column("location", String(300)),
-    Column("rtype", String(16), nullable=False),
-    Column("rid", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("created_at", String(40), nullable=False),  # UTC text: expiry compares as text
+    *_version_of("rid"),
+    _utc("created_at"),
     PrimaryKeyConstraint("principal", "key", name="pk_idempotency"),
     Index("ix_idempotency_resource", "rtype", "rid"),
     Index("ix_idempotency_created", "created_at"),
@@ -137,8 +156,8 @@ idempotency = Table(
 audit = Table(
     "audit", metadata,
     _sequence(autoincrement=True),
-    Column("at", String(40), nullable=False),
-    Column("principal", String(200), nullable=False),
+    _utc("at"),
+    _principal(),
     Column("role", String(32), nullable=False),
     Column("operation", String(32), nullable=False),
     Column("resident", String(64), nullable=False),

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import json
 import os
+import signal
 import socket
+import subprocess
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -224,3 +231,118 @@ def stripped(doc: dict[str, Any]) -> dict[str, Any]:
 
 def tmp_sqlite(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+
+
+# -- servers as real processes on 127.0.0.1 ---------------------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+STAFF = {"Authorization": "Bearer demo-staff-liu-fang"}
+MIRROR = {"Authorization": "Bearer demo-system-mirror"}
+#: the environment a server process imports this tree's packages in
+PROCESS_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tokens_file(tmp: Path) -> Path:
+    """The test tokens as a tokens file: digests, since tokens this short are refused in
+    clear."""
+    tokens = tmp / "tokens.json"
+    hashed = {"sha256:" + hashlib.sha256(t.encode()).hexdigest(): fields
+              for t, fields in TOKENS.items()}
+    tokens.write_text(json.dumps({"tokens": hashed}, ensure_ascii=False), encoding="utf-8")
+    return tokens
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    """Wait until the server answers; the bound only stops a server that never starts."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/conformance", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("server did not become healthy")
+
+
+@contextlib.contextmanager
+def processes(tmp: Path, commands: list[Callable[[int], list[str]]],
+              env: dict[str, str] | None = None,
+              ) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
+    """A server process for each command (given the free port it listens on), started together
+    and healthy; yields their base URLs and processes, and stops them after."""
+    servers: list[tuple[str, subprocess.Popen[bytes]]] = []
+    try:
+        for n, command in enumerate(commands):
+            port = free_port()
+            proc = subprocess.Popen(command(port), cwd=ROOT, env=env or PROCESS_ENV,
+                                    stdout=subprocess.DEVNULL,
+                                    stderr=(tmp / f"server-{n}.log").open("ab"))
+            servers.append((f"http://127.0.0.1:{port}", proc))
+        for base, proc in servers:
+            wait_healthy(base, proc)
+        yield servers
+    finally:
+        for _, proc in servers:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def feed(base: str) -> list[dict[str, Any]]:
+    """Every event of the server's change feed, read as the mirror."""
+    events: list[dict[str, Any]] = []
+    cursor = None
+    with httpx.Client(base_url=base, headers=MIRROR) as client:
+        while True:
+            params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/changes", params=params).json()
+            if not page["items"]:
+                return events
+            events += page["items"]
+            cursor = page["next"]
+
+
+def killed_under_load(base: str, proc: subprocess.Popen[bytes], count: int) -> list[str]:
+    """Four writers create issues on ``base`` until ``count`` are acknowledged, then the
+    process is killed with SIGKILL while requests are in flight: the ids it acknowledged."""
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def load() -> None:
+        # Goes on writing past the count, so that requests are in flight at the kill.
+        with httpx.Client(base_url=base, headers=STAFF, timeout=60) as client:
+            while True:
+                doc = as_creator(submitted_issue(), actor_of("demo-staff-liu-fang"))
+                try:
+                    resp = client.post("/issues", json=doc)
+                except httpx.HTTPError:
+                    return  # the server is gone
+                if resp.status_code == 201:
+                    with lock:
+                        acknowledged.append(doc["id"])
+                        if len(acknowledged) >= count:
+                            enough.set()
+
+    threads = [threading.Thread(target=load, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    # Waits for a count of writes, not for a time; the bound only stops a hung server.
+    while not enough.wait(0.5):
+        assert proc.poll() is None, "the server stopped under load"
+        assert any(t.is_alive() for t in threads), "every writer gave up"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(60)
+    for t in threads:
+        t.join(60)
+    with lock:
+        return list(acknowledged)

@@ -389,7 +389,7 @@ def test_a_jwks_url_is_fetched_again_for_new_keys(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_jwks_url_is_a_503_never_a_500(tmp_path: Path) -> None:
-    from .test_process import free_port
+    from .helpers import free_port
 
     url = f"http://127.0.0.1:{free_port()}/jwks.json"  # nothing listens there
     client = _client(tmp_path, jwks=url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
@@ -418,7 +418,7 @@ def test_the_documented_three_step_jwks_setup(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from .test_process import free_port, wait_healthy
+    from .helpers import free_port, wait_healthy
 
     steps = _guide_steps("authentication.en.md")
     assert len(steps) == 3 and steps == _guide_steps("authentication.md")

@@ -4,18 +4,13 @@ PostgreSQL, the ``smartcommunity serve`` command, and schemathesis over /openapi
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,81 +19,44 @@ from reference_server.app import SETTINGS_ENV
 from reference_server.landing import API_DESCRIPTION
 from smartcommunity.specification import load_spec
 
-from .helpers import PG_ADMIN, TOKENS, actor_of, as_creator, pg_available, submitted_issue, worker
+from .helpers import (
+    PROCESS_ENV,
+    STAFF,
+    actor_of,
+    as_creator,
+    feed,
+    free_port,
+    killed_under_load,
+    processes,
+    submitted_issue,
+    throwaway_pg,
+    tokens_file,
+    wait_healthy,
+)
 
 # Every test here starts server processes.
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 #: every operation of the API the server serves: (path, method) of the OpenAPI
 OPERATIONS = [(path, method) for path, item in load_spec().openapi["paths"].items()
               for method, operation in item.items()
               if isinstance(operation, dict) and "operationId" in operation]
-STAFF = {"Authorization": "Bearer demo-staff-liu-fang"}
-MIRROR = {"Authorization": "Bearer demo-system-mirror"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
 def running(tmp: Path, url: str, *,
             workers: int = 1) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """uvicorn with the app factory on a free port; yields the base URL and the process."""
-    tokens = tmp / "tokens.json"
-    # A tokens file holds digests: the demo's short tokens would be refused in clear.
-    hashed = {"sha256:" + hashlib.sha256(t.encode()).hexdigest(): fields
-              for t, fields in TOKENS.items()}
-    tokens.write_text(json.dumps({"tokens": hashed}, ensure_ascii=False), encoding="utf-8")
-    port = free_port()
-    env = {**os.environ, SETTINGS_ENV: json.dumps(
-        {"database_url": url, "tokens_file": str(tokens), "demo": True}),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "reference_server.app:app_from_env", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-        stderr=(tmp / "server.log").open("ab"))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, proc)
+    env = {**PROCESS_ENV, SETTINGS_ENV: json.dumps(
+        {"database_url": url, "tokens_file": str(tokens_file(tmp)), "demo": True})}
+
+    def uvicorn(port: int) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "reference_server.app:app_from_env",
+                "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers",
+                str(workers), "--log-level", "warning"]
+
+    with processes(tmp, [uvicorn], env) as [(base, proc)]:
         yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    """Wait until the server answers; the bound only stops a server that never starts."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base}/conformance", timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("server did not become healthy")
-
-
-def _feed(base: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    cursor = None
-    with httpx.Client(base_url=base, headers=MIRROR) as client:
-        while True:
-            params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
-            page = client.get("/changes", params=params).json()
-            if not page["items"]:
-                return events
-            events += page["items"]
-            cursor = page["next"]
 
 
 def test_real_http_and_concurrent_writers(tmp_path: Path) -> None:
@@ -136,87 +94,41 @@ ACKNOWLEDGED = 150
 def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     """Every 201 the server sent is on disk after SIGKILL mid-load (synchronous=FULL)."""
     url = f"sqlite:///{tmp_path / 'durable.sqlite3'}"
-    acknowledged: list[str] = []
-    lock = threading.Lock()
-    enough = threading.Event()
     with running(tmp_path, url) as (base, proc):
-
-        def load() -> None:
-            # Goes on writing past the count, so that requests are in flight at the kill.
-            with httpx.Client(base_url=base, headers=STAFF, timeout=60) as client:
-                while True:
-                    doc = as_creator(submitted_issue(), actor_of("demo-staff-liu-fang"))
-                    try:
-                        resp = client.post("/issues", json=doc)
-                    except httpx.HTTPError:
-                        return  # the server is gone
-                    if resp.status_code == 201:
-                        with lock:
-                            acknowledged.append(doc["id"])
-                            if len(acknowledged) >= ACKNOWLEDGED:
-                                enough.set()
-
-        threads = [threading.Thread(target=load, daemon=True) for _ in range(4)]
-        for t in threads:
-            t.start()
-        # Waits for a count of writes, not for a time; the bound only stops a hung server.
-        while not enough.wait(0.5):
-            assert proc.poll() is None, "the server stopped under load"
-            assert any(t.is_alive() for t in threads), "every writer gave up"
-        assert proc.poll() is None
-        os.kill(proc.pid, signal.SIGKILL)  # mid-load: requests are in flight
-        proc.wait(60)
-        for t in threads:
-            t.join(60)
-    with lock:
-        written = list(acknowledged)
+        written = killed_under_load(base, proc, ACKNOWLEDGED)
     assert len(written) >= ACKNOWLEDGED
     with running(tmp_path, url) as (base, _), httpx.Client(base_url=base, headers=STAFF) as c:
         missing = [i for i in written if c.get(f"/issues/{i}").status_code != 200]
         assert missing == []
-        sequences = [int(e["sequence"]) for e in _feed(base)]
+        sequences = [int(e["sequence"]) for e in feed(base)]
         assert sequences == list(range(1, len(sequences) + 1))
 
 
-@pytest.mark.skipif(not pg_available(), reason="PostgreSQL is not reachable on 127.0.0.1:5432")
 def test_two_workers_on_postgresql(tmp_path: Path) -> None:
     """Two processes over one database: every write lands once, and the feed stays gap-free."""
-    from sqlalchemy import create_engine, text
+    with throwaway_pg("sc_proc") as url, running(tmp_path, url, workers=2) as (base, _):
+        ids: list[str] = []
+        failures: list[int] = []
 
-    name = f"sc_proc_{worker()}_{os.getpid()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        with running(tmp_path, url, workers=2) as (base, _):
-            ids: list[str] = []
-            failures: list[int] = []
+        def load() -> None:
+            with httpx.Client(base_url=base, headers=STAFF, timeout=120) as client:
+                for _ in range(15):
+                    doc = as_creator(submitted_issue(), actor_of("demo-staff-liu-fang"))
+                    resp = client.post("/issues", json=doc)
+                    (ids if resp.status_code == 201 else failures).append(
+                        doc["id"] if resp.status_code == 201 else resp.status_code)
 
-            def load() -> None:
-                with httpx.Client(base_url=base, headers=STAFF, timeout=120) as client:
-                    for _ in range(15):
-                        doc = as_creator(submitted_issue(), actor_of("demo-staff-liu-fang"))
-                        resp = client.post("/issues", json=doc)
-                        (ids if resp.status_code == 201 else failures).append(
-                            doc["id"] if resp.status_code == 201 else resp.status_code)
-
-            threads = [threading.Thread(target=load) for _ in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            assert failures == [] and len(ids) == 120
-            events = _feed(base)
-            sequences = [int(e["sequence"]) for e in events]
-            assert sequences == list(range(1, len(sequences) + 1))
-            created = [e["data"]["id"] for e in events if e["action"] == "create"]
-            assert set(ids) <= set(created) and len(created) == len(set(created))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        threads = [threading.Thread(target=load) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == [] and len(ids) == 120
+        events = feed(base)
+        sequences = [int(e["sequence"]) for e in events]
+        assert sequences == list(range(1, len(sequences) + 1))
+        created = [e["data"]["id"] for e in events if e["action"] == "create"]
+        assert set(ids) <= set(created) and len(created) == len(set(created))
 
 
 def test_serve_command(tmp_path: Path) -> None:
@@ -233,7 +145,7 @@ def test_serve_command(tmp_path: Path) -> None:
                                 stderr=subprocess.STDOUT, env={**os.environ})
         try:
             wait_healthy(base, proc)
-            counts.append(len(_feed(base)))
+            counts.append(len(feed(base)))
         finally:
             proc.terminate()
             proc.wait(10)
@@ -267,7 +179,7 @@ def test_schemathesis(tmp_path: Path) -> None:
             cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
             env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.server.schemathesis_hooks",
                  "SC_SCHEMATHESIS_TOKEN": token,
-                 "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])})
+                 "PYTHONPATH": PROCESS_ENV["PYTHONPATH"]})
     reports = list(report.glob("*.json"))
     assert reports, result.stdout[-3000:] + result.stderr[-3000:]
     data = json.loads(reports[0].read_text())

@@ -6,10 +6,6 @@ acknowledged."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,12 +17,21 @@ from typing import Any
 import httpx
 import pytest
 
-from .helpers import TOKENS, actor_of, as_creator, submitted_issue, throwaway_pg
-from .test_process import MIRROR, STAFF, _feed, free_port, wait_healthy
+from .helpers import (
+    MIRROR,
+    STAFF,
+    actor_of,
+    as_creator,
+    feed,
+    killed_under_load,
+    processes,
+    submitted_issue,
+    throwaway_pg,
+    tokens_file,
+)
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 3
 
 
@@ -39,32 +44,14 @@ def pg(tmp_path: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def serving(tmp: Path, url: str, count: int) -> Iterator[list[tuple[str, subprocess.Popen[bytes]]]]:
     """``count`` ``smartcommunity serve`` processes on ``url``, started together."""
-    tokens = tmp / "tokens.json"
-    hashed = {"sha256:" + hashlib.sha256(t.encode()).hexdigest(): fields
-              for t, fields in TOKENS.items()}
-    tokens.write_text(json.dumps({"tokens": hashed}, ensure_ascii=False), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    servers = []
-    try:
-        for n in range(count):
-            port = free_port()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "smartcommunity.cli", "serve", "--port", str(port),
-                 "--database-url", url, "--tokens", str(tokens), "--no-access-log"],
-                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                stderr=(tmp / f"server-{n}.log").open("ab"))
-            servers.append((f"http://127.0.0.1:{port}", proc))
-        for base, proc in servers:
-            wait_healthy(base, proc)
+    tokens = tokens_file(tmp)
+
+    def serve(port: int) -> list[str]:
+        return [sys.executable, "-m", "smartcommunity.cli", "serve", "--port", str(port),
+                "--database-url", url, "--tokens", str(tokens), "--no-access-log"]
+
+    with processes(tmp, [serve] * count) as servers:
         yield servers
-    finally:
-        for _, proc in servers:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
 
 
 def _new_issue() -> dict[str, Any]:
@@ -119,13 +106,13 @@ def test_feed_gapless_and_ordered_under_writes_on_every_process(tmp_path: Path,
             t.join()
         assert failures == []
         assert len(created) == 120
-        full = [int(e["sequence"]) for e in _feed(bases[0])]
+        full = [int(e["sequence"]) for e in feed(bases[0])]
         assert full == list(range(1, len(full) + 1))
         for k, sequences in enumerate(seen):
             assert sequences == full, f"the mirror of process {k} saw a gap or a reordering"
         for base in bases[1:]:
-            assert _feed(base) == _feed(bases[0])
-        events = _feed(bases[0])
+            assert feed(base) == feed(bases[0])
+        events = feed(bases[0])
         made = [e["data"]["id"] for e in events if e["action"] == "create"]
         assert set(created) <= set(made) and len(made) == len(set(made))
 
@@ -172,7 +159,7 @@ def test_if_match_and_idempotency_hold_across_processes(tmp_path: Path, pg: str)
         assert {r.json()["id"] for r in posts} == {body["id"]}
         assert all(r.headers.get("idempotent-replayed") == "true"
                    for r in posts if r.status_code == 200)
-        creates = [e for e in _feed(bases[1]) if e["action"] == "create"
+        creates = [e for e in feed(bases[1]) if e["action"] == "create"
                    and e["data"]["id"] == body["id"]]
         assert len(creates) == 1
 
@@ -180,39 +167,11 @@ def test_if_match_and_idempotency_hold_across_processes(tmp_path: Path, pg: str)
 def test_a_killed_process_loses_no_acknowledged_write(tmp_path: Path, pg: str) -> None:
     with serving(tmp_path, pg, 2) as servers:
         (survivor, _), (victim, proc) = servers
-        acknowledged: list[str] = []
-        lock = threading.Lock()
-        enough = threading.Event()
-
-        def load() -> None:
-            with httpx.Client(base_url=victim, headers=STAFF, timeout=60) as client:
-                while True:
-                    doc = _new_issue()
-                    try:
-                        resp = client.post("/issues", json=doc)
-                    except httpx.HTTPError:
-                        return  # the process is gone
-                    if resp.status_code == 201:
-                        with lock:
-                            acknowledged.append(doc["id"])
-                            if len(acknowledged) >= 100:
-                                enough.set()
-
-        threads = [threading.Thread(target=load, daemon=True) for _ in range(4)]
-        for t in threads:
-            t.start()
-        # Waits for a count of writes; the bound only stops a hung server.
-        assert enough.wait(240), "the process never acknowledged 100 writes"
-        os.kill(proc.pid, signal.SIGKILL)  # requests are in flight
-        proc.wait(60)
-        for t in threads:
-            t.join(60)
-        with lock:
-            written = list(acknowledged)
+        written = killed_under_load(victim, proc, 100)
         with httpx.Client(base_url=survivor, headers=STAFF, timeout=60) as client:
             missing = [i for i in written if client.get(f"/issues/{i}").status_code != 200]
             assert missing == []
             # The survivor goes on writing after the other's connections were cut.
             assert client.post("/issues", json=_new_issue()).status_code == 201
-        sequences = [int(e["sequence"]) for e in _feed(survivor)]
+        sequences = [int(e["sequence"]) for e in feed(survivor)]
         assert sequences == list(range(1, len(sequences) + 1))

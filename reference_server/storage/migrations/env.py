@@ -5,9 +5,11 @@ transaction, so two workers starting together do not race. Run from the command 
 database URL comes from ``sqlalchemy.url`` in the Alembic config. The target is the tables'
 metadata, so ``alembic check`` and autogenerate compare the database with ``_tables.py``.
 
-A revision under ``versions/`` is history a deployed database has already run: it is never
-edited or made to share code with a later one, so each revision spells out the columns it
-creates or rebuilds, even where a later revision (or ``_tables.py``) repeats them.
+Until 1.0 is released no deployed database exists, so the schema is one initial revision,
+rewritten as the tables change. Once 1.0 is released, revisions are frozen: a revision is history
+a deployed database has already run, never edited or made to share code with a later one, so
+each revision spells out the columns it creates or rebuilds, even where a later revision (or
+``_tables.py``) repeats them.
 """
 
 from __future__ import annotations

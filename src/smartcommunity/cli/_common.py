@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from ..profiles import Profile
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -144,3 +147,51 @@ class _Progress:
 def progress_bar(total: int, enabled: bool) -> Any:
     """A context giving ``advance(nbytes)``: a progress line on a terminal, nothing otherwise."""
     return _Progress(total) if enabled and sys.stderr.isatty() else _NoProgress()
+
+
+def subcommand(parent: Any, name: str, handler: Any, **texts: str) -> Any:
+    """The parser of subcommand ``name`` under ``parent`` (``add_subparsers()``), with its
+    ``help`` and ``description`` texts, that runs ``handler(args)``."""
+    parser = parent.add_parser(name, **texts)
+    if handler is not None:
+        parser.set_defaults(handler=handler)
+    return parser
+
+
+def pages(client: Any, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
+    """The items of ``GET path`` from an httpx ``client``, page after page as ``next`` leads,
+    until a page has none or no ``next``; a request that fails or is refused is a usage error
+    naming the URL."""
+    import httpx
+
+    url = f"{str(client.base_url).rstrip('/')}/{path.lstrip('/')}"
+    cursor: str | None = None
+    while True:
+        try:
+            resp = client.get(path, params={**params, **({"cursor": cursor} if cursor else {})})
+        except httpx.HTTPError as exc:
+            raise UsageError(f"cannot read {url}: {exc}") from exc
+        if resp.status_code != 200:
+            raise UsageError(f"{url} answered HTTP {resp.status_code}")
+        page = resp.json()
+        items = page.get("items") or []
+        yield from items
+        cursor = page.get("next")
+        if not items or not cursor:
+            return
+
+
+def profile_option(path: str | None, lang: str = "en") -> Profile | None:
+    """The city profile a ``--profile`` option names, or None without one; a profile that
+    cannot be used is a usage error listing its findings (worded in ``lang``)."""
+    if not path:
+        return None
+    from ..exceptions import ProfileError
+    from ..profiles import load_profile
+
+    try:
+        return load_profile(path)
+    except ProfileError as exc:
+        said = "zh-Hans" if lang == "zh" else "en"
+        lines = [f"  {f.pointer or '/'} {f.code}: {f.message[said]}" for f in exc.findings]
+        raise UsageError("\n".join([f"cannot use the profile {path}: {exc}", *lines])) from exc

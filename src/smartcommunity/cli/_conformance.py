@@ -15,10 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..exceptions import ProfileError
-from ..profiles import Profile, load_profile
 from ..specification import BASE_URI, DEFAULT_VERSION, Spec, available_versions, load_spec
-from ._common import EXIT_INVALID, EXIT_OK, UsageError
+from ._common import EXIT_INVALID, EXIT_OK, UsageError, profile_option, subcommand
 
 #: nothing failed, but a MUST requirement was not verified (its test skipped)
 EXIT_QUALIFIED = 3
@@ -28,11 +26,11 @@ REQUIREMENTS_URL = "https://w3id.org/smartcommunity/requirements/"
 
 
 def add_conformance(sub: Any) -> None:
-    p = sub.add_parser("conformance", help="run the conformance kit / 一致性测试",
-                       description="Certify a server against the standard.")
+    p = subcommand(sub, "conformance", None, help="run the conformance kit / 一致性测试",
+                   description="Certify a server against the standard.")
     commands = p.add_subparsers(dest="conformance_command", metavar="COMMAND")
-    r = commands.add_parser(
-        "run", help="run the kit against a server",
+    r = subcommand(
+        commands, "run", command, help="run the kit against a server",
         description="Run the conformance kit against a server and write report.json, "
                     "junit.xml and report.html. Exit status 0 when certified, 1 when not, "
                     f"{EXIT_QUALIFIED} when nothing failed but a MUST requirement could not "
@@ -64,11 +62,10 @@ def add_conformance(sub: Any) -> None:
                    help="certify the server against this city profile (/conf/profiles) / "
                         "按城市配置认证")
     r.add_argument("--quiet", action="store_true", help="no progress output")
-    r.set_defaults(handler=command)
-    c = commands.add_parser("coverage", help="print which tests check each requirement")
+    c = subcommand(commands, "coverage", coverage_command,
+                   help="print which tests check each requirement")
     c.add_argument("--spec-version", choices=available_versions(), default=DEFAULT_VERSION,
                    metavar="VERSION", help=f"version of the standard (default {DEFAULT_VERSION})")
-    c.set_defaults(handler=coverage_command)
 
 
 def _chosen(option: str, raw: str, known: Iterable[str], what: str) -> list[str]:
@@ -105,17 +102,6 @@ def _key(path: str | None, spec: Spec) -> bytes | None:
     return key
 
 
-def _profile(path: str | None) -> Profile | None:
-    """The city profile given with --profile; its errors are a usage error."""
-    if path is None:
-        return None
-    try:
-        return load_profile(path)
-    except ProfileError as exc:
-        lines = [f"  {f.pointer or '/'} {f.code}: {f.message['en']}" for f in exc.findings]
-        raise UsageError("\n".join([f"{path}: {exc}", *lines])) from exc
-
-
 def command(args: argparse.Namespace) -> int:
     from ..conformance import VERDICT_TEXT, PresetError, load_preset, run, write_reports
     from ..conformance import all_tests as kit_tests
@@ -141,7 +127,7 @@ def command(args: argparse.Namespace) -> int:
     requirements = _chosen("--requirements", args.requirements, spec.requirements,
                            "requirement") if args.requirements else None
     key = _key(args.pseudonym_key_file, spec)
-    profile = _profile(args.profile)
+    profile = profile_option(args.profile)
     progress = None if args.quiet else Progress(sys.stderr)
     if progress is not None:
         _announce(preset, base_url, kit_tests(spec))

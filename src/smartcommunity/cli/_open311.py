@@ -9,17 +9,18 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..exceptions import Open311Error, ProfileError
-from ._common import EXIT_INVALID, EXIT_OK, UsageError
+from ..exceptions import Open311Error
+from ._common import EXIT_INVALID, EXIT_OK, UsageError, profile_option, subcommand
 
 
 def add_open311(sub: Any) -> None:
-    p = sub.add_parser(
-        "open311", help="Open311 GeoReport v2 bridge tools / Open311 桥接工具",
+    p = subcommand(
+        sub, "open311", None, help="Open311 GeoReport v2 bridge tools / Open311 桥接工具",
         description="Tools for the Open311 GeoReport v2 bridge (mappings/open311.json).")
     commands = p.add_subparsers(dest="open311_command", metavar="COMMAND", required=True)
-    i = commands.add_parser(
-        "import", help="issues from an Open311 export, with a loss report / 导入 Open311 导出",
+    i = subcommand(
+        commands, "import", import_command,
+        help="issues from an Open311 export, with a loss report / 导入 Open311 导出",
         description="Convert a GeoReport v2 'GET requests' export (JSON or XML) into issues "
                     "(NDJSON) by the spec's mapping, and report what each field lost and why. "
                     "Load the issues with 'smartcommunity import --ndjson'.")
@@ -43,7 +44,6 @@ def add_open311(sub: Any) -> None:
                                                         "the default)")
     i.add_argument("--progress", action="store_true",
                    help="show progress even when standard error is not a terminal")
-    i.set_defaults(handler=import_command)
 
 
 def _progress(stream: TextIO, enabled: bool) -> Any:
@@ -62,15 +62,9 @@ def _progress(stream: TextIO, enabled: bool) -> Any:
 
 def import_command(args: argparse.Namespace) -> int:
     from ..open311 import catalogue, import_requests, mapping, read_export
-    from ..profiles import load_profile
     from ..specification import DEFAULT_VERSION
 
-    profile = None
-    if args.profile:
-        try:
-            profile = load_profile(args.profile)
-        except ProfileError as exc:
-            raise UsageError(f"cannot use the profile {args.profile}: {exc}") from exc
+    profile = profile_option(args.profile)
     version = args.spec_version or (profile.spec_version if profile else DEFAULT_VERSION)
     try:
         data = sys.stdin.buffer.read() if args.export == "-" else Path(args.export).read_bytes()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,12 @@ import orjson
 # Imported here, not when run: without the publish extra (Jinja2, fpdf2) the import fails and
 # the command only says which extra to install.
 from ..transparency import IssueStatistics, Site, statistics_from_issues
-from ._common import EXIT_INVALID, EXIT_OK, UsageError, discover
+from ._common import EXIT_INVALID, EXIT_OK, UsageError, discover, pages, subcommand
 
 
 def add_publish(sub: Any) -> None:
-    p = sub.add_parser(
-        "publish", help="write the public pages as static files / 生成公开页面",
+    p = subcommand(
+        sub, "publish", command, help="write the public pages as static files / 生成公开页面",
         description="Write the public pages (consultation timelines, issue figures with small "
                     "cells suppressed, printable A4 notices) as static files.")
     source = p.add_mutually_exclusive_group(required=True)
@@ -33,7 +32,6 @@ def add_publish(sub: Any) -> None:
                         help="JSON or NDJSON files or folders of documents")
     source.add_argument("--base-url", metavar="URL", help="a server's API root")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write the pages to")
-    p.set_defaults(handler=command)
 
 
 Read = tuple[list[dict[str, Any]], list[dict[str, Any]], IssueStatistics]
@@ -71,20 +69,6 @@ def _from_files(paths: list[str]) -> Read:
     return consultations, voices, statistics_from_issues(issues)
 
 
-def _pages(client: Any, path: str, **filters: str) -> Iterator[dict[str, Any]]:
-    cursor: str | None = None
-    while True:
-        params = {"limit": "100", **filters, **({"cursor": cursor} if cursor else {})}
-        resp = client.get(path, params=params)
-        if resp.status_code != 200:
-            raise UsageError(f"GET {path} answered {resp.status_code}")
-        body = resp.json()
-        yield from body.get("items") or ()
-        cursor = body.get("next")
-        if not cursor:
-            return
-
-
 def _from_server(base_url: str) -> Read:
     import httpx
 
@@ -95,10 +79,12 @@ def _from_server(base_url: str) -> Read:
     try:
         with httpx.Client(base_url=base_url.rstrip("/") + "/", timeout=30) as client:
             # No token: the server answers as for the public (/req/privacy/anonymous-public-read).
-            consultations = list(_pages(client, collection[types["consultations"]]))
+            consultations = list(pages(client, collection[types["consultations"]],
+                                       {"limit": "100"}))
             # Each published consultation's opinions and proposals, as the public reads them.
             voices = [voice for c in VOICES if c in types for doc in consultations
-                      for voice in _pages(client, c, consultation=str(doc.get("id")))]
+                      for voice in pages(client, c, {"limit": "100",
+                                                     "consultation": str(doc.get("id"))})]
             figures = client.get("public/figures.json")
             if figures.status_code != 200:
                 raise UsageError(f"GET public/figures.json answered {figures.status_code}")

@@ -10,7 +10,7 @@ import orjson
 
 from ..exceptions import RedactionError, UnknownSpecVersion
 from ..specification import available_versions, load_spec
-from ._common import EXIT_INVALID, EXIT_OK, UsageError, discover
+from ._common import EXIT_INVALID, EXIT_OK, UsageError, discover, subcommand
 
 
 def _audiences() -> list[str]:
@@ -19,8 +19,8 @@ def _audiences() -> list[str]:
 
 
 def add_redact(sub: Any) -> None:
-    p = sub.add_parser(
-        "redact", help="redact a document for an audience / 按受众脱敏",
+    p = subcommand(
+        sub, "redact", command, help="redact a document for an audience / 按受众脱敏",
         description="Print documents as an audience may see them (privacy.json of the spec).",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
@@ -29,7 +29,6 @@ def add_redact(sub: Any) -> None:
     p.add_argument("--pseudonym-key-file", metavar="FILE",
                    help="file holding the shared key for citizen ID pseudonyms")
     p.add_argument("--ndjson", action="store_true", help="read every input as NDJSON")
-    p.set_defaults(handler=command)
 
 
 def command(args: argparse.Namespace) -> int:

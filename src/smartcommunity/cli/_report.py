@@ -16,7 +16,7 @@ from typing import Any
 import xlsxwriter  # type: ignore[import-untyped]  # noqa: F401  # the [report] extra
 
 from ..exceptions import IndicatorError, ProfileError
-from ._common import EXIT_OK, UsageError, progress_bar
+from ._common import EXIT_OK, UsageError, pages, profile_option, progress_bar, subcommand
 
 #: the operation whose readers may read every issue the report counts
 _OPERATION = "getIndicators"
@@ -26,8 +26,8 @@ _PAGE = 500
 
 
 def add_report(sub: Any) -> None:
-    p = sub.add_parser(
-        "report", help="department ledgers and indicator report / 部门考核台账和报告",
+    p = subcommand(
+        sub, "report", command, help="department ledgers and indicator report / 部门考核台账和报告",
         description="Compute the assessment indicators (indicators.json of the spec) for a "
                     "month and write the department ledgers (CSV, XLSX), figures.json and "
                     "report.html into a folder.")
@@ -46,7 +46,6 @@ def add_report(sub: Any) -> None:
                    help="auto: DuckDB for NDJSON files when installed, else the streaming "
                         "pass; a mirrored change feed is always read by the streaming pass")
     p.add_argument("--quiet", action="store_true", help="no progress line")
-    p.set_defaults(handler=command)
 
 
 def _from_server(base_url: str, preset_path: str | None) -> Iterator[Mapping[str, Any]]:
@@ -67,23 +66,8 @@ def _from_server(base_url: str, preset_path: str | None) -> Iterator[Mapping[str
         raise UsageError(f"{preset_path} has no principal with a role that reads the "
                          f"indicators ({', '.join(sorted(readers))})")
     headers = {"Authorization": f"Bearer {regulator.token}", "Accept": "application/json"}
-    cursor: str | None = None
     with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
-        while True:
-            params: dict[str, Any] = {"limit": _PAGE}
-            if cursor:
-                params["cursor"] = cursor
-            try:
-                resp = client.get("/issues", params=params)
-            except httpx.HTTPError as exc:
-                raise UsageError(f"cannot read {base_url}/issues: {exc}") from exc
-            if resp.status_code != 200:
-                raise UsageError(f"{base_url}/issues answered {resp.status_code}")
-            page = resp.json()
-            yield from page.get("items") or ()
-            cursor = page.get("next")
-            if not cursor:
-                return
+        yield from pages(client, "/issues", {"limit": _PAGE})
 
 
 def _published_profile(base_url: str) -> dict[str, Any] | None:
@@ -105,14 +89,14 @@ def command(args: argparse.Namespace) -> int:
 
     if not _PERIOD.match(args.period):
         raise UsageError(f"--period {args.period}: write the month as YYYY-MM, e.g. 2026-11")
-    profile = None
-    source = args.profile or (_published_profile(args.base_url)
-                              if args.base_url and args.preset else None)
-    if source is not None:
+    profile = profile_option(args.profile)
+    published = (_published_profile(args.base_url)
+                 if profile is None and args.base_url and args.preset else None)
+    if published is not None:
         try:
-            profile = load_profile(source)
+            profile = load_profile(published)
         except ProfileError as exc:
-            raise UsageError(f"{args.profile or 'GET /profile'}: {exc}") from exc
+            raise UsageError(f"GET /profile: {exc}") from exc
     try:
         tally = Tally(load_definitions(profile), profile)
         if args.input:

@@ -26,7 +26,9 @@ from ._common import (
     MissingExtra,
     UsageError,
     discover,
+    profile_option,
     progress_bar,
+    subcommand,
 )
 
 DEFAULT_URL = "sqlite:///./smartcommunity.sqlite3"
@@ -52,8 +54,8 @@ def _server_importable() -> None:
 
 
 def add_serve(sub: Any) -> None:
-    p = sub.add_parser(
-        "serve", help="run the reference server / 运行参考服务器",
+    p = subcommand(
+        sub, "serve", serve, help="run the reference server / 运行参考服务器",
         description="Run the reference server of the standard. With the demo (the default) an "
                     "empty database is seeded with the spec's examples on first start.",
     )
@@ -77,10 +79,9 @@ def add_serve(sub: Any) -> None:
     p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
     p.add_argument("--pseudonym-key-file", metavar="FILE",
                    help="file holding the city's shared key for citizen ID pseudonyms")
-    p.set_defaults(handler=serve)
 
-    i = sub.add_parser(
-        "import", help="load documents into a server database / 批量导入",
+    i = subcommand(
+        sub, "import", import_documents, help="load documents into a server database / 批量导入",
         description="Load JSON or NDJSON documents into the reference server's database, each "
                     "with a change event, as a migration does (documents keep their meta).",
     )
@@ -95,10 +96,10 @@ def add_serve(sub: Any) -> None:
     i.add_argument("--one-by-one", action="store_true",
                    help="store each document in its own transaction (slow: the reference "
                         "the batched import gives the same rows and change feed as)")
-    i.set_defaults(handler=import_documents)
 
-    r = sub.add_parser(
-        "retention", help="clear what has outlived its retention period / 清除超过保存期限的信息",
+    r = subcommand(
+        sub, "retention", retention,
+        help="clear what has outlived its retention period / 清除超过保存期限的信息",
         description="Run the retention sweep of /req/privacy/retention once over a server "
                     "database: closed records lose their personal members, residents who left "
                     "long ago are erased, old Idempotency-Keys and audit records go, each copy "
@@ -110,7 +111,6 @@ def add_serve(sub: Any) -> None:
     r.add_argument("--at", metavar="TIME",
                    help="sweep as of this RFC 3339 moment instead of now (to rehearse on a copy "
                         "of the database what a later sweep will clear)")
-    r.set_defaults(handler=retention)
 
 
 def _key(path: str | None, read: Any) -> bytes | None:
@@ -127,14 +127,7 @@ def _profile(path: str | None) -> Path | None:
     """The profile file, checked before the server starts: its errors are a usage error."""
     if path is None:
         return None
-    from ..exceptions import ProfileError
-    from ..profiles import load_profile
-
-    try:
-        load_profile(path)
-    except ProfileError as exc:
-        lines = [f"  {f.pointer or '/'} {f.code}: {f.message['en']}" for f in exc.findings]
-        raise UsageError("\n".join([f"{path}: {exc}", *lines])) from exc
+    profile_option(path)
     return Path(path)
 
 

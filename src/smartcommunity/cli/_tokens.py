@@ -16,12 +16,14 @@ import os
 import secrets
 import stat
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..specification import load_spec
-from ._common import EXIT_INVALID, EXIT_OK, UsageError
+from ._common import EXIT_INVALID, EXIT_OK, UsageError, subcommand
 from ._serve import _server_importable
 
 #: bytes of randomness in a new token (``secrets.token_urlsafe``: 43 characters, 256 bits)
@@ -30,44 +32,75 @@ TOKEN_BYTES = 32
 SHORTEST_ID = 8
 
 
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--organisation is not JSON: {exc}") from exc
+
+
+def _as_given(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Optional:
+    """An option of ``add`` that sets one member of the token's entry when given."""
+
+    flag: str
+    member: str  # of the entry (schemas/meta/tokens-file.json)
+    help: str
+    metavar: str | None = None
+    repeat: bool = False
+    read: Callable[[Any], Any] = _as_given
+
+
+_OPTIONAL = (
+    _Optional("--user-id", "userId", "the user id written as the actor's userId"),
+    _Optional("--organisation", "organisation",
+              "the organisation it acts for, as a JSON object (departments need one)", "JSON",
+              read=_json),
+    _Optional("--resident", "resident", "the resident record of a resident or proxy principal",
+              "ID"),
+    _Optional("--grid", "grids", "a grid of a grid worker (repeat)", "CODE", repeat=True),
+    _Optional("--label", "label", "what the token is for (shown by list)"),
+    _Optional("--expires", "expires", "RFC 3339 time with offset after which the token gets 401",
+              "TIME", read=lambda text: _future(text)),  # defined below
+)
+
+
+def _tokens_file(parser: Any, help: str = "the tokens file") -> None:
+    parser.add_argument("file", metavar="FILE", help=help)
+
+
 def add_tokens(sub: Any) -> None:
-    p = sub.add_parser(
-        "tokens", help="manage a reference server's tokens file / 管理令牌文件",
+    p = subcommand(
+        sub, "tokens", None, help="manage a reference server's tokens file / 管理令牌文件",
         description="Add, list and revoke the bearer tokens of a tokens file "
                     "(schemas/meta/tokens-file.json) for smartcommunity serve --tokens. The "
                     "file keeps only SHA-256 digests; a running server reads it again when "
                     "it changes.",
     )
     actions = p.add_subparsers(dest="tokens_action", metavar="ACTION", required=True)
-    a = actions.add_parser("add", help="make a token, print it once, store its digest",
-                           description="Make a random token for one principal, print it once "
-                                       "on standard output and store only its digest.")
-    a.add_argument("file", metavar="FILE", help="the tokens file (created 0600 if missing)")
+    a = subcommand(actions, "add", add, help="make a token, print it once, store its digest",
+                   description="Make a random token for one principal, print it once on "
+                               "standard output and store only its digest.")
+    _tokens_file(a, "the tokens file (created 0600 if missing)")
     a.add_argument("--name", required=True, help="the principal's name, written as the actor")
     a.add_argument("--role", required=True, choices=list(load_spec().codelist("role")),
                    help="the principal's role")
     a.add_argument("--community", action="append", default=[], metavar="CODE",
                    help='a 12-digit division code it serves (repeat), or "*" for every one')
-    a.add_argument("--user-id", help="the user id written as the actor's userId")
-    a.add_argument("--organisation", metavar="JSON",
-                   help="the organisation it acts for, as a JSON object (departments need one)")
-    a.add_argument("--resident", metavar="ID",
-                   help="the resident record of a resident or proxy principal")
-    a.add_argument("--grid", action="append", default=[], metavar="CODE",
-                   help="a grid of a grid worker (repeat)")
-    a.add_argument("--label", help="what the token is for (shown by list)")
-    a.add_argument("--expires", metavar="TIME",
-                   help="RFC 3339 time with offset after which the token gets 401")
-    a.set_defaults(handler=add)
-    ls = actions.add_parser("list", help="the tokens of a file, without the tokens")
-    ls.add_argument("file", metavar="FILE", help="the tokens file")
-    ls.set_defaults(handler=list_tokens)
-    r = actions.add_parser("revoke", help="remove a token by its id",
-                           description="Remove the token whose id (the digest, or at least "
-                                       f"{SHORTEST_ID} of its first hex digits) is given.")
-    r.add_argument("file", metavar="FILE", help="the tokens file")
+    for option in _OPTIONAL:
+        a.add_argument(option.flag, metavar=option.metavar, help=option.help,
+                       **({"action": "append", "default": []} if option.repeat else {}))
+    ls = subcommand(actions, "list", list_tokens, help="the tokens of a file, without the tokens")
+    _tokens_file(ls)
+    r = subcommand(actions, "revoke", revoke, help="remove a token by its id",
+                   description="Remove the token whose id (the digest, or at least "
+                               f"{SHORTEST_ID} of its first hex digits) is given.")
+    _tokens_file(r)
     r.add_argument("id", metavar="ID", help="sha256:<hex> or a prefix of it, as list shows")
-    r.set_defaults(handler=revoke)
 
 
 def add(args: argparse.Namespace) -> int:
@@ -76,21 +109,10 @@ def add(args: argparse.Namespace) -> int:
     data = _read(path, must_exist=False)
     fields: dict[str, Any] = {"name": args.name, "role": args.role,
                               "communities": _communities(args.community)}
-    if args.user_id:
-        fields["userId"] = args.user_id
-    if args.organisation:
-        try:
-            fields["organisation"] = json.loads(args.organisation)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--organisation is not JSON: {exc}") from exc
-    if args.resident:
-        fields["resident"] = args.resident
-    if args.grid:
-        fields["grids"] = args.grid
-    if args.label:
-        fields["label"] = args.label
-    if args.expires:
-        fields["expires"] = _future(args.expires)
+    for option in _OPTIONAL:
+        given = getattr(args, option.flag[2:].replace("-", "_"))
+        if given:
+            fields[option.member] = option.read(given)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     key = auth.token_key(token)
     data["tokens"][key] = fields

@@ -14,8 +14,7 @@ from typing import IO, Any, NamedTuple
 
 import orjson
 
-from ..exceptions import ProfileError
-from ..profiles import Profile, load_profile
+from ..profiles import Profile
 from ..specification import available_versions
 from ..validation import Links, SetCheck, Validator
 from ._common import (
@@ -25,7 +24,9 @@ from ._common import (
     Source,
     UsageError,
     discover,
+    profile_option,
     progress_bar,
+    subcommand,
 )
 
 #: Documents handed to a worker at a time; large enough to amortise the hand-over.
@@ -41,9 +42,8 @@ Outcome = tuple[int | None, str | None, str | None, str | None, list[dict[str, A
 
 
 def add_validate(sub: Any) -> None:
-    p = sub.add_parser(
-        "validate",
-        help="validate documents / 验证文档",
+    p = subcommand(
+        sub, "validate", command, help="validate documents / 验证文档",
         description="Validate documents of the standard: files, folders, - for stdin, NDJSON.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
@@ -64,18 +64,12 @@ def add_validate(sub: Any) -> None:
                    help="validate as the city of this profile reads documents / 按城市配置验证")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no valid-file lines")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
-    p.set_defaults(handler=command)
 
 
 def command(args: argparse.Namespace) -> int:
     global _worker_profile
     if getattr(args, "profile", None):
-        try:
-            _worker_profile = load_profile(args.profile)
-        except ProfileError as exc:
-            lang = "zh-Hans" if args.lang == "zh" else "en"
-            lines = [f"{f.pointer or '/'}: {f.code}: {f.message[lang]}" for f in exc.findings]
-            raise UsageError("\n".join([f"{args.profile}: {exc}", *lines])) from exc
+        _worker_profile = profile_option(args.profile, args.lang)
         if not sys.platform.startswith("linux"):
             args.jobs = 1  # only forked workers inherit the loaded profile
     sources = discover(args.paths, args.ndjson)

@@ -9,15 +9,15 @@ from typing import Any
 
 import orjson
 
-from ._common import EXIT_INVALID, EXIT_OK, MissingExtra, UsageError, discover
+from ._common import EXIT_INVALID, EXIT_OK, MissingExtra, UsageError, discover, pages, subcommand
 
 #: what the feed is read with: every event in place, those the reader may not see withheld
 _FEED_QUERY = {"limit": "500"}
 
 
 def add_verify(sub: Any) -> None:
-    p = sub.add_parser(
-        "verify", help="check history chains and feed digests / 核对历史链和订阅摘要",
+    p = subcommand(
+        sub, "verify", command, help="check history chains and feed digests / 核对历史链和订阅摘要",
         description="Check the hash chain of each document's history, or the running digest "
                     "of a change feed (NDJSON of events, or read from a server), and name the "
                     "first broken link. Exit 0: intact; 1: broken; 2: unreadable input.",
@@ -33,7 +33,6 @@ def add_verify(sub: Any) -> None:
     p.add_argument("--ndjson", action="store_true", help="read every input as NDJSON")
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="text for people (default) or json, one object per input")
-    p.set_defaults(handler=command)
 
 
 def command(args: argparse.Namespace) -> int:
@@ -107,19 +106,5 @@ def _read_feed(base_url: str, token: str | None) -> Iterator[Mapping[str, Any]]:
     except ImportError as exc:
         raise MissingExtra("smartcommunity[conformance]", exc.name) from None
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    cursor: str | None = None
     with httpx.Client(base_url=base_url, headers=headers, timeout=60) as http:
-        while True:
-            params = dict(_FEED_QUERY, **({"cursor": cursor} if cursor else {}))
-            try:
-                response = http.get("/changes", params=params)
-            except httpx.HTTPError as exc:
-                raise UsageError(f"{base_url}: {exc}") from exc
-            if response.status_code != 200:
-                raise UsageError(f"{base_url}/changes: HTTP {response.status_code}")
-            page = response.json()
-            items = page.get("items") or []
-            yield from items
-            if not items or not page.get("next"):
-                return
-            cursor = page["next"]
+        yield from pages(http, "/changes", _FEED_QUERY)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .._moments import moment
 from ..profiles import Calendar
 
 if TYPE_CHECKING:
@@ -40,14 +41,6 @@ class Case:
         return None in self.excluded or indicator in self.excluded
 
 
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _working_days(start: datetime, end: datetime, calendar: Calendar) -> int:
@@ -67,7 +60,7 @@ def _response_due(issue: Mapping[str, Any], assigned: datetime,
                                    "response")
         if limit is not None:
             return profile.calendar.add(assigned, limit)
-    stated = _instant((issue.get("deadlines") or {}).get("responseDue"))
+    stated = moment((issue.get("deadlines") or {}).get("responseDue"))
     return None if stated is None else max(stated, assigned)
 
 
@@ -92,35 +85,35 @@ def cases(issue: Mapping[str, Any], profile: Profile | None = None) -> Iterator[
         return
     calendar = profile.calendar if profile is not None else DEFAULT_CALENDAR
     leads = [a for a in issue.get("assignments") or () if isinstance(a, Mapping)
-             and a.get("role") == "lead" and _instant(a.get("assignedAt")) is not None]
+             and a.get("role") == "lead" and moment(a.get("assignedAt")) is not None]
     if not leads:
         return
     deadlines = issue.get("deadlines") or {}
     extensions = [(at, e) for e in deadlines.get("extensions") or ()
-                  if isinstance(e, Mapping) and (at := _instant(e.get("at"))) is not None]
+                  if isinstance(e, Mapping) and (at := moment(e.get("at"))) is not None]
     reopens = [at for h in issue.get("history") or () if isinstance(h, Mapping)
-               and h.get("action") == "reopen" and (at := _instant(h.get("at"))) is not None]
+               and h.get("action") == "reopen" and (at := moment(h.get("at"))) is not None]
     follow_ups = [(at, f) for f in issue.get("followUps") or ()
-                  if isinstance(f, Mapping) and (at := _instant(f.get("at"))) is not None]
+                  if isinstance(f, Mapping) and (at := moment(f.get("at"))) is not None]
     completions = [(at, str(a.get("id"))) for a in leads
-                   if (at := _instant(a.get("completedAt"))) is not None]
+                   if (at := moment(a.get("completedAt"))) is not None]
     exclusions = [x for x in issue.get("assessmentExclusions") or () if isinstance(x, Mapping)]
     common = {"community": str(issue.get("communityDivisionCode", "")),
               "category": str(issue.get("category", "")), "city": "city"}
     for a in leads:
         ident = str(a.get("id"))
-        assigned = _instant(a.get("assignedAt"))
+        assigned = moment(a.get("assignedAt"))
         assert assigned is not None
-        accepted, returned = _instant(a.get("acceptedAt")), _instant(a.get("returnedAt"))
-        completed_at = _instant(a.get("completedAt"))
+        accepted, returned = moment(a.get("acceptedAt")), moment(a.get("returnedAt"))
+        completed_at = moment(a.get("completedAt"))
         status = a.get("status")
         completed = status == "completed" and completed_at is not None
         ended = completed_at or returned
         granted = [(at, e) for at, e in extensions
                    if at >= assigned and (ended is None or at <= ended)]
-        due = _instant(a.get("dueAt")) or _instant(deadlines.get("resolutionDue"))
+        due = moment(a.get("dueAt")) or moment(deadlines.get("resolutionDue"))
         for _, e in granted:
-            newer = _instant(e.get("newDue"))
+            newer = moment(e.get("newDue"))
             if newer is not None and (due is None or newer > due):
                 due = newer
         response_due = _response_due(issue, assigned, profile)

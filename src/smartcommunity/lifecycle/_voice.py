@@ -8,9 +8,9 @@ the resident the actor acts for, so support is bound to whoever holds the creden
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 from typing import Any
 
+from .._moments import moment
 from ._effects import Inputs, _details, _fail, _list, effect
 
 __all__ = ["supporter_of"]
@@ -28,34 +28,35 @@ def supporter_of(actor: Any) -> str | None:
     return None
 
 
-def _moment(text: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _open_until_deadline(document: dict[str, Any], event: dict[str, Any]) -> None:
     """/req/voice/support-withdrawal: nothing changes in support after the deadline."""
-    deadline, at = _moment(document.get("supportDeadline")), _moment(event.get("at"))
+    deadline, at = moment(document.get("supportDeadline")), moment(event.get("at"))
     if deadline is not None and at is not None and at > deadline:
         raise _fail(str(event["action"]), "/supportDeadline", "voice.support-closed",
                     deadline=document.get("supportDeadline"))
 
 
-def _ids(supporters: list[Any]) -> list[Any]:
-    return [(s.get("resident") or {}).get("id") if isinstance(s, dict) else None
-            for s in supporters]
+def _supporters(document: dict[str, Any], event: dict[str, Any]
+                ) -> tuple[Any, list[Any], list[Any]]:
+    """The resident ``event`` is by, the proposal's supporters and their resident ids, once
+    the event is known to come from a resident while support is open."""
+    action = str(event["action"])
+    resident = supporter_of(event.get("actor"))
+    if resident is None:
+        raise _fail(action, "/actor", "voice.supporter-unknown")
+    _open_until_deadline(document, event)
+    supporters = _list(document, "supporters")
+    ids = [(s.get("resident") or {}).get("id") if isinstance(s, dict) else None
+           for s in supporters]
+    return resident, supporters, ids
 
 
 @effect("Proposal", "support")
 def _support(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
-    resident = supporter_of(event.get("actor"))
-    if resident is None:
-        raise _fail("support", "/actor", "voice.supporter-unknown")
-    _open_until_deadline(document, event)
-    supporters = _list(document, "supporters")
-    if resident in _ids(supporters):
+    resident, supporters, ids = _supporters(document, event)
+    if resident in ids:
         raise _fail("support", "/actor", "voice.double-support", resident=resident)
     entry: dict[str, Any] = {"resident": {"resourceType": "Resident", "id": resident},
                              "at": event["at"], "channel": _details(event)["channel"]}
@@ -68,12 +69,7 @@ def _support(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) ->
 
 @effect("Proposal", "withdraw-support")
 def _withdraw_support(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
-    resident = supporter_of(event.get("actor"))
-    if resident is None:
-        raise _fail("withdraw-support", "/actor", "voice.supporter-unknown")
-    _open_until_deadline(document, event)
-    supporters = _list(document, "supporters")
-    ids = _ids(supporters)
+    resident, supporters, ids = _supporters(document, event)
     if resident not in ids:
         raise _fail("withdraw-support", "/actor", "voice.not-supporting", resident=resident)
     del supporters[ids.index(resident)]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .._moments import moment
 from ..exceptions import Open311Error
 from ..validation import message
 from ._crs import to_wgs84
@@ -121,13 +122,9 @@ def _problem(spec_version: str, pointer: str, code: str, **values: Any) -> dict[
 
 
 def _moment(raw: Any) -> datetime | None:
-    if not isinstance(raw, str) or not raw.strip():
-        return None
-    try:
-        when = datetime.fromisoformat(raw.strip().upper().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else None
+    return moment(raw.strip()) if isinstance(raw, str) else None
+
+
 
 
 def _phone(raw: str) -> str | None:

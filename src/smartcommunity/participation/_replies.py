@@ -4,9 +4,10 @@ whether a proposal's supporters count each resident once."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
+from .._moments import moment as moment  # re-exported by the package
 from ..specification import DEFAULT_VERSION, Spec, load_spec
 from ..validation import Finding, finding
 
@@ -37,15 +38,6 @@ class ProfileData(Protocol):
     def data(self) -> Mapping[str, Any]: ...
 
 
-def moment(value: Any) -> datetime | None:
-    """The instant an RFC 3339 text with offset names; None for anything else."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def reply_days(profile: ProfileData | None = None, version: str = DEFAULT_VERSION) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -305,14 +305,6 @@ def _check(source: str | Path | Mapping[str, Any]) -> tuple[list[Finding], Profi
     return findings, profile
 
 
-def _duplicates(items: Iterator[tuple[Where, Any]]) -> Iterator[tuple[Where, Any]]:
-    seen: set[Any] = set()
-    for where, value in items:
-        if value in seen:
-            yield where, value
-        seen.add(value)
-
-
 @functools.cache
 def _open_codelists(spec: Spec) -> frozenset[str]:
     """Codelists some schema binds as open (``x-openCodelist: true``)."""
@@ -363,15 +355,23 @@ class _Checks:
         self.systems_and_roles()
         self.indicators()
 
+    def unique(self, path: Where, items: Iterable[Mapping[str, Any]], member: str) -> None:
+        """Each of ``items``, the list at ``path``, has a ``member`` of its own."""
+        seen: set[Any] = set()
+        for i, item in enumerate(items):
+            value = item.get(member)
+            if value in seen:
+                self.emit((*path, i, member), DUPLICATE_ENTRY, value=value,
+                          list="/".join(map(str, path)))
+            seen.add(value)
+
     def known(self, where: Where, code: Any) -> None:
         if isinstance(code, str) and code not in self.profile.organisations:
             self.emit(where, UNKNOWN_ORGANISATION, value=code)
 
     def organisations(self) -> None:
         validator = Validator()
-        codes = ((("organisations", i, "code"), o.get("code")) for i, o in enumerate(self.orgs))
-        for where, value in _duplicates(codes):
-            self.emit(where, DUPLICATE_ENTRY, value=value, list="organisations")
+        self.unique(("organisations",), self.orgs, "code")
         for i, org in enumerate(self.orgs):
             report = validator.validate(org)
             if report.errors:
@@ -396,9 +396,7 @@ class _Checks:
                 self.emit(("codelists", name), CODELIST_CLOSED, codelist=name)
                 continue
             national = self.spec.codelist(name)
-            codes = (((("codelists", name, i, "code")), r["code"]) for i, r in enumerate(rows))
-            for where, value in _duplicates(codes):
-                self.emit(where, DUPLICATE_ENTRY, value=value, list=f"codelists/{name}")
+            self.unique(("codelists", name), rows, "code")
             for i, row in enumerate(rows):
                 code = row["code"]
                 if code in national:
@@ -411,10 +409,7 @@ class _Checks:
     def services(self) -> None:
         national = self.spec.codelist(_CATEGORIES)
         services = self.data.get("services", ())
-        categories = ((("services", i, "category"), s["category"])
-                      for i, s in enumerate(services))
-        for where, value in _duplicates(categories):
-            self.emit(where, DUPLICATE_ENTRY, value=value, list="services")
+        self.unique(("services",), services, "category")
         for i, service in enumerate(services):
             category = service["category"]
             if category not in national and not self.profile.is_city_code(_CATEGORIES, category):
@@ -425,9 +420,7 @@ class _Checks:
 
     def extensions(self) -> None:
         items = self.data.get("extensions", ())
-        keys = ((("extensions", i, "key"), e["key"]) for i, e in enumerate(items))
-        for where, value in _duplicates(keys):
-            self.emit(where, DUPLICATE_ENTRY, value=value, list="extensions")
+        self.unique(("extensions",), items, "key")
         namespace = self.profile.namespace
         for i, ext in enumerate(items):
             key = ext["key"]
@@ -445,9 +438,7 @@ class _Checks:
 
     def grids(self) -> None:
         grids = self.data.get("grids", ())
-        codes = ((("grids", i, "code"), g["code"]) for i, g in enumerate(grids))
-        for where, value in _duplicates(codes):
-            self.emit(where, DUPLICATE_ENTRY, value=value, list="grids")
+        self.unique(("grids",), grids, "code")
         for i, grid in enumerate(grids):
             division = grid["divisionCode"]
             if not _within(division, self.profile.divisions) \
@@ -467,9 +458,7 @@ class _Checks:
 
     def systems_and_roles(self) -> None:
         systems = self.data.get("externalSystems", ())
-        uris = ((("externalSystems", i, "system"), s["system"]) for i, s in enumerate(systems))
-        for where, value in _duplicates(uris):
-            self.emit(where, DUPLICATE_ENTRY, value=value, list="externalSystems")
+        self.unique(("externalSystems",), systems, "system")
         for i, system in enumerate(systems):
             self.known(("externalSystems", i, "organisation"), system.get("organisation"))
         roles = set(self.spec.roles)

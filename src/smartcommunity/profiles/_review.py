@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from .._moments import moment
 from ..specification import Spec, load_spec
 from ..validation import (
     SESSION_CANCELLED,
@@ -148,19 +148,11 @@ def _extensions(profile: Profile, spec: Spec, document: dict[str, Any],
                           value=key, detail=error.message)
 
 
-def _instant(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _deadlines(profile: Profile, spec: Spec, document: dict[str, Any]) -> Iterator[Finding]:
     stated = document.get("deadlines")
-    start = _instant(document.get("submittedAt"))
+    start = moment(document.get("submittedAt"))
     category, urgency = document.get("category"), document.get("urgency")
     if not isinstance(stated, dict) or start is None or not isinstance(category, str) \
             or not isinstance(urgency, str):
@@ -175,9 +167,9 @@ def _deadlines(profile: Profile, spec: Spec, document: dict[str, Any]) -> Iterat
                 and isinstance(extensions[0], dict):
             value, where = extensions[0].get("previousDue"), ("deadlines", "extensions", 0,
                                                               "previousDue")
-        moment = _instant(value)
+        due = moment(value)
         expected = profile.deadline(category, urgency, kind, start)
-        if moment is not None and expected is not None and moment > expected:
+        if due is not None and expected is not None and due > expected:
             yield finding(spec, where, DEADLINE_EXCEEDS, field=pointer(where), stated=value,
                           expected=expected.isoformat())
 
@@ -189,10 +181,10 @@ def _notice(profile: Profile, spec: Spec, document: dict[str, Any]) -> list[Find
     notice = document.get("notice")
     if days is None or not isinstance(notice, dict):
         return None
-    published = _instant(notice.get("publishedAt"))
-    firsts = [(s.get("start"), _instant(s.get("start"))) for s in _list(document, "sessions")
+    published = moment(notice.get("publishedAt"))
+    firsts = [(s.get("start"), moment(s.get("start"))) for s in _list(document, "sessions")
               if s.get("status") != SESSION_CANCELLED]
-    firsts += [(v.get("opensAt"), _instant(v.get("opensAt"))) for v in _list(document, "votes")]
+    firsts += [(v.get("opensAt"), moment(v.get("opensAt"))) for v in _list(document, "votes")]
     known = sorted((at, text) for text, at in firsts if at is not None)
     if published is None or not known:
         return []

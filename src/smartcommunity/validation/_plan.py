@@ -8,7 +8,7 @@ hand, so a new field of a known kind is checked without touching the library.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,41 +171,60 @@ def compile_reach(paths: list[tuple[Step, ...]], test: Callable[[Any, int], bool
     """A function of straight-line code returning the first concrete path, in the order of
     ``paths`` (and of array items), whose value ``test(value, len(path))`` picks; what
     :func:`values_at` would find, without walking the paths step by step for each document."""
+
+    def found(lengths: list[int], var: str, where: str, pad: str) -> list[str]:
+        return [f"{pad}if test({var}, {lengths[0]}):", f"{pad}    return {where}"]
+
+    reach: Reach = compile_walk([(path, len(path)) for path in paths], found, {"test": test},
+                                f"<reach of {name}>")
+    return reach
+
+
+#: a path tree's key for what stands at the node's own path (steps are member names and None)
+_HERE: Any = object()
+
+
+def compile_walk(items: Iterable[tuple[tuple[Step, ...], Any]],
+                 visit: Callable[[list[Any], str, str, str], list[str]],
+                 namespace: Mapping[str, Any], filename: str, *, extra: str = "") -> Any:
+    """A function ``(doc, <extra parameters>)`` that walks ``doc`` along the paths of
+    ``items`` in straight-line code, each step once however many paths share it.
+    Where values stand at a path, it runs the lines ``visit(the items of that path, the
+    value's variable, its concrete path's expression, the indentation)`` gives, in item order;
+    it returns None at the end. ``namespace`` holds the names those lines use."""
     tree: dict[Any, Any] = {}
-    for path in paths:
+    for path, item in items:
         node = tree
         for step in path:
             node = node.setdefault(step, {})
-        node[_END] = True
-    lines = ["def reach(doc):"]
+        node.setdefault(_HERE, []).append(item)
+    lines = [f"def walk(doc{', ' + extra if extra else ''}):"]
 
-    def emit(node: dict[Any, Any], var: str, where: list[str], depth: int) -> None:
+    def emit(node: dict[Any, Any], var: str, path: list[str], depth: int) -> None:
         pad = "    " * (depth + 1)
-        if _END in node:
-            concrete = "(" + "".join(w + ", " for w in where) + ")"
-            lines.append(f"{pad}if test({var}, {len(where)}):")
-            lines.append(f"{pad}    return {concrete}")
+        if _HERE in node:
+            lines.extend(visit(node[_HERE], var, "(" + "".join(p + ", " for p in path) + ")",
+                               pad))
         members = [(k, sub) for k, sub in node.items() if isinstance(k, str)]
         if members:
             lines.append(f"{pad}if isinstance({var}, dict):")
             for member, sub in members:
                 child = f"v{depth + 1}"
-                lines.append(f"{pad}    {child} = {var}.get({member!r}, ABSENT)")
-                lines.append(f"{pad}    if {child} is not ABSENT:")
-                emit(sub, child, [*where, repr(member)], depth + 2)
+                if _HERE in sub:
+                    lines.append(f"{pad}    {child} = {var}.get({member!r}, ABSENT)")
+                    lines.append(f"{pad}    if {child} is not ABSENT:")
+                    emit(sub, child, [*path, repr(member)], depth + 2)
+                else:  # only containers below: an absent member is neither
+                    lines.append(f"{pad}    {child} = {var}.get({member!r})")
+                    emit(sub, child, [*path, repr(member)], depth + 1)
         if None in node:
             index, child = f"i{depth}", f"v{depth + 1}"
             lines.append(f"{pad}if isinstance({var}, list):")
             lines.append(f"{pad}    for {index}, {child} in enumerate({var}):")
-            emit(node[None], child, [*where, index], depth + 2)
+            emit(node[None], child, [*path, index], depth + 2)
 
     emit(tree, "doc", [], 0)
     lines.append("    return None")
-    namespace: dict[str, Any] = {"ABSENT": _END, "test": test}
-    exec(compile("\n".join(lines), f"<reach of {name}>", "exec"), namespace)
-    reach: Reach = namespace["reach"]
-    return reach
-
-
-#: marks a node of a path tree where a path ends (and stands for an absent member)
-_END: Any = object()
+    scope = {**namespace, "ABSENT": _HERE}
+    exec(compile("\n".join(lines), filename, "exec"), scope)
+    return scope["walk"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import identifiers
 from ..specification import Spec
-from ._plan import Leaf, compile_plan
+from ._plan import Leaf, compile_plan, compile_walk
 from ._time import later as _later
 from ._validator import Context, Document, rule
 
@@ -50,8 +50,6 @@ def _can_fire(leaf: Leaf, spec: Spec) -> bool:
 
 #: a document's checks of its plan's leaves
 PlanCheck = Callable[[Document, Context], None]
-#: the key of a step tree's node under which the leaves at that node are kept
-_HERE: Any = object()
 
 
 @functools.cache
@@ -76,34 +74,24 @@ _GUARDS = {
 
 
 def _compile_leaves(spec: Spec, resource_type: str, leaves: list[Leaf]) -> PlanCheck:
-    # The leaves as a tree of steps: member name → subtree, None → every item of an array.
-    tree: dict[Any, Any] = {}
-    for leaf in leaves:
-        node = tree
-        for step in leaf.path:
-            node = node.setdefault(step, {})
-        node.setdefault(_HERE, []).append(leaf)
     invisible_kinds, invisible_chars, unprintable = _invisible(spec)
     # Names and titles are nearly always printable: then the pattern search is spared.
     invisible_guard = ("{v}.__class__ is not str or "
                        + ("(not {v}.isprintable() and invisible({v}) is not None)" if unprintable
                           else "invisible({v}) is not None"))
     constants: dict[str, Any] = {
-        "ABSENT": _ABSENT, "leaf_check": _check_leaf,
+        "leaf_check": _check_leaf,
         "division_ok": identifiers.is_valid_division_code, "uscc_ok": identifiers.is_valid_uscc,
         "citizen_ok": identifiers.is_valid_citizen_id, "invisible": invisible_chars.search,
     }
-    lines = ["def check(doc, ctx):"]
-
     def constant(value: Any) -> str:
         name = f"c{len(constants)}"
         constants[name] = value
         return name
 
-    def emit(node: dict[Any, Any], var: str, path: list[str], depth: int) -> None:
-        pad = "    " * (depth + 1)
-        where = "(" + "".join(p + ", " for p in path) + ")"
-        for leaf in node.get(_HERE, ()):
+    def checks(at: list[Leaf], var: str, where: str, pad: str) -> list[str]:
+        lines = []
+        for leaf in at:
             guard = _GUARDS.get(leaf.kind)
             codes = spec.codelists.get(leaf.codelist or "")
             if leaf.kind == "codelist" and codes is not None:
@@ -117,30 +105,11 @@ def _compile_leaves(spec: Spec, resource_type: str, leaves: list[Leaf]) -> PlanC
             else:
                 lines.append(f"{pad}if {guard.format(v=var)}:")
                 lines.append(f"{pad}    {call}")
-        members = [(k, sub) for k, sub in node.items() if k is not _HERE and k is not None]
-        if members:
-            lines.append(f"{pad}if isinstance({var}, dict):")
-            for name, sub in members:
-                child = f"v{depth + 1}"
-                if _HERE in sub:
-                    lines.append(f"{pad}    {child} = {var}.get({name!r}, ABSENT)")
-                    lines.append(f"{pad}    if {child} is not ABSENT:")
-                    emit(sub, child, [*path, repr(name)], depth + 2)
-                else:  # only containers below: an absent member is neither
-                    lines.append(f"{pad}    {child} = {var}.get({name!r})")
-                    emit(sub, child, [*path, repr(name)], depth + 1)
-        if None in node:
-            index, child = f"i{depth}", f"v{depth + 1}"
-            lines.append(f"{pad}if isinstance({var}, list):")
-            lines.append(f"{pad}    for {index}, {child} in enumerate({var}):")
-            emit(node[None], child, [*path, index], depth + 2)
+        return lines
 
-    emit(tree, "doc", [], 0)
-    lines.append("    return None")
-    namespace = dict(constants)
-    exec(compile("\n".join(lines), f"<check plan of {resource_type} {spec.version}>", "exec"),
-         namespace)
-    check: PlanCheck = namespace["check"]
+    check: PlanCheck = compile_walk([(leaf.path, leaf) for leaf in leaves], checks, constants,
+                                    f"<check plan of {resource_type} {spec.version}>",
+                                    extra="ctx")
     return check
 
 
@@ -149,7 +118,6 @@ def plan_leaves(doc: Document, ctx: Context) -> None:
     _plan_check(ctx.spec, str(doc.get("resourceType")))(doc, ctx)
 
 
-_ABSENT: Any = object()
 
 
 def _check_leaf(leaf: Leaf, value: Any, where: tuple[str | int, ...], ctx: Context) -> None:

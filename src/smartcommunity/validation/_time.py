@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
 from typing import Any
+
+from .._moments import moment
 
 
 @functools.lru_cache(maxsize=8192)
 def _instant(value: str) -> float | None:
-    try:
-        stamp = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        return None
-    return stamp.timestamp()
+    stamp = moment(value)
+    return None if stamp is None else stamp.timestamp()
 
 
 def instant(value: Any) -> float | None:

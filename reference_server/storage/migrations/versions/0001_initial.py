@@ -1,11 +1,29 @@
-"""Initial schema: resources, filter terms, change feed, idempotency keys, audit log.
+"""Initial schema: resources and their filter terms, change feed, idempotency keys, audit log.
+
+Which index serves what (the list operations order by ``seq`` and page with ``seq > cursor``):
+
+- ``?status=``, ``?category=``, ``?requestType=``, ``?intakeChannel=``, ``?urgency=``:
+  ``resources (rtype, <column>, seq)``, so matches come in cursor order from the cursor on;
+  ``?category=`` reads the range of the code and its sub-codes, hence the column compares
+  byte by byte (collation "C") on PostgreSQL whatever the database's locale;
+- ``?updatedSince=``: ``(rtype, updated_at, seq)``; ``?submittedFrom=`` / ``?submittedTo=``:
+  ``(rtype, submitted_at, seq)``;
+- ``?community=`` of one-community types, and the cursor alone: ``(rtype, community, seq)``
+  and ``(rtype, seq)``;
+- ``?community=`` of residents and organisations, ``?grid=``, ``?pseudonym=``,
+  ``?department=``, ``?externalRef=``, ``?bbox=``, consultations' ``?category=`` and
+  ``?issue=``: ``resource_terms (kind, value, rseq)``;
+- a resource's own events (the state of a version, erasure's rewrite): ``events (rtype, rid,
+  seq)``; the events still to seal at start: ``events (seq) WHERE chain IS NULL``.
 
 Revision ID: 0001
 Revises:
-Create Date: 2025-06-01
+Create Date: 2026-12-03
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,10 +33,33 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+#: the list filters that read one column of ``resources``, by the name of their index
+_FILTERS = {"status": "status", "updated": "updated_at", "submitted": "submitted_at",
+            "category": "category", "request_type": "request_type",
+            "intake_channel": "intake_channel", "urgency": "urgency"}
 
-def _seq() -> sa.types.TypeEngine[int]:
-    # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit column.
-    return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+#: sequence numbers: 64-bit on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY
+_SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+# The column kinds several tables share, as the tables declare them.
+def _version_of(id_column: str) -> list[sa.Column[Any]]:
+    return [sa.Column("rtype", sa.String(16), nullable=False),
+            sa.Column(id_column, sa.String(64), nullable=False),
+            sa.Column("version", sa.Integer(), nullable=False)]
+
+
+def _principal() -> sa.Column[str]:
+    return sa.Column("principal", sa.String(200), nullable=False)
+
+
+def _utc(name: str) -> sa.Column[str]:
+    return sa.Column(name, sa.String(40), nullable=False)
+
+
+def _scope() -> list[sa.Column[str]]:
+    return [sa.Column("communities", sa.Text(), nullable=False),
+            sa.Column("departments", sa.Text(), nullable=False)]
 
 
 def upgrade() -> None:
@@ -29,29 +70,28 @@ def upgrade() -> None:
     )
     op.create_table(
         "resources",
-        sa.Column("seq", _seq(), primary_key=True, autoincrement=True),
-        sa.Column("rtype", sa.String(16), nullable=False),
-        sa.Column("id", sa.String(64), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("seq", _SEQ, primary_key=True, autoincrement=True),
+        *_version_of("id"),
         sa.Column("status", sa.String(64)),
         sa.Column("community", sa.String(12)),
         sa.Column("updated_at", sa.String(32), nullable=False),
         sa.Column("submitted_at", sa.String(32)),
-        sa.Column("category", sa.String(64)),
+        sa.Column("category", sa.String(64, collation="C").with_variant(sa.String(64), "sqlite")),
         sa.Column("request_type", sa.String(64)),
         sa.Column("intake_channel", sa.String(64)),
         sa.Column("urgency", sa.String(64)),
-        sa.Column("communities", sa.Text(), nullable=False),
-        sa.Column("departments", sa.Text(), nullable=False),
+        *_scope(),
         sa.Column("doc", sa.Text(), nullable=False),
         sa.UniqueConstraint("rtype", "id", name="uq_resources_rtype_id"),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_resources_rtype_seq", "resources", ["rtype", "seq"])
     op.create_index("ix_resources_rtype_community", "resources", ["rtype", "community", "seq"])
+    for name, column in _FILTERS.items():
+        op.create_index(f"ix_resources_rtype_{name}", "resources", ["rtype", column, "seq"])
     op.create_table(
         "resource_terms",
-        sa.Column("rseq", _seq(), nullable=False),
+        sa.Column("rseq", _SEQ, nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("value", sa.String(160), nullable=False),
         sa.Column("until", sa.String(10)),
@@ -60,35 +100,40 @@ def upgrade() -> None:
     op.create_index("ix_resource_terms_kind_value", "resource_terms", ["kind", "value", "rseq"])
     op.create_table(
         "events",
-        sa.Column("seq", _seq(), primary_key=True, autoincrement=False),
-        sa.Column("rtype", sa.String(16), nullable=False),
-        sa.Column("rid", sa.String(64), nullable=False),
+        sa.Column("seq", _SEQ, primary_key=True, autoincrement=False),
+        *_version_of("rid"),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("action", sa.String(64), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("time", sa.String(40), nullable=False),
-        sa.Column("communities", sa.Text(), nullable=False),
-        sa.Column("departments", sa.Text(), nullable=False),
+        _utc("time"),
+        *_scope(),
         sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("head", sa.String(80)),
+        sa.Column("chain", sa.String(80)),
     )
+    op.create_index("ix_events_resource", "events", ["rtype", "rid", "seq"])
+    op.create_index("ix_events_unsealed", "events", ["seq"],
+                    postgresql_where=sa.text("chain IS NULL"),
+                    sqlite_where=sa.text("chain IS NULL"))
     op.create_table(
         "idempotency",
-        sa.Column("principal", sa.String(200), nullable=False),
+        _principal(),
         sa.Column("key", sa.String(128), nullable=False),
         sa.Column("request", sa.String(200), nullable=False),
         sa.Column("body_hash", sa.String(64), nullable=False),
         sa.Column("status", sa.Integer(), nullable=False),
         sa.Column("etag", sa.String(40)),
         sa.Column("location", sa.String(300)),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.String(40), nullable=False),
+        *_version_of("rid"),
+        _utc("created_at"),
         sa.PrimaryKeyConstraint("principal", "key", name="pk_idempotency"),
     )
+    op.create_index("ix_idempotency_resource", "idempotency", ["rtype", "rid"])
+    op.create_index("ix_idempotency_created", "idempotency", ["created_at"])
     op.create_table(
         "audit",
-        sa.Column("seq", _seq(), primary_key=True, autoincrement=True),
-        sa.Column("at", sa.String(40), nullable=False),
-        sa.Column("principal", sa.String(200), nullable=False),
+        sa.Column("seq", _SEQ, primary_key=True, autoincrement=True),
+        _utc("at"),
+        _principal(),
         sa.Column("role", sa.String(32), nullable=False),
         sa.Column("operation", sa.String(32), nullable=False),
         sa.Column("resident", sa.String(64), nullable=False),

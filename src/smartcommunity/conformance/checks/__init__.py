@@ -1,8 +1,10 @@
 """The kit's checks, one module per conformance class, each citing the requirement it checks;
 importing this package registers them in the order they run: core first, then the change
 feed, residents, issues, consultations and privacy, integrity (history chains, feed digests),
-then those that change access over time; last, every response of the run held to the OpenAPI.
-What the modules share is in ``_shared``."""
+then those that change access over time; last, every response of the run held to the
+OpenAPI. What the modules share is in ``_shared``, with the
+residents and proxies they create in ``_people`` and their reading of the feed in
+``_watching``."""
 
 from . import _core, _feed, _residents, _issues, _consultations, _privacy  # noqa: F401, I001
 from . import _organisations  # noqa: F401

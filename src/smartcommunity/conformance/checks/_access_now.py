@@ -16,26 +16,18 @@ from typing import Any
 from ...integrity import WITHHELD_TYPE
 from .._context import KitContext
 from .._registry import Skipped, check
+from ._people import proxy, resident
 from ._shared import (
     ISSUE,
-    PROXY_ROLE,
-    PUBLIC,
     RESIDENT,
-    RESIDENT_ROLE,
-    SYSTEM,
+    ROLE,
     Tracked,
     consultation_seen_by,
-    feed,
     keyed_create,
     new_issue,
     plain,
-    proxy,
-    resident,
-    subject,
-    tail,
-    watching,
-    withheld_members,
 )
+from ._watching import feed, subject, tail, watching, withheld_members
 
 REGULATOR = "regulator"
 CONSULTATION = "Consultation"
@@ -123,9 +115,9 @@ def test_withheld_events(ctx: KitContext) -> None:
                    "a reader who may not read the resource sees its id in the feed")
 
 
-@check("/req/change-feed/access-now", needs=(PROXY_ROLE,))
+@check("/req/change-feed/access-now", needs=(ROLE.proxy,))
 def test_feed_decided_now(ctx: KitContext) -> None:
-    agent = ctx.principal(PROXY_ROLE)
+    agent = ctx.principal(ROLE.proxy)
     cursor = tail(ctx, agent)
     # 1. A proxy whose period ends reads nothing more of the resident, not even from before.
     record = Tracked(ctx, _unique(ctx, [proxy(ctx, agent, ["receive-information"])]))
@@ -158,7 +150,8 @@ def test_feed_decided_now(ctx: KitContext) -> None:
                    f"after the reporter became confidential, {reader.name} still reads "
                    f"{plain(leaked)} in the feed")
     # 3. A consultation narrowed to staff leaves the public's and residents' feeds.
-    watchers = [p for p in (ctx.optional(PUBLIC), ctx.optional(RESIDENT_ROLE)) if p is not None]
+    watchers = [p for p in (ctx.optional(ROLE.public), ctx.optional(ROLE.resident))
+                if p is not None]
     if watchers and CONSULTATION in ctx.spec.resource_types:
         starts = {p.name: tail(ctx, p) for p in watchers}
         consultation = Tracked(ctx, consultation_seen_by(ctx, "public"))
@@ -171,7 +164,7 @@ def test_feed_decided_now(ctx: KitContext) -> None:
                        "receives it in the feed")
 
 
-@check("/req/change-feed/erased-history", needs=(SYSTEM,))
+@check("/req/change-feed/erased-history", needs=(ROLE.system,))
 def test_erased_history(ctx: KitContext) -> None:
     who, cursor = watching(ctx)
     record = Tracked(ctx, _unique(ctx))
@@ -195,7 +188,7 @@ def test_erased_history(ctx: KitContext) -> None:
 
 @check("/req/privacy/erasure-every-copy")
 def test_erasure_every_copy(ctx: KitContext) -> None:
-    readers = [ctx.staff, *(p for p in (ctx.optional(SYSTEM),) if p is not None)]
+    readers = [ctx.staff, *(p for p in (ctx.optional(ROLE.system),) if p is not None)]
     starts = {who.name: tail(ctx, who) for who in readers}  # the feed from before the record
     doc = _unique(ctx)
     values = _values(doc)

@@ -12,24 +12,19 @@ from ...validation import compile_plan
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
+from ._people import listed, resident, with_number
 from ._shared import (
-    DEPARTMENT,
     ISSUE,
     RESIDENT,
-    SYSTEM,
+    ROLE,
     Tracked,
     dispatch,
-    feed,
-    listed,
     plain,
-    resident,
     resident_ref,
-    subject,
     submitted_by,
-    tail,
-    with_number,
     without_meta,
 )
+from ._watching import feed, subject, tail
 
 
 def _record_access(ctx: KitContext) -> dict[str, Any]:
@@ -111,9 +106,9 @@ def test_intake_minimum(ctx: KitContext) -> None:
                    f"{who.name}, intake staff, does not get the reporter's contact")
 
 
-@check("/req/privacy/system-principal", needs=(SYSTEM,))
+@check("/req/privacy/system-principal", needs=(ROLE.system,))
 def test_system_principal(ctx: KitContext) -> None:
-    for who in ctx.serving(SYSTEM) or [ctx.principal(SYSTEM)]:
+    for who in ctx.serving(ROLE.system) or [ctx.principal(ROLE.system)]:
         cursor = tail(ctx, who)
         issue, secrets = _confidential_issue(ctx, ctx.new_id())
         record = Tracked(ctx, with_number(ctx))
@@ -147,14 +142,14 @@ def _shared_consent(ctx: KitContext, purpose: str, scope: list[str]) -> dict[str
             "status": codes[0], "grantedAt": ctx.moment(-1)}
 
 
-@check("/req/privacy/department-consent", needs=(DEPARTMENT,))
+@check("/req/privacy/department-consent", needs=(ROLE.department,))
 def test_department_consent(ctx: KitContext) -> None:
     shared = _record_access(ctx).get("consentShared") or {}
     purpose = shared.get("purpose")
-    if not purpose or DEPARTMENT not in (shared.get("roles") or ()):
+    if not purpose or ROLE.department not in (shared.get("roles") or ()):
         raise Skipped("privacy.json 没有规定向部门共享的同意",
                       "privacy.json names no consent shared with departments")
-    (dept,) = ctx.principals_of(DEPARTMENT, 1)
+    (dept,) = ctx.principals_of(ROLE.department, 1)
     cursor = tail(ctx, dept)
     covered = ["/name", "/contactPoints"]
     doc = resident(ctx)

@@ -11,32 +11,26 @@ from typing import Any
 from ...validation import validate
 from .._context import KitContext, KitFault
 from .._registry import Skipped, check
+from ._people import proxy, resident
 from ._shared import (
     CLOSE_VOTE,
     CONSULTATION,
-    DEPARTMENT,
-    GRID_WORKER,
-    PROXY_ROLE,
-    PUBLIC,
-    RESIDENT_ROLE,
+    ROLE,
     Procedure,
     Tracked,
     complete_consultation,
     escalating,
-    events_of,
     expect_pointer,
     new_issue,
     other_community,
     plain,
     proposed,
-    proxy,
     refused_on_create,
-    resident,
     resident_actor,
-    tail,
     transition,
     without_meta,
 )
+from ._watching import events_of, tail
 
 
 def _status_after(ctx: KitContext, action: str, before: str) -> str:
@@ -97,14 +91,20 @@ def _counts(results: Mapping[str, Any]) -> dict[str, int]:
     return counts
 
 
-@check("/req/consultations/close-vote-result")
-def test_stated_result_checked(ctx: KitContext) -> None:
+def _two_votes(ctx: KitContext) -> tuple[Procedure, dict[str, Any], dict[str, Any]]:
+    """The spec example's procedure run up to recording votes, and its first two votes that
+    have results (as the example states them); skipped when it has fewer."""
     procedure = Procedure(ctx)
     procedure.run(until=lambda e: e["action"] == "record-votes")
     votes = [v for v in procedure.example["votes"] if v.get("results")]
     if len(votes) < 2:
         raise Skipped("规范示例中没有两个表决", "the spec example has fewer than two votes")
-    first, second = votes[0], votes[1]
+    return procedure, votes[0], votes[1]
+
+
+@check("/req/consultations/close-vote-result")
+def test_stated_result_checked(ctx: KitContext) -> None:
+    procedure, first, second = _two_votes(ctx)
     c = procedure.consultation
     procedure.record(first["id"], _counts(first["results"]))
     wrong = next(r for r in ("failed", "passed", "tie") if r != first["results"]["result"])
@@ -135,17 +135,13 @@ def _complete_as(ctx: KitContext, procedure: Procedure, vote_id: str, want: bool
 
 @check("/req/consultations/ballots-complete-at-close")
 def test_ballots_complete_at_close(ctx: KitContext) -> None:
-    procedure = Procedure(ctx)
-    procedure.run(until=lambda e: e["action"] == "record-votes")
-    votes = [v for v in procedure.example["votes"] if v.get("results")]
-    if len(votes) < 2:
-        raise Skipped("规范示例中没有两个表决", "the spec example has fewer than two votes")
-    first, second = procedure.vote(votes[0]["id"]), procedure.vote(votes[1]["id"])
+    procedure, one, two = _two_votes(ctx)
+    first, second = procedure.vote(one["id"]), procedure.vote(two["id"])
     if first.get("status") != "open" or second.get("status") != "open":
         raise Skipped("规范示例的程序中没有两个同时进行的表决",
                       "the spec example's procedure has no two votes open at once")
     c = procedure.consultation
-    procedure.record(first["id"], _counts(votes[0]["results"]))  # counts, no ballots
+    procedure.record(first["id"], _counts(one["results"]))  # counts, no ballots
     c.refuse(CLOSE_VOTE, {"details": {"voteId": first["id"], "ballotsComplete": True}},
              ctx.staff, 422, "close-vote stating ballotsComplete true without ballots")
     c.act(CLOSE_VOTE, {"details": {"voteId": first["id"]}})
@@ -167,7 +163,7 @@ def test_ballots_complete_at_close(ctx: KitContext) -> None:
 
 @check("/req/consultations/results-hidden")
 def test_results_hidden(ctx: KitContext) -> None:
-    readers = ctx.serving(RESIDENT_ROLE, PROXY_ROLE, PUBLIC, DEPARTMENT)
+    readers = ctx.serving(ROLE.resident, ROLE.proxy, ROLE.public, ROLE.department)
     if not readers:
         raise Skipped("预设中没有 resident、proxy、public 或 department 主体",
                       "the preset has no resident, proxy, public or department principal")
@@ -236,18 +232,18 @@ def _leak(doc: Any, vote_id: str) -> str:
 @check("/req/consultations/withdraw-by-proposer")
 def test_withdraw_by_proposer(ctx: KitContext) -> None:
     c = Tracked(ctx, proposed(ctx))
-    others = [p for p in (ctx.staff, ctx.optional(RESIDENT_ROLE), ctx.optional(PROXY_ROLE),
-                          ctx.optional(GRID_WORKER)) if p is not None]
+    others = [p for p in (ctx.staff, ctx.optional(ROLE.resident), ctx.optional(ROLE.proxy),
+                          ctx.optional(ROLE.grid_worker)) if p is not None]
     for who in others:
         c.refuse("withdraw", {}, who, 403, f"withdraw by {who.name} ({who.role})")
-    own = ctx.optional(RESIDENT_ROLE)
+    own = ctx.optional(ROLE.resident)
     if own is not None and own.resident:
         mine = Tracked(ctx, proposed(ctx, [resident_actor(own.resident, "提议人")]))
         mine.act("withdraw", {"reason": "proposer-request"}, own)
         withdrawn = transition(ctx, CONSULTATION, "withdraw")["to"]
         ctx.expect(mine.doc.get("status") == withdrawn, f"提议人撤回后状态不是 {withdrawn}",
                    f"after the proposer withdraws the status is not {withdrawn}")
-    agent = ctx.optional(PROXY_ROLE)
+    agent = ctx.optional(ROLE.proxy)
     if agent is not None and agent.resident:
         record = resident(ctx, [proxy(ctx, agent, ["participate-consultations"])])
         ctx.created(record)

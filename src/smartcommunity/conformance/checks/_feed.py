@@ -11,23 +11,18 @@ from .._context import KitContext
 from .._registry import check
 from ._shared import (
     ISSUE,
-    PUBLIC,
     RESIDENT,
-    SYSTEM,
+    ROLE,
     Tracked,
-    after,
-    events_of,
-    mirror,
+    expect_none,
     new_issue,
     plain,
-    subject,
-    tail,
-    watching,
     without_meta,
 )
+from ._watching import after, events_of, mirror, subject, tail, watching
 
 
-@check("/req/change-feed/event-per-write", needs=(SYSTEM,))
+@check("/req/change-feed/event-per-write", needs=(ROLE.system,))
 def test_one_event_per_write(ctx: KitContext) -> None:
     who, cursor = watching(ctx)
     for rt in ctx.spec.resource_types:
@@ -55,7 +50,7 @@ def test_one_event_per_write(ctx: KitContext) -> None:
                    "not exactly one merge")
 
 
-@check("/req/change-feed/cloudevents", needs=(SYSTEM,))
+@check("/req/change-feed/cloudevents", needs=(ROLE.system,))
 def test_events_are_cloudevents(ctx: KitContext) -> None:
     who, cursor = watching(ctx)
     for rt in ctx.spec.resource_types:
@@ -72,13 +67,11 @@ def test_events_are_cloudevents(ctx: KitContext) -> None:
         errors = [
             f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
             for e in validator.iter_errors(event)
-        ][:3]
-        ctx.expect(
-            not errors, f"事件不符合 event.json：{errors}", f"an event breaks event.json: {errors}"
-        )
+        ]
+        expect_none(ctx, errors, "事件不符合 event.json", "an event breaks event.json", shown=3)
 
 
-@check("/req/change-feed/order", needs=(SYSTEM,))
+@check("/req/change-feed/order", needs=(ROLE.system,))
 def test_order(ctx: KitContext) -> None:
     who, cursor = watching(ctx)
     created = []
@@ -103,7 +96,7 @@ def test_order(ctx: KitContext) -> None:
     ctx.expect(subjects == created, "事件顺序与提交顺序不同", "events are not in commit order")
 
 
-@check("/req/change-feed/latest", needs=(SYSTEM,))
+@check("/req/change-feed/latest", needs=(ROLE.system,))
 def test_latest(ctx: KitContext) -> None:
     who = mirror(ctx)
     before = ctx.document(ISSUE)
@@ -130,7 +123,7 @@ def test_latest(ctx: KitContext) -> None:
                "the cursor latest gave leads to an event from before it")
 
 
-@check("/req/change-feed/resume", needs=(SYSTEM,))
+@check("/req/change-feed/resume", needs=(ROLE.system,))
 def test_resume(ctx: KitContext) -> None:
     who, start = watching(ctx)
     for _ in range(2):
@@ -149,7 +142,7 @@ def test_resume(ctx: KitContext) -> None:
     ctx.expect(again == [], "读到末尾后再读仍有旧事件", "reading past the end returned old events")
 
 
-@check("/req/change-feed/full-state", needs=(SYSTEM,))
+@check("/req/change-feed/full-state", needs=(ROLE.system,))
 def test_full_state(ctx: KitContext) -> None:
     who, cursor = watching(ctx)
     rt = ctx.spec.resource_types[0]
@@ -171,10 +164,10 @@ def test_full_state(ctx: KitContext) -> None:
     )
 
 
-@check("/req/change-feed/redacted", needs=(SYSTEM,))
+@check("/req/change-feed/redacted", needs=(ROLE.system,))
 def test_feed_redacted(ctx: KitContext) -> None:
     whole = mirror(ctx)
-    readers = [p for p in ctx.serving() if p.role not in (SYSTEM, PUBLIC)]
+    readers = [p for p in ctx.serving() if p.role not in (ROLE.system, ROLE.public)]
     tails = {p.name: tail(ctx, p) for p in readers}
     rt = ctx.spec.resource_types[0]
     doc = ctx.document(rt)

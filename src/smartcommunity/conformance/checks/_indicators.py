@@ -16,8 +16,8 @@ from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
-    DEPARTMENT,
     ISSUE,
+    ROLE,
     Tracked,
     active_lead,
     city_profile,
@@ -55,7 +55,7 @@ def _read(ctx: KitContext, who: Principal, period: str) -> dict[str, Any]:
 def _closed_issue(ctx: KitContext, **follow_up: Any) -> Tracked:
     """An issue dispatched, claimed, resolved and followed up, the follow-up naming the lead
     assignment it judges (/req/indicators/follow-up-assignment)."""
-    lead = ctx.principal(DEPARTMENT)
+    lead = ctx.principal(ROLE.department)
     issue = issue_in_progress(ctx, lead)
     assignment = active_lead(issue)["id"]
     resolve(issue, lead)
@@ -139,7 +139,7 @@ def test_indicators_endpoint(ctx: KitContext) -> None:
         ctx.expect_problem(ctx.call("GET", ctx.path(_OPERATION), regulator, params=bad), 400)
 
 
-@check("/req/indicators/figures", needs=(REGULATOR, DEPARTMENT))
+@check("/req/indicators/figures", needs=(REGULATOR, ROLE.department))
 def test_figures_follow_the_definitions(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     _closed_issue(ctx)
@@ -155,13 +155,13 @@ def _exclusion_request(ctx: KitContext) -> dict[str, Any]:
             "details": {"exclusionId": ctx.new_id()}}
 
 
-@check("/req/indicators/exclusion-record", needs=(REGULATOR, DEPARTMENT))
+@check("/req/indicators/exclusion-record", needs=(REGULATOR, ROLE.department))
 def test_exclusions_recorded_by_approvers(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     issue = _closed_issue(ctx)
     roles = transition(ctx, ISSUE, _EXCLUDE)["roles"]
     # the staff who handled the case, not an approver among them, may not excuse it
-    for who in (ctx.staff, ctx.principal(DEPARTMENT)):
+    for who in (ctx.staff, ctx.principal(ROLE.department)):
         if who.role not in roles:
             issue.refuse(_EXCLUDE, _exclusion_request(ctx), who, 403)
     edited = without_meta(issue.doc) | {"assessmentExclusions": [{
@@ -184,7 +184,7 @@ def test_exclusions_recorded_by_approvers(ctx: KitContext) -> None:
                    f"and reason: {plain(entry)}")
 
 
-@check("/req/indicators/exclusions", needs=(REGULATOR, DEPARTMENT))
+@check("/req/indicators/exclusions", needs=(REGULATOR, ROLE.department))
 def test_exclusions_are_honoured(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     issue = _closed_issue(ctx, rating=1, perceivedResolution="not-resolved")
@@ -195,7 +195,7 @@ def test_exclusions_are_honoured(ctx: KitContext) -> None:
     _compare(ctx, regulator, "记录剔除之后", "after the exclusion")
 
 
-@check("/req/profiles/indicator-figures", needs=(REGULATOR, DEPARTMENT))
+@check("/req/profiles/indicator-figures", needs=(REGULATOR, ROLE.department))
 def test_indicators_follow_the_profile(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     city = city_profile(ctx)

@@ -15,18 +15,12 @@ from ...integrity import (
 from .._context import KitContext
 from .._registry import Skipped, check
 from ._shared import (
-    PUBLIC,
-    SYSTEM,
+    ROLE,
     Tracked,
-    feed,
     fresh,
-    mirror,
     plain,
-    subject,
-    tail,
-    watching,
-    withheld_members,
 )
+from ._watching import feed, mirror, subject, tail, watching, withheld_members
 
 #: a digest no content has: what the kit sends where none may be
 _NO_DIGEST = "sha256:" + "0" * 64
@@ -94,7 +88,7 @@ def _before(events: list[dict[str, Any]]) -> int | None:
     return int(first) - 1 if isinstance(first, str) and first.isdecimal() else None
 
 
-@check("/req/change-feed/chain-digest", needs=(SYSTEM,))
+@check("/req/change-feed/chain-digest", needs=(ROLE.system,))
 def test_chain_digest(ctx: KitContext) -> None:
     # The events of the kit's own writes: a window of the chain, its first link taken on
     # trust, so the check costs the same on an empty server and on a city's.
@@ -107,11 +101,11 @@ def test_chain_digest(ctx: KitContext) -> None:
                  "the feed's digest chain is broken")
 
 
-@check("/req/change-feed/withheld", needs=(SYSTEM,))
+@check("/req/change-feed/withheld", needs=(ROLE.system,))
 def test_withheld(ctx: KitContext) -> None:
     whole = mirror(ctx)
-    readers = [p for p in ctx.serving() if p.role != SYSTEM] + [
-        p for p in ctx.preset.principals.values() if p.role == PUBLIC]
+    readers = [p for p in ctx.serving() if p.role != ROLE.system] + [
+        p for p in ctx.preset.principals.values() if p.role == ROLE.public]
     starts = {p.name: tail(ctx, p) for p in [whole, *readers]}  # before the new resource
     rt = next(iter(ctx.spec.lifecycles), ctx.spec.resource_types[0])
     doc = fresh(ctx, rt)

@@ -11,11 +11,8 @@ from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
-    DEPARTMENT,
-    GRID_WORKER,
     ISSUE,
-    PROXY_ROLE,
-    RESIDENT_ROLE,
+    ROLE,
     Tracked,
     active_lead,
     claim,
@@ -111,9 +108,9 @@ def _supervisor(ctx: KitContext) -> Principal:
     return ctx.staff
 
 
-@check("/req/issues/action-effects", needs=(DEPARTMENT, DEPARTMENT))
+@check("/req/issues/action-effects", needs=(ROLE.department, ROLE.department))
 def test_closed_loop(ctx: KitContext) -> None:
-    first, second = ctx.principals_of(DEPARTMENT, 2)
+    first, second = ctx.principals_of(ROLE.department, 2)
     staff = ctx.staff
     issue = Tracked(ctx, new_issue(ctx))
     _perform(ctx, issue, "accept", {"note": "受理 / accepted by the kit"}, staff)
@@ -154,9 +151,9 @@ def test_closed_loop(ctx: KitContext) -> None:
     _expect_items(ctx, issue, body, "followUps")
 
 
-@check("/req/issues/action-effects", needs=(DEPARTMENT, DEPARTMENT))
+@check("/req/issues/action-effects", needs=(ROLE.department, ROLE.department))
 def test_items_required(ctx: KitContext) -> None:
-    first, second = ctx.principals_of(DEPARTMENT, 2)
+    first, second = ctx.principals_of(ROLE.department, 2)
     issue = Tracked(ctx, new_issue(ctx))
     issue.act("accept")
 
@@ -214,9 +211,9 @@ def test_action_details(ctx: KitContext) -> None:
         issue.refuse("dispatch", {"details": details}, ctx.staff, 422, f"dispatch {details}")
 
 
-@check("/req/issues/lifecycle-fields-read-only", needs=(DEPARTMENT,))
+@check("/req/issues/lifecycle-fields-read-only", needs=(ROLE.department,))
 def test_lifecycle_members_read_only(ctx: KitContext) -> None:
-    (dept,) = ctx.principals_of(DEPARTMENT, 1)
+    (dept,) = ctx.principals_of(ROLE.department, 1)
     submitted = Tracked(ctx, new_issue(ctx))
     # Valid in every other respect: only this requirement can refuse it.
     edited = without_meta(submitted.doc)
@@ -284,23 +281,23 @@ def test_withdraw_by_others(ctx: KitContext) -> None:
     issue = Tracked(ctx, submitted_by(ctx, resident_actor(stranger, "路人甲",
                                                           userId="kit-" + stranger[:8]),
                                       publication={"published": True}))
-    others = [p for p in (ctx.optional(RESIDENT_ROLE), ctx.optional(PROXY_ROLE),
-                          ctx.optional(GRID_WORKER)) if p is not None]
+    others = [p for p in (ctx.optional(ROLE.resident), ctx.optional(ROLE.proxy),
+                          ctx.optional(ROLE.grid_worker)) if p is not None]
     if not others:
         raise Skipped("预设中没有 resident、proxy 或 grid-worker 主体",
                       "the preset has no resident, proxy or grid-worker principal")
     for who in others:
         issue.refuse("withdraw", {}, who, 403, f"withdraw by {who.name} ({who.role})")
-    resident = ctx.optional(RESIDENT_ROLE)
+    resident = ctx.optional(ROLE.resident)
     if resident is not None and resident.resident:
         own = Tracked(ctx, submitted_by(ctx, resident_actor(resident.resident, "诉求人")),
                       resident)
         own.act("withdraw", {}, resident)
 
 
-@check("/req/issues/department-own-assignment", needs=(DEPARTMENT, DEPARTMENT))
+@check("/req/issues/department-own-assignment", needs=(ROLE.department, ROLE.department))
 def test_department_own_assignment(ctx: KitContext) -> None:
-    lead, helper = ctx.principals_of(DEPARTMENT, 2)
+    lead, helper = ctx.principals_of(ROLE.department, 2)
     issue = dispatched(ctx, lead, [helper])
     assignment = active_lead(issue)["id"]
 
@@ -385,9 +382,9 @@ def _unique_category(ctx: KitContext) -> str:
     return f"{top}.kit{ctx.new_id()[:8]}"
 
 
-@check("/req/issues/list-filters", needs=(DEPARTMENT,))
+@check("/req/issues/list-filters", needs=(ROLE.department,))
 def test_issue_filters(ctx: KitContext) -> None:
-    (dept,) = ctx.principals_of(DEPARTMENT, 1)
+    (dept,) = ctx.principals_of(ROLE.department, 1)
     category = _unique_category(ctx)
     specs = [
         ("a", category, "complaint", "hotline-12345", "urgent", -10),

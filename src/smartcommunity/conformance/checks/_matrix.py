@@ -11,18 +11,17 @@ from ...validation import compile_plan, values_at
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Failed, check
+from ._people import with_number
 from ._shared import (
-    GRID_WORKER,
     ISSUE,
     RESIDENT,
+    ROLE,
     Tracked,
     fresh,
     new_issue,
     plain,
-    subject,
-    tail,
-    with_number,
 )
+from ._watching import subject, tail
 
 #: the read paths of the matrix, in the order the report shows them
 ENDPOINTS = ("read", "list", "history", "feed", "audit")
@@ -106,7 +105,7 @@ def _subjects(ctx: KitContext) -> list[Tracked]:
     """One record of each read resource type, with personal data in every class: a resident
     (in a grid worker's grid when the preset names one), a published issue, a consultation."""
     doc = with_number(ctx)
-    worker = ctx.optional(GRID_WORKER)
+    worker = ctx.optional(ROLE.grid_worker)
     grid = next((g for g in (worker.grids if worker else ())
                  if g.startswith(ctx.preset.community + "-")), None)
     if grid is not None:

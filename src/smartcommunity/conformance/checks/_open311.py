@@ -13,7 +13,8 @@ from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._shared import ISSUE, after, events_of, new_issue, plain, subject, watching
+from ._shared import ISSUE, new_issue, plain
+from ._watching import after, events_of, subject, watching
 
 _FORM = "application/x-www-form-urlencoded"
 _RESIDENT = "resident"

@@ -15,14 +15,15 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ..._moments import moment
 from ...lifecycle import vote_outcome
 from ...profiles import Profile, check_profile
 from .._context import KitContext
 from .._registry import Skipped, check
 from ._shared import (
     CLOSE_VOTE,
-    DEPARTMENT,
     ISSUE,
+    ROLE,
     Procedure,
     Tracked,
     city_profile,
@@ -160,7 +161,7 @@ def test_profile_deadlines(ctx: KitContext) -> None:
         if expected is None:
             continue
         value = got.get(member)
-        ctx.expect(isinstance(value, str) and _instant(value) == expected,
+        ctx.expect(isinstance(value, str) and moment(value) == expected,
                    f"{category}/{urgency} 的 {member} 是 {value}，按配置应为 "
                    f"{expected.isoformat()}",
                    f"the {member} of a {category}/{urgency} issue is {value}; the profile "
@@ -177,18 +178,12 @@ def test_profile_deadlines(ctx: KitContext) -> None:
                "the issue stating a deadline later than the profile's was stored")
 
 
-def _instant(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
-@check("/req/profiles/document-organisations", needs=(DEPARTMENT,))
+@check("/req/profiles/document-organisations", needs=(ROLE.department,))
 def test_profile_document_organisations(ctx: KitContext) -> None:
     city = city_profile(ctx)
-    lead = ctx.principal(DEPARTMENT)
+    lead = ctx.principal(ROLE.department)
     if lead.organisation not in city.organisations:
         raise Skipped(f"预设的部门 {lead.organisation} 不在配置的组织登记中",
                       f"the preset's department {lead.organisation} is not in the profile's "

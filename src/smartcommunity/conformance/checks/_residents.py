@@ -10,33 +10,23 @@ from ... import identifiers
 from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._registry import Skipped, check
+from ._people import listed, own_record, proxy, resident, restriction_asked, with_number
 from ._shared import (
-    GRID_WORKER,
-    PROXY_ROLE,
-    PUBLIC,
     RESIDENT,
-    RESIDENT_ROLE,
-    SYSTEM,
+    ROLE,
     Tracked,
-    events_of,
     expect_pointer,
-    listed,
     other_community,
-    own_record,
     plain,
     proposed,
-    proxy,
     refused_on_create,
-    resident,
     resident_actor,
     resident_ref,
-    restriction_asked,
     running_profile,
     submitted_by,
-    watching,
-    with_number,
     without_meta,
 )
+from ._watching import events_of, watching
 
 
 def _minimal_members(ctx: KitContext) -> set[str]:
@@ -45,9 +35,9 @@ def _minimal_members(ctx: KitContext) -> set[str]:
     return set(ctx.spec.schema(RESIDENT)["then"]["propertyNames"]["enum"])
 
 
-@check("/req/residents/read-access", needs=(PROXY_ROLE,))
+@check("/req/residents/read-access", needs=(ROLE.proxy,))
 def test_read_access(ctx: KitContext) -> None:
-    agent = ctx.principal(PROXY_ROLE)
+    agent = ctx.principal(ROLE.proxy)
     cases = {
         "no proxy": ([], False),
         "receive-information": ([proxy(ctx, agent, ["receive-information"])], True),
@@ -72,23 +62,24 @@ def test_read_access(ctx: KitContext) -> None:
                f"应为 {plain(sorted(ids[i] for i in readable), 'zh')}",
                f"the proxy's list shows {plain(sorted(ids[i] for i in shown))}, expected "
                f"{plain(sorted(ids[i] for i in readable))}")
-    outsiders = [p for p in (ctx.optional(PUBLIC), ctx.optional(RESIDENT_ROLE)) if p is not None]
+    outsiders = [p for p in (ctx.optional(ROLE.public), ctx.optional(ROLE.resident))
+                 if p is not None]
     for who in outsiders:
         for rid in ids:
             ctx.expect_problem(ctx.read(RESIDENT, rid, who), 404)
         shown = set(listed(ctx, who, ids))
         ctx.expect(not shown, f"{who.name}（{who.role}）的列表中出现了他人的记录",
                    f"{who.name} ({who.role}) sees others' records in the list")
-    own = ctx.optional(RESIDENT_ROLE)
+    own = ctx.optional(ROLE.resident)
     if own is not None and own.resident:
         own_record(ctx, own)
         ctx.expect_status(ctx.read(RESIDENT, own.resident, own), 200,
                           zh="居民读取本人记录", en="a resident reads their own record")
 
 
-@check("/req/residents/self-access", needs=(RESIDENT_ROLE,))
+@check("/req/residents/self-access", needs=(ROLE.resident,))
 def test_self_access(ctx: KitContext) -> None:
-    who = ctx.principal(RESIDENT_ROLE)
+    who = ctx.principal(ROLE.resident)
     full = own_record(ctx, who)
     resp = ctx.read(RESIDENT, str(who.resident), who)
     ctx.expect_status(resp, 200, zh="居民读取本人记录", en="the resident reads their own record")
@@ -121,9 +112,9 @@ def _corrected(ctx: KitContext, doc: dict[str, Any], tag: str) -> dict[str, Any]
     return ctx.ensure_valid(body, "(corrected resident)")
 
 
-@check("/req/residents/self-correction", needs=(PROXY_ROLE,))
+@check("/req/residents/self-correction", needs=(ROLE.proxy,))
 def test_self_correction(ctx: KitContext) -> None:
-    agent = ctx.principal(PROXY_ROLE)
+    agent = ctx.principal(ROLE.proxy)
     record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data"])]))
     digits = str(ctx.rng.randrange(100, 999))
     body = _corrected(ctx, record.doc, digits)
@@ -146,7 +137,7 @@ def test_self_correction(ctx: KitContext) -> None:
                "更新以新的标识建立了记录", "the update created a record under the new id")
     ctx.expect_status(ctx.read(RESIDENT, record.id), 200, zh="原标识仍可读取",
                       en="the record is still read at its id")
-    own = ctx.optional(RESIDENT_ROLE)
+    own = ctx.optional(ROLE.resident)
     if own is not None and own.resident:
         original = without_meta(own_record(ctx, own))
         mine = Tracked.existing(ctx, RESIDENT, own.resident)
@@ -161,9 +152,9 @@ def test_self_correction(ctx: KitContext) -> None:
         mine.put(restored, own)  # leave the preset's record as it was
 
 
-@check("/req/residents/rights-request", needs=(PROXY_ROLE,))
+@check("/req/residents/rights-request", needs=(ROLE.proxy,))
 def test_rights_request(ctx: KitContext) -> None:
-    agent = ctx.principal(PROXY_ROLE)
+    agent = ctx.principal(ROLE.proxy)
     record = restriction_asked(ctx, agent, reason="objection")
     restriction = record.doc.get("restriction") or {}
     ctx.expect(restriction.get("state") == "restriction-requested",
@@ -181,12 +172,12 @@ def test_rights_request(ctx: KitContext) -> None:
         f"after asking for erasure the restriction is {restriction}")
 
 
-@check("/req/residents/rights-request", needs=(PROXY_ROLE,))
+@check("/req/residents/rights-request", needs=(ROLE.proxy,))
 def test_others_may_not_request(ctx: KitContext) -> None:
-    agent = ctx.principal(PROXY_ROLE)
+    agent = ctx.principal(ROLE.proxy)
     record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["receive-information"])]))
-    askers = [agent, *[p for p in (ctx.staff, ctx.optional(GRID_WORKER),
-                                   ctx.optional("regulator"), ctx.optional(SYSTEM))
+    askers = [agent, *[p for p in (ctx.staff, ctx.optional(ROLE.grid_worker),
+                                   ctx.optional("regulator"), ctx.optional(ROLE.system))
                        if p is not None]]
     for who in askers:
         body = without_meta(record.doc)
@@ -235,9 +226,9 @@ def _minimal(ctx: KitContext, doc: Any, where: str) -> None:
                f"{where}: the minimal form is invalid")
 
 
-@check("/req/residents/restricted-disclosure", needs=(PROXY_ROLE,))
+@check("/req/residents/restricted-disclosure", needs=(ROLE.proxy,))
 def test_restricted_disclosure(ctx: KitContext) -> None:
-    agent = ctx.principal(PROXY_ROLE)
+    agent = ctx.principal(ROLE.proxy)
     record = restriction_asked(ctx, agent, requestedAt=ctx.moment(-1))
     record.put(restriction={**record.doc["restriction"], "state": "restricted",
                             "decidedAt": ctx.moment()})
@@ -250,7 +241,7 @@ def test_restricted_disclosure(ctx: KitContext) -> None:
     for who in ctx.preset.principals.values():
         staff = ctx.audience(who, record.doc) == ctx.spec.audience_of(ctx.staff_role) \
             and who.serves(ctx.preset.community)
-        if staff or who.role in (RESIDENT_ROLE, PROXY_ROLE):
+        if staff or who.role in (ROLE.resident, ROLE.proxy):
             continue  # the community's staff see it whole; residents and proxies see above
         got = ctx.read(RESIDENT, record.id, who)
         if got.status == 404:
@@ -277,9 +268,9 @@ def _restricted_form(ctx: KitContext, doc: Any, where: str) -> None:
                f"{where}: the restricted record also disclosed {plain(extra)}")
 
 
-@check("/req/residents/proxy-scope", needs=(PROXY_ROLE,))
+@check("/req/residents/proxy-scope", needs=(ROLE.proxy,))
 def test_proxy_scope(ctx: KitContext) -> None:
-    agent = ctx.principal(PROXY_ROLE)
+    agent = ctx.principal(ROLE.proxy)
     every = ["submit-issues", "follow-up-issues", "participate-consultations", "vote",
              "receive-information", "manage-data"]
     narrow = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["receive-information"])]))
@@ -287,7 +278,7 @@ def test_proxy_scope(ctx: KitContext) -> None:
     lapsed = Tracked(ctx, resident(ctx, [proxy(ctx, agent, every, since=-90, until=-1)]))
 
     def acting_for(record: Tracked) -> dict[str, Any]:
-        return resident_actor(str(agent.resident), "代理人", PROXY_ROLE,
+        return resident_actor(str(agent.resident), "代理人", ROLE.proxy,
                               onBehalfOf=resident_ref(record.id))
 
     for record, allowed in ((narrow, False), (lapsed, False), (wide, True)):
@@ -304,7 +295,7 @@ def test_proxy_scope(ctx: KitContext) -> None:
             resp = record.put(_corrected(ctx, record.doc, "777"), agent, expect=None)
             ctx.expect_status(resp, 200 if allowed else 403, zh=f"代理人更正记录（{label}）",
                               en=f"the proxy corrects the record ({label})")
-        helper = {"role": GRID_WORKER, "name": "网格员", "userId": "kit-grid-worker",
+        helper = {"role": ROLE.grid_worker, "name": "网格员", "userId": "kit-grid-worker",
                   "onBehalfOf": resident_ref(record.id)}
         # Published, so that the proxy sees it even when not in force
         # (/req/privacy/issue-publication): what is tested is the right to withdraw.
@@ -353,7 +344,7 @@ def _today_minus_years(ctx: KitContext, years: int) -> str:
 def test_minor_sensitive(ctx: KitContext) -> None:
     doc = resident(ctx)
     # In a grid worker's grid, so that a grid-scoped reader may observe the rule too.
-    worker = ctx.optional(GRID_WORKER)
+    worker = ctx.optional(ROLE.grid_worker)
     grid = next((g for g in (worker.grids if worker else ())
                  if g.startswith(ctx.preset.community + "-")), None)
     for membership in doc.get("memberships") or () if grid else ():
@@ -506,11 +497,11 @@ def test_pseudonym_consistent(ctx: KitContext) -> None:
                           en="a pseudonym that matches the number is accepted")
 
 
-@check("/req/residents/erasure-on-request", needs=(PROXY_ROLE,))
+@check("/req/residents/erasure-on-request", needs=(ROLE.proxy,))
 def test_erasure_on_request(ctx: KitContext) -> None:
     grounds = set(ctx.spec.parameter("/req/residents/erasure-on-request", "legalGrounds"))
     other = next((c for c in ctx.spec.codelist("restriction-reason") if c not in grounds), None)
-    agent = ctx.principal(PROXY_ROLE)
+    agent = ctx.principal(ROLE.proxy)
     record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data"])]))
     for body in ({}, {"reason": other} if other else {}):
         resp = record.post("erase", body)

@@ -16,22 +16,20 @@ from .._registry import check
 from ._access_now import _unique, _values
 from ._shared import (
     ISSUE,
-    SYSTEM,
+    ROLE,
     Tracked,
-    feed,
     plain,
     resident_ref,
-    subject,
     submitted_by,
-    tail,
 )
+from ._watching import feed, subject, tail
 
 RETENTION = "/req/privacy/retention"
 
 
 @check("/req/privacy/erasure-reaches-records")
 def test_erasure_reaches_issues(ctx: KitContext) -> None:
-    readers = [ctx.staff, *(p for p in (ctx.optional(SYSTEM),) if p is not None)]
+    readers = [ctx.staff, *(p for p in (ctx.optional(ROLE.system),) if p is not None)]
     starts = {who.name: tail(ctx, who) for who in readers}  # the feed from before the record
     record = Tracked(ctx, _unique(ctx))
     values = _values(record.doc)

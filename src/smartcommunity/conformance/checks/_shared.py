@@ -1,5 +1,5 @@
 """What the check modules share: resources a check creates and drives, the test documents of
-each resource type, the change-feed cursor, and the two procedures (an issue's closed loop, a
+each resource type, and the two procedures (an issue's closed loop, a
 consultation's whole procedure) several checks walk through.
 
 Every step checks what any action must do (/req/core/history-append-only): the history keeps
@@ -15,13 +15,12 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ...exceptions import ProfileError
-from ...integrity import WITHHELD_TYPE
 from ...pointers import pointer
 from ...profiles import Profile, load_profile
-from ...specification import LATEST_CURSOR
 from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
@@ -30,14 +29,25 @@ from .._registry import Failed, Skipped
 ISSUE = "Issue"
 RESIDENT = "Resident"
 CONSULTATION = "Consultation"
-#: the role whose principals an issue is dispatched to
-DEPARTMENT = "department"
-#: roles of people acting for themselves or for a resident
-RESIDENT_ROLE, PROXY_ROLE, GRID_WORKER = "resident", "proxy", "grid-worker"
-#: the role that reads every community's data (the mirror of the change feed)
-SYSTEM = "system"
-#: the role of the unauthenticated public
-PUBLIC = "public"
+
+
+@dataclass(frozen=True, slots=True)
+class _Roles:
+    """The roles the checks name."""
+
+    #: whose principals an issue is dispatched to
+    department: str = "department"
+    #: people acting for themselves or for a resident
+    resident: str = "resident"
+    proxy: str = "proxy"
+    grid_worker: str = "grid-worker"
+    #: reads every community's data (the mirror of the change feed)
+    system: str = "system"
+    #: the unauthenticated public
+    public: str = "public"
+
+
+ROLE = _Roles()
 
 
 def anonymous_read(ctx: KitContext, path: str) -> bool:
@@ -253,7 +263,7 @@ def resident_ref(rid: str, display: str | None = None) -> dict[str, Any]:
     return {**ref, "display": display} if display else ref
 
 
-def resident_actor(rid: str, name: str, role: str = RESIDENT_ROLE, **more: Any
+def resident_actor(rid: str, name: str, role: str = ROLE.resident, **more: Any
                    ) -> dict[str, Any]:
     """An actor: the resident ``rid`` (or, with ``role``, a proxy who is that resident)."""
     return {"role": role, "name": name, "resident": resident_ref(rid), **more}
@@ -269,183 +279,6 @@ def other_community(ctx: KitContext) -> str:
 
 def first_code(ctx: KitContext, codelist: str) -> str:
     return next(iter(ctx.spec.codelist(codelist)))
-
-
-# -- the change feed ------------------------------------------------------------------
-
-def mirror(ctx: KitContext, *, or_staff: bool = False) -> Principal:
-    """A principal that sees everything, to whom the feed's no-gap promise is made; without
-    one in the preset, staff when ``or_staff``, else the check is skipped."""
-    for p in ctx.preset.principals.values():
-        if p.role == SYSTEM and "*" in p.communities:
-            return p
-    return ctx.staff if or_staff else ctx.principal(SYSTEM)
-
-
-def tail(ctx: KitContext, who: Principal) -> str:
-    """The cursor after the last event the reader can see now.
-
-    The first call for a reader asks for the feed's end (/req/change-feed/latest), so the
-    kit's run time does not grow with the server's data; a server that cannot say where its
-    end is gets read from the start instead (its own check fails). Later calls go on from the
-    cursor reached.
-    """
-    cursor: str | None = ctx.feed_cursors.get(who.name)
-    if cursor is None:
-        resp = ctx.call("GET", ctx.path("readChanges"), who,
-                        params={"cursor": LATEST_CURSOR, "limit": "1"})
-        body = resp.json() if resp.status == 200 else None
-        if isinstance(body, dict) and body.get("items") == [] and isinstance(
-                body.get("next"), str) and body["next"] and body["next"] != LATEST_CURSOR:
-            cursor = body["next"]
-    for _ in range(2000):
-        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
-        resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
-        ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
-        body = resp.json() or {}
-        nxt = body.get("next")
-        ctx.expect(isinstance(nxt, str) and nxt != "", "变更页没有给出 next 游标",
-                   "a feed page gives no next cursor")
-        cursor = str(nxt)
-        if not body.get("items"):
-            break
-    ctx.feed_cursors[who.name] = str(cursor)
-    return str(cursor)
-
-
-def watching(ctx: KitContext, *, or_staff: bool = False) -> tuple[Principal, str]:
-    """The mirror (see :func:`mirror`) and its cursor at the feed's end now: where a check
-    starts watching what its own writes add to the feed."""
-    who = mirror(ctx, or_staff=or_staff)
-    return who, tail(ctx, who)
-
-
-def after(ctx: KitContext, who: Principal, cursor: str, limit: int = 500
-          ) -> tuple[list[Any], str]:
-    """The events ``who`` sees after ``cursor`` (one page) and the next cursor."""
-    resp = ctx.call("GET", ctx.path("readChanges"), who,
-                    params={"cursor": cursor, "limit": str(limit)})
-    ctx.expect_status(resp, 200, zh="从游标读取变更", en="read the feed from a cursor")
-    body = resp.json() or {}
-    return list(body.get("items") or []), str(body.get("next"))
-
-
-def feed(ctx: KitContext, who: Principal, cursor: str | None = None) -> list[dict[str, Any]]:
-    """Every event ``who`` receives after ``cursor`` (from the start without one), all pages."""
-    out: list[dict[str, Any]] = []
-    for _ in range(2000):
-        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
-        resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
-        ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
-        body = resp.json() or {}
-        items = [e for e in body.get("items") or [] if isinstance(e, dict)]
-        if not items:
-            return out
-        out += items
-        cursor = str(body.get("next"))
-    raise Skipped("变更订阅过长，无法读完", "the feed is too long to read to its end")
-
-
-def withheld_members(ctx: KitContext) -> frozenset[str]:
-    """The members a withheld event may carry, as ``event.json`` lists them for its type
-    (/req/change-feed/withheld)."""
-    for branch in ctx.spec.schema("event.json").get("allOf", ()):
-        condition = branch.get("if", {}).get("properties", {}).get("type", {})
-        if condition.get("const") == WITHHELD_TYPE:
-            return frozenset(branch["then"]["propertyNames"]["enum"])
-    raise Skipped("event.json 没有给出精简事件的成员", "event.json lists no withheld members")
-
-
-def subject(ctx: KitContext, resource_type: str, rid: str) -> str:
-    """The CloudEvents ``subject`` of a resource's events (``issues/<id>``)."""
-    return f"{ctx.spec.collection(resource_type)}/{rid}"
-
-
-def events_of(ctx: KitContext, who: Principal, cursor: str, resource_type: str,
-              rid: str) -> list[dict[str, Any]]:
-    """The events about one resource that ``who`` sees after ``cursor``."""
-    events, _ = after(ctx, who, cursor)
-    wanted = subject(ctx, resource_type, rid)
-    return [e for e in events if isinstance(e, dict) and e.get("subject") == wanted]
-
-
-# -- residents ------------------------------------------------------------------------
-
-def resident(ctx: KitContext, proxies: Iterable[dict[str, Any]] = (), **changes: Any
-             ) -> dict[str, Any]:
-    """A fresh resident record of the preset's community, with exactly ``proxies``."""
-    doc = ctx.document(RESIDENT)
-    doc["proxies"] = list(proxies)
-    if not doc["proxies"]:
-        doc.pop("proxies")
-    # Consents naming a proxy by consentId would dangle once the proxies are replaced.
-    doc.pop("restriction", None)
-    doc.update(changes)
-    return ctx.ensure_valid(doc, "(resident record)")
-
-
-def proxy(ctx: KitContext, who: Principal, scope: list[str], *, since: float = -30,
-          until: float | None = None) -> dict[str, Any]:
-    """A proxy entry naming the preset's proxy principal, in force from ``since`` days."""
-    if not who.resident:
-        raise Skipped(f"预设中的代理人 {who.name} 没有给出其居民标识（resident）",
-                      f"the preset's proxy {who.name} gives no resident id")
-    entry: dict[str, Any] = {
-        "id": ctx.new_id(), "resident": resident_ref(who.resident, "代理人"),
-        "relationship": "child", "scope": scope, "basis": "written-authorisation",
-        "validFrom": ctx.moment(since),
-    }
-    if until is not None:
-        entry["validUntil"] = ctx.moment(until)
-    return entry
-
-
-def restriction_asked(ctx: KitContext, agent: Principal, **request: Any) -> Tracked:
-    """A fresh resident record whose manage-data proxy ``agent`` has asked for restriction
-    (PUT by the agent, ``request`` completing the ``restriction`` it sends)."""
-    record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data",
-                                                            "receive-information"])]))
-    record.put(None, agent, restriction={"state": "restriction-requested", **request})
-    return record
-
-
-def listed(ctx: KitContext, who: Principal, ids: Iterable[str], **params: str
-           ) -> dict[str, dict[str, Any]]:
-    """Which of ``ids`` the resident list shows ``who`` (all pages), by id; a refusal to list
-    shows none."""
-    wanted = set(ids)
-    return {i["id"]: i for i in ctx.items(RESIDENT, who, {"limit": "200", **params},
-                                          must_list=False)
-            if i.get("id") in wanted}
-
-
-def own_record(ctx: KitContext, who: Principal) -> dict[str, Any]:
-    """The record of the preset's resident principal, as staff reads it; created when the
-    server has none yet."""
-    if not who.resident:
-        raise Skipped(f"预设中的居民 {who.name} 没有给出其居民标识（resident）",
-                      f"the preset's resident {who.name} gives no resident id")
-    resp = ctx.read(RESIDENT, who.resident)
-    if resp.status == 200 and isinstance(resp.json(), dict):
-        return dict(resp.json())
-    doc = resident(ctx)
-    doc["id"] = who.resident
-    created = ctx.create(doc)
-    if created.status != 201:
-        raise Skipped(f"无法读取或建立居民 {who.name} 本人的记录（{created.status}）",
-                      f"cannot read or create the record of resident {who.name} "
-                      f"({created.status})")
-    return dict(ctx.read(RESIDENT, who.resident).json() or doc)
-
-
-def with_number(ctx: KitContext) -> dict[str, Any]:
-    """A fresh resident record with an identity document carrying its full number."""
-    for _ in range(30):
-        doc = resident(ctx)
-        if any(d.get("number") for d in doc.get("identityDocuments") or []):
-            return doc
-    raise Skipped("规范中没有带完整身份号码的居民模板",
-                  "the spec has no resident template with a full identity number")
 
 
 # -- documents to create --------------------------------------------------------------
@@ -777,6 +610,12 @@ def plain(value: Any, lang: str = "en") -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+def expect_none(ctx: KitContext, found: list[Any], zh: str, en: str, shown: int = 5) -> None:
+    """Fails, saying ``zh`` / ``en`` and the first ``shown`` of them in plain words, when
+    anything was ``found``."""
+    ctx.expect(not found, f"{zh}：{plain(found[:shown], 'zh')}", f"{en}: {plain(found[:shown])}")
 
 
 def query(params: Mapping[str, Any]) -> str:

@@ -12,9 +12,7 @@ from ...participation import moment, reply_days
 from .._context import KitContext
 from .._registry import Skipped, check
 from ._shared import (
-    GRID_WORKER,
-    PUBLIC,
-    RESIDENT_ROLE,
+    ROLE,
     Procedure,
     Tracked,
     consultation_seen_by,
@@ -80,11 +78,11 @@ def _start(ctx: KitContext, resource_type: str) -> str:
 
 def _recorder(ctx: KitContext) -> Any:
     """Who records for a resident: the grid worker when the preset has one, else staff."""
-    return ctx.optional(GRID_WORKER) or ctx.staff
+    return ctx.optional(ROLE.grid_worker) or ctx.staff
 
 
 def _supporter(ctx: KitContext) -> Any:
-    who = ctx.principal(RESIDENT_ROLE)
+    who = ctx.principal(ROLE.resident)
     if not who.resident:
         raise Skipped("预设的居民主体没有居民记录标识", "the preset's resident names no record")
     return who
@@ -114,7 +112,7 @@ def test_recorded_for(ctx: KitContext) -> None:
     ctx.expect((actor.get("onBehalfOf") or {}).get("id") == elder,
                "代为记录的意见没有保存 onBehalfOf", "the opinion recorded for a resident lost "
                "onBehalfOf")
-    resident = ctx.optional(RESIDENT_ROLE)
+    resident = ctx.optional(ROLE.resident)
     if resident is not None:
         doc = _opinion(ctx, behalf=ctx.new_id())
         ctx.expect_problem(ctx.create(doc, resident), 403)
@@ -243,7 +241,7 @@ def test_unanswered_reasons(ctx: KitContext) -> None:
 
 @check("/req/voice/public-without-author")
 def test_public_without_author(ctx: KitContext) -> None:
-    public = ctx.optional(PUBLIC)
+    public = ctx.optional(ROLE.public)
     recorder = _recorder(ctx)
     elder = ctx.new_id()
     # on a consultation the public may read (/req/voice/consultation-visibility)
@@ -269,7 +267,7 @@ def test_public_without_author(ctx: KitContext) -> None:
     after = hidden.read(public) if public is not None else ctx.call("GET", hidden.path)
     ctx.expect(((after.json() or {}).get("reply") or {}).get("outcome") == "adopted",
                "公众读不到答复", "the public does not read the reply")
-    who = ctx.optional(RESIDENT_ROLE)
+    who = ctx.optional(ROLE.resident)
     if who is not None and who.resident:
         proposal = Tracked(ctx, _proposal(ctx, 7, consultation={
             "resourceType": "Consultation", "id": open_to_all}))
@@ -284,7 +282,7 @@ def test_public_without_author(ctx: KitContext) -> None:
 
 @check("/req/voice/consultation-visibility")
 def test_consultation_visibility(ctx: KitContext) -> None:
-    public = ctx.optional(PUBLIC)
+    public = ctx.optional(ROLE.public)
     kept = Tracked(ctx, consultation_seen_by(ctx, "community"))
     resp = kept.read(public) if public is not None else ctx.call("GET", kept.path)
     if resp.status != 404:

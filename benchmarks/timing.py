@@ -1,0 +1,38 @@
+"""The timing helpers every benchmark shares: a median of wall-clock runs, and the instructions
+valgrind's callgrind counts (stable on a busy machine, where wall-clock times are not)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def median_ms(fn: Callable[[], Any], runs: int) -> float:
+    """The median of ``runs`` timings of ``fn()``, in milliseconds."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def callgrind_instructions(child: list[str], out: Path) -> int:
+    """The instructions callgrind counts while ``python <child…>`` runs with collection on
+    (the child turns it on around what it measures); the profile goes to ``out``."""
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+         sys.executable, *child],
+        env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not out.exists():
+        sys.exit(f"valgrind failed ({proc.returncode}): {proc.stderr[-800:]}")
+    for line in out.read_text("utf-8", errors="replace").splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    sys.exit(f"no instruction total in {out.name}")

@@ -1,0 +1,88 @@
+"""Residents the checks create and the proxies that act for them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .._context import KitContext
+from .._preset import Principal
+from .._registry import Skipped
+from ._shared import RESIDENT, Tracked, resident_ref
+
+
+def resident(ctx: KitContext, proxies: Iterable[dict[str, Any]] = (), **changes: Any
+             ) -> dict[str, Any]:
+    """A fresh resident record of the preset's community, with exactly ``proxies``."""
+    doc = ctx.document(RESIDENT)
+    doc["proxies"] = list(proxies)
+    if not doc["proxies"]:
+        doc.pop("proxies")
+    # Consents naming a proxy by consentId would dangle once the proxies are replaced.
+    doc.pop("restriction", None)
+    doc.update(changes)
+    return ctx.ensure_valid(doc, "(resident record)")
+
+
+def proxy(ctx: KitContext, who: Principal, scope: list[str], *, since: float = -30,
+          until: float | None = None) -> dict[str, Any]:
+    """A proxy entry naming the preset's proxy principal, in force from ``since`` days."""
+    if not who.resident:
+        raise Skipped(f"预设中的代理人 {who.name} 没有给出其居民标识（resident）",
+                      f"the preset's proxy {who.name} gives no resident id")
+    entry: dict[str, Any] = {
+        "id": ctx.new_id(), "resident": resident_ref(who.resident, "代理人"),
+        "relationship": "child", "scope": scope, "basis": "written-authorisation",
+        "validFrom": ctx.moment(since),
+    }
+    if until is not None:
+        entry["validUntil"] = ctx.moment(until)
+    return entry
+
+
+def restriction_asked(ctx: KitContext, agent: Principal, **request: Any) -> Tracked:
+    """A fresh resident record whose manage-data proxy ``agent`` has asked for restriction
+    (PUT by the agent, ``request`` completing the ``restriction`` it sends)."""
+    record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data",
+                                                            "receive-information"])]))
+    record.put(None, agent, restriction={"state": "restriction-requested", **request})
+    return record
+
+
+def listed(ctx: KitContext, who: Principal, ids: Iterable[str], **params: str
+           ) -> dict[str, dict[str, Any]]:
+    """Which of ``ids`` the resident list shows ``who`` (all pages), by id; a refusal to list
+    shows none."""
+    wanted = set(ids)
+    return {i["id"]: i for i in ctx.items(RESIDENT, who, {"limit": "200", **params},
+                                          must_list=False)
+            if i.get("id") in wanted}
+
+
+def own_record(ctx: KitContext, who: Principal) -> dict[str, Any]:
+    """The record of the preset's resident principal, as staff reads it; created when the
+    server has none yet."""
+    if not who.resident:
+        raise Skipped(f"预设中的居民 {who.name} 没有给出其居民标识（resident）",
+                      f"the preset's resident {who.name} gives no resident id")
+    resp = ctx.read(RESIDENT, who.resident)
+    if resp.status == 200 and isinstance(resp.json(), dict):
+        return dict(resp.json())
+    doc = resident(ctx)
+    doc["id"] = who.resident
+    created = ctx.create(doc)
+    if created.status != 201:
+        raise Skipped(f"无法读取或建立居民 {who.name} 本人的记录（{created.status}）",
+                      f"cannot read or create the record of resident {who.name} "
+                      f"({created.status})")
+    return dict(ctx.read(RESIDENT, who.resident).json() or doc)
+
+
+def with_number(ctx: KitContext) -> dict[str, Any]:
+    """A fresh resident record with an identity document carrying its full number."""
+    for _ in range(30):
+        doc = resident(ctx)
+        if any(d.get("number") for d in doc.get("identityDocuments") or []):
+            return doc
+    raise Skipped("规范中没有带完整身份号码的居民模板",
+                  "the spec has no resident template with a full identity number")

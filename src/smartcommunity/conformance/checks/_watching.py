@@ -1,0 +1,109 @@
+"""The change feed as the checks read it: who watches it, from where, and which events
+concern a resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...integrity import WITHHELD_TYPE
+from ...specification import LATEST_CURSOR
+from .._context import KitContext
+from .._preset import Principal
+from .._registry import Skipped
+from ._shared import ROLE
+
+
+def mirror(ctx: KitContext, *, or_staff: bool = False) -> Principal:
+    """A principal that sees everything, to whom the feed's no-gap promise is made; without
+    one in the preset, staff when ``or_staff``, else the check is skipped."""
+    for p in ctx.preset.principals.values():
+        if p.role == ROLE.system and "*" in p.communities:
+            return p
+    return ctx.staff if or_staff else ctx.principal(ROLE.system)
+
+
+def tail(ctx: KitContext, who: Principal) -> str:
+    """The cursor after the last event the reader can see now.
+
+    The first call for a reader asks for the feed's end (/req/change-feed/latest), so the
+    kit's run time does not grow with the server's data; a server that cannot say where its
+    end is gets read from the start instead (its own check fails). Later calls go on from the
+    cursor reached.
+    """
+    cursor: str | None = ctx.feed_cursors.get(who.name)
+    if cursor is None:
+        resp = ctx.call("GET", ctx.path("readChanges"), who,
+                        params={"cursor": LATEST_CURSOR, "limit": "1"})
+        body = resp.json() if resp.status == 200 else None
+        if isinstance(body, dict) and body.get("items") == [] and isinstance(
+                body.get("next"), str) and body["next"] and body["next"] != LATEST_CURSOR:
+            cursor = body["next"]
+    for _ in range(2000):
+        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
+        resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
+        ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
+        body = resp.json() or {}
+        nxt = body.get("next")
+        ctx.expect(isinstance(nxt, str) and nxt != "", "变更页没有给出 next 游标",
+                   "a feed page gives no next cursor")
+        cursor = str(nxt)
+        if not body.get("items"):
+            break
+    ctx.feed_cursors[who.name] = str(cursor)
+    return str(cursor)
+
+
+def watching(ctx: KitContext, *, or_staff: bool = False) -> tuple[Principal, str]:
+    """The mirror (see :func:`mirror`) and its cursor at the feed's end now: where a check
+    starts watching what its own writes add to the feed."""
+    who = mirror(ctx, or_staff=or_staff)
+    return who, tail(ctx, who)
+
+
+def after(ctx: KitContext, who: Principal, cursor: str, limit: int = 500
+          ) -> tuple[list[Any], str]:
+    """The events ``who`` sees after ``cursor`` (one page) and the next cursor."""
+    resp = ctx.call("GET", ctx.path("readChanges"), who,
+                    params={"cursor": cursor, "limit": str(limit)})
+    ctx.expect_status(resp, 200, zh="从游标读取变更", en="read the feed from a cursor")
+    body = resp.json() or {}
+    return list(body.get("items") or []), str(body.get("next"))
+
+
+def feed(ctx: KitContext, who: Principal, cursor: str | None = None) -> list[dict[str, Any]]:
+    """Every event ``who`` receives after ``cursor`` (from the start without one), all pages."""
+    out: list[dict[str, Any]] = []
+    for _ in range(2000):
+        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
+        resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
+        ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
+        body = resp.json() or {}
+        items = [e for e in body.get("items") or [] if isinstance(e, dict)]
+        if not items:
+            return out
+        out += items
+        cursor = str(body.get("next"))
+    raise Skipped("变更订阅过长，无法读完", "the feed is too long to read to its end")
+
+
+def withheld_members(ctx: KitContext) -> frozenset[str]:
+    """The members a withheld event may carry, as ``event.json`` lists them for its type
+    (/req/change-feed/withheld)."""
+    for branch in ctx.spec.schema("event.json").get("allOf", ()):
+        condition = branch.get("if", {}).get("properties", {}).get("type", {})
+        if condition.get("const") == WITHHELD_TYPE:
+            return frozenset(branch["then"]["propertyNames"]["enum"])
+    raise Skipped("event.json 没有给出精简事件的成员", "event.json lists no withheld members")
+
+
+def subject(ctx: KitContext, resource_type: str, rid: str) -> str:
+    """The CloudEvents ``subject`` of a resource's events (``issues/<id>``)."""
+    return f"{ctx.spec.collection(resource_type)}/{rid}"
+
+
+def events_of(ctx: KitContext, who: Principal, cursor: str, resource_type: str,
+              rid: str) -> list[dict[str, Any]]:
+    """The events about one resource that ``who`` sees after ``cursor``."""
+    events, _ = after(ctx, who, cursor)
+    wanted = subject(ctx, resource_type, rid)
+    return [e for e in events if isinstance(e, dict) and e.get("subject") == wanted]
