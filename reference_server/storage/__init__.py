@@ -10,7 +10,7 @@ from __future__ import annotations
 from ._commit import Committer
 from ._derive import Derived, derive, utc_text
 from ._indexes import CONSULTATION, INDEXES, Index, Terms, bbox_terms, external_ref_key, index_of
-from ._named import named_residents
+from ._privacy import named_residents
 from ._rows import AuditRow, Change, EventRow, Stored, joined, split
 from ._statistics import changed_between, feed_head, submission_cell, submission_counts
 from ._store import Store, migrations_config

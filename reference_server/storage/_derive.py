@@ -21,13 +21,15 @@ from ._indexes import (
     LATITUDE,
     LONGITUDE,
     NAMED,
+    PUBLISHED,
+    PUBLISHED_VALUE,
     TERM_LENGTH,
     Path,
     external_ref_key,
     index_of,
     point_terms,
 )
-from ._named import named_residents
+from ._privacy import is_published, named_residents
 from ._rows import joined, split
 from ._tables import resources
 
@@ -169,6 +171,8 @@ def derive(doc: Mapping[str, Any], previous_communities: Iterable[str] = ()) -> 
                 term(terms_of.kind, item.get(member), _str(item.get(terms_of.until)))
     for rid in named_residents(doc):
         term(NAMED, rid)
+    if is_published(doc):
+        term(PUBLISHED, PUBLISHED_VALUE)
     if index.point is not None:
         at = next(values_at(doc, index.point), ((), None))[1]
         if isinstance(at, Mapping):

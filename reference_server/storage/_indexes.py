@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["COMMUNITY", "CONSULTATION", "DEPARTMENT", "INDEXES", "NAMED", "TERM_LENGTH", "Index",
-           "Path", "Terms", "bbox_terms", "external_ref_key", "index_of", "point_terms"]
+__all__ = ["COMMUNITY", "CONSULTATION", "DEPARTMENT", "INDEXES", "NAMED", "PUBLISHED",
+           "PUBLISHED_VALUE", "TERM_LENGTH", "Index", "Path", "Terms", "bbox_terms",
+           "external_ref_key", "index_of", "point_terms"]
 
 #: member names from the document root; None stands for every item of an array
 Path = tuple[str | None, ...]
@@ -34,8 +35,11 @@ EXTERNAL_REF = "external-ref"
 LONGITUDE = "lon"
 LATITUDE = "lat"
 CONSULTATION = "consultation"
-#: the id of a resident a record names (her erasure reaches it; see :mod:`._named`)
+#: the id of a resident a record names (her erasure reaches it; see :mod:`._privacy`)
 NAMED = "named-resident"
+#: a record its publication decision publishes (the value is always PUBLISHED_VALUE)
+PUBLISHED = "published"
+PUBLISHED_VALUE = "true"
 
 
 @dataclass(frozen=True, slots=True)

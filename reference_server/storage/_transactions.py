@@ -29,6 +29,8 @@ from ._indexes import (
     LONGITUDE,
     NAMED,
     PSEUDONYM,
+    PUBLISHED,
+    PUBLISHED_VALUE,
     TERM_LENGTH,
     index_of,
 )
@@ -53,6 +55,8 @@ class Scope:
     #: index has a self scope)
     residents: tuple[str | None, str | None] | None = None
     nothing: bool = False
+    #: only records their publication decision publishes (the types published by decision)
+    published: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +293,7 @@ class Tx:
 
     def naming(self, rid: str, rtypes: Iterable[str]) -> list[Stored]:
         """The resources of ``rtypes`` that name resident ``rid`` where her erasure reaches
-        (their ``named-resident`` terms, see ``_named``), in insertion order; callers check
+        (their ``named-resident`` terms, see ``_privacy``), in insertion order; callers check
         what each holds of her. An index lookup: the store's size does not matter."""
         return self.with_term(rtypes, NAMED, rid[:TERM_LENGTH])
 
@@ -582,6 +586,10 @@ def _scope_conditions(rtype: str, scope: Scope) -> list[Any]:
         if not scope.communities:
             return [false()]
         conds.append(_community_in(rtype, sorted(scope.communities)))
+    if scope.published:
+        # From the term index to the rows: few records of a city may be published.
+        conds.append(c.seq.in_(select(terms.c.rseq).where(
+            terms.c.kind == PUBLISHED, terms.c.value == PUBLISHED_VALUE)))
     if scope.department is not None and index.departments:
         conds.append(_has_term(DEPARTMENT, scope.department))
     if scope.residents is not None and index.self_scope:

@@ -20,8 +20,7 @@ from benchmarks.city import City, Scale
 from reference_server import Settings
 from reference_server.service import Service
 from reference_server.service._retention import ErasureReach
-from reference_server.storage import Store
-from reference_server.storage._named import named_residents
+from reference_server.storage import Store, named_residents
 from reference_server.storage._rows import Stored
 from reference_server.storage._tables import resources
 from reference_server.storage._transactions import Tx

@@ -28,8 +28,7 @@ from reference_server import Settings, create_app
 from reference_server.http import encode_cursor
 from reference_server.service import Service
 from reference_server.service._retention import ErasureReach
-from reference_server.storage import Store
-from reference_server.storage._named import named_residents
+from reference_server.storage import Store, named_residents
 
 from .helpers import KEY, SPEC, TOKENS, throwaway_pg
 
@@ -344,5 +343,29 @@ def test_an_erasure_finds_the_records_naming_her_by_index(city: tuple[str, Data]
         store.dispose()
     assert len(found) == counts[rid]
     problems = explain.check("erasure", statements, bound=BOUND + 3 * counts[rid])
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+def test_the_public_lists_published_issues_by_index(city: tuple[str, Data]) -> None:
+    """/req/privacy/issue-publication: a caller without a token reads the published issues
+    from the term index, not by reading every issue to drop the unpublished."""
+    url, data = city
+    explain = Explainer(url)
+    client = TestClient(create_app(Settings(database_url=url, tokens=_tokens(data),
+                                            demo=False, pseudonym_key=KEY)))
+    problems: list[str] = []
+    for cursor in (None, encode_cursor("r", _middle_seq(url, "Issue"))):
+        params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
+        with _captured() as statements:
+            resp = client.get("/issues", params=params)
+        assert resp.status_code == 200, resp.text
+        assert all(i.get("publication", {}).get("published") is True
+                   for i in resp.json()["items"])
+        # The city publishes none: a walk of every issue would be page after page of reads.
+        lists = [s for s in statements if "FROM resources" in s[0]]
+        assert len(lists) <= 2, f"{len(lists)} reads of the issues for one page"
+        problems += explain.check(f"/issues without a token{' deep' if cursor else ''}",
+                                  statements)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)

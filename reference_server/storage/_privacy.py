@@ -1,11 +1,16 @@
-"""The residents a record names, derived as terms so that an erasure finds its records by index.
+"""Terms derived from the spec's privacy data, so that what it decides is found by index.
 
+The residents a record names:
 A resident's erasure rewrites the records of the ``erasureReaches`` resource types that name her
 (/req/privacy/erasure-reaches-records). Where a record can name her is data of the spec's
 ``privacy.json``: any reference to a record of ``personType`` (a ``resourceType`` and ``id``
 pair, wherever it sits), and the members ``ownedBy`` and ``erasureReaches.reporter.namedBy``
 point at. Every such id becomes a term; the erasure looks the resident up in the term index
 instead of searching every stored document's text.
+
+Whether a record is published (``recordAccess.publication``): the audiences that read such a
+resource type only once published list the published ones from the term index, instead of
+reading every record to drop the unpublished (/req/privacy/issue-publication).
 
 The terms are written with the records. The 1.0 store has no deployed database to carry over,
 so no migration derives them for rows written before: a store is loaded afresh.
@@ -20,7 +25,7 @@ from typing import Any
 
 from smartcommunity.specification import load_spec
 
-__all__ = ["named_residents"]
+__all__ = ["is_published", "named_residents"]
 
 Step = str | int
 
@@ -32,6 +37,8 @@ class _Naming:
     resource_types: frozenset[str]
     #: resource type → pointers (as steps) whose value names a resident
     pointers: Mapping[str, tuple[tuple[Step, ...], ...]]
+    #: resource type → where its publication decision is (true: published)
+    published: Mapping[str, tuple[Step, ...]]
 
 
 def _steps(pointer: str) -> tuple[Step, ...]:
@@ -51,8 +58,11 @@ def _naming() -> _Naming:
         pointers.setdefault(rtype, []).extend(_steps(p) for p in named)
     for rtype, rule in (reach.get("reporter") or {}).items():
         pointers.setdefault(rtype, []).extend(_steps(p) for p in rule.get("namedBy", ()))
+    publication = {rt: _steps(str(rule["published"]))
+                   for rt, rule in (record.get("publication") or {}).items()
+                   if isinstance(rule, Mapping) and "published" in rule}
     return _Naming(str(record["personType"]), frozenset(reach.get("resourceTypes") or ()),
-                   {rt: tuple(dict.fromkeys(ps)) for rt, ps in pointers.items()})
+                   {rt: tuple(dict.fromkeys(ps)) for rt, ps in pointers.items()}, publication)
 
 
 def _at(doc: Any, steps: tuple[Step, ...]) -> Any:
@@ -90,3 +100,9 @@ def named_residents(doc: Mapping[str, Any]) -> list[str]:
     found = [_at(doc, p) for p in naming.pointers.get(str(rtype), ())]
     found += _references(doc, naming.person_type)
     return [rid for rid in dict.fromkeys(found) if isinstance(rid, str) and rid]
+
+
+def is_published(doc: Mapping[str, Any]) -> bool:
+    """Whether ``doc`` is of a type published by decision and its decision publishes it."""
+    where = _naming().published.get(str(doc.get("resourceType")))
+    return where is not None and _at(doc, where) is True
