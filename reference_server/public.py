@@ -112,6 +112,8 @@ class PublicPages:
         #: ``_counted_at`` (None: not counted yet)
         self._counts: Counter[tuple[str, str, str]] | None = None
         self._counted_at = 0
+        #: the figures at a feed head, which each form of the page is made from
+        self._stats: tuple[int, IssueStatistics] | None = None
         # The resource types behind the pages, by the collections the OpenAPI names them.
         types = {collection: rtype for rtype, collection in service.spec.collections.items()}
         self.consultation_type = types["consultations"]
@@ -251,18 +253,18 @@ class PublicPages:
                 and (got.until is None or datetime.now(UTC) < got.until)):
             return got.body
         if key[0] == "figures":
-            with self._lock:  # one grouped query at a time, not one per waiting request
+            with self._lock:  # one count at a time, not one per waiting request
                 again = self._rendered.get(key)
                 if again is not None and again.head == head:
                     return again.body
-                stats = self._count()
-                made: dict[Key, bytes] = {
-                    ("figures", lang): statistics_page(stats, lang, self.links).encode()
-                    for lang in LANGUAGES}
-                made[("figures", "json")] = orjson.dumps(stats.to_json())
-                for k, body in made.items():
-                    self._keep(k, _Rendered(head, None, body))
-                return made[key]
+                if self._stats is None or self._stats[0] != head:
+                    self._stats = (head, self._count())
+                stats = self._stats[1]
+                # Only the form asked for: a city's page takes a while to write out.
+                body = (orjson.dumps(stats.to_json()) if key[1] == "json"
+                        else statistics_page(stats, key[1], self.links).encode())
+                self._keep(key, _Rendered(head, None, body))
+                return body
         body, until = self._make(key)
         self._keep(key, _Rendered(head, until, body))
         return body
