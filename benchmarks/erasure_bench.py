@@ -21,10 +21,11 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from sqlalchemy import select  # noqa: E402
 
-from reference_server.service._retention import ErasureReach  # noqa: E402
-from reference_server.storage import Store, Stored, Tx  # noqa: E402
-from reference_server.storage._tables import resources, terms  # noqa: E402
+from reference_server.service import ErasureReach  # noqa: E402
+from reference_server.storage import Store, Stored, Tx, metadata  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
+
+resources, terms = metadata.tables["resources"], metadata.tables["resource_terms"]
 
 
 def by_text(tx: Tx, rid: str, rtypes: list[str]) -> list[Stored]:
