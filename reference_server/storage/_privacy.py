@@ -1,12 +1,12 @@
 """Terms derived from the spec's privacy data, so that what it decides is found by index.
 
-The residents a record names:
-A resident's erasure rewrites the records of the ``erasureReaches`` resource types that name her
-(/req/privacy/erasure-reaches-records). Where a record can name her is data of the spec's
-``privacy.json``: any reference to a record of ``personType`` (a ``resourceType`` and ``id``
-pair, wherever it sits), and the members ``ownedBy`` and ``erasureReaches.reporter.namedBy``
-point at. Every such id becomes a term; the erasure looks the resident up in the term index
-instead of searching every stored document's text.
+The residents a record names: a resident's erasure rewrites the records of the
+``erasureReaches`` resource types that name her (/req/privacy/erasure-reaches-records). Where
+a record can name her is data of the spec's ``privacy.json``: any reference to a record of
+``personType`` (a ``resourceType`` and ``id`` pair, wherever it sits), and the members
+``ownedBy`` and ``erasureReaches.reporter.namedBy`` point at. Every such id becomes a term;
+the erasure looks the resident up in the term index instead of searching every stored
+document's text.
 
 Whether a record is published (``recordAccess.publication``): the audiences that read such a
 resource type only once published list the published ones from the term index, instead of
@@ -32,6 +32,8 @@ Step = str | int
 
 @dataclass(frozen=True, slots=True)
 class _Naming:
+    """What ``privacy.json`` says about where records name residents and are published."""
+
     person_type: str
     #: resource types whose records an erasure reaches; the others carry no such term
     resource_types: frozenset[str]
