@@ -239,7 +239,11 @@ class Access:
             return Scope(communities=communities)
         if rtype in self.assigned_types and role in self.assigned_roles:
             return Scope(communities=communities, department=principal.organisation_id or "")
-        return Scope(communities=communities)
+        # A role that reads such a type only once published, and never as its owner (self),
+        # lists only the published (/req/privacy/issue-publication; see may_read).
+        published = (rtype in self.publication and role not in self.own_record_roles
+                     and self.role_audience[role] in self.publication_audiences)
+        return Scope(communities=communities, published=published)
 
     def audience(self, principal: Principal, stored: Stored, now: datetime | None = None) -> str:
         if (stored.rtype == self.person_type and principal.role in self.own_record_roles and (

@@ -4,8 +4,10 @@ Every consultation is read as the anonymous public principal, so what a page sho
 API gives a caller without a token — the same visibility filter, redaction and hidden vote
 results (/req/public-pages/published-only, /req/public-pages/public-audience); so are the
 opinions and proposals on it, shown with their replies (/req/public-pages/voices). Issue statistics
-come from one grouped query over the indexed columns (category, community, submission time),
-kept until the change feed moves on: a page view reads one number, never the issues
+come from one grouped query over the indexed columns (category, community, submission time)
+made once; after that the counts follow the change feed, each issue written since moving from
+the cell it was counted in to its cell now, so that a page made again after a write costs the
+write, not the store. A page view reads one number, never the issues
 (/req/public-pages/small-cells).
 """
 
@@ -42,7 +44,15 @@ from smartcommunity.transparency import (
 from .errors import NotFound, ProblemError
 from .http import check_own_route
 from .service import Service
-from .storage import ListQuery, Stored, derive, feed_head, submission_counts
+from .storage import (
+    ListQuery,
+    Stored,
+    changed_between,
+    derive,
+    feed_head,
+    submission_cell,
+    submission_counts,
+)
 
 __all__ = ["PUBLIC_PREFIX", "NoticeUnavailable", "PublicPages", "public_routes"]
 
@@ -86,6 +96,8 @@ class PublicPages:
     recheck = 1.0
     #: pages kept at most (a city has few published consultations; each has four pages)
     kept = 2048
+    #: change events the counts follow one by one; beyond that, one grouped query is cheaper
+    followed = 5000
 
     def __init__(self, service: Service) -> None:
         self.service = service
@@ -96,6 +108,12 @@ class PublicPages:
         self._head = -1
         self._checked = float("-inf")
         self._checking = False  # a read of the head is under way
+        #: exact issue counts by (category, community, China-time month) at feed head
+        #: ``_counted_at`` (None: not counted yet)
+        self._counts: Counter[tuple[str, str, str]] | None = None
+        self._counted_at = 0
+        #: the figures at a feed head, which each form of the page is made from
+        self._stats: tuple[int, IssueStatistics] | None = None
         # The resource types behind the pages, by the collections the OpenAPI names them.
         types = {collection: rtype for rtype, collection in service.spec.collections.items()}
         self.consultation_type = types["consultations"]
@@ -184,11 +202,33 @@ class PublicPages:
         return found
 
     def _count(self) -> IssueStatistics:
-        """Exact counts grouped by the database, folded to China-time months."""
-        counts: Counter[tuple[str, str, str]] = Counter()
+        """Exact counts, folded to China-time months: grouped by the database the first time
+        (or after many writes), else the last counts moved on by the writes since."""
         with self.service.store.read() as tx:
-            for category, community, month, late, n in submission_counts(tx, self.issue_type):
-                counts[(category, community, shifted_month(month, late))] += n
+            head = feed_head(tx)
+            counts = self._counts
+            changed = None if counts is None else changed_between(
+                tx, self.issue_type, self._counted_at, head, self.followed)
+            if counts is None or changed is None:
+                counts = Counter()
+                for category, community, month, late, n in submission_counts(tx,
+                                                                             self.issue_type):
+                    counts[(category, community, shifted_month(month, late))] += n
+                # Statements are not one snapshot: counts made while the feed moved on are
+                # shown, but not followed from (the next page counts afresh).
+                self._counts = counts if feed_head(tx) == head else None
+            else:
+                moves: Counter[tuple[str, str, str]] = Counter()
+                for rid in changed:
+                    for at, step in ((self._counted_at, -1), (head, 1)):
+                        cell = submission_cell(tx, self.issue_type, rid, at)
+                        if cell is not None:
+                            category, community, month, late = cell
+                            moves[(category, community, shifted_month(month, late))] += step
+                counts.update(moves)
+                for key in [k for k, n in moves.items() if n and not counts[k]]:
+                    del counts[key]
+            self._counted_at = head
         return IssueStatistics.from_counts(counts, self.threshold)
 
     # -- pages --------------------------------------------------------------------------
@@ -213,18 +253,18 @@ class PublicPages:
                 and (got.until is None or datetime.now(UTC) < got.until)):
             return got.body
         if key[0] == "figures":
-            with self._lock:  # one grouped query at a time, not one per waiting request
+            with self._lock:  # one count at a time, not one per waiting request
                 again = self._rendered.get(key)
                 if again is not None and again.head == head:
                     return again.body
-                stats = self._count()
-                made: dict[Key, bytes] = {
-                    ("figures", lang): statistics_page(stats, lang, self.links).encode()
-                    for lang in LANGUAGES}
-                made[("figures", "json")] = orjson.dumps(stats.to_json())
-                for k, body in made.items():
-                    self._keep(k, _Rendered(head, None, body))
-                return made[key]
+                if self._stats is None or self._stats[0] != head:
+                    self._stats = (head, self._count())
+                stats = self._stats[1]
+                # Only the form asked for: a city's page takes a while to write out.
+                body = (orjson.dumps(stats.to_json()) if key[1] == "json"
+                        else statistics_page(stats, key[1], self.links).encode())
+                self._keep(key, _Rendered(head, None, body))
+                return body
         body, until = self._make(key)
         self._keep(key, _Rendered(head, until, body))
         return body

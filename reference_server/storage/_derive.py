@@ -20,11 +20,16 @@ from ._indexes import (
     DEPARTMENT,
     LATITUDE,
     LONGITUDE,
+    NAMED,
+    PUBLISHED,
+    PUBLISHED_VALUE,
+    TERM_LENGTH,
     Path,
     external_ref_key,
     index_of,
     point_terms,
 )
+from ._privacy import is_published, named_residents
 from ._rows import joined, split
 from ._tables import resources
 
@@ -125,7 +130,7 @@ def derive(doc: Mapping[str, Any], previous_communities: Iterable[str] = ()) -> 
 
     def term(kind: str, value: Any, until: str | None = None) -> None:
         if isinstance(value, str) and value:
-            key = (kind, value[:160])
+            key = (kind, value[:TERM_LENGTH])
             if key in terms:
                 old = terms[key]
                 # The longest membership of a grid decides whether it is in force.
@@ -164,6 +169,10 @@ def derive(doc: Mapping[str, Any], previous_communities: Iterable[str] = ()) -> 
                     term(terms_of.kind, external_ref_key(first, second))
             else:
                 term(terms_of.kind, item.get(member), _str(item.get(terms_of.until)))
+    for rid in named_residents(doc):
+        term(NAMED, rid)
+    if is_published(doc):
+        term(PUBLISHED, PUBLISHED_VALUE)
     if index.point is not None:
         at = next(values_at(doc, index.point), ((), None))[1]
         if isinstance(at, Mapping):

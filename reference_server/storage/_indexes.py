@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["COMMUNITY", "CONSULTATION", "DEPARTMENT", "INDEXES", "Index", "Path", "Terms",
-           "bbox_terms", "external_ref_key", "index_of", "point_terms"]
+__all__ = ["COMMUNITY", "CONSULTATION", "DEPARTMENT", "INDEXES", "NAMED", "PUBLISHED",
+           "PUBLISHED_VALUE", "TERM_LENGTH", "Index", "Path", "Terms", "bbox_terms",
+           "external_ref_key", "index_of", "point_terms"]
 
 #: member names from the document root; None stands for every item of an array
 Path = tuple[str | None, ...]
@@ -34,6 +35,11 @@ EXTERNAL_REF = "external-ref"
 LONGITUDE = "lon"
 LATITUDE = "lat"
 CONSULTATION = "consultation"
+#: the id of a resident a record names (her erasure reaches it; see :mod:`._privacy`)
+NAMED = "named-resident"
+#: a record its publication decision publishes (the value is always PUBLISHED_VALUE)
+PUBLISHED = "published"
+PUBLISHED_VALUE = "true"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +94,14 @@ _EXTERNAL_REFS = Terms(EXTERNAL_REF, ("externalRefs", None, "system"), joins="va
 #: within this, never more precisely (the public see only a coarse location)
 POINT_STEP = 0.01
 #: how long the term of an external reference may be before it is stored as a digest
-_TERM_LENGTH = 160
+TERM_LENGTH = 160
 
 
 def external_ref_key(system: str, value: str) -> str:
     """The term of an external reference: ``SYSTEM|VALUE``, or its SHA-256 when too long for
     a term (a lookup computes the same key, so long references are found exactly too)."""
     key = f"{system}|{value}"
-    if len(key) <= _TERM_LENGTH:
+    if len(key) <= TERM_LENGTH:
         return key
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 

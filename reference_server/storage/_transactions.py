@@ -27,7 +27,11 @@ from ._indexes import (
     ISSUE,
     LATITUDE,
     LONGITUDE,
+    NAMED,
     PSEUDONYM,
+    PUBLISHED,
+    PUBLISHED_VALUE,
+    TERM_LENGTH,
     index_of,
 )
 from ._rows import AuditRow, Change, EventRow, Stored, joined, split
@@ -51,6 +55,8 @@ class Scope:
     #: index has a self scope)
     residents: tuple[str | None, str | None] | None = None
     nothing: bool = False
+    #: only records their publication decision publishes (the types published by decision)
+    published: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,17 +291,11 @@ class Tx:
                                           c.departments, c.doc).order_by(c.seq)):
             yield Stored(r[0], r[1], r[2], r[3], r[6], r[4], r[5])
 
-    def naming(self, text: str, rtypes: Iterable[str]) -> list[Stored]:
-        """The resources of ``rtypes`` whose stored document contains ``text`` anywhere (the
-        id of a resident whose erasure reaches them); callers check where it occurs."""
-        c = resources.c
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        rows = self.conn.execute(
-            select(c.seq, c.rtype, c.id, c.version, c.communities, c.departments, c.doc)
-            .where(c.rtype.in_(list(rtypes)), c.doc.like(pattern, escape="\\"))
-            .order_by(c.seq))
-        return [Stored(r[0], r[1], r[2], r[3], r[6], r[4], r[5]) for r in rows]
+    def naming(self, rid: str, rtypes: Iterable[str]) -> list[Stored]:
+        """The resources of ``rtypes`` that name resident ``rid`` where her erasure reaches
+        (their ``named-resident`` terms, see ``_privacy``), in insertion order; callers check
+        what each holds of her. An index lookup: the store's size does not matter."""
+        return self.with_term(rtypes, NAMED, rid[:TERM_LENGTH])
 
     def with_term(self, rtypes: Iterable[str], kind: str, value: str,
                   statuses: Iterable[str] | None = None) -> list[Stored]:
@@ -586,6 +586,10 @@ def _scope_conditions(rtype: str, scope: Scope) -> list[Any]:
         if not scope.communities:
             return [false()]
         conds.append(_community_in(rtype, sorted(scope.communities)))
+    if scope.published:
+        # From the term index to the rows: few records of a city may be published.
+        conds.append(c.seq.in_(select(terms.c.rseq).where(
+            terms.c.kind == PUBLISHED, terms.c.value == PUBLISHED_VALUE)))
     if scope.department is not None and index.departments:
         conds.append(_has_term(DEPARTMENT, scope.department))
     if scope.residents is not None and index.self_scope:

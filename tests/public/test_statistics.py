@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -11,10 +12,12 @@ from hypothesis import strategies as st
 from smartcommunity.transparency import (
     CHINA_STANDARD_TIME,
     IssueStatistics,
+    Links,
     minimum_cell_count,
     month_of,
     shifted_month,
     statistics_from_issues,
+    statistics_page,
 )
 
 CATEGORIES = ["environment.garbage", "environment", "housing.lift", "public-safety"]
@@ -59,3 +62,20 @@ def test_sub_categories_fold_into_their_group_before_suppression() -> None:
     stats = IssueStatistics.from_counts({("environment.garbage", "1", "2026-11"): 3,
                                          ("environment.noise", "1", "2026-11"): 2}, 5)
     assert [(c.category, c.count) for c in stats.cells] == [("environment", 5)]
+
+
+@given(st.dictionaries(st.tuples(st.sampled_from(CATEGORIES), st.sampled_from(COMMUNITIES),
+                                 st.sampled_from(["2025-12", "2026-01", "2026-10"])),
+                       st.integers(min_value=1, max_value=9), max_size=12))
+def test_the_page_has_one_table_per_community_and_month_newest_first(
+        counts: dict[tuple[str, str, str], int]) -> None:
+    stats = IssueStatistics.from_counts(counts, 5)
+    page = statistics_page(stats, "en", Links("/public/"))
+    captions = re.findall(r"<caption>Community (\d+) · ([\d-]+)</caption>", page)
+    expected = [(com, month) for month in stats.months for com in stats.communities
+                if any(c.month == month and c.community == com for c in stats.cells)]
+    assert captions == expected
+    rows = re.findall(r'data-(count="\d+"|suppressed="true")', page)
+    assert rows == [f'count="{c.count}"' if c.count is not None else 'suppressed="true"'
+                    for com, month in expected for c in stats.cells
+                    if c.month == month and c.community == com]

@@ -27,7 +27,8 @@ from benchmarks.city import City, Scale
 from reference_server import Settings, create_app
 from reference_server.http import encode_cursor
 from reference_server.service import Service
-from reference_server.storage import Store
+from reference_server.service._retention import ErasureReach
+from reference_server.storage import Store, named_residents
 
 from .helpers import KEY, SPEC, TOKENS, throwaway_pg
 
@@ -195,8 +196,10 @@ class Explainer:
                                     autocommit=True)
         self.conn.execute("SET enable_seqscan = off")
 
-    def check(self, what: str, statements: list[tuple[str, Any]]) -> list[str]:
-        """What is wrong with the plans of ``statements`` (run for ``what``)."""
+    def check(self, what: str, statements: list[tuple[str, Any]],
+              bound: int = BOUND) -> list[str]:
+        """What is wrong with the plans of ``statements`` (run for ``what``): a sequential
+        scan, or more than ``bound`` rows read."""
         problems = []
         for statement, parameters in statements:
             if not any(t in statement for t in TABLES):
@@ -208,7 +211,7 @@ class Explainer:
             read, scans = _rows_read(plan)
             if scans:
                 problems.append(f"{what}: Seq Scan on {', '.join(scans)}\n  {statement}")
-            elif read > BOUND:
+            elif read > bound:
                 problems.append(f"{what}: read {read} rows for a page of {PAGE}\n  {statement}")
         return problems
 
@@ -314,5 +317,55 @@ def test_starting_on_a_full_database_reads_no_table_whole(city: tuple[str, Data]
     assert statements, "the server ran no query at start"
     problems = explain.check("start", statements)
     app.state.sc.service.store.dispose()
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+def test_an_erasure_finds_the_records_naming_her_by_index(city: tuple[str, Data]) -> None:
+    """/req/privacy/erasure-reaches-records: the records naming a resident come from the term
+    index, not from a search of every stored document."""
+    url, data = city
+    explain = Explainer(url)
+    reach = ErasureReach(SPEC)
+    store = Store(url, group_commit=False)
+    counts: dict[str, int] = {}
+    for doc in itertools.chain.from_iterable(data.by_kind.values()):
+        for rid in named_residents(doc):
+            counts[rid] = counts.get(rid, 0) + 1
+    assert counts, "the city's records name no resident"
+    # The city's issues copy a few examples, so every resident named is named many times: a
+    # plan reads her records (each through the term index and the row), never the others.
+    rid = min(counts, key=lambda k: (counts[k], k))
+    try:
+        with _captured() as statements, store.read() as tx:
+            found = tx.naming(rid, reach.resource_types)
+    finally:
+        store.dispose()
+    assert len(found) == counts[rid]
+    problems = explain.check("erasure", statements, bound=BOUND + 3 * counts[rid])
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+def test_the_public_lists_published_issues_by_index(city: tuple[str, Data]) -> None:
+    """/req/privacy/issue-publication: a caller without a token reads the published issues
+    from the term index, not by reading every issue to drop the unpublished."""
+    url, data = city
+    explain = Explainer(url)
+    client = TestClient(create_app(Settings(database_url=url, tokens=_tokens(data),
+                                            demo=False, pseudonym_key=KEY)))
+    problems: list[str] = []
+    for cursor in (None, encode_cursor("r", _middle_seq(url, "Issue"))):
+        params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
+        with _captured() as statements:
+            resp = client.get("/issues", params=params)
+        assert resp.status_code == 200, resp.text
+        assert all(i.get("publication", {}).get("published") is True
+                   for i in resp.json()["items"])
+        # The city publishes none: a walk of every issue would be page after page of reads.
+        lists = [s for s in statements if "FROM resources" in s[0]]
+        assert len(lists) <= 2, f"{len(lists)} reads of the issues for one page"
+        problems += explain.check(f"/issues without a token{' deep' if cursor else ''}",
+                                  statements)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)

@@ -101,14 +101,20 @@ def consultation_page(doc: Mapping[str, Any], lang: str, links: Links,
 def statistics_page(stats: IssueStatistics, lang: str, links: Links) -> str:
     """The issue statistics: one table per community and month, small cells suppressed."""
     categories = load_spec().codelist("issue-category")
-    tables: list[dict[str, Any]] = []
-    for month in stats.months:
-        for community in stats.communities:
-            cells = [{"title": categories.title(c.category, lang)
-                      if c.category in categories else c.category, "count": c.count}
-                     for c in stats.cells if c.month == month and c.community == community]
-            if cells:
-                tables.append({"community": community, "month": month, "cells": cells})
+    # One pass over the cells (a city has tens of thousands), each to its table, in order.
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    titles: dict[str, str] = {}
+    for c in stats.cells:
+        title = titles.get(c.category)
+        if title is None:
+            title = titles[c.category] = (categories.title(c.category, lang)
+                                          if c.category in categories else c.category)
+        grouped.setdefault((c.month, c.community), []).append({"title": title,
+                                                                "count": c.count})
+    order = {month: n for n, month in enumerate(stats.months)}
+    tables = [{"community": community, "month": month, "cells": cells}
+              for (month, community), cells in sorted(
+                  grouped.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))]
     title = "诉求统计" if lang.startswith("zh") else "Issue figures"
     return _render("statistics.html", lang, links, links.statistics(_other(lang)), title,
                    tables=tables, threshold=stats.threshold, current="figures")

@@ -1,0 +1,110 @@
+"""Terms derived from the spec's privacy data, so that what it decides is found by index.
+
+The residents a record names: a resident's erasure rewrites the records of the
+``erasureReaches`` resource types that name her (/req/privacy/erasure-reaches-records). Where
+a record can name her is data of the spec's ``privacy.json``: any reference to a record of
+``personType`` (a ``resourceType`` and ``id`` pair, wherever it sits), and the members
+``ownedBy`` and ``erasureReaches.reporter.namedBy`` point at. Every such id becomes a term;
+the erasure looks the resident up in the term index instead of searching every stored
+document's text.
+
+Whether a record is published (``recordAccess.publication``): the audiences that read such a
+resource type only once published list the published ones from the term index, instead of
+reading every record to drop the unpublished (/req/privacy/issue-publication).
+
+The terms are written with the records. The 1.0 store has no deployed database to carry over,
+so no migration derives them for rows written before: a store is loaded afresh.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from smartcommunity.specification import load_spec
+
+__all__ = ["is_published", "named_residents"]
+
+Step = str | int
+
+
+@dataclass(frozen=True, slots=True)
+class _Naming:
+    """What ``privacy.json`` says about where records name residents and are published."""
+
+    person_type: str
+    #: resource types whose records an erasure reaches; the others carry no such term
+    resource_types: frozenset[str]
+    #: resource type → pointers (as steps) whose value names a resident
+    pointers: Mapping[str, tuple[tuple[Step, ...], ...]]
+    #: resource type → where its publication decision is (true: published)
+    published: Mapping[str, tuple[Step, ...]]
+
+
+def _steps(pointer: str) -> tuple[Step, ...]:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    return tuple(int(p) if p.isdigit() else p for p in parts)
+
+
+@functools.cache
+def _naming() -> _Naming:
+    # The version the server stores (1.0 is the only one); a drafting tree is honoured by
+    # load_spec through its environment variable.
+    privacy = load_spec().privacy
+    record = privacy["recordAccess"]
+    reach = privacy.get("erasureReaches") or {}
+    pointers: dict[str, list[tuple[Step, ...]]] = {}
+    for rtype, named in (record.get("ownedBy") or {}).items():
+        pointers.setdefault(rtype, []).extend(_steps(p) for p in named)
+    for rtype, rule in (reach.get("reporter") or {}).items():
+        pointers.setdefault(rtype, []).extend(_steps(p) for p in rule.get("namedBy", ()))
+    publication = {rt: _steps(str(rule["published"]))
+                   for rt, rule in (record.get("publication") or {}).items()
+                   if isinstance(rule, Mapping) and "published" in rule}
+    return _Naming(str(record["personType"]), frozenset(reach.get("resourceTypes") or ()),
+                   {rt: tuple(dict.fromkeys(ps)) for rt, ps in pointers.items()}, publication)
+
+
+def _at(doc: Any, steps: tuple[Step, ...]) -> Any:
+    node = doc
+    for step in steps:
+        if isinstance(step, int) and isinstance(node, list):
+            node = node[step] if step < len(node) else None
+        elif isinstance(node, dict):
+            node = node.get(str(step))
+        else:
+            return None
+    return node
+
+
+def _references(node: Any, person_type: str) -> Iterator[Any]:
+    """The ids of every object under ``node`` that refers to a record of ``person_type``."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("resourceType") == person_type:
+                yield item.get("id")
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, dict | list))
+
+
+def named_residents(doc: Mapping[str, Any]) -> list[str]:
+    """The ids of the residents ``doc`` names where her erasure would reach them (none for a
+    resource type the erasure does not reach)."""
+    naming = _naming()
+    rtype = doc.get("resourceType")
+    if rtype not in naming.resource_types:
+        return []
+    found = [_at(doc, p) for p in naming.pointers.get(str(rtype), ())]
+    found += _references(doc, naming.person_type)
+    return [rid for rid in dict.fromkeys(found) if isinstance(rid, str) and rid]
+
+
+def is_published(doc: Mapping[str, Any]) -> bool:
+    """Whether ``doc`` is of a type published by decision and its decision publishes it."""
+    where = _naming().published.get(str(doc.get("resourceType")))
+    return where is not None and _at(doc, where) is True

@@ -1,0 +1,74 @@
+"""The issue figures follow the change feed after the first count: whatever is written between
+two page views (new issues, issues moved to another category, community or month), the
+figures equal a count made afresh from the stored issues (/req/public-pages/small-cells)."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reference_server import Settings
+from reference_server.public import PublicPages
+from reference_server.service import Service
+from reference_server.storage import Change, Store
+
+from .helpers import issue
+
+CATEGORIES = ["environment.garbage", "housing.lift", "public-safety"]
+COMMUNITIES = ["110105001001", "110105001002"]
+#: moments near a month's end, where the UTC and China-time months differ
+_moments = st.builds(lambda month, day, hour: (datetime(2026, month, 1, tzinfo=UTC)
+                                               + timedelta(days=day, hours=hour)).isoformat(),
+                     st.integers(1, 12), st.sampled_from([-1, 0, 27, 29, 30]),
+                     st.sampled_from([3, 15, 16, 23]))
+#: (which stored issue to change, or None for a new one; its category, community, moment)
+_writes = st.lists(st.tuples(st.none() | st.integers(0, 40), st.sampled_from(CATEGORIES),
+                             st.sampled_from(COMMUNITIES), _moments), min_size=1, max_size=12)
+
+
+def _change(store: Store, rid: str, category: str, community: str, moment: str) -> None:
+    with store.read() as tx:
+        stored = tx.get("Issue", rid)
+    assert stored is not None
+    doc: dict[str, Any] = dict(stored.doc, category=category, communityDivisionCode=community,
+                               submittedAt=moment)
+    with store.write() as tx:
+        tx.write_many([Change("Issue", rid, stored.version + 1, orjson.dumps(doc).decode(), doc,
+                              "updated", "update", moment)], upsert=True)
+
+
+@given(_writes, st.lists(st.booleans(), min_size=12, max_size=12), st.integers(1, 6))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_figures_followed_from_the_feed_equal_a_fresh_count(
+        writes: list[tuple[int | None, str, str, str]], views: list[bool], followed: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'figures.sqlite3'}"
+        store = Store(url, group_commit=False)
+        try:
+            store.migrate()
+            service = Service(Settings(database_url=url), store)
+            first = [issue(c, k, m) for c, k, m in
+                     zip(CATEGORIES, COMMUNITIES * 2, ["2026-10-31T16:30:00Z"] * 3, strict=False)]
+            service.load(first)
+            ids = [d["id"] for d in first]
+            pages = PublicPages(service)
+            pages.followed = followed  # beyond it, counted afresh: both ways are exercised
+            pages._count()
+            for (target, category, community, moment), view in zip(writes, views, strict=False):
+                if target is None:
+                    new = issue(category, community, moment)
+                    service.load([new])
+                    ids.append(new["id"])
+                else:
+                    _change(store, ids[target % len(ids)], category, community, moment)
+                if view:
+                    assert pages._count() == PublicPages(service)._count()
+            assert pages._count() == PublicPages(service)._count()
+        finally:
+            store.dispose()
