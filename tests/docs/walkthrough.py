@@ -85,6 +85,10 @@ class Walk:
     problems: list[str] = field(default_factory=list)
 
     def fill(self, text: str) -> str:
+        # one moment for the whole request: its {{now}}s are the same instant, as a client's
+        # submittedAt and first event are
+        now = datetime.now(CHINA)
+
         def value(m: re.Match[str]) -> str:
             name = m.group(1)
             if name.startswith("new:"):
@@ -92,7 +96,7 @@ class Walk:
                 return self.values[name[4:]]
             if name == "now" or name.startswith("now+"):
                 days = int(name[4:-1]) if name.startswith("now+") else 0
-                moment = datetime.now(CHINA) + timedelta(days=days)
+                moment = now + timedelta(days=days)
                 return moment.isoformat(timespec="milliseconds")
             if name not in self.values:
                 raise KeyError(f"{{{{{name}}}}} is used before a response binds it")
