@@ -277,13 +277,17 @@ def _end_early(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) 
     _finish_assignments(document, "cancelled", event["at"])
 
 
+def _recorded(document: dict[str, Any], member: str, item_id: Any) -> bool:
+    """Whether the list ``member`` holds the item ``item_id`` already (a replayed history)."""
+    return any(isinstance(x, dict) and x.get("id") == item_id
+               for x in document.get(member) or ())
+
+
 @effect("Issue", "follow-up")
 def _follow_up(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
-    details = _details(event)
-    follow_up_id = details["followUpId"]
-    follow_ups = document.get("followUps") or []
-    if any(isinstance(x, dict) and x.get("id") == follow_up_id for x in follow_ups):
-        return  # recorded already
+    follow_up_id = _details(event)["followUpId"]
+    if _recorded(document, "followUps", follow_up_id):
+        return
     record = _staged(inputs, "followUps", follow_up_id)
     if record is None:
         raise _fail("follow-up", "/details/followUpId", "lifecycle.follow-up-missing",
@@ -297,11 +301,9 @@ def _follow_up(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) 
 def _exclude(document: dict[str, Any], event: dict[str, Any], inputs: Inputs) -> None:
     # /req/indicators/exclusion-record: the approver is the actor, the time the event's
     details = _details(event)
-    exclusion_id = details["exclusionId"]
-    exclusions = document.get("assessmentExclusions") or []
-    if any(isinstance(x, dict) and x.get("id") == exclusion_id for x in exclusions):
-        return  # recorded already
-    entry: dict[str, Any] = {"id": exclusion_id, "reason": event.get("reason"),
+    if _recorded(document, "assessmentExclusions", details["exclusionId"]):
+        return
+    entry: dict[str, Any] = {"id": details["exclusionId"], "reason": event.get("reason"),
                              "at": event["at"], "approvedBy": dict(event["actor"])}
     entry.update({k: details[k] for k in ("assignmentId", "indicators") if k in details})
     if event.get("note"):

@@ -164,22 +164,26 @@ class Explainer:
         found = self._nodes.get(ev)
         if found is not None:
             return found
-        node: Any = self._root
-        resolver = self._resolver
-        out = [node]
-        for token in ev:
-            if token == "$ref" and isinstance(node, dict) and isinstance(node.get("$ref"), str):
-                resolved = resolver.lookup(node["$ref"])
-                node, resolver = resolved.contents, resolved.resolver
-            elif isinstance(node, dict) and token in node:  # noqa: SIM114 - narrows per type
-                node = node[token]
-            elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
-                node = node[token]
-            else:
-                break
-            out.append(node)
-        self._nodes[ev] = result = tuple(out)
+        self._nodes[ev] = result = tuple(schema_nodes(self._root, self._resolver, ev))
         return result
+
+
+def schema_nodes(root: Any, resolver: Any, path: tuple[str | int, ...]) -> Iterator[Any]:
+    """The schema nodes along an evaluation ``path`` from ``root``, following ``$ref``s; it
+    stops at a step the schema text does not have (an engine's own path step)."""
+    node = root
+    yield node
+    for token in path:
+        if token == "$ref" and isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            resolved = resolver.lookup(node["$ref"])
+            node, resolver = resolved.contents, resolved.resolver
+        elif isinstance(node, dict) and token in node:  # noqa: SIM114 - narrows per type
+            node = node[token]
+        elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
+            node = node[token]
+        else:
+            return
+        yield node
 
 
 def _either(names: list[str], quote: str, comma: str, last: str) -> str:

@@ -13,7 +13,7 @@ import jsonschema_rs
 
 from ..pointers import pointer
 from ..specification import Spec
-from ._explain import Explainer, Fault, excerpt
+from ._explain import Explainer, Fault, excerpt, schema_nodes
 from ._report import Finding
 
 
@@ -142,19 +142,10 @@ def _annotation(spec: Spec, resource_type: str, keyword: str,
                 evaluation_path: tuple[str | int, ...]) -> str | None:
     """Walk the evaluation path from the resource schema, following ``$ref``s, and keep the
     nearest ``x-requirement`` that covers ``keyword``."""
-    node: Any = spec.schema(resource_type)
-    resolver: Any = spec.registry.resolver(base_uri=node["$id"])
-    found = _covering(node, keyword, None)
-    for token in evaluation_path:
-        if token == "$ref" and isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            resolved = resolver.lookup(node["$ref"])
-            node, resolver = resolved.contents, resolved.resolver
-        elif isinstance(node, dict) and token in node:  # noqa: SIM114 - narrows per type
-            node = node[token]
-        elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
-            node = node[token]
-        else:
-            break  # an engine's path step the schema text does not have
+    root: Any = spec.schema(resource_type)
+    found = None
+    for node in schema_nodes(root, spec.registry.resolver(base_uri=root["$id"]),
+                             evaluation_path):
         found = _covering(node, keyword, found)
     return found
 
