@@ -32,9 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-import httpx  # noqa: E402
-
-from benchmarks.server_bench import free_port  # noqa: E402
+from benchmarks.server_bench import free_port, serve  # noqa: E402
 
 PRESET = ROOT / "src" / "smartcommunity" / "conformance" / "demo-preset.json"
 #: the community 110105001001 of the demo preset is the 385th of the city's codes
@@ -55,29 +53,10 @@ def serving(database: Path) -> Iterator[str]:
     """``smartcommunity serve`` on ``database`` (demo tokens) until the block ends."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        _cli("serve", "--port", str(port), "--database-url", f"sqlite:///{database}",
-             "--no-access-log"),
-        cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server on {database} exited with {proc.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + "/conformance", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server on {database} did not start")
-            time.sleep(0.2)
+    command = _cli("serve", "--port", str(port), "--database-url", f"sqlite:///{database}",
+                   "--no-access-log")
+    with serve(command, _env(), base, start=300):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def kit_run(base: str, reports: Path) -> tuple[float, dict[str, object]]:

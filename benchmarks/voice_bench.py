@@ -14,10 +14,12 @@ consultation by id. Medians of ``--runs`` runs, in milliseconds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,8 @@ from smartcommunity import load_spec  # noqa: E402
 
 #: replied opinions of the consultation being decided
 OWN = 300
+
+Doc = dict[str, Any]
 
 
 def _opinions(example: dict[str, Any], consultation: str, count: int,
@@ -49,16 +53,24 @@ def _opinions(example: dict[str, Any], consultation: str, count: int,
     return out
 
 
-def measure(size: int, runs: int) -> tuple[float, float]:
-    spec = load_spec()
-    examples = dict(spec.examples())
-    consultation = copy.deepcopy(examples["consultation/parking-convention-deliberating.json"])
-    opinion = examples["opinion/lift-door-to-door-wang-guiying.json"]
+@contextlib.contextmanager
+def _server(consultation: str, public: bool = False) -> Iterator[tuple[Any, Doc, Doc]]:
+    """A reference server on a fresh SQLite file holding the example ``consultation`` (made
+    public when asked): the app, that consultation, and the example opinion to copy."""
+    examples = dict(load_spec().examples())
+    doc = copy.deepcopy(examples[f"consultation/{consultation}.json"])
+    if public:
+        doc["visibility"] = "public"
     with tempfile.TemporaryDirectory() as folder:
         app = create_app(Settings(database_url=f"sqlite:///{Path(folder) / 'b.sqlite3'}",
                                   demo=False))
+        app.state.sc.service.load([doc], validate=False)
+        yield app, doc, examples["opinion/lift-door-to-door-wang-guiying.json"]
+
+
+def measure(size: int, runs: int) -> tuple[float, float]:
+    with _server("parking-convention-deliberating") as (app, consultation, opinion):
         service = app.state.sc.service
-        service.load([consultation], validate=False)
         others = _opinions(opinion, str(uuid.uuid4()), size, replied=False)
         own = _opinions(opinion, consultation["id"], OWN, replied=True)
         service.load(others + own, validate=False)
@@ -74,18 +86,9 @@ def page_cost(count: int, runs: int) -> float:
     """Median ms to make a public consultation's page (read, redact, list its ``count``
     replied opinions as the public reads them, render) — what the first view after a change
     pays; later views are served from memory."""
-    spec = load_spec()
-    examples = dict(spec.examples())
-    consultation = copy.deepcopy(examples["consultation/lift-installation-building-3.json"])
-    consultation["visibility"] = "public"
-    opinion = examples["opinion/lift-door-to-door-wang-guiying.json"]
-    with tempfile.TemporaryDirectory() as folder:
-        app = create_app(Settings(database_url=f"sqlite:///{Path(folder) / 'p.sqlite3'}",
-                                  demo=False))
-        service = app.state.sc.service
-        service.load([consultation], validate=False)
-        service.load(_opinions(opinion, consultation["id"], count, replied=True),
-                     validate=False)
+    with _server("lift-installation-building-3", public=True) as (app, consultation, opinion):
+        own = _opinions(opinion, consultation["id"], count, replied=True)
+        app.state.sc.service.load(own, validate=False)
         pages = app.state.public
         key = ("consultation", consultation["id"], "zh-Hans")
         pages._make(key)  # templates and plans compiled once, as the server does at start

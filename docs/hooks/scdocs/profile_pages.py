@@ -100,10 +100,46 @@ def render_profile(spec: Spec, path: Path, lang: str) -> str:
     return "\n".join(out) + "\n"
 
 
+#: each section of a profile page holding one table: its ``(zh, en)`` heading, an optional
+#: ``(zh, en)`` paragraph before the table, and the table's ``(zh, en)`` column heads
+_Pair = tuple[str, str]
+_SECTIONS: dict[str, tuple[_Pair, _Pair | None, tuple[_Pair, ...]]] = {
+    "departments": (("组织登记", "Organisation registry"), None,
+                    (("代码", "Code"), ("名称", "Name"), ("类型", "Type"), ("上级", "Parent"))),
+    "catalogue": (("服务目录", "Service catalogue"),
+                  ("新诉求按类别交给主办部门；属性是该类别要采集的信息（Open311 风格）。",
+                   "A new issue goes to its category's lead department; the attributes are what "
+                   "the category collects (in the style of Open311)."),
+                  (("类别", "Category"), ("主办", "Lead"), ("协办", "Assisting"),
+                   ("属性", "Attributes"))),
+    "deadlines": (("办理时限", "Deadlines"),
+                  ("类别自己的时限优先于按紧急程度的默认时限；工作日按下面的日历计算。",
+                   "A category's own limits take precedence over the defaults by urgency; "
+                   "working days follow the calendar below."),
+                  (("类别", "Category"), ("紧急程度", "Urgency"), ("响应", "Response"),
+                   ("办结", "Resolution"), ("回访", "Follow-up"))),
+    "grids": (("网格", "Grids"), None,
+              (("网格编码", "Grid code"), ("名称", "Name"), ("区划", "Division"),
+               ("边界", "Boundary"))),
+    "systems": (("外部系统", "External systems"),
+                ("部门系统按自己的编号查找共享记录：`GET /issues?externalRef=系统|编号`。",
+                 "A department's system finds the shared record by its own number: "
+                 "`GET /issues?externalRef=SYSTEM|NUMBER`."),
+                (("系统", "System"), ("名称", "Name"), ("所属组织", "Run by"))),
+}
+
+
+def _section(lang: str, name: str) -> list[str]:
+    """The start of a section of ``_SECTIONS``: heading, paragraph if any, and table head."""
+    title, intro, columns = _SECTIONS[name]
+    out = [f"## {either(lang, *title)}", ""]
+    if intro:
+        out += [either(lang, *intro), ""]
+    return [*out, *table_head(*(either(lang, *c) for c in columns))]
+
+
 def _departments(spec: Spec, profile: Profile, lang: str) -> list[str]:
-    out = [f"## {either(lang, '组织登记', 'Organisation registry')}", "",
-           *table_head(either(lang, '代码', 'Code'), either(lang, '名称', 'Name'),
-                       either(lang, '类型', 'Type'), either(lang, '上级', 'Parent'))]
+    out = _section(lang, "departments")
     for code_value, org in profile.organisations.items():
         parent = (org.get("parent") or {}).get("id")
         out.append(f"| {code(code_value)} | {cell(esc(str(org.get('name', ''))))} | "
@@ -113,12 +149,7 @@ def _departments(spec: Spec, profile: Profile, lang: str) -> list[str]:
 
 
 def _catalogue(spec: Spec, profile: Profile, lang: str) -> list[str]:
-    out = [f"## {either(lang, '服务目录', 'Service catalogue')}", "",
-           either(lang, "新诉求按类别交给主办部门；属性是该类别要采集的信息（Open311 风格）。",
-                  "A new issue goes to its category's lead department; the attributes are what "
-                  "the category collects (in the style of Open311)."), "",
-           *table_head(either(lang, '类别', 'Category'), either(lang, '主办', 'Lead'),
-                       either(lang, '协办', 'Assisting'), either(lang, '属性', 'Attributes'))]
+    out = _section(lang, "catalogue")
     for category, service in profile.services.items():
         title = localized(service.name, lang) if service.name else \
             code_title(spec, "issue-category", category, lang)
@@ -130,13 +161,7 @@ def _catalogue(spec: Spec, profile: Profile, lang: str) -> list[str]:
 
 
 def _deadlines(spec: Spec, profile: Profile, lang: str) -> list[str]:
-    out = [f"## {either(lang, '办理时限', 'Deadlines')}", "",
-           either(lang, "类别自己的时限优先于按紧急程度的默认时限；工作日按下面的日历计算。",
-                  "A category's own limits take precedence over the defaults by urgency; "
-                  "working days follow the calendar below."), "",
-           *table_head(either(lang, '类别', 'Category'), either(lang, '紧急程度', 'Urgency'),
-                       either(lang, '响应', 'Response'), either(lang, '办结', 'Resolution'),
-                       either(lang, '回访', 'Follow-up'))]
+    out = _section(lang, "deadlines")
     rows: list[tuple[str, str]] = [("", u) for u in profile.default_deadlines]
     rows += [(c, u) for c, s in profile.services.items() for u in s.deadlines]
     for category, urgency in rows:
@@ -167,9 +192,7 @@ def _calendar(profile: Profile, lang: str) -> list[str]:
 
 
 def _grids(profile: Profile, lang: str) -> list[str]:
-    out = [f"## {either(lang, '网格', 'Grids')}", "",
-           *table_head(either(lang, '网格编码', 'Grid code'), either(lang, '名称', 'Name'),
-                       either(lang, '区划', 'Division'), either(lang, '边界', 'Boundary'))]
+    out = _section(lang, "grids")
     for code_value, grid in profile.grids.items():
         geometry = grid.get("geometry")
         shape = code(geometry.get("type")) if isinstance(geometry, Mapping) else "—"
@@ -181,12 +204,7 @@ def _grids(profile: Profile, lang: str) -> list[str]:
 def _systems(profile: Profile, lang: str) -> list[str]:
     if not profile.external_systems:
         return []
-    out = [f"## {either(lang, '外部系统', 'External systems')}", "",
-           either(lang, "部门系统按自己的编号查找共享记录：`GET /issues?externalRef=系统|编号`。",
-                  "A department's system finds the shared record by its own number: "
-                  "`GET /issues?externalRef=SYSTEM|NUMBER`."), "",
-           *table_head(either(lang, '系统', 'System'), either(lang, '名称', 'Name'),
-                       either(lang, '所属组织', 'Run by'))]
+    out = _section(lang, "systems")
     for system, entry in profile.external_systems.items():
         owner = entry.get("organisation")
         out.append(f"| {code(system)} | {_name(entry.get('title') or entry.get('name'), lang)} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from . import links
@@ -550,19 +551,25 @@ class SchemaPages:
         ):
             if heading:
                 lines += [f"## {heading} {{#shared}}", ""]
-            lines += [
-                f"| {w(lang, 'schema_file')} | {w(lang, 'description')} | {w(lang, 'fields')} |",
-                "|---|---|---|",
-            ]
-            for file in files:
-                count = sum(1 for _ in flatten(walk(spec, file)))
-                desc = pick(spec.schemas[file].get("description"), lang)
-                lines.append(
-                    f"| [{self.schema_title(file, lang)}]({links.rel(here, page_path(file))})"
-                    f"<br>`{file}` | {cell(esc(desc))} | {count} |"
-                )
-            lines.append("")
+            lines += self._file_table(files, here, lang, "")
         return "\n".join(lines)
+
+    def _file_table(self, files: Iterable[str], here: str, lang: str, prefix: str) -> list[str]:
+        """A table of schema files, each linked to its page with its description and how many
+        members it has; ``prefix`` is the folder shown before the file name."""
+        spec = self.spec
+        lines = [
+            f"| {w(lang, 'schema_file')} | {w(lang, 'description')} | {w(lang, 'fields')} |",
+            "|---|---|---|",
+        ]
+        for file in files:
+            count = sum(1 for _ in flatten(walk(spec, file)))
+            desc = pick(spec.schemas[file].get("description"), lang)
+            lines.append(
+                f"| [{self.schema_title(file, lang)}]({links.rel(here, page_path(file))})"
+                f"<br>`{prefix}{file}` | {cell(esc(desc))} | {count} |"
+            )
+        return [*lines, ""]
 
     def files_index(self, lang: str) -> str:
         """The meta-schemas: what each data file of the standard may hold."""
@@ -583,15 +590,6 @@ class SchemaPages:
                 "member's type, whether it is required, and what it means."
             ),
             "",
-            f"| {w(lang, 'schema_file')} | {w(lang, 'description')} | {w(lang, 'fields')} |",
-            "|---|---|---|",
+            *self._file_table(meta_files(spec), here, lang, "schemas/"),
         ]
-        for file in meta_files(spec):
-            count = sum(1 for _ in flatten(walk(spec, file)))
-            desc = pick(spec.schemas[file].get("description"), lang)
-            lines.append(
-                f"| [{self.schema_title(file, lang)}]({links.rel(here, page_path(file))})"
-                f"<br>`schemas/{file}` | {cell(esc(desc))} | {count} |"
-            )
-        lines.append("")
         return "\n".join(lines)

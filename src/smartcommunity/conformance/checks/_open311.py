@@ -107,6 +107,12 @@ def _plain_service(ctx: KitContext) -> str:
     raise Skipped("没有无必填属性的服务", "no service without required attributes")
 
 
+def _resident_service(ctx: KitContext) -> tuple[Principal, str]:
+    """A resident of the preset's community and a service they may file in without
+    attributes."""
+    return ctx.principal(_RESIDENT, community=ctx.preset.community), _plain_service(ctx)
+
+
 def _file(ctx: KitContext, who: Principal, code: str, fmt: str = "json",
           **more: str) -> str:
     form = {"api_key": who.token, "service_code": code, "lat": "39.9087", "long": "116.3975",
@@ -207,8 +213,7 @@ def test_open311_definitions_follow_the_profile(ctx: KitContext) -> None:
 
 @check("/req/open311/create", needs=(_RESIDENT,))
 def test_open311_create(ctx: KitContext) -> None:
-    who = ctx.principal(_RESIDENT, community=ctx.preset.community)
-    code = _plain_service(ctx)
+    who, code = _resident_service(ctx)
     reader, cursor = watching(ctx, or_staff=True)
     rid = _file(ctx, who, code)
     resp = ctx.read(ISSUE, rid)
@@ -232,8 +237,7 @@ def test_open311_create(ctx: KitContext) -> None:
 
 @check("/req/open311/media", needs=(_RESIDENT,))
 def test_open311_media(ctx: KitContext) -> None:
-    who = ctx.principal(_RESIDENT, community=ctx.preset.community)
-    code = _plain_service(ctx)
+    who, code = _resident_service(ctx)
     form = {"api_key": who.token, "service_code": code, "lat": "39.9087", "long": "116.3975",
             "description": "井盖松动\n北门人行道的井盖踩上去会晃。"}
 
@@ -317,8 +321,7 @@ def test_open311_community(ctx: KitContext) -> None:
 
 @check("/req/open311/read", needs=(_RESIDENT,))
 def test_open311_read(ctx: KitContext) -> None:
-    who = ctx.principal(_RESIDENT, community=ctx.preset.community)
-    code = _plain_service(ctx)
+    who, code = _resident_service(ctx)
     rid = _file(ctx, who, code)
     staff = ctx.staff
     one = _json_list(ctx, _get(ctx, f"/requests/{rid}.json", staff), "GET requests/{id}")
@@ -369,8 +372,7 @@ def test_open311_paging(ctx: KitContext) -> None:
     ctx.expect(discovery.get(announced) == table.max_requests,
                f"discovery 没有以 {announced} 公布上限 {table.max_requests}",
                f"discovery does not announce the cap {table.max_requests} as {announced}")
-    who = ctx.principal(_RESIDENT, community=ctx.preset.community)
-    code = _plain_service(ctx)
+    who, code = _resident_service(ctx)
     since = ctx.moment(-1 / 24)
     filed = {_file(ctx, who, code) for _ in range(3)}
     query = {"service_code": code, "start_date": since, size_name: "2",
@@ -448,8 +450,7 @@ def test_open311_errors(ctx: KitContext) -> None:
 
 @check("/req/open311/formats", needs=(_RESIDENT,))
 def test_open311_formats(ctx: KitContext) -> None:
-    who = ctx.principal(_RESIDENT, community=ctx.preset.community)
-    code = _plain_service(ctx)
+    who, code = _resident_service(ctx)
     rid = _file(ctx, who, code, fmt="xml")
     for tail, key in (("/services", "service_code"), (f"/requests/{rid}", "service_request_id")):
         as_json = _json_list(ctx, _get(ctx, tail + ".json", ctx.staff), tail)

@@ -10,6 +10,7 @@ from typing import Any
 
 from ...participation import moment, reply_days
 from .._context import KitContext
+from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
     ROLE,
@@ -193,19 +194,24 @@ def test_reply_due(ctx: KitContext) -> None:
     refused_on_create(ctx, late, 422, "a replyDue later than the reply days allow")
 
 
-@check("/req/voice/reply-before-decide")
-def test_reply_before_decide(ctx: KitContext) -> None:
+def _before_decide(ctx: KitContext) -> tuple[Tracked, dict[str, Any], Principal]:
+    """The example consultation run up to its decision: the consultation, the decide body
+    without the example's own voices (the check adds its opinions), and who decides."""
     _voice_types(ctx)
     procedure = Procedure(ctx)
     procedure.run(until=lambda event: event["action"] == DECIDE)
     event = procedure.next_event()
     if event is None:
         raise Skipped("示例协商没有 decide 事件", "the example consultation has no decide event")
-    consultation = procedure.consultation
-    opinion = Tracked(ctx, _opinion(ctx, consultation=consultation.id), _recorder(ctx))
     body = procedure.body(event)
     body.get("details", {}).pop("voices", None)
-    who = procedure.performer(event)
+    return procedure.consultation, body, procedure.performer(event)
+
+
+@check("/req/voice/reply-before-decide")
+def test_reply_before_decide(ctx: KitContext) -> None:
+    consultation, body, who = _before_decide(ctx)
+    opinion = Tracked(ctx, _opinion(ctx, consultation=consultation.id), _recorder(ctx))
     consultation.refuse(DECIDE, body, who, 409, "decide with an opinion unanswered")
     opinion.act(REPLY, _reply("answered", reasons=False), ctx.staff)
     consultation.act(DECIDE, body, who)
@@ -213,22 +219,13 @@ def test_reply_before_decide(ctx: KitContext) -> None:
 
 @check("/req/voice/unanswered-reasons")
 def test_unanswered_reasons(ctx: KitContext) -> None:
-    _voice_types(ctx)
-    procedure = Procedure(ctx)
-    procedure.run(until=lambda event: event["action"] == DECIDE)
-    event = procedure.next_event()
-    if event is None:
-        raise Skipped("示例协商没有 decide 事件", "the example consultation has no decide event")
-    consultation = procedure.consultation
+    consultation, body, who = _before_decide(ctx)
     recorder = _recorder(ctx)
     first, second = (Tracked(ctx, _opinion(ctx, consultation=consultation.id), recorder)
                      for _ in range(2))
     reasons = ctx.spec.codelist(UNANSWERED_REASONS)
     why = [{"item": {"resourceType": item.doc["resourceType"], "id": item.id}, "reason": code}
            for item, code in zip((first, second), reasons, strict=False)]
-    body = procedure.body(event)
-    body.get("details", {}).pop("voices", None)
-    who = procedure.performer(event)
     body["details"]["unanswered"] = why[:1]
     consultation.refuse(DECIDE, body, who, 409, "decide giving a reason for one of two "
                                                 "unanswered opinions")
