@@ -87,6 +87,22 @@ def _issues(database: Path) -> int:
                    .fetchone()[0])
 
 
+def _add_demo(city: Path) -> None:
+    """Add the spec's examples the city does not hold already: the demo preset's residents
+    (its proxy and the residents it reads) live in them, as on the empty server."""
+    from smartcommunity.specification import load_spec
+
+    spec = load_spec()
+    held = {json.loads(line)["id"] for path in city.glob("*-organisations.ndjson")
+            for line in path.open(encoding="utf-8")}
+    order = {rt: i for i, rt in enumerate(spec.resource_types)}
+    docs = sorted((doc for _, doc in spec.examples() if doc["id"] not in held),
+                  key=lambda d: (order[d["resourceType"]], d["id"]))
+    last = max(int(path.name.split("-", 1)[0]) for path in city.glob("*.ndjson"))
+    with (city / f"{last + 1}-examples.ndjson").open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--residents", type=int, default=40_000)
@@ -114,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                             "--communities", str(COMMUNITIES), "--out", str(city)],
                            cwd=ROOT, env=_env(), check=True)
             started = time.perf_counter()
+            _add_demo(city)
             subprocess.run(_cli("import", "--ndjson", str(city), "--database-url",
                                 f"sqlite:///{database}"), cwd=ROOT, env=_env(), check=True)
             took = time.perf_counter() - started
