@@ -9,6 +9,7 @@ Re-running it from the returned cursor continues where it stopped, without loss 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,30 +56,41 @@ def mirror(source_url: str, token: str, target_store: Store, *, cursor: str | No
     own = client is None
     http = client or httpx.Client(base_url=source_url.rstrip("/"), timeout=60.0)
     headers = {"Authorization": f"Bearer {token}"}
+
+    def fetch(after: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["cursor"] = after
+        response = http.get("/changes", params=params, headers=headers)
+        response.raise_for_status()
+        page: dict[str, Any] = orjson.loads(response.content)
+        return page
+
     count = 0
     last = 0 if cursor is None else -1  # from the start the first event is sequence 1
+    # The next page is asked for while this one is written: the source makes it while the
+    # target writes, so the two sides' work overlaps instead of adding up.
     try:
-        while True:
-            params: dict[str, Any] = {"limit": limit}
-            if cursor is not None:
-                params["cursor"] = cursor
-            response = http.get("/changes", params=params, headers=headers)
-            response.raise_for_status()
-            page = orjson.loads(response.content)
-            items = page.get("items") or []
-            if items:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-fetch") as ahead:
+            coming = ahead.submit(fetch, cursor)
+            while True:
+                page = coming.result()
+                items = page.get("items") or []
                 for event in items:
                     sequence = int(event["sequence"])
                     if last >= 0 and (sequence != last + 1 if strict else sequence <= last):
                         raise FeedGap(f"sequence {sequence} follows {last}")
                     last = sequence
-                with target_store.write() as tx:  # one page, one transaction
-                    tx.write_many([change_of(e) for e in items], upsert=True)
-                count += len(items)
-            moved = page.get("next") not in (None, cursor)
-            cursor = page.get("next") or cursor
-            if not items and not moved:  # caught up: the cursor is where to continue from
-                break
+                moved = page.get("next") not in (None, cursor)
+                following = page.get("next") or cursor
+                if not items and not moved:  # caught up: the cursor is where to continue from
+                    break
+                coming = ahead.submit(fetch, following)
+                if items:
+                    with target_store.write() as tx:  # one page, one transaction
+                        tx.write_many([change_of(e) for e in items], upsert=True)
+                    count += len(items)
+                cursor = following
     finally:
         if own:
             http.close()
