@@ -77,6 +77,10 @@ BROKEN: list[tuple[str, Any, str]] = [
      lambda d: d["calendar"]["workingDays"].append(d["calendar"]["holidays"][0]),
      "profile.calendar-conflict"),
     ("unknown role", lambda d: d["roles"][0].update(role="mayor"), "profile.unknown-role"),
+    ("quorum over one",
+     lambda d: d["consultations"]["thresholds"]["owners-assembly"]["quorum"].update(
+         numerator=4, denominator=3),
+     "profile.fraction-over-one"),
     ("invalid organisation", lambda d: d["organisations"][0].pop("name"),
      "profile.organisation-invalid"),
     ("meta-schema", lambda d: d["profile"].pop("namespace"), "profile.schema-invalid"),
@@ -94,6 +98,21 @@ def test_each_profile_rule_reports_its_code(what: str, change: Any, code: str) -
     assert all(f.message["zh-Hans"] and f.message["en"] for f in findings)
     with pytest.raises(ProfileError):
         load_profile(data)
+
+
+@settings(max_examples=40, deadline=None)
+@given(numerator=st.integers(0, 50), denominator=st.integers(1, 50),
+       which=st.sampled_from(["quorum", "approval"]))
+def test_a_threshold_loads_exactly_when_it_is_at_most_one(numerator: int, denominator: int,
+                                                           which: str) -> None:
+    data = copy.deepcopy(_data(BIG))
+    data["consultations"]["thresholds"]["owners-assembly"][which] = {
+        "numerator": numerator, "denominator": denominator}
+    over = [f for f in check_profile(data) if f.code == "profile.fraction-over-one"]
+    assert bool(over) == (numerator > denominator)
+    if over:
+        assert over[0].pointer == f"/consultations/thresholds/owners-assembly/{which}"
+        assert f"{numerator}/{denominator}" in over[0].message["en"]
 
 
 def test_unreadable_profile_is_a_finding(tmp_path: Path) -> None:

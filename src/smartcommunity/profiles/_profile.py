@@ -46,6 +46,7 @@ GRID_POLYGON_OPEN = "profile.grid-polygon-open"
 CALENDAR_CONFLICT = "profile.calendar-conflict"
 UNKNOWN_ROLE = "profile.unknown-role"
 INDICATOR_INVALID = "profile.indicator-invalid"
+FRACTION_OVER_ONE = "profile.fraction-over-one"
 
 #: the meta-schema of profile files, by file name in the spec tree
 _META = "meta/profile.json"
@@ -352,6 +353,7 @@ class _Checks:
         self.extensions()
         self.grids()
         self.calendar()
+        self.thresholds()
         self.systems_and_roles()
         self.indicators()
 
@@ -455,6 +457,15 @@ class _Checks:
         for i, day in enumerate(cal.get("holidays", ())):
             if day in made_up:
                 self.emit(("calendar", "holidays", i), CALENDAR_CONFLICT, value=day)
+
+    def thresholds(self) -> None:
+        # A quorum or approval above the whole could never be met: every vote would fail.
+        for form, rule in self.profile.thresholds.items():
+            for name, fraction in rule.items():
+                numerator, denominator = fraction["numerator"], fraction["denominator"]
+                if numerator > denominator:
+                    self.emit(("consultations", "thresholds", form, name), FRACTION_OVER_ONE,
+                              field=name, value=f"{numerator}/{denominator}")
 
     def systems_and_roles(self) -> None:
         systems = self.data.get("externalSystems", ())
