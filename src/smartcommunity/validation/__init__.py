@@ -8,7 +8,8 @@ False
 One document at a time: :func:`validate` or :meth:`Validator.validate`. A set, with the rules
 that span documents (references, merges named on both sides): :meth:`Validator.validate_many`,
 or, streaming, :meth:`Validator.check` for each document and a :class:`SetCheck` for the set.
-Rules are registered per resource type and version with :func:`rule` and :func:`set_rule`.
+Rules are registered per resource type and version with :func:`rule`, :func:`member_rule`
+(a rule of one member, called only when the document has it) and :func:`set_rule`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from ._validator import (
     SetContext,
     Validator,
     finding,
+    member_rule,
     rule,
     rules_for,
     set_rule,
@@ -54,7 +56,7 @@ __all__ = ["SESSION_CANCELLED", "Checked", "Compiled", "Context", "Finding", "Le
            "Member", "Plan", "Report", "Resolved", "SchemaEngine", "SetCheck", "SetContext",
            "Severity", "Step", "Validator", "ballots_mismatch", "compare_instants",
            "compile_details_plans", "compile_plan", "compile_schema", "compile_schema_plan",
-           "excerpt", "finding", "instant", "message", "pointer", "pseudonym_key",
+           "excerpt", "finding", "instant", "member_rule", "message", "pointer", "pseudonym_key",
            "resolve_pointer", "resolve_version", "rule", "rules_for", "schema_problems",
            "set_rule", "too_deep", "validate", "values_at", "vote_outcome_findings"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._messages import ErrorCodes
-from ._validator import Context, Document, rule
+from ._validator import Context, Document, member_rule, rule
 
 __all__ = ["CODE"]
 
@@ -36,11 +36,8 @@ def expected_identifier(document: Any, city: str | None = None) -> str | None:
     return None
 
 
-@rule(_RESOURCE)
-def _identifier(doc: Document, ctx: Context) -> None:
-    value = doc.get("identifier")
-    if not isinstance(value, str):
-        return
+@member_rule(_RESOURCE, member="identifier", kind=str)
+def _identifier(value: str, doc: Document, ctx: Context) -> None:
     expected = expected_identifier(doc)
     if expected is None:
         # Without a USCC the city prefix is the writer's to choose; the code part is not.

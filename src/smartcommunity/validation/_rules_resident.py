@@ -21,7 +21,7 @@ from .. import identifiers
 from ..specification import Spec
 from ._messages import ErrorCodes
 from ._time import later
-from ._validator import Context, Document, rule
+from ._validator import Context, Document, member_rule, rule
 
 __all__ = ["CODE", "pseudonym_key"]
 
@@ -160,12 +160,9 @@ def _id_birth_date(doc: Document, gb_types: frozenset[str], params: _Parameters)
 # --------------------------------------------------------------------------- identity documents
 
 
-@rule(_RESOURCE)
-def identity_documents(doc: Document, ctx: Context) -> None:
+@member_rule(_RESOURCE, member="identityDocuments", kind=list)
+def identity_documents(docs: list[Any], doc: Document, ctx: Context) -> None:
     """citizen-id-valid (type prefixes), birth-date, masked and pseudonym agreement, validity."""
-    docs = doc.get("identityDocuments")
-    if not isinstance(docs, list):
-        return
     gb_types = _gb_types(ctx.spec)
     params = _parameters(ctx.spec)
     birth = doc.get("birthDate")
@@ -232,10 +229,9 @@ def _check_pseudonym(ctx: Context, i: int, doc_type: Any, number: str, pseudonym
 # --------------------------------------------------------------------------- contact points
 
 
-@rule(_RESOURCE)
-def preferred_contact_unique(doc: Document, ctx: Context) -> None:
-    points = doc.get("contactPoints")
-    if not isinstance(points, list) or len(points) < 2:
+@member_rule(_RESOURCE, member="contactPoints", kind=list)
+def preferred_contact_unique(points: list[Any], doc: Document, ctx: Context) -> None:
+    if len(points) < 2:
         return
     first: dict[str, int] = {}
     for i, point in enumerate(points):
@@ -286,11 +282,10 @@ def _well_formed(community: str) -> bool:
 # --------------------------------------------------------------------------- vulnerabilities
 
 
-@rule(_RESOURCE)
-def vulnerabilities(doc: Document, ctx: Context) -> None:
+@member_rule(_RESOURCE, member="vulnerabilities", kind=list)
+def vulnerabilities(markers: list[Any], doc: Document, ctx: Context) -> None:
     """vulnerability-age, vulnerability-basis and the period of each marker."""
-    markers = doc.get("vulnerabilities")
-    if not isinstance(markers, list) or not markers:
+    if not markers:
         return
     params = _parameters(ctx.spec)
     born: str | None = doc.get("birthDate") if _is_date(doc.get("birthDate")) else None
@@ -412,10 +407,9 @@ def _all_resolve(resolves: Callable[[str], bool], scope: list[Any]) -> bool:
 # --------------------------------------------------------------------------- restriction
 
 
-@rule(_RESOURCE)
-def restriction_period(doc: Document, ctx: Context) -> None:
-    restriction = doc.get("restriction")
-    if not isinstance(restriction, dict) or "decidedAt" not in restriction:
+@member_rule(_RESOURCE, member="restriction", kind=dict)
+def restriction_period(restriction: dict[str, Any], doc: Document, ctx: Context) -> None:
+    if "decidedAt" not in restriction:
         return
     requested, decided = restriction.get("requestedAt"), restriction["decidedAt"]
     if _time_after(requested, decided):
