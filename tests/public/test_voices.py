@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from smartcommunity.pointers import nodes
 from smartcommunity.transparency import Links, consultation_page, public_view, timeline
 
 from .helpers import LIFT, RESIDENT_NAME, example, voices_on
@@ -21,23 +22,16 @@ from .helpers import LIFT, RESIDENT_NAME, example, voices_on
 def _identities(doc: Any) -> set[str]:
     """Every name, user id and resident id in a voice document's actors and supporters."""
     found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key in ("name", "userId"):
-                if isinstance(node.get(key), str) and key in node and "role" in node:
-                    found.add(node[key])
-            for key in ("resident", "onBehalfOf"):
-                ref = node.get(key)
-                if isinstance(ref, dict) and isinstance(ref.get("id"), str):
-                    found.add(ref["id"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc)
+    for node in nodes(doc):
+        if not isinstance(node, dict):
+            continue
+        for key in ("name", "userId"):
+            if isinstance(node.get(key), str) and "role" in node:
+                found.add(node[key])
+        for key in ("resident", "onBehalfOf"):
+            ref = node.get(key)
+            if isinstance(ref, dict) and isinstance(ref.get("id"), str):
+                found.add(ref["id"])
     return found
 
 

@@ -30,11 +30,6 @@ __all__ = ["CODE", "pseudonym_key"]
 CODE = ErrorCodes("resident")
 
 _RESOURCE = "Resident"
-#: the requirements whose parameters the rules read
-_CITIZEN_ID_VALID = "/req/residents/citizen-id-valid"
-_VULNERABILITY_AGE = "/req/residents/vulnerability-age"
-_VULNERABILITY_BASIS = "/req/residents/vulnerability-basis"
-_PSEUDONYM = "/req/privacy/pseudonym"
 #: the document type whose numbers may not carry a permit's region prefix
 _CITIZEN_ID = "citizen-id"
 
@@ -55,13 +50,14 @@ class _Parameters:
 
 @functools.cache
 def _parameters(spec: Spec) -> _Parameters:
-    ages = spec.parameter(_VULNERABILITY_AGE, "ages")
+    valid = "/req/residents/citizen-id-valid"
+    prefixes = spec.parameter(valid, "permitRegionPrefixes")
+    ages = spec.parameter("/req/residents/vulnerability-age", "ages")
     return _Parameters(
-        permit_prefixes={k: tuple(v) for k, v in
-                         spec.parameter(_CITIZEN_ID_VALID, "permitRegionPrefixes").items()},
-        card_forbidden=tuple(spec.parameter(_CITIZEN_ID_VALID, "residentCardForbiddenPrefixes")),
+        permit_prefixes={k: tuple(v) for k, v in prefixes.items()},
+        card_forbidden=tuple(spec.parameter(valid, "residentCardForbiddenPrefixes")),
         marker_ages={k: (v.get("minimum"), v.get("under")) for k, v in ages.items()},
-        marker_bases=frozenset(spec.parameter(_VULNERABILITY_BASIS, "legalBases")),
+        marker_bases=frozenset(spec.parameter("/req/residents/vulnerability-basis", "legalBases")),
     )
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
