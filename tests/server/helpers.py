@@ -22,6 +22,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from benchmarks.postgres import pg_available, pg_database
 from reference_server.demo import demo_tokens
 from smartcommunity import identifiers, load_spec
 
@@ -31,7 +32,6 @@ COMMUNITY = "110105001001"
 OTHER = "110105001002"
 WANG = "5f0c1e2a-6b8d-4c1e-9a3f-1d2e3f4a5b6c"
 LI = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 #: the city's shared pseudonym key the test servers hold
 KEY = b"city-shared-key-for-tests"
 
@@ -69,33 +69,14 @@ ROLE_TOKEN = {
 }
 
 
-def pg_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def throwaway_pg(prefix: str) -> Iterator[str]:
     """The URL of a fresh PostgreSQL database named for ``prefix`` and this worker, dropped
     afterwards; the test is skipped when no PostgreSQL answers."""
     if not pg_available():
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    from sqlalchemy import create_engine, text
-
-    name = f"{prefix}_{worker()}_{os.getpid()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with pg_database(f"{prefix}_{worker()}_{os.getpid()}") as url:
+        yield url
 
 
 def worker() -> str:
