@@ -13,26 +13,11 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartcommunity.pointers import nodes
+# the kit judges a page by the same people: every name, user id and resident id of a voice
+from smartcommunity.conformance.checks._public import _identities
 from smartcommunity.transparency import Links, consultation_page, public_view, timeline
 
 from .helpers import LIFT, RESIDENT_NAME, example, voices_on
-
-
-def _identities(doc: Any) -> set[str]:
-    """Every name, user id and resident id in a voice document's actors and supporters."""
-    found: set[str] = set()
-    for node in nodes(doc):
-        if not isinstance(node, dict):
-            continue
-        for key in ("name", "userId"):
-            if isinstance(node.get(key), str) and "role" in node:
-                found.add(node[key])
-        for key in ("resident", "onBehalfOf"):
-            ref = node.get(key)
-            if isinstance(ref, dict) and isinstance(ref.get("id"), str):
-                found.add(ref["id"])
-    return found
 
 
 def _text(page: str) -> str:
