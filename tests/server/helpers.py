@@ -60,12 +60,18 @@ TOKENS: dict[str, dict[str, Any]] = {
     "test-system-local": {"role": "system", "name": "社区物联网", "userId": "iot-01",
                           "communities": [COMMUNITY]},
 }
+#: the token each role speaks with in the tests
 ROLE_TOKEN = {
-    "resident": "demo-resident-wang-guiying", "proxy": "demo-proxy-li-jianguo",
-    "grid-worker": "demo-grid-worker-zhang-wei", "community-staff": "demo-staff-liu-fang",
-    "hotline-operator": "test-hotline-zhao-xue", "department": "demo-dept-housing",
-    "supervisor": "test-supervisor-0001", "regulator": "demo-regulator",
-    "public": "demo-public", "system": "demo-system-mirror",
+    "resident": "demo-resident-wang-guiying",
+    "proxy": "demo-proxy-li-jianguo",
+    "grid-worker": "demo-grid-worker-zhang-wei",
+    "community-staff": "demo-staff-liu-fang",
+    "hotline-operator": "test-hotline-zhao-xue",
+    "department": "demo-dept-housing",
+    "supervisor": "test-supervisor-0001",
+    "regulator": "demo-regulator",
+    "public": "demo-public",
+    "system": "demo-system-mirror",
 }
 
 
