@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smartcommunity.specification import load_spec
-from smartcommunity.validation._messages import ErrorCodes
+from smartcommunity.validation import ErrorCodes
 
 SPEC = load_spec()
 CODELIST = SPEC.codelist("error-code")
