@@ -56,7 +56,7 @@ def _stores(work: Path, postgres: bool) -> Iterator[Iterator[str]]:
     if not postgres:
         yield (f"sqlite:///{work / f'store-{i}.sqlite3'}" for i in range(100))
         return
-    from benchmarks.server_bench import pg_database
+    from benchmarks.postgres import pg_database
 
     with contextlib.ExitStack() as stack:
         yield (stack.enter_context(pg_database(f"sc_import_bench_{i}")) for i in range(100))

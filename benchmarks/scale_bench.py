@@ -49,7 +49,8 @@ import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from benchmarks.city import Scale, write  # noqa: E402
-from benchmarks.server_bench import free_port, pg_database, serve  # noqa: E402
+from benchmarks.postgres import pg_database  # noqa: E402
+from benchmarks.server_bench import free_port, serve  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
 from reference_server.http import encode_cursor  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402

@@ -46,13 +46,13 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from timing import callgrind_instructions  # noqa: E402
 
+from benchmarks.postgres import pg_available, pg_database  # noqa: E402
 from reference_server.app import SETTINGS_ENV  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
 
 TOKEN = "demo-staff-liu-fang"
 MIRROR_TOKEN = "demo-system-mirror"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CONNECTIONS = 16
 #: wrk threads: one, so that it leaves the other core to the server on a 2-core machine
 WRK_THREADS = 1
@@ -415,30 +415,6 @@ def bulk_and_mirror(url: str, target_url: str, count: int, template: dict[str, A
 
 
 # -- databases -----------------------------------------------------------------------------
-
-def pg_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def pg_database(name: str) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
 
 # -- instruction counts ----------------------------------------------------------------------
 

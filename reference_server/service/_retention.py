@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from smartcommunity.pointers import resolve_pointer
+from smartcommunity.pointers import nodes, resolve_pointer
 from smartcommunity.specification import Spec
 
 __all__ = ["ErasureReach", "Retention", "entered_status", "last_membership_end", "years_before"]
@@ -54,22 +54,15 @@ class ErasureReach:
                         del holder[name]
                         changed = True
 
-        def walk(node: Any) -> None:
-            nonlocal changed
-            if isinstance(node, dict):
-                if self._is_her(node, rid):
-                    for member in self.reference_members:
-                        changed |= node.pop(member, None) is not None
-                if self._is_her(node.get("resident"), rid):
-                    for member in self.person_members:
-                        changed |= node.pop(member, None) is not None
-                for value in node.values():
-                    walk(value)
-            elif isinstance(node, list):
-                for value in node:
-                    walk(value)
-
-        walk(out)
+        for node in nodes(out):
+            if not isinstance(node, dict):
+                continue
+            if self._is_her(node, rid):
+                for member in self.reference_members:
+                    changed |= node.pop(member, None) is not None
+            if self._is_her(node.get("resident"), rid):
+                for member in self.person_members:
+                    changed |= node.pop(member, None) is not None
         return out if changed else None
 
 

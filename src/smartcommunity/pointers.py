@@ -1,17 +1,20 @@
-"""JSON Pointers (RFC 6901): the one way every part of the project names a place in a document.
+"""JSON Pointers (RFC 6901): the one way every part of the project names a place in a document;
+and :func:`nodes`, the one walk over every place.
 
 >>> pointer(["history", 3, "details/x"])
 '/history/3/details~1x'
 >>> resolve_pointer({"a": [{"b": 1}]}, "/a/0/b")
 1
+>>> [n for n in nodes({"a": [{"b": 1}]}) if isinstance(n, int)]
+[1]
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-__all__ = ["escape_token", "pointer", "resolve_pointer", "unescape_token"]
+__all__ = ["escape_token", "nodes", "pointer", "resolve_pointer", "unescape_token"]
 
 
 def escape_token(token: str | int) -> str:
@@ -48,3 +51,20 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
         else:
             raise LookupError(pointer)
     return node
+
+
+def nodes(document: Any) -> Iterator[Any]:
+    """Every value in ``document``: the document itself, then, depth first and in order, the
+    members of each object and the items of each array.
+
+    An object's or array's contents are read only when the walk moves on from it, so a caller
+    may remove members it has just seen and the walk does not go into them.
+    """
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, dict):
+            stack.extend(reversed(node.values()))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))

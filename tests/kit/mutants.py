@@ -249,6 +249,31 @@ def erased_reads_not_found(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return Rewrite(app, edit)
 
 
+async def request_body(receive: Any) -> bytes:
+    """The whole body of a request, read from the ASGI ``receive``."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def replaying(body: bytes, receive: Any) -> Any:
+    """An ASGI ``receive`` that hands the app ``body`` (read already) and then whatever
+    ``receive`` has next."""
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 class FailOnBadJson:
     """Answers 500 to a write whose body is not JSON, as a server without input checks does."""
 
@@ -259,12 +284,7 @@ class FailOnBadJson:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await request_body(receive)
         try:
             json.loads(body)
         except ValueError:
@@ -272,16 +292,7 @@ class FailOnBadJson:
                         "headers": [(b"content-type", b"text/plain")]})
             await send({"type": "http.response.body", "body": b"Internal Server Error"})
             return
-        sent = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 def server_error_on_bad_input(app: Any, mp: pytest.MonkeyPatch) -> Any:

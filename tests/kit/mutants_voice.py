@@ -15,7 +15,7 @@ from reference_server.service import _policies
 from smartcommunity.lifecycle import _effects, _voice
 from smartcommunity.validation import _rules_voice
 
-from .mutants import Mutant
+from .mutants import Mutant, replaying, request_body
 
 
 def behalf_dropped(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -26,29 +26,14 @@ def behalf_dropped(app: Any, mp: pytest.MonkeyPatch) -> Any:
                 and scope.get("path") == "/opinions"):
             await app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
+        body = await request_body(receive)
         try:
             doc = json.loads(body)
             doc["history"][0]["actor"].pop("onBehalfOf", None)
             body = json.dumps(doc, ensure_ascii=False).encode()
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             pass
-        sent = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await app(scope, replay, send)
+        await app(scope, replaying(body, receive), send)
 
     return without_behalf
 

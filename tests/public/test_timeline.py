@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from smartcommunity.pointers import nodes
 from smartcommunity.transparency import (
     STEPS,
     Line,
@@ -23,22 +24,15 @@ from .helpers import LIFT, example
 def _names(doc: Any) -> set[str]:
     """Every person's name in a consultation document."""
     found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            person = node.get("person")
-            if isinstance(person, dict) and isinstance(person.get("name"), str):
-                found.add(person["name"])
-            if node.get("role") in ("resident", "community-staff") and isinstance(
-                    node.get("name"), str):
-                found.add(node["name"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc)
+    for node in nodes(doc):
+        if not isinstance(node, dict):
+            continue
+        person = node.get("person")
+        if isinstance(person, dict) and isinstance(person.get("name"), str):
+            found.add(person["name"])
+        if node.get("role") in ("resident", "community-staff") and isinstance(
+                node.get("name"), str):
+            found.add(node["name"])
     return found
 
 

@@ -13,32 +13,11 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+# the kit judges a page by the same people: every name, user id and resident id of a voice
+from smartcommunity.conformance.checks._public import _identities
 from smartcommunity.transparency import Links, consultation_page, public_view, timeline
 
 from .helpers import LIFT, RESIDENT_NAME, example, voices_on
-
-
-def _identities(doc: Any) -> set[str]:
-    """Every name, user id and resident id in a voice document's actors and supporters."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key in ("name", "userId"):
-                if isinstance(node.get(key), str) and key in node and "role" in node:
-                    found.add(node[key])
-            for key in ("resident", "onBehalfOf"):
-                ref = node.get(key)
-                if isinstance(ref, dict) and isinstance(ref.get("id"), str):
-                    found.add(ref["id"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc)
-    return found
 
 
 def _text(page: str) -> str:

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from benchmarks.postgres import pg_available, pg_database
 from reference_server.demo import demo_tokens
 from smartcommunity import identifiers, load_spec
 
@@ -31,7 +32,6 @@ COMMUNITY = "110105001001"
 OTHER = "110105001002"
 WANG = "5f0c1e2a-6b8d-4c1e-9a3f-1d2e3f4a5b6c"
 LI = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 #: the city's shared pseudonym key the test servers hold
 KEY = b"city-shared-key-for-tests"
 
@@ -60,21 +60,19 @@ TOKENS: dict[str, dict[str, Any]] = {
     "test-system-local": {"role": "system", "name": "社区物联网", "userId": "iot-01",
                           "communities": [COMMUNITY]},
 }
+#: the token each role speaks with in the tests
 ROLE_TOKEN = {
-    "resident": "demo-resident-wang-guiying", "proxy": "demo-proxy-li-jianguo",
-    "grid-worker": "demo-grid-worker-zhang-wei", "community-staff": "demo-staff-liu-fang",
-    "hotline-operator": "test-hotline-zhao-xue", "department": "demo-dept-housing",
-    "supervisor": "test-supervisor-0001", "regulator": "demo-regulator",
-    "public": "demo-public", "system": "demo-system-mirror",
+    "resident": "demo-resident-wang-guiying",
+    "proxy": "demo-proxy-li-jianguo",
+    "grid-worker": "demo-grid-worker-zhang-wei",
+    "community-staff": "demo-staff-liu-fang",
+    "hotline-operator": "test-hotline-zhao-xue",
+    "department": "demo-dept-housing",
+    "supervisor": "test-supervisor-0001",
+    "regulator": "demo-regulator",
+    "public": "demo-public",
+    "system": "demo-system-mirror",
 }
-
-
-def pg_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @contextlib.contextmanager
@@ -83,19 +81,8 @@ def throwaway_pg(prefix: str) -> Iterator[str]:
     afterwards; the test is skipped when no PostgreSQL answers."""
     if not pg_available():
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    from sqlalchemy import create_engine, text
-
-    name = f"{prefix}_{worker()}_{os.getpid()}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with pg_database(f"{prefix}_{worker()}_{os.getpid()}") as url:
+        yield url
 
 
 def worker() -> str:

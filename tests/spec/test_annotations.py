@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from smartcommunity.pointers import unescape_token
+from smartcommunity.pointers import nodes, unescape_token
 
 from .helpers import spec
 
@@ -62,16 +62,7 @@ def test_every_x_references_names_an_array_of_the_resource() -> None:
 
 
 def _figures(value: Any) -> Iterator[int]:
-    if isinstance(value, bool):
-        return
-    if isinstance(value, int):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _figures(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _figures(v)
+    return (node for node in nodes(value) if type(node) is int)  # bool is an int subclass
 
 
 def test_the_figures_of_a_statement_agree_with_its_parameters() -> None:

@@ -43,7 +43,7 @@ def check(doc: Any) -> Report:
     """Validate, and hold every finding of these rules to a filled-in bilingual message."""
     report = validate(doc)
     for f in report.findings:
-        if f.code in rr.CODES:
+        if f.code in rr.CODE:
             for text in f.message.values():
                 assert text and not PLACEHOLDER.search(text), (f.code, text)
             assert f.requirement is not None and f.requirement.startswith("/req/residents/")
@@ -79,10 +79,10 @@ def test_codes_are_exactly_the_library_codes_of_the_residents_class() -> None:
     reqs = json.loads((ROOT / "spec/1.0/requirements/residents.json").read_text("utf-8"))
     library = {c for r in reqs["requirements"] if "library" in r["enforcement"]
                for c in r.get("codes", [])}
-    assert library == set(rr.CODES)
+    assert library == set(rr.CODE)
 
 
-@pytest.mark.parametrize("code", sorted(rr.CODES))
+@pytest.mark.parametrize("code", sorted(rr.CODE))
 def test_every_code_has_a_bilingual_message_template(code: str) -> None:
     entry = SPEC.codelist("error-code").entries[code]
     assert entry.title_zh and entry.title_en and entry.description_zh and entry.description_en
@@ -143,11 +143,11 @@ def test_type_prefix_of_a_valid_number(kind: str, region: str, born: date, seq: 
         broken = region not in {"810000", "820000"}
     else:
         broken = region != "830000"
-    found_at = pointers(doc, rr.CITIZEN_ID_INVALID)
+    found_at = pointers(doc, rr.CODE.CITIZEN_ID_INVALID)
     assert found_at == ({"/identityDocuments/0/number"} if broken else set())
     # one finding for one broken number, and no birth date finding from a number not valid
-    assert len(found(doc, rr.CITIZEN_ID_INVALID)) == len(found_at)
-    assert not found(doc, rr.BIRTH_DATE_MISMATCH)
+    assert len(found(doc, rr.CODE.CITIZEN_ID_INVALID)) == len(found_at)
+    assert not found(doc, rr.CODE.BIRTH_DATE_MISMATCH)
 
 
 @given(st.dates(date(1900, 1, 1), date(2015, 12, 31)), st.integers(-800, 800),
@@ -158,7 +158,7 @@ def test_birth_date_against_the_number(born: date, shift: int, kind: str) -> Non
     given_date = born + timedelta(days=shift)
     doc = minimal(birthDate=given_date.isoformat(),
                   identityDocuments=[{"type": kind, "number": number_for(region, born)}])
-    hits = found(doc, rr.BIRTH_DATE_MISMATCH)
+    hits = found(doc, rr.CODE.BIRTH_DATE_MISMATCH)
     assert [f.pointer for f in hits] == (["/birthDate"] if shift else [])
     if shift:
         assert born.isoformat() in hits[0].text() and given_date.isoformat() in hits[0].text()
@@ -169,7 +169,7 @@ def test_birth_date_is_not_compared_with_an_invalid_number() -> None:
     doc = minimal(birthDate="1950-01-01",
                   identityDocuments=[{"type": "citizen-id", "number": "110105194203180240"}])
     codes = [f.code for f in check(doc).findings]
-    assert codes == [rr.CITIZEN_ID_INVALID]
+    assert codes == [rr.CODE.CITIZEN_ID_INVALID]
 
 
 @given(st.sampled_from([0, 1, 2, 3, 4, 5, 14, 15, 16, 17]), st.sampled_from("0123456789X"))
@@ -183,13 +183,13 @@ def test_masked_number_must_be_the_masked_form(position: int, char: str) -> None
     # A malformed masked form is reported once, by its schema; a well-formed one that hides
     # another number by this rule.
     said = {f.pointer for f in check(doc).findings
-            if f.code in {rr.MASKED_ID_MISMATCH, "schema.pattern"}}
+            if f.code in {rr.CODE.MASKED_ID_MISMATCH, "schema.pattern"}}
     assert said == expected
     assert len(check(doc).findings) == len(expected)
 
 
 def test_masked_number_without_a_full_number_is_not_compared() -> None:
-    assert not found(copy.deepcopy(LI), rr.MASKED_ID_MISMATCH)
+    assert not found(copy.deepcopy(LI), rr.CODE.MASKED_ID_MISMATCH)
 
 
 @given(st.binary(min_size=16, max_size=40), st.binary(min_size=16, max_size=40))
@@ -197,13 +197,13 @@ def test_pseudonym_is_checked_only_with_the_key(key: bytes, other: bytes) -> Non
     doc = wang()
     item = doc["identityDocuments"][0]
     item["pseudonym"] = identifiers.citizen_id_pseudonym(item["number"], key)
-    assert not found(doc, rr.PSEUDONYM_MISMATCH)  # without the key: skipped
+    assert not found(doc, rr.CODE.PSEUDONYM_MISMATCH)  # without the key: skipped
     with rr.pseudonym_key(key):
-        assert not found(doc, rr.PSEUDONYM_MISMATCH)
+        assert not found(doc, rr.CODE.PSEUDONYM_MISMATCH)
     with rr.pseudonym_key(other):
         expected = set() if other == key else {"/identityDocuments/0/pseudonym"}
-        assert pointers(doc, rr.PSEUDONYM_MISMATCH) == expected
-    assert not found(doc, rr.PSEUDONYM_MISMATCH)  # the key is gone after the block
+        assert pointers(doc, rr.CODE.PSEUDONYM_MISMATCH) == expected
+    assert not found(doc, rr.CODE.PSEUDONYM_MISMATCH)  # the key is gone after the block
 
 
 def test_pseudonym_key_must_be_long_enough() -> None:
@@ -239,7 +239,7 @@ def test_at_most_one_preferred_contact_point_per_type(entries: list[tuple[str, A
             seen.add(kind)
         points.append(point)
     doc = minimal(contactPoints=points)
-    assert pointers(doc, rr.CONTACT_PREFERRED_DUPLICATE) == expected
+    assert pointers(doc, rr.CODE.CONTACT_PREFERRED_DUPLICATE) == expected
     assert check(doc).valid == (not expected)
 
 
@@ -263,7 +263,7 @@ def test_grid_belongs_to_its_community(community: str, grid_community: str, cell
         doc["memberships"][0]["grid"] = grid
         where = "/memberships/0/grid"
     expected = set() if grid_community == community else {where}
-    assert pointers(doc, rr.GRID_OUTSIDE_COMMUNITY) == expected
+    assert pointers(doc, rr.CODE.GRID_OUTSIDE_COMMUNITY) == expected
 
 
 # --------------------------------------------------------------------------- periods
@@ -280,7 +280,7 @@ def test_date_periods_start_no_later_than_they_end(start: date, length: int, whe
     item[names[0]] = start.isoformat()
     item[names[1]] = (start + timedelta(days=length)).isoformat()
     expected = {f"/{where}/0/{names[1]}"} if length < 0 else set()
-    assert pointers(doc, rr.PERIOD_ORDER) == expected
+    assert pointers(doc, rr.CODE.PERIOD_ORDER) == expected
 
 
 @st.composite
@@ -315,7 +315,7 @@ def test_timestamp_periods_compare_as_instants(start: tuple[str, datetime],
                               "decidedAt": end[0]}
         where = "/restriction/decidedAt"
     expected = {where} if start[1] > end[1] else set()
-    assert pointers(doc, rr.PERIOD_ORDER) == expected
+    assert pointers(doc, rr.CODE.PERIOD_ORDER) == expected
 
 
 @given(timestamps(), st.integers(-14 * 4, 14 * 4))
@@ -328,7 +328,7 @@ def test_the_same_instant_in_another_offset_is_not_a_reversed_period(
     for key in [k for k in doc if k not in {"resourceType", "specVersion", "id", "meta",
                                             "status", "restriction", "externalRefs"}]:
         del doc[key]
-    assert not found(doc, rr.PERIOD_ORDER)
+    assert not found(doc, rr.CODE.PERIOD_ORDER)
 
 
 # --------------------------------------------------------------------------- vulnerabilities
@@ -364,7 +364,7 @@ def test_marker_fits_the_age_on_its_start(born: date, since: date, kind: str,
     age = since.year - born.year - ((since.month, since.day) < (born.month, born.day))
     low, high = AGE_RULES.get(kind, (-1000, 1000))
     expected = set() if low <= age < high else {"/vulnerabilities/0/since"}
-    assert pointers(minimal(**members), rr.VULNERABILITY_AGE_MISMATCH) == expected
+    assert pointers(minimal(**members), rr.CODE.VULNERABILITY_AGE_MISMATCH) == expected
 
 
 def test_marker_age_is_not_checked_without_a_birth_date() -> None:
@@ -377,9 +377,9 @@ def test_marker_age_is_not_checked_without_a_birth_date() -> None:
 def test_the_80th_birthday_is_the_first_day_of_the_80_plus_marker() -> None:
     doc = wang()
     doc["vulnerabilities"][1]["since"] = "2022-03-18"
-    assert not found(doc, rr.VULNERABILITY_AGE_MISMATCH)
+    assert not found(doc, rr.CODE.VULNERABILITY_AGE_MISMATCH)
     doc["vulnerabilities"][1]["since"] = "2022-03-17"
-    assert pointers(doc, rr.VULNERABILITY_AGE_MISMATCH) == {"/vulnerabilities/1/since"}
+    assert pointers(doc, rr.CODE.VULNERABILITY_AGE_MISMATCH) == {"/vulnerabilities/1/since"}
 
 
 BASES = tuple(SPEC.codelist("legal-basis"))
@@ -409,12 +409,12 @@ def test_each_marker_should_have_a_basis(count: int,
                 if {"", "/vulnerabilities", f"/vulnerabilities/{i}"} & set(scope):
                     covered.add(i)
     doc = minimal(vulnerabilities=[{"type": "serious-illness"}] * count, consents=records)
-    hits = found(doc, rr.VULNERABILITY_WITHOUT_BASIS)
+    hits = found(doc, rr.CODE.VULNERABILITY_WITHOUT_BASIS)
     assert {f.pointer for f in hits} == {f"/vulnerabilities/{i}" for i in range(count)
                                          if i not in covered}
     assert all(f.severity == "warning" for f in hits)
     # only a malformed scope such as "/vulnerabilities/01" is an error here
-    assert {f.code for f in check(doc).errors} <= {rr.CONSENT_SCOPE_UNRESOLVED}
+    assert {f.code for f in check(doc).errors} <= {rr.CODE.CONSENT_SCOPE_UNRESOLVED}
 
 
 # --------------------------------------------------------------------------- consent scopes
@@ -448,7 +448,7 @@ def with_scope(*scope: str) -> dict[str, Any]:
 
 def test_every_location_of_a_valid_record_is_a_valid_scope() -> None:
     doc = with_scope(*EVERY_PATH)
-    assert not found(doc, rr.CONSENT_SCOPE_UNRESOLVED)
+    assert not found(doc, rr.CODE.CONSENT_SCOPE_UNRESOLVED)
 
 
 def _member_names(node: Any) -> Iterator[str]:
@@ -472,21 +472,21 @@ def test_a_member_no_schema_defines_is_not_a_valid_scope(where: str, token: str)
     assume(token not in KNOWN_MEMBERS and not token.isdigit() and "/" not in token)
     bad = f"{where}/{token.replace('~', '~0')}"
     doc = with_scope("/address", bad)
-    assert pointers(doc, rr.CONSENT_SCOPE_UNRESOLVED) == {"/consents/1/scope/1"}
+    assert pointers(doc, rr.CODE.CONSENT_SCOPE_UNRESOLVED) == {"/consents/1/scope/1"}
 
 
 @given(st.sampled_from([p for p in LOCATIONS if re.search(r"/[0-9]+(/|$)", p)]),
        st.integers(1, 3))
 def test_array_indexes_with_leading_zeros_are_not_valid_scopes(where: str, zeros: int) -> None:
     bad = re.sub(r"/([0-9]+)(?=/|$)", lambda m: "/" + "0" * zeros + m.group(1), where, count=1)
-    assert pointers(with_scope(bad), rr.CONSENT_SCOPE_UNRESOLVED) == {"/consents/1/scope/0"}
+    assert pointers(with_scope(bad), rr.CODE.CONSENT_SCOPE_UNRESOLVED) == {"/consents/1/scope/0"}
 
 
 @given(st.text(max_size=20), st.text(max_size=20))
 def test_anything_is_a_valid_scope_below_extensions(key: str, below: str) -> None:
     esc = [t.replace("~", "~0").replace("/", "~1") for t in (key, below)]
     doc = with_scope(f"/extensions/{esc[0]}", f"/extensions/{esc[0]}/{esc[1]}/0")
-    assert not found(doc, rr.CONSENT_SCOPE_UNRESOLVED)
+    assert not found(doc, rr.CODE.CONSENT_SCOPE_UNRESOLVED)
 
 
 @pytest.mark.parametrize(("scope", "resolves"), [
@@ -503,7 +503,7 @@ def test_scope_examples(scope: str, resolves: bool) -> None:
     expected = set() if resolves else {"/consents/1/scope/0"}
     # A scope that is no pointer at all ("name") is reported once, by its schema.
     said = {f.pointer for f in check(with_scope(scope)).findings
-            if f.code in {rr.CONSENT_SCOPE_UNRESOLVED, "schema.pattern"}}
+            if f.code in {rr.CODE.CONSENT_SCOPE_UNRESOLVED, "schema.pattern"}}
     assert said == expected
 
 
@@ -520,7 +520,7 @@ def test_a_proxy_is_never_the_resident(as_actor: bool, same: bool) -> None:
     else:
         doc["proxies"][0]["resident"]["id"] = target
         where = "/proxies/0/resident/id"
-    assert pointers(doc, rr.PROXY_SELF) == ({where} if same else set())
+    assert pointers(doc, rr.CODE.PROXY_SELF) == ({where} if same else set())
 
 
 @given(st.one_of(st.sampled_from([c["id"] for c in WANG["consents"]]), st.uuids(version=4)))
@@ -529,7 +529,7 @@ def test_proxy_consent_must_be_a_consent_of_the_record(consent_id: Any) -> None:
     doc["proxies"][0]["consentId"] = str(consent_id)
     known = {c["id"] for c in doc["consents"]}
     expected = set() if str(consent_id) in known else {"/proxies/0/consentId"}
-    assert pointers(doc, rr.PROXY_CONSENT_UNRESOLVED) == expected
+    assert pointers(doc, rr.CODE.PROXY_CONSENT_UNRESOLVED) == expected
 
 
 @given(st.integers(0, 3), st.integers(0, 3))
@@ -538,15 +538,15 @@ def test_consent_ids_are_distinct(first: int, second: int) -> None:
     doc = wang()
     i, j = sorted((first, second))
     doc["consents"][j]["id"] = doc["consents"][i]["id"]
-    assert pointers(doc, rr.DUPLICATE_ITEM_ID) == {f"/consents/{j}/id"}
+    assert pointers(doc, rr.CODE.DUPLICATE_ITEM_ID) == {f"/consents/{j}/id"}
 
 
 def test_proxy_ids_are_distinct() -> None:
     doc = wang()
     doc["proxies"][1]["id"] = doc["proxies"][0]["id"]
-    assert pointers(doc, rr.DUPLICATE_ITEM_ID) == {"/proxies/1/id"}
+    assert pointers(doc, rr.CODE.DUPLICATE_ITEM_ID) == {"/proxies/1/id"}
     doc["proxies"].append(copy.deepcopy(doc["proxies"][0]))
-    assert pointers(doc, rr.DUPLICATE_ITEM_ID) == {"/proxies/1/id", "/proxies/2/id"}
+    assert pointers(doc, rr.CODE.DUPLICATE_ITEM_ID) == {"/proxies/1/id", "/proxies/2/id"}
 
 
 # --------------------------------------------------------------------------- valid mutations
@@ -624,13 +624,13 @@ def test_during_a_rotation_each_pseudonym_is_checked_with_the_key_it_names(
     for named, key in ((None, old), ("k1", old), ("k2", new)):
         item["pseudonym"] = identifiers.citizen_id_pseudonym(item["number"], key, key_id=named)
         with rr.pseudonym_key(new, key_id="k2", older={None: old, "k1": old}):
-            assert not found(doc, rr.PSEUDONYM_MISMATCH)
+            assert not found(doc, rr.CODE.PSEUDONYM_MISMATCH)
     # A pseudonym of a key the validator does not hold is not checked.
     item["pseudonym"] = identifiers.citizen_id_pseudonym(item["number"], old, key_id="k9")
     with rr.pseudonym_key(new, key_id="k2"):
-        assert not found(doc, rr.PSEUDONYM_MISMATCH)
+        assert not found(doc, rr.CODE.PSEUDONYM_MISMATCH)
     # Under the key it names, a pseudonym made with another key is a mismatch.
     item["pseudonym"] = identifiers.citizen_id_pseudonym(item["number"], old, key_id="k2")
     with rr.pseudonym_key(new, key_id="k2"):
         expected = set() if old == new else {"/identityDocuments/0/pseudonym"}
-        assert pointers(doc, rr.PSEUDONYM_MISMATCH) == expected
+        assert pointers(doc, rr.CODE.PSEUDONYM_MISMATCH) == expected

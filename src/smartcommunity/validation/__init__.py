@@ -8,7 +8,9 @@ False
 One document at a time: :func:`validate` or :meth:`Validator.validate`. A set, with the rules
 that span documents (references, merges named on both sides): :meth:`Validator.validate_many`,
 or, streaming, :meth:`Validator.check` for each document and a :class:`SetCheck` for the set.
-Rules are registered per resource type and version with :func:`rule` and :func:`set_rule`.
+Rules are registered per resource type and version with :func:`rule`, :func:`member_rule`
+(a rule of one member, called only when the document has it) and :func:`set_rule`; they name
+the codes they report through :class:`ErrorCodes`, read from the spec's error-code codelist.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pkgutil
 from ..pointers import pointer, resolve_pointer
 from ._explain import excerpt
 from ._input import too_deep
-from ._messages import message
+from ._messages import ErrorCodes, message
 from ._plan import (
     Leaf,
     Plan,
@@ -43,6 +45,7 @@ from ._validator import (
     SetContext,
     Validator,
     finding,
+    member_rule,
     rule,
     rules_for,
     set_rule,
@@ -50,11 +53,11 @@ from ._validator import (
 )
 from ._versions import Resolved, resolve_version
 
-__all__ = ["SESSION_CANCELLED", "Checked", "Compiled", "Context", "Finding", "Leaf", "Links",
-           "Member", "Plan", "Report", "Resolved", "SchemaEngine", "SetCheck", "SetContext",
-           "Severity", "Step", "Validator", "ballots_mismatch", "compare_instants",
+__all__ = ["SESSION_CANCELLED", "Checked", "Compiled", "Context", "ErrorCodes", "Finding", "Leaf",
+           "Links", "Member", "Plan", "Report", "Resolved", "SchemaEngine", "SetCheck",
+           "SetContext", "Severity", "Step", "Validator", "ballots_mismatch", "compare_instants",
            "compile_details_plans", "compile_plan", "compile_schema", "compile_schema_plan",
-           "excerpt", "finding", "instant", "message", "pointer", "pseudonym_key",
+           "excerpt", "finding", "instant", "member_rule", "message", "pointer", "pseudonym_key",
            "resolve_pointer", "resolve_version", "rule", "rules_for", "schema_problems",
            "set_rule", "too_deep", "validate", "values_at", "vote_outcome_findings"]
 

@@ -8,10 +8,10 @@ implementation show the same words for the same code.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..specification import Spec
+from ..specification import Codelist, Spec, load_spec
 
 
 class _Lenient(dict[str, Any]):
@@ -39,11 +39,34 @@ def message(spec: Spec, code: str, **values: Any) -> dict[str, str]:
 _WORDS = frozenset({"expected", "expected_zh", "options"})
 
 
-def codes_named(namespace: Mapping[str, object], prefix: str) -> frozenset[str]:
-    """The error codes a rules module names as upper-case constants, those under ``prefix``:
-    so each code is written once, and the tests compare the set with the registry's."""
-    return frozenset(v for k, v in namespace.items()
-                     if k.isupper() and isinstance(v, str) and v.startswith(prefix))
+class ErrorCodes:
+    """The error codes of one kind (``resident``, ``consultation`` …) as attributes:
+    ``ErrorCodes("resident").PERIOD_ORDER`` is ``"resident.period-order"``.
+
+    A rules module names its codes through one, so a code is written only where it is reported
+    and spelt as the ``error-code`` codelist (of the default version) spells it: a name the
+    codelist lacks raises :class:`AttributeError`. Iterating gives every code of the kind.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self._prefix = kind + "."
+
+    def __getattr__(self, name: str) -> str:
+        code = self._prefix + name.lower().replace("_", "-")
+        if not name.isupper() or name.startswith("_") or code not in _error_codes():
+            raise AttributeError(f"{code!r} is not in the error-code codelist")
+        setattr(self, name, code)  # later reads are plain attribute reads
+        return code
+
+    def __iter__(self) -> Iterator[str]:
+        return (code for code in _error_codes() if code.startswith(self._prefix))
+
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, str) and code.startswith(self._prefix) and code in _error_codes()
+
+
+def _error_codes() -> Codelist:
+    return load_spec().codelist("error-code")
 
 
 def _show(value: Any) -> str:

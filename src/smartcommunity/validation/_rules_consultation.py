@@ -25,47 +25,17 @@ from ..lifecycle import Lifecycle, quorum_outcome, result_outcome, with_threshol
 from ..pointers import pointer, resolve_pointer
 from ..specification import Spec
 from ._history import HistoryReport, Step, history_table, walk_history
-from ._messages import codes_named
+from ._messages import ErrorCodes
 from ._report import Finding
 from ._time import compare_instants, instant
 from ._validator import Context, Document, finding, rule
 
-__all__ = ["CODES"]
+__all__ = ["CODE"]
 
-DIVISION_NOT_COMMUNITY = "consultation.division-not-community"
-ESCALATED_ISSUE_MISSING = "consultation.escalated-issue-missing"
-DUPLICATE_LOCAL_ID = "consultation.duplicate-local-id"
-UNKNOWN_REFERENCE = "consultation.unknown-reference"
-FRACTION_INVALID = "consultation.fraction-invalid"
-VOTE_COUNT_MISMATCH = "consultation.vote-count-mismatch"
-VOTE_CHANNEL_UNDECLARED = "consultation.vote-channel-undeclared"
-VOTE_EXCEEDS_ELIGIBLE = "consultation.vote-exceeds-eligible"
-QUORUM_FLAG_INCONSISTENT = "consultation.quorum-flag-inconsistent"
-VOTE_RESULT_INCONSISTENT = "consultation.vote-result-inconsistent"
-ATTENDANCE_COUNT_MISMATCH = "consultation.attendance-count-mismatch"
-ATTENDANCE_EXCEEDS_EXPECTED = "consultation.attendance-exceeds-expected"
-TIME_ORDER = "consultation.time-order"
-DUPLICATE_BALLOT = "consultation.duplicate-ballot"
-VOTER_NOT_ELIGIBLE = "consultation.voter-not-eligible"
-PROXY_NOT_AUTHORISED = "consultation.proxy-not-authorised"
-BALLOTS_TALLY_MISMATCH = "consultation.ballots-tally-mismatch"
-DECISION_VOTE_NOT_CLOSED = "consultation.decision-vote-not-closed"
-DECISION_CONTRADICTS_VOTE = "consultation.decision-contradicts-vote"
-VOTE_OPEN_AFTER_DECISION = "consultation.vote-open-after-decision"
-CLOSED_WITHOUT_FEEDBACK = "consultation.closed-without-feedback"
-HISTORY_LIFECYCLE = "consultation.history-lifecycle"
-HISTORY_CHAIN = "consultation.history-chain"
-HISTORY_STATUS_MISMATCH = "consultation.history-status-mismatch"
-HISTORY_DETAILS_INVALID = "consultation.history-details-invalid"
-NOTICE_PERIOD_SHORT = "consultation.notice-period-short"
+#: The codes these rules report.
+CODE = ErrorCodes("consultation")
 #: the status of a session that will not be held: the notice period runs to the others
 SESSION_CANCELLED = "cancelled"
-MINUTES_MISSING = "consultation.minutes-missing"
-VOTE_RESULT_UNPUBLISHED = "consultation.vote-result-unpublished"
-RECORD_HISTORY_MISMATCH = "consultation.record-history-mismatch"
-
-#: Every code these rules report.
-CODES = codes_named(globals(), "consultation.")
 
 _RESOURCE = "Consultation"
 #: the result of a vote whose quorum is not met (vote-result codelist)
@@ -114,7 +84,7 @@ def _in_order(ctx: Context, at: Where, value: Any, op: str, other: Where, other_
     c = _compare(value, other_value)
     if c is None or c in _HOLDS[op]:
         return True
-    ctx.emit(at, TIME_ORDER, field=pointer(at), value=value, op=op, other=pointer(other),
+    ctx.emit(at, CODE.TIME_ORDER, field=pointer(at), value=value, op=op, other=pointer(other),
              otherValue=other_value)
     return False
 
@@ -132,7 +102,7 @@ def _fraction_ok(ctx: Context, value: Any, at: Where) -> bool:
     """/req/consultations/fraction for one ratio; True when absent or not a fraction at all."""
     f = _fraction(value)
     if f is not None and f[0] > f[1]:
-        ctx.emit(at, FRACTION_INVALID, numerator=f[0], denominator=f[1])
+        ctx.emit(at, CODE.FRACTION_INVALID, numerator=f[0], denominator=f[1])
         return False
     return True
 
@@ -230,7 +200,7 @@ def community_and_escalation(doc: Document, ctx: Context) -> None:
     code = doc.get("divisionCode")
     # A structurally broken code is the core rule's finding; only its level is checked here.
     if isinstance(code, str) and code.endswith("000") and identifiers.is_valid_division_code(code):
-        ctx.emit(("divisionCode",), DIVISION_NOT_COMMUNITY, value=code)
+        ctx.emit(("divisionCode",), CODE.DIVISION_NOT_COMMUNITY, value=code)
     origin = doc.get("origin")
     if not isinstance(origin, dict):
         return
@@ -239,7 +209,7 @@ def community_and_escalation(doc: Document, ctx: Context) -> None:
             target = ref.get("id")
             if isinstance(target, str):
                 ctx.expect_in_set(
-                    ("origin", "issues", i, "id"), target, ESCALATED_ISSUE_MISSING, "Issue")
+                    ("origin", "issues", i, "id"), target, CODE.ESCALATED_ISSUE_MISSING, "Issue")
 
 
 # --------------------------------------------------------------------------- local ids, references
@@ -260,7 +230,7 @@ def _unique_ids(ctx: Context, items: Any, where: Where) -> AbstractSet[str]:
         if local.__class__ is not str:
             continue
         if local in first:
-            ctx.emit((*where, i, "id"), DUPLICATE_LOCAL_ID, value=local,
+            ctx.emit((*where, i, "id"), CODE.DUPLICATE_LOCAL_ID, value=local,
                      first=pointer((*where, first[local], "id")))
         else:
             first[local] = i
@@ -268,7 +238,7 @@ def _unique_ids(ctx: Context, items: Any, where: Where) -> AbstractSet[str]:
 
 
 def _unknown(ctx: Context, at: Where, value: str, scope: str) -> None:
-    ctx.emit(at, UNKNOWN_REFERENCE, value=value, scope=scope)
+    ctx.emit(at, CODE.UNKNOWN_REFERENCE, value=value, scope=scope)
 
 
 def _resolve_all(ctx: Context, at: Where, values: Any, ids: Any, scope: str) -> None:
@@ -413,7 +383,7 @@ def session_rules(doc: Document, ctx: Context) -> None:
         if isinstance(attendance, dict):
             _attendance(ctx, attendance, ("sessions", i, "attendance"))
         if session.get("status") == "held" and "minutes" not in session:
-            ctx.emit(("sessions", i), MINUTES_MISSING, value=session.get("id", i))
+            ctx.emit(("sessions", i), CODE.MINUTES_MISSING, value=session.get("id", i))
 
 
 def _attendance(ctx: Context, attendance: dict[str, Any], at: Where) -> None:
@@ -427,21 +397,21 @@ def _attendance(ctx: Context, attendance: dict[str, Any], at: Where) -> None:
             name = item.get("channel")
             if isinstance(name, str):
                 if name in seen:
-                    ctx.emit((*at, "channels", k, "channel"), ATTENDANCE_COUNT_MISMATCH,
+                    ctx.emit((*at, "channels", k, "channel"), CODE.ATTENDANCE_COUNT_MISMATCH,
                              check=f"channels[].channel: {name} × 2")
                 seen.add(name)
             count = _int(item.get("count"))
             total = None if total is None or count is None else total + count
         if total is not None and present is not None and total != present:
-            ctx.emit((*at, "channels"), ATTENDANCE_COUNT_MISMATCH,
+            ctx.emit((*at, "channels"), CODE.ATTENDANCE_COUNT_MISMATCH,
                      check=f"Σ channels[].count = {total} ≠ present = {present}")
     attendees = attendance.get("attendees")
     if isinstance(attendees, list) and present is not None and len(attendees) > present:
-        ctx.emit((*at, "attendees"), ATTENDANCE_COUNT_MISMATCH,
+        ctx.emit((*at, "attendees"), CODE.ATTENDANCE_COUNT_MISMATCH,
                  check=f"count(attendees) = {len(attendees)} > present = {present}")
     expected = _int(attendance.get("expected"))
     if present is not None and expected is not None and present > expected:
-        ctx.emit((*at, "present"), ATTENDANCE_EXCEEDS_EXPECTED, value=present, limit=expected)
+        ctx.emit((*at, "present"), CODE.ATTENDANCE_EXCEEDS_EXPECTED, value=present, limit=expected)
     quorum = attendance.get("quorum")
     if not isinstance(quorum, dict):
         return
@@ -452,7 +422,7 @@ def _attendance(ctx: Context, attendance: dict[str, Any], at: Where) -> None:
         return
     met, applied = _quorum(quorum, present, expected)
     if met is not None and met != recorded:
-        ctx.emit((*at, "quorumMet"), QUORUM_FLAG_INCONSISTENT, value=_json(recorded),
+        ctx.emit((*at, "quorumMet"), CODE.QUORUM_FLAG_INCONSISTENT, value=_json(recorded),
                  expected=_json(met), rule=applied)
 
 
@@ -493,7 +463,7 @@ def vote_rules(doc: Document, ctx: Context) -> None:
             if participation is not None:
                 if eligible is not None and participation > eligible:
                     ctx.emit((*at, "results", "tally", "participation", "total"),
-                             VOTE_EXCEEDS_ELIGIBLE, value=participation, limit=eligible,
+                             CODE.VOTE_EXCEEDS_ELIGIBLE, value=participation, limit=eligible,
                              source=pointer(source))
                 if fractions_ok:
                     _outcome(ctx.emit, vote, results, tally, participation, eligible,
@@ -527,11 +497,11 @@ def _breakdown(ctx: Context, count: dict[str, Any], part: Where, at: Where,
         name, n = item.get("channel"), item.get("count")
         if name.__class__ is str:
             if name in seen:
-                ctx.emit((*at, *part, "channels", k, "channel"), VOTE_COUNT_MISMATCH,
+                ctx.emit((*at, *part, "channels", k, "channel"), CODE.VOTE_COUNT_MISMATCH,
                          check=f"channels[].channel: {name} × 2")
             seen.add(name)
             if declared is not None and name not in declared:
-                ctx.emit((*at, *part, "channels", k, "channel"), VOTE_CHANNEL_UNDECLARED,
+                ctx.emit((*at, *part, "channels", k, "channel"), CODE.VOTE_CHANNEL_UNDECLARED,
                          value=name, declared=sorted(declared))
             if sums is not None and n.__class__ is int:
                 sums[name] = sums.get(name, 0) + n
@@ -541,7 +511,7 @@ def _breakdown(ctx: Context, count: dict[str, Any], part: Where, at: Where,
             total = None
     expected = count.get("total")
     if total is not None and total != expected and expected.__class__ is int:
-        ctx.emit((*at, *part, "channels"), VOTE_COUNT_MISMATCH,
+        ctx.emit((*at, *part, "channels"), CODE.VOTE_COUNT_MISMATCH,
                  check=f"Σ channels[].count = {total} ≠ total = {expected}")
     return True
 
@@ -565,7 +535,7 @@ def _tally(ctx: Context, tally: dict[str, Any], at: Where,
             option = count.get("optionId")
             if option.__class__ is str:
                 if option in seen:
-                    ctx.emit((*at, "options", j, "optionId"), VOTE_COUNT_MISMATCH,
+                    ctx.emit((*at, "options", j, "optionId"), CODE.VOTE_COUNT_MISMATCH,
                              check=f"options[].optionId: {option} × 2")
                 seen.add(option)
     for key in ("abstentions", "invalid"):
@@ -583,7 +553,7 @@ def _tally(ctx: Context, tally: dict[str, Any], at: Where,
     if total is None or expected.__class__ is not int:
         return
     if total != expected:
-        ctx.emit((*at, "participation", "total"), VOTE_COUNT_MISMATCH,
+        ctx.emit((*at, "participation", "total"), CODE.VOTE_COUNT_MISMATCH,
                  check=f"Σ options[].total + abstentions.total + invalid.total = {total} "
                        f"≠ participation.total = {expected}")
         return
@@ -595,7 +565,7 @@ def _tally(ctx: Context, tally: dict[str, Any], at: Where,
             continue
         name, n = item.get("channel"), item.get("count")
         if n.__class__ is int and name.__class__ is str and sums.get(name, 0) != n:
-            ctx.emit((*at, "participation", "channels", k, "count"), VOTE_COUNT_MISMATCH,
+            ctx.emit((*at, "participation", "channels", k, "count"), CODE.VOTE_COUNT_MISMATCH,
                      check=f"Σ options, abstentions, invalid [{name}] = {sums.get(name, 0)} "
                            f"≠ participation.channels[{name}] = {n}")
 
@@ -636,7 +606,7 @@ def _outcome(emit: Callable[..., None], vote: dict[str, Any], results: dict[str,
         return  # cannot be told from what the record gives
     recorded = results.get("quorumMet")
     if isinstance(recorded, bool) and recorded != met:
-        emit((*at, "quorumMet"), QUORUM_FLAG_INCONSISTENT, value=_json(recorded),
+        emit((*at, "quorumMet"), CODE.QUORUM_FLAG_INCONSISTENT, value=_json(recorded),
              expected=_json(met), rule=applied)
     if met:
         try:
@@ -647,11 +617,11 @@ def _outcome(emit: Callable[..., None], vote: dict[str, Any], results: dict[str,
         result, winner, why = _NO_QUORUM, None, applied
     got, got_winner = results.get("result"), results.get("winningOptionId")
     if isinstance(got, str) and got != result:
-        emit((*at, "result"), VOTE_RESULT_INCONSISTENT, value=_outcome_text(got, got_winner),
+        emit((*at, "result"), CODE.VOTE_RESULT_INCONSISTENT, value=_outcome_text(got, got_winner),
              expected=_outcome_text(result, winner), rule=why)
     elif got == result and got_winner is not None and got_winner != winner:
         # A passed result without a winner is the schema's finding (winning-option).
-        emit((*at, "winningOptionId"), VOTE_RESULT_INCONSISTENT,
+        emit((*at, "winningOptionId"), CODE.VOTE_RESULT_INCONSISTENT,
              value=_outcome_text(got, got_winner), expected=_outcome_text(result, winner),
              rule=why)
 
@@ -673,23 +643,23 @@ def _ballots(ctx: Context, vote: dict[str, Any], ballots: list[Any], at: Where,
         voter = ballot.get("voterPartyId")
         if isinstance(voter, str):
             if voter in first:
-                ctx.emit((*here, "voterPartyId"), DUPLICATE_BALLOT, value=voter,
+                ctx.emit((*here, "voterPartyId"), CODE.DUPLICATE_BALLOT, value=voter,
                          first=pointer((*at, "ballots", first[voter])))
             else:
                 first[voter] = j
             k = party_index.get(voter)
             if k is not None and parties[k].get("eligibleToVote") is not True:
-                ctx.emit((*here, "voterPartyId"), VOTER_NOT_ELIGIBLE, value=voter,
+                ctx.emit((*here, "voterPartyId"), CODE.VOTER_NOT_ELIGIBLE, value=voter,
                          party=pointer(("parties", k)))
         channel = ballot.get("channel")
         if declared is not None and isinstance(channel, str) and channel not in declared:
-            ctx.emit((*here, "channel"), VOTE_CHANNEL_UNDECLARED, value=channel,
+            ctx.emit((*here, "channel"), CODE.VOTE_CHANNEL_UNDECLARED, value=channel,
                      declared=sorted(declared))
         cast_by = ballot.get("castByPartyId")
         if isinstance(cast_by, str) and isinstance(voter, str) and cast_by != voter:
             k = party_index.get(cast_by)
             if k is not None and parties[k].get("onBehalfOf") != voter:
-                ctx.emit((*here, "castByPartyId"), PROXY_NOT_AUTHORISED, value=cast_by,
+                ctx.emit((*here, "castByPartyId"), CODE.PROXY_NOT_AUTHORISED, value=cast_by,
                          voter=voter, onBehalfOf=parties[k].get("onBehalfOf", "—"))
         cast_at = ballot.get("castAt")
         if isinstance(cast_at, str) and _in_order(ctx, (*here, "castAt"), cast_at, "≥",
@@ -702,7 +672,7 @@ def _ballots_match(ctx: Context, vote: dict[str, Any], ballots: list[Any],
     """ballots-match-tally: a complete list of ballots agrees with the tally."""
     check = ballots_mismatch(vote, ballots, tally)
     if check is not None:
-        ctx.emit((*at, "ballots"), BALLOTS_TALLY_MISMATCH, check=check)
+        ctx.emit((*at, "ballots"), CODE.BALLOTS_TALLY_MISMATCH, check=check)
 
 
 def ballots_mismatch(vote: Mapping[str, Any], ballots: list[Any],
@@ -773,12 +743,12 @@ def decision_and_stage(doc: Document, ctx: Context) -> None:
                 vote = votes[k]
                 status = vote.get("status")
                 if status != "closed":
-                    ctx.emit(("decision", "voteIds", j), DECISION_VOTE_NOT_CLOSED, value=local,
+                    ctx.emit(("decision", "voteIds", j), CODE.DECISION_VOTE_NOT_CLOSED, value=local,
                              status=status)
                 elif adopted:
                     result = _members(vote.get("results")).get("result")
                     if isinstance(result, str) and result != "passed":
-                        ctx.emit(("decision", "voteIds", j), DECISION_CONTRADICTS_VOTE,
+                        ctx.emit(("decision", "voteIds", j), CODE.DECISION_CONTRADICTS_VOTE,
                                  value=local, result=result)
     status = doc.get("status")
     table = _table(ctx.spec)
@@ -787,7 +757,7 @@ def decision_and_stage(doc: Document, ctx: Context) -> None:
     if status in table.decided_on:
         for i, vote in enumerate(votes):
             if isinstance(vote, dict) and vote.get("status") == "open":
-                ctx.emit(("votes", i, "status"), VOTE_OPEN_AFTER_DECISION,
+                ctx.emit(("votes", i, "status"), CODE.VOTE_OPEN_AFTER_DECISION,
                          value=vote.get("id", i), status=status)
     if (status == "closed" and isinstance(decision, dict)
             and decision.get("type") == "adopted"):
@@ -797,7 +767,7 @@ def decision_and_stage(doc: Document, ctx: Context) -> None:
         if "feedback" not in doc:
             missing.append("feedback")
         if missing:
-            ctx.emit(("status",), CLOSED_WITHOUT_FEEDBACK, missing=missing)
+            ctx.emit(("status",), CODE.CLOSED_WITHOUT_FEEDBACK, missing=missing)
     if status in table.published_on and votes:
         published = {p["voteId"] for p in _items(doc.get("publications"))
                      if isinstance(p, dict) and p.get("type") == "vote-result"
@@ -805,7 +775,7 @@ def decision_and_stage(doc: Document, ctx: Context) -> None:
         for i, vote in enumerate(votes):
             if (isinstance(vote, dict) and vote.get("status") == "closed"
                     and isinstance(vote.get("id"), str) and vote["id"] not in published):
-                ctx.emit(("votes", i), VOTE_RESULT_UNPUBLISHED, value=vote.get("id", i))
+                ctx.emit(("votes", i), CODE.VOTE_RESULT_UNPUBLISHED, value=vote.get("id", i))
 
 
 # --------------------------------------------------------------------------- time order
@@ -927,7 +897,7 @@ def _notice_period(ctx: Context, published: Any, firsts: list[str]) -> None:
     gap = first_at - start
     # A first session or vote before the notice is time-order's error, not a short notice.
     if 0 < gap < minimum_days * 86400:
-        ctx.emit(("notice", "publishedAt"), NOTICE_PERIOD_SHORT, published=published,
+        ctx.emit(("notice", "publishedAt"), CODE.NOTICE_PERIOD_SHORT, published=published,
                  first=first, days=f"{math.floor(gap / 8640) / 10:.1f}", minimum=minimum_days)
 
 
@@ -974,7 +944,7 @@ class _HistoryReport(HistoryReport):
 
     def from_not_previous(self, i: int, action: Any, value: Any, previous: Any) -> None:
         # /req/consultations/history-chain
-        self.ctx.emit(("history", i, "fromStatus"), HISTORY_CHAIN, seq=i + 1, action=action,
+        self.ctx.emit(("history", i, "fromStatus"), CODE.HISTORY_CHAIN, seq=i + 1, action=action,
                       fromStatus=value, previous=previous)
 
     def not_allowed_from(self, i: int, step: Step, status: str) -> None:
@@ -1008,17 +978,17 @@ class _HistoryReport(HistoryReport):
                 if ids is None:
                     ids = referable[scope] = _ids_at(self.doc, scope)
                 if one not in ids:
-                    self.ctx.emit(("history", i, "details", *where), HISTORY_DETAILS_INVALID,
+                    self.ctx.emit(("history", i, "details", *where), CODE.HISTORY_DETAILS_INVALID,
                                   event=pointer(("history", i)), action=step.name,
                                   member=f"details.{key}", rule=f"∈ {scope}[].id")
 
     def final_status(self, status: str, to_status: str) -> None:
-        self.ctx.emit(("status",), HISTORY_STATUS_MISMATCH, value=status, expected=to_status)
+        self.ctx.emit(("status",), CODE.HISTORY_STATUS_MISMATCH, value=status, expected=to_status)
 
 
 def _lifecycle_error(ctx: Context, j: int, member: str, action: Any, value: Any,
                      allowed: Any) -> None:
-    ctx.emit(("history", j, *member.split(".")), HISTORY_LIFECYCLE,
+    ctx.emit(("history", j, *member.split(".")), CODE.HISTORY_LIFECYCLE,
              event=pointer(("history", j)), action=action, field=member, value=value,
              allowed=allowed)
 
@@ -1044,7 +1014,7 @@ def _details_errors(ctx: Context, j: int, name: Any, validator: Any,
         path = [str(p) for p in error.instance_path]
         if keyword == "additionalProperties":
             for extra in values.get("unexpected", ()) or ("",):
-                ctx.emit((*at, *path, extra), HISTORY_DETAILS_INVALID, event=event,
+                ctx.emit((*at, *path, extra), CODE.HISTORY_DETAILS_INVALID, event=event,
                          action=name, member=".".join(["details", *path, extra]),
                          rule="additionalProperties: false")
             continue
@@ -1054,7 +1024,7 @@ def _details_errors(ctx: Context, j: int, name: Any, validator: Any,
         else:
             shown = [str(v) for k, v in values.items() if k != "value"]
             rule_text = " ".join([keyword, *shown])
-        ctx.emit((*at, *path), HISTORY_DETAILS_INVALID, event=event, action=name,
+        ctx.emit((*at, *path), CODE.HISTORY_DETAILS_INVALID, event=event, action=name,
                  member=".".join(["details", *path]), rule=rule_text)
 
 
@@ -1215,4 +1185,4 @@ def _same(value: Any, other: Any) -> bool:
 
 
 def _mismatch(ctx: Context, at: Where, expected: str) -> None:
-    ctx.emit(at, RECORD_HISTORY_MISMATCH, member=pointer(at), expected=expected)
+    ctx.emit(at, CODE.RECORD_HISTORY_MISMATCH, member=pointer(at), expected=expected)

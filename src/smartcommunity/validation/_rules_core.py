@@ -9,9 +9,15 @@ from typing import Any
 
 from .. import identifiers
 from ..specification import Spec
+from ._messages import ErrorCodes
 from ._plan import Leaf, compile_plan, compile_walk
 from ._time import later as _later
-from ._validator import Context, Document, rule
+from ._validator import Context, Document, member_rule, rule
+
+__all__ = ["CODE"]
+
+#: The codes these rules report.
+CODE = ErrorCodes("core")
 
 
 @functools.cache
@@ -129,17 +135,17 @@ def _check_leaf(leaf: Leaf, value: Any, where: tuple[str | int, ...], ctx: Conte
         entry = codelist.entries.get(value)
         if entry is None:
             if leaf.open_codelist:
-                ctx.emit(where, "core.unknown-code", value=value, codelist=leaf.codelist)
+                ctx.emit(where, CODE.UNKNOWN_CODE, value=value, codelist=leaf.codelist)
         elif entry.deprecated_since:
             ctx.emit(
                 where,
-                "core.deprecated-code",
+                CODE.DEPRECATED_CODE,
                 value=value,
                 since=entry.deprecated_since,
                 replacement=entry.replaced_by or "-",
             )
     elif kind == "deprecated":
-        ctx.emit(where, "core.deprecated-field", field=where[-1] if where else "")
+        ctx.emit(where, CODE.DEPRECATED_FIELD, field=where[-1] if where else "")
     elif kind == "object:consent":
         _consent_order(value, where, ctx)
     elif kind == "object:meta":
@@ -147,17 +153,17 @@ def _check_leaf(leaf: Leaf, value: Any, where: tuple[str | int, ...], ctx: Conte
             created, updated = value.get("createdAt"), value.get("lastUpdated")
             if _later(created, updated):
                 ctx.emit(
-                    (*where, "createdAt"), "core.meta-time-order", created=created, updated=updated
+                    (*where, "createdAt"), CODE.META_TIME_ORDER, created=created, updated=updated
                 )
     elif not isinstance(value, str):
         return
     elif kind == "datatype:divisionCode":
         if not identifiers.is_valid_division_code(value):
-            ctx.emit(where, "core.division-code-invalid", value=value)
+            ctx.emit(where, CODE.DIVISION_CODE_INVALID, value=value)
     elif kind == "datatype:uscc":
         if len(value) == 18 and not identifiers.is_valid_uscc(value):
             ctx.emit(
-                where, "core.uscc-check-invalid", value=value, expected=_safe_uscc_check(value)
+                where, CODE.USCC_CHECK_INVALID, value=value, expected=_safe_uscc_check(value)
             )
     elif (kind == "datatype:citizenId" and len(value) == 18
           and not identifiers.is_valid_citizen_id(value)):
@@ -165,20 +171,19 @@ def _check_leaf(leaf: Leaf, value: Any, where: tuple[str | int, ...], ctx: Conte
     elif kind in (invisible := _invisible(ctx.spec))[0]:
         found = invisible[1].search(value)
         if found is not None:
-            ctx.emit(where, "core.invisible-character", field=where[-1] if where else "",
+            ctx.emit(where, CODE.INVISIBLE_CHARACTER, field=where[-1] if where else "",
                      character=f"U+{ord(found.group()):04X}")
 
 
-@rule()
-def external_refs_unique(doc: Document, ctx: Context) -> None:
-    refs = doc.get("externalRefs")
-    if not isinstance(refs, list) or len(refs) < 2:
+@member_rule(member="externalRefs", kind=list)
+def external_refs_unique(refs: list[Any], doc: Document, ctx: Context) -> None:
+    if len(refs) < 2:
         return
     seen: set[Any] = set()
     for i, ref in enumerate(refs):
         system = ref.get("system") if isinstance(ref, dict) else None
         if system in seen:
-            ctx.emit(("externalRefs", i, "system"), "core.external-ref-duplicate", system=system)
+            ctx.emit(("externalRefs", i, "system"), CODE.EXTERNAL_REF_DUPLICATE, system=system)
         seen.add(system)
 
 
@@ -190,7 +195,7 @@ def _consent_order(consent: Any, where: tuple[str | int, ...], ctx: Context) -> 
         if _later(granted, consent.get(later)):
             ctx.emit(
                 (*where, later),
-                "core.consent-time-order",
+                CODE.CONSENT_TIME_ORDER,
                 field=later,
                 granted=granted,
                 value=consent.get(later),

@@ -18,10 +18,15 @@ from typing import Any
 from .. import identifiers
 from ..specification import Spec
 from ._history import HistoryReport, HistoryTable, Step, history_table, walk_history
-from ._messages import message
+from ._messages import ErrorCodes, message
 from ._schema import _short_json, schema_problems
 from ._time import compare_instants
 from ._validator import Context, Document, SetContext, rule, set_rule
+
+__all__ = ["CODE"]
+
+#: The codes these rules report.
+CODE = ErrorCodes("issue")
 
 Path = tuple[str | int, ...]
 
@@ -143,12 +148,12 @@ def issue_records(doc: Document, ctx: Context) -> None:
     if (isinstance(grid, str) and isinstance(community, str)
             and not grid.startswith(community + "-")
             and identifiers.is_valid_division_code(community)):
-        ctx.emit(("gridCode",), "issue.grid-outside-community", gridCode=grid, community=community)
+        ctx.emit(("gridCode",), CODE.GRID_OUTSIDE_COMMUNITY, gridCode=grid, community=community)
     category = doc.get("category")
     if isinstance(category, str):
         group = category.partition(".")[0]
         if table is not None and table.top_groups and group not in table.top_groups:
-            ctx.emit(("category",), "issue.category-group-unknown", category=category,
+            ctx.emit(("category",), CODE.CATEGORY_GROUP_UNKNOWN, category=category,
                      group=group, groups=table.top_groups_text)
 
 
@@ -185,7 +190,7 @@ class _History(HistoryReport):
         if isinstance(first, dict):
             submitted, at = doc.get("submittedAt"), first.get("at")
             if submitted != at and _cmp(submitted, at):
-                ctx.emit(("submittedAt",), "issue.submitted-at-mismatch",
+                ctx.emit(("submittedAt",), CODE.SUBMITTED_AT_MISMATCH,
                          submittedAt=submitted, at=at)
         self._sets()
         self._assignment_history()
@@ -195,25 +200,25 @@ class _History(HistoryReport):
 
     # -- the breaks of the lifecycle table, as issue.history-* findings
     def seq(self, i: int, action: Any, seq: Any, expected: int) -> None:
-        self.ctx.emit(("history", i, "seq"), "issue.history-seq", seq=seq, expected=expected)
+        self.ctx.emit(("history", i, "seq"), CODE.HISTORY_SEQ, seq=seq, expected=expected)
 
     def time_order(self, i: int, action: Any, at: str, previous: str) -> None:
-        self.ctx.emit(("history", i, "at"), "issue.history-time-order", seq=i + 1, at=at,
+        self.ctx.emit(("history", i, "at"), CODE.HISTORY_TIME_ORDER, seq=i + 1, at=at,
                       previous=previous)
 
     def not_creating(self, i: int, action: str) -> None:
-        self.ctx.emit(("history", i, "action"), "issue.history-creation", position=i + 1,
+        self.ctx.emit(("history", i, "action"), CODE.HISTORY_CREATION, position=i + 1,
                       action=action, creating=self.table.creating_text)
 
     def creation_from(self, i: int, action: Any, value: Any) -> None:
         self.from_missing(i, action, None)
 
     def from_missing(self, i: int, action: Any, previous: Any) -> None:
-        self.ctx.emit(("history", i, "fromStatus"), "issue.history-creation", position=i + 1,
+        self.ctx.emit(("history", i, "fromStatus"), CODE.HISTORY_CREATION, position=i + 1,
                       action=_text(action), creating=self.table.creating_text)
 
     def from_not_previous(self, i: int, action: Any, value: Any, previous: Any) -> None:
-        self.ctx.emit(("history", i, "fromStatus"), "issue.history-chain", seq=i + 1,
+        self.ctx.emit(("history", i, "fromStatus"), CODE.HISTORY_CHAIN, seq=i + 1,
                       fromStatus=value, previous=previous)
 
     def unknown_action(self, i: int, action: str) -> None:
@@ -232,11 +237,11 @@ class _History(HistoryReport):
 
     def _lifecycle(self, i: int, action: str, member: str, value: str, allowed: str) -> None:
         # /req/issues/history-lifecycle
-        self.ctx.emit(("history", i, *member.split(".")), "issue.history-lifecycle", seq=i + 1,
+        self.ctx.emit(("history", i, *member.split(".")), CODE.HISTORY_LIFECYCLE, seq=i + 1,
                       action=action, member=member, value=value, allowed=allowed)
 
     def final_status(self, status: str, to_status: str) -> None:
-        self.ctx.emit(("status",), "issue.history-status-mismatch", status=status,
+        self.ctx.emit(("status",), CODE.HISTORY_STATUS_MISMATCH, status=status,
                       toStatus=to_status, seq=len(self.history))
 
     def event(self, i: int, event: dict[str, Any], step: Step,
@@ -291,14 +296,14 @@ class _History(HistoryReport):
         base: Path = ("history", i, "details")
         for where, code, values in schema_problems(step.details, details):
             text = message(ctx.spec, code, **values)
-            ctx.emit((*base, *where), "issue.history-details", seq=i + 1, action=step.name,
+            ctx.emit((*base, *where), CODE.HISTORY_DETAILS, seq=i + 1, action=step.name,
                      problem_zh=text["zh-Hans"], problem_en=text["en"])
 
     def _reopen(self, i: int, current: tuple[int, str, Any] | None) -> None:
         value = current[2] if current is not None else None
         if value is _UNKNOWN or _str(value) in self.table.reopenable:
             return
-        self.ctx.emit(("history", i, "action"), "issue.reopen-not-allowed", seq=i + 1,
+        self.ctx.emit(("history", i, "action"), CODE.REOPEN_NOT_ALLOWED, seq=i + 1,
                       resolution=_NONE if value is None else _text(value),
                       allowed=self.table.reopenable_text)
 
@@ -309,7 +314,7 @@ class _History(HistoryReport):
                 continue
             present = doc[member]
             if value is None or present != value:
-                ctx.emit((member,), "issue.sets-mismatch", field=member, value=_text(present),
+                ctx.emit((member,), CODE.SETS_MISMATCH, field=member, value=_text(present),
                          seq=seq, action=action, expected=_text(value))
 
     def _assignment_history(self) -> None:
@@ -333,7 +338,7 @@ class _History(HistoryReport):
             return role if isinstance(role, str) else _NONE
 
         def report(where: Path, ident: str, expected: str) -> None:
-            ctx.emit(where, "issue.assignment-history-mismatch", assignment=ident,
+            ctx.emit(where, CODE.ASSIGNMENT_HISTORY_MISMATCH, assignment=ident,
                      created=len(created.get(ident, ())), listed=len(rows.get(ident, ())),
                      role=role_of(ident), expected=expected)
 
@@ -362,7 +367,7 @@ class _History(HistoryReport):
         ctx = self.ctx
 
         def report(where: Path, index: Any, entry: str, seq: Any, event: str) -> None:
-            ctx.emit(where, "issue.extension-history-mismatch", index=index, entry=entry,
+            ctx.emit(where, CODE.EXTENSION_HISTORY_MISMATCH, index=index, entry=entry,
                      seq=seq, event=event, extensions=len(entries), events=len(events))
 
         for k in range(max(len(entries), len(events))):
@@ -429,7 +434,7 @@ class _History(HistoryReport):
         return pairs
 
     def _follow_up_history(self) -> None:
-        pairs = self._paired("followUps", "issue.follow-up-history-mismatch", "followUpId",
+        pairs = self._paired("followUps", CODE.FOLLOW_UP_HISTORY_MISMATCH, "followUpId",
                              [(i, ident) for i, _, ident, _ in self.follow_ups])
         for i, event, _, resolved_at in self.follow_ups:
             if i not in pairs:
@@ -437,7 +442,7 @@ class _History(HistoryReport):
             j, entry = pairs[i]
             at, event_at = entry.get("at"), event.get("at")
             if _cmp(at, resolved_at) == -1 or _cmp(at, event_at) == 1:
-                self.ctx.emit(("followUps", j, "at"), "issue.follow-up-time-order", at=at,
+                self.ctx.emit(("followUps", j, "at"), CODE.FOLLOW_UP_TIME_ORDER, at=at,
                               resolvedAt=resolved_at if resolved_at is not None else _NONE,
                               eventAt=_text(event_at))
 
@@ -479,18 +484,18 @@ def _assignment_records(assignments: list[Any], ctx: Context) -> None:
             continue
         target = a.get("reassignedTo")
         if isinstance(target, str) and (target not in ids or target == a.get("id")):
-            ctx.emit(("assignments", j, "reassignedTo"), "issue.reassigned-to-missing",
+            ctx.emit(("assignments", j, "reassignedTo"), CODE.REASSIGNED_TO_MISSING,
                      assignment=_text(a.get("id")), reassignedTo=target)
         assigned = a.get("assignedAt")
         if not isinstance(assigned, str):
             continue
         for key in _ASSIGNMENT_TIMES:
             if key in a and _cmp(a[key], assigned) == -1:
-                ctx.emit(("assignments", j, key), "issue.assignment-time-order", field=key,
+                ctx.emit(("assignments", j, key), CODE.ASSIGNMENT_TIME_ORDER, field=key,
                          value=a[key], assignedAt=assigned)
         due = _cmp(a.get("dueAt"), assigned)
         if due is not None and due <= 0:
-            ctx.emit(("assignments", j, "dueAt"), "issue.assignment-time-order", field="dueAt",
+            ctx.emit(("assignments", j, "dueAt"), CODE.ASSIGNMENT_TIME_ORDER, field="dueAt",
                      value=a["dueAt"], assignedAt=assigned)
 
 
@@ -502,14 +507,14 @@ def _lead_assignment(status: str, assignments: list[Any], table: _Table, ctx: Co
     ]
     if status in table.working:
         if not active:
-            ctx.emit(("assignments",), "issue.lead-assignment", status=status, count=0,
+            ctx.emit(("assignments",), CODE.LEAD_ASSIGNMENT, status=status, count=0,
                      expected=1)
         for j in active[1:]:
-            ctx.emit(("assignments", j, "status"), "issue.lead-assignment", status=status,
+            ctx.emit(("assignments", j, "status"), CODE.LEAD_ASSIGNMENT, status=status,
                      count=len(active), expected=1)
     else:
         for j in active:
-            ctx.emit(("assignments", j, "status"), "issue.lead-assignment", status=status,
+            ctx.emit(("assignments", j, "status"), CODE.LEAD_ASSIGNMENT, status=status,
                      count=len(active), expected=0)
 
 
@@ -517,10 +522,10 @@ def _deadlines(deadlines: dict[str, Any], submitted: Any, ctx: Context) -> None:
     response, resolution = deadlines.get("responseDue"), deadlines.get("resolutionDue")
     for key, value in (("responseDue", response), ("resolutionDue", resolution)):
         if _cmp(value, submitted) == -1:
-            ctx.emit(("deadlines", key), "issue.deadline-order", field="deadlines." + key,
+            ctx.emit(("deadlines", key), CODE.DEADLINE_ORDER, field="deadlines." + key,
                      value=value, other="submittedAt", otherValue=submitted)
     if _cmp(response, resolution) == 1:
-        ctx.emit(("deadlines", "responseDue"), "issue.deadline-order",
+        ctx.emit(("deadlines", "responseDue"), CODE.DEADLINE_ORDER,
                  field="deadlines.responseDue", value=response,
                  other="deadlines.resolutionDue", otherValue=resolution)
     raw = deadlines.get("extensions")
@@ -534,10 +539,10 @@ def _deadlines(deadlines: dict[str, Any], submitted: Any, ctx: Context) -> None:
         new_due, previous_due = entry.get("newDue"), entry.get("previousDue")
         order = _cmp(new_due, previous_due)
         if order is not None and order <= 0:
-            ctx.emit(("deadlines", "extensions", k, "newDue"), "issue.extension-not-later",
+            ctx.emit(("deadlines", "extensions", k, "newDue"), CODE.EXTENSION_NOT_LATER,
                      index=k + 1, newDue=new_due, previousDue=previous_due)
         if k and previous_due != previous and _cmp(previous_due, previous):
-            ctx.emit(("deadlines", "extensions", k, "previousDue"), "issue.extension-chain",
+            ctx.emit(("deadlines", "extensions", k, "previousDue"), CODE.EXTENSION_CHAIN,
                      field=f"/deadlines/extensions/{k}/previousDue", value=previous_due,
                      other=f"/deadlines/extensions/{k - 1}/newDue", expected=previous)
         previous = new_due
@@ -545,7 +550,7 @@ def _deadlines(deadlines: dict[str, Any], submitted: Any, ctx: Context) -> None:
     if not isinstance(last, dict) or not isinstance(last.get("newDue"), str):
         return
     if resolution is None or (resolution != last["newDue"] and _cmp(resolution, last["newDue"])):
-        ctx.emit(("deadlines", "resolutionDue"), "issue.extension-chain",
+        ctx.emit(("deadlines", "resolutionDue"), CODE.EXTENSION_CHAIN,
                  field="/deadlines/resolutionDue", value=_NONE if resolution is None else
                  _text(resolution), other=f"/deadlines/extensions/{len(raw) - 1}/newDue",
                  expected=last["newDue"])
@@ -557,10 +562,10 @@ def _merges(doc: Document, ctx: Context) -> None:
     kept_into: str | None = None
     if isinstance(into, str):
         if into == own:
-            ctx.emit(("mergedInto",), "issue.merge-self", id=own)
+            ctx.emit(("mergedInto",), CODE.MERGE_SELF, id=own)
         else:
             kept_into = into
-            ctx.expect_in_set(("mergedInto",), into, "issue.merge-target-missing", _RESOURCE)
+            ctx.expect_in_set(("mergedInto",), into, CODE.MERGE_TARGET_MISSING, _RESOURCE)
     duplicates = doc.get("mergedDuplicates")
     kept_duplicates: list[tuple[int, str]] = []
     if isinstance(duplicates, list):
@@ -568,11 +573,11 @@ def _merges(doc: Document, ctx: Context) -> None:
             if not isinstance(dup, str):
                 continue
             if dup == own:
-                ctx.emit(("mergedDuplicates", k), "issue.merge-self", id=own)
+                ctx.emit(("mergedDuplicates", k), CODE.MERGE_SELF, id=own)
             else:
                 kept_duplicates.append((k, dup))
                 ctx.expect_in_set(
-                    ("mergedDuplicates", k), dup, "issue.merge-target-missing", _RESOURCE)
+                    ("mergedDuplicates", k), dup, CODE.MERGE_TARGET_MISSING, _RESOURCE)
     if kept_into is not None or kept_duplicates:
         ctx.keep(_MERGE, (kept_into, kept_duplicates))
 
@@ -601,11 +606,11 @@ def merge_reciprocal(ctx: SetContext) -> None:
         into, duplicates = kept
         if into is not None and ctx.exists(_RESOURCE, into) and (
                 member.id not in listed.get(into, ())):
-            ctx.emit(index, ("mergedInto",), "issue.merge-not-reciprocal", id=member.id,
+            ctx.emit(index, ("mergedInto",), CODE.MERGE_NOT_RECIPROCAL, id=member.id,
                      member="mergedInto", other=into, otherMember="mergedDuplicates")
         for k, dup in duplicates:
             if ctx.exists(_RESOURCE, dup) and into_of.get(dup) != member.id:
-                ctx.emit(index, ("mergedDuplicates", k), "issue.merge-not-reciprocal",
+                ctx.emit(index, ("mergedDuplicates", k), CODE.MERGE_NOT_RECIPROCAL,
                          id=member.id, member="mergedDuplicates", other=dup,
                          otherMember="mergedInto")
 

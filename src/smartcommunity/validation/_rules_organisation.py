@@ -9,19 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._validator import Context, Document, rule
+from ._messages import ErrorCodes
+from ._validator import Context, Document, member_rule, rule
 
-__all__ = ["CODES"]
+__all__ = ["CODE"]
 
-IDENTIFIER_MISMATCH = "organisation.identifier-mismatch"
-PARENT_SELF = "organisation.parent-self"
-TERM_ORDER = "organisation.term-order"
-MEMBERSHIP_GRID_OUTSIDE = "organisation.membership-grid-outside"
-DUPLICATE_MEMBERSHIP_ID = "organisation.duplicate-membership-id"
-
-#: Every code these rules report.
-CODES = frozenset({IDENTIFIER_MISMATCH, PARENT_SELF, TERM_ORDER, MEMBERSHIP_GRID_OUTSIDE,
-                   DUPLICATE_MEMBERSHIP_ID})
+#: The codes these rules report.
+CODE = ErrorCodes("organisation")
 
 _RESOURCE = "Organisation"
 _USCC_PREFIX = "uscc:"
@@ -42,11 +36,8 @@ def expected_identifier(document: Any, city: str | None = None) -> str | None:
     return None
 
 
-@rule(_RESOURCE)
-def _identifier(doc: Document, ctx: Context) -> None:
-    value = doc.get("identifier")
-    if not isinstance(value, str):
-        return
+@member_rule(_RESOURCE, member="identifier", kind=str)
+def _identifier(value: str, doc: Document, ctx: Context) -> None:
     expected = expected_identifier(doc)
     if expected is None:
         # Without a USCC the city prefix is the writer's to choose; the code part is not.
@@ -54,10 +45,10 @@ def _identifier(doc: Document, ctx: Context) -> None:
         if value.startswith(_USCC_PREFIX) or (isinstance(code, str)
                                              and value.partition(":")[2] != code):
             suffix = code if isinstance(code, str) else "<code>"
-            ctx.emit(("identifier",), IDENTIFIER_MISMATCH, value=value,
+            ctx.emit(("identifier",), CODE.IDENTIFIER_MISMATCH, value=value,
                      expected=f"<division>:{suffix}")
     elif value != expected:
-        ctx.emit(("identifier",), IDENTIFIER_MISMATCH, value=value, expected=expected)
+        ctx.emit(("identifier",), CODE.IDENTIFIER_MISMATCH, value=value, expected=expected)
 
 
 @rule(_RESOURCE)
@@ -65,7 +56,7 @@ def _parent(doc: Document, ctx: Context) -> None:
     parent = doc.get("parent")
     if isinstance(parent, dict) and parent.get("id") is not None \
             and parent.get("id") == doc.get("code"):
-        ctx.emit(("parent", "id"), PARENT_SELF, value=parent["id"])
+        ctx.emit(("parent", "id"), CODE.PARENT_SELF, value=parent["id"])
 
 
 def _term(ctx: Context, where: tuple[str | int, ...], term: Any) -> None:
@@ -75,7 +66,7 @@ def _term(ctx: Context, where: tuple[str | int, ...], term: Any) -> None:
     # Dates in YYYY-MM-DD form compare as strings; malformed ones are the schema's finding.
     if isinstance(start, str) and isinstance(end, str) and len(start) == len(end) == 10 \
             and start > end:
-        ctx.emit((*where, "until"), TERM_ORDER, start=start, end=end)
+        ctx.emit((*where, "until"), CODE.TERM_ORDER, start=start, end=end)
 
 
 @rule(_RESOURCE)
@@ -95,7 +86,7 @@ def _terms_and_members(doc: Document, ctx: Context) -> None:
         member_id = member.get("id")
         if isinstance(member_id, str):
             if member_id in first:
-                ctx.emit(("memberships", i, "id"), DUPLICATE_MEMBERSHIP_ID, value=member_id,
+                ctx.emit(("memberships", i, "id"), CODE.DUPLICATE_MEMBERSHIP_ID, value=member_id,
                          first=first[member_id])
             else:
                 first[member_id] = i
@@ -104,4 +95,4 @@ def _terms_and_members(doc: Document, ctx: Context) -> None:
             continue
         for j, grid in enumerate(own):
             if isinstance(grid, str) and grid not in served:
-                ctx.emit(("memberships", i, "grids", j), MEMBERSHIP_GRID_OUTSIDE, value=grid)
+                ctx.emit(("memberships", i, "grids", j), CODE.MEMBERSHIP_GRID_OUTSIDE, value=grid)

@@ -19,35 +19,17 @@ from typing import Any, TypeGuard
 
 from .. import identifiers
 from ..specification import Spec
-from ._messages import codes_named
+from ._messages import ErrorCodes
 from ._time import later
-from ._validator import Context, Document, rule
+from ._validator import Context, Document, member_rule, rule
 
-__all__ = ["CODES", "pseudonym_key"]
+__all__ = ["CODE", "pseudonym_key"]
 
-CITIZEN_ID_INVALID = "resident.citizen-id-invalid"
-BIRTH_DATE_MISMATCH = "resident.birth-date-mismatch"
-MASKED_ID_MISMATCH = "resident.masked-id-mismatch"
-PSEUDONYM_MISMATCH = "resident.pseudonym-mismatch"
-CONTACT_PREFERRED_DUPLICATE = "resident.contact-preferred-duplicate"
-GRID_OUTSIDE_COMMUNITY = "resident.grid-outside-community"
-VULNERABILITY_AGE_MISMATCH = "resident.vulnerability-age-mismatch"
-VULNERABILITY_WITHOUT_BASIS = "resident.vulnerability-without-basis"
-PERIOD_ORDER = "resident.period-order"
-CONSENT_SCOPE_UNRESOLVED = "resident.consent-scope-unresolved"
-PROXY_SELF = "resident.proxy-self"
-PROXY_CONSENT_UNRESOLVED = "resident.proxy-consent-unresolved"
-DUPLICATE_ITEM_ID = "resident.duplicate-item-id"
 
-#: Every code these rules report (the core rules report citizen-id-invalid too).
-CODES = codes_named(globals(), "resident.")
+#: The codes these rules report (the core rules report citizen-id-invalid too).
+CODE = ErrorCodes("resident")
 
 _RESOURCE = "Resident"
-#: the requirements whose parameters the rules read
-_CITIZEN_ID_VALID = "/req/residents/citizen-id-valid"
-_VULNERABILITY_AGE = "/req/residents/vulnerability-age"
-_VULNERABILITY_BASIS = "/req/residents/vulnerability-basis"
-_PSEUDONYM = "/req/privacy/pseudonym"
 #: the document type whose numbers may not carry a permit's region prefix
 _CITIZEN_ID = "citizen-id"
 
@@ -68,13 +50,14 @@ class _Parameters:
 
 @functools.cache
 def _parameters(spec: Spec) -> _Parameters:
-    ages = spec.parameter(_VULNERABILITY_AGE, "ages")
+    valid = "/req/residents/citizen-id-valid"
+    prefixes = spec.parameter(valid, "permitRegionPrefixes")
+    ages = spec.parameter("/req/residents/vulnerability-age", "ages")
     return _Parameters(
-        permit_prefixes={k: tuple(v) for k, v in
-                         spec.parameter(_CITIZEN_ID_VALID, "permitRegionPrefixes").items()},
-        card_forbidden=tuple(spec.parameter(_CITIZEN_ID_VALID, "residentCardForbiddenPrefixes")),
+        permit_prefixes={k: tuple(v) for k, v in prefixes.items()},
+        card_forbidden=tuple(spec.parameter(valid, "residentCardForbiddenPrefixes")),
         marker_ages={k: (v.get("minimum"), v.get("under")) for k, v in ages.items()},
-        marker_bases=frozenset(spec.parameter(_VULNERABILITY_BASIS, "legalBases")),
+        marker_bases=frozenset(spec.parameter("/req/residents/vulnerability-basis", "legalBases")),
     )
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -173,12 +156,9 @@ def _id_birth_date(doc: Document, gb_types: frozenset[str], params: _Parameters)
 # --------------------------------------------------------------------------- identity documents
 
 
-@rule(_RESOURCE)
-def identity_documents(doc: Document, ctx: Context) -> None:
+@member_rule(_RESOURCE, member="identityDocuments", kind=list)
+def identity_documents(docs: list[Any], doc: Document, ctx: Context) -> None:
     """citizen-id-valid (type prefixes), birth-date, masked and pseudonym agreement, validity."""
-    docs = doc.get("identityDocuments")
-    if not isinstance(docs, list):
-        return
     gb_types = _gb_types(ctx.spec)
     params = _parameters(ctx.spec)
     birth = doc.get("birthDate")
@@ -188,7 +168,7 @@ def identity_documents(doc: Document, ctx: Context) -> None:
         if not isinstance(item, dict):
             continue
         if "validUntil" in item and _date_after(item.get("validFrom"), item["validUntil"]):
-            ctx.emit(("identityDocuments", i, "validUntil"), PERIOD_ORDER,
+            ctx.emit(("identityDocuments", i, "validUntil"), CODE.PERIOD_ORDER,
                      start=item.get("validFrom"), end=item["validUntil"])
         number = item.get("number")
         if not isinstance(number, str):
@@ -201,7 +181,7 @@ def identity_documents(doc: Document, ctx: Context) -> None:
             except ValueError:
                 expected = None  # a malformed number is the schema's and core's finding
             if expected is not None and masked != expected:
-                ctx.emit(("identityDocuments", i, "masked"), MASKED_ID_MISMATCH,
+                ctx.emit(("identityDocuments", i, "masked"), CODE.MASKED_ID_MISMATCH,
                          masked=masked, expected=expected)
         pseudonym = item.get("pseudonym")
         if isinstance(pseudonym, str):
@@ -212,14 +192,14 @@ def identity_documents(doc: Document, ctx: Context) -> None:
         # to report; a number failing it is the core rule's finding, not a second one here.
         if not _prefix_fits(params, doc_type, number):
             if identifiers.is_valid_citizen_id(number):
-                ctx.emit(("identityDocuments", i, "number"), CITIZEN_ID_INVALID,
+                ctx.emit(("identityDocuments", i, "number"), CODE.CITIZEN_ID_INVALID,
                          value=identifiers.mask_citizen_id(number))
         elif birth is not None and number[6:10] + "-" + number[10:12] + "-" + number[12:14] != (
                 birth):
             # Only a mismatching number pays for the full check and the date it carries.
             id_date = _birth_date_of(number)
             if id_date is not None and id_date != birth:
-                ctx.emit(("birthDate",), BIRTH_DATE_MISMATCH, birthDate=birth, idDate=id_date,
+                ctx.emit(("birthDate",), CODE.BIRTH_DATE_MISMATCH, birthDate=birth, idDate=id_date,
                          index=i, type=doc_type)
 
 
@@ -238,17 +218,16 @@ def _check_pseudonym(ctx: Context, i: int, doc_type: Any, number: str, pseudonym
     except ValueError:
         return  # an invalid number has no pseudonym; citizen-id-valid reports it
     if not hmac.compare_digest(expected.encode(), pseudonym.encode("utf-8", "replace")):
-        ctx.emit(("identityDocuments", i, "pseudonym"), PSEUDONYM_MISMATCH, index=i,
+        ctx.emit(("identityDocuments", i, "pseudonym"), CODE.PSEUDONYM_MISMATCH, index=i,
                  type=doc_type)
 
 
 # --------------------------------------------------------------------------- contact points
 
 
-@rule(_RESOURCE)
-def preferred_contact_unique(doc: Document, ctx: Context) -> None:
-    points = doc.get("contactPoints")
-    if not isinstance(points, list) or len(points) < 2:
+@member_rule(_RESOURCE, member="contactPoints", kind=list)
+def preferred_contact_unique(points: list[Any], doc: Document, ctx: Context) -> None:
+    if len(points) < 2:
         return
     first: dict[str, int] = {}
     for i, point in enumerate(points):
@@ -258,7 +237,7 @@ def preferred_contact_unique(doc: Document, ctx: Context) -> None:
         if not isinstance(kind, str):
             continue
         if kind in first:
-            ctx.emit(("contactPoints", i, "preferred"), CONTACT_PREFERRED_DUPLICATE,
+            ctx.emit(("contactPoints", i, "preferred"), CODE.CONTACT_PREFERRED_DUPLICATE,
                      type=kind, first=first[kind], index=i)
         else:
             first[kind] = i
@@ -277,17 +256,17 @@ def memberships_and_address(doc: Document, ctx: Context) -> None:
             grid, community = m.get("grid"), m.get("community")
             if (isinstance(grid, str) and isinstance(community, str)
                     and not grid.startswith(community + "-") and _well_formed(community)):
-                ctx.emit(("memberships", i, "grid"), GRID_OUTSIDE_COMMUNITY,
+                ctx.emit(("memberships", i, "grid"), CODE.GRID_OUTSIDE_COMMUNITY,
                          grid=grid, community=community)
             if "until" in m and _date_after(m.get("since"), m["until"]):
-                ctx.emit(("memberships", i, "until"), PERIOD_ORDER,
+                ctx.emit(("memberships", i, "until"), CODE.PERIOD_ORDER,
                          start=m.get("since"), end=m["until"])
     address = doc.get("address")
     if isinstance(address, dict):
         grid, division = address.get("gridCode"), address.get("divisionCode")
         if (isinstance(grid, str) and isinstance(division, str)
                 and not grid.startswith(division + "-") and _well_formed(division)):
-            ctx.emit(("address", "gridCode"), GRID_OUTSIDE_COMMUNITY,
+            ctx.emit(("address", "gridCode"), CODE.GRID_OUTSIDE_COMMUNITY,
                      grid=grid, community=division)
 
 
@@ -299,11 +278,10 @@ def _well_formed(community: str) -> bool:
 # --------------------------------------------------------------------------- vulnerabilities
 
 
-@rule(_RESOURCE)
-def vulnerabilities(doc: Document, ctx: Context) -> None:
+@member_rule(_RESOURCE, member="vulnerabilities", kind=list)
+def vulnerabilities(markers: list[Any], doc: Document, ctx: Context) -> None:
     """vulnerability-age, vulnerability-basis and the period of each marker."""
-    markers = doc.get("vulnerabilities")
-    if not isinstance(markers, list) or not markers:
+    if not markers:
         return
     params = _parameters(ctx.spec)
     born: str | None = doc.get("birthDate") if _is_date(doc.get("birthDate")) else None
@@ -315,7 +293,7 @@ def vulnerabilities(doc: Document, ctx: Context) -> None:
             continue
         since = marker.get("since")
         if "until" in marker and _date_after(since, marker["until"]):
-            ctx.emit(("vulnerabilities", i, "until"), PERIOD_ORDER,
+            ctx.emit(("vulnerabilities", i, "until"), CODE.PERIOD_ORDER,
                      start=since, end=marker["until"])
         kind = marker.get("type")
         if (born is not None and isinstance(kind, str) and kind in params.marker_ages
@@ -323,11 +301,11 @@ def vulnerabilities(doc: Document, ctx: Context) -> None:
             at_least, under = params.marker_ages[kind]
             age = _age_on(born, since)
             if (at_least is not None and age < at_least) or (under is not None and age >= under):
-                ctx.emit(("vulnerabilities", i, "since"), VULNERABILITY_AGE_MISMATCH,
+                ctx.emit(("vulnerabilities", i, "since"), CODE.VULNERABILITY_AGE_MISMATCH,
                          type=kind, since=since, age=age, birthDate=born,
                          rule=f"≥ {at_least}" if at_least is not None else f"< {under}")
         if not whole and i not in covered:
-            ctx.emit(("vulnerabilities", i), VULNERABILITY_WITHOUT_BASIS,
+            ctx.emit(("vulnerabilities", i), CODE.VULNERABILITY_WITHOUT_BASIS,
                      index=i, type=kind if isinstance(kind, str) else "?")
 
 
@@ -373,7 +351,7 @@ def consents_and_proxies(doc: Document, ctx: Context) -> None:
             if isinstance(scope, list) and not _all_resolve(resolves, scope):
                 for j, ptr in enumerate(scope):
                     if isinstance(ptr, str) and not resolves(ptr):
-                        ctx.emit(("consents", i, "scope", j), CONSENT_SCOPE_UNRESOLVED,
+                        ctx.emit(("consents", i, "scope", j), CODE.CONSENT_SCOPE_UNRESOLVED,
                                  pointer=ptr)
     proxies = doc.get("proxies")
     if not isinstance(proxies, list):
@@ -387,18 +365,18 @@ def consents_and_proxies(doc: Document, ctx: Context) -> None:
         if isinstance(self_id, str):
             resident = proxy.get("resident")
             if isinstance(resident, dict) and resident.get("id") == self_id:
-                ctx.emit(("proxies", i, "resident", "id"), PROXY_SELF, id=self_id, index=i)
+                ctx.emit(("proxies", i, "resident", "id"), CODE.PROXY_SELF, id=self_id, index=i)
             actor = proxy.get("actor")
             if isinstance(actor, dict):
                 resident = actor.get("resident")
                 if isinstance(resident, dict) and resident.get("id") == self_id:
-                    ctx.emit(("proxies", i, "actor", "resident", "id"), PROXY_SELF,
+                    ctx.emit(("proxies", i, "actor", "resident", "id"), CODE.PROXY_SELF,
                              id=self_id, index=i)
         consent_id = proxy.get("consentId")
         if isinstance(consent_id, str) and consent_id not in seen_consents:
-            ctx.emit(("proxies", i, "consentId"), PROXY_CONSENT_UNRESOLVED, id=consent_id)
+            ctx.emit(("proxies", i, "consentId"), CODE.PROXY_CONSENT_UNRESOLVED, id=consent_id)
         if "validUntil" in proxy and _time_after(proxy.get("validFrom"), proxy["validUntil"]):
-            ctx.emit(("proxies", i, "validUntil"), PERIOD_ORDER,
+            ctx.emit(("proxies", i, "validUntil"), CODE.PERIOD_ORDER,
                      start=proxy.get("validFrom"), end=proxy["validUntil"])
 
 
@@ -409,7 +387,7 @@ def _unique_id(ctx: Context, member: str, index: int, item: Mapping[str, Any],
     if not isinstance(item_id, str):
         return
     if item_id in seen:
-        ctx.emit((member, index, "id"), DUPLICATE_ITEM_ID, id=item_id, list=member,
+        ctx.emit((member, index, "id"), CODE.DUPLICATE_ITEM_ID, id=item_id, list=member,
                  first=seen[item_id], index=index)
     else:
         seen[item_id] = index
@@ -425,14 +403,13 @@ def _all_resolve(resolves: Callable[[str], bool], scope: list[Any]) -> bool:
 # --------------------------------------------------------------------------- restriction
 
 
-@rule(_RESOURCE)
-def restriction_period(doc: Document, ctx: Context) -> None:
-    restriction = doc.get("restriction")
-    if not isinstance(restriction, dict) or "decidedAt" not in restriction:
+@member_rule(_RESOURCE, member="restriction", kind=dict)
+def restriction_period(restriction: dict[str, Any], doc: Document, ctx: Context) -> None:
+    if "decidedAt" not in restriction:
         return
     requested, decided = restriction.get("requestedAt"), restriction["decidedAt"]
     if _time_after(requested, decided):
-        ctx.emit(("restriction", "decidedAt"), PERIOD_ORDER, start=requested, end=decided)
+        ctx.emit(("restriction", "decidedAt"), CODE.PERIOD_ORDER, start=requested, end=decided)
 
 
 # --------------------------------------------------------------------------- consent scopes

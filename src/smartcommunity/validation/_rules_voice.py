@@ -9,14 +9,13 @@ functions of ``smartcommunity.participation``, given the records.
 from __future__ import annotations
 
 from ..participation import moment, reply_due, support_problems
+from ._messages import ErrorCodes
 from ._validator import Context, Document, rule
 
-__all__ = ["CODES"]
+__all__ = ["CODE"]
 
-REPLY_DUE_LATE = "voice.reply-due-late"
-
-#: Every code these rules report.
-CODES = frozenset({"voice.double-support", "voice.support-count", REPLY_DUE_LATE})
+#: The codes these rules report (support_problems reports the supporters' own).
+CODE = ErrorCodes("voice")
 
 
 @rule("Proposal")
@@ -34,4 +33,4 @@ def _reply_due(doc: Document, ctx: Context) -> None:
     expected = reply_due(str(received), version=ctx.spec.version)
     late, bound = moment(stated), moment(expected)
     if late is not None and bound is not None and late > bound:
-        ctx.emit(("replyDue",), REPLY_DUE_LATE, stated=stated, expected=expected)
+        ctx.emit(("replyDue",), CODE.REPLY_DUE_LATE, stated=stated, expected=expected)

@@ -91,6 +91,9 @@ def finding(spec: Spec, where: str | tuple[str | int, ...], code: str,
 
 
 Rule = Callable[[Document, Context], None]
+V = TypeVar("V")
+#: a rule of one member: its value (of the type it was registered for), the document, the context
+MemberRule = Callable[[V, Document, Context], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,25 @@ def rule(*resource_types: str, major: int | None = None,
     def register(fn: Rule) -> Rule:
         _RULES.append(_registration(fn, resource_types, major, since))
         rules_for.cache_clear()
+        return fn
+
+    return register
+
+
+def member_rule(*resource_types: str, member: str, kind: type[V], major: int | None = None,
+                since: str | None = None) -> Callable[[MemberRule[V]], MemberRule[V]]:
+    """Register, as :func:`rule` does, a rule that reads one ``member`` of the document: it is
+    called with the member's value before the document, and only when that value is a
+    ``kind`` (an absent member leaves nothing to check; one of another type is the schema's)."""
+
+    def register(fn: MemberRule[V]) -> MemberRule[V]:
+        @functools.wraps(fn)
+        def run(doc: Document, ctx: Context) -> None:
+            value = doc.get(member)
+            if isinstance(value, kind):
+                fn(value, doc, ctx)
+
+        rule(*resource_types, major=major, since=since)(run)
         return fn
 
     return register

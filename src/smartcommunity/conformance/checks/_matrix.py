@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ...pointers import nodes
 from ...validation import compile_plan, values_at
 from .._context import KitContext
 from .._preset import Principal
@@ -66,14 +67,7 @@ def _leaks(ctx: KitContext, rt: str, hidden: dict[Where, Any], served: Any
 
 
 def _strings(payload: Any) -> Iterator[str]:
-    if isinstance(payload, str):
-        yield payload
-    elif isinstance(payload, dict):
-        for value in payload.values():
-            yield from _strings(value)
-    elif isinstance(payload, list):
-        for value in payload:
-            yield from _strings(value)
+    return (node for node in nodes(payload) if isinstance(node, str))
 
 
 def _value_leaks(hidden: dict[Where, Any], payload: Any) -> list[str]:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ...pointers import nodes
 from ...transparency import month_of
 from .._context import KitContext
 from .._registry import check
@@ -121,19 +122,16 @@ VOICE_REQUIREMENT = "/req/voice/public-without-author"
 def _identities(doc: Any) -> set[str]:
     """The names, user ids and resident ids of the people in a stored voice document."""
     found: set[str] = set()
-    if isinstance(doc, dict):
+    for node in nodes(doc):
+        if not isinstance(node, dict):
+            continue
         for key in ("name", "userId"):
-            if "role" in doc and isinstance(doc.get(key), str) and len(doc[key]) >= 2:
-                found.add(doc[key])
+            if "role" in node and isinstance(node.get(key), str) and len(node[key]) >= 2:
+                found.add(node[key])
         for key in ("resident", "onBehalfOf"):
-            ref = doc.get(key)
+            ref = node.get(key)
             if isinstance(ref, dict) and isinstance(ref.get("id"), str):
                 found.add(ref["id"])
-        for value in doc.values():
-            found |= _identities(value)
-    elif isinstance(doc, list):
-        for value in doc:
-            found |= _identities(value)
     return found
 
 
