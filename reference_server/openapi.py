@@ -138,9 +138,10 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    path: str
+    path: str  # as the OpenAPI writes it, with {parameters}
     method: str
     operation_id: str
+    #: the parameters it declares, by name (headers lower-cased)
     query: Mapping[str, Parameter]
     headers: Mapping[str, Parameter]
     path_params: Mapping[str, Parameter]

@@ -70,18 +70,19 @@ class Stored:
 class EventRow:
     """One event of the change feed as stored."""
 
-    seq: int
+    seq: int  # the feed's sequence number: gap-free, in commit order
     rtype: str
     rid: str
-    kind: str
-    action: str
-    version: int
+    kind: str  # created, updated, transitioned or erased (the event type's last part)
+    action: str  # the lifecycle action or write that made the change
+    version: int  # the resource's version after it
     time: str
+    #: who may be told of it: the communities and departments the resource belonged to
     communities: tuple[str, ...]
     departments: tuple[str, ...]
-    data: str
-    head: str | None = None
-    chain: str | None = None
+    data: str  # the resource's whole state after the change, as JSON text
+    head: str | None = None  # digest of the resource's history head, when it has a history
+    chain: str | None = None  # digest chaining this event to the one before (integrity)
 
 
 @dataclass(frozen=True, slots=True)

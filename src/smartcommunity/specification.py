@@ -104,13 +104,14 @@ def available_versions() -> list[str]:
 class CodeEntry:
     """One row of a codelist."""
 
+    # The codelist CSV's columns, in its order.
     code: str
     title_zh: str
     title_en: str
     description_zh: str
     description_en: str
-    deprecated_since: str | None = None
-    replaced_by: str | None = None
+    deprecated_since: str | None = None  # the spec version that deprecated the code
+    replaced_by: str | None = None  # the code to use instead
 
 
 @dataclass(frozen=True, slots=True)
