@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import random
 import shutil
 import sys
 import tempfile
@@ -72,12 +73,15 @@ def issues(count: int, places: list[str]) -> list[dict[str, Any]]:
     template = issue_template()
     template.pop("gridCode", None)
     out = []
+    # Drawn at random (the same each run): counted in turn, the kinds, places and months would
+    # repeat together and fill a few cells of the table only.
+    rng = random.Random(2026)
     for n in range(count):
         doc = copy.deepcopy(template)
         doc["id"] = str(uuid.uuid4())
-        doc["category"] = CATEGORIES[n % len(CATEGORIES)]
-        doc["communityDivisionCode"] = places[(n // 7) % len(places)]
-        month, day = 1 + n % 12, 1 + (n // 12) % 28
+        doc["category"] = rng.choice(CATEGORIES)
+        doc["communityDivisionCode"] = rng.choice(places)
+        month, day = rng.randint(1, 12), rng.randint(1, 28)
         doc["submittedAt"] = f"2025-{month:02d}-{day:02d}T{n % 24:02d}:15:00+08:00"
         doc["history"] = [{**doc["history"][0], "at": doc["submittedAt"]}]
         out.append(doc)
@@ -94,9 +98,9 @@ def consultation() -> dict[str, Any]:
     return doc
 
 
-def load(base: str, path: str, seconds: int, tmp: Path) -> Load:
+def load(base: str, path: str, seconds: int, tmp: Path, server: int) -> Load:
     wrk_run(base, _LUA % path, 1, tmp)  # warm up
-    return wrk_run(base, _LUA % path, seconds, tmp)
+    return wrk_run(base, _LUA % path, seconds, tmp, server)
 
 
 def main() -> int:
@@ -149,16 +153,19 @@ def main() -> int:
                  "GET /public/figures/{month}": f"/public/figures/{month}",
                  "GET /public/en/figures/{month}": f"/public/en/figures/{month}",
                  "GET /public/figures/{month}.json": f"/public/figures/{month}.json",
-                 "GET /public/figures/{month}?community=": f"/public/figures/{month}{mine}",
+                 "GET …/{month}?community=": f"/public/figures/{month}{mine}",
                  "GET /public/consultations/{id}": f"/public/consultations/{lift['id']}"}
-        with serve(uvicorn("reference_server.app:app_from_env", port, factory=True), env, base):
+        with serve(uvicorn("reference_server.app:app_from_env", port, factory=True), env,
+                   base) as server:
             sizes = {}
             for name, path in paths.items():  # the counts, once
                 resp = httpx.get(base + path, timeout=60)
                 resp.raise_for_status()
                 sizes[name] = len(resp.content)
-            baseline = load(base, "/conformance", args.seconds, tmp)
-            loads = {name: load(base, path, args.seconds, tmp) for name, path in paths.items()}
+            pid = server.pid
+            baseline = load(base, "/conformance", args.seconds, tmp, pid)
+            loads = {name: load(base, path, args.seconds, tmp, pid)
+                     for name, path in paths.items()}
 
         print("\nHTTP, SQLite, one worker (16 connections)")
         print(row("baseline  GET /conformance", baseline))
