@@ -337,7 +337,8 @@ def test_figures_a_month_and_a_page_at_a_time(ctx: KitContext) -> None:
 
     # Page by page: one month, at most the spec's number of communities, each community after
     # the last one of the page before, so that following next reaches each exactly once.
-    url, last, read = data, "", 0
+    url: str | None = data
+    last, read = "", 0
     while url is not None and read < FOLLOWED:
         body = _json(ctx, url)
         read += 1
