@@ -148,10 +148,6 @@ class _Recent:
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
-
 
 class PublicPages:
     """The public pages of one service, each kept once made until the data changes.

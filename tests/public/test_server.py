@@ -204,3 +204,27 @@ def test_the_grouped_query_agrees_with_counting_near_month_ends(
     with service.store.read() as tx:
         stored = [s.doc for s in tx.all_resources() if s.rtype == "Issue"]
     assert public_app.state.public.statistics() == statistics_from_issues(stored)
+
+
+def test_a_write_to_one_month_leaves_the_other_months_pages_as_made(
+        client: TestClient, public_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = public_app.state.public
+    monkeypatch.setattr(pages, "recheck", 0.0)
+    october, listing = "/public/figures/2026-10.json", "/public/figures.json"
+    client.get(october)
+    client.get(listing)
+    made = pages._figures.get(("month", "json", "2026-10", "", ""))
+    months = pages._figures.get(("months", "json"))
+    public_app.state.sc.service.load(
+        [issue("housing.lift", "110105001001", "2026-11-05T08:00:00+08:00")])
+    client.get(october)
+    client.get(listing)
+    again = pages._figures.get(("month", "json", "2026-10", "", ""))
+    # Served at the new head, but the same page: October's counts did not change …
+    assert again.head > made.head and again.body is made.body
+    # … nor did the list of months (November had issues already).
+    assert pages._figures.get(("months", "json")).body is months.body
+    # November's page is made again and counts the new issue.
+    november = client.get("/public/figures/2026-11.json?community=110105001001").json()
+    assert {"category": "housing", "community": "110105001001", "month": "2026-11",
+            "count": 6} in november["cells"]
