@@ -8,7 +8,9 @@ come from one grouped query over the indexed columns (category, community, submi
 made once; after that the counts follow the change feed, each issue written since moving from
 the cell it was counted in to its cell now, so that a page made again after a write costs the
 write, not the store. A page view reads one number, never the issues
-(/req/public-pages/small-cells).
+(/req/public-pages/small-cells). The counts are kept by month and served a month and a page of
+communities at a time (/req/public-pages/figures-paged): a page costs its own cells, and a
+write to one month leaves the pages of the others as they were made.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from starlette.requests import Request
@@ -30,18 +32,23 @@ from starlette.routing import Route
 from smartcommunity.transparency import (
     LANGUAGES,
     VOICE_MEMBERS,
+    FiguresPage,
     IssueStatistics,
     Links,
     NoticeFontMissing,
+    communities_per_page,
     consultation_page,
+    figures_month_page,
+    figures_page,
     index_page,
+    is_division_code,
+    is_month,
     minimum_cell_count,
     notice_pdf,
     shifted_month,
-    statistics_page,
 )
 
-from .errors import NotFound, ProblemError
+from .errors import NotFound, ProblemError, coded
 from .http import check_own_route
 from .service import Service
 from .storage import (
@@ -54,7 +61,8 @@ from .storage import (
     submission_counts,
 )
 
-__all__ = ["PUBLIC_PREFIX", "NoticeUnavailable", "PublicPages", "public_routes"]
+__all__ = ["PUBLIC_PREFIX", "InvalidAfter", "InvalidCommunity", "InvalidFigures",
+           "NoticeUnavailable", "PublicPages", "public_routes"]
 
 #: where the public pages are served (/req/public-pages/no-token)
 PUBLIC_PREFIX = "/public/"
@@ -73,15 +81,72 @@ class NoticeUnavailable(ProblemError):
     requirement = "/req/public-pages/notice-pdf"
 
 
+#: the requirement the figures' paging answers to
+FIGURES_PAGED = "/req/public-pages/figures-paged"
+
+
+class InvalidFigures(ProblemError):
+    """A month of the figures that is not one (400); the subclasses name the other
+    parameters."""
+
+    status = 400
+    code = "public.invalid-month"
+    title = "Invalid parameter"
+    requirement = FIGURES_PAGED
+    #: where the parameter is, as the problem's finding points at it
+    pointer: ClassVar[str] = "/path/month"
+
+    def __init__(self, value: str, version: str) -> None:
+        finding = coded(self.pointer, self.code, version, FIGURES_PAGED, value=value)
+        super().__init__(message=finding["message"], errors=[finding])
+
+
+class InvalidCommunity(InvalidFigures):
+    code = "public.invalid-community"
+    pointer = "/query/community"
+
+
+class InvalidAfter(InvalidFigures):
+    code = "public.invalid-after"
+    pointer = "/query/after"
+
+
 @dataclass(frozen=True, slots=True)
 class _Rendered:
     head: int  # the change feed's head it was made at
     until: datetime | None  # when it goes stale by itself (vote results becoming visible)
     body: bytes
+    #: the figures' version it was made from (-1: not a page of the figures)
+    made_from: int = -1
 
 
-Key = tuple[str, ...]  # ("index", lang), ("consultation", id, lang), ("figures", lang|"json"),
-#                        ("notice", id, lang)
+Key = tuple[str, ...]  # ("index", lang), ("consultation", id, lang), ("notice", id, lang),
+#                        ("months", lang|"json"), ("month", lang|"json", month, after, community)
+_FIGURES = frozenset({"months", "month"})
+
+
+class _Recent:
+    """The figures' pages most recently asked for, at most ``size``: anyone may ask for any
+    month, cursor and community, so what is kept is bounded."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Key, _Rendered] = OrderedDict()
+
+    def get(self, key: Key) -> _Rendered | None:
+        with self._lock:
+            got = self._kept.get(key)
+            if got is not None:
+                self._kept.move_to_end(key)
+            return got
+
+    def put(self, key: Key, rendered: _Rendered) -> None:
+        with self._lock:
+            self._kept[key] = rendered
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
 
 
 class PublicPages:
@@ -96,24 +161,32 @@ class PublicPages:
     recheck = 1.0
     #: pages kept at most (a city has few published consultations; each has four pages)
     kept = 2048
+    #: pages of the figures kept at most (the most recently asked for)
+    kept_figures = 512
     #: change events the counts follow one by one; beyond that, one grouped query is cheaper
     followed = 5000
 
     def __init__(self, service: Service) -> None:
         self.service = service
         self.threshold = minimum_cell_count(service.spec.version)
+        self.per_page = communities_per_page(service.spec.version)
         self.links = Links(PUBLIC_PREFIX)
         self._lock = threading.Lock()
         self._rendered: dict[Key, _Rendered] = {}
+        self._figures = _Recent(self.kept_figures)
         self._head = -1
         self._checked = float("-inf")
         self._checking = False  # a read of the head is under way
-        #: exact issue counts by (category, community, China-time month) at feed head
+        #: exact issue counts by China-time month, then (category, community), at feed head
         #: ``_counted_at`` (None: not counted yet)
-        self._counts: Counter[tuple[str, str, str]] | None = None
+        self._counts: dict[str, Counter[tuple[str, str]]] | None = None
         self._counted_at = 0
-        #: the figures at a feed head, which each form of the page is made from
-        self._stats: tuple[int, IssueStatistics] | None = None
+        #: how often each month's counts changed, and how often the months did; a page of
+        #: the figures is made again only when what it shows changed
+        self._versions: Counter[str] = Counter()
+        self._months_version = 0
+        #: each month's published figures, made from its counts at ``_versions[month]``
+        self._month_stats: dict[str, tuple[int, IssueStatistics]] = {}
         # The resource types behind the pages, by the collections the OpenAPI names them.
         types = {collection: rtype for rtype, collection in service.spec.collections.items()}
         self.consultation_type = types["consultations"]
@@ -138,7 +211,9 @@ class PublicPages:
                 consultation_page(doc, lang, self.links)
                 index_page([doc], lang, self.links)
         for lang in LANGUAGES:
-            statistics_page(IssueStatistics.from_counts({}, self.threshold), lang, self.links)
+            figures_page([], self.threshold, lang, self.links)
+            figures_month_page(FiguresPage(self.threshold, self.per_page, "2026-01", (), None),
+                               lang, self.links)
 
     # -- data ---------------------------------------------------------------------------
     def head(self) -> int:
@@ -201,22 +276,26 @@ class PublicPages:
                     break
         return found
 
-    def _count(self) -> IssueStatistics:
+    def _count(self) -> dict[str, Counter[tuple[str, str]]]:
         """Exact counts, folded to China-time months: grouped by the database the first time
-        (or after many writes), else the last counts moved on by the writes since."""
+        (or after many writes), else the last counts moved on by the writes since; the
+        versions of the months a write touched move on."""
         with self.service.store.read() as tx:
             head = feed_head(tx)
             counts = self._counts
             changed = None if counts is None else changed_between(
                 tx, self.issue_type, self._counted_at, head, self.followed)
             if counts is None or changed is None:
-                counts = Counter()
+                counts = {}
                 for category, community, month, late, n in submission_counts(tx,
                                                                              self.issue_type):
-                    counts[(category, community, shifted_month(month, late))] += n
+                    counts.setdefault(shifted_month(month, late), Counter())[
+                        (category, community)] += n
                 # Statements are not one snapshot: counts made while the feed moved on are
                 # shown, but not followed from (the next page counts afresh).
                 self._counts = counts if feed_head(tx) == head else None
+                self._versions.update(set(counts) | set(self._versions))
+                self._months_version += 1
             else:
                 moves: Counter[tuple[str, str, str]] = Counter()
                 for rid in changed:
@@ -224,12 +303,46 @@ class PublicPages:
                         cell = submission_cell(tx, self.issue_type, rid, at)
                         if cell is not None:
                             category, community, month, late = cell
-                            moves[(category, community, shifted_month(month, late))] += step
-                counts.update(moves)
-                for key in [k for k, n in moves.items() if n and not counts[k]]:
-                    del counts[key]
+                            moves[(shifted_month(month, late), category, community)] += step
+                for (month, category, community), step in moves.items():
+                    if not step:
+                        continue
+                    kept = counts.get(month)
+                    if kept is None:  # a month new to the list
+                        kept = counts[month] = Counter()
+                        self._months_version += 1
+                    kept[(category, community)] += step
+                    if not kept[(category, community)]:
+                        del kept[(category, community)]
+                    if not kept:  # a month gone from it
+                        del counts[month]
+                        self._months_version += 1
+                    self._versions[month] += 1
             self._counted_at = head
-        return IssueStatistics.from_counts(counts, self.threshold)
+        return counts
+
+    def _month(self, month: str, counts: dict[str, Counter[tuple[str, str]]]
+               ) -> tuple[int, IssueStatistics]:
+        """``month``'s figures from ``counts`` (brought to the head), with the version of its
+        counts they were made from."""
+        version = self._versions[month]
+        kept = counts.get(month)
+        if not kept:  # any month may be asked for: only those with figures are kept
+            return version, IssueStatistics(self.threshold, ())
+        got = self._month_stats.get(month)
+        if got is None or got[0] != version:
+            got = self._month_stats[month] = (version, IssueStatistics.from_counts(
+                {(cat, com, month): n for (cat, com), n in kept.items()}, self.threshold))
+        return got
+
+    def statistics(self) -> IssueStatistics:
+        """Every month's figures at the feed's head (for whoever wants them all at once; the
+        pages read one month at a time)."""
+        with self._lock:
+            counts = self._count()
+        return IssueStatistics.from_counts(
+            {(cat, com, month): n for month, kept in counts.items()
+             for (cat, com), n in kept.items()}, self.threshold)
 
     # -- pages --------------------------------------------------------------------------
     def kept_page(self, key: Key) -> bytes | None:
@@ -238,7 +351,7 @@ class PublicPages:
         queueing for the same read."""
         if time.monotonic() - self._checked >= self.recheck and not self._checking:
             return None
-        got = self._rendered.get(key)
+        got = self._figures.get(key) if key[0] in _FIGURES else self._rendered.get(key)
         if got is None or got.head != self._head:
             return None
         if got.until is not None and datetime.now(UTC) >= got.until:
@@ -252,22 +365,45 @@ class PublicPages:
         if (got is not None and got.head == head
                 and (got.until is None or datetime.now(UTC) < got.until)):
             return got.body
-        if key[0] == "figures":
-            with self._lock:  # one count at a time, not one per waiting request
-                again = self._rendered.get(key)
-                if again is not None and again.head == head:
-                    return again.body
-                if self._stats is None or self._stats[0] != head:
-                    self._stats = (head, self._count())
-                stats = self._stats[1]
-                # Only the form asked for: a city's page takes a while to write out.
-                body = (orjson.dumps(stats.to_json()) if key[1] == "json"
-                        else statistics_page(stats, key[1], self.links).encode())
-                self._keep(key, _Rendered(head, None, body))
-                return body
+        if key[0] in _FIGURES:
+            return self._figures_page(key, head)
         body, until = self._make(key)
         self._keep(key, _Rendered(head, until, body))
         return body
+
+    def _figures_page(self, key: Key, head: int) -> bytes:
+        """A page of the figures at ``head``: the one kept when what it shows has not changed
+        since it was made, else made again."""
+        with self._lock:  # one count at a time, not one per waiting request
+            got = self._figures.get(key)
+            if got is not None and got.head == head:
+                return got.body
+            counts = (self._count() if self._counts is None or self._counted_at < head
+                      else self._counts)
+            if key[0] == "months":
+                version = self._months_version
+                if got is not None and got.made_from == version:
+                    body = got.body
+                else:
+                    months = sorted(counts, reverse=True)
+                    body = (orjson.dumps({"minimumCellCount": self.threshold, "months": months})
+                            if key[1] == "json"
+                            else figures_page(months, self.threshold, key[1],
+                                              self.links).encode())
+            else:
+                form, month, after, community = key[1], key[2], key[3] or None, key[4] or None
+                version, stats = self._month(month, counts)
+                if got is not None and got.made_from == version:
+                    body = got.body
+                else:
+                    page = stats.page(month, self.per_page, after=after, community=community)
+                    following = (None if page.next_after is None
+                                 else self.links.month_data(month, page.next_after))
+                    body = (orjson.dumps(page.to_json(following)) if form == "json"
+                            else figures_month_page(page, form, self.links, after=after,
+                                                    community=community).encode())
+            self._figures.put(key, _Rendered(head, None, body, version))
+            return body
 
     def _make(self, key: Key) -> tuple[bytes, datetime | None]:
         if key[0] == "index":
@@ -329,12 +465,38 @@ async def _consultation(request: Request) -> Response:
 
 
 async def _statistics(request: Request) -> Response:
-    body = await _serve(request, ("figures", _lang(request)))
+    body = await _serve(request, ("months", _lang(request)))
     return HTMLResponse(body, media_type=_HTML, headers=_CACHE)
 
 
 async def _statistics_json(request: Request) -> Response:
-    body = await _serve(request, ("figures", "json"))
+    body = await _serve(request, ("months", "json"))
+    return Response(body, media_type="application/json", headers=_CACHE)
+
+
+def _month_key(request: Request, form: str) -> Key:
+    """The page of the figures a request names, its month, cursor and community checked
+    (/req/public-pages/figures-paged)."""
+    version = _pages(request).service.spec.version
+    month = str(request.path_params["month"])
+    if not is_month(month):
+        raise InvalidFigures(month, version)
+    given = {}
+    for name, invalid in (("after", InvalidAfter), ("community", InvalidCommunity)):
+        values = request.query_params.getlist(name)
+        if len(values) > 1 or (values and not is_division_code(values[0])):
+            raise invalid(", ".join(values), version)
+        given[name] = values[0] if values else ""
+    return ("month", form, month, given["after"], given["community"])
+
+
+async def _month(request: Request) -> Response:
+    body = await _serve(request, _month_key(request, _lang(request)))
+    return HTMLResponse(body, media_type=_HTML, headers=_CACHE)
+
+
+async def _month_json(request: Request) -> Response:
+    body = await _serve(request, _month_key(request, "json"))
     return Response(body, media_type="application/json", headers=_CACHE)
 
 
@@ -360,13 +522,16 @@ def _checked(path: str, endpoint: Callable[[Request], Awaitable[Response]]
 
 def public_routes() -> list[Route]:
     """The routes of the public pages and notices, Chinese at /public/ and English at
-    /public/en/; the
-    statistics are the issue figures (/public/figures, their data /public/figures.json).
+    /public/en/; the statistics are the issue figures (/public/figures lists the months, each
+    at /public/figures/{month}; their data /public/figures.json and
+    /public/figures/{month}.json).
     Each is an operation of the OpenAPI and takes only the query parameters it declares."""
     p = PUBLIC_PREFIX
-    table = [(p + "figures.json", _statistics_json)]
+    # The data before the page: a month's page would take "2026-11.json" for its month.
+    table = [(p + "figures.json", _statistics_json), (p + "figures/{month}.json", _month_json)]
     for prefix in (p, p + "en/"):
         table += [(prefix, _index), (prefix + "figures", _statistics),
+                  (prefix + "figures/{month}", _month),
                   (prefix + "consultations/{id}", _consultation),
                   (prefix + "consultations/{id}/notice.pdf", _notice)]
     routes = []

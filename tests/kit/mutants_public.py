@@ -11,6 +11,7 @@ import pytest
 from reference_server.auth import ALL, Principal
 from reference_server.errors import NotFound
 from reference_server.public import PublicPages
+from smartcommunity.transparency import IssueStatistics, Links
 
 from .mutants import Mutant, Rewrite, _header
 
@@ -89,8 +90,14 @@ def public_small_cell_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Publishes every cell's number, however small."""
     pages: PublicPages = app.state.public
     mp.setattr(pages, "threshold", 1)
-    mp.setattr(pages, "_rendered", {})
+    _forget_figures(pages, mp)
     return app
+
+
+def _forget_figures(pages: PublicPages, mp: pytest.MonkeyPatch) -> None:
+    """The figures made afresh while the mutant serves, and those made before afterwards."""
+    mp.setattr(pages, "_figures", type(pages._figures)(pages.kept_figures))
+    mp.setattr(pages, "_month_stats", {})
 
 
 def public_notice_as_html(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -120,6 +127,61 @@ def public_notice_english_missing(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def public_figures_every_month(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Serves a month's page with the cells of every month (of the community asked for)."""
+    pages: PublicPages = app.state.public
+    make = pages._month
+
+    def every_month(month: str, counts: Any) -> tuple[int, IssueStatistics]:
+        version, _ = make(month, counts)
+        everything = {(cat, com, m): n for m, kept in counts.items()
+                      for (cat, com), n in kept.items()}
+        return version, _AllMonths.of(IssueStatistics.from_counts(everything, pages.threshold))
+
+    mp.setattr(pages, "_month", every_month)
+    _forget_figures(pages, mp)
+    return app
+
+
+class _AllMonths(IssueStatistics):
+    """Figures whose page of any month holds every month's cells."""
+
+    @classmethod
+    def of(cls, stats: IssueStatistics) -> _AllMonths:
+        return cls(stats.threshold, stats.cells)
+
+    def page(self, month: str, size: int, *, after: str | None = None,
+             community: str | None = None) -> Any:
+        from smartcommunity.transparency import FiguresPage
+
+        cells = tuple(c for c in self.cells if community is None or c.community == community)
+        return FiguresPage(self.threshold, size, month, cells, None)
+
+
+class _BackOne(Links):
+    """Links whose next page starts one community code early: the last community of a page
+    comes again at the top of the next."""
+
+    def month(self, month: str, lang: str, after: str | None = None) -> str:
+        return super().month(month, lang, None if after is None else _before(after))
+
+    def month_data(self, month: str, after: str | None = None) -> str:
+        return super().month_data(month, None if after is None else _before(after))
+
+
+def _before(code: str) -> str:
+    return f"{int(code) - 1:012d}"
+
+
+def public_figures_next_repeats(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Pages one community at a time, each next page repeating the last community shown."""
+    pages: PublicPages = app.state.public
+    mp.setattr(pages, "per_page", 1)
+    mp.setattr(pages, "links", _BackOne(pages.links.root, pages.links.suffix))
+    _forget_figures(pages, mp)
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("public-token-required", "/req/public-pages/no-token",
            "the public pages ask for a token", public_token_required),
@@ -133,6 +195,12 @@ MUTANTS: list[Mutant] = [
            "the consultation's page names who gave each opinion", public_voice_author_shown),
     Mutant("public-small-cell-shown", "/req/public-pages/small-cells",
            "statistics cells of one or two issues show their number", public_small_cell_shown),
+    Mutant("public-figures-every-month", "/req/public-pages/figures-paged",
+           "a month's page of the figures holds the cells of every month",
+           public_figures_every_month),
+    Mutant("public-figures-next-repeats", "/req/public-pages/figures-paged",
+           "each next page of the figures repeats the last community of the page before",
+           public_figures_next_repeats),
     Mutant("public-notice-as-html", "/req/public-pages/notice-pdf",
            "the notice is the HTML page, not an A4 PDF", public_notice_as_html),
     Mutant("public-notice-english-missing", "/req/public-pages/notice-pdf",

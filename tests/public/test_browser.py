@@ -37,7 +37,10 @@ def site(tmp_path_factory: pytest.TempPathFactory, documents: dict[str, Any]
                                *documents["voices"]])
     rid = documents["public"]["id"]
     pages = ["/public/", "/public/en/", f"/public/consultations/{rid}",
-             f"/public/en/consultations/{rid}", "/public/figures", "/public/en/figures"]
+             f"/public/en/consultations/{rid}", "/public/figures", "/public/en/figures",
+             # a month's page, one community found with the form, a later page
+             "/public/figures/2026-10", "/public/en/figures/2026-11?community=110105001001",
+             "/public/figures/2026-10?after=110105001000"]
     with serving(app) as server:
         yield server, pages
 
@@ -52,7 +55,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _name(path: str) -> str:
-    return path.strip("/").replace("/", "-") or "home"
+    return path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-") or "home"
 
 
 def test_every_public_page_passes_axe_at_both_widths(site: tuple[Server, list[str]],

@@ -11,7 +11,7 @@ from kit.harness import serving  # the tests folder is on the path
 
 from reference_server import Settings, create_app
 from smartcommunity.cli import run
-from smartcommunity.transparency import find_cjk_font
+from smartcommunity.transparency import IssueStatistics, Site, find_cjk_font
 
 from .helpers import RESIDENT_NAME
 
@@ -61,9 +61,18 @@ def test_from_files(tmp_path: Path, documents: dict[str, Any]) -> None:
     if _font():
         assert {f"consultations/{rid}/notice.pdf",
                 f"en/consultations/{rid}/notice.pdf"} <= _site_files(out)
+    # the figures as the server serves them: the months, then a file per page of each month
     figures = json.loads((out / "figures.json").read_text(encoding="utf-8"))
+    assert figures == {"minimumCellCount": 5, "months": ["2026-11", "2026-10"]}
+    october = json.loads((out / "figures/2026-10.json").read_text(encoding="utf-8"))
     assert {"category": "environment", "community": "110105001001", "month": "2026-10",
-            "count": 7} in figures["cells"]
+            "count": 7} in october["cells"]
+    assert {"figures/2026-10.html", "en/figures/2026-11.html"} <= _site_files(out)
+    listed = (out / "en/figures.html").read_text(encoding="utf-8")
+    assert 'href="../en/figures/2026-10.html"' in listed
+    month = (out / "en/figures/2026-10.html").read_text(encoding="utf-8")
+    assert 'href="../../figures/2026-10.html"' in month  # the same month in Chinese
+    assert 'name="community"' not in month  # no server to filter: no form
 
 
 def test_from_a_server_equals_the_servers_pages(tmp_path: Path,
@@ -77,12 +86,36 @@ def test_from_a_server_equals_the_servers_pages(tmp_path: Path,
         import httpx
 
         served = httpx.get(server.base_url + "/public/figures.json").json()
+        october = httpx.get(server.base_url + "/public/figures/2026-10.json").json()
         page = httpx.get(f"{server.base_url}/public/consultations/{rid}").text
         assert run(["publish", "--base-url", server.base_url, "--out", str(out)]) == 0
     assert json.loads((out / "figures.json").read_text(encoding="utf-8")) == served
+    assert json.loads((out / "figures/2026-10.json").read_text(encoding="utf-8")) == october
     files = _site_files(out)
     assert f"consultations/{rid}.html" in files
     written = (out / f"consultations/{rid}.html").read_text(encoding="utf-8")
     steps = re.compile(r'<li id="step-voices">.*?</li>', re.S)
     assert steps.findall(written) == steps.findall(page) != []
     assert not any(documents["kept"]["id"] in f for f in files)
+
+
+def test_a_month_of_many_pages_is_a_file_per_page(tmp_path: Path) -> None:
+    stats = IssueStatistics.from_counts(
+        {("housing", f"110105001{n:03d}", "2026-10"): n for n in range(1, 8)}, 5)
+    Site([], stats, per_page=3).write(tmp_path)
+    files = _site_files(tmp_path)
+    assert {"figures/2026-10.html", "figures/2026-10-after-110105001003.html",
+            "figures/2026-10-after-110105001006.html", "en/figures/2026-10.html",
+            "figures/2026-10.json", "figures/2026-10-after-110105001003.json",
+            "figures/2026-10-after-110105001006.json"} <= files
+    # following next from the first file reaches every cell once
+    cells, path = [], tmp_path / "figures/2026-10.json"
+    while True:
+        page = json.loads(path.read_text(encoding="utf-8"))
+        cells += page["cells"]
+        if "next" not in page:
+            break
+        path = (path.parent / page["next"]).resolve()
+    assert cells == [c.to_json() for c in stats.cells]
+    first = (tmp_path / "figures/2026-10.html").read_text(encoding="utf-8")
+    assert 'href="../figures/2026-10-after-110105001003.html"' in first

@@ -1,5 +1,6 @@
 """The public pages served by the reference server: no token, only published consultations,
-figures from the database's grouped counts equal to counting the documents."""
+figures from the database's grouped counts equal to counting the documents, served a month and
+a page at a time."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from smartcommunity.transparency import FONT_ENV, statistics_from_issues
 
 from .helpers import RESIDENT_NAME, issue
 
-PAGES = ["/public/", "/public/en/", "/public/figures", "/public/en/figures"]
+PAGES = ["/public/", "/public/en/", "/public/figures", "/public/en/figures",
+         "/public/figures/2026-10", "/public/en/figures/2026-11?community=110105001001"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -47,19 +49,89 @@ def test_only_published_consultations_appear(client: TestClient,
     assert f'href="/public/en/consultations/{public["id"]}"' in page
 
 
+def _served(client: TestClient, month: str) -> list[dict[str, Any]]:
+    """Every cell of ``month`` the server gives, page by page."""
+    cells: list[dict[str, Any]] = []
+    url: str | None = f"/public/figures/{month}.json"
+    while url is not None:
+        body = client.get(url).json()
+        cells += body["cells"]
+        url = body.get("next")
+    return cells
+
+
 def test_the_figures_are_the_documents_counted(client: TestClient, public_app: Any) -> None:
     service = public_app.state.sc.service
     with service.store.read() as tx:
         issues = [s.doc for s in tx.all_resources() if s.rtype == "Issue"]
     expected = statistics_from_issues(issues)
-    assert client.get("/public/figures.json").json() == expected.to_json()
+    assert client.get("/public/figures.json").json() == expected.months_json()
+    for month in expected.months:
+        assert _served(client, month) == [c.to_json() for c in expected.cells
+                                          if c.month == month]
     cells = {(c.category, c.month): c.count for c in expected.cells
              if c.community == "110105001001"}
     assert cells[("environment", "2026-10")] == 7
     assert cells[("housing", "2026-11")] == 5  # submitted 31 October 16:30 UTC
     assert cells[("public-safety", "2026-10")] is None
-    page = client.get("/public/figures").text
+    page = client.get("/public/figures/2026-10?community=110105001001").text
     assert 'data-count="7"' in page and 'data-count="2"' not in page
+    months = client.get("/public/figures").text
+    assert 'href="/public/figures/2026-10"' in months and "data-count" not in months
+
+
+def test_a_page_holds_at_most_the_page_size_and_next_reaches_each_community_once(
+        client: TestClient, public_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = public_app.state.public
+    monkeypatch.setattr(pages, "per_page", 1)
+    monkeypatch.setattr(pages, "_figures", type(pages._figures)(8))  # fewer than the pages read
+    for month in client.get("/public/figures.json").json()["months"]:
+        whole = pages.statistics().page(month, 10**6).cells
+        seen: list[str] = []
+        url: str | None = f"/public/figures/{month}.json"
+        after = ""
+        while url is not None:
+            body = client.get(url).json()
+            assert body["month"] == month and body["communitiesPerPage"] == 1
+            shown = sorted({c["community"] for c in body["cells"]})
+            assert len(shown) == 1 and all(c["month"] == month for c in body["cells"])
+            seen += shown
+            url = body.get("next")
+            # The HTML page of the same place links a next page when the data has one.
+            html = client.get(f"/public/figures/{month}" + (f"?after={after}" if after else ""))
+            assert ('rel="next"' in html.text) == (url is not None)
+            after = shown[0]
+        assert seen == sorted({c.community for c in whole})
+
+
+def test_an_empty_month_is_a_page_without_cells(client: TestClient) -> None:
+    body = client.get("/public/figures/2031-02.json?community=110105001001").json()
+    assert body["cells"] == [] and "next" not in body
+    for path in ("/public/figures/2031-02", "/public/en/figures/2031-02"):
+        resp = client.get(path)
+        assert resp.status_code == 200 and "data-count" not in resp.text
+
+
+@pytest.mark.parametrize(("path", "code", "pointer"), [
+    ("/public/figures/2026-13", "public.invalid-month", "/path/month"),
+    ("/public/en/figures/26-10.json", "public.invalid-month", "/path/month"),
+    ("/public/figures/2026-10.json?community=11010500100", "public.invalid-community",
+     "/query/community"),
+    ("/public/en/figures/2026-10?community=%E4%B8%80", "public.invalid-community",
+     "/query/community"),
+    ("/public/figures/2026-10.json?after=x", "public.invalid-after", "/query/after"),
+    ("/public/figures/2026-10?after=110105001001&after=110105001002", "public.invalid-after",
+     "/query/after"),
+])
+def test_a_malformed_month_community_or_cursor_is_refused_naming_it(
+        client: TestClient, path: str, code: str, pointer: str) -> None:
+    resp = client.get(path)
+    assert resp.status_code == 400
+    assert resp.headers["content-type"] == "application/problem+json"
+    body = resp.json()
+    assert body["code"] == code and body["errors"][0]["pointer"] == pointer
+    name = pointer.rsplit("/", 1)[1]
+    assert name in body["message"]["en"] and name in body["message"]["zh-Hans"]
 
 
 def test_the_figures_follow_new_issues(client: TestClient, public_app: Any,
@@ -67,17 +139,22 @@ def test_the_figures_follow_new_issues(client: TestClient, public_app: Any,
     pages = public_app.state.public
     monkeypatch.setattr(pages, "recheck", 3600.0)
     monkeypatch.setattr(pages, "_checked", float("-inf"))
-    before = client.get("/public/figures.json").json()
+    path = "/public/figures/2026-09.json?community=110105001009"
+    before = client.get(path).json()
+    months = client.get("/public/figures.json").json()
     public_app.state.sc.service.load(
         [issue("utilities.water-supply", "110105001009", "2026-09-01T08:00:00+08:00")])
     # Kept pages are served until the change feed is read again (every ``recheck`` s) …
-    assert client.get("/public/figures.json").json() == before
+    assert client.get(path).json() == before
     # … and made again once it shows the write.
     monkeypatch.setattr(pages, "recheck", 0.0)
-    after = client.get("/public/figures.json").json()
+    after = client.get(path).json()
     assert after != before
-    assert {"category": "utilities", "community": "110105001009", "month": "2026-09",
-            "suppressed": True} in after["cells"]
+    assert after["cells"] == [{"category": "utilities", "community": "110105001009",
+                               "month": "2026-09", "suppressed": True}]
+    assert "2026-09" in client.get("/public/figures.json").json()["months"]
+    assert months["months"] == [m for m in client.get("/public/figures.json").json()["months"]
+                                if m in months["months"]]
 
 
 @pytest.mark.skipif(not pg_available(), reason="PostgreSQL does not answer on 127.0.0.1:5432")
@@ -86,9 +163,12 @@ def test_postgresql_groups_the_same(documents: dict[str, Any]) -> None:
         app = create_app(Settings(database_url=url, demo=False))
         try:
             app.state.sc.service.load(documents["issues"])
+            expected = statistics_from_issues(documents["issues"])
             with TestClient(app) as c:
-                got = c.get("/public/figures.json").json()
-            assert got == statistics_from_issues(documents["issues"]).to_json()
+                assert c.get("/public/figures.json").json() == expected.months_json()
+                for month in expected.months:
+                    assert _served(c, month) == [cell.to_json() for cell in expected.cells
+                                                 if cell.month == month]
         finally:
             app.state.sc.service.store.dispose()
 
@@ -123,4 +203,28 @@ def test_the_grouped_query_agrees_with_counting_near_month_ends(
                   for category, moment in issued])
     with service.store.read() as tx:
         stored = [s.doc for s in tx.all_resources() if s.rtype == "Issue"]
-    assert public_app.state.public._count() == statistics_from_issues(stored)
+    assert public_app.state.public.statistics() == statistics_from_issues(stored)
+
+
+def test_a_write_to_one_month_leaves_the_other_months_pages_as_made(
+        client: TestClient, public_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = public_app.state.public
+    monkeypatch.setattr(pages, "recheck", 0.0)
+    october, listing = "/public/figures/2026-10.json", "/public/figures.json"
+    client.get(october)
+    client.get(listing)
+    made = pages._figures.get(("month", "json", "2026-10", "", ""))
+    months = pages._figures.get(("months", "json"))
+    public_app.state.sc.service.load(
+        [issue("housing.lift", "110105001001", "2026-11-05T08:00:00+08:00")])
+    client.get(october)
+    client.get(listing)
+    again = pages._figures.get(("month", "json", "2026-10", "", ""))
+    # Served at the new head, but the same page: October's counts did not change …
+    assert again.head > made.head and again.body is made.body
+    # … nor did the list of months (November had issues already).
+    assert pages._figures.get(("months", "json")).body is months.body
+    # November's page is made again and counts the new issue.
+    november = client.get("/public/figures/2026-11.json?community=110105001001").json()
+    assert {"category": "housing", "community": "110105001001", "month": "2026-11",
+            "count": 6} in november["cells"]

@@ -1,4 +1,5 @@
-"""Issue statistics: exact counts per cell, small cells suppressed, months in China time."""
+"""Issue statistics: exact counts per cell, small cells suppressed, months in China time, served
+a month and a page of communities at a time."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ from smartcommunity.transparency import (
     CHINA_STANDARD_TIME,
     IssueStatistics,
     Links,
+    communities_per_page,
+    figures_month_page,
+    figures_page,
+    is_division_code,
+    is_month,
     minimum_cell_count,
     month_of,
     shifted_month,
     statistics_from_issues,
-    statistics_page,
 )
 
 CATEGORIES = ["environment.garbage", "environment", "housing.lift", "public-safety"]
@@ -27,8 +32,17 @@ moments = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 
                                                   timezone(timedelta(hours=-5))]))
 
 
-def test_the_threshold_is_the_specs() -> None:
+def test_the_threshold_and_the_page_size_are_the_specs() -> None:
     assert minimum_cell_count() == 5
+    assert communities_per_page() == 100
+
+
+def test_months_and_codes_are_checked_exactly() -> None:
+    assert is_month("2026-11") and is_month("2026-01")
+    assert not any(is_month(m) for m in ("2026-13", "2026-00", "2026-1", "2026-11 ", "２０２６-11"))
+    assert is_division_code("110105001001")
+    assert not any(is_division_code(c) for c in ("11010500100", "1101050010011", "11010500100x",
+                                                 "１１０１０５００１００１"))
 
 
 @given(st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31)))
@@ -64,18 +78,71 @@ def test_sub_categories_fold_into_their_group_before_suppression() -> None:
     assert [(c.category, c.count) for c in stats.cells] == [("environment", 5)]
 
 
-@given(st.dictionaries(st.tuples(st.sampled_from(CATEGORIES), st.sampled_from(COMMUNITIES),
-                                 st.sampled_from(["2025-12", "2026-01", "2026-10"])),
-                       st.integers(min_value=1, max_value=9), max_size=12))
-def test_the_page_has_one_table_per_community_and_month_newest_first(
-        counts: dict[tuple[str, str, str], int]) -> None:
+#: communities enough for several pages of a few
+MANY = [f"110105001{n:03d}" for n in range(1, 13)]
+_counts = st.dictionaries(st.tuples(st.sampled_from(CATEGORIES), st.sampled_from(MANY),
+                                    st.sampled_from(["2025-12", "2026-01", "2026-10"])),
+                          st.integers(min_value=1, max_value=9), max_size=40)
+
+
+@given(_counts, st.integers(min_value=1, max_value=5), st.integers(min_value=2, max_value=8))
+def test_following_next_gives_every_cell_of_the_month_once(
+        counts: dict[tuple[str, str, str], int], size: int, threshold: int) -> None:
+    stats = IssueStatistics.from_counts(counts, threshold)
+    for month in ["2025-11", *stats.months]:
+        whole = tuple(c for c in stats.cells if c.month == month)
+        pages = list(stats.pages(month, size))
+        assert tuple(c for p in pages for c in p.cells) == whole  # in community order, once
+        seen = [p.communities for p in pages]
+        assert all(0 < len(s) <= size for s in seen[:-1]) and len(seen[-1]) <= size
+        flat = [c for s in seen for c in s]
+        assert flat == sorted(set(flat))  # no community twice, none out of order
+        assert [p.next_after for p in pages] == [s[-1] for s in seen[:-1]] + [None]
+        for community in MANY:  # the filter: that community's cells, nothing else
+            only = stats.page(month, size, community=community)
+            assert only.cells == tuple(c for c in whole if c.community == community)
+            assert only.next_after is None
+        # suppression is the table's: a page shows no cell below the threshold
+        assert all(c.count is None or c.count >= threshold for p in pages for c in p.cells)
+
+
+def test_a_page_as_data_names_its_month_size_and_next() -> None:
+    stats = IssueStatistics.from_counts({("housing", "110105001002", "2026-10"): 6,
+                                         ("housing", "110105001001", "2026-10"): 2}, 5)
+    first = stats.page("2026-10", 1)
+    assert first.to_json("next.json") == {
+        "minimumCellCount": 5, "communitiesPerPage": 1, "month": "2026-10",
+        "cells": [{"category": "housing", "community": "110105001001", "month": "2026-10",
+                   "suppressed": True}], "next": "next.json"}
+    last = stats.page("2026-10", 1, after="110105001001")
+    assert "next" not in last.to_json("ignored") and last.cells[0].count == 6
+    assert stats.months_json() == {"minimumCellCount": 5, "months": ["2026-10"]}
+    assert stats.page("2026-11", 1).cells == ()
+
+
+@given(_counts, st.integers(min_value=1, max_value=4))
+def test_a_month_page_has_one_table_per_community_in_order(
+        counts: dict[tuple[str, str, str], int], size: int) -> None:
     stats = IssueStatistics.from_counts(counts, 5)
-    page = statistics_page(stats, "en", Links("/public/"))
-    captions = re.findall(r"<caption>Community (\d+) · ([\d-]+)</caption>", page)
-    expected = [(com, month) for month in stats.months for com in stats.communities
-                if any(c.month == month and c.community == com for c in stats.cells)]
-    assert captions == expected
-    rows = re.findall(r'data-(count="\d+"|suppressed="true")', page)
-    assert rows == [f'count="{c.count}"' if c.count is not None else 'suppressed="true"'
-                    for com, month in expected for c in stats.cells
-                    if c.month == month and c.community == com]
+    for month in stats.months:
+        after = None
+        for page in stats.pages(month, size):
+            html = figures_month_page(page, "en", Links("/public/"), after=after)
+            captions = re.findall(r"<caption>Community (\d+) · ([\d-]+)</caption>", html)
+            assert captions == [(com, month) for com in page.communities]
+            rows = re.findall(r'data-(count="\d+"|suppressed="true")', html)
+            assert rows == [f'count="{c.count}"' if c.count is not None
+                            else 'suppressed="true"' for c in page.cells]
+            following = f'href="/public/en/figures/{month}?after={page.next_after}"'
+            assert (following in html) == (page.next_after is not None)
+            assert 'name="community"' in html  # the form that finds one community
+            after = page.next_after
+
+
+def test_the_month_list_links_each_month_and_shows_no_number() -> None:
+    stats = IssueStatistics.from_counts({("housing", "110105001001", "2026-10"): 7,
+                                         ("housing", "110105001001", "2025-12"): 6}, 5)
+    html = figures_page(stats.months, 5, "zh-Hans", Links("/public/"))
+    assert re.findall(r'href="(/public/figures/[\d-]+)"', html) == [
+        "/public/figures/2026-10", "/public/figures/2025-12"]
+    assert "data-count" not in html and ">7<" not in html and ">6<" not in html

@@ -3,8 +3,8 @@
 From files (``--input``: JSON or NDJSON documents; only the consultations the public may read
 are published, redacted for the public, with the opinions and proposals on them, and issue
 statistics are counted from the issues) or from a server (``--base-url``: the consultations,
-opinions and proposals a caller without a token reads, and the figures the server publishes at
-/public/figures.json).
+opinions and proposals a caller without a token reads, and the figures the server publishes:
+the months of /public/figures.json, each month's pages of /public/figures/{month}.json).
 """
 
 from __future__ import annotations
@@ -85,12 +85,36 @@ def _from_server(base_url: str) -> Read:
             voices = [voice for c in VOICES if c in types for doc in consultations
                       for voice in pages(client, c, {"limit": "100",
                                                      "consultation": str(doc.get("id"))})]
-            figures = client.get("public/figures.json")
-            if figures.status_code != 200:
-                raise UsageError(f"GET public/figures.json answered {figures.status_code}")
-            return consultations, voices, IssueStatistics.from_json(figures.json())
+            return consultations, voices, _figures(client)
     except httpx.HTTPError as exc:
         raise UsageError(f"cannot read {base_url}: {exc}") from exc
+
+
+def _figures(client: Any) -> IssueStatistics:
+    """Every cell a server publishes: each month of its list, each page of the month, ``next``
+    resolved against the page it was read from."""
+    from urllib.parse import urljoin
+
+    def get(url: str) -> Any:
+        resp = client.get(url)
+        if resp.status_code != 200:
+            raise UsageError(f"GET {url} answered {resp.status_code}")
+        return resp.json()
+
+    base = str(client.base_url)
+    listed = get(urljoin(base, "public/figures.json"))
+    cells: list[Any] = []
+    for month in listed.get("months") or ():
+        url: str | None = urljoin(base, f"public/figures/{month}.json")
+        seen: set[str] = set()
+        while url is not None and url not in seen:  # a next going round is not followed
+            seen.add(url)
+            page = get(url)
+            cells += page.get("cells") or ()
+            following = page.get("next")
+            url = urljoin(url, following) if isinstance(following, str) else None
+    return IssueStatistics.from_json({"minimumCellCount": listed["minimumCellCount"],
+                                      "cells": cells})
 
 
 def command(args: argparse.Namespace) -> int:

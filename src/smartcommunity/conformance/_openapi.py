@@ -82,8 +82,11 @@ class OpenApiJudge:
                                               item[method]))
         #: (operation, status, schema, body text) → what is wrong with such a body
         self._judged: dict[tuple[str, str, str, str], tuple[tuple[str, str], ...]] = {}
-        # A literal path wins over a templated one that also matches (OpenAPI 3.1, Paths).
-        self.operations = sorted(found, key=lambda op: (op.path.count("{"), op.path))
+        # A literal path wins over a templated one that also matches (OpenAPI 3.1, Paths);
+        # among templated ones, the more literal (``/figures/{month}.json`` over
+        # ``/figures/{month}``).
+        self.operations = sorted(found, key=lambda op: (
+            op.path.count("{"), -len(_TEMPLATE.sub("", op.path)), op.path))
 
     # -- matching ---------------------------------------------------------------------
     def match(self, method: str, path: str) -> ApiOperation | None:

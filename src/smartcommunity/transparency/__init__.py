@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING
 from ._statistics import (
     CHINA_STANDARD_TIME,
     Cell,
+    FiguresPage,
     IssueStatistics,
+    communities_per_page,
+    is_division_code,
+    is_month,
     minimum_cell_count,
     month_of,
     shifted_month,
@@ -36,19 +40,27 @@ from ._timeline import (
 
 if TYPE_CHECKING:
     from ._notice import FONT_ENV, NoticeFontMissing, find_cjk_font, notice_pdf
-    from ._pages import LANGUAGES, Links, consultation_page, index_page, statistics_page
+    from ._pages import (
+        LANGUAGES,
+        Links,
+        consultation_page,
+        figures_month_page,
+        figures_page,
+        index_page,
+    )
     from ._site import Site, published
 
 __all__ = ["CHINA_STANDARD_TIME", "FONT_ENV", "LANGUAGES", "STEPS", "VOICE_MEMBERS", "Cell",
-           "IssueStatistics", "Line", "Links", "NoticeFontMissing", "Site", "Step", "Timeline",
-           "WithVoices", "consultation_page", "find_cjk_font", "index_page",
-           "minimum_cell_count", "month_of", "notice_pdf", "public_view", "published",
-           "shifted_month", "statistics_from_issues", "statistics_page", "timeline",
+           "FiguresPage", "IssueStatistics", "Line", "Links", "NoticeFontMissing", "Site", "Step",
+           "Timeline", "WithVoices", "communities_per_page", "consultation_page",
+           "figures_month_page", "figures_page", "find_cjk_font", "index_page",
+           "is_division_code", "is_month", "minimum_cell_count", "month_of", "notice_pdf",
+           "public_view", "published", "shifted_month", "statistics_from_issues", "timeline",
            "voices_of"]
 
 _RENDERING = {
     "LANGUAGES": "_pages", "Links": "_pages", "consultation_page": "_pages",
-    "index_page": "_pages", "statistics_page": "_pages",
+    "index_page": "_pages", "figures_page": "_pages", "figures_month_page": "_pages",
     "FONT_ENV": "_notice", "NoticeFontMissing": "_notice", "find_cjk_font": "_notice",
     "notice_pdf": "_notice", "Site": "_site", "published": "_site",
 }

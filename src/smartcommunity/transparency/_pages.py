@@ -7,7 +7,7 @@ The same templates serve the reference server (paths under ``/public/``) and the
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,10 +15,11 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..specification import load_spec
-from ._statistics import IssueStatistics
+from ._statistics import FiguresPage
 from ._timeline import Timeline, day, timeline
 
-__all__ = ["LANGUAGES", "Links", "consultation_page", "index_page", "statistics_page"]
+__all__ = ["LANGUAGES", "Links", "consultation_page", "figures_month_page", "figures_page",
+           "index_page"]
 
 #: the pages' languages: Chinese first (the default), then English
 LANGUAGES = ("zh-Hans", "en")
@@ -45,8 +46,30 @@ class Links:
     def consultation(self, rid: str, lang: str) -> str:
         return self._page(lang, f"consultations/{rid}")
 
+    @property
+    def static(self) -> bool:
+        """Whether the pages are files: no query string reaches them, so a page of the figures
+        is a file of its own and no form can filter them."""
+        return bool(self.suffix)
+
     def statistics(self, lang: str) -> str:
         return self._page(lang, "figures")
+
+    def month(self, month: str, lang: str, after: str | None = None) -> str:
+        """A month's page of the figures, from after community ``after`` when given."""
+        if after is None:
+            return self._page(lang, f"figures/{month}")
+        if self.static:
+            return self._page(lang, f"figures/{month}-after-{after}")
+        return self._page(lang, f"figures/{month}") + f"?after={after}"
+
+    def month_data(self, month: str, after: str | None = None) -> str:
+        """A month's figures as data (``.json``, in one language)."""
+        if after is None:
+            return f"{self.root}figures/{month}.json"
+        if self.static:
+            return f"{self.root}figures/{month}-after-{after}.json"
+        return f"{self.root}figures/{month}.json?after={after}"
 
     def notice(self, rid: str, lang: str = "zh-Hans") -> str:
         prefix = "" if lang.startswith("zh") else "en/"
@@ -98,23 +121,50 @@ def consultation_page(doc: Mapping[str, Any], lang: str, links: Links,
                    tl.title, tl=tl)
 
 
-def statistics_page(stats: IssueStatistics, lang: str, links: Links) -> str:
-    """The issue statistics: one table per community and month, small cells suppressed."""
+def figures_page(months: Sequence[str], threshold: int, lang: str, links: Links) -> str:
+    """The list of months that have issue figures, newest first: links only, since a month's
+    total would be a total too (/req/public-pages/figures-paged)."""
+    title = "诉求统计" if lang.startswith("zh") else "Issue figures"
+    shown = [{"month": m, "href": links.month(m, lang), "name": _month_name(m, lang)}
+             for m in months]
+    return _render("figures.html", lang, links, links.statistics(_other(lang)), title,
+                   months=shown, threshold=threshold, current="figures")
+
+
+def figures_month_page(page: FiguresPage, lang: str, links: Links,
+                       *, after: str | None = None, community: str | None = None) -> str:
+    """One page of a month's figures: a table per community, small cells suppressed, a link to
+    the next page, and (on a server) a form to find one community. ``after`` and ``community``
+    are what the page was asked for."""
     categories = load_spec().codelist("issue-category")
-    # One pass over the cells (a city has tens of thousands), each to its table, in order.
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     titles: dict[str, str] = {}
-    for c in stats.cells:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for c in page.cells:  # already in community order
         title = titles.get(c.category)
         if title is None:
             title = titles[c.category] = (categories.title(c.category, lang)
                                           if c.category in categories else c.category)
-        grouped.setdefault((c.month, c.community), []).append({"title": title,
-                                                                "count": c.count})
-    order = {month: n for n, month in enumerate(stats.months)}
-    tables = [{"community": community, "month": month, "cells": cells}
-              for (month, community), cells in sorted(
-                  grouped.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))]
-    title = "诉求统计" if lang.startswith("zh") else "Issue figures"
-    return _render("statistics.html", lang, links, links.statistics(_other(lang)), title,
-                   tables=tables, threshold=stats.threshold, current="figures")
+        grouped.setdefault(c.community, []).append({"title": title, "count": c.count})
+    tables = [{"community": k, "cells": v} for k, v in grouped.items()]
+    name = _month_name(page.month, lang)
+    title = f"诉求统计 · {name}" if lang.startswith("zh") else f"Issue figures · {name}"
+    following = (links.month(page.month, lang, page.next_after)
+                 if page.next_after is not None else None)
+    switch = links.month(page.month, _other(lang), after)
+    if community is not None and not links.static:  # the other language, same community
+        switch = f"{links.month(page.month, _other(lang))}?community={community}"
+    return _render("figures-month.html", lang, links, switch, title,
+                   month=page.month, tables=tables, threshold=page.threshold,
+                   following=following, first=links.month(page.month, lang),
+                   after=after, community=community, current="figures")
+
+
+def _month_name(month: str, lang: str) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    if lang.startswith("zh"):
+        return f"{year} 年 {mon} 月"
+    return f"{_MONTHS[mon - 1]} {year}"
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")

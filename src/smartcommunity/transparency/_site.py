@@ -13,8 +13,15 @@ import orjson
 from ..privacy import audience_for_role
 from ..specification import DEFAULT_VERSION, load_spec
 from ._notice import NoticeFontMissing, notice_pdf
-from ._pages import LANGUAGES, Links, consultation_page, index_page, statistics_page
-from ._statistics import IssueStatistics
+from ._pages import (
+    LANGUAGES,
+    Links,
+    consultation_page,
+    figures_month_page,
+    figures_page,
+    index_page,
+)
+from ._statistics import IssueStatistics, communities_per_page
 from ._timeline import public_view
 
 __all__ = ["Site", "published"]
@@ -37,11 +44,14 @@ class Site:
     """Writes the pages of ``consultations`` (stored documents: only the published ones are
     kept, each redacted for the public) with the opinions and proposals of ``voices`` made on
     them (redacted the same way), and ``stats``, under ``out``. ``redacted`` says the
-    documents are already as the public reads them (read from a server without a token)."""
+    documents are already as the public reads them (read from a server without a token).
+    The figures are written as the server serves them: a list of months, then one file per
+    page of each month (``figures/2026-11.html``, ``figures/2026-11-after-<code>.html`` …)."""
 
     def __init__(self, consultations: Iterable[Mapping[str, Any]], stats: IssueStatistics,
                  *, now: datetime | None = None, redacted: bool = False,
-                 voices: Iterable[Mapping[str, Any]] = ()) -> None:
+                 voices: Iterable[Mapping[str, Any]] = (), per_page: int | None = None
+                 ) -> None:
         docs = [dict(d) if redacted else public_view(d) for d in consultations
                 if redacted or published(d)]
         self.consultations = sorted(docs, key=lambda d: str(d.get("id")))
@@ -52,6 +62,7 @@ class Site:
             if rid in shown:  # only a published consultation's voices are read at all
                 self.voices[rid].append(dict(voice) if redacted else public_view(voice))
         self.stats = stats
+        self.per_page = communities_per_page() if per_page is None else per_page
         self.now = now
 
     def write(self, out: Path) -> tuple[list[Path], NoticeFontMissing | None]:
@@ -69,13 +80,30 @@ class Site:
             prefix, depth = ("", 0) if lang.startswith("zh") else ("en/", 1)
             put(prefix + "index.html", index_page(self.consultations, lang, Links(
                 _root(depth), ".html"), now=self.now).encode())
-            put(prefix + "figures.html",
-                statistics_page(self.stats, lang, Links(_root(depth), ".html")).encode())
+            put(prefix + "figures.html", figures_page(
+                self.stats.months, self.stats.threshold, lang,
+                Links(_root(depth), ".html")).encode())
+            links = Links(_root(depth + 1), ".html")
+            for month in self.stats.months:
+                after = None
+                for page in self.stats.pages(month, self.per_page):
+                    put(links.month(month, lang, after)[len(links.root):], figures_month_page(
+                        page, lang, links, after=after).encode())
+                    after = page.next_after
             for doc in self.consultations:
                 put(f"{prefix}consultations/{doc['id']}.html", consultation_page(
                     doc, lang, Links(_root(depth + 1), ".html"), now=self.now,
                     voices=self.voices[str(doc["id"])]).encode())
-        put("figures.json", orjson.dumps(self.stats.to_json(), option=orjson.OPT_INDENT_2))
+        put("figures.json", orjson.dumps(self.stats.months_json(), option=orjson.OPT_INDENT_2))
+        data = Links(_root(1), ".html")  # beside the month's first page: figures/
+        for month in self.stats.months:
+            after = None
+            for page in self.stats.pages(month, self.per_page):
+                following = (data.month_data(month, page.next_after)
+                             if page.next_after is not None else None)
+                put(data.month_data(month, after)[len(data.root):], orjson.dumps(
+                    page.to_json(following), option=orjson.OPT_INDENT_2))
+                after = page.next_after
         try:
             for lang in LANGUAGES:
                 prefix = "" if lang.startswith("zh") else "en/"

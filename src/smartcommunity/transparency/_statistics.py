@@ -6,20 +6,26 @@ The counts are of issues submitted, by the top-level group of their category, th
 spec's threshold is published only as "suppressed": with one or two issues in a community a
 month, a neighbour could tell who reported. No totals are published beside the cells, since a
 total less the cells shown would give the suppressed ones back.
+
+They are published a month at a time, a page holding at most the spec's number of communities
+(/req/public-pages/figures-paged), so that no page grows with the city.
 """
 
 from __future__ import annotations
 
 import calendar
+import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ..specification import DEFAULT_VERSION, load_spec
 
-__all__ = ["CHINA_STANDARD_TIME", "Cell", "IssueStatistics", "minimum_cell_count", "month_of",
+__all__ = ["CHINA_STANDARD_TIME", "Cell", "FiguresPage", "IssueStatistics", "communities_per_page",
+           "is_division_code", "is_month", "minimum_cell_count", "month_of",
            "statistics_from_issues"]
 
 #: the months of the statistics are those of China Standard Time (UTC+08:00, no summer time)
@@ -27,11 +33,31 @@ CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 
 #: the requirement that states the threshold, and the name of its parameter
 SMALL_CELLS = "/req/public-pages/small-cells"
+#: the requirement that states how many communities a page of the figures holds at most
+FIGURES_PAGED = "/req/public-pages/figures-paged"
+
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)
+_DIVISION_CODE = re.compile(r"[0-9]{12}", re.ASCII)
 
 
 def minimum_cell_count(version: str = DEFAULT_VERSION) -> int:
     """The fewest issues a published cell may count (the spec's ``minimumCellCount``)."""
     return int(load_spec(version).parameter(SMALL_CELLS, "minimumCellCount"))
+
+
+def communities_per_page(version: str = DEFAULT_VERSION) -> int:
+    """The most communities a page of the figures holds (the spec's ``communitiesPerPage``)."""
+    return int(load_spec(version).parameter(FIGURES_PAGED, "communitiesPerPage"))
+
+
+def is_month(text: str) -> bool:
+    """Whether ``text`` is a month as the figures name it: ``YYYY-MM``."""
+    return _MONTH.fullmatch(text) is not None
+
+
+def is_division_code(text: str) -> bool:
+    """Whether ``text`` is a 12-digit division code (a community, or a page's cursor)."""
+    return _DIVISION_CODE.fullmatch(text) is not None
 
 
 def month_of(moment: str) -> str:
@@ -93,16 +119,55 @@ class IssueStatistics:
         folded: Counter[tuple[str, str, str]] = Counter()
         for (category, community, month), n in counts.items():
             folded[(category.split(".", 1)[0], community, month)] += n
+        # Newest month first, then by community and category: a month's cells lie together,
+        # in the order its pages give them.
         cells = tuple(
             Cell(cat, com, month, n if n >= threshold else None)
-            for (cat, com, month), n in sorted(folded.items(),
-                                               key=lambda kv: (-_month_key(kv[0][2]), kv[0]))
+            for (cat, com, month), n in sorted(
+                folded.items(), key=lambda kv: (-_month_key(kv[0][2]), kv[0][1], kv[0][0]))
             if n > 0)
         return cls(threshold, cells)
 
     @property
     def months(self) -> list[str]:
+        """The months that have cells, newest first."""
         return sorted({c.month for c in self.cells}, reverse=True)
+
+    def months_json(self) -> dict[str, Any]:
+        """The list of months as ``/public/figures.json`` gives it: links only, no numbers."""
+        return {"minimumCellCount": self.threshold, "months": self.months}
+
+    def page(self, month: str, size: int, *, after: str | None = None,
+             community: str | None = None) -> FiguresPage:
+        """The page of ``month`` holding the first ``size`` communities whose code comes after
+        ``after``, or only ``community``'s cells: found by bisection, so that a page costs its
+        own cells, not the city's."""
+        cells = self.cells
+        by_month = -_month_key(month)
+        lo = bisect_left(cells, by_month, key=_newest_first)
+        hi = bisect_right(cells, by_month, lo, key=_newest_first)
+        if community is not None:
+            start = bisect_left(cells, community, lo, hi, key=_community)
+            end = bisect_right(cells, community, start, hi, key=_community)
+            return FiguresPage(self.threshold, size, month, cells[start:end], None)
+        start = lo if after is None else bisect_right(cells, after, lo, hi, key=_community)
+        end, taken, last = start, 0, None
+        while end < hi:
+            if cells[end].community != last:
+                if taken == size:
+                    break
+                taken, last = taken + 1, cells[end].community
+            end += 1
+        return FiguresPage(self.threshold, size, month, cells[start:end],
+                           last if end < hi else None)
+
+    def pages(self, month: str, size: int) -> Iterator[FiguresPage]:
+        """Every page of ``month``, first to last, as following ``next`` reads them."""
+        page = self.page(month, size)
+        yield page
+        while page.next_after is not None:
+            page = self.page(month, size, after=page.next_after)
+            yield page
 
     @property
     def communities(self) -> list[str]:
@@ -113,15 +178,52 @@ class IssueStatistics:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IssueStatistics:
-        """The statistics a server published (``/public/figures.json``), as they are."""
-        cells = tuple(Cell(str(c["category"]), str(c["community"]), str(c["month"]),
-                           None if c.get("suppressed") else int(c["count"]))
-                      for c in data.get("cells") or ())
-        return cls(int(data["minimumCellCount"]), cells)
+        """The cells a server published (the ``cells`` of its pages of
+        ``/public/figures/{month}.json``, gathered), as they are, in the order pages give."""
+        cells = sorted((Cell(str(c["category"]), str(c["community"]), str(c["month"]),
+                             None if c.get("suppressed") else int(c["count"]))
+                        for c in data.get("cells") or ()),
+                       key=lambda c: (-_month_key(c.month), c.community, c.category))
+        return cls(int(data["minimumCellCount"]), tuple(cells))
+
+
+@dataclass(frozen=True, slots=True)
+class FiguresPage:
+    """One page of one month's figures: at most ``size`` communities' cells, in community
+    order; ``next_after`` is the last community shown when more follow (the next page's
+    cursor), else None."""
+
+    threshold: int
+    size: int
+    month: str
+    cells: tuple[Cell, ...]
+    next_after: str | None
+
+    @property
+    def communities(self) -> list[str]:
+        return list(dict.fromkeys(c.community for c in self.cells))
+
+    def to_json(self, next_href: str | None = None) -> dict[str, Any]:
+        """The page as ``/public/figures/{month}.json`` gives it, ``next_href`` being where
+        the next page is (needed when ``next_after`` is set)."""
+        out: dict[str, Any] = {"minimumCellCount": self.threshold,
+                               "communitiesPerPage": self.size, "month": self.month,
+                               "cells": [c.to_json() for c in self.cells]}
+        if self.next_after is not None and next_href is not None:
+            out["next"] = next_href
+        return out
 
 
 def _month_key(month: str) -> int:
     return int(month[:4]) * 12 + int(month[5:7])
+
+
+def _newest_first(cell: Cell) -> int:
+    return -_month_key(cell.month)
+
+
+def _community(cell: Cell) -> str:
+    return cell.community
 
 
 def statistics_from_issues(issues: Iterable[Mapping[str, Any]], threshold: int | None = None

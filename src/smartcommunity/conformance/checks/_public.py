@@ -1,14 +1,20 @@
 """Checks of the public pages (/conf/public-pages): read without a token, only published
 consultations as the public may read them, residents' voices with their replies and nobody
-named, small statistics cells suppressed, the A4 notice.
+named, small statistics cells suppressed and served a month and a page at a time, the A4 notice.
+
+The figures are read for the current month only, filtered to the kit's own community: what the
+checks send and read does not grow with the issues a city stores.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 from ...pointers import nodes
 from ...transparency import month_of
@@ -23,6 +29,21 @@ PREFIX = "/public/"
 PAGES = (PREFIX, PREFIX + "en/", PREFIX + "figures", PREFIX + "en/figures")
 STATISTICS = PREFIX + "figures.json"
 SMALL_CELLS = "/req/public-pages/small-cells"
+FIGURES_PAGED = "/req/public-pages/figures-paged"
+#: pages of a month the paging check follows at most: enough to see pages follow each other,
+#: few enough that a city's thousand communities cost the kit nothing more
+FOLLOWED = 3
+#: a month no issue can have been submitted in yet: its page is empty on every server
+EMPTY_MONTH = "2999-12"
+
+
+def _this_month() -> str:
+    return month_of(datetime.now(UTC).isoformat())
+
+
+def _month_page(month: str, *, lang: str = "", data: bool = False) -> str:
+    """``/public/figures/{month}`` (``lang`` ``en/`` for English), or its ``.json``."""
+    return f"{PREFIX}{lang}figures/{month}" + (".json" if data else "")
 #: an A4 page in PDF points (210 × 297 mm), with a point of slack for rounding
 A4 = (595.28, 841.89)
 _MEDIA_BOX = re.compile(r"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]")
@@ -63,8 +84,10 @@ def _page(ctx: KitContext, path: str) -> str:
 
 @check("/req/public-pages/no-token")
 def test_public_pages_without_token(ctx: KitContext) -> None:
-    for path in PAGES:
-        resp = ctx.call("GET", path)
+    # This month's figures of the kit's community only: a whole month of a city is not read.
+    month, mine = _this_month(), {"community": ctx.preset.community}
+    for path in (*PAGES, _month_page(month), _month_page(month, lang="en/")):
+        resp = ctx.call("GET", path, params=mine if path.endswith(month) else None)
         ctx.expect_status(resp, 200, zh=f"不带令牌读取 {path}", en=f"read {path} without a token")
         ctx.expect(resp.media_type == "text/html",
                    f"{path} 的媒体类型是 {resp.media_type}，应为 text/html",
@@ -76,9 +99,16 @@ def test_public_pages_without_token(ctx: KitContext) -> None:
     ctx.expect_status(resp, 200, zh="不带令牌读取统计数据",
                       en="read the statistics without a token")
     body = resp.json()
+    ctx.expect(isinstance(body, dict) and isinstance(body.get("months"), list),
+               "统计数据不是带 months 列表的 JSON 对象",
+               "the statistics are not a JSON object with a list of months")
+    resp = ctx.call("GET", _month_page(month, data=True), params=mine)
+    ctx.expect_status(resp, 200, zh="不带令牌读取本月统计数据",
+                      en="read this month's statistics without a token")
+    body = resp.json()
     ctx.expect(isinstance(body, dict) and isinstance(body.get("cells"), list),
-               "统计数据不是带 cells 列表的 JSON 对象",
-               "the statistics are not a JSON object with a list of cells")
+               "本月统计数据不是带 cells 列表的 JSON 对象",
+               "this month's statistics are not a JSON object with a list of cells")
 
 
 @check("/req/public-pages/published-only")
@@ -193,12 +223,14 @@ def test_small_cells_suppressed(ctx: KitContext) -> None:
     issue = Tracked(ctx, new_issue(ctx, category=rare))
     month = month_of(str(issue.doc["submittedAt"]))
     community = issue.doc.get("communityDivisionCode")
+    # The month and community the new issue is in: the city's other cells are not read.
+    where = {"community": str(community)}
 
     def mine(cells: list[Any]) -> list[Any]:
         return [c for c in cells if isinstance(c, dict) and c.get("category") == rare
                 and c.get("community") == community and c.get("month") == month]
 
-    body = _eventually(ctx, lambda: ctx.call("GET", STATISTICS).json(),
+    body = _eventually(ctx, lambda: _json(ctx, _month_page(month, data=True), where),
                        lambda b: isinstance(b, dict) and bool(mine(b.get("cells") or [])))
     cells: list[Any] = (body.get("cells") if isinstance(body, dict) else None) or []
     ctx.expect(isinstance(body, dict) and body.get("minimumCellCount") == threshold,
@@ -211,12 +243,142 @@ def test_small_cells_suppressed(ctx: KitContext) -> None:
                    f"a cell below {threshold} issues shows its number: {cell}")
     ctx.expect(len(mine(cells)) == 1, f"统计中没有新诉求所在的格（{rare}，{month}）",
                f"the statistics have no cell for the new issue ({rare}, {month})")
-    for path in (PREFIX + "figures", PREFIX + "en/figures"):
-        text = _page(ctx, path)
+    for path in (_month_page(month), _month_page(month, lang="en/")):
+        resp = ctx.call("GET", path, params=where)
+        ctx.expect_status(resp, 200, zh=f"不带令牌读取 {path}", en=f"read {path} without a token")
+        text = resp.text
         shown = [int(n) for n in re.findall(r'data-count="(\d+)"', text)]
         ctx.expect(all(n >= threshold for n in shown),
                    f"{path} 给出了少于 {threshold} 件的格",
                    f"{path} shows a cell below {threshold}")
+
+
+def _json(ctx: KitContext, path: str, params: dict[str, str] | None = None) -> Any:
+    """The JSON a public path answers (None when it answers none)."""
+    resp = ctx.call("GET", path, params=params)
+    try:
+        return resp.json() if resp.status == 200 else None
+    except ValueError:
+        return None
+
+
+def _cells_of(ctx: KitContext, body: Any, what: str) -> list[dict[str, Any]]:
+    ctx.expect(isinstance(body, dict) and isinstance(body.get("cells"), list)
+               and all(isinstance(c, dict) for c in body["cells"]),
+               f"{what}不是带 cells 列表的 JSON 对象",
+               f"{what} is not a JSON object with a list of cells")
+    return list(body["cells"])
+
+
+@check(FIGURES_PAGED)
+def test_figures_a_month_and_a_page_at_a_time(ctx: KitContext) -> None:
+    size = int(ctx.spec.parameter(FIGURES_PAGED, "communitiesPerPage"))
+    community = ctx.preset.community
+    month = month_of(str(Tracked(ctx, new_issue(ctx)).doc["submittedAt"]))
+    # A second community's issue this month, when the preset has one, so that the month has
+    # more than one community to page through and to filter out.
+    other = ctx.preset.other_community
+    if other and other != community:
+        neighbour = ctx.preset.by_role(ctx.staff_role, community=other)
+        if neighbour is not None:
+            theirs = json.loads(json.dumps(new_issue(ctx), ensure_ascii=False)
+                                .replace(community, other))
+            theirs.pop("gridCode", None)  # the template's grid lies in the kit's community
+            # Not followed: the kit's staff may not read it. Refused, the month has one
+            # community fewer, which the checks below hold to the same rules.
+            ctx.create(ctx.ensure_valid(theirs, "(issue of another community)"), neighbour)
+    data = _month_page(month, data=True)
+
+    # The list of months: newest first, each once, links only (no count, no total).
+    listing = _eventually(ctx, lambda: _json(ctx, STATISTICS),
+                          lambda b: isinstance(b, dict) and month in (b.get("months") or []))
+    months = listing.get("months") if isinstance(listing, dict) else None
+    ctx.expect(isinstance(months, list) and month in months,
+               f"{STATISTICS} 没有列出本月（{month}）", f"{STATISTICS} does not list {month}")
+    assert isinstance(months, list) and isinstance(listing, dict)
+    ctx.expect(all(isinstance(m, str) and re.fullmatch(r"\d{4}-\d{2}", m) for m in months)
+               and months == sorted(set(months), reverse=True),
+               f"{STATISTICS} 的月份不是按新到旧排列、各出现一次的 YYYY-MM",
+               f"the months of {STATISTICS} are not YYYY-MM, newest first, each once")
+    extra = ", ".join(sorted(set(listing) - {"minimumCellCount", "months"}))
+    ctx.expect(not extra, f"{STATISTICS} 除月份外还给出了 {extra}",
+               f"{STATISTICS} gives more than the months: {extra}")
+
+    # Filtered to one community: that community's cells of that month, nothing else.
+    def own(body: Any) -> bool:
+        return isinstance(body, dict) and any(
+            isinstance(c, dict) and c.get("community") == community
+            for c in body.get("cells") or [])
+
+    found = _eventually(ctx, lambda: _json(ctx, data, {"community": community}), own)
+    cells = _cells_of(ctx, found, f"{data}?community={community}")
+    ctx.expect(bool(cells), f"{data}?community={community} 没有本社区本月的格",
+               f"{data}?community={community} has no cell of the community this month")
+    strays = ", ".join(sorted({f"{c.get('community')} {c.get('month')}" for c in cells
+                               if c.get("community") != community or c.get("month") != month}))
+    ctx.expect(not strays, f"{data}?community={community} 给出了其他社区或月份的格：{strays}",
+               f"{data}?community={community} gives cells of other communities or months: "
+               f"{strays}")
+    for lang in ("", "en/"):
+        path = _month_page(month, lang=lang)
+        resp = ctx.call("GET", path, params={"community": community})
+        ctx.expect_status(resp, 200, zh=f"读取 {path}?community=", en=f"read {path}?community=")
+        ctx.expect(community in resp.text, f"{path}?community={community} 没有写出该社区",
+                   f"{path}?community={community} does not show the community")
+
+    # A month without issues is a page without cells, whatever community is asked for.
+    empty = _json(ctx, _month_page(EMPTY_MONTH, data=True), {"community": community})
+    ctx.expect(_cells_of(ctx, empty, _month_page(EMPTY_MONTH, data=True)) == [],
+               f"没有诉求的月份 {EMPTY_MONTH} 给出了格（页面没有只给出所要的月份）",
+               f"the month {EMPTY_MONTH}, without issues, gives cells (the page does not hold "
+               "the month asked for only)")
+
+    # Page by page: one month, at most the spec's number of communities, each community after
+    # the last one of the page before, so that following next reaches each exactly once.
+    url: str | None = data
+    last, read = "", 0
+    while url is not None and read < FOLLOWED:
+        body = _json(ctx, url)
+        read += 1
+        cells = _cells_of(ctx, body, url)
+        assert isinstance(body, dict)
+        ctx.expect(all(c.get("month") == month for c in cells),
+                   f"{url} 给出了 {month} 以外月份的格", f"{url} gives cells of months other "
+                   f"than {month}")
+        shown = list(dict.fromkeys(str(c.get("community")) for c in cells))
+        ctx.expect(len(shown) <= size, f"{url} 一页有 {len(shown)} 个社区，多于 {size}",
+                   f"{url} holds {len(shown)} communities, more than {size}")
+        order = [str(c.get("community")) for c in cells]
+        ctx.expect(order == sorted(order) and all(c > last for c in shown),
+                   f"{url} 的社区没有接着上一页按代码排列（有社区重复出现或次序错乱）",
+                   f"the communities of {url} do not follow the page before in code order (a "
+                   "community comes again or out of order)")
+        last = shown[-1] if shown else last
+        following = body.get("next")
+        ctx.expect(following is None or bool(shown), f"{url} 没有格却还有下一页",
+                   f"{url} holds no cells yet has a next page")
+        url = None if not isinstance(following, str) else _local(ctx, url, following)
+
+    # Malformed parameters are refused, naming which.
+    for path, query, name in ((_month_page("2026-13", data=True), "", "month"),
+                              (data, "?community=not-a-code", "community"),
+                              (data, "?after=not-a-code", "after")):
+        resp = ctx.call("GET", path + query)
+        ctx.expect(resp.status == 400, f"{path}{query} 应答 {resp.status}，应为 400",
+                   f"{path}{query} answers {resp.status}, not 400")
+        ctx.expect(resp.media_type == "application/problem+json" and name in resp.text,
+                   f"{path}{query} 的 400 应答不是指明参数 {name} 的 problem+json",
+                   f"the 400 of {path}{query} is not problem+json naming the parameter {name}")
+
+
+def _local(ctx: KitContext, page: str, following: str) -> str:
+    """The path of ``following`` (a next link, resolved against ``page``) on the server."""
+    base = str(ctx.client.base_url).rstrip("/")
+    resolved = urljoin(base + page, following)
+    parts = urlsplit(resolved)
+    root = urlsplit(base).path
+    path = parts.path[len(root):] if root and parts.path.startswith(root) else parts.path
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 @check("/req/public-pages/notice-pdf")
