@@ -192,9 +192,9 @@ class Access:
         self.results_shown_at: str | None = results.get("shownAtVoteStatus")
         self.results_details: Mapping[str, tuple[str, ...]] = {
             a: tuple(m) for a, m in (results.get("eventDetails") or {}).items()}
-        #: the stored issues assigned to a department (set by the service; without it no
-        #: consent shares a record)
-        self.department_issues: Callable[[str], Iterable[Stored]] | None = None
+        #: the stored records of the ``owned_by`` types that name a resident, by her id (set
+        #: by the service; without it no consent shares a record)
+        self.records_naming: Callable[[str], Iterable[Stored]] | None = None
         #: the stored record of a person by id, for a proxy's authorisation (set by the
         #: service; without it only a resident's own resources read as self)
         self.person: Callable[[str], Stored | None] | None = None
@@ -430,12 +430,14 @@ class Access:
         (/req/privacy/department-consent)."""
         organisation = principal.organisation_id
         if (principal.role not in self.consent_roles or organisation is None
-                or self.department_issues is None):
+                or self.records_naming is None):
             return None
         members = self.consent_members(stored.doc, principal, now)
         if members is None:
             return None
-        for issue in self.department_issues(organisation):
+        # Her records, not the department's: a department holds a city's worth of issues,
+        # a resident a handful.
+        for issue in self.records_naming(stored.id):
             if (issue.doc.get("reporterDisclosure") in self.consent_withheld
                     or not self.holds_assignment(organisation, issue.doc)):
                 continue

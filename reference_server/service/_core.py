@@ -49,7 +49,6 @@ from ..storage import (
     Change,
     EventRow,
     ListQuery,
-    Scope,
     Store,
     Stored,
     Tx,
@@ -132,7 +131,7 @@ class Service:
         #: what a resident's erasure clears in other records (/req/privacy/erasure-reaches-records)
         self.reach = ErasureReach(self.spec)
         self.access.person = self._person
-        self.access.department_issues = self._department_issues
+        self.access.records_naming = self._records_naming
         #: who a call without a token to an anonymous read is (/req/privacy/anonymous-public-read)
         self.anonymous = Principal(name="(anonymous)", role=str(
             self.spec.privacy["recordAccess"]["anonymousRole"]), communities=ALL)
@@ -196,19 +195,13 @@ class Service:
         with self.store.read() as tx:
             return tx.get(self.access.person_type, rid)
 
-    def _department_issues(self, organisation: str) -> list[Stored]:
-        """The stored resources assigned to ``organisation`` that can name a resident
-        (``recordAccess.ownedBy``), for the consent a resident shares with departments
-        (/req/privacy/department-consent). The department scope is an index lookup."""
-        found: list[Stored] = []
+    def _records_naming(self, resident: str) -> list[Stored]:
+        """The stored resources of the types that can name a resident
+        (``recordAccess.ownedBy``) that name ``resident``, for the consent she shares with
+        departments (/req/privacy/department-consent): an index lookup of her
+        ``named-resident`` terms, which every ``ownedBy`` pointer writes."""
         with self.store.read() as tx:
-            for rtype in self.access.owned_by:
-                after = 0
-                while rows := tx.page(rtype, ListQuery(), Scope(department=organisation),
-                                      after, 500):
-                    found += rows
-                    after = rows[-1].seq
-        return found
+            return tx.naming(resident, self.access.owned_by)
 
     def lifecycle(self, rtype: str) -> Lifecycle:
         """The lifecycle of ``rtype`` in the version the server serves."""

@@ -137,6 +137,13 @@ def test_a_system_principal_is_neither_intake_nor_community_staff(sqlite_api: Ap
 
 # -- departments and consent ---------------------------------------------------------------
 
+def test_every_record_that_can_name_a_resident_is_indexed_by_her() -> None:
+    """A consent is shared with a department through the records naming the resident, found by
+    their ``named-resident`` terms, which only the types an erasure reaches carry."""
+    owned = set(SPEC.privacy["recordAccess"]["ownedBy"])
+    assert owned <= set(SPEC.privacy["erasureReaches"]["resourceTypes"])
+
+
 def test_a_department_reads_what_the_consent_covers_until_withdrawn(sqlite_api: Api) -> None:
     api = sqlite_api
     consent = _consent(["/name", "/contactPoints", "/address/divisionCode"])
