@@ -307,17 +307,104 @@ def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],
 def _apply_tags(node: dict[str, Any], plan: Plan, treatments: Mapping[str, str],
                 masks: Mapping[str, Mask], key: Keyed, holes: list[list[Any]]) -> None:
     """Keep, mask or remove each value ``plan`` tags in ``node`` as ``treatments`` say."""
-    # Shallow tags before deep ones (the plan's order): a removed parent takes its children.
-    for path, pipl, method in plan.pipl:
+    _, (_, below) = _tag_tree(plan, treatments, masks)
+    _walk_tags(node, below, key, holes)
+
+
+#: a compiled tag tree: what to do with the value at this node (each a mask, or None to
+#: remove; empty: keep it and look inside), and the steps below it that lead to an action
+_Actions = tuple[Mask | None, ...]
+_Tree = tuple[_Actions, tuple[tuple[Step, "_Tree"], ...]]
+#: (id of the plan, treatments, masks) → (the plan, kept alive so its id stays its own;
+#: its tree)
+_TREES: dict[tuple[int, tuple[tuple[str, str], ...], int], tuple[Plan, _Tree]] = {}
+
+
+def _tag_tree(plan: Plan, treatments: Mapping[str, str], masks: Mapping[str, Mask]
+              ) -> tuple[Plan, _Tree]:
+    """The paths of ``plan`` as one tree for ``treatments``, compiled once: a document is
+    walked once, each step however many tagged paths share it, and only down paths that
+    change something (a class the audience keeps costs nothing).
+
+    It does what acting on the plan's paths one by one, shallow ones first, does: a value
+    masked or removed takes its children with it, and siblings are treated in the plan's
+    order (masking a citizen ID adds ``masked`` and ``pseudonym`` beside it, which a later
+    sibling's tag may then treat).
+    """
+    cache_key = (id(plan), tuple(sorted(treatments.items())), id(masks))
+    found = _TREES.get(cache_key)
+    if found is not None and found[0] is plan:
+        return found
+    if any(not path for path, _, _ in plan.pipl):
+        raise RedactionError("a tag on a whole document leaves nothing to redact it into")
+    root: dict[Any, Any] = {}
+    for n, (path, pipl, method) in enumerate(plan.pipl):
         treatment = treatments.get(pipl, "remove")
-        if treatment == "keep" or (path and path[0] is not None and path[0] not in node):
-            continue  # nothing to do, or nothing there: most tagged members are absent
-        mask = masks.get(method) if treatment == "mask" and method is not None else None
-        for where, value in list(values_at(node, path)):
-            if mask is not None:
-                _mask(node, where, value, mask, key, holes)
-            else:
-                _remove(node, where, holes)
+        node = root
+        for step in path:
+            node = node.setdefault(step, {})
+        if treatment != "keep":
+            mask = masks.get(method) if treatment == "mask" and method is not None else None
+            node.setdefault(_ACTIONS, []).append((n, mask))
+
+    def build(node: dict[Any, Any]) -> tuple[float, _Tree] | None:
+        """The tree of ``node`` and where in the plan it first acts (siblings act in that
+        order)."""
+        actions = node.get(_ACTIONS)
+        if actions:  # what is masked or removed has nothing left to look inside
+            return actions[0][0], (tuple(mask for _, mask in actions), ())
+        built = [(first, step, tree) for step, sub in node.items() if step is not _ACTIONS
+                 for found in (build(sub),) if found is not None for first, tree in (found,)]
+        built.sort(key=lambda b: b[0])
+        if not built:
+            return None
+        return built[0][0], ((), tuple((step, tree) for _, step, tree in built))
+
+    found_tree = build(root)
+    tree: _Tree = found_tree[1] if found_tree is not None else ((), ())
+    _TREES[cache_key] = (plan, tree)
+    return plan, tree
+
+
+_ACTIONS: Any = object()
+
+
+def _walk_tags(value: Any, children: tuple[tuple[Step, _Tree], ...], key: Keyed,
+               holes: list[list[Any]]) -> None:
+    """Act on what ``children`` (steps below ``value`` and their trees) reach in ``value``."""
+    if isinstance(value, dict):
+        for step, (actions, below) in children:
+            if step is not None and step in value:
+                if actions:
+                    _act(value, step, actions, key, holes)
+                else:
+                    _walk_tags(value[step], below, key, holes)
+    elif isinstance(value, list):
+        for step, (actions, below) in children:
+            if step is not None:
+                continue
+            for j in range(len(value)):
+                if value[j] is _HOLE:
+                    continue  # removed by an earlier tag
+                if actions:
+                    _act(value, j, actions, key, holes)
+                else:
+                    _walk_tags(value[j], below, key, holes)
+
+
+def _act(parent: Any, name: str | int, actions: _Actions, key: Keyed,
+         holes: list[list[Any]]) -> None:
+    for mask in actions:
+        # a second tag on the same path treats what the first one left
+        if isinstance(parent, dict) and name not in parent:
+            return
+        value = parent[name]
+        if value is _HOLE:
+            return
+        if mask is not None:
+            _mask_at(parent, name, value, mask, key, holes)
+        else:
+            _remove_at(parent, name, holes)
 
 
 def _parent(doc: Any, where: tuple[str | int, ...]) -> Any:
@@ -328,8 +415,10 @@ def _parent(doc: Any, where: tuple[str | int, ...]) -> Any:
 
 
 def _remove(doc: dict[str, Any], where: tuple[str | int, ...], holes: list[list[Any]]) -> None:
-    parent = _parent(doc, where)
-    key = where[-1]
+    _remove_at(_parent(doc, where), where[-1], holes)
+
+
+def _remove_at(parent: Any, key: str | int, holes: list[list[Any]]) -> None:
     if isinstance(parent, dict):
         parent.pop(key, None)
     elif isinstance(parent, list) and isinstance(key, int):
@@ -341,13 +430,11 @@ def _remove(doc: dict[str, Any], where: tuple[str | int, ...], holes: list[list[
 _HOLE: Any = object()
 
 
-def _mask(doc: dict[str, Any], where: tuple[str | int, ...], value: Any, mask: Mask,
-          key: Keyed, holes: list[list[Any]]) -> None:
+def _mask_at(parent: Any, name: str | int, value: Any, mask: Mask, key: Keyed,
+             holes: list[list[Any]]) -> None:
     if not isinstance(value, str):
-        _remove(doc, where, holes)
+        _remove_at(parent, name, holes)
         return
-    parent = _parent(doc, where)
-    name = where[-1]
     try:
         if mask is identifiers.mask_citizen_id and isinstance(parent, dict):
             # The full number goes; its masked form and pseudonym stay beside it.
@@ -360,7 +447,7 @@ def _mask(doc: dict[str, Any], where: tuple[str | int, ...], value: Any, mask: M
             return
         parent[name] = mask(value)
     except (identifiers.IdentifierError, ValueError):
-        _remove(doc, where, holes)
+        _remove_at(parent, name, holes)
 
 
 def _drop_invisible(doc: dict[str, Any], path: StepPath, visible: frozenset[str],
