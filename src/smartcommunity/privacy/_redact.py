@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+import orjson
+
 from .. import identifiers
 from .._json import json_copy
 from ..exceptions import RedactionError, SpecError, UnknownSpecVersion
@@ -139,7 +141,7 @@ def audience_for_role(role: str, version: str = DEFAULT_VERSION) -> str:
 
 
 def redact(
-    document: Mapping[str, Any],
+    document: Mapping[str, Any] | str | bytes,
     audience: str,
     *,
     pseudonym_key: bytes | None = None,
@@ -162,7 +164,16 @@ def redact(
 
     With ``profile``, an extension the city registers is redacted by the ``x-pipl`` tags of its
     schema (/req/profiles/document-extensions); every other extension stays wholly sensitive.
+
+    ``document`` may be given as its JSON text: it is parsed once and redacted in place, with
+    no copy made (a server holding documents as text redacts a page of them that way).
     """
+    owned: dict[str, Any] | None = None
+    if isinstance(document, (str, bytes)):
+        parsed = orjson.loads(document)
+        if not isinstance(parsed, dict):
+            raise RedactionError("not a resource document: the JSON text is no object")
+        document = owned = parsed
     spec, newer = _reading(document)
     policy = spec.privacy
     if audience not in policy["treatments"]:
@@ -174,18 +185,22 @@ def redact(
     visible = frozenset(policy["visibility"][audience])
     plan = compile_plan(spec, rt)
     masks = _masks(spec)
-    out: dict[str, Any] = json_copy(dict(document))
+    out: dict[str, Any] = owned if owned is not None else json_copy(dict(document))
     if newer and set(treatments.values()) != {"keep"}:
         _drop_unknown_members(spec, rt, out)
 
     keyed: Keyed = (pseudonym_key, pseudonym_key_id) if pseudonym_key is not None else None
     holes: list[list[Any]] = []
+    # What is taken out to be treated apart goes back where it was: members keep their order,
+    # so a document redaction leaves alone is the same text.
+    members = list(out)
+    extensions = list(out["extensions"]) if isinstance(out.get("extensions"), dict) else []
     registered = _take_registered(out, rt, profile)
     # Items hidden by visibility first: what is gone needs no masking.
     for path in plan.visibility:
         _drop_invisible(out, path, visible, holes)
     _drop_unnecessary(out, plan, policy, audience, rt)
-    consented = _take_consented(out)
+    consented = _take_consented(spec, out)
     _apply_tags(out, plan, treatments, masks, keyed, holes)
     out.update(consented)
     if set(treatments.values()) != {"keep"}:
@@ -199,7 +214,15 @@ def redact(
             out["extensions"] = {**(kept if isinstance(kept, dict) else {}), key: held[_HELD]}
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
-    return out
+    if registered and isinstance(out.get("extensions"), dict):
+        out["extensions"] = _in_order(out["extensions"], extensions)
+    return _in_order(out, members) if consented or registered else out
+
+
+def _in_order(node: dict[str, Any], order: list[str]) -> dict[str, Any]:
+    """``node`` with the members named in ``order`` in that order, any others after them."""
+    placed = {name: node[name] for name in order if name in node}
+    return {**placed, **{name: value for name, value in node.items() if name not in placed}}
 
 
 def without_personal(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -238,6 +261,11 @@ def published_with_consent(document: Mapping[str, Any]) -> frozenset[str]:
         spec, _ = _reading(document)
     except UnknownSpecVersion:
         return frozenset()
+    return _consented(spec, document)
+
+
+def _consented(spec: Spec, document: Mapping[str, Any]) -> frozenset[str]:
+    """:func:`published_with_consent` of ``document``, read by ``spec``."""
     rule = (spec.privacy.get("publishedWithConsent") or {}).get(document.get("resourceType"))
     if not isinstance(rule, Mapping) or document.get(str(rule["agreedWhen"]).lstrip("/")) \
             is not True:
@@ -245,9 +273,9 @@ def published_with_consent(document: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(str(m).lstrip("/") for m in rule.get("members", ()))
 
 
-def _take_consented(doc: dict[str, Any]) -> dict[str, Any]:
+def _take_consented(spec: Spec, doc: dict[str, Any]) -> dict[str, Any]:
     """Take out of ``doc`` the members its author agreed to publish, so no tag removes them."""
-    return {name: doc.pop(name) for name in published_with_consent(doc) if name in doc}
+    return {name: doc.pop(name) for name in _consented(spec, doc) if name in doc}
 
 
 def _drop_unnecessary(doc: dict[str, Any], plan: Plan, policy: Mapping[str, Any], audience: str,
