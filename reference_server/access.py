@@ -466,6 +466,9 @@ class Access:
                 or principal.role in self.intake_roles or audience == "self"
                 or (state is None and self._whole(principal, audience, stored))):
             return Presented(audience, None, text)
+        if (rtype == self.person_type and state is None and audience in self.untouched
+                and self._resident_whole(principal, stored, audience, now)):
+            return Presented(audience, None, text)
         doc = stored.doc if state is None else self.as_decided_now(orjson.loads(state), stored)
         if rtype == self.person_type:
             doc = self._resident(principal, stored, audience, now, doc)
@@ -491,6 +494,22 @@ class Access:
                     or (rtype in self.publication and audience in self.publication_audiences)
                     or (rtype in self.results_types and bool(doc.get("votes")))
                     or (audience, rtype) in self._necessary)
+
+    def _resident_whole(self, principal: Principal, stored: Stored, audience: str,
+                        now: datetime | None) -> bool:
+        """Whether the person record ``stored`` reaches ``principal`` of an ``untouched``
+        audience exactly as stored (what :meth:`_resident` would do changes nothing)."""
+        doc = stored.doc
+        restriction = doc.get("restriction")
+        state = restriction.get("state") if isinstance(restriction, Mapping) else None
+        return not (
+            state == self.erased_state
+            or (state == self.restricted_state
+                and not self._may_see_restricted(principal, stored, audience, now))
+            or principal.role in self.consent_roles
+            or (audience, stored.rtype) in self._necessary
+            or (audience != "self" and self.minor_audience[audience] != audience
+                and self.is_minor(doc, now)))
 
     @functools.cached_property
     def _necessary(self) -> frozenset[tuple[str, str]]:

@@ -18,7 +18,7 @@ from smartcommunity.strategies import documents
 
 SPEC = load_spec()
 PERSON = str(SPEC.privacy["recordAccess"]["personType"])
-TYPES = [rt for rt in SPEC.resource_types if rt != PERSON]
+TYPES = list(SPEC.resource_types)
 EXAMPLES = [d for _, d in SPEC.examples() if d.get("resourceType") in TYPES]
 ROLES = sorted(SPEC.privacy["roleAudience"])
 DISCLOSURES = [*SPEC.codelist("reporter-disclosure"), None]
@@ -52,7 +52,7 @@ def _varied(doc: dict[str, Any], disclosure: str | None, published: bool,
     return out
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.sampled_from(EXAMPLES), st.sampled_from(TYPES).flatmap(documents)),
        st.sampled_from(ROLES), st.sampled_from(DISCLOSURES), st.booleans(),
        st.sampled_from([SPEC.version, SPEC.version.split(".")[0] + ".9"]))
@@ -61,7 +61,8 @@ def test_the_stored_text_is_what_the_full_path_writes(doc: dict[str, Any], role:
                                                       version: str) -> None:
     stored = _stored(_varied(doc, disclosure, published, version))
     principal = Principal(name="reader", role=role, communities=ALL,
-                          organisation={"id": "civil-affairs"}, user_id="u-1")
+                          organisation={"id": "civil-affairs"}, user_id="u-1",
+                          resident=str(doc["id"]) if doc["resourceType"] == PERSON else None)
     fast = FAST.present(principal, stored, check=False)
     full = FULL.present(principal, stored, check=False)
     assert fast is not None and full is not None
@@ -78,6 +79,17 @@ def test_a_system_reads_an_issue_as_stored_unless_its_reporter_is_withheld() -> 
         withheld = FAST._strips_reporter(system, "system", stored.doc)
         assert (presented.text is None) is withheld, disclosure
         assert disclosure != "confidential" or withheld
+
+
+def test_a_staff_member_reads_a_resident_as_stored_unless_restricted_or_a_minor() -> None:
+    resident = next(d for d in EXAMPLES if d["resourceType"] == PERSON)
+    staff = Principal(name="staff", role="community-staff", communities=ALL)
+    adult = _stored(resident)
+    presented = FAST.present(staff, adult, check=False)
+    assert presented is not None and presented.text == adult.text
+    erased = _stored({**resident, "restriction": {"state": FAST.erased_state}})
+    presented = FAST.present(staff, erased, check=False)
+    assert presented is not None and presented.text is None
 
 
 def test_redacting_the_stored_text_is_redacting_the_document() -> None:
