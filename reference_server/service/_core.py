@@ -269,7 +269,9 @@ class Service:
         for stored, presented in shown:
             if not self.policies[stored.rtype].audited:
                 continue
-            fields = self.access.sensitive_pointers(presented.document())
+            # Served as stored: the row's document, parsed already, is what was disclosed.
+            doc = stored.doc if presented.text is stored.text else presented.document()
+            fields = self.access.sensitive_pointers(doc)
             if fields:
                 rows.append(self.audit_row(principal, operation, stored.id, fields,
                                            stored.communities, at))
