@@ -473,9 +473,10 @@ class Access:
         if rtype == self.person_type:
             doc = self._resident(principal, stored, audience, now, doc)
         else:
-            # The stored text is parsed into a copy of its own: nothing else to copy.
-            doc = redact(text if state is None and text else doc, audience, pseudonym_key=self.key,
-                         pseudonym_key_id=self.key_id, profile=self.profile)
+            # What was parsed to decide is handed over: redaction changes it, nothing is copied.
+            taken = state is None and bool(text)
+            doc = redact(stored.take_doc() if taken else doc, audience, pseudonym_key=self.key,
+                         pseudonym_key_id=self.key_id, profile=self.profile, copy=not taken)
         if rtype in self.publication and audience in self.publication_audiences:
             self._public_area(rtype, doc)
         if rtype in self.reporter_types:

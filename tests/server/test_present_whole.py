@@ -96,4 +96,17 @@ def test_redacting_the_stored_text_is_redacting_the_document() -> None:
     for doc in EXAMPLES:
         text = orjson.dumps(doc)
         for audience in SPEC.audiences:
-            assert orjson.dumps(redact(text, audience)) == orjson.dumps(redact(doc, audience))
+            expected = orjson.dumps(redact(doc, audience))
+            assert orjson.dumps(redact(text, audience)) == expected
+            handed = orjson.loads(text)
+            assert orjson.dumps(redact(handed, audience, copy=False)) == expected
+
+
+def test_a_row_hands_over_its_parsed_document_once() -> None:
+    issue = next(d for d in EXAMPLES if d["resourceType"] == "Issue")
+    row = _stored(issue)
+    parsed = row.doc
+    taken = row.take_doc()
+    assert taken is parsed
+    taken.clear()
+    assert row.doc == issue  # parsed again from its text

@@ -147,6 +147,7 @@ def redact(
     pseudonym_key: bytes | None = None,
     pseudonym_key_id: str | None = None,
     profile: RedactionProfile | None = None,
+    copy: bool = True,
 ) -> dict[str, Any]:
     """A copy of ``document`` as ``audience`` may see it; the input is not modified.
 
@@ -166,7 +167,9 @@ def redact(
     schema (/req/profiles/document-extensions); every other extension stays wholly sensitive.
 
     ``document`` may be given as its JSON text: it is parsed once and redacted in place, with
-    no copy made (a server holding documents as text redacts a page of them that way).
+    no copy made (a server holding documents as text redacts a page of them that way). With
+    ``copy=False`` a ``dict`` the caller hands over is itself redacted and returned, for a
+    caller that has just parsed it and needs it no more.
     """
     owned: dict[str, Any] | None = None
     if isinstance(document, (str, bytes)):
@@ -174,6 +177,8 @@ def redact(
         if not isinstance(parsed, dict):
             raise RedactionError("not a resource document: the JSON text is no object")
         document = owned = parsed
+    elif not copy and isinstance(document, dict):
+        owned = document
     spec, newer = _reading(document)
     policy = spec.privacy
     if audience not in policy["treatments"]:
