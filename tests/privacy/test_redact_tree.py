@@ -8,10 +8,12 @@ from typing import Any
 from unittest import mock
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartcommunity import load_spec
+from smartcommunity.exceptions import RedactionError
 from smartcommunity.privacy import _redact, redact
 from smartcommunity.strategies import documents
 from smartcommunity.validation import Plan, values_at
@@ -81,3 +83,16 @@ def test_a_masked_citizen_id_is_what_both_walks_leave() -> None:
         assert fast == slow
         assert b"11010519491231002X" not in fast
         assert (b"hmac-sha256:" in fast) is (audience == "department")
+
+
+def test_json_text_and_a_handed_over_document_are_redacted_in_place() -> None:
+    doc = next(d for d in EXAMPLES if d["resourceType"] == "Issue")
+    expected = orjson.dumps(redact(doc, "public"))
+    assert orjson.dumps(redact(orjson.dumps(doc).decode(), "public")) == expected
+    handed = orjson.loads(orjson.dumps(doc))
+    out = redact(handed, "public", copy=False)
+    assert out is handed and orjson.dumps(out) == expected
+    kept = orjson.loads(orjson.dumps(doc))
+    assert redact(kept, "public") is not kept and kept == doc  # copied by default
+    with pytest.raises(RedactionError):
+        redact("[]", "public")
