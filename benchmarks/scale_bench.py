@@ -132,10 +132,11 @@ def _threads(base: str, request: Callable[[httpx.Client], httpx.Response], secon
                 latencies[int(0.99 * (len(latencies) - 1))], errors, "threads")
 
 
-def get_load(base: str, path: str, seconds: float, connections: int = CONNECTIONS) -> Load:
+def get_load(base: str, path: str, seconds: float, connections: int = CONNECTIONS,
+             token: str = READER) -> Load:
     if shutil.which("wrk"):
-        return _wrk(base, path, seconds, connections)
-    headers = {"Authorization": f"Bearer {READER}"}
+        return _wrk(base, path, seconds, connections, token=token)
+    headers = {"Authorization": f"Bearer {token}"}
     return _threads(base, lambda c: c.get(path, headers=headers), seconds, connections)
 
 
@@ -197,14 +198,17 @@ def reads_load(base: str, ids: list[str], seconds: float) -> Load:
 # -- servers and stores ----------------------------------------------------------------------
 
 @contextlib.contextmanager
-def serving(url: str, tokens: Path, log: Path) -> Iterator[str]:
-    """One ``smartcommunity serve`` process on ``url``; its base URL."""
+def serving(url: str, tokens: Path, log: Path, workers: int = 1,
+            root: Path = ROOT) -> Iterator[str]:
+    """One ``smartcommunity serve`` (of the checkout at ``root``) on ``url``, with ``workers``
+    worker processes; its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "smartcommunity.cli", "serve", "--port", str(port),
-               "--database-url", url, "--tokens", str(tokens), "--no-access-log"]
-    env = {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    with serve(command, env, base, log=log, start=300):
+               "--database-url", url, "--tokens", str(tokens), "--no-access-log",
+               "--workers", str(workers)]
+    env = {"PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    with serve(command, env, base, log=log, start=300, cwd=root):
         yield base
 
 

@@ -251,10 +251,10 @@ def new_issue(template: dict[str, Any], n: int = 0) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def serve(command: list[str], env: dict[str, str], base: str, *, log: Path | None = None,
-          start: float = 60) -> Iterator[subprocess.Popen[bytes]]:
-    """The server ``command`` starts, once it answers at ``base`` (within ``start`` seconds);
-    stopped afterwards. Its standard error goes to ``log`` when given."""
-    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
+          start: float = 60, cwd: Path = ROOT) -> Iterator[subprocess.Popen[bytes]]:
+    """The server ``command`` starts in ``cwd``, once it answers at ``base`` (within ``start``
+    seconds); stopped afterwards. Its standard error goes to ``log`` when given."""
+    proc = subprocess.Popen(command, cwd=cwd, env={**os.environ, **env},
                             stdout=subprocess.DEVNULL,
                             stderr=log.open("ab") if log else subprocess.DEVNULL)
     try:

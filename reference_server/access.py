@@ -465,14 +465,20 @@ class Access:
         text = stored.text if state is None else state
         if audience in self.untouched and rtype != self.person_type and (
                 rtype not in self.reporter_types
-                or principal.role in self.intake_roles or audience == "self"):
+                or principal.role in self.intake_roles or audience == "self"
+                or (state is None and self._whole(principal, audience, stored))):
+            return Presented(audience, None, text)
+        if (rtype == self.person_type and state is None and audience in self.untouched
+                and self._resident_whole(principal, stored, audience, now)):
             return Presented(audience, None, text)
         doc = stored.doc if state is None else self.as_decided_now(orjson.loads(state), stored)
         if rtype == self.person_type:
             doc = self._resident(principal, stored, audience, now, doc)
         else:
-            doc = redact(doc, audience, pseudonym_key=self.key, pseudonym_key_id=self.key_id,
-                         profile=self.profile)
+            # What was parsed to decide is handed over: redaction changes it, nothing is copied.
+            taken = state is None and bool(text)
+            doc = redact(stored.take_doc() if taken else doc, audience, pseudonym_key=self.key,
+                         pseudonym_key_id=self.key_id, profile=self.profile, copy=not taken)
         if rtype in self.publication and audience in self.publication_audiences:
             self._public_area(rtype, doc)
         if rtype in self.reporter_types:
@@ -481,6 +487,39 @@ class Access:
             _hide_results(doc, now, principal.role in self.results_hidden_from,
                           self.results_shown_at, self.results_details)
         return Presented(audience, doc, None)
+
+    def _whole(self, principal: Principal, audience: str, stored: Stored) -> bool:
+        """Whether ``stored`` reaches ``principal`` of an ``untouched`` audience exactly as
+        stored: what redaction and the server's rules would do to it changes nothing, so its
+        stored text is served without being parsed, redacted and written again."""
+        rtype, doc = stored.rtype, stored.doc
+        return not (self._strips_reporter(principal, audience, doc)
+                    or (rtype in self.publication and audience in self.publication_audiences)
+                    or (rtype in self.results_types and bool(doc.get("votes")))
+                    or (audience, rtype) in self._necessary)
+
+    def _resident_whole(self, principal: Principal, stored: Stored, audience: str,
+                        now: datetime | None) -> bool:
+        """Whether the person record ``stored`` reaches ``principal`` of an ``untouched``
+        audience exactly as stored (what :meth:`_resident` would do changes nothing)."""
+        doc = stored.doc
+        restriction = doc.get("restriction")
+        state = restriction.get("state") if isinstance(restriction, Mapping) else None
+        return not (
+            state == self.erased_state
+            or (state == self.restricted_state
+                and not self._may_see_restricted(principal, stored, audience, now))
+            or principal.role in self.consent_roles
+            or (audience, stored.rtype) in self._necessary
+            or (audience != "self" and self.minor_audience[audience] != audience
+                and self.is_minor(doc, now)))
+
+    @functools.cached_property
+    def _necessary(self) -> frozenset[tuple[str, str]]:
+        """(audience, resource type) that ``necessaryMembers`` limits."""
+        rules = self.spec.privacy.get("necessaryMembers") or {}
+        return frozenset((audience, rtype) for audience, types in rules.items()
+                         if isinstance(types, Mapping) for rtype in types)
 
     def as_decided_now(self, state: dict[str, Any], current: Stored) -> dict[str, Any]:
         """An earlier ``state`` with the current record's values of the members that decide
@@ -512,7 +551,9 @@ class Access:
                 doc = {k: v for k, v in doc.items() if k not in tagged or k in members}
         if audience != "self" and self.is_minor(doc, now):
             audience = self.minor_audience[audience]
-        return redact(doc, audience, pseudonym_key=self.key, pseudonym_key_id=self.key_id,
+        # The stored text, when that is what is redacted, is parsed into a copy of its own.
+        return redact(stored.text if doc is stored.doc and stored.text else doc, audience,
+                      pseudonym_key=self.key, pseudonym_key_id=self.key_id,
                       profile=self.profile)
 
     def _may_see_restricted(self, principal: Principal, stored: Stored, audience: str,
@@ -524,13 +565,19 @@ class Access:
                 and principal.serves_any(stored.communities))
 
     def _reporter(self, principal: Principal, audience: str, doc: dict[str, Any]) -> None:
+        if self._strips_reporter(principal, audience, doc):
+            strip_reporter(doc, self.own_record_roles)
+
+    def _strips_reporter(self, principal: Principal, audience: str,
+                         doc: Mapping[str, Any]) -> bool:
+        """Whether the reporter of ``doc`` (of a ``reporter_types`` type) is withheld from
+        ``principal`` reading as ``audience``."""
         try:
             disclosure = resolve_pointer(doc, self.reporter_disclosure)
         except LookupError:
-            return
-        if audience in self.reporter_hidden.get(str(disclosure), ()) or (
-                disclosure in self.intake_only and principal.role not in self.intake_roles):
-            strip_reporter(doc, self.own_record_roles)
+            return False
+        return audience in self.reporter_hidden.get(str(disclosure), ()) or (
+            disclosure in self.intake_only and principal.role not in self.intake_roles)
 
     # -- audit -------------------------------------------------------------------------
     def sensitive_pointers(self, doc: Mapping[str, Any], now: datetime | None = None) -> list[str]:

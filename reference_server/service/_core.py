@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -80,6 +81,11 @@ def request_errors(checker: Compiled, spec: Spec, body: Any) -> list[dict[str, A
                            "/req/core/no-unknown-members" if code == "schema.unknown-member"
                            else None))
     return out
+
+
+#: the records access rules followed while one list page is made: (type, id) → row or None
+_PAGE_HELD: ContextVar[dict[tuple[str, str], Stored | None] | None] = ContextVar(
+    "page_held", default=None)
 
 
 class Service:
@@ -232,9 +238,16 @@ class Service:
         return {"ETag": f'"{version}"'}
 
     def _held(self, rtype: str, rid: str) -> Stored | None:
-        """The stored record, for access rules that follow another record."""
+        """The stored record, for access rules that follow another record; read once a page
+        while a list page is being made (its opinions mostly follow the same consultation)."""
+        memo = _PAGE_HELD.get()
+        if memo is not None and (rtype, rid) in memo:
+            return memo[rtype, rid]
         with self.store.read() as tx:
-            return tx.get(rtype, rid)
+            found = tx.get(rtype, rid)
+        if memo is not None:
+            memo[rtype, rid] = found
+        return found
 
     def visible(self, principal: Principal, stored: Stored | None) -> Stored:
         if stored is None or not self.access.can_see(principal, stored):
@@ -262,7 +275,9 @@ class Service:
         for stored, presented in shown:
             if not self.policies[stored.rtype].audited:
                 continue
-            fields = self.access.sensitive_pointers(presented.document())
+            # Served as stored: the row's document, parsed already, is what was disclosed.
+            doc = stored.doc if presented.text is stored.text else presented.document()
+            fields = self.access.sensitive_pointers(doc)
             if fields:
                 rows.append(self.audit_row(principal, operation, stored.id, fields,
                                            stored.communities, at))
@@ -438,20 +453,24 @@ class Service:
         shown: list[tuple[Stored, Presented]] = []
         last = after
         more = False
-        with self.store.read() as tx:
-            while True:
-                wanted = limit - len(shown) + 1
-                rows = tx.page(rtype, query, scope, last, wanted)
-                for stored in rows:
-                    if len(shown) == limit:
-                        more = True
+        held = _PAGE_HELD.set({})
+        try:
+            with self.store.read() as tx:
+                while True:
+                    wanted = limit - len(shown) + 1
+                    rows = tx.page(rtype, query, scope, last, wanted)
+                    for stored in rows:
+                        if len(shown) == limit:
+                            more = True
+                            break
+                        last = stored.seq
+                        presented = self.present(principal, stored)
+                        if presented is not None:
+                            shown.append((stored, presented))
+                    if more or len(rows) < wanted:
                         break
-                    last = stored.seq
-                    presented = self.present(principal, stored)
-                    if presented is not None:
-                        shown.append((stored, presented))
-                if more or len(rows) < wanted:
-                    break
+        finally:
+            _PAGE_HELD.reset(held)
         if self.policies[rtype].audited:
             self._audit_reads(principal, "list", shown)
         page = {"items": [p.json() for _, p in shown],

@@ -65,6 +65,16 @@ class Stored:
             self._doc = orjson.loads(self.text)
         return self._doc
 
+    def take_doc(self) -> dict[str, Any]:
+        """The stored document for the caller to change: the one a read of the row parsed
+        already, which the row then forgets (parsing its text again if asked), else a parse of
+        its own. A row prepared for writing keeps its document."""
+        doc = self._doc
+        if doc is None or self.derived is not None:
+            return dict(orjson.loads(self.text))
+        self._doc = None
+        return doc
+
 
 @dataclass(frozen=True, slots=True)
 class EventRow:

@@ -345,3 +345,29 @@ def test_opinions_follow_their_consultations_visibility(sqlite_api: Api) -> None
     public_one = _opinion(shown.id, textPublic=True)
     assert _post(api, "grid-worker", public_one).status_code == 201
     assert api.as_("public").get(f"/opinions/{public_one['id']}").status_code == 200
+
+
+def test_a_page_of_opinions_reads_their_consultation_once(sqlite_api: Api) -> None:
+    """Listing opinions checks each against its consultation's visibility
+    (/req/voice/consultation-visibility): the consultation is read once for the page, not once
+    an opinion, and the answer is the same."""
+    api = sqlite_api
+    c = _consultation_at(api, "proposed", visibility="public")
+    for _ in range(3):
+        assert _post(api, "grid-worker", _opinion(c.id, textPublic=True)).status_code == 201
+    store = api.client.app.state.sc.service.store
+    reads = 0
+    real = store.read
+
+    def counted() -> Any:
+        nonlocal reads
+        reads += 1
+        return real()
+
+    store.read = counted
+    try:
+        listed = api.as_("public").get("/opinions", params={"consultation": c.id})
+    finally:
+        store.read = real
+    assert listed.status_code == 200 and len(listed.json()["items"]) == 3
+    assert reads == 2  # the page, and the consultation once

@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+import orjson
+
 from .. import identifiers
 from .._json import json_copy
 from ..exceptions import RedactionError, SpecError, UnknownSpecVersion
@@ -139,12 +141,13 @@ def audience_for_role(role: str, version: str = DEFAULT_VERSION) -> str:
 
 
 def redact(
-    document: Mapping[str, Any],
+    document: Mapping[str, Any] | str | bytes,
     audience: str,
     *,
     pseudonym_key: bytes | None = None,
     pseudonym_key_id: str | None = None,
     profile: RedactionProfile | None = None,
+    copy: bool = True,
 ) -> dict[str, Any]:
     """A copy of ``document`` as ``audience`` may see it; the input is not modified.
 
@@ -162,7 +165,20 @@ def redact(
 
     With ``profile``, an extension the city registers is redacted by the ``x-pipl`` tags of its
     schema (/req/profiles/document-extensions); every other extension stays wholly sensitive.
+
+    ``document`` may be given as its JSON text: it is parsed once and redacted in place, with
+    no copy made (a server holding documents as text redacts a page of them that way). With
+    ``copy=False`` a ``dict`` the caller hands over is itself redacted and returned, for a
+    caller that has just parsed it and needs it no more.
     """
+    owned: dict[str, Any] | None = None
+    if isinstance(document, (str, bytes)):
+        parsed = orjson.loads(document)
+        if not isinstance(parsed, dict):
+            raise RedactionError("not a resource document: the JSON text is no object")
+        document = owned = parsed
+    elif not copy and isinstance(document, dict):
+        owned = document
     spec, newer = _reading(document)
     policy = spec.privacy
     if audience not in policy["treatments"]:
@@ -174,18 +190,22 @@ def redact(
     visible = frozenset(policy["visibility"][audience])
     plan = compile_plan(spec, rt)
     masks = _masks(spec)
-    out: dict[str, Any] = json_copy(dict(document))
+    out: dict[str, Any] = owned if owned is not None else json_copy(dict(document))
     if newer and set(treatments.values()) != {"keep"}:
         _drop_unknown_members(spec, rt, out)
 
     keyed: Keyed = (pseudonym_key, pseudonym_key_id) if pseudonym_key is not None else None
     holes: list[list[Any]] = []
+    # What is taken out to be treated apart goes back where it was: members keep their order,
+    # so a document redaction leaves alone is the same text.
+    members = list(out)
+    extensions = list(out["extensions"]) if isinstance(out.get("extensions"), dict) else []
     registered = _take_registered(out, rt, profile)
     # Items hidden by visibility first: what is gone needs no masking.
     for path in plan.visibility:
         _drop_invisible(out, path, visible, holes)
     _drop_unnecessary(out, plan, policy, audience, rt)
-    consented = _take_consented(out)
+    consented = _take_consented(spec, out)
     _apply_tags(out, plan, treatments, masks, keyed, holes)
     out.update(consented)
     if set(treatments.values()) != {"keep"}:
@@ -199,7 +219,15 @@ def redact(
             out["extensions"] = {**(kept if isinstance(kept, dict) else {}), key: held[_HELD]}
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
-    return out
+    if registered and isinstance(out.get("extensions"), dict):
+        out["extensions"] = _in_order(out["extensions"], extensions)
+    return _in_order(out, members) if consented or registered else out
+
+
+def _in_order(node: dict[str, Any], order: list[str]) -> dict[str, Any]:
+    """``node`` with the members named in ``order`` in that order, any others after them."""
+    placed = {name: node[name] for name in order if name in node}
+    return {**placed, **{name: value for name, value in node.items() if name not in placed}}
 
 
 def without_personal(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -238,6 +266,11 @@ def published_with_consent(document: Mapping[str, Any]) -> frozenset[str]:
         spec, _ = _reading(document)
     except UnknownSpecVersion:
         return frozenset()
+    return _consented(spec, document)
+
+
+def _consented(spec: Spec, document: Mapping[str, Any]) -> frozenset[str]:
+    """:func:`published_with_consent` of ``document``, read by ``spec``."""
     rule = (spec.privacy.get("publishedWithConsent") or {}).get(document.get("resourceType"))
     if not isinstance(rule, Mapping) or document.get(str(rule["agreedWhen"]).lstrip("/")) \
             is not True:
@@ -245,9 +278,9 @@ def published_with_consent(document: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(str(m).lstrip("/") for m in rule.get("members", ()))
 
 
-def _take_consented(doc: dict[str, Any]) -> dict[str, Any]:
+def _take_consented(spec: Spec, doc: dict[str, Any]) -> dict[str, Any]:
     """Take out of ``doc`` the members its author agreed to publish, so no tag removes them."""
-    return {name: doc.pop(name) for name in published_with_consent(doc) if name in doc}
+    return {name: doc.pop(name) for name in _consented(spec, doc) if name in doc}
 
 
 def _drop_unnecessary(doc: dict[str, Any], plan: Plan, policy: Mapping[str, Any], audience: str,
@@ -307,17 +340,104 @@ def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],
 def _apply_tags(node: dict[str, Any], plan: Plan, treatments: Mapping[str, str],
                 masks: Mapping[str, Mask], key: Keyed, holes: list[list[Any]]) -> None:
     """Keep, mask or remove each value ``plan`` tags in ``node`` as ``treatments`` say."""
-    # Shallow tags before deep ones (the plan's order): a removed parent takes its children.
-    for path, pipl, method in plan.pipl:
+    _, (_, below) = _tag_tree(plan, treatments, masks)
+    _walk_tags(node, below, key, holes)
+
+
+#: a compiled tag tree: what to do with the value at this node (each a mask, or None to
+#: remove; empty: keep it and look inside), and the steps below it that lead to an action
+_Actions = tuple[Mask | None, ...]
+_Tree = tuple[_Actions, tuple[tuple[Step, "_Tree"], ...]]
+#: (id of the plan, treatments, masks) → (the plan, kept alive so its id stays its own;
+#: its tree)
+_TREES: dict[tuple[int, tuple[tuple[str, str], ...], int], tuple[Plan, _Tree]] = {}
+
+
+def _tag_tree(plan: Plan, treatments: Mapping[str, str], masks: Mapping[str, Mask]
+              ) -> tuple[Plan, _Tree]:
+    """The paths of ``plan`` as one tree for ``treatments``, compiled once: a document is
+    walked once, each step however many tagged paths share it, and only down paths that
+    change something (a class the audience keeps costs nothing).
+
+    It does what acting on the plan's paths one by one, shallow ones first, does: a value
+    masked or removed takes its children with it, and siblings are treated in the plan's
+    order (masking a citizen ID adds ``masked`` and ``pseudonym`` beside it, which a later
+    sibling's tag may then treat).
+    """
+    cache_key = (id(plan), tuple(sorted(treatments.items())), id(masks))
+    found = _TREES.get(cache_key)
+    if found is not None and found[0] is plan:
+        return found
+    if any(not path for path, _, _ in plan.pipl):
+        raise RedactionError("a tag on a whole document leaves nothing to redact it into")
+    root: dict[Any, Any] = {}
+    for n, (path, pipl, method) in enumerate(plan.pipl):
         treatment = treatments.get(pipl, "remove")
-        if treatment == "keep" or (path and path[0] is not None and path[0] not in node):
-            continue  # nothing to do, or nothing there: most tagged members are absent
-        mask = masks.get(method) if treatment == "mask" and method is not None else None
-        for where, value in list(values_at(node, path)):
-            if mask is not None:
-                _mask(node, where, value, mask, key, holes)
-            else:
-                _remove(node, where, holes)
+        node = root
+        for step in path:
+            node = node.setdefault(step, {})
+        if treatment != "keep":
+            mask = masks.get(method) if treatment == "mask" and method is not None else None
+            node.setdefault(_ACTIONS, []).append((n, mask))
+
+    def build(node: dict[Any, Any]) -> tuple[float, _Tree] | None:
+        """The tree of ``node`` and where in the plan it first acts (siblings act in that
+        order)."""
+        actions = node.get(_ACTIONS)
+        if actions:  # what is masked or removed has nothing left to look inside
+            return actions[0][0], (tuple(mask for _, mask in actions), ())
+        built = [(first, step, tree) for step, sub in node.items() if step is not _ACTIONS
+                 for found in (build(sub),) if found is not None for first, tree in (found,)]
+        built.sort(key=lambda b: b[0])
+        if not built:
+            return None
+        return built[0][0], ((), tuple((step, tree) for _, step, tree in built))
+
+    found_tree = build(root)
+    tree: _Tree = found_tree[1] if found_tree is not None else ((), ())
+    _TREES[cache_key] = (plan, tree)
+    return plan, tree
+
+
+_ACTIONS: Any = object()
+
+
+def _walk_tags(value: Any, children: tuple[tuple[Step, _Tree], ...], key: Keyed,
+               holes: list[list[Any]]) -> None:
+    """Act on what ``children`` (steps below ``value`` and their trees) reach in ``value``."""
+    if isinstance(value, dict):
+        for step, (actions, below) in children:
+            if step is not None and step in value:
+                if actions:
+                    _act(value, step, actions, key, holes)
+                else:
+                    _walk_tags(value[step], below, key, holes)
+    elif isinstance(value, list):
+        for step, (actions, below) in children:
+            if step is not None:
+                continue
+            for j in range(len(value)):
+                if value[j] is _HOLE:
+                    continue  # removed by an earlier tag
+                if actions:
+                    _act(value, j, actions, key, holes)
+                else:
+                    _walk_tags(value[j], below, key, holes)
+
+
+def _act(parent: Any, name: str | int, actions: _Actions, key: Keyed,
+         holes: list[list[Any]]) -> None:
+    for mask in actions:
+        # a second tag on the same path treats what the first one left
+        if isinstance(parent, dict) and name not in parent:
+            return
+        value = parent[name]
+        if value is _HOLE:
+            return
+        if mask is not None:
+            _mask_at(parent, name, value, mask, key, holes)
+        else:
+            _remove_at(parent, name, holes)
 
 
 def _parent(doc: Any, where: tuple[str | int, ...]) -> Any:
@@ -328,8 +448,10 @@ def _parent(doc: Any, where: tuple[str | int, ...]) -> Any:
 
 
 def _remove(doc: dict[str, Any], where: tuple[str | int, ...], holes: list[list[Any]]) -> None:
-    parent = _parent(doc, where)
-    key = where[-1]
+    _remove_at(_parent(doc, where), where[-1], holes)
+
+
+def _remove_at(parent: Any, key: str | int, holes: list[list[Any]]) -> None:
     if isinstance(parent, dict):
         parent.pop(key, None)
     elif isinstance(parent, list) and isinstance(key, int):
@@ -341,13 +463,11 @@ def _remove(doc: dict[str, Any], where: tuple[str | int, ...], holes: list[list[
 _HOLE: Any = object()
 
 
-def _mask(doc: dict[str, Any], where: tuple[str | int, ...], value: Any, mask: Mask,
-          key: Keyed, holes: list[list[Any]]) -> None:
+def _mask_at(parent: Any, name: str | int, value: Any, mask: Mask, key: Keyed,
+             holes: list[list[Any]]) -> None:
     if not isinstance(value, str):
-        _remove(doc, where, holes)
+        _remove_at(parent, name, holes)
         return
-    parent = _parent(doc, where)
-    name = where[-1]
     try:
         if mask is identifiers.mask_citizen_id and isinstance(parent, dict):
             # The full number goes; its masked form and pseudonym stay beside it.
@@ -360,7 +480,7 @@ def _mask(doc: dict[str, Any], where: tuple[str | int, ...], value: Any, mask: M
             return
         parent[name] = mask(value)
     except (identifiers.IdentifierError, ValueError):
-        _remove(doc, where, holes)
+        _remove_at(parent, name, holes)
 
 
 def _drop_invisible(doc: dict[str, Any], path: StepPath, visible: frozenset[str],
