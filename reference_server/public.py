@@ -54,11 +54,14 @@ from .service import Service
 from .storage import (
     ListQuery,
     Stored,
+    Tx,
     changed_between,
     derive,
     feed_head,
+    month_counts,
+    month_has_submissions,
     submission_cell,
-    submission_counts,
+    submission_months,
 )
 
 __all__ = ["PUBLIC_PREFIX", "InvalidAfter", "InvalidCommunity", "InvalidFigures",
@@ -177,9 +180,11 @@ class PublicPages:
         self._head = -1
         self._checked = float("-inf")
         self._checking = False  # a read of the head is under way
-        #: exact issue counts by China-time month, then (category, community), at feed head
-        #: ``_counted_at`` (None: not counted yet)
-        self._counts: dict[str, Counter[tuple[str, str]]] | None = None
+        #: the China-time months with issue figures (None: not read yet), and the exact
+        #: counts by (category, community) of the months read so far, both at feed head
+        #: ``_counted_at``: a month is counted when its page is first asked for
+        self._months: set[str] | None = None
+        self._counts: dict[str, Counter[tuple[str, str]]] = {}
         self._counted_at = 0
         #: how often each month's counts changed, and how often the months did; a page of
         #: the figures is made again only when what it shows changed
@@ -276,73 +281,104 @@ class PublicPages:
                     break
         return found
 
-    def _count(self) -> dict[str, Counter[tuple[str, str]]]:
-        """Exact counts, folded to China-time months: grouped by the database the first time
-        (or after many writes), else the last counts moved on by the writes since; the
-        versions of the months a write touched move on."""
-        with self.service.store.read() as tx:
-            head = feed_head(tx)
-            counts = self._counts
-            changed = None if counts is None else changed_between(
-                tx, self.issue_type, self._counted_at, head, self.followed)
-            if counts is None or changed is None:
-                counts = {}
-                for category, community, month, late, n in submission_counts(tx,
-                                                                             self.issue_type):
-                    counts.setdefault(shifted_month(month, late), Counter())[
-                        (category, community)] += n
-                # Statements are not one snapshot: counts made while the feed moved on are
-                # shown, but not followed from (the next page counts afresh).
-                self._counts = counts if feed_head(tx) == head else None
-                self._versions.update(set(counts) | set(self._versions))
-                self._months_version += 1
-            else:
-                moves: Counter[tuple[str, str, str]] = Counter()
-                for rid in changed:
-                    for at, step in ((self._counted_at, -1), (head, 1)):
-                        cell = submission_cell(tx, self.issue_type, rid, at)
-                        if cell is not None:
-                            category, community, month, late = cell
-                            moves[(shifted_month(month, late), category, community)] += step
-                for (month, category, community), step in moves.items():
-                    if not step:
-                        continue
-                    kept = counts.get(month)
-                    if kept is None:  # a month new to the list
-                        kept = counts[month] = Counter()
-                        self._months_version += 1
-                    kept[(category, community)] += step
-                    if not kept[(category, community)]:
-                        del kept[(category, community)]
-                    if not kept:  # a month gone from it
-                        del counts[month]
-                        self._months_version += 1
-                    self._versions[month] += 1
+    def _follow(self, tx: Tx) -> None:
+        """Bring what is counted to the feed's head: each issue written since moves from the
+        cell it was counted in to its cell now, in the months counted; the months that gain
+        their first issue or lose their last join or leave the list, and the versions of the
+        months a write touched move on. After many writes, forget and count again."""
+        head = feed_head(tx)
+        if head == self._counted_at:
+            return
+        changed = (None if self._months is None and not self._counts
+                   else changed_between(tx, self.issue_type, self._counted_at, head,
+                                        self.followed))
+        if changed is None:  # every page of the figures is made again from a new count
+            self._months, self._counts, self._month_stats = None, {}, {}
+            self._figures = _Recent(self.kept_figures)
             self._counted_at = head
-        return counts
+            return
+        moves: Counter[tuple[str, str, str]] = Counter()
+        for rid in changed:
+            for at, step in ((self._counted_at, -1), (head, 1)):
+                cell = submission_cell(tx, self.issue_type, rid, at)
+                if cell is not None:
+                    category, community, month, late = cell
+                    moves[(shifted_month(month, late), category, community)] += step
+        emptied: set[str] = set()
+        for (month, category, community), step in moves.items():
+            if not step:
+                continue
+            self._versions[month] += 1
+            kept = self._counts.get(month)
+            if kept is not None:
+                kept[(category, community)] += step
+                if not kept[(category, community)]:
+                    del kept[(category, community)]
+            if self._months is None:  # the list is read again; its page must be too
+                self._months_version += 1
+            elif step > 0 and month not in self._months:
+                self._months.add(month)
+                self._months_version += 1
+            elif step < 0:
+                emptied.add(month)
+        for month in emptied:
+            assert self._months is not None
+            kept = self._counts.get(month)
+            gone = (not kept if kept is not None
+                    else not month_has_submissions(tx, self.issue_type, month))
+            if gone and month in self._months:
+                self._months.discard(month)
+                self._months_version += 1
+        self._counted_at = head
 
-    def _month(self, month: str, counts: dict[str, Counter[tuple[str, str]]]
+    def _counted(self, month: str | None) -> tuple[list[str], Counter[tuple[str, str]]]:
+        """The months with figures, newest first, and ``month``'s counts by (category,
+        community), at the feed's head. What was read while the feed moved on is used for
+        this page but not kept: statements are not one snapshot, and the next page reads
+        again."""
+        with self.service.store.read() as tx:
+            self._follow(tx)
+            months = self._months
+            if months is None:
+                months = set(submission_months(tx, self.issue_type))
+                if feed_head(tx) == self._counted_at:
+                    self._months = months
+            counts: Counter[tuple[str, str]] = Counter()
+            if month is not None and month in months:
+                loaded = self._counts.get(month)
+                if loaded is None:
+                    loaded = Counter({(category, community): n for category, community, n
+                                      in month_counts(tx, self.issue_type, month)})
+                    if feed_head(tx) == self._counted_at:
+                        self._counts[month] = loaded
+                counts = loaded
+        return sorted(months, reverse=True), counts
+
+    def _month(self, month: str, counts: Counter[tuple[str, str]]
                ) -> tuple[int, IssueStatistics]:
-        """``month``'s figures from ``counts`` (brought to the head), with the version of its
+        """``month``'s figures from its ``counts`` (at the head), with the version of its
         counts they were made from."""
         version = self._versions[month]
-        kept = counts.get(month)
-        if not kept:  # any month may be asked for: only those with figures are kept
+        if not counts:  # any month may be asked for: only those with figures are kept
             return version, IssueStatistics(self.threshold, ())
         got = self._month_stats.get(month)
         if got is None or got[0] != version:
-            got = self._month_stats[month] = (version, IssueStatistics.from_counts(
-                {(cat, com, month): n for (cat, com), n in kept.items()}, self.threshold))
+            got = (version, IssueStatistics.from_counts(
+                {(cat, com, month): n for (cat, com), n in counts.items()}, self.threshold))
+            if self._counts.get(month) is counts:  # kept counts: their figures can be kept
+                self._month_stats[month] = got
         return got
 
     def statistics(self) -> IssueStatistics:
         """Every month's figures at the feed's head (for whoever wants them all at once; the
         pages read one month at a time)."""
+        cells: dict[tuple[str, str, str], int] = {}
         with self._lock:
-            counts = self._count()
-        return IssueStatistics.from_counts(
-            {(cat, com, month): n for month, kept in counts.items()
-             for (cat, com), n in kept.items()}, self.threshold)
+            months, _ = self._counted(None)
+            for month in months:
+                _, counts = self._counted(month)
+                cells.update({(cat, com, month): n for (cat, com), n in counts.items()})
+        return IssueStatistics.from_counts(cells, self.threshold)
 
     # -- pages --------------------------------------------------------------------------
     def kept_page(self, key: Key) -> bytes | None:
@@ -378,14 +414,12 @@ class PublicPages:
             got = self._figures.get(key)
             if got is not None and got.head == head:
                 return got.body
-            counts = (self._count() if self._counts is None or self._counted_at < head
-                      else self._counts)
+            months, counts = self._counted(key[2] if key[0] == "month" else None)
             if key[0] == "months":
                 version = self._months_version
                 if got is not None and got.made_from == version:
                     body = got.body
                 else:
-                    months = sorted(counts, reverse=True)
                     body = (orjson.dumps({"minimumCellCount": self.threshold, "months": months})
                             if key[1] == "json"
                             else figures_page(months, self.threshold, key[1],

@@ -12,7 +12,14 @@ from ._derive import Derived, derive, utc_text
 from ._indexes import CONSULTATION, INDEXES, Index, Terms, bbox_terms, external_ref_key, index_of
 from ._privacy import named_residents
 from ._rows import AuditRow, Change, EventRow, Stored, joined, split
-from ._statistics import changed_between, feed_head, submission_cell, submission_counts
+from ._statistics import (
+    changed_between,
+    feed_head,
+    month_counts,
+    month_has_submissions,
+    submission_cell,
+    submission_months,
+)
 from ._store import Store, migrations_config
 from ._tables import metadata
 from ._transactions import Duplicate, ListQuery, Scope, Sealer, Tx
@@ -20,5 +27,6 @@ from ._transactions import Duplicate, ListQuery, Scope, Sealer, Tx
 __all__ = ["CONSULTATION", "INDEXES", "AuditRow", "Change", "Committer", "Derived", "Duplicate",
            "EventRow", "Index", "ListQuery", "Scope", "Sealer", "Store", "Stored", "Terms", "Tx",
            "bbox_terms", "changed_between", "derive", "external_ref_key", "feed_head",
-           "index_of", "joined", "metadata", "migrations_config", "named_residents", "split",
-           "submission_cell", "submission_counts", "utc_text"]
+           "index_of", "joined", "metadata", "migrations_config", "month_counts",
+           "month_has_submissions", "named_residents", "split", "submission_cell",
+           "submission_months", "utc_text"]

@@ -1,22 +1,27 @@
-"""Counts for the public issue statistics (/req/public-pages/small-cells): one grouped query
-over the indexed columns, no document parsed; and what the writes since then changed, read
-from the change feed, so that keeping the counts current costs what was written, not what is
-stored."""
+"""Counts for the public issue statistics (/req/public-pages/small-cells): which months have
+any, probed month by month in the submission index; one month's counts, one grouped query over
+that month's range of the index, no document parsed; and what the writes since then changed,
+read from the change feed, so that keeping the counts current costs what was written, not
+what is stored."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import orjson
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from ._derive import derive
 from ._tables import events, resources
 from ._transactions import Tx
 
-__all__ = ["Cell", "changed_between", "feed_head", "submission_cell", "submission_counts"]
+__all__ = ["Cell", "changed_between", "feed_head", "month_counts", "month_has_submissions",
+           "submission_cell", "submission_months"]
 
-#: (category, community, UTC month, late day): where :func:`submission_counts` counts a resource
+#: (category, community, UTC month, late day): where a resource is counted (the late day: see
+#: :func:`submission_cell`)
 Cell = tuple[str, str, str, str]
 
 
@@ -25,22 +30,72 @@ def feed_head(tx: Tx) -> int:
     return int(tx.conn.execute(select(func.max(events.c.seq))).scalar() or 0)
 
 
-def submission_counts(tx: Tx, rtype: str) -> Iterator[tuple[str, str, str, str, int]]:
-    """(category, community, UTC month, late day, count) of the resources of ``rtype`` by
-    submission. ``late day`` is the day of the month (two digits) for submissions at 16:00 UTC
-    or later on day 28 onwards, else empty: on a month's last day those fall in the next month
-    in China Standard Time, which the caller works out."""
+#: the statistics' months are China Standard Time months (/req/public-pages/small-cells)
+_CST = timezone(timedelta(hours=8))
+
+
+def _month_start(year: int, month: int) -> str:
+    """The first moment of a China-time month as the column's UTC text, cut after the seconds:
+    every stored moment from then on sorts at or after it."""
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    moment = datetime(year, month, 1, tzinfo=_CST).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _bounds(month: str) -> tuple[str, str]:
+    """The China-time ``month`` (YYYY-MM) as a half-open range of the column's UTC text."""
+    year, mon = int(month[:4]), int(month[5:7])
+    return _month_start(year, mon), _month_start(year, mon + 1)
+
+
+def _counted(rtype: str) -> list[Any]:
+    """The resources :func:`submission_counts` counts."""
     c = resources.c
-    month = func.substr(c.submitted_at, 1, 7)
-    day = func.substr(c.submitted_at, 9, 2)
-    late = case((func.substr(c.submitted_at, 12, 2) >= "16", day), else_="")
-    late_day = case((day >= "28", late), else_="")
-    query = (select(c.category, c.community, month, late_day, func.count())
-             .where(c.rtype == rtype, c.submitted_at.is_not(None), c.category.is_not(None),
-                    c.community.is_not(None))
-             .group_by(c.category, c.community, month, late_day))
-    for category, community, utc_month, late_on, n in tx.conn.execute(query):
-        yield str(category), str(community), str(utc_month), str(late_on or ""), int(n)
+    return [c.rtype == rtype, c.submitted_at.is_not(None), c.category.is_not(None),
+            c.community.is_not(None)]
+
+
+def month_has_submissions(tx: Tx, rtype: str, month: str) -> bool:
+    """Whether any counted resource of ``rtype`` was submitted in China-time ``month``: one
+    probe of the submission index."""
+    c = resources.c
+    start, end = _bounds(month)
+    return tx.conn.execute(select(c.seq).where(*_counted(rtype), c.submitted_at >= start,
+                                               c.submitted_at < end).limit(1)).first() is not None
+
+
+def submission_months(tx: Tx, rtype: str) -> list[str]:
+    """The China-time months in which counted resources of ``rtype`` were submitted: the first
+    and last submission, then one probe a month between them, never a read of every row."""
+    c = resources.c
+    ends = []
+    for order in (c.submitted_at.asc(), c.submitted_at.desc()):
+        ends.append(tx.conn.execute(select(c.submitted_at).where(*_counted(rtype))
+                                    .order_by(order).limit(1)).scalar())
+    if ends[0] is None or ends[1] is None:
+        return []
+    first, last = (datetime.fromisoformat(str(e).replace("Z", "+00:00")).astimezone(_CST)
+                   for e in ends)
+    months = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        name = f"{year:04d}-{month:02d}"
+        if month_has_submissions(tx, rtype, name):
+            months.append(name)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def month_counts(tx: Tx, rtype: str, month: str) -> Iterator[tuple[str, str, int]]:
+    """(category, community, count) of the resources of ``rtype`` submitted in China-time
+    ``month``: one grouped query over that month's range of the submission index."""
+    c = resources.c
+    start, end = _bounds(month)
+    query = (select(c.category, c.community, func.count())
+             .where(*_counted(rtype), c.submitted_at >= start, c.submitted_at < end)
+             .group_by(c.category, c.community))
+    for category, community, n in tx.conn.execute(query):
+        yield str(category), str(community), int(n)
 
 
 def changed_between(tx: Tx, rtype: str, after: int, head: int, most: int) -> list[str] | None:
@@ -55,9 +110,11 @@ def changed_between(tx: Tx, rtype: str, after: int, head: int, most: int) -> lis
 
 
 def submission_cell(tx: Tx, rtype: str, rid: str, at: int) -> Cell | None:
-    """Where :func:`submission_counts` counted resource ``rid`` when the feed's head was
-    ``at``: from its last state up to then, indexed as it was when written; None when it did
-    not exist yet or was not counted."""
+    """Where resource ``rid`` was counted when the feed's head was ``at``: from its last state
+    up to then, indexed as it was when written; None when it did not exist yet or was not
+    counted. ``late day`` is the day of the month (two digits) for a submission at 16:00 UTC
+    or later on day 28 onwards, else empty: on a month's last day that falls in the next
+    China-time month, which the caller works out."""
     e = events.c
     data = tx.conn.execute(select(e.data).where(e.rtype == rtype, e.rid == rid, e.seq <= at)
                            .order_by(e.seq.desc()).limit(1)).scalar()
@@ -67,7 +124,7 @@ def submission_cell(tx: Tx, rtype: str, rid: str, at: int) -> Cell | None:
     submitted = d.submitted_at
     if d.category is None or d.community is None or submitted is None:
         return None
-    # As the grouped query splits the column's fixed-width UTC text.
+    # Split from the column's fixed-width UTC text.
     day = submitted[8:10]
     late = day if submitted[11:13] >= "16" and day >= "28" else ""
     return d.category, d.community, submitted[:7], late

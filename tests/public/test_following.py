@@ -5,7 +5,7 @@ figures equal a count made afresh from the stored issues (/req/public-pages/smal
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,24 @@ def _change(store: Store, rid: str, category: str, community: str, moment: str) 
                               "updated", "update", moment)], upsert=True)
 
 
-@given(_writes, st.lists(st.booleans(), min_size=12, max_size=12), st.integers(1, 6))
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: what is looked at after a write: nothing, every month's figures, the list of months (its
+#: data), or the data of the written issue's month — so that months are counted when first
+#: asked for, while the writes go on
+_views = st.lists(st.sampled_from(["nothing", "all", "months", "month"]), min_size=12,
+                  max_size=12)
+_CST = timezone(timedelta(hours=8))
+
+
+def _fresh(service: Service) -> PublicPages:
+    pages = PublicPages(service)
+    pages.recheck = 0  # read the feed's head on every page: the test writes between them
+    return pages
+
+
+@given(_writes, _views, st.integers(1, 6))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_figures_followed_from_the_feed_equal_a_fresh_count(
-        writes: list[tuple[int | None, str, str, str]], views: list[bool], followed: int) -> None:
+        writes: list[tuple[int | None, str, str, str]], views: list[str], followed: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'figures.sqlite3'}"
         store = Store(url, group_commit=False)
@@ -57,9 +71,9 @@ def test_figures_followed_from_the_feed_equal_a_fresh_count(
                      zip(CATEGORIES, COMMUNITIES * 2, ["2026-10-31T16:30:00Z"] * 3, strict=False)]
             service.load(first)
             ids = [d["id"] for d in first]
-            pages = PublicPages(service)
+            pages = _fresh(service)
             pages.followed = followed  # beyond it, counted afresh: both ways are exercised
-            pages.statistics()
+            pages.page(("month", "json", "2026-11", "", ""))
             for (target, category, community, moment), view in zip(writes, views, strict=False):
                 if target is None:
                     new = issue(category, community, moment)
@@ -67,8 +81,14 @@ def test_figures_followed_from_the_feed_equal_a_fresh_count(
                     ids.append(new["id"])
                 else:
                     _change(store, ids[target % len(ids)], category, community, moment)
-                if view:
-                    assert pages.statistics() == PublicPages(service).statistics()
-            assert pages.statistics() == PublicPages(service).statistics()
+                month = datetime.fromisoformat(moment).astimezone(_CST).strftime("%Y-%m")
+                key = {"months": ("months", "json"),
+                       "month": ("month", "json", month, "", "")}.get(view)
+                if key is not None:
+                    assert pages.page(key) == _fresh(service).page(key)
+                elif view == "all":
+                    assert pages.statistics() == _fresh(service).statistics()
+            assert pages.statistics() == _fresh(service).statistics()
+            assert pages.page(("months", "json")) == _fresh(service).page(("months", "json"))
         finally:
             store.dispose()
