@@ -4,13 +4,14 @@ Every consultation is read as the anonymous public principal, so what a page sho
 API gives a caller without a token — the same visibility filter, redaction and hidden vote
 results (/req/public-pages/published-only, /req/public-pages/public-audience); so are the
 opinions and proposals on it, shown with their replies (/req/public-pages/voices). Issue statistics
-come from one grouped query over the indexed columns (category, community, submission time)
-made once; after that the counts follow the change feed, each issue written since moving from
-the cell it was counted in to its cell now, so that a page made again after a write costs the
-write, not the store. A page view reads one number, never the issues
-(/req/public-pages/small-cells). The counts are kept by month and served a month and a page of
-communities at a time (/req/public-pages/figures-paged): a page costs its own cells, and a
-write to one month leaves the pages of the others as they were made.
+are counted a month at a time, when that month's page is first asked for: one grouped query
+over the month's range of the submission index (the months that have any are probed one by
+one, never read from every issue). After that the counts follow the change feed, each issue
+written since moving from the cell it was counted in to its cell now, so that a page made
+again after a write costs the write, not the store. A page view reads one number, never the
+issues (/req/public-pages/small-cells). Pages are served a month and a page of communities at
+a time (/req/public-pages/figures-paged): a page costs its own cells, and a write to one month
+leaves the pages of the others as they were made.
 """
 
 from __future__ import annotations
