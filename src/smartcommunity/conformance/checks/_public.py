@@ -95,20 +95,15 @@ def test_public_pages_without_token(ctx: KitContext) -> None:
     home = _page(ctx, PREFIX)
     ctx.expect(f'href="{PREFIX}en/' in home or 'href="en/' in home,
                "中文首页没有切换到英文页面的链接", "the Chinese home page has no link to English")
-    resp = ctx.call("GET", STATISTICS)
-    ctx.expect_status(resp, 200, zh="不带令牌读取统计数据",
-                      en="read the statistics without a token")
-    body = resp.json()
-    ctx.expect(isinstance(body, dict) and isinstance(body.get("months"), list),
-               "统计数据不是带 months 列表的 JSON 对象",
-               "the statistics are not a JSON object with a list of months")
-    resp = ctx.call("GET", _month_page(month, data=True), params=mine)
-    ctx.expect_status(resp, 200, zh="不带令牌读取本月统计数据",
-                      en="read this month's statistics without a token")
-    body = resp.json()
-    ctx.expect(isinstance(body, dict) and isinstance(body.get("cells"), list),
-               "本月统计数据不是带 cells 列表的 JSON 对象",
-               "this month's statistics are not a JSON object with a list of cells")
+    # The data: the list of months, and this month's cells of the kit's community.
+    for path, params, member in ((STATISTICS, None, "months"),
+                                 (_month_page(month, data=True), mine, "cells")):
+        resp = ctx.call("GET", path, params=params)
+        ctx.expect_status(resp, 200, zh=f"不带令牌读取 {path}", en=f"read {path} without a token")
+        body = resp.json()
+        ctx.expect(isinstance(body, dict) and isinstance(body.get(member), list),
+                   f"{path} 不是带 {member} 列表的 JSON 对象",
+                   f"{path} is not a JSON object with a list of {member}")
 
 
 @check("/req/public-pages/published-only")
