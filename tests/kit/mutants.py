@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pytest
 
 from reference_server import access as access_module
@@ -557,33 +558,42 @@ def demo_tokens_accepted(app: Any, mp: pytest.MonkeyPatch) -> Any:
             mapped = kit_token(token.decode()[len("Bearer "):])
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
             scope["headers"].append((b"authorization", f"Bearer {mapped}".encode()))
-def extensions_unredacted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+def leaky_redact(mp: pytest.MonkeyPatch,
+                 leak: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
+    """Patch the server's ``redact`` so that ``leak(out, stored)`` puts back into each redacted
+    document what its stored form held. The server hands ``redact`` stored JSON text, or a
+    dict it lets redaction change in place, so the stored form is read before redacting."""
     original = access_module.redact
 
     def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
+        stored = (orjson.loads(document) if isinstance(document, str | bytes)
+                  else copy.deepcopy(document))
         out = original(document, audience, **kw)
-        if "extensions" in document:
-            out["extensions"] = copy.deepcopy(document["extensions"])
+        leak(out, stored)
         return out
 
     mp.setattr(access_module, "redact", redact)
+
+
+def extensions_unredacted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def leak(out: dict[str, Any], stored: dict[str, Any]) -> None:
+        if "extensions" in stored:
+            out["extensions"] = stored["extensions"]
+
+    leaky_redact(mp, leak)
     return app
 
 
 def free_text_untagged(app: Any, mp: pytest.MonkeyPatch) -> Any:
-    original = access_module.redact
-
-    def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
-        out = original(document, audience, **kw)
+    def leak(out: dict[str, Any], stored: dict[str, Any]) -> None:
         # Notes and action details go out as they are stored, as if nothing tagged them.
-        for event, stored in zip(out.get("history") or (), document.get("history") or (),
-                                 strict=False):
+        for event, kept in zip(out.get("history") or (), stored.get("history") or (),
+                               strict=False):
             for member in ("note", "details"):
-                if isinstance(event, dict) and member in stored:
-                    event[member] = copy.deepcopy(stored[member])
-        return out
+                if isinstance(event, dict) and member in kept:
+                    event[member] = kept[member]
 
-    mp.setattr(access_module, "redact", redact)
+    leaky_redact(mp, leak)
     return app
 
 
@@ -947,7 +957,7 @@ MUTANTS += [
 def grid_list_unmasked(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """One field, one role, one path: the resident list gives grid workers the identity
     numbers their single reads mask."""
-    original_list, original_redact = Service.list_page, access_module.redact
+    original_list = Service.list_page
     listing = threading.local()
 
     def list_page(self: Service, principal: Principal, *args: Any, **kw: Any) -> Result:
@@ -957,17 +967,15 @@ def grid_list_unmasked(app: Any, mp: pytest.MonkeyPatch) -> Any:
         finally:
             listing.on = False
 
-    def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
-        out = original_redact(document, audience, **kw)
+    def leak(out: dict[str, Any], stored: dict[str, Any]) -> None:
         if getattr(listing, "on", False):
-            for shown, stored in zip(out.get("identityDocuments") or (),
-                                     document.get("identityDocuments") or (), strict=False):
-                if isinstance(shown, dict) and "number" in stored:
-                    shown["number"] = stored["number"]
-        return out
+            for shown, kept in zip(out.get("identityDocuments") or (),
+                                   stored.get("identityDocuments") or (), strict=False):
+                if isinstance(shown, dict) and "number" in kept:
+                    shown["number"] = kept["number"]
 
     mp.setattr(Service, "list_page", list_page)
-    mp.setattr(access_module, "redact", redact)
+    leaky_redact(mp, leak)
     return app
 
 
