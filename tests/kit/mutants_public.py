@@ -134,8 +134,9 @@ def public_figures_every_month(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
     def every_month(month: str, counts: Any) -> tuple[int, IssueStatistics]:
         version, _ = make(month, counts)
-        everything = {(cat, com, m): n for m, kept in counts.items()
-                      for (cat, com), n in kept.items()}
+        # Every month's counts (the page's lock is held: read them as the page does).
+        everything = {(cat, com, m): n for m in pages._counted(None)[0]
+                      for (cat, com), n in pages._counted(m)[1].items()}
         return version, _AllMonths.of(IssueStatistics.from_counts(everything, pages.threshold))
 
     mp.setattr(pages, "_month", every_month)
