@@ -8,6 +8,7 @@ with its findings, as ``smartcommunity validate --profile`` would list them.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -100,42 +101,19 @@ def render_profile(spec: Spec, path: Path, lang: str) -> str:
     return "\n".join(out) + "\n"
 
 
-#: each section of a profile page holding one table: its ``(zh, en)`` heading, an optional
-#: ``(zh, en)`` paragraph before the table, and the table's ``(zh, en)`` column heads
-_Pair = tuple[str, str]
-_SECTIONS: dict[str, tuple[_Pair, _Pair | None, tuple[_Pair, ...]]] = {
-    "departments": (("组织登记", "Organisation registry"), None,
-                    (("代码", "Code"), ("名称", "Name"), ("类型", "Type"), ("上级", "Parent"))),
-    "catalogue": (("服务目录", "Service catalogue"),
-                  ("新诉求按类别交给主办部门；属性是该类别要采集的信息（Open311 风格）。",
-                   "A new issue goes to its category's lead department; the attributes are what "
-                   "the category collects (in the style of Open311)."),
-                  (("类别", "Category"), ("主办", "Lead"), ("协办", "Assisting"),
-                   ("属性", "Attributes"))),
-    "deadlines": (("办理时限", "Deadlines"),
-                  ("类别自己的时限优先于按紧急程度的默认时限；工作日按下面的日历计算。",
-                   "A category's own limits take precedence over the defaults by urgency; "
-                   "working days follow the calendar below."),
-                  (("类别", "Category"), ("紧急程度", "Urgency"), ("响应", "Response"),
-                   ("办结", "Resolution"), ("回访", "Follow-up"))),
-    "grids": (("网格", "Grids"), None,
-              (("网格编码", "Grid code"), ("名称", "Name"), ("区划", "Division"),
-               ("边界", "Boundary"))),
-    "systems": (("外部系统", "External systems"),
-                ("部门系统按自己的编号查找共享记录：`GET /issues?externalRef=系统|编号`。",
-                 "A department's system finds the shared record by its own number: "
-                 "`GET /issues?externalRef=SYSTEM|NUMBER`."),
-                (("系统", "System"), ("名称", "Name"), ("所属组织", "Run by"))),
-}
+#: each section of a profile page holding one table, in both languages: its heading, an optional
+#: paragraph before the table, and the table's column heads (text kept as data, beside this file)
+_SECTIONS: dict[str, dict[str, Any]] = json.loads(
+    Path(__file__).with_name("profile_sections.json").read_text(encoding="utf-8"))
 
 
 def _section(lang: str, name: str) -> list[str]:
     """The start of a section of ``_SECTIONS``: heading, paragraph if any, and table head."""
-    title, intro, columns = _SECTIONS[name]
-    out = [f"## {either(lang, *title)}", ""]
-    if intro:
-        out += [either(lang, *intro), ""]
-    return [*out, *table_head(*(either(lang, *c) for c in columns))]
+    section = _SECTIONS[name]
+    out = [f"## {either(lang, *section['title'])}", ""]
+    if section["intro"]:
+        out += [either(lang, *section["intro"]), ""]
+    return [*out, *table_head(*(either(lang, *c) for c in section["columns"]))]
 
 
 def _departments(spec: Spec, profile: Profile, lang: str) -> list[str]:

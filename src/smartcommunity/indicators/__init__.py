@@ -12,19 +12,12 @@ from __future__ import annotations
 
 from ._cases import DEFAULT_CALENDAR, RESOURCE_TYPE, Case, cases
 from ._columnar import columnar_available, columnar_tally
-from ._definitions import (
-    Condition,
-    Definitions,
-    Fact,
-    Indicator,
-    load_definitions,
-    profile_problems,
-)
+from ._definitions import Condition, Definitions, Fact, Indicator, load_definitions, profile_errors
 from ._report import ReportFiles, write_report
 from ._sources import read_issues
 from ._tally import DIMENSIONS, Figure, Tally, compute
 
 __all__ = ["DEFAULT_CALENDAR", "DIMENSIONS", "RESOURCE_TYPE", "Case", "Condition", "Definitions",
            "Fact", "Figure", "Indicator", "ReportFiles", "Tally", "cases", "columnar_available",
-           "columnar_tally", "compute", "load_definitions", "profile_problems", "read_issues",
+           "columnar_tally", "compute", "load_definitions", "profile_errors", "read_issues",
            "write_report"]

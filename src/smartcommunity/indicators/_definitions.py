@@ -140,7 +140,7 @@ def _read(spec: Spec) -> dict[str, Any]:
     return data
 
 
-def profile_problems(spec: Spec, added: list[Any], targets: Mapping[str, Any],
+def profile_errors(spec: Spec, added: list[Any], targets: Mapping[str, Any],
                      namespace: str) -> list[str]:
     """What is wrong with a profile's added indicators and targets (/req/profiles/indicators),
     each as ``"<id>: <why>"``; empty when they can be used."""
@@ -182,7 +182,7 @@ def load_definitions(profile: Profile | None = None, *, version: str | None = No
     targets: Mapping[str, Any] = section.get("targets") or {}
     added: list[Any] = list(section.get("definitions") or ())
     if profile is not None:
-        problems = profile_problems(spec, added, targets, profile.namespace)
+        problems = profile_errors(spec, added, targets, profile.namespace)
         if problems:
             raise IndicatorError("the profile's indicators cannot be used: " + "; ".join(problems))
     facts = {f["id"]: Fact(f["id"], f["type"], f["moment"], f["title"], f["description"])

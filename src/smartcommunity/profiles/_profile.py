@@ -481,11 +481,11 @@ class _Checks:
 
     def indicators(self) -> None:
         # imported here: the indicators package reads profiles (their calendar) itself
-        from ..indicators import profile_problems
+        from ..indicators import profile_errors
 
         section = self.data.get("indicators") or {}
         added = list(section.get("definitions") or ())
-        for problem in profile_problems(self.spec, added, section.get("targets") or {},
+        for problem in profile_errors(self.spec, added, section.get("targets") or {},
                                         self.profile.namespace):
             ident, _, why = problem.partition(": ")
             self.emit(("indicators",), INDICATOR_INVALID, value=ident, detail=why)

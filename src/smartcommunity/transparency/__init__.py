@@ -11,8 +11,16 @@ Rendering needs the ``publish`` extra (Jinja2, fpdf2): ``pip install "smartcommu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from ._notice import FONT_ENV, NoticeFontMissing, find_cjk_font, notice_pdf
+from ._pages import (
+    LANGUAGES,
+    Links,
+    consultation_page,
+    figures_month_page,
+    figures_page,
+    index_page,
+)
+from ._site import Site, published
 from ._statistics import (
     CHINA_STANDARD_TIME,
     Cell,
@@ -38,18 +46,6 @@ from ._timeline import (
     voices_of,
 )
 
-if TYPE_CHECKING:
-    from ._notice import FONT_ENV, NoticeFontMissing, find_cjk_font, notice_pdf
-    from ._pages import (
-        LANGUAGES,
-        Links,
-        consultation_page,
-        figures_month_page,
-        figures_page,
-        index_page,
-    )
-    from ._site import Site, published
-
 __all__ = ["CHINA_STANDARD_TIME", "FONT_ENV", "LANGUAGES", "STEPS", "VOICE_MEMBERS", "Cell",
            "FiguresPage", "IssueStatistics", "Line", "Links", "NoticeFontMissing", "Site", "Step",
            "Timeline", "WithVoices", "communities_per_page", "consultation_page",
@@ -58,19 +54,3 @@ __all__ = ["CHINA_STANDARD_TIME", "FONT_ENV", "LANGUAGES", "STEPS", "VOICE_MEMBE
            "public_view", "published", "shifted_month", "statistics_from_issues", "timeline",
            "voices_of"]
 
-_RENDERING = {
-    "LANGUAGES": "_pages", "Links": "_pages", "consultation_page": "_pages",
-    "index_page": "_pages", "figures_page": "_pages", "figures_month_page": "_pages",
-    "FONT_ENV": "_notice", "NoticeFontMissing": "_notice", "find_cjk_font": "_notice",
-    "notice_pdf": "_notice", "Site": "_site", "published": "_site",
-}
-
-
-def __getattr__(name: str) -> object:
-    # The renderers import Jinja2 and fpdf2 (the publish extra) only when first asked for.
-    module = _RENDERING.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f".{module}", __name__), name)

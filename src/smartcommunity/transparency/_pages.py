@@ -10,13 +10,14 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from ..specification import load_spec
 from ._statistics import FiguresPage
 from ._timeline import Timeline, day, timeline
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 __all__ = ["LANGUAGES", "Links", "consultation_page", "figures_month_page", "figures_page",
            "index_page"]
@@ -78,6 +79,9 @@ class Links:
 
 @functools.cache
 def _environment() -> Environment:
+    # Jinja2 is the publish extra's: imported when a page is first rendered, not with the package
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     env = Environment(loader=PackageLoader("smartcommunity.transparency", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)

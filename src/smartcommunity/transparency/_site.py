@@ -12,15 +12,8 @@ import orjson
 
 from ..privacy import audience_for_role
 from ..specification import DEFAULT_VERSION, load_spec
+from . import _pages as pages
 from ._notice import NoticeFontMissing, notice_pdf
-from ._pages import (
-    LANGUAGES,
-    Links,
-    consultation_page,
-    figures_month_page,
-    figures_page,
-    index_page,
-)
 from ._statistics import IssueStatistics, communities_per_page
 from ._timeline import public_view
 
@@ -76,26 +69,26 @@ class Site:
             path.write_bytes(data)
             written.append(path)
 
-        for lang in LANGUAGES:
+        for lang in pages.LANGUAGES:
             prefix, depth = ("", 0) if lang.startswith("zh") else ("en/", 1)
-            put(prefix + "index.html", index_page(self.consultations, lang, Links(
+            put(prefix + "index.html", pages.index_page(self.consultations, lang, pages.Links(
                 _root(depth), ".html"), now=self.now).encode())
-            put(prefix + "figures.html", figures_page(
+            put(prefix + "figures.html", pages.figures_page(
                 self.stats.months, self.stats.threshold, lang,
-                Links(_root(depth), ".html")).encode())
-            links = Links(_root(depth + 1), ".html")
+                pages.Links(_root(depth), ".html")).encode())
+            links = pages.Links(_root(depth + 1), ".html")
             for month in self.stats.months:
                 after = None
                 for page in self.stats.pages(month, self.per_page):
-                    put(links.month(month, lang, after)[len(links.root):], figures_month_page(
+                    put(links.month(month, lang, after)[len(links.root):], pages.figures_month_page(
                         page, lang, links, after=after).encode())
                     after = page.next_after
             for doc in self.consultations:
-                put(f"{prefix}consultations/{doc['id']}.html", consultation_page(
-                    doc, lang, Links(_root(depth + 1), ".html"), now=self.now,
+                put(f"{prefix}consultations/{doc['id']}.html", pages.consultation_page(
+                    doc, lang, pages.Links(_root(depth + 1), ".html"), now=self.now,
                     voices=self.voices[str(doc["id"])]).encode())
         put("figures.json", orjson.dumps(self.stats.months_json(), option=orjson.OPT_INDENT_2))
-        data = Links(_root(1), ".html")  # beside the month's first page: figures/
+        data = pages.Links(_root(1), ".html")  # beside the month's first page: figures/
         for month in self.stats.months:
             after = None
             for page in self.stats.pages(month, self.per_page):
@@ -105,7 +98,7 @@ class Site:
                     page.to_json(following), option=orjson.OPT_INDENT_2))
                 after = page.next_after
         try:
-            for lang in LANGUAGES:
+            for lang in pages.LANGUAGES:
                 prefix = "" if lang.startswith("zh") else "en/"
                 for doc in self.consultations:
                     put(f"{prefix}consultations/{doc['id']}/notice.pdf", notice_pdf(
