@@ -60,6 +60,8 @@ READER = "demo-system-mirror"  # a system that reads every community
 WRITER = "demo-staff-liu-fang"
 SMALL = Scale(residents=200, issues=600, consultations=10, communities=2, seed=3)
 EXTRA = 2_000
+#: the mirror stops when the disk has less than this left (a city's store and its mirror are large)
+MIN_FREE = 6 * 2**30
 
 
 @dataclass(frozen=True)
@@ -347,7 +349,11 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
 
     n, took = import_files(url, city_dir)
     print(f"import, the whole city into an empty store: {n:,} records in {took:.0f} s "
-          f"= {n / took:,.0f} records/s", flush=True)
+          f"= {n / took:,.0f} records/s; the store takes {_store_size(url)}", flush=True)
+    ids = [json.loads(line)["id"] for line, _ in zip(
+        (city_dir / "3-issues.ndjson").open("rb"), range(500), strict=False)]
+    # The files are made again from the seed when needed; the store and its mirror need the room.
+    shutil.rmtree(city_dir)
     import_files(small_url, small_dir)
     extra_full, extra_small = extra_issues(work, 101), extra_issues(work, 102)
     n_full, t_full = import_files(url, extra_full)
@@ -380,8 +386,6 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
                 line += f" | deep {get_load(full, deep, seconds).cell()}"
             print(line, flush=True)
 
-        ids = [json.loads(line)["id"] for line, _ in zip(
-            (city_dir / "3-issues.ndjson").open("rb"), range(500), strict=False)]
         small_ids = [json.loads(line)["id"] for line, _ in zip(
             (small_dir / "3-issues.ndjson").open("rb"), range(500), strict=False)]
         r_full, r_small = reads_load(full, ids, seconds), reads_load(small, small_ids, seconds)
@@ -415,12 +419,31 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
                   f"({two / one.rps:.2f}×); {errors} errors", flush=True)
 
         for name, base in (("full", full), ("small", small)):
-            rate, events = mirror_rate(base, url if name == "full" else small_url, work, label)
+            rate, events, stopped = mirror_rate(base, url if name == "full" else small_url,
+                                                work, label)
             print(f"mirroring the feed into an empty store ({name}): {events:,} events, "
-                  f"{rate:,.0f} events/s", flush=True)
+                  f"{rate:,.0f} events/s"
+                  + (" (stopped early: the disk was nearly full)" if stopped else ""), flush=True)
 
 
-def mirror_rate(base: str, url: str, work: Path, label: str) -> tuple[float, int]:
+class _DiskLow(Exception):
+    """The disk is nearly full: the mirror stops before the database cannot write."""
+
+
+def _store_size(url: str) -> str:
+    if url.startswith("sqlite"):
+        size = Path(url.removeprefix("sqlite:///")).stat().st_size
+    else:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            size = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+        engine.dispose()
+    return f"{size / 2**30:,.1f} GiB"
+
+
+def mirror_rate(base: str, url: str, work: Path, label: str) -> tuple[float, int, bool]:
+    """Events a second reading the whole feed into an empty store, how many events, and
+    whether it stopped early because the disk had less than ``MIN_FREE`` left."""
     from reference_server.mirror import mirror
     from reference_server.storage import Store
 
@@ -428,14 +451,24 @@ def mirror_rate(base: str, url: str, work: Path, label: str) -> tuple[float, int
         ctx: Any = pg_database(f"scale_mirror_{uuid.uuid4().hex[:8]}")
     else:
         ctx = contextlib.nullcontext(f"sqlite:///{work / f'mirror-{uuid.uuid4().hex}.sqlite3'}")
-    with ctx as target_url:
+
+    def room(request: httpx.Request) -> None:
+        if shutil.disk_usage(work).free < MIN_FREE:
+            raise _DiskLow
+
+    with ctx as target_url, httpx.Client(base_url=base, timeout=60.0,
+                                         event_hooks={"request": [room]}) as client:
         target = Store(target_url)
         target.migrate()
         began = time.perf_counter()
-        result = mirror(base, READER, target, limit=500)
+        try:
+            events, stopped = mirror(base, READER, target, limit=500, client=client).events, False
+        except _DiskLow:
+            with target.read() as tx:
+                events, stopped = tx.last_event(), True
         took = time.perf_counter() - began
         target.dispose()
-    return result.events / took, result.events
+    return events / took, events, stopped
 
 
 def main() -> int:
