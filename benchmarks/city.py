@@ -43,7 +43,9 @@ __all__ = ["City", "Scale", "community_codes", "generate", "issue_templates", "w
 _COMMUNITY = "110105001001"
 _NEIGHBOUR = "110105001002"
 _COMMITTEE = "rc-xingfuli"
-_GRID = re.compile(_COMMUNITY + r"-(\d\d)")
+#: what :meth:`City._placed` rewrites: a grid of the examples' community, the neighbour, the
+#: committee, the community
+_PLACES = re.compile(f"{_COMMUNITY}-(\\d\\d)|{_NEIGHBOUR}|{_COMMITTEE}|{_COMMUNITY}")
 _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+08:00")
 #: the first day of the three years the issues are spread over
 _EPOCH = datetime.fromisoformat("2023-01-01T00:00:00+08:00")
@@ -236,10 +238,16 @@ class City:
 
     def _placed(self, text: str, code: str, grid: int | None) -> str:
         """``text`` moved to community ``code`` (and, with ``grid``, into that grid)."""
-        if grid is not None:
-            text = _GRID.sub(f"{code}-{grid:02d}", text)
-        text = text.replace(_NEIGHBOUR, self._next[code])
-        return text.replace(_COMMITTEE, f"rc-{code}").replace(_COMMUNITY, code)
+        # One pass: a code written in is never read again (a city of more than 96 communities
+        # has one whose code is the examples' neighbour).
+        new = {_NEIGHBOUR: self._next[code], _COMMITTEE: f"rc-{code}", _COMMUNITY: code}
+
+        def place(found: re.Match[str]) -> str:
+            if found[1] is not None:  # a grid of the examples' community
+                return f"{code}-{grid:02d}" if grid is not None else f"{code}-{found[1]}"
+            return new[found[0]]
+
+        return _PLACES.sub(place, text)
 
     # -- records ---------------------------------------------------------------------------
     def organisations(self) -> Iterator[dict[str, Any]]:

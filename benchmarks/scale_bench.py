@@ -436,7 +436,8 @@ def _store_size(url: str) -> str:
     else:
         engine = create_engine(url)
         with engine.connect() as conn:
-            size = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+            query = text("SELECT pg_database_size(current_database())")
+            size = int(conn.execute(query).scalar_one())
         engine.dispose()
     return f"{size / 2**30:,.1f} GiB"
 

@@ -63,6 +63,20 @@ def test_division_codes_nest_districts_streets_and_communities() -> None:
     assert codes[96] == "110102001001"  # a district has 8 streets of 12 communities
 
 
+def test_a_city_holding_the_examples_own_community_codes_is_valid() -> None:
+    """Past 384 communities the city has the examples' community and its neighbour among its
+    own codes; their records, and their neighbours', name grids of their own community."""
+    scale = Scale(residents=400, issues=400, consultations=4, communities=400, seed=7)
+    codes = community_codes(scale.community_count)
+    near = set(codes[382:388])
+    assert {"110105001001", "110105001002"} <= near
+    docs = [d for d in generate(scale) if d["resourceType"] in ("Resident", "Issue") and (
+        d.get("communityDivisionCode") in near
+        or any(m["community"] in near for m in d.get("memberships", ())))]
+    assert len(docs) >= 2 * len(near)
+    assert [(d["id"], validate(d).findings) for d in docs if not validate(d).valid] == []
+
+
 @pytest.mark.slow
 def test_the_files_import(tmp_path: Path) -> None:
     scale = Scale(residents=300, issues=600, consultations=10, communities=3, seed=5)

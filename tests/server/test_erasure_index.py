@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -65,6 +65,45 @@ def test_a_record_her_erasure_changes_carries_her_term(
             doc["text"] = "x"
     if REACH.apply(doc, rid) is not None:
         assert rid in named_residents(doc)
+
+
+#: strings made of what could confuse a search of the document's text
+_tricky = st.lists(st.sampled_from(['{', '}', '"', '\\', ':', ',', 'id', 'resourceType', PERSON,
+                                    '"id":"', f'"resourceType":"{PERSON}"', 'r-1', '区']),
+                   max_size=6).map("".join)
+#: a reference, its members in any order, with strings, lists and objects (an ``id`` of their
+#: own) beside or in place of its id
+_tricky_ref = st.fixed_dictionaries(
+    {"resourceType": st.sampled_from([PERSON, PERSON, "Organisation"])},
+    optional={"id": st.one_of(_ids, _tricky, st.integers()), "display": _tricky,
+              "note": st.one_of(_tricky, st.lists(_tricky, max_size=2), st.dictionaries(
+                  st.one_of(st.just("id"), _tricky), st.one_of(_ids, _tricky), max_size=2))},
+).flatmap(lambda ref: st.permutations(list(ref.items())).map(dict))
+_tricky_json = st.recursive(
+    st.one_of(_leaf, _tricky, _tricky_ref, _tricky_ref, _tricky_ref),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.one_of(_tricky, st.sampled_from(["id"])), inner,
+                                            max_size=3)),
+    max_leaves=15)
+
+
+@given(_tricky_json)
+@example({"resourceType": PERSON, "note": {"id": "r-1"}})  # an object inside, after it
+@example({"note": {"id": "r-1"}, "resourceType": PERSON})  # an object inside, before it
+@example({"resourceType": PERSON, "display": "}", "id": "r-2"})  # a brace in a string
+@example({"resourceType": PERSON, "id": 'r-1"x'})  # an id with an escaped quote
+@settings(max_examples=500, deadline=None)
+def test_the_text_search_for_references_finds_what_the_walk_finds(body: Any) -> None:
+    """The named-resident terms come from a search of the document's compact JSON; whatever
+    its strings hold, it names the residents a walk of every member names."""
+    from reference_server.storage._privacy import _references, _walked
+
+    doc = {"resourceType": "Issue", "id": "x", "details": body}
+
+    def named(found: list[Any]) -> list[str]:
+        return sorted({rid for rid in found if isinstance(rid, str) and rid})
+
+    assert named(_references(doc, PERSON)) == named(_walked(doc, PERSON))
 
 
 def test_records_of_types_the_erasure_does_not_reach_carry_no_term() -> None:
