@@ -20,7 +20,7 @@ import asyncio
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -31,6 +31,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from smartcommunity.transparency import (
+    HOME_PAGED,
     LANGUAGES,
     VOICE_MEMBERS,
     FiguresPage,
@@ -39,6 +40,7 @@ from smartcommunity.transparency import (
     NoticeFontMissing,
     communities_per_page,
     consultation_page,
+    consultations_per_page,
     figures_month_page,
     figures_page,
     index_page,
@@ -49,8 +51,8 @@ from smartcommunity.transparency import (
     shifted_month,
 )
 
-from .errors import NotFound, ProblemError, coded
-from .http import check_own_route
+from .errors import InvalidCursor, NotFound, ProblemError, coded
+from .http import check_own_route, decode_cursor, encode_cursor
 from .service import Service
 from .storage import (
     ListQuery,
@@ -66,10 +68,12 @@ from .storage import (
 )
 
 __all__ = ["PUBLIC_PREFIX", "InvalidAfter", "InvalidCommunity", "InvalidFigures",
-           "NoticeUnavailable", "PublicPages", "public_routes"]
+           "InvalidPage", "NoticeUnavailable", "PublicPages", "public_routes"]
 
 #: where the public pages are served (/req/public-pages/no-token)
 PUBLIC_PREFIX = "/public/"
+#: the kind of cursor of a place on the home page (the API's cursors are of another kind)
+HOME_CURSOR = "h"
 _HTML = "text/html; charset=utf-8"
 #: pages are public and change only with the data: caches may keep them as long as the pages
 #: may lag a change (/req/public-pages/small-cells)
@@ -101,7 +105,7 @@ class InvalidFigures(ProblemError):
     pointer: ClassVar[str] = "/path/month"
 
     def __init__(self, value: str, version: str) -> None:
-        finding = coded(self.pointer, self.code, version, FIGURES_PAGED, value=value)
+        finding = coded(self.pointer, self.code, version, self.requirement, value=value)
         super().__init__(message=finding["message"], errors=[finding])
 
 
@@ -113,6 +117,14 @@ class InvalidCommunity(InvalidFigures):
 class InvalidAfter(InvalidFigures):
     code = "public.invalid-after"
     pointer = "/query/after"
+
+
+class InvalidPage(InvalidFigures):
+    """A place on the home page this server did not give (400, /req/public-pages/home-paged)."""
+
+    code = "public.invalid-page"
+    pointer = "/query/after"
+    requirement = HOME_PAGED
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +186,7 @@ class PublicPages:
         self.service = service
         self.threshold = minimum_cell_count(service.spec.version)
         self.per_page = communities_per_page(service.spec.version)
+        self.per_home_page = consultations_per_page(service.spec.version)
         self.links = Links(PUBLIC_PREFIX)
         self._lock = threading.Lock()
         self._rendered: dict[Key, _Rendered] = {}
@@ -234,21 +247,27 @@ class PublicPages:
                 self._checking = False
         return self._head
 
-    def consultations(self) -> Iterator[dict[str, Any]]:
-        """Every consultation the public audience may read, as it may read it."""
+    def consultations(self, before: int) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of the consultations the public audience may read, as it may read it, newest
+        first from before store sequence ``before`` (0: the newest), and where the next page
+        starts (None: this is the last)."""
         service, who = self.service, self.service.anonymous
         scope = service.access.scope(who, self.consultation_type)
-        after = 0
+        shown: list[dict[str, Any]] = []
         while True:
+            wanted = self.per_home_page - len(shown) + 1
             with service.store.read() as tx:
-                rows = tx.page(self.consultation_type, ListQuery(), scope, after, 200)
+                rows = tx.page(self.consultation_type, ListQuery(), scope, before, wanted,
+                               newest_first=True)
             for stored in rows:
-                after = stored.seq
+                if len(shown) == self.per_home_page:
+                    return shown, before
+                before = stored.seq
                 presented = service.present(who, stored)
                 if presented is not None:
-                    yield presented.document()
-            if len(rows) < 200:
-                return
+                    shown.append(presented.document())
+            if len(rows) < wanted:
+                return shown, None
 
     def consultation(self, rid: str) -> dict[str, Any]:
         with self.service.store.read() as tx:
@@ -399,6 +418,10 @@ class PublicPages:
         """The page ``key``, made again when the data changed since it was made."""
         head = self.head()
         got = self._rendered.get(key)
+        if (got is not None and got.head != head and key[0] == "index"
+                and self._consultations_unchanged(got.head, head)):
+            # The home page shows consultations only: other writes leave it as it was made.
+            got = self._rendered[key] = _Rendered(head, got.until, got.body)
         if (got is not None and got.head == head
                 and (got.until is None or datetime.now(UTC) < got.until)):
             return got.body
@@ -440,9 +463,19 @@ class PublicPages:
             self._figures.put(key, _Rendered(head, None, body, version))
             return body
 
+    def _consultations_unchanged(self, made: int, head: int) -> bool:
+        """Whether no consultation was written between feed heads ``made`` and ``head``."""
+        with self.service.store.read() as tx:
+            changed = changed_between(tx, self.consultation_type, made, head, self.followed)
+        return changed == []
+
     def _make(self, key: Key) -> tuple[bytes, datetime | None]:
         if key[0] == "index":
-            return index_page(list(self.consultations()), key[1], self.links).encode(), None
+            lang, after = key[1], key[2] or None
+            docs, following = self.consultations(decode_cursor(HOME_CURSOR, after))
+            return index_page(docs, lang, self.links, after=after, following=None
+                              if following is None else self.links.home(
+                                  lang, encode_cursor(HOME_CURSOR, following))).encode(), None
         doc = self.consultation(key[1])
         until = _results_due(doc)
         voices = self.voices(key[1])
@@ -488,8 +521,21 @@ async def _serve(request: Request, key: Key) -> bytes:
     return kept if kept is not None else await asyncio.to_thread(pages.page, key)
 
 
+def _home_key(request: Request) -> Key:
+    """The page of the home page a request names, its place checked
+    (/req/public-pages/home-paged)."""
+    values = request.query_params.getlist("after")
+    if values:
+        try:
+            if len(values) > 1 or not decode_cursor(HOME_CURSOR, values[0]):
+                raise InvalidCursor()
+        except InvalidCursor:
+            raise InvalidPage(", ".join(values), _pages(request).service.spec.version) from None
+    return ("index", _lang(request), values[0] if values else "")
+
+
 async def _index(request: Request) -> Response:
-    body = await _serve(request, ("index", _lang(request)))
+    body = await _serve(request, _home_key(request))
     return HTMLResponse(body, media_type=_HTML)
 
 

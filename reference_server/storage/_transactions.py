@@ -223,8 +223,9 @@ class Tx:
         self._many("terms", [(seq, k, v, u) for k, v, u in derived.terms])
 
     def page(self, rtype: str, query: ListQuery, scope: Scope, after: int,
-             limit: int) -> list[Stored]:
-        """Rows after ``after`` in insertion order that the filters and scope let through."""
+             limit: int, *, newest_first: bool = False) -> list[Stored]:
+        """Rows after ``after`` in insertion order that the filters and scope let through;
+        ``newest_first``: in the reverse order, rows before ``after`` (0: from the newest)."""
         if scope.nothing:
             return []
         c = resources.c
@@ -234,10 +235,15 @@ class Tx:
             # types' rows one by one: cheap by its estimate, a walk past a million residents
             # when the issues were imported after them. Asked as a range and ordered by (rtype,
             # seq), only the indexes that start with rtype give that order.
-            conds: list[Any] = [c.rtype >= rtype, c.rtype <= rtype, c.seq > after]
+            conds: list[Any] = [c.rtype >= rtype, c.rtype <= rtype]
             order.insert(0, c.rtype)
         else:
-            conds = [c.rtype == rtype, c.seq > after]
+            conds = [c.rtype == rtype]
+        if newest_first:
+            conds += [c.seq < after] if after else []
+            order = [column.desc() for column in order]
+        else:
+            conds.append(c.seq > after)
         conds += _scope_conditions(rtype, scope)
         if query.community:
             conds.append(_community_in(rtype, [query.community]))

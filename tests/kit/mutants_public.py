@@ -11,6 +11,7 @@ import pytest
 from reference_server.auth import ALL, Principal
 from reference_server.errors import NotFound
 from reference_server.public import PublicPages
+from reference_server.storage import ListQuery
 from smartcommunity.transparency import IssueStatistics, Links
 
 from .mutants import Mutant, Rewrite, _header
@@ -183,6 +184,48 @@ def public_figures_next_repeats(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def public_home_one_page(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Lists every public consultation on the home page's first page."""
+    pages: PublicPages = app.state.public
+    mp.setattr(pages, "per_home_page", 10**6)
+    mp.setattr(pages, "_rendered", {})
+    return app
+
+
+def public_home_oldest_first(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Pages the home page in the order consultations were stored, the oldest first."""
+    pages: PublicPages = app.state.public
+    service = pages.service
+
+    def oldest_first(after: int) -> tuple[list[dict[str, Any]], int | None]:
+        scope = service.access.scope(service.anonymous, pages.consultation_type)
+        with service.store.read() as tx:
+            rows = tx.page(pages.consultation_type, ListQuery(), scope, after,
+                           pages.per_home_page + 1)
+        shown = [p.document() for s in rows[:pages.per_home_page]
+                 if (p := service.present(service.anonymous, s)) is not None]
+        more = len(rows) > pages.per_home_page
+        return shown, rows[pages.per_home_page - 1].seq if more else None
+
+    mp.setattr(pages, "consultations", oldest_first)
+    mp.setattr(pages, "_rendered", {})
+    return app
+
+
+def public_home_next_repeats(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Starts each next page of the home page at the last consultation of the page before."""
+    pages: PublicPages = app.state.public
+    listed = pages.consultations
+
+    def one_back(before: int) -> tuple[list[dict[str, Any]], int | None]:
+        shown, following = listed(before)
+        return shown, None if following is None else following + 1
+
+    mp.setattr(pages, "consultations", one_back)
+    mp.setattr(pages, "_rendered", {})
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("public-token-required", "/req/public-pages/no-token",
            "the public pages ask for a token", public_token_required),
@@ -202,6 +245,13 @@ MUTANTS: list[Mutant] = [
     Mutant("public-figures-next-repeats", "/req/public-pages/figures-paged",
            "each next page of the figures repeats the last community of the page before",
            public_figures_next_repeats),
+    Mutant("public-home-one-page", "/req/public-pages/home-paged",
+           "the home page lists every public consultation on one page", public_home_one_page),
+    Mutant("public-home-oldest-first", "/req/public-pages/home-paged",
+           "the home page lists the oldest consultations first", public_home_oldest_first),
+    Mutant("public-home-next-repeats", "/req/public-pages/home-paged",
+           "each next page of the home page repeats the last consultation of the page before",
+           public_home_next_repeats),
     Mutant("public-notice-as-html", "/req/public-pages/notice-pdf",
            "the notice is the HTML page, not an A4 PDF", public_notice_as_html),
     Mutant("public-notice-english-missing", "/req/public-pages/notice-pdf",

@@ -13,7 +13,7 @@ from reference_server import Settings, create_app
 from smartcommunity.cli import run
 from smartcommunity.transparency import IssueStatistics, Site, find_cjk_font
 
-from .helpers import RESIDENT_NAME
+from .helpers import LIFT, RESIDENT_NAME, example
 
 
 def _ndjson(path: Path, docs: list[dict[str, Any]]) -> Path:
@@ -119,3 +119,22 @@ def test_a_month_of_many_pages_is_a_file_per_page(tmp_path: Path) -> None:
     assert cells == [c.to_json() for c in stats.cells]
     first = (tmp_path / "figures/2026-10.html").read_text(encoding="utf-8")
     assert 'href="../figures/2026-10-after-110105001003.html"' in first
+
+
+def test_the_home_page_is_a_file_per_page_newest_first(tmp_path: Path) -> None:
+    """/req/public-pages/home-paged in files: following next from index.html reaches each
+    published consultation once, the last stored first."""
+    docs = [dict(example(LIFT, visibility="public"), title=f"议题{n}") for n in range(5)]
+    Site(docs, IssueStatistics.from_counts({}, 5), home_per_page=2).write(tmp_path)
+    for lang in ("", "en/"):
+        shown, path = [], tmp_path / f"{lang}index.html"
+        while True:
+            page = path.read_text(encoding="utf-8")
+            found = re.findall(r'href="[./]*(?:en/)?consultations/([^"/]+)\.html"', page)
+            assert len(found) <= 2
+            shown += found
+            following = re.search(r'<a [^>]*href="([^"]+)" rel="next"', page)
+            if following is None:
+                break
+            path = (path.parent / following[1]).resolve()
+        assert shown == [d["id"] for d in reversed(docs)]

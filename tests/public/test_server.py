@@ -4,6 +4,8 @@ a page at a time."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +18,7 @@ from server.helpers import pg_available, throwaway_pg  # the tests folder is on 
 from reference_server import Settings, create_app
 from smartcommunity.transparency import FONT_ENV, statistics_from_issues
 
-from .helpers import RESIDENT_NAME, issue
+from .helpers import LIFT, RESIDENT_NAME, example, issue, voices_on
 
 PAGES = ["/public/", "/public/en/", "/public/figures", "/public/en/figures",
          "/public/figures/2026-10", "/public/en/figures/2026-11?community=110105001001"]
@@ -112,7 +114,82 @@ def test_an_empty_month_is_a_page_without_cells(client: TestClient) -> None:
         assert resp.status_code == 200 and "data-count" not in resp.text
 
 
+_LINK = re.compile(r'href="/public/(?:en/)?consultations/([^"/]+)"')
+_NEXT = re.compile(r'<a [^>]*href="([^"]+)" rel="next"')
+
+
+def _home(client: TestClient, lang: str = "") -> list[list[str]]:
+    """The consultation ids of each page of the home page, following next from the first."""
+    shown: list[list[str]] = []
+    url: str | None = f"/public/{lang}"
+    while url is not None:
+        resp = client.get(url)
+        assert resp.status_code == 200
+        shown.append(_LINK.findall(resp.text))
+        following = _NEXT.search(resp.text)
+        url = html.unescape(following[1]) if following else None
+    return shown
+
+
+def _public_ids(client: TestClient) -> list[str]:
+    """The consultations a caller without a token reads through the API, in store order."""
+    ids: list[str] = []
+    cursor: str | None = None
+    while True:
+        body = client.get("/consultations", params={"cursor": cursor} if cursor else {}).json()
+        ids += [doc["id"] for doc in body["items"]]
+        cursor = body.get("next")
+        if not cursor:
+            return ids
+
+
+@given(st.integers(min_value=1, max_value=4))
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_home_page_lists_the_public_consultations_newest_first_each_once(
+        client: TestClient, public_app: Any, size: int) -> None:
+    """/req/public-pages/home-paged: at most the page size a page, following next reaches
+    each public consultation once, newest first, in both languages."""
+    pages = public_app.state.public
+    if len(_public_ids(client)) < 6:  # enough for several pages
+        public_app.state.sc.service.load(
+            [dict(example(LIFT, visibility="public"), title=f"公开议题 {n}") for n in range(5)]
+            + [example(LIFT, visibility="community", title="只对社区的议题")])
+    was = pages.per_home_page
+    pages.per_home_page = size
+    pages._rendered.clear()  # made at another size
+    try:
+        expected = _public_ids(client)[::-1]
+        for lang in ("", "en/"):
+            shown = _home(client, lang)
+            assert all(len(page) <= size for page in shown)
+            assert [rid for page in shown for rid in page] == expected
+            assert len(shown) == -(-len(expected) // size)
+    finally:
+        pages.per_home_page = was
+        pages._rendered.clear()
+
+
+def test_a_write_to_anything_but_a_consultation_leaves_the_home_page_as_made(
+        client: TestClient, public_app: Any, documents: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = public_app.state.public
+    monkeypatch.setattr(pages, "recheck", 0.0)
+    client.get("/public/")
+    made = pages._rendered[("index", "zh-Hans", "")]
+    public_app.state.sc.service.load(voices_on(documents["kept"])[:1])  # an opinion
+    client.get("/public/")
+    again = pages._rendered[("index", "zh-Hans", "")]
+    assert again.head > made.head and again.body is made.body
+    added = dict(example(LIFT, visibility="public"), title="新的公开议题")
+    public_app.state.sc.service.load([added])
+    assert "新的公开议题" in client.get("/public/").text
+
+
 @pytest.mark.parametrize(("path", "code", "pointer"), [
+    ("/public/?after=x", "public.invalid-page", "/query/after"),
+    ("/public/en/?after=aDA", "public.invalid-page", "/query/after"),  # place 0: never given
+    ("/public/?after=aDU&after=aDY", "public.invalid-page", "/query/after"),
     ("/public/figures/2026-13", "public.invalid-month", "/path/month"),
     ("/public/en/figures/26-10.json", "public.invalid-month", "/path/month"),
     ("/public/figures/2026-10.json?community=11010500100", "public.invalid-community",

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from ._notice import FONT_ENV, NoticeFontMissing, find_cjk_font, notice_pdf
 from ._pages import (
+    HOME_PAGED,
     LANGUAGES,
     Links,
     consultation_page,
+    consultations_per_page,
     figures_month_page,
     figures_page,
     index_page,
@@ -46,11 +48,11 @@ from ._timeline import (
     voices_of,
 )
 
-__all__ = ["CHINA_STANDARD_TIME", "FONT_ENV", "LANGUAGES", "STEPS", "VOICE_MEMBERS", "Cell",
-           "FiguresPage", "IssueStatistics", "Line", "Links", "NoticeFontMissing", "Site", "Step",
-           "Timeline", "WithVoices", "communities_per_page", "consultation_page",
-           "figures_month_page", "figures_page", "find_cjk_font", "index_page",
-           "is_division_code", "is_month", "minimum_cell_count", "month_of", "notice_pdf",
-           "public_view", "published", "shifted_month", "statistics_from_issues", "timeline",
-           "voices_of"]
+__all__ = ["CHINA_STANDARD_TIME", "FONT_ENV", "HOME_PAGED", "LANGUAGES", "STEPS", "VOICE_MEMBERS",
+           "Cell", "FiguresPage", "IssueStatistics", "Line", "Links", "NoticeFontMissing", "Site",
+           "Step", "Timeline", "WithVoices", "communities_per_page", "consultation_page",
+           "consultations_per_page", "figures_month_page", "figures_page", "find_cjk_font",
+           "index_page", "is_division_code", "is_month", "minimum_cell_count", "month_of",
+           "notice_pdf", "public_view", "published", "shifted_month", "statistics_from_issues",
+           "timeline", "voices_of"]
 

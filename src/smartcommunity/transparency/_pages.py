@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..specification import load_spec
+from ..specification import DEFAULT_VERSION, load_spec
 from ._statistics import FiguresPage
 from ._timeline import Timeline, day, timeline
 
@@ -24,6 +24,12 @@ __all__ = ["LANGUAGES", "Links", "consultation_page", "figures_month_page", "fig
 
 #: the pages' languages: Chinese first (the default), then English
 LANGUAGES = ("zh-Hans", "en")
+HOME_PAGED = "/req/public-pages/home-paged"
+
+
+def consultations_per_page(version: str = DEFAULT_VERSION) -> int:
+    """The most consultations a page of the home page lists (``consultationsPerPage``)."""
+    return int(load_spec(version).parameter(HOME_PAGED, "consultationsPerPage"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +47,14 @@ class Links:
             return self.root + prefix + ("index" + self.suffix if self.suffix else "")
         return self.root + prefix + path + self.suffix
 
-    def home(self, lang: str) -> str:
-        return self._page(lang, "")
+    def home(self, lang: str, after: str | None = None) -> str:
+        """The home page, or the page of it after place ``after`` (a server's cursor, a static
+        site's last consultation id of the page before)."""
+        if after is None:
+            return self._page(lang, "")
+        if self.static:
+            return self._page(lang, f"index-after-{after}")
+        return self._page(lang, "") + f"?after={after}"
 
     def consultation(self, rid: str, lang: str) -> str:
         return self._page(lang, f"consultations/{rid}")
@@ -107,12 +119,16 @@ def _other(lang: str) -> str:
 
 
 def index_page(consultations: Iterable[Mapping[str, Any]], lang: str, links: Links,
-               *, now: datetime | None = None) -> str:
-    """The list of published consultations (documents already redacted for the public)."""
+               *, now: datetime | None = None, following: str | None = None,
+               after: str | None = None) -> str:
+    """A page of the list of published consultations (documents already redacted for the
+    public), newest first; ``following`` links the next page (/req/public-pages/home-paged),
+    ``after`` is where this one starts (its language switch leads to the same place)."""
     lines = [timeline(doc, lang, now=now, steps=()) for doc in consultations]
     title = "社区协商公开" if lang.startswith("zh") else "Community consultations"
-    return _render("index.html", lang, links, links.home(_other(lang)), title,
-                   consultations=lines, current="home")
+    return _render("index.html", lang, links, links.home(_other(lang), after), title,
+                   consultations=lines, current="home", following=following,
+                   first=after is None, home=links.home(lang))
 
 
 def consultation_page(doc: Mapping[str, Any], lang: str, links: Links,

@@ -38,16 +38,18 @@ class Site:
     kept, each redacted for the public) with the opinions and proposals of ``voices`` made on
     them (redacted the same way), and ``stats``, under ``out``. ``redacted`` says the
     documents are already as the public reads them (read from a server without a token).
-    The figures are written as the server serves them: a list of months, then one file per
-    page of each month (``figures/2026-11.html``, ``figures/2026-11-after-<code>.html`` …)."""
+    ``consultations`` come in the order they were stored; the home page lists them newest
+    first, a file per page (``index.html``, ``index-after-<id>.html`` …). The figures are
+    written as the server serves them: a list of months, then one file per page of each month
+    (``figures/2026-11.html``, ``figures/2026-11-after-<code>.html`` …)."""
 
     def __init__(self, consultations: Iterable[Mapping[str, Any]], stats: IssueStatistics,
                  *, now: datetime | None = None, redacted: bool = False,
-                 voices: Iterable[Mapping[str, Any]] = (), per_page: int | None = None
-                 ) -> None:
+                 voices: Iterable[Mapping[str, Any]] = (), per_page: int | None = None,
+                 home_per_page: int | None = None) -> None:
         docs = [dict(d) if redacted else public_view(d) for d in consultations
                 if redacted or published(d)]
-        self.consultations = sorted(docs, key=lambda d: str(d.get("id")))
+        self.consultations = docs[::-1]  # newest first
         shown = {str(d.get("id")) for d in docs}
         self.voices: dict[str, list[dict[str, Any]]] = {rid: [] for rid in shown}
         for voice in voices:
@@ -56,6 +58,8 @@ class Site:
                 self.voices[rid].append(dict(voice) if redacted else public_view(voice))
         self.stats = stats
         self.per_page = communities_per_page() if per_page is None else per_page
+        self.home_per_page = (pages.consultations_per_page() if home_per_page is None
+                              else home_per_page)
         self.now = now
 
     def write(self, out: Path) -> tuple[list[Path], NoticeFontMissing | None]:
@@ -71,8 +75,15 @@ class Site:
 
         for lang in pages.LANGUAGES:
             prefix, depth = ("", 0) if lang.startswith("zh") else ("en/", 1)
-            put(prefix + "index.html", pages.index_page(self.consultations, lang, pages.Links(
-                _root(depth), ".html"), now=self.now).encode())
+            home, size = pages.Links(_root(depth), ".html"), self.home_per_page
+            after: str | None = None
+            for start in range(0, max(len(self.consultations), 1), size):
+                shown = self.consultations[start:start + size]
+                last = str(shown[-1]["id"]) if start + size < len(self.consultations) else None
+                put(home.home(lang, after)[len(home.root):], pages.index_page(
+                    shown, lang, home, now=self.now, after=after,
+                    following=None if last is None else home.home(lang, last)).encode())
+                after = last
             put(prefix + "figures.html", pages.figures_page(
                 self.stats.months, self.stats.threshold, lang,
                 pages.Links(_root(depth), ".html")).encode())

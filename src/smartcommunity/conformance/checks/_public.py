@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -30,6 +31,7 @@ PAGES = (PREFIX, PREFIX + "en/", PREFIX + "figures", PREFIX + "en/figures")
 STATISTICS = PREFIX + "figures.json"
 SMALL_CELLS = "/req/public-pages/small-cells"
 FIGURES_PAGED = "/req/public-pages/figures-paged"
+HOME_PAGED = "/req/public-pages/home-paged"
 #: pages of a month the paging check follows at most: enough to see pages follow each other,
 #: few enough that a city's thousand communities cost the kit nothing more
 FOLLOWED = 3
@@ -127,6 +129,83 @@ def test_only_published_consultations(ctx: KitContext) -> None:
     text = _page(ctx, f"{PREFIX}consultations/{shown.id}")
     ctx.expect(shown.doc["title"] in text, "公开协商的页面没有它的标题",
                "the page of the public consultation lacks its title")
+
+
+class _Anchors(HTMLParser):
+    """The links of a page: each ``<a>``'s ``href`` and ``rel``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            given = dict(attrs)
+            self.links.append((given.get("href") or "", given.get("rel") or ""))
+
+
+def _home_page(ctx: KitContext, path: str) -> tuple[list[str], str | None]:
+    """The consultation ids a page of the home page links, in order, and its rel=next link
+    (as a path on the server)."""
+    anchors = _Anchors()
+    anchors.feed(_page(ctx, path))
+    ids = list(dict.fromkeys(found[1] for href, _ in anchors.links
+                             if (found := _CONSULTATION_LINK.search(href))))
+    following = next((href for href, rel in anchors.links if "next" in rel.split()), None)
+    return ids, None if following is None else _local(ctx, path, following)
+
+
+#: a link to a consultation's page (not to its notice)
+_CONSULTATION_LINK = re.compile(r"consultations/([^/?#]+?)(?:\.html)?(?:[?#].*)?$")
+#: pages of the home page the paging check follows at most beyond the kit's own consultations
+HOME_FOLLOWED = 2
+
+
+@check(HOME_PAGED)
+def test_home_page_newest_first_a_page_at_a_time(ctx: KitContext) -> None:
+    size = int(ctx.spec.parameter(HOME_PAGED, "consultationsPerPage"))
+    first, following = _home_page(ctx, PREFIX)
+    ctx.expect(len(first) <= size, f"{PREFIX} 一页列出 {len(first)} 项协商，多于 {size}",
+               f"{PREFIX} lists {len(first)} consultations on a page, more than {size}")
+    # More public consultations than a page holds, the kit's own the newest of them.
+    made: list[str] = []
+    for n in range(size + 1 if following is None and len(first) <= size else 2):
+        doc = proposed(ctx)
+        doc.update(visibility="public", title=f"首页分页 {n + 1} {_unique_words(ctx)}")
+        ctx.expect_status(ctx.create(ctx.ensure_valid(doc, "(public consultation)")), 201,
+                          zh="创建公开的协商", en="create a public consultation")
+        made.append(str(doc["id"]))
+    for lang in ("", "en/"):
+        home = PREFIX + lang
+
+        def read(path: str = home) -> tuple[list[str], str | None]:
+            return _home_page(ctx, path)
+
+        ids, url = _eventually(ctx, read, lambda got: made[-1] in got[0])
+        seen, pages = list(ids), 1
+        # Page by page until the kit's consultations are all seen and a page after them.
+        while url is not None and (set(made) - set(seen) or pages < HOME_FOLLOWED):
+            ids, url2 = _home_page(ctx, url)
+            ctx.expect(len(ids) <= size, f"{url} 一页列出 {len(ids)} 项协商，多于 {size}",
+                       f"{url} lists {len(ids)} consultations on a page, more than {size}")
+            repeated = sorted(set(ids) & set(seen))
+            ctx.expect(not repeated, f"{url} 又列出了前面页面上的协商 {', '.join(repeated)}",
+                       f"{url} lists again consultations of the pages before: "
+                       f"{', '.join(repeated)}")
+            seen += ids
+            url, pages = url2, pages + 1
+        mine = [rid for rid in seen if rid in made]
+        ctx.expect(mine == made[::-1],
+                   f"{home} 没有把本测试新建的 {len(made)} 项公开协商从新到旧各列一次"
+                   f"（列出 {len(mine)} 项）",
+                   f"{home} does not list the kit's {len(made)} new public consultations "
+                   f"newest first, each once ({len(mine)} listed)")
+    resp = ctx.call("GET", PREFIX, params={"after": "不是位置"})
+    ctx.expect(resp.status == 400 and resp.media_type == "application/problem+json"
+               and "after" in resp.text,
+               f"{PREFIX}?after=不是位置 应答 {resp.status}，应为指明 after 的 400 problem+json",
+               f"{PREFIX}?after=<not a place> answers {resp.status}, not a 400 problem+json "
+               "naming after")
 
 
 @check("/req/public-pages/public-audience")
