@@ -1,17 +1,20 @@
 """Benchmark of the public pages with 100,000 issues in the store, on 127.0.0.1 only.
 
-    .venv/bin/python benchmarks/public_bench.py [--issues 100000] [--communities 300] [--seconds 10]
+    .venv/bin/python benchmarks/public_bench.py [--issues 100000] [--communities 300]
+        [--consultations 3000] [--seconds 10]
 
-Loads the issues (12 months, 5 categories, ``--communities`` communities) and a public
-consultation into a SQLite store, serves it with one uvicorn worker and measures, with 16
+Loads the issues (12 months, 5 categories, ``--communities`` communities) and the public
+consultations into a SQLite store, serves it with one uvicorn worker and measures, with 16
 connections (wrk, which the server benchmark also needs), requests/s and p50/p99
 latency of the issue figures — the list of months (/public/figures), a month's first page of
 communities (/public/figures/{month}, and its data), one community's month
-(?community=) — a consultation's timeline (/public/consultations/{id}) and, as the baseline of
+(?community=) — the home page (/public/, ``--consultations`` public ones), a consultation's
+timeline (/public/consultations/{id}) and, as the baseline of
 the same run, GET /conformance (a document the server keeps in memory). It prints the bytes of
 each figures page beside what one page of every cell would weigh, then, in process, what a page
 would cost without the kept counts: the grouped query alone, and counting the issue documents
-in Python.
+in Python, and how long the home page takes after an issue is written, now and as it was
+made before it was paged.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from reference_server.app import SETTINGS_ENV  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
 from smartcommunity.transparency import (  # noqa: E402
     Links,
+    consultations_per_page,
     figures_month_page,
     statistics_from_issues,
 )
@@ -98,6 +102,40 @@ def consultation() -> dict[str, Any]:
     return doc
 
 
+#: issue writes the home page is asked for after, each
+WRITES = 5
+
+
+def home_after_writes(app: Any, place: str) -> dict[str, float]:
+    """Milliseconds to serve the home page after an issue is written elsewhere: as the server
+    does (a page, kept while no consultation changed), and as it did before the home page was
+    paged (every public consultation, made again after any write)."""
+    pages, service = app.state.public, app.state.sc.service
+    key = ("index", "zh-Hans", "")
+
+    def after_write() -> None:
+        service.load(issues(1, [place]), validate=False)
+        pages._checked = float("-inf")  # the head read again, as a second later
+        began = time.perf_counter()
+        pages.page(key)
+        times.append((time.perf_counter() - began) * 1000)
+
+    out = {}
+    for name, per_page, kept in (("now: a page of 50, kept", pages.per_home_page, True),
+                                 ("before: every consultation, made again", 10**9, False)):
+        pages.per_home_page, pages._rendered = per_page, {}
+        if not kept:
+            pages._consultations_unchanged = lambda made, head: False
+        pages.page(key)
+        times: list[float] = []
+        for _ in range(WRITES):
+            after_write()
+        out[name] = sorted(times)[WRITES // 2]
+    del pages._consultations_unchanged
+    pages.per_home_page, pages._rendered = consultations_per_page(), {}
+    return out
+
+
 def load(base: str, path: str, seconds: int, tmp: Path, server: int) -> Load:
     wrk_run(base, _LUA % path, 1, tmp)  # warm up
     return wrk_run(base, _LUA % path, seconds, tmp, server)
@@ -109,6 +147,8 @@ def main() -> int:
     parser.add_argument("--communities", type=int, default=300,
                         help="communities the issues are spread over")
     parser.add_argument("--seconds", type=int, default=10, help="duration of each load run")
+    parser.add_argument("--consultations", type=int, default=3000,
+                        help="public consultations (a city's three years)")
     args = parser.parse_args()
     need_wrk(False)
     tmp = Path(tempfile.mkdtemp(prefix="sc-public-bench-"))
@@ -121,22 +161,27 @@ def main() -> int:
         docs = issues(args.issues, places)
         service.load(docs, validate=False)
         lift = consultation()
-        service.load([lift], validate=False)
-        print(f"Store: {args.issues:,} issues over {args.communities} communities and a public "
-              f"consultation loaded in {time.perf_counter() - started:.1f} s (SQLite)")
+        service.load([lift] + [dict(consultation(), title=f"公开协商 {n}")
+                               for n in range(args.consultations - 1)], validate=False)
+        print(f"Store: {args.issues:,} issues over {args.communities} communities and "
+              f"{args.consultations:,} public consultations loaded in "
+              f"{time.perf_counter() - started:.1f} s (SQLite)")
 
         pages = app.state.public
 
-        def count_afresh() -> None:
-            pages._counts = None  # as if nothing were kept: one grouped query and the fold
-            pages._count()
-
-        grouped = median_ms(count_afresh, 5)
         with service.store.read() as tx:
             stored = [s.doc for s in tx.all_resources() if s.rtype == "Issue"]
         scan = median_ms(lambda: statistics_from_issues(stored), 3)
         everything = statistics_from_issues(stored)
         month = everything.months[0]
+
+        def count_afresh() -> None:
+            # As if nothing were kept: the month's grouped query over its index range.
+            pages._months, pages._counts = None, {}
+            pages._counted(month)
+
+        grouped = median_ms(count_afresh, 5)
+        home = home_after_writes(app, places[0])
         # What one page of every cell weighed before the figures were paged.
         whole = sum(len(figures_month_page(everything.page(m, 10**9), "zh-Hans",
                                            Links("/public/")).encode())
@@ -149,7 +194,8 @@ def main() -> int:
                "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}  # this tree, not an installed copy
         print(f"Load: 16 connections, {args.seconds} s per run, wrk; all on 127.0.0.1")
         mine = f"?community={places[len(places) // 2]}"
-        paths = {"GET /public/figures": "/public/figures",
+        paths = {"GET /public/": "/public/",
+                 "GET /public/figures": "/public/figures",
                  "GET /public/figures/{month}": f"/public/figures/{month}",
                  "GET /public/en/figures/{month}": f"/public/en/figures/{month}",
                  "GET /public/figures/{month}.json": f"/public/figures/{month}.json",
@@ -180,6 +226,10 @@ def main() -> int:
         for name, size in sizes.items():
             print(f"  {name:42s} {size:>12,} B")
         print(f"  {'every cell on one page (before paging)':42s} {whole:>12,} B")
+        print(f"\nThe home page made again after an issue is written elsewhere ("
+              f"{args.consultations:,} public consultations; median of {WRITES}):")
+        for name, ms in home.items():
+            print(f"  {name:58s} {ms:9.1f} ms")
         print(f"\nWithout the kept aggregate, per page view ({args.issues:,} issues):")
         print(f"  grouped query and fold   {grouped:9.1f} ms (median of 5)")
         print(f"  counting the documents   {scan:9.1f} ms (median of 3, parsed documents "
