@@ -17,6 +17,15 @@ from smartcommunity.transparency import IssueStatistics, Links
 from .mutants import Mutant, Rewrite, _header
 
 
+def _with(app: Any, mp: pytest.MonkeyPatch, **replaced: Any) -> Any:
+    """``app`` with the public pages' members ``replaced``, and the pages made before
+    forgotten."""
+    for name, value in replaced.items():
+        mp.setattr(app.state.public, name, value)
+    mp.setattr(app.state.public, "_rendered", {})
+    return app
+
+
 def public_token_required(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Asks for a token on every public page."""
 
@@ -58,9 +67,7 @@ def public_identity_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
             doc["description"] = f"{doc.get('description') or ''}（提议人：{'、'.join(names)}）"
         return doc
 
-    mp.setattr(pages, "consultation", unredacted)
-    mp.setattr(pages, "_rendered", {})
-    return app
+    return _with(app, mp, consultation=unredacted)
 
 
 def public_voice_author_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -82,9 +89,7 @@ def public_voice_author_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
                 voice["text"] = f"{author}：{voice.get('text') or ''}"
         return shown
 
-    mp.setattr(pages, "voices", with_authors)
-    mp.setattr(pages, "_rendered", {})
-    return app
+    return _with(app, mp, voices=with_authors)
 
 
 def public_small_cell_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -109,9 +114,7 @@ def public_notice_as_html(app: Any, mp: pytest.MonkeyPatch) -> Any:
     def html_for_pdf(key: tuple[str, ...]) -> Any:
         return make(("consultation", key[1], "zh-Hans") if key[0] == "notice" else key)
 
-    mp.setattr(pages, "_make", html_for_pdf)
-    mp.setattr(pages, "_rendered", {})
-    return app
+    return _with(app, mp, _make=html_for_pdf)
 
 
 def public_notice_english_missing(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -123,9 +126,7 @@ def public_notice_english_missing(app: Any, mp: pytest.MonkeyPatch) -> Any:
         english_notice = key[0] == "notice" and key[2] == "en"
         return make(("consultation", key[1], "en") if english_notice else key)
 
-    mp.setattr(pages, "_make", page_for_english_pdf)
-    mp.setattr(pages, "_rendered", {})
-    return app
+    return _with(app, mp, _make=page_for_english_pdf)
 
 
 def public_figures_every_month(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -186,10 +187,7 @@ def public_figures_next_repeats(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 def public_home_one_page(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Lists every public consultation on the home page's first page."""
-    pages: PublicPages = app.state.public
-    mp.setattr(pages, "per_home_page", 10**6)
-    mp.setattr(pages, "_rendered", {})
-    return app
+    return _with(app, mp, per_home_page=10**6)
 
 
 def public_home_oldest_first(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -207,9 +205,7 @@ def public_home_oldest_first(app: Any, mp: pytest.MonkeyPatch) -> Any:
         more = len(rows) > pages.per_home_page
         return shown, rows[pages.per_home_page - 1].seq if more else None
 
-    mp.setattr(pages, "consultations", oldest_first)
-    mp.setattr(pages, "_rendered", {})
-    return app
+    return _with(app, mp, consultations=oldest_first)
 
 
 def public_home_next_repeats(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -221,9 +217,7 @@ def public_home_next_repeats(app: Any, mp: pytest.MonkeyPatch) -> Any:
         shown, following = listed(before)
         return shown, None if following is None else following + 1
 
-    mp.setattr(pages, "consultations", one_back)
-    mp.setattr(pages, "_rendered", {})
-    return app
+    return _with(app, mp, consultations=one_back)
 
 
 MUTANTS: list[Mutant] = [

@@ -164,9 +164,13 @@ HOME_FOLLOWED = 2
 @check(HOME_PAGED)
 def test_home_page_newest_first_a_page_at_a_time(ctx: KitContext) -> None:
     size = int(ctx.spec.parameter(HOME_PAGED, "consultationsPerPage"))
+
+    def bounded(url: str, ids: list[str]) -> None:
+        ctx.expect(len(ids) <= size, f"{url} 一页列出 {len(ids)} 项协商，多于 {size}",
+                   f"{url} lists {len(ids)} consultations on a page, more than {size}")
+
     first, following = _home_page(ctx, PREFIX)
-    ctx.expect(len(first) <= size, f"{PREFIX} 一页列出 {len(first)} 项协商，多于 {size}",
-               f"{PREFIX} lists {len(first)} consultations on a page, more than {size}")
+    bounded(PREFIX, first)
     # More public consultations than a page holds, the kit's own the newest of them.
     made: list[str] = []
     for n in range(size + 1 if following is None and len(first) <= size else 2):
@@ -182,12 +186,12 @@ def test_home_page_newest_first_a_page_at_a_time(ctx: KitContext) -> None:
             return _home_page(ctx, path)
 
         ids, url = _eventually(ctx, read, lambda got: made[-1] in got[0])
+        bounded(home, ids)
         seen, pages = list(ids), 1
         # Page by page until the kit's consultations are all seen and a page after them.
         while url is not None and (set(made) - set(seen) or pages < HOME_FOLLOWED):
             ids, url2 = _home_page(ctx, url)
-            ctx.expect(len(ids) <= size, f"{url} 一页列出 {len(ids)} 项协商，多于 {size}",
-                       f"{url} lists {len(ids)} consultations on a page, more than {size}")
+            bounded(url, ids)
             repeated = sorted(set(ids) & set(seen))
             ctx.expect(not repeated, f"{url} 又列出了前面页面上的协商 {', '.join(repeated)}",
                        f"{url} lists again consultations of the pages before: "
