@@ -256,12 +256,7 @@ class Tx:
             if value:
                 conds.append(_has_term(kind, value))
         if query.category:
-            # The code itself and every code below it: "housing" matches "housing.lift". They
-            # lie between the code and the code + "/" in byte order (the column's collation),
-            # a range of the category index; the last condition drops "housing-x" from it.
-            code = query.category
-            conds += [c.category >= code, c.category < code + "/",
-                      or_(c.category == code, c.category >= code + ".")]
+            conds += _category_range(query.category)
         if query.grid:
             conds.append(exists().where(
                 terms.c.rseq == c.seq, terms.c.kind == GRID, terms.c.value == query.grid,
@@ -275,32 +270,50 @@ class Tx:
             for kind, (low, high) in zip((LONGITUDE, LATITUDE), query.bbox, strict=True):
                 conds.append(c.seq.in_(select(terms.c.rseq).where(
                     terms.c.kind == kind, terms.c.value >= low, terms.c.value <= high)))
-        if query.updated_since and self._narrow_update_range(rtype, query.updated_since):
-            conds.append(c.seq.in_(select(c.seq).where(
-                c.rtype == rtype, c.updated_at >= query.updated_since)))
+        driving = self._narrow_filter(rtype, query)
+        if driving is not None:
+            conds.append(c.seq.in_(driving))
         rows = self.conn.execute(
             select(c.seq, c.id, c.version, c.communities, c.departments, c.doc)
             .where(and_(*conds)).order_by(*order).limit(limit)
         )
         return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4]) for r in rows]
 
-    #: updates since a moment that one index probe counts before deciding how to list them
-    narrow_updates = 2000
+    #: matches of a filter that one index probe counts before deciding how to list them
+    narrow_rows = 2000
 
-    def _narrow_update_range(self, rtype: str, since: str) -> bool:
-        """Whether fewer than :attr:`narrow_updates` resources of ``rtype`` were updated since
-        ``since``: then a list with ``updatedSince`` starts from them (``seq IN`` the update
-        index's range) rather than walking another filter's index past every older match.
-        PostgreSQL's histograms tell its planner so; SQLite, built without STAT4 as Python
-        ships it, cannot estimate a range and would walk ``?urgency=`` over a city to find the
-        few updated since a sync began. The probe reads at most that many index entries."""
+    def _narrow_filter(self, rtype: str, query: ListQuery) -> Any | None:
+        """On SQLite, the seqs matching the first of the list's range and term filters that
+        fewer than :attr:`narrow_rows` resources match, for the list to start from them (``seq
+        IN`` that index range) rather than walk ``(rtype, seq)`` testing every row for a rare
+        value. PostgreSQL's histograms tell its planner so; SQLite, built without STAT4 as
+        Python ships it, cannot estimate a range or a term's matches, and would walk past a
+        city's issues to find the few updated since a sync began or of a rare category or
+        department. Each probe reads at most that many index entries; None: no filter is
+        narrow (or this is PostgreSQL)."""
         if self.dialect == "postgresql":
-            return False
+            return None
         c = resources.c
-        probe = (select(c.seq).where(c.rtype == rtype, c.updated_at >= since)
-                 .limit(self.narrow_updates).subquery())
-        found = self.conn.execute(select(func.count()).select_from(probe)).scalar_one()
-        return int(found) < self.narrow_updates
+        candidates: list[Any] = []
+        if query.updated_since:
+            candidates.append(select(c.seq).where(c.rtype == rtype,
+                                                  c.updated_at >= query.updated_since))
+        if query.category:
+            candidates.append(select(c.seq).where(c.rtype == rtype,
+                                                  *_category_range(query.category)))
+        if query.submitted_from or query.submitted_to:
+            candidates.append(select(c.seq).where(c.rtype == rtype, *(
+                [c.submitted_at >= query.submitted_from] if query.submitted_from else []), *(
+                [c.submitted_at <= query.submitted_to] if query.submitted_to else [])))
+        if query.department:
+            candidates.append(select(terms.c.rseq).where(terms.c.kind == DEPARTMENT,
+                                                         terms.c.value == query.department))
+        for matches in candidates:
+            probe = matches.limit(self.narrow_rows).subquery()
+            found = self.conn.execute(select(func.count()).select_from(probe)).scalar_one()
+            if int(found) < self.narrow_rows:
+                return matches
+        return None
 
     def is_empty(self) -> bool:
         """Whether no resource is stored (one index probe, where counting reads them all)."""
@@ -581,6 +594,15 @@ def _audit_value(column: str, value: Any) -> Any:
     if column == "fields":
         return orjson.dumps(value).decode()
     return joined(value) if column == "communities" else value
+
+
+def _category_range(code: str) -> list[Any]:
+    """The code itself and every code below it: "housing" matches "housing.lift". They lie
+    between the code and the code + "/" in byte order (the column's collation), a range of the
+    category index; the last condition drops "housing-x" from it."""
+    c = resources.c
+    return [c.category >= code, c.category < code + "/",
+            or_(c.category == code, c.category >= code + ".")]
 
 
 def _listed(column: Any, codes: frozenset[str]) -> Any:
