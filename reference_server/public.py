@@ -3,7 +3,9 @@
 Every consultation is read as the anonymous public principal, so what a page shows is what the
 API gives a caller without a token — the same visibility filter, redaction and hidden vote
 results (/req/public-pages/published-only, /req/public-pages/public-audience); so are the
-opinions and proposals on it, shown with their replies (/req/public-pages/voices). Issue statistics
+opinions and proposals on it, shown with their replies (/req/public-pages/voices). The home
+page lists the consultations newest first, a page at a time (/req/public-pages/home-paged),
+made again only when a consultation was written since, not after every write. Issue statistics
 are counted a month at a time, when that month's page is first asked for: one grouped query
 over the month's range of the submission index (the months that have any are probed one by
 one, never read from every issue). After that the counts follow the change feed, each issue
