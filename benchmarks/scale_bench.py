@@ -74,6 +74,8 @@ class Load:
 
     def cell(self) -> str:
         bad = f" {self.errors} errors" if self.errors else ""
+        if not self.rps:  # wrk prints a latency of 0 when nothing came back
+            return f"no answer within the run{bad}"
         return f"p50 {self.p50:7.2f} p99 {self.p99:7.2f} ms{bad}"
 
 
@@ -104,6 +106,9 @@ def _wrk(base: str, path: str, seconds: float, connections: int, script: str | N
 
     rps = re.search(r"Requests/sec:\s+([0-9.]+)", out)
     errors = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses: ([0-9]+)", out))
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                       out)
+    errors += sum(int(x) for x in socket.groups()) if socket else 0
     return Load(float(rps.group(1)) if rps else 0.0, pct("50"), pct("99"), errors, "wrk")
 
 
