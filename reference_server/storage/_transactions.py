@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, exists, false, func, insert, or_, select
+from sqlalchemy import (
+    Connection,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+)
 
 from smartcommunity.integrity import chain_digest, head_digest
 
@@ -229,8 +240,20 @@ class Tx:
         if scope.nothing:
             return []
         c = resources.c
+        # On PostgreSQL the first term filter drives the page (see below); the others, and
+        # every one on SQLite, are tested row by row.
+        wanted_terms: list[list[Any]] = []
+        for value_of, kind in _TERM_FILTERS:
+            value = value_of(query)
+            if value:
+                wanted_terms.append([terms.c.kind == kind, terms.c.value == value])
+        if query.grid:
+            wanted_terms.append([
+                terms.c.kind == GRID, terms.c.value == query.grid,
+                or_(terms.c.until.is_(None), terms.c.until >= (query.today or ""))])
+        driver = wanted_terms.pop(0) if wanted_terms and self.dialect == "postgresql" else None
         order: list[Any] = [c.seq]
-        if self.dialect == "postgresql":
+        if self.dialect == "postgresql" and driver is None:
             # Given rtype = X, PostgreSQL reads the primary key in seq order and drops the other
             # types' rows one by one: cheap by its estimate, a walk past a million residents
             # when the issues were imported after them. Asked as a range and ordered by (rtype,
@@ -238,6 +261,7 @@ class Tx:
             conds: list[Any] = [c.rtype >= rtype, c.rtype <= rtype]
             order.insert(0, c.rtype)
         else:
+            # Joined to a driving term, rtype = X lets (rtype, seq) give the rows in seq order.
             conds = [c.rtype == rtype]
         if newest_first:
             conds += [c.seq < after] if after else []
@@ -251,16 +275,9 @@ class Tx:
             value = value_of(query)
             if value:
                 conds.append(compare(column, value))
-        for value_of, kind in _TERM_FILTERS:
-            value = value_of(query)
-            if value:
-                conds.append(_has_term(kind, value))
         if query.category:
             conds += _category_range(query.category)
-        if query.grid:
-            conds.append(exists().where(
-                terms.c.rseq == c.seq, terms.c.kind == GRID, terms.c.value == query.grid,
-                or_(terms.c.until.is_(None), terms.c.until >= (query.today or ""))))
+        conds += [exists().where(terms.c.rseq == c.seq, *term) for term in wanted_terms]
         # A lookup by another system's number or by area is selective: the rows come from the
         # term index (seq IN …), not from a walk of every row testing each for the term.
         if query.external_ref:
@@ -273,10 +290,27 @@ class Tx:
         driving = self._narrow_filter(rtype, query)
         if driving is not None:
             conds.append(c.seq.in_(driving))
-        rows = self.conn.execute(
-            select(c.seq, c.id, c.version, c.communities, c.departments, c.doc)
-            .where(and_(*conds)).order_by(*order).limit(limit)
-        )
+        columns = (c.seq, c.id, c.version, c.communities, c.departments, c.doc)
+        if driver is None:
+            statement = select(*columns).where(and_(*conds)).order_by(*order)
+        else:
+            # The term's index read in seq order from the cursor on, each match's row looked
+            # up (LATERAL: one lookup per match), stops after a page whatever
+            # share of the table the value has. Asked as a filter, PostgreSQL trusts its
+            # estimate of a value's matches, which a city's skew (one department holding most
+            # issues) makes wrong tenfold: it read and sorted every match of a "rare" one, or
+            # merged a common one with the primary key from the first resident on.
+            rseq = terms.c.rseq
+            matches = (select(rseq.label("rseq")).where(
+                *driver, rseq < after if newest_first and after else
+                rseq > (0 if newest_first else after)).subquery("matches"))
+            # LIMIT 1 (seq is the key: at most one row) keeps the planner from flattening the
+            # lookup into a join it would merge.
+            row = (select(*columns).where(c.seq == matches.c.rseq, *conds).limit(1)
+                   .lateral("row"))
+            statement = (select(*row.c).select_from(matches.join(row, true()))
+                         .order_by(matches.c.rseq.desc() if newest_first else matches.c.rseq))
+        rows = self.conn.execute(statement.limit(limit))
         return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4]) for r in rows]
 
     #: matches of a filter that one index probe counts before deciding how to list them
