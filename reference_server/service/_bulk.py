@@ -250,60 +250,41 @@ def import_lines(service: Service, lines: Iterable[Line], *, validate: bool = Tr
     wheres: list[str] = []
     size = 1 if one_by_one else batch
 
-    def store(changes: list[Change], at: list[str]) -> None:
+    def flush() -> None:
         nonlocal count
+        if not pending:
+            return
         try:
             with service.store.write() as tx:
-                tx.write_many(changes, upsert=False)
+                tx.write_many(pending, upsert=False)
         except Duplicate:
             # Nothing of the batch is stored: store it one by one up to the duplicate, as
             # an import one by one would have (rare: a second import of the same data).
-            for i, change in enumerate(changes):
+            for i, change in enumerate(pending):
                 try:
                     with service.store.write() as tx:
                         tx.write_many([change], upsert=False)
                 except Duplicate as exc:
-                    raise ImportStopped(at[i], count + i, IdConflict(id=exc.rid)) from None
+                    raise ImportStopped(wheres[i], count + i, IdConflict(id=exc.rid)) from None
             raise
-        count += len(changes)
+        count += len(pending)
+        pending.clear()
+        wheres.clear()
         if progress:
             progress(count)
 
-    # One batch is written while the next is gathered: the database's work overlaps the
-    # workers' instead of stalling them. Batches go in order, one at a time.
-    writing: concurrent.futures.Future[None] | None = None
-
-    def flush(*, wait: bool = False) -> None:
-        nonlocal writing
-        if writing is not None:
-            writing.result()  # an ImportStopped of the batch before is raised here
-            writing = None
-        if pending:
-            writing = writer.submit(store, pending[:], wheres[:])
-            pending.clear()
-            wheres.clear()
-        if wait and writing is not None:
-            writing.result()
-            writing = None
-
-    with _collector_paused(), concurrent.futures.ThreadPoolExecutor(
-            1, thread_name_prefix="import-writer") as writer:
-        try:
-            for where, item in _prepared(service, lines, validate, jobs):
-                if item is None:
-                    if not_json:
-                        not_json(where)
-                    continue
-                if isinstance(item, list):
-                    flush(wait=True)
-                    raise ImportStopped(where, count,
-                                        Unprocessable(count=len(item), errors=item))
-                pending.append(item)
-                wheres.append(where)
-                if len(pending) >= size:
-                    flush(wait=one_by_one)
-            flush(wait=True)
-        finally:
-            if writing is not None:  # stopped early: the batch under way ends first
-                concurrent.futures.wait([writing])
+    with _collector_paused():
+        for where, item in _prepared(service, lines, validate, jobs):
+            if item is None:
+                if not_json:
+                    not_json(where)
+                continue
+            if isinstance(item, list):
+                flush()
+                raise ImportStopped(where, count, Unprocessable(count=len(item), errors=item))
+            pending.append(item)
+            wheres.append(where)
+            if len(pending) >= size:
+                flush()
+        flush()
     return count
