@@ -8,7 +8,8 @@ every positive case these hooks therefore
 - give a write the current ETag of its target and a fresh Idempotency-Key (/req/core/if-match,
   /req/core/idempotency-key): a generated tag is stale or absent, refused by design;
 - replace a list's generated cursor by one the server handed out (/req/core/cursor-opaque:
-  a cursor is only ever one the server gave);
+  a cursor is only ever one the server gave), and the home page's ``after`` likewise
+  (/req/public-pages/home-paged);
 - keep a generated create body when the library finds nothing wrong with it and the server's
   create rules hold, else create a document from the spec's examples, written by the principal
   calling (/req/core/actor-is-principal) in its community, at the status the lifecycle creates;
@@ -37,7 +38,9 @@ from __future__ import annotations
 
 import copy
 import functools
+import html
 import os
+import re
 import uuid
 from typing import Any
 
@@ -127,6 +130,14 @@ def _real_cursor(case: Any) -> str | None:
     page = _client(case).get(case.operation.path, params={"limit": 1})
     nxt = page.json().get("next") if page.status_code == 200 else None
     return nxt if isinstance(nxt, str) else None
+
+
+def _real_place(case: Any) -> str | None:
+    """The ``after`` of the home page's rel="next" link (/req/public-pages/home-paged: a place
+    is only ever one the server gave), or None when it has a single page."""
+    page = _client(case).get(case.operation.path)
+    link = re.search(r'<a [^>]*href="[^"]*\?after=([^"&]+)"[^>]*rel="next"', page.text)
+    return html.unescape(link[1]) if link else None
 
 
 def _created(rtype: str, generated: Any) -> dict[str, Any]:
@@ -221,6 +232,13 @@ def map_case(context: Any, case: Any) -> Any:
             case.query.pop("cursor")
         else:
             case.query["cursor"] = cursor
+    if (case.method.upper() == "GET" and case.operation.path.startswith("/public")
+            and "after" in (case.query or {}) and "figures" not in case.operation.path):
+        place = _real_place(case)
+        if place is None:
+            case.query.pop("after")
+        else:
+            case.query["after"] = place
     if case.method.upper() == "GET" and "bbox" in (case.query or {}):
         # /req/profiles/bbox-filter: west to east and south to north within the globe's
         # ranges, which the parameter's pattern cannot order; a box the server takes
