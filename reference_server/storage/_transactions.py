@@ -295,11 +295,11 @@ class Tx:
             statement = select(*columns).where(and_(*conds)).order_by(*order)
         else:
             # The term's index read in seq order from the cursor on, each match's row looked
-            # up (LATERAL: one lookup per match), stops after a page whatever
-            # share of the table the value has. Asked as a filter, PostgreSQL trusts its
-            # estimate of a value's matches, which a city's skew (one department holding most
-            # issues) makes wrong tenfold: it read and sorted every match of a "rare" one, or
-            # merged a common one with the primary key from the first resident on.
+            # up (LATERAL: one lookup per match), stops after a page whatever share of the
+            # table the value has. Asked as a filter, PostgreSQL trusts its estimate of a
+            # value's matches, which a city's skew (one department holding most issues) makes
+            # wrong tenfold: it read and sorted every match of a "rare" one, or merged a
+            # common one with the primary key from the first resident on.
             rseq = terms.c.rseq
             matches = (select(rseq.label("rseq")).where(
                 *driver, rseq < after if newest_first and after else
