@@ -287,7 +287,7 @@ class Tx:
             for kind, (low, high) in zip((LONGITUDE, LATITUDE), query.bbox, strict=True):
                 conds.append(c.seq.in_(select(terms.c.rseq).where(
                     terms.c.kind == kind, terms.c.value >= low, terms.c.value <= high)))
-        driving = self._narrow_filter(rtype, query)
+        driving = self._narrow_filter(rtype, query, wanted_terms)
         if driving is not None:
             conds.append(c.seq.in_(driving))
         columns = (c.seq, c.id, c.version, c.communities, c.departments, c.doc)
@@ -316,15 +316,16 @@ class Tx:
     #: matches of a filter that one index probe counts before deciding how to list them
     narrow_rows = 2000
 
-    def _narrow_filter(self, rtype: str, query: ListQuery) -> Any | None:
+    def _narrow_filter(self, rtype: str, query: ListQuery,
+                       wanted_terms: list[list[Any]]) -> Any | None:
         """On SQLite, the seqs matching the first of the list's range and term filters that
         fewer than :attr:`narrow_rows` resources match, for the list to start from them (``seq
         IN`` that index range) rather than walk ``(rtype, seq)`` testing every row for a rare
         value. PostgreSQL's histograms tell its planner so; SQLite, built without STAT4 as
         Python ships it, cannot estimate a range or a term's matches, and would walk past a
-        city's issues to find the few updated since a sync began or of a rare category or
-        department. Each probe reads at most that many index entries; None: no filter is
-        narrow (or this is PostgreSQL)."""
+        city's issues to find the few updated since a sync began, of a rare category or
+        department, or a resident by pseudonym. Each probe reads at most that many index
+        entries; None: no filter is narrow (or this is PostgreSQL)."""
         if self.dialect == "postgresql":
             return None
         c = resources.c
@@ -339,9 +340,7 @@ class Tx:
             candidates.append(select(c.seq).where(c.rtype == rtype, *(
                 [c.submitted_at >= query.submitted_from] if query.submitted_from else []), *(
                 [c.submitted_at <= query.submitted_to] if query.submitted_to else [])))
-        if query.department:
-            candidates.append(select(terms.c.rseq).where(terms.c.kind == DEPARTMENT,
-                                                         terms.c.value == query.department))
+        candidates += [select(terms.c.rseq).where(*term) for term in wanted_terms]
         for matches in candidates:
             probe = matches.limit(self.narrow_rows).subquery()
             found = self.conn.execute(select(func.count()).select_from(probe)).scalar_one()

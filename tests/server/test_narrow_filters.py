@@ -29,6 +29,7 @@ CATEGORIES = sorted({d["category"] for d in ISSUES} | {d["category"].split(".")[
                                                         for d in ISSUES})
 DEPARTMENTS = sorted({a["department"]["id"] for d in ISSUES for a in d.get("assignments", ())})
 DAYS = sorted({d["submittedAt"][:10] for d in ISSUES})
+GRIDS = sorted({d["gridCode"] for d in ISSUES if d.get("gridCode")})
 URGENCIES = sorted({d["urgency"] for d in ISSUES})
 
 
@@ -58,16 +59,18 @@ _day = st.sampled_from(DAYS).map(lambda day: f"{day}T00:00:00Z")
 @settings(max_examples=120, deadline=None)
 @given(since=st.none() | _day, category=st.none() | st.sampled_from(CATEGORIES),
        department=st.none() | st.sampled_from(DEPARTMENTS),
+       grid=st.none() | st.sampled_from(GRIDS),
        submitted=st.none() | st.tuples(st.none() | _day, st.none() | _day),
        urgency=st.none() | st.sampled_from(URGENCIES), after=st.integers(0, COUNT),
        limit=st.integers(1, 60), narrow=st.integers(1, COUNT + 1))
 def test_probing_a_filter_gives_the_same_page(
         store: Store, since: str | None, category: str | None, department: str | None,
-        submitted: tuple[str | None, str | None] | None, urgency: str | None, after: int,
-        limit: int, narrow: int) -> None:
+        grid: str | None, submitted: tuple[str | None, str | None] | None, urgency: str | None,
+        after: int, limit: int, narrow: int) -> None:
     start, end = submitted or (None, None)
     query = ListQuery(updated_since=since, category=category, department=department,
-                      submitted_from=start, submitted_to=end, urgency=urgency)
+                      grid=grid, today="2026-12-03", submitted_from=start, submitted_to=end,
+                      urgency=urgency)
     with store.read() as tx:
         walked = _ids(tx, query, after, limit, narrow=0)  # never probed narrow
         probed = _ids(tx, query, after, limit, narrow=narrow)
@@ -87,9 +90,6 @@ def pg_store() -> Iterator[Store]:
                           upsert=False)
         yield store
         store.dispose()
-
-
-GRIDS = sorted({d["gridCode"] for d in ISSUES if d.get("gridCode")})
 
 
 @settings(max_examples=80, deadline=None)
@@ -145,6 +145,7 @@ def _rarest(values: list[str], count: Any) -> str:
     (ListQuery(department=_rarest(DEPARTMENTS, lambda v: sum(
         a["department"]["id"] == v for d in ISSUES for a in d.get("assignments", ())))),
      "ix_resource_terms_kind_value"),
+    (ListQuery(grid=GRIDS[0], today="2026-12-03"), "ix_resource_terms_kind_value"),
 ])
 def test_a_narrow_filter_is_read_from_its_index(store: Store, query: ListQuery,
                                                  index: str) -> None:
