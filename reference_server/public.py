@@ -527,12 +527,12 @@ def _home_key(request: Request) -> Key:
     """The page of the home page a request names, its place checked
     (/req/public-pages/home-paged)."""
     values = request.query_params.getlist("after")
-    if values:
-        try:
-            if len(values) > 1 or not decode_cursor(HOME_CURSOR, values[0]):
-                raise InvalidCursor()
-        except InvalidCursor:
-            raise InvalidPage(", ".join(values), _pages(request).service.spec.version) from None
+    try:
+        given = len(values) <= 1 and all(decode_cursor(HOME_CURSOR, v) for v in values)
+    except InvalidCursor:
+        given = False
+    if not given:
+        raise InvalidPage(", ".join(values), _pages(request).service.spec.version)
     return ("index", _lang(request), values[0] if values else "")
 
 

@@ -261,13 +261,19 @@ class Tx:
             conds: list[Any] = [c.rtype >= rtype, c.rtype <= rtype]
             order.insert(0, c.rtype)
         else:
-            # Joined to a driving term, rtype = X lets (rtype, seq) give the rows in seq order.
+            # SQLite; and PostgreSQL joined to a driving term, where rtype = X lets (rtype, seq)
+            # give each match's row.
             conds = [c.rtype == rtype]
+
+        def from_cursor(seq: Any) -> list[Any]:
+            """What the cursor asks of ``seq`` (a column of store sequences)."""
+            if newest_first:
+                return [seq < after] if after else []
+            return [seq > after]
+
+        conds += from_cursor(c.seq)
         if newest_first:
-            conds += [c.seq < after] if after else []
             order = [column.desc() for column in order]
-        else:
-            conds.append(c.seq > after)
         conds += _scope_conditions(rtype, scope)
         if query.community:
             conds.append(_community_in(rtype, [query.community]))
@@ -301,9 +307,8 @@ class Tx:
             # wrong tenfold: it read and sorted every match of a "rare" one, or merged a
             # common one with the primary key from the first resident on.
             rseq = terms.c.rseq
-            matches = (select(rseq.label("rseq")).where(
-                *driver, rseq < after if newest_first and after else
-                rseq > (0 if newest_first else after)).subquery("matches"))
+            matches = (select(rseq.label("rseq")).where(*driver, *from_cursor(rseq))
+                       .subquery("matches"))
             # LIMIT 1 (seq is the key: at most one row) keeps the planner from flattening the
             # lookup into a join it would merge.
             row = (select(*columns).where(c.seq == matches.c.rseq, *conds).limit(1)
