@@ -18,6 +18,7 @@ from reference_server.storage import (
     INDEXES,
     Change,
     Derived,
+    Duplicate,
     ListQuery,
     Scope,
     Store,
@@ -172,3 +173,37 @@ def test_category_filter_is_the_code_and_its_sub_codes(request: pytest.FixtureRe
     expected = sorted(f"{marker}-{n}" for n, c in enumerate(stored)
                       if c == asked or c.startswith(asked + "."))
     assert found == expected
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(size=st.integers(1, 30), data=st.data())
+def test_an_import_batch_with_a_taken_id_names_it_and_writes_nothing(
+        request: pytest.FixtureRequest, dialect: str, size: int, data: st.DataObject) -> None:
+    """A batch of new resources one of which is stored already (PostgreSQL streams them with
+    COPY, which has no ON CONFLICT) raises Duplicate naming that id, and leaves the store as
+    it was: no row, term or event of the batch."""
+    store = request.getfixturevalue(f"own_{dialect}")
+    marker = f"dup-{uuid.uuid4().hex[:12]}"
+
+    def change(n: int) -> Change:
+        doc = {"resourceType": "Issue", "id": f"{marker}-{n}", "category": "housing",
+               "communityDivisionCode": "110105009999"}
+        return Change("Issue", doc["id"], 1, orjson.dumps(doc).decode(), doc, "created",
+                      "create", "2026-01-01T00:00:00+08:00")
+
+    with store.write() as tx:
+        tx.write_many([change(-1)], upsert=False)
+    batch = [change(n) for n in range(size)]
+    batch.insert(data.draw(st.integers(0, size)), change(-1))
+    def counts() -> tuple[int, ...]:
+        with store.read() as tx:
+            return tuple(tx.conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+                         for table in ("resources", "resource_terms", "events"))
+
+    before = counts()
+    with pytest.raises(Duplicate) as refused, store.write() as tx:
+        tx.write_many(batch, upsert=False)
+    assert refused.value.rid == f"{marker}--1"
+    assert counts() == before
