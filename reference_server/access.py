@@ -23,6 +23,7 @@ erased record, under the restriction state its conditional names.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
@@ -471,14 +472,17 @@ class Access:
         if (rtype == self.person_type and state is None and audience in self.untouched
                 and self._resident_whole(principal, stored, audience, now)):
             return Presented(audience, None, text)
+        # An earlier state is parsed here, into objects nothing else holds: redaction may
+        # change them in place rather than copy them.
         doc = stored.doc if state is None else self.as_decided_now(orjson.loads(state), stored)
         if rtype == self.person_type:
-            doc = self._resident(principal, stored, audience, now, doc)
+            doc = self._resident(principal, stored, audience, now, doc, own=state is not None)
         else:
             # What was parsed to decide is handed over: redaction changes it, nothing is copied.
             taken = state is None and bool(text)
             doc = redact(stored.take_doc() if taken else doc, audience, pseudonym_key=self.key,
-                         pseudonym_key_id=self.key_id, profile=self.profile, copy=not taken)
+                         pseudonym_key_id=self.key_id, profile=self.profile,
+                         copy=not (taken or state is not None))
         if rtype in self.publication and audience in self.publication_audiences:
             self._public_area(rtype, doc)
         if rtype in self.reporter_types:
@@ -527,13 +531,18 @@ class Access:
         out = dict(state)
         for member in self.decided_now.get(current.rtype, ()):
             if member in current.doc:
-                out[member] = current.doc[member]
+                # a copy: the caller may redact the state in place
+                out[member] = copy.deepcopy(current.doc[member])
             else:
                 out.pop(member, None)
         return out
 
     def _resident(self, principal: Principal, stored: Stored, audience: str,
-                  now: datetime | None, doc: dict[str, Any] | None = None) -> dict[str, Any]:
+                  now: datetime | None, doc: dict[str, Any] | None = None, *,
+                  own: bool = False) -> dict[str, Any]:
+        """The person record ``stored`` (or its earlier state ``doc``; ``own``: parsed for
+        this call alone, so redacted in place) as ``principal`` reading as ``audience`` sees
+        it."""
         doc = stored.doc if doc is None else doc
         restriction = doc.get("restriction")
         state = restriction.get("state") if isinstance(restriction, Mapping) else None
@@ -554,7 +563,7 @@ class Access:
         # The stored text, when that is what is redacted, is parsed into a copy of its own.
         return redact(stored.text if doc is stored.doc and stored.text else doc, audience,
                       pseudonym_key=self.key, pseudonym_key_id=self.key_id,
-                      profile=self.profile)
+                      profile=self.profile, copy=not own)
 
     def _may_see_restricted(self, principal: Principal, stored: Stored, audience: str,
                             now: datetime | None) -> bool:

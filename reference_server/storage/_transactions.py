@@ -121,6 +121,7 @@ _SQL = {
     "replace": f"UPDATE resources SET version = ?, doc = ?, {_SET} WHERE seq = ? AND version = ?",
     "force": f"UPDATE resources SET version = ?, doc = ?, {_SET} WHERE seq = ?",
     "drop_terms": "DELETE FROM resource_terms WHERE rseq = ?",
+    "drop_terms_of": "DELETE FROM resource_terms WHERE rseq = ANY(?)",  # PostgreSQL
     "terms": "INSERT INTO resource_terms (rseq, kind, value, until) VALUES (?, ?, ?, ?)",
     "last_event": "SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1",
     "event": f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
@@ -441,14 +442,16 @@ class Tx:
                                               change.action, change.version, change.time,
                                               (), (), "", head))))
         rows = [(c.rtype, c.rid, c.version, c.text, *columns(d)) for c, d in final.values()]
-        if self.dialect == "postgresql" and not upsert:
-            seqs = self._copy_new(rows)
-        else:
+        if self.dialect == "sqlite":
             seqs = self._upsert(rows, upsert)
+        else:
+            seqs = self._copy_upsert(rows) if upsert else self._copy_new(rows)
         if len(seqs) != len(final):  # DO NOTHING skipped a row: the id was stored already
             raise Duplicate(next(rid for (rt, rid) in final if (rt, rid) not in seqs))
-        if upsert:
+        if upsert and self.dialect == "sqlite":
             self._many("drop_terms", [(seq,) for seq in seqs.values()])
+        elif upsert:
+            self._run("drop_terms_of", ([*seqs.values()],))
         term_rows = [(seqs[key], k, v, u) for key, (_, d) in final.items() for k, v, u in d.terms]
         if self.dialect == "postgresql":
             self._copy("resource_terms", ("rseq", "kind", "value", "until"), term_rows)
@@ -489,6 +492,29 @@ class Tx:
                 raise Duplicate(next((key[1] for key in wanted if key in taken), "")) from None
             cursor.execute("RELEASE SAVEPOINT copy_new")
         return {(str(row[0]), str(row[1])): seq for seq, row in zip(drawn, rows, strict=True)}
+
+    def _copy_upsert(self, rows: Sequence[Sequence[Any]]) -> dict[tuple[str, str], int]:
+        """Resource rows written over those of the same id or added (PostgreSQL): streamed by
+        COPY into a staging table, then one ``INSERT … SELECT … ON CONFLICT``. A multi-row
+        INSERT with thousands of parameters costs the driver more to prepare than the server
+        to run."""
+        names = ("rtype", "id", "version", "doc", *COLUMNS)
+        with self.raw.cursor() as cursor:
+            # One per connection, emptied at every commit; ``n`` keeps the rows' order, which
+            # gives new resources their seqs in the order written.
+            cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS incoming_resources "
+                           "ON COMMIT DELETE ROWS AS SELECT 0 AS n, "
+                           f"{', '.join(names)} FROM resources WITH NO DATA")
+            self._copy("incoming_resources", ("n", *names),
+                       ((n, *row) for n, row in enumerate(rows)))
+            cursor.execute(
+                f"INSERT INTO resources ({', '.join(names)}) SELECT {', '.join(names)} "
+                "FROM incoming_resources ORDER BY n ON CONFLICT (rtype, id) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in names[2:])
+                + " RETURNING rtype, id, seq")
+            seqs = {(str(rtype), str(rid)): int(seq) for rtype, rid, seq in cursor.fetchall()}
+            cursor.execute("DELETE FROM incoming_resources")  # a next batch in this transaction
+        return seqs
 
     def _upsert(self, rows: Sequence[Sequence[Any]], upsert: bool) -> dict[tuple[str, str], int]:
         """Insert (or with ``upsert`` overwrite) resource rows; the seq of each one written."""

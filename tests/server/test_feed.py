@@ -147,32 +147,54 @@ def own_api(backend: str, tmp_path: Path) -> Iterator[Api]:
         yield Api(stack.enter_context(TestClient(make_app(url))))
 
 
-def test_mirror_copies_everything(own_api: Api, tmp_path: Path) -> None:
-    """A second server mirrors the first through the feed: the same data, resumable."""
+def _terms(store: Store) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
+    """Every resource's filter terms, by its type and id (seqs differ between stores)."""
+    with store.read() as tx:
+        rows = tx.conn.exec_driver_sql(
+            "SELECT r.rtype, r.id, t.kind, t.value, t.until FROM resource_terms t "
+            "JOIN resources r ON r.seq = t.rseq")
+        found: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+        for rtype, rid, *term in rows:
+            found.setdefault((rtype, rid), []).append(tuple(term))
+    return {key: sorted(terms) for key, terms in found.items()}
+
+
+def test_mirror_copies_everything(own_api: Api, backend: str, tmp_path: Path) -> None:
+    """A second server on the same database mirrors the first through the feed: the same
+    data and filter terms, resumable; a resource changed later is written over."""
     api = own_api
-    target = Store(f"sqlite:///{tmp_path / 'mirror.sqlite3'}")
-    target.migrate()
-    result = mirror("http://testserver", "demo-system-mirror", target, client=api.client)
-    assert result.events > 0 and result.cursor
-    api.staff.create(submitted_issue())  # more changes, then continue from the cursor
-    more = mirror("http://testserver", "demo-system-mirror", target, cursor=result.cursor,
-                  client=api.client)
-    assert more.events >= 1
-    source = api.client.app.state.sc.service.store  # type: ignore[attr-defined]
-    with source.read() as tx:
-        expected = {(s.rtype, s.id): (s.version, orjson.loads(s.text)) for s in tx.all_resources()}
-        source_events = tx.last_event()
-    with target.read() as tx:
-        got = {(s.rtype, s.id): (s.version, orjson.loads(s.text)) for s in tx.all_resources()}
-        assert tx.last_event() == source_events
-    assert got == expected
-    # The mirror's own feed serves the same states (so it can be mirrored in turn).
-    second = Service(Settings(database_url=str(target.url)), target)
-    with target.read() as tx:
-        rows = tx.events(0, 100000)
-    assert [r.seq for r, _ in rows] == list(range(1, len(rows) + 1))
-    assert second.source.startswith("urn:uuid:")
-    target.dispose()
+    earlier = api.staff.create(submitted_issue()).json()
+    with contextlib.ExitStack() as stack:
+        target = Store(f"sqlite:///{tmp_path / 'mirror.sqlite3'}" if backend == "sqlite"
+                       else stack.enter_context(throwaway_pg("sc_mirror_target")))
+        stack.callback(target.dispose)
+        target.migrate()
+        result = mirror("http://testserver", "demo-system-mirror", target, client=api.client)
+        assert result.events > 0 and result.cursor
+        # More changes, one of them to a resource mirrored already; continue from the cursor.
+        api.staff.create(submitted_issue())
+        assert api.staff.act("Issue", earlier["id"], "accept").status_code == 200
+        more = mirror("http://testserver", "demo-system-mirror", target,
+                      cursor=result.cursor, client=api.client)
+        assert more.events >= 2
+        source = api.client.app.state.sc.service.store  # type: ignore[attr-defined]
+        with source.read() as tx:
+            expected = {(s.rtype, s.id): (s.version, orjson.loads(s.text))
+                        for s in tx.all_resources()}
+            source_events = tx.last_event()
+        with target.read() as tx:
+            got = {(s.rtype, s.id): (s.version, orjson.loads(s.text))
+                   for s in tx.all_resources()}
+            assert tx.last_event() == source_events
+        assert got == expected
+        assert got[("Issue", earlier["id"])][1]["status"] == "accepted"
+        assert _terms(target) == _terms(source)
+        # The mirror's own feed serves the same states (so it can be mirrored in turn).
+        second = Service(Settings(database_url=str(target.url)), target)
+        with target.read() as tx:
+            rows = tx.events(0, 100000)
+        assert [r.seq for r, _ in rows] == list(range(1, len(rows) + 1))
+        assert second.source.startswith("urn:uuid:")
 
 
 def test_a_merge_makes_one_event_per_issue_written_each_naming_the_merge(api: Api) -> None:
