@@ -346,6 +346,8 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
     tokens.write_text(json.dumps({"tokens": hashed}, ensure_ascii=False), encoding="utf-8")
     tokens.chmod(0o600)
     city_dir, small_dir = work / f"city-{label}", work / "small"
+    if url.startswith("postgresql"):
+        print(f"PostgreSQL settings: {_pg_settings(url)}", flush=True)
     began = time.perf_counter()
     write(scale, city_dir)
     print(f"generated in {time.perf_counter() - began:.0f} s", flush=True)
@@ -445,6 +447,20 @@ def _store_size(url: str) -> str:
             size = int(conn.execute(query).scalar_one())
         engine.dispose()
     return f"{size / 2**30:,.1f} GiB"
+
+
+#: the PostgreSQL settings the deployment guide advises on, printed with the figures
+PG_SETTINGS = ("shared_buffers", "effective_cache_size", "max_wal_size", "random_page_cost",
+               "synchronous_commit")
+
+
+def _pg_settings(url: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        shown = [f"{name} {conn.execute(text(f'SHOW {name}')).scalar_one()}"
+                 for name in PG_SETTINGS]
+    engine.dispose()
+    return ", ".join(shown)
 
 
 def mirror_rate(base: str, url: str, work: Path, label: str) -> tuple[float, int, bool]:

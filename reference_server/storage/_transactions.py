@@ -318,7 +318,7 @@ class Tx:
                    .lateral("row"))
             statement = (select(*row.c).select_from(matches.join(row, true()))
                          .order_by(matches.c.rseq.desc() if newest_first else matches.c.rseq))
-        rows = self.conn.execute(statement.limit(limit))
+        rows = self.conn.execute(statement.limit(limit)).all()  # one fetch, not one per row
         return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4]) for r in rows]
 
     #: matches of a filter that one index probe counts before deciding how to list them

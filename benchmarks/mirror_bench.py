@@ -1,0 +1,136 @@
+"""Mirroring a server's whole change feed into an empty store, this version against another.
+
+    python benchmarks/mirror_bench.py [--residents 10000 --issues 30000] [--postgres]
+        [--baseline CHECKOUT]
+
+Generates a city (``benchmarks/city.py``), imports it into a source store, then for this
+version (and, with ``--baseline``, an earlier one unpacked in CHECKOUT: ``git archive <commit>
+| tar -x -C CHECKOUT``) serves the source with that version's ``smartcommunity serve`` and runs
+that version's ``reference_server.mirror.mirror`` into an empty store of the same database
+kind. For each: events a second, and the processor time per event of the reading server, of
+the mirroring process and of everything else on the machine (the database, mostly): on two
+cores the three share them, so the sum bounds the rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from benchmarks.city import Scale, write  # noqa: E402
+from benchmarks.import_bench import _cpu, _env, _stores, import_once  # noqa: E402
+from benchmarks.server_bench import free_port, serve  # noqa: E402
+from reference_server.demo import demo_tokens  # noqa: E402
+
+#: the reader the mirror reads as: a system that sees every community
+READER = "demo-system-mirror"
+
+#: run in the mirroring process of the version measured: events, seconds, processor seconds
+_MIRROR = textwrap.dedent("""
+    import json, resource, sys, time
+    from reference_server.mirror import mirror
+    from reference_server.storage import Store
+    target = Store(sys.argv[2])
+    target.migrate()
+    began = time.perf_counter()
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    events = mirror(sys.argv[1], sys.argv[3], target, limit=500).events
+    took = time.perf_counter() - began
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    target.dispose()
+    print(json.dumps([events, took, used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime]))
+""")
+
+
+def _ticks(pid: int | None = None) -> float:
+    """Processor seconds of process ``pid``, or of the whole machine (Linux's /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    if pid is None:
+        user, nice, system, _idle, _wait, irq, softirq = Path("/proc/stat").read_text().split(
+            "\n", 1)[0].split()[1:8]
+        return (int(user) + int(nice) + int(system) + int(irq) + int(softirq)) / tick
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / tick
+
+
+def _tokens(work: Path) -> Path:
+    path = work / "tokens.json"
+    hashed = {"sha256:" + hashlib.sha256(t.encode()).hexdigest(): f
+              for t, f in demo_tokens().items()}
+    path.write_text(json.dumps({"tokens": hashed}, ensure_ascii=False), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+@contextlib.contextmanager
+def _serving(url: str, tokens: Path, root: Path, log: Path) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "smartcommunity.cli", "serve", "--port", str(port),
+               "--database-url", url, "--tokens", str(tokens), "--no-access-log"]
+    with serve(command, _env(root), base, log=log, start=120, cwd=root) as proc:
+        yield base, proc.pid
+
+
+def mirror_once(source: str, target: str, tokens: Path, root: Path, log: Path) -> str:
+    """One mirror of the whole feed by the version at ``root``: the line it prints."""
+    with _serving(source, tokens, root, log) as (base, pid):
+        server, machine, child = _ticks(pid), _ticks(), _cpu()
+        done = subprocess.run([sys.executable, "-c", _MIRROR, base, target, READER], cwd=root,
+                              env=_env(root), check=True, capture_output=True, text=True)
+        server, machine, child = _ticks(pid) - server, _ticks() - machine, _cpu() - child
+    events, took, own = json.loads(done.stdout)
+    # the mirroring process's start (its imports) is neither its mirroring nor the rest
+    rest = max(machine - server - child, 0.0)
+
+    def per(seconds: float) -> str:
+        return f"{seconds / events * 1e6:,.0f}"
+
+    return (f"{events:,} events in {took:.1f} s = {events / took:,.0f} events/s; µs of CPU "
+            f"an event: server {per(server)}, mirror {per(own)}, the rest {per(rest)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--residents", type=int, default=10_000)
+    parser.add_argument("--issues", type=int, default=30_000)
+    parser.add_argument("--postgres", action="store_true",
+                        help="PostgreSQL at 127.0.0.1:5432 for both stores rather than SQLite")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="also mirror with an earlier version of the project, unpacked "
+                             "in this folder")
+    args = parser.parse_args(argv)
+    versions = [("this version", ROOT)]
+    if args.baseline is not None:
+        versions.insert(0, ("the earlier version", args.baseline.resolve()))
+    with tempfile.TemporaryDirectory(prefix="mirror-bench-") as tmp:
+        work = Path(tmp)
+        counts = write(Scale(residents=args.residents, issues=args.issues), work / "city")
+        tokens = _tokens(work)
+        print(f"{sum(counts.values()):,} records ({counts.get('issues', 0):,} issues), "
+              f"{'PostgreSQL' if args.postgres else 'SQLite'}, {os.cpu_count()} CPUs, "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        with _stores(work, args.postgres) as urls:
+            source = next(urls)
+            import_once(work / "city", source)
+            for label, root in versions:
+                print(f"  {label}: "
+                      f"{mirror_once(source, next(urls), tokens, root, work / 'server.log')}",
+                      flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
