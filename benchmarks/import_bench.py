@@ -62,17 +62,24 @@ def _stores(work: Path, postgres: bool) -> Iterator[Iterator[str]]:
         yield (stack.enter_context(pg_database(f"sc_import_bench_{i}")) for i in range(100))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--residents", type=int, default=4000)
-    parser.add_argument("--issues", type=int, default=12000)
+def city_parser(doc: str | None, residents: int, issues: int, does: str) -> argparse.ArgumentParser:
+    """The options of a benchmark of a generated city against an earlier version: its size,
+    the database, the earlier checkout; ``does``: what the benchmark does with a store."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--residents", type=int, default=residents)
+    parser.add_argument("--issues", type=int, default=issues)
     parser.add_argument("--postgres", action="store_true",
-                        help="import into PostgreSQL at 127.0.0.1:5432 rather than SQLite")
+                        help=f"{does} PostgreSQL at 127.0.0.1:5432 rather than SQLite")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help=f"also {does} an earlier version of the project, unpacked in this "
+                             "folder (git archive <commit> | tar -x -C CHECKOUT)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = city_parser(__doc__, 4000, 12000, "import into")
     parser.add_argument("--skip-one-by-one", action="store_true",
                         help="leave out the slowest run")
-    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
-                        help="also import with an earlier version of the project, unpacked "
-                             "in this folder (git archive <commit> | tar -x -C CHECKOUT)")
     args = parser.parse_args(argv)
     jobs = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:

@@ -14,7 +14,6 @@ cores the three share them, so the sum bounds the rate.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from benchmarks.city import Scale, write  # noqa: E402
-from benchmarks.import_bench import _cpu, _env, _stores, import_once  # noqa: E402
+from benchmarks.import_bench import _cpu, _env, _stores, city_parser, import_once  # noqa: E402
 from benchmarks.server_bench import free_port, serve  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
 
@@ -103,15 +102,7 @@ def mirror_once(source: str, target: str, tokens: Path, root: Path, log: Path) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--residents", type=int, default=10_000)
-    parser.add_argument("--issues", type=int, default=30_000)
-    parser.add_argument("--postgres", action="store_true",
-                        help="PostgreSQL at 127.0.0.1:5432 for both stores rather than SQLite")
-    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
-                        help="also mirror with an earlier version of the project, unpacked "
-                             "in this folder")
-    args = parser.parse_args(argv)
+    args = city_parser(__doc__, 10_000, 30_000, "mirror with").parse_args(argv)
     versions = [("this version", ROOT)]
     if args.baseline is not None:
         versions.insert(0, ("the earlier version", args.baseline.resolve()))
