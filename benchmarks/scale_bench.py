@@ -2,7 +2,7 @@
 
     python benchmarks/scale_bench.py [--residents 1000000 --issues 3000000]
         [--sqlite-residents 100000 --sqlite-issues 300000] [--seconds 2] [--no-sqlite]
-        [--no-postgres] [--workdir DIR]
+        [--no-postgres] [--workdir DIR] [--workers 1]
 
 For PostgreSQL (a database of its own, dropped afterwards) and for SQLite at a smaller scale,
 it generates the city (``benchmarks/city.py``) and measures, each beside the same measure on a
@@ -336,7 +336,7 @@ def queries(url: str) -> list[tuple[str, str, str | None]]:
 # -- one backend --------------------------------------------------------------------------
 
 def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path,
-                  seconds: float, processes: bool) -> None:
+                  seconds: float, processes: bool, workers: int = 1) -> None:
     print(f"\n== {label}: {scale.residents:,} residents, {scale.issues:,} issues, "
           f"{scale.community_count:,} communities (small town beside: {SMALL.residents} "
           f"residents, {SMALL.issues} issues) ==", flush=True)
@@ -378,11 +378,13 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
 
     log = work / f"server-{label}.log"
     full_q, small_q = queries(url), dict((lbl, (p, d)) for lbl, p, d in queries(small_url))
-    with serving(url, tokens, log) as full, serving(small_url, tokens, log) as small:
+    with (serving(url, tokens, log, workers) as full,
+          serving(small_url, tokens, log, workers) as small):
         tool = ("wrk" if shutil.which("wrk")
                 else "threads (wrk missing: latencies include the client)")
-        print(f"\nlist operations, {CONNECTIONS} connections, {seconds:.0f} s each, by {tool}; "
-              f"first page | cursor ¾ deep; small town beside", flush=True)
+        print(f"\nlist operations, {CONNECTIONS} connections, {seconds:.0f} s each, by {tool}, "
+              f"{workers} server process(es); first page | cursor ¾ deep; small town beside",
+              flush=True)
         for lbl, path, deep in full_q:
             first = get_load(full, path, seconds)
             small_path = small_q.get(lbl, (None, None))[0]
@@ -410,11 +412,11 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
                   f"{w.rps:,.0f}/s {w.cell()}", flush=True)
 
         if processes:
-            one = post_load(full, seconds * 2, CONNECTIONS)
-            with serving(url, tokens, log) as second:
+            with serving(url, tokens, log) as first, serving(url, tokens, log) as second:
+                one = post_load(first, seconds * 2, CONNECTIONS)
                 results: list[Load] = []
                 threads = [threading.Thread(target=lambda b=b: results.append(
-                    post_load(b, seconds * 2, CONNECTIONS // 2))) for b in (full, second)]
+                    post_load(b, seconds * 2, CONNECTIONS // 2))) for b in (first, second)]
                 for t in threads:
                     t.start()
                 for t in threads:
@@ -503,6 +505,9 @@ def main() -> int:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--workdir", type=Path, help="where the generated files go")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes serving the reads and lists (1; the write "
+                             "comparison always starts one process, then two)")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="scale-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -510,12 +515,12 @@ def main() -> int:
     if not args.no_postgres:
         with pg_database("scale_bench_city") as url, pg_database("scale_bench_small") as small:
             bench_backend("postgresql", url, small, Scale(args.residents, args.issues),
-                          work, args.seconds, processes=True)
+                          work, args.seconds, processes=True, workers=args.workers)
     if not args.no_sqlite:
         bench_backend("sqlite", f"sqlite:///{work / 'city.sqlite3'}",
                       f"sqlite:///{work / 'small.sqlite3'}",
                       Scale(args.sqlite_residents, args.sqlite_issues), work, args.seconds,
-                      processes=False)
+                      processes=False, workers=args.workers)
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0
