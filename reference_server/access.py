@@ -560,10 +560,11 @@ class Access:
                 doc = {k: v for k, v in doc.items() if k not in tagged or k in members}
         if audience != "self" and self.is_minor(doc, now):
             audience = self.minor_audience[audience]
-        # The stored text, when that is what is redacted, is parsed into a copy of its own.
-        return redact(stored.text if doc is stored.doc and stored.text else doc, audience,
-                      pseudonym_key=self.key, pseudonym_key_id=self.key_id,
-                      profile=self.profile, copy=not own)
+        taken = doc is stored.doc and bool(stored.text)
+        # What was parsed to decide is handed over: redaction changes it, nothing is copied.
+        return redact(stored.take_doc() if taken else doc, audience, pseudonym_key=self.key,
+                      pseudonym_key_id=self.key_id, profile=self.profile,
+                      copy=not (taken or own))
 
     def _may_see_restricted(self, principal: Principal, stored: Stored, audience: str,
                             now: datetime | None) -> bool:
