@@ -254,6 +254,15 @@ class Tx:
             wanted_terms.append([
                 terms.c.kind == GRID, terms.c.value == query.grid,
                 or_(terms.c.until.is_(None), terms.c.until >= (query.today or ""))])
+        # Where communities are terms (a resident's memberships), one community, asked for or
+        # the only one the reader serves, is a term filter too: on PostgreSQL it can drive the
+        # page rather than have a community's every member read and sorted.
+        many = index_of(rtype).many_communities
+        one_community = query.community or (
+            next(iter(scope.communities)) if scope.communities and len(scope.communities) == 1
+            else None)
+        if many and one_community:
+            wanted_terms.append([terms.c.kind == COMMUNITY, terms.c.value == one_community])
         driver = wanted_terms.pop(0) if wanted_terms and self.dialect == "postgresql" else None
         order: list[Any] = [c.seq]
         if self.dialect == "postgresql" and driver is None:
@@ -278,7 +287,7 @@ class Tx:
         if newest_first:
             order = [column.desc() for column in order]
         conds += _scope_conditions(rtype, scope)
-        if query.community:
+        if query.community and not many:
             conds.append(_community_in(rtype, [query.community]))
         for value_of, column, compare in _COLUMN_FILTERS:
             value = value_of(query)

@@ -154,3 +154,58 @@ def test_a_narrow_filter_is_read_from_its_index(store: Store, query: ListQuery,
 
 def test_the_filters_have_values_to_choose_from() -> None:
     assert len(DAYS) > 50 and len(DEPARTMENTS) > 2 and len(CATEGORIES) > 5
+
+
+RESIDENTS = [d for d in generate(Scale(residents=160, issues=10, consultations=1, communities=3,
+                                        seed=11)) if d["resourceType"] == "Resident"]
+
+
+@pytest.fixture(scope="module")
+def resident_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Store]]:
+    """The same residents in the same (shuffled) order on SQLite and on PostgreSQL."""
+    docs = random.Random(3).sample(RESIDENTS, len(RESIDENTS))
+    changes = [Change("Resident", d["id"], 1, orjson.dumps(d).decode(), d, "created", "create",
+                      d["meta"]["lastUpdated"]) for d in docs]
+    with throwaway_pg("sc_narrow_residents") as url:
+        stores = (Store(f"sqlite:///{tmp_path_factory.mktemp('residents') / 'db.sqlite3'}"),
+                  Store(url, group_commit=False))
+        for each in stores:
+            each.migrate()
+            with each.write() as tx:
+                tx.write_many(changes, upsert=False)
+        yield stores
+        for each in stores:
+            each.dispose()
+
+
+_CODES = sorted({m["community"] for d in RESIDENTS for m in d.get("memberships", ())})
+
+
+@settings(max_examples=60, deadline=None)
+@given(community=st.none() | st.sampled_from(_CODES),
+       serves=st.none() | st.sets(st.sampled_from(_CODES), min_size=1, max_size=2),
+       after=st.integers(0, len(RESIDENTS)), limit=st.integers(1, 40),
+       newest_first=st.booleans(), narrow=st.integers(0, len(RESIDENTS) + 1))
+def test_one_community_of_residents_gives_the_members_in_order(
+        resident_stores: tuple[Store, Store], community: str | None, serves: set[str] | None,
+        after: int, limit: int, newest_first: bool, narrow: int) -> None:
+    """A resident's communities are terms; one community (the filter, or the only one the
+    reader serves) drives the page on PostgreSQL and may be probed on SQLite. Either way the
+    page holds the members of the asked and served communities, in order, from the cursor."""
+    scope = Scope(communities=frozenset(serves) if serves is not None else None)
+    query = ListQuery(community=community)
+    pages = []
+    for each in resident_stores:
+        with each.read() as tx:
+            tx.narrow_rows = narrow  # type: ignore[misc]
+            every = tx.page("Resident", ListQuery(), Scope(), 0, len(RESIDENTS) + 1,
+                            newest_first=newest_first)
+            pages.append([r.id for r in tx.page("Resident", query, scope, after, limit,
+                                                newest_first=newest_first)])
+        expected = [r.id for r in every
+                    if (community is None or community in r.communities)
+                    and (serves is None or serves & set(r.communities))
+                    and (r.seq < after if newest_first and after else
+                         newest_first or r.seq > after)][:limit]
+        assert pages[-1] == expected
+    assert len(_CODES) > 1 and len(pages) == 2
