@@ -14,15 +14,12 @@ cores the three share them, so the sum bounds the rate.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +27,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from benchmarks.city import Scale, write  # noqa: E402
 from benchmarks.import_bench import _cpu, _env, _stores, city_parser, import_once  # noqa: E402
-from benchmarks.server_bench import free_port, serve  # noqa: E402
-from reference_server.demo import demo_tokens  # noqa: E402
+from benchmarks.scale_bench import server, tokens_file  # noqa: E402
 
 #: the reader the mirror reads as: a system that sees every community
 READER = "demo-system-mirror"
@@ -64,41 +60,23 @@ def _ticks(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / tick
 
 
-def _tokens(work: Path) -> Path:
-    path = work / "tokens.json"
-    hashed = {"sha256:" + hashlib.sha256(t.encode()).hexdigest(): f
-              for t, f in demo_tokens().items()}
-    path.write_text(json.dumps({"tokens": hashed}, ensure_ascii=False), encoding="utf-8")
-    path.chmod(0o600)
-    return path
-
-
-@contextlib.contextmanager
-def _serving(url: str, tokens: Path, root: Path, log: Path) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "smartcommunity.cli", "serve", "--port", str(port),
-               "--database-url", url, "--tokens", str(tokens), "--no-access-log"]
-    with serve(command, _env(root), base, log=log, start=120, cwd=root) as proc:
-        yield base, proc.pid
-
-
 def mirror_once(source: str, target: str, tokens: Path, root: Path, log: Path) -> str:
     """One mirror of the whole feed by the version at ``root``: the line it prints."""
-    with _serving(source, tokens, root, log) as (base, pid):
-        server, machine, child = _ticks(pid), _ticks(), _cpu()
+    with server(source, tokens, log, root=root) as (base, proc):
+        pid = proc.pid
+        serving, machine, child = _ticks(pid), _ticks(), _cpu()
         done = subprocess.run([sys.executable, "-c", _MIRROR, base, target, READER], cwd=root,
                               env=_env(root), check=True, capture_output=True, text=True)
-        server, machine, child = _ticks(pid) - server, _ticks() - machine, _cpu() - child
+        serving, machine, child = _ticks(pid) - serving, _ticks() - machine, _cpu() - child
     events, took, own = json.loads(done.stdout)
     # the mirroring process's start (its imports) is neither its mirroring nor the rest
-    rest = max(machine - server - child, 0.0)
+    rest = max(machine - serving - child, 0.0)
 
     def per(seconds: float) -> str:
         return f"{seconds / events * 1e6:,.0f}"
 
     return (f"{events:,} events in {took:.1f} s = {events / took:,.0f} events/s; µs of CPU "
-            f"an event: server {per(server)}, mirror {per(own)}, the rest {per(rest)}")
+            f"an event: server {per(serving)}, mirror {per(own)}, the rest {per(rest)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mirror-bench-") as tmp:
         work = Path(tmp)
         counts = write(Scale(residents=args.residents, issues=args.issues), work / "city")
-        tokens = _tokens(work)
+        tokens = tokens_file(work)
         print(f"{sum(counts.values()):,} records ({counts.get('issues', 0):,} issues), "
               f"{'PostgreSQL' if args.postgres else 'SQLite'}, {os.cpu_count()} CPUs, "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)

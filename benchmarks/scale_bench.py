@@ -204,18 +204,36 @@ def reads_load(base: str, ids: list[str], seconds: float) -> Load:
 
 # -- servers and stores ----------------------------------------------------------------------
 
+def tokens_file(work: Path) -> Path:
+    """The demo tokens, hashed, as a ``--tokens`` file in ``work``."""
+    path = work / "tokens.json"
+    hashed = {"sha256:" + hashlib.sha256(t.encode()).hexdigest(): f
+              for t, f in demo_tokens().items()}
+    path.write_text(json.dumps({"tokens": hashed}, ensure_ascii=False), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
 @contextlib.contextmanager
-def serving(url: str, tokens: Path, log: Path, workers: int = 1,
-            root: Path = ROOT) -> Iterator[str]:
+def server(url: str, tokens: Path, log: Path, workers: int = 1,
+           root: Path = ROOT) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """One ``smartcommunity serve`` (of the checkout at ``root``) on ``url``, with ``workers``
-    worker processes; its base URL."""
+    worker processes: its base URL and its process."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "smartcommunity.cli", "serve", "--port", str(port),
                "--database-url", url, "--tokens", str(tokens), "--no-access-log",
                "--workers", str(workers)]
     env = {"PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
-    with serve(command, env, base, log=log, start=300, cwd=root):
+    with serve(command, env, base, log=log, start=300, cwd=root) as proc:
+        yield base, proc
+
+
+@contextlib.contextmanager
+def serving(url: str, tokens: Path, log: Path, workers: int = 1,
+            root: Path = ROOT) -> Iterator[str]:
+    """:func:`server`'s base URL."""
+    with server(url, tokens, log, workers, root) as (base, _):
         yield base
 
 
@@ -340,11 +358,7 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
     print(f"\n== {label}: {scale.residents:,} residents, {scale.issues:,} issues, "
           f"{scale.community_count:,} communities (small town beside: {SMALL.residents} "
           f"residents, {SMALL.issues} issues) ==", flush=True)
-    tokens = work / "tokens.json"
-    hashed = {"sha256:" + hashlib.sha256(t.encode()).hexdigest(): f
-              for t, f in demo_tokens().items()}
-    tokens.write_text(json.dumps({"tokens": hashed}, ensure_ascii=False), encoding="utf-8")
-    tokens.chmod(0o600)
+    tokens = tokens_file(work)
     city_dir, small_dir = work / f"city-{label}", work / "small"
     if url.startswith("postgresql"):
         print(f"PostgreSQL settings: {_pg_settings(url)}", flush=True)

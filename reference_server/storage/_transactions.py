@@ -109,14 +109,18 @@ class Duplicate(Exception):
 _SET = ", ".join(c + " = ?" for c in COLUMNS)
 #: the columns of an audit entry, in table order; the service's entries are keyed by them
 _AUDIT = tuple(c.name for c in audit.columns if not c.primary_key)
+#: a resource row's columns, in the order Tx builds its values (``seq`` aside)
+_ROW_COLUMNS = ("rtype", "id", "version", "doc", *COLUMNS)
+#: what an upsert writes over a stored row of the same id
+_OVERWRITE = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _ROW_COLUMNS[2:])
 #: an event row's columns, in the order Tx builds its values
 _EVENT_COLUMNS = ("seq", "rtype", "rid", "kind", "action", "version", "time", "communities",
                   "departments", "data", "head", "chain")
 _SQL = {
     "get": "SELECT seq, version, communities, departments, doc FROM resources "
            "WHERE rtype = ? AND id = ?",
-    "insert": f"INSERT INTO resources (rtype, id, version, doc, {', '.join(COLUMNS)}) "
-              f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in COLUMNS)}) "
+    "insert": f"INSERT INTO resources ({', '.join(_ROW_COLUMNS)}) "
+              f"VALUES ({', '.join('?' for _ in _ROW_COLUMNS)}) "
               "ON CONFLICT (rtype, id) DO NOTHING RETURNING seq",
     "replace": f"UPDATE resources SET version = ?, doc = ?, {_SET} WHERE seq = ? AND version = ?",
     "force": f"UPDATE resources SET version = ?, doc = ?, {_SET} WHERE seq = ?",
@@ -414,12 +418,13 @@ class Tx:
     def write_many(self, changes: Sequence[Change], *, upsert: bool) -> None:
         """Store many states at once, each with its change event, in the given order.
 
-        For imports (``upsert`` False: an id already stored raises :class:`Duplicate`) and for
-        mirrors (the last state of each resource wins). Nothing is looked up first: a handful
-        of statements per batch, whatever the size of the table. On PostgreSQL the terms, the
-        events and an import's new resources are streamed with COPY, which spares the server a
-        statement per row; otherwise rows go in as multi-row ``INSERT … ON CONFLICT …
-        RETURNING``.
+        For imports (``upsert`` False: an id already stored raises :class:`Duplicate`, after
+        which the transaction is to be abandoned: part of the batch may be written, and its
+        events are counted) and for mirrors (the last state of each resource wins). Nothing is
+        looked up first: a handful of statements per batch, whatever the size of the table. On
+        PostgreSQL the rows are streamed with COPY, which spares the server a statement per row
+        and the driver thousands of parameters; on SQLite they go in as multi-row ``INSERT …
+        ON CONFLICT … RETURNING``.
         """
         if not changes:
             return
@@ -451,23 +456,22 @@ class Tx:
                                               change.action, change.version, change.time,
                                               (), (), "", head))))
         rows = [(c.rtype, c.rid, c.version, c.text, *columns(d)) for c, d in final.values()]
+
+        def term_rows(seqs: dict[tuple[str, str], int]) -> list[tuple[Any, ...]]:
+            return [(seqs[key], k, v, u) for key, (_, d) in final.items() for k, v, u in d.terms]
+
         if self.dialect == "sqlite":
-            seqs = self._upsert(rows, upsert)
-        else:
-            seqs = self._copy_upsert(rows) if upsert else self._copy_new(rows)
-        if len(seqs) != len(final):  # DO NOTHING skipped a row: the id was stored already
-            raise Duplicate(next(rid for (rt, rid) in final if (rt, rid) not in seqs))
-        if upsert and self.dialect == "sqlite":
-            self._many("drop_terms", [(seq,) for seq in seqs.values()])
-        elif upsert:
-            self._run("drop_terms_of", ([*seqs.values()],))
-        term_rows = [(seqs[key], k, v, u) for key, (_, d) in final.items() for k, v, u in d.terms]
-        if self.dialect == "postgresql":
-            self._copy("resource_terms", ("rseq", "kind", "value", "until"), term_rows)
-            self._copy("events", _EVENT_COLUMNS, feed)
-        else:
-            self._many("terms", term_rows)
+            seqs = self._insert_rows(rows, upsert)
+            if upsert:
+                self._many("drop_terms", [(seq,) for seq in seqs.values()])
+            self._many("terms", term_rows(seqs))
             self._many("event", feed)
+            return
+        seqs = self._copy_upsert(rows) if upsert else self._copy_new(rows)
+        if upsert:
+            self._run("drop_terms_of", ([*seqs.values()],))
+        self._copy("resource_terms", ("rseq", "kind", "value", "until"), term_rows(seqs))
+        self._copy("events", _EVENT_COLUMNS, feed)
 
     def _copy(self, table: str, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """Rows appended with PostgreSQL's COPY: one stream, no statement per row."""
@@ -477,8 +481,8 @@ class Tx:
                 copy.write_row(row)
 
     def _copy_new(self, rows: Sequence[Sequence[Any]]) -> dict[tuple[str, str], int]:
-        """New resource rows on PostgreSQL, by COPY, their seqs drawn from the table's sequence
-        in order; an id stored already raises :class:`Duplicate` naming it, nothing written."""
+        """New resource rows (PostgreSQL) by COPY, their seqs drawn from the table's sequence
+        in order; an id stored already raises :class:`Duplicate` naming it."""
         import psycopg
 
         with self.raw.cursor() as cursor:
@@ -489,9 +493,11 @@ class Tx:
             # lets the transaction go on to name it.
             cursor.execute("SAVEPOINT copy_new")
             try:
-                self._copy("resources", ("seq", "rtype", "id", "version", "doc", *COLUMNS),
+                self._copy("resources", ("seq", *_ROW_COLUMNS),
                            ((seq, *row) for seq, row in zip(drawn, rows, strict=True)))
-            except psycopg.errors.UniqueViolation:
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name != "uq_resources_rtype_id":
+                    raise  # not a taken id (a sequence behind its table): not the import's fault
                 cursor.execute("ROLLBACK TO SAVEPOINT copy_new")
                 wanted = [(str(row[0]), str(row[1])) for row in rows]
                 cursor.execute("SELECT rtype, id FROM resources WHERE (rtype, id) IN "
@@ -507,45 +513,43 @@ class Tx:
         COPY into a staging table, then one ``INSERT … SELECT … ON CONFLICT``. A multi-row
         INSERT with thousands of parameters costs the driver more to prepare than the server
         to run."""
-        names = ("rtype", "id", "version", "doc", *COLUMNS)
+        names = ", ".join(_ROW_COLUMNS)
         with self.raw.cursor() as cursor:
             # One per connection, emptied at every commit; ``n`` keeps the rows' order, which
             # gives new resources their seqs in the order written.
             cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS incoming_resources "
-                           "ON COMMIT DELETE ROWS AS SELECT 0 AS n, "
-                           f"{', '.join(names)} FROM resources WITH NO DATA")
-            self._copy("incoming_resources", ("n", *names),
+                           f"ON COMMIT DELETE ROWS AS SELECT 0 AS n, {names} FROM resources "
+                           "WITH NO DATA")
+            self._copy("incoming_resources", ("n", *_ROW_COLUMNS),
                        ((n, *row) for n, row in enumerate(rows)))
-            cursor.execute(
-                f"INSERT INTO resources ({', '.join(names)}) SELECT {', '.join(names)} "
-                "FROM incoming_resources ORDER BY n ON CONFLICT (rtype, id) DO UPDATE SET "
-                + ", ".join(f"{c} = excluded.{c}" for c in names[2:])
-                + " RETURNING rtype, id, seq")
+            cursor.execute(f"INSERT INTO resources ({names}) SELECT {names} "
+                           "FROM incoming_resources ORDER BY n ON CONFLICT (rtype, id) "
+                           f"{_OVERWRITE} RETURNING rtype, id, seq")
             seqs = {(str(rtype), str(rid)): int(seq) for rtype, rid, seq in cursor.fetchall()}
             cursor.execute("DELETE FROM incoming_resources")  # a next batch in this transaction
         return seqs
 
-    def _upsert(self, rows: Sequence[Sequence[Any]], upsert: bool) -> dict[tuple[str, str], int]:
-        """Insert (or with ``upsert`` overwrite) resource rows; the seq of each one written."""
+    def _insert_rows(self, rows: Sequence[Sequence[Any]], upsert: bool,
+                     ) -> dict[tuple[str, str], int]:
+        """Insert (or with ``upsert`` overwrite) resource rows on SQLite, 100 a statement; the
+        seq of each one written."""
         seqs: dict[tuple[str, str], int] = {}
-        names = ("rtype", "id", "version", "doc", *COLUMNS)
-        mark = "?" if self.dialect == "sqlite" else "%s"
-        if upsert:
-            conflict = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in names[2:])
-        else:
-            conflict = "DO NOTHING"
+        conflict = _OVERWRITE if upsert else "DO NOTHING"
         for i in range(0, len(rows), 100):
             chunk = rows[i:i + 100]
-            values = ", ".join("(" + ", ".join(mark for _ in names) + ")" for _ in chunk)
+            values = ", ".join("(" + ", ".join("?" for _ in _ROW_COLUMNS) + ")" for _ in chunk)
             cursor = self.raw.cursor()
             try:
-                cursor.execute(f"INSERT INTO resources ({', '.join(names)}) VALUES {values} "
-                               f"ON CONFLICT (rtype, id) {conflict} RETURNING rtype, id, seq",
-                               [v for row in chunk for v in row])
+                cursor.execute(f"INSERT INTO resources ({', '.join(_ROW_COLUMNS)}) "
+                               f"VALUES {values} ON CONFLICT (rtype, id) {conflict} "
+                               "RETURNING rtype, id, seq", [v for row in chunk for v in row])
                 for rtype, rid, seq in cursor.fetchall():
                     seqs[(rtype, rid)] = int(seq)
             finally:
                 cursor.close()
+        if len(seqs) != len(rows):  # DO NOTHING skipped a row: the id was stored already
+            raise Duplicate(next(str(row[1]) for row in rows
+                                 if (str(row[0]), str(row[1])) not in seqs))
         return seqs
 
     # -- change feed -------------------------------------------------------------------
