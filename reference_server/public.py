@@ -33,6 +33,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from smartcommunity.transparency import (
+    FIGURES_PAGED,
     HOME_PAGED,
     LANGUAGES,
     VOICE_MEMBERS,
@@ -90,9 +91,6 @@ class NoticeUnavailable(ProblemError):
     title = "Notice unavailable"
     requirement = "/req/public-pages/notice-pdf"
 
-
-#: the requirement the figures' paging answers to
-FIGURES_PAGED = "/req/public-pages/figures-paged"
 
 
 class InvalidFigures(ProblemError):

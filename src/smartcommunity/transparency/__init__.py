@@ -25,6 +25,7 @@ from ._pages import (
 from ._site import Site, published
 from ._statistics import (
     CHINA_STANDARD_TIME,
+    FIGURES_PAGED,
     Cell,
     FiguresPage,
     IssueStatistics,
@@ -48,11 +49,11 @@ from ._timeline import (
     voices_of,
 )
 
-__all__ = ["CHINA_STANDARD_TIME", "FONT_ENV", "HOME_PAGED", "LANGUAGES", "STEPS", "VOICE_MEMBERS",
-           "Cell", "FiguresPage", "IssueStatistics", "Line", "Links", "NoticeFontMissing", "Site",
-           "Step", "Timeline", "WithVoices", "communities_per_page", "consultation_page",
-           "consultations_per_page", "figures_month_page", "figures_page", "find_cjk_font",
-           "index_page", "is_division_code", "is_month", "minimum_cell_count", "month_of",
-           "notice_pdf", "public_view", "published", "shifted_month", "statistics_from_issues",
-           "timeline", "voices_of"]
+__all__ = ["CHINA_STANDARD_TIME", "FIGURES_PAGED", "FONT_ENV", "HOME_PAGED", "LANGUAGES", "STEPS",
+           "VOICE_MEMBERS", "Cell", "FiguresPage", "IssueStatistics", "Line", "Links",
+           "NoticeFontMissing", "Site", "Step", "Timeline", "WithVoices", "communities_per_page",
+           "consultation_page", "consultations_per_page", "figures_month_page", "figures_page",
+           "find_cjk_font", "index_page", "is_division_code", "is_month", "minimum_cell_count",
+           "month_of", "notice_pdf", "public_view", "published", "shifted_month",
+           "statistics_from_issues", "timeline", "voices_of"]
 

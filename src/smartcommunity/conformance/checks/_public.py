@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from ...pointers import nodes
-from ...transparency import HOME_PAGED, month_of
+from ...transparency import FIGURES_PAGED, HOME_PAGED, month_of
 from .._context import KitContext
 from .._registry import check
 from ._shared import Tracked, new_issue, proposed, resident_actor
@@ -30,7 +30,6 @@ PREFIX = "/public/"
 PAGES = (PREFIX, PREFIX + "en/", PREFIX + "figures", PREFIX + "en/figures")
 STATISTICS = PREFIX + "figures.json"
 SMALL_CELLS = "/req/public-pages/small-cells"
-FIGURES_PAGED = "/req/public-pages/figures-paged"
 #: pages of a month the paging check follows at most: enough to see pages follow each other,
 #: few enough that a city's thousand communities cost the kit nothing more
 FOLLOWED = 3
