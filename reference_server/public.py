@@ -92,7 +92,6 @@ class NoticeUnavailable(ProblemError):
     requirement = "/req/public-pages/notice-pdf"
 
 
-
 class InvalidFigures(ProblemError):
     """A month of the figures that is not one (400); the subclasses name the other
     parameters."""

@@ -113,9 +113,9 @@ _AUDIT = tuple(c.name for c in audit.columns if not c.primary_key)
 _ROW_COLUMNS = ("rtype", "id", "version", "doc", *COLUMNS)
 #: what an upsert writes over a stored row of the same id
 _OVERWRITE = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _ROW_COLUMNS[2:])
-#: an event row's columns, in the order Tx builds its values
-_EVENT_COLUMNS = ("seq", "rtype", "rid", "kind", "action", "version", "time", "communities",
-                  "departments", "data", "head", "chain")
+#: the columns of an event and of a term, in table order: the order Tx builds their values
+_EVENT_COLUMNS = tuple(c.name for c in events.columns)
+_TERM_COLUMNS = tuple(c.name for c in terms.columns)
 _SQL = {
     "get": "SELECT seq, version, communities, departments, doc FROM resources "
            "WHERE rtype = ? AND id = ?",
@@ -126,7 +126,8 @@ _SQL = {
     "force": f"UPDATE resources SET version = ?, doc = ?, {_SET} WHERE seq = ?",
     "drop_terms": "DELETE FROM resource_terms WHERE rseq = ?",
     "drop_terms_of": "DELETE FROM resource_terms WHERE rseq = ANY(?)",  # PostgreSQL
-    "terms": "INSERT INTO resource_terms (rseq, kind, value, until) VALUES (?, ?, ?, ?)",
+    "terms": f"INSERT INTO resource_terms ({', '.join(_TERM_COLUMNS)}) "
+             f"VALUES ({', '.join('?' for _ in _TERM_COLUMNS)})",
     "last_event": "SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1",
     "event": f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
              f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)})",
@@ -449,8 +450,8 @@ class Tx:
             scope[key] = derived.communities
             final[key] = (change, derived)
             seq = self._next_event()
-            feed.append((seq, change.rtype, change.rid, change.kind, change.action,
-                         change.version, change.time, joined(derived.communities),
+            feed.append((seq, change.rtype, change.rid, change.version, change.kind,
+                         change.action, change.time, joined(derived.communities),
                          joined(derived.departments), change.text, head,
                          self._chain(EventRow(seq, change.rtype, change.rid, change.kind,
                                               change.action, change.version, change.time,
@@ -470,7 +471,7 @@ class Tx:
         seqs = self._copy_upsert(rows) if upsert else self._copy_new(rows)
         if upsert:
             self._run("drop_terms_of", ([*seqs.values()],))
-        self._copy("resource_terms", ("rseq", "kind", "value", "until"), term_rows(seqs))
+        self._copy("resource_terms", _TERM_COLUMNS, term_rows(seqs))
         self._copy("events", _EVENT_COLUMNS, feed)
 
     def _copy(self, table: str, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -573,7 +574,7 @@ class Tx:
         seq = self._next_event()
         chain = self._chain(EventRow(seq, rtype, rid, kind, action, version, time, (), (), "",
                                      head))
-        self._run("event", (seq, rtype, rid, kind, action, version, time,
+        self._run("event", (seq, rtype, rid, version, kind, action, time,
                             joined(derived.communities), joined(derived.departments), data,
                             head, chain))
         return seq
