@@ -1,7 +1,8 @@
 """List pages: the server's processor time per page, and latency at 16 connections.
 
     python benchmarks/list_bench.py [--residents 5000 --issues 20000] [--postgres]
-        [--seconds 3] [--repeat 10] [--profile] [--baseline CHECKOUT] [--workdir DIR]
+        [--seconds 3] [--repeat 10] [--profile] [--load PAGE ...] [--baseline CHECKOUT]
+        [--workdir DIR]
 
 Generates a city (``benchmarks/city.py``), imports it with ``smartcommunity import`` into
 SQLite (or PostgreSQL with ``--postgres``) and reports, in the same run:
@@ -16,7 +17,9 @@ SQLite (or PostgreSQL with ``--postgres``) and reports, in the same run:
   and ``--workers 2``, beside ``GET /conformance`` on the same server, so that a busy machine
   shows in the same lines;
 - with ``--baseline CHECKOUT`` (an earlier version unpacked there: ``git archive <commit> |
-  tar -x -C CHECKOUT``), the same figures for that version, on the same store.
+  tar -x -C CHECKOUT``), the same figures for that version, on the same store: the earlier
+  version imports the city, the later one migrates it forward as an upgrade would, and
+  PostgreSQL's statistics are gathered afresh before each version is measured.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,7 +104,6 @@ def cpu_child(url: str, tokens_file: str, queries_file: str, repeat: int, profil
     import asyncio
     import cProfile
     import pstats
-    import time
 
     from reference_server.app import create_app
     from reference_server.settings import Settings
@@ -108,6 +111,7 @@ def cpu_child(url: str, tokens_file: str, queries_file: str, repeat: int, profil
     tokens = json.loads(Path(tokens_file).read_text(encoding="utf-8"))
     pages = json.loads(Path(queries_file).read_text(encoding="utf-8"))
     app = create_app(Settings(database_url=url, tokens=tokens))
+    analyze(url)
 
     async def main() -> None:
         out = []
@@ -163,10 +167,11 @@ def cpu_per_page(root: Path, url: str, work: Path, pages: list[tuple[str, str]],
 # -- the store -------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def store(args: argparse.Namespace, work: Path) -> Iterator[str]:
-    """The city imported into a store; its database URL."""
+def store(args: argparse.Namespace, work: Path, importer: Path) -> Iterator[str]:
+    """The city imported into a store by the checkout at ``importer`` (the earliest version
+    measured: a later one migrates the store forward when it starts, an earlier one could not
+    read a later one's schema); its database URL."""
     from benchmarks.city import Scale, community_codes, write
-    from benchmarks.scale_bench import import_files
     from benchmarks.server_bench import pg_database
 
     scale = Scale(residents=args.residents, issues=args.issues)
@@ -178,13 +183,34 @@ def store(args: argparse.Namespace, work: Path) -> Iterator[str]:
             url = stack.enter_context(pg_database("list_bench"))
         else:
             url = f"sqlite:///{work / 'city.sqlite3'}"
-        records, took = import_files(url, work / "city")
+        records = sum(1 for f in (work / "city").glob("*.ndjson") for _ in f.open("rb"))
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "smartcommunity.cli", "import", "--ndjson",
+                        str(work / "city"), "--database-url", url], cwd=importer,
+                       env=_env(importer), check=True, stdout=subprocess.DEVNULL)
+        took = time.perf_counter() - began
         if not args.postgres:
             (work / "city.sqlite3").chmod(0o600)
         print(f"{records:,} records imported in {took:.0f} s "
               f"({scale.residents:,} residents, {scale.issues:,} issues, "
               f"{scale.community_count} communities)", flush=True)
         yield url
+
+
+def analyze(url: str) -> None:
+    """PostgreSQL's statistics gathered afresh (as autovacuum would soon after a load), after
+    the version about to be measured has migrated the store: each version is measured with
+    the statistics its own schema asks for."""
+    if not url.startswith("postgresql"):
+        return
+    from reference_server.storage import Store
+
+    store = Store(url, group_commit=False)
+    try:
+        with store.read_engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    finally:
+        store.dispose()
 
 
 def tokens_file(work: Path) -> Path:
@@ -239,6 +265,7 @@ def report_load(url: str, work: Path, pages: dict[str, str], seconds: float,
     for name, root in roots:
         for workers in (1, 2):
             with serving(url, tokens, log, workers=workers, root=root) as base:
+                analyze(url)
                 floor = get_load(base, "/conformance", seconds, token=token)
                 print(f"  {name}, --workers {workers}: /conformance {floor.cell()} "
                       f"({floor.rps:,.0f}/s)", flush=True)
@@ -259,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="also print where the time of the costliest page goes")
     parser.add_argument("--no-load", action="store_true", help="leave out the wrk loads")
+    parser.add_argument("--load", action="append", metavar="PAGE",
+                        help="a page to load with wrk, as the report labels it ('/issues "
+                             "?category'); repeat for more (default: " + ", ".join(LOADED) + ")")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="also measure an earlier version of the project, unpacked in this "
                              "folder (git archive <commit> | tar -x -C CHECKOUT)")
@@ -282,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline is not None:
         roots.insert(0, ("the earlier version", args.baseline.resolve()))
     try:
-        with store(args, work) as url:
+        with store(args, work, roots[0][1]) as url:
             pages: list[tuple[str, str]] = []
             for label, first, deep in list_queries(url):
                 pages.append((label, first))
@@ -295,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_load:
                 by_label = dict(pages)
                 loaded = {label: by_label[label] for label in
-                          (*LOADED, "/issues (deep)") if label in by_label}
+                          (*(args.load or LOADED), "/issues (deep)") if label in by_label}
                 report_load(url, work, loaded, args.seconds, roots)
     finally:
         if args.workdir is None:

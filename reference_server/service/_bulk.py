@@ -287,4 +287,6 @@ def import_lines(service: Service, lines: Iterable[Line], *, validate: bool = Tr
             if len(pending) >= size:
                 flush()
         flush()
+    if count:
+        service.store.analyze()
     return count

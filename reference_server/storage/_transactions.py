@@ -15,6 +15,8 @@ import orjson
 from sqlalchemy import (
     Connection,
     and_,
+    any_,
+    bindparam,
     delete,
     exists,
     false,
@@ -23,7 +25,9 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
+from sqlalchemy.dialects import postgresql
 
 from smartcommunity.integrity import chain_digest, head_digest
 
@@ -270,13 +274,20 @@ class Tx:
             wanted_terms.append([terms.c.kind == COMMUNITY, terms.c.value == one_community])
         driver = wanted_terms.pop(0) if wanted_terms and self.dialect == "postgresql" else None
         order: list[Any] = [c.seq]
+        codes: list[str] | None = None  # the category's codes, one ordered branch each
         if self.dialect == "postgresql" and driver is None:
             # Given rtype = X, PostgreSQL reads the primary key in seq order and drops the other
             # types' rows one by one: cheap by its estimate, a walk past a million residents
-            # when the issues were imported after them. Asked as a range and ordered by (rtype,
-            # seq), only the indexes that start with rtype give that order.
-            conds: list[Any] = [c.rtype >= rtype, c.rtype <= rtype]
+            # when the issues were imported after them. Asked as rtype = ANY(ARRAY[X]) and
+            # ordered by (rtype, seq), only the indexes that start with rtype give that order;
+            # unlike a range (rtype >= X AND rtype <= X), the array still bounds the index
+            # scan, so a value no record holds is one probe, not a walk to the type's end.
+            conds: list[Any] = [c.rtype == any_(postgresql.array([rtype]))]
             order.insert(0, c.rtype)
+            if query.category:
+                codes = self._codes_under(rtype, query.category)
+                if codes == []:
+                    return []  # no record holds the code or any below it
         else:
             # SQLite; and PostgreSQL joined to a driving term, where rtype = X lets (rtype, seq)
             # give each match's row.
@@ -298,7 +309,7 @@ class Tx:
             value = value_of(query)
             if value:
                 conds.append(compare(column, value))
-        if query.category:
+        if query.category and codes is None:
             conds += _category_range(query.category)
         conds += [exists().where(terms.c.rseq == c.seq, *term) for term in wanted_terms]
         # A lookup by another system's number or by area is selective: the rows come from the
@@ -314,7 +325,16 @@ class Tx:
         if driving is not None:
             conds.append(c.seq.in_(driving))
         columns = (c.seq, c.id, c.version, c.communities, c.departments, c.doc)
-        if driver is None:
+        if codes is not None:
+            # A code and its sub-codes lie apart in (rtype, category, seq): one branch per code
+            # reads its index in order and stops after a page; PostgreSQL merges the branches
+            # (Merge Append). As one range, it read every match of a rare code and sorted
+            # them, or walked (rtype, seq) dropping the rows of every other code.
+            branches = [select(*columns, c.rtype).where(*conds, c.category == code)
+                        .order_by(*order).limit(limit) for code in codes]
+            statement = (branches[0] if len(branches) == 1
+                         else union_all(*branches).order_by(*order))
+        elif driver is None:
             statement = select(*columns).where(and_(*conds)).order_by(*order)
         else:
             # The term's index read in seq order from the cursor on, each match's row looked
@@ -334,6 +354,21 @@ class Tx:
                          .order_by(matches.c.rseq.desc() if newest_first else matches.c.rseq))
         rows = self.conn.execute(statement.limit(limit)).all()  # one fetch, not one per row
         return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4]) for r in rows]
+
+    #: codes under a category beyond which a list reads them as one range (a profile's
+    #: catalogue may be long; the codelist's widest code has seven)
+    category_branches = 64
+
+    def _codes_under(self, rtype: str, code: str) -> list[str] | None:
+        """The category codes ``rtype``'s records hold that ``code`` matches (itself and the
+        codes below it), each found with one probe of the category index; None when there are
+        more than :attr:`category_branches`."""
+        held = self.conn.execute(_CODES_HELD, {
+            "rtype": rtype, "low": code, "high": code + "/",
+            "most": self.category_branches + 1}).scalars().all()
+        if len(held) > self.category_branches:
+            return None
+        return [h for h in held if h == code or h.startswith(code + ".")]
 
     #: matches of a filter that one index probe counts before deciding how to list them
     narrow_rows = 2000
@@ -716,6 +751,27 @@ def _audit_value(column: str, value: Any) -> Any:
     if column == "fields":
         return orjson.dumps(value).decode()
     return joined(value) if column == "communities" else value
+
+
+def _codes_held() -> Any:
+    """The category codes held in ``[:low, :high)`` by resources of ``:rtype``, in order, at
+    most ``:most``: a loose index scan, each code the first one after the last (a recursive
+    query), so a code held by a million records costs what one held once does."""
+    c, later = resources.c, resources.alias("later").c
+    rtype: Any = bindparam("rtype")
+    high: Any = bindparam("high")
+    codes = (select(c.category.label("code"))
+             .where(c.rtype == rtype, c.category >= bindparam("low"), c.category < high)
+             .order_by(c.category).limit(1).cte("codes", recursive=True))
+    following = (select(later.category)
+                 .where(later.rtype == rtype, later.category > codes.c.code, later.category < high)
+                 .order_by(later.category).limit(1).scalar_subquery())
+    codes = codes.union_all(select(following).where(codes.c.code.is_not(None)))
+    return select(codes.c.code).where(codes.c.code.is_not(None)).limit(bindparam("most"))
+
+
+#: built once: building it costs more than running it
+_CODES_HELD = _codes_held()
 
 
 def _category_range(code: str) -> list[Any]:

@@ -4,8 +4,9 @@ Which index serves what (the list operations order by ``seq`` and page with ``se
 
 - ``?status=``, ``?category=``, ``?requestType=``, ``?intakeChannel=``, ``?urgency=``:
   ``resources (rtype, <column>, seq)``, so matches come in cursor order from the cursor on;
-  ``?category=`` reads the range of the code and its sub-codes, hence the column compares
-  byte by byte (collation "C") on PostgreSQL whatever the database's locale;
+  ``?category=`` finds the code and its sub-codes in the range that lies between the code and
+  the code + "/", hence the column compares byte by byte (collation "C") on PostgreSQL
+  whatever the database's locale, and reads each code's matches in order;
 - ``?updatedSince=``: ``(rtype, updated_at, seq)``; ``?submittedFrom=`` / ``?submittedTo=``:
   ``(rtype, submitted_at, seq)``;
 - ``?community=`` of one-community types, and the cursor alone: ``(rtype, community, seq)``
