@@ -17,9 +17,9 @@ SQLite (or PostgreSQL with ``--postgres``) and reports, in the same run:
   and ``--workers 2``, beside ``GET /conformance`` on the same server, so that a busy machine
   shows in the same lines;
 - with ``--baseline CHECKOUT`` (an earlier version unpacked there: ``git archive <commit> |
-  tar -x -C CHECKOUT``), the same figures for that version, on the same store: the earlier
-  version imports the city, the later one migrates it forward as an upgrade would, and
-  PostgreSQL's statistics are gathered afresh before each version is measured.
+  tar -x -C CHECKOUT``), the same figures for that version, on the same store (of the
+  same schema revision), measured first; PostgreSQL's statistics are gathered afresh before
+  each version is measured.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,6 +103,7 @@ def cpu_child(url: str, tokens_file: str, queries_file: str, repeat: int, profil
     import asyncio
     import cProfile
     import pstats
+    import time
 
     from reference_server.app import create_app
     from reference_server.settings import Settings
@@ -167,11 +167,10 @@ def cpu_per_page(root: Path, url: str, work: Path, pages: list[tuple[str, str]],
 # -- the store -------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def store(args: argparse.Namespace, work: Path, importer: Path) -> Iterator[str]:
-    """The city imported into a store by the checkout at ``importer`` (the earliest version
-    measured: a later one migrates the store forward when it starts, an earlier one could not
-    read a later one's schema); its database URL."""
+def store(args: argparse.Namespace, work: Path) -> Iterator[str]:
+    """The city imported into a store; its database URL."""
     from benchmarks.city import Scale, community_codes, write
+    from benchmarks.scale_bench import import_files
     from benchmarks.server_bench import pg_database
 
     scale = Scale(residents=args.residents, issues=args.issues)
@@ -183,12 +182,7 @@ def store(args: argparse.Namespace, work: Path, importer: Path) -> Iterator[str]
             url = stack.enter_context(pg_database("list_bench"))
         else:
             url = f"sqlite:///{work / 'city.sqlite3'}"
-        records = sum(1 for f in (work / "city").glob("*.ndjson") for _ in f.open("rb"))
-        began = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "smartcommunity.cli", "import", "--ndjson",
-                        str(work / "city"), "--database-url", url], cwd=importer,
-                       env=_env(importer), check=True, stdout=subprocess.DEVNULL)
-        took = time.perf_counter() - began
+        records, took = import_files(url, work / "city")
         if not args.postgres:
             (work / "city.sqlite3").chmod(0o600)
         print(f"{records:,} records imported in {took:.0f} s "
@@ -198,9 +192,9 @@ def store(args: argparse.Namespace, work: Path, importer: Path) -> Iterator[str]
 
 
 def analyze(url: str) -> None:
-    """PostgreSQL's statistics gathered afresh (as autovacuum would soon after a load), after
-    the version about to be measured has migrated the store: each version is measured with
-    the statistics its own schema asks for."""
+    """PostgreSQL's statistics gathered afresh and its visibility map set before a version is
+    measured, as autovacuum would soon after a load (and would otherwise do during the first
+    version's measures)."""
     if not url.startswith("postgresql"):
         return
     from reference_server.storage import Store
@@ -208,7 +202,7 @@ def analyze(url: str) -> None:
     store = Store(url, group_commit=False)
     try:
         with store.read_engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("VACUUM ANALYZE")
     finally:
         store.dispose()
 
@@ -252,27 +246,24 @@ def report_cpu(pages: list[tuple[str, str]],
                   f"worst {max(ok):.1f} ms", flush=True)
 
 
-def report_load(url: str, work: Path, pages: dict[str, str], seconds: float,
-                roots: list[tuple[str, Path]]) -> None:
+def report_load(url: str, work: Path, pages: dict[str, str], seconds: float, name: str,
+                root: Path) -> None:
     from benchmarks.scale_bench import get_load, serving
 
     tokens = tokens_file(work)
     log = work / "server.log"
     token = READERS["regulator"]
     assert token is not None
-    print(f"\n{CONNECTIONS} connections, wrk, {seconds:.0f} s each, regulator; "
+    print(f"\n{name}: {CONNECTIONS} connections, wrk, {seconds:.0f} s each, regulator; "
           f"GET /conformance on the same server first", flush=True)
-    for name, root in roots:
-        for workers in (1, 2):
-            with serving(url, tokens, log, workers=workers, root=root) as base:
-                analyze(url)
-                floor = get_load(base, "/conformance", seconds, token=token)
-                print(f"  {name}, --workers {workers}: /conformance {floor.cell()} "
-                      f"({floor.rps:,.0f}/s)", flush=True)
-                for label, path in pages.items():
-                    load = get_load(base, path, seconds, token=token)
-                    print(f"    {label:<40} {load.cell()} ({load.rps:,.0f} pages/s)",
-                          flush=True)
+    for workers in (1, 2):
+        with serving(url, tokens, log, workers=workers, root=root) as base:
+            floor = get_load(base, "/conformance", seconds, token=token)
+            print(f"  --workers {workers}: /conformance {floor.cell()} "
+                  f"({floor.rps:,.0f}/s)", flush=True)
+            for label, path in pages.items():
+                load = get_load(base, path, seconds, token=token)
+                print(f"    {label:<40} {load.cell()} ({load.rps:,.0f} pages/s)", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -312,21 +303,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline is not None:
         roots.insert(0, ("the earlier version", args.baseline.resolve()))
     try:
-        with store(args, work, roots[0][1]) as url:
+        with store(args, work) as url:
             pages: list[tuple[str, str]] = []
             for label, first, deep in list_queries(url):
                 pages.append((label, first))
                 if deep and "?" not in label:
                     pages.append((label + " (deep)", deep))
-            runs = [(name, cpu_per_page(root, url, work, pages, args.repeat,
-                                        args.profile and root == ROOT))
-                    for name, root in roots]
+            by_label = dict(pages)
+            loaded = {label: by_label[label] for label in
+                      (*(args.load or LOADED), "/issues (deep)") if label in by_label}
+            runs = []
+            for name, root in roots:  # each version measured whole, on a store just analyzed
+                runs.append((name, cpu_per_page(root, url, work, pages, args.repeat,
+                                                args.profile and root == ROOT)))
+                if not args.no_load:
+                    report_load(url, work, loaded, args.seconds, name, root)
             report_cpu(pages, runs)
-            if not args.no_load:
-                by_label = dict(pages)
-                loaded = {label: by_label[label] for label in
-                          (*(args.load or LOADED), "/issues (deep)") if label in by_label}
-                report_load(url, work, loaded, args.seconds, roots)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

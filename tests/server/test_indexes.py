@@ -535,7 +535,7 @@ def test_a_category_reads_a_page_of_each_of_its_codes(city: tuple[str, Data]) ->
 
 def test_the_planner_expects_each_communitys_members_not_a_handful(
         city: tuple[str, Data]) -> None:
-    """PostgreSQL expects, of every community, about the members it has (migration 0002).
+    """PostgreSQL expects, of every community, about the members it has (the initial migration).
     Taking kind and value as independent, it expected a handful; keeping the shares of the 100
     most common values only, it took any community outside them for as rare as a pseudonym.
     Either way, under a short page it read and sorted every member, in some runs and not in

@@ -96,19 +96,21 @@ def pg_store() -> Iterator[Store]:
 @given(department=st.none() | st.sampled_from(DEPARTMENTS),
        grid=st.none() | st.sampled_from(GRIDS), category=st.none() | st.sampled_from(CATEGORIES),
        urgency=st.none() | st.sampled_from(URGENCIES), after=st.integers(0, COUNT),
-       limit=st.integers(1, 60), newest_first=st.booleans())
+       limit=st.integers(1, 60), newest_first=st.booleans(), branches=st.sampled_from([0, 1, 64]))
 def test_a_term_driven_page_on_postgresql_is_the_page_sqlite_walks(
         store: Store, pg_store: Store, department: str | None, grid: str | None,
         category: str | None, urgency: str | None, after: int, limit: int,
-        newest_first: bool) -> None:
+        newest_first: bool, branches: int) -> None:
     """On PostgreSQL a department or grid drives the page from its term index (a LATERAL
-    lookup per match); SQLite tests each row. The pages are the same, either way round."""
+    lookup per match), and a category is read one branch per code held, merged, or as one
+    range beyond ``branches`` codes; SQLite tests each row. The pages are the same."""
     query = ListQuery(department=department, grid=grid, category=category, urgency=urgency,
                       today="2026-12-03")
     pages = []
     for each in (store, pg_store):
         with each.read() as tx:
             tx.narrow_rows = 0  # type: ignore[misc]  # SQLite: no probe, the plain walk
+            tx.category_branches = branches  # type: ignore[misc]
             pages.append([r.id for r in tx.page("Issue", query, Scope(), after, limit,
                                                 newest_first=newest_first)])
     assert pages[1] == pages[0]

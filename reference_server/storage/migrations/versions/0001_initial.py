@@ -17,6 +17,14 @@ Which index serves what (the list operations order by ``seq`` and page with ``se
 - a resource's own events (the state of a version, erasure's rewrite): ``events (rtype, rid,
   seq)``; the events still to seal at start: ``events (seq) WHERE chain IS NULL``.
 
+On PostgreSQL, what the planner learns of terms (``ANALYZE``): a term's matches drive a list
+page, and PostgreSQL misjudged their number twice over, then read and sorted every member of a
+community to give a page of ten. It took kind and value as independent and multiplied their
+shares (functional-dependency statistics tell it that a value names its kind); and it kept the
+shares of the 100 most common values only, taking the rest as alike, so that a city's million
+pseudonyms, each held once, made a community outside the 100 look as rare as a pseudonym (a
+thousand values cover a city's communities, departments and categories).
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-12-03
@@ -38,6 +46,11 @@ depends_on = None
 _FILTERS = {"status": "status", "updated": "updated_at", "submitted": "submitted_at",
             "category": "category", "request_type": "request_type",
             "intake_channel": "intake_channel", "urgency": "urgency"}
+
+#: PostgreSQL: the terms' kind-value dependency, and the values whose shares ANALYZE keeps
+#: (its default: 100)
+_TERM_STATISTICS = "st_resource_terms_kind_value"
+_COMMON_VALUES = 1000
 
 #: sequence numbers: 64-bit on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY
 _SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -99,6 +112,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("rseq", "kind", "value", name="pk_resource_terms"),
     )
     op.create_index("ix_resource_terms_kind_value", "resource_terms", ["kind", "value", "rseq"])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"CREATE STATISTICS {_TERM_STATISTICS} (dependencies) "
+                   "ON kind, value FROM resource_terms")
+        op.execute(f"ALTER TABLE resource_terms ALTER COLUMN value SET STATISTICS {_COMMON_VALUES}")
     op.create_table(
         "events",
         sa.Column("seq", _SEQ, primary_key=True, autoincrement=False),
