@@ -239,6 +239,12 @@ def _tokens(data: Data) -> dict[str, dict[str, Any]]:
                                "userId": "cs-9001", "communities": [data.community]}}
 
 
+def _client(url: str, data: Data) -> TestClient:
+    """The server on the city's store, with the city's readers' tokens."""
+    return TestClient(create_app(Settings(database_url=url, tokens=_tokens(data), demo=False,
+                                          pseudonym_key=KEY)))
+
+
 def _middle_seq(url: str, rtype: str) -> int:
     import psycopg
 
@@ -290,8 +296,7 @@ def test_every_list_filter_and_cursor_reads_by_index(city: tuple[str, Data]) -> 
 def test_the_feed_reads_by_index_at_any_depth(city: tuple[str, Data]) -> None:
     url, data = city
     explain = Explainer(url)
-    client = TestClient(create_app(Settings(database_url=url, tokens=_tokens(data),
-                                            demo=False, pseudonym_key=KEY)))
+    client = _client(url, data)
     problems: list[str] = []
     total = len(list(itertools.chain.from_iterable(data.by_kind.values())))
     for after in (0, total // 2, total - PAGE):
@@ -353,8 +358,7 @@ def test_the_public_lists_published_issues_by_index(city: tuple[str, Data]) -> N
     from the term index, not by reading every issue to drop the unpublished."""
     url, data = city
     explain = Explainer(url)
-    client = TestClient(create_app(Settings(database_url=url, tokens=_tokens(data),
-                                            demo=False, pseudonym_key=KEY)))
+    client = _client(url, data)
     problems: list[str] = []
     for cursor in (None, encode_cursor("r", _middle_seq(url, "Issue"))):
         params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
@@ -380,8 +384,7 @@ def test_a_department_filter_reads_a_page_whatever_its_share(city: tuple[str, Da
     still, at a city's size seconds either way.)"""
     url, data = city
     explain = Explainer(url)
-    client = TestClient(create_app(Settings(database_url=url, tokens=_tokens(data),
-                                            demo=False, pseudonym_key=KEY)))
+    client = _client(url, data)
     held: dict[str, int] = {}
     for doc in data.issues:
         for assignment in doc.get("assignments", ()):
@@ -412,8 +415,7 @@ def test_a_communitys_residents_read_a_page_not_the_community(
     residents a community, p50 102 ms a page)."""
     url, data = city
     explain = Explainer(url)
-    client = TestClient(create_app(Settings(database_url=url, tokens=_tokens(data),
-                                            demo=False, pseudonym_key=KEY)))
+    client = _client(url, data)
     members = sum(data.community in str(doc) for doc in data.by_kind["residents"])
     short = 3
     assert members > 6 * (short + 1), "the community is too small to tell the plans apart"
@@ -512,8 +514,7 @@ def test_a_category_reads_a_page_of_each_of_its_codes(city: tuple[str, Data]) ->
     issues in order dropping every other code's (at a city's size, 50 ms a page and more)."""
     url, data = city
     explain = Explainer(url)
-    client = TestClient(create_app(Settings(database_url=url, tokens=_tokens(data),
-                                            demo=False, pseudonym_key=KEY)))
+    client = _client(url, data)
     shares: dict[str, int] = {}
     for doc in data.issues:
         top = str(doc["category"]).split(".")[0]
