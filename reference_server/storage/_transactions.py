@@ -356,7 +356,7 @@ class Tx:
         return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4]) for r in rows]
 
     #: codes under a category beyond which a list reads them as one range (a profile's
-    #: catalogue may be long; the codelist's widest code has seven)
+    #: catalogue may be long; the codelist's widest code has seven below it)
     category_branches = 64
 
     def _codes_under(self, rtype: str, code: str) -> list[str] | None:
