@@ -310,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
                 if deep and "?" not in label:
                     pages.append((label + " (deep)", deep))
             by_label = dict(pages)
+            unknown = set(args.load or ()) - set(by_label)
+            if unknown:
+                sys.exit(f"no such page to load: {', '.join(sorted(unknown))} (the report's "
+                         f"labels: {', '.join(by_label)})")
             loaded = {label: by_label[label] for label in
                       (*(args.load or LOADED), "/issues (deep)") if label in by_label}
             runs = []

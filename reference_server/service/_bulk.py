@@ -273,20 +273,26 @@ def import_lines(service: Service, lines: Iterable[Line], *, validate: bool = Tr
         if progress:
             progress(count)
 
-    with _collector_paused():
-        for where, item in _prepared(service, lines, validate, jobs):
-            if item is None:
-                if not_json:
-                    not_json(where)
-                continue
-            if isinstance(item, list):
-                flush()
-                raise ImportStopped(where, count, Unprocessable(count=len(item), errors=item))
-            pending.append(item)
-            wheres.append(where)
-            if len(pending) >= size:
-                flush()
-        flush()
+    try:
+        with _collector_paused():
+            for where, item in _prepared(service, lines, validate, jobs):
+                if item is None:
+                    if not_json:
+                        not_json(where)
+                    continue
+                if isinstance(item, list):
+                    flush()
+                    raise ImportStopped(where, count, Unprocessable(count=len(item),
+                                                                    errors=item))
+                pending.append(item)
+                wheres.append(where)
+                if len(pending) >= size:
+                    flush()
+            flush()
+    except ImportStopped as stopped:
+        if stopped.imported:  # what is stored is listed by the statistics too
+            service.store.analyze()
+        raise
     if count:
         service.store.analyze()
     return count

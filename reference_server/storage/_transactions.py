@@ -6,6 +6,7 @@ comes from its :class:`~._indexes.Index`; nothing here names a resource type.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -251,6 +252,29 @@ class Tx:
         ``newest_first``: in the reverse order, rows before ``after`` (0: from the newest)."""
         if scope.nothing:
             return []
+        if query.category and self.dialect == "postgresql":
+            # The codes a category holds and the page by them are two statements: read in one
+            # snapshot, an issue moved meanwhile to a code no other held is not lost between.
+            with self._snapshot():
+                return self._page(rtype, query, scope, after, limit, newest_first)
+        return self._page(rtype, query, scope, after, limit, newest_first)
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Several reads as of one moment on a connection in autocommit (PostgreSQL's reads,
+        where each statement would otherwise see the database as of its own). In a write
+        transaction nothing changes between statements: it holds the write lock."""
+        if not getattr(self.raw, "autocommit", False):
+            yield
+            return
+        self.conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield
+        finally:
+            self.conn.exec_driver_sql("COMMIT")
+
+    def _page(self, rtype: str, query: ListQuery, scope: Scope, after: int, limit: int,
+              newest_first: bool) -> list[Stored]:
         c = resources.c
         # On PostgreSQL the first term filter drives the page (see below); the others, and
         # every one on SQLite, are tested row by row.
@@ -363,12 +387,11 @@ class Tx:
         """The category codes ``rtype``'s records hold that ``code`` matches (itself and the
         codes below it), each found with one probe of the category index; None when there are
         more than :attr:`category_branches`."""
-        held = self.conn.execute(_CODES_HELD, {
-            "rtype": rtype, "low": code, "high": code + "/",
-            "most": self.category_branches + 1}).scalars().all()
-        if len(held) > self.category_branches:
-            return None
-        return [h for h in held if h == code or h.startswith(code + ".")]
+        low, high = _below(code)
+        held = list(self.conn.execute(_CODES_HELD, {
+            "rtype": rtype, "code": code, "low": low, "high": high,
+            "most": self.category_branches + 1}).scalars())
+        return None if len(held) > self.category_branches else held
 
     #: matches of a filter that one index probe counts before deciding how to list them
     narrow_rows = 2000
@@ -754,9 +777,10 @@ def _audit_value(column: str, value: Any) -> Any:
 
 
 def _codes_held() -> Any:
-    """The category codes held in ``[:low, :high)`` by resources of ``:rtype``, in order, at
-    most ``:most``: a loose index scan, each code the first one after the last (a recursive
-    query), so a code held by a million records costs what one held once does."""
+    """Of the category codes resources of ``:rtype`` hold, ``:code`` and those in ``[:low,
+    :high)`` (its sub-codes), at most ``:most``: a loose index scan, each code the first one
+    after the last (a recursive query), so a code held by a million records costs what one
+    held once does."""
     c, later = resources.c, resources.alias("later").c
     rtype: Any = bindparam("rtype")
     high: Any = bindparam("high")
@@ -767,20 +791,27 @@ def _codes_held() -> Any:
                  .where(later.rtype == rtype, later.category > codes.c.code, later.category < high)
                  .order_by(later.category).limit(1).scalar_subquery())
     codes = codes.union_all(select(following).where(codes.c.code.is_not(None)))
-    return select(codes.c.code).where(codes.c.code.is_not(None)).limit(bindparam("most"))
+    itself = select(c.category).where(c.rtype == rtype, c.category == bindparam("code")).limit(1)
+    below = select(codes.c.code).where(codes.c.code.is_not(None))
+    return union_all(itself, below).limit(bindparam("most"))
 
 
 #: built once: building it costs more than running it
 _CODES_HELD = _codes_held()
 
 
+def _below(code: str) -> tuple[str, str]:
+    """The range of the codes below ``code``: "housing.lift" is below "housing", "housing-x"
+    is not. In byte order (the column's collation) they lie from code + "." up to code + "/"."""
+    return code + ".", code + "/"
+
+
 def _category_range(code: str) -> list[Any]:
-    """The code itself and every code below it: "housing" matches "housing.lift". They lie
-    between the code and the code + "/" in byte order (the column's collation), a range of the
-    category index; the last condition drops "housing-x" from it."""
+    """The code itself and every code below it, as one range of the category index from the
+    code on; the last condition drops the codes between ("housing-x")."""
     c = resources.c
-    return [c.category >= code, c.category < code + "/",
-            or_(c.category == code, c.category >= code + ".")]
+    low, high = _below(code)
+    return [c.category >= code, c.category < high, or_(c.category == code, c.category >= low)]
 
 
 def _listed(column: Any, codes: frozenset[str]) -> Any:

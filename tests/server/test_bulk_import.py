@@ -132,6 +132,11 @@ def test_a_refused_document_stops_both_after_the_same_documents(
         else:
             assert _dump(many) == _dump(one)
         assert len(_dump(many)["events"]) == at
+        if backend == "postgresql":  # what was stored before the stop has statistics
+            for service in (one, many):
+                with service.store.read() as tx:
+                    assert tx.conn.exec_driver_sql(
+                        "SELECT count(*) FROM pg_stats WHERE tablename = 'resources'").scalar()
 
 
 def test_the_service_load_is_the_same_import(tmp_path: Path,

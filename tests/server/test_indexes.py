@@ -197,6 +197,15 @@ class Explainer:
                                     autocommit=True)
         self.conn.execute("SET enable_seqscan = off")
 
+    def plan(self, statement: str, parameters: Any = None,
+             options: str = "ANALYZE") -> dict[str, Any]:
+        """The plan of ``statement`` (EXPLAIN with ``options``), its top node."""
+        row = self.conn.execute(f"EXPLAIN ({options}, FORMAT JSON) {statement}",
+                                parameters).fetchone()
+        assert row is not None
+        found = row[0] if isinstance(row[0], list) else orjson.loads(row[0])
+        return dict(found[0]["Plan"])
+
     def check(self, what: str, statements: list[tuple[str, Any]],
               bound: int = BOUND) -> list[str]:
         """What is wrong with the plans of ``statements`` (run for ``what``): a sequential
@@ -205,11 +214,7 @@ class Explainer:
         for statement, parameters in statements:
             if not any(t in statement for t in TABLES):
                 continue
-            row = self.conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement,
-                                    parameters).fetchone()
-            assert row is not None
-            plan = (row[0] if isinstance(row[0], list) else orjson.loads(row[0]))[0]["Plan"]
-            read, scans = _rows_read(plan)
+            read, scans = _rows_read(self.plan(statement, parameters))
             if scans:
                 problems.append(f"{what}: Seq Scan on {', '.join(scans)}\n  {statement}")
             elif read > bound:
@@ -224,9 +229,8 @@ def city() -> Iterator[tuple[str, Data]]:
         store = Store(url, group_commit=False)
         store.migrate()
         service = Service(Settings(database_url=url, pseudonym_key=KEY), store)
+        # the load ends with ANALYZE: the plans are those a freshly imported city gets
         service.load(itertools.chain.from_iterable(data.by_kind.values()), validate=False)
-        with store.write() as tx:
-            tx.conn.exec_driver_sql("ANALYZE")
         store.dispose()
         yield url, data
 
@@ -440,10 +444,7 @@ def _blocks(url: str, statements: list[tuple[str, Any]]) -> list[tuple[int, str]
     for statement, parameters in statements:
         if "FROM resources" not in statement:
             continue
-        row = explain.conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement,
-                                   parameters).fetchone()
-        assert row is not None
-        plan = (row[0] if isinstance(row[0], list) else orjson.loads(row[0]))[0]["Plan"]
+        plan = explain.plan(statement, parameters, "ANALYZE, BUFFERS")
         found.append((int(plan["Shared Hit Blocks"]) + int(plan["Shared Read Blocks"]),
                       statement))
     return found
@@ -502,8 +503,7 @@ def test_a_code_only_early_records_hold_is_listed_from_a_probe(early_codes: str,
     assert len(resp.json()["items"]) == EARLY
     read = _blocks(url, statements)
     assert read, "no statement read the issues"
-    for pages, statement in read:
-        # a category: one probe for its code and one for the next, then the page's
+    for pages, statement in read:  # each statement: a probe or two, and the page's rows
         assert pages <= PROBE_BLOCKS + EARLY, f"?{name}={asked} read {pages} pages\n{statement}"
 
 
@@ -548,11 +548,8 @@ def test_the_planner_expects_each_communitys_members_not_a_handful(
     assert len(held) > 50
     wrong = []
     for community, members in held:
-        row = explain.conn.execute(
-            "EXPLAIN (FORMAT JSON) SELECT rseq FROM resource_terms WHERE kind = %s "
-            "AND value = %s", ("community", community)).fetchone()
-        assert row is not None
-        plan = (row[0] if isinstance(row[0], list) else orjson.loads(row[0]))[0]["Plan"]
+        plan = explain.plan("SELECT rseq FROM resource_terms WHERE kind = %s AND value = %s",
+                            ("community", community), options="COSTS")
         if not members / 2 <= plan["Plan Rows"] <= members * 2:
             wrong.append(f"{community}: expected {plan['Plan Rows']}, holds {members}")
     assert not wrong, "\n".join(wrong)
