@@ -225,7 +225,10 @@ def server(url: str, tokens: Path, log: Path, workers: int = 1,
                "--database-url", url, "--tokens", str(tokens), "--no-access-log",
                "--workers", str(workers)]
     env = {"PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
-    with serve(command, env, base, log=log, start=300, cwd=root) as proc:
+    # Each worker listens on a socket of its own; an earlier version's share one.
+    own = (root / "reference_server" / "workers.py").is_file()
+    with serve(command, env, base, log=log, start=300, cwd=root,
+               listening=workers if own else 1) as proc:
         yield base, proc
 
 

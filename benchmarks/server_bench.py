@@ -49,6 +49,7 @@ from timing import callgrind_instructions  # noqa: E402
 from benchmarks.postgres import pg_available, pg_database  # noqa: E402
 from reference_server.app import SETTINGS_ENV  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
+from reference_server.workers import listeners  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
 
 TOKEN = "demo-staff-liu-fang"
@@ -251,9 +252,13 @@ def new_issue(template: dict[str, Any], n: int = 0) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def serve(command: list[str], env: dict[str, str], base: str, *, log: Path | None = None,
-          start: float = 60, cwd: Path = ROOT) -> Iterator[subprocess.Popen[bytes]]:
-    """The server ``command`` starts in ``cwd``, once it answers at ``base`` (within ``start``
-    seconds); stopped afterwards. Its standard error goes to ``log`` when given."""
+          start: float = 60, cwd: Path = ROOT, listening: int = 1
+          ) -> Iterator[subprocess.Popen[bytes]]:
+    """The server ``command`` starts in ``cwd``, once it answers at ``base`` and ``listening``
+    sockets listen on its port (each worker of ``smartcommunity serve --workers`` has its own;
+    a connection made before the last of them listens stays with the others), within ``start``
+    seconds; stopped afterwards. Its standard error goes to ``log`` when given."""
+    port = int(base.rsplit(":", 1)[1])
     proc = subprocess.Popen(command, cwd=cwd, env={**os.environ, **env},
                             stdout=subprocess.DEVNULL,
                             stderr=log.open("ab") if log else subprocess.DEVNULL)
@@ -265,7 +270,8 @@ def serve(command: list[str], env: dict[str, str], base: str, *, log: Path | Non
                                    + (f"; see {log}" if log else ""))
             with contextlib.suppress(httpx.HTTPError):
                 httpx.get(base + "/conformance", timeout=1)
-                break
+                if listening <= 1 or listeners(port) >= listening:
+                    break
             time.sleep(0.1)
         yield proc
     finally:

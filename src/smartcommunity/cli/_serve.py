@@ -138,6 +138,7 @@ def serve(args: argparse.Namespace) -> int:
         from reference_server.app import SETTINGS_ENV, create_app, tokens_for
         from reference_server.files import read_key_file, shared_file_warnings
         from reference_server.settings import Settings
+        from reference_server.workers import LOOP, run_workers
     except ImportError as exc:
         raise MissingExtra(REQUIREMENT, exc.name) from exc
     if args.tokens and not Path(args.tokens).is_file():
@@ -183,12 +184,17 @@ def serve(args: argparse.Namespace) -> int:
             "pseudonym_key_file": (str(Path(args.pseudonym_key_file).resolve())
                                    if args.pseudonym_key_file else None),
         })
-        uvicorn.run("reference_server.app:app_from_env", factory=True, host=args.host,
-                    port=args.port, workers=args.workers, log_level="warning",
-                    log_config=log_config, access_log=False)
+        try:
+            code = run_workers("reference_server.app:app_from_env", args.workers, args.host,
+                               args.port, log_level="warning", log_config=log_config,
+                               access_log=False)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from exc
+        if code != 0:
+            raise UsageError(f"the server could not start on {args.host}:{args.port}")
     else:
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
-                    log_config=log_config, access_log=False)
+                    log_config=log_config, access_log=False, loop=LOOP)
     return EXIT_OK
 
 
