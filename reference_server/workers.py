@@ -85,6 +85,11 @@ def _worker(app: str, options: dict[str, Any]) -> None:
     except OSError as exc:
         print(f"cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr)
         sys.exit(STARTUP_FAILURE)
+    try:
+        config.load()  # the application: a database it cannot reach fails here, every time
+    except (Exception, SystemExit) as exc:
+        print(f"a worker could not start: {exc}", file=sys.stderr)
+        sys.exit(STARTUP_FAILURE)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     if not server.started:

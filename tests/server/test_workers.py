@@ -128,6 +128,17 @@ def test_a_port_taken_is_refused_and_a_dead_worker_replaced(tmp_path: Path, pg: 
             assert client.get("/conformance").status_code == 200
 
 
+def test_workers_that_cannot_start_stop_the_server_with_the_reason(tmp_path: Path) -> None:
+    """A database no worker can reach fails every start the same way: the command stops with
+    exit status 2 and the reason, rather than starting workers again for ever."""
+    unreachable = "postgresql+psycopg://postgres@127.0.0.1:1/none"
+    done = subprocess.run(_command(free_port(), unreachable, tmp_path), cwd=ROOT,
+                          env=PROCESS_ENV, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 2
+    assert "a worker could not start" in done.stderr and "Connection refused" in done.stderr
+
+
 def test_the_server_runs_on_asyncios_loop(monkeypatch: pytest.MonkeyPatch,
                                           tmp_path: Path) -> None:
     """``serve`` asks uvicorn for asyncio's loop: under a full queue uvloop served some large

@@ -191,7 +191,7 @@ def serve(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from exc
         if code != 0:
-            raise UsageError(f"the server could not start on {args.host}:{args.port}")
+            raise UsageError("a worker could not start; its messages are above")
     else:
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
                     log_config=log_config, access_log=False, loop=LOOP)
