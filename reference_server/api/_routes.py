@@ -20,7 +20,18 @@ from ..errors import InvalidParameter, finding
 from ..http import json_response, prefers_html
 from ..landing import landing_html, landing_page
 from ..openapi import Operation, operations
-from ._common import begin, body, if_match, limit, list_query, offload, path_id, respond, state
+from ._common import (
+    audited,
+    begin,
+    body,
+    if_match,
+    limit,
+    list_query,
+    offload,
+    path_id,
+    respond,
+    state,
+)
 from ._common import write as commit
 
 __all__ = ["routes"]
@@ -33,9 +44,8 @@ def _rtype(operation: Operation) -> str:
     return operation.resource_type
 
 
-# Reads answer on the event loop, except those of audited types: they append to the audit log
-# and wait for its commit in a worker thread. Writes are checked on the loop and await their
-# group commit.
+# Reads answer on the event loop; those of audited types then await their audit rows' group
+# commit, as writes are checked on the loop and await theirs.
 
 async def create(request: Request, operation: Operation) -> Response:
     call = begin(request, operation)
@@ -51,7 +61,7 @@ async def list_all(request: Request, operation: Operation) -> Response:
     policy = service.policies[_rtype(operation)]
     query, cursor, size = list_query(call, operation, policy.category_member, service.profile)
     if policy.audited:
-        return await offload(service.list_page, call.principal, policy.rtype, query, cursor,
+        return await audited(service.list_page, call.principal, policy.rtype, query, cursor,
                              size)
     return respond(service.list_page(call.principal, policy.rtype, query, cursor, size))
 
@@ -61,7 +71,7 @@ async def read(request: Request, operation: Operation) -> Response:
     service = state(request).service
     rtype = _rtype(operation)
     if service.policies[rtype].audited:
-        return await offload(service.read, call.principal, rtype, path_id(request))
+        return await audited(service.read, call.principal, rtype, path_id(request))
     return respond(service.read(call.principal, rtype, path_id(request)))
 
 

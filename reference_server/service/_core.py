@@ -268,8 +268,10 @@ class Service:
                 "communities": list(communities)}
 
     def _audit_reads(self, principal: Principal, operation: str,
-                     shown: Sequence[tuple[Stored, Presented]]) -> None:
-        """Log what sensitive resident data a read disclosed (/req/privacy/audit-log)."""
+                     shown: Sequence[tuple[Stored, Presented]],
+                     pending: list[dict[str, Any]] | None = None) -> None:
+        """Log what sensitive resident data a read disclosed (/req/privacy/audit-log); with
+        ``pending``, the rows are added to it for the caller to commit before it answers."""
         at = stamp(now_cst())
         rows = []
         for stored, presented in shown:
@@ -281,7 +283,9 @@ class Service:
             if fields:
                 rows.append(self.audit_row(principal, operation, stored.id, fields,
                                            stored.communities, at))
-        if rows:
+        if pending is not None:
+            pending.extend(rows)
+        elif rows:
             self.store.transact(lambda tx: tx.audit(rows))
 
     def present(self, principal: Principal, stored: Stored, check: bool = True,
@@ -419,7 +423,10 @@ class Service:
         return Result(200, presented.bytes(), headers)
 
     # -- read, list, history -----------------------------------------------------------
-    def read(self, principal: Principal, rtype: str, rid: str) -> Result:
+    def read(self, principal: Principal, rtype: str, rid: str,
+             audits: list[dict[str, Any]] | None = None) -> Result:
+        """One resource as ``principal`` may see it; with ``audits``, the audit rows of the
+        read are added to it, for the caller to commit before it answers."""
         with self.store.read() as tx:
             stored = tx.get(rtype, rid)
         if stored is None:
@@ -428,7 +435,7 @@ class Service:
         if presented is None:
             raise NotFound()
         if self.policies[rtype].audited:
-            self._audit_reads(principal, "read", [(stored, presented)])
+            self._audit_reads(principal, "read", [(stored, presented)], audits)
         return Result(200, presented.bytes(), self.etag(stored.version))
 
     def history(self, principal: Principal, rtype: str, rid: str) -> Result:
@@ -441,7 +448,8 @@ class Service:
         return Result(200, orjson.dumps({"items": items}))
 
     def list_page(self, principal: Principal, rtype: str, query: ListQuery, cursor: str | None,
-             limit: int) -> Result:
+                  limit: int, audits: list[dict[str, Any]] | None = None) -> Result:
+        """A page of the list; ``audits`` as for :meth:`read`."""
         after = decode_cursor("r", cursor)
         if (rtype == self.access.person_type and principal.role in self.access.lookup_roles
                 and not query.pseudonym):
@@ -472,7 +480,7 @@ class Service:
         finally:
             _PAGE_HELD.reset(held)
         if self.policies[rtype].audited:
-            self._audit_reads(principal, "list", shown)
+            self._audit_reads(principal, "list", shown, audits)
         page = {"items": [p.json() for _, p in shown],
                 "next": encode_cursor("r", last) if more else None}
         return Result(200, orjson.dumps(page))
