@@ -20,7 +20,7 @@ import pytest
 from reference_server.workers import LOOP, listeners
 from smartcommunity.cli import _serve
 
-from .helpers import MIRROR, PROCESS_ENV, ROOT, free_port, throwaway_pg, tokens_file, wait_healthy
+from .helpers import MIRROR, PROCESS_ENV, ROOT, free_port, processes, throwaway_pg, tokens_file
 
 pytestmark = pytest.mark.slow
 
@@ -46,19 +46,10 @@ def _until(condition: Any, what: str, timeout: float = 120.0) -> None:
 @contextlib.contextmanager
 def workers(tmp: Path, url: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """``serve --workers 2`` on a free port, both workers listening; its port and process."""
-    port = free_port()
-    proc = subprocess.Popen(_command(port, url, tmp), cwd=ROOT, env=PROCESS_ENV,
-                            stdout=subprocess.DEVNULL, stderr=(tmp / "serve.log").open("ab"))
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc)
+    with processes(tmp, [lambda port: _command(port, url, tmp)]) as [(base, proc)]:
+        port = int(base.rsplit(":", 1)[1])
         _until(lambda: listeners(port) == 2, "two workers listening")
         yield port, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _children(pid: int) -> list[int]:
