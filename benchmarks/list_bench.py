@@ -17,9 +17,9 @@ SQLite (or PostgreSQL with ``--postgres``) and reports, in the same run:
   and ``--workers 2``, beside ``GET /conformance`` on the same server, so that a busy machine
   shows in the same lines;
 - with ``--baseline CHECKOUT`` (an earlier version unpacked there: ``git archive <commit> |
-  tar -x -C CHECKOUT``), the same figures for that version, on the same store (of the
-  same schema revision), measured first; PostgreSQL's statistics are gathered afresh before
-  each version is measured.
+  tar -x -C CHECKOUT``), the same figures for that version, on the same store (imported by
+  the earlier version, whose schema this one migrates and reads), measured first; PostgreSQL's
+  statistics are gathered afresh before each version is measured.
 """
 
 from __future__ import annotations
@@ -170,6 +170,7 @@ def cpu_per_page(root: Path, url: str, work: Path, pages: list[tuple[str, str]],
 def store(args: argparse.Namespace, work: Path) -> Iterator[str]:
     """The city imported into a store; its database URL."""
     from benchmarks.city import Scale, community_codes, write
+    from benchmarks.import_bench import import_once
     from benchmarks.scale_bench import import_files
     from benchmarks.server_bench import pg_database
 
@@ -182,7 +183,11 @@ def store(args: argparse.Namespace, work: Path) -> Iterator[str]:
             url = stack.enter_context(pg_database("list_bench"))
         else:
             url = f"sqlite:///{work / 'city.sqlite3'}"
-        records, took = import_files(url, work / "city")
+        if args.baseline is None:
+            records, took = import_files(url, work / "city")
+        else:  # the earlier version's schema, which this version migrates and reads
+            records = sum(1 for f in (work / "city").glob("*.ndjson") for _ in f.open("rb"))
+            took, _ = import_once(work / "city", url, root=args.baseline.resolve())
         if not args.postgres:
             (work / "city.sqlite3").chmod(0o600)
         print(f"{records:,} records imported in {took:.0f} s "

@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
               f"load average {os.getloadavg()[0]:.1f}", flush=True)
         with _stores(work, args.postgres) as urls:
             source = next(urls)
-            import_once(work / "city", source)
+            # Imported by the first version measured: a later one reads a store of an earlier
+            # schema revision (it migrates it), not the other way round.
+            import_once(work / "city", source, root=versions[0][1])
             for label, root in versions:
                 print(f"  {label}: "
                       f"{mirror_once(source, next(urls), tokens, root, work / 'server.log')}",

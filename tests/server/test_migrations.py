@@ -10,12 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Engine, Index, MetaData, String, Text, create_engine, inspect
 
+from benchmarks.city import Scale, generate
+from reference_server.service import Service, import_lines
+from reference_server.settings import Settings
 from reference_server.storage import Store, metadata, migrations_config
 
 from .helpers import throwaway_pg
@@ -98,3 +102,47 @@ def test_the_comparison_sees_drift(tmp_path: Path) -> None:
     # Alembic gives column changes as a list of operations, the others as one tuple each.
     operations = [op for d in diffs for op in (d if isinstance(d, list) else [d])]
     assert sorted(op[0] for op in operations) == ["add_column", "add_index", "modify_type"]
+
+
+def _compression(engine: Engine) -> dict[str, str]:
+    """table.column → how PostgreSQL compresses the values written to it from now on."""
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute"
+            " WHERE (attrelid, attname) IN (('resources'::regclass, 'doc'),"
+            " ('events'::regclass, 'data'))").all()
+    return {name: {"l": "lz4", "p": "pglz", "": "default"}[method] for name, method in rows}
+
+
+def test_postgresql_compresses_documents_with_lz4() -> None:
+    """A city's documents are written compressed with LZ4 (PostgreSQL's pglz spent a quarter
+    of its processor time on an import compressing them), and read back whole; a downgrade
+    returns the columns to pglz."""
+    with throwaway_pg("sc_lz4") as url:
+        store = Store(url, group_commit=False)
+        try:
+            store.migrate()
+            engine = store.read_engine
+            with engine.connect() as conn:
+                if "lz4" not in conn.exec_driver_sql(
+                        "SELECT enumvals FROM pg_settings"
+                        " WHERE name = 'default_toast_compression'").scalar():
+                    pytest.skip("this PostgreSQL is built without LZ4")
+            assert _compression(engine) == {"resources.doc": "lz4", "events.data": "lz4"}
+            docs = list(generate(Scale(residents=10, issues=40, consultations=2)))
+            service = Service(Settings(database_url=url), store)
+            import_lines(service, [(str(i), orjson.dumps(d)) for i, d in enumerate(docs)])
+            with engine.connect() as conn:
+                methods = conn.exec_driver_sql(
+                    "SELECT DISTINCT pg_column_compression(doc) FROM resources"
+                    " WHERE length(doc) > 4000 UNION SELECT DISTINCT pg_column_compression(data)"
+                    " FROM events WHERE length(data) > 4000").scalars().all()
+                stored = conn.exec_driver_sql(
+                    "SELECT doc FROM resources ORDER BY seq").scalars().all()
+            assert methods == ["lz4"]
+            assert [orjson.loads(d)["id"] for d in stored] == [d["id"] for d in docs]
+            with engine.begin() as conn:
+                command.downgrade(migrations_config(conn), "0001")
+            assert _compression(engine) == {"resources.doc": "pglz", "events.data": "pglz"}
+        finally:
+            store.dispose()
