@@ -28,6 +28,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 from benchmarks.city import Scale, write  # noqa: E402
 from benchmarks.import_bench import _cpu, _env, _stores, city_parser, import_once  # noqa: E402
 from benchmarks.scale_bench import server, tokens_file  # noqa: E402
+from benchmarks.server_bench import _TICKS, _machine_ticks, _process_ticks  # noqa: E402
 
 #: the reader the mirror reads as: a system that sees every community
 READER = "demo-system-mirror"
@@ -49,25 +50,15 @@ _MIRROR = textwrap.dedent("""
 """)
 
 
-def _ticks(pid: int | None = None) -> float:
-    """Processor seconds of process ``pid``, or of the whole machine (Linux's /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    if pid is None:
-        user, nice, system, _idle, _wait, irq, softirq = Path("/proc/stat").read_text().split(
-            "\n", 1)[0].split()[1:8]
-        return (int(user) + int(nice) + int(system) + int(irq) + int(softirq)) / tick
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / tick
-
-
 def mirror_once(source: str, target: str, tokens: Path, root: Path, log: Path) -> str:
     """One mirror of the whole feed by the version at ``root``: the line it prints."""
     with server(source, tokens, log, root=root) as (base, proc):
         pid = proc.pid
-        serving, machine, child = _ticks(pid), _ticks(), _cpu()
+        serving, machine, child = _process_ticks(pid), _machine_ticks(), _cpu()
         done = subprocess.run([sys.executable, "-c", _MIRROR, base, target, READER], cwd=root,
                               env=_env(root), check=True, capture_output=True, text=True)
-        serving, machine, child = _ticks(pid) - serving, _ticks() - machine, _cpu() - child
+        serving = (_process_ticks(pid) - serving) / _TICKS
+        machine, child = (_machine_ticks() - machine) / _TICKS, _cpu() - child
     events, took, own = json.loads(done.stdout)
     # the mirroring process's start (its imports) is neither its mirroring nor the rest
     rest = max(machine - serving - child, 0.0)
