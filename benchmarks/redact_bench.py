@@ -1,6 +1,7 @@
 """Redaction of a page of records, the cost behind every list page and feed page a server sends.
 
     python benchmarks/redact_bench.py              # 2,000 issues and 500 residents of a city
+    python benchmarks/redact_bench.py --callgrind  # instructions per issue redacted (valgrind)
 
 Generates a small city with ``benchmarks/city.py`` (seeded), then, in the same run, measures
 processor time per document of
@@ -9,6 +10,11 @@ processor time per document of
   the public, a system mirror);
 * ``copy.deepcopy`` of the same documents alone: what redaction cost before it copied documents
   through orjson, and the floor it could not go below then.
+
+``--callgrind`` counts instead the instructions of redacting an issue in place (``copy=False``,
+as a server redacts the row it has just parsed) for each audience, with valgrind's callgrind
+(``PYTHONHASHSEED=0``): a run redacting 200 issues less one redacting none, divided by 200.
+Stable on a busy machine, so two versions compare (run the script of each checkout).
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ from __future__ import annotations
 import argparse
 import copy
 import functools
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,10 +36,13 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from city import Scale, generate  # noqa: E402
+from timing import callgrind_instructions  # noqa: E402
 
 from smartcommunity.privacy import redact  # noqa: E402
 
-AUDIENCES = ("community-staff", "department", "public", "system")
+AUDIENCES = ("community-staff", "department", "regulator", "public", "system")
+#: issues redacted in a counted run
+COUNTED = 200
 
 
 def per_document_us(fn: Callable[[dict[str, Any]], Any], docs: list[dict[str, Any]],
@@ -51,12 +63,50 @@ def _redact_for(audience: str, doc: dict[str, Any]) -> dict[str, Any]:
     return redact(doc, audience)
 
 
+def _issues(count: int) -> list[dict[str, Any]]:
+    city = generate(Scale(residents=max(count // 4, 10), issues=count, consultations=0))
+    return [d for d in city if d.get("resourceType") == "Issue"][:count]
+
+
+def _callgrind_child(audience: str, calls: int) -> None:
+    """Parse ``COUNTED`` issues (plus some to warm the caches on), then redact ``calls`` of
+    them in place: the only part that differs between the two runs the parent subtracts."""
+    import orjson
+
+    texts = [orjson.dumps(d) for d in _issues(COUNTED + 20)]
+    for text in texts[-20:]:
+        redact(orjson.loads(text), audience, copy=False)
+    docs = [orjson.loads(text) for text in texts[:calls]]
+    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], capture_output=True,
+                   check=False)
+    for doc in docs:
+        redact(doc, audience, copy=False)
+
+
+def callgrind() -> None:
+    print(f"instructions per issue redacted in place (callgrind; {COUNTED} issues less none)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for audience in AUDIENCES:
+            runs = [callgrind_instructions([__file__, "--callgrind-child", audience, str(n)],
+                                           Path(tmp) / f"{audience}-{n}.out")
+                    for n in (0, COUNTED)]
+            print(f"  {audience:16} {(runs[1] - runs[0]) / COUNTED:12,.0f}", flush=True)
+
+
 def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--callgrind-child":
+        _callgrind_child(sys.argv[2], int(sys.argv[3]))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--issues", type=int, default=2000)
     parser.add_argument("--residents", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count instructions per issue redacted instead (valgrind)")
     args = parser.parse_args()
+    if args.callgrind:
+        callgrind()
+        return 0
     city = generate(Scale(residents=args.residents, issues=args.issues, consultations=0))
     docs: dict[str, list[dict[str, Any]]] = {"Issue": [], "Resident": []}
     for doc in city:

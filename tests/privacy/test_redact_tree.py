@@ -9,7 +9,7 @@ from unittest import mock
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from smartcommunity import load_spec
@@ -96,3 +96,65 @@ def test_json_text_and_a_handed_over_document_are_redacted_in_place() -> None:
     assert redact(kept, "public") is not kept and kept == doc  # copied by default
     with pytest.raises(RedactionError):
         redact("[]", "public")
+
+
+#: member names of the synthetic plans: few, so that paths share steps and collide
+_NAMES = st.sampled_from(["a", "b", "masked", "pseudonym"])
+#: a path: member names and None (every item of an array), up to deeper than a walk inlines
+_PATHS = st.lists(st.one_of(_NAMES, st.none()), min_size=1, max_size=14).map(tuple)
+_MASKS = {"citizen-id": _redact.identifiers.mask_citizen_id, "name": _redact.identifiers.mask_name}
+
+
+def _nested(depth: int) -> st.SearchStrategy[Any]:
+    leaves = st.one_of(st.none(), st.sampled_from(["张三", "11010519491231002X", "x"]),
+                       st.integers(0, 3))
+    if depth == 0:
+        return leaves
+    below = _nested(depth - 1)
+    return st.one_of(leaves, st.dictionaries(_NAMES, below, max_size=3),
+                     st.lists(below, max_size=3))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# siblings act in the plan's order: the mask adds "masked", which the next tag removes
+@example([(("a",), "p", "citizen-id"), (("masked",), "s", None)],
+         {"a": "11010519491231002X"}, None, "mask")
+@given(st.lists(st.tuples(_PATHS, st.sampled_from(["p", "s", "kept"]),
+                          st.sampled_from([None, "citizen-id", "name"])), min_size=1, max_size=8),
+       st.dictionaries(_NAMES, _nested(7), max_size=4), KEYS,
+       st.sampled_from(["mask", "remove"]))
+def test_the_compiled_walk_acts_as_the_paths_one_by_one(
+        pipl: list[tuple[tuple[Any, ...], str, str | None]], doc: dict[str, Any],
+        key: bytes | None, personal: str) -> None:
+    """Any tags, however deep, shared or colliding with what a mask adds (``masked``,
+    ``pseudonym``), on any document: the compiled walk leaves what the reference leaves."""
+    plan = Plan(pipl=sorted(pipl, key=lambda p: len(p[0])))  # shallow paths first, as compiled
+    treatments = {"p": personal, "s": "remove", "kept": "keep"}
+    keyed = (key, None) if key is not None else None
+    fast, slow = orjson.loads(orjson.dumps(doc)), orjson.loads(orjson.dumps(doc))
+    holes_fast: list[list[Any]] = []
+    holes_slow: list[list[Any]] = []
+    _redact._apply_tags(fast, plan, treatments, _MASKS, keyed, holes_fast)
+    _by_path(slow, plan, treatments, _MASKS, keyed, holes_slow)
+    for hole in holes_fast + holes_slow:
+        hole[:] = [v for v in hole if v is not _redact._HOLE]
+    assert orjson.dumps(fast) == orjson.dumps(slow)
+
+
+def test_a_walk_deeper_than_one_function_nests_is_split() -> None:
+    """Python compiles at most 20 loops nested in a function: a path through 25 arrays still
+    compiles, and acts at its end."""
+    path = ("a", None) * 25
+    plan = Plan(pipl=[(path, "p", None)])
+    doc: dict[str, Any] = {"a": [{"a": [{}]}]}
+    deepest: Any = doc
+    for _ in range(24):
+        deepest = deepest["a"][0]
+        deepest["a"] = [{}]
+    deepest["a"] = ["gone", "gone too"]
+    holes: list[list[Any]] = []
+    _redact._apply_tags(doc, plan, {"p": "remove"}, _MASKS, None, holes)
+    for hole in holes:
+        hole[:] = [v for v in hole if v is not _redact._HOLE]
+    assert "gone" not in orjson.dumps(doc).decode()
+    assert deepest["a"] == []

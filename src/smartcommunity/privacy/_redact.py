@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import orjson
@@ -79,6 +80,15 @@ def _reading(document: Mapping[str, Any]) -> tuple[Spec, bool]:
         raise UnknownSpecVersion(f"cannot read a document of spec version {stated!r}; "
                                  f"installed: {available_versions()}")
     return load_spec(resolved.version), resolved.newer
+
+
+@functools.cache
+def _audience(spec: Spec, audience: str) -> tuple[frozenset[str | None], bool]:
+    """The item visibilities ``audience`` sees (None, an item that states none, included), and
+    whether it keeps every class of information."""
+    policy = spec.privacy
+    return (frozenset(policy["visibility"][audience]) | {None},
+            set(policy["treatments"][audience].values()) == {"keep"})
 
 
 @functools.cache
@@ -187,11 +197,11 @@ def redact(
     if rt not in spec.resource_types:
         raise RedactionError(f"not a resource document: resourceType {rt!r}")
     treatments: Mapping[str, str] = policy["treatments"][audience]
-    visible = frozenset(policy["visibility"][audience])
+    visible, keeps_all = _audience(spec, audience)
     plan = compile_plan(spec, rt)
     masks = _masks(spec)
     out: dict[str, Any] = owned if owned is not None else json_copy(dict(document))
-    if newer and set(treatments.values()) != {"keep"}:
+    if newer and not keeps_all:
         _drop_unknown_members(spec, rt, out)
 
     keyed: Keyed = (pseudonym_key, pseudonym_key_id) if pseudonym_key is not None else None
@@ -204,11 +214,11 @@ def redact(
     # Items hidden by visibility first: what is gone needs no masking.
     for path in plan.visibility:
         _drop_invisible(out, path, visible, holes)
-    _drop_unnecessary(out, plan, policy, audience, rt)
+    _drop_unnecessary(out, spec, audience, rt)
     consented = _take_consented(spec, out)
     _apply_tags(out, plan, treatments, masks, keyed, holes)
     out.update(consented)
-    if set(treatments.values()) != {"keep"}:
+    if not keeps_all:
         _redact_details(spec, rt, out, treatments, masks, keyed, holes)
     for key, (schema, value) in registered.items():
         held = {_HELD: value}
@@ -242,20 +252,31 @@ def without_personal(document: Mapping[str, Any]) -> dict[str, Any]:
     rt = str(document.get("resourceType"))
     if rt not in spec.resource_types:
         raise RedactionError(f"not a resource document: resourceType {rt!r}")
-    # A class every audience keeps is no personal information; every other class goes.
-    by_audience = spec.privacy["treatments"].values()
-    classes = {pipl for t in by_audience for pipl in t}
-    treatments = {pipl: "keep" if all(t.get(pipl) == "keep" for t in by_audience) else "remove"
-                  for pipl in classes}
+    treatments = _personal_removed(spec)
     out: dict[str, Any] = json_copy(dict(document))
     if newer:
         _drop_unknown_members(spec, rt, out)
     holes: list[list[Any]] = []
-    _apply_tags(out, compile_plan(spec, rt), treatments, {}, None, holes)
-    _redact_details(spec, rt, out, treatments, {}, None, holes)
+    _apply_tags(out, compile_plan(spec, rt), treatments, _NO_MASKS, None, holes)
+    _redact_details(spec, rt, out, treatments, _NO_MASKS, None, holes)
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
     return out
+
+
+#: no mask methods: every tagged value the treatments do not keep is removed
+_NO_MASKS: Mapping[str, Mask] = MappingProxyType({})
+
+
+@functools.cache
+def _personal_removed(spec: Spec) -> Mapping[str, str]:
+    """The treatments :func:`without_personal` applies: a class every audience keeps is no
+    personal information; every other class goes."""
+    by_audience = spec.privacy["treatments"].values()
+    classes = {pipl for t in by_audience for pipl in t}
+    return MappingProxyType({
+        pipl: "keep" if all(t.get(pipl) == "keep" for t in by_audience) else "remove"
+        for pipl in classes})
 
 
 def published_with_consent(document: Mapping[str, Any]) -> frozenset[str]:
@@ -283,18 +304,26 @@ def _take_consented(spec: Spec, doc: dict[str, Any]) -> dict[str, Any]:
     return {name: doc.pop(name) for name in _consented(spec, doc) if name in doc}
 
 
-def _drop_unnecessary(doc: dict[str, Any], plan: Plan, policy: Mapping[str, Any], audience: str,
-                      resource_type: str) -> None:
+def _drop_unnecessary(doc: dict[str, Any], spec: Spec, audience: str, resource_type: str
+                      ) -> None:
     """Remove the tagged top-level members ``privacy.json`` ``necessaryMembers`` does not list
     for ``audience`` and the resource type (/req/privacy/intake-minimum); without a list for
     them, nothing."""
+    for name in _unnecessary(spec, audience, resource_type):
+        doc.pop(name, None)
+
+
+@functools.cache
+def _unnecessary(spec: Spec, audience: str, resource_type: str) -> tuple[str, ...]:
+    """What :func:`_drop_unnecessary` removes."""
+    policy = spec.privacy
     necessary = ((policy.get("necessaryMembers") or {}).get(audience) or {}).get(resource_type)
     if not isinstance(necessary, list):
-        return
+        return ()
     listed = frozenset(necessary)
-    for path, _, _ in plan.pipl:
-        if path and isinstance(path[0], str) and path[0] not in listed:
-            doc.pop(path[0], None)
+    return tuple(dict.fromkeys(
+        path[0] for path, _, _ in compile_plan(spec, resource_type).pipl
+        if path and isinstance(path[0], str) and path[0] not in listed))
 
 
 def _take_registered(doc: dict[str, Any], resource_type: str,
@@ -340,14 +369,16 @@ def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],
 def _apply_tags(node: dict[str, Any], plan: Plan, treatments: Mapping[str, str],
                 masks: Mapping[str, Mask], key: Keyed, holes: list[list[Any]]) -> None:
     """Keep, mask or remove each value ``plan`` tags in ``node`` as ``treatments`` say."""
-    _, (_, below) = _tag_tree(plan, treatments, masks)
-    _walk_tags(node, below, key, holes)
+    _walker(plan, treatments, masks)(node, key, holes)
 
 
 #: a compiled tag tree: what to do with the value at this node (each a mask, or None to
 #: remove; empty: keep it and look inside), and the steps below it that lead to an action
 _Actions = tuple[Mask | None, ...]
 _Tree = tuple[_Actions, tuple[tuple[Step, "_Tree"], ...]]
+#: a compiled walk: acts on a document as a tree says (the key of pseudonyms, the arrays
+#: holding placeholders of removed items)
+_Walk = Callable[[Any, Keyed, list[list[Any]]], None]
 #: (id of the plan, treatments, masks) → (the plan, kept alive so its id stays its own;
 #: its tree)
 _TREES: dict[tuple[int, tuple[tuple[str, str], ...], int], tuple[Plan, _Tree]] = {}
@@ -402,27 +433,90 @@ def _tag_tree(plan: Plan, treatments: Mapping[str, str], masks: Mapping[str, Mas
 _ACTIONS: Any = object()
 
 
-def _walk_tags(value: Any, children: tuple[tuple[Step, _Tree], ...], key: Keyed,
-               holes: list[list[Any]]) -> None:
-    """Act on what ``children`` (steps below ``value`` and their trees) reach in ``value``."""
-    if isinstance(value, dict):
-        for step, (actions, below) in children:
-            if step is not None and step in value:
-                if actions:
-                    _act(value, step, actions, key, holes)
+#: (ids of the plan, treatments and masks) → (those three, kept alive so that their ids stay
+#: theirs; the walk compiled for them)
+_WALKERS: dict[tuple[int, int, int], tuple[Plan, Mapping[str, str], Mapping[str, Mask],
+                                           _Walk]] = {}
+#: walks kept at the most; a caller passing new treatments every time empties the table
+_MOST_WALKERS = 256
+
+
+def _walker(plan: Plan, treatments: Mapping[str, str], masks: Mapping[str, Mask]) -> _Walk:
+    """The walk of :func:`_tag_tree`'s tree, compiled once into straight-line code (each
+    document of a page costs its steps, not a generic walk's loops and unpacking). Found by
+    identity: every caller passes the spec's own treatments and masks."""
+    found = _WALKERS.get((id(plan), id(treatments), id(masks)))
+    if found is not None and found[0] is plan and found[1] is treatments and found[2] is masks:
+        return found[3]
+    _, (_, below) = _tag_tree(plan, treatments, masks)
+    walk = _compile_walk(below)
+    if len(_WALKERS) >= _MOST_WALKERS:
+        _WALKERS.clear()
+    _WALKERS[(id(plan), id(treatments), id(masks))] = (plan, treatments, masks, walk)
+    return walk
+
+
+def _compile_walk(children: tuple[tuple[Step, _Tree], ...]) -> _Walk:
+    """The walk along ``children`` (steps below a document's root and their trees) written out
+    as one function: a member tested by name, an action done where it stands, an array's
+    items in a loop of their own. Siblings act in the tree's order, each finding what the
+    ones before it left (a masked citizen ID's pseudonym beside it); an item removed is a
+    placeholder until the walk is over, so that later paths' indexes hold. The reference it is
+    held to, byte for byte, is acting on the tagged paths one by one."""
+    lines = ["def walk(node, key, holes):"]
+    names: dict[str, Any] = {"_act": _act, "_mask_at": _mask_at}
+    counter = iter(range(1 << 30))
+
+    def constant(value: Any) -> str:
+        name = f"c{next(counter)}"
+        names[name] = value
+        return name
+
+    def emit(var: str, steps: tuple[tuple[Step, _Tree], ...], depth: int) -> None:
+        pad = "    " * (depth + 1)
+        if depth >= _INLINED_DEPTH:
+            lines.append(f"{pad}{constant(_compile_walk(steps))}({var}, key, holes)")
+            return
+        members = [(step, tree) for step, tree in steps if step is not None]
+        items = [tree for step, tree in steps if step is None]
+        if members:
+            lines.append(f"{pad}if isinstance({var}, dict):")
+            for step, (actions, below) in members:
+                name = repr(step)
+                if actions == (None,):  # removed: a dict holds no placeholders
+                    lines.append(f"{pad}    {var}.pop({name}, None)")
+                elif len(actions) == 1:
+                    lines.append(f"{pad}    if {name} in {var}: _mask_at({var}, {name}, "
+                                 f"{var}[{name}], {constant(actions[0])}, key, holes)")
+                elif actions:
+                    lines.append(f"{pad}    if {name} in {var}: "
+                                 f"_act({var}, {name}, {constant(actions)}, key, holes)")
                 else:
-                    _walk_tags(value[step], below, key, holes)
-    elif isinstance(value, list):
-        for step, (actions, below) in children:
-            if step is not None:
-                continue
-            for j in range(len(value)):
-                if value[j] is _HOLE:
-                    continue  # removed by an earlier tag
-                if actions:
-                    _act(value, j, actions, key, holes)
-                else:
-                    _walk_tags(value[j], below, key, holes)
+                    child = f"v{next(counter)}"
+                    lines.append(f"{pad}    {child} = {var}.get({name})")
+                    lines.append(f"{pad}    if {child} is not None:")
+                    emit(child, below, depth + 2)
+        for actions, below in items:  # at most one: the steps of a tree are distinct
+            j, child = f"j{next(counter)}", f"v{next(counter)}"
+            lines.append(f"{pad}{'elif' if members else 'if'} isinstance({var}, list):")
+            lines.append(f"{pad}    for {j} in range(len({var})):")
+            if actions:  # _act passes over an item an earlier tag removed
+                lines.append(f"{pad}        _act({var}, {j}, {constant(actions)}, key, holes)")
+            else:  # a removed item's placeholder is neither a dict nor a list
+                lines.append(f"{pad}        {child} = {var}[{j}]")
+                emit(child, below, depth + 2)
+
+    emit("node", children, 0)
+    if len(lines) == 1:
+        lines.append("    return None")
+    exec(compile("\n".join(lines) + "\n", "<redaction walk>", "exec"), names)
+    walk: _Walk = names["walk"]
+    return walk
+
+
+#: the levels one compiled walk nests before handing the rest to a walk of its own: Python
+#: compiles at most 20 loops and 100 indentation levels nested in one function
+_INLINED_DEPTH = 36
 
 
 def _act(parent: Any, name: str | int, actions: _Actions, key: Keyed,
@@ -483,10 +577,10 @@ def _mask_at(parent: Any, name: str | int, value: Any, mask: Mask, key: Keyed,
         _remove_at(parent, name, holes)
 
 
-def _drop_invisible(doc: dict[str, Any], path: StepPath, visible: frozenset[str],
+def _drop_invisible(doc: dict[str, Any], path: StepPath, visible: frozenset[str | None],
                     holes: list[list[Any]]) -> None:
     for where, node in list(values_at(doc, path)):
-        if isinstance(node, dict) and node.get("visibility") not in visible | {None}:
+        if isinstance(node, dict) and node.get("visibility") not in visible:
             _remove(doc, where, holes)
 
 
