@@ -291,8 +291,8 @@ def import_lines(service: Service, lines: Iterable[Line], *, validate: bool = Tr
             flush()
     except ImportStopped as stopped:
         if stopped.imported:  # what is stored is listed by the statistics too
-            service.store.analyze()
+            service.store.analyze(stopped.imported)
         raise
     if count:
-        service.store.analyze()
+        service.store.analyze(count)
     return count

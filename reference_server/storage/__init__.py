@@ -20,13 +20,13 @@ from ._statistics import (
     submission_cell,
     submission_months,
 )
-from ._store import Store, migrations_config
+from ._store import ANALYZE_SHARE, Store, migrations_config
 from ._tables import metadata
 from ._transactions import Duplicate, ListQuery, Scope, Sealer, Tx
 
-__all__ = ["CONSULTATION", "INDEXES", "AuditRow", "Change", "Committer", "Derived", "Duplicate",
-           "EventRow", "Index", "ListQuery", "Scope", "Sealer", "Store", "Stored", "Terms", "Tx",
-           "bbox_terms", "changed_between", "derive", "external_ref_key", "feed_head",
-           "index_of", "joined", "metadata", "migrations_config", "month_counts",
+__all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "AuditRow", "Change", "Committer",
+           "Derived", "Duplicate", "EventRow", "Index", "ListQuery", "Scope", "Sealer", "Store",
+           "Stored", "Terms", "Tx", "bbox_terms", "changed_between", "derive", "external_ref_key",
+           "feed_head", "index_of", "joined", "metadata", "migrations_config", "month_counts",
            "month_has_submissions", "named_residents", "split", "submission_cell",
            "submission_months", "utc_text"]
