@@ -117,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                     wall, cpu = import_once(work / "city", next(urls), *options, root=root)
                     rest = (_machine_ticks() - machine) / _TICKS - cpu  # the database, mostly
                     cpu -= start
-                    # CPU-bound on idle cores: the processor time spread over the cores it can
-                    # use
+                    # CPU-bound on idle cores: the processor time over the cores it can use
                     print(f"  {label}: {records / wall:,.0f} records/s wall ({wall:.1f} s); "
                           f"{cpu / records * 1e6:,.0f} µs of CPU a record, at most "
                           f"{records / cpu * cores:,.0f} records/s on {cores} idle CPU(s); "

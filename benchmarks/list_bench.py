@@ -170,7 +170,6 @@ def cpu_per_page(root: Path, url: str, work: Path, pages: list[tuple[str, str]],
 def store(args: argparse.Namespace, work: Path) -> Iterator[str]:
     """The city imported into a store; its database URL."""
     from benchmarks.city import Scale, community_codes, write
-    from benchmarks.import_bench import import_once
     from benchmarks.scale_bench import import_files
     from benchmarks.server_bench import pg_database
 
@@ -183,11 +182,9 @@ def store(args: argparse.Namespace, work: Path) -> Iterator[str]:
             url = stack.enter_context(pg_database("list_bench"))
         else:
             url = f"sqlite:///{work / 'city.sqlite3'}"
-        if args.baseline is None:
-            records, took = import_files(url, work / "city")
-        else:  # the earlier version's schema, which this version migrates and reads
-            records = sum(1 for f in (work / "city").glob("*.ndjson") for _ in f.open("rb"))
-            took, _ = import_once(work / "city", url, root=args.baseline.resolve())
+        # by the earlier version when there is one: this version migrates and reads its schema
+        records, took = import_files(url, work / "city",
+                                     args.baseline.resolve() if args.baseline else None)
         if not args.postgres:
             (work / "city.sqlite3").chmod(0o600)
         print(f"{records:,} records imported in {took:.0f} s "

@@ -240,11 +240,16 @@ def serving(url: str, tokens: Path, log: Path, workers: int = 1,
         yield base
 
 
-def import_files(url: str, folder: Path) -> tuple[int, float]:
-    """``smartcommunity import --ndjson folder``: records and seconds."""
+def import_files(url: str, folder: Path, root: Path | None = None) -> tuple[int, float]:
+    """``smartcommunity import --ndjson folder``: records and seconds; with ``root``, by the
+    checkout there (another version, in a process of its own)."""
     from smartcommunity.cli import run
 
     count = sum(1 for f in folder.glob("*.ndjson") for _ in f.open("rb"))
+    if root is not None:
+        from benchmarks.import_bench import import_once
+
+        return count, import_once(folder, url, root=root)[0]
     began = time.perf_counter()
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
         if run(["import", "--ndjson", str(folder), "--database-url", url]) != 0:

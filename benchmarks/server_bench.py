@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from timing import callgrind_instructions  # noqa: E402
+from timing import callgrind_instructions, count_from_here  # noqa: E402
 
 from benchmarks.postgres import pg_available, pg_database  # noqa: E402
 from reference_server.app import SETTINGS_ENV  # noqa: E402
@@ -479,8 +479,7 @@ def _callgrind_child(which: str, method: str, calls: int, prepared: int) -> None
             for body in bodies[prepared:]:  # warm up; these are what GET reads
                 assert await _asgi_request(app, "POST", "/issues", body) == 201
             ids = [d["id"] for d in docs[prepared:]]
-            subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())],
-                           capture_output=True, check=True)
+            count_from_here()
             for i in range(calls):
                 if method == "POST":
                     status = await _asgi_request(app, "POST", "/issues", bodies[i])
