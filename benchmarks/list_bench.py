@@ -1,8 +1,8 @@
 """List pages: the server's processor time per page, and latency at 16 connections.
 
     python benchmarks/list_bench.py [--residents 5000 --issues 20000] [--postgres]
-        [--seconds 3] [--repeat 10] [--profile] [--load PAGE ...] [--baseline CHECKOUT]
-        [--workdir DIR]
+        [--seconds 3] [--repeat 10] [--profile] [--load PAGE ...] [--callgrind PAGE ...]
+        [--baseline CHECKOUT] [--workdir DIR]
 
 Generates a city (``benchmarks/city.py``), imports it with ``smartcommunity import`` into
 SQLite (or PostgreSQL with ``--postgres``) and reports, in the same run:
@@ -16,6 +16,9 @@ SQLite (or PostgreSQL with ``--postgres``) and reports, in the same run:
 - p50/p99 at 16 connections (wrk) of a few list pages with ``smartcommunity serve --workers 1``
   and ``--workers 2``, beside ``GET /conformance`` on the same server, so that a busy machine
   shows in the same lines;
+- with ``--callgrind PAGE`` (as the report labels it; repeatable), the instructions valgrind's
+  callgrind counts for one such page for each reader, in the same kind of process: the same
+  count on a busy machine, where processor times are not;
 - with ``--baseline CHECKOUT`` (an earlier version unpacked there: ``git archive <commit> |
   tar -x -C CHECKOUT``), the same figures for that version, on the same store (imported by
   the earlier version, whose schema this one migrates and reads), measured first; PostgreSQL's
@@ -142,6 +145,63 @@ def cpu_child(url: str, tokens_file: str, queries_file: str, repeat: int, profil
                 pstats.Stats(pr, stream=sys.stderr).sort_stats("tottime").print_stats(15)
 
     asyncio.run(main())
+
+
+def callgrind_child(url: str, tokens_file: str, path: str, reader: str, calls: int) -> None:
+    """Call ``path`` as ``reader`` ``calls`` times with callgrind counting (after warming)."""
+    import asyncio
+
+    from timing import count_from_here
+
+    from reference_server.app import create_app
+    from reference_server.settings import Settings
+
+    tokens = json.loads(Path(tokens_file).read_text(encoding="utf-8"))
+    app = create_app(Settings(database_url=url, tokens=tokens))
+
+    async def main() -> None:
+        async with app.router.lifespan_context(app):
+            for _ in range(3):  # plans, caches, prepared statements
+                await _call(app, path, READERS[reader])
+            count_from_here()
+            for _ in range(calls):
+                await _call(app, path, READERS[reader])
+
+    asyncio.run(main())
+
+
+#: pages each callgrind child calls while counting
+COUNTED_CALLS = 5
+
+
+def instructions_per_page(root: Path, url: str, work: Path, pages: dict[str, str]
+                          ) -> dict[tuple[str, str], int]:
+    """(page, reader) → the instructions one call of the page takes in the checkout at
+    ``root``, counted by callgrind."""
+    from timing import callgrind_instructions
+
+    tokens = work / "principals.json"
+    community = json.loads((work / "community.json").read_text())
+    tokens.write_text(json.dumps(principals(community)), encoding="utf-8")
+    counts = {}
+    for label, path in pages.items():
+        for reader in READERS:
+            total = callgrind_instructions(
+                [str(Path(__file__).resolve()), "--callgrind-child", url, str(tokens), path,
+                 reader, str(COUNTED_CALLS)], work / "callgrind.out", env=_env(root), cwd=root)
+            counts[(label, reader)] = total // COUNTED_CALLS
+    return counts
+
+
+def report_instructions(pages: list[str],
+                        runs: list[tuple[str, dict[tuple[str, str], int]]]) -> None:
+    print(f"\ninstructions per page (callgrind, {COUNTED_CALLS} calls each), millions; "
+          f"{' | '.join(n for n, _ in runs)}")
+    print(f"  {'page':<36}" + "".join(f"{n:>22}" for n in READERS))
+    for label in pages:
+        cells = [" | ".join(f"{figures[(label, reader)] / 1e6:.1f}" for _, figures in runs)
+                 for reader in READERS]
+        print(f"  {label:<36}" + "".join(f"{c:>22}" for c in cells), flush=True)
 
 
 def cpu_per_page(root: Path, url: str, work: Path, pages: list[tuple[str, str]], repeat: int,
@@ -282,13 +342,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load", action="append", metavar="PAGE",
                         help="a page to load with wrk, as the report labels it ('/issues "
                              "?category'); repeat for more (default: " + ", ".join(LOADED) + ")")
+    parser.add_argument("--callgrind", action="append", metavar="PAGE",
+                        help="also count the instructions of a page, as the report labels it, "
+                             "for each reader (valgrind); repeat for more")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="also measure an earlier version of the project, unpacked in this "
                              "folder (git archive <commit> | tar -x -C CHECKOUT)")
     parser.add_argument("--workdir", type=Path, help="where the generated files go")
     parser.add_argument("--cpu-child", nargs=4, metavar=("URL", "TOKENS", "PAGES", "REPEAT"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--callgrind-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.callgrind_child:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        url, tokens, path, reader, calls = args.callgrind_child
+        callgrind_child(url, tokens, path, reader, int(calls))
+        return 0
     if args.cpu_child:
         url, tokens, queries, repeat = args.cpu_child
         cpu_child(url, tokens, queries, int(repeat), args.profile)
@@ -312,19 +381,24 @@ def main(argv: list[str] | None = None) -> int:
                 if deep and "?" not in label:
                     pages.append((label + " (deep)", deep))
             by_label = dict(pages)
-            unknown = set(args.load or ()) - set(by_label)
+            unknown = (set(args.load or ()) | set(args.callgrind or ())) - set(by_label)
             if unknown:
-                sys.exit(f"no such page to load: {', '.join(sorted(unknown))} (the report's "
+                sys.exit(f"no such page: {', '.join(sorted(unknown))} (the report's "
                          f"labels: {', '.join(by_label)})")
             loaded = {label: by_label[label] for label in
                       (*(args.load or LOADED), "/issues (deep)") if label in by_label}
-            runs = []
+            runs, counted = [], []
             for name, root in roots:  # each version measured whole, on a store just analyzed
                 runs.append((name, cpu_per_page(root, url, work, pages, args.repeat,
                                                 args.profile and root == ROOT)))
+                if args.callgrind:
+                    counted.append((name, instructions_per_page(
+                        root, url, work, {label: by_label[label] for label in args.callgrind})))
                 if not args.no_load:
                     report_load(url, work, loaded, args.seconds, name, root)
             report_cpu(pages, runs)
+            if counted:
+                report_instructions(args.callgrind, counted)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -30,13 +30,16 @@ def count_from_here() -> None:
                    check=True)
 
 
-def callgrind_instructions(child: list[str], out: Path) -> int:
+def callgrind_instructions(child: list[str], out: Path, env: dict[str, str] | None = None,
+                           cwd: Path | None = None) -> int:
     """The instructions callgrind counts while ``python <child…>`` runs with collection on
-    (the child turns it on around what it measures); the profile goes to ``out``."""
+    (the child turns it on around what it measures); the profile goes to ``out``. ``env`` and
+    ``cwd``: the child's (another checkout's, say)."""
     proc = subprocess.run(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
          sys.executable, *child],
-        env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True, check=False)
+        env={**(env or os.environ), "PYTHONHASHSEED": "0"}, cwd=cwd, capture_output=True,
+        text=True, check=False)
     if proc.returncode != 0 or not out.exists():
         sys.exit(f"valgrind failed ({proc.returncode}): {proc.stderr[-800:]}")
     for line in out.read_text("utf-8", errors="replace").splitlines():

@@ -244,7 +244,17 @@ class Access:
         # lists only the published (/req/privacy/issue-publication; see may_read).
         published = (rtype in self.publication and role not in self.own_record_roles
                      and self.role_audience[role] in self.publication_audiences)
-        return Scope(communities=communities, published=published)
+        return Scope(communities=communities, published=published,
+                     visibilities=self._visibilities(rtype, role))
+
+    def _visibilities(self, rtype: str, role: str) -> frozenset[str] | None:
+        """The visibility codes a reader of ``role`` may see records of ``rtype`` with, where
+        :meth:`can_see` decides by them alone (/req/privacy/visibility); None: no limit SQL
+        can apply."""
+        if rtype not in self.visibility_member or rtype in self.publication:
+            return None
+        audience = self.role_audience[role]
+        return None if audience in self.untouched else self.visibility[audience]
 
     def audience(self, principal: Principal, stored: Stored, now: datetime | None = None) -> str:
         if (stored.rtype == self.person_type and principal.role in self.own_record_roles and (
@@ -708,11 +718,15 @@ def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool, shown_
                 ballot.pop("optionId", None)
                 ballot.pop("kind", None)
     if hidden:
-        for event in doc.get("history") or ():
+        history = doc.get("history") or ()
+        for i, event in enumerate(history):
             if (isinstance(event, dict) and isinstance(event.get("details"), dict)
                     and event["details"].get("voteId") in hidden):
-                # The chain still checks past what is withheld (/req/core/history-chain).
-                withhold(event, str(doc.get("resourceType")))
+                # The chain still checks past what is withheld (/req/core/history-chain); a
+                # stored history's chain was checked as it was written, so the next event
+                # names this one's digest.
+                withhold(event, str(doc.get("resourceType")),
+                         following=history[i + 1] if i + 1 < len(history) else None)
                 # the close-vote result, and the per-option counts of record-votes
                 for member in details.get(str(event.get("action")), ()):
                     event["details"].pop(member, None)

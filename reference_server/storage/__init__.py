@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from ._commit import Committer
 from ._derive import Derived, derive, utc_text
-from ._indexes import CONSULTATION, INDEXES, Index, Terms, bbox_terms, external_ref_key, index_of
+from ._indexes import (
+    CONSULTATION,
+    INDEXES,
+    VISIBILITY,
+    Index,
+    Terms,
+    bbox_terms,
+    external_ref_key,
+    index_of,
+)
 from ._privacy import named_residents
 from ._rows import AuditRow, Change, EventRow, Stored, joined, split
 from ._statistics import (
@@ -24,9 +33,9 @@ from ._store import ANALYZE_SHARE, Store, migrations_config
 from ._tables import metadata
 from ._transactions import Duplicate, ListQuery, Scope, Sealer, Tx
 
-__all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "AuditRow", "Change", "Committer",
-           "Derived", "Duplicate", "EventRow", "Index", "ListQuery", "Scope", "Sealer", "Store",
-           "Stored", "Terms", "Tx", "bbox_terms", "changed_between", "derive", "external_ref_key",
-           "feed_head", "index_of", "joined", "metadata", "migrations_config", "month_counts",
-           "month_has_submissions", "named_residents", "split", "submission_cell",
+__all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "VISIBILITY", "AuditRow", "Change",
+           "Committer", "Derived", "Duplicate", "EventRow", "Index", "ListQuery", "Scope",
+           "Sealer", "Store", "Stored", "Terms", "Tx", "bbox_terms", "changed_between", "derive",
+           "external_ref_key", "feed_head", "index_of", "joined", "metadata", "migrations_config",
+           "month_counts", "month_has_submissions", "named_residents", "split", "submission_cell",
            "submission_months", "utc_text"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 __all__ = ["COMMUNITY", "CONSULTATION", "DEPARTMENT", "INDEXES", "NAMED", "PUBLISHED",
-           "PUBLISHED_VALUE", "TERM_LENGTH", "Index", "Path", "Terms", "bbox_terms",
+           "PUBLISHED_VALUE", "TERM_LENGTH", "VISIBILITY", "Index", "Path", "Terms", "bbox_terms",
            "external_ref_key", "index_of", "point_terms"]
 
 #: member names from the document root; None stands for every item of an array
@@ -40,6 +40,8 @@ NAMED = "named-resident"
 #: a record its publication decision publishes (the value is always PUBLISHED_VALUE)
 PUBLISHED = "published"
 PUBLISHED_VALUE = "true"
+#: the visibility code that limits a record's readers (/req/privacy/visibility)
+VISIBILITY = "visibility"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,8 @@ INDEXES: Mapping[str, Index] = MappingProxyType({
     "Consultation": Index(
         community=("divisionCode",),
         terms=(Terms(CATEGORY, ("categories", None)),
-               Terms(ISSUE, ("origin", "issues", None, "id"))),
+               Terms(ISSUE, ("origin", "issues", None, "id")),
+               Terms(VISIBILITY, ("visibility",))),
     ),
     # Residents' voice belongs to the community of its consultation.
     "Opinion": Index(community=("divisionCode",),

@@ -7,6 +7,7 @@ comes from its :class:`~._indexes.Index`; nothing here names a resource type.
 from __future__ import annotations
 
 import contextlib
+import functools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from ._indexes import (
     PUBLISHED,
     PUBLISHED_VALUE,
     TERM_LENGTH,
+    VISIBILITY,
     index_of,
 )
 from ._rows import AuditRow, Change, EventRow, Stored, joined, split
@@ -73,6 +75,9 @@ class Scope:
     nothing: bool = False
     #: only records their publication decision publishes (the types published by decision)
     published: bool = False
+    #: only records whose visibility code is one of these (the types whose index has
+    #: visibility terms; /req/privacy/visibility)
+    visibilities: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +301,12 @@ class Tx:
             else None)
         if many and one_community:
             wanted_terms.append([terms.c.kind == COMMUNITY, terms.c.value == one_community])
+        # A reader seeing one visibility (the public) reads the term's index in seq order
+        # when nothing narrower drives the page: the rows it may see, a page of them.
+        visibilities = _visibility_codes(rtype, scope)
+        if visibilities is not None and len(visibilities) == 1:
+            wanted_terms.append([terms.c.kind == VISIBILITY, terms.c.value == next(iter(
+                visibilities))])
         driver = wanted_terms.pop(0) if wanted_terms and self.dialect == "postgresql" else None
         order: list[Any] = [c.seq]
         codes: list[str] | None = None  # the category's codes, one ordered branch each
@@ -836,6 +847,26 @@ def _community_in(rtype: str, codes: Sequence[str]) -> Any:
     return match
 
 
+def _visibility_codes(rtype: str, scope: Scope) -> frozenset[str] | None:
+    """The visibility codes ``scope`` limits ``rtype`` to, where its index has the terms."""
+    if scope.visibilities is None or not any(t.kind == VISIBILITY for t in index_of(rtype).terms):
+        return None
+    return scope.visibilities
+
+
+@functools.lru_cache(maxsize=32)
+def _visibility_probe(codes: frozenset[str]) -> Any:
+    """The record's visibility term is one of ``codes``, probed by each row of the page's own
+    order: no invisible row is read and parsed only to be dropped. OFFSET 0 keeps PostgreSQL
+    from making it a join, which read every visible record's term and sorted them all for a
+    page. Built once per set of codes, as the audiences have few."""
+    if not codes:
+        return false()
+    return select(terms.c.rseq).where(
+        terms.c.rseq == resources.c.seq, terms.c.kind == VISIBILITY,
+        terms.c.value.in_(sorted(codes))).offset(0).exists()
+
+
 def _scope_conditions(rtype: str, scope: Scope) -> list[Any]:
     c = resources.c
     index = index_of(rtype)
@@ -850,6 +881,9 @@ def _scope_conditions(rtype: str, scope: Scope) -> list[Any]:
             terms.c.kind == PUBLISHED, terms.c.value == PUBLISHED_VALUE)))
     if scope.department is not None and index.departments:
         conds.append(_has_term(DEPARTMENT, scope.department))
+    codes = _visibility_codes(rtype, scope)
+    if codes is not None and len(codes) != 1:  # one code is a term filter: see _page
+        conds.append(_visibility_probe(codes))
     if scope.residents is not None and index.self_scope:
         proxy, proxy_user = index.self_scope
         resident, user = scope.residents

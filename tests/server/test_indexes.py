@@ -380,6 +380,32 @@ def test_the_public_lists_published_issues_by_index(city: tuple[str, Data]) -> N
         pytest.fail("\n".join(problems), pytrace=False)
 
 
+def test_the_public_lists_visible_consultations_by_index(city: tuple[str, Data]) -> None:
+    """/req/privacy/visibility: a caller without a token lists the consultations it may see
+    with the visibility term probed from the page's index, in one read a page, rather than
+    reading and parsing the community's own consultations to drop them."""
+    url, data = city
+    explain = Explainer(url)
+    client = _client(url, data)
+    problems: list[str] = []
+    visible = set(SPEC.privacy["visibility"]["public"])
+    held = [c for c in data.by_kind["consultations"] if c["visibility"] in visible]
+    assert 0 < len(held) < len(data.by_kind["consultations"])
+    for cursor in (None, encode_cursor("r", _middle_seq(url, "Consultation"))):
+        params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
+        with _captured() as statements:
+            resp = client.get("/consultations", params=params)
+        assert resp.status_code == 200, resp.text
+        items = resp.json()["items"]
+        assert items and all(c["visibility"] in visible for c in items)
+        lists = [s for s in statements if "FROM resources" in s[0]]
+        assert len(lists) == 1, f"{len(lists)} reads of the consultations for one page"
+        problems += explain.check(f"/consultations without a token{' deep' if cursor else ''}",
+                                  statements)
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
 def test_a_department_filter_reads_a_page_whatever_its_share(city: tuple[str, Data]) -> None:
     """A term filter drives the page from its index in seq order: the department holding most
     issues and the one holding fewest each read about a page. (Joined as a filter, PostgreSQL

@@ -20,7 +20,7 @@ from sqlalchemy import Column, Engine, Index, MetaData, String, Text, create_eng
 from benchmarks.city import Scale, generate
 from reference_server.service import Service, import_lines
 from reference_server.settings import Settings
-from reference_server.storage import Store, metadata, migrations_config
+from reference_server.storage import VISIBILITY, Store, metadata, migrations_config
 
 from .helpers import throwaway_pg
 
@@ -146,3 +146,36 @@ def test_postgresql_compresses_documents_with_lz4() -> None:
             assert _compression(engine) == {"resources.doc": "pglz", "events.data": "pglz"}
         finally:
             store.dispose()
+
+
+def test_stored_consultations_get_their_visibility_terms(database: str) -> None:
+    """Revision 0003 indexes the visibility of the consultations a store held before it, as
+    writing them now would (lists filter by it: /req/privacy/visibility); its downgrade
+    takes them away."""
+    store = Store(database, group_commit=False)
+    try:
+        store.migrate()
+        docs = list(generate(Scale(residents=5, issues=10, consultations=6)))
+        service = Service(Settings(database_url=database), store)
+        import_lines(service, [(str(i), orjson.dumps(d)) for i, d in enumerate(docs)])
+        engine = store.read_engine
+
+        def indexed() -> list[tuple[str, str]]:
+            with engine.connect() as conn:
+                return [tuple(r) for r in conn.exec_driver_sql(
+                    "SELECT r.id, t.value FROM resource_terms t JOIN resources r"
+                    " ON r.seq = t.rseq WHERE t.kind = %s ORDER BY r.id"
+                    if database.startswith("postgresql") else
+                    "SELECT r.id, t.value FROM resource_terms t JOIN resources r"
+                    " ON r.seq = t.rseq WHERE t.kind = ? ORDER BY r.id", (VISIBILITY,)).all()]
+
+        written = indexed()
+        assert written == sorted((d["id"], d["visibility"]) for d in docs
+                                 if d["resourceType"] == "Consultation")
+        for target in ("0002", "head"):
+            with engine.begin() as conn:
+                (command.downgrade if target == "0002" else command.upgrade)(
+                    migrations_config(conn), target)
+            assert indexed() == ([] if target == "0002" else written)
+    finally:
+        store.dispose()

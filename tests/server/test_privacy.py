@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reference_server.access import Access
 from reference_server.auth import load_tokens
-from reference_server.storage import Stored, joined
+from reference_server.storage import VISIBILITY, Stored, index_of, joined
 from smartcommunity import identifiers, validate
 from smartcommunity.pointers import resolve_pointer
 from smartcommunity.privacy import published_with_consent, rekey_pseudonyms
@@ -23,10 +25,12 @@ from .helpers import (
     KEY,
     LI,
     OTHER,
+    ROLE_TOKEN,
     SPEC,
     TOKENS,
     WANG,
     Api,
+    Caller,
     example,
     later,
     new_id,
@@ -435,3 +439,55 @@ def test_issue_publication(sqlite_api: Api) -> None:
         assert "location" not in got.json() and "description" not in got.json()
         assert doc["id"] in {i["id"] for i in public.get(
             "/issues", params={"limit": 500}).json()["items"]}
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.sampled_from(sorted(SPEC.codelist("visibility"))), min_size=1, max_size=8))
+def test_a_list_reads_only_the_consultations_its_reader_may_see(
+        sqlite_api: Api, codes: list[str]) -> None:
+    """/req/privacy/visibility: every reader lists exactly the consultations whose visibility
+    its audience sees, and the store hands the page no other: none is read and parsed only
+    to be dropped (a page of the public's once read two consultations for each it showed)."""
+    api = sqlite_api
+    template = EXAMPLES["consultation/parking-convention-deliberating.json"]
+    ours = {new_id(): code for code in codes}
+    service = api.client.app.state.sc.service  # type: ignore[attr-defined]
+    service.load([{**copy.deepcopy(template), "id": rid, "visibility": code}
+                  for rid, code in ours.items()])
+    real = service.present
+    dropped: list[str] = []
+
+    def present(principal: Any, stored: Stored, *args: Any, **kwargs: Any) -> Any:
+        shown = real(principal, stored, *args, **kwargs)
+        if shown is None:
+            dropped.append(stored.id)
+        return shown
+
+    for role in [*ROLE_TOKEN, None]:  # None: no token
+        caller = api.as_(role) if role else Caller(api.client, None)
+        audience = POLICY["roleAudience"][role or POLICY["recordAccess"]["anonymousRole"]]
+        dropped.clear()
+        service.present = present
+        try:
+            listed, cursor = [], None
+            while True:
+                page = caller.get("/consultations", params={
+                    "limit": 50, **({"cursor": cursor} if cursor else {})}).json()
+                listed += [item["id"] for item in page["items"]]
+                if not (cursor := page["next"]):
+                    break
+        finally:
+            service.present = real
+        assert dropped == [], role
+        expected = {rid for rid, code in ours.items() if code in POLICY["visibility"][audience]}
+        assert set(listed) & set(ours) == expected, role
+
+
+def test_the_store_indexes_each_visibility_member_the_spec_names() -> None:
+    """Lists filter on the visibility terms (/req/privacy/visibility): they are derived from
+    the member the spec's record access names, and from no other."""
+    named = {rt: tuple(pointer.strip("/").split("/"))
+             for rt, pointer in POLICY["recordAccess"]["visibilityMember"].items()}
+    indexed = {rt: t.path for rt in SPEC.resource_types for t in index_of(rt).terms
+               if t.kind == VISIBILITY}
+    assert indexed == named
