@@ -748,8 +748,13 @@ class Tx:
     def audit(self, rows: Sequence[dict[str, Any]]) -> None:
         """Log access to sensitive information: one entry a row, keyed by the audit columns
         (``fields`` a list of pointers, ``communities`` a list of codes)."""
-        self._many("audit", [tuple(_audit_value(name, r[name]) for name in _AUDIT)
-                             for r in rows])
+        values = [tuple(_audit_value(name, r[name]) for name in _AUDIT) for r in rows]
+        if self.dialect == "postgresql" and values:
+            # A page of residents logs one entry a resident, under the write lock: one COPY
+            # stream costs PostgreSQL less than a statement for each.
+            self._copy("audit", _AUDIT, values)
+        else:
+            self._many("audit", values)
 
     def expire_audit(self, before: str) -> int:
         """Delete the audit records written before ``before`` (the server's own timestamps,
