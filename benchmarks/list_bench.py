@@ -180,9 +180,7 @@ def instructions_per_page(root: Path, url: str, work: Path, pages: dict[str, str
     ``root``, counted by callgrind."""
     from timing import callgrind_instructions
 
-    tokens = work / "principals.json"
-    community = json.loads((work / "community.json").read_text())
-    tokens.write_text(json.dumps(principals(community)), encoding="utf-8")
+    tokens = work / "principals.json"  # as cpu_per_page wrote it
     counts = {}
     for label, path in pages.items():
         for reader in READERS:
@@ -354,7 +352,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callgrind-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.callgrind_child:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
         url, tokens, path, reader, calls = args.callgrind_child
         callgrind_child(url, tokens, path, reader, int(calls))
         return 0

@@ -718,15 +718,11 @@ def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool, shown_
                 ballot.pop("optionId", None)
                 ballot.pop("kind", None)
     if hidden:
-        history = doc.get("history") or ()
-        for i, event in enumerate(history):
+        for event in doc.get("history") or ():
             if (isinstance(event, dict) and isinstance(event.get("details"), dict)
                     and event["details"].get("voteId") in hidden):
-                # The chain still checks past what is withheld (/req/core/history-chain); a
-                # stored history's chain was checked as it was written, so the next event
-                # names this one's digest.
-                withhold(event, str(doc.get("resourceType")),
-                         following=history[i + 1] if i + 1 < len(history) else None)
+                # The chain still checks past what is withheld (/req/core/history-chain).
+                withhold(event, str(doc.get("resourceType")))
                 # the close-vote result, and the per-option counts of record-votes
                 for member in details.get(str(event.get("action")), ()):
                     event["details"].pop(member, None)

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import orjson
@@ -301,12 +301,17 @@ class Tx:
             else None)
         if many and one_community:
             wanted_terms.append([terms.c.kind == COMMUNITY, terms.c.value == one_community])
-        # A reader seeing one visibility (the public) reads the term's index in seq order
-        # when nothing narrower drives the page: the rows it may see, a page of them.
+        # Visibility (/req/privacy/visibility): a reader seeing one code (the public), asking
+        # for no filter, reads the term's index in seq order, a page of rows it may see;
+        # otherwise each row the page's own order reads probes its term.
         visibilities = _visibility_codes(rtype, scope)
-        if visibilities is not None and len(visibilities) == 1:
-            wanted_terms.append([terms.c.kind == VISIBILITY, terms.c.value == next(iter(
-                visibilities))])
+        probe = None
+        if visibilities is not None:
+            if len(visibilities) == 1 and _unfiltered(query):
+                wanted_terms.append([terms.c.kind == VISIBILITY,
+                                     terms.c.value == next(iter(visibilities))])
+            else:
+                probe = _visibility_probe(visibilities)
         driver = wanted_terms.pop(0) if wanted_terms and self.dialect == "postgresql" else None
         order: list[Any] = [c.seq]
         codes: list[str] | None = None  # the category's codes, one ordered branch each
@@ -338,6 +343,8 @@ class Tx:
         if newest_first:
             order = [column.desc() for column in order]
         conds += _scope_conditions(rtype, scope)
+        if probe is not None:
+            conds.append(probe)
         if query.community and not many:
             conds.append(_community_in(rtype, [query.community]))
         for value_of, column, compare in _COLUMN_FILTERS:
@@ -859,6 +866,11 @@ def _visibility_codes(rtype: str, scope: Scope) -> frozenset[str] | None:
     return scope.visibilities
 
 
+def _unfiltered(query: ListQuery) -> bool:
+    """Whether the list asks for no filter at all (``today`` only dates grid filters)."""
+    return not any(getattr(query, f.name) for f in fields(ListQuery) if f.name != "today")
+
+
 @functools.lru_cache(maxsize=32)
 def _visibility_probe(codes: frozenset[str]) -> Any:
     """The record's visibility term is one of ``codes``, probed by each row of the page's own
@@ -886,9 +898,6 @@ def _scope_conditions(rtype: str, scope: Scope) -> list[Any]:
             terms.c.kind == PUBLISHED, terms.c.value == PUBLISHED_VALUE)))
     if scope.department is not None and index.departments:
         conds.append(_has_term(DEPARTMENT, scope.department))
-    codes = _visibility_codes(rtype, scope)
-    if codes is not None and len(codes) != 1:  # one code is a term filter: see _page
-        conds.append(_visibility_probe(codes))
     if scope.residents is not None and index.self_scope:
         proxy, proxy_user = index.self_scope
         resident, user = scope.residents

@@ -24,7 +24,6 @@ from smartcommunity.integrity import (
     verify_feed,
     verify_history,
     withheld_event,
-    withhold,
 )
 
 SPEC = load_spec()
@@ -220,23 +219,3 @@ def test_the_digest_reads_the_integrity_form_without_touching_the_event(name: st
                 value["changed"] = True
         assert event == before
         assert event_digest(event, rtype) == digest(integrity_form(before, rtype))
-
-
-@given(st.sampled_from(sorted(LONG)), st.data())
-def test_withholding_takes_the_next_events_link_only_where_it_names_this_event(
-        name: str, data: st.DataObject) -> None:
-    """The digest a withheld event carries is its own, whether it is computed or taken from
-    the next event of a sealed history; a later event, whose link names another, is not
-    taken for the next."""
-    doc = copy.deepcopy(LONG[name])
-    rtype, events = doc["resourceType"], doc["history"]
-    i = data.draw(st.integers(0, len(events) - 2), label="event")
-    own = event_digest(events[i], rtype)
-    taken = copy.deepcopy(events[i])
-    withhold(taken, rtype, following=events[i + 1])
-    assert taken["withheldDigest"] == own
-    if i + 2 < len(events):
-        later = data.draw(st.integers(i + 2, len(events) - 1), label="later")
-        skipped = copy.deepcopy(events[i])
-        withhold(skipped, rtype, following=events[later])
-        assert skipped["withheldDigest"] == own

@@ -153,24 +153,10 @@ def event_digest(event: Mapping[str, Any], resource_type: str,
     return digest(_integrity_view(event, resource_type, version))
 
 
-def withhold(event: dict[str, Any], resource_type: str, version: str = DEFAULT_VERSION, *,
-             following: Any = None) -> None:
+def withhold(event: dict[str, Any], resource_type: str, version: str = DEFAULT_VERSION) -> None:
     """Write ``withheldDigest`` on ``event`` (in place) before a server withholds members of it
-    other than personal ones from a reader, so that the reader can check the chain past it.
-
-    ``following`` is the event after it in a history whose chain the server checked as it
-    stored it: that event's ``previousDigest`` is this one's digest already, and is taken
-    rather than computed again (a page of consultations withholds a few hundred events).
-    """
-    if WITHHELD in event:
-        return
-    if isinstance(following, Mapping):
-        link, seq, after = following.get(LINK), event.get("seq"), following.get("seq")
-        # The next by seq: the one whose link names this event, not one after a gap.
-        if isinstance(link, str) and isinstance(seq, int) and after == seq + 1:
-            event[WITHHELD] = link
-            return
-    event[WITHHELD] = event_digest(event, resource_type, version)
+    other than personal ones from a reader, so that the reader can check the chain past it."""
+    event.setdefault(WITHHELD, event_digest(event, resource_type, version))
 
 
 def _link(event: Mapping[str, Any], resource_type: str, version: str) -> str:

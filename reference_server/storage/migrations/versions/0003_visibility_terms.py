@@ -12,6 +12,9 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
+import json
+
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
@@ -22,24 +25,26 @@ depends_on = None
 #: the kind of term, and the resource type and top-level member it is derived from (as the
 #: storage's index of that type said when this revision was written)
 KIND, RTYPE, MEMBER = "visibility", "Consultation", "visibility"
+#: the longest term the table holds
+TERM_LENGTH = 160
 
 
 def upgrade() -> None:
+    # Read in Python, as a document is when written: a cast to jsonb in SQL would fail on a
+    # document holding an escaped NUL (which a mirror or an unvalidated import may store).
     bind = op.get_bind()
-    # Only a non-empty string is a term, as when a document is written; a term holds at
-    # most 160 characters.
-    if bind.dialect.name == "postgresql":
-        value = f"(doc::jsonb ->> '{MEMBER}')"
-        is_text = f"jsonb_typeof(doc::jsonb -> '{MEMBER}') = 'string'"
-    else:
-        value = f"json_extract(doc, '$.{MEMBER}')"
-        is_text = f"json_type(doc, '$.{MEMBER}') = 'text'"
-    op.execute(
-        f"INSERT INTO resource_terms (rseq, kind, value) "
-        f"SELECT seq, '{KIND}', substr({value}, 1, 160) FROM resources "
-        f"WHERE rtype = '{RTYPE}' AND {is_text} AND {value} <> '' "
-        f"ON CONFLICT DO NOTHING")
+    found = []
+    for seq, doc in bind.execute(sa.text("SELECT seq, doc FROM resources WHERE rtype = :rtype"),
+                                 {"rtype": RTYPE}):
+        value = json.loads(doc).get(MEMBER)
+        if isinstance(value, str) and value:  # only a non-empty string is a term
+            found.append({"rseq": seq, "kind": KIND, "value": value[:TERM_LENGTH]})
+    if found:
+        bind.execute(sa.text("INSERT INTO resource_terms (rseq, kind, value) "
+                             "VALUES (:rseq, :kind, :value) ON CONFLICT DO NOTHING"), found)
 
 
 def downgrade() -> None:
-    op.execute(f"DELETE FROM resource_terms WHERE kind = '{KIND}'")
+    op.execute(sa.text("DELETE FROM resource_terms WHERE kind = :kind AND rseq IN "
+                       "(SELECT seq FROM resources WHERE rtype = :rtype)"
+                       ).bindparams(kind=KIND, rtype=RTYPE))
