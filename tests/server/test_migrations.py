@@ -15,7 +15,17 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Engine, Index, MetaData, String, Text, create_engine, inspect
+from sqlalchemy import (
+    Column,
+    Engine,
+    Index,
+    MetaData,
+    String,
+    Text,
+    create_engine,
+    inspect,
+    text,
+)
 
 from benchmarks.city import Scale, generate
 from reference_server.service import Service, import_lines
@@ -162,12 +172,10 @@ def test_stored_consultations_get_their_visibility_terms(database: str) -> None:
 
         def indexed() -> list[tuple[str, str]]:
             with engine.connect() as conn:
-                return [tuple(r) for r in conn.exec_driver_sql(
+                return [tuple(r) for r in conn.execute(text(
                     "SELECT r.id, t.value FROM resource_terms t JOIN resources r"
-                    " ON r.seq = t.rseq WHERE t.kind = %s ORDER BY r.id"
-                    if database.startswith("postgresql") else
-                    "SELECT r.id, t.value FROM resource_terms t JOIN resources r"
-                    " ON r.seq = t.rseq WHERE t.kind = ? ORDER BY r.id", (VISIBILITY,)).all()]
+                    " ON r.seq = t.rseq WHERE t.kind = :kind ORDER BY r.id"),
+                    {"kind": VISIBILITY}).all()]
 
         written = indexed()
         assert written == sorted((d["id"], d["visibility"]) for d in docs

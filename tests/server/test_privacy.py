@@ -403,7 +403,7 @@ def test_audit_log(api: Api) -> None:
     assert {"read", "list"} <= {i["operation"] for i in items}
     reads = [i for i in items if i["operation"] == "read" and i["role"] == "resident"]
     assert reads and "/vulnerabilities" in reads[-1]["fields"]
-    # A page's entries are written together (on PostgreSQL as one COPY stream).
+    # A list's entry (written by COPY on PostgreSQL) holds what a read's does.
     lists = [i for i in items if i["operation"] == "list"]
     assert lists and lists[-1]["fields"] == reads[-1]["fields"]
     assert lists[-1]["role"] == "community-staff"
