@@ -719,10 +719,11 @@ def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool, shown_
                 ballot.pop("kind", None)
     if hidden:
         for event in doc.get("history") or ():
-            if (isinstance(event, dict) and isinstance(event.get("details"), dict)
+            # the close-vote result, and the per-option counts of record-votes
+            members = details.get(str(event.get("action"))) if isinstance(event, dict) else ()
+            if (members and isinstance(event.get("details"), dict)
                     and event["details"].get("voteId") in hidden):
                 # The chain still checks past what is withheld (/req/core/history-chain).
                 withhold(event, str(doc.get("resourceType")))
-                # the close-vote result, and the per-option counts of record-votes
-                for member in details.get(str(event.get("action")), ()):
+                for member in members:
                     event["details"].pop(member, None)

@@ -26,7 +26,7 @@ from smartcommunity.integrity import head_digest, seal_history
 
 from ..errors import IdConflict, ProblemError, Unprocessable
 from ..storage import Change, Derived, Duplicate, derive
-from ._shared import now_cst, stamp, unprocessable
+from ._shared import now_cst, refused, stamp, unprocessable
 
 if TYPE_CHECKING:
     from ._core import Service
@@ -117,9 +117,7 @@ class _Preparer:
         if self.validate:
             refusal = version_refusal(self.versions, doc)
             if refusal is None:
-                report = self.validator.validate(doc)
-                if not report.valid:
-                    refusal = unprocessable(report.findings, findings=True)
+                refusal = refused(self.validator.validate(doc), doc)
             if refusal is not None:
                 return list(refusal.errors)
         return _finish(doc, at, self.source)

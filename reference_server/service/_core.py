@@ -62,7 +62,16 @@ from ._policies import RETENTION_EXPIRED, SWEEPER_ROLE
 from ._policy import POLICIES, Policy
 from ._profile import PROFILES_CLASS, published
 from ._retention import ErasureReach, Retention, entered_status, last_membership_end
-from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unprocessable
+from ._shared import (
+    Prepared,
+    Result,
+    Write,
+    forbidden,
+    now_cst,
+    refused,
+    stamp,
+    unprocessable,
+)
 
 __all__ = ["Prepared", "Result", "Service", "Write", "forbidden", "unprocessable"]
 
@@ -194,8 +203,9 @@ class Service:
             report = self.validator.validate(doc)
         if profiled and self.profile is not None:
             report = self.profile.review(doc, report)
-        if not report.valid:
-            raise unprocessable(report.findings, findings=True)
+        problem = refused(report, doc)
+        if problem is not None:
+            raise problem
 
     def _person(self, rid: str) -> Stored | None:
         with self.store.read() as tx:

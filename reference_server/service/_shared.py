@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from smartcommunity.integrity import withheld_written
 from smartcommunity.lifecycle import Lifecycle
 from smartcommunity.profiles import Profile
 from smartcommunity.specification import Spec
+from smartcommunity.validation import Report
 
 from ..access import Access
 from ..auth import Principal
@@ -75,6 +77,22 @@ def unprocessable(items: Iterable[Any], *, findings: bool = False) -> ProblemErr
     else:
         errors = [finding(p, "http.unprocessable-content", en, zh, req)
                   for p, en, zh, req in items]
+    return Unprocessable(count=len(errors), errors=errors)
+
+
+def refused(report: Report, doc: Any) -> ProblemError | None:
+    """422 for a written document: the validator's errors in ``report``, and each history
+    event carrying withheldDigest (/req/core/history-chain: what is written is whole, and a
+    chain resting on a digest the writer chose would check a rewritten event). None when
+    neither is there."""
+    written = withheld_written(doc) if isinstance(doc, dict) else []
+    if report.valid and not written:
+        return None
+    errors = [] if report.valid else findings_of(report.findings)
+    said = {(e["pointer"], e["code"]) for e in errors}
+    errors += [finding(b.pointer, b.code, b.message["en"], b.message["zh-Hans"],
+                       "/req/core/history-chain")
+               for b in written if (b.pointer, b.code) not in said]
     return Unprocessable(count=len(errors), errors=errors)
 
 

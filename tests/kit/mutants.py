@@ -650,6 +650,21 @@ def stored_history_byte_changed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def written_withheld_digest_kept(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = Service.validate
+
+    def validate(self: Service, doc: Any, **options: Any) -> None:
+        # Checked as if the writer had sent no withheldDigest; stored as it was sent.
+        seen = copy.deepcopy(doc)
+        for event in seen.get("history") or () if isinstance(seen, dict) else ():
+            if isinstance(event, dict):
+                event.pop("withheldDigest", None)
+        original(self, seen, **options)
+
+    mp.setattr(Service, "validate", validate)
+    return app
+
+
 def feed_event_byte_changed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     def change(page: Any) -> Any:
         items = page["items"]
@@ -928,6 +943,9 @@ MUTANTS += [
     Mutant("stored-history-byte-changed", "/req/core/history-chain",
            "one byte of a stored history event changes after the next event named it",
            stored_history_byte_changed),
+    Mutant("written-withheld-digest-kept", "/req/core/history-chain",
+           "a created event may carry a withheldDigest of the writer's choosing",
+           written_withheld_digest_kept),
     Mutant("feed-event-byte-changed", "/req/change-feed/chain-digest",
            "one byte of one feed event a page changes", feed_event_byte_changed),
     Mutant("withheld-without-digests", "/req/change-feed/withheld",

@@ -22,6 +22,7 @@ from benchmarks.city import Scale, generate
 from reference_server.service import ImportStopped, Service, _bulk, import_lines
 from reference_server.settings import CST, Settings
 from reference_server.storage import ANALYZE_SHARE, Store
+from smartcommunity.integrity import event_digest
 
 from .helpers import throwaway_pg
 
@@ -93,7 +94,8 @@ def _without_seqs(dump: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tupl
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-@pytest.mark.parametrize("fault", ["invalid", "duplicate", "duplicate of an earlier batch"])
+@pytest.mark.parametrize("fault", ["invalid", "withheld digest", "duplicate",
+                                   "duplicate of an earlier batch"])
 def test_a_refused_document_stops_both_after_the_same_documents(
         backend: str, fault: str, tmp_path: Path, city: list[tuple[str, bytes]]) -> None:
     lines = list(city[:150])
@@ -102,6 +104,10 @@ def test_a_refused_document_stops_both_after_the_same_documents(
     taken = None
     if fault == "invalid":
         doc["id"] = 42
+    elif fault == "withheld digest":
+        # Even the event's own digest: an imported document is whole, nothing is withheld.
+        last = doc["history"][-1]
+        last["withheldDigest"] = event_digest(last, doc["resourceType"])
     elif fault == "duplicate":
         taken = doc["id"] = orjson.loads(lines[at - 1][1])["id"]  # the issue before it
     else:
@@ -121,9 +127,12 @@ def test_a_refused_document_stops_both_after_the_same_documents(
             assert stop.where == lines[at + 1][0]
             assert stop.imported == at  # every document before it; the garbage line skipped
             pointers = {e.get("pointer") for e in stop.problem.errors}
-            assert stop.problem.status == (422 if fault == "invalid" else 409)
+            refused = fault in ("invalid", "withheld digest")
+            assert stop.problem.status == (422 if refused else 409)
             if fault == "invalid":
                 assert "/id" in pointers
+            elif refused:
+                assert pointers == {f"/history/{len(doc['history']) - 1}/withheldDigest"}
             else:
                 assert taken is not None and taken in stop.problem.detail
         assert skipped == ["city.ndjson:garbage"] * 2

@@ -263,3 +263,30 @@ def test_a_reader_kept_from_vote_results_still_checks_the_chain(sqlite_api: Api)
         assert bool(withheld) == (role != "community-staff"), role
         assert verify_history(got) == [], role
         assert validate(got).valid, role
+
+
+@pytest.mark.parametrize("digest", ["own", "other"])
+def test_a_written_withheld_digest_is_refused_and_never_linked(api: Api, digest: str,
+                                                               tmp_path: Path) -> None:
+    """A created document is whole: withheldDigest on its event is refused, even the event's
+    own digest; one stored by an unchecked import is not extended by an action either (the
+    chain would rest on it), and the refused action changes nothing."""
+    doc = submitted_issue()
+    first = doc["history"][0]
+    first["withheldDigest"] = (event_digest(first, "Issue") if digest == "own"
+                               else "sha256:" + "0" * 64)
+    resp = api.as_("community-staff").create(doc)
+    assert resp.status_code == 422
+    errors = resp.json()["errors"]
+    assert {(e["pointer"], e["code"]) for e in errors} == {
+        ("/history/0/withheldDigest", "integrity.withheld-digest")}
+    assert {"zh-Hans", "en"} <= set(errors[0]["message"])
+    # A store of its own: the shared one holds only documents that validate.
+    with TestClient(make_app(f"sqlite:///{tmp_path / 'unchecked.sqlite3'}")) as client:
+        client.app.state.sc.service.load([doc], validate=False)  # type: ignore[attr-defined]
+        staff = Api(client).as_("community-staff")
+        before = staff.get(f"{ISSUE_PATH}/{doc['id']}").json()
+        acted = staff.act("Issue", doc["id"], "accept")
+        assert acted.status_code == 422
+        assert {e["pointer"] for e in acted.json()["errors"]} == {"/history/0/withheldDigest"}
+        assert staff.get(f"{ISSUE_PATH}/{doc['id']}").json() == before

@@ -24,6 +24,7 @@ from smartcommunity.integrity import (
     verify_feed,
     verify_history,
     withheld_event,
+    withheld_written,
 )
 
 SPEC = load_spec()
@@ -219,3 +220,88 @@ def test_the_digest_reads_the_integrity_form_without_touching_the_event(name: st
                 value["changed"] = True
         assert event == before
         assert event_digest(event, rtype) == digest(integrity_form(before, rtype))
+
+
+# -- withheldDigest: only where something is withheld ------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(LONG)), st.data())
+def test_a_rewritten_event_carrying_its_old_digest_as_withheld_breaks_the_chain(
+        name: str, data: st.DataObject) -> None:
+    """Any whole event changed after the next one named it, given the digest it had before as
+    withheldDigest, still breaks the chain: withheldDigest is believed only of an event that
+    shows it lost the members a server withholds."""
+    doc = copy.deepcopy(LONG[name])
+    rtype = doc["resourceType"]
+    events = doc["history"]
+    i = data.draw(st.integers(0, len(events) - 2), label="event")
+    old = event_digest(events[i], rtype)
+    form = integrity_form(events[i], rtype)
+    leaves = [p for p in _leaves(form) if p != ("previousDigest",) or i > 0]
+    path = data.draw(st.sampled_from(leaves), label="member")
+    _set(events[i], path, _changed(_get(events[i], path), data.draw(st.integers(0, 200))))
+    events[i]["withheldDigest"] = old
+    codes = [b.code for b in verify_history(doc)]
+    assert "integrity.withheld-digest" in codes
+    assert "integrity.history-digest" in codes or i == len(events) - 1
+    report = validate(doc)
+    assert f"/history/{i}/withheldDigest" in {f.pointer for f in report.errors}
+
+
+def test_withheld_digest_is_believed_of_what_a_reader_is_kept_from() -> None:
+    """The vote results withheld from a reader (/req/consultations/results-hidden): the event
+    that lost them checks by its withheldDigest; the same digest on the event kept whole, or
+    on an event whose vote's results are given, is a break."""
+    name = next(n for n, d in CHAINED.items() if d["resourceType"] == "Consultation"
+                and any(e.get("action") == "close-vote" for e in d["history"]))
+    doc = copy.deepcopy(CHAINED[name])
+    i = next(i for i, e in enumerate(doc["history"]) if e["action"] == "close-vote")
+    event = doc["history"][i]
+    whole = copy.deepcopy(doc)
+    whole["history"][i]["withheldDigest"] = event_digest(event, "Consultation")
+    assert verify_history(whole) == []  # the event's own digest: harmless
+    whole["history"][i]["withheldDigest"] = "sha256:" + "1" * 64
+    broken = verify_history(whole)
+    assert [b.code for b in broken] == ["integrity.withheld-digest"]
+    assert broken[0].expected == event_digest(event, "Consultation")
+    event["withheldDigest"] = event_digest(event, "Consultation")
+    event["details"].pop("result")
+    # its vote's results are given: not believed, and the event lost a member
+    assert verify_history(doc)[0].code == "integrity.withheld-digest"
+    for vote in doc["votes"]:
+        vote.pop("results", None)
+    assert verify_history(doc) == []
+    assert verify_history(doc, complete=False) == []
+    # Written to a server, the same document is refused: what is written is whole.
+    assert [b.pointer for b in withheld_written(doc)] == [f"/history/{i}/withheldDigest"]
+    assert withheld_written(CHAINED[name]) == []
+
+
+@pytest.mark.parametrize("name", sorted(CHAINED))
+def test_sealing_links_whole_events_by_their_own_digest(name: str) -> None:
+    doc = copy.deepcopy(CHAINED[name])
+    if len(doc["history"]) < 2:
+        pytest.skip("one event")
+    doc["history"][0]["withheldDigest"] = "sha256:" + "0" * 64
+    doc["history"][1].pop("previousDigest")
+    sealed = seal_history(doc)
+    assert sealed["history"][1]["previousDigest"] == CHAINED[name]["history"][1]["previousDigest"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(sorted(LONG)), st.data(),
+       st.integers(2**53, 2**70) | st.integers(-(2**70), -(2**53)), st.booleans())
+def test_an_event_without_a_canonical_form_is_a_break_not_a_crash(
+        name: str, data: st.DataObject, number: int, withheld: bool) -> None:
+    """RFC 8785 writes no integer beyond ±2^53: an event holding one has no digest. The
+    chain check and validation say so, at that event, whatever the member and whether it
+    claims a withheldDigest, and never raise."""
+    doc = copy.deepcopy(LONG[name])
+    i = data.draw(st.integers(0, len(doc["history"]) - 2), label="event")
+    doc["history"][i]["seq"] = number
+    if withheld:
+        doc["history"][i]["withheldDigest"] = "sha256:" + "0" * 64
+    broken = {(b.code, b.pointer) for b in verify_history(doc, complete=False)}
+    assert ("integrity.history-not-canonical", f"/history/{i}") in broken
+    assert any(f.code == "integrity.history-not-canonical" for f in validate(doc).errors)
+    assert [b.pointer for b in withheld_written(doc)] == (
+        [f"/history/{i}/withheldDigest"] if withheld else [])

@@ -31,6 +31,7 @@ from ._history import (
     integrity_form,
     seal_history,
     verify_history,
+    withheld_written,
     withhold,
 )
 from ._report import Break
@@ -39,4 +40,4 @@ __all__ = ["FEED_MEMBERS", "WITHHELD_TYPE", "Break", "canonical", "chain_digest"
            "content_digest", "digest",
            "event_digest", "feed_event_digest", "feed_integrity_form", "head_digest",
            "integrity_form", "seal_history", "verify_feed", "verify_history", "withheld_event",
-           "withhold"]
+           "withheld_written", "withhold"]

@@ -7,6 +7,8 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from rfc8785 import CanonicalizationError
+
 from ..exceptions import UnknownSpecVersion
 from ..specification import DEFAULT_VERSION, Spec, load_spec
 from ._canonical import digest
@@ -155,8 +157,70 @@ def event_digest(event: Mapping[str, Any], resource_type: str,
 
 def withhold(event: dict[str, Any], resource_type: str, version: str = DEFAULT_VERSION) -> None:
     """Write ``withheldDigest`` on ``event`` (in place) before a server withholds members of it
-    other than personal ones from a reader, so that the reader can check the chain past it."""
-    event.setdefault(WITHHELD, event_digest(event, resource_type, version))
+    other than personal ones from a reader, so that the reader can check the chain past it.
+    The digest is always computed: a value already there is never passed on."""
+    event[WITHHELD] = event_digest(event, resource_type, version)
+
+
+#: the code of a withheldDigest on an event from which nothing is withheld
+WITHHELD_CODE = "integrity.withheld-digest"
+
+
+@functools.cache
+def _withholdable(spec: Spec, resource_type: str) -> Mapping[str, frozenset[str]]:
+    """Action → the ``details`` members its events lose while their vote's results wait
+    (``privacy.json`` ``recordAccess.results``): the only members other than personal ones a
+    server withholds from a history event."""
+    results = spec.privacy.get("recordAccess", {}).get("results") or {}
+    if resource_type not in (results.get("resourceTypes") or ()):
+        return {}
+    return {action: frozenset(members)
+            for action, members in (results.get("eventDetails") or {}).items()}
+
+
+def _withheld_credibly(event: Mapping[str, Any], document: Mapping[str, Any],
+                       withholdable: Mapping[str, frozenset[str]]) -> bool:
+    """Whether ``event``, carrying withheldDigest, shows what a withheld event shows: an
+    action whose details lose members, none of them left, and no results given for its vote
+    in ``document``. Anything else is a whole event whose link is its own digest."""
+    members = withholdable.get(str(event.get("action")))
+    details = event.get("details")
+    if not members or not isinstance(details, Mapping) or not members.isdisjoint(details):
+        return False
+    vote_id = details.get("voteId")
+    for vote in document.get("votes") or ():
+        if isinstance(vote, Mapping) and vote.get("id") == vote_id and "results" in vote:
+            return False
+    return True
+
+
+def _seq(event: Mapping[str, Any], index: int) -> Any:
+    return event.get("seq") if isinstance(event.get("seq"), int) else index + 1
+
+
+def _withheld_break(event: Mapping[str, Any], index: int, resource_type: str,
+                    version: str) -> Break:
+    try:
+        own: str | None = event_digest(event, resource_type, version)
+    except CanonicalizationError:
+        own = None  # no digest at all: the chain check says why
+    return Break(WITHHELD_CODE, f"/{HISTORY}/{index}/{WITHHELD}", _seq(event, index),
+                 expected=own, found=str(event.get(WITHHELD)), version=version)
+
+
+def withheld_written(document: Mapping[str, Any]) -> list[Break]:
+    """The history events of ``document``, written to a server, that carry withheldDigest.
+
+    A written document is whole: nothing of it is withheld, so each one is a break
+    (/req/core/history-chain). Costs a look at each event when there is none.
+    """
+    events = _events(document)
+    if not any(isinstance(e, Mapping) and WITHHELD in e for e in events):
+        return []
+    rtype = str(document.get("resourceType"))
+    version = _spec_of(document).version
+    return [_withheld_break(e, i, rtype, version) for i, e in enumerate(events)
+            if isinstance(e, Mapping) and WITHHELD in e]
 
 
 def _link(event: Mapping[str, Any], resource_type: str, version: str) -> str:
@@ -166,12 +230,14 @@ def _link(event: Mapping[str, Any], resource_type: str, version: str) -> str:
     return link(event)
 
 
-def _linker(spec: Spec, resource_type: str) -> Callable[[Mapping[str, Any]], str]:
-    """:func:`_link` for every event of one resource type, the spec looked up once."""
+def _linker(spec: Spec, resource_type: str,
+            withheld: bool = True) -> Callable[[Mapping[str, Any]], str]:
+    """:func:`_link` for every event of one resource type, the spec looked up once; without
+    ``withheld``, of whole events: each event's own digest, whatever withheldDigest says."""
     trees = _strippers(spec, resource_type)
 
     def link(event: Mapping[str, Any]) -> str:
-        given = event.get(WITHHELD)
+        given = event.get(WITHHELD) if withheld else None
         return given if isinstance(given, str) else digest(_view(event, trees))
 
     return link
@@ -198,7 +264,8 @@ def seal_history(document: Mapping[str, Any]) -> dict[str, Any]:
     events = _events(document)
     if len(events) < 2 or all(isinstance(e, Mapping) and LINK in e for e in events[1:]):
         return out
-    link = _linker(_spec_of(document), str(document.get("resourceType")))
+    # The server's own document is whole: its links are the events' own digests.
+    link = _linker(_spec_of(document), str(document.get("resourceType")), withheld=False)
     sealed: list[Any] = [events[0]]
     for event in events[1:]:
         before = sealed[-1]
@@ -215,16 +282,22 @@ def verify_history(document: Mapping[str, Any], *, complete: bool = True,
 
     A ``previousDigest`` that differs from the digest of the event before it (or from the
     ``withheldDigest`` that event gives, when part of it is withheld from the reader), or one
-    on the first event, is a break. With ``complete`` (the default), so is a missing one: without it
+    on the first event, is a break. So is a ``withheldDigest`` other than the event's own
+    digest on an event that shows it is whole (it keeps the members a withheld event loses,
+    its action loses none, or its vote's results are given): the next link is then checked
+    against the event's own digest, so a rewritten event does not pass by carrying the
+    digest it had before. With ``complete``
+    (the default), so is a missing one: without it
     nothing shows that the event before was not rewritten. ``complete=False`` checks only the
     values present (what the schema's library rule does for 1.0 documents written without).
     ``version``: the spec version the document is read as, when the caller knows it already.
     """
     events = _events(document)
     if not complete:
-        # Only values present are compared: plain events without a link leave nothing to do.
+        # Only values present are compared: plain events without a link, and without a
+        # withheldDigest to check, leave nothing to do.
         for event in events:
-            if event.__class__ is not dict or LINK in event:
+            if event.__class__ is not dict or LINK in event or WITHHELD in event:
                 break
         else:
             return []
@@ -237,7 +310,13 @@ def verify_history(document: Mapping[str, Any], *, complete: bool = True,
         if not isinstance(event, Mapping):
             before = None
             continue
-        seq = event.get("seq") if isinstance(event.get("seq"), int) else i + 1
+        if WITHHELD in event and not _withheld_credibly(
+                event, document, _withholdable(load_spec(version), rtype)):
+            own = _withheld_break(event, i, rtype, version)
+            if own.found != own.expected:  # the event's own digest is harmless
+                breaks.append(own)
+            event = {k: v for k, v in event.items() if k != WITHHELD}
+        seq = _seq(event, i)
         where = f"/{HISTORY}/{i}/{LINK}"
         found = event.get(LINK)
         if i == 0:
@@ -248,7 +327,15 @@ def verify_history(document: Mapping[str, Any], *, complete: bool = True,
             # The digest is computed only where it is compared: a 1.0 document written
             # without the chain costs its reader nothing.
             link = link or _linker(load_spec(version), rtype)
-            expected = link(before)
+            try:
+                expected = link(before)
+            except CanonicalizationError as exc:
+                # A number RFC 8785 cannot write exactly (beyond ±2^53): no digest exists.
+                breaks.append(Break("integrity.history-not-canonical", f"/{HISTORY}/{i - 1}",
+                                    _seq(before, i - 1), values={"detail": str(exc)},
+                                    version=version))
+                before = event
+                continue
             if found is None:
                 if complete:
                     breaks.append(Break("integrity.history-digest-missing", where, seq,
