@@ -40,6 +40,7 @@ from smartcommunity.specification import Spec
 from smartcommunity.validation import compile_plan, values_at
 
 from .auth import Principal
+from .settings import CST
 from .storage import Scope, Stored, utc_text
 
 __all__ = ["Access", "Presented", "erased_members"]
@@ -247,6 +248,25 @@ class Access:
         return Scope(communities=communities, published=published,
                      visibilities=self._visibilities(rtype, role))
 
+    def never_receives(self, principal: Principal, rtype: str,
+                       paths: Iterable[tuple[str | None, ...]]) -> bool:
+        """Whether ``principal`` receives one of the members at ``paths`` of no record of
+        ``rtype`` as stored: its audience's redaction removes or masks a tag over or under it.
+        A filter on such a member selects nothing (/req/privacy/filter-what-is-seen), and a
+        list answers it without reading a row. A role that reads some records as ``self``
+        may receive them there."""
+        if principal.role in self.own_record_roles:
+            return False
+        treatment = self.treatments[self.role_audience[principal.role]]
+        tagged = [(path, cls) for path, cls in _pipl_paths(self.spec, rtype)
+                  if treatment.get(cls, "keep") != "keep"]
+        for path in paths:
+            for where, _ in tagged:
+                n = min(len(where), len(path))
+                if where[:n] == path[:n]:
+                    return True
+        return False
+
     def _visibilities(self, rtype: str, role: str) -> frozenset[str] | None:
         """The visibility codes a reader of ``role`` may see records of ``rtype`` with, where
         :meth:`can_see` decides by them alone (/req/privacy/visibility); None: no limit SQL
@@ -287,10 +307,14 @@ class Access:
                 return True
         return False
 
-    def in_grids(self, principal: Principal, doc: Mapping[str, Any]) -> bool:
-        """Whether the person record ``doc`` has a membership in one of ``principal``'s grids
-        (/req/privacy/grid-scope)."""
+    def in_grids(self, principal: Principal, doc: Mapping[str, Any],
+                 now: datetime | None = None) -> bool:
+        """Whether the person record ``doc`` has a membership in force in one of
+        ``principal``'s grids (/req/privacy/grid-scope): one that has not ended, as the grid
+        filter reads it; a resident who moved away is no longer the grid worker's."""
+        today = (now or datetime.now(UTC)).astimezone(CST).date().isoformat()
         return any(isinstance(m, Mapping) and m.get("grid") in principal.grids
+                   and (m.get("until") is None or str(m.get("until")) >= today)
                    for m in doc.get("memberships") or ())
 
     def published(self, rtype: str, doc: Mapping[str, Any]) -> bool:
@@ -369,7 +393,7 @@ class Access:
             if role in self.own_record_roles:
                 return stored.id == principal.resident or self.proxy_grants(
                     stored.doc, principal, self.read_scopes, now)
-            if role in self.grid_scoped and not self.in_grids(principal, stored.doc):
+            if role in self.grid_scoped and not self.in_grids(principal, stored.doc, now):
                 return False
             return principal.serves_any(stored.communities)
         if not principal.serves_any(stored.communities):

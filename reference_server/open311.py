@@ -35,6 +35,7 @@ from smartcommunity.open311 import (
     request_to_issue,
     to_xml,
 )
+from smartcommunity.participation import moment
 from smartcommunity.profiles import Profile, load_profile
 
 from .api import State
@@ -369,11 +370,8 @@ def _moment(request: Request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     if not raw:
         return None
-    try:
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        when = None
-    if when is None or when.tzinfo is None:
+    when = moment(raw)
+    if when is None:
         raise _refuse(request, "open311.invalid-field", f"/{name}", field=name,
                       reason="not a W3C date-time with offset")
     return when

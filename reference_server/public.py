@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from smartcommunity.participation import moment as instant
 from smartcommunity.transparency import (
     FIGURES_PAGED,
     HOME_PAGED,
@@ -498,10 +499,9 @@ def _results_due(doc: dict[str, Any]) -> datetime | None:
     due = []
     for vote in doc.get("votes") or ():
         when = (vote.get("results") or {}).get("visibleFrom")
-        if isinstance(when, str):
-            moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
-            if moment > now:
-                due.append(moment)
+        moment = instant(when)
+        if moment is not None and moment > now:
+            due.append(moment)
     return min(due, default=None)
 
 

@@ -22,6 +22,7 @@ from smartcommunity.exceptions import ActionNotAllowed, InvalidActionDetails, Ro
 from smartcommunity.identifiers import pseudonym_key_id
 from smartcommunity.integrity import feed_event_digest, head_digest, seal_history, withheld_event
 from smartcommunity.lifecycle import Lifecycle, lifecycle_for
+from smartcommunity.participation import moment as instant
 from smartcommunity.pointers import pointer
 from smartcommunity.privacy import without_personal
 from smartcommunity.profiles import Profile, load_profile
@@ -54,6 +55,8 @@ from ..storage import (
     Stored,
     Tx,
     derive,
+    filter_paths,
+    selects,
     utc_text,
 )
 from . import _policies  # noqa: F401  # registers the policies of the standard's resource types
@@ -92,6 +95,8 @@ def request_errors(checker: Compiled, spec: Spec, body: Any) -> list[dict[str, A
     return out
 
 
+#: rows a list page reads at a time once some were dropped, looking for its last or next item
+_LOOKAHEAD = 16
 #: the records access rules followed while one list page is made: (type, id) → row or None
 _PAGE_HELD: ContextVar[dict[tuple[str, str], Stored | None] | None] = ContextVar(
     "page_held", default=None)
@@ -467,32 +472,45 @@ class Service:
                             "read one by id or list with pseudonym",
                             "您的角色只能凭确切标识查找居民：按 id 读取，或以 pseudonym 过滤列表",
                             "/req/privacy/intake-minimum", "/pseudonym")
-        scope = self.access.scope(principal, rtype)
         shown: list[tuple[Stored, Presented]] = []
+        # A filter selects only by what the reader receives (/req/privacy/filter-what-is-seen):
+        # on a member its audience never receives, nothing; otherwise each row it is served
+        # is tested again as served (redacted, published down to a level, restricted).
+        paths = filter_paths(rtype, query)
+        if paths and self.access.never_receives(principal, rtype, paths):
+            return Result(200, orjson.dumps({"items": [], "next": None}))
+        scope = self.access.scope(principal, rtype)
         last = after
-        more = False
+        following: int | None = None  # the next row the reader would be served
         held = _PAGE_HELD.set({})
         try:
             with self.store.read() as tx:
+                wanted = limit + 1
                 while True:
-                    wanted = limit - len(shown) + 1
                     rows = tx.page(rtype, query, scope, last, wanted)
                     for stored in rows:
-                        if len(shown) == limit:
-                            more = True
-                            break
                         last = stored.seq
                         presented = self.present(principal, stored)
-                        if presented is not None:
-                            shown.append((stored, presented))
-                    if more or len(rows) < wanted:
+                        if presented is None or (paths and presented.doc is not None and not
+                                                 selects(rtype, query, presented.doc)):
+                            continue
+                        if len(shown) == limit:
+                            following = stored.seq
+                            break
+                        shown.append((stored, presented))
+                    if following is not None or len(rows) < wanted:
                         break
+                    # Rows were dropped: read on in batches, not a statement a row, until a
+                    # row the reader is served says whether a next page exists.
+                    wanted = max(limit - len(shown) + 1, _LOOKAHEAD)
         finally:
             _PAGE_HELD.reset(held)
         if self.policies[rtype].audited:
             self._audit_reads(principal, "list", shown, audits)
+        # ``next`` only when a row the reader is served follows, and pointing just before it:
+        # neither whether it is set nor where it points tells of rows the reader may not see.
         page = {"items": [p.json() for _, p in shown],
-                "next": encode_cursor("r", last) if more else None}
+                "next": encode_cursor("r", following - 1) if following is not None else None}
         return Result(200, orjson.dumps(page))
 
     # -- update ------------------------------------------------------------------------
@@ -575,7 +593,9 @@ class Service:
             if "onBehalfOf" in actor:
                 self._may_act_for(tx, principal, policy, actor["onBehalfOf"],
                                   "/actor/onBehalfOf")
-            inputs = policy.check_action(tx, principal, stored, action, body, actor)
+            inputs = self._bind_items(tx, principal, policy,
+                                      policy.check_action(tx, principal, stored, action, body,
+                                                          actor))
             extra = policy.also_write(tx, principal, stored, body, action)
         at = stamp(self._not_before(moment, doc))
         try:
@@ -588,8 +608,13 @@ class Service:
         except ActionNotAllowed as exc:
             raise StatusConflict(message=exc.message) from None
         except InvalidActionDetails as exc:
-            raise unprocessable([(p, m, exc.message["zh-Hans"], None)
-                                 for p, m in exc.context.get("errors", [])]) from None
+            # The effect's own code (an assignment's missing item, a status it may not
+            # state), so that a client can tell one refusal from another.
+            code = str(exc.context.get("problem") or "http.unprocessable-content")
+            req = self.spec.requirement_for_code(code)
+            errors = [finding(p, code, m, exc.message["zh-Hans"], req.id if req else None)
+                      for p, m in exc.context.get("errors", [])]
+            raise Unprocessable(count=len(errors), errors=errors) from None
         new_doc = policy.after_apply(applied.document, inputs)
         old_meta = doc.get("meta") or {}
         new = self.with_meta(new_doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
@@ -622,11 +647,8 @@ class Service:
         """Now, or the last event's time if the clock says earlier: history never goes back."""
         history = doc.get("history") or []
         if history and isinstance(history[-1], Mapping):
-            try:
-                last = datetime.fromisoformat(str(history[-1].get("at")).replace("Z", "+00:00"))
-            except ValueError:
-                return moment
-            if last.tzinfo is not None and last > moment:
+            last = instant(history[-1].get("at"))
+            if last is not None and last > moment:
                 return last.astimezone(CST)
         return moment
 
@@ -684,14 +706,39 @@ class Service:
             out[member] = self._actor(principal, doc.get(member), f"/{member}")
         return out
 
+    def _bind_items(self, tx: Tx, principal: Principal, policy: Policy,
+                    inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """``inputs`` whose items name the principal as who wrote them (a new assignment's
+        assignedBy, a follow-up's by): 403 if an item claims anyone else."""
+        out = dict(inputs)
+        for kind, member in policy.item_actors.items():
+            entries = inputs.get(kind)
+            if not isinstance(entries, list):
+                continue
+            bound = []
+            for i, entry in enumerate(entries):
+                if isinstance(entry, Mapping) and member in entry:
+                    where = f"/items/{kind}/{i}/{member}"
+                    actor = self._actor(principal, entry[member], where)
+                    if "onBehalfOf" in actor:
+                        self._may_act_for(tx, principal, policy, actor["onBehalfOf"],
+                                          f"{where}/onBehalfOf")
+                    entry = {**entry, member: actor}
+                bound.append(entry)
+            out[kind] = bound
+        return out
+
     def _check_behalf(self, tx: Tx, principal: Principal, policy: Policy,
                       doc: Mapping[str, Any]) -> None:
-        """The on-behalf-of relation a new document's creating actor states."""
+        """The on-behalf-of relations a new document states: of its creating actor and of
+        the policy's creator members (an issue's submittedBy decides whose own issue it is)."""
         first = (doc.get("history") or [{}])[0]
-        actor = first.get("actor") if isinstance(first, Mapping) else None
-        if isinstance(actor, Mapping) and isinstance(actor.get("onBehalfOf"), Mapping):
-            self._may_act_for(tx, principal, policy, actor["onBehalfOf"],
-                              "/history/0/actor/onBehalfOf")
+        actors = [("/history/0/actor", first.get("actor") if isinstance(first, Mapping) else None)]
+        actors += [(f"/{m}", doc.get(m)) for m in policy.creator_members]
+        for where, actor in actors:
+            if isinstance(actor, Mapping) and isinstance(actor.get("onBehalfOf"), Mapping):
+                self._may_act_for(tx, principal, policy, actor["onBehalfOf"],
+                                  f"{where}/onBehalfOf")
 
     def _may_act_for(self, tx: Tx, principal: Principal, policy: Policy,
                      behalf: Mapping[str, Any], where: str) -> None:
@@ -754,17 +801,28 @@ class Service:
         self.store.scrub_soon()
 
     def _reach_erasure(self, tx: Tx, rid: str, action: str, at: str) -> int:
-        """/req/privacy/erasure-reaches-records: every issue and consultation naming resident
-        ``rid`` loses what it holds of her, in its current version and every earlier state
-        in the feed; how many records were rewritten."""
+        """/req/privacy/erasure-reaches-records: every issue and consultation that has ever
+        named resident ``rid`` loses what it holds of her, in its current version and every
+        earlier state in the feed; how many records were rewritten. A record whose current
+        version no longer names her (she was removed as a party) gets no new version, only
+        its earlier states rewritten: those still named her."""
+        def earlier(state: dict[str, Any]) -> dict[str, Any]:
+            return self.reach.apply(state, rid) or state
+
+        def earlier_text(text: str) -> str:  # a state holding nothing of her stays as stored
+            cleared = self.reach.apply(orjson.loads(text), rid)
+            return text if cleared is None else orjson.dumps(cleared).decode()
+
         rewritten = 0
-        for stored in tx.naming(rid, self.reach.resource_types):
+        # Found by the rows kept for every state ever written, not her current terms.
+        for stored in tx.named_ever(rid, self.reach.resource_types):
             new = self.reach.apply(stored.doc, rid)
-            if new is None:
-                continue
-            self._rewrite(tx, stored, new, action, at,
-                          lambda state: self.reach.apply(state, rid) or state)
-            rewritten += 1
+            if new is not None:
+                self._rewrite(tx, stored, new, action, at, earlier)
+                rewritten += 1
+            elif tx.rewrite_events(stored.rtype, stored.id, earlier_text):
+                self.store.scrub_soon()
+                rewritten += 1
         return rewritten
 
     def _rewrite(self, tx: Tx, stored: Stored, doc: dict[str, Any], action: str, at: str,

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from smartcommunity.lifecycle import merge_into_target
-from smartcommunity.participation import not_awaiting, reply_due, support_problems, unanswered
+from smartcommunity.participation import (
+    moment,
+    not_awaiting,
+    reply_due,
+    support_problems,
+    unanswered,
+)
 
 from ..auth import Principal
 from ..errors import IdConflict, NotRequested, RepliesMissing, coded
@@ -215,6 +220,7 @@ class IssuePolicy(Policy):
     details_requirement = "/req/issues/action-details"
     takes = ITEMS
     creator_members = ("submittedBy",)
+    item_actors: Mapping[str, str] = {"assignments": "assignedBy", "followUps": "by"}
     proxy_scopes = ("submit-issues", "follow-up-issues")
     #: lifecycle members a PUT may not change (/req/issues/lifecycle-fields-read-only)
     read_only = ("resolution", "reply", "mergedInto", "transferredTo", "assignments",
@@ -251,13 +257,17 @@ class IssuePolicy(Policy):
         service = profile.service(str(doc.get("category")))
         if service is None:
             return body
-        chosen = {details.get("lead"): service.lead}
-        assisting = details.get("assisting")
+        # The body is not validated yet (routing fills what its schema asks for): only text
+        # names an assignment, whatever else a malformed request holds.
+        lead, assisting = details.get("lead"), details.get("assisting")
+        chosen = {lead: service.lead} if isinstance(lead, str) else {}
         if isinstance(assisting, list):
-            chosen.update(zip(assisting, service.assisting, strict=False))
+            chosen.update((a, d) for a, d in zip(assisting, service.assisting, strict=False)
+                          if isinstance(a, str))
         routed = []
         for item in items["assignments"]:
-            code = chosen.get(item.get("id")) if isinstance(item, dict) else None
+            named = item.get("id") if isinstance(item, dict) else None
+            code = chosen.get(named) if isinstance(named, str) else None
             org = profile.organisation(code) if code is not None else None
             if isinstance(item, dict) and "department" not in item and org is not None:
                 item = {**item, "department": {"id": code, "name": org.get("name"),
@@ -438,12 +448,13 @@ class ConsultationPolicy(Policy):
         if problems:
             raise unprocessable(problems)
 
-    def _votes_planned(self, doc: Mapping[str, Any], kept: Mapping[Any, Any],
+    def _votes_planned(self, doc: Mapping[str, Any], fixed: Mapping[Any, Any],
                        req: str) -> list[tuple[str, str, str, str]]:
-        """Votes a write gives that are not ``kept`` as stored: planned, without results."""
+        """Votes a write gives other than the ``fixed`` ones (checked apart): planned or
+        cancelled, without results."""
         problems = []
         for i, vote in enumerate(doc.get("votes") or ()):
-            if not isinstance(vote, Mapping) or kept.get(vote.get("id")) == vote:
+            if not isinstance(vote, Mapping) or vote.get("id") in fixed:
                 continue
             if vote.get("status") not in ("planned", "cancelled"):
                 problems.append((f"/votes/{i}/status", "a vote is opened and closed by actions",
@@ -451,6 +462,23 @@ class ConsultationPolicy(Policy):
             problems += [(f"/votes/{i}/{m}", f"{m} of a vote are written by actions",
                           f"表决的 {m} 只能由动作写入", req)
                          for m in self.vote_owned if m in vote]
+        return problems
+
+    @staticmethod
+    def _fixed_kept(fixed: Mapping[Any, Mapping[str, Any]], doc: Mapping[str, Any],
+                    req: str) -> list[tuple[str, str, str, str]]:
+        """The ``fixed`` votes (stored other than planned) an update removes or changes; a
+        cancelled one included: taken back to planned, it could be opened and counted."""
+        given = {v.get("id"): (i, v) for i, v in enumerate(doc.get("votes") or ())
+                 if isinstance(v, Mapping)}
+        problems = []
+        for vote_id, vote in fixed.items():
+            at, now = given.get(vote_id, (None, None))
+            if now != vote:
+                status = vote.get("status")
+                problems.append(("/votes" if at is None else f"/votes/{at}",
+                                 f"vote {vote_id} is {status} and stays as recorded",
+                                 f"表决 {vote_id} 的状态为 {status}，必须保持原样", req))
         return problems
 
     def _issues_exist(self, tx: Any, doc: Mapping[str, Any]) -> None:
@@ -492,10 +520,7 @@ class ConsultationPolicy(Policy):
         # A vote that has left planned (or was cancelled) is the record: kept as it is.
         stored = {v.get("id"): v for v in old.get("votes") or () if isinstance(v, Mapping)}
         fixed = {k: v for k, v in stored.items() if v.get("status") != "planned"}
-        given = {v.get("id") for v in doc.get("votes") or () if isinstance(v, Mapping)}
-        problems += [("/votes", f"vote {k} is {v.get('status')} and stays as recorded",
-                      f"表决 {k} 的状态为 {v.get('status')}，必须保持原样", req)
-                     for k, v in fixed.items() if k not in given]
+        problems += self._fixed_kept(fixed, doc, req)
         problems += self._votes_planned(doc, fixed, req)
         if problems:
             raise unprocessable(problems)
@@ -616,9 +641,10 @@ class VoicePolicy(Policy):
 
 
 def _later(a: str, b: str) -> bool:
-    """Whether the instant ``a`` is after ``b`` (RFC 3339 texts with offsets)."""
-    return datetime.fromisoformat(a.replace("Z", "+00:00")) > \
-        datetime.fromisoformat(b.replace("Z", "+00:00"))
+    """Whether the instant ``a`` is after ``b`` (RFC 3339 texts with offsets, ``t`` and ``z``
+    in either case, as the schema allows)."""
+    first, second = moment(a), moment(b)
+    return first is not None and second is not None and first > second
 
 
 @policy_for("Organisation")

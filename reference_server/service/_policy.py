@@ -62,6 +62,9 @@ class Policy:
     category_member = "category"
     #: members naming the creator besides the creating event's actor (actor-is-principal)
     creator_members: tuple[str, ...] = ()
+    #: item kind → the member naming who wrote an item an action takes (bound to the
+    #: principal as the action's actor is, /req/core/actor-is-principal)
+    item_actors: Mapping[str, str] = {}
     #: the proxy scopes under which a proxy acts for a resident on this type
     proxy_scopes: tuple[str, ...] = ()
 

@@ -8,11 +8,11 @@ reads); new issues get the deadlines its catalogue and calendar give.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import orjson
 
+from smartcommunity.participation import moment
 from smartcommunity.profiles import Profile
 
 __all__ = ["PROFILES_CLASS", "deadlines_due", "published"]
@@ -43,11 +43,8 @@ def deadlines_due(profile: Profile, doc: Mapping[str, Any]) -> dict[str, str]:
     if not (isinstance(category, str) and isinstance(urgency, str)
             and isinstance(submitted, str)):
         return {}
-    try:
-        start = datetime.fromisoformat(submitted)
-    except ValueError:
-        return {}
-    if start.tzinfo is None:
+    start = moment(submitted)  # ``t`` and ``z`` in either case, as the schema allows
+    if start is None:
         return {}
     out: dict[str, str] = {}
     for kind, member in _DUE:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from ._commit import Committer
 from ._derive import Derived, derive, utc_text
+from ._filters import filter_paths, selects
 from ._indexes import (
     CONSULTATION,
     INDEXES,
+    PUBLISHED_GRID,
     VISIBILITY,
     Index,
     Terms,
@@ -33,9 +35,9 @@ from ._store import ANALYZE_SHARE, Store, migrations_config
 from ._tables import metadata
 from ._transactions import Duplicate, ListQuery, Scope, Sealer, Tx
 
-__all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "VISIBILITY", "AuditRow", "Change",
-           "Committer", "Derived", "Duplicate", "EventRow", "Index", "ListQuery", "Scope",
+__all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "PUBLISHED_GRID", "VISIBILITY", "AuditRow",
+           "Change", "Committer", "Derived", "Duplicate", "EventRow", "Index", "ListQuery", "Scope",
            "Sealer", "Store", "Stored", "Terms", "Tx", "bbox_terms", "changed_between", "derive",
-           "external_ref_key", "feed_head", "index_of", "joined", "metadata", "migrations_config",
-           "month_counts", "month_has_submissions", "named_residents", "split", "submission_cell",
-           "submission_months", "utc_text"]
+           "external_ref_key", "feed_head", "filter_paths", "index_of", "joined", "metadata",
+           "migrations_config", "month_counts", "month_has_submissions", "named_residents",
+           "selects", "split", "submission_cell", "submission_months", "utc_text"]

@@ -29,7 +29,7 @@ from ._indexes import (
     index_of,
     point_terms,
 )
-from ._privacy import is_published, named_residents
+from ._privacy import is_published, named_residents, published_area
 from ._rows import joined, split
 from ._tables import resources
 
@@ -153,7 +153,12 @@ def derive(doc: Mapping[str, Any], previous_communities: Iterable[str] = ()) -> 
     departments = list(_strings(doc, index.departments)) if index.departments else []
     for d in departments:
         term(DEPARTMENT, d)
+    area: str | None = None  # the level of place published down to, read once
     for terms_of in index.terms:
+        if terms_of.area is not None:
+            area = area or published_area(doc) or ""
+            if area != terms_of.area:
+                continue
         if terms_of.until is None and terms_of.joins is None:
             for value in _strings(doc, terms_of.path):
                 term(terms_of.kind, value)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 __all__ = ["COMMUNITY", "CONSULTATION", "DEPARTMENT", "INDEXES", "NAMED", "PUBLISHED",
-           "PUBLISHED_VALUE", "TERM_LENGTH", "VISIBILITY", "Index", "Path", "Terms", "bbox_terms",
-           "external_ref_key", "index_of", "point_terms"]
+           "PUBLISHED_GRID", "PUBLISHED_VALUE", "TERM_LENGTH", "VISIBILITY", "Index", "Path",
+           "Terms", "bbox_terms", "external_ref_key", "index_of", "point_terms"]
 
 #: member names from the document root; None stands for every item of an array
 Path = tuple[str | None, ...]
@@ -40,6 +40,9 @@ NAMED = "named-resident"
 #: a record its publication decision publishes (the value is always PUBLISHED_VALUE)
 PUBLISHED = "published"
 PUBLISHED_VALUE = "true"
+#: the grid of a record published down to its grid: all of its grid that the publication
+#: audiences receive, so their ``?grid=`` reads these (/req/privacy/filter-what-is-seen)
+PUBLISHED_GRID = "published-grid"
 #: the visibility code that limits a record's readers (/req/privacy/visibility)
 VISIBILITY = "visibility"
 
@@ -51,13 +54,16 @@ class Terms:
     With ``until``, the value's object also names the last day the term is in force (a grid
     membership that has ended no longer puts a resident in the grid). With ``joins``, the term
     is the value and that member of the same object, as :func:`external_ref_key` writes them
-    (an external reference is its system and its value together).
+    (an external reference is its system and its value together). With ``area``, the term is
+    written only while the record's publication decision publishes it down to that level of
+    place: what the publication audiences are given of the member.
     """
 
     kind: str
     path: Path
     until: str | None = None
     joins: str | None = None
+    area: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +156,8 @@ INDEXES: Mapping[str, Index] = MappingProxyType({
         columns={"submitted_at": ("submittedAt",), "category": ("category",),
                  "request_type": ("requestType",), "intake_channel": ("intakeChannel",),
                  "urgency": ("urgency",)},
-        terms=(Terms(GRID, ("gridCode",)), _EXTERNAL_REFS),
+        terms=(Terms(GRID, ("gridCode",)), Terms(PUBLISHED_GRID, ("gridCode",), area="grid"),
+               _EXTERNAL_REFS),
         point=("location", "point"),
     ),
     "Consultation": Index(

@@ -4,16 +4,22 @@ The residents a record names: a resident's erasure rewrites the records of the
 ``erasureReaches`` resource types that name her (/req/privacy/erasure-reaches-records). Where
 a record can name her is data of the spec's ``privacy.json``: any reference to a record of
 ``personType`` (a ``resourceType`` and ``id`` pair, wherever it sits), and the members
-``ownedBy`` and ``erasureReaches.reporter.namedBy`` point at. Every such id becomes a term;
-the erasure looks the resident up in the term index instead of searching every stored
-document's text.
+``ownedBy`` and ``erasureReaches.reporter.namedBy`` point at. Every such id becomes a term
+of the current version, and a ``named_ever`` row that a later version does not remove; the
+erasure looks the resident up in the latter, so that a record which named her only in an
+earlier state (in the feed) is rewritten too, instead of searching every stored document's
+text.
 
 Whether a record is published (``recordAccess.publication``): the audiences that read such a
 resource type only once published list the published ones from the term index, instead of
-reading every record to drop the unpublished (/req/privacy/issue-publication).
+reading every record to drop the unpublished (/req/privacy/issue-publication); and the level
+of place it is published down to, so that their filters on a place select only what they are
+given of it (/req/privacy/filter-what-is-seen).
 
 The terms are written with the records. The 1.0 store has no deployed database to carry over,
-so no migration derives them for rows written before: a store is loaded afresh.
+so no migration derives them for rows written before: a store is loaded afresh. The
+``named_ever`` rows of a store written before them are derived from its change feed by
+migration 0004.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import orjson
 
 from smartcommunity.specification import load_spec
 
-__all__ = ["is_published", "named_residents"]
+__all__ = ["is_published", "named_residents", "published_area"]
 
 Step = str | int
 
@@ -44,6 +50,9 @@ class _Naming:
     pointers: Mapping[str, tuple[tuple[Step, ...], ...]]
     #: resource type → where its publication decision is (true: published)
     published: Mapping[str, tuple[Step, ...]]
+    #: resource type → where the level of place it is published down to is, and the level
+    #: when it names none
+    area: Mapping[str, tuple[tuple[Step, ...], str | None]]
 
 
 def _steps(pointer: str) -> tuple[Step, ...]:
@@ -66,8 +75,12 @@ def _naming() -> _Naming:
     publication = {rt: _steps(str(rule["published"]))
                    for rt, rule in (record.get("publication") or {}).items()
                    if isinstance(rule, Mapping) and "published" in rule}
+    area = {rt: (_steps(str(rule["area"])), rule.get("defaultArea"))
+            for rt, rule in (record.get("publication") or {}).items()
+            if isinstance(rule, Mapping) and "area" in rule}
     return _Naming(str(record["personType"]), frozenset(reach.get("resourceTypes") or ()),
-                   {rt: tuple(dict.fromkeys(ps)) for rt, ps in pointers.items()}, publication)
+                   {rt: tuple(dict.fromkeys(ps)) for rt, ps in pointers.items()}, publication,
+                   area)
 
 
 def _at(doc: Any, steps: tuple[Step, ...]) -> Any:
@@ -145,3 +158,13 @@ def is_published(doc: Mapping[str, Any]) -> bool:
     """Whether ``doc`` is of a type published by decision and its decision publishes it."""
     where = _naming().published.get(str(doc.get("resourceType")))
     return where is not None and _at(doc, where) is True
+
+
+def published_area(doc: Mapping[str, Any]) -> str | None:
+    """The level of place ``doc``'s publication decision publishes it down to (its default
+    when the decision names none), or None when it is not published."""
+    if not is_published(doc):
+        return None
+    where, default = _naming().area.get(str(doc.get("resourceType")), ((), None))
+    found = _at(doc, where) if where else None
+    return found if isinstance(found, str) else default

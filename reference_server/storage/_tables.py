@@ -111,6 +111,17 @@ terms = Table(
     Index("ix_resource_terms_kind_value", "kind", "value", "rseq"),
 )
 
+#: every resource that has ever named a resident where her erasure reaches (in its current
+#: version or only in an earlier state the feed keeps): unlike her ``named-resident`` term, a
+#: row stays when a later version stops naming her, so her erasure still finds the earlier
+#: states to rewrite (/req/privacy/erasure-reaches-records)
+named_ever = Table(
+    "named_ever", metadata,
+    Column("resident", String(160), nullable=False),  # her id, as a term holds it
+    Column("rseq", _SEQ, nullable=False),
+    PrimaryKeyConstraint("resident", "rseq", name="pk_named_ever"),
+)
+
 #: the change feed: gap-free ``seq`` in commit order, the full state after each write; the
 #: sequence is also the CloudEvents id (unique within this server, the event source)
 events = Table(

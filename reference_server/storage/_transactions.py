@@ -47,13 +47,14 @@ from ._indexes import (
     NAMED,
     PSEUDONYM,
     PUBLISHED,
+    PUBLISHED_GRID,
     PUBLISHED_VALUE,
     TERM_LENGTH,
     VISIBILITY,
     index_of,
 )
 from ._rows import AuditRow, Change, EventRow, Stored, joined, split
-from ._tables import audit, events, resources, server_info, terms
+from ._tables import audit, events, named_ever, resources, server_info, terms
 
 __all__ = ["Duplicate", "ListQuery", "Scope", "Sealer", "Tx"]
 
@@ -138,6 +139,8 @@ _SQL = {
     "drop_terms_of": "DELETE FROM resource_terms WHERE rseq = ANY(?)",  # PostgreSQL
     "terms": f"INSERT INTO resource_terms ({', '.join(_TERM_COLUMNS)}) "
              f"VALUES ({', '.join('?' for _ in _TERM_COLUMNS)})",
+    # kept when a later version stops naming her: nothing is ever deleted here on a write
+    "named": "INSERT INTO named_ever (resident, rseq) VALUES (?, ?) ON CONFLICT DO NOTHING",
     "last_event": "SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1",
     "event": f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
              f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)})",
@@ -250,6 +253,7 @@ class Tx:
 
     def _put_terms(self, seq: int, derived: Derived) -> None:
         self._many("terms", [(seq, k, v, u) for k, v, u in derived.terms])
+        self._many("named", _named(seq, derived))
 
     def page(self, rtype: str, query: ListQuery, scope: Scope, after: int,
              limit: int, *, newest_first: bool = False) -> list[Stored]:
@@ -288,7 +292,12 @@ class Tx:
             value = value_of(query)
             if value:
                 wanted_terms.append([terms.c.kind == kind, terms.c.value == value])
-        if query.grid:
+        if query.grid and scope.published and any(
+                t.kind == PUBLISHED_GRID for t in index_of(rtype).terms):
+            # Readers of the published only get a grid published down to it: they read those
+            # terms, every row a match they are served (/req/privacy/filter-what-is-seen).
+            wanted_terms.append([terms.c.kind == PUBLISHED_GRID, terms.c.value == query.grid])
+        elif query.grid:
             wanted_terms.append([
                 terms.c.kind == GRID, terms.c.value == query.grid,
                 or_(terms.c.until.is_(None), terms.c.until >= (query.today or ""))])
@@ -468,6 +477,18 @@ class Tx:
         what each holds of her. An index lookup: the store's size does not matter."""
         return self.with_term(rtypes, NAMED, rid[:TERM_LENGTH])
 
+    def named_ever(self, rid: str, rtypes: Iterable[str]) -> list[Stored]:
+        """The resources of ``rtypes`` that have named resident ``rid`` where her erasure
+        reaches in any state written, current or earlier, in insertion order: her erasure
+        rewrites each one's earlier states even when its current version no longer names her
+        (/req/privacy/erasure-reaches-records). An index lookup, as :meth:`naming` is."""
+        c = resources.c
+        ever = select(named_ever.c.rseq).where(named_ever.c.resident == rid[:TERM_LENGTH])
+        rows = self.conn.execute(
+            select(c.seq, c.rtype, c.id, c.version, c.communities, c.departments, c.doc)
+            .where(c.seq.in_(ever), c.rtype.in_(list(rtypes))).order_by(c.seq))
+        return [Stored(r[0], r[1], r[2], r[3], r[6], r[4], r[5]) for r in rows]
+
     def with_term(self, rtypes: Iterable[str], kind: str, value: str,
                   statuses: Iterable[str] | None = None) -> list[Stored]:
         """The resources of ``rtypes`` indexed with the term ``kind`` = ``value`` (the opinions
@@ -508,6 +529,7 @@ class Tx:
         scope: dict[tuple[str, str], tuple[str, ...]] = {}
         final: dict[tuple[str, str], tuple[Change, Derived]] = {}
         feed: list[tuple[Any, ...]] = []
+        named: list[tuple[tuple[str, str], str]] = []  # (type, id) and a resident it names
         for change in changes:
             key = (change.rtype, change.rid)
             if not upsert and key in final:
@@ -525,6 +547,7 @@ class Tx:
                                      stored.communities)
             scope[key] = derived.communities
             final[key] = (change, derived)
+            named.extend((key, v) for k, v, _ in derived.terms if k == NAMED)
             seq = self._next_event()
             feed.append((seq, change.rtype, change.rid, change.version, change.kind,
                          change.action, change.time, joined(derived.communities),
@@ -537,17 +560,32 @@ class Tx:
         def term_rows(seqs: dict[tuple[str, str], int]) -> list[tuple[Any, ...]]:
             return [(seqs[key], k, v, u) for key, (_, d) in final.items() for k, v, u in d.terms]
 
+        def named_rows(seqs: dict[tuple[str, str], int]) -> list[tuple[str, int]]:
+            # Every state of the batch, not only each resource's last: an earlier state that
+            # named a resident stays in the feed (/req/privacy/erasure-reaches-records).
+            return list(dict.fromkeys((rid, seqs[key]) for key, rid in named))
+
         if self.dialect == "sqlite":
             seqs = self._insert_rows(rows, upsert)
             if upsert:
                 self._many("drop_terms", [(seq,) for seq in seqs.values()])
             self._many("terms", term_rows(seqs))
+            self._many("named", named_rows(seqs))
             self._many("event", feed)
             return
         seqs = self._copy_upsert(rows) if upsert else self._copy_new(rows)
         if upsert:
             self._run("drop_terms_of", ([*seqs.values()],))
         self._copy("resource_terms", _TERM_COLUMNS, term_rows(seqs))
+        if upsert:  # a mirrored resource may have named her before: one statement, no COPY
+            pairs = named_rows(seqs)
+            if pairs:
+                self.conn.exec_driver_sql(
+                    "INSERT INTO named_ever (resident, rseq) SELECT * FROM "
+                    "unnest(%s::text[], %s::bigint[]) ON CONFLICT DO NOTHING",
+                    ([r for r, _ in pairs], [q for _, q in pairs]))
+        else:  # new resources: nothing to collide with
+            self._copy("named_ever", ("resident", "rseq"), named_rows(seqs))
         self._copy("events", _EVENT_COLUMNS, feed)
 
     def _copy(self, table: str, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -791,6 +829,12 @@ class Tx:
     def set_info(self, key: str, value: str) -> None:
         self.conn.execute(delete(server_info).where(server_info.c.key == key))
         self.conn.execute(insert(server_info), {"key": key, "value": value})
+
+
+def _named(seq: int, derived: Derived) -> list[tuple[str, int]]:
+    """The ``named_ever`` rows of resource ``seq`` written as ``derived``: a row for each
+    resident it names (her ``named-resident`` terms)."""
+    return [(v, seq) for k, v, _ in derived.terms if k == NAMED]
 
 
 def _audit_value(column: str, value: Any) -> Any:

@@ -26,7 +26,7 @@ from reference_server.api import _common
 from reference_server.auth import Principal
 from reference_server.http import encode_cursor
 from reference_server.service import Result, Service, _core, _policies, unprocessable
-from reference_server.storage import Stored, derive, joined
+from reference_server.storage import Stored, Tx, derive, joined
 from smartcommunity.lifecycle import _effects, lifecycle_for
 from smartcommunity.specification import LATEST_CURSOR
 
@@ -650,6 +650,71 @@ def stored_history_byte_changed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def reply_due_uppercase_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A stated reply deadline is read by a parser that knows only an uppercase Z: a valid
+    one with a lowercase z raises inside the server."""
+    from datetime import datetime
+
+    def later(a: str, b: str) -> bool:
+        return datetime.fromisoformat(a.replace("Z", "+00:00")) > \
+            datetime.fromisoformat(b.replace("Z", "+00:00"))
+
+    mp.setattr(_policies, "_later", later)
+    return app
+
+
+def dispatch_pre_claims(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A new assignment takes whatever status the dispatch states: staff may create it
+    already accepted, claiming it for the department."""
+    mp.setattr(_effects, "_pending", lambda item, event, pointer: None)
+    return app
+
+
+def item_actors_unbound(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The items an action writes keep the writer they state: a dispatch's assignedBy and a
+    follow-up's by may name anyone."""
+    mp.setattr(Service, "_bind_items",
+               lambda self, tx, principal, policy, inputs: dict(inputs))
+    return app
+
+
+def grid_membership_never_ends(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A grid worker reads every resident who ever lived in their grid: a membership that
+    ended still counts."""
+    def in_grids(self: Access, principal: Principal, doc: Any, now: Any = None) -> bool:
+        return any(isinstance(m, dict) and m.get("grid") in principal.grids
+                   for m in doc.get("memberships") or ())
+
+    mp.setattr(Access, "in_grids", in_grids)
+    return app
+
+
+def behalf_only_in_history(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Only the creating event's onBehalfOf is checked: an issue's submittedBy may name a
+    resident of a community the creator does not serve, and she then owns the issue."""
+    original = Service._check_behalf
+
+    def check(self: Service, tx: Any, principal: Any, policy: Any, doc: Any) -> None:
+        original(self, tx, principal, policy,
+                 {k: v for k, v in doc.items() if k not in policy.creator_members})
+
+    mp.setattr(Service, "_check_behalf", check)
+    return app
+
+
+def cancelled_vote_revived(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Only open and closed votes are kept as recorded: a cancelled one may be taken back to
+    planned, reworded, then opened and counted."""
+    original = _policies.ConsultationPolicy._fixed_kept
+
+    def kept(fixed: Any, doc: Any, req: str) -> list[Any]:
+        return original({k: v for k, v in fixed.items() if v.get("status") != "cancelled"},
+                        doc, req)
+
+    mp.setattr(_policies.ConsultationPolicy, "_fixed_kept", staticmethod(kept))
+    return app
+
+
 def written_withheld_digest_kept(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = Service.validate
 
@@ -943,6 +1008,19 @@ MUTANTS += [
     Mutant("stored-history-byte-changed", "/req/core/history-chain",
            "one byte of a stored history event changes after the next event named it",
            stored_history_byte_changed),
+    Mutant("dispatch-pre-claims", "/req/issues/action-effects",
+           "a dispatch creates its assignment already accepted", dispatch_pre_claims),
+    Mutant("item-actors-unbound", "/req/core/actor-is-principal",
+           "a dispatch's assignedBy and a follow-up's by name someone else", item_actors_unbound),
+    Mutant("grid-membership-never-ends", "/req/privacy/grid-scope",
+           "a grid worker reads residents who left their grid", grid_membership_never_ends),
+    Mutant("behalf-only-in-history", "/req/core/actor-is-principal",
+           "submittedBy may act for a resident of another community", behalf_only_in_history),
+    Mutant("cancelled-vote-revived", "/req/consultations/lifecycle-fields-read-only",
+           "a PUT takes a cancelled vote back to planned and rewords it",
+           cancelled_vote_revived),
+    Mutant("reply-due-uppercase-only", "/req/core/no-server-error",
+           "a valid reply deadline with a lowercase z gets 500", reply_due_uppercase_only),
     Mutant("written-withheld-digest-kept", "/req/core/history-chain",
            "a created event may carry a withheldDigest of the writer's choosing",
            written_withheld_digest_kept),
@@ -1004,6 +1082,51 @@ MUTANTS += [
 ]
 
 
+def filters_on_stored_values(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Lists select on the stored document whatever the reader receives: the public find
+    issues by the grid and point they are never given, the regulator residents by the
+    pseudonyms and grids their reads leave out."""
+    from reference_server.storage import _transactions
+
+    mp.setattr(_core, "selects", lambda rtype, query, doc: True)
+    mp.setattr(Access, "never_receives", lambda self, principal, rtype, paths: False)
+    mp.setattr(_transactions, "PUBLISHED_GRID", "no-such-kind")  # every reader: stored grids
+    return app
+
+
+def next_past_unseen(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A full page gives ``next`` when any row in the reader's scope follows, one it may see
+    or not: a resident learns that an unpublished issue matching her filters exists."""
+    original = Service.list_page
+
+    def list_page(self: Service, principal: Principal, rtype: str, query: Any,
+                  cursor: str | None, limit: int, **kw: Any) -> Result:
+        result = original(self, principal, rtype, query, cursor, limit, **kw)
+        page = orjson.loads(result.body)
+        items = page.get("items") or []
+        if page.get("next") is None and items and len(items) == limit:
+            with self.store.read() as tx:
+                last = tx.get(rtype, str(items[-1].get("id")))
+                scope = self.access.scope(principal, rtype)
+                if last is not None and tx.page(rtype, query, scope, last.seq, 1):
+                    page["next"] = encode_cursor("r", last.seq)
+                    return Result(200, orjson.dumps(page))
+        return result
+
+    mp.setattr(Service, "list_page", list_page)
+    return app
+
+
+MUTANTS += [
+    Mutant("filters-on-stored-values", "/req/privacy/filter-what-is-seen",
+           "list filters select on stored grids, points and pseudonyms for every reader",
+           filters_on_stored_values),
+    Mutant("next-past-unseen", "/req/privacy/filter-what-is-seen",
+           "a page gives next when only records the reader may not see follow",
+           next_past_unseen),
+]
+
+
 def key_ids_refused(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """A server still on the unnamed form: any pseudonym naming a key fails validation."""
     original = Service.validate
@@ -1032,6 +1155,13 @@ MUTANTS += [
 def erasure_stops_at_resident(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Erasure rewrites the resident's record only: the issues naming her keep her contact."""
     mp.setattr(Service, "_reach_erasure", lambda self, tx, rid, action, at: 0)
+    return app
+
+
+def erasure_reaches_current_naming_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Erasure finds the records naming her by what their current version names: one that
+    named her and dropped her since keeps her name in its earlier events and replays."""
+    mp.setattr(Tx, "named_ever", Tx.naming)
     return app
 
 
@@ -1097,6 +1227,9 @@ MUTANTS += [
     Mutant("erasure-stops-at-resident", "/req/privacy/erasure-reaches-records",
            "an erased resident's contact stays in the issues she reported",
            erasure_stops_at_resident),
+    Mutant("erasure-reaches-current-naming-only", "/req/privacy/erasure-reaches-records",
+           "a consultation that dropped the erased resident keeps her name in its earlier "
+           "events and replays", erasure_reaches_current_naming_only),
     Mutant("retention-declared-longer", "/req/privacy/retention",
            "closed issues' personal data is kept ten years", retention_declared_longer),
     Mutant("hotline-as-staff", "/req/privacy/intake-minimum",

@@ -133,6 +133,37 @@ def dispatch_not_routed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def route_unchecked(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The catalogue routes a dispatch by whatever its request names, before the request is
+    checked: an array where an assignment's id belongs raises inside the server."""
+    def route(self: Any, doc: Any, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        service = self.service.profile.service(str(doc.get("category")))
+        details, items = body.get("details") or {}, body.get("items") or {}
+        if action != "dispatch" or service is None:
+            return body
+        chosen = {details.get("lead"): service.lead}
+        for item in items.get("assignments") or ():
+            chosen.get(item.get("id"))  # unhashable ids raise TypeError
+        return body
+
+    mp.setattr(_policies.IssuePolicy, "route", route)
+    return app
+
+
+def deadlines_uppercase_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The catalogue's deadlines are computed only for a submission time Python's parser
+    reads: one written with a lowercase z gets none, silently."""
+    original = _policies.deadlines_due
+
+    def due(profile: Any, doc: Any) -> dict[str, str]:
+        if str(doc.get("submittedAt", "")).endswith("z"):
+            return {}
+        return original(profile, doc)
+
+    mp.setattr(_policies, "deadlines_due", due)
+    return app
+
+
 def unlisted_grid_answered(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """GET /issues?grid= answers for any well-formed grid, as though no profile were run."""
     mp.setattr(_common, "_grid", lambda raw, profile: raw if isinstance(raw, str) else None)
@@ -197,6 +228,12 @@ MUTANTS: list[Mutant] = [
     Mutant("profile-dispatch-not-routed", "/req/profiles/server-profile",
            "a dispatch naming no department is not routed by the catalogue",
            dispatch_not_routed),
+    Mutant("profile-route-unchecked", "/req/core/no-server-error",
+           "a malformed dispatch gets 500: the catalogue routes it before it is checked",
+           route_unchecked),
+    Mutant("profile-deadlines-uppercase-only", "/req/profiles/deadlines",
+           "an issue submitted at a time with a lowercase z gets no deadlines",
+           deadlines_uppercase_only),
     Mutant("profile-external-ref-ignored", "/req/profiles/external-ref-lookup",
            "GET /issues ignores externalRef", _ignoring("externalRef")),
     Mutant("profile-grid-ignored", "/req/profiles/grid-filter",

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +162,16 @@ def new_id() -> str:
 
 def later(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).astimezone().isoformat(timespec="seconds")
+
+
+def spelled(moment: datetime, utc: bool, upper_t: bool, upper_z: bool) -> str:
+    """``moment`` in one of the spellings RFC 3339 allows: in UTC (``Z`` or ``z``) or at
+    China Standard Time's offset, its date and time parted by ``T`` or ``t``."""
+    zone = UTC if utc else timezone(timedelta(hours=8))
+    text = moment.astimezone(zone).isoformat(timespec="seconds")
+    if utc:
+        text = text.replace("+00:00", "Z" if upper_z else "z")
+    return text if upper_t else text.replace("T", "t")
 
 
 def example(name: str) -> dict[str, Any]:

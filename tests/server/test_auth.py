@@ -27,7 +27,7 @@ from reference_server.demo import demo_tokens
 from reference_server.files import read_key_file, shared_file_warnings
 from reference_server.http import decode_cursor, encode_cursor
 
-from .helpers import SPEC, Api, as_creator, submitted_issue
+from .helpers import LI, SPEC, Api, as_creator, submitted_issue
 
 STAFF = demo_tokens()["demo-staff-liu-fang"]
 STRONG = "kR7f-Qz2Lw9xVb4N_pT8sYc1HjM6dGe3"
@@ -485,3 +485,21 @@ def test_demo_tokens_fail_on_a_configured_server(backend: str, request: pytest.F
     client = TestClient(create_app(Settings(database_url=url, tokens_file=tokens, demo=False)))
     assert _get(client, STRONG) == 200
     assert all(_get(client, token) == 401 for token in demo_tokens())
+
+
+@pytest.mark.parametrize("where", ["submittedBy", "history"])
+def test_an_issue_submitted_for_a_resident_one_does_not_serve_is_refused(
+        api: Api, where: str) -> None:
+    """/req/core/actor-is-principal: whichever actor names her, staff of one community may not
+    submit for 李建国 of the next (submittedBy decides whose own issue it is)."""
+    doc = submitted_issue()
+    behalf = {"resourceType": "Resident", "id": LI}
+    target = doc["submittedBy"] if where == "submittedBy" else doc["history"][0]["actor"]
+    target["onBehalfOf"] = behalf
+    resp = api.staff.create(doc)
+    assert resp.status_code == 403, resp.text
+    assert resp.json()["code"] == "http.actor-mismatch"
+    pointer = "/submittedBy/onBehalfOf" if where == "submittedBy" else \
+        "/history/0/actor/onBehalfOf"
+    assert [e["pointer"] for e in resp.json()["errors"]] == [pointer]
+    assert api.staff.get(f"/issues/{doc['id']}").status_code == 404

@@ -152,6 +152,8 @@ def _same_records(url: str) -> None:
             for rid in ids:
                 expected = _reached(_by_text(tx, rid), rid)
                 assert _reached(tx.naming(rid, REACH.resource_types), rid) == expected, rid
+                # each record written once: what any state named is what the current one does
+                assert _reached(tx.named_ever(rid, REACH.resource_types), rid) == expected, rid
                 reached += len(expected)
         assert reached > 100, "the city names too few residents to tell"
     finally:

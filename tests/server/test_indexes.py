@@ -380,6 +380,39 @@ def test_the_public_lists_published_issues_by_index(city: tuple[str, Data]) -> N
         pytest.fail("\n".join(problems), pytrace=False)
 
 
+def test_filters_on_what_a_reader_is_not_given_read_by_index(city: tuple[str, Data]) -> None:
+    """/req/privacy/filter-what-is-seen: the public's ?grid= reads the terms of the issues
+    published down to the grid, a page of rows it is served; a filter on a member the
+    reader's audience never receives (the public's ?bbox=, the regulator's ?grid= and
+    ?pseudonym= on residents) reads no row at all."""
+    url, data = city
+    explain = Explainer(url)
+    client = _client(url, data)
+    problems: list[str] = []
+    for cursor in (None, encode_cursor("r", _middle_seq(url, "Issue"))):
+        params: dict[str, Any] = {"limit": PAGE, "grid": data.value("/issues", "grid"),
+                                  **({"cursor": cursor} if cursor else {})}
+        with _captured() as statements:
+            resp = client.get("/issues", params=params)
+        assert resp.status_code == 200, resp.text
+        # The city publishes none: its grid's every issue would be read to be dropped.
+        lists = [s for s in statements if "FROM resources" in s[0]]
+        assert len(lists) <= 2, f"{len(lists)} reads of the issues for one page"
+        problems += explain.check(f"/issues?grid without a token{' deep' if cursor else ''}",
+                                  statements)
+    regulator = {"Authorization": "Bearer demo-regulator"}
+    for path, name, headers in (("/issues", "bbox", {}), ("/residents", "grid", regulator),
+                                ("/residents", "pseudonym", regulator)):
+        with _captured() as statements:
+            resp = client.get(path, params={"limit": PAGE, name: data.value(path, name)},
+                              headers=headers)
+        assert resp.status_code == 200, resp.text
+        assert resp.json() == {"items": [], "next": None}
+        assert not [s for s in statements if "FROM resources" in s[0]], (path, name)
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
 def test_the_public_lists_visible_consultations_by_index(city: tuple[str, Data]) -> None:
     """/req/privacy/visibility: a caller without a token lists the consultations it may see
     with the visibility term probed from the page's index, in one read a page, rather than

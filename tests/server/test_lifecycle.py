@@ -273,8 +273,9 @@ def _issue_body(api: Api, action: str, d: Doc) -> dict[str, Any]:
     if action == "resolve":
         return {"details": {"resolution": "fixed", "reply": "已清理消防通道。"}}
     if action == "follow-up":
+        # who followed up is the one recording it (/req/core/actor-is-principal)
         follow_up = {"id": new_id(), "at": doc["history"][-1]["at"], "contactResult": "reached",
-                     "by": {"role": "community-staff", "name": "刘芳"},
+                     "by": {"role": ISSUE_CASES["follow-up"][1]},
                      "perceivedResolution": "resolved", "rating": 5}
         return {"details": {"followUpId": follow_up["id"]}, "items": {"followUps": [follow_up]}}
     if action == "reopen":
@@ -448,6 +449,30 @@ def test_merge_updates_the_target_in_the_same_commit(api: Api) -> None:
         (f"issues/{dup.id}", "merge"), (f"issues/{target.id}", "merge")]
 
 
+@pytest.mark.parametrize("forged", [
+    {"status": "accepted", "acceptedAt": "2030-01-01T00:00:00+08:00"},
+    {"assignedBy": {"role": "supervisor", "userId": "sv-0001"}}])
+def test_a_dispatch_writes_its_assignments_as_the_principal_and_pending(
+        api: Api, forged: dict[str, Any]) -> None:
+    """A dispatch neither claims the assignment for the department (only the department's
+    claim does: lifecycle.assignment-not-pending) nor names another dispatcher
+    (/req/core/actor-is-principal); either refusal changes nothing."""
+    issue = _issue_at(api, "accepted")
+    lead = {**_new({}, "lead", HOUSING), **forged}
+    before = api.staff.get(issue.path).json()
+    resp = api.staff.post(f"{issue.path}/actions/dispatch",
+                          {"details": {"lead": lead["id"]}, "items": {"assignments": [lead]}},
+                          if_match=issue.etag)
+    if "status" in forged:
+        assert resp.status_code == 422, resp.text
+        assert {e["code"] for e in resp.json()["errors"]} == {"lifecycle.assignment-not-pending"}
+    else:
+        assert resp.status_code == 403, resp.text
+        assert [e["pointer"] for e in resp.json()["errors"]] == [
+            "/items/assignments/0/assignedBy/role"]
+    assert api.staff.get(issue.path).json() == before
+
+
 def test_close_vote_computes_the_result(api: Api) -> None:
     """/req/consultations/close-vote-result: the server's result, and 422 for a wrong one."""
     c = _consultation_at(api, "voting")
@@ -497,6 +522,18 @@ def test_a_closed_vote_never_changes(api: Api) -> None:
     rewritten["votes"][1]["status"] = "cancelled"  # a planned vote may be called off
     assert api.staff.put(c.path, rewritten, if_match=c.etag).status_code == 200
     assert api.staff.get(c.path).json()["votes"][0] == closed
+    # ... and stays called off: neither taken back to planned nor reworded, so never counted
+    cancelled = api.staff.get(c.path)
+    for change in ({"status": "planned"}, {"question": "改写的表决问题"}):
+        rewritten = copy.deepcopy(cancelled.json())
+        rewritten["votes"][1].update(change)
+        resp = api.staff.put(c.path, rewritten, if_match=cancelled.headers["etag"])
+        assert resp.status_code == 422, change
+        assert {e["pointer"] for e in resp.json()["errors"]} == {"/votes/1"}
+    assert api.staff.get(c.path).json() == cancelled.json()
+    c.etag = cancelled.headers["etag"]
+    vote_id = cancelled.json()["votes"][1]["id"]
+    c.act("community-staff", "open-vote", {"details": {"voteId": vote_id}}, 422)
 
 
 def test_decision_and_publications_are_written_only_by_actions(api: Api) -> None:

@@ -6,7 +6,6 @@ type, a nullability, an index, a unique constraint) fails, on SQLite and on Post
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,19 +42,17 @@ def _migrated(url: str) -> None:
         store.dispose()
 
 
+def _terms_of(engine: Engine, kind: str) -> list[tuple[str, str]]:
+    """(resource id, value) of every index term of ``kind``, by id."""
+    with engine.connect() as conn:
+        return [(str(r[0]), str(r[1])) for r in conn.execute(text(
+            "SELECT r.id, t.value FROM resource_terms t JOIN resources r"
+            " ON r.seq = t.rseq WHERE t.kind = :kind ORDER BY r.id"), {"kind": kind}).all()]
+
+
 def _drift(engine: Engine, target: MetaData) -> list[Any]:
     with engine.connect() as conn:
         return list(compare_metadata(MigrationContext.configure(conn), target))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each kind (PostgreSQL: a throwaway one, dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    with throwaway_pg("sc_migrations") as url:
-        yield url
 
 
 def test_migrations_create_exactly_the_declared_tables(database: str) -> None:
@@ -171,11 +168,7 @@ def test_stored_consultations_get_their_visibility_terms(database: str) -> None:
         engine = store.read_engine
 
         def indexed() -> list[tuple[str, str]]:
-            with engine.connect() as conn:
-                return [tuple(r) for r in conn.execute(text(
-                    "SELECT r.id, t.value FROM resource_terms t JOIN resources r"
-                    " ON r.seq = t.rseq WHERE t.kind = :kind ORDER BY r.id"),
-                    {"kind": VISIBILITY}).all()]
+            return _terms_of(engine, VISIBILITY)
 
         written = indexed()
         assert written == sorted((d["id"], d["visibility"]) for d in docs
@@ -187,3 +180,47 @@ def test_stored_consultations_get_their_visibility_terms(database: str) -> None:
             assert indexed() == ([] if target == "0002" else written)
     finally:
         store.dispose()
+
+
+def test_stored_issues_get_their_published_grid_terms(database: str) -> None:
+    """Revision 0005 indexes the grid of the issues a store held before it that their decision
+    publishes down to the grid, as writing them now would (the public's and residents' ?grid=
+    reads them: /req/privacy/filter-what-is-seen); its downgrade takes them away."""
+    from reference_server.storage import PUBLISHED_GRID
+
+    store = Store(database, group_commit=False)
+    try:
+        store.migrate()
+        docs = list(generate(Scale(residents=5, issues=12, consultations=0)))
+        issues = [d for d in docs if d["resourceType"] == "Issue" and d.get("gridCode")]
+        decisions: list[dict[str, Any] | None] = [
+            None, {"published": False, "area": "grid"}, {"published": True},
+            {"published": True, "area": "community"}, {"published": True, "area": "grid"}]
+        for n, doc in enumerate(issues):
+            decision = decisions[n % len(decisions)]
+            if decision is None:
+                doc.pop("publication", None)
+            else:
+                doc["publication"] = dict(decision)
+        service = Service(Settings(database_url=database), store)
+        import_lines(service, [(str(i), orjson.dumps(d)) for i, d in enumerate(docs)],
+                     validate=False)
+        engine = store.read_engine
+
+        def indexed() -> list[tuple[str, str]]:
+            return _terms_of(engine, PUBLISHED_GRID)
+
+        written = indexed()
+        assert written == sorted(
+            (d["id"], d["gridCode"]) for d in issues
+            if (d.get("publication") or {}).get("published") is True
+            and d["publication"].get("area") == "grid")
+        assert written  # the generated issues have grids: some are published down to them
+        for target in ("0004", "head"):
+            with engine.begin() as conn:
+                (command.downgrade if target == "0004" else command.upgrade)(
+                    migrations_config(conn), target)
+            assert indexed() == ([] if target == "0004" else written)
+    finally:
+        store.dispose()
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -391,6 +391,28 @@ def test_minor_personal_data_is_sensitive() -> None:
     assert "gender" not in got and "contactPoints" not in got
     assert got.get("name", "").endswith("*") or "name" not in got
     assert identifiers.mask_name(doc["name"]) == got.get("name", identifiers.mask_name(doc["name"]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(days=st.integers(-800, 800), moved=st.booleans())
+def test_a_grid_worker_reads_only_residents_whose_membership_has_not_ended(
+        days: int, moved: bool) -> None:
+    """/req/privacy/grid-scope: a membership in the worker's grid counts until its last day
+    (China Standard Time), as the grid filter reads it; after it, the resident is another
+    grid's, whatever else her record says."""
+    access = Access(SPEC)
+    principal = PRINCIPALS["demo-grid-worker-zhang-wei"]
+    doc = copy.deepcopy(EXAMPLES["resident/wang-guiying.json"])
+    mine = next(iter(principal.grids))
+    now = datetime.now(UTC)
+    today = now.astimezone(timezone(timedelta(hours=8))).date()
+    ended = {**doc["memberships"][0], "grid": mine, "since": "2010-01-01",
+             "until": (today + timedelta(days=days)).isoformat()}
+    doc["memberships"] = [ended] + ([{**doc["memberships"][0], "grid": mine[:-2] + "Z9"}]
+                                    if moved else [])
+    stored = Stored(1, "Resident", doc["id"], 1, "", joined([COMMUNITY]), "|")
+    stored._doc = doc
+    assert access.can_see(principal, stored, now) == (days >= 0)
 
 
 def test_audit_log(api: Api) -> None:

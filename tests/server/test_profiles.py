@@ -17,7 +17,7 @@ from smartcommunity.profiles import load_profile
 from smartcommunity.specification import spec_root
 
 from .conftest import make_app
-from .helpers import Api, submitted_issue
+from .helpers import Api, spelled, submitted_issue
 
 PROFILES = spec_root() / "1.0" / "profiles"
 CHAOYANG = PROFILES / "beijing-chaoyang.json"
@@ -81,6 +81,22 @@ def test_new_issues_get_the_catalogues_deadlines(chaoyang: Api, category: str,
         expected = profile.deadline(category, urgency, kind, start)
         assert expected is not None
         assert datetime.fromisoformat(stored["deadlines"][member]) == expected
+
+
+@given(utc=st.booleans(), upper_t=st.booleans(), upper_z=st.booleans())
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_deadlines_do_not_depend_on_how_the_submission_time_is_spelled(
+        chaoyang: Api, utc: bool, upper_t: bool, upper_z: bool) -> None:
+    profile = load_profile(CHAOYANG)
+    doc = _issue(category="housing.lift", urgency="critical")
+    start = datetime.fromisoformat(doc["submittedAt"])
+    doc["submittedAt"] = spelled(start, utc, upper_t, upper_z)
+    resp = chaoyang.staff.create(doc)
+    assert resp.status_code == 201, resp.text
+    for kind, member in (("response", "responseDue"), ("resolution", "resolutionDue")):
+        assert datetime.fromisoformat(resp.json()["deadlines"][member]) == \
+            profile.deadline("housing.lift", "critical", kind, start)
 
 
 def test_a_city_sub_code_is_taken_without_a_warning(chaoyang: Api) -> None:
@@ -154,6 +170,22 @@ def test_a_dispatch_naming_no_department_goes_to_the_catalogues(chaoyang: Api) -
         "details": {"lead": lead}, "items": {"assignments": named}})
     assert resp.status_code == 200, resp.text
     assert [a["department"]["id"] for a in resp.json()["assignments"]] == ["housing"]
+
+
+@given(lead=st.sampled_from([[], {}, 1, None, [[]]]), item_id=st.sampled_from([[], {}, 2]),
+       assisting=st.sampled_from([[{}], [[]], {}, "x"]))
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_malformed_dispatch_is_refused_before_the_catalogue_routes_it(
+        chaoyang: Api, lead: Any, item_id: Any, assisting: Any) -> None:
+    doc = _issue(category="environment.garbage.bj-bulky-waste")
+    assert chaoyang.staff.create(doc).status_code == 201
+    before = chaoyang.staff.get(f"/issues/{doc['id']}").json()
+    resp = chaoyang.staff.act("Issue", doc["id"], "dispatch", {
+        "details": {"lead": lead, "assisting": assisting},
+        "items": {"assignments": [{"id": item_id, "role": "lead"}, []]}})
+    assert resp.status_code == 422, resp.text
+    assert chaoyang.staff.get(f"/issues/{doc['id']}").json() == before
 
 
 @pytest.mark.parametrize("command", [["serve", "--no-demo"],

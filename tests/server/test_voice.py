@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smartcommunity import validate
 from smartcommunity.participation import not_awaiting, reply_days
@@ -16,7 +18,18 @@ from smartcommunity.profiles import load_profile
 from smartcommunity.specification import spec_root
 
 from .conftest import make_app
-from .helpers import COMMUNITY, EXAMPLES, LI, OTHER, WANG, Api, example, later, new_id
+from .helpers import (
+    COMMUNITY,
+    EXAMPLES,
+    LI,
+    OTHER,
+    WANG,
+    Api,
+    example,
+    later,
+    new_id,
+    spelled,
+)
 from .test_lifecycle import _consultation_at
 
 OPINION = EXAMPLES["opinion/lift-door-to-door-wang-guiying.json"]
@@ -112,6 +125,25 @@ def test_a_late_reply_deadline_and_a_reply_given_at_creation_are_refused(api: Ap
     assert {e["code"] for e in resp.json()["errors"]} == {"voice.reply-due-late"}
     replied = _opinion(new_id(), reply=copy.deepcopy(OPINION["reply"]))
     assert _post(api, "grid-worker", replied).status_code == 422
+
+
+@settings(max_examples=25, deadline=None)
+@given(days=st.integers(1, 40), utc=st.booleans(), upper_t=st.booleans(),
+       upper_z=st.booleans())
+def test_a_stated_reply_deadline_is_read_however_rfc_3339_spells_it(
+        sqlite_api: Api, days: int, utc: bool, upper_t: bool, upper_z: bool) -> None:
+    """Within the spec's reply days a stated replyDue is kept, beyond them refused with its
+    code; never a server error, whichever case its t and z are written in."""
+    doc = _opinion(new_id())
+    received = datetime.fromisoformat(doc["receivedAt"])
+    doc["replyDue"] = spelled(received + timedelta(days=days), utc, upper_t, upper_z)
+    resp = _post(sqlite_api, "grid-worker", doc)
+    if days <= reply_days():
+        assert resp.status_code == 201, resp.text
+        assert resp.json()["replyDue"] == doc["replyDue"]
+    else:
+        assert resp.status_code == 422
+        assert {e["code"] for e in resp.json()["errors"]} == {"voice.reply-due-late"}
 
 
 def test_support_counts_each_resident_once_and_closes_at_the_deadline(api: Api) -> None:

@@ -162,7 +162,16 @@ def _new_assignment(document: dict[str, Any], event: dict[str, Any], inputs: Inp
     if due is not None:
         item["dueAt"] = due
     item.update(staged)
+    _pending(item, event, pointer)
     _list(document, "assignments").append(item)
+
+
+def _pending(item: Mapping[str, Any], event: Mapping[str, Any], pointer: str) -> None:
+    """A new assignment is pending: only the department's own actions move it on, and a
+    status stated at dispatch would claim it for the department and block the real claim."""
+    if item.get("status") != "pending":
+        raise _fail(str(event["action"]), pointer, "lifecycle.assignment-not-pending",
+                    id=item.get("id"), status=item.get("status"))
 
 
 @effect("Issue", "dispatch")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .._moments import moment
 from ..privacy import audience_for_role, redact
 from ..specification import DEFAULT_VERSION, Spec, load_spec
 from ..validation import compile_plan
@@ -179,8 +180,8 @@ def _results_visible(results: Mapping[str, Any], now: datetime) -> bool:
     when = results.get("visibleFrom")
     if not isinstance(when, str):
         return True
-    moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) <= now
+    shown = moment(when)
+    return shown is not None and shown <= now  # a time nobody can read shows nothing
 
 
 def _votes(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Step | None:

@@ -21,6 +21,7 @@ from ._shared import (
     complete_consultation,
     escalating,
     expect_pointer,
+    fresh,
     new_issue,
     other_community,
     plain,
@@ -410,8 +411,36 @@ def _ballot(procedure: Procedure, vote: Mapping[str, Any]) -> dict[str, Any] | N
     return None
 
 
+def _cancelled_stays(ctx: KitContext) -> None:
+    """A vote cancelled by PUT is the record too: taken back to planned (and so open to
+    be opened and counted) or reworded, it is refused."""
+    example = next((d for _, d in ctx.spec.examples() if d.get("resourceType") == CONSULTATION
+                    and any(v.get("status") == "planned" for v in d.get("votes") or ())), None)
+    if example is None:
+        return
+    vote = next(v for v in example["votes"] if v.get("status") == "planned")
+    vote = {k: v for k, v in vote.items() if k != "sessionId"}  # a session the fresh one lacks
+    doc = fresh(ctx, CONSULTATION)
+    doc.update(options=copy.deepcopy(example.get("options") or []), votes=[copy.deepcopy(vote)])
+    fresh_one = Tracked(ctx, ctx.ensure_valid(doc, "(consultation with a planned vote)"))
+    vote_id = vote["id"]
+
+    def with_vote(**members: Any) -> dict[str, Any]:
+        body: dict[str, Any] = without_meta(fresh_one.doc)
+        for item in body["votes"]:
+            if item["id"] == vote_id:
+                item.update(members)
+        return body
+
+    fresh_one.put(with_vote(status="cancelled"))
+    question = "改写的表决问题 / a reworded question"
+    fresh_one.refuse_put(with_vote(status="planned"), 422, "PUT taking back a cancelled vote")
+    fresh_one.refuse_put(with_vote(question=question), 422, "PUT rewording a cancelled vote")
+
+
 @check("/req/consultations/lifecycle-fields-read-only")
 def test_record_read_only(ctx: KitContext) -> None:
+    _cancelled_stays(ctx)
     procedure = Procedure(ctx)
     procedure.run(until=lambda e: e["action"] == CLOSE_VOTE)
     c = procedure.consultation

@@ -21,13 +21,18 @@ from ...validation import validate
 from .._context import KitContext, KitFault
 from .._registry import Skipped, check
 from ._shared import (
+    RESIDENT,
+    ROLE,
     Tracked,
     anonymous_read,
     as_sent,
+    dispatch_request,
     etag_of,
     expect_none,
     fresh,
     keyed_create,
+    lowercase_times,
+    new_issue,
     plain,
     query,
     refused_on_create,
@@ -177,6 +182,13 @@ def _bad_bodies(resource_type: str, version: str) -> list[tuple[str, bytes]]:
     ]
 
 
+#: an action request of the wrong shape in each member a server may read before it checks the
+#: request (a city's catalogue routing a dispatch, for one)
+_BAD_ACTION = {"actor": [], "note": {}, "reason": [],
+               "details": {"lead": [[]], "assisting": [{}], "voteId": {}},
+               "items": {"assignments": [{"id": []}, []], "followUps": [{"followUpId": {}}]}}
+
+
 @check("/req/core/no-server-error")
 def test_no_server_errors(ctx: KitContext) -> None:
     from .._mutate import mutants
@@ -196,13 +208,28 @@ def test_no_server_errors(ctx: KitContext) -> None:
         for label, doc in mutants(template, ctx.rng, 12):
             if validate(doc).valid:
                 continue  # the change happened to keep the document valid
-            resp = ctx.create(doc)
+            # To the collection it came from: the change may have taken resourceType away.
+            resp = ctx.call("POST", collection, ctx.staff, json_body=doc)
             ctx.expect(
                 resp.status is not None and 400 <= resp.status < 500,
                 f"无效文档（{label}）得到 {resp.status}，应为 4xx",
                 f"an invalid document ({label}) got {resp.status}, not 4xx",
             )
             seen.append(doc.get("id") if isinstance(doc.get("id"), str) else "")
+        twin = lowercase_times(ctx.document(rt))
+        if validate(twin).valid:
+            resp = ctx.create(twin)
+            ctx.expect(resp.status == 201,
+                       f"时间写作 UTC、小写 t 和 z 的有效 {rt} 得到 {resp.status}，应为 201",
+                       f"a valid {rt} with its times in UTC with a lowercase t and z got "
+                       f"{resp.status}, not 201")
+        if rt in ctx.spec.lifecycles:
+            item = Tracked(ctx, fresh(ctx, rt))
+            for action in ctx.spec.actions(rt):
+                resp = item.post(f"actions/{action}", copy.deepcopy(_BAD_ACTION))
+                ctx.expect(resp.status is not None and 400 <= resp.status < 500,
+                           f"形状错误的动作请求 {action} 得到 {resp.status}，应为 4xx",
+                           f"a malformed {action} request got {resp.status}, not 4xx")
         for params in (
             {"limit": "0"},
             {"limit": "abc"},
@@ -862,11 +889,60 @@ def _says_forged(ctx: KitContext, problem: dict[str, Any], what: str) -> None:
                f"the refusal of {what} does not say {FORGED}: {problem.get('code')}")
 
 
+def _stranger(ctx: KitContext) -> str | None:
+    """The id of a new resident record of another community, made by its staff: a resident
+    the kit's staff may not act for. None when the preset has no such staff."""
+    other = ctx.preset.other_community
+    outsider = ctx.preset.by_role(ctx.staff_role, community=other) if other else None
+    if outsider is None or outsider.serves(ctx.preset.community):
+        return None
+    doc = ctx.adapt(ctx.document(RESIDENT), community=other)
+    return str(doc["id"]) if ctx.create(doc, outsider).status == 201 else None
+
+
+def _behalf_elsewhere(ctx: KitContext, rt: str, stranger: str) -> None:
+    """A create by staff whose creator members (an issue's submittedBy, which decides whose
+    own issue it is) act for a resident of another community, the creating event not."""
+    doc = fresh(ctx, rt)
+    first = doc["history"][0]["actor"]
+    repeated = [m for m, v in doc.items() if m != "history" and v == first]
+    for member in repeated:
+        doc[member] = {"role": ctx.staff.role, "onBehalfOf": resident_ref(stranger)}
+        doc["history"][0]["actor"] = {"role": ctx.staff.role}
+        if not validate(doc).valid:
+            continue
+        what = f"{rt} whose {member} acts for a resident of another community"
+        problem = ctx.expect_problem(ctx.create(doc, ctx.staff, as_is=True), 403)
+        _says_forged(ctx, problem, what)
+        ctx.expect(ctx.read(rt, doc["id"]).status == 404, f"被拒收的文档（{what}）被保存了",
+                   f"the refused document ({what}) was stored")
+
+
+def _item_writer_forged(ctx: KitContext) -> None:
+    """A dispatch whose new assignment names another dispatcher (assignedBy): the items an
+    action writes name their writer as its actor does."""
+    lead = ctx.preset.by_role(ROLE.department)
+    if lead is None:
+        return
+    issue = Tracked(ctx, new_issue(ctx))
+    issue.act("accept")
+    body = dispatch_request(ctx, issue, lead)
+    claim = {"role": ctx.staff.role, "userId": f"kit-forged-{ctx.new_id()[:8]}"}
+    body["items"]["assignments"][0]["assignedBy"] = claim
+    what = "dispatch whose assignment names another dispatcher"
+    resp = issue.refuse("dispatch", body, ctx.staff, 403, what)
+    _says_forged(ctx, resp.json() or {}, what)
+
+
 @check("/req/core/actor-is-principal")
 def test_actor_is_principal(ctx: KitContext) -> None:
     staff = ctx.staff
     others = [r for r in ctx.spec.roles if r != staff.role]
+    _item_writer_forged(ctx)
+    stranger = _stranger(ctx)
     for rt in ctx.spec.lifecycles:
+        if stranger is not None:
+            _behalf_elsewhere(ctx, rt, stranger)
         tag = ctx.new_id()[:8]
         for claim in ({"role": staff.role, "userId": f"kit-forged-{tag}"},
                       {"role": staff.role, "resident": resident_ref(ctx.new_id())},

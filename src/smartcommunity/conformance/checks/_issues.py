@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 from typing import Any
 
+from ..._moments import moment
 from ...validation import validate
 from .._context import KitContext
 from .._preset import Principal
@@ -19,10 +19,12 @@ from ._shared import (
     dispatch,
     dispatch_request,
     dispatched,
+    expect_code,
     expect_pointer,
     first_code,
     follow_up_request,
     issue_in_progress,
+    latest_at,
     new_issue,
     other_community,
     plain,
@@ -82,14 +84,14 @@ def _perform(ctx: KitContext, issue: Tracked, action: str, body: dict[str, Any],
 
 
 def _same(got: Any, sent: Any) -> bool:
-    """Equal, or the same instant written another way."""
+    """Equal, the same instant written another way, or an object keeping every member sent
+    (the server fills in the rest of an actor from the credential)."""
     if got == sent:
         return True
-    try:
-        return (isinstance(got, str) and isinstance(sent, str)
-                and datetime.fromisoformat(got) == datetime.fromisoformat(sent))
-    except ValueError:
-        return False
+    if isinstance(got, dict) and isinstance(sent, dict):
+        return all(_same(got.get(k), v) for k, v in sent.items())
+    when = moment(sent)
+    return when is not None and moment(got) == when
 
 
 def approver(ctx: KitContext) -> dict[str, Any]:
@@ -165,6 +167,12 @@ def test_items_required(ctx: KitContext) -> None:
     lacking = copy.deepcopy(body)
     lacking["items"]["assignments"].pop()  # the assisting assignment
     refused("dispatch", lacking, "without the assisting assignment's item")
+    # Claimed for the department by the dispatch itself: only its own claim does that.
+    claimed = copy.deepcopy(body)
+    claimed["items"]["assignments"][0].update(status="accepted", acceptedAt=latest_at(issue))
+    resp = issue.refuse("dispatch", claimed, ctx.staff, 422,
+                        "dispatch creating an accepted assignment")
+    expect_code(ctx, resp.json() or {}, "lifecycle.assignment-not-pending")
     issue.act("dispatch", body)
     lead = active_lead(issue)["id"]
     body = reassign_request(ctx, issue, lead, second)

@@ -11,7 +11,7 @@ from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._people import listed, with_number
+from ._people import listed, resident, with_number
 from ._shared import (
     ISSUE,
     RESIDENT,
@@ -463,6 +463,102 @@ def test_issue_publication(ctx: KitContext) -> None:
                            f"an issue published down to {area} also gives {plain(extra)}")
 
 
+def _pages(ctx: KitContext, who: Principal | None, params: dict[str, str], limit: str
+           ) -> tuple[set[str], bool]:
+    """The ids of the issues ``who`` (None: no token) is listed with ``params``, page by page,
+    and whether a page gave ``next`` only for an empty page to follow. A refusal lists
+    nothing."""
+    found: set[str] = set()
+    cursor: str | None = None
+    for _ in range(200):
+        query = {**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        resp = ctx.call("GET", ctx.collection_path(ISSUE), who, params=query)
+        body = resp.json() if resp.status == 200 and isinstance(resp.json(), dict) else {}
+        items = [i for i in body.get("items") or [] if isinstance(i, dict)]
+        if cursor and not items:
+            return found, True
+        found |= {str(i.get("id")) for i in items}
+        cursor = body.get("next")
+        if not cursor:
+            break
+    return found, False
+
+
+@check("/req/privacy/filter-what-is-seen")
+def test_filter_what_is_seen(ctx: KitContext) -> None:
+    community = ctx.preset.community
+    grid = new_issue(ctx).get("gridCode")
+    if not (isinstance(grid, str) and grid.startswith(community + "-")):
+        raise Skipped(f"诉求模板的网格编码不属于预设社区 {community}",
+                      f"the issue template's grid code is not of the preset's community "
+                      f"{community}")
+    lon, lat = 116.4512 + ctx.rng.randrange(0, 30) / 100, 39.9208
+    box = f"{lon - 0.05:.4f},{lat - 0.05:.4f},{lon + 0.05:.4f},{lat + 0.05:.4f}"
+    since = ctx.since  # what the run wrote, not the server's whole list
+    # Published down to the community only: no publication audience gets its grid or point.
+    issue = Tracked(ctx, new_issue(ctx, gridCode=grid, publication={"published": True},
+                                   location={"point": {"longitude": lon, "latitude": lat,
+                                                       "crs": "wgs84"}}))
+    readers: list[Principal | None] = list(ctx.serving())
+    if anonymous_read(ctx, ctx.collection_path(ISSUE)):
+        readers.append(None)
+    for who in readers:
+        zh, en = _named(who)
+        resp = ctx.call("GET", ctx.resource_path(ISSUE, issue.id), who)
+        served = resp.json() if resp.status == 200 and isinstance(resp.json(), dict) else {}
+        point = (served.get("location") or {}).get("point") if isinstance(
+            served.get("location"), dict) else None
+        for param, value, given in (("grid", grid, served.get("gridCode") == grid),
+                                    ("bbox", box, isinstance(point, dict))):
+            if given:
+                continue
+            found, _ = _pages(ctx, who, {param: value, "updatedSince": since}, "100")
+            ctx.expect(issue.id not in found,
+                       f"{zh}收不到诉求的 {param} 所查成员，却按 {param} 列出了它",
+                       f"{en} receives the issue without the member {param} selects on, "
+                       f"yet ?{param}= lists it")
+    # Residents: a reader given no pseudonym or membership of a record finds it by neither.
+    pseudonym = "hmac-sha256:" + "".join(ctx.rng.choice("0123456789abcdef") for _ in range(64))
+    person = Tracked(ctx, resident(
+        ctx, identityDocuments=[{"type": "citizen-id", "masked": "110105********0011",
+                                 "pseudonym": pseudonym}],
+        memberships=[{"community": community, "grid": grid,
+                      "residencyType": "registered-resident", "since": "2015-01-01"}]))
+    for who in ctx.serving():
+        resp = person.read(who)
+        if resp.status != 200 or not isinstance(resp.json(), dict):
+            continue
+        served = resp.json()
+        given = {"pseudonym": any(isinstance(d, dict) and d.get("pseudonym") == pseudonym
+                                  for d in served.get("identityDocuments") or ()),
+                 "grid": any(isinstance(m, dict) and m.get("grid") == grid
+                             for m in served.get("memberships") or ())}
+        for param, value in (("pseudonym", pseudonym), ("grid", grid)):
+            if not given[param]:
+                shown = listed(ctx, who, [person.id], **{param: value})
+                ctx.expect(person.id not in shown,
+                           f"{who.name}（{who.role}）收不到居民记录的 {param} 所查成员，却按 "
+                           f"{param} 找到了它",
+                           f"{who.name} ({who.role}) receives the resident record without the "
+                           f"member {param} selects on, yet ?{param}= finds it")
+    # next: a page followed only by an issue the reader may not see gives none.
+    Tracked(ctx, new_issue(ctx, gridCode=grid, publication={"published": True, "area": "grid"}))
+    Tracked(ctx, new_issue(ctx, gridCode=grid))
+    for who in [*ctx.serving(ROLE.resident, ROLE.public), *(w for w in readers if w is None)]:
+        _, broken = _pages(ctx, who, {"grid": grid, "updatedSince": since}, "1")
+        zh, en = _named(who)
+        ctx.expect(not broken, f"{zh}的列表页给出了 next，下一页却是空的：其后只有读者看不到的记录",
+                   f"a list page of {en} gave next and the next page was empty: only "
+                   f"records the reader may not see followed")
+
+
+def _named(who: Principal | None) -> tuple[str, str]:
+    """How a message names ``who`` (None: a request without a token), in Chinese and English."""
+    if who is None:
+        return "不带令牌的请求", "a request without a token"
+    return f"{who.name}（{who.role}）", f"{who.name} ({who.role})"
+
+
 @check("/req/privacy/anonymous-public-read")
 def test_anonymous_public_read(ctx: KitContext) -> None:
     public = ctx.optional(ROLE.public)
@@ -523,9 +619,20 @@ def test_grid_scope(ctx: KitContext) -> None:
                f"网格员读到的记录与受众 {audience} 的脱敏结果不同",
                f"the grid worker's read differs from the {audience} redaction")
     ctx.expect_problem(outside.read(who), 404)
+    # A resident who lived in the worker's grid until 2019 and lives in another now.
+    doc = with_number(ctx)
+    now = [{**m, "community": community, "grid": other} for m in doc.get("memberships") or ()]
+    if now:
+        doc["memberships"] = [{**now[0], "grid": mine, "since": "2015-01-01",
+                               "until": "2019-12-31"}, *now]
+        moved = Tracked(ctx, ctx.ensure_valid(doc, "(resident who left the grid)"))
+        ctx.expect(moved.read(who).status == 404, "网格员仍读得到已离开其网格的居民",
+                   "the grid worker still reads a resident who left their grid")
+    else:
+        moved = outside
     shown = {str(i.get("id")) for i in ctx.items(RESIDENT, who, {"limit": "500"},
                                                  must_list=False)}
-    ctx.expect(outside.id not in shown, "网格员的列表中有其他网格的居民",
+    ctx.expect(not {outside.id, moved.id} & shown, "网格员的列表中有其他网格的居民",
                "the grid worker's list shows a resident of another grid")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -29,6 +29,7 @@ from ._shared import (
     city_profile,
     dispatch_request,
     expect_pointer,
+    lowercase_times,
     new_issue,
     plain,
     published_profile,
@@ -148,25 +149,30 @@ def _timed(city: Profile) -> tuple[str, str]:
 def test_profile_deadlines(ctx: KitContext) -> None:
     city = city_profile(ctx)
     category, urgency = _timed(city)
-    doc = _now_issue(ctx, category=category, urgency=urgency)
-    resp = ctx.create(doc)
-    ctx.expect_status(resp, 201, zh="不写时限的新诉求被拒收（服务器应按配置计算时限）",
-                      en="a new issue stating no deadlines was refused (the server computes "
-                         "them from the profile)")
-    stored = resp.json() or {}
-    start = datetime.fromisoformat(doc["submittedAt"])
-    got = stored.get("deadlines") or {}
-    for kind, member in _DUE:
-        expected = city.deadline(category, urgency, kind, start)
-        if expected is None:
-            continue
-        value = got.get(member)
-        ctx.expect(isinstance(value, str) and moment(value) == expected,
-                   f"{category}/{urgency} 的 {member} 是 {value}，按配置应为 "
-                   f"{expected.isoformat()}",
-                   f"the {member} of a {category}/{urgency} issue is {value}; the profile "
-                   f"gives {expected.isoformat()}")
-    limit = city.deadline(category, urgency, "response", start)
+    # The submission time as the kit writes it, and the same instant in UTC with a lowercase
+    # t and z (RFC 3339 allows both): either way the server computes the deadlines.
+    for spelled in (str, lowercase_times):
+        doc = _now_issue(ctx, category=category, urgency=urgency)
+        doc["submittedAt"] = spelled(doc["submittedAt"])
+        resp = ctx.create(doc)
+        ctx.expect_status(resp, 201, zh="不写时限的新诉求被拒收（服务器应按配置计算时限）",
+                          en="a new issue stating no deadlines was refused (the server "
+                             "computes them from the profile)")
+        start = moment(doc["submittedAt"])
+        assert start is not None
+        got = (resp.json() or {}).get("deadlines") or {}
+        for kind, member in _DUE:
+            expected = city.deadline(category, urgency, kind, start)
+            if expected is None:
+                continue
+            value = got.get(member)
+            ctx.expect(isinstance(value, str) and moment(value) == expected,
+                       f"{category}/{urgency} 的 {member} 是 {plain(value, 'zh')}（提交时间 "
+                       f"{doc['submittedAt']}），按配置应为 {expected.isoformat()}",
+                       f"the {member} of a {category}/{urgency} issue submitted at "
+                       f"{doc['submittedAt']} is {plain(value)}; the profile gives "
+                       f"{expected.isoformat()}")
+        limit = city.deadline(category, urgency, "response", start)
     if limit is None:
         return
     late = _now_issue(ctx, category=category, urgency=urgency)

@@ -15,10 +15,13 @@ from .._context import KitContext
 from .._registry import check
 from ._access_now import _unique, _values
 from ._shared import (
+    CONSULTATION,
     ISSUE,
     ROLE,
     Tracked,
+    keyed_create,
     plain,
+    proposed,
     resident_ref,
     submitted_by,
 )
@@ -44,13 +47,26 @@ def test_erasure_reaches_issues(ctx: KitContext) -> None:
     ctx.expect(phone in json.dumps(issue.doc, ensure_ascii=False),
                "工作人员读不到刚提交的诉求人联系方式", "staff cannot read the reporter contact "
                "of the issue just submitted")
+    dropped = _dropped_party(ctx, record.id, name)
     resp = record.post("erase", {"reason": "purpose-fulfilled"})
     ctx.expect_status(resp, 200, zh="执行删除", en="carry out the erasure")
     wanted = subject(ctx, ISSUE, issue.id)
+    if dropped is not None:
+        _, doc, same_key = dropped
+        replay = ctx.create(doc, headers=same_key)
+        leaked = [v for v in values if v in json.dumps(replay.json(), ensure_ascii=False)]
+        ctx.expect(not leaked,
+                   f"删除后，曾提到她、后来移出她的协商的幂等重放仍给出 {plain(leaked, 'zh')}",
+                   f"after the erasure the idempotent replay of a consultation that named her "
+                   f"and dropped her since still gives {plain(leaked)}")
     for who in readers:
         paths: list[tuple[str, Any]] = []
-        for path, got in ((issue.path, issue.read(who)),
-                          (f"{issue.path}/history", issue.read_history(who))):
+        reads = [(issue.path, issue.read(who)),
+                 (f"{issue.path}/history", issue.read_history(who))]
+        if dropped is not None:
+            reads += [(dropped[0].path, dropped[0].read(who)),
+                      (f"{dropped[0].path}/history", dropped[0].read_history(who))]
+        for path, got in reads:
             ctx.expect_status(got, 200, zh=f"{who.name} 读取 {path}", en=f"{who.name} reads {path}")
             paths.append((path, got.json()))
         # only what changed since the issue was stored: a few pages on any server
@@ -58,8 +74,12 @@ def test_erasure_reaches_issues(ctx: KitContext) -> None:
         listed = [i for i in ctx.items(ISSUE, who, {"limit": "500", "updatedSince": since},
                                        must_list=False) if i.get("id") == issue.id]
         paths.append(("list", listed))
-        paths.append(("feed", [e for e in feed(ctx, who, starts[who.name])
-                               if e.get("subject") == wanted]))
+        events = feed(ctx, who, starts[who.name])
+        paths.append(("feed", [e for e in events if e.get("subject") == wanted]))
+        if dropped is not None:
+            # Its earlier states named her; its current one does not: they are reached too.
+            about = subject(ctx, CONSULTATION, dropped[0].id)
+            paths.append((f"feed ({about})", [e for e in events if e.get("subject") == about]))
         for path, body in paths:
             text = json.dumps(body, ensure_ascii=False)
             leaked = [v for v in values if v and v in text]
@@ -73,6 +93,29 @@ def test_erasure_reaches_issues(ctx: KitContext) -> None:
     ctx.expect(kept == record.id, "删除后诉求不再指向该居民记录（引用应保留，只留标识）",
                "after the erasure the issue no longer refers to the resident record (the "
                "reference stays, with its id only)")
+
+
+def _dropped_party(ctx: KitContext, rid: str, name: str
+                   ) -> tuple[Tracked, dict[str, Any], dict[str, str]] | None:
+    """A consultation, created with an Idempotency-Key, that named the resident ``rid`` as a
+    party (her name and a reference to her record), and that staff then changed to drop her:
+    the consultation, the document sent and the headers that replay its create. None on a
+    server without consultations."""
+    if CONSULTATION not in ctx.spec.resource_types:
+        return None
+    doc = proposed(ctx)
+    party = {"id": "kit-erased-party", "stakeholderType": "resident", "roles": ["participant"],
+             "person": {"name": name, "resident": resident_ref(rid, name)}}
+    doc["parties"] = [*(doc.get("parties") or []), party]
+    doc = ctx.ensure_valid(doc, "(consultation naming a party)")
+    _, same_key = keyed_create(ctx, doc)
+    consultation = Tracked.existing(ctx, CONSULTATION, str(doc["id"]))
+    consultation.put(parties=[p for p in consultation.doc.get("parties") or []
+                              if isinstance(p, dict) and p.get("id") != party["id"]] or None)
+    ctx.expect(name not in json.dumps(consultation.doc, ensure_ascii=False),
+               "移出参与方后，协商仍提到该居民", "the consultation still names the resident after "
+               "staff dropped her from its parties")
+    return consultation, doc, same_key
 
 
 def _periods(value: Any) -> list[tuple[str, Any]]:

@@ -16,8 +16,10 @@ import copy
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
+from ..._moments import moment
 from ...exceptions import ProfileError
 from ...pointers import pointer
 from ...profiles import Profile, load_profile
@@ -111,6 +113,15 @@ def expect_pointer(ctx: KitContext, problem: Mapping[str, Any], member: str) -> 
     ctx.expect(any(p == member or p.startswith(member + "/") for p in found),
                f"422 没有指向 {member}：{plain(found, 'zh')}",
                f"the 422 does not point at {member}: {plain(found)}")
+
+
+def expect_code(ctx: KitContext, problem: Mapping[str, Any], code: str) -> None:
+    """The problem, or one of its errors, carries ``code``."""
+    codes = sorted({str(e.get("code")) for e in problem.get("errors") or []
+                    if isinstance(e, dict)})
+    ctx.expect(problem.get("code") == code or code in codes,
+               f"拒绝没有给出 {code}：{plain(codes, 'zh')}",
+               f"the refusal does not give {code}: {plain(codes)}")
 
 
 def refused_on_create(ctx: KitContext, doc: dict[str, Any], status: int, what: str
@@ -658,3 +669,16 @@ def running_profile(ctx: KitContext) -> Profile | None:
     if rule is not None and rule.conformance_class in ctx.declared:
         return city_profile(ctx)
     return None
+
+
+def lowercase_times(node: Any) -> Any:
+    """``node`` with every RFC 3339 timestamp written as the same instant in UTC with a
+    lowercase ``t`` and ``z``, as RFC 3339 allows."""
+    if isinstance(node, dict):
+        return {k: lowercase_times(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [lowercase_times(v) for v in node]
+    when = moment(node) if isinstance(node, str) and len(node) > 19 else None
+    if when is None:
+        return node
+    return when.astimezone(UTC).isoformat().replace("+00:00", "z").replace("T", "t")
