@@ -32,6 +32,8 @@ class ErasureReach:
         self.resource_types = tuple(reach.get("resourceTypes") or ())
         self.reference_members = tuple(reach.get("referenceMembers") or ())
         self.person_members = tuple(reach.get("personMembers") or ())
+        self.holder_members: Mapping[str, tuple[str, ...]] = {
+            member: tuple(lost) for member, lost in (reach.get("holderMembers") or {}).items()}
         self.reporter: Mapping[str, Mapping[str, Any]] = reach.get("reporter") or {}
 
     def _is_her(self, node: Any, rid: str) -> bool:
@@ -63,6 +65,12 @@ class ErasureReach:
             if self._is_her(node.get("resident"), rid):
                 for member in self.person_members:
                     changed |= node.pop(member, None) is not None
+            # What stands beside her person object (a party's premises) identifies her too.
+            for member, lost in self.holder_members.items():
+                held = node.get(member)
+                if isinstance(held, dict) and self._is_her(held.get("resident"), rid):
+                    for name in lost:
+                        changed |= node.pop(name, None) is not None
         return out if changed else None
 
 

@@ -1165,6 +1165,12 @@ def erasure_reaches_current_naming_only(app: Any, mp: pytest.MonkeyPatch) -> Any
     return app
 
 
+def erasure_keeps_premises(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Erasure clears a party's person but keeps where she lives beside her record's id."""
+    mp.setattr(app.state.sc.service.reach, "holder_members", {})
+    return app
+
+
 def retention_declared_longer(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """The server keeps closed issues' personal data ten years, and says so."""
     service = app.state.sc.service
@@ -1230,6 +1236,8 @@ MUTANTS += [
     Mutant("erasure-reaches-current-naming-only", "/req/privacy/erasure-reaches-records",
            "a consultation that dropped the erased resident keeps her name in its earlier "
            "events and replays", erasure_reaches_current_naming_only),
+    Mutant("erasure-keeps-premises", "/req/privacy/erasure-reaches-records",
+           "an erased resident's party keeps her premises", erasure_keeps_premises),
     Mutant("retention-declared-longer", "/req/privacy/retention",
            "closed issues' personal data is kept ten years", retention_declared_longer),
     Mutant("hotline-as-staff", "/req/privacy/intake-minimum",

@@ -53,9 +53,19 @@ def _unique_person(seed: int) -> dict[str, Any]:
     return doc
 
 
+def _premises(her: dict[str, Any]) -> str:
+    """Where she lives, as a party gives it: text found nowhere else in the shared store."""
+    return her["name"][:-1] + "楼909室"
+
+
 def _party(her: dict[str, Any]) -> dict[str, Any]:
-    """A consultation naming her as a party: her name and a reference to her record."""
-    return _consultation_naming(her)
+    """A consultation naming her as a party: her name, a reference to her record and her
+    premises (beside her record's id they identify her too)."""
+    doc = _consultation_naming(her)
+    for party in doc["parties"]:
+        if party["id"] == "p-her":
+            party["premises"] = _premises(her)
+    return doc
 
 
 def _drop_party(doc: dict[str, Any]) -> None:
@@ -151,7 +161,7 @@ def test_erasure_reaches_every_state_that_named_her(
     assert resp.status_code == 200, resp.text
 
     secrets = [her["name"], her["contactPoints"][0]["phone"],
-               her["identityDocuments"][0]["number"]]
+               her["identityDocuments"][0]["number"], _premises(her)]
     after = staff.get(path).json()
     # Still naming her: a new version with the erasure's event. Dropped her already: the
     # current version held nothing of hers and stays as it was.

@@ -47,7 +47,11 @@ def test_erasure_reaches_issues(ctx: KitContext) -> None:
     ctx.expect(phone in json.dumps(issue.doc, ensure_ascii=False),
                "工作人员读不到刚提交的诉求人联系方式", "staff cannot read the reporter contact "
                "of the issue just submitted")
-    dropped = _dropped_party(ctx, record.id, name)
+    # Where she lives, beside her record's id in a party: it identifies her as her name does.
+    premises = f"{ctx.rng.randrange(10, 99)}号楼{ctx.rng.randrange(1000, 9999)}室"
+    values.append(premises)
+    dropped = _party_of(ctx, record.id, name, premises, drop=True)
+    kept = _party_of(ctx, record.id, name, premises, drop=False)
     resp = record.post("erase", {"reason": "purpose-fulfilled"})
     ctx.expect_status(resp, 200, zh="执行删除", en="carry out the erasure")
     wanted = subject(ctx, ISSUE, issue.id)
@@ -63,9 +67,10 @@ def test_erasure_reaches_issues(ctx: KitContext) -> None:
         paths: list[tuple[str, Any]] = []
         reads = [(issue.path, issue.read(who)),
                  (f"{issue.path}/history", issue.read_history(who))]
-        if dropped is not None:
-            reads += [(dropped[0].path, dropped[0].read(who)),
-                      (f"{dropped[0].path}/history", dropped[0].read_history(who))]
+        for party in (dropped, kept):
+            if party is not None:
+                reads += [(party[0].path, party[0].read(who)),
+                          (f"{party[0].path}/history", party[0].read_history(who))]
         for path, got in reads:
             ctx.expect_status(got, 200, zh=f"{who.name} 读取 {path}", en=f"{who.name} reads {path}")
             paths.append((path, got.json()))
@@ -76,10 +81,13 @@ def test_erasure_reaches_issues(ctx: KitContext) -> None:
         paths.append(("list", listed))
         events = feed(ctx, who, starts[who.name])
         paths.append(("feed", [e for e in events if e.get("subject") == wanted]))
-        if dropped is not None:
-            # Its earlier states named her; its current one does not: they are reached too.
-            about = subject(ctx, CONSULTATION, dropped[0].id)
-            paths.append((f"feed ({about})", [e for e in events if e.get("subject") == about]))
+        for party in (dropped, kept):
+            if party is not None:
+                # The dropped one's earlier states named her, its current one does not: they
+                # are reached too.
+                about = subject(ctx, CONSULTATION, party[0].id)
+                paths.append((f"feed ({about})",
+                               [e for e in events if e.get("subject") == about]))
         for path, body in paths:
             text = json.dumps(body, ensure_ascii=False)
             leaked = [v for v in values if v and v in text]
@@ -95,26 +103,28 @@ def test_erasure_reaches_issues(ctx: KitContext) -> None:
                "reference stays, with its id only)")
 
 
-def _dropped_party(ctx: KitContext, rid: str, name: str
-                   ) -> tuple[Tracked, dict[str, Any], dict[str, str]] | None:
-    """A consultation, created with an Idempotency-Key, that named the resident ``rid`` as a
-    party (her name and a reference to her record), and that staff then changed to drop her:
-    the consultation, the document sent and the headers that replay its create. None on a
-    server without consultations."""
+def _party_of(ctx: KitContext, rid: str, name: str, premises: str, drop: bool
+              ) -> tuple[Tracked, dict[str, Any], dict[str, str]] | None:
+    """A consultation, created with an Idempotency-Key, naming the resident ``rid`` as a
+    party (her name, a reference to her record, her premises), which staff then changed to
+    drop her when ``drop``: the consultation, the document sent and the headers that replay
+    its create. None on a server without consultations."""
     if CONSULTATION not in ctx.spec.resource_types:
         return None
     doc = proposed(ctx)
     party = {"id": "kit-erased-party", "stakeholderType": "resident", "roles": ["participant"],
-             "person": {"name": name, "resident": resident_ref(rid, name)}}
+             "person": {"name": name, "resident": resident_ref(rid, name)},
+             "premises": premises}
     doc["parties"] = [*(doc.get("parties") or []), party]
     doc = ctx.ensure_valid(doc, "(consultation naming a party)")
     _, same_key = keyed_create(ctx, doc)
     consultation = Tracked.existing(ctx, CONSULTATION, str(doc["id"]))
-    consultation.put(parties=[p for p in consultation.doc.get("parties") or []
-                              if isinstance(p, dict) and p.get("id") != party["id"]] or None)
-    ctx.expect(name not in json.dumps(consultation.doc, ensure_ascii=False),
-               "移出参与方后，协商仍提到该居民", "the consultation still names the resident after "
-               "staff dropped her from its parties")
+    if drop:
+        consultation.put(parties=[p for p in consultation.doc.get("parties") or []
+                                  if isinstance(p, dict) and p.get("id") != party["id"]] or None)
+        ctx.expect(name not in json.dumps(consultation.doc, ensure_ascii=False),
+                   "移出参与方后，协商仍提到该居民", "the consultation still names the resident "
+                   "after staff dropped her from its parties")
     return consultation, doc, same_key
 
 
