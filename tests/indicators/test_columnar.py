@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smartcommunity.indicators import Tally, load_definitions
 from smartcommunity.profiles import load_profile
@@ -79,3 +81,44 @@ def test_generated_issues_agree(with_profile: bool, tmp_path: Path) -> None:
     streamed, columnar = _streamed(docs, profile), _columnar(path, profile)
     assert len(streamed) > 1000
     assert columnar == streamed
+
+
+def _lowercase(node: Any) -> Any:
+    """``node`` with every timestamp's T and Z written lowercase, as RFC 3339 allows."""
+    if isinstance(node, dict):
+        return {k: _lowercase(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_lowercase(v) for v in node]
+    if isinstance(node, str) and len(node) > 19 and node[10] == "T" and node[4] == "-":
+        return node.replace("T", "t").replace("Z", "z")
+    return node
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32), lowercase=st.booleans(), no_response_due=st.booleans(),
+       unrated_latest=st.booleans(), with_profile=st.booleans())
+def test_the_engines_agree_on_what_the_schema_allows(
+        tmp_path: Path, seed: int, lowercase: bool, no_response_due: bool,
+        unrated_latest: bool, with_profile: bool) -> None:
+    """Valid documents the generator does not write: times with a lowercase t and z, no
+    stated response deadline (no limit without a profile), and a latest follow-up that
+    reached the resident but gave no rating or verdict (an earlier one's must not count)."""
+    bench = _bench()
+    rnd = random.Random(seed)
+    docs = [bench.issue(i, rnd) for i in range(40)]
+    for doc in docs:
+        if no_response_due:
+            doc["deadlines"].pop("responseDue", None)
+        follow_ups = doc.get("followUps") or []
+        if unrated_latest and follow_ups:
+            latest = dict(follow_ups[-1], id=f"{follow_ups[-1]['id'][:-4]}ffff",
+                          contactResult="reached")
+            latest.pop("rating", None)
+            latest.pop("perceivedResolution", None)
+            follow_ups.append(latest)
+    if lowercase:
+        docs = [_lowercase(d) for d in docs]
+    profile = load_profile(PROFILE) if with_profile else None
+    path = _write(tmp_path / f"h{seed}.ndjson", docs)
+    assert _columnar(path, profile) == _streamed(docs, profile)

@@ -46,9 +46,10 @@ _COLUMNS = {
     "assessmentExclusions": "STRUCT(assignmentId VARCHAR, indicators VARCHAR[])[]",
 }
 #: an instant with its offset, as microseconds since the epoch (a naive time is no instant);
-#: the offset is tested by its characters, which costs far less than a pattern per value
+#: the offset is tested by its characters, which costs far less than a pattern per value.
+#: RFC 3339 allows a lowercase t and z, which DuckDB's cast does not read: upper() first.
 _TS = ("CASE WHEN right({0}, 1) IN ('Z', 'z') OR (substr({0}, -6, 1) IN ('+', '-') "
-       "AND substr({0}, -3, 1) = ':') THEN epoch_us(TRY_CAST({0} AS TIMESTAMPTZ)) END")
+       "AND substr({0}, -3, 1) = ':') THEN epoch_us(TRY_CAST(upper({0}) AS TIMESTAMPTZ)) END")
 #: DuckDB's memory ceiling: past it, it spills to a temporary folder, so the memory a report
 #: takes does not grow with the input
 MEMORY_LIMIT = "1GB"
@@ -167,10 +168,12 @@ judged AS (
   FROM follow_ups fu
 ),
 verdicts AS (
+  -- the latest follow-up's own values, absent ones included (arg_max would skip a NULL and
+  -- take an earlier follow-up's rating)
   SELECT rid, aid, arg_max(at_us, (at_us, idx)) AS follow_up_us,
-         arg_max(contactResult, (at_us, idx)) AS contact_result,
-         arg_max(perceivedResolution, (at_us, idx)) AS perceived_resolution,
-         arg_max(rating, (at_us, idx)) AS rating
+         arg_max_null(contactResult, (at_us, idx)) AS contact_result,
+         arg_max_null(perceivedResolution, (at_us, idx)) AS perceived_resolution,
+         arg_max_null(rating, (at_us, idx)) AS rating
   FROM judged WHERE aid IS NOT NULL GROUP BY rid, aid
 ),
 timed AS (
@@ -181,7 +184,9 @@ timed AS (
            (SELECT c1.day FROM cal c0 JOIN cal c1 ON c1.w = c0.w + lim.amount AND c1.working
             WHERE c0.day = (l.assigned_us + {offset}) // {day}) * {day}
            + (l.assigned_us + {offset}) % {day} - {offset}
-         ELSE greatest(l.stated_response_us, l.assigned_us) END AS response_due_us,
+         -- no stated deadline, no limit (greatest() would skip the NULL)
+         WHEN l.stated_response_us IS NOT NULL
+           THEN greatest(l.stated_response_us, l.assigned_us) END AS response_due_us,
     coalesce(l.completed_us, l.returned_us) AS ended_us
   FROM leads l LEFT JOIN limits lim ON lim.category = l.category AND lim.urgency = l.urgency
 ),
@@ -279,9 +284,8 @@ def columnar_tally(paths: Sequence[str | Path], profile: Profile | None = None,
                 f"({_literal(c)}, {_literal(u)}, {int(a)}, {_literal(unit)})"
                 for c, u, a, unit in rows))
         span = con.execute(
-            "SELECT min(epoch_us(TRY_CAST(a.assignedAt AS TIMESTAMPTZ))), "
-            "max(epoch_us(TRY_CAST(a.completedAt AS TIMESTAMPTZ))), "
-            "max(epoch_us(TRY_CAST(a.assignedAt AS TIMESTAMPTZ))) "
+            f"SELECT min({_ts('a.assignedAt')}), max({_ts('a.completedAt')}), "
+            f"max({_ts('a.assignedAt')}) "
             "FROM (SELECT UNNEST(assignments) AS a FROM issues)").fetchone()
         con.execute("CREATE TEMP TABLE cal (day BIGINT, w BIGINT, working BOOLEAN)")
         if span and span[0] is not None:
