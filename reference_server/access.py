@@ -243,9 +243,13 @@ class Access:
             return Scope(communities=communities, department=principal.organisation_id or "")
         # A role that reads such a type only once published, and never as its owner (self),
         # lists only the published (/req/privacy/issue-publication; see may_read).
-        published = (rtype in self.publication and role not in self.own_record_roles
-                     and self.role_audience[role] in self.publication_audiences)
-        return Scope(communities=communities, published=published,
+        shown_once_published = (rtype in self.publication
+                                 and self.role_audience[role] in self.publication_audiences)
+        # Their own records besides, for a role that reads some as its owner (self).
+        owners = ((principal.resident, principal.user_id)
+                  if shown_once_published and role in self.own_record_roles else None)
+        return Scope(communities=communities,
+                     published=shown_once_published and owners is None, owners=owners,
                      visibilities=self._visibilities(rtype, role))
 
     def never_receives(self, principal: Principal, rtype: str,

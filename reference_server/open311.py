@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -143,6 +143,7 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         if fmt not in mapping(version).formats:
             return _fail("json", NotFound(), version)
         try:
+            _single_query(request)
             _jurisdiction(request)
             return await handler(request, fmt)
         except ProblemError as error:
@@ -157,6 +158,41 @@ def _refuse(request: Request, code: str, pointer: str, **values: Any) -> Open311
     said = message(code, version, **values)
     return Open311Refusal(said["en"], errors=[{"pointer": pointer, "code": code,
                                                "message": said}])
+
+
+def _invalid(request: Request, field: str, *, en: str, zh: str,
+             pointer: str | None = None) -> Open311Refusal:
+    """``open311.invalid-field`` naming ``field``, its reason worded in each language."""
+    version = _state(request).service.spec.version
+    code = "open311.invalid-field"
+    said = {"zh-Hans": message(code, version, field=field, reason=zh)["zh-Hans"],
+            "en": message(code, version, field=field, reason=en)["en"]}
+    return Open311Refusal(said["en"], errors=[{
+        "pointer": f"/{field}" if pointer is None else pointer, "code": code,
+        "message": said}])
+
+
+def _repeated(request: Request, fields: Iterable[str]) -> Open311Refusal:
+    """One refusal naming each field given more than once."""
+    errors = [e for f in fields for e in _invalid(
+        request, f, en="given more than once; give it once",
+        zh="给出了不止一次，只能给出一次").errors]
+    return Open311Refusal("a field is given more than once", errors=errors)
+
+
+#: the query parameters the bridge reads, each one value (lists are comma separated)
+_QUERY = frozenset({"api_key", "jurisdiction_id", "locale", "service_request_id",
+                    "service_code", "start_date", "end_date", "status"})
+
+
+def _single_query(request: Request) -> None:
+    """A query parameter the bridge reads given twice is refused: taking either value would
+    answer a question the caller may not have asked. Others are ignored, as GeoReport does."""
+    names = _QUERY.union(mapping(_state(request).service.spec.version).paging)
+    given = [name for name, _ in request.query_params.multi_items() if name in names]
+    twice = [name for name in dict.fromkeys(given) if given.count(name) > 1]
+    if twice:
+        raise _repeated(request, twice)
 
 
 def _jurisdiction(request: Request, given: str | None = None) -> str | None:
@@ -240,14 +276,27 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _collect(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+def _repeatable(key: str) -> bool:
+    """Whether form key ``key`` may come more than once: a list key (``attribute[code][]``)
+    or an attribute, whose definition says whether it takes several values."""
+    return key.endswith("[]") or key.startswith("attribute[")
+
+
+def _collect(request: Request, pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """The form's fields; a scalar field given twice is refused (/req/open311/create), since
+    keeping either value, or both, would store what the caller may not have meant."""
     form: dict[str, Any] = {}
+    twice: dict[str, None] = {}  # every scalar field given twice, in order, reported at once
     for key, value in pairs:
-        if key in form:  # a repeated key (attribute[code][]) collects its values
+        if key not in form:
+            form[key] = [value] if key.endswith("[]") else value
+        elif not _repeatable(key):
+            twice[key] = None
+        else:  # a repeated list key collects its values
             prior = form[key]
             form[key] = [*prior, value] if isinstance(prior, list) else [prior, value]
-        else:
-            form[key] = [value] if key.endswith("[]") else value
+    if twice:
+        raise _repeated(request, twice)
     return form
 
 
@@ -258,14 +307,14 @@ def _multipart(request: Request, header: str, body: bytes) -> list[tuple[str, st
     parsed = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + header.encode("latin-1") + b"\r\n\r\n" + body)
     if not parsed.is_multipart() or parsed.defects:
-        raise _refuse(request, "open311.invalid-field", "/", field=_MULTIPART,
-                      reason="the body has no readable parts")
+        raise _invalid(request, _MULTIPART, pointer="/", en="the body has no readable parts",
+                       zh="请求体没有可读取的部分")
     pairs: list[tuple[str, str]] = []
     for part in parsed.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str) or not name:
-            raise _refuse(request, "open311.invalid-field", "/", field=_MULTIPART,
-                          reason="a part has no name")
+            raise _invalid(request, _MULTIPART, pointer="/", en="a part has no name",
+                           zh="有一个部分没有名称")
         if part.get_filename() is not None:
             raise _refuse(request, "open311.media-upload", f"/{name}", field=name)
         payload = part.get_payload(decode=True)
@@ -273,11 +322,21 @@ def _multipart(request: Request, header: str, body: bytes) -> list[tuple[str, st
         try:
             text = bytes(payload if isinstance(payload, bytes) else b"").decode(charset)
         except (LookupError, UnicodeDecodeError):
-            raise _refuse(request, "open311.invalid-field", f"/{name}", field=name,
-                          reason=f"not {charset} text") from None
+            raise _invalid(request, name, en=f"not {charset} text",
+                           zh=f"不是 {charset} 文本") from None
         if text:
             pairs.append((name, text))
     return pairs
+
+
+def _not_a_form(media: str) -> ProblemError:
+    """415 for a POST body that is no form: worded here, since the code's template speaks of
+    the standard's API, whose bodies are JSON."""
+    given = media or "nothing"
+    given_zh = media or "（无）"
+    return UnsupportedMediaType(given=given, message={
+        "en": f"The body must be {_FORM} or {_MULTIPART}, not {given}",
+        "zh-Hans": f"请求体必须是 {_FORM} 或 {_MULTIPART}，而不是 {given_zh}"})
 
 
 async def _form(request: Request) -> dict[str, Any]:
@@ -285,13 +344,13 @@ async def _form(request: Request) -> dict[str, Any]:
     header = request.headers.get("content-type", "")
     media = header.split(";", 1)[0].strip().lower()
     if media not in (_FORM, _MULTIPART):
-        raise UnsupportedMediaType(given=media or "nothing")
+        raise _not_a_form(media)
     body = await _body(request)
     if media == _MULTIPART:
-        return _collect(_multipart(request, header, body))
+        return _collect(request, _multipart(request, header, body))
     try:
-        return _collect(parse_qsl(body.decode("utf-8"), keep_blank_values=False,
-                                  strict_parsing=False))
+        return _collect(request, parse_qsl(body.decode("utf-8"), keep_blank_values=False,
+                                           strict_parsing=False))
     except UnicodeDecodeError:
         raise BadRequest("the form is not UTF-8") from None
 
@@ -366,20 +425,71 @@ async def create(request: Request, fmt: str) -> Response:
     return response
 
 
+#: the instants a date filter may name: RFC 3339 writes years 0001 to 9999, in UTC too
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
 def _moment(request: Request, name: str) -> datetime | None:
+    """The instant of date filter ``name`` in UTC; 400 naming it when it is no date-time with
+    offset, or its instant falls outside years 0001 to 9999 in UTC (/req/open311/read)."""
     raw = request.query_params.get(name)
     if not raw:
         return None
     when = moment(raw)
     if when is None:
-        raise _refuse(request, "open311.invalid-field", f"/{name}", field=name,
-                      reason="not a W3C date-time with offset")
-    return when
+        raise _invalid(request, name, en="not a W3C date-time with offset",
+                       zh="不是带时区偏移的 W3C 日期时间")
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T20:00-08:00 is in year 10000 in UTC
+        raise _invalid(request, name, en="its instant is outside the years 0001 to 9999 in UTC",
+                       zh="所指时刻在 UTC 的 0001 至 9999 年之外") from None
+
+
+def _shifted(when: datetime, by: timedelta) -> datetime:
+    """``when`` moved ``by``, stopping at the first or last instant a date filter may name."""
+    try:
+        return when + by
+    except OverflowError:
+        return _LATEST if by > timedelta(0) else _EARLIEST
+
+
+def _window(request: Request) -> tuple[datetime, datetime]:
+    """The submission range of GET requests: start_date to end_date, spanning at most 90 days;
+    the one missing is 90 days from the other (the latest 90 days with neither), the default
+    stopping at the bounds of the calendar rather than passing them."""
+    start, end = _moment(request, "start_date"), _moment(request, "end_date")
+    if start is None and end is None:
+        end = now_cst().astimezone(UTC)
+    if start is None:
+        assert end is not None
+        start = _shifted(end, -_WINDOW)
+    if end is None:
+        end = _shifted(start, _WINDOW)
+    if end < start or end - start > _WINDOW:
+        raise _invalid(request, "end_date",
+                       en="the range must run forward and span at most 90 days",
+                       zh="范围必须从前往后，且不超过 90 天")
+    return start, end
 
 
 def _listed(request: Request, name: str) -> list[str]:
     raw = request.query_params.get(name) or ""
     return [v.strip() for v in raw.split(",") if v.strip()]
+
+
+def _wanted(request: Request) -> list[str]:
+    """The ids ``service_request_id`` lists, each once in the order first named; more than
+    maxRequests of them is 400 naming it, as an answer holds at most that many and a list of
+    ids is answered whole (/req/open311/paging)."""
+    ids = list(dict.fromkeys(_listed(request, "service_request_id")))
+    top = mapping(_state(request).service.spec.version).max_requests
+    if len(ids) > top:
+        raise _invalid(request, "service_request_id",
+                       en=f"lists {len(ids)} ids, more than the {top} an answer holds",
+                       zh=f"列出了 {len(ids)} 个标识，超过一次应答的上限 {top}")
+    return ids
 
 
 def _present(request: Request, principal: Principal, rids: list[str]) -> list[dict[str, Any]]:
@@ -405,8 +515,8 @@ def _whole(request: Request, name: str, default: int, top: int) -> int:
     except ValueError:
         number = 0
     if not 1 <= number <= top:
-        raise _refuse(request, "open311.invalid-field", f"/{name}", field=name,
-                      reason=f"a whole number from 1 to {top}")
+        raise _invalid(request, name, en=f"a whole number from 1 to {top}",
+                       zh=f"须为 1 至 {top} 的整数")
     return number
 
 
@@ -428,19 +538,9 @@ def _search(request: Request, principal: Principal) -> tuple[list[dict[str, Any]
     known = table.open311_statuses
     for status in wanted:
         if status not in known:
-            raise _refuse(request, "open311.invalid-field", "/status", field="status",
-                          reason=" or ".join(sorted(known)))
-    start, end = _moment(request, "start_date"), _moment(request, "end_date")
-    if start is None and end is None:
-        end = now_cst()
-    if start is None:
-        assert end is not None
-        start = end - _WINDOW
-    if end is None:
-        end = start + _WINDOW
-    if end < start or end - start > _WINDOW:
-        raise _refuse(request, "open311.invalid-field", "/end_date", field="end_date",
-                      reason="the range must run forward and span at most 90 days")
+            raise _invalid(request, "status", en=" or ".join(sorted(known)),
+                           zh="、".join(sorted(known)) + " 之一")
+    start, end = _window(request)
     page, size = _paging(request)
     skip = (page - 1) * size
     statuses = frozenset().union(*(table.statuses_of(s) for s in wanted)) if wanted else None
@@ -476,7 +576,7 @@ async def list_requests(request: Request, fmt: str) -> Response:
     principal = _principal(request, request.query_params.get("api_key"), required=False)
     # A malformed page or page_size is refused even where service_request_id overrides them.
     _paging(request)
-    ids = _listed(request, "service_request_id")
+    ids = _wanted(request)
     more = False
     if ids:
         issues = await run_in_threadpool(_present, request, principal, ids)

@@ -41,6 +41,7 @@ from ._indexes import (
     DEPARTMENT,
     EXTERNAL_REF,
     GRID,
+    INDEXES,
     ISSUE,
     LATITUDE,
     LONGITUDE,
@@ -76,6 +77,10 @@ class Scope:
     nothing: bool = False
     #: only records their publication decision publishes (the types published by decision)
     published: bool = False
+    #: (resident id, user id): only the published and the records naming that resident or a
+    #: resident whose record names them as proxy (a resident's own issues beside the
+    #: community's published ones, /req/privacy/own-issues-self)
+    owners: tuple[str | None, str | None] | None = None
     #: only records whose visibility code is one of these (the types whose index has
     #: visibility terms; /req/privacy/visibility)
     visibilities: frozenset[str] | None = None
@@ -888,6 +893,36 @@ def _listed(column: Any, codes: frozenset[str]) -> Any:
     return or_(*[column.like(f"%|{code}|%") for code in sorted(codes)])
 
 
+def _published_rows() -> Any:
+    return select(terms.c.rseq).where(terms.c.kind == PUBLISHED,
+                                      terms.c.value == PUBLISHED_VALUE)
+
+
+def _naming_rows(resident: str | None, user: str | None) -> list[Any]:
+    """The rows naming ``resident``, and those naming a resident whose record names her (or
+    ``user``) as a proxy: every record she may read as her own, and some whose proxy has
+    lapsed. Each a statement of its own, so that each reads the term index by its value."""
+    person = next((rt for rt, ix in INDEXES.items() if ix.self_scope), None)
+    kinds = INDEXES[person].self_scope if person is not None else None
+    if kinds is None:
+        return []
+    proxy, proxy_user = kinds
+    granted = [and_(terms.c.kind == proxy, terms.c.value == resident)] if resident else []
+    if user:
+        granted.append(and_(terms.c.kind == proxy_user, terms.c.value == user))
+    branches: list[Any] = []
+    if resident:
+        branches.append(select(terms.c.rseq).where(terms.c.kind == NAMED,
+                                                  terms.c.value == resident))
+    if granted:
+        represented = select(resources.c.id).where(
+            resources.c.rtype == person,
+            resources.c.seq.in_(select(terms.c.rseq).where(or_(*granted))))
+        branches.append(select(terms.c.rseq).where(terms.c.kind == NAMED,
+                                                  terms.c.value.in_(represented)))
+    return branches
+
+
 def _has_term(kind: str, value: str) -> Any:
     return exists().where(terms.c.rseq == resources.c.seq, terms.c.kind == kind,
                           terms.c.value == value)
@@ -938,8 +973,12 @@ def _scope_conditions(rtype: str, scope: Scope) -> list[Any]:
         conds.append(_community_in(rtype, sorted(scope.communities)))
     if scope.published:
         # From the term index to the rows: few records of a city may be published.
-        conds.append(c.seq.in_(select(terms.c.rseq).where(
-            terms.c.kind == PUBLISHED, terms.c.value == PUBLISHED_VALUE)))
+        conds.append(c.seq.in_(_published_rows()))
+    if scope.owners is not None:
+        # Read from the term index too: a community's unpublished records are most of it,
+        # and a resident may read only her own of them.
+        # One IN over both (an OR of two would have PostgreSQL test every row of the community).
+        conds.append(c.seq.in_(union_all(_published_rows(), *_naming_rows(*scope.owners))))
     if scope.department is not None and index.departments:
         conds.append(_has_term(DEPARTMENT, scope.department))
     if scope.residents is not None and index.self_scope:

@@ -215,6 +215,57 @@ def merge_target_unnamed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return Rewrite(app, _json_edit(_get("/changes"), rename))
 
 
+def refused_update_published(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A PUT's event is published as the request is taken, before the version is judged: one
+    refused with 412 still puts its state on the feed as the next version, though nothing
+    was stored."""
+    from reference_server.errors import ProblemError
+    from reference_server.service._shared import now_cst, stamp
+    from smartcommunity.integrity import head_digest
+
+    original = Service.prepare_update
+
+    def prepare_update(self: Service, principal: Principal, rtype: str, rid: str, doc: Any,
+                       versions: Any) -> Any:
+        try:
+            return original(self, principal, rtype, rid, doc, versions)
+        except ProblemError as exc:
+            with self.store.read() as tx:
+                stored = tx.get(rtype, rid)
+            if exc.status == 412 and stored is not None and isinstance(doc, dict):
+                at, version = stamp(now_cst()), stored.version + 1
+                state = {**doc, "meta": {**(stored.doc.get("meta") or {}),
+                                         "versionId": str(version), "lastUpdated": at}}
+                derived = derive(state, stored.communities)
+                self.store.transact(lambda tx: tx.append_event(
+                    rtype, rid, "updated", "update", version, at,
+                    orjson.dumps(state).decode(), derived, head_digest(state)))
+            raise
+
+    mp.setattr(Service, "prepare_update", prepare_update)
+    return app
+
+
+def update_event_stale_state(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The event of an update carries the record as read before the write (its
+    resourceversion is right), for resources without a history whose digest would give it
+    away (residents, organisations)."""
+    original = Tx.events
+
+    def events(self: Tx, after: int, limit: int) -> Any:
+        out = []
+        for row, current in original(self, after, limit):
+            if row.kind == "updated" and row.head is None and row.version > 1:
+                before = self.event_state(row.rtype, row.rid, row.version - 1)
+                if before is not None:
+                    row = dataclasses.replace(row, data=before)
+            out.append((row, current))
+        return out
+
+    mp.setattr(Tx, "events", events)
+    return app
+
+
 def feed_duplicate(app: Any, mp: pytest.MonkeyPatch) -> Any:
     def repeat(page: Any) -> Any:
         if page["items"]:
@@ -304,6 +355,51 @@ def server_error_on_bad_input(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 def stale_write_accepted(app: Any, mp: pytest.MonkeyPatch) -> Any:
     mp.setattr(Service, "check_version", lambda self, stored, versions: None)
+    return app
+
+
+def actions_ignore_if_match(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Only PUT compares versions: a lifecycle action without If-Match, or with a stale one,
+    is carried out on whatever version is current (If-Match: * is still refused)."""
+    original = Service.prepare_act
+
+    def prepare_act(self: Service, principal: Principal, rtype: str, rid: str, action: str,
+                    body: Any, versions: Any) -> Any:
+        unchecked: Any = None  # no versions: check_version compares nothing
+        return original(self, principal, rtype, rid, action, body, unchecked)
+
+    def request(scope: dict[str, Any]) -> dict[str, Any]:
+        if (scope["method"] == "POST" and "/actions/" in scope["path"]
+                and _header(scope["headers"], b"if-match") is None):
+            scope["headers"] = [*scope["headers"], (b"if-match", b'"0"')]  # any will do
+        return scope
+
+    mp.setattr(Service, "prepare_act", prepare_act)
+    return Rewrite(app, request=request)
+
+
+def idempotency_fingerprint_by_id(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A create is taken for a replay when its key and document id match the first: the same
+    key and id with other members get the first result instead of 422."""
+    original_create, original_replay = Service.prepare_create, Service._replay
+    creating = threading.local()
+
+    def prepare_create(self: Service, principal: Principal, rtype: str, doc: Any,
+                       key: str | None) -> Any:
+        creating.id = doc.get("id") if isinstance(doc, dict) else None
+        try:
+            return original_create(self, principal, rtype, doc, key)
+        finally:
+            creating.id = None
+
+    def replay(self: Service, tx: Tx, principal: Principal, hit: Any, request: str,
+               body_hash: str) -> Result:
+        if hit["request"] == request and str(hit["rid"]) == getattr(creating, "id", None):
+            body_hash = hit["body_hash"]  # the same id: taken for the same body
+        return original_replay(self, tx, principal, hit, request, body_hash)
+
+    mp.setattr(Service, "prepare_create", prepare_create)
+    mp.setattr(Service, "_replay", replay)
     return app
 
 
@@ -794,6 +890,22 @@ def actor_from_body(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def actor_name_and_organisation_from_body(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Role, user id and resident are bound to the credential, but the name and organisation
+    a body gives its actor are recorded as given."""
+    original = Service._actor
+
+    def actor(self: Service, principal: Principal, given: Any, where: str) -> dict[str, Any]:
+        if not isinstance(given, dict):
+            return original(self, principal, given, where)
+        claimed = {k: given[k] for k in ("name", "organisation") if k in given}
+        rest = {k: v for k, v in given.items() if k not in claimed}
+        return {**original(self, principal, rest, where), **claimed}
+
+    mp.setattr(Service, "_actor", actor)
+    return app
+
+
 def body_before_role(app: Any, mp: pytest.MonkeyPatch) -> Any:
     act, create = Service.prepare_act, Service.prepare_create
 
@@ -818,8 +930,14 @@ MUTANTS: list[Mutant] = [
     Mutant("missing-etag", "/req/core/etag", "no ETag header", missing_etag),
     Mutant("stale-write-accepted", "/req/core/if-match",
            "If-Match is not compared: a stale write is accepted", stale_write_accepted),
+    Mutant("actions-ignore-if-match", "/req/core/if-match",
+           "lifecycle actions go through without If-Match or with a stale one",
+           actions_ignore_if_match),
     Mutant("idempotency-ignored", "/req/core/idempotency-key",
            "Idempotency-Key is ignored", idempotency_ignored),
+    Mutant("idempotency-fingerprint-by-id", "/req/core/idempotency-key",
+           "the same key and id with another body replays instead of 422",
+           idempotency_fingerprint_by_id),
     Mutant("invalid-document-accepted", "/req/core/invalid-rejected",
            "documents are stored without validation", invalid_document_accepted),
     Mutant("sensitive-to-public", "/req/privacy/public-no-personal",
@@ -963,11 +1081,35 @@ def keys_by_display_name(app: Any, mp: pytest.MonkeyPatch) -> Any:
 def replay_unaudited(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = Service._audit_reads
 
-    def audit_reads(self: Service, principal: Principal, operation: str, shown: Any) -> None:
+    def audit_reads(self: Service, principal: Principal, operation: str, shown: Any,
+                    pending: list[dict[str, Any]] | None = None) -> None:
         if operation != "replay":
-            original(self, principal, operation, shown)
+            original(self, principal, operation, shown, pending)
 
     mp.setattr(Service, "_audit_reads", audit_reads)
+    return app
+
+
+def replay_ignores_access(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A replay answers whoever holds the key, as their audience sees the record (and
+    audited), whether or not they may read it now."""
+    original_replay, original_present = Service._replay, Service.present
+    replaying = threading.local()
+
+    def present(self: Service, principal: Principal, stored: Stored, check: bool = True,
+                state: str | None = None) -> Any:
+        return original_present(self, principal, stored,
+                                check and not getattr(replaying, "on", False), state)
+
+    def replay(self: Service, *args: Any, **kw: Any) -> Result:
+        replaying.on = True
+        try:
+            return original_replay(self, *args, **kw)
+        finally:
+            replaying.on = False
+
+    mp.setattr(Service, "present", present)
+    mp.setattr(Service, "_replay", replay)
     return app
 
 
@@ -984,6 +1126,9 @@ MUTANTS += [
            "Idempotency-Keys are scoped by role and display name", keys_by_display_name),
     Mutant("replay-unaudited", "/req/core/idempotency-replay-access",
            "a replay disclosing sensitive data is not audited", replay_unaudited),
+    Mutant("replay-ignores-access", "/req/core/idempotency-replay-access",
+           "a replay answers a principal who may no longer read the resource",
+           replay_ignores_access),
     Mutant("extensions-unredacted", "/req/privacy/extensions-sensitive",
            "extensions go to every audience as they are stored", extensions_unredacted),
     Mutant("free-text-untagged", "/req/privacy/free-text-tagged",
@@ -1042,11 +1187,19 @@ MUTANTS += [
            record_contradicts_history),
     Mutant("actor-from-body", "/req/core/actor-is-principal",
            "the actor a request body names is recorded as it is", actor_from_body),
+    Mutant("actor-name-and-organisation-from-body", "/req/core/actor-is-principal",
+           "the actor's name and organisation are taken from the body",
+           actor_name_and_organisation_from_body),
     Mutant("body-before-role", "/req/core/role-before-body",
            "the body is validated before the role: a forbidden role gets 422",
            body_before_role),
     Mutant("merge-target-event-unnamed", "/req/change-feed/event-per-write",
            "the merge target's event names update instead of merge", merge_target_unnamed),
+    Mutant("refused-update-published", "/req/change-feed/event-per-write",
+           "a PUT refused with 412 still puts its state on the feed", refused_update_published),
+    Mutant("update-event-stale-state", "/req/change-feed/full-state",
+           "an update event of a resident carries the state before the write",
+           update_event_stale_state),
 ]
 
 
@@ -1095,8 +1248,9 @@ def filters_on_stored_values(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 
 def next_past_unseen(app: Any, mp: pytest.MonkeyPatch) -> Any:
-    """A full page gives ``next`` when any row in the reader's scope follows, one it may see
-    or not: a resident learns that an unpublished issue matching her filters exists."""
+    """A full page gives ``next`` when any row in the reader's scope follows, whether the
+    filters select it as the reader receives it or not: a resident learns that an issue
+    holding the grid she asked for exists, though she is never given its grid."""
     original = Service.list_page
 
     def list_page(self: Service, principal: Principal, rtype: str, query: Any,

@@ -151,6 +151,81 @@ def page_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def repeated_field_kept(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Collects a form field given twice into a list, as for attribute[code][]: the name is
+    stored as the list's text, the description dropped, a second jurisdiction_id a 500."""
+
+    def collect(request: Any, pairs: Any) -> dict[str, Any]:
+        form: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in form:
+                prior = form[key]
+                form[key] = [*prior, value] if isinstance(prior, list) else [prior, value]
+            else:
+                form[key] = [value] if key.endswith("[]") else value
+        return form
+
+    mp.setattr(bridge, "_collect", collect)
+    return app
+
+
+def repeated_field_last_wins(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Takes the last value of a form field given twice, as a plain dict would."""
+    original = bridge._collect
+    mp.setattr(bridge, "_collect",
+               lambda request, pairs: original(request, dict(pairs).items()))
+    return app
+
+
+def id_list_uncapped(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Answers every id service_request_id lists, however many."""
+    mp.setattr(bridge, "_wanted", lambda request: list(dict.fromkeys(
+        bridge._listed(request, "service_request_id"))))
+    return app
+
+
+def id_list_repeats(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Answers an id service_request_id lists twice twice."""
+    original = bridge._wanted
+
+    def wanted(request: Any) -> list[str]:
+        capped = set(original(request))  # still refuses more than maxRequests distinct ids
+        return [i for i in bridge._listed(request, "service_request_id") if i in capped]
+
+    mp.setattr(bridge, "_wanted", wanted)
+    return app
+
+
+def date_window_overflows(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Takes start_date and end_date as given and moves them 90 days without a bound: a date at
+    either end of the calendar is a 500."""
+    from datetime import timedelta
+
+    from smartcommunity.participation import moment
+
+    def window(request: Any) -> tuple[Any, Any]:
+        start, end = (moment(request.query_params.get(n) or "")
+                      for n in ("start_date", "end_date"))
+        if start is None and end is None:
+            end = bridge.now_cst()
+        start = start or end - timedelta(days=90)
+        end = end or start + timedelta(days=90)
+        if end < start or end - start > timedelta(days=90):
+            raise bridge._invalid(request, "end_date", en="more than 90 days", zh="超过 90 天")
+        return start, end
+
+    mp.setattr(bridge, "_window", window)
+    return app
+
+
+def not_a_form_says_json(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Words the 415 of a JSON body with the standard's API template: it must be JSON."""
+    from reference_server.errors import UnsupportedMediaType
+
+    mp.setattr(bridge, "_not_a_form", lambda media: UnsupportedMediaType(given=media))
+    return app
+
+
 def bridge_undeclared_status(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Answers the bridge's reads with 203 Non-Authoritative Information, a status the
     OpenAPI does not declare for them (the body is the right one)."""
@@ -176,6 +251,21 @@ MUTANTS: list[Mutant] = [
     Mutant("open311-create-changes-category", "/req/open311/create",
            "a request filed through Open311 is stored under another category",
            create_changes_category),
+    Mutant("open311-repeated-field-kept", "/req/open311/create",
+           "a form field given twice is kept as a list: the name stored as its text, the "
+           "description dropped, a second jurisdiction_id or api_key a 500",
+           repeated_field_kept),
+    Mutant("open311-repeated-field-last-wins", "/req/open311/create",
+           "a form field given twice is filed with its last value", repeated_field_last_wins),
+    Mutant("open311-date-window-overflows", "/req/open311/read",
+           "a start_date or end_date at either end of the calendar is a 500",
+           date_window_overflows),
+    Mutant("open311-id-list-uncapped", "/req/open311/paging",
+           "service_request_id answers any number of ids, past maxRequests", id_list_uncapped),
+    Mutant("open311-id-list-repeats", "/req/open311/paging",
+           "service_request_id answers an id listed twice twice", id_list_repeats),
+    Mutant("open311-not-a-form-says-json", "/req/open311/errors",
+           "the 415 of a JSON body says the body must be JSON", not_a_form_says_json),
     Mutant("open311-upload-dropped", "/req/open311/media",
            "a multipart POST with an uploaded file is filed without it, the file lost",
            upload_dropped),

@@ -42,6 +42,8 @@ PAGE = 20
 BOUND = 10 * (PAGE + 1)
 TABLES = {"resources", "resource_terms", "events", "audit", "idempotency"}
 CITY_READER = "test-city-system"
+#: a resident of the city's first community (her record need not be stored)
+RESIDENT_READER = "test-resident-one"
 
 
 def _list_operations() -> list[tuple[str, str, list[str]]]:
@@ -240,7 +242,10 @@ def _tokens(data: Data) -> dict[str, dict[str, Any]]:
             CITY_READER: {"role": "system", "name": "城市数据中台", "userId": "sys-city",
                           "communities": "*"},
             "test-staff-one": {"role": "community-staff", "name": "社区工作者",
-                               "userId": "cs-9001", "communities": [data.community]}}
+                               "userId": "cs-9001", "communities": [data.community]},
+            RESIDENT_READER: {"role": "resident", "name": "居民", "userId": "res-9001",
+                              "resident": "00000000-0000-4000-8000-00000000f001",
+                              "communities": [data.community]}}
 
 
 def _client(url: str, data: Data) -> TestClient:
@@ -360,24 +365,39 @@ def test_an_erasure_finds_the_records_naming_her_by_index(city: tuple[str, Data]
 def test_the_public_lists_published_issues_by_index(city: tuple[str, Data]) -> None:
     """/req/privacy/issue-publication: a caller without a token reads the published issues
     from the term index, not by reading every issue to drop the unpublished."""
+    for items in _issue_pages_by_index(city, None, "without a token"):
+        assert all(i.get("publication", {}).get("published") is True for i in items)
+
+
+def _issue_pages_by_index(city: tuple[str, Data], token: str | None,
+                          who: str) -> list[list[dict[str, Any]]]:
+    """The items of the first page of issues and of one half-way, as ``token`` (None: no
+    token) lists them; fails if either page reads issues other than by index. The city
+    publishes none: a walk of every issue would be page after page of reads."""
     url, data = city
     explain = Explainer(url)
     client = _client(url, data)
     problems: list[str] = []
+    pages = []
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     for cursor in (None, encode_cursor("r", _middle_seq(url, "Issue"))):
         params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
         with _captured() as statements:
-            resp = client.get("/issues", params=params)
+            resp = client.get("/issues", params=params, headers=headers)
         assert resp.status_code == 200, resp.text
-        assert all(i.get("publication", {}).get("published") is True
-                   for i in resp.json()["items"])
-        # The city publishes none: a walk of every issue would be page after page of reads.
+        pages.append(resp.json()["items"])
         lists = [s for s in statements if "FROM resources" in s[0]]
         assert len(lists) <= 2, f"{len(lists)} reads of the issues for one page"
-        problems += explain.check(f"/issues without a token{' deep' if cursor else ''}",
-                                  statements)
+        problems += explain.check(f"/issues {who}{' deep' if cursor else ''}", statements)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+    return pages
+
+
+def test_a_resident_lists_the_published_and_her_own_by_index(city: tuple[str, Data]) -> None:
+    """/req/privacy/own-issues-self: a resident reads the community's published issues and
+    her own from the term index, not every issue of her community to drop the others."""
+    _issue_pages_by_index(city, RESIDENT_READER, "as a resident")
 
 
 def test_filters_on_what_a_reader_is_not_given_read_by_index(city: tuple[str, Data]) -> None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")
@@ -547,3 +549,190 @@ def test_multipart_and_form_encoding_answer_alike(api: Api, form: dict[str, str]
     assert multi.status_code == plain_.status_code, (plain_.text, multi.text)
     if plain_.status_code >= 400:
         assert multi.json() == plain_.json()
+
+
+# ----------------------------------------------------------- repeated fields, dates, id lists
+_FORM = "application/x-www-form-urlencoded"
+_BASE = [("api_key", RESIDENT), ("service_code", "environment.garbage"), ("lat", "39.91"),
+         ("long", "116.45"), ("description", "垃圾桶满了"), ("first_name", "桂英"),
+         ("jurisdiction_id", "110105001001")]
+#: keys that may repeat: a list key, and an attribute (its definition says how many values)
+_REPEATABLE = ("attribute[building]", "attribute[x][]")
+
+
+def _mine(api: Api) -> list[Any]:
+    return list(api.client.get(f"{PREFIX}/requests.json", params={"api_key": RESIDENT}).json())
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(field=(st.sampled_from([k for k, _ in _BASE] + list(_FIELDS)) | st.from_regex(
+    r"[a-z_][a-z0-9_.\[\]]{0,11}", fullmatch=True)).filter(
+        lambda k: not k.endswith("[]") and not k.startswith("attribute[")),
+       values=st.lists(st.text(min_size=1, max_size=20), min_size=2, max_size=3),
+       multipart=st.booleans())
+def test_any_field_given_twice_is_refused_by_name(api: Api, field: str, values: list[str],
+                                                  multipart: bool) -> None:
+    """/req/open311/create: a scalar field given more than once, the same value or not, is a
+    400 naming it that stores nothing; no value is taken, and the form never answers 500."""
+    pairs = [(k, v) for k, v in _BASE if k != field] + [(field, v) for v in values]
+    before = _mine(api)
+    if multipart:
+        resp = api.client.post(f"{PREFIX}/requests.json",
+                               files=[(k, (None, v.encode("utf-8"))) for k, v in pairs])
+    else:
+        resp = api.client.post(f"{PREFIX}/requests.json", content=urlencode(pairs),
+                               headers={"content-type": _FORM})
+    assert resp.status_code == 400, resp.text
+    said = resp.json()
+    assert [e["code"] for e in said] == [400]
+    assert said[0]["description"].startswith(f"{field}: ")
+    assert "more than once" in said[0]["description"] and "不止一次" in said[0]["description"]
+    assert _mine(api) == before
+
+
+def test_every_field_given_twice_is_named_and_list_keys_still_collect(api: Api) -> None:
+    """All repeated fields are named at once, the reviewer's form among them; the credential
+    and the community twice are refused too, not a 500; list keys and attributes may repeat."""
+    twice = [*_BASE, ("first_name", "王"), ("description", "again"),
+             ("jurisdiction_id", "110105001001"), ("api_key", RESIDENT)]
+    resp = api.client.post(f"{PREFIX}/requests.json", content=urlencode(twice),
+                           headers={"content-type": _FORM})
+    assert resp.status_code == 400
+    assert [e["description"].split(":", 1)[0] for e in resp.json()] == [
+        "first_name", "description", "jurisdiction_id", "api_key"]
+    # A query parameter the bridge reads, given twice, is refused by name as well.
+    query = api.client.post(f"{PREFIX}/requests.json?jurisdiction_id=110105001001"
+                            "&jurisdiction_id=110105001002", data=dict(_BASE))
+    assert query.status_code == 400
+    assert query.json()[0]["description"].startswith("jurisdiction_id: ")
+    listed = api.client.get(f"{PREFIX}/requests.json?api_key={RESIDENT}&status=open"
+                            "&status=closed")
+    assert listed.status_code == 400 and listed.json()[0]["description"].startswith("status: ")
+    # A repeated list key is collected, and a single-valued attribute given twice is the
+    # library's refusal of that attribute, not this one.
+    kept = api.client.post(f"{PREFIX}/requests.json", content=urlencode(
+        [*_BASE, ("attribute[x][]", "a"), ("attribute[x][]", "b")]),
+        headers={"content-type": _FORM})
+    assert kept.status_code == 400  # x is no attribute of the service: named as such
+    assert all("more than once" not in e["description"] for e in kept.json())
+    lift = [(k, v) for k, v in _BASE if k != "service_code"] + [
+        ("service_code", "housing.lift-installation"), ("attribute[building]", "1"),
+        ("attribute[building]", "2")]
+    refused = api.client.post(f"{PREFIX}/requests.json", content=urlencode(lift),
+                              headers={"content-type": _FORM})
+    assert refused.status_code == 400
+    assert any(e["description"].startswith("attribute[building]: ") for e in refused.json())
+    assert all("more than once" not in e["description"] for e in refused.json())
+
+
+_OFFSETS = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
+
+
+def _in_calendar(when: datetime) -> bool:
+    """Whether ``when`` is an instant of years 0001 to 9999 in UTC."""
+    try:
+        when.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(when=st.datetimes(min_value=datetime.min, max_value=datetime.max, timezones=_OFFSETS),
+       name=st.sampled_from(["start_date", "end_date"]))
+@example(when=datetime(9999, 12, 30, tzinfo=timezone(timedelta(hours=8))), name="start_date")
+@example(when=datetime(1, 1, 2, tzinfo=UTC), name="end_date")
+@example(when=datetime(9999, 12, 31, 20, tzinfo=timezone(timedelta(hours=-8))),
+         name="start_date")
+@example(when=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=8))), name="end_date")
+@example(when=datetime.max.replace(tzinfo=UTC), name="start_date")
+@example(when=datetime.min.replace(tzinfo=UTC), name="end_date")
+def test_any_date_is_a_window_or_refused_by_name(api: Api, when: datetime, name: str) -> None:
+    """/req/open311/read: any date with offset opens a window (the default 90 days stopping
+    at the ends of the calendar) or, when its instant lies outside years 0001 to 9999 in UTC,
+    is a 400 naming it: never a 500."""
+    resp = api.client.get(f"{PREFIX}/requests.json",
+                          params={"api_key": "demo-staff-liu-fang", name: when.isoformat()})
+    if _in_calendar(when):
+        assert resp.status_code == 200, resp.text
+        assert isinstance(resp.json(), list)
+    else:
+        assert resp.status_code == 400, resp.text
+        said = resp.json()[0]["description"]
+        assert said.startswith(f"{name}: ") and "9999" in said
+    # Both ends given: a forward range of at most 90 days, else refused naming the end.
+    later = when + timedelta(days=1) if when.year < 9999 else when
+    both = api.client.get(f"{PREFIX}/requests.json", params={
+        "start_date": when.isoformat(), "end_date": later.isoformat()})
+    assert both.status_code in (200, 400), both.text
+    assert (both.status_code == 200) == (_in_calendar(when) and _in_calendar(later))
+
+
+@pytest.fixture(scope="module")
+def filed(api: Api) -> list[str]:
+    """Three requests the staff can read."""
+    made = []
+    for n in range(3):
+        resp = api.client.post(f"{PREFIX}/requests.json", data={
+            **dict(_BASE), "description": f"垃圾桶满了 {n}"})
+        assert resp.status_code == 201, resp.text
+        made.append(resp.json()[0]["service_request_id"])
+    return made
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(picks=st.lists(st.integers(0, 3), max_size=12))
+def test_an_id_list_is_answered_once_each_in_order(api: Api, filed: list[str],
+                                                   picks: list[int]) -> None:
+    """/req/open311/paging: service_request_id answers each readable id once, in the order
+    first listed, whatever repeats."""
+    pool = [*filed, "00000000-0000-4000-8000-000000000000"]
+    ids = [pool[i] for i in picks]
+    resp = api.client.get(f"{PREFIX}/requests.json", params={
+        "api_key": "demo-staff-liu-fang", "service_request_id": ",".join(ids)})
+    assert resp.status_code == 200, resp.text
+    want = [i for i in dict.fromkeys(ids) if i in filed]
+    if not ids:  # no id: the filters answer, the three among the latest requests
+        assert set(filed) <= {r["service_request_id"] for r in resp.json()}
+    else:
+        assert [r["service_request_id"] for r in resp.json()] == want
+
+
+def test_an_id_list_holds_at_most_max_requests(api: Api, filed: list[str]) -> None:
+    """/req/open311/paging: the reviewer's 1500 repeats of one id answer it once; maxRequests
+    distinct ids are answered, one more is a 400 naming service_request_id."""
+    from smartcommunity.open311 import mapping
+
+    cap = mapping(SPEC.version).max_requests
+    staff = {"api_key": "demo-staff-liu-fang"}
+    many = api.client.get(f"{PREFIX}/requests.json", params={
+        **staff, "service_request_id": ",".join([filed[0]] * 1500), "page_size": "10"})
+    assert many.status_code == 200
+    assert [r["service_request_id"] for r in many.json()] == [filed[0]]
+    others = [str(n) for n in range(cap - 1)]
+    full = api.client.get(f"{PREFIX}/requests.json", params={
+        **staff, "service_request_id": ",".join([filed[0], *others])})
+    assert full.status_code == 200
+    assert [r["service_request_id"] for r in full.json()] == [filed[0]]
+    over = api.client.get(f"{PREFIX}/requests.json", params={
+        **staff, "service_request_id": ",".join([filed[0], *others, "one-more"])})
+    assert over.status_code == 400
+    said = over.json()[0]["description"]
+    assert said.startswith("service_request_id: ") and str(cap) in said
+    assert f"{cap + 1}" in said
+
+
+def test_a_body_that_is_no_form_is_a_415_saying_which_forms(api: Api) -> None:
+    """/req/open311/errors: a JSON body is 415, its description saying what a POST takes."""
+    resp = api.client.post(f"{PREFIX}/requests.json",
+                           json={"api_key": RESIDENT, "service_code": "environment.garbage"})
+    assert resp.status_code == 415
+    said = resp.json()[0]["description"]
+    assert resp.json()[0]["code"] == 415
+    assert _FORM in said and "multipart/form-data" in said and "not application/json" in said
+    assert "must be application/json" not in said and "必须是 application/x-www-form" in said
+    bare = api.client.post(f"{PREFIX}/requests.xml", content=b"x")
+    assert bare.status_code == 415 and b"multipart/form-data" in bare.content

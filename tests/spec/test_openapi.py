@@ -65,6 +65,10 @@ def test_writes_declare_precondition_and_idempotency() -> None:
                 assert {"412", "428"} <= set(op["responses"]), path
             if method == "post" and path.count("/") == 1:
                 assert "#/components/parameters/IdempotencyKey" in refs, path
+            if "#/components/parameters/IdempotencyKey" in refs:
+                # A replay to someone who may no longer read the record is a 404
+                # (/req/core/idempotency-replay-access).
+                assert "404" in op["responses"], path
             if op.get("security") != []:
                 assert "401" in op["responses"], (path, method)
 

@@ -26,6 +26,7 @@ from ._shared import (
     keyed_create,
     new_issue,
     plain,
+    worker_grids,
 )
 from ._watching import feed, subject, tail, watching, withheld_members
 
@@ -257,3 +258,29 @@ def test_replay_is_a_read(ctx: KitContext) -> None:
     ctx.expect_status(replay, 200, zh="重放", en="the replay")
     ctx.expect(len(operations()) > len(before), "重放披露了敏感信息却没有写入审计记录",
                "the replay disclosed sensitive information without an audit entry")
+
+
+@check("/req/core/idempotency-replay-access", needs=(ROLE.grid_worker,))
+def test_replay_only_while_readable(ctx: KitContext) -> None:
+    """A grid worker creates a resident of their grid with a key, staff then move her to
+    another grid: the worker may no longer read her, so the replay is a 404."""
+    who, mine, other = worker_grids(ctx)
+    community = ctx.preset.community
+    doc = resident(ctx)
+    if not doc.get("memberships"):
+        raise Skipped("规范中的居民模板没有网格成员关系",
+                      "the spec's resident template has no grid membership")
+    for membership in doc["memberships"]:
+        membership.update(community=community, grid=mine)
+    _, same_key = keyed_create(ctx, doc, who)
+    record = Tracked.existing(ctx, RESIDENT, doc["id"])
+    record.put(memberships=[{**m, "grid": other} for m in record.doc["memberships"]])
+    if record.read(who).status != 404:
+        raise Skipped(f"居民迁出网格后网格员 {who.name} 仍读得到她（见 /req/privacy/grid-scope）",
+                      f"grid worker {who.name} still reads the resident after she moved out "
+                      "of their grid (see /req/privacy/grid-scope)")
+    replay = ctx.create(doc, who, headers=same_key)
+    ctx.expect(replay.status == 404,
+               f"网格员已不能读取该居民，重放其创建却得到 {replay.status}，应为 404",
+               f"the grid worker may no longer read the resident, yet the replay of the "
+               f"create got {replay.status}, not 404")

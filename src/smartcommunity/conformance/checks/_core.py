@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from ...integrity import seal_history
 from ...validation import validate
 from .._context import KitContext, KitFault
+from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
     RESIDENT,
@@ -33,6 +34,7 @@ from ._shared import (
     keyed_create,
     lowercase_times,
     new_issue,
+    organisation,
     plain,
     query,
     refused_on_create,
@@ -439,6 +441,37 @@ def test_if_match(ctx: KitContext) -> None:
         "版本号没有恰好加一",
         "the version did not increase by exactly one",
     )
+    for lifecycle in ctx.spec.lifecycles:
+        _action_if_match(ctx, lifecycle)
+
+
+def _action_if_match(ctx: KitContext, resource_type: str) -> None:
+    """A lifecycle action is a write like PUT: without If-Match 428, with a stale version 412,
+    and neither carries it out."""
+    action = _first_action(ctx, resource_type, ctx.staff.role)
+    if action is None:
+        return
+    item = Tracked(ctx, fresh(ctx, resource_type))
+    stale = item.etag
+    item.put(extensions={"org.example.kit": {"edit": 1}})  # the first version is stale now
+    path = f"{item.path}/actions/{action}"
+    tried = []
+    for status, headers, zh, en in ((428, {}, "不带 If-Match", "without If-Match"),
+                                    (412, {"If-Match": stale}, "带过期的 If-Match",
+                                     "with a stale If-Match")):
+        before = without_meta(item.doc)
+        resp = ctx.call("POST", path, ctx.staff, json_body={}, headers=headers)
+        ctx.expect(not 200 <= (resp.status or 0) < 300
+                   and without_meta(item.refresh()) == before,
+                   f"{resource_type} 的动作 {action} {zh}却被执行了（{resp.status}）",
+                   f"the action {action} on a {resource_type} {en} was carried out "
+                   f"({resp.status})")
+        tried.append((resp, status))
+    # Which refusal comes first when the action itself is not possible is not said; when it
+    # is (it succeeds with the current version), only the version can have refused it.
+    if item.act(action, expect=None).status == 200:
+        for resp, status in tried:
+            ctx.expect_problem(resp, status)
 
 
 @check("/req/core/idempotency-key")
@@ -461,6 +494,17 @@ def test_idempotency(ctx: KitContext) -> None:
         ctx.read(rt, other["id"]).status == 404,
         "同一键配不同请求体却创建了资源",
         "the same key with another body created a resource",
+    )
+    # The same id with other members is another body too: a replay is known by the whole
+    # body, not by the id it creates.
+    changed = copy.deepcopy(doc)
+    changed["extensions"] = {"org.example.kit": {"changed": ctx.new_id()[:8]}}
+    ctx.expect_problem(ctx.create(changed, headers=same_key), 422)
+    version = ((ctx.read(rt, doc["id"]).json() or {}).get("meta") or {}).get("versionId")
+    ctx.expect(
+        version == ((first.json() or {}).get("meta") or {}).get("versionId"),
+        "同一键、同一标识配不同请求体改变了资源",
+        "the same key and id with another body changed the resource",
     )
 
 
@@ -934,6 +978,19 @@ def _item_writer_forged(ctx: KitContext) -> None:
     _says_forged(ctx, resp.json() or {}, what)
 
 
+def _named_otherwise(ctx: KitContext, who: Principal, tag: str) -> list[dict[str, Any]]:
+    """Actors in ``who``'s role claiming a name, or an organisation, that is not ``who``'s:
+    the members a server binds along with the user id. The organisation is another
+    principal's, so a server that knows only registered organisations cannot refuse it as
+    unknown instead."""
+    claims: list[dict[str, Any]] = [{"role": who.role, "name": f"kit-forged-{tag}"}]
+    other = next((p for p in ctx.preset.principals.values()
+                  if p.organisation and p.organisation != who.organisation), None)
+    if other is not None:
+        claims.append({"role": who.role, "organisation": organisation(ctx, other)})
+    return claims
+
+
 @check("/req/core/actor-is-principal")
 def test_actor_is_principal(ctx: KitContext) -> None:
     staff = ctx.staff
@@ -944,9 +1001,11 @@ def test_actor_is_principal(ctx: KitContext) -> None:
         if stranger is not None:
             _behalf_elsewhere(ctx, rt, stranger)
         tag = ctx.new_id()[:8]
-        for claim in ({"role": staff.role, "userId": f"kit-forged-{tag}"},
-                      {"role": staff.role, "resident": resident_ref(ctx.new_id())},
-                      {"role": others[0]}):
+        claims: list[dict[str, Any]] = [
+            {"role": staff.role, "userId": f"kit-forged-{tag}"},
+            {"role": staff.role, "resident": resident_ref(ctx.new_id())},
+            {"role": others[0]}, *_named_otherwise(ctx, staff, tag)]
+        for claim in claims:
             doc = _forged(ctx, fresh(ctx, rt), claim)
             resp = ctx.create(doc, staff, as_is=True)
             what = f"{rt} created as {plain(sorted(claim))}"
@@ -961,7 +1020,8 @@ def test_actor_is_principal(ctx: KitContext) -> None:
         action = _first_action(ctx, rt, staff.role)
         if action is None:
             continue
-        for claim in ({"role": staff.role, "userId": f"kit-forged-{tag}"}, {"role": others[0]}):
+        for claim in ({"role": staff.role, "userId": f"kit-forged-{tag}"}, {"role": others[0]},
+                      *_named_otherwise(ctx, staff, tag)):
             resp = item.refuse(action, {"actor": claim}, staff, 403,
                                f"{action} with the actor {plain(sorted(claim))}")
             _says_forged(ctx, resp.json() or {}, f"{action} claiming {plain(sorted(claim))}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
@@ -14,6 +15,7 @@ from ._shared import (
     RESIDENT,
     ROLE,
     Tracked,
+    etag_of,
     expect_none,
     new_issue,
     plain,
@@ -27,19 +29,39 @@ def test_one_event_per_write(ctx: KitContext) -> None:
     who, cursor = watching(ctx)
     for rt in ctx.spec.resource_types:
         doc = ctx.document(rt)
-        ctx.created(doc)
+        stored = ctx.created(doc)
         bad = ctx.document(rt)
         bad["vendorField"] = 1
         ctx.create(bad)
-        mine = events_of(ctx, who, cursor, rt, doc["id"])
-        ctx.expect(len(mine) == 1, f"创建 {rt} 产生了 {len(mine)} 个事件",
-                   f"the create of a {rt} made {len(mine)} events")
+        # An update refused for its stale version writes nothing; the accepted one, once.
+        path = ctx.resource_path(rt, doc["id"])
+        edited = {**without_meta(stored), "extensions": {"org.example.kit": {"edit": 1}}}
+        written = ["create"]
+        for tag in ('"999999"', etag_of(stored)):
+            resp = ctx.call("PUT", path, ctx.staff, json_body=edited, headers={"If-Match": tag})
+            written += ["update"] if 200 <= (resp.status or 0) < 300 else []
+        actions = [e.get("action") for e in events_of(ctx, who, cursor, rt, doc["id"])]
+        ctx.expect(actions == written,
+                   f"{rt} 的写入（{plain(written, 'zh')}）产生的事件动作为 {plain(actions, 'zh')}",
+                   f"the writes of a {rt} ({plain(written)}) made events with actions "
+                   f"{plain(actions)}")
         ctx.expect(not events_of(ctx, who, cursor, rt, bad["id"]),
                    "被拒收的请求产生了事件", "a refused request made an event")
-    # A merge writes two issues: one event each, both naming the merge.
+    # An action refused for its stale version writes nothing; the accepted one, once; a merge
+    # writes two issues: one event each, both naming the merge.
+    acted = Tracked(ctx, new_issue(ctx))
     target = Tracked(ctx, new_issue(ctx))
     duplicate = Tracked(ctx, new_issue(ctx))
     cursor = tail(ctx, who)
+    ctx.call("POST", f"{acted.path}/actions/accept", ctx.staff, json_body={},
+             headers={"If-Match": '"999999"'})
+    acted.act("accept")
+    actions = [e.get("action") for e in events_of(ctx, who, cursor, ISSUE, acted.id)]
+    ctx.expect(actions == ["accept"],
+               f"一次被拒绝、一次成功的 accept 产生的事件动作为 {plain(actions, 'zh')}，"
+               "应恰好一个 accept",
+               f"a refused and an accepted accept made events with actions {plain(actions)}, "
+               "not exactly one accept")
     duplicate.act("merge", {"details": {"mergedInto": target.id}})
     for issue in (duplicate, target):
         mine = events_of(ctx, who, cursor, ISSUE, issue.id)
@@ -142,26 +164,52 @@ def test_resume(ctx: KitContext) -> None:
     ctx.expect(again == [], "读到末尾后再读仍有旧事件", "reading past the end returned old events")
 
 
+def _data_version(event: dict[str, Any]) -> str | None:
+    """The ``meta.versionId`` of an event's data."""
+    data = event.get("data")
+    meta = data.get("meta") if isinstance(data, dict) else None
+    return str(meta.get("versionId")) if isinstance(meta, dict) else None
+
+
 @check("/req/change-feed/full-state", needs=(ROLE.system,))
 def test_full_state(ctx: KitContext) -> None:
     who, cursor = watching(ctx)
-    rt = ctx.spec.resource_types[0]
-    doc = ctx.document(rt)
-    ctx.created(doc)
-    mine = events_of(ctx, who, cursor, rt, doc["id"])
-    ctx.expect(bool(mine), "没有读到创建事件", "the create event is missing")
-    event = mine[0]
-    current = ctx.read(rt, doc["id"], who).json()
-    ctx.expect(
-        event.get("data") == current,
-        "事件数据与读取的资源不同",
-        "the event's data differs from the resource as read",
-    )
-    ctx.expect(
-        event.get("resourceversion") == (current or {}).get("meta", {}).get("versionId"),
-        "resourceversion 与 meta.versionId 不同",
-        "resourceversion differs from meta.versionId",
-    )
+    # What the mirror reads after each write, by subject and version: the state the write's
+    # event must carry.
+    states: dict[tuple[str, str], Any] = {}
+
+    def read(rt: str, rid: str) -> None:
+        state = ctx.read(rt, rid, who).json() or {}
+        version = str((state.get("meta") or {}).get("versionId"))
+        states[(subject(ctx, rt, rid), version)] = state
+
+    for rt in ctx.spec.resource_types:  # a create and an update of each
+        doc = ctx.document(rt)
+        stored = ctx.created(doc)
+        read(rt, doc["id"])
+        resp = ctx.call("PUT", ctx.resource_path(rt, doc["id"]), ctx.staff,
+                        json_body={**without_meta(stored),
+                                   "extensions": {"org.example.kit": {"edit": 1}}},
+                        headers={"If-Match": etag_of(stored)})
+        ctx.expect_status(resp, 200, zh=f"更新 {rt}", en=f"update a {rt}")
+        read(rt, doc["id"])
+    issue = Tracked(ctx, new_issue(ctx))  # and an action
+    read(ISSUE, issue.id)
+    issue.act("accept")
+    read(ISSUE, issue.id)
+    events, _ = after(ctx, who, cursor)
+    seen = {(e.get("subject"), str(e.get("resourceversion"))): e for e in events
+            if isinstance(e, dict)}
+    missing = sorted(f"{s}@{v}" for s, v in states if (s, v) not in seen)
+    expect_none(ctx, missing, "没有读到这些写入的事件", "the events of these writes are missing")
+    stale = sorted(f"{s}@{v}" for (s, v), state in states.items()
+                   if (s, v) in seen and seen[(s, v)].get("data") != state)
+    expect_none(ctx, stale, "这些事件的数据不是写入后读取的资源",
+                "the data of these events is not the resource as read after the write")
+    numbered = sorted(f"{s}@{v}" for (s, v), e in seen.items()
+                      if (s, v) in states and _data_version(e) != v)
+    expect_none(ctx, numbered, "这些事件的 resourceversion 与数据的 meta.versionId 不同",
+                "the resourceversion of these events differs from their data's meta.versionId")
 
 
 @check("/req/change-feed/redacted", needs=(ROLE.system,))

@@ -60,7 +60,7 @@ def _get(ctx: KitContext, tail: str, who: Principal | None = None,
                     headers={"Accept": "*/*"})
 
 
-def _post(ctx: KitContext, fmt: str, form: dict[str, str],
+def _post(ctx: KitContext, fmt: str, form: dict[str, str] | list[tuple[str, str]],
           headers: dict[str, str] | None = None) -> Response:
     return ctx.call("POST", _path(ctx, f"/requests.{fmt}"), None,
                     content=urlencode(form).encode("utf-8"),
@@ -83,6 +83,17 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]
         out += content + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
     return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
+def _names(ctx: KitContext, resp: Response, field: str, zh: str, en: str) -> None:
+    """``resp`` is a GeoReport 400 whose descriptions name ``field``."""
+    ctx.expect_status(resp, 400, zh=zh, en=en)
+    items = resp.json() if isinstance(resp.json(), list) else []
+    ctx.expect(bool(items) and all(str(i.get("code")) == "400" for i in items if isinstance(
+        i, dict)) and any(field in str(i.get("description")) for i in items
+                          if isinstance(i, dict)),
+        f"{zh}：错误不是指明 {field} 的 [{{code: 400, description}}]",
+        f"{en}: the error is not [{{code: 400, description}}] naming {field}")
 
 
 def _json_list(ctx: KitContext, resp: Response, what: str) -> list[dict[str, Any]]:
@@ -233,6 +244,31 @@ def test_open311_create(ctx: KitContext) -> None:
     ctx.expect_status(bad, 400, zh="纬度超出范围", en="latitude out of range")
     after = len(_json_list(ctx, _get(ctx, "/requests.json", ctx.staff), "GET requests"))
     ctx.expect(after == before, "被拒绝的请求仍被保存", "a refused request was stored")
+    _refuses_repeats(ctx, who, code)
+
+
+#: scalar fields of a POST a client may send twice by mistake: the text, a name, the community
+#: and the credential (these last two with the same value twice)
+_SCALARS = ("description", "first_name", "jurisdiction_id", "api_key")
+
+
+def _refuses_repeats(ctx: KitContext, who: Principal, code: str) -> None:
+    """A scalar field given twice is a 400 naming it that stores nothing: neither one of its
+    values nor both joined (/req/open311/create)."""
+    form = [("api_key", who.token), ("service_code", code), ("lat", "39.9087"),
+            ("long", "116.3975"), ("description", "楼道灯不亮"), ("first_name", "桂英"),
+            ("jurisdiction_id", ctx.preset.community)]
+    reader, cursor = watching(ctx, or_staff=True)
+    for field in _SCALARS:
+        value = dict(form)[field]
+        again = value if field in ("api_key", "jurisdiction_id") else "王" + value
+        _names(ctx, _post(ctx, "json", [*form, (field, again)]), field,
+               zh=f"表单中 {field} 出现两次", en=f"{field} given twice in the form")
+    events, _ = after(ctx, reader, cursor)
+    issues = subject(ctx, ISSUE, "")
+    ctx.expect(not [e for e in events if isinstance(e, dict)
+                    and str(e.get("subject", "")).startswith(issues)],
+               "字段重复的请求被保存", "a request with a field given twice was stored")
 
 
 @check("/req/open311/media", needs=(_RESIDENT,))
@@ -346,6 +382,26 @@ def test_open311_read(ctx: KitContext) -> None:
     ctx.expect_status(_get(ctx, "/requests.json", staff, start_date="2001-01-01T00:00:00Z",
                            end_date="2001-12-01T00:00:00Z"), 400,
                       zh="超过 90 天的范围", en="a range of more than 90 days")
+    # Dates at the ends of the calendar: the default 90 days stop there rather than pass them,
+    # and an instant beyond year 9999 or before year 1 in UTC is refused by name.
+    for name, edge in (("start_date", "9999-12-30T00:00:00+08:00"),
+                       ("end_date", "0001-01-02T00:00:00Z")):
+        resp = _get(ctx, "/requests.json", staff, **{name: edge})
+        ctx.expect_status(resp, 200, zh=f"{name}={edge}，缺省范围止于日历的一端",
+                          en=f"{name}={edge}, the default range stopping at an end of the "
+                          "calendar")
+        found = {str(i.get("service_request_id")) for i in _json_list(ctx, resp, "GET requests")}
+        ctx.expect(rid not in found, f"{name}={edge} 给出了现在的请求",
+                   f"{name}={edge} gives a request of today")
+    for name, beyond in (("start_date", "9999-12-31T20:00:00-08:00"),
+                         ("end_date", "0001-01-01T00:00:00+08:00")):
+        _names(ctx, _get(ctx, "/requests.json", staff, **{name: beyond}), name,
+               zh=f"{name}={beyond} 在 UTC 的 0001 至 9999 年之外",
+               en=f"{name}={beyond} lies outside the years 0001 to 9999 in UTC")
+    twice = urlencode([("api_key", staff.token), ("status", "open"), ("status", "closed")])
+    _names(ctx, ctx.call("GET", _path(ctx, f"/requests.json?{twice}"), None,
+                         headers={"Accept": "*/*"}), "status",
+           zh="status 出现两次", en="status given twice")
     token = _json_list(ctx, _get(ctx, f"/tokens/{rid}.json"), "GET tokens")
     ctx.expect(bool(token) and token[0].get("service_request_id") == rid,
                "令牌没有给出 service_request_id", "the token gives no service_request_id")
@@ -397,6 +453,18 @@ def test_open311_paging(ctx: KitContext) -> None:
     for bad in ({size_name: "0"}, {size_name: str(table.max_requests + 1)}, {page_name: "0"}):
         ctx.expect_status(_get(ctx, "/requests.json", ctx.staff, **bad), 400,
                           zh=f"超出范围的 {plain(bad, 'zh')}", en=f"{plain(bad)} out of range")
+    # service_request_id is answered whole: each id once, and no more than the cap of them.
+    one = sorted(filed)[0]
+    again = _json_list(ctx, _get(ctx, "/requests.json", ctx.staff,
+                                 service_request_id=",".join([one] * 3)), "GET requests by id")
+    ctx.expect([str(i.get("service_request_id")) for i in again] == [one],
+               f"service_request_id 列出同一标识三次，给出了 {len(again)} 条",
+               f"service_request_id listing one id three times gave {len(again)} requests")
+    # Short ids keep the address short; none names a request, so only the count matters.
+    many = ",".join(str(n) for n in range(1, table.max_requests + 2))
+    _names(ctx, _get(ctx, "/requests.json", ctx.staff, service_request_id=many),
+           "service_request_id", zh=f"service_request_id 列出 {table.max_requests + 1} 个标识",
+           en=f"service_request_id listing {table.max_requests + 1} ids")
 
 
 @check("/req/open311/public-read")
@@ -446,6 +514,16 @@ def test_open311_errors(ctx: KitContext) -> None:
     ctx.expect_status(denied, 403, zh="没有 api_key", en="no api_key")
     ctx.expect(isinstance(denied.json(), list) and (denied.json() or [{}])[0].get("code") == 403,
                "403 不是 GeoReport 错误列表", "the 403 is not a GeoReport error list")
+    # A JSON body is no form: 415, saying which media types a POST takes.
+    as_json = ctx.call("POST", _path(ctx, "/requests.json"), None,
+                       content=b'{"service_code": "x"}',
+                       headers={"Content-Type": "application/json", "Accept": "*/*"})
+    ctx.expect_status(as_json, 415, zh="JSON 请求体", en="a JSON body")
+    said = as_json.json() if isinstance(as_json.json(), list) else []
+    ctx.expect(bool(said) and all(isinstance(i, dict) and str(i.get("code")) == "415"
+                                  and _FORM in str(i.get("description")) for i in said),
+               f"415 不是说明须为 {_FORM} 的 GeoReport 错误列表",
+               f"the 415 is not a GeoReport error list saying the body must be {_FORM}")
 
 
 @check("/req/open311/formats", needs=(_RESIDENT,))

@@ -682,3 +682,17 @@ def lowercase_times(node: Any) -> Any:
     if when is None:
         return node
     return when.astimezone(UTC).isoformat().replace("+00:00", "z").replace("T", "t")
+
+
+def worker_grids(ctx: KitContext) -> tuple[Principal, str, str]:
+    """The preset's grid worker, a grid of the preset's community they serve, and one of the
+    same community they do not."""
+    who = ctx.principal(ROLE.grid_worker)
+    community = ctx.preset.community
+    mine = next((g for g in who.grids if g.startswith(community + "-")), None)
+    if mine is None:
+        raise Skipped(f"预设没有给出网格员 {who.name} 在社区 {community} 中负责的网格（grids）",
+                      f"the preset gives no grid of {community} for grid worker {who.name}")
+    other = next(f"{community}-{code}" for code in ("Z9", "Z8", "Z7")
+                 if f"{community}-{code}" not in who.grids)
+    return who, mine, other
