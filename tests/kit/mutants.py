@@ -759,6 +759,77 @@ def reply_due_uppercase_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def grid_scope_cached(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A grid worker's access to a resident, once granted (by reading her or recording her),
+    is never decided again: moved by staff to another grid, she stays readable, and her
+    create replayable, to the worker."""
+    original = Access.in_grids
+    granted: set[tuple[str, str]] = set()
+
+    def in_grids(self: Access, principal: Principal, doc: Any, now: Any = None) -> bool:
+        key = (str(principal.user_id or principal.name), str(doc.get("id")))
+        if key in granted or original(self, principal, doc, now):
+            granted.add(key)
+            return True
+        return False
+
+    original_create = Service.prepare_create
+
+    def prepare_create(self: Service, principal: Principal, rtype: str, doc: Any,
+                       key: Any) -> Any:
+        if principal.role == "grid-worker" and isinstance(doc, dict):
+            granted.add((str(principal.user_id or principal.name), str(doc.get("id"))))
+        return original_create(self, principal, rtype, doc, key)
+
+    mp.setattr(Access, "in_grids", in_grids)
+    mp.setattr(Service, "prepare_create", prepare_create)
+    return app
+
+
+def behalf_unchecked_no_stranger(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """submittedBy may act for a resident of another community, and the staff of that
+    community may not record residents (403): the kit finds nobody to make her record."""
+    behalf_only_in_history(app, mp)
+
+    def refuse(scope: dict[str, Any]) -> dict[str, Any]:
+        if scope["method"] == "POST" and scope["path"] == "/residents" and (
+                _header(scope["headers"], b"authorization") or b"").startswith(
+                    b"Bearer staff-hepingli"):
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+        return scope  # without its token: 401
+
+    return Rewrite(app, request=refuse)
+
+
+def not_found_with_record(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A read the reader may not make answers 404, as it should, but the problem's detail
+    carries the stored record whole, "to help debugging"."""
+    from reference_server.errors import NotFound
+
+    def visible(self: Service, principal: Principal, stored: Any) -> Any:
+        if stored is None:
+            raise NotFound()
+        if not self.access.can_see(principal, stored):
+            raise NotFound("not visible to you; record: "
+                           + json.dumps(stored.doc, ensure_ascii=False))
+        return stored
+
+    original_read = Service.read
+
+    def read(self: Service, principal: Principal, rtype: str, rid: str,
+             audits: Any = None) -> Any:
+        try:
+            return original_read(self, principal, rtype, rid, audits)
+        except NotFound:
+            with self.store.read() as tx:
+                visible(self, principal, tx.get(rtype, rid))
+            raise
+
+    mp.setattr(Service, "visible", visible)
+    mp.setattr(Service, "read", read)
+    return app
+
+
 def dispatch_pre_claims(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """A new assignment takes whatever status the dispatch states: staff may create it
     already accepted, claiming it for the department."""
@@ -1153,6 +1224,17 @@ MUTANTS += [
     Mutant("stored-history-byte-changed", "/req/core/history-chain",
            "one byte of a stored history event changes after the next event named it",
            stored_history_byte_changed),
+    Mutant("grid-scope-cached", "/req/privacy/grid-scope",
+           "a grid worker keeps reading a resident staff moved to another grid",
+           grid_scope_cached),
+    Mutant("grid-scope-cached-replayed", "/req/core/idempotency-replay-access",
+           "a grid worker replays the create of a resident staff moved to another grid",
+           grid_scope_cached),
+    Mutant("behalf-unchecked-no-stranger", "/req/core/actor-is-principal",
+           "submittedBy may act for another community's resident, whose staff may not "
+           "record residents", behalf_unchecked_no_stranger),
+    Mutant("not-found-with-record", "/req/privacy/redaction-matrix",
+           "a refused read's 404 problem carries the whole record", not_found_with_record),
     Mutant("dispatch-pre-claims", "/req/issues/action-effects",
            "a dispatch creates its assignment already accepted", dispatch_pre_claims),
     Mutant("item-actors-unbound", "/req/core/actor-is-principal",

@@ -934,14 +934,23 @@ def _says_forged(ctx: KitContext, problem: dict[str, Any], what: str) -> None:
 
 
 def _stranger(ctx: KitContext) -> str | None:
-    """The id of a new resident record of another community, made by its staff: a resident
-    the kit's staff may not act for. None when the preset has no such staff."""
+    """The id of a new resident record of another community, made by a principal serving it
+    (its staff, or a city system): a resident the kit's staff may not act for. None when the
+    preset has no other community the kit's staff do not serve, or nobody to record her."""
     other = ctx.preset.other_community
-    outsider = ctx.preset.by_role(ctx.staff_role, community=other) if other else None
-    if outsider is None or outsider.serves(ctx.preset.community):
+    if not other or ctx.staff.serves(other):
+        return None
+    maker = (ctx.preset.by_role(ctx.staff_role, community=other)
+             or ctx.preset.by_role(ROLE.system, community=other))
+    if maker is None:
         return None
     doc = ctx.adapt(ctx.document(RESIDENT), community=other)
-    return str(doc["id"]) if ctx.create(doc, outsider).status == 201 else None
+    # A valid record of a community its maker serves: refusing it is a fault of its own, and
+    # would otherwise leave the relation below untested.
+    resp = ctx.create(doc, maker)
+    ctx.expect_status(resp, 201, zh=f"{maker.name} 在其服务的社区 {other} 登记居民",
+                      en=f"{maker.name} records a resident of {other}, a community they serve")
+    return str(doc["id"]) if resp.status == 201 else None
 
 
 def _behalf_elsewhere(ctx: KitContext, rt: str, stranger: str) -> None:

@@ -78,6 +78,13 @@ def _value_leaks(hidden: dict[Where, Any], payload: Any) -> list[str]:
                   if isinstance(v, str) and len(v) >= MIN_TEXT and v in served)
 
 
+def _text_leaks(hidden: dict[Where, Any], text: str) -> list[str]:
+    """Hidden string values anywhere in the text of a refusal (a 404's or 403's problem):
+    it holds nothing of the record, in no member and no sentence."""
+    return sorted(_pointer(w) for w, v in hidden.items()
+                  if isinstance(v, str) and len(v) >= MIN_TEXT and v in text)
+
+
 def _readers(ctx: KitContext) -> Iterator[tuple[str, Principal | None, str | None]]:
     """(label, principal, token) for every preset principal serving the community, a request
     without a token and one with a token no server issued."""
@@ -158,13 +165,16 @@ def test_redaction_matrix(ctx: KitContext) -> None:
             audience = _audience(ctx, who, record.doc)
             hidden = _hidden(ctx, rt, originals, audience)
             served: dict[str, tuple[int | None, list[Any]]] = {}
+            refusals: dict[str, str] = {}  # what a refused read said, by endpoint
             resp = ctx.client.request("GET", record.path, token=token)
             served["read"] = (resp.status, [resp.json()] if resp.status == 200 else [])
+            refusals["read"] = resp.text if resp.status != 200 else ""
             served["list"] = _listed(ctx, rt, rid, token, since)
             if _history_path(ctx, rt):
                 resp = ctx.client.request("GET", f"{record.path}/history", token=token)
                 events = (resp.json() or {}).get("items") or [] if resp.status == 200 else []
                 served["history"] = (resp.status, [{"resourceType": rt, "history": events}])
+                refusals["history"] = resp.text if resp.status != 200 else ""
             status, events = feed
             wanted = subject(ctx, rt, rid)
             served["feed"] = (status, [e.get("data") for e in events
@@ -174,6 +184,7 @@ def test_redaction_matrix(ctx: KitContext) -> None:
                 for doc in docs:
                     n, found = _leaks(ctx, rt, hidden, doc)
                     compared, leaked = compared + n, leaked + found
+                leaked += _text_leaks(hidden, refusals.get(endpoint, ""))
                 cells.append(_cell(label, who, audience, endpoint, rt, status_, len(docs),
                                    compared, leaked))
             if rt == RESIDENT:

@@ -620,6 +620,10 @@ def test_grid_scope(ctx: KitContext) -> None:
                f"网格员读到的记录与受众 {audience} 的脱敏结果不同",
                f"the grid worker's read differs from the {audience} redaction")
     ctx.expect_problem(outside.read(who), 404)
+    # Moved by staff to another grid after the worker read her: access is decided now.
+    inside.put(memberships=[{**m, "grid": other} for m in inside.doc.get("memberships") or ()])
+    ctx.expect(inside.read(who).status == 404, "居民迁出网格后网格员仍读得到她",
+               "the grid worker still reads a resident after staff moved her to another grid")
     # A resident who lived in the worker's grid until 2019 and lives in another now.
     doc = with_number(ctx)
     now = [{**m, "community": community, "grid": other} for m in doc.get("memberships") or ()]
@@ -633,7 +637,7 @@ def test_grid_scope(ctx: KitContext) -> None:
         moved = outside
     shown = {str(i.get("id")) for i in ctx.items(RESIDENT, who, {"limit": "500"},
                                                  must_list=False)}
-    ctx.expect(not {outside.id, moved.id} & shown, "网格员的列表中有其他网格的居民",
+    ctx.expect(not {outside.id, moved.id, inside.id} & shown, "网格员的列表中有其他网格的居民",
                "the grid worker's list shows a resident of another grid")
 
 
