@@ -165,10 +165,21 @@ class Store:
             conn.exec_driver_sql("ANALYZE resources, resource_terms, events")
 
     def source_uri(self, configured: str | None = None) -> str:
-        """The URI this database writes as meta.source and event source; stable once made."""
+        """The URI this database writes as meta.source and event source; stable once made.
+
+        ValueError when ``configured`` differs from the URI of a feed already written: every
+        event's chain digest covers its source (/req/change-feed/chain-digest), so a new one
+        would break the chain readers have checked and make old events look new.
+        """
         with self.write() as tx:
             value = tx.info("source")
-            if value is None or (configured and value != configured):
+            if value is not None and configured and value != configured:
+                if tx.last_event() > 0:
+                    raise ValueError(
+                        f"this database's change feed is written as {value}; it cannot become "
+                        f"{configured} (its events' chain digests cover their source)")
+                value = None  # nothing written as the old one yet
+            if value is None:
                 value = configured or f"urn:uuid:{uuid.uuid4()}"
                 tx.set_info("source", value)
             return value

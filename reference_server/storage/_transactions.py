@@ -27,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     union_all,
 )
 from sqlalchemy.dialects import postgresql
@@ -231,6 +232,17 @@ class Tx:
     def get(self, rtype: str, rid: str) -> Stored | None:
         row = self._one("get", (rtype, rid))
         return None if row is None else Stored(row[0], rtype, rid, row[1], row[4], row[2], row[3])
+
+    def versions(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The stored version of each (type, id) of ``keys`` the store holds, in one
+        statement."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        c = resources.c
+        rows = self.conn.execute(select(c.rtype, c.id, c.version).where(
+            tuple_(c.rtype, c.id).in_(wanted)))
+        return {(str(t), str(i)): int(v) for t, i, v in rows}
 
     def insert(self, rtype: str, rid: str, version: int, text: str, derived: Derived,
                ) -> int | None:

@@ -290,3 +290,24 @@ def test_a_written_withheld_digest_is_refused_and_never_linked(api: Api, digest:
         assert acted.status_code == 422
         assert {e["pointer"] for e in acted.json()["errors"]} == {"/history/0/withheldDigest"}
         assert staff.get(f"{ISSUE_PATH}/{doc['id']}").json() == before
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_verify_reads_any_number_of_saved_pages(demo: dict[str, Any],
+                                                data: st.DataObject) -> None:
+    """Pages of GET /changes saved one a line, however many: their events are checked as one
+    run, so a changed event in any page is named; a file of nothing checkable is refused."""
+    feed = demo["feeds"]["system"]
+    size = data.draw(st.integers(1, max(1, len(feed) // 2)), label="page size")
+    pages = [{"items": feed[i:i + size], "next": "x"} for i in range(0, len(feed), size)]
+    folder = demo["folder"]
+    assert run(["verify", _write(folder, "pages.ndjson", [orjson.dumps(p) for p in pages])]) == 0
+    i = data.draw(st.integers(0, len(feed) - 1), label="event")
+    changed = copy.deepcopy(pages)
+    event = changed[i // size]["items"][i % size]
+    event["resourceversion"] = str(int(event["resourceversion"]) + 1)
+    assert run(["verify", _write(folder, "pages.ndjson",
+                                 [orjson.dumps(p) for p in changed])]) == 1
+    assert run(["verify", _write(folder, "empty.ndjson", [])]) == 2
+    assert run(["verify", _write(folder, "no-history.json", [b'{"resourceType": "Issue"}'])]) == 2

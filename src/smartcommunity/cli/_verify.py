@@ -46,10 +46,12 @@ def command(args: argparse.Namespace) -> int:
         results.append((args.base_url, len(feed), verify_feed(feed)))
     resume = {"after": args.after, "previous": args.previous}
     for source in discover(args.paths, args.ndjson):
-        items = [_parse(raw, source.name, line) for line, raw in source.open()]
-        if len(items) == 1 and isinstance(items[0], Mapping) and isinstance(
-                items[0].get("items"), list):
-            items = list(items[0]["items"])  # a page of GET /changes, saved as it came
+        items: list[Any] = []
+        for number, raw in source.open():
+            item = _parse(raw, source.name, number)
+            # Pages of GET /changes saved as they came, one or many: their events, in order.
+            items += (list(item["items"]) if isinstance(item, Mapping)
+                      and isinstance(item.get("items"), list) else [item])
         events: list[Any] = []
         docs: list[Any] = []
         for item in items:
@@ -57,12 +59,14 @@ def command(args: argparse.Namespace) -> int:
         if events:
             results.append((source.name, len(events), verify_feed(events, **resume)))
         for index, doc in enumerate(docs):
-            if not isinstance(doc, Mapping):
-                raise UsageError(f"{source.name}: not a JSON object / 不是 JSON 对象")
             name = source.name if len(items) == 1 else f"{source.name}#{index + 1}"
-            history = doc.get("history")
-            results.append((name, len(history) if isinstance(history, list) else 0,
-                            verify_history(doc)))
+            if not isinstance(doc, Mapping) or not isinstance(doc.get("history"), list):
+                # Neither an event nor a document with a history: nothing to say is intact.
+                raise UsageError(f"{name}: neither a change event nor a document with a history"
+                                 " / 既不是变更事件，也不是带历史的文档")
+            results.append((name, len(doc["history"]), verify_history(doc)))
+        if not items:
+            raise UsageError(f"{source.name}: holds no event and no document / 没有事件也没有文档")
     broken = any(found for _, _, found in results)
     if args.format == "json":
         for name, count, found in results:
