@@ -76,6 +76,15 @@ def mirror(source_url: str, token: str, target_store: Store, *, cursor: str | No
     """
     import httpx  # the server extra brings it; imported here so the package imports without it
 
+    if target_store.sealer is None:
+        # Each event is chained as it is written, as a server on the target writes its own
+        # (/req/change-feed/chain-digest): a target served meanwhile gets no unchained run
+        # that its next start would seal again, changing digests its readers already had.
+        from .service import Service
+        from .settings import Settings
+
+        Service(Settings(database_url=target_store.url.render_as_string(hide_password=False)),
+                target_store)
     own = client is None
     http = client or httpx.Client(base_url=source_url.rstrip("/"), timeout=60.0)
     headers = {"Authorization": f"Bearer {token}"}
