@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from smartcommunity.lifecycle import merge_into_target
 from smartcommunity.participation import (
+    decision_disagreements,
     moment,
     not_awaiting,
     reply_due,
@@ -20,7 +22,7 @@ from smartcommunity.participation import (
 )
 
 from ..auth import Principal
-from ..errors import IdConflict, NotRequested, RepliesMissing, coded
+from ..errors import IdConflict, NotRequested, RepliesMissing, Unprocessable, coded
 from ..storage import CONSULTATION, Stored, derive
 from ._policy import Policy, changed, policy_for, sub
 from ._profile import deadlines_due
@@ -40,6 +42,8 @@ ITEMS = {"dispatch": ("assignments", ("lead", "assisting")), "reassign": ("assig
          "follow-up": ("followUps", ("followUpId",))}
 #: the actions whose new assignments a city profile routes when they name no department
 ROUTED = ("dispatch",)
+#: what a decision waits for, and how far ahead of the clock a receivedAt may be
+REPLY_BEFORE_DECIDE = "/req/voice/reply-before-decide"
 
 
 @policy_for("Resident")
@@ -50,6 +54,9 @@ class ResidentPolicy(Policy):
     correctable = frozenset({"name", "formerNames", "contactPoints", "preferredChannels",
                              "address", "emergencyContacts", "consents", "meta", "restriction"})
     requested = ("restriction-requested", "erasure-requested")
+    #: when a request was made and decided, and by whom: the server's record of it, which a
+    #: resident or proxy never rewrites (/req/residents/rights-request)
+    request_members = ("requestedAt", "decidedAt", "decidedBy")
 
     @staticmethod
     def _state(doc: Mapping[str, Any]) -> Any:
@@ -74,9 +81,11 @@ class ResidentPolicy(Policy):
         new_state = self._state(doc)
         restriction = doc.get("restriction")
         if (new_state in self.requested and new_state != self._state(stored.doc)
-                and isinstance(restriction, dict) and "requestedAt" not in restriction):
-            # /req/residents/rights-request: the server records when the request was made.
-            doc = {**doc, "restriction": {**restriction, "requestedAt": stamp(now_cst())}}
+                and isinstance(restriction, dict)):
+            # /req/residents/rights-request: the server records when the request was made,
+            # whatever the body states; the earlier request's decision is not this one's.
+            kept = {k: v for k, v in restriction.items() if k not in self.request_members}
+            doc = {**doc, "restriction": {**kept, "requestedAt": stamp(now_cst())}}
         return doc
 
     def check_update(self, tx: Any, principal: Principal, current: Stored,
@@ -113,6 +122,8 @@ class ResidentPolicy(Policy):
                                 f"not set {new_state}",
                                 f"居民只能申请限制处理或删除，不能设为 {new_state}",
                                 "/req/residents/rights-request", "/restriction/state")
+            if new_state == old_state:
+                self._request_kept(principal, old, doc)
             return
         if not principal.serves_any(derive(doc).communities):
             raise forbidden(principal, "the record would leave the communities you serve",
@@ -125,6 +136,18 @@ class ResidentPolicy(Policy):
                             "restriction or erasure",
                             "只有居民本人或其代理人可以申请限制处理或删除",
                             "/req/residents/rights-request", "/restriction/state")
+
+    def _request_kept(self, principal: Principal, old: Mapping[str, Any],
+                      doc: Mapping[str, Any]) -> None:
+        """/req/residents/rights-request: leaving the state as it is, a resident or proxy
+        keeps when the request was made and decided (the same instant in any spelling)."""
+        before, now = sub(old, "restriction"), sub(doc, "restriction")
+        for member in self.request_members:
+            if not _same_instant(before.get(member), now.get(member)):
+                raise forbidden(principal, f"restriction.{member} is the server's record of the "
+                                "request and stays as it is",
+                                f"restriction.{member} 是服务器对申请的记录，不得更改",
+                                "/req/residents/rights-request", f"/restriction/{member}")
 
     def _on_legal_ground(self, operation: str, reason: Any) -> None:
         """/req/residents/erasure-on-request: without the resident's request, only a legal
@@ -157,6 +180,12 @@ class ResidentPolicy(Policy):
             if consent.get("status") == "withdrawn" and now.get("status") != "withdrawn":
                 problems.append((f"/consents/{j}/status", "a withdrawn consent stays withdrawn",
                                  "已撤回的同意不能恢复", "/req/residents/consent-append-only"))
+            elif consent.get("status") == "withdrawn" and not _same_instant(
+                    consent.get("withdrawnAt"), now.get("withdrawnAt")):
+                # When it was withdrawn is part of the record, as grantedAt is.
+                problems.append((f"/consents/{j}/withdrawnAt", "withdrawnAt of a withdrawn "
+                                 "consent may not change", "已撤回同意的 withdrawnAt 不得更改",
+                                 "/req/residents/consent-append-only"))
         if problems:
             raise unprocessable(problems)
 
@@ -497,14 +526,21 @@ class ConsultationPolicy(Policy):
 
     def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
         self._issues_exist(tx, doc)
-        if principal.role == "proxy" and not any(
-                self.proxy_for(tx, principal, sub(p, "onBehalfOf").get("id"),
-                               "participate-consultations")
-                for p in sub(doc, "origin").get("proposers") or () if isinstance(p, Mapping)):
-            raise forbidden(principal, "a proxy proposes only for a resident who authorised "
+        if principal.role != "proxy":
+            return
+        # /req/residents/proxy-scope: a proxy proposes for someone, and for each one named only
+        # with that one's authorisation (one authorised entry must not carry a stranger's).
+        behalf = [(i, sub(p, "onBehalfOf").get("id"))
+                  for i, p in enumerate(sub(doc, "origin").get("proposers") or ())
+                  if isinstance(p, Mapping) and "onBehalfOf" in p]
+        strangers = [i for i, rid in behalf
+                     if not self.proxy_for(tx, principal, rid, "participate-consultations")]
+        if not behalf or strangers:
+            raise forbidden(principal, "a proxy proposes only for residents who authorised "
                             "them to take part in consultations",
                             "代理人只能为授权其参与协商的居民提议", "/req/residents/proxy-scope",
-                            "/origin/proposers")
+                            f"/origin/proposers/{strangers[0]}/onBehalfOf" if strangers
+                            else "/origin/proposers")
 
     def check_update(self, tx: Any, principal: Principal, current: Stored,
                      doc: dict[str, Any]) -> None:
@@ -531,15 +567,14 @@ class ConsultationPolicy(Policy):
                      body: Mapping[str, Any], actor: Mapping[str, Any]) -> dict[str, Any]:
         if action == "decide":
             self._replies_given(tx, stored, sub(body, "details").get("unanswered"))
+            self._voices_agree(tx, stored, sub(body, "details").get("voices"))
         if action == "withdraw":
-            proposers = [p for p in sub(stored.doc, "origin").get("proposers") or ()
+            proposers = [proposer_of(p) for p in sub(stored.doc, "origin").get("proposers") or ()
                          if isinstance(p, Mapping)]
-            ok = any(principal.resident is not None
-                     and sub(p, "resident").get("id") == principal.resident for p in proposers)
+            ok = principal.resident is not None and principal.resident in proposers
             if principal.role == "proxy":
-                ok = ok or any(self.proxy_for(tx, principal, sub(p, "resident").get("id")
-                                              or sub(p, "onBehalfOf").get("id"),
-                                              "participate-consultations") for p in proposers)
+                ok = ok or any(self.proxy_for(tx, principal, p, "participate-consultations")
+                               for p in proposers)
             if not ok:
                 raise forbidden(principal, "only a proposer, or a proxy acting for one, may "
                                 "withdraw", "只有提议人或其代理人可以撤回",
@@ -560,13 +595,35 @@ class ConsultationPolicy(Policy):
                              where=("details", "unanswered"))
         if stray:
             raise unprocessable(stray, findings=True)
-        missing = unanswered(stored.doc, items, before=stamp(now_cst()),
-                             excused=listed if listed is not None else [])
+        # Stored before this decide means received before it, whatever receivedAt states
+        # (a receivedAt ahead of the clock is refused on create).
+        undecided = {k: v for k, v in stored.doc.items() if k != "decision"}
+        missing = unanswered(undecided, items, excused=listed if listed is not None else [])
         if missing:
             listed_ = ", ".join(f"{i.get('resourceType')}/{i.get('id')}" for i in missing)
             raise RepliesMissing(count=len(missing), items=listed_, errors=[
                 coded("", "voice.reply-missing", self.service.spec.version,
                       RepliesMissing.requirement, count=len(missing), items=listed_)])
+
+    def _voices_agree(self, tx: Any, stored: Stored, voices: Any) -> None:
+        """/req/voice/decision-lists-voices: the outcome decide lists for a replied item is
+        its reply's; the items of other consultations, or not held, are not this record's."""
+        if not isinstance(voices, list):
+            return
+        held = []
+        for entry in voices:
+            ref = sub(entry, "item") if isinstance(entry, Mapping) else {}
+            rtype, rid = ref.get("resourceType"), ref.get("id")
+            if rtype in VoicePolicy.types and isinstance(rid, str):
+                found = tx.get(rtype, rid)
+                if found is not None:
+                    held.append(found.doc)
+        decided = {**stored.doc, "decision": {"voices": voices}}
+        wrong = decision_disagreements(decided, held)
+        for f in wrong:  # the decide action's details, not yet the decision: the request's
+            f.pointer = f.pointer.replace("/decision/", "/details/", 1)
+        if wrong:
+            raise unprocessable(wrong, findings=True)
 
     def items(self, body: Mapping[str, Any], action: str) -> dict[str, Any]:
         """record-votes takes the ballots of its channel (/req/consultations/
@@ -603,6 +660,7 @@ class VoicePolicy(Policy):
                          "/req/voice/single-support", **values)
             problems.append((said["pointer"], said["message"]["en"],
                              said["message"]["zh-Hans"], "/req/voice/single-support"))
+        self._received_by_now(doc)
         # The city's reply days when the server runs a profile, else the spec's default.
         due = reply_due(str(doc["receivedAt"]), self.service.profile, version=version)
         if "replyDue" not in doc:
@@ -614,6 +672,19 @@ class VoicePolicy(Policy):
                              "/req/voice/reply-due"))
         if problems:
             raise unprocessable(problems)
+
+    def _received_by_now(self, doc: Mapping[str, Any]) -> None:
+        """/req/voice/reply-before-decide: decide counts every item stored, so none is received
+        after the server's time (give or take the clock skew leewaySeconds allows); refused
+        first, since the reply deadline counted from it would mean nothing."""
+        leeway = self.service.spec.parameter(REPLY_BEFORE_DECIDE, "leewaySeconds")
+        now = now_cst()
+        received = moment(str(doc.get("receivedAt")))
+        if received is None or received <= now + timedelta(seconds=float(leeway)):
+            return
+        raise Unprocessable(count=1, errors=[coded(
+            "/receivedAt", "voice.received-later", self.service.spec.version,
+            REPLY_BEFORE_DECIDE, stated=doc.get("receivedAt"), now=stamp(now))])
 
     #: what only the resident's voice, its recorder or an action writes: an update by staff
     #: (correcting an entry) keeps them (/req/voice/recorded-for, /req/voice/single-support)
@@ -638,6 +709,22 @@ class VoicePolicy(Policy):
             raise unprocessable([("/divisionCode", "divisionCode is not the consultation's",
                                   "divisionCode 与所属协商的社区不同",
                                   "/req/voice/recorded-for")])
+
+
+def proposer_of(entry: Mapping[str, Any]) -> Any:
+    """The resident a proposer entry stands for (/req/consultations/withdraw-by-proposer):
+    the one it acts onBehalfOf, else its own; the proxy of the entry is no proposer by it."""
+    if "onBehalfOf" in entry:
+        return sub(entry, "onBehalfOf").get("id")
+    return sub(entry, "resident").get("id")
+
+
+def _same_instant(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are equal, or RFC 3339 texts naming the same instant."""
+    if a == b:
+        return True
+    first = moment(a) if isinstance(a, str) else None
+    return first is not None and isinstance(b, str) and first == moment(b)
 
 
 def _later(a: str, b: str) -> bool:

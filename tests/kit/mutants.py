@@ -1522,6 +1522,82 @@ MUTANTS += [
            "cursor=latest gives a cursor one event past the end: the next event is lost",
            _latest_read_as(_one_past_the_end)),
 ]
+def proxy_proposes_for_any(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A proxy authorised by one resident proposes for others named beside her: one
+    authorised proposer entry carries them all."""
+    def check_create_stored(self: Any, tx: Any, principal: Principal,
+                            doc: dict[str, Any]) -> None:
+        self._issues_exist(tx, doc)
+        proposers = (doc.get("origin") or {}).get("proposers") or []
+        if principal.role == "proxy" and not any(
+                self.proxy_for(tx, principal, (p.get("onBehalfOf") or {}).get("id"),
+                               "participate-consultations") for p in proposers):
+            raise _policies.forbidden(principal, "not authorised", "未获授权",
+                                      "/req/residents/proxy-scope")
+
+    mp.setattr(_policies.ConsultationPolicy, "check_create_stored", check_create_stored)
+    return app
+
+
+def requested_at_from_body(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A restriction request keeps the requestedAt (and the earlier decidedAt) its PUT
+    states, instead of the server's time of the request."""
+    def prepare_update(self: Any, principal: Principal, stored: Stored,
+                       doc: dict[str, Any]) -> dict[str, Any]:
+        return doc
+
+    mp.setattr(_policies.ResidentPolicy, "prepare_update", prepare_update)
+    return app
+
+
+def request_times_rewritable(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Leaving the state as it is, a resident or proxy moves when the request was made."""
+    mp.setattr(_policies.ResidentPolicy, "_request_kept", lambda self, *args: None)
+    return app
+
+
+def proxy_entry_as_proposer(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A proposer entry acting for a resident counts its own actor as the proposer: the proxy
+    withdraws after her authorisation has ended."""
+    def proposer_of(entry: Any) -> Any:
+        return ((entry.get("resident") or {}).get("id")
+                or (entry.get("onBehalfOf") or {}).get("id"))
+
+    mp.setattr(_policies, "proposer_of", proposer_of)
+    return app
+
+
+def withdrawal_time_movable(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A withdrawn consent's withdrawnAt is rewritten by a later update."""
+    original = _policies.ResidentPolicy._consents_kept
+
+    def consents_kept(self: Any, old: dict[str, Any], new: dict[str, Any]) -> None:
+        when = {c.get("id"): c.get("withdrawnAt") for c in old.get("consents") or ()}
+        seen = copy.deepcopy(new)
+        for consent in seen.get("consents") or ():
+            if consent.get("id") in when and when[consent.get("id")] is not None:
+                consent["withdrawnAt"] = when[consent.get("id")]
+        original(self, old, seen)
+
+    mp.setattr(_policies.ResidentPolicy, "_consents_kept", consents_kept)
+    return app
+
+
+MUTANTS += [
+    Mutant("proxy-proposes-for-any", "/req/residents/proxy-scope",
+           "a proxy proposes jointly for a resident who never authorised him",
+           proxy_proposes_for_any),
+    Mutant("requested-at-from-body", "/req/residents/rights-request",
+           "a restriction request keeps the requestedAt and stale decidedAt its PUT states",
+           requested_at_from_body),
+    Mutant("request-times-rewritable", "/req/residents/rights-request",
+           "a proxy moves requestedAt of the pending request", request_times_rewritable),
+    Mutant("proxy-entry-as-proposer", "/req/consultations/withdraw-by-proposer",
+           "the proxy of a proposer entry withdraws after the authorisation ended",
+           proxy_entry_as_proposer),
+    Mutant("withdrawal-time-movable", "/req/residents/consent-append-only",
+           "a withdrawn consent's withdrawnAt is rewritten", withdrawal_time_movable),
+]
 from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001
 from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402, E702, I001
 from .mutants_public import MUTANTS as _public; MUTANTS += _public  # noqa: E402, E702, I001

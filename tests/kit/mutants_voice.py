@@ -158,3 +158,40 @@ MUTANTS += [
            "the public reads the opinions of a consultation it may not read",
            voices_of_hidden_consultations),
 ]
+
+
+def received_ahead(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """An opinion or proposal stated as received after the server's time is stored."""
+    mp.setattr(_policies.VoicePolicy, "_received_by_now", lambda self, doc: None)
+    return app
+
+
+def decided_before_now(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """decide waits only for items whose receivedAt has passed by the server's clock."""
+    original = _policies.unanswered
+
+    def received_by_now(consultation: Any, items: Any, before: Any = None,
+                        excused: Any = None) -> Any:
+        now = _policies.stamp(_policies.now_cst())
+        return original(consultation, items, before=now, excused=excused)
+
+    mp.setattr(_policies, "unanswered", received_by_now)
+    return app
+
+
+def decision_disagrees_recorded(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """decide records an outcome for an item other than its reply's."""
+    mp.setattr(_policies.ConsultationPolicy, "_voices_agree", lambda self, *args: None)
+    return app
+
+
+MUTANTS += [
+    Mutant("voice-received-ahead", "/req/voice/reply-before-decide",
+           "an opinion received a day after the server's time is stored", received_ahead),
+    Mutant("voice-decided-before-now", "/req/voice/reply-before-decide",
+           "decide passes by an item stated as received a little ahead of the clock",
+           decided_before_now),
+    Mutant("voice-decision-disagrees-recorded", "/req/voice/decision-lists-voices",
+           "decide lists an opinion as adopted though its reply did not adopt it",
+           decision_disagrees_recorded),
+]

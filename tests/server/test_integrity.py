@@ -310,4 +310,5 @@ def test_verify_reads_any_number_of_saved_pages(demo: dict[str, Any],
     assert run(["verify", _write(folder, "pages.ndjson",
                                  [orjson.dumps(p) for p in changed])]) == 1
     assert run(["verify", _write(folder, "empty.ndjson", [])]) == 2
-    assert run(["verify", _write(folder, "no-history.json", [b'{"resourceType": "Issue"}'])]) == 2
+    assert run(["verify", _write(folder, "no-history.json", [b'{"resourceType": "Issue"}'])]) == 0
+    assert run(["verify", _write(folder, "neither.json", [b'{"items": 1}'])]) == 2

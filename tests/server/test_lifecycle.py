@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smartcommunity.lifecycle import lifecycle_for
 
-from .helpers import EXAMPLES, WANG, Api, later, new_id, submitted_issue
+from .helpers import EXAMPLES, LI, WANG, Api, example, later, new_id, submitted_issue
 
 GAS = EXAMPLES["issue/gas-heater-elderly-closed.json"]
 LIFT = EXAMPLES["consultation/lift-installation-building-3.json"]
@@ -655,3 +657,61 @@ def test_proxy_submits_only_within_scope(api: Api) -> None:
     doc["history"][0]["actor"] = doc["submittedBy"]
     assert api.as_("test-proxy-stranger").create(doc).status_code == 403
     assert api.as_("proxy").create(doc).status_code == 201
+
+
+#: the demo's 陈志强, who authorised no proxy, and a resident the server holds no record of
+CHEN = "b22da02a-37b1-40a8-a75a-eb1e3520a009"
+NOBODY = "0b9e6c1e-2f4a-4d8e-9c1b-7a6f5e4d3c2b"
+#: 李建国 as a proposer: the demo's proxy principal, a resident himself
+LI_PROPOSING = {"role": "proxy", "name": "李建国",
+                "resident": {"resourceType": "Resident", "id": LI}}
+
+
+def _proposed_by_proxy(behalf: list[str], lead: str = WANG) -> dict[str, Any]:
+    """A consultation 李建国 proposes, one proposer entry acting for each of ``behalf``."""
+    proposers = [{**LI_PROPOSING, "onBehalfOf": {"resourceType": "Resident", "id": rid}}
+                 for rid in behalf]
+    doc = _proposed(origin={"type": "joint-proposal" if len(behalf) > 1 else "resident-proposal",
+                            "proposers": proposers, "proposedAt": LIFT["origin"]["proposedAt"]})
+    doc["history"][0]["actor"] = {"role": "proxy",
+                                  "onBehalfOf": {"resourceType": "Resident", "id": lead}}
+    return doc
+
+
+@settings(max_examples=20, deadline=None)
+@given(behalf=st.lists(st.sampled_from([WANG, CHEN, NOBODY]), min_size=1, max_size=3,
+                       unique=True))
+def test_a_proxy_proposes_only_for_residents_who_each_authorised_him(
+        sqlite_api: Api, behalf: list[str]) -> None:
+    """/req/residents/proxy-scope: 王桂英's authorisation does not carry anyone else named
+    beside her; the first entry acting for someone else is pointed at."""
+    resp = sqlite_api.as_("proxy").create(_proposed_by_proxy(behalf))
+    if behalf == [WANG]:
+        assert resp.status_code == 201, resp.text
+        return
+    assert resp.status_code == 403, resp.text
+    first = next(i for i, rid in enumerate(behalf) if rid != WANG)
+    assert [(e["pointer"], e["requirement"]) for e in resp.json()["errors"]] == [
+        (f"/origin/proposers/{first}/onBehalfOf", "/req/residents/proxy-scope")]
+
+
+@pytest.mark.parametrize("ended", ["lapsed", "narrowed"])
+def test_a_proxy_whose_authorisation_ended_no_longer_withdraws(sqlite_api: Api,
+                                                              ended: str) -> None:
+    """/req/consultations/withdraw-by-proposer: an entry acting for a resident stands for her,
+    so its proxy withdraws only while she authorises him to take part in consultations."""
+    api = sqlite_api
+    record = example("resident/wang-guiying.json")  # a fresh id: 李建国 her proxy
+    assert api.staff.create(record).status_code == 201
+    theirs = Doc(api, "Consultation", _proposed_by_proxy([record["id"]], record["id"]), "proxy")
+    current = api.staff.get(f"/residents/{record['id']}")
+    changed = current.json()
+    if ended == "lapsed":
+        changed["proxies"][0]["validUntil"] = later(-1)
+    else:
+        changed["proxies"][0]["scope"] = ["submit-issues", "receive-information"]
+    assert api.staff.put(f"/residents/{record['id']}", changed,
+                         if_match=current.headers["etag"]).status_code == 200
+    refused = theirs.act("proxy", "withdraw", {"reason": "proposer-request"}, 403)
+    assert refused.json()["errors"][0]["requirement"] == "/req/consultations/withdraw-by-proposer"
+    assert api.staff.get(theirs.path).json()["status"] == "proposed"

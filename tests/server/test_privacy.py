@@ -34,6 +34,7 @@ from .helpers import (
     example,
     later,
     new_id,
+    spelled,
     submitted_issue,
 )
 
@@ -348,6 +349,86 @@ def test_residents_rights(api: Api) -> None:
             ] == [("org.w3id.smartcommunity.resident.erased", "erase")]
     again = api.staff.put(path, erased, if_match=resp.headers["etag"])
     assert again.status_code == 422
+
+
+#: the organisation that decided an earlier request (any will do for a stale decidedBy)
+DECIDER = {"id": "rc-xingfuli", "name": "幸福里社区居民委员会", "type": "residents-committee"}
+
+
+def _managed(api: Api) -> tuple[str, Any]:
+    """A fresh resident record whose manage-data proxy is 李建国 (token "proxy"), and its
+    response as he reads it."""
+    record = example("resident/wang-guiying.json")
+    assert api.staff.create(record).status_code == 201
+    path = f"/residents/{record['id']}"
+    return path, api.as_("proxy").get(path)
+
+
+def _respelled(text: str, shift: int) -> str:
+    """The instant ``text`` names moved by ``shift`` seconds, written in UTC with a ``Z``."""
+    at = datetime.fromisoformat(text.replace("Z", "+00:00")) + timedelta(seconds=shift)
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@settings(max_examples=15, deadline=None)
+@given(stated=st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1)), utc=st.booleans(),
+       stale=st.booleans(), shift=st.sampled_from([0, 0, 1, -86400, 400 * 86400]))
+def test_the_server_records_when_restriction_is_asked_for(
+        sqlite_api: Api, stated: datetime, utc: bool, stale: bool, shift: int) -> None:
+    """/req/residents/rights-request: whatever requestedAt a PUT states, and whatever an earlier
+    decision left, the request is recorded at the server's time and undecided; leaving the
+    state as it is, the proxy cannot move when it was asked for (the same instant respelled
+    is no change)."""
+    api = sqlite_api
+    path, current = _managed(api)
+    body = current.json()
+    given_at = spelled(stated.replace(tzinfo=UTC), utc, True, True)
+    body["restriction"] = {"state": "restriction-requested", "requestedAt": given_at}
+    if stale:  # read back from a request decided long ago
+        body["restriction"].update(decidedAt=spelled(stated.replace(tzinfo=UTC)
+                                                     + timedelta(days=9), utc, True, True),
+                                   decidedBy=copy.deepcopy(DECIDER))
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    resp = api.as_("proxy").put(path, body, if_match=current.headers["etag"])
+    assert resp.status_code == 200, resp.text
+    kept = resp.json()["restriction"]
+    recorded = datetime.fromisoformat(kept["requestedAt"])
+    assert before <= recorded <= datetime.now(UTC) + timedelta(seconds=1), kept
+    assert "decidedAt" not in kept and "decidedBy" not in kept
+    again = resp.json()
+    again["restriction"]["requestedAt"] = _respelled(kept["requestedAt"], shift)
+    restated = api.as_("proxy").put(path, again, if_match=resp.headers["etag"])
+    assert restated.status_code == (200 if shift == 0 else 403), restated.text
+    if shift:
+        assert restated.json()["errors"][0]["pointer"] == "/restriction/requestedAt"
+        assert api.staff.get(path).json()["restriction"] == kept
+
+
+@settings(max_examples=10, deadline=None)
+@given(shift=st.sampled_from([0, 1, -1, -86400, 30 * 86400]), utc=st.booleans())
+def test_a_withdrawn_consents_withdrawal_time_stays(sqlite_api: Api, shift: int,
+                                                    utc: bool) -> None:
+    """/req/residents/consent-append-only: once withdrawn, withdrawnAt is part of the record
+    as grantedAt is; the same instant respelled is no change."""
+    api = sqlite_api
+    path, current = _managed(api)
+    body = current.json()
+    body["consents"][1].update(status="withdrawn", withdrawnAt=later(0))
+    resp = api.as_("proxy").put(path, body, if_match=current.headers["etag"])
+    assert resp.status_code == 200, resp.text
+    moved = resp.json()
+    stored = moved["consents"][1]["withdrawnAt"]
+    respelled = _respelled(stored, shift)
+    moved["consents"][1]["withdrawnAt"] = respelled if utc else datetime.fromisoformat(
+        respelled.replace("Z", "+00:00")).astimezone(timezone(timedelta(hours=8))).isoformat()
+    again = api.staff.put(path, moved, if_match=resp.headers["etag"])
+    if shift == 0:
+        assert again.status_code == 200, again.text
+        return
+    assert again.status_code == 422, again.text
+    assert [(e["pointer"], e["requirement"]) for e in again.json()["errors"]] == [
+        ("/consents/1/withdrawnAt", "/req/residents/consent-append-only")]
+    assert api.staff.get(path).json()["consents"][1]["withdrawnAt"] == stored
 
 
 def test_restricted_disclosure(api: Api) -> None:

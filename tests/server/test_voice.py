@@ -272,6 +272,79 @@ def test_decide_goes_ahead_when_it_records_why_each_reply_is_missing(sqlite_api:
     assert not_awaiting(c.doc, [first, second]) == []
 
 
+#: how far ahead of the server's clock a receivedAt may be (/req/voice/reply-before-decide)
+LEEWAY = 300
+
+
+@settings(max_examples=25, deadline=None)
+@given(ahead=st.integers(-400 * 86400, 400 * 86400), utc=st.booleans(), upper_t=st.booleans(),
+       upper_z=st.booleans())
+def test_a_received_at_ahead_of_the_servers_clock_is_refused(
+        sqlite_api: Api, ahead: int, utc: bool, upper_t: bool, upper_z: bool) -> None:
+    """An item stated as received later than the server's time (beyond the leeway) is refused
+    with its code, however RFC 3339 spells it; one in the past or within the leeway is kept."""
+    if LEEWAY - 60 < ahead < LEEWAY + 60:
+        return  # the seconds the request itself takes decide it either way
+    received = datetime.now().astimezone() + timedelta(seconds=ahead)
+    doc = _opinion(new_id(), receivedAt=spelled(received, utc, upper_t, upper_z))
+    resp = _post(sqlite_api, "grid-worker", doc)
+    if ahead <= LEEWAY:
+        assert resp.status_code == 201, resp.text
+    else:
+        assert resp.status_code == 422, resp.text
+        assert [(e["pointer"], e["code"]) for e in resp.json()["errors"]] == [
+            ("/receivedAt", "voice.received-later")]
+        assert sqlite_api.staff.get(f"/opinions/{doc['id']}").status_code == 404
+
+
+def test_decide_counts_an_item_stated_as_received_a_little_ahead(sqlite_api: Api) -> None:
+    """Stored before decide is received before it: a receivedAt within the leeway ahead of the
+    clock does not let the decision pass it by."""
+    api = sqlite_api
+    c = _consultation_at(api, "deliberating")
+    ahead = (datetime.now().astimezone() + timedelta(seconds=LEEWAY // 2)).isoformat(
+        timespec="seconds")
+    opinion = _opinion(c.id, receivedAt=ahead)
+    assert _post(api, "grid-worker", opinion).status_code == 201
+    decide = {"details": {"decisionType": "adopted", "basis": "consensus", "text": "按方案加装。"}}
+    refused = c.api.staff.post(f"{c.path}/actions/decide", decide, if_match=c.etag)
+    assert refused.status_code == 409, refused.text
+    assert opinion["id"] in refused.json()["message"]["en"]
+
+
+OUTCOMES = ("answered", "adopted", "partly-adopted", "not-adopted")
+
+
+@settings(max_examples=12, deadline=None)
+@given(replied=st.sampled_from(OUTCOMES), listed=st.sampled_from(OUTCOMES))
+def test_decide_listing_an_outcome_other_than_the_reply_is_refused(
+        sqlite_api: Api, replied: str, listed: str) -> None:
+    """/req/voice/decision-lists-voices: the outcome decide lists for a replied item is its
+    reply's; otherwise 422 and the consultation stays as it was."""
+    api = sqlite_api
+    c = _consultation_at(api, "deliberating")
+    opinion = _opinion(c.id)
+    assert _post(api, "grid-worker", opinion).status_code == 201
+    reply = {"outcome": replied, "text": "答复。", "reasons": "理由。"}
+    assert _act(api, "community-staff", f"/opinions/{opinion['id']}", "reply",
+                {"details": {"reply": reply}}).status_code == 200
+    voices = [{"item": {"resourceType": "Opinion", "id": new_id()}, "outcome": "adopted",
+               "why": "不在本服务器上的条目，无从比对。"},
+              {"item": {"resourceType": "Opinion", "id": opinion["id"]}, "outcome": listed,
+               "why": "纳入或不纳入方案的理由。"}]
+    decide = {"details": {"decisionType": "adopted", "basis": "consensus", "text": "按方案加装。",
+                          "voices": voices}}
+    resp = c.api.staff.post(f"{c.path}/actions/decide", decide, if_match=c.etag)
+    if listed == replied:
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["decision"]["voices"] == voices
+        return
+    assert resp.status_code == 422, resp.text
+    assert [(e["pointer"], e["code"]) for e in resp.json()["errors"]] == [
+        ("/details/voices/1/outcome", "voice.decision-disagrees")]
+    assert api.staff.get(c.path).json()["status"] == "deliberating"
+
+
 def test_opinions_are_listed_by_community_and_consultation(api: Api) -> None:
     consultation = new_id()
     doc, other = _opinion(consultation), _opinion(new_id())

@@ -60,11 +60,13 @@ def command(args: argparse.Namespace) -> int:
             results.append((source.name, len(events), verify_feed(events, **resume)))
         for index, doc in enumerate(docs):
             name = source.name if len(items) == 1 else f"{source.name}#{index + 1}"
-            if not isinstance(doc, Mapping) or not isinstance(doc.get("history"), list):
-                # Neither an event nor a document with a history: nothing to say is intact.
-                raise UsageError(f"{name}: neither a change event nor a document with a history"
-                                 " / 既不是变更事件，也不是带历史的文档")
-            results.append((name, len(doc["history"]), verify_history(doc)))
+            if not isinstance(doc, Mapping) or "resourceType" not in doc:
+                # Neither an event nor a document: nothing to say is intact.
+                raise UsageError(f"{name}: neither a change event nor a document"
+                                 " / 既不是变更事件，也不是文档")
+            history = doc.get("history")
+            results.append((name, len(history) if isinstance(history, list) else 0,
+                            verify_history(doc)))
         if not items:
             raise UsageError(f"{source.name}: holds no event and no document / 没有事件也没有文档")
     broken = any(found for _, _, found in results)

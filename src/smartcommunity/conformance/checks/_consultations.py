@@ -28,6 +28,7 @@ from ._shared import (
     proposed,
     refused_on_create,
     resident_actor,
+    resident_ref,
     transition,
     without_meta,
 )
@@ -250,6 +251,16 @@ def test_withdraw_by_proposer(ctx: KitContext) -> None:
         ctx.created(record)
         theirs = Tracked(ctx, proposed(ctx, [resident_actor(record["id"], "提议人")]))
         theirs.act("withdraw", {}, agent)
+        # An entry acting for a resident stands for her: once her authorisation has ended,
+        # the proxy named in it is no proposer and may not withdraw.
+        lapsed = resident(ctx, [proxy(ctx, agent, ["participate-consultations"], since=-90,
+                                      until=-1)])
+        ctx.created(lapsed)
+        entry = resident_actor(agent.resident, "代理人", ROLE.proxy,
+                               onBehalfOf=resident_ref(lapsed["id"]))
+        ended = Tracked(ctx, proposed(ctx, [entry]))
+        ended.refuse("withdraw", {}, agent, 403,
+                     "withdraw by the proxy of a proposer entry whose authorisation ended")
 
 
 @check("/req/consultations/division-fixed")

@@ -4,9 +4,11 @@ proxies, consents, minors and the resident list filters."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ... import identifiers
+from ..._moments import moment
 from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._registry import Skipped, check
@@ -155,13 +157,26 @@ def test_self_correction(ctx: KitContext) -> None:
 @check("/req/residents/rights-request", needs=(ROLE.proxy,))
 def test_rights_request(ctx: KitContext) -> None:
     agent = ctx.principal(ROLE.proxy)
-    record = restriction_asked(ctx, agent, reason="objection")
+    # Read back from a request decided a month ago: the new one is made now, undecided.
+    record = restriction_asked(ctx, agent, reason="objection", requestedAt=ctx.moment(-40),
+                               decidedAt=ctx.moment(-30))
     restriction = record.doc.get("restriction") or {}
     ctx.expect(restriction.get("state") == "restriction-requested",
                f"申请限制处理后状态为 {restriction.get('state')}",
                f"after asking for restriction the state is {restriction.get('state')}")
     ctx.expect(bool(restriction.get("requestedAt")), "申请限制处理后没有记录 requestedAt",
                "no requestedAt was recorded for the restriction request")
+    recorded = moment(restriction.get("requestedAt"))
+    ctx.expect(recorded is None or recorded > datetime.now(UTC) - timedelta(days=1),
+               f"requestedAt 记为请求中给出的 {restriction.get('requestedAt')}，而不是申请的时间",
+               f"requestedAt is the {restriction.get('requestedAt')} the request stated, not "
+               "when the request was made")
+    ctx.expect("decidedAt" not in restriction, "新的申请保留了上一次申请的 decidedAt",
+               "the new request kept the earlier request's decidedAt")
+    body = without_meta(record.doc)
+    body["restriction"] = {**restriction, "requestedAt": ctx.moment(-50)}
+    ctx.ensure_valid(body, "(a pending request restated with another requestedAt)")
+    record.refuse_put(body, 403, "the proxy moving requestedAt of the pending request", agent)
     second = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["manage-data"])]))
     resp = second.post("erasure-request", {"reason": "consent-withdrawn"}, agent)
     ctx.expect_status(resp, 200, zh="代理人申请删除", en="the proxy asks for erasure")
@@ -229,9 +244,11 @@ def _minimal(ctx: KitContext, doc: Any, where: str) -> None:
 @check("/req/residents/restricted-disclosure", needs=(ROLE.proxy,))
 def test_restricted_disclosure(ctx: KitContext) -> None:
     agent = ctx.principal(ROLE.proxy)
-    record = restriction_asked(ctx, agent, requestedAt=ctx.moment(-1))
-    record.put(restriction={**record.doc["restriction"], "state": "restricted",
-                            "decidedAt": ctx.moment()})
+    record = restriction_asked(ctx, agent)
+    asked = record.doc["restriction"]
+    # decided no earlier than asked, by the server's clock (which recorded requestedAt)
+    record.put(restriction={**asked, "state": "restricted",
+                            "decidedAt": asked.get("requestedAt") or ctx.moment()})
     full = without_meta(record.doc)
     for who in (ctx.staff, agent):
         got = ctx.read(RESIDENT, record.id, who)
@@ -291,6 +308,14 @@ def test_proxy_scope(ctx: KitContext) -> None:
         resp = ctx.create(proposed(ctx, [acting_for(record)]), agent)
         ctx.expect_status(resp, want, zh=f"代理人代为提议协商（{label}）",
                           en=f"the proxy proposes a consultation ({label})")
+        if record is not wide:
+            # one resident's authorisation does not carry another named beside her
+            joint = proposed(ctx, [acting_for(wide), acting_for(record)])
+            joint["origin"]["type"] = "joint-proposal"
+            resp = ctx.create(ctx.ensure_valid(joint, "(joint proposal)"), agent)
+            ctx.expect_status(resp, 403, zh=f"代理人代为联名提议，其中一位未授权（{label}）",
+                              en=f"the proxy proposes jointly for one who authorised him "
+                                 f"and one who did not ({label})")
         if record is not lapsed:
             resp = record.put(_corrected(ctx, record.doc, "777"), agent, expect=None)
             ctx.expect_status(resp, 200 if allowed else 403, zh=f"代理人更正记录（{label}）",
@@ -330,6 +355,10 @@ def test_consent_append_only(ctx: KitContext) -> None:
     body["consents"][index].update(status="withdrawn", withdrawnAt=ctx.moment())
     body["consents"].append({**consent, "id": ctx.new_id(), "grantedAt": ctx.moment(-1)})
     record.put(ctx.ensure_valid(body, "(consent withdrawn, one added)"))
+    body = without_meta(record.doc)
+    body["consents"][index]["withdrawnAt"] = ctx.moment(-5)
+    record.refuse_put(ctx.ensure_valid(body, "(withdrawnAt moved)"), 422,
+                      "a withdrawn consent's withdrawnAt moved")
 
 
 def _today_minus_years(ctx: KitContext, years: int) -> str:

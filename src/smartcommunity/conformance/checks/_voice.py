@@ -217,6 +217,42 @@ def test_reply_before_decide(ctx: KitContext) -> None:
     consultation.act(DECIDE, body, who)
 
 
+#: the requirement whose parameter is how far ahead of a server's clock receivedAt may be
+REPLY_BEFORE_DECIDE = "/req/voice/reply-before-decide"
+
+
+@check(REPLY_BEFORE_DECIDE)
+def test_decide_counts_every_item_held(ctx: KitContext) -> None:
+    """An item received later than the server's time is refused; one stated a little ahead,
+    within the leeway, is held and so awaited by decide like any other."""
+    leeway = float(ctx.spec.parameter(REPLY_BEFORE_DECIDE, "leewaySeconds"))
+    refused_on_create(ctx, _opinion(ctx, receivedAt=_at(1)), 422,
+                      "an opinion received a day after the server's time")
+    consultation, body, who = _before_decide(ctx)
+    # Half the leeway ahead: accepted whatever a small skew between the clocks.
+    ahead = _opinion(ctx, consultation=consultation.id, receivedAt=_at(leeway / 2 / 86400))
+    Tracked(ctx, ahead, _recorder(ctx))
+    consultation.refuse(DECIDE, body, who, 409,
+                        "decide with an opinion stated as received a little ahead unanswered")
+
+
+@check("/req/voice/decision-lists-voices")
+def test_decision_lists_voices(ctx: KitContext) -> None:
+    consultation, body, who = _before_decide(ctx)
+    opinion = Tracked(ctx, _opinion(ctx, consultation=consultation.id), _recorder(ctx))
+    opinion.act(REPLY, _reply("not-adopted"), ctx.staff)
+    ref = {"resourceType": OPINION, "id": opinion.id}
+    why = "一致性测试理由 / kit reasons"
+    body["details"]["voices"] = [{"item": ref, "outcome": "adopted", "why": why}]
+    consultation.refuse(DECIDE, body, who, 422, "decide listing as adopted an opinion whose "
+                                                "reply did not adopt it")
+    body["details"]["voices"] = [{"item": ref, "outcome": "not-adopted", "why": why}]
+    consultation.act(DECIDE, body, who)
+    listed = (consultation.doc.get("decision") or {}).get("voices")
+    ctx.expect(listed == body["details"]["voices"], "决定没有记下所列意见的处理结果",
+               "the decision does not record the outcome listed")
+
+
 @check("/req/voice/unanswered-reasons")
 def test_unanswered_reasons(ctx: KitContext) -> None:
     consultation, body, who = _before_decide(ctx)
