@@ -592,8 +592,9 @@ def test_any_field_given_twice_is_refused_by_name(api: Api, field: str, values: 
 
 
 def test_every_field_given_twice_is_named_and_list_keys_still_collect(api: Api) -> None:
-    """All repeated fields are named at once, the reviewer's form among them; the credential
-    and the community twice are refused too, not a 500; list keys and attributes may repeat."""
+    """All repeated fields are named at once (first_name and description together); the
+    credential and the community twice are refused too, not a 500; list keys and attributes
+    may repeat."""
     twice = [*_BASE, ("first_name", "王"), ("description", "again"),
              ("jurisdiction_id", "110105001001"), ("api_key", RESIDENT)]
     resp = api.client.post(f"{PREFIX}/requests.json", content=urlencode(twice),
@@ -702,7 +703,7 @@ def test_an_id_list_is_answered_once_each_in_order(api: Api, filed: list[str],
 
 
 def test_an_id_list_holds_at_most_max_requests(api: Api, filed: list[str]) -> None:
-    """/req/open311/paging: the reviewer's 1500 repeats of one id answer it once; maxRequests
+    """/req/open311/paging: 1500 repeats of one id answer it once; maxRequests
     distinct ids are answered, one more is a 400 naming service_request_id."""
     from smartcommunity.open311 import mapping
 
