@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -502,7 +503,9 @@ class Access:
         audience = self.audience(principal, stored, now)
         rtype = stored.rtype
         text = stored.text if state is None else state
+        # An earlier state goes as it is only where no member of it is decided now.
         if audience in self.untouched and rtype != self.person_type and (
+                state is None or rtype not in self.decided_now) and (
                 rtype not in self.reporter_types
                 or principal.role in self.intake_roles or audience == "self"
                 or (state is None and self._whole(principal, audience, stored))):
@@ -534,11 +537,33 @@ class Access:
         """Whether ``stored`` reaches ``principal`` of an ``untouched`` audience exactly as
         stored: what redaction and the server's rules would do to it changes nothing, so its
         stored text is served without being parsed, redacted and written again."""
-        rtype, doc = stored.rtype, stored.doc
+        rtype = stored.rtype
+        if ((rtype in self.publication and audience in self.publication_audiences)
+                or (audience, rtype) in self._necessary):
+            return False
+        # Most texts cannot hold a value that would change them: then they need no parse.
+        if _lacks(stored.text, self._changing_tokens(principal.role, audience, rtype)):
+            return True
+        doc = stored.doc
         return not (self._strips_reporter(principal, audience, doc)
-                    or (rtype in self.publication and audience in self.publication_audiences)
-                    or (rtype in self.results_types and bool(doc.get("votes")))
-                    or (audience, rtype) in self._necessary)
+                    or (rtype in self.results_types and bool(doc.get("votes"))))
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 -- one Access per server, a few roles
+    def _changing_tokens(self, role: str, audience: str, rtype: str) -> tuple[str, ...] | None:
+        """The JSON strings whose absence from a stored text of ``rtype`` proves that what
+        :meth:`_whole` reads of the document changes nothing for ``role`` reading as
+        ``audience``: the reporter disclosures that withhold the reporter from them, and the
+        member ``votes``. None when one of them could be written other than as itself."""
+        values: set[str] = set()
+        if rtype in self.reporter_types:
+            values |= {d for d, hidden in self.reporter_hidden.items() if audience in hidden}
+            if role not in self.intake_roles:
+                values |= self.intake_only
+        if rtype in self.results_types:
+            values.add("votes")
+        if not all(_PLAIN.fullmatch(v) for v in values):
+            return None
+        return tuple(f'"{v}"' for v in sorted(values))
 
     def _resident_whole(self, principal: Principal, stored: Stored, audience: str,
                         now: datetime | None) -> bool:
@@ -710,6 +735,19 @@ def strip_reporter(doc: dict[str, Any], person_roles: Iterable[str]) -> None:
     for follow_up in doc.get("followUps") or ():
         if isinstance(follow_up, dict):
             follow_up.pop("respondent", None)
+
+
+#: characters JSON writes only as themselves or as a \u escape
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]*")
+
+
+def _lacks(text: str, tokens: tuple[str, ...] | None) -> bool:
+    """Whether the JSON ``text`` provably holds none of the strings ``tokens`` (each quoted,
+    of :data:`_PLAIN` characters): none appears as written, and no \\u escape could spell one
+    otherwise. False when it cannot tell."""
+    if not text or tokens is None or "\\u" in text:
+        return False
+    return not any(t in text for t in tokens)
 
 
 def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool, shown_at: str | None,

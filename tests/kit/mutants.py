@@ -1103,6 +1103,23 @@ def feed_decided_from_copy(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def earlier_state_as_stored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A reader whose audience keeps everything gets an earlier state as it was stored, the
+    members decided now left at their old values."""
+    original = Access.present
+
+    def present(self: Access, principal: Principal, stored: Stored, *, check: bool = True,
+                now: Any = None, state: str | None = None) -> Any:
+        shown = original(self, principal, stored, check=check, now=now, state=state)
+        if (state is not None and shown is not None and shown.audience in self.untouched
+                and stored.rtype not in self.reporter_types):
+            return access_module.Presented(shown.audience, None, state)
+        return shown
+
+    mp.setattr(Access, "present", present)
+    return app
+
+
 def withheld_names_subject(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = Service.withheld
 
@@ -1187,6 +1204,9 @@ def replay_ignores_access(app: Any, mp: pytest.MonkeyPatch) -> Any:
 MUTANTS += [
     Mutant("feed-decided-from-copy", "/req/change-feed/access-now",
            "the feed decides from the copy stored with each event", feed_decided_from_copy),
+    Mutant("earlier-state-as-stored", "/req/change-feed/access-now",
+           "readers who keep everything get earlier states with the old decided-now values",
+           earlier_state_as_stored),
     Mutant("withheld-names-subject", "/req/change-feed/withheld",
            "a withheld event still names its resource", withheld_names_subject),
     Mutant("erased-history-kept", "/req/change-feed/erased-history",

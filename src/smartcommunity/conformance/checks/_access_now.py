@@ -163,6 +163,24 @@ def test_feed_decided_now(ctx: KitContext) -> None:
             ctx.expect(not events, f"协商收窄为 staff 后，{who.name} 仍在变更中收到它",
                        f"after the consultation was narrowed to staff, {who.name} still "
                        "receives it in the feed")
+    # 4. Readers who keep everything get earlier states with the values decided now too.
+    decided = ctx.spec.privacy.get("decidedNow", {}).get(CONSULTATION) or ()
+    if "visibility" in decided:
+        keepers = [ctx.staff, *(p for p in (ctx.optional(ROLE.system),) if p is not None)]
+        starts = {p.name: tail(ctx, p) for p in keepers}
+        consultation = Tracked(ctx, consultation_seen_by(ctx, "public"))
+        consultation.put(visibility="staff")
+        for who in keepers:
+            events = _about(ctx, feed(ctx, who, starts[who.name]), CONSULTATION,
+                            consultation.id)
+            stale = [e.get("sequence") for e in events if isinstance(e.get("data"), dict)
+                     and e["data"].get("visibility") != "staff"]
+            ctx.expect(len(events) >= 2 and not stale,
+                       f"协商改为 staff 后，{who.name} 在变更中收到的早先状态 {plain(stale, 'zh')} "
+                       "仍带着原来的 visibility",
+                       f"after the consultation became staff, the earlier states "
+                       f"{plain(stale)} {who.name} receives in the feed still carry the old "
+                       "visibility")
 
 
 @check("/req/change-feed/erased-history", needs=(ROLE.system,))
