@@ -16,7 +16,10 @@ from typing import Any
 import orjson
 
 from smartcommunity.integrity import WITHHELD_TYPE
+from smartcommunity.specification import load_spec
 
+from .access import Access
+from .service import ErasureReach, copy_erasure
 from .storage import Change, Store, Tx
 
 __all__ = ["FeedGap", "MirrorResult", "apply_change", "change_of", "mirror"]
@@ -27,6 +30,10 @@ class MirrorResult:
     events: int
     cursor: str | None  # give it back to continue later
     last_sequence: int
+
+
+#: the kind of event that brings a record's erased state
+ERASED = "erased"
 
 
 class FeedGap(RuntimeError):
@@ -85,6 +92,10 @@ def mirror(source_url: str, token: str, target_store: Store, *, cursor: str | No
 
         Service(Settings(database_url=target_store.url.render_as_string(hide_password=False)),
                 target_store)
+    # A record erased at the source is erased here too, in every copy this store keeps
+    # (/req/privacy/erasure-every-copy), not only in the version the event brings.
+    spec = load_spec()
+    access, reach = Access(spec), ErasureReach(spec)
     own = client is None
     http = client or httpx.Client(base_url=source_url.rstrip("/"), timeout=60.0)
     headers = {"Authorization": f"Bearer {token}"}
@@ -120,7 +131,14 @@ def mirror(source_url: str, token: str, target_store: Store, *, cursor: str | No
                 coming = ahead.submit(fetch, following)
                 if items:
                     with target_store.write() as tx:  # one page, one transaction
-                        tx.write_many([change_of(e) for e in _new(tx, items)], upsert=True)
+                        changes = [change_of(e) for e in _new(tx, items)]
+                        tx.write_many(changes, upsert=True)
+                        erased = [c for c in changes
+                                  if c.kind == ERASED and access.is_erased(c.doc)]
+                        for change in erased:
+                            copy_erasure(tx, access, reach, change.rtype, change.rid, change.doc)
+                    if erased:
+                        target_store.scrub_soon()
                     count += len(items)
                 cursor = following
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._bulk import ImportStopped, import_lines
 from ._core import Service
+from ._erasure import copy_erasure
 from ._indicators import indicator_figures
 from ._policies import ITEMS, ConsultationPolicy, IssuePolicy, ResidentPolicy
 from ._policy import POLICIES, Policy, policy_for
@@ -17,6 +18,6 @@ from ._retention import ErasureReach, Retention
 from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unprocessable
 
 __all__ = ["ITEMS", "POLICIES", "ConsultationPolicy", "ErasureReach", "ImportStopped",
-           "IssuePolicy", "Policy",
-           "Prepared", "ResidentPolicy", "Result", "Retention", "Service", "Write", "forbidden",
-           "import_lines", "indicator_figures", "now_cst", "policy_for", "stamp", "unprocessable"]
+           "IssuePolicy", "Policy", "Prepared", "ResidentPolicy", "Result", "Retention",
+           "Service", "Write", "copy_erasure", "forbidden", "import_lines", "indicator_figures",
+           "now_cst", "policy_for", "stamp", "unprocessable"]

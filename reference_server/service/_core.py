@@ -61,6 +61,7 @@ from ..storage import (
 )
 from . import _policies  # noqa: F401  # registers the policies of the standard's resource types
 from ._bulk import ImportStopped, change_of, import_lines, imported, version_refusal
+from ._erasure import clearing, erase_earlier_states
 from ._policies import RETENTION_EXPIRED, SWEEPER_ROLE
 from ._policy import POLICIES, Policy
 from ._profile import PROFILES_CLASS, published
@@ -789,15 +790,8 @@ class Service:
         return job
 
     def _erase_copies(self, tx: Tx, rtype: str, rid: str, erased: Mapping[str, Any]) -> None:
-        """/req/privacy/erasure-every-copy: every earlier state kept in the change feed becomes
-        the erased form too, and the idempotency keys that made the record are dropped."""
-        def rewrite(text: str) -> str:
-            state = self.access.as_decided_now(
-                orjson.loads(text), Stored.prepared(0, dict(erased), "", derive(erased)))
-            return orjson.dumps(self.access.erased_form(state)).decode()
-
-        tx.rewrite_events(rtype, rid, rewrite)
-        tx.forget(rtype, rid)
+        """/req/privacy/erasure-every-copy, and the space it frees scrubbed soon."""
+        erase_earlier_states(tx, self.access, rtype, rid, erased)
         self.store.scrub_soon()
 
     def _reach_erasure(self, tx: Tx, rid: str, action: str, at: str) -> int:
@@ -809,10 +803,7 @@ class Service:
         def earlier(state: dict[str, Any]) -> dict[str, Any]:
             return self.reach.apply(state, rid) or state
 
-        def earlier_text(text: str) -> str:  # a state holding nothing of her stays as stored
-            cleared = self.reach.apply(orjson.loads(text), rid)
-            return text if cleared is None else orjson.dumps(cleared).decode()
-
+        earlier_text = clearing(self.reach, rid)
         rewritten = 0
         # Found by the rows kept for every state ever written, not her current terms.
         for stored in tx.named_ever(rid, self.reach.resource_types):

@@ -8,6 +8,7 @@ application per backend without stepping on each other.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,3 +77,13 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     with throwaway_pg("sc_empty") as url:
         yield url
+
+
+@pytest.fixture
+def own_api(backend: str, tmp_path: Path) -> Iterator[Api]:
+    """A server of this test's own (demo data only): what other tests stored, for readers the
+    mirror may not see in full, stays out of what it is held to copy."""
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path / 'source.sqlite3'}" if backend == "sqlite"
+               else stack.enter_context(throwaway_pg("sc_mirror")))
+        yield Api(stack.enter_context(TestClient(make_app(url))))

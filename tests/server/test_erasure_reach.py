@@ -11,11 +11,13 @@ of it gives her name or personal data, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import random
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,6 +28,7 @@ from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
 from benchmarks.city import Scale, generate
+from reference_server.mirror import mirror
 from reference_server.service import Service, import_lines
 from reference_server.settings import Settings
 from reference_server.storage import (
@@ -183,6 +186,56 @@ def test_erasure_reaches_every_state_that_named_her(
         assert events[-1]["action"] == "erase"
     assert json.dumps(given_back["replay"]).count(her["id"]) >= 1
     assert RESIDENT in json.dumps(given_back["replay"])
+
+
+
+@pytest.mark.parametrize("removed", [False, True], ids=["naming", "dropped"])
+@pytest.mark.parametrize("holder", sorted(HOLDERS))
+def test_a_mirror_erases_its_copies_as_the_source_did(own_api: Api, holder: str,
+                                                      removed: bool, tmp_path: Path) -> None:
+    """A store filled from the feed keeps the states it copied: once the source erases her, its
+    feed brings her record's erased form and the records still naming her written anew, but
+    nothing about the earlier states it rewrote in place (or a record that had dropped her).
+    The mirror erases its own copies as the source did: no stored state names her any more."""
+    staff = own_api.staff
+    her = _unique_person(len(holder) + removed)
+    assert staff.create(her).status_code == 201
+    doc = HOLDERS[holder][0](her)
+    assert staff.create(doc).status_code == 201
+    path = f"/{PLURAL[doc['resourceType']]}/{doc['id']}"
+    _edit(staff, path, _note(0))
+    if removed:
+        _edit(staff, path, HOLDERS[holder][1])
+    with contextlib.ExitStack() as stack:
+        target = Store(f"sqlite:///{tmp_path / 'mirror.sqlite3'}")
+        stack.callback(target.dispose)
+        target.migrate()
+        copied = mirror("http://testserver", "demo-system-mirror", target,
+                        client=own_api.client)
+        assert her["name"] in _stored_text(target)  # the test sees what it looks for
+        etag = staff.get(f"/residents/{her['id']}").headers["etag"]
+        assert staff.post(f"/residents/{her['id']}/erase", {"reason": "purpose-fulfilled"},
+                          if_match=etag).status_code == 200
+        mirror("http://testserver", "demo-system-mirror", target, cursor=copied.cursor,
+               client=own_api.client)
+        secrets = [her["name"], her["contactPoints"][0]["phone"],
+                   her["identityDocuments"][0]["number"], _premises(her)]
+        source = own_api.client.app.state.sc.service.store  # type: ignore[attr-defined]
+        for store in (source, target):
+            text = _stored_text(store)
+            assert not [s for s in secrets if s in text], store.url
+        with source.read() as tx:
+            expected = {(s.rtype, s.id): s.text for s in tx.all_resources()}
+        with target.read() as tx:
+            assert {(s.rtype, s.id): s.text for s in tx.all_resources()} == expected
+
+
+def _stored_text(store: Store) -> str:
+    """Every state a store keeps, its records and its change events, as one text."""
+    with store.read() as tx:
+        rows = [*tx.conn.exec_driver_sql("SELECT doc FROM resources"),
+                *tx.conn.exec_driver_sql("SELECT data FROM events")]
+    return "\n".join(str(r[0]) for r in rows)
 
 
 # -- the records stored before: revision 0004 ---------------------------------------------------

@@ -5,13 +5,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
@@ -22,7 +20,6 @@ from reference_server.settings import Settings
 from reference_server.storage import Store
 from smartcommunity.specification import LATEST_CURSOR
 
-from .conftest import make_app
 from .helpers import SPEC, Api, submitted_issue, throwaway_pg
 
 EVENT = Draft202012Validator(SPEC.schema("event.json"), registry=SPEC.registry,
@@ -135,16 +132,6 @@ def test_concurrent_writers_commit_in_sequence(app: Any) -> None:
         rows = tx.events(start, 1000)
     assert [r.seq for r, _ in rows] == list(range(start + 1, start + 61))
 
-
-
-@pytest.fixture
-def own_api(backend: str, tmp_path: Path) -> Iterator[Api]:
-    """A server of this test's own (demo data only): what other tests stored, for readers the
-    mirror may not see in full, stays out of what it is held to copy."""
-    with contextlib.ExitStack() as stack:
-        url = (f"sqlite:///{tmp_path / 'source.sqlite3'}" if backend == "sqlite"
-               else stack.enter_context(throwaway_pg("sc_mirror")))
-        yield Api(stack.enter_context(TestClient(make_app(url))))
 
 
 def _terms(store: Store) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
