@@ -19,7 +19,7 @@ from smartcommunity.integrity import WITHHELD_TYPE
 from smartcommunity.specification import load_spec
 
 from .access import Access
-from .service import ErasureReach, copy_erasure
+from .service import RETENTION_EXPIRED, ErasureReach, copy_clearing, copy_erasure
 from .storage import Change, Store, Tx
 
 __all__ = ["FeedGap", "MirrorResult", "apply_change", "change_of", "mirror"]
@@ -92,8 +92,9 @@ def mirror(source_url: str, token: str, target_store: Store, *, cursor: str | No
 
         Service(Settings(database_url=target_store.url.render_as_string(hide_password=False)),
                 target_store)
-    # A record erased at the source is erased here too, in every copy this store keeps
-    # (/req/privacy/erasure-every-copy), not only in the version the event brings.
+    # A record erased or cleared at the source (/req/privacy/erasure-every-copy,
+    # /req/privacy/retention) is so here too, in every copy this store keeps, not only in the
+    # version the event brings.
     spec = load_spec()
     access, reach = Access(spec), ErasureReach(spec)
     own = client is None
@@ -133,11 +134,17 @@ def mirror(source_url: str, token: str, target_store: Store, *, cursor: str | No
                     with target_store.write() as tx:  # one page, one transaction
                         changes = [change_of(e) for e in _new(tx, items)]
                         tx.write_many(changes, upsert=True)
-                        erased = [c for c in changes
-                                  if c.kind == ERASED and access.is_erased(c.doc)]
-                        for change in erased:
-                            copy_erasure(tx, access, reach, change.rtype, change.rid, change.doc)
-                    if erased:
+                        cleared = False
+                        for change in changes:
+                            if change.kind == ERASED and access.is_erased(change.doc):
+                                copy_erasure(tx, access, reach, change.rtype, change.rid,
+                                             change.doc)
+                            elif change.action == RETENTION_EXPIRED:
+                                copy_clearing(tx, change.rtype, change.rid)
+                            else:
+                                continue
+                            cleared = True
+                    if cleared:
                         target_store.scrub_soon()
                     count += len(items)
                 cursor = following

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from ._bulk import ImportStopped, import_lines
 from ._core import Service
-from ._erasure import copy_erasure
+from ._erasure import copy_clearing, copy_erasure
 from ._indicators import indicator_figures
-from ._policies import ITEMS, ConsultationPolicy, IssuePolicy, ResidentPolicy
+from ._policies import ITEMS, RETENTION_EXPIRED, ConsultationPolicy, IssuePolicy, ResidentPolicy
 from ._policy import POLICIES, Policy, policy_for
 from ._retention import ErasureReach, Retention
 from ._shared import Prepared, Result, Write, forbidden, now_cst, stamp, unprocessable
 
-__all__ = ["ITEMS", "POLICIES", "ConsultationPolicy", "ErasureReach", "ImportStopped",
-           "IssuePolicy", "Policy", "Prepared", "ResidentPolicy", "Result", "Retention",
-           "Service", "Write", "copy_erasure", "forbidden", "import_lines", "indicator_figures",
-           "now_cst", "policy_for", "stamp", "unprocessable"]
+__all__ = ["ITEMS", "POLICIES", "RETENTION_EXPIRED", "ConsultationPolicy", "ErasureReach",
+           "ImportStopped", "IssuePolicy", "Policy", "Prepared", "ResidentPolicy", "Result",
+           "Retention", "Service", "Write", "copy_clearing", "copy_erasure", "forbidden",
+           "import_lines", "indicator_figures", "now_cst", "policy_for", "stamp", "unprocessable"]

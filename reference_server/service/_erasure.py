@@ -1,6 +1,7 @@
-"""What a resident's erasure does to the copies a store keeps besides her record's new version:
-its earlier states in the change feed, and what the earlier states of other records held of
-her. The server that erases her and a mirror that copies the erasure do the same."""
+"""What a resident's erasure, or the end of a record's retention period, does to the copies a
+store keeps besides the record's new version: its earlier states in the change feed, and what
+the earlier states of other records held of her. The server that erases or clears and a mirror
+that copies the erasure or clearing do the same."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any
 
 import orjson
 
+from smartcommunity.privacy import without_personal
+
 from ..access import Access
 from ..storage import Stored, Tx, derive
 from ._retention import ErasureReach
 
-__all__ = ["clearing", "copy_erasure", "erase_earlier_states"]
+__all__ = ["clearing", "copy_clearing", "copy_erasure", "erase_earlier_states"]
 
 
 def erase_earlier_states(tx: Tx, access: Access, rtype: str, rid: str,
@@ -50,3 +53,11 @@ def copy_erasure(tx: Tx, access: Access, reach: ErasureReach, rtype: str, rid: s
     clear = clearing(reach, rid)
     for stored in tx.named_ever(rid, reach.resource_types):
         tx.rewrite_events(stored.rtype, stored.id, clear)
+
+
+def copy_clearing(tx: Tx, rtype: str, rid: str) -> None:
+    """A store copying another server's feed receives the state of a record whose retention
+    period ended there (/req/privacy/retention): the earlier states it copied lose their
+    personal members as the source's did."""
+    tx.rewrite_events(rtype, rid,
+                      lambda text: orjson.dumps(without_personal(orjson.loads(text))).decode())

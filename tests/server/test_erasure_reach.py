@@ -17,12 +17,14 @@ import json
 import random
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from alembic import command
+from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, text
@@ -41,7 +43,16 @@ from reference_server.storage import (
 
 from .helpers import PLURAL, Api, Caller, new_id, submitted_issue
 from .test_over_time import _person
-from .test_retention import RESIDENT, _consultation_naming, _ref
+from .test_retention import (
+    NOW,
+    RESIDENT,
+    _app,
+    _closed_issue,
+    _consultation_naming,
+    _left_resident,
+    _phone,
+    _ref,
+)
 
 #: an extension namespace of the test's (/req/core/extension-namespace)
 NAMESPACE = "cn.example.test-erasure"
@@ -221,6 +232,44 @@ def test_a_mirror_erases_its_copies_as_the_source_did(own_api: Api, holder: str,
         secrets = [her["name"], her["contactPoints"][0]["phone"],
                    her["identityDocuments"][0]["number"], _premises(her)]
         source = own_api.client.app.state.sc.service.store  # type: ignore[attr-defined]
+        for store in (source, target):
+            text = _stored_text(store)
+            assert not [s for s in secrets if s in text], store.url
+        with source.read() as tx:
+            expected = {(s.rtype, s.id): s.text for s in tx.all_resources()}
+        with target.read() as tx:
+            assert {(s.rtype, s.id): s.text for s in tx.all_resources()} == expected
+
+
+
+def test_a_mirror_clears_what_the_source_swept(tmp_path: Path) -> None:
+    """The source's retention sweep clears a closed issue's personal members and erases a
+    resident who left long ago, rewriting the earlier states it keeps; a mirror's copies of
+    those states go too (/req/privacy/retention), not only the versions the feed brings."""
+    rng = random.Random(5)
+    app = _app(f"sqlite:///{tmp_path / 'source.sqlite3'}")
+    with TestClient(app) as client, contextlib.ExitStack() as stack:
+        api = Api(client)
+        closed = _closed_issue(rng)
+        left = _left_resident(rng, (NOW - timedelta(days=1)).date().isoformat())
+        app.state.sc.service.load([closed, left])
+        naming = submitted_issue(reporterDisclosure="public")
+        naming["submittedBy"] = {"onBehalfOf": _ref(left)}
+        naming["history"][0]["actor"] = {"onBehalfOf": _ref(left)}
+        naming["reporterContact"] = {"name": left["name"], "phone": _phone(rng)}
+        assert api.staff.create(naming).status_code == 201
+        target = Store(f"sqlite:///{tmp_path / 'mirror.sqlite3'}")
+        stack.callback(target.dispose)
+        target.migrate()
+        copied = mirror("http://testserver", "demo-system-mirror", target, client=client)
+        secrets = [closed["reporterContact"]["phone"], left["name"],
+                   left["identityDocuments"][0]["number"], naming["reporterContact"]["phone"]]
+        assert all(s in _stored_text(target) for s in secrets)  # the test sees what it seeks
+        counts = app.state.sc.service.sweep(NOW + timedelta(days=3 * 366))
+        assert counts["recordsCleared"] >= 1 and counts["residentsErased"] == 1
+        mirror("http://testserver", "demo-system-mirror", target, cursor=copied.cursor,
+               client=client)
+        source = app.state.sc.service.store
         for store in (source, target):
             text = _stored_text(store)
             assert not [s for s in secrets if s in text], store.url
