@@ -232,13 +232,7 @@ def test_a_mirror_erases_its_copies_as_the_source_did(own_api: Api, holder: str,
         secrets = [her["name"], her["contactPoints"][0]["phone"],
                    her["identityDocuments"][0]["number"], _premises(her)]
         source = own_api.client.app.state.sc.service.store  # type: ignore[attr-defined]
-        for store in (source, target):
-            text = _stored_text(store)
-            assert not [s for s in secrets if s in text], store.url
-        with source.read() as tx:
-            expected = {(s.rtype, s.id): s.text for s in tx.all_resources()}
-        with target.read() as tx:
-            assert {(s.rtype, s.id): s.text for s in tx.all_resources()} == expected
+        _hold_nothing_of(secrets, source, target)
 
 
 
@@ -269,14 +263,19 @@ def test_a_mirror_clears_what_the_source_swept(tmp_path: Path) -> None:
         assert counts["recordsCleared"] >= 1 and counts["residentsErased"] == 1
         mirror("http://testserver", "demo-system-mirror", target, cursor=copied.cursor,
                client=client)
-        source = app.state.sc.service.store
-        for store in (source, target):
-            text = _stored_text(store)
-            assert not [s for s in secrets if s in text], store.url
-        with source.read() as tx:
-            expected = {(s.rtype, s.id): s.text for s in tx.all_resources()}
-        with target.read() as tx:
-            assert {(s.rtype, s.id): s.text for s in tx.all_resources()} == expected
+        _hold_nothing_of(secrets, app.state.sc.service.store, target)
+
+
+def _hold_nothing_of(secrets: list[str], source: Store, target: Store) -> None:
+    """Neither store keeps any of ``secrets`` in any state, and the mirror holds the source's
+    records exactly."""
+    for store in (source, target):
+        text = _stored_text(store)
+        assert not [s for s in secrets if s in text], store.url
+    with source.read() as tx:
+        expected = {(s.rtype, s.id): s.text for s in tx.all_resources()}
+    with target.read() as tx:
+        assert {(s.rtype, s.id): s.text for s in tx.all_resources()} == expected
 
 
 def _stored_text(store: Store) -> str:

@@ -150,29 +150,25 @@ def test_feed_decided_now(ctx: KitContext) -> None:
                    f"诉求人改为保密后，{reader.name} 仍在变更中读到 {plain(leaked, 'zh')}",
                    f"after the reporter became confidential, {reader.name} still reads "
                    f"{plain(leaked)} in the feed")
-    # 3. A consultation narrowed to staff leaves the public's and residents' feeds.
-    watchers = [p for p in (ctx.optional(ROLE.public), ctx.optional(ROLE.resident))
-                if p is not None]
-    if watchers and CONSULTATION in ctx.spec.resource_types:
-        starts = {p.name: tail(ctx, p) for p in watchers}
+    # 3. A consultation narrowed to staff leaves the public's and residents' feeds; readers
+    # who keep everything get its earlier states with the visibility it has now.
+    if CONSULTATION in ctx.spec.resource_types:
+        watchers = [p for p in (ctx.optional(ROLE.public), ctx.optional(ROLE.resident))
+                    if p is not None]
+        decided = ctx.spec.privacy.get("decidedNow", {}).get(CONSULTATION) or ()
+        keepers = ([ctx.staff, *(p for p in (ctx.optional(ROLE.system),) if p is not None)]
+                   if "visibility" in decided else [])
+        starts = {p.name: tail(ctx, p) for p in (*watchers, *keepers)}
         consultation = Tracked(ctx, consultation_seen_by(ctx, "public"))
         consultation.put(visibility="staff")
-        for who in watchers:
+        for who in (*watchers, *keepers):
             events = _about(ctx, feed(ctx, who, starts[who.name]), CONSULTATION,
                             consultation.id)
-            ctx.expect(not events, f"协商收窄为 staff 后，{who.name} 仍在变更中收到它",
-                       f"after the consultation was narrowed to staff, {who.name} still "
-                       "receives it in the feed")
-    # 4. Readers who keep everything get earlier states with the values decided now too.
-    decided = ctx.spec.privacy.get("decidedNow", {}).get(CONSULTATION) or ()
-    if "visibility" in decided:
-        keepers = [ctx.staff, *(p for p in (ctx.optional(ROLE.system),) if p is not None)]
-        starts = {p.name: tail(ctx, p) for p in keepers}
-        consultation = Tracked(ctx, consultation_seen_by(ctx, "public"))
-        consultation.put(visibility="staff")
-        for who in keepers:
-            events = _about(ctx, feed(ctx, who, starts[who.name]), CONSULTATION,
-                            consultation.id)
+            if who in watchers:
+                ctx.expect(not events, f"协商收窄为 staff 后，{who.name} 仍在变更中收到它",
+                           f"after the consultation was narrowed to staff, {who.name} still "
+                           "receives it in the feed")
+                continue
             stale = [e.get("sequence") for e in events if isinstance(e.get("data"), dict)
                      and e["data"].get("visibility") != "staff"]
             ctx.expect(len(events) >= 2 and not stale,
