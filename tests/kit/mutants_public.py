@@ -12,7 +12,7 @@ from reference_server.auth import ALL, Principal
 from reference_server.errors import NotFound
 from reference_server.public import PublicPages
 from reference_server.storage import ListQuery
-from smartcommunity.transparency import IssueStatistics, Links
+from smartcommunity.transparency import IssueStatistics, Links, notice_pdf
 
 from .mutants import Mutant, Rewrite, _header
 
@@ -68,6 +68,27 @@ def public_identity_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
         return doc
 
     return _with(app, mp, consultation=unredacted)
+
+
+def public_notice_identity_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Draws the notice from the redacted consultation but adds the names of its proposers,
+    read from the stored record (the pages stay as they should)."""
+    pages: PublicPages = app.state.public
+    service = pages.service
+    make = pages._make
+
+    def naming_notice(key: tuple[str, ...]) -> Any:
+        if key[0] != "notice":
+            return make(key)
+        doc = pages.consultation(key[1])
+        with service.store.read() as tx:
+            stored = tx.get(pages.consultation_type, key[1])
+        proposers = ((stored.doc.get("origin") or {}).get("proposers") or ()) if stored else ()
+        names = [p["name"] for p in proposers if isinstance(p, dict) and p.get("name")]
+        doc["description"] = f"{doc.get('description') or ''}（提议人：{'、'.join(names)}）"
+        return notice_pdf(doc, lang=key[2], voices=pages.voices(key[1])), None
+
+    return _with(app, mp, _make=naming_notice)
 
 
 def public_voice_author_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -229,6 +250,9 @@ MUTANTS: list[Mutant] = [
     Mutant("public-identity-leaked", "/req/public-pages/public-audience",
            "the public pages show the stored consultation, residents' names included",
            public_identity_leaked),
+    Mutant("public-notice-identity-leaked", "/req/public-pages/public-audience",
+           "the printed notice names the residents who proposed the consultation",
+           public_notice_identity_leaked),
     Mutant("public-voice-author-shown", "/req/public-pages/voices",
            "the consultation's page names who gave each opinion", public_voice_author_shown),
     Mutant("public-small-cell-shown", "/req/public-pages/small-cells",

@@ -80,6 +80,8 @@ class Response:
         self.status = exchange.status
         self.headers: Mapping[str, str] = raw.headers if raw is not None else {}
         self.text = exchange.response_text
+        #: the body as sent (a PDF is not text)
+        self.content: bytes = raw.content if raw is not None else b""
         self.media_type = self.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def json(self) -> Any:

@@ -8,6 +8,7 @@ checks send and read does not grow with the issues a city stores.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -20,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 from ...pointers import nodes
 from ...transparency import FIGURES_PAGED, HOME_PAGED, month_of
 from .._context import KitContext
-from .._registry import check
+from .._registry import Failed, check
 from ._shared import Tracked, new_issue, proposed, resident_actor
 from ._voice import REPLY, _opinion, _proposal, _recorder
 
@@ -210,6 +211,41 @@ def test_home_page_newest_first_a_page_at_a_time(ctx: KitContext) -> None:
                "naming after")
 
 
+def _notices(rid: str) -> tuple[str, str]:
+    """The paths of a consultation's notices, Chinese and English."""
+    return (f"{PREFIX}consultations/{rid}/notice.pdf",
+            f"{PREFIX}en/consultations/{rid}/notice.pdf")
+
+
+def _compact(text: str) -> str:
+    """``text`` without white space: a PDF breaks lines and spaces glyphs as it lays them out."""
+    return "".join(text.split())
+
+
+def _notice_text(ctx: KitContext, path: str, title: str) -> str:
+    """The text of the notice at ``path`` without white space, read from the PDF (its streams
+    are compressed, so the bytes say nothing); the consultation's ``title`` must be in it, so
+    that a notice whose text cannot be read is not taken for one that names nobody."""
+    from pypdf import PdfReader
+
+    resp = ctx.call("GET", path)
+    ctx.expect_status(resp, 200, zh=f"不带令牌读取公示 {path}",
+                      en=f"read the notice {path} without a token")
+    try:
+        text = "".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(
+            resp.content)).pages)
+    except Exception as exc:  # whatever breaks the reader, the file is the server's
+        raise Failed(f"无法读取公示 {path} 的文字（{type(exc).__name__}）",
+                     f"the text of the notice {path} cannot be read ({type(exc).__name__})"
+                     ) from exc
+    compact = _compact(text)
+    ctx.expect(_compact(title) in compact,
+               f"公示 {path} 的文字中没有协商的标题（文字无法读取，或公示不是这项协商的）",
+               f"the text of the notice {path} lacks the consultation's title (its text cannot "
+               "be read, or it is not this consultation's notice)")
+    return compact
+
+
 @check("/req/public-pages/public-audience")
 def test_no_resident_identity(ctx: KitContext) -> None:
     name = _unique_words(ctx, 4)
@@ -219,6 +255,11 @@ def test_no_resident_identity(ctx: KitContext) -> None:
         text = _page(ctx, path)
         ctx.expect(name not in text, f"{path} 出现了提议居民的姓名 {name}",
                    f"{path} shows the name of the resident who proposed it ({name})")
+    # The notices too, read as text: a name in a compressed stream is not in the bytes.
+    for path in _notices(shown.id):
+        text = _notice_text(ctx, path, shown.doc["title"])
+        ctx.expect(name not in text, f"公示 {path} 印有提议居民的姓名 {name}",
+                   f"the notice {path} prints the name of the resident who proposed it ({name})")
 
 
 #: a requirement of residents' voice: its class is the one whose records the page lists
@@ -460,8 +501,7 @@ def _local(ctx: KitContext, page: str, following: str) -> str:
 @check("/req/public-pages/notice-pdf")
 def test_notice_pdf(ctx: KitContext) -> None:
     shown = _consultation(ctx, "public", "公开议题" + _unique_words(ctx))
-    for path in (f"{PREFIX}consultations/{shown.id}/notice.pdf",
-                 f"{PREFIX}en/consultations/{shown.id}/notice.pdf"):
+    for path in _notices(shown.id):
         _expect_a4_pdf(ctx, path)
 
 
