@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 import orjson
+from referencing.exceptions import Unresolvable
 
 from .. import identifiers
 from .._json import json_copy
@@ -51,6 +52,8 @@ class RedactionProfile(Protocol):
 
 #: the member a registered extension's value is held under while its own tags are applied
 _HELD = "value"
+#: the class of what a registered extension's tags do not tell
+_SENSITIVE = "sensitive"
 #: a path of the check plan: member names, None for every item of an array
 StepPath = tuple[Step, ...]
 
@@ -345,8 +348,13 @@ def _take_registered(doc: dict[str, Any], resource_type: str,
 
 @functools.lru_cache(maxsize=256)
 def _extension_plan(spec: Spec, schema_text: str) -> Plan:
-    """The tags of one registered extension's schema (given as canonical JSON text)."""
-    return compile_schema_plan(spec, json.loads(schema_text), _HELD)
+    """The tags of one registered extension's schema (given as canonical JSON text). A schema
+    whose references do not resolve (a profile no check has passed) says nothing reliable:
+    the whole extension is then sensitive, as an unregistered one is."""
+    try:
+        return compile_schema_plan(spec, json.loads(schema_text), _HELD)
+    except Unresolvable:
+        return Plan(pipl=[((_HELD,), _SENSITIVE, None)])
 
 
 def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],

@@ -20,11 +20,13 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from .. import identifiers
 from ..exceptions import IdentifierError, ProfileError
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
-from ..validation import Finding, Report, Validator, finding, pointer
+from ..validation import Finding, Report, Validator, finding, pointer, schema_resolver
 from ._calendar import Calendar, TimeLimit, parse_offset
 
 __all__ = ["Extension", "Profile", "Service", "check_profile", "load_profile"]
@@ -40,6 +42,7 @@ CODELIST_CLOSED = "profile.codelist-closed"
 UNKNOWN_CATEGORY = "profile.unknown-category"
 EXTENSION_SCHEMA_INVALID = "profile.extension-schema-invalid"
 EXTENSION_UNTAGGED = "profile.extension-untagged"
+EXTENSION_REF_UNRESOLVABLE = "profile.extension-ref-unresolvable"
 EXTENSION_OUTSIDE_NAMESPACE = "profile.extension-outside-namespace"
 GRID_OUTSIDE_DIVISION = "profile.grid-outside-division"
 GRID_POLYGON_OPEN = "profile.grid-polygon-open"
@@ -435,6 +438,13 @@ class _Checks:
                 self.emit(("extensions", i, "schema", *exc.absolute_path),
                           EXTENSION_SCHEMA_INVALID, value=key, detail=exc.message)
                 continue
+            # Validation and redaction resolve references locally, never over the network.
+            resolver = schema_resolver(self.spec, ext["schema"])
+            unresolved = list(_unresolved(ext["schema"], ("extensions", i, "schema"), resolver))
+            for where, ref in unresolved:
+                self.emit(where, EXTENSION_REF_UNRESOLVABLE, value=key, ref=ref)
+            if unresolved:
+                continue
             for where in _untagged(ext["schema"], ("extensions", i, "schema")):
                 self.emit(where, EXTENSION_UNTAGGED, value=key, member=str(where[-1]))
 
@@ -502,6 +512,38 @@ def _untagged(schema: Any, where: Where) -> Iterator[Where]:
     items = schema.get("items")
     if isinstance(items, dict):
         yield from _untagged(items, (*where, "items"))
+
+
+#: keywords whose values are data, not schemas: a "$ref" inside them is no reference
+_DATA_KEYWORDS = frozenset({"const", "enum", "examples", "default"})
+#: keywords whose values map names (any names) to schemas
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions",
+                          "dependentSchemas"})
+
+
+def _unresolved(schema: Any, where: Where, resolver: Any, root: bool = True
+                ) -> Iterator[tuple[Where, str]]:
+    """Where an extension schema's ``$ref`` and ``$dynamicRef`` do not resolve with
+    ``resolver`` (the specification's schemas and the schema itself), with the reference."""
+    if isinstance(schema, list):
+        for n, item in enumerate(schema):
+            yield from _unresolved(item, (*where, n), resolver, False)
+        return
+    if not isinstance(schema, dict):
+        return
+    if not root and isinstance(schema.get("$id"), str):  # a resource of its own: its base
+        resolver = resolver.in_subresource(DRAFT202012.create_resource(schema))
+    for keyword, value in schema.items():
+        if keyword in ("$ref", "$dynamicRef") and isinstance(value, str):
+            try:
+                resolver.lookup(value)
+            except Unresolvable:
+                yield (*where, keyword), value
+        elif keyword in _SCHEMA_MAPS and isinstance(value, dict):
+            for name, sub in value.items():
+                yield from _unresolved(sub, (*where, keyword, name), resolver, False)
+        elif keyword not in _DATA_KEYWORDS and not keyword.startswith("x-"):
+            yield from _unresolved(value, (*where, keyword), resolver, False)
 
 
 def _closed(geometry: Mapping[str, Any]) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from referencing.exceptions import Unresolvable
 
 from .._moments import moment
 from ..specification import Spec, load_spec
@@ -141,11 +142,25 @@ def _extensions(profile: Profile, spec: Spec, document: dict[str, Any],
         registered = profile.extensions.get(key)
         if registered is None or not registered.applies_to(resource_type):
             continue
-        validator = Draft202012Validator(dict(registered.schema),
-                                         format_checker=Draft202012Validator.FORMAT_CHECKER)
-        for error in validator.iter_errors(value):
+        validator = _validator(spec, json.dumps(registered.schema, sort_keys=True))
+        try:
+            errors = list(validator.iter_errors(value))
+        except Unresolvable as exc:  # a profile no check has passed: refused, never a 500
+            yield finding(spec, ("extensions", key), EXTENSION_INVALID, value=key,
+                          detail=f"$ref {exc.ref}")
+            continue
+        for error in errors:
             yield finding(spec, ("extensions", key, *error.absolute_path), EXTENSION_INVALID,
                           value=key, detail=error.message)
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(spec: Spec, schema_text: str) -> Draft202012Validator:
+    """The validator of a registered extension's schema (canonical JSON text). Its references
+    reach the specification's schemas and the schema itself; nothing is fetched, so a reference
+    elsewhere raises ``Unresolvable`` rather than waiting on the network."""
+    return Draft202012Validator(json.loads(schema_text), registry=spec.registry,
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 

@@ -29,6 +29,7 @@ from ._plan import (
     compile_details_plans,
     compile_plan,
     compile_schema_plan,
+    schema_resolver,
     values_at,
 )
 from ._report import Finding, Report, Severity
@@ -59,7 +60,8 @@ __all__ = ["SESSION_CANCELLED", "Checked", "Compiled", "Context", "ErrorCodes", 
            "compile_details_plans", "compile_plan", "compile_schema", "compile_schema_plan",
            "excerpt", "finding", "instant", "member_rule", "message", "pointer", "pseudonym_key",
            "resolve_pointer", "resolve_version", "rule", "rules_for", "schema_problems",
-           "set_rule", "too_deep", "validate", "values_at", "vote_outcome_findings"]
+           "schema_resolver", "set_rule", "too_deep", "validate", "values_at",
+           "vote_outcome_findings"]
 
 
 def _register_rules() -> None:

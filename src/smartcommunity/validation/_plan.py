@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from referencing.jsonschema import DRAFT202012
+
 from ..specification import Spec
 
 #: A path step: a member name, or None for "every item of an array".
@@ -79,11 +81,22 @@ def compile_details_plans(spec: Spec, resource_type: str) -> dict[str, Plan]:
     return plans
 
 
+def schema_resolver(spec: Spec, schema: Mapping[str, Any]) -> Any:
+    """The resolver of a free-standing ``schema`` (a city's registered extension): its
+    references reach the specification's schemas and the schema itself (``#/$defs/…``), as a
+    validator given the spec's registry reads them. Nothing else is ever fetched: a reference
+    elsewhere raises ``referencing.exceptions.Unresolvable``."""
+    resource = DRAFT202012.create_resource(schema)
+    base = resource.id() or ""
+    return spec.registry.with_resource(base, resource).crawl().resolver(base_uri=base)
+
+
 def compile_schema_plan(spec: Spec, schema: dict[str, Any], member: str) -> Plan:
     """The plan of a free-standing ``schema`` (a city's registered extension) as the value of
-    ``member`` of an object, so a tag on the schema's root has a member to act on."""
+    ``member`` of an object, so a tag on the schema's root has a member to act on. Its
+    references are read with :func:`schema_resolver`."""
     plan = Plan()
-    resolver = spec.registry.resolver(base_uri=spec.base_uri)
+    resolver = schema_resolver(spec, schema)
     _walk({"type": "object", "properties": {member: schema}}, (), resolver, plan, frozenset())
     _finish(plan)
     return plan

@@ -203,9 +203,10 @@ def test_profile_document_organisations(ctx: KitContext) -> None:
     issue.act("dispatch", body)
 
 
-def _breaking(schema: Any) -> Any:
-    """A value ``schema`` rejects, or None when the kit finds none."""
-    validator = Draft202012Validator(schema)
+def _breaking(ctx: KitContext, schema: Any) -> Any:
+    """A value ``schema`` rejects, or None when the kit finds none. Its references are read
+    with the specification's schemas, as the profile's own are: nothing is fetched."""
+    validator = Draft202012Validator(schema, registry=ctx.spec.registry)
     candidates: tuple[Any, ...] = ("kit-not-valid", 12345, [], {}, None,
                                    {"kit-unknown-member": 1})
     for value in candidates:
@@ -220,7 +221,7 @@ def test_profile_document_extensions(ctx: KitContext) -> None:
     for key, extension in city.extensions.items():
         if not extension.applies_to(ISSUE):
             continue
-        bad = _breaking(extension.schema)
+        bad = _breaking(ctx, extension.schema)
         if bad is None:
             continue
         doc = _now_issue(ctx, extensions={key: bad})
