@@ -190,13 +190,15 @@ class Service:
         return Result(200, self.catalogue)
 
     # -- helpers -----------------------------------------------------------------------
-    def validate(self, doc: Any, *, keyed: bool = True, profiled: bool = True) -> None:
+    def validate(self, doc: Any, *, keyed: bool = True, profiled: bool = True,
+                 previous: Mapping[str, Any] | None = None) -> None:
         """422 with every finding when ``doc`` breaks the schema or a library rule.
 
         With the city's key (and ``keyed``), pseudonyms are checked against their numbers too
         (/req/residents/pseudonym-consistent). Imports and the demo pass ``keyed=False``: their
         documents may come from systems holding another key. With ``profiled`` (the default)
-        the city profile the server runs reads the document too.
+        the city profile the server runs reads the document too; ``previous``, the stored
+        version a write replaces, lets it keep the deadlines the write leaves alone.
         """
         # Installed, but of another major version: not one this server takes.
         refusal = version_refusal(self.versions, doc)
@@ -208,7 +210,7 @@ class Service:
         else:
             report = self.validator.validate(doc)
         if profiled and self.profile is not None:
-            report = self.profile.review(doc, report)
+            report = self.profile.review(doc, report, previous=previous)
         problem = refused(report, doc)
         if problem is not None:
             raise problem
@@ -524,7 +526,7 @@ class Service:
         if isinstance(doc, dict):
             doc = policy.prepare_update(principal, stored, doc)
         # The body is judged before the version, so bad data is a 422 whatever the ETag.
-        self.validate(doc)
+        self.validate(doc, previous=stored.doc)
         self.check_version(stored, versions)
         if doc.get("id") != rid:
             raise unprocessable([("/id", f"the id must stay {rid}", f"标识必须保持为 {rid}",
@@ -620,7 +622,7 @@ class Service:
         old_meta = doc.get("meta") or {}
         new = self.with_meta(new_doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
                              old_meta.get("source"))
-        self.validate(new)
+        self.validate(new, previous=doc)
         row = self._prepare(new, stored)
         others = []
         for item in extra:
@@ -628,7 +630,7 @@ class Service:
             other = self.with_meta(item.doc, item.stored.version + 1,
                                    str(item_meta.get("createdAt", at)), at,
                                    item_meta.get("source"))
-            self.validate(other)
+            self.validate(other, previous=item.stored.doc)
             others.append((item, self._prepare(other, item.stored)))
         out = self._written(principal, row).bytes()
 
@@ -772,7 +774,7 @@ class Service:
         old_meta = stored.doc.get("meta") or {}
         new = self.with_meta(new_doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
                              old_meta.get("source"))
-        self.validate(new)
+        self.validate(new, previous=stored.doc)
         row = self._prepare(new, stored)
         out = self._written(principal, row).bytes()
         audit = [self.audit_row(principal, operation, rid,

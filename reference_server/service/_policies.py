@@ -25,7 +25,7 @@ from ..auth import Principal
 from ..errors import IdConflict, NotRequested, RepliesMissing, Unprocessable, coded
 from ..storage import CONSULTATION, Stored, derive
 from ._policy import Policy, changed, policy_for, sub
-from ._profile import deadlines_due
+from ._profile import deadlines_due, redue
 from ._shared import Host, Write, forbidden, now_cst, stamp, unprocessable
 
 __all__ = ["ITEMS", "RETENTION_EXPIRED", "SWEEPER_ROLE", "ConsultationPolicy", "IssuePolicy",
@@ -272,6 +272,16 @@ class IssuePolicy(Policy):
             return doc
         due = {k: v for k, v in deadlines_due(profile, doc).items() if k not in stated}
         return {**doc, "deadlines": {**stated, **due}} if due else doc
+
+    def prepare_update(self, principal: Principal, stored: Stored,
+                       doc: dict[str, Any]) -> dict[str, Any]:
+        """An issue whose category, urgency or submission time a PUT changes gets the city's
+        deadlines for the new values where the PUT leaves them as they were
+        (/req/profiles/deadlines)."""
+        profile = self.service.profile
+        if profile is None or not isinstance(stored.doc, dict):
+            return doc
+        return redue(profile, stored.doc, doc)
 
     def route(self, doc: Mapping[str, Any], action: str, body: dict[str, Any]
               ) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 The profile is published as the city wrote it (``GET /profile``, its organisation registry
 inline) and its service catalogue on its own (``GET /services``, the list an Open311-style client
-reads); new issues get the deadlines its catalogue and calendar give.
+reads); new issues get the deadlines its catalogue and calendar give, and so does an issue whose
+category, urgency or submission time a write changes.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import orjson
 from smartcommunity.participation import moment
 from smartcommunity.profiles import Profile
 
-__all__ = ["PROFILES_CLASS", "deadlines_due", "published"]
+__all__ = ["PROFILES_CLASS", "deadlines_due", "published", "redue"]
 
 #: the conformance class a server implements while it runs a profile
 PROFILES_CLASS = "/conf/profiles"
 #: the stated deadline members, by the catalogue's kind of time limit
 _DUE = (("response", "responseDue"), ("resolution", "resolutionDue"))
+#: what the catalogue computes an issue's deadlines from
+_INPUTS = ("category", "urgency", "submittedAt")
 
 
 def published(profile: Profile | None) -> tuple[bytes | None, bytes]:
@@ -52,3 +55,33 @@ def deadlines_due(profile: Profile, doc: Mapping[str, Any]) -> dict[str, str]:
         if due is not None:
             out[member] = due.isoformat()
     return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two member values are the same, a time however it is spelled."""
+    if a == b:
+        return True
+    at = moment(a)
+    return at is not None and at == moment(b)
+
+
+def redue(profile: Profile, old: Mapping[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``new``, a write over the stored issue ``old``: when it changes the category, urgency or
+    submittedAt, each deadline it leaves as stored or omits becomes the one the profile gives
+    the new values; one it states otherwise is its own (and checked), and an extended
+    resolution deadline stays as approved (/req/profiles/deadlines)."""
+    if all(_same(old.get(k), new.get(k)) for k in _INPUTS):
+        return new
+    stated = new.get("deadlines", {})
+    if not isinstance(stated, dict):
+        return new
+    before = old.get("deadlines")
+    before = before if isinstance(before, dict) else {}
+    extended = isinstance(stated.get("extensions"), list) and bool(stated["extensions"])
+    out = dict(stated)
+    for member, due in deadlines_due(profile, new).items():
+        if member == "resolutionDue" and extended:
+            continue
+        if member not in stated or _same(stated[member], before.get(member)):
+            out[member] = due
+    return {**new, "deadlines": out} if out != stated else new

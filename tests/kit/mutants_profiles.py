@@ -164,6 +164,23 @@ def deadlines_uppercase_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def deadlines_frozen(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Every write is held to the catalogue as a new issue is, and a change of urgency keeps
+    the deadlines given on submission: raising an accepted issue's urgency is refused."""
+    mp.setattr(_policies.IssuePolicy, "prepare_update",
+               lambda self, principal, stored, doc: doc)
+    mp.setattr(_review, "_in_question", lambda document, previous, member: True)
+    return app
+
+
+def reclassified_deadlines_kept(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A change of urgency keeps the deadlines given on submission, unchecked."""
+    mp.setattr(_policies.IssuePolicy, "prepare_update",
+               lambda self, principal, stored, doc: doc)
+    mp.setattr(_review, "_in_question", lambda document, previous, member: previous is None)
+    return app
+
+
 def unlisted_grid_answered(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """GET /issues?grid= answers for any well-formed grid, as though no profile were run."""
     mp.setattr(_common, "_grid", lambda raw, profile: raw if isinstance(raw, str) else None)
@@ -234,6 +251,12 @@ MUTANTS: list[Mutant] = [
     Mutant("profile-deadlines-uppercase-only", "/req/profiles/deadlines",
            "an issue submitted at a time with a lowercase z gets no deadlines",
            deadlines_uppercase_only),
+    Mutant("profile-deadlines-frozen", "/req/profiles/deadlines",
+           "every write is held to the deadlines as a new issue: a raised urgency is refused",
+           deadlines_frozen),
+    Mutant("profile-reclassified-deadlines-kept", "/req/profiles/deadlines",
+           "an issue whose urgency changes keeps the deadlines of its old urgency",
+           reclassified_deadlines_kept),
     Mutant("profile-external-ref-ignored", "/req/profiles/external-ref-lookup",
            "GET /issues ignores externalRef", _ignoring("externalRef")),
     Mutant("profile-grid-ignored", "/req/profiles/grid-filter",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,57 @@ def test_document_checks_with_a_profile() -> None:
     assert codes["profile.deadline-exceeds"].pointer == "/deadlines/responseDue"
     assert codes["profile.extension-invalid"].pointer.startswith(
         "/extensions/cn.gov.beijing.jiesujiban")
+
+
+def _moved(at: str, minutes: int) -> str:
+    return (datetime.fromisoformat(at) + timedelta(minutes=minutes)).isoformat()
+
+
+#: where the deadlines the catalogue limits are stated
+_RESPONSE, _ORIGINAL = "/deadlines/responseDue", "/deadlines/extensions/0/previousDue"
+#: writes over a stored issue whose resolution deadline was extended, and the deadlines each
+#: puts to the profile again
+_WRITES: dict[str, tuple[Any, set[str]]] = {
+    "title": (lambda d: d.update(title="另一个标题"), set()),
+    "urgency": (lambda d: d.update(urgency="normal"), {_RESPONSE}),
+    "category": (lambda d: d.update(category="housing.lift"), {_RESPONSE}),
+    "submittedAt": (lambda d: d.update(submittedAt=_moved(d["submittedAt"], -1)), {_RESPONSE}),
+    "submittedAt respelled": (lambda d: d.update(
+        submittedAt=datetime.fromisoformat(d["submittedAt"]).astimezone(UTC)
+        .isoformat().replace("+00:00", "Z")), set()),
+    "response deadline": (lambda d: d["deadlines"].update(
+        responseDue=_moved(d["deadlines"]["responseDue"], -1)), {_RESPONSE}),
+    "original resolution deadline": (lambda d: d["deadlines"]["extensions"][0].update(
+        previousDue=_moved(d["deadlines"]["extensions"][0]["previousDue"], -1)), {_ORIGINAL}),
+    "another extension": (lambda d: d["deadlines"]["extensions"].append(
+        {**d["deadlines"]["extensions"][0], "previousDue": d["deadlines"]["resolutionDue"],
+         "newDue": _moved(d["deadlines"]["resolutionDue"], 60 * 24)}), set()),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(write=st.sampled_from(sorted(_WRITES)), late=st.booleans())
+def test_a_write_is_held_to_the_deadlines_only_when_it_puts_them_in_question(
+        write: str, late: bool) -> None:
+    """Stored under a profile with longer limits, an issue's deadlines are later than this
+    profile's. A write that changes neither a deadline nor what it is computed from keeps it;
+    one that does is held to the profile, except an extended resolution deadline, whose
+    original stands as approved unless the write changes it (/req/profiles/deadlines)."""
+    city = load_profile(BIG)
+    stored = _issue()
+    # Either far beyond any limit of the catalogue, or at the very start, within every one.
+    stored["deadlines"]["responseDue"] = _moved(stored["submittedAt"], 400 * 24 * 60 * late)
+    stored["deadlines"]["extensions"][0]["previousDue"] = stored["deadlines"]["responseDue"]
+    change, in_question = _WRITES[write]
+    written = copy.deepcopy(stored)
+    change(written)
+    report = city.review(written, validate(written), previous=stored)
+    found = {f.pointer for f in report.findings if f.code == "profile.deadline-exceeds"}
+    assert found == (in_question if late else set())
+    # Read on its own, the document is held to the profile whatever was written.
+    alone = {f.pointer for f in validate(written, profile=city).findings
+             if f.code == "profile.deadline-exceeds"}
+    assert alone == ({_RESPONSE, _ORIGINAL} if late else set())
 
 
 def test_city_codes_are_known_only_with_the_profile() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reference_server.service._profile import redue
 from smartcommunity.profiles import load_profile
 from smartcommunity.specification import spec_root
 
@@ -131,6 +132,115 @@ def test_a_stated_deadline_later_than_the_profile_is_refused(chaoyang: Api) -> N
     assert resp.status_code == 422
     assert [e["code"] for e in resp.json()["errors"]] == ["profile.deadline-exceeds"]
     assert chaoyang.staff.get(f"/issues/{doc['id']}").status_code == 404
+
+
+def _moments(deadlines: dict[str, Any]) -> dict[str, datetime]:
+    return {k: datetime.fromisoformat(v) for k, v in deadlines.items() if k.endswith("Due")}
+
+
+def _shortened(tmp_path: Path) -> Path:
+    """The large city's profile, version 1.1.0, with every limit cut to an hour or a day."""
+    data = json.loads(CHAOYANG.read_text(encoding="utf-8"))
+    data["organisations"]["file"] = str(PROFILES / data["organisations"]["file"])
+    data["profile"]["version"] = "1.1.0"
+    for service in data["services"]:
+        service.pop("deadlines", None)
+    for kinds in data["deadlines"].values():
+        kinds["response"] = {"amount": 1, "unit": "hours"}
+        kinds["resolution"] = {"amount": 1, "unit": "working-days"}
+    path = tmp_path / "shortened.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_an_issue_keeps_its_deadlines_when_the_city_shortens_them(tmp_path: Path) -> None:
+    """An issue given its deadlines under one profile is still worked after the server restarts
+    with shorter ones: only a write that changes the deadlines or what they are computed from
+    is held to the profile in force."""
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    before = make_app(url, profile=CHAOYANG)
+    doc = _issue(category="environment.noise", urgency="normal")
+    created = Api(TestClient(before, raise_server_exceptions=True)).staff.create(doc)
+    assert created.status_code == 201, created.text
+    given = created.json()["deadlines"]
+    before.state.sc.service.store.dispose()
+    api = _api(tmp_path, _shortened(tmp_path))
+    accepted = api.staff.act("Issue", doc["id"], "accept")
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["deadlines"] == given
+    stored = api.staff.get(f"/issues/{doc['id']}")
+    body = {**stored.json(), "title": "东门消防通道仍被占用"}
+    put = api.staff.put(f"/issues/{doc['id']}", body, if_match=stored.headers["etag"])
+    assert put.status_code == 200, put.text
+    assert put.json()["deadlines"] == given
+    # A write that moves a deadline itself is held to the profile in force.
+    moved = {**put.json(), "deadlines": {**given, "responseDue": given["resolutionDue"]}}
+    resp = api.staff.put(f"/issues/{doc['id']}", moved, if_match=put.headers["etag"])
+    assert resp.status_code == 422
+    assert [(e["pointer"], e["code"]) for e in resp.json()["errors"]] == [
+        ("/deadlines/responseDue", "profile.deadline-exceeds")]
+    assert api.staff.act("Issue", doc["id"], "withdraw").status_code == 200
+
+
+_URGENCIES = ("normal", "urgent", "critical")
+_CATEGORIES = ("environment.noise", "housing.lift", "public-safety.fire-lane", "utilities.gas",
+               "environment.garbage.bj-bulky-waste")
+
+
+@given(first=st.sampled_from(_URGENCIES), then=st.sampled_from(_URGENCIES),
+       category=st.sampled_from(_CATEGORIES), accepted=st.booleans())
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_write_changing_urgency_or_category_gets_the_deadlines_of_the_new_values(
+        chaoyang: Api, first: str, then: str, category: str, accepted: bool) -> None:
+    profile = load_profile(CHAOYANG)
+    doc = _issue(category="environment.noise", urgency=first)
+    assert chaoyang.staff.create(doc).status_code == 201
+    if accepted:
+        assert chaoyang.staff.act("Issue", doc["id"], "accept").status_code == 200
+    stored = chaoyang.staff.get(f"/issues/{doc['id']}")
+    body = {**stored.json(), "urgency": then, "category": category}
+    resp = chaoyang.staff.put(f"/issues/{doc['id']}", body, if_match=stored.headers["etag"])
+    assert resp.status_code == 200, resp.text
+    start = datetime.fromisoformat(doc["submittedAt"])
+    assert _moments(resp.json()["deadlines"]) == {
+        member: profile.deadline(category, then, kind, start)
+        for kind, member in (("response", "responseDue"), ("resolution", "resolutionDue"))}
+
+
+def test_a_deadline_stated_with_a_new_urgency_is_held_to_it(chaoyang: Api) -> None:
+    doc = _issue(category="environment.noise", urgency="normal")
+    assert chaoyang.staff.create(doc).status_code == 201
+    stored = chaoyang.staff.get(f"/issues/{doc['id']}")
+    old = stored.json()["deadlines"]
+    limit = load_profile(CHAOYANG).deadline("environment.noise", "critical", "response",
+                                            datetime.fromisoformat(doc["submittedAt"]))
+    assert limit is not None
+    late = (limit + timedelta(minutes=1)).isoformat()
+    later = {**stored.json(), "urgency": "critical", "deadlines": {**old, "responseDue": late}}
+    resp = chaoyang.staff.put(f"/issues/{doc['id']}", later, if_match=stored.headers["etag"])
+    assert resp.status_code == 422
+    assert [e["code"] for e in resp.json()["errors"]] == ["profile.deadline-exceeds"]
+    # One earlier than the new limit is the caller's own, and kept.
+    earlier = {**later, "deadlines": {**old, "responseDue": doc["submittedAt"]}}
+    resp = chaoyang.staff.put(f"/issues/{doc['id']}", earlier, if_match=stored.headers["etag"])
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["deadlines"]["responseDue"] == doc["submittedAt"]
+    assert resp.json()["deadlines"]["resolutionDue"] != old["resolutionDue"]
+
+
+def test_an_extended_resolution_deadline_stays_as_approved() -> None:
+    profile = load_profile(CHAOYANG)
+    old = _issue(category="environment.noise", urgency="normal")
+    extension = {"previousDue": "2025-07-07T07:52:00+08:00", "newDue": "2025-07-21T07:52:00+08:00"}
+    old["deadlines"] = {"responseDue": "2025-06-17T07:52:00+08:00",
+                        "resolutionDue": extension["newDue"], "extensions": [extension]}
+    new = redue(profile, old, {**old, "urgency": "critical"})
+    assert new["deadlines"]["resolutionDue"] == extension["newDue"]
+    assert new["deadlines"]["extensions"] == [extension]
+    assert datetime.fromisoformat(new["deadlines"]["responseDue"]) == profile.deadline(
+        "environment.noise", "critical", "response", datetime.fromisoformat(old["submittedAt"]))
+    assert redue(profile, old, {**old, "title": "x"}) == {**old, "title": "x"}
 
 
 def test_registered_extensions_are_validated(chaoyang: Api) -> None:

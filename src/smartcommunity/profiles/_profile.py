@@ -212,13 +212,15 @@ class Profile:
         return (code.split(".", 1)[0] == self.code_prefix
                 or code.rsplit(".", 1)[-1].startswith(self.code_prefix + "-"))
 
-    def review(self, document: Any, report: Report) -> Report:
+    def review(self, document: Any, report: Report, *, previous: Any = None) -> Report:
         """``report`` (of :func:`smartcommunity.validate` on ``document``) with this profile's
         findings: city codes no longer unknown, organisations resolved, registered extensions
-        validated, stated deadlines checked, ``meta.profile`` read."""
+        validated, stated deadlines checked, ``meta.profile`` read. With ``previous``, the
+        version a write of ``document`` replaces, the deadlines are checked only when the write
+        changes them or what they are computed from (/req/profiles/deadlines)."""
         from ._review import review
 
-        return review(self, document, report)
+        return review(self, document, report, previous)
 
 
 # ----------------------------------------------------------------------------- reading

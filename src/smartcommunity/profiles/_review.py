@@ -4,6 +4,8 @@ The standard's validation runs first; the profile then removes the unknown-code 
 city's own codes and adds what only the city can say: organisations resolved in its registry,
 registered extensions against their schemas, stated deadlines against its catalogue, vote
 outcomes against its consultation thresholds, and whether the document names another profile.
+Given the version a write replaces, the deadlines are held to the catalogue only when the write
+puts them in question (/req/profiles/deadlines).
 """
 
 from __future__ import annotations
@@ -46,10 +48,13 @@ _OUTCOME = ("consultation.quorum-flag-inconsistent", "consultation.vote-result-i
 _ORGANISATION_REF = "organisation-ref.json"
 #: the stated deadline members, by the catalogue's kind of time limit
 _DEADLINES = (("response", "responseDue"), ("resolution", "resolutionDue"))
+#: what the catalogue computes an issue's deadlines from
+_DEADLINE_INPUTS = ("category", "urgency", "submittedAt")
 
 
-def review(profile: Profile, document: Any, report: Report) -> Report:
-    """``report`` with ``profile``'s findings; ``document`` as given to the validator."""
+def review(profile: Profile, document: Any, report: Report, previous: Any = None) -> Report:
+    """``report`` with ``profile``'s findings; ``document`` as given to the validator.
+    ``previous`` is the version a write of ``document`` replaces, if any."""
     if isinstance(document, bytes | str):
         try:
             document = json.loads(document)
@@ -72,7 +77,8 @@ def review(profile: Profile, document: Any, report: Report) -> Report:
     added = [*(notice or ()), *outcomes,
              *_organisations(profile, spec, document, report.resource_type),
              *_extensions(profile, spec, document, report.resource_type),
-             *_deadlines(profile, spec, document),
+             *_deadlines(profile, spec, document,
+                         previous if isinstance(previous, dict) else None),
              *_profiles(profile, spec, document)]
     return Report(findings=kept + added, resource_type=report.resource_type, id=report.id,
                   spec_version=report.spec_version)
@@ -165,23 +171,57 @@ def _validator(spec: Spec, schema_text: str) -> Draft202012Validator:
 
 
 
-def _deadlines(profile: Profile, spec: Spec, document: dict[str, Any]) -> Iterator[Finding]:
+def _original(document: dict[str, Any], member: str
+              ) -> tuple[Any, tuple[str | int, ...], bool]:
+    """The stated ``member`` deadline the catalogue limits, where it is, and whether it is an
+    extended resolution deadline: after extensions the one in force is the last new one, and
+    the catalogue limits the original, which the first extension names as its previous."""
+    stated = document.get("deadlines")
+    if not isinstance(stated, dict):
+        return None, ("deadlines", member), False
+    extensions = stated.get("extensions")
+    if member == "resolutionDue" and isinstance(extensions, list) and extensions \
+            and isinstance(extensions[0], dict):
+        return (extensions[0].get("previousDue"), ("deadlines", "extensions", 0, "previousDue"),
+                True)
+    return stated.get(member), ("deadlines", member), False
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two member values are the same, a time however it is spelled."""
+    if a == b:
+        return True
+    at = moment(a)
+    return at is not None and at == moment(b)
+
+
+def _in_question(document: dict[str, Any], previous: dict[str, Any] | None,
+                 member: str) -> bool:
+    """Whether the ``member`` deadline is held to the catalogue: always for a document on its
+    own; for a write over ``previous`` when it changes the deadline, or what it is computed
+    from unless an approved extension stands for it. Other writes keep the deadlines the
+    issue was given, whatever the profile says now."""
+    if previous is None:
+        return True
+    value, _, extended = _original(document, member)
+    if not _same(value, _original(previous, member)[0]):
+        return True
+    return not extended and any(not _same(document.get(k), previous.get(k))
+                                for k in _DEADLINE_INPUTS)
+
+
+def _deadlines(profile: Profile, spec: Spec, document: dict[str, Any],
+               previous: dict[str, Any] | None = None) -> Iterator[Finding]:
     stated = document.get("deadlines")
     start = moment(document.get("submittedAt"))
     category, urgency = document.get("category"), document.get("urgency")
     if not isinstance(stated, dict) or start is None or not isinstance(category, str) \
             or not isinstance(urgency, str):
         return
-    extensions = stated.get("extensions")
     for kind, member in _DEADLINES:
-        value: Any = stated.get(member)
-        where: tuple[str | int, ...] = ("deadlines", member)
-        # After extensions the resolution deadline in force is the last new one; the catalogue
-        # limits the original, which the first extension names as its previous deadline.
-        if member == "resolutionDue" and isinstance(extensions, list) and extensions \
-                and isinstance(extensions[0], dict):
-            value, where = extensions[0].get("previousDue"), ("deadlines", "extensions", 0,
-                                                              "previousDue")
+        if not _in_question(document, previous, member):
+            continue
+        value, where, _ = _original(document, member)
         due = moment(value)
         expected = profile.deadline(category, urgency, kind, start)
         if due is not None and expected is not None and due > expected:
