@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -119,6 +121,60 @@ def public_small_cell_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
     mp.setattr(pages, "threshold", 1)
     _forget_figures(pages, mp)
     return app
+
+
+def _community_totals(pages: PublicPages, month: str) -> dict[str, int]:
+    """Each community's issues of ``month``: its cells added up, the small ones included."""
+    with pages._lock:
+        _, counts = pages._counted(month)
+    totals: Counter[str] = Counter()
+    for (_, community), n in counts.items():
+        totals[community] += n
+    return dict(totals)
+
+
+#: a month's page of the figures, or its data
+_MONTH_PAGE = re.compile(r"/public/(?:en/)?figures/([0-9]{4}-[0-9]{2})(\.json)?")
+
+
+def public_figures_totals_data(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Gives each community's total of the month beside its cells in the data."""
+    pages: PublicPages = app.state.public
+
+    def edit(scope: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+        found = _MONTH_PAGE.fullmatch(scope["path"])
+        if status != 200 or found is None or not found.group(2):
+            return status, headers, body
+        data = json.loads(body)
+        shown = {c["community"] for c in data["cells"]}
+        data["totals"] = {community: n for community, n
+                          in _community_totals(pages, found.group(1)).items()
+                          if community in shown}
+        return status, headers, json.dumps(data, ensure_ascii=False).encode()
+
+    return Rewrite(app, edit)
+
+
+def public_figures_totals_page(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Ends each community's table on a month's page with a row of its total (the data is as
+    it should be)."""
+    pages: PublicPages = app.state.public
+
+    def edit(scope: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+        found = _MONTH_PAGE.fullmatch(scope["path"])
+        if status != 200 or found is None or found.group(2):
+            return status, headers, body
+        totals = _community_totals(pages, found.group(1))
+
+        def total_row(table: re.Match[str]) -> str:
+            return (f'{table.group(1)}<tr><th scope="row">合计 / Total</th>'
+                    f'<td class="n">{totals.get(table.group(2), 0)}</td></tr></tbody>')
+
+        page = re.sub(r"(<caption>[^<]*?([0-9]{12})[^<]*</caption>.*?)</tbody>", total_row,
+                      body.decode(), flags=re.S)
+        return status, headers, page.encode()
+
+    return Rewrite(app, edit)
 
 
 def _forget_figures(pages: PublicPages, mp: pytest.MonkeyPatch) -> None:
@@ -257,6 +313,12 @@ MUTANTS: list[Mutant] = [
            "the consultation's page names who gave each opinion", public_voice_author_shown),
     Mutant("public-small-cell-shown", "/req/public-pages/small-cells",
            "statistics cells of one or two issues show their number", public_small_cell_shown),
+    Mutant("public-figures-totals-data", "/req/public-pages/small-cells",
+           "a month's data gives each community's total beside its cells, suppressed ones "
+           "included", public_figures_totals_data),
+    Mutant("public-figures-totals-page", "/req/public-pages/small-cells",
+           "a month's page ends each community's table with its total",
+           public_figures_totals_page),
     Mutant("public-figures-every-month", "/req/public-pages/figures-paged",
            "a month's page of the figures holds the cells of every month",
            public_figures_every_month),

@@ -360,14 +360,102 @@ def test_small_cells_suppressed(ctx: KitContext) -> None:
                    f"a cell below {threshold} issues shows its number: {cell}")
     ctx.expect(len(mine(cells)) == 1, f"统计中没有新诉求所在的格（{rare}，{month}）",
                f"the statistics have no cell for the new issue ({rare}, {month})")
+    # No total beside the cells: the data has only the members the OpenAPI defines...
+    members, cell_members = _figures_members(ctx)
+    data = _month_page(month, data=True)
+    extra = sorted(set(body) - members) if isinstance(body, dict) else []
+    ctx.expect(not extra, f"{data} 给出了 OpenAPI 未定义的成员：{'、'.join(extra)}",
+               f"{data} gives members the OpenAPI does not define: {', '.join(extra)}")
+    extra = sorted({k for c in cells if isinstance(c, dict) for k in c} - cell_members)
+    ctx.expect(not extra, f"{data} 的格带有 OpenAPI 未定义的成员：{'、'.join(extra)}",
+               f"the cells of {data} carry members the OpenAPI does not define: "
+               f"{', '.join(extra)}")
+    pages: dict[str, str] = {}
     for path in (_month_page(month), _month_page(month, lang="en/")):
         resp = ctx.call("GET", path, params=where)
         ctx.expect_status(resp, 200, zh=f"不带令牌读取 {path}", en=f"read {path} without a token")
-        text = resp.text
+        text = pages[path] = resp.text
         shown = [int(n) for n in re.findall(r'data-count="(\d+)"', text)]
         ctx.expect(all(n >= threshold for n in shown),
                    f"{path} 给出了少于 {threshold} 件的格",
                    f"{path} shows a cell below {threshold}")
+    # ... and the pages no number the cells could add up to with a suppressed one among them.
+    # The data is read again after the pages, which may have been made in between.
+    again = _json(ctx, data, where)
+    readings = [cells, (again.get("cells") if isinstance(again, dict) else None) or []]
+    counts = [[c.get("count") if isinstance(c, dict) and isinstance(c.get("count"), int)
+               and not c.get("suppressed") else None for c in read] for read in readings]
+    published = {n for read in counts for n in read if n is not None}
+    hidden = set().union(*(_sums_with_suppressed(read, threshold) for read in counts))
+    for path, text in pages.items():
+        totals = sorted(n for n in _numbers(text, month)
+                        if n in hidden and n not in published and n != threshold)
+        ctx.expect(not totals,
+                   f"{path} 写出了可能是含被抑制格的合计的数字：{'、'.join(map(str, totals))}",
+                   f"{path} shows numbers that may be totals including a suppressed cell: "
+                   f"{', '.join(map(str, totals))}")
+
+
+def _figures_members(ctx: KitContext) -> tuple[set[str], set[str]]:
+    """The members the OpenAPI defines for a month's data and for each of its cells."""
+    schema = ctx.spec.operation("getPublicFiguresMonthData")["responses"]["200"]["content"][
+        "application/json"]["schema"]
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        schema = ctx.spec.openapi
+        for step in ref[2:].split("/"):
+            schema = schema[step]
+    cells = schema["properties"]["cells"]["items"]
+    return set(schema["properties"]), set(cells.get("properties") or ())
+
+
+def _sums_with_suppressed(counts: list[int | None], threshold: int) -> set[int]:
+    """Every number that some of the cells (``None``: suppressed, 1 to ``threshold`` - 1)
+    add up to with at least one suppressed cell among them: a total that would give one
+    back."""
+    clear, hidden = {0}, set[int]()
+    for count in counts:
+        if count is None:
+            hidden |= {s + k for s in clear | hidden for k in range(1, threshold)}
+        else:
+            hidden |= {s + count for s in hidden}
+            clear |= {s + count for s in clear}
+    return hidden
+
+
+class _Text(HTMLParser):
+    """The text a page shows, outside its forms (which say how to enter a code), scripts and
+    styles."""
+
+    SKIP = frozenset({"form", "script", "style", "template"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self.depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.depth:
+            self.parts.append(data)
+
+
+def _numbers(page: str, month: str) -> set[int]:
+    """The numbers a month's page shows in its text, its month written as a date left out
+    (2026-01, 2026/1, 2026 年 1 月, 01/2026) and its year allowed alone."""
+    parser = _Text()
+    parser.feed(page)
+    year, mon = month[:4], int(month[5:7])
+    text = re.sub(rf"(?<!\d){year}\s*[-/.年]\s*0?{mon}(?!\d)|(?<!\d)0?{mon}\s*[-/.]\s*{year}"
+                  r"(?!\d)", " ", " ".join(parser.parts))
+    return {int(n) for n in re.findall(r"\d+", text)} - {int(year)}
 
 
 def _json(ctx: KitContext, path: str, params: dict[str, str] | None = None) -> Any:
