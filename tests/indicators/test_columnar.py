@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import random
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -94,20 +95,56 @@ def _lowercase(node: Any) -> Any:
     return node
 
 
+def _moved(doc: dict[str, Any], rnd: random.Random) -> None:
+    """Give ``doc``'s lead a predecessor it was moved from, returned first or not, the move
+    recorded by a reassign event or by ``reassignedTo`` alone; an extension approved around
+    the move; sometimes the new task cancelled."""
+    lead = doc["assignments"][-1]
+    given = datetime.fromisoformat(lead["assignedAt"])
+    old_id = lead["id"].replace("-8000-", "-6000-")
+    old = {"id": old_id, "department": {"id": rnd.choice(["housing", "health"])},
+           "role": "lead", "status": "reassigned",
+           "assignedAt": (given - timedelta(hours=rnd.randrange(2, 48))).isoformat(),
+           "reassignedTo": lead["id"]}
+    if rnd.random() < 0.3:
+        old.update(returnedAt=(given - timedelta(hours=1)).isoformat(),
+                   returnReason="not-in-remit")
+    doc["assignments"].insert(0, old)
+    moved = given - timedelta(minutes=rnd.randrange(0, 90))
+    # another action's details, with members the move's reading must pass over
+    doc["history"].insert(0, {"seq": 0, "at": old["assignedAt"], "action": "dispatch",
+                              "details": {"lead": old_id, "dueAt": lead["dueAt"]}})
+    if rnd.random() < 0.6:
+        doc["history"].append({"seq": 9, "at": moved.isoformat(), "action": "reassign",
+                               "details": {"from": old_id, "to": lead["id"]}})
+    doc["deadlines"].setdefault("extensions", []).append({
+        "previousDue": lead["dueAt"], "newDue": (given + timedelta(days=30)).isoformat(),
+        "reason": "complex-case",
+        "at": (given + timedelta(minutes=rnd.randrange(-180, 180))).isoformat(),
+        "requestedBy": {"role": "department"}, "approvedBy": {"role": "supervisor"}})
+    if lead["status"] != "completed" and rnd.random() < 0.3:
+        lead.update(status="cancelled",
+                    cancelledAt=(given + timedelta(minutes=rnd.randrange(0, 240))).isoformat())
+
+
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32), lowercase=st.booleans(), no_response_due=st.booleans(),
-       unrated_latest=st.booleans(), with_profile=st.booleans())
+       unrated_latest=st.booleans(), with_profile=st.booleans(), moved=st.booleans())
 def test_the_engines_agree_on_what_the_schema_allows(
         tmp_path: Path, seed: int, lowercase: bool, no_response_due: bool,
-        unrated_latest: bool, with_profile: bool) -> None:
+        unrated_latest: bool, with_profile: bool, moved: bool) -> None:
     """Valid documents the generator does not write: times with a lowercase t and z, no
-    stated response deadline (no limit without a profile), and a latest follow-up that
-    reached the resident but gave no rating or verdict (an earlier one's must not count)."""
+    stated response deadline (no limit without a profile), a latest follow-up that
+    reached the resident but gave no rating or verdict (an earlier one's must not count),
+    and tasks moved on without a return or cancelled, with extensions around the move
+    (each counts for the task in force when it was approved)."""
     bench = _bench()
     rnd = random.Random(seed)
     docs = [bench.issue(i, rnd) for i in range(40)]
     for doc in docs:
+        if moved and rnd.random() < 0.5:
+            _moved(doc, rnd)
         if no_response_due:
             doc["deadlines"].pop("responseDue", None)
         follow_ups = doc.get("followUps") or []

@@ -32,6 +32,22 @@ def follow_ups_uncredited(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+class _Unmoved(Tally):
+    """Reads a reassigned task as never ended: no reassign event, no successor named."""
+
+    def add(self, issue: Mapping[str, Any]) -> None:
+        history = [h for h in issue.get("history") or ()
+                   if not (isinstance(h, Mapping) and h.get("action") == "reassign")]
+        assignments = [{k: v for k, v in a.items() if k != "reassignedTo"}
+                       if isinstance(a, Mapping) else a for a in issue.get("assignments") or ()]
+        super().add({**issue, "history": history, "assignments": assignments})
+
+
+def reassignment_unended(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(_indicators, "Tally", _Unmoved)
+    return app
+
+
 def exclusions_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     mp.setattr(_indicators, "Tally", _tally_reading("assessmentExclusions"))
     return app
@@ -43,6 +59,9 @@ MUTANTS: list[Mutant] = [
     Mutant("indicators-follow-ups-uncredited", "/req/indicators/figures",
            "follow-ups are not credited: no resolution or satisfaction figures",
            follow_ups_uncredited),
+    Mutant("indicators-reassignment-unended", "/req/indicators/figures",
+           "a task reassigned without a return never ends: the extensions of the department "
+           "that took it over count for it too", reassignment_unended),
     Mutant("indicators-exclusions-ignored", "/req/indicators/exclusions",
            "approved assessment exclusions are counted anyway", exclusions_ignored),
 ]

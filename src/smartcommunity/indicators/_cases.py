@@ -79,6 +79,24 @@ def _judging(follow_ups: list[tuple[datetime, Mapping[str, Any]]], assignment: s
     return best
 
 
+def _reassigned(issue: Mapping[str, Any], task: Mapping[str, Any]) -> datetime | None:
+    """When ``task`` was reassigned away: the reassign event whose ``details.from`` names it,
+    or without one the time the task its ``reassignedTo`` names was given."""
+    ident = task.get("id")
+    events = [at for h in issue.get("history") or () if isinstance(h, Mapping)
+              and h.get("action") == "reassign" and isinstance(h.get("details"), Mapping)
+              and h["details"].get("from") == ident and (at := moment(h.get("at"))) is not None]
+    if events:
+        return min(events)
+    successor = task.get("reassignedTo")
+    if successor is None:
+        return None
+    for other in issue.get("assignments") or ():
+        if isinstance(other, Mapping) and other.get("id") == successor:
+            return moment(other.get("assignedAt"))
+    return None
+
+
 def cases(issue: Mapping[str, Any], profile: Profile | None = None) -> Iterator[Case]:
     """The cases of one issue document; documents of other types have none."""
     if not isinstance(issue, Mapping) or issue.get("resourceType") != RESOURCE_TYPE:
@@ -108,7 +126,10 @@ def cases(issue: Mapping[str, Any], profile: Profile | None = None) -> Iterator[
         completed_at = moment(a.get("completedAt"))
         status = a.get("status")
         completed = status == "completed" and completed_at is not None
-        ended = completed_at or returned
+        # the task ends at the first of its completion, return, reassignment and cancellation:
+        # an extension approved later is the next department's, not this one's
+        ended = min((t for t in (completed_at, returned, moment(a.get("cancelledAt")),
+                                 _reassigned(issue, a)) if t is not None), default=None)
         granted = [(at, e) for at, e in extensions
                    if at >= assigned and (ended is None or at <= ended)]
         due = moment(a.get("dueAt")) or moment(deadlines.get("resolutionDue"))

@@ -37,12 +37,13 @@ _COLUMNS = {
     "communityDivisionCode": "VARCHAR",
     "assignments": "STRUCT(id VARCHAR, department STRUCT(id VARCHAR), role VARCHAR, "
                    "status VARCHAR, assignedAt VARCHAR, acceptedAt VARCHAR, "
-                   "returnedAt VARCHAR, completedAt VARCHAR, dueAt VARCHAR)[]",
+                   "returnedAt VARCHAR, completedAt VARCHAR, cancelledAt VARCHAR, "
+                   "reassignedTo VARCHAR, dueAt VARCHAR)[]",
     "deadlines": "STRUCT(responseDue VARCHAR, resolutionDue VARCHAR, "
                  "extensions STRUCT(\"at\" VARCHAR, newDue VARCHAR)[])",
     "followUps": "STRUCT(\"at\" VARCHAR, assignmentId VARCHAR, contactResult VARCHAR, "
                  "perceivedResolution VARCHAR, rating DOUBLE)[]",
-    "history": "STRUCT(action VARCHAR, \"at\" VARCHAR)[]",
+    "history": "STRUCT(action VARCHAR, \"at\" VARCHAR, details STRUCT(\"from\" VARCHAR))[]",
     "assessmentExclusions": "STRUCT(assignmentId VARCHAR, indicators VARCHAR[])[]",
 }
 #: an instant with its offset, as microseconds since the epoch (a naive time is no instant);
@@ -144,9 +145,18 @@ WITH leads AS (
          i.assessmentExclusions AS exclusions, a.id AS aid,
          coalesce(a.department.id, '') AS department, a.status,
          {assigned} AS assigned_us, {accepted} AS accepted_us, {returned} AS returned_us,
-         {completed} AS completed_us, {due} AS due_us, {response_due} AS stated_response_us
+         {completed} AS completed_us, {due} AS due_us, {response_due} AS stated_response_us,
+         {cancelled} AS cancelled_us,
+         -- reassigned away: the reassign event naming it, else when its successor was given
+         list_min(list_transform(list_filter(coalesce(i.history, []), lambda h:
+           h.action = 'reassign' AND h.details."from" = a.id), lambda h: {hist_at}))
+           AS reassign_event_us,
+         CASE WHEN a.reassignedTo IS NOT NULL THEN
+           list_filter(i.every, lambda b: b.id = a.reassignedTo)[1].assignedAt END
+           AS successor_given
   FROM (SELECT rid, category, urgency, coalesce(communityDivisionCode, '') AS community,
-               deadlines, history, assessmentExclusions, UNNEST(assignments) AS a
+               deadlines, history, assessmentExclusions, assignments AS every,
+               UNNEST(assignments) AS a
         FROM issues) i
   WHERE a.role = 'lead' AND {assigned} IS NOT NULL
 ),
@@ -187,7 +197,9 @@ timed AS (
          -- no stated deadline, no limit (greatest() would skip the NULL)
          WHEN l.stated_response_us IS NOT NULL
            THEN greatest(l.stated_response_us, l.assigned_us) END AS response_due_us,
-    coalesce(l.completed_us, l.returned_us) AS ended_us
+    -- the first of completion, return, reassignment and cancellation (least skips NULLs)
+    least(l.completed_us, l.returned_us, l.cancelled_us,
+          coalesce(l.reassign_event_us, {successor})) AS ended_us
   FROM leads l LEFT JOIN limits lim ON lim.category = l.category AND lim.urgency = l.urgency
 ),
 granted AS (
@@ -297,6 +309,8 @@ def columnar_tally(paths: Sequence[str | Path], profile: Profile | None = None,
         con.execute(_CASES.format(
             assigned=_ts("a.assignedAt"), accepted=_ts("a.acceptedAt"),
             returned=_ts("a.returnedAt"), completed=_ts("a.completedAt"),
+            cancelled=_ts("a.cancelledAt"),
+            successor=_ts("l.successor_given"),
             due=f"coalesce({_ts('a.dueAt')}, {_ts('i.deadlines.resolutionDue')})",
             response_due=_ts("i.deadlines.responseDue"), fu_at=_ts("f.at"),
             ext_at=_ts("e.at"), ext_new=_ts("e.newDue"), hist_at=_ts("h.at"),

@@ -21,10 +21,13 @@ from ._shared import (
     Tracked,
     active_lead,
     city_profile,
+    claim,
+    dispatched,
     first_code,
     follow_up_request,
     issue_in_progress,
     plain,
+    reassign,
     resolve,
     transition,
     without_meta,
@@ -61,6 +64,19 @@ def _closed_issue(ctx: KitContext, **follow_up: Any) -> Tracked:
     resolve(issue, lead)
     body = follow_up_request(ctx, issue, assignmentId=assignment, **follow_up)
     issue.act("follow-up", body)
+    return issue
+
+
+def _moved_then_extended(ctx: KitContext) -> Tracked:
+    """An issue whose lead task is moved to a new one without a return, then extended: the
+    extension counts for the new task only, the old one having ended when it was moved."""
+    lead = ctx.principal(ROLE.department)
+    issue = dispatched(ctx, lead)
+    reassign(ctx, issue, active_lead(issue)["id"], lead)
+    claim(issue, lead)
+    due = (issue.doc.get("deadlines") or {}).get("resolutionDue")
+    issue.act("extend-deadline", {"reason": first_code(ctx, "extension-reason"),
+                                  "details": {"previousDue": due, "newDue": ctx.moment(14)}})
     return issue
 
 
@@ -144,7 +160,8 @@ def test_figures_follow_the_definitions(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     _closed_issue(ctx)
     _closed_issue(ctx, rating=2, perceivedResolution="not-resolved")
-    _compare(ctx, regulator, "闭环之后", "after the loop")
+    _moved_then_extended(ctx)
+    _compare(ctx, regulator, "闭环和改派之后", "after the loop and a reassignment")
 
 
 _EXCLUDE = "exclude-from-assessment"
