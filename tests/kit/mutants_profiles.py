@@ -71,6 +71,10 @@ def _holiday_worked(p: dict[str, Any]) -> None:
     p["calendar"]["workingDays"].append(p["calendar"]["holidays"][0])
 
 
+def _urgency_misspelt(p: dict[str, Any]) -> None:
+    p["deadlines"]["emergency"] = p["deadlines"].pop("critical")
+
+
 def _unknown_role(p: dict[str, Any]) -> None:
     p["roles"][0]["role"] = "kit-invented-role"
 
@@ -207,6 +211,9 @@ MUTANTS: list[Mutant] = [
     Mutant("profile-unknown-spec-version", "/req/profiles/format",
            "the published profile builds on a version of the standard that does not exist",
            _published(_unknown_spec_version)),
+    Mutant("profile-unknown-urgency-key", "/req/profiles/format",
+           "the published profile keys default deadlines by an urgency that does not exist",
+           _published(_urgency_misspelt)),
     Mutant("profile-grid-listed-twice", "/req/profiles/unique-codes",
            "the published profile lists a grid twice", _published(_grid_twice)),
     Mutant("profile-lead-unregistered", "/req/profiles/organisations-resolve",

@@ -115,6 +115,46 @@ def test_a_threshold_loads_exactly_when_it_is_at_most_one(numerator: int, denomi
         assert f"{numerator}/{denominator}" in over[0].message["en"]
 
 
+#: where a profile keys its settings by a closed codelist's codes, and that codelist
+_KEYED = {
+    "/deadlines": ("urgency", lambda d: d["deadlines"]),
+    "/services/0/deadlines": ("urgency", lambda d: d["services"][0].setdefault("deadlines", {})),
+    "/consultations/noticeDays": ("consultation-form",
+                                  lambda d: d["consultations"]["noticeDays"]),
+    "/consultations/thresholds": ("consultation-form",
+                                  lambda d: d["consultations"]["thresholds"]),
+}
+_SETTING = {"/deadlines": {"response": {"amount": 2, "unit": "hours"}},
+            "/services/0/deadlines": {"response": {"amount": 2, "unit": "hours"}},
+            "/consultations/noticeDays": 9,
+            "/consultations/thresholds": {"quorum": {"numerator": 1, "denominator": 2}}}
+
+
+@settings(max_examples=60, deadline=None)
+@given(table=st.sampled_from(sorted(_KEYED)), data=st.data())
+def test_a_setting_keyed_by_no_code_of_its_closed_codelist_is_a_finding(table: str,
+                                                                        data: Any) -> None:
+    """A deadline under an urgency, or a notice period or threshold under a consultation
+    form, that the closed codelist does not have would never apply: the profile is refused
+    with a finding at the key; under any of the codes it loads."""
+    from smartcommunity import load_spec
+
+    codelist, at = _KEYED[table]
+    codes = sorted(load_spec().codelist(codelist))
+    invented = st.from_regex(r"\A[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6})?\Z")
+    key = data.draw(st.sampled_from(codes) | invented)
+    profile = copy.deepcopy(_data(BIG))
+    at(profile)[key] = _SETTING[table]
+    found = [f for f in check_profile(profile) if f.code == "profile.unknown-key"]
+    if key in codes:
+        assert found == []
+        load_profile(profile)
+    else:
+        assert [f.pointer for f in found] == [f"{table}/{key}"]
+        assert found[0].severity == "error" and codelist in found[0].message["en"]
+        assert key in found[0].message["zh-Hans"]
+
+
 def test_unreadable_profile_is_a_finding(tmp_path: Path) -> None:
     bad = tmp_path / "p.json"
     bad.write_text("{", encoding="utf-8")

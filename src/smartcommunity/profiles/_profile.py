@@ -52,11 +52,15 @@ INDICATOR_INVALID = "profile.indicator-invalid"
 FRACTION_OVER_ONE = "profile.fraction-over-one"
 
 #: the meta-schema of profile files, by file name in the spec tree
+UNKNOWN_KEY = "profile.unknown-key"
 _META = "meta/profile.json"
 #: the codelist whose codes a catalogue entry's category is
 _CATEGORIES = "issue-category"
 _USCC_PREFIX = "uscc:"
 
+#: the closed codelists whose codes key a profile's tables: deadlines by urgency, consultation
+#: rules by form
+_URGENCY, _FORM = "urgency", "consultation-form"
 Where = tuple[str | int, ...]
 
 
@@ -361,6 +365,7 @@ class _Checks:
         self.thresholds()
         self.systems_and_roles()
         self.indicators()
+        self.keys()
 
     def unique(self, path: Where, items: Iterable[Mapping[str, Any]], member: str) -> None:
         """Each of ``items``, the list at ``path``, has a ``member`` of its own."""
@@ -485,6 +490,22 @@ class _Checks:
         for i, system in enumerate(systems):
             self.known(("externalSystems", i, "organisation"), system.get("organisation"))
         roles = set(self.spec.roles)
+    def keys(self) -> None:
+        """The keys of the deadline tables are urgency codes and those of the consultation rules
+        consultation-form codes: a setting under any other key would silently never apply."""
+        def check(where: Where, table: Any, codelist: str) -> None:
+            codes = set(self.spec.codelist(codelist)) | set(self.profile.codes.get(codelist, {}))
+            for key in table if isinstance(table, dict) else ():
+                if key not in codes:
+                    self.emit((*where, key), UNKNOWN_KEY, value=key, codelist=codelist)
+
+        check(("deadlines",), self.data.get("deadlines"), _URGENCY)
+        for i, service in enumerate(self.data.get("services", ())):
+            check(("services", i, "deadlines"), service.get("deadlines"), _URGENCY)
+        rules = self.data.get("consultations") or {}
+        for section in ("noticeDays", "thresholds"):
+            check(("consultations", section), rules.get(section), _FORM)
+
         for i, mapping in enumerate(self.data.get("roles", ())):
             if mapping["role"] not in roles:
                 self.emit(("roles", i, "role"), UNKNOWN_ROLE, value=mapping["role"])
