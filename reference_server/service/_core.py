@@ -65,7 +65,13 @@ from ._erasure import clearing, erase_earlier_states
 from ._policies import RETENTION_EXPIRED, SWEEPER_ROLE
 from ._policy import POLICIES, Policy
 from ._profile import PROFILES_CLASS, published
-from ._retention import ErasureReach, Retention, entered_status, last_membership_end
+from ._retention import (
+    ErasureReach,
+    Retention,
+    day_after,
+    entered_status,
+    last_membership_end,
+)
 from ._shared import (
     Prepared,
     Result,
@@ -845,19 +851,21 @@ class Service:
         counts = dict.fromkeys(("recordsCleared", "residentsErased", "recordsRewritten",
                                 "idempotencyKeys", "auditRecords"), 0)
 
-        left_before = self.retention.left_before(moment).isoformat()
+        closed = {rt: self.retention.closed_lapsed(rt, moment)
+                  for rt in self.retention.closed_record_years}
+        gone_from = self.retention.left_lapsed(moment)
 
         def closed_due(stored: Stored) -> bool:
-            before = self.retention.closed_before(stored.rtype, moment)
+            lapsed = closed.get(stored.rtype)
             entered = entered_status(stored.doc)
-            return (before is not None and entered is not None
+            return (lapsed is not None and entered is not None
                     and stored.doc.get("status") in self.lifecycle(stored.rtype).terminal
-                    and utc_text(entered) < utc_text(stamp(before))
-                    and without_personal(stored.doc) != stored.doc)
+                    and entered in lapsed and without_personal(stored.doc) != stored.doc)
 
         def left_due(stored: Stored) -> bool:
             end = last_membership_end(stored.doc)
-            return end is not None and end < left_before and not self.access.is_erased(
+            ended = day_after(end) if end is not None else None
+            return ended is not None and ended in gone_from and not self.access.is_erased(
                 stored.doc)
 
         # Found under a read snapshot, so the scan holds no write lock; each is judged again
@@ -881,8 +889,9 @@ class Service:
                     counts["residentsErased"] += 1
             counts["idempotencyKeys"] = tx.expire_keys(
                 utc_text(stamp(moment - self.idempotency_period)))
-            counts["auditRecords"] = tx.expire_audit(
-                stamp(self.retention.audit_before(moment)))
+            counts["auditRecords"] = sum(
+                tx.expire_audit(stamp(end), None if start is None else stamp(start))
+                for start, end in self.retention.audit_lapsed(moment).spans)
 
         self.store.transact(job)
         self.store.scrub_soon()

@@ -10,15 +10,20 @@ in a document; the service writes the new versions, events and audit records.
 from __future__ import annotations
 
 import copy
+from calendar import isleap
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import MINYEAR, date, datetime, timedelta
 from typing import Any
 
 from smartcommunity.pointers import nodes, resolve_pointer
 from smartcommunity.specification import Spec
 
-__all__ = ["ErasureReach", "Retention", "entered_status", "last_membership_end", "years_before"]
+from ..settings import CST
+from ..storage import utc_text
+
+__all__ = ["ErasureReach", "Lapsed", "Retention", "day_after", "entered_status",
+           "last_membership_end"]
 
 RETENTION = "/req/privacy/retention"
 
@@ -82,12 +87,60 @@ def _at(doc: Any, where: str) -> Any:
         return None
 
 
-def years_before(moment: datetime, years: int) -> datetime:
-    """``moment`` ``years`` calendar years earlier (29 February becomes the 28th)."""
+#: a half-open span [start, end) of instants; start None: from the first
+Span = tuple[datetime | None, datetime]
+
+
+class Lapsed:
+    """The instants from which a period of some years had ended before a moment
+    (/req/privacy/retention).
+
+    A period of N years from an instant ends at the same date and time in China Standard Time
+    N years later, on 28 February when it began on 29 February and that year has none. So the
+    instants it has lapsed from are not all those before one cutoff: on 28 February of a common
+    year, the period from the morning of 29 February of a leap year has ended and the period
+    from the evening of the 28th before it has not. They are one span, or two on that day.
+    """
+
+    __slots__ = ("_texts", "spans")
+
+    def __init__(self, now: datetime, years: int) -> None:
+        local = now.astimezone(CST)
+        year = local.year - years
+        spans: list[Span] = []
+        if year < MINYEAR:
+            pass  # nothing is that old
+        elif (local.month, local.day) == (2, 29) and not isleap(year):
+            # That year has no 29 February: its whole February has lapsed.
+            spans.append((None, datetime(year, 3, 1, tzinfo=CST)))
+        else:
+            end = local.replace(year=year)
+            spans.append((None, end))
+            if (local.month, local.day) == (2, 28) and isleap(year) and not isleap(local.year):
+                # From 29 February the period ended today at the same time.
+                spans.append((datetime(year, 2, 29, tzinfo=CST), end + timedelta(days=1)))
+        self.spans = tuple(spans)
+        self._texts = tuple(("" if start is None else utc_text(start.isoformat()),
+                             utc_text(end.isoformat())) for start, end in self.spans)
+
+    def __contains__(self, timestamp: str) -> bool:
+        """Whether the period from the RFC 3339 ``timestamp`` had ended (False when it is no
+        timestamp: its period cannot be told)."""
+        try:
+            at = utc_text(timestamp)
+        except ValueError:
+            return False
+        return any(start <= at < end for start, end in self._texts)
+
+
+def day_after(day: str) -> str | None:
+    """The first instant after the date ``day`` in China Standard Time, as a timestamp (None
+    when there is none): when a membership whose ``until`` is ``day`` ended."""
     try:
-        return moment.replace(year=moment.year - years)
-    except ValueError:
-        return moment.replace(year=moment.year - years, day=28)
+        after = date.fromisoformat(day) + timedelta(days=1)
+    except (ValueError, OverflowError):
+        return None
+    return datetime(after.year, after.month, after.day, tzinfo=CST).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,18 +193,19 @@ class Retention:
     def idempotency_period(self) -> timedelta:
         return timedelta(hours=self.idempotency_hours)
 
-    def closed_before(self, rtype: str, now: datetime) -> datetime | None:
-        """A record of ``rtype`` that reached a terminal status before this is cleared; None
-        when the type has no period."""
+    def closed_lapsed(self, rtype: str, now: datetime) -> Lapsed | None:
+        """When a record of ``rtype`` that entered a terminal status then is cleared at
+        ``now``; None when the type has no period."""
         years = self.closed_record_years.get(rtype)
-        return None if years is None else years_before(now, years)
+        return None if years is None else Lapsed(now, years)
 
-    def left_before(self, now: datetime) -> date:
-        """A resident whose last membership ended before this day is erased."""
-        return years_before(now, self.left_resident_years).date()
+    def left_lapsed(self, now: datetime) -> Lapsed:
+        """When a resident whose last membership ended then is erased at ``now``."""
+        return Lapsed(now, self.left_resident_years)
 
-    def audit_before(self, now: datetime) -> datetime:
-        return years_before(now, self.audit_log_years)
+    def audit_lapsed(self, now: datetime) -> Lapsed:
+        """When an audit record written then is deleted at ``now``."""
+        return Lapsed(now, self.audit_log_years)
 
 
 def entered_status(doc: Mapping[str, Any]) -> str | None:

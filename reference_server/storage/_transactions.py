@@ -818,10 +818,13 @@ class Tx:
         else:
             self._many("audit", values)
 
-    def expire_audit(self, before: str) -> int:
-        """Delete the audit records written before ``before`` (the server's own timestamps,
-        one offset, so they compare as text); how many (/req/privacy/retention)."""
-        result = self.conn.execute(delete(audit).where(audit.c.at < before))
+    def expire_audit(self, before: str, since: str | None = None) -> int:
+        """Delete the audit records written before ``before`` and not before ``since`` (the
+        server's own timestamps, one offset, so they compare as text); how many
+        (/req/privacy/retention)."""
+        written = audit.c.at < before if since is None else and_(audit.c.at >= since,
+                                                                 audit.c.at < before)
+        result = self.conn.execute(delete(audit).where(written))
         return int(result.rowcount or 0)
 
     def audit_events(self, resident: str | None, communities: frozenset[str] | None,

@@ -5,6 +5,7 @@ The sweep takes its clock as an argument, so years pass without waiting."""
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import copy
 import json
@@ -13,15 +14,19 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 
 from reference_server import Settings, create_app
+from reference_server.service._retention import Lapsed
+from reference_server.service._shared import stamp
 from reference_server.settings import CST
 from reference_server.storage import Store
 from smartcommunity import validate
@@ -211,15 +216,17 @@ NOW = datetime.now(CST).replace(microsecond=0)
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _shifted(node: Any, days: int) -> Any:
-    """``node`` with every date and timestamp moved ``days`` days (their order kept)."""
+def _shifted(node: Any, days: float) -> Any:
+    """``node`` with every timestamp moved ``days`` days and every date the whole days of it
+    (their order kept)."""
     if isinstance(node, dict):
         return {k: _shifted(v, days) for k, v in node.items()}
     if isinstance(node, list):
         return [_shifted(v, days) for v in node]
     if isinstance(node, str) and DATE.match(node):
         if len(node) == 10:
-            return (date.fromisoformat(node) + timedelta(days=days)).isoformat()
+            whole = timedelta(days=timedelta(days=days).days)
+            return (date.fromisoformat(node) + whole).isoformat()
         with contextlib.suppress(ValueError):
             return (datetime.fromisoformat(node) + timedelta(days=days)).isoformat()
     return node
@@ -331,6 +338,96 @@ def test_retention_sweep_clears_postgresql(fresh_pg: str) -> None:
     assert found["staying"] in everything
     for secret in found["secrets"]:
         assert secret not in everything, secret
+
+
+# -- when a period ends -------------------------------------------------------------------------
+
+def _period_end(start: datetime, years: int) -> datetime:
+    """The end of a period of ``years`` from ``start`` as /req/privacy/retention words it: the
+    same date and time in China Standard Time, 28 February for a 29th the year lacks."""
+    local = start.astimezone(CST)
+    day = min(local.day, calendar.monthrange(local.year + years, local.month)[1])
+    return local.replace(year=local.year + years, day=day)
+
+
+@st.composite
+def _near_leap_days(draw: st.DrawFn) -> datetime:
+    """An instant from 27 February to 2 March (1 March to 3 March in a common year), 2019 to
+    2033, to the second."""
+    first = datetime(draw(st.integers(2019, 2033)), 2, 27, tzinfo=CST)
+    return first + timedelta(days=draw(st.sampled_from(range(4))),
+                             seconds=draw(st.integers(0, 86399)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_near_leap_days(), st.integers(0, 5), st.sampled_from(range(-1, 2)),
+       st.one_of(st.integers(-2, 2), st.integers(-86399, 86399)),
+       st.sampled_from([timedelta(0), timedelta(hours=-10), timedelta(hours=5, minutes=45)]))
+def test_a_period_has_lapsed_exactly_when_its_end_has_passed(
+        start: datetime, years: int, days: int, seconds: int, offset: timedelta) -> None:
+    """What the sweep and the audit deletion take as lapsed, against the words of the spec,
+    with the clock injected around leap days; the start may be written at any offset."""
+    end = _period_end(start, years)
+    now = end + timedelta(days=days, seconds=seconds)
+    written = start.astimezone(timezone(offset)).isoformat()
+    assert (written in Lapsed(now, years)) == (end < now), (written, now.isoformat())
+
+
+def _closed_at(moment: datetime) -> dict[str, Any]:
+    """A closed issue with a contact of its own that entered its status at ``moment``."""
+    closed_at = datetime.fromisoformat(CLOSED["history"][-1]["at"])
+    doc: dict[str, Any] = _shifted(copy.deepcopy(CLOSED), (moment - closed_at) / timedelta(days=1))
+    doc["id"] = new_id()
+    doc["reporterContact"] = {"name": "退休乙", "phone": _phone(random.Random(doc["id"]))}
+    return doc
+
+
+def test_the_sweep_clears_what_lapsed_around_29_february(database: str) -> None:
+    """A period from 29 February ends on 28 February of a common year, before one from the
+    evening of the 28th; one from the evening of 28 February is over on the 29th the next
+    leap year. Records, residents who left and audit records alike, in SQLite and PostgreSQL."""
+    at = [datetime(2024, 2, 28, 20, tzinfo=CST), datetime(2024, 2, 29, 10, tzinfo=CST),
+          datetime(2025, 2, 28, 20, tzinfo=CST), datetime(2025, 3, 1, tzinfo=CST)]
+    issues = [_closed_at(moment) for moment in at]
+    rng = random.Random(29)
+    left = [_left_resident(rng, "2024-02-28"), _left_resident(rng, "2024-02-29")]
+    app = _app(database)
+    with TestClient(app) as client:
+        service = app.state.sc.service
+        service.load([*issues, *left])
+        with service.store.write() as tx:
+            tx.audit([{"at": stamp(moment), "principal": "staff:test", "role": "community-staff",
+                       "operation": "read", "resident": left[0]["id"],
+                       "fields": ["/identityDocuments"], "communities": [COMMUNITY]}
+                      for moment in at])
+        cleared: list[tuple[str, ...]] = []
+        for now in (datetime(2027, 2, 27, 23, 59, tzinfo=CST),
+                    datetime(2027, 2, 28, 9, 59, tzinfo=CST),  # left from 29 Feb 2024 00:00
+                    datetime(2027, 2, 28, 10, 0, 1, tzinfo=CST),  # closed 29 Feb 10:00
+                    datetime(2027, 2, 28, 20, 0, 1, tzinfo=CST),  # closed 28 Feb 20:00
+                    datetime(2027, 3, 1, 0, 0, 1, tzinfo=CST),  # left from 1 Mar 2024
+                    datetime(2028, 2, 29, 10, tzinfo=CST),  # closed 28 Feb 2025 20:00
+                    datetime(2028, 2, 29, 23, 59, tzinfo=CST),
+                    datetime(2028, 3, 1, 0, 0, 1, tzinfo=CST)):  # closed 1 Mar 2025
+            counts = service.sweep(now)
+            staff = Api(client).staff
+            gone = {n for n, i in enumerate(issues)
+                    if not staff.get(f"/issues/{i['id']}").json().get("reporterContact")}
+            erased = {n for n, r in enumerate(left) if staff.get(
+                f"/residents/{r['id']}").json().get("restriction", {}).get("state") == "erased"}
+            cleared.append((counts["recordsCleared"], counts["auditRecords"],
+                            counts["residentsErased"], sorted(gone), sorted(erased)))
+        service.store.dispose()
+    assert cleared == [
+        (0, 0, 0, [], []),
+        (0, 0, 1, [], [0]),
+        (1, 1, 0, [1], [0]),
+        (1, 1, 0, [0, 1], [0]),
+        (0, 0, 1, [0, 1], [0, 1]),
+        (1, 1, 0, [0, 1, 2], [0, 1]),
+        (0, 0, 0, [0, 1, 2], [0, 1]),
+        (1, 1, 0, [0, 1, 2, 3], [0, 1]),
+    ]
 
 
 # -- periods ----------------------------------------------------------------------------------
