@@ -658,7 +658,10 @@ class Service:
         if history and isinstance(history[-1], Mapping):
             last = instant(history[-1].get("at"))
             if last is not None and last > moment:
-                return last.astimezone(CST)
+                try:
+                    return last.astimezone(CST)
+                except OverflowError:  # after year 9999 in China time: in its own offset
+                    return last
         return moment
 
     def _role_error(self, lifecycle: Lifecycle, principal: Principal, action: str) -> ProblemError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from smartcommunity.validation import values_at
@@ -74,7 +74,13 @@ def columns(d: Derived) -> tuple[Any, ...]:
 
 
 def utc_text(value: str) -> str:
-    """An RFC 3339 timestamp as fixed-width UTC text, so that text order is time order."""
+    """An RFC 3339 timestamp as fixed-width UTC text, so that text order is time order.
+
+    Every timestamp RFC 3339 can write has one, also an instant a datetime cannot hold in UTC
+    (/req/core/timestamp-offset): one after year 9999 (9999-12-31T23:59:59-08:00) counts its
+    hours on past 24 of 31 December 9999, one before year 1 falls on 31 December of year 0.
+    ValueError only for text that is no timestamp.
+    """
     text = value.replace("z", "Z").replace("Z", "+00:00").replace("t", "T")
     try:
         moment = datetime.fromisoformat(text)
@@ -83,10 +89,28 @@ def utc_text(value: str) -> str:
         moment = datetime.fromisoformat(text[:17] + "59" + text[19:])
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    m = moment.astimezone(UTC)
+    try:
+        m = moment.astimezone(UTC)
+    except OverflowError:
+        return _beyond_the_calendar(moment)
     # Formatted by hand: strftime cost more than the parse.
     return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
             f"{m.second:02d}.{m.microsecond:06d}Z")
+
+
+def _beyond_the_calendar(moment: datetime) -> str:
+    """:func:`utc_text` of an instant within a day after year 9999 or before year 1 in UTC
+    (an offset is less than a day): the same instant a day earlier or later, written on the
+    day next to it, so that text order stays time order at both ends."""
+    offset = moment.utcoffset() or timedelta(0)
+    local = moment.replace(tzinfo=None)
+    if offset < timedelta(0):
+        m = local - timedelta(days=1) - offset  # on 31 December 9999, its hours 24 to 47
+        day, hour = "9999-12-31", m.hour + 24
+    else:
+        m = local + timedelta(days=1) - offset  # on 1 January of year 1, a day before
+        day, hour = "0000-12-31", m.hour
+    return f"{day}T{hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond:06d}Z"
 
 
 def _str(value: Any) -> str | None:

@@ -7,13 +7,13 @@ what is stored."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
 from sqlalchemy import func, select
 
-from ._derive import derive
+from ._derive import derive, utc_text
 from ._tables import events, resources
 from ._transactions import Tx
 
@@ -34,12 +34,18 @@ def feed_head(tx: Tx) -> int:
 _CST = timezone(timedelta(hours=8))
 
 
+#: the column's UTC text from which a moment falls after the China-time year 9999: no month
+#: of the statistics holds it
+_AFTER_9999 = "9999-12-31T16:00:00"
+
+
 def _month_start(year: int, month: int) -> str:
     """The first moment of a China-time month as the column's UTC text, cut after the seconds:
     every stored moment from then on sorts at or after it."""
     year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
-    moment = datetime(year, month, 1, tzinfo=_CST).astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if year > 9999:
+        return _AFTER_9999
+    return utc_text(f"{year:04d}-{month:02d}-01T00:00:00+08:00")[:19]
 
 
 def _bounds(month: str) -> tuple[str, str]:
@@ -74,16 +80,24 @@ def submission_months(tx: Tx, rtype: str) -> list[str]:
                                     .order_by(order).limit(1)).scalar())
     if ends[0] is None or ends[1] is None:
         return []
-    first, last = (datetime.fromisoformat(str(e).replace("Z", "+00:00")).astimezone(_CST)
-                   for e in ends)
+    (year, month), last = (_china_month(str(e)) for e in ends)
     months = []
-    year, month = first.year, first.month
-    while (year, month) <= (last.year, last.month):
+    while (year, month) <= last:
         name = f"{year:04d}-{month:02d}"
         if month_has_submissions(tx, rtype, name):
             months.append(name)
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+def _china_month(text: str) -> tuple[int, int]:
+    """The China-time (year, month) of the column's UTC ``text``, held to years 1 to 9999."""
+    if text < "0001":  # year 0 in UTC: the first China-time month at the latest
+        return 1, 1
+    if text >= _AFTER_9999:
+        return 9999, 12
+    local = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(_CST)
+    return local.year, local.month
 
 
 def month_counts(tx: Tx, rtype: str, month: str) -> Iterator[tuple[str, str, int]]:
@@ -124,6 +138,8 @@ def submission_cell(tx: Tx, rtype: str, rid: str, at: int) -> Cell | None:
     submitted = d.submitted_at
     if d.category is None or d.community is None or submitted is None:
         return None
+    if not "0000-12-31T16" <= submitted < _AFTER_9999:
+        return None  # outside the China-time years 1 to 9999, in no month's statistics
     # Split from the column's fixed-width UTC text.
     day = submitted[8:10]
     late = day if submitted[11:13] >= "16" and day >= "28" else ""

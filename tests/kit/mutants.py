@@ -26,7 +26,7 @@ from reference_server.api import _common
 from reference_server.auth import Principal
 from reference_server.http import encode_cursor
 from reference_server.service import Result, Service, _core, _policies, unprocessable
-from reference_server.storage import Stored, Tx, derive, joined
+from reference_server.storage import Stored, Tx, derive, joined, utc_text
 from smartcommunity.lifecycle import _effects, lifecycle_for
 from smartcommunity.specification import LATEST_CURSOR
 
@@ -1617,6 +1617,44 @@ MUTANTS += [
            proxy_entry_as_proposer),
     Mutant("withdrawal-time-movable", "/req/residents/consent-append-only",
            "a withdrawn consent's withdrawnAt is rewritten", withdrawal_time_movable),
+]
+
+
+def _overflowing(value: str) -> str:
+    """The server's UTC text of a timestamp, failing as a datetime does on an instant outside
+    years 1 to 9999 in UTC."""
+    text = utc_text(value)
+    if not "0001" <= text <= "9999-12-31T23:59:59.999999Z":
+        raise OverflowError("date value out of range")
+    return text
+
+
+def instants_overflow(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Timestamps past year 9999 in UTC (a proxy's validUntil, results.visibleFrom, an
+    updatedSince) raise where the access rules and list filters compare them: a 500."""
+    mp.setattr(access_module, "utc_text", _overflowing)
+    mp.setattr(_common, "utc_text", _overflowing)
+    return app
+
+
+def visible_from_as_text(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The access rules compare timestamps as the text they are written in, not as instants:
+    results.visibleFrom written at -10:00 comes hours early."""
+    mp.setattr(access_module, "utc_text", lambda value: value)
+    return app
+
+
+MUTANTS += [
+    Mutant("instants-overflow-proxy", "/req/residents/read-access",
+           "a proxy in force until 9999-12-31T23:59:59-08:00 gets 500", instants_overflow),
+    Mutant("instants-overflow-results", "/req/consultations/results-hidden",
+           "reading results visible from 9999-12-31T23:59:59-08:00 gets 500",
+           instants_overflow),
+    Mutant("instants-overflow-filter", "/req/core/no-server-error",
+           "updatedSince=9999-12-31T23:59:59-08:00 gets 500", instants_overflow),
+    Mutant("visible-from-as-text", "/req/consultations/results-hidden",
+           "results.visibleFrom compared as text: written at -10:00 it comes hours early",
+           visible_from_as_text),
 ]
 from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001
 from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402, E702, I001

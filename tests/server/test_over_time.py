@@ -9,16 +9,20 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import example as case
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 
 from reference_server import Settings, create_app
 from reference_server.access import erased_members
+from reference_server.storage import utc_text
 from smartcommunity import identifiers
 
 from .helpers import (
@@ -311,3 +315,144 @@ def test_a_replay_is_a_read_decided_now_and_audited(tmp_path: Path) -> None:
         assert after.status_code == 409 and doc["name"] not in after.text
         with app.state.sc.service.store.read() as tx:
             assert tx.conn.execute(text("SELECT count(*) FROM idempotency")).scalar() == 0
+
+
+# -- instants at the edges of the calendar ----------------------------------------------------
+
+#: a proxy's "for ever" written at a negative offset: in year 10000 in UTC
+FOREVER = "9999-12-31T23:59:59-08:00"
+#: the first day at a positive offset: in year 0 in UTC
+EARLIEST = "0001-01-01T00:00:00+08:00"
+
+
+@st.composite
+def _timestamps(draw: st.DrawFn) -> str:
+    """An RFC 3339 timestamp, often within a day of either end of the calendar, at any offset
+    a datetime can hold, spelt with T or t, Z or z."""
+    day = draw(st.one_of(st.sampled_from([date(1, 1, 1), date(1, 1, 2), date(9999, 12, 30),
+                                          date(9999, 12, 31)]),
+                         st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31))))
+    clock = draw(st.times())
+    minutes = draw(st.integers(-(24 * 60 - 1), 24 * 60 - 1))
+    zone = (draw(st.sampled_from("Zz")) if minutes == 0 and draw(st.booleans()) else
+            f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}")
+    fraction = f".{clock.microsecond:06d}" if clock.microsecond else ""
+    return (f"{day.year:04d}-{day.month:02d}-{day.day:02d}{draw(st.sampled_from('Tt'))}"
+            f"{clock.hour:02d}:{clock.minute:02d}:{clock.second:02d}{fraction}{zone}")
+
+
+def _since_year_one(text: str) -> timedelta:
+    """The instant ``text`` names as the time since 0001-01-01T00:00Z, worked out from its
+    parts (an instant before it is negative)."""
+    text = text.upper()
+    if text.endswith("Z"):
+        local, offset = text[:-1], timedelta(0)
+    else:
+        sign = 1 if text[-6] == "+" else -1
+        local = text[:-6]
+        offset = sign * timedelta(hours=int(text[-5:-3]), minutes=int(text[-2:]))
+    return datetime.fromisoformat(local) - datetime(1, 1, 1) - offset
+
+
+@settings(max_examples=500, deadline=None)
+@given(_timestamps(), _timestamps())
+@case(FOREVER, "9999-12-31T23:59:59.999999Z")
+@case("9999-12-31T23:59:59-08:00", "9999-12-31T23:59:59-07:59")
+@case(EARLIEST, "0001-01-01T00:00:00Z")
+@case("0001-01-01T00:00:00+23:59", EARLIEST)
+def test_utc_text_orders_every_instant_a_timestamp_can_name(a: str, b: str) -> None:
+    """/req/core/timestamp-offset: the server's text of a timestamp (what it compares and
+    indexes) orders every pair as their instants, those outside years 1 to 9999 in UTC too,
+    and never fails on one."""
+    first, second = utc_text(a), utc_text(b)
+    assert len(first) == len(second) == len("2025-01-01T00:00:00.000000Z")
+    ta, tb = _since_year_one(a), _since_year_one(b)
+    assert (first < second, first == second) == (ta < tb, ta == tb), (a, b, first, second)
+
+
+def _listed(who: Caller, path: str) -> list[str]:
+    """The ids of every page of the list ``path`` as ``who`` reads it."""
+    ids: list[str] = []
+    cursor = None
+    while True:
+        page = who.get(path, params={"limit": 100, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        ids += [item["id"] for item in page.json()["items"]]
+        cursor = page.json()["next"]
+        if not cursor:
+            return ids
+
+
+def test_a_proxy_in_force_past_year_9999_reads_her(sqlite_api: Api) -> None:
+    """A validUntil in year 10000 in UTC: the proxy reads her record, list and feed."""
+    api = sqlite_api
+    doc = _person(random.Random(7))
+    doc["proxies"] = [{"id": new_id(), "resident": {"resourceType": "Resident", "id": LI},
+                       "relationship": "child", "scope": ["receive-information"],
+                       "validFrom": later(-30), "validUntil": FOREVER,
+                       "basis": "written-authorisation"}]
+    assert api.staff.create(checked(doc)).status_code == 201
+    proxy = api.as_("proxy")
+    got = proxy.get(f"/residents/{doc['id']}")
+    assert got.status_code == 200 and got.json()["name"] == doc["name"]
+    assert doc["id"] in _listed(proxy, "/residents")
+    assert doc["name"] in str(_feed(proxy, f"residents/{doc['id']}"))
+
+
+def test_results_visible_from_past_year_9999_stay_hidden(sqlite_app: Any,
+                                                         sqlite_api: Api) -> None:
+    """/req/consultations/results-hidden with a results.visibleFrom in year 10000 in UTC; the
+    same vote visible from a past time at -10:00 shows them."""
+    hidden = example("consultation/lift-installation-building-3.json")
+    hidden["votes"][0]["results"]["visibleFrom"] = FOREVER
+    shown = example("consultation/lift-installation-building-3.json")
+    shown["votes"][0]["results"]["visibleFrom"] = "2025-01-01T00:00:00-10:00"
+    sqlite_app.state.sc.service.load([checked(hidden), checked(shown)])
+    resident = sqlite_api.as_("resident")
+    got = resident.get(f"/consultations/{hidden['id']}")
+    assert got.status_code == 200 and "results" not in got.json()["votes"][0]
+    assert "results" in resident.get(f"/consultations/{shown['id']}").json()["votes"][0]
+    assert "results" in sqlite_api.staff.get(f"/consultations/{hidden['id']}").json()["votes"][0]
+
+
+@pytest.mark.parametrize("path", ["/issues", "/consultations", "/residents"])
+def test_list_filters_at_the_edges_of_the_calendar(sqlite_api: Api, path: str) -> None:
+    """updatedSince (and the submission range of issues) in year 10000 or year 0 in UTC."""
+    staff = sqlite_api.staff
+    late = staff.get(path, params={"updatedSince": FOREVER})
+    assert late.status_code == 200 and late.json()["items"] == []
+    early = staff.get(path, params={"updatedSince": EARLIEST})
+    assert early.status_code == 200 and early.json()["items"]
+    if path == "/issues":
+        for name, value in (("submittedFrom", FOREVER), ("submittedTo", EARLIEST)):
+            got = staff.get(path, params={name: value})
+            assert got.status_code == 200 and got.json()["items"] == [], name
+
+
+@pytest.mark.parametrize(("at", "month"), [
+    ("9999-12-31T23:00:00-08:00", None),  # 10000-01-01T15:00 in China
+    ("9999-12-31T20:00:00Z", None),  # 10000-01-01T04:00 in China
+    ("9999-12-31T10:00:00Z", "9999-12"),
+    ("0001-01-01T01:00:00+08:00", "0001-01"),  # year 0 in UTC
+])
+def test_an_issue_submitted_at_an_edge_of_the_calendar(tmp_path: Path, at: str,
+                                                       month: str | None) -> None:
+    """It is stored, acted on (the event comes no earlier than the last) and counted in the
+    statistics of its China-time month, or in none after year 9999."""
+    with TestClient(_app(f"sqlite:///{tmp_path / 'edge.sqlite3'}")) as client:
+        api = Api(client)
+        doc = submitted_issue()
+        doc.pop("deadlines", None)
+        doc["submittedAt"] = doc["history"][0]["at"] = at
+        assert api.staff.create(checked(doc)).status_code == 201
+        path = f"/issues/{doc['id']}"
+        acted = api.staff.post(f"{path}/actions/accept", {},
+                               if_match=api.staff.get(path).headers["etag"])
+        assert acted.status_code == 200, acted.text
+        history = acted.json()["history"]
+        assert _since_year_one(history[-1]["at"]) >= _since_year_one(at)
+        months = api.as_("public").get("/public/figures.json")
+        assert months.status_code == 200
+        assert months.json()["months"] == ([month] if month else [])
+        if month:
+            assert api.as_("public").get(f"/public/figures/{month}.json").status_code == 200

@@ -22,6 +22,7 @@ from .._context import KitContext, KitFault
 from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
+    AFTER_9999,
     RESIDENT,
     ROLE,
     Tracked,
@@ -245,6 +246,11 @@ def test_no_server_errors(ctx: KitContext) -> None:
                 f"GET {collection}?{query(params)} 得到 {resp.status}",
                 f"GET {collection}?{query(params)} got {resp.status}",
             )
+        # A valid time whose instant is past year 9999 in UTC filters like any other.
+        resp = ctx.call("GET", collection, ctx.staff, params={"updatedSince": AFTER_9999})
+        ctx.expect(resp.status == 200,
+                   f"GET {collection}?updatedSince={AFTER_9999} 得到 {resp.status}，应为 200",
+                   f"GET {collection}?updatedSince={AFTER_9999} got {resp.status}, not 200")
     for rid in seen:
         if rid:
             for rt in ctx.spec.resource_types:

@@ -14,6 +14,7 @@ from .._context import KitContext
 from .._registry import Skipped, check
 from ._people import listed, own_record, proxy, resident, restriction_asked, with_number
 from ._shared import (
+    AFTER_9999,
     RESIDENT,
     ROLE,
     Tracked,
@@ -47,6 +48,8 @@ def test_read_access(ctx: KitContext) -> None:
         "submit-issues only": ([proxy(ctx, agent, ["submit-issues"])], False),
         "expired": ([proxy(ctx, agent, ["receive-information"], since=-60, until=-1)], False),
         "not yet in force": ([proxy(ctx, agent, ["receive-information"], since=5)], False),
+        f"in force until {AFTER_9999}": ([{**proxy(ctx, agent, ["receive-information"]),
+                                            "validUntil": AFTER_9999}], True),
     }
     ids: dict[str, str] = {}
     for label, (proxies, _) in cases.items():

@@ -32,6 +32,10 @@ ISSUE = "Issue"
 RESIDENT = "Resident"
 CONSULTATION = "Consultation"
 
+#: a valid timestamp whose instant is in year 10000 in UTC, a "for ever" written at a negative
+#: offset: it compares by its instant like any other (/req/core/timestamp-offset)
+AFTER_9999 = "9999-12-31T23:59:59-08:00"
+
 
 @dataclass(frozen=True, slots=True)
 class _Roles:
