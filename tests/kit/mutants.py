@@ -15,17 +15,19 @@ import json
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
 import pytest
 
 from reference_server import access as access_module
-from reference_server.access import Access
+from reference_server.access import Access, birth_date
 from reference_server.api import _common
 from reference_server.auth import Principal
 from reference_server.http import encode_cursor
 from reference_server.service import Result, Service, _core, _policies, unprocessable
+from reference_server.settings import CST
 from reference_server.storage import Stored, Tx, derive, joined, utc_text
 from smartcommunity.lifecycle import _effects, lifecycle_for
 from smartcommunity.specification import LATEST_CURSOR
@@ -1644,6 +1646,22 @@ def visible_from_as_text(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def age_by_calendar_year(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A resident's age is this year less her birth year, whether or not her birthday has
+    come: one who turns 14 later this year is no minor any more."""
+    today = datetime.now(CST)
+    if (today.month, today.day) == (12, 31):
+        pytest.skip("on 31 December an age by calendar years is everyone's true age")
+
+    def is_minor(self: Access, doc: Any, now: datetime | None = None) -> bool:
+        born = birth_date(doc)
+        return born is not None and (
+            (now or datetime.now(CST)).year - born.year < self.minor_age)
+
+    mp.setattr(Access, "is_minor", is_minor)
+    return app
+
+
 MUTANTS += [
     Mutant("instants-overflow-proxy", "/req/residents/read-access",
            "a proxy in force until 9999-12-31T23:59:59-08:00 gets 500", instants_overflow),
@@ -1655,6 +1673,9 @@ MUTANTS += [
     Mutant("visible-from-as-text", "/req/consultations/results-hidden",
            "results.visibleFrom compared as text: written at -10:00 it comes hours early",
            visible_from_as_text),
+    Mutant("age-by-calendar-year", "/req/residents/minor-sensitive",
+           "age is the difference of the years: one turning 14 tomorrow is not a minor",
+           age_by_calendar_year),
 ]
 from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001
 from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402, E702, I001

@@ -4,11 +4,12 @@ proxies, consents, minors and the resident list filters."""
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ... import identifiers
 from ..._moments import moment
+from ...pointers import pointer
 from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._registry import Skipped, check
@@ -372,8 +373,38 @@ def _today_minus_years(ctx: KitContext, years: int) -> str:
     return f"{year - years}{rest}"
 
 
+def _of_age_tomorrow(ctx: KitContext, age: int) -> str:
+    """The birth date of one who turns ``age`` tomorrow in China Standard Time (the day after,
+    1 March, when tomorrow is a 29 February her birth year lacked): not yet of that age today,
+    in either calendar year."""
+    tomorrow = date.fromisoformat(ctx.moment(1)[:10])
+    try:
+        return tomorrow.replace(year=tomorrow.year - age).isoformat()
+    except ValueError:
+        return date(tomorrow.year - age, 3, 1).isoformat()
+
+
 @check("/req/residents/minor-sensitive")
 def test_minor_sensitive(ctx: KitContext) -> None:
+    minor = int(ctx.spec.parameter("/req/residents/minor-sensitive", "age"))
+    # A child, and one who is of age only from tomorrow: an age by calendar years, or by
+    # another day than China's, would already count her in.
+    observed = 0
+    for label, born in ((f"aged {max(minor - 4, 1)}", _today_minus_years(ctx, max(minor - 4, 1))),
+                        (f"{minor} tomorrow", _of_age_tomorrow(ctx, minor))):
+        observed += _minor_treated(ctx, minor, born, label)
+    if not observed:
+        raise Skipped(
+            "预设中能读取居民记录的主体，其受众对个人信息和敏感信息的处理都相同"
+            "（见 privacy.json），无法观察本需求",
+            "every preset principal that may read the record has an audience treating personal "
+            "and sensitive data alike (privacy.json), so the rule cannot be observed",
+        )
+
+
+def _minor_treated(ctx: KitContext, minor: int, born: str, label: str) -> int:
+    """Whether a resident born on ``born``, under ``minor``, has her personal data treated as
+    sensitive for every reader; how many readers could observe it."""
     doc = resident(ctx)
     # In a grid worker's grid, so that a grid-scoped reader may observe the rule too.
     worker = ctx.optional(ROLE.grid_worker)
@@ -381,8 +412,7 @@ def test_minor_sensitive(ctx: KitContext) -> None:
                  if g.startswith(ctx.preset.community + "-")), None)
     for membership in doc.get("memberships") or () if grid else ():
         membership.update(community=ctx.preset.community, grid=grid)
-    minor = int(ctx.spec.parameter("/req/residents/minor-sensitive", "age"))
-    doc["birthDate"] = _today_minus_years(ctx, max(minor - 4, 1))
+    doc["birthDate"] = born
     for member in ("identityDocuments", "vulnerabilities", "household", "proxies"):
         doc.pop(member, None)
     doc["consents"] = [c for c in doc.get("consents") or []
@@ -410,16 +440,11 @@ def test_minor_sensitive(ctx: KitContext) -> None:
             for where, value in values_at(doc, path):
                 shown = [v for w, v in values_at(got, path) if w == where]
                 ctx.expect(not shown or shown[0] != value,
-                           f"{who.name}（{audience}）收到了未成年人未脱敏的个人信息 {where}",
-                           f"{who.name} ({audience}) received the minor's personal data {where} "
-                           "unredacted")
-    if not observed:
-        raise Skipped(
-            "预设中能读取居民记录的主体，其受众对个人信息和敏感信息的处理都相同"
-            "（见 privacy.json），无法观察本需求",
-            "every preset principal that may read the record has an audience treating personal "
-            "and sensitive data alike (privacy.json), so the rule cannot be observed",
-        )
+                           f"{who.name}（{audience}）收到了未成年人（{label}，生于 {born}）"
+                           f"未脱敏的个人信息 {pointer(where)}",
+                           f"{who.name} ({audience}) received the personal data "
+                           f"{pointer(where)} of the minor ({label}, born {born}) unredacted")
+    return observed
 
 
 def _grids(ctx: KitContext) -> tuple[str, str]:
