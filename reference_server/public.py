@@ -439,6 +439,9 @@ class PublicPages:
             if got is not None and got.head == head:
                 return got.body
             months, counts = self._counted(key[2] if key[0] == "month" else None)
+            # Read again: a count made afresh forgets every kept page, and one fetched before
+            # it would pass the version check below with figures older than the count.
+            got = self._figures.get(key)
             if key[0] == "months":
                 version = self._months_version
                 if got is not None and got.made_from == version:

@@ -1,4 +1,5 @@
-"""Broken variants of GET /indicators (/conf/indicators), one defect each."""
+"""Broken variants of GET /indicators (/conf/indicators), one defect each; and of the public
+figures' counting, which feeds the same issues to the public."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from reference_server import public
+from reference_server.public import PublicPages
 from reference_server.service import _indicators
 from smartcommunity.indicators import Tally
 from smartcommunity.lifecycle import _effects
@@ -98,4 +101,28 @@ MUTANTS += [
     Mutant("indicators-profile-ignored", "/req/profiles/indicator-figures",
            "GET /indicators counts with the national rules though the server runs a profile",
            profile_ignored),
+]
+
+
+def figures_kept_across_a_count(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Every write makes the public figures be counted afresh, and the pages made before the
+    count are kept across it with the versions they were made at: served though stale."""
+    pages = PublicPages(app.state.sc.service)  # its own: the server's pages stay sound
+    follow = pages._follow
+
+    def kept_follow(tx: Any) -> None:
+        kept = pages._figures
+        follow(tx)
+        pages._figures = kept
+
+    pages.followed = 0
+    mp.setattr(pages, "_follow", kept_follow)
+    mp.setattr(public, "_pages", lambda request: pages)
+    return app
+
+
+MUTANTS += [
+    Mutant("public-figures-stale-after-count", "/req/public-pages/small-cells",
+           "a month's figures made before a write are served after it, the new issue uncounted",
+           figures_kept_across_a_count),
 ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -90,5 +91,38 @@ def test_figures_followed_from_the_feed_equal_a_fresh_count(
                     assert pages.statistics() == _fresh(service).statistics()
             assert pages.statistics() == _fresh(service).statistics()
             assert pages.page(("months", "json")) == _fresh(service).page(("months", "json"))
+        finally:
+            store.dispose()
+
+
+#: the list of months, a month's data and pages, and a month that had no issue yet
+_KEYS = {"months": ("months", "json"), "data": ("month", "json", "2026-10", "", ""),
+         "zh": ("month", "zh-Hans", "2026-10", "", ""), "en": ("month", "en", "2026-10", "", ""),
+         "new": ("month", "json", "2026-07", "", "")}
+
+
+@pytest.mark.parametrize("order", [["months", "data", "zh", "en", "new"],
+                                   ["en", "data", "new", "zh", "months"]])
+def test_no_page_made_before_a_fresh_count_is_served_after_it(order: list[str]) -> None:
+    """More writes between two views than the counts follow one by one: the figures are
+    counted afresh, and whichever page is asked for first, none made before the writes is
+    served again; the data and the pages agree (/req/public-pages/small-cells)."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'figures.sqlite3'}"
+        store = Store(url, group_commit=False)
+        try:
+            store.migrate()
+            service = Service(Settings(database_url=url), store)
+            service.load([issue(CATEGORIES[0], COMMUNITIES[0], "2026-10-12T01:00:00Z")
+                          for _ in range(6)])
+            pages = _fresh(service)
+            pages.followed = 3
+            before = {name: pages.page(key) for name, key in _KEYS.items()}
+            service.load([issue(CATEGORIES[0], COMMUNITIES[0], moment) for moment in
+                          ["2026-10-13T01:00:00Z"] * 4 + ["2026-07-01T01:00:00Z"] * 5])
+            for name in order:
+                got = pages.page(_KEYS[name])
+                assert got != before[name], name
+                assert got == _fresh(service).page(_KEYS[name]), name
         finally:
             store.dispose()
