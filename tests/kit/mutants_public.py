@@ -93,6 +93,36 @@ def public_notice_identity_leaked(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return _with(app, mp, _make=naming_notice)
 
 
+def public_notice_without_categories(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Draws the notice without the consultation's categories, which its page shows."""
+    pages: PublicPages = app.state.public
+    make = pages._make
+
+    def without_categories(key: tuple[str, ...]) -> Any:
+        if key[0] != "notice":
+            return make(key)
+        doc = pages.consultation(key[1])
+        doc.pop("categories", None)
+        return notice_pdf(doc, lang=key[2], voices=pages.voices(key[1])), None
+
+    return _with(app, mp, _make=without_categories)
+
+
+def public_times_as_written(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Prints each time on the pages and notices as its text was written, cut to the minute:
+    a time written in UTC shows the UTC day."""
+    from smartcommunity.transparency import _notice, _pages, _timeline
+
+    def as_written(when: Any) -> str:
+        text = str(when or "")
+        return text[:16].replace("T", " ") if len(text) > 10 else text
+
+    mp.setattr(_timeline, "day", as_written)
+    mp.setattr(_notice, "day", as_written)
+    mp.setitem(_pages._environment().globals, "day", as_written)
+    return _with(app, mp)
+
+
 def public_voice_author_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Lists each opinion on the consultation's page with the name of who gave or recorded it,
     read from the stored record."""
@@ -319,6 +349,12 @@ MUTANTS: list[Mutant] = [
     Mutant("public-figures-totals-page", "/req/public-pages/small-cells",
            "a month's page ends each community's table with its total",
            public_figures_totals_page),
+    Mutant("public-notice-without-categories", "/req/public-pages/notice-pdf",
+           "the notice leaves out the categories its page shows",
+           public_notice_without_categories),
+    Mutant("public-times-as-written", "/req/public-pages/notice-pdf",
+           "the pages and notices print times as written, a deadline written in UTC on the "
+           "UTC day", public_times_as_written),
     Mutant("public-figures-every-month", "/req/public-pages/figures-paged",
            "a month's page of the figures holds the cells of every month",
            public_figures_every_month),

@@ -100,9 +100,14 @@ def notice_pdf(doc: Mapping[str, Any], *, lang: str = "zh-Hans", now: datetime |
 
     para(t(*_HEADING), 30 if zh else 26, gap=3, align="C")
     para(tl.title, 20, gap=4, align="C")
+    # What the page says above its steps, in its order: the status, who convened, the
+    # categories (/req/public-pages/notice-pdf).
+    head = [t(f"当前状态：{tl.status}", f"Current status: {tl.status}")]
     if tl.convener:
-        para(t(f"召集：{tl.convener}    当前状态：{tl.status}",
-               f"Convened by: {tl.convener}    Current status: {tl.status}"), 13)
+        head.append(t(f"召集：{tl.convener}", f"Convened by: {tl.convener}"))
+    para("    ".join(head), 13)
+    if tl.categories:
+        para(t(f"事项类别：{'、'.join(tl.categories)}", f"About: {', '.join(tl.categories)}"), 13)
     if tl.description:
         para(tl.description, 13, gap=3)
     for step in tl.steps:

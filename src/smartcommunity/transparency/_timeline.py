@@ -19,13 +19,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .._moments import moment
 from ..privacy import audience_for_role, redact
 from ..specification import DEFAULT_VERSION, Spec, load_spec
 from ..validation import compile_plan
+from ._statistics import CHINA_STANDARD_TIME
 
 __all__ = ["STEPS", "VOICE_MEMBERS", "Line", "Step", "Timeline", "WithVoices", "public_view",
            "timeline", "voices_of"]
@@ -113,10 +114,31 @@ def _code(spec: Spec, doc: Mapping[str, Any], member: str, code: Any, lang: Lang
     return values.title(str(code), lang) if code in values else str(code)
 
 
-def day(moment: Any) -> str:
-    """The date (and time, when given) of a timestamp as written, without seconds."""
-    text = str(moment or "")
-    return text[:16].replace("T", " ") if len(text) > 10 else text
+#: the China Standard Time offset, in seconds east of UTC
+_CST_SECONDS = int(CHINA_STANDARD_TIME.utcoffset(None).total_seconds())
+
+
+def day(when: Any) -> str:
+    """The date and time to the minute of a timestamp in China Standard Time, whatever offset
+    and letter case it was written with, so that one instant reads the same on every page and
+    notice (/req/public-pages/notice-pdf); a date alone is shown as it is."""
+    text = str(when or "")
+    instant = moment(text)
+    if instant is None:  # no offset, so no instant: its wall time as written
+        return f"{text[:10]} {text[11:16]}" if len(text) > 10 and text[10] in "Tt" else text
+    # Counted in seconds from year 1, since the hours added may leave the years a datetime
+    # holds (9999-12-31T20:00Z is 10000-01-01 in China).
+    offset = instant.utcoffset() or timedelta(0)
+    seconds = ((instant.replace(tzinfo=None) - datetime.min) // timedelta(seconds=1)
+               - offset // timedelta(seconds=1) + _CST_SECONDS)
+    days, rest = divmod(seconds, 86400)
+    if days < 0:
+        date_text = "0000-12-31"
+    elif days >= date.max.toordinal():
+        date_text = "10000-01-01"
+    else:
+        date_text = date.fromordinal(days + 1).isoformat()
+    return f"{date_text} {rest // 3600:02d}:{rest % 3600 // 60:02d}"
 
 
 def _text(value: Any) -> str:

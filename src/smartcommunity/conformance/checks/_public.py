@@ -13,7 +13,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -599,11 +599,64 @@ def _local(ctx: KitContext, page: str, following: str) -> str:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
+#: the codelists of a consultation's status, categories and notice channels
+STATUS, CONTENT, CHANNEL = ("consultation-status", "consultation-content",
+                            "consultation-publication-channel")
+#: English months, as a page may write a date
+_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                "dec")
+
+
+def _written(on: date) -> re.Pattern[str]:
+    """``on`` as a page or notice may write it, white space removed: 2026-07-04, 2026/7/4,
+    2026年7月4日, 4 July 2026, July 4, 2026."""
+    y, m, d, name = on.year, on.month, on.day, _MONTH_NAMES[on.month - 1]
+    end = r"(?:(?!\d)|(?=\d\d:\d\d))"  # the time may follow, the space between removed
+    return re.compile(rf"(?<!\d){y}[-/.年]0?{m}[-/.月]0?{d}{end}"
+                      rf"|(?<!\d)0?{d}(?:st|nd|rd|th)?(?:of)?{name}[a-z]*\.?,?{y}{end}"
+                      rf"|{name}[a-z]*\.?0?{d}(?:st|nd|rd|th)?,?{y}{end}", re.IGNORECASE)
+
+
 @check("/req/public-pages/notice-pdf")
 def test_notice_pdf(ctx: KitContext) -> None:
-    shown = _consultation(ctx, "public", "公开议题" + _unique_words(ctx))
+    # A deadline written in UTC whose day in China is the next: printed as written, the day
+    # before would show.
+    utc_day = (datetime.now(UTC) + timedelta(days=40)).date()
+    china_day = utc_day + timedelta(days=1)
+    doc = proposed(ctx)
+    doc.update(visibility="public", title="公开议题" + _unique_words(ctx),
+               notice={"publishedAt": ctx.moment(), "channels": [next(iter(
+                   ctx.spec.codelist(CHANNEL)))], "deadline": f"{utc_day}T20:30:00Z"})
+    shown = Tracked(ctx, ctx.ensure_valid(doc, "(consultation with a notice)"))
     for path in _notices(shown.id):
         _expect_a4_pdf(ctx, path)
+    # Each notice says what the page in its language says, times in China Standard Time.
+    for lang, page, path in (("zh-Hans", f"{PREFIX}consultations/{shown.id}",
+                              _notices(shown.id)[0]),
+                             ("en", f"{PREFIX}en/consultations/{shown.id}",
+                              _notices(shown.id)[1])):
+        parser = _Text()
+        parser.feed(_page(ctx, page))
+        texts = {page: _compact(" ".join(parser.parts)),
+                 path: _notice_text(ctx, path, shown.doc["title"])}
+        facts = [ctx.spec.codelist(STATUS).title(str(shown.doc["status"]), lang),
+                 *(ctx.spec.codelist(CONTENT).title(str(c), lang)
+                   for c in shown.doc.get("categories") or ())]
+        for where, text in texts.items():
+            missing = [fact for fact in facts if _compact(fact) not in text]
+            ctx.expect(not missing,
+                       f"{where} 没有写出协商的当前状态或事项类别：{'、'.join(missing)}",
+                       f"{where} does not show the consultation's status or categories: "
+                       f"{', '.join(missing)}")
+            ctx.expect(_written(china_day).search(text) is not None,
+                       f"{where} 没有以北京时间写出意见截止日 {china_day}（截止时间为 "
+                       f"{utc_day}T20:30:00Z）",
+                       f"{where} does not show the comment deadline on its day in China "
+                       f"Standard Time, {china_day} (the deadline is {utc_day}T20:30:00Z)")
+            ctx.expect(_written(utc_day).search(text) is None,
+                       f"{where} 把意见截止日写成 {utc_day}：时间没有换算为北京时间",
+                       f"{where} shows the comment deadline on {utc_day}: the time is not "
+                       "shown in China Standard Time")
 
 
 def _expect_a4_pdf(ctx: KitContext, path: str) -> None:
