@@ -50,17 +50,17 @@ CALENDAR_CONFLICT = "profile.calendar-conflict"
 UNKNOWN_ROLE = "profile.unknown-role"
 INDICATOR_INVALID = "profile.indicator-invalid"
 FRACTION_OVER_ONE = "profile.fraction-over-one"
+UNKNOWN_KEY = "profile.unknown-key"
 
 #: the meta-schema of profile files, by file name in the spec tree
-UNKNOWN_KEY = "profile.unknown-key"
 _META = "meta/profile.json"
 #: the codelist whose codes a catalogue entry's category is
 _CATEGORIES = "issue-category"
-_USCC_PREFIX = "uscc:"
-
 #: the closed codelists whose codes key a profile's tables: deadlines by urgency, consultation
 #: rules by form
 _URGENCY, _FORM = "urgency", "consultation-form"
+_USCC_PREFIX = "uscc:"
+
 Where = tuple[str | int, ...]
 
 
@@ -363,9 +363,9 @@ class _Checks:
         self.grids()
         self.calendar()
         self.thresholds()
+        self.keys()
         self.systems_and_roles()
         self.indicators()
-        self.keys()
 
     def unique(self, path: Where, items: Iterable[Mapping[str, Any]], member: str) -> None:
         """Each of ``items``, the list at ``path``, has a ``member`` of its own."""
@@ -484,12 +484,6 @@ class _Checks:
                     self.emit(("consultations", "thresholds", form, name), FRACTION_OVER_ONE,
                               field=name, value=f"{numerator}/{denominator}")
 
-    def systems_and_roles(self) -> None:
-        systems = self.data.get("externalSystems", ())
-        self.unique(("externalSystems",), systems, "system")
-        for i, system in enumerate(systems):
-            self.known(("externalSystems", i, "organisation"), system.get("organisation"))
-        roles = set(self.spec.roles)
     def keys(self) -> None:
         """The keys of the deadline tables are urgency codes and those of the consultation rules
         consultation-form codes: a setting under any other key would silently never apply."""
@@ -506,6 +500,12 @@ class _Checks:
         for section in ("noticeDays", "thresholds"):
             check(("consultations", section), rules.get(section), _FORM)
 
+    def systems_and_roles(self) -> None:
+        systems = self.data.get("externalSystems", ())
+        self.unique(("externalSystems",), systems, "system")
+        for i, system in enumerate(systems):
+            self.known(("externalSystems", i, "organisation"), system.get("organisation"))
+        roles = set(self.spec.roles)
         for i, mapping in enumerate(self.data.get("roles", ())):
             if mapping["role"] not in roles:
                 self.emit(("roles", i, "role"), UNKNOWN_ROLE, value=mapping["role"])
