@@ -4,6 +4,7 @@ figures' counting, which feeds the same issues to the public."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, tzinfo
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from reference_server import public
 from reference_server.public import PublicPages
 from reference_server.service import _indicators
+from reference_server.storage import utc_text
 from smartcommunity.indicators import Tally
 from smartcommunity.lifecycle import _effects
 
@@ -19,6 +21,14 @@ from .mutants import Mutant, any_role_may
 
 def open_to_every_role(app: Any, mp: pytest.MonkeyPatch) -> Any:
     mp.setattr(_indicators, "_may_read", lambda service, principal: True)
+    return app
+
+
+def year_zero_unchecked(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    def began(period: str, offset: tzinfo) -> str:  # ValueError for 0000-01: a 500
+        return utc_text(datetime.strptime(period, "%Y-%m").replace(tzinfo=offset).isoformat())
+
+    mp.setattr(_indicators, "_month_began", began)
     return app
 
 
@@ -59,6 +69,9 @@ def exclusions_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
 MUTANTS: list[Mutant] = [
     Mutant("indicators-open-to-all", "/req/indicators/endpoint",
            "every role reads GET /indicators, not only the regulator", open_to_every_role),
+    Mutant("indicators-year-zero-500", "/req/indicators/endpoint",
+           "GET /indicators?period=0000-01 fails with a 500 instead of a 400 naming period",
+           year_zero_unchecked),
     Mutant("indicators-follow-ups-uncredited", "/req/indicators/figures",
            "follow-ups are not credited: no resolution or satisfaction figures",
            follow_ups_uncredited),
