@@ -18,6 +18,7 @@ import pytest
 
 from reference_server.api import _common
 from reference_server.service import _policies
+from smartcommunity.privacy import _redact
 from smartcommunity.profiles import _review
 
 from .mutants import Mutant, Rewrite, _get, _json_edit, _query
@@ -109,6 +110,19 @@ def extensions_not_validated(app: Any, mp: pytest.MonkeyPatch) -> Any:
         return iter(())
 
     mp.setattr(_review, "_extensions", nothing)
+    return app
+
+
+def undescribed_members_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The server takes a member its registered extension's schema does not describe (it
+    validates against the schema with the object left open) and redaction keeps whatever the
+    tags do not cover, so every audience is shown it."""
+    profile = app.state.sc.service.profile
+    opened = {key: dataclasses.replace(ext, schema={
+        k: v for k, v in ext.schema.items() if k != "additionalProperties"})
+        for key, ext in profile.extensions.items()}
+    mp.setattr(profile, "extensions", opened)
+    mp.setattr(_redact, "_drop_untold", lambda *args: None)
     return app
 
 
@@ -243,6 +257,9 @@ MUTANTS: list[Mutant] = [
            "a dispatch to a department outside the registry is taken", registry_not_consulted),
     Mutant("profile-extensions-not-validated", "/req/profiles/document-extensions",
            "registered extensions are stored without being checked", extensions_not_validated),
+    Mutant("profile-undescribed-member-shown", "/req/profiles/document-extensions",
+           "a member the registered extension's schema does not describe is taken and shown "
+           "to every audience", undescribed_members_shown),
     Mutant("profile-other-profile-refused", "/req/profiles/document-profile",
            "a document naming another profile is refused, not warned about",
            other_profile_refused),

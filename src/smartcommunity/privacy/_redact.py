@@ -52,8 +52,6 @@ class RedactionProfile(Protocol):
 
 #: the member a registered extension's value is held under while its own tags are applied
 _HELD = "value"
-#: the class of what a registered extension's tags do not tell
-_SENSITIVE = "sensitive"
 #: a path of the check plan: member names, None for every item of an array
 StepPath = tuple[Step, ...]
 
@@ -223,10 +221,15 @@ def redact(
     out.update(consented)
     if not keeps_all:
         _redact_details(spec, rt, out, treatments, masks, keyed, holes)
+    # What an extension's tags do not cover is sensitive (/req/profiles/document-extensions),
+    # however its schema came to admit it.
+    untold = treatments.get(_untold(spec), "remove") != "keep"
     for key, (schema, value) in registered.items():
         held = {_HELD: value}
-        _apply_tags(held, _extension_plan(spec, json.dumps(schema, sort_keys=True)),
-                    treatments, masks, keyed, holes)
+        text = json.dumps(schema, sort_keys=True)
+        if untold:
+            _drop_untold(held, _extension_cover(spec, text), holes)
+        _apply_tags(held, _extension_plan(spec, text), treatments, masks, keyed, holes)
         if _HELD in held:
             kept = out.get("extensions")
             out["extensions"] = {**(kept if isinstance(kept, dict) else {}), key: held[_HELD]}
@@ -354,7 +357,54 @@ def _extension_plan(spec: Spec, schema_text: str) -> Plan:
     try:
         return compile_schema_plan(spec, json.loads(schema_text), _HELD)
     except Unresolvable:
-        return Plan(pipl=[((_HELD,), _SENSITIVE, None)])
+        return Plan(pipl=[((_HELD,), _untold(spec), None)])
+
+
+@functools.cache
+def _untold(spec: Spec) -> str:
+    """The class of what a registered extension's tags do not tell: the one the fewest
+    audiences keep (sensitive), as an unregistered extension is read."""
+    kept = spec.privacy["treatments"].values()
+    classes = list(spec.codelist("pipl-class"))
+    return min(reversed(classes), key=lambda c: sum(t.get(c) == "keep" for t in kept))
+
+
+#: a node of :func:`_extension_cover`'s tree whose value a tag covers
+_COVERED: Any = object()
+
+
+@functools.lru_cache(maxsize=256)
+def _extension_cover(spec: Spec, schema_text: str) -> dict[Any, Any]:
+    """The tagged paths of one registered extension's schema as a tree of steps (member
+    names, None for every item of an array); a node holding ``_COVERED`` is tagged."""
+    root: dict[Any, Any] = {}
+    for path, _, _ in _extension_plan(spec, schema_text).pipl:
+        node = root
+        for step in path:
+            node = node.setdefault(step, {})
+        node[_COVERED] = True
+    return root
+
+
+def _drop_untold(held: dict[str, Any], cover: dict[Any, Any], holes: list[list[Any]]) -> None:
+    """Remove from ``held`` each value no tag of ``cover`` is on or above: a member its schema
+    does not name, an item of an array whose items it does not describe, or a value whose
+    shape the tags do not follow."""
+    def walk(parent: Any, name: str | int, value: Any, node: dict[Any, Any] | None) -> None:
+        if node is None:
+            _remove_at(parent, name, holes)
+        elif _COVERED in node:
+            return
+        elif isinstance(value, dict):
+            for member in list(value):
+                walk(value, member, value[member], node.get(member))
+        elif isinstance(value, list) and None in node:
+            for index, item in enumerate(value):
+                walk(value, index, item, node[None])
+        else:
+            _remove_at(parent, name, holes)
+
+    walk(held, _HELD, held[_HELD], cover.get(_HELD))
 
 
 def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],

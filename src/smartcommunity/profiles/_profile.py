@@ -28,6 +28,7 @@ from ..exceptions import IdentifierError, ProfileError
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
 from ..validation import Finding, Report, Validator, finding, pointer, schema_resolver
 from ._calendar import Calendar, TimeLimit, parse_offset
+from ._extension_schema import UNTAGGED, untagged
 
 __all__ = ["Extension", "Profile", "Service", "check_profile", "load_profile"]
 
@@ -43,6 +44,7 @@ UNKNOWN_CATEGORY = "profile.unknown-category"
 EXTENSION_SCHEMA_INVALID = "profile.extension-schema-invalid"
 EXTENSION_UNTAGGED = "profile.extension-untagged"
 EXTENSION_REF_UNRESOLVABLE = "profile.extension-ref-unresolvable"
+EXTENSION_OPEN = "profile.extension-open"
 EXTENSION_OUTSIDE_NAMESPACE = "profile.extension-outside-namespace"
 GRID_OUTSIDE_DIVISION = "profile.grid-outside-division"
 GRID_POLYGON_OPEN = "profile.grid-polygon-open"
@@ -452,8 +454,12 @@ class _Checks:
                 self.emit(where, EXTENSION_REF_UNRESOLVABLE, value=key, ref=ref)
             if unresolved:
                 continue
-            for where in _untagged(ext["schema"], ("extensions", i, "schema")):
-                self.emit(where, EXTENSION_UNTAGGED, value=key, member=str(where[-1]))
+            for where, problem, name in untagged(ext["schema"], ("extensions", i, "schema"),
+                                                 resolver):
+                if problem == UNTAGGED:
+                    self.emit(where, EXTENSION_UNTAGGED, value=key, member=name)
+                else:
+                    self.emit(where, EXTENSION_OPEN, value=key, keyword=name)
 
     def grids(self) -> None:
         grids = self.data.get("grids", ())
@@ -522,19 +528,6 @@ class _Checks:
                                         self.profile.namespace):
             ident, _, why = problem.partition(": ")
             self.emit(("indicators",), INDICATOR_INVALID, value=ident, detail=why)
-
-
-def _untagged(schema: Any, where: Where) -> Iterator[Where]:
-    """Members of an extension schema with no ``x-pipl`` of their own or above them (a tag
-    covers the whole value, so a tagged member's own members need none)."""
-    if not isinstance(schema, dict) or "x-pipl" in schema:
-        return
-    for name, sub in (schema.get("properties") or {}).items():
-        if isinstance(sub, dict) and "x-pipl" not in sub:
-            yield (*where, "properties", name)
-    items = schema.get("items")
-    if isinstance(items, dict):
-        yield from _untagged(items, (*where, "items"))
 
 
 #: keywords whose values are data, not schemas: a "$ref" inside them is no reference

@@ -19,7 +19,9 @@ from ..._moments import moment
 from ...lifecycle import vote_outcome
 from ...profiles import Profile, check_profile
 from .._context import KitContext
+from .._preset import Principal
 from .._registry import Skipped, check
+from ._samples import sample
 from ._shared import (
     CLOSE_VOTE,
     ISSUE,
@@ -271,8 +273,43 @@ def test_profile_document_extensions(ctx: KitContext) -> None:
         expect_pointer(ctx, problem, f"/extensions/{key}")
         ctx.expect(ctx.read(ISSUE, doc["id"]).status == 404, "扩展无效的诉求被保存了",
                    "the issue with an invalid extension was stored")
+        _undescribed_member(ctx, key, extension.schema)
         return
     raise Skipped("配置没有登记可用于诉求的扩展", "the profile registers no issue extension")
+
+
+#: a member name no city's extension schema describes
+_UNDESCRIBED = "kitUndescribedMember"
+
+
+def _undescribed_member(ctx: KitContext, key: str, schema: Any) -> None:
+    """A published issue whose registered extension holds, beside a value its schema accepts,
+    a member the schema does not describe: refused, or never served to a reader whose
+    audience may not see sensitive data (what the tags do not cover is sensitive)."""
+    value = sample(ctx.spec, schema)
+    if not isinstance(value, dict) or _UNDESCRIBED in value:
+        return  # the kit builds no value of this schema to add a member to
+    secret = f"kit-undescribed-{ctx.new_id()}"
+    doc = _now_issue(ctx, extensions={key: {**value, _UNDESCRIBED: secret}},
+                     publication={"published": True})
+    resp = ctx.create(doc)
+    if resp.status == 422:
+        return
+    ctx.expect_status(resp, 201, zh=f"扩展 {key} 带有模式未描述的成员的诉求既未被拒收也未被接收",
+                      en=f"an issue whose extension {key} holds a member its schema does not "
+                         "describe was neither refused nor taken")
+    treatments = ctx.spec.privacy["treatments"]
+    anonymous = ctx.spec.audience_of(str(ctx.spec.privacy["recordAccess"]["anonymousRole"]))
+    readers: list[tuple[str, Principal | None]] = [(p.name, p) for p in ctx.serving()]
+    for name, who in [*readers, ("(no token)", None)]:
+        audience = ctx.audience(who, doc) if who is not None else anonymous
+        if treatments[audience].get("sensitive") == "keep":
+            continue
+        resp = ctx.call("GET", ctx.resource_path(ISSUE, doc["id"]), who)
+        ctx.expect(secret not in resp.text,
+                   f"{name}（受众 {audience}）读到了扩展 {key} 中模式未描述的成员 {_UNDESCRIBED}",
+                   f"{name} (audience {audience}) was served the member {_UNDESCRIBED} of "
+                   f"extension {key}, which its schema does not describe")
 
 
 @check("/req/profiles/document-profile")
