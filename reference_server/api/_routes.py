@@ -123,9 +123,10 @@ async def conformance(request: Request, operation: Operation) -> Response:
 
 
 async def profile(request: Request, operation: Operation) -> Response:
-    """/conf/profiles: the city profile the server runs, its registry inline."""
-    begin(request, operation)
-    return respond(state(request).service.published_profile())
+    """/conf/profiles: the city profile the server runs, its registry inline as the caller
+    may see it."""
+    call = begin(request, operation)
+    return respond(state(request).service.published_profile(call.principal))
 
 
 async def services(request: Request, operation: Operation) -> Response:

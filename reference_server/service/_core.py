@@ -64,7 +64,7 @@ from ._bulk import ImportStopped, change_of, import_lines, imported, version_ref
 from ._erasure import clearing, erase_earlier_states
 from ._policies import RETENTION_EXPIRED, SWEEPER_ROLE
 from ._policy import POLICIES, Policy
-from ._profile import PROFILES_CLASS, published
+from ._profile import PROFILES_CLASS, catalogue, published
 from ._retention import (
     ErasureReach,
     Retention,
@@ -178,18 +178,36 @@ class Service:
         if self.profile is not None:
             declaration["profile"] = {"id": self.profile.id, "version": self.profile.version}
         self.conformance = orjson.dumps(declaration)
-        #: GET /profile and GET /services, serialised once
-        self.profile_body, self.catalogue = published(self.profile)
+        #: GET /services, serialised once; GET /profile by the audience of its reader, each
+        #: serialised when first read (its registry is redacted as the reader may see it)
+        self.catalogue = catalogue(self.profile)
+        self.profile_bodies: dict[str, bytes] = {}
 
     def declaration(self) -> Result:
         """GET /conformance: the versions and classes the server implements."""
         return Result(200, self.conformance)
 
-    def published_profile(self) -> Result:
-        """GET /profile: the city profile the server runs (404 when it runs none)."""
-        if self.profile_body is None:
+    def published_profile(self, principal: Principal) -> Result:
+        """GET /profile: the city profile the server runs (404 when it runs none), each
+        organisation of its registry as GET /organisations/{id} serves it to ``principal``
+        (/req/profiles/server-profile, /req/privacy/public-no-personal)."""
+        if self.profile is None:
             raise NotFound()
-        return Result(200, self.profile_body)
+        # An organisation is read as its reader's role's audience: no one owns one.
+        audience = self.access.role_audience.get(principal.role, self.access.anonymous_audience)
+        body = self.profile_bodies.get(audience)
+        if body is None:
+            body = published(self.profile, lambda org: self.registry_entry(principal, org))
+            self.profile_bodies[audience] = body
+        return Result(200, body)
+
+    def registry_entry(self, principal: Principal, org: dict[str, Any]) -> dict[str, Any]:
+        """``org``, an organisation of the profile's registry, as ``principal`` may see it."""
+        row = Stored(0, str(org.get("resourceType")), str(org.get("id")), 1,
+                     orjson.dumps(org).decode(), "", "")
+        presented = self.access.present(principal, row, check=False)
+        assert presented is not None  # only a check hides a resource
+        return presented.document()
 
     def services(self) -> Result:
         """GET /services: the profile's service catalogue (empty without a profile)."""

@@ -1,14 +1,15 @@
 """What the server does with the city profile it runs (/conf/profiles).
 
 The profile is published as the city wrote it (``GET /profile``, its organisation registry
-inline) and its service catalogue on its own (``GET /services``, the list an Open311-style client
+inline, each organisation redacted for the reader as ``GET /organisations/{id}`` serves it) and
+its service catalogue on its own (``GET /services``, the list an Open311-style client
 reads); new issues get the deadlines its catalogue and calendar give, and so does an issue whose
 category, urgency or submission time a write changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ import orjson
 from smartcommunity.participation import moment
 from smartcommunity.profiles import Profile
 
-__all__ = ["PROFILES_CLASS", "deadlines_due", "published", "redue"]
+__all__ = ["PROFILES_CLASS", "catalogue", "deadlines_due", "published", "redue"]
 
 #: the conformance class a server implements while it runs a profile
 PROFILES_CLASS = "/conf/profiles"
@@ -26,15 +27,22 @@ _DUE = (("response", "responseDue"), ("resolution", "resolutionDue"))
 _INPUTS = ("category", "urgency", "submittedAt")
 
 
-def published(profile: Profile | None) -> tuple[bytes | None, bytes]:
-    """The bodies of ``GET /profile`` (None without a profile) and ``GET /services``."""
-    if profile is None:
-        return None, orjson.dumps({"items": []})
+def published(profile: Profile, organisation: Callable[[dict[str, Any]], dict[str, Any]]
+              ) -> bytes:
+    """The body of ``GET /profile``: the profile, its registry inline with each organisation
+    as ``organisation`` gives it to the reader (the names and phones of its members are
+    personal data; /req/profiles/server-profile)."""
     data = dict(profile.data)
     # The registry may live in a file of its own; the API serves it inline.
-    data["organisations"] = list(profile.organisations.values())
-    catalogue: dict[str, Any] = {"profile": profile.id, "items": list(data.get("services", ()))}
-    return orjson.dumps(data), orjson.dumps(catalogue)
+    data["organisations"] = [organisation(o) for o in profile.organisations.values()]
+    return orjson.dumps(data)
+
+
+def catalogue(profile: Profile | None) -> bytes:
+    """The body of ``GET /services`` (an empty list without a profile)."""
+    if profile is None:
+        return orjson.dumps({"items": []})
+    return orjson.dumps({"profile": profile.id, "items": list(profile.data.get("services", ()))})
 
 
 def deadlines_due(profile: Profile, doc: Mapping[str, Any]) -> dict[str, str]:

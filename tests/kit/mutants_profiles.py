@@ -126,6 +126,15 @@ def undescribed_members_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def registry_served_raw(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """GET /profile serves the organisation registry as the city wrote it, whoever reads it:
+    the names and phones of its members reach the public."""
+    service = app.state.sc.service
+    mp.setattr(service, "registry_entry", lambda principal, org: org)
+    mp.setattr(service, "profile_bodies", {})
+    return app
+
+
 def other_profile_refused(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """A document whose meta.profile names another profile is refused: the warning the
     profile's review gives it is made an error."""
@@ -260,6 +269,9 @@ MUTANTS: list[Mutant] = [
     Mutant("profile-undescribed-member-shown", "/req/profiles/document-extensions",
            "a member the registered extension's schema does not describe is taken and shown "
            "to every audience", undescribed_members_shown),
+    Mutant("profile-registry-served-raw", "/req/privacy/public-no-personal",
+           "GET /profile serves the organisation registry unredacted: its members' names and "
+           "phones reach the public", registry_served_raw),
     Mutant("profile-other-profile-refused", "/req/profiles/document-profile",
            "a document naming another profile is refused, not warned about",
            other_profile_refused),

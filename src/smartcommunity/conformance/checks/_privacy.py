@@ -88,6 +88,27 @@ def test_public(ctx: KitContext) -> None:
         for item in found:
             expect_none(ctx, _personal(item, ctx), "公众收到了个人信息",
                         "the public received personal information", shown=3)
+    _public_registry(ctx, public)
+
+
+def _public_registry(ctx: KitContext, public: Principal) -> None:
+    """The organisation registry the city profile publishes inline (GET /profile), as the
+    public and a reader without a token receive it, holds none of its members' personal
+    data: each organisation is served as GET /organisations/{id} serves it to them."""
+    for who, name in ((public, public.name), (None, "(no token)")):
+        resp = ctx.call("GET", ctx.path("getProfile"), who)
+        if resp.status == 404:
+            return  # the server runs no city profile
+        ctx.expect_status(resp, 200, zh=f"{name} 读取 GET /profile",
+                          en=f"{name} reads GET /profile")
+        body = resp.json()
+        registry = body.get("organisations") if isinstance(body, dict) else None
+        found = [(n, *where) for n, org in enumerate(registry or ())
+                 if isinstance(org, dict) and org.get("resourceType") in ctx.spec.resource_types
+                 for where in _personal(org, ctx)]
+        expect_none(ctx, found, f"{name} 从 GET /profile 的组织登记中收到了个人信息",
+                    f"{name} received personal information in the organisation registry of "
+                    "GET /profile", shown=3)
 
 
 @check("/req/privacy/redacted-valid")
