@@ -32,10 +32,6 @@ class MirrorResult:
     last_sequence: int
 
 
-#: the kind of event that brings a record's erased state
-ERASED = "erased"
-
-
 class FeedGap(RuntimeError):
     """The feed skipped or repeated a sequence number: the source broke /req/change-feed/order."""
 
@@ -136,7 +132,7 @@ def mirror(source_url: str, token: str, target_store: Store, *, cursor: str | No
                         tx.write_many(changes, upsert=True)
                         cleared = False
                         for change in changes:
-                            if change.kind == ERASED and access.is_erased(change.doc):
+                            if access.is_erased(change.doc):
                                 copy_erasure(tx, access, reach, change.rtype, change.rid,
                                              change.doc)
                             elif change.action == RETENTION_EXPIRED:
