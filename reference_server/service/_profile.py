@@ -48,7 +48,8 @@ def catalogue(profile: Profile | None) -> bytes:
 def deadlines_due(profile: Profile, doc: Mapping[str, Any]) -> dict[str, str]:
     """The response and resolution deadlines the profile gives the issue ``doc`` from its
     category, urgency and ``submittedAt`` (/req/profiles/deadlines); the kinds it sets no
-    limit for, or that ``doc`` lacks the inputs of, are left out."""
+    limit for, cannot compute a date for, or that ``doc`` lacks the inputs of, are left
+    out."""
     category, urgency, submitted = (doc.get("category"), doc.get("urgency"),
                                     doc.get("submittedAt"))
     if not (isinstance(category, str) and isinstance(urgency, str)
@@ -59,7 +60,10 @@ def deadlines_due(profile: Profile, doc: Mapping[str, Any]) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for kind, member in _DUE:
-        due = profile.deadline(category, urgency, kind, start)
+        try:
+            due = profile.deadline(category, urgency, kind, start)
+        except ValueError:  # validation with the profile refuses the issue, with a finding
+            continue
         if due is not None:
             out[member] = due.isoformat()
     return out

@@ -18,6 +18,7 @@ import pytest
 
 from reference_server.api import _common
 from reference_server.service import _policies
+from smartcommunity._moments import moment
 from smartcommunity.privacy import _redact
 from smartcommunity.profiles import _review
 
@@ -74,6 +75,10 @@ def _holiday_worked(p: dict[str, Any]) -> None:
 
 def _urgency_misspelt(p: dict[str, Any]) -> None:
     p["deadlines"]["emergency"] = p["deadlines"].pop("critical")
+
+
+def _weekend_every_day(p: dict[str, Any]) -> None:
+    p["calendar"]["weekend"] = [1, 2, 3, 4, 5, 6, 7]
 
 
 def _unknown_role(p: dict[str, Any]) -> None:
@@ -208,6 +213,22 @@ def reclassified_deadlines_kept(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def deadlines_past_year_9999(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The catalogue's deadlines are computed with no care for the last date there is: an
+    issue submitted in the last hour of the year 9999 is a 500."""
+    original = _policies.deadlines_due
+
+    def due(profile: Any, doc: Any) -> dict[str, str]:
+        start = moment(doc.get("submittedAt"))
+        if start is not None:
+            for kind in ("response", "resolution"):
+                profile.deadline(str(doc.get("category")), str(doc.get("urgency")), kind, start)
+        return original(profile, doc)
+
+    mp.setattr(_policies, "deadlines_due", due)
+    return app
+
+
 def unlisted_grid_answered(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """GET /issues?grid= answers for any well-formed grid, as though no profile were run."""
     mp.setattr(_common, "_grid", lambda raw, profile: raw if isinstance(raw, str) else None)
@@ -253,6 +274,8 @@ MUTANTS: list[Mutant] = [
            "a grid lies in a division outside the city's", _published(_grid_elsewhere)),
     Mutant("profile-holiday-worked", "/req/profiles/calendar",
            "a date is both a holiday and a make-up working day", _published(_holiday_worked)),
+    Mutant("profile-weekend-every-day", "/req/profiles/calendar",
+           "the published calendar works no day of the week", _published(_weekend_every_day)),
     Mutant("profile-unknown-role", "/req/profiles/roles",
            "the role mapping maps a claim to a role the standard does not have",
            _published(_unknown_role)),
@@ -293,6 +316,9 @@ MUTANTS: list[Mutant] = [
     Mutant("profile-reclassified-deadlines-kept", "/req/profiles/deadlines",
            "an issue whose urgency changes keeps the deadlines of its old urgency",
            reclassified_deadlines_kept),
+    Mutant("profile-deadlines-past-year-9999", "/req/profiles/deadlines",
+           "an issue whose deadlines fall after the year 9999 gets a server error",
+           deadlines_past_year_9999),
     Mutant("profile-external-ref-ignored", "/req/profiles/external-ref-lookup",
            "GET /issues ignores externalRef", _ignoring("externalRef")),
     Mutant("profile-grid-ignored", "/req/profiles/grid-filter",

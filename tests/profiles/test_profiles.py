@@ -130,7 +130,7 @@ _SETTING = {"/deadlines": {"response": {"amount": 2, "unit": "hours"}},
             "/consultations/thresholds": {"quorum": {"numerator": 1, "denominator": 2}}}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(table=st.sampled_from(sorted(_KEYED)), data=st.data())
 def test_a_setting_keyed_by_no_code_of_its_closed_codelist_is_a_finding(table: str,
                                                                         data: Any) -> None:
@@ -153,6 +153,111 @@ def test_a_setting_keyed_by_no_code_of_its_closed_codelist_is_a_finding(table: s
         assert [f.pointer for f in found] == [f"{table}/{key}"]
         assert found[0].severity == "error" and codelist in found[0].message["en"]
         assert key in found[0].message["zh-Hans"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(sign=st.sampled_from("+-"), hours=st.integers(0, 99), minutes=st.integers(0, 99))
+def test_a_time_zone_loads_exactly_when_it_is_a_real_offset(sign: str, hours: int,
+                                                            minutes: int) -> None:
+    """An offset of at most 14 hours with minutes 00-59 loads as itself; any other is a finding
+    at /profile/timeZone, never an exception and never another offset."""
+    data = copy.deepcopy(_data(SMALL))
+    data["profile"]["timeZone"] = f"{sign}{hours:02}:{minutes:02}"
+    real = (hours, minutes) <= (14, 0) and minutes < 60
+    findings = check_profile(data)
+    assert [f.pointer for f in findings] == ([] if real else ["/profile/timeZone"])
+    if real:
+        offset = load_profile(data).calendar.offset.utcoffset(None)
+        assert offset == (-1 if sign == "-" else 1) * timedelta(hours=hours, minutes=minutes)
+
+
+@settings(max_examples=20, deadline=None)
+@given(amount=st.integers(1, 100000), unit=st.sampled_from(["hours", "days", "working-days"]))
+def test_a_working_days_limit_is_at_most_a_thousand(amount: int, unit: str) -> None:
+    data = copy.deepcopy(_data(SMALL))
+    data["deadlines"]["normal"]["resolution"] = {"amount": amount, "unit": unit}
+    found = [f.pointer for f in check_profile(data)]
+    too_long = unit == "working-days" and amount > 1000
+    assert found == (["/deadlines/normal/resolution/amount"] if too_long else [])
+
+
+@settings(max_examples=15, deadline=None)
+@given(weekend=st.sets(st.integers(1, 7), min_size=5))
+def test_a_calendar_working_no_day_of_the_week_is_a_finding(weekend: set[int]) -> None:
+    data = copy.deepcopy(_data(SMALL))
+    data["calendar"]["weekend"] = sorted(weekend)
+    found = [(f.pointer, f.code) for f in check_profile(data)]
+    if len(weekend) == 7:
+        assert found == [("/calendar/weekend", "profile.calendar-no-working-days")]
+    else:
+        assert ("/calendar/weekend", "profile.calendar-no-working-days") not in found
+
+
+_SUNDAYS = [date(2024, 1, 7) + timedelta(weeks=n) for n in range(1800)]
+
+
+@settings(max_examples=10, deadline=None)
+@given(lost=st.integers(0, 1800), amount=st.integers(800, 1000))
+def test_a_limit_the_calendar_may_not_reach_is_a_finding(lost: int, amount: int) -> None:
+    """Working Sundays only, less ``lost`` of them as holidays: a limit beyond what the 50
+    years a count looks ahead surely hold is refused where it is stated; one within them is
+    reached from any start."""
+    data = copy.deepcopy(_data(SMALL))
+    data["calendar"] = {"weekend": [1, 2, 3, 4, 5, 6],
+                        "holidays": [d.isoformat() for d in _SUNDAYS[:lost]]}
+    data["deadlines"]["normal"]["resolution"] = {"amount": amount, "unit": "working-days"}
+    reach = 366 * 50 // 7 - lost
+    found = [(f.pointer, f.code) for f in check_profile(data)]
+    if amount > reach:
+        assert found == [("/deadlines/normal/resolution/amount", "profile.limit-unreachable")]
+    else:
+        assert found == []
+        city = load_profile(data)
+        start = datetime(2023, 12, 31, 9, 0, tzinfo=CST)  # the Sunday before the first holiday
+        city.calendar.add(start, TimeLimit(amount, "working-days"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(weekend=st.sets(st.integers(1, 7), max_size=6),
+       holidays=st.frozensets(st.dates(date(2024, 1, 1), date(2030, 12, 31)), max_size=60),
+       start=st.dates(date(2023, 1, 1), date(2031, 12, 31)))
+def test_the_calendars_promise_holds_from_any_start(weekend: set[int], holidays: frozenset[date],
+                                                    start: date) -> None:
+    """``worked_at_least`` is a floor: any 18,300 days in a row hold at least that many
+    working days."""
+    from smartcommunity.profiles._calendar import SCAN_LIMIT
+
+    cal = Calendar(weekend=frozenset(weekend), holidays=holidays)
+    counted = sum(cal.is_working_day(start + timedelta(days=n)) for n in range(1, SCAN_LIMIT + 1))
+    assert counted >= cal.worked_at_least()
+
+
+_OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(start=st.datetimes(min_value=datetime(9999, 12, 1), timezones=_OFFSETS),
+       stated=st.booleans())
+def test_an_issue_whose_deadline_the_profile_cannot_compute_is_a_finding(
+        start: datetime, stated: bool) -> None:
+    """Validation with the profile never raises for an issue submitted near the end of the
+    year 9999: a deadline the profile cannot compute is a finding at /submittedAt."""
+    city = load_profile(BIG)
+    doc = _issue()
+    doc["submittedAt"] = start.isoformat()
+    if not stated:
+        doc.pop("deadlines")
+    computable = []
+    for kind in ("response", "resolution"):
+        try:
+            city.deadline(doc["category"], doc["urgency"], kind, start)
+            computable.append(True)
+        except ValueError:
+            computable.append(False)
+    found = [(f.pointer, f.values["member"]) for f in validate(doc, profile=city).findings
+             if f.code == "profile.deadline-incalculable"]
+    assert found == [("/submittedAt", member) for member, ok
+                     in zip(("responseDue", "resolutionDue"), computable, strict=True) if not ok]
 
 
 def test_unreadable_profile_is_a_finding(tmp_path: Path) -> None:
@@ -290,6 +395,20 @@ def test_working_days_count_exactly_the_working_days(cal: Calendar, start: datet
 def test_make_up_days_count_and_holidays_do_not(day: date) -> None:
     assert Calendar(working_days=frozenset({day})).is_working_day(day)
     assert not Calendar(holidays=frozenset({day})).is_working_day(day)
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=st.datetimes(min_value=datetime(9999, 12, 20), timezones=_OFFSETS),
+       offset=_OFFSETS, limit=limits)
+def test_a_deadline_past_the_last_date_is_a_value_error(start: datetime, offset: timezone,
+                                                        limit: TimeLimit) -> None:
+    """At the end of the year 9999 a time limit either gives a date or raises ValueError,
+    never OverflowError."""
+    try:
+        due = Calendar(offset=offset).add(start, limit)
+    except ValueError:
+        return
+    assert due >= start
 
 
 def test_naive_start_is_refused() -> None:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kit.harness import serving  # the tests folder is on the path
 
 from reference_server import Settings, create_app
 from smartcommunity.cli import run
+from smartcommunity.exceptions import DocumentError
 from smartcommunity.transparency import IssueStatistics, Site, find_cjk_font
 
 from .helpers import LIFT, RESIDENT_NAME, example
@@ -138,3 +143,56 @@ def test_the_home_page_is_a_file_per_page_newest_first(tmp_path: Path) -> None:
                 break
             path = (path.parent / following[1]).resolve()
         assert shown == [d["id"] for d in reversed(docs)]
+
+
+def test_an_id_that_leaves_the_folder_is_refused(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A consultation id is a file name of the site: one that is no resource id is refused,
+    in both languages, and nothing is written, inside the folder or out of it."""
+    doc = example(LIFT, visibility="public", id="../../../outside-x")
+    source = _ndjson(tmp_path / "in.ndjson", [doc])
+    out = tmp_path / "a" / "b" / "site"
+    assert run(["publish", "--input", str(source), "--out", str(out)]) == 2
+    said = capsys.readouterr().err
+    assert "不是资源标识" in said and "is not a resource id" in said and "/id" in said
+    assert _site_files(tmp_path) == {"in.ndjson"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(rid=st.text(min_size=1, max_size=40) | st.sampled_from(
+    ["..", "../x", "a/b", "/etc/passwd", "C:\\x", "3f2b8c1e-5d4a-4c6b-9e7f-0a1b2c3d4e5f\n",
+     "3F2B8C1E-5D4A-4C6B-9E7F-0A1B2C3D4E5F"]))
+def test_only_resource_ids_name_files(rid: str) -> None:
+    """What a server sends (redacted already) names files only when it is a resource id; a
+    month or community of its figures only when it is one."""
+    pattern = r"[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+    doc = dict(example(LIFT, visibility="public"), id=rid)
+    with tempfile.TemporaryDirectory() as folder:
+        site = Site([doc], IssueStatistics.from_counts({}, 5), redacted=True)
+        if re.fullmatch(pattern, rid):
+            site.write(Path(folder))
+            assert (Path(folder) / f"consultations/{rid}.html").is_file()
+        else:
+            with pytest.raises(DocumentError):
+                site.write(Path(folder))
+            assert not any(Path(folder).iterdir())
+
+
+@pytest.mark.parametrize(("member", "value"), [("month", "../../2026-10"),
+                                               ("community", "../../../x")])
+def test_figures_that_would_leave_the_folder_are_refused(tmp_path: Path, member: str,
+                                                         value: str) -> None:
+    """A month or community names files of the figures: one of another form is refused as a
+    server sends it, and a community as issue files give it (their months are counted from
+    times), before anything is written."""
+    cell = {"category": "housing", "community": "110105001001", "month": "2026-10",
+            "count": 5, member: value}
+    with pytest.raises(DocumentError, match=f"/cells/0/{member}"):
+        IssueStatistics.from_json({"minimumCellCount": 5, "cells": [cell]})
+    if member == "month":
+        return
+    counted = IssueStatistics.from_counts(
+        {(cell["category"], cell["community"], cell["month"]): 5}, 5)
+    with pytest.raises(DocumentError, match="no file is named by it"):
+        Site([], counted).write(tmp_path / "site")
+    assert not any(tmp_path.iterdir())

@@ -146,3 +146,9 @@ def test_the_month_list_links_each_month_and_shows_no_number() -> None:
     assert re.findall(r'href="(/public/figures/[\d-]+)"', html) == [
         "/public/figures/2026-10", "/public/figures/2025-12"]
     assert "data-count" not in html and ">7<" not in html and ">6<" not in html
+
+
+def test_a_month_before_the_year_1000_is_named_with_four_digits() -> None:
+    """A month names files of a published site: the year 999 is 0999, as the figures' months
+    are written (YYYY-MM), not 999."""
+    assert month_of("0999-03-01T00:00:00Z") == "0999-03"

@@ -298,21 +298,48 @@ def test_a_malformed_dispatch_is_refused_before_the_catalogue_routes_it(
     assert chaoyang.staff.get(f"/issues/{doc['id']}").json() == before
 
 
-@pytest.mark.parametrize("command", [["serve", "--no-demo"],
+#: ways to break a profile: the change, and the pointer and code of the finding it draws
+_BREAKAGES: dict[str, tuple[Any, str, str]] = {
+    "role": (lambda d: d["roles"][0].update(role="mayor"), "/roles/0/role",
+             "profile.unknown-role"),
+    "time zone": (lambda d: d["profile"].update(timeZone="+24:00"), "/profile/timeZone",
+                  "profile.schema-invalid"),
+    "weekend": (lambda d: d["calendar"].update(weekend=[1, 2, 3, 4, 5, 6, 7]),
+                "/calendar/weekend", "profile.calendar-no-working-days"),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(_BREAKAGES))
+@pytest.mark.parametrize("command", [["serve", "--no-demo"], ["validate"],
                                      ["conformance", "run", "--preset", "demo",
                                       "--base-url", "http://127.0.0.1:9"]])
 def test_a_profile_with_errors_stops_the_command(tmp_path: Path, command: list[str],
+                                                 breakage: str,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     from smartcommunity.cli import run
 
+    change, where, code = _BREAKAGES[breakage]
     data = json.loads(CHAOYANG.read_text(encoding="utf-8"))
     data["organisations"]["file"] = str(PROFILES / data["organisations"]["file"])
-    data["roles"][0]["role"] = "mayor"
+    change(data)
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    assert run([*command, "--profile", str(broken)]) == 2
+    document = spec_root() / "1.0" / "examples" / "issue" / "fire-lane-submitted.json"
+    extra = [str(document)] if command == ["validate"] else []
+    assert run([*command, "--profile", str(broken), *extra]) == 2
     err = capsys.readouterr().err
-    assert "/roles/0/role" in err and "profile.unknown-role" in err
+    assert where in err and code in err and "Traceback" not in err
+
+
+def test_an_issue_whose_deadlines_fall_after_the_last_date_is_refused(chaoyang: Api) -> None:
+    doc = _issue(category="housing.lift", urgency="critical",
+                 submittedAt="9999-12-31T23:00:00+08:00")
+    doc["history"][0]["at"] = doc["submittedAt"]
+    resp = chaoyang.staff.create(doc)
+    assert resp.status_code == 422, resp.text
+    assert [(e["pointer"], e["code"]) for e in resp.json()["errors"]] == [
+        ("/submittedAt", "profile.deadline-incalculable")] * 2
+    assert chaoyang.staff.get(f"/issues/{doc['id']}").status_code == 404
 
 
 # -- finding records across systems, and by place -------------------------------------------

@@ -18,7 +18,8 @@ import orjson
 
 # Imported here, not when run: without the publish extra (Jinja2, fpdf2) the import fails and
 # the command only says which extra to install.
-from ..transparency import IssueStatistics, Site, statistics_from_issues
+from ..exceptions import DocumentError
+from ..transparency import IssueStatistics, Site, is_month, statistics_from_issues
 from ._common import EXIT_INVALID, EXIT_OK, UsageError, discover, pages, subcommand
 
 
@@ -99,33 +100,49 @@ def _figures(client: Any) -> IssueStatistics:
         resp = client.get(url)
         if resp.status_code != 200:
             raise UsageError(f"GET {url} answered {resp.status_code}")
-        return resp.json()
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise UsageError(f"GET {url} answered no JSON ({exc})") from exc
+
+    def malformed(where: str, pointer: str) -> DocumentError:
+        return DocumentError(f"{where} 的 {pointer} 缺失或格式不对 / {pointer} of {where} is "
+                             "missing or malformed")
 
     base = str(client.base_url)
     listed = get(urljoin(base, "public/figures.json"))
+    if not isinstance(listed, dict):
+        raise malformed("public/figures.json", "/")
     cells: list[Any] = []
-    for month in listed.get("months") or ():
+    for i, month in enumerate(listed.get("months") or ()):
+        if not (isinstance(month, str) and is_month(month)):
+            raise malformed("public/figures.json", f"/months/{i}")
         url: str | None = urljoin(base, f"public/figures/{month}.json")
         seen: set[str] = set()
         while url is not None and url not in seen:  # a next going round is not followed
             seen.add(url)
             page = get(url)
+            if not isinstance(page, dict) or not isinstance(page.get("cells") or [], list):
+                raise malformed(url, "/cells")
             cells += page.get("cells") or ()
             following = page.get("next")
             url = urljoin(url, following) if isinstance(following, str) else None
-    return IssueStatistics.from_json({"minimumCellCount": listed["minimumCellCount"],
+    return IssueStatistics.from_json({"minimumCellCount": listed.get("minimumCellCount"),
                                       "cells": cells})
 
 
 def command(args: argparse.Namespace) -> int:
-    if args.input:
-        consultations, voices, stats = _from_files(args.input)
-        site = Site(consultations, stats, voices=voices)
-    else:
-        consultations, voices, stats = _from_server(args.base_url)
-        site = Site(consultations, stats, redacted=True, voices=voices)
     out = Path(args.out)
-    written, missing = site.write(out)
+    try:
+        if args.input:
+            consultations, voices, stats = _from_files(args.input)
+            site = Site(consultations, stats, voices=voices)
+        else:
+            consultations, voices, stats = _from_server(args.base_url)
+            site = Site(consultations, stats, redacted=True, voices=voices)
+        written, missing = site.write(out)
+    except DocumentError as exc:  # refused before a file is written
+        raise UsageError(str(exc)) from exc
     print(f"✓ {len(site.consultations)} consultations, {len(stats.cells)} figures: "
           f"{len(written)} files in {out}")
     if missing is not None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-__all__ = ["Calendar", "TimeLimit", "parse_offset"]
+__all__ = ["SCAN_LIMIT", "Calendar", "TimeLimit", "parse_offset"]
 
 HOURS = "hours"
 DAYS = "days"
 WORKING_DAYS = "working-days"
-#: how many years of days a working-day count may scan before it gives up (a calendar that
+#: how many days (fifty years) a working-day count may scan before it gives up (a calendar that
 #: declares every day a holiday has no n-th working day)
-_SCAN_LIMIT = 366 * 50
+SCAN_LIMIT = 366 * 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +53,28 @@ class Calendar:
             return False
         return day.isoweekday() not in self.weekend
 
+    def worked_at_least(self) -> int:
+        """How many working days any :data:`SCAN_LIMIT` days in a row hold at the fewest: each
+        whole week its worked weekdays, less every holiday that falls on one."""
+        worked = 7 - len(self.weekend & frozenset(range(1, 8)))
+        lost = sum(1 for day in self.holidays if day.isoweekday() not in self.weekend)
+        return SCAN_LIMIT // 7 * worked - lost
+
     def add(self, start: datetime, limit: TimeLimit) -> datetime:
         """The moment ``limit`` after ``start`` (an aware datetime), in the calendar's offset.
 
-        Raises ``ValueError`` for a naive ``start``, an unknown unit, or a calendar with no
-        working day in the years scanned.
+        Raises ``ValueError`` for a naive ``start``, an unknown unit, a moment outside the
+        years a date can hold (1 to 9999), or a calendar with no working day in the years
+        scanned.
         """
         if start.tzinfo is None or start.utcoffset() is None:
             raise ValueError("the start of a time limit must carry its offset")
-        local = start.astimezone(self.offset)
+        try:
+            return self._add(start.astimezone(self.offset), limit)
+        except OverflowError:
+            raise ValueError("the deadline falls outside the years a date can hold") from None
+
+    def _add(self, local: datetime, limit: TimeLimit) -> datetime:
         if limit.unit == HOURS:
             return local + timedelta(hours=limit.amount)
         if limit.unit == DAYS:
@@ -69,7 +82,7 @@ class Calendar:
         if limit.unit != WORKING_DAYS:
             raise ValueError(f"unknown time limit unit {limit.unit!r}")
         day, left = local.date(), limit.amount
-        for _ in range(_SCAN_LIMIT):
+        for _ in range(SCAN_LIMIT):
             day += timedelta(days=1)
             if self.is_working_day(day):
                 left -= 1

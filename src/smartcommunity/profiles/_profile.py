@@ -27,7 +27,7 @@ from .. import identifiers
 from ..exceptions import IdentifierError, ProfileError
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
 from ..validation import Finding, Report, Validator, finding, pointer, schema_resolver
-from ._calendar import Calendar, TimeLimit, parse_offset
+from ._calendar import SCAN_LIMIT, WORKING_DAYS, Calendar, TimeLimit, parse_offset
 from ._extension_schema import UNTAGGED, untagged
 
 __all__ = ["Extension", "Profile", "Service", "check_profile", "load_profile"]
@@ -49,6 +49,8 @@ EXTENSION_OUTSIDE_NAMESPACE = "profile.extension-outside-namespace"
 GRID_OUTSIDE_DIVISION = "profile.grid-outside-division"
 GRID_POLYGON_OPEN = "profile.grid-polygon-open"
 CALENDAR_CONFLICT = "profile.calendar-conflict"
+CALENDAR_NO_WORKING_DAYS = "profile.calendar-no-working-days"
+LIMIT_UNREACHABLE = "profile.limit-unreachable"
 UNKNOWN_ROLE = "profile.unknown-role"
 INDICATOR_INVALID = "profile.indicator-invalid"
 FRACTION_OVER_ONE = "profile.fraction-over-one"
@@ -480,6 +482,18 @@ class _Checks:
         for i, day in enumerate(cal.get("holidays", ())):
             if day in made_up:
                 self.emit(("calendar", "holidays", i), CALENDAR_CONFLICT, value=day)
+        # Working days are counted from the weekdays worked; make-up days run out with the
+        # years the city has listed, so a week worked on no day leaves nothing to count.
+        if set(cal.get("weekend", (6, 7))) >= set(range(1, 8)):
+            self.emit(("calendar", "weekend"), CALENDAR_NO_WORKING_DAYS)
+            return
+        # A count gives up after SCAN_LIMIT days: a limit the calendar may not reach within
+        # them would leave an issue without its deadline.
+        reach = self.profile.calendar.worked_at_least()
+        for where, limit in _limits_at(self.data):
+            if limit.get("unit") == WORKING_DAYS and limit.get("amount", 0) > reach:
+                self.emit((*where, "amount"), LIMIT_UNREACHABLE, amount=limit["amount"],
+                          days=SCAN_LIMIT, reach=reach)
 
     def thresholds(self) -> None:
         # A quorum or approval above the whole could never be met: every vote would fail.
@@ -560,6 +574,17 @@ def _unresolved(schema: Any, where: Where, resolver: Any, root: bool = True
                 yield from _unresolved(sub, (*where, keyword, name), resolver, False)
         elif keyword not in _DATA_KEYWORDS and not keyword.startswith("x-"):
             yield from _unresolved(value, (*where, keyword), resolver, False)
+
+
+def _limits_at(data: Mapping[str, Any]) -> Iterator[tuple[Where, Mapping[str, Any]]]:
+    """Every time limit of a profile (the defaults, then each catalogue entry's) and where."""
+    tables: list[tuple[Where, Any]] = [(("deadlines",), data.get("deadlines"))]
+    tables += [(("services", i, "deadlines"), s.get("deadlines"))
+               for i, s in enumerate(data.get("services", ()))]
+    for where, table in tables:
+        for urgency, kinds in (table or {}).items():
+            for kind, limit in kinds.items():
+                yield (*where, urgency, kind), limit
 
 
 def _closed(geometry: Mapping[str, Any]) -> bool:

@@ -36,6 +36,7 @@ __all__ = ["review"]
 UNKNOWN_DEPARTMENT = "profile.unknown-department"
 EXTENSION_INVALID = "profile.extension-invalid"
 DEADLINE_EXCEEDS = "profile.deadline-exceeds"
+DEADLINE_INCALCULABLE = "profile.deadline-incalculable"
 OTHER_PROFILE = "profile.other-profile"
 VOTE_OUTCOME = "profile.vote-outcome-inconsistent"
 #: the core finding a city code no longer raises (/req/profiles/document-codes)
@@ -212,7 +213,9 @@ def _in_question(document: dict[str, Any], previous: dict[str, Any] | None,
 
 def _deadlines(profile: Profile, spec: Spec, document: dict[str, Any],
                previous: dict[str, Any] | None = None) -> Iterator[Finding]:
-    stated = document.get("deadlines")
+    # Without stated deadlines there is nothing to exceed, but a limit the profile sets and
+    # cannot compute still leaves the issue without the deadline it is owed.
+    stated = document.get("deadlines", {})
     start = moment(document.get("submittedAt"))
     category, urgency = document.get("category"), document.get("urgency")
     if not isinstance(stated, dict) or start is None or not isinstance(category, str) \
@@ -222,8 +225,13 @@ def _deadlines(profile: Profile, spec: Spec, document: dict[str, Any],
         if not _in_question(document, previous, member):
             continue
         value, where, _ = _original(document, member)
+        try:
+            expected = profile.deadline(category, urgency, kind, start)
+        except ValueError:  # past the years a date can hold, or no working day to count
+            yield finding(spec, ("submittedAt",), DEADLINE_INCALCULABLE, member=member,
+                          submitted=document.get("submittedAt"))
+            continue
         due = moment(value)
-        expected = profile.deadline(category, urgency, kind, start)
         if due is not None and expected is not None and due > expected:
             yield finding(spec, where, DEADLINE_EXCEEDS, field=pointer(where), stated=value,
                           expected=expected.isoformat())

@@ -3,6 +3,7 @@ USB stick for the community service centre's screen."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -10,11 +11,12 @@ from typing import Any
 
 import orjson
 
+from ..exceptions import DocumentError
 from ..privacy import audience_for_role
 from ..specification import DEFAULT_VERSION, load_spec
 from . import _pages as pages
 from ._notice import NoticeFontMissing, notice_pdf
-from ._statistics import IssueStatistics, communities_per_page
+from ._statistics import IssueStatistics, communities_per_page, is_division_code, is_month
 from ._timeline import public_view
 
 __all__ = ["Site", "published"]
@@ -31,6 +33,32 @@ def published(doc: Mapping[str, Any]) -> bool:
 
 def _root(depth: int) -> str:
     return "../" * depth
+
+
+def _plain(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def _check_names(consultations: Iterable[Mapping[str, Any]], stats: IssueStatistics) -> None:
+    """Refuse what would name a file but is not what the schemas allow there: a consultation
+    id that is no resource id, a month or community of the figures that is not one. Read from
+    files or another server, ``../..`` would otherwise write outside the site's folder."""
+    pattern = str(load_spec().schema("datatypes.json")["$defs"]["id"]["pattern"])
+    for doc in consultations:
+        rid = doc.get("id")
+        if not isinstance(rid, str) or re.fullmatch(pattern, rid) is None:
+            raise DocumentError(
+                f"协商的 /id {_plain(rid)} 不是资源标识（小写 UUID），不以它命名文件 / the "
+                f"consultation's /id {_plain(rid)} is not a resource id (a lowercase UUID): no "
+                "file is named by it")
+    for cell in stats.cells:
+        for member, value, ok in (("month", cell.month, is_month(cell.month)),
+                                  ("community", cell.community,
+                                   is_division_code(cell.community))):
+            if not ok:
+                raise DocumentError(
+                    f"统计格的 /{member} {_plain(value)} 格式不对，不以它命名文件 / the figures' "
+                    f"cell has a malformed /{member} {_plain(value)}: no file is named by it")
 
 
 class Site:
@@ -64,7 +92,12 @@ class Site:
 
     def write(self, out: Path) -> tuple[list[Path], NoticeFontMissing | None]:
         """Every page, then every notice; the files written and, when notices could not be
-        drawn for want of a CJK font, that error (the pages are written all the same)."""
+        drawn for want of a CJK font, that error (the pages are written all the same).
+
+        Raises :class:`~smartcommunity.exceptions.DocumentError`, before writing anything,
+        when a consultation id, a month or a community would not make a file name inside
+        ``out``."""
+        _check_names(self.consultations, self.stats)
         written: list[Path] = []
 
         def put(rel: str, data: bytes) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from ..exceptions import DocumentError
 from ..specification import DEFAULT_VERSION, load_spec
 
 __all__ = ["CHINA_STANDARD_TIME", "Cell", "FiguresPage", "IssueStatistics", "communities_per_page",
@@ -66,7 +67,8 @@ def month_of(moment: str) -> str:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m")
+    china = parsed.astimezone(CHINA_STANDARD_TIME)
+    return f"{china.year:04d}-{china.month:02d}"  # strftime writes the year 999 as 999
 
 
 def shifted_month(month: str, utc_day: str | None) -> str:
@@ -179,12 +181,35 @@ class IssueStatistics:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IssueStatistics:
         """The cells a server published (the ``cells`` of its pages of
-        ``/public/figures/{month}.json``, gathered), as they are, in the order pages give."""
-        cells = sorted((Cell(str(c["category"]), str(c["community"]), str(c["month"]),
-                             None if c.get("suppressed") else int(c["count"]))
-                        for c in data.get("cells") or ()),
-                       key=lambda c: (-_month_key(c.month), c.community, c.category))
-        return cls(int(data["minimumCellCount"]), tuple(cells))
+        ``/public/figures/{month}.json``, gathered), as they are, in the order pages give.
+
+        Raises :class:`~smartcommunity.exceptions.DocumentError` for data that is not such
+        cells (a month, community or count of another form), naming where it is."""
+        read = []
+        for i, c in enumerate(data.get("cells") or ()):
+            if not isinstance(c, Mapping):
+                raise _malformed(f"/cells/{i}")
+            month, community, count = c.get("month"), c.get("community"), c.get("count")
+            for member, ok in (("month", isinstance(month, str) and is_month(month)),
+                               ("community", isinstance(community, str)
+                                and is_division_code(community)),
+                               ("category", isinstance(c.get("category"), str)),
+                               ("count", c.get("suppressed") is True or (
+                                   type(count) is int and count >= 0))):
+                if not ok:
+                    raise _malformed(f"/cells/{i}/{member}")
+            read.append(Cell(str(c["category"]), str(community), str(month),
+                             None if c.get("suppressed") is True else count))
+        threshold = data.get("minimumCellCount")
+        if type(threshold) is not int:
+            raise _malformed("/minimumCellCount")
+        cells = sorted(read, key=lambda c: (-_month_key(c.month), c.community, c.category))
+        return cls(threshold, tuple(cells))
+
+
+def _malformed(pointer: str) -> DocumentError:
+    return DocumentError(f"统计数据的 {pointer} 缺失或格式不对 / the figures' {pointer} is "
+                         "missing or malformed")
 
 
 @dataclass(frozen=True, slots=True)

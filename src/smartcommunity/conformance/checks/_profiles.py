@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -174,6 +174,7 @@ def test_profile_deadlines(ctx: KitContext) -> None:
         ctx.expect(ctx.read(ISSUE, late["id"]).status == 404, "晚于配置时限的诉求被保存了",
                    "the issue stating a deadline later than the profile's was stored")
     _reclassified(ctx, city, category, urgency)
+    _beyond_dates(ctx, city, category, urgency)
 
 
 def _expect_due(ctx: KitContext, city: Profile, doc: dict[str, Any], got: Any, what: str,
@@ -195,6 +196,30 @@ def _expect_due(ctx: KitContext, city: Profile, doc: dict[str, Any], got: Any, w
                    f"the {member} of {what} ({category}/{urgency}, submitted at "
                    f"{doc.get('submittedAt')}) is {plain(value)}; the profile gives "
                    f"{expected.isoformat()}")
+
+
+def _beyond_dates(ctx: KitContext, city: Profile, category: str, urgency: str) -> None:
+    """An issue submitted in the last hour of the year 9999, in the profile's own offset: the
+    deadlines its limits give fall after the last date there is, so it is refused (a 422,
+    never a server error) and not stored."""
+    offset = datetime(2000, 1, 1, tzinfo=city.calendar.offset).isoformat()[-6:]
+    at = f"9999-12-31T23:00:00{offset}"
+    start = moment(at)
+    assert start is not None
+    try:
+        for kind, _ in _DUE:
+            city.deadline(category, urgency, kind, start)
+    except ValueError:
+        pass
+    else:
+        return  # every limit still gives a date: nothing to refuse
+    doc = _now_issue(ctx, category=category, urgency=urgency)
+    doc["submittedAt"] = doc["history"][0]["at"] = at
+    ctx.expect_problem(ctx.create(doc), 422)
+    ctx.expect(ctx.read(ISSUE, doc["id"]).status == 404,
+               f"{at} 提交、按配置算不出时限的诉求被保存了",
+               f"the issue submitted at {at}, whose deadlines the profile cannot compute, "
+               "was stored")
 
 
 def _reclassified(ctx: KitContext, city: Profile, category: str, urgency: str) -> None:
