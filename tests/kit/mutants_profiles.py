@@ -229,6 +229,48 @@ def deadlines_past_year_9999(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def _counting_with(change: Callable[[Any], None]) -> Callable[[Any, pytest.MonkeyPatch], Any]:
+    """A server computing new issues' deadlines with a copy of its profile ``change``d."""
+    def install(app: Any, mp: pytest.MonkeyPatch) -> Any:
+        original = _policies.deadlines_due
+
+        def due(profile: Any, doc: Any) -> dict[str, str]:
+            changed = copy.copy(profile)
+            change(changed)
+            return original(changed, doc)
+
+        mp.setattr(_policies, "deadlines_due", due)
+        return app
+
+    return install
+
+
+def _no_holidays(profile: Any) -> None:
+    profile.calendar = dataclasses.replace(profile.calendar, holidays=frozenset())
+
+
+def _no_make_up_days(profile: Any) -> None:
+    profile.calendar = dataclasses.replace(profile.calendar, working_days=frozenset())
+
+
+def _entries_exactly(profile: Any) -> None:
+    profile.service = profile.services.get
+
+
+def subcategory_not_routed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A dispatch is routed only for a category with a catalogue entry of its own: one below
+    a listed category is taken as it is (and refused as incomplete)."""
+    original = _policies.IssuePolicy.route
+
+    def route(self: Any, doc: Any, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        if doc.get("category") not in self.service.profile.services:
+            return body
+        return original(self, doc, action, body)
+
+    mp.setattr(_policies.IssuePolicy, "route", route)
+    return app
+
+
 def unlisted_grid_answered(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """GET /issues?grid= answers for any well-formed grid, as though no profile were run."""
     mp.setattr(_common, "_grid", lambda raw, profile: raw if isinstance(raw, str) else None)
@@ -319,6 +361,18 @@ MUTANTS: list[Mutant] = [
     Mutant("profile-deadlines-past-year-9999", "/req/profiles/deadlines",
            "an issue whose deadlines fall after the year 9999 gets a server error",
            deadlines_past_year_9999),
+    Mutant("profile-holidays-ignored", "/req/profiles/deadlines",
+           "working days are counted over holidays as though they were worked",
+           _counting_with(_no_holidays)),
+    Mutant("profile-make-up-days-ignored", "/req/profiles/deadlines",
+           "the weekend days the city works in exchange for a holiday are not counted",
+           _counting_with(_no_make_up_days)),
+    Mutant("profile-subcategory-deadlines-default", "/req/profiles/deadlines",
+           "a category without an entry of its own gets the default deadlines, not its "
+           "parent's", _counting_with(_entries_exactly)),
+    Mutant("profile-subcategory-not-routed", "/req/profiles/server-profile",
+           "a dispatch of a category without an entry of its own is not routed by its "
+           "parent's", subcategory_not_routed),
     Mutant("profile-external-ref-ignored", "/req/profiles/external-ref-lookup",
            "GET /issues ignores externalRef", _ignoring("externalRef")),
     Mutant("profile-grid-ignored", "/req/profiles/grid-filter",

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
 from ..._moments import moment
 from ...lifecycle import vote_outcome
-from ...profiles import Profile, check_profile
+from ...profiles import Profile, Service, TimeLimit, check_profile
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
@@ -39,6 +40,8 @@ from ._shared import (
 
 #: the codelist whose codes a catalogue entry's category is
 _CATEGORIES = "issue-category"
+#: the unit of a time limit that counts working days
+_WORKING_DAYS = "working-days"
 #: the stated deadline members, by the catalogue's kind of time limit
 _DUE = (("response", "responseDue"), ("resolution", "resolutionDue"))
 #: a profile URI no city runs, for a document that names another profile
@@ -175,6 +178,8 @@ def test_profile_deadlines(ctx: KitContext) -> None:
                    "the issue stating a deadline later than the profile's was stored")
     _reclassified(ctx, city, category, urgency)
     _beyond_dates(ctx, city, category, urgency)
+    _around_the_calendar(ctx, city)
+    _below_the_catalogue(ctx, city)
 
 
 def _expect_due(ctx: KitContext, city: Profile, doc: dict[str, Any], got: Any, what: str,
@@ -196,6 +201,78 @@ def _expect_due(ctx: KitContext, city: Profile, doc: dict[str, Any], got: Any, w
                    f"the {member} of {what} ({category}/{urgency}, submitted at "
                    f"{doc.get('submittedAt')}) is {plain(value)}; the profile gives "
                    f"{expected.isoformat()}")
+
+
+def _counting_working_days(ctx: KitContext, city: Profile
+                           ) -> tuple[str, str, TimeLimit] | None:
+    """A catalogue category and an urgency with a limit that counts working days."""
+    for category in city.services:
+        for urgency in ctx.spec.codelist("urgency"):
+            for kind, _ in _DUE:
+                limit = city.time_limit(category, urgency, kind)
+                if limit is not None and limit.unit == _WORKING_DAYS:
+                    return category, urgency, limit
+    return None
+
+
+def _around_the_calendar(ctx: KitContext, city: Profile) -> None:
+    """Issues submitted the day before a holiday and the day before a make-up working day of
+    the profile's calendar (the latest that have passed and move a working-days deadline):
+    each gets the deadlines the calendar gives, the holiday skipped and the make-up day
+    counted."""
+    found = _counting_working_days(ctx, city)
+    if found is None:
+        return
+    category, urgency, limit = found
+    calendar = city.calendar
+    now = moment(ctx.moment())
+    assert now is not None
+    before = now.astimezone(calendar.offset).date() - timedelta(days=1)
+    # Each kind of day, and the calendar as a server that ignores that kind would count.
+    kinds = (("节假日", "holiday", calendar.holidays, replace(calendar, holidays=frozenset())),
+             ("调休工作日", "make-up working day", calendar.working_days,
+              replace(calendar, working_days=frozenset())))
+    for zh, en, days, without in kinds:
+        for day in sorted((d for d in days if d < before), reverse=True):
+            start = datetime.combine(day - timedelta(days=1), time(10), calendar.offset)
+            if calendar.add(start, limit) != without.add(start, limit):
+                break
+        else:
+            continue  # none of these days moves a deadline the kit can ask for
+        doc = _now_issue(ctx, category=category, urgency=urgency)
+        doc["submittedAt"] = doc["history"][0]["at"] = start.isoformat()
+        resp = ctx.create(doc)
+        ctx.expect_status(resp, 201, zh=f"{day} {zh}前一天提交的诉求被拒收",
+                          en=f"an issue submitted the day before the {en} {day} was refused")
+        _expect_due(ctx, city, doc, (resp.json() or {}).get("deadlines"),
+                    f"an issue submitted the day before the {en} {day}",
+                    f"{day} {zh}前一天提交的诉求")
+
+
+def _unlisted(ctx: KitContext, city: Profile) -> list[str]:
+    """The categories (national and the city's) without a catalogue entry of their own but
+    below a category that has one."""
+    codes = [*ctx.spec.codelist(_CATEGORIES), *city.codes.get(_CATEGORIES, {})]
+    return [c for c in codes if c not in city.services and city.service(c) is not None]
+
+
+def _below_the_catalogue(ctx: KitContext, city: Profile) -> None:
+    """An issue of a category the catalogue does not list, below one whose entry sets limits
+    of its own: it gets that entry's deadlines, not the profile's defaults."""
+    for category in _unlisted(ctx, city):
+        parent = city.service(category)
+        assert parent is not None
+        for urgency, kinds in parent.deadlines.items():
+            if any(limit != city.default_deadlines.get(urgency, {}).get(kind)
+                   for kind, limit in kinds.items()):
+                doc = _now_issue(ctx, category=category, urgency=urgency)
+                resp = ctx.create(doc)
+                ctx.expect_status(resp, 201, zh=f"类别为 {category} 的诉求被拒收",
+                                  en=f"an issue of the category {category} was refused")
+                _expect_due(ctx, city, doc, (resp.json() or {}).get("deadlines"),
+                            f"an issue of {category}, which takes the entry of "
+                            f"{parent.category}", f"取 {parent.category} 条目的 {category} 诉求")
+                return
 
 
 def _beyond_dates(ctx: KitContext, city: Profile, category: str, urgency: str) -> None:
@@ -419,7 +496,18 @@ def test_profile_routes_dispatch(ctx: KitContext) -> None:
     if not routed:
         raise Skipped("服务目录中没有带协办部门的类别", "no catalogue category has assisting "
                       "departments")
-    category, service = routed[0]
+    _expect_routed(ctx, *routed[0])
+    # A category without an entry of its own goes by its nearest listed parent's.
+    for category in _unlisted(ctx, city):
+        parent = city.service(category)
+        if parent is not None and parent.assisting:
+            _expect_routed(ctx, category, parent)
+            break
+
+
+def _expect_routed(ctx: KitContext, category: str, service: Service) -> None:
+    """A dispatch naming no department of an issue of ``category`` goes to ``service``'s
+    lead and first assisting department."""
     issue = Tracked(ctx, _now_issue(ctx, category=category))
     accepted = issue.act("accept", expect=None)
     if accepted.status != 200:
