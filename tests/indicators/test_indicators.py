@@ -96,6 +96,17 @@ def test_every_figure_is_given_by_every_dimension() -> None:
     assert spec_dims == set(DIMENSIONS)
 
 
+def test_a_task_given_at_the_end_of_the_calendar_is_counted_with_a_profile() -> None:
+    """A task given so late that its response deadline falls after the year 9999 is counted,
+    claimed on time, where working out that deadline raised and so stopped every figure."""
+    city = load_profile(SPEC / "profiles/beijing-chaoyang.json")
+    issue = copy.deepcopy(next(i for i in SET_ONE if i.get("assignments")))
+    issue["assignments"][0]["assignedAt"] = "9999-12-31T20:00:00+08:00"
+    tally = Tally(load_definitions(city), city)
+    tally.add(issue)
+    assert tally.cases == len(issue["assignments"])
+
+
 def test_documents_of_other_types_and_issues_without_assignments_have_no_cases() -> None:
     tally = Tally(load_definitions())
     tally.add({"resourceType": "Resident", "id": "r"})

@@ -59,7 +59,10 @@ def _response_due(issue: Mapping[str, Any], assigned: datetime,
         limit = profile.time_limit(str(issue.get("category")), str(issue.get("urgency")),
                                    "response")
         if limit is not None:
-            return profile.calendar.add(assigned, limit)
+            try:
+                return profile.calendar.add(assigned, limit)
+            except ValueError:  # due after the year 9999: no claim can be late
+                return None
     stated = moment((issue.get("deadlines") or {}).get("responseDue"))
     return None if stated is None else max(stated, assigned)
 
