@@ -644,7 +644,9 @@ class Access:
     def _strips_reporter(self, principal: Principal, audience: str,
                          doc: Mapping[str, Any]) -> bool:
         """Whether the reporter of ``doc`` (of a ``reporter_types`` type) is withheld from
-        ``principal`` reading as ``audience``."""
+        ``principal`` reading as ``audience``: never from the reporter herself (``self``)."""
+        if audience == "self":
+            return False
         try:
             disclosure = resolve_pointer(doc, self.reporter_disclosure)
         except LookupError:

@@ -1122,6 +1122,18 @@ def earlier_state_as_stored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def reporter_withheld_from_herself(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A confidential reporter is withheld from the reporter too wherever the full path runs
+    (her issue's earlier states in the feed), as once it was."""
+    def strips(self: Access, principal: Principal, audience: str, doc: Any) -> bool:
+        disclosure = doc.get("reporterDisclosure")
+        return audience in self.reporter_hidden.get(str(disclosure), ()) or (
+            disclosure in self.intake_only and principal.role not in self.intake_roles)
+
+    mp.setattr(Access, "_strips_reporter", strips)
+    return app
+
+
 def withheld_names_subject(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = Service.withheld
 
@@ -1206,6 +1218,9 @@ def replay_ignores_access(app: Any, mp: pytest.MonkeyPatch) -> Any:
 MUTANTS += [
     Mutant("feed-decided-from-copy", "/req/change-feed/access-now",
            "the feed decides from the copy stored with each event", feed_decided_from_copy),
+    Mutant("reporter-withheld-from-herself", "/req/privacy/reporter-disclosure",
+           "a confidential reporter's own earlier states reach her without her",
+           reporter_withheld_from_herself),
     Mutant("earlier-state-as-stored", "/req/change-feed/access-now",
            "readers who keep everything get earlier states with the old decided-now values",
            earlier_state_as_stored),

@@ -631,3 +631,28 @@ def test_the_store_indexes_each_visibility_member_the_spec_names() -> None:
     indexed = {rt: t.path for rt in SPEC.resource_types for t in index_of(rt).terms
                if t.kind == VISIBILITY}
     assert indexed == named
+
+
+def test_a_reporter_reads_her_confidential_issue_whole_in_every_state(api: Api) -> None:
+    """/req/privacy/reporter-disclosure: a confidential reporter is withheld from everyone but
+    the intake staff and the reporter. She reads her issue whole, and in the change feed each
+    earlier state of it too (decided from the current record: /req/change-feed/access-now)."""
+    her = api.as_("resident")
+    start = her.get("/changes", params={"cursor": "latest"}).json()["next"]
+    behalf = {"resourceType": "Resident", "id": WANG}
+    doc = submitted_issue(reporterDisclosure="confidential")
+    doc["submittedBy"] = {"role": "community-staff", "onBehalfOf": behalf}
+    doc["history"][0]["actor"] = {"role": "community-staff", "onBehalfOf": behalf}
+    assert api.staff.create(doc).status_code == 201
+    current = api.staff.get(f"/issues/{doc['id']}")
+    body = current.json()
+    body["title"] = body["title"] + "（补充）"
+    assert api.staff.put(f"/issues/{doc['id']}", body,
+                         if_match=current.headers["etag"]).status_code == 200
+    read = her.get(f"/issues/{doc['id']}").json()
+    assert read["submittedBy"]["onBehalfOf"]["id"] == WANG
+    events = [e for e in served(her.get("/changes", params={"cursor": start}).json()["items"])
+              if e["data"]["id"] == doc["id"]]
+    assert len(events) == 2
+    for event in events:
+        assert event["data"]["submittedBy"] == read["submittedBy"], event["sequence"]

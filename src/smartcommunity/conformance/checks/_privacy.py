@@ -331,6 +331,23 @@ def test_reporter_disclosure(ctx: KitContext) -> None:
                            f"{plain(shown, 'zh')}",
                            f"{who.name} ({who.role}) learns the {disclosure} reporter's "
                            f"{plain(shown)} from {path}")
+    # The reporter herself is never withheld from herself: her issue, and in the feed each
+    # earlier state of it, names her (/req/change-feed/access-now decides from the record).
+    reporter = ctx.optional(ROLE.resident)
+    if reporter is None or reporter.resident is None:
+        return
+    cursor = tail(ctx, reporter)
+    actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(reporter.resident)}
+    issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure="confidential"))
+    issue.act("accept")
+    events = events_of(ctx, reporter, cursor, ISSUE, issue.id)
+    unnamed = [e.get("sequence") for e in events if reporter.resident not in json.dumps(
+        e.get("data"))]
+    ctx.expect(len(events) >= 2 and not unnamed,
+               f"保密诉求人 {reporter.name} 在变更中收到的本人诉求的早先状态 "
+               f"{plain(unnamed, 'zh')} 没有她自己",
+               f"the confidential reporter {reporter.name} receives earlier states "
+               f"{plain(unnamed)} of her own issue in the feed without herself")
 
 
 def _keeps(ctx: KitContext, audience: str, pipl_class: str) -> bool:
