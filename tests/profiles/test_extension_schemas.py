@@ -4,10 +4,8 @@ against the specification's schemas and the schema itself only, never over the n
 from __future__ import annotations
 
 import copy
-import json
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +16,8 @@ from smartcommunity import redact, validate
 from smartcommunity.exceptions import ProfileError
 from smartcommunity.profiles import Profile, check_profile, load_profile
 
-PROFILES = Path(__file__).resolve().parents[2] / "spec" / "1.0" / "profiles"
-EXAMPLES = PROFILES.parent / "examples"
-BIG = PROFILES / "beijing-chaoyang.json"
-KEY = "cn.gov.beijing.jiesujiban"
+from .chaoyang import KEY, issue_with, profile_data
+
 SPEC_SCHEMAS = "https://w3id.org/smartcommunity/spec/1.0/schemas/"
 DATE = SPEC_SCHEMAS + "datatypes.json#/$defs/date"
 #: references an extension schema may make, and whether they resolve
@@ -38,22 +34,8 @@ REFS = [
 ]
 
 
-def _data() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(BIG.read_text(encoding="utf-8"))
-    file = BIG.parent / data["organisations"]["file"]
-    data["organisations"] = [json.loads(line) for line in file.read_text("utf-8").splitlines()]
-    return data
-
-
-def _issue(extension: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(
-        (EXAMPLES / "issue" / "gas-heater-elderly-closed.json").read_text("utf-8"))
-    doc["extensions"] = {KEY: extension}
-    return doc
-
-
 def _with_member(schema: dict[str, Any], name: str, member: dict[str, Any]) -> dict[str, Any]:
-    data = _data()
+    data = profile_data()
     ext = data["extensions"][0]["schema"]
     ext["properties"][name] = member
     ext.setdefault("$defs", {})["order"] = schema
@@ -106,9 +88,9 @@ def test_a_reference_loads_exactly_when_it_resolves_locally(ref: tuple[str, bool
 
 def test_a_member_of_the_specs_datatypes_is_validated_with_them(no_network: list[Any]) -> None:
     city = load_profile(_with_member({}, "visitDate", {"$ref": DATE, "x-pipl": "none"}))
-    good = _issue({"workOrderNo": "CY202506160007", "visitDate": "2025-06-17"})
+    good = issue_with({"workOrderNo": "CY202506160007", "visitDate": "2025-06-17"})
     assert validate(good, profile=city).valid
-    bad = _issue({"workOrderNo": "CY202506160007", "visitDate": "17/06/2025"})
+    bad = issue_with({"workOrderNo": "CY202506160007", "visitDate": "17/06/2025"})
     found = [f for f in validate(bad, profile=city).findings
              if f.code == "profile.extension-invalid"]
     assert found and {f.pointer for f in found} == {f"/extensions/{KEY}/visitDate"}
@@ -117,14 +99,14 @@ def test_a_member_of_the_specs_datatypes_is_validated_with_them(no_network: list
 
 def test_members_kept_in_the_schemas_own_definitions_are_redacted_by_their_tags(
         no_network: list[Any]) -> None:
-    data = _data()
+    data = profile_data()
     data["extensions"][0]["schema"] = {
         "$ref": "#/$defs/order",
         "$defs": {"order": {"type": "object", "additionalProperties": False, "properties": {
             "workOrderNo": {"type": "string", "x-pipl": "none"},
             "callerIdNumber": {"type": "string", "x-pipl": "sensitive"}}}}}
     city = load_profile(data)
-    doc = _issue({"workOrderNo": "CY202506160007", "callerIdNumber": "110105199003071234"})
+    doc = issue_with({"workOrderNo": "CY202506160007", "callerIdNumber": "110105199003071234"})
     assert validate(doc, profile=city).valid
     for audience in ("public", "regulator"):
         shown = redact(doc, audience, profile=city)["extensions"][KEY]
@@ -139,7 +121,7 @@ def test_a_profile_no_check_passed_neither_raises_nor_fetches(no_network: list[A
     fetched."""
     data = _with_member({}, "visit", {"$ref": "https://example.org/x.json", "x-pipl": "none"})
     city = Profile(copy.deepcopy(data), data["organisations"])
-    doc = _issue({"workOrderNo": "CY202506160007", "visit": "x"})
+    doc = issue_with({"workOrderNo": "CY202506160007", "visit": "x"})
     found = [f for f in validate(doc, profile=city).findings
              if f.code == "profile.extension-invalid"]
     assert [f.pointer for f in found] == [f"/extensions/{KEY}"]

@@ -6,9 +6,7 @@ reaches an audience that may not see sensitive data."""
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,36 +19,20 @@ from smartcommunity.exceptions import ProfileError
 from smartcommunity.profiles import Profile, check_profile, load_profile
 from smartcommunity.validation import compile_schema_plan
 
-PROFILES = Path(__file__).resolve().parents[2] / "spec" / "1.0" / "profiles"
-EXAMPLES = PROFILES.parent / "examples"
-BIG = PROFILES / "beijing-chaoyang.json"
-KEY = "cn.gov.beijing.jiesujiban"
+from .chaoyang import KEY, issue_with, profile_data
+
 SPEC = load_spec()
 CODES = {"profile.extension-untagged", "profile.extension-open"}
 SECRET = {"callerIdNumber": "110105199003071234", "callerPhone": "13800138000"}
 
 
-def _data() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(BIG.read_text(encoding="utf-8"))
-    file = BIG.parent / data["organisations"]["file"]
-    data["organisations"] = [json.loads(line) for line in file.read_text("utf-8").splitlines()]
-    return data
-
-
-DATA = _data()
+DATA = profile_data()
 
 
 def _with(schema: Any) -> dict[str, Any]:
     data = copy.deepcopy(DATA)
     data["extensions"][0]["schema"] = schema
     return data
-
-
-def _issue(extension: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(
-        (EXAMPLES / "issue" / "gas-heater-elderly-closed.json").read_text("utf-8"))
-    doc["extensions"] = {KEY: extension}
-    return doc
 
 
 def _own() -> dict[str, Any]:
@@ -146,7 +128,7 @@ def test_members_the_schema_does_not_describe_are_sensitive_in_redaction() -> No
     schema = _edit(lambda s: s.pop("additionalProperties"))
     city = Profile(_with(schema), DATA["organisations"])
     extension = {"workOrderNo": "CY202506160007", "callerDistrict": "朝阳", **SECRET}
-    doc = _issue(extension)
+    doc = issue_with(extension)
     treatments = SPEC.privacy["treatments"]
     for audience in SPEC.audiences:
         shown = redact(doc, audience, profile=city).get("extensions", {}).get(KEY) or {}
@@ -194,7 +176,7 @@ def test_the_check_and_redaction_agree(schema: dict[str, Any], value: dict[str, 
     plan = compile_schema_plan(SPEC, schema, "value")
     data = _with(schema)
     city = Profile(data, DATA["organisations"])
-    doc = _issue(value)
+    doc = issue_with(value)
     # Whatever the schema, the public receives only members tagged none.
     public = redact(doc, "public", profile=city).get("extensions", {}).get(KEY) or {}
     for member in public:
