@@ -3,6 +3,7 @@ figures' counting, which feeds the same issues to the public."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from reference_server import public
+from reference_server.openapi import Parameter
 from reference_server.public import PublicPages
 from reference_server.service import _indicators
 from reference_server.storage import utc_text
@@ -25,10 +27,20 @@ def open_to_every_role(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 
 def year_zero_unchecked(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A server whose period check admits any four digits (as the pattern once did) and
+    whose month arithmetic then fails on the year 0000."""
     def began(period: str, offset: tzinfo) -> str:  # ValueError for 0000-01: a 500
         return utc_text(datetime.strptime(period, "%Y-%m").replace(tzinfo=offset).isoformat())
 
+    checked = Parameter.problem
+
+    def problem(self: Parameter, value: Any) -> dict[str, str] | None:
+        if self.name == "period" and re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", str(value)):
+            return None
+        return checked(self, value)
+
     mp.setattr(_indicators, "_month_began", began)
+    mp.setattr(Parameter, "problem", problem)
     return app
 
 
