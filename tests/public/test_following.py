@@ -4,7 +4,9 @@ figures equal a count made afresh from the stored issues (/req/public-pages/smal
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -58,41 +60,47 @@ def _fresh(service: Service) -> PublicPages:
     return pages
 
 
-@given(_writes, _views, st.integers(1, 6))
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_figures_followed_from_the_feed_equal_a_fresh_count(
-        writes: list[tuple[int | None, str, str, str]], views: list[str], followed: int) -> None:
+@contextlib.contextmanager
+def _fresh_store() -> Iterator[tuple[Store, Service]]:
+    """An empty SQLite store of its own and a service over it, disposed of afterwards."""
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'figures.sqlite3'}"
         store = Store(url, group_commit=False)
         try:
             store.migrate()
-            service = Service(Settings(database_url=url), store)
-            first = [issue(c, k, m) for c, k, m in
-                     zip(CATEGORIES, COMMUNITIES * 2, ["2026-10-31T16:30:00Z"] * 3, strict=False)]
-            service.load(first)
-            ids = [d["id"] for d in first]
-            pages = _fresh(service)
-            pages.followed = followed  # beyond it, counted afresh: both ways are exercised
-            pages.page(("month", "json", "2026-11", "", ""))
-            for (target, category, community, moment), view in zip(writes, views, strict=False):
-                if target is None:
-                    new = issue(category, community, moment)
-                    service.load([new])
-                    ids.append(new["id"])
-                else:
-                    _change(store, ids[target % len(ids)], category, community, moment)
-                month = datetime.fromisoformat(moment).astimezone(_CST).strftime("%Y-%m")
-                key = {"months": ("months", "json"),
-                       "month": ("month", "json", month, "", "")}.get(view)
-                if key is not None:
-                    assert pages.page(key) == _fresh(service).page(key)
-                elif view == "all":
-                    assert pages.statistics() == _fresh(service).statistics()
-            assert pages.statistics() == _fresh(service).statistics()
-            assert pages.page(("months", "json")) == _fresh(service).page(("months", "json"))
+            yield store, Service(Settings(database_url=url), store)
         finally:
             store.dispose()
+
+
+@given(_writes, _views, st.integers(1, 6))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_figures_followed_from_the_feed_equal_a_fresh_count(
+        writes: list[tuple[int | None, str, str, str]], views: list[str], followed: int) -> None:
+    with _fresh_store() as (store, service):
+        first = [issue(c, k, m) for c, k, m in
+                 zip(CATEGORIES, COMMUNITIES * 2, ["2026-10-31T16:30:00Z"] * 3, strict=False)]
+        service.load(first)
+        ids = [d["id"] for d in first]
+        pages = _fresh(service)
+        pages.followed = followed  # beyond it, counted afresh: both ways are exercised
+        pages.page(("month", "json", "2026-11", "", ""))
+        for (target, category, community, moment), view in zip(writes, views, strict=False):
+            if target is None:
+                new = issue(category, community, moment)
+                service.load([new])
+                ids.append(new["id"])
+            else:
+                _change(store, ids[target % len(ids)], category, community, moment)
+            month = datetime.fromisoformat(moment).astimezone(_CST).strftime("%Y-%m")
+            key = {"months": ("months", "json"),
+                   "month": ("month", "json", month, "", "")}.get(view)
+            if key is not None:
+                assert pages.page(key) == _fresh(service).page(key)
+            elif view == "all":
+                assert pages.statistics() == _fresh(service).statistics()
+        assert pages.statistics() == _fresh(service).statistics()
+        assert pages.page(("months", "json")) == _fresh(service).page(("months", "json"))
 
 
 #: the list of months, a month's data and pages, and a month that had no issue yet
@@ -107,22 +115,15 @@ def test_no_page_made_before_a_fresh_count_is_served_after_it(order: list[str]) 
     """More writes between two views than the counts follow one by one: the figures are
     counted afresh, and whichever page is asked for first, none made before the writes is
     served again; the data and the pages agree (/req/public-pages/small-cells)."""
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'figures.sqlite3'}"
-        store = Store(url, group_commit=False)
-        try:
-            store.migrate()
-            service = Service(Settings(database_url=url), store)
-            service.load([issue(CATEGORIES[0], COMMUNITIES[0], "2026-10-12T01:00:00Z")
-                          for _ in range(6)])
-            pages = _fresh(service)
-            pages.followed = 3
-            before = {name: pages.page(key) for name, key in _KEYS.items()}
-            service.load([issue(CATEGORIES[0], COMMUNITIES[0], moment) for moment in
-                          ["2026-10-13T01:00:00Z"] * 4 + ["2026-07-01T01:00:00Z"] * 5])
-            for name in order:
-                got = pages.page(_KEYS[name])
-                assert got != before[name], name
-                assert got == _fresh(service).page(_KEYS[name]), name
-        finally:
-            store.dispose()
+    with _fresh_store() as (_, service):
+        service.load([issue(CATEGORIES[0], COMMUNITIES[0], "2026-10-12T01:00:00Z")
+                      for _ in range(6)])
+        pages = _fresh(service)
+        pages.followed = 3
+        before = {name: pages.page(key) for name, key in _KEYS.items()}
+        service.load([issue(CATEGORIES[0], COMMUNITIES[0], moment) for moment in
+                      ["2026-10-13T01:00:00Z"] * 4 + ["2026-07-01T01:00:00Z"] * 5])
+        for name in order:
+            got = pages.page(_KEYS[name])
+            assert got != before[name], name
+            assert got == _fresh(service).page(_KEYS[name]), name
