@@ -18,6 +18,18 @@ def test_openapi_is_valid_3_1() -> None:
     validate(document, base_uri=base_uri)
 
 
+def test_the_api_is_read_as_the_yaml_it_is_written_in() -> None:
+    """What the library reads (libyaml's parser) is what the pure-Python parser and the
+    OpenAPI validator's reader read: values, types and key order alike."""
+    import yaml
+
+    text = (spec().folder / "openapi.yaml").read_text(encoding="utf-8")
+    plain = yaml.load(text, Loader=yaml.SafeLoader)
+    assert spec().openapi == plain
+    assert repr(spec().openapi) == repr(plain)
+    assert spec().openapi == read_from_filename(str(spec().folder / "openapi.yaml"))[0]
+
+
 def _refs(node: Any) -> list[str]:
     if isinstance(node, dict):
         own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
