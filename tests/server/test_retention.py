@@ -430,6 +430,128 @@ def test_the_sweep_clears_what_lapsed_around_29_february(database: str) -> None:
     ]
 
 
+# -- opinions and proposals ---------------------------------------------------------------------
+
+def _voiced(name: str, moment: datetime, consultation: str, tag: str) -> dict[str, Any]:
+    """The example ``name`` (an opinion, proposal or consultation) with a fresh id whose last
+    history event was at ``moment``, belonging to ``consultation`` (an opinion or proposal),
+    and whose people are its own: every actor's name and user id ends in ``tag`` (the user id
+    in hexadecimal) and every
+    resident it refers to is a fresh record, so what it holds of them is found nowhere else."""
+    doc = example(name)
+    last = datetime.fromisoformat(doc["history"][-1]["at"])
+    doc = _shifted(doc, (moment - last) / timedelta(days=1))
+    if doc["resourceType"] != "Consultation":
+        doc["consultation"]["id"] = consultation
+    residents: dict[str, str] = {}
+
+    def own(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                own(item)
+        elif isinstance(node, dict):
+            if node.get("resourceType") == RESIDENT and "id" in node:
+                node["id"] = residents.setdefault(node["id"], new_id())
+            if "role" in node:
+                for key, mark in (("name", tag), ("userId", _ascii(tag))):
+                    if isinstance(node.get(key), str):
+                        node[key] += mark
+            for value in node.values():
+                own(value)
+
+    own(doc)
+    if "text" in doc and doc["resourceType"] == "Opinion":
+        doc["text"] += tag
+    return doc
+
+
+def _whose(doc: dict[str, Any], tag: str) -> list[str]:
+    """What ``doc`` holds of its people: the resident ids it refers to, and the tagged names."""
+    ids = {n["id"] for n in _nodes(doc) if isinstance(n, dict)
+           and n.get("resourceType") == RESIDENT}
+    written = json.dumps(doc, ensure_ascii=False)
+    return [*sorted(ids), *(mark for mark in (tag, _ascii(tag)) if mark in written)]
+
+
+def _ascii(tag: str) -> str:
+    """``tag`` as a user id may end: visible ASCII."""
+    return "-" + tag.encode().hex()
+
+
+def _nodes(node: Any) -> Iterator[Any]:
+    yield node
+    for child in (node.values() if isinstance(node, dict) else
+                  node if isinstance(node, list) else ()):
+        yield from _nodes(child)
+
+
+def _stored_states(store: Store) -> str:
+    """Every state the store keeps, its records and its change events, as one text."""
+    with store.read() as tx:
+        rows = [*tx.conn.exec_driver_sql("SELECT doc FROM resources"),
+                *tx.conn.exec_driver_sql("SELECT data FROM events")]
+    return "\n".join(str(r[0]) for r in rows)
+
+
+VOICE = {"Opinion": "opinions", "Proposal": "proposals"}
+
+
+def test_opinions_and_proposals_lose_their_people_when_their_period_passed(
+        database: str) -> None:
+    """/req/privacy/retention: an opinion or proposal loses its author, supporters and text
+    closedRecordYears after it was replied to, or after its consultation ended, whichever
+    comes first, so one never replied to goes too; one of a consultation still going on, or
+    of one the server does not hold, that nobody replied to stays. SQLite and PostgreSQL."""
+    day = timedelta(days=1)
+    ended = _voiced("consultation/parcel-lockers-withdrawn.json", NOW - day, "", "-w")
+    long_ended = _voiced("consultation/parcel-lockers-withdrawn.json", NOW - 400 * day, "",
+                         "-v")
+    going_on = example("consultation/parking-convention-deliberating.json")
+    received = "opinion/parking-hotline-received.json"
+    replied = "opinion/lift-door-to-door-wang-guiying.json"
+    cases = {  # tag: (example, when its last event was, consultation, cleared after 2y, 3y)
+        "甲": (received, NOW - 10 * day, ended["id"], False, True),
+        "乙": (replied, NOW - day, new_id(), False, True),
+        "丙": ("proposal/parking-elderly-bays-open.json", NOW - 10 * day, ended["id"],
+               False, True),
+        "丁": ("proposal/lift-accessible-ramp.json", NOW - day, going_on["id"], False, True),
+        "戊": (replied, NOW - day, long_ended["id"], True, True),
+        "己": (received, NOW - 10 * day, going_on["id"], False, False),
+        "庚": (received, NOW - 10 * day, new_id(), False, False),
+    }
+    docs = {tag: _voiced(name, at, of, "氏" + tag) for tag, (name, at, of, _, _)
+            in cases.items()}
+    app = _app(database)
+    with TestClient(app) as client:
+        service = app.state.sc.service
+        service.load([ended, long_ended, going_on, *docs.values()])
+        api = Api(client)
+        for now, which in ((NOW + 730 * day, 3), (NOW + 3 * 366 * day, 4)):
+            service.sweep(now)
+            for tag, doc in docs.items():
+                path = f"/{VOICE[doc['resourceType']]}/{doc['id']}"
+                current = api.staff.get(path).json()
+                events = _feed(api.as_("system"), path[1:])
+                held = json.dumps([current, events], ensure_ascii=False)
+                if not cases[tag][which]:
+                    assert all(s in held for s in _whose(doc, "氏" + tag)), (tag, now)
+                    assert events[-1]["action"] != EXPIRED
+                    continue
+                assert not [s for s in _whose(doc, "氏" + tag) if s in held], (tag, now)
+                # an opinion's text is the author's (a proposal's is public, and stays)
+                assert ("text" in current) == (doc["resourceType"] == "Proposal"), tag
+                assert [e["action"] for e in events].count(EXPIRED) == 1, tag
+                assert validate(current).valid and verify_history(current) == []
+                assert current["status"] == doc["status"]
+                if doc["resourceType"] == "Proposal":
+                    assert current["supportCount"] == doc["supportCount"] == len(
+                        current["supporters"])
+        raw = _stored_states(service.store)
+        for tag, doc in docs.items():
+            assert (cases[tag][4] == (not [s for s in _whose(doc, "氏" + tag) if s in raw])), tag
+        service.store.dispose()
+
+
 # -- periods ----------------------------------------------------------------------------------
 
 def test_a_city_may_shorten_the_periods_and_declares_them(tmp_path: Path) -> None:
