@@ -69,9 +69,9 @@ from ._retention import (
     ErasureReach,
     Lapsed,
     Retention,
-    day_after,
     entered_status,
-    last_membership_end,
+    in_force,
+    memberships_ended,
 )
 from ._shared import (
     Prepared,
@@ -900,11 +900,21 @@ class Service:
                     return False
             return without_personal(stored.doc) != stored.doc
 
-        def left_due(stored: Stored) -> bool:
-            end = last_membership_end(stored.doc)
-            ended = day_after(end) if end is not None else None
-            return ended is not None and ended in gone_from and not self.access.is_erased(
-                stored.doc)
+        def left_due(tx: Tx, stored: Stored) -> bool:
+            doc = stored.doc
+            if in_force(doc) or self.access.is_erased(doc):
+                return False
+            held = memberships_ended(doc)
+            if held is not None and held not in gone_from:
+                # Not due by what it holds; a membership removed from it cannot make its
+                # memberships' end earlier, only later.
+                return False
+            # A membership an update removed ended with that write: the record's earlier
+            # states in the feed tell when.
+            earlier = ((time, orjson.loads(data))
+                       for time, data in tx.states(stored.rtype, stored.id))
+            ended = memberships_ended(doc, earlier)
+            return ended is not None and ended in gone_from
 
         # Found under a read snapshot, so the scan holds no write lock; each is judged again
         # in the write, where a record changed meanwhile is judged as it is then.
@@ -912,7 +922,7 @@ class Service:
             owners: dict[tuple[str, str], bool] = {}
             due = [(s.rtype, s.id) for rt in self.retention.closed_record_years
                    for s in tx.of_type(rt) if closed_due(tx, s, owners)]
-            left = [s.id for s in tx.of_type(self.access.person_type) if left_due(s)]
+            left = [s.id for s in tx.of_type(self.access.person_type) if left_due(tx, s)]
 
         def job(tx: Tx) -> None:
             for rtype, rid in due:
@@ -923,7 +933,7 @@ class Service:
                     counts["recordsCleared"] += 1
             for rid in left:
                 stored = tx.get(self.access.person_type, rid)
-                if stored is not None and left_due(stored):
+                if stored is not None and left_due(tx, stored):
                     counts["recordsRewritten"] += self._expire_resident(tx, sweeper, stored, at)
                     counts["residentsErased"] += 1
             counts["idempotencyKeys"] = tx.expire_keys(

@@ -25,16 +25,17 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 
 from reference_server import Settings, create_app
-from reference_server.service._retention import Lapsed
+from reference_server.service._retention import Lapsed, memberships_ended
 from reference_server.service._shared import stamp
 from reference_server.settings import CST
-from reference_server.storage import Store
+from reference_server.storage import Store, utc_text
 from smartcommunity import validate
 from smartcommunity.integrity import verify_history
 
 from .helpers import (
     COMMUNITY,
     KEY,
+    OTHER,
     TOKENS,
     Api,
     Caller,
@@ -428,6 +429,123 @@ def test_the_sweep_clears_what_lapsed_around_29_february(database: str) -> None:
         (0, 0, 0, [0, 1, 2], [0, 1]),
         (1, 1, 0, [0, 1, 2, 3], [0, 1]),
     ]
+
+
+# -- memberships removed from the record ---------------------------------------------------------
+
+def _rewritten(api: Api, doc: dict[str, Any], memberships: list[dict[str, Any]]) -> datetime:
+    """Update the resident ``doc`` (as the system, which serves every community) to hold
+    ``memberships``; when the server wrote it."""
+    path = f"/residents/{doc['id']}"
+    system = api.as_("system")
+    current = system.get(path)
+    body = {**current.json(), "memberships": memberships}
+    if not memberships:
+        del body["memberships"]
+    resp = system.put(path, body, if_match=current.headers["etag"])
+    assert resp.status_code == 200, resp.text
+    return datetime.fromisoformat(resp.json()["meta"]["lastUpdated"])
+
+
+def test_a_membership_removed_from_the_record_ends_when_it_was_removed(database: str) -> None:
+    """/req/privacy/retention: a membership an update removed ended with that write, so a
+    resident whose memberships were all removed comes due leftResidentYears after it, one
+    left holding only a membership that ended long ago does not come due at once, one whose
+    membership had ended before it was removed counts from its until, and one who joined
+    the community again stays. SQLite and PostgreSQL."""
+    rng = random.Random(31)
+    ended_long_ago = {"community": OTHER, "residencyType": "registered-absent",
+                      "since": "2001-01-01", "until": "2010-06-30"}
+    everyone = [_person(rng) for _ in range(4)]
+    gone, narrowed, had_left, back = everyone
+    narrowed["memberships"].append(ended_long_ago)
+    left_on = (NOW - timedelta(days=10)).date()
+    had_left["memberships"][0]["until"] = left_on.isoformat()
+    app = _app(database)
+    with TestClient(app) as client:
+        service = app.state.sc.service
+        service.load(everyone)
+        api = Api(client)
+        written = _rewritten(api, gone, [])
+        _rewritten(api, narrowed, [ended_long_ago])
+        _rewritten(api, had_left, [])
+        _rewritten(api, back, [])
+        _rewritten(api, back, [back["memberships"][0]])
+
+        def erased() -> list[int]:
+            return [n for n, doc in enumerate(everyone) if api.as_("system").get(
+                f"/residents/{doc['id']}").json().get("restriction", {}).get("state") ==
+                "erased"]
+
+        three_years = _period_end(written, 3) - written
+        until_end = datetime(left_on.year, left_on.month, left_on.day, tzinfo=CST) + timedelta(
+            days=1)
+        seen = []
+        for now in (written + timedelta(days=1), _period_end(until_end, 3) + timedelta(hours=1),
+                    written + three_years - timedelta(minutes=1),
+                    written + three_years + timedelta(minutes=1),
+                    written + three_years + timedelta(days=400)):
+            counts = service.sweep(now)
+            seen.append((counts["residentsErased"], erased()))
+        service.store.dispose()
+    assert seen == [(0, []), (1, [2]), (0, [2]), (2, [0, 1, 2]), (0, [0, 1, 2])]
+
+
+#: communities a generated record's memberships are of
+_COMMUNITIES = (COMMUNITY, OTHER, "110105001003")
+
+
+@st.composite
+def _membership_writes(draw: st.DrawFn) -> list[tuple[datetime, dict[str, date | None]]]:
+    """The states of one resident record as written: when, and its memberships by community
+    (each with its until day, or None while in force); written at any offset."""
+    at = datetime(2024, 1, 1, tzinfo=CST) + timedelta(minutes=draw(st.integers(0, 10**6)))
+    writes = []
+    for _ in range(draw(st.integers(1, 6))):
+        at += timedelta(minutes=draw(st.integers(1, 10**5)))
+        held = draw(st.dictionaries(st.sampled_from(_COMMUNITIES), st.one_of(
+            st.none(), st.integers(-200, 200).map(lambda d, at=at: at.date() + timedelta(d)))))
+        offset = timezone(timedelta(hours=draw(st.sampled_from([-10, 0, 8]))))
+        writes.append((at.astimezone(offset), held))
+    return writes
+
+
+def _resident_holding(held: dict[str, date | None]) -> dict[str, Any]:
+    return {"resourceType": RESIDENT, "memberships": [
+        {"community": c, "residencyType": "registered-resident",
+         **({} if until is None else {"until": until.isoformat()})}
+        for c, until in held.items()]}
+
+
+def _end_of_day(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=CST) + timedelta(days=1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_membership_writes())
+def test_memberships_end_when_their_until_ends_or_a_write_removed_them(
+        writes: list[tuple[datetime, dict[str, date | None]]]) -> None:
+    """What the sweep takes as the day every membership ended, against the words of
+    /req/privacy/retention read backwards from the record as it is: each membership it holds
+    ends with its until day; each community it no longer holds ended with the last write that
+    removed it, or with its until day then if that came first."""
+    current = writes[-1][1]
+    if None in current.values():
+        expected = None
+    else:
+        ends = [_end_of_day(until) for until in current.values() if until is not None]
+        for community in set(_COMMUNITIES) - set(current):
+            removal = next((k for k in range(len(writes) - 1, 0, -1)
+                            if community in writes[k - 1][1] and community not in writes[k][1]),
+                           None)
+            if removal is not None:
+                until = writes[removal - 1][1][community]
+                at = writes[removal][0]
+                ends.append(at if until is None else min(at, _end_of_day(until)))
+        expected = max(ends, default=None)
+    found = memberships_ended(_resident_holding(current),
+                              [(at.isoformat(), _resident_holding(held)) for at, held in writes])
+    assert found == (None if expected is None else utc_text(expected.isoformat()))
 
 
 # -- opinions and proposals ---------------------------------------------------------------------
