@@ -23,7 +23,7 @@ from smartcommunity.identifiers import pseudonym_key_id
 from smartcommunity.integrity import feed_event_digest, head_digest, seal_history, withheld_event
 from smartcommunity.lifecycle import Lifecycle, lifecycle_for
 from smartcommunity.participation import moment as instant
-from smartcommunity.pointers import pointer
+from smartcommunity.pointers import pointer, resolve_pointer
 from smartcommunity.privacy import without_personal
 from smartcommunity.profiles import Profile, load_profile
 from smartcommunity.specification import LATEST_CURSOR, Spec, available_versions
@@ -67,10 +67,11 @@ from ._policy import POLICIES, Policy
 from ._profile import PROFILES_CLASS, catalogue, published
 from ._retention import (
     ErasureReach,
+    Lapsed,
     Retention,
-    day_after,
     entered_status,
-    last_membership_end,
+    in_force,
+    memberships_ended,
 )
 from ._shared import (
     Prepared,
@@ -876,36 +877,63 @@ class Service:
                   for rt in self.retention.closed_record_years}
         gone_from = self.retention.left_lapsed(moment)
 
-        def closed_due(stored: Stored) -> bool:
-            lapsed = closed.get(stored.rtype)
+        def ended(stored: Stored, lapsed: Lapsed) -> bool:
+            """Whether ``stored`` is in a terminal status it entered before ``lapsed``."""
             entered = entered_status(stored.doc)
-            return (lapsed is not None and entered is not None
-                    and stored.doc.get("status") in self.lifecycle(stored.rtype).terminal
-                    and entered in lapsed and without_personal(stored.doc) != stored.doc)
+            return (entered is not None and entered in lapsed
+                    and stored.doc.get("status") in self.lifecycle(stored.rtype).terminal)
 
-        def left_due(stored: Stored) -> bool:
-            end = last_membership_end(stored.doc)
-            ended = day_after(end) if end is not None else None
-            return ended is not None and ended in gone_from and not self.access.is_erased(
-                stored.doc)
+        def closed_due(tx: Tx, stored: Stored, owners: dict[tuple[str, str], bool]) -> bool:
+            lapsed = closed.get(stored.rtype)
+            if lapsed is None:
+                return False
+            if not ended(stored, lapsed):
+                # An opinion or proposal also counts from when its consultation ended, so one
+                # never replied to is not kept for ever (privacy.json belongsTo).
+                owner = self._owner(stored)
+                if owner is None:
+                    return False
+                if owner not in owners:
+                    held = tx.get(*owner)
+                    owners[owner] = held is not None and ended(held, lapsed)
+                if not owners[owner]:
+                    return False
+            return without_personal(stored.doc) != stored.doc
+
+        def left_due(tx: Tx, stored: Stored) -> bool:
+            doc = stored.doc
+            if in_force(doc) or self.access.is_erased(doc):
+                return False
+            held = memberships_ended(doc)
+            if held is not None and held not in gone_from:
+                # Not due by what it holds; a membership removed from it cannot make its
+                # memberships' end earlier, only later.
+                return False
+            # A membership an update removed ended with that write: the record's earlier
+            # states in the feed tell when.
+            earlier = ((time, orjson.loads(data))
+                       for time, data in tx.states(stored.rtype, stored.id))
+            ended = memberships_ended(doc, earlier)
+            return ended is not None and ended in gone_from
 
         # Found under a read snapshot, so the scan holds no write lock; each is judged again
         # in the write, where a record changed meanwhile is judged as it is then.
         with self.store.read() as tx:
+            owners: dict[tuple[str, str], bool] = {}
             due = [(s.rtype, s.id) for rt in self.retention.closed_record_years
-                   for s in tx.of_type(rt) if closed_due(s)]
-            left = [s.id for s in tx.of_type(self.access.person_type) if left_due(s)]
+                   for s in tx.of_type(rt) if closed_due(tx, s, owners)]
+            left = [s.id for s in tx.of_type(self.access.person_type) if left_due(tx, s)]
 
         def job(tx: Tx) -> None:
             for rtype, rid in due:
                 stored = tx.get(rtype, rid)
-                if stored is not None and closed_due(stored):
+                if stored is not None and closed_due(tx, stored, {}):
                     self._rewrite(tx, stored, without_personal(stored.doc), RETENTION_EXPIRED,
                                   at, without_personal)
                     counts["recordsCleared"] += 1
             for rid in left:
                 stored = tx.get(self.access.person_type, rid)
-                if stored is not None and left_due(stored):
+                if stored is not None and left_due(tx, stored):
                     counts["recordsRewritten"] += self._expire_resident(tx, sweeper, stored, at)
                     counts["residentsErased"] += 1
             counts["idempotencyKeys"] = tx.expire_keys(
@@ -917,6 +945,18 @@ class Service:
         self.store.transact(job)
         self.store.scrub_soon()
         return counts
+
+    def _owner(self, stored: Stored) -> tuple[str, str] | None:
+        """The type and id of the record ``stored`` belongs to (privacy.json
+        ``recordAccess.belongsTo``: an opinion's consultation), or None."""
+        rule = self.access.belongs_to.get(stored.rtype)
+        if rule is None:
+            return None
+        try:
+            rid = resolve_pointer(stored.doc, rule[1])
+        except LookupError:
+            return None
+        return (rule[0], rid) if isinstance(rid, str) else None
 
     def _expire_resident(self, tx: Tx, sweeper: Principal, stored: Stored, at: str) -> int:
         """Erase a resident whose retention period passed, as an erasure on the legal ground

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from calendar import isleap
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import MINYEAR, date, datetime, timedelta
 from typing import Any
@@ -22,8 +22,8 @@ from smartcommunity.specification import Spec
 from ..settings import CST
 from ..storage import utc_text
 
-__all__ = ["ErasureReach", "Lapsed", "Retention", "day_after", "entered_status",
-           "last_membership_end"]
+__all__ = ["ErasureReach", "Lapsed", "Retention", "day_after", "entered_status", "in_force",
+           "memberships_ended"]
 
 RETENTION = "/req/privacy/retention"
 
@@ -200,7 +200,7 @@ class Retention:
         return None if years is None else Lapsed(now, years)
 
     def left_lapsed(self, now: datetime) -> Lapsed:
-        """When a resident whose last membership ended then is erased at ``now``."""
+        """When a resident whose memberships had all ended then is erased at ``now``."""
         return Lapsed(now, self.left_resident_years)
 
     def audit_lapsed(self, now: datetime) -> Lapsed:
@@ -223,15 +223,60 @@ def entered_status(doc: Mapping[str, Any]) -> str | None:
     return entered
 
 
-def last_membership_end(doc: Mapping[str, Any]) -> str | None:
-    """The last day any community membership of a resident is in force, or None when one
-    is still in force (has no ``until``) or there is none."""
-    ends = []
-    for membership in doc.get("memberships") or ():
-        if not isinstance(membership, Mapping):
-            continue
-        until = membership.get("until")
-        if not isinstance(until, str):
-            return None
-        ends.append(until)
-    return max(ends) if ends else None
+def in_force(doc: Mapping[str, Any]) -> bool:
+    """Whether a community membership of the resident ``doc`` is in force: it has no
+    ``until``, or one that is no date (its end cannot be told)."""
+    return any(isinstance(m, Mapping) and _ends(m) is None for m in doc.get("memberships") or ())
+
+
+def memberships_ended(doc: Mapping[str, Any],
+                      earlier: Iterable[tuple[str, Mapping[str, Any]]] = ()) -> str | None:
+    """When every community membership of the resident ``doc`` had ended, as fixed-width UTC
+    text; None while one is in force or when it holds and held none (/req/privacy/retention).
+
+    A membership the record holds ends at the end of its ``until`` day. ``earlier`` are the
+    record's stored states with the time each was written, in the order written: a community
+    whose every membership a write removed, and which the record holds none of now, ended
+    when that write was made, or at the end of the ``until`` day it had then when that came
+    first. Memberships are told apart by their community, so a membership edited stays the
+    same one and a community joined again is no longer removed.
+    """
+    if in_force(doc):
+        return None
+    ends = [_ends(m) for m in doc.get("memberships") or () if isinstance(m, Mapping)]
+    held = _by_community(doc)
+    removed: dict[str, str] = {}
+    before: dict[str, list[Mapping[str, Any]]] = {}
+    for written, state in earlier:
+        now = _by_community(state)
+        try:
+            at = utc_text(written)
+        except ValueError:
+            at = None
+        for community, memberships in before.items():
+            if community not in now and at is not None:
+                removed[community] = min(at, max(_ends(m) or at for m in memberships))
+        for community in now:
+            removed.pop(community, None)
+        before = now
+    ends += [end for community, end in removed.items() if community not in held]
+    found = [end for end in ends if end is not None]
+    return max(found) if found else None
+
+
+def _ends(membership: Mapping[str, Any]) -> str | None:
+    """When ``membership`` ends, as fixed-width UTC text: the end of its ``until`` day in
+    China Standard Time; None without one that is a date."""
+    until = membership.get("until")
+    end = day_after(until) if isinstance(until, str) else None
+    return None if end is None else utc_text(end)
+
+
+def _by_community(doc: Any) -> dict[str, list[Mapping[str, Any]]]:
+    """The memberships of the resident record ``doc`` by their community."""
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    memberships = doc.get("memberships") if isinstance(doc, Mapping) else None
+    for membership in memberships if isinstance(memberships, list) else ():
+        if isinstance(membership, Mapping) and isinstance(membership.get("community"), str):
+            out.setdefault(membership["community"], []).append(membership)
+    return out

@@ -161,6 +161,7 @@ _SQL = {
     "event_at": "SELECT seq, data FROM events WHERE rtype = ? AND rid = ? AND version = ? "
                 "ORDER BY seq LIMIT 1",
     "events_of": "SELECT seq, data FROM events WHERE rtype = ? AND rid = ? ORDER BY seq",
+    "states_of": "SELECT time, data FROM events WHERE rtype = ? AND rid = ? ORDER BY seq",
     "rewrite_event": "UPDATE events SET data = ? WHERE seq = ?",
     "audit": f"INSERT INTO audit ({', '.join(_AUDIT)}) VALUES ({', '.join('?' for _ in _AUDIT)})",
 }
@@ -737,6 +738,13 @@ class Tx:
         """The stored state of ``rid`` after the write that made ``version``."""
         row = self._one("event_at", (rtype, rid, version))
         return None if row is None else str(row[1])
+
+    def states(self, rtype: str, rid: str) -> list[tuple[str, str]]:
+        """Every stored state of ``rid`` in the change feed with the time it was written, in
+        the order written (when a resident's removed memberships ended:
+        /req/privacy/retention)."""
+        rows = self._cursor("states_of", (rtype, rid), lambda c: c.fetchall())
+        return [(str(time), str(data)) for time, data in rows]
 
     def rewrite_events(self, rtype: str, rid: str, rewrite: Callable[[str], str]) -> int:
         """Replace the stored state of every event of ``rid`` by ``rewrite(state)`` (erasure

@@ -1453,6 +1453,21 @@ def retention_declared_longer(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def retention_opinion_author_kept(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The server gives opinions and proposals no retention period, as when closedRecordYears
+    named issues and consultations only: its sweep keeps an opinion's author and a proposal's
+    supporters for ever, and its declaration names no period for them."""
+    service = app.state.sc.service
+    periods = {rtype: years for rtype, years in service.retention.closed_record_years.items()
+               if rtype not in ("Opinion", "Proposal")}
+    mp.setattr(service, "retention",
+               dataclasses.replace(service.retention, closed_record_years=periods))
+    declared = json.loads(service.conformance)
+    declared["retention"] = service.retention.declaration()
+    mp.setattr(service, "conformance", json.dumps(declared).encode())
+    return app
+
+
 def _patched_access(change: Callable[[Access, pytest.MonkeyPatch], None]) -> Install:
     """A mutant that changes what the running server's Access read from ``privacy.json``."""
     def install(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -1513,6 +1528,9 @@ MUTANTS += [
            "an erased resident's party keeps her premises", erasure_keeps_premises),
     Mutant("retention-declared-longer", "/req/privacy/retention",
            "closed issues' personal data is kept ten years", retention_declared_longer),
+    Mutant("retention-opinion-author-kept", "/req/privacy/retention",
+           "an opinion's author and a proposal's supporters are kept for ever",
+           retention_opinion_author_kept),
     Mutant("hotline-as-staff", "/req/privacy/intake-minimum",
            "hotline operators read as community staff: full numbers, markers, every record",
            _patched_access(_hotline_as_staff)),

@@ -52,6 +52,8 @@ from .test_retention import (
     _left_resident,
     _phone,
     _ref,
+    _voiced,
+    _whose,
 )
 
 #: an extension namespace of the test's (/req/core/extension-namespace)
@@ -237,16 +239,19 @@ def test_a_mirror_erases_its_copies_as_the_source_did(own_api: Api, holder: str,
 
 
 def test_a_mirror_clears_what_the_source_swept(tmp_path: Path) -> None:
-    """The source's retention sweep clears a closed issue's personal members and erases a
-    resident who left long ago, rewriting the earlier states it keeps; a mirror's copies of
-    those states go too (/req/privacy/retention), not only the versions the feed brings."""
+    """The source's retention sweep clears the personal members of a closed issue and of an
+    opinion replied to long ago, and erases a resident who left long ago, rewriting the
+    earlier states it keeps; a mirror's copies of those states go too
+    (/req/privacy/retention), not only the versions the feed brings."""
     rng = random.Random(5)
     app = _app(f"sqlite:///{tmp_path / 'source.sqlite3'}")
     with TestClient(app) as client, contextlib.ExitStack() as stack:
         api = Api(client)
         closed = _closed_issue(rng)
         left = _left_resident(rng, (NOW - timedelta(days=1)).date().isoformat())
-        app.state.sc.service.load([closed, left])
+        opinion = _voiced("opinion/lift-door-to-door-wang-guiying.json",
+                          NOW - timedelta(days=1), new_id(), "氏镜")
+        app.state.sc.service.load([closed, left, opinion])
         naming = submitted_issue(reporterDisclosure="public")
         naming["submittedBy"] = {"onBehalfOf": _ref(left)}
         naming["history"][0]["actor"] = {"onBehalfOf": _ref(left)}
@@ -257,7 +262,8 @@ def test_a_mirror_clears_what_the_source_swept(tmp_path: Path) -> None:
         target.migrate()
         copied = mirror("http://testserver", "demo-system-mirror", target, client=client)
         secrets = [closed["reporterContact"]["phone"], left["name"],
-                   left["identityDocuments"][0]["number"], naming["reporterContact"]["phone"]]
+                   left["identityDocuments"][0]["number"], naming["reporterContact"]["phone"],
+                   *_whose(opinion, "氏镜")]
         assert all(s in _stored_text(target) for s in secrets)  # the test sees what it seeks
         counts = app.state.sc.service.sweep(NOW + timedelta(days=3 * 366))
         assert counts["recordsCleared"] >= 1 and counts["residentsErased"] == 1

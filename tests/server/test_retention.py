@@ -25,16 +25,17 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 
 from reference_server import Settings, create_app
-from reference_server.service._retention import Lapsed
+from reference_server.service._retention import Lapsed, memberships_ended
 from reference_server.service._shared import stamp
 from reference_server.settings import CST
-from reference_server.storage import Store
+from reference_server.storage import Store, utc_text
 from smartcommunity import validate
 from smartcommunity.integrity import verify_history
 
 from .helpers import (
     COMMUNITY,
     KEY,
+    OTHER,
     TOKENS,
     Api,
     Caller,
@@ -428,6 +429,245 @@ def test_the_sweep_clears_what_lapsed_around_29_february(database: str) -> None:
         (0, 0, 0, [0, 1, 2], [0, 1]),
         (1, 1, 0, [0, 1, 2, 3], [0, 1]),
     ]
+
+
+# -- memberships removed from the record ---------------------------------------------------------
+
+def _rewritten(api: Api, doc: dict[str, Any], memberships: list[dict[str, Any]]) -> datetime:
+    """Update the resident ``doc`` (as the system, which serves every community) to hold
+    ``memberships``; when the server wrote it."""
+    path = f"/residents/{doc['id']}"
+    system = api.as_("system")
+    current = system.get(path)
+    body = {**current.json(), "memberships": memberships}
+    if not memberships:
+        del body["memberships"]
+    resp = system.put(path, body, if_match=current.headers["etag"])
+    assert resp.status_code == 200, resp.text
+    return datetime.fromisoformat(resp.json()["meta"]["lastUpdated"])
+
+
+def test_a_membership_removed_from_the_record_ends_when_it_was_removed(database: str) -> None:
+    """/req/privacy/retention: a membership an update removed ended with that write, so a
+    resident whose memberships were all removed comes due leftResidentYears after it, one
+    left holding only a membership that ended long ago does not come due at once, one whose
+    membership had ended before it was removed counts from its until, and one who joined
+    the community again stays. SQLite and PostgreSQL."""
+    rng = random.Random(31)
+    ended_long_ago = {"community": OTHER, "residencyType": "registered-absent",
+                      "since": "2001-01-01", "until": "2010-06-30"}
+    everyone = [_person(rng) for _ in range(4)]
+    gone, narrowed, had_left, back = everyone
+    narrowed["memberships"].append(ended_long_ago)
+    left_on = (NOW - timedelta(days=10)).date()
+    had_left["memberships"][0]["until"] = left_on.isoformat()
+    app = _app(database)
+    with TestClient(app) as client:
+        service = app.state.sc.service
+        service.load(everyone)
+        api = Api(client)
+        written = _rewritten(api, gone, [])
+        _rewritten(api, narrowed, [ended_long_ago])
+        _rewritten(api, had_left, [])
+        _rewritten(api, back, [])
+        _rewritten(api, back, [back["memberships"][0]])
+
+        def erased() -> list[int]:
+            return [n for n, doc in enumerate(everyone) if api.as_("system").get(
+                f"/residents/{doc['id']}").json().get("restriction", {}).get("state") ==
+                "erased"]
+
+        three_years = _period_end(written, 3) - written
+        until_end = datetime(left_on.year, left_on.month, left_on.day, tzinfo=CST) + timedelta(
+            days=1)
+        seen = []
+        for now in (written + timedelta(days=1), _period_end(until_end, 3) + timedelta(hours=1),
+                    written + three_years - timedelta(minutes=1),
+                    written + three_years + timedelta(minutes=1),
+                    written + three_years + timedelta(days=400)):
+            counts = service.sweep(now)
+            seen.append((counts["residentsErased"], erased()))
+        service.store.dispose()
+    assert seen == [(0, []), (1, [2]), (0, [2]), (2, [0, 1, 2]), (0, [0, 1, 2])]
+
+
+#: communities a generated record's memberships are of
+_COMMUNITIES = (COMMUNITY, OTHER, "110105001003")
+
+
+@st.composite
+def _membership_writes(draw: st.DrawFn) -> list[tuple[datetime, dict[str, date | None]]]:
+    """The states of one resident record as written: when, and its memberships by community
+    (each with its until day, or None while in force); written at any offset."""
+    at = datetime(2024, 1, 1, tzinfo=CST) + timedelta(minutes=draw(st.integers(0, 10**6)))
+    writes = []
+    for _ in range(draw(st.integers(1, 6))):
+        at += timedelta(minutes=draw(st.integers(1, 10**5)))
+        held = draw(st.dictionaries(st.sampled_from(_COMMUNITIES), st.one_of(
+            st.none(), st.integers(-200, 200).map(lambda d, at=at: at.date() + timedelta(d)))))
+        offset = timezone(timedelta(hours=draw(st.sampled_from([-10, 0, 8]))))
+        writes.append((at.astimezone(offset), held))
+    return writes
+
+
+def _resident_holding(held: dict[str, date | None]) -> dict[str, Any]:
+    return {"resourceType": RESIDENT, "memberships": [
+        {"community": c, "residencyType": "registered-resident",
+         **({} if until is None else {"until": until.isoformat()})}
+        for c, until in held.items()]}
+
+
+def _end_of_day(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=CST) + timedelta(days=1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_membership_writes())
+def test_memberships_end_when_their_until_ends_or_a_write_removed_them(
+        writes: list[tuple[datetime, dict[str, date | None]]]) -> None:
+    """What the sweep takes as the day every membership ended, against the words of
+    /req/privacy/retention read backwards from the record as it is: each membership it holds
+    ends with its until day; each community it no longer holds ended with the last write that
+    removed it, or with its until day then if that came first."""
+    current = writes[-1][1]
+    if None in current.values():
+        expected = None
+    else:
+        ends = [_end_of_day(until) for until in current.values() if until is not None]
+        for community in set(_COMMUNITIES) - set(current):
+            removal = next((k for k in range(len(writes) - 1, 0, -1)
+                            if community in writes[k - 1][1] and community not in writes[k][1]),
+                           None)
+            if removal is not None:
+                until = writes[removal - 1][1][community]
+                at = writes[removal][0]
+                ends.append(at if until is None else min(at, _end_of_day(until)))
+        expected = max(ends, default=None)
+    found = memberships_ended(_resident_holding(current),
+                              [(at.isoformat(), _resident_holding(held)) for at, held in writes])
+    assert found == (None if expected is None else utc_text(expected.isoformat()))
+
+
+# -- opinions and proposals ---------------------------------------------------------------------
+
+def _voiced(name: str, moment: datetime, consultation: str, tag: str) -> dict[str, Any]:
+    """The example ``name`` (an opinion, proposal or consultation) with a fresh id whose last
+    history event was at ``moment``, belonging to ``consultation`` (an opinion or proposal),
+    and whose people are its own: every actor's name and user id ends in ``tag`` (the user id
+    in hexadecimal) and every
+    resident it refers to is a fresh record, so what it holds of them is found nowhere else."""
+    doc = example(name)
+    last = datetime.fromisoformat(doc["history"][-1]["at"])
+    doc = _shifted(doc, (moment - last) / timedelta(days=1))
+    if doc["resourceType"] != "Consultation":
+        doc["consultation"]["id"] = consultation
+    residents: dict[str, str] = {}
+
+    def own(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                own(item)
+        elif isinstance(node, dict):
+            if node.get("resourceType") == RESIDENT and "id" in node:
+                node["id"] = residents.setdefault(node["id"], new_id())
+            if "role" in node:
+                for key, mark in (("name", tag), ("userId", _ascii(tag))):
+                    if isinstance(node.get(key), str):
+                        node[key] += mark
+            for value in node.values():
+                own(value)
+
+    own(doc)
+    if "text" in doc and doc["resourceType"] == "Opinion":
+        doc["text"] += tag
+    return doc
+
+
+def _whose(doc: dict[str, Any], tag: str) -> list[str]:
+    """What ``doc`` holds of its people: the resident ids it refers to, and the tagged names."""
+    ids = {n["id"] for n in _nodes(doc) if isinstance(n, dict)
+           and n.get("resourceType") == RESIDENT}
+    written = json.dumps(doc, ensure_ascii=False)
+    return [*sorted(ids), *(mark for mark in (tag, _ascii(tag)) if mark in written)]
+
+
+def _ascii(tag: str) -> str:
+    """``tag`` as a user id may end: visible ASCII."""
+    return "-" + tag.encode().hex()
+
+
+def _nodes(node: Any) -> Iterator[Any]:
+    yield node
+    for child in (node.values() if isinstance(node, dict) else
+                  node if isinstance(node, list) else ()):
+        yield from _nodes(child)
+
+
+def _stored_states(store: Store) -> str:
+    """Every state the store keeps, its records and its change events, as one text."""
+    with store.read() as tx:
+        rows = [*tx.conn.exec_driver_sql("SELECT doc FROM resources"),
+                *tx.conn.exec_driver_sql("SELECT data FROM events")]
+    return "\n".join(str(r[0]) for r in rows)
+
+
+VOICE = {"Opinion": "opinions", "Proposal": "proposals"}
+
+
+def test_opinions_and_proposals_lose_their_people_when_their_period_passed(
+        database: str) -> None:
+    """/req/privacy/retention: an opinion or proposal loses its author, supporters and text
+    closedRecordYears after it was replied to, or after its consultation ended, whichever
+    comes first, so one never replied to goes too; one of a consultation still going on, or
+    of one the server does not hold, that nobody replied to stays. SQLite and PostgreSQL."""
+    day = timedelta(days=1)
+    ended = _voiced("consultation/parcel-lockers-withdrawn.json", NOW - day, "", "-w")
+    long_ended = _voiced("consultation/parcel-lockers-withdrawn.json", NOW - 400 * day, "",
+                         "-v")
+    going_on = example("consultation/parking-convention-deliberating.json")
+    received = "opinion/parking-hotline-received.json"
+    replied = "opinion/lift-door-to-door-wang-guiying.json"
+    cases = {  # tag: (example, when its last event was, consultation, cleared after 2y, 3y)
+        "甲": (received, NOW - 10 * day, ended["id"], False, True),
+        "乙": (replied, NOW - day, new_id(), False, True),
+        "丙": ("proposal/parking-elderly-bays-open.json", NOW - 10 * day, ended["id"],
+               False, True),
+        "丁": ("proposal/lift-accessible-ramp.json", NOW - day, going_on["id"], False, True),
+        "戊": (replied, NOW - day, long_ended["id"], True, True),
+        "己": (received, NOW - 10 * day, going_on["id"], False, False),
+        "庚": (received, NOW - 10 * day, new_id(), False, False),
+    }
+    docs = {tag: _voiced(name, at, of, "氏" + tag) for tag, (name, at, of, _, _)
+            in cases.items()}
+    app = _app(database)
+    with TestClient(app) as client:
+        service = app.state.sc.service
+        service.load([ended, long_ended, going_on, *docs.values()])
+        api = Api(client)
+        for now, which in ((NOW + 730 * day, 3), (NOW + 3 * 366 * day, 4)):
+            service.sweep(now)
+            for tag, doc in docs.items():
+                path = f"/{VOICE[doc['resourceType']]}/{doc['id']}"
+                current = api.staff.get(path).json()
+                events = _feed(api.as_("system"), path[1:])
+                held = json.dumps([current, events], ensure_ascii=False)
+                if not cases[tag][which]:
+                    assert all(s in held for s in _whose(doc, "氏" + tag)), (tag, now)
+                    assert events[-1]["action"] != EXPIRED
+                    continue
+                assert not [s for s in _whose(doc, "氏" + tag) if s in held], (tag, now)
+                # an opinion's text is the author's (a proposal's is public, and stays)
+                assert ("text" in current) == (doc["resourceType"] == "Proposal"), tag
+                assert [e["action"] for e in events].count(EXPIRED) == 1, tag
+                assert validate(current).valid and verify_history(current) == []
+                assert current["status"] == doc["status"]
+                if doc["resourceType"] == "Proposal":
+                    assert current["supportCount"] == doc["supportCount"] == len(
+                        current["supporters"])
+        raw = _stored_states(service.store)
+        for tag, doc in docs.items():
+            assert (cases[tag][4] == (not [s for s in _whose(doc, "氏" + tag) if s in raw])), tag
+        service.store.dispose()
 
 
 # -- periods ----------------------------------------------------------------------------------

@@ -1204,7 +1204,7 @@ class ConformanceDeclarationRetention(SpecModel):
     closed_record_years: dict[ResourceType, Annotated[JsonInt, Field(ge=0)]] = Field(
         alias="closedRecordYears",
         title="终止后保存年数 / Years kept after closing",
-        description="诉求、协商进入终止状态后，其个人信息保存的年数，按资源类型。 / Years an issue's or consultation's personal information is kept after it reached a terminal status, per resource type.",
+        description="诉求、协商、意见、提案进入终止状态后，其个人信息保存的年数，按资源类型；意见、提案还自其协商进入终止状态起算，以先届满者为准。 / Years the personal information of an issue, consultation, opinion or proposal is kept after it reached a terminal status, per resource type; for an opinion or proposal also counted from when its consultation did, whichever ends first.",
     )
     left_resident_years: Annotated[JsonInt, Field(ge=0)] = Field(
         alias="leftResidentYears",
