@@ -19,3 +19,12 @@ def test_the_meta_schema_rejects_an_unknown_treatment() -> None:
     validator = Draft202012Validator(s.schema("meta/privacy.json"), registry=s.registry)
     broken = {**s.privacy, "treatments": {"public": {"personal": "publish"}}}
     assert not validator.is_valid(broken)
+
+
+def test_the_erasure_requirement_names_every_type_the_erasure_reaches() -> None:
+    """/req/privacy/erasure-reaches-records applies to exactly the types privacy.json says an
+    erasure rewrites: a type added to the one and not the other leaves a server's duty unsaid."""
+    s = spec()
+    reached = s.privacy["erasureReaches"]["resourceTypes"]
+    assert sorted(s.requirements["/req/privacy/erasure-reaches-records"].applies_to) == sorted(
+        reached)
