@@ -677,11 +677,13 @@ class Access:
         return {k: doc[k] for k in self.erased if k in doc}
 
     def is_minor(self, doc: Mapping[str, Any], now: datetime | None = None) -> bool:
-        """Under the minor age at the time of the response (/req/residents/minor-sensitive)."""
+        """Under the minor age at the time of the response (/req/residents/minor-sensitive),
+        counted by the date in China Standard Time: of age from 00:00 on the birthday (on
+        1 March for one born on 29 February, in a year without one)."""
         born = birth_date(doc)
         if born is None:
             return False
-        today = (now or datetime.now(UTC)).date()
+        today = (now or datetime.now(UTC)).astimezone(CST).date()
         age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
         return age < self.minor_age
 

@@ -89,6 +89,7 @@ def test_without_a_profile_there_are_no_targets(issues_file: Path, tmp_path: Pat
 
 @pytest.mark.parametrize("argv", [
     ["--period", "2026-13"],
+    ["--period", "0000-01"],  # no calendar's
     ["--period", "November"],
     ["--period", "2026-11", "--input", "/nonexistent/issues.ndjson"],
 ])

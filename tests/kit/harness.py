@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +23,29 @@ from smartcommunity.specification import DEFAULT_VERSION, spec_root
 
 
 class Holder:
-    """An ASGI application that forwards to whichever application it currently holds."""
+    """An ASGI application that forwards to whichever application it currently holds.
+
+    It dates each answer as uvicorn would (``Date``, the server's clock), unless the
+    application held dates it itself: a variant with a clock of its own says so."""
 
     def __init__(self, app: Any) -> None:
         self.base = app
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"date" for name, _ in headers):
+                    headers.append((b"date", formatdate(usegmt=True).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, dated)
 
 
 class Server:
@@ -43,7 +59,7 @@ class Server:
         self.port = self.socket.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.holder, log_level="warning", lifespan="off",
-                                access_log=False)
+                                access_log=False, date_header=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run,
                                        kwargs={"sockets": [self.socket]}, daemon=True)

@@ -15,7 +15,8 @@ import json
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
+from email.utils import formatdate
 from typing import Any
 
 import orjson
@@ -1695,6 +1696,34 @@ def age_by_calendar_year(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def minor_by_utc_date(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A resident's age counts by the date in UTC: from 00:00 to 08:00 in China on her 14th
+    birthday she is still a minor. Its clock (as its minors and its Date header read it)
+    stands at 20:00 UTC, 04:00 in China, so the kit meets those hours whenever it runs."""
+    real = datetime.now(UTC)
+    ahead = datetime.combine(real.date(), time(20), UTC) - real
+
+    def clock() -> datetime:
+        return datetime.now(UTC) + ahead
+
+    def is_minor(self: Access, doc: Any, now: datetime | None = None) -> bool:
+        born = birth_date(doc)
+        if born is None:
+            return False
+        today = (now or clock()).astimezone(UTC).date()
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        return age < self.minor_age
+
+    def dated(scope: dict[str, Any], status: int, headers: list[tuple[bytes, bytes]],
+              body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        headers = [(k, v) for k, v in headers if k.lower() != b"date"]
+        headers.append((b"date", formatdate(clock().timestamp(), usegmt=True).encode()))
+        return status, headers, body
+
+    mp.setattr(Access, "is_minor", is_minor)
+    return Rewrite(app, dated)
+
+
 MUTANTS += [
     Mutant("instants-overflow-proxy", "/req/residents/read-access",
            "a proxy in force until 9999-12-31T23:59:59-08:00 gets 500", instants_overflow),
@@ -1709,6 +1738,9 @@ MUTANTS += [
     Mutant("age-by-calendar-year", "/req/residents/minor-sensitive",
            "age is the difference of the years: one turning 14 tomorrow is not a minor",
            age_by_calendar_year),
+    Mutant("minor-by-utc-date", "/req/residents/minor-sensitive",
+           "age by the date in UTC: from 00:00 to 08:00 in China on her 14th birthday she is "
+           "still a minor", minor_by_utc_date),
 ]
 from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001
 from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402, E702, I001

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from reference_server import public as public_module
 from reference_server.auth import ALL, Principal
 from reference_server.errors import NotFound
 from reference_server.public import PublicPages
@@ -292,6 +293,14 @@ def public_figures_next_repeats(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def public_figures_year_zero(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Takes a month of the year 0000 for one, as a month check of four digits and a month
+    does: its pages answer 200 with no cells."""
+    month = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+    mp.setattr(public_module, "is_month", lambda text: month.fullmatch(text) is not None)
+    return app
+
+
 def public_home_one_page(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Lists every public consultation on the home page's first page."""
     return _with(app, mp, per_home_page=10**6)
@@ -361,6 +370,8 @@ MUTANTS: list[Mutant] = [
     Mutant("public-figures-next-repeats", "/req/public-pages/figures-paged",
            "each next page of the figures repeats the last community of the page before",
            public_figures_next_repeats),
+    Mutant("public-figures-year-zero", "/req/public-pages/figures-paged",
+           "the month 0000-01 answers 200 with no cells instead of 400", public_figures_year_zero),
     Mutant("public-home-one-page", "/req/public-pages/home-paged",
            "the home page lists every public consultation on one page", public_home_one_page),
     Mutant("public-home-oldest-first", "/req/public-pages/home-paged",

@@ -16,6 +16,7 @@ from smartcommunity.conformance import Preset, run
 from smartcommunity.profiles import load_profile
 
 from .harness import CITY_PROFILE, Server, server_settings, serving
+from .mutants import MUTANTS
 
 pytestmark = pytest.mark.slow
 
@@ -95,3 +96,24 @@ def test_the_kit_certifies_a_server_running_the_small_city(tmp_path: Path, issue
     passed = {k.split("#")[0] for k, (status, _) in results.items() if status == "pass"}
     assert {"/req/profiles/format", "/req/profiles/deadlines",
             "/req/profiles/external-ref-lookup", "/req/profiles/bbox-filter"} <= passed, results
+    # Every step of the deadlines check ran, the change of urgency included: its staff are not
+    # in the small city's registry, so another who may accept and update changes it.
+    assert results["/req/profiles/deadlines#profile-deadlines"] == ("pass", "met"), results
+
+
+@pytest.mark.parametrize("name", ["profile-deadlines-frozen",
+                                  "profile-reclassified-deadlines-kept"])
+def test_the_kit_catches_a_change_of_urgency_ignored_in_the_small_city(
+        tmp_path: Path, issuer: Path, preset: Preset, monkeypatch: pytest.MonkeyPatch,
+        name: str) -> None:
+    """The preset's staff are not in the small city's registry: the change of urgency is
+    still made and checked, by another principal who may accept and update an issue."""
+    mutant = next(m for m in MUTANTS if m.name == name)
+    small = CITY_PROFILE.parent / "jiangshan.json"
+    settings = server_settings(tmp_path / "small.sqlite3", issuer, profile=small)
+    with serving(create_app(settings)) as server:
+        server.serve(mutant.install(server.app, monkeypatch))
+        report = run(server.base_url, preset, requirements=["/req/profiles/deadlines"],
+                     profile=small)
+    (status, message), = _verdicts(report).values()
+    assert status == "fail" and "urgency" in message, message

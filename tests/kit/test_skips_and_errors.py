@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smartcommunity.cli import run as cli
-from smartcommunity.conformance import parse_preset, run
+from smartcommunity.conformance import Preset, parse_preset, run
+from smartcommunity.conformance.checks._residents import _born_turning
 
 from .harness import Server
+from .mutants import Rewrite
 
 #: requirements whose tests need department principals
 DEPARTMENT_TESTS = ["/req/issues/action-effects", "/req/issues/department-own-assignment",
@@ -107,3 +113,47 @@ def test_the_cli_runs_one_requirement(served: Server, preset_file: Path, tmp_pat
                                                              "/req/core/not-found"}
     progress = [line for line in captured.err.splitlines() if line.startswith("[")]
     assert len(progress) == len(report["results"])
+
+
+CHINA = timezone(timedelta(hours=8))
+
+
+@pytest.mark.slow
+def test_a_pass_says_what_the_time_of_the_run_left_unchecked(served: Server,
+                                                             preset: Preset) -> None:
+    """At noon in China its date and UTC's agree, so the minors check cannot meet one who came
+    of age at midnight: it passes, and says so in both languages; the verdict stands."""
+    real = datetime.now(UTC)
+    ahead = datetime.combine(real.astimezone(CHINA).date(), time(12), CHINA) - real
+
+    def noon(scope: dict[str, Any], status: int, headers: list[tuple[bytes, bytes]],
+             body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        headers = [(k, v) for k, v in headers if k.lower() != b"date"]
+        stamp = formatdate((datetime.now(UTC) + ahead).timestamp(), usegmt=True)
+        return status, [*headers, (b"date", stamp.encode())], body
+
+    served.serve(Rewrite(served.app, noon))
+    report = run(served.base_url, preset, requirements=["/req/residents/minor-sensitive"])
+    (result,) = report["results"]
+    assert result["status"] == "pass" and report["verdict"] == "pass"
+    assert result["message"]["en"].startswith("met; one who turns 14 today")
+    assert "16:00 to 23:50 UTC" in result["message"]["en"]
+    assert result["message"]["zh-Hans"].startswith("通过；未能检查")
+
+
+@given(st.dates(min_value=date(1950, 1, 1), max_value=date(2100, 12, 31)),
+       st.integers(min_value=1, max_value=30))
+def test_the_kit_finds_everyone_who_comes_of_age_on_a_day(day: date, age: int) -> None:
+    """Those whose birthday of ``age`` years is ``day``, 29 February's on 1 March of a year
+    without one, as the minors check creates them."""
+
+    def of_age_on(born: date) -> date:
+        try:
+            return born.replace(year=born.year + age)
+        except ValueError:
+            return date(born.year + age, 3, 1)
+
+    nearby = (day.replace(year=day.year - age, day=1) + timedelta(days=n) for n in range(-1, 62))
+    found = _born_turning(day, age)
+    assert len(found) == len(set(found))
+    assert set(found) == {b for b in nearby if of_age_on(b) == day}

@@ -4,9 +4,10 @@ decision agreeing with them, and participation figures from the records."""
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -187,6 +188,26 @@ def test_a_late_reply_is_not_on_time() -> None:
             doc["reply"]["at"] = "2024-06-30T09:00:00+08:00"
     figures = participation(LIFT, late)
     assert figures.replied == 4 and figures.replied_on_time == 0
+
+
+class _EveningInUtc(datetime):
+    """A clock at 20:00 UTC on 14 June 2030: 04:00 on 15 June in China."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _EveningInUtc:
+        at = cls(2030, 6, 14, 20, tzinfo=UTC)
+        return at.astimezone(tz) if tz is not None else at.replace(tzinfo=None)
+
+
+def test_ages_are_counted_on_todays_date_in_china(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a day given, the age bands count on today's date in China Standard Time,
+    whatever the clock of the machine: one who turns 18 on 15 June is 18 from 00:00 that day
+    in China."""
+    from smartcommunity.participation import _figures
+
+    monkeypatch.setattr(_figures, "datetime", _EveningInUtc)
+    figures = participation(LIFT, VOICES, birth_dates={WANG: date(2012, 6, 15)})
+    assert figures.by_age_band == {"18-34": 1, NO_BIRTH_DATE: 3}
 
 
 @given(st.dates(min_value=date(1900, 1, 1), max_value=date(2025, 12, 31)),

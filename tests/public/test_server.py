@@ -192,6 +192,8 @@ def test_a_write_to_anything_but_a_consultation_leaves_the_home_page_as_made(
     ("/public/?after=aDU&after=aDY", "public.invalid-page", "/query/after"),
     ("/public/figures/2026-13", "public.invalid-month", "/path/month"),
     ("/public/en/figures/26-10.json", "public.invalid-month", "/path/month"),
+    ("/public/figures/0000-01.json", "public.invalid-month", "/path/month"),  # no calendar's
+    ("/public/en/figures/0000-12", "public.invalid-month", "/path/month"),
     ("/public/figures/2026-10.json?community=11010500100", "public.invalid-community",
      "/query/community"),
     ("/public/en/figures/2026-10?community=%E4%B8%80", "public.invalid-community",

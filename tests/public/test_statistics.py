@@ -39,7 +39,24 @@ def test_the_threshold_and_the_page_size_are_the_specs() -> None:
 
 def test_months_and_codes_are_checked_exactly() -> None:
     assert is_month("2026-11") and is_month("2026-01")
-    assert not any(is_month(m) for m in ("2026-13", "2026-00", "2026-1", "2026-11 ", "２０２６-11"))
+    assert not any(is_month(m) for m in ("2026-13", "2026-00", "2026-1", "2026-11 ", "２０２６-11",
+                                         "0000-01", "0000-12"))
+
+
+@given(st.integers(min_value=0, max_value=9999), st.integers(min_value=0, max_value=13))
+def test_a_month_is_one_of_the_years_0001_to_9999_as_the_openapi_says(year: int,
+                                                                      month: int) -> None:
+    """/req/public-pages/figures-paged: a month of the figures is one a calendar has; the
+    OpenAPI's month parameter and the months the figures list admit exactly those."""
+    from smartcommunity.specification import load_spec
+
+    text = f"{year:04d}-{month:02d}"
+    assert is_month(text) == (year >= 1 and 1 <= month <= 12)
+    openapi = load_spec().openapi["components"]
+    patterns = [openapi["parameters"]["figuresMonth"]["schema"]["pattern"],
+                openapi["schemas"]["PublicFigures"]["properties"]["month"]["pattern"],
+                openapi["schemas"]["PublicFigureMonths"]["properties"]["months"]["items"]["pattern"]]
+    assert all((re.search(p, text) is not None) == is_month(text) for p in patterns)
     assert is_division_code("110105001001")
     assert not any(is_division_code(c) for c in ("11010500100", "1101050010011", "11010500100x",
                                                  "１１０１０５００１００１"))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from reference_server import errors
@@ -159,3 +159,31 @@ def test_minor_age_is_the_requirements(days: int) -> None:
     birthday = date(now.year - age, now.month, now.day)
     born = birthday + timedelta(days=days)
     assert ACCESS.is_minor({"birthDate": born.isoformat()}, now) == (born > birthday)
+
+
+#: China Standard Time, by whose date a resident's age counts
+CHINA = timezone(timedelta(hours=8))
+#: birth dates with a 29 February among them as often as any other
+BIRTH_DATES = st.one_of(
+    st.dates(min_value=date(1904, 1, 1), max_value=date(2096, 12, 31)),
+    st.integers(min_value=476, max_value=524).map(lambda n: date(4 * n, 2, 29)))
+
+
+@given(born=BIRTH_DATES, seconds=st.integers(min_value=-2 * 86400, max_value=2 * 86400),
+       minutes=st.integers(min_value=-14 * 60, max_value=14 * 60))
+@example(born=date(2012, 2, 29), seconds=-1, minutes=0)  # 28 Feb 2026, 23:59:59 in China
+@example(born=date(2012, 2, 29), seconds=0, minutes=0)  # 1 March 2026, 00:00 in China
+@example(born=date(2012, 6, 15), seconds=8 * 3600 - 1, minutes=0)  # 14 June in UTC
+def test_a_resident_comes_of_age_at_midnight_china_standard_time(
+        born: date, seconds: int, minutes: int) -> None:
+    """/req/residents/minor-sensitive: the age counts by the date in China, whatever offset
+    the moment of the response is written in; one born on 29 February comes of age on
+    1 March in a year without one."""
+    age = SPEC.parameter("/req/residents/minor-sensitive", "age")
+    try:
+        birthday = born.replace(year=born.year + age)
+    except ValueError:
+        birthday = date(born.year + age, 3, 1)
+    start = datetime.combine(birthday, time(), CHINA)
+    now = (start + timedelta(seconds=seconds)).astimezone(timezone(timedelta(minutes=minutes)))
+    assert ACCESS.is_minor({"birthDate": born.isoformat()}, now) == (seconds < 0)

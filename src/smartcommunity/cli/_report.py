@@ -20,7 +20,8 @@ from ._common import EXIT_OK, UsageError, pages, profile_option, progress_bar, s
 
 #: the operation whose readers may read every issue the report counts
 _OPERATION = "getIndicators"
-_PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+#: a month of the calendar: the years 0001 to 9999, as GET /indicators takes them
+_PERIOD = re.compile(r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])$")
 #: items per page when reading a server (the API's maximum)
 _PAGE = 500
 
@@ -88,7 +89,8 @@ def command(args: argparse.Namespace) -> int:
     from ..profiles import load_profile
 
     if not _PERIOD.match(args.period):
-        raise UsageError(f"--period {args.period}: write the month as YYYY-MM, e.g. 2026-11")
+        raise UsageError(f"--period {args.period}: write the month as YYYY-MM, of the years "
+                         "0001 to 9999, e.g. 2026-11")
     profile = profile_option(args.profile)
     published = (_published_profile(args.base_url)
                  if profile is None and args.base_url and args.preset else None)

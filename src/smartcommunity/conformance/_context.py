@@ -72,6 +72,8 @@ class KitContext:
         self.matrix: list[dict[str, Any]] = []
         #: exchanges the running check shows as evidence instead of its own (it made none)
         self.evidence: list[Exchange] = []
+        #: what the running check could not try this time, and why: said with its pass
+        self.remarks: list[tuple[str, str]] = []
         #: the server's clock at its first answer (see :attr:`since`)
         self._server_start: datetime | None = None
         self._update_filters: dict[str, bool] = {}
@@ -126,6 +128,17 @@ class KitContext:
         """Now plus ``days`` (negative: in the past) as RFC 3339 with +08:00."""
         at = datetime.now(UTC) + timedelta(days=days)
         return at.astimezone(CST).isoformat(timespec="seconds")
+
+    def server_now(self) -> datetime:
+        """The server's clock now: the ``Date`` of a fresh answer (to the second, as HTTP
+        gives it), or the kit's own clock when the server sends none."""
+        resp = self.call("GET", self.path("getConformance"))
+        return _http_date(resp.headers.get("date") or "") or datetime.now(UTC)
+
+    def remark(self, zh: str, en: str) -> None:
+        """Note a part of the running check that could not be tried (such as one the time of
+        the run does not allow), so that a pass says what it did not prove."""
+        self.remarks.append((zh, en))
 
     def ensure_valid(self, doc: dict[str, Any], why: str = "") -> dict[str, Any]:
         """``doc`` when the library finds it valid; a kit fault otherwise, since the kit must

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from ..lifecycle import supporter_of
@@ -23,6 +23,8 @@ from ._replies import _of, adopted_outcomes, moment
 AGE_BANDS = (0, 18, 35, 60, 80)
 #: the band of residents whose birth date is not given
 NO_BIRTH_DATE = "?"
+#: the day ages are counted on, when none is given, is today's date in China Standard Time
+_CHINA = timezone(timedelta(hours=8))
 
 
 def age_band(born: date, on: date) -> str:
@@ -97,7 +99,8 @@ def participation(consultation: Mapping[str, Any], items: Iterable[Mapping[str, 
                   on: date | None = None) -> Participation:
     """The participation figures of ``consultation`` from ``items`` (opinions and proposals;
     others are ignored). ``households``: the community's households; ``birth_dates``:
-    resident id → birth date, for the age bands, counted on ``on`` (default today)."""
+    resident id → birth date, for the age bands, counted on ``on`` (default today in China
+    Standard Time)."""
     spec = load_spec(str(consultation.get("specVersion", DEFAULT_VERSION)))
     mine = [i for i in items if _of(consultation, i)]
     proposals = [i for i in mine if _is_proposal(i)]
@@ -123,7 +126,7 @@ def participation(consultation: Mapping[str, Any], items: Iterable[Mapping[str, 
     replied = [i for i in mine if isinstance(i.get("reply"), Mapping)]
     on_time = sum(1 for i in replied if _on_time(i))
     adopted = sum(1 for i in replied if i["reply"].get("outcome") in adopting)
-    today = on or datetime.now().date()
+    today = on or datetime.now(_CHINA).date()
 
     def band(person: str | None) -> str:
         born = (birth_dates or {}).get(person) if person is not None else None

@@ -37,7 +37,8 @@ SMALL_CELLS = "/req/public-pages/small-cells"
 #: the requirement that states how many communities a page of the figures holds at most
 FIGURES_PAGED = "/req/public-pages/figures-paged"
 
-_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)
+#: ``YYYY-MM`` of the years 0001 to 9999: the year 0000 is no calendar's
+_MONTH = re.compile(r"(?!0000)[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)
 _DIVISION_CODE = re.compile(r"[0-9]{12}", re.ASCII)
 
 
@@ -52,7 +53,8 @@ def communities_per_page(version: str = DEFAULT_VERSION) -> int:
 
 
 def is_month(text: str) -> bool:
-    """Whether ``text`` is a month as the figures name it: ``YYYY-MM``."""
+    """Whether ``text`` is a month as the figures name it: ``YYYY-MM``, of the years 0001 to
+    9999."""
     return _MONTH.fullmatch(text) is not None
 
 

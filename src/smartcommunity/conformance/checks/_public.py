@@ -577,8 +577,11 @@ def test_figures_a_month_and_a_page_at_a_time(ctx: KitContext) -> None:
                    f"{url} holds no cells yet has a next page")
         url = None if not isinstance(following, str) else _local(ctx, url, following)
 
-    # Malformed parameters are refused, naming which.
+    # Malformed parameters are refused, naming which: a month of the year 0000 too, which no
+    # calendar has.
     for path, query, name in ((_month_page("2026-13", data=True), "", "month"),
+                              (_month_page("0000-01", data=True), "", "month"),
+                              (_month_page("0000-12", lang="en/"), "", "month"),
                               (data, "?community=not-a-code", "community"),
                               (data, "?after=not-a-code", "after")):
         resp = ctx.call("GET", path + query)

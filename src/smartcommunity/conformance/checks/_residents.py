@@ -3,8 +3,10 @@ proxies, consents, minors and the resident list filters."""
 
 from __future__ import annotations
 
+import calendar
 import copy
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from ... import identifiers
@@ -12,6 +14,7 @@ from ..._moments import moment
 from ...pointers import pointer
 from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
+from .._preset import Principal
 from .._registry import Skipped, check
 from ._people import listed, own_record, proxy, resident, restriction_asked, with_number
 from ._shared import (
@@ -365,34 +368,53 @@ def test_consent_append_only(ctx: KitContext) -> None:
                       "a withdrawn consent's withdrawnAt moved")
 
 
-def _today_minus_years(ctx: KitContext, years: int) -> str:
-    today = ctx.moment()[:10]
-    year, rest = int(today[:4]), today[4:]
-    if rest == "-02-29":
-        rest = "-02-28"
-    return f"{year - years}{rest}"
+#: China Standard Time, by whose date a resident's age counts (/req/residents/minor-sensitive)
+_CHINA = timezone(timedelta(hours=8))
+#: how long the minor check's writes and reads may take: the days it counts on hold that long
+_CHECK_TAKES = timedelta(minutes=10)
 
 
-def _of_age_tomorrow(ctx: KitContext, age: int) -> str:
-    """The birth date of one who turns ``age`` tomorrow in China Standard Time (the day after,
-    1 March, when tomorrow is a 29 February her birth year lacked): not yet of that age today,
-    in either calendar year."""
-    tomorrow = date.fromisoformat(ctx.moment(1)[:10])
+def _years_before(day: date, years: int) -> date:
+    """``day`` ``years`` years earlier (28 February for a 29 February that year lacks)."""
     try:
-        return tomorrow.replace(year=tomorrow.year - age).isoformat()
+        return day.replace(year=day.year - years)
     except ValueError:
-        return date(tomorrow.year - age, 3, 1).isoformat()
+        return day.replace(year=day.year - years, day=28)
+
+
+def _turning_on(day: date, age: int) -> date:
+    """The birth date of one who turns ``age`` on ``day`` (the day after, 1 March, when
+    ``day`` is a 29 February her birth year lacked): not of that age before ``day``."""
+    try:
+        return day.replace(year=day.year - age)
+    except ValueError:
+        return date(day.year - age, 3, 1)
+
+
+def _born_turning(day: date, age: int) -> list[date]:
+    """Every birth date whose ``age``-th birthday is ``day``: 29 February's too on a 1 March
+    of a year without one."""
+    year = day.year - age
+    leap_day = (day.month, day.day) == (2, 29)
+    found = [] if leap_day and not calendar.isleap(year) else [day.replace(year=year)]
+    if (day.month, day.day) == (3, 1) and calendar.isleap(year) and not calendar.isleap(day.year):
+        found.append(date(year, 2, 29))
+    return found
 
 
 @check("/req/residents/minor-sensitive")
 def test_minor_sensitive(ctx: KitContext) -> None:
     minor = int(ctx.spec.parameter("/req/residents/minor-sensitive", "age"))
+    # The days by the server's clock, which decides her age, as they stand to the check's end.
+    now = ctx.server_now()
+    today = (now + _CHECK_TAKES).astimezone(_CHINA).date()
+    child = max(minor - 4, 1)
     # A child, and one who is of age only from tomorrow: an age by calendar years, or by
     # another day than China's, would already count her in.
     observed = 0
-    for label, born in ((f"aged {max(minor - 4, 1)}", _today_minus_years(ctx, max(minor - 4, 1))),
-                        (f"{minor} tomorrow", _of_age_tomorrow(ctx, minor))):
-        observed += _minor_treated(ctx, minor, born, label)
+    for label, born in ((f"aged {child}", _years_before(today, child)),
+                        (f"{minor} tomorrow", _turning_on(today + timedelta(days=1), minor))):
+        observed += _minor_treated(ctx, minor, born.isoformat(), label)
     if not observed:
         raise Skipped(
             "预设中能读取居民记录的主体，其受众对个人信息和敏感信息的处理都相同"
@@ -400,11 +422,12 @@ def test_minor_sensitive(ctx: KitContext) -> None:
             "every preset principal that may read the record has an audience treating personal "
             "and sensitive data alike (privacy.json), so the rule cannot be observed",
         )
+    _of_age_today(ctx, minor, now)
 
 
-def _minor_treated(ctx: KitContext, minor: int, born: str, label: str) -> int:
-    """Whether a resident born on ``born``, under ``minor``, has her personal data treated as
-    sensitive for every reader; how many readers could observe it."""
+def _minor_record(ctx: KitContext, minor: int, born: str) -> dict[str, Any]:
+    """A resident record born on ``born``, of nothing but herself: no identity number (whose
+    date would compete), proxies, household or markers."""
     doc = resident(ctx)
     # In a grid worker's grid, so that a grid-scoped reader may observe the rule too.
     worker = ctx.optional(ROLE.grid_worker)
@@ -419,19 +442,33 @@ def _minor_treated(ctx: KitContext, minor: int, born: str, label: str) -> int:
                        if not any(str(s).startswith(("/proxies", "/vulnerabilities",
                                                      "/identityDocuments", "/household"))
                                   for s in c.get("scope") or [])]
-    ctx.ensure_valid(doc, f"(a resident under {minor})")
+    return ctx.ensure_valid(doc, f"(a resident born {born}, under {minor} or just of age)")
+
+
+def _observers(ctx: KitContext, doc: dict[str, Any]) -> Iterator[tuple[Principal, str]]:
+    """The preset's principals, with their audiences, for whom treating ``doc``'s personal
+    data as sensitive changes something."""
+    treatments = ctx.spec.privacy["treatments"]
+    for who in ctx.preset.principals.values():
+        audience = ctx.audience(who, doc)
+        rule = treatments[audience]
+        if audience != ctx.own_audience and rule["personal"] != rule["sensitive"]:
+            yield who, audience
+
+
+def _minor_treated(ctx: KitContext, minor: int, born: str, label: str) -> int:
+    """Whether a resident born on ``born``, under ``minor``, has her personal data treated as
+    sensitive for every reader; how many readers could observe it."""
+    doc = _minor_record(ctx, minor, born)
     ctx.created(doc)
     treatments = ctx.spec.privacy["treatments"]
     plan = compile_plan(ctx.spec, RESIDENT)
     observed = 0
-    for who in ctx.preset.principals.values():
+    for who, audience in _observers(ctx, doc):
         resp = ctx.read(RESIDENT, doc["id"], who)
         if resp.status != 200:
             continue
-        audience = ctx.audience(who, doc)
         rule = treatments[audience]
-        if audience == ctx.own_audience or rule["personal"] == rule["sensitive"]:
-            continue  # treating personal as sensitive changes nothing for this audience
         observed += 1
         got = resp.json() or {}
         for path, cls, _ in plan.pipl:
@@ -445,6 +482,63 @@ def _minor_treated(ctx: KitContext, minor: int, born: str, label: str) -> int:
                            f"{who.name} ({audience}) received the personal data "
                            f"{pointer(where)} of the minor ({label}, born {born}) unredacted")
     return observed
+
+
+def _of_age_today(ctx: KitContext, minor: int, now: datetime) -> None:
+    """One who turned ``minor`` at 00:00 today in China is redacted as her twin a year older
+    is, while the date in UTC is still yesterday's: an age by the UTC date still counts her
+    a minor. The two dates differ only from 16:00 to 24:00 UTC (00:00 to 08:00 in China); at
+    any other time of the run this part is left out, and the pass says so."""
+    utc = now.astimezone(UTC)
+    today = now.astimezone(_CHINA).date()
+    born = _born_turning(today, minor)
+    if utc.date() == today or (utc + _CHECK_TAKES).date() != utc.date():
+        clock = now.astimezone(_CHINA).strftime("%Y-%m-%d %H:%M")
+        ctx.remark(f"未能检查北京时间今天年满 {minor} 周岁的居民：服务器时钟为北京时间 {clock}；"
+                   "在北京时间 0 时至 7 时 50 分（UTC 16:00 至 23:50，UTC 日期仍是前一天）运行"
+                   "才能检查",
+                   f"one who turns {minor} today in China Standard Time was not checked: the "
+                   f"server's clock reads {clock} China Standard Time; a run between 00:00 and "
+                   "07:50 China Standard Time (16:00 to 23:50 UTC, when the date in UTC is still "
+                   "the day before) checks it")
+        return
+    if not born:
+        ctx.remark(f"未能检查北京时间今天年满 {minor} 周岁的居民：今天（{today}）没有人年满 "
+                   f"{minor} 周岁",
+                   f"one who turns {minor} today in China Standard Time was not checked: no one "
+                   f"turns {minor} today ({today})")
+        return
+    plan = compile_plan(ctx.spec, RESIDENT)
+    for birthday in born:
+        doc = _minor_record(ctx, minor, birthday.isoformat())
+        twin = {**copy.deepcopy(doc), "id": ctx.new_id(),
+                "birthDate": _years_before(birthday, 1).isoformat()}
+        ctx.created(doc)
+        ctx.created(ctx.ensure_valid(twin, "(her twin a year older)"))
+        for who, audience in _observers(ctx, doc):
+            reads = [ctx.read(RESIDENT, d["id"], who) for d in (doc, twin)]
+            if any(r.status != 200 for r in reads):
+                continue
+            got, older = ((r.json() or {}) for r in reads)
+            for path, cls, _ in plan.pipl:
+                if cls != "personal":
+                    continue
+                for where, _ in values_at(doc, path):
+                    mine = [v for w, v in values_at(got, path) if w == where]
+                    hers = [v for w, v in values_at(older, path) if w == where]
+                    # Her birth date differs from her twin's: only whether it is shown counts.
+                    alike = (bool(mine) == bool(hers) if where == ("birthDate",)
+                             else mine == hers)
+                    ctx.expect(alike,
+                               f"{who.name}（{audience}）读到的 {birthday} 出生、北京时间今天"
+                               f"（{today}）年满 {minor} 周岁的居民的 {pointer(where)}，与大她一岁"
+                               f"的居民不同：她仍被当作未成年人（按 UTC 日期，今天还是 "
+                               f"{utc.date()}）",
+                               f"{who.name} ({audience}) reads {pointer(where)} of the resident "
+                               f"born {birthday}, {minor} since 00:00 today ({today}) in China "
+                               f"Standard Time, otherwise than that of her twin a year older: "
+                               f"she is still treated as a minor (by the date in UTC, "
+                               f"{utc.date()})")
 
 
 def _grids(ctx: KitContext) -> tuple[str, str]:
