@@ -28,7 +28,7 @@ from ..exceptions import IdentifierError, ProfileError
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
 from ..validation import Finding, Report, Validator, finding, pointer, schema_resolver
 from ._calendar import SCAN_LIMIT, WORKING_DAYS, Calendar, TimeLimit, parse_offset
-from ._extension_schema import UNTAGGED, untagged
+from ._extension_schema import UNEVALUATED, UNTAGGED, untagged
 
 __all__ = ["Extension", "Profile", "Service", "check_profile", "load_profile"]
 
@@ -45,6 +45,7 @@ EXTENSION_SCHEMA_INVALID = "profile.extension-schema-invalid"
 EXTENSION_UNTAGGED = "profile.extension-untagged"
 EXTENSION_REF_UNRESOLVABLE = "profile.extension-ref-unresolvable"
 EXTENSION_OPEN = "profile.extension-open"
+EXTENSION_UNEVALUATED = "profile.extension-unevaluated"
 EXTENSION_OUTSIDE_NAMESPACE = "profile.extension-outside-namespace"
 GRID_OUTSIDE_DIVISION = "profile.grid-outside-division"
 GRID_POLYGON_OPEN = "profile.grid-polygon-open"
@@ -482,6 +483,8 @@ class _Checks:
                                                  resolver):
                 if problem == UNTAGGED:
                     self.emit(where, EXTENSION_UNTAGGED, value=key, member=name)
+                elif problem == UNEVALUATED:
+                    self.emit(where, EXTENSION_UNEVALUATED, value=key)
                 else:
                     self.emit(where, EXTENSION_OPEN, value=key, keyword=name)
 
