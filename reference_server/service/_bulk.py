@@ -226,7 +226,7 @@ def _checked(service: Service, raw: bytes, validate: bool) -> _Prepared:
         return None
     if validate:
         try:
-            service.validate(doc, keyed=False)
+            service.validate(doc, keyed=False, imported=True)
         except ProblemError as exc:
             return list(exc.errors)
     return _finish(doc, stamp(now_cst()), service.source)

@@ -216,14 +216,16 @@ class Service:
 
     # -- helpers -----------------------------------------------------------------------
     def validate(self, doc: Any, *, keyed: bool = True, profiled: bool = True,
-                 previous: Mapping[str, Any] | None = None) -> None:
+                 previous: Mapping[str, Any] | None = None, imported: bool = False) -> None:
         """422 with every finding when ``doc`` breaks the schema or a library rule.
 
         With the city's key (and ``keyed``), pseudonyms are checked against their numbers too
         (/req/residents/pseudonym-consistent). Imports and the demo pass ``keyed=False``: their
         documents may come from systems holding another key. With ``profiled`` (the default)
         the city profile the server runs reads the document too; ``previous``, the stored
-        version a write replaces, lets it keep the deadlines the write leaves alone.
+        version a write replaces, lets it keep the deadlines the write leaves alone, and
+        ``imported`` (a record stored before, restored or moved here) those an issue was given
+        before the profile's version was published.
         """
         # Installed, but of another major version: not one this server takes.
         refusal = version_refusal(self.versions, doc)
@@ -235,7 +237,7 @@ class Service:
         else:
             report = self.validator.validate(doc)
         if profiled and self.profile is not None:
-            report = self.profile.review(doc, report, previous=previous)
+            report = self.profile.review(doc, report, previous=previous, imported=imported)
         problem = refused(report, doc)
         if problem is not None:
             raise problem

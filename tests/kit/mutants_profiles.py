@@ -64,6 +64,12 @@ def _extension_untagged(p: dict[str, Any]) -> None:
     del p["extensions"][0]["schema"]["properties"]["workOrderNo"]["x-pipl"]
 
 
+def _extension_unevaluated(p: dict[str, Any]) -> None:
+    schema = p["extensions"][0]["schema"]
+    schema.pop("additionalProperties")
+    schema["unevaluatedProperties"] = {"type": "string", "x-pipl": "personal"}
+
+
 def _grid_elsewhere(p: dict[str, Any]) -> None:
     grid = p["grids"][0]
     grid["divisionCode"] = "310101000000"  # a Shanghai district, outside the city's divisions
@@ -128,6 +134,15 @@ def undescribed_members_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
         for key, ext in profile.extensions.items()}
     mp.setattr(profile, "extensions", opened)
     mp.setattr(_redact, "_drop_untold", lambda *args: None)
+    return app
+
+
+def found_members_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Redaction follows only the tags of the members a registered extension's schema names:
+    a member its patternProperties or additionalProperties admits, tagged personal, counts as
+    told and reaches every audience."""
+    mp.setattr(_redact, "_apply_extension_tags",
+               lambda held, plan, *rest: _redact._apply_tags(held, plan, *rest))
     return app
 
 
@@ -312,6 +327,9 @@ MUTANTS: list[Mutant] = [
            _published(_code_outside_namespace)),
     Mutant("profile-extension-untagged", "/req/profiles/extension-schemas",
            "a member of a registered extension has no x-pipl", _published(_extension_untagged)),
+    Mutant("profile-extension-unevaluated", "/req/profiles/extension-schemas",
+           "a registered extension admits members by a tagged unevaluatedProperties, whose "
+           "members redaction cannot find", _published(_extension_unevaluated)),
     Mutant("profile-grid-outside-division", "/req/profiles/grids",
            "a grid lies in a division outside the city's", _published(_grid_elsewhere)),
     Mutant("profile-holiday-worked", "/req/profiles/calendar",
@@ -334,6 +352,9 @@ MUTANTS: list[Mutant] = [
     Mutant("profile-undescribed-member-shown", "/req/profiles/document-extensions",
            "a member the registered extension's schema does not describe is taken and shown "
            "to every audience", undescribed_members_shown),
+    Mutant("profile-found-members-shown", "/req/profiles/document-extensions",
+           "a member a registered extension's patternProperties admits, tagged personal, is "
+           "shown to every audience", found_members_shown),
     Mutant("profile-registry-served-raw", "/req/privacy/public-no-personal",
            "GET /profile serves the organisation registry unredacted: its members' names and "
            "phones reach the public", registry_served_raw),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from smartcommunity import validate
 from smartcommunity.exceptions import ProfileError
-from smartcommunity.profiles import Calendar, TimeLimit, check_profile, load_profile
+from smartcommunity.profiles import Calendar, Profile, TimeLimit, check_profile, load_profile
 
 PROFILES = Path(__file__).resolve().parents[2] / "spec" / "1.0" / "profiles"
 EXAMPLES = PROFILES.parent / "examples"
@@ -334,6 +335,59 @@ def test_a_write_is_held_to_the_deadlines_only_when_it_puts_them_in_question(
     alone = {f.pointer for f in validate(written, profile=city).findings
              if f.code == "profile.deadline-exceeds"}
     assert alone == ({_RESPONSE, _ORIGINAL} if late else set())
+
+
+#: the day the later versions of the large city's profile in the import tests were published
+_PUBLISHED = date(2025, 7, 1)
+_ZONES = ("+08:00", "-05:00", "+14:00", "-12:00")
+
+
+@functools.cache
+def _version_of(published: date | None, zone: str) -> Profile:
+    """The large city's profile as a later version published on ``published`` (or stating no
+    date), in the time zone ``zone``."""
+    data = _data(BIG)
+    head = data["profile"]
+    head.update(version="1.1.0", timeZone=zone)
+    head.pop("published")
+    if published is not None:
+        head["published"] = published.isoformat()
+    return load_profile(data)
+
+
+@settings(max_examples=80, deadline=None)
+@given(published=st.sampled_from([_PUBLISHED, None]), zone=st.sampled_from(_ZONES),
+       minutes=st.integers(-3 * 24 * 60, 3 * 24 * 60), spelled_in=_OFFSETS,
+       late=st.integers(-90, 90))
+def test_an_import_keeps_the_deadlines_given_before_the_profile_was_published(
+        published: date | None, zone: str, minutes: int, spelled_in: timezone,
+        late: int) -> None:
+    """An imported issue submitted before the day the profile's version was published (in the
+    profile's time zone, however the submission time is spelled) keeps the deadlines it
+    records; one submitted since, or any with a profile stating no date, is held to the
+    catalogue as a new issue is, so an import never makes a new issue's deadlines looser
+    (/req/profiles/deadlines)."""
+    city = _version_of(published, zone)
+    midnight = datetime.combine(published or _PUBLISHED, datetime.min.time(),
+                                city.calendar.offset)
+    submitted = midnight + timedelta(minutes=minutes)
+    doc = _issue()
+    doc["submittedAt"] = submitted.astimezone(spelled_in).isoformat()
+    doc["deadlines"] = {}
+    for kind, member in (("response", "responseDue"), ("resolution", "resolutionDue")):
+        due = city.deadline(doc["category"], doc["urgency"], kind, submitted)
+        assert due is not None
+        doc["deadlines"][member] = (due + timedelta(minutes=late)).isoformat()
+    too_late = {"/deadlines/responseDue", "/deadlines/resolutionDue"} if late > 0 else set()
+
+    def exceeding(report: Any) -> set[str]:
+        return {f.pointer for f in report.findings if f.code == "profile.deadline-exceeds"}
+
+    kept = published is not None and minutes < 0
+    imported = city.review(doc, validate(doc), imported=True)
+    assert exceeding(imported) == (set() if kept else too_late)
+    # Anything else is held to the profile in force: a new issue, a document on its own.
+    assert exceeding(validate(doc, profile=city)) == too_late
 
 
 def test_city_codes_are_known_only_with_the_profile() -> None:

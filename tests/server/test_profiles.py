@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reference_server.service import ImportStopped, Service, import_lines
 from reference_server.service._profile import redue
-from smartcommunity.profiles import load_profile
+from reference_server.settings import Settings
+from reference_server.storage import Store
+from smartcommunity.profiles import Profile, load_profile
 from smartcommunity.specification import spec_root
 
 from .conftest import make_app
@@ -138,11 +144,15 @@ def _moments(deadlines: dict[str, Any]) -> dict[str, datetime]:
     return {k: datetime.fromisoformat(v) for k, v in deadlines.items() if k.endswith("Due")}
 
 
-def _shortened(tmp_path: Path) -> Path:
-    """The large city's profile, version 1.1.0, with every limit cut to an hour or a day."""
+def _shortened(tmp_path: Path, published: str | None = "2025-01-01") -> Path:
+    """The large city's profile, version 1.1.0 published on ``published`` (or stating no
+    date), with every limit cut to an hour or a day."""
     data = json.loads(CHAOYANG.read_text(encoding="utf-8"))
     data["organisations"]["file"] = str(PROFILES / data["organisations"]["file"])
     data["profile"]["version"] = "1.1.0"
+    data["profile"].pop("published")
+    if published is not None:
+        data["profile"]["published"] = published
     for service in data["services"]:
         service.pop("deadlines", None)
     for kinds in data["deadlines"].values():
@@ -180,6 +190,115 @@ def test_an_issue_keeps_its_deadlines_when_the_city_shortens_them(tmp_path: Path
     assert [(e["pointer"], e["code"]) for e in resp.json()["errors"]] == [
         ("/deadlines/responseDue", "profile.deadline-exceeds")]
     assert api.staff.act("Issue", doc["id"], "withdraw").status_code == 200
+
+
+#: the day the shortened limits of the import tests were published, and its first instant
+_PUBLISHED = "2025-07-01"
+_FROM = datetime(2025, 7, 1, tzinfo=timezone(timedelta(hours=8)))
+
+
+def _restoring(tmp_path: Path, published: str | None = _PUBLISHED) -> Service:
+    """A service over an empty store, running the shortened profile published on
+    ``published``: where a city restores its issues."""
+    url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    store = Store(url)
+    store.migrate()
+    return Service(Settings(database_url=url, profile=_shortened(tmp_path, published)), store)
+
+
+def _imported(service: Service, *docs: dict[str, Any]) -> list[tuple[str, str]]:
+    """Import ``docs``; the pointers and codes of the refusal that stopped the import."""
+    try:
+        import_lines(service, [(f"restore.ndjson:{n}", orjson.dumps(doc))
+                               for n, doc in enumerate(docs, 1)])
+    except ImportStopped as stopped:
+        return [(e["pointer"], e["code"]) for e in stopped.problem.errors]
+    return []
+
+
+@pytest.fixture(scope="module")
+def restoring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    service = _restoring(tmp_path_factory.mktemp("restoring"))
+    yield service
+    service.store.dispose()
+
+
+def test_a_city_restores_the_issues_it_had_before_it_shortened_its_limits(
+        tmp_path: Path) -> None:
+    """Issues given their deadlines under the city's earlier profile are imported with them
+    into a server running the version that shortened the limits; an issue submitted since that
+    version was published, stating the earlier limits' deadlines, is refused."""
+    before = make_app(f"sqlite:///{tmp_path / 'before.sqlite3'}", profile=CHAOYANG)
+    api = Api(TestClient(before, raise_server_exceptions=True))
+    docs = [_issue(category=c, urgency="normal") for c in _CATEGORIES]
+    for doc in docs:
+        assert api.staff.create(doc).status_code == 201
+    backup = [api.staff.get(f"/issues/{doc['id']}").json() for doc in docs]
+    before.state.sc.service.store.dispose()
+    service = _restoring(tmp_path)
+    assert _imported(service, *backup) == []
+    with service.store.read() as tx:
+        for doc in backup:
+            stored = tx.get("Issue", doc["id"])
+            assert stored is not None and stored.doc["deadlines"] == doc["deadlines"]
+    # The same record submitted on the day the shorter limits were published: a new issue's
+    # deadlines, which the catalogue in force bounds.
+    new = {**copy.deepcopy(backup[0]), "id": str(uuid.uuid4()),
+           "submittedAt": _FROM.isoformat()}
+    new["history"][0]["at"] = new["submittedAt"]
+    new["deadlines"] = _given(load_profile(CHAOYANG), new)
+    assert _imported(service, new) == [("/deadlines/responseDue", "profile.deadline-exceeds"),
+                                       ("/deadlines/resolutionDue", "profile.deadline-exceeds")]
+    service.store.dispose()
+
+
+def test_without_a_publication_date_every_import_is_held_to_the_profile(
+        tmp_path: Path) -> None:
+    service = _restoring(tmp_path, published=None)
+    doc = _issue(category="environment.noise", urgency="normal")
+    doc["deadlines"] = _given(load_profile(CHAOYANG), doc)
+    assert [code for _, code in _imported(service, doc)] == ["profile.deadline-exceeds"] * 2
+    service.store.dispose()
+
+
+def _given(city: Profile, doc: dict[str, Any], minutes: int = 0) -> dict[str, str]:
+    """The deadlines ``city`` gives ``doc``, each ``minutes`` later."""
+    start = datetime.fromisoformat(doc["submittedAt"])
+    out = {}
+    for kind, member in (("response", "responseDue"), ("resolution", "resolutionDue")):
+        due = city.deadline(doc["category"], doc["urgency"], kind, start)
+        assert due is not None
+        out[member] = (due + timedelta(minutes=minutes)).isoformat()
+    return out
+
+
+# Deadlines before the submission are refused by the core rule (the response limit is an hour).
+@given(minutes=st.integers(-2 * 24 * 60, 2 * 24 * 60), late=st.integers(-45, 90),
+       utc=st.booleans(), category=st.sampled_from(["environment.noise", "housing.lift"]))
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_an_import_is_held_to_the_profile_from_the_day_it_was_published(
+        restoring: Service, minutes: int, late: int, utc: bool, category: str) -> None:
+    """Whatever the submission time (either side of the day the profile was published, written
+    in China Standard Time or UTC) and however late the deadlines a record states, the import
+    stores it exactly when it was submitted before that day or its deadlines are within the
+    profile's (/req/profiles/deadlines)."""
+    city = restoring.profile
+    assert city is not None
+    at = _FROM + timedelta(minutes=minutes)
+    doc = _issue(id=str(uuid.uuid4()), category=category, urgency="normal",
+                 submittedAt=spelled(at, utc, True, True))
+    doc["history"][0]["at"] = doc["submittedAt"]
+    doc["deadlines"] = _given(city, {**doc, "submittedAt": at.isoformat()}, late)
+    refused = _imported(restoring, doc)
+    if minutes < 0 or late <= 0:
+        assert refused == []
+        with restoring.store.read() as tx:
+            stored = tx.get("Issue", doc["id"])
+        assert stored is not None and stored.doc["deadlines"] == doc["deadlines"]
+    else:
+        assert refused == [("/deadlines/responseDue", "profile.deadline-exceeds"),
+                           ("/deadlines/resolutionDue", "profile.deadline-exceeds")]
 
 
 _URGENCIES = ("normal", "urgent", "critical")

@@ -90,6 +90,10 @@ def add_serve(sub: Any) -> None:
     i.add_argument("--ndjson", action="store_true", help="read every input as NDJSON")
     i.add_argument("--no-validate", action="store_true",
                    help="skip validation (only for documents validated before)")
+    i.add_argument("--profile", metavar="FILE",
+                   help="validate with the city profile the server runs: its codes, registry, "
+                        "extensions and deadlines (an issue submitted before the profile's "
+                        "publication date keeps the deadlines it records) / 按城市配置验证")
     i.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="processes that parse and validate documents (default: one per CPU "
                         "for inputs of 16 MB or more, else 1: in this process)")
@@ -281,9 +285,10 @@ def import_documents(args: argparse.Namespace) -> int:
         os.cpu_count() or 1 if total >= BULK_BYTES else 1)
     if jobs < 1:
         raise UsageError("--jobs needs at least 1")
+    profile = _profile(args.profile)
     store = Store(args.database_url)
     store.migrate()
-    service = Service(Settings(database_url=args.database_url), store)
+    service = Service(Settings(database_url=args.database_url, profile=profile), store)
     bad = 0
 
     def lines(advance: Any) -> Any:

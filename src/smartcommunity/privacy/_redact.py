@@ -22,6 +22,8 @@ from .._json import json_copy
 from ..exceptions import RedactionError, SpecError, UnknownSpecVersion
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
 from ..validation import (
+    Members,
+    OpenStep,
     Plan,
     Step,
     compile_details_plans,
@@ -229,7 +231,8 @@ def redact(
         text = json.dumps(schema, sort_keys=True)
         if untold:
             _drop_untold(held, _extension_cover(spec, text), holes)
-        _apply_tags(held, _extension_plan(spec, text), treatments, masks, keyed, holes)
+        _apply_extension_tags(held, _extension_plan(spec, text), treatments, masks, keyed,
+                              holes)
         if _HELD in held:
             kept = out.get("extensions")
             out["extensions"] = {**(kept if isinstance(kept, dict) else {}), key: held[_HELD]}
@@ -376,9 +379,11 @@ _COVERED: Any = object()
 @functools.lru_cache(maxsize=256)
 def _extension_cover(spec: Spec, schema_text: str) -> dict[Any, Any]:
     """The tagged paths of one registered extension's schema as a tree of steps (member
-    names, None for every item of an array); a node holding ``_COVERED`` is tagged."""
+    names, None for every item of an array, :class:`Members` for the members an object admits
+    by pattern or beyond those it names); a node holding ``_COVERED`` is tagged."""
     root: dict[Any, Any] = {}
-    for path, _, _ in _extension_plan(spec, schema_text).pipl:
+    plan = _extension_plan(spec, schema_text)
+    for path, _, _ in [*plan.pipl, *plan.open]:
         node = root
         for step in path:
             node = node.setdefault(step, {})
@@ -388,23 +393,55 @@ def _extension_cover(spec: Spec, schema_text: str) -> dict[Any, Any]:
 
 def _drop_untold(held: dict[str, Any], cover: dict[Any, Any], holes: list[list[Any]]) -> None:
     """Remove from ``held`` each value no tag of ``cover`` is on or above: a member its schema
-    does not name, an item of an array whose items it does not describe, or a value whose
-    shape the tags do not follow."""
-    def walk(parent: Any, name: str | int, value: Any, node: dict[Any, Any] | None) -> None:
-        if node is None:
+    does not describe, an item of an array whose items it does not describe, or a value whose
+    shape the tags do not follow. A member may be described more than once (by its name and
+    by a pattern, say): it is told when any of them is tagged on or above it."""
+    def below(nodes: list[dict[Any, Any]], member: str) -> list[dict[Any, Any]]:
+        return [sub for node in nodes for step, sub in node.items()
+                if step == member or (isinstance(step, Members) and step.matches(member))]
+
+    def walk(parent: Any, name: str | int, value: Any, nodes: list[dict[Any, Any]]) -> None:
+        if not nodes:
             _remove_at(parent, name, holes)
-        elif _COVERED in node:
+        elif any(_COVERED in node for node in nodes):
             return
         elif isinstance(value, dict):
             for member in list(value):
-                walk(value, member, value[member], node.get(member))
-        elif isinstance(value, list) and None in node:
+                walk(value, member, value[member], below(nodes, member))
+        elif isinstance(value, list) and any(None in node for node in nodes):
+            items = [node[None] for node in nodes if None in node]
             for index, item in enumerate(value):
-                walk(value, index, item, node[None])
+                walk(value, index, item, items)
         else:
             _remove_at(parent, name, holes)
 
-    walk(held, _HELD, held[_HELD], cover.get(_HELD))
+    walk(held, _HELD, held[_HELD], [cover[_HELD]] if _HELD in cover else [])
+
+
+def _apply_extension_tags(held: dict[str, Any], plan: Plan, treatments: Mapping[str, str],
+                          masks: Mapping[str, Mask], key: Keyed, holes: list[list[Any]]
+                          ) -> None:
+    """Apply the tags of a registered extension's ``plan`` to ``held``. Tags on members an
+    object admits by ``patternProperties`` or ``additionalProperties`` name no member the
+    compiled walk could test by name: such a plan is acted on path by path, shallow paths
+    first (what the compiled walk is held to), each reaching every member its step finds."""
+    if not plan.open:
+        _apply_tags(held, plan, treatments, masks, key, holes)
+        return
+    paths: list[tuple[tuple[OpenStep, ...], str, str | None]] = [*plan.pipl, *plan.open]
+    for path, pipl, method in sorted(paths, key=lambda p: len(p[0])):
+        treatment = treatments.get(pipl, "remove")
+        if treatment == "keep":
+            continue
+        mask = masks.get(method) if treatment == "mask" and method is not None else None
+        for where, value in list(values_at(held, path)):
+            parent = _parent(held, where)
+            if value is _HOLE:
+                continue
+            if mask is not None:
+                _mask_at(parent, where[-1], value, mask, key, holes)
+            else:
+                _remove_at(parent, where[-1], holes)
 
 
 def _redact_details(spec: Spec, resource_type: str, doc: dict[str, Any],

@@ -1,16 +1,19 @@
 """Where a registered extension's schema admits a value no ``x-pipl`` tag covers
 (/req/profiles/extension-schemas).
 
-Redaction treats an extension's values by the tags on the members its schema names, and
-treats anything else as sensitive. So that the tags say what every value is, each value the
-schema admits lies at or within a tagged member: the members an object admits are named in
-``properties`` (of the object itself or of the subschemas that describe the same value:
-``allOf``, ``anyOf``, ``oneOf``, ``if``/``then``/``else``, ``dependentSchemas`` and the
-schema's own ``$ref`` targets) and each carries a tag, and the object admits no other member.
-An untagged part of the schema may therefore not leave an object open, admit members by
-``additionalProperties``, ``patternProperties`` or ``unevaluatedProperties``, leave an array's
-items undescribed or given by ``prefixItems``, admit a bare value, or take its values from a
-schema of the specification, whose members the extension does not tag.
+Redaction treats an extension's values by the tags of its schema, and treats anything else as
+sensitive. So that the tags say what every value is, each value the schema admits lies at or
+within a tagged member: the members an object admits are named in ``properties`` (of the
+object itself or of the subschemas that describe the same value: ``allOf``, ``anyOf``,
+``oneOf``, ``if``/``then``/``else``, ``dependentSchemas`` and the schema's own ``$ref``
+targets) and each carries a tag, or are admitted by ``patternProperties`` or
+``additionalProperties`` subschemas that are tagged themselves or tag what they admit in the
+same way; the object admits no other member. Redaction finds the members those two keywords
+admit as a validator does. An untagged part of the schema may therefore not leave an object
+open, admit members by ``unevaluatedProperties`` (which members that covers depends on the
+subschemas a value passes, which redaction does not evaluate), leave an array's items
+undescribed or given by ``prefixItems``, admit a bare value, or take its values from a schema
+of the specification, whose members the extension does not tag.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from collections.abc import Iterator
 from typing import Any
 
 Where = tuple[str | int, ...]
-#: a finding: where, whether a named member lacks its tag (``UNTAGGED``) or the schema admits
-#: values it names no tag for (``OPEN``), and the member or keyword at fault
+#: a finding: where, whether a named member lacks its tag (``UNTAGGED``), the schema admits
+#: values it names no tag for (``OPEN``) or admits members by ``unevaluatedProperties``
+#: (``UNEVALUATED``), and the member or keyword at fault
 Problem = tuple[Where, str, str]
-UNTAGGED, OPEN = "member-untagged", "values-untagged"
+UNTAGGED, OPEN, UNEVALUATED = "member-untagged", "values-untagged", "unevaluated"
 
 #: keywords whose values are data, not schemas
 _DATA_KEYWORDS = frozenset({"const", "enum", "examples", "default"})
@@ -197,15 +201,23 @@ class _Walk:
             yield at, OPEN, str(at[-1])
         members: dict[str, list[tuple[Any, Where, Any]]] = {}
         items: list[tuple[Any, Where, Any]] = []
+        # Members held to a subschema of their own, as an array's items are: those a pattern
+        # finds or beyond those named, which redaction finds as a validator does.
+        found: list[tuple[Any, Where, Any]] = []
         for part, at, r in parts:
             for name, sub in (part.get("properties") or {}).items():
                 members.setdefault(name, []).append((sub, (*at, "properties", name), r))
-            for keyword in ("patternProperties", "prefixItems"):
-                if part.get(keyword):
-                    yield (*at, keyword), OPEN, keyword
-            for keyword in ("additionalProperties", "unevaluatedProperties"):
-                if isinstance(part.get(keyword), dict):  # true leaves the object open
-                    yield (*at, keyword), OPEN, keyword
+            if part.get("prefixItems"):
+                yield (*at, "prefixItems"), OPEN, "prefixItems"
+            for pattern, sub in (part.get("patternProperties") or {}).items():
+                if sub is True:  # admits any value under the names it finds
+                    yield (*at, "patternProperties", pattern), OPEN, "patternProperties"
+                else:
+                    found.append((sub, (*at, "patternProperties", pattern), r))
+            if isinstance(part.get("additionalProperties"), dict):  # true leaves it open
+                found.append((part["additionalProperties"], (*at, "additionalProperties"), r))
+            if isinstance(part.get("unevaluatedProperties"), dict):
+                yield (*at, "unevaluatedProperties"), UNEVALUATED, "unevaluatedProperties"
             if "items" in part:
                 items.append((part["items"], (*at, "items"), r))
         for name, occurrences in members.items():
@@ -217,7 +229,7 @@ class _Walk:
             yield where, OPEN, "additionalProperties"
         if "array" in shapes and not items:
             yield where, OPEN, "items"
-        for sub, at, r in items:
+        for sub, at, r in [*found, *items]:
             yield from self.value(sub, at, r, seen)
         if "scalar" in shapes:
             yield where, OPEN, "type"

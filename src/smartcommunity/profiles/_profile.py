@@ -14,7 +14,7 @@ import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from ..exceptions import IdentifierError, ProfileError
 from ..specification import DEFAULT_VERSION, Spec, available_versions, load_spec
 from ..validation import Finding, Report, Validator, finding, pointer, schema_resolver
 from ._calendar import SCAN_LIMIT, WORKING_DAYS, Calendar, TimeLimit, parse_offset
-from ._extension_schema import UNTAGGED, untagged
+from ._extension_schema import UNEVALUATED, UNTAGGED, untagged
 
 __all__ = ["Extension", "Profile", "Service", "check_profile", "load_profile"]
 
@@ -45,6 +45,7 @@ EXTENSION_SCHEMA_INVALID = "profile.extension-schema-invalid"
 EXTENSION_UNTAGGED = "profile.extension-untagged"
 EXTENSION_REF_UNRESOLVABLE = "profile.extension-ref-unresolvable"
 EXTENSION_OPEN = "profile.extension-open"
+EXTENSION_UNEVALUATED = "profile.extension-unevaluated"
 EXTENSION_OUTSIDE_NAMESPACE = "profile.extension-outside-namespace"
 GRID_OUTSIDE_DIVISION = "profile.grid-outside-division"
 GRID_POLYGON_OPEN = "profile.grid-polygon-open"
@@ -93,6 +94,13 @@ class Extension:
         return not self.resource_types or resource_type in self.resource_types
 
 
+def _day(text: Any) -> date | None:
+    try:
+        return date.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:  # a profile no check has passed: no day to go by
+        return None
+
+
 def _limits(raw: Any) -> dict[str, dict[str, TimeLimit]]:
     out: dict[str, dict[str, TimeLimit]] = {}
     for urgency, kinds in (raw or {}).items():
@@ -117,6 +125,8 @@ class Profile:
         self.city: str = head["city"]
         self.divisions: tuple[str, ...] = tuple(head["divisions"])
         self.title: Mapping[str, str] = head["title"]
+        #: the day this version was published, from which it applies (None: not stated)
+        self.published: date | None = _day(head.get("published"))
         self.organisations: Mapping[str, dict[str, Any]] = {
             o["code"]: o for o in organisations if isinstance(o.get("code"), str)}
         self.services: Mapping[str, Service] = {
@@ -179,6 +189,16 @@ class Profile:
                 return limit
         return self.default_deadlines.get(urgency, {}).get(kind)
 
+    def predates(self, at: datetime) -> bool:
+        """Whether ``at`` falls before the day this version of the profile was published, in
+        its time zone: an issue submitted then was given its deadlines under an earlier
+        version, and an import keeps them as recorded (/req/profiles/deadlines). False when
+        the profile states no publication date."""
+        # Compared as instants: moving ``at`` into the profile's offset may leave the years a
+        # date can hold.
+        return self.published is not None and \
+            at < datetime.combine(self.published, time(), self.calendar.offset)
+
     def deadline(self, category: str, urgency: str, kind: str, start: datetime
                  ) -> datetime | None:
         """When the ``kind`` deadline of an issue of ``category`` and ``urgency`` started at
@@ -220,15 +240,18 @@ class Profile:
         return (code.split(".", 1)[0] == self.code_prefix
                 or code.rsplit(".", 1)[-1].startswith(self.code_prefix + "-"))
 
-    def review(self, document: Any, report: Report, *, previous: Any = None) -> Report:
+    def review(self, document: Any, report: Report, *, previous: Any = None,
+               imported: bool = False) -> Report:
         """``report`` (of :func:`smartcommunity.validate` on ``document``) with this profile's
         findings: city codes no longer unknown, organisations resolved, registered extensions
         validated, stated deadlines checked, ``meta.profile`` read. With ``previous``, the
         version a write of ``document`` replaces, the deadlines are checked only when the write
-        changes them or what they are computed from (/req/profiles/deadlines)."""
+        changes them or what they are computed from; ``imported``, a record stored elsewhere
+        before: the deadlines of an issue submitted before this version was published are
+        kept as recorded (:meth:`predates`; /req/profiles/deadlines)."""
         from ._review import review
 
-        return review(self, document, report, previous)
+        return review(self, document, report, previous, imported=imported)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -460,6 +483,8 @@ class _Checks:
                                                  resolver):
                 if problem == UNTAGGED:
                     self.emit(where, EXTENSION_UNTAGGED, value=key, member=name)
+                elif problem == UNEVALUATED:
+                    self.emit(where, EXTENSION_UNEVALUATED, value=key)
                 else:
                     self.emit(where, EXTENSION_OPEN, value=key, keyword=name)
 

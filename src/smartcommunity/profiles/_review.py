@@ -5,7 +5,8 @@ city's own codes and adds what only the city can say: organisations resolved in 
 registered extensions against their schemas, stated deadlines against its catalogue, vote
 outcomes against its consultation thresholds, and whether the document names another profile.
 Given the version a write replaces, the deadlines are held to the catalogue only when the write
-puts them in question (/req/profiles/deadlines).
+puts them in question; an imported issue submitted before the profile's version was published
+keeps the deadlines it was given under an earlier one (/req/profiles/deadlines).
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ _DEADLINES = (("response", "responseDue"), ("resolution", "resolutionDue"))
 _DEADLINE_INPUTS = ("category", "urgency", "submittedAt")
 
 
-def review(profile: Profile, document: Any, report: Report, previous: Any = None) -> Report:
+def review(profile: Profile, document: Any, report: Report, previous: Any = None, *,
+           imported: bool = False) -> Report:
     """``report`` with ``profile``'s findings; ``document`` as given to the validator.
-    ``previous`` is the version a write of ``document`` replaces, if any."""
+    ``previous`` is the version a write of ``document`` replaces, if any; ``imported``: the
+    document is a record being imported."""
     if isinstance(document, bytes | str):
         try:
             document = json.loads(document)
@@ -79,7 +82,7 @@ def review(profile: Profile, document: Any, report: Report, previous: Any = None
              *_organisations(profile, spec, document, report.resource_type),
              *_extensions(profile, spec, document, report.resource_type),
              *_deadlines(profile, spec, document,
-                         previous if isinstance(previous, dict) else None),
+                         previous if isinstance(previous, dict) else None, imported),
              *_profiles(profile, spec, document)]
     return Report(findings=kept + added, resource_type=report.resource_type, id=report.id,
                   spec_version=report.spec_version)
@@ -212,7 +215,8 @@ def _in_question(document: dict[str, Any], previous: dict[str, Any] | None,
 
 
 def _deadlines(profile: Profile, spec: Spec, document: dict[str, Any],
-               previous: dict[str, Any] | None = None) -> Iterator[Finding]:
+               previous: dict[str, Any] | None = None, imported: bool = False
+               ) -> Iterator[Finding]:
     # Without stated deadlines there is nothing to exceed, but a limit the profile sets and
     # cannot compute still leaves the issue without the deadline it is owed.
     stated = document.get("deadlines", {})
@@ -220,6 +224,12 @@ def _deadlines(profile: Profile, spec: Spec, document: dict[str, Any],
     category, urgency = document.get("category"), document.get("urgency")
     if not isinstance(stated, dict) or start is None or not isinstance(category, str) \
             or not isinstance(urgency, str):
+        return
+    if imported and previous is None and profile.predates(start):
+        # Given under an earlier version of the profile, and kept by every write since that
+        # left them alone: a restored or moved record keeps them too. One submitted since
+        # this version applies is held to it as a new issue is, so no import makes a new
+        # issue's deadlines looser than the catalogue's.
         return
     for kind, member in _DEADLINES:
         if not _in_question(document, previous, member):

@@ -24,6 +24,8 @@ from ._input import too_deep
 from ._messages import ErrorCodes, message
 from ._plan import (
     Leaf,
+    Members,
+    OpenStep,
     Plan,
     Step,
     compile_details_plans,
@@ -55,12 +57,12 @@ from ._validator import (
 from ._versions import Resolved, resolve_version
 
 __all__ = ["SESSION_CANCELLED", "Checked", "Compiled", "Context", "ErrorCodes", "Finding", "Leaf",
-           "Links", "Member", "Plan", "Report", "Resolved", "SchemaEngine", "SetCheck",
-           "SetContext", "Severity", "Step", "Validator", "ballots_mismatch", "compare_instants",
-           "compile_details_plans", "compile_plan", "compile_schema", "compile_schema_plan",
-           "excerpt", "finding", "instant", "member_rule", "message", "pointer", "pseudonym_key",
-           "resolve_pointer", "resolve_version", "rule", "rules_for", "schema_problems",
-           "schema_resolver", "set_rule", "too_deep", "validate", "values_at",
+           "Links", "Member", "Members", "OpenStep", "Plan", "Report", "Resolved", "SchemaEngine",
+           "SetCheck", "SetContext", "Severity", "Step", "Validator", "ballots_mismatch",
+           "compare_instants", "compile_details_plans", "compile_plan", "compile_schema",
+           "compile_schema_plan", "excerpt", "finding", "instant", "member_rule", "message",
+           "pointer", "pseudonym_key", "resolve_pointer", "resolve_version", "rule", "rules_for",
+           "schema_problems", "schema_resolver", "set_rule", "too_deep", "validate", "values_at",
            "vote_outcome_findings"]
 
 

@@ -8,6 +8,7 @@ hand, so a new field of a known kind is checked without touching the library.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,39 @@ from ..specification import Spec
 
 #: A path step: a member name, or None for "every item of an array".
 Step = str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Members:
+    """A path step over the members of an object its schema admits without naming them: those
+    whose names ``pattern`` finds (``patternProperties``), or, with no ``pattern``, those
+    neither in ``named`` nor found by any of ``patterns`` (``additionalProperties`` beside the
+    same schema's ``properties`` and ``patternProperties``). Only the plans of registered
+    extensions take such steps (:func:`compile_schema_plan`)."""
+
+    pattern: str | None = None
+    named: frozenset[str] = frozenset()
+    patterns: tuple[str, ...] = ()
+
+    def matches(self, name: str) -> bool:
+        """Whether the member ``name`` is one of these, as a validator finds it (a search, as
+        ``patternProperties`` asks). A pattern Python cannot read finds nothing, and excludes
+        nothing from the members beyond it: the tag beyond them then still applies."""
+        if self.pattern is not None:
+            return _found(self.pattern, name) is True
+        return name not in self.named and not any(_found(p, name) for p in self.patterns)
+
+
+def _found(pattern: str, name: str) -> bool | None:
+    """Whether ``pattern`` finds something in ``name``; None when it is no pattern."""
+    try:
+        return re.search(pattern, name) is not None
+    except re.error:
+        return None
+
+
+#: a step of a registered extension's plan: a member, every item, or members found by a rule
+OpenStep = Step | Members
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +74,10 @@ class Plan:
     visibility: list[tuple[Step, ...]] = field(default_factory=list)
     #: free-form members (extension values, action details) whose nesting the schema leaves open
     freeform: list[tuple[Step, ...]] = field(default_factory=list)
+    #: path → x-pipl class, x-pipl-mask, for the tags that apply to members an object admits by
+    #: ``patternProperties`` or ``additionalProperties`` (:class:`Members` steps), shallow paths
+    #: first; only a registered extension's plan has them
+    open: list[tuple[tuple[OpenStep, ...], str, str | None]] = field(default_factory=list)
 
 
 #: datatypes with rules of their own; names and titles for /req/core/invisible-characters
@@ -94,10 +132,12 @@ def schema_resolver(spec: Spec, schema: Mapping[str, Any]) -> Any:
 def compile_schema_plan(spec: Spec, schema: dict[str, Any], member: str) -> Plan:
     """The plan of a free-standing ``schema`` (a city's registered extension) as the value of
     ``member`` of an object, so a tag on the schema's root has a member to act on. Its
-    references are read with :func:`schema_resolver`."""
+    references are read with :func:`schema_resolver`. The tags of the members an object admits
+    by ``patternProperties`` or ``additionalProperties`` are in ``open``."""
     plan = Plan()
     resolver = schema_resolver(spec, schema)
-    _walk({"type": "object", "properties": {member: schema}}, (), resolver, plan, frozenset())
+    _walk({"type": "object", "properties": {member: schema}}, (), resolver, plan, frozenset(),
+          open_members=True)
     _finish(plan)
     return plan
 
@@ -107,13 +147,17 @@ def _finish(plan: Plan) -> None:
     removed parent takes them with it) without sorting on every document."""
     plan.pipl = sorted(dict.fromkeys(plan.pipl), key=lambda p: len(p[0]))
     plan.visibility = sorted(dict.fromkeys(plan.visibility), key=len)
+    plan.open = sorted(dict.fromkeys(plan.open), key=lambda p: len(p[0]))
 
 
 def _walk(
-    node: Any, path: tuple[Step, ...], resolver: Any, plan: Plan, seen: frozenset[str]
+    node: Any, path: tuple[Step, ...], resolver: Any, plan: Plan, seen: frozenset[str],
+    *, open_members: bool = False
 ) -> None:
     if not isinstance(node, dict):
         return
+    if open_members:
+        _walk_open(node, path, resolver, plan, seen)
     if (
         node.get("type") == "object"
         and "properties" not in node
@@ -139,25 +183,72 @@ def _walk(
         resolved = resolver.lookup(ref)
         key = str(id(resolved.contents))
         if key not in seen:
-            _walk(resolved.contents, path, resolved.resolver, plan, seen | {key})
+            _walk(resolved.contents, path, resolved.resolver, plan, seen | {key},
+                  open_members=open_members)
     props = node.get("properties")
     if isinstance(props, dict):
         if "visibility" in props and path:
             plan.visibility.append(path)
         for name, sub in props.items():
-            _walk(sub, (*path, name), resolver, plan, seen)
+            _walk(sub, (*path, name), resolver, plan, seen, open_members=open_members)
     items = node.get("items")
     if isinstance(items, dict):
-        _walk(items, (*path, None), resolver, plan, seen)
+        _walk(items, (*path, None), resolver, plan, seen, open_members=open_members)
     for keyword in ("allOf", "anyOf", "oneOf"):
         for sub in node.get(keyword, ()):
-            _walk(sub, path, resolver, plan, seen)
+            _walk(sub, path, resolver, plan, seen, open_members=open_members)
     for keyword in ("then", "else"):
         if isinstance(node.get(keyword), dict):
-            _walk(node[keyword], path, resolver, plan, seen)
+            _walk(node[keyword], path, resolver, plan, seen, open_members=open_members)
 
 
-def values_at(document: Any, path: tuple[Step, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+def _walk_open(node: dict[str, Any], path: tuple[OpenStep, ...], resolver: Any, plan: Plan,
+               seen: frozenset[str]) -> None:
+    """The tags below the members ``node`` admits by ``patternProperties`` or
+    ``additionalProperties``, each from a :class:`Members` step on, into ``plan.open``."""
+    patterns = node.get("patternProperties")
+    patterns = patterns if isinstance(patterns, dict) else {}
+    named = node.get("properties")
+    steps: list[tuple[Members, Any]] = [(Members(pattern), sub) for pattern, sub in
+                                        patterns.items()]
+    if isinstance(node.get("additionalProperties"), dict):
+        steps.append((Members(None, frozenset(named if isinstance(named, dict) else ()),
+                              tuple(patterns)), node["additionalProperties"]))
+    for step, sub in steps:
+        _walk_beyond(sub, (*path, step), resolver, plan, seen)
+
+
+def _walk_beyond(node: Any, path: tuple[OpenStep, ...], resolver: Any, plan: Plan,
+                 seen: frozenset[str]) -> None:
+    """What :func:`_walk` records of redaction's tags, below a :class:`Members` step."""
+    if not isinstance(node, dict):
+        return
+    if "x-pipl" in node:
+        plan.open.append((path, node["x-pipl"], node.get("x-pipl-mask")))
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        resolved = resolver.lookup(ref)
+        key = str(id(resolved.contents))
+        if key not in seen:
+            _walk_beyond(resolved.contents, path, resolved.resolver, plan, seen | {key})
+    props = node.get("properties")
+    if isinstance(props, dict):
+        for name, sub in props.items():
+            _walk_beyond(sub, (*path, name), resolver, plan, seen)
+    items = node.get("items")
+    if isinstance(items, dict):
+        _walk_beyond(items, (*path, None), resolver, plan, seen)
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for sub in node.get(keyword, ()):
+            _walk_beyond(sub, path, resolver, plan, seen)
+    for keyword in ("then", "else"):
+        if isinstance(node.get(keyword), dict):
+            _walk_beyond(node[keyword], path, resolver, plan, seen)
+    _walk_open(node, path, resolver, plan, seen)
+
+
+def values_at(document: Any, path: tuple[OpenStep, ...]
+              ) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     """Every ``(concrete path, value)`` the step path reaches in ``document``."""
     stack: list[tuple[tuple[str | int, ...], Any, int]] = [((), document, 0)]
     n = len(path)
@@ -171,6 +262,10 @@ def values_at(document: Any, path: tuple[Step, ...]) -> Iterator[tuple[tuple[str
             if isinstance(node, list):
                 for j in range(len(node) - 1, -1, -1):
                     stack.append(((*where, j), node[j], i + 1))
+        elif isinstance(step, Members):
+            if isinstance(node, dict):
+                for name in reversed([n for n in node if step.matches(n)]):
+                    stack.append(((*where, name), node[name], i + 1))
         elif isinstance(node, dict) and step in node:
             stack.append(((*where, step), node[step], i + 1))
 

@@ -9,6 +9,7 @@ one the server publishes: catalogue deadlines, city codes, organisations and ext
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -22,7 +23,7 @@ from ...profiles import Profile, Service, TimeLimit, check_profile
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._samples import sample
+from ._samples import name_found_by, sample
 from ._shared import (
     CLOSE_VOTE,
     ISSUE,
@@ -402,6 +403,7 @@ def test_profile_document_extensions(ctx: KitContext) -> None:
         ctx.expect(ctx.read(ISSUE, doc["id"]).status == 404, "扩展无效的诉求被保存了",
                    "the issue with an invalid extension was stored")
         _undescribed_member(ctx, key, extension.schema)
+        _members_found(ctx, key, extension.schema)
         return
     raise Skipped("配置没有登记可用于诉求的扩展", "the profile registers no issue extension")
 
@@ -438,6 +440,73 @@ def _undescribed_member(ctx: KitContext, key: str, schema: Any) -> None:
                    f"{name}（受众 {audience}）读到了扩展 {key} 中模式未描述的成员 {_UNDESCRIBED}",
                    f"{name} (audience {audience}) was served the member {_UNDESCRIBED} of "
                    f"extension {key}, which its schema does not describe")
+
+
+#: a member name the kit gives a value an extension admits beyond the members it names
+_BEYOND = "kitBeyondNamedMembers"
+
+
+def _found(schema: Any) -> list[tuple[str, dict[str, Any], str]]:
+    """The tagged subschemas by which the root object of ``schema`` admits members it does not
+    name (``patternProperties``, ``additionalProperties``), each with a member name it finds
+    and what it is."""
+    if not isinstance(schema, dict):
+        return []
+    named = schema.get("properties") or {}
+    patterns = schema.get("patternProperties") or {}
+    out = []
+    for pattern, sub in patterns.items():
+        name = name_found_by(pattern)
+        if isinstance(sub, dict) and "x-pipl" in sub and name is not None:
+            out.append((name, sub, f"patternProperties {pattern}"))
+    beyond = schema.get("additionalProperties")
+    if isinstance(beyond, dict) and "x-pipl" in beyond and _BEYOND not in named \
+            and not any(re.search(p, _BEYOND) for p in patterns):
+        out.append((_BEYOND, beyond, "additionalProperties"))
+    return out
+
+
+def _members_found(ctx: KitContext, key: str, schema: Any) -> None:
+    """A published issue whose registered extension holds a member its schema admits by a
+    tagged ``patternProperties`` or ``additionalProperties``: taken, and never served to a
+    reader whose audience may not see the class the tag names (the tag applies to every
+    member that subschema admits, found as a validator finds it)."""
+    base = sample(ctx.spec, schema)
+    if not isinstance(base, dict):
+        return  # the kit builds no value of this schema to add a member to
+    validator = Draft202012Validator(schema, registry=ctx.spec.registry,
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    treatments = ctx.spec.privacy["treatments"]
+    anonymous = ctx.spec.audience_of(str(ctx.spec.privacy["recordAccess"]["anonymousRole"]))
+    readers: list[tuple[str, Principal | None]] = [(p.name, p) for p in ctx.serving()]
+    for name, sub, how in _found(schema):
+        pipl = str(sub["x-pipl"])
+        if all(t.get(pipl) == "keep" for t in treatments.values()):
+            continue  # every audience sees this class: nothing to withhold
+        secret = f"kit-found-{ctx.new_id()}"
+        member = secret if validator.is_valid({**base, name: secret}) else sample(ctx.spec, sub)
+        value = {**base, name: member}
+        if member is None or not validator.is_valid(value):
+            continue
+        doc = _now_issue(ctx, extensions={key: value}, publication={"published": True})
+        ctx.expect_status(ctx.create(doc), 201,
+                          zh=f"扩展 {key} 带有其 {how} 接受的成员 {name} 的诉求被拒收",
+                          en=f"an issue whose extension {key} holds the member {name}, which "
+                             f"its {how} admits, was refused")
+        for reader, who in [*readers, ("(no token)", None)]:
+            audience = ctx.audience(who, doc) if who is not None else anonymous
+            if treatments[audience].get(pipl) == "keep":
+                continue
+            resp = ctx.call("GET", ctx.resource_path(ISSUE, doc["id"]), who)
+            if resp.status != 200:
+                continue  # what a reader may not read at all, it is not shown
+            shown = ((resp.json() or {}).get("extensions") or {}).get(key)
+            leaked = isinstance(shown, dict) and name in shown and shown[name] == member
+            ctx.expect(not leaked,
+                       f"{reader}（受众 {audience}）读到了扩展 {key} 中 {how} 接受、标注为 {pipl} "
+                       f"的成员 {name}",
+                       f"{reader} (audience {audience}) was served the member {name} of "
+                       f"extension {key}, which its {how} admits tagged {pipl}")
 
 
 @check("/req/profiles/document-profile")

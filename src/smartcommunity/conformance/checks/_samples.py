@@ -114,6 +114,15 @@ def _string(node: dict[str, Any]) -> str:
     return text
 
 
+def name_found_by(pattern: str) -> str | None:
+    """A short member name the regular expression ``pattern`` finds (as ``patternProperties``
+    searches names), or None when the kit builds none."""
+    try:
+        return _matching(pattern)
+    except (_NoSample, re.error, RecursionError):
+        return None
+
+
 def _matching(pattern: str) -> str:
     """A short string the regular expression ``pattern`` finds itself in."""
     from re import _parser  # type: ignore[attr-defined]
