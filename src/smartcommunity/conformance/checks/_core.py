@@ -23,6 +23,7 @@ from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
     AFTER_9999,
+    ISSUE,
     RESIDENT,
     ROLE,
     Tracked,
@@ -40,6 +41,7 @@ from ._shared import (
     query,
     refused_on_create,
     resident_ref,
+    submitted_by,
     without_meta,
 )
 
@@ -1006,11 +1008,38 @@ def _named_otherwise(ctx: KitContext, who: Principal, tag: str) -> list[dict[str
     return claims
 
 
+#: the code of an update changing a creator member (/req/core/actor-is-principal)
+CREATOR_FIXED = "http.creator-fixed"
+
+
+def _submitter_kept(ctx: KitContext) -> None:
+    """An update changing who submitted an issue (handing it to another resident, naming
+    someone else, or taking it from the resident it was recorded for) is 422
+    http.creator-fixed and changes nothing: whose issue it is follows from submittedBy."""
+    if ISSUE not in ctx.spec.resource_types:
+        return
+    actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(ctx.new_id())}
+    issue = Tracked(ctx, submitted_by(ctx, actor))
+    by = dict(issue.doc.get("submittedBy") or {})
+    claims = (("another resident", {**by, "onBehalfOf": resident_ref(ctx.new_id())}),
+              ("another name", {**by, "name": f"kit-renamed-{ctx.new_id()[:8]}"}),
+              ("no resident", {k: v for k, v in by.items() if k != "onBehalfOf"}))
+    for label, claim in claims:
+        what = f"submittedBy → {label}"
+        problem = issue.refused(issue.put(expect=None, submittedBy=claim), 422, what).json()
+        codes = {str(e.get("code")) for e in problem.get("errors") or [] if isinstance(e, dict)}
+        ctx.expect(CREATOR_FIXED in codes,
+                   f"改写提交人（{label}）的更新的拒绝没有给出 {CREATOR_FIXED}",
+                   f"the refusal of an update rewriting the submitter ({label}) does not say "
+                   f"{CREATOR_FIXED}")
+
+
 @check("/req/core/actor-is-principal")
 def test_actor_is_principal(ctx: KitContext) -> None:
     staff = ctx.staff
     others = [r for r in ctx.spec.roles if r != staff.role]
     _item_writer_forged(ctx)
+    _submitter_kept(ctx)
     stranger = _stranger(ctx)
     for rt in ctx.spec.lifecycles:
         if stranger is not None:

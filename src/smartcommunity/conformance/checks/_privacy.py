@@ -297,9 +297,36 @@ def test_department_assigned_only(ctx: KitContext) -> None:
                f"{other.organisation} sees issues not assigned to it in the feed")
 
 
+#: the requirement whose parameter orders the reporter disclosures
+REPORTER_DISCLOSURE = "/req/privacy/reporter-disclosure"
+
+
+def _protection_kept(ctx: KitContext) -> None:
+    """An update may make reporterDisclosure more protective, never less: each lowering is
+    422 issue.disclosure-lowered and changes nothing; a raise is stored."""
+    order = [str(d) for d in ctx.spec.parameter(REPORTER_DISCLOSURE, "disclosureOrder")]
+    for i, held in enumerate(order[1:], 1):
+        issue = Tracked(ctx, new_issue(ctx, reporterDisclosure=held))
+        for given in order[:i]:
+            what = f"reporterDisclosure {held} → {given}"
+            problem = issue.refused(issue.put(expect=None, reporterDisclosure=given), 422,
+                                    what).json()
+            codes = {str(e.get("code")) for e in problem.get("errors") or []
+                     if isinstance(e, dict)}
+            ctx.expect("issue.disclosure-lowered" in codes,
+                       f"{what} 的拒绝没有给出 issue.disclosure-lowered",
+                       f"the refusal of {what} does not say issue.disclosure-lowered")
+        if held != order[-1]:
+            issue.put(reporterDisclosure=order[-1])
+            ctx.expect(issue.doc.get("reporterDisclosure") == order[-1],
+                       f"reporterDisclosure 从 {held} 改为 {order[-1]} 没有保存",
+                       f"reporterDisclosure raised from {held} to {order[-1]} was not stored")
+
+
 @check("/req/privacy/reporter-disclosure", needs=(ROLE.department,))
 def test_reporter_disclosure(ctx: KitContext) -> None:
     (dept,) = ctx.principals_of(ROLE.department, 1)
+    _protection_kept(ctx)
     intake = set(transition(ctx, ISSUE, "accept")["roles"])
     for disclosure in ("anonymous", "confidential"):
         tag = ctx.new_id()
