@@ -339,20 +339,34 @@ def _not_a_form(media: str) -> ProblemError:
         "zh-Hans": f"请求体必须是 {_FORM} 或 {_MULTIPART}，而不是 {given_zh}"})
 
 
+#: the fields a POST may give in its query string as well as in its body
+_POSTED_IN_QUERY = ("api_key", "jurisdiction_id")
+
+
+def _in_query(request: Request) -> list[tuple[str, str]]:
+    """The fields of a POST its query string gives (/req/open311/create); a blank one is
+    left out, as in the form."""
+    return [(k, v) for k, v in request.query_params.multi_items()
+            if k in _POSTED_IN_QUERY and v]
+
+
 async def _form(request: Request) -> dict[str, Any]:
-    """The fields of a form-encoded or multipart/form-data POST."""
+    """The fields of a form-encoded or multipart/form-data POST, with those its query string
+    gives: one set, so a field given in both is given twice (/req/open311/create)."""
     header = request.headers.get("content-type", "")
     media = header.split(";", 1)[0].strip().lower()
     if media not in (_FORM, _MULTIPART):
         raise _not_a_form(media)
     body = await _body(request)
     if media == _MULTIPART:
-        return _collect(request, _multipart(request, header, body))
-    try:
-        return _collect(request, parse_qsl(body.decode("utf-8"), keep_blank_values=False,
-                                           strict_parsing=False))
-    except UnicodeDecodeError:
-        raise BadRequest("the form is not UTF-8") from None
+        pairs = _multipart(request, header, body)
+    else:
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=False,
+                              strict_parsing=False)
+        except UnicodeDecodeError:
+            raise BadRequest("the form is not UTF-8") from None
+    return _collect(request, [*_in_query(request), *pairs])
 
 
 def _community(request: Request, principal: Principal, form: dict[str, Any]) -> str:
@@ -383,10 +397,7 @@ async def create(request: Request, fmt: str) -> Response:
     """POST requests: the form becomes an issue created as the native API creates one."""
     st = _state(request)
     form = await _form(request)
-    principal = _principal(request, form.pop("api_key", None) or request.query_params.get(
-        "api_key"), required=True)
-    if request.query_params.get("jurisdiction_id"):
-        form["jurisdiction_id"] = request.query_params["jurisdiction_id"]
+    principal = _principal(request, form.pop("api_key", None), required=True)
     _jurisdiction(request, form.get("jurisdiction_id"))
     # An unresolved community is reported with every other problem of the form, not alone.
     unresolved: list[dict[str, Any]] = []

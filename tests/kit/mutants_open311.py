@@ -177,6 +177,20 @@ def repeated_field_last_wins(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def query_field_overrides_form(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Reads the form alone, then lets the query string's api_key and jurisdiction_id take
+    the place of the form's: a field given in both is filed with the query's value."""
+    original = bridge._collect
+
+    def collect(request: Any, pairs: Any) -> dict[str, Any]:
+        query = dict(bridge._in_query(request))
+        form = original(request, [(k, v) for k, v in pairs if k not in query])
+        return {**form, **query}
+
+    mp.setattr(bridge, "_collect", collect)
+    return app
+
+
 def id_list_uncapped(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Answers every id service_request_id lists, however many."""
     mp.setattr(bridge, "_wanted", lambda request: list(dict.fromkeys(
@@ -257,6 +271,9 @@ MUTANTS: list[Mutant] = [
            repeated_field_kept),
     Mutant("open311-repeated-field-last-wins", "/req/open311/create",
            "a form field given twice is filed with its last value", repeated_field_last_wins),
+    Mutant("open311-query-field-overrides-form", "/req/open311/create",
+           "api_key or jurisdiction_id given in both the query string and the form is filed "
+           "with the query's value", query_field_overrides_form),
     Mutant("open311-date-window-overflows", "/req/open311/read",
            "a start_date or end_date at either end of the calendar is a 500",
            date_window_overflows),

@@ -627,6 +627,50 @@ def test_every_field_given_twice_is_named_and_list_keys_still_collect(api: Api) 
     assert all("more than once" not in e["description"] for e in refused.json())
 
 
+def _filed_by(api: Api, *keys: str) -> list[Any]:
+    return [api.client.get(f"{PREFIX}/requests.json", params={"api_key": k}).json()
+            for k in keys]
+
+
+@settings(max_examples=24, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(field=st.sampled_from(["api_key", "jurisdiction_id"]), same=st.booleans(),
+       multipart=st.booleans())
+def test_a_field_in_the_query_and_the_form_is_given_twice(api: Api, field: str, same: bool,
+                                                          multipart: bool) -> None:
+    """/req/open311/create: the query string's api_key and jurisdiction_id are fields of the
+    POST like the form's; given in both, the same value or not, it is a 400 naming it that
+    stores nothing, neither value taken."""
+    other = {"api_key": "test-resident-chen", "jurisdiction_id": "110105001002"}[field]
+    given = dict(_BASE)[field] if same else other
+    query = urlencode({field: given, "locale": "en"})
+    before = _filed_by(api, RESIDENT, "test-resident-chen")
+    url = f"{PREFIX}/requests.json?{query}"
+    if multipart:
+        resp = api.client.post(url, files=[(k, (None, v.encode("utf-8"))) for k, v in _BASE])
+    else:
+        resp = api.client.post(url, content=urlencode(_BASE), headers={"content-type": _FORM})
+    assert resp.status_code == 400, resp.text
+    assert [e["description"].split(":", 1)[0] for e in resp.json()] == [field]
+    assert _filed_by(api, RESIDENT, "test-resident-chen") == before
+
+
+def test_a_field_in_the_query_alone_is_taken(api: Api) -> None:
+    """The credential and the community may be given in the query instead of the form; a
+    blank one there is no value, as in the form."""
+    form = [(k, v) for k, v in _BASE if k not in ("api_key", "jurisdiction_id")]
+    resp = api.client.post(f"{PREFIX}/requests.json?api_key=test-resident-chen"
+                           "&jurisdiction_id=110105001001", data=dict(form))
+    assert resp.status_code == 201, resp.text
+    rid = resp.json()[0]["service_request_id"]
+    issue = api.staff.get(f"/issues/{rid}").json()
+    assert issue["submittedBy"]["name"] == "陈志强"
+    assert issue["communityDivisionCode"] == "110105001001"
+    blank = api.client.post(f"{PREFIX}/requests.json?jurisdiction_id=&api_key=",
+                            data=dict(_BASE))
+    assert blank.status_code == 201, blank.text
+
+
 _OFFSETS = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
 
 

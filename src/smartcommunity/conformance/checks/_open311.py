@@ -61,8 +61,9 @@ def _get(ctx: KitContext, tail: str, who: Principal | None = None,
 
 
 def _post(ctx: KitContext, fmt: str, form: dict[str, str] | list[tuple[str, str]],
-          headers: dict[str, str] | None = None) -> Response:
-    return ctx.call("POST", _path(ctx, f"/requests.{fmt}"), None,
+          headers: dict[str, str] | None = None,
+          query: dict[str, str] | None = None) -> Response:
+    return ctx.call("POST", _path(ctx, f"/requests.{fmt}"), None, params=query,
                     content=urlencode(form).encode("utf-8"),
                     headers={"Content-Type": _FORM, "Accept": "*/*", **(headers or {})})
 
@@ -252,9 +253,14 @@ def test_open311_create(ctx: KitContext) -> None:
 _SCALARS = ("description", "first_name", "jurisdiction_id", "api_key")
 
 
+#: the fields a POST may give in its query string instead of its form
+_IN_QUERY = ("api_key", "jurisdiction_id")
+
+
 def _refuses_repeats(ctx: KitContext, who: Principal, code: str) -> None:
     """A scalar field given twice is a 400 naming it that stores nothing: neither one of its
-    values nor both joined (/req/open311/create)."""
+    values nor both joined, the query string's fields counting with the form's
+    (/req/open311/create)."""
     form = [("api_key", who.token), ("service_code", code), ("lat", "39.9087"),
             ("long", "116.3975"), ("description", "楼道灯不亮"), ("first_name", "桂英"),
             ("jurisdiction_id", ctx.preset.community)]
@@ -264,6 +270,10 @@ def _refuses_repeats(ctx: KitContext, who: Principal, code: str) -> None:
         again = value if field in ("api_key", "jurisdiction_id") else "王" + value
         _names(ctx, _post(ctx, "json", [*form, (field, again)]), field,
                zh=f"表单中 {field} 出现两次", en=f"{field} given twice in the form")
+    for field in _IN_QUERY:
+        _names(ctx, _post(ctx, "json", form, query={field: dict(form)[field]}), field,
+               zh=f"{field} 在查询字符串和表单中各出现一次",
+               en=f"{field} given in both the query string and the form")
     events, _ = after(ctx, reader, cursor)
     issues = subject(ctx, ISSUE, "")
     ctx.expect(not [e for e in events if isinstance(e, dict)
