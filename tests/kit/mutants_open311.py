@@ -12,6 +12,7 @@ import pytest
 
 from reference_server import open311 as bridge
 from reference_server.errors import problem_response
+from reference_server.storage import Tx
 from smartcommunity.open311 import Conversion, mapping
 
 from .harness import kit_token
@@ -191,6 +192,41 @@ def query_field_overrides_form(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def ids_reach_storage(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Passes ids, tokens and service codes to storage unchecked, on a storage that holds no
+    NUL, as PostgreSQL: requests/%00.json is a 500 and ?service_request_id=%00 an empty list."""
+    mp.setattr(bridge, "_declared", lambda request, path, method: None)
+    get, page = Tx.get, Tx.page
+
+    def refuse_nul(value: Any) -> None:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+
+    def get_(self: Tx, rtype: str, rid: str) -> Any:
+        refuse_nul(rid)
+        return get(self, rtype, rid)
+
+    def page_(self: Tx, rtype: str, query: Any, *args: Any, **kwargs: Any) -> Any:
+        refuse_nul(query.category)
+        return page(self, rtype, query, *args, **kwargs)
+
+    mp.setattr(Tx, "get", get_)
+    mp.setattr(Tx, "page", page_)
+    return app
+
+
+def attributes_read_as_pairs(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Reads a form's ``attributes`` as a mapping, as dict() would: attributes=x is a 500."""
+    original = bridge.request_to_issue
+
+    def convert(fields: Any, catalogue: Any, **kw: Any) -> Conversion:
+        dict(fields.get("attributes") or {})
+        return original(fields, catalogue, **kw)
+
+    mp.setattr(bridge, "request_to_issue", convert)
+    return app
+
+
 def id_list_uncapped(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Answers every id service_request_id lists, however many."""
     mp.setattr(bridge, "_wanted", lambda request: list(dict.fromkeys(
@@ -296,6 +332,12 @@ MUTANTS: list[Mutant] = [
     Mutant("open311-anonymous-reads-as-staff", "/req/open311/public-read",
            "an Open311 read without api_key is answered as community staff",
            anonymous_reads_as_staff),
+    Mutant("open311-ids-reach-storage", "/req/open311/errors",
+           "an id, token or service code with a NUL reaches storage: a 500 where PostgreSQL "
+           "holds no NUL", ids_reach_storage),
+    Mutant("open311-attributes-read-as-pairs", "/req/open311/errors",
+           "a form's attributes=x is read as an object of attributes: a 500",
+           attributes_read_as_pairs),
     Mutant("open311-errors-as-problems", "/req/open311/errors",
            "the bridge answers errors as problem+json, not GeoReport error lists",
            errors_as_problems),

@@ -534,6 +534,39 @@ def test_open311_errors(ctx: KitContext) -> None:
                                   and _FORM in str(i.get("description")) for i in said),
                f"415 不是说明须为 {_FORM} 的 GeoReport 错误列表",
                f"the 415 is not a GeoReport error list saying the body must be {_FORM}")
+    _unfit_refused(ctx, who)
+
+
+#: an id, token or service code holding a NUL, where the bridge is given one, and the name of
+#: the parameter its refusal names (/req/core/path-id)
+_UNFIT: tuple[tuple[str, dict[str, str], str], ...] = (
+    ("/requests/%00.json", {}, "id"), ("/requests/%00.xml", {}, "id"),
+    ("/tokens/%00.json", {}, "token"),
+    ("/requests.json", {"service_request_id": "\x00"}, "service_request_id"),
+    ("/requests.json", {"service_code": "\x00"}, "service_code"))
+
+
+def _unfit_refused(ctx: KitContext, who: Principal) -> None:
+    """What no id, token or code may hold is a GeoReport 400 naming it, anonymous readers
+    included, before it reaches storage (where a NUL is PostgreSQL's 500); a form's
+    ``attributes``, text where an object of attributes would be, is a 400 naming it too."""
+    for tail, params, field in _UNFIT:
+        resp = ctx.call("GET", _path(ctx, tail), None, params=params, headers={"Accept": "*/*"})
+        what = f"GET {tail}" + "".join(f"?{name}=%00" for name in params)
+        if tail.endswith(".xml"):
+            ctx.expect_status(resp, 400, zh=f"{what}（NUL）", en=f"{what} (a NUL)")
+            root, items = georeport_xml(ctx, resp.text)
+            ctx.expect(root == "errors" and any(field in str(i.get("description"))
+                                                for i in items),
+                       f"{what} 的 XML 错误没有指明 {field}",
+                       f"the XML error of {what} does not name {field}")
+            continue
+        _names(ctx, resp, field, zh=f"{what}（NUL）", en=f"{what} (a NUL)")
+    code = _plain_service(ctx)
+    form = {"api_key": who.token, "service_code": code, "lat": "39.9087", "long": "116.3975",
+            "attributes": "x"}
+    _names(ctx, _post(ctx, "json", form), "attributes", zh="表单中的 attributes=x",
+           en="attributes=x in the form")
 
 
 @check("/req/open311/formats", needs=(_RESIDENT,))
