@@ -9,6 +9,7 @@ read is a native read or list redacted for the caller's audience, then converted
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -47,9 +48,11 @@ from .errors import (
     NotFound,
     PayloadTooLarge,
     ProblemError,
+    ServerError,
     UnsupportedMediaType,
     message,
 )
+from .openapi import operations
 from .service import Result, now_cst, stamp
 from .storage import ListQuery, utc_text
 
@@ -62,6 +65,8 @@ _WINDOW = timedelta(days=90)
 #: native pages the bridge reads a listing in (the native API's largest page)
 _NATIVE_PAGE = 500
 _LANGS = ("zh-Hans", "en")
+
+log = logging.getLogger("reference_server")
 
 
 class Open311Refusal(ProblemError):
@@ -136,7 +141,9 @@ def _fail(fmt: str, error: ProblemError, version: str) -> Response:
 Handler = Callable[[Request, str], Awaitable[Response]]
 
 
-def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(handler: Handler, path: str, method: str
+              ) -> Callable[[Request], Awaitable[Response]]:
+    """The route of ``handler``, the OpenAPI's operation ``method`` on ``path``."""
     async def endpoint(request: Request) -> Response:
         fmt = str(request.path_params.get("fmt", ""))
         version = _state(request).service.spec.version
@@ -144,10 +151,17 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return _fail("json", NotFound(), version)
         try:
             _single_query(request)
+            _declared(request, path, method)
             _jurisdiction(request)
             return await handler(request, fmt)
         except ProblemError as error:
             return _fail(fmt, error, version)
+        except Exception:
+            # No input should lead here (/req/core/no-server-error); should a failure do so
+            # nonetheless, a GeoReport client still reads a GeoReport error list, not the
+            # native API's problem+json (/req/open311/errors).
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            return _fail(fmt, ServerError(), version)
 
     endpoint.__name__ = f"open311_{handler.__name__}"
     return endpoint
@@ -193,6 +207,30 @@ def _single_query(request: Request) -> None:
     twice = [name for name in dict.fromkeys(given) if given.count(name) > 1]
     if twice:
         raise _repeated(request, twice)
+
+
+def _declared(request: Request, path: str, method: str) -> None:
+    """The path, query and header parameters the OpenAPI declares for the operation, checked
+    against their schemas as the standard's API checks its own: an id, token or service code
+    holding a control character (/req/core/path-id) or an Idempotency-Key no key may be is a
+    400 naming it before it reaches storage, where PostgreSQL holds no NUL and keys have a
+    length. Numbers are the bridge's to read, in GeoReport's words (see :func:`_whole`)."""
+    operation = operations(_state(request).service.spec.version).get((path, method.lower()))
+    if operation is None:
+        return
+    given = [(name, param, [str(request.path_params[name])])
+             for name, param in operation.path_params.items() if name in request.path_params]
+    given += [(name, param, request.query_params.getlist(name))
+              for name, param in operation.query.items() if not param.integer]
+    given += [(param.name, param, [request.headers[name]])
+              for name, param in operation.headers.items() if name in request.headers]
+    errors: list[dict[str, Any]] = []
+    for name, param, values in given:
+        said = next((s for s in map(param.problem, values) if s is not None), None)
+        if said is not None:
+            errors += _invalid(request, name, en=said["en"], zh=said["zh-Hans"]).errors
+    if errors:
+        raise Open311Refusal("a parameter breaks its schema", errors=errors)
 
 
 def _jurisdiction(request: Request, given: str | None = None) -> str | None:
@@ -339,20 +377,34 @@ def _not_a_form(media: str) -> ProblemError:
         "zh-Hans": f"请求体必须是 {_FORM} 或 {_MULTIPART}，而不是 {given_zh}"})
 
 
+#: the fields a POST may give in its query string as well as in its body
+_POSTED_IN_QUERY = ("api_key", "jurisdiction_id")
+
+
+def _in_query(request: Request) -> list[tuple[str, str]]:
+    """The fields of a POST its query string gives (/req/open311/create); a blank one is
+    left out, as in the form."""
+    return [(k, v) for k, v in request.query_params.multi_items()
+            if k in _POSTED_IN_QUERY and v]
+
+
 async def _form(request: Request) -> dict[str, Any]:
-    """The fields of a form-encoded or multipart/form-data POST."""
+    """The fields of a form-encoded or multipart/form-data POST, with those its query string
+    gives: one set, so a field given in both is given twice (/req/open311/create)."""
     header = request.headers.get("content-type", "")
     media = header.split(";", 1)[0].strip().lower()
     if media not in (_FORM, _MULTIPART):
         raise _not_a_form(media)
     body = await _body(request)
     if media == _MULTIPART:
-        return _collect(request, _multipart(request, header, body))
-    try:
-        return _collect(request, parse_qsl(body.decode("utf-8"), keep_blank_values=False,
-                                           strict_parsing=False))
-    except UnicodeDecodeError:
-        raise BadRequest("the form is not UTF-8") from None
+        pairs = _multipart(request, header, body)
+    else:
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=False,
+                              strict_parsing=False)
+        except UnicodeDecodeError:
+            raise BadRequest("the form is not UTF-8") from None
+    return _collect(request, [*_in_query(request), *pairs])
 
 
 def _community(request: Request, principal: Principal, form: dict[str, Any]) -> str:
@@ -383,10 +435,7 @@ async def create(request: Request, fmt: str) -> Response:
     """POST requests: the form becomes an issue created as the native API creates one."""
     st = _state(request)
     form = await _form(request)
-    principal = _principal(request, form.pop("api_key", None) or request.query_params.get(
-        "api_key"), required=True)
-    if request.query_params.get("jurisdiction_id"):
-        form["jurisdiction_id"] = request.query_params["jurisdiction_id"]
+    principal = _principal(request, form.pop("api_key", None), required=True)
     _jurisdiction(request, form.get("jurisdiction_id"))
     # An unresolved community is reported with every other problem of the form, not alone.
     unresolved: list[dict[str, Any]] = []
@@ -629,7 +678,7 @@ def open311_routes(version: str) -> list[Route]:
     ]
     routes = []
     for path, handler, method in table:
-        route = Route(prefix + path, _endpoint(handler), methods=[method])
+        route = Route(prefix + path, _endpoint(handler, prefix + path, method), methods=[method])
         route.methods = {method}
         routes.append(route)
     return routes

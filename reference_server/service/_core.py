@@ -559,6 +559,7 @@ class Service:
             raise unprocessable([("/id", f"the id must stay {rid}", f"标识必须保持为 {rid}",
                                   policy.id_requirement)])
         at = stamp(now_cst())
+        self._creators_kept(policy, stored.doc, doc)
         with self.store.read() as tx:
             policy.check_update(tx, principal, stored, doc)
         old_meta = stored.doc.get("meta") or {}
@@ -738,6 +739,17 @@ class Service:
         for member in policy.creator_members:
             out[member] = self._actor(principal, doc.get(member), f"/{member}")
         return out
+
+    def _creators_kept(self, policy: Policy, old: Mapping[str, Any],
+                       new: Mapping[str, Any]) -> None:
+        """/req/core/actor-is-principal: an update keeps the creator members the create bound
+        to the principal; whose resource it is (and who reads it as her own) follows from
+        them, so rewriting one would hand the record, and the reporter's contact, to another."""
+        errors = [coded(f"/{m}", "http.creator-fixed", self.spec.version,
+                        "/req/core/actor-is-principal", member=m)
+                  for m in policy.creator_members if old.get(m) != new.get(m)]
+        if errors:
+            raise Unprocessable(count=len(errors), errors=errors)
 
     def _bind_items(self, tx: Tx, principal: Principal, policy: Policy,
                     inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from smartcommunity.participation import (
     support_problems,
     unanswered,
 )
+from smartcommunity.pointers import resolve_pointer
 
 from ..auth import Principal
 from ..errors import IdConflict, NotRequested, RepliesMissing, Unprocessable, coded
@@ -260,6 +261,10 @@ class IssuePolicy(Policy):
         #: assignment statuses that hold the task (/req/issues/single-active-lead)
         self.active = tuple(service.spec.parameter("/req/issues/single-active-lead",
                                                    "activeAssignmentStatuses"))
+        #: reporter disclosures from the least protective to the most
+        #: (/req/privacy/reporter-disclosure)
+        self.disclosure_order = tuple(service.spec.parameter(
+            "/req/privacy/reporter-disclosure", "disclosureOrder"))
 
     def complete(self, doc: Any) -> Any:
         """A new issue gets the deadlines of the city's catalogue and calendar that it does not
@@ -372,9 +377,25 @@ class IssuePolicy(Policy):
             problems.append(("/deadlines/extensions", "extensions are recorded by extend-deadline",
                              "延期只能通过 extend-deadline 记录",
                              "/req/issues/lifecycle-fields-read-only"))
-        if problems:
-            raise unprocessable(problems)
+        lowered = self._disclosure_lowered(old, doc)
+        if problems or lowered:
+            errors = [*lowered, *unprocessable(problems).errors]
+            raise Unprocessable(count=len(errors), errors=errors)
         self._references_exist(tx, doc, old)
+
+    def _disclosure_lowered(self, old: Mapping[str, Any], new: Mapping[str, Any]
+                            ) -> list[dict[str, Any]]:
+        """/req/privacy/reporter-disclosure: an update may make reporterDisclosure only more
+        protective, in the requirement's order; lifting the reporter's protection would show
+        her to readers it was withheld from."""
+        order = list(self.disclosure_order)
+        where = self.access.reporter_disclosure  # privacy.json names the member
+        stored, given = (_at(doc, where) for doc in (old, new))
+        if stored not in order or given not in order or order.index(given) >= order.index(stored):
+            return []  # an unknown value is the schema's to refuse
+        return [coded(where, "issue.disclosure-lowered", self.service.spec.version,
+                      "/req/privacy/reporter-disclosure", stored=stored, given=given,
+                      order=" < ".join(order))]
 
     def _assignments(self, doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         return [a for a in doc.get("assignments") or () if isinstance(a, Mapping)]
@@ -727,6 +748,14 @@ def proposer_of(entry: Mapping[str, Any]) -> Any:
     if "onBehalfOf" in entry:
         return sub(entry, "onBehalfOf").get("id")
     return sub(entry, "resident").get("id")
+
+
+def _at(doc: Mapping[str, Any], where: str) -> Any:
+    """The value at JSON Pointer ``where`` in ``doc``, None when there is none."""
+    try:
+        return resolve_pointer(doc, where)
+    except LookupError:
+        return None
 
 
 def _same_instant(a: Any, b: Any) -> bool:

@@ -872,6 +872,20 @@ def behalf_only_in_history(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def submitter_rewritable(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A PUT may rewrite an issue's submittedBy: staff hand the issue, and the reporter's
+    contact, to another resident, and the one who filed it no longer reads it."""
+    mp.setattr(Service, "_creators_kept", lambda self, policy, old, new: None)
+    return app
+
+
+def disclosure_lowerable(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A PUT may lower reporterDisclosure: an anonymous reporter is made public and shown to
+    the departments."""
+    mp.setattr(_policies.IssuePolicy, "_disclosure_lowered", lambda self, old, new: [])
+    return app
+
+
 def cancelled_vote_revived(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Only open and closed votes are kept as recorded: a cancelled one may be taken back to
     planned, reworded, then opened and counted."""
@@ -1281,6 +1295,11 @@ MUTANTS += [
            "a grid worker reads residents who left their grid", grid_membership_never_ends),
     Mutant("behalf-only-in-history", "/req/core/actor-is-principal",
            "submittedBy may act for a resident of another community", behalf_only_in_history),
+    Mutant("submitter-rewritable", "/req/core/actor-is-principal",
+           "a PUT changes an issue's submittedBy, handing it and the reporter's contact to "
+           "another resident", submitter_rewritable),
+    Mutant("disclosure-lowerable", "/req/privacy/reporter-disclosure",
+           "a PUT makes an anonymous or confidential reporter public", disclosure_lowerable),
     Mutant("cancelled-vote-revived", "/req/consultations/lifecycle-fields-read-only",
            "a PUT takes a cancelled vote back to planned and rewords it",
            cancelled_vote_revived),

@@ -12,6 +12,7 @@ import pytest
 
 from reference_server import open311 as bridge
 from reference_server.errors import problem_response
+from reference_server.storage import Tx
 from smartcommunity.open311 import Conversion, mapping
 
 from .harness import kit_token
@@ -177,6 +178,55 @@ def repeated_field_last_wins(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def query_field_overrides_form(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Reads the form alone, then lets the query string's api_key and jurisdiction_id take
+    the place of the form's: a field given in both is filed with the query's value."""
+    original = bridge._collect
+
+    def collect(request: Any, pairs: Any) -> dict[str, Any]:
+        query = dict(bridge._in_query(request))
+        form = original(request, [(k, v) for k, v in pairs if k not in query])
+        return {**form, **query}
+
+    mp.setattr(bridge, "_collect", collect)
+    return app
+
+
+def ids_reach_storage(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Passes ids, tokens and service codes to storage unchecked, on a storage that holds no
+    NUL, as PostgreSQL: requests/%00.json is a 500 and ?service_request_id=%00 an empty list."""
+    mp.setattr(bridge, "_declared", lambda request, path, method: None)
+    get, page = Tx.get, Tx.page
+
+    def refuse_nul(value: Any) -> None:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+
+    def get_(self: Tx, rtype: str, rid: str) -> Any:
+        refuse_nul(rid)
+        return get(self, rtype, rid)
+
+    def page_(self: Tx, rtype: str, query: Any, *args: Any, **kwargs: Any) -> Any:
+        refuse_nul(query.category)
+        return page(self, rtype, query, *args, **kwargs)
+
+    mp.setattr(Tx, "get", get_)
+    mp.setattr(Tx, "page", page_)
+    return app
+
+
+def attributes_read_as_pairs(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Reads a form's ``attributes`` as a mapping, as dict() would: attributes=x is a 500."""
+    original = bridge.request_to_issue
+
+    def convert(fields: Any, catalogue: Any, **kw: Any) -> Conversion:
+        dict(fields.get("attributes") or {})
+        return original(fields, catalogue, **kw)
+
+    mp.setattr(bridge, "request_to_issue", convert)
+    return app
+
+
 def id_list_uncapped(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Answers every id service_request_id lists, however many."""
     mp.setattr(bridge, "_wanted", lambda request: list(dict.fromkeys(
@@ -257,6 +307,9 @@ MUTANTS: list[Mutant] = [
            repeated_field_kept),
     Mutant("open311-repeated-field-last-wins", "/req/open311/create",
            "a form field given twice is filed with its last value", repeated_field_last_wins),
+    Mutant("open311-query-field-overrides-form", "/req/open311/create",
+           "api_key or jurisdiction_id given in both the query string and the form is filed "
+           "with the query's value", query_field_overrides_form),
     Mutant("open311-date-window-overflows", "/req/open311/read",
            "a start_date or end_date at either end of the calendar is a 500",
            date_window_overflows),
@@ -279,6 +332,12 @@ MUTANTS: list[Mutant] = [
     Mutant("open311-anonymous-reads-as-staff", "/req/open311/public-read",
            "an Open311 read without api_key is answered as community staff",
            anonymous_reads_as_staff),
+    Mutant("open311-ids-reach-storage", "/req/open311/errors",
+           "an id, token or service code with a NUL reaches storage: a 500 where PostgreSQL "
+           "holds no NUL", ids_reach_storage),
+    Mutant("open311-attributes-read-as-pairs", "/req/open311/errors",
+           "a form's attributes=x is read as an object of attributes: a 500",
+           attributes_read_as_pairs),
     Mutant("open311-errors-as-problems", "/req/open311/errors",
            "the bridge answers errors as problem+json, not GeoReport error lists",
            errors_as_problems),

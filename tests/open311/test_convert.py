@@ -170,3 +170,49 @@ def test_an_issue_point_reaches_open311_in_wgs84() -> None:
         point["latitude"], point["longitude"], TABLE.crs_method(point["crs"]))
     assert 0.0005 < abs(request["long"] - point["longitude"]) < 0.01  # the offset, undone
     assert TABLE.crs_method("no-such-crs") is None
+
+
+#: the fields a request or an export may carry, its attributes as an object or as form keys
+_ANY_FIELD = st.sampled_from([*REQUEST_FIELDS, "attributes", "attribute[building]",
+                              "attribute[households-consenting][]", "first_name", "last_name",
+                              "phone", "email", "jurisdiction_id"])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                 max_size=3),
+    max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields=st.dictionaries(_ANY_FIELD, _JSON, max_size=8), strict=st.booleans())
+def test_any_fields_become_an_issue_or_an_open311_error(fields: dict[str, Any],
+                                                         strict: bool) -> None:
+    """Whatever a form or an export holds, the conversion gives an issue or an
+    :class:`Open311Error` listing what is wrong, never another exception; an ``attributes``
+    that is no object of attribute codes is an invalid field named as such."""
+    base = {"service_code": "housing.lift-installation", "lat": "39.9", "long": "116.4",
+            "attribute[building]": "3"}
+    try:
+        request_to_issue({**base, **fields}, CITY, community="110105001001", role="resident",
+                         now="2025-01-01T08:00:00+08:00", strict=strict)
+    except Open311Error as exc:
+        assert exc.problems and all(p["message"]["en"] for p in exc.problems)
+
+
+@pytest.mark.parametrize("given", ["x", "ab", ["ab", "cd"], 3, True])
+def test_attributes_that_are_no_object_are_an_invalid_field(given: Any) -> None:
+    """A form's ``attributes=x`` (or an export's list) is refused naming ``attributes``,
+    rather than read as pairs of characters or failing; an import reports it lost."""
+    fields = {"service_code": "environment.garbage", "lat": "39.9", "long": "116.4",
+              "attributes": given}
+    with pytest.raises(Open311Error) as caught:
+        request_to_issue(fields, CITY, community="110105001001", role="resident",
+                         now="2025-01-01T08:00:00+08:00")
+    assert [(p["pointer"], p["code"]) for p in caught.value.problems] == [
+        ("/attributes", "open311.invalid-field")]
+    said = caught.value.problems[0]["message"]
+    assert "attribute[code]" in said["en"] and "属性" in said["zh-Hans"]
+    imported = request_to_issue(fields, CITY, community="110105001001", role="resident",
+                                now="2025-01-01T08:00:00+08:00", strict=False)
+    assert "attributes" in imported.lost
+    assert "attributes" not in imported.value.get("extensions", {}).get(TABLE.extension_key, {})

@@ -8,15 +8,16 @@ reads the answer with ``xmltodict``: no code of this project on the client side.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")
@@ -627,6 +628,50 @@ def test_every_field_given_twice_is_named_and_list_keys_still_collect(api: Api) 
     assert all("more than once" not in e["description"] for e in refused.json())
 
 
+def _filed_by(api: Api, *keys: str) -> list[Any]:
+    return [api.client.get(f"{PREFIX}/requests.json", params={"api_key": k}).json()
+            for k in keys]
+
+
+@settings(max_examples=24, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(field=st.sampled_from(["api_key", "jurisdiction_id"]), same=st.booleans(),
+       multipart=st.booleans())
+def test_a_field_in_the_query_and_the_form_is_given_twice(api: Api, field: str, same: bool,
+                                                          multipart: bool) -> None:
+    """/req/open311/create: the query string's api_key and jurisdiction_id are fields of the
+    POST like the form's; given in both, the same value or not, it is a 400 naming it that
+    stores nothing, neither value taken."""
+    other = {"api_key": "test-resident-chen", "jurisdiction_id": "110105001002"}[field]
+    given = dict(_BASE)[field] if same else other
+    query = urlencode({field: given, "locale": "en"})
+    before = _filed_by(api, RESIDENT, "test-resident-chen")
+    url = f"{PREFIX}/requests.json?{query}"
+    if multipart:
+        resp = api.client.post(url, files=[(k, (None, v.encode("utf-8"))) for k, v in _BASE])
+    else:
+        resp = api.client.post(url, content=urlencode(_BASE), headers={"content-type": _FORM})
+    assert resp.status_code == 400, resp.text
+    assert [e["description"].split(":", 1)[0] for e in resp.json()] == [field]
+    assert _filed_by(api, RESIDENT, "test-resident-chen") == before
+
+
+def test_a_field_in_the_query_alone_is_taken(api: Api) -> None:
+    """The credential and the community may be given in the query instead of the form; a
+    blank one there is no value, as in the form."""
+    form = [(k, v) for k, v in _BASE if k not in ("api_key", "jurisdiction_id")]
+    resp = api.client.post(f"{PREFIX}/requests.json?api_key=test-resident-chen"
+                           "&jurisdiction_id=110105001001", data=dict(form))
+    assert resp.status_code == 201, resp.text
+    rid = resp.json()[0]["service_request_id"]
+    issue = api.staff.get(f"/issues/{rid}").json()
+    assert issue["submittedBy"]["name"] == "陈志强"
+    assert issue["communityDivisionCode"] == "110105001001"
+    blank = api.client.post(f"{PREFIX}/requests.json?jurisdiction_id=&api_key=",
+                            data=dict(_BASE))
+    assert blank.status_code == 201, blank.text
+
+
 _OFFSETS = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
 
 
@@ -737,3 +782,122 @@ def test_a_body_that_is_no_form_is_a_415_saying_which_forms(api: Api) -> None:
     assert "must be application/json" not in said and "必须是 application/x-www-form" in said
     bare = api.client.post(f"{PREFIX}/requests.xml", content=b"x")
     assert bare.status_code == 415 and b"multipart/form-data" in bare.content
+
+
+#: characters no id, token or service code may hold (/req/core/path-id)
+_CONTROL = st.sampled_from([chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))])
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
+#: an id, token or code with a control character somewhere in it, or too long for a path id
+_AROUND = st.text(st.characters(blacklist_characters="/", blacklist_categories=("Cs",)),
+                  max_size=6)  # a slash would make another path, none of the bridge's
+_UNFIT = st.one_of(
+    st.tuples(_AROUND, _CONTROL, _AROUND).map("".join),
+    st.text(alphabet="abcdef0123456789-", min_size=65, max_size=90))
+#: the places whose value is one path segment, held to a path id's length
+_IN_PATH = ("id", "token", "code")
+#: where the bridge is given an id, a token or a service code: (field, path, query)
+_PLACES = {
+    "id": lambda v, f: (f"/requests/{quote(v, safe='')}.{f}", {}),
+    "token": lambda v, f: (f"/tokens/{quote(v, safe='')}.{f}", {}),
+    "code": lambda v, f: (f"/services/{quote(v, safe='')}.{f}", {}),
+    "service_request_id": lambda v, f: (f"/requests.{f}", {"service_request_id": v}),
+    "service_code": lambda v, f: (f"/requests.{f}", {"service_code": f"environment.noise,{v}"}),
+}
+
+
+def _georeport_errors(resp: Any, fmt: str) -> list[tuple[int, str]]:
+    """The ``(code, description)`` items of a GeoReport error list in ``fmt``."""
+    if fmt == "json":
+        assert resp.headers["content-type"] == "application/json"
+        return [(int(e["code"]), str(e["description"])) for e in resp.json()]
+    root = xmltodict.parse(resp.content, force_list=("error",))
+    return [(int(e["code"]), str(e["description"])) for e in root["errors"]["error"]]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(value=_UNFIT, field=st.sampled_from(sorted(_PLACES)), fmt=st.sampled_from(["json", "xml"]),
+       key=st.sampled_from([None, RESIDENT, "demo-staff-liu-fang"]))
+@example(value="\x00", field="id", fmt="json", key=None)
+@example(value="\x00", field="token", fmt="xml", key=None)
+@example(value="\x00", field="service_request_id", fmt="json", key=None)
+@example(value="\x00", field="service_code", fmt="json", key=None)
+def test_an_unfit_id_token_or_code_is_a_400_on_every_backend(app: Any, value: str, field: str,
+                                                              fmt: str, key: str | None) -> None:
+    """/req/core/path-id, /req/open311/errors: an id, token or service code holding a control
+    character (or longer than an id may be) is refused with 400 naming it, in the format
+    asked, before it reaches storage: never a 500, on PostgreSQL (which holds no NUL) too. A
+    listed id longer than that is merely found nowhere."""
+    assume(field in _IN_PATH or _CONTROL_RE.search(value) is not None)
+    path, query = _PLACES[field](value, fmt)
+    resp = TestClient(app).get(PREFIX + path, params={**query, **(
+        {"api_key": key} if key else {})})
+    assert resp.status_code == 400, resp.text
+    said = _georeport_errors(resp, fmt)
+    assert [c for c, _ in said] == [400]
+    assert said[0][1].startswith(f"{field}: ") and " / " in said[0][1]
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(key=st.one_of(st.text(alphabet="abc", min_size=129, max_size=400),
+                     st.tuples(st.text(alphabet="abc", max_size=5), st.sampled_from(" \t"),
+                               st.text(alphabet="abc", max_size=5)).map("".join)))
+def test_an_idempotency_key_no_key_may_be_is_a_400_on_every_backend(app: Any, key: str) -> None:
+    """The Open311 POST checks Idempotency-Key as the OpenAPI declares it, as the standard's
+    API does: too long or holding a space is a 400 naming it that stores nothing, where
+    PostgreSQL answered 500 to a key longer than its column."""
+    client = TestClient(app)
+    before = _filed_by_client(client, RESIDENT)
+    resp = client.post(f"{PREFIX}/requests.json", data=dict(_BASE),
+                       headers={"Idempotency-Key": key})
+    assert resp.status_code == 400, resp.text
+    assert [e["description"].split(":", 1)[0] for e in resp.json()] == ["Idempotency-Key"]
+    assert _filed_by_client(client, RESIDENT) == before
+
+
+def _filed_by_client(client: TestClient, key: str) -> Any:
+    return client.get(f"{PREFIX}/requests.json", params={"api_key": key}).json()
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(given=st.text(min_size=1, max_size=12).filter(lambda t: t.strip()),
+       multipart=st.booleans())
+@example(given="x", multipart=False)
+def test_attributes_given_as_text_are_an_invalid_field(app: Any, given: str,
+                                                       multipart: bool) -> None:
+    """/req/open311/create: a form's ``attributes`` is text, never the object of attributes
+    an export may carry: refused with 400 naming it, in both languages, not a 500."""
+    client = TestClient(app)
+    pairs = [*_BASE, ("attributes", given)]
+    if multipart:
+        resp = client.post(f"{PREFIX}/requests.json",
+                           files=[(k, (None, v.encode("utf-8"))) for k, v in pairs])
+    else:
+        resp = client.post(f"{PREFIX}/requests.json", content=urlencode(pairs),
+                           headers={"content-type": _FORM})
+    assert resp.status_code == 400, resp.text
+    said = [e["description"] for e in resp.json()]
+    assert any(d.startswith("attributes: ") and "属性" in d for d in said), said
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_failure_is_still_a_georeport_error(api: Api, fmt: str,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """/req/open311/errors: should the bridge fail where nothing foresaw it, the answer is a
+    GeoReport error list with code 500 in the format asked, never problem+json, and the
+    failure is logged."""
+    from reference_server import open311 as bridge
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr(bridge, "request_to_issue", broken)
+    resp = api.client.post(f"{PREFIX}/requests.{fmt}", data=dict(_BASE))
+    assert resp.status_code == 500
+    (said,) = _georeport_errors(resp, fmt)
+    assert said[0] == 500 and "Internal server error" in said[1] and "服务器内部错误" in said[1]
+    assert "unforeseen" not in resp.text
+    assert any(r.exc_info and "unforeseen" in str(r.exc_info[1]) for r in caplog.records)

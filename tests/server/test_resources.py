@@ -5,9 +5,12 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reference_server.storage import derive
 from smartcommunity.integrity import seal_history
@@ -15,9 +18,12 @@ from smartcommunity.integrity import seal_history
 from .helpers import (
     COMMUNITY,
     EXAMPLES,
+    LI,
     OTHER,
     PLURAL,
+    SPEC,
     Api,
+    actor_of,
     example,
     new_id,
     stripped,
@@ -132,6 +138,122 @@ def test_update_keeps_lifecycle_fields(api: Api) -> None:
     other["id"] = new_id()
     assert api.staff.put(path, other, if_match='"1"').status_code == 422
     assert api.staff.get(path).headers["etag"] == '"1"'
+
+
+#: the roles that may update an issue, each by the token it speaks with
+ISSUE_WRITERS = ("community-staff", "hotline-operator", "system")
+#: what a writer might make of submittedBy: another resident, someone acting for another,
+#: another role, another name, the staff member herself, or the submitter without her id
+RESUBMITTED: tuple[Any, ...] = (
+    lambda by: {**by, "resident": {"resourceType": "Resident", "id": LI}},
+    lambda by: {**by, "onBehalfOf": {"resourceType": "Resident", "id": LI}},
+    lambda by: {**by, "role": "community-staff"},
+    lambda by: {**by, "name": by["name"] + "（更正）"},
+    lambda by: actor_of("demo-staff-liu-fang"),
+    lambda by: {k: v for k, v in by.items() if k != "resident"},
+)
+
+
+def _anonymous_report() -> tuple[dict[str, Any], dict[str, str]]:
+    """王桂英's anonymous issue with her contact, submitted now (a resident files no earlier
+    issue), and the contact."""
+    now = datetime.now(timezone(timedelta(hours=8))).isoformat(timespec="seconds")
+    contact = {"name": "王桂英", "phone": "+861065931827"}
+    doc = submitted_issue(submittedAt=now, reporterDisclosure="anonymous",
+                          reporterContact=contact)
+    doc["history"][0]["at"] = now
+    return doc, contact
+
+
+@settings(max_examples=18, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(writer=st.sampled_from(ISSUE_WRITERS), change=st.sampled_from(RESUBMITTED))
+def test_update_keeps_the_submitter(api: Api, writer: str, change: Any) -> None:
+    """/req/core/actor-is-principal: no one updating an issue rewrites who submitted it, so
+    another resident never takes her issue and contact (/req/privacy/own-issues-self)."""
+    doc, contact = _anonymous_report()
+    assert api.as_("resident").create(doc).status_code == 201
+    path = f"/issues/{doc['id']}"
+    current = api.as_(writer).get(path)
+    body = stripped(current.json())
+    body["submittedBy"] = change(body["submittedBy"])
+    resp = api.as_(writer).put(path, body, if_match=current.headers["etag"])
+    assert resp.status_code == 422, resp.text
+    assert [(e["pointer"], e["code"], e["requirement"]) for e in resp.json()["errors"]] == [
+        ("/submittedBy", "http.creator-fixed", "/req/core/actor-is-principal")]
+    said = resp.json()["errors"][0]["message"]
+    assert "submittedBy" in said["en"] and "submittedBy" in said["zh-Hans"]
+    assert api.as_(writer).get(path).headers["etag"] == current.headers["etag"]
+    own = api.as_("resident").get(path)
+    assert own.status_code == 200 and own.json()["reporterContact"] == contact
+    assert api.as_("test-resident-chen").get(path).status_code == 404
+
+
+def test_update_may_restate_the_submitter_and_her_time(api: Api) -> None:
+    """The submitter given as stored, and submittedAt as the same instant in UTC, are no
+    change; another submission time is (it is the creating event's, /req/issues/submitted-at)."""
+    doc, _ = _anonymous_report()
+    created = api.as_("resident").create(doc).json()
+    path = f"/issues/{doc['id']}"
+    body = stripped(created) | {"title": "消防通道被占用（补充）"}
+    body["submittedAt"] = datetime.fromisoformat(created["submittedAt"]).astimezone(
+        UTC).isoformat().replace("+00:00", "Z")
+    resp = api.staff.put(path, body, if_match='"1"')
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["submittedBy"] == created["submittedBy"]
+    earlier = stripped(resp.json()) | {"submittedAt": "2020-01-01T08:00:00+08:00"}
+    refused = api.staff.put(path, earlier, if_match='"2"')
+    assert refused.status_code == 422
+    assert {e["pointer"] for e in refused.json()["errors"]} == {"/submittedAt"}
+
+
+DISCLOSURES = tuple(SPEC.parameter("/req/privacy/reporter-disclosure", "disclosureOrder"))
+
+
+def test_disclosure_order_is_the_codelist() -> None:
+    """The order the requirement gives names every reporter disclosure once, as the codelist
+    lists them."""
+    assert list(DISCLOSURES) == list(SPEC.codelist("reporter-disclosure").entries)
+
+
+@pytest.mark.parametrize("stored", DISCLOSURES)
+@pytest.mark.parametrize("given", DISCLOSURES)
+def test_update_only_adds_protection_to_the_reporter(api: Api, stored: str, given: str) -> None:
+    """/req/privacy/reporter-disclosure: a PUT makes reporterDisclosure more protective or
+    leaves it; one lifting the protection is 422 issue.disclosure-lowered naming both."""
+    doc = submitted_issue(reporterDisclosure=stored)
+    created = api.staff.create(doc).json()
+    path = f"/issues/{doc['id']}"
+    resp = api.staff.put(path, stripped(created) | {"reporterDisclosure": given},
+                         if_match='"1"')
+    if DISCLOSURES.index(given) >= DISCLOSURES.index(stored):
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["reporterDisclosure"] == given
+        return
+    assert resp.status_code == 422, resp.text
+    (error,) = resp.json()["errors"]
+    assert (error["pointer"], error["code"], error["requirement"]) == (
+        "/reporterDisclosure", "issue.disclosure-lowered", "/req/privacy/reporter-disclosure")
+    for text in error["message"].values():
+        assert stored in text and given in text
+    assert api.staff.get(path).json()["reporterDisclosure"] == stored
+
+
+def test_a_rewrite_is_refused_whole(api: Api) -> None:
+    """A PUT changing submittedBy and lowering the disclosure is refused naming the
+    submitter; with the submitter kept, naming the disclosure and any lifecycle member."""
+    doc, _ = _anonymous_report()
+    created = api.as_("resident").create(doc).json()
+    path = f"/issues/{doc['id']}"
+    body = stripped(created) | {"reporterDisclosure": "public", "followUps": []}
+    both = api.staff.put(path, body | {"submittedBy": actor_of("test-resident-chen")},
+                         if_match='"1"')
+    assert both.status_code == 422
+    assert {e["code"] for e in both.json()["errors"]} == {"http.creator-fixed"}
+    kept = api.staff.put(path, body, if_match='"1"')
+    assert kept.status_code == 422
+    assert {e["pointer"] for e in kept.json()["errors"]} == {"/reporterDisclosure",
+                                                              "/followUps"}
 
 
 def test_concurrent_writers_never_lose_an_update(api: Api) -> None:

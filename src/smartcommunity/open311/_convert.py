@@ -117,8 +117,13 @@ def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
 
 # ----------------------------------------------------------------- Open311 → issue
 def _problem(spec_version: str, pointer: str, code: str, **values: Any) -> dict[str, Any]:
-    return {"pointer": pointer, "code": code,
-            "message": message(mapping(spec_version).spec, code, **values)}
+    """One problem of a request; a ``reason_zh`` words the reason of the Chinese message."""
+    spec = mapping(spec_version).spec
+    reason_zh = values.pop("reason_zh", None)
+    said = message(spec, code, **values)
+    if reason_zh is not None:
+        said["zh-Hans"] = message(spec, code, **{**values, "reason": reason_zh})["zh-Hans"]
+    return {"pointer": pointer, "code": code, "message": said}
 
 
 def _moment(raw: Any) -> datetime | None:
@@ -180,8 +185,10 @@ def _attribute_value(attr: Mapping[str, Any], raw: Any) -> tuple[Any, str | None
 
 
 def _attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """``attribute[code]`` and ``attribute[code][]`` form keys (or an ``attributes`` object)."""
-    found: dict[str, Any] = dict(fields.get("attributes") or {})
+    """``attribute[code]`` and ``attribute[code][]`` form keys (or an ``attributes`` object;
+    one that is no object is refused by the caller, not read here)."""
+    given = fields.get("attributes")
+    found: dict[str, Any] = dict(given) if isinstance(given, Mapping) else {}
     for key, value in fields.items():
         m = re.fullmatch(r"attribute\[([^\]]+)\](\[\])?", str(key))
         if m:
@@ -275,6 +282,12 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
         if fields.get(name_):
             lost[name_] = why[name_]
 
+    given = fields.get("attributes")
+    if given not in (None, "") and not isinstance(given, Mapping):
+        # A form's attributes=x is no object: read as pairs of characters it would be nonsense.
+        drop("attributes", INVALID_FIELD,
+             reason="not an object of attribute codes; a form gives attribute[code]",
+             reason_zh="不是以属性代码为键的对象；表单中以 attribute[code] 给出属性")
     attributes = _attributes(fields)
     definitions = {a["code"]: a for a in catalogue.attributes(code)}
     values: dict[str, Any] = {}

@@ -23,6 +23,7 @@ from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
     AFTER_9999,
+    ISSUE,
     RESIDENT,
     ROLE,
     Tracked,
@@ -1006,6 +1007,27 @@ def _named_otherwise(ctx: KitContext, who: Principal, tag: str) -> list[dict[str
     return claims
 
 
+#: the code of an update changing a creator member (/req/core/actor-is-principal)
+CREATOR_FIXED = "http.creator-fixed"
+
+
+def _submitter_kept(ctx: KitContext, issue: Tracked) -> None:
+    """An update changing who submitted ``issue`` (handing it to a resident the submitter
+    acts for, or naming someone else) is 422 http.creator-fixed and changes nothing: whose
+    issue it is follows from submittedBy."""
+    by = dict(issue.doc.get("submittedBy") or {})
+    claims = (("another resident", {**by, "onBehalfOf": resident_ref(ctx.new_id())}),
+              ("another name", {**by, "name": f"kit-renamed-{ctx.new_id()[:8]}"}))
+    for label, claim in claims:
+        what = f"submittedBy → {label}"
+        problem = issue.refused(issue.put(expect=None, submittedBy=claim), 422, what).json()
+        codes = {str(e.get("code")) for e in problem.get("errors") or [] if isinstance(e, dict)}
+        ctx.expect(CREATOR_FIXED in codes,
+                   f"改写提交人（{label}）的更新的拒绝没有给出 {CREATOR_FIXED}",
+                   f"the refusal of an update rewriting the submitter ({label}) does not say "
+                   f"{CREATOR_FIXED}")
+
+
 @check("/req/core/actor-is-principal")
 def test_actor_is_principal(ctx: KitContext) -> None:
     staff = ctx.staff
@@ -1032,6 +1054,8 @@ def test_actor_is_principal(ctx: KitContext) -> None:
         ctx.expect(first.get("role") == staff.role,
                    f"{rt} 的创建事件的行为人角色不是 {staff.role}",
                    f"the creating event of the {rt} is not by {staff.role}")
+        if rt == ISSUE:
+            _submitter_kept(ctx, item)
         action = _first_action(ctx, rt, staff.role)
         if action is None:
             continue

@@ -61,8 +61,9 @@ def _get(ctx: KitContext, tail: str, who: Principal | None = None,
 
 
 def _post(ctx: KitContext, fmt: str, form: dict[str, str] | list[tuple[str, str]],
-          headers: dict[str, str] | None = None) -> Response:
-    return ctx.call("POST", _path(ctx, f"/requests.{fmt}"), None,
+          headers: dict[str, str] | None = None,
+          query: dict[str, str] | None = None) -> Response:
+    return ctx.call("POST", _path(ctx, f"/requests.{fmt}"), None, params=query,
                     content=urlencode(form).encode("utf-8"),
                     headers={"Content-Type": _FORM, "Accept": "*/*", **(headers or {})})
 
@@ -252,9 +253,14 @@ def test_open311_create(ctx: KitContext) -> None:
 _SCALARS = ("description", "first_name", "jurisdiction_id", "api_key")
 
 
+#: the fields a POST may give in its query string instead of its form
+_IN_QUERY = ("api_key", "jurisdiction_id")
+
+
 def _refuses_repeats(ctx: KitContext, who: Principal, code: str) -> None:
     """A scalar field given twice is a 400 naming it that stores nothing: neither one of its
-    values nor both joined (/req/open311/create)."""
+    values nor both joined, the query string's fields counting with the form's
+    (/req/open311/create)."""
     form = [("api_key", who.token), ("service_code", code), ("lat", "39.9087"),
             ("long", "116.3975"), ("description", "楼道灯不亮"), ("first_name", "桂英"),
             ("jurisdiction_id", ctx.preset.community)]
@@ -264,6 +270,10 @@ def _refuses_repeats(ctx: KitContext, who: Principal, code: str) -> None:
         again = value if field in ("api_key", "jurisdiction_id") else "王" + value
         _names(ctx, _post(ctx, "json", [*form, (field, again)]), field,
                zh=f"表单中 {field} 出现两次", en=f"{field} given twice in the form")
+    for field in _IN_QUERY:
+        _names(ctx, _post(ctx, "json", form, query={field: dict(form)[field]}), field,
+               zh=f"{field} 在查询字符串和表单中各出现一次",
+               en=f"{field} given in both the query string and the form")
     events, _ = after(ctx, reader, cursor)
     issues = subject(ctx, ISSUE, "")
     ctx.expect(not [e for e in events if isinstance(e, dict)
@@ -524,6 +534,39 @@ def test_open311_errors(ctx: KitContext) -> None:
                                   and _FORM in str(i.get("description")) for i in said),
                f"415 不是说明须为 {_FORM} 的 GeoReport 错误列表",
                f"the 415 is not a GeoReport error list saying the body must be {_FORM}")
+    _unfit_refused(ctx, who)
+
+
+#: an id, token or service code holding a NUL, where the bridge is given one, and the name of
+#: the parameter its refusal names (/req/core/path-id)
+_UNFIT: tuple[tuple[str, dict[str, str], str], ...] = (
+    ("/requests/%00.json", {}, "id"), ("/requests/%00.xml", {}, "id"),
+    ("/tokens/%00.json", {}, "token"),
+    ("/requests.json", {"service_request_id": "\x00"}, "service_request_id"),
+    ("/requests.json", {"service_code": "\x00"}, "service_code"))
+
+
+def _unfit_refused(ctx: KitContext, who: Principal) -> None:
+    """What no id, token or code may hold is a GeoReport 400 naming it, anonymous readers
+    included, before it reaches storage (where a NUL is PostgreSQL's 500); a form's
+    ``attributes``, text where an object of attributes would be, is a 400 naming it too."""
+    for tail, params, field in _UNFIT:
+        resp = ctx.call("GET", _path(ctx, tail), None, params=params, headers={"Accept": "*/*"})
+        what = f"GET {tail}" + "".join(f"?{name}=%00" for name in params)
+        if tail.endswith(".xml"):
+            ctx.expect_status(resp, 400, zh=f"{what}（NUL）", en=f"{what} (a NUL)")
+            root, items = georeport_xml(ctx, resp.text)
+            ctx.expect(root == "errors" and any(field in str(i.get("description"))
+                                                for i in items),
+                       f"{what} 的 XML 错误没有指明 {field}",
+                       f"the XML error of {what} does not name {field}")
+            continue
+        _names(ctx, resp, field, zh=f"{what}（NUL）", en=f"{what} (a NUL)")
+    code = _plain_service(ctx)
+    form = {"api_key": who.token, "service_code": code, "lat": "39.9087", "long": "116.3975",
+            "attributes": "x"}
+    _names(ctx, _post(ctx, "json", form), "attributes", zh="表单中的 attributes=x",
+           en="attributes=x in the form")
 
 
 @check("/req/open311/formats", needs=(_RESIDENT,))

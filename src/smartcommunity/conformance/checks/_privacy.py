@@ -297,6 +297,39 @@ def test_department_assigned_only(ctx: KitContext) -> None:
                f"{other.organisation} sees issues not assigned to it in the feed")
 
 
+#: the requirement whose parameter orders the reporter disclosures
+REPORTER_DISCLOSURE = "/req/privacy/reporter-disclosure"
+
+
+def _protection_kept(ctx: KitContext, issue: Tracked) -> None:
+    """An update may make reporterDisclosure more protective, never less: ``issue`` is refused
+    each less protective value than its own, raised to the most protective, then refused
+    every other; each refusal is 422 issue.disclosure-lowered and changes nothing."""
+    order = [str(d) for d in ctx.spec.parameter(REPORTER_DISCLOSURE, "disclosureOrder")]
+    held = str(issue.doc.get("reporterDisclosure"))
+    if held not in order:
+        return
+
+    def lowered(given: str) -> None:
+        what = f"reporterDisclosure {issue.doc.get('reporterDisclosure')} → {given}"
+        problem = issue.refused(issue.put(expect=None, reporterDisclosure=given), 422,
+                                what).json()
+        codes = {str(e.get("code")) for e in problem.get("errors") or [] if isinstance(e, dict)}
+        ctx.expect("issue.disclosure-lowered" in codes,
+                   f"{what} 的拒绝没有给出 issue.disclosure-lowered",
+                   f"the refusal of {what} does not say issue.disclosure-lowered")
+
+    for given in order[:order.index(held)]:
+        lowered(given)
+    if held != order[-1]:
+        issue.put(reporterDisclosure=order[-1])
+        ctx.expect(issue.doc.get("reporterDisclosure") == order[-1],
+                   f"reporterDisclosure 从 {held} 改为 {order[-1]} 没有保存",
+                   f"reporterDisclosure raised from {held} to {order[-1]} was not stored")
+        for given in order[:-1]:
+            lowered(given)
+
+
 @check("/req/privacy/reporter-disclosure", needs=(ROLE.department,))
 def test_reporter_disclosure(ctx: KitContext) -> None:
     (dept,) = ctx.principals_of(ROLE.department, 1)
@@ -331,6 +364,8 @@ def test_reporter_disclosure(ctx: KitContext) -> None:
                            f"{plain(shown, 'zh')}",
                            f"{who.name} ({who.role}) learns the {disclosure} reporter's "
                            f"{plain(shown)} from {path}")
+        if disclosure == "anonymous":
+            _protection_kept(ctx, issue)  # its reporter stays withheld from here on
     # The reporter herself is never withheld from herself: her issue, and in the feed each
     # earlier state of it, names her (/req/change-feed/access-now decides from the record).
     reporter = ctx.optional(ROLE.resident)
