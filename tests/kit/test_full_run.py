@@ -99,6 +99,11 @@ def test_full_kit_passes_against_the_reference_server(server: Server, preset_fil
     assert str(preset_file.resolve()) in command
     tokens = [p["token"] for p in json.loads(preset_file.read_text("utf-8"))["principals"].values()]
     assert not any(t in arg for t in tokens for arg in command)
+    # Nor in any request the report shows: its curl commands name tokens by variable.
+    for name in ("report.json", "report.html", "junit.xml"):
+        text = (reports / name).read_text("utf-8")
+        assert not [t for t in tokens if t in text], name
+    assert "${SC_TOKEN_" in (reports / "report.json").read_text("utf-8")
 
 
 def test_a_rerun_command_from_the_report_runs_as_pasted(server: Server, preset_file: Path,

@@ -3,15 +3,18 @@ which the failing test's curl command reads back byte for byte."""
 
 from __future__ import annotations
 
+import html
 import json
+import os
 import shlex
+import subprocess
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from smartcommunity.conformance import rerun_command, write_reports
-from smartcommunity.conformance._client import INLINE_BODY, Exchange
+from smartcommunity.conformance._client import INLINE_BODY, Exchange, token_variables
 
 
 def _report(exchange: Exchange, status: str) -> dict[str, object]:
@@ -63,3 +66,46 @@ def test_a_rerun_names_one_requirement_and_its_own_folder(requirement: str,
     assert args.count("--requirements") == 1 and "--classes" not in args
     assert args[args.index("--requirements") + 1] == requirement
     assert args.count("--report-dir") == 1 and "/x" not in args
+
+
+_NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,15}", fullmatch=True)
+#: what a token may be: anything printable a header may carry, quotes and ``$`` included
+_TOKENS = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7e), min_size=8,
+                  max_size=40).map(lambda t: "sk-" + t)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tokens=st.dictionaries(_NAMES, _TOKENS, min_size=1, max_size=4),
+       noise=st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=30),
+       status=st.sampled_from(["pass", "fail"]))
+def test_a_report_names_tokens_by_variable_and_its_curl_sends_them(
+        tmp_path_factory: object, tokens: dict[str, str], noise: str, status: str) -> None:
+    """A report is kept and mailed: no principal's token is written in it, in a curl command,
+    a URL, a body or a response. Its curl command names each by a shell variable and, with
+    the variables set, still sends what the kit sent."""
+    secrets = token_variables(tokens)
+    assume(len(secrets) == len(tokens))  # two principals with one token: one variable
+    assume(not any(a != b and a in b for a in secrets for b in secrets))
+    (token, variable), *_ = secrets.items()
+    headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
+    body = f"api_key={token}&description={noise}".encode()
+    exchange = Exchange("POST", f"http://127.0.0.1:1/open311/v2/requests.json?k={token}",
+                        headers, body, status=200, response_text=f"echo {token} {noise}",
+                        secrets=secrets)
+    folder = Path(tmp_path_factory.mktemp("r"))  # type: ignore[attr-defined]
+    write_reports(_report(exchange, status), folder)
+    for name in ("report.json", "report.html", "junit.xml"):
+        text = (folder / name).read_text("utf-8")
+        for t in tokens.values():
+            written = {t, json.dumps(t)[1:-1], html.escape(t), html.escape(t, quote=False)}
+            assert t in noise or not any(w in text for w in written), name
+    (kept,) = json.loads((folder / "report.json").read_text("utf-8"))["results"][0]["exchanges"]
+    assert "${" + variable + "}" in kept["curl"]
+    # What the shell makes of the command once the variables are set: the request as sent.
+    env = {**os.environ, **{v: t for t, v in secrets.items()}}
+    words = subprocess.run(["bash", "-c", 'printf "%s\\0" ' + kept["curl"]], env=env,
+                           capture_output=True, check=True).stdout.decode().split("\0")[:-1]
+    assert words[0] == "curl"
+    assert f"Authorization: Bearer {token}" in words
+    assert words[words.index("--data-binary") + 1] == body.decode()
+    assert words[-1] == exchange.url

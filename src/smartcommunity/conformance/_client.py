@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shlex
 import time
 from collections.abc import Mapping
@@ -19,6 +20,20 @@ INLINE_BODY = 2048
 BODIES = "request-bodies"
 
 
+def token_variables(tokens: Mapping[str, str]) -> dict[str, str]:
+    """Each principal's token (``tokens``: name → token) → the shell variable a report names
+    it by, ``SC_TOKEN_`` and the principal's name in capitals (``SC_TOKEN_STAFF_LIU_FANG``):
+    a report is kept and mailed, and a token in it would let anyone act as that principal."""
+    out: dict[str, str] = {}
+    for name, token in tokens.items():
+        variable = "SC_TOKEN_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+        while variable in out.values():
+            variable += "_"
+        if token:
+            out[token] = variable
+    return out
+
+
 @dataclass
 class Exchange:
     """One request and its response, kept for the report."""
@@ -31,6 +46,15 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_text: str = ""
     elapsed_ms: float = 0.0
+    #: secrets sent (the principals' tokens) → the shell variables the report shows instead
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+    def _hidden(self, text: str) -> str:
+        """``text`` with each secret written as its variable, ``${SC_TOKEN_…}``."""
+        for secret in sorted(self.secrets, key=len, reverse=True):  # a longer one first
+            if secret in text:
+                text = text.replace(secret, "${" + self.secrets[secret] + "}")
+        return text
 
     def body_file(self) -> str | None:
         """Where a body too long for a command line is kept, named by its digest."""
@@ -50,10 +74,15 @@ class Exchange:
                       self.body.decode("utf-8", "replace") if long is None
                       else f"@{long}" if evidence else f"<{len(self.body)} bytes, not kept>"]
         parts.append(self.url)
-        return " ".join(shlex.quote(p) for p in parts)
+        command = " ".join(shlex.quote(self._hidden(p)) for p in parts)
+        # ``$`` makes shlex quote a part whole in single quotes, where the shell would not
+        # expand the variable: it is let out of them, in double quotes.
+        for variable in set(self.secrets.values()):
+            command = command.replace("${" + variable + "}", "'\"${" + variable + "}\"'")
+        return re.sub(r"(?<=\s)''(?=\")|(?<=\")''(?=\s|$)", "", command)  # no empty ''
 
     def excerpt(self) -> str:
-        text = self.response_text
+        text = self._hidden(self.response_text)
         return text if len(text) <= EXCERPT else text[:EXCERPT] + " …"
 
     def to_dict(self, evidence: bool = True) -> dict[str, Any]:
@@ -61,14 +90,14 @@ class Exchange:
         response excerpt and a long body (to be written beside the report) come along; a passed
         test keeps the request line, the command and the status only, which keeps a full run's
         report small."""
-        out: dict[str, Any] = {"method": self.method, "url": self.url,
+        out: dict[str, Any] = {"method": self.method, "url": self._hidden(self.url),
                                "curl": self.curl(evidence),
                                "status": self.status}
         if evidence:
             out["response"] = self.excerpt()
             if self.body_file() and self.body is not None:
                 out["requestBodyFile"] = self.body_file()
-                out["requestBody"] = self.body.decode("utf-8", "replace")
+                out["requestBody"] = self._hidden(self.body.decode("utf-8", "replace"))
         return out
 
 
@@ -95,8 +124,11 @@ class Client:
     """A thin recorder around httpx; tests never talk to the network any other way."""
 
     def __init__(self, base_url: str, *, timeout: float = 15.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 secrets: Mapping[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        #: see :attr:`Exchange.secrets`
+        self.secrets = dict(secrets or {})
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
                                   follow_redirects=False)
         self.log: list[Exchange] = []
@@ -123,7 +155,7 @@ class Client:
             sent["Content-Type"] = "application/json"
         sent.update(headers or {})
         url = str(self._http.build_request(method, path, params=params).url)
-        exchange = Exchange(method, url, sent, content)
+        exchange = Exchange(method, url, sent, content, secrets=self.secrets)
         self.log.append(exchange)
         start = time.perf_counter()
         raw = self._http.request(method, url, content=content, headers=sent)

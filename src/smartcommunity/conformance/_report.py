@@ -145,7 +145,7 @@ def _article(r: dict[str, Any], base: str, statements: dict[str, dict[str, str]]
     exchanges = list(r.get("exchanges", []))
     parts = []
     if r["status"] in ("pass", "skip"):
-        # a passed test lists what it sent; its curl commands are in report.json
+        # a passed test lists its last requests; their curl commands are in report.json
         parts.append('<ul class="sent">' + "".join(
             f'<li><code>{escape(e["method"])} {escape(e["url"])}</code> → {e.get("status")}</li>'
             for e in exchanges) + "</ul>" if exchanges else "")
@@ -315,6 +315,7 @@ td.none {{ color: #889; }}
           f"{len(report.get('coverage', {}))} requirements, {len(uncovered)} without a test.")}</p>
 {f'<h2>{_both("复现", "Reproduce")}</h2><p>{_both("本次运行的命令（令牌在预设文件中，不在命令里）：", "The command of this run (tokens stay in the preset file, not on the command line):")}</p><pre id="command">{escape(shlex.join(command))}</pre>' if command else ""}
 <p>{_both("curl 命令中的 @request-bodies/… 是报告目录中保存的请求体，请在报告目录中运行。", "A curl command's @request-bodies/… is a request body kept in the report folder: run it from there.")}</p>
+<p>{_both("报告不写出令牌：curl 命令以环境变量 SC_TOKEN_<预设中的主体名，大写，- 改为 _> 代替各主体的令牌，运行前请按预设设置这些变量。", "The report writes no token: a curl command names each principal's token by the variable SC_TOKEN_<the principal's name in the preset, in capitals, - as _>; set them from the preset before running it.")}</p>
 <footer><p>{_both("本报告用系统中的中文字体显示（思源黑体/Noto Sans CJK、苹方、微软雅黑、文泉驿等）。如果汉字显示为方框，请安装 Noto Sans CJK（Debian：fonts-noto-cjk）。", "This report uses the Chinese fonts on the system (Noto Sans CJK / Source Han Sans, PingFang, Microsoft YaHei, WenQuanYi …). If Chinese shows as boxes, install Noto Sans CJK (Debian: fonts-noto-cjk).")}</p></footer>
 </body>
 </html>

@@ -12,13 +12,16 @@ import httpx
 
 from ..profiles import Profile, load_profile
 from ..specification import BASE_URI, DEFAULT_VERSION, Spec, available_versions, load_spec
-from ._client import Client, Response
+from ._client import Client, Response, token_variables
 from ._context import KitContext
 from ._preset import Preset
 from ._registry import TESTS, Failed, KitTest, Skipped, binding
 
 #: results whose exchanges are kept in full (response excerpt, long bodies) as evidence
 EVIDENCE = frozenset({"fail", "error", "warn"})
+#: the last exchanges of a test the report keeps: as evidence, and of a test that passed (the
+#: requests that decided it; fewer, so that a full run's report stays small enough to mail)
+KEPT_EVIDENCE, KEPT_PASSED = 6, 3
 
 #: called after every test with (index, total, result): the CLI prints one line per test
 Progress = Callable[[int, int, dict[str, Any]], None]
@@ -85,7 +88,8 @@ def run(
     city = profile if isinstance(profile, Profile) or profile is None else load_profile(profile)
     started = datetime.now(UTC).astimezone(preset.zone())
     t0 = time.perf_counter()
-    client = Client(base_url, transport=transport)
+    client = Client(base_url, transport=transport, secrets=token_variables(
+        {name: p.token for name, p in preset.principals.items()}))
     try:
         answer, unreachable = _declaration(client)
         spec = load_spec(version or _version(answer))
@@ -283,7 +287,8 @@ def _result(
         "status": status,
         "message": message,
         "durationMs": round(elapsed, 1),
-        "exchanges": [e.to_dict(status in EVIDENCE) for e in exchanges[-6:]],
+        "exchanges": [e.to_dict(status in EVIDENCE) for e in
+                      exchanges[-(KEPT_EVIDENCE if status in EVIDENCE else KEPT_PASSED):]],
     }
 
 
