@@ -71,12 +71,17 @@ def _erased(schema: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
 class Presented:
     """A resource as one principal may see it: the document, or its stored JSON unchanged."""
 
-    __slots__ = ("audience", "doc", "text")
+    __slots__ = ("audience", "doc", "minor", "text")
 
-    def __init__(self, audience: str, doc: dict[str, Any] | None, text: str | None) -> None:
+    def __init__(self, audience: str, doc: dict[str, Any] | None, text: str | None,
+                 minor: bool | None = None) -> None:
         self.audience = audience
         self.doc = doc
         self.text = text
+        #: whether a person's record went out as a minor's (None: not decided, the document
+        #: decides): what of it is sensitive for the audit log follows the whole record, not
+        #: the members the reader received (/req/privacy/audit-log)
+        self.minor = minor
 
     def json(self) -> Any:
         """Something ``orjson.dumps`` embeds without copying the stored text again."""
@@ -117,6 +122,9 @@ class Access:
         self.own_record_roles = frozenset(record["ownRecordRoles"])
         #: proxy scopes that let a proxy read the record of the resident who authorised them
         self.read_scopes = frozenset(record["proxyReadScopes"])
+        #: every proxy scope: who acted for a resident keeps what they did for her while a
+        #: proxy of hers in force names them, whatever its scope (/req/privacy/own-issues-self)
+        self.every_scope = frozenset(spec.codelist("proxy-scope"))
         #: roles that see no person's record at all
         self.person_hidden_from = frozenset(record["personRecordsHiddenFrom"])
         #: roles from which vote results are withheld until results.visibleFrom
@@ -293,24 +301,38 @@ class Access:
     def owns(self, principal: Principal, stored: Stored, now: datetime | None = None) -> bool:
         """Whether ``stored`` is the own resource of the resident ``principal`` stands for, or
         of a resident who authorised them as proxy (``recordAccess.ownedBy``;
-        /req/privacy/own-issues-self)."""
+        /req/privacy/own-issues-self).
+
+        The last of the ``ownedBy`` members that names a resident names her whose resource it
+        is; an earlier one names who acted for her. Acting for her gives nothing of its own:
+        it reads as theirs only while a proxy of hers in force names them
+        (/req/residents/proxy-scope), so once the proxy ends, so does the submission's claim.
+        """
         if principal.role not in self.own_record_roles or principal.resident is None:
             return False
-        owners = []
+        named = self.named_residents(stored)
+        if not named:
+            return False
+        owner = named[-1]
+        if owner == principal.resident:
+            return True
+        record = self.person(owner) if self.person is not None else None
+        if record is None:
+            return False
+        scopes = self.every_scope if principal.resident in named else self.read_scopes
+        return self.proxy_grants(record.doc, principal, scopes, now)
+
+    def named_residents(self, stored: Stored) -> list[str]:
+        """The residents the ``ownedBy`` members of ``stored`` name, in their order."""
+        named: list[str] = []
         for where in self.owned_by.get(stored.rtype, ()):
             try:
                 owner = resolve_pointer(stored.doc, where)
             except LookupError:
                 continue
-            if owner == principal.resident:
-                return True
-            owners.append(owner)
-        for owner in owners:
-            record = self.person(str(owner)) if self.person is not None else None
-            if record is not None and self.proxy_grants(record.doc, principal, self.read_scopes,
-                                                        now):
-                return True
-        return False
+            if isinstance(owner, str):
+                named.append(owner)
+        return named
 
     def in_grids(self, principal: Principal, doc: Mapping[str, Any],
                  now: datetime | None = None) -> bool:
@@ -364,7 +386,8 @@ class Access:
         """Whether ``resident`` holds a proxy in force for ``principal`` with one of ``scopes``.
 
         /req/residents/proxy-scope: the proxy names the principal (by resident record, or as
-        an actor by user id), its period contains now, and its scope one of ``scopes``.
+        an actor by role, organisation and user id), its period contains now, the consent its
+        consentId names (if any) is in force, and its scope holds one of ``scopes``.
         """
         wanted = set(scopes)
         moment = utc_text((now or datetime.now(UTC)).isoformat())
@@ -375,8 +398,7 @@ class Access:
             actor = proxy.get("actor")
             named = (isinstance(ref, Mapping) and principal.resident is not None
                      and ref.get("id") == principal.resident) or (
-                isinstance(actor, Mapping) and principal.user_id is not None
-                and actor.get("userId") == principal.user_id)
+                isinstance(actor, Mapping) and principal.is_actor(actor))
             if not named:
                 continue
             try:
@@ -387,8 +409,27 @@ class Access:
                     continue
             except (KeyError, ValueError):
                 continue
+            if "consentId" in proxy and not self.consent_holds(resident, proxy["consentId"],
+                                                               moment):
+                continue
             return True
         return False
+
+    def consent_holds(self, resident: Mapping[str, Any], consent_id: Any, moment: str) -> bool:
+        """Whether the consent ``consent_id`` of the person record ``resident`` is in force at
+        ``moment`` (UTC text): withdrawing the consent behind a proxy ends the proxy
+        (/req/residents/proxy-scope). A consent the record does not hold is not."""
+        return any(isinstance(c, Mapping) and c.get("id") == consent_id
+                   and self.consent_in_force(c, moment)
+                   for c in resident.get("consents") or ())
+
+    def consent_in_force(self, consent: Mapping[str, Any], moment: str) -> bool:
+        """Whether ``consent`` is in force at ``moment`` (UTC text): in the status of a consent
+        in force, granted by then, neither withdrawn nor expired by then."""
+        return (consent.get("status") == self.consent_status
+                and _reached(consent.get("grantedAt"), moment)
+                and not _reached(consent.get("withdrawnAt"), moment, absent=False)
+                and not _reached(consent.get("expiresAt"), moment, absent=False))
 
     def can_see(self, principal: Principal, stored: Stored, now: datetime | None = None) -> bool:
         role = principal.role
@@ -445,10 +486,7 @@ class Access:
         found: set[str] | None = None
         for consent in doc.get("consents") or ():
             if not (isinstance(consent, Mapping) and consent.get("purpose") == self.consent_purpose
-                    and consent.get("status") == self.consent_status
-                    and _reached(consent.get("grantedAt"), moment)
-                    and not _reached(consent.get("withdrawnAt"), moment, absent=False)
-                    and not _reached(consent.get("expiresAt"), moment, absent=False)):
+                    and self.consent_in_force(consent, moment)):
                 continue
             recipients = [r for r in consent.get("recipients") or () if isinstance(r, Mapping)]
             if recipients and principal.organisation_id not in {r.get("id") for r in recipients}:
@@ -516,8 +554,10 @@ class Access:
         # An earlier state is parsed here, into objects nothing else holds: redaction may
         # change them in place rather than copy them.
         doc = stored.doc if state is None else self.as_decided_now(orjson.loads(state), stored)
+        minor: bool | None = None
         if rtype == self.person_type:
-            doc = self._resident(principal, stored, audience, now, doc, own=state is not None)
+            doc, minor = self._resident(principal, stored, audience, now, doc,
+                                        own=state is not None)
         else:
             # What was parsed to decide is handed over: redaction changes it, nothing is copied.
             taken = state is None and bool(text)
@@ -531,7 +571,7 @@ class Access:
         if rtype in self.results_types:
             _hide_results(doc, now, principal.role in self.results_hidden_from,
                           self.results_shown_at, self.results_details)
-        return Presented(audience, doc, None)
+        return Presented(audience, doc, None, minor)
 
     def _whole(self, principal: Principal, audience: str, stored: Stored) -> bool:
         """Whether ``stored`` reaches ``principal`` of an ``untouched`` audience exactly as
@@ -602,32 +642,44 @@ class Access:
 
     def _resident(self, principal: Principal, stored: Stored, audience: str,
                   now: datetime | None, doc: dict[str, Any] | None = None, *,
-                  own: bool = False) -> dict[str, Any]:
+                  own: bool = False) -> tuple[dict[str, Any], bool | None]:
         """The person record ``stored`` (or its earlier state ``doc``; ``own``: parsed for
         this call alone, so redacted in place) as ``principal`` reading as ``audience`` sees
-        it."""
+        it, and whether it went out as a minor's (None: not decided)."""
         doc = stored.doc if doc is None else doc
         restriction = doc.get("restriction")
         state = restriction.get("state") if isinstance(restriction, Mapping) else None
         if state == self.erased_state:
             # Every state of an erased record is its erased form, to every reader.
-            return self.erased_form(doc)
+            return self.erased_form(doc), None
         if (state == self.restricted_state
                 and not self._may_see_restricted(principal, stored, audience, now)):
-            return self.erased_form(doc)
+            return self.erased_form(doc), None
         if principal.role in self.consent_roles:
             # Only what the current consent covers (/req/privacy/department-consent).
             members = self.consent_members(stored.doc, principal, now) or frozenset()
             if "" not in members:
                 tagged = {path[0] for path, _ in _pipl_paths(self.spec, self.person_type)}
                 doc = {k: v for k, v in doc.items() if k not in tagged or k in members}
-        if audience != "self" and self.is_minor(doc, now):
-            audience = self.minor_audience[audience]
+        minor: bool | None = None
+        if audience != "self":
+            minor = self.minor_record(stored, doc, now)
+            if minor:
+                audience = self.minor_audience[audience]
         taken = doc is stored.doc and bool(stored.text)
         # What was parsed to decide is handed over: redaction changes it, nothing is copied.
         return redact(stored.take_doc() if taken else doc, audience, pseudonym_key=self.key,
                       pseudonym_key_id=self.key_id, profile=self.profile,
-                      copy=not (taken or own))
+                      copy=not (taken or own)), minor
+
+    def minor_record(self, stored: Stored, served: Mapping[str, Any],
+                     now: datetime | None = None) -> bool:
+        """Whether the person record ``stored``, of which ``served`` is what a reader is given
+        (all of it, the members a consent covers, an earlier state), is a minor's: decided by
+        the whole record as stored, whatever of it the reader receives, or by the state served
+        (/req/residents/minor-sensitive)."""
+        return self.is_minor(stored.doc, now) or (served is not stored.doc
+                                                  and self.is_minor(served, now))
 
     def _may_see_restricted(self, principal: Principal, stored: Stored, audience: str,
                             now: datetime | None) -> bool:
@@ -655,10 +707,13 @@ class Access:
             disclosure in self.intake_only and principal.role not in self.intake_roles)
 
     # -- audit -------------------------------------------------------------------------
-    def sensitive_pointers(self, doc: Mapping[str, Any], now: datetime | None = None) -> list[str]:
-        """JSON Pointers of the sensitive information ``doc`` (a person's record) discloses."""
+    def sensitive_pointers(self, doc: Mapping[str, Any], now: datetime | None = None, *,
+                           minor: bool | None = None) -> list[str]:
+        """JSON Pointers of the sensitive information ``doc`` (a person's record, or what a
+        reader was given of it) discloses; ``minor``: whether it went out as a minor's, as
+        :meth:`present` decided from the whole record (None: ``doc`` decides)."""
         classes = set(self.minor_treatment.values())
-        if self.is_minor(doc, now):
+        if (minor if minor is not None else self.is_minor(doc, now)):
             classes |= set(self.minor_treatment)
         found: list[str] = []
         for path, cls in _pipl_paths(self.spec, self.person_type):

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jwt
 from jsonschema import Draft202012Validator
@@ -92,13 +93,29 @@ class Principal:
     @property
     def key(self) -> str:
         """Stable identity for idempotency keys and the audit log (/req/core/idempotency-scope):
-        the user id, else the resident record, else the credential; never the display name,
-        which two principals may share."""
+        the user id within its organisation, else the resident record, else the credential;
+        never the display name, which two principals may share. A user id is unique only
+        within its organisation: two residents' committees may both number staff from 0001."""
         if self.user_id:
-            return f"{self.role}:user:{self.user_id}"
+            if self.organisation is None:
+                return f"{self.role}:user:{self.user_id}"
+            # Quoted, so that no organisation id can run into the user id after it.
+            organisation = quote(str(self.organisation.get("id")), safe="")
+            return f"{self.role}:org:{organisation}:user:{self.user_id}"
         if self.resident:
             return f"{self.role}:resident:{self.resident}"
         return f"{self.role}:credential:{self.credential or '-'}"
+
+    def is_actor(self, actor: Mapping[str, Any]) -> bool:
+        """Whether the ``actor.json`` object ``actor`` names this principal by user id: the
+        same role, organisation (by id; none on both sides is the same) and user id, the
+        members :meth:`actor` records (/req/residents/proxy-scope)."""
+        if not self.user_id or actor.get("userId") != self.user_id:
+            return False
+        organisation = actor.get("organisation")
+        named = organisation.get("id") if isinstance(organisation, Mapping) else None
+        own = None if self.organisation is None else self.organisation.get("id")
+        return actor.get("role") == self.role and named == own
 
     def actor(self, person_type: str) -> dict[str, Any]:
         """The principal as an ``actor.json`` object for history events (``person_type``: the

@@ -324,7 +324,7 @@ class Service:
                 continue
             # Served as stored: the row's document, parsed already, is what was disclosed.
             doc = stored.doc if presented.text is stored.text else presented.document()
-            fields = self.access.sensitive_pointers(doc)
+            fields = self.access.sensitive_pointers(doc, minor=presented.minor)
             if fields:
                 rows.append(self.audit_row(principal, operation, stored.id, fields,
                                            stored.communities, at))

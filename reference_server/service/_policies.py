@@ -468,12 +468,17 @@ class IssuePolicy(Policy):
         """/req/issues/withdraw-by-submitter."""
         by = sub(doc, "submittedBy")
         behalf = sub(by, "onBehalfOf").get("id")
-        submitter = (
-            (principal.user_id is not None and by.get("userId") == principal.user_id)
+        # A resident or proxy who submitted for another resident acted as her proxy: that
+        # gives nothing once the proxy ends, so only a proxy in force withdraws it
+        # (/req/residents/proxy-scope).
+        for_another = (principal.role in self.access.own_record_roles
+                       and behalf is not None and behalf != principal.resident)
+        submitter = not for_another and (
+            principal.is_actor(by)
             or (principal.resident is not None
                 and sub(by, "resident").get("id") == principal.resident))
         reporter = principal.resident is not None and behalf == principal.resident
-        proxy = principal.role == "proxy" and (
+        proxy = principal.role in self.access.own_record_roles and (
             self.proxy_for(tx, principal, behalf, "submit-issues")
             or self.proxy_for(tx, principal, behalf, "follow-up-issues"))
         if not (submitter or reporter or proxy):

@@ -1675,6 +1675,118 @@ MUTANTS += [
 ]
 
 
+def proxy_consent_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A proxy holds by its period alone: withdrawing the consent its consentId names ends
+    nothing."""
+    mp.setattr(Access, "consent_holds", lambda self, resident, consent_id, moment: True)
+    return app
+
+
+def proxy_by_user_id(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """An actor proxy is whoever holds its user id, of any role or organisation."""
+    mp.setattr(Principal, "is_actor", lambda self, actor: bool(self.user_id)
+               and actor.get("userId") == self.user_id)
+    return app
+
+
+def key_without_organisation(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A principal's identity is its role and user id: staff of two organisations numbering
+    their people alike share idempotency keys and one name in the audit log."""
+    def key(self: Principal) -> str:
+        if self.user_id:
+            return f"{self.role}:user:{self.user_id}"
+        if self.resident:
+            return f"{self.role}:resident:{self.resident}"
+        return f"{self.role}:credential:{self.credential or '-'}"
+
+    mp.setattr(Principal, "key", property(key))
+    return app
+
+
+def minor_from_consented(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Whether a record is a child's is decided from the members a consent lets through: a
+    department not given her birth date reads her personal data as an adult's."""
+    mp.setattr(Access, "minor_record",
+               lambda self, stored, served, now=None: self.is_minor(served, now))
+    return app
+
+
+def minor_audited_as_served(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The audit log decides a child's data is sensitive from what the reader was served,
+    which redaction and the consent left without her birth date: the read goes unlogged."""
+    original = Access.sensitive_pointers
+
+    def sensitive_pointers(self: Access, doc: Any, now: datetime | None = None, *,
+                           minor: bool | None = None) -> list[str]:
+        return original(self, doc, now)
+
+    mp.setattr(Access, "sensitive_pointers", sensitive_pointers)
+    return app
+
+
+def submission_owned_forever(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Every member of ``ownedBy`` makes the resource its resident's own: a proxy reads the
+    issue he submitted for her as his own after the proxy has ended."""
+    def owns(self: Access, principal: Principal, stored: Stored,
+             now: datetime | None = None) -> bool:
+        if principal.role not in self.own_record_roles or principal.resident is None:
+            return False
+        named = self.named_residents(stored)
+        if principal.resident in named:
+            return True
+        for owner in named:
+            record = self.person(owner) if self.person is not None else None
+            if record is not None and self.proxy_grants(record.doc, principal,
+                                                        self.read_scopes, now):
+                return True
+        return False
+
+    mp.setattr(Access, "owns", owns)
+    return app
+
+
+def submitter_withdraws_forever(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Who submitted an issue for a resident withdraws it as its submitter, after the proxy
+    has ended too."""
+    original = _policies.IssuePolicy._may_withdraw
+
+    def may_withdraw(self: Any, tx: Any, principal: Principal, doc: Any) -> None:
+        by = doc.get("submittedBy") or {}
+        if (principal.resident is not None
+                and (by.get("resident") or {}).get("id") == principal.resident):
+            return
+        original(self, tx, principal, doc)
+
+    mp.setattr(_policies.IssuePolicy, "_may_withdraw", may_withdraw)
+    return app
+
+
+MUTANTS += [
+    Mutant("proxy-consent-ignored", "/req/residents/proxy-scope",
+           "a proxy holds after the resident withdrew the consent behind it",
+           proxy_consent_ignored),
+    Mutant("proxy-by-user-id", "/req/residents/proxy-scope",
+           "an actor proxy is whoever holds its user id, of any organisation",
+           proxy_by_user_id),
+    Mutant("key-without-organisation", "/req/core/idempotency-scope",
+           "staff of two organisations with one user id share Idempotency-Keys",
+           key_without_organisation),
+    Mutant("audit-without-organisation", "/req/privacy/audit-log",
+           "the audit log names staff of two organisations with one user id alike",
+           key_without_organisation),
+    Mutant("minor-from-consented-members", "/req/residents/minor-sensitive",
+           "a child's age is read from the members a consent shares: without her birth date "
+           "a department reads her as an adult", minor_from_consented),
+    Mutant("minor-audited-as-served", "/req/privacy/audit-log",
+           "a department's read of a child's shared members goes unlogged",
+           minor_audited_as_served),
+    Mutant("submission-owned-forever", "/req/privacy/own-issues-self",
+           "an ex-proxy reads the issue he submitted for her as his own", submission_owned_forever),
+    Mutant("submitter-withdraws-forever", "/req/issues/withdraw-by-submitter",
+           "an ex-proxy withdraws the issue he submitted for her", submitter_withdraws_forever),
+]
+
+
 def _overflowing(value: str) -> str:
     """The server's UTC text of a timestamp, failing as a datetime does on an instant outside
     years 1 to 9999 in UTC."""

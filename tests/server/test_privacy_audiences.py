@@ -5,13 +5,15 @@ consent shares with them (/req/privacy/department-consent)."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from smartcommunity.pointers import pointer
 from smartcommunity.privacy import rekey_pseudonyms
-from smartcommunity.validation import compile_plan
+from smartcommunity.validation import compile_plan, values_at
 
 from .helpers import COMMUNITY, EXAMPLES, KEY, SPEC, Api, later, new_id
 
@@ -205,3 +207,45 @@ def test_access_holds_only_while_every_condition_does(
         assert got["name"] == doc["name"]
         assert "vulnerabilities" not in got  # sensitive, no mask: the department's treatment
         assert not [d for d in got.get("identityDocuments", ()) if "number" in d]
+
+
+# -- a minor's record through a consent ---------------------------------------------------
+
+#: the members a consent may share that never tell a reader her age
+AGELESS = sorted(TAGGED - {"birthDate", "identityDocuments"})
+
+
+@settings(max_examples=12, deadline=None)
+@given(scope=st.lists(st.sampled_from(AGELESS), min_size=1, max_size=4, unique=True))
+def test_a_childs_members_a_consent_shares_are_treated_as_sensitive(
+        sqlite_api: Api, scope: list[str]) -> None:
+    """/req/residents/minor-sensitive, /req/privacy/audit-log: a department reads only what
+    the consent covers, but whether she is a minor is decided from her whole record: without
+    her birth date among those members, her personal data still goes out as a child's, and
+    the audit log records it as the sensitive data it is."""
+    api = sqlite_api
+    born = f"{datetime.now(UTC).year - 8}-03-18"
+    child = _resident(_consent([f"/{m}" for m in scope]), birthDate=born,
+                      name="李小明", gender="male")
+    for member in ("identityDocuments", "vulnerabilities", "proxies"):
+        child.pop(member, None)
+    _load(api, child, _issue_for(child["id"]))
+    resp = api.as_("demo-dept-civil-affairs").get(f"/residents/{child['id']}")
+    assert resp.status_code == 200, resp.text
+    got = resp.json()
+    audience = SPEC.privacy["roleAudience"]["department"]
+    treatment = SPEC.privacy["treatments"][audience]
+    for path, cls, _ in compile_plan(SPEC, PERSON).pipl:
+        if cls != "personal" or treatment["sensitive"] == "keep" or path[0] not in scope:
+            continue
+        for where, value in values_at(child, path):
+            shown = [v for w, v in values_at(got, path) if w == where]
+            assert not shown or shown[0] != value, (where, shown)
+    log = api.as_("regulator").get("/audit-events", params={"resident": child["id"],
+                                                             "limit": 500}).json()["items"]
+    reads = [row for row in log if row["operation"] == "read" and row["role"] == "department"]
+    disclosed = {pointer(w)
+                 for path, cls, _ in compile_plan(SPEC, PERSON).pipl if cls == "personal"
+                 for w, _ in values_at(got, path)}
+    # Only what she received is logged, but all of it, her masked name among it.
+    assert not disclosed or (reads and disclosed <= set(reads[-1]["fields"])), (disclosed, reads)

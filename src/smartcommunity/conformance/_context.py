@@ -236,28 +236,58 @@ class KitContext:
         return self.spec.audience_of(who.role)
 
     def owns(self, who: Principal, doc: Mapping[str, Any]) -> bool:
-        """Whether ``doc`` is the own resource of the resident ``who`` stands for: one of the
-        members ``privacy.json`` ``recordAccess.ownedBy`` names for its type names them
-        (/req/privacy/own-issues-self)."""
+        """Whether ``doc`` is the own resource of the resident ``who`` stands for, or of one
+        who authorised them as proxy (/req/privacy/own-issues-self): the last of the members
+        ``privacy.json`` ``recordAccess.ownedBy`` names for its type that names a resident names
+        her; an earlier one names who acted for her, whose it is only while a proxy of hers in
+        force names them (/req/residents/proxy-scope)."""
         access = self.spec.privacy.get("recordAccess") or {}
-        owners = set()
+        named = []
         for where in (access.get("ownedBy") or {}).get(str(doc.get("resourceType")), ()):
             try:
-                owners.add(resolve_pointer(doc, where))
+                owner = resolve_pointer(doc, where)
             except LookupError:
                 continue
-        if who.resident in owners:
+            if isinstance(owner, str):
+                named.append(owner)
+        if not named or who.resident is None:
+            return False
+        if named[-1] == who.resident:
             return True
+        acted = who.resident in named
         # A proxy reads the own resources of a resident who authorised them as their own.
         scopes = set(access.get("proxyReadScopes") or ())
-        for owner in owners:
-            resp = self.read(str(access.get("personType")), str(owner))
-            record = resp.json() if resp.status == 200 else None
-            for entry in (record or {}).get("proxies") or ():
-                ref = (entry.get("resident") or {}).get("id")
-                if ref == who.resident and scopes & set(entry.get("scope") or ()):
-                    return True
+        resp = self.read(str(access.get("personType")), named[-1])
+        record = resp.json() if resp.status == 200 else None
+        if not isinstance(record, dict):
+            return False
+        for entry in record.get("proxies") or ():
+            ref = (entry.get("resident") or {}).get("id")
+            if ref == who.resident and (acted or scopes & set(entry.get("scope") or ())) and (
+                    self.proxy_in_force(record, entry)):
+                return True
         return False
+
+    def proxy_in_force(self, record: Mapping[str, Any], entry: Mapping[str, Any]) -> bool:
+        """Whether the proxy ``entry`` of the person ``record`` is in force now, by the kit's
+        clock: its period holds, and so does the consent its consentId names, if any
+        (/req/residents/proxy-scope)."""
+        now = datetime.now(UTC)
+
+        def reached(value: Any, absent: bool) -> bool:
+            at = moment(value)
+            return absent if at is None else at <= now
+
+        if not reached(entry.get("validFrom"), False) or reached(entry.get("validUntil"), False):
+            return False
+        if "consentId" not in entry:
+            return True
+        status = next(iter(self.spec.codelist("consent-status")))
+        return any(c.get("id") == entry["consentId"] and c.get("status") == status
+                   and reached(c.get("grantedAt"), False)
+                   and not reached(c.get("withdrawnAt"), False)
+                   and not reached(c.get("expiresAt"), False)
+                   for c in record.get("consents") or () if isinstance(c, Mapping))
 
     # -- requests ----------------------------------------------------------------------
     def collection_path(self, resource_type: str) -> str:

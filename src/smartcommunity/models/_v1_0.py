@@ -1721,7 +1721,7 @@ class ResidentProxy(SpecModel):
     actor: Actor | None = Field(
         default=None,
         title="代理行为人 / Proxy actor",
-        description="代理人不是登记居民时（如网格员），其身份。 / Who the proxy is when not a registered resident, such as a grid worker.",
+        description="代理人不是登记居民时（如网格员），其身份：按角色、所属组织和用户标识对应主体，用户标识只在其组织内唯一。 / Who the proxy is when not a registered resident, such as a grid worker: matched to a principal by role, organisation and user id, a user id being unique only within its organisation.",
     )
     relationship: Code = Field(
         title="关系 / Relationship",
@@ -1754,7 +1754,7 @@ class ResidentProxy(SpecModel):
         default=None,
         alias="consentId",
         title="同意记录 / Consent record",
-        description="本文档 consents 中记录该授权的同意记录的标识。 / Id of the consent record in this document's consents that records the authorisation.",
+        description="本文档 consents 中记录该授权的同意记录的标识；该同意不再有效（撤回、到期）时，本授权也不再有效。 / Id of the consent record in this document's consents that records the authorisation; once that consent is no longer in force (withdrawn, expired), neither is the authorisation.",
     )
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from typing import Any
 from ...integrity import WITHHELD_TYPE
 from .._context import KitContext
 from .._registry import Skipped, check
+from ._credentials import minted
 from ._people import proxy, resident
 from ._shared import (
     ISSUE,
@@ -23,9 +24,13 @@ from ._shared import (
     ROLE,
     Tracked,
     consultation_seen_by,
+    first_code,
     keyed_create,
     new_issue,
     plain,
+    resident_actor,
+    resident_ref,
+    submitted_by,
     worker_grids,
 )
 from ._watching import feed, subject, tail, watching, withheld_members
@@ -226,6 +231,64 @@ def test_erasure_every_copy(ctx: KitContext) -> None:
                    f"after erasure {who.name} reads {plain(leaked)}")
 
 
+def _end_proxies(record: Tracked) -> None:
+    """Staff end every proxy of ``record``, a moment ago."""
+    proxies = [dict(p) for p in record.doc.get("proxies") or ()]
+    for entry in proxies:
+        entry["validUntil"] = record.ctx.moment(-0.01)
+    record.put(proxies=proxies)
+
+
+@check("/req/privacy/own-issues-self", needs=(ROLE.proxy,))
+def test_own_issue_ends_with_the_proxy(ctx: KitContext) -> None:
+    """An issue a proxy submitted for her is his own (audience self) while the proxy holds;
+    once staff end it, it is his no more: no read, and no event of the feed, earlier or
+    later, gives him her confidential contact."""
+    agent = ctx.principal(ROLE.proxy)
+    if not agent.resident or not agent.serves(ctx.preset.community):
+        raise Skipped(f"预设中的代理人 {agent.name} 没有居民标识或不服务本社区",
+                      f"the preset's proxy {agent.name} gives no resident id or does not serve "
+                      "the community")
+    cursor = tail(ctx, agent)
+    record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["submit-issues",
+                                                            "follow-up-issues"])]))
+    contact = {"name": "".join(ctx.rng.choice("甲乙丙丁戊己庚辛壬癸") for _ in range(4)),
+               "phone": f"+86139{ctx.rng.randint(0, 10**8 - 1):08d}"}
+    acting = resident_actor(str(agent.resident), "代理人", ROLE.proxy,
+                            onBehalfOf=resident_ref(record.id))
+    doc = submitted_by(ctx, acting, reporterDisclosure="confidential", reporterContact=contact)
+    ctx.expect_status(ctx.create(doc, agent), 201, zh="代理人代居民提交保密诉求",
+                      en="the proxy submits a confidential issue for the resident")
+    mine = ctx.read(ISSUE, doc["id"], agent)
+    ctx.expect_status(mine, 200, zh="代理人读取其代为提交的诉求",
+                      en="the proxy reads the issue he submitted for her")
+    ctx.expect((mine.json() or {}).get("reporterContact") == contact,
+               "代理关系有效时，代理人读取其代为提交的诉求没有得到诉求人联系方式",
+               "while the proxy holds, reading the issue he submitted for her he does not get "
+               "the reporter's contact")
+    _end_proxies(record)
+    issue = Tracked.existing(ctx, ISSUE, doc["id"])
+    issue.act("accept")  # a later state, which he may not have either
+    values = [contact["name"], contact["phone"]]
+    resp = issue.read(agent)
+    if resp.status != 404:
+        ctx.expect_status(resp, 200, zh="代理关系结束后代理人读取诉求",
+                          en="the ex-proxy reads the issue")
+        leaked = _leaks(values, resp.json())
+        ctx.expect(not leaked, f"代理关系结束后，前代理人读取诉求得到 {plain(leaked, 'zh')}",
+                   f"after the proxy ended, the ex-proxy reading the issue gets {plain(leaked)}")
+    events = _about(ctx, feed(ctx, agent, cursor), ISSUE, doc["id"])
+    leaked = _leaks(values, events)
+    ctx.expect(not leaked, f"代理关系结束后，前代理人在变更中读到 {plain(leaked, 'zh')}",
+               f"after the proxy ended, the ex-proxy reads {plain(leaked)} in the feed")
+    later = [e.get("sequence") for e in events if "data" in e
+             and (e.get("data") or {}).get("status") == issue.doc.get("status")]
+    ctx.expect(resp.status != 404 or not later,
+               f"代理关系结束后，前代理人在变更中收到该诉求此后的状态（{plain(later, 'zh')}）",
+               f"after the proxy ended, the ex-proxy receives the issue's later state in the "
+               f"feed ({plain(later)})")
+
+
 @check("/req/core/idempotency-scope")
 def test_idempotency_scope(ctx: KitContext) -> None:
     owner = ctx.staff
@@ -251,6 +314,31 @@ def test_idempotency_scope(ctx: KitContext) -> None:
                    f"{resp.status}：它与 {owner.name} 共用了键空间",
                    f"{other.name} creating its own new issue with the same key gets "
                    f"{resp.status}: it shares {owner.name}'s key space")
+
+
+@check("/req/core/idempotency-scope")
+def test_idempotency_scope_organisation(ctx: KitContext) -> None:
+    """A user id is unique only within its organisation: staff of another organisation with
+    the same user id hold keys of their own. Needs the preset's test issuer."""
+    user = "kit-" + ctx.new_id()[:12]
+    kind = first_code(ctx, "organisation-type")
+    first, second = (minted(ctx, f"user {user} of organisation {n}", sub=user, userId=None,
+                            organisation={"id": f"kit-org-{ctx.new_id()[:8]}",
+                                          "name": f"测试组织{n}", "type": kind})
+                     for n in (1, 2))
+    doc = new_issue(ctx)
+    _, same_key = keyed_create(ctx, doc, first)
+    resp = ctx.create(doc, second, headers=same_key)
+    replayed = resp.headers.get("idempotent-replayed") == "true" or resp.status in (200, 201)
+    ctx.expect(not replayed,
+               f"另一组织中用户标识同为 {user} 的人员得到了第一次的结果（{resp.status}）",
+               f"staff of another organisation with the same user id {user} get the first "
+               f"result ({resp.status})")
+    resp = ctx.create(new_issue(ctx), second, headers=same_key)
+    ctx.expect(resp.status == 201, f"另一组织中用户标识同为 {user} 的人员用同一个键提交自己的新诉求"
+               f"得到 {resp.status}：两个组织共用了键空间",
+               f"staff of another organisation with the same user id {user} creating their own "
+               f"issue with the same key get {resp.status}: the organisations share a key space")
 
 
 @check("/req/core/idempotency-replay-access", needs=(REGULATOR,))

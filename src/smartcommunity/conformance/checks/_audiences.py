@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...validation import compile_plan
+from ...pointers import pointer
+from ...validation import compile_plan, values_at
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
+from ._credentials import minted
 from ._people import listed, resident, with_number
 from ._shared import (
     ISSUE,
@@ -19,12 +21,15 @@ from ._shared import (
     ROLE,
     Tracked,
     dispatch,
+    first_code,
     plain,
     resident_ref,
     submitted_by,
     without_meta,
 )
 from ._watching import feed, subject, tail
+
+REGULATOR = "regulator"
 
 
 def _record_access(ctx: KitContext) -> dict[str, Any]:
@@ -193,3 +198,125 @@ def _nothing_after_withdrawal(ctx: KitContext, dept: Principal, record: Tracked,
     ctx.expect(not after, f"同意撤回后变更订阅仍向部门给出该记录的 {len(after)} 个事件",
                f"after withdrawal the feed still gives the department {len(after)} events of "
                "the record")
+
+
+# -- a child's record, as a consent shares it ---------------------------------------------------
+
+def _child_shared(ctx: KitContext, dept: Principal) -> tuple[Tracked, dict[str, Any], list[str]]:
+    """A child's record whose consent shares with departments personal members that do not
+    give her age (not her birth date, not her identity number), read by ``dept`` while it holds
+    an assignment on her issue: the record, what ``dept`` received, and the members shared."""
+    shared = _record_access(ctx).get("consentShared") or {}
+    purpose = shared.get("purpose")
+    if not purpose or dept.role not in (shared.get("roles") or ()):
+        raise Skipped("privacy.json 没有规定向部门共享的同意",
+                      "privacy.json names no consent shared with departments")
+    minor = int(ctx.spec.parameter("/req/residents/minor-sensitive", "age"))
+    doc = resident(ctx)
+    today = ctx.moment()[:10]
+    doc["birthDate"] = f"{int(today[:4]) - max(minor - 6, 1)}{today[4:]}".replace("-02-29",
+                                                                                   "-02-28")
+    for member in ("identityDocuments", "vulnerabilities", "household", "proxies"):
+        doc.pop(member, None)
+    # Only consents that still point at members she has, and none shared with departments yet.
+    doc["consents"] = [c for c in doc.get("consents") or () if c.get("purpose") != purpose
+                       and not any(str(s).startswith(("/proxies", "/vulnerabilities",
+                                                      "/identityDocuments", "/household"))
+                                   for s in c.get("scope") or [])]
+    personal = {str(path[0]) for path, cls, _ in compile_plan(ctx.spec, RESIDENT).pipl
+                if cls == "personal" and path}
+    covered = sorted(m for m in personal & set(doc) if m not in ("birthDate",
+                                                                  "identityDocuments"))
+    if not covered:
+        raise Skipped("模板居民没有可共享的个人信息成员",
+                      "the template resident has no personal member to share")
+    doc["consents"].append(_shared_consent(ctx, purpose, [f"/{m}" for m in covered]))
+    record = Tracked(ctx, ctx.ensure_valid(doc, "(a child sharing some members)"))
+    disclosed = next(c for c in ctx.spec.codelist("reporter-disclosure")
+                     if c not in (shared.get("withheldDisclosures") or ()))
+    actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(record.id)}
+    issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure=disclosed))
+    issue.act("accept")
+    dispatch(ctx, issue, dept)
+    got = record.read(dept)
+    ctx.expect_status(got, 200, zh="部门读取同意共享的儿童记录",
+                      en="the department reads the child's record the consent shares")
+    body = got.json()
+    return record, body if isinstance(body, dict) else {}, covered
+
+
+@check("/req/residents/minor-sensitive", needs=(ROLE.department,))
+def test_minor_through_consent(ctx: KitContext) -> None:
+    """Whether she is a minor is decided from her whole record: a department given only
+    members that do not tell her age still receives them treated as sensitive."""
+    (dept,) = ctx.principals_of(ROLE.department, 1)
+    rule = ctx.spec.privacy["treatments"][ctx.audience(dept, {})]
+    if rule["personal"] == rule["sensitive"] or rule["sensitive"] == "keep":
+        raise Skipped("部门受众对个人信息和敏感信息的处理相同，无法观察本需求",
+                      "the department's audience treats personal and sensitive data alike, so "
+                      "the rule cannot be observed")
+    record, got, covered = _child_shared(ctx, dept)
+    for path, cls, _ in compile_plan(ctx.spec, RESIDENT).pipl:
+        if cls != "personal" or not path or path[0] not in covered:
+            continue
+        for where, value in values_at(record.doc, path):
+            shown = [v for w, v in values_at(got, path) if w == where]
+            ctx.expect(not shown or shown[0] != value,
+                       f"部门经同意读取儿童记录（共享 {plain(covered, 'zh')}），收到了未脱敏的 "
+                       f"{pointer(where)}",
+                       f"the department reading a child's record through a consent (sharing "
+                       f"{plain(covered)}) received {pointer(where)} unredacted")
+
+
+def _audit_rows(ctx: KitContext, regulator: Principal, rid: str) -> list[dict[str, Any]]:
+    resp = ctx.call("GET", ctx.path("listAuditEvents"), regulator,
+                    params={"resident": rid, "limit": "500"})
+    ctx.expect_status(resp, 200, zh="监管方读取审计日志", en="the regulator reads the audit log")
+    return [i for i in (resp.json() or {}).get("items", [])
+            if isinstance(i, dict) and i.get("resident") == rid]
+
+
+@check("/req/privacy/audit-log", needs=(REGULATOR, ROLE.department))
+def test_audit_minor_through_consent(ctx: KitContext) -> None:
+    """A child's personal data is sensitive, decided from her whole record: a department's
+    read of members a consent shares, without her birth date among them, is audited."""
+    regulator = ctx.principal(REGULATOR)
+    (dept,) = ctx.principals_of(ROLE.department, 1)
+    record, got, covered = _child_shared(ctx, dept)
+    if not set(got) & set(covered):
+        raise Skipped("部门没有收到共享成员中的任何一项，无从审计",
+                      "the department received none of the shared members: nothing to audit")
+    reads = [r for r in _audit_rows(ctx, regulator, record.id)
+             if r.get("operation") == "read" and r.get("role") == dept.role]
+    received = sorted(set(got) & set(covered))
+    ctx.expect(bool(reads),
+               f"部门读取了儿童的个人信息（{plain(received, 'zh')}），审计日志中却没有这次读取",
+               f"the department read the child's personal data ({plain(received)}), but the "
+               "audit log has no such read")
+
+
+@check("/req/privacy/audit-log", needs=(REGULATOR,))
+def test_audit_tells_organisations_apart(ctx: KitContext) -> None:
+    """Two staff of different organisations with one user id are two principals in the audit
+    log: a user id is unique only within its organisation. Needs the preset's test issuer."""
+    regulator = ctx.principal(REGULATOR)
+    user = "kit-" + ctx.new_id()[:12]
+    kind = first_code(ctx, "organisation-type")
+    readers = [minted(ctx, f"user {user} of organisation {n}", sub=user, userId=None,
+                      organisation={"id": f"kit-org-{ctx.new_id()[:8]}", "name": f"测试组织{n}",
+                                    "type": kind})
+               for n in (1, 2)]
+    record = Tracked(ctx, with_number(ctx))  # the number is sensitive: every read is logged
+    seen: list[set[str]] = []
+    for who in readers:
+        before = {str(r.get("principal")) for r in _audit_rows(ctx, regulator, record.id)}
+        ctx.expect_status(record.read(who), 200, zh=f"{who.name} 读取居民",
+                          en=f"{who.name} reads the resident")
+        after = {str(r.get("principal")) for r in _audit_rows(ctx, regulator, record.id)}
+        seen.append(after - before)
+    ctx.expect(bool(seen[0]), "第一位读者的读取没有记入审计日志",
+               "the first reader's read is not in the audit log")
+    ctx.expect(bool(seen[1]),
+               f"用户标识同为 {user} 的另一组织人员的读取，在审计日志中记在第一位读者名下",
+               f"the read by staff of another organisation with the same user id {user} is "
+               "logged as the first reader's")

@@ -21,6 +21,7 @@ from ...validation import validate
 from .._context import KitContext, KitFault
 from .._preset import Principal
 from .._registry import Skipped, check
+from ._credentials import issuer_signer
 from ._shared import (
     AFTER_9999,
     ISSUE,
@@ -866,32 +867,16 @@ def test_no_demo_tokens(ctx: KitContext) -> None:
 
 @check("/req/core/bearer-jwt")
 def test_jwt(ctx: KitContext) -> None:
-    issuer = ctx.preset.jwt
-    if issuer is None:
-        raise Skipped("预设没有 JWT 测试签发方", "the preset has no JWT test issuer")
-    try:
-        import jwt
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-    except ImportError:
-        raise Skipped("未安装 PyJWT[crypto]", "PyJWT[crypto] is not installed") from None
-    try:
-        with open(issuer["privateKeyFile"], "rb") as fh:
-            key: Any = serialization.load_pem_private_key(fh.read(), password=None)
-    except (OSError, ValueError) as exc:
-        raise Skipped(f"无法读取测试签发方的私钥：{exc}",
-                      f"cannot read the test issuer's private key: {exc}") from None
+    key, token = issuer_signer(ctx)
+    issuer = ctx.preset.jwt or {}
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
     algorithm = str(issuer.get("algorithm", "ES256"))
     stranger: Any = (ec.generate_private_key(ec.SECP256R1()) if algorithm == "ES256"
                      else ed25519.Ed25519PrivateKey.generate() if algorithm == "EdDSA"
                      else rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    headers = {"kid": issuer["keyId"]} if issuer.get("keyId") else None
     now = int(datetime.now(UTC).timestamp())
-
-    def token(signer: Any, **changes: Any) -> str:
-        claims = {**issuer["claims"], "iss": issuer["issuer"], "aud": issuer["audience"],
-                  "iat": now, "exp": now + 600, **changes}
-        return jwt.encode(claims, signer, algorithm=algorithm, headers=headers)
 
     path = ctx.collection_path(_kind(ctx))
     valid = ctx.client.request("GET", path, token=token(key))

@@ -10,6 +10,7 @@ from ...validation import validate
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
+from ._people import proxy, resident
 from ._shared import (
     ISSUE,
     ROLE,
@@ -33,6 +34,7 @@ from ._shared import (
     reassign_request,
     refused_on_create,
     resident_actor,
+    resident_ref,
     resolve,
     submitted_by,
     transition,
@@ -301,6 +303,32 @@ def test_withdraw_by_others(ctx: KitContext) -> None:
         own = Tracked(ctx, submitted_by(ctx, resident_actor(resident.resident, "诉求人")),
                       resident)
         own.act("withdraw", {}, resident)
+
+
+@check("/req/issues/withdraw-by-submitter", needs=(ROLE.proxy,))
+def test_withdraw_after_proxy_ended(ctx: KitContext) -> None:
+    """A proxy who submitted an issue for her withdraws it as her proxy in force, and not once
+    the proxy has ended: having submitted it gives nothing of its own."""
+    agent = ctx.principal(ROLE.proxy)
+    if not agent.resident or not agent.serves(ctx.preset.community):
+        raise Skipped(f"预设中的代理人 {agent.name} 没有居民标识或不服务本社区",
+                      f"the preset's proxy {agent.name} gives no resident id or does not serve "
+                      "the community")
+    record = Tracked(ctx, resident(ctx, [proxy(ctx, agent, ["submit-issues",
+                                                            "follow-up-issues"])]))
+    acting = resident_actor(str(agent.resident), "代理人", ROLE.proxy,
+                            onBehalfOf=resident_ref(record.id))
+    # Published, so that he sees them once the proxy has ended (/req/privacy/issue-publication):
+    # what is tested is the right to withdraw.
+    first, second = (Tracked(ctx, submitted_by(ctx, acting), agent) for _ in range(2))
+    for issue in (first, second):
+        issue.put(publication={"published": True, "decidedAt": ctx.moment()})
+    first.act("withdraw", {}, agent)
+    proxies = [dict(p) for p in record.doc.get("proxies") or ()]
+    for entry in proxies:
+        entry["validUntil"] = ctx.moment(-0.01)
+    record.put(proxies=proxies)
+    second.refuse("withdraw", {}, agent, 403, "withdraw by the proxy after the proxy ended")
 
 
 @check("/req/issues/department-own-assignment", needs=(ROLE.department, ROLE.department))

@@ -16,6 +16,7 @@ from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
+from ._credentials import minted
 from ._people import listed, own_record, proxy, resident, restriction_asked, with_number
 from ._shared import (
     AFTER_9999,
@@ -23,6 +24,7 @@ from ._shared import (
     ROLE,
     Tracked,
     expect_pointer,
+    first_code,
     other_community,
     plain,
     proposed,
@@ -335,6 +337,108 @@ def test_proxy_scope(ctx: KitContext) -> None:
         resp = staffed.post("actions/withdraw", {}, agent)
         ctx.expect_status(resp, 200 if allowed else 403, zh=f"代理人撤回诉求（{label}）",
                           en=f"the proxy withdraws an issue ({label})")
+
+
+def _authorising(ctx: KitContext, entry: dict[str, Any], **consent: Any) -> dict[str, Any]:
+    """A fresh resident whose only proxy is ``entry``, recorded by a consent (its consentId)
+    granted ten days ago, with ``consent`` changed."""
+    record = {"id": ctx.new_id(), "purpose": first_code(ctx, "consent-purpose"),
+              "legalBasis": first_code(ctx, "legal-basis"), "scope": ["/proxies/0"],
+              "status": first_code(ctx, "consent-status"), "grantedAt": ctx.moment(-10),
+              **consent}
+    doc = resident(ctx)
+    doc["proxies"] = [{**entry, "consentId": record["id"]}]
+    doc["consents"] = [*(doc.get("consents") or []), record]
+    return ctx.ensure_valid(doc, "(resident whose proxy a consent records)")
+
+
+@check("/req/residents/proxy-scope", needs=(ROLE.proxy,))
+def test_proxy_ends_with_its_consent(ctx: KitContext) -> None:
+    """A proxy whose consentId names a consent not in force is not in force: she ends it by
+    withdrawing that consent, the only part of it she may change herself."""
+    agent = ctx.principal(ROLE.proxy)
+    every = ["submit-issues", "follow-up-issues", "receive-information", "manage-data"]
+    entry = proxy(ctx, agent, every)
+    statuses = list(ctx.spec.codelist("consent-status"))
+    cases = {
+        "consent in force": (_authorising(ctx, entry), True),
+        "consent withdrawn": (_authorising(ctx, entry, status=statuses[1],
+                                           withdrawnAt=ctx.moment(-1)), False),
+        "consent granted only from tomorrow": (_authorising(ctx, entry, grantedAt=ctx.moment(1)),
+                                               False),
+        "consent expired": (_authorising(ctx, entry, expiresAt=ctx.moment(-1)), False),
+    }
+    for label, (doc, holds) in cases.items():
+        record = Tracked(ctx, doc)
+        ctx.expect_status(record.read(agent), 200 if holds else 404,
+                          zh=f"代理人读取（{label}）", en=f"the proxy reads ({label})")
+        acting = resident_actor(str(agent.resident), "代理人", ROLE.proxy,
+                                onBehalfOf=resident_ref(record.id))
+        ctx.expect_status(ctx.create(submitted_by(ctx, acting), agent), 201 if holds else 403,
+                          zh=f"代理人代为提交诉求（{label}）",
+                          en=f"the proxy submits an issue ({label})")
+        if not holds:
+            continue
+        consents = [dict(c) for c in record.doc.get("consents") or ()]
+        for consent in consents:
+            if consent.get("id") == record.doc["proxies"][0].get("consentId"):
+                consent.update(status=statuses[1], withdrawnAt=ctx.moment())
+        record.put(consents=consents)
+        got = record.read(agent)
+        ctx.expect_status(got, 404, zh="同意撤回后代理人读取", en="the proxy reads once the "
+                          "consent was withdrawn")
+        ctx.expect_problem(got, 404)
+        ctx.expect(record.id not in listed(ctx, agent, [record.id]),
+                   "同意撤回后代理人的列表中仍有该居民",
+                   "after the consent was withdrawn the proxy's list still shows the resident")
+        ctx.expect_status(ctx.create(submitted_by(ctx, acting), agent), 403,
+                          zh="同意撤回后代理人代为提交诉求",
+                          en="the proxy submits an issue after the consent was withdrawn")
+
+
+@check("/req/residents/proxy-scope")
+def test_proxy_actor_by_organisation(ctx: KitContext) -> None:
+    """A proxy named as an actor is the principal of that role, organisation and user id: a
+    user id is unique only within its organisation, so another organisation's (or no
+    organisation's) holder of it is somebody else. Needs the preset's test issuer."""
+    proxy_role = ROLE.proxy
+    user = "kit-" + ctx.new_id()[:12]
+    # The record names an organisation the server knows: the test issuer's own.
+    home = ((ctx.preset.jwt or {}).get("claims") or {}).get("organisation")
+    if not isinstance(home, dict):
+        raise Skipped("预设的 JWT 测试签发方声明中没有组织",
+                      "the preset's test issuer claims no organisation")
+    elsewhere = {"id": "kit-org-" + ctx.new_id()[:8], "name": "测试组织乙",
+                 "type": home.get("type") or first_code(ctx, "organisation-type")}
+
+    def holder(label: str, organisation: dict[str, Any] | None) -> Principal:
+        return minted(ctx, label, role=proxy_role, sub=user, userId=None, name="测试代理人",
+                      resident=ctx.new_id(), communities=[ctx.preset.community],
+                      organisation=organisation, grids=None)
+
+    named = holder("the proxy the record names", home)
+    entry = {"id": ctx.new_id(),
+             "actor": {"role": proxy_role, "name": "测试代理人", "userId": user,
+                       "organisation": home},
+             "relationship": first_code(ctx, "resident-relationship"),
+             "scope": ["receive-information", "submit-issues"],
+             "basis": "written-authorisation", "validFrom": ctx.moment(-30)}
+    record = Tracked(ctx, resident(ctx, [entry]))
+    ctx.expect_status(record.read(named), 200, zh="记录所指的代理人读取",
+                      en="the proxy the record names reads it")
+    for label, organisation in (("another organisation", elsewhere), ("no organisation", None)):
+        other = holder(f"user {user} of {label}", organisation)
+        got = record.read(other)
+        ctx.expect_status(got, 404, zh=f"用户标识相同、组织不同（{label}）的代理人读取",
+                          en=f"a proxy of the same user id and {label} reads")
+        ctx.expect_problem(got, 404)
+        ctx.expect(record.id not in listed(ctx, other, [record.id]),
+                   f"用户标识相同、组织不同（{label}）的代理人列表中有该居民",
+                   f"a proxy of the same user id and {label} lists the resident")
+        acting = {"role": proxy_role, "onBehalfOf": resident_ref(record.id)}
+        ctx.expect_status(ctx.create(submitted_by(ctx, acting), other), 403,
+                          zh=f"用户标识相同、组织不同（{label}）的代理人代为提交诉求",
+                          en=f"a proxy of the same user id and {label} submits for her")
 
 
 @check("/req/residents/consent-append-only")
