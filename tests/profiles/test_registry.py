@@ -70,7 +70,7 @@ def test_the_schemas_mark_who_acted_beside_organisation_references_only() -> Non
 
 
 @settings(max_examples=60, deadline=None)
-@given(codes=st.lists(st.sampled_from(STRANGERS + ("rc-xingfuli", "housing", "hotline-12345")),
+@given(codes=st.lists(st.sampled_from((*STRANGERS, "rc-xingfuli", "housing", "hotline-12345")),
                       min_size=1, max_size=30))
 def test_who_acted_is_never_held_to_the_registry(codes: list[str]) -> None:
     """Whatever organisations the actors of an issue act for, registered or not, neither the
@@ -92,7 +92,7 @@ def test_an_erased_residents_deciding_organisation_is_not_held_to_the_registry()
 
 
 #: departments of the large city's registry, and others
-_DEPARTMENTS = st.sampled_from(("housing", "civil-affairs", "urban-management") + STRANGERS)
+_DEPARTMENTS = st.sampled_from(("housing", "civil-affairs", "urban-management", *STRANGERS))
 
 
 @st.composite

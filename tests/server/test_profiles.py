@@ -705,7 +705,7 @@ def test_the_staff_of_an_organisation_the_registry_does_not_list_work_their_issu
         "Organisation rc-xingfuli is not in the organisation registry of profile "
         "https://profiles.example.gov.cn/zhejiang/jiangshan")]
     assert all(e["message"]["zh-Hans"] for e in refused.json()["errors"])
-    lead, routed = _named_dispatch("js.comprehensive")
+    _, routed = _named_dispatch("js.comprehensive")
     dispatched = caller.act("Issue", doc["id"], "dispatch", routed)
     assert dispatched.status_code == 200, dispatched.text
     assert caller.act("Issue", doc["id"], "withdraw").status_code == 200
