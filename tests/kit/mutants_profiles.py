@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -112,6 +113,16 @@ def registry_not_consulted(app: Any, mp: pytest.MonkeyPatch) -> Any:
         return iter(())
 
     mp.setattr(_review, "_organisations", nothing)
+    return app
+
+
+def registry_holds_who_acted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The registry reviews every organisation reference, who acted too: the organisation the
+    server records from the credential of staff it does not list is taken on submission
+    (checked before it is recorded) and makes every later write of their issue refused."""
+    mp.setattr(_review, "_WHO_ACTED", "x-kit-carried-by-nothing")
+    mp.setattr(_review, "_reference_paths",
+               functools.cache(_review._reference_paths.__wrapped__))
     return app
 
 
@@ -347,6 +358,9 @@ MUTANTS: list[Mutant] = [
            category_deadlines_ignored),
     Mutant("profile-registry-not-consulted", "/req/profiles/document-organisations",
            "a dispatch to a department outside the registry is taken", registry_not_consulted),
+    Mutant("profile-registry-holds-who-acted", "/req/profiles/document-organisations",
+           "an issue submitted by staff of an organisation the registry does not list is "
+           "taken, and every later write of it refused", registry_holds_who_acted),
     Mutant("profile-extensions-not-validated", "/req/profiles/document-extensions",
            "registered extensions are stored without being checked", extensions_not_validated),
     Mutant("profile-undescribed-member-shown", "/req/profiles/document-extensions",

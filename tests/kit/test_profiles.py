@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reference_server import create_app
-from smartcommunity.conformance import Preset, run
+from smartcommunity.conformance import Preset, parse_preset, run
 from smartcommunity.profiles import load_profile
 
 from .harness import CITY_PROFILE, Server, server_settings, serving
@@ -85,7 +85,7 @@ def test_the_kit_certifies_a_server_running_the_small_city(tmp_path: Path, issue
                                                           preset: Preset) -> None:
     """The same checks against the reference server running the small city's profile: what
     the profile gives the kit to try passes; what it does not (a grid of the preset's community,
-    the preset's staff and department in its registry) is skipped, never failed."""
+    the preset's department in its registry) is skipped, never failed."""
     small = CITY_PROFILE.parent / "jiangshan.json"
     settings = server_settings(tmp_path / "small.sqlite3", issuer, profile=small)
     with serving(create_app(settings)) as server:
@@ -95,10 +95,13 @@ def test_the_kit_certifies_a_server_running_the_small_city(tmp_path: Path, issue
     assert not {k: v for k, v in results.items() if v[0] in ("fail", "error")}, results
     passed = {k.split("#")[0] for k, (status, _) in results.items() if status == "pass"}
     assert {"/req/profiles/format", "/req/profiles/deadlines",
-            "/req/profiles/external-ref-lookup", "/req/profiles/bbox-filter"} <= passed, results
-    # Every step of the deadlines check ran, the change of urgency included: its staff are not
-    # in the small city's registry, so another who may accept and update changes it.
+            "/req/profiles/external-ref-lookup", "/req/profiles/bbox-filter",
+            "/req/profiles/document-organisations"} <= passed, results
+    # Every step of the deadlines check ran, the change of urgency included; and the preset's
+    # staff, whose residents' committee the small city does not list, submit and work issues.
     assert results["/req/profiles/deadlines#profile-deadlines"] == ("pass", "met"), results
+    assert results["/req/profiles/document-organisations#profile-document-organisations"] \
+        == ("pass", "met"), results
 
 
 @pytest.mark.parametrize("name", ["profile-deadlines-frozen",
@@ -106,8 +109,8 @@ def test_the_kit_certifies_a_server_running_the_small_city(tmp_path: Path, issue
 def test_the_kit_catches_a_change_of_urgency_ignored_in_the_small_city(
         tmp_path: Path, issuer: Path, preset: Preset, monkeypatch: pytest.MonkeyPatch,
         name: str) -> None:
-    """The preset's staff are not in the small city's registry: the change of urgency is
-    still made and checked, by another principal who may accept and update an issue."""
+    """In the small city, whose registry does not list the preset's staff, the change of
+    urgency is made and checked too."""
     mutant = next(m for m in MUTANTS if m.name == name)
     small = CITY_PROFILE.parent / "jiangshan.json"
     settings = server_settings(tmp_path / "small.sqlite3", issuer, profile=small)
@@ -117,3 +120,21 @@ def test_the_kit_catches_a_change_of_urgency_ignored_in_the_small_city(
                      profile=small)
     (status, message), = _verdicts(report).values()
     assert status == "fail" and "urgency" in message, message
+
+
+def test_the_kit_catches_a_registry_holding_whoever_acted_without_a_test_issuer(
+        tmp_path: Path, issuer: Path, preset_data: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a test issuer to sign for someone the registry does not list, the preset's own
+    staff, whom the small city does not list, show a server refusing the writes of their
+    issues."""
+    mutant = next(m for m in MUTANTS if m.name == "profile-registry-holds-who-acted")
+    small = CITY_PROFILE.parent / "jiangshan.json"
+    without = parse_preset({k: v for k, v in preset_data.items() if k != "jwt"})
+    settings = server_settings(tmp_path / "small.sqlite3", issuer, profile=small)
+    with serving(create_app(settings)) as server:
+        server.serve(mutant.install(server.app, monkeypatch))
+        report = run(server.base_url, without,
+                     requirements=["/req/profiles/document-organisations"], profile=small)
+    (status, message), = _verdicts(report).values()
+    assert status == "fail" and "rc-xingfuli" in message and "accept" in message, message

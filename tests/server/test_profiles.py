@@ -24,7 +24,7 @@ from smartcommunity.profiles import Profile, load_profile
 from smartcommunity.specification import spec_root
 
 from .conftest import make_app
-from .helpers import Api, spelled, submitted_issue
+from .helpers import Api, example, spelled, submitted_issue
 
 PROFILES = spec_root() / "1.0" / "profiles"
 CHAOYANG = PROFILES / "beijing-chaoyang.json"
@@ -647,3 +647,120 @@ def test_a_vote_comes_out_by_the_profiles_thresholds_for_its_form(
     vote = next(v for v in c.doc["votes"] if v["id"] == "v-01")
     assert (vote["results"]["quorumMet"], vote["results"]["result"]) == (True, result)
     assert c.doc["history"][-1]["details"]["result"] == result
+
+
+# -- the registry: who acted, and what a write names anew (/req/profiles/document-organisations)
+
+JIANGSHAN = PROFILES / "jiangshan.json"
+
+
+@pytest.fixture(scope="module")
+def jiangshan(tmp_path_factory: pytest.TempPathFactory) -> Api:
+    """The small example city, whose registry lists none of the demo staff's organisations."""
+    return _api(tmp_path_factory.mktemp("jiangshan"), JIANGSHAN)
+
+
+def _unknown(resp: Any) -> list[tuple[str, str]]:
+    return [(e["pointer"], e["message"]["en"]) for e in resp.json()["errors"]
+            if e["code"] == "profile.unknown-department"]
+
+
+def _named_dispatch(code: str, role: str = "lead") -> tuple[str, dict[str, Any]]:
+    """An assignment id and the request dispatching an issue to the department ``code``."""
+    lead = str(uuid.uuid4())
+    now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+    item = {"id": lead, "role": role, "status": "pending", "assignedAt": now,
+            "department": {"id": code, "name": code, "type": "government-department"}}
+    return lead, {"details": {"lead": lead}, "items": {"assignments": [item]}}
+
+
+@pytest.mark.parametrize("who", ["community-staff", "hotline-operator"])
+@pytest.mark.parametrize("stated", [True, False], ids=["stated", "from-credential"])
+def test_the_staff_of_an_organisation_the_registry_does_not_list_work_their_issues(
+        jiangshan: Api, who: str, stated: bool) -> None:
+    """The organisation the server records for whoever submits and works an issue, stated in
+    the body or filled in from the credential, is a fact about who acted, never held to the
+    registry: every write is taken, and the registry still refuses a dispatch to a department
+    it does not list."""
+    caller = jiangshan.as_(who)
+    acting_for = caller.actor()["organisation"]["id"]
+    assert load_profile(JIANGSHAN).organisation(acting_for) is None
+    doc = _issue(category="other")
+    if not stated:  # the role alone: the server records the rest (/req/core/actor-is-principal)
+        doc["submittedBy"] = {"role": caller.role()}
+        doc["history"] = [{**doc["history"][0], "actor": {"role": caller.role()}}]
+    created = caller.create(doc, as_is=not stated)
+    assert created.status_code == 201, created.text
+    assert created.json()["submittedBy"]["organisation"]["id"] == acting_for
+    accepted = caller.act("Issue", doc["id"], "accept")
+    assert accepted.status_code == 200, accepted.text
+    body = {**accepted.json(), "urgency": "urgent", "title": "东门消防通道仍被占用"}
+    put = caller.put(f"/issues/{doc['id']}", body, if_match=accepted.headers["etag"])
+    assert put.status_code == 200, put.text
+    _, stranger = _named_dispatch("rc-xingfuli")
+    refused = caller.act("Issue", doc["id"], "dispatch", stranger)
+    assert refused.status_code == 422
+    assert _unknown(refused) == [(
+        "/assignments/0/department/id",
+        "Organisation rc-xingfuli is not in the organisation registry of profile "
+        "https://profiles.example.gov.cn/zhejiang/jiangshan")]
+    assert all(e["message"]["zh-Hans"] for e in refused.json()["errors"])
+    _, routed = _named_dispatch("js.comprehensive")
+    dispatched = caller.act("Issue", doc["id"], "dispatch", routed)
+    assert dispatched.status_code == 200, dispatched.text
+    assert caller.act("Issue", doc["id"], "withdraw").status_code == 200
+
+
+def test_staff_the_registry_does_not_list_carry_out_an_erasure(jiangshan: Api) -> None:
+    """The organisation that decided an erasure is recorded from the credential, not reviewed:
+    the erasure, a legal right, is never refused for it."""
+    her = example("resident/zhao-min-erasure-requested.json")
+    created = jiangshan.staff.create(her)
+    assert created.status_code == 201, created.text
+    erased = jiangshan.staff.post(f"/residents/{her['id']}/erase", {"reason": "consent-withdrawn"},
+                                  if_match=created.headers["etag"])
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["restriction"]["decidedBy"]["id"] == "rc-xingfuli"
+
+
+def _with_department(tmp_path: Path, code: str) -> Path:
+    """The small city's profile with one more department in its registry."""
+    data = json.loads(JIANGSHAN.read_text(encoding="utf-8"))
+    extra = copy.deepcopy(data["organisations"][1])
+    extra.update(id=str(uuid.uuid4()), code=code, identifier=f"330881:{code}",
+                 name="江山市水利局", department="water")
+    data["organisations"].append(extra)
+    path = tmp_path / "with-department.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_a_department_removed_from_the_registry_stays_on_the_issues_given_it(
+        tmp_path: Path) -> None:
+    """An issue dispatched to a department the city then removes from its registry is still
+    worked: a write is held to the registry only where it names a department anew."""
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    before = make_app(url, profile=_with_department(tmp_path, "js.water"))
+    first = Api(TestClient(before, raise_server_exceptions=True))
+    doc = _issue(category="other")
+    assert first.staff.create(doc).status_code == 201
+    assert first.staff.act("Issue", doc["id"], "accept").status_code == 200
+    lead, body = _named_dispatch("js.water")
+    assert first.staff.act("Issue", doc["id"], "dispatch", body).status_code == 200
+    before.state.sc.service.store.dispose()
+    api = _api(tmp_path, JIANGSHAN)
+    stored = api.staff.get(f"/issues/{doc['id']}")
+    put = api.staff.put(f"/issues/{doc['id']}", {**stored.json(), "title": "东门消防通道仍被占用"},
+                        if_match=stored.headers["etag"])
+    assert put.status_code == 200, put.text
+    progress = api.staff.act("Issue", doc["id"], "add-progress",
+                             {"details": {"message": "已联系水利局"}})
+    assert progress.status_code == 200, progress.text
+    # Named anew, the department the registry no longer lists is refused.
+    again, request = _named_dispatch("js.water")
+    request = {"details": {"from": lead, "to": again,
+                           "dueAt": request["items"]["assignments"][0]["assignedAt"]},
+               "items": request["items"]}
+    refused = api.staff.act("Issue", doc["id"], "reassign", request)
+    assert refused.status_code == 422, refused.text
+    assert [p for p, _ in _unknown(refused)] == ["/assignments/1/department/id"]

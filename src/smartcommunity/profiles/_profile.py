@@ -243,10 +243,12 @@ class Profile:
     def review(self, document: Any, report: Report, *, previous: Any = None,
                imported: bool = False) -> Report:
         """``report`` (of :func:`smartcommunity.validate` on ``document``) with this profile's
-        findings: city codes no longer unknown, organisations resolved, registered extensions
-        validated, stated deadlines checked, ``meta.profile`` read. With ``previous``, the
-        version a write of ``document`` replaces, the deadlines are checked only when the write
-        changes them or what they are computed from; ``imported``, a record stored elsewhere
+        findings: city codes no longer unknown, organisations resolved (but for those that
+        record who acted), registered extensions validated, stated deadlines checked,
+        ``meta.profile`` read. With ``previous``, the version a write of ``document`` replaces,
+        the deadlines are checked only when the write changes them or what they are computed
+        from, and organisations only where the write names them anew
+        (/req/profiles/document-organisations); ``imported``, a record stored elsewhere
         before: the deadlines of an issue submitted before this version was published are
         kept as recorded (:meth:`predates`; /req/profiles/deadlines)."""
         from ._review import review

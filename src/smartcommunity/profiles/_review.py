@@ -5,8 +5,10 @@ city's own codes and adds what only the city can say: organisations resolved in 
 registered extensions against their schemas, stated deadlines against its catalogue, vote
 outcomes against its consultation thresholds, and whether the document names another profile.
 Given the version a write replaces, the deadlines are held to the catalogue only when the write
-puts them in question; an imported issue submitted before the profile's version was published
-keeps the deadlines it was given under an earlier one (/req/profiles/deadlines).
+puts them in question, and organisations to the registry only where the write names them anew;
+an imported issue submitted before the profile's version was published keeps the deadlines it
+was given under an earlier one (/req/profiles/deadlines). Who acted is never held to the
+registry (/req/profiles/document-organisations).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ _NOTICE_SHORT = "consultation.notice-period-short"
 _OUTCOME = ("consultation.quorum-flag-inconsistent", "consultation.vote-result-inconsistent")
 #: the shared type every organisation reference is
 _ORGANISATION_REF = "organisation-ref.json"
+#: the annotation of a reference that records who acted, which the registry does not review
+_WHO_ACTED = "x-actor"
 #: the stated deadline members, by the catalogue's kind of time limit
 _DEADLINES = (("response", "responseDue"), ("resolution", "resolutionDue"))
 #: what the catalogue computes an issue's deadlines from
@@ -79,7 +83,8 @@ def review(profile: Profile, document: Any, report: Report, previous: Any = None
         outcomes = [finding(spec, f.pointer, VOTE_OUTCOME, **f.values)
                     for f in vote_outcome_findings(spec, document, thresholds)]
     added = [*(notice or ()), *outcomes,
-             *_organisations(profile, spec, document, report.resource_type),
+             *_organisations(profile, spec, document, report.resource_type,
+                             previous if isinstance(previous, dict) else None),
              *_extensions(profile, spec, document, report.resource_type),
              *_deadlines(profile, spec, document,
                          previous if isinstance(previous, dict) else None, imported),
@@ -99,7 +104,8 @@ def _city_code(profile: Profile, document: Any, f: Finding) -> bool:
 
 @functools.cache
 def _reference_paths(spec: Spec, resource_type: str) -> tuple[tuple[str | None, ...], ...]:
-    """Where ``resource_type`` documents hold organisation references, from the schema."""
+    """Where ``resource_type`` documents hold organisation references the registry reviews,
+    from the schema: every one but those marked ``x-actor``, which record who acted."""
     found: list[tuple[str | None, ...]] = []
     root = spec.schema(resource_type)
 
@@ -111,7 +117,8 @@ def _reference_paths(spec: Spec, resource_type: str) -> tuple[tuple[str | None, 
         if isinstance(ref, str):
             target, _, fragment = ref.partition("#")
             if target.rsplit("/", 1)[-1] == _ORGANISATION_REF and not fragment:
-                found.append(path)
+                if node.get(_WHO_ACTED) is not True:
+                    found.append(path)
                 return
             resolved = resolver.lookup(ref)
             if id(resolved.contents) not in seen:
@@ -132,15 +139,42 @@ def _reference_paths(spec: Spec, resource_type: str) -> tuple[tuple[str | None, 
 
 
 def _organisations(profile: Profile, spec: Spec, document: dict[str, Any],
-                   resource_type: str | None) -> Iterator[Finding]:
+                   resource_type: str | None, previous: dict[str, Any] | None = None
+                   ) -> Iterator[Finding]:
+    """The references ``document`` names that the registry lacks; over ``previous``, only
+    those the write names anew: one an earlier write put there stays, as the deadlines do,
+    whatever the registry says now."""
     if resource_type not in spec.resource_types:
         return
-    for path in _reference_paths(spec, str(resource_type)):
+    paths = _reference_paths(spec, str(resource_type))
+    held = frozenset() if previous is None else frozenset(
+        (_place(previous, where), _code(ref)) for path in paths
+        for where, ref in values_at(previous, path))
+    for path in paths:
         for where, ref in values_at(document, path):
-            code = ref.get("id") if isinstance(ref, dict) else None
-            if isinstance(code, str) and profile.organisation(code) is None:
+            code = _code(ref)
+            if code is not None and profile.organisation(code) is None \
+                    and (_place(document, where), code) not in held:
                 yield finding(spec, (*where, "id"), UNKNOWN_DEPARTMENT, value=code,
                               profile=profile.id)
+
+
+def _code(ref: Any) -> str | None:
+    code = ref.get("id") if isinstance(ref, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def _place(document: Any, where: tuple[str | int, ...]) -> tuple[Any, ...]:
+    """Where the value at ``where`` is, each array item named by its id where it has one:
+    the same place in another version of the record, whatever items were added or removed
+    before it."""
+    out: list[Any] = []
+    node = document
+    for step in where:
+        node = node[step]  # a path values_at found in ``document``
+        item = node.get("id") if isinstance(step, int) and isinstance(node, dict) else None
+        out.append(("id", item) if isinstance(item, str) else step)
+    return tuple(out)
 
 
 def _extensions(profile: Profile, spec: Spec, document: dict[str, Any],

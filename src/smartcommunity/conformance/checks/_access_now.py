@@ -16,7 +16,6 @@ from typing import Any
 from ...integrity import WITHHELD_TYPE
 from .._context import KitContext
 from .._registry import Skipped, check
-from ._credentials import minted
 from ._people import proxy, resident
 from ._shared import (
     ISSUE,
@@ -26,6 +25,7 @@ from ._shared import (
     consultation_seen_by,
     first_code,
     keyed_create,
+    minted,
     new_issue,
     plain,
     resident_actor,

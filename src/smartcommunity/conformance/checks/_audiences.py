@@ -13,7 +13,6 @@ from ...validation import compile_plan, values_at
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._credentials import minted
 from ._people import listed, resident, with_number
 from ._shared import (
     ISSUE,
@@ -22,6 +21,7 @@ from ._shared import (
     Tracked,
     dispatch,
     first_code,
+    minted,
     plain,
     resident_ref,
     submitted_by,

@@ -21,7 +21,6 @@ from ...validation import validate
 from .._context import KitContext, KitFault
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._credentials import issuer_signer
 from ._shared import (
     AFTER_9999,
     ISSUE,
@@ -39,6 +38,7 @@ from ._shared import (
     new_issue,
     organisation,
     plain,
+    preset_issuer,
     query,
     refused_on_create,
     resident_ref,
@@ -867,27 +867,27 @@ def test_no_demo_tokens(ctx: KitContext) -> None:
 
 @check("/req/core/bearer-jwt")
 def test_jwt(ctx: KitContext) -> None:
-    key, token = issuer_signer(ctx)
-    issuer = ctx.preset.jwt or {}
+    signer = preset_issuer(ctx)
+    issuer = signer.settings
     import jwt
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-    algorithm = str(issuer.get("algorithm", "ES256"))
+    algorithm = signer.algorithm
     stranger: Any = (ec.generate_private_key(ec.SECP256R1()) if algorithm == "ES256"
                      else ed25519.Ed25519PrivateKey.generate() if algorithm == "EdDSA"
                      else rsa.generate_private_key(public_exponent=65537, key_size=2048))
     now = int(datetime.now(UTC).timestamp())
-
     path = ctx.collection_path(_kind(ctx))
-    valid = ctx.client.request("GET", path, token=token(key))
+    valid = ctx.client.request("GET", path, token=signer.token())
     ctx.expect(valid.status == 200, f"测试签发方的有效令牌得到 {valid.status}（或预设的 jwt 有误）",
                f"a valid test-issuer token got {valid.status} (or the preset's jwt is wrong)")
     unsigned = jwt.encode({**issuer["claims"], "iss": issuer["issuer"],
                            "aud": issuer["audience"], "exp": now + 600}, "", algorithm="none")
-    for zh, en, bad in (("过期的", "an expired", token(key, iat=now - 7200, exp=now - 3600)),
-                        ("错误签名的", "a wrongly signed", token(stranger)),
+    for zh, en, bad in (("过期的", "an expired", signer.token(iat=now - 7200, exp=now - 3600)),
+                        ("错误签名的", "a wrongly signed", signer.token(stranger)),
                         ("未签名的", "an unsigned", unsigned),
-                        ("受众不同的", "another audience's", token(key, aud="urn:kit:elsewhere"))):
+                        ("受众不同的", "another audience's",
+                         signer.token(aud="urn:kit:elsewhere"))):
         resp = ctx.client.request("GET", path, token=bad)
         ctx.expect(resp.status == 401, f"{zh} JWT 得到 {resp.status}，应为 401",
                    f"{en} JWT got {resp.status}, not 401")

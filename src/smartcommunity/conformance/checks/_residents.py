@@ -16,7 +16,6 @@ from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._credentials import minted
 from ._people import listed, own_record, proxy, resident, restriction_asked, with_number
 from ._shared import (
     AFTER_9999,
@@ -25,6 +24,7 @@ from ._shared import (
     Tracked,
     expect_pointer,
     first_code,
+    minted,
     other_community,
     plain,
     proposed,

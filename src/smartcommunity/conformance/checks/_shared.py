@@ -16,7 +16,7 @@ import copy
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from ..._moments import moment
@@ -636,6 +636,76 @@ def expect_none(ctx: KitContext, found: list[Any], zh: str, en: str, shown: int 
 def query(params: Mapping[str, Any]) -> str:
     """Query parameters as a person reads them in a URL: ``status=closed&grid=g1``."""
     return "&".join(f"{k}={plain(v)}" for k, v in params.items())
+
+
+# -- the preset's test issuer -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Issuer:
+    """The JWT test issuer the preset names (conformance-preset.json ``jwt``), its key read."""
+
+    settings: Mapping[str, Any]
+    key: Any
+
+    @property
+    def algorithm(self) -> str:
+        return str(self.settings.get("algorithm", "ES256"))
+
+    def token(self, signer: Any = None, **changes: Any) -> str:
+        """A token signed with ``signer`` (default: the issuer's key), for its audience and
+        valid for ten minutes, with the preset's claims and ``changes`` over them (a change
+        to None leaves the claim out)."""
+        import jwt
+
+        now = int(datetime.now(UTC).timestamp())
+        claims = {**self.settings["claims"], "iss": self.settings["issuer"],
+                  "aud": self.settings["audience"], "iat": now, "exp": now + 600, **changes}
+        claims = {k: v for k, v in claims.items() if v is not None}  # None: left out
+        headers = {"kid": self.settings["keyId"]} if self.settings.get("keyId") else None
+        return jwt.encode(claims, self.key if signer is None else signer,
+                          algorithm=self.algorithm, headers=headers)
+
+
+def preset_issuer(ctx: KitContext) -> Issuer:
+    """The preset's test issuer; skipped when it names none, PyJWT[crypto] is not installed or
+    the issuer's private key cannot be read."""
+    settings = ctx.preset.jwt
+    if settings is None:
+        raise Skipped("预设没有 JWT 测试签发方", "the preset has no JWT test issuer")
+    try:
+        import jwt  # noqa: F401  (signs the tokens)
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:
+        raise Skipped("未安装 PyJWT[crypto]", "PyJWT[crypto] is not installed") from None
+    try:
+        with open(settings["privateKeyFile"], "rb") as fh:
+            key = serialization.load_pem_private_key(fh.read(), password=None)
+    except (OSError, ValueError) as exc:
+        raise Skipped(f"无法读取测试签发方的私钥：{exc}",
+                      f"cannot read the test issuer's private key: {exc}") from None
+    return Issuer(settings, key)
+
+
+
+def minted(ctx: KitContext, label: str, **claims: Any) -> Principal:
+    """A principal, called ``label`` in the report, of a token the test issuer signs: the
+    preset's claims with ``claims`` applied (a claim given as None is left out). Skipped when
+    the server does not take it: a server may accept only some roles from its identity
+    provider."""
+    token = preset_issuer(ctx).token(**claims)
+    fields = {**(ctx.preset.jwt or {}).get("claims", {}), **claims}
+    communities = fields.get("communities") or [ctx.preset.community]
+    organisation = fields.get("organisation")
+    who = Principal(
+        name=label, token=token, role=str(fields.get("role")),
+        communities=("*",) if communities == "*" else tuple(communities),
+        organisation=str(organisation.get("id")) if isinstance(organisation, dict) else None,
+        resident=fields.get("resident"))
+    resp = ctx.call("GET", ctx.collection_path(ISSUE), who, params={"limit": "1"})
+    if resp.status == 401:
+        raise Skipped(f"服务器不接受测试签发方为 {label} 签发的令牌（401）",
+                      f"the server does not take the test issuer's token for {label} (401)")
+    return who
 
 
 # -- city profiles -------------------------------------------------------------------
