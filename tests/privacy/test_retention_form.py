@@ -5,6 +5,7 @@ documents: still valid, nothing tagged personal left, nothing of her left, the r
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from typing import Any
 
@@ -15,7 +16,8 @@ from jsonschema import Draft202012Validator
 from reference_server.service import ErasureReach
 from smartcommunity import load_spec
 from smartcommunity.integrity import verify_history
-from smartcommunity.privacy import without_personal
+from smartcommunity.privacy import redact, without_personal
+from smartcommunity.profiles import Profile, load_profile
 from smartcommunity.specification import DEFAULT_VERSION
 from smartcommunity.strategies import documents
 from smartcommunity.validation import compile_plan, values_at
@@ -95,3 +97,35 @@ def test_erasure_reach_leaves_nothing_of_her(case: tuple[dict[str, Any], str, st
     assert REACH.apply(out, rid) is None  # once is enough
     other = REACH.apply(doc, "00000000-0000-4000-8000-000000000000")
     assert other is None
+
+
+@functools.cache
+def _chaoyang() -> Profile:
+    return load_profile(SPEC.folder / "profiles" / "beijing-chaoyang.json")
+
+
+@settings(max_examples=60, deadline=None)
+@given(number=st.from_regex(r"CY[0-9]{12}", fullmatch=True),
+       district=st.none() | st.text(max_size=20),
+       contacts=st.dictionaries(st.from_regex(r"contact[A-Z][a-z]{0,8}", fullmatch=True),
+                                st.text(max_size=60), max_size=3),
+       untold=st.none() | st.text(max_size=10))
+def test_a_registered_extension_keeps_what_its_tags_mark_for_everyone(
+        number: str, district: str | None, contacts: dict[str, str], untold: str | None) -> None:
+    """With the city's profile, a registered extension loses what its schema tags personal
+    (named, or found by a pattern) and what its tags do not cover; the rest stays, as the
+    public is served it. Without the profile the whole extension is sensitive and goes."""
+    city = _chaoyang()
+    (key,) = [k for k in city.extensions if city.extensions[k].applies_to("Issue")]
+    value: dict[str, Any] = {"workOrderNo": number, "score": {"response": 90}, **contacts}
+    if district is not None:
+        value["callerDistrict"] = district
+    if untold is not None:
+        value["kitUntold"] = untold
+    doc = copy.deepcopy(next(d for _, d in SPEC.examples() if d.get("resourceType") == "Issue"))
+    doc["extensions"] = {key: value, "x.unregistered": {"note": "kept by nobody"}}
+    kept = without_personal(doc, profile=city)
+    assert kept["extensions"] == {key: {"workOrderNo": number, "score": {"response": 90}}}
+    assert list(kept) == [k for k in doc if k in kept]  # members keep their order
+    assert redact(doc, "public", profile=city).get("extensions") == kept["extensions"]
+    assert "extensions" not in without_personal(doc)

@@ -223,8 +223,21 @@ def redact(
     out.update(consented)
     if not keeps_all:
         _redact_details(spec, rt, out, treatments, masks, keyed, holes)
-    # What an extension's tags do not cover is sensitive (/req/profiles/document-extensions),
-    # however its schema came to admit it.
+    _put_back_registered(spec, out, registered, treatments, masks, keyed, holes)
+    for hole in holes:
+        hole[:] = [v for v in hole if v is not _HOLE]
+    if registered and isinstance(out.get("extensions"), dict):
+        out["extensions"] = _in_order(out["extensions"], extensions)
+    return _in_order(out, members) if consented or registered else out
+
+
+def _put_back_registered(spec: Spec, out: dict[str, Any],
+                         registered: Mapping[str, tuple[Mapping[str, Any], Any]],
+                         treatments: Mapping[str, str], masks: Mapping[str, Mask],
+                         keyed: Keyed, holes: list[list[Any]]) -> None:
+    """Put the registered extensions taken out of ``out`` back, each redacted by its schema's
+    tags; what the tags do not cover is sensitive (/req/profiles/document-extensions), however
+    the schema came to admit it."""
     untold = treatments.get(_untold(spec), "remove") != "keep"
     for key, (schema, value) in registered.items():
         held = {_HELD: value}
@@ -236,11 +249,6 @@ def redact(
         if _HELD in held:
             kept = out.get("extensions")
             out["extensions"] = {**(kept if isinstance(kept, dict) else {}), key: held[_HELD]}
-    for hole in holes:
-        hole[:] = [v for v in hole if v is not _HOLE]
-    if registered and isinstance(out.get("extensions"), dict):
-        out["extensions"] = _in_order(out["extensions"], extensions)
-    return _in_order(out, members) if consented or registered else out
 
 
 def _in_order(node: dict[str, Any], order: list[str]) -> dict[str, Any]:
@@ -249,13 +257,16 @@ def _in_order(node: dict[str, Any], order: list[str]) -> dict[str, Any]:
     return {**placed, **{name: value for name, value in node.items() if name not in placed}}
 
 
-def without_personal(document: Mapping[str, Any]) -> dict[str, Any]:
+def without_personal(document: Mapping[str, Any], *,
+                     profile: RedactionProfile | None = None) -> dict[str, Any]:
     """A copy of ``document`` with every value tagged ``personal`` or ``sensitive`` removed,
     masking methods notwithstanding: in its members, its history events' ``details`` and its
-    unregistered extensions (read as sensitive). Nothing else is touched, so every item of
-    every visibility stays. This is what a record keeps once its retention period is over
-    (/req/privacy/retention); the result validates against the same schema, and its history
-    chain still verifies (the integrity form leaves tagged members out).
+    unregistered extensions (read as sensitive); with ``profile``, an extension the city
+    registers loses what its schema's tags mark so, and what they do not cover. Nothing else
+    is touched, so every item of every visibility stays. This is what a record keeps once its
+    retention period is over (/req/privacy/retention); the result validates against the same
+    schema, and its history chain still verifies (the integrity form leaves tagged members
+    out).
     """
     spec, newer = _reading(document)
     rt = str(document.get("resourceType"))
@@ -266,11 +277,17 @@ def without_personal(document: Mapping[str, Any]) -> dict[str, Any]:
     if newer:
         _drop_unknown_members(spec, rt, out)
     holes: list[list[Any]] = []
+    members = list(out)
+    extensions = list(out["extensions"]) if isinstance(out.get("extensions"), dict) else []
+    registered = _take_registered(out, rt, profile)
     _apply_tags(out, compile_plan(spec, rt), treatments, _NO_MASKS, None, holes)
     _redact_details(spec, rt, out, treatments, _NO_MASKS, None, holes)
+    _put_back_registered(spec, out, registered, treatments, _NO_MASKS, None, holes)
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
-    return out
+    if registered and isinstance(out.get("extensions"), dict):
+        out["extensions"] = _in_order(out["extensions"], extensions)
+    return _in_order(out, members) if registered else out
 
 
 #: no mask methods: every tagged value the treatments do not keep is removed

@@ -6,7 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ...privacy import published_with_consent
+from ...privacy import published_with_consent, without_personal
+from ...profiles import Profile
 from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._preset import Principal
@@ -26,6 +27,7 @@ from ._shared import (
     reassign,
     resident_actor,
     resident_ref,
+    running_profile,
     stored,
     submitted_by,
     transition,
@@ -61,21 +63,54 @@ def test_redaction_matches_policy(ctx: KitContext) -> None:
             )
 
 
-def _personal(doc: dict[str, Any], ctx: KitContext) -> list[tuple[Any, ...]]:
-    plan = compile_plan(ctx.spec, doc["resourceType"])
+def _registering(ctx: KitContext) -> Profile | None:
+    """The city profile whose registered extensions the server redacts by their tags; None
+    when it runs none (or publishes one with errors: every extension is then sensitive)."""
+    try:
+        return running_profile(ctx)
+    except Skipped:
+        return None
+
+
+def _personal(doc: dict[str, Any], ctx: KitContext, city: Profile | None
+              ) -> list[tuple[Any, ...]]:
+    """Where ``doc`` holds personal information: members tagged so, unregistered extensions
+    (sensitive), and the parts of an extension ``city`` registers that its schema's tags mark
+    so or do not cover."""
+    rt = doc["resourceType"]
+    plan = compile_plan(ctx.spec, rt)
     agreed = published_with_consent(doc)  # what the author agreed to publish is no leak
+    extensions = doc.get("extensions")
+    registered = ({k for k in extensions if k in city.extensions
+                   and city.extensions[k].applies_to(rt)}
+                  if city is not None and isinstance(extensions, dict) else set())
+    if registered:
+        assert isinstance(extensions, dict) and city is not None
+        kept = without_personal(doc, profile=city).get("extensions") or {}
+        found = [("extensions", k) for k in sorted(registered)
+                 if kept.get(k, _GONE) != extensions[k]]
+        rest = {k: v for k, v in extensions.items() if k not in registered}
+        doc = {**doc, "extensions": rest} if rest else {k: v for k, v in doc.items()
+                                                         if k != "extensions"}
+    else:
+        found = []
     return [
         where
         for path, cls, _ in plan.pipl
         if cls in ("personal", "sensitive")
         for where, _ in values_at(doc, path)
         if not (len(where) == 1 and where[0] in agreed)
-    ]
+    ] + found
+
+
+#: what an extension nothing of which is kept is compared as
+_GONE = object()
 
 
 @check("/req/privacy/public-no-personal", needs=(ROLE.public,))
 def test_public(ctx: KitContext) -> None:
     public = ctx.principal(ROLE.public)
+    city = _registering(ctx)
     for rt, doc in stored(ctx):
         found: list[dict[str, Any]] = []
         resp = ctx.read(rt, doc["id"], public)
@@ -86,12 +121,12 @@ def test_public(ctx: KitContext) -> None:
         if listing.status == 200:
             found += [i for i in (listing.json() or {}).get("items", []) if isinstance(i, dict)]
         for item in found:
-            expect_none(ctx, _personal(item, ctx), "公众收到了个人信息",
+            expect_none(ctx, _personal(item, ctx, city), "公众收到了个人信息",
                         "the public received personal information", shown=3)
-    _public_registry(ctx, public)
+    _public_registry(ctx, public, city)
 
 
-def _public_registry(ctx: KitContext, public: Principal) -> None:
+def _public_registry(ctx: KitContext, public: Principal, city: Profile | None) -> None:
     """The organisation registry the city profile publishes inline (GET /profile), as the
     public and a reader without a token receive it, holds none of its members' personal
     data: each organisation is served as GET /organisations/{id} serves it to them."""
@@ -105,7 +140,7 @@ def _public_registry(ctx: KitContext, public: Principal) -> None:
         registry = body.get("organisations") if isinstance(body, dict) else None
         found = [(n, *where) for n, org in enumerate(registry or ())
                  if isinstance(org, dict) and org.get("resourceType") in ctx.spec.resource_types
-                 for where in _personal(org, ctx)]
+                 for where in _personal(org, ctx, city)]
         expect_none(ctx, found, f"{name} 从 GET /profile 的组织登记中收到了个人信息",
                     f"{name} received personal information in the organisation registry of "
                     "GET /profile", shown=3)
@@ -642,6 +677,7 @@ def _named(who: Principal | None) -> tuple[str, str]:
 @check("/req/privacy/anonymous-public-read")
 def test_anonymous_public_read(ctx: KitContext) -> None:
     public = ctx.optional(ROLE.public)
+    city = _registering(ctx)
     issue = Tracked(ctx, new_issue(ctx, publication={"published": True}))
     tried = 0
     for rt, rid in ((ISSUE, issue.id),):
@@ -660,7 +696,7 @@ def test_anonymous_public_read(ctx: KitContext) -> None:
                 path == ctx.collection_path(rt)) else [body] if "history" not in path else []
             for doc in docs:
                 if isinstance(doc, dict) and doc.get("resourceType"):
-                    leaked = _personal(doc, ctx)
+                    leaked = _personal(doc, ctx, city)
                     ctx.expect(not leaked, f"不带令牌的请求从 {path} 得到了个人信息：{leaked[:3]}",
                                f"a request without a token got personal information from "
                                f"{path}: {leaked[:3]}")
