@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import pytest
@@ -105,7 +106,7 @@ def test_every_unusable_field_is_reported_with_its_code() -> None:
         ("/requested_datetime", "open311.missing-field"),
         ("/lat", "open311.missing-field")}  # an invalid point leaves no location
     for problem in caught.value.problems:
-        assert problem["message"]["zh-Hans"] and problem["message"]["en"]
+        _worded_in_both(problem)
     with pytest.raises(Open311Error) as unknown:
         request_to_issue({"service_code": "no.such", "address_string": "x"}, CITY,
                          community="110105001001", role="resident", now="2025-01-01T08:00:00Z")
@@ -196,7 +197,32 @@ def test_any_fields_become_an_issue_or_an_open311_error(fields: dict[str, Any],
         request_to_issue({**base, **fields}, CITY, community="110105001001", role="resident",
                          now="2025-01-01T08:00:00+08:00", strict=strict)
     except Open311Error as exc:
-        assert exc.problems and all(p["message"]["en"] for p in exc.problems)
+        assert exc.problems
+        for problem in exc.problems:
+            _worded_in_both(problem)
+
+
+def _worded_in_both(problem: dict[str, Any]) -> None:
+    """A refusal says why in each language, the Chinese message not in English, and shows no
+    value in Python's notation."""
+    zh, en = problem["message"]["zh-Hans"], problem["message"]["en"]
+    assert zh and en and zh != en
+    if problem["code"] == "open311.invalid-field":
+        assert re.search(r"[\u4e00-\u9fff]", zh.split("：", 1)[1]), zh
+    assert not re.search(r"\['|'\]", zh + en), (zh, en)
+
+
+@pytest.mark.parametrize(("attribute", "value"), [
+    ("building", ""), ("households-consenting", "many"), ("households-consenting", "inf"),
+    ("building", ["1", "2"])])
+def test_an_attribute_value_is_refused_in_both_languages(attribute: str, value: Any) -> None:
+    fields = {"service_code": "housing.lift-installation", "lat": "39.9", "long": "116.4",
+              "attribute[building]": "3", f"attribute[{attribute}]": value}
+    with pytest.raises(Open311Error) as caught:
+        request_to_issue(fields, CITY, community="110105001001", role="resident",
+                         now="2025-01-01T08:00:00+08:00")
+    assert [p["pointer"] for p in caught.value.problems] == [f"/attribute[{attribute}]"]
+    _worded_in_both(caught.value.problems[0])
 
 
 @pytest.mark.parametrize("given", ["x", "ab", ["ab", "cd"], 3, True])

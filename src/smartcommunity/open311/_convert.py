@@ -116,13 +116,21 @@ def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
 
 
 # ----------------------------------------------------------------- Open311 → issue
-def _problem(spec_version: str, pointer: str, code: str, **values: Any) -> dict[str, Any]:
-    """One problem of a request; a ``reason_zh`` words the reason of the Chinese message."""
+#: why a field is invalid, in Chinese and in English
+Reason = tuple[str, str]
+
+_NOT_A_MOMENT: Reason = ("不是带时区偏移的 RFC 3339 日期时间",
+                         "not an RFC 3339 date-time with offset")
+
+
+def _problem(spec_version: str, pointer: str, code: str, *, reason: Reason | None = None,
+             **values: Any) -> dict[str, Any]:
+    """One problem of a request; ``reason`` words why, in each message's language."""
     spec = mapping(spec_version).spec
-    reason_zh = values.pop("reason_zh", None)
-    said = message(spec, code, **values)
-    if reason_zh is not None:
-        said["zh-Hans"] = message(spec, code, **{**values, "reason": reason_zh})["zh-Hans"]
+    if reason is None:
+        return {"pointer": pointer, "code": code, "message": message(spec, code, **values)}
+    said = {lang: message(spec, code, **values, reason=why)[lang]
+            for lang, why in zip(("zh-Hans", "en"), reason, strict=True)}
     return {"pointer": pointer, "code": code, "message": said}
 
 
@@ -150,38 +158,40 @@ def _text(raw: Any) -> str | None:
     return kept or None
 
 
-def _attribute_value(attr: Mapping[str, Any], raw: Any) -> tuple[Any, str | None]:
+def _attribute_value(attr: Mapping[str, Any], raw: Any) -> tuple[Any, Reason | None]:
     """The value of one attribute, or why it is invalid."""
     kind = attr["datatype"]
     values = raw if isinstance(raw, list) else [raw]
     keys = {str(v["key"]) for v in attr.get("values") or ()}
+    among: Reason = ("不在可选值 " + "、".join(sorted(keys)) + " 之中",
+                     "not among " + ", ".join(sorted(keys)))
     if kind == "multivaluelist":
         bad = [v for v in values if str(v) not in keys]
-        return ([str(v) for v in values], f"not among {sorted(keys)}" if bad else None)
+        return [str(v) for v in values], among if bad else None
     if len(values) != 1:
-        return None, "one value expected"
+        return None, ("应只有一个值", "one value expected")
     value = str(values[0]).strip()
     if kind == "singlevaluelist":
-        return value, None if value in keys else f"not among {sorted(keys)}"
+        return value, None if value in keys else among
     if kind == "number":
         try:
             number = float(value)
         except ValueError:
-            return None, "not a number"
+            return None, ("不是数字", "not a number")
         if not math.isfinite(number):
-            return None, "not a finite number"
+            return None, ("不是有限的数", "not a finite number")
         return (int(number) if number.is_integer() else number), None
     if kind in ("datetime", "date"):
         if kind == "datetime" and _moment(value) is None:
-            return None, "not an RFC 3339 date-time with offset"
+            return None, _NOT_A_MOMENT
         if kind == "date" and not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
-            return None, "not a date (YYYY-MM-DD)"
+            return None, ("不是日期（YYYY-MM-DD）", "not a date (YYYY-MM-DD)")
         return value, None
     if kind == "boolean":
         if value.lower() not in ("true", "false"):
-            return None, "not true or false"
+            return None, ("不是 true 或 false", "not true or false")
         return value.lower() == "true", None
-    return (value, None) if value else (None, "empty")
+    return (value, None) if value else (None, ("为空", "empty"))
 
 
 def _attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -214,15 +224,21 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
     lost: dict[str, Mapping[str, str]] = {}
     why = table.lost_to_issue
 
-    def drop(name: str, code: str, **values: Any) -> None:
-        entry = _problem(version, f"/{name}", code, field=name, **values)
+    def drop(name: str, code: str, reason: Reason) -> None:
+        entry = _problem(version, f"/{name}", code, field=name, reason=reason)
         if strict:
             problems.append(entry)
         else:
             lost[name] = entry["message"]
 
-    code = str(fields.get("service_code") or "").strip()
-    if not code:
+    given_code = fields.get("service_code")
+    # A code is text (an export may write a number); a list or object is no code at all.
+    plain_code = isinstance(given_code, str | int) and not isinstance(given_code, bool)
+    code = str(given_code).strip() if plain_code else ""
+    if given_code not in (None, "") and not plain_code:
+        problems.append(_problem(version, "/service_code", INVALID_FIELD, field="service_code",
+                                 reason=("不是文本", "not text")))
+    elif not code:
         problems.append(_problem(version, "/service_code", MISSING_FIELD, field="service_code"))
     elif code not in catalogue:
         problems.append(_problem(version, "/service_code", UNKNOWN_SERVICE, service_code=code))
@@ -236,7 +252,8 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
                 raise ValueError
             location["point"] = {"latitude": la, "longitude": lo, "crs": table.crs}
         except ValueError:
-            drop("lat", INVALID_FIELD, reason="lat and long must be WGS-84 decimal degrees")
+            drop("lat", INVALID_FIELD, ("lat 和 long 应为 WGS-84 十进制度数",
+                                        "lat and long must be WGS-84 decimal degrees"))
     place = _text(fields.get("address_string") or fields.get("address"))
     if place is not None:
         location["description"] = place[:4000]
@@ -253,7 +270,7 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
 
     text = _text(fields.get("description"))
     if text is not None and len(text) > 4000:
-        drop("description", INVALID_FIELD, reason="longer than 4000 characters")
+        drop("description", INVALID_FIELD, ("超过 4000 个字符", "longer than 4000 characters"))
         text = text[:4000].rstrip()
     title = description = None
     if text is not None:
@@ -275,7 +292,8 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
     if fields.get("phone"):
         phone = _phone(str(fields["phone"]))
         if phone is None:
-            drop("phone", INVALID_FIELD, reason="not an E.164 or mainland mobile number")
+            drop("phone", INVALID_FIELD, ("不是 E.164 号码或大陆手机号码",
+                                          "not an E.164 or mainland mobile number"))
         else:
             contact["phone"] = phone
     for name_ in ("email", "device_id", "account_id"):
@@ -286,8 +304,8 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
     if given not in (None, "") and not isinstance(given, Mapping):
         # A form's attributes=x is no object: read as pairs of characters it would be nonsense.
         drop("attributes", INVALID_FIELD,
-             reason="not an object of attribute codes; a form gives attribute[code]",
-             reason_zh="不是以属性代码为键的对象；表单中以 attribute[code] 给出属性")
+             ("不是以属性代码为键的对象；表单中以 attribute[code] 给出属性",
+              "not an object of attribute codes; a form gives attribute[code]"))
     attributes = _attributes(fields)
     definitions = {a["code"]: a for a in catalogue.attributes(code)}
     values: dict[str, Any] = {}
@@ -295,11 +313,11 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
         attr = definitions.get(attr_code)
         if attr is None:
             drop(f"attribute[{attr_code}]", INVALID_FIELD,
-                 reason="not an attribute of the service definition")
+                 ("不是该服务定义中的属性", "not an attribute of the service definition"))
             continue
         value, error = _attribute_value(attr, raw)
         if error is not None:
-            drop(f"attribute[{attr_code}]", INVALID_FIELD, reason=error)
+            drop(f"attribute[{attr_code}]", INVALID_FIELD, error)
         else:
             values[attr_code] = value
     if strict:
@@ -312,8 +330,7 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
     at = now
     if submitted not in (None, ""):
         if _moment(submitted) is None:
-            drop("requested_datetime", INVALID_FIELD,
-                 reason="not an RFC 3339 date-time with offset")
+            drop("requested_datetime", INVALID_FIELD, _NOT_A_MOMENT)
         else:
             at = str(submitted).strip()
     if at is None:
