@@ -6,10 +6,12 @@ path."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from ...pointers import pointer
 from ...validation import compile_plan, values_at
+from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
@@ -147,6 +149,20 @@ def _shared_consent(ctx: KitContext, purpose: str, scope: list[str]) -> dict[str
             "status": codes[0], "grantedAt": ctx.moment(-1)}
 
 
+def _read_as_handling(ctx: KitContext, dept: Principal, record: Tracked,
+                      shared: Mapping[str, Any]) -> Response:
+    """``record`` as ``dept`` reads it once it handles an issue of hers (staff submit one on
+    her behalf, with a disclosure that does not withhold her, accept it and dispatch it to
+    ``dept``): what a consent shared with departments gives it."""
+    disclosed = next(c for c in ctx.spec.codelist("reporter-disclosure")
+                     if c not in (shared.get("withheldDisclosures") or ()))
+    actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(record.id)}
+    issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure=disclosed))
+    issue.act("accept")
+    dispatch(ctx, issue, dept)
+    return record.read(dept)
+
+
 @check("/req/privacy/department-consent", needs=(ROLE.department,))
 def test_department_consent(ctx: KitContext) -> None:
     shared = _record_access(ctx).get("consentShared") or {}
@@ -161,13 +177,7 @@ def test_department_consent(ctx: KitContext) -> None:
     doc["consents"] = [c for c in doc.get("consents") or () if c.get("purpose") != purpose]
     doc["consents"].append(_shared_consent(ctx, purpose, covered))
     record = Tracked(ctx, ctx.ensure_valid(doc, "(resident sharing with departments)"))
-    disclosed = next(c for c in ctx.spec.codelist("reporter-disclosure")
-                     if c not in (shared.get("withheldDisclosures") or ()))
-    actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(record.id)}
-    issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure=disclosed))
-    issue.act("accept")
-    dispatch(ctx, issue, dept)
-    got = record.read(dept)
+    got = _read_as_handling(ctx, dept, record, shared)
     ctx.expect_status(got, 200, zh="部门读取同意共享的居民记录",
                       en="the department reads the record the consent shares")
     body = got.json() or {}
@@ -232,13 +242,7 @@ def _child_shared(ctx: KitContext, dept: Principal) -> tuple[Tracked, dict[str, 
                       "the template resident has no personal member to share")
     doc["consents"].append(_shared_consent(ctx, purpose, [f"/{m}" for m in covered]))
     record = Tracked(ctx, ctx.ensure_valid(doc, "(a child sharing some members)"))
-    disclosed = next(c for c in ctx.spec.codelist("reporter-disclosure")
-                     if c not in (shared.get("withheldDisclosures") or ()))
-    actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(record.id)}
-    issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure=disclosed))
-    issue.act("accept")
-    dispatch(ctx, issue, dept)
-    got = record.read(dept)
+    got = _read_as_handling(ctx, dept, record, shared)
     ctx.expect_status(got, 200, zh="部门读取同意共享的儿童记录",
                       en="the department reads the child's record the consent shares")
     body = got.json()
