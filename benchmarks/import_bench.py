@@ -11,6 +11,10 @@ workers' start is counted), the rates they give, and the processor time of the r
 machine (the database, mostly). ``--repeat N`` runs every import N times, every other round in
 the reverse order. On a shared machine wall time measures the
 neighbours as much as the import; the processor time per document does not.
+
+On PostgreSQL it ends with the database alone: the rows of the last import, copied into an
+empty store with nothing else to do, and PostgreSQL's own processor time for them. No importer
+of these rows, with these indexes, can go faster on this machine than that allows.
 """
 
 from __future__ import annotations
@@ -112,9 +116,10 @@ def main(argv: list[str] | None = None) -> int:
                 for label, options, root, cores in runs[::-1] if round_ % 2 else runs:
                     # What starting the command costs (its imports, the spec), once per import
                     # whatever its size, is left out: measured on an empty input.
-                    _, start = import_once(empty, next(urls), *options, root=root)
+                    blank, full = next(urls), next(urls)
+                    _, start = import_once(empty, blank, *options, root=root)
                     machine = _machine_ticks()
-                    wall, cpu = import_once(work / "city", next(urls), *options, root=root)
+                    wall, cpu = import_once(work / "city", full, *options, root=root)
                     rest = (_machine_ticks() - machine) / _TICKS - cpu  # the database, mostly
                     cpu -= start
                     # CPU-bound on idle cores: the processor time over the cores it can use
@@ -123,7 +128,22 @@ def main(argv: list[str] | None = None) -> int:
                           f"{records / cpu * cores:,.0f} records/s on {cores} idle CPU(s); "
                           f"the rest of the machine {rest / records * 1e6:,.0f} µs a record",
                           flush=True)
+            if args.postgres:
+                _print_floor(full, blank, records, jobs)
     return 0
+
+
+def _print_floor(full: str, blank: str, records: int, cores: int) -> None:
+    """What the database alone spends on the rows of the last import: the bound of any
+    importer on this machine, and what is left of the cores for everything else."""
+    from benchmarks.postgres import store_floor
+
+    wall, cpu = store_floor(full, blank)
+    print(f"  the database alone (the same rows, made in advance, COPY in one transaction): "
+          f"{records / wall:,.0f} records/s wall; PostgreSQL {cpu / records * 1e6:,.0f} µs of "
+          f"CPU a record, at most {records / cpu * cores:,.0f} records/s on {cores} idle "
+          f"CPU(s) if importing cost nothing; at 10,000 records/s the importer would have "
+          f"{max(0.0, cores / 10_000 - cpu / records) * 1e6:,.0f} µs a record", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 #: the maintenance database the scratch databases are created from
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -36,3 +38,54 @@ def pg_database(name: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def postgres_ticks() -> int:
+    """user + system clock ticks of every PostgreSQL process of this machine (its server, the
+    backends, WAL writer, checkpointer …): the database's own processor time, whatever else
+    the machine is doing."""
+    from benchmarks.timing import process_ticks
+
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().startswith("postgres"):
+                    total += process_ticks(int(entry.name))
+    return total
+
+
+def store_floor(full: str, empty: str) -> tuple[float, float]:
+    """Wall and PostgreSQL processor seconds to store again, into the migrated empty store
+    ``empty``, every row of the store ``full`` (binary COPY of rows already made, in one
+    transaction, flushed by a checkpoint): what any writer of the same rows must let the
+    database spend, however little it spends itself."""
+    import psycopg
+
+    from benchmarks.timing import TICKS
+
+    def dsn(url: str) -> str:
+        return url.replace("postgresql+psycopg://", "postgresql://")
+
+    with psycopg.connect(dsn(full)) as source:
+        tables = [name for (name,) in source.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname NOT IN "
+            "('alembic_version', 'server_info') ORDER BY relname")]
+        rows: dict[str, bytes] = {}
+        for table in tables:
+            data = bytearray()
+            with source.cursor().copy(f'COPY "{table}" TO STDOUT (FORMAT BINARY)') as copy:
+                for chunk in copy:
+                    data += chunk
+            rows[table] = bytes(data)
+    with psycopg.connect(dsn(empty), autocommit=True) as target:
+        target.execute("CHECKPOINT")
+        ticks, started = postgres_ticks(), time.perf_counter()
+        with target.transaction():
+            for table, data in rows.items():
+                with target.cursor().copy(f'COPY "{table}" FROM STDIN (FORMAT BINARY)') as copy:
+                    view = memoryview(data)
+                    for at in range(0, len(view), 1 << 20):
+                        copy.write(view[at:at + (1 << 20)])
+        target.execute("CHECKPOINT")
+        return time.perf_counter() - started, (postgres_ticks() - ticks) / TICKS

@@ -44,7 +44,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from timing import TICKS as _TICKS  # noqa: E402
 from timing import callgrind_instructions, count_from_here  # noqa: E402
+from timing import machine_ticks as _machine_ticks  # noqa: E402
+from timing import process_ticks as _process_ticks  # noqa: E402
 
 from benchmarks.postgres import pg_available, pg_database  # noqa: E402
 from reference_server.app import SETTINGS_ENV  # noqa: E402
@@ -143,18 +146,6 @@ class Load:
 
 # -- processor time ------------------------------------------------------------------------
 
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _process_ticks(pid: int) -> int:
-    """user + system clock ticks of one process, 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
 def _tree(pid: int) -> list[int]:
     """``pid`` and its descendants (uvicorn's workers are children of its supervisor)."""
     children: dict[int, list[int]] = {}
@@ -171,15 +162,6 @@ def _tree(pid: int) -> list[int]:
         out.append(current)
         todo.extend(children.get(current, ()))
     return out
-
-
-def _machine_ticks() -> int:
-    """Busy clock ticks of the whole machine (every core): what is neither idle nor iowait."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except (OSError, ValueError):
-        return 0
-    return sum(values) - values[3] - (values[4] if len(values) > 4 else 0)
 
 
 class CpuWatch:

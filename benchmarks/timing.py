@@ -1,5 +1,6 @@
-"""The timing helpers every benchmark shares: a median of wall-clock runs, and the instructions
-valgrind's callgrind counts (stable on a busy machine, where wall-clock times are not)."""
+"""The timing helpers every benchmark shares: a median of wall-clock runs, the processor ticks
+of a process and of the machine, and the instructions valgrind's callgrind counts (stable on a
+busy machine, where wall-clock times are not)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,25 @@ def callgrind_instructions(child: list[str], out: Path, env: dict[str, str] | No
         if line.startswith(("summary:", "totals:")):
             return int(line.split()[1])
     sys.exit(f"no instruction total in {out.name}")
+
+
+#: clock ticks a second, the unit of /proc's processor times
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_ticks(pid: int) -> int:
+    """user + system clock ticks of one process, 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def machine_ticks() -> int:
+    """Busy clock ticks of the whole machine (every core): what is neither idle nor iowait."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0
+    return sum(values) - values[3] - (values[4] if len(values) > 4 else 0)

@@ -95,3 +95,33 @@ def test_the_files_import(tmp_path: Path) -> None:
         store.dispose()
     assert list(City(scale).kinds()) == ["organisations", "residents", "issues",
                                          "consultations"]
+
+
+@pytest.mark.slow
+def test_the_database_floor_stores_every_row_of_an_import(tmp_path: Path) -> None:
+    """The import benchmark's bound (benchmarks/postgres.py ``store_floor``) measures the same
+    rows an import stored: every table of the copy holds what the imported store holds."""
+    from benchmarks.postgres import store_floor
+    from tests.server.helpers import throwaway_pg
+
+    scale = Scale(residents=60, issues=120, consultations=4, communities=2, seed=7)
+    written = write(scale, tmp_path / "city")
+    (tmp_path / "none").mkdir()
+    with throwaway_pg("floor_full") as full, throwaway_pg("floor_empty") as empty:
+        assert run(["import", "--ndjson", str(tmp_path / "city"), "--database-url", full]) == 0
+        assert run(["import", "--ndjson", str(tmp_path / "none"), "--database-url", empty]) == 0
+        wall, cpu = store_floor(full, empty)
+        assert wall > 0 and cpu >= 0
+        from sqlalchemy import create_engine, text
+
+        counts = []
+        for url in (full, empty):
+            engine = create_engine(url)
+            with engine.connect() as conn:
+                tables = [t for (t,) in conn.execute(text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))]
+                counts.append({t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar()
+                               for t in tables})
+            engine.dispose()
+        assert counts[0] == counts[1]
+        assert counts[1]["resources"] == sum(written.values())
