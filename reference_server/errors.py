@@ -207,10 +207,15 @@ ServerError = _problem("ServerError", "http.internal-error")
 KeysUnavailable = _problem("KeysUnavailable", "http.keys-unavailable", always=_RETRY)
 
 
+#: what every answer of the API carries: it depends on who reads and on what they may read
+#: now, so no cache keeps it (/req/core/no-store)
+NOT_STORED = {"Cache-Control": "no-store"}
+
+
 def problem_response(error: ProblemError, version: str = DEFAULT_VERSION) -> Response:
     """The response answering ``error`` under spec ``version``."""
     return Response(orjson.dumps(error.body(version)), status_code=error.status,
-                    media_type=PROBLEM_JSON, headers=error.headers)
+                    media_type=PROBLEM_JSON, headers={**error.headers, **NOT_STORED})
 
 
 def _served(request: Request) -> str:

@@ -42,6 +42,7 @@ from smartcommunity.profiles import Profile, load_profile
 from .api import State
 from .auth import KeysUnreachable, Principal
 from .errors import (
+    NOT_STORED,
     BadRequest,
     Forbidden,
     KeysUnavailable,
@@ -109,8 +110,9 @@ def _catalogue(request: Request) -> Catalogue:
 def _answer(fmt: str, root: str, body: Any, status: int = 200) -> Response:
     if fmt == "xml":
         return Response(to_xml(root, body), status_code=status,
-                        media_type="text/xml; charset=utf-8")
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+                        media_type="text/xml; charset=utf-8", headers=NOT_STORED)
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
+                    headers=NOT_STORED)
 
 
 def _descriptions(error: ProblemError, version: str) -> list[str]:

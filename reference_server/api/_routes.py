@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from ..errors import InvalidParameter, finding
+from ..errors import NOT_STORED, InvalidParameter, finding
 from ..http import json_response, prefers_html
 from ..landing import landing_html, landing_page
 from ..openapi import Operation, operations
@@ -178,7 +178,9 @@ BY_OPERATION: dict[str, Handler] = {"getLandingPage": landing, "getConformance":
 
 def _endpoint(handler: Handler, operation: Operation) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        return await handler(request, operation)
+        response = await handler(request, operation)
+        response.headers.update(NOT_STORED)
+        return response
 
     endpoint.__name__ = operation.operation_id
     return endpoint

@@ -1873,6 +1873,28 @@ MUTANTS += [
            "age by the date in UTC: from 00:00 to 08:00 in China on her 14th birthday she is "
            "still a minor", minor_by_utc_date),
 ]
+def cached_answers(directives: bytes | None) -> Install:
+    """Answers of the API whose Cache-Control is ``directives`` (None: none at all)."""
+
+    def install(app: Any, mp: pytest.MonkeyPatch) -> Any:
+        def edit(scope: dict[str, Any], status: int, headers: list[tuple[bytes, bytes]],
+                 body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            kept = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+            return status, kept + ([(b"cache-control", directives)] if directives else []), body
+
+        return Rewrite(app, edit)
+
+    return install
+
+
+MUTANTS += [
+    Mutant("answers-cacheable", "/req/core/no-store",
+           "the API's answers carry no Cache-Control: a shared cache may keep a resident's record",
+           cached_answers(None)),
+    Mutant("answers-private-cache", "/req/core/no-store",
+           "Cache-Control: private, max-age=600: the browser of a community's shared terminal "
+           "keeps what the last reader saw", cached_answers(b"private, max-age=600")),
+]
 from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001
 from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402, E702, I001
 from .mutants_public import MUTANTS as _public; MUTANTS += _public  # noqa: E402, E702, I001

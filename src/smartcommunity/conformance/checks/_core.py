@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 from jsonschema import Draft202012Validator
 
 from ...integrity import seal_history
+from ...specification import LATEST_CURSOR
 from ...validation import validate
 from .._context import KitContext, KitFault
 from .._preset import Principal
@@ -403,6 +404,29 @@ def test_etag(ctx: KitContext) -> None:
             "创建响应的 ETag 不对",
             "the create response's ETag is wrong",
         )
+
+
+@check("/req/core/no-store")
+def test_no_store(ctx: KitContext) -> None:
+    rt = ctx.spec.resource_types[0]
+    doc = ctx.document(rt)
+    collection, feed = ctx.collection_path(rt), ctx.path("readChanges")
+    answers = {
+        f"POST {collection}": ctx.create(doc),
+        f"GET {ctx.resource_path(rt, doc['id'])}": ctx.read(rt, doc["id"]),
+        f"GET {collection}": ctx.call("GET", collection, ctx.staff, params={"limit": "1"}),
+        f"GET {collection}/… (404)": ctx.read(rt, ctx.new_id()),
+        f"GET {feed}": ctx.call("GET", feed, ctx.staff, params={"cursor": LATEST_CURSOR}),
+        f"GET {feed} (401)": ctx.client.request("GET", feed),
+    }
+    for what, resp in answers.items():
+        given = resp.headers.get("cache-control") or ""
+        directives = {part.split("=")[0].strip().lower() for part in given.split(",")}
+        ctx.expect("no-store" in directives,
+                   f"{what} 的应答没有 Cache-Control: no-store"
+                   f"（实际为 {plain(given or None, 'zh')}）",
+                   f"the answer to {what} lacks Cache-Control: no-store "
+                   f"(given: {plain(given or None)})")
 
 
 @check("/req/core/if-match")
