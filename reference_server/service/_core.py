@@ -727,8 +727,8 @@ class Service:
 
     def _bind_creator(self, principal: Principal, policy: Policy,
                       doc: dict[str, Any]) -> dict[str, Any]:
-        """``doc`` whose creating event's actor (and the policy's creator members) are the
-        principal: 403 if the body claims anyone else."""
+        """``doc`` whose creating event's actor (and the policy's creator members, and what
+        else the policy binds) are the principal: 403 if the body claims anyone else."""
         history = doc.get("history")
         if not isinstance(history, list) or not history or not isinstance(history[0], dict):
             return doc
@@ -738,7 +738,8 @@ class Service:
         out["history"] = [first, *history[1:]]
         for member in policy.creator_members:
             out[member] = self._actor(principal, doc.get(member), f"/{member}")
-        return out
+        return policy.bind_creator(principal, out,
+                                   lambda given, where: self._actor(principal, given, where))
 
     def _creators_kept(self, policy: Policy, old: Mapping[str, Any],
                        new: Mapping[str, Any]) -> None:

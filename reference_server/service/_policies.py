@@ -7,7 +7,7 @@ stored, so a refused request changes nothing.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from smartcommunity.participation import (
 from smartcommunity.pointers import resolve_pointer
 
 from ..auth import Principal
-from ..errors import IdConflict, NotRequested, RepliesMissing, Unprocessable, coded
+from ..errors import IdConflict, NotRequested, RepliesMissing, Unprocessable, coded, finding
 from ..storage import CONSULTATION, Stored, derive
 from ._policy import Policy, changed, policy_for, sub
 from ._profile import deadlines_due, redue
@@ -45,6 +45,8 @@ ITEMS = {"dispatch": ("assignments", ("lead", "assisting")), "reassign": ("assig
 ROUTED = ("dispatch",)
 #: what a decision waits for, and how far ahead of the clock a receivedAt may be
 REPLY_BEFORE_DECIDE = "/req/voice/reply-before-decide"
+#: a consultation's proposers: the credential when she proposes for herself, then fixed
+PROPOSERS_FIXED = "/req/consultations/proposers-fixed"
 
 
 @policy_for("Resident")
@@ -505,6 +507,25 @@ class ConsultationPolicy(Policy):
     #: what only actions write into a vote; a PUT leaves a vote planned without them
     vote_owned = ("results", "ballots", "ballotsComplete")
 
+    def __init__(self, service: Host, rtype: str) -> None:
+        super().__init__(service, rtype)
+        #: the roles that propose as themselves (or for those who authorised them): each
+        #: proposer entry is bound to the credential (/req/consultations/proposers-fixed)
+        self.bound_roles = frozenset(service.spec.parameter(PROPOSERS_FIXED, "boundRoles"))
+
+    def bind_creator(self, principal: Principal, doc: dict[str, Any],
+                     bind: Callable[[Any, str], dict[str, Any]]) -> dict[str, Any]:
+        """/req/consultations/proposers-fixed: a resident or proxy proposes as herself, so
+        each proposer entry is bound as the creating actor is, and none given is her. Staff
+        recording a topic residents raised elsewhere (a paper petition) name its proposers."""
+        origin = doc.get("origin")
+        if principal.role not in self.bound_roles or not isinstance(origin, Mapping):
+            return doc
+        given = origin.get("proposers")
+        entries = given if isinstance(given, list) and given else [None]
+        proposers = [bind(entry, f"/origin/proposers/{i}") for i, entry in enumerate(entries)]
+        return {**doc, "origin": {**origin, "proposers": proposers}}
+
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         self.serves_division(principal, doc, "/req/consultations/division-fixed")
         req = "/req/consultations/create-proposed"
@@ -528,6 +549,16 @@ class ConsultationPolicy(Policy):
                           f"表决的 {m} 只能由动作写入", req)
                          for m in self.vote_owned if m in vote]
         return problems
+
+    def _proposers_kept(self, old: Mapping[str, Any], new: Mapping[str, Any]
+                        ) -> list[dict[str, Any]]:
+        """/req/consultations/proposers-fixed: an update changing origin.proposers, which
+        decide who may withdraw the topic, in any way (one added, removed, replaced or
+        reworded, the list reordered or dropped)."""
+        if sub(old, "origin").get("proposers") == sub(new, "origin").get("proposers"):
+            return []
+        return [coded("/origin/proposers", "consultation.proposers-fixed",
+                      self.service.spec.version, PROPOSERS_FIXED, member="origin.proposers")]
 
     @staticmethod
     def _fixed_kept(fixed: Mapping[Any, Mapping[str, Any]], doc: Mapping[str, Any],
@@ -594,8 +625,10 @@ class ConsultationPolicy(Policy):
         fixed = {k: v for k, v in stored.items() if v.get("status") != "planned"}
         problems += self._fixed_kept(fixed, doc, req)
         problems += self._votes_planned(doc, fixed, req)
-        if problems:
-            raise unprocessable(problems)
+        errors = [finding(p, "http.unprocessable-content", en, zh, r)
+                  for p, en, zh, r in problems] + self._proposers_kept(old, doc)
+        if errors:
+            raise Unprocessable(count=len(errors), errors=errors)
         if sub(old, "origin").get("issues") != sub(doc, "origin").get("issues"):
             self._issues_exist(tx, doc)
 

@@ -114,6 +114,13 @@ class Policy:
         """The body of ``action`` on ``doc`` with what the city profile fills in."""
         return body
 
+    def bind_creator(self, principal: Principal, doc: dict[str, Any],
+                     bind: Callable[[Any, str], dict[str, Any]]) -> dict[str, Any]:
+        """``doc`` whose members, beyond the creating event's actor and ``creator_members``,
+        that the principal creating it is bound to are made her with ``bind(given, pointer)``
+        (403 if one claims anyone else)."""
+        return doc
+
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         """Checks of a new document that need nothing stored (raise to refuse)."""
         return None

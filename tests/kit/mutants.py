@@ -539,6 +539,21 @@ def division_movable(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def proposers_rewritable(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A PUT may rewrite origin.proposers: whoever updates the consultation makes another
+    resident a proposer, who may then withdraw it, or takes the real proposer's right away."""
+    mp.setattr(_policies.ConsultationPolicy, "_proposers_kept", lambda self, old, new: [])
+    return app
+
+
+def proposers_unbound(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The proposers a resident's create names are stored as given: she may name a neighbour,
+    and naming none leaves her no proposer of her own topic."""
+    mp.setattr(_policies.ConsultationPolicy, "bind_creator",
+               lambda self, principal, doc, bind: doc)
+    return app
+
+
 def stated_result_trusted(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = _effects._EFFECTS[("Consultation", "close-vote")]
 
@@ -1074,6 +1089,11 @@ MUTANTS: list[Mutant] = [
            "a PUT may change assignments, replies and follow-ups", lifecycle_members_writable),
     Mutant("division-movable", "/req/consultations/division-fixed",
            "a PUT may move a consultation to another community", division_movable),
+    Mutant("proposers-rewritable", "/req/consultations/proposers-fixed",
+           "a PUT may replace a consultation's proposers", proposers_rewritable),
+    Mutant("proposers-unbound", "/req/consultations/proposers-fixed",
+           "a resident's create may name others as the proposers, or none",
+           proposers_unbound),
     Mutant("stated-result-trusted", "/req/consultations/close-vote-result",
            "close-vote takes the stated result over the tally", stated_result_trusted),
     Mutant("ballots-complete-unwritten", "/req/consultations/ballots-complete-at-close",

@@ -3056,7 +3056,7 @@ class ConsultationOrigin(SpecModel):
     proposers: Annotated[list[Actor], Field(min_length=1)] | None = Field(
         default=None,
         title="提议人 / Proposers",
-        description="提出议题的人或组织。 / The people or organisations that proposed the topic.",
+        description="提出议题的人或组织；居民或代理人提议时就是其凭证，创建后不再改变。 / The people or organisations that proposed the topic; the credential when a resident or proxy proposes, and never changed after creation.",
     )
     proposed_at: DateTime | None = Field(
         default=None,

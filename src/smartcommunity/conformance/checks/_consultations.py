@@ -22,6 +22,7 @@ from ._shared import (
     Tracked,
     complete_consultation,
     escalating,
+    expect_code,
     expect_pointer,
     fresh,
     new_issue,
@@ -278,6 +279,43 @@ def test_withdraw_by_proposer(ctx: KitContext) -> None:
         ended = Tracked(ctx, proposed(ctx, [entry]))
         ended.refuse("withdraw", {}, agent, 403,
                      "withdraw by the proxy of a proposer entry whose authorisation ended")
+
+
+@check("/req/consultations/proposers-fixed")
+def test_proposers_fixed(ctx: KitContext) -> None:
+    own = ctx.optional(ROLE.resident)
+    if own is not None and own.resident:
+        # She proposes naming no proposers: the server records her, as the credential.
+        doc = proposed(ctx)
+        doc["origin"].pop("proposers")
+        resp = ctx.create(ctx.ensure_valid(doc, "(proposed naming no proposers)"), own)
+        ctx.expect_status(resp, 201, zh="居民提出议题，未列出提议人",
+                          en="a resident proposes a topic naming no proposers")
+        c = Tracked.existing(ctx, CONSULTATION, doc["id"])
+        ctx.expect(own.resident in _residents_named(c.doc),
+                   "居民提出的议题没有以她本人为提议人",
+                   "the topic a resident proposed does not have her as its proposer")
+        forged = proposed(ctx, [resident_actor(ctx.new_id(), "邻居")])
+        what = "a topic a resident proposes naming a neighbour as its proposer"
+        expect_code(ctx, ctx.expect_problem(ctx.create(forged, own), 403),
+                    "http.actor-mismatch")
+        ctx.expect(ctx.read(CONSULTATION, forged["id"]).status == 404,
+                   f"被拒收的文档（{what}）被保存了", f"the refused document ({what}) was stored")
+    else:
+        c = Tracked(ctx, proposed(ctx))
+    # Staff may update the consultation, never who proposed it (and so who may withdraw it).
+    origin = dict(c.doc.get("origin") or {})
+    origin["proposers"] = [resident_actor(ctx.new_id(), "另一位居民")]
+    resp = c.refused(c.put(expect=None, origin=origin), 422, "PUT replacing the proposers")
+    expect_code(ctx, resp.json() or {}, "consultation.proposers-fixed")
+
+
+def _residents_named(doc: Mapping[str, Any]) -> list[Any]:
+    """The resident record ids the proposer entries of ``doc`` give as their own."""
+    origin = doc.get("origin")
+    entries = origin.get("proposers") if isinstance(origin, dict) else None
+    return [p["resident"].get("id") for p in entries or []
+            if isinstance(p, dict) and isinstance(p.get("resident"), dict)]
 
 
 @check("/req/consultations/division-fixed")

@@ -307,6 +307,11 @@ def test_proxy_scope(ctx: KitContext) -> None:
         return resident_actor(str(agent.resident), "代理人", ROLE.proxy,
                               onBehalfOf=resident_ref(record.id))
 
+    def proposing_for(record: Tracked) -> dict[str, Any]:
+        # A proposer entry of his is him (/req/consultations/proposers-fixed): only the role
+        # and whom he acts for, the server fills in the rest from the credential.
+        return {"role": ROLE.proxy, "onBehalfOf": resident_ref(record.id)}
+
     for record, allowed in ((narrow, False), (lapsed, False), (wide, True)):
         label = {narrow.id: "receive-information only", lapsed.id: "expired",
                  wide.id: "every scope"}[record.id]
@@ -314,12 +319,12 @@ def test_proxy_scope(ctx: KitContext) -> None:
         resp = ctx.create(submitted_by(ctx, acting_for(record)), agent)
         ctx.expect_status(resp, want, zh=f"代理人代为提交诉求（{label}）",
                           en=f"the proxy submits an issue ({label})")
-        resp = ctx.create(proposed(ctx, [acting_for(record)]), agent)
+        resp = ctx.create(proposed(ctx, [proposing_for(record)]), agent)
         ctx.expect_status(resp, want, zh=f"代理人代为提议协商（{label}）",
                           en=f"the proxy proposes a consultation ({label})")
         if record is not wide:
             # one resident's authorisation does not carry another named beside her
-            joint = proposed(ctx, [acting_for(wide), acting_for(record)])
+            joint = proposed(ctx, [proposing_for(wide), proposing_for(record)])
             joint["origin"]["type"] = "joint-proposal"
             resp = ctx.create(ctx.ensure_valid(joint, "(joint proposal)"), agent)
             ctx.expect_status(resp, 403, zh=f"代理人代为联名提议，其中一位未授权（{label}）",
