@@ -19,7 +19,7 @@ import tempfile
 import time
 import timeit
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from reference_server import Settings, create_app  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
+from smartcommunity import CHINA_STANDARD_TIME  # noqa: E402
 from smartcommunity.open311 import catalogue, issue_to_request, request_to_issue  # noqa: E402
 
 RESIDENT = "demo-resident-wang-guiying"
@@ -66,7 +67,7 @@ def main() -> None:
         bridge_ids: list[str] = []
 
         def native_post(i: int) -> None:
-            now = datetime.now(timezone(timedelta(hours=8))).isoformat(timespec="milliseconds")
+            now = datetime.now(CHINA_STANDARD_TIME).isoformat(timespec="milliseconds")
             doc = request_to_issue(FORM, services, community=community, role="resident",
                                    now=now).value
             resp = client.post("/issues", json=doc, headers=auth)

@@ -7,14 +7,14 @@ parameter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from smartcommunity import CHINA_STANDARD_TIME
 from smartcommunity.specification import DEFAULT_VERSION
 
-#: China Standard Time; timestamps the server writes carry this offset.
-CST = timezone(timedelta(hours=8))
+#: China Standard Time, the library's; timestamps the server writes carry this offset.
+CST = CHINA_STANDARD_TIME
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,7 @@ from ._retention import (
     Retention,
     entered_status,
     in_force,
+    left_since,
     memberships_ended,
 )
 from ._shared import (
@@ -924,12 +925,12 @@ class Service:
                 # Not due by what it holds; a membership removed from it cannot make its
                 # memberships' end earlier, only later.
                 return False
-            # A membership an update removed ended with that write: the record's earlier
-            # states in the feed tell when.
+            # A membership an update removed ended with that write, and a record that never
+            # held one counts from its creation: the record's earlier states in the feed tell.
             earlier = ((time, orjson.loads(data))
                        for time, data in tx.states(stored.rtype, stored.id))
-            ended = memberships_ended(doc, earlier)
-            return ended is not None and ended in gone_from
+            since = left_since(doc, earlier)
+            return since is not None and since in gone_from
 
         # Found under a read snapshot, so the scan holds no write lock; each is judged again
         # in the write, where a record changed meanwhile is judged as it is then.

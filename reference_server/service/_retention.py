@@ -23,7 +23,7 @@ from ..settings import CST
 from ..storage import utc_text
 
 __all__ = ["ErasureReach", "Lapsed", "Retention", "day_after", "entered_status", "in_force",
-           "memberships_ended"]
+           "left_since", "memberships_ended"]
 
 RETENTION = "/req/privacy/retention"
 
@@ -262,6 +262,41 @@ def memberships_ended(doc: Mapping[str, Any],
     ends += [end for community, end in removed.items() if community not in held]
     found = [end for end in ends if end is not None]
     return max(found) if found else None
+
+
+def left_since(doc: Mapping[str, Any],
+               earlier: Iterable[tuple[str, Mapping[str, Any]]] = ()) -> str | None:
+    """When the leftResidentYears period of the resident ``doc`` counts from, as fixed-width
+    UTC text; None while a membership is in force (/req/privacy/retention).
+
+    That is when every membership ended (:func:`memberships_ended`, with ``earlier`` as there).
+    A record that holds no membership and none of whose stored states ``earlier`` held one
+    counts from its creation: ``meta.createdAt``, or, without one that is a timestamp, when
+    its first state was written. Its updates do not start the period again, as they do not
+    for a resident who left; without this the record would never come due.
+    """
+    states = list(earlier)
+    ended = memberships_ended(doc, states)
+    if ended is not None or in_force(doc):
+        return ended
+    if any(_holds(state) for _, state in states) or _holds(doc):
+        return None  # held one whose end cannot be told (no write time to read)
+    meta = doc.get("meta")
+    meta = meta if isinstance(meta, Mapping) else {}
+    for candidate in (meta.get("createdAt"), *(written for written, _ in states[:1]),
+                      meta.get("lastUpdated")):
+        if isinstance(candidate, str):
+            try:
+                return utc_text(candidate)
+            except ValueError:
+                continue
+    return None
+
+
+def _holds(doc: Any) -> bool:
+    """Whether the resident record ``doc`` holds a community membership."""
+    memberships = doc.get("memberships") if isinstance(doc, Mapping) else None
+    return isinstance(memberships, list) and bool(memberships)
 
 
 def _ends(membership: Mapping[str, Any]) -> str | None:

@@ -7,11 +7,13 @@ what is stored."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import func, select
+
+from smartcommunity import CHINA_STANDARD_TIME
 
 from ._derive import derive, utc_text
 from ._tables import events, resources
@@ -28,10 +30,6 @@ Cell = tuple[str, str, str, str]
 def feed_head(tx: Tx) -> int:
     """The change feed's last sequence number: it moves on with every write."""
     return int(tx.conn.execute(select(func.max(events.c.seq))).scalar() or 0)
-
-
-#: the statistics' months are China Standard Time months (/req/public-pages/small-cells)
-_CST = timezone(timedelta(hours=8))
 
 
 #: the column's UTC text from which a moment falls after the China-time year 9999: no month
@@ -96,7 +94,8 @@ def _china_month(text: str) -> tuple[int, int]:
         return 1, 1
     if text >= _AFTER_9999:
         return 9999, 12
-    local = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(_CST)
+    # the statistics' months are China's (/req/public-pages/small-cells)
+    local = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(CHINA_STANDARD_TIME)
     return local.year, local.month
 
 

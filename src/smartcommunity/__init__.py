@@ -5,6 +5,7 @@ Public names are re-exported here; submodules whose names start with ``_`` are p
 
 from __future__ import annotations
 
+from ._moments import CHINA_STANDARD_TIME
 from .exceptions import (
     ActionNotAllowed,
     DocumentError,
@@ -47,6 +48,7 @@ def __dir__() -> list[str]:
 
 # The models are left out of ``import *``, which would load them all.
 __all__ = [
+    "CHINA_STANDARD_TIME",
     "DEFAULT_VERSION",
     "ActionNotAllowed",
     "DocumentError",

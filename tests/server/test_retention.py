@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 
 from reference_server import Settings, create_app
-from reference_server.service._retention import Lapsed, memberships_ended
+from reference_server.service._retention import Lapsed, left_since
 from reference_server.service._shared import stamp
 from reference_server.settings import CST
 from reference_server.storage import Store, utc_text
@@ -491,6 +491,64 @@ def test_a_membership_removed_from_the_record_ends_when_it_was_removed(database:
     assert seen == [(0, []), (1, [2]), (0, [2]), (2, [0, 1, 2]), (0, [0, 1, 2])]
 
 
+def _without_memberships(rng: random.Random) -> dict[str, Any]:
+    doc = _person(rng)
+    del doc["memberships"]
+    return doc
+
+
+def test_a_resident_who_never_held_a_membership_counts_from_her_record_s_creation(
+        database: str) -> None:
+    """/req/privacy/retention: a resident record that holds no membership and never held one
+    comes due leftResidentYears after it was created, however often it was updated since;
+    one imported with its source's creation long ago at once, one imported without a
+    creation from when the server stored it; one that came to hold a membership in force
+    stays. SQLite and PostgreSQL."""
+    rng = random.Random(37)
+    made, updated, joined = (_without_memberships(rng) for _ in range(3))
+    long_ago, undated = _without_memberships(rng), _without_memberships(rng)
+    long_ago["meta"] = {"versionId": "4", "lastUpdated": "2019-05-01T09:00:00+08:00",
+                        "createdAt": "2001-03-01T09:00:00+08:00"}
+    undated["meta"] = {"versionId": "2", "lastUpdated": "2001-03-01T09:00:00+08:00"}
+    everyone = [made, updated, joined, long_ago, undated]
+    app = _app(database)
+    with TestClient(app) as client:
+        service = app.state.sc.service
+        api = Api(client)
+        system = api.as_("system")
+        for doc in (made, updated, joined):
+            resp = system.create(doc)
+            assert resp.status_code == 201, resp.text
+        created = datetime.fromisoformat(system.get(f"/residents/{made['id']}").json()[
+            "meta"]["createdAt"])
+        service.load([long_ago, undated])
+        _rewritten(api, joined, [_person(rng)["memberships"][0]])
+        # Corrected a year on, still without a membership: the period does not start again.
+        path = f"/residents/{updated['id']}"
+        current = system.get(path)
+        resp = system.put(path, {**current.json(), "contactPoints": [
+            {"type": "mobile", "phone": _phone(rng), "preferred": True}]},
+                          if_match=current.headers["etag"])
+        assert resp.status_code == 200, resp.text
+
+        def erased() -> list[int]:
+            return [n for n, doc in enumerate(everyone) if system.get(
+                f"/residents/{doc['id']}").json().get("restriction", {}).get("state") ==
+                "erased"]
+
+        end = _period_end(created, 3)
+        seen = []
+        for now in (created + timedelta(days=1), end - timedelta(minutes=1),
+                    end + timedelta(minutes=5), end + timedelta(days=800)):
+            counts = service.sweep(now)
+            seen.append((counts["residentsErased"], erased()))
+        erased_one = system.get(f"/residents/{made['id']}").json()
+        assert erased_one["restriction"]["reason"] == EXPIRED
+        assert made["name"] not in str(erased_one)
+        service.store.dispose()
+    assert seen == [(1, [3]), (0, [3]), (3, [0, 1, 3, 4]), (0, [0, 1, 3, 4])]
+
+
 #: communities a generated record's memberships are of
 _COMMUNITIES = (COMMUNITY, OTHER, "110105001003")
 
@@ -498,12 +556,14 @@ _COMMUNITIES = (COMMUNITY, OTHER, "110105001003")
 @st.composite
 def _membership_writes(draw: st.DrawFn) -> list[tuple[datetime, dict[str, date | None]]]:
     """The states of one resident record as written: when, and its memberships by community
-    (each with its until day, or None while in force); written at any offset."""
+    (each with its until day, or None while in force); written at any offset. A third of the
+    records never hold a membership."""
     at = datetime(2024, 1, 1, tzinfo=CST) + timedelta(minutes=draw(st.integers(0, 10**6)))
+    never = draw(st.integers(0, 2)) == 0
     writes = []
     for _ in range(draw(st.integers(1, 6))):
         at += timedelta(minutes=draw(st.integers(1, 10**5)))
-        held = draw(st.dictionaries(st.sampled_from(_COMMUNITIES), st.one_of(
+        held = {} if never else draw(st.dictionaries(st.sampled_from(_COMMUNITIES), st.one_of(
             st.none(), st.integers(-200, 200).map(lambda d, at=at: at.date() + timedelta(d)))))
         offset = timezone(timedelta(hours=draw(st.sampled_from([-10, 0, 8]))))
         writes.append((at.astimezone(offset), held))
@@ -522,14 +582,24 @@ def _end_of_day(day: date) -> datetime:
 
 
 @settings(max_examples=300, deadline=None)
-@given(_membership_writes())
+@given(_membership_writes(), st.one_of(st.none(), st.integers(-10**6, 0).map(
+    lambda minutes: timedelta(minutes=minutes))), st.sampled_from([-10, 0, 8]))
 def test_memberships_end_when_their_until_ends_or_a_write_removed_them(
-        writes: list[tuple[datetime, dict[str, date | None]]]) -> None:
-    """What the sweep takes as the day every membership ended, against the words of
+        writes: list[tuple[datetime, dict[str, date | None]]], created: timedelta | None,
+        hours: int) -> None:
+    """When the sweep counts a resident's leftResidentYears from, against the words of
     /req/privacy/retention read backwards from the record as it is: each membership it holds
     ends with its until day; each community it no longer holds ended with the last write that
-    removed it, or with its until day then if that came first."""
+    removed it, or with its until day then if that came first; a record that never held one
+    counts from its creation (meta.createdAt, at or before its first write and at any offset;
+    without one, its first write), whatever was written since."""
     current = writes[-1][1]
+    doc = _resident_holding(current)
+    creation = writes[0][0] if created is None else writes[0][0] + created
+    if created is not None:
+        doc["meta"] = {"createdAt": creation.astimezone(timezone(timedelta(hours=hours))
+                                                        ).isoformat(),
+                       "lastUpdated": writes[-1][0].isoformat()}
     if None in current.values():
         expected = None
     else:
@@ -542,9 +612,10 @@ def test_memberships_end_when_their_until_ends_or_a_write_removed_them(
                 until = writes[removal - 1][1][community]
                 at = writes[removal][0]
                 ends.append(at if until is None else min(at, _end_of_day(until)))
+        if not any(held for _, held in writes):
+            ends.append(creation)
         expected = max(ends, default=None)
-    found = memberships_ended(_resident_holding(current),
-                              [(at.isoformat(), _resident_holding(held)) for at, held in writes])
+    found = left_since(doc, [(at.isoformat(), _resident_holding(held)) for at, held in writes])
     assert found == (None if expected is None else utc_text(expected.isoformat()))
 
 

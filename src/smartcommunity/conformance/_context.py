@@ -12,9 +12,10 @@ import random
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .._moments import CHINA_STANDARD_TIME
 from ..participation import fewest_reply_days, moment, voice_types
 from ..pointers import resolve_pointer
 from ..profiles import Profile
@@ -27,8 +28,6 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}
 #: The community the spec's examples and vectors are written for.
 EXAMPLE_COMMUNITY = "110105001001"
 EXAMPLE_OTHER_COMMUNITY = "110105001002"
-#: the offset the kit writes its own timestamps with (China Standard Time)
-CST = timezone(timedelta(hours=8))
 #: how many pages a listing is followed for before the kit gives up on reaching its end
 MAX_PAGES = 500
 
@@ -127,7 +126,7 @@ class KitContext:
     def moment(days: float = 0.0) -> str:
         """Now plus ``days`` (negative: in the past) as RFC 3339 with +08:00."""
         at = datetime.now(UTC) + timedelta(days=days)
-        return at.astimezone(CST).isoformat(timespec="seconds")
+        return at.astimezone(CHINA_STANDARD_TIME).isoformat(timespec="seconds")
 
     def server_now(self) -> datetime:
         """The server's clock now: the ``Date`` of a fresh answer (to the second, as HTTP
@@ -314,8 +313,8 @@ class KitContext:
         a ``Date``, a day before the kit's own clock says now."""
         if self._server_start is None:
             return self.moment(-1)
-        return (self._server_start - timedelta(minutes=1)).astimezone(CST).isoformat(
-            timespec="seconds")
+        start = self._server_start - timedelta(minutes=1)
+        return start.astimezone(CHINA_STANDARD_TIME).isoformat(timespec="seconds")
 
     def _filters_by_update(self, resource_type: str) -> bool:
         """Whether the list operation of ``resource_type`` takes ``updatedSince``."""

@@ -1209,7 +1209,7 @@ class ConformanceDeclarationRetention(SpecModel):
     left_resident_years: Annotated[JsonInt, Field(ge=0)] = Field(
         alias="leftResidentYears",
         title="离开后保存年数 / Years kept after leaving",
-        description="居民的每条社区归属都结束后，其记录保存的年数。 / Years a resident's record is kept after every community membership ended.",
+        description="居民的每条社区归属都结束后（从未有过社区归属的，记录创建后），其记录保存的年数。 / Years a resident's record is kept after every community membership ended (after it was created, for one who never held a membership).",
     )
     idempotency_hours: Annotated[JsonInt, Field(ge=0)] = Field(
         alias="idempotencyHours",

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
+from .._moments import CHINA_STANDARD_TIME
 from ..lifecycle import supporter_of
 from ..specification import DEFAULT_VERSION, load_spec
 from ._replies import _of, adopted_outcomes, moment
@@ -23,8 +24,6 @@ from ._replies import _of, adopted_outcomes, moment
 AGE_BANDS = (0, 18, 35, 60, 80)
 #: the band of residents whose birth date is not given
 NO_BIRTH_DATE = "?"
-#: the day ages are counted on, when none is given, is today's date in China Standard Time
-_CHINA = timezone(timedelta(hours=8))
 
 
 def age_band(born: date, on: date) -> str:
@@ -126,7 +125,8 @@ def participation(consultation: Mapping[str, Any], items: Iterable[Mapping[str, 
     replied = [i for i in mine if isinstance(i.get("reply"), Mapping)]
     on_time = sum(1 for i in replied if _on_time(i))
     adopted = sum(1 for i in replied if i["reply"].get("outcome") in adopting)
-    today = on or datetime.now(_CHINA).date()
+    # the day ages are counted on, when none is given: today's date in China
+    today = on or datetime.now(CHINA_STANDARD_TIME).date()
 
     def band(person: str | None) -> str:
         born = (birth_dates or {}).get(person) if person is not None else None

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from .._moments import CHINA_STANDARD_TIME
+
 __all__ = ["SCAN_LIMIT", "Calendar", "TimeLimit", "parse_offset"]
 
 HOURS = "hours"
@@ -43,7 +45,7 @@ class Calendar:
     weekend: frozenset[int] = frozenset({6, 7})
     holidays: frozenset[date] = frozenset()
     working_days: frozenset[date] = frozenset()
-    offset: timezone = timezone(timedelta(hours=8))
+    offset: timezone = CHINA_STANDARD_TIME
 
     def is_working_day(self, day: date) -> bool:
         """Whether ``day`` is worked: a make-up day always, a holiday never, else by weekday."""

@@ -19,18 +19,16 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from .._moments import CHINA_STANDARD_TIME
 from ..exceptions import DocumentError
 from ..specification import DEFAULT_VERSION, load_spec
 
 __all__ = ["CHINA_STANDARD_TIME", "Cell", "FiguresPage", "IssueStatistics", "communities_per_page",
            "is_division_code", "is_month", "minimum_cell_count", "month_of",
            "statistics_from_issues"]
-
-#: the months of the statistics are those of China Standard Time (UTC+08:00, no summer time)
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 
 #: the requirement that states the threshold, and the name of its parameter
 SMALL_CELLS = "/req/public-pages/small-cells"

@@ -7,9 +7,10 @@ figures to them: the spec's definitions, not the kit's guess, decide what is rig
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from ..._moments import CHINA_STANDARD_TIME
 from ...indicators import DIMENSIONS, Definitions, Tally, load_definitions
 from ...profiles import Profile
 from .._context import KitContext
@@ -35,14 +36,14 @@ from ._shared import (
 
 _OPERATION = "getIndicators"
 REGULATOR = "regulator"
-#: months are counted in the city's time zone; the kit's issues are made now, so this month
-_CITY = timezone(timedelta(hours=8))
 _FIGURE = ("indicator", "version", "period", "dimension", "key", "numerator", "denominator",
            "value")
 
 
 def _period() -> str:
-    return datetime.now(_CITY).strftime("%Y-%m")
+    # months are counted in the city's time zone (China's unless a city profile says
+    # otherwise); the kit's issues are made now, so this month
+    return datetime.now(CHINA_STANDARD_TIME).strftime("%Y-%m")
 
 
 def _read(ctx: KitContext, who: Principal, period: str) -> dict[str, Any]:
@@ -97,7 +98,7 @@ def _expected(ctx: KitContext, regulator: Principal, period: str, city: Profile 
     that may count in it: those updated since the month began (each case of a month is an
     event of it), not the server's whole history."""
     tally = Tally(_definitions(ctx, city), city)
-    offset = city.calendar.offset if city is not None else _CITY
+    offset = city.calendar.offset if city is not None else CHINA_STANDARD_TIME
     month = datetime.strptime(period, "%Y-%m").replace(tzinfo=offset).isoformat()
     for doc in ctx.items(ISSUE, regulator, {"limit": "500", "updatedSince": month}):
         tally.add(doc)

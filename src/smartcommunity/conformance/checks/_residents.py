@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ... import identifiers
-from ..._moments import moment
+from ..._moments import CHINA_STANDARD_TIME, moment
 from ...pointers import pointer
 from ...validation import compile_plan, validate, values_at
-from .._context import CST, KitContext
+from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
 from ._people import listed, own_record, proxy, resident, restriction_asked, with_number
@@ -514,7 +514,7 @@ def test_minor_sensitive(ctx: KitContext) -> None:
     minor = int(ctx.spec.parameter("/req/residents/minor-sensitive", "age"))
     # The days by the server's clock, which decides her age, as they stand to the check's end.
     now = ctx.server_now()
-    today = (now + _CHECK_TAKES).astimezone(CST).date()
+    today = (now + _CHECK_TAKES).astimezone(CHINA_STANDARD_TIME).date()
     child = max(minor - 4, 1)
     # A child, and one who is of age only from tomorrow: an age by calendar years, or by
     # another day than China's, would already count her in.
@@ -597,10 +597,10 @@ def _of_age_today(ctx: KitContext, minor: int, now: datetime) -> None:
     a minor. The two dates differ only from 16:00 to 24:00 UTC (00:00 to 08:00 in China); at
     any other time of the run this part is left out, and the pass says so."""
     utc = now.astimezone(UTC)
-    today = now.astimezone(CST).date()
+    today = now.astimezone(CHINA_STANDARD_TIME).date()
     born = _born_turning(today, minor)
     if utc.date() == today or (utc + _CHECK_TAKES).date() != utc.date():
-        clock = now.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+        clock = now.astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m-%d %H:%M")
         ctx.remark(f"未能检查北京时间今天年满 {minor} 周岁的居民：服务器时钟为北京时间 {clock}；"
                    "在北京时间 0 时至 7 时 50 分（UTC 16:00 至 23:50，UTC 日期仍是前一天）运行"
                    "才能检查",
