@@ -1526,6 +1526,26 @@ def consent_withdrawal_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def consent_shared_by_who_filed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Every resident an issue names shares her record with the department handling it: the
+    proxy who filed it for another resident too, through the proxy's own consent."""
+    def shared(self: Access, principal: Principal, stored: Stored, now: Any = None) -> Any:
+        if principal.role not in self.consent_roles or self.records_naming is None:
+            return None
+        members = self.consent_members(stored.doc, principal, now)
+        if members is None:
+            return None
+        for issue in self.records_naming(stored.id):
+            if (stored.id in self.named_residents(issue)
+                    and issue.doc.get("reporterDisclosure") not in self.consent_withheld
+                    and self.holds_assignment(principal.organisation_id, issue.doc)):
+                return members
+        return None
+
+    mp.setattr(Access, "shared_members", shared)
+    return app
+
+
 def organisations_written_by_anyone(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Ignores x-roles on /organisations: every role creates and updates organisations."""
     policy = app.state.sc.service.policies["Organisation"]
@@ -1563,6 +1583,9 @@ MUTANTS += [
     Mutant("consent-withdrawal-ignored", "/req/privacy/department-consent",
            "a department keeps reading a resident after her consent is withdrawn",
            consent_withdrawal_ignored),
+    Mutant("consent-shared-by-who-filed", "/req/privacy/department-consent",
+           "a department handling an issue a proxy filed for a resident reads the proxy's "
+           "own record", consent_shared_by_who_filed),
     Mutant("organisations-written-by-anyone", "/req/organisations/write-roles",
            "x-roles on /organisations is ignored: every role writes organisations",
            organisations_written_by_anyone),
