@@ -1705,6 +1705,24 @@ def proxy_consent_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def proxy_period_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A proxy holds whatever its period: one that has ended, or not yet begun, still reads
+    her record, as her own audience."""
+    original = Access.proxy_grants
+
+    def grants(self: Access, resident: Any, principal: Principal, scopes: Any,
+               now: Any = None) -> bool:
+        timeless = copy.deepcopy(dict(resident))
+        for proxy in timeless.get("proxies") or ():
+            if isinstance(proxy, dict):
+                proxy.update(validFrom="2000-01-01T00:00:00+08:00")
+                proxy.pop("validUntil", None)
+        return original(self, timeless, principal, scopes, now)
+
+    mp.setattr(Access, "proxy_grants", grants)
+    return app
+
+
 def proxy_by_user_id(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """An actor proxy is whoever holds its user id, of any role or organisation."""
     mp.setattr(Principal, "is_actor", lambda self, actor: bool(self.user_id)
@@ -1788,6 +1806,9 @@ MUTANTS += [
     Mutant("proxy-consent-ignored", "/req/residents/proxy-scope",
            "a proxy holds after the resident withdrew the consent behind it",
            proxy_consent_ignored),
+    Mutant("proxy-period-ignored", "/req/residents/read-access",
+           "a proxy that has ended, or not yet begun, reads her record as her own",
+           proxy_period_ignored),
     Mutant("proxy-by-user-id", "/req/residents/proxy-scope",
            "an actor proxy is whoever holds its user id, of any organisation",
            proxy_by_user_id),
