@@ -322,6 +322,12 @@ class Access:
         scopes = self.every_scope if principal.resident in named else self.read_scopes
         return self.proxy_grants(record.doc, principal, scopes, now)
 
+    def owner(self, stored: Stored) -> str | None:
+        """The resident whose own resource ``stored`` is: the last of its ``ownedBy`` members
+        that names one (an earlier one names who acted for her), or None."""
+        named = self.named_residents(stored)
+        return named[-1] if named else None
+
     def named_residents(self, stored: Stored) -> list[str]:
         """The residents the ``ownedBy`` members of ``stored`` name, in their order."""
         named: list[str] = []
@@ -504,7 +510,7 @@ class Access:
                        now: datetime | None = None) -> frozenset[str] | None:
         """What of the person record ``stored`` a consent shares with ``principal`` now: the
         members (see :meth:`consent_members`) when it holds an assignment in force on an issue
-        of that resident whose reporter is disclosed, else None
+        whose own resident (:meth:`owner`) she is and whose reporter is disclosed, else None
         (/req/privacy/department-consent)."""
         organisation = principal.organisation_id
         if (principal.role not in self.consent_roles or organisation is None
@@ -514,17 +520,13 @@ class Access:
         if members is None:
             return None
         # Her records, not the department's: a department holds a city's worth of issues,
-        # a resident a handful.
+        # a resident a handful. Only those that are hers: who filed one acting for another
+        # resident shares nothing of their own record by it.
         for issue in self.records_naming(stored.id):
-            if (issue.doc.get("reporterDisclosure") in self.consent_withheld
-                    or not self.holds_assignment(organisation, issue.doc)):
-                continue
-            for where in self.owned_by.get(issue.rtype, ()):
-                try:
-                    if resolve_pointer(issue.doc, where) == stored.id:
-                        return members
-                except LookupError:
-                    continue
+            if (self.owner(issue) == stored.id
+                    and issue.doc.get("reporterDisclosure") not in self.consent_withheld
+                    and self.holds_assignment(organisation, issue.doc)):
+                return members
         return None
 
     # -- presentation ------------------------------------------------------------------

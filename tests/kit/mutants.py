@@ -1546,6 +1546,26 @@ def consent_withdrawal_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def consent_shared_by_who_filed(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Every resident an issue names shares her record with the department handling it: the
+    proxy who filed it for another resident too, through the proxy's own consent."""
+    def shared(self: Access, principal: Principal, stored: Stored, now: Any = None) -> Any:
+        if principal.role not in self.consent_roles or self.records_naming is None:
+            return None
+        members = self.consent_members(stored.doc, principal, now)
+        if members is None:
+            return None
+        for issue in self.records_naming(stored.id):
+            if (stored.id in self.named_residents(issue)
+                    and issue.doc.get("reporterDisclosure") not in self.consent_withheld
+                    and self.holds_assignment(principal.organisation_id, issue.doc)):
+                return members
+        return None
+
+    mp.setattr(Access, "shared_members", shared)
+    return app
+
+
 def organisations_written_by_anyone(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Ignores x-roles on /organisations: every role creates and updates organisations."""
     policy = app.state.sc.service.policies["Organisation"]
@@ -1583,6 +1603,9 @@ MUTANTS += [
     Mutant("consent-withdrawal-ignored", "/req/privacy/department-consent",
            "a department keeps reading a resident after her consent is withdrawn",
            consent_withdrawal_ignored),
+    Mutant("consent-shared-by-who-filed", "/req/privacy/department-consent",
+           "a department handling an issue a proxy filed for a resident reads the proxy's "
+           "own record", consent_shared_by_who_filed),
     Mutant("organisations-written-by-anyone", "/req/organisations/write-roles",
            "x-roles on /organisations is ignored: every role writes organisations",
            organisations_written_by_anyone),
@@ -1702,6 +1725,24 @@ def proxy_consent_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def proxy_period_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A proxy holds whatever its period: one that has ended, or not yet begun, still reads
+    her record, as her own audience."""
+    original = Access.proxy_grants
+
+    def grants(self: Access, resident: Any, principal: Principal, scopes: Any,
+               now: Any = None) -> bool:
+        timeless = copy.deepcopy(dict(resident))
+        for proxy in timeless.get("proxies") or ():
+            if isinstance(proxy, dict):
+                proxy.update(validFrom="2000-01-01T00:00:00+08:00")
+                proxy.pop("validUntil", None)
+        return original(self, timeless, principal, scopes, now)
+
+    mp.setattr(Access, "proxy_grants", grants)
+    return app
+
+
 def proxy_by_user_id(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """An actor proxy is whoever holds its user id, of any role or organisation."""
     mp.setattr(Principal, "is_actor", lambda self, actor: bool(self.user_id)
@@ -1785,6 +1826,9 @@ MUTANTS += [
     Mutant("proxy-consent-ignored", "/req/residents/proxy-scope",
            "a proxy holds after the resident withdrew the consent behind it",
            proxy_consent_ignored),
+    Mutant("proxy-period-ignored", "/req/residents/read-access",
+           "a proxy that has ended, or not yet begun, reads her record as her own",
+           proxy_period_ignored),
     Mutant("proxy-by-user-id", "/req/residents/proxy-scope",
            "an actor proxy is whoever holds its user id, of any organisation",
            proxy_by_user_id),

@@ -209,6 +209,33 @@ def test_access_holds_only_while_every_condition_does(
         assert not [d for d in got.get("identityDocuments", ()) if "number" in d]
 
 
+@settings(max_examples=12, deadline=None)
+@given(for_her=st.booleans(), his=st.booleans(), hers=st.booleans())
+def test_a_department_reads_whose_issue_it_is_never_who_filed_it_for_her(
+        sqlite_api: Api, for_her: bool, his: bool, hers: bool) -> None:
+    """/req/privacy/department-consent, /req/residents/proxy-scope: an issue a proxy filed for
+    a resident is hers. A department handling it reads her record through her consent and
+    never the proxy's own through his: acting for her shares nothing of his. An issue he filed
+    for no one else is his, and shares his."""
+    api = sqlite_api
+    agent = _resident(*([_consent([""])] if his else []))
+    client = _resident(*([_consent([""])] if hers else []))
+    issue = _issue_for(client["id"])
+    issue["submittedBy"] = {"role": "proxy", "name": "李建国",
+                            "resident": {"resourceType": PERSON, "id": agent["id"]}}
+    if for_her:
+        issue["submittedBy"]["onBehalfOf"] = {"resourceType": PERSON, "id": client["id"]}
+    _load(api, agent, client, issue)
+    owner = client if for_her else agent
+    dept = api.as_("demo-dept-civil-affairs")
+    events = _feed(api, "demo-dept-civil-affairs")
+    for doc, shares in ((agent, his), (client, hers)):
+        readable = shares and doc is owner
+        resp = dept.get(f"/residents/{doc['id']}")
+        assert resp.status_code == (200 if readable else 404), (doc is agent, resp.text)
+        assert bool(_about(events, doc["id"])) == readable, doc is agent
+
+
 # -- a minor's record through a consent ---------------------------------------------------
 
 #: the members a consent may share that never tell a reader her age

@@ -224,14 +224,18 @@ class KitContext:
 
     def audience(self, who: Principal, doc: dict[str, Any]) -> str:
         """The audience ``who`` reads ``doc`` as: its role's, or a resident's own audience for
-        their own record and the records of residents who made them their proxy."""
-        if who.resident and self.own_audience is not None:
-            if doc.get("id") == who.resident or self.owns(who, doc):
+        their own record, the record of a resident whose proxy in force lets them read it
+        (/req/residents/self-access, /req/residents/read-access), and their own resources
+        (:meth:`owns`)."""
+        access = self.spec.privacy.get("recordAccess") or {}
+        if (self.own_audience is not None and who.resident
+                and who.role in (access.get("ownRecordRoles") or ())):
+            if doc.get("resourceType") == access.get("personType") and (
+                    doc.get("id") == who.resident
+                    or self.proxy_for(who, doc, access.get("proxyReadScopes") or ())):
                 return self.own_audience
-            for proxy in doc.get("proxies") or []:
-                ref = proxy.get("resident") or (proxy.get("actor") or {}).get("resident") or {}
-                if isinstance(ref, dict) and ref.get("id") == who.resident:
-                    return self.own_audience
+            if self.owns(who, doc):
+                return self.own_audience
         return self.spec.audience_of(who.role)
 
     def owns(self, who: Principal, doc: Mapping[str, Any]) -> bool:
@@ -253,17 +257,29 @@ class KitContext:
             return False
         if named[-1] == who.resident:
             return True
-        acted = who.resident in named
-        # A proxy reads the own resources of a resident who authorised them as their own.
-        scopes = set(access.get("proxyReadScopes") or ())
         resp = self.read(str(access.get("personType")), named[-1])
         record = resp.json() if resp.status == 200 else None
         if not isinstance(record, dict):
             return False
+        # Who acted for her keeps it under any scope; a proxy reads her own resources by the
+        # scopes that let them read her.
+        return self.proxy_for(who, record, None if who.resident in named
+                              else access.get("proxyReadScopes") or ())
+
+    def proxy_for(self, who: Principal, record: Mapping[str, Any],
+                  scopes: Iterable[str] | None) -> bool:
+        """Whether the person ``record`` holds a proxy in force now (:meth:`proxy_in_force`)
+        that names ``who``'s resident record, with one of ``scopes`` (None: any scope)
+        (/req/residents/proxy-scope). A proxy named as an actor matches by role, organisation
+        and user id, which a preset does not give: the kit never counts one as ``who``."""
+        wanted = None if scopes is None else set(scopes)
         for entry in record.get("proxies") or ():
-            ref = (entry.get("resident") or {}).get("id")
-            if ref == who.resident and (acted or scopes & set(entry.get("scope") or ())) and (
-                    self.proxy_in_force(record, entry)):
+            if not isinstance(entry, Mapping) or who.resident is None:
+                continue
+            ref = entry.get("resident")
+            if (isinstance(ref, Mapping) and ref.get("id") == who.resident
+                    and (wanted is None or wanted & set(entry.get("scope") or ()))
+                    and self.proxy_in_force(record, entry)):
                 return True
         return False
 

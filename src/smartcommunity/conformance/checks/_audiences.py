@@ -15,7 +15,7 @@ from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._people import listed, resident, with_number
+from ._people import listed, proxy, resident, with_number
 from ._shared import (
     ISSUE,
     RESIDENT,
@@ -25,6 +25,7 @@ from ._shared import (
     first_code,
     minted,
     plain,
+    resident_actor,
     resident_ref,
     submitted_by,
     without_meta,
@@ -149,18 +150,34 @@ def _shared_consent(ctx: KitContext, purpose: str, scope: list[str]) -> dict[str
             "status": codes[0], "grantedAt": ctx.moment(-1)}
 
 
+def _handling(ctx: KitContext, dept: Principal, shared: Mapping[str, Any],
+              actor: dict[str, Any], who: Principal | None = None) -> None:
+    """Have ``dept`` handle an issue ``actor`` submits (as ``who``, default staff) with a
+    disclosure that does not withhold the reporter: staff accept it and dispatch it to
+    ``dept``."""
+    disclosed = next(c for c in ctx.spec.codelist("reporter-disclosure")
+                     if c not in (shared.get("withheldDisclosures") or ()))
+    issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure=disclosed), who)
+    issue.act("accept")
+    dispatch(ctx, issue, dept)
+
+
 def _read_as_handling(ctx: KitContext, dept: Principal, record: Tracked,
                       shared: Mapping[str, Any]) -> Response:
     """``record`` as ``dept`` reads it once it handles an issue of hers (staff submit one on
-    her behalf, with a disclosure that does not withhold her, accept it and dispatch it to
-    ``dept``): what a consent shared with departments gives it."""
-    disclosed = next(c for c in ctx.spec.codelist("reporter-disclosure")
-                     if c not in (shared.get("withheldDisclosures") or ()))
-    actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(record.id)}
-    issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure=disclosed))
-    issue.act("accept")
-    dispatch(ctx, issue, dept)
+    her behalf): what a consent shared with departments gives it."""
+    _handling(ctx, dept, shared, {"role": ctx.staff_role, "onBehalfOf": resident_ref(record.id)})
     return record.read(dept)
+
+
+def _sharing(ctx: KitContext, purpose: str, rid: str, proxies: list[dict[str, Any]]
+             ) -> dict[str, Any]:
+    """A fresh resident ``rid`` with ``proxies``, whose consent shares her name with
+    departments."""
+    doc = resident(ctx, proxies, id=rid)
+    doc["consents"] = [c for c in doc.get("consents") or () if c.get("purpose") != purpose]
+    doc["consents"].append(_shared_consent(ctx, purpose, ["/name"]))
+    return ctx.ensure_valid(doc, "(resident sharing her name with departments)")
 
 
 @check("/req/privacy/department-consent", needs=(ROLE.department,))
@@ -196,6 +213,38 @@ def test_department_consent(ctx: KitContext) -> None:
                            withdrawnAt=ctx.moment())
     record.put(consents=consents)
     _nothing_after_withdrawal(ctx, dept, record, cursor)
+
+
+@check("/req/privacy/department-consent", needs=(ROLE.department,))
+def test_department_reads_her_not_her_proxy(ctx: KitContext) -> None:
+    """An issue a proxy filed for a resident is hers: the department handling it reads her
+    record through her consent, never the proxy's own through the proxy's, for acting for her
+    shares nothing of theirs. Needs the preset's test issuer, for a proxy whose own record the
+    kit makes."""
+    shared = _record_access(ctx).get("consentShared") or {}
+    purpose = shared.get("purpose")
+    if not purpose or ROLE.department not in (shared.get("roles") or ()):
+        raise Skipped("privacy.json 没有规定向部门共享的同意",
+                      "privacy.json names no consent shared with departments")
+    (dept,) = ctx.principals_of(ROLE.department, 1)
+    name = "测试代理人"
+    agent = minted(ctx, "a proxy sharing their own record with departments", role=ROLE.proxy,
+                   sub="kit-" + ctx.new_id()[:12], userId=None, name=name,
+                   resident=ctx.new_id(), communities=[ctx.preset.community],
+                   organisation=None, grids=None)
+    own = Tracked(ctx, _sharing(ctx, purpose, str(agent.resident), []))
+    her = Tracked(ctx, _sharing(ctx, purpose, ctx.new_id(),
+                                [proxy(ctx, agent, ["submit-issues"])]))
+    _handling(ctx, dept, shared, resident_actor(str(agent.resident), name, ROLE.proxy,
+                                                onBehalfOf=resident_ref(her.id)), agent)
+    ctx.expect_status(her.read(dept), 200, zh="部门读取代理人代为提交诉求的居民（其同意共享）",
+                      en="the department reads the resident a proxy filed the issue for "
+                         "(her consent shares)")
+    got = own.read(dept)
+    ctx.expect_status(got, 404, zh="部门读取代为提交诉求的代理人本人的记录",
+                      en="the department reads the own record of the proxy who filed the "
+                         "issue for her")
+    ctx.expect_problem(got, 404)
 
 
 def _nothing_after_withdrawal(ctx: KitContext, dept: Principal, record: Tracked,
