@@ -2,7 +2,8 @@
 
 ``mirror(source_url, token, target_store)`` reads ``GET /changes`` page by page with the token
 of a principal that sees everything (the ``system`` mirror) and writes each event's full state
-into the target store, with a change event of its own, so the target can be mirrored in turn.
+into the target store, with a change event of its own (its own salt and chain digest, as the
+target's feed has them: /req/change-feed/chain-digest), so the target can be mirrored in turn.
 Re-running it from the returned cursor continues where it stopped, without loss or duplicates.
 """
 

@@ -1004,13 +1004,16 @@ class Service:
         }
         if row.head is not None:
             event["historydigest"] = row.head
+        if row.salt is not None:  # stored with every event (sealed on one written before)
+            event["eventsalt"] = row.salt
         if row.chain is not None:
             event["chaindigest"] = row.chain
         return event
 
     def withheld(self, row: EventRow) -> dict[str, Any]:
         """The reduced event of ``row`` for a reader who may not read its resource now: that
-        an event happened, and its digests, with nothing of what or whom it was about."""
+        an event happened, and its digests, with nothing of what or whom it was about (not
+        its salt either, without which its digest confirms no guess)."""
         return withheld_event(self.event(row))
 
     def event_digest(self, row: EventRow) -> str:

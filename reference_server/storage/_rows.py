@@ -93,6 +93,7 @@ class EventRow:
     data: str  # the resource's whole state after the change, as JSON text
     head: str | None = None  # digest of the resource's history head, when it has a history
     chain: str | None = None  # digest chaining this event to the one before (integrity)
+    salt: str | None = None  # the event's eventsalt, covered by its digest
 
 
 @dataclass(frozen=True, slots=True)

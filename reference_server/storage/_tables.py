@@ -137,6 +137,9 @@ events = Table(
     # running digest over the whole feed up to this event
     Column("head", String(80)),
     Column("chain", String(80)),
+    # the event's own random salt, which its digest covers: kept with the event for as long
+    # as it is in the feed (an erasure rewrites only ``data``)
+    Column("salt", String(32)),
     # a resource's own events (a version's state, erasure's rewrite) without reading the feed
     Index("ix_events_resource", "rtype", "rid", "seq"),
     # the events still to seal, found at start without reading the whole feed

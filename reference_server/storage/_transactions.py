@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
-from smartcommunity.integrity import chain_digest, head_digest
+from smartcommunity.integrity import chain_digest, event_salt, head_digest
 
 from ._derive import COLUMNS, Derived, columns, derive
 from ._indexes import (
@@ -150,7 +150,7 @@ _SQL = {
     "last_event": "SELECT seq, chain FROM events ORDER BY seq DESC LIMIT 1",
     "event": f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
              f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)})",
-    "seal": "UPDATE events SET head = ?, chain = ? WHERE seq = ?",
+    "seal": "UPDATE events SET head = ?, chain = ?, salt = ? WHERE seq = ?",
     "idempotent": "SELECT request, body_hash, status, etag, location, rtype, rid, version "
                   "FROM idempotency WHERE principal = ? AND key = ? AND created_at >= ?",
     "remember": "INSERT INTO idempotency (principal, key, request, body_hash, status, etag, "
@@ -166,6 +166,8 @@ _SQL = {
     "audit": f"INSERT INTO audit ({', '.join(_AUDIT)}) VALUES ({', '.join('?' for _ in _AUDIT)})",
 }
 _SQL_PG = {k: v.replace("?", "%s") for k, v in _SQL.items()}
+#: events sealed a page at a time (Tx.seal_feed)
+_SEAL_PAGE = 5000
 
 #: list filters on one column: the query's field, the column, how they compare
 _COLUMN_FILTERS: tuple[tuple[Callable[[ListQuery], str | None], Any, Callable[..., Any]], ...] = (
@@ -566,13 +568,13 @@ class Tx:
             scope[key] = derived.communities
             final[key] = (change, derived)
             named.extend((key, v) for k, v, _ in derived.terms if k == NAMED)
-            seq = self._next_event()
+            seq, salt = self._next_event(), event_salt()
             feed.append((seq, change.rtype, change.rid, change.version, change.kind,
                          change.action, change.time, joined(derived.communities),
                          joined(derived.departments), change.text, head,
                          self._chain(EventRow(seq, change.rtype, change.rid, change.kind,
                                               change.action, change.version, change.time,
-                                              (), (), "", head))))
+                                              (), (), "", head, salt=salt)), salt))
         rows = [(c.rtype, c.rid, c.version, c.text, *columns(d)) for c, d in final.values()]
 
         def term_rows(seqs: dict[tuple[str, str], int]) -> list[tuple[Any, ...]]:
@@ -703,12 +705,12 @@ class Tx:
 
     def append_event(self, rtype: str, rid: str, kind: str, action: str, version: int,
                      time: str, data: str, derived: Derived, head: str | None = None) -> int:
-        seq = self._next_event()
+        seq, salt = self._next_event(), event_salt()
         chain = self._chain(EventRow(seq, rtype, rid, kind, action, version, time, (), (), "",
-                                     head))
+                                     head, salt=salt))
         self._run("event", (seq, rtype, rid, version, kind, action, time,
                             joined(derived.communities), joined(derived.departments), data,
-                            head, chain))
+                            head, chain, salt))
         return seq
 
     def events(self, after: int, limit: int) -> list[tuple[EventRow, Stored | None]]:
@@ -721,16 +723,16 @@ class Tx:
         e, r = events.c, resources.c
         rows = self.conn.execute(
             select(e.seq, e.rtype, e.rid, e.kind, e.action, e.version, e.time,
-                   e.communities, e.departments, e.data, e.head, e.chain,
+                   e.communities, e.departments, e.data, e.head, e.chain, e.salt,
                    r.seq, r.version, r.communities, r.departments, r.doc)
             .select_from(events.outerjoin(resources, and_(r.rtype == e.rtype, r.id == e.rid)))
             .where(e.seq > after).order_by(e.seq).limit(limit))
         out: list[tuple[EventRow, Stored | None]] = []
         for row in rows:
             event = EventRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                             split(row[7]), split(row[8]), row[9], row[10], row[11])
-            current = None if row[12] is None else Stored(
-                row[12], row[1], row[2], row[13], row[16], row[14], row[15])
+                             split(row[7]), split(row[8]), row[9], row[10], row[11], row[12])
+            current = None if row[13] is None else Stored(
+                row[13], row[1], row[2], row[14], row[17], row[15], row[16])
             out.append((event, current))
         return out
 
@@ -756,7 +758,8 @@ class Tx:
 
     def seal_feed(self) -> int:
         """Write the history head and chain digest on the events stored without them (before
-        the server computed them), from the first such event on; how many were sealed."""
+        the server computed them), from the first such event on, and a salt on those stored
+        without one (before events had salts); how many were sealed."""
         if self.sealer is None:
             return 0
         e = events.c
@@ -765,24 +768,31 @@ class Tx:
             return 0
         self._last_chain = self.conn.execute(
             select(e.chain).where(e.seq < first).order_by(e.seq.desc()).limit(1)).scalar()
-        sealed = []
-        for row in self._event_rows([e.seq >= first], None):
-            head = row.head if row.head is not None else head_digest(orjson.loads(row.data))
-            chain = self._chain(EventRow(row.seq, row.rtype, row.rid, row.kind, row.action,
-                                         row.version, row.time, (), (), "", head))
-            sealed.append((head, chain, row.seq))
-        self._many("seal", sealed)
+        count, after = 0, first - 1
+        # A page at a time: after migration 0006 the whole feed is sealed again, and a city's
+        # feed, states and all, is not to be held in memory at once.
+        while rows := self._event_rows([e.seq > after], _SEAL_PAGE):
+            sealed = []
+            for row in rows:
+                head = row.head if row.head is not None else head_digest(orjson.loads(row.data))
+                salt = row.salt if row.salt is not None else event_salt()
+                chain = self._chain(EventRow(row.seq, row.rtype, row.rid, row.kind, row.action,
+                                             row.version, row.time, (), (), "", head,
+                                             salt=salt))
+                sealed.append((head, chain, salt, row.seq))
+            self._many("seal", sealed)
+            count, after = count + len(sealed), rows[-1].seq
         self._last_event = None  # read again: the last chain digest has changed
-        return len(sealed)
+        return count
 
     def _event_rows(self, conds: list[Any], limit: int | None) -> list[EventRow]:
         e = events.c
         query = (select(e.seq, e.rtype, e.rid, e.kind, e.action, e.version, e.time,
-                        e.communities, e.departments, e.data, e.head, e.chain)
+                        e.communities, e.departments, e.data, e.head, e.chain, e.salt)
                  .where(and_(*conds)).order_by(e.seq))
         rows = self.conn.execute(query if limit is None else query.limit(limit))
         return [EventRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], split(r[7]),
-                         split(r[8]), r[9], r[10], r[11]) for r in rows]
+                         split(r[8]), r[9], r[10], r[11], r[12]) for r in rows]
 
     def last_event(self) -> int:
         return int(self.conn.execute(select(func.coalesce(func.max(events.c.seq), 0)))

@@ -940,6 +940,23 @@ def feed_event_byte_changed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return Rewrite(app, _json_edit(_get("/changes"), change))
 
 
+def feed_unsalted(app: Any, mp: pytest.MonkeyPatch, salt: str | None = None) -> Any:
+    original = Service.event
+
+    def event(self: Service, row: Any) -> dict[str, Any]:
+        # The digests are computed from this event too (the store's sealer), so the chain
+        # still checks: only the salt is missing, or the same for every event.
+        out = {k: v for k, v in original(self, row).items() if k != "eventsalt"}
+        return out if salt is None else {**out, "eventsalt": salt}
+
+    mp.setattr(Service, "event", event)
+    return app
+
+
+def feed_salt_constant(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    return feed_unsalted(app, mp, "5a1f" * 8)
+
+
 def withheld_without_digests(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = Service.withheld
 
@@ -1330,6 +1347,12 @@ MUTANTS += [
            written_withheld_digest_kept),
     Mutant("feed-event-byte-changed", "/req/change-feed/chain-digest",
            "one byte of one feed event a page changes", feed_event_byte_changed),
+    Mutant("feed-unsalted", "/req/change-feed/withheld",
+           "events carry no eventsalt: a withheld event's digest confirms a guess of whose "
+           "record it concerns and what happened", feed_unsalted),
+    Mutant("feed-salt-constant", "/req/change-feed/chain-digest",
+           "every event carries the same eventsalt, which any full event tells",
+           feed_salt_constant),
     Mutant("withheld-without-digests", "/req/change-feed/withheld",
            "withheld events carry no digests: the reader cannot check the chain",
            withheld_without_digests),

@@ -240,6 +240,7 @@ def test_change_event_data_is_checked_against_its_resource() -> None:
         "sequence": "1",
         "action": "create",
         "resourceversion": "1",
+        "eventsalt": "3c9e1f0a7b2d4e6f8a1c3e5b7d9f0a2c",
         "data": FIRE_LANE,
     }
     assert ChangeEvent.model_validate(event).to_json() == event

@@ -18,6 +18,7 @@ from reference_server.mirror import mirror
 from reference_server.service import Service
 from reference_server.settings import Settings
 from reference_server.storage import Store
+from smartcommunity.integrity import verify_feed
 from smartcommunity.specification import LATEST_CURSOR
 
 from .helpers import SPEC, Api, submitted_issue, throwaway_pg
@@ -184,6 +185,14 @@ def test_mirror_copies_everything(own_api: Api, backend: str, tmp_path: Path) ->
             rows = tx.events(0, 100000)
         assert [r.seq for r, _ in rows] == list(range(1, len(rows) + 1))
         assert second.source.startswith("urn:uuid:")
+        # Its events are its own, each salted afresh (/req/change-feed/chain-digest): no
+        # salt of the source's is passed on, and the chain checks.
+        with source.read() as tx:
+            copied = {r.salt for r, _ in tx.events(0, 100000)}
+        salts = [r.salt for r, _ in rows]
+        assert None not in salts and len(set(salts)) == len(salts)
+        assert not copied & set(salts)
+        assert verify_feed([second.event(r) for r, _ in rows], histories=False) == []
         # Run again from the start (as after a stop whose cursor was lost): no resource goes
         # back to an older version and no event is written twice.
         mirror("http://testserver", "demo-system-mirror", target, client=api.client)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from smartcommunity.cli import run
 from smartcommunity.integrity import (
     FEED_MEMBERS,
     WITHHELD_TYPE,
+    content_digest,
     event_digest,
     head_digest,
     integrity_form,
@@ -28,7 +30,7 @@ from smartcommunity.integrity import (
 )
 
 from .conftest import make_app
-from .helpers import SPEC, Api, submitted_issue
+from .helpers import SPEC, Api, example, new_id, submitted_issue
 
 EVENT = Draft202012Validator(SPEC.schema("event.json"), registry=SPEC.registry,
                              format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -112,13 +114,90 @@ def test_events_stored_before_digests_are_sealed_at_start(tmp_path: Path) -> Non
         api = Api(client)
         api.as_("community-staff").create(submitted_issue())
     engine = create_engine(url)
-    with engine.begin() as conn:  # as a database of the previous schema revision left it
-        conn.execute(text("UPDATE events SET head = NULL, chain = NULL"))
+    with engine.begin() as conn:  # as a database of an earlier schema revision left it
+        conn.execute(text("UPDATE events SET head = NULL, chain = NULL, salt = NULL"))
     engine.dispose()
     with TestClient(make_app(url)) as client:
         events = _feed(Api(client), "system")
     assert events and all("chaindigest" in e for e in events)
     assert verify_feed(events) == []
+    salts = [e["eventsalt"] for e in events]
+    assert len(set(salts)) == len(salts)
+
+
+#: an eventsalt as event.json writes it
+SALT = re.compile(r"[0-9a-f]{32}")
+
+
+def _guesses(rid: str) -> set[str]:
+    """The eventdigest of every event a reader who knows a resident's id can think of."""
+    out = set()
+    for kind in ("created", "updated", "erased"):
+        for action in ("create", "update", "erasure-request", "erase", "restrict", "correct"):
+            for version in range(1, 10):
+                out.add(content_digest({
+                    "type": f"org.w3id.smartcommunity.resident.{kind}",
+                    "subject": f"residents/{rid}", "datacontenttype": "application/json",
+                    "dataschema": SPEC.schema_uri("Resident"), "action": action,
+                    "resourceversion": str(version)}))
+    return out
+
+
+def _since(api: Api, who: str, cursor: str) -> list[dict[str, Any]]:
+    page = api.as_(who).get("/changes", params={"cursor": cursor, "limit": 500}).json()
+    return list(page["items"])
+
+
+def _latest(api: Api, who: str) -> str:
+    return str(api.as_(who).get("/changes", params={"cursor": "latest"}).json()["next"])
+
+
+def test_a_withheld_event_confirms_no_guess_of_what_it_stands_for(api: Api) -> None:
+    """/req/change-feed/withheld, /req/change-feed/chain-digest: a grid worker who read a
+    resident before she left his grid knows her id, yet the withheld events of her record
+    match none of his guesses of type, action and version: each digest covers a salt of the
+    event's own that he never receives. Her erasure rewrites her earlier events and keeps
+    their salts, so the chain still checks."""
+    staff, worker = api.staff, api.as_("grid-worker")
+    starts = {who: _latest(api, who) for who in ("grid-worker", "system")}
+    doc = example("resident/chen-zhiqiang.json")
+    doc["id"] = new_id()
+    doc.pop("externalRefs", None)
+    path = f"/residents/{doc['id']}"
+    assert staff.create(doc).status_code == 201
+    assert worker.get(path).status_code == 200
+    current = staff.get(path)
+    moved = current.json()
+    moved.pop("meta")
+    grid = moved["memberships"][0]["grid"][:-2] + "01"
+    moved["memberships"][0]["grid"] = moved["address"]["gridCode"] = grid
+    resp = staff.put(path, moved, if_match=current.headers["etag"])
+    assert resp.status_code == 200, resp.text
+    assert worker.get(path).status_code == 404
+    before = {e["id"]: e["eventsalt"] for e in _since(api, "system", starts["system"])}
+    resp = staff.post(f"{path}/erase", {"reason": "purpose-fulfilled"},
+                      if_match=resp.headers["etag"])
+    assert resp.status_code == 200, resp.text
+
+    full = _since(api, "system", starts["system"])
+    hers = {e["id"]: e for e in full if e.get("subject") == f"residents/{doc['id']}"}
+    assert [e["action"] for e in hers.values()] == ["create", "update", "erase"]
+    salts = [e.get("eventsalt") for e in full]
+    assert all(isinstance(s, str) and SALT.fullmatch(s) for s in salts), salts
+    assert len(set(salts)) == len(salts)
+    assert {i: hers[i]["eventsalt"] for i in before if i in hers} == {
+        i: s for i, s in before.items() if i in hers}  # the erasure kept them
+
+    seen = _since(api, "grid-worker", starts["grid-worker"])
+    stand_ins = [e for e in seen if e["id"] in hers]
+    assert len(stand_ins) == 3 and all(e["type"] == WITHHELD_TYPE for e in stand_ins)
+    guesses = _guesses(doc["id"])
+    for stand_in in stand_ins:
+        assert stand_in["eventdigest"] == content_digest(hers[stand_in["id"]])
+        assert stand_in["eventdigest"] not in guesses
+    first = int(seen[0]["sequence"]) - 1
+    assert verify_feed(seen, after=first) == []
+    assert verify_feed(full, after=first) == []
 
 
 # -- smartcommunity verify on the demo data ------------------------------------------------

@@ -224,3 +224,47 @@ def test_stored_issues_get_their_published_grid_terms(database: str) -> None:
     finally:
         store.dispose()
 
+
+
+def test_stored_events_get_salts_and_are_sealed_again(database: str) -> None:
+    """Revision 0006 gives the feed's events a salt column and clears their chain digests;
+    the server's next start salts each event stored without one and seals the feed again, so
+    every event's digest covers a salt of its own and the chain checks
+    (/req/change-feed/chain-digest). Its downgrade takes the salts away and leaves the feed
+    to be sealed again without them."""
+    from smartcommunity.integrity import verify_feed
+
+    store = Store(database, group_commit=False)
+    try:
+        store.migrate()
+        docs = list(generate(Scale(residents=5, issues=8, consultations=2)))
+        import_lines(Service(Settings(database_url=database), store),
+                     [(str(i), orjson.dumps(d)) for i, d in enumerate(docs)])
+        engine = store.read_engine
+
+        def stored() -> list[tuple[Any, ...]]:
+            columns = "chain, salt" if "salt" in {
+                c["name"] for c in inspect(engine).get_columns("events")} else "chain, NULL"
+            with engine.connect() as conn:
+                return [tuple(r) for r in conn.exec_driver_sql(
+                    f"SELECT {columns} FROM events ORDER BY seq").all()]
+
+        sealed = stored()
+        assert sealed and all(chain and salt for chain, salt in sealed)
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0005")
+        assert set(stored()) == {(None, None)}
+        with engine.begin() as conn:
+            command.upgrade(migrations_config(conn), "head")
+        assert set(stored()) == {(None, None)}
+        service = Service(Settings(database_url=database), store)
+        again = stored()
+        salts = [salt for _, salt in again]
+        assert all(chain for chain, _ in again) and None not in salts
+        assert len(set(salts)) == len(salts)
+        with store.read() as tx:
+            events = [service.event(row) for row, _ in tx.events(0, 100000)]
+        assert [e["eventsalt"] for e in events] == salts
+        assert verify_feed(events, histories=False) == []
+    finally:
+        store.dispose()

@@ -18,6 +18,7 @@ from smartcommunity.integrity import (
     content_digest,
     digest,
     event_digest,
+    event_salt,
     feed_event_digest,
     integrity_form,
     seal_history,
@@ -138,7 +139,8 @@ def _feed(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                  "type": f"org.w3id.smartcommunity.{doc['resourceType'].lower()}.created",
                  "time": "2025-01-01T00:00:00+08:00", "subject": f"x/{doc['id']}",
                  "datacontenttype": "application/json", "sequence": str(seq),
-                 "action": "create", "resourceversion": "1", "data": doc}
+                 "action": "create", "resourceversion": "1", "eventsalt": event_salt(),
+                 "data": doc}
         if doc.get("history"):
             event["historydigest"] = event_digest(doc["history"][-1], doc["resourceType"])
         chain = chain_digest(chain, feed_event_digest(event))
@@ -172,6 +174,42 @@ def test_a_changed_attribute_of_any_feed_event_breaks_the_chain(data: st.DataObj
     name = data.draw(st.sampled_from(names), label="attribute")
     feed[i][name] = _changed(feed[i][name], data.draw(st.integers(0, 100)))
     assert verify_feed(feed, histories=False)
+
+
+#: what a reader who knows a resource's id can guess of one of its events: every attribute a
+#: withheld event leaves out, the salt aside (a resource without history has no historydigest)
+_GUESSABLE = st.fixed_dictionaries({
+    "type": st.sampled_from([f"org.w3id.smartcommunity.resident.{kind}"
+                             for kind in ("created", "updated", "erased")]),
+    "subject": st.uuids().map(lambda u: f"residents/{u}"),
+    "datacontenttype": st.just("application/json"),
+    "dataschema": st.just(SPEC.schema_uri("Resident")),
+    "action": st.sampled_from(["create", "update", "erasure-request", "erase", "correct"]),
+    "resourceversion": st.integers(1, 10**6).map(str),
+})
+
+
+@settings(max_examples=60, deadline=None)
+@given(_GUESSABLE, st.integers(1, 10**9))
+def test_a_withheld_event_confirms_no_guess_of_what_it_stands_for(guessable: dict[str, Any],
+                                                                  seq: int) -> None:
+    """/req/change-feed/withheld: whoever guesses every attribute a withheld event leaves
+    out but the salt (all of them, for a resident record) cannot confirm the guess with its
+    eventdigest; every event has a salt of its own, and the withheld form carries none."""
+    event = {"specversion": "1.0", "id": str(seq), "source": "urn:example:server",
+             "time": "2025-01-01T00:00:00+08:00", "sequence": str(seq), **guessable,
+             "eventsalt": event_salt()}
+    event["chaindigest"] = chain_digest(None, feed_event_digest(event))
+    stand_in = withheld_event(event)
+    assert "eventsalt" not in stand_in
+    assert stand_in["eventdigest"] == content_digest(event)
+    assert stand_in["eventdigest"] != content_digest(guessable)
+    assert verify_feed([stand_in], after=seq - 1) == verify_feed([event], after=seq - 1) == []
+    again = {**event, "eventsalt": event_salt()}
+    assert again["eventsalt"] != event["eventsalt"]
+    assert content_digest(again) != stand_in["eventdigest"]
+    assert all(len(e["eventsalt"]) == 32 and set(e["eventsalt"]) <= set("0123456789abcdef")
+               for e in (event, again))
 
 
 @settings(max_examples=30, deadline=None)

@@ -20,6 +20,7 @@ from ._feed import (
     WITHHELD_TYPE,
     chain_digest,
     content_digest,
+    event_salt,
     feed_event_digest,
     feed_integrity_form,
     verify_feed,
@@ -37,7 +38,6 @@ from ._history import (
 from ._report import Break
 
 __all__ = ["FEED_MEMBERS", "WITHHELD_TYPE", "Break", "canonical", "chain_digest",
-           "content_digest", "digest",
-           "event_digest", "feed_event_digest", "feed_integrity_form", "head_digest",
-           "integrity_form", "seal_history", "verify_feed", "verify_history", "withheld_event",
-           "withheld_written", "withhold"]
+           "content_digest", "digest", "event_digest", "event_salt", "feed_event_digest",
+           "feed_integrity_form", "head_digest", "integrity_form", "seal_history",
+           "verify_feed", "verify_history", "withheld_event", "withheld_written", "withhold"]

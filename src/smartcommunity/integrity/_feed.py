@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,14 +13,25 @@ from ._report import Break
 
 #: the attributes of a change event that a withheld event shows as well
 SHOWN = ("specversion", "id", "source", "time", "sequence")
-#: the attributes a withheld event leaves out; their digest is its ``eventdigest``
+#: the attributes a withheld event leaves out; their digest is its ``eventdigest``. All but
+#: the salt can be guessed from a resource's id (a resident record has no history digest):
+#: the salt, random and fresh for each event, keeps a withheld event's digest from
+#: confirming a guess of whom it concerns and what happened
 HIDDEN = ("type", "subject", "datacontenttype", "dataschema", "action", "resourceversion",
-          "historydigest")
+          "historydigest", "eventsalt")
+#: how many random bytes an ``eventsalt`` holds (written as twice as many hex digits)
+SALT_BYTES = 16
 #: every attribute the chain covers: all but the data (redacted differently for each reader;
 #: its history is covered by historydigest) and the digests
 FEED_MEMBERS = SHOWN + HIDDEN
 #: the type of the event a reader receives in place of one it may not see
 WITHHELD_TYPE = "org.w3id.smartcommunity.withheld"
+
+
+def event_salt() -> str:
+    """A new ``eventsalt``: 128 bits from the operating system's secure random source, as 32
+    lowercase hex digits (/req/change-feed/chain-digest)."""
+    return secrets.token_hex(SALT_BYTES)
 
 
 def content_digest(event: Mapping[str, Any]) -> str:

@@ -5061,13 +5061,20 @@ class ChangeEvent(SpecModel):
         title="历史摘要 / History digest",
         description="写入后资源最后一个历史事件的摘要；资源没有历史时省略（/req/change-feed/chain-digest）。 / Digest of the resource's last history event after the write; omitted for a resource without history (/req/change-feed/chain-digest).",
     )
+    eventsalt: (
+        Annotated[str, StringConstraints(pattern="^[0-9a-f]{32}$"), not_matching("\n$")] | None
+    ) = Field(
+        default=None,
+        title="事件盐值 / Event salt",
+        description="服务器为本事件从密码学安全的随机数生成器取得的 128 位随机值，写作 32 位小写十六进制，每个事件各不相同；事件摘要覆盖它。代替事件不带它，因此其 eventdigest 无法由可猜到的属性重新计算（/req/change-feed/chain-digest）。 / 128 random bits the server drew for this event from a cryptographically secure random number generator, as 32 lowercase hexadecimal digits, different for every event; the event's digest covers it. A withheld event leaves it out, so its eventdigest cannot be computed again from attributes one can guess (/req/change-feed/chain-digest).",
+    )
     eventdigest: (
         Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
         | None
     ) = Field(
         default=None,
         title="事件摘要 / Event digest",
-        description="原事件的 type、subject、datacontenttype、dataschema、action、resourceversion 和 historydigest 的摘要；只出现在代替事件中，读者借此继续核对摘要链（/req/change-feed/withheld）。 / Digest of the type, subject, datacontenttype, dataschema, action, resourceversion and historydigest of the event it stands for; given only in a withheld event, so the reader can go on checking the chain (/req/change-feed/withheld).",
+        description="原事件的 type、subject、datacontenttype、dataschema、action、resourceversion、historydigest 和 eventsalt 的摘要；只出现在代替事件中，读者借此继续核对摘要链，却因没有 eventsalt 而无法借它核实对原事件的猜测（/req/change-feed/withheld）。 / Digest of the type, subject, datacontenttype, dataschema, action, resourceversion, historydigest and eventsalt of the event it stands for; given only in a withheld event, so the reader can go on checking the chain, yet, without the eventsalt, cannot confirm with it a guess of what the event was (/req/change-feed/withheld).",
     )
     chaindigest: (
         Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
@@ -5095,6 +5102,7 @@ class ChangeEvent(SpecModel):
                             "resourceversion",
                             "data",
                             "historydigest",
+                            "eventsalt",
                         }
                     )
                 )
@@ -5107,6 +5115,7 @@ class ChangeEvent(SpecModel):
                 and self.datacontenttype is not None
                 and self.action is not None
                 and self.resourceversion is not None
+                and self.eventsalt is not None
                 and self.data is not None
                 and self.eventdigest is None
             )

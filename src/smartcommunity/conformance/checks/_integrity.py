@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from ...integrity import (
@@ -105,6 +106,21 @@ def test_chain_digest(ctx: KitContext) -> None:
     ctx.expect(bool(events), "变更订阅是空的", "the feed is empty")
     _first_break(ctx, verify_feed(events, after=_before(events)), "变更订阅的摘要链断了",
                  "the feed's digest chain is broken")
+    # Each event's salt is its own: one shared by two events (a constant, a counter's
+    # repeat) is known to whoever reads either, and a withheld event's digest then confirms
+    # guesses again (/req/change-feed/withheld).
+    whole = [e for e in events if e.get("type") != WITHHELD_TYPE]
+    salts = [e.get("eventsalt") for e in whole]
+    unsalted = [str(e.get("sequence")) for e, s in zip(whole, salts, strict=True)
+                if not isinstance(s, str) or not s]
+    ctx.expect(not unsalted, f"序号 {plain(unsalted[:5], 'zh')} 的事件没有 eventsalt",
+               f"the events with sequence {plain(unsalted[:5])} carry no eventsalt")
+    counted = Counter(s for s in salts if isinstance(s, str) and s)
+    repeated = sorted(s for s, n in counted.items() if n > 1)
+    ctx.expect(not repeated,
+               f"{len(repeated)} 个 eventsalt 被多个事件共用：{plain(repeated[:3], 'zh')}",
+               f"{len(repeated)} eventsalt values are shared by several events: "
+               f"{plain(repeated[:3])}")
 
 
 @check("/req/change-feed/withheld", needs=(ROLE.system,))
@@ -140,5 +156,17 @@ def test_withheld(ctx: KitContext) -> None:
                "代替事件的摘要与原事件不符", "the stand-in's digests differ from the event's")
     ctx.expect(feed_event_digest(stand_in) == feed_event_digest(source),
                "代替事件与原事件的事件摘要不同", "the stand-in's event digest differs")
+    # What a reader who knows the resource's id can guess: every attribute the digest covers
+    # but the salt, which the stand-in leaves out. The digest must not confirm the guess.
+    guessed = {k: v for k, v in source.items() if k != "eventsalt"}
+    confirms = "eventsalt" in stand_in or stand_in.get("eventdigest") == content_digest(guessed)
+    ctx.expect(not confirms,
+               "代替事件的 eventdigest 可由能猜到的属性（类型、主题、动作、版本）重新算出，"
+               "读者借此就能核实它关于谁、发生了什么：原事件应带有自己的 eventsalt，"
+               "摘要覆盖它，代替事件不带它",
+               "the stand-in's eventdigest can be computed again from attributes one can guess "
+               "(type, subject, action, version), so a reader confirms whom it concerns and "
+               "what happened: the event should carry an eventsalt of its own, covered by the "
+               "digest and left out of the stand-in")
     _first_break(ctx, verify_feed(mine, after=_before(mine), histories=False),
                  f"{reader.name} 核对摘要链失败", f"{reader.name} cannot check the digest chain")
