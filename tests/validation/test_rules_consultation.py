@@ -47,6 +47,10 @@ C = rc.CODE
 #: every code a library rule of /conf/consultations reports
 LIBRARY_CODES = {c for r in SPEC.requirements.values()
                  if r.conformance_class == "/conf/consultations" for c in r.codes}
+#: codes only a server reports: they judge a write against what is stored, not a document
+SERVER_CODES = {c for r in SPEC.requirements.values()
+                if r.conformance_class == "/conf/consultations" and "library" not in r.enforcement
+                for c in r.codes}
 LIFT = EXAMPLES["lift-installation-building-3"]
 PARKING = EXAMPLES["parking-convention-deliberating"]
 SECRET = VALID_VECTORS["Secret ballot, complete ballots without choices"]
@@ -472,7 +476,7 @@ def test_a_mutation_breaks_its_rule_at_the_member(doc: dict[str, Any], code: str
 
 
 def test_every_code_has_a_breaking_mutation() -> None:
-    assert {c[2] for c in CASES} | {C.ESCALATED_ISSUE_MISSING} == set(rc.CODE)
+    assert {c[2] for c in CASES} | {C.ESCALATED_ISSUE_MISSING} == set(rc.CODE) - SERVER_CODES
 
 
 @pytest.mark.parametrize(("doc", "code", "pointer"), [
