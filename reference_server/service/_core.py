@@ -81,6 +81,7 @@ from ._shared import (
     forbidden,
     now_cst,
     refused,
+    salts_kept,
     stamp,
     unprocessable,
 )
@@ -552,7 +553,7 @@ class Service:
         with self.store.read() as tx:
             stored = self.visible(principal, tx.get(rtype, rid))
         if isinstance(doc, dict):
-            doc = policy.prepare_update(principal, stored, doc)
+            doc = salts_kept(stored.doc, policy.prepare_update(principal, stored, doc))
         # The body is judged before the version, so bad data is a 422 whatever the ETag.
         self.validate(doc, previous=stored.doc)
         self.check_version(stored, versions)

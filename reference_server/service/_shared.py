@@ -7,12 +7,12 @@ import order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from smartcommunity.integrity import withheld_written
+from smartcommunity.integrity import SALT, withheld_written
 from smartcommunity.lifecycle import Lifecycle
 from smartcommunity.profiles import Profile
 from smartcommunity.specification import Spec
@@ -94,6 +94,21 @@ def refused(report: Report, doc: Any) -> ProblemError | None:
                        "/req/core/history-chain")
                for b in written if (b.pointer, b.code) not in said]
     return Unprocessable(count=len(errors), errors=errors)
+
+
+def salts_kept(stored: Mapping[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc``, an update of ``stored``, with the salt of each stored history event on the
+    event in its place that leaves it out: the server keeps the salts it wrote, as it keeps
+    meta, and an update changes no history (/req/core/lifecycle-via-actions)."""
+    history, old = doc.get("history"), stored.get("history")
+    if not (isinstance(history, list) and isinstance(old, list)):
+        return doc
+    kept = [{**e, SALT: o[SALT]} if (isinstance(e, dict) and SALT not in e
+                                     and isinstance(o, Mapping) and SALT in o) else e
+            for e, o in zip(history, old, strict=False)]
+    if all(a is b for a, b in zip(kept, history, strict=False)):
+        return doc
+    return {**doc, "history": kept + history[len(kept):]}
 
 
 def now_cst() -> datetime:

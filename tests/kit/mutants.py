@@ -957,6 +957,31 @@ def feed_salt_constant(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return feed_unsalted(app, mp, "5a1f" * 8)
 
 
+def history_unsalted(app: Any, mp: pytest.MonkeyPatch, salt: str | None = None) -> Any:
+    original = _core.seal_history
+
+    def seal(document: Any, **_: Any) -> dict[str, Any]:
+        # Sealed as ever, links and all, but every event gets no salt (or the same one).
+        return original(document, salt=lambda _: salt)
+
+    mp.setattr(_core, "seal_history", seal)
+    return app
+
+
+def history_salt_constant(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    return history_unsalted(app, mp, "c0ffee00" * 4)
+
+
+def withheld_keeps_salt(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    from smartcommunity.integrity import event_digest
+
+    def withhold(event: dict[str, Any], resource_type: str) -> None:
+        event["withheldDigest"] = event_digest(event, resource_type)  # the salt stays
+
+    mp.setattr(access_module, "withhold", withhold)
+    return app
+
+
 def withheld_without_digests(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = Service.withheld
 
@@ -1353,6 +1378,15 @@ MUTANTS += [
     Mutant("feed-salt-constant", "/req/change-feed/chain-digest",
            "every event carries the same eventsalt, which any full event tells",
            feed_salt_constant),
+    Mutant("history-unsalted", "/req/consultations/results-hidden",
+           "history events carry no salt: the digests of an event whose vote result and counts "
+           "are withheld confirm a guess of them", history_unsalted),
+    Mutant("history-salt-constant", "/req/core/history-chain",
+           "every history event carries the same salt, which any whole event tells",
+           history_salt_constant),
+    Mutant("withheld-keeps-salt", "/req/consultations/results-hidden",
+           "an event whose vote result is withheld keeps its salt, so its digests confirm a "
+           "guess of the result", withheld_keeps_salt),
     Mutant("withheld-without-digests", "/req/change-feed/withheld",
            "withheld events carry no digests: the reader cannot check the chain",
            withheld_without_digests),

@@ -10,7 +10,7 @@ from pathlib import Path
 from reference_server.service import Service
 from reference_server.settings import Settings
 from reference_server.storage import Store
-from smartcommunity.integrity import seal_history
+from smartcommunity.integrity import salts_of, seal_history
 
 from .helpers import EXAMPLES, submitted_issue
 
@@ -37,7 +37,8 @@ def test_import_ndjson(tmp_path: Path) -> None:
         assert [r.seq for r, _ in rows] == list(range(1, len(docs) + 1))
         kept = tx.get("Issue", "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f")
         assert kept is not None
-        assert kept.doc == seal_history(EXAMPLES["issue/gas-heater-elderly-closed.json"])
+        assert kept.doc == seal_history(EXAMPLES["issue/gas-heater-elderly-closed.json"],
+                                        salt=salts_of(kept.doc))
     service = Service(Settings(database_url=url), store)
     assert service.source.startswith("urn:uuid:")
     store.dispose()

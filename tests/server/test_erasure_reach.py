@@ -40,6 +40,7 @@ from reference_server.storage import (
     migrations_config,
     named_residents,
 )
+from smartcommunity.integrity import verify_history
 
 from .helpers import PLURAL, Api, Caller, new_id, submitted_issue
 from .test_over_time import _person
@@ -199,6 +200,15 @@ def test_erasure_reaches_every_state_that_named_her(
         assert events[-1]["action"] == "erase"
     assert json.dumps(given_back["replay"]).count(her["id"]) >= 1
     assert RESIDENT in json.dumps(given_back["replay"])
+    # Her erasure rewrote each state, not its history's salts: every event keeps the salt
+    # it was written with, in every state holding it, and each chain still checks
+    # (/req/core/history-chain).
+    salts = [e.get("salt") for e in after["history"]]
+    assert all(salts) and len(set(salts)) == len(salts)
+    for event in events:
+        held = event["data"]["history"]
+        assert [e.get("salt") for e in held] == salts[:len(held)]
+        assert verify_history(event["data"]) == []
 
 
 

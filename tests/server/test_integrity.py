@@ -23,14 +23,16 @@ from smartcommunity.integrity import (
     WITHHELD_TYPE,
     content_digest,
     event_digest,
+    event_salt,
     head_digest,
     integrity_form,
+    seal_history,
     verify_feed,
     verify_history,
 )
 
 from .conftest import make_app
-from .helpers import SPEC, Api, example, new_id, submitted_issue
+from .helpers import SPEC, Api, example, later, new_id, submitted_issue
 
 EVENT = Draft202012Validator(SPEC.schema("event.json"), registry=SPEC.registry,
                              format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -327,7 +329,7 @@ def test_verify_passes_the_intact_demo_and_says_why_it_fails(
 def test_a_reader_kept_from_vote_results_still_checks_the_chain(sqlite_api: Api) -> None:
     """/req/consultations/results-hidden withholds the close-vote result: the event gives
     withheldDigest, and the chain checks past it."""
-    from .helpers import EXAMPLES, later, new_id
+    from .helpers import EXAMPLES
 
     doc = copy.deepcopy(EXAMPLES["consultation/lift-installation-building-3.json"])
     doc.update(id=new_id(), visibility="public")
@@ -336,12 +338,129 @@ def test_a_reader_kept_from_vote_results_still_checks_the_chain(sqlite_api: Api)
     for vote in doc["votes"]:
         vote["results"]["visibleFrom"] = later(30)
     sqlite_api.client.app.state.sc.service.load([doc])  # type: ignore[attr-defined]
+    whole = sqlite_api.staff.get(f"/consultations/{doc['id']}").json()
     for role in ("resident", "public", "community-staff"):
         got = sqlite_api.as_(role).get(f"/consultations/{doc['id']}").json()
         withheld = [e for e in got["history"] if "withheldDigest" in e]
         assert bool(withheld) == (role != "community-staff"), role
         assert verify_history(got) == [], role
         assert validate(got).valid, role
+        assert _confirmed(got, whole) == [], role
+
+
+def _confirmed(view: dict[str, Any], whole: dict[str, Any]) -> list[int]:
+    """The events of ``view`` withheld in part whose digests confirm what ``whole`` (the
+    staff's view) says they lack: a withheld event that carries its salt, or whose
+    withheldDigest or next previousDigest is the digest of the whole event without its salt
+    (the truth, guessed from a few values: a result, small counts). Each withheld event
+    checks against the whole one with its salt."""
+    out = []
+    events, truths = view["history"], whole["history"]
+    for i, event in enumerate(events):
+        if "withheldDigest" not in event:
+            continue
+        given = {event["withheldDigest"]}
+        if i + 1 < len(events):
+            given.add(events[i + 1]["previousDigest"])
+        truth = truths[i]
+        assert given == {event_digest(truth, "Consultation")}, i
+        guess = {k: v for k, v in truth.items() if k != "salt"}
+        if "salt" in event or event_digest(guess, "Consultation") in given:
+            out.append(i)
+    return out
+
+
+def test_a_reader_kept_from_vote_results_cannot_confirm_a_guess_of_them(
+        sqlite_api: Api) -> None:
+    """/req/core/history-chain, /req/consultations/results-hidden: a consultation driven by
+    its actions through two votes closed, their results public in a month. A resident and
+    the public receive the record-votes and close-vote events without their counts, result
+    and salt, in a read, the history and the feed: the digests they are given (withheldDigest
+    and the next event's previousDigest) are not those of the events they could guess from a
+    few values, the truth included, and their chains check. Staff see every event whole, each
+    with a salt of its own."""
+    from .test_lifecycle import CONSULTATION_TOKENS, LIFT, Doc, _body, _proposed, _stage
+
+    api = sqlite_api
+    cursors = {who: _latest(api, who) for who in ("resident", "public")}
+    c = Doc(api, "Consultation", _proposed(visibility="public"))
+    for event in LIFT["history"][1:]:
+        _stage(c, event["action"])
+        body = _body(event)
+        if event["action"] == "open-vote":
+            body["details"]["resultsVisibleFrom"] = later(30)
+        c.act(CONSULTATION_TOKENS[event["actor"]["role"]], event["action"], body)
+        if event["action"] == "close-vote" and event["details"]["voteId"] == "v-02":
+            break
+    whole = api.staff.get(c.path).json()
+    salts = [e.get("salt") for e in whole["history"]]
+    assert all(isinstance(s, str) and SALT.fullmatch(s) for s in salts), salts
+    assert len(set(salts)) == len(salts)
+    for who in ("resident", "public"):
+        read = api.as_(who).get(c.path).json()
+        history = api.as_(who).get(f"{c.path}/history").json()["items"]
+        views = {"read": read, "history": {**read, "history": history}}
+        views.update({f"feed {e['id']}": e["data"] for e in _since(api, who, cursors[who])
+                      if e.get("subject") == c.path[1:]})
+        assert len(views) > 2, who  # the feed gave the consultation's states
+        for where, view in views.items():
+            assert verify_history(view) == [], (who, where)
+            assert _confirmed(view, whole) == [], (who, where)
+        withheld = [e["action"] for e in read["history"] if "withheldDigest" in e]
+        assert withheld.count("close-vote") == 2 and "record-votes" in withheld, who
+
+
+def test_an_imported_history_gets_salts_and_keeps_those_it_has(tmp_path: Path) -> None:
+    """/req/core/history-chain: a document imported without salts (an older system's, its
+    links present) gets one on each event, and its links, right, are written over them, so
+    its chain checks; the same document read from that server and imported into another
+    (with its salts) keeps them, so both servers give the same history and digests."""
+    from .helpers import EXAMPLES
+
+    doc = copy.deepcopy(EXAMPLES["consultation/lift-installation-building-3.json"])
+    doc.update(id=new_id())
+    doc.pop("externalRefs")
+    linked = seal_history(doc, salt=lambda _: None)
+    assert verify_history(linked) == [] and not any("salt" in e for e in linked["history"])
+    path = f"/consultations/{doc['id']}"
+    served: list[dict[str, Any]] = []
+    for name in ("first", "second"):
+        with TestClient(make_app(f"sqlite:///{tmp_path / name}.sqlite3")) as client:
+            client.app.state.sc.service.load(  # type: ignore[attr-defined]
+                [served[-1] if served else linked])
+            served.append(Api(client).as_("system").get(path).json())
+    first, second = served
+    salts = [e.get("salt") for e in first["history"]]
+    assert all(isinstance(s, str) and SALT.fullmatch(s) for s in salts)
+    assert len(set(salts)) == len(salts)
+    assert verify_history(first) == []
+    assert [{k: v for k, v in e.items() if k not in ("salt", "previousDigest")}
+            for e in first["history"]] == [{k: v for k, v in e.items() if k != "previousDigest"}
+                                           for e in linked["history"]]
+    assert second["history"] == first["history"]
+    assert head_digest(second) == head_digest(first)
+
+
+def test_an_update_leaving_salts_out_keeps_them(api: Api) -> None:
+    """/req/core/lifecycle-via-actions: a PUT whose history leaves the salts out keeps those
+    stored, as the server keeps meta; a PUT changing one changes the history: 422."""
+    staff = api.staff
+    doc = submitted_issue()
+    resp = staff.create(doc)
+    created = resp.json()
+    path = f"{ISSUE_PATH}/{doc['id']}"
+    salts = [e["salt"] for e in created["history"]]
+    body = copy.deepcopy(created)
+    body["title"] = "消防通道被占用（补充说明）"
+    for event in body["history"]:
+        event.pop("salt")
+    changed = staff.put(path, body, if_match=resp.headers["etag"])
+    assert changed.status_code == 200, changed.text
+    assert [e["salt"] for e in changed.json()["history"]] == salts
+    body["history"][0]["salt"] = event_salt()
+    refused = staff.put(path, body, if_match=changed.headers["etag"])
+    assert refused.status_code == 422
+    assert "/history" in {e["pointer"] for e in refused.json()["errors"]}
 
 
 @pytest.mark.parametrize("digest", ["own", "other"])

@@ -162,7 +162,9 @@ def _stage(c: Doc, action: str) -> None:
 def _proposed(**changes: Any) -> dict[str, Any]:
     doc = {k: copy.deepcopy(v) for k, v in LIFT.items()
            if k not in LATER and k not in WRITTEN and k not in ("meta", "externalRefs")}
-    doc.update(id=new_id(), status="proposed", history=LIFT["history"][:1], **changes)
+    # its own copy of the first event: a create fills in the actor in place
+    doc.update(id=new_id(), status="proposed", history=copy.deepcopy(LIFT["history"][:1]),
+               **changes)
     return doc
 
 

@@ -268,3 +268,63 @@ def test_stored_events_get_salts_and_are_sealed_again(database: str) -> None:
         assert verify_feed(events, histories=False) == []
     finally:
         store.dispose()
+
+
+def test_stored_histories_get_salts_the_same_in_every_state(database: str) -> None:
+    """Revision 0007 gives every history event of the stored records a salt, the same in the
+    record's current version and in each earlier state of it the feed keeps, rewrites the
+    links that were right over them and clears the digests that covered them; the server's
+    next start seals the feed again, and every chain checks (/req/core/history-chain). Its
+    downgrade takes the salts away and writes the links again without them."""
+    from smartcommunity.integrity import verify_feed, verify_history
+
+    store = Store(database, group_commit=False)
+    try:
+        store.migrate()
+        docs = list(generate(Scale(residents=5, issues=8, consultations=2)))
+        import_lines(Service(Settings(database_url=database), store),
+                     [(str(i), orjson.dumps(d)) for i, d in enumerate(docs)])
+        engine = store.read_engine
+
+        def histories() -> dict[str, list[list[Any]]]:
+            """Each record's events' salts: in its current version, then in each state."""
+            out: dict[str, list[list[Any]]] = {}
+            with engine.connect() as conn:
+                for query in ("SELECT id, doc FROM resources ORDER BY seq",
+                              "SELECT rid, data FROM events ORDER BY seq"):
+                    for rid, text in conn.exec_driver_sql(query).all():
+                        doc = orjson.loads(text)
+                        if doc.get("history"):
+                            assert verify_history(doc) == [], rid
+                            out.setdefault(rid, []).append(
+                                [e.get("salt") for e in doc["history"]])
+            return out
+
+        def salts_agree(found: dict[str, list[list[Any]]]) -> list[Any]:
+            every = []
+            for states in found.values():
+                current = states[0]
+                assert all(state == current[:len(state)] for state in states[1:])
+                every += current
+            return every
+
+        imported = salts_agree(histories())
+        assert imported and None not in imported and len(set(imported)) == len(imported)
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0006")
+        assert set(salts_agree(histories())) == {None}
+        with engine.begin() as conn:
+            command.upgrade(migrations_config(conn), "head")
+        migrated = salts_agree(histories())
+        assert None not in migrated and len(set(migrated)) == len(migrated)
+        assert not set(migrated) & set(imported)
+        with engine.connect() as conn:
+            cleared = conn.exec_driver_sql(
+                "SELECT count(*) FROM events WHERE chain IS NULL").scalar()
+        assert cleared
+        service = Service(Settings(database_url=database), store)
+        with store.read() as tx:
+            events = [service.event(row) for row, _ in tx.events(0, 100000)]
+        assert verify_feed(events) == []
+    finally:
+        store.dispose()

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reference_server.storage import derive
-from smartcommunity.integrity import seal_history
+from smartcommunity.integrity import salts_of, seal_history
 
 from .helpers import (
     COMMUNITY,
@@ -62,7 +62,8 @@ def test_example_created_reads_back_unchanged(api: Api, name: str) -> None:
     assert resp.headers["etag"] == '"1"'
     assert resp.headers["location"] == f"/{resp.url.path.strip('/')}/{doc['id']}"
     created = resp.json()
-    assert stripped(created) == seal_history(doc)  # /req/core/history-chain
+    # /req/core/history-chain: sealed with the salts the server drew
+    assert stripped(created) == seal_history(doc, salt=salts_of(created))
     meta = created["meta"]
     assert meta["versionId"] == "1" and meta["createdAt"] == meta["lastUpdated"]
     assert meta["source"].startswith("urn:uuid:")
@@ -83,7 +84,8 @@ def test_issue_beyond_submitted_cannot_be_created_but_imports(api: Api, name: st
     assert INITIAL[doc["resourceType"]][1] in reqs
     path = PLURAL[doc["resourceType"]]
     seeded = api.as_("system").get(f"/{path}/{EXAMPLES[name]['id']}").json()
-    assert seeded == seal_history(EXAMPLES[name]) | {"meta": seeded["meta"]}
+    sealed = seal_history(EXAMPLES[name], salt=salts_of(seeded))
+    assert seeded == sealed | {"meta": seeded["meta"]}
     # the import keeps the example's meta; a source it leaves out is the server's own
     assert {k: v for k, v in seeded["meta"].items() if k != "source" or
             "source" in EXAMPLES[name]["meta"]} == EXAMPLES[name]["meta"]

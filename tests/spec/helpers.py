@@ -38,12 +38,15 @@ INDICATORS_DIR = "indicators"
 PROFILES_DIR = "profiles"
 #: the change feed's digests computed for given events, run by test_feed_vectors.py
 FEED_DIR = "feed"
+#: history events' integrity forms and digests, whole and withheld, run by
+#: test_history_vectors.py
+HISTORY_DIR = "history"
 
 
 def vector_groups() -> Iterator[tuple[str, dict[str, Any]]]:
     """Schema vectors (JSON Schema Test Suite form); receiver vectors are left out."""
     for path in sorted(VECTORS_DIR.rglob("*.json")):
-        if {RECEIVER_DIR, INDICATORS_DIR, PROFILES_DIR, FEED_DIR} & set(
+        if {RECEIVER_DIR, INDICATORS_DIR, PROFILES_DIR, FEED_DIR, HISTORY_DIR} & set(
                 path.relative_to(VECTORS_DIR).parts):
             continue
         for group in json.loads(path.read_text(encoding="utf-8")):

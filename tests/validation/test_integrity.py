@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
+import re
 from typing import Any
 
 import pytest
@@ -21,11 +23,13 @@ from smartcommunity.integrity import (
     event_salt,
     feed_event_digest,
     integrity_form,
+    salts_of,
     seal_history,
     verify_feed,
     verify_history,
     withheld_event,
     withheld_written,
+    withhold,
 )
 
 SPEC = load_spec()
@@ -343,3 +347,125 @@ def test_an_event_without_a_canonical_form_is_a_break_not_a_crash(
     assert any(f.code == "integrity.history-not-canonical" for f in validate(doc).errors)
     assert [b.pointer for b in withheld_written(doc)] == (
         [f"/history/{i}/withheldDigest"] if withheld else [])
+
+
+_SALT = re.compile(r"[0-9a-f]{32}")
+
+
+def _salts(doc: dict[str, Any]) -> list[Any]:
+    return [e.get("salt") for e in doc["history"]]
+
+
+@pytest.mark.parametrize("name", sorted(CHAINED))
+def test_sealing_salts_every_event_with_its_own_and_keeps_salts_present(name: str) -> None:
+    """/req/core/history-chain: each event a server seals gets 128 random bits of its own, in
+    its integrity form; sealing again keeps them, and a second sealing of the same plain
+    document draws others."""
+    sealed = CHAINED[name]
+    salts = _salts(sealed)
+    assert all(isinstance(s, str) and _SALT.fullmatch(s) for s in salts)
+    assert len(set(salts)) == len(salts)
+    assert all(integrity_form(e, sealed["resourceType"])["salt"] == e["salt"]
+               for e in sealed["history"])
+    assert seal_history(sealed) == sealed
+    plain = dict(SPEC.examples())[name]
+    assert not set(salts) & set(_salts(seal_history(plain)))
+    # the salts a served document shows reproduce its sealing
+    assert seal_history(plain, salt=salts_of(sealed)) == sealed
+    assert "salt" not in seal_history(plain, salt=lambda _: None)["history"][0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(sorted(LONG)), st.data())
+def test_salting_rewrites_the_links_that_were_right_and_keeps_a_wrong_one(
+        name: str, data: st.DataObject) -> None:
+    """An older document written with links but without salts (an import): each link that
+    was right is written again over the salted event before it, so the chain still checks;
+    a wrong one stays wrong, and the chain breaks where it broke (links are checked, not
+    fixed)."""
+    plain = dict(SPEC.examples())[name]
+    linked = seal_history(plain, salt=lambda _: None)
+    assert verify_history(linked) == [] and not any(_salts(linked))
+    sealed = seal_history(linked)
+    assert all(_salts(sealed)) and verify_history(sealed) == []
+    i = data.draw(st.integers(1, len(linked["history"]) - 1), label="wrong link")
+    wrong = copy.deepcopy(linked)
+    wrong["history"][i]["previousDigest"] = "sha256:" + "0" * 64
+    resealed = seal_history(wrong)
+    assert resealed["history"][i]["previousDigest"] == "sha256:" + "0" * 64
+    broken = [(b.code, b.pointer) for b in verify_history(wrong)]
+    assert broken[0] == ("integrity.history-digest", f"/history/{i}/previousDigest")
+    assert [(b.code, b.pointer) for b in verify_history(resealed)] == broken
+
+
+#: the lift example's vote and the events that give its results
+_LIFT = dict(SPEC.examples())["consultation/lift-installation-building-3.json"]
+_OPTIONS = next(v["optionIds"] for v in _LIFT["votes"] if v["id"] == "v-01")
+_RESULTS = ("passed", "failed", "no-quorum", "tie")
+
+
+def _record_guesses(details: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every split of the count a reader sees into the vote's options, abstentions and
+    invalid ballots, the last two stated or left out: what the withheld members can be."""
+    count = details["count"]
+    shown = {k: v for k, v in details.items() if k not in ("options", "abstentions", "invalid")}
+    out = []
+    for parts in itertools.product(range(count + 1), repeat=len(_OPTIONS) + 2):
+        if sum(parts) != count:
+            continue
+        *counts, abstentions, invalid = parts
+        for stated in itertools.product((True, False), repeat=2):
+            if (abstentions and not stated[0]) or (invalid and not stated[1]):
+                continue
+            guess = {**shown, "options": [{"optionId": o, "count": n}
+                                          for o, n in zip(_OPTIONS, counts, strict=True)]}
+            guess.update({k: v for k, v, s in (("abstentions", abstentions, stated[0]),
+                                               ("invalid", invalid, stated[1])) if s})
+            out.append(guess)
+    return out
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=len(_OPTIONS), max_size=len(_OPTIONS)),
+       st.integers(0, 2), st.integers(0, 2), st.sampled_from(_RESULTS))
+def test_a_withheld_history_event_confirms_no_guess_of_its_hidden_members(
+        counts: list[int], abstentions: int, invalid: int, result: str) -> None:
+    """/req/core/history-chain, /req/consultations/results-hidden: a reader kept from a
+    vote's results receives the record-votes and close-vote events without their counts and
+    result, and their digests (withheldDigest, the next event's previousDigest). Recomputing
+    those over the members shown and each possible value of the withheld ones, every value
+    tried, confirms none: the salt the digests cover is not given. The chain still checks."""
+    doc = copy.deepcopy(_LIFT)
+    record = next(i for i, e in enumerate(doc["history"]) if e["action"] == "record-votes"
+                  and e["details"]["voteId"] == "v-01")
+    close = next(i for i, e in enumerate(doc["history"]) if e["action"] == "close-vote"
+                 and e["details"]["voteId"] == "v-01")
+    doc["history"][record]["details"] = {
+        "voteId": "v-01", "channel": "online", "count": sum(counts) + abstentions + invalid,
+        "options": [{"optionId": o, "count": n} for o, n in zip(_OPTIONS, counts, strict=True)],
+        "abstentions": abstentions, "invalid": invalid}
+    doc["history"][close]["details"]["result"] = result
+    sealed = seal_history(doc)
+    served = copy.deepcopy(sealed)  # as the server serves it to a resident (access.py)
+    for vote in served["votes"]:
+        vote.pop("results", None)
+    hidden = {"record-votes": ("options", "abstentions", "invalid"), "close-vote": ("result",)}
+    for i in (record, close):
+        event = served["history"][i]
+        withhold(event, "Consultation")
+        for member in hidden[event["action"]]:
+            event["details"].pop(member, None)
+        assert "salt" not in event
+    assert verify_history(served) == []
+    guesses = {record: _record_guesses(served["history"][record]["details"]),
+               close: [{**served["history"][close]["details"], "result": r} for r in _RESULTS]}
+    for i, details in guesses.items():
+        event = served["history"][i]
+        given_digests = {event["withheldDigest"], served["history"][i + 1]["previousDigest"]}
+        whole = sealed["history"][i]
+        assert event_digest(whole, "Consultation") in given_digests  # the truth, salted
+        assert whole["details"] in details  # the guesses hold the truth
+        for guess in details:
+            tried = {k: v for k, v in event.items() if k != "withheldDigest"}
+            tried["details"] = guess
+            assert event_digest(tried, "Consultation") not in given_digests, guess

@@ -197,8 +197,9 @@ class KitContext:
     def adapt(self, doc: dict[str, Any], *, community: str | None = None,
               keep_meta: bool = False) -> dict[str, Any]:
         """``doc`` moved into the preset's community under a new id (references to itself
-        follow), without server metadata unless ``keep_meta``; with the city's key, its
-        pseudonyms recomputed from their numbers (the spec's are made with another key)."""
+        follow), without server metadata (meta, and its history events' salts, which are
+        each event's own) unless ``keep_meta``; with the city's key, its pseudonyms
+        recomputed from their numbers (the spec's are made with another key)."""
         from ..privacy import rekey_pseudonyms
 
         text = json.dumps(doc, ensure_ascii=False)
@@ -212,6 +213,9 @@ class KitContext:
         if not keep_meta:
             out.pop("meta", None)
             out.pop("externalRefs", None)
+            for event in out.get("history") or ():
+                if isinstance(event, dict):
+                    event.pop("salt", None)
         if self.pseudonym_key is not None:
             rekey_pseudonyms(out, self.pseudonym_key)
         return out

@@ -5,7 +5,8 @@
 True
 
 A history event after the first names the digest of the one before it (``previousDigest``,
-/req/core/history-chain); every change event carries a running digest over the server's
+/req/core/history-chain), each event holding a random ``salt`` of its own that a reader denied
+part of it does not receive; every change event carries a running digest over the server's
 whole feed (``chaindigest``, /req/change-feed/chain-digest). Both are computed over RFC 8785
 (JCS) canonical JSON of an *integrity form* that holds no personal information, so every
 audience can check them whatever redaction it receives, and erasing personal data never
@@ -20,16 +21,18 @@ from ._feed import (
     WITHHELD_TYPE,
     chain_digest,
     content_digest,
-    event_salt,
     feed_event_digest,
     feed_integrity_form,
     verify_feed,
     withheld_event,
 )
 from ._history import (
+    SALT,
     event_digest,
+    event_salt,
     head_digest,
     integrity_form,
+    salts_of,
     seal_history,
     verify_history,
     withheld_written,
@@ -37,7 +40,7 @@ from ._history import (
 )
 from ._report import Break
 
-__all__ = ["FEED_MEMBERS", "WITHHELD_TYPE", "Break", "canonical", "chain_digest",
+__all__ = ["FEED_MEMBERS", "SALT", "WITHHELD_TYPE", "Break", "canonical", "chain_digest",
            "content_digest", "digest", "event_digest", "event_salt", "feed_event_digest",
-           "feed_integrity_form", "head_digest", "integrity_form", "seal_history",
+           "feed_integrity_form", "head_digest", "integrity_form", "salts_of", "seal_history",
            "verify_feed", "verify_history", "withheld_event", "withheld_written", "withhold"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,19 +18,11 @@ SHOWN = ("specversion", "id", "source", "time", "sequence")
 #: confirming a guess of whom it concerns and what happened
 HIDDEN = ("type", "subject", "datacontenttype", "dataschema", "action", "resourceversion",
           "historydigest", "eventsalt")
-#: how many random bytes an ``eventsalt`` holds (written as twice as many hex digits)
-SALT_BYTES = 16
 #: every attribute the chain covers: all but the data (redacted differently for each reader;
 #: its history is covered by historydigest) and the digests
 FEED_MEMBERS = SHOWN + HIDDEN
 #: the type of the event a reader receives in place of one it may not see
 WITHHELD_TYPE = "org.w3id.smartcommunity.withheld"
-
-
-def event_salt() -> str:
-    """A new ``eventsalt``: 128 bits from the operating system's secure random source, as 32
-    lowercase hex digits (/req/change-feed/chain-digest)."""
-    return secrets.token_hex(SALT_BYTES)
 
 
 def content_digest(event: Mapping[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,8 +21,20 @@ HISTORY = "history"
 LINK = "previousDigest"
 #: the digest of an event the reader receives with members other than personal ones withheld
 WITHHELD = "withheldDigest"
+#: the event's own random salt, inside its integrity form: a digest of an event whose members
+#: are partly withheld (vote counts, a result of four values) confirms no guess of them
+SALT = "salt"
+#: how many random bytes a salt holds (written as twice as many hex digits)
+SALT_BYTES = 16
 #: a path into an event: member names, None for every item of an array
 _Path = tuple[str | None, ...]
+
+
+def event_salt() -> str:
+    """A new salt for a change event (``eventsalt``, /req/change-feed/chain-digest) or a
+    history event (``salt``, /req/core/history-chain): 128 bits from the operating system's
+    secure random source, as 32 lowercase hex digits."""
+    return secrets.token_hex(SALT_BYTES)
 
 
 def _spec_of(document: Mapping[str, Any] | None) -> Spec:
@@ -157,9 +170,11 @@ def event_digest(event: Mapping[str, Any], resource_type: str,
 
 def withhold(event: dict[str, Any], resource_type: str, version: str = DEFAULT_VERSION) -> None:
     """Write ``withheldDigest`` on ``event`` (in place) before a server withholds members of it
-    other than personal ones from a reader, so that the reader can check the chain past it.
+    other than personal ones from a reader, so that the reader can check the chain past it,
+    and take its salt away, without which the digest confirms no guess of what is withheld.
     The digest is always computed: a value already there is never passed on."""
     event[WITHHELD] = event_digest(event, resource_type, version)
+    event.pop(SALT, None)
 
 
 #: the code of a withheldDigest on an event from which nothing is withheld
@@ -256,22 +271,58 @@ def head_digest(document: Mapping[str, Any]) -> str | None:
     return _link(events[-1], str(document.get("resourceType")), _spec_of(document).version)
 
 
-def seal_history(document: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``document`` with ``previousDigest`` written on every history event after the
-    first that lacks one (what a server does as it appends events); the input is not
-    modified, and values present are kept: they are checked, not fixed."""
+def salts_of(document: Mapping[str, Any]) -> Callable[[int], str | None]:
+    """The salt of each history event of ``document`` by its index, None where it has none
+    (or no event is there): ``seal_history(sent, salt=salts_of(served))`` is what a server
+    that drew the salts ``served`` shows stores of ``sent``."""
+    events = _events(document)
+
+    def salt(index: int) -> str | None:
+        event = events[index] if index < len(events) else None
+        found = event.get(SALT) if isinstance(event, Mapping) else None
+        return found if isinstance(found, str) else None
+
+    return salt
+
+
+def seal_history(document: Mapping[str, Any], *,
+                 salt: Callable[[int], str | None] | None = None) -> dict[str, Any]:
+    """A copy of ``document`` as a server stores it (/req/core/history-chain): a ``salt`` on
+    every history event that lacks one and ``previousDigest`` on every event after the first
+    that lacks one; the input is not modified.
+
+    Salts present are kept. A ``previousDigest`` present that was right for the event before
+    is rewritten when that event changed (it got its salt, or a link of its own was
+    rewritten), so a chain that checked still checks; a wrong one is kept: links are checked,
+    not fixed. ``salt`` gives the salt of the event at an index (None: none is written); by
+    default each is drawn afresh (:func:`event_salt`).
+    """
     out = dict(document)
     events = _events(document)
-    if len(events) < 2 or all(isinstance(e, Mapping) and LINK in e for e in events[1:]):
-        return out
+    if all(isinstance(e, Mapping) and (SALT in e or WITHHELD in e) and (i == 0 or LINK in e)
+           for i, e in enumerate(events)):
+        return out  # sealed before: nothing to draw, nothing to compute
+    draw = salt or (lambda _: event_salt())
     # The server's own document is whole: its links are the events' own digests.
     link = _linker(_spec_of(document), str(document.get("resourceType")), withheld=False)
-    sealed: list[Any] = [events[0]]
-    for event in events[1:]:
-        before = sealed[-1]
-        if isinstance(event, Mapping) and isinstance(before, Mapping) and LINK not in event:
-            event = {**event, LINK: link(before)}
-        sealed.append(event)
+    sealed: list[Any] = []
+    given: Any = None  # the event before as it came, when sealing changed it
+    for i, event in enumerate(events):
+        new = event
+        if isinstance(event, Mapping):
+            added: dict[str, str] = {}
+            # An event with withheldDigest is not whole (a written one is refused): no salt.
+            if SALT not in event and WITHHELD not in event and (drawn := draw(i)) is not None:
+                added[SALT] = drawn
+            before = sealed[-1] if sealed else None
+            if isinstance(before, Mapping):
+                found = event.get(LINK)
+                if found is None or (given is not None and found == link(given)):
+                    added[LINK] = link(before)
+            if added:
+                new = {**event, **added}
+        given = event if new is not event else None
+        sealed.append(new)
     out[HISTORY] = sealed
     return out
 

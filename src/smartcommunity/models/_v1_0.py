@@ -653,6 +653,13 @@ class HistoryEvent(SpecModel):
         title="动作数据 / Details",
         description="动作携带的结构化数据，如派单部门、延期后的期限。 / Structured data of the action, such as the departments of a dispatch or the extended deadline.",
     )
+    salt: (
+        Annotated[str, StringConstraints(pattern="^[0-9a-f]{32}$"), not_matching("\n$")] | None
+    ) = Field(
+        default=None,
+        title="盐值 / Salt",
+        description="服务器写入事件时为它从密码学安全的随机数生成器取得的 128 位随机值，写作 32 位小写十六进制，每个事件各不相同；事件的完整性形式包含它，所以 previousDigest 和 withheldDigest 都覆盖它。隐去了部分成员的事件不带它，因此读者无法由看到的成员加上对隐去成员的猜测重新算出这些摘要（/req/core/history-chain）。 / 128 random bits the server drew for the event from a cryptographically secure random number generator when it wrote it, as 32 lowercase hexadecimal digits, different for every event; the event's integrity form holds it, so previousDigest and withheldDigest cover it. An event with members withheld leaves it out, so a reader cannot compute those digests again from the members shown and a guess of those withheld (/req/core/history-chain).",
+    )
     previous_digest: (
         Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
         | None
@@ -669,8 +676,14 @@ class HistoryEvent(SpecModel):
         default=None,
         alias="withheldDigest",
         title="隐去部分时的摘要 / Digest of a withheld event",
-        description="只在服务器对读者隐去了事件中标注 x-pipl 之外的成员（如公布前的表决结果）时出现：完整事件的完整性形式的摘要，读者借此继续核对历史链（/req/core/history-chain）。 / Present only where the server withholds from the reader members of the event other than those tagged x-pipl (such as vote results before they are published): the digest of the whole event's integrity form, so the reader can go on checking the chain (/req/core/history-chain).",
+        description="只在服务器对读者隐去了事件中标注 x-pipl 之外的成员（如公布前的表决结果）时出现：完整事件的完整性形式（含 salt）的摘要，读者借此继续核对历史链；这样的事件不带 salt（/req/core/history-chain）。 / Present only where the server withholds from the reader members of the event other than those tagged x-pipl (such as vote results before they are published): the digest of the whole event's integrity form (salt included), so the reader can go on checking the chain; such an event carries no salt (/req/core/history-chain).",
     )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.withheld_digest is not None and self.salt is not None:
+            raise ValueError(rule_broken(self))
+        return self
 
 
 class ReportFinding(SpecModel):
@@ -2229,6 +2242,13 @@ class IssueHistoryEvent(SpecModel):
         title="动作数据 / Details",
         description="动作的结构化数据，按生命周期表中该动作的 details 模式。 / Structured data of the action, following the action's details schema in the lifecycle table.",
     )
+    salt: (
+        Annotated[str, StringConstraints(pattern="^[0-9a-f]{32}$"), not_matching("\n$")] | None
+    ) = Field(
+        default=None,
+        title="盐值 / Salt",
+        description="服务器为事件取得的随机值，事件的完整性形式包含它；隐去了部分成员的事件不带它（/req/core/history-chain）。 / Random value the server drew for the event, held in its integrity form; an event with members withheld leaves it out (/req/core/history-chain).",
+    )
     previous_digest: (
         Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
         | None
@@ -2303,6 +2323,8 @@ class IssueHistoryEvent(SpecModel):
                 )
             )
         ):
+            raise ValueError(rule_broken(self))
+        if self.withheld_digest is not None and self.salt is not None:
             raise ValueError(rule_broken(self))
         return self
 
@@ -4060,6 +4082,13 @@ class ConsultationHistoryEvent(SpecModel):
         title="动作数据 / Details",
         description="符合生命周期文件中该动作 details 模式的数据。 / Data matching the action's details schema in the lifecycle file.",
     )
+    salt: (
+        Annotated[str, StringConstraints(pattern="^[0-9a-f]{32}$"), not_matching("\n$")] | None
+    ) = Field(
+        default=None,
+        title="盐值 / Salt",
+        description="服务器为事件取得的随机值，事件的完整性形式包含它；隐去了部分成员的事件不带它（/req/core/history-chain）。 / Random value the server drew for the event, held in its integrity form; an event with members withheld leaves it out (/req/core/history-chain).",
+    )
     previous_digest: (
         Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
         | None
@@ -4082,6 +4111,8 @@ class ConsultationHistoryEvent(SpecModel):
     @model_validator(mode="after")
     def _check_schema_rules(self) -> Self:
         if self.action in ("reject-topic", "cancel") and self.reason is None:
+            raise ValueError(rule_broken(self))
+        if self.withheld_digest is not None and self.salt is not None:
             raise ValueError(rule_broken(self))
         return self
 
@@ -4619,6 +4650,13 @@ class OpinionHistoryEvent(SpecModel):
         title="动作数据 / Details",
         description="动作携带的结构化数据，如派单部门、延期后的期限。 / Structured data of the action, such as the departments of a dispatch or the extended deadline.",
     )
+    salt: (
+        Annotated[str, StringConstraints(pattern="^[0-9a-f]{32}$"), not_matching("\n$")] | None
+    ) = Field(
+        default=None,
+        title="盐值 / Salt",
+        description="服务器写入事件时为它从密码学安全的随机数生成器取得的 128 位随机值，写作 32 位小写十六进制，每个事件各不相同；事件的完整性形式包含它，所以 previousDigest 和 withheldDigest 都覆盖它。隐去了部分成员的事件不带它，因此读者无法由看到的成员加上对隐去成员的猜测重新算出这些摘要（/req/core/history-chain）。 / 128 random bits the server drew for the event from a cryptographically secure random number generator when it wrote it, as 32 lowercase hexadecimal digits, different for every event; the event's integrity form holds it, so previousDigest and withheldDigest cover it. An event with members withheld leaves it out, so a reader cannot compute those digests again from the members shown and a guess of those withheld (/req/core/history-chain).",
+    )
     previous_digest: (
         Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
         | None
@@ -4635,8 +4673,14 @@ class OpinionHistoryEvent(SpecModel):
         default=None,
         alias="withheldDigest",
         title="隐去部分时的摘要 / Digest of a withheld event",
-        description="只在服务器对读者隐去了事件中标注 x-pipl 之外的成员（如公布前的表决结果）时出现：完整事件的完整性形式的摘要，读者借此继续核对历史链（/req/core/history-chain）。 / Present only where the server withholds from the reader members of the event other than those tagged x-pipl (such as vote results before they are published): the digest of the whole event's integrity form, so the reader can go on checking the chain (/req/core/history-chain).",
+        description="只在服务器对读者隐去了事件中标注 x-pipl 之外的成员（如公布前的表决结果）时出现：完整事件的完整性形式（含 salt）的摘要，读者借此继续核对历史链；这样的事件不带 salt（/req/core/history-chain）。 / Present only where the server withholds from the reader members of the event other than those tagged x-pipl (such as vote results before they are published): the digest of the whole event's integrity form (salt included), so the reader can go on checking the chain; such an event carries no salt (/req/core/history-chain).",
     )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.withheld_digest is not None and self.salt is not None:
+            raise ValueError(rule_broken(self))
+        return self
 
 
 VoiceChannel = Literal["app", "mini-program", "hotline", "paper", "meeting", "door-to-door"]
@@ -4853,6 +4897,13 @@ class ProposalHistoryEvent(SpecModel):
         title="动作数据 / Details",
         description="动作携带的结构化数据，如派单部门、延期后的期限。 / Structured data of the action, such as the departments of a dispatch or the extended deadline.",
     )
+    salt: (
+        Annotated[str, StringConstraints(pattern="^[0-9a-f]{32}$"), not_matching("\n$")] | None
+    ) = Field(
+        default=None,
+        title="盐值 / Salt",
+        description="服务器写入事件时为它从密码学安全的随机数生成器取得的 128 位随机值，写作 32 位小写十六进制，每个事件各不相同；事件的完整性形式包含它，所以 previousDigest 和 withheldDigest 都覆盖它。隐去了部分成员的事件不带它，因此读者无法由看到的成员加上对隐去成员的猜测重新算出这些摘要（/req/core/history-chain）。 / 128 random bits the server drew for the event from a cryptographically secure random number generator when it wrote it, as 32 lowercase hexadecimal digits, different for every event; the event's integrity form holds it, so previousDigest and withheldDigest cover it. An event with members withheld leaves it out, so a reader cannot compute those digests again from the members shown and a guess of those withheld (/req/core/history-chain).",
+    )
     previous_digest: (
         Annotated[str, StringConstraints(pattern="^sha256:[0-9a-f]{64}$"), not_matching("\n$")]
         | None
@@ -4869,8 +4920,14 @@ class ProposalHistoryEvent(SpecModel):
         default=None,
         alias="withheldDigest",
         title="隐去部分时的摘要 / Digest of a withheld event",
-        description="只在服务器对读者隐去了事件中标注 x-pipl 之外的成员（如公布前的表决结果）时出现：完整事件的完整性形式的摘要，读者借此继续核对历史链（/req/core/history-chain）。 / Present only where the server withholds from the reader members of the event other than those tagged x-pipl (such as vote results before they are published): the digest of the whole event's integrity form, so the reader can go on checking the chain (/req/core/history-chain).",
+        description="只在服务器对读者隐去了事件中标注 x-pipl 之外的成员（如公布前的表决结果）时出现：完整事件的完整性形式（含 salt）的摘要，读者借此继续核对历史链；这样的事件不带 salt（/req/core/history-chain）。 / Present only where the server withholds from the reader members of the event other than those tagged x-pipl (such as vote results before they are published): the digest of the whole event's integrity form (salt included), so the reader can go on checking the chain; such an event carries no salt (/req/core/history-chain).",
     )
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> Self:
+        if self.withheld_digest is not None and self.salt is not None:
+            raise ValueError(rule_broken(self))
+        return self
 
 
 class Proposal(SpecModel):

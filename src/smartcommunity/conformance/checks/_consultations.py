@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from ...integrity import SALT, event_digest
 from ...validation import validate
 from .._context import KitContext, KitFault
 from .._preset import Principal
@@ -200,6 +201,7 @@ def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str,
     ctx.expect(bool(vote_id) and "results" in procedure.vote(vote_id),
                "工作人员看不到已结束表决的结果，无法检查", "staff do not see the closed vote's "
                "results, so nothing can be checked")
+    whole = c.history
     for who in readers:
         views: list[tuple[str, Any]] = []
         got = c.read(who)
@@ -226,6 +228,44 @@ def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str,
                        f"表决结果：{leak}",
                        f"{who.name} ({who.role}) sees in a {where} the result public only from "
                        f"{visible_from}: {leak}")
+            told = _confirmable(doc, whole, vote_id)
+            ctx.expect(not told,
+                       f"{who.name}（{who.role}）在{places[where]}中收到的第 {plain(told, 'zh')} "
+                       f"个历史事件隐去了表决结果，其摘要（withheldDigest 或下一事件的 "
+                       f"previousDigest）却能由看到的成员加上猜出的结果重新算出：事件应带有"
+                       f"自己的随机 salt，摘要覆盖它，隐去部分成员的事件不带它",
+                       f"{who.name} ({who.role}) receives in a {where} the history events "
+                       f"{plain(told)} with the vote's results withheld, yet their digests "
+                       f"(withheldDigest or the next event's previousDigest) can be computed "
+                       f"again from the members shown and a guess of the results: each event "
+                       f"should carry a random salt of its own, covered by the digests and "
+                       f"left out of an event with members withheld")
+
+
+def _confirmable(doc: Any, whole: list[dict[str, Any]], vote_id: str) -> list[Any]:
+    """The ``seq`` of each event of ``doc`` about ``vote_id`` with members withheld whose
+    digests confirm a guess of them (/req/core/history-chain): it carries its salt, or a
+    digest it gives is that of the whole event (``whole``, staff's) without its salt, the
+    truth as a reader would guess it from a few values."""
+    events = doc.get("history") if isinstance(doc, dict) else None
+    if not isinstance(events, list):
+        return []
+    out = []
+    for i, event in enumerate(events):
+        if not (isinstance(event, dict) and "withheldDigest" in event
+                and (event.get("details") or {}).get("voteId") == vote_id):
+            continue
+        truth = next((e for e in whole if isinstance(e, dict) and e.get("seq") == event.get(
+            "seq")), None)
+        if truth is None:
+            continue
+        after = events[i + 1] if i + 1 < len(events) else None
+        given = {event.get("withheldDigest"),
+                 after.get("previousDigest") if isinstance(after, dict) else None}
+        guess = {k: v for k, v in truth.items() if k != SALT}
+        if SALT in event or event_digest(guess, CONSULTATION) in given:
+            out.append(event.get("seq"))
+    return out
 
 
 def _leak(doc: Any, vote_id: str) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
 from ...integrity import (
+    SALT,
     WITHHELD_TYPE,
     Break,
     content_digest,
@@ -25,6 +27,8 @@ from ._watching import feed, mirror, subject, tail, watching, withheld_members
 
 #: a digest no content has: what the kit sends where none may be
 _NO_DIGEST = "sha256:" + "0" * 64
+#: a history event's salt as history-event.json writes it: 128 bits, lowercase hex
+_SALT_FORM = re.compile(r"[0-9a-f]{32}")
 #: a digest member a written document's first event may not carry, and the code refusing it
 _WRITTEN_DIGESTS = (("previousDigest", "integrity.history-digest-first"),
                     ("withheldDigest", "integrity.withheld-digest"))
@@ -56,8 +60,11 @@ def _acted(ctx: KitContext, resource_type: str) -> Tracked:
 @check("/req/core/history-chain")
 def test_history_chain(ctx: KitContext) -> None:
     chained = 0
+    salts: list[tuple[str, Any]] = []  # (where, salt) of every event staff read whole
     for rt in ctx.spec.lifecycles:
         item = _acted(ctx, rt)
+        salts += [(f"{item.path}#{e.get('seq')}", e.get(SALT)) for e in item.history
+                  if isinstance(e, dict)]
         resp = item.read_history()
         ctx.expect_status(resp, 200, zh=f"读取 {item.path} 的历史",
                           en=f"read {item.path}'s history")
@@ -84,9 +91,25 @@ def test_history_chain(ctx: KitContext) -> None:
                        f"{plain(codes, 'zh')}",
                        f"a create whose first history event carries {member} is not refused "
                        f"with {code}: {plain(codes)}")
+    _salted_apart(ctx, salts)
     if not chained:
         raise Skipped("工作人员无法执行任何动作，历史只有一个事件",
                       "the kit's staff could perform no action: no history has two events")
+
+
+def _salted_apart(ctx: KitContext, salts: list[tuple[str, Any]]) -> None:
+    """Every whole event carries a salt of the standard's form, and no two the same: a salt
+    shared by events (a constant, a repeated counter) is known to whoever reads one of them
+    whole, and a withheld event's digests then confirm guesses of what is withheld."""
+    bad = [where for where, s in salts if not (isinstance(s, str) and _SALT_FORM.fullmatch(s))]
+    ctx.expect(not bad, f"历史事件没有 32 位小写十六进制的 salt：{plain(bad[:5], 'zh')}",
+               f"history events without a salt of 32 lowercase hex digits: {plain(bad[:5])}")
+    counted = Counter(s for _, s in salts if isinstance(s, str) and s)
+    repeated = sorted(s for s, n in counted.items() if n > 1)
+    ctx.expect(not repeated,
+               f"{len(repeated)} 个 salt 被多个历史事件共用：{plain(repeated[:3], 'zh')}",
+               f"{len(repeated)} salt values are shared by several history events: "
+               f"{plain(repeated[:3])}")
 
 
 def _before(events: list[dict[str, Any]]) -> int | None:
