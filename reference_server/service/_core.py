@@ -557,13 +557,12 @@ class Service:
             # (/req/privacy/update-keeps-unreceived).
             partial = PartialWrite(self.access, principal, stored, doc)
             doc = policy.prepare_update(principal, stored, partial.doc)
+            refusals = partial.refusals()
+            if refusals:
+                # Judged against the current record: a stale body is told it is stale.
+                self.check_version(stored, versions)
+                raise Unprocessable(count=len(refusals), errors=refusals)
         try:
-            if partial is not None:
-                refusals = partial.refusals(partial.row(stored, stored.doc.get("meta") or {}))
-                if refusals:
-                    # Judged against the current record: a stale body is told it is stale.
-                    self.check_version(stored, versions)
-                    raise Unprocessable(count=len(refusals), errors=refusals)
             # The body is judged before the version, so bad data is a 422 whatever the ETag.
             self.validate(doc, previous=stored.doc)
             self.check_version(stored, versions)

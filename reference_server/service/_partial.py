@@ -77,8 +77,11 @@ class PartialWrite:
         marked = _marked(stored.doc)
         #: the stored record as the writer reads it, its array items marked
         self.view = self._view(marked)
-        #: whether the writer receives the stored record as it is stored
-        self.whole = _same(self.view, stored.doc)
+        #: whether the writer receives the stored record as it is stored, its audience
+        #: keeping everything: then only the state it receives (a restriction, a reporter's
+        #: disclosure) could have withheld anything, never what it does not receive
+        self.whole = (access.audience(principal, stored) in access.untouched
+                      and _same(self.view, stored.doc))
         #: body list location → for each of its items, the index of the view's item it is
         #: (None: a new item)
         self.pairs: dict[Where, list[int | None]] = {}
@@ -90,10 +93,16 @@ class PartialWrite:
         #: the document to validate and store
         self.doc: dict[str, Any] = _unmarked(self.marked)
 
-    def _view(self, doc: Mapping[str, Any]) -> Any:
-        """``doc``, a state of the stored resource, as the writer reads it."""
-        presented = self.access.present(self.principal, self.stored, check=False,
-                                        state=orjson.dumps(doc).decode())
+    def _view(self, doc: Mapping[str, Any], communities: tuple[str, ...] | None = None) -> Any:
+        """``doc`` (the stored record or the merged one, marked) as the writer reads it: the
+        way a read of the row goes, decided from ``doc`` itself and ``communities`` (default:
+        the stored record's)."""
+        stored = self.stored
+        row = Stored(stored.seq, stored.rtype, stored.id, stored.version,
+                     orjson.dumps(doc).decode(), "", "")
+        row.communities = stored.communities if communities is None else communities
+        row.departments = stored.departments
+        presented = self.access.present(self.principal, row, check=False)
         assert presented is not None  # nothing is checked: the writer may see it
         return presented.document()
 
@@ -168,16 +177,31 @@ class PartialWrite:
         return out + [item for _, item in kept]
 
     # -- refusing ------------------------------------------------------------------------
-    def refusals(self, row: Stored) -> list[dict[str, Any]]:
-        """Where the body differs from the writer's view and the writer's read of ``row``
-        (the merged record, its items marked) does not give what it sent: one
-        ``http.unreceived-member`` finding each, pointing into the body."""
+    def refusals(self) -> list[dict[str, Any]]:
+        """Where the body differs from the writer's view and the writer's read of the merged
+        record does not give what it sent: one ``http.unreceived-member`` finding each,
+        pointing into the body."""
         if self.whole:
             return []
-        presented = self.access.present(self.principal, row, check=False)
+        # What the writer may write is what it receives now: the merged record read with
+        # every decision taken from the stored one, so that a body changing what decides
+        # (a restriction, a disclosure, a birth date) unlocks nothing it could compare.
+        presented = self.access.present(self.principal, self.stored, check=False,
+                                        state=orjson.dumps(self.marked).decode())
         assert presented is not None
-        found: list[Where] = []
         after = presented.document()
+        # The members that decide are read as the merged record has them, by its own
+        # decisions: the writer receives them wherever it receives the record at all, unless
+        # its audience never does.
+        deciding = set(self.access.decided_now.get(self.stored.rtype, ()))
+        changed = {name for name in deciding
+                   if not _same(self.view.get(name, _ABSENT), self.body.get(name, _ABSENT))}
+        if changed:
+            own = self._view(self.marked, derive(self.doc, self.stored.communities).communities)
+            after = {**after, **{name: own[name] for name in changed if name in own}}
+            for name in changed - set(own):
+                after.pop(name, None)
+        found: list[Where] = []
         for name in _names(self.body, after):
             if name == "meta":
                 continue  # the server's to keep
@@ -268,14 +292,9 @@ class PartialWrite:
         try:
             resolve_pointer(self.body, found)
         except LookupError:
-            return None
+            # A member the writer received and left out is its own to be told of.
+            return found if len(steps) == 1 and steps[0] in self.view else None
         return found
-
-    def row(self, stored: Stored, meta: Mapping[str, Any]) -> Stored:
-        """The merged record, its items marked, as a row its writer's read is made from."""
-        doc = {**self.marked, "meta": dict(meta)}
-        derived = derive(doc, stored.communities)
-        return Stored.prepared(stored.seq, doc, orjson.dumps(doc).decode(), derived)
 
 
 def _steps(where: str) -> Iterator[str]:
