@@ -557,11 +557,9 @@ class Service:
             # (/req/privacy/update-keeps-unreceived).
             partial = PartialWrite(self.access, principal, stored, doc)
             doc = policy.prepare_update(principal, stored, partial.doc)
-            refusals = partial.refusals()
-            if refusals:
-                # Judged against the current record: a stale body is told it is stale.
-                self.check_version(stored, versions)
-                raise Unprocessable(count=len(refusals), errors=refusals)
+        # What the writer wrote where it does not receive: told after a refusal of another
+        # kind (403, 409, 412), and instead of the 422 of what the merged record breaks.
+        refusals = partial.refusals() if partial is not None else []
         try:
             # The body is judged before the version, so bad data is a 422 whatever the ETag.
             self.validate(doc, previous=stored.doc)
@@ -573,10 +571,14 @@ class Service:
             with self.store.read() as tx:
                 policy.check_update(tx, principal, stored, doc)
         except ProblemError as error:
+            if refusals and isinstance(error, Unprocessable):
+                raise Unprocessable(count=len(refusals), errors=refusals) from None
             # Nothing the writer does not receive is told (/req/privacy/write-errors-unreceived).
             if partial is None:
                 raise
             raise partial.screened(error, self.spec) from None
+        if refusals:
+            raise Unprocessable(count=len(refusals), errors=refusals)
         at = stamp(now_cst())
         old_meta = stored.doc.get("meta") or {}
         new = self.with_meta(doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
