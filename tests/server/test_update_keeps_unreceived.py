@@ -20,7 +20,7 @@ from reference_server.storage import Stored
 from smartcommunity import identifiers, load_spec
 from smartcommunity.strategies import documents
 
-from .helpers import COMMUNITY, KEY, Api, example
+from .helpers import COMMUNITY, KEY, Api, example, submitted_issue
 
 SPEC = load_spec()
 ACCESS = Access(SPEC, KEY)
@@ -289,3 +289,24 @@ def test_a_conflict_about_what_the_writer_does_not_receive_names_no_place(sqlite
     text = resp.text
     for marker in before.get("vulnerabilities") or ():
         assert marker["since"] not in text and marker["type"] not in text
+
+
+def test_the_system_keeps_the_reporter_of_a_confidential_issue_it_does_not_receive(
+        sqlite_api: Api) -> None:
+    """The system principal is no intake staff: a confidential issue reaches it without its
+    reporter, and its update keeps the reporter as stored."""
+    api = sqlite_api
+    contact = {"name": "保密人", "phone": "+8613912345678"}
+    doc = submitted_issue(reporterDisclosure="confidential", reporterContact=contact)
+    assert api.staff.create(doc).status_code == 201
+    path = f"/issues/{doc['id']}"
+    before = api.staff.get(path).json()
+    system = api.as_("test-system-local")
+    got = system.get(path)
+    view = _without_meta(got.json())
+    assert "reporterContact" not in view
+    view["title"] += "！"
+    assert system.put(path, view, if_match=got.headers["etag"]).status_code == 200
+    after = api.staff.get(path).json()
+    assert after["reporterContact"] == contact
+    assert _without_meta(after) == {**_without_meta(before), "title": view["title"]}
