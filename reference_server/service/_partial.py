@@ -16,12 +16,14 @@ the body is merged into the stored record along that view:
   then it stays, and the write is refused.
 
 Where the body differs from the view (and only there: what it sends back as received is no
-change), the writer's own read of the merged record must give what it sent, outside the items
-it adds: otherwise it wrote where it does not read (a member its audience never receives, a
-masked value it changed, an item it may not remove) and the write is refused with
-``http.unreceived-member``. Each of these decisions is made from the writer's view, its
-body and its audience's policy, never from what is stored beyond the view, so that neither the
-answer nor its status tells the writer anything it does not receive.
+change), the writer's read of the merged record, decided as its reads of the stored record are,
+must give what it sent, outside the items it adds: otherwise it wrote where it does not read
+(a member its audience never receives, a masked value it changed, an item it may not remove)
+and the write is refused with ``http.unreceived-member``. Each of these decisions is made from
+the writer's view, its body and its audience's policy, never from what is stored beyond the
+view, so that neither the answer nor its status tells the writer anything it does not receive.
+A writer whose audience keeps everything and whose view is the stored record is taken at its
+body.
 
 The errors of a write whose writer does not receive the record whole say nothing of what it
 does not receive: a finding about a location the body does not hold becomes one
