@@ -280,6 +280,25 @@ class Access:
                     return True
         return False
 
+    def withholds_within(self, principal: Principal, rtype: str,
+                         path: tuple[str | None, ...]) -> bool:
+        """Whether ``principal``'s audience may withhold or mask something inside a value at
+        ``path`` (member names, None for every item of an array) of a record of ``rtype``,
+        whatever the record holds: a tag its redaction does not keep on or under it, or a
+        visibility under it that the audience does not see. Decided by the policy alone, so
+        that what a writer may remove tells it nothing of what is stored
+        (/req/privacy/update-keeps-unreceived)."""
+        if principal.role in self.own_record_roles:
+            return False
+        if self.never_receives(principal, rtype, [path]):
+            return True
+        audience = self.role_audience[principal.role]
+        if audience in self.untouched:
+            return False
+        n = len(path)
+        return any(len(where) > n and where[:n] == path
+                   for where in compile_plan(self.spec, rtype).visibility)
+
     def _visibilities(self, rtype: str, role: str) -> frozenset[str] | None:
         """The visibility codes a reader of ``role`` may see records of ``rtype`` with, where
         :meth:`can_see` decides by them alone (/req/privacy/visibility); None: no limit SQL

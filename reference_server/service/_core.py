@@ -62,6 +62,7 @@ from ..storage import (
 from . import _policies  # noqa: F401  # registers the policies of the standard's resource types
 from ._bulk import ImportStopped, change_of, import_lines, imported, version_refusal
 from ._erasure import clearing, erase_earlier_states
+from ._partial import PartialWrite
 from ._policies import RETENTION_EXPIRED, SWEEPER_ROLE
 from ._policy import POLICIES, Policy
 from ._profile import PROFILES_CLASS, catalogue, published
@@ -552,18 +553,35 @@ class Service:
         policy.may_update(principal)
         with self.store.read() as tx:
             stored = self.visible(principal, tx.get(rtype, rid))
+        partial: PartialWrite | None = None
         if isinstance(doc, dict):
-            doc = salts_kept(stored.doc, policy.prepare_update(principal, stored, doc))
-        # The body is judged before the version, so bad data is a 422 whatever the ETag.
-        self.validate(doc, previous=stored.doc)
-        self.check_version(stored, versions)
-        if doc.get("id") != rid:
-            raise unprocessable([("/id", f"the id must stay {rid}", f"标识必须保持为 {rid}",
-                                  policy.id_requirement)])
+            # What the writer does not receive keeps its stored value
+            # (/req/privacy/update-keeps-unreceived).
+            partial = PartialWrite(self.access, principal, stored, doc)
+            doc = salts_kept(stored.doc, policy.prepare_update(principal, stored, partial.doc))
+        # What the writer wrote where it does not receive: told after a refusal of another
+        # kind (403, 409, 412), and instead of the 422 of what the merged record breaks.
+        refusals = partial.refusals() if partial is not None else []
+        try:
+            # The body is judged before the version, so bad data is a 422 whatever the ETag.
+            self.validate(doc, previous=stored.doc)
+            self.check_version(stored, versions)
+            if doc.get("id") != rid:
+                raise unprocessable([("/id", f"the id must stay {rid}", f"标识必须保持为 {rid}",
+                                      policy.id_requirement)])
+            self._creators_kept(policy, stored.doc, doc)
+            with self.store.read() as tx:
+                policy.check_update(tx, principal, stored, doc)
+        except ProblemError as error:
+            if refusals and isinstance(error, Unprocessable):
+                raise Unprocessable(count=len(refusals), errors=refusals) from None
+            # Nothing the writer does not receive is told (/req/privacy/write-errors-unreceived).
+            if partial is None:
+                raise
+            raise partial.screened(error, self.spec) from None
+        if refusals:
+            raise Unprocessable(count=len(refusals), errors=refusals)
         at = stamp(now_cst())
-        self._creators_kept(policy, stored.doc, doc)
-        with self.store.read() as tx:
-            policy.check_update(tx, principal, stored, doc)
         old_meta = stored.doc.get("meta") or {}
         new = self.with_meta(doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
                              old_meta.get("source"))

@@ -60,6 +60,9 @@ class ResidentPolicy(Policy):
     #: when a request was made and decided, and by whom: the server's record of it, which a
     #: resident or proxy never rewrites (/req/residents/rights-request)
     request_members = ("requestedAt", "decidedAt", "decidedBy")
+    #: the right whose roles decide a request: they alone, besides the resident and her
+    #: manage-data proxy, change restriction by an update (/req/residents/rights-request)
+    decides = "erase"
 
     @staticmethod
     def _state(doc: Mapping[str, Any]) -> Any:
@@ -128,6 +131,13 @@ class ResidentPolicy(Policy):
             if new_state == old_state:
                 self._request_kept(principal, old, doc)
             return
+        if (_restriction(old) != _restriction(doc)
+                and principal.role not in self.rights.get(self.decides, frozenset())):
+            # /req/residents/rights-request: the resident asks, those who erase decide.
+            raise forbidden(principal, "restriction changes only by the resident's request or "
+                            "the decision of those who carry out erasure",
+                            "限制与删除状态只能由居民申请或由执行删除的人员决定而改变",
+                            "/req/residents/rights-request", "/restriction")
         if not principal.serves_any(derive(doc).communities):
             raise forbidden(principal, "the record would leave the communities you serve",
                             "更新后的记录不属于您服务的社区", "/req/privacy/community-isolation",
@@ -794,6 +804,14 @@ def _at(doc: Mapping[str, Any], where: str) -> Any:
         return resolve_pointer(doc, where)
     except LookupError:
         return None
+
+
+def _restriction(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The restriction of a resident record, {} for none (omitted means none)."""
+    restriction = dict(sub(doc, "restriction"))
+    if restriction.get("state", "none") == "none" and set(restriction) <= {"state"}:
+        return {}
+    return restriction
 
 
 def _same_instant(a: Any, b: Any) -> bool:

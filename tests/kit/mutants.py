@@ -27,7 +27,7 @@ from reference_server.access import Access, birth_date
 from reference_server.api import _common
 from reference_server.auth import Principal
 from reference_server.http import encode_cursor
-from reference_server.service import Result, Service, _core, _policies, unprocessable
+from reference_server.service import Result, Service, _core, _partial, _policies, unprocessable
 from reference_server.settings import CST
 from reference_server.storage import Stored, Tx, derive, joined, utc_text
 from smartcommunity.lifecycle import _effects, lifecycle_for
@@ -1994,6 +1994,8 @@ MUTANTS += [
            "age by the date in UTC: from 00:00 to 08:00 in China on her 14th birthday she is "
            "still a minor", minor_by_utc_date),
 ]
+
+
 def cached_answers(directives: bytes | None) -> Install:
     """Answers of the API whose Cache-Control is ``directives`` (None: none at all)."""
 
@@ -2015,6 +2017,69 @@ MUTANTS += [
     Mutant("answers-private-cache", "/req/core/no-store",
            "Cache-Control: private, max-age=600: the browser of a community's shared terminal "
            "keeps what the last reader saw", cached_answers(b"private, max-age=600")),
+]
+
+# -- writers that receive part of a record ----------------------------------------------
+
+def unreceived_dropped(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """An update replaces the stored record with the body, whatever its writer received."""
+    class Replacing(_partial.PartialWrite):
+        def __init__(self, access: Access, principal: Principal, stored: Stored,
+                     body: dict[str, Any]) -> None:
+            super().__init__(access, principal, stored, body)
+            self.whole = True
+            self.marked = copy.deepcopy(body)
+            self.doc = copy.deepcopy(body)
+
+    mp.setattr(_core, "PartialWrite", Replacing)
+    return app
+
+
+def consents_checked_on_body(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The append-only rule of consents is checked on the body as sent, before the consents
+    its writer does not receive are put back: the refusal names each of them."""
+    original = Service.prepare_update
+
+    def prepare_update(self: Service, principal: Principal, rtype: str, rid: str, doc: Any,
+                       versions: list[str]) -> Any:
+        if rtype == self.access.person_type and isinstance(doc, dict):
+            with self.store.read() as tx:
+                stored = tx.get(rtype, rid)
+            if stored is not None:
+                self.policies[rtype]._consents_kept(stored.doc, doc)
+        return original(self, principal, rtype, rid, doc, versions)
+
+    mp.setattr(Service, "prepare_update", prepare_update)
+    return app
+
+
+def write_errors_unscreened(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A partial writer's errors are answered as the rules worded them, stored values
+    included (the date inside a number it receives masked)."""
+    mp.setattr(_partial.PartialWrite, "screened", lambda self, error, spec: error)
+    return app
+
+
+def restriction_by_anyone(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Any writer's update may change restriction: a pending request is cancelled by one
+    that leaves it out."""
+    mp.setattr(_policies, "_restriction", lambda doc: {})
+    return app
+
+
+MUTANTS += [
+    Mutant("unreceived-dropped", "/req/privacy/update-keeps-unreceived",
+           "an update by a hotline operator or grid worker deletes what it does not receive",
+           unreceived_dropped),
+    Mutant("consents-checked-on-body", "/req/privacy/write-errors-unreceived",
+           "a hotline operator's update is refused naming every consent it does not receive",
+           consents_checked_on_body),
+    Mutant("write-errors-unscreened", "/req/privacy/write-errors-unreceived",
+           "a grid worker's refused update tells the birth date inside the masked number",
+           write_errors_unscreened),
+    Mutant("restriction-by-anyone", "/req/residents/rights-request",
+           "a system principal's update that leaves restriction out cancels a pending request",
+           restriction_by_anyone),
 ]
 from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001
 from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402, E702, I001

@@ -12,6 +12,7 @@ from . import _integrity  # noqa: F401
 from . import _access_now  # noqa: F401  # checks that change access, then read every copy
 from . import _retention  # noqa: F401  # erasure reaching other records; retention periods
 from . import _audiences  # noqa: F401  # intake, system and consent-bound department reads
+from . import _unreceived  # noqa: F401  # updates by writers that receive part of a record
 from . import _matrix  # noqa: F401  # every reader × every read path × every tagged field
 from . import _profiles  # noqa: F401  # the city profile a server runs (/conf/profiles)
 from . import _indicators  # noqa: F401  # GET /indicators against the library's figures

@@ -194,6 +194,39 @@ def test_rights_request(ctx: KitContext) -> None:
         restriction.get("requestedAt")),
         f"申请删除后 restriction 为 {restriction}",
         f"after asking for erasure the restriction is {restriction}")
+    # Writers that neither ask nor decide leave her pending request as it is: one that
+    # receives restriction and leaves it out is refused, one that does not keeps it.
+    for who in _neither_asking_nor_deciding(ctx):
+        got = second.read(who)
+        if got.status != 200 or not isinstance(got.json(), dict):
+            continue
+        body = without_meta(got.json())
+        received = body.pop("restriction", None) is not None
+        resp = ctx.call("PUT", second.path, who, json_body=body,
+                        headers={"If-Match": got.headers.get("etag") or second.etag})
+        if received:
+            ctx.expect(resp.status == 403,
+                       f"{who.name}（{who.role}）去掉待处理的删除申请的更新得到 {resp.status}，"
+                       "应为 403",
+                       f"{who.name}'s ({who.role}) update leaving out the pending erasure "
+                       f"request got {resp.status}, not 403")
+        now = second.refresh().get("restriction") or {}
+        ctx.expect(now == restriction,
+                   f"{who.name}（{who.role}）的更新之后 restriction 变为 {now}",
+                   f"after {who.name}'s ({who.role}) update the restriction is {now}")
+
+
+def _neither_asking_nor_deciding(ctx: KitContext) -> list[Principal]:
+    """The preset's principals whose role may update a resident record but neither asks for
+    restriction or erasure nor carries out erasure (``x-roles`` of the operations)."""
+    paths = ctx.spec.openapi["paths"]
+    item = ctx.collection_path(RESIDENT) + "/{id}"
+    writers = set((paths.get(item, {}).get("put") or {}).get("x-roles") or ())
+    deciding: set[str] = set()
+    for suffix in ("erasure-request", "erase"):
+        deciding |= set((paths.get(f"{item}/{suffix}", {}).get("post") or {}).get("x-roles")
+                        or ())
+    return ctx.serving(*sorted(writers - deciding))
 
 
 @check("/req/residents/rights-request", needs=(ROLE.proxy,))
@@ -204,7 +237,10 @@ def test_others_may_not_request(ctx: KitContext) -> None:
                                    ctx.optional("regulator"), ctx.optional(ROLE.system))
                        if p is not None]]
     for who in askers:
-        body = without_meta(record.doc)
+        # Each writes back what it reads (what it does not receive is not its to write).
+        got = record.read(who)
+        seen = got.json() if got.status == 200 else None
+        body = without_meta(seen if isinstance(seen, dict) else record.doc)
         body["restriction"] = {"state": "restriction-requested", "requestedAt": ctx.moment()}
         resp = record.put(body, who, expect=None)
         _refused(ctx, record, resp, f"{who.name} ({who.role}) PUT restriction-requested")
