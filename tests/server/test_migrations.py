@@ -226,6 +226,16 @@ def test_stored_issues_get_their_published_grid_terms(database: str) -> None:
 
 
 
+def _small_city(database: str) -> Store:
+    """A store migrated to the head revision holding a small generated city, imported."""
+    store = Store(database, group_commit=False)
+    store.migrate()
+    docs = list(generate(Scale(residents=5, issues=8, consultations=2)))
+    import_lines(Service(Settings(database_url=database), store),
+                 [(str(i), orjson.dumps(d)) for i, d in enumerate(docs)])
+    return store
+
+
 def test_stored_events_get_salts_and_are_sealed_again(database: str) -> None:
     """Revision 0006 gives the feed's events a salt column and clears their chain digests;
     the server's next start salts each event stored without one and seals the feed again, so
@@ -234,12 +244,8 @@ def test_stored_events_get_salts_and_are_sealed_again(database: str) -> None:
     to be sealed again without them."""
     from smartcommunity.integrity import verify_feed
 
-    store = Store(database, group_commit=False)
+    store = _small_city(database)
     try:
-        store.migrate()
-        docs = list(generate(Scale(residents=5, issues=8, consultations=2)))
-        import_lines(Service(Settings(database_url=database), store),
-                     [(str(i), orjson.dumps(d)) for i, d in enumerate(docs)])
         engine = store.read_engine
 
         def stored() -> list[tuple[Any, ...]]:
@@ -278,12 +284,8 @@ def test_stored_histories_get_salts_the_same_in_every_state(database: str) -> No
     downgrade takes the salts away and writes the links again without them."""
     from smartcommunity.integrity import verify_feed, verify_history
 
-    store = Store(database, group_commit=False)
+    store = _small_city(database)
     try:
-        store.migrate()
-        docs = list(generate(Scale(residents=5, issues=8, consultations=2)))
-        import_lines(Service(Settings(database_url=database), store),
-                     [(str(i), orjson.dumps(d)) for i, d in enumerate(docs)])
         engine = store.read_engine
 
         def histories() -> dict[str, list[list[Any]]]:

@@ -43,6 +43,22 @@ FEED_DIR = "feed"
 HISTORY_DIR = "history"
 
 
+def digest_vectors(folder: str) -> tuple[list[Path], list[dict[str, Any]]]:
+    """The files of a folder of digest vectors (``FEED_DIR``, ``HISTORY_DIR``) and their
+    contents."""
+    files = sorted((VECTORS_DIR / spec().version / folder).glob("*.json"))
+    return files, [json.loads(path.read_text(encoding="utf-8")) for path in files]
+
+
+def assert_vectors_cite_requirements(vectors: list[dict[str, Any]]) -> None:
+    """There are vectors, each citing requirements of the spec and noted in both languages."""
+    assert vectors
+    for vector in vectors:
+        assert vector["requirements"]
+        assert set(vector["requirements"]) <= set(spec().requirements)
+        assert {"zh-Hans", "en"} <= set(vector["notes"])
+
+
 def vector_groups() -> Iterator[tuple[str, dict[str, Any]]]:
     """Schema vectors (JSON Schema Test Suite form); receiver vectors are left out."""
     for path in sorted(VECTORS_DIR.rglob("*.json")):

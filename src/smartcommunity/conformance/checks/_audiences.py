@@ -180,13 +180,19 @@ def _sharing(ctx: KitContext, purpose: str, rid: str, proxies: list[dict[str, An
     return ctx.ensure_valid(doc, "(resident sharing her name with departments)")
 
 
-@check("/req/privacy/department-consent", needs=(ROLE.department,))
-def test_department_consent(ctx: KitContext) -> None:
+def _consent_shared(ctx: KitContext) -> tuple[dict[str, Any], str]:
+    """privacy.json's consent shared with departments and its purpose; skipped without one."""
     shared = _record_access(ctx).get("consentShared") or {}
     purpose = shared.get("purpose")
     if not purpose or ROLE.department not in (shared.get("roles") or ()):
         raise Skipped("privacy.json 没有规定向部门共享的同意",
                       "privacy.json names no consent shared with departments")
+    return shared, str(purpose)
+
+
+@check("/req/privacy/department-consent", needs=(ROLE.department,))
+def test_department_consent(ctx: KitContext) -> None:
+    shared, purpose = _consent_shared(ctx)
     (dept,) = ctx.principals_of(ROLE.department, 1)
     cursor = tail(ctx, dept)
     covered = ["/name", "/contactPoints"]
@@ -221,11 +227,7 @@ def test_department_reads_her_not_her_proxy(ctx: KitContext) -> None:
     record through her consent, never the proxy's own through the proxy's, for acting for her
     shares nothing of theirs. Needs the preset's test issuer, for a proxy whose own record the
     kit makes."""
-    shared = _record_access(ctx).get("consentShared") or {}
-    purpose = shared.get("purpose")
-    if not purpose or ROLE.department not in (shared.get("roles") or ()):
-        raise Skipped("privacy.json 没有规定向部门共享的同意",
-                      "privacy.json names no consent shared with departments")
+    shared, purpose = _consent_shared(ctx)
     (dept,) = ctx.principals_of(ROLE.department, 1)
     name = "测试代理人"
     agent = minted(ctx, "a proxy sharing their own record with departments", role=ROLE.proxy,
