@@ -274,7 +274,9 @@ class PartialWrite:
 
     def _in_body(self, where: str) -> str | None:
         """The pointer into the body of what ``where`` points at in the merged document, or
-        None where the body holds nothing there."""
+        None where the body holds nothing there; a location reached through members alone
+        that the writer received and left out is its own to be told of (the body's item
+        indexes are not the view's, so none through an item)."""
         node: Any = self.marked
         steps: list[str | int] = []
         try:
@@ -288,15 +290,20 @@ class PartialWrite:
                 else:
                     node = node[raw]
                     steps.append(raw)
-        except (LookupError, TypeError, ValueError):
-            return None
-        found = pointer(tuple(steps))
-        try:
+            found = pointer(tuple(steps))
             resolve_pointer(self.body, found)
-        except LookupError:
-            # A member the writer received and left out is its own to be told of.
-            return found if len(steps) == 1 and steps[0] in self.view else None
+        except (LookupError, TypeError, ValueError):
+            return where if self._received(where) else None
         return found
+
+    def _received(self, where: str) -> bool:
+        """Whether the writer's view holds ``where``, reached through members alone."""
+        node: Any = self.view
+        for raw in _steps(where):
+            if not isinstance(node, dict) or raw not in node:
+                return False
+            node = node[raw]
+        return True
 
 
 def _steps(where: str) -> Iterator[str]:

@@ -161,3 +161,21 @@ def test_no_update_changes_the_proposers(sqlite_api: Api, change: str, who: str,
     kept = api.as_(who).put(path, body, if_match=stored.headers["etag"])
     assert kept.status_code == 200, kept.text
     assert kept.json()["origin"]["proposers"] == petition
+
+
+def test_a_partial_writer_leaving_the_proposers_out_is_told_of_them(sqlite_api: Api) -> None:
+    """A grid worker receives a consultation in part but its proposers whole: an update of its
+    own view leaving them out is refused at /origin/proposers, which it received, not with a
+    conflict about something it does not receive (/req/privacy/write-errors-unreceived)."""
+    api = sqlite_api
+    petition = [{"role": "resident", "name": "王桂英", "resident": _ref(WANG)}]
+    doc = _proposed(origin={**_origin(petition), "type": "joint-proposal", "supportCount": 3})
+    assert api.as_("grid-worker").create(doc).status_code == 201
+    path = f"/consultations/{doc['id']}"
+    got = api.as_("grid-worker").get(path)
+    body = {k: v for k, v in got.json().items() if k != "meta"}
+    assert body["origin"].pop("proposers") == petition
+    resp = api.as_("grid-worker").put(path, body, if_match=got.headers["etag"])
+    assert resp.status_code == 422, resp.text
+    assert [(e["pointer"], e["code"]) for e in resp.json()["errors"]] == [
+        ("/origin/proposers", FIXED)]
