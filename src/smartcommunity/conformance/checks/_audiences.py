@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...pointers import pointer
-from ...validation import compile_plan, values_at
+from ...validation import compile_plan
 from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
@@ -24,6 +24,7 @@ from ._shared import (
     dispatch,
     first_code,
     minted,
+    personal_shown,
     plain,
     resident_actor,
     resident_ref,
@@ -267,11 +268,7 @@ def _child_shared(ctx: KitContext, dept: Principal) -> tuple[Tracked, dict[str, 
     """A child's record whose consent shares with departments personal members that do not
     give her age (not her birth date, not her identity number), read by ``dept`` while it holds
     an assignment on her issue: the record, what ``dept`` received, and the members shared."""
-    shared = _record_access(ctx).get("consentShared") or {}
-    purpose = shared.get("purpose")
-    if not purpose or dept.role not in (shared.get("roles") or ()):
-        raise Skipped("privacy.json 没有规定向部门共享的同意",
-                      "privacy.json names no consent shared with departments")
+    shared, purpose = _consent_shared(ctx)
     minor = int(ctx.spec.parameter("/req/residents/minor-sensitive", "age"))
     doc = resident(ctx)
     today = ctx.moment()[:10]
@@ -311,16 +308,12 @@ def test_minor_through_consent(ctx: KitContext) -> None:
                       "the department's audience treats personal and sensitive data alike, so "
                       "the rule cannot be observed")
     record, got, covered = _child_shared(ctx, dept)
-    for path, cls, _ in compile_plan(ctx.spec, RESIDENT).pipl:
-        if cls != "personal" or not path or path[0] not in covered:
-            continue
-        for where, value in values_at(record.doc, path):
-            shown = [v for w, v in values_at(got, path) if w == where]
-            ctx.expect(not shown or shown[0] != value,
-                       f"部门经同意读取儿童记录（共享 {plain(covered, 'zh')}），收到了未脱敏的 "
-                       f"{pointer(where)}",
-                       f"the department reading a child's record through a consent (sharing "
-                       f"{plain(covered)}) received {pointer(where)} unredacted")
+    unredacted = personal_shown(ctx, RESIDENT, record.doc, got, covered)
+    where = pointer(unredacted[0]) if unredacted else ""
+    ctx.expect(not unredacted,
+               f"部门经同意读取儿童记录（共享 {plain(covered, 'zh')}），收到了未脱敏的 {where}",
+               f"the department reading a child's record through a consent (sharing "
+               f"{plain(covered)}) received {where} unredacted")
 
 
 def _audit_rows(ctx: KitContext, regulator: Principal, rid: str) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from ._shared import (
     first_code,
     minted,
     other_community,
+    personal_shown,
     plain,
     proposed,
     refused_on_create,
@@ -605,7 +606,6 @@ def _minor_treated(ctx: KitContext, minor: int, born: str, label: str) -> int:
     doc = _minor_record(ctx, minor, born)
     ctx.created(doc)
     treatments = ctx.spec.privacy["treatments"]
-    plan = compile_plan(ctx.spec, RESIDENT)
     observed = 0
     for who, audience in _observers(ctx, doc):
         resp = ctx.read(RESIDENT, doc["id"], who)
@@ -614,16 +614,14 @@ def _minor_treated(ctx: KitContext, minor: int, born: str, label: str) -> int:
         rule = treatments[audience]
         observed += 1
         got = resp.json() or {}
-        for path, cls, _ in plan.pipl:
-            if cls != "personal" or rule["sensitive"] == "keep":
-                continue
-            for where, value in values_at(doc, path):
-                shown = [v for w, v in values_at(got, path) if w == where]
-                ctx.expect(not shown or shown[0] != value,
-                           f"{who.name}（{audience}）收到了未成年人（{label}，生于 {born}）"
-                           f"未脱敏的个人信息 {pointer(where)}",
-                           f"{who.name} ({audience}) received the personal data "
-                           f"{pointer(where)} of the minor ({label}, born {born}) unredacted")
+        unredacted = [] if rule["sensitive"] == "keep" else personal_shown(
+            ctx, RESIDENT, doc, got)
+        where = pointer(unredacted[0]) if unredacted else ""
+        ctx.expect(not unredacted,
+                   f"{who.name}（{audience}）收到了未成年人（{label}，生于 {born}）"
+                   f"未脱敏的个人信息 {where}",
+                   f"{who.name} ({audience}) received the personal data {where} of the minor "
+                   f"({label}, born {born}) unredacted")
     return observed
 
 

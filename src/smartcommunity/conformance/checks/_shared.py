@@ -23,6 +23,7 @@ from ..._moments import moment
 from ...exceptions import ProfileError
 from ...pointers import pointer
 from ...profiles import Profile, load_profile
+from ...validation import compile_plan, values_at
 from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
@@ -770,3 +771,19 @@ def worker_grids(ctx: KitContext) -> tuple[Principal, str, str]:
     other = next(f"{community}-{code}" for code in ("Z9", "Z8", "Z7")
                  if f"{community}-{code}" not in who.grids)
     return who, mine, other
+
+
+def personal_shown(ctx: KitContext, rtype: str, doc: Any, got: Any,
+                   members: Iterable[str] | None = None) -> list[tuple[str | int, ...]]:
+    """Where ``got``, what a reader received of ``doc``, shows one of its personal values as
+    stored, unredacted; ``members``: only under these top-level members."""
+    wanted = None if members is None else set(members)
+    found = []
+    for path, cls, _ in compile_plan(ctx.spec, rtype).pipl:
+        if cls != "personal" or (wanted is not None and (not path or path[0] not in wanted)):
+            continue
+        for where, value in values_at(doc, path):
+            shown = [v for w, v in values_at(got, path) if w == where]
+            if shown and shown[0] == value:
+                found.append(where)
+    return found
