@@ -702,6 +702,18 @@ class Access:
         return self.is_minor(stored.doc, now) or (served is not stored.doc
                                                   and self.is_minor(served, now))
 
+    def restricted_from(self, principal: Principal, stored: Stored,
+                        now: datetime | None = None) -> bool:
+        """Whether ``stored`` is a restricted person's record that reaches ``principal`` only
+        in its minimal form (/req/residents/restricted-disclosure), so that ``principal``
+        writes nothing to it (/req/residents/restricted-writes)."""
+        if stored.rtype != self.person_type or self.restricted_state is None:
+            return False
+        restriction = stored.doc.get("restriction")
+        state = restriction.get("state") if isinstance(restriction, Mapping) else None
+        return state == self.restricted_state and not self._may_see_restricted(
+            principal, stored, self.audience(principal, stored, now), now)
+
     def _may_see_restricted(self, principal: Principal, stored: Stored, audience: str,
                             now: datetime | None) -> bool:
         if principal.role in self.own_record_roles:

@@ -32,7 +32,7 @@ __all__ = [
     "PROBLEM_JSON", "BadRequest", "Conflict", "Forbidden", "IdConflict", "IdempotencyKeyReused",
     "IfMatchWildcard", "InvalidCursor", "InvalidHeader", "InvalidParameter", "MalformedJson",
     "MethodNotAllowed", "NotFound", "NotRequested", "PayloadTooLarge", "PreconditionFailed",
-    "PreconditionRequired", "ProblemError",
+    "PreconditionRequired", "ProblemError", "Restricted",
     "ServerError", "StatusConflict", "TooDeep", "Unauthorized", "UnknownParameter",
     "Unprocessable", "UnsupportedMediaType", "coded", "finding", "install_handlers", "message",
     "problem_response", "type_uri",
@@ -186,6 +186,7 @@ TooDeep = _problem("TooDeep", "http.too-deep")
 Unauthorized = _problem("Unauthorized", "http.unauthorized", always=_BEARER)
 Forbidden = _problem("Forbidden", "http.forbidden")
 ActorMismatch = _problem("ActorMismatch", "http.actor-mismatch")
+Restricted = _problem("Restricted", "resident.restricted", Forbidden)
 NotFound = _problem("NotFound", "http.not-found")
 MethodNotAllowed = _problem("MethodNotAllowed", "http.method-not-allowed")
 Conflict = _problem("Conflict", "http.conflict")

@@ -553,6 +553,7 @@ class Service:
         policy.may_update(principal)
         with self.store.read() as tx:
             stored = self.visible(principal, tx.get(rtype, rid))
+        policy.check_writable(principal, stored)
         partial: PartialWrite | None = None
         if isinstance(doc, dict):
             # What the writer does not receive keeps its stored value
@@ -624,6 +625,7 @@ class Service:
         moment = now_cst()
         with self.store.read() as tx:
             stored = self.visible(principal, tx.get(rtype, rid))
+            policy.check_writable(principal, stored)
             self.check_version(stored, versions)
             doc = stored.doc
             # The document's own version says which table applies to it.
@@ -830,10 +832,12 @@ class Service:
         if errors:
             raise Unprocessable(count=len(errors), errors=errors)
         at = stamp(now_cst())
+        policy = self.policies[rtype]
         with self.store.read() as tx:
             stored = self.visible(principal, tx.get(rtype, rid))
+        policy.check_writable(principal, stored)
         self.check_version(stored, versions)
-        new_doc, kind = self.policies[rtype].right(principal, stored, operation, body, at)
+        new_doc, kind = policy.right(principal, stored, operation, body, at)
         old_meta = stored.doc.get("meta") or {}
         new = self.with_meta(new_doc, stored.version + 1, str(old_meta.get("createdAt", at)), at,
                              old_meta.get("source"))

@@ -23,7 +23,15 @@ from smartcommunity.participation import (
 from smartcommunity.pointers import resolve_pointer
 
 from ..auth import Principal
-from ..errors import IdConflict, NotRequested, RepliesMissing, Unprocessable, coded, finding
+from ..errors import (
+    IdConflict,
+    NotRequested,
+    RepliesMissing,
+    Restricted,
+    Unprocessable,
+    coded,
+    finding,
+)
 from ..storage import CONSULTATION, Stored, derive
 from ._policy import Policy, changed, policy_for, sub
 from ._profile import deadlines_due, redue
@@ -47,6 +55,8 @@ ROUTED = ("dispatch",)
 REPLY_BEFORE_DECIDE = "/req/voice/reply-before-decide"
 #: a consultation's proposers: the credential when she proposes for herself, then fixed
 PROPOSERS_FIXED = "/req/consultations/proposers-fixed"
+#: a restricted resident record is written only by those who receive it whole
+RESTRICTED_WRITES = "/req/residents/restricted-writes"
 
 
 @policy_for("Resident")
@@ -67,6 +77,15 @@ class ResidentPolicy(Policy):
     @staticmethod
     def _state(doc: Mapping[str, Any]) -> Any:
         return sub(doc, "restriction").get("state", "none")
+
+    def check_writable(self, principal: Principal, stored: Stored) -> None:
+        # /req/residents/restricted-writes: a writer given only the minimal form of a
+        # restricted record can neither read nor check what it would change. That form shows
+        # the state, so saying why tells it nothing it does not receive.
+        if self.access.restricted_from(principal, stored):
+            raise Restricted(role=principal.role, errors=[coded(
+                "", "resident.restricted", self.service.spec.version, RESTRICTED_WRITES,
+                role=principal.role)])
 
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         # A record naming no community joins the creator's (see Service._prepare).

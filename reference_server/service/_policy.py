@@ -164,6 +164,12 @@ class Policy:
         """Checks of a new document against what is stored, in the commit's transaction."""
         return None
 
+    def check_writable(self, principal: Principal, stored: Stored) -> None:
+        """Checks of any write to ``stored`` (an update, an action, a right) by ``principal``
+        that rest on who writes and the record alone, made before the write's version and
+        result are judged (raise to refuse)."""
+        return None
+
     def prepare_update(self, principal: Principal, stored: Stored,
                        doc: dict[str, Any]) -> dict[str, Any]:
         """The body of an update with what the server fills in."""

@@ -2067,6 +2067,14 @@ def restriction_by_anyone(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def restricted_written(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A writer given only the minimal form of a restricted record still writes to it, the
+    members that form carries (status, external ids) changed as it sends them."""
+    mp.setattr(_policies.ResidentPolicy, "check_writable",
+               lambda self, principal, stored: None)
+    return app
+
+
 MUTANTS += [
     Mutant("unreceived-dropped", "/req/privacy/update-keeps-unreceived",
            "an update by a hotline operator or grid worker deletes what it does not receive",
@@ -2080,6 +2088,9 @@ MUTANTS += [
     Mutant("restriction-by-anyone", "/req/residents/rights-request",
            "a system principal's update that leaves restriction out cancels a pending request",
            restriction_by_anyone),
+    Mutant("restricted-written", "/req/residents/restricted-writes",
+           "a grid worker, hotline operator or system principal given only the minimal form of "
+           "a restricted record changes its status and external ids", restricted_written),
 ]
 from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001
 from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402, E702, I001

@@ -22,6 +22,7 @@ from ._shared import (
     RESIDENT,
     ROLE,
     Tracked,
+    expect_code,
     expect_pointer,
     first_code,
     minted,
@@ -329,6 +330,90 @@ def _restricted_form(ctx: KitContext, doc: Any, where: str) -> None:
     extra = sorted(set(doc) - _minimal_members(ctx))
     ctx.expect(not extra, f"{where}：限制处理中的记录多给了 {plain(extra, 'zh')}",
                f"{where}: the restricted record also disclosed {plain(extra)}")
+
+
+RESTRICTED = "resident.restricted"
+
+
+@check("/req/residents/restricted-writes", needs=(ROLE.proxy,))
+def test_restricted_writes(ctx: KitContext) -> None:
+    agent = ctx.principal(ROLE.proxy)
+    record = _restricted_in_a_grid(ctx, agent)
+    paths = ctx.spec.openapi["paths"]
+    put = paths.get(ctx.collection_path(RESIDENT) + "/{id}", {}).get("put") or {}
+    writers = set(put.get("x-roles") or ())
+    minimal_writers = 0
+    for who in ctx.preset.principals.values():
+        if who.role not in writers:
+            continue
+        got = record.read(who)
+        seen = got.json() if got.status == 200 else None
+        if not isinstance(seen, dict) or set(seen) - _minimal_members(ctx):
+            continue  # reads it whole, or not at all
+        minimal_writers += 1
+        etag = got.headers.get("etag") or record.etag
+        for what, body in _minimal_writes(ctx, without_meta(seen)):
+            _write_refused(ctx, record, who, body, etag, what)
+    if not minimal_writers:
+        raise Skipped("预设中没有可以更新居民记录、且只得到限制处理中记录最小形式的主体",
+                      "the preset has no principal that may update a resident record and "
+                      "receives a restricted one only in its minimal form")
+    # Who reads it whole still acts on it: the managing proxy asks for its erasure.
+    resp = record.post("erasure-request", {"reason": "consent-withdrawn"}, agent)
+    ctx.expect_status(resp, 200, zh="管理代理人为限制处理中的记录申请删除",
+                      en="the managing proxy asks for the restricted record's erasure")
+
+
+def _restricted_in_a_grid(ctx: KitContext, agent: Principal) -> Tracked:
+    """A fresh restricted resident record whose manage-data proxy is ``agent`` (it asked,
+    staff decided), in a grid worker's grid when the preset names one, so that a grid-scoped
+    writer reads it too."""
+    doc = resident(ctx, [proxy(ctx, agent, ["manage-data", "receive-information"])])
+    worker = ctx.optional(ROLE.grid_worker)
+    grid = next((g for g in (worker.grids if worker else ())
+                 if g.startswith(ctx.preset.community + "-")), None)
+    for membership in doc.get("memberships") or () if grid else ():
+        membership.update(community=ctx.preset.community, grid=grid)
+    record = Tracked(ctx, ctx.ensure_valid(doc, "(resident record in a grid worker's grid)"))
+    record.put(None, agent, restriction={"state": "restriction-requested"})
+    asked = record.doc["restriction"]
+    # decided no earlier than asked, by the server's clock (which recorded requestedAt)
+    record.put(restriction={**asked, "state": "restricted",
+                            "decidedAt": asked.get("requestedAt") or ctx.moment()})
+    return record
+
+
+def _minimal_writes(ctx: KitContext, seen: dict[str, Any]
+                    ) -> Iterator[tuple[tuple[str, str], dict[str, Any]]]:
+    """Updates of what a writer read of a restricted record, each with what it does in both
+    languages: sent back as read, and changing each member of the minimal form that a write
+    could change."""
+    yield ("原样送回所读到的内容", "sending back what it read"), copy.deepcopy(seen)
+    codelist = ctx.spec.schema(RESIDENT)["properties"]["status"].get("x-codelist")
+    others = [s for s in ctx.spec.codelist(codelist) if s != seen.get("status")] \
+        if codelist else []
+    if others:
+        yield ((f"把 status 改为 {others[0]}", f"setting status to {others[0]}"),
+               {**copy.deepcopy(seen), "status": others[0]})
+    ref = {"system": "https://conformance.example/ledger", "value": ctx.new_id()[:8]}
+    yield (("增加一个外部标识", "adding an external id"),
+           {**copy.deepcopy(seen), "externalRefs": [*(seen.get("externalRefs") or []), ref]})
+
+
+def _write_refused(ctx: KitContext, record: Tracked, who: Principal, body: dict[str, Any],
+                   etag: str, what: tuple[str, str]) -> None:
+    """``who`` PUTting ``body`` gets 403 resident.restricted, and the record, its version
+    included, stays as it was."""
+    before = record.refresh()
+    resp = ctx.call("PUT", record.path, who, json_body=body, headers={"If-Match": etag})
+    zh = f"{who.name}（{who.role}）只得到限制处理中记录的最小形式，其更新（{what[0]}）"
+    en = (f"{who.name} ({who.role}), given only the minimal form of the restricted record, "
+          f"updating it ({what[1]})")
+    ctx.expect_status(resp, 403, zh=zh, en=en)
+    expect_code(ctx, ctx.expect_problem(resp, 403), RESTRICTED)
+    after = record.refresh()
+    ctx.expect(after == before, f"{zh}被拒绝，却改变了记录",
+               f"{en} was refused but changed the record")
 
 
 @check("/req/residents/proxy-scope", needs=(ROLE.proxy,))
