@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from smartcommunity.integrity import WITHHELD_TYPE
+from smartcommunity.privacy import RedactionProfile
 from smartcommunity.specification import load_spec
 
 from .access import Access
@@ -70,13 +71,15 @@ def apply_change(tx: Tx, event: Mapping[str, Any]) -> None:
 
 
 def mirror(source_url: str, token: str, target_store: Store, *, cursor: str | None = None,
-           limit: int = 500, strict: bool = True, client: Any = None) -> MirrorResult:
+           limit: int = 500, strict: bool = True, client: Any = None,
+           profile: RedactionProfile | None = None) -> MirrorResult:
     """Copy every change after ``cursor`` from the server at ``source_url`` into the store.
 
     With ``strict`` the sequence numbers must run on by one; otherwise they need only
     increase. A reader that does not see everything receives withheld events in the place of
     the others (still without gaps): they are skipped, and so is a state the target already
-    holds, so running the mirror again over what it copied changes nothing.
+    holds, so running the mirror again over what it copied changes nothing. ``profile``: the
+    city profile the source runs, whose registered extensions a cleared record keeps in part.
     """
     import httpx  # the server extra brings it; imported here so the package imports without it
 
@@ -137,7 +140,7 @@ def mirror(source_url: str, token: str, target_store: Store, *, cursor: str | No
                                 copy_erasure(tx, access, reach, change.rtype, change.rid,
                                              change.doc)
                             elif change.action == RETENTION_EXPIRED:
-                                copy_clearing(tx, change.rtype, change.rid)
+                                copy_clearing(tx, change.rtype, change.rid, profile)
                             else:
                                 continue
                             cleared = True

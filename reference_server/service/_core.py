@@ -9,6 +9,7 @@ idempotency record and the audit rows, which commit together or not at all. A re
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
@@ -915,6 +916,8 @@ class Service:
         closed = {rt: self.retention.closed_lapsed(rt, moment)
                   for rt in self.retention.closed_record_years}
         gone_from = self.retention.left_lapsed(moment)
+        # A registered extension keeps what its own tags keep (/req/profiles/document-extensions).
+        cleared = functools.partial(without_personal, profile=self.access.profile)
 
         def ended(stored: Stored, lapsed: Lapsed) -> bool:
             """Whether ``stored`` is in a terminal status it entered before ``lapsed``."""
@@ -937,7 +940,7 @@ class Service:
                     owners[owner] = held is not None and ended(held, lapsed)
                 if not owners[owner]:
                     return False
-            return without_personal(stored.doc) != stored.doc
+            return cleared(stored.doc) != stored.doc
 
         def left_due(tx: Tx, stored: Stored) -> bool:
             doc = stored.doc
@@ -967,8 +970,8 @@ class Service:
             for rtype, rid in due:
                 stored = tx.get(rtype, rid)
                 if stored is not None and closed_due(tx, stored, {}):
-                    self._rewrite(tx, stored, without_personal(stored.doc), RETENTION_EXPIRED,
-                                  at, without_personal)
+                    self._rewrite(tx, stored, cleared(stored.doc), RETENTION_EXPIRED, at,
+                                  cleared)
                     counts["recordsCleared"] += 1
             for rid in left:
                 stored = tx.get(self.access.person_type, rid)

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from smartcommunity.privacy import without_personal
+from smartcommunity.privacy import RedactionProfile, without_personal
 
 from ..access import Access
 from ..storage import Stored, Tx, derive
@@ -55,9 +55,11 @@ def copy_erasure(tx: Tx, access: Access, reach: ErasureReach, rtype: str, rid: s
         tx.rewrite_events(stored.rtype, stored.id, clear)
 
 
-def copy_clearing(tx: Tx, rtype: str, rid: str) -> None:
+def copy_clearing(tx: Tx, rtype: str, rid: str,
+                  profile: RedactionProfile | None = None) -> None:
     """A store copying another server's feed receives the state of a record whose retention
     period ended there (/req/privacy/retention): the earlier states it copied lose their
-    personal members as the source's did."""
-    tx.rewrite_events(rtype, rid,
-                      lambda text: orjson.dumps(without_personal(orjson.loads(text))).decode())
+    personal members as the source's did; ``profile``: the city profile both run, whose
+    registered extensions keep what their tags keep (without it they go whole)."""
+    tx.rewrite_events(rtype, rid, lambda text: orjson.dumps(
+        without_personal(orjson.loads(text), profile=profile)).decode())

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
@@ -25,6 +26,8 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 
 from reference_server import Settings, create_app
+from reference_server.mirror import mirror
+from reference_server.service import import_lines
 from reference_server.service._retention import Lapsed, left_since
 from reference_server.service._shared import stamp
 from reference_server.settings import CST
@@ -36,6 +39,7 @@ from .helpers import (
     COMMUNITY,
     KEY,
     OTHER,
+    SPEC,
     TOKENS,
     Api,
     Caller,
@@ -801,3 +805,70 @@ def test_the_retention_command_refuses_longer_periods_and_bad_times(tmp_path: Pa
     assert done.returncode == 2 and "auditLogYears" in done.stderr
     done = _command(tmp_path, "retention", "--database-url", url, "--at", "2030-01-01T00:00")
     assert done.returncode == 2 and "offset" in done.stderr
+
+
+# -- a city's registered extension ------------------------------------------------------------
+
+CHAOYANG = Path(SPEC.folder) / "profiles" / "beijing-chaoyang.json"
+#: the 12345 work order the Chaoyang profile registers on issues
+WORK_ORDER = "cn.gov.beijing.jiesujiban"
+_score = st.integers(0, 100)
+
+
+@pytest.fixture(scope="module")
+def city_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Api]]:
+    folder = tmp_path_factory.mktemp("city-retention")
+    app = _app(f"sqlite:///{folder / 'source.sqlite3'}", profile=CHAOYANG)
+    with TestClient(app) as client:
+        yield app, Api(client)
+
+
+@settings(max_examples=12, deadline=None)
+@given(number=st.integers(0, 10**12 - 1),
+       score=st.fixed_dictionaries({}, optional={"response": _score, "resolution": _score}),
+       district=st.none() | st.from_regex(r"来电[0-9]{4,8}区", fullmatch=True),
+       contacts=st.dictionaries(st.sampled_from(["contactWechat", "contactQq", "contactMail"]),
+                                st.from_regex(r"[a-z]{3,8}_[0-9]{4,6}", fullmatch=True),
+                                max_size=2))
+def test_retention_keeps_what_a_registered_extension_tags_none(
+        city_source: tuple[Any, Api], tmp_path_factory: pytest.TempPathFactory, number: int,
+        score: dict[str, int], district: str | None, contacts: dict[str, str]) -> None:
+    """/req/privacy/retention with /req/profiles/document-extensions: once a closed issue's
+    period passes, its registered extension loses the members its schema tags personal and
+    keeps the others (the 12345 work order that links it to the city's hotline, the scores),
+    in the record, in its earlier states, and in a mirror's copies of them."""
+    app, api = city_source
+    service = app.state.sc.service
+    order: dict[str, Any] = {"workOrderNo": f"CY{number:012d}", **contacts}
+    if score:
+        order["score"] = score
+    if district:
+        order["callerDistrict"] = district
+    doc = _closed_issue(random.Random(number))
+    doc["extensions"] = {WORK_ORDER: order}
+    assert import_lines(service, [("test:1", orjson.dumps(doc))]) == 1
+    kept = {name: value for name, value in order.items()
+            if name in ("workOrderNo", "score")}
+    personal = [*contacts.values(), *([district] if district else [])]
+
+    target = Store(f"sqlite:///{tmp_path_factory.mktemp('mirror') / 'mirror.sqlite3'}")
+    try:
+        target.migrate()
+        copied = mirror("http://testserver", "demo-system-mirror", target,
+                        client=api.client, profile=service.profile)
+        assert service.sweep(NOW + timedelta(days=3 * 366))["recordsCleared"] >= 1
+        mirror("http://testserver", "demo-system-mirror", target, cursor=copied.cursor,
+               client=api.client, profile=service.profile)
+        swept = api.staff.get(f"/issues/{doc['id']}").json()
+        assert swept["extensions"] == {WORK_ORDER: kept}
+        assert validate(swept).valid and verify_history(swept) == []
+        events = _feed(api.as_("system"), f"issues/{doc['id']}")
+        shown = [e["data"]["extensions"] for e in events if "data" in e]
+        assert shown == [{WORK_ORDER: kept}] * len(shown) and len(shown) >= 2
+        for store in (service.store, target):
+            with store.read() as tx:
+                states = [orjson.loads(data) for _, data in tx.states("Issue", doc["id"])]
+            assert [s["extensions"] for s in states] == [{WORK_ORDER: kept}] * len(states)
+            assert not [p for p in personal if p in json.dumps(states, ensure_ascii=False)]
+    finally:
+        target.dispose()
