@@ -2098,3 +2098,4 @@ from .mutants_public import MUTANTS as _public; MUTANTS += _public  # noqa: E402
 from .mutants_voice import MUTANTS as _voice; MUTANTS += _voice  # noqa: E402, E702, I001
 from .mutants_open311 import MUTANTS as _open311; MUTANTS += _open311  # noqa: E402, E702, I001
 from .mutants_openapi import MUTANTS as _openapi; MUTANTS += _openapi  # noqa: E402, E702, I001
+from .mutants_core import MUTANTS as _core_mutants; MUTANTS += _core_mutants  # noqa: E402, E702, I001

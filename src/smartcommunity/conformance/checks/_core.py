@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -19,7 +20,7 @@ from jsonschema import Draft202012Validator
 from ...integrity import salts_of, seal_history
 from ...specification import LATEST_CURSOR
 from ...validation import validate
-from .._context import KitContext, KitFault
+from .._context import KitContext, KitFault, created_by
 from .._preset import Principal
 from .._registry import Skipped, check
 from ._shared import (
@@ -43,8 +44,10 @@ from ._shared import (
     query,
     refused_on_create,
     resident_ref,
+    transition,
     without_meta,
 )
+from ._watching import mirror
 
 #: members every document carries to say what it is (/req/core/self-describing)
 ENVELOPE = ("resourceType", "specVersion", "id")
@@ -268,18 +271,51 @@ def test_no_server_errors(ctx: KitContext) -> None:
 @check("/req/core/json-only")
 def test_json_only(ctx: KitContext) -> None:
     rt = _kind(ctx)
-    doc = json.dumps(ctx.document(rt), ensure_ascii=False).encode()
     for media in ("text/plain", "application/xml", "application/x-www-form-urlencoded"):
-        resp = ctx.call("POST", ctx.collection_path(rt), ctx.staff, content=doc,
+        # A document the server would take as JSON: only its media type is wrong.
+        doc = created_by(ctx.document(rt), ctx.staff.role)
+        resp = ctx.call("POST", ctx.collection_path(rt), ctx.staff,
+                        content=json.dumps(doc, ensure_ascii=False).encode(),
                         headers={"Content-Type": media})
+        ctx.expect(resp.status == 415, f"以 {media} 发送的请求体得到 {resp.status}，应为 415",
+                   f"a body sent as {media} got {resp.status}, not 415")
         ctx.expect_problem(resp, 415)
+        ctx.expect(ctx.read(rt, doc["id"]).status == 404, f"以 {media} 发送的文档被保存了",
+                   f"the document sent as {media} was stored")
 
 
 @check("/req/core/unknown-parameter")
 def test_unknown_parameter(ctx: KitContext) -> None:
-    for rt in ctx.spec.resource_types:
-        resp = ctx.call("GET", ctx.collection_path(rt), ctx.staff, params={"frobnicate": "1"})
+    unknown = {"frobnicate": "1"}
+    calls: list[tuple[str, Principal, dict[str, str]]] = [
+        (ctx.collection_path(rt), ctx.staff, {}) for rt in ctx.spec.resource_types]
+    # Not only the lists, which check their filters anyway: a single read and the feed too.
+    rt = _kind(ctx)
+    doc = ctx.document(rt)
+    ctx.created(doc)
+    calls += [(ctx.resource_path(rt, doc["id"]), ctx.staff, {}),
+              (ctx.path("readChanges"), mirror(ctx, or_staff=True), {"cursor": LATEST_CURSOR})]
+    for path, who, params in calls:
+        resp = ctx.call("GET", path, who, params={**params, **unknown})
+        ctx.expect(resp.status == 400,
+                   f"GET {path}?{query(unknown)} 得到 {resp.status}，应为 400",
+                   f"GET {path}?{query(unknown)} got {resp.status}, not 400")
         ctx.expect_problem(resp, 400)
+
+
+def _states_limit(ctx: KitContext, problem: dict[str, Any], over: int, zh: str, en: str
+                  ) -> None:
+    """The problem's message says, in both languages, a limit the request went over: a
+    number below ``over``, the size or depth sent."""
+    given = problem.get("message")
+    message = given if isinstance(given, dict) else {}
+    for lang in ("zh-Hans", "en"):
+        said = str(message.get(lang) or "")
+        numbers = [int(n) for n in re.findall(r"[0-9]+", said)]
+        ctx.expect(any(0 < n < over for n in numbers),
+                   f"{zh}的拒绝没有在消息（{lang}）中说明限制：{plain(said, 'zh')}",
+                   f"the refusal of {en} does not state the limit in its message ({lang}): "
+                   f"{plain(said)}")
 
 
 @check("/req/core/request-limits")
@@ -289,13 +325,16 @@ def test_limits(ctx: KitContext) -> None:
     rt = _kind(ctx)
     doc = ctx.document(rt)
     doc["extensions"] = {"org.example.kit": {"padding": "x" * (limit + 1024)}}
-    ctx.expect_problem(ctx.create(doc), 413)
+    size = len(json.dumps(doc, ensure_ascii=False).encode())
+    _states_limit(ctx, ctx.expect_problem(ctx.create(doc), 413), size, "超大请求体",
+                  "an oversized body")
     deep: Any = "leaf"
     for _ in range(depth + 10):
         deep = {"d": deep}
     doc = ctx.document(rt)
     doc["extensions"] = {"org.example.kit": deep}
-    refused_on_create(ctx, doc, 400, "nested too deep")
+    _states_limit(ctx, refused_on_create(ctx, doc, 400, "nested too deep"), depth + 12,
+                  "嵌套过深的请求体", "a body nested too deeply")
 
 
 @check("/req/core/invalid-rejected")
@@ -368,25 +407,70 @@ def test_read_back(ctx: KitContext) -> None:
 @check("/req/core/extensions-preserved")
 def test_extensions(ctx: KitContext) -> None:
     ext = {"org.example.kit": {"nested": [1, {"a": "b", "中文": True}], "n": 1.5}}
+    # What an update gives is kept as given too: a namespace added, a value changed.
+    later = {"org.example.kit": {"nested": [2, {"a": "c"}], "n": 2.5},
+             "org.example.kit.other": {"list": [0, False, {"k": [1.25]}], "edited": True}}
     for rt in ctx.spec.resource_types:
         doc = ctx.document(rt)
         doc["extensions"] = copy.deepcopy(ext)
-        ctx.created(doc)
+        stored = ctx.created(doc)
         got = ctx.read(rt, doc["id"]).json() or {}
         ctx.expect(got.get("extensions") == ext, f"{rt} 的扩展被改变", f"{rt} extensions changed")
+        resp = ctx.call("PUT", ctx.resource_path(rt, doc["id"]), ctx.staff,
+                        json_body={**without_meta(stored), "extensions": copy.deepcopy(later)},
+                        headers={"If-Match": etag_of(stored)})
+        ctx.expect_status(resp, 200, zh=f"更新 {rt} 的扩展", en=f"update the extensions of a {rt}")
+        got = ctx.read(rt, doc["id"]).json() or {}
+        ctx.expect(got.get("extensions") == later, f"更新后 {rt} 的扩展与更新给出的不同",
+                   f"after an update the {rt}'s extensions differ from what it gave")
 
 
 @check("/req/core/id-conflict")
 def test_conflict(ctx: KitContext) -> None:
     doc = ctx.document(_kind(ctx))
-    ctx.created(doc)
-    ctx.expect_problem(ctx.create(doc), 409)
+    stored = ctx.created(doc)
+    again = copy.deepcopy(doc)
+    again["extensions"] = {"org.example.kit": {"second": ctx.new_id()[:8]}}
+    resp = ctx.create(again)
+    ctx.expect(resp.status == 409, f"以已存在的标识再次创建得到 {resp.status}，应为 409",
+               f"creating the id that exists again got {resp.status}, not 409")
+    ctx.expect_problem(resp, 409)
+    kept = ctx.read(doc["resourceType"], doc["id"]).json() or {}
+    ctx.expect(without_meta(kept) == without_meta(stored), "以已存在的标识创建改变了已存储的记录",
+               "creating an id that exists changed the stored record")
 
 
 @check("/req/core/not-found")
 def test_not_found(ctx: KitContext) -> None:
+    missing = {}
     for rt in ctx.spec.resource_types:
-        ctx.expect_problem(ctx.read(rt, ctx.new_id()), 404)
+        resp = ctx.read(rt, ctx.new_id())
+        ctx.expect(resp.status == 404, f"读取不存在的 {rt} 得到 {resp.status}，应为 404",
+                   f"reading a {rt} that does not exist got {resp.status}, not 404")
+        missing[rt] = ctx.expect_problem(resp, 404)
+    # A record that exists but may not be seen answers as a missing one does: its status and
+    # code do not tell that it exists.
+    other = ctx.preset.other_community
+    outsider = ctx.preset.by_role(ctx.staff_role, community=other) if other else None
+    if outsider is None or outsider.serves(ctx.preset.community):
+        ctx.remark("预设中没有只服务另一社区的工作人员，没有尝试读取无权查看的资源",
+                   "the preset has no staff serving only another community, so reading a "
+                   "resource that may not be seen was not tried")
+        return
+    for rt in ctx.spec.resource_types:
+        doc = ctx.document(rt)
+        ctx.created(doc)
+        resp = ctx.read(rt, doc["id"], outsider)
+        if resp.status == 200:
+            continue  # shared beyond its community (an organisation, a public consultation)
+        ctx.expect(resp.status == 404,
+                   f"{outsider.name} 读取无权查看的 {rt} 得到 {resp.status}，应为 404",
+                   f"{outsider.name} reading a {rt} it may not see got {resp.status}, not 404")
+        code = ctx.expect_problem(resp, 404).get("code")
+        ctx.expect(code == missing[rt].get("code"),
+                   f"无权查看的 {rt} 的 404 代码 {plain(code, 'zh')} 与不存在的不同",
+                   f"the 404 of a {rt} that may not be seen has the code {plain(code)}, unlike "
+                   "a missing one's")
 
 
 @check("/req/core/etag")
@@ -585,29 +669,65 @@ def test_paging(ctx: KitContext) -> None:
 def test_filters(ctx: KitContext) -> None:
     rt = _kind(ctx)
     doc = ctx.document(rt)
-    ctx.created(doc)
+    stored = ctx.created(doc)
     status = doc["status"]
-    resp = ctx.call(
-        "GET",
-        ctx.collection_path(rt),
-        ctx.staff,
-        params={"status": status, "community": ctx.preset.community, "limit": "50"},
-    )
-    ctx.expect_status(resp, 200)
-    items = (resp.json() or {}).get("items", [])
+    since = str((stored.get("meta") or {}).get("lastUpdated") or ctx.since)
+    community = ctx.preset.community
+    items = list(ctx.items(rt, params={"status": status, "community": community,
+                                       "updatedSince": since}))
     ctx.expect(
         all(i.get("status") == status for i in items),
         "状态过滤返回了其他状态",
         "the status filter returned other statuses",
     )
-    other = "completely-unknown-status"
-    resp = ctx.call("GET", ctx.collection_path(rt), ctx.staff, params={"status": other})
-    ctx.expect_status(resp, 200)
-    ctx.expect(
-        (resp.json() or {}).get("items") == [],
-        "不存在的状态仍返回了条目",
-        "an unknown status still returned items",
-    )
+    ctx.expect(doc["id"] in {i.get("id") for i in items},
+               "按社区、状态和更新时间过滤的列表没有返回刚创建的记录",
+               "the list filtered by community, status and updated-since misses the record "
+               "just created")
+    early = [i.get("id") for i in items if not _updated_since(i, since)]
+    expect_none(ctx, early, f"updatedSince={since} 返回了更早更新的条目",
+                f"updatedSince={since} returned items updated before it")
+    for params, zh, en in (
+        ({"status": "completely-unknown-status"}, "不存在的状态仍返回了条目",
+         "an unknown status still returned items"),
+        ({"updatedSince": _FAR_FUTURE}, f"updatedSince={_FAR_FUTURE} 仍返回了条目",
+         f"updatedSince={_FAR_FUTURE} still returned items"),
+    ):
+        resp = ctx.call("GET", ctx.collection_path(rt), ctx.staff, params=params)
+        ctx.expect_status(resp, 200)
+        ctx.expect((resp.json() or {}).get("items") == [], zh, en)
+    # Another community's list, read by a principal serving both, leaves the record out.
+    other = ctx.preset.other_community
+    both = next((p for p in ctx.serving(ROLE.system, ROLE.regulator)
+                 if other and p.serves(other)), None)
+    if both is None or not other:
+        ctx.remark("预设中没有同时服务两个社区的系统或监管主体，没有尝试按另一社区过滤",
+                   "the preset has no system or regulator serving two communities, so the "
+                   "filter by another community was not tried")
+        return
+    for where, wanted in ((community, True), (other, False)):
+        ids = {i.get("id") for i in ctx.items(rt, both, {"community": where,
+                                                         "updatedSince": since})}
+        ctx.expect((doc["id"] in ids) == wanted,
+                   f"{both.name} 按社区 {where} 过滤的列表{'没有' if wanted else ''}返回社区 "
+                   f"{community} 中刚创建的记录",
+                   f"{both.name}'s list filtered by community {where} "
+                   f"{'misses' if wanted else 'returns'} the record just created in {community}")
+
+
+#: an updatedSince no record of a running server was updated after
+_FAR_FUTURE = "2999-01-01T00:00:00+08:00"
+
+
+def _updated_since(item: dict[str, Any], since: str) -> bool:
+    """Whether ``item``'s meta.lastUpdated is at or after ``since``, compared as instants (an
+    item without one is not held against the filter)."""
+    updated = (item.get("meta") or {}).get("lastUpdated") if isinstance(item, dict) else None
+    try:
+        return updated is None or (datetime.fromisoformat(str(updated).replace("Z", "+00:00"))
+                                   >= datetime.fromisoformat(since.replace("Z", "+00:00")))
+    except ValueError:
+        return True
 
 
 @check("/req/core/lifecycle-via-actions")
@@ -618,6 +738,26 @@ def test_status_only_by_actions(ctx: KitContext) -> None:
     other = next(t["to"] for t in ctx.spec.lifecycle(rt)["transitions"]
                  if t.get("to") and t["to"] != status)
     item.refuse_put({**without_meta(item.doc), "status": other}, 422, "PUT changing status")
+    # What an action writes, written by a PUT instead: the status with the event leading to
+    # it, as a twin got it through the action (its link and salt are the server's to write).
+    moves = [a for a in _actions(ctx, rt, status, ctx.staff_role, allowed=True)
+             if transition(ctx, rt, a).get("to") not in (None, status)]
+    twin = Tracked(ctx, fresh(ctx, rt)) if moves else None
+    if twin is not None and twin.act(moves[0], expect=None).status == 200:
+        event = {k: v for k, v in twin.history[-1].items()
+                 if k not in ("previousDigest", "salt")}
+        item.refuse_put({**without_meta(item.doc), "status": twin.doc["status"],
+                         "history": [*item.history, event]}, 422,
+                        f"PUT writing what {moves[0]} writes")
+    else:
+        ctx.remark(f"工作人员无法从 {status} 执行改变状态的动作，没有尝试以 PUT 写入动作的结果",
+                   f"the kit's staff could not move a {rt} out of {status} by an action, so a "
+                   "PUT writing an action's result was not tried")
+    # The history rewritten, the status kept.
+    history = copy.deepcopy(item.history)
+    history[0]["note"] = f"改写的历史 / rewritten history {ctx.new_id()[:8]}"
+    item.refuse_put({**without_meta(item.doc), "history": history}, 422,
+                    "PUT rewriting a history event")
 
 
 def _actions(ctx: KitContext, resource_type: str, status: str, role: str, *,

@@ -50,6 +50,8 @@ class _Roles:
     grid_worker: str = "grid-worker"
     #: reads every community's data (the mirror of the change feed)
     system: str = "system"
+    #: oversees every community
+    regulator: str = "regulator"
     #: the unauthenticated public
     public: str = "public"
 
@@ -253,6 +255,8 @@ class Tracked:
     def refused(self, resp: Response, status: int, what: str) -> Response:
         """``resp`` is a problem with ``status`` and the resource did not change."""
         before = without_meta(self.doc)
+        self.ctx.expect_status(resp, status, zh=f"应被拒绝的请求（{what}）",
+                               en=f"the request to be refused ({what})")
         self.ctx.expect_problem(resp, status)
         after = without_meta(self.refresh())
         self.ctx.expect(after == before, f"被拒绝的请求（{what}）改变了资源",
