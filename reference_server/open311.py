@@ -45,6 +45,7 @@ from .errors import (
     NOT_STORED,
     BadRequest,
     Forbidden,
+    IdempotencyKeyReused,
     KeysUnavailable,
     NotFound,
     PayloadTooLarge,
@@ -419,18 +420,20 @@ def _community(request: Request, principal: Principal, form: dict[str, Any]) -> 
         raise Open311Refusal(str(exc), errors=exc.problems) from None
 
 
-def _earlier(service: Any, rtype: str, principal: Principal, key: str | None
-             ) -> tuple[str, str] | None:
-    """The id and submission time of what ``key`` made before, so a retried POST builds the
-    same issue and the native create replays it (/req/core/idempotency-key)."""
-    if key is None:
-        return None
-    with service.store.read() as tx:
-        hit = tx.idempotent(principal.key, key, service._unexpired())
-        stored = tx.get(rtype, str(hit["rid"])) if hit is not None else None
-    if stored is None:
-        return None
-    return stored.id, str(stored.doc.get("submittedAt"))
+def _filing(service: Any, rtype: str, principal: Principal, key: str | None
+            ) -> tuple[str, str]:
+    """The id and submission time of the issue a POST files. A retry is given those of what
+    ``key`` made before (the stored idempotency record, on any instance and after a restart),
+    so it builds the same issue and the native create replays it (/req/core/idempotency-key).
+    Otherwise the id is random: one derived from the principal and the key could be foreseen
+    by whoever knows a resident's record id, and taken first (/req/open311/create)."""
+    if key is not None:
+        with service.store.read() as tx:
+            hit = tx.idempotent(principal.key, key, service._unexpired())
+            stored = tx.get(rtype, str(hit["rid"])) if hit is not None else None
+        if stored is not None:
+            return stored.id, str(stored.doc.get("submittedAt"))
+    return str(uuid.uuid4()), stamp(now_cst())
 
 
 async def create(request: Request, fmt: str) -> Response:
@@ -449,24 +452,27 @@ async def create(request: Request, fmt: str) -> Response:
     # GeoReport's POST has no requested_datetime: the server's clock says when it was filed.
     form.pop("requested_datetime", None)
     key = request.headers.get("idempotency-key")
-    earlier = _earlier(st.service, _issue(request), principal, key)
-    if earlier is not None:
-        issue_id, at = earlier
-    else:
-        issue_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{principal.key}/{key}")
-                       if key else uuid.uuid4())
-        at = stamp(now_cst())
-    try:
-        converted = request_to_issue(form, _catalogue(request), role=principal.role,
-                                     community=community,
-                                     issue_id=issue_id, now=at)
-    except Open311Error as exc:
-        raise Open311Refusal(str(exc), errors=[*unresolved, *exc.problems]) from None
-    if unresolved:
-        raise Open311Refusal("the Open311 request names no community", errors=unresolved)
     service = st.service
-    result = await service.finish_async(
-        service.prepare_create(principal, _issue(request), converted.value, key))
+    for attempt in range(2):
+        issue_id, at = _filing(service, _issue(request), principal, key)
+        try:
+            converted = request_to_issue(form, _catalogue(request), role=principal.role,
+                                         community=community, issue_id=issue_id, now=at)
+        except Open311Error as exc:
+            raise Open311Refusal(str(exc), errors=[*unresolved, *exc.problems]) from None
+        if unresolved:
+            raise Open311Refusal("the Open311 request names no community", errors=unresolved)
+        try:
+            result = await service.finish_async(
+                service.prepare_create(principal, _issue(request), converted.value, key))
+        except IdempotencyKeyReused:
+            # A retry that raced the first POST of its key was built before that one was
+            # stored, with an id of its own: built again from the stored record, it replays.
+            # The same key with another form is refused the second time too.
+            if key is None or attempt:
+                raise
+            continue
+        break
     made = orjson.loads(result.body)
     answer = issue_to_request(made, _catalogue(request), lang=_lang(request)).value
     body = [{"service_request_id": made["id"], "service_notice": answer["service_notice"],
@@ -654,14 +660,24 @@ async def read_request(request: Request, fmt: str) -> Response:
     return _answer(fmt, "service_requests", body)
 
 
-async def token(request: Request, fmt: str) -> Response:
-    """A request becomes an issue at once, so its token is the issue id. Whoever holds the
-    token learns only that id, never the issue: that still takes a read it may make."""
-    given = str(request.path_params["token"])
+def _readable(request: Request, principal: Principal, rid: str) -> bool:
+    """Whether ``principal`` may read issue ``rid``: the decision of the native read, which
+    ``GET requests/{id}`` makes too, without the read itself (nothing of the issue is shown,
+    so nothing is audited)."""
     service = _state(request).service
     with service.store.read() as tx:
-        found = tx.get(_issue(request), given)
-    if found is None:
+        stored = tx.get(_issue(request), rid)
+    return stored is not None and service.access.can_see(principal, stored)
+
+
+async def token(request: Request, fmt: str) -> Response:
+    """A request becomes an issue at once, so its token is the issue id, there for the filer
+    to find her request again. It is answered only to a caller who may read the issue, and
+    404 alike otherwise: an anonymous lookup must not tell whether an unpublished issue
+    exists (/req/open311/read)."""
+    principal = _principal(request, request.query_params.get("api_key"), required=False)
+    given = str(request.path_params["token"])
+    if not await run_in_threadpool(_readable, request, principal, given):
         raise NotFound()
     return _answer(fmt, "service_requests", [{"service_request_id": given, "token": given}])
 

@@ -6,6 +6,7 @@ The bridge's helpers are looked up when a call runs, so each mutant replaces one
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -268,6 +269,54 @@ def date_window_overflows(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def title_from_first_line(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Titles the issue with the first line of description, the rest its description: what a
+    resident types first (her name, her phone) is published with the issue."""
+    original = bridge.request_to_issue
+
+    def convert(fields: Any, catalogue: Any, **kw: Any) -> Conversion:
+        made = original(fields, catalogue, **kw)
+        first, _, rest = str(made.value.get("description") or "").partition("\n")
+        if first.strip():
+            made.value["title"] = first.strip()[:200]
+            if rest.strip():
+                made.value["description"] = rest.strip()
+            else:
+                made.value.pop("description")
+        return made
+
+    mp.setattr(bridge, "request_to_issue", convert)
+    return app
+
+
+def token_unchecked(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Answers a token for any stored issue, whoever asks: an anonymous caller learns that
+    an unpublished issue exists."""
+
+    def readable(request: Any, principal: Any, rid: str) -> bool:
+        service = bridge._state(request).service
+        with service.store.read() as tx:
+            return tx.get(bridge._issue(request), rid) is not None
+
+    mp.setattr(bridge, "_readable", readable)
+    return app
+
+
+def id_from_idempotency_key(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Makes the id of a request filed with an Idempotency-Key a UUID of the principal and
+    the key: whoever knows a resident's record id can foresee her issue's id and take it."""
+    original = bridge._filing
+
+    def filing(service: Any, rtype: str, principal: Any, key: str | None) -> tuple[str, str]:
+        rid, at = original(service, rtype, principal, key)
+        if key is None:
+            return rid, at
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{principal.key}/{key}")), at
+
+    mp.setattr(bridge, "_filing", filing)
+    return app
+
+
 def not_a_form_says_json(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Words the 415 of a JSON body with the standard's API template: it must be JSON."""
     from reference_server.errors import UnsupportedMediaType
@@ -346,4 +395,13 @@ MUTANTS: list[Mutant] = [
     Mutant("open311-requested-is-updated", "/req/open311/mapping",
            "requested_datetime carries the last update, not the submission",
            requested_is_updated),
+    Mutant("open311-title-from-first-line", "/req/open311/mapping",
+           "the first line of description becomes the issue's title, which is published",
+           title_from_first_line),
+    Mutant("open311-token-unchecked", "/req/open311/read",
+           "a token lookup answers anyone for any stored issue, unpublished ones included",
+           token_unchecked),
+    Mutant("open311-id-from-idempotency-key", "/req/open311/create",
+           "the id of a request filed with an Idempotency-Key is a UUID of the principal and "
+           "the key, which others can foresee and take", id_from_idempotency_key),
 ]

@@ -46,13 +46,19 @@ def _round_trip(issue: dict[str, Any]) -> None:
     assert list(there.value) == list(REQUEST_FIELDS)
     back = request_to_issue(there.value, PLAIN, community=issue["communityDivisionCode"],
                             role="resident", issue_id=issue["id"], strict=False).value
-    # Everything carried comes back as it was.
-    for member in SET_BY_IMPORT:
+    # Everything carried comes back as it was; the title never travels in description.
+    for member in SET_BY_IMPORT - {"description"}:
         if member not in there.lost and f"/{member}" not in there.lost:
             assert back.get(member) == issue.get(member), member
+    assert back["title"] == PLAIN.name(issue["category"], "zh-Hans")
+    # description is the issue's own; an issue without one shows its title there instead
+    # (the loss of /title says so).
+    assert back.get("description") == (issue.get("description") or issue["title"])
     # Whatever changed is a loss the mapping declares (and the conversion reported).
     changed = {f"/{m}" for m in set(issue) | set(back)
                if m != "extensions" and issue.get(m) != back.get(m)}
+    if "description" not in issue:
+        changed.discard("/description")
     assert changed <= set(there.lost), changed - set(there.lost)
     assert set(there.lost) <= set(TABLE.lost_to_open311)
     point = (issue.get("location") or {}).get("point") or {}
@@ -84,11 +90,69 @@ def test_a_filed_request_becomes_a_valid_issue_with_its_attributes() -> None:
         CITY, community="110105001001", role="resident", now="2025-01-01T08:00:00+08:00")
     issue = made.value
     assert validate(issue).valid, validate(issue).findings
-    assert issue["title"] == "3号楼想加装电梯" and issue["description"] == "老人多"
+    # The whole text is the description; the title is the service's Chinese name.
+    assert issue["title"] == "老楼加装电梯" and issue["description"] == "3号楼想加装电梯 \n 老人多"
     assert issue["reporterContact"] == {"name": "志强 陈", "phone": "+8613911112222"}
     assert issue["extensions"][TABLE.extension_key]["attributes"] == {
         "building": "3", "households-consenting": 18}
     assert set(made.lost) == {"email", "device_id"}
+
+
+#: what a resident types into GeoReport's one text box: lines of letters, digits, punctuation
+#: and spaces (no control characters, which the standard's text never holds)
+_LINE = st.text(st.characters(categories=("L", "N", "P", "S", "Zs")), max_size=80)
+_TYPED = st.lists(_LINE, min_size=1, max_size=5).map("\n".join)
+#: a first line that reaches the public when it becomes the title
+_PERSONAL = "王桂英 13800138000 5号楼2单元302 独居老人"
+
+
+@settings(max_examples=150, deadline=None)
+@given(typed=_TYPED, first=st.sampled_from([_PERSONAL, ""]),
+       code=st.sampled_from(sorted(PLAIN.entries)), strict=st.booleans())
+def test_the_whole_description_is_the_description_and_never_the_title(
+        typed: str, first: str, code: str, strict: bool) -> None:
+    """/req/open311/mapping: whatever a resident types, on whatever line, the issue's
+    description (tagged personal) holds all of it and its title (tagged x-pipl none, published
+    with the issue) is the service's Chinese name; the text reads back as it was filed."""
+    text = f"{first}\n{typed}" if first else typed
+    made = request_to_issue({"service_code": code, "lat": "39.9", "long": "116.4",
+                             "description": text}, PLAIN, community="110105001001",
+                            role="resident", now="2025-01-01T08:00:00+08:00",
+                            strict=strict).value
+    assert made["title"] == PLAIN.name(code, TABLE.title_language)
+    assert made.get("description") == (text.strip() or None)
+    assert not any(word in made["title"] for word in _PERSONAL.split())
+    assert validate(made).valid, validate(made).findings
+    assert issue_to_request(made, PLAIN).value["description"] == (
+        text.strip() or made["title"])
+
+
+def test_a_profile_catalogue_names_the_issue_in_chinese_whatever_it_reads() -> None:
+    """The title is the catalogue entry's Chinese name, not the codelist's title, nor the
+    English name, and an issue so titled loses no title on its way to Open311."""
+    made = request_to_issue({"service_code": "housing.lift", "address_string": "3号楼",
+                             "description": f"{_PERSONAL}\n电梯卡在三楼"}, CITY,
+                            community="110105001001", role="resident",
+                            now="2025-01-01T08:00:00+08:00").value
+    assert made["title"] == "电梯故障" and made["description"].startswith(_PERSONAL)
+    there = issue_to_request(made, CITY)
+    assert "/title" not in there.lost and there.value["description"] == made["description"]
+    renamed = issue_to_request({**made, "title": "电梯坏了"}, CITY)
+    assert renamed.lost["/title"] == TABLE.lost_to_open311["/title"]
+
+
+def test_an_import_titles_every_issue_with_its_service() -> None:
+    """``open311 import`` converts as a POST does: an old system's description, first line
+    and all, becomes the description, and nothing of it the title."""
+    export = [{"service_request_id": "legacy-1", "service_code": "environment.garbage",
+               "description": f"{_PERSONAL}\n垃圾站满溢", "lat": "39.9", "long": "116.4",
+               "status": "open", "requested_datetime": "2024-05-01T08:00:00+08:00"}]
+    report = import_requests(export, PLAIN, community="110105001001",
+                             role="community-staff", system="https://311.example.org")
+    [issue] = report.issues
+    assert issue["title"] == PLAIN.name("environment.garbage", "zh-Hans")
+    assert issue["description"] == f"{_PERSONAL}\n垃圾站满溢"
+    assert "description" not in report.lost
 
 
 def test_every_unusable_field_is_reported_with_its_code() -> None:

@@ -37,6 +37,7 @@ REQUEST_FIELDS = (
     "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat", "long",
     "media_url")
 _TITLE_MAX = 200
+_TEXT_MAX = 4000
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -52,6 +53,17 @@ class Conversion:
     value: dict[str, Any]
     #: issue member pointers (to Open311) or Open311 field names (to an issue) not carried
     lost: dict[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+def _titled(catalogue: Catalogue, code: str) -> str:
+    """The title of an issue made from an Open311 request for service ``code``: the service's
+    name in the mapping's title language, cut to a short text; never the request's own words
+    (/req/open311/mapping)."""
+    name = catalogue.name(code, mapping(catalogue.version).title_language) if (
+        code in catalogue) else None
+    line = _text(" ".join((name or code or "Open311").split()))
+    title = line or "Open311"
+    return title if len(title) <= _TITLE_MAX else title[:_TITLE_MAX - 1].rstrip(_BLANK) + "…"
 
 
 # ----------------------------------------------------------------- issue → Open311
@@ -79,7 +91,9 @@ def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
     address = (location.get("address") or {}).get("text") or location.get("description")
     attachments = [a for a in issue.get("attachments") or [] if a.get("url")]
     title = issue.get("title")
-    text = "\n".join(t for t in (title, issue.get("description")) if t) or None
+    # The description goes as it is, so a filed request reads back as filed; the title only
+    # stands in for a description the reader does not see (a public read, say).
+    text = issue.get("description") or title or None
     deadlines = issue.get("deadlines") or {}
     notice = None
     if deadlines.get("responseDue"):
@@ -107,6 +121,10 @@ def issue_to_request(issue: Mapping[str, Any], catalogue: Catalogue, *,
         "media_url": attachments[0]["url"] if attachments else None,
     }
     lost = {pointer: why for name, pointer, why in table.lost_members if name in issue}
+    category = issue.get("category")
+    if isinstance(category, str) and category in catalogue and title == _titled(catalogue,
+                                                                              category):
+        lost.pop("/title", None)  # a service's name as title comes back as it was
     if status == table.imported_status:  # a status that reads as itself on import
         lost.pop("/status", None)
     if "/location" in lost and not location.get("address") and (
@@ -268,22 +286,14 @@ def request_to_issue(fields: Mapping[str, Any], catalogue: Catalogue, *, communi
         problems.append(_problem(version, "/lat", MISSING_FIELD,
                                  field="lat & long, address_string or address_id"))
 
-    text = _text(fields.get("description"))
-    if text is not None and len(text) > 4000:
+    # The whole text is the description, tagged personal: GeoReport apps show it as one box
+    # where residents write their name, phone and flat, so none of it may become the title,
+    # which is published with the issue (/req/open311/mapping).
+    description = _text(fields.get("description"))
+    if description is not None and len(description) > _TEXT_MAX:
         drop("description", INVALID_FIELD, ("超过 4000 个字符", "longer than 4000 characters"))
-        text = text[:4000].rstrip()
-    title = description = None
-    if text is not None:
-        first, _, rest = text.partition("\n")
-        first, rest = first.replace("\t", " ").strip(_BLANK), rest.strip(_BLANK)
-        if not first:
-            title, description = None, text
-        elif len(first) <= _TITLE_MAX:
-            title, description = first, (rest or None)
-        else:
-            title, description = first[:_TITLE_MAX - 1].rstrip() + "…", text
-    if title is None:
-        title = (catalogue.name(code) if code in catalogue else None) or code or "Open311"
+        description = description[:_TEXT_MAX].rstrip(_BLANK)
+    title = _titled(catalogue, code)
 
     contact: dict[str, Any] = {}
     person = _text(" ".join(str(fields.get(k) or "") for k in ("first_name", "last_name")))

@@ -59,6 +59,12 @@ class Mapping311:
         return str(self.raw["importedStatus"])
 
     @property
+    def title_language(self) -> str:
+        """The language of the service name an issue made from an Open311 request is titled
+        with: never the request's own text, which may be personal (/req/open311/mapping)."""
+        return str(self.raw["titleLanguage"])
+
+    @property
     def open311_statuses(self) -> frozenset[str]:
         """Open311's status values (``open``, ``closed``)."""
         return frozenset(self.raw["statuses"].values())

@@ -246,6 +246,53 @@ def test_open311_create(ctx: KitContext) -> None:
     after = len(_json_list(ctx, _get(ctx, "/requests.json", ctx.staff), "GET requests"))
     ctx.expect(after == before, "被拒绝的请求仍被保存", "a refused request was stored")
     _refuses_repeats(ctx, who, code)
+    _ids_unforeseeable(ctx, who, code)
+
+
+def _filed_id(ctx: KitContext, resp: Response, what_zh: str, what_en: str) -> str:
+    ctx.expect_status(resp, 201, 200, zh=what_zh, en=what_en)
+    items = _json_list(ctx, resp, "POST requests")
+    ctx.expect(bool(items) and bool(items[0].get("service_request_id")),
+               f"{what_zh}：没有给出 service_request_id", f"{what_en}: no service_request_id")
+    return str(items[0]["service_request_id"])
+
+
+def _ids_unforeseeable(ctx: KitContext, who: Principal, code: str) -> None:
+    """An id filed with an Idempotency-Key is random: no name-based UUID (RFC 9562 versions 3
+    and 5, computed from a name such as the principal and the key, which whoever knows them
+    could compute and take first); a retry replays it, and the same key from another
+    principal files another issue (/req/open311/create)."""
+    key = f"kit-{uuid.uuid4().hex}"
+    form = {"api_key": who.token, "service_code": code, "lat": "39.9087", "long": "116.3975",
+            "description": "楼道灯坏了"}
+    first = _filed_id(ctx, _post(ctx, "json", form, {"Idempotency-Key": key}),
+                      "带 Idempotency-Key 提交", "file with an Idempotency-Key")
+    try:
+        version = uuid.UUID(first).version
+    except ValueError:
+        version = None  # not a UUID: nothing here says how it was made
+    ctx.expect(version not in (3, 5),
+               f"带 Idempotency-Key 提交的诉求标识 {first} 是第 {version} 版（基于名称的）UUID："
+               "知道主体和键的人可以算出并抢先占用它，标识须随机生成",
+               f"the id {first} of a request filed with an Idempotency-Key is a version "
+               f"{version} (name-based) UUID: whoever knows the principal and the key can "
+               "compute it and take it first; the id must be random")
+    again = _filed_id(ctx, _post(ctx, "json", form, {"Idempotency-Key": key}),
+                      "以同一 Idempotency-Key 重试", "retry with the same Idempotency-Key")
+    ctx.expect(again == first, f"以同一 Idempotency-Key 重试得到另一标识 {again}，应为 {first}",
+               f"a retry with the same Idempotency-Key got another id {again}, not {first}")
+    other = next((p for p in ctx.preset.principals.values() if p.token != who.token
+                  and p.role == who.role and p.serves(ctx.preset.community)), ctx.staff)
+    resp = _post(ctx, "json", {**form, "api_key": other.token,
+                               "jurisdiction_id": ctx.preset.community},
+                 {"Idempotency-Key": key})
+    if resp.status == 403:
+        return  # that principal may not file: the key's scope is not this check's to prove
+    theirs = _filed_id(ctx, resp, "另一主体以同一 Idempotency-Key 提交",
+                       "another principal files with the same Idempotency-Key")
+    ctx.expect(theirs != first,
+               "另一主体以同一 Idempotency-Key 提交得到了同一诉求标识",
+               "another principal filing with the same Idempotency-Key got the same id")
 
 
 #: scalar fields of a POST a client may send twice by mistake: the text, a name, the community
@@ -412,9 +459,27 @@ def test_open311_read(ctx: KitContext) -> None:
     _names(ctx, ctx.call("GET", _path(ctx, f"/requests.json?{twice}"), None,
                          headers={"Accept": "*/*"}), "status",
            zh="status 出现两次", en="status given twice")
-    token = _json_list(ctx, _get(ctx, f"/tokens/{rid}.json"), "GET tokens")
+    _tokens_answer_readers(ctx, who, rid)
+
+
+def _tokens_answer_readers(ctx: KitContext, filer: Principal, rid: str) -> None:
+    """The filer finds her token with her own api_key; a lookup by a caller who may not read
+    the issue (anonymous, while it is unpublished) is the 404 of a token naming nothing, so
+    it does not tell that the issue exists (/req/open311/read)."""
+    token = _json_list(ctx, _get(ctx, f"/tokens/{rid}.json", filer), "GET tokens as the filer")
     ctx.expect(bool(token) and token[0].get("service_request_id") == rid,
-               "令牌没有给出 service_request_id", "the token gives no service_request_id")
+               "提交人以自己的 api_key 查询令牌，没有得到 service_request_id",
+               "the filer looking up her token with her own api_key gets no service_request_id")
+    nothing = _get(ctx, f"/tokens/{uuid.uuid4()}.json")
+    ctx.expect_status(nothing, 404, zh="不存在的令牌", en="a token naming nothing")
+    if ctx.call("GET", ctx.resource_path(ISSUE, rid), None).status == 200:
+        return  # this server lets anonymous readers see the issue as filed: nothing to hide
+    hidden = _get(ctx, f"/tokens/{rid}.json")
+    ctx.expect(hidden.status == 404,
+               f"匿名查询未公开诉求的令牌得到 {hidden.status}，应与不存在的令牌一样为 404："
+               "否则任何人都能探知某件诉求存在",
+               f"an anonymous lookup of the token of an unpublished issue got {hidden.status}, "
+               "not the 404 of a token naming nothing: anyone could learn that the issue exists")
 
 
 def _next_page(resp: Response) -> tuple[str, dict[str, str]] | None:
@@ -590,6 +655,49 @@ def test_open311_formats(ctx: KitContext) -> None:
                 ctx.expect(x.get(name) == shown, f"{tail} 的 {name} 在 XML 中不同",
                            f"{tail}: {name} differs in XML ({plain(x.get(name))} ≠ {plain(shown)})")
         ctx.expect(any(i.get(key) for i in as_xml), f"{tail}.xml 为空", f"{tail}.xml is empty")
+
+
+#: a first line a GeoReport app sends as part of description: a name, a phone number, a flat
+_PERSONAL_LINE = "王桂英 13800138000 5号楼2单元302 独居老人"
+
+
+@check("/req/open311/mapping", needs=(_RESIDENT,))
+def test_open311_description_is_never_the_title(ctx: KitContext) -> None:
+    """The whole description becomes the issue's description (tagged personal); the title,
+    which is published with the issue, is the service's Chinese name, whatever language the
+    filing asks for, and holds nothing the resident typed."""
+    who, code = _resident_service(ctx)
+    services = _json_list(ctx, _get(ctx, "/services.json", locale="zh-Hans"), "services")
+    name = next((s.get("service_name") for s in services if s.get("service_code") == code),
+                None)
+    text = f"{_PERSONAL_LINE}\n家中漏水无人帮忙。"
+    form = {"api_key": who.token, "service_code": code, "lat": "39.9087", "long": "116.3975",
+            "description": text}
+    rid = _filed_id(ctx, _post(ctx, "json", form, query={"locale": "en"}),
+                    "通过 Open311 提交请求", "file a request by Open311")
+    native = ctx.read(ISSUE, rid)
+    ctx.expect_status(native, 200, zh="读取通过 Open311 提交的诉求",
+                      en="read the issue filed by Open311")
+    doc = native.json() if isinstance(native.json(), dict) else {}
+    title = str(doc.get("title"))
+    typed = [w for w in _PERSONAL_LINE.split() if w in title]
+    ctx.expect(not typed,
+               f"诉求标题 {plain(title, 'zh')} 取自 description（{plain(typed, 'zh')}）：标题不标注"
+               "为个人信息，会随诉求公开",
+               f"the issue's title {plain(title)} is taken from description ({plain(typed)}): "
+               "the title is tagged as no personal information and is published with the issue")
+    ctx.expect(title == name,
+               f"诉求标题是 {plain(title, 'zh')}，应为服务的中文名称 {plain(name, 'zh')}",
+               f"the issue's title is {plain(title)}, not the service's Chinese name "
+               f"{plain(name)}")
+    ctx.expect(doc.get("description") == text,
+               f"诉求描述是 {plain(doc.get('description'), 'zh')}，应为整段 description",
+               f"the issue's description is {plain(doc.get('description'))}, not the whole "
+               "description filed")
+    mine = _json_list(ctx, _get(ctx, f"/requests/{rid}.json", who), "GET requests/{id}")
+    ctx.expect(bool(mine) and mine[0].get("description") == text,
+               "提交人读回的 description 与提交的不同",
+               "the filer reads back another description than she filed")
 
 
 @check("/req/open311/mapping")
