@@ -673,13 +673,17 @@ def demo_tokens_accepted(app: Any, mp: pytest.MonkeyPatch) -> Any:
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
             scope["headers"].append((b"authorization", f"Bearer {mapped}".encode()))
 def leaky_redact(mp: pytest.MonkeyPatch,
-                 leak: Callable[[dict[str, Any], dict[str, Any]], None]) -> None:
+                 leak: Callable[[dict[str, Any], dict[str, Any]], None],
+                 audiences: Collection[str] | None = None) -> None:
     """Patch the server's ``redact`` so that ``leak(out, stored)`` puts back into each redacted
-    document what its stored form held. The server hands ``redact`` stored JSON text, or a
-    dict it lets redaction change in place, so the stored form is read before redacting."""
+    document what its stored form held (only for ``audiences``, when given). The server hands
+    ``redact`` stored JSON text, or a dict it lets redaction change in place, so the stored
+    form is read before redacting."""
     original = access_module.redact
 
     def redact(document: Any, audience: str, **kw: Any) -> dict[str, Any]:
+        if audiences is not None and audience not in audiences:
+            return original(document, audience, **kw)
         stored = (orjson.loads(document) if isinstance(document, str | bytes)
                   else copy.deepcopy(document))
         out = original(document, audience, **kw)
@@ -2099,3 +2103,4 @@ from .mutants_voice import MUTANTS as _voice; MUTANTS += _voice  # noqa: E402, E
 from .mutants_open311 import MUTANTS as _open311; MUTANTS += _open311  # noqa: E402, E702, I001
 from .mutants_openapi import MUTANTS as _openapi; MUTANTS += _openapi  # noqa: E402, E702, I001
 from .mutants_core import MUTANTS as _core_mutants; MUTANTS += _core_mutants  # noqa: E402, E702, I001
+from .mutants_records import MUTANTS as _records; MUTANTS += _records  # noqa: E402, E702, I001

@@ -33,29 +33,12 @@ def test_every_city_profile_requirement_has_a_mutant() -> None:
     assert profiles - {m.requirement for m in MUTANTS} == set()
 
 
-#: the server-enforced requirements of issues, consultations, privacy and residents still without
-#: a mutant; each leaves this set when its mutant is written, until the set is empty
-NOT_YET_BROKEN = frozenset({
-    "/req/consultations/consultation-filters",
-    "/req/consultations/escalated-issue-exists",
-    "/req/issues/action-details",
-    "/req/issues/list-filters",
-    "/req/issues/merge-target-exists",
-    "/req/privacy/redaction-by-audience",
-    "/req/privacy/visibility",
-    "/req/residents/list-filters",
-    "/req/residents/restricted-disclosure",
-    "/req/residents/self-access",
-    "/req/residents/self-correction",
-})
-
-
 def test_every_server_requirement_has_a_mutant() -> None:
     """A requirement a server enforces is done only when a broken server the kit must catch
     through that requirement's check exists (a SHOULD included: the kit warns)."""
     spec = load_spec("1.0")
     enforced = {r for r, req in spec.requirements.items() if "server" in req.enforcement}
-    assert enforced - {m.requirement for m in MUTANTS} == NOT_YET_BROKEN
+    assert enforced - {m.requirement for m in MUTANTS} == set()
 
 
 @pytest.mark.slow

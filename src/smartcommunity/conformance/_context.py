@@ -7,6 +7,7 @@ role the kit writes as and the audiences come from the spec the run is for.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import random
 import re
@@ -171,9 +172,13 @@ class KitContext:
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
     def document(
-        self, resource_type: str, *, community: str | None = None, status: str | None = None
+        self, resource_type: str, *, community: str | None = None, status: str | None = None,
+        telling: bool = False,
     ) -> dict[str, Any]:
-        """A fresh valid document to create: a template from the spec, new ids, our community."""
+        """A fresh valid document to create: a template from the spec, new ids, our community.
+        ``telling``: the template holding values of the most classes of personal information
+        (``x-pipl``), then the most tagged values, so that how a reader's audience treats each
+        class can be seen; otherwise one drawn at random."""
         choices = [
             d
             for d in self._templates.get(resource_type, [])
@@ -184,7 +189,9 @@ class KitContext:
                 f"规范中没有可用的 {resource_type} 模板",
                 f"the spec has no {resource_type} template to create",
             )
-        out = self.adapt(self.rng.choice(choices), community=community)
+        picked = (max(choices, key=functools.partial(_personal_held, self.spec)) if telling
+                  else self.rng.choice(choices))
+        out = self.adapt(picked, community=community)
         # The example's reply deadline may be later than the server's city allows (its
         # profile's reply days, /req/voice/reply-due): one the fewest days any city may set
         # is kept by every server as stated.
@@ -511,6 +518,18 @@ def _templates(spec: Spec) -> dict[str, list[dict[str, Any]]]:
     # Vectors vary the examples one rule at a time: they serve only where no example does.
     vectors = creatable(test["data"] for _, test in spec_vectors(spec) if test.get("valid"))
     return {**vectors, **creatable(doc for _, doc in spec.examples())}
+
+
+def _personal_held(spec: Spec, doc: dict[str, Any]) -> tuple[int, int]:
+    """How many classes of personal information ``doc`` holds values of (the ``x-pipl``
+    classes some audience does not keep), and how many such values."""
+    from ..validation import compile_plan, values_at
+
+    withheld = {cls for rules in spec.privacy["treatments"].values()
+                for cls, how in rules.items() if how != "keep"}
+    held = [cls for path, cls, _ in compile_plan(spec, str(doc["resourceType"])).pipl
+            if cls in withheld for _ in values_at(doc, path)]
+    return len(set(held)), len(held)
 
 
 def _restricted(spec: Spec, doc: dict[str, Any]) -> bool:

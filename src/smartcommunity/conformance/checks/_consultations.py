@@ -18,6 +18,7 @@ from ._shared import (
     AFTER_9999,
     CLOSE_VOTE,
     CONSULTATION,
+    ISSUE,
     ROLE,
     Procedure,
     Tracked,
@@ -384,11 +385,12 @@ def test_division_fixed(ctx: KitContext) -> None:
 @check("/req/consultations/consultation-filters")
 def test_consultation_filters(ctx: KitContext) -> None:
     codes = list(ctx.spec.codelist("consultation-content").entries)
-    first, second = codes[0], codes[1]
+    first, second, third = codes[0], codes[1], codes[2]
     a = proposed(ctx)
     a["categories"] = [first]
     issue = Tracked(ctx, new_issue(ctx))
-    b = escalating(ctx, issue.id, categories=[second])
+    # b's second content code matches as its first does: every code counts, not the first.
+    b = escalating(ctx, issue.id, categories=[second, third])
     names = {}
     for label, doc in (("a", a), ("b", b)):
         ctx.created(ctx.ensure_valid(doc, f"(consultation {label})"))
@@ -406,6 +408,11 @@ def test_consultation_filters(ctx: KitContext) -> None:
     ctx.expect(all(first in (i.get("categories") or []) for i in items),
                f"category={first} 返回了不含该内容的协商",
                f"category={first} returned consultations without that content")
+    seen, _ = found(category=third)
+    ctx.expect(seen == {"b"},
+               f"按 category={third} 得到测试协商 {plain(seen, 'zh')}，应为 b（其第二个内容代码）",
+               f"category={third} gave the kit's consultations {plain(seen)}, expected b (its "
+               "second content code)")
     seen, items = found(issue=issue.id)
     ctx.expect(seen == {"b"} and len(items) == 1,
                f"按 issue 过滤得到 {len(items)} 条（测试协商 {plain(seen, 'zh')}），应只有 b",
@@ -425,10 +432,18 @@ def test_escalated_issue_exists(ctx: KitContext) -> None:
         if resp.status == 201:
             ctx.expect_problem(ctx.create(escalating(ctx, theirs["id"])), 422)
     mine = Tracked(ctx, new_issue(ctx))
-    ctx.expect_status(ctx.create(escalating(ctx, mine.id)), 201,
+    consultation = escalating(ctx, mine.id)
+    ctx.expect_status(ctx.create(consultation), 201,
                       zh="转议本社区已有诉求的协商应被接受",
                       en="a consultation escalating an existing issue of the community is "
                          "accepted")
+    # An update is held to the same rule as the create.
+    c = Tracked.existing(ctx, CONSULTATION, consultation["id"])
+    origin = {**c.doc["origin"], "issues": [{"resourceType": ISSUE, "id": ctx.new_id()}]}
+    body = ctx.ensure_valid({**without_meta(c.doc), "origin": origin},
+                            "(consultation updated to escalate a missing issue)")
+    resp = c.refuse_put(body, 422, "PUT escalating an issue that does not exist")
+    expect_pointer(ctx, resp.json() or {}, "/origin/issues")
 
 
 def _accepted_with_warning(ctx: KitContext, doc: dict[str, Any], code: str) -> None:

@@ -429,8 +429,9 @@ def test_issue_filters(ctx: KitContext) -> None:
         ("d", category, "suggestion", "walk-in", "normal", -1),
     ]
     ids: dict[str, str] = {}
+    submitted: dict[str, str] = {}
     for name, cat, request_type, channel, urgency, days in specs:
-        at = ctx.moment(days)
+        at = submitted[name] = ctx.moment(days)
         history = copy.deepcopy(new_issue(ctx)["history"])
         history[0]["at"] = at
         doc = new_issue(ctx, category=cat, requestType=request_type, intakeChannel=channel,
@@ -463,6 +464,9 @@ def test_issue_filters(ctx: KitContext) -> None:
         ({"category": category, "requestType": "help", "urgency": "normal",
           "submittedFrom": day}, {"b"}),
         ({"category": top, "requestType": "complaint", "urgency": "urgent"}, {"a", "c"}),
+        # Both bounds are inclusive: the very instant of a's submission selects it.
+        ({"category": category, "submittedFrom": submitted["a"],
+          "submittedTo": submitted["a"]}, {"a"}),
     ]
     for params, expected in expectations:
         got = names(**params)

@@ -8,7 +8,7 @@ from typing import Any
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped
-from ._shared import RESIDENT, Tracked, resident_ref
+from ._shared import RESIDENT, ROLE, Tracked, resident_ref
 
 
 def resident(ctx: KitContext, proxies: Iterable[dict[str, Any]] = (), **changes: Any
@@ -22,6 +22,18 @@ def resident(ctx: KitContext, proxies: Iterable[dict[str, Any]] = (), **changes:
     doc.pop("restriction", None)
     doc.update(changes)
     return ctx.ensure_valid(doc, "(resident record)")
+
+
+def in_worker_grid(ctx: KitContext, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc``, a resident record (changed in place), with its memberships in a grid of the
+    preset's community that the preset's grid worker serves, so that a grid-scoped reader may
+    read it too; as it was when the preset gives no such grid."""
+    worker = ctx.optional(ROLE.grid_worker)
+    grid = next((g for g in (worker.grids if worker else ())
+                 if g.startswith(ctx.preset.community + "-")), None)
+    for membership in doc.get("memberships") or () if grid else ():
+        membership.update(community=ctx.preset.community, grid=grid)
+    return doc
 
 
 def proxy(ctx: KitContext, who: Principal, scope: list[str], *, since: float = -30,

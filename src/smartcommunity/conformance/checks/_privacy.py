@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from ...pointers import resolve_pointer
 from ...privacy import published_with_consent, without_personal
 from ...profiles import Profile
 from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._people import listed, resident, with_number
+from ._people import in_worker_grid, listed, resident, with_number
 from ._shared import (
+    CONSULTATION,
     ISSUE,
     RESIDENT,
     ROLE,
@@ -22,8 +24,10 @@ from ._shared import (
     dispatch,
     dispatched,
     expect_none,
+    fresh,
     new_issue,
     plain,
+    proposed,
     reassign,
     resident_actor,
     resident_ref,
@@ -45,9 +49,20 @@ def _readers(ctx: KitContext) -> list[Principal]:
     return [p for p in ctx.serving() if p.role not in (ROLE.resident, ROLE.proxy)]
 
 
+def _telling(ctx: KitContext) -> Iterator[tuple[str, dict[str, Any]]]:
+    """For each resource type, a fresh document the kit has just created from the template
+    holding the most classes of personal information, a person's record in the grid
+    worker's grid: every reader's treatment of every class is seen, a grid-scoped reader's
+    too."""
+    person = (ctx.spec.privacy.get("recordAccess") or {}).get("personType")
+    for rt in ctx.spec.resource_types:
+        doc = ctx.document(rt, telling=True)
+        yield rt, ctx.created(in_worker_grid(ctx, doc) if rt == person else doc)
+
+
 @check("/req/privacy/redaction-by-audience")
 def test_redaction_matches_policy(ctx: KitContext) -> None:
-    for rt, doc in stored(ctx):
+    for rt, doc in _telling(ctx):
         for who in _readers(ctx):
             if who.role == ROLE.department and rt == ISSUE:
                 continue  # departments see only assigned issues: a test of its own
@@ -286,8 +301,45 @@ def test_visibility(ctx: KitContext) -> None:
             f"{who.name} sees attachments {plain(seen)}, expected {plain(expected)}",
         )
         checked += 1
+    checked += _records_by_visibility(ctx, allowed)
     if not checked:
         raise Skipped("没有可以读取该诉求的角色", "no role could read the issue")
+
+
+def _records_by_visibility(ctx: KitContext, allowed: dict[str, list[str]]) -> int:
+    """A record that carries its own visibility (``privacy.json``
+    ``recordAccess.visibilityMember``: a consultation's) is read and listed only by the
+    readers whose audience that visibility allows; how many readings were checked."""
+    members = (ctx.spec.privacy.get("recordAccess") or {}).get("visibilityMember") or {}
+    checked = 0
+    for rt, where in sorted(members.items()):
+        parent, _, name = where.rpartition("/")
+        made: dict[str, tuple[str, dict[str, Any]]] = {}
+        for code in ctx.spec.codelist("visibility"):
+            # A consultation proposed by residents: a template escalating issues would name
+            # issues this server does not hold.
+            doc = proposed(ctx) if rt == CONSULTATION else fresh(ctx, rt)
+            holder = resolve_pointer(doc, parent)
+            if not isinstance(holder, dict):
+                raise Skipped(f"{rt} 模板中没有 {where}", f"the {rt} template has no {where}")
+            holder[name] = code
+            stored = ctx.created(ctx.ensure_valid(doc, f"({rt} of visibility {code})"))
+            made[str(stored["id"])] = (code, stored)
+        for who in ctx.serving():
+            listed = {str(i.get("id")) for i in ctx.items(rt, who, must_list=False)}
+            for rid, (code, stored) in made.items():
+                audience = ctx.audience(who, stored)
+                shown = code in allowed[audience]
+                status = ctx.read(rt, rid, who).status
+                leaked = rid in listed and not shown
+                want = 200 if shown else 404
+                ctx.expect(status == want and not leaked,
+                           f"{who.name}（{audience}）读取可见范围为 {code} 的 {rt} 得到 {status}"
+                           f"，应为 {want}{'；列表中也有它' if leaked else ''}",
+                           f"{who.name} ({audience}) reading a {rt} of visibility {code} got "
+                           f"{status}, not {want}{'; its list shows it too' if leaked else ''}")
+                checked += 1
+    return checked
 
 
 @check("/req/privacy/audit-log", needs=(REGULATOR,))

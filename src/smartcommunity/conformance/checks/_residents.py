@@ -16,7 +16,15 @@ from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._people import listed, own_record, proxy, resident, restriction_asked, with_number
+from ._people import (
+    in_worker_grid,
+    listed,
+    own_record,
+    proxy,
+    resident,
+    restriction_asked,
+    with_number,
+)
 from ._shared import (
     AFTER_9999,
     RESIDENT,
@@ -657,13 +665,8 @@ def test_minor_sensitive(ctx: KitContext) -> None:
 def _minor_record(ctx: KitContext, minor: int, born: str) -> dict[str, Any]:
     """A resident record born on ``born``, of nothing but herself: no identity number (whose
     date would compete), proxies, household or markers."""
-    doc = resident(ctx)
     # In a grid worker's grid, so that a grid-scoped reader may observe the rule too.
-    worker = ctx.optional(ROLE.grid_worker)
-    grid = next((g for g in (worker.grids if worker else ())
-                 if g.startswith(ctx.preset.community + "-")), None)
-    for membership in doc.get("memberships") or () if grid else ():
-        membership.update(community=ctx.preset.community, grid=grid)
+    doc = in_worker_grid(ctx, resident(ctx))
     doc["birthDate"] = born
     for member in ("identityDocuments", "vulnerabilities", "household", "proxies"):
         doc.pop(member, None)
@@ -791,13 +794,29 @@ def _membership(ctx: KitContext, grid: str, until: str | None = None) -> dict[st
 @check("/req/residents/list-filters")
 def test_resident_filters(ctx: KitContext) -> None:
     grid, other = _grids(ctx)
-    yesterday, later = ctx.moment(-1)[:10], ctx.moment(30)[:10]
+    # The day is the server's, in China Standard Time, as it stands to the check's end.
+    now = ctx.server_now().astimezone(CHINA_STANDARD_TIME)
+    today = now.date()
+    yesterday, later = (today - timedelta(days=1)).isoformat(), (today + timedelta(days=30)
+                                                                 ).isoformat()
     cases = {
         "in force": [_membership(ctx, grid)],
         "ended yesterday": [_membership(ctx, grid, yesterday)],
         "ends later": [_membership(ctx, grid, later)],
         "other grid": [_membership(ctx, other)],
     }
+    selected = {"in force", "ends later"}
+    if (now + _CHECK_TAKES).date() == today:
+        # until is the last day in force: one ending today is still in the grid.
+        cases["ends today"] = [_membership(ctx, grid, today.isoformat())]
+        selected.add("ends today")
+    else:
+        clock = now.strftime("%Y-%m-%d %H:%M")
+        ctx.remark(f"未能检查今天结束的网格归属：服务器时钟为北京时间 {clock}，"
+                   "检查结束前日期会改变",
+                   "a grid membership ending today was not checked: the server's clock reads "
+                   f"{clock} China Standard Time, and the day would change before the check "
+                   "ends")
     ids: dict[str, str] = {}
     for label, memberships in cases.items():
         doc = resident(ctx, memberships=memberships)
@@ -810,9 +829,9 @@ def test_resident_filters(ctx: KitContext) -> None:
     ctx.created(carrier)
     ids[carrier["id"]] = "pseudonym"
     got = {ids[i] for i in listed(ctx, ctx.staff, ids, grid=grid)}
-    ctx.expect(got == {"in force", "ends later"},
-               f"按网格过滤得到 {plain(sorted(got), 'zh')}，应为 ends later、in force",
-               f"filtering by grid gave {plain(sorted(got))}, expected ends later, in force")
+    ctx.expect(got == selected,
+               f"按网格过滤得到 {plain(sorted(got), 'zh')}，应为 {plain(sorted(selected), 'zh')}",
+               f"filtering by grid gave {plain(sorted(got))}, expected {plain(sorted(selected))}")
     got = {ids[i] for i in listed(ctx, ctx.staff, ids, pseudonym=pseudonym)}
     ctx.expect(got == {"pseudonym"}, f"按假名过滤得到 {plain(sorted(got), 'zh')}",
                f"filtering by pseudonym gave {plain(sorted(got))}")

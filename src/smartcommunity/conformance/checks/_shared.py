@@ -485,6 +485,11 @@ def proposed(ctx: KitContext, proposers: list[dict[str, Any]] | None = None
                   proposers=proposers or [resident_actor(ctx.new_id(), "提议人")])
     doc["origin"] = origin
     doc["visibility"] = "community"
+    # Whom the template's creator acted for goes with the template's proposers: kept, it
+    # would have a resident proposing on her own behalf, or a proxy for someone else.
+    history = doc.get("history") or []
+    if history and isinstance(history[0].get("actor"), dict):
+        history[0]["actor"].pop("onBehalfOf", None)
     return ctx.ensure_valid(doc, "(proposed consultation)")
 
 
