@@ -29,13 +29,13 @@ from smartcommunity.pointers import pointer
 from smartcommunity.specification import BASE_URI, DEFAULT_VERSION, per_spec_tree
 
 __all__ = [
-    "PROBLEM_JSON", "BadRequest", "Conflict", "Forbidden", "IdConflict", "IdempotencyKeyReused",
-    "IfMatchWildcard", "InvalidCursor", "InvalidHeader", "InvalidParameter", "MalformedJson",
-    "MethodNotAllowed", "NotFound", "NotRequested", "PayloadTooLarge", "PreconditionFailed",
-    "PreconditionRequired", "ProblemError", "Restricted",
-    "ServerError", "StatusConflict", "TooDeep", "Unauthorized", "UnknownParameter",
-    "Unprocessable", "UnsupportedMediaType", "coded", "finding", "install_handlers", "message",
-    "problem_response", "type_uri",
+    "PROBLEM_JSON", "BadRequest", "Conflict", "Echo", "Forbidden", "IdConflict",
+    "IdempotencyKeyReused", "IfMatchWildcard", "InvalidCursor", "InvalidHeader",
+    "InvalidParameter", "MalformedJson", "MethodNotAllowed", "NotFound", "NotRequested",
+    "PayloadTooLarge", "PreconditionFailed", "PreconditionRequired", "ProblemError",
+    "Restricted", "ServerError", "StatusConflict", "TooDeep", "Unauthorized",
+    "UnknownParameter", "Unprocessable", "UnsupportedMediaType", "coded", "finding",
+    "install_handlers", "message", "problem_response", "type_uri",
 ]
 
 PROBLEM_JSON = "application/problem+json"
@@ -191,6 +191,7 @@ NotFound = _problem("NotFound", "http.not-found")
 MethodNotAllowed = _problem("MethodNotAllowed", "http.method-not-allowed")
 Conflict = _problem("Conflict", "http.conflict")
 IdConflict = _problem("IdConflict", "http.id-conflict", Conflict)
+Echo = _problem("Echo", "http.echo", Conflict)
 NotRequested = _problem("NotRequested", "http.not-requested", Conflict)
 StatusConflict = _problem("StatusConflict", "lifecycle.action-not-allowed", Conflict)
 RepliesMissing = _problem("RepliesMissing", "voice.reply-missing", Conflict)

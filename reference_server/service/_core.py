@@ -415,6 +415,7 @@ class Service:
         self.validate(doc)
         doc = self._bind_creator(principal, policy, doc)
         policy.check_create(principal, doc)
+        policy.refuse_echo(doc)
         at = stamp(now_cst())
         new = self.with_meta(doc, 1, at, at)
         creator = () if principal.every_community else sorted(principal.communities)

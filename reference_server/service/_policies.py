@@ -24,7 +24,6 @@ from smartcommunity.pointers import resolve_pointer
 
 from ..auth import Principal
 from ..errors import (
-    IdConflict,
     NotRequested,
     RepliesMissing,
     Restricted,
@@ -385,13 +384,6 @@ class IssuePolicy(Policy):
                 raise forbidden(principal, "a proxy submits only for a resident who authorised "
                                 "them to submit issues", "代理人只能为授权其提交诉求的居民提交",
                                 "/req/residents/proxy-scope", "/submittedBy/onBehalfOf")
-        for i, ref in enumerate(doc.get("externalRefs") or ()):
-            # /req/core/echo-suppression: our own id coming back is a copy, not a new issue.
-            if (isinstance(ref, Mapping) and ref.get("system") == self.service.source
-                    and tx.get(self.rtype, str(ref.get("value"))) is not None):
-                raise IdConflict(id=ref.get("value"), errors=[coded(
-                    f"/externalRefs/{i}", "http.echo", self.service.spec.version,
-                    "/req/core/echo-suppression")])
 
     def check_update(self, tx: Any, principal: Principal, current: Stored,
                      doc: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from smartcommunity.exceptions import SpecError
 
 from ..auth import Principal
+from ..errors import Echo, coded
 from ..openapi import resource_operations
 from ..storage import Stored
 from ._shared import Host, Write, forbidden, unprocessable
@@ -163,6 +164,21 @@ class Policy:
     def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
         """Checks of a new document against what is stored, in the commit's transaction."""
         return None
+
+    def refuse_echo(self, doc: Mapping[str, Any]) -> None:
+        """/req/core/echo-suppression: a new document whose externalRefs name this server's
+        own system is a copy of one of its records coming back, never a new record (409).
+
+        The record named is not looked up: whether it exists, and whether the sender may see
+        it, changes nothing in the answer, which so tells neither. Every type is held to it
+        here, so a type's policy cannot leave it out.
+        """
+        for i, ref in enumerate(doc.get("externalRefs") or ()):
+            if isinstance(ref, Mapping) and ref.get("system") == self.service.source:
+                value = ref.get("value")
+                raise Echo(value=value, errors=[coded(
+                    f"/externalRefs/{i}", "http.echo", self.service.spec.version,
+                    "/req/core/echo-suppression", value=value)])
 
     def check_writable(self, principal: Principal, stored: Stored) -> None:
         """Checks of any write to ``stored`` (an update, an action, a right) by ``principal``

@@ -19,7 +19,7 @@ from reference_server.access import Access
 from reference_server.auth import Principal
 from reference_server.errors import NotFound
 from reference_server.http import decode_cursor, encode_cursor
-from reference_server.service import Result, Service, _policies, unprocessable
+from reference_server.service import Result, Service, unprocessable
 from reference_server.service._policy import Policy
 from reference_server.service._shared import forbidden
 from reference_server.storage import EventRow, Tx
@@ -162,14 +162,39 @@ def times_stored_in_utc(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 
 def echo_not_recognised(app: Any, mp: pytest.MonkeyPatch) -> Any:
-    """An issue naming this server's own system in externalRefs is created as a new one."""
-    original = _policies.IssuePolicy.check_create_stored
+    """A record naming this server's own system in externalRefs is created as a new one."""
+    mp.setattr(Policy, "refuse_echo", lambda self, doc: None)
+    return app
 
-    def check_create_stored(self: Any, tx: Any, principal: Principal,
-                            doc: dict[str, Any]) -> None:
-        original(self, tx, principal, {k: v for k, v in doc.items() if k != "externalRefs"})
 
-    mp.setattr(_policies.IssuePolicy, "check_create_stored", check_create_stored)
+def echo_recognised_for_issues_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Only an issue coming back is recognised as a copy: a resident, a consultation or an
+    organisation naming this server's own system is created again (a resident twice over)."""
+    original = Policy.refuse_echo
+
+    def refuse_echo(self: Policy, doc: Any) -> None:
+        if self.rtype == "Issue":
+            original(self, doc)
+
+    mp.setattr(Policy, "refuse_echo", refuse_echo)
+    return app
+
+
+def echo_tells_existence(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A copy is refused only when the record it names is stored, whoever sends it, and one
+    naming no record is created: the answer tells which records the server holds."""
+    original = Policy.refuse_echo
+
+    def refuse_echo(self: Policy, doc: Any) -> None:
+        service: Any = self.service  # the Service, whose store a policy is not given
+        with service.store.read() as tx:
+            held = any(isinstance(ref, dict) and ref.get("system") == self.service.source
+                       and tx.get(self.rtype, str(ref.get("value"))) is not None
+                       for ref in doc.get("externalRefs") or ())
+        if held:
+            original(self, doc)
+
+    mp.setattr(Policy, "refuse_echo", refuse_echo)
     return app
 
 
@@ -241,8 +266,14 @@ MUTANTS += [
            "a create stores its timestamps in UTC: the same instants, another document",
            times_stored_in_utc),
     Mutant("echo-not-recognised", "/req/core/echo-suppression",
-           "an issue carrying this server's own externalRef is created again",
+           "a record carrying this server's own externalRef is created again",
            echo_not_recognised),
+    Mutant("echo-recognised-for-issues-only", "/req/core/echo-suppression",
+           "only an issue carrying this server's own externalRef is recognised: a resident "
+           "coming back is created again", echo_recognised_for_issues_only),
+    Mutant("echo-tells-existence", "/req/core/echo-suppression",
+           "a copy is refused only when the record it names exists: the answer tells which "
+           "records the server holds", echo_tells_existence),
     Mutant("extensions-dropped-on-update", "/req/core/extensions-preserved",
            "a PUT drops the extensions", extensions_dropped_on_update),
     Mutant("create-overwrites", "/req/core/id-conflict",

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from ...integrity import salts_of, seal_history
 from ...specification import LATEST_CURSOR
 from ...validation import validate
+from .._client import Response
 from .._context import KitContext, KitFault, created_by
 from .._preset import Principal
 from .._registry import Skipped, check
@@ -817,22 +818,71 @@ def test_history(ctx: KitContext) -> None:
     )
 
 
+def _answer(resp: Response) -> str:
+    """A response as the echo check compares it: its status and, for a problem, its code."""
+    body = resp.json()
+    code = body.get("code") if isinstance(body, dict) and resp.status != 201 else None
+    return f"{resp.status} {code}" if isinstance(code, str) else str(resp.status)
+
+
+def _echo(ctx: KitContext, rt: str, system: str, value: str, who: Principal | None = None,
+          community: str | None = None) -> Response:
+    """Create a new ``rt`` whose externalRefs name ``system``'s record ``value``."""
+    echo = ctx.document(rt, community=community)
+    echo["externalRefs"] = [{"system": system, "value": value}]
+    return ctx.create(echo, who)
+
+
 @check("/req/core/echo-suppression")
 def test_echo(ctx: KitContext) -> None:
-    rt = _kind(ctx)
-    doc = ctx.document(rt)
-    stored = ctx.created(doc)
-    source = stored.get("meta", {}).get("source")
-    if not source:
-        raise Skipped("服务器没有给出 meta.source", "the server gives no meta.source")
-    echo = ctx.document(rt)
-    echo["externalRefs"] = [{"system": source, "value": doc["id"]}]
-    resp = ctx.create(echo)
-    ctx.expect(
-        resp.status != 201,
-        "回传的副本被当作新记录创建",
-        "the echoed copy was created as a new record",
-    )
+    """Every type whose schema carries externalRefs: a copy naming the server's own system
+    (the meta.source of what it creates) is not created again, and the answer is the one a
+    copy naming no record gets, also for a record the sender may not see."""
+    other = ctx.preset.other_community
+    outsider = ctx.preset.by_role(ctx.staff_role, community=other) if other else None
+    if outsider is not None and outsider.serves(ctx.preset.community):
+        outsider = None
+    tried = []
+    for rt in ctx.spec.resource_types:
+        if "externalRefs" not in ctx.spec.schema(rt).get("properties", {}):
+            continue
+        doc = ctx.document(rt)
+        made = ctx.create(doc)
+        body = made.json() if made.status == 201 else None
+        meta = body.get("meta") if isinstance(body, dict) else None
+        source = meta.get("source") if isinstance(meta, dict) else None
+        if not isinstance(source, str) or not source:
+            ctx.remark(f"无法创建 {rt}（{made.status}）或它没有 meta.source，没有检查它的回传",
+                       f"a {rt} could not be created ({made.status}) or has no meta.source, "
+                       "so its echo was not tried")
+            continue
+        tried.append(rt)
+        held = _echo(ctx, rt, source, doc["id"])
+        ctx.expect(held.status != 201, f"回传的 {rt} 副本被当作新记录创建",
+                   f"the echoed copy of a {rt} was created as a new record")
+        unknown = _echo(ctx, rt, source, ctx.new_id())
+        ctx.expect(_answer(unknown) == _answer(held),
+                   f"回传已有 {rt} 的副本得到 {_answer(held)}，指向不存在记录的得到 "
+                   f"{_answer(unknown)}：回答透露了记录是否存在",
+                   f"the copy of a {rt} the server holds got {_answer(held)}, one naming no "
+                   f"record {_answer(unknown)}: the answer tells whether the record exists")
+        if outsider is None or ctx.read(rt, doc["id"], outsider).status == 200:
+            continue  # no one to try, or shared beyond its community
+        unseen = _echo(ctx, rt, source, doc["id"], outsider, other)
+        control = _echo(ctx, rt, source, ctx.new_id(), outsider, other)
+        ctx.expect(_answer(unseen) == _answer(control),
+                   f"{outsider.name} 回传无权查看的 {rt} 的副本得到 {_answer(unseen)}，指向不存在"
+                   f"记录的得到 {_answer(control)}：回答透露了记录是否存在",
+                   f"{outsider.name}'s copy of a {rt} it may not see got {_answer(unseen)}, one "
+                   f"naming no record {_answer(control)}: the answer tells that the record "
+                   "exists")
+    if not tried:
+        raise Skipped("没有能创建的带 externalRefs 的资源", "no resource carrying externalRefs "
+                      "could be created")
+    if outsider is None:
+        ctx.remark("预设中没有只服务另一社区的工作人员，没有尝试回传无权查看的记录",
+                   "the preset has no staff serving only another community, so the echo of a "
+                   "record the sender may not see was not tried")
 
 
 @check("/req/core/open-codelist")
