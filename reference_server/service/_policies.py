@@ -646,9 +646,9 @@ class ConsultationPolicy(Policy):
     def _proposers_in_reach(self, tx: Any, principal: Principal, doc: Mapping[str, Any]
                             ) -> None:
         """/req/consultations/proposers-in-reach: staff name as proposers (who may withdraw
-        the topic) only residents whose records they read, or for who acted for one, a proxy
-        her record names. A resident nobody holds is answered as one beyond reach, so the
-        answer tells nothing of records the principal may not read."""
+        the topic) only residents whose records they read, and as who acted for one of them,
+        such a resident or a proxy her record names. A resident nobody holds is answered as
+        one beyond reach, so the answer tells nothing of records the principal may not read."""
         errors = []
         for i, entry in enumerate(sub(doc, "origin").get("proposers") or ()):
             if not isinstance(entry, Mapping):
@@ -661,7 +661,7 @@ class ConsultationPolicy(Policy):
                 acting = sub(entry, "resident").get("id")
                 proxies = [] if her is None else [
                     sub(p, "resident").get("id") for p in her.doc.get("proxies") or ()
-                    if isinstance(p, Mapping)]
+                    if isinstance(p, Mapping) and isinstance(sub(p, "resident").get("id"), str)]
                 named.append(("resident", acting, acting in proxies
                               or self._readable(tx, principal, acting) is not None))
             errors += [coded(f"/origin/proposers/{i}/{member}", OUT_OF_REACH,

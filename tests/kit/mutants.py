@@ -590,6 +590,31 @@ def proxy_proposes_himself(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def own_items_hidden(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A resident reading a consultation she proposed gets her own proposer entry redacted,
+    as anyone's: she cannot see that the record names her."""
+    mp.setattr(Access, "own_items", lambda self, principal, audience, rtype, doc, now=None: [])
+    return app
+
+
+def own_items_all_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A resident among a petition's proposers reads every proposer entry whole: she learns
+    who the other proposers are."""
+    original = Access.own_items
+
+    def own_items(self: Access, principal: Principal, audience: str, rtype: str, doc: Any,
+                  now: Any = None) -> list[tuple[int, Any]]:
+        if not original(self, principal, audience, rtype, doc, now):
+            return []
+        items = doc
+        for part in self.owned_items[rtype][0].strip("/").split("/"):
+            items = items[part]
+        return [(i, copy.deepcopy(item)) for i, item in enumerate(items)]
+
+    mp.setattr(Access, "own_items", own_items)
+    return app
+
+
 def stated_result_trusted(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = _effects._EFFECTS[("Consultation", "close-vote")]
 
@@ -1181,6 +1206,10 @@ MUTANTS: list[Mutant] = [
     Mutant("proposer-existence-told", "/req/consultations/proposers-in-reach",
            "staff naming a resident nobody holds are answered unlike one out of reach",
            proposer_existence_told),
+    Mutant("own-items-hidden", "/req/privacy/own-items-self",
+           "a resident reads her own proposer entry redacted", own_items_hidden),
+    Mutant("own-items-all-shown", "/req/privacy/own-items-self",
+           "a co-proposer reads every proposer entry whole", own_items_all_shown),
     Mutant("stated-result-trusted", "/req/consultations/close-vote-result",
            "close-vote takes the stated result over the tally", stated_result_trusted),
     Mutant("ballots-complete-unwritten", "/req/consultations/ballots-complete-at-close",

@@ -358,3 +358,48 @@ def test_a_proxy_listing_himself_withdraws_nothing_once_his_authorisation_ends(
                                     if_match=etag)
     assert refused.status_code == 403, refused.text
     assert api.staff.get(path).json()["status"] == "proposed"
+
+
+# -- /req/privacy/own-items-self ---------------------------------------------------------
+
+#: the readers of a joint petition: 王桂英, 李建国 (her proxy, who may read her record), and a
+#: resident none of its entries names
+READERS = ["resident", "proxy", "test-resident-chen"]
+#: whose entry each reader reads as her own
+OWN_ENTRIES = {"resident": {WANG}, "proxy": {WANG}, "test-resident-chen": set()}
+#: the personal members of a proposer entry (actor.json)
+PERSONAL = ("name", "userId", "resident", "onBehalfOf")
+
+
+@settings(max_examples=20, deadline=None)
+@given(named=st.lists(st.sampled_from([WANG, CHEN_RECORD, ABDU]), min_size=1, max_size=3,
+                      unique=True),
+       reader=st.sampled_from(READERS), acting=st.booleans())
+def test_a_proposer_reads_her_own_entry_whole_and_only_hers(
+        sqlite_api: Api, named: list[str], reader: str, acting: bool) -> None:
+    """A petition staff recorded: the resident reads her own proposer entry (and her proxy,
+    who may read her record, reads it) as it is stored, in a read, a list and the change
+    feed; every other entry, and the rest of the consultation, as her role's audience."""
+    api = sqlite_api
+    staff = TOKENS[ROLE_TOKEN["community-staff"]]
+    proposers = [{"role": "community-staff", "name": staff["name"], "userId": staff["userId"],
+                  "onBehalfOf": _ref(rid)} if acting else
+                 {"role": "resident", "name": f"居民{i}", "resident": _ref(rid)}
+                 for i, rid in enumerate(named)]
+    cursor = api.as_(reader).get("/changes", params={"cursor": "latest"}).json()["next"]
+    resp, path = _named_by(api, "community-staff", proposers)
+    assert resp.status_code == 201, resp.text
+    stored = api.staff.get(path).json()["origin"]["proposers"]
+    assert stored == proposers  # staff record a petition's entries as they are
+    read = api.as_(reader).get(path).json()
+    listed = next(i for i in api.as_(reader).get("/consultations", params={
+        "limit": 500, "updatedSince": resp.json()["meta"]["lastUpdated"]}).json()["items"]
+                  if i["id"] == path.rsplit("/", 1)[1])
+    changes = api.as_(reader).get("/changes", params={"cursor": cursor, "limit": 500}).json()
+    event = next(e["data"] for e in changes["items"] if e["subject"] == path[1:])
+    for got in (read, listed, event):
+        for entry, rid, whole in zip(got["origin"]["proposers"], named, stored, strict=True):
+            if rid in OWN_ENTRIES[reader]:
+                assert entry == whole
+            else:  # her role's audience: no personal member of another's entry
+                assert entry == {k: v for k, v in whole.items() if k not in PERSONAL}, entry

@@ -473,6 +473,57 @@ def _out_of_reach(ctx: KitContext, who: Principal, entry: dict[str, Any], member
              for e in errors])
 
 
+@check("/req/privacy/own-items-self")
+def test_own_proposer_entry_self(ctx: KitContext) -> None:
+    readers = [p for p in (ctx.optional(ROLE.resident), ctx.optional(ROLE.proxy))
+               if p is not None and p.resident]
+    if not readers:
+        raise Skipped("预设中没有给出居民标识（resident）的居民或代理人",
+                      "the preset has no resident or proxy giving a resident id")
+    scopes = (ctx.spec.privacy.get("recordAccess") or {}).get("proxyReadScopes") or ()
+    # Her record, one of a resident who lets each proxy read hers, and one of a stranger's.
+    records = [own_record(ctx, p) for p in readers if p.role == ROLE.resident]
+    records += [ctx.created(resident(ctx, [proxy(ctx, p, list(scopes)[:1])]))
+                for p in readers if p.role == ROLE.proxy and scopes]
+    records.append(ctx.created(resident(ctx)))
+    tails = {p.name: tail(ctx, p) for p in readers}
+    petition = [resident_actor(str(r["id"]), f"联名人{i}") for i, r in enumerate(records)]
+    doc = proposed(ctx, petition)
+    doc["origin"]["type"] = "joint-proposal"
+    c = Tracked(ctx, ctx.ensure_valid(doc, "(joint petition)"))
+    whole = (c.doc.get("origin") or {}).get("proposers") or []
+    for who in readers:
+        got = c.read(who)
+        ctx.expect_status(got, 200, zh=f"{who.name} 读取联名提议的协商",
+                          en=f"{who.name} reads the jointly proposed consultation")
+        redacted = (ctx.redact(c.doc, ctx.audience(who, c.doc)).get("origin") or {}).get(
+            "proposers") or []
+        own = [i for i, r in enumerate(records)
+               if r["id"] == who.resident or ctx.proxy_for(who, r, scopes)]
+        expected = [whole[i] if i in own else entry for i, entry in enumerate(redacted)]
+        views = [("read", got.json())]
+        views += [("change event", e.get("data"))
+                  for e in events_of(ctx, who, tails[who.name], CONSULTATION, c.id)]
+        for where, body in views:
+            shown = ((body or {}).get("origin") or {}).get("proposers") \
+                if isinstance(body, dict) else None
+            wrong = [i for i, (a, b) in enumerate(zip(shown or [], expected, strict=False))
+                     if a != b]
+            if shown is None or len(shown) != len(expected):
+                wrong = list(range(len(expected)))
+            ctx.expect(not wrong,
+                       f"{who.name}（{who.role}）在{_PLACES[where]}中收到的第 "
+                       f"{plain([i + 1 for i in wrong], 'zh')} 个提议人项不对：属于本人（或授权其"
+                       f"读取的居民）的项应完整提供，别人的项应按其受众删减",
+                       f"{who.name} ({who.role}) gets proposer entries "
+                       f"{plain([i + 1 for i in wrong])} wrong in a {where}: an entry of their "
+                       f"own (or of a resident who lets them read) goes whole, another's is "
+                       f"redacted for their audience")
+
+
+_PLACES = {"read": "读取", "change event": "变更事件"}
+
+
 def _residents_named(doc: Mapping[str, Any]) -> list[Any]:
     """The resident record ids the proposer entries of ``doc`` give as their own."""
     origin = doc.get("origin")
