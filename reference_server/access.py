@@ -133,6 +133,11 @@ class Access:
         #: (/req/privacy/own-issues-self)
         self.owned_by: Mapping[str, tuple[str, ...]] = {
             rt: tuple(pointers) for rt, pointers in (record.get("ownedBy") or {}).items()}
+        #: resource type → (the array whose items each belong to one resident, the members of
+        #: an item naming her, read as ``owned_by``) (/req/privacy/own-items-self)
+        self.owned_items: Mapping[str, tuple[str, tuple[str, ...]]] = {
+            rt: (str(rule["items"]), tuple(rule["ownedBy"]))
+            for rt, rule in (record.get("ownedItems") or {}).items()}
         publication = dict(record.get("publication") or {})
         #: audiences that read a resource of the types below only once it is published
         self.publication_audiences = frozenset(publication.pop("audiences", ()))
@@ -329,7 +334,12 @@ class Access:
         """
         if principal.role not in self.own_record_roles or principal.resident is None:
             return False
-        named = self.named_residents(stored)
+        return self._owned(principal, self.named_residents(stored), now)
+
+    def _owned(self, principal: Principal, named: list[str], now: datetime | None) -> bool:
+        """Whether what the residents ``named`` name (the ``ownedBy`` members, in order) is
+        ``principal``'s own: the last is her, or a resident whose proxy in force names her
+        (any scope when an earlier one names her, who acted for that resident)."""
         if not named:
             return False
         owner = named[-1]
@@ -340,6 +350,49 @@ class Access:
             return False
         scopes = self.every_scope if principal.resident in named else self.read_scopes
         return self.proxy_grants(record.doc, principal, scopes, now)
+
+    def own_items(self, principal: Principal, audience: str, rtype: str,
+                  doc: Mapping[str, Any], now: datetime | None = None
+                  ) -> list[tuple[int, Any]]:
+        """The items of ``doc`` (of ``rtype``, read as ``audience``) that are ``principal``'s
+        own by ``recordAccess.ownedItems``, each with its index and a copy as it is: a
+        resident's own proposer entry, read as herself while the rest is redacted
+        (/req/privacy/own-items-self)."""
+        rule = self.owned_items.get(rtype)
+        if (rule is None or audience == "self" or principal.role not in self.own_record_roles
+                or principal.resident is None):
+            return []
+        where, members = rule
+        try:
+            items = resolve_pointer(doc, where)
+        except LookupError:
+            return []
+        own = []
+        for i, item in enumerate(items if isinstance(items, list) else ()):
+            named = []
+            for member in members:
+                try:
+                    value = resolve_pointer(item, member)
+                except LookupError:
+                    continue
+                if isinstance(value, str):
+                    named.append(value)
+            if self._owned(principal, named, now):
+                own.append((i, copy.deepcopy(item)))
+        return own
+
+    def _restore_items(self, rtype: str, doc: dict[str, Any],
+                       own: list[tuple[int, Any]]) -> None:
+        """Put the reader's ``own`` items back, as they are, into the redacted ``doc``: only
+        where redaction kept the array, item for item."""
+        try:
+            items = resolve_pointer(doc, self.owned_items[rtype][0])
+        except LookupError:
+            return
+        if isinstance(items, list):
+            for i, item in own:
+                if i < len(items):
+                    items[i] = item
 
     def owner(self, stored: Stored) -> str | None:
         """The resident whose own resource ``stored`` is: the last of its ``ownedBy`` members
@@ -580,11 +633,15 @@ class Access:
             doc, minor = self._resident(principal, stored, audience, now, doc,
                                         own=state is not None)
         else:
+            # Her own items, as they are, before redaction may change them in place.
+            own = self.own_items(principal, audience, rtype, doc, now)
             # What was parsed to decide is handed over: redaction changes it, nothing is copied.
             taken = state is None and bool(text)
             doc = redact(stored.take_doc() if taken else doc, audience, pseudonym_key=self.key,
                          pseudonym_key_id=self.key_id, profile=self.profile,
                          copy=not (taken or state is not None))
+            if own:
+                self._restore_items(rtype, doc, own)
         if rtype in self.publication and audience in self.publication_audiences:
             self._public_area(rtype, doc)
         if rtype in self.reporter_types:

@@ -56,6 +56,9 @@ REPLY_BEFORE_DECIDE = "/req/voice/reply-before-decide"
 PROPOSERS_FIXED = "/req/consultations/proposers-fixed"
 #: a restricted resident record is written only by those who receive it whole
 RESTRICTED_WRITES = "/req/residents/restricted-writes"
+#: the residents staff name as proposers are within their reach
+IN_REACH = "/req/consultations/proposers-in-reach"
+OUT_OF_REACH = "consultation.proposer-out-of-reach"
 
 
 @policy_for("Resident")
@@ -533,6 +536,9 @@ class ConsultationPolicy(Policy):
         #: the roles that propose as themselves (or for those who authorised them): each
         #: proposer entry is bound to the credential (/req/consultations/proposers-fixed)
         self.bound_roles = frozenset(service.spec.parameter(PROPOSERS_FIXED, "boundRoles"))
+        #: the bound roles that propose only for residents who authorised them, never in their
+        #: own right: each of their entries acts for one (/req/consultations/proposers-fixed)
+        self.proxy_roles = frozenset(service.spec.parameter(PROPOSERS_FIXED, "proxyRoles"))
 
     def bind_creator(self, principal: Principal, doc: dict[str, Any],
                      bind: Callable[[Any, str], dict[str, Any]]) -> dict[str, Any]:
@@ -545,7 +551,23 @@ class ConsultationPolicy(Policy):
         given = origin.get("proposers")
         entries = given if isinstance(given, list) and given else [None]
         proposers = [bind(entry, f"/origin/proposers/{i}") for i, entry in enumerate(entries)]
+        if principal.role in self.proxy_roles:
+            self._for_others(principal, proposers if entries is given else [])
         return {**doc, "origin": {**origin, "proposers": proposers}}
+
+    def _for_others(self, principal: Principal, proposers: list[dict[str, Any]]) -> None:
+        """/req/consultations/proposers-fixed: a proxy proposes only for residents who
+        authorised him. An entry of his own, not acting for one (or none given, which would
+        record him), would keep him a proposer able to withdraw the topic once the
+        authorisation ended."""
+        own = next((i for i, p in enumerate(proposers) if "onBehalfOf" not in p), None)
+        if proposers and own is None:
+            return
+        raise forbidden(principal, "a proxy proposes only for residents who authorised him: "
+                        "each proposer entry of his gives onBehalfOf",
+                        "代理人只代授权他的居民提议：他的每个提议人项都必须给出 onBehalfOf",
+                        PROPOSERS_FIXED,
+                        "/origin/proposers" if own is None else f"/origin/proposers/{own}")
 
     def check_create(self, principal: Principal, doc: dict[str, Any]) -> None:
         self.serves_division(principal, doc, "/req/consultations/division-fixed")
@@ -614,21 +636,60 @@ class ConsultationPolicy(Policy):
 
     def check_create_stored(self, tx: Any, principal: Principal, doc: dict[str, Any]) -> None:
         self._issues_exist(tx, doc)
-        if principal.role != "proxy":
+        if principal.role not in self.bound_roles:
+            self._proposers_in_reach(tx, principal, doc)
+        if principal.role not in self.proxy_roles:
             return
-        # /req/residents/proxy-scope: a proxy proposes for someone, and for each one named only
-        # with that one's authorisation (one authorised entry must not carry a stranger's).
+        # /req/residents/proxy-scope: a proxy proposes for each one named only with that one's
+        # authorisation (one authorised entry must not carry a stranger's); that each entry
+        # acts for someone, bind_creator saw to.
         behalf = [(i, sub(p, "onBehalfOf").get("id"))
                   for i, p in enumerate(sub(doc, "origin").get("proposers") or ())
                   if isinstance(p, Mapping) and "onBehalfOf" in p]
         strangers = [i for i, rid in behalf
                      if not self.proxy_for(tx, principal, rid, "participate-consultations")]
-        if not behalf or strangers:
+        if strangers:
             raise forbidden(principal, "a proxy proposes only for residents who authorised "
                             "them to take part in consultations",
                             "代理人只能为授权其参与协商的居民提议", "/req/residents/proxy-scope",
-                            f"/origin/proposers/{strangers[0]}/onBehalfOf" if strangers
-                            else "/origin/proposers")
+                            f"/origin/proposers/{strangers[0]}/onBehalfOf")
+
+    def _proposers_in_reach(self, tx: Any, principal: Principal, doc: Mapping[str, Any]
+                            ) -> None:
+        """/req/consultations/proposers-in-reach: staff name as proposers (who may withdraw
+        the topic) only residents whose records they read, and as who acted for one of them,
+        such a resident or a proxy her record names. A resident nobody holds is answered as
+        one beyond reach, so the answer tells nothing of records the principal may not read."""
+        errors = []
+        for i, entry in enumerate(sub(doc, "origin").get("proposers") or ()):
+            if not isinstance(entry, Mapping):
+                continue
+            stands = "onBehalfOf" if "onBehalfOf" in entry else "resident"
+            rid = sub(entry, stands).get("id")
+            her = self._readable(tx, principal, rid)
+            named = [] if stands not in entry else [(stands, rid, her is not None)]
+            if stands == "onBehalfOf" and "resident" in entry:
+                acting = sub(entry, "resident").get("id")
+                proxies = [] if her is None else [
+                    sub(p, "resident").get("id") for p in her.doc.get("proxies") or ()
+                    if isinstance(p, Mapping) and isinstance(sub(p, "resident").get("id"), str)]
+                named.append(("resident", acting, acting in proxies
+                              or self._readable(tx, principal, acting) is not None))
+            errors += [coded(f"/origin/proposers/{i}/{member}", OUT_OF_REACH,
+                             self.service.spec.version, IN_REACH, value=value)
+                       for member, value, reached in named if not reached]
+        if errors:
+            raise Unprocessable(count=len(errors), errors=errors)
+
+    def _readable(self, tx: Any, principal: Principal, rid: Any) -> Stored | None:
+        """The resident record ``rid`` when the server holds it, not erased, and ``principal``
+        may read it (its communities and grids); None for any other, alike."""
+        record: Stored | None = (tx.get(self.access.person_type, rid) if isinstance(rid, str)
+                                 else None)
+        if (record is None or self.access.is_erased(record.doc)
+                or not self.access.can_see(principal, record)):
+            return None
+        return record
 
     def check_update(self, tx: Any, principal: Principal, current: Stored,
                      doc: dict[str, Any]) -> None:

@@ -554,6 +554,67 @@ def proposers_unbound(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def proposers_out_of_reach(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Staff name any resident as a proposer: one of another community or grid, or one nobody
+    holds, who may then withdraw a topic she never proposed."""
+    mp.setattr(_policies.ConsultationPolicy, "_proposers_in_reach",
+               lambda self, tx, principal, doc: None)
+    return app
+
+
+def proposer_existence_told(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Staff may not name a resident of another community or grid, but may name one the server
+    does not hold: the answer tells them whether a record beyond their reach exists."""
+    original = _policies.ConsultationPolicy._readable
+
+    def readable(self: Any, tx: Any, principal: Principal, rid: Any) -> Any:
+        held = tx.get(self.access.person_type, rid) if isinstance(rid, str) else None
+        return original(self, tx, principal, rid) if held is not None else _Unheld()
+
+    mp.setattr(_policies.ConsultationPolicy, "_readable", readable)
+    return app
+
+
+class _Unheld:
+    """A resident record the server does not hold, taken as one in reach."""
+
+    def __init__(self) -> None:
+        self.doc: dict[str, Any] = {}
+
+
+def proxy_proposes_himself(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A proxy may list himself as a proposer beside the residents he acts for (or name none,
+    and be recorded): he withdraws the topic after his authorisation ends."""
+    mp.setattr(_policies.ConsultationPolicy, "_for_others",
+               lambda self, principal, proposers: None)
+    return app
+
+
+def own_items_hidden(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A resident reading a consultation she proposed gets her own proposer entry redacted,
+    as anyone's: she cannot see that the record names her."""
+    mp.setattr(Access, "own_items", lambda self, principal, audience, rtype, doc, now=None: [])
+    return app
+
+
+def own_items_all_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A resident among a petition's proposers reads every proposer entry whole: she learns
+    who the other proposers are."""
+    original = Access.own_items
+
+    def own_items(self: Access, principal: Principal, audience: str, rtype: str, doc: Any,
+                  now: Any = None) -> list[tuple[int, Any]]:
+        if not original(self, principal, audience, rtype, doc, now):
+            return []
+        items = doc
+        for part in self.owned_items[rtype][0].strip("/").split("/"):
+            items = items[part]
+        return [(i, copy.deepcopy(item)) for i, item in enumerate(items)]
+
+    mp.setattr(Access, "own_items", own_items)
+    return app
+
+
 def stated_result_trusted(app: Any, mp: pytest.MonkeyPatch) -> Any:
     original = _effects._EFFECTS[("Consultation", "close-vote")]
 
@@ -1140,6 +1201,19 @@ MUTANTS: list[Mutant] = [
     Mutant("proposers-unbound", "/req/consultations/proposers-fixed",
            "a resident's create may name others as the proposers, or none",
            proposers_unbound),
+    Mutant("proxy-proposes-himself", "/req/consultations/proposers-fixed",
+           "a proxy lists himself as a proposer beside those he acts for",
+           proxy_proposes_himself),
+    Mutant("proposers-out-of-reach", "/req/consultations/proposers-in-reach",
+           "staff name residents of another community, or nobody held, as proposers",
+           proposers_out_of_reach),
+    Mutant("proposer-existence-told", "/req/consultations/proposers-in-reach",
+           "staff naming a resident nobody holds are answered unlike one out of reach",
+           proposer_existence_told),
+    Mutant("own-items-hidden", "/req/privacy/own-items-self",
+           "a resident reads her own proposer entry redacted", own_items_hidden),
+    Mutant("own-items-all-shown", "/req/privacy/own-items-self",
+           "a co-proposer reads every proposer entry whole", own_items_all_shown),
     Mutant("stated-result-trusted", "/req/consultations/close-vote-result",
            "close-vote takes the stated result over the tally", stated_result_trusted),
     Mutant("ballots-complete-unwritten", "/req/consultations/ballots-complete-at-close",

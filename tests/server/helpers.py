@@ -189,6 +189,16 @@ def example(name: str) -> dict[str, Any]:
     return doc
 
 
+def by_name_only(doc: dict[str, Any]) -> dict[str, Any]:
+    """The consultation ``doc`` (changed in place) whose proposers name residents by name
+    alone: an example's name residents the test servers do not hold, whom staff may not name
+    (/req/consultations/proposers-in-reach)."""
+    origin = doc.get("origin") or {}
+    origin["proposers"] = [{k: v for k, v in p.items() if k not in ("resident", "onBehalfOf")}
+                           for p in origin.get("proposers") or ()]
+    return doc
+
+
 def submitted_issue(**changes: Any) -> dict[str, Any]:
     """A new issue to submit, from the fire-lane example."""
     doc = example("issue/fire-lane-submitted.json")

@@ -34,6 +34,7 @@ from .helpers import (
     TOKENS,
     Api,
     Caller,
+    by_name_only,
     example,
     later,
     new_id,
@@ -201,7 +202,7 @@ def test_a_narrowed_consultation_leaves_the_public_feed(sqlite_api: Api) -> None
                    "feedback", "meta", "externalRefs"):
         doc.pop(member, None)
     doc.update(status="proposed", history=doc["history"][:1], visibility="public")
-    resp = api.staff.create(doc)
+    resp = api.staff.create(by_name_only(doc))
     assert resp.status_code == 201, resp.text
     subject = f"consultations/{doc['id']}"
     public = api.as_("public")

@@ -43,6 +43,7 @@ from .helpers import (
     TOKENS,
     Api,
     Caller,
+    by_name_only,
     example,
     new_id,
     submitted_issue,
@@ -82,7 +83,7 @@ def _consultation_naming(her: dict[str, Any]) -> dict[str, Any]:
     doc["parties"] = [*doc.get("parties", []), {
         "id": "p-her", "stakeholderType": "resident", "roles": ["participant"],
         "person": {"name": her["name"], "resident": _ref(her)}}]
-    return doc
+    return by_name_only(doc)
 
 
 class World:

@@ -12,7 +12,7 @@ import json
 import random
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,9 @@ EXAMPLE_COMMUNITY = "110105001001"
 EXAMPLE_OTHER_COMMUNITY = "110105001002"
 #: how many pages a listing is followed for before the kit gives up on reaching its end
 MAX_PAGES = 500
+#: resource type → what makes a template of it one any server takes from the kit's writers,
+#: changing it in place; the checks, which know the types, fill it in (checks/_shared.py)
+SHAPERS: dict[str, Callable[[dict[str, Any]], None]] = {}
 
 
 class KitFault(RuntimeError):
@@ -192,6 +195,9 @@ class KitContext:
         picked = (max(choices, key=functools.partial(_personal_held, self.spec)) if telling
                   else self.rng.choice(choices))
         out = self.adapt(picked, community=community)
+        shape = SHAPERS.get(resource_type)
+        if shape is not None:
+            shape(out)
         # The example's reply deadline may be later than the server's city allows (its
         # profile's reply days, /req/voice/reply-due): one the fewest days any city may set
         # is kept by every server as stated.

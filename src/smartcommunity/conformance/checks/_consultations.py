@@ -13,7 +13,7 @@ from ...validation import validate
 from .._context import KitContext, KitFault
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._people import proxy, resident
+from ._people import own_record, proxy, resident
 from ._shared import (
     AFTER_9999,
     CLOSE_VOTE,
@@ -299,6 +299,7 @@ def test_withdraw_by_proposer(ctx: KitContext) -> None:
         c.refuse("withdraw", {}, who, 403, f"withdraw by {who.name} ({who.role})")
     own = ctx.optional(ROLE.resident)
     if own is not None and own.resident:
+        own_record(ctx, own)  # staff name only residents they read (proposers-in-reach)
         mine = Tracked(ctx, proposed(ctx, [resident_actor(own.resident, "提议人")]))
         mine.act("withdraw", {"reason": "proposer-request"}, own)
         withdrawn = transition(ctx, CONSULTATION, "withdraw")["to"]
@@ -347,11 +348,184 @@ def test_proposers_fixed(ctx: KitContext) -> None:
                    f"被拒收的文档（{what}）被保存了", f"the refused document ({what}) was stored")
     else:
         c = Tracked(ctx, proposed(ctx))
+    agent = ctx.optional(ROLE.proxy)
+    if agent is not None and agent.resident:
+        _proxy_for_others(ctx, agent)
     # Staff may update the consultation, never who proposed it (and so who may withdraw it).
     origin = dict(c.doc.get("origin") or {})
     origin["proposers"] = [resident_actor(ctx.new_id(), "另一位居民")]
     resp = c.refused(c.put(expect=None, origin=origin), 422, "PUT replacing the proposers")
     expect_code(ctx, resp.json() or {}, "consultation.proposers-fixed")
+
+
+def _proxy_for_others(ctx: KitContext, agent: Principal) -> None:
+    """A proxy proposes only for residents who authorised him: an entry of his own beside
+    hers (which would leave him able to withdraw once she ends his authorisation), or naming
+    no proposers, is refused and nothing is stored; hers alone is taken."""
+    record = resident(ctx, [proxy(ctx, agent, ["participate-consultations"])])
+    ctx.created(record)
+    for_her = {"role": ROLE.proxy, "onBehalfOf": resident_ref(record["id"])}
+    cases: dict[str, list[dict[str, Any]] | None] = {
+        "an entry of his own beside hers": [for_her, {"role": ROLE.proxy}],
+        "no proposers": None}
+    def acting(proposers: list[dict[str, Any]] | None) -> dict[str, Any]:
+        doc = proposed(ctx, [for_her])
+        doc["origin"]["type"] = "joint-proposal"
+        if proposers is None:
+            doc["origin"].pop("proposers")
+        else:
+            doc["origin"]["proposers"] = proposers
+        # he creates it acting for her, whatever resident the template's actor acts for
+        doc["history"][0]["actor"] = dict(for_her)
+        return ctx.ensure_valid(doc, "(consultation a proxy proposes)")
+
+    for what, proposers in cases.items():
+        doc = acting(proposers)
+        ctx.expect_problem(ctx.create(doc, agent), 403)
+        ctx.expect(ctx.read(CONSULTATION, doc["id"]).status == 404,
+                   f"代理人提出的议题（{_PROXY_CASES_ZH[what]}）被拒收后仍被保存了",
+                   f"the topic the proxy proposed with {what} was stored though refused")
+    resp = ctx.create(acting([for_her]), agent)
+    ctx.expect_status(resp, 201, zh="代理人代授权他的居民提议",
+                      en="the proxy proposes for the resident who authorised him")
+
+
+_PROXY_CASES_ZH = {"an entry of his own beside hers": "在她的项旁边列出他本人",
+                   "no proposers": "没有列出提议人"}
+
+
+@check("/req/consultations/proposers-in-reach")
+def test_proposers_in_reach(ctx: KitContext) -> None:
+    creators = {r for t in ctx.spec.lifecycle(CONSULTATION)["transitions"] if not t["from"]
+                for r in t["roles"]}
+    bound = set(ctx.spec.parameter("/req/consultations/proposers-fixed", "boundRoles"))
+    namers = ctx.serving(*sorted(creators - bound))
+    if not namers:
+        raise Skipped("预设中没有能列出提议人的工作人员（如网格员、社区工作人员）",
+                      "the preset has no staff who name proposers (such as grid workers or "
+                      "community staff)")
+    scoped = set(ctx.spec.privacy["recordAccess"].get("gridScopedRoles") or ())
+    other = ctx.preset.other_community
+    outsider = ctx.preset.by_role(ctx.staff_role, community=other) if other else None
+    theirs = None
+    if other and outsider is not None:
+        doc = resident(ctx, community=other)
+        if ctx.create(doc, outsider).status == 201:
+            theirs = doc["id"]
+    for who in namers:
+        grids = [g for g in who.grids if g.startswith(ctx.preset.community + "-")]
+        if who.role in scoped and not grids:
+            continue  # a grid worker without a grid of the community reads none of its people
+        inside = _resident_in(ctx, grids[0] if who.role in scoped else None)
+        mine = proposed(ctx, [resident_actor(inside, "提议人")])
+        ctx.expect_status(ctx.create(mine, who), 201,
+                          zh=f"{who.name}（{who.role}）列出其能读取的居民为提议人",
+                          en=f"{who.name} ({who.role}) names a resident whose record they read "
+                             f"as the proposer")
+        nobody = ctx.new_id()
+        alike = _out_of_reach(ctx, who, resident_actor(nobody, "提议人"), "resident", nobody,
+                              "列出服务器上没有的居民为提议人",
+                              "naming a resident the server does not hold as proposer")
+        beyond = []
+        if theirs is not None and not who.serves(str(other)):
+            beyond.append((theirs, "列出另一社区的居民为提议人",
+                           "naming a resident of another community as proposer"))
+        if who.role in scoped:
+            elsewhere = next(f"{ctx.preset.community}-{code}" for code in ("Z9", "Z8", "Z7")
+                             if f"{ctx.preset.community}-{code}" not in who.grids)
+            beyond.append((_resident_in(ctx, elsewhere), "列出本社区另一网格的居民为提议人",
+                           "naming a resident of another grid of the community as proposer"))
+        for rid, zh, en in beyond:
+            got = _out_of_reach(ctx, who, resident_actor(rid, "提议人"), "resident", rid, zh, en)
+            ctx.expect(got == alike,
+                       f"{who.name}{zh}得到的回答与列出服务器上没有的居民不同，"
+                       f"从而能探知其范围以外的记录是否存在",
+                       f"{who.name} gets another answer {en} than naming one the server does "
+                       f"not hold, and so finds out whether a record beyond their reach exists")
+        nobody = ctx.new_id()
+        _out_of_reach(ctx, who, {"role": who.role, "onBehalfOf": resident_ref(nobody)},
+                      "onBehalfOf", nobody, "以代服务器上没有的居民行事的项提议",
+                      "with an entry acting for a resident the server does not hold")
+
+
+def _resident_in(ctx: KitContext, grid: str | None) -> str:
+    """A fresh resident record of the preset's community (in ``grid``, when given)."""
+    doc = resident(ctx)
+    if grid is not None:
+        for membership in doc.get("memberships") or ():
+            membership.update(community=ctx.preset.community, grid=grid)
+    return str(ctx.created(ctx.ensure_valid(doc, "(resident record)"))["id"])
+
+
+def _out_of_reach(ctx: KitContext, who: Principal, entry: dict[str, Any], member: str,
+                  rid: str, zh: str, en: str) -> tuple[Any, ...]:
+    """``who`` proposes naming ``entry`` (its ``member`` naming ``rid``), beyond their reach:
+    422 consultation.proposer-out-of-reach at that member, nothing stored. The answer, the
+    named id taken out of it, to compare with another's."""
+    doc = proposed(ctx, [entry])
+    problem = ctx.expect_problem(ctx.create(doc, who), 422)
+    expect_code(ctx, problem, "consultation.proposer-out-of-reach")
+    expect_pointer(ctx, problem, f"/origin/proposers/0/{member}")
+    ctx.expect(ctx.read(CONSULTATION, doc["id"]).status == 404,
+               f"{who.name}{zh}被拒收后，协商仍被保存了",
+               f"the consultation {who.name} proposed {en} was stored though refused")
+    errors = [e for e in problem.get("errors") or [] if isinstance(e, dict)]
+    return (problem.get("status"), problem.get("code"),
+            json.dumps(problem.get("message"), ensure_ascii=False, sort_keys=True),
+            [(e.get("pointer"), e.get("code"),
+              json.dumps(e.get("message"), ensure_ascii=False, sort_keys=True).replace(rid, "…"))
+             for e in errors])
+
+
+@check("/req/privacy/own-items-self")
+def test_own_proposer_entry_self(ctx: KitContext) -> None:
+    readers = [p for p in (ctx.optional(ROLE.resident), ctx.optional(ROLE.proxy))
+               if p is not None and p.resident]
+    if not readers:
+        raise Skipped("预设中没有给出居民标识（resident）的居民或代理人",
+                      "the preset has no resident or proxy giving a resident id")
+    scopes = (ctx.spec.privacy.get("recordAccess") or {}).get("proxyReadScopes") or ()
+    # Her record, one of a resident who lets each proxy read hers, and one of a stranger's.
+    records = [own_record(ctx, p) for p in readers if p.role == ROLE.resident]
+    records += [ctx.created(resident(ctx, [proxy(ctx, p, list(scopes)[:1])]))
+                for p in readers if p.role == ROLE.proxy and scopes]
+    records.append(ctx.created(resident(ctx)))
+    tails = {p.name: tail(ctx, p) for p in readers}
+    petition = [resident_actor(str(r["id"]), f"联名人{i}") for i, r in enumerate(records)]
+    doc = proposed(ctx, petition)
+    doc["origin"]["type"] = "joint-proposal"
+    c = Tracked(ctx, ctx.ensure_valid(doc, "(joint petition)"))
+    whole = (c.doc.get("origin") or {}).get("proposers") or []
+    for who in readers:
+        got = c.read(who)
+        ctx.expect_status(got, 200, zh=f"{who.name} 读取联名提议的协商",
+                          en=f"{who.name} reads the jointly proposed consultation")
+        redacted = (ctx.redact(c.doc, ctx.audience(who, c.doc)).get("origin") or {}).get(
+            "proposers") or []
+        own = [i for i, r in enumerate(records)
+               if r["id"] == who.resident or ctx.proxy_for(who, r, scopes)]
+        expected = [whole[i] if i in own else entry for i, entry in enumerate(redacted)]
+        views = [("read", got.json())]
+        views += [("change event", e.get("data"))
+                  for e in events_of(ctx, who, tails[who.name], CONSULTATION, c.id)]
+        for where, body in views:
+            shown = ((body or {}).get("origin") or {}).get("proposers") \
+                if isinstance(body, dict) else None
+            wrong = [i for i, (a, b) in enumerate(zip(shown or [], expected, strict=False))
+                     if a != b]
+            if shown is None or len(shown) != len(expected):
+                wrong = list(range(len(expected)))
+            ctx.expect(not wrong,
+                       f"{who.name}（{who.role}）在{_PLACES[where]}中收到的第 "
+                       f"{plain([i + 1 for i in wrong], 'zh')} 个提议人项不对：属于本人（或授权其"
+                       f"读取的居民）的项应完整提供，别人的项应按其受众删减",
+                       f"{who.name} ({who.role}) gets proposer entries "
+                       f"{plain([i + 1 for i in wrong])} wrong in a {where}: an entry of their "
+                       f"own (or of a resident who lets them read) goes whole, another's is "
+                       f"redacted for their audience")
+
+
+_PLACES = {"read": "读取", "change event": "变更事件"}
 
 
 def _residents_named(doc: Mapping[str, Any]) -> list[Any]:

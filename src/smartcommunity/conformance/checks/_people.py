@@ -11,10 +11,11 @@ from .._registry import Skipped
 from ._shared import RESIDENT, ROLE, Tracked, resident_ref
 
 
-def resident(ctx: KitContext, proxies: Iterable[dict[str, Any]] = (), **changes: Any
-             ) -> dict[str, Any]:
-    """A fresh resident record of the preset's community, with exactly ``proxies``."""
-    doc = ctx.document(RESIDENT)
+def resident(ctx: KitContext, proxies: Iterable[dict[str, Any]] = (), *,
+             community: str | None = None, **changes: Any) -> dict[str, Any]:
+    """A fresh resident record of the preset's community (or ``community``), with exactly
+    ``proxies``."""
+    doc = ctx.document(RESIDENT, community=community)
     doc["proxies"] = list(proxies)
     if not doc["proxies"]:
         doc.pop("proxies")

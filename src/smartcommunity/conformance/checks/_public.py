@@ -22,7 +22,7 @@ from ...pointers import nodes
 from ...transparency import FIGURES_PAGED, HOME_PAGED, month_of
 from .._context import KitContext
 from .._registry import Failed, check
-from ._shared import Tracked, new_issue, proposed, resident_actor
+from ._shared import Tracked, named_proposer, new_issue, proposed
 from ._voice import REPLY, _opinion, _proposal, _recorder
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ def _unique_words(ctx: KitContext, n: int = 6) -> str:
 
 def _consultation(ctx: KitContext, visibility: str, title: str,
                   proposer: str | None = None) -> Tracked:
-    doc = proposed(ctx, [resident_actor(ctx.new_id(), proposer)] if proposer else None)
+    doc = proposed(ctx, [named_proposer(proposer)] if proposer else None)
     doc["visibility"] = visibility
     doc["title"] = title
     return Tracked(ctx, ctx.ensure_valid(doc, "(consultation for the public pages)"))

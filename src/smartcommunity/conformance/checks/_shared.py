@@ -25,7 +25,7 @@ from ...pointers import pointer
 from ...profiles import Profile, load_profile
 from ...validation import compile_plan, values_at
 from .._client import Response
-from .._context import KitContext
+from .._context import SHAPERS, KitContext
 from .._preset import Principal
 from .._registry import Failed, Skipped
 
@@ -289,6 +289,28 @@ def resident_actor(rid: str, name: str, role: str = ROLE.resident, **more: Any
     return {"role": role, "name": name, "resident": resident_ref(rid), **more}
 
 
+def named_proposer(name: str) -> dict[str, Any]:
+    """A proposer entry naming a resident by name alone, as a paper petition may: no record
+    of hers, so it names nobody staff must be able to read
+    (/req/consultations/proposers-in-reach) and gives nobody the right to withdraw."""
+    return {"role": ROLE.resident, "name": name}
+
+
+def _by_name_only(doc: dict[str, Any]) -> None:
+    """A consultation template whose proposers name residents by name alone: the spec's name
+    residents of its example community, whom a server under test need not hold, and staff
+    name as proposers only residents whose records they read
+    (/req/consultations/proposers-in-reach)."""
+    origin = doc.get("origin")
+    if isinstance(origin, dict) and isinstance(origin.get("proposers"), list):
+        origin["proposers"] = [
+            {k: v for k, v in p.items() if k not in ("resident", "onBehalfOf")}
+            if isinstance(p, dict) else p for p in origin["proposers"]]
+
+
+SHAPERS[CONSULTATION] = _by_name_only
+
+
 def other_community(ctx: KitContext) -> str:
     """A community other than the preset's, structurally valid."""
     if ctx.preset.other_community and ctx.preset.other_community != ctx.preset.community:
@@ -477,12 +499,11 @@ CLOSE_VOTE = "close-vote"
 
 def proposed(ctx: KitContext, proposers: list[dict[str, Any]] | None = None
              ) -> dict[str, Any]:
-    """A fresh consultation proposed by residents (``proposers``; default: a stranger),
-    visible to the community."""
+    """A fresh consultation proposed by residents (``proposers``; default: one named
+    by name alone, who has no record), visible to the community."""
     doc = fresh(ctx, CONSULTATION)
     origin = {k: v for k, v in (doc.get("origin") or {}).items() if k != "issues"}
-    origin.update(type="resident-proposal",
-                  proposers=proposers or [resident_actor(ctx.new_id(), "提议人")])
+    origin.update(type="resident-proposal", proposers=proposers or [named_proposer("提议人")])
     doc["origin"] = origin
     doc["visibility"] = "community"
     # Whom the template's creator acted for goes with the template's proposers: kept, it
