@@ -192,6 +192,9 @@ class Access:
         #: resident: the audiences serving its community and proxies of these scopes
         #: (/req/residents/restricted-disclosure)
         self.restricted_state: str | None = restricted.get("state")
+        #: the member of ``restriction`` that a request made while the record was restricted
+        #: carries until it is decided: the record stays restricted (/req/residents/rights-request)
+        self.restricted_kept: str | None = restricted.get("kept")
         self.restricted_audiences = frozenset(restricted.get("audiences") or ())
         self.restricted_scopes = frozenset(restricted.get("proxyScopes") or ())
         #: in a minor's record, class → the class it is treated as
@@ -692,7 +695,7 @@ class Access:
         state = restriction.get("state") if isinstance(restriction, Mapping) else None
         return not (
             state == self.erased_state
-            or (state == self.restricted_state
+            or (self.is_restricted(doc)
                 and not self._may_see_restricted(principal, stored, audience, now))
             or principal.role in self.consent_roles
             or (audience, stored.rtype) in self._necessary
@@ -730,7 +733,7 @@ class Access:
         if state == self.erased_state:
             # Every state of an erased record is its erased form, to every reader.
             return self.erased_form(doc), None
-        if (state == self.restricted_state
+        if (self.is_restricted(doc)
                 and not self._may_see_restricted(principal, stored, audience, now)):
             return self.erased_form(doc), None
         if principal.role in self.consent_roles:
@@ -764,12 +767,23 @@ class Access:
         """Whether ``stored`` is a restricted person's record that reaches ``principal`` only
         in its minimal form (/req/residents/restricted-disclosure), so that ``principal``
         writes nothing to it (/req/residents/restricted-writes)."""
-        if stored.rtype != self.person_type or self.restricted_state is None:
+        if stored.rtype != self.person_type:
             return False
-        restriction = stored.doc.get("restriction")
-        state = restriction.get("state") if isinstance(restriction, Mapping) else None
-        return state == self.restricted_state and not self._may_see_restricted(
+        return self.is_restricted(stored.doc) and not self._may_see_restricted(
             principal, stored, self.audience(principal, stored, now), now)
+
+    def is_restricted(self, doc: Mapping[str, Any]) -> bool:
+        """Whether the person record ``doc`` (a stored state of it with its current
+        restriction) is restricted: in the restricted state, or with a request made while it
+        was, not yet decided, which leaves it so (/req/residents/restricted-disclosure).
+        The state alone cannot tell the second: a record never restricted asks too."""
+        restriction = doc.get("restriction")
+        if not isinstance(restriction, Mapping) or self.restricted_state is None:
+            return False
+        state = restriction.get("state")
+        return state == self.restricted_state or (
+            self.restricted_kept is not None and self.restricted_kept in restriction
+            and state != self.erased_state)
 
     def _may_see_restricted(self, principal: Principal, stored: Stored, audience: str,
                             now: datetime | None) -> bool:

@@ -107,13 +107,35 @@ class ResidentPolicy(Policy):
                        doc: dict[str, Any]) -> dict[str, Any]:
         new_state = self._state(doc)
         restriction = doc.get("restriction")
-        if (new_state in self.requested and new_state != self._state(stored.doc)
-                and isinstance(restriction, dict)):
+        if new_state == self._state(stored.doc) or not isinstance(restriction, dict):
+            return doc  # restrictedAt, if changed, is refused in check_update
+        if new_state in self.requested:
             # /req/residents/rights-request: the server records when the request was made,
             # whatever the body states; the earlier request's decision is not this one's.
             kept = {k: v for k, v in restriction.items() if k not in self.request_members}
-            doc = {**doc, "restriction": {**kept, "requestedAt": stamp(now_cst())}}
-        return doc
+            restriction = {**kept, "requestedAt": stamp(now_cst())}
+        return {**doc, "restriction": self._marked(stored.doc, restriction)}
+
+    def _marked(self, old: Mapping[str, Any], restriction: Mapping[str, Any]
+                ) -> dict[str, Any]:
+        """``restriction``, the new one of a record whose state changes from ``old``'s, with
+        the server's record of a restriction that holds through it
+        (/req/residents/rights-request): a request made while restricted records when the
+        restriction was carried out (its decidedAt, never after the request), one moving
+        between the requests keeps it, a decision drops it. What a body states is never
+        taken, so that no request lifts a restriction or makes one."""
+        marker = self.access.restricted_kept
+        out = {k: v for k, v in restriction.items() if k != marker}
+        if marker is None or out.get("state") not in self.requested:
+            return out
+        before = sub(old, "restriction")
+        if before.get("state") == self.access.restricted_state:
+            decided, asked = before.get("decidedAt"), out.get("requestedAt")
+            out[marker] = (decided if isinstance(decided, str) and isinstance(asked, str)
+                           and not _later(decided, asked) else asked)
+        elif before.get("state") in self.requested and marker in before:
+            out[marker] = before[marker]
+        return out
 
     def check_update(self, tx: Any, principal: Principal, current: Stored,
                      doc: dict[str, Any]) -> None:
@@ -159,11 +181,16 @@ class ResidentPolicy(Policy):
                             "the decision of those who carry out erasure",
                             "限制与删除状态只能由居民申请或由执行删除的人员决定而改变",
                             "/req/residents/rights-request", "/restriction")
+        if new_state == old_state:
+            self._marker_kept(principal, old, doc)
         if not principal.serves_any(derive(doc).communities):
             raise forbidden(principal, "the record would leave the communities you serve",
                             "更新后的记录不属于您服务的社区", "/req/privacy/community-isolation",
                             "/memberships")
-        if new_state == "restricted" and old_state not in ("restricted", "restriction-requested"):
+        # Refusing a request made while the record was restricted, staff restrict it again:
+        # that restriction was decided before (/req/residents/erasure-on-request).
+        if (new_state == "restricted" and old_state not in ("restricted", "restriction-requested")
+                and self.access.restricted_kept not in sub(old, "restriction")):
             self._on_legal_ground("restrict", sub(doc, "restriction").get("reason"))
         if new_state in self.requested and new_state != old_state:
             raise forbidden(principal, "only the resident or their proxy may ask for "
@@ -182,6 +209,22 @@ class ResidentPolicy(Policy):
                                 "request and stays as it is",
                                 f"restriction.{member} 是服务器对申请的记录，不得更改",
                                 "/req/residents/rights-request", f"/restriction/{member}")
+        self._marker_kept(principal, old, doc)
+
+    def _marker_kept(self, principal: Principal, old: Mapping[str, Any],
+                     doc: Mapping[str, Any]) -> None:
+        """/req/residents/rights-request: leaving the state as it is, no update moves or drops
+        the server's record that a restriction holds through the pending request (dropping it
+        would lift the restriction, adding it make one)."""
+        marker = self.access.restricted_kept
+        if marker is None:
+            return
+        before, now = sub(old, "restriction"), sub(doc, "restriction")
+        if not _same_instant(before.get(marker), now.get(marker)):
+            raise forbidden(principal, f"restriction.{marker} is the server's record that the "
+                            "restriction holds until the request is decided, and stays as it is",
+                            f"restriction.{marker} 是服务器对限制处理在申请决定之前仍然有效的记录，"
+                            "不得更改", "/req/residents/rights-request", f"/restriction/{marker}")
 
     def _on_legal_ground(self, operation: str, reason: Any) -> None:
         """/req/residents/erasure-on-request: without the resident's request, only a legal
@@ -254,9 +297,10 @@ class ResidentPolicy(Policy):
         if operation == "erasure-request":
             new = copy.deepcopy(doc)
             requested_at = restriction.get("requestedAt") if state == "erasure-requested" else at
-            new["restriction"] = {"state": "erasure-requested", "requestedAt": requested_at or at}
-            if reason:
-                new["restriction"]["reason"] = reason
+            asked = {"state": "erasure-requested", "requestedAt": requested_at or at,
+                     **({"reason": reason} if reason else {})}
+            # A restricted record stays so while its erasure waits (rights-request).
+            new["restriction"] = self._marked(doc, asked)
             return new, "updated"
         new = self.access.erased_form(doc)
         new["restriction"] = {"state": "erased",

@@ -2153,6 +2153,30 @@ def restricted_written(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def restriction_lifted_on_request(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A request made while the record is restricted lifts the restriction until it is
+    decided: the server keeps no record that it was restricted, so an erasure asked for gives
+    every reader the whole record again."""
+    mp.setattr(_policies.ResidentPolicy, "_marked",
+               lambda self, old, restriction: {k: v for k, v in restriction.items()
+                                               if k != "restrictedAt"})
+    return app
+
+
+def pending_restriction_written(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Writes are refused only in the state restricted: once erasure is asked for, a writer
+    still given only the minimal form changes the record it cannot read."""
+    original = Access.restricted_from
+
+    def restricted_from(self: Access, principal: Principal, stored: Stored,
+                        now: datetime | None = None) -> bool:
+        state = (stored.doc.get("restriction") or {}).get("state")
+        return state == self.restricted_state and original(self, principal, stored, now)
+
+    mp.setattr(Access, "restricted_from", restricted_from)
+    return app
+
+
 MUTANTS += [
     Mutant("unreceived-dropped", "/req/privacy/update-keeps-unreceived",
            "an update by a hotline operator or grid worker deletes what it does not receive",
@@ -2169,6 +2193,13 @@ MUTANTS += [
     Mutant("restricted-written", "/req/residents/restricted-writes",
            "a grid worker, hotline operator or system principal given only the minimal form of "
            "a restricted record changes its status and external ids", restricted_written),
+    Mutant("restriction-lifted-on-request", "/req/residents/restricted-disclosure",
+           "a restricted resident's erasure request gives grid workers, the hotline and "
+           "system mirrors her whole record again until it is carried out",
+           restriction_lifted_on_request),
+    Mutant("pending-restriction-written", "/req/residents/restricted-writes",
+           "once erasure of a restricted record is asked for, writers given only its minimal "
+           "form change its status and external ids", pending_restriction_written),
 ]
 from .mutants_profiles import MUTANTS as _profiles; MUTANTS += _profiles  # noqa: E402, E702, I001
 from .mutants_indicators import MUTANTS as _indicators; MUTANTS += _indicators  # noqa: E402, E702, I001

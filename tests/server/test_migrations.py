@@ -330,3 +330,57 @@ def test_stored_histories_get_salts_the_same_in_every_state(database: str) -> No
         assert verify_feed(events) == []
     finally:
         store.dispose()
+
+
+def test_pending_requests_of_restricted_records_keep_the_restriction(database: str) -> None:
+    """Revision 0008 gives a request made while a record was restricted, stored before it,
+    restrictedAt as a server writes it now, in the current version and in every state of
+    the request in the feed (/req/residents/rights-request); a request of a record never
+    restricted, or one whose earlier state the feed does not hold, gets none. Its downgrade
+    takes the marker away."""
+    from fastapi.testclient import TestClient
+
+    from .conftest import make_app
+    from .helpers import Api
+    from .test_restriction_kept import PATHS, _ask, _load, _restricted
+
+    with TestClient(make_app(database, demo=False)) as client:
+        api = Api(client)
+        kept = [_restricted() for _ in PATHS]
+        never, imported = _restricted("none"), _restricted("erasure-requested")
+        never["restriction"] = {"state": "none"}
+        for doc in (*kept, never, imported):
+            _load(api, doc)
+        for doc, steps in zip(kept, PATHS.values(), strict=True):
+            _ask(api, f"/residents/{doc['id']}", steps)
+        _ask(api, f"/residents/{never['id']}", PATHS["erasure-request"])
+    store = Store(database, group_commit=False)
+    try:
+        engine = store.read_engine
+
+        def marks() -> dict[str, list[Any]]:
+            """Each resident's restrictedAt: in its current version, then in each state."""
+            out: dict[str, list[Any]] = {}
+            with engine.connect() as conn:
+                for query in ("SELECT id, doc FROM resources WHERE rtype = 'Resident'",
+                              "SELECT rid, data FROM events WHERE rtype = 'Resident' "
+                              "ORDER BY seq"):
+                    for rid, text in conn.exec_driver_sql(query).all():
+                        restriction = orjson.loads(text).get("restriction") or {}
+                        out.setdefault(rid, []).append(restriction.get("restrictedAt"))
+            return out
+
+        written = marks()
+        for doc, steps in zip(kept, PATHS.values(), strict=True):
+            decided = doc["restriction"]["decidedAt"]
+            # current, then the state loaded restricted and one for each request
+            assert written[doc["id"]] == [decided, None, *[decided] * len(steps)]
+        assert set(written[never["id"]]) == set(written[imported["id"]]) == {None}
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0007")
+        assert {m for found in marks().values() for m in found} == {None}
+        with engine.begin() as conn:
+            command.upgrade(migrations_config(conn), "head")
+        assert marks() == written
+    finally:
+        store.dispose()

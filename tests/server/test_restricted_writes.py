@@ -175,8 +175,10 @@ def test_those_who_read_it_whole_still_act_on_it(sqlite_api: Api) -> None:
 
 
 def test_a_pending_erasure_request_is_no_restriction(sqlite_api: Api) -> None:
-    """erasure-requested is a request not yet carried out, as restriction-requested is: the
-    record is served and written as before, what a writer does not receive kept."""
+    """erasure-requested asked from a state other than restricted (no restrictedAt) is a
+    request not yet carried out, as restriction-requested is: the record is served and
+    written as before, what a writer does not receive kept (see test_restriction_kept.py for
+    one asked while restricted)."""
     api = sqlite_api
     doc = _restricted()
     doc["restriction"] = {"state": "erasure-requested", "requestedAt": later(-1)}

@@ -1809,6 +1809,12 @@ class ResidentRestriction(SpecModel):
         title="决定时间 / Decided at",
         description="对最近一次申请作出决定或执行的时间。 / When the latest request was decided or carried out.",
     )
+    restricted_at: DateTime | None = Field(
+        default=None,
+        alias="restrictedAt",
+        title="限制处理时间 / Restricted at",
+        description="提出待处理的申请时记录已处于 restricted：该限制处理的执行时间（当时的 decidedAt）。由服务器记录，只出现在 restriction-requested 和 erasure-requested 中；存在时，申请作出决定之前记录仍按 restricted 对待（/req/residents/restricted-disclosure、/req/residents/restricted-writes）。 / Present when the record was restricted as the pending request was made: when that restriction was carried out (its decidedAt then). Recorded by the server, and only in restriction-requested and erasure-requested; while it is present the record is treated as restricted until the request is decided (/req/residents/restricted-disclosure, /req/residents/restricted-writes).",
+    )
     reason: Code | None = Field(
         default=None,
         title="原因 / Reason",
@@ -1829,6 +1835,11 @@ class ResidentRestriction(SpecModel):
         ):
             raise ValueError(rule_broken(self))
         if self.state in ("restricted", "erased") and self.decided_at is None:
+            raise ValueError(rule_broken(self))
+        if (
+            self.state not in ("restriction-requested", "erasure-requested")
+            and self.restricted_at is not None
+        ):
             raise ValueError(rule_broken(self))
         return self
 

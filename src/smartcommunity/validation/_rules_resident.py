@@ -405,9 +405,15 @@ def _all_resolve(resolves: Callable[[str], bool], scope: list[Any]) -> bool:
 
 @member_rule(_RESOURCE, member="restriction", kind=dict)
 def restriction_period(restriction: dict[str, Any], doc: Document, ctx: Context) -> None:
+    requested = restriction.get("requestedAt")
+    # A restriction that holds through a later request was carried out before it was made.
+    restricted = restriction.get("restrictedAt")
+    if restricted is not None and _time_after(restricted, requested):
+        ctx.emit(("restriction", "restrictedAt"), CODE.PERIOD_ORDER, start=restricted,
+                 end=requested)
     if "decidedAt" not in restriction:
         return
-    requested, decided = restriction.get("requestedAt"), restriction["decidedAt"]
+    decided = restriction["decidedAt"]
     if _time_after(requested, decided):
         ctx.emit(("restriction", "decidedAt"), CODE.PERIOD_ORDER, start=requested, end=decided)
 

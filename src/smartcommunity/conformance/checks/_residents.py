@@ -45,7 +45,7 @@ from ._shared import (
     submitted_by,
     without_meta,
 )
-from ._watching import events_of, watching
+from ._watching import events_of, tail, watching
 
 
 def _minimal_members(ctx: KitContext) -> set[str]:
@@ -299,17 +299,50 @@ def _minimal(ctx: KitContext, doc: Any, where: str) -> None:
 @check("/req/residents/restricted-disclosure", needs=(ROLE.proxy,))
 def test_restricted_disclosure(ctx: KitContext) -> None:
     agent = ctx.principal(ROLE.proxy)
+    mirror = ctx.optional(ROLE.system)
+    cursor = tail(ctx, mirror) if mirror is not None else None
     record = restriction_asked(ctx, agent)
     asked = record.doc["restriction"]
     # decided no earlier than asked, by the server's clock (which recorded requestedAt)
     record.put(restriction={**asked, "state": "restricted",
                             "decidedAt": asked.get("requestedAt") or ctx.moment()})
+    _whole_and_minimal(ctx, record, agent, ("", ""))
+    # Asking for erasure asks for more protection, never less: until staff carry it out (or
+    # refuse it), the record reaches the same readers in the same minimal form, and so does
+    # every event of it in the feed, the earlier ones included.
+    resp = record.post("erasure-request", {"reason": "consent-withdrawn"}, agent)
+    ctx.expect_status(resp, 200, zh="管理代理人为限制处理中的记录申请删除",
+                      en="the managing proxy asks for the restricted record's erasure")
+    record.refresh()
+    minimal = _whole_and_minimal(ctx, record, agent,
+                                 ("（申请删除之后）", " after asking for erasure"))
+    if mirror is not None and cursor is not None and mirror in minimal:
+        for event in events_of(ctx, mirror, cursor, RESIDENT, record.id):
+            _restricted_form(ctx, event.get("data"),
+                             f"{mirror.name} ({mirror.role}) receives the change event "
+                             f"{event.get('action')} after asking for erasure")
+    # The proxy loses manage-data: from now on only the minimal form.
+    proxies = copy.deepcopy(record.doc["proxies"])
+    proxies[0]["scope"] = ["receive-information"]
+    record.put(proxies=proxies)
+    got = ctx.read(RESIDENT, record.id, agent)
+    ctx.expect_status(got, 200, zh="只有 receive-information 的代理人读取",
+                      en="a receive-information proxy reads")
+    _restricted_form(ctx, got.json(), "a receive-information proxy reads")
+
+
+def _whole_and_minimal(ctx: KitContext, record: Tracked, agent: Principal,
+                       when: tuple[str, str]) -> list[Principal]:
+    """The community's staff and the managing proxy ``agent`` read the restricted record
+    whole; every other principal of the preset that may read it gets only the minimal form,
+    by id and in a list. Those readers (``when`` says at what point, in both languages)."""
     full = without_meta(record.doc)
     for who in (ctx.staff, agent):
         got = ctx.read(RESIDENT, record.id, who)
         ctx.expect_status(got, 200)
-        ctx.expect(without_meta(got.json()) == full, f"{who.name} 没有得到完整的记录",
-                   f"{who.name} did not get the whole record")
+        ctx.expect(without_meta(got.json()) == full, f"{who.name} 没有得到完整的记录{when[0]}",
+                   f"{who.name} did not get the whole record{when[1]}")
+    readers = []
     for who in ctx.preset.principals.values():
         staff = ctx.audience(who, record.doc) == ctx.spec.audience_of(ctx.staff_role) \
             and who.serves(ctx.preset.community)
@@ -319,18 +352,12 @@ def test_restricted_disclosure(ctx: KitContext) -> None:
         if got.status == 404:
             continue  # may not read this record at all
         ctx.expect_status(got, 200)
-        _restricted_form(ctx, got.json(), f"{who.name} ({who.role}) reads")
+        readers.append(who)
+        _restricted_form(ctx, got.json(), f"{who.name} ({who.role}) reads{when[1]}")
         item = listed(ctx, who, [record.id]).get(record.id)
         if item is not None:
-            _restricted_form(ctx, item, f"{who.name} ({who.role}) lists")
-    # The proxy loses manage-data: from now on only the minimal form.
-    proxies = copy.deepcopy(record.doc["proxies"])
-    proxies[0]["scope"] = ["receive-information"]
-    record.put(proxies=proxies)
-    got = ctx.read(RESIDENT, record.id, agent)
-    ctx.expect_status(got, 200, zh="只有 receive-information 的代理人读取",
-                      en="a receive-information proxy reads")
-    _restricted_form(ctx, got.json(), "a receive-information proxy reads")
+            _restricted_form(ctx, item, f"{who.name} ({who.role}) lists{when[1]}")
+    return readers
 
 
 def _restricted_form(ctx: KitContext, doc: Any, where: str) -> None:
@@ -350,7 +377,7 @@ def test_restricted_writes(ctx: KitContext) -> None:
     paths = ctx.spec.openapi["paths"]
     put = paths.get(ctx.collection_path(RESIDENT) + "/{id}", {}).get("put") or {}
     writers = set(put.get("x-roles") or ())
-    minimal_writers = 0
+    minimal_writers = []
     for who in ctx.preset.principals.values():
         if who.role not in writers:
             continue
@@ -358,7 +385,7 @@ def test_restricted_writes(ctx: KitContext) -> None:
         seen = got.json() if got.status == 200 else None
         if not isinstance(seen, dict) or set(seen) - _minimal_members(ctx):
             continue  # reads it whole, or not at all
-        minimal_writers += 1
+        minimal_writers.append(who)
         etag = got.headers.get("etag") or record.etag
         for what, body in _minimal_writes(ctx, without_meta(seen)):
             _write_refused(ctx, record, who, body, etag, what)
@@ -370,6 +397,20 @@ def test_restricted_writes(ctx: KitContext) -> None:
     resp = record.post("erasure-request", {"reason": "consent-withdrawn"}, agent)
     ctx.expect_status(resp, 200, zh="管理代理人为限制处理中的记录申请删除",
                       en="the managing proxy asks for the restricted record's erasure")
+    record.refresh()
+    # Until the erasure is carried out the record stays restricted: the same writers still
+    # read only its minimal form and write nothing to it.
+    for who in minimal_writers:
+        got = record.read(who)
+        seen = got.json() if got.status == 200 else None
+        ctx.expect(isinstance(seen, dict) and not set(seen) - _minimal_members(ctx),
+                   f"{who.name}（{who.role}）在申请删除之后读到的不再是最小形式",
+                   f"{who.name} ({who.role}) no longer reads only the minimal form once "
+                   "erasure is asked for")
+        etag = got.headers.get("etag") or record.etag
+        for what, body in _minimal_writes(ctx, without_meta(seen or {})):
+            _write_refused(ctx, record, who, body, etag,
+                           (f"申请删除之后，{what[0]}", f"after erasure was asked for, {what[1]}"))
 
 
 def _restricted_in_a_grid(ctx: KitContext, agent: Principal) -> Tracked:
