@@ -33,10 +33,9 @@ from typing import Any
 import orjson
 
 from smartcommunity.identifiers import citizen_id_birth_date
-from smartcommunity.integrity import withhold
 from smartcommunity.lifecycle import lifecycle_for
 from smartcommunity.pointers import pointer, resolve_pointer
-from smartcommunity.privacy import RedactionProfile, redact
+from smartcommunity.privacy import RedactionProfile, hide_results, redact, results_rule
 from smartcommunity.specification import Spec
 from smartcommunity.validation import compile_plan, values_at
 
@@ -127,8 +126,6 @@ class Access:
         self.every_scope = frozenset(spec.codelist("proxy-scope"))
         #: roles that see no person's record at all
         self.person_hidden_from = frozenset(record["personRecordsHiddenFrom"])
-        #: roles from which vote results are withheld until results.visibleFrom
-        self.results_hidden_from = frozenset(record["resultsHiddenFrom"])
         #: resource type → pointers naming the resident whose own resource it is
         #: (/req/privacy/own-issues-self)
         self.owned_by: Mapping[str, tuple[str, ...]] = {
@@ -203,14 +200,10 @@ class Access:
         #: the audience of a principal without a token: what is left when nothing else fits
         self.anonymous_audience = str(self.role_audience[record["anonymousRole"]])
         self.minor_audience = {a: self._as_minor(a) for a in self.treatments}
-        results = record.get("results") or {}
-        #: resource types whose votes' results wait for a vote status, that status, and the
-        #: details members of each action's events that give results away
-        #: (/req/consultations/results-hidden)
-        self.results_types = frozenset(results.get("resourceTypes") or ())
-        self.results_shown_at: str | None = results.get("shownAtVoteStatus")
-        self.results_details: Mapping[str, tuple[str, ...]] = {
-            a: tuple(m) for a, m in (results.get("eventDetails") or {}).items()}
+        #: when vote results may be read, and by whom (/req/consultations/results-hidden):
+        #: the library's rule, which the public pages written from files apply too
+        self.results = results_rule(spec.version)
+        self.results_types = self.results.resource_types
         #: the stored records of the ``owned_by`` types that name a resident, by her id (set
         #: by the service; without it no consent shares a record)
         self.records_naming: Callable[[str], Iterable[Stored]] | None = None
@@ -650,8 +643,8 @@ class Access:
         if rtype in self.reporter_types:
             self._reporter(principal, audience, doc)
         if rtype in self.results_types:
-            _hide_results(doc, now, principal.role in self.results_hidden_from,
-                          self.results_shown_at, self.results_details)
+            hide_results(doc, early=self.results.withholds_from(principal.role), now=now,
+                         rule=self.results)
         return Presented(audience, doc, None, minor)
 
     def _whole(self, principal: Principal, audience: str, stored: Stored) -> bool:
@@ -911,48 +904,3 @@ def _lacks(text: str, tokens: tuple[str, ...] | None) -> bool:
     if not text or tokens is None or "\\u" in text:
         return False
     return not any(t in text for t in tokens)
-
-
-def _hide_results(doc: dict[str, Any], now: datetime | None, early: bool, shown_at: str | None,
-                  details: Mapping[str, tuple[str, ...]]) -> None:
-    """Withhold vote results the reader may not have.
-
-    With ``early`` (/req/consultations/results-hidden) a vote's results, its ballots' choices
-    and the ``details`` members of the events that state results stay hidden until the vote's
-    status is ``shown_at`` and results.visibleFrom has come.
-    For every reader, where visibility took the results away, the ballots' choices and
-    those events do not give them back.
-    """
-    moment = utc_text((now or datetime.now(UTC)).isoformat())
-    hidden: set[Any] = set()
-    for vote in doc.get("votes") or ():
-        if not isinstance(vote, dict):
-            continue
-        results = vote.get("results")
-        shown = isinstance(results, dict)
-        if shown and early:
-            shown = vote.get("status") == shown_at
-            assert isinstance(results, dict)
-            if shown and isinstance(results.get("visibleFrom"), str):
-                try:
-                    shown = utc_text(results["visibleFrom"]) <= moment
-                except ValueError:
-                    shown = False
-        if shown or not (early or "results" not in vote):
-            continue
-        hidden.add(vote.get("id"))
-        vote.pop("results", None)
-        for ballot in vote.get("ballots") or ():
-            if isinstance(ballot, dict):
-                ballot.pop("optionId", None)
-                ballot.pop("kind", None)
-    if hidden:
-        for event in doc.get("history") or ():
-            # the close-vote result, and the per-option counts of record-votes
-            members = details.get(str(event.get("action"))) if isinstance(event, dict) else ()
-            if (members and isinstance(event.get("details"), dict)
-                    and event["details"].get("voteId") in hidden):
-                # The chain still checks past what is withheld (/req/core/history-chain).
-                withhold(event, str(doc.get("resourceType")))
-                for member in members:
-                    event["details"].pop(member, None)

@@ -6,14 +6,17 @@ results (/req/public-pages/published-only, /req/public-pages/public-audience); s
 opinions and proposals on it, shown with their replies (/req/public-pages/voices). The home
 page lists the consultations newest first, a page at a time (/req/public-pages/home-paged),
 made again only when a consultation was written since, not after every write. Issue statistics
-are counted a month at a time, when that month's page is first asked for: one grouped query
-over the month's range of the submission index (the months that have any are probed one by
-one, never read from every issue). After that the counts follow the change feed, each issue
-written since moving from the cell it was counted in to its cell now, so that a page made
-again after a write costs the write, not the store. A page view reads one number, never the
-issues (/req/public-pages/small-cells). Pages are served a month and a page of communities at
-a time (/req/public-pages/figures-paged): a page costs its own cells, and a write to one month
-leaves the pages of the others as they were made.
+are published for the months that have ended only, each as its whole grid: every group for
+every community the figures cover, empty cells suppressed as small ones are
+(/req/public-pages/small-cells). The grid's frame — the first month, the communities and the
+categories of the issues submitted before the running month — is a probe of an index per
+value, read again when the month turns or a write changes it. A month is counted when its page
+is first asked for: one grouped query over the month's range of the submission index. After
+that the counts follow the change feed, each issue written since moving from the cell it was
+counted in to its cell now, so that a page made again after a write costs the write, not the
+store. A page view reads one number, never the issues. Pages are served a month and a page of
+communities at a time (/req/public-pages/figures-paged): a page costs its own cells, and a
+write to one month leaves the pages of the others as they were made.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from starlette.routing import Route
 
 from smartcommunity.participation import moment as instant
 from smartcommunity.transparency import (
+    CHINA_STANDARD_TIME,
     FIGURES_PAGED,
     HOME_PAGED,
     LANGUAGES,
@@ -42,6 +46,7 @@ from smartcommunity.transparency import (
     IssueStatistics,
     Links,
     NoticeFontMissing,
+    catalogue_groups,
     communities_per_page,
     consultation_page,
     consultations_per_page,
@@ -51,7 +56,9 @@ from smartcommunity.transparency import (
     is_division_code,
     is_month,
     minimum_cell_count,
+    month_range,
     notice_pdf,
+    running_month,
     shifted_month,
 )
 
@@ -66,9 +73,8 @@ from .storage import (
     derive,
     feed_head,
     month_counts,
-    month_has_submissions,
+    published_frame,
     submission_cell,
-    submission_months,
 )
 
 __all__ = ["PUBLIC_PREFIX", "InvalidAfter", "InvalidCommunity", "InvalidFigures",
@@ -130,10 +136,48 @@ class InvalidPage(InvalidFigures):
 @dataclass(frozen=True, slots=True)
 class _Rendered:
     head: int  # the change feed's head it was made at
-    until: datetime | None  # when it goes stale by itself (vote results becoming visible)
+    #: when it goes stale by itself (vote results becoming visible, a month of figures ending)
+    until: datetime | None
     body: bytes
-    #: the figures' version it was made from (-1: not a page of the figures)
-    made_from: int = -1
+    #: the figures' version it was made from (empty: not a page of the figures)
+    made_from: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """What the published figures are made of while China-time month ``running`` runs: the
+    published months (from ``first``, the month of the first issue counted, to the month
+    before ``running``), and the rows and columns of every month's grid."""
+
+    running: str
+    first: str | None
+    communities: tuple[str, ...]
+    groups: tuple[str, ...]
+
+    @property
+    def months(self) -> list[str]:
+        """The published months, newest first."""
+        if self.first is None:
+            return []
+        return month_range(self.first, self.running)[1:]  # the running month left out
+
+    def published(self, month: str) -> bool:
+        return self.first is not None and self.first <= month < self.running
+
+    def holds(self, month: str, category: str, community: str) -> bool:
+        """Whether an issue counted in ``month`` adds no row, column or month to the frame."""
+        return (self.first is not None and self.first <= month
+                and community in self.communities
+                and category.split(".", 1)[0] in self.groups)
+
+
+def _month_after(month: str) -> datetime:
+    """The first moment of the China-time month after ``month``."""
+    year, mon = int(month[:4]), int(month[5:7])
+    year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
+    if year > 9999:
+        return datetime.max.replace(tzinfo=UTC)
+    return datetime(year, mon, 1, tzinfo=CHINA_STANDARD_TIME).astimezone(UTC)
 
 
 Key = tuple[str, ...]  # ("index", lang), ("consultation", id, lang), ("notice", id, lang),
@@ -194,18 +238,23 @@ class PublicPages:
         self._head = -1
         self._checked = float("-inf")
         self._checking = False  # a read of the head is under way
-        #: the China-time months with issue figures (None: not read yet), and the exact
-        #: counts by (category, community) of the months read so far, both at feed head
+        #: the current time (the month it falls in is not published yet)
+        self.clock: Callable[[], datetime] = _now
+        #: the groups every month's grid has, whatever the issues
+        self.groups = catalogue_groups(service.spec.version)
+        #: the frame of the published figures (None: to be read again), and the exact counts
+        #: by (category, community) of the months read so far, both at feed head
         #: ``_counted_at``: a month is counted when its page is first asked for
-        self._months: set[str] | None = None
+        self._frame: _Frame | None = None
         self._counts: dict[str, Counter[tuple[str, str]]] = {}
         self._counted_at = 0
-        #: how often each month's counts changed, and how often the months did; a page of
-        #: the figures is made again only when what it shows changed
+        #: the frame last read, and how often it changed; how often each month's counts
+        #: changed: a page of the figures is made again only when what it shows changed
+        self._frame_read: _Frame | None = None
+        self._frame_version = 0
         self._versions: Counter[str] = Counter()
-        self._months_version = 0
-        #: each month's published figures, made from its counts at ``_versions[month]``
-        self._month_stats: dict[str, tuple[int, IssueStatistics]] = {}
+        #: each month's published figures, made from its counts and the frame at the versions
+        self._month_stats: dict[str, tuple[tuple[int, ...], IssueStatistics]] = {}
         # The resource types behind the pages, by the collections the OpenAPI names them.
         types = {collection: rtype for rtype, collection in service.spec.collections.items()}
         self.consultation_type = types["consultations"]
@@ -303,17 +352,18 @@ class PublicPages:
 
     def _follow(self, tx: Tx) -> None:
         """Bring what is counted to the feed's head: each issue written since moves from the
-        cell it was counted in to its cell now, in the months counted; the months that gain
-        their first issue or lose their last join or leave the list, and the versions of the
-        months a write touched move on. After many writes, forget and count again."""
+        cell it was counted in to its cell now, in the months counted; a move that would
+        change the frame (a row, a column or a month more, or perhaps fewer) has it read
+        again, and the versions of the months a write touched move on. After many writes,
+        forget and count again."""
         head = feed_head(tx)
         if head == self._counted_at:
             return
-        changed = (None if self._months is None and not self._counts
+        changed = (None if self._frame is None and not self._counts
                    else changed_between(tx, self.issue_type, self._counted_at, head,
                                         self.followed))
         if changed is None:  # every page of the figures is made again from a new count
-            self._months, self._counts, self._month_stats = None, {}, {}
+            self._frame, self._counts, self._month_stats = None, {}, {}
             self._figures = _Recent(self.kept_figures)
             self._counted_at = head
             return
@@ -324,7 +374,6 @@ class PublicPages:
                 if cell is not None:
                     category, community, month, late = cell
                     moves[(shifted_month(month, late), category, community)] += step
-        emptied: set[str] = set()
         for (month, category, community), step in moves.items():
             if not step:
                 continue
@@ -334,37 +383,39 @@ class PublicPages:
                 kept[(category, community)] += step
                 if not kept[(category, community)]:
                     del kept[(category, community)]
-            if self._months is None:  # the list is read again; its page must be too
-                self._months_version += 1
-            elif step > 0 and month not in self._months:
-                self._months.add(month)
-                self._months_version += 1
-            elif step < 0:
-                emptied.add(month)
-        for month in emptied:
-            assert self._months is not None
-            kept = self._counts.get(month)
-            gone = (not kept if kept is not None
-                    else not month_has_submissions(tx, self.issue_type, month))
-            if gone and month in self._months:
-                self._months.discard(month)
-                self._months_version += 1
+            frame = self._frame
+            if (frame is not None and month < frame.running
+                    and (step < 0 or not frame.holds(month, category, community))):
+                self._frame = None
         self._counted_at = head
 
-    def _counted(self, month: str | None) -> tuple[list[str], Counter[tuple[str, str]]]:
-        """The months with figures, newest first, and ``month``'s counts by (category,
-        community), at the feed's head. What was read while the feed moved on is used for
-        this page but not kept: statements are not one snapshot, and the next page reads
-        again."""
+    def _framed(self, tx: Tx) -> _Frame:
+        """The frame at the feed's head (after :meth:`_follow`), read again when the month
+        turned or a write may have changed it; kept only when read at the head counted."""
+        running = running_month(self.clock())
+        frame = self._frame
+        if frame is not None and frame.running == running:
+            return frame
+        first, communities, categories = published_frame(tx, self.issue_type, running)
+        groups = sorted(set(self.groups) | {c.split(".", 1)[0] for c in categories})
+        frame = _Frame(running, first, tuple(communities), tuple(groups))
+        if frame != self._frame_read:
+            self._frame_read = frame
+            self._frame_version += 1
+        if feed_head(tx) == self._counted_at:
+            self._frame = frame
+        return frame
+
+    def _counted(self, month: str | None) -> tuple[_Frame, Counter[tuple[str, str]]]:
+        """The frame of the published figures, and ``month``'s counts by (category,
+        community) when it is published, at the feed's head. What was read while the feed
+        moved on is used for this page but not kept: statements are not one snapshot, and the
+        next page reads again."""
         with self.service.store.read() as tx:
             self._follow(tx)
-            months = self._months
-            if months is None:
-                months = set(submission_months(tx, self.issue_type))
-                if feed_head(tx) == self._counted_at:
-                    self._months = months
+            frame = self._framed(tx)
             counts: Counter[tuple[str, str]] = Counter()
-            if month is not None and month in months:
+            if month is not None and frame.published(month):
                 loaded = self._counts.get(month)
                 if loaded is None:
                     loaded = Counter({(category, community): n for category, community, n
@@ -372,33 +423,36 @@ class PublicPages:
                     if feed_head(tx) == self._counted_at:
                         self._counts[month] = loaded
                 counts = loaded
-        return sorted(months, reverse=True), counts
+        return frame, counts
 
-    def _month(self, month: str, counts: Counter[tuple[str, str]]
-               ) -> tuple[int, IssueStatistics]:
-        """``month``'s figures from its ``counts`` (at the head), with the version of its
-        counts they were made from."""
-        version = self._versions[month]
-        if not counts:  # any month may be asked for: only those with figures are kept
+    def _month(self, month: str, frame: _Frame, counts: Counter[tuple[str, str]]
+               ) -> tuple[tuple[int, ...], IssueStatistics]:
+        """``month``'s figures from its ``counts`` (at the head) in ``frame``, with the
+        versions of its counts and of the frame they were made from: the whole grid of a
+        published month, no cell at all for another."""
+        version = (self._versions[month], self._frame_version)
+        if not frame.published(month):  # any month may be asked for: only published are kept
             return version, IssueStatistics(self.threshold, ())
         got = self._month_stats.get(month)
         if got is None or got[0] != version:
             got = (version, IssueStatistics.from_counts(
-                {(cat, com, month): n for (cat, com), n in counts.items()}, self.threshold))
+                {(cat, com, month): n for (cat, com), n in counts.items()}, self.threshold,
+                groups=frame.groups, communities=frame.communities, months=[month]))
             if self._counts.get(month) is counts:  # kept counts: their figures can be kept
                 self._month_stats[month] = got
         return got
 
     def statistics(self) -> IssueStatistics:
-        """Every month's figures at the feed's head (for whoever wants them all at once; the
-        pages read one month at a time)."""
+        """Every published month's figures at the feed's head (for whoever wants them all at
+        once; the pages read one month at a time)."""
         cells: dict[tuple[str, str, str], int] = {}
         with self._lock:
-            months, _ = self._counted(None)
-            for month in months:
+            frame, _ = self._counted(None)
+            for month in frame.months:
                 _, counts = self._counted(month)
                 cells.update({(cat, com, month): n for (cat, com), n in counts.items()})
-        return IssueStatistics.from_counts(cells, self.threshold)
+        return IssueStatistics.from_counts(cells, self.threshold, groups=frame.groups,
+                                           communities=frame.communities, months=frame.months)
 
     # -- pages --------------------------------------------------------------------------
     def kept_page(self, key: Key) -> bytes | None:
@@ -410,7 +464,7 @@ class PublicPages:
         got = self._figures.get(key) if key[0] in _FIGURES else self._rendered.get(key)
         if got is None or got.head != self._head:
             return None
-        if got.until is not None and datetime.now(UTC) >= got.until:
+        if got.until is not None and self.clock() >= got.until:
             return None
         return got.body
 
@@ -423,7 +477,7 @@ class PublicPages:
             # The home page shows consultations only: other writes leave it as it was made.
             got = self._rendered[key] = _Rendered(head, got.until, got.body)
         if (got is not None and got.head == head
-                and (got.until is None or datetime.now(UTC) < got.until)):
+                and (got.until is None or self.clock() < got.until)):
             return got.body
         if key[0] in _FIGURES:
             return self._figures_page(key, head)
@@ -433,27 +487,31 @@ class PublicPages:
 
     def _figures_page(self, key: Key, head: int) -> bytes:
         """A page of the figures at ``head``: the one kept when what it shows has not changed
-        since it was made, else made again."""
+        since it was made, else made again. Each is kept until the running month ends, when
+        that month's figures are published."""
         with self._lock:  # one count at a time, not one per waiting request
             got = self._figures.get(key)
-            if got is not None and got.head == head:
+            if got is not None and got.head == head and (
+                    got.until is None or self.clock() < got.until):
                 return got.body
-            months, counts = self._counted(key[2] if key[0] == "month" else None)
+            frame, counts = self._counted(key[2] if key[0] == "month" else None)
             # Read again: a count made afresh forgets every kept page, and one fetched before
             # it would pass the version check below with figures older than the count.
             got = self._figures.get(key)
+            version: tuple[int, ...]
             if key[0] == "months":
-                version = self._months_version
+                version = (self._frame_version,)
                 if got is not None and got.made_from == version:
                     body = got.body
                 else:
+                    months = frame.months
                     body = (orjson.dumps({"minimumCellCount": self.threshold, "months": months})
                             if key[1] == "json"
                             else figures_page(months, self.threshold, key[1],
                                               self.links).encode())
             else:
                 form, month, after, community = key[1], key[2], key[3] or None, key[4] or None
-                version, stats = self._month(month, counts)
+                version, stats = self._month(month, frame, counts)
                 if got is not None and got.made_from == version:
                     body = got.body
                 else:
@@ -462,8 +520,9 @@ class PublicPages:
                                  else self.links.month_data(month, page.next_after))
                     body = (orjson.dumps(page.to_json(following)) if form == "json"
                             else figures_month_page(page, form, self.links, after=after,
-                                                    community=community).encode())
-            self._figures.put(key, _Rendered(head, None, body, version))
+                                                    community=community,
+                                                    pending=month >= frame.running).encode())
+            self._figures.put(key, _Rendered(head, _month_after(frame.running), body, version))
             return body
 
     def _consultations_unchanged(self, made: int, head: int) -> bool:
@@ -493,6 +552,10 @@ class PublicPages:
         if len(self._rendered) >= self.kept:
             self._rendered.clear()
         self._rendered[key] = rendered
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _results_due(doc: dict[str, Any]) -> datetime | None:

@@ -27,9 +27,8 @@ from ._statistics import (
     changed_between,
     feed_head,
     month_counts,
-    month_has_submissions,
+    published_frame,
     submission_cell,
-    submission_months,
 )
 from ._store import ANALYZE_SHARE, Store, migrations_config
 from ._tables import metadata
@@ -39,5 +38,5 @@ __all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "PUBLISHED_GRID", "VISIBI
            "Change", "Committer", "Derived", "Duplicate", "EventRow", "Index", "ListQuery", "Scope",
            "Sealer", "Store", "Stored", "Terms", "Tx", "bbox_terms", "changed_between", "derive",
            "external_ref_key", "feed_head", "filter_paths", "index_of", "joined", "metadata",
-           "migrations_config", "month_counts", "month_has_submissions", "named_residents",
-           "selects", "split", "submission_cell", "submission_months", "utc_text"]
+           "migrations_config", "month_counts", "named_residents", "published_frame",
+           "selects", "split", "submission_cell", "utc_text"]

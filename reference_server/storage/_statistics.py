@@ -1,8 +1,9 @@
-"""Counts for the public issue statistics (/req/public-pages/small-cells): which months have
-any, probed month by month in the submission index; one month's counts, one grouped query over
-that month's range of the index, no document parsed; and what the writes since then changed,
-read from the change feed, so that keeping the counts current costs what was written, not
-what is stored."""
+"""Counts for the public issue statistics (/req/public-pages/small-cells): the frame of the
+published figures (their first month, and the communities and categories their issues name),
+one probe of an index per value, never a read of every row; one month's counts, one grouped
+query over that month's range of the submission index, no document parsed; and what the writes
+since then changed, read from the change feed, so that keeping the counts current costs what
+was written, not what is stored."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from ._derive import derive, utc_text
 from ._tables import events, resources
 from ._transactions import Tx
 
-__all__ = ["Cell", "changed_between", "feed_head", "month_counts", "month_has_submissions",
-           "submission_cell", "submission_months"]
+__all__ = ["Cell", "Frame", "changed_between", "feed_head", "month_counts", "published_frame",
+           "submission_cell"]
 
 #: (category, community, UTC month, late day): where a resource is counted (the late day: see
 #: :func:`submission_cell`)
@@ -59,33 +60,37 @@ def _counted(rtype: str) -> list[Any]:
             c.community.is_not(None)]
 
 
-def month_has_submissions(tx: Tx, rtype: str, month: str) -> bool:
-    """Whether any counted resource of ``rtype`` was submitted in China-time ``month``: one
-    probe of the submission index."""
-    c = resources.c
-    start, end = _bounds(month)
-    return tx.conn.execute(select(c.seq).where(*_counted(rtype), c.submitted_at >= start,
-                                               c.submitted_at < end).limit(1)).first() is not None
+#: (first month, communities, categories) of the counted resources submitted before a month
+Frame = tuple[str | None, list[str], list[str]]
 
 
-def submission_months(tx: Tx, rtype: str) -> list[str]:
-    """The China-time months in which counted resources of ``rtype`` were submitted: the first
-    and last submission, then one probe a month between them, never a read of every row."""
+def published_frame(tx: Tx, rtype: str, running: str) -> Frame:
+    """What the figures published while China-time month ``running`` runs are made of: the
+    China-time month of the first counted resource of ``rtype`` submitted before it (None:
+    there is none), and the communities and categories those resources name. Each distinct
+    value is one probe of its index from the value before (a skip scan), so that the cost
+    is the number of values, not of rows."""
     c = resources.c
-    ends = []
-    for order in (c.submitted_at.asc(), c.submitted_at.desc()):
-        ends.append(tx.conn.execute(select(c.submitted_at).where(*_counted(rtype))
-                                    .order_by(order).limit(1)).scalar())
-    if ends[0] is None or ends[1] is None:
-        return []
-    (year, month), last = (_china_month(str(e)) for e in ends)
-    months = []
-    while (year, month) <= last:
-        name = f"{year:04d}-{month:02d}"
-        if month_has_submissions(tx, rtype, name):
-            months.append(name)
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
+    year, month = int(running[:4]), int(running[5:7])
+    before = [*_counted(rtype), c.submitted_at >= _month_start(1, 1),
+              c.submitted_at < _month_start(year, month)]
+    first = tx.conn.execute(select(c.submitted_at).where(*before)
+                            .order_by(c.submitted_at.asc()).limit(1)).scalar()
+    if first is None:
+        return None, [], []
+    found: list[list[str]] = []
+    for column in (c.community, c.category):
+        values: list[str] = []
+        while True:
+            after = [column > values[-1]] if values else []
+            value = tx.conn.execute(select(column).where(*before, *after)
+                                    .order_by(column.asc()).limit(1)).scalar()
+            if value is None:
+                break
+            values.append(str(value))
+        found.append(values)
+    first_year, first_month = _china_month(str(first))
+    return f"{first_year:04d}-{first_month:02d}", found[0], found[1]
 
 
 def _china_month(text: str) -> tuple[int, int]:

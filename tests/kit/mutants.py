@@ -31,6 +31,7 @@ from reference_server.service import Result, Service, _core, _partial, _policies
 from reference_server.settings import CST
 from reference_server.storage import Stored, Tx, derive, joined, utc_text
 from smartcommunity.lifecycle import _effects, lifecycle_for
+from smartcommunity.privacy import _results as results_module
 from smartcommunity.specification import LATEST_CURSOR
 
 from .harness import kit_token
@@ -483,7 +484,20 @@ def reporter_disclosed(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 
 def results_disclosed(app: Any, mp: pytest.MonkeyPatch) -> Any:
-    mp.setattr(access_module, "_hide_results", lambda doc, now, early: None)
+    mp.setattr(access_module, "hide_results", lambda doc, **_: False)
+    return app
+
+
+def results_shown_while_open(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Shows a vote's results once results.visibleFrom has come, whether or not the vote is
+    closed: the counts recorded while it is open are a running tally."""
+    original = results_module.results_shown
+
+    def by_time_only(vote: Any, now: datetime | None = None, *, rule: Any = None) -> bool:
+        due = (rule or results_module.results_rule()).shown_at
+        return original({**vote, "status": due}, now, rule=rule)
+
+    mp.setattr(results_module, "results_shown", by_time_only)
     return app
 
 
@@ -1040,10 +1054,10 @@ def history_salt_constant(app: Any, mp: pytest.MonkeyPatch) -> Any:
 def withheld_keeps_salt(app: Any, mp: pytest.MonkeyPatch) -> Any:
     from smartcommunity.integrity import event_digest
 
-    def withhold(event: dict[str, Any], resource_type: str) -> None:
-        event["withheldDigest"] = event_digest(event, resource_type)  # the salt stays
+    def withhold(event: dict[str, Any], resource_type: str, version: str = "1.0") -> None:
+        event["withheldDigest"] = event_digest(event, resource_type, version)  # the salt stays
 
-    mp.setattr(access_module, "withhold", withhold)
+    mp.setattr(results_module, "withhold", withhold)
     return app
 
 
@@ -1222,6 +1236,9 @@ MUTANTS: list[Mutant] = [
            "an erased record reads as 404", erased_reads_not_found),
     Mutant("results-disclosed", "/req/consultations/results-hidden",
            "vote results are shown before results.visibleFrom", results_disclosed),
+    Mutant("results-shown-while-open", "/req/consultations/results-hidden",
+           "an open vote's running tally is shown once results.visibleFrom has come",
+           results_shown_while_open),
     Mutant("follow-up-item-trimmed", "/req/issues/action-effects",
            "a follow-up drops the rating of the record in the request's items",
            follow_up_item_trimmed),
@@ -1997,9 +2014,17 @@ def _overflowing(value: str) -> str:
 
 def instants_overflow(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Timestamps past year 9999 in UTC (a proxy's validUntil, results.visibleFrom, an
-    updatedSince) raise where the access rules and list filters compare them: a 500."""
+    updatedSince) raise where the access rules, the results rule and list filters compare
+    them: a 500."""
+    seconds = results_module._seconds
+
+    def overflowing_seconds(text: str) -> float | None:
+        _overflowing(text)
+        return seconds(text)
+
     mp.setattr(access_module, "utc_text", _overflowing)
     mp.setattr(_common, "utc_text", _overflowing)
+    mp.setattr(results_module, "_seconds", overflowing_seconds)
     return app
 
 
@@ -2007,6 +2032,7 @@ def visible_from_as_text(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """The access rules compare timestamps as the text they are written in, not as instants:
     results.visibleFrom written at -10:00 comes hours early."""
     mp.setattr(access_module, "utc_text", lambda value: value)
+    mp.setattr(results_module, "_due", lambda when, now: when <= now.isoformat())
     return app
 
 

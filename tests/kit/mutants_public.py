@@ -15,7 +15,7 @@ from reference_server.auth import ALL, Principal
 from reference_server.errors import NotFound
 from reference_server.public import PublicPages
 from reference_server.storage import ListQuery
-from smartcommunity.transparency import IssueStatistics, Links, notice_pdf
+from smartcommunity.transparency import IssueStatistics, Links, notice_pdf, running_month
 
 from .mutants import Mutant, Rewrite, _header
 
@@ -212,6 +212,41 @@ def _forget_figures(pages: PublicPages, mp: pytest.MonkeyPatch) -> None:
     """The figures made afresh while the mutant serves, and those made before afterwards."""
     mp.setattr(pages, "_figures", type(pages._figures)(pages.kept_figures))
     mp.setattr(pages, "_month_stats", {})
+    mp.setattr(pages, "_frame", None)
+
+
+def public_zero_cells_left_out(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Gives only the cells that have issues, as a table of counts would: a cell left out is
+    0, one shown suppressed 1 to 4."""
+    pages: PublicPages = app.state.public
+    make = pages._month
+
+    def without_empty(month: str, frame: Any, counts: Any) -> tuple[Any, IssueStatistics]:
+        version, stats = make(month, frame, counts)
+        filled: Counter[tuple[str, str]] = Counter()
+        for (category, community), n in counts.items():
+            filled[(category.split(".", 1)[0], community)] += n
+        return version, IssueStatistics(stats.threshold, tuple(
+            c for c in stats.cells if filled[(c.category, c.community)]))
+
+    mp.setattr(pages, "_month", without_empty)
+    _forget_figures(pages, mp)
+    return app
+
+
+def public_figures_live(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Publishes the running month too, its figures following each issue stored within the
+    pages' lag: a reader polling them learns when each was filed."""
+    pages: PublicPages = app.state.public
+
+    def a_month_later(now: Any = None) -> str:
+        month = running_month(now)
+        year, mon = int(month[:4]), int(month[5:7])
+        return f"{year + 1:04d}-01" if mon == 12 else f"{year:04d}-{mon + 1:02d}"
+
+    mp.setattr(public_module, "running_month", a_month_later)
+    _forget_figures(pages, mp)
+    return app
 
 
 def public_notice_as_html(app: Any, mp: pytest.MonkeyPatch) -> Any:
@@ -242,12 +277,14 @@ def public_figures_every_month(app: Any, mp: pytest.MonkeyPatch) -> Any:
     pages: PublicPages = app.state.public
     make = pages._month
 
-    def every_month(month: str, counts: Any) -> tuple[int, IssueStatistics]:
-        version, _ = make(month, counts)
+    def every_month(month: str, frame: Any, counts: Any) -> tuple[Any, IssueStatistics]:
+        version, _ = make(month, frame, counts)
         # Every month's counts (the page's lock is held: read them as the page does).
-        everything = {(cat, com, m): n for m in pages._counted(None)[0]
+        everything = {(cat, com, m): n for m in frame.months
                       for (cat, com), n in pages._counted(m)[1].items()}
-        return version, _AllMonths.of(IssueStatistics.from_counts(everything, pages.threshold))
+        return version, _AllMonths.of(IssueStatistics.from_counts(
+            everything, pages.threshold, groups=frame.groups, communities=frame.communities,
+            months=frame.months))
 
     mp.setattr(pages, "_month", every_month)
     _forget_figures(pages, mp)
@@ -358,6 +395,12 @@ MUTANTS: list[Mutant] = [
     Mutant("public-figures-totals-page", "/req/public-pages/small-cells",
            "a month's page ends each community's table with its total",
            public_figures_totals_page),
+    Mutant("public-zero-cells-left-out", "/req/public-pages/small-cells",
+           "a month's figures leave out the cells without issues, so a suppressed cell is "
+           "known to hold at least one", public_zero_cells_left_out),
+    Mutant("public-figures-live", "/req/public-pages/small-cells",
+           "the running month's figures follow each issue as it is stored, telling when it "
+           "came", public_figures_live),
     Mutant("public-notice-without-categories", "/req/public-pages/notice-pdf",
            "the notice leaves out the categories its page shows",
            public_notice_without_categories),

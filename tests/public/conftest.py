@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from reference_server import Settings, create_app
 
-from .helpers import LIFT, example, issue, voices_on
+from .helpers import LIFT, NOW, example, issue, voices_on
 
 COMMUNITY = "110105001001"
 
@@ -40,6 +40,7 @@ def documents() -> dict[str, Any]:
 def public_app(tmp_path_factory: pytest.TempPathFactory, documents: dict[str, Any]) -> Any:
     path: Path = tmp_path_factory.mktemp("public") / "server.sqlite3"
     app = create_app(Settings(database_url=f"sqlite:///{path}", demo=True))
+    app.state.public.clock = lambda: NOW
     app.state.sc.service.load([documents["public"], documents["kept"], *documents["issues"],
                                *documents["voices"], *documents["kept_voices"]])
     return app

@@ -6,12 +6,16 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from smartcommunity.specification import load_spec
 
 EXAMPLES = load_spec("1.0").folder / "examples"
+#: the moment the tests' servers and figures take for now: every month of 2026 has ended, and
+#: January 2027 runs (/req/public-pages/small-cells publishes only months that have ended)
+NOW = datetime(2027, 1, 15, 3, 0, tzinfo=UTC)
 LIFT = "consultation/lift-installation-building-3.json"
 #: a resident named in the lift example (a party of it): must never be on a public page
 RESIDENT_NAME = "王桂英"

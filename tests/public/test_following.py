@@ -21,7 +21,7 @@ from reference_server.public import PublicPages
 from reference_server.service import Service
 from reference_server.storage import Change, Store
 
-from .helpers import issue
+from .helpers import NOW, issue
 
 CATEGORIES = ["environment.garbage", "housing.lift", "public-safety"]
 COMMUNITIES = ["110105001001", "110105001002"]
@@ -54,9 +54,10 @@ _views = st.lists(st.sampled_from(["nothing", "all", "months", "month"]), min_si
 _CST = timezone(timedelta(hours=8))
 
 
-def _fresh(service: Service) -> PublicPages:
+def _fresh(service: Service, now: datetime = NOW) -> PublicPages:
     pages = PublicPages(service)
     pages.recheck = 0  # read the feed's head on every page: the test writes between them
+    pages.clock = lambda: now
     return pages
 
 
@@ -127,3 +128,39 @@ def test_no_page_made_before_a_fresh_count_is_served_after_it(order: list[str]) 
             got = pages.page(_KEYS[name])
             assert got != before[name], name
             assert got == _fresh(service).page(_KEYS[name]), name
+
+
+#: every page of the figures a reader may ask for in the months around the running one
+_EVERY = [("months", "json"), ("months", "en"),
+          *[("month", form, month, "", community) for month in ("2026-11", "2026-12", "2027-01")
+            for form in ("json", "zh-Hans") for community in ("", COMMUNITIES[0])]]
+#: seconds from the start of January 2027 in China, NOW's month
+_IN_RUNNING = st.integers(0, 31 * 86400 - 1)
+
+
+@given(st.lists(st.tuples(st.sampled_from(CATEGORIES), st.sampled_from(COMMUNITIES),
+                          _IN_RUNNING), min_size=1, max_size=6))
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_filing_in_the_running_month_changes_no_page_of_the_figures(
+        filed: list[tuple[str, str, int]]) -> None:
+    """/req/public-pages/small-cells: a poller reads every page of the figures before and
+    after issues are filed this month (a community and a group new to the figures among
+    them): nothing moved, so nothing tells when one came. Once the month has ended, they are
+    counted, the pages kept before made again."""
+    start = datetime(2027, 1, 1, tzinfo=_CST)
+    with _fresh_store() as (_, service):
+        service.load([issue(c, k, m) for c, k, m in
+                      [("environment.garbage", COMMUNITIES[0], "2026-11-03T09:00:00+08:00"),
+                       ("housing.lift", COMMUNITIES[0], "2026-12-30T09:00:00+08:00")]])
+        pages = _fresh(service)
+        before = {key: pages.page(key) for key in _EVERY}
+        service.load([issue(c, k, (start + timedelta(seconds=s)).isoformat())
+                      for c, k, s in filed])
+        assert {key: pages.page(key) for key in _EVERY} == before
+        # February: January is published, counted from the same store by a fresh count too
+        pages.clock = lambda: datetime(2027, 2, 1, tzinfo=_CST)
+        january = ("month", "json", "2027-01", "", "")
+        assert b"2027-01" in pages.page(("months", "json"))
+        assert pages.page(january) != before[january]
+        assert pages.page(january) == _fresh(service, datetime(2027, 2, 1, tzinfo=_CST)).page(
+            january)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,20 @@ from hypothesis import strategies as st
 from kit.harness import serving  # the tests folder is on the path
 
 from reference_server import Settings, create_app
+from reference_server.access import Access
+from reference_server.auth import ALL, Principal
+from reference_server.storage import Stored, derive
 from smartcommunity.cli import run
 from smartcommunity.exceptions import DocumentError
-from smartcommunity.transparency import IssueStatistics, Site, find_cjk_font
+from smartcommunity.specification import load_spec
+from smartcommunity.transparency import (
+    IssueStatistics,
+    Links,
+    Site,
+    consultation_page,
+    find_cjk_font,
+    public_view,
+)
 
 from .helpers import LIFT, RESIDENT_NAME, example
 
@@ -196,3 +208,78 @@ def test_figures_that_would_leave_the_folder_are_refused(tmp_path: Path, member:
     with pytest.raises(DocumentError, match="no file is named by it"):
         Site([], counted).write(tmp_path / "site")
     assert not any(tmp_path.iterdir())
+
+
+def _open_vote(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` as it stands while its votes are open: ballots counted (record-votes), none
+    closed yet, the running tally public once due."""
+    cut = [e["action"] for e in doc["history"]].index("close-vote")
+    doc["history"] = doc["history"][:cut]
+    doc["status"] = "voting"
+    for vote in doc["votes"]:
+        vote["status"] = "open"
+        vote["results"]["visibility"] = "public"
+        for member in ("visibleFrom", "result", "quorumMet", "winningOptionId"):
+            vote["results"].pop(member, None)
+    for member in ("decision", "implementation", "feedback"):
+        doc.pop(member, None)
+    return doc
+
+
+def _totals(doc: dict[str, Any]) -> list[str]:
+    """Each option's running total as a page writes it."""
+    return [f"{o['total']} 票" for v in doc["votes"] for o in v["results"]["tally"]["options"]]
+
+
+def test_publishing_from_files_shows_no_running_tally(tmp_path: Path) -> None:
+    """/req/public-pages/public-audience, /req/consultations/results-hidden: a consultation
+    exported while its votes are open, their tally public once due, is published with the
+    results "not yet published", as the server's page has them, on the page and the notice."""
+    doc = _open_vote(example(LIFT, visibility="public"))
+    out = tmp_path / "site"
+    assert run(["publish", "--input", str(_ndjson(tmp_path / "in.ndjson", [doc])),
+                "--out", str(out)]) == (0 if _font() else 1)
+    for lang, said in (("", "尚未公布"), ("en/", "Not yet published")):
+        page = (out / f"{lang}consultations/{doc['id']}.html").read_text(encoding="utf-8")
+        assert said in page
+        assert not [t for t in _totals(doc) if t in page]
+        assert not re.search(r"\b30 votes\b", page)
+
+
+_VOTE_STATUSES = ["planned", "open", "closed", "cancelled"]
+#: results.visibleFrom relative to the moment the pages are made (None: not given)
+_OFFSETS = st.none() | st.sampled_from([-86400 * 30, -60, 60, 86400 * 30])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_VOTE_STATUSES), _OFFSETS), min_size=2, max_size=2),
+       st.sampled_from(["public", "community"]))
+def test_the_static_page_withholds_the_results_the_server_withholds(
+        votes: list[tuple[str, int | None]], visibility: str) -> None:
+    """Whatever the votes' status and results.visibleFrom, the page written from files shows
+    a vote's results exactly when the server's access rule gives them to the public: one rule,
+    the library's."""
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    doc = example(LIFT, visibility="public")
+    for vote, (status, offset) in zip(doc["votes"], votes, strict=True):
+        vote["status"] = status
+        vote["results"]["visibility"] = visibility
+        vote["results"].pop("visibleFrom", None)
+        if offset is not None:
+            vote["results"]["visibleFrom"] = (now + timedelta(seconds=offset)).isoformat()
+    spec = load_spec(doc["specVersion"])
+    access = Access(spec)
+    public = Principal(name="(public)", role=str(spec.privacy["recordAccess"]["anonymousRole"]),
+                       communities=ALL)
+    text = json.dumps(doc, ensure_ascii=False)
+    served = access.present(public, Stored.prepared(1, doc, text, derive(doc)), now=now)
+    assert served is not None
+    shown = public_view(doc, now=now)
+    assert [("results" in v) for v in shown["votes"]] == [
+        ("results" in v) for v in served.document()["votes"]]
+    page = consultation_page(shown, "zh-Hans", Links(), now=now)
+    for vote, (status, offset) in zip(shown["votes"], votes, strict=True):
+        due = (visibility == "public" and status == "closed"
+               and (offset is None or offset <= 0))
+        assert ("results" in vote) == due
+    assert ("尚未公布" in page) == (not all("results" in v for v in shown["votes"]))

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from server.helpers import pg_available, throwaway_pg  # the tests folder is on the path
 
 from reference_server import Settings, create_app
-from smartcommunity.transparency import FONT_ENV, statistics_from_issues
+from smartcommunity.transparency import FONT_ENV, catalogue_groups, statistics_from_issues
 
-from .helpers import LIFT, RESIDENT_NAME, example, issue, voices_on
+from .helpers import LIFT, NOW, RESIDENT_NAME, example, issue, voices_on
 
 PAGES = ["/public/", "/public/en/", "/public/figures", "/public/en/figures",
          "/public/figures/2026-10", "/public/en/figures/2026-11?community=110105001001"]
@@ -66,7 +66,7 @@ def test_the_figures_are_the_documents_counted(client: TestClient, public_app: A
     service = public_app.state.sc.service
     with service.store.read() as tx:
         issues = [s.doc for s in tx.all_resources() if s.rtype == "Issue"]
-    expected = statistics_from_issues(issues)
+    expected = statistics_from_issues(issues, now=NOW)
     assert client.get("/public/figures.json").json() == expected.months_json()
     for month in expected.months:
         assert _served(client, month) == [c.to_json() for c in expected.cells
@@ -76,8 +76,11 @@ def test_the_figures_are_the_documents_counted(client: TestClient, public_app: A
     assert cells[("environment", "2026-10")] == 7
     assert cells[("housing", "2026-11")] == 5  # submitted 31 October 16:30 UTC
     assert cells[("public-safety", "2026-10")] is None
+    assert cells[("social-assistance", "2026-10")] is None  # no issue: suppressed alike
     page = client.get("/public/figures/2026-10?community=110105001001").text
     assert 'data-count="7"' in page and 'data-count="2"' not in page
+    # every group has its row, the two issues of one and the none of another read alike
+    assert page.count('data-suppressed="true"') == len(catalogue_groups()) - 1
     months = client.get("/public/figures").text
     assert 'href="/public/figures/2026-10"' in months and "data-count" not in months
 
@@ -106,12 +109,21 @@ def test_a_page_holds_at_most_the_page_size_and_next_reaches_each_community_once
         assert seen == sorted({c.community for c in whole})
 
 
-def test_an_empty_month_is_a_page_without_cells(client: TestClient) -> None:
-    body = client.get("/public/figures/2031-02.json?community=110105001001").json()
+@pytest.mark.parametrize("month", ["2031-02", "2027-01", "2019-05"])
+def test_a_month_not_published_is_a_page_without_cells(client: TestClient, month: str) -> None:
+    """/req/public-pages/figures-paged: a month to come, the running one and one before the
+    first published answer 200 with no cells; the running month's page says when its figures
+    come."""
+    body = client.get(f"/public/figures/{month}.json?community=110105001001").json()
     assert body["cells"] == [] and "next" not in body
-    for path in ("/public/figures/2031-02", "/public/en/figures/2031-02"):
+    assert month not in client.get("/public/figures.json").json()["months"]
+    for path, pending in ((f"/public/figures/{month}", "这个月的统计在月份结束后公布"),
+                          (f"/public/en/figures/{month}",
+                           "This month's figures are published once it has ended")):
         resp = client.get(path)
-        assert resp.status_code == 200 and "data-count" not in resp.text
+        assert resp.status_code == 200
+        assert "data-count" not in resp.text and "data-suppressed" not in resp.text
+        assert (pending in html.unescape(resp.text)) == (month >= "2027-01")
 
 
 _LINK = re.compile(r'href="/public/(?:en/)?consultations/([^"/]+)"')
@@ -225,12 +237,16 @@ def test_the_figures_follow_new_issues(client: TestClient, public_app: Any,
         [issue("utilities.water-supply", "110105001009", "2026-09-01T08:00:00+08:00")])
     # Kept pages are served until the change feed is read again (every ``recheck`` s) …
     assert client.get(path).json() == before
-    # … and made again once it shows the write.
+    # … and made again once it shows the write: a community and a month the figures cover
+    # from now on, every group of it suppressed, the new issue's as the empty ones.
     monkeypatch.setattr(pages, "recheck", 0.0)
     after = client.get(path).json()
     assert after != before
-    assert after["cells"] == [{"category": "utilities", "community": "110105001009",
-                               "month": "2026-09", "suppressed": True}]
+    assert after["cells"] == [{"category": group, "community": "110105001009",
+                               "month": "2026-09", "suppressed": True}
+                              for group in catalogue_groups()]
+    october = client.get("/public/figures/2026-10.json?community=110105001009").json()
+    assert len(october["cells"]) == len(catalogue_groups())  # every month has the community
     assert "2026-09" in client.get("/public/figures.json").json()["months"]
     assert months["months"] == [m for m in client.get("/public/figures.json").json()["months"]
                                 if m in months["months"]]
@@ -240,9 +256,10 @@ def test_the_figures_follow_new_issues(client: TestClient, public_app: Any,
 def test_postgresql_groups_the_same(documents: dict[str, Any]) -> None:
     with throwaway_pg("sc_public") as url:
         app = create_app(Settings(database_url=url, demo=False))
+        app.state.public.clock = lambda: NOW
         try:
             app.state.sc.service.load(documents["issues"])
-            expected = statistics_from_issues(documents["issues"])
+            expected = statistics_from_issues(documents["issues"], now=NOW)
             with TestClient(app) as c:
                 assert c.get("/public/figures.json").json() == expected.months_json()
                 for month in expected.months:
@@ -282,7 +299,7 @@ def test_the_grouped_query_agrees_with_counting_near_month_ends(
                   for category, moment in issued])
     with service.store.read() as tx:
         stored = [s.doc for s in tx.all_resources() if s.rtype == "Issue"]
-    assert public_app.state.public.statistics() == statistics_from_issues(stored)
+    assert public_app.state.public.statistics() == statistics_from_issues(stored, now=NOW)
 
 
 def test_a_write_to_one_month_leaves_the_other_months_pages_as_made(

@@ -14,6 +14,7 @@ from smartcommunity.transparency import (
     CHINA_STANDARD_TIME,
     IssueStatistics,
     Links,
+    catalogue_groups,
     communities_per_page,
     figures_month_page,
     figures_page,
@@ -21,6 +22,8 @@ from smartcommunity.transparency import (
     is_month,
     minimum_cell_count,
     month_of,
+    month_range,
+    running_month,
     shifted_month,
     statistics_from_issues,
 )
@@ -69,16 +72,21 @@ def test_the_month_from_utc_columns_is_the_china_month(moment: datetime) -> None
     assert shifted_month(utc.strftime("%Y-%m"), late) == month_of(utc.isoformat())
 
 
+#: a moment after every one of :data:`moments`: all their months have ended
+AFTER = datetime(2028, 1, 1, tzinfo=UTC)
+
+
 @given(st.lists(st.tuples(st.sampled_from(CATEGORIES), st.sampled_from(COMMUNITIES), moments),
                 max_size=60), st.integers(min_value=2, max_value=8))
 def test_cells_count_exactly_and_hide_the_small_ones(issues: list[tuple[str, str, datetime]],
                                                      threshold: int) -> None:
     docs = [{"category": c, "communityDivisionCode": k, "submittedAt": m.isoformat()}
             for c, k, m in issues]
-    stats = statistics_from_issues(docs, threshold)
+    stats = statistics_from_issues(docs, threshold, now=AFTER)
     exact = Counter((c.split(".")[0], k, m.astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m"))
                     for c, k, m in issues)
-    assert {(c.category, c.community, c.month) for c in stats.cells} == set(exact)
+    assert {k for k, n in exact.items() if n} <= {(c.category, c.community, c.month)
+                                                  for c in stats.cells}
     for cell in stats.cells:
         n = exact[(cell.category, cell.community, cell.month)]
         if n >= threshold:
@@ -89,10 +97,61 @@ def test_cells_count_exactly_and_hide_the_small_ones(issues: list[tuple[str, str
     assert IssueStatistics.from_json(stats.to_json()) == stats
 
 
+@given(st.lists(st.tuples(st.sampled_from(CATEGORIES), st.sampled_from(COMMUNITIES), moments),
+                max_size=40), st.integers(min_value=2, max_value=8), moments)
+def test_a_published_month_is_its_whole_grid_an_empty_cell_read_as_a_small_one(
+        issues: list[tuple[str, str, datetime]], threshold: int, now: datetime) -> None:
+    """/req/public-pages/small-cells: the months that have ended, from the first with an
+    issue, each holding once every group of the catalogue for every community an issue of
+    those months names; an empty cell and one of 1 to threshold - 1 are the same but for
+    their place, so that no reader tells 0 from a few."""
+    docs = [{"category": c, "communityDivisionCode": k, "submittedAt": m.isoformat()}
+            for c, k, m in issues]
+    stats = statistics_from_issues(docs, threshold, now=now)
+    running = running_month(now)
+    counted = [(c, k, month_of(m.isoformat())) for c, k, m in issues]
+    shown = [(c, k, m) for c, k, m in counted if m < running]
+    if not shown:
+        assert stats.cells == () and stats.months == []
+        return
+    start = datetime.fromisoformat(f"{running}-01T00:00:00+08:00")
+    last = month_of((start - timedelta(seconds=1)).isoformat())  # the last month ended
+    months = month_range(min(m for _, _, m in shown), last)
+    assert stats.months == months
+    grid = [(g, k, m) for m in months for k in sorted({k for _, k, _ in shown})
+            for g in catalogue_groups()]
+    assert [(c.category, c.community, c.month) for c in stats.cells] == grid
+    exact = Counter((c.split(".")[0], k, m) for c, k, m in shown)
+    for cell in stats.cells:
+        n = exact[(cell.category, cell.community, cell.month)]
+        assert cell.to_json() == ({"category": cell.category, "community": cell.community,
+                                   "month": cell.month, "count": n} if n >= threshold else
+                                  {"category": cell.category, "community": cell.community,
+                                   "month": cell.month, "suppressed": True})
+
+
+@given(st.lists(st.tuples(st.sampled_from(CATEGORIES), st.sampled_from(COMMUNITIES), moments),
+                max_size=30), moments, st.lists(st.tuples(st.sampled_from(CATEGORIES),
+                                                          st.sampled_from(COMMUNITIES),
+                                                          st.integers(0, 10**6)), max_size=8))
+def test_a_filing_in_the_running_month_changes_no_figure(
+        issues: list[tuple[str, str, datetime]], now: datetime,
+        filed: list[tuple[str, str, int]]) -> None:
+    """/req/public-pages/small-cells: issues submitted from the start of the running month on
+    (here, within a million seconds of ``now``) change nothing published at ``now``."""
+    docs = [{"category": c, "communityDivisionCode": k, "submittedAt": m.isoformat()}
+            for c, k, m in issues]
+    start = datetime.fromisoformat(f"{running_month(now)}-01T00:00:00+08:00")
+    later = [{"category": c, "communityDivisionCode": k,
+              "submittedAt": (start + timedelta(seconds=s)).isoformat()} for c, k, s in filed]
+    assert statistics_from_issues(docs + later, now=now) == statistics_from_issues(docs, now=now)
+
+
 def test_sub_categories_fold_into_their_group_before_suppression() -> None:
     stats = IssueStatistics.from_counts({("environment.garbage", "1", "2026-11"): 3,
                                          ("environment.noise", "1", "2026-11"): 2}, 5)
-    assert [(c.category, c.count) for c in stats.cells] == [("environment", 5)]
+    assert [(c.category, c.count) for c in stats.cells if not c.suppressed] == [
+        ("environment", 5)]
 
 
 #: communities enough for several pages of a few
@@ -129,10 +188,11 @@ def test_a_page_as_data_names_its_month_size_and_next() -> None:
     first = stats.page("2026-10", 1)
     assert first.to_json("next.json") == {
         "minimumCellCount": 5, "communitiesPerPage": 1, "month": "2026-10",
-        "cells": [{"category": "housing", "community": "110105001001", "month": "2026-10",
-                   "suppressed": True}], "next": "next.json"}
+        "cells": [{"category": group, "community": "110105001001", "month": "2026-10",
+                   "suppressed": True} for group in catalogue_groups()], "next": "next.json"}
     last = stats.page("2026-10", 1, after="110105001001")
-    assert "next" not in last.to_json("ignored") and last.cells[0].count == 6
+    assert "next" not in last.to_json("ignored")
+    assert [c.count for c in last.cells if c.category == "housing"] == [6]
     assert stats.months_json() == {"minimumCellCount": 5, "months": ["2026-10"]}
     assert stats.page("2026-11", 1).cells == ()
 
@@ -161,7 +221,7 @@ def test_the_month_list_links_each_month_and_shows_no_number() -> None:
                                          ("housing", "110105001001", "2025-12"): 6}, 5)
     html = figures_page(stats.months, 5, "zh-Hans", Links("/public/"))
     assert re.findall(r'href="(/public/figures/[\d-]+)"', html) == [
-        "/public/figures/2026-10", "/public/figures/2025-12"]
+        f"/public/figures/{m}" for m in month_range("2025-12", "2026-10")]
     assert "data-count" not in html and ">7<" not in html and ">6<" not in html
 
 

@@ -147,7 +147,7 @@ def test_erased_form_keeps_only_what_the_schema_allows_an_erased_record() -> Non
 def test_record_access_names_roles_of_the_role_codelist() -> None:
     roles = set(SPEC.roles)
     for group in (ACCESS.own_record_roles, ACCESS.person_hidden_from,
-                  ACCESS.results_hidden_from):
+                  ACCESS.results.hidden_from):
         assert group and group <= roles
     assert ACCESS.person_type in SPEC.resource_types
 

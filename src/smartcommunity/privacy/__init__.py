@@ -5,7 +5,9 @@
 'department'
 
 The audiences are the spec's (``audience.csv``): :func:`audiences` gives them for a version;
-``AUDIENCES`` is the same tuple for the default version.
+``AUDIENCES`` is the same tuple for the default version. :func:`hide_results` withholds vote
+results until they are due (/req/consultations/results-hidden), for a server's readers and the
+public pages alike.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from ._redact import (
     rekey_pseudonyms,
     without_personal,
 )
+from ._results import ResultsRule, hide_results, results_rule, results_shown
 
-__all__ = ["AUDIENCES", "RedactionProfile", "RegisteredExtension", "audience_for_role",
-           "audiences", "published_with_consent", "redact", "rekey_pseudonyms",
-           "without_personal"]
+__all__ = ["AUDIENCES", "RedactionProfile", "RegisteredExtension", "ResultsRule",
+           "audience_for_role", "audiences", "hide_results", "published_with_consent", "redact",
+           "rekey_pseudonyms", "results_rule", "results_shown", "without_personal"]
 
 
 def __getattr__(name: str) -> object:

@@ -142,8 +142,8 @@ def consultation_page(doc: Mapping[str, Any], lang: str, links: Links,
 
 
 def figures_page(months: Sequence[str], threshold: int, lang: str, links: Links) -> str:
-    """The list of months that have issue figures, newest first: links only, since a month's
-    total would be a total too (/req/public-pages/figures-paged)."""
+    """The list of months whose issue figures are published, newest first: links only, since
+    a month's total would be a total too (/req/public-pages/figures-paged)."""
     title = "诉求统计" if lang.startswith("zh") else "Issue figures"
     shown = [{"month": m, "href": links.month(m, lang), "name": _month_name(m, lang)}
              for m in months]
@@ -152,10 +152,12 @@ def figures_page(months: Sequence[str], threshold: int, lang: str, links: Links)
 
 
 def figures_month_page(page: FiguresPage, lang: str, links: Links,
-                       *, after: str | None = None, community: str | None = None) -> str:
-    """One page of a month's figures: a table per community, small cells suppressed, a link to
-    the next page, and (on a server) a form to find one community. ``after`` and ``community``
-    are what the page was asked for."""
+                       *, after: str | None = None, community: str | None = None,
+                       pending: bool = False) -> str:
+    """One page of a month's figures: a table per community, small and empty cells suppressed
+    alike, a link to the next page, and (on a server) a form to find one community. ``after``
+    and ``community`` are what the page was asked for; ``pending`` says the month has not
+    ended, so that its figures are not published yet (/req/public-pages/small-cells)."""
     categories = load_spec().codelist("issue-category")
     titles: dict[str, str] = {}
     grouped: dict[str, list[dict[str, Any]]] = {}
@@ -176,7 +178,7 @@ def figures_month_page(page: FiguresPage, lang: str, links: Links,
     return _render("figures-month.html", lang, links, switch, title,
                    month=page.month, tables=tables, threshold=page.threshold,
                    following=following, first=links.month(page.month, lang),
-                   after=after, community=community, current="figures")
+                   after=after, community=community, current="figures", pending=pending)
 
 
 def _month_name(month: str, lang: str) -> str:

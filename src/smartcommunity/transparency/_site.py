@@ -75,7 +75,9 @@ class Site:
                  *, now: datetime | None = None, redacted: bool = False,
                  voices: Iterable[Mapping[str, Any]] = (), per_page: int | None = None,
                  home_per_page: int | None = None) -> None:
-        docs = [dict(d) if redacted else public_view(d) for d in consultations
+        # Redacted and with vote results withheld as a server withholds them from the public
+        # (/req/public-pages/public-audience): a tally still counting shows on no page.
+        docs = [dict(d) if redacted else public_view(d, now=now) for d in consultations
                 if redacted or published(d)]
         self.consultations = docs[::-1]  # newest first
         shown = {str(d.get("id")) for d in docs}
@@ -83,7 +85,8 @@ class Site:
         for voice in voices:
             rid = str((voice.get("consultation") or {}).get("id"))
             if rid in shown:  # only a published consultation's voices are read at all
-                self.voices[rid].append(dict(voice) if redacted else public_view(voice))
+                self.voices[rid].append(dict(voice) if redacted
+                                        else public_view(voice, now=now))
         self.stats = stats
         self.per_page = communities_per_page() if per_page is None else per_page
         self.home_per_page = (pages.consultations_per_page() if home_per_page is None

@@ -7,6 +7,11 @@ spec's threshold is published only as "suppressed": with one or two issues in a 
 month, a neighbour could tell who reported. No totals are published beside the cells, since a
 total less the cells shown would give the suppressed ones back.
 
+A month is published whole, as a grid: every group of the catalogue for every community the
+figures cover, the same rows and columns for every published month, an empty cell suppressed as
+a small one is — left out, it would tell 0 from 1 to 4. Only months that have ended are
+published: figures following each filing would tell when it came, and their steps its size.
+
 They are published a month at a time, a page holding at most the spec's number of communities
 (/req/public-pages/figures-paged), so that no page grows with the city.
 """
@@ -26,8 +31,9 @@ from .._moments import CHINA_STANDARD_TIME
 from ..exceptions import DocumentError
 from ..specification import DEFAULT_VERSION, load_spec
 
-__all__ = ["CHINA_STANDARD_TIME", "Cell", "FiguresPage", "IssueStatistics", "communities_per_page",
-           "is_division_code", "is_month", "minimum_cell_count", "month_of",
+__all__ = ["CHINA_STANDARD_TIME", "Cell", "FiguresPage", "IssueStatistics", "catalogue_groups",
+           "communities_per_page", "is_division_code", "is_month", "minimum_cell_count",
+           "month_of", "month_range", "published_months", "running_month",
            "statistics_from_issues"]
 
 #: the requirement that states the threshold, and the name of its parameter
@@ -48,6 +54,34 @@ def minimum_cell_count(version: str = DEFAULT_VERSION) -> int:
 def communities_per_page(version: str = DEFAULT_VERSION) -> int:
     """The most communities a page of the figures holds (the spec's ``communitiesPerPage``)."""
     return int(load_spec(version).parameter(FIGURES_PAGED, "communitiesPerPage"))
+
+
+def catalogue_groups(version: str = DEFAULT_VERSION) -> tuple[str, ...]:
+    """The top-level groups of the issue-category codelist, in code order: the rows of every
+    community's table, whether or not any issue has them."""
+    return tuple(sorted(c for c in load_spec(version).codelist("issue-category")
+                        if "." not in c))
+
+
+def running_month(now: datetime | None = None) -> str:
+    """The China-time month of ``now`` (default: the current time): the first month whose
+    figures are not published yet."""
+    moment = (now or datetime.now(UTC)).astimezone(CHINA_STANDARD_TIME)
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` (both ``YYYY-MM``), newest first; empty when
+    ``first`` comes after ``last``."""
+    return [_month_name(k) for k in range(_month_key(last), _month_key(first) - 1, -1)]
+
+
+def published_months(first: str | None, now: datetime | None = None) -> list[str]:
+    """The months published at ``now``, newest first: from ``first`` (the month of the first
+    issue counted, None when there is none) to the last that has ended."""
+    if first is None:
+        return []
+    return month_range(first, running_month(now))[1:]  # the running month left out
 
 
 def is_month(text: str) -> bool:
@@ -108,31 +142,49 @@ class Cell:
 
 @dataclass(frozen=True, slots=True)
 class IssueStatistics:
-    """The published table: every non-empty cell, newest month first, small ones suppressed."""
+    """The published table: every cell of each published month's grid, newest month first,
+    small and empty ones suppressed."""
 
     threshold: int
     cells: tuple[Cell, ...]
 
     @classmethod
-    def from_counts(cls, counts: Mapping[tuple[str, str, str], int], threshold: int
-                    ) -> IssueStatistics:
-        """From exact counts keyed by (category, community, month); categories are folded
-        to their top-level group first, so that the fold happens before suppression."""
+    def from_counts(cls, counts: Mapping[tuple[str, str, str], int], threshold: int, *,
+                    groups: Iterable[str] | None = None, communities: Iterable[str] = (),
+                    months: Iterable[str] | None = None) -> IssueStatistics:
+        """The grid of ``months`` (default: every month from the first of the counts to their
+        last) from exact counts keyed by (category, community, month): a cell for each group
+        of ``groups`` (default: :func:`catalogue_groups`) and of the counts, for each
+        community of ``communities`` and of the counts, in each month, the same for every
+        month; counts of other months are left out. Categories are folded to their top-level
+        group first, so that the fold happens before suppression."""
         folded: Counter[tuple[str, str, str]] = Counter()
         for (category, community, month), n in counts.items():
             folded[(category.split(".", 1)[0], community, month)] += n
-        # Newest month first, then by community and category: a month's cells lie together,
-        # in the order its pages give them.
-        cells = tuple(
-            Cell(cat, com, month, n if n >= threshold else None)
-            for (cat, com, month), n in sorted(
-                folded.items(), key=lambda kv: (-_month_key(kv[0][2]), kv[0][1], kv[0][0]))
-            if n > 0)
-        return cls(threshold, cells)
+        kept = {k: n for k, n in folded.items() if n > 0}
+        if months is None:
+            seen = sorted({m for _, _, m in kept}, key=_month_key)
+            shown = month_range(seen[0], seen[-1]) if seen else []
+        else:
+            shown = sorted(set(months), key=_month_key, reverse=True)
+        inside = set(shown)
+        kept = {k: n for k, n in kept.items() if k[2] in inside}
+        rows = sorted(set(catalogue_groups() if groups is None else groups)
+                      | {g for g, _, _ in kept})
+        columns = sorted(set(communities) | {c for _, c, _ in kept})
+        # Newest month first, then by community and group: a month's cells lie together, in
+        # the order its pages give them.
+        cells = []
+        for month in shown:
+            for community in columns:
+                for group in rows:
+                    n = kept.get((group, community, month), 0)
+                    cells.append(Cell(group, community, month, n if n >= threshold else None))
+        return cls(threshold, tuple(cells))
 
     @property
     def months(self) -> list[str]:
-        """The months that have cells, newest first."""
+        """The months that have cells (the published ones), newest first."""
         return sorted({c.month for c in self.cells}, reverse=True)
 
     def months_json(self) -> dict[str, Any]:
@@ -240,7 +292,11 @@ class FiguresPage:
 
 
 def _month_key(month: str) -> int:
-    return int(month[:4]) * 12 + int(month[5:7])
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def _month_name(key: int) -> str:
+    return f"{key // 12:04d}-{key % 12 + 1:02d}"
 
 
 def _newest_first(cell: Cell) -> int:
@@ -251,15 +307,24 @@ def _community(cell: Cell) -> str:
     return cell.community
 
 
-def statistics_from_issues(issues: Iterable[Mapping[str, Any]], threshold: int | None = None
+def statistics_from_issues(issues: Iterable[Mapping[str, Any]], threshold: int | None = None,
+                           *, now: datetime | None = None, groups: Iterable[str] | None = None
                            ) -> IssueStatistics:
-    """The statistics of issue documents (for files; a server keeps an aggregate instead)."""
+    """The statistics of issue documents as published at ``now`` (default: the current time),
+    as a server publishes them (for files; a server keeps an aggregate instead): the months
+    that have ended, from the first with an issue, each the whole grid of ``groups``
+    (default: :func:`catalogue_groups`) for the communities their issues name."""
+    running = _month_key(running_month(now))
     counts: Counter[tuple[str, str, str]] = Counter()
     for doc in issues:
         category, community = doc.get("category"), doc.get("communityDivisionCode")
         submitted = doc.get("submittedAt")
         if (isinstance(category, str) and isinstance(community, str)
                 and isinstance(submitted, str)):
-            counts[(category, community, month_of(submitted))] += 1
+            month = month_of(submitted)
+            if _month_key(month) < running:  # the running month is not published yet
+                counts[(category, community, month)] += 1
+    first = min((m for _, _, m in counts), key=_month_key, default=None)
     return IssueStatistics.from_counts(
-        counts, minimum_cell_count() if threshold is None else threshold)
+        counts, minimum_cell_count() if threshold is None else threshold, groups=groups,
+        months=published_months(first, now))

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .._moments import moment
-from ..privacy import audience_for_role, redact
+from ..privacy import audience_for_role, hide_results, redact, results_rule, results_shown
 from ..specification import DEFAULT_VERSION, Spec, load_spec
 from ..validation import compile_plan
 from ._statistics import CHINA_STANDARD_TIME
@@ -198,14 +198,6 @@ def _sessions(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> 
     return Step("sessions", _t(lang, "协商会议", "Meetings"), items[0].at, (), tuple(items))
 
 
-def _results_visible(results: Mapping[str, Any], now: datetime) -> bool:
-    when = results.get("visibleFrom")
-    if not isinstance(when, str):
-        return True
-    shown = moment(when)
-    return shown is not None and shown <= now  # a time nobody can read shows nothing
-
-
 def _votes(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Step | None:
     options = {o.get("id"): _text(o.get("title")) or str(o.get("id"))
                for o in doc.get("options") or ()}
@@ -214,8 +206,10 @@ def _votes(doc: Mapping[str, Any], spec: Spec, lang: Lang, now: datetime) -> Ste
         status = _code(spec, doc, "votes/status", v.get("status"), lang)
         lines = [Line(_t(lang, "状态", "Status"), status)]
         results = v.get("results")
-        # Results appear once visible (/req/consultations/results-hidden), never before.
-        if isinstance(results, Mapping) and _results_visible(results, now):
+        # Results appear once due (/req/consultations/results-hidden), never before: the
+        # library's rule, the one a server's reads apply, judged again at the page's moment.
+        if isinstance(results, Mapping) and results_shown(v, now,
+                                                          rule=results_rule(spec.version)):
             for option in (results.get("tally") or {}).get("options") or ():
                 code, total = option.get("optionId"), option.get("total")
                 lines.append(Line(options.get(code, str(code)),
@@ -368,12 +362,17 @@ STEPS: list[StepFn] = [_topic, _notice, _sessions, _votes, _voices, _decision,
                        _implementation, _feedback]
 
 
-def public_view(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The consultation as a reader without an account receives it: redacted for the audience
-    of privacy.json's ``anonymousRole``, the public."""
+def public_view(doc: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """The consultation (or opinion, or proposal) as a reader without an account receives it
+    at ``now`` (default: the current time): redacted for the audience of privacy.json's
+    ``anonymousRole``, the public, and its vote results withheld until due as a server
+    withholds them from that role (/req/consultations/results-hidden)."""
     spec = load_spec(str(doc.get("specVersion") or DEFAULT_VERSION))
     role = str(spec.privacy["recordAccess"]["anonymousRole"])
-    return redact(doc, audience_for_role(role, spec.version))
+    shown = redact(doc, audience_for_role(role, spec.version))
+    rule = results_rule(spec.version)
+    hide_results(shown, early=rule.withholds_from(role), now=now, rule=rule)
+    return shown
 
 
 def timeline(doc: Mapping[str, Any], lang: Lang = "zh-Hans", *, now: datetime | None = None,

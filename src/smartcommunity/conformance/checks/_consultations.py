@@ -181,12 +181,16 @@ def test_results_hidden(ctx: KitContext) -> None:
     soon = (datetime.now(UTC) + timedelta(hours=3)).astimezone(timezone(timedelta(hours=-10)))
     for visible_from in (ctx.moment(30), soon.isoformat(timespec="seconds"), AFTER_9999):
         _hidden_until(ctx, readers, tails, visible_from)
+    # Public with no time set, but the vote still open: the counts recorded so far are a
+    # running tally, which the vote's status alone keeps back.
+    _hidden_until(ctx, readers, tails, None)
 
 
 def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str, str],
-                  visible_from: str) -> None:
-    """A consultation's procedure whose vote's results are public from ``visible_from``: no
-    reader gets them from any interface (the feed read on from ``tails``)."""
+                  visible_from: str | None) -> None:
+    """A consultation's procedure whose vote's results are public from ``visible_from``
+    (None: no time set, the vote left open with ballots counted): no reader gets them from
+    any interface (the feed read on from ``tails``)."""
     procedure = Procedure(ctx, visibility="public")
     procedure.run(until=lambda e: e["action"] == "open-vote")
     c = procedure.consultation
@@ -194,23 +198,35 @@ def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str,
     vote_id = str(event["details"]["voteId"])
     procedure.stage(event)
     body = procedure.body(event)
-    body["details"].update(resultsVisibility="public", resultsVisibleFrom=visible_from)
+    body["details"].update(resultsVisibility="public")
+    if visible_from is not None:
+        body["details"].update(resultsVisibleFrom=visible_from)
     c.act("open-vote", body, procedure.performer(event))
-    closed: list[bool] = []
-    procedure.run(until=lambda e: bool(closed), check=lambda e, _: closed.append(True) if (
-        e["action"] == CLOSE_VOTE and e["details"]["voteId"] == vote_id) else None)
-    ctx.expect(bool(vote_id) and "results" in procedure.vote(vote_id),
-               "工作人员看不到已结束表决的结果，无法检查", "staff do not see the closed vote's "
-               "results, so nothing can be checked")
+    if visible_from is None:
+        procedure.run(until=lambda e: e["action"] == CLOSE_VOTE
+                      and e["details"]["voteId"] == vote_id)
+        ctx.expect(bool(vote_id) and "results" in procedure.vote(vote_id),
+                   "工作人员看不到进行中表决已登记的票数，无法检查",
+                   "staff do not see the counts recorded for the open vote, so nothing can "
+                   "be checked")
+        when_zh, when_en = "表决结束后", "once the vote closes"
+    else:
+        closed: list[bool] = []
+        procedure.run(until=lambda e: bool(closed), check=lambda e, _: closed.append(True) if (
+            e["action"] == CLOSE_VOTE and e["details"]["voteId"] == vote_id) else None)
+        ctx.expect(bool(vote_id) and "results" in procedure.vote(vote_id),
+                   "工作人员看不到已结束表决的结果，无法检查", "staff do not see the closed vote's "
+                   "results, so nothing can be checked")
+        when_zh, when_en = f"自 {visible_from} 起", f"from {visible_from}"
     whole = c.history
     for who in readers:
         views: list[tuple[str, Any]] = []
         got = c.read(who)
         if got.status == 404:
             continue  # the reader may not see this consultation at all
-        ctx.expect_status(got, 200, zh=f"{who.name} 读取结果自 {visible_from} 公开的协商",
+        ctx.expect_status(got, 200, zh=f"{who.name} 读取结果{when_zh}公开的协商",
                           en=f"{who.name} reads the consultation whose results are public "
-                             f"from {visible_from}")
+                             f"{when_en}")
         views.append(("read", got.json()))
         history = c.read_history(who)
         if history.status == 200:
@@ -225,10 +241,10 @@ def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str,
         for where, doc in views:
             leak = _leak(doc, vote_id)
             ctx.expect(not leak,
-                       f"{who.name}（{who.role}）在{places[where]}中看到了 {visible_from} 才公开的"
+                       f"{who.name}（{who.role}）在{places[where]}中看到了{when_zh}才公开的"
                        f"表决结果：{leak}",
-                       f"{who.name} ({who.role}) sees in a {where} the result public only from "
-                       f"{visible_from}: {leak}")
+                       f"{who.name} ({who.role}) sees in a {where} the result public only "
+                       f"{when_en}: {leak}")
             told = _confirmable(doc, whole, vote_id)
             ctx.expect(not told,
                        f"{who.name}（{who.role}）在{places[where]}中收到的第 {plain(told, 'zh')} "

@@ -2,8 +2,10 @@
 consultations as the public may read them, residents' voices with their replies and nobody
 named, small statistics cells suppressed and served a month and a page at a time, the A4 notice.
 
-The figures are read for the current month only, filtered to the kit's own community: what the
-checks send and read does not grow with the issues a city stores.
+The figures are read for one month at a time, filtered to the kit's own community: what the
+checks send and read does not grow with the issues a city stores. The kit's issues keep the
+spec example's time of submission, in a month long ended, whose figures are published; one
+filed now checks that the running month's figures do not move with it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
@@ -21,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 from ...pointers import nodes
 from ...transparency import FIGURES_PAGED, HOME_PAGED, month_of
 from .._context import KitContext
-from .._registry import Failed, check
+from .._registry import Failed, Skipped, check
 from ._shared import Tracked, named_proposer, new_issue, proposed
 from ._voice import REPLY, _opinion, _proposal, _recorder
 
@@ -329,39 +332,74 @@ def _group(category: str) -> str:
     return category.split(".", 1)[0]
 
 
+def _groups(ctx: KitContext) -> list[str]:
+    """The top-level groups of the issue-category codelist: the rows every community has."""
+    return [c for c in ctx.spec.codelist("issue-category") if "." not in c]
+
+
+def _running_month(ctx: KitContext) -> str | None:
+    """The China-time month the server's clock is in, None within a minute of its turn (the
+    kit and the server could then disagree on it)."""
+    now = ctx.server_now()
+    if month_of((now - timedelta(minutes=1)).isoformat()) != month_of(
+            (now + timedelta(minutes=1)).isoformat()):
+        return None
+    return month_of(now.isoformat())
+
+
 @check(SMALL_CELLS)
 def test_small_cells_suppressed(ctx: KitContext) -> None:
     threshold = int(ctx.spec.parameter(SMALL_CELLS, "minimumCellCount"))
     template = new_issue(ctx)
-    groups = [c for c in ctx.spec.codelist("issue-category") if "." not in c]
-    # A group the template's issues do not fill, so that the new issue's cell is small: one
-    # with no cell yet in its month and community, else one still suppressed (earlier runs
-    # fill cells), so that there is a suppressed cell a total could give back.
+    groups = _groups(ctx)
+    month = month_of(str(template["submittedAt"]))
+    community = str(template.get("communityDivisionCode"))
+    where = {"community": community}
+    data = _month_page(month, data=True)
+    running = _running_month(ctx)
+    if running is not None and month >= running:
+        raise Skipped(f"诉求模板的提交月份 {month} 尚未结束，其统计尚未公布",
+                      f"the issue template's month of submission, {month}, has not ended: its "
+                      "figures are not published yet")
+    # The kit's issues must show within the pages' lag, yet a cell moving among the small ones
+    # shows nothing: one more issue of a group already published, or as many as the threshold
+    # of one still suppressed, whose count then shows.
+    before = _json(ctx, data, where)
+
+    def counted(body: Any) -> dict[str, int]:
+        cells = (body.get("cells") if isinstance(body, dict) else None) or []
+        return {_group(str(c.get("category"))): c["count"] for c in cells
+                if isinstance(c, dict) and c.get("community") == community
+                and c.get("month") == month and type(c.get("count")) is int}
+
+    shown = counted(before)
     others = [g for g in reversed(groups) if g != _group(str(template["category"]))]
-    before = _json(ctx, _month_page(month_of(str(template["submittedAt"])), data=True),
-                   {"community": str(template.get("communityDivisionCode"))})
-    filled = {_group(str(c.get("category"))): "count" in c for c in
-              ((before.get("cells") if isinstance(before, dict) else None) or [])
-              if isinstance(c, dict)}
-    rare = min(others, key=lambda g: (g in filled, filled.get(g, False)), default=groups[-1])
-    doc = new_issue(ctx, category=rare)
-    # Its month's data and page read before it is stored: one kept from then and served after
-    # the write would leave the new issue uncounted.
-    for path in (_month_page(month_of(str(doc["submittedAt"])), data=True),
-                 _month_page(month_of(str(doc["submittedAt"])))):
-        ctx.call("GET", path, params={"community": str(doc.get("communityDivisionCode"))})
-    issue = Tracked(ctx, doc)
-    month = month_of(str(issue.doc["submittedAt"]))
-    community = issue.doc.get("communityDivisionCode")
-    # The month and community the new issue is in: the city's other cells are not read.
-    where = {"community": str(community)}
+    if shown:
+        target = min(shown, key=lambda g: shown[g])
+        filed, expected = 1, shown[target] + 1
+    else:
+        target, filed, expected = (others or groups)[0], threshold, threshold
+    # And one issue of a group still suppressed, so that a cell holds a few (earlier runs fill
+    # cells): a total would then differ from every count shown.
+    rare = next((g for g in others if g != target and g not in shown), None)
+    # The month's data and page read before the issues are stored: one kept from then and
+    # served after the writes would leave them uncounted.
+    for path in (data, _month_page(month)):
+        ctx.call("GET", path, params=where)
+    for group in ([rare] if rare is not None else []) + [target] * filed:
+        Tracked(ctx, new_issue(ctx, category=group))
 
     def mine(cells: list[Any]) -> list[Any]:
-        return [c for c in cells if isinstance(c, dict) and c.get("category") == rare
-                and c.get("community") == community and c.get("month") == month]
+        return [c for c in cells if isinstance(c, dict) and c.get("community") == community
+                and c.get("month") == month]
 
-    body = _eventually(ctx, lambda: _json(ctx, _month_page(month, data=True), where),
-                       lambda b: isinstance(b, dict) and bool(mine(b.get("cells") or [])))
+    body = _eventually(ctx, lambda: _json(ctx, data, where),
+                       lambda b: counted(b).get(target, 0) >= expected)
+    ctx.expect(counted(body).get(target, 0) >= expected,
+               f"存储 {filed} 件 {target} 类诉求 {LAG:.0f} 秒后，{data}?community={community} 的"
+               f"该格仍不是至少 {expected} 件",
+               f"{LAG:.0f} s after {filed} {target} issues were stored, the cell of "
+               f"{data}?community={community} does not show at least {expected}")
     cells: list[Any] = (body.get("cells") if isinstance(body, dict) else None) or []
     ctx.expect(isinstance(body, dict) and body.get("minimumCellCount") == threshold,
                f"统计数据声明的阈值不是 {threshold}",
@@ -371,11 +409,25 @@ def test_small_cells_suppressed(ctx: KitContext) -> None:
         ctx.expect(count is None or (isinstance(count, int) and count >= threshold),
                    f"统计中有少于 {threshold} 件的格给出了数字：{cell}",
                    f"a cell below {threshold} issues shows its number: {cell}")
-    ctx.expect(len(mine(cells)) == 1, f"统计中没有新诉求所在的格（{rare}，{month}）",
-               f"the statistics have no cell for the new issue ({rare}, {month})")
+    # Every group once, an empty cell as a small one: a cell left out would be 0, telling the
+    # suppressed ones (1 to threshold - 1) apart from it.
+    seen = Counter(_group(str(c.get("category"))) for c in mine(cells))
+    missing = [g for g in groups if not seen[g]]
+    ctx.expect(not missing,
+               f"{data}?community={community} 缺少大类 {'、'.join(missing)} 的格：没有诉求的格"
+               f"不给出，被抑制的格就看得出不是 0",
+               f"{data}?community={community} has no cell for the groups {', '.join(missing)}: "
+               f"with empty cells left out, a suppressed cell is known not to be 0")
+    twice = sorted(g for g, n in seen.items() if n > 1)
+    ctx.expect(not twice, f"{data} 的大类 {'、'.join(twice)} 出现了不止一次",
+               f"{data} gives the groups {', '.join(twice)} more than once")
+    uneven = sorted({json.dumps(sorted(c)) for c in mine(cells) if "count" not in c})
+    ctx.expect(len(uneven) <= 1 and all(c.get("suppressed") is True for c in mine(cells)
+                                        if "count" not in c),
+               f"{data} 的被抑制的格形式不一：{'；'.join(uneven)}",
+               f"the suppressed cells of {data} are not all alike: {'; '.join(uneven)}")
     # No total beside the cells: the data has only the members the OpenAPI defines...
     members, cell_members = _figures_members(ctx)
-    data = _month_page(month, data=True)
     extra = sorted(set(body) - members) if isinstance(body, dict) else []
     ctx.expect(not extra, f"{data} 给出了 OpenAPI 未定义的成员：{'、'.join(extra)}",
                f"{data} gives members the OpenAPI does not define: {', '.join(extra)}")
@@ -388,12 +440,13 @@ def test_small_cells_suppressed(ctx: KitContext) -> None:
         resp = ctx.call("GET", path, params=where)
         ctx.expect_status(resp, 200, zh=f"不带令牌读取 {path}", en=f"read {path} without a token")
         text = pages[path] = resp.text
-        shown = [int(n) for n in re.findall(r'data-count="(\d+)"', text)]
-        ctx.expect(all(n >= threshold for n in shown),
+        shown_counts = [int(n) for n in re.findall(r'data-count="(\d+)"', text)]
+        ctx.expect(all(n >= threshold for n in shown_counts),
                    f"{path} 给出了少于 {threshold} 件的格",
                    f"{path} shows a cell below {threshold}")
-    # ... and the pages no number the cells could add up to with a suppressed one among them.
-    # The data is read again after the pages, which may have been made in between.
+    # ... and the pages no number the cells could add up to with a suppressed one among them,
+    # nor a 0 telling an empty cell from a small one. The data is read again after the pages,
+    # which may have been made in between.
     again = _json(ctx, data, where)
     readings = [cells, (again.get("cells") if isinstance(again, dict) else None) or []]
     counts = [[c.get("count") if isinstance(c, dict) and isinstance(c.get("count"), int)
@@ -401,12 +454,56 @@ def test_small_cells_suppressed(ctx: KitContext) -> None:
     published = {n for read in counts for n in read if n is not None}
     hidden = set().union(*(_sums_with_suppressed(read, threshold) for read in counts))
     for path, text in pages.items():
-        totals = sorted(n for n in _numbers(text, month)
+        numbers = _numbers(text, month)
+        totals = sorted(n for n in numbers
                         if n in hidden and n not in published and n != threshold)
         ctx.expect(not totals,
                    f"{path} 写出了可能是含被抑制格的合计的数字：{'、'.join(map(str, totals))}",
                    f"{path} shows numbers that may be totals including a suppressed cell: "
                    f"{', '.join(map(str, totals))}")
+        ctx.expect(0 not in numbers,
+                   f"{path} 写出了 0：没有诉求的格应与少于 {threshold} 件的格相同",
+                   f"{path} shows a 0: an empty cell should read as one below {threshold} does")
+
+
+@check(SMALL_CELLS)
+def test_the_running_month_is_not_published(ctx: KitContext) -> None:
+    """A filing now changes no figure: the running month is published once it has ended, so
+    that a reader polling the pages learns neither when an issue came nor a cell's step."""
+    running = _running_month(ctx)
+    if running is None:
+        raise Skipped("服务器的时钟在月份交替的一分钟内，本月尚难确定",
+                      "the server's clock is within a minute of a month's turn: which month "
+                      "runs is not clear yet")
+    community = ctx.preset.community
+    where = {"community": community}
+    data, page = _month_page(running, data=True), _month_page(running)
+
+    def read() -> list[Any]:
+        return [_json(ctx, STATISTICS), _json(ctx, data, where), _json(ctx, data),
+                ctx.call("GET", page, params=where).text]
+
+    before = read()
+    doc = new_issue(ctx)
+    doc["submittedAt"] = ctx.moment()
+    doc["history"][0]["at"] = doc["submittedAt"]
+    doc = ctx.ensure_valid(doc, "(issue filed now)")
+    Tracked(ctx, doc)
+    time.sleep(LAG + 1.0)  # the most the figures may lag a write that changes them
+    after = read()
+    listed = after[0].get("months") if isinstance(after[0], dict) else None
+    early = sorted(m for m in listed or () if isinstance(m, str) and m >= running)
+    ctx.expect(not early, f"{STATISTICS} 列出了尚未结束的月份：{'、'.join(early)}",
+               f"{STATISTICS} lists months that have not ended: {', '.join(early)}")
+    for body in after[1:3]:
+        cells = (body.get("cells") if isinstance(body, dict) else None) or []
+        ctx.expect(not cells, f"本月（{running}）尚未结束，{data} 却给出了格",
+                   f"{data} gives cells though the month ({running}) has not ended")
+    changed = [what for what, a, b in zip((STATISTICS, f"{data}?community={community}", data,
+                                           f"{page}?community={community}"), before, after,
+                                          strict=True) if a != b]
+    ctx.expect(not changed, f"刚提交的诉求改变了 {'、'.join(changed)}：读者可以知道它提交的时刻",
+               f"an issue filed now changed {', '.join(changed)}: a reader learns when it came")
 
 
 def _figures_members(ctx: KitContext) -> tuple[set[str], set[str]]:
@@ -423,13 +520,13 @@ def _figures_members(ctx: KitContext) -> tuple[set[str], set[str]]:
 
 
 def _sums_with_suppressed(counts: list[int | None], threshold: int) -> set[int]:
-    """Every number that some of the cells (``None``: suppressed, 1 to ``threshold`` - 1)
-    add up to with at least one suppressed cell among them: a total that would give one
-    back."""
+    """Every number that some of the cells (``None``: suppressed, 0 to ``threshold`` - 1,
+    an empty cell being one) add up to with at least one suppressed cell among them: a total
+    that would give one back, were it only by telling that it is 0."""
     clear, hidden = {0}, set[int]()
     for count in counts:
         if count is None:
-            hidden |= {s + k for s in clear | hidden for k in range(1, threshold)}
+            hidden |= {s + k for s in clear | hidden for k in range(threshold)}
         else:
             hidden |= {s + count for s in hidden}
             clear |= {s + count for s in clear}
@@ -521,6 +618,14 @@ def test_figures_a_month_and_a_page_at_a_time(ctx: KitContext) -> None:
     extra = ", ".join(sorted(set(listing) - {"minimumCellCount", "months"}))
     ctx.expect(not extra, f"{STATISTICS} 除月份外还给出了 {extra}",
                f"{STATISTICS} gives more than the months: {extra}")
+    # Every month from the first published to the last: none left out for having no issues,
+    # which would tell a month's total of 0 from a few.
+    if all(isinstance(m, str) and re.fullmatch(r"\d{4}-\d{2}", m) for m in months) and months:
+        keys = [int(m[:4]) * 12 + int(m[5:7]) for m in months]
+        gaps = [months[i] for i in range(1, len(keys)) if keys[i - 1] - keys[i] != 1]
+        ctx.expect(not gaps, f"{STATISTICS} 的月份不连续（{'、'.join(gaps[:3])} 之前缺月份）",
+                   f"the months of {STATISTICS} are not consecutive (months missing before "
+                   f"{', '.join(gaps[:3])})")
 
     # Filtered to one community: that community's cells of that month, nothing else.
     def own(body: Any) -> bool:
