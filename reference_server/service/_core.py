@@ -812,16 +812,10 @@ class Service:
 
     def _may_act_for(self, tx: Tx, principal: Principal, policy: Policy,
                      behalf: Mapping[str, Any], where: str) -> None:
-        """/req/core/actor-is-principal: a proxy authorised by the resident; another role
-        serving the community of the resident's record, when the server holds it."""
-        rid = behalf.get("id")
-        if principal.role in self.access.own_record_roles:
-            if any(policy.proxy_for(tx, principal, rid, scope) for scope in policy.proxy_scopes):
-                return
-        else:
-            record = tx.get(self.access.person_type, str(rid))
-            if record is None or principal.serves_any(record.communities):
-                return
+        """/req/core/actor-is-principal: the resident the actor acts for is one the principal
+        may act for (the policy says who); any other, held or not, gets the same 403."""
+        if policy.acts_for(tx, principal, behalf.get("id")):
+            return
         raise ActorMismatch(member="onBehalfOf", errors=[coded(
             where, "http.actor-mismatch", self.spec.version, "/req/core/actor-is-principal",
             member="onBehalfOf")])

@@ -710,7 +710,7 @@ class ConsultationPolicy(Policy):
                 continue
             stands = "onBehalfOf" if "onBehalfOf" in entry else "resident"
             rid = sub(entry, stands).get("id")
-            her = self._readable(tx, principal, rid)
+            her = self.readable(tx, principal, rid)
             named = [] if stands not in entry else [(stands, rid, her is not None)]
             if stands == "onBehalfOf" and "resident" in entry:
                 acting = sub(entry, "resident").get("id")
@@ -718,22 +718,12 @@ class ConsultationPolicy(Policy):
                     sub(p, "resident").get("id") for p in her.doc.get("proxies") or ()
                     if isinstance(p, Mapping) and isinstance(sub(p, "resident").get("id"), str)]
                 named.append(("resident", acting, acting in proxies
-                              or self._readable(tx, principal, acting) is not None))
+                              or self.readable(tx, principal, acting) is not None))
             errors += [coded(f"/origin/proposers/{i}/{member}", OUT_OF_REACH,
                              self.service.spec.version, IN_REACH, value=value)
                        for member, value, reached in named if not reached]
         if errors:
             raise Unprocessable(count=len(errors), errors=errors)
-
-    def _readable(self, tx: Any, principal: Principal, rid: Any) -> Stored | None:
-        """The resident record ``rid`` when the server holds it, not erased, and ``principal``
-        may read it (its communities and grids); None for any other, alike."""
-        record: Stored | None = (tx.get(self.access.person_type, rid) if isinstance(rid, str)
-                                 else None)
-        if (record is None or self.access.is_erased(record.doc)
-                or not self.access.can_see(principal, record)):
-            return None
-        return record
 
     def check_update(self, tx: Any, principal: Principal, current: Stored,
                      doc: dict[str, Any]) -> None:

@@ -259,6 +259,27 @@ class Policy:
         if problems:
             raise unprocessable(problems)
 
+    def readable(self, tx: Any, principal: Principal, rid: Any) -> Stored | None:
+        """The resident record ``rid`` when the server holds it, not erased, and ``principal``
+        may read it (its communities and, for a grid worker, its grids); None for any other,
+        alike: the reach within which staff name residents, so that an answer resting on it
+        tells nothing of records beyond it (/req/core/actor-is-principal,
+        /req/consultations/proposers-in-reach)."""
+        record: Stored | None = (tx.get(self.access.person_type, rid) if isinstance(rid, str)
+                                 else None)
+        if (record is None or self.access.is_erased(record.doc)
+                or not self.access.can_see(principal, record)):
+            return None
+        return record
+
+    def acts_for(self, tx: Any, principal: Principal, rid: Any) -> bool:
+        """/req/core/actor-is-principal: whether ``principal`` may act for the resident
+        ``rid`` (an actor's onBehalfOf): a proxy when she authorised him for this type, any
+        other role when she is within its reach (:meth:`readable`)."""
+        if principal.role in self.access.own_record_roles:
+            return any(self.proxy_for(tx, principal, rid, scope) for scope in self.proxy_scopes)
+        return self.readable(tx, principal, rid) is not None
+
     def proxy_for(self, tx: Any, principal: Principal, resident_id: Any, scope: str) -> bool:
         """/req/residents/proxy-scope: the resident's record names the principal as proxy."""
         if not isinstance(resident_id, str):

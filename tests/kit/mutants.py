@@ -579,13 +579,13 @@ def proposers_out_of_reach(app: Any, mp: pytest.MonkeyPatch) -> Any:
 def proposer_existence_told(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Staff may not name a resident of another community or grid, but may name one the server
     does not hold: the answer tells them whether a record beyond their reach exists."""
-    original = _policies.ConsultationPolicy._readable
+    original = _policies.ConsultationPolicy.readable
 
     def readable(self: Any, tx: Any, principal: Principal, rid: Any) -> Any:
         held = tx.get(self.access.person_type, rid) if isinstance(rid, str) else None
         return original(self, tx, principal, rid) if held is not None else _Unheld()
 
-    mp.setattr(_policies.ConsultationPolicy, "_readable", readable)
+    mp.setattr(_policies.ConsultationPolicy, "readable", readable)
     return app
 
 

@@ -380,7 +380,44 @@ def history_writable(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def behalf_unheld_taken(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Staff may act for a resident the server does not hold, though not for one of a
+    community they do not serve: the answer tells them which ids another community holds."""
+    original = Policy.acts_for
+
+    def acts_for(self: Policy, tx: Any, principal: Principal, rid: Any) -> bool:
+        if (principal.role not in self.access.own_record_roles and isinstance(rid, str)
+                and tx.get(self.access.person_type, rid) is None):
+            return True
+        return original(self, tx, principal, rid)
+
+    mp.setattr(Policy, "acts_for", acts_for)
+    return app
+
+
+def behalf_grids_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A grid worker may act for any resident of his community, beyond the grids whose
+    residents alone he reads."""
+    original = Policy.acts_for
+
+    def acts_for(self: Policy, tx: Any, principal: Principal, rid: Any) -> bool:
+        if principal.role in self.access.grid_scoped and isinstance(rid, str):
+            record = tx.get(self.access.person_type, rid)
+            return (record is not None and not self.access.is_erased(record.doc)
+                    and principal.serves_any(record.communities))
+        return original(self, tx, principal, rid)
+
+    mp.setattr(Policy, "acts_for", acts_for)
+    return app
+
+
 MUTANTS += [
+    Mutant("behalf-unheld-taken", "/req/core/actor-is-principal",
+           "staff act for a resident the server does not hold, unlike one out of reach",
+           behalf_unheld_taken),
+    Mutant("behalf-grids-ignored", "/req/core/actor-is-principal",
+           "a grid worker acts for residents of other grids of his community",
+           behalf_grids_ignored),
     Mutant("body-media-type-ignored", "/req/core/json-only",
            "text/plain and form-encoded bodies are parsed as JSON", body_media_type_ignored),
     Mutant("unknown-parameters-ignored", "/req/core/unknown-parameter",

@@ -15,7 +15,7 @@ from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._people import listed, proxy, resident, with_number
+from ._people import held_resident, listed, proxy, resident, with_number
 from ._shared import (
     ISSUE,
     RESIDENT,
@@ -54,7 +54,7 @@ def _about(ctx: KitContext, events: list[dict[str, Any]], rt: str, rid: str
 def _confidential_issue(ctx: KitContext, tag: str) -> tuple[Tracked, dict[str, str]]:
     """An issue staff recorded for a resident whose identity is confidential, and the values
     that identify the reporter."""
-    rid = ctx.new_id()
+    rid = held_resident(ctx)  # staff act only for a resident whose record they read
     secrets = {"name": f"保密人{tag[:6]}",
                "phone": "+86139" + str(ctx.rng.randrange(10**7, 10**8)), "resident": rid}
     actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(rid)}

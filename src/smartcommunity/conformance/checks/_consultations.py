@@ -13,7 +13,7 @@ from ...validation import validate
 from .._context import KitContext, KitFault
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._people import own_record, proxy, resident
+from ._people import own_record, proxy, resident, resident_in
 from ._shared import (
     AFTER_9999,
     CLOSE_VOTE,
@@ -22,6 +22,7 @@ from ._shared import (
     ROLE,
     Procedure,
     Tracked,
+    answer_without,
     complete_consultation,
     escalating,
     expect_code,
@@ -432,7 +433,7 @@ def test_proposers_in_reach(ctx: KitContext) -> None:
         grids = [g for g in who.grids if g.startswith(ctx.preset.community + "-")]
         if who.role in scoped and not grids:
             continue  # a grid worker without a grid of the community reads none of its people
-        inside = _resident_in(ctx, grids[0] if who.role in scoped else None)
+        inside = resident_in(ctx, grids[0] if who.role in scoped else None)
         mine = proposed(ctx, [resident_actor(inside, "提议人")])
         ctx.expect_status(ctx.create(mine, who), 201,
                           zh=f"{who.name}（{who.role}）列出其能读取的居民为提议人",
@@ -449,7 +450,7 @@ def test_proposers_in_reach(ctx: KitContext) -> None:
         if who.role in scoped:
             elsewhere = next(f"{ctx.preset.community}-{code}" for code in ("Z9", "Z8", "Z7")
                              if f"{ctx.preset.community}-{code}" not in who.grids)
-            beyond.append((_resident_in(ctx, elsewhere), "列出本社区另一网格的居民为提议人",
+            beyond.append((resident_in(ctx, elsewhere), "列出本社区另一网格的居民为提议人",
                            "naming a resident of another grid of the community as proposer"))
         for rid, zh, en in beyond:
             got = _out_of_reach(ctx, who, resident_actor(rid, "提议人"), "resident", rid, zh, en)
@@ -464,15 +465,6 @@ def test_proposers_in_reach(ctx: KitContext) -> None:
                       "with an entry acting for a resident the server does not hold")
 
 
-def _resident_in(ctx: KitContext, grid: str | None) -> str:
-    """A fresh resident record of the preset's community (in ``grid``, when given)."""
-    doc = resident(ctx)
-    if grid is not None:
-        for membership in doc.get("memberships") or ():
-            membership.update(community=ctx.preset.community, grid=grid)
-    return str(ctx.created(ctx.ensure_valid(doc, "(resident record)"))["id"])
-
-
 def _out_of_reach(ctx: KitContext, who: Principal, entry: dict[str, Any], member: str,
                   rid: str, zh: str, en: str) -> tuple[Any, ...]:
     """``who`` proposes naming ``entry`` (its ``member`` naming ``rid``), beyond their reach:
@@ -485,12 +477,7 @@ def _out_of_reach(ctx: KitContext, who: Principal, entry: dict[str, Any], member
     ctx.expect(ctx.read(CONSULTATION, doc["id"]).status == 404,
                f"{who.name}{zh}被拒收后，协商仍被保存了",
                f"the consultation {who.name} proposed {en} was stored though refused")
-    errors = [e for e in problem.get("errors") or [] if isinstance(e, dict)]
-    return (problem.get("status"), problem.get("code"),
-            json.dumps(problem.get("message"), ensure_ascii=False, sort_keys=True),
-            [(e.get("pointer"), e.get("code"),
-              json.dumps(e.get("message"), ensure_ascii=False, sort_keys=True).replace(rid, "…"))
-             for e in errors])
+    return answer_without(problem, rid)
 
 
 @check("/req/privacy/own-items-self")

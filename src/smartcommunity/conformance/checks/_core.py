@@ -24,6 +24,7 @@ from .._client import Response
 from .._context import KitContext, KitFault, created_by
 from .._preset import Principal
 from .._registry import Skipped, check
+from ._people import resident_in
 from ._shared import (
     AFTER_9999,
     ISSUE,
@@ -31,6 +32,7 @@ from ._shared import (
     ROLE,
     Tracked,
     anonymous_read,
+    answer_without,
     as_sent,
     dispatch_request,
     etag_of,
@@ -1180,6 +1182,93 @@ def _behalf_elsewhere(ctx: KitContext, rt: str, stranger: str) -> None:
                    f"the refused document ({what}) was stored")
 
 
+def _acting_for(ctx: KitContext, who: Principal, rid: str, community: str | None = None
+                ) -> tuple[dict[str, Any], Response]:
+    """``who`` submitting an issue (of ``community``, default the preset's) acting for the
+    resident ``rid``: its creating event and submittedBy give onBehalfOf."""
+    doc = fresh(ctx, ISSUE)
+    if community is not None and community != ctx.preset.community:
+        doc = json.loads(json.dumps(doc, ensure_ascii=False).replace(ctx.preset.community,
+                                                                     community))
+    doc = _forged(ctx, doc, {"role": who.role, "onBehalfOf": resident_ref(rid)})
+    return doc, ctx.create(doc, who, as_is=True)
+
+
+def _refused_behalf(ctx: KitContext, who: Principal, rid: str, zh: str, en: str,
+                    community: str | None = None) -> tuple[Any, ...]:
+    """``who`` acting for ``rid``, beyond their reach (``zh``/``en`` say how): 403
+    http.actor-mismatch at the onBehalfOf, nothing stored; the answer without the id, to
+    compare with another's."""
+    doc, resp = _acting_for(ctx, who, rid, community)
+    problem = ctx.expect_problem(resp, 403)
+    codes = {str(e.get("code")) for e in problem.get("errors") or [] if isinstance(e, dict)}
+    ctx.expect(problem.get("code") == FORGED or FORGED in codes,
+               f"{who.name}{zh}的拒绝没有给出 {FORGED}：{problem.get('code')}",
+               f"the refusal of {who.name} {en} does not say {FORGED}: {problem.get('code')}")
+    found = [str(e.get("pointer")) for e in problem.get("errors") or [] if isinstance(e, dict)]
+    ctx.expect(any(p.endswith("/onBehalfOf") for p in found),
+               f"{who.name}{zh}的拒绝没有指向 onBehalfOf：{plain(found, 'zh')}",
+               f"the refusal of {who.name} {en} does not point at the onBehalfOf: "
+               f"{plain(found)}")
+    ctx.expect(ctx.read(ISSUE, doc["id"], who).status == 404,
+               f"{who.name}{zh}的诉求被拒收后仍被保存了",
+               f"the issue of {who.name} {en} was stored though refused")
+    return answer_without(problem, rid)
+
+
+def _behalf_in_reach(ctx: KitContext, stranger: str | None) -> None:
+    """Staff act only for residents whose records they read: of a community they serve, of
+    a grid worker's grids, held and not erased. A resident beyond that reach, of another
+    grid or community, is answered word for word as one nobody holds, so naming ids finds
+    out nothing of records beyond it."""
+    access = ctx.spec.privacy.get("recordAccess") or {}
+    behalf = set(ctx.spec.parameter("/req/core/actor-is-principal", "onBehalfRoles"))
+    staff = behalf - set(access.get("ownRecordRoles") or ())
+    submitters = set(transition(ctx, ISSUE, "submit")["roles"])
+    scoped = set(access.get("gridScopedRoles") or ())
+    other = ctx.preset.other_community
+    actors: list[tuple[Principal, str | None]] = [
+        (p, None) for p in ctx.serving(*sorted(staff & submitters))]
+    outsider = ctx.preset.by_role(ctx.staff_role, community=other) if other else None
+    if outsider is not None and not outsider.serves(ctx.preset.community):
+        actors.append((outsider, other))
+    ours: str | None = None
+    for who, community in actors:
+        grids = [g for g in who.grids if g.startswith(ctx.preset.community + "-")]
+        if community is None and who.role in scoped and not grids:
+            continue  # a grid worker without a grid of the community reads none of its people
+        beyond: list[tuple[str, str, str]] = []
+        if community is None:
+            inside = resident_in(ctx, grids[0] if who.role in scoped else None)
+            ours = ours or inside
+            _, resp = _acting_for(ctx, who, inside)
+            ctx.expect_status(resp, 201, zh=f"{who.name}（{who.role}）代其能读取的居民提交诉求",
+                              en=f"{who.name} ({who.role}) submits an issue for a resident "
+                                 f"whose record they read")
+            if stranger is not None and not who.serves(str(other)):
+                beyond.append((stranger, "代另一社区的居民行事",
+                               "acting for a resident of another community"))
+            if who.role in scoped:
+                elsewhere = next(f"{ctx.preset.community}-{code}" for code in ("Z9", "Z8", "Z7")
+                                 if f"{ctx.preset.community}-{code}" not in who.grids)
+                beyond.append((resident_in(ctx, elsewhere), "代本社区另一网格的居民行事",
+                               "acting for a resident of another grid of the community"))
+        elif ours is not None:
+            beyond.append((ours, "代其不服务的社区的居民行事",
+                           "acting for a resident of a community they do not serve"))
+        nobody = ctx.new_id()
+        alike = _refused_behalf(ctx, who, nobody, "代服务器上没有的居民行事",
+                                "acting for a resident the server does not hold", community)
+        for rid, zh, en in beyond:
+            got = _refused_behalf(ctx, who, rid, zh, en, community)
+            ctx.expect(got == alike,
+                       f"{who.name}（{who.role}）{zh}得到的回答与代服务器上没有的居民不同，"
+                       f"从而能探知其范围以外的记录是否存在",
+                       f"{who.name} ({who.role}) gets another answer {en} than acting for "
+                       f"a resident the server does not hold, and so finds out whether a "
+                       f"record beyond their reach exists")
+
+
 def _item_writer_forged(ctx: KitContext) -> None:
     """A dispatch whose new assignment names another dispatcher (assignedBy): the items an
     action writes name their writer as its actor does."""
@@ -1236,6 +1325,7 @@ def test_actor_is_principal(ctx: KitContext) -> None:
     others = [r for r in ctx.spec.roles if r != staff.role]
     _item_writer_forged(ctx)
     stranger = _stranger(ctx)
+    _behalf_in_reach(ctx, stranger)
     for rt in ctx.spec.lifecycles:
         if stranger is not None:
             _behalf_elsewhere(ctx, rt, stranger)

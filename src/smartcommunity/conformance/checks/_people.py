@@ -37,6 +37,22 @@ def in_worker_grid(ctx: KitContext, doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def resident_in(ctx: KitContext, grid: str | None) -> str:
+    """A fresh resident record of the preset's community (in ``grid``, when given)."""
+    doc = resident(ctx)
+    if grid is not None:
+        for membership in doc.get("memberships") or ():
+            membership.update(community=ctx.preset.community, grid=grid)
+    return str(ctx.created(ctx.ensure_valid(doc, "(resident record)"))["id"])
+
+
+def held_resident(ctx: KitContext) -> str:
+    """A fresh resident record the server holds, of the preset's community (in its grid
+    worker's grid when the preset gives one): whom the community's staff may act for
+    (/req/core/actor-is-principal), where an id nobody holds would be refused."""
+    return str(ctx.created(in_worker_grid(ctx, resident(ctx)))["id"])
+
+
 def proxy(ctx: KitContext, who: Principal, scope: list[str], *, since: float = -30,
           until: float | None = None) -> dict[str, Any]:
     """A proxy entry naming the preset's proxy principal, in force from ``since`` days."""

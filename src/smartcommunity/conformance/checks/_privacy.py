@@ -13,7 +13,7 @@ from ...validation import compile_plan, validate, values_at
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._people import in_worker_grid, listed, resident, with_number
+from ._people import held_resident, in_worker_grid, listed, resident, with_number
 from ._shared import (
     CONSULTATION,
     ISSUE,
@@ -423,7 +423,7 @@ def test_reporter_disclosure(ctx: KitContext) -> None:
     intake = set(transition(ctx, ISSUE, "accept")["roles"])
     for disclosure in ("anonymous", "confidential"):
         tag = ctx.new_id()
-        rid = ctx.new_id()
+        rid = held_resident(ctx)  # staff act only for a resident whose record they read
         secrets = {"name": f"报告人{tag[:6]}", "phone": "+86139" + str(ctx.rng.randrange(
             10**7, 10**8)), "userId": f"kit-{tag[:12]}", "resident": rid}
         # staff record the issue for the resident (/req/core/actor-is-principal)

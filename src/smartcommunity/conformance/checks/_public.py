@@ -25,6 +25,7 @@ from ...pointers import nodes
 from ...transparency import FIGURES_PAGED, HOME_PAGED, month_of
 from .._context import KitContext
 from .._registry import Failed, Skipped, check
+from ._people import held_resident
 from ._shared import Tracked, named_proposer, new_issue, proposed
 from ._voice import REPLY, _opinion, _proposal, _recorder
 
@@ -297,9 +298,9 @@ def test_voices_with_replies_and_nobody_named(ctx: KitContext) -> None:
     recorder = _recorder(ctx)
     words = {key: key + _unique_words(ctx, 8) for key in
              ("agreed", "withheld", "reply", "reasons", "title")}
-    agreed = Tracked(ctx, _opinion(ctx, behalf=ctx.new_id(), consultation=shown.id,
+    agreed = Tracked(ctx, _opinion(ctx, behalf=held_resident(ctx), consultation=shown.id,
                                    textPublic=True, text=words["agreed"]), recorder)
-    withheld = Tracked(ctx, _opinion(ctx, behalf=ctx.new_id(), consultation=shown.id,
+    withheld = Tracked(ctx, _opinion(ctx, behalf=held_resident(ctx), consultation=shown.id,
                                      textPublic=False, text=words["withheld"]), recorder)
     withheld.act(REPLY, {"details": {"reply": {
         "outcome": "not-adopted", "text": words["reply"], "reasons": words["reasons"]}}},

@@ -12,6 +12,7 @@ from ...participation import moment, reply_days
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
+from ._people import held_resident
 from ._shared import (
     ROLE,
     Procedure,
@@ -78,8 +79,13 @@ def _start(ctx: KitContext, resource_type: str) -> str:
 
 
 def _recorder(ctx: KitContext) -> Any:
-    """Who records for a resident: the grid worker when the preset has one, else staff."""
-    return ctx.optional(ROLE.grid_worker) or ctx.staff
+    """Who records for a resident: the grid worker when the preset has one with a grid of
+    the community (whose residents he reads and so acts for), else staff."""
+    worker = ctx.optional(ROLE.grid_worker)
+    if worker is not None and any(g.startswith(ctx.preset.community + "-")
+                                  for g in worker.grids):
+        return worker
+    return ctx.staff
 
 
 def _supporter(ctx: KitContext) -> Any:
@@ -103,7 +109,7 @@ def _reply(outcome: str, reasons: bool = True) -> dict[str, Any]:
 @check("/req/voice/recorded-for")
 def test_recorded_for(ctx: KitContext) -> None:
     recorder = _recorder(ctx)
-    elder = ctx.new_id()
+    elder = held_resident(ctx)  # a recorder acts only for a resident whose record he reads
     item = Tracked(ctx, _opinion(ctx, behalf=elder), recorder)
     actor = item.history[0].get("actor") or {}
     ctx.expect(actor.get("role") == recorder.role,
@@ -276,7 +282,7 @@ def test_unanswered_reasons(ctx: KitContext) -> None:
 def test_public_without_author(ctx: KitContext) -> None:
     public = ctx.optional(ROLE.public)
     recorder = _recorder(ctx)
-    elder = ctx.new_id()
+    elder = held_resident(ctx)
     # on a consultation the public may read (/req/voice/consultation-visibility)
     open_to_all = Tracked(ctx, consultation_seen_by(ctx, "public")).id
     hidden = Tracked(ctx, _opinion(ctx, behalf=elder, textPublic=False,
