@@ -29,8 +29,8 @@ from smartcommunity.pointers import pointer
 from smartcommunity.specification import BASE_URI, DEFAULT_VERSION, per_spec_tree
 
 __all__ = [
-    "PROBLEM_JSON", "BadRequest", "Conflict", "Echo", "Forbidden", "IdConflict",
-    "IdempotencyKeyReused", "IfMatchWildcard", "InvalidCursor", "InvalidHeader",
+    "PROBLEM_JSON", "AlreadyRestricted", "BadRequest", "Conflict", "Echo", "Forbidden",
+    "IdConflict", "IdempotencyKeyReused", "IfMatchWildcard", "InvalidCursor", "InvalidHeader",
     "InvalidParameter", "MalformedJson", "MethodNotAllowed", "NotFound", "NotRequested",
     "PayloadTooLarge", "PreconditionFailed", "PreconditionRequired", "ProblemError",
     "Restricted", "ServerError", "StatusConflict", "TooDeep", "Unauthorized",
@@ -193,6 +193,7 @@ Conflict = _problem("Conflict", "http.conflict")
 IdConflict = _problem("IdConflict", "http.id-conflict", Conflict)
 Echo = _problem("Echo", "http.echo", Conflict)
 NotRequested = _problem("NotRequested", "http.not-requested", Conflict)
+AlreadyRestricted = _problem("AlreadyRestricted", "resident.already-restricted", Conflict)
 StatusConflict = _problem("StatusConflict", "lifecycle.action-not-allowed", Conflict)
 RepliesMissing = _problem("RepliesMissing", "voice.reply-missing", Conflict)
 PreconditionFailed = _problem("PreconditionFailed", "http.precondition-failed")

@@ -24,6 +24,7 @@ from smartcommunity.pointers import resolve_pointer
 
 from ..auth import Principal
 from ..errors import (
+    AlreadyRestricted,
     NotRequested,
     RepliesMissing,
     Restricted,
@@ -69,8 +70,8 @@ class ResidentPolicy(Policy):
     correctable = frozenset({"name", "formerNames", "contactPoints", "preferredChannels",
                              "address", "emergencyContacts", "consents", "meta", "restriction"})
     requested = ("restriction-requested", "erasure-requested")
-    #: when a request was made and decided, and by whom: the server's record of it, which a
-    #: resident or proxy never rewrites (/req/residents/rights-request)
+    #: when a request was made and decided, and by whom: the record of it, which no update
+    #: leaving the state as it is rewrites (/req/residents/rights-request)
     request_members = ("requestedAt", "decidedAt", "decidedBy")
     #: the right whose roles decide a request: they alone, besides the resident and her
     #: manage-data proxy, change restriction by an update (/req/residents/rights-request)
@@ -96,7 +97,28 @@ class ResidentPolicy(Policy):
             raise forbidden(principal, "the resident belongs to no community you serve",
                             "该居民不属于您服务的社区", "/req/privacy/community-isolation",
                             "/memberships")
+        self._no_request(principal, doc)
         self._named(doc)
+
+    def _no_request(self, principal: Principal, doc: Mapping[str, Any]) -> None:
+        """/req/residents/rights-request: a create is no request, so a new record carries no
+        state but none and no record of a request or decision; records in other states come in
+        by import or mirroring, which keep what they copy."""
+        restriction = doc.get("restriction")
+        if not isinstance(restriction, Mapping):
+            return
+        if self._state(doc) != "none":
+            raise forbidden(principal, "a new record is created with restriction.state none: "
+                            "only the resident's request and its decision change it",
+                            "新建记录的 restriction.state 只能是 none："
+                            "只有居民的申请及其决定能改变它",
+                            "/req/residents/rights-request", "/restriction/state")
+        extra = sorted(m for m in restriction if m != "state")
+        if extra:
+            raise forbidden(principal, f"a new record carries no restriction.{extra[0]}: "
+                            "nothing was asked or decided yet",
+                            f"新建记录不能带有 restriction.{extra[0]}：尚未提出申请，也未作出决定",
+                            "/req/residents/rights-request", f"/restriction/{extra[0]}")
 
     def _named(self, doc: Mapping[str, Any]) -> None:
         if "name" not in doc and self._state(doc) != "erased":
@@ -173,6 +195,8 @@ class ResidentPolicy(Policy):
                                 "/req/residents/rights-request", "/restriction/state")
             if new_state == old_state:
                 self._request_kept(principal, old, doc)
+            else:
+                self._asks_something(old_state, new_state)
             return
         if (_restriction(old) != _restriction(doc)
                 and principal.role not in self.rights.get(self.decides, frozenset())):
@@ -182,7 +206,8 @@ class ResidentPolicy(Policy):
                             "限制与删除状态只能由居民申请或由执行删除的人员决定而改变",
                             "/req/residents/rights-request", "/restriction")
         if new_state == old_state:
-            self._marker_kept(principal, old, doc)
+            # Neither asking nor deciding, the staff's update keeps the record of both.
+            self._request_kept(principal, old, doc)
         if not principal.serves_any(derive(doc).communities):
             raise forbidden(principal, "the record would leave the communities you serve",
                             "更新后的记录不属于您服务的社区", "/req/privacy/community-isolation",
@@ -198,10 +223,19 @@ class ResidentPolicy(Policy):
                             "只有居民本人或其代理人可以申请限制处理或删除",
                             "/req/residents/rights-request", "/restriction/state")
 
+    def _asks_something(self, old_state: str, new_state: str) -> None:
+        """/req/residents/rights-request: a record restricted already is not asked for
+        restriction (409): the request would leave staff nothing to decide. Erasure may be
+        asked, and withdrawn back to restriction, as before."""
+        if old_state == self.access.restricted_state and new_state == self.requested[0]:
+            raise AlreadyRestricted(errors=[coded(
+                "/restriction/state", "resident.already-restricted", self.service.spec.version,
+                "/req/residents/rights-request")])
+
     def _request_kept(self, principal: Principal, old: Mapping[str, Any],
                       doc: Mapping[str, Any]) -> None:
-        """/req/residents/rights-request: leaving the state as it is, a resident or proxy
-        keeps when the request was made and decided (the same instant in any spelling)."""
+        """/req/residents/rights-request: leaving the state as it is, an update keeps when the
+        request was made and decided, and by whom (the same instant in any spelling)."""
         before, now = sub(old, "restriction"), sub(doc, "restriction")
         for member in self.request_members:
             if not _same_instant(before.get(member), now.get(member)):

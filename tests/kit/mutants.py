@@ -1826,6 +1826,35 @@ def request_times_rewritable(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def request_created(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A create makes a record already asked for, restricted, or carrying the record of a
+    request nobody made."""
+    mp.setattr(_policies.ResidentPolicy, "_no_request", lambda self, principal, doc: None)
+    return app
+
+
+def decision_dates_rewritable(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Leaving the state as it is, the staff who decide requests rewrite when the request was
+    made and when and by whom it was decided (only the resident's side is held to them)."""
+    original = _policies.ResidentPolicy._request_kept
+
+    def request_kept(self: Any, principal: Principal, old: Any, doc: Any) -> None:
+        if principal.role in self.access.own_record_roles:
+            original(self, principal, old, doc)
+        else:
+            self._marker_kept(principal, old, doc)
+
+    mp.setattr(_policies.ResidentPolicy, "_request_kept", request_kept)
+    return app
+
+
+def restriction_asked_while_restricted(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A restricted record is asked for restriction again: a request leaving nothing to
+    decide is taken."""
+    mp.setattr(_policies.ResidentPolicy, "_asks_something", lambda self, old, new: None)
+    return app
+
+
 def proxy_entry_as_proposer(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """A proposer entry acting for a resident counts its own actor as the proposer: the proxy
     withdraws after her authorisation has ended."""
@@ -1862,6 +1891,15 @@ MUTANTS += [
            requested_at_from_body),
     Mutant("request-times-rewritable", "/req/residents/rights-request",
            "a proxy moves requestedAt of the pending request", request_times_rewritable),
+    Mutant("request-created", "/req/residents/rights-request",
+           "staff create a record already asked for, restricted, or with requestedAt",
+           request_created),
+    Mutant("decision-dates-rewritable", "/req/residents/rights-request",
+           "staff rewrite requestedAt, decidedAt and decidedBy leaving the state as it is",
+           decision_dates_rewritable),
+    Mutant("restriction-asked-while-restricted", "/req/residents/rights-request",
+           "a proxy asks for restriction of a record restricted already",
+           restriction_asked_while_restricted),
     Mutant("proxy-entry-as-proposer", "/req/consultations/withdraw-by-proposer",
            "the proxy of a proposer entry withdraws after the authorisation ended",
            proxy_entry_as_proposer),

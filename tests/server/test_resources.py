@@ -35,9 +35,13 @@ INITIAL = {"Issue": ("submitted", "/req/issues/create-submitted"),
            "Consultation": ("proposed", "/req/consultations/create-proposed"),
            "Opinion": ("received", "/req/core/lifecycle-via-actions"),
            "Proposal": ("open", "/req/core/lifecycle-via-actions")}
-CREATABLE = [n for n, d in sorted(EXAMPLES.items())
-             if d["resourceType"] not in INITIAL or d["status"] == INITIAL[d["resourceType"]][0]]
-NOT_SUBMITTED = [n for n in sorted(EXAMPLES) if n not in CREATABLE]
+#: examples of a record a resident's request or its decision made: imported, never created
+#: (/req/residents/rights-request)
+ASKED = [n for n, d in sorted(EXAMPLES.items())
+         if (d.get("restriction") or {}).get("state", "none") != "none"]
+CREATABLE = [n for n, d in sorted(EXAMPLES.items()) if n not in ASKED and (
+    d["resourceType"] not in INITIAL or d["status"] == INITIAL[d["resourceType"]][0])]
+NOT_SUBMITTED = [n for n in sorted(EXAMPLES) if n not in CREATABLE and n not in ASKED]
 
 
 def _creator(doc: dict[str, Any]) -> str:
@@ -71,6 +75,20 @@ def test_example_created_reads_back_unchanged(api: Api, name: str) -> None:
     assert read.status_code == 200
     assert read.headers["etag"] == '"1"'
     assert read.json() == created
+
+
+@pytest.mark.parametrize("name", ASKED)
+def test_a_record_asked_for_cannot_be_created_but_imports(api: Api, name: str) -> None:
+    """/req/residents/rights-request: a create is no request; the demo imported it through
+    the Store, unchanged."""
+    doc = example(name)
+    resp = api.as_(_creator(doc)).create(doc)
+    assert resp.status_code == 403, resp.text
+    assert resp.json()["errors"][0]["requirement"] == "/req/residents/rights-request"
+    with api.client.app.state.sc.service.store.read() as tx:  # type: ignore[attr-defined]
+        assert tx.get(doc["resourceType"], doc["id"]) is None
+        seeded = tx.get(doc["resourceType"], EXAMPLES[name]["id"])
+    assert seeded is not None and seeded.doc["restriction"] == EXAMPLES[name]["restriction"]
 
 
 @pytest.mark.parametrize("name", NOT_SUBMITTED)

@@ -29,14 +29,13 @@ ASKER = "test-proxy-stranger"
 #: proxy is hers only to receive information)
 READERS = ("grid-worker", "hotline-operator", "system", "proxy")
 #: the ways her side leaves restricted for a pending request, step by step: a right (POST)
-#: or an update (PUT) setting the state
+#: or an update (PUT) setting the state (restriction is asked again only by withdrawing a
+#: request for erasure: asked directly, a restricted record gets 409)
 PATHS: dict[str, tuple[tuple[str, str], ...]] = {
     "erasure-request": (("post", "erasure-request"),),
     "erasure by update": (("put", "erasure-requested"),),
-    "restriction asked again": (("put", "restriction-requested"),),
     "erasure, then restriction": (("post", "erasure-request"), ("put", "restriction-requested")),
     "erasure asked twice": (("post", "erasure-request"), ("post", "erasure-request")),
-    "restriction, then erasure": (("put", "restriction-requested"), ("post", "erasure-request")),
 }
 #: when the restriction was carried out, in the loaded record
 DECIDED = later(-1)

@@ -226,6 +226,85 @@ def test_rights_request(ctx: KitContext) -> None:
                    f"after {who.name}'s ({who.role}) update the restriction is {now}")
 
 
+@check("/req/residents/rights-request")
+def test_create_carries_no_request(ctx: KitContext) -> None:
+    """A create is no request: staff, who decide requests, create no record already asked
+    for, restricted or erased, nor one carrying the record of a request (403, nothing
+    stored)."""
+    grounds = ctx.spec.parameter("/req/residents/erasure-on-request", "legalGrounds")
+    asked, decided = ctx.moment(-2), ctx.moment(-1)
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("restriction-requested", {"state": "restriction-requested", "requestedAt": asked}),
+        ("erasure-requested", {"state": "erasure-requested", "requestedAt": asked}),
+        ("restricted", {"state": "restricted", "reason": grounds[0], "requestedAt": asked,
+                        "decidedAt": decided}),
+        ("none with requestedAt and decidedAt", {"state": "none", "requestedAt": asked,
+                                                 "decidedAt": decided}),
+    ]
+    for what, restriction in cases:
+        doc = ctx.ensure_valid(resident(ctx, restriction=restriction),
+                               f"(resident record created {what})")
+        refused_on_create(ctx, doc, 403, f"restriction {what}")
+
+
+def _decided(ctx: KitContext, agent: Principal) -> Tracked:
+    """A fresh record restricted at its manage-data proxy ``agent``'s request (he asked,
+    staff decided)."""
+    record = restriction_asked(ctx, agent)
+    asked = record.doc["restriction"]
+    # decided no earlier than asked, by the server's clock (which recorded requestedAt)
+    record.put(restriction={**asked, "state": "restricted",
+                            "decidedAt": asked.get("requestedAt") or ctx.moment()})
+    return record
+
+
+@check("/req/residents/rights-request", needs=(ROLE.proxy,))
+def test_request_dates_kept(ctx: KitContext) -> None:
+    """Leaving the state as it is, even the staff who decide requests change neither when
+    the request was made nor when and by whom it was decided (403, nothing changes)."""
+    agent = ctx.principal(ROLE.proxy)
+    record = restriction_asked(ctx, agent)
+    pending = record.doc.get("restriction") or {}
+    body = without_meta(record.doc)
+    body["restriction"] = {**pending, "requestedAt": ctx.moment(-50)}
+    ctx.ensure_valid(body, "(a pending request restated with another requestedAt)")
+    record.refuse_put(body, 403, "staff moving requestedAt of the pending request")
+    record = _decided(ctx, agent)
+    decision = record.doc.get("restriction") or {}
+    organisation = {"id": "conformance-kit-org", "name": "一致性测试机构",
+                    "type": "residents-committee"}
+    for what, restriction in (
+            ("requestedAt", {**decision, "requestedAt": ctx.moment(-50)}),
+            ("decidedAt", {**decision, "decidedAt": _shifted(decision.get("decidedAt"))}),
+            ("decidedBy", {**decision, "decidedBy": organisation})):
+        body = without_meta(record.doc)
+        body["restriction"] = restriction
+        ctx.ensure_valid(body, f"(a decided request restated with another {what})")
+        record.refuse_put(body, 403, f"staff rewriting {what} of the decided request")
+
+
+def _shifted(text: Any) -> str | None:
+    """The instant ``text`` names a minute later (None when it names none)."""
+    at = moment(text)
+    return None if at is None else (at + timedelta(minutes=1)).isoformat()
+
+
+@check("/req/residents/rights-request", needs=(ROLE.proxy,))
+def test_no_restriction_asked_while_restricted(ctx: KitContext) -> None:
+    """A restricted record is not asked for restriction again (409
+    resident.already-restricted, nothing changes); its erasure still is."""
+    agent = ctx.principal(ROLE.proxy)
+    record = _decided(ctx, agent)
+    body = without_meta(record.doc)
+    body["restriction"] = {"state": "restriction-requested"}
+    resp = record.refuse_put(body, 409, "the proxy asking for restriction of a restricted "
+                                        "record", agent)
+    expect_code(ctx, ctx.expect_problem(resp, 409), "resident.already-restricted")
+    resp = record.post("erasure-request", {"reason": "consent-withdrawn"}, agent)
+    ctx.expect_status(resp, 200, zh="管理代理人为限制处理中的记录申请删除",
+                      en="the managing proxy asks for the restricted record's erasure")
+
+
 def _neither_asking_nor_deciding(ctx: KitContext) -> list[Principal]:
     """The preset's principals whose role may update a resident record but neither asks for
     restriction or erasure nor carries out erasure (``x-roles`` of the operations)."""
