@@ -21,6 +21,7 @@ from smartcommunity.open311 import from_xml
 from smartcommunity.profiles import load_profile
 
 from .helpers import KEY, TOKENS, Api, submitted_issue
+from .test_open311 import _publish
 
 SPEC = load_spec("1.0")
 PROFILE = Path(SPEC.folder) / "profiles" / "beijing-chaoyang.json"
@@ -59,15 +60,6 @@ def _file(client: TestClient, form: dict[str, str], key: str | None = None,
           fmt: str = "json", **params: str) -> Any:
     return client.post(f"{PREFIX}/requests.{fmt}", data=form, params=params,
                        headers={"Idempotency-Key": key} if key else {})
-
-
-def _publish(api: Api, rid: str) -> None:
-    current = api.staff.get(f"/issues/{rid}")
-    body = current.json()
-    body.pop("meta")
-    body["publication"] = {"published": True, "area": "community"}
-    resp = api.staff.put(f"/issues/{rid}", body, if_match=current.headers["etag"])
-    assert resp.status_code == 200, resp.text
 
 
 # ------------------------------------------------------------------ the title (mapping)

@@ -14,17 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reference_server.access import Access
-from smartcommunity.privacy import rekey_pseudonyms
 
-from .helpers import EXAMPLES, KEY, LI, SPEC, TOKENS, Api, later, new_id
+from .helpers import KEY, SPEC, Api, later
+from .test_rights_integrity import ASKER, _load, _record
 
 ACCESS = Access(SPEC, KEY)
 PERSON = ACCESS.person_type
 #: the members of the minimal form (/req/residents/erased-minimal)
 MINIMAL = frozenset(ACCESS.erased)
 RESTRICTED = "resident.restricted"
-#: who asks for her: a proxy in force with manage-data (she reads her record whole)
-ASKER = "test-proxy-stranger"
 #: the updating roles that receive the restricted record only in its minimal form (the demo
 #: proxy is hers only to receive information)
 READERS = ("grid-worker", "hotline-operator", "system", "proxy")
@@ -41,29 +39,14 @@ PATHS: dict[str, tuple[tuple[str, str], ...]] = {
 DECIDED = later(-1)
 
 
-def _load(api: Api, doc: dict[str, Any]) -> None:
-    api.client.app.state.sc.service.load([doc])  # type: ignore[attr-defined]
-
-
 def _restricted(state: str = "restricted") -> dict[str, Any]:
     """A restricted copy of the example resident (in the grid worker's grid), of which ASKER
     is a manage-data proxy, the demo proxy one that only receives information; an external
     id of its own lets a list find it by what the minimal form shows."""
-    doc = copy.deepcopy(EXAMPLES["resident/wang-guiying.json"])
-    doc.pop("meta", None)
-    doc["id"] = new_id()
-    doc["restriction"] = {"state": state, "reason": "objection", "requestedAt": later(-2),
-                          **({"decidedAt": DECIDED} if state == "restricted" else {})}
-    asker = copy.deepcopy(doc["proxies"][0])
-    asker.update(id=new_id(), resident={"resourceType": PERSON, "id": TOKENS[ASKER]["resident"]},
-                 scope=["manage-data"])
-    asker.pop("evidence", None)
-    doc["proxies"].append(asker)
-    for proxy in doc["proxies"]:
-        if proxy.get("resident", {}).get("id") == LI:
-            proxy["scope"] = ["receive-information"]
+    doc = _record({"state": state, "reason": "objection", "requestedAt": later(-2),
+                   **({"decidedAt": DECIDED} if state == "restricted" else {})})
     doc["externalRefs"] = [{"system": "https://ledger.example/kept", "value": doc["id"]}]
-    return rekey_pseudonyms(doc, KEY)  # the test server's key
+    return doc
 
 
 def _ask(api: Api, path: str, steps: tuple[tuple[str, str], ...]) -> dict[str, Any]:

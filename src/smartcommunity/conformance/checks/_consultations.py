@@ -28,6 +28,7 @@ from ._shared import (
     expect_code,
     expect_pointer,
     fresh,
+    grid_not_served,
     new_issue,
     other_community,
     plain,
@@ -448,8 +449,7 @@ def test_proposers_in_reach(ctx: KitContext) -> None:
             beyond.append((theirs, "列出另一社区的居民为提议人",
                            "naming a resident of another community as proposer"))
         if who.role in scoped:
-            elsewhere = next(f"{ctx.preset.community}-{code}" for code in ("Z9", "Z8", "Z7")
-                             if f"{ctx.preset.community}-{code}" not in who.grids)
+            elsewhere = grid_not_served(ctx, who)
             beyond.append((resident_in(ctx, elsewhere), "列出本社区另一网格的居民为提议人",
                            "naming a resident of another grid of the community as proposer"))
         for rid, zh, en in beyond:

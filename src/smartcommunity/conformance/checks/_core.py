@@ -38,6 +38,7 @@ from ._shared import (
     etag_of,
     expect_none,
     fresh,
+    grid_not_served,
     keyed_create,
     lowercase_times,
     new_issue,
@@ -1249,8 +1250,7 @@ def _behalf_in_reach(ctx: KitContext, stranger: str | None) -> None:
                 beyond.append((stranger, "代另一社区的居民行事",
                                "acting for a resident of another community"))
             if who.role in scoped:
-                elsewhere = next(f"{ctx.preset.community}-{code}" for code in ("Z9", "Z8", "Z7")
-                                 if f"{ctx.preset.community}-{code}" not in who.grids)
+                elsewhere = grid_not_served(ctx, who)
                 beyond.append((resident_in(ctx, elsewhere), "代本社区另一网格的居民行事",
                                "acting for a resident of another grid of the community"))
         elif ours is not None:

@@ -834,9 +834,14 @@ def worker_grids(ctx: KitContext) -> tuple[Principal, str, str]:
     if mine is None:
         raise Skipped(f"预设没有给出网格员 {who.name} 在社区 {community} 中负责的网格（grids）",
                       f"the preset gives no grid of {community} for grid worker {who.name}")
-    other = next(f"{community}-{code}" for code in ("Z9", "Z8", "Z7")
-                 if f"{community}-{code}" not in who.grids)
-    return who, mine, other
+    return who, mine, grid_not_served(ctx, who)
+
+
+def grid_not_served(ctx: KitContext, who: Principal) -> str:
+    """A grid of the preset's community that ``who`` does not serve (the preset names none)."""
+    community = ctx.preset.community
+    return next(f"{community}-{code}" for code in ("Z9", "Z8", "Z7")
+                if f"{community}-{code}" not in who.grids)
 
 
 def personal_shown(ctx: KitContext, rtype: str, doc: Any, got: Any,
