@@ -94,7 +94,7 @@ def test_nothing_a_resident_types_becomes_the_title(api: Api, lines: list[str],
         assert not any(word in said for word in PERSONAL.split()), said
 
 
-def test_the_reviewers_leak_is_closed(api: Api) -> None:
+def test_a_published_issue_shows_the_service_not_her_words(api: Api) -> None:
     """The first line of a filed description (a name, a phone, a flat, "lives alone") was the
     title, which anonymous readers and other residents see once the issue is published."""
     resp = _file(api.client, _form())
