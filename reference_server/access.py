@@ -363,19 +363,9 @@ class Access:
             items = resolve_pointer(doc, where)
         except LookupError:
             return []
-        own = []
-        for i, item in enumerate(items if isinstance(items, list) else ()):
-            named = []
-            for member in members:
-                try:
-                    value = resolve_pointer(item, member)
-                except LookupError:
-                    continue
-                if isinstance(value, str):
-                    named.append(value)
-            if self._owned(principal, named, now):
-                own.append((i, copy.deepcopy(item)))
-        return own
+        return [(i, copy.deepcopy(item))
+                for i, item in enumerate(items if isinstance(items, list) else ())
+                if self._owned(principal, _residents_named(item, members), now)]
 
     def _restore_items(self, rtype: str, doc: dict[str, Any],
                        own: list[tuple[int, Any]]) -> None:
@@ -398,15 +388,7 @@ class Access:
 
     def named_residents(self, stored: Stored) -> list[str]:
         """The residents the ``ownedBy`` members of ``stored`` name, in their order."""
-        named: list[str] = []
-        for where in self.owned_by.get(stored.rtype, ()):
-            try:
-                owner = resolve_pointer(stored.doc, where)
-            except LookupError:
-                continue
-            if isinstance(owner, str):
-                named.append(owner)
-        return named
+        return _residents_named(stored.doc, self.owned_by.get(stored.rtype, ()))
 
     def in_grids(self, principal: Principal, doc: Mapping[str, Any],
                  now: datetime | None = None) -> bool:
@@ -872,6 +854,20 @@ def birth_date(doc: Mapping[str, Any]) -> date | None:
         if born is not None:
             return born
     return None
+
+
+def _residents_named(node: Any, pointers: Iterable[str]) -> list[str]:
+    """The ids the members at ``pointers`` of ``node`` give, in their order (an ``ownedBy``
+    list: the last names her whose it is, an earlier one who acted for her)."""
+    named: list[str] = []
+    for where in pointers:
+        try:
+            value = resolve_pointer(node, where)
+        except LookupError:
+            continue
+        if isinstance(value, str):
+            named.append(value)
+    return named
 
 
 def strip_reporter(doc: dict[str, Any], person_roles: Iterable[str]) -> None:
