@@ -37,7 +37,7 @@ from smartcommunity.lifecycle import lifecycle_for
 from smartcommunity.pointers import pointer, resolve_pointer
 from smartcommunity.privacy import RedactionProfile, hide_results, redact, results_rule
 from smartcommunity.specification import Spec
-from smartcommunity.validation import compile_plan, values_at
+from smartcommunity.validation import compile_plan, compile_walk
 
 from .auth import Principal
 from .settings import CST
@@ -791,14 +791,15 @@ class Access:
         """JSON Pointers of the sensitive information ``doc`` (a person's record, or what a
         reader was given of it) discloses; ``minor``: whether it went out as a minor's, as
         :meth:`present` decided from the whole record (None: ``doc`` decides)."""
-        classes = set(self.minor_treatment.values())
+        classes = frozenset(self.minor_treatment.values())
         if (minor if minor is not None else self.is_minor(doc, now)):
-            classes |= set(self.minor_treatment)
-        found: list[str] = []
-        for path, cls in _pipl_paths(self.spec, self.person_type):
-            if cls in classes:
-                found.extend(pointer(where) for where, _ in values_at(doc, path))
-        return found
+            classes |= frozenset(self.minor_treatment)
+        found: list[tuple[int, str]] = []
+        _sensitive_walk(self.spec, self.person_type, classes)(doc, found)
+        # The walk meets the paths interleaved; the log lists them path by path, each in
+        # document order (a stable sort keeps that order within a path).
+        found.sort(key=lambda item: item[0])
+        return [where for _, where in found]
 
     def is_erased(self, doc: Mapping[str, Any]) -> bool:
         """Whether ``doc`` is a person's record that has been erased."""
@@ -820,6 +821,24 @@ class Access:
         today = (now or datetime.now(UTC)).astimezone(CST).date()
         age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
         return age < self.minor_age
+
+
+@functools.cache
+def _sensitive_walk(spec: Spec, rtype: str, classes: frozenset[str]
+                    ) -> Callable[[Any, list[tuple[int, str]]], None]:
+    """``walk(doc, found)``: appends to ``found`` (the path's place in the plan, the pointer)
+    of every value ``doc`` holds at a path tagged with one of ``classes``. Compiled once: a
+    page of residents audits fifty records, and walking each path from the root for each one
+    cost half the page."""
+    chosen = [(path, i) for i, (path, cls) in enumerate(_pipl_paths(spec, rtype))
+              if cls in classes]
+
+    def visit(items: list[int], var: str, where: str, pad: str) -> list[str]:
+        return [f"{pad}found.append(({i}, pointer({where})))" for i in items]
+
+    walk: Callable[[Any, list[tuple[int, str]]], None] = compile_walk(
+        chosen, visit, {"pointer": pointer}, f"<sensitive members of {rtype}>", extra="found")
+    return walk
 
 
 @functools.cache

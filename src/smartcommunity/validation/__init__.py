@@ -31,6 +31,7 @@ from ._plan import (
     compile_details_plans,
     compile_plan,
     compile_schema_plan,
+    compile_walk,
     schema_resolver,
     values_at,
 )
@@ -60,7 +61,8 @@ __all__ = ["SESSION_CANCELLED", "Checked", "Compiled", "Context", "ErrorCodes", 
            "Links", "Member", "Members", "OpenStep", "Plan", "Report", "Resolved", "SchemaEngine",
            "SetCheck", "SetContext", "Severity", "Step", "Validator", "ballots_mismatch",
            "compare_instants", "compile_details_plans", "compile_plan", "compile_schema",
-           "compile_schema_plan", "excerpt", "finding", "instant", "member_rule", "message",
+           "compile_schema_plan", "compile_walk", "excerpt", "finding", "instant", "member_rule",
+           "message",
            "pointer", "pseudonym_key", "resolve_pointer", "resolve_version", "rule", "rules_for",
            "schema_problems", "schema_resolver", "set_rule", "too_deep", "validate", "values_at",
            "vote_outcome_findings"]
