@@ -24,6 +24,7 @@ from smartcommunity.pointers import resolve_pointer
 
 from ..auth import Principal
 from ..errors import (
+    ActorMismatch,
     AlreadyRestricted,
     NotRequested,
     RepliesMissing,
@@ -57,6 +58,8 @@ REPLY_BEFORE_DECIDE = "/req/voice/reply-before-decide"
 PROPOSERS_FIXED = "/req/consultations/proposers-fixed"
 #: a restricted resident record is written only by those who receive it whole
 RESTRICTED_WRITES = "/req/residents/restricted-writes"
+#: a decision made by an update is the server's record of when and by whom
+DECISION_RECORDED = "/req/residents/decision-recorded"
 #: the residents staff name as proposers are within their reach
 IN_REACH = "/req/consultations/proposers-in-reach"
 OUT_OF_REACH = "consultation.proposer-out-of-reach"
@@ -76,6 +79,9 @@ class ResidentPolicy(Policy):
     #: the right whose roles decide a request: they alone, besides the resident and her
     #: manage-data proxy, change restriction by an update (/req/residents/rights-request)
     decides = "erase"
+    #: the states an update moves a record into by deciding: a request granted or refused,
+    #: a restriction lifted or made on a legal ground (/req/residents/decision-recorded)
+    decided = ("restricted", "none")
 
     @staticmethod
     def _state(doc: Mapping[str, Any]) -> Any:
@@ -128,7 +134,7 @@ class ResidentPolicy(Policy):
     def prepare_update(self, principal: Principal, stored: Stored,
                        doc: dict[str, Any]) -> dict[str, Any]:
         new_state = self._state(doc)
-        restriction = doc.get("restriction")
+        restriction = doc.get("restriction", {"state": "none"})  # omitted means none
         if new_state == self._state(stored.doc) or not isinstance(restriction, dict):
             return doc  # restrictedAt, if changed, is refused in check_update
         if new_state in self.requested:
@@ -136,7 +142,31 @@ class ResidentPolicy(Policy):
             # whatever the body states; the earlier request's decision is not this one's.
             kept = {k: v for k, v in restriction.items() if k not in self.request_members}
             restriction = {**kept, "requestedAt": stamp(now_cst())}
+        elif new_state in self.decided:
+            restriction = self._decision(principal, stored.doc, restriction)
         return {**doc, "restriction": self._marked(stored.doc, restriction)}
+
+    def _decision(self, principal: Principal, old: Mapping[str, Any],
+                  restriction: Mapping[str, Any]) -> dict[str, Any]:
+        """``restriction`` as the update deciding in it leaves it: decided now by the
+        principal's organisation, on the request stored, or on none asked before now
+        (/req/residents/decision-recorded). What the body claims beyond that is left for
+        check_update to refuse: another decider, another time of the request decided."""
+        at = stamp(now_cst())
+        out = {k: v for k, v in restriction.items() if k not in ("decidedAt", "decidedBy")}
+        before = sub(old, "restriction")
+        if self._state(old) == "none":
+            out["requestedAt"] = at  # staff restrict on their own initiative
+        elif "requestedAt" not in out and "requestedAt" in before:
+            out["requestedAt"] = before["requestedAt"]
+        out["decidedAt"] = at
+        stated, own = restriction.get("decidedBy"), _decider(principal)
+        if stated is not None and stated != before.get("decidedBy") and not (
+                isinstance(stated, Mapping) and stated.get("id") == principal.organisation_id):
+            out["decidedBy"] = stated  # names another: refused, never stored
+        elif own is not None:
+            out["decidedBy"] = own
+        return out
 
     def _marked(self, old: Mapping[str, Any], restriction: Mapping[str, Any]
                 ) -> dict[str, Any]:
@@ -208,6 +238,8 @@ class ResidentPolicy(Policy):
         if new_state == old_state:
             # Neither asking nor deciding, the staff's update keeps the record of both.
             self._request_kept(principal, old, doc)
+        elif new_state in self.decided:
+            self._decided_by_principal(principal, old, doc)
         if not principal.serves_any(derive(doc).communities):
             raise forbidden(principal, "the record would leave the communities you serve",
                             "更新后的记录不属于您服务的社区", "/req/privacy/community-isolation",
@@ -244,6 +276,25 @@ class ResidentPolicy(Policy):
                                 f"restriction.{member} 是服务器对申请的记录，不得更改",
                                 "/req/residents/rights-request", f"/restriction/{member}")
         self._marker_kept(principal, old, doc)
+
+    def _decided_by_principal(self, principal: Principal, old: Mapping[str, Any],
+                              doc: Mapping[str, Any]) -> None:
+        """/req/residents/decision-recorded: deciding, staff keep when the request decided
+        was made (403), and name no organisation but their own as the decider (403
+        http.actor-mismatch, as an actor claiming another is)."""
+        before, now = sub(old, "restriction"), sub(doc, "restriction")
+        if self._state(old) != "none" and not _same_instant(before.get("requestedAt"),
+                                                            now.get("requestedAt")):
+            raise forbidden(principal, "restriction.requestedAt is when the request decided "
+                            "was made, and stays as it is",
+                            "restriction.requestedAt 是所决定的申请的时间，不得更改",
+                            DECISION_RECORDED, "/restriction/requestedAt")
+        decider = now.get("decidedBy")
+        if decider is not None and (not isinstance(decider, Mapping)
+                                    or decider.get("id") != principal.organisation_id):
+            raise ActorMismatch(member="organisation", errors=[coded(
+                "/restriction/decidedBy", "http.actor-mismatch", self.service.spec.version,
+                DECISION_RECORDED, member="organisation")])
 
     def _marker_kept(self, principal: Principal, old: Mapping[str, Any],
                      doc: Mapping[str, Any]) -> None:
@@ -342,9 +393,9 @@ class ResidentPolicy(Policy):
                               "decidedAt": at}
         if reason:
             new["restriction"]["reason"] = reason
-        org = principal.organisation
-        if org and all(k in org for k in ("id", "name", "type")):
-            new["restriction"]["decidedBy"] = dict(org)
+        org = _decider(principal)
+        if org is not None:
+            new["restriction"]["decidedBy"] = org
         return new, "erased"
 
 
@@ -944,6 +995,15 @@ def _at(doc: Mapping[str, Any], where: str) -> Any:
         return resolve_pointer(doc, where)
     except LookupError:
         return None
+
+
+def _decider(principal: Principal) -> dict[str, Any] | None:
+    """The principal's organisation as the decider of a request, None when it has none it
+    could be named by (a reference needs its id, name and type)."""
+    org = principal.organisation
+    if org and all(k in org for k in ("id", "name", "type")):
+        return dict(org)
+    return None
 
 
 def _restriction(doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -200,6 +200,18 @@ def emergency_contacts_fixed(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def decision_from_body(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Staff deciding a request by an update say when and by whom: decidedAt, decidedBy and
+    requestedAt are taken from the body, as an update leaving the state as it is would keep
+    them."""
+    def decision(self: Any, principal: Principal, old: Any, restriction: Any) -> Any:
+        return dict(restriction)
+
+    mp.setattr(_policies.ResidentPolicy, "_decision", decision)
+    mp.setattr(_policies.ResidentPolicy, "_decided_by_principal", lambda self, *args: None)
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("consultation-issue-filter-ignored", "/req/consultations/consultation-filters",
            "GET /consultations?issue= lists every consultation",
@@ -240,6 +252,9 @@ MUTANTS: list[Mutant] = [
            restricted_whole_to_untouched),
     Mutant("own-record-masked", "/req/residents/self-access",
            "a resident reads her own record with its sensitive data masked", own_record_masked),
+    Mutant("decision-from-body", "/req/residents/decision-recorded",
+           "staff backdate a decision and name another organisation as its decider",
+           decision_from_body),
     Mutant("emergency-contacts-fixed", "/req/residents/self-correction",
            "a resident's correction of her emergency contacts is refused",
            emergency_contacts_fixed),

@@ -6,6 +6,7 @@ and a record already restricted is not asked for restriction again."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -214,3 +215,111 @@ def test_restriction_is_not_asked_for_a_restricted_record(
     assert resp.status_code == 200, resp.text
     assert resp.json()["restriction"]["restrictedAt"] == asked.json()["restriction"][
         "restrictedAt"]
+
+
+DECISION = "/req/residents/decision-recorded"
+#: the organisation of the staff who decide in these tests (their token's)
+STAFF_ORGANISATION = TOKENS["demo-staff-liu-fang"]["organisation"]
+#: an organisation other than the deciding staff's
+OTHER_ORGANISATION = {"id": "rc-other", "name": "另一个居委会", "type": "residents-committee"}
+#: the state a record is in and the state staff decide it into (a pending request granted or
+#: refused, a restriction lifted, one made on a legal ground)
+DECISIONS = (("restriction-requested", "restricted"), ("restriction-requested", "none"),
+             ("erasure-requested", "restricted"), ("erasure-requested", "none"),
+             ("restricted", "none"), ("none", "restricted"))
+#: what the deciding body states of each member: nothing, the record's own, or another
+STATED = ("left out", "as read", "moved")
+
+
+@st.composite
+def decisions(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """A stored restriction, the one staff PUT deciding it, and what that body states of
+    requestedAt, decidedAt and decidedBy."""
+    old, new = draw(st.sampled_from(DECISIONS))
+    stored = draw(restrictions((old,)))
+    if old == "none" and draw(st.booleans()):  # an earlier request another body refused
+        stored.update(requestedAt=later(-3), decidedAt=later(-2),
+                      decidedBy={**OTHER_ORGANISATION, "id": "rc-earlier"})
+    body = {k: v for k, v in stored.items() if k != "restrictedAt"}
+    # A legal ground lets staff restrict whatever was asked (/req/residents/erasure-on-request).
+    body.update(state=new, reason="unlawful-processing")
+    how = {m: draw(st.sampled_from(STATED)) for m in ACTED}
+    for member, stated in how.items():
+        if stated == "left out":
+            body.pop(member, None)
+        elif stated == "moved":
+            # a request moved later than the decision is invalid, which is another refusal
+            days = [-400, -30, -1] + ([1, 30] if member == "decidedAt" else [])
+            body[member] = (copy.deepcopy(OTHER_ORGANISATION) if member == "decidedBy"
+                            else later(draw(st.sampled_from(days))))
+    return stored, body, how
+
+
+#: the members recording a request and its decision, in the order the server checks them
+ACTED = ("requestedAt", "decidedAt", "decidedBy")
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(decision=decisions())
+def test_the_server_records_a_decision(
+        api: Api, decision: tuple[dict[str, Any], dict[str, Any], dict[str, str]]) -> None:
+    """Staff deciding by an update do not say when or by whom: decidedAt is the moment of the
+    write and decidedBy their organisation, whatever the body states, and a restriction they
+    make with no request pending was asked at that moment too. A body naming another
+    organisation as the decider (not the earlier decision's, read back) is refused with 403
+    http.actor-mismatch, and one moving when the decided request was made with 403; either
+    changes nothing."""
+    stored, body, how = decision
+    doc = _record(stored)
+    _load(api, doc)
+    path = f"/residents/{doc['id']}"
+    got = api.staff.get(path)
+    sent = {**{k: v for k, v in got.json().items() if k != "meta"}, "restriction": body}
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    resp = api.staff.put(path, sent, if_match=got.headers["etag"])
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    moved_request = stored["state"] != "none" and how["requestedAt"] == "moved"
+    other = how["decidedBy"] == "moved"  # read back, an earlier decider is no claim
+    if moved_request or other:
+        assert resp.status_code == 403, (stored, body, resp.text)
+        error = resp.json()["errors"][0]
+        assert error["requirement"] == DECISION, error
+        if moved_request:
+            assert error["pointer"] == "/restriction/requestedAt", error
+        else:
+            assert (resp.json()["code"], error["pointer"]) == (
+                "http.actor-mismatch", "/restriction/decidedBy"), error
+        assert api.staff.get(path).json()["restriction"] == stored
+        return
+    assert resp.status_code == 200, (stored, body, resp.text)
+    recorded = resp.json()["restriction"]
+    assert recorded["state"] == body["state"]
+    assert before <= _instant(recorded["decidedAt"]) <= after, (body, recorded)
+    assert recorded["decidedBy"] == STAFF_ORGANISATION, (body, recorded)
+    if stored["state"] == "none":  # staff restrict on their own initiative
+        assert recorded["requestedAt"] == recorded["decidedAt"], (body, recorded)
+    else:
+        assert _instant(recorded["requestedAt"]) == _instant(stored["requestedAt"])
+    assert "restrictedAt" not in recorded
+    assert api.staff.get(path).json()["restriction"] == recorded
+
+
+def test_a_decision_leaving_restriction_out_is_recorded(api: Api) -> None:
+    """Staff whose update leaves restriction out set it to none, refusing the pending request:
+    that decision too is recorded, with the request it refuses."""
+    asked = {"state": "restriction-requested", "requestedAt": later(-1)}
+    doc = _record(asked)
+    _load(api, doc)
+    path = f"/residents/{doc['id']}"
+    got = api.staff.get(path)
+    body = {k: v for k, v in got.json().items() if k not in ("meta", "restriction")}
+    resp = api.staff.put(path, body, if_match=got.headers["etag"])
+    assert resp.status_code == 200, resp.text
+    recorded = resp.json()["restriction"]
+    assert recorded["state"] == "none" and recorded["decidedBy"] == STAFF_ORGANISATION
+    assert _instant(recorded["requestedAt"]) == _instant(asked["requestedAt"])
+    assert _instant(recorded["decidedAt"]) > _instant(asked["requestedAt"])

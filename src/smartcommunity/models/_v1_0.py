@@ -1807,7 +1807,7 @@ class ResidentRestriction(SpecModel):
         default=None,
         alias="decidedAt",
         title="决定时间 / Decided at",
-        description="对最近一次申请作出决定或执行的时间。 / When the latest request was decided or carried out.",
+        description="对最近一次申请作出决定或执行的时间。工作人员以更新作出决定时，由服务器记为该次写入的时间（/req/residents/decision-recorded）。 / When the latest request was decided or carried out. When staff decide by an update, the server records the moment of that write (/req/residents/decision-recorded).",
     )
     restricted_at: DateTime | None = Field(
         default=None,
@@ -1824,7 +1824,7 @@ class ResidentRestriction(SpecModel):
         default=None,
         alias="decidedBy",
         title="决定机构 / Decided by",
-        description="作出决定的组织。 / Organisation that made the decision.",
+        description="作出决定的组织：由服务器记为作出决定的主体所属的组织（/req/residents/decision-recorded）。 / Organisation that made the decision: recorded by the server as the deciding principal's organisation (/req/residents/decision-recorded).",
     )
 
     @model_validator(mode="after")

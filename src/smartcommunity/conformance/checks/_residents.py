@@ -283,6 +283,74 @@ def test_request_dates_kept(ctx: KitContext) -> None:
         record.refuse_put(body, 403, f"staff rewriting {what} of the decided request")
 
 
+#: an organisation no preset principal belongs to, named as the decider of a request
+_ANOTHER_ORGANISATION = {"id": "conformance-kit-org", "name": "一致性测试机构",
+                         "type": "residents-committee"}
+
+
+@check("/req/residents/decision-recorded", needs=(ROLE.proxy,))
+def test_decision_recorded(ctx: KitContext) -> None:
+    """Staff deciding by an update say neither when nor by whom: another organisation named
+    as the decider, or another time for the request decided, is refused (403, nothing
+    changes); a decidedAt the body dates a month ahead, and a restriction staff make dated a
+    month back, are recorded at the moment of the write, by the staff's organisation."""
+    agent = ctx.principal(ROLE.proxy)
+    record = restriction_asked(ctx, agent)
+    asked = record.doc.get("restriction") or {}
+    granted = {**asked, "state": "restricted",
+               "decidedAt": asked.get("requestedAt") or ctx.moment()}
+    body = without_meta(record.doc)
+    body["restriction"] = {**granted, "decidedBy": _ANOTHER_ORGANISATION}
+    ctx.ensure_valid(body, "(a decision naming another organisation as the decider)")
+    resp = record.refuse_put(body, 403, "staff naming another organisation as the decider")
+    problem = ctx.expect_problem(resp, 403)
+    expect_code(ctx, problem, "http.actor-mismatch")
+    expect_pointer(ctx, problem, "/restriction/decidedBy")
+    body["restriction"] = {**granted, "requestedAt": ctx.moment(-50)}
+    ctx.ensure_valid(body, "(a decision restating the request with another requestedAt)")
+    record.refuse_put(body, 403, "staff moving requestedAt of the request they decide")
+    _recorded_now(ctx, record, {**granted, "decidedAt": ctx.moment(30)}, asked.get("requestedAt"),
+                  "a decision dated a month ahead")
+    # Restricting on a legal ground with no request pending, staff made the request too.
+    ground = ctx.spec.parameter("/req/residents/erasure-on-request", "legalGrounds")[0]
+    fresh = Tracked(ctx, resident(ctx))
+    _recorded_now(ctx, fresh, {"state": "restricted", "reason": ground,
+                               "requestedAt": ctx.moment(-40), "decidedAt": ctx.moment(-39)},
+                  None, "a restriction on a legal ground dated a month back")
+
+
+def _recorded_now(ctx: KitContext, record: Tracked, restriction: dict[str, Any],
+                  asked: Any, what: str) -> None:
+    """Staff PUT ``restriction`` (whose dates are not now) to ``record``: the decision is
+    recorded at the moment of the write by the server's clock, by the staff's organisation
+    (when the preset names it) and on the request made at ``asked`` (None: at that moment)."""
+    body = without_meta(record.doc)
+    body["restriction"] = restriction
+    ctx.ensure_valid(body, f"({what})")
+    # The server's clock to the second, as its Date header gives it.
+    start = ctx.server_now() - timedelta(seconds=1)
+    record.put(body)
+    end = ctx.server_now() + timedelta(seconds=1)
+    got = record.doc.get("restriction") or {}
+    decided = moment(got.get("decidedAt"))
+    ctx.expect(decided is not None and start <= decided <= end,
+               f"{what}：decidedAt 记为 {got.get('decidedAt')}，而不是写入的时间",
+               f"{what}: decidedAt is recorded as {got.get('decidedAt')}, not the moment of "
+               "the write")
+    wanted = moment(asked) if asked is not None else decided
+    ctx.expect(moment(got.get("requestedAt")) == wanted,
+               f"{what}：requestedAt 记为 {got.get('requestedAt')}，应为 {asked or '写入的时间'}",
+               f"{what}: requestedAt is recorded as {got.get('requestedAt')}, not "
+               f"{asked or 'the moment of the write'}")
+    decider = got.get("decidedBy")
+    own = ctx.staff.organisation
+    named = decider.get("id") if isinstance(decider, dict) else None
+    ctx.expect(own is None or named == own,
+               f"{what}：decidedBy 记为 {named}，而不是作出决定的工作人员所属的组织",
+               f"{what}: decidedBy is recorded as {named}, not the deciding staff's "
+               "organisation")
+
+
 def _shifted(text: Any) -> str | None:
     """The instant ``text`` names a minute later (None when it names none)."""
     at = moment(text)
