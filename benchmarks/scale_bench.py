@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,9 @@ import httpx  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from benchmarks.city import Scale, write  # noqa: E402
-from benchmarks.postgres import pg_database  # noqa: E402
+from benchmarks.postgres import pg_database, postgres_ticks  # noqa: E402
 from benchmarks.server_bench import free_port, serve  # noqa: E402
+from benchmarks.timing import TICKS, process_ticks, process_tree  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
 from reference_server.http import encode_cursor  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
@@ -71,12 +72,21 @@ class Load:
     p99: float
     errors: int
     tool: str
+    #: processor milliseconds a request cost the server's processes and PostgreSQL's, and the
+    #: first request's latency, alone, before the load (None: not measured)
+    server_ms: float | None = None
+    database_ms: float | None = None
+    cold_ms: float | None = None
 
     def cell(self) -> str:
         bad = f" {self.errors} errors" if self.errors else ""
         if not self.rps:  # wrk prints a latency of 0 when nothing came back
             return f"no answer within the run{bad}"
-        return f"p50 {self.p50:7.2f} p99 {self.p99:7.2f} ms{bad}"
+        cpu = "" if self.server_ms is None else (
+            f" (cpu/req server {self.server_ms:.2f}"
+            + (f" db {self.database_ms:.2f}" if self.database_ms is not None else "")
+            + f" ms; alone first {self.cold_ms:.1f} ms)")
+        return f"p50 {self.p50:7.2f} p99 {self.p99:7.2f} ms{cpu}{bad}"
 
 
 # -- load ------------------------------------------------------------------------------------
@@ -145,6 +155,23 @@ def get_load(base: str, path: str, seconds: float, connections: int = CONNECTION
         return _wrk(base, path, seconds, connections, token=token)
     headers = {"Authorization": f"Bearer {token}"}
     return _threads(base, lambda c: c.get(path, headers=headers), seconds, connections)
+
+
+def measured_load(base: str, pid: int, path: str, seconds: float, postgres: bool) -> Load:
+    """:func:`get_load` of ``path`` after one request alone (its latency is reported apart:
+    the page's first reading, with plans and cache cold), with the processor time each
+    request of the load cost the server's processes and, on PostgreSQL, the database's."""
+    began = time.perf_counter()
+    httpx.get(base + path, headers={"Authorization": f"Bearer {READER}"}, timeout=60)
+    cold = (time.perf_counter() - began) * 1000
+    pids = process_tree(pid)
+    server, database = sum(map(process_ticks, pids)), postgres_ticks() if postgres else 0
+    load = get_load(base, path, seconds)
+    served = max(1.0, load.rps * max(1, round(seconds)))
+    return replace(
+        load, server_ms=(sum(map(process_ticks, pids)) - server) * 1000 / TICKS / served,
+        database_ms=(postgres_ticks() - database) * 1000 / TICKS / served if postgres else None,
+        cold_ms=cold)
 
 
 _LUA_GETS = "local ids = {%s}\nrequest = function()\n" \
@@ -361,6 +388,32 @@ def queries(url: str) -> list[tuple[str, str, str | None]]:
 
 # -- one backend --------------------------------------------------------------------------
 
+def list_loads(full: tuple[str, int, str], small: tuple[str, int, str], seconds: float,
+               workers: int) -> None:
+    """Every list operation × filter of the OpenAPI at the first page and a cursor ¾ deep on
+    the city served at ``full`` (base URL, server pid, database URL), the first page of the
+    small town served at ``small`` beside it."""
+    (base, pid, url), (small_base, small_pid, small_url) = full, small
+    full_q, small_q = queries(url), {lbl: p for lbl, p, _ in queries(small_url)}
+    postgres = url.startswith("postgresql")
+    tool = ("wrk" if shutil.which("wrk")
+            else "threads (wrk missing: latencies include the client)")
+    print(f"\nlist operations, {CONNECTIONS} connections, {seconds:.0f} s each, by {tool}, "
+          f"{workers} server process(es); first page | cursor ¾ deep; small town beside; "
+          "each after one request alone, with the processor time per request of the server's "
+          "processes and PostgreSQL's", flush=True)
+    for lbl, path, deep in full_q:
+        first = measured_load(base, pid, path, seconds, postgres)
+        line = f"  {lbl:<30} first {first.cell()}"
+        if lbl in small_q:
+            town = measured_load(small_base, small_pid, small_q[lbl], seconds, postgres)
+            line += f" (small {town.cell()})"
+        if deep:
+            far = measured_load(base, pid, deep, seconds, postgres)
+            line += f" | deep {far.cell()}"
+        print(line, flush=True)
+
+
 def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path,
                   seconds: float, processes: bool, workers: int = 1) -> None:
     print(f"\n== {label}: {scale.residents:,} residents, {scale.issues:,} issues, "
@@ -399,23 +452,10 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
             engine.dispose()
 
     log = work / f"server-{label}.log"
-    full_q, small_q = queries(url), dict((lbl, (p, d)) for lbl, p, d in queries(small_url))
-    with (serving(url, tokens, log, workers) as full,
-          serving(small_url, tokens, log, workers) as small):
-        tool = ("wrk" if shutil.which("wrk")
-                else "threads (wrk missing: latencies include the client)")
-        print(f"\nlist operations, {CONNECTIONS} connections, {seconds:.0f} s each, by {tool}, "
-              f"{workers} server process(es); first page | cursor ¾ deep; small town beside",
-              flush=True)
-        for lbl, path, deep in full_q:
-            first = get_load(full, path, seconds)
-            small_path = small_q.get(lbl, (None, None))[0]
-            line = f"  {lbl:<30} first {first.cell()}"
-            if small_path:
-                line += f" (small {get_load(small, small_path, seconds).cell()})"
-            if deep:
-                line += f" | deep {get_load(full, deep, seconds).cell()}"
-            print(line, flush=True)
+    with (server(url, tokens, log, workers) as (full, full_proc),
+          server(small_url, tokens, log, workers) as (small, small_proc)):
+        list_loads((full, full_proc.pid, url), (small, small_proc.pid, small_url), seconds,
+                   workers)
 
         small_ids = [json.loads(line)["id"] for line, _ in zip(
             (small_dir / "3-issues.ndjson").open("rb"), range(500), strict=False)]
@@ -455,6 +495,26 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
             print(f"mirroring the feed into an empty store ({name}): {events:,} events, "
                   f"{rate:,.0f} events/s"
                   + (" (stopped early: the disk was nearly full)" if stopped else ""), flush=True)
+
+
+def lists_of(url: str, work: Path, seconds: float, workers: int) -> None:
+    """:func:`list_loads` on the city stored at ``url``, a small town of the same backend
+    imported afresh beside it."""
+    tokens, log = tokens_file(work), work / "server-lists.log"
+    small_dir = work / "small"
+    write(SMALL, small_dir)
+    if url.startswith("postgresql"):
+        print(f"PostgreSQL settings: {_pg_settings(url)}; the city's store takes "
+              f"{_store_size(url)}", flush=True)
+        small_store: Any = pg_database("scale_bench_small")
+    else:
+        small_store = contextlib.nullcontext(f"sqlite:///{work / 'small.sqlite3'}")
+    with small_store as small_url:
+        import_files(small_url, small_dir)
+        with (server(url, tokens, log, workers) as (full, full_proc),
+              server(small_url, tokens, log, workers) as (small, small_proc)):
+            list_loads((full, full_proc.pid, url), (small, small_proc.pid, small_url),
+                       seconds, workers)
 
 
 class _DiskLow(Exception):
@@ -530,10 +590,17 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes serving the reads and lists (1; the write "
                              "comparison always starts one process, then two)")
+    parser.add_argument("--lists-of", metavar="DATABASE_URL",
+                        help="only the list operations, on a city this benchmark imported "
+                             "before into DATABASE_URL (nothing is generated or written "
+                             "there), beside a small town imported afresh")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="scale-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"scale_bench: {os.cpu_count()} cores; files in {work}", flush=True)
+    if args.lists_of:
+        lists_of(args.lists_of, work, args.seconds, args.workers)
+        args.no_postgres = args.no_sqlite = True
     if not args.no_postgres:
         with pg_database("scale_bench_city") as url, pg_database("scale_bench_small") as small:
             bench_backend("postgresql", url, small, Scale(args.residents, args.issues),

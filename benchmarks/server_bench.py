@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 from timing import TICKS as _TICKS  # noqa: E402
-from timing import callgrind_instructions, count_from_here  # noqa: E402
+from timing import callgrind_instructions, count_from_here, process_tree  # noqa: E402
 from timing import machine_ticks as _machine_ticks  # noqa: E402
 from timing import process_ticks as _process_ticks  # noqa: E402
 
@@ -146,29 +146,11 @@ class Load:
 
 # -- processor time ------------------------------------------------------------------------
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (uvicorn's workers are children of its supervisor)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        out.append(current)
-        todo.extend(children.get(current, ()))
-    return out
-
-
 class CpuWatch:
     """Processor time of the server's process tree and of the whole machine over a run."""
 
     def __init__(self, server_pid: int | None) -> None:
-        self.pids = _tree(server_pid) if server_pid else []
+        self.pids = process_tree(server_pid) if server_pid else []
         self._server = sum(map(_process_ticks, self.pids))
         self._machine = _machine_ticks()
         self._started = time.perf_counter()
