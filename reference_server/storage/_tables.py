@@ -107,8 +107,12 @@ terms = Table(
     Column("kind", String(16), nullable=False),
     Column("value", String(160), nullable=False),
     Column("until", String(10)),  # grid memberships end on this day (inclusive)
+    # The resource's type: several types share a kind (residents, issues and organisations
+    # all have grids), and a list of one type reads its own terms in seq order without
+    # stepping over every other type's.
+    Column("rtype", String(16), nullable=False),
     PrimaryKeyConstraint("rseq", "kind", "value", name="pk_resource_terms"),
-    Index("ix_resource_terms_kind_value", "kind", "value", "rseq"),
+    Index("ix_resource_terms_kind_value", "kind", "value", "rtype", "rseq"),
 )
 
 #: every resource that has ever named a resident where her erasure reaches (in its current

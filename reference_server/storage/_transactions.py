@@ -254,7 +254,7 @@ class Tx:
         if row is None:
             return None
         seq = int(row[0])
-        self._put_terms(seq, derived)
+        self._put_terms(seq, rtype, derived)
         return seq
 
     def replace(self, stored: Stored, version: int, text: str, derived: Derived,
@@ -268,11 +268,11 @@ class Tx:
         if done != 1:
             return False
         self._run("drop_terms", (stored.seq,))
-        self._put_terms(stored.seq, derived)
+        self._put_terms(stored.seq, stored.rtype, derived)
         return True
 
-    def _put_terms(self, seq: int, derived: Derived) -> None:
-        self._many("terms", [(seq, k, v, u) for k, v, u in derived.terms])
+    def _put_terms(self, seq: int, rtype: str, derived: Derived) -> None:
+        self._many("terms", [(seq, k, v, u, rtype) for k, v, u in derived.terms])
         self._many("named", _named(seq, derived))
 
     def page(self, rtype: str, query: ListQuery, scope: Scope, after: int,
@@ -341,7 +341,9 @@ class Tx:
                                      terms.c.value == next(iter(visibilities))])
             else:
                 probe = _visibility_probe(visibilities)
-        driver = wanted_terms.pop(0) if wanted_terms and self.dialect == "postgresql" else None
+        # A driving term is read among the terms of this type alone (types share kinds).
+        driver = ([*wanted_terms.pop(0), terms.c.rtype == rtype]
+                  if wanted_terms and self.dialect == "postgresql" else None)
         order: list[Any] = [c.seq]
         codes: list[str] | None = None  # the category's codes, one ordered branch each
         if self.dialect == "postgresql" and driver is None:
@@ -387,11 +389,13 @@ class Tx:
         # term index (seq IN …), not from a walk of every row testing each for the term.
         if query.external_ref:
             conds.append(c.seq.in_(select(terms.c.rseq).where(
-                terms.c.kind == EXTERNAL_REF, terms.c.value == query.external_ref)))
+                terms.c.kind == EXTERNAL_REF, terms.c.value == query.external_ref,
+                terms.c.rtype == rtype)))
         if query.bbox is not None:
             for kind, (low, high) in zip((LONGITUDE, LATITUDE), query.bbox, strict=True):
                 conds.append(c.seq.in_(select(terms.c.rseq).where(
-                    terms.c.kind == kind, terms.c.value >= low, terms.c.value <= high)))
+                    terms.c.kind == kind, terms.c.value >= low, terms.c.value <= high,
+                    terms.c.rtype == rtype)))
         driving = self._narrow_filter(rtype, query, wanted_terms)
         if driving is not None:
             conds.append(c.seq.in_(driving))
@@ -467,7 +471,8 @@ class Tx:
             candidates.append(select(c.seq).where(c.rtype == rtype, *(
                 [c.submitted_at >= query.submitted_from] if query.submitted_from else []), *(
                 [c.submitted_at <= query.submitted_to] if query.submitted_to else [])))
-        candidates += [select(terms.c.rseq).where(*term) for term in wanted_terms]
+        candidates += [select(terms.c.rseq).where(terms.c.rtype == rtype, *term)
+                       for term in wanted_terms]
         for matches in candidates:
             probe = matches.limit(self.narrow_rows).subquery()
             found = self.conn.execute(select(func.count()).select_from(probe)).scalar_one()
@@ -514,10 +519,11 @@ class Tx:
         """The resources of ``rtypes`` indexed with the term ``kind`` = ``value`` (the opinions
         and proposals of one consultation), only those in ``statuses`` when given, in
         insertion order."""
-        c = resources.c
+        c, types = resources.c, list(rtypes)
         # From the term's index to the rows, rather than testing every row of the types.
-        tagged = select(terms.c.rseq).where(terms.c.kind == kind, terms.c.value == value)
-        conds = [c.seq.in_(tagged), c.rtype.in_(list(rtypes))]
+        tagged = select(terms.c.rseq).where(terms.c.kind == kind, terms.c.value == value,
+                                            terms.c.rtype.in_(types))
+        conds = [c.seq.in_(tagged), c.rtype.in_(types)]
         if statuses is not None:
             conds.append(c.status.in_(list(statuses)))
         rows = self.conn.execute(
@@ -578,7 +584,8 @@ class Tx:
         rows = [(c.rtype, c.rid, c.version, c.text, *columns(d)) for c, d in final.values()]
 
         def term_rows(seqs: dict[tuple[str, str], int]) -> list[tuple[Any, ...]]:
-            return [(seqs[key], k, v, u) for key, (_, d) in final.items() for k, v, u in d.terms]
+            return [(seqs[key], k, v, u, key[0]) for key, (_, d) in final.items()
+                    for k, v, u in d.terms]
 
         def named_rows(seqs: dict[tuple[str, str], int]) -> list[tuple[str, int]]:
             # Every state of the batch, not only each resource's last: an earlier state that
@@ -926,8 +933,8 @@ def _listed(column: Any, codes: frozenset[str]) -> Any:
     return or_(*[column.like(f"%|{code}|%") for code in sorted(codes)])
 
 
-def _published_rows() -> Any:
-    return select(terms.c.rseq).where(terms.c.kind == PUBLISHED,
+def _published_rows(rtype: str) -> Any:
+    return select(terms.c.rseq).where(terms.c.kind == PUBLISHED, terms.c.rtype == rtype,
                                       terms.c.value == PUBLISHED_VALUE)
 
 
@@ -1006,12 +1013,12 @@ def _scope_conditions(rtype: str, scope: Scope) -> list[Any]:
         conds.append(_community_in(rtype, sorted(scope.communities)))
     if scope.published:
         # From the term index to the rows: few records of a city may be published.
-        conds.append(c.seq.in_(_published_rows()))
+        conds.append(c.seq.in_(_published_rows(rtype)))
     if scope.owners is not None:
         # Read from the term index too: a community's unpublished records are most of it,
         # and a resident may read only her own of them.
         # One IN over both (an OR of two would have PostgreSQL test every row of the community).
-        conds.append(c.seq.in_(union_all(_published_rows(), *_naming_rows(*scope.owners))))
+        conds.append(c.seq.in_(union_all(_published_rows(rtype), *_naming_rows(*scope.owners))))
     if scope.department is not None and index.departments:
         conds.append(_has_term(DEPARTMENT, scope.department))
     if scope.residents is not None and index.self_scope:

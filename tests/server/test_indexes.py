@@ -520,6 +520,34 @@ def test_a_communitys_residents_read_a_page_not_the_community(
             pytest.fail("\n".join(problems), pytrace=False)
 
 
+def test_a_list_reads_its_own_types_terms_only(city: tuple[str, Data]) -> None:
+    """Several types share a kind of term (residents, issues and organisations have grids,
+    residents and organisations communities). A list driven by one reads that type's entries
+    of the term index alone: a community's organisations (a short page) read about their own
+    rows, not each of its residents' entries looked up and dropped (a city's community holds
+    2,000 residents and a handful of organisations)."""
+    url, data = city
+    path, name, kind = "/organisations", "community", "Organisation"
+    explain = Explainer(url)
+    client = _client(url, data)
+    value = data.value(path, name)
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        counts = dict(conn.execute(
+            "SELECT r.rtype, count(*) FROM resource_terms t JOIN resources r ON r.seq = t.rseq "
+            "WHERE t.kind = %s AND t.value = %s GROUP BY r.rtype", (name, value)).fetchall())
+    own, others = int(counts.pop(kind, 0)), sum(int(n) for n in counts.values())
+    assert 0 < own < PAGE and others > 2 * own + 4, (counts, own)
+    with _captured() as statements:
+        resp = client.get(path, params={"limit": PAGE, name: value},
+                          headers={"Authorization": f"Bearer {CITY_READER}"})
+    assert resp.status_code == 200 and len(resp.json()["items"]) == own, resp.text
+    problems = explain.check(f"{path}?{name}={value}", statements, bound=2 * own + 4)
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
 def _blocks(url: str, statements: list[tuple[str, Any]]) -> list[tuple[int, str]]:
     """(index and table pages read, statement) of each statement that reads the resources."""
     explain = Explainer(url)

@@ -384,3 +384,29 @@ def test_pending_requests_of_restricted_records_keep_the_restriction(database: s
         assert marks() == written
     finally:
         store.dispose()
+
+
+def test_stored_terms_get_their_resource_type(database: str) -> None:
+    """Revision 0009 gives every term stored before it the type of its resource, as writing
+    it now does (a list of one type reads only its own terms); its downgrade takes the
+    column away and gives the index back its columns."""
+    store = _small_city(database)
+    engine = store.read_engine
+    query = text("SELECT t.rseq, t.kind, t.value, t.rtype, r.rtype FROM resource_terms t "
+                 "JOIN resources r ON r.seq = t.rseq ORDER BY t.rseq, t.kind, t.value")
+    try:
+        with engine.connect() as conn:
+            written = conn.execute(query).all()
+        kinds = {(str(row[3]), str(row[1])) for row in written}
+        assert {("Resident", "grid"), ("Issue", "grid")} <= kinds  # types share kinds
+        assert all(row[3] == row[4] for row in written)
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0008")
+        assert "rtype" not in {c["name"] for c in inspect(engine).get_columns("resource_terms")}
+        with engine.begin() as conn:
+            command.upgrade(migrations_config(conn), "head")
+        with engine.connect() as conn:
+            assert conn.execute(query).all() == written
+        assert not _drift(engine, metadata)
+    finally:
+        store.dispose()
