@@ -46,7 +46,9 @@ def add_conformance(sub: Any) -> None:
     r.add_argument("--requirements", metavar="IDS",
                    help="comma-separated requirement ids: run only their tests, e.g. "
                         "/req/core/etag (to re-run a failure)")
-    r.add_argument("--seed", type=int, default=0, help="seed of the generated data")
+    r.add_argument("--seed", type=int, default=0,
+                   help="seed of the generated data; each test draws from it and its own id, "
+                        "so a test draws the same whichever tests run with it")
     r.add_argument("--spec-version", choices=available_versions(), metavar="VERSION",
                    help="version of the standard to test against (default: the latest the "
                         f"server declares at /conformance; installed: "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import json
 import random
 import re
@@ -50,7 +51,8 @@ class KitContext:
         self.client = client
         self.preset = preset
         self.spec = spec
-        self.rng = random.Random(seed)
+        #: the draws of the running check (:meth:`begin`); outside a check, the run's own
+        self.rng = check_draws(seed, "")
         self.seed = seed
         # Ids differ on every run, so the kit can run again against the same server; the seed
         # still fixes every other choice.
@@ -80,6 +82,14 @@ class KitContext:
         #: the server's clock at its first answer (see :attr:`since`)
         self._server_start: datetime | None = None
         self._update_filters: dict[str, bool] = {}
+
+    def begin(self, check_id: str) -> None:
+        """Start the check ``check_id``: its own draws (:func:`check_draws`), and none of what
+        the previous check left for the report."""
+        self.rng = check_draws(self.seed, check_id)
+        self.matrix = []
+        self.evidence = []
+        self.remarks = []
 
     # -- principals --------------------------------------------------------------------
     def principal(
@@ -474,6 +484,15 @@ class KitContext:
             "problem status differs from the response status",
         )
         return body
+
+
+def check_draws(seed: int, check_id: str) -> random.Random:
+    """The generator of one check's choices (the templates it takes, the values it makes up),
+    made from the run's seed and the check's id alone: the check draws the same whichever
+    checks ran before it, so a run of one check or one class repeats what the full run with
+    that seed drew. SHA-256 rather than ``hash()``, which Python salts in every process."""
+    digest = hashlib.sha256(f"{seed}\n{check_id}".encode()).digest()
+    return random.Random(int.from_bytes(digest, "big"))
 
 
 def _http_date(value: str) -> datetime | None:

@@ -235,9 +235,7 @@ def _declared(resp: Response | None, spec: Spec
 
 def _run_one(ctx: KitContext, spec: Spec, test: KitTest, cls: str) -> dict[str, Any]:
     mark = len(ctx.client.log)
-    ctx.matrix = []
-    ctx.evidence = []
-    ctx.remarks = []
+    ctx.begin(test.id)
     start = time.perf_counter()
     try:
         test.fn(ctx)
