@@ -272,13 +272,16 @@ class Service:
 
     def with_meta(self, doc: Mapping[str, Any], version: int, created: str, updated: str,
                   source: str | None = None) -> dict[str, Any]:
-        """``doc`` with the meta the server keeps (versionId, lastUpdated, createdAt, source)."""
+        """``doc`` with the meta the server keeps (versionId, lastUpdated, createdAt, source);
+        of a meta the request gives, only the profile stays (/req/core/meta-source). The
+        source is ``source`` (a stored record's own) or, for a record made here, this server's."""
         given = doc.get("meta")
         meta = dict(given) if isinstance(given, Mapping) else {}
         meta["versionId"] = str(version)
         meta["lastUpdated"] = updated
         meta["createdAt"] = created
-        meta["source"] = source or meta.get("source") or self.source
+        # Never the request's: a client would make its record look another system's.
+        meta["source"] = source or self.source
         out = dict(doc)
         out["meta"] = meta
         return out
@@ -573,6 +576,7 @@ class Service:
                 raise unprocessable([("/id", f"the id must stay {rid}", f"标识必须保持为 {rid}",
                                       policy.id_requirement)])
             self._creators_kept(policy, stored.doc, doc)
+            policy.refuse_echo(doc, stored.doc)
             with self.store.read() as tx:
                 policy.check_update(tx, principal, stored, doc)
         except ProblemError as error:

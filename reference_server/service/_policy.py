@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from smartcommunity.exceptions import SpecError
+from smartcommunity.uris import normalise_uri
 
 from ..auth import Principal
 from ..errors import Echo, coded
@@ -165,17 +166,31 @@ class Policy:
         """Checks of a new document against what is stored, in the commit's transaction."""
         return None
 
-    def refuse_echo(self, doc: Mapping[str, Any]) -> None:
+    def refuse_echo(self, doc: Mapping[str, Any], kept: Mapping[str, Any] | None = None
+                    ) -> None:
         """/req/core/echo-suppression: a new document whose externalRefs name this server's
-        own system is a copy of one of its records coming back, never a new record (409).
+        own system is a copy of one of its records coming back, never a new record (409); an
+        update may not add such a reference either (``kept``: the stored record, whose own
+        references an update may keep). Systems are compared as URIs after RFC 3986
+        normalisation, so that another spelling of this server's system is no way around it.
 
         The record named is not looked up: whether it exists, and whether the sender may see
         it, changes nothing in the answer, which so tells neither. Every type is held to it
         here, so a type's policy cannot leave it out.
         """
-        for i, ref in enumerate(doc.get("externalRefs") or ()):
-            if isinstance(ref, Mapping) and ref.get("system") == self.service.source:
-                value = ref.get("value")
+        refs = doc.get("externalRefs")
+        if not refs:
+            return
+        own = normalise_uri(self.service.source)
+        held = {(normalise_uri(r["system"]), r.get("value"))
+                for r in (kept or {}).get("externalRefs") or ()
+                if isinstance(r, Mapping) and isinstance(r.get("system"), str)}
+        for i, ref in enumerate(refs):
+            system = ref.get("system") if isinstance(ref, Mapping) else None
+            if not isinstance(system, str):
+                continue
+            value = ref.get("value")
+            if normalise_uri(system) == own and (own, value) not in held:
                 raise Echo(value=value, errors=[coded(
                     f"/externalRefs/{i}", "http.echo", self.service.spec.version,
                     "/req/core/echo-suppression", value=value)])

@@ -45,6 +45,7 @@ __all__ = [
     "json_values",
     "mutations",
     "schema_values",
+    "uri_spellings",
 ]
 
 #: Characters some engines count as whitespace and others do not (``\s`` differs between
@@ -308,6 +309,59 @@ _RELATIVE = st.builds(
     _QUERY_PART,
 )
 _URI_REFERENCES = st.one_of(_URIS, _RELATIVE)
+
+#: the characters RFC 3986 leaves unreserved (section 2.3): the same percent-encoded or not
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_URI_PARTS = re.compile(r"^([^:/?#]+):(?://([^/?#]*))?([^?#]*)(.*)$", re.DOTALL)
+
+
+def _cased(draw: st.DrawFn, text: str) -> str:
+    return "".join(c.swapcase() if c.isascii() and draw(st.booleans()) else c for c in text)
+
+
+def _encoded(draw: st.DrawFn, text: str) -> str:
+    """``text`` with some unreserved characters percent-encoded and its percent-encoding in
+    either hex case."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "%":
+            out.append(_cased(draw, text[i:i + 3]))
+            i += 3
+            continue
+        c = text[i]
+        if c in _UNRESERVED and draw(_PRESENCE) == 0:
+            c = _cased(draw, f"%{ord(c):02X}")
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+@st.composite
+def uri_spellings(draw: st.DrawFn, uri: str) -> str:
+    """Spellings of the absolute URI ``uri`` that RFC 3986 syntax-based normalisation makes
+    the same URI (:func:`smartcommunity.uris.same_uri`): the scheme and host in any case,
+    unreserved characters percent-encoded, percent-encoding in either hex case, an empty or
+    default port written out, with an authority an empty path for "/" and back, and "." or
+    ".." segments before an absolute path."""
+    found = _URI_PARTS.match(uri)
+    if found is None:
+        return uri
+    scheme, authority, path, rest = found.groups()
+    out = _cased(draw, scheme) + ":"
+    if authority is not None:
+        user, at, hostport = authority.rpartition("@")
+        colon = hostport.rfind(":")
+        host, port = ((hostport[:colon], hostport[colon:]) if colon > hostport.rfind("]")
+                      else (hostport, ""))
+        if not port and draw(st.booleans()):
+            port = ":" + (_DEFAULT_PORTS.get(scheme.lower(), "") if draw(st.booleans()) else "")
+        out += f"//{user}{at}{_encoded(draw, _cased(draw, host))}{port}"
+        if path in ("", "/") and draw(st.booleans()):
+            path = "/" if path == "" else ""
+    if path.startswith("/") and draw(st.booleans()):
+        path = draw(st.sampled_from(["/.", "/gone/.."])) + path
+    return out + _encoded(draw, path) + _encoded(draw, rest)
 
 
 # Dot-atom addresses with a DNS domain: every engine's "email" format accepts them (the

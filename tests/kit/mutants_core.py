@@ -17,7 +17,7 @@ import pytest
 from reference_server import http as http_module
 from reference_server.access import Access
 from reference_server.auth import Principal
-from reference_server.errors import NotFound
+from reference_server.errors import Echo, NotFound, coded
 from reference_server.http import decode_cursor, encode_cursor
 from reference_server.service import Result, Service, unprocessable
 from reference_server.service._policy import Policy
@@ -163,7 +163,64 @@ def times_stored_in_utc(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
 def echo_not_recognised(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """A record naming this server's own system in externalRefs is created as a new one."""
-    mp.setattr(Policy, "refuse_echo", lambda self, doc: None)
+    mp.setattr(Policy, "refuse_echo", lambda self, doc, kept=None: None)
+    return app
+
+
+def echo_spelling_not_normalised(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """System URIs are compared as written: this server's own system in capitals, or with
+    a character percent-encoded, is taken for another system's and the copy is created."""
+    def refuse_echo(self: Policy, doc: Any, kept: Any = None) -> None:
+        held = [ref for ref in (kept or {}).get("externalRefs") or ()]
+        for i, ref in enumerate(doc.get("externalRefs") or ()):
+            if (isinstance(ref, dict) and ref.get("system") == self.service.source
+                    and ref not in held):
+                raise Echo(value=ref.get("value"), errors=[coded(
+                    f"/externalRefs/{i}", "http.echo", self.service.spec.version,
+                    "/req/core/echo-suppression", value=ref.get("value"))])
+
+    mp.setattr(Policy, "refuse_echo", refuse_echo)
+    return app
+
+
+def echo_added_by_update(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Only a create is checked: an update adding this server's own system to a record's
+    externalRefs is stored, and the record then looks like a copy of one of its own."""
+    original = Policy.refuse_echo
+
+    def refuse_echo(self: Policy, doc: Any, kept: Any = None) -> None:
+        if kept is None:
+            original(self, doc)
+
+    mp.setattr(Policy, "refuse_echo", refuse_echo)
+    return app
+
+
+def meta_source_from_client(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A create keeps the meta.source the client gives: a resident's app makes its report
+    look as if another department's system had made it."""
+    original = Service.with_meta
+
+    def with_meta(self: Service, doc: Any, version: int, created: str, updated: str,
+                  source: str | None = None) -> dict[str, Any]:
+        claimed = (doc.get("meta") or {}).get("source")
+        return original(self, doc, version, created, updated, source or claimed)
+
+    mp.setattr(Service, "with_meta", with_meta)
+    return app
+
+
+def meta_source_moved_by_update(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A create writes the server's own source, but an update takes the meta.source its body
+    gives: any writer can move a record to another system."""
+    original = Service.with_meta
+
+    def with_meta(self: Service, doc: Any, version: int, created: str, updated: str,
+                  source: str | None = None) -> dict[str, Any]:
+        claimed = (doc.get("meta") or {}).get("source") if version > 1 else None
+        return original(self, doc, version, created, updated, claimed or source)
+
+    mp.setattr(Service, "with_meta", with_meta)
     return app
 
 
@@ -172,9 +229,9 @@ def echo_recognised_for_issues_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
     organisation naming this server's own system is created again (a resident twice over)."""
     original = Policy.refuse_echo
 
-    def refuse_echo(self: Policy, doc: Any) -> None:
+    def refuse_echo(self: Policy, doc: Any, kept: Any = None) -> None:
         if self.rtype == "Issue":
-            original(self, doc)
+            original(self, doc, kept)
 
     mp.setattr(Policy, "refuse_echo", refuse_echo)
     return app
@@ -185,14 +242,14 @@ def echo_tells_existence(app: Any, mp: pytest.MonkeyPatch) -> Any:
     naming no record is created: the answer tells which records the server holds."""
     original = Policy.refuse_echo
 
-    def refuse_echo(self: Policy, doc: Any) -> None:
+    def refuse_echo(self: Policy, doc: Any, kept: Any = None) -> None:
         service: Any = self.service  # the Service, whose store a policy is not given
         with service.store.read() as tx:
             held = any(isinstance(ref, dict) and ref.get("system") == self.service.source
                        and tx.get(self.rtype, str(ref.get("value"))) is not None
                        for ref in doc.get("externalRefs") or ())
         if held:
-            original(self, doc)
+            original(self, doc, kept)
 
     mp.setattr(Policy, "refuse_echo", refuse_echo)
     return app
@@ -265,6 +322,11 @@ MUTANTS += [
     Mutant("times-stored-in-utc", "/req/core/create-read-back",
            "a create stores its timestamps in UTC: the same instants, another document",
            times_stored_in_utc),
+    Mutant("meta-source-from-client", "/req/core/meta-source",
+           "a create keeps the client's meta.source: a record passes for another system's",
+           meta_source_from_client),
+    Mutant("meta-source-moved-by-update", "/req/core/meta-source",
+           "an update takes the meta.source its body gives", meta_source_moved_by_update),
     Mutant("echo-not-recognised", "/req/core/echo-suppression",
            "a record carrying this server's own externalRef is created again",
            echo_not_recognised),
@@ -274,6 +336,12 @@ MUTANTS += [
     Mutant("echo-tells-existence", "/req/core/echo-suppression",
            "a copy is refused only when the record it names exists: the answer tells which "
            "records the server holds", echo_tells_existence),
+    Mutant("echo-spelling-not-normalised", "/req/core/echo-suppression",
+           "system URIs are compared as written: another spelling of this server's own "
+           "system is taken for another's", echo_spelling_not_normalised),
+    Mutant("echo-added-by-update", "/req/core/echo-suppression",
+           "only creates are checked: an update adds a reference naming this server's own "
+           "system", echo_added_by_update),
     Mutant("extensions-dropped-on-update", "/req/core/extensions-preserved",
            "a PUT drops the extensions", extensions_dropped_on_update),
     Mutant("create-overwrites", "/req/core/id-conflict",

@@ -1,16 +1,22 @@
 """/req/core/echo-suppression: a record whose externalRefs name this server's own system is a
-copy of one of its records coming back; it is never created again, whatever its type, and the
-answer tells nothing of whether that record exists or whether the sender may see it."""
+copy of one of its records coming back; it is never created again, whatever its type, nor
+added to a record by an update, however its system URI is spelled; and the answer tells
+nothing of whether that record exists or whether the sender may see it."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from smartcommunity.strategies import uri_spellings
+
+from .conftest import make_app
 from .helpers import COMMUNITY, EXAMPLES, OTHER, PLURAL, SPEC, Api, example, new_id
 from .test_lifecycle import _proposed
 
@@ -21,6 +27,9 @@ ECHOING = [rt for rt in SPEC.resource_types
 STAFF = {COMMUNITY: "community-staff", OTHER: "demo-staff-hepingli"}
 #: another system's reference a copy may carry beside the echoed one
 HOTLINE = "https://12345.example.gov.cn/work-orders"
+#: a server's own system given as an https URL (the default is a urn:uuid): its other
+#: spellings also vary the host's case, the port and the empty path
+HOSTED = "https://platform.example.org"
 
 
 def _new(rt: str) -> dict[str, Any]:
@@ -116,3 +125,75 @@ def test_a_reference_to_another_system_is_kept(api: Api) -> None:
         resp = api.staff.create(doc)
         assert resp.status_code == 201, resp.text
         assert resp.json()["externalRefs"] == doc["externalRefs"]
+
+
+@pytest.fixture(scope="module")
+def hosted(tmp_path_factory: pytest.TempPathFactory) -> Api:
+    """A server whose own system is :data:`HOSTED`."""
+    path: Path = tmp_path_factory.mktemp("hosted") / "server.sqlite3"
+    return Api(TestClient(make_app(f"sqlite:///{path}", source_uri=HOSTED),
+                          raise_server_exceptions=True))
+
+
+def _refused(resp: Any, index: int = 0) -> None:
+    assert resp.status_code == 409, resp.text
+    problem = resp.json()
+    assert problem["code"] == "http.echo"
+    assert [(e["pointer"], e["code"]) for e in problem["errors"]] == [
+        (f"/externalRefs/{index}", "http.echo")]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data(), rt=st.sampled_from(ECHOING), on_hosted=st.booleans())
+def test_another_spelling_of_this_system_is_an_echo(api: Api, hosted: Api, data: st.DataObject,
+                                                    rt: str, on_hosted: bool) -> None:
+    """The system URI is compared after RFC 3986 normalisation: the scheme's or host's case,
+    percent-encoding, a default port or an empty path make no other system."""
+    server = hosted if on_hosted else api
+    source, held = _source(server, rt)
+    spelled = data.draw(uri_spellings(source), label="spelled")
+    assume(spelled != source)
+    echo = _fresh(rt, COMMUNITY)
+    echo["externalRefs"] = [{"system": spelled, "value": held}]
+    _refused(server.staff.create(echo))
+    assert server.staff.get(f"/{PLURAL[rt]}/{echo['id']}").status_code == 404
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data(), rt=st.sampled_from(ECHOING), before=st.integers(0, 1))
+def test_an_update_does_not_add_this_systems_reference(api: Api, data: st.DataObject, rt: str,
+                                                       before: int) -> None:
+    """A PUT adding a reference to this server's own system, however spelled, is refused as
+    a create would be, and changes nothing."""
+    source, held = _source(api, rt)
+    path = f"/{PLURAL[rt]}/{held}"
+    read = api.staff.get(path)
+    stored = read.json()
+    body = {k: v for k, v in stored.items() if k != "meta"}
+    others = [{"system": HOTLINE, "value": "CY1"}][:before]
+    body["externalRefs"] = [*others, {"system": data.draw(uri_spellings(source)),
+                                      "value": new_id()}]
+    _refused(api.staff.put(path, body, if_match=read.headers["etag"]), before)
+    assert api.staff.get(path).json() == stored
+
+
+def test_an_update_keeps_a_reference_it_holds(api: Api) -> None:
+    """A record carrying its own system's reference (one imported so) may be updated keeping
+    it, however the update spells it; changing its value adds another, refused."""
+    source, _ = _source(api, "Issue")
+    doc = _fresh("Issue", COMMUNITY)
+    doc["externalRefs"] = [{"system": source, "value": "earlier-copy"}]
+    service = api.client.app.state.sc.service  # type: ignore[attr-defined]
+    assert service.load([doc]) == 1
+    path = f"/issues/{doc['id']}"
+    read = api.staff.get(path)
+    body = {k: v for k, v in read.json().items() if k != "meta"}
+    body["title"] = "3 号楼电梯仍停在 5 层"
+    scheme, rest = source.split(":", 1)
+    body["externalRefs"] = [{"system": f"{scheme.upper()}:{rest}", "value": "earlier-copy"}]
+    resp = api.staff.put(path, body, if_match=read.headers["etag"])
+    assert resp.status_code == 200, resp.text
+    body["externalRefs"] = [{"system": source, "value": "another-copy"}]
+    _refused(api.staff.put(path, body, if_match=resp.headers["etag"]))

@@ -246,7 +246,7 @@ class ExternalRef(SpecModel):
 
 
 class Meta(SpecModel):
-    """由保存资源的系统维护的版本信息。 / Version information maintained by the system that stores the resource."""
+    """由保存资源的系统维护的版本信息：versionId、lastUpdated、createdAt 和 source 由服务器写入，替换请求中给出的值（/req/core/meta-source）。 / Version information maintained by the system that stores the resource: the server writes versionId, lastUpdated, createdAt and source, replacing what a request gives (/req/core/meta-source)."""
 
     model_config = ConfigDict(title="元数据 / Metadata")
     schema_uri: ClassVar[str] = "https://w3id.org/smartcommunity/spec/1.0/schemas/meta.json"
@@ -268,7 +268,7 @@ class Meta(SpecModel):
     source: Uri | None = Field(
         default=None,
         title="来源系统 / Source system",
-        description="最初创建该记录的系统的 URI。 / URI of the system where the record was first created.",
+        description="最初创建该记录的系统的 URI：通过接口创建的记录是接收它的服务器自己的 URI，请求中给出的值被忽略，之后的更新也不改变它；从其他系统导入或镜像的记录保留原系统的 URI（/req/core/meta-source）。 / URI of the system where the record was first created: for a record created through the API, the URI of the server that received it, whatever the request gives, and no later update changes it; a record imported or mirrored from another system keeps that system's URI (/req/core/meta-source).",
     )
     profile: list[Uri] | None = Field(
         default=None,

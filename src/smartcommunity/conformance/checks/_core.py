@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 
 from ...integrity import salts_of, seal_history
 from ...specification import LATEST_CURSOR
+from ...uris import same_uri
 from ...validation import validate
 from .._client import Response
 from .._context import KitContext, KitFault, created_by
@@ -406,6 +407,52 @@ def test_read_back(ctx: KitContext) -> None:
             f"读回的 {rt} 与提交的不同",
             f"the {rt} read back differs from what was sent",
         )
+
+
+#: a system other than the server's own: a client claiming it would pass its record off as
+#: another department's
+_ELSEWHERE = "https://kit.example.org/another-department"
+#: meta as a client might claim it: every member the server writes, none of them its own
+_CLAIMED = {"versionId": "7", "createdAt": "2001-01-01T00:00:00+08:00",
+            "lastUpdated": "2001-01-01T00:00:00+08:00", "source": _ELSEWHERE}
+
+
+@check("/req/core/meta-source")
+def test_meta_source(ctx: KitContext) -> None:
+    """Every type: a create giving meta reads back with the server's own (the source of a
+    record created without meta), and an update giving meta changes neither the source nor
+    the creation time."""
+    for rt in ctx.spec.resource_types:
+        own = (ctx.created(ctx.document(rt)).get("meta") or {}).get("source")
+        ctx.expect(isinstance(own, str) and bool(own), f"创建的 {rt} 没有 meta.source",
+                   f"a {rt} created has no meta.source")
+        doc = ctx.document(rt)
+        doc["meta"] = dict(_CLAIMED)
+        resp = ctx.create(doc)
+        ctx.expect_status(resp, 201, zh=f"创建给出 meta 的 {rt}", en=f"create a {rt} giving meta")
+        got = ctx.read(rt, doc["id"])
+        meta = (got.json() or {}).get("meta") or {}
+        ctx.expect(meta.get("source") == own,
+                   f"创建请求的 meta.source 为 {_ELSEWHERE}，读回的 {rt} 来源是 "
+                   f"{plain(meta.get('source'), 'zh')}，不是服务器自己的 {own}",
+                   f"a create giving meta.source {_ELSEWHERE} reads back as a {rt} from "
+                   f"{plain(meta.get('source'))}, not from the server's own {own}")
+        ctx.expect(meta.get("versionId") == "1" and meta.get("createdAt") != _CLAIMED["createdAt"],
+                   f"读回的 {rt} 保留了创建请求给出的 meta.versionId 或 meta.createdAt",
+                   f"the {rt} read back keeps the meta.versionId or meta.createdAt its create "
+                   "gave")
+        resp = ctx.call("PUT", ctx.resource_path(rt, doc["id"]), ctx.staff,
+                        json_body={**without_meta(got.json()), "meta": dict(_CLAIMED)},
+                        headers={"If-Match": got.headers.get("etag") or etag_of(got.json())})
+        ctx.expect_status(resp, 200, zh=f"更新 {rt} 并给出 meta", en=f"update a {rt} giving meta")
+        after = (ctx.read(rt, doc["id"]).json() or {}).get("meta") or {}
+        created = plain(meta.get("createdAt"))
+        ctx.expect(after.get("source") == own and after.get("createdAt") == meta.get("createdAt"),
+                   f"给出 meta 的更新之后，{rt} 的来源是 {plain(after.get('source'), 'zh')}、"
+                   f"创建时间是 {plain(after.get('createdAt'), 'zh')}，应仍为 {own} 和 {created}",
+                   f"after an update giving meta, the {rt}'s source is "
+                   f"{plain(after.get('source'))} and its creation time "
+                   f"{plain(after.get('createdAt'))}, not still {own} and {created}")
 
 
 @check("/req/core/extensions-preserved")
@@ -828,6 +875,35 @@ def _answer(resp: Response) -> str:
     return f"{resp.status} {code}" if isinstance(code, str) else str(resp.status)
 
 
+def _spelled_otherwise(uri: str) -> str:
+    """Another spelling of ``uri`` that RFC 3986 normalisation makes the same URI: the scheme
+    and an authority in upper case, an http(s) default port and an empty path written out,
+    and the first unreserved character after them percent-encoded (``uri`` when none is)."""
+    scheme, colon, rest = uri.partition(":")
+    if not (scheme and colon):
+        return uri
+    head = ""
+    if rest.startswith("//"):
+        end = next((i for i in range(2, len(rest)) if rest[i] in "/?#"), len(rest))
+        head, rest = rest[:end], rest[end:] or "/"
+        if "@" not in head:  # a user name is case-sensitive
+            head = head.upper()
+        port = {"http": ":80", "https": ":443"}.get(scheme.lower())
+        if port and ":" not in head.rpartition("]")[2]:
+            head += port
+    i = 0
+    while i < len(rest):
+        if rest[i] == "%":
+            i += 3  # an octet encoded already
+        elif rest[i].isascii() and (rest[i].isalnum() or rest[i] in "-._~"):
+            rest = f"{rest[:i]}%{ord(rest[i]):02x}{rest[i + 1:]}"
+            break
+        else:
+            i += 1
+    spelled = f"{scheme.upper()}:{head}{rest}"
+    return spelled if same_uri(spelled, uri) else uri
+
+
 def _echo(ctx: KitContext, rt: str, system: str, value: str, who: Principal | None = None,
           community: str | None = None) -> Response:
     """Create a new ``rt`` whose externalRefs name ``system``'s record ``value``."""
@@ -836,11 +912,34 @@ def _echo(ctx: KitContext, rt: str, system: str, value: str, who: Principal | No
     return ctx.create(echo, who)
 
 
+def _echo_by_update(ctx: KitContext, rt: str, source: str, rid: str) -> None:
+    """An update adding a reference to the server's own system to the record ``rid`` is
+    refused, and the record keeps its references."""
+    got = ctx.read(rt, rid)
+    body = got.json() if got.status == 200 else None
+    if not isinstance(body, dict):
+        ctx.remark(f"无法读取所创建的 {rt}（{got.status}），没有尝试以更新加入本系统的外部标识",
+                   f"the {rt} created could not be read ({got.status}), so an update adding "
+                   "the server's own reference was not tried")
+        return
+    kept = body.get("externalRefs")
+    refs = [*(kept or []), {"system": source, "value": ctx.new_id()}]
+    resp = ctx.call("PUT", ctx.resource_path(rt, rid), ctx.staff,
+                    json_body={**without_meta(body), "externalRefs": refs},
+                    headers={"If-Match": got.headers.get("etag") or etag_of(body)})
+    after = ctx.read(rt, rid).json() or {}
+    ctx.expect(resp.status != 200 and after.get("externalRefs") == kept,
+               f"更新给 {rt} 加入了指向服务器自己系统 {source} 的外部标识（{resp.status}）",
+               f"an update added a reference naming the server's own system {source} to a "
+               f"{rt} ({resp.status})")
+
+
 @check("/req/core/echo-suppression")
 def test_echo(ctx: KitContext) -> None:
     """Every type whose schema carries externalRefs: a copy naming the server's own system
-    (the meta.source of what it creates) is not created again, and the answer is the one a
-    copy naming no record gets, also for a record the sender may not see."""
+    (the meta.source of what it creates), also spelled otherwise, is not created again, and
+    the answer is the one a copy naming no record gets, also for a record the sender may not
+    see; nor does an update add a reference naming that system."""
     other = ctx.preset.other_community
     outsider = ctx.preset.by_role(ctx.staff_role, community=other) if other else None
     if outsider is not None and outsider.serves(ctx.preset.community):
@@ -869,6 +968,15 @@ def test_echo(ctx: KitContext) -> None:
                    f"{_answer(unknown)}：回答透露了记录是否存在",
                    f"the copy of a {rt} the server holds got {_answer(held)}, one naming no "
                    f"record {_answer(unknown)}: the answer tells whether the record exists")
+        spelled = _spelled_otherwise(source)
+        if spelled != source:
+            respelled = _echo(ctx, rt, spelled, doc["id"])
+            ctx.expect(_answer(respelled) == _answer(held),
+                       f"以 {spelled}（{source} 的另一种写法）回传的 {rt} 副本得到 "
+                       f"{_answer(respelled)}，而不是 {_answer(held)}",
+                       f"the copy of a {rt} naming {spelled}, another spelling of {source}, "
+                       f"got {_answer(respelled)}, not {_answer(held)}")
+        _echo_by_update(ctx, rt, source, doc["id"])
         if outsider is None or ctx.read(rt, doc["id"], outsider).status == 200:
             continue  # no one to try, or shared beyond its community
         unseen = _echo(ctx, rt, source, doc["id"], outsider, other)
