@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import identifiers
 from ..specification import Spec
+from ..uris import normalise_uri
 from ._messages import ErrorCodes
 from ._plan import Leaf, compile_plan, compile_walk
 from ._time import later as _later
@@ -182,9 +183,11 @@ def external_refs_unique(refs: list[Any], doc: Document, ctx: Context) -> None:
     seen: set[Any] = set()
     for i, ref in enumerate(refs):
         system = ref.get("system") if isinstance(ref, dict) else None
-        if system in seen:
+        # One system however it is spelled, as echo suppression compares them.
+        same = normalise_uri(system) if isinstance(system, str) else system
+        if same in seen:
             ctx.emit(("externalRefs", i, "system"), CODE.EXTERNAL_REF_DUPLICATE, system=system)
-        seen.add(system)
+        seen.add(same)
 
 
 def _consent_order(consent: Any, where: tuple[str | int, ...], ctx: Context) -> None:
