@@ -72,3 +72,15 @@ def test_dot_segments_go_as_rfc_3986_removes_them() -> None:
     """The examples of remove_dot_segments in RFC 3986 section 5.2.4."""
     assert normalise_uri("http://a/b/c/./../../g") == "http://a/g"
     assert normalise_uri("x:mid/content=5/../6") == "x:mid/6"
+
+
+@given(st.sampled_from(["/.", "/..", "/a/..", "/./."]), HOST, SEGMENT)
+def test_a_path_without_an_authority_never_becomes_one(dots: str, host: str,
+                                                       segment: str) -> None:
+    """Removing the dot segments of "/.//host/x" (no authority) must not make "//host" read
+    as one: another system, and normalising twice must give the same."""
+    uri = f"https:{dots}//{host}/{segment}"
+    once = normalise_uri(uri)
+    assert not same_uri(uri, f"https://{host}/{segment}")
+    assert normalise_uri(once) == once
+    assert normalise_uri("a:/..//b") == normalise_uri(normalise_uri("a:/..//b"))

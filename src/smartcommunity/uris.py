@@ -91,6 +91,11 @@ def normalise_uri(uri: str) -> str:
     if authority is not None:
         out += "//" + _authority(authority, scheme or "")
         path = path or "/"
+    elif path.startswith("//"):
+        # Without an authority, removing dot segments ("/.//x") must not make the path read
+        # as one: "/." keeps it a path, and normalising again gives the same (RFC 3986 5.2.4
+        # leaves this open; the WHATWG URL standard writes it so).
+        path = "/." + path
     out += path
     if query is not None:
         out += "?" + _percent(query)

@@ -196,6 +196,58 @@ def echo_added_by_update(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def echo_by_update_unprocessable(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """An update adding this server's own system is refused, but as 422 rather than 409
+    http.echo: a sender cannot tell a copy coming back from a wrong document."""
+    original = Policy.refuse_echo
+
+    def refuse_echo(self: Policy, doc: Any, kept: Any = None) -> None:
+        if kept is None:
+            original(self, doc)
+            return
+        try:
+            original(self, doc, kept)
+        except Echo:
+            raise unprocessable([("/externalRefs", "not allowed", "不允许",
+                                  "/req/core/external-ref")]) from None
+
+    mp.setattr(Policy, "refuse_echo", refuse_echo)
+    return app
+
+
+def echo_by_update_as_written(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Creates compare systems normalised, updates as written: an update adding this
+    server's own system in another spelling is stored."""
+    original = Policy.refuse_echo
+
+    def refuse_echo(self: Policy, doc: Any, kept: Any = None) -> None:
+        if kept is None:
+            original(self, doc)
+            return
+        written = [r for r in doc.get("externalRefs") or ()
+                   if isinstance(r, dict) and r.get("system") == self.service.source]
+        if written:
+            original(self, {"externalRefs": written}, kept)
+
+    mp.setattr(Policy, "refuse_echo", refuse_echo)
+    return app
+
+
+def issues_from_elsewhere(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Every issue the server creates carries another system's URI as its source, the other
+    types its own: a check comparing each type with itself cannot see it."""
+    original = Service.with_meta
+
+    def with_meta(self: Service, doc: Any, version: int, created: str, updated: str,
+                  source: str | None = None) -> dict[str, Any]:
+        if doc.get("resourceType") == "Issue":
+            source = "https://elsewhere.example.org/"
+        return original(self, doc, version, created, updated, source)
+
+    mp.setattr(Service, "with_meta", with_meta)
+    return app
+
+
 def meta_source_from_client(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """A create keeps the meta.source the client gives: a resident's app makes its report
     look as if another department's system had made it."""
@@ -342,6 +394,15 @@ MUTANTS += [
     Mutant("echo-added-by-update", "/req/core/echo-suppression",
            "only creates are checked: an update adds a reference naming this server's own "
            "system", echo_added_by_update),
+    Mutant("echo-by-update-unprocessable", "/req/core/echo-suppression",
+           "an update adding this server's own system gets 422, not 409 http.echo",
+           echo_by_update_unprocessable),
+    Mutant("echo-by-update-as-written", "/req/core/echo-suppression",
+           "updates compare systems as written: another spelling of this server's own system "
+           "is added", echo_by_update_as_written),
+    Mutant("issues-from-elsewhere", "/req/core/meta-source",
+           "every issue created carries another system's URI as its source",
+           issues_from_elsewhere),
     Mutant("extensions-dropped-on-update", "/req/core/extensions-preserved",
            "a PUT drops the extensions", extensions_dropped_on_update),
     Mutant("create-overwrites", "/req/core/id-conflict",

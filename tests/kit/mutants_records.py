@@ -212,6 +212,28 @@ def decision_from_body(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def refusal_from_body(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Decisions into restricted are recorded by the server, but a refusal or a lift (into
+    none) keeps the decidedAt and decidedBy the body states."""
+    decision = _policies.ResidentPolicy._decision
+    decided = _policies.ResidentPolicy._decided_by_principal
+
+    def decision_unless_none(self: Any, principal: Principal, old: Any,
+                             restriction: Any) -> Any:
+        if restriction.get("state") == "none":
+            return dict(restriction)
+        return decision(self, principal, old, restriction)
+
+    def decided_unless_none(self: Any, principal: Principal, old: Any, doc: Any) -> Any:
+        if (doc.get("restriction") or {}).get("state", "none") == "none":
+            return None
+        return decided(self, principal, old, doc)
+
+    mp.setattr(_policies.ResidentPolicy, "_decision", decision_unless_none)
+    mp.setattr(_policies.ResidentPolicy, "_decided_by_principal", decided_unless_none)
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("consultation-issue-filter-ignored", "/req/consultations/consultation-filters",
            "GET /consultations?issue= lists every consultation",
@@ -255,6 +277,9 @@ MUTANTS: list[Mutant] = [
     Mutant("decision-from-body", "/req/residents/decision-recorded",
            "staff backdate a decision and name another organisation as its decider",
            decision_from_body),
+    Mutant("refusal-from-body", "/req/residents/decision-recorded",
+           "a refused request or a lifted restriction keeps the decidedAt and decidedBy the "
+           "body states", refusal_from_body),
     Mutant("emergency-contacts-fixed", "/req/residents/self-correction",
            "a resident's correction of her emergency contacts is refused",
            emergency_contacts_fixed),

@@ -421,11 +421,18 @@ _CLAIMED = {"versionId": "7", "createdAt": "2001-01-01T00:00:00+08:00",
 def test_meta_source(ctx: KitContext) -> None:
     """Every type: a create giving meta reads back with the server's own (the source of a
     record created without meta), and an update giving meta changes neither the source nor
-    the creation time."""
+    the creation time. The server's own source is one URI, the same for every type."""
+    first: tuple[str, Any] | None = None
     for rt in ctx.spec.resource_types:
         own = (ctx.created(ctx.document(rt)).get("meta") or {}).get("source")
         ctx.expect(isinstance(own, str) and bool(own), f"创建的 {rt} 没有 meta.source",
                    f"a {rt} created has no meta.source")
+        first = first or (rt, own)
+        ctx.expect(own == first[1],
+                   f"服务器创建的 {rt} 来源是 {own}，创建的 {first[0]} 来源是 {first[1]}："
+                   "服务器自己的来源应是同一个 URI",
+                   f"a {rt} the server creates comes from {own}, a {first[0]} from "
+                   f"{first[1]}: the server's own source is one URI")
         doc = ctx.document(rt)
         doc["meta"] = dict(_CLAIMED)
         resp = ctx.create(doc)
@@ -923,15 +930,22 @@ def _echo_by_update(ctx: KitContext, rt: str, source: str, rid: str) -> None:
                    "the server's own reference was not tried")
         return
     kept = body.get("externalRefs")
-    refs = [*(kept or []), {"system": source, "value": ctx.new_id()}]
-    resp = ctx.call("PUT", ctx.resource_path(rt, rid), ctx.staff,
-                    json_body={**without_meta(body), "externalRefs": refs},
-                    headers={"If-Match": got.headers.get("etag") or etag_of(body)})
-    after = ctx.read(rt, rid).json() or {}
-    ctx.expect(resp.status != 200 and after.get("externalRefs") == kept,
-               f"更新给 {rt} 加入了指向服务器自己系统 {source} 的外部标识（{resp.status}）",
-               f"an update added a reference naming the server's own system {source} to a "
-               f"{rt} ({resp.status})")
+    for system in dict.fromkeys((source, _spelled_otherwise(source))):
+        refs = [*(kept or []), {"system": system, "value": ctx.new_id()}]
+        resp = ctx.call("PUT", ctx.resource_path(rt, rid), ctx.staff,
+                        json_body={**without_meta(body), "externalRefs": refs},
+                        headers={"If-Match": got.headers.get("etag") or etag_of(body)})
+        after = ctx.read(rt, rid).json() or {}
+        ctx.expect(resp.status != 200 and after.get("externalRefs") == kept,
+                   f"更新给 {rt} 加入了指向服务器自己系统的外部标识 {system}（{resp.status}）",
+                   f"an update added a reference naming the server's own system, {system}, to "
+                   f"a {rt} ({resp.status})")
+        problem = ctx.expect_problem(resp, 409)
+        ctx.expect(problem.get("code") == "http.echo",
+                   f"更新加入指向本系统 {system} 的外部标识得到 {problem.get('code')}，"
+                   "应为 http.echo",
+                   f"an update adding a reference to the server's own system {system} got "
+                   f"{problem.get('code')}, not http.echo")
 
 
 @check("/req/core/echo-suppression")

@@ -292,8 +292,9 @@ _ANOTHER_ORGANISATION = {"id": "conformance-kit-org", "name": "一致性测试�
 def test_decision_recorded(ctx: KitContext) -> None:
     """Staff deciding by an update say neither when nor by whom: another organisation named
     as the decider, or another time for the request decided, is refused (403, nothing
-    changes); a decidedAt the body dates a month ahead, and a restriction staff make dated a
-    month back, are recorded at the moment of the write, by the staff's organisation."""
+    changes); a decidedAt the body dates a month ahead (granting a request or refusing one),
+    and a restriction staff make dated a month back, are recorded at the moment of the
+    write, by the staff's organisation."""
     agent = ctx.principal(ROLE.proxy)
     record = restriction_asked(ctx, agent)
     asked = record.doc.get("restriction") or {}
@@ -311,6 +312,18 @@ def test_decision_recorded(ctx: KitContext) -> None:
     record.refuse_put(body, 403, "staff moving requestedAt of the request they decide")
     _recorded_now(ctx, record, {**granted, "decidedAt": ctx.moment(30)}, asked.get("requestedAt"),
                   "a decision dated a month ahead")
+    # Refusing a request (back to none) is a decision too.
+    refused = restriction_asked(ctx, agent)
+    pending = refused.doc.get("restriction") or {}
+    no = {**pending, "state": "none", "decidedAt": pending.get("requestedAt") or ctx.moment()}
+    body = without_meta(refused.doc)
+    body["restriction"] = {**no, "decidedBy": _ANOTHER_ORGANISATION}
+    ctx.ensure_valid(body, "(a refusal naming another organisation as the decider)")
+    resp = refused.refuse_put(body, 403, "staff naming another organisation as the refusal's "
+                                         "decider")
+    expect_code(ctx, ctx.expect_problem(resp, 403), "http.actor-mismatch")
+    _recorded_now(ctx, refused, {**no, "decidedAt": ctx.moment(30)}, pending.get("requestedAt"),
+                  "a refusal dated a month ahead")
     # Restricting on a legal ground with no request pending, staff made the request too.
     ground = ctx.spec.parameter("/req/residents/erasure-on-request", "legalGrounds")[0]
     fresh = Tracked(ctx, resident(ctx))
