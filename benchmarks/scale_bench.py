@@ -591,9 +591,9 @@ def main() -> int:
                         help="server processes serving the reads and lists (1; the write "
                              "comparison always starts one process, then two)")
     parser.add_argument("--lists-of", metavar="DATABASE_URL",
-                        help="only the list operations, on a city this benchmark imported "
-                             "before into DATABASE_URL (nothing is generated or written "
-                             "there), beside a small town imported afresh")
+                        help="only the list operations, on a city imported before into "
+                             "DATABASE_URL (nothing is generated or imported there; the server "
+                             "migrates it when it starts), beside a small town imported afresh")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="scale-bench-"))
     work.mkdir(parents=True, exist_ok=True)
