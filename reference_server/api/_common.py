@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from smartcommunity.profiles import Profile
+from smartcommunity.uris import same_uri
 
 from ..access_log import ROLE_KEY
 from ..auth import Principal, TokenRegistry
@@ -99,8 +100,9 @@ def _external_ref(raw: Any, profile: Profile | None) -> str | None:
     if not isinstance(raw, str):
         return None
     system, _, value = raw.partition("|")
-    if profile is not None and profile.external_systems and \
-            system not in profile.external_systems:
+    # Any spelling of a listed system is that system (as /req/core/echo-suppression compares).
+    if profile is not None and profile.external_systems and not any(
+            same_uri(system, known) for known in profile.external_systems):
         raise _refused("externalRef", "profile.unknown-system",
                        "/req/profiles/external-ref-lookup", system=system)
     return external_ref_key(system, value)

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from smartcommunity.uris import normalise_uri
+
 __all__ = ["COMMUNITY", "CONSULTATION", "DEPARTMENT", "INDEXES", "NAMED", "PUBLISHED",
            "PUBLISHED_GRID", "PUBLISHED_VALUE", "TERM_LENGTH", "VISIBILITY", "Index", "Path",
            "Terms", "bbox_terms", "external_ref_key", "index_of", "point_terms"]
@@ -107,8 +109,10 @@ TERM_LENGTH = 160
 
 def external_ref_key(system: str, value: str) -> str:
     """The term of an external reference: ``SYSTEM|VALUE``, or its SHA-256 when too long for
-    a term (a lookup computes the same key, so long references are found exactly too)."""
-    key = f"{system}|{value}"
+    a term (a lookup computes the same key, so long references are found exactly too). The
+    system is in its RFC 3986 normal form, so that any spelling of it finds the reference
+    (/req/profiles/external-ref-lookup); the value is kept as written."""
+    key = f"{normalise_uri(system)}|{value}"
     if len(key) <= TERM_LENGTH:
         return key
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()

@@ -303,6 +303,13 @@ def unlisted_grid_answered(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def external_ref_as_written(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """GET /issues?externalRef= looks the system up as written, so another spelling of the
+    system a record names finds nothing."""
+    mp.setattr(_common, "external_ref_key", lambda system, value: f"{system}|{value}")
+    return app
+
+
 def _ignoring(name: str) -> Callable[[Any, pytest.MonkeyPatch], Any]:
     """A server that drops query parameter ``name`` from issue listings: it lists every issue
     as though the filter had not been asked for."""
@@ -410,6 +417,9 @@ MUTANTS: list[Mutant] = [
            "parent's", subcategory_not_routed),
     Mutant("profile-external-ref-ignored", "/req/profiles/external-ref-lookup",
            "GET /issues ignores externalRef", _ignoring("externalRef")),
+    Mutant("profile-external-ref-as-written", "/req/profiles/external-ref-lookup",
+           "GET /issues?externalRef= compares the system as written, not normalised",
+           external_ref_as_written),
     Mutant("profile-grid-ignored", "/req/profiles/grid-filter",
            "GET /issues ignores grid", _ignoring("grid")),
     Mutant("profile-unlisted-grid-answered", "/req/profiles/grid-filter",

@@ -6,6 +6,7 @@ type, a nullability, an index, a unique constraint) fails, on SQLite and on Post
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,13 @@ from sqlalchemy import (
 from benchmarks.city import Scale, generate
 from reference_server.service import Service, import_lines
 from reference_server.settings import Settings
-from reference_server.storage import VISIBILITY, Store, metadata, migrations_config
+from reference_server.storage import (
+    VISIBILITY,
+    Store,
+    external_ref_key,
+    metadata,
+    migrations_config,
+)
 
 from .helpers import throwaway_pg
 
@@ -408,5 +415,52 @@ def test_stored_terms_get_their_resource_type(database: str) -> None:
         with engine.connect() as conn:
             assert conn.execute(query).all() == written
         assert not _drift(engine, metadata)
+    finally:
+        store.dispose()
+
+
+def test_stored_external_ref_terms_get_their_system_normalised(database: str) -> None:
+    """Revision 0010 rewrites the external-reference terms stored before it with the system in
+    normal form, as writing them now does: two spellings of one reference become one term, a
+    term stored as a digest is derived again from its document, a normal one is kept."""
+    store = _small_city(database)
+    engine = store.read_engine
+    hotline = "https://hotline12345.example.cn/work-orders"
+    spelled = "HTTPS://Hotline12345.example.cn:443/./work-orders"
+    long_system = "HTTP://Records.example.org:80/" + "x" * 150
+    refs = {  # resource's refs as written, by the old terms' system
+        0: [(spelled, "GD1"), (hotline, "GD1"), (spelled, "GD2")],
+        1: [(long_system, "A-1")],
+        2: [(hotline, "GD3")],
+    }
+
+    def old_term(system: str, value: str) -> str:  # as the store wrote it before 0010
+        key = f"{system}|{value}"
+        return key if len(key) <= 160 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+    try:
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0009")
+            seqs = conn.execute(text("SELECT seq FROM resources WHERE rtype = 'Issue' "
+                                     "ORDER BY seq LIMIT 3")).scalars().all()
+            for seq, written in zip(seqs, refs.values(), strict=True):
+                doc = orjson.loads(conn.execute(text("SELECT doc FROM resources WHERE seq = :s"),
+                                                {"s": seq}).scalar_one())
+                doc["externalRefs"] = [{"system": s, "value": v} for s, v in written]
+                conn.execute(text("UPDATE resources SET doc = :doc WHERE seq = :s"),
+                             {"doc": orjson.dumps(doc).decode(), "s": seq})
+                conn.execute(text("INSERT INTO resource_terms (rseq, kind, value, rtype) "
+                                  "VALUES (:s, 'external-ref', :v, 'Issue')"),
+                             [{"s": seq, "v": old_term(s, v)} for s, v in dict.fromkeys(
+                                 (s, v) for s, v in written)])
+            command.upgrade(migrations_config(conn), "head")
+        with engine.connect() as conn:
+            stored = {seq: set(conn.execute(text(
+                "SELECT value FROM resource_terms WHERE kind = 'external-ref' AND rseq = :s"),
+                {"s": seq}).scalars()) for seq in seqs}
+        assert stored == {seq: {external_ref_key(s, v) for s, v in written}
+                          for seq, written in zip(seqs, refs.values(), strict=True)}
+        assert stored[seqs[0]] == {f"{hotline}|GD1", f"{hotline}|GD2"}
+        assert stored[seqs[1]] != {old_term(*refs[1][0])}  # the digest of the normal form
     finally:
         store.dispose()

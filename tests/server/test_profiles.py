@@ -22,6 +22,7 @@ from reference_server.settings import Settings
 from reference_server.storage import Store
 from smartcommunity.profiles import Profile, load_profile
 from smartcommunity.specification import spec_root
+from smartcommunity.strategies import uri_spellings
 
 from .conftest import make_app
 from .helpers import Api, example, spelled, submitted_issue
@@ -483,6 +484,39 @@ def test_a_department_finds_its_record_by_its_own_work_order_number(chaoyang: Ap
     resp = chaoyang.staff.get("/issues", params={"externalRef": f"https://x.example|{number}"})
     assert resp.status_code == 400
     assert resp.json()["errors"][0]["pointer"] == "/query/externalRef"
+
+
+#: a 12345 hotline's work orders, as a city may spell its system
+HOTLINE = "https://hotline12345.example.cn/work-orders"
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), long=st.booleans())
+def test_a_record_is_found_by_any_spelling_of_its_system(
+        api: Api, data: st.DataObject, long: bool) -> None:
+    """The system of ``externalRef=SYSTEM|VALUE`` is compared as /req/core/echo-suppression
+    compares systems, however the record and the lookup spell it, a reference long enough to
+    be stored as a digest too; the value is compared as written."""
+    system = HOTLINE + "/" + "x" * 150 if long else HOTLINE
+    number = f"GD{uuid.uuid4().hex[:12]}"
+    doc = _issue(externalRefs=[{"system": data.draw(uri_spellings(system), label="stored"),
+                                "value": number}])
+    assert api.staff.create(doc).status_code == 201
+    asked = data.draw(uri_spellings(system), label="asked")
+    assert _ids(api, externalRef=f"{asked}|{number}") == {doc["id"]}
+    assert _ids(api, externalRef=f"{asked}|{number.lower()}") == set()
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_listed_system_spelled_otherwise_is_that_system(chaoyang: Api,
+                                                          data: st.DataObject) -> None:
+    number = f"CY{uuid.uuid4().int % 10**12:012d}"
+    doc = _issue(externalRefs=[{"system": WORK_ORDERS, "value": number}])
+    assert chaoyang.staff.create(doc).status_code == 201
+    asked = data.draw(uri_spellings(WORK_ORDERS), label="asked")
+    assert _ids(chaoyang, externalRef=f"{asked}|{number}") == {doc["id"]}
 
 
 def test_a_long_external_reference_is_found_exactly(sqlite_api: Api) -> None:
