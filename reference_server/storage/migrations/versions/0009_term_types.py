@@ -26,6 +26,16 @@ branch_labels = None
 depends_on = None
 
 INDEX = "ix_resource_terms_kind_value"
+#: the statistics the initial revision keeps on how a term's kind and value go together
+STATISTICS = "st_resource_terms_kind_value"
+
+
+def _statistics(columns: str) -> None:
+    """PostgreSQL's statistics on how ``columns`` of a term depend on one another."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP STATISTICS IF EXISTS {STATISTICS}")
+        op.execute(f"CREATE STATISTICS {STATISTICS} (dependencies) ON {columns} "
+                   "FROM resource_terms")
 
 
 def upgrade() -> None:
@@ -42,9 +52,14 @@ def upgrade() -> None:
     with op.batch_alter_table("resource_terms") as batch:
         batch.alter_column("rtype", existing_type=sa.String(16), nullable=False)
     op.create_index(INDEX, "resource_terms", ["kind", "value", "rtype", "rseq"])
+    # A kind's value tells its type (a visibility term is a consultation's): taken as
+    # independent, a public consultation's term looked eight times rarer than it is, and
+    # PostgreSQL read every match and sorted them rather than read the index in order.
+    _statistics("kind, value, rtype")
 
 
 def downgrade() -> None:
+    _statistics("kind, value")
     op.drop_index(INDEX, "resource_terms")
     with op.batch_alter_table("resource_terms") as batch:
         batch.drop_column("rtype")
