@@ -13,7 +13,7 @@ from ...validation import validate
 from .._context import KitContext, KitFault
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._people import own_record, proxy, resident, resident_in
+from ._people import own_record, proxy, resident, resident_in, residents_beyond_reach
 from ._shared import (
     AFTER_9999,
     CLOSE_VOTE,
@@ -28,7 +28,6 @@ from ._shared import (
     expect_code,
     expect_pointer,
     fresh,
-    grid_not_served,
     new_issue,
     other_community,
     plain,
@@ -444,14 +443,8 @@ def test_proposers_in_reach(ctx: KitContext) -> None:
         alike = _out_of_reach(ctx, who, resident_actor(nobody, "提议人"), "resident", nobody,
                               "列出服务器上没有的居民为提议人",
                               "naming a resident the server does not hold as proposer")
-        beyond = []
-        if theirs is not None and not who.serves(str(other)):
-            beyond.append((theirs, "列出另一社区的居民为提议人",
-                           "naming a resident of another community as proposer"))
-        if who.role in scoped:
-            elsewhere = grid_not_served(ctx, who)
-            beyond.append((resident_in(ctx, elsewhere), "列出本社区另一网格的居民为提议人",
-                           "naming a resident of another grid of the community as proposer"))
+        beyond = [(rid, f"列出{zh}为提议人", f"naming {en} as proposer")
+                  for rid, zh, en in residents_beyond_reach(ctx, who, theirs, scoped)]
         for rid, zh, en in beyond:
             got = _out_of_reach(ctx, who, resident_actor(rid, "提议人"), "resident", rid, zh, en)
             ctx.expect(got == alike,

@@ -25,7 +25,7 @@ from .._client import Response
 from .._context import KitContext, KitFault, created_by
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._people import resident_in
+from ._people import resident_in, residents_beyond_reach
 from ._shared import (
     AFTER_9999,
     ISSUE,
@@ -39,7 +39,6 @@ from ._shared import (
     etag_of,
     expect_none,
     fresh,
-    grid_not_served,
     keyed_create,
     lowercase_times,
     new_issue,
@@ -1368,13 +1367,8 @@ def _behalf_in_reach(ctx: KitContext, stranger: str | None) -> None:
             ctx.expect_status(resp, 201, zh=f"{who.name}（{who.role}）代其能读取的居民提交诉求",
                               en=f"{who.name} ({who.role}) submits an issue for a resident "
                                  f"whose record they read")
-            if stranger is not None and not who.serves(str(other)):
-                beyond.append((stranger, "代另一社区的居民行事",
-                               "acting for a resident of another community"))
-            if who.role in scoped:
-                elsewhere = grid_not_served(ctx, who)
-                beyond.append((resident_in(ctx, elsewhere), "代本社区另一网格的居民行事",
-                               "acting for a resident of another grid of the community"))
+            beyond += [(rid, f"代{zh}行事", f"acting for {en}")
+                       for rid, zh, en in residents_beyond_reach(ctx, who, stranger, scoped)]
         elif ours is not None:
             beyond.append((ours, "代其不服务的社区的居民行事",
                            "acting for a resident of a community they do not serve"))

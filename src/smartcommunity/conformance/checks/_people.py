@@ -8,7 +8,7 @@ from typing import Any
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped
-from ._shared import RESIDENT, ROLE, Tracked, resident_ref
+from ._shared import RESIDENT, ROLE, Tracked, grid_not_served, resident_ref
 
 
 def resident(ctx: KitContext, proxies: Iterable[dict[str, Any]] = (), *,
@@ -44,6 +44,21 @@ def resident_in(ctx: KitContext, grid: str | None) -> str:
         for membership in doc.get("memberships") or ():
             membership.update(community=ctx.preset.community, grid=grid)
     return str(ctx.created(ctx.ensure_valid(doc, "(resident record)"))["id"])
+
+
+def residents_beyond_reach(ctx: KitContext, who: Principal, stranger: str | None,
+                           scoped: Iterable[str]) -> list[tuple[str, str, str]]:
+    """Residents the server holds whose records ``who`` may not read, each with where it is
+    (in Chinese and English): ``stranger``, of the preset's other community, unless ``who``
+    serves it; and, for a role of ``scoped`` (grid-scoped), a fresh one of a grid of the
+    preset's community that ``who`` does not serve."""
+    beyond = []
+    if stranger is not None and not who.serves(str(ctx.preset.other_community)):
+        beyond.append((stranger, "另一社区的居民", "a resident of another community"))
+    if who.role in set(scoped):
+        beyond.append((resident_in(ctx, grid_not_served(ctx, who)), "本社区另一网格的居民",
+                       "a resident of another grid of the community"))
+    return beyond
 
 
 def held_resident(ctx: KitContext) -> str:
