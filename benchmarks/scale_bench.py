@@ -50,7 +50,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from benchmarks.city import Scale, write  # noqa: E402
 from benchmarks.postgres import pg_database, postgres_ticks  # noqa: E402
-from benchmarks.server_bench import free_port, serve  # noqa: E402
+from benchmarks.server_bench import free_port, lua_seeded, serve  # noqa: E402
 from benchmarks.timing import TICKS, process_ticks, process_tree  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
 from reference_server.http import encode_cursor  # noqa: E402
@@ -180,7 +180,6 @@ _LUA_GETS = "local ids = {%s}\nrequest = function()\n" \
 _LUA_POST = textwrap.dedent('''
     local body = %s
     local hex = "0123456789abcdef"
-    math.randomseed(os.time() + math.floor(os.clock() * 1000000))
     local function h(n)
       local t = {}
       for i = 1, n do local r = math.random(1, 16); t[i] = hex:sub(r, r) end
@@ -213,7 +212,7 @@ def post_load(base: str, seconds: float, connections: int) -> Load:
         doc = _new_issue()
         body = json.dumps(doc, ensure_ascii=False).replace(doc["id"], "__ID__")
         return _wrk(base, "/issues", seconds, connections,
-                    _LUA_POST % ("[==[" + body + "]==]", WRITER), token=WRITER)
+                    lua_seeded(_LUA_POST % ("[==[" + body + "]==]", WRITER)), token=WRITER)
     headers = {"Authorization": f"Bearer {WRITER}"}
     return _threads(base, lambda c: c.post("/issues", json=_new_issue(), headers=headers),
                     seconds, connections)
@@ -221,7 +220,7 @@ def post_load(base: str, seconds: float, connections: int) -> Load:
 
 def reads_load(base: str, ids: list[str], seconds: float) -> Load:
     if shutil.which("wrk"):
-        script = _LUA_GETS % (", ".join(f'"{i}"' for i in ids), READER)
+        script = lua_seeded(_LUA_GETS % (", ".join(f'"{i}"' for i in ids), READER))
         return _wrk(base, "/issues", seconds, CONNECTIONS, script)
     headers = {"Authorization": f"Bearer {READER}"}
     import random

@@ -52,6 +52,7 @@ from ..storage import (
     Change,
     EventRow,
     ListQuery,
+    NewEvent,
     Store,
     Stored,
     Tx,
@@ -372,18 +373,17 @@ class Service:
         """
         derived = row.derived
         assert derived is not None, "write only prepared rows"
+        event = NewEvent(kind, action, at, head_digest(row.doc))
         if previous is None:
             # The id is checked by the insert itself: a taken id writes nothing (409).
-            seq = tx.insert(row.rtype, row.id, row.version, row.text, derived)
+            seq = tx.insert(row.rtype, row.id, row.version, row.text, derived, event)
             if seq is None:
                 raise IdConflict(id=row.id)
             row.seq = seq
-        elif not tx.replace(previous, row.version, row.text, derived, previous.version):
+        elif not tx.replace(previous, row.version, row.text, derived, previous.version, event):
             current = tx.get(row.rtype, row.id)
             raise PreconditionFailed(given=f'"{previous.version}"',
                                      current=f'"{current.version if current else "?"}"')
-        tx.append_event(row.rtype, row.id, kind, action, row.version, at, row.text, derived,
-                        head_digest(row.doc))
 
     @staticmethod
     def _current(tx: Tx, prior: Stored) -> None:

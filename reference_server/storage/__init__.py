@@ -22,7 +22,7 @@ from ._indexes import (
     index_of,
 )
 from ._privacy import named_residents
-from ._rows import AuditRow, Change, EventRow, Stored, joined, split
+from ._rows import AuditRow, Change, EventRow, NewEvent, Stored, joined, split
 from ._statistics import (
     changed_between,
     feed_head,
@@ -34,9 +34,10 @@ from ._store import ANALYZE_SHARE, Store, migrations_config
 from ._tables import metadata
 from ._transactions import Duplicate, ListQuery, Scope, Sealer, Tx
 
-__all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "PUBLISHED_GRID", "VISIBILITY", "AuditRow",
-           "Change", "Committer", "Derived", "Duplicate", "EventRow", "Index", "ListQuery", "Scope",
-           "Sealer", "Store", "Stored", "Terms", "Tx", "bbox_terms", "changed_between", "derive",
-           "external_ref_key", "feed_head", "filter_paths", "index_of", "joined", "metadata",
+__all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "PUBLISHED_GRID", "VISIBILITY",
+           "AuditRow", "Change", "Committer", "Derived", "Duplicate", "EventRow",
+           "Index", "ListQuery", "NewEvent", "Scope", "Sealer", "Store", "Stored",
+           "Terms", "Tx", "bbox_terms", "changed_between", "derive", "external_ref_key",
+           "feed_head", "filter_paths", "index_of", "joined", "metadata",
            "migrations_config", "month_counts", "named_residents", "published_frame",
            "selects", "split", "submission_cell", "utc_text"]

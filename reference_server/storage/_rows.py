@@ -15,7 +15,7 @@ import orjson
 if TYPE_CHECKING:
     from ._derive import Derived
 
-__all__ = ["AuditRow", "Change", "EventRow", "Stored", "joined", "split"]
+__all__ = ["AuditRow", "Change", "EventRow", "NewEvent", "Stored", "joined", "split"]
 
 
 def joined(values: Iterable[str]) -> str:
@@ -94,6 +94,17 @@ class EventRow:
     head: str | None = None  # digest of the resource's history head, when it has a history
     chain: str | None = None  # digest chaining this event to the one before (integrity)
     salt: str | None = None  # the event's eventsalt, covered by its digest
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """The change event a write stores with its resource row; the feed gives it its sequence
+    number, salt and chain digest as it is written."""
+
+    kind: str
+    action: str
+    time: str
+    head: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ from ._indexes import (
     VISIBILITY,
     index_of,
 )
-from ._rows import AuditRow, Change, EventRow, Stored, joined, split
+from ._rows import AuditRow, Change, EventRow, NewEvent, Stored, joined, split
 from ._tables import audit, events, named_ever, resources, server_info, terms
 
 __all__ = ["Duplicate", "ListQuery", "Scope", "Sealer", "Tx"]
@@ -166,6 +166,39 @@ _SQL = {
     "audit": f"INSERT INTO audit ({', '.join(_AUDIT)}) VALUES ({', '.join('?' for _ in _AUDIT)})",
 }
 _SQL_PG = {k: v.replace("?", "%s") for k, v in _SQL.items()}
+
+
+def _pg_write(row: str, *, other_terms: bool, event: bool) -> str:
+    """One PostgreSQL statement that writes a resource row (``row``, RETURNING its seq), its
+    terms and the residents it names, and with ``event`` its change event: one round trip
+    under the write lock where there were four, and nothing at all written when ``row`` writes
+    nothing (an id taken, a version moved on). With ``other_terms``, the row's terms that its
+    new terms do not repeat are deleted; those it keeps are left as they are."""
+    parts = [f"r AS ({row} RETURNING seq)"]
+    if other_terms:
+        parts.append("d AS (DELETE FROM resource_terms USING r WHERE resource_terms.rseq = r.seq "
+                     "AND (resource_terms.kind, resource_terms.value) NOT IN "
+                     "(SELECT * FROM unnest(%s::text[], %s::text[])))")
+    parts.append(f"t AS (INSERT INTO resource_terms ({', '.join(_TERM_COLUMNS)}) "
+                 "SELECT r.seq, x.kind, x.value, x.until, %s FROM r, "
+                 "unnest(%s::text[], %s::text[], %s::text[]) AS x (kind, value, until) "
+                 "ON CONFLICT (rseq, kind, value) DO UPDATE SET until = excluded.until "
+                 "WHERE resource_terms.until IS DISTINCT FROM excluded.until)")
+    parts.append("n AS (INSERT INTO named_ever (resident, rseq) SELECT x.resident, r.seq "
+                 "FROM r, unnest(%s::text[]) AS x (resident) ON CONFLICT DO NOTHING)")
+    if event:
+        parts.append(f"e AS (INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
+                     f"SELECT {', '.join('%s' for _ in _EVENT_COLUMNS)} FROM r)")
+    return "WITH " + ", ".join(parts) + " SELECT seq FROM r"
+
+
+for _name, _row in (("insert", _SQL_PG["insert"].removesuffix(" RETURNING seq")),
+                   ("replace", _SQL_PG["replace"]), ("force", _SQL_PG["force"])):
+    # a new row has no terms to delete
+    _SQL_PG[f"{_name} whole"] = _pg_write(_row, other_terms=_name != "insert", event=False)
+    _SQL_PG[f"{_name} whole+event"] = _pg_write(_row, other_terms=_name != "insert", event=True)
+
+
 #: events sealed a page at a time (Tx.seal_feed)
 _SEAL_PAGE = 5000
 
@@ -248,28 +281,57 @@ class Tx:
         return {(str(t), str(i)): int(v) for t, i, v in rows}
 
     def insert(self, rtype: str, rid: str, version: int, text: str, derived: Derived,
-               ) -> int | None:
-        """Store a new resource; None, with nothing written, when its id is taken."""
-        row = self._one("insert", (rtype, rid, version, text, *columns(derived)))
+               event: NewEvent | None = None) -> int | None:
+        """Store a new resource, and with ``event`` its change event; None, with nothing
+        written, when its id is taken."""
+        values = (rtype, rid, version, text, *columns(derived))
+        if self.dialect == "postgresql":
+            return self._write_pg("insert", values, rtype, rid, version, text, derived, event)
+        row = self._one("insert", values)
         if row is None:
             return None
         seq = int(row[0])
         self._put_terms(seq, rtype, derived)
+        if event is not None:
+            self._run("event", self._event_values(rtype, rid, version, text, derived, event))
         return seq
 
     def replace(self, stored: Stored, version: int, text: str, derived: Derived,
-                expected: int | None = None) -> bool:
-        """Write a new version; False when the row is no longer at ``expected``."""
-        if expected is None:
-            done = self._run("force", (version, text, *columns(derived), stored.seq))
-        else:
-            done = self._run("replace", (version, text, *columns(derived), stored.seq,
-                                         expected))
-        if done != 1:
+                expected: int | None = None, event: NewEvent | None = None) -> bool:
+        """Write a new version, and with ``event`` its change event; False, with nothing
+        written, when the row is no longer at ``expected``."""
+        name = "force" if expected is None else "replace"
+        values = (version, text, *columns(derived), stored.seq,
+                  *(() if expected is None else (expected,)))
+        if self.dialect == "postgresql":
+            return self._write_pg(name, values, stored.rtype, stored.id, version, text,
+                                  derived, event) is not None
+        if self._run(name, values) != 1:
             return False
         self._run("drop_terms", (stored.seq,))
         self._put_terms(stored.seq, stored.rtype, derived)
+        if event is not None:
+            self._run("event", self._event_values(stored.rtype, stored.id, version, text,
+                                                  derived, event))
         return True
+
+    def _write_pg(self, name: str, values: Sequence[Any], rtype: str, rid: str, version: int,
+                  text: str, derived: Derived, event: NewEvent | None) -> int | None:
+        """A row's write on PostgreSQL in one statement (see ``_pg_write``); its seq, or None
+        when nothing was written."""
+        kinds = [k for k, _, _ in derived.terms]
+        values_of = [v for _, v, _ in derived.terms]
+        params = [*values, *((kinds, values_of) if name != "insert" else ()), rtype, kinds,
+                  values_of, [u for _, _, u in derived.terms],
+                  [v for k, v, _ in derived.terms if k == NAMED]]
+        feed = self._last_event, self._last_chain
+        if event is not None:
+            params += self._event_values(rtype, rid, version, text, derived, event)
+        row = self._one(f"{name} whole" + ("+event" if event is not None else ""), params)
+        if row is None:
+            self._last_event, self._last_chain = feed  # no event was written: none was taken
+            return None
+        return int(row[0])
 
     def _put_terms(self, seq: int, rtype: str, derived: Derived) -> None:
         self._many("terms", [(seq, k, v, u, rtype) for k, v, u in derived.terms])
@@ -712,13 +774,21 @@ class Tx:
 
     def append_event(self, rtype: str, rid: str, kind: str, action: str, version: int,
                      time: str, data: str, derived: Derived, head: str | None = None) -> int:
+        values = self._event_values(rtype, rid, version, data, derived,
+                                    NewEvent(kind, action, time, head))
+        self._run("event", values)
+        return int(values[0])
+
+    def _event_values(self, rtype: str, rid: str, version: int, data: str, derived: Derived,
+                      event: NewEvent) -> tuple[Any, ...]:
+        """The next event's row, in table order: its sequence number taken, its chain digest
+        computed."""
         seq, salt = self._next_event(), event_salt()
-        chain = self._chain(EventRow(seq, rtype, rid, kind, action, version, time, (), (), "",
-                                     head, salt=salt))
-        self._run("event", (seq, rtype, rid, version, kind, action, time,
-                            joined(derived.communities), joined(derived.departments), data,
-                            head, chain, salt))
-        return seq
+        chain = self._chain(EventRow(seq, rtype, rid, event.kind, event.action, version,
+                                     event.time, (), (), "", event.head, salt=salt))
+        return (seq, rtype, rid, version, event.kind, event.action, event.time,
+                joined(derived.communities), joined(derived.departments), data, event.head,
+                chain, salt)
 
     def events(self, after: int, limit: int) -> list[tuple[EventRow, Stored | None]]:
         """Events after ``after`` in sequence order, each with its resource's current row.

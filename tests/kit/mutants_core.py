@@ -327,11 +327,11 @@ def create_overwrites(app: Any, mp: pytest.MonkeyPatch) -> Any:
     an id the server holds replaces that record, answering 201."""
     original = Tx.insert
 
-    def insert(self: Tx, rtype: str, rid: str, version: int, text: str, derived: Any
-               ) -> int | None:
-        seq = original(self, rtype, rid, version, text, derived)
+    def insert(self: Tx, rtype: str, rid: str, version: int, text: str, derived: Any,
+               event: Any = None) -> int | None:
+        seq = original(self, rtype, rid, version, text, derived, event)
         stored = self.get(rtype, rid) if seq is None else None
-        if stored is not None and self.replace(stored, version, text, derived):
+        if stored is not None and self.replace(stored, version, text, derived, None, event):
             return stored.seq
         return seq
 

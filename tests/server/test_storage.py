@@ -20,6 +20,7 @@ from reference_server.storage import (
     Derived,
     Duplicate,
     ListQuery,
+    NewEvent,
     Scope,
     Store,
     Stored,
@@ -223,3 +224,60 @@ def test_a_sequence_behind_its_table_is_not_reported_as_a_taken_id(
             tx.conn.exec_driver_sql(
                 "SELECT setval(pg_get_serial_sequence('resources', 'seq'), "
                 "(SELECT max(seq) FROM resources))")
+
+
+_TERMS = st.dictionaries(
+    st.tuples(st.sampled_from(["grid", "named-resident", "department"]),
+              st.sampled_from(["a", "b", "c"])),
+    st.one_of(st.none(), st.sampled_from(["2026-01-31", "2026-12-31"])), max_size=6)
+
+
+def _derived(terms: dict[tuple[str, str], str | None], at: str) -> Derived:
+    return Derived(None, "110105009999", at, None, None, None, None, None,
+                   ("110105009999",), (), tuple((k, v, u) for (k, v), u in terms.items()))
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(versions=st.lists(_TERMS, min_size=1, max_size=5), data=st.data())
+def test_a_write_stores_its_row_terms_and_event_or_nothing(
+        request: pytest.FixtureRequest, dialect: str,
+        versions: list[dict[tuple[str, str], str | None]], data: st.DataObject) -> None:
+    """Each version written leaves exactly its own terms (those it drops gone, a changed
+    ``until`` rewritten), every resident any version named in ``named_ever``, and one event a
+    version with the feed's numbers running on by one. A create of a taken id and an update
+    from a stale version write nothing at all, and the next event follows the last without a
+    gap (PostgreSQL writes all of it in one statement)."""
+    store = request.getfixturevalue(f"own_{dialect}")
+    rid = f"terms-{uuid.uuid4().hex[:12]}"
+
+    def event(n: int) -> NewEvent:
+        return NewEvent("created" if n == 1 else "updated", "create" if n == 1 else "update",
+                        f"2026-01-0{n}T00:00:00+08:00")
+
+    with store.write() as tx:
+        first = tx.last_event()
+        assert tx.insert("Issue", rid, 1, "{}", _derived(versions[0], "a"), event(1))
+    for n, terms in enumerate(versions[1:], 2):
+        with store.write() as tx:
+            stored = tx.get("Issue", rid)
+            assert stored is not None
+            if data.draw(st.booleans(), label="refused first"):
+                # a create of the same id, an update from a stale version: nothing written
+                assert tx.insert("Issue", rid, 1, "{}", _derived(terms, "x"), event(1)) is None
+                assert not tx.replace(stored, n, "{}", _derived(terms, "x"), n - 2, event(n))
+            assert tx.replace(stored, n, "{}", _derived(terms, str(n)), n - 1, event(n))
+    with store.read() as tx:
+        stored = tx.get("Issue", rid)
+        assert stored is not None and stored.version == len(versions)
+        held = tx.conn.exec_driver_sql(
+            f"SELECT kind, value, until FROM resource_terms WHERE rseq = {stored.seq}").all()
+        named = tx.conn.exec_driver_sql(
+            f"SELECT resident FROM named_ever WHERE rseq = {stored.seq}").all()
+        feed = tx.conn.exec_driver_sql(
+            f"SELECT seq, rid, version FROM events WHERE seq > {first} ORDER BY seq").all()
+    assert sorted(tuple(r) for r in held) == sorted((k, v, u) for (k, v), u in versions[-1].items())
+    assert {r[0] for r in named} == {v for terms in versions for k, v in terms
+                                     if k == "named-resident"}
+    assert [tuple(r) for r in feed] == [(first + n, rid, n) for n in range(1, len(versions) + 1)]
