@@ -3,6 +3,8 @@
     python benchmarks/scale_bench.py [--residents 1000000 --issues 3000000]
         [--sqlite-residents 100000 --sqlite-issues 300000] [--seconds 2] [--no-sqlite]
         [--no-postgres] [--workdir DIR] [--workers 1]
+    python benchmarks/scale_bench.py --lists-of DATABASE_URL [--workers 2]
+    python benchmarks/scale_bench.py --writes-of DATABASE_URL [--baseline CHECKOUT] [--repeat 3]
 
 For PostgreSQL (a database of its own, dropped afterwards) and for SQLite at a smaller scale,
 it generates the city (``benchmarks/city.py``) and measures, each beside the same measure on a
@@ -17,6 +19,11 @@ store holding only a small town (200 residents, 600 issues):
 - mirroring the whole feed into an empty second store (events/s);
 - on PostgreSQL, the write throughput of two ``smartcommunity serve`` processes on the one
   database against one process.
+
+``--lists-of`` measures only the lists of a city imported before; ``--writes-of`` only the
+writes of one process and of two on a store imported before, with the processor time a write
+costs and how often a PostgreSQL backend was found waiting for the write lock, for this
+checkout and, with ``--baseline``, an earlier version unpacked there, in turn on the one store.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from benchmarks.city import Scale, write  # noqa: E402
 from benchmarks.postgres import pg_database, postgres_ticks  # noqa: E402
 from benchmarks.server_bench import free_port, lua_seeded, serve  # noqa: E402
-from benchmarks.timing import TICKS, process_ticks, process_tree  # noqa: E402
+from benchmarks.timing import TICKS, machine_ticks, process_ticks, process_tree  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
 from reference_server.http import encode_cursor  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
@@ -473,20 +480,15 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
                   f"{w.rps:,.0f}/s {w.cell()}", flush=True)
 
         if processes:
-            with serving(url, tokens, log) as first, serving(url, tokens, log) as second:
-                one = post_load(first, seconds * 2, CONNECTIONS)
-                results: list[Load] = []
-                threads = [threading.Thread(target=lambda b=b: results.append(
-                    post_load(b, seconds * 2, CONNECTIONS // 2))) for b in (first, second)]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
-            two = sum(r.rps for r in results)
-            errors = one.errors + sum(r.errors for r in results)
-            print(f"POST /issues, {CONNECTIONS} connections: one process {one.rps:,.0f}/s, "
-                  f"two processes on the one database {two:,.0f}/s "
-                  f"({two / one.rps:.2f}×); {errors} errors", flush=True)
+            with (server(url, tokens, log) as (first, p1),
+                  server(url, tokens, log) as (second, p2)):
+                one = measured_writes(url, [first], [p1.pid, p2.pid], seconds * 2)
+                two = measured_writes(url, [first, second], [p1.pid, p2.pid], seconds * 2)
+            print(f"POST /issues, {CONNECTIONS} connections: one process {one.rps:,.0f}/s "
+                  f"({one.busy:.2f} cores busy), two processes on the one database "
+                  f"{two.rps:,.0f}/s ({two.rps / one.rps:.2f}×, {two.busy:.2f} cores busy, "
+                  f"write lock waited in {two.lock_waits:.1%} of samples); "
+                  f"{one.errors + two.errors} errors", flush=True)
 
         for name, base in (("full", full), ("small", small)):
             rate, events, stopped = mirror_rate(base, url if name == "full" else small_url,
@@ -514,6 +516,103 @@ def lists_of(url: str, work: Path, seconds: float, workers: int) -> None:
               server(small_url, tokens, log, workers) as (small, small_proc)):
             list_loads((full, full_proc.pid, url), (small, small_proc.pid, small_url),
                        seconds, workers)
+
+
+@dataclass(frozen=True)
+class Writes:
+    """``POST /issues`` from 16 connections, to one process or spread over two."""
+
+    rps: float
+    server_ms: float  # processor time a write cost the server processes
+    database_ms: float  # and PostgreSQL's
+    machine_ms: float  # and the whole machine (the load generator too)
+    busy: float  # cores busy on average
+    lock_waits: float  # share of samples that found a backend waiting for the write lock
+    errors: int
+
+
+def _lock_waits(url: str, stop: threading.Event, found: list[float]) -> None:
+    """Sample pg_stat_activity until ``stop``: the share of samples in which a backend of
+    ``url``'s database waited for an advisory lock (the server's write lock)."""
+    import psycopg
+
+    samples = waiting = 0
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                         autocommit=True) as conn:
+        while not stop.is_set():
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND wait_event = 'advisory'").fetchone()
+            samples, waiting = samples + 1, waiting + bool(row and row[0])
+            time.sleep(0.002)
+    found.append(waiting / max(samples, 1))
+
+
+def measured_writes(url: str, bases: list[str], pids: list[int], seconds: float) -> Writes:
+    """:func:`post_load` on ``bases`` at once, 16 connections shared among them."""
+    stop, waits = threading.Event(), list[float]()
+    sampler = threading.Thread(target=_lock_waits, args=(url, stop, waits))
+    trees = [p for pid in pids for p in process_tree(pid)]
+    server, database, machine = (sum(map(process_ticks, trees)), postgres_ticks(),
+                                 machine_ticks())
+    began = time.perf_counter()
+    sampler.start()
+    with concurrent.futures.ThreadPoolExecutor(len(bases)) as pool:
+        loads = list(pool.map(lambda b: post_load(b, seconds, CONNECTIONS // len(bases)),
+                              bases))
+    stop.set()
+    sampler.join()
+    took = time.perf_counter() - began
+    rps = sum(load.rps for load in loads)
+    written = max(1.0, rps * max(1, round(seconds)))
+
+    def ms(ticks: int) -> float:
+        return ticks * 1000 / TICKS / written
+
+    return Writes(rps, ms(sum(map(process_ticks, trees)) - server),
+                  ms(postgres_ticks() - database), ms(machine_ticks() - machine),
+                  (machine_ticks() - machine) / TICKS / took, waits[0],
+                  sum(load.errors for load in loads))
+
+
+def writes_of(url: str, work: Path, seconds: float, baseline: Path | None,
+              repeat: int) -> None:
+    """One process's writes and two processes' on the store at ``url``, for each version in
+    turn (the baseline first), ``repeat`` times; the medians."""
+    tokens, log = tokens_file(work), work / "server-writes.log"
+    print(f"PostgreSQL settings: {_pg_settings(url)}; the store takes {_store_size(url)}",
+          flush=True)
+    versions = ([("baseline", baseline)] if baseline else []) + [("this version", ROOT)]
+    runs: dict[tuple[str, int], list[Writes]] = {}
+    for n in range(repeat):
+        for label, root in versions:
+            with (server(url, tokens, log, root=root) as (first, one),
+                  server(url, tokens, log, root=root) as (second, two)):
+                for base in (first, second):
+                    post_load(base, 1, CONNECTIONS // 2)  # warm: plans, caches, pools
+                for count, bases in ((1, [first]), (2, [first, second])):
+                    w = measured_writes(url, bases, [one.pid, two.pid], seconds)
+                    runs.setdefault((label, count), []).append(w)
+                    print(f"  run {n + 1}, {label}, {count} process(es): {w.rps:,.0f}/s, "
+                          f"{w.busy:.2f} cores busy, write lock waited in "
+                          f"{w.lock_waits:.1%} of samples, {w.errors} errors", flush=True)
+    print(f"\nPOST /issues, {CONNECTIONS} connections (two processes: half each), medians of "
+          f"{repeat}; processor ms a write: server / PostgreSQL / machine", flush=True)
+    print("| version | processes | writes/s | two ÷ one | ms a write | cores busy | "
+          "lock waits |\n|---|---|---|---|---|---|---|")
+    for label, _ in versions:
+        one_rps = statistics.median(w.rps for w in runs[label, 1])
+        for count in (1, 2):
+            ws = runs[label, count]
+
+            def med(field: str, ws: list[Writes] = ws) -> float:
+                return statistics.median(getattr(w, field) for w in ws)
+
+            ratio = f"{med('rps') / one_rps:.2f}×" if count == 2 else ""
+            print(f"| {label} | {count} | {med('rps'):,.0f} | {ratio} | "
+                  f"{med('server_ms'):.2f} / {med('database_ms'):.2f} / "
+                  f"{med('machine_ms'):.2f} | {med('busy'):.2f} | {med('lock_waits'):.1%} |",
+                  flush=True)
 
 
 class _DiskLow(Exception):
@@ -593,12 +692,23 @@ def main() -> int:
                         help="only the list operations, on a city imported before into "
                              "DATABASE_URL (nothing is generated or imported there; the server "
                              "migrates it when it starts), beside a small town imported afresh")
+    parser.add_argument("--writes-of", metavar="DATABASE_URL",
+                        help="only the writes of one server process and of two, on a "
+                             "PostgreSQL store imported before (they add issues to it)")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="with --writes-of: an earlier version unpacked there "
+                             "(git archive <commit> | tar -x -C CHECKOUT), measured in turn")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="with --writes-of: runs of each version, alternating (3)")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="scale-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"scale_bench: {os.cpu_count()} cores; files in {work}", flush=True)
     if args.lists_of:
         lists_of(args.lists_of, work, args.seconds, args.workers)
+        args.no_postgres = args.no_sqlite = True
+    if args.writes_of:
+        writes_of(args.writes_of, work, args.seconds, args.baseline, args.repeat)
         args.no_postgres = args.no_sqlite = True
     if not args.no_postgres:
         with pg_database("scale_bench_city") as url, pg_database("scale_bench_small") as small:

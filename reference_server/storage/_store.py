@@ -1,9 +1,11 @@
 """``Store``: the one storage interface, over SQLite (a file) or PostgreSQL.
 
 Writes are serialised: SQLite takes its write lock at ``BEGIN IMMEDIATE``, PostgreSQL an
-advisory transaction lock. Because no two write transactions overlap, the change feed's next
-sequence number is simply the largest one plus one, and events commit in sequence order with no
-gaps (/req/change-feed/order); a failed request rolls back its resource rows, its event, its
+advisory transaction lock before a transaction's first statement (a group-commit batch's
+records may go out before it: only their events need it, see ``Tx.stage``). Because no two
+transactions append events at once, the change feed's next sequence number is simply the
+largest one plus one, and events commit in sequence order with no gaps
+(/req/change-feed/order); a failed request rolls back its resource rows, its event, its
 idempotency record and its audit rows together (/req/change-feed/event-per-write).
 """
 
@@ -118,13 +120,15 @@ class Store:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Tx]:
-        """A write transaction; it waits until no other write is in progress."""
+        """A write transaction; no other write is in progress from its first statement on
+        (SQLite: from its start)."""
         with self.engine.connect() as conn:
             conn.execution_options(sc_write=True)
             with conn.begin():
-                if self.dialect == "postgresql":
-                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
-                yield Tx(conn, self.dialect, self.sealer)
+                tx = Tx(conn, self.dialect, self.sealer,
+                        _WRITE_LOCK if self.dialect == "postgresql" else None)
+                yield tx
+                tx.flush()
 
     def transact(self, job: Callable[[Tx], T]) -> T:
         """Run ``job`` in a write transaction (shared with concurrent jobs under group commit)

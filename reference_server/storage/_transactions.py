@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -58,7 +59,7 @@ from ._indexes import (
 from ._rows import AuditRow, Change, EventRow, NewEvent, Stored, joined, split
 from ._tables import audit, events, named_ever, resources, server_info, terms
 
-__all__ = ["Duplicate", "ListQuery", "Scope", "Sealer", "Tx"]
+__all__ = ["Duplicate", "ListQuery", "Scope", "Sealer", "Tx", "WriteMissed"]
 
 #: the digest of a change event's integrity form, given its row (the service knows the
 #: event's source, type and subject; /req/change-feed/chain-digest)
@@ -223,24 +224,136 @@ _TERM_FILTERS: tuple[tuple[Callable[[ListQuery], str | None], str], ...] = (
 #: resource types a department reads only when assigned to them
 
 
-class Tx:
-    """One transaction; obtained from :meth:`Store.read` or :meth:`Store.write`."""
+class WriteMissed(Exception):
+    """A write staged in a batch wrote nothing when it was sent: its id was taken, or its row
+    had moved on from the version it was prepared from. The transaction is rolled back, and
+    the batch's jobs run again one at a time, unstaged, where that write refuses (409, 412)
+    before anything of its job is written."""
 
-    def __init__(self, conn: Connection, dialect: str, sealer: Sealer | None = None) -> None:
-        self.conn = conn
+
+@dataclass(slots=True)
+class _Staged:
+    """A write held back until the transaction's next statement (see :meth:`Tx.stage`)."""
+
+    name: str  # the statement (``_pg_write``), its event aside
+    params: list[Any]  # its parameters, the event's aside
+    rtype: str
+    rid: str
+    version: int
+    text: str
+    derived: Derived
+    event: NewEvent | None
+
+
+class Tx:
+    """One transaction; obtained from :meth:`Store.read` or :meth:`Store.write`.
+
+    A PostgreSQL write transaction takes the write lock (``lock``, an advisory lock key)
+    just before its first statement, and reads the feed's last event with it: what a request
+    does before it touches the database (a batch's staged writes) runs outside the lock.
+    """
+
+    def __init__(self, conn: Connection, dialect: str, sealer: Sealer | None = None,
+                 lock: int | None = None) -> None:
+        self._conn = conn
         self.dialect = dialect
         self.sealer = sealer
         self._last_event: int | None = None
         self._last_chain: str | None = None
         self._raw: Any = None
         self._sql = _SQL if dialect == "sqlite" else _SQL_PG
+        self._lock = lock
+        self._staged: list[_Staged] | None = None
+        self._missed = False  # a staged write wrote nothing: this transaction must not commit
+
+    @property
+    def conn(self) -> Connection:
+        """The connection, for a statement of the caller's own: the write lock is held and the
+        staged writes are sent first, so that it reads what they wrote."""
+        self._ready()
+        return self._conn
 
     @property
     def raw(self) -> Any:
-        """The driver connection, inside the same transaction as ``conn``."""
+        """The driver connection, inside the same transaction as ``conn`` (ready as it is)."""
+        self._ready()
+        return self._driver()
+
+    def _driver(self) -> Any:
         if self._raw is None:
-            self._raw = self.conn.connection.driver_connection
+            self._raw = self._conn.connection.driver_connection
         return self._raw
+
+    def _ready(self) -> None:
+        if self._lock is not None:
+            staged = self._staged or []
+            if staged:
+                # Before the lock, the rows, their terms and the residents they name: the
+                # unique id and the row's own lock order them against any other writer's.
+                # Only their events need the feed's order, and go under the lock.
+                self._staged = []
+                self._send(staged, events=False)
+            self._take_lock(read_last=bool(staged))
+            rows = [self._event_values(s.rtype, s.rid, s.version, s.text, s.derived, s.event)
+                    for s in staged if s.event is not None]
+            if rows:
+                with self._driver().cursor() as cursor:
+                    cursor.executemany(self._sql["event"], rows)
+        if self._staged:
+            staged, self._staged = self._staged, []
+            self._send(staged, events=True)
+
+    def _take_lock(self, read_last: bool) -> None:
+        key, self._lock = self._lock, None
+        statement = f"SELECT pg_advisory_xact_lock({key})"
+        if read_last:  # events follow the last one: read it in the same round trip (the
+            # second statement takes its snapshot once the first has the lock)
+            statement += "; " + self._sql["last_event"]
+        cursor = self._driver().cursor()
+        try:
+            cursor.execute(statement)
+            if cursor.nextset():
+                last = cursor.fetchone()
+                self._last_event, self._last_chain = (
+                    (int(last[0]), last[1]) if last else (0, None))
+        finally:
+            cursor.close()
+
+    def stage(self) -> None:
+        """Hold back this transaction's resource writes (PostgreSQL) until its next statement
+        or :meth:`flush`, which sends them together; until then an insert answers 0 and a
+        replace True. When one of them then writes nothing, :class:`WriteMissed` is raised
+        (see there). Sent before the transaction's first statement, they go out before the
+        write lock is taken, and only their events under it."""
+        if self.dialect == "postgresql":
+            self._staged = []
+
+    def flush(self) -> None:
+        """Send the staged writes (see :meth:`stage`); :class:`WriteMissed` if one of them,
+        now or before, wrote nothing."""
+        if self._staged:
+            self._ready()
+        if self._missed:  # raised before, and caught by someone: still not to be committed
+            raise WriteMissed()
+
+    def _send(self, staged: list[_Staged], events: bool) -> None:
+        """The staged writes, a run of the same statement in one round trip; with
+        ``events``, each with its event."""
+        cursor = self._driver().cursor()
+        try:
+            for name, run in itertools.groupby(
+                    staged, key=lambda s: s.name + ("+event" if events and s.event else "")):
+                rows = [[*s.params, *(() if s.event is None or not events else
+                                      self._event_values(s.rtype, s.rid, s.version, s.text,
+                                                         s.derived, s.event))] for s in run]
+                cursor.executemany(self._sql[name], rows, returning=True)
+                for _ in rows:
+                    if cursor.fetchone() is None:
+                        self._missed = True
+                        raise WriteMissed()
+                    cursor.nextset()
+        finally:
+            cursor.close()
 
     def _cursor(self, name: str, params: Sequence[Any], use: Callable[[Any], Any]) -> Any:
         cursor = self.raw.cursor()
@@ -324,10 +437,15 @@ class Tx:
         params = [*values, *((kinds, values_of) if name != "insert" else ()), rtype, kinds,
                   values_of, [u for _, _, u in derived.terms],
                   [v for k, v, _ in derived.terms if k == NAMED]]
+        if self._staged is not None:
+            self._staged.append(_Staged(f"{name} whole", params, rtype, rid, version, text,
+                                        derived, event))
+            return 0
+        statement = f"{name} whole" + ("+event" if event is not None else "")
         feed = self._last_event, self._last_chain
         if event is not None:
             params += self._event_values(rtype, rid, version, text, derived, event)
-        row = self._one(f"{name} whole" + ("+event" if event is not None else ""), params)
+        row = self._one(statement, params)
         if row is None:
             self._last_event, self._last_chain = feed  # no event was written: none was taken
             return None

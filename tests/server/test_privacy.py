@@ -371,7 +371,7 @@ def test_residents_rights(api: Api) -> None:
     etag = resp.headers["etag"]
     assert me.post(f"{path}/erase", {}, if_match=etag).status_code == 403
     assert api.as_("grid-worker").post(f"{path}/erase", {}, if_match=etag).status_code == 403
-    tail = api.as_("system").get("/changes", params={"limit": 500}).json()["next"]
+    tail = api.as_("system").get("/changes", params={"cursor": "latest"}).json()["next"]
     resp = api.staff.post(f"{path}/erase", {"note": "经核实执行删除"}, if_match=etag)
     assert resp.status_code == 200, resp.text
     erased = resp.json()
