@@ -433,7 +433,11 @@ class Service:
             if key is not None and body_hash is not None:
                 hit = tx.idempotent(principal.key, key, self._unexpired())
                 if hit is not None:  # the same key, committed since the check above
-                    return self._replay(tx, principal, hit, request, body_hash)
+                    # audited in this transaction: the job runs on the group commit's thread
+                    audits: list[dict[str, Any]] = []
+                    replayed = self._replay(tx, principal, hit, request, body_hash, audits)
+                    tx.audit(audits)
+                    return replayed
             self._check_behalf(tx, principal, policy, doc)
             policy.check_create_stored(tx, principal, doc)
             self._write(tx, row, "created", "create", at)
@@ -452,10 +456,10 @@ class Service:
         return utc_text(stamp(now_cst() - self.idempotency_period))
 
     def _replay(self, tx: Tx, principal: Principal, hit: Mapping[str, Any], request: str,
-                body_hash: str) -> Result:
+                body_hash: str, audits: list[dict[str, Any]] | None = None) -> Result:
         """The first result of a create, read afresh: only if the replayer may read the
         resource now, as they may see it now, and audited as a read would be
-        (/req/core/idempotency-replay-access)."""
+        (/req/core/idempotency-replay-access); ``audits`` as for :meth:`read`."""
         if hit["request"] != request or hit["body_hash"] != body_hash:
             raise IdempotencyKeyReused()
         rtype, rid, version = str(hit["rtype"]), str(hit["rid"]), int(hit["version"])
@@ -467,7 +471,7 @@ class Service:
         if presented is None:
             raise NotFound()
         if self.policies[rtype].audited:
-            self._audit_reads(principal, "replay", [(current, presented)])
+            self._audit_reads(principal, "replay", [(current, presented)], audits)
         headers = {"Idempotent-Replayed": "true"}
         if hit["etag"]:
             headers["ETag"] = hit["etag"]
@@ -909,8 +913,8 @@ class Service:
         at = stamp(moment)
         sweeper = Principal(name="retention", role=SWEEPER_ROLE, communities=ALL,
                             credential="retention-sweep")
-        counts = dict.fromkeys(("recordsCleared", "residentsErased", "recordsRewritten",
-                                "idempotencyKeys", "auditRecords"), 0)
+        names = ("recordsCleared", "residentsErased", "recordsRewritten", "idempotencyKeys",
+                 "auditRecords")
 
         closed = {rt: self.retention.closed_lapsed(rt, moment)
                   for rt in self.retention.closed_record_years}
@@ -965,7 +969,9 @@ class Service:
                    for s in tx.of_type(rt) if closed_due(tx, s, owners)]
             left = [s.id for s in tx.of_type(self.access.person_type) if left_due(tx, s)]
 
-        def job(tx: Tx) -> None:
+        def job(tx: Tx) -> dict[str, int]:
+            # Counted afresh by each run: the group commit may run a job again.
+            counts = dict.fromkeys(names, 0)
             for rtype, rid in due:
                 stored = tx.get(rtype, rid)
                 if stored is not None and closed_due(tx, stored, {}):
@@ -982,8 +988,9 @@ class Service:
             counts["auditRecords"] = sum(
                 tx.expire_audit(stamp(end), None if start is None else stamp(start))
                 for start, end in self.retention.audit_lapsed(moment).spans)
+            return counts
 
-        self.store.transact(job)
+        counts = self.store.transact(job)
         self.store.scrub_soon()
         return counts
 

@@ -44,35 +44,21 @@ def _settle(items: list[_Job]) -> None:
             future.set_result(item.result)
 
 
-#: how often a job is run alone before a deadlock it keeps meeting is its answer
-_ATTEMPTS = 3
-#: SQLSTATEs of a transaction failed only by its timing: a deadlock broken, a serialisation
-_TRANSIENT = frozenset({"40P01", "40001"})
-
-
-def _transient(exc: BaseException) -> bool:
-    """Whether ``exc`` failed its transaction for the timing of others, not for itself."""
-    state = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate",
-                                                      None)
-    return state in _TRANSIENT
-
-
 class Committer:
     """Group commit: the write jobs of concurrent requests share one transaction and one sync.
 
     The batch commits once, and only then does any of its requests get its answer, so every
-    acknowledged write is durable. Its jobs' resource writes are staged (:meth:`Tx.stage`):
-    they go out together once the jobs have run. The batch holds the store's write lock like
-    any single write from its first statement on, so on PostgreSQL the jobs' own work is done
-    before it, and when no job read anything first, so are the records: only their events
-    and the commit are under the lock.
+    acknowledged write is durable. Writers stay serialised: the batch holds the store's write
+    lock like any single write, from its first statement on. Its jobs' resource writes are
+    staged (:meth:`Tx.stage`) and go out together once the jobs have run, so on PostgreSQL a
+    batch whose jobs read nothing first does its jobs' work before it takes the lock.
 
     A job may refuse (raise one of ``refusals``, such as a 409 or 412) only before it writes
     anything, so its refusal needs no rollback and the other jobs of the batch commit. Any
-    other exception may have left a half-written job, and a staged write that wrote nothing
-    (an id taken, a version moved on) leaves its job answered wrongly: the batch is rolled
-    back and each of its jobs is run again alone and unstaged, so only the failing one fails,
-    with the refusal it would have had alone.
+    other exception may have left a half-written job: the batch is rolled back and each of its
+    jobs is run again alone, so only the failing one fails. A staged write that wrote nothing
+    (an id taken, a version moved on) has its job answered wrongly: the batch is run again
+    unstaged, where that job refuses before it writes.
     """
 
     def __init__(self, store: Store, max_batch: int = 128) -> None:
@@ -100,6 +86,10 @@ class Committer:
         return await future
 
     def _submit(self, item: _Job) -> _Job:
+        if threading.current_thread() is self._thread:
+            # It would wait for the batch it is part of: every write would hang.
+            raise RuntimeError("a write job may not wait for another one; write on its own "
+                               "transaction")
         with self._cond:
             if self._closed:
                 raise RuntimeError("the store is closed")
@@ -111,25 +101,12 @@ class Committer:
             self._cond.notify()
         return item
 
-    def _alone(self, item: _Job) -> None:
-        """Run ``item`` in a transaction of its own, unstaged: again when the database broke
-        a deadlock by failing it (a batch's writes sent before the lock and another
-        process's under it can wait for each other)."""
-        for attempt in range(_ATTEMPTS):
-            try:
-                self._attempt([item], staged=False)
-                return
-            except BaseException as alone:  # this job's own failure
-                item.error, item.result = alone, None
-                if not _transient(alone) or attempt == _ATTEMPTS - 1:
-                    return
-
     def _attempt(self, batch: list[_Job], staged: bool = True) -> None:
         with self.store.write() as tx:
             if staged:
                 # The jobs' writes go out together once they have run, and take the write
-                # lock only then; one that writes nothing fails the batch (WriteMissed), whose
-                # jobs then run alone, unstaged, and refuse as they should.
+                # lock only then; one that writes nothing fails the batch (WriteMissed), which
+                # then runs unstaged, where that job refuses as it should.
                 tx.stage()
             for item in batch:
                 item.error = item.result = None
@@ -174,13 +151,21 @@ class Committer:
 
     def _commit(self, batch: list[_Job]) -> None:
         try:
-            self._attempt(batch)
+            try:
+                self._attempt(batch)
+            except WriteMissed:
+                # A staged write found its id taken or its version moved on: unstaged, its
+                # job refuses before writing and the others still share one commit.
+                self._attempt(batch, staged=False)
         except BaseException as exc:  # the transaction failed: nothing of the batch is stored
-            if len(batch) == 1 and not isinstance(exc, WriteMissed) and not _transient(exc):
+            if len(batch) == 1:
                 batch[0].error, batch[0].result = exc, None
             else:
                 for item in batch:
-                    self._alone(item)
+                    try:
+                        self._attempt([item], staged=False)
+                    except BaseException as alone:  # this job's own failure
+                        item.error, item.result = alone, None
         finally:
             self._wake()  # an earlier batch still waiting (this one failed before its commit)
             # One wake-up per event loop for the whole batch, not one per request; it is sent

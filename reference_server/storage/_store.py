@@ -1,11 +1,10 @@
 """``Store``: the one storage interface, over SQLite (a file) or PostgreSQL.
 
 Writes are serialised: SQLite takes its write lock at ``BEGIN IMMEDIATE``, PostgreSQL an
-advisory transaction lock before a transaction's first statement (a group-commit batch's
-records may go out before it: only their events need it, see ``Tx.stage``). Because no two
-transactions append events at once, the change feed's next sequence number is simply the
-largest one plus one, and events commit in sequence order with no gaps
-(/req/change-feed/order); a failed request rolls back its resource rows, its event, its
+advisory transaction lock just before a transaction's first statement. Because no two write
+transactions overlap, the change feed's next sequence number is simply the largest one plus
+one, and events commit in sequence order with no gaps (/req/change-feed/order), as new
+resources do (/req/core/paging); a failed request rolls back its resource rows, its event, its
 idempotency record and its audit rows together (/req/change-feed/event-per-write).
 """
 

@@ -235,7 +235,7 @@ class WriteMissed(Exception):
 class _Staged:
     """A write held back until the transaction's next statement (see :meth:`Tx.stage`)."""
 
-    name: str  # the statement (``_pg_write``), its event aside
+    name: str  # the statement (``_pg_write``) without the event
     params: list[Any]  # its parameters, the event's aside
     rtype: str
     rid: str
@@ -249,8 +249,8 @@ class Tx:
     """One transaction; obtained from :meth:`Store.read` or :meth:`Store.write`.
 
     A PostgreSQL write transaction takes the write lock (``lock``, an advisory lock key)
-    just before its first statement, and reads the feed's last event with it: what a request
-    does before it touches the database (a batch's staged writes) runs outside the lock.
+    just before its first statement: what a request does before it touches the database (a
+    batch's jobs, their writes staged) runs outside the lock.
     """
 
     def __init__(self, conn: Connection, dialect: str, sealer: Sealer | None = None,
@@ -286,22 +286,14 @@ class Tx:
 
     def _ready(self) -> None:
         if self._lock is not None:
-            staged = self._staged or []
-            if staged:
-                # Before the lock, the rows, their terms and the residents they name: the
-                # unique id and the row's own lock order them against any other writer's.
-                # Only their events need the feed's order, and go under the lock.
-                self._staged = []
-                self._send(staged, events=False)
-            self._take_lock(read_last=bool(staged))
-            rows = [self._event_values(s.rtype, s.rid, s.version, s.text, s.derived, s.event)
-                    for s in staged if s.event is not None]
-            if rows:
-                with self._driver().cursor() as cursor:
-                    cursor.executemany(self._sql["event"], rows)
+            # Staged writes go out under the lock like any other: a new row's seq is drawn
+            # there, so rows commit in seq order and a reader's cursor never passes one that
+            # commits later (/req/core/paging); their events follow the last one, read in
+            # the same round trip as the lock is taken.
+            self._take_lock(read_last=bool(self._staged))
         if self._staged:
             staged, self._staged = self._staged, []
-            self._send(staged, events=True)
+            self._send(staged)
 
     def _take_lock(self, read_last: bool) -> None:
         key, self._lock = self._lock, None
@@ -323,8 +315,8 @@ class Tx:
         """Hold back this transaction's resource writes (PostgreSQL) until its next statement
         or :meth:`flush`, which sends them together; until then an insert answers 0 and a
         replace True. When one of them then writes nothing, :class:`WriteMissed` is raised
-        (see there). Sent before the transaction's first statement, they go out before the
-        write lock is taken, and only their events under it."""
+        (see there). What the transaction does before they go (its jobs' own work) is done
+        before the write lock is taken."""
         if self.dialect == "postgresql":
             self._staged = []
 
@@ -336,16 +328,15 @@ class Tx:
         if self._missed:  # raised before, and caught by someone: still not to be committed
             raise WriteMissed()
 
-    def _send(self, staged: list[_Staged], events: bool) -> None:
-        """The staged writes, a run of the same statement in one round trip; with
-        ``events``, each with its event."""
+    def _send(self, staged: list[_Staged]) -> None:
+        """The staged writes with their events, a run of the same statement in one round
+        trip."""
         cursor = self._driver().cursor()
         try:
             for name, run in itertools.groupby(
-                    staged, key=lambda s: s.name + ("+event" if events and s.event else "")):
-                rows = [[*s.params, *(() if s.event is None or not events else
-                                      self._event_values(s.rtype, s.rid, s.version, s.text,
-                                                         s.derived, s.event))] for s in run]
+                    staged, key=lambda s: s.name + ("+event" if s.event else "")):
+                rows = [[*s.params, *(() if s.event is None else self._event_values(
+                    s.rtype, s.rid, s.version, s.text, s.derived, s.event))] for s in run]
                 cursor.executemany(self._sql[name], rows, returning=True)
                 for _ in rows:
                     if cursor.fetchone() is None:

@@ -16,12 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reference_server.auth import principal_from
-from reference_server.errors import PreconditionFailed, ProblemError
-from reference_server.storage import EventRow, NewEvent, Store, Tx, derive
+from reference_server.errors import ProblemError
+from reference_server.storage import EventRow, ListQuery, Store, Tx
 from reference_server.storage._commit import _Job
 from smartcommunity.integrity import chain_digest
 
-from .helpers import TOKENS, actor_of, as_creator, submitted_issue, throwaway_pg
+from .conftest import make_app
+from .helpers import TOKENS, actor_of, as_creator, example, submitted_issue
 
 #: what a request of the batch does: a create of a new id, of an id stored before the batch,
 #: of an id an earlier create of the batch made; an update of a stored issue from its
@@ -128,74 +129,112 @@ def test_a_batch_takes_the_write_lock_once_its_jobs_have_run(
     assert seen == ["job"] * 5 + ["lock"]
 
 
-def test_a_deadlock_with_another_process_is_broken_and_its_write_answered(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two processes write the same record: one (B) holds the write lock and writes it after a
-    read; the other (A) wrote it before the lock, as a batch's writes go, and waits for the
-    lock. Each waits for the other: PostgreSQL breaks the cycle by failing one transaction,
-    and that one's request is run again, alone; so one write succeeds and the other is refused
-    412 as its If-Match went stale, never a server error."""
-    with throwaway_pg("sc_deadlock") as url:
-        stores = [Store(url) for _ in range(2)]
-        try:
-            stores[0].migrate()
-            for store in stores:
-                assert store.committer is not None
-                store.committer.refusals = (ProblemError,)
-            doc = {"resourceType": "Issue", "id": str(uuid.uuid4()), "status": "submitted",
-                   "communityDivisionCode": "110105009999"}
-            text = orjson.dumps(doc).decode()
-            stores[0].transact(lambda tx: tx.insert("Issue", doc["id"], 1, text, derive(doc),
-                                                    NewEvent("created", "create", "t")))
-            b_locked, a_waits = threading.Event(), threading.Event()
-            take_lock = Tx._take_lock
+def test_a_batch_with_a_taken_id_commits_twice_at_most(app: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A create of a taken id in a batch is found when the batch's writes go out: the batch is
+    run once more unstaged, where that create refuses 409 and the others commit together, not
+    each in a transaction of its own (a client resending a create would otherwise cost a
+    commit for every request of the batch)."""
+    service = app.state.sc.service
+    store: Store = service.store
+    assert store.committer is not None
+    staff = principal_from(TOKENS[_STAFF])
+    taken = str(uuid.uuid4())
+    store.transact(service.prepare_create(staff, "Issue", _issue(taken), None))
+    jobs = [service.prepare_create(staff, "Issue", _issue(str(uuid.uuid4())), None)
+            for _ in range(8)]
+    jobs.insert(3, service.prepare_create(staff, "Issue", _issue(taken), None))
+    write = Store.write
+    transactions: list[int] = []
 
-            def watched(self: Tx, read_last: bool) -> None:
-                if read_last:  # A, its batch's writes sent, about to wait for the lock
-                    a_waits.set()
-                take_lock(self, read_last)
+    def counted(self: Store) -> Any:
+        transactions.append(1)
+        return write(self)
 
-            monkeypatch.setattr(Tx, "_take_lock", watched)
+    monkeypatch.setattr(Store, "write", counted)
+    batch = [_Job(job) for job in jobs]
+    store.committer._commit(batch)
+    assert [getattr(item.error, "status", None) or item.result.status for item in batch] == [
+        201, 201, 201, 409, 201, 201, 201, 201, 201]
+    assert len(transactions) <= 2
 
-            with stores[0].read() as tx:
-                prepared = tx.get("Issue", doc["id"])  # as a request prepares its write
-            assert prepared is not None
 
-            def write(tx: Tx) -> int:  # a write from version 1, as an If-Match "1" asks
-                assert prepared is not None
-                if not tx.replace(prepared, 2, text, derive(doc), 1,
-                                  NewEvent("updated", "update", "t")):
-                    raise PreconditionFailed(given='"1"', current='"2"')
-                return 200
+def test_a_create_of_the_same_key_in_one_batch_is_replayed(app: Any) -> None:
+    """Two creates of a resident with the same Idempotency-Key, both prepared before either
+    committed, land in one batch: the second replays the first, audited in the batch's own
+    transaction (an audit written through the group commit from inside it waited for itself,
+    and every write of the process hung)."""
+    service = app.state.sc.service
+    store: Store = service.store
+    assert store.committer is not None
+    staff = principal_from(TOKENS[_STAFF])
+    doc = example("resident/chen-zhiqiang.json")
+    doc["id"] = str(uuid.uuid4())
+    doc.pop("externalRefs", None)
+    key = str(uuid.uuid4())
+    batch = [_Job(service.prepare_create(staff, "Resident", dict(doc), key)) for _ in range(2)]
+    done = threading.Thread(target=store.committer._commit, args=(batch,), daemon=True)
+    done.start()
+    done.join(30)
+    assert not done.is_alive(), "the batch hung"
+    assert [item.result.status for item in batch] == [201, 200]
+    assert batch[1].result.headers.get("Idempotent-Replayed") == "true"
+    with store.read() as tx:
+        logged = tx.audit_events(doc["id"], None, 0, 100)
+    assert [row.operation for row in logged] == ["create", "replay"]
 
-            def job_b(tx: Tx) -> int:
-                tx.get("Issue", doc["id"])  # a read: the write lock is taken first
-                b_locked.set()
-                assert a_waits.wait(10)
-                time.sleep(0.2)  # A is waiting for the lock by now
-                return write(tx)
 
-            answers: dict[str, Any] = {}
+def test_paging_sees_a_create_another_process_committed_during_the_walk(
+        pg_url: str) -> None:
+    """/req/core/paging across processes: a create staged in one process's batch draws its
+    place in the list under the write lock, so it cannot commit behind a reader's cursor while
+    another process's later creates, listed already, went first."""
+    apps = [make_app(pg_url) for _ in range(2)]
+    services = [a.state.sc.service for a in apps]
+    staff = principal_from(TOKENS[_STAFF])
+    marker = f"test.paging-{uuid.uuid4().hex[:8]}"
 
-            def run(name: str, store: Store, job: Any) -> None:
-                try:
-                    answers[name] = store.transact(job)
-                except Exception as exc:  # the answer under test
-                    answers[name] = exc
+    def create(service: Any, title: str) -> Any:
+        doc = _issue(str(uuid.uuid4()))
+        doc.update(category=marker, title=title)
+        return service.prepare_create(staff, "Issue", doc, None)
 
-            b = threading.Thread(target=run, args=("b", stores[1], job_b))
-            b.start()
-            assert b_locked.wait(10)
-            # A's batch: its write staged, sent before the lock, answered later
-            a = threading.Thread(target=run, args=("a", stores[0], write))
-            a.start()
-            a.join(30)
-            b.join(30)
-            outcomes = sorted(str(v.status if isinstance(v, ProblemError) else v)
-                              for v in answers.values())
-            assert outcomes == ["200", "412"], answers
-            with stores[0].read() as tx:
-                assert [e.version for e, _ in tx.events(0, 10)] == [1, 2]
-        finally:
-            for store in stores:
-                store.dispose()
+    for n in range(3):
+        services[0].store.transact(create(services[0], f"before {n}"))
+    a_job = create(services[0], "A")
+    b_job, c_job = create(services[1], "B"), create(services[1], "C")
+    locked, a_running = threading.Event(), threading.Event()
+
+    def second(tx: Tx) -> int:  # the other process: a job that reads first holds the lock
+        tx.last_event()
+        locked.set()
+        assert a_running.wait(10)
+        time.sleep(0.3)  # the first process's batch has sent what it sends before the lock
+        b_job(tx)
+        c_job(tx)
+        return 201
+
+    def slow(tx: Tx) -> int:  # another job of the first process's batch, after A's
+        a_running.set()
+        tx.last_event()
+        time.sleep(1)
+        return 200
+
+    other = threading.Thread(target=services[1].store.transact, args=(second,))
+    other.start()
+    assert locked.wait(10)
+    batch = [_Job(a_job), _Job(slow)]
+    first = threading.Thread(target=services[0].store.committer._commit, args=(batch,))
+    first.start()
+    other.join(30)
+    page = orjson.loads(services[0].list_page(staff, "Issue", ListQuery(category=marker), None,
+                                              4).body)
+    seen = [item["title"] for item in page["items"]]
+    first.join(30)  # A commits while the walk goes on
+    while page["next"]:
+        page = orjson.loads(services[0].list_page(staff, "Issue", ListQuery(category=marker),
+                                                  page["next"], 4).body)
+        seen += [item["title"] for item in page["items"]]
+    for service in services:
+        service.store.dispose()
+    assert sorted(seen) == ["A", "B", "C", "before 0", "before 1", "before 2"]

@@ -31,7 +31,8 @@ from reference_server.service import import_lines
 from reference_server.service._retention import Lapsed, left_since
 from reference_server.service._shared import stamp
 from reference_server.settings import CST
-from reference_server.storage import Store, utc_text
+from reference_server.storage import Committer, Store, utc_text
+from reference_server.storage._transactions import WriteMissed
 from smartcommunity import validate
 from smartcommunity.integrity import verify_history
 
@@ -873,3 +874,33 @@ def test_retention_keeps_what_a_registered_extension_tags_none(
             assert not [p for p in personal if p in json.dumps(states, ensure_ascii=False)]
     finally:
         target.dispose()
+
+
+def test_the_sweep_counts_what_its_last_run_cleared(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The group commit may run a job again (a batch rolled back for another job's sake): the
+    sweep then reports what the run that committed cleared, not the sum of both runs."""
+    app = _app(f"sqlite:///{tmp_path / 'sweep.sqlite3'}")
+    rng = random.Random(31)
+    with TestClient(app):
+        service = app.state.sc.service
+        service.load([_closed_issue(rng), _closed_issue(rng),
+                      _left_resident(rng, (NOW - timedelta(days=1)).date().isoformat())])
+        attempt = Committer._attempt
+        runs: list[int] = []
+
+        def twice(self: Committer, batch: list[Any], staged: bool = True) -> None:
+            if not runs:  # the first run is rolled back, as a batch with a missed write is
+                runs.append(1)
+                with contextlib.suppress(WriteMissed), self.store.write() as tx:
+                    for item in batch:
+                        item.job(tx)
+                    raise WriteMissed()
+            runs.append(2)
+            attempt(self, batch, staged)
+
+        monkeypatch.setattr(Committer, "_attempt", twice)
+        counts = service.sweep(NOW + timedelta(days=3 * 366))
+        service.store.dispose()
+    assert runs == [1, 2]
+    assert (counts["recordsCleared"], counts["residentsErased"]) == (2, 1)
