@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from email.utils import formatdate
+from time import sleep
 from typing import Any
 
 import orjson
@@ -397,13 +398,29 @@ def idempotency_fingerprint_by_id(app: Any, mp: pytest.MonkeyPatch) -> Any:
             creating.id = None
 
     def replay(self: Service, tx: Tx, principal: Principal, hit: Any, request: str,
-               body_hash: str) -> Result:
+               body_hash: str, audits: Any = None) -> Result:
         if hit["request"] == request and str(hit["rid"]) == getattr(creating, "id", None):
             body_hash = hit["body_hash"]  # the same id: taken for the same body
-        return original_replay(self, tx, principal, hit, request, body_hash)
+        return original_replay(self, tx, principal, hit, request, body_hash, audits)
 
     mp.setattr(Service, "prepare_create", prepare_create)
     mp.setattr(Service, "_replay", replay)
+    return app
+
+
+def idempotency_looked_up_once(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The key is looked up as a request is taken, not again where the create is written
+    (some milliseconds later, as on a busy server): requests with one key sent at once all
+    miss it, and all but the first are refused 409 for the id the first took."""
+    original = Tx.idempotent
+
+    def idempotent(self: Tx, principal: str, key: str, since: str) -> Any:
+        if threading.current_thread().name == "group-commit":  # inside a write job
+            sleep(0.05)
+            return None
+        return original(self, principal, key, since)
+
+    mp.setattr(Tx, "idempotent", idempotent)
     return app
 
 
@@ -1162,6 +1179,8 @@ MUTANTS: list[Mutant] = [
     Mutant("idempotency-fingerprint-by-id", "/req/core/idempotency-key",
            "the same key and id with another body replays instead of 422",
            idempotency_fingerprint_by_id),
+    Mutant("idempotency-looked-up-once", "/req/core/idempotency-key",
+           "requests with one key at once: all but one refused 409", idempotency_looked_up_once),
     Mutant("invalid-document-accepted", "/req/core/invalid-rejected",
            "documents are stored without validation", invalid_document_accepted),
     Mutant("sensitive-to-public", "/req/privacy/public-no-personal",

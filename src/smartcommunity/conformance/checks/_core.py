@@ -682,6 +682,40 @@ def test_idempotency(ctx: KitContext) -> None:
         "同一键、同一标识配不同请求体改变了资源",
         "the same key and id with another body changed the resource",
     )
+    _same_key_at_once(ctx, ctx.document(rt))
+
+
+def _same_key_at_once(ctx: KitContext, doc: dict[str, Any], senders: int = 6) -> None:
+    """Requests with one key and body sent at once: one creates, the others replay it, as a
+    client resending over several connections (or to several processes) would see."""
+    headers = {"Idempotency-Key": "kit-" + ctx.new_id()}
+    start = threading.Barrier(senders)
+    answers: list[Response] = []
+
+    def send() -> None:
+        start.wait(30)
+        answers.append(ctx.create(copy.deepcopy(doc), headers=headers))
+
+    threads = [threading.Thread(target=send) for _ in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(a.status or 0 for a in answers)
+    ctx.expect(
+        statuses.count(201) >= 1 and all(s in (200, 201) for s in statuses),
+        f"同一键的 {senders} 个请求同时发送，得到 {statuses}：应当一个创建、其余重放",
+        f"{senders} requests with one key sent at once got {statuses}: one should create "
+        "and the others replay it",
+    )
+    bodies = [a.json() for a in answers if a.status in (200, 201)]
+    ctx.expect(
+        all(body == bodies[0] for body in bodies),
+        "同时发送的同一键请求得到的响应体不同",
+        "requests with one key sent at once got different bodies",
+    )
+    ctx.expect_status(ctx.read(doc["resourceType"], doc["id"]), 200,
+                      zh="读取同时以同一键创建的资源", en="read what they created")
 
 
 @check("/req/core/paging")
