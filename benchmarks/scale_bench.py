@@ -5,6 +5,7 @@
         [--no-postgres] [--workdir DIR] [--workers 1]
     python benchmarks/scale_bench.py --lists-of DATABASE_URL [--workers 2]
     python benchmarks/scale_bench.py --writes-of DATABASE_URL [--baseline CHECKOUT] [--repeat 3]
+        [--keyed]
 
 For PostgreSQL (a database of its own, dropped afterwards) and for SQLite at a smaller scale,
 it generates the city (``benchmarks/city.py``) and measures, each beside the same measure on a
@@ -195,8 +196,9 @@ _LUA_POST = textwrap.dedent('''
     request = function()
       local id = h(8) .. "-" .. h(4) .. "-4" .. h(3) .. "-a" .. h(3) .. "-" .. h(12)
       local doc = body:gsub("__ID__", id)
-      return wrk.format("POST", "/issues", {["Content-Type"] = "application/json",
-                                            ["Authorization"] = "Bearer %s"}, doc)
+      local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %s"}
+      if %s then headers["Idempotency-Key"] = id end
+      return wrk.format("POST", "/issues", headers, doc)
     end
 ''')
 
@@ -214,15 +216,21 @@ def _new_issue() -> dict[str, Any]:
     return doc
 
 
-def post_load(base: str, seconds: float, connections: int) -> Load:
+def post_load(base: str, seconds: float, connections: int, keyed: bool = False) -> Load:
+    """``POST /issues`` of new issues; with ``keyed``, each with an Idempotency-Key of its
+    own, as a client that may resend sends it."""
     if shutil.which("wrk"):
         doc = _new_issue()
         body = json.dumps(doc, ensure_ascii=False).replace(doc["id"], "__ID__")
-        return _wrk(base, "/issues", seconds, connections,
-                    lua_seeded(_LUA_POST % ("[==[" + body + "]==]", WRITER)), token=WRITER)
-    headers = {"Authorization": f"Bearer {WRITER}"}
-    return _threads(base, lambda c: c.post("/issues", json=_new_issue(), headers=headers),
-                    seconds, connections)
+        script = _LUA_POST % ("[==[" + body + "]==]", WRITER, "true" if keyed else "false")
+        return _wrk(base, "/issues", seconds, connections, lua_seeded(script), token=WRITER)
+
+    def post(client: httpx.Client) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {WRITER}",
+                   **({"Idempotency-Key": str(uuid.uuid4())} if keyed else {})}
+        return client.post("/issues", json=_new_issue(), headers=headers)
+
+    return _threads(base, post, seconds, connections)
 
 
 def reads_load(base: str, ids: list[str], seconds: float) -> Load:
@@ -548,7 +556,8 @@ def _lock_waits(url: str, stop: threading.Event, found: list[float]) -> None:
     found.append(waiting / max(samples, 1))
 
 
-def measured_writes(url: str, bases: list[str], pids: list[int], seconds: float) -> Writes:
+def measured_writes(url: str, bases: list[str], pids: list[int], seconds: float,
+                    keyed: bool = False) -> Writes:
     """:func:`post_load` on ``bases`` at once, 16 connections shared among them."""
     stop, waits = threading.Event(), list[float]()
     sampler = threading.Thread(target=_lock_waits, args=(url, stop, waits))
@@ -558,8 +567,8 @@ def measured_writes(url: str, bases: list[str], pids: list[int], seconds: float)
     began = time.perf_counter()
     sampler.start()
     with concurrent.futures.ThreadPoolExecutor(len(bases)) as pool:
-        loads = list(pool.map(lambda b: post_load(b, seconds, CONNECTIONS // len(bases)),
-                              bases))
+        loads = list(pool.map(
+            lambda b: post_load(b, seconds, CONNECTIONS // len(bases), keyed), bases))
     stop.set()
     sampler.join()
     took = time.perf_counter() - began
@@ -576,9 +585,10 @@ def measured_writes(url: str, bases: list[str], pids: list[int], seconds: float)
 
 
 def writes_of(url: str, work: Path, seconds: float, baseline: Path | None,
-              repeat: int) -> None:
+              repeat: int, keyed: bool = False) -> None:
     """One process's writes and two processes' on the store at ``url``, for each version in
-    turn (the baseline first), ``repeat`` times; the medians."""
+    turn (the baseline first), ``repeat`` times; the medians. With ``keyed``, every create
+    carries an Idempotency-Key."""
     tokens, log = tokens_file(work), work / "server-writes.log"
     print(f"PostgreSQL settings: {_pg_settings(url)}; the store takes {_store_size(url)}",
           flush=True)
@@ -591,13 +601,14 @@ def writes_of(url: str, work: Path, seconds: float, baseline: Path | None,
                 for base in (first, second):
                     post_load(base, 1, CONNECTIONS // 2)  # warm: plans, caches, pools
                 for count, bases in ((1, [first]), (2, [first, second])):
-                    w = measured_writes(url, bases, [one.pid, two.pid], seconds)
+                    w = measured_writes(url, bases, [one.pid, two.pid], seconds, keyed)
                     runs.setdefault((label, count), []).append(w)
                     print(f"  run {n + 1}, {label}, {count} process(es): {w.rps:,.0f}/s, "
                           f"{w.busy:.2f} cores busy, write lock waited in "
                           f"{w.lock_waits:.1%} of samples, {w.errors} errors", flush=True)
-    print(f"\nPOST /issues, {CONNECTIONS} connections (two processes: half each), medians of "
-          f"{repeat}; processor ms a write: server / PostgreSQL / machine", flush=True)
+    print(f"\nPOST /issues{' with an Idempotency-Key each' if keyed else ''}, {CONNECTIONS} "
+          f"connections (two processes: half each), medians of {repeat}; processor ms a "
+          "write: server / PostgreSQL / machine", flush=True)
     print("| version | processes | writes/s | two ÷ one | ms a write | cores busy | "
           "lock waits |\n|---|---|---|---|---|---|---|")
     for label, _ in versions:
@@ -698,6 +709,8 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="with --writes-of: an earlier version unpacked there "
                              "(git archive <commit> | tar -x -C CHECKOUT), measured in turn")
+    parser.add_argument("--keyed", action="store_true",
+                        help="with --writes-of: every create carries an Idempotency-Key")
     parser.add_argument("--repeat", type=int, default=3,
                         help="with --writes-of: runs of each version, alternating (3)")
     args = parser.parse_args()
@@ -708,7 +721,7 @@ def main() -> int:
         lists_of(args.lists_of, work, args.seconds, args.workers)
         args.no_postgres = args.no_sqlite = True
     if args.writes_of:
-        writes_of(args.writes_of, work, args.seconds, args.baseline, args.repeat)
+        writes_of(args.writes_of, work, args.seconds, args.baseline, args.repeat, args.keyed)
         args.no_postgres = args.no_sqlite = True
     if not args.no_postgres:
         with pg_database("scale_bench_city") as url, pg_database("scale_bench_small") as small:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -110,6 +111,8 @@ def request_errors(checker: Compiled, spec: Spec, body: Any) -> list[dict[str, A
 
 #: rows a list page reads at a time once some were dropped, looking for its last or next item
 _LOOKAHEAD = 16
+#: seconds between two deletions of expired Idempotency-Keys in one process
+_KEYS_EXPIRED_EVERY = 60.0
 #: the records access rules followed while one list page is made: (type, id) → row or None
 _PAGE_HELD: ContextVar[dict[tuple[str, str], Stored | None] | None] = ContextVar(
     "page_held", default=None)
@@ -161,6 +164,8 @@ class Service:
         #: how long an Idempotency-Key is kept (/req/core/idempotency-scope)
         self.idempotency_period = min(self.retention.idempotency_period, timedelta(
             hours=float(self.spec.parameter("/req/core/idempotency-scope", "retentionHours"))))
+        #: when this process last deleted the keys that have expired (time.monotonic)
+        self._keys_expired = float("-inf")
         #: what a resident's erasure clears in other records (/req/privacy/erasure-reaches-records)
         self.reach = ErasureReach(self.spec)
         self.access.person = self._person
@@ -430,7 +435,9 @@ class Service:
                  ] if policy.audited else []
 
         def job(tx: Tx) -> Result:
-            if key is not None and body_hash is not None:
+            # Staged, a key stored since the check above makes the batch's write miss, and
+            # the batch runs again unstaged, where it is found here (see Tx.remember).
+            if key is not None and body_hash is not None and not tx.staging:
                 hit = tx.idempotent(principal.key, key, self._unexpired())
                 if hit is not None:  # the same key, committed since the check above
                     # audited in this transaction: the job runs on the group commit's thread
@@ -446,10 +453,20 @@ class Service:
                 tx.remember(principal.key, key, request, body_hash, 201, headers["ETag"],
                             headers["Location"], (row.rtype, row.id, row.version),
                             utc_text(at), self._unexpired())
+                self._expire_keys(tx)
             tx.audit(audit)
             return Result(201, body, headers)
 
         return job
+
+    def _expire_keys(self, tx: Tx) -> None:
+        """Delete the keys that have expired, at most once a minute in this process: a key
+        expired is forgotten at once (it replays nothing and is written over when used
+        again), and deleting on every create read the table each time."""
+        now = time.monotonic()
+        if now - self._keys_expired >= _KEYS_EXPIRED_EVERY:
+            self._keys_expired = now
+            tx.expire_keys(self._unexpired())
 
     def _unexpired(self) -> str:
         """UTC text before which a remembered Idempotency-Key has expired."""

@@ -154,9 +154,16 @@ _SQL = {
     "seal": "UPDATE events SET head = ?, chain = ?, salt = ? WHERE seq = ?",
     "idempotent": "SELECT request, body_hash, status, etag, location, rtype, rid, version "
                   "FROM idempotency WHERE principal = ? AND key = ? AND created_at >= ?",
+    # A key that has expired is written over; one that has not writes nothing (the job
+    # looked it up first, or, staged, misses: Tx.remember). Expired keys are deleted now and
+    # then, not by every create: that read the table each time.
     "remember": "INSERT INTO idempotency (principal, key, request, body_hash, status, etag, "
                 "location, rtype, rid, version, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (principal, key) "
+                "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in (
+                    "request", "body_hash", "status", "etag", "location", "rtype", "rid",
+                    "version", "created_at")) + " WHERE idempotency.created_at < ? "
+                "RETURNING key",
     "expire": "DELETE FROM idempotency WHERE created_at < ?",
     "forget": "DELETE FROM idempotency WHERE rtype = ? AND rid = ?",
     "event_at": "SELECT seq, data FROM events WHERE rtype = ? AND rid = ? AND version = ? "
@@ -264,6 +271,7 @@ class Tx:
         self._sql = _SQL if dialect == "sqlite" else _SQL_PG
         self._lock = lock
         self._staged: list[_Staged] | None = None
+        self._keys: list[tuple[Any, ...]] = []  # staged Idempotency-Keys (Tx.remember)
         self._missed = False  # a staged write wrote nothing: this transaction must not commit
 
     @property
@@ -291,8 +299,8 @@ class Tx:
             # commits later (/req/core/paging); their events follow the last one, read in
             # the same round trip as the lock is taken.
             self._take_lock(read_last=bool(self._staged))
-        if self._staged:
-            staged, self._staged = self._staged, []
+        if self._staged or self._keys:
+            staged, self._staged = self._staged or [], []
             self._send(staged)
 
     def _take_lock(self, read_last: bool) -> None:
@@ -320,31 +328,44 @@ class Tx:
         if self.dialect == "postgresql":
             self._staged = []
 
+    @property
+    def staging(self) -> bool:
+        """Whether this transaction's writes are staged (:meth:`stage`)."""
+        return self._staged is not None
+
     def flush(self) -> None:
         """Send the staged writes (see :meth:`stage`); :class:`WriteMissed` if one of them,
         now or before, wrote nothing."""
-        if self._staged:
+        if self._staged or self._keys:
             self._ready()
         if self._missed:  # raised before, and caught by someone: still not to be committed
             raise WriteMissed()
 
     def _send(self, staged: list[_Staged]) -> None:
         """The staged writes with their events, a run of the same statement in one round
-        trip."""
+        trip; then the staged Idempotency-Keys, in one more."""
+        keys, self._keys = self._keys, []
         cursor = self._driver().cursor()
         try:
             for name, run in itertools.groupby(
                     staged, key=lambda s: s.name + ("+event" if s.event else "")):
                 rows = [[*s.params, *(() if s.event is None else self._event_values(
                     s.rtype, s.rid, s.version, s.text, s.derived, s.event))] for s in run]
-                cursor.executemany(self._sql[name], rows, returning=True)
-                for _ in rows:
-                    if cursor.fetchone() is None:
-                        self._missed = True
-                        raise WriteMissed()
-                    cursor.nextset()
+                self._all_written(cursor, name, rows)
+            if keys:
+                self._all_written(cursor, "remember", keys)
         finally:
             cursor.close()
+
+    def _all_written(self, cursor: Any, name: str, rows: list[Any]) -> None:
+        """``rows`` written by statement ``name`` (RETURNING a row for each it writes);
+        :class:`WriteMissed` if one of them wrote nothing."""
+        cursor.executemany(self._sql[name], rows, returning=True)
+        for _ in rows:
+            if cursor.fetchone() is None:
+                self._missed = True
+                raise WriteMissed()
+            cursor.nextset()
 
     def _cursor(self, name: str, params: Sequence[Any], use: Callable[[Any], Any]) -> Any:
         cursor = self.raw.cursor()
@@ -997,10 +1018,18 @@ class Tx:
     def remember(self, principal: str, key: str, request: str, body_hash: str, status: int,
                  etag: str | None, location: str | None, made: tuple[str, str, int],
                  at: str, expired_before: str) -> None:
-        """Keep what a create made (``made``: type, id, version), dropping expired keys."""
-        self._run("expire", (expired_before,))
-        self._run("remember", (principal, key, request, body_hash, status, etag, location,
-                               *made, at))
+        """Keep what a create made (``made``: type, id, version), over the key's entry if that
+        was remembered before ``expired_before``.
+
+        Staged, the key goes out with the batch's writes, and a key remembered already and
+        not expired misses (:class:`WriteMissed`): a job need not look its key up again
+        inside a staged batch, as the batch then runs unstaged, where it does."""
+        row = (principal, key, request, body_hash, status, etag, location, *made, at,
+               expired_before)
+        if self._staged is not None:
+            self._keys.append(row)
+        else:
+            self._one("remember", row)
 
     def expire_keys(self, before: str) -> int:
         """Drop the idempotency keys remembered before ``before`` (UTC text); how many."""

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import example as case
 from hypothesis import strategies as st
 
 from reference_server.auth import principal_from
@@ -26,8 +27,11 @@ from .helpers import TOKENS, actor_of, as_creator, example, submitted_issue
 
 #: what a request of the batch does: a create of a new id, of an id stored before the batch,
 #: of an id an earlier create of the batch made; an update of a stored issue from its
-#: version, and one from the version an earlier update of the batch moved it on from
-_STEPS = st.sampled_from(["new", "taken", "again", "update", "stale"])
+#: version, and one from the version an earlier update of the batch moved it on from; a
+#: create with a new Idempotency-Key, one with the key and body of an earlier keyed create
+#: of the batch (a replay), one with its key and another body (422)
+_STEPS = st.sampled_from(["new", "taken", "again", "update", "stale", "keyed", "resent",
+                          "reused"])
 _STAFF = "demo-staff-liu-fang"
 
 
@@ -38,14 +42,15 @@ def _issue(rid: str) -> dict[str, Any]:
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=st.lists(_STEPS, min_size=2, max_size=8))
+@case(plan=["keyed", "reused"])  # a key's other body in the batch
 def test_each_request_of_a_batch_gets_its_own_answer(app: Any, plan: list[str]) -> None:
     service = app.state.sc.service
     store: Store = service.store
     assert store.committer is not None
     staff = principal_from(TOKENS[_STAFF])
 
-    def create(rid: str) -> Any:
-        return service.prepare_create(staff, "Issue", _issue(rid), None)
+    def create(rid: str, key: str | None = None) -> Any:
+        return service.prepare_create(staff, "Issue", _issue(rid), key)
 
     stored = [str(uuid.uuid4()) for _ in plan]
     for rid in stored:  # each step has an issue of its own, stored before the batch
@@ -53,8 +58,19 @@ def test_each_request_of_a_batch_gets_its_own_answer(app: Any, plan: list[str]) 
     jobs, expected = [], []
     made: list[str] = []
     updated: list[str] = []
+    keyed: list[tuple[str, str]] = []  # (key, id) of the batch's keyed creates
+    replays = 0  # answered from an earlier create: no write of their own
     for rid, step in zip(stored, plan, strict=True):
-        if step == "new" or (step == "again" and not made):
+        if step == "keyed" or (step in ("resent", "reused") and not keyed):
+            keyed.append((str(uuid.uuid4()), str(uuid.uuid4())))
+            jobs.append(create(keyed[-1][1], keyed[-1][0]))
+            expected.append(201)
+        elif step in ("resent", "reused"):
+            key, made_id = keyed[-1]
+            jobs.append(create(made_id if step == "resent" else str(uuid.uuid4()), key))
+            expected.append(200 if step == "resent" else 422)
+            replays += step == "resent"
+        elif step == "new" or (step == "again" and not made):
             made.append(str(uuid.uuid4()))
             jobs.append(create(made[-1]))
             expected.append(201)
@@ -86,8 +102,8 @@ def test_each_request_of_a_batch_gets_its_own_answer(app: Any, plan: list[str]) 
     with store.read() as tx:
         first = tx.events(start - 1, 1)
         events = tx.events(start, 100)
-    assert [e.seq for e, _ in events] == list(range(start + 1, start + 1 + sum(
-        status < 300 for status in expected)))
+    writes = sum(status in (200, 201) for status in expected) - replays
+    assert [e.seq for e, _ in events] == list(range(start + 1, start + 1 + writes))
     assert store.sealer is not None
     chain = first[0][0].chain if first else None
     for event, _ in events:  # each digest chains the event to the one before

@@ -6,6 +6,7 @@ database (/req/privacy/erasure-every-copy) — which the tests prove by reading 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 from collections.abc import Iterator
@@ -280,12 +281,19 @@ def test_keys_belong_to_a_principals_identity_not_its_name(tmp_path: Path) -> No
         assert foreign.status_code == 403 and doc["id"] not in foreign.text
 
 
-def test_keys_expire_after_the_stated_period(tmp_path: Path) -> None:
-    app = _app(f"sqlite:///{tmp_path / 'expiry.sqlite3'}")
-    with TestClient(app) as client:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_keys_expire_after_the_stated_period(tmp_path: Path, backend: str) -> None:
+    """An expired key replays nothing, and a create with it makes a new resource that the key
+    then stands for (its old entry is written over, on either database, staged or not)."""
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path / 'expiry.sqlite3'}" if backend == "sqlite"
+               else stack.enter_context(throwaway_pg("sc_expiry")))
+        app = _app(url)
+        client = stack.enter_context(TestClient(app))
         service = app.state.sc.service
         hours = SPEC.parameter("/req/core/idempotency-scope", "retentionHours")
-        assert service.idempotency_period == timedelta(hours=float(hours))
+        period = timedelta(hours=float(hours))
+        assert service.idempotency_period == period
         staff = Api(client).staff
         doc = submitted_issue()
         key = {"Idempotency-Key": "expiring-0001"}
@@ -293,6 +301,26 @@ def test_keys_expire_after_the_stated_period(tmp_path: Path) -> None:
         assert staff.create(doc, headers=key).status_code == 200
         service.idempotency_period = timedelta(0)  # as if the period had passed
         assert staff.create(doc, headers=key).status_code == 409
+        again = submitted_issue()
+        assert staff.create(again, headers=key).status_code == 201
+        service.idempotency_period = period
+        replay = staff.create(again, headers=key)
+        assert replay.status_code == 200 and replay.json()["id"] == again["id"]
+        assert staff.create(doc, headers=key).status_code == 422  # the key is again's now
+        # Keys that have expired are deleted as a create goes by, at most once a minute.
+        with service.store.write() as tx:
+            tx.conn.execute(text("UPDATE idempotency SET created_at = '2000-01-01T00:00:00Z'"))
+        third = {"Idempotency-Key": "expiring-0002"}
+        assert staff.create(submitted_issue(), headers=third).status_code == 201
+        with service.store.read() as tx:  # not within the minute
+            assert tx.conn.execute(text("SELECT count(*) FROM idempotency")).scalar() == 2
+        service._keys_expired = float("-inf")  # a minute has passed
+        assert staff.create(submitted_issue(), headers=third | {
+            "Idempotency-Key": "expiring-0003"}).status_code == 201
+        with service.store.read() as tx:
+            keys = tx.conn.execute(text("SELECT key FROM idempotency ORDER BY key")).scalars()
+            assert list(keys) == ["expiring-0002", "expiring-0003"]
+        service.store.dispose()
 
 
 def test_a_replay_is_a_read_decided_now_and_audited(tmp_path: Path) -> None:
