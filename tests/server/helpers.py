@@ -318,6 +318,20 @@ def feed(base: str) -> list[dict[str, Any]]:
             cursor = page["next"]
 
 
+def whole_feed(who: Any, cursor: str | None = None) -> list[dict[str, Any]]:
+    """Every event of the change feed (after ``cursor``) as ``who`` (an :class:`Api`
+    principal) is served it, page after page: the first page alone holds only the oldest
+    events of a busy store."""
+    events: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+    while True:
+        page = who.get("/changes", params=params).json()
+        if not page["items"]:
+            return events
+        events += page["items"]
+        params = {"limit": 500, "cursor": page["next"]}
+
+
 def killed_under_load(base: str, proc: subprocess.Popen[bytes], count: int) -> list[str]:
     """Four writers create issues on ``base`` until ``count`` are acknowledged, then the
     process is killed with SIGKILL while requests are in flight: the ids it acknowledged."""

@@ -32,27 +32,13 @@ from smartcommunity.integrity import (
 )
 
 from .conftest import make_app
-from .helpers import SPEC, Api, example, later, new_id, submitted_issue
+from .helpers import SPEC, Api, example, later, new_id, submitted_issue, whole_feed
 
 EVENT = Draft202012Validator(SPEC.schema("event.json"), registry=SPEC.registry,
                              format_checker=Draft202012Validator.FORMAT_CHECKER)
 ISSUE_PATH = "/" + SPEC.collection("Issue")
 WITHHELD_MEMBERS = {"specversion", "id", "source", "type", "time", "sequence", "eventdigest",
                     "chaindigest"}
-
-
-def _feed(api: Api, who: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 500}
-        if cursor:
-            params["cursor"] = cursor
-        page = api.as_(who).get("/changes", params=params).json()
-        events.extend(page["items"])
-        if not page["items"]:
-            return events
-        cursor = page["next"]
 
 
 def test_every_history_write_is_chained(api: Api) -> None:
@@ -88,7 +74,7 @@ def test_feed_events_carry_digests_that_verify(api: Api) -> None:
     doc = submitted_issue()
     staff.create(doc)
     staff.act("Issue", doc["id"], "accept")
-    events = _feed(api, "system")
+    events = whole_feed(api.as_("system"))
     assert events and all("chaindigest" in e for e in events)
     assert verify_feed(events) == []
     mine = [e for e in events if e["subject"].endswith(doc["id"])]
@@ -98,9 +84,9 @@ def test_feed_events_carry_digests_that_verify(api: Api) -> None:
 
 
 def test_withheld_events_stand_in_for_what_a_reader_may_not_see(api: Api) -> None:
-    everything = _feed(api, "system")
+    everything = whole_feed(api.as_("system"))
     for role in ("resident", "public", "department"):
-        mine = _feed(api, role)
+        mine = whole_feed(api.as_(role))
         assert [e["id"] for e in mine] == [e["id"] for e in everything]
         stand_ins = [e for e in mine if e["type"] == WITHHELD_TYPE]
         assert stand_ins, role
@@ -120,7 +106,7 @@ def test_events_stored_before_digests_are_sealed_at_start(tmp_path: Path) -> Non
         conn.execute(text("UPDATE events SET head = NULL, chain = NULL, salt = NULL"))
     engine.dispose()
     with TestClient(make_app(url)) as client:
-        events = _feed(Api(client), "system")
+        events = whole_feed(Api(client).as_("system"))
     assert events and all("chaindigest" in e for e in events)
     assert verify_feed(events) == []
     salts = [e["eventsalt"] for e in events]
@@ -216,7 +202,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             doc = submitted_issue()
             staff.create(doc)
             staff.act("Issue", doc["id"], "accept")
-        feeds = {who: _feed(api, who) for who in ("system", "resident")}
+        feeds = {who: whole_feed(api.as_(who)) for who in ("system", "resident")}
     docs = [e["data"] for e in feeds["system"] if len(e.get("data", {}).get("history", ())) > 1]
     return {"feeds": feeds, "docs": docs, "folder": tmp_path_factory.mktemp("verify")}
 

@@ -36,6 +36,7 @@ from .helpers import (
     new_id,
     spelled,
     submitted_issue,
+    whole_feed,
 )
 
 POLICY = SPEC.privacy
@@ -65,7 +66,7 @@ def _documents(api: Api, token: str) -> Iterator[tuple[str, dict[str, Any]]]:
             continue
         for item in resp.json()["items"]:
             yield "list", item
-    for event in served(who.get("/changes", params={"limit": 500}).json()["items"]):
+    for event in served(whole_feed(who)):
         yield "feed", event["data"]
 
 
@@ -216,7 +217,7 @@ def test_community_isolation(api: Api) -> None:
         for item in other.get(f"/{plural}", params={"limit": 500}).json()["items"]:
             assert COMMUNITY not in str({k: item.get(k) for k in (
                 "memberships", "communityDivisionCode", "divisionCode")})
-    for event in served(other.get("/changes", params={"limit": 500}).json()["items"]):
+    for event in served(whole_feed(other)):
         data = event["data"]
         assert data.get("communityDivisionCode", OTHER) == OTHER
         assert data.get("divisionCode", OTHER) == OTHER
@@ -238,7 +239,7 @@ def test_department_sees_only_assigned_issues(api: Api) -> None:
     assert housing.get(f"/issues/{fresh['id']}").status_code == 404
     assert housing.get("/residents").json()["items"] == []
     assert housing.get(f"/residents/{WANG}").status_code == 404
-    for event in served(housing.get("/changes", params={"limit": 500}).json()["items"]):
+    for event in served(whole_feed(housing)):
         assert event["data"]["resourceType"] != "Resident"
         if event["data"]["resourceType"] == "Issue":
             # Decided from the current record: the issue is assigned to housing now.

@@ -15,7 +15,7 @@ from smartcommunity.pointers import pointer
 from smartcommunity.privacy import rekey_pseudonyms
 from smartcommunity.validation import compile_plan, values_at
 
-from .helpers import COMMUNITY, EXAMPLES, KEY, SPEC, Api, later, new_id
+from .helpers import COMMUNITY, EXAMPLES, KEY, SPEC, Api, later, new_id, whole_feed
 
 PERSON = str(SPEC.privacy["recordAccess"]["personType"])
 SHARED = SPEC.privacy["recordAccess"]["consentShared"]
@@ -59,18 +59,6 @@ DEPARTMENTS = {"demo-dept-civil-affairs": ("civil-affairs", True),
                "test-dept-urban-chen-lei": ("urban-management", True)}
 
 
-def _feed(api: Api, who: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
-        items = api.as_(who).get("/changes", params=params).json()
-        if not items["items"]:
-            return events
-        events += items["items"]
-        cursor = items["next"]
-
-
 def _about(events: list[dict[str, Any]], rid: str) -> list[dict[str, Any]]:
     return [e for e in events if isinstance(e.get("data"), dict) and e["data"].get("id") == rid]
 
@@ -97,7 +85,7 @@ def test_hotline_operators_read_what_intake_needs_by_identifier_only(sqlite_api:
     pseudonym = "hmac-sha256:" + "0" * 64
     assert operator.get("/residents", params={"pseudonym": pseudonym}).status_code == 200
     # The feed gives no resident record to a lookup role: the events come withheld.
-    assert not [e for e in _feed(api, "hotline-operator")
+    assert not [e for e in whole_feed(api.as_("hotline-operator"))
                 if isinstance(e.get("data"), dict) and e["data"].get("resourceType") == PERSON]
 
 
@@ -130,7 +118,7 @@ def test_a_system_principal_is_neither_intake_nor_community_staff(sqlite_api: Ap
     # What is not restricted a mirror receives whole.
     assert system.get(f"/residents/{plain['id']}").json()["vulnerabilities"] == \
         plain["vulnerabilities"]
-    events = _feed(api, "system")
+    events = whole_feed(api.as_("system"))
     for event in _about(events, restricted["id"]):
         assert "name" not in event["data"]
     for event in _about(events, issue["id"]):
@@ -159,7 +147,7 @@ def test_a_department_reads_what_the_consent_covers_until_withdrawn(sqlite_api: 
     # A deeper pointer grants no member; the two whole members are given.
     assert set(got) & TAGGED == {"name", "contactPoints"}
     assert got["name"] == doc["name"]
-    assert [e for e in _about(_feed(api, "demo-dept-civil-affairs"), doc["id"])]
+    assert [e for e in _about(whole_feed(api.as_("demo-dept-civil-affairs")), doc["id"])]
     # A department whose assignment on her issue has ended reads nothing.
     assert api.as_("demo-dept-housing").get(f"/residents/{doc['id']}").status_code == 404
     # Lists never show departments a person record.
@@ -173,7 +161,7 @@ def test_a_department_reads_what_the_consent_covers_until_withdrawn(sqlite_api: 
     resp = staff.put(f"/residents/{doc['id']}", withdrawn, if_match=current.headers["etag"])
     assert resp.status_code == 200, resp.text
     assert dept.get(f"/residents/{doc['id']}").status_code == 404
-    assert not _about(_feed(api, "demo-dept-civil-affairs"), doc["id"])
+    assert not _about(whole_feed(api.as_("demo-dept-civil-affairs")), doc["id"])
 
 
 @settings(max_examples=15, deadline=None)
@@ -228,7 +216,7 @@ def test_a_department_reads_whose_issue_it_is_never_who_filed_it_for_her(
     _load(api, agent, client, issue)
     owner = client if for_her else agent
     dept = api.as_("demo-dept-civil-affairs")
-    events = _feed(api, "demo-dept-civil-affairs")
+    events = whole_feed(api.as_("demo-dept-civil-affairs"))
     for doc, shares in ((agent, his), (client, hers)):
         readable = shares and doc is owner
         resp = dept.get(f"/residents/{doc['id']}")

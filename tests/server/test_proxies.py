@@ -37,6 +37,7 @@ from .helpers import (
     later,
     new_id,
     submitted_issue,
+    whole_feed,
 )
 
 PRINCIPALS = load_tokens(TOKENS)
@@ -187,17 +188,6 @@ def _load(api: Api, *docs: dict[str, Any]) -> None:
     api.client.app.state.sc.service.load(list(docs))  # type: ignore[attr-defined]
 
 
-def _events(api: Api, who: str, cursor: str | None) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    while True:
-        params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
-        page = api.as_(who).get("/changes", params=params).json()
-        if not page["items"]:
-            return events
-        events += page["items"]
-        cursor = page["next"]
-
-
 def _shown(events: list[dict[str, Any]], rid: str) -> list[dict[str, Any]]:
     """The events carrying the data of ``rid``."""
     return [e for e in events if e["type"] != WITHHELD_TYPE and e["data"].get("id") == rid]
@@ -239,7 +229,7 @@ def test_withdrawing_the_consent_behind_a_proxy_ends_it(sqlite_api: Api) -> None
     assert refused.status_code == 403, refused.text
     assert li.post(f"{path}/erasure-request", {},
                    if_match=resp.headers["etag"]).status_code == 404
-    assert not _shown(_events(api, PROXY, start), her["id"])
+    assert not _shown(whole_feed(api.as_(PROXY), start), her["id"])
 
 
 def test_an_ended_proxy_keeps_nothing_of_what_he_submitted_for_her(sqlite_api: Api) -> None:
@@ -265,7 +255,7 @@ def test_an_ended_proxy_keeps_nothing_of_what_he_submitted_for_her(sqlite_api: A
     assert li.get(f"/issues/{doc['id']}").status_code == 404
     assert doc["id"] not in {i["id"] for i in li.get("/issues", params={"limit": 500})
                              .json()["items"]}
-    assert not _shown(_events(api, PROXY, start), doc["id"])
+    assert not _shown(whole_feed(api.as_(PROXY), start), doc["id"])
     # Published, he reads it as any resident of the community, and may not withdraw it.
     issue = api.staff.get(f"/issues/{doc['id']}")
     published = {**issue.json(), "publication": {"published": True, "decidedAt": later(0)}}
