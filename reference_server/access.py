@@ -34,7 +34,7 @@ import orjson
 
 from smartcommunity.identifiers import citizen_id_birth_date
 from smartcommunity.lifecycle import lifecycle_for
-from smartcommunity.pointers import pointer, resolve_pointer
+from smartcommunity.pointers import pointer, resolve_pointer, strings_at
 from smartcommunity.privacy import RedactionProfile, hide_results, redact, results_rule
 from smartcommunity.specification import Spec
 from smartcommunity.validation import compile_plan, compile_walk
@@ -365,7 +365,7 @@ class Access:
             return []
         return [(i, copy.deepcopy(item))
                 for i, item in enumerate(items if isinstance(items, list) else ())
-                if self._owned(principal, _residents_named(item, members), now)]
+                if self._owned(principal, strings_at(item, members), now)]
 
     def _restore_items(self, rtype: str, doc: dict[str, Any],
                        own: list[tuple[int, Any]]) -> None:
@@ -388,7 +388,7 @@ class Access:
 
     def named_residents(self, stored: Stored) -> list[str]:
         """The residents the ``ownedBy`` members of ``stored`` name, in their order."""
-        return _residents_named(stored.doc, self.owned_by.get(stored.rtype, ()))
+        return strings_at(stored.doc, self.owned_by.get(stored.rtype, ()))
 
     def in_grids(self, principal: Principal, doc: Mapping[str, Any],
                  now: datetime | None = None) -> bool:
@@ -873,20 +873,6 @@ def birth_date(doc: Mapping[str, Any]) -> date | None:
         if born is not None:
             return born
     return None
-
-
-def _residents_named(node: Any, pointers: Iterable[str]) -> list[str]:
-    """The ids the members at ``pointers`` of ``node`` give, in their order (an ``ownedBy``
-    list: the last names her whose it is, an earlier one who acted for her)."""
-    named: list[str] = []
-    for where in pointers:
-        try:
-            value = resolve_pointer(node, where)
-        except LookupError:
-            continue
-        if isinstance(value, str):
-            named.append(value)
-    return named
 
 
 def strip_reporter(doc: dict[str, Any], person_roles: Iterable[str]) -> None:

@@ -7,14 +7,17 @@ and :func:`nodes`, the one walk over every place.
 1
 >>> [n for n in nodes({"a": [{"b": 1}]}) if isinstance(n, int)]
 [1]
+>>> strings_at({"a": "x", "b": 2, "c": {"d": "y"}}, ["/c/d", "/b", "/e", "/a"])
+['y', 'x']
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["escape_token", "nodes", "pointer", "resolve_pointer", "unescape_token"]
+__all__ = ["escape_token", "nodes", "pointer", "resolve_pointer", "strings_at",
+           "unescape_token"]
 
 
 def escape_token(token: str | int) -> str:
@@ -51,6 +54,21 @@ def resolve_pointer(document: Any, pointer: str) -> Any:
         else:
             raise LookupError(pointer)
     return node
+
+
+def strings_at(document: Any, pointers: Iterable[str]) -> list[str]:
+    """The strings at ``pointers`` in ``document``, in the pointers' order; a pointer that
+    names nothing, or something other than a string, gives none (privacy.json's ``ownedBy``
+    lists are read so: the last names her whose the record is)."""
+    found: list[str] = []
+    for where in pointers:
+        try:
+            value = resolve_pointer(document, where)
+        except LookupError:
+            continue
+        if isinstance(value, str):
+            found.append(value)
+    return found
 
 
 def nodes(document: Any) -> Iterator[Any]:

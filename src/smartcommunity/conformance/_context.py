@@ -19,7 +19,7 @@ from typing import Any
 
 from .._moments import CHINA_STANDARD_TIME
 from ..participation import fewest_reply_days, moment, voice_types
-from ..pointers import resolve_pointer
+from ..pointers import strings_at
 from ..profiles import Profile
 from ..specification import Spec
 from ._client import Client, Exchange, Response
@@ -272,14 +272,8 @@ class KitContext:
         her; an earlier one names who acted for her, whose it is only while a proxy of hers in
         force names them (/req/residents/proxy-scope)."""
         access = self.spec.privacy.get("recordAccess") or {}
-        named = []
-        for where in (access.get("ownedBy") or {}).get(str(doc.get("resourceType")), ()):
-            try:
-                owner = resolve_pointer(doc, where)
-            except LookupError:
-                continue
-            if isinstance(owner, str):
-                named.append(owner)
+        owned_by = (access.get("ownedBy") or {}).get(str(doc.get("resourceType")), ())
+        named = strings_at(doc, owned_by)
         if not named or who.resident is None:
             return False
         if named[-1] == who.resident:
