@@ -57,7 +57,7 @@ from ._indexes import (
     index_of,
 )
 from ._rows import AuditRow, Change, EventRow, NewEvent, Stored, joined, split
-from ._tables import audit, events, named_ever, resources, server_info, terms
+from ._tables import audit, events, idempotency, named_ever, resources, server_info, terms
 
 __all__ = ["Duplicate", "ListQuery", "Scope", "Sealer", "Tx", "WriteMissed"]
 
@@ -131,9 +131,11 @@ _AUDIT = tuple(c.name for c in audit.columns if not c.primary_key)
 _ROW_COLUMNS = ("rtype", "id", "version", "doc", *COLUMNS)
 #: what an upsert writes over a stored row of the same id
 _OVERWRITE = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _ROW_COLUMNS[2:])
-#: the columns of an event and of a term, in table order: the order Tx builds their values
+#: the columns of an event, of a term and of a remembered key, in table order: the order Tx
+#: builds their values (a key's first two, principal and key, are its primary key)
 _EVENT_COLUMNS = tuple(c.name for c in events.columns)
 _TERM_COLUMNS = tuple(c.name for c in terms.columns)
+_KEY_COLUMNS = tuple(c.name for c in idempotency.columns)
 _SQL = {
     "get": "SELECT seq, version, communities, departments, doc FROM resources "
            "WHERE rtype = ? AND id = ?",
@@ -157,13 +159,10 @@ _SQL = {
     # A key that has expired is written over; one that has not writes nothing (the job
     # looked it up first, or, staged, misses: Tx.remember). Expired keys are deleted now and
     # then, not by every create: that read the table each time.
-    "remember": "INSERT INTO idempotency (principal, key, request, body_hash, status, etag, "
-                "location, rtype, rid, version, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (principal, key) "
-                "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in (
-                    "request", "body_hash", "status", "etag", "location", "rtype", "rid",
-                    "version", "created_at")) + " WHERE idempotency.created_at < ? "
-                "RETURNING key",
+    "remember": f"INSERT INTO idempotency ({', '.join(_KEY_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in _KEY_COLUMNS)}) ON CONFLICT (principal, key) "
+                "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _KEY_COLUMNS[2:])
+                + " WHERE idempotency.created_at < ? RETURNING key",
     "expire": "DELETE FROM idempotency WHERE created_at < ?",
     "forget": "DELETE FROM idempotency WHERE rtype = ? AND rid = ?",
     "event_at": "SELECT seq, data FROM events WHERE rtype = ? AND rid = ? AND version = ? "
@@ -418,7 +417,7 @@ class Tx:
         seq = int(row[0])
         self._put_terms(seq, rtype, derived)
         if event is not None:
-            self._run("event", self._event_values(rtype, rid, version, text, derived, event))
+            self._append(rtype, rid, version, text, derived, event)
         return seq
 
     def replace(self, stored: Stored, version: int, text: str, derived: Derived,
@@ -436,8 +435,7 @@ class Tx:
         self._run("drop_terms", (stored.seq,))
         self._put_terms(stored.seq, stored.rtype, derived)
         if event is not None:
-            self._run("event", self._event_values(stored.rtype, stored.id, version, text,
-                                                  derived, event))
+            self._append(stored.rtype, stored.id, version, text, derived, event)
         return True
 
     def _write_pg(self, name: str, values: Sequence[Any], rtype: str, rid: str, version: int,
@@ -904,8 +902,13 @@ class Tx:
 
     def append_event(self, rtype: str, rid: str, kind: str, action: str, version: int,
                      time: str, data: str, derived: Derived, head: str | None = None) -> int:
-        values = self._event_values(rtype, rid, version, data, derived,
-                                    NewEvent(kind, action, time, head))
+        return self._append(rtype, rid, version, data, derived,
+                            NewEvent(kind, action, time, head))
+
+    def _append(self, rtype: str, rid: str, version: int, data: str, derived: Derived,
+                event: NewEvent) -> int:
+        """Write the next event; its sequence number."""
+        values = self._event_values(rtype, rid, version, data, derived, event)
         self._run("event", values)
         return int(values[0])
 
