@@ -273,6 +273,27 @@ def server(url: str, tokens: Path, log: Path, workers: int = 1,
         yield base, proc
 
 
+def revision_for(url: str, root: Path) -> None:
+    """Take the store at ``url`` back to the newest storage revision the checkout at ``root``
+    knows, if this version migrated it further: an earlier version does not start on a store
+    of a revision it does not know, and each server upgrades the store again as it starts."""
+    versions = root / "reference_server" / "storage" / "migrations" / "versions"
+    known = {m.group(1) for f in versions.glob("*.py")
+             if (m := re.search(r'^revision = "(\w+)"', f.read_text(encoding="utf-8"), re.M))}
+    from alembic import command
+
+    from reference_server.storage import migrations_config
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if known and current not in known:
+            print(f"  the store goes back from revision {current} to {max(known)} for {root}",
+                  flush=True)
+            command.downgrade(migrations_config(conn), max(known))
+    engine.dispose()
+
+
 @contextlib.contextmanager
 def serving(url: str, tokens: Path, log: Path, workers: int = 1,
             root: Path = ROOT) -> Iterator[str]:
@@ -596,6 +617,7 @@ def writes_of(url: str, work: Path, seconds: float, baseline: Path | None,
     runs: dict[tuple[str, int], list[Writes]] = {}
     for n in range(repeat):
         for label, root in versions:
+            revision_for(url, root)
             with (server(url, tokens, log, root=root) as (first, one),
                   server(url, tokens, log, root=root) as (second, two)):
                 for base in (first, second):

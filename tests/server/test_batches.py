@@ -29,9 +29,10 @@ from .helpers import TOKENS, actor_of, as_creator, example, submitted_issue
 #: of an id an earlier create of the batch made; an update of a stored issue from its
 #: version, and one from the version an earlier update of the batch moved it on from; a
 #: create with a new Idempotency-Key, one with the key and body of an earlier keyed create
-#: of the batch (a replay), one with its key and another body (422)
+#: of the batch (a replay), one with its key and another body (422); a read that logs what
+#: it disclosed (/req/privacy/audit-log)
 _STEPS = st.sampled_from(["new", "taken", "again", "update", "stale", "keyed", "resent",
-                          "reused"])
+                          "reused", "read"])
 _STAFF = "demo-staff-liu-fang"
 
 
@@ -43,6 +44,7 @@ def _issue(rid: str) -> dict[str, Any]:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=st.lists(_STEPS, min_size=2, max_size=8))
 @case(plan=["keyed", "reused"])  # a key's other body in the batch
+@case(plan=["read", "taken", "read"])  # the batch runs again: each read logged once
 def test_each_request_of_a_batch_gets_its_own_answer(app: Any, plan: list[str]) -> None:
     service = app.state.sc.service
     store: Store = service.store
@@ -60,8 +62,14 @@ def test_each_request_of_a_batch_gets_its_own_answer(app: Any, plan: list[str]) 
     updated: list[str] = []
     keyed: list[tuple[str, str]] = []  # (key, id) of the batch's keyed creates
     replays = 0  # answered from an earlier create: no write of their own
+    reads: list[str] = []  # the resident each read logged, in the batch's order
     for rid, step in zip(stored, plan, strict=True):
-        if step == "keyed" or (step in ("resent", "reused") and not keyed):
+        if step == "read":
+            reads.append(str(uuid.uuid4()))
+            row = service.audit_row(staff, "read", reads[-1], ["/name"], ["c1"], "2026")
+            jobs.append(lambda tx, row=row: tx.audit([row]))
+            expected.append(None)
+        elif step == "keyed" or (step in ("resent", "reused") and not keyed):
             keyed.append((str(uuid.uuid4()), str(uuid.uuid4())))
             jobs.append(create(keyed[-1][1], keyed[-1][0]))
             expected.append(201)
@@ -92,11 +100,11 @@ def test_each_request_of_a_batch_gets_its_own_answer(app: Any, plan: list[str]) 
     batch = [_Job(job) for job in jobs]
     store.committer._commit(batch)
 
-    def answer(item: _Job) -> int:
+    def answer(item: _Job) -> int | None:
         if isinstance(item.error, ProblemError):
             return item.error.status
         assert item.error is None, item.error
-        return int(item.result.status)
+        return None if item.result is None else int(item.result.status)
 
     assert [answer(item) for item in batch] == expected
     with store.read() as tx:
@@ -111,6 +119,9 @@ def test_each_request_of_a_batch_gets_its_own_answer(app: Any, plan: list[str]) 
             event.seq, event.rtype, event.rid, event.kind, event.action, event.version,
             event.time, (), (), "", event.head, salt=event.salt)))
         assert event.chain == chain
+    with store.read() as tx:  # each read logged once, whether or not the batch ran again
+        logged = [row.resident for rid in reads for row in tx.audit_events(rid, None, 0, 10)]
+    assert logged == reads
 
 
 def test_a_batch_takes_the_write_lock_once_its_jobs_have_run(
