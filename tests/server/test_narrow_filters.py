@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from benchmarks.city import Scale, generate
-from reference_server.storage import Change, ListQuery, Scope, Store, Tx
+from reference_server.storage import Change, ListQuery, Scope, Store, Tx, utc_text
 
 from .helpers import throwaway_pg
 
@@ -173,6 +174,50 @@ def test_a_category_page_reads_its_codes_and_rows_as_of_one_moment(pg_store: Sto
         finally:
             move(moved["category"])
     assert moved["id"] in page
+
+
+#: every time the issues are listed by, in UTC as stored: a range's bounds fall on or next to
+#: them, so that issues lie on both sides of each bound, a minute away
+_TIMES = sorted({utc_text(t) for d in ISSUES
+                 for t in (d["submittedAt"], d["meta"]["lastUpdated"])})
+
+
+def _near(index: int, minutes: int) -> str:
+    at = datetime.fromisoformat(_TIMES[index].replace("Z", "+00:00"))
+    return utc_text((at + timedelta(minutes=minutes)).isoformat())
+
+
+#: a range from near one such time to near another up to 40 further on (about five weeks of
+#: these issues), either bound perhaps open, or the two the wrong way round
+_range = st.tuples(st.integers(0, len(_TIMES) - 1), st.integers(-2, 40),
+                   st.integers(-1, 1), st.integers(-1, 1),
+                   st.sampled_from(["both", "from", "to"])).map(
+    lambda r: (_near(r[0], r[2]) if r[4] != "to" else None,
+               _near(min(max(r[0] + r[1], 0), len(_TIMES) - 1), r[3])
+               if r[4] != "from" else None))
+
+
+@settings(max_examples=100, deadline=None)
+@given(since=st.none() | _range.map(lambda r: r[0] or r[1]), submitted=st.none() | _range,
+       urgency=st.none() | st.sampled_from(URGENCIES), after=st.integers(0, COUNT),
+       limit=st.integers(1, 60), newest_first=st.booleans())
+def test_a_time_range_on_postgresql_is_the_page_sqlite_walks(
+        store: Store, pg_store: Store, since: str | None,
+        submitted: tuple[str | None, str | None] | None, urgency: str | None, after: int,
+        limit: int, newest_first: bool) -> None:
+    """A time range on PostgreSQL, planned by its estimate of the range's share (read in seq
+    order, or from the time's index and sorted), gives the page SQLite walks: any bounds, on
+    any minute, open at either end or the wrong way round, from any cursor, either way round."""
+    start, end = submitted or (None, None)
+    query = ListQuery(updated_since=since, submitted_from=start, submitted_to=end,
+                      urgency=urgency)
+    pages = []
+    for each in (store, pg_store):
+        with each.read() as tx:
+            tx.narrow_rows = 0  # type: ignore[misc]
+            pages.append([r.id for r in tx.page("Issue", query, Scope(), after, limit,
+                                                newest_first=newest_first)])
+    assert pages[1] == pages[0]
 
 
 def _plan(store: Store, query: ListQuery) -> str:
