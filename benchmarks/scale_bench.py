@@ -65,6 +65,8 @@ from reference_server.http import encode_cursor  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
 
 CONNECTIONS = 16
+#: the p99 every list page is to keep at CONNECTIONS connections, first page and deep alike
+TARGET_P99_MS = 50.0
 READER = "demo-system-mirror"  # a system that reads every community
 WRITER = "demo-staff-liu-fang"
 SMALL = Scale(residents=200, issues=600, consultations=10, communities=2, seed=3)
@@ -95,6 +97,26 @@ class Load:
             + (f" db {self.database_ms:.2f}" if self.database_ms is not None else "")
             + f" ms; alone first {self.cold_ms:.1f} ms)")
         return f"p50 {self.p50:7.2f} p99 {self.p99:7.2f} ms{cpu}{bad}"
+
+
+def within_target(measures: list[tuple[str, Load]]) -> str:
+    """How many of ``measures`` (label, load) kept p99 within :data:`TARGET_P99_MS`, and which
+    did not: one that had errors or no answer did not.
+
+    >>> ok, slow = Load(500, 20, 45, 0, "wrk"), Load(300, 40, 80, 0, "wrk")
+    >>> within_target([("/a first", ok), ("/a deep", slow), ("/b", Load(0, 0, 0, 0, "wrk"))])
+    'p99 ≤ 50 ms: 1 of 3; not: /a deep (80 ms), /b (no answer)'
+    >>> within_target([("/a first", ok), ("/a deep", Load(400, 20, 30, 3, "wrk"))])
+    'p99 ≤ 50 ms: 1 of 2; not: /a deep (3 errors)'
+    """
+    missed = []
+    for label, load in measures:
+        if not load.rps or load.errors:
+            missed.append(f"{label} ({f'{load.errors} errors' if load.rps else 'no answer'})")
+        elif load.p99 > TARGET_P99_MS:
+            missed.append(f"{label} ({load.p99:.0f} ms)")
+    kept = f"p99 ≤ {TARGET_P99_MS:.0f} ms: {len(measures) - len(missed)} of {len(measures)}"
+    return kept + (f"; not: {', '.join(missed)}" if missed else "")
 
 
 # -- load ------------------------------------------------------------------------------------
@@ -437,16 +459,23 @@ def list_loads(full: tuple[str, int, str], small: tuple[str, int, str], seconds:
           f"{workers} server process(es); first page | cursor ¾ deep; small town beside; "
           "each after one request alone, with the processor time per request of the server's "
           "processes and PostgreSQL's", flush=True)
+    city: list[tuple[str, Load]] = []
+    towns: list[tuple[str, Load]] = []
     for lbl, path, deep in full_q:
         first = measured_load(base, pid, path, seconds, postgres)
+        city.append((f"{lbl} first", first))
         line = f"  {lbl:<30} first {first.cell()}"
         if lbl in small_q:
             town = measured_load(small_base, small_pid, small_q[lbl], seconds, postgres)
+            towns.append((lbl, town))
             line += f" (small {town.cell()})"
         if deep:
             far = measured_load(base, pid, deep, seconds, postgres)
+            city.append((f"{lbl} deep", far))
             line += f" | deep {far.cell()}"
         print(line, flush=True)
+    print(f"  the city, {within_target(city)}\n  the small town, {within_target(towns)}",
+          flush=True)
 
 
 def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path,
