@@ -27,23 +27,22 @@ import copy
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from smartcommunity.identifiers import citizen_id_birth_date
 from smartcommunity.lifecycle import lifecycle_for
-from smartcommunity.pointers import pointer, resolve_pointer, strings_at
+from smartcommunity.pointers import resolve_pointer, strings_at
 from smartcommunity.privacy import RedactionProfile, hide_results, redact, results_rule
 from smartcommunity.specification import Spec
-from smartcommunity.validation import compile_plan, compile_walk
+from smartcommunity.validation import compile_plan
 
 from .auth import Principal
 from .settings import CST
-from .storage import Scope, Stored, utc_text
+from .storage import PersonFacts, Scope, Stored, birth_date, person_rules, pipl_paths, utc_text
 
-__all__ = ["Access", "Presented", "erased_members"]
+__all__ = ["Access", "Presented", "birth_date", "erased_members"]
 
 
 def erased_members(schema: Mapping[str, Any]) -> tuple[str, ...]:
@@ -70,10 +69,10 @@ def _erased(schema: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
 class Presented:
     """A resource as one principal may see it: the document, or its stored JSON unchanged."""
 
-    __slots__ = ("audience", "doc", "minor", "text")
+    __slots__ = ("audience", "doc", "facts", "minor", "text")
 
     def __init__(self, audience: str, doc: dict[str, Any] | None, text: str | None,
-                 minor: bool | None = None) -> None:
+                 minor: bool | None = None, facts: PersonFacts | None = None) -> None:
         self.audience = audience
         self.doc = doc
         self.text = text
@@ -81,6 +80,8 @@ class Presented:
         #: decides): what of it is sensitive for the audit log follows the whole record, not
         #: the members the reader received (/req/privacy/audit-log)
         self.minor = minor
+        #: the stored facts of a person's record that decided it goes out as stored
+        self.facts = facts
 
     def json(self) -> Any:
         """Something ``orjson.dumps`` embeds without copying the stored text again."""
@@ -197,6 +198,8 @@ class Access:
         #: in a minor's record, class → the class it is treated as
         #: (/req/residents/minor-sensitive)
         self.minor_treatment: Mapping[str, str] = record.get("minorTreatment") or {}
+        #: how a person record's facts are derived and read (storage ``_person``)
+        self.person_rules = person_rules(spec)
         #: the audience of a principal without a token: what is left when nothing else fits
         self.anonymous_audience = str(self.role_audience[record["anonymousRole"]])
         self.minor_audience = {a: self._as_minor(a) for a in self.treatments}
@@ -272,7 +275,7 @@ class Access:
         if principal.role in self.own_record_roles:
             return False
         treatment = self.treatments[self.role_audience[principal.role]]
-        tagged = [(path, cls) for path, cls in _pipl_paths(self.spec, rtype)
+        tagged = [(path, cls) for path, cls in pipl_paths(self.spec, rtype)
                   if treatment.get(cls, "keep") != "keep"]
         for path in paths:
             for where, _ in tagged:
@@ -600,9 +603,10 @@ class Access:
                 or principal.role in self.intake_roles or audience == "self"
                 or (state is None and self._whole(principal, audience, stored))):
             return Presented(audience, None, text)
-        if (rtype == self.person_type and state is None and audience in self.untouched
-                and self._resident_whole(principal, stored, audience, now)):
-            return Presented(audience, None, text)
+        if rtype == self.person_type and state is None and audience in self.untouched:
+            whole = self._resident_whole(principal, stored, audience, now)
+            if whole is not None:
+                return whole
         # An earlier state is parsed here, into objects nothing else holds: redaction may
         # change them in place rather than copy them.
         doc = stored.doc if state is None else self.as_decided_now(orjson.loads(state), stored)
@@ -662,20 +666,29 @@ class Access:
         return tuple(f'"{v}"' for v in sorted(values))
 
     def _resident_whole(self, principal: Principal, stored: Stored, audience: str,
-                        now: datetime | None) -> bool:
-        """Whether the person record ``stored`` reaches ``principal`` of an ``untouched``
-        audience exactly as stored (what :meth:`_resident` would do changes nothing)."""
-        doc = stored.doc
+                        now: datetime | None) -> Presented | None:
+        """The person record ``stored`` as it reaches ``principal`` of an ``untouched``
+        audience when that is exactly as stored (what :meth:`_resident` would do changes
+        nothing), else None; decided by its stored facts where it has them, unparsed."""
+        if principal.role in self.consent_roles or (audience, stored.rtype) in self._necessary:
+            return None
+        facts = self.person_rules.read(stored.facts)
+        doc = stored.doc if facts is None else facts.doc
         restriction = doc.get("restriction")
         state = restriction.get("state") if isinstance(restriction, Mapping) else None
-        return not (
-            state == self.erased_state
-            or (self.is_restricted(doc)
-                and not self._may_see_restricted(principal, stored, audience, now))
-            or principal.role in self.consent_roles
-            or (audience, stored.rtype) in self._necessary
-            or (audience != "self" and self.minor_audience[audience] != audience
-                and self.is_minor(doc, now)))
+        if state == self.erased_state or (
+                self.is_restricted(doc)
+                and not self._may_see_restricted(principal, stored, audience, now)):
+            return None
+        if facts is None:
+            if (audience != "self" and self.minor_audience[audience] != audience
+                    and self.is_minor(doc, now)):
+                return None
+            return Presented(audience, None, stored.text)
+        minor = self.is_minor(doc, now)
+        if minor and audience != "self" and self.minor_audience[audience] != audience:
+            return None
+        return Presented(audience, None, stored.text, minor, facts)
 
     @functools.cached_property
     def _necessary(self) -> frozenset[tuple[str, str]]:
@@ -715,7 +728,7 @@ class Access:
             # Only what the current consent covers (/req/privacy/department-consent).
             members = self.consent_members(stored.doc, principal, now) or frozenset()
             if "" not in members:
-                tagged = {path[0] for path, _ in _pipl_paths(self.spec, self.person_type)}
+                tagged = {path[0] for path, _ in pipl_paths(self.spec, self.person_type)}
                 doc = {k: v for k, v in doc.items() if k not in tagged or k in members}
         minor: bool | None = None
         if audience != "self":
@@ -791,15 +804,16 @@ class Access:
         """JSON Pointers of the sensitive information ``doc`` (a person's record, or what a
         reader was given of it) discloses; ``minor``: whether it went out as a minor's, as
         :meth:`present` decided from the whole record (None: ``doc`` decides)."""
-        classes = frozenset(self.minor_treatment.values())
-        if (minor if minor is not None else self.is_minor(doc, now)):
-            classes |= frozenset(self.minor_treatment)
-        found: list[tuple[int, str]] = []
-        _sensitive_walk(self.spec, self.person_type, classes)(doc, found)
-        # The walk meets the paths interleaved; the log lists them path by path, each in
-        # document order (a stable sort keeps that order within a path).
-        found.sort(key=lambda item: item[0])
-        return [where for _, where in found]
+        found = PersonFacts({}, self.person_rules.fields(doc))
+        return found.disclosed(minor if minor is not None else self.is_minor(doc, now))
+
+    def disclosed(self, stored: Stored, presented: Presented,
+                  now: datetime | None = None) -> list[str]:
+        """:meth:`sensitive_pointers` of the person record ``stored`` served as stored
+        (``presented``): read from the facts that decided so, where they did, unparsed."""
+        if presented.facts is not None and presented.minor is not None:
+            return presented.facts.disclosed(presented.minor)
+        return self.sensitive_pointers(stored.doc, now, minor=presented.minor)
 
     def is_erased(self, doc: Mapping[str, Any]) -> bool:
         """Whether ``doc`` is a person's record that has been erased."""
@@ -823,31 +837,6 @@ class Access:
         return age < self.minor_age
 
 
-@functools.cache
-def _sensitive_walk(spec: Spec, rtype: str, classes: frozenset[str]
-                    ) -> Callable[[Any, list[tuple[int, str]]], None]:
-    """``walk(doc, found)``: appends to ``found`` (the path's place in the plan, the pointer)
-    of every value ``doc`` holds at a path tagged with one of ``classes``. Compiled once: a
-    page of residents audits fifty records, and walking each path from the root for each one
-    cost half the page."""
-    chosen = [(path, i) for i, (path, cls) in enumerate(_pipl_paths(spec, rtype))
-              if cls in classes]
-
-    def visit(items: list[int], var: str, where: str, pad: str) -> list[str]:
-        return [f"{pad}found.append(({i}, pointer({where})))" for i in items]
-
-    walk: Callable[[Any, list[tuple[int, str]]], None] = compile_walk(
-        chosen, visit, {"pointer": pointer}, f"<sensitive members of {rtype}>", extra="found")
-    return walk
-
-
-@functools.cache
-def _pipl_paths(spec: Spec, rtype: str) -> tuple[tuple[tuple[str | None, ...], str], ...]:
-    plan = compile_plan(spec, rtype)
-    # A tagged container covers its whole value; a nested tag inside one is reported too.
-    return tuple((path, cls) for path, cls, _ in plan.pipl)
-
-
 def _reached(value: Any, moment: str, *, absent: bool = True) -> bool:
     """Whether the time ``value`` is at or before ``moment`` (UTC text); ``absent`` when it is
     missing."""
@@ -857,22 +846,6 @@ def _reached(value: Any, moment: str, *, absent: bool = True) -> bool:
         return utc_text(str(value)) <= moment
     except ValueError:
         return not absent  # unreadable: not granted, but withdrawn or expired
-
-
-def birth_date(doc: Mapping[str, Any]) -> date | None:
-    """birthDate, or the date in a valid full GB 11643 number of the record."""
-    raw = doc.get("birthDate")
-    if isinstance(raw, str):
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    for document in doc.get("identityDocuments") or ():
-        number = document.get("number") if isinstance(document, Mapping) else None
-        born = citizen_id_birth_date(number) if isinstance(number, str) else None
-        if born is not None:
-            return born
-    return None
 
 
 def strip_reporter(doc: dict[str, Any], person_roles: Iterable[str]) -> None:

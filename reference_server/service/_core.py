@@ -335,9 +335,10 @@ class Service:
         for stored, presented in shown:
             if not self.policies[stored.rtype].audited:
                 continue
-            # Served as stored: the row's document, parsed already, is what was disclosed.
-            doc = stored.doc if presented.text is stored.text else presented.document()
-            fields = self.access.sensitive_pointers(doc, minor=presented.minor)
+            # Served as stored: the row's facts say what it disclosed.
+            fields = (self.access.disclosed(stored, presented)
+                      if presented.text is stored.text else
+                      self.access.sensitive_pointers(presented.document(), minor=presented.minor))
             if fields:
                 rows.append(self.audit_row(principal, operation, stored.id, fields,
                                            stored.communities, at))

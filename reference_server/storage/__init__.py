@@ -21,6 +21,7 @@ from ._indexes import (
     external_ref_key,
     index_of,
 )
+from ._person import PersonFacts, PersonRules, birth_date, person_rules, pipl_paths
 from ._privacy import named_residents
 from ._rows import AuditRow, Change, EventRow, NewEvent, Stored, joined, split
 from ._statistics import (
@@ -36,8 +37,9 @@ from ._transactions import Duplicate, ListQuery, Scope, Sealer, Tx
 
 __all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "PUBLISHED_GRID", "VISIBILITY",
            "AuditRow", "Change", "Committer", "Derived", "Duplicate", "EventRow",
-           "Index", "ListQuery", "NewEvent", "Scope", "Sealer", "Store", "Stored",
-           "Terms", "Tx", "bbox_terms", "changed_between", "derive", "external_ref_key",
-           "feed_head", "filter_paths", "index_of", "joined", "metadata",
-           "migrations_config", "month_counts", "named_residents", "published_frame",
-           "selects", "split", "submission_cell", "utc_text"]
+           "Index", "ListQuery", "NewEvent", "PersonFacts", "PersonRules", "Scope", "Sealer",
+           "Store", "Stored", "Terms", "Tx", "bbox_terms", "birth_date", "changed_between",
+           "derive", "external_ref_key", "feed_head", "filter_paths", "index_of", "joined",
+           "metadata", "migrations_config", "month_counts", "named_residents",
+           "person_rules", "pipl_paths", "published_frame", "selects", "split",
+           "submission_cell", "utc_text"]

@@ -29,6 +29,7 @@ from ._indexes import (
     index_of,
     point_terms,
 )
+from ._person import person_facts
 from ._privacy import is_published, named_residents, published_area
 from ._rows import joined, split
 from ._tables import resources
@@ -54,6 +55,8 @@ class Derived:
     communities: tuple[str, ...]
     departments: tuple[str, ...]
     terms: tuple[Term, ...]
+    #: what decides how a person's record is served (see ``_person``); None for other types
+    person_facts: str | None = None
 
 
 #: the columns an index may fill from a member, and which of them hold times
@@ -223,5 +226,6 @@ def derive(doc: Mapping[str, Any], previous_communities: Iterable[str] = ()) -> 
         communities=tuple(dict.fromkeys(communities)),
         departments=tuple(dict.fromkeys(departments)),
         terms=tuple((k, v, u) for (k, v), u in terms.items()),
+        person_facts=person_facts(doc),
     )
 

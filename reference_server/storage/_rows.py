@@ -32,11 +32,11 @@ def split(value: str | None) -> tuple[str, ...]:
 class Stored:
     """A resource row; the document is parsed only when someone needs it."""
 
-    __slots__ = ("_doc", "communities", "departments", "derived", "id", "rtype", "seq", "text",
-                 "version")
+    __slots__ = ("_doc", "communities", "departments", "derived", "facts", "id", "rtype", "seq",
+                 "text", "version")
 
     def __init__(self, seq: int, rtype: str, rid: str, version: int, text: str,
-                 communities: str, departments: str) -> None:
+                 communities: str, departments: str, facts: str | None = None) -> None:
         self.seq = seq
         self.rtype = rtype
         self.id = rid
@@ -44,6 +44,8 @@ class Stored:
         self.text = text
         self.communities = split(communities)
         self.departments = split(departments)
+        #: a person record's facts as stored (``_person``), where the read fetched them
+        self.facts = facts
         self._doc: dict[str, Any] | None = None
         self.derived: Derived | None = None  # set on a row prepared for writing
 
@@ -54,6 +56,7 @@ class Stored:
         row = cls(seq, str(doc["resourceType"]), str(doc["id"]),
                   int(doc["meta"]["versionId"]), text, "", "")
         row.communities, row.departments = derived.communities, derived.departments
+        row.facts = derived.person_facts
         row._doc = doc
         row.derived = derived
         return row

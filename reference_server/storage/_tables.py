@@ -85,6 +85,8 @@ resources = Table(
     Column("urgency", String(64)),
     *_scope(),
     Column("doc", Text, nullable=False),
+    # A person record's facts that decide how it is served (``_person``), written with it.
+    Column("person_facts", Text),
     UniqueConstraint("rtype", "id", name="uq_resources_rtype_id"),
     Index("ix_resources_rtype_seq", "rtype", "seq"),
     Index("ix_resources_rtype_community", "rtype", "community", "seq"),

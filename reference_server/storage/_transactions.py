@@ -137,7 +137,7 @@ _EVENT_COLUMNS = tuple(c.name for c in events.columns)
 _TERM_COLUMNS = tuple(c.name for c in terms.columns)
 _KEY_COLUMNS = tuple(c.name for c in idempotency.columns)
 _SQL = {
-    "get": "SELECT seq, version, communities, departments, doc FROM resources "
+    "get": "SELECT seq, version, communities, departments, doc, person_facts FROM resources "
            "WHERE rtype = ? AND id = ?",
     "insert": f"INSERT INTO resources ({', '.join(_ROW_COLUMNS)}) "
               f"VALUES ({', '.join('?' for _ in _ROW_COLUMNS)}) "
@@ -391,7 +391,8 @@ class Tx:
     # -- resources ---------------------------------------------------------------------
     def get(self, rtype: str, rid: str) -> Stored | None:
         row = self._one("get", (rtype, rid))
-        return None if row is None else Stored(row[0], rtype, rid, row[1], row[4], row[2], row[3])
+        return None if row is None else Stored(row[0], rtype, rid, row[1], row[4], row[2], row[3],
+                                               row[5])
 
     def versions(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """The stored version of each (type, id) of ``keys`` the store holds, in one
@@ -589,7 +590,7 @@ class Tx:
         driving = self._narrow_filter(rtype, query, wanted_terms)
         if driving is not None:
             conds.append(c.seq.in_(driving))
-        columns = (c.seq, c.id, c.version, c.communities, c.departments, c.doc)
+        columns = (c.seq, c.id, c.version, c.communities, c.departments, c.doc, c.person_facts)
         if codes is not None:
             # A code and its sub-codes lie apart in (rtype, category, seq): one branch per code
             # reads its index in order and stops after a page; PostgreSQL merges the branches
@@ -618,7 +619,7 @@ class Tx:
             statement = (select(*row.c).select_from(matches.join(row, true()))
                          .order_by(matches.c.rseq.desc() if newest_first else matches.c.rseq))
         rows = self.conn.execute(statement.limit(limit)).all()  # one fetch, not one per row
-        return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4]) for r in rows]
+        return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4], r[6]) for r in rows]
 
     #: codes under a category beyond which a list reads them as one range (a profile's
     #: catalogue may be long; the codelist's widest code has seven below it)

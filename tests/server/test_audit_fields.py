@@ -10,7 +10,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reference_server.access import Access, _pipl_paths
+from reference_server.access import Access
+from reference_server.storage import pipl_paths
 from smartcommunity import load_spec
 from smartcommunity.pointers import pointer
 from smartcommunity.strategies import documents
@@ -27,7 +28,7 @@ def _by_path(doc: Any, minor: bool) -> list[str]:
     classes = set(ACCESS.minor_treatment.values())
     if minor:
         classes |= set(ACCESS.minor_treatment)
-    return [pointer(where) for path, cls in _pipl_paths(SPEC, PERSON) if cls in classes
+    return [pointer(where) for path, cls in pipl_paths(SPEC, PERSON) if cls in classes
             for where, _ in values_at(doc, path)]
 
 

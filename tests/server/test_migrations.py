@@ -464,3 +464,29 @@ def test_stored_external_ref_terms_get_their_system_normalised(database: str) ->
         assert stored[seqs[1]] != {old_term(*refs[1][0])}  # the digest of the normal form
     finally:
         store.dispose()
+
+
+def test_stored_person_records_get_their_facts(database: str) -> None:
+    """Revision 0011 gives every person record stored before it the facts a write derives now
+    (what decides how it is served), and no other record any; its downgrade drops them."""
+    from reference_server.storage._person import person_facts
+
+    store = _small_city(database)
+    engine = store.read_engine
+    query = text("SELECT rtype, doc, person_facts FROM resources ORDER BY seq")
+    try:
+        with engine.connect() as conn:
+            written = conn.execute(query).all()
+        assert sum(1 for row in written if row[2] is not None) == 5  # the city's residents
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0010")
+        assert "person_facts" not in {c["name"] for c in inspect(engine).get_columns("resources")}
+        with engine.begin() as conn:
+            command.upgrade(migrations_config(conn), "head")
+        with engine.connect() as conn:
+            migrated = conn.execute(query).all()
+        assert migrated == written
+        assert all(facts == person_facts(orjson.loads(doc)) for _, doc, facts in migrated)
+        assert not _drift(engine, metadata)
+    finally:
+        store.dispose()
