@@ -680,11 +680,6 @@ class Access:
                 self.is_restricted(doc)
                 and not self._may_see_restricted(principal, stored, audience, now)):
             return None
-        if facts is None:
-            if (audience != "self" and self.minor_audience[audience] != audience
-                    and self.is_minor(doc, now)):
-                return None
-            return Presented(audience, None, stored.text)
         minor = self.is_minor(doc, now)
         if minor and audience != "self" and self.minor_audience[audience] != audience:
             return None
@@ -807,13 +802,12 @@ class Access:
         found = PersonFacts({}, self.person_rules.fields(doc))
         return found.disclosed(minor if minor is not None else self.is_minor(doc, now))
 
-    def disclosed(self, stored: Stored, presented: Presented,
-                  now: datetime | None = None) -> list[str]:
+    def disclosed(self, stored: Stored, presented: Presented) -> list[str]:
         """:meth:`sensitive_pointers` of the person record ``stored`` served as stored
         (``presented``): read from the facts that decided so, where they did, unparsed."""
         if presented.facts is not None and presented.minor is not None:
             return presented.facts.disclosed(presented.minor)
-        return self.sensitive_pointers(stored.doc, now, minor=presented.minor)
+        return self.sensitive_pointers(stored.doc, minor=presented.minor)
 
     def is_erased(self, doc: Mapping[str, Any]) -> bool:
         """Whether ``doc`` is a person's record that has been erased."""

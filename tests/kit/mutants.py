@@ -2260,6 +2260,24 @@ def pending_restriction_written(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def facts_of_the_first_version(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A resident record's stored facts (what decides how it is served) stay those it was
+    created with: restricted by an update, it still goes whole to every reader the facts of an
+    unrestricted record let through."""
+    original = Service._prepare
+
+    def prepare(self: Service, doc: dict[str, Any], previous: Stored | None = None,
+                fallback: Any = ()) -> Stored:
+        row = original(self, doc, previous, fallback)
+        if previous is not None and previous.facts is not None and row.derived is not None:
+            row.derived = dataclasses.replace(row.derived, person_facts=previous.facts)
+            row.facts = previous.facts
+        return row
+
+    mp.setattr(Service, "_prepare", prepare)
+    return app
+
+
 MUTANTS += [
     Mutant("unreceived-dropped", "/req/privacy/update-keeps-unreceived",
            "an update by a hotline operator or grid worker deletes what it does not receive",
@@ -2280,6 +2298,9 @@ MUTANTS += [
            "a restricted resident's erasure request gives grid workers, the hotline and "
            "system mirrors her whole record again until it is carried out",
            restriction_lifted_on_request),
+    Mutant("facts-of-the-first-version", "/req/residents/restricted-disclosure",
+           "an update restricting a resident leaves her stored facts those of an unrestricted "
+           "record: system mirrors still read her whole record", facts_of_the_first_version),
     Mutant("pending-restriction-written", "/req/residents/restricted-writes",
            "once erasure of a restricted record is asked for, writers given only its minimal "
            "form change its status and external ids", pending_restriction_written),
