@@ -78,10 +78,10 @@ class PersonFacts:
 
     def disclosed(self, minor: bool) -> list[str]:
         """What the record discloses that is sensitive, read whole as a minor's or not."""
-        # A pointer is never empty: it starts with "/" or the mark.
+        # f[:1], not startswith: a third of the time, on every record of a page
         if minor:
-            return [f[1:] if f[0] == _MINOR_ONLY else f for f in self.fields]
-        return [f for f in self.fields if f[0] != _MINOR_ONLY]
+            return [f[1:] if f[:1] == _MINOR_ONLY else f for f in self.fields]
+        return [f for f in self.fields if f[:1] != _MINOR_ONLY]
 
 
 class PersonRules:
