@@ -393,6 +393,15 @@ def test_pending_requests_of_restricted_records_keep_the_restriction(database: s
         store.dispose()
 
 
+def _down_and_up(engine: Engine, revision: str, table: str, column: str) -> None:
+    """Downgrade to ``revision``, which drops ``table``'s ``column``, and upgrade again."""
+    with engine.begin() as conn:
+        command.downgrade(migrations_config(conn), revision)
+    assert column not in {c["name"] for c in inspect(engine).get_columns(table)}
+    with engine.begin() as conn:
+        command.upgrade(migrations_config(conn), "head")
+
+
 def test_stored_terms_get_their_resource_type(database: str) -> None:
     """Revision 0009 gives every term stored before it the type of its resource, as writing
     it now does (a list of one type reads only its own terms); its downgrade takes the
@@ -407,11 +416,7 @@ def test_stored_terms_get_their_resource_type(database: str) -> None:
         kinds = {(str(row[3]), str(row[1])) for row in written}
         assert {("Resident", "grid"), ("Issue", "grid")} <= kinds  # types share kinds
         assert all(row[3] == row[4] for row in written)
-        with engine.begin() as conn:
-            command.downgrade(migrations_config(conn), "0008")
-        assert "rtype" not in {c["name"] for c in inspect(engine).get_columns("resource_terms")}
-        with engine.begin() as conn:
-            command.upgrade(migrations_config(conn), "head")
+        _down_and_up(engine, "0008", "resource_terms", "rtype")
         with engine.connect() as conn:
             assert conn.execute(query).all() == written
         assert not _drift(engine, metadata)
@@ -478,11 +483,7 @@ def test_stored_person_records_get_their_facts(database: str) -> None:
         with engine.connect() as conn:
             written = conn.execute(query).all()
         assert sum(1 for row in written if row[2] is not None) == 5  # the city's residents
-        with engine.begin() as conn:
-            command.downgrade(migrations_config(conn), "0010")
-        assert "person_facts" not in {c["name"] for c in inspect(engine).get_columns("resources")}
-        with engine.begin() as conn:
-            command.upgrade(migrations_config(conn), "head")
+        _down_and_up(engine, "0010", "resources", "person_facts")
         with engine.connect() as conn:
             migrated = conn.execute(query).all()
         assert migrated == written
