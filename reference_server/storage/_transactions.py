@@ -25,6 +25,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal_column,
     or_,
     select,
     true,
@@ -112,6 +113,12 @@ class ListQuery:
     bbox: tuple[tuple[str, str], tuple[str, str]] | None = None
     consultation: str | None = None  # opinions and proposals: their consultation
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: the columns of a list page's rows, in the order ``Tx._page`` reads them
+_PAGE_COLUMNS = ("seq", "id", "version", "communities", "departments", "doc", "person_facts")
+#: the same, as a LATERAL lookup named ``hit`` gives them
+_HIT_COLUMNS: tuple[Any, ...] = tuple(literal_column(f"hit.{name}") for name in _PAGE_COLUMNS)
 
 
 class Duplicate(Exception):
@@ -590,7 +597,7 @@ class Tx:
         driving = self._narrow_filter(rtype, query, wanted_terms)
         if driving is not None:
             conds.append(c.seq.in_(driving))
-        columns = (c.seq, c.id, c.version, c.communities, c.departments, c.doc, c.person_facts)
+        columns = [c[name] for name in _PAGE_COLUMNS]
         if codes is not None:
             # A code and its sub-codes lie apart in (rtype, category, seq): one branch per code
             # reads its index in order and stops after a page; PostgreSQL merges the branches
@@ -610,14 +617,14 @@ class Tx:
             # wrong tenfold: it read and sorted every match of a "rare" one, or merged a
             # common one with the primary key from the first resident on.
             rseq = terms.c.rseq
-            matches = (select(rseq.label("rseq")).where(*driver, *from_cursor(rseq))
-                       .subquery("matches"))
             # LIMIT 1 (seq is the key: at most one row) keeps the planner from flattening the
             # lookup into a join it would merge.
-            row = (select(*columns).where(c.seq == matches.c.rseq, *conds).limit(1)
-                   .lateral("row"))
-            statement = (select(*row.c).select_from(matches.join(row, true()))
-                         .order_by(matches.c.rseq.desc() if newest_first else matches.c.rseq))
+            row = select(*columns).where(c.seq == rseq, *conds).limit(1).lateral("hit")
+            # Its columns named as text: deriving them from the LATERAL cost most of the time
+            # building this statement took.
+            statement = (select(*_HIT_COLUMNS).select_from(terms.join(row, true()))
+                         .where(*driver, *from_cursor(rseq))
+                         .order_by(rseq.desc() if newest_first else rseq))
         rows = self.conn.execute(statement.limit(limit)).all()  # one fetch, not one per row
         return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4], r[6]) for r in rows]
 
