@@ -335,7 +335,7 @@ class Service:
         for stored, presented in shown:
             if not self.policies[stored.rtype].audited:
                 continue
-            # Served as stored: the row's facts say what it disclosed.
+            # Served as stored: what the whole record discloses, which its facts say.
             fields = (self.access.disclosed(stored, presented)
                       if presented.text is stored.text else
                       self.access.sensitive_pointers(presented.document(), minor=presented.minor))
