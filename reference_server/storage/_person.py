@@ -92,13 +92,13 @@ class PersonRules:
         self.person_type = str(record["personType"])
         self.kept: str | None = (record.get("restrictedRecords") or {}).get("kept")
         treatment: Mapping[str, str] = record.get("minorTreatment") or {}
-        #: classes sensitive in every record, and those only in a minor's
-        self.always = frozenset(treatment.values())
-        self.minor_only = frozenset(treatment) - self.always
+        # classes sensitive in every record, and those only in a minor's
+        always = frozenset(treatment.values())
+        minor_classes = frozenset(treatment) - always
         paths = pipl_paths(spec, self.person_type)
         chosen = [(path, i) for i, (path, cls) in enumerate(paths)
-                  if cls in self.always | self.minor_only]
-        minor_only = frozenset(i for i, (_, cls) in enumerate(paths) if cls in self.minor_only)
+                  if cls in always | minor_classes]
+        minor_only = frozenset(i for i, (_, cls) in enumerate(paths) if cls in minor_classes)
 
         def visit(items: list[int], var: str, where: str, pad: str) -> list[str]:
             return [f"{pad}found.append(({i}, {'MARK + ' if i in minor_only else ''}"

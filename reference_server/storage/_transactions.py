@@ -117,8 +117,9 @@ class ListQuery:
 
 #: the columns of a list page's rows, in the order ``Tx._page`` reads them
 _PAGE_COLUMNS = ("seq", "id", "version", "communities", "departments", "doc", "person_facts")
-#: the same, as a LATERAL lookup named ``hit`` gives them
-_HIT_COLUMNS: tuple[Any, ...] = tuple(literal_column(f"hit.{name}") for name in _PAGE_COLUMNS)
+#: the name of a page's LATERAL lookup of each row, and its columns as it gives them
+_HIT = "hit"
+_HIT_COLUMNS: tuple[Any, ...] = tuple(literal_column(f"{_HIT}.{name}") for name in _PAGE_COLUMNS)
 
 
 class Duplicate(Exception):
@@ -619,7 +620,7 @@ class Tx:
             rseq = terms.c.rseq
             # LIMIT 1 (seq is the key: at most one row) keeps the planner from flattening the
             # lookup into a join it would merge.
-            row = select(*columns).where(c.seq == rseq, *conds).limit(1).lateral("hit")
+            row = select(*columns).where(c.seq == rseq, *conds).limit(1).lateral(_HIT)
             # Its columns named as text: deriving them from the LATERAL cost most of the time
             # building this statement took.
             statement = (select(*_HIT_COLUMNS).select_from(terms.join(row, true()))

@@ -37,6 +37,7 @@ from reference_server.storage import (
     metadata,
     migrations_config,
 )
+from reference_server.storage._person import person_facts
 
 from .helpers import throwaway_pg
 
@@ -474,8 +475,6 @@ def test_stored_external_ref_terms_get_their_system_normalised(database: str) ->
 def test_stored_person_records_get_their_facts(database: str) -> None:
     """Revision 0011 gives every person record stored before it the facts a write derives now
     (what decides how it is served), and no other record any; its downgrade drops them."""
-    from reference_server.storage._person import person_facts
-
     store = _small_city(database)
     engine = store.read_engine
     query = text("SELECT rtype, doc, person_facts FROM resources ORDER BY seq")
