@@ -21,6 +21,7 @@ from ._indexes import (
     external_ref_key,
     index_of,
 )
+from ._pages import ListQuery, Scope
 from ._person import PersonFacts, PersonRules, birth_date, person_rules, pipl_paths
 from ._privacy import named_residents
 from ._rows import AuditRow, Change, EventRow, NewEvent, Stored, joined, split
@@ -33,7 +34,7 @@ from ._statistics import (
 )
 from ._store import ANALYZE_SHARE, Store, migrations_config
 from ._tables import metadata
-from ._transactions import Duplicate, ListQuery, Scope, Sealer, Tx
+from ._transactions import Duplicate, Sealer, Tx
 
 __all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "PUBLISHED_GRID", "VISIBILITY",
            "AuditRow", "Change", "Committer", "Derived", "Duplicate", "EventRow",

@@ -34,7 +34,7 @@ from ._indexes import (
     index_of,
     point_terms,
 )
-from ._transactions import ListQuery
+from ._pages import ListQuery
 
 __all__ = ["filter_paths", "selects"]
 

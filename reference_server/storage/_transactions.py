@@ -7,119 +7,50 @@ comes from its :class:`~._indexes.Index`; nothing here names a resource type.
 from __future__ import annotations
 
 import contextlib
-import functools
+import dataclasses
 import itertools
-import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from sqlalchemy import (
     Connection,
     and_,
-    any_,
     bindparam,
     delete,
-    exists,
     false,
     func,
     insert,
-    literal_column,
     or_,
     select,
-    true,
     tuple_,
     union_all,
 )
-from sqlalchemy.dialects import postgresql
 
 from smartcommunity.integrity import chain_digest, event_salt, head_digest
 
 from ._derive import COLUMNS, Derived, columns, derive
-from ._indexes import (
-    CATEGORY,
-    COMMUNITY,
-    CONSULTATION,
-    DEPARTMENT,
-    EXTERNAL_REF,
-    GRID,
-    INDEXES,
-    ISSUE,
-    LATITUDE,
-    LONGITUDE,
-    NAMED,
-    PSEUDONYM,
-    PUBLISHED,
-    PUBLISHED_GRID,
-    PUBLISHED_VALUE,
-    TERM_LENGTH,
-    VISIBILITY,
-    index_of,
+from ._indexes import NAMED, TERM_LENGTH, index_of
+from ._pages import (
+    ListQuery,
+    Scope,
+    Shape,
+    below,
+    driven,
+    narrow_probes,
+    page_statement,
+    page_values,
+    shape_of,
 )
 from ._rows import AuditRow, Change, EventRow, NewEvent, Stored, joined, split
 from ._tables import audit, events, idempotency, named_ever, resources, server_info, terms
 
-__all__ = ["Duplicate", "ListQuery", "Scope", "Sealer", "Tx", "WriteMissed"]
+__all__ = ["Duplicate", "Sealer", "Tx", "WriteMissed"]
 
 #: the digest of a change event's integrity form, given its row (the service knows the
 #: event's source, type and subject; /req/change-feed/chain-digest)
 Sealer = Callable[[EventRow], str]
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """What a reader may see, as far as SQL can tell (the rest is checked per document)."""
-
-    communities: frozenset[str] | None = None  # None: every community
-    #: only resources assigned to this department (of the types whose index has departments)
-    department: str | None = None
-    #: (resident id, user id): only their own records and those they act for (the types whose
-    #: index has a self scope)
-    residents: tuple[str | None, str | None] | None = None
-    nothing: bool = False
-    #: only records their publication decision publishes (the types published by decision)
-    published: bool = False
-    #: (resident id, user id): only the published and the records naming that resident or a
-    #: resident whose record names them as proxy (a resident's own issues beside the
-    #: community's published ones, /req/privacy/own-issues-self)
-    owners: tuple[str | None, str | None] | None = None
-    #: only records whose visibility code is one of these (the types whose index has
-    #: visibility terms; /req/privacy/visibility)
-    visibilities: frozenset[str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ListQuery:
-    """The filters of a list request, already checked and normalised."""
-
-    community: str | None = None
-    status: str | None = None
-    updated_since: str | None = None  # UTC text
-    category: str | None = None
-    department: str | None = None
-    request_type: str | None = None
-    intake_channel: str | None = None
-    urgency: str | None = None
-    submitted_from: str | None = None
-    submitted_to: str | None = None
-    grid: str | None = None
-    today: str | None = None  # the day grid memberships must be in force
-    pseudonym: str | None = None
-    content: str | None = None  # consultations: category
-    issue: str | None = None  # consultations: escalated issue
-    external_ref: str | None = None  # the term of SYSTEM|VALUE (external_ref_key)
-    #: the bounding box's (low, high) longitude and latitude terms (point_terms)
-    bbox: tuple[tuple[str, str], tuple[str, str]] | None = None
-    consultation: str | None = None  # opinions and proposals: their consultation
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-#: the columns of a list page's rows, in the order ``Tx._page`` reads them
-_PAGE_COLUMNS = ("seq", "id", "version", "communities", "departments", "doc", "person_facts")
-#: the name of a page's LATERAL lookup of each row, and its columns as it gives them
-_HIT = "hit"
-_HIT_COLUMNS: tuple[Any, ...] = tuple(literal_column(f"{_HIT}.{name}") for name in _PAGE_COLUMNS)
 
 
 class Duplicate(Exception):
@@ -217,25 +148,6 @@ for _name, _row in (("insert", _SQL_PG["insert"].removesuffix(" RETURNING seq"))
 #: events sealed a page at a time (Tx.seal_feed)
 _SEAL_PAGE = 5000
 
-#: list filters on one column: the query's field, the column, how they compare
-_COLUMN_FILTERS: tuple[tuple[Callable[[ListQuery], str | None], Any, Callable[..., Any]], ...] = (
-    (lambda q: q.status, resources.c.status, operator.eq),
-    (lambda q: q.updated_since, resources.c.updated_at, operator.ge),
-    (lambda q: q.request_type, resources.c.request_type, operator.eq),
-    (lambda q: q.intake_channel, resources.c.intake_channel, operator.eq),
-    (lambda q: q.urgency, resources.c.urgency, operator.eq),
-    (lambda q: q.submitted_from, resources.c.submitted_at, operator.ge),
-    (lambda q: q.submitted_to, resources.c.submitted_at, operator.le),
-)
-#: list filters on a kind of term
-_TERM_FILTERS: tuple[tuple[Callable[[ListQuery], str | None], str], ...] = (
-    (lambda q: q.department, DEPARTMENT),
-    (lambda q: q.pseudonym, PSEUDONYM),
-    (lambda q: q.content, CATEGORY),
-    (lambda q: q.issue, ISSUE),
-    (lambda q: q.consultation, CONSULTATION),
-)
-#: resource types a department reads only when assigned to them
 
 
 class WriteMissed(Exception):
@@ -503,130 +415,22 @@ class Tx:
 
     def _page(self, rtype: str, query: ListQuery, scope: Scope, after: int, limit: int,
               newest_first: bool) -> list[Stored]:
-        c = resources.c
-        # On PostgreSQL the first term filter drives the page (see below); the others, and
-        # every one on SQLite, are tested row by row.
-        wanted_terms: list[list[Any]] = []
-        for value_of, kind in _TERM_FILTERS:
-            value = value_of(query)
-            if value:
-                wanted_terms.append([terms.c.kind == kind, terms.c.value == value])
-        if query.grid and scope.published and any(
-                t.kind == PUBLISHED_GRID for t in index_of(rtype).terms):
-            # Readers of the published only get a grid published down to it: they read those
-            # terms, every row a match they are served (/req/privacy/filter-what-is-seen).
-            wanted_terms.append([terms.c.kind == PUBLISHED_GRID, terms.c.value == query.grid])
-        elif query.grid:
-            wanted_terms.append([
-                terms.c.kind == GRID, terms.c.value == query.grid,
-                or_(terms.c.until.is_(None), terms.c.until >= (query.today or ""))])
-        # Where communities are terms (a resident's memberships), one community, asked for or
-        # the only one the reader serves, is a term filter too: on PostgreSQL it can drive the
-        # page rather than have a community's every member read and sorted.
-        many = index_of(rtype).many_communities
-        one_community = query.community or (
-            next(iter(scope.communities)) if scope.communities and len(scope.communities) == 1
-            else None)
-        if many and one_community:
-            wanted_terms.append([terms.c.kind == COMMUNITY, terms.c.value == one_community])
-        # Visibility (/req/privacy/visibility): a reader seeing one code (the public), asking
-        # for no filter, reads the term's index in seq order, a page of rows it may see;
-        # otherwise each row the page's own order reads probes its term.
-        visibilities = _visibility_codes(rtype, scope)
-        probe = None
-        if visibilities is not None:
-            if len(visibilities) == 1 and _unfiltered(query):
-                wanted_terms.append([terms.c.kind == VISIBILITY,
-                                     terms.c.value == next(iter(visibilities))])
-            else:
-                probe = _visibility_probe(visibilities)
-        # A driving term is read among the terms of this type alone (types share kinds).
-        driver = ([*wanted_terms.pop(0), terms.c.rtype == rtype]
-                  if wanted_terms and self.dialect == "postgresql" else None)
-        order: list[Any] = [c.seq]
+        shape = shape_of(self.dialect, rtype, query, scope, after=after,
+                         newest_first=newest_first)
         codes: list[str] | None = None  # the category's codes, one ordered branch each
-        if self.dialect == "postgresql" and driver is None:
-            # Given rtype = X, PostgreSQL reads the primary key in seq order and drops the other
-            # types' rows one by one: cheap by its estimate, a walk past a million residents
-            # when the issues were imported after them. Asked as rtype = ANY(ARRAY[X]) and
-            # ordered by (rtype, seq), only the indexes that start with rtype give that order;
-            # unlike a range (rtype >= X AND rtype <= X), the array still bounds the index
-            # scan, so a value no record holds is one probe, not a walk to the type's end.
-            conds: list[Any] = [c.rtype == any_(postgresql.array([rtype]))]
-            order.insert(0, c.rtype)
-            if query.category:
-                codes = self._codes_under(rtype, query.category)
-                if codes == []:
-                    return []  # no record holds the code or any below it
-        else:
-            # SQLite; and PostgreSQL joined to a driving term, where rtype = X lets (rtype, seq)
-            # give each match's row.
-            conds = [c.rtype == rtype]
-
-        def from_cursor(seq: Any) -> list[Any]:
-            """What the cursor asks of ``seq`` (a column of store sequences)."""
-            if newest_first:
-                return [seq < after] if after else []
-            return [seq > after]
-
-        conds += from_cursor(c.seq)
-        if newest_first:
-            order = [column.desc() for column in order]
-        conds += _scope_conditions(rtype, scope)
-        if probe is not None:
-            conds.append(probe)
-        if query.community and not many:
-            conds.append(_community_in(rtype, [query.community]))
-        for value_of, column, compare in _COLUMN_FILTERS:
-            value = value_of(query)
-            if value:
-                conds.append(compare(column, value))
-        if query.category and codes is None:
-            conds += _category_range(query.category)
-        conds += [exists().where(terms.c.rseq == c.seq, *term) for term in wanted_terms]
-        # A lookup by another system's number or by area is selective: the rows come from the
-        # term index (seq IN …), not from a walk of every row testing each for the term.
-        if query.external_ref:
-            conds.append(c.seq.in_(select(terms.c.rseq).where(
-                terms.c.kind == EXTERNAL_REF, terms.c.value == query.external_ref,
-                terms.c.rtype == rtype)))
-        if query.bbox is not None:
-            for kind, (low, high) in zip((LONGITUDE, LATITUDE), query.bbox, strict=True):
-                conds.append(c.seq.in_(select(terms.c.rseq).where(
-                    terms.c.kind == kind, terms.c.value >= low, terms.c.value <= high,
-                    terms.c.rtype == rtype)))
-        driving = self._narrow_filter(rtype, query, wanted_terms)
-        if driving is not None:
-            conds.append(c.seq.in_(driving))
-        columns = [c[name] for name in _PAGE_COLUMNS]
-        if codes is not None:
-            # A code and its sub-codes lie apart in (rtype, category, seq): one branch per code
-            # reads its index in order and stops after a page; PostgreSQL merges the branches
-            # (Merge Append). As one range, it read every match of a rare code and sorted
-            # them, or walked (rtype, seq) dropping the rows of every other code.
-            branches = [select(*columns, c.rtype).where(*conds, c.category == code)
-                        .order_by(*order).limit(limit) for code in codes]
-            statement = (branches[0] if len(branches) == 1
-                         else union_all(*branches).order_by(*order))
-        elif driver is None:
-            statement = select(*columns).where(and_(*conds)).order_by(*order)
-        else:
-            # The term's index read in seq order from the cursor on, each match's row looked
-            # up (LATERAL: one lookup per match), stops after a page whatever share of the
-            # table the value has. Asked as a filter, PostgreSQL trusts its estimate of a
-            # value's matches, which a city's skew (one department holding most issues) makes
-            # wrong tenfold: it read and sorted every match of a "rare" one, or merged a
-            # common one with the primary key from the first resident on.
-            rseq = terms.c.rseq
-            # LIMIT 1 (seq is the key: at most one row) keeps the planner from flattening the
-            # lookup into a join it would merge.
-            row = select(*columns).where(c.seq == rseq, *conds).limit(1).lateral(_HIT)
-            # Its columns named as text: deriving them from the LATERAL cost most of the time
-            # building this statement took.
-            statement = (select(*_HIT_COLUMNS).select_from(terms.join(row, true()))
-                         .where(*driver, *from_cursor(rseq))
-                         .order_by(rseq.desc() if newest_first else rseq))
-        rows = self.conn.execute(statement.limit(limit)).all()  # one fetch, not one per row
+        if query.category and self.dialect == "postgresql" and not driven(shape):
+            codes = self._codes_under(rtype, query.category)
+            if codes == []:
+                return []  # no record holds the code or any below it
+            if codes is not None:
+                shape = dataclasses.replace(shape, codes=len(codes))
+        values = page_values(rtype, query, scope, after, limit, codes or ())
+        if self.dialect == "sqlite":
+            shape = dataclasses.replace(shape, narrow=self._narrow_filter(shape, values))
+        # Driver SQL, as SQLAlchemy compiled it for the shape: nothing is built or compiled
+        # again, and the engine's events and logging still see the statement.
+        statement = page_statement(shape, self._conn.dialect)
+        rows = self.conn.exec_driver_sql(statement.sql, statement.args(values)).all()
         return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4], r[6]) for r in rows]
 
     #: codes under a category beyond which a list reads them as one range (a profile's
@@ -637,7 +441,7 @@ class Tx:
         """The category codes ``rtype``'s records hold that ``code`` matches (itself and the
         codes below it), each found with one probe of the category index; None when there are
         more than :attr:`category_branches`."""
-        low, high = _below(code)
+        low, high = below(code)
         held = list(self.conn.execute(_CODES_HELD, {
             "rtype": rtype, "code": code, "low": low, "high": high,
             "most": self.category_branches + 1}).scalars())
@@ -646,37 +450,20 @@ class Tx:
     #: matches of a filter that one index probe counts before deciding how to list them
     narrow_rows = 2000
 
-    def _narrow_filter(self, rtype: str, query: ListQuery,
-                       wanted_terms: list[list[Any]]) -> Any | None:
-        """On SQLite, the seqs matching the first of the list's range and term filters that
-        fewer than :attr:`narrow_rows` resources match, for the list to start from them (``seq
-        IN`` that index range) rather than walk ``(rtype, seq)`` testing every row for a rare
-        value. PostgreSQL's histograms tell its planner so; SQLite, built without STAT4 as
-        Python ships it, cannot estimate a range or a term's matches, and would walk past a
-        city's issues to find the few updated since a sync began, of a rare category or
-        department, or a resident by pseudonym. Each probe reads at most that many index
-        entries; None: no filter is narrow (or this is PostgreSQL)."""
-        if self.dialect == "postgresql":
-            return None
-        c = resources.c
-        candidates: list[Any] = []
-        if query.updated_since:
-            candidates.append(select(c.seq).where(c.rtype == rtype,
-                                                  c.updated_at >= query.updated_since))
-        if query.category:
-            candidates.append(select(c.seq).where(c.rtype == rtype,
-                                                  *_category_range(query.category)))
-        if query.submitted_from or query.submitted_to:
-            candidates.append(select(c.seq).where(c.rtype == rtype, *(
-                [c.submitted_at >= query.submitted_from] if query.submitted_from else []), *(
-                [c.submitted_at <= query.submitted_to] if query.submitted_to else [])))
-        candidates += [select(terms.c.rseq).where(terms.c.rtype == rtype, *term)
-                       for term in wanted_terms]
-        for matches in candidates:
-            probe = matches.limit(self.narrow_rows).subquery()
-            found = self.conn.execute(select(func.count()).select_from(probe)).scalar_one()
+    def _narrow_filter(self, shape: Shape, values: dict[str, Any]) -> int | None:
+        """On SQLite, which of the list's range and term filters (:func:`narrow_probes`) is
+        the first that fewer than :attr:`narrow_rows` resources match, for the list to start
+        from them (``seq IN`` that index range) rather than walk ``(rtype, seq)`` testing
+        every row for a rare value. PostgreSQL's histograms tell its planner so; SQLite, built
+        without STAT4 as Python ships it, cannot estimate a range or a term's matches, and
+        would walk past a city's issues to find the few updated since a sync began, of a rare
+        category or department, or a resident by pseudonym. Each probe reads at most that
+        many index entries; None: no filter is narrow."""
+        counted = {**values, "narrow_rows": self.narrow_rows}
+        for i, probe in enumerate(narrow_probes(shape, self._conn.dialect)):
+            found = self.conn.exec_driver_sql(probe.sql, probe.args(counted)).scalar_one()
             if int(found) < self.narrow_rows:
-                return matches
+                return i
         return None
 
     def is_empty(self) -> bool:
@@ -1124,26 +911,12 @@ def _codes_held() -> Any:
                  .order_by(later.category).limit(1).scalar_subquery())
     codes = codes.union_all(select(following).where(codes.c.code.is_not(None)))
     itself = select(c.category).where(c.rtype == rtype, c.category == bindparam("code")).limit(1)
-    below = select(codes.c.code).where(codes.c.code.is_not(None))
-    return union_all(itself, below).limit(bindparam("most"))
+    under = select(codes.c.code).where(codes.c.code.is_not(None))
+    return union_all(itself, under).limit(bindparam("most"))
 
 
 #: built once: building it costs more than running it
 _CODES_HELD = _codes_held()
-
-
-def _below(code: str) -> tuple[str, str]:
-    """The range of the codes below ``code``: "housing.lift" is below "housing", "housing-x"
-    is not. In byte order (the column's collation) they lie from code + "." up to code + "/"."""
-    return code + ".", code + "/"
-
-
-def _category_range(code: str) -> list[Any]:
-    """The code itself and every code below it, as one range of the category index from the
-    code on; the last condition drops the codes between ("housing-x")."""
-    c = resources.c
-    low, high = _below(code)
-    return [c.category >= code, c.category < high, or_(c.category == code, c.category >= low)]
 
 
 def _listed(column: Any, codes: frozenset[str]) -> Any:
@@ -1151,103 +924,3 @@ def _listed(column: Any, codes: frozenset[str]) -> Any:
     if not codes:
         return false()
     return or_(*[column.like(f"%|{code}|%") for code in sorted(codes)])
-
-
-def _published_rows(rtype: str) -> Any:
-    return select(terms.c.rseq).where(terms.c.kind == PUBLISHED, terms.c.rtype == rtype,
-                                      terms.c.value == PUBLISHED_VALUE)
-
-
-def _naming_rows(resident: str | None, user: str | None) -> list[Any]:
-    """The rows naming ``resident``, and those naming a resident whose record names her (or
-    ``user``) as a proxy: every record she may read as her own, and some whose proxy has
-    lapsed. Each a statement of its own, so that each reads the term index by its value."""
-    person = next((rt for rt, ix in INDEXES.items() if ix.self_scope), None)
-    kinds = INDEXES[person].self_scope if person is not None else None
-    if kinds is None:
-        return []
-    proxy, proxy_user = kinds
-    granted = [and_(terms.c.kind == proxy, terms.c.value == resident)] if resident else []
-    if user:
-        granted.append(and_(terms.c.kind == proxy_user, terms.c.value == user))
-    branches: list[Any] = []
-    if resident:
-        branches.append(select(terms.c.rseq).where(terms.c.kind == NAMED,
-                                                  terms.c.value == resident))
-    if granted:
-        represented = select(resources.c.id).where(
-            resources.c.rtype == person,
-            resources.c.seq.in_(select(terms.c.rseq).where(or_(*granted))))
-        branches.append(select(terms.c.rseq).where(terms.c.kind == NAMED,
-                                                  terms.c.value.in_(represented)))
-    return branches
-
-
-def _has_term(kind: str, value: str) -> Any:
-    return exists().where(terms.c.rseq == resources.c.seq, terms.c.kind == kind,
-                          terms.c.value == value)
-
-
-def _community_in(rtype: str, codes: Sequence[str]) -> Any:
-    """The resource belongs to one of ``codes`` (a term or the column, as its index says)."""
-    many = index_of(rtype).many_communities
-    column = terms.c.value if many else resources.c.community
-    match = column == codes[0] if len(codes) == 1 else column.in_(codes)
-    if many:
-        return exists().where(terms.c.rseq == resources.c.seq, terms.c.kind == COMMUNITY, match)
-    return match
-
-
-def _visibility_codes(rtype: str, scope: Scope) -> frozenset[str] | None:
-    """The visibility codes ``scope`` limits ``rtype`` to, where its index has the terms."""
-    if scope.visibilities is None or not any(t.kind == VISIBILITY for t in index_of(rtype).terms):
-        return None
-    return scope.visibilities
-
-
-def _unfiltered(query: ListQuery) -> bool:
-    """Whether the list asks for no filter at all (``today`` only dates grid filters)."""
-    return not any(getattr(query, f.name) for f in fields(ListQuery) if f.name != "today")
-
-
-@functools.lru_cache(maxsize=32)
-def _visibility_probe(codes: frozenset[str]) -> Any:
-    """The record's visibility term is one of ``codes``, probed by each row of the page's own
-    order: no invisible row is read and parsed only to be dropped. OFFSET 0 keeps PostgreSQL
-    from making it a join, which read every visible record's term and sorted them all for a
-    page. Built once per set of codes, as the audiences have few."""
-    if not codes:
-        return false()
-    return select(terms.c.rseq).where(
-        terms.c.rseq == resources.c.seq, terms.c.kind == VISIBILITY,
-        terms.c.value.in_(sorted(codes))).offset(0).exists()
-
-
-def _scope_conditions(rtype: str, scope: Scope) -> list[Any]:
-    c = resources.c
-    index = index_of(rtype)
-    conds: list[Any] = []
-    if scope.communities is not None:
-        if not scope.communities:
-            return [false()]
-        conds.append(_community_in(rtype, sorted(scope.communities)))
-    if scope.published:
-        # From the term index to the rows: few records of a city may be published.
-        conds.append(c.seq.in_(_published_rows(rtype)))
-    if scope.owners is not None:
-        # Read from the term index too: a community's unpublished records are most of it,
-        # and a resident may read only her own of them.
-        # One IN over both (an OR of two would have PostgreSQL test every row of the community).
-        conds.append(c.seq.in_(union_all(_published_rows(rtype), *_naming_rows(*scope.owners))))
-    if scope.department is not None and index.departments:
-        conds.append(_has_term(DEPARTMENT, scope.department))
-    if scope.residents is not None and index.self_scope:
-        proxy, proxy_user = index.self_scope
-        resident, user = scope.residents
-        options: list[Any] = []
-        if resident:
-            options += [c.id == resident, _has_term(proxy, resident)]
-        if user:
-            options.append(_has_term(proxy_user, user))
-        conds.append(or_(*options) if options else false())
-    return conds

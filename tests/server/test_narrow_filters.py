@@ -16,7 +16,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import event
 
 from benchmarks.city import Scale, generate
 from reference_server.storage import Change, ListQuery, Scope, Store, Tx, utc_text
@@ -223,18 +223,20 @@ def test_a_time_range_on_postgresql_is_the_page_sqlite_walks(
 def _plan(store: Store, query: ListQuery) -> str:
     """SQLite's plan of the page ``query`` asks for."""
     with store.read() as tx:
-        captured: list[Any] = []
-        execute = tx.conn.execute
+        captured: list[tuple[str, Any]] = []
 
-        def spy(statement: Any, *args: Any, **kwargs: Any) -> Any:
-            captured.append(statement)
-            return execute(statement, *args, **kwargs)
+        def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                 executemany: bool) -> None:
+            captured.append((statement, parameters))
 
-        tx.conn.execute = spy  # type: ignore[method-assign]
-        tx.page("Issue", query, Scope(), 0, 50)
-        tx.conn.execute = execute  # type: ignore[method-assign]
-        sql = captured[-1].compile(tx.conn, compile_kwargs={"literal_binds": True})
-        return " ".join(str(row[-1]) for row in execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+        event.listen(store.engine, "before_cursor_execute", seen)
+        try:
+            tx.page("Issue", query, Scope(), 0, 50)
+        finally:
+            event.remove(store.engine, "before_cursor_execute", seen)
+        statement, parameters = captured[-1]
+        rows = tx.conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return " ".join(str(row[-1]) for row in rows)
 
 
 def _rarest(values: list[str], count: Any) -> str:
