@@ -26,7 +26,7 @@ def joined(values: Iterable[str]) -> str:
 
 def split(value: str | None) -> tuple[str, ...]:
     """The list :func:`joined` wrote."""
-    return tuple(v for v in (value or "").split("|") if v)
+    return tuple(filter(None, (value or "").split("|")))
 
 
 class Stored:

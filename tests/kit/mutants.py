@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import threading
 from collections.abc import Callable, Collection
@@ -1569,11 +1570,14 @@ def filters_on_stored_values(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Lists select on the stored document whatever the reader receives: the public find
     issues by the grid and point they are never given, the regulator residents by the
     pseudonyms and grids their reads leave out."""
-    from reference_server.storage import _transactions
+    from reference_server.storage import _pages, _transactions
 
     mp.setattr(_core, "selects", lambda rtype, query, doc: True)
     mp.setattr(Access, "never_receives", lambda self, principal, rtype, paths: False)
-    mp.setattr(_transactions, "PUBLISHED_GRID", "no-such-kind")  # every reader: stored grids
+    mp.setattr(_pages, "PUBLISHED_GRID", "no-such-kind")  # every reader: stored grids
+    # Its list statements are built and kept apart from those built before and after it.
+    mp.setattr(_transactions, "page_statement",
+               functools.lru_cache(_pages.page_statement.__wrapped__))
     return app
 
 
