@@ -3,7 +3,7 @@
     python benchmarks/scale_bench.py [--residents 1000000 --issues 3000000]
         [--sqlite-residents 100000 --sqlite-issues 300000] [--seconds 2] [--no-sqlite]
         [--no-postgres] [--workdir DIR] [--workers 1]
-    python benchmarks/scale_bench.py --lists-of DATABASE_URL [--workers 2]
+    python benchmarks/scale_bench.py --lists-of DATABASE_URL [--workers 2] [--baseline CHECKOUT]
     python benchmarks/scale_bench.py --writes-of DATABASE_URL [--baseline CHECKOUT] [--repeat 3]
         [--keyed]
 
@@ -21,7 +21,8 @@ store holding only a small town (200 residents, 600 issues):
 - on PostgreSQL, the write throughput of two ``smartcommunity serve`` processes on the one
   database against one process.
 
-``--lists-of`` measures only the lists of a city imported before; ``--writes-of`` only the
+``--lists-of`` measures only the lists of a city imported before (with ``--baseline``, an
+earlier version's each measure just before this one's, on the same stores); ``--writes-of`` only the
 writes of one process and of two on a store imported before, with the processor time a write
 costs and how often a PostgreSQL backend was found waiting for the write lock, for this
 checkout and, with ``--baseline``, an earlier version unpacked there, in turn on the one store.
@@ -295,10 +296,11 @@ def server(url: str, tokens: Path, log: Path, workers: int = 1,
         yield base, proc
 
 
-def revision_for(url: str, root: Path) -> None:
+def revision_for(url: str, root: Path) -> bool:
     """Take the store at ``url`` back to the newest storage revision the checkout at ``root``
     knows, if this version migrated it further: an earlier version does not start on a store
-    of a revision it does not know, and each server upgrades the store again as it starts."""
+    of a revision it does not know, and each server upgrades the store again as it starts.
+    Whether it had to."""
     versions = root / "reference_server" / "storage" / "migrations" / "versions"
     known = {m.group(1) for f in versions.glob("*.py")
              if (m := re.search(r'^revision = "(\w+)"', f.read_text(encoding="utf-8"), re.M))}
@@ -313,7 +315,11 @@ def revision_for(url: str, root: Path) -> None:
             print(f"  the store goes back from revision {current} to {max(known)} for {root}",
                   flush=True)
             command.downgrade(migrations_config(conn), max(known))
+            went_back = True
+        else:
+            went_back = False
     engine.dispose()
+    return went_back
 
 
 @contextlib.contextmanager
@@ -445,12 +451,21 @@ def queries(url: str) -> list[tuple[str, str, str | None]]:
 
 # -- one backend --------------------------------------------------------------------------
 
-def list_loads(full: tuple[str, int, str], small: tuple[str, int, str], seconds: float,
-               workers: int) -> None:
+#: a server under measure: base URL, server pid, database URL
+Served = tuple[str, int, str]
+
+
+def list_loads(full: Served, small: Served, seconds: float, workers: int,
+               earlier: tuple[Served, Served] | None = None) -> None:
     """Every list operation × filter of the OpenAPI at the first page and a cursor ¾ deep on
-    the city served at ``full`` (base URL, server pid, database URL), the first page of the
-    small town served at ``small`` beside it."""
-    (base, pid, url), (small_base, small_pid, small_url) = full, small
+    the city served at ``full``, the first page of the small town served at ``small`` beside
+    it; with ``earlier`` (the same two stores served by an earlier version), each measure of
+    that version just before the same measure of this one."""
+    versions = [("this version", full, small)]
+    if earlier is not None:
+        versions.insert(0, ("the earlier version", *earlier))
+    marks = {"the earlier version": "  [earlier]", "this version": "  [this]"} if earlier else {}
+    url, small_url = full[2], small[2]
     full_q, small_q = queries(url), {lbl: p for lbl, p, _ in queries(small_url)}
     postgres = url.startswith("postgresql")
     tool = ("wrk" if shutil.which("wrk")
@@ -459,23 +474,25 @@ def list_loads(full: tuple[str, int, str], small: tuple[str, int, str], seconds:
           f"{workers} server process(es); first page | cursor ¾ deep; small town beside; "
           "each after one request alone, with the processor time per request of the server's "
           "processes and PostgreSQL's", flush=True)
-    city: list[tuple[str, Load]] = []
-    towns: list[tuple[str, Load]] = []
+    city: dict[str, list[tuple[str, Load]]] = {name: [] for name, _, _ in versions}
+    towns: dict[str, list[tuple[str, Load]]] = {name: [] for name, _, _ in versions}
     for lbl, path, deep in full_q:
-        first = measured_load(base, pid, path, seconds, postgres)
-        city.append((f"{lbl} first", first))
-        line = f"  {lbl:<30} first {first.cell()}"
-        if lbl in small_q:
-            town = measured_load(small_base, small_pid, small_q[lbl], seconds, postgres)
-            towns.append((lbl, town))
-            line += f" (small {town.cell()})"
-        if deep:
-            far = measured_load(base, pid, deep, seconds, postgres)
-            city.append((f"{lbl} deep", far))
-            line += f" | deep {far.cell()}"
-        print(line, flush=True)
-    print(f"  the city, {within_target(city)}\n  the small town, {within_target(towns)}",
-          flush=True)
+        for name, (base, pid, _), (small_base, small_pid, _) in versions:
+            first = measured_load(base, pid, path, seconds, postgres)
+            city[name].append((f"{lbl} first", first))
+            line = f"  {lbl:<30} first {first.cell()}"
+            if lbl in small_q:
+                town = measured_load(small_base, small_pid, small_q[lbl], seconds, postgres)
+                towns[name].append((lbl, town))
+                line += f" (small {town.cell()})"
+            if deep:
+                far = measured_load(base, pid, deep, seconds, postgres)
+                city[name].append((f"{lbl} deep", far))
+                line += f" | deep {far.cell()}"
+            print(line + marks.get(name, ""), flush=True)
+    for name, _, _ in versions:
+        print(f"  {name}: the city, {within_target(city[name])}\n"
+              f"  {name}: the small town, {within_target(towns[name])}", flush=True)
 
 
 def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path,
@@ -556,9 +573,12 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
                   + (" (stopped early: the disk was nearly full)" if stopped else ""), flush=True)
 
 
-def lists_of(url: str, work: Path, seconds: float, workers: int) -> None:
+def lists_of(url: str, work: Path, seconds: float, workers: int,
+             baseline: Path | None = None) -> None:
     """:func:`list_loads` on the city stored at ``url``, a small town of the same backend
-    imported afresh beside it."""
+    imported afresh beside it; with ``baseline``, the earlier version unpacked there serving
+    the same stores, measured alternately with this one (a store this version migrated
+    further is taken back to the earlier version's revision first)."""
     tokens, log = tokens_file(work), work / "server-lists.log"
     small_dir = work / "small"
     write(SMALL, small_dir)
@@ -570,10 +590,20 @@ def lists_of(url: str, work: Path, seconds: float, workers: int) -> None:
         small_store = contextlib.nullcontext(f"sqlite:///{work / 'small.sqlite3'}")
     with small_store as small_url:
         import_files(small_url, small_dir)
-        with (server(url, tokens, log, workers) as (full, full_proc),
-              server(small_url, tokens, log, workers) as (small, small_proc)):
-            list_loads((full, full_proc.pid, url), (small, small_proc.pid, small_url),
-                       seconds, workers)
+        with contextlib.ExitStack() as stack:
+            def served(store: str, root: Path = ROOT) -> Served:
+                base, proc = stack.enter_context(server(store, tokens, log, workers, root))
+                return base, proc.pid, store
+
+            earlier = None
+            if baseline is not None:
+                # Both versions serve the stores at once: they must share its schema.
+                for store in (url, small_url):
+                    if revision_for(store, baseline):
+                        sys.exit(f"{baseline} reads an earlier storage revision than this "
+                                 "version: measure them in turn, not alternately")
+                earlier = served(url, baseline), served(small_url, baseline)
+            list_loads(served(url), served(small_url), seconds, workers, earlier)
 
 
 @dataclass(frozen=True)
@@ -758,8 +788,9 @@ def main() -> int:
                         help="only the writes of one server process and of two, on a "
                              "PostgreSQL store imported before (they add issues to it)")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
-                        help="with --writes-of: an earlier version unpacked there "
-                             "(git archive <commit> | tar -x -C CHECKOUT), measured in turn")
+                        help="with --lists-of or --writes-of: an earlier version unpacked "
+                             "there (git archive <commit> | tar -x -C CHECKOUT), measured in "
+                             "turn")
     parser.add_argument("--keyed", action="store_true",
                         help="with --writes-of: every create carries an Idempotency-Key")
     parser.add_argument("--repeat", type=int, default=3,
@@ -769,7 +800,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     print(f"scale_bench: {os.cpu_count()} cores; files in {work}", flush=True)
     if args.lists_of:
-        lists_of(args.lists_of, work, args.seconds, args.workers)
+        lists_of(args.lists_of, work, args.seconds, args.workers, args.baseline)
         args.no_postgres = args.no_sqlite = True
     if args.writes_of:
         writes_of(args.writes_of, work, args.seconds, args.baseline, args.repeat, args.keyed)

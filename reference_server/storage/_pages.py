@@ -199,8 +199,8 @@ def page_values(rtype: str, query: ListQuery, scope: Scope, after: int, limit: i
     _each(values, "visibility", sorted(_visibility_codes(rtype, scope) or ()))
     _each(values, "code", codes)
     values["scope_department"] = scope.department
-    values["resident"], values["user"] = scope.residents or (None, None)
-    values["owner"], values["owner_user"] = scope.owners or (None, None)
+    values["scope_resident"], values["scope_user"] = scope.residents or (None, None)
+    values["owners_resident"], values["owners_user"] = scope.owners or (None, None)
     return values
 
 
@@ -498,7 +498,8 @@ def _scope_conditions(shape: Shape) -> list[Any]:
         # One IN over both (an OR of two would have PostgreSQL test every row of the community).
         owner, owner_user = shape.owners
         conds.append(c.seq.in_(union_all(_published_rows(rtype), *_naming_rows(
-            _p("owner") if owner else None, _p("owner_user") if owner_user else None))))
+            _p("owners_resident") if owner else None,
+            _p("owners_user") if owner_user else None))))
     if shape.department and index.departments:
         conds.append(_has_term(DEPARTMENT, _p("scope_department")))
     if shape.residents is not None and index.self_scope:
@@ -506,8 +507,8 @@ def _scope_conditions(shape: Shape) -> list[Any]:
         resident, user = shape.residents
         options: list[Any] = []
         if resident:
-            options += [c.id == _p("resident"), _has_term(proxy, _p("resident"))]
+            options += [c.id == _p("scope_resident"), _has_term(proxy, _p("scope_resident"))]
         if user:
-            options.append(_has_term(proxy_user, _p("user")))
+            options.append(_has_term(proxy_user, _p("scope_user")))
         conds.append(or_(*options) if options else false())
     return conds
