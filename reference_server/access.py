@@ -869,6 +869,8 @@ def _lacks(text: str, tokens: tuple[str, ...] | None) -> bool:
     """Whether the JSON ``text`` provably holds none of the strings ``tokens`` (each quoted,
     of :data:`_PLAIN` characters): none appears as written, and no \\u escape could spell one
     otherwise. False when it cannot tell."""
-    if not text or tokens is None or "\\u" in text:
+    # A lone backslash is found far faster than the two characters of an escape (a
+    # Chinese text is two bytes a character), and most records hold none.
+    if not text or tokens is None or ("\\" in text and "\\u" in text):
         return False
     return not any(t in text for t in tokens)

@@ -133,9 +133,10 @@ def test_a_withholding_disclosure_is_found_however_the_text_spells_it() -> None:
         assert presented is not None and presented.text is None
         assert presented.bytes() == FULL.present(system, stored, check=False).bytes()
     public = _varied(issue, "public", False, SPEC.version)
-    public["description"] = "confidential: not the disclosure"
+    public["description"] = "confidential: not the disclosure\nthough a line ends \"here\""
     for text in (orjson.dumps(public).decode(),
                  orjson.dumps({**public, "note": "confidential"}).decode()):
+        assert "\\n" in text and "\\u" not in text  # escapes, none that could spell a word
         stored = Stored(1, "Issue", str(public["id"]), 1, text, "110105001001", "")
         presented = FAST.present(system, stored, check=False)
         assert presented is not None and presented.text == text
