@@ -42,8 +42,10 @@ def pg_database(name: str) -> Iterator[str]:
 
 def postgres_ticks() -> int:
     """user + system clock ticks of every PostgreSQL process of this machine (its server, the
-    backends, WAL writer, checkpointer …): the database's own processor time, whatever else
-    the machine is doing."""
+    backends, WAL writer, checkpointer …) and of those that have exited: the database's own
+    processor time, whatever else the machine is doing. Without the exited, a backend closing
+    between two readings took its ticks out of the second, and a measure could come out
+    negative."""
     from benchmarks.timing import process_ticks
 
     total = 0
@@ -51,7 +53,7 @@ def postgres_ticks() -> int:
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
                 if (entry / "comm").read_text().startswith("postgres"):
-                    total += process_ticks(int(entry.name))
+                    total += process_ticks(int(entry.name), reaped=True)
     return total
 
 
