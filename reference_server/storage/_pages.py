@@ -58,7 +58,7 @@ from ._indexes import (
 )
 from ._tables import resources, terms
 
-__all__ = ["PAGE_COLUMNS", "ListQuery", "Scope", "Shape", "Statement", "below", "driven",
+__all__ = ["ListQuery", "Scope", "Shape", "Statement", "below", "driven",
            "narrow_probes", "page_statement", "page_values", "shape_of"]
 
 
@@ -127,10 +127,10 @@ _COLUMN_FILTERS: tuple[tuple[str, Any, Callable[..., Any]], ...] = (
 _TERM_FILTERS = (("department", DEPARTMENT), ("pseudonym", PSEUDONYM), ("content", CATEGORY),
                  ("issue", ISSUE), ("consultation", CONSULTATION))
 #: the columns of a list page's rows, in the order ``Tx.page`` reads them
-PAGE_COLUMNS = ("seq", "id", "version", "communities", "departments", "doc", "person_facts")
+_PAGE_COLUMNS = ("seq", "id", "version", "communities", "departments", "doc", "person_facts")
 #: the name of a page's LATERAL lookup of each row, and its columns as it gives them
 _HIT = "hit"
-_HIT_COLUMNS: tuple[Any, ...] = tuple(literal_column(f"{_HIT}.{name}") for name in PAGE_COLUMNS)
+_HIT_COLUMNS: tuple[Any, ...] = tuple(literal_column(f"{_HIT}.{name}") for name in _PAGE_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +154,6 @@ class Shape:
     codes: int | None = None
     #: SQLite: which of :func:`narrow_probes` found few enough matches to start from
     narrow: int | None = None
-
 
 
 @functools.lru_cache(maxsize=2048)
@@ -305,7 +304,7 @@ def _narrow_candidates(shape: Shape) -> list[Any]:
         candidates.append(select(c.seq).where(c.rtype == rtype,
                                               c.updated_at >= _p("q_updated_since")))
     if has("category"):
-        candidates.append(select(c.seq).where(c.rtype == rtype, *category_range()))
+        candidates.append(select(c.seq).where(c.rtype == rtype, *_category_range()))
     if has("submitted_from") or has("submitted_to"):
         candidates.append(select(c.seq).where(c.rtype == rtype, *(
             [c.submitted_at >= _p("q_submitted_from")] if has("submitted_from") else []), *(
@@ -355,7 +354,7 @@ def _page(shape: Shape) -> Any:
     conds += [compare(column, _p(f"q_{name}")) for name, column, compare in _COLUMN_FILTERS
               if has(name)]
     if has("category") and shape.codes is None:
-        conds += category_range()
+        conds += _category_range()
     conds += [exists().where(terms.c.rseq == c.seq, *term) for term in wanted_terms]
     # A lookup by another system's number or by area is selective: the rows come from the
     # term index (seq IN …), not from a walk of every row testing each for the term.
@@ -370,7 +369,7 @@ def _page(shape: Shape) -> Any:
                 terms.c.value <= _p(f"{axis}_high"), terms.c.rtype == rtype)))
     if shape.narrow is not None:
         conds.append(c.seq.in_(_narrow_candidates(shape)[shape.narrow]))
-    columns = [c[name] for name in PAGE_COLUMNS]
+    columns = [c[name] for name in _PAGE_COLUMNS]
     if shape.codes is not None:
         # A code and its sub-codes lie apart in (rtype, category, seq): one branch per code
         # reads its index in order and stops after a page; PostgreSQL merges the branches
@@ -405,7 +404,7 @@ def below(code: str) -> tuple[str, str]:
     return code + ".", code + "/"
 
 
-def category_range() -> list[Any]:
+def _category_range() -> list[Any]:
     """The category asked for and every code below it, as one range of the category index
     from the code on; the last condition drops the codes between ("housing-x")."""
     c = resources.c
