@@ -46,6 +46,7 @@ def _stored(store: Store) -> Store:
         tx.write_many([Change(d["resourceType"], d["id"], 1, orjson.dumps(d).decode(), d,
                               "created", "create", d["meta"]["lastUpdated"]) for d in docs],
                       upsert=False)
+    store.analyze()  # as an import does: the owners' scope is planned by the statistics
     return store
 
 
