@@ -311,13 +311,11 @@ def revision_for(url: str, root: Path) -> bool:
     engine = create_engine(url)
     with engine.begin() as conn:
         current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        if known and current not in known:
+        went_back = bool(known) and current not in known
+        if went_back:
             print(f"  the store goes back from revision {current} to {max(known)} for {root}",
                   flush=True)
             command.downgrade(migrations_config(conn), max(known))
-            went_back = True
-        else:
-            went_back = False
     engine.dispose()
     return went_back
 
@@ -461,10 +459,11 @@ def list_loads(full: Served, small: Served, seconds: float, workers: int,
     the city served at ``full``, the first page of the small town served at ``small`` beside
     it; with ``earlier`` (the same two stores served by an earlier version), each measure of
     that version just before the same measure of this one."""
-    versions = [("this version", full, small)]
+    # (name, the mark its lines end with when two versions alternate, city, small town)
+    versions = [("this version", "", full, small)]
     if earlier is not None:
-        versions.insert(0, ("the earlier version", *earlier))
-    marks = {"the earlier version": "  [earlier]", "this version": "  [this]"} if earlier else {}
+        versions = [("the earlier version", "  [earlier]", *earlier),
+                    ("this version", "  [this]", full, small)]
     url, small_url = full[2], small[2]
     full_q, small_q = queries(url), {lbl: p for lbl, p, _ in queries(small_url)}
     postgres = url.startswith("postgresql")
@@ -474,10 +473,10 @@ def list_loads(full: Served, small: Served, seconds: float, workers: int,
           f"{workers} server process(es); first page | cursor ¾ deep; small town beside; "
           "each after one request alone, with the processor time per request of the server's "
           "processes and PostgreSQL's", flush=True)
-    city: dict[str, list[tuple[str, Load]]] = {name: [] for name, _, _ in versions}
-    towns: dict[str, list[tuple[str, Load]]] = {name: [] for name, _, _ in versions}
+    city: dict[str, list[tuple[str, Load]]] = {name: [] for name, *_ in versions}
+    towns: dict[str, list[tuple[str, Load]]] = {name: [] for name, *_ in versions}
     for lbl, path, deep in full_q:
-        for name, (base, pid, _), (small_base, small_pid, _) in versions:
+        for name, mark, (base, pid, _), (small_base, small_pid, _) in versions:
             first = measured_load(base, pid, path, seconds, postgres)
             city[name].append((f"{lbl} first", first))
             line = f"  {lbl:<30} first {first.cell()}"
@@ -489,8 +488,8 @@ def list_loads(full: Served, small: Served, seconds: float, workers: int,
                 far = measured_load(base, pid, deep, seconds, postgres)
                 city[name].append((f"{lbl} deep", far))
                 line += f" | deep {far.cell()}"
-            print(line + marks.get(name, ""), flush=True)
-    for name, _, _ in versions:
+            print(line + mark, flush=True)
+    for name, *_ in versions:
         print(f"  {name}: the city, {within_target(city[name])}\n"
               f"  {name}: the small town, {within_target(towns[name])}", flush=True)
 
