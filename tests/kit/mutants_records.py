@@ -5,6 +5,9 @@ breaks."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, time
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -12,6 +15,7 @@ import pytest
 from reference_server.access import Access
 from reference_server.auth import Principal
 from reference_server.service import _policies
+from reference_server.settings import CST
 from reference_server.storage import Stored, Tx, utc_text
 from smartcommunity.lifecycle import Lifecycle
 
@@ -70,6 +74,33 @@ def _submitted_to_exclusive(rtype: str, query: Any, doc: Any) -> bool:
     if rtype != "Issue" or not query.submitted_to or not isinstance(doc.get("submittedAt"), str):
         return False
     return utc_text(doc["submittedAt"]) >= query.submitted_to
+
+
+def _at_noon(install: Any) -> Any:
+    """A variant whose clock stands at 12:00 in China on the day it is installed, as its
+    Date header and its list filters read it: a check that leaves out the day's edge when the
+    date is about to change meets the variant whenever it runs."""
+
+    def at_noon(app: Any, mp: pytest.MonkeyPatch) -> Any:
+        real = datetime.now(CST)
+        ahead = datetime.combine(real.date(), time(12), CST) - real
+        today = real.date().isoformat()
+        served = install(app, mp)
+        original = Tx.page
+
+        def page(self: Tx, rtype: str, query: Any, *args: Any, **kw: Any) -> list[Stored]:
+            return original(self, rtype, replace(query, today=today), *args, **kw)
+
+        def dated(scope: dict[str, Any], status: int, headers: list[tuple[bytes, bytes]],
+                  body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            stamp = formatdate((datetime.now(CST) + ahead).timestamp(), usegmt=True)
+            return status, [(k, v) for k, v in headers if k.lower() != b"date"] + [
+                (b"date", stamp.encode())], body
+
+        mp.setattr(Tx, "page", page)
+        return Rewrite(served, dated)
+
+    return at_noon
 
 
 def _ending_today_ended(rtype: str, query: Any, doc: Any) -> bool:
@@ -265,7 +296,7 @@ MUTANTS: list[Mutant] = [
            visibility_of_records_ignored),
     Mutant("resident-grid-ending-today", "/req/residents/list-filters",
            "grid= leaves out a resident whose membership ends today",
-           _also_refused(_ending_today_ended)),
+           _at_noon(_also_refused(_ending_today_ended))),
     Mutant("resident-pseudonym-filter-ignored", "/req/residents/list-filters",
            "GET /residents?pseudonym= lists every resident",
            _parameter_ignored("/residents", "pseudonym")),
