@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import re
+import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +37,13 @@ import orjson
 
 from smartcommunity.lifecycle import lifecycle_for
 from smartcommunity.pointers import resolve_pointer, strings_at
-from smartcommunity.privacy import RedactionProfile, hide_results, redact, results_rule
+from smartcommunity.privacy import (
+    RedactionProfile,
+    hide_results,
+    redact,
+    results_rule,
+    results_steady,
+)
 from smartcommunity.specification import Spec
 from smartcommunity.validation import compile_plan
 
@@ -69,13 +78,16 @@ def _erased(schema: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
 class Presented:
     """A resource as one principal may see it: the document, or its stored JSON unchanged."""
 
-    __slots__ = ("audience", "doc", "facts", "minor", "text")
+    __slots__ = ("audience", "doc", "facts", "minor", "stored", "text")
 
     def __init__(self, audience: str, doc: dict[str, Any] | None, text: str | None,
-                 minor: bool | None = None, facts: PersonFacts | None = None) -> None:
+                 minor: bool | None = None, facts: PersonFacts | None = None, *,
+                 stored: bool = True) -> None:
         self.audience = audience
         self.doc = doc
         self.text = text
+        #: whether ``text`` is the stored JSON itself, not a redacted one remembered
+        self.stored = doc is None and stored
         #: whether a person's record went out as a minor's (None: not decided, the document
         #: decides): what of it is sensitive for the audit log follows the whole record, not
         #: the members the reader received (/req/privacy/audit-log)
@@ -94,17 +106,71 @@ class Presented:
         return self.doc if self.doc is not None else orjson.loads(self.text or "{}")
 
 
+class Presentations:
+    """The redacted JSON each (resource, audience, role) was last served, with the stored JSON
+    it was made from and the instants between which it holds: a list page of records that
+    must be parsed, redacted and written again is mostly the same page as the last reader of
+    that role was given. An entry serves only the very text it was made from, so a record
+    changed in any way is made afresh; what a principal is given of her own is never kept.
+    Bounded by ``budget`` bytes (0: nothing is kept); the oldest served go first."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.held = 0
+        self._entries: dict[tuple[str, str, str, str], tuple[str, str, float, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str, str], source: str, moment: float) -> str | None:
+        if not source:
+            return None  # a row with no stored JSON is never kept
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            if entry is None:
+                return None
+            made_from, text, since, until = entry
+            if made_from != source or not since <= moment < until:
+                self.held -= _size(made_from, text)
+                return None
+            self._entries[key] = entry  # the last served go last
+            return text
+
+    def put(self, key: tuple[str, str, str, str], source: str, text: str, since: float,
+            until: float) -> None:
+        size = _size(source, text)
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.held -= _size(old[0], old[1])
+            if not source or size > self.budget:
+                return
+            self._entries[key] = (source, text, since, until)
+            self.held += size
+            while self.held > self.budget:
+                first = next(iter(self._entries))
+                gone = self._entries.pop(first)
+                self.held -= _size(gone[0], gone[1])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.held = 0
+
+
+def _size(source: str, text: str) -> int:
+    return sys.getsizeof(source) + sys.getsizeof(text)
+
+
 class Access:
     """The privacy policy of one spec version, applied to principals and stored resources."""
 
     def __init__(self, spec: Spec, pseudonym_key: bytes | None = None,
-                 pseudonym_key_id: str | None = None) -> None:
+                 pseudonym_key_id: str | None = None, *, remembered: int = 0) -> None:
         self.spec = spec
         self.key = pseudonym_key
         self.key_id = pseudonym_key_id
-        #: the city profile the server runs: its registered extensions are redacted by their
-        #: own tags (/req/profiles/document-extensions), any other extension as sensitive
-        self.profile: RedactionProfile | None = None
+        #: redacted records as last served, up to ``remembered`` bytes
+        self.presentations = Presentations(remembered)
+        self._profile: RedactionProfile | None = None
         policy = spec.privacy
         self.role_audience: Mapping[str, str] = policy["roleAudience"]
         self.treatments: Mapping[str, Mapping[str, str]] = policy["treatments"]
@@ -582,6 +648,17 @@ class Access:
                 return members
         return None
 
+    @property
+    def profile(self) -> RedactionProfile | None:
+        """The city profile the server runs: its registered extensions are redacted by their
+        own tags (/req/profiles/document-extensions), any other extension as sensitive."""
+        return self._profile
+
+    @profile.setter
+    def profile(self, profile: RedactionProfile | None) -> None:
+        self._profile = profile
+        self.presentations.clear()  # made by the rules of the profile before
+
     # -- presentation ------------------------------------------------------------------
     def present(self, principal: Principal, stored: Stored, *, check: bool = True,
                 now: datetime | None = None, state: str | None = None) -> Presented | None:
@@ -607,6 +684,9 @@ class Access:
             whole = self._resident_whole(principal, stored, audience, now)
             if whole is not None:
                 return whole
+        if state is None and rtype != self.person_type and not self._owns_items(
+                principal, audience, rtype):
+            return self._remembered(principal, stored, audience, now)
         # An earlier state is parsed here, into objects nothing else holds: redaction may
         # change them in place rather than copy them.
         doc = stored.doc if state is None else self.as_decided_now(orjson.loads(state), stored)
@@ -624,6 +704,13 @@ class Access:
                          copy=not (taken or state is not None))
             if own:
                 self._restore_items(rtype, doc, own)
+        self._server_rules(principal, audience, rtype, doc, now)
+        return Presented(audience, doc, None, minor)
+
+    def _server_rules(self, principal: Principal, audience: str, rtype: str,
+                      doc: dict[str, Any], now: datetime | None) -> None:
+        """What the server withholds of the redacted ``doc`` beyond redaction: the levels of
+        place not published, the reporter, vote results not yet due."""
         if rtype in self.publication and audience in self.publication_audiences:
             self._public_area(rtype, doc)
         if rtype in self.reporter_types:
@@ -631,7 +718,36 @@ class Access:
         if rtype in self.results_types:
             hide_results(doc, early=self.results.withholds_from(principal.role), now=now,
                          rule=self.results)
-        return Presented(audience, doc, None, minor)
+
+    def _owns_items(self, principal: Principal, audience: str, rtype: str) -> bool:
+        """Whether items of a ``rtype`` record may be ``principal``'s own
+        (:meth:`own_items`): then what it is given is its alone."""
+        return (rtype in self.owned_items and audience != "self"
+                and principal.role in self.own_record_roles and principal.resident is not None)
+
+    def _remembered(self, principal: Principal, stored: Stored, audience: str,
+                    now: datetime | None) -> Presented:
+        """``stored`` (no person's record, no item of it the reader's own) redacted for
+        ``audience`` with the server's rules for ``principal``'s role, as served last to that
+        role while the stored JSON and, for a role that waits for results, whether they are
+        due stay the same (:class:`Presentations`)."""
+        moment = now or datetime.now(UTC)
+        key = (stored.rtype, stored.id, audience, principal.role)
+        text = self.presentations.get(key, stored.text, moment.timestamp())
+        if text is None:
+            source, doc = stored.text, stored.doc
+            since, until = -math.inf, math.inf
+            if stored.rtype in self.results_types and self.results.withholds_from(
+                    principal.role):
+                since, until = results_steady(doc, moment, rule=self.results)
+            # What was parsed to decide is handed over: redaction changes it in place.
+            doc = redact(stored.take_doc() if source else doc, audience,
+                         pseudonym_key=self.key, pseudonym_key_id=self.key_id,
+                         profile=self.profile, copy=not source)
+            self._server_rules(principal, audience, stored.rtype, doc, moment)
+            text = orjson.dumps(doc).decode()
+            self.presentations.put(key, source, text, since, until)
+        return Presented(audience, None, text, stored=False)
 
     def _whole(self, principal: Principal, audience: str, stored: Stored) -> bool:
         """Whether ``stored`` reaches ``principal`` of an ``untouched`` audience exactly as

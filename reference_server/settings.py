@@ -44,6 +44,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     #: deepest JSON nesting accepted (/req/core/request-limits)
     max_json_depth: int = 64
+    #: bytes of redacted records each process keeps to serve again while their stored JSON
+    #: and what decides them stay the same (0: every read redacts afresh)
+    remembered_bytes: int = 64 * 1024 * 1024
     #: shared city key for citizen ID pseudonyms; None: redaction leaves no pseudonym behind.
     #: During a rotation it is the newest key, the one every new pseudonym is made with.
     pseudonym_key: bytes | None = None

@@ -125,7 +125,8 @@ class Service:
         self.settings = settings
         self.store = store
         self.spec = load_spec(settings.spec_version)
-        self.access = Access(self.spec, settings.pseudonym_key, settings.pseudonym_key_id)
+        self.access = Access(self.spec, settings.pseudonym_key, settings.pseudonym_key_id,
+                             remembered=settings.remembered_bytes)
         #: the versions whose documents the server takes: those installed of its major version
         major = self.spec.version.split(".")[0]
         self.versions = tuple(v for v in available_versions() if v.split(".")[0] == major)
@@ -551,8 +552,8 @@ class Service:
                     for stored in rows:
                         last = stored.seq
                         presented = self.present(principal, stored)
-                        if presented is None or (paths and presented.doc is not None and not
-                                                 selects(rtype, query, presented.doc)):
+                        if presented is None or (paths and not presented.stored and not
+                                                 selects(rtype, query, presented.document())):
                             continue
                         if len(shown) == limit:
                             following = stored.seq

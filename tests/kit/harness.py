@@ -82,10 +82,17 @@ class Server:
         return self.holder.base
 
     def serve(self, app: Any) -> None:
+        self.forget()
         self.holder.app = app
 
     def reset(self) -> None:
+        self.forget()
         self.holder.app = self.holder.base
+
+    def forget(self) -> None:
+        """Drop the redacted records the server remembers: a variant's own are made by its
+        rules, and those made before it would hide its defect."""
+        self.holder.base.state.sc.service.access.presentations.clear()
 
 
 @contextlib.contextmanager

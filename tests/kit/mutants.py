@@ -25,7 +25,7 @@ import orjson
 import pytest
 
 from reference_server import access as access_module
-from reference_server.access import Access, birth_date
+from reference_server.access import Access, Presentations, birth_date
 from reference_server.api import _common
 from reference_server.auth import Principal
 from reference_server.http import encode_cursor
@@ -1581,6 +1581,22 @@ def filters_on_stored_values(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def _presentations_keyed(keep: Callable[[tuple[str, str, str, str], str], tuple[Any, str]]
+                         ) -> Callable[[Any, pytest.MonkeyPatch], Any]:
+    """A server that remembers redacted records by ``keep(key, source)`` instead of by the
+    record, audience and role and the exact stored JSON they were made from."""
+
+    def install(app: Any, mp: pytest.MonkeyPatch) -> Any:
+        get, put = Presentations.get, Presentations.put
+        mp.setattr(Presentations, "get", lambda self, key, source, moment: get(
+            self, *keep(key, source), moment))
+        mp.setattr(Presentations, "put", lambda self, key, source, *rest: put(
+            self, *keep(key, source), *rest))
+        return app
+
+    return install
+
+
 def next_past_unseen(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """A full page gives ``next`` when any row in the reader's scope follows, whether the
     filters select it as the reader receives it or not: a resident learns that an issue
@@ -1609,6 +1625,12 @@ MUTANTS += [
     Mutant("filters-on-stored-values", "/req/privacy/filter-what-is-seen",
            "list filters select on stored grids, points and pseudonyms for every reader",
            filters_on_stored_values),
+    Mutant("presentations-by-record", "/req/privacy/redaction-by-audience",
+           "a record redacted for one reader is served to the next reader of any role",
+           _presentations_keyed(lambda key, source: ((key[0], key[1], "", ""), source))),
+    Mutant("presentations-outlive-writes", "/req/privacy/reporter-disclosure",
+           "a record redacted once is served so until it is forgotten, whatever is written",
+           _presentations_keyed(lambda key, source: (key, "stored"))),
     Mutant("next-past-unseen", "/req/privacy/filter-what-is-seen",
            "a page gives next when only records the reader may not see follow",
            next_past_unseen),

@@ -23,11 +23,12 @@ from ._redact import (
     rekey_pseudonyms,
     without_personal,
 )
-from ._results import ResultsRule, hide_results, results_rule, results_shown
+from ._results import ResultsRule, hide_results, results_rule, results_shown, results_steady
 
 __all__ = ["AUDIENCES", "RedactionProfile", "RegisteredExtension", "ResultsRule",
            "audience_for_role", "audiences", "hide_results", "published_with_consent", "redact",
-           "rekey_pseudonyms", "results_rule", "results_shown", "without_personal"]
+           "rekey_pseudonyms", "results_rule", "results_shown", "results_steady",
+           "without_personal"]
 
 
 def __getattr__(name: str) -> object:

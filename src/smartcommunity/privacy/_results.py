@@ -11,6 +11,7 @@ of a record shows a running tally.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from ..integrity import withhold
 from ..specification import DEFAULT_VERSION, load_spec
 from ..validation import instant
 
-__all__ = ["ResultsRule", "hide_results", "results_rule", "results_shown"]
+__all__ = ["ResultsRule", "hide_results", "results_rule", "results_shown", "results_steady"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,35 @@ def results_shown(vote: Mapping[str, Any], now: datetime | None = None, *,
     results = vote.get("results")
     when = results.get("visibleFrom") if isinstance(results, Mapping) else None
     return not isinstance(when, str) or _due(when, now or datetime.now(UTC))
+
+
+def results_steady(doc: Mapping[str, Any], now: datetime, *,
+                   rule: ResultsRule | None = None) -> tuple[float, float]:
+    """The instants (POSIX seconds, from inclusive, until exclusive) around ``now`` between
+    which :func:`results_shown` says the same of every vote of ``doc``: what
+    :func:`hide_results` withholds from a role that waits changes only at a ``visibleFrom``.
+
+    >>> vote = {"status": "closed", "results": {"visibleFrom": "2026-06-01T08:00:00+08:00"}}
+    >>> results_steady({"votes": [vote]}, datetime(2026, 5, 1, tzinfo=UTC))
+    (-inf, 1780272000.0)
+    """
+    rule = rule or results_rule(str(doc.get("specVersion") or DEFAULT_VERSION))
+    since, until = -math.inf, math.inf
+    moment = now.timestamp()
+    for vote in doc.get("votes") or ():
+        if not isinstance(vote, Mapping) or (
+                rule.shown_at is not None and vote.get("status") != rule.shown_at):
+            continue
+        results = vote.get("results")
+        when = results.get("visibleFrom") if isinstance(results, Mapping) else None
+        seconds = _seconds(when) if isinstance(when, str) else None
+        if seconds is None:
+            continue  # shown now and always, or never
+        if seconds <= moment:
+            since = max(since, seconds)
+        else:
+            until = min(until, seconds)
+    return since, until
 
 
 def hide_results(doc: dict[str, Any], *, early: bool, now: datetime | None = None,

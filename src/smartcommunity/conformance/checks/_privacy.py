@@ -453,6 +453,7 @@ def test_reporter_disclosure(ctx: KitContext) -> None:
                            f"{plain(shown)} from {path}")
         if disclosure == "anonymous":
             _protection_kept(ctx, issue)  # its reporter stays withheld from here on
+    _raised_after_read(ctx, dept)
     # The reporter herself is never withheld from herself: her issue, and in the feed each
     # earlier state of it, names her (/req/change-feed/access-now decides from the record).
     reporter = ctx.optional(ROLE.resident)
@@ -470,6 +471,33 @@ def test_reporter_disclosure(ctx: KitContext) -> None:
                f"{plain(unnamed, 'zh')} 没有她自己",
                f"the confidential reporter {reporter.name} receives earlier states "
                f"{plain(unnamed)} of her own issue in the feed without herself")
+
+
+def _raised_after_read(ctx: KitContext, dept: Principal) -> None:
+    """A reporter named to the department and the public, then made anonymous: from the update
+    on, neither reads, lists nor histories name her to them, whatever a server kept of what
+    they were served before."""
+    tag = ctx.new_id()
+    contact = {"name": f"报告人{tag[:6]}",
+               "phone": "+86139" + str(ctx.rng.randrange(10**7, 10**8))}
+    actor = {"role": ctx.staff_role, "onBehalfOf": resident_ref(held_resident(ctx))}
+    issue = Tracked(ctx, submitted_by(ctx, actor, reporterDisclosure="public",
+                                      reporterContact=contact))
+    issue.act("accept")
+    dispatch(ctx, issue, dept)
+    readers = [dept, *[p for p in ctx.serving() if p.role == ROLE.public]]
+    for who in readers:
+        _responses(ctx, issue, who)  # served, and perhaps kept, as named
+    issue.put(reporterDisclosure="anonymous")
+    for who in readers:
+        for path, body in _responses(ctx, issue, who):
+            text = json.dumps(body, ensure_ascii=False)
+            shown = [k for k, v in contact.items() if v in text]
+            ctx.expect(not shown,
+                       f"诉求人改为匿名后，{who.name}（{who.role}）仍从 {path} 得到她的 "
+                       f"{plain(shown, 'zh')}",
+                       f"{who.name} ({who.role}) still learns the reporter's {plain(shown)} "
+                       f"from {path} after she was made anonymous")
 
 
 def _keeps(ctx: KitContext, audience: str, pipl_class: str) -> bool:

@@ -1,0 +1,112 @@
+"""Redacted records served again from memory (``Access.presentations``): exactly what
+redacting afresh gives, to every reader, at every moment, whatever changed in between; and
+never more memory than the budget."""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reference_server.access import Access, Presentations, _size
+from reference_server.auth import load_tokens
+from reference_server.storage import Stored, joined
+
+from .helpers import COMMUNITY, EXAMPLES, KEY, SPEC, TOKENS
+
+PRINCIPALS = load_tokens(TOKENS)
+RESIDENT = PRINCIPALS["demo-resident-wang-guiying"].resident
+#: every record of a type the memory serves (person records never are)
+NAMES = sorted(n for n in EXAMPLES if not n.startswith("resident/"))
+#: those whose votes' results wait for a moment: drawn as often as all the others
+VOTED = [n for n in NAMES if any(isinstance(v.get("results"), dict)
+                                 for v in EXAMPLES[n].get("votes") or ())]
+#: the instant every vote's results are made due at, and the reads' moments around it
+DUE = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def _record(name: str, edits: int) -> Stored:
+    """``name`` as a fetch of its ``edits``-th stored version would give it: each edit moves
+    its votes' results an hour later and changes what decides access to it and whose own
+    its first proposer entry is."""
+    doc = copy.deepcopy(EXAMPLES[name])
+    for vote in doc.get("votes") or ():
+        if isinstance(vote.get("results"), dict):
+            vote["results"]["visibleFrom"] = (DUE + timedelta(hours=edits)).isoformat()
+    if edits % 2 and "reporterDisclosure" in doc:
+        doc["reporterDisclosure"] = "anonymous"
+    if edits % 2 and "visibility" in doc:
+        doc["visibility"] = "public"
+    if edits % 2 and (doc.get("origin") or {}).get("proposers"):
+        # a proposer entry that is a demo resident's own
+        doc["origin"]["proposers"][0]["resident"] = {"resourceType": "Resident", "id": RESIDENT}
+    doc.setdefault("meta", {})["versionId"] = str(edits + 1)
+    return Stored(edits + 1, str(doc["resourceType"]), str(doc["id"]), edits + 1,
+                  orjson.dumps(doc).decode(), joined([COMMUNITY]), "|")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(VOTED) | st.sampled_from(NAMES),
+                          st.sampled_from(sorted(PRINCIPALS)),
+                          st.integers(-3, 3), st.booleans()), min_size=1, max_size=16))
+def test_what_is_remembered_is_what_is_made_afresh(reads: list[tuple[str, str, int, bool]]
+                                                   ) -> None:
+    """Reads in any order, by any reader, an hour either side of when results come due (and
+    back), of records edited in between: each is served what a server keeping nothing gives."""
+    remembering, afresh = Access(SPEC, KEY, remembered=1 << 24), Access(SPEC, KEY)
+    edits: dict[str, int] = {}
+    for name, token, hours, edited in reads:
+        edits[name] = edits.get(name, 0) + edited
+        principal, now = PRINCIPALS[token], DUE + timedelta(hours=hours, minutes=-30)
+        got = remembering.present(principal, _record(name, edits[name]), check=False, now=now)
+        want = afresh.present(principal, _record(name, edits[name]), check=False, now=now)
+        assert got is not None and want is not None
+        assert got.document() == want.document(), (name, token, hours)
+    assert afresh.presentations.held == 0
+
+
+def test_a_record_read_again_is_not_redacted_again() -> None:
+    """The second read of an unchanged record by the same role is served from memory: the
+    memory is used, not only kept."""
+    access = Access(SPEC, KEY, remembered=1 << 24)
+    principal = PRINCIPALS[next(t for t, p in PRINCIPALS.items() if p.role == "public")]
+    first = access.present(principal, _record("consultation/lift-installation-building-3.json",
+                                              0), check=False, now=DUE)
+    again = access.present(principal, _record("consultation/lift-installation-building-3.json",
+                                              0), check=False, now=DUE)
+    assert first is not None and again is not None and not again.stored
+    assert again.text is first.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(budget=st.integers(0, 4000),
+       calls=st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.integers(0, 3),
+                                st.integers(0, 600)), max_size=40))
+def test_memory_holds_the_last_served_within_its_budget(
+        budget: int, calls: list[tuple[bool, int, int, int]]) -> None:
+    """Against a model: what fits the budget is kept, the least recently served goes first,
+    an entry serves only the text it was made from, and the bytes held are what is held."""
+    memory = Presentations(budget)
+    model: OrderedDict[tuple[str, str, str, str], tuple[str, str]] = OrderedDict()
+    for put, record, version, length in calls:
+        key, source = ("Issue", f"i{record}", "public", "public"), f"v{version}"
+        if put:
+            text = "x" * length
+            model.pop(key, None)
+            if _size(source, text) <= budget:
+                model[key] = (source, text)
+                while sum(_size(*e) for e in model.values()) > budget:
+                    model.popitem(last=False)
+            memory.put(key, source, text, 0.0, 1.0)
+        else:
+            kept = model.pop(key, None)
+            want: Any = None
+            if kept is not None and kept[0] == source:
+                want, model[key] = kept[1], kept
+            assert memory.get(key, source, 0.5) == want
+        assert memory.held == sum(_size(*e) for e in model.values()) <= max(budget, 0)
