@@ -578,10 +578,11 @@ class Access:
         if (stored.rtype in self.visibility_member
                 and self.role_audience[role] not in self.untouched):
             try:
-                visibility = resolve_pointer(stored.doc, self.visibility_member[stored.rtype])
+                visibility = self._member(stored, self.visibility_member[stored.rtype])
             except LookupError:
                 visibility = None
-            return visibility in self.visibility[self.role_audience[role]]
+            return isinstance(visibility, str) and (
+                visibility in self.visibility[self.role_audience[role]])
         return self._may_see_owner(principal, stored, now)
 
     def _may_see_owner(self, principal: Principal, stored: Stored, now: datetime | None) -> bool:
@@ -591,10 +592,26 @@ class Access:
         if rule is None:
             return True
         try:
-            owner = self.held(rule[0], str(resolve_pointer(stored.doc, rule[1])))
+            owner = self.held(rule[0], str(self._member(stored, rule[1])))
         except LookupError:
             return True  # no owner named: the schema requires one, its rules decide
         return owner is None or self.can_see(principal, owner, now)
+
+    def _member(self, stored: Stored, pointer: str) -> Any:
+        """The value at ``pointer`` in ``stored`` (LookupError when it has none), kept with
+        the redacted records for the stored JSON it was read from: a record whose redacted
+        form is remembered is not parsed only to decide who may see it."""
+        key = (stored.rtype, stored.id, pointer, "")  # no audience is a pointer, no role ""
+        value = self.presentations.get(key, stored.text, 0.0)
+        if value is None:
+            try:
+                value = orjson.dumps(resolve_pointer(stored.doc, pointer)).decode()
+            except LookupError:
+                value = ""
+            self.presentations.put(key, stored.text, value, -math.inf, math.inf)
+        if not value:
+            raise LookupError(pointer)
+        return orjson.loads(value)
 
     def feeds(self, principal: Principal, rtype: str) -> bool:
         """Whether the change feed may give ``principal`` the events of ``rtype`` at all: a

@@ -83,7 +83,7 @@ def test_a_system_reads_an_issue_as_stored_unless_its_reporter_is_withheld() -> 
         presented = FAST.present(system, stored, check=False)
         assert presented is not None
         withheld = FAST._strips_reporter(system, "system", stored.doc)
-        assert (presented.text is None) is withheld, disclosure
+        assert (not presented.stored) is withheld, disclosure
         assert disclosure != "confidential" or withheld
 
 
@@ -130,7 +130,7 @@ def test_a_withholding_disclosure_is_found_however_the_text_spells_it() -> None:
     for stored in (_stored(issue), _stored(issue, ascii_only=True),
                    Stored(1, "Issue", str(issue["id"]), 1, escaped, "110105001001", "")):
         presented = FAST.present(system, stored, check=False)
-        assert presented is not None and presented.text is None
+        assert presented is not None and not presented.stored
         assert presented.bytes() == FULL.present(system, stored, check=False).bytes()
     public = _varied(issue, "public", False, SPEC.version)
     public["description"] = "confidential: not the disclosure\nthough a line ends \"here\""
@@ -139,7 +139,7 @@ def test_a_withholding_disclosure_is_found_however_the_text_spells_it() -> None:
         assert "\\n" in text and "\\u" not in text  # escapes, none that could spell a word
         stored = Stored(1, "Issue", str(public["id"]), 1, text, "110105001001", "")
         presented = FAST.present(system, stored, check=False)
-        assert presented is not None and presented.text == text
+        assert presented is not None and presented.stored and presented.text == text
 
 
 

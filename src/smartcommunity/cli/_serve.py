@@ -79,6 +79,9 @@ def add_serve(sub: Any) -> None:
     p.add_argument("--workers", type=int, default=1, help="worker processes (1)")
     p.add_argument("--pseudonym-key-file", metavar="FILE",
                    help="file holding the city's shared key for citizen ID pseudonyms")
+    p.add_argument("--remembered-mb", type=int, default=64, metavar="MB",
+                   help="redacted records each process keeps to serve again unchanged "
+                        "(64; 0: none)")
 
     i = subcommand(
         sub, "import", import_documents, help="load documents into a server database / 批量导入",
@@ -155,7 +158,8 @@ def serve(args: argparse.Namespace) -> int:
                         tokens_file=Path(args.tokens) if args.tokens else None,
                         jwks=args.jwks, jwt_issuer=args.jwt_issuer,
                         jwt_audience=args.jwt_audience,
-                        demo=not args.no_demo, pseudonym_key=key, profile=profile)
+                        demo=not args.no_demo, pseudonym_key=key, profile=profile,
+                        remembered_bytes=max(args.remembered_mb, 0) * 1024 * 1024)
     try:
         tokens = tokens_for(settings)
     except (OSError, ValueError) as exc:
@@ -187,6 +191,7 @@ def serve(args: argparse.Namespace) -> int:
             "profile": str(profile.resolve()) if profile is not None else None,
             "pseudonym_key_file": (str(Path(args.pseudonym_key_file).resolve())
                                    if args.pseudonym_key_file else None),
+            "remembered_bytes": settings.remembered_bytes,
         })
         try:
             code = run_workers("reference_server.app:app_from_env", args.workers, args.host,
