@@ -80,13 +80,13 @@ class Presented:
 
     __slots__ = ("audience", "doc", "facts", "minor", "stored", "text")
 
-    def __init__(self, audience: str, doc: dict[str, Any] | None, text: str | None,
+    def __init__(self, audience: str, doc: dict[str, Any] | None, text: str | bytes | None,
                  minor: bool | None = None, facts: PersonFacts | None = None, *,
                  stored: bool = True) -> None:
         self.audience = audience
         self.doc = doc
         self.text = text
-        #: whether ``text`` is the stored JSON itself, not a redacted one remembered
+        #: whether ``text`` is the stored JSON itself, not a redacted one remembered (bytes)
         self.stored = doc is None and stored
         #: whether a person's record went out as a minor's (None: not decided, the document
         #: decides): what of it is sensitive for the audit log follows the whole record, not
@@ -100,6 +100,8 @@ class Presented:
         return orjson.Fragment(self.text) if self.text is not None else self.doc
 
     def bytes(self) -> bytes:
+        if isinstance(self.text, bytes):
+            return self.text
         return self.text.encode() if self.text is not None else orjson.dumps(self.doc)
 
     def document(self) -> dict[str, Any]:
@@ -117,10 +119,10 @@ class Presentations:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.held = 0
-        self._entries: dict[tuple[str, str, str, str], tuple[str, str, float, float]] = {}
+        self._entries: dict[tuple[str, str, str, str], tuple[str, bytes, float, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str, str], source: str, moment: float) -> str | None:
+    def get(self, key: tuple[str, str, str, str], source: str, moment: float) -> bytes | None:
         if not source:
             return None  # a row with no stored JSON is never kept
         with self._lock:
@@ -134,7 +136,7 @@ class Presentations:
             self._entries[key] = entry  # the last served go last
             return text
 
-    def put(self, key: tuple[str, str, str, str], source: str, text: str, since: float,
+    def put(self, key: tuple[str, str, str, str], source: str, text: bytes, since: float,
             until: float) -> None:
         size = _size(source, text)
         with self._lock:
@@ -156,7 +158,7 @@ class Presentations:
             self.held = 0
 
 
-def _size(source: str, text: str) -> int:
+def _size(source: str, text: bytes) -> int:
     return sys.getsizeof(source) + sys.getsizeof(text)
 
 
@@ -605,9 +607,9 @@ class Access:
         value = self.presentations.get(key, stored.text, 0.0)
         if value is None:
             try:
-                value = orjson.dumps(resolve_pointer(stored.doc, pointer)).decode()
+                value = orjson.dumps(resolve_pointer(stored.doc, pointer))
             except LookupError:
-                value = ""
+                value = b""
             self.presentations.put(key, stored.text, value, -math.inf, math.inf)
         if not value:
             raise LookupError(pointer)
@@ -762,7 +764,7 @@ class Access:
                          pseudonym_key=self.key, pseudonym_key_id=self.key_id,
                          profile=self.profile, copy=not source)
             self._server_rules(principal, audience, stored.rtype, doc, moment)
-            text = orjson.dumps(doc).decode()
+            text = orjson.dumps(doc)
             self.presentations.put(key, source, text, since, until)
         return Presented(audience, None, text, stored=False)
 

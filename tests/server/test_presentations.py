@@ -94,11 +94,11 @@ def test_memory_holds_the_last_served_within_its_budget(
     """Against a model: what fits the budget is kept, the least recently served goes first,
     an entry serves only the text it was made from, and the bytes held are what is held."""
     memory = Presentations(budget)
-    model: OrderedDict[tuple[str, str, str, str], tuple[str, str]] = OrderedDict()
+    model: OrderedDict[tuple[str, str, str, str], tuple[str, bytes]] = OrderedDict()
     for put, record, version, length in calls:
         key, source = ("Issue", f"i{record}", "public", "public"), f"v{version}"
         if put:
-            text = "x" * length
+            text = b"x" * length
             model.pop(key, None)
             if _size(source, text) <= budget:
                 model[key] = (source, text)
