@@ -119,10 +119,12 @@ class Presentations:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.held = 0
-        self._entries: dict[tuple[str, str, str, str], tuple[str, bytes, float, float]] = {}
+        self._entries: dict[tuple[str, str, str, str],
+                            tuple[str | bytes, bytes, float, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str, str], source: str, moment: float) -> bytes | None:
+    def get(self, key: tuple[str, str, str, str], source: str | bytes,
+            moment: float) -> bytes | None:
         if not source:
             return None  # a row with no stored JSON is never kept
         with self._lock:
@@ -136,8 +138,8 @@ class Presentations:
             self._entries[key] = entry  # the last served go last
             return text
 
-    def put(self, key: tuple[str, str, str, str], source: str, text: bytes, since: float,
-            until: float) -> None:
+    def put(self, key: tuple[str, str, str, str], source: str | bytes, text: bytes,
+            since: float, until: float) -> None:
         size = _size(source, text)
         with self._lock:
             old = self._entries.pop(key, None)
@@ -158,7 +160,7 @@ class Presentations:
             self.held = 0
 
 
-def _size(source: str, text: bytes) -> int:
+def _size(source: str | bytes, text: bytes) -> int:
     return sys.getsizeof(source) + sys.getsizeof(text)
 
 
@@ -604,13 +606,13 @@ class Access:
         the redacted records for the stored JSON it was read from: a record whose redacted
         form is remembered is not parsed only to decide who may see it."""
         key = (stored.rtype, stored.id, pointer, "")  # no audience is a pointer, no role ""
-        value = self.presentations.get(key, stored.text, 0.0)
+        value = self.presentations.get(key, stored.json, 0.0)
         if value is None:
             try:
                 value = orjson.dumps(resolve_pointer(stored.doc, pointer))
             except LookupError:
                 value = b""
-            self.presentations.put(key, stored.text, value, -math.inf, math.inf)
+            self.presentations.put(key, stored.json, value, -math.inf, math.inf)
         if not value:
             raise LookupError(pointer)
         return orjson.loads(value)
@@ -691,7 +693,7 @@ class Access:
             return None
         audience = self.audience(principal, stored, now)
         rtype = stored.rtype
-        text = stored.text if state is None else state
+        text = stored.json if state is None else state
         # An earlier state goes as it is only where no member of it is decided now.
         if audience in self.untouched and rtype != self.person_type and (
                 state is None or rtype not in self.decided_now) and (
@@ -752,9 +754,9 @@ class Access:
         due stay the same (:class:`Presentations`)."""
         moment = now or datetime.now(UTC)
         key = (stored.rtype, stored.id, audience, principal.role)
-        text = self.presentations.get(key, stored.text, moment.timestamp())
+        text = self.presentations.get(key, stored.json, moment.timestamp())
         if text is None:
-            source, doc = stored.text, stored.doc
+            source, doc = stored.json, stored.doc
             since, until = -math.inf, math.inf
             if stored.rtype in self.results_types and self.results.withholds_from(
                     principal.role):
@@ -777,7 +779,7 @@ class Access:
                 or (audience, rtype) in self._necessary):
             return False
         # Most texts cannot hold a value that would change them: then they need no parse.
-        if _lacks(stored.text, self._changing_tokens(principal.role, audience, rtype)):
+        if _lacks(stored.json, self._changing_tokens(principal.role, audience, rtype)):
             return True
         doc = stored.doc
         return not (self._strips_reporter(principal, audience, doc)
@@ -818,7 +820,7 @@ class Access:
         minor = self.is_minor(doc, now)
         if minor and audience != "self" and self.minor_audience[audience] != audience:
             return None
-        return Presented(audience, None, stored.text, minor, facts)
+        return Presented(audience, None, stored.json, minor, facts)
 
     @functools.cached_property
     def _necessary(self) -> frozenset[tuple[str, str]]:
@@ -865,7 +867,7 @@ class Access:
             minor = self.minor_record(stored, doc, now)
             if minor:
                 audience = self.minor_audience[audience]
-        taken = doc is stored.doc and bool(stored.text)
+        taken = doc is stored.doc and bool(stored.json)
         # What was parsed to decide is handed over: redaction changes it, nothing is copied.
         return redact(stored.take_doc() if taken else doc, audience, pseudonym_key=self.key,
                       pseudonym_key_id=self.key_id, profile=self.profile,
@@ -1000,12 +1002,15 @@ def strip_reporter(doc: dict[str, Any], person_roles: Iterable[str]) -> None:
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]*")
 
 
-def _lacks(text: str, tokens: tuple[str, ...] | None) -> bool:
-    """Whether the JSON ``text`` provably holds none of the strings ``tokens`` (each quoted,
-    of :data:`_PLAIN` characters): none appears as written, and no \\u escape could spell one
-    otherwise. False when it cannot tell."""
+def _lacks(text: str | bytes, tokens: tuple[str, ...] | None) -> bool:
+    """Whether the JSON ``text`` (or its UTF-8) provably holds none of the strings ``tokens``
+    (each quoted, of :data:`_PLAIN` characters): none appears as written, and no \\u escape
+    could spell one otherwise. False when it cannot tell."""
+    if not text or tokens is None:
+        return False
     # A lone backslash is found far faster than the two characters of an escape (a
     # Chinese text is two bytes a character), and most records hold none.
-    if not text or tokens is None or ("\\" in text and "\\u" in text):
-        return False
-    return not any(t in text for t in tokens)
+    if isinstance(text, bytes):
+        return not (b"\\" in text and b"\\u" in text) and not any(
+            t.encode() in text for t in tokens)
+    return not ("\\" in text and "\\u" in text) and not any(t in text for t in tokens)

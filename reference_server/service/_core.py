@@ -338,7 +338,7 @@ class Service:
                 continue
             # Served as stored: what the whole record discloses, which its facts say.
             fields = (self.access.disclosed(stored, presented)
-                      if presented.text is stored.text else
+                      if presented.text is stored.json else
                       self.access.sensitive_pointers(presented.document(), minor=presented.minor))
             if fields:
                 rows.append(self.audit_row(principal, operation, stored.id, fields,

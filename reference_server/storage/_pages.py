@@ -21,10 +21,12 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Integer,
+    LargeBinary,
     String,
     and_,
     any_,
     bindparam,
+    cast,
     exists,
     false,
     func,
@@ -369,7 +371,8 @@ def _page(shape: Shape) -> Any:
                 terms.c.value <= _p(f"{axis}_high"), terms.c.rtype == rtype)))
     if shape.narrow is not None:
         conds.append(c.seq.in_(_narrow_candidates(shape)[shape.narrow]))
-    columns = [c[name] for name in _PAGE_COLUMNS]
+    columns = [_as_bytes(c.doc, shape.dialect) if name == "doc" else c[name]
+               for name in _PAGE_COLUMNS]
     if shape.codes is not None:
         # A code and its sub-codes lie apart in (rtype, category, seq): one branch per code
         # reads its index in order and stops after a page; PostgreSQL merges the branches
@@ -458,6 +461,15 @@ def _community_in(rtype: str, codes: Sequence[Any]) -> Any:
     if many:
         return exists().where(terms.c.rseq == resources.c.seq, terms.c.kind == COMMUNITY, match)
     return match
+
+
+def _as_bytes(doc: Any, dialect: str) -> Any:
+    """The stored JSON as its UTF-8 bytes: a record served as stored goes out as read, not
+    decoded into text and encoded again (0.9 ms of a 700 KB page's 1.1 on PostgreSQL, where
+    the page's results come in binary form: ``Tx.page``)."""
+    value = (func.convert_to(doc, literal_column("'UTF8'")) if dialect == "postgresql"
+             else cast(doc, LargeBinary))
+    return value.label("doc")
 
 
 def _visibility_codes(rtype: str, scope: Scope) -> frozenset[str] | None:

@@ -32,16 +32,19 @@ def split(value: str | None) -> tuple[str, ...]:
 class Stored:
     """A resource row; the document is parsed only when someone needs it."""
 
-    __slots__ = ("_doc", "communities", "departments", "derived", "facts", "id", "rtype", "seq",
-                 "text", "version")
+    __slots__ = ("_doc", "_text", "communities", "departments", "derived", "facts", "id", "json",
+                 "rtype", "seq", "version")
 
-    def __init__(self, seq: int, rtype: str, rid: str, version: int, text: str,
+    def __init__(self, seq: int, rtype: str, rid: str, version: int, text: str | bytes,
                  communities: str, departments: str, facts: str | None = None) -> None:
         self.seq = seq
         self.rtype = rtype
         self.id = rid
         self.version = version
-        self.text = text
+        #: the stored JSON as read: UTF-8 bytes from a list page, which a record served as
+        #: stored goes out as without being decoded and encoded again
+        self.json = text
+        self._text = text if isinstance(text, str) else None
         self.communities = split(communities)
         self.departments = split(departments)
         #: a person record's facts as stored (``_person``), where the read fetched them
@@ -62,10 +65,17 @@ class Stored:
         return row
 
     @property
+    def text(self) -> str:
+        """The stored JSON."""
+        if self._text is None:
+            self._text = self.json.decode() if isinstance(self.json, bytes) else self.json
+        return self._text
+
+    @property
     def doc(self) -> dict[str, Any]:
         """The stored document."""
         if self._doc is None:
-            self._doc = orjson.loads(self.text)
+            self._doc = orjson.loads(self.json)
         return self._doc
 
     def take_doc(self) -> dict[str, Any]:
@@ -74,7 +84,7 @@ class Stored:
         its own. A row prepared for writing keeps its document."""
         doc = self._doc
         if doc is None or self.derived is not None:
-            return dict(orjson.loads(self.text))
+            return dict(orjson.loads(self.json))
         self._doc = None
         return doc
 

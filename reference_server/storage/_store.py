@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from ._commit import Committer
-from ._transactions import Sealer, Tx
+from ._transactions import BINARY_OPTION, Sealer, Tx
 
 __all__ = ["ANALYZE_SHARE", "Checkpointer", "Store", "migrations_config"]
 
@@ -91,6 +91,9 @@ class Store:
             threading.local() if self.dialect == "sqlite" else None)
         self._readers: list[Connection] = []
         self.checkpointer: Checkpointer | None = None
+        if self.dialect == "postgresql":
+            for engine in {self.engine, self.read_engine}:
+                event.listen(engine, "before_cursor_execute", _binary_results)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
             self.checkpointer = Checkpointer(self)
@@ -215,6 +218,16 @@ class Store:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+
+
+def _binary_results(conn: Connection, cursor: Any, statement: str, parameters: Any,
+                    context: Any, executemany: bool) -> None:
+    """Have psycopg read the results of a statement run with the execution option
+    :data:`BINARY_OPTION` in binary form."""
+    if context is not None and context.execution_options.get(BINARY_OPTION):
+        from psycopg.pq import Format
+
+        cursor.format = Format.BINARY
 
 
 def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:

@@ -51,6 +51,10 @@ __all__ = ["Duplicate", "Sealer", "Tx", "WriteMissed"]
 #: the digest of a change event's integrity form, given its row (the service knows the
 #: event's source, type and subject; /req/change-feed/chain-digest)
 Sealer = Callable[[EventRow], str]
+#: the execution option asking PostgreSQL for a statement's results in binary form: a
+#: ``bytea`` arrives as it is stored, not spelt out in hexadecimal (``binary_results``)
+BINARY_OPTION = "sc_binary"
+BINARY_RESULTS = {BINARY_OPTION: True}
 
 
 class Duplicate(Exception):
@@ -430,7 +434,8 @@ class Tx:
         # Driver SQL, as SQLAlchemy compiled it for the shape: nothing is built or compiled
         # again, and the engine's events and logging still see the statement.
         statement = page_statement(shape, self._conn.dialect)
-        rows = self.conn.exec_driver_sql(statement.sql, statement.args(values)).all()
+        rows = self.conn.exec_driver_sql(statement.sql, statement.args(values),
+                                         execution_options=BINARY_RESULTS).all()
         return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4], r[6]) for r in rows]
 
     #: codes under a category beyond which a list reads them as one range (a profile's
