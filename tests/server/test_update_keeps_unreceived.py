@@ -64,11 +64,14 @@ def _refusals(write: PartialWrite, stored: Stored) -> list[str]:
 
 
 def _records() -> st.SearchStrategy[dict[str, Any]]:
+    # A generated document may hold an integer beyond 64 bits, which no server stores; at
+    # times most of a run's draws do.
     return st.one_of(st.sampled_from(EXAMPLES),
                      st.sampled_from(sorted(WRITERS)).flatmap(documents)).filter(_storable)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(_records(), st.data())
 def test_a_view_sent_back_as_received_changes_nothing(doc: dict[str, Any],
                                                       data: st.DataObject) -> None:
@@ -100,7 +103,8 @@ def _hidden_twin(doc: dict[str, Any], who: Principal, other: dict[str, Any]
     return twin if _view(who, _stored(twin)) == view else None
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(_records(), st.data())
 def test_what_is_withheld_is_kept_and_never_decides_a_refusal(doc: dict[str, Any],
                                                               data: st.DataObject) -> None:
