@@ -86,7 +86,8 @@ class Presented:
         self.audience = audience
         self.doc = doc
         self.text = text
-        #: whether ``text`` is the stored JSON itself, not a redacted one remembered (bytes)
+        #: whether ``text`` is the JSON read (the record's, or the earlier state's) as it
+        #: was, not one redacted and remembered (:class:`Presentations`)
         self.stored = doc is None and stored
         #: whether a person's record went out as a minor's (None: not decided, the document
         #: decides): what of it is sensitive for the audit log follows the whole record, not
