@@ -132,7 +132,10 @@ _TERM_FILTERS = (("department", DEPARTMENT), ("pseudonym", PSEUDONYM), ("content
 _PAGE_COLUMNS = ("seq", "id", "version", "communities", "departments", "doc", "person_facts")
 #: the name of a page's LATERAL lookup of each row, and its columns as it gives them
 _HIT = "hit"
-_HIT_COLUMNS: tuple[Any, ...] = tuple(literal_column(f"{_HIT}.{name}") for name in _PAGE_COLUMNS)
+_HIT_COLUMNS: tuple[Any, ...] = tuple(literal_column(f"{_HIT}.{name}").label(name)
+                                      for name in _PAGE_COLUMNS)
+#: the name of the page once cut, whose documents are then read as bytes
+_PAGE = "page"
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,8 +374,7 @@ def _page(shape: Shape) -> Any:
                 terms.c.value <= _p(f"{axis}_high"), terms.c.rtype == rtype)))
     if shape.narrow is not None:
         conds.append(c.seq.in_(_narrow_candidates(shape)[shape.narrow]))
-    columns = [_as_bytes(c.doc, shape.dialect) if name == "doc" else c[name]
-               for name in _PAGE_COLUMNS]
+    columns = [c[name] for name in _PAGE_COLUMNS]
     if shape.codes is not None:
         # A code and its sub-codes lie apart in (rtype, category, seq): one branch per code
         # reads its index in order and stops after a page; PostgreSQL merges the branches
@@ -398,7 +400,12 @@ def _page(shape: Shape) -> Any:
         statement = (select(*_HIT_COLUMNS).select_from(terms.join(row, true()))
                      .where(*driver, *from_cursor(rseq))
                      .order_by(rseq.desc() if shape.newest_first else rseq))
-    return statement.limit(limit)
+    # The documents become bytes once the page is cut: below a sort (a filter's index read
+    # out of seq order), every candidate's would be read and converted, 738 for a page of 51.
+    page = statement.limit(limit).subquery(_PAGE)
+    return (select(*[_as_bytes(page.c.doc, shape.dialect) if name == "doc" else page.c[name]
+                     for name in _PAGE_COLUMNS])
+            .order_by(page.c.seq.desc() if shape.newest_first else page.c.seq))
 
 
 def below(code: str) -> tuple[str, str]:

@@ -549,7 +549,7 @@ def test_a_list_reads_its_own_types_terms_only(city: tuple[str, Data]) -> None:
 
 
 #: a page's documents, as it reads them (UTF-8 bytes)
-DOC_AS_BYTES = "convert_to(resources.doc, 'UTF8')"
+DOC_AS_BYTES = "convert_to(page.doc, 'UTF8')"
 
 
 def _blocks(url: str, statements: list[tuple[str, Any]]) -> list[tuple[int, str]]:
@@ -562,7 +562,7 @@ def _blocks(url: str, statements: list[tuple[str, Any]]) -> list[tuple[int, str]
         if "FROM resources" not in statement:
             continue
         assert DOC_AS_BYTES in statement or "doc" not in statement, statement
-        plan = explain.plan(statement.replace(DOC_AS_BYTES, "resources.doc"), parameters,
+        plan = explain.plan(statement.replace(DOC_AS_BYTES, "page.doc"), parameters,
                             "ANALYZE, BUFFERS")
         found.append((int(plan["Shared Hit Blocks"]) + int(plan["Shared Read Blocks"]),
                       statement))

@@ -13,6 +13,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 from benchmarks.city import Scale, generate
 from reference_server.storage import Change, ListQuery, Scope, Store
@@ -120,3 +121,40 @@ def test_a_statement_carries_no_value_of_a_request(stores: list[Store],
                         if isinstance(v, str) and k not in ("rtype", "today")}
         assert not [v for v in given_values if f"'{v}'" in statement.sql], statement.sql
         assert not given_values & set(map(str, statement.constants.values()))
+
+
+def _converted_below_a_cut(node: dict[str, Any], below: bool = False) -> Iterator[str]:
+    """The plan nodes under a Limit that convert documents to bytes."""
+    if below and any("convert_to" in str(o) for o in node.get("Output", ())):
+        yield str(node.get("Node Type"))
+    for child in node.get("Plans", ()):
+        yield from _converted_below_a_cut(child, below or node.get("Node Type") == "Limit")
+
+
+@settings(max_examples=60, deadline=None)
+@given(drawn=_requests())
+def test_documents_become_bytes_only_once_the_page_is_cut(stores: list[Store],
+                                                          drawn: tuple[Any, ...]) -> None:
+    """PostgreSQL converts a page's documents to bytes above its LIMIT: under a sort of a
+    filter's matches, it read and converted every match's document (738 consultations'
+    for a page of 51)."""
+    rtype, request, _ = drawn
+    store = stores[1]
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(store.read_engine, "before_cursor_execute", capture)
+    try:
+        _page(store, rtype, request)
+    finally:
+        event.remove(store.read_engine, "before_cursor_execute", capture)
+    pages = [(sql, parameters) for sql, parameters in seen if "convert_to" in sql]
+    assert pages, seen
+    with store.read_engine.connect() as conn:
+        for sql, parameters in pages:
+            plan = conn.exec_driver_sql(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}",
+                                        parameters).scalar_one()
+            assert not list(_converted_below_a_cut(plan[0]["Plan"])), sql
