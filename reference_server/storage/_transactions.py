@@ -52,7 +52,7 @@ __all__ = ["Duplicate", "Sealer", "Tx", "WriteMissed"]
 #: event's source, type and subject; /req/change-feed/chain-digest)
 Sealer = Callable[[EventRow], str]
 #: the execution option asking PostgreSQL for a statement's results in binary form: a
-#: ``bytea`` arrives as it is stored, not spelt out in hexadecimal (``binary_results``)
+#: ``bytea`` arrives as it is stored, not spelt out in hexadecimal (``_store._binary_results``)
 BINARY_OPTION = "sc_binary"
 BINARY_RESULTS = {BINARY_OPTION: True}
 
