@@ -402,10 +402,11 @@ def _page(shape: Shape) -> Any:
                      .order_by(rseq.desc() if shape.newest_first else rseq))
     # The documents become bytes once the page is cut: below a sort (a filter's index read
     # out of seq order), every candidate's would be read and converted, 738 for a page of 51.
+    # The page is put back in order by ``Tx.page``: sorted here, each converted document
+    # would be copied once more.
     page = statement.limit(limit).subquery(_PAGE)
-    return (select(*[_as_bytes(page.c.doc, shape.dialect) if name == "doc" else page.c[name]
-                     for name in _PAGE_COLUMNS])
-            .order_by(page.c.seq.desc() if shape.newest_first else page.c.seq))
+    return select(*[_as_bytes(page.c.doc, shape.dialect) if name == "doc" else page.c[name]
+                    for name in _PAGE_COLUMNS])
 
 
 def below(code: str) -> tuple[str, str]:

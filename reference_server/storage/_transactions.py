@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -55,6 +56,7 @@ Sealer = Callable[[EventRow], str]
 #: ``bytea`` arrives as it is stored, not spelt out in hexadecimal (``_store._binary_results``)
 BINARY_OPTION = "sc_binary"
 BINARY_RESULTS = {BINARY_OPTION: True}
+_first = itemgetter(0)
 
 
 class Duplicate(Exception):
@@ -434,8 +436,10 @@ class Tx:
         # Driver SQL, as SQLAlchemy compiled it for the shape: nothing is built or compiled
         # again, and the engine's events and logging still see the statement.
         statement = page_statement(shape, self._conn.dialect)
-        rows = self.conn.exec_driver_sql(statement.sql, statement.args(values),
-                                         execution_options=BINARY_RESULTS).all()
+        # The statement cuts the page in order and leaves the order of its rows to us.
+        rows = sorted(self.conn.exec_driver_sql(statement.sql, statement.args(values),
+                                                execution_options=BINARY_RESULTS),
+                      key=_first, reverse=newest_first)
         return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4], r[6]) for r in rows]
 
     #: codes under a category beyond which a list reads them as one range (a profile's
