@@ -151,8 +151,9 @@ def test_documents_become_bytes_only_once_the_page_is_cut(stores: list[Store],
         _page(store, rtype, request)
     finally:
         event.remove(store.read_engine, "before_cursor_execute", capture)
+    # A category no record holds is answered before any page is read.
     pages = [(sql, parameters) for sql, parameters in seen if "convert_to" in sql]
-    assert pages, seen
+    assert pages or any("WITH RECURSIVE codes" in sql for sql, _ in seen), seen
     with store.read_engine.connect() as conn:
         for sql, parameters in pages:
             plan = conn.exec_driver_sql(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}",
