@@ -56,7 +56,7 @@ Sealer = Callable[[EventRow], str]
 #: ``bytea`` arrives as it is stored, not spelt out in hexadecimal (``_store._binary_results``)
 BINARY_OPTION = "sc_binary"
 BINARY_RESULTS = {BINARY_OPTION: True}
-_first = itemgetter(0)
+_seq = itemgetter(0)  # of a page's row
 
 
 class Duplicate(Exception):
@@ -439,7 +439,7 @@ class Tx:
         # The statement cuts the page in order and leaves the order of its rows to us.
         rows = sorted(self.conn.exec_driver_sql(statement.sql, statement.args(values),
                                                 execution_options=BINARY_RESULTS),
-                      key=_first, reverse=newest_first)
+                      key=_seq, reverse=newest_first)
         return [Stored(r[0], rtype, r[1], r[2], r[5], r[3], r[4], r[6]) for r in rows]
 
     #: codes under a category beyond which a list reads them as one range (a profile's

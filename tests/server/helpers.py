@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 
 from benchmarks.postgres import pg_available, pg_database
 from reference_server.demo import demo_tokens
@@ -367,3 +368,21 @@ def killed_under_load(base: str, proc: subprocess.Popen[bytes], count: int) -> l
         t.join(60)
     with lock:
         return list(acknowledged)
+
+
+@contextlib.contextmanager
+def statements_run(target: Any = Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The statements ``target`` (an engine, or every engine) runs one at a time meanwhile,
+    each with its parameters, as the engine's events see them."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+             executemany: bool) -> None:
+        if not executemany:
+            statements.append((statement, parameters))
+
+    event.listen(target, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(target, "before_cursor_execute", seen)

@@ -21,7 +21,6 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
 
 from benchmarks.city import City, Scale
 from reference_server import Settings, create_app
@@ -30,7 +29,7 @@ from reference_server.service import Service
 from reference_server.service._retention import ErasureReach
 from reference_server.storage import Store, named_residents
 
-from .helpers import KEY, SPEC, TOKENS, throwaway_pg
+from .helpers import KEY, SPEC, TOKENS, statements_run, throwaway_pg
 
 #: big enough that reading a table from the start reads thousands of rows; a community holds
 #: about 40 residents, so a plan that reads one community's records whole (a residents'
@@ -157,20 +156,13 @@ class Data:
 
 @contextlib.contextmanager
 def _captured() -> Iterator[list[tuple[str, Any]]]:
-    """The SELECT statements every engine runs meanwhile, with their parameters."""
-    statements: list[tuple[str, Any]] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-             executemany: bool) -> None:
-        if (statement.lstrip().upper().startswith(("SELECT", "(SELECT", "WITH"))
-                and not executemany):
-            statements.append((statement, parameters))
-
-    event.listen(Engine, "before_cursor_execute", seen)
-    try:
-        yield statements
-    finally:
-        event.remove(Engine, "before_cursor_execute", seen)
+    """The SELECT statements every engine runs meanwhile, with their parameters: the list
+    is filled when the block ends."""
+    with statements_run() as run:
+        selects: list[tuple[str, Any]] = []
+        yield selects
+    selects += [(statement, parameters) for statement, parameters in run
+                if statement.lstrip().upper().startswith(("SELECT", "(SELECT", "WITH"))]
 
 
 def _rows_read(plan: dict[str, Any]) -> tuple[int, list[str]]:

@@ -16,12 +16,11 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 
 from benchmarks.city import Scale, generate
 from reference_server.storage import Change, ListQuery, Scope, Store, Tx, utc_text
 
-from .helpers import throwaway_pg
+from .helpers import statements_run, throwaway_pg
 
 COUNT = 400
 ISSUES = [d for d in generate(Scale(residents=40, issues=COUNT, consultations=4, communities=2,
@@ -223,17 +222,8 @@ def test_a_time_range_on_postgresql_is_the_page_sqlite_walks(
 def _plan(store: Store, query: ListQuery) -> str:
     """SQLite's plan of the page ``query`` asks for."""
     with store.read() as tx:
-        captured: list[tuple[str, Any]] = []
-
-        def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-                 executemany: bool) -> None:
-            captured.append((statement, parameters))
-
-        event.listen(store.engine, "before_cursor_execute", seen)
-        try:
+        with statements_run(store.engine) as captured:
             tx.page("Issue", query, Scope(), 0, 50)
-        finally:
-            event.remove(store.engine, "before_cursor_execute", seen)
         statement, parameters = captured[-1]
         rows = tx.conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         return " ".join(str(row[-1]) for row in rows)

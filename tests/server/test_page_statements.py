@@ -13,13 +13,12 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 
 from benchmarks.city import Scale, generate
 from reference_server.storage import Change, ListQuery, Scope, Store
 from reference_server.storage._pages import page_statement, page_values, shape_of
 
-from .helpers import throwaway_pg
+from .helpers import statements_run, throwaway_pg
 
 DOCS = [d for d in generate(Scale(residents=60, issues=300, consultations=4, communities=3,
                                    seed=11)) if d["resourceType"] in ("Issue", "Resident")]
@@ -140,17 +139,8 @@ def test_documents_become_bytes_only_once_the_page_is_cut(stores: list[Store],
     for a page of 51)."""
     rtype, request, _ = drawn
     store = stores[1]
-    seen: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-                executemany: bool) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(store.read_engine, "before_cursor_execute", capture)
-    try:
+    with statements_run(store.read_engine) as seen:
         _page(store, rtype, request)
-    finally:
-        event.remove(store.read_engine, "before_cursor_execute", capture)
     # A category no record holds is answered before any page is read.
     pages = [(sql, parameters) for sql, parameters in seen if "convert_to" in sql]
     assert pages or any("WITH RECURSIVE codes" in sql for sql, _ in seen), seen
