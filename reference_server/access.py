@@ -755,9 +755,12 @@ class Access:
         due stay the same (:class:`Presentations`)."""
         moment = now or datetime.now(UTC)
         key = (stored.rtype, stored.id, audience, principal.role)
-        text = self.presentations.get(key, stored.json, moment.timestamp())
+        # A read gives the stored JSON as text, a list page as bytes: one form for both, so
+        # that a record read and listed is the same entry.
+        source = stored.json.encode() if isinstance(stored.json, str) else stored.json
+        text = self.presentations.get(key, source, moment.timestamp())
         if text is None:
-            source, doc = stored.json, stored.doc
+            doc = stored.doc
             since, until = -math.inf, math.inf
             if stored.rtype in self.results_types and self.results.withholds_from(
                     principal.role):

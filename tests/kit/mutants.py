@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import functools
 import json
+import math
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -1621,6 +1622,17 @@ def next_past_unseen(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def results_never_given(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    mp.setattr(results_module, "results_shown", lambda vote, now=None, *, rule=None: False)
+    return app
+
+
+def presentations_outlive_due(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Remembers a redacted consultation without the instant its vote results come due."""
+    mp.setattr(access_module, "results_steady", lambda doc, now, **_: (-math.inf, math.inf))
+    return app
+
+
 MUTANTS += [
     Mutant("filters-on-stored-values", "/req/privacy/filter-what-is-seen",
            "list filters select on stored grids, points and pseudonyms for every reader",
@@ -1634,7 +1646,14 @@ MUTANTS += [
     Mutant("next-past-unseen", "/req/privacy/filter-what-is-seen",
            "a page gives next when only records the reader may not see follow",
            next_past_unseen),
+    Mutant("results-never-given", "/req/consultations/results-given",
+           "a closed vote's public results are withheld from residents, proxies, the public "
+           "and departments for good", results_never_given),
+    Mutant("presentations-outlive-due", "/req/consultations/results-given",
+           "a consultation redacted while its vote's results were not yet due is served so "
+           "after they are", presentations_outlive_due),
 ]
+
 
 
 def key_ids_refused(app: Any, mp: pytest.MonkeyPatch) -> Any:

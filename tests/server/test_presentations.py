@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,10 +31,11 @@ VOTED = [n for n in NAMES if any(isinstance(v.get("results"), dict)
 DUE = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-def _record(name: str, edits: int) -> Stored:
+def _record(name: str, edits: int, form: type = str) -> Stored:
     """``name`` as a fetch of its ``edits``-th stored version would give it: each edit moves
     its votes' results an hour later and changes what decides access to it and whose own
-    its first proposer entry is."""
+    its first proposer entry is. Its JSON is in ``form``: text as a read by id gives it,
+    bytes as a list page does."""
     doc = copy.deepcopy(EXAMPLES[name])
     for vote in doc.get("votes") or ():
         if isinstance(vote.get("results"), dict):
@@ -46,8 +48,9 @@ def _record(name: str, edits: int) -> Stored:
         # a proposer entry that is a demo resident's own
         doc["origin"]["proposers"][0]["resident"] = {"resourceType": "Resident", "id": RESIDENT}
     doc.setdefault("meta", {})["versionId"] = str(edits + 1)
+    raw = orjson.dumps(doc)
     return Stored(edits + 1, str(doc["resourceType"]), str(doc["id"]), edits + 1,
-                  orjson.dumps(doc).decode(), joined([COMMUNITY]), "|")
+                  raw.decode() if form is str else raw, joined([COMMUNITY]), "|")
 
 
 @settings(max_examples=200, deadline=None)
@@ -72,15 +75,17 @@ def test_what_is_remembered_is_what_is_made_afresh(reads: list[tuple[str, str, i
     assert afresh.presentations.held == 0
 
 
-def test_a_record_read_again_is_not_redacted_again() -> None:
+@pytest.mark.parametrize("forms", [(str, str), (str, bytes), (bytes, str), (bytes, bytes)],
+                         ids=lambda f: f"{f[0].__name__}-then-{f[1].__name__}")
+def test_a_record_read_again_is_not_redacted_again(forms: tuple[type, type]) -> None:
     """The second read of an unchanged record by the same role is served from memory: the
-    memory is used, not only kept."""
+    memory is used, not only kept, whether each read gave the stored JSON as text (a read
+    by id) or as bytes (a list page)."""
     access = Access(SPEC, KEY, remembered=1 << 24)
     principal = PRINCIPALS[next(t for t, p in PRINCIPALS.items() if p.role == "public")]
-    first = access.present(principal, _record("consultation/lift-installation-building-3.json",
-                                              0), check=False, now=DUE)
-    again = access.present(principal, _record("consultation/lift-installation-building-3.json",
-                                              0), check=False, now=DUE)
+    first, again = (access.present(principal, _record(
+        "consultation/lift-installation-building-3.json", 0, form), check=False, now=DUE)
+        for form in forms)
     assert first is not None and again is not None and not again.stored
     assert again.text is first.text
 

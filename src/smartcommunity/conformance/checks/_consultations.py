@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from ..._moments import CHINA_STANDARD_TIME
 from ...integrity import SALT, event_digest
 from ...validation import validate
 from .._context import KitContext, KitFault
@@ -187,11 +189,11 @@ def test_results_hidden(ctx: KitContext) -> None:
     _hidden_until(ctx, readers, tails, None)
 
 
-def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str, str],
-                  visible_from: str | None) -> None:
-    """A consultation's procedure whose vote's results are public from ``visible_from``
-    (None: no time set, the vote left open with ballots counted): no reader gets them from
-    any interface (the feed read on from ``tails``)."""
+def _vote(ctx: KitContext, visible_from: str | None, *, close: bool
+          ) -> tuple[Procedure, str]:
+    """A consultation's procedure run until its first vote, whose results are public from
+    ``visible_from`` (None: no time set), is closed, or, unless ``close``, has all its
+    ballots counted but is still open; the vote's id."""
     procedure = Procedure(ctx, visibility="public")
     procedure.run(until=lambda e: e["action"] == "open-vote")
     c = procedure.consultation
@@ -203,14 +205,13 @@ def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str,
     if visible_from is not None:
         body["details"].update(resultsVisibleFrom=visible_from)
     c.act("open-vote", body, procedure.performer(event))
-    if visible_from is None:
+    if not close:
         procedure.run(until=lambda e: e["action"] == CLOSE_VOTE
                       and e["details"]["voteId"] == vote_id)
         ctx.expect(bool(vote_id) and "results" in procedure.vote(vote_id),
                    "工作人员看不到进行中表决已登记的票数，无法检查",
                    "staff do not see the counts recorded for the open vote, so nothing can "
                    "be checked")
-        when_zh, when_en = "表决结束后", "once the vote closes"
     else:
         closed: list[bool] = []
         procedure.run(until=lambda e: bool(closed), check=lambda e, _: closed.append(True) if (
@@ -218,37 +219,56 @@ def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str,
         ctx.expect(bool(vote_id) and "results" in procedure.vote(vote_id),
                    "工作人员看不到已结束表决的结果，无法检查", "staff do not see the closed vote's "
                    "results, so nothing can be checked")
+    return procedure, vote_id
+
+
+_PLACES = {"read": "读取", "history": "历史", "list": "列表", "change event": "变更事件"}
+
+
+def _views(ctx: KitContext, c: Tracked, who: Principal, tails: Mapping[str, str]
+           ) -> list[tuple[str, Any]]:
+    """What ``who`` is given of consultation ``c`` by each interface: a read, its history,
+    a list and the change events after ``tails`` (none when ``who`` may not see it)."""
+    got = c.read(who)
+    if got.status == 404:
+        return []  # the reader may not see this consultation at all
+    ctx.expect_status(got, 200, zh=f"{who.name} 读取公开表决结果的协商",
+                      en=f"{who.name} reads the consultation whose vote results are public")
+    views: list[tuple[str, Any]] = [("read", got.json())]
+    history = c.read_history(who)
+    if history.status == 200:
+        views.append(("history", {"history": (history.json() or {}).get("items")}))
+    query = {"community": ctx.preset.community, "limit": "500", "updatedSince": ctx.moment(-1)}
+    views += [("list", item) for item in ctx.items(CONSULTATION, who, query, must_list=False)
+              if item.get("id") == c.id]
+    views += [("change event", e.get("data"))
+              for e in events_of(ctx, who, tails[who.name], CONSULTATION, c.id)]
+    return views
+
+
+def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str, str],
+                  visible_from: str | None) -> None:
+    """A consultation's procedure whose vote's results are public from ``visible_from``
+    (None: no time set, the vote left open with ballots counted): no reader gets them from
+    any interface (the feed read on from ``tails``)."""
+    procedure, vote_id = _vote(ctx, visible_from, close=visible_from is not None)
+    if visible_from is None:
+        when_zh, when_en = "表决结束后", "once the vote closes"
+    else:
         when_zh, when_en = f"自 {visible_from} 起", f"from {visible_from}"
+    c = procedure.consultation
     whole = c.history
     for who in readers:
-        views: list[tuple[str, Any]] = []
-        got = c.read(who)
-        if got.status == 404:
-            continue  # the reader may not see this consultation at all
-        ctx.expect_status(got, 200, zh=f"{who.name} 读取结果{when_zh}公开的协商",
-                          en=f"{who.name} reads the consultation whose results are public "
-                             f"{when_en}")
-        views.append(("read", got.json()))
-        history = c.read_history(who)
-        if history.status == 200:
-            views.append(("history", {"history": (history.json() or {}).get("items")}))
-        query = {"community": ctx.preset.community, "limit": "500",
-                 "updatedSince": ctx.moment(-1)}
-        views += [("list", item) for item in ctx.items(CONSULTATION, who, query, must_list=False)
-                  if item.get("id") == c.id]
-        views += [("change event", e.get("data"))
-                  for e in events_of(ctx, who, tails[who.name], CONSULTATION, c.id)]
-        places = {"read": "读取", "history": "历史", "list": "列表", "change event": "变更事件"}
-        for where, doc in views:
+        for where, doc in _views(ctx, c, who, tails):
             leak = _leak(doc, vote_id)
             ctx.expect(not leak,
-                       f"{who.name}（{who.role}）在{places[where]}中看到了{when_zh}才公开的"
+                       f"{who.name}（{who.role}）在{_PLACES[where]}中看到了{when_zh}才公开的"
                        f"表决结果：{leak}",
                        f"{who.name} ({who.role}) sees in a {where} the result public only "
                        f"{when_en}: {leak}")
             told = _confirmable(doc, whole, vote_id)
             ctx.expect(not told,
-                       f"{who.name}（{who.role}）在{places[where]}中收到的第 {plain(told, 'zh')} "
+                       f"{who.name}（{who.role}）在{_PLACES[where]}中收到的第 {plain(told, 'zh')} "
                        f"个历史事件隐去了表决结果，其摘要（withheldDigest 或下一事件的 "
                        f"previousDigest）却能由看到的成员加上猜出的结果重新算出：事件应带有"
                        f"自己的随机 salt，摘要覆盖它，隐去部分成员的事件不带它",
@@ -258,6 +278,80 @@ def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str,
                        f"again from the members shown and a guess of the results: each event "
                        f"should carry a random salt of its own, covered by the digests and "
                        f"left out of an event with members withheld")
+
+
+#: how far ahead of the server's clock a vote's results are made public, for the reads
+#: before it: long enough for a procedure's few requests, short enough to wait out
+_SOON = timedelta(seconds=4)
+
+
+@check("/req/consultations/results-given")
+def test_results_given(ctx: KitContext) -> None:
+    readers = ctx.serving(ROLE.resident, ROLE.proxy, ROLE.public, ROLE.department)
+    if not readers:
+        raise Skipped("预设中没有 resident、proxy、public 或 department 主体",
+                      "the preset has no resident, proxy, public or department principal")
+    tails = {p.name: tail(ctx, p) for p in readers}
+    # Public as soon as the vote closes.
+    procedure, vote_id = _vote(ctx, None, close=True)
+    _given(ctx, procedure, vote_id, readers, tails, "表决结束后", "once the vote closed")
+    # Public a few seconds on by the server's clock: each reader reads it before, as a
+    # server that keeps what it served would keep it, then after.
+    due = ctx.server_now() + _SOON
+    visible_from = due.astimezone(CHINA_STANDARD_TIME).isoformat(timespec="seconds")
+    procedure, vote_id = _vote(ctx, visible_from, close=True)
+    for who in readers:
+        _views(ctx, procedure.consultation, who, tails)
+    if ctx.server_now() >= due:
+        ctx.remark(f"表决结束并读取时已过 {visible_from}，没有检查到期前读过的读者在到期后得到结果",
+                   f"{visible_from} had passed by the time the vote closed and was read, so "
+                   f"readers who read it before the results were due were not tried")
+    deadline = time.monotonic() + 3 * _SOON.total_seconds()
+    while ctx.server_now() <= due and time.monotonic() < deadline:
+        time.sleep(0.25)
+    ctx.expect(ctx.server_now() > due, f"服务器的时钟（Date）一直没有走到 {visible_from} 之后",
+               f"the server's clock (its Date) did not pass {visible_from}")
+    _given(ctx, procedure, vote_id, readers, tails, f"自 {visible_from} 起",
+           f"from {visible_from}")
+
+
+def _given(ctx: KitContext, procedure: Procedure, vote_id: str, readers: list[Principal],
+           tails: Mapping[str, str], when_zh: str, when_en: str) -> None:
+    """Every reader who may read the consultation gets its closed vote's public results
+    from every interface."""
+    c = procedure.consultation
+    for who in readers:
+        for where, doc in _views(ctx, c, who, tails):
+            if where == "change event" and not _closed(doc, vote_id):
+                continue  # an event from before the vote closed
+            missing = _missing(doc, vote_id)
+            ctx.expect(not missing,
+                       f"{who.name}（{who.role}）在{_PLACES[where]}中得不到{when_zh}公开的表决"
+                       f"结果：缺少 {missing}",
+                       f"{who.name} ({who.role}) is not given in a {where} the vote result "
+                       f"public {when_en}: {missing} is missing")
+
+
+def _closed(doc: Any, vote_id: str) -> bool:
+    votes = doc.get("votes") if isinstance(doc, dict) else None
+    return any(isinstance(v, dict) and v.get("id") == vote_id and v.get("status") == "closed"
+               for v in votes or ())
+
+
+def _missing(doc: Any, vote_id: str) -> str:
+    """What ``doc`` (a consultation, or its history) lacks of ``vote_id``'s results."""
+    if not isinstance(doc, dict):
+        return "results"
+    if "votes" in doc and not any(
+            isinstance(v, dict) and v.get("id") == vote_id and "results" in v
+            for v in doc.get("votes") or ()):
+        return "results"
+    for event in doc.get("history") or []:
+        details = (event.get("details") or {}) if isinstance(event, dict) else {}
+        if (isinstance(details, dict) and details.get("voteId") == vote_id
+                and event.get("action") == CLOSE_VOTE and "result" not in details):
+            return "close-vote details.result"
+    return ""
 
 
 def _confirmable(doc: Any, whole: list[dict[str, Any]], vote_id: str) -> list[Any]:
@@ -519,9 +613,6 @@ def test_own_proposer_entry_self(ctx: KitContext) -> None:
                        f"{plain([i + 1 for i in wrong])} wrong in a {where}: an entry of their "
                        f"own (or of a resident who lets them read) goes whole, another's is "
                        f"redacted for their audience")
-
-
-_PLACES = {"read": "读取", "change event": "变更事件"}
 
 
 def _residents_named(doc: Mapping[str, Any]) -> list[Any]:
