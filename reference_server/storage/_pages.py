@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     and_,
     any_,
     bindparam,
@@ -132,8 +133,9 @@ _TERM_FILTERS = (("department", DEPARTMENT), ("pseudonym", PSEUDONYM), ("content
 _PAGE_COLUMNS = ("seq", "id", "version", "communities", "departments", "doc", "person_facts")
 #: the name of a page's LATERAL lookup of each row, and its columns as it gives them
 _HIT = "hit"
-_HIT_COLUMNS: tuple[Any, ...] = tuple(literal_column(f"{_HIT}.{name}").label(name)
-                                      for name in _PAGE_COLUMNS)
+_HIT_COLUMNS: tuple[Any, ...] = tuple(
+    literal_column(f"{_HIT}.{name}", resources.c[name].type).label(name)
+    for name in _PAGE_COLUMNS)
 #: the name of the page once cut, whose documents are then read as bytes
 _PAGE = "page"
 
@@ -400,13 +402,12 @@ def _page(shape: Shape) -> Any:
         statement = (select(*_HIT_COLUMNS).select_from(terms.join(row, true()))
                      .where(*driver, *from_cursor(rseq))
                      .order_by(rseq.desc() if shape.newest_first else rseq))
-    # The documents become bytes once the page is cut: below a sort (a filter's index read
-    # out of seq order), every candidate's would be read and converted, 738 for a page of 51.
-    # The page is put back in order by ``Tx.page``: sorted here, each converted document
-    # would be copied once more.
+    # The page's columns take the form they are read in once the page is cut: below a sort
+    # (a filter's index read out of seq order), every candidate's document would be cast,
+    # 738 for a page of 51. The page is put back in order by ``Tx.page``: sorted here, each
+    # document would be copied once more.
     page = statement.limit(limit).subquery(_PAGE)
-    return select(*[_as_bytes(page.c.doc, shape.dialect) if name == "doc" else page.c[name]
-                    for name in _PAGE_COLUMNS])
+    return select(*[_as_read(page.c[name], shape.dialect) for name in _PAGE_COLUMNS])
 
 
 def below(code: str) -> tuple[str, str]:
@@ -471,13 +472,17 @@ def _community_in(rtype: str, codes: Sequence[Any]) -> Any:
     return match
 
 
-def _as_bytes(doc: Any, dialect: str) -> Any:
-    """The stored JSON as its UTF-8 bytes: a record served as stored goes out as read, not
-    decoded into text and encoded again (0.9 ms of a 700 KB page's 1.1 on PostgreSQL, where
-    the page's results come in binary form: ``Tx.page``)."""
-    value = (func.convert_to(doc, literal_column("'UTF8'")) if dialect == "postgresql"
-             else cast(doc, LargeBinary))
-    return value.label("doc")
+def _as_read(column: Any, dialect: str) -> Any:
+    """A page's ``column`` in the form it is read in: the stored JSON as its UTF-8 bytes, so
+    that a record served as stored goes out as read, not decoded into text and encoded again
+    (0.9 ms of a 700 KB page's 1.1). PostgreSQL sends the page in binary form (``Tx.page``),
+    where ``text`` arrives as bytes: the other ``text`` columns become ``varchar``, which
+    arrives as text (a relabelling, no work); SQLite casts the document to a BLOB."""
+    if column.name == "doc":
+        return column if dialect == "postgresql" else cast(column, LargeBinary).label("doc")
+    if dialect == "postgresql" and type(column.type) is Text:
+        return cast(column, String).label(column.name)
+    return column
 
 
 def _visibility_codes(rtype: str, scope: Scope) -> frozenset[str] | None:

@@ -11,6 +11,7 @@ idempotency record and its audit rows together (/req/change-feed/event-per-write
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -93,6 +94,7 @@ class Store:
         self.checkpointer: Checkpointer | None = None
         if self.dialect == "postgresql":
             for engine in {self.engine, self.read_engine}:
+                event.listen(engine, "connect", _text_as_bytes)
                 event.listen(engine, "before_cursor_execute", _binary_results)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
@@ -218,6 +220,27 @@ class Store:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+
+
+def _text_as_bytes(dbapi_connection: Any, record: Any) -> None:
+    """Have psycopg give ``text`` read in binary form as its UTF-8 bytes, as PostgreSQL sends
+    it: a page's documents (:data:`BINARY_OPTION`) go out as stored, neither converted by
+    PostgreSQL nor decoded here. Results read as text are decoded as before."""
+    dbapi_connection.adapters.register_loader("text", _utf8_loader())
+
+
+@functools.cache
+def _utf8_loader() -> type:
+    from psycopg.adapt import Buffer, Loader
+    from psycopg.pq import Format
+
+    class Utf8(Loader):
+        format = Format.BINARY
+
+        def load(self, data: Buffer) -> bytes:
+            return bytes(data)
+
+    return Utf8
 
 
 def _binary_results(conn: Connection, cursor: Any, statement: str, parameters: Any,

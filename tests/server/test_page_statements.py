@@ -5,6 +5,7 @@ exactly as a statement built for that request would, and carries none of its val
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,30 +123,31 @@ def test_a_statement_carries_no_value_of_a_request(stores: list[Store],
         assert not given_values & set(map(str, statement.constants.values()))
 
 
-def _converted_below_a_cut(node: dict[str, Any], below: bool = False) -> Iterator[str]:
-    """The plan nodes under a Limit that convert documents to bytes."""
-    if below and any("convert_to" in str(o) for o in node.get("Output", ())):
-        yield str(node.get("Node Type"))
+def _worked_on(node: dict[str, Any]) -> Iterator[str]:
+    """The outputs of plan nodes that do anything to a document but pass it on."""
+    for output in node.get("Output", ()):
+        if "doc" in str(output) and not re.fullmatch(r"\w+\.doc", str(output)):
+            yield f"{node.get('Node Type')}: {output}"
     for child in node.get("Plans", ()):
-        yield from _converted_below_a_cut(child, below or node.get("Node Type") == "Limit")
+        yield from _worked_on(child)
 
 
 @settings(max_examples=60, deadline=None)
 @given(drawn=_requests())
-def test_documents_become_bytes_only_once_the_page_is_cut(stores: list[Store],
-                                                          drawn: tuple[Any, ...]) -> None:
-    """PostgreSQL converts a page's documents to bytes above its LIMIT: under a sort of a
-    filter's matches, it read and converted every match's document (738 consultations'
-    for a page of 51)."""
+def test_documents_go_out_as_postgresql_holds_them(stores: list[Store],
+                                                   drawn: tuple[Any, ...]) -> None:
+    """PostgreSQL passes a page's documents on untouched, the driver reading them as bytes:
+    converted within the plan, they cost it 0.05-0.2 ms a page, and under a sort of a
+    filter's matches it converted every match's (738 consultations' for a page of 51)."""
     rtype, request, _ = drawn
     store = stores[1]
     with statements_run(store.read_engine) as seen:
         _page(store, rtype, request)
     # A category no record holds is answered before any page is read.
-    pages = [(sql, parameters) for sql, parameters in seen if "convert_to" in sql]
+    pages = [(sql, parameters) for sql, parameters in seen if ") AS page" in sql]
     assert pages or any("WITH RECURSIVE codes" in sql for sql, _ in seen), seen
     with store.read_engine.connect() as conn:
         for sql, parameters in pages:
             plan = conn.exec_driver_sql(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}",
                                         parameters).scalar_one()
-            assert not list(_converted_below_a_cut(plan[0]["Plan"])), sql
+            assert not list(_worked_on(plan[0]["Plan"])), sql
