@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.city import Scale, generate
+from benchmarks.documents_bench import PAGES, statements
 from reference_server.storage import Change, ListQuery, Scope, Store
 from reference_server.storage._pages import page_statement, page_values, shape_of
 
@@ -151,3 +152,16 @@ def test_documents_go_out_as_postgresql_holds_them(stores: list[Store],
             plan = conn.exec_driver_sql(f"EXPLAIN (VERBOSE, FORMAT JSON) {sql}",
                                         parameters).scalar_one()
             assert not list(_worked_on(plan[0]["Plan"])), sql
+
+
+def test_the_documents_benchmark_compares_two_forms_of_each_page(stores: list[Store]) -> None:
+    """``benchmarks/documents_bench.py`` finds each of its pages' statements and its
+    in-plan conversion: were the statements to change shape, it would say so rather than
+    time the same statement twice."""
+    pages = statements(stores[1], least=1)
+    assert set(pages) == set(PAGES)
+    with stores[1].read_engine.connect() as conn:
+        for after, before, params in pages.values():
+            assert "convert_to" not in after
+            rows = [conn.exec_driver_sql(sql, params).all() for sql in (after, before)]
+            assert [r[:2] for r in rows[0]] == [r[:2] for r in rows[1]]
