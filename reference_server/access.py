@@ -29,7 +29,7 @@ import math
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,11 +78,11 @@ def _erased(schema: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
 class Presented:
     """A resource as one principal may see it: the document, or its stored JSON unchanged."""
 
-    __slots__ = ("audience", "doc", "facts", "minor", "stored", "text")
+    __slots__ = ("audience", "doc", "facts", "minor", "stored", "text", "verdicts")
 
     def __init__(self, audience: str, doc: dict[str, Any] | None, text: str | bytes | None,
                  minor: bool | None = None, facts: PersonFacts | None = None, *,
-                 stored: bool = True) -> None:
+                 stored: bool = True, verdicts: dict[Hashable, bool] | None = None) -> None:
         self.audience = audience
         self.doc = doc
         self.text = text
@@ -95,6 +95,23 @@ class Presented:
         self.minor = minor
         #: the stored facts of a person's record that decided it goes out as stored
         self.facts = facts
+        #: where ``text`` is remembered, the list filters it was tested against, and how
+        #: it fared (:class:`Remembered`)
+        self.verdicts = verdicts
+
+    def meets(self, asked: Hashable, test: Callable[[dict[str, Any]], bool]) -> bool:
+        """Whether what is presented meets list filters ``asked``: ``test`` of the document,
+        remembered with a remembered text. A few filters a record; past eight, the verdicts
+        start again (the budget does not count them)."""
+        verdicts = self.verdicts
+        if verdicts is None:
+            return test(self.document())
+        verdict = verdicts.get(asked)
+        if verdict is None:
+            if len(verdicts) >= 8:
+                verdicts.clear()
+            verdict = verdicts[asked] = test(self.document())
+        return verdict
 
     def json(self) -> Any:
         """Something ``orjson.dumps`` embeds without copying the stored text again."""
@@ -109,6 +126,20 @@ class Presented:
         return self.doc if self.doc is not None else orjson.loads(self.text or "{}")
 
 
+class Remembered:
+    """What :class:`Presentations` holds of one (resource, audience, role)."""
+
+    __slots__ = ("since", "source", "text", "until", "verdicts")
+
+    def __init__(self, source: str | bytes, text: bytes, since: float, until: float) -> None:
+        self.source = source  # the stored JSON ``text`` was made from
+        self.text = text
+        self.since, self.until = since, until  # the instants between which it holds
+        #: list filters (:func:`asked`) → whether ``text`` meets them: a page read again
+        #: does not parse a remembered record only to test it (``Service.list_page``)
+        self.verdicts: dict[Hashable, bool] = {}
+
+
 class Presentations:
     """The redacted JSON each (resource, audience, role) was last served, with the stored JSON
     it was made from and the instants between which it holds: a list page of records that
@@ -120,40 +151,40 @@ class Presentations:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.held = 0
-        self._entries: dict[tuple[str, str, str, str],
-                            tuple[str | bytes, bytes, float, float]] = {}
+        self._entries: dict[tuple[str, str, str, str], Remembered] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str, str, str], source: str | bytes,
-            moment: float) -> bytes | None:
+            moment: float) -> Remembered | None:
         if not source:
             return None  # a row with no stored JSON is never kept
         with self._lock:
             entry = self._entries.pop(key, None)
             if entry is None:
                 return None
-            made_from, text, since, until = entry
-            if made_from != source or not since <= moment < until:
-                self.held -= _size(made_from, text)
+            if entry.source != source or not entry.since <= moment < entry.until:
+                self.held -= _size(entry.source, entry.text)
                 return None
             self._entries[key] = entry  # the last served go last
-            return text
+            return entry
 
     def put(self, key: tuple[str, str, str, str], source: str | bytes, text: bytes,
-            since: float, until: float) -> None:
+            since: float, until: float) -> Remembered:
+        entry = Remembered(source, text, since, until)
         size = _size(source, text)
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self.held -= _size(old[0], old[1])
+                self.held -= _size(old.source, old.text)
             if not source or size > self.budget:
-                return
-            self._entries[key] = (source, text, since, until)
+                return entry
+            self._entries[key] = entry
             self.held += size
             while self.held > self.budget:
                 first = next(iter(self._entries))
                 gone = self._entries.pop(first)
-                self.held -= _size(gone[0], gone[1])
+                self.held -= _size(gone.source, gone.text)
+        return entry
 
     def clear(self) -> None:
         with self._lock:
@@ -607,13 +638,15 @@ class Access:
         the redacted records for the stored JSON it was read from: a record whose redacted
         form is remembered is not parsed only to decide who may see it."""
         key = (stored.rtype, stored.id, pointer, "")  # no audience is a pointer, no role ""
-        value = self.presentations.get(key, stored.json, 0.0)
-        if value is None:
+        source = stored.raw
+        entry = self.presentations.get(key, source, 0.0)
+        if entry is None:
             try:
                 value = orjson.dumps(resolve_pointer(stored.doc, pointer))
             except LookupError:
                 value = b""
-            self.presentations.put(key, stored.json, value, -math.inf, math.inf)
+            entry = self.presentations.put(key, source, value, -math.inf, math.inf)
+        value = entry.text
         if not value:
             raise LookupError(pointer)
         return orjson.loads(value)
@@ -755,11 +788,9 @@ class Access:
         due stay the same (:class:`Presentations`)."""
         moment = now or datetime.now(UTC)
         key = (stored.rtype, stored.id, audience, principal.role)
-        # A read gives the stored JSON as text, a list page as bytes: one form for both, so
-        # that a record read and listed is the same entry.
-        source = stored.json.encode() if isinstance(stored.json, str) else stored.json
-        text = self.presentations.get(key, source, moment.timestamp())
-        if text is None:
+        source = stored.raw  # one form for a record read and listed: one entry
+        entry = self.presentations.get(key, source, moment.timestamp())
+        if entry is None:
             doc = stored.doc
             since, until = -math.inf, math.inf
             if stored.rtype in self.results_types and self.results.withholds_from(
@@ -770,9 +801,8 @@ class Access:
                          pseudonym_key=self.key, pseudonym_key_id=self.key_id,
                          profile=self.profile, copy=not source)
             self._server_rules(principal, audience, stored.rtype, doc, moment)
-            text = orjson.dumps(doc)
-            self.presentations.put(key, source, text, since, until)
-        return Presented(audience, None, text, stored=False)
+            entry = self.presentations.put(key, source, orjson.dumps(doc), since, until)
+        return Presented(audience, None, entry.text, stored=False, verdicts=entry.verdicts)
 
     def _whole(self, principal: Principal, audience: str, stored: Stored) -> bool:
         """Whether ``stored`` reaches ``principal`` of an ``untouched`` audience exactly as

@@ -541,6 +541,11 @@ class Service:
         if paths and self.access.never_receives(principal, rtype, paths):
             return Result(200, orjson.dumps({"items": [], "next": None}))
         scope = self.access.scope(principal, rtype)
+        asked = repr(query)  # the filters, for the verdicts kept with remembered records
+
+        def test(doc: dict[str, Any]) -> bool:
+            return selects(rtype, query, doc)
+
         last = after
         following: int | None = None  # the next row the reader would be served
         held = _PAGE_HELD.set({})
@@ -553,7 +558,7 @@ class Service:
                         last = stored.seq
                         presented = self.present(principal, stored)
                         if presented is None or (paths and not presented.stored and not
-                                                 selects(rtype, query, presented.document())):
+                                                 presented.meets(asked, test)):
                             continue
                         if len(shown) == limit:
                             following = stored.seq

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import (
@@ -110,7 +110,6 @@ class ListQuery:
     #: the bounding box's (low, high) longitude and latitude terms (point_terms)
     bbox: tuple[tuple[str, str], tuple[str, str]] | None = None
     consultation: str | None = None  # opinions and proposals: their consultation
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 #: the filters a list may be given: the fields of :class:`ListQuery` but ``today``, which only

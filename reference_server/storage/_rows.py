@@ -72,6 +72,12 @@ class Stored:
         return self._text
 
     @property
+    def raw(self) -> bytes:
+        """The stored JSON as UTF-8 bytes, whichever form it was read in (a read by id gives
+        text, a list page bytes)."""
+        return self.json if isinstance(self.json, bytes) else self.json.encode()
+
+    @property
     def doc(self) -> dict[str, Any]:
         """The stored document."""
         if self._doc is None:

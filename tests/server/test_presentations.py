@@ -78,16 +78,19 @@ def test_what_is_remembered_is_what_is_made_afresh(reads: list[tuple[str, str, i
 @pytest.mark.parametrize("forms", [(str, str), (str, bytes), (bytes, str), (bytes, bytes)],
                          ids=lambda f: f"{f[0].__name__}-then-{f[1].__name__}")
 def test_a_record_read_again_is_not_redacted_again(forms: tuple[type, type]) -> None:
-    """The second read of an unchanged record by the same role is served from memory: the
-    memory is used, not only kept, whether each read gave the stored JSON as text (a read
-    by id) or as bytes (a list page)."""
+    """The second read of an unchanged record by the same role is served from memory, and
+    who may see it decided from memory, without parsing it: the memory is used, not only
+    kept, whether each read gave the stored JSON as text (a read by id) or as bytes (a list
+    page)."""
     access = Access(SPEC, KEY, remembered=1 << 24)
     principal = PRINCIPALS[next(t for t, p in PRINCIPALS.items() if p.role == "public")]
-    first, again = (access.present(principal, _record(
-        "consultation/lift-installation-building-3.json", 0, form), check=False, now=DUE)
-        for form in forms)
+    name = "consultation/lift-installation-building-3.json"
+    first = access.present(principal, _record(name, 1, forms[0]), now=DUE)  # public
+    record = _record(name, 1, forms[1])
+    again = access.present(principal, record, now=DUE)
     assert first is not None and again is not None and not again.stored
     assert again.text is first.text
+    assert record._doc is None  # neither to decide nor to redact
 
 
 @settings(max_examples=200, deadline=None)
@@ -115,5 +118,36 @@ def test_memory_holds_the_last_served_within_its_budget(
             want: Any = None
             if kept is not None and kept[0] == source:
                 want, model[key] = kept[1], kept
-            assert memory.get(key, source, 0.5) == want
+            got = memory.get(key, source, 0.5)
+            assert (got.text if got is not None else None) == want
         assert memory.held == sum(_size(*e) for e in model.values()) <= max(budget, 0)
+
+
+def test_a_remembered_record_is_tested_once_for_each_filter() -> None:
+    """A list page read again takes each remembered record's verdict on its filters from
+    memory; other filters, and a record not remembered, are tested; the verdicts of a record
+    are bounded."""
+    access = Access(SPEC, KEY, remembered=1 << 24)
+    principal = PRINCIPALS[next(t for t, p in PRINCIPALS.items() if p.role == "public")]
+    tested: list[str] = []
+
+    def test(asked: str) -> Any:
+        return lambda doc: tested.append(asked) or doc["id"] != ""
+
+    def present() -> Any:
+        return access.present(principal, _record(
+            "consultation/lift-installation-building-3.json", 1, bytes), now=DUE)
+
+    for asked in ("a", "b", "a", "b"):
+        assert present().meets(asked, test(asked))
+    assert tested == ["a", "b"]
+    for n in range(9):
+        present().meets(str(n), test(str(n)))
+    assert len(present().verdicts) <= 8
+    tested.clear()
+    forgetting = Access(SPEC, KEY, remembered=0)
+    for _ in range(2):
+        assert forgetting.present(principal, _record(
+            "consultation/lift-installation-building-3.json", 1, bytes), now=DUE
+        ).meets("a", test("a"))
+    assert tested == ["a", "a"]
