@@ -28,8 +28,7 @@ import psycopg  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from reference_server.storage import ListQuery, Scope, Store  # noqa: E402
-from reference_server.storage._store import _utf8_loader  # noqa: E402
+from reference_server.storage import ListQuery, Scope, Store, read_text_as_bytes  # noqa: E402
 
 #: label → (resource type, ListQuery field and where its values are: a column of the
 #: resources or a kind of term; None: no filter)
@@ -94,7 +93,7 @@ def main() -> None:
     url = make_url(args.url)
     conn = psycopg.connect(host=url.host, port=url.port or 5432, user=url.username,
                            dbname=url.database, autocommit=True)
-    conn.adapters.register_loader("text", _utf8_loader())
+    read_text_as_bytes(conn)
     stat = Path(f"/proc/{conn.info.backend_pid}/stat")
     hz = os.sysconf("SC_CLK_TCK")
 

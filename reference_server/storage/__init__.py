@@ -32,7 +32,7 @@ from ._statistics import (
     published_frame,
     submission_cell,
 )
-from ._store import ANALYZE_SHARE, Store, migrations_config
+from ._store import ANALYZE_SHARE, Store, migrations_config, read_text_as_bytes
 from ._tables import metadata
 from ._transactions import Duplicate, Sealer, Tx
 
@@ -42,5 +42,6 @@ __all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "PUBLISHED_GRID", "VISIBI
            "Store", "Stored", "Terms", "Tx", "bbox_terms", "birth_date", "changed_between",
            "derive", "external_ref_key", "feed_head", "filter_paths", "index_of", "joined",
            "metadata", "migrations_config", "month_counts", "named_residents",
-           "person_rules", "pipl_paths", "published_frame", "selects", "split",
+           "person_rules", "pipl_paths", "published_frame", "read_text_as_bytes", "selects",
+           "split",
            "submission_cell", "utc_text"]

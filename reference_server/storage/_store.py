@@ -226,7 +226,12 @@ def _text_as_bytes(dbapi_connection: Any, record: Any) -> None:
     """Have psycopg give ``text`` read in binary form as its UTF-8 bytes, as PostgreSQL sends
     it: a page's documents (:data:`BINARY_OPTION`) go out as stored, neither converted by
     PostgreSQL nor decoded here. Results read as text are decoded as before."""
-    dbapi_connection.adapters.register_loader("text", _utf8_loader())
+    read_text_as_bytes(dbapi_connection)
+
+
+def read_text_as_bytes(connection: Any) -> None:
+    """Have the psycopg ``connection`` give ``text`` read in binary form as its bytes."""
+    connection.adapters.register_loader("text", _utf8_loader())
 
 
 @functools.cache
