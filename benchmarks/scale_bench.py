@@ -4,6 +4,7 @@
         [--sqlite-residents 100000 --sqlite-issues 300000] [--seconds 2] [--no-sqlite]
         [--no-postgres] [--workdir DIR] [--workers 1]
     python benchmarks/scale_bench.py --lists-of DATABASE_URL [--workers 2] [--baseline CHECKOUT]
+        [--reader regulator]
     python benchmarks/scale_bench.py --writes-of DATABASE_URL [--baseline CHECKOUT] [--repeat 3]
         [--keyed]
 
@@ -22,7 +23,9 @@ store holding only a small town (200 residents, 600 issues):
   database against one process.
 
 ``--lists-of`` measures only the lists of a city imported before (with ``--baseline``, an
-earlier version's each measure just before this one's, on the same stores); ``--writes-of`` only the
+earlier version's each measure just before this one's, on the same stores; read as a city
+system, which is given records as stored, or with ``--reader regulator``, whose redacted
+records the server remembers); ``--writes-of`` only the
 writes of one process and of two on a store imported before, with the processor time a write
 costs and how often a PostgreSQL backend was found waiting for the write lock, for this
 checkout and, with ``--baseline``, an earlier version unpacked there, in turn on the one store.
@@ -69,6 +72,8 @@ CONNECTIONS = 16
 #: the p99 every list page is to keep at CONNECTIONS connections, first page and deep alike
 TARGET_P99_MS = 50.0
 READER = "demo-system-mirror"  # a system that reads every community
+#: who reads the lists (--reader): a system gets records as stored, a regulator redacted
+READERS = {"system": READER, "regulator": "demo-regulator"}
 WRITER = "demo-staff-liu-fang"
 SMALL = Scale(residents=200, issues=600, consultations=10, communities=2, seed=3)
 EXTRA = 2_000
@@ -188,16 +193,17 @@ def get_load(base: str, path: str, seconds: float, connections: int = CONNECTION
     return _threads(base, lambda c: c.get(path, headers=headers), seconds, connections)
 
 
-def measured_load(base: str, pid: int, path: str, seconds: float, postgres: bool) -> Load:
+def measured_load(base: str, pid: int, path: str, seconds: float, postgres: bool,
+                  token: str = READER) -> Load:
     """:func:`get_load` of ``path`` after one request alone (its latency is reported apart:
     the page's first reading, with plans and cache cold), with the processor time each
     request of the load cost the server's processes and, on PostgreSQL, the database's."""
     began = time.perf_counter()
-    httpx.get(base + path, headers={"Authorization": f"Bearer {READER}"}, timeout=60)
+    httpx.get(base + path, headers={"Authorization": f"Bearer {token}"}, timeout=60)
     cold = (time.perf_counter() - began) * 1000
     pids = process_tree(pid)
     server, database = sum(map(process_ticks, pids)), postgres_ticks() if postgres else 0
-    load = get_load(base, path, seconds)
+    load = get_load(base, path, seconds, token=token)
     served = max(1.0, load.rps * max(1, round(seconds)))
     return replace(
         load, server_ms=(sum(map(process_ticks, pids)) - server) * 1000 / TICKS / served,
@@ -454,11 +460,11 @@ Served = tuple[str, int, str]
 
 
 def list_loads(full: Served, small: Served, seconds: float, workers: int,
-               earlier: tuple[Served, Served] | None = None) -> None:
+               earlier: tuple[Served, Served] | None = None, token: str = READER) -> None:
     """Every list operation × filter of the OpenAPI at the first page and a cursor ¾ deep on
     the city served at ``full``, the first page of the small town served at ``small`` beside
-    it; with ``earlier`` (the same two stores served by an earlier version), each measure of
-    that version just before the same measure of this one."""
+    it, read with ``token``; with ``earlier`` (the same two stores served by an earlier
+    version), each measure of that version just before the same measure of this one."""
     # (name, the mark its lines end with when two versions alternate, city, small town)
     versions = [("this version", "", full, small)]
     if earlier is not None:
@@ -477,15 +483,16 @@ def list_loads(full: Served, small: Served, seconds: float, workers: int,
     towns: dict[str, list[tuple[str, Load]]] = {name: [] for name, *_ in versions}
     for lbl, path, deep in full_q:
         for name, mark, (base, pid, _), (small_base, small_pid, _) in versions:
-            first = measured_load(base, pid, path, seconds, postgres)
+            first = measured_load(base, pid, path, seconds, postgres, token)
             city[name].append((f"{lbl} first", first))
             line = f"  {lbl:<30} first {first.cell()}"
             if lbl in small_q:
-                town = measured_load(small_base, small_pid, small_q[lbl], seconds, postgres)
+                town = measured_load(small_base, small_pid, small_q[lbl], seconds, postgres,
+                                     token)
                 towns[name].append((lbl, town))
                 line += f" (small {town.cell()})"
             if deep:
-                far = measured_load(base, pid, deep, seconds, postgres)
+                far = measured_load(base, pid, deep, seconds, postgres, token)
                 city[name].append((f"{lbl} deep", far))
                 line += f" | deep {far.cell()}"
             print(line + mark, flush=True)
@@ -573,7 +580,7 @@ def bench_backend(label: str, url: str, small_url: str, scale: Scale, work: Path
 
 
 def lists_of(url: str, work: Path, seconds: float, workers: int,
-             baseline: Path | None = None) -> None:
+             baseline: Path | None = None, reader: str = "system") -> None:
     """:func:`list_loads` on the city stored at ``url``, a small town of the same backend
     imported afresh beside it; with ``baseline``, the earlier version unpacked there serving
     the same stores, measured alternately with this one (a store this version migrated
@@ -602,7 +609,9 @@ def lists_of(url: str, work: Path, seconds: float, workers: int,
                         sys.exit(f"{baseline} reads an earlier storage revision than this "
                                  "version: measure them in turn, not alternately")
                 earlier = served(url, baseline), served(small_url, baseline)
-            list_loads(served(url), served(small_url), seconds, workers, earlier)
+            print(f"read as {reader} ({READERS[reader]})", flush=True)
+            list_loads(served(url), served(small_url), seconds, workers, earlier,
+                       READERS[reader])
 
 
 @dataclass(frozen=True)
@@ -783,6 +792,9 @@ def main() -> int:
                         help="only the list operations, on a city imported before into "
                              "DATABASE_URL (nothing is generated or imported there; the server "
                              "migrates it when it starts), beside a small town imported afresh")
+    parser.add_argument("--reader", choices=sorted(READERS), default="system",
+                        help="with --lists-of: who reads the lists (system: records as "
+                             "stored; regulator: redacted, served again from memory)")
     parser.add_argument("--writes-of", metavar="DATABASE_URL",
                         help="only the writes of one server process and of two, on a "
                              "PostgreSQL store imported before (they add issues to it)")
@@ -799,7 +811,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     print(f"scale_bench: {os.cpu_count()} cores; files in {work}", flush=True)
     if args.lists_of:
-        lists_of(args.lists_of, work, args.seconds, args.workers, args.baseline)
+        lists_of(args.lists_of, work, args.seconds, args.workers, args.baseline, args.reader)
         args.no_postgres = args.no_sqlite = True
     if args.writes_of:
         writes_of(args.writes_of, work, args.seconds, args.baseline, args.repeat, args.keyed)

@@ -1627,6 +1627,20 @@ def results_never_given(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def counts_never_given(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    original = access_module.hide_results
+
+    def hide(doc: dict[str, Any], *, early: bool, **kw: Any) -> bool:
+        hidden = original(doc, early=early, **kw)
+        for event in doc.get("history") or () if early else ():
+            if event.get("action") == "record-votes":
+                (event.get("details") or {}).pop("options", None)
+        return hidden
+
+    mp.setattr(access_module, "hide_results", hide)
+    return app
+
+
 def presentations_outlive_due(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Remembers a redacted consultation without the instant its vote results come due."""
     mp.setattr(access_module, "results_steady", lambda doc, now, **_: (-math.inf, math.inf))
@@ -1652,8 +1666,10 @@ MUTANTS += [
     Mutant("presentations-outlive-due", "/req/consultations/results-given",
            "a consultation redacted while its vote's results were not yet due is served so "
            "after they are", presentations_outlive_due),
+    Mutant("counts-never-given", "/req/consultations/results-given",
+           "a closed vote's results are given, but the counts of its record-votes events "
+           "stay withheld for good", counts_never_given),
 ]
-
 
 
 def key_ids_refused(app: Any, mp: pytest.MonkeyPatch) -> Any:

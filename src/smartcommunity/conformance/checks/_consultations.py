@@ -11,6 +11,7 @@ from typing import Any
 
 from ..._moments import CHINA_STANDARD_TIME
 from ...integrity import SALT, event_digest
+from ...privacy import results_rule
 from ...validation import validate
 from .._context import KitContext, KitFault
 from .._preset import Principal
@@ -189,11 +190,12 @@ def test_results_hidden(ctx: KitContext) -> None:
     _hidden_until(ctx, readers, tails, None)
 
 
-def _vote(ctx: KitContext, visible_from: str | None, *, close: bool
-          ) -> tuple[Procedure, str]:
+def _vote(ctx: KitContext, visible_from: str | timedelta | None, *, close: bool
+          ) -> tuple[Procedure, str, str | None]:
     """A consultation's procedure run until its first vote, whose results are public from
-    ``visible_from`` (None: no time set), is closed, or, unless ``close``, has all its
-    ballots counted but is still open; the vote's id."""
+    ``visible_from`` (a time; that long after the server's clock as the vote opens; None: no
+    time set), is closed, or, unless ``close``, has all its ballots counted but is still
+    open; the vote's id and its ``resultsVisibleFrom``."""
     procedure = Procedure(ctx, visibility="public")
     procedure.run(until=lambda e: e["action"] == "open-vote")
     c = procedure.consultation
@@ -202,6 +204,9 @@ def _vote(ctx: KitContext, visible_from: str | None, *, close: bool
     procedure.stage(event)
     body = procedure.body(event)
     body["details"].update(resultsVisibility="public")
+    if isinstance(visible_from, timedelta):
+        due = ctx.server_now() + visible_from
+        visible_from = due.astimezone(CHINA_STANDARD_TIME).isoformat(timespec="seconds")
     if visible_from is not None:
         body["details"].update(resultsVisibleFrom=visible_from)
     c.act("open-vote", body, procedure.performer(event))
@@ -219,26 +224,26 @@ def _vote(ctx: KitContext, visible_from: str | None, *, close: bool
         ctx.expect(bool(vote_id) and "results" in procedure.vote(vote_id),
                    "工作人员看不到已结束表决的结果，无法检查", "staff do not see the closed vote's "
                    "results, so nothing can be checked")
-    return procedure, vote_id
+    return procedure, vote_id, visible_from
 
 
 _PLACES = {"read": "读取", "history": "历史", "list": "列表", "change event": "变更事件"}
 
 
-def _views(ctx: KitContext, c: Tracked, who: Principal, tails: Mapping[str, str]
+def _views(ctx: KitContext, c: Tracked, who: Principal, tails: Mapping[str, str], since: str
            ) -> list[tuple[str, Any]]:
     """What ``who`` is given of consultation ``c`` by each interface: a read, its history,
-    a list and the change events after ``tails`` (none when ``who`` may not see it)."""
+    a list of what was updated ``since`` and the change events after ``tails`` (none when
+    ``who`` may not see it)."""
     got = c.read(who)
     if got.status == 404:
         return []  # the reader may not see this consultation at all
-    ctx.expect_status(got, 200, zh=f"{who.name} 读取公开表决结果的协商",
-                      en=f"{who.name} reads the consultation whose vote results are public")
+    ctx.expect_status(got, 200, zh=f"{who.name} 读取协商", en=f"{who.name} reads the consultation")
     views: list[tuple[str, Any]] = [("read", got.json())]
     history = c.read_history(who)
     if history.status == 200:
         views.append(("history", {"history": (history.json() or {}).get("items")}))
-    query = {"community": ctx.preset.community, "limit": "500", "updatedSince": ctx.moment(-1)}
+    query = {"community": ctx.preset.community, "limit": "500", "updatedSince": since}
     views += [("list", item) for item in ctx.items(CONSULTATION, who, query, must_list=False)
               if item.get("id") == c.id]
     views += [("change event", e.get("data"))
@@ -251,15 +256,16 @@ def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str,
     """A consultation's procedure whose vote's results are public from ``visible_from``
     (None: no time set, the vote left open with ballots counted): no reader gets them from
     any interface (the feed read on from ``tails``)."""
-    procedure, vote_id = _vote(ctx, visible_from, close=visible_from is not None)
+    procedure, vote_id, _ = _vote(ctx, visible_from, close=visible_from is not None)
     if visible_from is None:
         when_zh, when_en = "表决结束后", "once the vote closes"
     else:
         when_zh, when_en = f"自 {visible_from} 起", f"from {visible_from}"
     c = procedure.consultation
     whole = c.history
+    since = ctx.moment(-1)
     for who in readers:
-        for where, doc in _views(ctx, c, who, tails):
+        for where, doc in _views(ctx, c, who, tails, since):
             leak = _leak(doc, vote_id)
             ctx.expect(not leak,
                        f"{who.name}（{who.role}）在{_PLACES[where]}中看到了{when_zh}才公开的"
@@ -280,56 +286,60 @@ def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str,
                        f"left out of an event with members withheld")
 
 
-#: how far ahead of the server's clock a vote's results are made public, for the reads
-#: before it: long enough for a procedure's few requests, short enough to wait out
-_SOON = timedelta(seconds=4)
-
-
 @check("/req/consultations/results-given")
 def test_results_given(ctx: KitContext) -> None:
     readers = ctx.serving(ROLE.resident, ROLE.proxy, ROLE.public, ROLE.department)
     if not readers:
         raise Skipped("预设中没有 resident、proxy、public 或 department 主体",
                       "the preset has no resident, proxy, public or department principal")
-    tails = {p.name: tail(ctx, p) for p in readers}
+    since = ctx.moment(-1)  # one list query for the check: a page kept by its URL is tried
     # Public as soon as the vote closes.
-    procedure, vote_id = _vote(ctx, None, close=True)
-    _given(ctx, procedure, vote_id, readers, tails, "表决结束后", "once the vote closed")
-    # Public a few seconds on by the server's clock: each reader reads it before, as a
-    # server that keeps what it served would keep it, then after.
-    due = ctx.server_now() + _SOON
-    visible_from = due.astimezone(CHINA_STANDARD_TIME).isoformat(timespec="seconds")
-    procedure, vote_id = _vote(ctx, visible_from, close=True)
+    began = time.monotonic()
+    tails = {p.name: tail(ctx, p) for p in readers}
+    procedure, vote_id, _ = _vote(ctx, None, close=True)
+    _given(ctx, procedure, vote_id, readers, tails, since, "表决结束后", "once the vote closed")
+    # Public a while on by the server's clock, long enough for the same requests again: each
+    # reader reads it before, as a server that keeps what it served would keep it, then after.
+    soon = timedelta(seconds=min(max(4.0, 1.5 * (time.monotonic() - began)), 30.0))
+    tails = {p.name: tail(ctx, p) for p in readers}
+    procedure, vote_id, visible_from = _vote(ctx, soon, close=True)
+    due = datetime.fromisoformat(str(visible_from))
     for who in readers:
-        _views(ctx, procedure.consultation, who, tails)
+        _views(ctx, procedure.consultation, who, tails, since)
     if ctx.server_now() >= due:
-        ctx.remark(f"表决结束并读取时已过 {visible_from}，没有检查到期前读过的读者在到期后得到结果",
+        ctx.remark(f"表决结束并读取时已过 {visible_from}，没有检查到期前读过的读者在到期后"
+                   f"是否得到结果",
                    f"{visible_from} had passed by the time the vote closed and was read, so "
-                   f"readers who read it before the results were due were not tried")
-    deadline = time.monotonic() + 3 * _SOON.total_seconds()
+                   f"whether readers who read it before the results were due get them after "
+                   f"was not tried")
+    deadline = time.monotonic() + 3 * soon.total_seconds()
     while ctx.server_now() <= due and time.monotonic() < deadline:
         time.sleep(0.25)
-    ctx.expect(ctx.server_now() > due, f"服务器的时钟（Date）一直没有走到 {visible_from} 之后",
-               f"the server's clock (its Date) did not pass {visible_from}")
-    _given(ctx, procedure, vote_id, readers, tails, f"自 {visible_from} 起",
+    if ctx.server_now() <= due:
+        ctx.remark(f"服务器的时钟（Date）一直没有走到 {visible_from} 之后，没有检查到期后的结果",
+                   f"the server's clock (its Date) did not pass {visible_from}, so the results "
+                   f"once due were not tried")
+        return
+    _given(ctx, procedure, vote_id, readers, tails, since, f"自 {visible_from} 起",
            f"from {visible_from}")
 
 
 def _given(ctx: KitContext, procedure: Procedure, vote_id: str, readers: list[Principal],
-           tails: Mapping[str, str], when_zh: str, when_en: str) -> None:
-    """Every reader who may read the consultation gets its closed vote's public results
-    from every interface."""
+           tails: Mapping[str, str], since: str, when_zh: str, when_en: str) -> None:
+    """Every reader who may read the consultation gets its closed vote's public results,
+    and the counts and result of its events, as staff do, from every interface."""
     c = procedure.consultation
+    truth = {"results": procedure.vote(vote_id).get("results"), "history": c.history}
     for who in readers:
-        for where, doc in _views(ctx, c, who, tails):
+        for where, doc in _views(ctx, c, who, tails, since):
             if where == "change event" and not _closed(doc, vote_id):
                 continue  # an event from before the vote closed
-            missing = _missing(doc, vote_id)
+            missing = _missing(doc, vote_id, truth)
             ctx.expect(not missing,
                        f"{who.name}（{who.role}）在{_PLACES[where]}中得不到{when_zh}公开的表决"
-                       f"结果：缺少 {missing}",
-                       f"{who.name} ({who.role}) is not given in a {where} the vote result "
-                       f"public {when_en}: {missing} is missing")
+                       f"结果：{missing} 缺少或与工作人员看到的不同",
+                       f"{who.name} ({who.role}) does not get, in a {where}, the vote results "
+                       f"due {when_en}: {missing} missing or unlike what staff see")
 
 
 def _closed(doc: Any, vote_id: str) -> bool:
@@ -338,19 +348,25 @@ def _closed(doc: Any, vote_id: str) -> bool:
                for v in votes or ())
 
 
-def _missing(doc: Any, vote_id: str) -> str:
-    """What ``doc`` (a consultation, or its history) lacks of ``vote_id``'s results."""
+def _missing(doc: Any, vote_id: str, truth: Mapping[str, Any]) -> str:
+    """What ``doc`` (a consultation, or its history) lacks of ``vote_id``'s results and of the
+    members of its events that state them, against ``truth`` (staff's)."""
     if not isinstance(doc, dict):
         return "results"
     if "votes" in doc and not any(
-            isinstance(v, dict) and v.get("id") == vote_id and "results" in v
-            for v in doc.get("votes") or ()):
+            isinstance(v, dict) and v.get("id") == vote_id
+            and v.get("results") == truth["results"] for v in doc.get("votes") or ()):
         return "results"
+    staff = {e.get("seq"): e for e in truth["history"] if isinstance(e, dict)}
+    stating = results_rule().event_details
     for event in doc.get("history") or []:
         details = (event.get("details") or {}) if isinstance(event, dict) else {}
-        if (isinstance(details, dict) and details.get("voteId") == vote_id
-                and event.get("action") == CLOSE_VOTE and "result" not in details):
-            return "close-vote details.result"
+        if not isinstance(details, dict) or details.get("voteId") != vote_id:
+            continue
+        whole = (staff.get(event.get("seq")) or {}).get("details") or {}
+        for member in stating.get(str(event.get("action")), ()):
+            if member in whole and details.get(member) != whole[member]:
+                return f"{event.get('action')} details.{member}"
     return ""
 
 
