@@ -135,8 +135,8 @@ class Remembered:
         self.source = source  # the stored JSON ``text`` was made from
         self.text = text
         self.since, self.until = since, until  # the instants between which it holds
-        #: list filters (:func:`asked`) → whether ``text`` meets them: a page read again
-        #: does not parse a remembered record only to test it (``Service.list_page``)
+        #: list filters (as ``Service.list_page`` names them) → whether ``text`` meets
+        #: them: a page read again does not parse a remembered record only to test it
         self.verdicts: dict[Hashable, bool] = {}
 
 

@@ -43,5 +43,4 @@ __all__ = ["ANALYZE_SHARE", "CONSULTATION", "INDEXES", "PUBLISHED_GRID", "VISIBI
            "derive", "external_ref_key", "feed_head", "filter_paths", "index_of", "joined",
            "metadata", "migrations_config", "month_counts", "named_residents",
            "person_rules", "pipl_paths", "published_frame", "read_text_as_bytes", "selects",
-           "split",
-           "submission_cell", "utc_text"]
+           "split", "submission_cell", "utc_text"]

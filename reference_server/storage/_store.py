@@ -94,7 +94,7 @@ class Store:
         self.checkpointer: Checkpointer | None = None
         if self.dialect == "postgresql":
             for engine in {self.engine, self.read_engine}:
-                event.listen(engine, "connect", _text_as_bytes)
+                event.listen(engine, "connect", read_text_as_bytes)
                 event.listen(engine, "before_cursor_execute", _binary_results)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
@@ -222,15 +222,11 @@ class Store:
             self.read_engine.dispose()
 
 
-def _text_as_bytes(dbapi_connection: Any, record: Any) -> None:
-    """Have psycopg give ``text`` read in binary form as its UTF-8 bytes, as PostgreSQL sends
-    it: a page's documents (:data:`BINARY_OPTION`) go out as stored, neither converted by
-    PostgreSQL nor decoded here. Results read as text are decoded as before."""
-    read_text_as_bytes(dbapi_connection)
-
-
-def read_text_as_bytes(connection: Any) -> None:
-    """Have the psycopg ``connection`` give ``text`` read in binary form as its bytes."""
+def read_text_as_bytes(connection: Any, record: Any = None) -> None:
+    """Have the psycopg ``connection`` give ``text`` read in binary form as its UTF-8 bytes,
+    as PostgreSQL sends it: a page's documents (:data:`BINARY_OPTION`) go out as stored,
+    neither converted by PostgreSQL nor decoded here. Results read as text are decoded as
+    before. (``record``: the pool's, when it is a ``connect`` listener.)"""
     connection.adapters.register_loader("text", _utf8_loader())
 
 

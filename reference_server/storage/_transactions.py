@@ -53,7 +53,7 @@ __all__ = ["Duplicate", "Sealer", "Tx", "WriteMissed"]
 #: event's source, type and subject; /req/change-feed/chain-digest)
 Sealer = Callable[[EventRow], str]
 #: the execution option asking PostgreSQL for a statement's results in binary form: a
-#: ``text`` arrives as its UTF-8 bytes, neither converted nor decoded (``_store._text_as_bytes``)
+#: ``text`` arrives as its UTF-8 bytes, neither converted nor decoded (``read_text_as_bytes``)
 BINARY_OPTION = "sc_binary"
 BINARY_RESULTS = {BINARY_OPTION: True}
 _seq = itemgetter(0)  # of a page's row

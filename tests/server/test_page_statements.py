@@ -138,7 +138,7 @@ def _worked_on(node: dict[str, Any]) -> Iterator[str]:
 def test_documents_go_out_as_postgresql_holds_them(stores: list[Store],
                                                    drawn: tuple[Any, ...]) -> None:
     """PostgreSQL passes a page's documents on untouched, the driver reading them as bytes:
-    converted within the plan, they cost it 0.05-0.2 ms a page, and under a sort of a
+    converted within the plan, they cost it 13-28 % more a page, and under a sort of a
     filter's matches it converted every match's (738 consultations' for a page of 51)."""
     rtype, request, _ = drawn
     store = stores[1]

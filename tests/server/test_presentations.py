@@ -27,6 +27,8 @@ NAMES = sorted(n for n in EXAMPLES if not n.startswith("resident/"))
 #: those whose votes' results wait for a moment: drawn as often as all the others
 VOTED = [n for n in NAMES if any(isinstance(v.get("results"), dict)
                                  for v in EXAMPLES[n].get("votes") or ())]
+#: a consultation whose visibility the edits of :func:`_record` turn public and back
+LIFT = "consultation/lift-installation-building-3.json"
 #: the instant every vote's results are made due at, and the reads' moments around it
 DUE = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -84,9 +86,8 @@ def test_a_record_read_again_is_not_redacted_again(forms: tuple[type, type]) -> 
     page)."""
     access = Access(SPEC, KEY, remembered=1 << 24)
     principal = PRINCIPALS[next(t for t, p in PRINCIPALS.items() if p.role == "public")]
-    name = "consultation/lift-installation-building-3.json"
-    first = access.present(principal, _record(name, 1, forms[0]), now=DUE)  # public
-    record = _record(name, 1, forms[1])
+    first = access.present(principal, _record(LIFT, 1, forms[0]), now=DUE)  # public
+    record = _record(LIFT, 1, forms[1])
     again = access.present(principal, record, now=DUE)
     assert first is not None and again is not None and not again.stored
     assert again.text is first.text
@@ -136,7 +137,7 @@ def test_a_remembered_record_is_tested_once_for_each_filter() -> None:
 
     def present() -> Any:
         return access.present(principal, _record(
-            "consultation/lift-installation-building-3.json", 1, bytes), now=DUE)
+            LIFT, 1, bytes), now=DUE)
 
     for asked in ("a", "b", "a", "b"):
         assert present().meets(asked, test(asked))
@@ -148,6 +149,6 @@ def test_a_remembered_record_is_tested_once_for_each_filter() -> None:
     forgetting = Access(SPEC, KEY, remembered=0)
     for _ in range(2):
         assert forgetting.present(principal, _record(
-            "consultation/lift-installation-building-3.json", 1, bytes), now=DUE
+            LIFT, 1, bytes), now=DUE
         ).meets("a", test("a"))
     assert tested == ["a", "a"]

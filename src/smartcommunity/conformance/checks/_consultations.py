@@ -172,12 +172,18 @@ def test_ballots_complete_at_close(ctx: KitContext) -> None:
     _complete_as(ctx, procedure, second["id"], True, c.history[-1])
 
 
-@check("/req/consultations/results-hidden")
-def test_results_hidden(ctx: KitContext) -> None:
+def _waiting_readers(ctx: KitContext) -> list[Principal]:
+    """The preset's principals of the roles that wait for vote results."""
     readers = ctx.serving(ROLE.resident, ROLE.proxy, ROLE.public, ROLE.department)
     if not readers:
         raise Skipped("预设中没有 resident、proxy、public 或 department 主体",
                       "the preset has no resident, proxy, public or department principal")
+    return readers
+
+
+@check("/req/consultations/results-hidden")
+def test_results_hidden(ctx: KitContext) -> None:
+    readers = _waiting_readers(ctx)
     tails = {p.name: tail(ctx, p) for p in readers}
     # Public results, but only from a later time: a month on; a few hours on written at
     # UTC-10:00, whose text sorts before now's in UTC or China Standard Time, so that only a
@@ -288,10 +294,7 @@ def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str,
 
 @check("/req/consultations/results-given")
 def test_results_given(ctx: KitContext) -> None:
-    readers = ctx.serving(ROLE.resident, ROLE.proxy, ROLE.public, ROLE.department)
-    if not readers:
-        raise Skipped("预设中没有 resident、proxy、public 或 department 主体",
-                      "the preset has no resident, proxy, public or department principal")
+    readers = _waiting_readers(ctx)
     since = ctx.moment(-1)  # one list query for the check: a page kept by its URL is tried
     # Public as soon as the vote closes.
     began = time.monotonic()
