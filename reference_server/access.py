@@ -108,7 +108,7 @@ class Presented:
             return test(self.document())
         verdict = verdicts.get(asked)
         if verdict is None:
-            if len(verdicts) >= 8:
+            if len(verdicts) >= _VERDICTS:
                 verdicts.clear()
             verdict = verdicts[asked] = test(self.document())
         return verdict
@@ -126,14 +126,19 @@ class Presented:
         return self.doc if self.doc is not None else orjson.loads(self.text or "{}")
 
 
+#: the filters' verdicts a remembered record keeps at most (``Presented.meets``)
+_VERDICTS = 8
+
+
 class Remembered:
     """What :class:`Presentations` holds of one (resource, audience, role)."""
 
-    __slots__ = ("since", "source", "text", "until", "verdicts")
+    __slots__ = ("since", "size", "source", "text", "until", "verdicts")
 
     def __init__(self, source: str | bytes, text: bytes, since: float, until: float) -> None:
         self.source = source  # the stored JSON ``text`` was made from
         self.text = text
+        self.size = _size(source, text)  # what the budget counts
         self.since, self.until = since, until  # the instants between which it holds
         #: list filters (as ``Service.list_page`` names them) → whether ``text`` meets
         #: them: a page read again does not parse a remembered record only to test it
@@ -163,7 +168,7 @@ class Presentations:
             if entry is None:
                 return None
             if entry.source != source or not entry.since <= moment < entry.until:
-                self.held -= _size(entry.source, entry.text)
+                self.held -= entry.size
                 return None
             self._entries[key] = entry  # the last served go last
             return entry
@@ -171,19 +176,17 @@ class Presentations:
     def put(self, key: tuple[str, str, str, str], source: str | bytes, text: bytes,
             since: float, until: float) -> Remembered:
         entry = Remembered(source, text, since, until)
-        size = _size(source, text)
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self.held -= _size(old.source, old.text)
-            if not source or size > self.budget:
+                self.held -= old.size
+            if not source or entry.size > self.budget:
                 return entry
             self._entries[key] = entry
-            self.held += size
+            self.held += entry.size
             while self.held > self.budget:
                 first = next(iter(self._entries))
-                gone = self._entries.pop(first)
-                self.held -= _size(gone.source, gone.text)
+                self.held -= self._entries.pop(first).size
         return entry
 
     def clear(self) -> None:

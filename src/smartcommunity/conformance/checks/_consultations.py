@@ -332,12 +332,13 @@ def _given(ctx: KitContext, procedure: Procedure, vote_id: str, readers: list[Pr
     """Every reader who may read the consultation gets its closed vote's public results,
     and the counts and result of its events, as staff do, from every interface."""
     c = procedure.consultation
+    rule = results_rule(ctx.spec.version)
     truth = {"results": procedure.vote(vote_id).get("results"), "history": c.history}
     for who in readers:
         for where, doc in _views(ctx, c, who, tails, since):
-            if where == "change event" and not _closed(doc, vote_id):
+            if where == "change event" and not _closed(doc, vote_id, rule.shown_at):
                 continue  # an event from before the vote closed
-            missing = _missing(doc, vote_id, truth)
+            missing = _missing(doc, vote_id, truth, rule.event_details)
             ctx.expect(not missing,
                        f"{who.name}（{who.role}）在{_PLACES[where]}中得不到{when_zh}公开的表决"
                        f"结果：{missing} 缺少或与工作人员看到的不同",
@@ -345,15 +346,18 @@ def _given(ctx: KitContext, procedure: Procedure, vote_id: str, readers: list[Pr
                        f"due {when_en}: {missing} missing or unlike what staff see")
 
 
-def _closed(doc: Any, vote_id: str) -> bool:
+def _closed(doc: Any, vote_id: str, shown_at: str | None) -> bool:
+    """Whether ``doc`` holds vote ``vote_id`` at the status its results are shown at."""
     votes = doc.get("votes") if isinstance(doc, dict) else None
-    return any(isinstance(v, dict) and v.get("id") == vote_id and v.get("status") == "closed"
-               for v in votes or ())
+    return any(isinstance(v, dict) and v.get("id") == vote_id
+               and (shown_at is None or v.get("status") == shown_at) for v in votes or ())
 
 
-def _missing(doc: Any, vote_id: str, truth: Mapping[str, Any]) -> str:
+def _missing(doc: Any, vote_id: str, truth: Mapping[str, Any],
+             stating: Mapping[str, tuple[str, ...]]) -> str:
     """What ``doc`` (a consultation, or its history) lacks of ``vote_id``'s results and of the
-    members of its events that state them, against ``truth`` (staff's)."""
+    members of its events that state them (``stating``, by action), against ``truth``
+    (staff's)."""
     if not isinstance(doc, dict):
         return "results"
     if "votes" in doc and not any(
@@ -361,7 +365,6 @@ def _missing(doc: Any, vote_id: str, truth: Mapping[str, Any]) -> str:
             and v.get("results") == truth["results"] for v in doc.get("votes") or ()):
         return "results"
     staff = {e.get("seq"): e for e in truth["history"] if isinstance(e, dict)}
-    stating = results_rule().event_details
     for event in doc.get("history") or []:
         details = (event.get("details") or {}) if isinstance(event, dict) else {}
         if not isinstance(details, dict) or details.get("voteId") != vote_id:
