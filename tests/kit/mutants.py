@@ -9,12 +9,14 @@ The kit must fail each one, and the failing test must be the one citing the brok
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import dataclasses
 import functools
 import json
 import math
 import threading
+import urllib.parse
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -1647,6 +1649,42 @@ def presentations_outlive_due(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def short_pages(app: Any, most: int = 2) -> Any:
+    """Pages of at most ``most`` items, whatever ``limit`` asks (/req/core/paging and
+    /req/change-feed/resume allow fewer): not a defect by itself."""
+
+    def request(scope: dict[str, Any]) -> dict[str, Any]:
+        query = urllib.parse.parse_qsl(_query(scope), keep_blank_values=True)
+        if scope["method"] == "GET" and any(k == "limit" for k, _ in query):
+            query = [(k, str(min(int(v), most)) if k == "limit" and v.isdigit() else v)
+                     for k, v in query]
+            scope["query_string"] = urllib.parse.urlencode(query).encode()
+        return scope
+
+    return Rewrite(app, request=request)
+
+
+_IN_FEED: contextvars.ContextVar[bool] = contextvars.ContextVar("in_feed", default=False)
+
+
+def feed_results_on_later_pages(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Change events carry vote results before they are due, reads do not; the feed's pages
+    are short, so the leaking events come on pages after the first."""
+    original_changes, original_hide = Service.changes, access_module.hide_results
+
+    def changes(self: Service, *args: Any) -> Result:
+        token = _IN_FEED.set(True)
+        try:
+            return original_changes(self, *args)
+        finally:
+            _IN_FEED.reset(token)
+
+    mp.setattr(Service, "changes", changes)
+    mp.setattr(access_module, "hide_results",
+               lambda doc, **kw: False if _IN_FEED.get() else original_hide(doc, **kw))
+    return short_pages(app)
+
+
 MUTANTS += [
     Mutant("filters-on-stored-values", "/req/privacy/filter-what-is-seen",
            "list filters select on stored grids, points and pseudonyms for every reader",
@@ -1666,6 +1704,9 @@ MUTANTS += [
     Mutant("presentations-outlive-due", "/req/consultations/results-given",
            "a consultation redacted while its vote's results were not yet due is served so "
            "after they are", presentations_outlive_due),
+    Mutant("feed-results-on-later-pages", "/req/consultations/results-hidden",
+           "change events carry vote results before they are due, on feed pages after the "
+           "first (a page holds two events)", feed_results_on_later_pages),
     Mutant("counts-never-given", "/req/consultations/results-given",
            "a closed vote's results are given, but the counts of its record-votes events "
            "stay withheld for good", counts_never_given),

@@ -22,6 +22,7 @@ from ._shared import (
     RESIDENT,
     ROLE,
     Tracked,
+    audit_entries,
     consultation_seen_by,
     first_code,
     keyed_create,
@@ -346,14 +347,9 @@ def test_replay_is_a_read(ctx: KitContext) -> None:
     regulator = ctx.principal(REGULATOR)
     doc = resident(ctx)
     _, same_key = keyed_create(ctx, doc)
-    audit = ctx.path("listAuditEvents")
 
     def operations() -> list[Any]:
-        resp = ctx.call("GET", audit, regulator, params={"resident": doc["id"]})
-        ctx.expect_status(resp, 200, zh="监管方读取审计日志",
-                          en="the regulator reads the audit log")
-        return [i.get("operation") for i in (resp.json() or {}).get("items", [])
-                if isinstance(i, dict) and i.get("resident") == doc["id"]]
+        return [i.get("operation") for i in audit_entries(ctx, regulator, doc["id"])]
 
     before = operations()
     replay = ctx.create(doc, headers=same_key)

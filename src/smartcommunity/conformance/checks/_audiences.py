@@ -21,6 +21,7 @@ from ._shared import (
     RESIDENT,
     ROLE,
     Tracked,
+    audit_entries,
     dispatch,
     first_code,
     minted,
@@ -316,14 +317,6 @@ def test_minor_through_consent(ctx: KitContext) -> None:
                f"{plain(covered)}) received {where} unredacted")
 
 
-def _audit_rows(ctx: KitContext, regulator: Principal, rid: str) -> list[dict[str, Any]]:
-    resp = ctx.call("GET", ctx.path("listAuditEvents"), regulator,
-                    params={"resident": rid, "limit": "500"})
-    ctx.expect_status(resp, 200, zh="监管方读取审计日志", en="the regulator reads the audit log")
-    return [i for i in (resp.json() or {}).get("items", [])
-            if isinstance(i, dict) and i.get("resident") == rid]
-
-
 @check("/req/privacy/audit-log", needs=(REGULATOR, ROLE.department))
 def test_audit_minor_through_consent(ctx: KitContext) -> None:
     """A child's personal data is sensitive, decided from her whole record: a department's
@@ -334,7 +327,7 @@ def test_audit_minor_through_consent(ctx: KitContext) -> None:
     if not set(got) & set(covered):
         raise Skipped("部门没有收到共享成员中的任何一项，无从审计",
                       "the department received none of the shared members: nothing to audit")
-    reads = [r for r in _audit_rows(ctx, regulator, record.id)
+    reads = [r for r in audit_entries(ctx, regulator, record.id)
              if r.get("operation") == "read" and r.get("role") == dept.role]
     received = sorted(set(got) & set(covered))
     ctx.expect(bool(reads),
@@ -357,10 +350,10 @@ def test_audit_tells_organisations_apart(ctx: KitContext) -> None:
     record = Tracked(ctx, with_number(ctx))  # the number is sensitive: every read is logged
     seen: list[set[str]] = []
     for who in readers:
-        before = {str(r.get("principal")) for r in _audit_rows(ctx, regulator, record.id)}
+        before = {str(r.get("principal")) for r in audit_entries(ctx, regulator, record.id)}
         ctx.expect_status(record.read(who), 200, zh=f"{who.name} 读取居民",
                           en=f"{who.name} reads the resident")
-        after = {str(r.get("principal")) for r in _audit_rows(ctx, regulator, record.id)}
+        after = {str(r.get("principal")) for r in audit_entries(ctx, regulator, record.id)}
         seen.append(after - before)
     ctx.expect(bool(seen[0]), "第一位读者的读取没有记入审计日志",
                "the first reader's read is not in the audit log")

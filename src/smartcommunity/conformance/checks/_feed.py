@@ -21,7 +21,7 @@ from ._shared import (
     plain,
     without_meta,
 )
-from ._watching import after, events_of, mirror, subject, tail, watching
+from ._watching import after, events_of, mirror, page, subject, tail, watching
 
 
 @check("/req/change-feed/event-per-write", needs=(ROLE.system,))
@@ -152,7 +152,9 @@ def test_resume(ctx: KitContext) -> None:
         for rt in ctx.spec.resource_types:
             ctx.created(ctx.document(rt))
     whole, _ = after(ctx, who, start)
-    first, middle = after(ctx, who, start, limit=2)
+    first, middle = page(ctx, who, start, limit=2)
+    ctx.expect(len(first) <= 2, f"要求每页 2 个事件，却得到 {len(first)} 个",
+               f"a page asked for 2 events holds {len(first)}")
     rest, end = after(ctx, who, middle)
     ids = [e.get("id") for e in whole]
     ctx.expect(

@@ -25,7 +25,7 @@ from ...pointers import pointer
 from ...profiles import Profile, load_profile
 from ...validation import compile_plan, values_at
 from .._client import Response
-from .._context import SHAPERS, KitContext
+from .._context import MAX_PAGES, SHAPERS, KitContext
 from .._preset import Principal
 from .._registry import Failed, Skipped
 
@@ -65,6 +65,25 @@ def anonymous_read(ctx: KitContext, path: str) -> bool:
     item = (ctx.spec.openapi.get("paths") or {}).get(path) or {}
     op = item.get("get") or {}
     return {} in (op.get("security", ctx.spec.openapi.get("security")) or ())
+
+
+def audit_entries(ctx: KitContext, who: Principal, resident: str) -> list[dict[str, Any]]:
+    """The audit log's entries about ``resident`` as ``who`` is shown them, every page
+    (a page may hold fewer than asked, /req/core/paging)."""
+    entries: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        params = {"resident": resident, "limit": "500", **({"cursor": cursor} if cursor else {})}
+        resp = ctx.call("GET", ctx.path("listAuditEvents"), who, params=params)
+        ctx.expect_status(resp, 200, zh=f"{who.name} 读取审计日志",
+                          en=f"{who.name} reads the audit log")
+        body = resp.json() or {}
+        entries += [i for i in body.get("items") or []
+                    if isinstance(i, dict) and i.get("resident") == resident]
+        cursor = body.get("next")
+        if not cursor:
+            break
+    return entries
 
 
 def without_meta(doc: Any) -> Any:

@@ -9,7 +9,7 @@ from ...integrity import WITHHELD_TYPE
 from ...specification import LATEST_CURSOR
 from .._context import KitContext
 from .._preset import Principal
-from .._registry import Skipped
+from .._registry import Failed, Skipped
 from ._shared import ROLE
 
 
@@ -60,9 +60,10 @@ def watching(ctx: KitContext, *, or_staff: bool = False) -> tuple[Principal, str
     return who, tail(ctx, who)
 
 
-def after(ctx: KitContext, who: Principal, cursor: str, limit: int = 500
-          ) -> tuple[list[Any], str]:
-    """The events ``who`` sees after ``cursor`` (one page) and the next cursor."""
+def page(ctx: KitContext, who: Principal, cursor: str, limit: int = 500
+         ) -> tuple[list[Any], str]:
+    """One page of the events ``who`` sees after ``cursor`` (at most ``limit``, perhaps
+    fewer) and its next cursor."""
     resp = ctx.call("GET", ctx.path("readChanges"), who,
                     params={"cursor": cursor, "limit": str(limit)})
     ctx.expect_status(resp, 200, zh="从游标读取变更", en="read the feed from a cursor")
@@ -70,20 +71,35 @@ def after(ctx: KitContext, who: Principal, cursor: str, limit: int = 500
     return list(body.get("items") or []), str(body.get("next"))
 
 
-def feed(ctx: KitContext, who: Principal, cursor: str | None = None) -> list[dict[str, Any]]:
-    """Every event ``who`` receives after ``cursor`` (from the start without one), all pages."""
-    out: list[dict[str, Any]] = []
+def after(ctx: KitContext, who: Principal, cursor: str | None) -> tuple[list[Any], str]:
+    """Every event ``who`` sees after ``cursor`` (from the start without one), all pages up
+    to the first empty one, and the cursor there. A server may give fewer events a page than
+    asked (/req/change-feed/resume): what a check looks for may be on any page."""
+    out: list[Any] = []
+    given: set[str] = set()
     for _ in range(2000):
         params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
         resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
         ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
         body = resp.json() or {}
-        items = [e for e in body.get("items") or [] if isinstance(e, dict)]
+        items = list(body.get("items") or [])
         if not items:
-            return out
+            return out, str(cursor)
+        ids = {str(e.get("id")) for e in items if isinstance(e, dict)}
+        if ids and ids <= given:
+            raise Failed("从 next 游标继续读取，得到的全是已经给出的事件，永远读不到末尾 "
+                         "[/req/change-feed/resume]",
+                         "reading on from a next cursor gives only events given already, so "
+                         "the feed never comes to an end [/req/change-feed/resume]")
+        given |= ids
         out += items
         cursor = str(body.get("next"))
     raise Skipped("变更订阅过长，无法读完", "the feed is too long to read to its end")
+
+
+def feed(ctx: KitContext, who: Principal, cursor: str | None = None) -> list[dict[str, Any]]:
+    """Every event ``who`` receives after ``cursor`` (from the start without one), all pages."""
+    return [e for e in after(ctx, who, cursor)[0] if isinstance(e, dict)]
 
 
 def withheld_members(ctx: KitContext) -> frozenset[str]:
@@ -104,6 +120,5 @@ def subject(ctx: KitContext, resource_type: str, rid: str) -> str:
 def events_of(ctx: KitContext, who: Principal, cursor: str, resource_type: str,
               rid: str) -> list[dict[str, Any]]:
     """The events about one resource that ``who`` sees after ``cursor``."""
-    events, _ = after(ctx, who, cursor)
     wanted = subject(ctx, resource_type, rid)
-    return [e for e in events if isinstance(e, dict) and e.get("subject") == wanted]
+    return [e for e in feed(ctx, who, cursor) if e.get("subject") == wanted]
