@@ -29,6 +29,7 @@ import math
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +129,9 @@ class Presented:
 
 #: the filters' verdicts a remembered record keeps at most (``Presented.meets``)
 _VERDICTS = 8
+#: how long (seconds) :class:`Presentations` knows a record's newest version after a write:
+#: far longer than a request takes from reading a record to remembering what it made of it
+_WRITTEN_FOR = 60.0
 
 
 class Remembered:
@@ -151,12 +155,20 @@ class Presentations:
     must be parsed, redacted and written again is mostly the same page as the last reader of
     that role was given. An entry serves only the very text it was made from, so a record
     changed in any way is made afresh; what a principal is given of her own is never kept.
-    Bounded by ``budget`` bytes (0: nothing is kept); the oldest served go first."""
+    Bounded by ``budget`` bytes (0: nothing is kept); the oldest served go first. What a
+    write replaced is dropped by :meth:`forget` (told of every process's writes), so no copy
+    of a record's earlier text, of one erased say, stays in memory after it."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.held = 0
         self._entries: dict[tuple[str, str, str, str], Remembered] = {}
+        #: (resource type, id) → the keys of its entries, for :meth:`forget`
+        self._records: dict[tuple[str, str], set[tuple[str, str, str, str]]] = {}
+        #: (resource type, id) → the newest version :meth:`forget` was told of and when
+        #: (monotonic), for :data:`_WRITTEN_FOR` seconds: an entry made from an earlier
+        #: version, read before that write and remembered after it was forgotten, is not kept
+        self._written: dict[tuple[str, str], tuple[int, float]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str, str, str], source: str | bytes,
@@ -168,31 +180,65 @@ class Presentations:
             if entry is None:
                 return None
             if entry.source != source or not entry.since <= moment < entry.until:
-                self.held -= entry.size
+                self._dropped(key, entry)
                 return None
             self._entries[key] = entry  # the last served go last
             return entry
 
-    def put(self, key: tuple[str, str, str, str], source: str | bytes, text: bytes,
-            since: float, until: float) -> Remembered:
+    def put(self, key: tuple[str, str, str, str], source: str | bytes, version: int,
+            text: bytes, since: float, until: float) -> Remembered:
+        """Remember ``text``, made from ``source``, the stored JSON of ``version``."""
         entry = Remembered(source, text, since, until)
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self.held -= old.size
-            if not source or entry.size > self.budget:
+                self._dropped(key, old)
+            written = self._written.get(key[:2])
+            if not source or entry.size > self.budget or (
+                    written is not None and written[0] > version):
                 return entry
             self._entries[key] = entry
+            self._records.setdefault(key[:2], set()).add(key)
             self.held += entry.size
             while self.held > self.budget:
                 first = next(iter(self._entries))
-                self.held -= self._entries.pop(first).size
+                self._dropped(first, self._entries.pop(first))
         return entry
+
+    def forget(self, written: Iterable[tuple[str, str, int]]) -> int:
+        """Drop every entry of the records ``written`` (resource type, id, the version a
+        write made); how many went."""
+        gone = 0
+        now = time.monotonic()
+        with self._lock:
+            for rtype, rid, version in written:
+                record = (rtype, rid)
+                for key in self._records.get(record, set()).copy():
+                    self._dropped(key, self._entries.pop(key))
+                    gone += 1
+                newest = max(version, self._written.pop(record, (version, now))[0])
+                self._written[record] = (newest, now)  # the latest told go last
+            for record, (_, when) in list(self._written.items()):
+                if when > now - _WRITTEN_FOR:
+                    break
+                del self._written[record]
+        return gone
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._records.clear()
+            self._written.clear()
             self.held = 0
+
+    def _dropped(self, key: tuple[str, str, str, str], entry: Remembered) -> None:
+        """Account for ``entry``, just taken out of the entries (the lock held)."""
+        self.held -= entry.size
+        keys = self._records.get(key[:2])
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._records[key[:2]]
 
 
 def _size(source: str | bytes, text: bytes) -> int:
@@ -648,7 +694,8 @@ class Access:
                 value = orjson.dumps(resolve_pointer(stored.doc, pointer))
             except LookupError:
                 value = b""
-            entry = self.presentations.put(key, source, value, -math.inf, math.inf)
+            entry = self.presentations.put(key, source, stored.version, value, -math.inf,
+                                           math.inf)
         value = entry.text
         if not value:
             raise LookupError(pointer)
@@ -804,7 +851,8 @@ class Access:
                          pseudonym_key=self.key, pseudonym_key_id=self.key_id,
                          profile=self.profile, copy=not source)
             self._server_rules(principal, audience, stored.rtype, doc, moment)
-            entry = self.presentations.put(key, source, orjson.dumps(doc), since, until)
+            entry = self.presentations.put(key, source, stored.version, orjson.dumps(doc),
+                                           since, until)
         return Presented(audience, None, entry.text, stored=False, verdicts=entry.verdicts)
 
     def _whole(self, principal: Principal, audience: str, stored: Stored) -> bool:

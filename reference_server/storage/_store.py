@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from ._commit import Committer
 from ._transactions import BINARY_OPTION, Sealer, Tx
 
-__all__ = ["ANALYZE_SHARE", "Checkpointer", "Store", "migrations_config"]
+__all__ = ["ANALYZE_SHARE", "Checkpointer", "Store", "WriteWatcher", "migrations_config"]
 
 T = TypeVar("T")
 
@@ -92,6 +92,7 @@ class Store:
             threading.local() if self.dialect == "sqlite" else None)
         self._readers: list[Connection] = []
         self.checkpointer: Checkpointer | None = None
+        self.watchers: list[WriteWatcher] = []
         if self.dialect == "postgresql":
             for engine in {self.engine, self.read_engine}:
                 event.listen(engine, "connect", read_text_as_bytes)
@@ -208,7 +209,18 @@ class Store:
             return True
         return self.checkpointer.checkpoint("TRUNCATE")
 
+    def watch_writes(self, written: Callable[[list[tuple[str, str, int]]], object],
+                     every: float = 1.0) -> WriteWatcher:
+        """Have ``written`` told of every process's writes (:class:`WriteWatcher`) until
+        the store is disposed of."""
+        watcher = WriteWatcher(self, written, every)
+        self.watchers.append(watcher)
+        return watcher
+
     def dispose(self) -> None:
+        for watcher in self.watchers:
+            watcher.close()
+        self.watchers.clear()
         if self.committer is not None:
             self.committer.close()
         if self.checkpointer is not None:
@@ -308,6 +320,51 @@ class Checkpointer:
                         self._truncate.clear()
                 else:
                     self.checkpoint()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+class WriteWatcher:
+    """Tells ``written`` which records (type, id, version) the writes of every process on the
+    store changed, in commit order, within about ``every`` seconds of their commit: a thread
+    reading the change feed's new events off the request path. It starts at the feed's end
+    as it is made, so it tells every write committed after."""
+
+    #: events read at a time
+    BATCH = 5000
+
+    def __init__(self, store: Store, written: Callable[[list[tuple[str, str, int]]], object],
+                 every: float) -> None:
+        self.store = store
+        self.written = written
+        self.every = every
+        with store.read() as tx:
+            self.last = tx.last_event()
+        self._polling = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="write-watcher", daemon=True)
+        self._thread.start()
+
+    def poll(self) -> int:
+        """Tell what was written since the last poll now; how many events that was."""
+        told = 0
+        with self._polling:
+            while True:
+                with self.store.read() as tx:
+                    rows = tx.written_after(self.last, self.BATCH)
+                if rows:
+                    self.written([(rtype, rid, version) for _, rtype, rid, version in rows])
+                    self.last = rows[-1][0]
+                    told += len(rows)
+                if len(rows) < self.BATCH:
+                    return told
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            with contextlib.suppress(Exception):  # an unreachable database is read next time
+                self.poll()
 
     def close(self) -> None:
         self._stop.set()

@@ -813,6 +813,15 @@ class Tx:
         return int(self.conn.execute(select(func.coalesce(func.max(events.c.seq), 0)))
                    .scalar_one())
 
+    def written_after(self, after: int, limit: int) -> list[tuple[int, str, str, int]]:
+        """(seq, resource type, id, version) of the events after ``after``, at most
+        ``limit``, in order: what the writes of any process changed since."""
+        e = events.c
+        rows = self.conn.execute(select(e.seq, e.rtype, e.rid, e.version)
+                                 .where(e.seq > after).order_by(e.seq).limit(limit))
+        return [(int(seq), str(rtype), str(rid), int(version))
+                for seq, rtype, rid, version in rows]
+
     # -- idempotency -------------------------------------------------------------------
     def idempotent(self, principal: str, key: str, since: str) -> dict[str, Any] | None:
         """What ``principal`` made with ``key``, unless it was remembered before ``since``

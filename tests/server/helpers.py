@@ -371,14 +371,16 @@ def killed_under_load(base: str, proc: subprocess.Popen[bytes], count: int) -> l
 
 
 @contextlib.contextmanager
-def statements_run(target: Any = Engine) -> Iterator[list[tuple[str, Any]]]:
-    """The statements ``target`` (an engine, or every engine) runs one at a time meanwhile,
-    each with its parameters, as the engine's events see them."""
+def statements_run(target: Any = Engine, dialect: str | None = None
+                   ) -> Iterator[list[tuple[str, Any]]]:
+    """The statements ``target`` (an engine, or every engine; of ``dialect`` only, when
+    given) runs one at a time meanwhile, each with its parameters, as the engine's events see
+    them."""
     statements: list[tuple[str, Any]] = []
 
     def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
              executemany: bool) -> None:
-        if not executemany:
+        if not executemany and dialect in (None, conn.dialect.name):
             statements.append((statement, parameters))
 
     event.listen(target, "before_cursor_execute", seen)

@@ -42,6 +42,7 @@ from reference_server.storage import (
 )
 from smartcommunity.integrity import verify_history
 
+from .conftest import make_app
 from .helpers import PLURAL, Api, Caller, new_id, submitted_issue
 from .test_over_time import _person
 from .test_retention import (
@@ -388,3 +389,49 @@ def test_a_state_that_named_her_is_kept_whatever_follows(database: str, path: st
             assert tx.named_ever(her, ["Issue"]) == []
     finally:
         store.dispose()
+
+
+def _remembered(client: TestClient) -> str:
+    """Everything a server process holds in its memory of redacted records: each entry's
+    stored text and what was made of it."""
+    memory = client.app.state.sc.service.access.presentations  # type: ignore[attr-defined]
+    with memory._lock:
+        entries = list(memory._entries.values())
+    return "".join(bytes(e.source if isinstance(e.source, bytes) else e.source.encode()
+                         ).decode() + e.text.decode() for e in entries)
+
+
+def test_no_process_remembers_her_after_her_erasure(database: str) -> None:
+    """Two server processes on one store remember the records naming her as they served
+    them; once one of them erases her, neither keeps any earlier text of those records in
+    its memory, whichever wrote (/req/privacy/erasure-every-copy)."""
+    with TestClient(make_app(database)) as one, \
+            TestClient(make_app(database, demo=False)) as other:
+        clients = (one, other)
+        staff = Api(one).staff
+        her = _unique_person(7)
+        assert staff.create(her).status_code == 201
+        paths = []
+        for build, _ in HOLDERS.values():
+            doc = build(her)
+            assert staff.create(doc).status_code == 201
+            paths.append(f"/{PLURAL[doc['resourceType']]}/{doc['id']}")
+        for client in clients:
+            for path in paths:
+                for role in ("community-staff", "system", "regulator"):
+                    assert Api(client).as_(role).get(path).status_code == 200
+        # what the test looks for is there: both remember her name with the records
+        assert all(her["name"] in _remembered(c) for c in clients)
+
+        etag = staff.get(f"/residents/{her['id']}").headers["etag"]
+        resp = staff.post(f"/residents/{her['id']}/erase", {"reason": "purpose-fulfilled"},
+                          if_match=etag)
+        assert resp.status_code == 200, resp.text
+        for client in clients:  # what each process's watcher does within a second
+            for watcher in client.app.state.sc.service.store.watchers:  # type: ignore
+                watcher.poll()
+        secrets = [her["name"], her["contactPoints"][0]["phone"],
+                   her["identityDocuments"][0]["number"], _premises(her)]
+        for client in clients:
+            held = _remembered(client)
+            assert not [s for s in secrets if s in held]

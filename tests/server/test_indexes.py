@@ -156,9 +156,10 @@ class Data:
 
 @contextlib.contextmanager
 def _captured() -> Iterator[list[tuple[str, Any]]]:
-    """The SELECT statements every engine runs meanwhile, with their parameters: the list
+    """The SELECT statements every PostgreSQL engine runs meanwhile, with their parameters
+    (other tests' SQLite stores may be read meanwhile too, by their write watchers): the list
     is filled when the block ends."""
-    with statements_run() as run:
+    with statements_run(dialect="postgresql") as run:
         selects: list[tuple[str, Any]] = []
         yield selects
     selects += [(statement, parameters) for statement, parameters in run

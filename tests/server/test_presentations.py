@@ -94,33 +94,43 @@ def test_a_record_read_again_is_not_redacted_again(forms: tuple[type, type]) -> 
     assert record._doc is None  # neither to decide nor to redact
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(budget=st.integers(0, 4000),
-       calls=st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.integers(0, 3),
-                                st.integers(0, 600)), max_size=40))
+       calls=st.lists(st.tuples(st.sampled_from(["put", "get", "forget"]), st.integers(0, 5),
+                                st.integers(0, 3), st.integers(0, 600)), max_size=40))
 def test_memory_holds_the_last_served_within_its_budget(
-        budget: int, calls: list[tuple[bool, int, int, int]]) -> None:
+        budget: int, calls: list[tuple[str, int, int, int]]) -> None:
     """Against a model: what fits the budget is kept, the least recently served goes first,
-    an entry serves only the text it was made from, and the bytes held are what is held."""
+    an entry serves only the text it was made from, a write forgets every entry of its
+    record and keeps an earlier version from being remembered after it, and the bytes held
+    are what is held."""
     memory = Presentations(budget)
     model: OrderedDict[tuple[str, str, str, str], tuple[str, bytes]] = OrderedDict()
-    for put, record, version, length in calls:
-        key, source = ("Issue", f"i{record}", "public", "public"), f"v{version}"
-        if put:
+    newest: dict[str, int] = {}  # record → the newest version a write made
+    for call, record, version, length in calls:
+        rid, source = f"i{record}", f"v{version}"
+        key = ("Issue", rid, "public", "public" if length % 2 else "resident")
+        if call == "put":
             text = b"x" * length
             model.pop(key, None)
-            if _size(source, text) <= budget:
+            if _size(source, text) <= budget and newest.get(rid, -1) <= version:
                 model[key] = (source, text)
                 while sum(_size(*e) for e in model.values()) > budget:
                     model.popitem(last=False)
-            memory.put(key, source, text, 0.0, 1.0)
-        else:
+            memory.put(key, source, version, text, 0.0, 1.0)
+        elif call == "get":
             kept = model.pop(key, None)
             want: Any = None
             if kept is not None and kept[0] == source:
                 want, model[key] = kept[1], kept
             got = memory.get(key, source, 0.5)
             assert (got.text if got is not None else None) == want
+        else:
+            gone = [k for k in model if k[1] == rid]
+            for k in gone:
+                del model[k]
+            newest[rid] = max(version, newest.get(rid, -1))
+            assert memory.forget([("Issue", rid, version)]) == len(gone)
         assert memory.held == sum(_size(*e) for e in model.values()) <= max(budget, 0)
 
 
