@@ -29,6 +29,7 @@ from ..validation import (
     compile_details_plans,
     compile_plan,
     compile_schema_plan,
+    compile_walk,
     resolve_version,
     values_at,
 )
@@ -226,6 +227,7 @@ def redact(
     _put_back_registered(spec, out, registered, treatments, masks, keyed, holes)
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
+    _unique_again(out, plan)
     if registered and isinstance(out.get("extensions"), dict):
         out["extensions"] = _in_order(out["extensions"], extensions)
     return _in_order(out, members) if consented or registered else out
@@ -280,14 +282,55 @@ def without_personal(document: Mapping[str, Any], *,
     members = list(out)
     extensions = list(out["extensions"]) if isinstance(out.get("extensions"), dict) else []
     registered = _take_registered(out, rt, profile)
-    _apply_tags(out, compile_plan(spec, rt), treatments, _NO_MASKS, None, holes)
+    plan = compile_plan(spec, rt)
+    _apply_tags(out, plan, treatments, _NO_MASKS, None, holes)
     _redact_details(spec, rt, out, treatments, _NO_MASKS, None, holes)
     _put_back_registered(spec, out, registered, treatments, _NO_MASKS, None, holes)
     for hole in holes:
         hole[:] = [v for v in hole if v is not _HOLE]
+    _unique_again(out, plan)
     if registered and isinstance(out.get("extensions"), dict):
         out["extensions"] = _in_order(out["extensions"], extensions)
     return _in_order(out, members) if registered else out
+
+
+def _unique_again(out: dict[str, Any], plan: Plan) -> None:
+    """Keep the first of items that removing or masking tagged values made equal, in the
+    arrays whose items must be unique (``plan.unique``): two references to one record that
+    differed only by their ``display`` are one reference once it is gone, and the result
+    still validates against its schema."""
+    if not plan.unique:
+        return
+    found: list[list[Any]] = []
+    _unique_arrays(tuple(plan.unique))(out, found)
+    for items in reversed(found):  # the inner arrays first: their items are in the outer's
+        ids = {item.get("id") for item in items
+               if isinstance(item, dict) and isinstance(item.get("id"), str)}
+        if len(ids) == len(items):
+            continue  # each item has an id of its own: none can be equal to another
+        seen: set[bytes] = set()
+        kept = []
+        for item in items:
+            key = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+            if key not in seen:
+                seen.add(key)
+                kept.append(item)
+        if len(kept) < len(items):
+            items[:] = kept
+
+
+@functools.cache
+def _unique_arrays(paths: tuple[StepPath, ...]) -> Callable[[Any, list[list[Any]]], None]:
+    """``walk(doc, found)``: appends to ``found`` every array of two items or more at
+    ``paths``, an array before the arrays inside its items."""
+    def visit(_: list[Any], var: str, where: str, pad: str) -> list[str]:
+        return [f"{pad}if {var}.__class__ is list and len({var}) > 1:",
+                f"{pad}    found.append({var})"]
+
+    walk: Callable[[Any, list[list[Any]]], None] = compile_walk(
+        [(path, None) for path in paths], visit, {}, "<arrays of unique items>",
+        extra="found")
+    return walk
 
 
 #: no mask methods: every tagged value the treatments do not keep is removed

@@ -78,6 +78,9 @@ class Plan:
     #: ``patternProperties`` or ``additionalProperties`` (:class:`Members` steps), shallow paths
     #: first; only a registered extension's plan has them
     open: list[tuple[tuple[OpenStep, ...], str, str | None]] = field(default_factory=list)
+    #: arrays whose items must be unique (``uniqueItems``) and may hold a tagged value,
+    #: deepest first: removing or masking it can make two items equal
+    unique: list[tuple[Step, ...]] = field(default_factory=list)
 
 
 #: datatypes with rules of their own; names and titles for /req/core/invisible-characters
@@ -148,6 +151,10 @@ def _finish(plan: Plan) -> None:
     plan.pipl = sorted(dict.fromkeys(plan.pipl), key=lambda p: len(p[0]))
     plan.visibility = sorted(dict.fromkeys(plan.visibility), key=len)
     plan.open = sorted(dict.fromkeys(plan.open), key=lambda p: len(p[0]))
+    tagged = [p for p, _, _ in plan.pipl]
+    plan.unique = sorted({u for u in plan.unique
+                          if any(t[:len(u)] == u for t in tagged)},
+                         key=lambda u: (-len(u), u))
 
 
 def _walk(
@@ -166,6 +173,8 @@ def _walk(
         plan.freeform.append(path)
     if "x-pipl" in node:
         plan.pipl.append((path, node["x-pipl"], node.get("x-pipl-mask")))
+    if node.get("uniqueItems") is True:
+        plan.unique.append(path)
     if "x-codelist" in node:
         plan.leaves.append(
             Leaf(path, "codelist", node["x-codelist"], bool(node.get("x-openCodelist")))
