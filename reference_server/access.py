@@ -79,11 +79,13 @@ def _erased(schema: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
 class Presented:
     """A resource as one principal may see it: the document, or its stored JSON unchanged."""
 
-    __slots__ = ("audience", "doc", "facts", "minor", "stored", "text", "verdicts")
+    __slots__ = ("audience", "disclosed", "doc", "facts", "minor", "stored", "text",
+                 "verdicts")
 
     def __init__(self, audience: str, doc: dict[str, Any] | None, text: str | bytes | None,
                  minor: bool | None = None, facts: PersonFacts | None = None, *,
-                 stored: bool = True, verdicts: dict[Hashable, bool] | None = None) -> None:
+                 stored: bool = True, verdicts: dict[Hashable, bool] | None = None,
+                 disclosed: list[str] | None = None) -> None:
         self.audience = audience
         self.doc = doc
         self.text = text
@@ -96,6 +98,8 @@ class Presented:
         self.minor = minor
         #: the stored facts of a person's record that decided it goes out as stored
         self.facts = facts
+        #: where a person's record is remembered redacted, the sensitive members it discloses
+        self.disclosed = disclosed
         #: where ``text`` is remembered, the list filters it was tested against, and how
         #: it fared (:class:`Remembered`)
         self.verdicts = verdicts
@@ -132,16 +136,22 @@ _VERDICTS = 8
 #: how long (seconds) :class:`Presentations` knows a record's newest version after a write:
 #: far longer than a request takes from reading a record to remembering what it made of it
 _WRITTEN_FOR = 60.0
+#: how many records :class:`Presentations` knows the newest version of at most; more written
+#: within :data:`_WRITTEN_FOR` (a bulk load) and nothing is remembered until the window passed
+_WRITTEN_MOST = 100_000
 
 
 class Remembered:
     """What :class:`Presentations` holds of one (resource, audience, role)."""
 
-    __slots__ = ("since", "size", "source", "text", "until", "verdicts")
+    __slots__ = ("disclosed", "since", "size", "source", "text", "until", "verdicts")
 
-    def __init__(self, source: str | bytes, text: bytes, since: float, until: float) -> None:
+    def __init__(self, source: str | bytes, text: bytes, since: float, until: float,
+                 disclosed: list[str] | None = None) -> None:
         self.source = source  # the stored JSON ``text`` was made from
         self.text = text
+        #: a person's record: the sensitive members ``text`` discloses, for the audit log
+        self.disclosed = disclosed
         self.size = _size(source, text)  # what the budget counts
         self.since, self.until = since, until  # the instants between which it holds
         #: list filters (as ``Service.list_page`` names them) → whether ``text`` meets
@@ -159,9 +169,10 @@ class Presentations:
     write replaced is dropped by :meth:`forget` (told of every process's writes), so no copy
     of a record's earlier text, of one erased say, stays in memory after it."""
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.budget = budget
         self.held = 0
+        self._clock = clock
         self._entries: dict[tuple[str, str, str, str], Remembered] = {}
         #: (resource type, id) → the keys of its entries, for :meth:`forget`
         self._records: dict[tuple[str, str], set[tuple[str, str, str, str]]] = {}
@@ -169,6 +180,9 @@ class Presentations:
         #: (monotonic), for :data:`_WRITTEN_FOR` seconds: an entry made from an earlier
         #: version, read before that write and remembered after it was forgotten, is not kept
         self._written: dict[tuple[str, str], tuple[int, float]] = {}
+        #: until when nothing is kept: more records were written within the window than
+        #: ``_written`` holds, so an entry's version can no longer be checked
+        self._refuse_until = -math.inf
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str, str, str], source: str | bytes,
@@ -186,16 +200,18 @@ class Presentations:
             return entry
 
     def put(self, key: tuple[str, str, str, str], source: str | bytes, version: int,
-            text: bytes, since: float, until: float) -> Remembered:
+            text: bytes, since: float, until: float,
+            disclosed: list[str] | None = None) -> Remembered:
         """Remember ``text``, made from ``source``, the stored JSON of ``version``."""
-        entry = Remembered(source, text, since, until)
+        entry = Remembered(source, text, since, until, disclosed)
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._dropped(key, old)
             written = self._written.get(key[:2])
             if not source or entry.size > self.budget or (
-                    written is not None and written[0] > version):
+                    written is not None and written[0] > version) or (
+                    self._clock() < self._refuse_until):
                 return entry
             self._entries[key] = entry
             self._records.setdefault(key[:2], set()).add(key)
@@ -209,19 +225,23 @@ class Presentations:
         """Drop every entry of the records ``written`` (resource type, id, the version a
         write made); how many went."""
         gone = 0
-        now = time.monotonic()
         with self._lock:
+            now = self._clock()
+            told = self._written
             for rtype, rid, version in written:
                 record = (rtype, rid)
                 for key in self._records.get(record, set()).copy():
                     self._dropped(key, self._entries.pop(key))
                     gone += 1
-                newest = max(version, self._written.pop(record, (version, now))[0])
-                self._written[record] = (newest, now)  # the latest told go last
-            for record, (_, when) in list(self._written.items()):
-                if when > now - _WRITTEN_FOR:
+                newest = max(version, told.pop(record, (version, now))[0])
+                told[record] = (newest, now)  # the latest told go last
+            while told:
+                first = next(iter(told))
+                if told[first][1] > now - _WRITTEN_FOR and len(told) <= _WRITTEN_MOST:
                     break
-                del self._written[record]
+                if told[first][1] > now - _WRITTEN_FOR:  # over the bound within the window
+                    self._refuse_until = now + _WRITTEN_FOR
+                del told[first]
         return gone
 
     def clear(self) -> None:
@@ -789,8 +809,9 @@ class Access:
             whole = self._resident_whole(principal, stored, audience, now)
             if whole is not None:
                 return whole
-        if state is None and rtype != self.person_type and not self._owns_items(
-                principal, audience, rtype):
+        if state is None and (self._steady_person(principal, stored, audience, now)
+                              if rtype == self.person_type
+                              else not self._owns_items(principal, audience, rtype)):
             return self._remembered(principal, stored, audience, now)
         # An earlier state is parsed here, into objects nothing else holds: redaction may
         # change them in place rather than copy them.
@@ -832,10 +853,11 @@ class Access:
 
     def _remembered(self, principal: Principal, stored: Stored, audience: str,
                     now: datetime | None) -> Presented:
-        """``stored`` (no person's record, no item of it the reader's own) redacted for
-        ``audience`` with the server's rules for ``principal``'s role, as served last to that
-        role while the stored JSON and, for a role that waits for results, whether they are
-        due stay the same (:class:`Presentations`)."""
+        """``stored`` (no item of it the reader's own; a person's record only as
+        :meth:`_steady_person` allows) redacted for ``audience`` with the server's rules for
+        ``principal``'s role, as served last to that role while the stored JSON and, for a
+        role that waits for results, whether they are due stay the same
+        (:class:`Presentations`)."""
         moment = now or datetime.now(UTC)
         key = (stored.rtype, stored.id, audience, principal.role)
         source = stored.raw  # one form for a record read and listed: one entry
@@ -846,14 +868,40 @@ class Access:
             if stored.rtype in self.results_types and self.results.withholds_from(
                     principal.role):
                 since, until = results_steady(doc, moment, rule=self.results)
-            # What was parsed to decide is handed over: redaction changes it in place.
-            doc = redact(stored.take_doc() if source else doc, audience,
-                         pseudonym_key=self.key, pseudonym_key_id=self.key_id,
-                         profile=self.profile, copy=not source)
+            person = stored.rtype == self.person_type
+            if person:
+                doc, _ = self._resident(principal, stored, audience, moment)
+            else:
+                # What was parsed to decide is handed over: redaction changes it in place.
+                doc = redact(stored.take_doc() if source else doc, audience,
+                             pseudonym_key=self.key, pseudonym_key_id=self.key_id,
+                             profile=self.profile, copy=not source)
             self._server_rules(principal, audience, stored.rtype, doc, moment)
-            entry = self.presentations.put(key, source, stored.version, orjson.dumps(doc),
-                                           since, until)
-        return Presented(audience, None, entry.text, stored=False, verdicts=entry.verdicts)
+            entry = self.presentations.put(
+                key, source, stored.version, orjson.dumps(doc), since, until,
+                self.sensitive_pointers(doc, minor=False) if person else None)
+        return Presented(audience, None, entry.text, False if entry.disclosed is not None
+                         else None, stored=False, verdicts=entry.verdicts,
+                         disclosed=entry.disclosed)
+
+    def _steady_person(self, principal: Principal, stored: Stored, audience: str,
+                       now: datetime | None) -> bool:
+        """Whether what ``principal`` reading as ``audience`` is given of the person record
+        ``stored`` follows from its stored JSON and the audience alone, for as long as that
+        JSON stays: no consent decides what is shared, it is not her own or her proxy's, she
+        is neither erased nor restricted (whose minimal form depends on the reader), and she
+        is of age, as she stays. Read from her stored facts, unparsed; a record without
+        them is not remembered."""
+        if (audience == "self" or principal.role in self.consent_roles
+                or principal.role in self.own_record_roles):
+            return False
+        facts = self.person_rules.read(stored.facts)
+        if facts is None:
+            return False
+        restriction = facts.doc.get("restriction")
+        return not ((isinstance(restriction, Mapping)
+                    and restriction.get("state") == self.erased_state)
+                    or self.is_restricted(facts.doc) or self.is_minor(facts.doc, now))
 
     def _whole(self, principal: Principal, audience: str, stored: Stored) -> bool:
         """Whether ``stored`` reaches ``principal`` of an ``untouched`` audience exactly as
@@ -1025,8 +1073,13 @@ class Access:
         return found.disclosed(minor if minor is not None else self.is_minor(doc, now))
 
     def disclosed(self, stored: Stored, presented: Presented) -> list[str]:
-        """:meth:`sensitive_pointers` of the person record ``stored`` served as stored
-        (``presented``): read from the facts that decided so, where they did, unparsed."""
+        """:meth:`sensitive_pointers` of what the person record ``stored`` was served as
+        (``presented``), unparsed where it can be: remembered with a redacted record, or
+        read from the facts that decided it goes out as stored."""
+        if presented.disclosed is not None:
+            return presented.disclosed
+        if presented.text is not stored.json:
+            return self.sensitive_pointers(presented.document(), minor=presented.minor)
         if presented.facts is not None and presented.minor is not None:
             return presented.facts.disclosed(presented.minor)
         return self.sensitive_pointers(stored.doc, minor=presented.minor)

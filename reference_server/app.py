@@ -76,13 +76,13 @@ def create_app(settings: Settings) -> FastAPI:
     service = Service(settings, store)
     if settings.demo:
         seed(service)
-    if settings.remembered_bytes > 0:
-        # What this process remembers of a record goes when any process writes it, so that
-        # no earlier text (an erased resident's, say) stays in its memory after the write.
-        store.watch_writes(service.access.presentations.forget)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.remembered_bytes > 0:
+            # What this process remembers of a record goes when any process writes it, so
+            # that no earlier text (an erased resident's, say) stays in its memory after it.
+            store.watch_writes(service.access.presentations.forget)
         yield
         store.dispose()
 

@@ -336,10 +336,7 @@ class Service:
         for stored, presented in shown:
             if not self.policies[stored.rtype].audited:
                 continue
-            # Served as stored: what the whole record discloses, which its facts say.
-            fields = (self.access.disclosed(stored, presented)
-                      if presented.text is stored.json else
-                      self.access.sensitive_pointers(presented.document(), minor=presented.minor))
+            fields = self.access.disclosed(stored, presented)
             if fields:
                 rows.append(self.audit_row(principal, operation, stored.id, fields,
                                            stored.communities, at))

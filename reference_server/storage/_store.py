@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,6 +28,8 @@ from ._commit import Committer
 from ._transactions import BINARY_OPTION, Sealer, Tx
 
 __all__ = ["ANALYZE_SHARE", "Checkpointer", "Store", "WriteWatcher", "migrations_config"]
+
+log = logging.getLogger("reference_server")
 
 T = TypeVar("T")
 
@@ -363,8 +366,10 @@ class WriteWatcher:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
-            with contextlib.suppress(Exception):  # an unreachable database is read next time
+            try:
                 self.poll()
+            except Exception:  # an unreachable database is read next time; said, not hidden
+                log.exception("the write watcher could not read the change feed")
 
     def close(self) -> None:
         self._stop.set()

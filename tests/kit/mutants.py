@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import json
 import math
+import re
 import threading
 import urllib.parse
 from collections.abc import Callable, Collection
@@ -37,7 +38,7 @@ from reference_server.settings import CST
 from reference_server.storage import Stored, Tx, derive, joined, utc_text
 from smartcommunity.lifecycle import _effects, lifecycle_for
 from smartcommunity.privacy import _results as results_module
-from smartcommunity.specification import LATEST_CURSOR
+from smartcommunity.specification import LATEST_CURSOR, load_spec
 
 from .harness import kit_token
 
@@ -1559,6 +1560,8 @@ def grid_list_unmasked(app: Any, mp: pytest.MonkeyPatch) -> Any:
 
     mp.setattr(Service, "list_page", list_page)
     leaky_redact(mp, leak)
+    # Its lists are redacted apart from its reads: nothing a read made is served to a list.
+    mp.setattr(app.state.sc.service.access.presentations, "budget", 0)
     return app
 
 
@@ -1649,16 +1652,33 @@ def presentations_outlive_due(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+@functools.cache
+def _paged() -> re.Pattern[str]:
+    """The paths of the OpenAPI's GET operations that take ``limit``."""
+    paths = []
+    for template, item in load_spec("1.0").openapi["paths"].items():
+        params = [*item.get("parameters", ()), *(item.get("get") or {}).get("parameters", ())]
+        if any(p.get("name") == "limit" or str(p.get("$ref", "")).endswith("/limit")
+               for p in params):
+            paths.append(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template)))
+    return re.compile("|".join(paths))
+
+
 def short_pages(app: Any, most: int = 2) -> Any:
-    """Pages of at most ``most`` items, whatever ``limit`` asks (/req/core/paging and
-    /req/change-feed/resume allow fewer): not a defect by itself."""
+    """Pages of at most ``most`` items, whatever a valid ``limit`` asks or when none is
+    asked (/req/core/paging and /req/change-feed/resume allow fewer): not a defect by
+    itself. An invalid ``limit`` goes through, for the server to refuse."""
 
     def request(scope: dict[str, Any]) -> dict[str, Any]:
+        if scope["method"] != "GET" or not _paged().fullmatch(scope["path"]):
+            return scope
         query = urllib.parse.parse_qsl(_query(scope), keep_blank_values=True)
-        if scope["method"] == "GET" and any(k == "limit" for k, _ in query):
-            query = [(k, str(min(int(v), most)) if k == "limit" and v.isdigit() else v)
-                     for k, v in query]
-            scope["query_string"] = urllib.parse.urlencode(query).encode()
+        limits = [v for k, v in query if k == "limit"]
+        if not limits:
+            query.append(("limit", str(most)))
+        elif len(limits) == 1 and limits[0].isdigit() and 1 <= int(limits[0]) <= 500:
+            query = [(k, str(min(int(v), most)) if k == "limit" else v) for k, v in query]
+        scope["query_string"] = urllib.parse.urlencode(query).encode()
         return scope
 
     return Rewrite(app, request=request)
@@ -1685,6 +1705,32 @@ def feed_results_on_later_pages(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return short_pages(app)
 
 
+_LATER_PAGE: contextvars.ContextVar[bool] = contextvars.ContextVar("later_page", default=False)
+
+
+def public_staff_view_on_later_pages(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The public is given staff's view, personal members and all, on list pages after the
+    first; its reads and first pages are right, and pages are short."""
+    original_page, original_audience = Service.list_page, Access.audience
+
+    def list_page(self: Service, principal: Principal, rtype: str, query: Any,
+                  cursor: str | None, *args: Any, **kw: Any) -> Result:
+        token = _LATER_PAGE.set(cursor is not None)
+        try:
+            return original_page(self, principal, rtype, query, cursor, *args, **kw)
+        finally:
+            _LATER_PAGE.reset(token)
+
+    def audience(self: Access, principal: Principal, *args: Any, **kw: Any) -> str:
+        if _LATER_PAGE.get() and principal.role == "public":
+            return "community-staff"
+        return original_audience(self, principal, *args, **kw)
+
+    mp.setattr(Service, "list_page", list_page)
+    mp.setattr(Access, "audience", audience)
+    return short_pages(app)
+
+
 MUTANTS += [
     Mutant("filters-on-stored-values", "/req/privacy/filter-what-is-seen",
            "list filters select on stored grids, points and pseudonyms for every reader",
@@ -1707,6 +1753,9 @@ MUTANTS += [
     Mutant("feed-results-on-later-pages", "/req/consultations/results-hidden",
            "change events carry vote results before they are due, on feed pages after the "
            "first (a page holds two events)", feed_results_on_later_pages),
+    Mutant("public-staff-view-on-later-pages", "/req/privacy/public-no-personal",
+           "the public is given staff's view with personal fields on list pages after the "
+           "first (a page holds two items)", public_staff_view_on_later_pages),
     Mutant("counts-never-given", "/req/consultations/results-given",
            "a closed vote's results are given, but the counts of its record-votes events "
            "stay withheld for good", counts_never_given),

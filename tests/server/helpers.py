@@ -22,6 +22,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
 
 from benchmarks.postgres import pg_available, pg_database
 from reference_server.demo import demo_tokens
@@ -371,16 +372,20 @@ def killed_under_load(base: str, proc: subprocess.Popen[bytes], count: int) -> l
 
 
 @contextlib.contextmanager
-def statements_run(target: Any = Engine, dialect: str | None = None
+def statements_run(target: Any = Engine, url: str | None = None
                    ) -> Iterator[list[tuple[str, Any]]]:
-    """The statements ``target`` (an engine, or every engine; of ``dialect`` only, when
-    given) runs one at a time meanwhile, each with its parameters, as the engine's events see
-    them."""
+    """The statements ``target`` (an engine, or every engine; on the database of ``url``
+    only, when given) runs one at a time meanwhile, each with its parameters, as the engine's
+    events see them."""
     statements: list[tuple[str, Any]] = []
+    wanted = None if url is None else make_url(url)
 
     def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
              executemany: bool) -> None:
-        if not executemany and dialect in (None, conn.dialect.name):
+        where = conn.engine.url
+        if not executemany and (wanted is None or (
+                where.get_backend_name(), where.host, where.port, where.database) == (
+                wanted.get_backend_name(), wanted.host, wanted.port, wanted.database)):
             statements.append((statement, parameters))
 
     event.listen(target, "before_cursor_execute", seen)

@@ -155,11 +155,11 @@ class Data:
 
 
 @contextlib.contextmanager
-def _captured() -> Iterator[list[tuple[str, Any]]]:
-    """The SELECT statements every PostgreSQL engine runs meanwhile, with their parameters
-    (other tests' SQLite stores may be read meanwhile too, by their write watchers): the list
-    is filled when the block ends."""
-    with statements_run(dialect="postgresql") as run:
+def _captured(url: str) -> Iterator[list[tuple[str, Any]]]:
+    """The SELECT statements run on the database of ``url`` meanwhile, with their
+    parameters (the write watchers of other tests' servers read their own stores meanwhile):
+    the list is filled when the block ends."""
+    with statements_run(url=url) as run:
         selects: list[tuple[str, Any]] = []
         yield selects
     selects += [(statement, parameters) for statement, parameters in run
@@ -280,7 +280,7 @@ def test_every_list_filter_and_cursor_reads_by_index(city: tuple[str, Data]) -> 
                 params[name] = data.value(path, name)
             if cursor:
                 params["cursor"] = cursor
-            with _captured() as statements:
+            with _captured(url) as statements:
                 resp = client.get(path, params=params,
                                   headers={"Authorization": f"Bearer {reader}"})
             what = f"{operation_id} ?{name or '-'} as {reader}{' deep' if cursor else ''}"
@@ -305,7 +305,7 @@ def test_the_feed_reads_by_index_at_any_depth(city: tuple[str, Data]) -> None:
         params: dict[str, Any] = {"limit": PAGE}
         if after:
             params["cursor"] = encode_cursor("f", after)
-        with _captured() as statements:
+        with _captured(url) as statements:
             resp = client.get("/changes", params=params,
                               headers={"Authorization": f"Bearer {CITY_READER}"})
         assert resp.status_code == 200, resp.text
@@ -319,7 +319,7 @@ def test_the_feed_reads_by_index_at_any_depth(city: tuple[str, Data]) -> None:
 def test_starting_on_a_full_database_reads_no_table_whole(city: tuple[str, Data]) -> None:
     url, data = city
     explain = Explainer(url)
-    with _captured() as statements:
+    with _captured(url) as statements:
         app = create_app(Settings(database_url=url, tokens=_tokens(data), demo=True,
                                   pseudonym_key=KEY))
     assert statements, "the server ran no query at start"
@@ -345,7 +345,7 @@ def test_an_erasure_finds_the_records_naming_her_by_index(city: tuple[str, Data]
     # plan reads her records (each through the term index and the row), never the others.
     rid = min(counts, key=lambda k: (counts[k], k))
     try:
-        with _captured() as statements, store.read() as tx:
+        with _captured(url) as statements, store.read() as tx:
             found = tx.naming(rid, reach.resource_types)
     finally:
         store.dispose()
@@ -375,7 +375,7 @@ def _issue_pages_by_index(city: tuple[str, Data], token: str | None,
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     for cursor in (None, encode_cursor("r", _middle_seq(url, "Issue"))):
         params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
-        with _captured() as statements:
+        with _captured(url) as statements:
             resp = client.get("/issues", params=params, headers=headers)
         assert resp.status_code == 200, resp.text
         pages.append(resp.json()["items"])
@@ -405,7 +405,7 @@ def test_filters_on_what_a_reader_is_not_given_read_by_index(city: tuple[str, Da
     for cursor in (None, encode_cursor("r", _middle_seq(url, "Issue"))):
         params: dict[str, Any] = {"limit": PAGE, "grid": data.value("/issues", "grid"),
                                   **({"cursor": cursor} if cursor else {})}
-        with _captured() as statements:
+        with _captured(url) as statements:
             resp = client.get("/issues", params=params)
         assert resp.status_code == 200, resp.text
         # The city publishes none: its grid's every issue would be read to be dropped.
@@ -416,7 +416,7 @@ def test_filters_on_what_a_reader_is_not_given_read_by_index(city: tuple[str, Da
     regulator = {"Authorization": "Bearer demo-regulator"}
     for path, name, headers in (("/issues", "bbox", {}), ("/residents", "grid", regulator),
                                 ("/residents", "pseudonym", regulator)):
-        with _captured() as statements:
+        with _captured(url) as statements:
             resp = client.get(path, params={"limit": PAGE, name: data.value(path, name)},
                               headers=headers)
         assert resp.status_code == 200, resp.text
@@ -442,7 +442,7 @@ def test_the_public_lists_visible_consultations_by_index(city: tuple[str, Data])
         params: dict[str, Any] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
         if name:  # a filter drives the page; the visibility is probed row by row
             params[name] = data.value("/consultations", name)
-        with _captured() as statements:
+        with _captured(url) as statements:
             resp = client.get("/consultations", params=params)
         assert resp.status_code == 200, resp.text
         items = resp.json()["items"]
@@ -473,7 +473,7 @@ def test_a_department_filter_reads_a_page_whatever_its_share(city: tuple[str, Da
     assert len(held) > 1
     problems: list[str] = []
     for department in (max(held, key=held.__getitem__), min(held, key=held.__getitem__)):
-        with _captured() as statements:
+        with _captured(url) as statements:
             resp = client.get("/issues", params={"limit": PAGE, "department": department},
                               headers={"Authorization": f"Bearer {CITY_READER}"})
         assert resp.status_code == 200 and resp.json()["items"], department
@@ -503,7 +503,7 @@ def test_a_communitys_residents_read_a_page_not_the_community(
         params: dict[str, Any] = {"limit": short, **({"cursor": cursor} if cursor else {})}
         if filtered:
             params["community"] = data.community
-        with _captured() as statements:
+        with _captured(url) as statements:
             resp = client.get("/residents", params=params,
                               headers={"Authorization": f"Bearer {reader}"})
         assert resp.status_code == 200 and resp.json()["items"], resp.text
@@ -532,7 +532,7 @@ def test_a_list_reads_its_own_types_terms_only(city: tuple[str, Data]) -> None:
             "WHERE t.kind = %s AND t.value = %s GROUP BY r.rtype", (name, value)).fetchall())
     own, others = int(counts.pop(kind, 0)), sum(int(n) for n in counts.values())
     assert 0 < own < PAGE and others > 2 * own + 4, (counts, own)
-    with _captured() as statements:
+    with _captured(url) as statements:
         resp = client.get(path, params={"limit": PAGE, name: value},
                           headers={"Authorization": f"Bearer {CITY_READER}"})
     assert resp.status_code == 200 and len(resp.json()["items"]) == own, resp.text
@@ -607,7 +607,7 @@ def test_a_code_only_early_records_hold_is_listed_from_a_probe(early_codes: str,
                                             pseudonym_key=KEY)))
     early = _first_and_last(name)[0]
     asked = early.split(".")[0] if name == "category" else early
-    with _captured() as statements:
+    with _captured(url) as statements:
         resp = client.get("/issues", params={"limit": PAGE, name: asked},
                           headers={"Authorization": "Bearer demo-regulator"})
     assert resp.status_code == 200, resp.text
@@ -635,7 +635,7 @@ def test_a_category_reads_a_page_of_each_of_its_codes(city: tuple[str, Data]) ->
         for cursor in (None, encode_cursor("r", _middle_seq(url, "Issue"))):
             params: dict[str, Any] = {"limit": PAGE, "category": code,
                                       **({"cursor": cursor} if cursor else {})}
-            with _captured() as statements:
+            with _captured(url) as statements:
                 resp = client.get("/issues", params=params,
                                   headers={"Authorization": f"Bearer {CITY_READER}"})
             assert resp.status_code == 200 and resp.json()["items"], resp.text

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reference_server import access as access_module
 from reference_server.access import Access, Presentations, _size
 from reference_server.auth import load_tokens
 from reference_server.storage import Stored, joined
@@ -162,3 +163,34 @@ def test_a_remembered_record_is_tested_once_for_each_filter() -> None:
             LIFT, 1, bytes), now=DUE
         ).meets("a", test("a"))
     assert tested == ["a", "a"]
+
+
+def test_a_write_keeps_earlier_versions_out_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record written is forgotten, and an entry made from an earlier version (read before
+    the write, remembered after it was told) is not kept for a minute; past the bound of
+    records told within that minute, nothing is kept until it passes."""
+    now = [0.0]
+    memory = Presentations(1 << 20, clock=lambda: now[0])
+    key = ("Issue", "i1", "public", "public")
+    memory.put(key, "v4", 4, b"four", 0.0, 1.0)
+    assert memory.forget([("Issue", "i1", 5)]) == 1 and memory.get(key, "v4", 0.5) is None
+    now[0] = 59.0
+    memory.put(key, "v4", 4, b"four", 0.0, 1.0)
+    assert memory.get(key, "v4", 0.5) is None  # read before the write: not kept
+    memory.put(key, "v5", 5, b"five", 0.0, 1.0)
+    assert got_text(memory.get(key, "v5", 0.5)) == b"five"
+    now[0] = 61.0
+    memory.forget([])  # the window has passed: what is told is dropped
+    memory.put(key, "v4", 4, b"four", 0.0, 1.0)
+    assert got_text(memory.get(key, "v4", 0.5)) == b"four"
+    monkeypatch.setattr(access_module, "_WRITTEN_MOST", 3)
+    memory.forget([("Issue", f"j{n}", 1) for n in range(4)])  # more than the bound
+    memory.put(key, "v6", 6, b"six", 0.0, 1.0)
+    assert memory.get(key, "v6", 0.5) is None
+    now[0] = 122.0
+    memory.put(key, "v6", 6, b"six", 0.0, 1.0)
+    assert got_text(memory.get(key, "v6", 0.5)) == b"six"
+
+
+def got_text(entry: Any) -> bytes | None:
+    return entry.text if entry is not None else None

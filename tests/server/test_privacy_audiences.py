@@ -164,6 +164,25 @@ def test_a_department_reads_what_the_consent_covers_until_withdrawn(sqlite_api: 
     assert not _about(whole_feed(api.as_("demo-dept-civil-affairs")), doc["id"])
 
 
+def test_each_department_reads_what_its_own_consent_shares(sqlite_api: Api) -> None:
+    """Two departments, each with a consent of hers sharing other members: each reads what
+    its own shares, also when the other read her record just before (what the server
+    remembers of a record read once is not what a department is given)."""
+    def to(organisation: str, scope: list[str]) -> dict[str, Any]:
+        return _consent(scope, recipients=[{"id": organisation, "name": organisation,
+                                            "type": "government-department"}])
+
+    doc = _resident(to("civil-affairs", ["/name"]), to("urban-management", ["/contactPoints"]))
+    _load(sqlite_api, doc, _issue_for(doc["id"]))
+    for _ in range(2):
+        for reader, member, other in (("demo-dept-civil-affairs", "name", "contactPoints"),
+                                      ("test-dept-urban-chen-lei", "contactPoints", "name")):
+            resp = sqlite_api.as_(reader).get(f"/residents/{doc['id']}")
+            assert resp.status_code == 200, resp.text
+            got = set(resp.json()) & TAGGED
+            assert member in got and other not in got, (reader, got)
+
+
 @settings(max_examples=15, deadline=None)
 @given(status=st.sampled_from(["withdrawn", "expired", "granted"]),
        disclosure=st.sampled_from(["public", "anonymous", "confidential"]),

@@ -337,8 +337,10 @@ class KitContext:
         """The path of an OpenAPI operation with its ``{parameters}`` filled in."""
         return str(self.spec.operation(operation_id)["x-path"]).format(**parameters)
 
-    def call(self, method: str, path: str, who: Principal | None = None, **kw: Any) -> Response:
-        resp = self.client.request(method, path, token=who.token if who else None, **kw)
+    def call(self, method: str, path: str, who: Principal | None = None, *,
+             token: str | None = None, **kw: Any) -> Response:
+        """``method`` on ``path`` as ``who`` (else with ``token``; neither: without one)."""
+        resp = self.client.request(method, path, token=who.token if who else token, **kw)
         if self._server_start is None and resp.headers.get("date"):
             self._server_start = _http_date(resp.headers["date"])
         return resp
@@ -405,6 +407,24 @@ class KitContext:
     def read(self, resource_type: str, rid: str, who: Principal | None = None) -> Response:
         return self.call("GET", self.resource_path(resource_type, rid), who or self.staff)
 
+    def pages(self, path: str, params: Mapping[str, str], *, token: str | None
+              ) -> Iterator[Response]:
+        """Every page of the paged ``path`` read with ``token`` (None: without one) and the
+        query ``params``, following ``next`` while pages are given (a page may hold fewer
+        items than asked, /req/core/paging); the caller reads each page's status. Skipped
+        past :data:`MAX_PAGES`: a check would not see the end."""
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            query = {**params, **({"cursor": cursor} if cursor else {})}
+            resp = self.call("GET", path, token=token, params=query)
+            yield resp
+            body = resp.json() if resp.status == 200 else None
+            cursor = body.get("next") if isinstance(body, dict) else None
+            if not cursor:
+                return
+        raise Skipped(f"{path} 的列表超过 {MAX_PAGES} 页，无法读完",
+                      f"the list at {path} runs past {MAX_PAGES} pages: its end is not seen")
+
     def items(self, resource_type: str, who: Principal | None = None,
               params: Mapping[str, str] | None = None, *, must_list: bool = True
               ) -> Iterator[dict[str, Any]]:
@@ -420,21 +440,14 @@ class KitContext:
         params = dict(params or {})
         if "updatedSince" not in params and self._filters_by_update(resource_type):
             params["updatedSince"] = self.since
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            query = {**params, **({"cursor": cursor} if cursor else {})}
-            resp = self.call("GET", self.collection_path(resource_type), who, params=query)
+        for resp in self.pages(self.collection_path(resource_type), params, token=who.token):
             if resp.status != 200 and not must_list:
                 self.expect(resp.status is not None and 400 <= resp.status < 500,
                             f"{who.name} 列出 {resource_type} 得到 {resp.status}",
                             f"{who.name} listing {resource_type} got {resp.status}")
                 return
             self.expect_status(resp, 200, zh=f"按 {params} 列出", en=f"list by {params}")
-            body = resp.json() or {}
-            yield from (i for i in body.get("items") or [] if isinstance(i, dict))
-            cursor = body.get("next")
-            if not cursor:
-                return
+            yield from (i for i in (resp.json() or {}).get("items") or [] if isinstance(i, dict))
 
     # -- expectations ------------------------------------------------------------------
     def expect_status(self, resp: Response, *expected: int, zh: str = "", en: str = "") -> None:

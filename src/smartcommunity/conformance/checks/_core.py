@@ -784,9 +784,7 @@ def test_filters(ctx: KitContext) -> None:
         ({"updatedSince": _FAR_FUTURE}, f"updatedSince={_FAR_FUTURE} 仍返回了条目",
          f"updatedSince={_FAR_FUTURE} still returned items"),
     ):
-        resp = ctx.call("GET", ctx.collection_path(rt), ctx.staff, params=params)
-        ctx.expect_status(resp, 200)
-        ctx.expect((resp.json() or {}).get("items") == [], zh, en)
+        ctx.expect(not list(ctx.items(rt, ctx.staff, params)), zh, en)
     # Another community's list, read by a principal serving both, leaves the record out.
     other = ctx.preset.other_community
     both = next((p for p in ctx.serving(ROLE.system, ROLE.regulator)

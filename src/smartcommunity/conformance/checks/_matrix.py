@@ -22,7 +22,7 @@ from ._shared import (
     new_issue,
     plain,
 )
-from ._watching import subject, tail
+from ._watching import read_on, subject, tail
 
 #: the read paths of the matrix, in the order the report shows them
 ENDPOINTS = ("read", "list", "history", "feed", "audit")
@@ -126,22 +126,12 @@ def _history_path(ctx: KitContext, rt: str) -> bool:
 def _listed(ctx: KitContext, rt: str, rid: str, token: str | None, since: str
             ) -> tuple[int | None, list[Any]]:
     """The list entries of ``rid`` a token is shown (all pages), with the first page's status."""
-    found: list[Any] = []
-    first: int | None = None
-    cursor: str | None = None
-    for _ in range(50):
-        params = {"community": ctx.preset.community, "limit": "100", "updatedSince": since,
-                  **({"cursor": cursor} if cursor else {})}
-        resp = ctx.client.request("GET", ctx.collection_path(rt), token=token, params=params)
-        first = resp.status if first is None else first
-        body = resp.json() if resp.status == 200 else None
-        if not isinstance(body, dict):
-            break
-        found += [i for i in body.get("items") or [] if isinstance(i, dict) and i.get("id") == rid]
-        cursor = body.get("next")
-        if not cursor:
-            break
-    return first, found
+    pages = list(ctx.pages(ctx.collection_path(rt), {
+        "community": ctx.preset.community, "limit": "100", "updatedSince": since}, token=token))
+    found = [i for resp in pages if resp.status == 200
+             for i in (resp.json() or {}).get("items") or []
+             if isinstance(i, dict) and i.get("id") == rid]
+    return pages[0].status, found
 
 
 @check("/req/privacy/redaction-matrix")
@@ -188,12 +178,11 @@ def test_redaction_matrix(ctx: KitContext) -> None:
                 cells.append(_cell(label, who, audience, endpoint, rt, status_, len(docs),
                                    compared, leaked))
             if rt == RESIDENT:
-                resp = ctx.client.request("GET", str(audit), token=token,
-                                          params={"resident": rid})
-                body = resp.json() if resp.status == 200 else None
-                rows = (body.get("items") or []) if isinstance(body, dict) else []
-                cells.append(_cell(label, who, audience, "audit", rt, resp.status, len(rows), 0,
-                                   _value_leaks(hidden, rows)))
+                pages = list(ctx.pages(str(audit), {"resident": rid}, token=token))
+                rows = [i for resp in pages if resp.status == 200
+                        for i in (resp.json() or {}).get("items") or []]
+                cells.append(_cell(label, who, audience, "audit", rt, pages[0].status,
+                                   len(rows), 0, _value_leaks(hidden, rows)))
     ctx.matrix = cells
     bad = [c for c in cells if c["leaks"]]
     ctx.expect(
@@ -211,19 +200,8 @@ def _feed(ctx: KitContext, token: str | None, cursor: str | None
           ) -> tuple[int | None, list[dict[str, Any]]]:
     """The events a token receives after ``cursor`` (the whole feed from the start when the
     reader has none), with the status of the first page."""
-    events: list[dict[str, Any]] = []
-    first: int | None = None
-    for _ in range(200):
-        params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
-        resp = ctx.client.request("GET", ctx.path("readChanges"), token=token, params=params)
-        first = resp.status if first is None else first
-        body = resp.json() if resp.status == 200 else None
-        items = [e for e in (body or {}).get("items") or [] if isinstance(e, dict)]
-        if not items:
-            break
-        events += items
-        cursor = str(body.get("next")) if isinstance(body, dict) else None
-    return first, events
+    status, events, _ = read_on(ctx, token, cursor)
+    return status, [e for e in events if isinstance(e, dict)]
 
 
 def _cell(label: str, who: Principal | None, audience: str, endpoint: str, rt: str,

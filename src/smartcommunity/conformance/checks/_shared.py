@@ -25,7 +25,7 @@ from ...pointers import pointer
 from ...profiles import Profile, load_profile
 from ...validation import compile_plan, values_at
 from .._client import Response
-from .._context import MAX_PAGES, SHAPERS, KitContext
+from .._context import SHAPERS, KitContext
 from .._preset import Principal
 from .._registry import Failed, Skipped
 
@@ -68,21 +68,14 @@ def anonymous_read(ctx: KitContext, path: str) -> bool:
 
 
 def audit_entries(ctx: KitContext, who: Principal, resident: str) -> list[dict[str, Any]]:
-    """The audit log's entries about ``resident`` as ``who`` is shown them, every page
-    (a page may hold fewer than asked, /req/core/paging)."""
+    """The audit log's entries about ``resident`` as ``who`` is shown them, every page."""
     entries: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(MAX_PAGES):
-        params = {"resident": resident, "limit": "500", **({"cursor": cursor} if cursor else {})}
-        resp = ctx.call("GET", ctx.path("listAuditEvents"), who, params=params)
+    for resp in ctx.pages(ctx.path("listAuditEvents"), {"resident": resident, "limit": "500"},
+                          token=who.token):
         ctx.expect_status(resp, 200, zh=f"{who.name} 读取审计日志",
                           en=f"{who.name} reads the audit log")
-        body = resp.json() or {}
-        entries += [i for i in body.get("items") or []
+        entries += [i for i in (resp.json() or {}).get("items") or []
                     if isinstance(i, dict) and i.get("resident") == resident]
-        cursor = body.get("next")
-        if not cursor:
-            break
     return entries
 
 

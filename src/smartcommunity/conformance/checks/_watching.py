@@ -7,7 +7,7 @@ from typing import Any
 
 from ...integrity import WITHHELD_TYPE
 from ...specification import LATEST_CURSOR
-from .._context import KitContext
+from .._context import MAX_PAGES, KitContext
 from .._preset import Principal
 from .._registry import Failed, Skipped
 from ._shared import ROLE
@@ -38,7 +38,7 @@ def tail(ctx: KitContext, who: Principal) -> str:
         if isinstance(body, dict) and body.get("items") == [] and isinstance(
                 body.get("next"), str) and body["next"] and body["next"] != LATEST_CURSOR:
             cursor = body["next"]
-    for _ in range(2000):
+    for _ in range(MAX_PAGES):
         params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
         resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
         ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
@@ -71,30 +71,44 @@ def page(ctx: KitContext, who: Principal, cursor: str, limit: int = 500
     return list(body.get("items") or []), str(body.get("next"))
 
 
-def after(ctx: KitContext, who: Principal, cursor: str | None) -> tuple[list[Any], str]:
-    """Every event ``who`` sees after ``cursor`` (from the start without one), all pages up
-    to the first empty one, and the cursor there. A server may give fewer events a page than
-    asked (/req/change-feed/resume): what a check looks for may be on any page."""
+def read_on(ctx: KitContext, token: str | None, cursor: str | None
+            ) -> tuple[int | None, list[Any], str]:
+    """The status of the first page, every event after ``cursor`` (from the start without
+    one) read with ``token`` up to the first empty page, and that page's ``next``: where a
+    reader polls from. A server may give fewer events a page than asked
+    (/req/change-feed/resume): what a check looks for may be on any page."""
     out: list[Any] = []
     given: set[str] = set()
-    for _ in range(2000):
+    first: int | None = None
+    for _ in range(MAX_PAGES):
         params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
-        resp = ctx.call("GET", ctx.path("readChanges"), who, params=params)
-        ctx.expect_status(resp, 200, zh="读取变更", en="read the feed")
-        body = resp.json() or {}
+        resp = ctx.call("GET", ctx.path("readChanges"), token=token, params=params)
+        first = resp.status if first is None else first
+        body = resp.json() if resp.status == 200 else None
+        if not isinstance(body, dict):
+            return first, out, str(cursor)
         items = list(body.get("items") or [])
+        cursor = str(body.get("next")) if body.get("next") else cursor
         if not items:
-            return out, str(cursor)
-        ids = {str(e.get("id")) for e in items if isinstance(e, dict)}
-        if ids and ids <= given:
+            return first, out, str(cursor)
+        ids = {str(e.get("id")) for e in items if isinstance(e, dict) and "id" in e}
+        if len(ids) == len(items) and ids <= given:
             raise Failed("从 next 游标继续读取，得到的全是已经给出的事件，永远读不到末尾 "
-                         "[/req/change-feed/resume]",
+                         "（/req/change-feed/resume）",
                          "reading on from a next cursor gives only events given already, so "
-                         "the feed never comes to an end [/req/change-feed/resume]")
+                         "the feed never comes to an end (/req/change-feed/resume)")
         given |= ids
         out += items
-        cursor = str(body.get("next"))
     raise Skipped("变更订阅过长，无法读完", "the feed is too long to read to its end")
+
+
+def after(ctx: KitContext, who: Principal, cursor: str | None) -> tuple[list[Any], str]:
+    """Every event ``who`` sees after ``cursor`` (:func:`read_on`, which must answer 200)
+    and the cursor to poll from."""
+    status, events, end = read_on(ctx, who.token, cursor)
+    ctx.expect(status == 200, f"读取变更：应为 200，实际为 {status}",
+               f"read the feed: expected 200, got {status}")
+    return events, end
 
 
 def feed(ctx: KitContext, who: Principal, cursor: str | None = None) -> list[dict[str, Any]]:
