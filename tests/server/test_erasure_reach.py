@@ -149,6 +149,16 @@ def _note(n: int) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+def _erase(staff: Caller, her: dict[str, Any]) -> list[str]:
+    """Erase her record; what of hers no interface may give again."""
+    etag = staff.get(f"/residents/{her['id']}").headers["etag"]
+    resp = staff.post(f"/residents/{her['id']}/erase", {"reason": "purpose-fulfilled"},
+                      if_match=etag)
+    assert resp.status_code == 200, resp.text
+    return [her["name"], her["contactPoints"][0]["phone"],
+            her["identityDocuments"][0]["number"], _premises(her)]
+
+
 @settings(max_examples=12, deadline=None)
 @given(holder=st.sampled_from(sorted(HOLDERS)), edits=st.integers(0, 2),
        removed=st.booleans(), seed=st.integers(0, 2**32))
@@ -174,13 +184,7 @@ def test_erasure_reaches_every_state_that_named_her(
     # the test does see what it looks for: every state so far is in the feed, naming her
     assert her["name"] in json.dumps(_since(system, start["system"]), ensure_ascii=False)
 
-    etag = staff.get(f"/residents/{her['id']}").headers["etag"]
-    resp = staff.post(f"/residents/{her['id']}/erase", {"reason": "purpose-fulfilled"},
-                      if_match=etag)
-    assert resp.status_code == 200, resp.text
-
-    secrets = [her["name"], her["contactPoints"][0]["phone"],
-               her["identityDocuments"][0]["number"], _premises(her)]
+    secrets = _erase(staff, her)
     after = staff.get(path).json()
     # Still naming her: a new version with the erasure's event. Dropped her already: the
     # current version held nothing of hers and stays as it was.
@@ -424,12 +428,7 @@ def test_no_process_remembers_her_after_her_erasure(database: str) -> None:
         # what the test looks for is there: both remember her name with the records
         assert all(her["name"] in _remembered(c) for c in clients)
 
-        etag = staff.get(f"/residents/{her['id']}").headers["etag"]
-        resp = staff.post(f"/residents/{her['id']}/erase", {"reason": "purpose-fulfilled"},
-                          if_match=etag)
-        assert resp.status_code == 200, resp.text
-        secrets = [her["name"], her["contactPoints"][0]["phone"],
-                   her["identityDocuments"][0]["number"], _premises(her)]
+        secrets = _erase(staff, her)
         # Each process's watcher reads the feed every second: waited for, not driven.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(
