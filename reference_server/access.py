@@ -30,6 +30,7 @@ import re
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -179,7 +180,7 @@ class Presentations:
         #: (resource type, id) → the newest version :meth:`forget` was told of and when
         #: (monotonic), for :data:`_WRITTEN_FOR` seconds: an entry made from an earlier
         #: version, read before that write and remembered after it was forgotten, is not kept
-        self._written: dict[tuple[str, str], tuple[int, float]] = {}
+        self._written: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()
         #: until when nothing is kept: more records were written within the window than
         #: ``_written`` holds, so an entry's version can no longer be checked
         self._refuse_until = -math.inf
@@ -233,22 +234,22 @@ class Presentations:
                 for key in self._records.get(record, set()).copy():
                     self._dropped(key, self._entries.pop(key))
                     gone += 1
-                newest = max(version, told.pop(record, (version, now))[0])
-                told[record] = (newest, now)  # the latest told go last
+                told[record] = (max(version, told.get(record, (version, now))[0]), now)
+                told.move_to_end(record)  # the latest told go last
             while told:
-                first = next(iter(told))
-                if told[first][1] > now - _WRITTEN_FOR and len(told) <= _WRITTEN_MOST:
+                _, (_, when) = next(iter(told.items()))
+                within = when > now - _WRITTEN_FOR
+                if within and len(told) <= _WRITTEN_MOST:
                     break
-                if told[first][1] > now - _WRITTEN_FOR:  # over the bound within the window
+                if within:  # over the bound within the window
                     self._refuse_until = now + _WRITTEN_FOR
-                del told[first]
+                told.popitem(last=False)
         return gone
 
     def clear(self) -> None:
-        with self._lock:
+        with self._lock:  # what it was told of writes still holds
             self._entries.clear()
             self._records.clear()
-            self._written.clear()
             self.held = 0
 
     def _dropped(self, key: tuple[str, str, str, str], entry: Remembered) -> None:
@@ -870,7 +871,9 @@ class Access:
                 since, until = results_steady(doc, moment, rule=self.results)
             person = stored.rtype == self.person_type
             if person:
-                doc, _ = self._resident(principal, stored, audience, moment)
+                doc, minor = self._resident(principal, stored, audience, moment)
+                if minor is not False:  # her whole record says what the facts did not
+                    return Presented(audience, doc, None, minor)
             else:
                 # What was parsed to decide is handed over: redaction changes it in place.
                 doc = redact(stored.take_doc() if source else doc, audience,

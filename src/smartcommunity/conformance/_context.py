@@ -414,6 +414,7 @@ class KitContext:
         items than asked, /req/core/paging); the caller reads each page's status. Skipped
         past :data:`MAX_PAGES`: a check would not see the end."""
         cursor: str | None = None
+        given: set[str] = set()
         for _ in range(MAX_PAGES):
             query = {**params, **({"cursor": cursor} if cursor else {})}
             resp = self.call("GET", path, token=token, params=query)
@@ -422,6 +423,9 @@ class KitContext:
             cursor = body.get("next") if isinstance(body, dict) else None
             if not cursor:
                 return
+            self.expect(str(cursor) not in given, f"{path} 的 next 游标重复出现，列表永远读不完",
+                        f"a next cursor of {path} comes again: the list never ends")
+            given.add(str(cursor))
         raise Skipped(f"{path} 的列表超过 {MAX_PAGES} 页，无法读完",
                       f"the list at {path} runs past {MAX_PAGES} pages: its end is not seen")
 

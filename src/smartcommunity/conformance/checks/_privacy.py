@@ -765,8 +765,11 @@ def test_anonymous_public_read(ctx: KitContext) -> None:
             body = bare.json()
             docs = [body] if "history" not in path else []
             if path == ctx.collection_path(rt):  # what the kit wrote, on whatever page
-                docs = [i for resp in ctx.pages(path, {"updatedSince": ctx.since}, token=None)
-                        if resp.status == 200 for i in (resp.json() or {}).get("items") or []]
+                docs = []
+                for resp in ctx.pages(path, {"updatedSince": ctx.since}, token=None):
+                    ctx.expect_status(resp, 200, zh=f"不带令牌逐页读取 {path}",
+                                      en=f"GET {path} page by page without a token")
+                    docs += (resp.json() or {}).get("items") or []
             for doc in docs:
                 if isinstance(doc, dict) and doc.get("resourceType"):
                     leaked = _personal(doc, ctx, city)

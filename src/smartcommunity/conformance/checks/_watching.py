@@ -73,17 +73,18 @@ def page(ctx: KitContext, who: Principal, cursor: str, limit: int = 500
 
 def read_on(ctx: KitContext, token: str | None, cursor: str | None
             ) -> tuple[int | None, list[Any], str]:
-    """The status of the first page, every event after ``cursor`` (from the start without
-    one) read with ``token`` up to the first empty page, and that page's ``next``: where a
-    reader polls from. A server may give fewer events a page than asked
-    (/req/change-feed/resume): what a check looks for may be on any page."""
+    """The status of the pages (200, or the first refusal, which ends the reading), every
+    event after ``cursor`` (from the start without one) read with ``token`` up to the first
+    empty page, and that page's ``next``: where a reader polls from. A server may give fewer
+    events a page than asked (/req/change-feed/resume): what a check looks for may be on
+    any page."""
     out: list[Any] = []
     given: set[str] = set()
     first: int | None = None
     for _ in range(MAX_PAGES):
         params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
         resp = ctx.call("GET", ctx.path("readChanges"), token=token, params=params)
-        first = resp.status if first is None else first
+        first = resp.status if first in (None, 200) else first  # the first refusal stays
         body = resp.json() if resp.status == 200 else None
         if not isinstance(body, dict):
             return first, out, str(cursor)
