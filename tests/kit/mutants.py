@@ -1664,6 +1664,10 @@ def _paged() -> re.Pattern[str]:
     return re.compile("|".join(paths))
 
 
+#: what the OpenAPI's ``limit`` takes
+_LIMIT: dict[str, int] = load_spec("1.0").openapi["components"]["parameters"]["limit"]["schema"]
+
+
 def short_pages(app: Any, most: int = 2) -> Any:
     """Pages of at most ``most`` items, whatever a valid ``limit`` asks or when none is
     asked (/req/core/paging and /req/change-feed/resume allow fewer): not a defect by
@@ -1676,7 +1680,8 @@ def short_pages(app: Any, most: int = 2) -> Any:
         limits = [v for k, v in query if k == "limit"]
         if not limits:
             query.append(("limit", str(most)))
-        elif len(limits) == 1 and limits[0].isdigit() and 1 <= int(limits[0]) <= 500:
+        elif len(limits) == 1 and limits[0].isdigit() and (
+                _LIMIT["minimum"] <= int(limits[0]) <= _LIMIT["maximum"]):
             query = [(k, str(min(int(v), most)) if k == "limit" else v) for k, v in query]
         scope["query_string"] = urllib.parse.urlencode(query).encode()
         return scope
