@@ -35,6 +35,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from benchmarks.city import Scale, write  # noqa: E402
 from benchmarks.server_bench import _TICKS, _machine_ticks  # noqa: E402
+from smartcommunity.cli._common import usable_cpus  # noqa: E402
 
 
 def _env(root: Path = ROOT) -> dict[str, str]:
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds of every run, every other round in the reverse order (1)")
     args = parser.parse_args(argv)
-    jobs = os.cpu_count() or 1
+    jobs = usable_cpus()
     with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
         work = Path(tmp)
         counts = write(Scale(residents=args.residents, issues=args.issues), work / "city")

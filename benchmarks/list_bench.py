@@ -362,10 +362,11 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "benchmarks")]
     from benchmarks.scale_bench import queries as list_queries
+    from smartcommunity.cli._common import usable_cpus
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="list-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"list_bench: {os.cpu_count()} cores, load average "
+    print(f"list_bench: {usable_cpus()} cores, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     roots = [("this version", ROOT)]
     if args.baseline is not None:

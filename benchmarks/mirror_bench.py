@@ -29,6 +29,7 @@ from benchmarks.city import Scale, write  # noqa: E402
 from benchmarks.import_bench import _cpu, _env, _stores, city_parser, import_once  # noqa: E402
 from benchmarks.scale_bench import server, tokens_file  # noqa: E402
 from benchmarks.server_bench import _TICKS, _machine_ticks, _process_ticks  # noqa: E402
+from smartcommunity.cli._common import usable_cpus  # noqa: E402
 
 #: the reader the mirror reads as: a system that sees every community
 READER = "demo-system-mirror"
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = write(Scale(residents=args.residents, issues=args.issues), work / "city")
         tokens = tokens_file(work)
         print(f"{sum(counts.values()):,} records ({counts.get('issues', 0):,} issues), "
-              f"{'PostgreSQL' if args.postgres else 'SQLite'}, {os.cpu_count()} CPUs, "
+              f"{'PostgreSQL' if args.postgres else 'SQLite'}, {usable_cpus()} CPUs, "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)
         with _stores(work, args.postgres) as urls:
             source = next(urls)

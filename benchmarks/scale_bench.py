@@ -67,6 +67,7 @@ from benchmarks.timing import TICKS, machine_ticks, process_ticks, process_tree 
 from reference_server.demo import demo_tokens  # noqa: E402
 from reference_server.http import encode_cursor  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
+from smartcommunity.cli._common import usable_cpus  # noqa: E402
 
 CONNECTIONS = 16
 #: the p99 every list page is to keep at CONNECTIONS connections, first page and deep alike
@@ -809,7 +810,7 @@ def main() -> int:
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="scale-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"scale_bench: {os.cpu_count()} cores; files in {work}", flush=True)
+    print(f"scale_bench: {usable_cpus()} cores; files in {work}", flush=True)
     if args.lists_of:
         lists_of(args.lists_of, work, args.seconds, args.workers, args.baseline, args.reader)
         args.no_postgres = args.no_sqlite = True

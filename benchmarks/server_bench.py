@@ -55,6 +55,7 @@ from reference_server.app import SETTINGS_ENV  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
 from reference_server.workers import listeners  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
+from smartcommunity.cli._common import usable_cpus  # noqa: E402
 
 TOKEN = "demo-staff-liu-fang"
 MIRROR_TOKEN = "demo-system-mirror"
@@ -569,7 +570,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="sc-bench-"))
     print(f"Load: wrk, {WRK_THREADS} thread, {CONNECTIONS} connections, {args.seconds} s per "
           f"run; all on 127.0.0.1; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores")
+          f"{usable_cpus()} cores")
     try:
         # Bare FastAPI endpoint
         (tmp / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
@@ -643,7 +644,7 @@ def main() -> int:
             print(f"  PostgreSQL  import {imported:>9,.0f} issues/s                    "
                   f"mirror {mirrored:>9,.0f} events/s ({events:,} events)")
             print(mirror_sides(sides))
-        print(f"\n  Single runs on {os.cpu_count()} cores, python {sys.version.split()[0]}; "
+        print(f"\n  Single runs on {usable_cpus()} cores, python {sys.version.split()[0]}; "
               "the load generator shares the machine.")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

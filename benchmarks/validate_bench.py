@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -39,6 +38,7 @@ from jsonschema import Draft202012Validator
 from timing import callgrind_instructions, count_from_here
 
 from smartcommunity import Validator, load_spec
+from smartcommunity.cli._common import usable_cpus
 from smartcommunity.specification import DEFAULT_VERSION
 from smartcommunity.validation import SchemaEngine
 
@@ -225,7 +225,7 @@ def main() -> None:
                         help="callgrind: also count each library rule of an issue alone")
     parser.add_argument("--ndjson", action="store_true", help="also run the CLI on NDJSON")
     parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--jobs", type=int, default=usable_cpus())
     args = parser.parse_args()
 
     size = len(orjson.dumps(BASE))
@@ -238,7 +238,7 @@ def main() -> None:
             print(f"  {name:<{width}}  {value:>12,.0f} instructions")
         return
     print(f"issue documents of {size} bytes; Python {sys.version.split()[0]}; "
-          f"{os.cpu_count()} cores")
+          f"{usable_cpus()} cores")
     figures = library(args.documents)
     width = max(map(len, figures))
     for name, value in figures.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -218,3 +219,18 @@ def test_broken_profile_is_a_usage_error(tmp_path: Path,
     path.write_text(json.dumps(broken, ensure_ascii=False), encoding="utf-8")
     assert run(["validate", "--lang", "en", "--profile", str(path), str(EXAMPLES_DIR)]) == 2
     assert "profile.unknown-role" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs a process that may run on two CPUs or more")
+def test_workers_default_to_the_cpus_the_process_may_use() -> None:
+    # In a container given one core of many, a worker per machine CPU would only queue.
+    one = min(os.sched_getaffinity(0))
+    shown = subprocess.run(
+        [sys.executable, "-c",
+         "from smartcommunity.cli import _parser\n"
+         "from smartcommunity.cli._common import usable_cpus\n"
+         "print(_parser().parse_args(['validate', 'x']).jobs, usable_cpus())"],
+        capture_output=True, text=True, check=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, {one}))
+    assert shown.stdout.split() == ["1", "1"]

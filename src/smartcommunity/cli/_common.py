@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -21,6 +22,15 @@ PROGRESS_BYTES = 1024 * 1024
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 JSON_SUFFIXES = (".json", *NDJSON_SUFFIXES)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: fewer than the machine has in a container limited to
+    some (a cpuset) or under ``taskset``, where a worker per machine CPU would only queue."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class UsageError(Exception):

@@ -29,6 +29,7 @@ from ._common import (
     profile_option,
     progress_bar,
     subcommand,
+    usable_cpus,
 )
 
 DEFAULT_URL = "sqlite:///./smartcommunity.sqlite3"
@@ -99,7 +100,8 @@ def add_serve(sub: Any) -> None:
                         "publication date keeps the deadlines it records) / 按城市配置验证")
     i.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="processes that parse and validate documents (default: one per CPU "
-                        "for inputs of 16 MB or more, else 1: in this process)")
+                        "this process may use for inputs of 16 MB or more, else 1: in this "
+                        "process)")
     i.add_argument("--one-by-one", action="store_true",
                    help="store each document in its own transaction (slow: the reference "
                         "the batched import gives the same rows and change feed as)")
@@ -287,7 +289,7 @@ def import_documents(args: argparse.Namespace) -> int:
     sources = discover(args.paths, args.ndjson)
     total = sum(source.size for source in sources)
     jobs = args.jobs if args.jobs is not None else (
-        os.cpu_count() or 1 if total >= BULK_BYTES else 1)
+        usable_cpus() if total >= BULK_BYTES else 1)
     if jobs < 1:
         raise UsageError("--jobs needs at least 1")
     profile = _profile(args.profile)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import functools
 import multiprocessing
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from ._common import (
     profile_option,
     progress_bar,
     subcommand,
+    usable_cpus,
 )
 
 #: Documents handed to a worker at a time; large enough to amortise the hand-over.
@@ -57,8 +57,8 @@ def add_validate(sub: Any) -> None:
     p.add_argument(
         "--jobs",
         type=int,
-        default=os.cpu_count() or 1,
-        help="worker processes for large inputs (default: all cores)",
+        default=usable_cpus(),
+        help="worker processes for large inputs (default: one per CPU this process may use)",
     )
     p.add_argument("--profile", metavar="FILE",
                    help="validate as the city of this profile reads documents / 按城市配置验证")
