@@ -8,8 +8,11 @@ to), ``--jobs 1`` (batches, every document prepared in the importing process) an
 (one worker process per CPU). For each: wall time, the processor time of the importing
 process and its workers (less that of starting the command, measured on an empty input; the
 workers' start is counted), the rates they give, and the processor time of the rest of the
-machine (the database, mostly). ``--repeat N`` runs every import N times, every other round in
-the reverse order. On a shared machine wall time measures the
+machine (the database, mostly). On PostgreSQL also the two parts that run in one process each
+however many cores there are (the importing process, which numbers, chains and writes the rows
+in order; PostgreSQL's busiest process, the backend of the connection they go through): the
+rate neither lets any machine pass. ``--repeat N`` runs every import N times, every other round
+in the reverse order. On a shared machine wall time measures the
 neighbours as much as the import; the processor time per document does not.
 
 On PostgreSQL it ends with the database alone: the rows of the last import, copied into an
@@ -28,13 +31,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from benchmarks.city import Scale, write  # noqa: E402
-from benchmarks.server_bench import _TICKS, _machine_ticks  # noqa: E402
+from benchmarks.timing import TICKS, machine_ticks, process_ticks  # noqa: E402
 from smartcommunity.cli._common import usable_cpus  # noqa: E402
 
 
@@ -48,15 +52,41 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def import_once(folder: Path, url: str, *options: str, root: Path = ROOT
-                ) -> tuple[float, float]:
-    """Wall and processor seconds of one ``smartcommunity import`` (workers included), of
-    the checkout at ``root``."""
+@dataclass
+class Imported:
+    """What one ``smartcommunity import`` took: wall and processor seconds (its workers
+    included), and of the two parts that run in one process each whatever the cores (the
+    importing process itself, which writes in order; PostgreSQL's busiest process, the
+    backend of the one connection the rows go through), their processor seconds."""
+
+    wall: float
+    cpu: float
+    importer: float
+    backend: float
+
+
+def import_once(folder: Path, url: str, *options: str, root: Path = ROOT) -> Imported:
+    """One ``smartcommunity import`` of the checkout at ``root``."""
+    from benchmarks.postgres import postgres_pids
+
     cpu, started = _cpu(), time.perf_counter()
-    subprocess.run([sys.executable, "-m", "smartcommunity.cli", "import", "--ndjson",
-                    str(folder), "--database-url", url, *options],
-                   cwd=root, env=_env(root), check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started, _cpu() - cpu
+    before = {pid: process_ticks(pid) for pid in postgres_pids()}
+    seen: dict[int, int] = {}
+    own = 0
+    with subprocess.Popen([sys.executable, "-m", "smartcommunity.cli", "import", "--ndjson",
+                           str(folder), "--database-url", url, *options],
+                          cwd=root, env=_env(root), stdout=subprocess.DEVNULL) as proc:
+        # A process's own ticks, read while it runs (gone once it is reaped): the last
+        # reading misses at most one interval.
+        while proc.poll() is None:
+            own = max(own, process_ticks(proc.pid))
+            for pid in postgres_pids():
+                seen[pid] = max(seen.get(pid, 0), process_ticks(pid) - before.get(pid, 0))
+            time.sleep(0.02)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args)
+    return Imported(time.perf_counter() - started, _cpu() - cpu, own / TICKS,
+                    max(seen.values(), default=0) / TICKS)
 
 
 @contextlib.contextmanager
@@ -118,17 +148,26 @@ def main(argv: list[str] | None = None) -> int:
                     # What starting the command costs (its imports, the spec), once per import
                     # whatever its size, is left out: measured on an empty input.
                     blank, full = next(urls), next(urls)
-                    _, start = import_once(empty, blank, *options, root=root)
-                    machine = _machine_ticks()
-                    wall, cpu = import_once(work / "city", full, *options, root=root)
-                    rest = (_machine_ticks() - machine) / _TICKS - cpu  # the database, mostly
-                    cpu -= start
+                    start = import_once(empty, blank, *options, root=root)
+                    machine = machine_ticks()
+                    run = import_once(work / "city", full, *options, root=root)
+                    wall = run.wall
+                    rest = (machine_ticks() - machine) / TICKS - run.cpu  # the database
+                    cpu = run.cpu - start.cpu
+                    serial = max(run.importer - start.importer, run.backend)
                     # CPU-bound on idle cores: the processor time over the cores it can use
                     print(f"  {label}: {records / wall:,.0f} records/s wall ({wall:.1f} s); "
                           f"{cpu / records * 1e6:,.0f} µs of CPU a record, at most "
                           f"{records / cpu * cores:,.0f} records/s on {cores} idle CPU(s); "
                           f"the rest of the machine {rest / records * 1e6:,.0f} µs a record",
                           flush=True)
+                    if args.postgres:
+                        # One process each, on any number of cores: Amdahl's bound.
+                        print(f"    in one process each: the importing process "
+                              f"{(run.importer - start.importer) / records * 1e6:,.0f} µs a "
+                              f"record, PostgreSQL's busiest {run.backend / records * 1e6:,.0f}"
+                              f" µs: at most {records / serial:,.0f} records/s on any number "
+                              f"of CPUs", flush=True)
             if args.postgres:
                 _print_floor(full, blank, records, jobs)
     return 0

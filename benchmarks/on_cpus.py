@@ -19,16 +19,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-def postgres_pids() -> list[int]:
-    """Every PostgreSQL process of this machine (its server first: lowest pid)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().startswith("postgres"):
-                    pids.append(int(entry.name))
-    return sorted(pids)
+from benchmarks.postgres import postgres_pids  # noqa: E402
 
 
 @contextlib.contextmanager

@@ -48,13 +48,18 @@ def postgres_ticks() -> int:
     negative."""
     from benchmarks.timing import process_ticks
 
-    total = 0
+    return sum(process_ticks(pid, reaped=True) for pid in postgres_pids())
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL process of this machine, its server first (the lowest pid)."""
+    pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
                 if (entry / "comm").read_text().startswith("postgres"):
-                    total += process_ticks(int(entry.name), reaped=True)
-    return total
+                    pids.append(int(entry.name))
+    return sorted(pids)
 
 
 def store_floor(full: str, empty: str) -> tuple[float, float]:

@@ -344,7 +344,7 @@ def import_files(url: str, folder: Path, root: Path | None = None) -> tuple[int,
     if root is not None:
         from benchmarks.import_bench import import_once
 
-        return count, import_once(folder, url, root=root)[0]
+        return count, import_once(folder, url, root=root).wall
     began = time.perf_counter()
     with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
         if run(["import", "--ndjson", str(folder), "--database-url", url]) != 0:
