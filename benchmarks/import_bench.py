@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from benchmarks.city import Scale, write  # noqa: E402
-from benchmarks.timing import TICKS, machine_ticks, process_ticks  # noqa: E402
+from benchmarks.timing import TICKS, TickWatch, machine_ticks  # noqa: E402
 from smartcommunity.cli._common import usable_cpus  # noqa: E402
 
 
@@ -70,23 +70,15 @@ def import_once(folder: Path, url: str, *options: str, root: Path = ROOT) -> Imp
     from benchmarks.postgres import postgres_pids
 
     cpu, started = _cpu(), time.perf_counter()
-    before = {pid: process_ticks(pid) for pid in postgres_pids()}
-    seen: dict[int, int] = {}
-    own = 0
     with subprocess.Popen([sys.executable, "-m", "smartcommunity.cli", "import", "--ndjson",
                            str(folder), "--database-url", url, *options],
-                          cwd=root, env=_env(root), stdout=subprocess.DEVNULL) as proc:
-        # A process's own ticks, read while it runs (gone once it is reaped): the last
-        # reading misses at most one interval.
-        while proc.poll() is None:
-            own = max(own, process_ticks(proc.pid))
-            for pid in postgres_pids():
-                seen[pid] = max(seen.get(pid, 0), process_ticks(pid) - before.get(pid, 0))
-            time.sleep(0.02)
+                          cwd=root, env=_env(root), stdout=subprocess.DEVNULL) as proc, \
+            TickWatch(lambda: [proc.pid]) as importer, TickWatch(postgres_pids) as database:
+        proc.wait()
     if proc.returncode:
         raise subprocess.CalledProcessError(proc.returncode, proc.args)
-    return Imported(time.perf_counter() - started, _cpu() - cpu, own / TICKS,
-                    max(seen.values(), default=0) / TICKS)
+    return Imported(time.perf_counter() - started, _cpu() - cpu, importer.busiest(),
+                    database.busiest())
 
 
 @contextlib.contextmanager

@@ -8,8 +8,9 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,40 @@ def process_ticks(pid: int, *, reaped: bool = False) -> int:
         return 0
     return int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped
                                                 else 0)
+
+
+class TickWatch:
+    """The processor ticks of each of some processes, read every ``interval`` seconds on a
+    thread of its own while inside (a process's own ticks can be read only while it lives):
+    ``busiest()`` gives the most any one of them used meanwhile, in seconds. A part of a
+    pipeline that runs in one process bounds the pipeline's rate on any number of cores."""
+
+    def __init__(self, pids: Callable[[], Iterable[int]], interval: float = 0.02) -> None:
+        self._pids, self._interval = pids, interval
+        self._before: dict[int, int] = {}
+        self._used: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> TickWatch:
+        self._before = {pid: process_ticks(pid) for pid in self._pids()}
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while True:
+            for pid in self._pids():
+                used = process_ticks(pid) - self._before.get(pid, 0)
+                self._used[pid] = max(self._used.get(pid, 0), used)
+            if self._stop.wait(self._interval):
+                return
+
+    def busiest(self) -> float:
+        return max(self._used.values(), default=0) / TICKS
 
 
 def process_tree(pid: int) -> list[int]:
