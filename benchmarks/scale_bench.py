@@ -38,6 +38,7 @@ import concurrent.futures
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -625,31 +626,43 @@ class Writes:
     machine_ms: float  # and the whole machine (the load generator too)
     busy: float  # cores busy on average
     lock_waits: float  # share of samples that found a backend waiting for the write lock
+    lock_held: float  # share of samples that found the write lock held
     errors: int
 
+    @property
+    def bound(self) -> float:
+        """Writes a second the lock allows on any number of cores, at this hold per write:
+        every write holds it in turn, so it cannot be held more than all the time."""
+        return self.rps / self.lock_held if self.lock_held else math.inf
 
-def _lock_waits(url: str, stop: threading.Event, found: list[float]) -> None:
-    """Sample pg_stat_activity until ``stop``: the share of samples in which a backend of
-    ``url``'s database waited for an advisory lock (the server's write lock)."""
+
+def _lock_samples(url: str, stop: threading.Event, found: list[tuple[float, float]]) -> None:
+    """Sample PostgreSQL until ``stop``: the shares of samples in which a backend of ``url``'s
+    database waited for an advisory lock (the server's write lock), and in which one held it."""
     import psycopg
 
-    samples = waiting = 0
+    samples = waiting = held = 0
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
                          autocommit=True) as conn:
         while not stop.is_set():
             row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND wait_event = 'advisory'").fetchone()
-            samples, waiting = samples + 1, waiting + bool(row and row[0])
+                "SELECT (SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'), "
+                "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+                "database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+            ).fetchone()
+            samples += 1
+            waiting += bool(row and row[0])
+            held += bool(row and row[1])
             time.sleep(0.002)
-    found.append(waiting / max(samples, 1))
+    found.append((waiting / max(samples, 1), held / max(samples, 1)))
 
 
 def measured_writes(url: str, bases: list[str], pids: list[int], seconds: float,
                     keyed: bool = False) -> Writes:
     """:func:`post_load` on ``bases`` at once, 16 connections shared among them."""
-    stop, waits = threading.Event(), list[float]()
-    sampler = threading.Thread(target=_lock_waits, args=(url, stop, waits))
+    stop, locks = threading.Event(), list[tuple[float, float]]()
+    sampler = threading.Thread(target=_lock_samples, args=(url, stop, locks))
     trees = [p for pid in pids for p in process_tree(pid)]
     server, database, machine = (sum(map(process_ticks, trees)), postgres_ticks(),
                                  machine_ticks())
@@ -669,7 +682,7 @@ def measured_writes(url: str, bases: list[str], pids: list[int], seconds: float,
 
     return Writes(rps, ms(sum(map(process_ticks, trees)) - server),
                   ms(postgres_ticks() - database), ms(machine_ticks() - machine),
-                  (machine_ticks() - machine) / TICKS / took, waits[0],
+                  (machine_ticks() - machine) / TICKS / took, *locks[0],
                   sum(load.errors for load in loads))
 
 
@@ -695,12 +708,14 @@ def writes_of(url: str, work: Path, seconds: float, baseline: Path | None,
                     runs.setdefault((label, count), []).append(w)
                     print(f"  run {n + 1}, {label}, {count} process(es): {w.rps:,.0f}/s, "
                           f"{w.busy:.2f} cores busy, write lock waited in "
-                          f"{w.lock_waits:.1%} of samples, {w.errors} errors", flush=True)
+                          f"{w.lock_waits:.1%} of samples and held in {w.lock_held:.1%} "
+                          f"(at most {w.bound:,.0f}/s on any number of cores), {w.errors} "
+                          "errors", flush=True)
     print(f"\nPOST /issues{' with an Idempotency-Key each' if keyed else ''}, {CONNECTIONS} "
           f"connections (two processes: half each), medians of {repeat}; processor ms a "
           "write: server / PostgreSQL / machine", flush=True)
     print("| version | processes | writes/s | two ÷ one | ms a write | cores busy | "
-          "lock waits |\n|---|---|---|---|---|---|---|")
+          "lock waits | lock held | at most, any cores |\n|---|---|---|---|---|---|---|---|---|")
     for label, _ in versions:
         one_rps = statistics.median(w.rps for w in runs[label, 1])
         for count in (1, 2):
@@ -712,7 +727,8 @@ def writes_of(url: str, work: Path, seconds: float, baseline: Path | None,
             ratio = f"{med('rps') / one_rps:.2f}×" if count == 2 else ""
             print(f"| {label} | {count} | {med('rps'):,.0f} | {ratio} | "
                   f"{med('server_ms'):.2f} / {med('database_ms'):.2f} / "
-                  f"{med('machine_ms'):.2f} | {med('busy'):.2f} | {med('lock_waits'):.1%} |",
+                  f"{med('machine_ms'):.2f} | {med('busy'):.2f} | {med('lock_waits'):.1%} | "
+                  f"{med('lock_held'):.1%} | {statistics.median(w.bound for w in ws):,.0f}/s |",
                   flush=True)
 
 
