@@ -39,7 +39,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from benchmarks.city import Scale, write  # noqa: E402
 from benchmarks.timing import TICKS, TickWatch, machine_ticks  # noqa: E402
-from smartcommunity.cli._common import usable_cpus  # noqa: E402
+from smartcommunity.cli import usable_cpus  # noqa: E402
 
 
 def _env(root: Path = ROOT) -> dict[str, str]:

@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "benchmarks")]
     from benchmarks.scale_bench import queries as list_queries
-    from smartcommunity.cli._common import usable_cpus
+    from smartcommunity.cli import usable_cpus
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="list-bench-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ from benchmarks.postgres import postgres_pids  # noqa: E402
 from benchmarks.scale_bench import server, tokens_file  # noqa: E402
 from benchmarks.server_bench import _TICKS, _machine_ticks, _process_ticks  # noqa: E402
 from benchmarks.timing import TickWatch  # noqa: E402
-from smartcommunity.cli._common import usable_cpus  # noqa: E402
+from smartcommunity.cli import usable_cpus  # noqa: E402
 
 #: the reader the mirror reads as: a system that sees every community
 READER = "demo-system-mirror"

@@ -68,7 +68,7 @@ from benchmarks.timing import TICKS, machine_ticks, process_ticks, process_tree 
 from reference_server.demo import demo_tokens  # noqa: E402
 from reference_server.http import encode_cursor  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
-from smartcommunity.cli._common import usable_cpus  # noqa: E402
+from smartcommunity.cli import usable_cpus  # noqa: E402
 
 CONNECTIONS = 16
 #: the p99 every list page is to keep at CONNECTIONS connections, first page and deep alike

@@ -55,7 +55,7 @@ from reference_server.app import SETTINGS_ENV  # noqa: E402
 from reference_server.demo import demo_tokens  # noqa: E402
 from reference_server.workers import listeners  # noqa: E402
 from smartcommunity import load_spec  # noqa: E402
-from smartcommunity.cli._common import usable_cpus  # noqa: E402
+from smartcommunity.cli import usable_cpus  # noqa: E402
 
 TOKEN = "demo-staff-liu-fang"
 MIRROR_TOKEN = "demo-system-mirror"

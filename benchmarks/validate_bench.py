@@ -38,7 +38,7 @@ from jsonschema import Draft202012Validator
 from timing import callgrind_instructions, count_from_here
 
 from smartcommunity import Validator, load_spec
-from smartcommunity.cli._common import usable_cpus
+from smartcommunity.cli import usable_cpus
 from smartcommunity.specification import DEFAULT_VERSION
 from smartcommunity.validation import SchemaEngine
 

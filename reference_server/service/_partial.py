@@ -42,6 +42,7 @@ from typing import Any
 
 import orjson
 
+from smartcommunity.exceptions import RedactionError, UnknownSpecVersion
 from smartcommunity.pointers import pointer, resolve_pointer
 from smartcommunity.specification import Spec
 
@@ -185,13 +186,32 @@ class PartialWrite:
         pointing into the body."""
         if self.whole:
             return []
+        try:
+            after = self._read_after()
+        except (RedactionError, UnknownSpecVersion):
+            # The merged record is of no type or version the server reads (the body changed
+            # resourceType or specVersion): nothing can be compared, and validation refuses
+            # it with a 422 that says why.
+            return []
+        found: list[Where] = []
+        for name in _names(self.body, after):
+            if name == "meta":
+                continue  # the server's to keep
+            self._check(self.body.get(name, _ABSENT), self.view.get(name, _ABSENT),
+                        after.get(name, _ABSENT), (name,), found)
+        version = self.access.spec.version
+        return [coded(pointer(w), UNRECEIVED, version, REQUIREMENT, member=pointer(w))
+                for w in found]
+
+    def _read_after(self) -> dict[str, Any]:
+        """The merged record as the writer would read it."""
         # What the writer may write is what it receives now: the merged record read with
         # every decision taken from the stored one, so that a body changing what decides
         # (a restriction, a disclosure, a birth date) unlocks nothing it could compare.
         presented = self.access.present(self.principal, self.stored, check=False,
                                         state=orjson.dumps(self.marked).decode())
         assert presented is not None
-        after = presented.document()
+        after: dict[str, Any] = presented.document()
         # The members that decide are read as the merged record has them, by its own
         # decisions: the writer receives them wherever it receives the record at all, unless
         # its audience never does.
@@ -203,15 +223,7 @@ class PartialWrite:
             after = {**after, **{name: own[name] for name in changed if name in own}}
             for name in changed - set(own):
                 after.pop(name, None)
-        found: list[Where] = []
-        for name in _names(self.body, after):
-            if name == "meta":
-                continue  # the server's to keep
-            self._check(self.body.get(name, _ABSENT), self.view.get(name, _ABSENT),
-                        after.get(name, _ABSENT), (name,), found)
-        version = self.access.spec.version
-        return [coded(pointer(w), UNRECEIVED, version, REQUIREMENT, member=pointer(w))
-                for w in found]
+        return after
 
     def _check(self, b: Any, v: Any, got: Any, where: Where, found: list[Where]) -> None:
         if _same(v, b):

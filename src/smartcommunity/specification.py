@@ -479,8 +479,12 @@ def _load_under(version: str, override: str | None) -> Spec:
 
 @functools.cache
 def _load(version: str, root: Path) -> Spec:
-    folder = root / version
-    if not (folder / "schemas").is_dir():
+    # Compared with the installed folders' names, never joined to a path first: a version
+    # read from a client's document ("../x", a name too long for the file system) is simply
+    # not installed.
+    installed = {p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
+    folder = root / version if version in installed else None
+    if folder is None or not (folder / "schemas").is_dir():
         raise UnknownSpecVersion(
             f"spec version {version!r} is not installed; installed: {available_versions()}"
         )

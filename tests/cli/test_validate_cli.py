@@ -228,8 +228,7 @@ def test_workers_default_to_the_cpus_the_process_may_use() -> None:
     one = min(os.sched_getaffinity(0))
     shown = subprocess.run(
         [sys.executable, "-c",
-         "from smartcommunity.cli import _parser\n"
-         "from smartcommunity.cli._common import usable_cpus\n"
+         "from smartcommunity.cli import _parser, usable_cpus\n"
          "print(_parser().parse_args(['validate', 'x']).jobs, usable_cpus())"],
         capture_output=True, text=True, check=True,
         preexec_fn=lambda: os.sched_setaffinity(0, {one}))

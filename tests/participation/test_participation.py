@@ -44,6 +44,20 @@ def test_the_reply_days_come_from_the_profile_else_the_spec() -> None:
     assert reply_due("2024-04-07T12:15:00Z").endswith("+00:00")
 
 
+@given(st.datetimes(min_value=datetime(9999, 11, 1), timezones=st.timezones()))
+def test_an_item_received_at_the_calendars_end_is_checked_not_crashed(received: datetime) -> None:
+    # A reply due after year 9999 has no date-time: no replyDue can be later than it.
+    text = received.isoformat()
+    try:
+        due = reply_due(text)
+    except ValueError:
+        due = None
+    assert due is None or datetime.fromisoformat(due) > received
+    for voice in VOICES:
+        doc = {**copy.deepcopy(voice), "receivedAt": text, "replyDue": text}
+        assert "voice.reply-due-late" not in {f.code for f in validate(doc).findings}
+
+
 def test_every_opinion_of_the_lift_consultation_was_answered_before_the_decision() -> None:
     assert unanswered(LIFT, VOICES) == []
     assert decision_disagreements(LIFT, VOICES) == []

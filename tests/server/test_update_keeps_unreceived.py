@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,7 @@ from reference_server.openapi import resource_operations
 from reference_server.service._partial import CONFLICT, UNRECEIVED, PartialWrite
 from reference_server.storage import Stored
 from smartcommunity import identifiers, load_spec
-from smartcommunity.strategies import documents
+from smartcommunity.strategies import documents, json_values
 
 from .helpers import COMMUNITY, KEY, Api, example, submitted_issue
 
@@ -82,6 +83,39 @@ def test_a_view_sent_back_as_received_changes_nothing(doc: dict[str, Any],
     write = PartialWrite(ACCESS, who, stored, _view(who, stored))
     assert write.doc == doc
     assert _refusals(write, stored) == []
+
+
+def _places(node: Any, where: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every member and item location below ``node``."""
+    found: list[tuple[str | int, ...]] = []
+    steps = (node.items() if isinstance(node, dict)
+             else enumerate(node) if isinstance(node, list) else ())
+    for step, child in steps:
+        found.append((*where, step))
+        found.extend(_places(child, (*where, step)))
+    return found
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(_records(), st.data())
+def test_a_body_of_any_shape_is_compared_or_left_to_validation(doc: dict[str, Any],
+                                                              data: st.DataObject) -> None:
+    """What a writer that does not receive the record whole sends back is compared with its
+    view before it is validated: a body whose type, version or members are of no shape the
+    schema allows (a visibility that is an object, a specVersion of 300 characters) gives
+    refusals or none, never an error of the server's own (it was a 500)."""
+    stored = _stored(doc)
+    who = _writer(data.draw(st.sampled_from(WRITERS[stored.rtype])))
+    body = _view(who, stored)
+    where = data.draw(st.sampled_from(_places(body)))
+    node: Any = body
+    for step in where[:-1]:
+        node = node[step]
+    node[where[-1]] = data.draw(st.one_of(json_values(), st.just("a" * 300),
+                                          st.just("../1.0")))
+    write = PartialWrite(ACCESS, who, stored, body)
+    assert all(e["code"] == UNRECEIVED for e in write.refusals())
 
 
 def _hidden_twin(doc: dict[str, Any], who: Principal, other: dict[str, Any]
@@ -206,6 +240,21 @@ def test_the_hotline_fixes_a_phone_and_nothing_it_does_not_receive_is_lost(sqlit
     assert after["contactPoints"][0]["phone"] == "+8613900000000"
     expected = {**_without_meta(before), "contactPoints": after["contactPoints"]}
     assert _without_meta(after) == expected
+
+
+@pytest.mark.parametrize(("member", "value"), [
+    ("resourceType", "x"), ("specVersion", "a" * 300), ("specVersion", None)])
+def test_a_malformed_body_from_the_hotline_is_a_422_that_changes_nothing(
+        sqlite_api: Api, member: str, value: Any) -> None:
+    api = sqlite_api
+    _, path = _created(api)
+    hotline = api.as_(HOTLINE)
+    got = hotline.get(path)
+    before = api.staff.get(path).headers["etag"]
+    answer = hotline.put(path, {**got.json(), member: value}, if_match=got.headers["etag"])
+    assert answer.status_code == 422
+    assert any(e["pointer"] == f"/{member}" for e in answer.json()["errors"])
+    assert api.staff.get(path).headers["etag"] == before
 
 
 def test_a_pending_erasure_request_survives_a_writer_that_does_not_receive_it(

@@ -109,6 +109,15 @@ def test_a_city_profile_sets_the_reply_days(tmp_path: Path) -> None:
     assert resp.status_code == 422 and "replyDue" in resp.text
 
 
+def test_an_item_received_at_the_calendars_end_is_refused_as_received_later(api: Api) -> None:
+    # Its reply would fall due after year 9999: refused for the time received, not a 500.
+    doc = _opinion(new_id(), receivedAt="9999-12-31T23:59:59Z")
+    resp = _post(api, "grid-worker", doc)
+    assert resp.status_code == 422
+    assert [e["pointer"] for e in resp.json()["errors"]] == ["/receivedAt"]
+    assert api.staff.get(f"/opinions/{doc['id']}").status_code == 404
+
+
 def test_recording_for_someone_outside_ones_community_is_refused(api: Api) -> None:
     # 李建国 lives in the neighbouring community, which the grid worker does not serve.
     doc = _opinion(new_id(), behalf=LI)

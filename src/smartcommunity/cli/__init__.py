@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ._common import EXIT_OK, EXIT_USAGE, MissingExtra, UsageError
+from ._common import EXIT_OK, EXIT_USAGE, MissingExtra, UsageError, usable_cpus
 from ._redact import add_redact
 from ._validate import add_validate
 from ._verify import add_verify
 
-__all__ = ["main", "run"]
+__all__ = ["main", "run", "usable_cpus"]
 
 #: the top-level packages of this distribution: a missing one is a broken install, not an extra
 _OURS = frozenset({"smartcommunity", "reference_server"})

@@ -69,7 +69,11 @@ def reply_due(received_at: str, profile: ProfileData | None = None,
     received = moment(received_at)
     if received is None:
         raise ValueError(f"not a date-time with offset: {received_at!r}")
-    due = received + timedelta(days=reply_days(profile, version))
+    try:
+        due = received + timedelta(days=reply_days(profile, version))
+    except OverflowError:
+        raise ValueError(f"the reply to an item received at {received_at} falls due after "
+                         "year 9999, which no date-time can write") from None
     return due.isoformat(timespec="seconds")
 
 

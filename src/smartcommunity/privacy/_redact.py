@@ -735,7 +735,10 @@ def _mask_at(parent: Any, name: str | int, value: Any, mask: Mask, key: Keyed,
 def _drop_invisible(doc: dict[str, Any], path: StepPath, visible: frozenset[str | None],
                     holes: list[list[Any]]) -> None:
     for where, node in list(values_at(doc, path)):
-        if isinstance(node, dict) and node.get("visibility") not in visible:
+        # A visibility that is no code (an object, say, in a document not yet validated)
+        # is none of those the audience sees.
+        if isinstance(node, dict) and not (isinstance(node.get("visibility"), str | None)
+                                           and node.get("visibility") in visible):
             _remove(doc, where, holes)
 
 

@@ -30,7 +30,10 @@ def _reply_due(doc: Document, ctx: Context) -> None:
     stated, received = doc.get("replyDue"), doc.get("receivedAt")
     if moment(stated) is None or moment(received) is None:
         return
-    expected = reply_due(str(received), version=ctx.spec.version)
+    try:
+        expected = reply_due(str(received), version=ctx.spec.version)
+    except ValueError:
+        return  # due after year 9999: no replyDue a date-time can write is later
     late, bound = moment(stated), moment(expected)
     if late is not None and bound is not None and late > bound:
         ctx.emit(("replyDue",), CODE.REPLY_DUE_LATE, stated=stated, expected=expected)
