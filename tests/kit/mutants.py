@@ -523,6 +523,22 @@ def results_shown_while_open(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def running_abstentions_shown(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """While a vote's results wait, its record-votes events lose their per-option counts but
+    keep their abstentions and invalid counts: a running tally of those."""
+    original = access_module.hide_results
+
+    def options_only(doc: dict[str, Any], *, early: bool, now: datetime | None = None,
+                     rule: results_module.ResultsRule | None = None) -> bool:
+        rule = rule or results_module.results_rule()
+        members = {**rule.event_details, "record-votes": ("options",)}
+        return original(doc, early=early, now=now,
+                        rule=dataclasses.replace(rule, event_details=members))
+
+    mp.setattr(access_module, "hide_results", options_only)
+    return app
+
+
 def merge_target_untouched(app: Any, mp: pytest.MonkeyPatch) -> Any:
     mp.setattr(_policies.IssuePolicy, "also_write", lambda self, *args: [])
     return app
@@ -1263,6 +1279,9 @@ MUTANTS: list[Mutant] = [
     Mutant("results-shown-while-open", "/req/consultations/results-hidden",
            "an open vote's running tally is shown once results.visibleFrom has come",
            results_shown_while_open),
+    Mutant("running-abstentions-shown", "/req/consultations/results-hidden",
+           "an open vote's recorded abstentions and invalid votes are shown, only the counts "
+           "per option withheld", running_abstentions_shown),
     Mutant("follow-up-item-trimmed", "/req/issues/action-effects",
            "a follow-up drops the rating of the record in the request's items",
            follow_up_item_trimmed),

@@ -270,9 +270,10 @@ def _hidden_until(ctx: KitContext, readers: list[Principal], tails: Mapping[str,
     c = procedure.consultation
     whole = c.history
     since = ctx.moment(-1)
+    withheld = results_rule(ctx.spec.version).event_details
     for who in readers:
         for where, doc in _views(ctx, c, who, tails, since):
-            leak = _leak(doc, vote_id)
+            leak = _leak(doc, vote_id, withheld)
             ctx.expect(not leak,
                        f"{who.name}（{who.role}）在{_PLACES[where]}中看到了{when_zh}才公开的"
                        f"表决结果：{leak}",
@@ -402,7 +403,10 @@ def _confirmable(doc: Any, whole: list[dict[str, Any]], vote_id: str) -> list[An
     return out
 
 
-def _leak(doc: Any, vote_id: str) -> str:
+def _leak(doc: Any, vote_id: str, withheld: Mapping[str, tuple[str, ...]]) -> str:
+    """What ``doc`` shows of vote ``vote_id``'s results: its results, its ballots' choices, or
+    a member of its events' details that ``withheld`` (action → members, privacy.json
+    ``results.eventDetails``) says waits with them; empty when nothing."""
     if not isinstance(doc, dict):
         return ""
     for vote in doc.get("votes") or []:
@@ -416,10 +420,12 @@ def _leak(doc: Any, vote_id: str) -> str:
         details = (event.get("details") or {}) if isinstance(event, dict) else {}
         if not isinstance(details, dict) or details.get("voteId") != vote_id:
             continue
-        if event.get("action") == CLOSE_VOTE and "result" in details:
-            return "close-vote details.result"
-        if event.get("action") == "record-votes" and "options" in details:
-            return "record-votes details.options"
+        # every member the spec withholds, not only the per-option counts: the abstentions
+        # or invalid votes recorded so far are a running tally as well
+        action = str(event.get("action"))
+        shown = [m for m in withheld.get(action, ()) if m in details]
+        if shown:
+            return f"{action} details.{', details.'.join(shown)}"
     return ""
 
 
