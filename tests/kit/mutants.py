@@ -18,9 +18,9 @@ import math
 import re
 import threading
 import urllib.parse
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from email.utils import formatdate
 from time import sleep
 from typing import Any
@@ -36,6 +36,7 @@ from reference_server.http import encode_cursor
 from reference_server.service import Result, Service, _core, _partial, _policies, unprocessable
 from reference_server.settings import CST
 from reference_server.storage import Stored, Tx, derive, joined, utc_text
+from reference_server.storage import _person as person_module
 from smartcommunity.lifecycle import _effects, lifecycle_for
 from smartcommunity.privacy import _results as results_module
 from smartcommunity.specification import LATEST_CURSOR, load_spec
@@ -2284,6 +2285,22 @@ def age_by_calendar_year(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def minor_by_birth_date_only(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A resident's age is read from birthDate alone: a child whose record gives her birth
+    date only in her full citizen ID number is redacted as an adult."""
+    def stated(doc: Mapping[str, Any]) -> date | None:
+        raw = doc.get("birthDate")
+        try:
+            return date.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            return None
+
+    # both where a read decides it and where a record's stored facts are derived
+    mp.setattr(access_module, "birth_date", stated)
+    mp.setattr(person_module, "birth_date", stated)
+    return app
+
+
 def minor_by_utc_date(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """A resident's age counts by the date in UTC: from 00:00 to 08:00 in China on her 14th
     birthday she is still a minor. Its clock (as its minors and its Date header read it)
@@ -2329,6 +2346,9 @@ MUTANTS += [
     Mutant("minor-by-utc-date", "/req/residents/minor-sensitive",
            "age by the date in UTC: from 00:00 to 08:00 in China on her 14th birthday she is "
            "still a minor", minor_by_utc_date),
+    Mutant("minor-by-birth-date-only", "/req/residents/minor-sensitive",
+           "age read from birthDate alone: a child known by her citizen ID number is an adult",
+           minor_by_birth_date_only),
 ]
 
 

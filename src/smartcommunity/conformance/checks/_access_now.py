@@ -10,13 +10,14 @@ replay of the create.
 from __future__ import annotations
 
 import json
+from datetime import date
 from itertools import pairwise
 from typing import Any
 
 from ...integrity import WITHHELD_TYPE
 from .._context import KitContext
 from .._registry import Skipped, check
-from ._people import proxy, resident
+from ._people import citizen_card, proxy, resident
 from ._shared import (
     ISSUE,
     RESIDENT,
@@ -64,21 +65,13 @@ def _values(doc: Any) -> list[str]:
 def _unique(ctx: KitContext, proxies: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A fresh resident whose name, citizen ID and phone occur in no other record, so that
     finding them anywhere is a leak of this one."""
-    from ...identifiers import citizen_id_check_char, citizen_id_pseudonym, mask_citizen_id
-
     doc = resident(ctx, proxies or ())
     rng = ctx.rng
     doc["name"] = "".join(rng.choice("甲乙丙丁戊己庚辛壬癸子丑寅卯") for _ in range(5))
     # The template's birth date stays: its age-bound markers must keep agreeing with it.
-    born = str(doc.get("birthDate") or "1960-05-01").replace("-", "")
-    first = f"{ctx.preset.community[:6]}{born}{rng.randint(0, 999):03d}"
-    number = first + citizen_id_check_char(first)
-    doc["birthDate"] = f"{born[:4]}-{born[4:6]}-{born[6:]}"
-    card: dict[str, Any] = {"type": "citizen-id", "number": number,
-                            "masked": mask_citizen_id(number)}
-    if ctx.pseudonym_key is not None:
-        card["pseudonym"] = citizen_id_pseudonym(number, ctx.pseudonym_key)
-    doc["identityDocuments"] = [card]
+    born = date.fromisoformat(str(doc.get("birthDate") or "1960-05-01"))
+    doc["birthDate"] = born.isoformat()
+    doc["identityDocuments"] = [citizen_card(ctx, born)]
     doc["contactPoints"] = [{"type": "mobile", "preferred": True,
                              "phone": f"+86139{rng.randint(0, 10**8 - 1):08d}"}]
     doc.pop("formerNames", None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from ...pointers import pointer
@@ -15,7 +16,7 @@ from .._client import Response
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
-from ._people import held_resident, listed, proxy, resident, with_number
+from ._people import citizen_card, held_resident, listed, proxy, resident, with_number
 from ._shared import (
     ISSUE,
     RESIDENT,
@@ -265,18 +266,25 @@ def _nothing_after_withdrawal(ctx: KitContext, dept: Principal, record: Tracked,
 
 # -- a child's record, as a consent shares it ---------------------------------------------------
 
-def _child_shared(ctx: KitContext, dept: Principal) -> tuple[Tracked, dict[str, Any], list[str]]:
+def _child_shared(ctx: KitContext, dept: Principal, *, by_number: bool = False
+                  ) -> tuple[Tracked, dict[str, Any], list[str]]:
     """A child's record whose consent shares with departments personal members that do not
     give her age (not her birth date, not her identity number), read by ``dept`` while it holds
-    an assignment on her issue: the record, what ``dept`` received, and the members shared."""
+    an assignment on her issue: the record, what ``dept`` received, and the members shared.
+    Her record gives her birth date as birthDate or, ``by_number``, only as the date in her
+    full citizen ID number."""
     shared, purpose = _consent_shared(ctx)
     minor = int(ctx.spec.parameter("/req/residents/minor-sensitive", "age"))
     doc = resident(ctx)
     today = ctx.moment()[:10]
-    doc["birthDate"] = f"{int(today[:4]) - max(minor - 6, 1)}{today[4:]}".replace("-02-29",
-                                                                                   "-02-28")
+    born = f"{int(today[:4]) - max(minor - 6, 1)}{today[4:]}".replace("-02-29", "-02-28")
     for member in ("identityDocuments", "vulnerabilities", "household", "proxies"):
         doc.pop(member, None)
+    if by_number:
+        doc.pop("birthDate", None)
+        doc["identityDocuments"] = [citizen_card(ctx, date.fromisoformat(born))]
+    else:
+        doc["birthDate"] = born
     # Only consents that still point at members she has, and none shared with departments yet.
     doc["consents"] = [c for c in doc.get("consents") or () if c.get("purpose") != purpose
                        and not any(str(s).startswith(("/proxies", "/vulnerabilities",
@@ -308,13 +316,19 @@ def test_minor_through_consent(ctx: KitContext) -> None:
         raise Skipped("部门受众对个人信息和敏感信息的处理相同，无法观察本需求",
                       "the department's audience treats personal and sensitive data alike, so "
                       "the rule cannot be observed")
-    record, got, covered = _child_shared(ctx, dept)
-    unredacted = personal_shown(ctx, RESIDENT, record.doc, got, covered)
-    where = pointer(unredacted[0]) if unredacted else ""
-    ctx.expect(not unredacted,
-               f"部门经同意读取儿童记录（共享 {plain(covered, 'zh')}），收到了未脱敏的 {where}",
-               f"the department reading a child's record through a consent (sharing "
-               f"{plain(covered)}) received {where} unredacted")
+    # Her age given by birthDate, then only by the date in her citizen ID number: both
+    # count, and neither is among what the department receives.
+    for by_number, how_zh, how_en in (
+            (False, "出生日期在 birthDate 中", "her birth date in birthDate"),
+            (True, "出生日期只在身份号码中", "her birth date only in her citizen ID number")):
+        record, got, covered = _child_shared(ctx, dept, by_number=by_number)
+        unredacted = personal_shown(ctx, RESIDENT, record.doc, got, covered)
+        where = pointer(unredacted[0]) if unredacted else ""
+        ctx.expect(not unredacted,
+                   f"部门经同意读取儿童记录（{how_zh}，共享 {plain(covered, 'zh')}），收到了"
+                   f"未脱敏的 {where}",
+                   f"the department reading a child's record ({how_en}) through a consent "
+                   f"(sharing {plain(covered)}) received {where} unredacted")
 
 
 @check("/req/privacy/audit-log", needs=(REGULATOR, ROLE.department))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
+from ...identifiers import citizen_id_check_char, citizen_id_pseudonym, mask_citizen_id
 from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped
@@ -23,6 +25,18 @@ def resident(ctx: KitContext, proxies: Iterable[dict[str, Any]] = (), *,
     doc.pop("restriction", None)
     doc.update(changes)
     return ctx.ensure_valid(doc, "(resident record)")
+
+
+def citizen_card(ctx: KitContext, born: date) -> dict[str, Any]:
+    """A resident identity card whose full number, of the preset community's region, is a
+    valid GB 11643 number carrying the birth date ``born``."""
+    first = f"{ctx.preset.community[:6]}{born:%Y%m%d}{ctx.rng.randint(0, 999):03d}"
+    number = first + citizen_id_check_char(first)
+    card: dict[str, Any] = {"type": "citizen-id", "number": number,
+                            "masked": mask_citizen_id(number)}
+    if ctx.pseudonym_key is not None:
+        card["pseudonym"] = citizen_id_pseudonym(number, ctx.pseudonym_key)
+    return card
 
 
 def in_worker_grid(ctx: KitContext, doc: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from .._context import KitContext
 from .._preset import Principal
 from .._registry import Skipped, check
 from ._people import (
+    citizen_card,
     in_worker_grid,
     listed,
     own_record,
@@ -847,12 +848,19 @@ def test_minor_sensitive(ctx: KitContext) -> None:
     now = ctx.server_now()
     today = (now + _CHECK_TAKES).astimezone(CHINA_STANDARD_TIME).date()
     child = max(minor - 4, 1)
+    young = _years_before(today, child)
     # A child, and one who is of age only from tomorrow: an age by calendar years, or by
-    # another day than China's, would already count her in.
+    # another day than China's, would already count her in. And a child whose record gives
+    # her birth date only within her full citizen ID number: an age read from birthDate
+    # alone takes her for an adult.
     observed = 0
-    for label, born in ((f"aged {child}", _years_before(today, child)),
-                        (f"{minor} tomorrow", _turning_on(today + timedelta(days=1), minor))):
-        observed += _minor_treated(ctx, minor, born.isoformat(), label)
+    for label, born, by_number in (
+            ((f"{child} 周岁", f"aged {child}"), young, False),
+            ((f"明天满 {minor} 周岁", f"{minor} tomorrow"),
+             _turning_on(today + timedelta(days=1), minor), False),
+            ((f"{child} 周岁，只有身份号码中有出生日期", f"aged {child}, her birth date only "
+              "in her citizen ID number"), young, True)):
+        observed += _minor_treated(ctx, minor, born, label, by_number=by_number)
     if not observed:
         raise Skipped(
             "预设中能读取居民记录的主体，其受众对个人信息和敏感信息的处理都相同"
@@ -863,14 +871,20 @@ def test_minor_sensitive(ctx: KitContext) -> None:
     _of_age_today(ctx, minor, now)
 
 
-def _minor_record(ctx: KitContext, minor: int, born: str) -> dict[str, Any]:
-    """A resident record born on ``born``, of nothing but herself: no identity number (whose
-    date would compete), proxies, household or markers."""
+def _minor_record(ctx: KitContext, minor: int, born: date, *, by_number: bool = False
+                  ) -> dict[str, Any]:
+    """A resident record born on ``born``, of nothing but herself: no proxies, household or
+    markers, and her birth date given once, as birthDate or, ``by_number``, as the date in
+    her full citizen ID number (no other identity number, whose date would compete)."""
     # In a grid worker's grid, so that a grid-scoped reader may observe the rule too.
     doc = in_worker_grid(ctx, resident(ctx))
-    doc["birthDate"] = born
     for member in ("identityDocuments", "vulnerabilities", "household", "proxies"):
         doc.pop(member, None)
+    if by_number:
+        doc.pop("birthDate", None)
+        doc["identityDocuments"] = [citizen_card(ctx, born)]
+    else:
+        doc["birthDate"] = born.isoformat()
     doc["consents"] = [c for c in doc.get("consents") or []
                        if not any(str(s).startswith(("/proxies", "/vulnerabilities",
                                                      "/identityDocuments", "/household"))
@@ -889,10 +903,13 @@ def _observers(ctx: KitContext, doc: dict[str, Any]) -> Iterator[tuple[Principal
             yield who, audience
 
 
-def _minor_treated(ctx: KitContext, minor: int, born: str, label: str) -> int:
+def _minor_treated(ctx: KitContext, minor: int, born: date, label: tuple[str, str], *,
+                   by_number: bool = False) -> int:
     """Whether a resident born on ``born``, under ``minor``, has her personal data treated as
-    sensitive for every reader; how many readers could observe it."""
-    doc = _minor_record(ctx, minor, born)
+    sensitive for every reader; how many readers could observe it. ``label`` says who she is
+    (in Chinese and English); ``by_number``: her record gives her birth date only in her
+    citizen ID number."""
+    doc = _minor_record(ctx, minor, born, by_number=by_number)
     ctx.created(doc)
     treatments = ctx.spec.privacy["treatments"]
     observed = 0
@@ -907,10 +924,10 @@ def _minor_treated(ctx: KitContext, minor: int, born: str, label: str) -> int:
             ctx, RESIDENT, doc, got)
         where = pointer(unredacted[0]) if unredacted else ""
         ctx.expect(not unredacted,
-                   f"{who.name}（{audience}）收到了未成年人（{label}，生于 {born}）"
+                   f"{who.name}（{audience}）收到了未成年人（{label[0]}，生于 {born}）"
                    f"未脱敏的个人信息 {where}",
                    f"{who.name} ({audience}) received the personal data {where} of the minor "
-                   f"({label}, born {born}) unredacted")
+                   f"({label[1]}, born {born}) unredacted")
     return observed
 
 
@@ -940,7 +957,7 @@ def _of_age_today(ctx: KitContext, minor: int, now: datetime) -> None:
         return
     plan = compile_plan(ctx.spec, RESIDENT)
     for birthday in born:
-        doc = _minor_record(ctx, minor, birthday.isoformat())
+        doc = _minor_record(ctx, minor, birthday)
         twin = {**copy.deepcopy(doc), "id": ctx.new_id(),
                 "birthDate": _years_before(birthday, 1).isoformat()}
         ctx.created(doc)
