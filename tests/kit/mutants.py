@@ -1391,6 +1391,38 @@ def replay_from_cache(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+#: set while a list page is being served
+_LISTING: contextvars.ContextVar[bool] = contextvars.ContextVar("listing", default=False)
+
+
+def erased_listed_from_index(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Resident lists are served from an index of each record as last presented, which
+    erasure never purges: reads, the feed and replays are erased, the list still gives the
+    erased resident's name, ID number and phone."""
+    original_page, original_present = Service.list_page, Service.present
+    index: dict[str, Stored] = {}
+
+    def list_page(self: Service, *args: Any, **kw: Any) -> Result:
+        token = _LISTING.set(True)
+        try:
+            return original_page(self, *args, **kw)
+        finally:
+            _LISTING.reset(token)
+
+    def present(self: Service, principal: Principal, stored: Stored, check: bool = True,
+                state: str | None = None) -> Any:
+        if stored.rtype == self.access.person_type and state is None:
+            if (stored.doc.get("restriction") or {}).get("state") != "erased":
+                index[stored.id] = stored
+            elif _LISTING.get() and stored.id in index:
+                stored = index[stored.id]
+        return original_present(self, principal, stored, check, state)
+
+    mp.setattr(Service, "list_page", list_page)
+    mp.setattr(Service, "present", present)
+    return app
+
+
 def keys_by_display_name(app: Any, mp: pytest.MonkeyPatch) -> Any:
     mp.setattr(Principal, "key", property(lambda self: f"{self.role}:{self.name}"))
     return app
@@ -1446,6 +1478,8 @@ MUTANTS += [
            "an erased record's earlier events stay whole", erased_history_kept),
     Mutant("replay-from-cache", "/req/privacy/erasure-every-copy",
            "replays come from a cached copy erasure never reaches", replay_from_cache),
+    Mutant("erased-listed-from-index", "/req/privacy/erasure-every-copy",
+           "resident lists come from an index erasure never reaches", erased_listed_from_index),
     Mutant("keys-by-display-name", "/req/core/idempotency-scope",
            "Idempotency-Keys are scoped by role and display name", keys_by_display_name),
     Mutant("replay-unaudited", "/req/core/idempotency-replay-access",

@@ -16,6 +16,7 @@ from typing import Any
 
 from ...integrity import WITHHELD_TYPE
 from .._context import KitContext
+from .._preset import Principal
 from .._registry import Skipped, check
 from ._people import citizen_card, proxy, resident
 from ._shared import (
@@ -200,14 +201,30 @@ def test_erased_history(ctx: KitContext) -> None:
                f"after erasure the feed still gives {plain(leaked)}")
 
 
+def _listed(ctx: KitContext, who: Principal, since: str) -> list[dict[str, Any]]:
+    """Every item of the resident list of the community updated ``since``, as ``who`` is
+    shown it, every page."""
+    query = {"community": ctx.preset.community, "limit": "500", "updatedSince": since}
+    return list(ctx.items(RESIDENT, who, query))
+
+
 @check("/req/privacy/erasure-every-copy")
 def test_erasure_every_copy(ctx: KitContext) -> None:
     readers = [ctx.staff, *(p for p in (ctx.optional(ROLE.system),) if p is not None)]
     starts = {who.name: tail(ctx, who) for who in readers}  # the feed from before the record
     doc = _unique(ctx)
     values = _values(doc)
-    _, same_key = keyed_create(ctx, doc)
+    created, same_key = keyed_create(ctx, doc)
     record = Tracked.existing(ctx, RESIDENT, doc["id"])
+    # From her creation on, by the server's clock: the list holds the check's own records.
+    since = str(((created.json() or {}).get("meta") or {}).get("lastUpdated") or ctx.since)
+    for who in readers:
+        # Each reader is served her whole record first, where a cache or index may keep it.
+        ctx.expect_status(record.read(who), 200, zh=f"删除前 {who.name} 读取居民",
+                          en=f"{who.name} reads the resident before the erasure")
+        listed = [i for i in _listed(ctx, who, since) if i.get("id") == record.id]
+        ctx.expect(bool(listed), f"删除前 {who.name} 的居民列表中没有该居民",
+                   f"before the erasure {who.name}'s resident list does not show her")
     resp = record.post("erase", {"reason": "purpose-fulfilled"})
     ctx.expect_status(resp, 200, zh="执行删除", en="carry out the erasure")
     replay = ctx.create(doc, headers=same_key)
@@ -223,6 +240,14 @@ def test_erasure_every_copy(ctx: KitContext) -> None:
         leaked = _leaks(values, ctx.read(RESIDENT, doc["id"], who).json())
         ctx.expect(not leaked, f"删除后 {who.name} 读取到 {plain(leaked, 'zh')}",
                    f"after erasure {who.name} reads {plain(leaked)}")
+        leaked = _leaks(values, _listed(ctx, who, since))
+        ctx.expect(not leaked, f"删除后 {who.name} 在居民列表中读到 {plain(leaked, 'zh')}",
+                   f"after erasure {who.name} reads {plain(leaked)} in the resident list")
+    regulator = ctx.optional(REGULATOR)
+    if regulator is not None:
+        leaked = _leaks(values, audit_entries(ctx, regulator, record.id))
+        ctx.expect(not leaked, f"删除后 {regulator.name} 在审计日志中读到 {plain(leaked, 'zh')}",
+                   f"after erasure {regulator.name} reads {plain(leaked)} in the audit log")
 
 
 def _end_proxies(record: Tracked) -> None:
