@@ -2204,6 +2204,25 @@ def minor_audited_as_served(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def erasure_clears_audit(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Erasing a resident also deletes the audit log's earlier entries about her, as if they
+    were a copy of her data: only the erasure's own entry is left."""
+    from sqlalchemy import delete
+
+    from reference_server.storage._tables import audit
+
+    original = Tx.audit
+
+    def log(self: Tx, rows: Any) -> None:
+        erased = {r["resident"] for r in rows if r["operation"] in ("erase", "retention-expired")}
+        if erased:
+            self.conn.execute(delete(audit).where(audit.c.resident.in_(erased)))
+        original(self, rows)
+
+    mp.setattr(Tx, "audit", log)
+    return app
+
+
 def submission_owned_forever(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Every member of ``ownedBy`` makes the resource its resident's own: a proxy reads the
     issue he submitted for her as his own after the proxy has ended."""
@@ -2263,6 +2282,9 @@ MUTANTS += [
     Mutant("minor-audited-as-served", "/req/privacy/audit-log",
            "a department's read of a child's shared members goes unlogged",
            minor_audited_as_served),
+    Mutant("erasure-clears-audit", "/req/privacy/audit-log",
+           "erasing a resident deletes the earlier audit entries about her",
+           erasure_clears_audit),
     Mutant("submission-owned-forever", "/req/privacy/own-issues-self",
            "an ex-proxy reads the issue he submitted for her as his own", submission_owned_forever),
     Mutant("submitter-withdraws-forever", "/req/issues/withdraw-by-submitter",

@@ -352,6 +352,36 @@ def test_audit(ctx: KitContext) -> None:
     ctx.expect_problem(ctx.call("GET", ctx.path("listAuditEvents"), ctx.staff), 403)
 
 
+@check("/req/privacy/audit-log", needs=(REGULATOR,))
+def test_audit_append_only(ctx: KitContext) -> None:
+    """Append-only: the entries about a resident stay as written, in their order and ahead of
+    later ones, through an update and her erasure (they hold no personal data of hers)."""
+    regulator = ctx.principal(REGULATOR)
+    record = Tracked(ctx, with_number(ctx))  # the number is sensitive: every read is logged
+    ctx.expect_status(record.read(ctx.staff), 200, zh="工作人员读取居民",
+                      en="staff read the resident")
+    earlier = audit_entries(ctx, regulator, record.id)
+    ctx.expect(bool(earlier), "创建和读取该居民后，审计日志中没有关于她的记录",
+               "after the resident was created and read, the audit log has no entry about her")
+    record.put(preferredChannels=["phone-call"])
+    ctx.expect_status(record.post("erase", {"reason": "purpose-fulfilled"}), 200,
+                      zh="执行删除", en="carry out the erasure")
+    later = audit_entries(ctx, regulator, record.id)
+    kept = {e.get("seq"): e for e in later}
+    lost = [e.get("seq") for e in earlier if kept.get(e.get("seq")) != e]
+    ctx.expect(not lost, f"更新并删除该居民后，她此前的 {len(earlier)} 条审计记录中序号为 "
+               f"{plain(lost, 'zh')} 的不见了或被改写",
+               f"after the resident was updated and erased, of her {len(earlier)} earlier "
+               f"audit entries those of seq {plain(lost)} are gone or rewritten")
+    ctx.expect(later[:len(earlier)] == earlier,
+               "更新并删除该居民后，她此前的审计记录不再按原来的顺序排在新记录之前",
+               "after the resident was updated and erased, her earlier audit entries no longer "
+               "come first, in their order, ahead of the new ones")
+    ctx.expect(len(later) > len(earlier),
+               "更新和删除该居民都没有在审计日志中留下新记录",
+               "neither the update nor the erasure of the resident left a new audit entry")
+
+
 @check("/req/privacy/department-assigned-only", needs=(ROLE.department, ROLE.department))
 def test_department_assigned_only(ctx: KitContext) -> None:
     assigned, other = ctx.principals_of(ROLE.department, 2)
