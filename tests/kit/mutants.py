@@ -1321,6 +1321,27 @@ def feed_decided_from_copy(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def feed_assignment_from_event(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A department's feed is decided by the assignments of the issue as each event stored
+    it: reads, lists and history end with the assignment, the feed does not."""
+    original = Service.present
+
+    def present(self: Service, principal: Principal, stored: Stored, check: bool = True,
+                state: str | None = None) -> Any:
+        access = self.access
+        if (state is not None and check and principal.role in access.assigned_roles
+                and stored.rtype in access.assigned_types):
+            then = json.loads(state)
+            if not (principal.serves_any(stored.communities)
+                    and access.holds_assignment(principal.organisation_id, then)):
+                return None
+            check = False
+        return original(self, principal, stored, check, state)
+
+    mp.setattr(Service, "present", present)
+    return app
+
+
 def earlier_state_as_stored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """A reader whose audience keeps everything gets an earlier state as it was stored, the
     members decided now left at their old values."""
@@ -1466,6 +1487,9 @@ def replay_ignores_access(app: Any, mp: pytest.MonkeyPatch) -> Any:
 MUTANTS += [
     Mutant("feed-decided-from-copy", "/req/change-feed/access-now",
            "the feed decides from the copy stored with each event", feed_decided_from_copy),
+    Mutant("feed-keeps-former-department", "/req/privacy/department-assignment-ended",
+           "a department reassigned away from an issue still gets its earlier events in the "
+           "feed", feed_assignment_from_event),
     Mutant("reporter-withheld-from-herself", "/req/privacy/reporter-disclosure",
            "a confidential reporter's own earlier states reach her without her",
            reporter_withheld_from_herself),

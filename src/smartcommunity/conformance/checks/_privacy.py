@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ...integrity import WITHHELD_TYPE
 from ...pointers import resolve_pointer
 from ...privacy import published_with_consent, without_personal
 from ...profiles import Profile
@@ -626,6 +627,9 @@ def test_own_issues_self(ctx: KitContext) -> None:
 @check("/req/privacy/department-assignment-ended", needs=(ROLE.department, ROLE.department))
 def test_department_assignment_ended(ctx: KitContext) -> None:
     first, second = ctx.principals_of(ROLE.department, 2)
+    # The feed from before the dispatch holds the events the department once read in full:
+    # they too are decided by its access now (/req/change-feed/access-now).
+    cursor = tail(ctx, first)
     issue = dispatched(ctx, first)
     ctx.expect_status(issue.read(first), 200, zh="承办部门读取派给它的诉求",
                       en="the department reads its issue")
@@ -640,6 +644,15 @@ def test_department_assignment_ended(ctx: KitContext) -> None:
         ISSUE, first, {"limit": "500", "updatedSince": ctx.moment(-1)}, must_list=False)}
     ctx.expect(issue.id not in seen, f"{first.organisation} 的列表中仍有改派走的诉求",
                f"{first.organisation}'s list still shows the issue reassigned away from it")
+    # A withheld event that still names the issue fails /req/change-feed/withheld, not this.
+    given = [e.get("sequence") for e in events_of(ctx, first, cursor, ISSUE, issue.id)
+             if e.get("type") != WITHHELD_TYPE or "data" in e]
+    ctx.expect(not given,
+               f"改派后，{first.organisation} 在变更中仍收到该诉求的事件（序号 "
+               f"{plain(given, 'zh')}）；应当只收到不带数据的精简事件（{WITHHELD_TYPE}）",
+               f"after the reassignment, {first.organisation} still receives the issue's events "
+               f"(sequences {plain(given)}) in the feed; expected only withheld events "
+               f"({WITHHELD_TYPE}) without data")
 
 
 @check("/req/privacy/issue-publication")
