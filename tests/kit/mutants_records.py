@@ -19,7 +19,7 @@ from reference_server.settings import CST
 from reference_server.storage import Stored, Tx, utc_text
 from smartcommunity.lifecycle import Lifecycle
 
-from .mutants import Mutant, Rewrite, leaky_redact
+from .mutants import Install, Mutant, Rewrite, leaky_redact
 
 
 def _parameter_ignored(path: str, name: str) -> Any:
@@ -265,6 +265,26 @@ def refusal_from_body(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def _consent_read_without(*members: str) -> Install:
+    """A server that decides whether a resident's consent shares her record with a department
+    without reading ``members`` of it: a consent granted by its status shares, whatever they
+    say."""
+
+    def install(app: Any, mp: pytest.MonkeyPatch) -> Any:
+        original = Access.consent_members
+
+        def consent_members(self: Access, doc: Any, principal: Principal,
+                            now: Any = None) -> Any:
+            consents = [{k: v for k, v in c.items() if k not in members}
+                        if isinstance(c, dict) else c for c in doc.get("consents") or ()]
+            return original(self, {**doc, "consents": consents}, principal, now)
+
+        mp.setattr(Access, "consent_members", consent_members)
+        return app
+
+    return install
+
+
 MUTANTS: list[Mutant] = [
     Mutant("consultation-issue-filter-ignored", "/req/consultations/consultation-filters",
            "GET /consultations?issue= lists every consultation",
@@ -291,6 +311,15 @@ MUTANTS: list[Mutant] = [
            merge_target_unchecked),
     Mutant("grid-sees-markers", "/req/privacy/redaction-by-audience",
            "grid workers read residents' vulnerability markers unmasked", grid_sees_markers),
+    Mutant("consent-expiry-ignored", "/req/privacy/department-consent",
+           "a department keeps reading a resident whose data-sharing consent has expired",
+           _consent_read_without("expiresAt")),
+    Mutant("consent-recipients-ignored", "/req/privacy/department-consent",
+           "a department reads a resident through a consent that names only another "
+           "department as recipient", _consent_read_without("recipients")),
+    Mutant("consent-start-ignored", "/req/privacy/department-consent",
+           "a department reads a resident through a consent granted only from a later date",
+           _consent_read_without("grantedAt")),
     Mutant("visibility-of-records-ignored", "/req/privacy/visibility",
            "a consultation for staff only is read by residents and the public",
            visibility_of_records_ignored),

@@ -26,6 +26,7 @@ from ._shared import (
     dispatch,
     first_code,
     minted,
+    organisation,
     personal_shown,
     plain,
     resident_actor,
@@ -146,11 +147,12 @@ def test_system_principal(ctx: KitContext) -> None:
                        f"{who.name} ({who.role}) learns {plain(shown)} from {path}")
 
 
-def _shared_consent(ctx: KitContext, purpose: str, scope: list[str]) -> dict[str, Any]:
+def _shared_consent(ctx: KitContext, purpose: str, scope: list[str], **changes: Any
+                    ) -> dict[str, Any]:
     codes = list(ctx.spec.codelist("consent-status"))
     return {"id": ctx.new_id(), "purpose": purpose,
             "legalBasis": next(iter(ctx.spec.codelist("legal-basis"))), "scope": scope,
-            "status": codes[0], "grantedAt": ctx.moment(-1)}
+            "status": codes[0], "grantedAt": ctx.moment(-1), **changes}
 
 
 def _handling(ctx: KitContext, dept: Principal, shared: Mapping[str, Any],
@@ -173,13 +175,13 @@ def _read_as_handling(ctx: KitContext, dept: Principal, record: Tracked,
     return record.read(dept)
 
 
-def _sharing(ctx: KitContext, purpose: str, rid: str, proxies: list[dict[str, Any]]
-             ) -> dict[str, Any]:
-    """A fresh resident ``rid`` with ``proxies``, whose consent shares her name with
-    departments."""
+def _sharing(ctx: KitContext, purpose: str, rid: str, proxies: list[dict[str, Any]],
+             **consent: Any) -> dict[str, Any]:
+    """A fresh resident ``rid`` with ``proxies``, whose consent (granted yesterday, with
+    ``consent`` over it) shares her name with departments."""
     doc = resident(ctx, proxies, id=rid)
     doc["consents"] = [c for c in doc.get("consents") or () if c.get("purpose") != purpose]
-    doc["consents"].append(_shared_consent(ctx, purpose, ["/name"]))
+    doc["consents"].append(_shared_consent(ctx, purpose, ["/name"], **consent))
     return ctx.ensure_valid(doc, "(resident sharing her name with departments)")
 
 
@@ -250,6 +252,61 @@ def test_department_reads_her_not_her_proxy(ctx: KitContext) -> None:
                       en="the department reads the own record of the proxy who filed the "
                          "issue for her")
     ctx.expect_problem(got, 404)
+
+
+def _other_department(ctx: KitContext, dept: Principal) -> dict[str, Any]:
+    """A department other than ``dept``'s, as an organisation reference: another preset
+    department's organisation when there is one, else another code of the department
+    codelist."""
+    other = next((p for p in ctx.preset.principals.values() if p.role == ROLE.department
+                  and p.organisation and p.organisation != dept.organisation), None)
+    if other is not None:
+        return organisation(ctx, other)
+    departments = ctx.spec.codelist("department")
+    code = next(c for c in departments if c != dept.organisation)
+    return {"id": code, "name": departments.title(code), "type": "government-department"}
+
+
+@check("/req/privacy/department-consent", needs=(ROLE.department,))
+def test_department_consent_in_force(ctx: KitContext) -> None:
+    """Only a consent in force shares, whatever its status says: one that lists the
+    department among its recipients and ends later gives the read; one that has expired,
+    lists only another department, or is granted from tomorrow gives the department handling
+    her issue neither the record nor its events."""
+    shared, purpose = _consent_shared(ctx)
+    (dept,) = ctx.principals_of(ROLE.department, 1)
+    cursor = tail(ctx, dept)
+    named = Tracked(ctx, _sharing(ctx, purpose, ctx.new_id(), [],
+                                  recipients=[organisation(ctx, dept)], expiresAt=ctx.moment(30)))
+    ctx.expect_status(_read_as_handling(ctx, dept, named, shared), 200,
+                      zh="部门读取其同意列其为接收方、尚未到期的居民",
+                      en="the department reads a resident whose consent lists it as recipient "
+                         "and has not expired")
+    other = _other_department(ctx, dept)
+    # Each consent below is granted by its status, and so in force for a server that reads
+    # nothing else of it.
+    cases: list[tuple[str, str, dict[str, Any]]] = [
+        ("已于昨天到期", "expired yesterday",
+         {"grantedAt": ctx.moment(-2), "expiresAt": ctx.moment(-1)}),
+        (f"只列出另一部门 {other['id']} 为接收方",
+         f"lists only another department, {other['id']}, as recipient", {"recipients": [other]}),
+        ("自明天起才给予（grantedAt 为明天）", "is granted only from tomorrow (its grantedAt)",
+         {"grantedAt": ctx.moment(1)})]
+    refused: list[tuple[str, str, Tracked]] = []
+    for zh, en, consent in cases:
+        record = Tracked(ctx, _sharing(ctx, purpose, ctx.new_id(), [], **consent))
+        got = _read_as_handling(ctx, dept, record, shared)
+        ctx.expect_status(got, 404, zh=f"部门读取同意{zh}的居民的记录",
+                          en=f"the department reads the record of a resident whose consent "
+                             f"{en}")
+        ctx.expect_problem(got, 404)
+        refused.append((zh, en, record))
+    events = feed(ctx, dept, cursor)
+    for zh, en, record in refused:
+        shown = _about(ctx, events, RESIDENT, record.id)
+        ctx.expect(not shown, f"居民的同意{zh}，变更订阅仍向部门给出其记录的 {len(shown)} 个事件",
+                   f"the feed gives the department {len(shown)} events of the record of a "
+                   f"resident whose consent {en}")
 
 
 def _nothing_after_withdrawal(ctx: KitContext, dept: Principal, record: Tracked,
