@@ -540,7 +540,27 @@ def behalf_grids_ignored(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def staff_actor_as_sent(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """Staff actors are recorded as the body gives them: a claim contradicting the credential
+    is still refused, but what the body leaves out (user id, name, organisation) is never
+    filled in, so staff who send the role alone, or no actor, are recorded by role alone."""
+    original = Service._actor
+
+    def actor(self: Service, principal: Principal, given: Any, where: str) -> dict[str, Any]:
+        bound = original(self, principal, given, where)
+        if principal.role != "community-staff":
+            return bound
+        sent = given if isinstance(given, dict) else {}
+        return {k: v for k, v in bound.items() if k == "role" or k in sent}
+
+    mp.setattr(Service, "_actor", actor)
+    return app
+
+
 MUTANTS += [
+    Mutant("staff-actor-as-sent", "/req/core/actor-is-principal",
+           "staff who send only their role, or no actor, are recorded without their user id, "
+           "name and organisation", staff_actor_as_sent),
     Mutant("behalf-unheld-taken", "/req/core/actor-is-principal",
            "staff act for a resident the server does not hold, unlike one out of reach",
            behalf_unheld_taken),

@@ -41,6 +41,7 @@ from ._shared import (
     fresh,
     keyed_create,
     lowercase_times,
+    minted,
     new_issue,
     organisation,
     plain,
@@ -1504,6 +1505,92 @@ def test_actor_is_principal(ctx: KitContext) -> None:
             resp = item.refuse(action, {"actor": claim}, staff, 403,
                                f"{action} with the actor {plain(sorted(claim))}")
             _says_forged(ctx, resp.json() or {}, f"{action} claiming {plain(sorted(claim))}")
+
+
+#: the members of an actor its credential states, which the server fills in when a body leaves
+#: them out: a JSON Web Token's sub (recorded as userId), name and organisation
+#: (schemas/meta/token-claims.json)
+_IDENTITY = ("userId", "name", "organisation")
+
+
+def _identity(actor: Any) -> dict[str, Any]:
+    """Who the recorded ``actor`` says acted: its user id, name and organisation id."""
+    actor = actor if isinstance(actor, dict) else {}
+    org = actor.get("organisation")
+    return {"userId": actor.get("userId"), "name": actor.get("name"),
+            "organisation": org.get("id") if isinstance(org, dict) else org}
+
+
+def _credentialed_staff(ctx: KitContext) -> tuple[Principal, dict[str, Any] | None]:
+    """Staff whose credential the kit knows, and the identity its actor must record: staff
+    the preset's test issuer signs for, with a user id and name of the kit's own and the
+    organisation of the preset's claims. Without the issuer, the preset's staff and None."""
+    tag = ctx.new_id()[:8]
+    user, name = f"kit-staff-{tag}", f"测试员{tag}"
+    try:
+        who = minted(ctx, "community staff named by the test issuer", role=ctx.staff_role,
+                     sub=user, userId=None, name=name, communities=[ctx.preset.community],
+                     resident=None, grids=None)
+    except Skipped as why:
+        ctx.remark("只核对了行为人有姓名且每次相同，没有核对其为凭证所述之人："
+                   + why.message["zh-Hans"],
+                   "checked only that the actor has a name and is the same on every write, "
+                   "not that it is whom the credential states: " + why.message["en"])
+        return ctx.staff, None
+    org = (ctx.preset.jwt or {}).get("claims", {}).get("organisation")
+    return who, {"userId": user, "name": name,
+                 "organisation": org.get("id") if isinstance(org, dict) else None}
+
+
+@check("/req/core/actor-is-principal")
+def test_actor_filled_from_credential(ctx: KitContext) -> None:
+    """What a body leaves out of its actor the server fills in from the credential: creates
+    whose actors give the role only, and actions giving no actor or the role only, record
+    the principal's user id, name and organisation. A server recording only what was sent
+    lets any staff member's write read as any other's. Without the preset's test issuer the
+    kit does not know the credential's identity: it then requires a name (a credential
+    always states one) and the same identity on every write."""
+    who, known = _credentialed_staff(ctx)
+    role_only = {"role": who.role}
+    recorded: list[tuple[str, str, Any]] = []
+    acted: set[str] = set()
+    for rt in ctx.spec.lifecycles:
+        action = _first_action(ctx, rt, who.role)
+        for body, zh, en in (({}, "不带行为人", "giving no actor"),
+                             ({"actor": role_only}, "只给出角色", "giving the role only")):
+            sent = _forged(ctx, fresh(ctx, rt), role_only)
+            item = Tracked(ctx, sent, who)
+            # The creating event, and the members repeating it (an issue's submittedBy).
+            recorded += [(f"只给出角色创建的 {rt} 的 {m} 成员", f"the {m} of a new {rt} created "
+                          "giving the role only", item.doc.get(m))
+                         for m, value in sent.items() if m != "history" and value == role_only]
+            recorded.append((f"只给出角色创建的 {rt} 的创建事件",
+                             f"the creating event of a new {rt} created giving the role only",
+                             item.history[0].get("actor")))
+            # An action may be refused for the state of things (withdrawing support never
+            # given): only those taken say whom they record.
+            if action is not None and item.act(action, body, who, expect=None).status == 200:
+                acted.add(action)
+                recorded.append((f"{rt} 的 {action} 动作（{zh}）",
+                                 f"the {action} action on a new {rt} ({en})",
+                                 item.history[-1].get("actor")))
+    ctx.expect(bool(acted), f"{who.name} 不带行为人或只给出角色，无法执行任何动作",
+               f"{who.name} can take no action giving no actor or the role only")
+    for zh, en, actor in recorded:
+        got = _identity(actor)
+        if known is None:
+            ctx.expect(isinstance(got["name"], str) and bool(got["name"]),
+                       f"{zh}记录的行为人没有姓名，而凭证总会给出姓名",
+                       f"{en} records an actor without a name, though a credential always "
+                       "states one")
+            known = got  # the first write stands for the credential: the rest must match it
+        for member in _IDENTITY:
+            want = known[member]
+            ctx.expect(want is None or got[member] == want,
+                       f"{zh}记录的行为人 {member} 为 {plain(got[member], 'zh')}，"
+                       f"应为凭证所述的 {want}",
+                       f"{en} records the actor's {member} as {plain(got[member])}, not the "
+                       f"credential's {want}")
 
 
 @check("/req/core/role-before-body")
