@@ -450,7 +450,10 @@ class KitContext:
                             f"{who.name} 列出 {resource_type} 得到 {resp.status}",
                             f"{who.name} listing {resource_type} got {resp.status}")
                 return
-            self.expect_status(resp, 200, zh=f"按 {params} 列出", en=f"list by {params}")
+            # The query as a URL writes it, not as Python prints a dict.
+            query = "&".join(f"{k}={v}" for k, v in params.items())
+            self.expect_status(resp, 200, zh=f"按 {query} 列出 {resource_type}",
+                               en=f"listing {resource_type} by {query}")
             yield from (i for i in (resp.json() or {}).get("items") or [] if isinstance(i, dict))
 
     # -- expectations ------------------------------------------------------------------
