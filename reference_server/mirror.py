@@ -38,15 +38,18 @@ class FeedGap(RuntimeError):
     """The feed skipped or repeated a sequence number: the source broke /req/change-feed/order."""
 
 
-def _new(tx: Tx, events: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _new(tx: Tx, events: list[Mapping[str, Any]]
+         ) -> tuple[list[Mapping[str, Any]], set[tuple[str, str]]]:
     """The events of ``events`` carrying a state the store does not hold yet: a newer version
     of each resource than the one stored. A mirror run again over what it copied (from the
     start, or from before a page it stopped in) neither takes resources back to older versions
     nor writes their events twice. Withheld events carry no state (a reader that does not see
-    everything receives them, /req/change-feed/withheld): nothing to write."""
+    everything receives them, /req/change-feed/withheld): nothing to write. With them, the
+    (type, id) of those the store holds already."""
     full = [e for e in events if e.get("type") != WITHHELD_TYPE and isinstance(e.get("data"),
                                                                                Mapping)]
     held = tx.versions((str(e["data"]["resourceType"]), str(e["data"]["id"])) for e in full)
+    stored = set(held)
     out = []
     for event in full:
         key = (str(event["data"]["resourceType"]), str(event["data"]["id"]))
@@ -54,7 +57,7 @@ def _new(tx: Tx, events: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         if version > held.get(key, 0):
             held[key] = version
             out.append(event)
-    return out
+    return out, stored
 
 
 def change_of(event: Mapping[str, Any]) -> Change:
@@ -132,8 +135,9 @@ def mirror(source_url: str, token: str, target_store: Store, *, cursor: str | No
                 coming = ahead.submit(fetch, following)
                 if items:
                     with target_store.write() as tx:  # one page, one transaction
-                        changes = [change_of(e) for e in _new(tx, items)]
-                        tx.write_many(changes, upsert=True)
+                        fresh, stored = _new(tx, items)
+                        changes = [change_of(e) for e in fresh]
+                        tx.write_many(changes, upsert=True, held=stored)
                         cleared = False
                         for change in changes:
                             if access.is_erased(change.doc):
