@@ -119,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         counts = write(Scale(residents=args.residents, issues=args.issues), work / "city")
         records = sum(counts.values())
         runs: list[tuple[str, tuple[str, ...], Path, int]] = [
-            ("jobs 1 (batches, in the importing process)", ("--jobs", "1"), ROOT, 1),
-            (f"jobs {jobs} (batches, worker processes)", ("--jobs", str(jobs)), ROOT, jobs)]
+            ("jobs 1 (batches, in the importing process)", ("--jobs", "1"), ROOT, 1)]
+        if jobs > 1:  # on one CPU the import prepares every document itself
+            runs.append((f"jobs {jobs} (batches, worker processes)", ("--jobs", str(jobs)),
+                         ROOT, jobs))
         if not args.skip_one_by_one:
             runs.insert(0, ("one by one (a transaction each)", ("--one-by-one", "--jobs", "1"),
                             ROOT, 1))
