@@ -14,6 +14,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -206,11 +207,18 @@ class Store:
         if self.checkpointer is not None:
             self.checkpointer.truncate_soon()
 
-    def scrub(self) -> bool:
-        """Clear freed space from the database files now; False if readers kept it busy."""
+    def scrub(self, within: float = 2.0) -> bool:
+        """Clear freed space from the database files now; False if readers kept it busy for
+        ``within`` seconds. A read in progress (a request's, or the write watcher's once a
+        second) holds the log back only until it ends: the checkpoint is tried again."""
         if self.checkpointer is None:
             return True
-        return self.checkpointer.checkpoint("TRUNCATE")
+        deadline = time.monotonic() + within
+        while not self.checkpointer.checkpoint("TRUNCATE"):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def watch_writes(self, written: Callable[[list[tuple[str, str, int]]], object],
                      every: float = 1.0) -> WriteWatcher:

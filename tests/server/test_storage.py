@@ -3,6 +3,7 @@ index table agrees with the schemas."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import fields
@@ -368,3 +369,34 @@ def test_a_mirrors_batches_store_alike_on_both_databases(
     sqlite, postgresql = map(held, stores)
     assert postgresql == sqlite
     assert len(sqlite[0]) == len(versions)
+
+
+def test_a_checkpoint_in_progress_delays_scrubbing_but_does_not_fail_it(tmp_path: Any) -> None:
+    """An erasure's freed pages leave SQLite's log by a truncating checkpoint; while another
+    checkpoint runs (the store's own, every few seconds) SQLite refuses a second one at once.
+    Scrubbing tries again rather than report the erasure's pages still in the log."""
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite3'}", group_commit=False)
+    try:
+        store.migrate()
+        assert store.checkpointer is not None
+        stop = threading.Event()
+
+        def checkpoints() -> None:
+            assert store.checkpointer is not None
+            while not stop.is_set():
+                store.checkpointer.checkpoint()
+
+        thread = threading.Thread(target=checkpoints)
+        thread.start()
+        try:
+            results = []
+            for n in range(40):
+                with store.write() as tx:
+                    tx.write_many([_bare_issue(f"scrub-{n}")], upsert=False)
+                results.append(store.scrub())
+        finally:
+            stop.set()
+            thread.join()
+        assert all(results)
+    finally:
+        store.dispose()
