@@ -3,6 +3,7 @@ each, which the kit must catch through the check citing the requirement it break
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import json
 import re
@@ -23,6 +24,7 @@ from reference_server.service import Result, Service, unprocessable
 from reference_server.service._policy import Policy
 from reference_server.service._shared import forbidden
 from reference_server.storage import EventRow, Tx
+from smartcommunity.integrity._history import LINK
 from smartcommunity.specification import LATEST_CURSOR
 
 from .mutants import Install, Mutant, Rewrite, leaky_redact
@@ -509,6 +511,38 @@ def history_writable(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+#: set while an update is prepared
+_UPDATING: contextvars.ContextVar[bool] = contextvars.ContextVar("updating", default=False)
+
+
+def history_rewritten_by_update(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """An update rewrites the first history event's note, and the links after it are
+    computed again, so that the rewritten history still checks (/req/core/history-chain)."""
+    update, prepare = Service.prepare_update, Service._prepare
+
+    def prepare_update(self: Service, *args: Any, **kw: Any) -> Any:
+        token = _UPDATING.set(True)
+        try:
+            return update(self, *args, **kw)
+        finally:
+            _UPDATING.reset(token)
+
+    def rewritten(self: Service, doc: dict[str, Any], previous: Any = None,
+                  fallback: Any = ()) -> Any:
+        events = doc.get("history")
+        if _UPDATING.get() and previous is not None and isinstance(events, list) and events:
+            events = [dict(e) for e in events]
+            events[0]["note"] = "改写的历史 / rewritten history"
+            for event in events[1:]:
+                event.pop(LINK, None)  # sealing computes each link again
+            doc = {**doc, "history": events}
+        return prepare(self, doc, previous, fallback)
+
+    mp.setattr(Service, "prepare_update", prepare_update)
+    mp.setattr(Service, "_prepare", rewritten)
+    return app
+
+
 def behalf_unheld_taken(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Staff may act for a resident the server does not hold, though not for one of a
     community they do not serve: the answer tells them which ids another community holds."""
@@ -586,4 +620,7 @@ MUTANTS += [
            "a PUT moves the status with the event leading there", lifecycle_writable),
     Mutant("history-writable", "/req/core/lifecycle-via-actions",
            "a PUT rewrites the history while the status stays", history_writable),
+    Mutant("history-rewritten-by-update", "/req/core/history-append-only",
+           "an update rewrites an earlier history event, its chain recomputed",
+           history_rewritten_by_update),
 ]

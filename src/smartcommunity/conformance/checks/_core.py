@@ -882,6 +882,31 @@ def test_action_roles(ctx: KitContext) -> None:
         raise Skipped("预设中没有可用于检查的角色", "no preset role could be used for the check")
 
 
+def _rewritten(before: list[Any], after: list[Any]) -> tuple[str, str]:
+    """How ``after`` differs from the history ``before`` within its length, in Chinese and
+    in English: each earlier event changed (numbered from 1) with the members that differ;
+    empty when none did."""
+    zh: list[str] = []
+    en: list[str] = []
+    for n, (old, new) in enumerate(zip(before, after, strict=False), 1):
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            for k in sorted(k for k in {*old, *new} if old.get(k) != new.get(k)):
+                zh.append(f"第 {n} 个事件的 {k} 原为 {plain(old.get(k), 'zh')}，"
+                          f"现为 {plain(new.get(k), 'zh')}")
+                en.append(f"{k} of event {n} was {plain(old.get(k))}, "
+                          f"now {plain(new.get(k))}")
+        else:
+            zh.append(f"第 {n} 个事件")
+            en.append(f"event {n}")
+    gone = len(before) - len(after)
+    if gone > 0:
+        zh.append(f"最后 {gone} 个事件被删除")
+        en.append(f"the last {gone} events were removed")
+    return "；".join(zh), "; ".join(en)
+
+
 @check("/req/core/history-append-only")
 def test_history(ctx: KitContext) -> None:
     rt = _kind(ctx)
@@ -895,16 +920,30 @@ def test_history(ctx: KitContext) -> None:
     history = item.read_history()
     ctx.expect_status(history, 200)
     items = (history.json() or {}).get("items", [])
-    ctx.expect(
-        items[: len(before)] == before,
-        "已有的历史事件被改变",
-        "existing history events were changed",
-    )
+    zh, en = _rewritten(before, items)
+    ctx.expect(not zh, f"执行 {actions[0]} 后已有的历史事件被改变：{zh}",
+               f"after {actions[0]}, earlier history events changed: {en}")
     ctx.expect(
         len(items) == len(before) + 1,
         f"追加了 {len(items) - len(before)} 个事件",
         f"{len(items) - len(before)} events were appended",
     )
+    # An update is not an action: the history it writes back is the history stored, every
+    # event as it was and none added, even where the server would recompute the digest
+    # chain over a rewritten event so that it still checks.
+    item.refresh()
+    before = item.history
+    item.put()
+    after = item.history
+    zh, en = _rewritten(before, after)
+    ctx.expect(not zh, f"更新 {item.path} 后历史事件被改变：{zh}，应与更新前完全相同",
+               f"after an update of {item.path}, history events changed: {en}; they must stay "
+               "exactly as they were")
+    ctx.expect(len(after) <= len(before),
+               f"更新 {item.path} 后历史有 {len(after)} 个事件，更新前有 {len(before)} 个："
+               "更新不追加事件",
+               f"after an update of {item.path} the history has {len(after)} events, "
+               f"{len(before)} before: an update appends none")
 
 
 def _answer(resp: Response) -> str:
