@@ -115,6 +115,23 @@ def resume_inclusive(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def withheld_keeps_address(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """A resident's events reach a reader who may not read her now withheld, but with her
+    address and emergency contacts kept: only what names her is taken out."""
+    original = Service.withheld
+
+    def withheld(self: Service, row: EventRow) -> dict[str, Any]:
+        out = original(self, row)
+        if row.rtype != "Resident":
+            return out
+        state = json.loads(row.data)
+        kept = {k: state[k] for k in ("address", "emergencyContacts") if k in state}
+        return {**out, "data": kept} if kept else out
+
+    mp.setattr(Service, "withheld", withheld)
+    return app
+
+
 MUTANTS: list[Mutant] = [
     Mutant("event-time-local", "/req/change-feed/cloudevents",
            "an event's time has no offset (a timestamp column without time zone)",
@@ -130,6 +147,9 @@ MUTANTS: list[Mutant] = [
            resume_at_feed_end),
     Mutant("resume-inclusive", "/req/change-feed/resume",
            "a resumed read repeats the event before its cursor", resume_inclusive),
+    Mutant("withheld-keeps-address", "/req/change-feed/access-now",
+           "an ex-proxy's withheld events keep the resident's address and emergency contacts",
+           withheld_keeps_address),
 ]
 
 
