@@ -1724,6 +1724,28 @@ def counts_never_given(app: Any, mp: pytest.MonkeyPatch) -> Any:
     return app
 
 
+def clock_read_on_writes(app: Any, mp: pytest.MonkeyPatch) -> Any:
+    """The server reads its clock only as it writes: its Date and the moment it takes vote
+    results to come due stand at its last write, so results due after it never come."""
+    last = [datetime.now(UTC)]
+    shown = results_module.results_shown
+    mp.setattr(results_module, "results_shown",
+               lambda vote, now=None, *, rule=None: shown(vote, last[0], rule=rule))
+
+    def written(scope: dict[str, Any]) -> dict[str, Any]:
+        if scope.get("method") not in ("GET", "HEAD"):
+            last[0] = datetime.now(UTC)
+        return scope
+
+    def dated(scope: dict[str, Any], status: int, headers: list[tuple[bytes, bytes]],
+              body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        headers = [(k, v) for k, v in headers if k.lower() != b"date"]
+        headers.append((b"date", formatdate(last[0].timestamp(), usegmt=True).encode()))
+        return status, headers, body
+
+    return Rewrite(app, dated, written)
+
+
 def presentations_outlive_due(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Remembers a redacted consultation without the instant its vote results come due."""
     mp.setattr(access_module, "results_steady", lambda doc, now, **_: (-math.inf, math.inf))
@@ -1839,6 +1861,9 @@ MUTANTS += [
     Mutant("public-staff-view-on-later-pages", "/req/privacy/public-no-personal",
            "the public is given staff's view with personal fields on list pages after the "
            "first (a page holds two items)", public_staff_view_on_later_pages),
+    Mutant("clock-read-on-writes", "/req/consultations/results-given",
+           "Date and the results' due time stand at the server's last write, so results "
+           "due after it never come", clock_read_on_writes),
     Mutant("counts-never-given", "/req/consultations/results-given",
            "a closed vote's results are given, but the counts of its record-votes events "
            "stay withheld for good", counts_never_given),
