@@ -21,6 +21,7 @@ from smartcommunity.specification import DEFAULT_VERSION, load_spec
 
 from .harness import Server
 from .known import ALLOWED_SKIPS
+from .mutants import MUTANTS
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +48,11 @@ def test_full_kit_passes_against_the_reference_server(server: Server, preset_fil
     assert {u["requirement"] for u in report["unverified"]} == must_skips
     assert done.returncode == 3, done.stdout + done.stderr
     assert not [r for r in results if r["status"] == "warn"], "SHOULD checks warn"
+    # Every check of a requirement a broken variant breaks passes here: a variant failed
+    # through a check the unbroken server fails too would prove nothing.
+    broken = {r for m in MUTANTS for r in m.requirements}
+    assert {r["id"] for r in results if r["requirement"] in broken and r["status"] != "pass"
+            } == set()
 
     # Every registered check ran once, against the version the server declares.
     spec = load_spec(DEFAULT_VERSION)
