@@ -46,6 +46,20 @@ from .harness import kit_token
 Install = Callable[[Any, pytest.MonkeyPatch], Any]  # (server app, monkeypatch) → app to serve
 
 
+def flagging(method: Callable[..., Any], flag: contextvars.ContextVar[bool]
+             ) -> Callable[..., Any]:
+    """``method`` with ``flag`` set while it runs: for a variant that misbehaves only inside
+    it (a list page, the feed, an update)."""
+    def flagged(*args: Any, **kw: Any) -> Any:
+        token = flag.set(True)
+        try:
+            return method(*args, **kw)
+        finally:
+            flag.reset(token)
+
+    return flagged
+
+
 @dataclass(frozen=True)
 class Mutant:
     name: str
@@ -1420,26 +1434,19 @@ def erased_listed_from_index(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Resident lists are served from an index of each record as last presented, which
     erasure never purges: reads, the feed and replays are erased, the list still gives the
     erased resident's name, ID number and phone."""
-    original_page, original_present = Service.list_page, Service.present
+    original_present = Service.present
     index: dict[str, Stored] = {}
-
-    def list_page(self: Service, *args: Any, **kw: Any) -> Result:
-        token = _LISTING.set(True)
-        try:
-            return original_page(self, *args, **kw)
-        finally:
-            _LISTING.reset(token)
 
     def present(self: Service, principal: Principal, stored: Stored, check: bool = True,
                 state: str | None = None) -> Any:
         if stored.rtype == self.access.person_type and state is None:
-            if (stored.doc.get("restriction") or {}).get("state") != "erased":
+            if (stored.doc.get("restriction") or {}).get("state") != self.access.erased_state:
                 index[stored.id] = stored
             elif _LISTING.get() and stored.id in index:
                 stored = index[stored.id]
         return original_present(self, principal, stored, check, state)
 
-    mp.setattr(Service, "list_page", list_page)
+    mp.setattr(Service, "list_page", flagging(Service.list_page, _LISTING))
     mp.setattr(Service, "present", present)
     return app
 
@@ -1795,16 +1802,8 @@ _IN_FEED: contextvars.ContextVar[bool] = contextvars.ContextVar("in_feed", defau
 def feed_results_on_later_pages(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """Change events carry vote results before they are due, reads do not; the feed's pages
     are short, so the leaking events come on pages after the first."""
-    original_changes, original_hide = Service.changes, access_module.hide_results
-
-    def changes(self: Service, *args: Any) -> Result:
-        token = _IN_FEED.set(True)
-        try:
-            return original_changes(self, *args)
-        finally:
-            _IN_FEED.reset(token)
-
-    mp.setattr(Service, "changes", changes)
+    original_hide = access_module.hide_results
+    mp.setattr(Service, "changes", flagging(Service.changes, _IN_FEED))
     mp.setattr(access_module, "hide_results",
                lambda doc, **kw: False if _IN_FEED.get() else original_hide(doc, **kw))
     return short_pages(app)

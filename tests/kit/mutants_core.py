@@ -27,7 +27,7 @@ from reference_server.storage import EventRow, Tx
 from smartcommunity.integrity._history import LINK
 from smartcommunity.specification import LATEST_CURSOR
 
-from .mutants import Install, Mutant, Rewrite, leaky_redact
+from .mutants import Install, Mutant, Rewrite, flagging, leaky_redact
 
 #: an RFC 3339 timestamp with a numeric offset, as the documents write theirs
 _OFFSET_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d")
@@ -538,14 +538,7 @@ _UPDATING: contextvars.ContextVar[bool] = contextvars.ContextVar("updating", def
 def history_rewritten_by_update(app: Any, mp: pytest.MonkeyPatch) -> Any:
     """An update rewrites the first history event's note, and the links after it are
     computed again, so that the rewritten history still checks (/req/core/history-chain)."""
-    update, prepare = Service.prepare_update, Service._prepare
-
-    def prepare_update(self: Service, *args: Any, **kw: Any) -> Any:
-        token = _UPDATING.set(True)
-        try:
-            return update(self, *args, **kw)
-        finally:
-            _UPDATING.reset(token)
+    prepare = Service._prepare
 
     def rewritten(self: Service, doc: dict[str, Any], previous: Any = None,
                   fallback: Any = ()) -> Any:
@@ -558,7 +551,7 @@ def history_rewritten_by_update(app: Any, mp: pytest.MonkeyPatch) -> Any:
             doc = {**doc, "history": events}
         return prepare(self, doc, previous, fallback)
 
-    mp.setattr(Service, "prepare_update", prepare_update)
+    mp.setattr(Service, "prepare_update", flagging(Service.prepare_update, _UPDATING))
     mp.setattr(Service, "_prepare", rewritten)
     return app
 

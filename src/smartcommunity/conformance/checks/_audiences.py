@@ -23,6 +23,7 @@ from ._shared import (
     ROLE,
     Tracked,
     audit_entries,
+    department_ref,
     dispatch,
     first_code,
     minted,
@@ -262,9 +263,8 @@ def _other_department(ctx: KitContext, dept: Principal) -> dict[str, Any]:
                   and p.organisation and p.organisation != dept.organisation), None)
     if other is not None:
         return organisation(ctx, other)
-    departments = ctx.spec.codelist("department")
-    code = next(c for c in departments if c != dept.organisation)
-    return {"id": code, "name": departments.title(code), "type": "government-department"}
+    return department_ref(ctx, next(c for c in ctx.spec.codelist("department")
+                                    if c != dept.organisation))
 
 
 @check("/req/privacy/department-consent", needs=(ROLE.department,))

@@ -434,10 +434,15 @@ def organisation(ctx: KitContext, who: Principal) -> dict[str, Any]:
     if not who.organisation:
         raise Skipped(f"预设中的主体 {who.name} 没有给出其单位（organisation）",
                       f"the preset's principal {who.name} names no organisation")
+    return department_ref(ctx, who.organisation)
+
+
+def department_ref(ctx: KitContext, code: str) -> dict[str, Any]:
+    """The department of ``code`` as an organisation-ref.json object, named as its codelist
+    names it."""
     departments = ctx.spec.codelist("department")
-    name = departments.title(who.organisation) if who.organisation in departments \
-        else who.organisation
-    return {"id": who.organisation, "name": name, "type": "government-department"}
+    name = departments.title(code) if code in departments else code
+    return {"id": code, "name": name, "type": "government-department"}
 
 
 def new_assignment(ctx: KitContext, issue: Tracked, who: Principal, role: str,
